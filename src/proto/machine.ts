@@ -1,0 +1,60 @@
+/**
+ * The two roles a protocol machine can play inside a node, as interfaces.
+ *
+ * - A *membership* machine (HyParView, Cyclon) keeps the node's partial view of the
+ *   overlay and reports neighbours coming and going.
+ * - A *broadcast* machine (Plumtree, flooding, fanout gossip) spreads application payloads
+ *   over the neighbours the membership machine provides.
+ *
+ * `ProtoNode` (node.ts) composes one of each; drivers only ever talk to `ProtoNode`.
+ */
+import type {
+  BroadcastMessage,
+  BroadcastTimer,
+  CyclonMessage,
+  CyclonTimer,
+  DownReason,
+  HyParViewMessage,
+  HyParViewTimer,
+  LinkIo,
+  MsgId,
+} from './types.js';
+
+/** Outputs of a membership machine: link operations plus neighbour changes. */
+export interface MembershipIo<P> extends LinkIo<P> {
+  /** `peer` entered the active view (its link is usable for dissemination). */
+  neighborUp(peer: P): void;
+  /** `peer` left the active view. */
+  neighborDown(peer: P, reason: DownReason): void;
+}
+
+export interface MembershipMachine<P> {
+  /** Join the overlay through the first reachable of `contacts` (retried with backoff). */
+  join(contacts: readonly P[], now: number): void;
+  handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, now: number): void;
+  handleTimer(t: HyParViewTimer<P> | CyclonTimer, now: number): void;
+  /** The link to `peer` failed, or could not be opened. */
+  handleLinkDown(peer: P, now: number): void;
+  /** Leave gracefully: DISCONNECT every neighbour; the machine is inert afterwards. */
+  leave(now: number): void;
+  /** Current neighbours used for dissemination (HyParView: active view). */
+  activeView(): readonly P[];
+  /** Reserve peers (HyParView: passive view; Cyclon: empty). */
+  passiveView(): readonly P[];
+}
+
+/** Outputs of a broadcast machine. */
+export interface BroadcastIo<P> {
+  send(to: P, msg: BroadcastMessage): void;
+  timer(delayMs: number, t: BroadcastTimer): void;
+  deliver(id: MsgId, payload: Uint8Array, round: number, from: P | null): void;
+}
+
+export interface BroadcastMachine<P> {
+  /** Originate a broadcast (delivers locally too). Returns false if `id` was already seen. */
+  broadcast(id: MsgId, payload: Uint8Array, now: number): boolean;
+  handleMessage(from: P, msg: BroadcastMessage, now: number): void;
+  handleTimer(t: BroadcastTimer, now: number): void;
+  neighborUp(peer: P, now: number): void;
+  neighborDown(peer: P, now: number): void;
+}

@@ -1,0 +1,219 @@
+/**
+ * `ProtoNode`: one gossip node as a single sans-IO machine, composing a membership machine
+ * (HyParView or Cyclon) with a broadcast machine (Plumtree, flooding or fanout gossip).
+ *
+ * Drivers (simulator, TCP runtime, browser worker) create one `ProtoNode` per node, hand it
+ * an `Io` sink, and feed it inputs. The node routes each message to the machine that owns
+ * its type, and turns the membership machine's neighbour changes into (1) `neighborUp` /
+ * `neighborDown` inputs of the broadcast machine and (2) `neighbor-up` / `neighbor-down`
+ * events for the application.
+ */
+import { Cyclon, type CyclonConfig, DEFAULT_CYCLON_CONFIG, validateCyclonConfig } from './cyclon.js';
+import { FanoutGossip, type FanoutConfig, DEFAULT_FANOUT_CONFIG, validateFanoutConfig } from './fanout.js';
+import { Flood } from './flood.js';
+import { HyParView, type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview.js';
+import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from './machine.js';
+import { Plumtree, type PlumtreeConfig, DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig } from './plumtree.js';
+import type {
+  BroadcastMessage,
+  BroadcastTimer,
+  ConfigResult,
+  DownReason,
+  Io,
+  Message,
+  MsgId,
+  PeerSource,
+  Rng,
+  Timer,
+} from './types.js';
+
+export type MembershipKind = 'hyparview' | 'cyclon';
+export type BroadcastKind = 'plumtree' | 'flood' | 'fanout';
+
+export interface NodeConfig {
+  /** Overlay membership protocol. Default `hyparview` (DESIGN.md). */
+  membership: MembershipKind;
+  /** Broadcast protocol. Default `plumtree` (DESIGN.md); `flood`/`fanout` are baselines. */
+  broadcast: BroadcastKind;
+  hyparview: HyParViewConfig;
+  cyclon: CyclonConfig;
+  plumtree: PlumtreeConfig;
+  fanout: FanoutConfig;
+}
+
+export const DEFAULT_NODE_CONFIG: NodeConfig = {
+  membership: 'hyparview',
+  broadcast: 'plumtree',
+  hyparview: DEFAULT_HYPARVIEW_CONFIG,
+  cyclon: DEFAULT_CYCLON_CONFIG,
+  plumtree: DEFAULT_PLUMTREE_CONFIG,
+  fanout: DEFAULT_FANOUT_CONFIG,
+};
+
+/** A partial node configuration: any field may be omitted and takes its default. */
+export interface NodeConfigInput {
+  membership?: MembershipKind;
+  broadcast?: BroadcastKind;
+  hyparview?: Partial<HyParViewConfig>;
+  cyclon?: Partial<CyclonConfig>;
+  plumtree?: Partial<PlumtreeConfig>;
+  fanout?: Partial<FanoutConfig>;
+}
+
+/** Merge `input` over the defaults and validate; the reason names the offending field. */
+export function resolveNodeConfig(input: NodeConfigInput = {}): ConfigResult<NodeConfig> {
+  const membership = input.membership ?? DEFAULT_NODE_CONFIG.membership;
+  if (membership !== 'hyparview' && membership !== 'cyclon') {
+    return { ok: false, reason: `membership: expected "hyparview" or "cyclon", got ${JSON.stringify(membership)}` };
+  }
+  const broadcast = input.broadcast ?? DEFAULT_NODE_CONFIG.broadcast;
+  if (broadcast !== 'plumtree' && broadcast !== 'flood' && broadcast !== 'fanout') {
+    return { ok: false, reason: `broadcast: expected "plumtree", "flood" or "fanout", got ${JSON.stringify(broadcast)}` };
+  }
+  const hv = validateHyParViewConfig({ ...DEFAULT_HYPARVIEW_CONFIG, ...input.hyparview });
+  if (!hv.ok) return { ok: false, reason: `hyparview.${hv.reason}` };
+  const cy = validateCyclonConfig({ ...DEFAULT_CYCLON_CONFIG, ...input.cyclon });
+  if (!cy.ok) return { ok: false, reason: `cyclon.${cy.reason}` };
+  const pt = validatePlumtreeConfig({ ...DEFAULT_PLUMTREE_CONFIG, ...input.plumtree });
+  if (!pt.ok) return { ok: false, reason: `plumtree.${pt.reason}` };
+  const fo = validateFanoutConfig({ ...DEFAULT_FANOUT_CONFIG, ...input.fanout });
+  if (!fo.ok) return { ok: false, reason: `fanout.${fo.reason}` };
+  return {
+    ok: true,
+    config: { membership, broadcast, hyparview: hv.config, cyclon: cy.config, plumtree: pt.config, fanout: fo.config },
+  };
+}
+
+export interface ProtoNodeOptions<P> {
+  self: P;
+  config: NodeConfig;
+  rng: Rng;
+  io: Io<P>;
+  /** Peer source for fanout gossip. Default: the membership machine's active view. The
+   *  simulator passes a shared full-membership source for the talk's model. */
+  peerSource?: PeerSource<P>;
+}
+
+const MEMBERSHIP_TYPES = new Set<Message<unknown>['type']>([
+  'join', 'forward-join', 'neighbor', 'neighbor-reply', 'disconnect', 'shuffle', 'shuffle-reply',
+  'cyclon-shuffle', 'cyclon-reply',
+]);
+
+export class ProtoNode<P> {
+  readonly self: P;
+  readonly membership: MembershipMachine<P>;
+  readonly broadcaster: BroadcastMachine<P>;
+  private readonly io: Io<P>;
+  private now = 0;
+
+  constructor(opts: ProtoNodeOptions<P>) {
+    const { self, config, rng, io } = opts;
+    this.self = self;
+    this.io = io;
+    const mio: MembershipIo<P> = {
+      send: (to, msg) => io.send(to, msg),
+      connect: (peer) => io.connect(peer),
+      disconnect: (peer) => io.disconnect(peer),
+      timer: (delay, t) => io.timer(delay, t),
+      neighborUp: (peer) => this.onNeighborUp(peer),
+      neighborDown: (peer, reason) => this.onNeighborDown(peer, reason),
+    };
+    this.membership =
+      config.membership === 'hyparview'
+        ? new HyParView<P>(self, config.hyparview, rng, mio)
+        : new Cyclon<P>(self, config.cyclon, rng, mio);
+    const bio: BroadcastIo<P> = {
+      send: (to, msg) => io.send(to, msg),
+      timer: (delay, t) => io.timer(delay, t),
+      deliver: (id, payload, round, from) => io.deliver(id, payload, round, from),
+    };
+    if (config.broadcast === 'plumtree') this.broadcaster = new Plumtree<P>(self, config.plumtree, rng, bio);
+    else if (config.broadcast === 'flood') this.broadcaster = new Flood<P>(self, config.plumtree, bio);
+    else {
+      const source = opts.peerSource ?? activeViewSource(this.membership);
+      this.broadcaster = new FanoutGossip<P>(self, config.fanout, rng, bio, source);
+    }
+  }
+
+  join(contacts: readonly P[], now: number): void {
+    this.now = now;
+    this.membership.join(contacts, now);
+  }
+
+  /** Originate a broadcast. Returns false if `id` was already seen by this node. */
+  broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
+    this.now = now;
+    return this.broadcaster.broadcast(id, payload, now);
+  }
+
+  handleMessage(from: P, msg: Message<P>, now: number): void {
+    this.now = now;
+    if (MEMBERSHIP_TYPES.has(msg.type)) {
+      this.membership.handleMessage(from, msg as Parameters<MembershipMachine<P>['handleMessage']>[1], now);
+    } else {
+      this.broadcaster.handleMessage(from, msg as BroadcastMessage, now);
+    }
+  }
+
+  handleTimer(t: Timer<P>, now: number): void {
+    this.now = now;
+    switch (t.type) {
+      case 'hv-shuffle':
+      case 'hv-repair':
+      case 'hv-neighbor-timeout':
+      case 'cyclon-shuffle':
+        this.membership.handleTimer(t, now);
+        break;
+      default:
+        this.broadcaster.handleTimer(t as BroadcastTimer, now);
+    }
+  }
+
+  handleLinkDown(peer: P, now: number): void {
+    this.now = now;
+    this.membership.handleLinkDown(peer, now);
+  }
+
+  leave(now: number): void {
+    this.now = now;
+    this.membership.leave(now);
+  }
+
+  activeView(): readonly P[] {
+    return this.membership.activeView();
+  }
+
+  passiveView(): readonly P[] {
+    return this.membership.passiveView();
+  }
+
+  private onNeighborUp(peer: P): void {
+    this.broadcaster.neighborUp(peer, this.now);
+    this.io.event({ type: 'neighbor-up', peer });
+  }
+
+  private onNeighborDown(peer: P, reason: DownReason): void {
+    this.broadcaster.neighborDown(peer, this.now);
+    this.io.event({ type: 'neighbor-down', peer, reason });
+  }
+}
+
+/** Fanout gossip over the membership machine's current active view. */
+function activeViewSource<P>(m: MembershipMachine<P>): PeerSource<P> {
+  return {
+    sample(k, exclude, rng, out) {
+      const view = m.activeView();
+      let n = 0;
+      // Partial Fisher–Yates over a copy of the (small) view.
+      const pool = view.slice();
+      for (let i = 0; i < pool.length && n < k; i++) {
+        const j = i + rng.int(pool.length - i);
+        const t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+        if (pool[i] !== exclude) out[n++] = pool[i];
+      }
+      return n;
+    },
+  };
+}
