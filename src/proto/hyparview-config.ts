@@ -1,0 +1,118 @@
+/**
+ * HyParView configuration: the paper's parameters plus the timers this implementation adds.
+ * Re-exported by `hyparview.ts` (import from there).
+ */
+import type { ConfigResult } from './types.js';
+
+/** Parameters of the HyParView membership machine. */
+export interface HyParViewConfig {
+  /** Maximum size of the active (dissemination) view: log10(n) + c. */
+  activeViewSize: number;
+  /** Maximum size of the passive (reserve) view: k · (log10(n) + c). */
+  passiveViewSize: number;
+  /** Active Random Walk Length: initial TTL of FORWARDJOIN. */
+  arwl: number;
+  /** Passive Random Walk Length: the FORWARDJOIN hop at which the joiner enters the passive view. */
+  prwl: number;
+  /** Initial TTL of the SHUFFLE random walk. */
+  shuffleTtl: number;
+  /** ka: active-view ids carried by a SHUFFLE. */
+  shuffleActive: number;
+  /** kp: passive-view ids carried by a SHUFFLE. */
+  shufflePassive: number;
+  /** Mean period of the SHUFFLE timer (each period drawn uniformly in [0.5, 1.5) × this). */
+  shuffleIntervalMs: number;
+  /** A NEIGHBOR or JOIN request with no reply after this long counts as failed. */
+  neighborTimeoutMs: number;
+  /** First delay of the healing backoff (empty active and passive views). */
+  repairBaseMs: number;
+  /** Cap of the healing backoff. */
+  repairMaxMs: number;
+}
+
+/**
+ * Defaults.
+ * - activeViewSize 5, passiveViewSize 30: the paper's setting for n = 10^4 with c = 1, k = 6
+ *   (Leitão et al., DSN 2007, p.9; also libp2p episub "Design Parameters for View Sizes").
+ * - arwl 6, prwl 3, shuffleTtl 6, shuffleActive (ka) 3, shufflePassive (kp) 4: paper p.9
+ *   (quoted in n0-computer/iroh-gossip `src/proto/hyparview.rs`, "From the paper (p9)").
+ * - shuffleIntervalMs 10 000: lasp-lang/partisan `HYPARVIEW_DEFAULTS` (10 s); the paper counts
+ *   shuffles in rounds and gives no wall-clock period (iroh-gossip uses 60 s, "wild guess").
+ * - neighborTimeoutMs 1 000: iroh-gossip's neighbour request timeout is 500 ms ("wild guess");
+ *   doubled so a TCP connect plus one request/reply still fits on ~300 ms RTT WAN paths.
+ * - repairBaseMs 1 000, repairMaxMs 60 000: no paper value (the paper has no healing timer);
+ *   chosen as capped exponential backoff starting near one RTT-bound retry and capped at the
+ *   iroh-gossip shuffle period, so an isolated node retries its contacts at least once a minute.
+ */
+export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
+  activeViewSize: 5,
+  passiveViewSize: 30,
+  arwl: 6,
+  prwl: 3,
+  shuffleTtl: 6,
+  shuffleActive: 3,
+  shufflePassive: 4,
+  shuffleIntervalMs: 10_000,
+  neighborTimeoutMs: 1_000,
+  repairBaseMs: 1_000,
+  repairMaxMs: 60_000,
+};
+
+function show(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === undefined) return 'undefined';
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function isInt(v: unknown, min: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min;
+}
+
+function isPos(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0;
+}
+
+const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
+  ['activeViewSize', 1],
+  ['passiveViewSize', 1],
+  ['arwl', 0],
+  ['prwl', 0],
+  ['shuffleTtl', 1],
+  ['shuffleActive', 0],
+  ['shufflePassive', 0],
+];
+
+const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [
+  'shuffleIntervalMs',
+  'neighborTimeoutMs',
+  'repairBaseMs',
+  'repairMaxMs',
+];
+
+/**
+ * Check every field; the reason names the first offending field, e.g.
+ * `activeViewSize: expected an integer >= 1, got 0`.
+ */
+export function validateHyParViewConfig(c: HyParViewConfig): ConfigResult<HyParViewConfig> {
+  if (typeof c !== 'object' || c === null) return { ok: false, reason: `expected an object, got ${show(c)}` };
+  for (const [name, min] of INT_FIELDS) {
+    const v = (c as unknown as Record<string, unknown>)[name];
+    if (!isInt(v, min)) return { ok: false, reason: `${name}: expected an integer >= ${min}, got ${show(v)}` };
+  }
+  if (c.prwl > c.arwl) {
+    return { ok: false, reason: `prwl: expected an integer <= arwl (${c.arwl}), got ${c.prwl}` };
+  }
+  for (const name of MS_FIELDS) {
+    const v = (c as unknown as Record<string, unknown>)[name];
+    if (!isPos(v)) return { ok: false, reason: `${name}: expected a finite number of milliseconds > 0, got ${show(v)}` };
+  }
+  if (c.repairMaxMs < c.repairBaseMs) {
+    return { ok: false, reason: `repairMaxMs: expected a number >= repairBaseMs (${c.repairBaseMs}), got ${c.repairMaxMs}` };
+  }
+  return { ok: true, config: { ...c } };
+}

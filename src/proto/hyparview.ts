@@ -1,0 +1,572 @@
+/**
+ * HyParView: Hybrid Partial View membership (Leitão, Pereira, Rodrigues, DSN 2007), sans-IO.
+ *
+ * Each node keeps two partial views of the overlay:
+ * - the **active view** (size log(n)+c, default 5): a symmetric set of neighbours, each with a
+ *   long-lived link that doubles as the failure detector. Broadcast runs over it.
+ * - the **passive view** (size k·(log(n)+c), default 30): a reserve of peers that are not
+ *   connected, used to repair the active view, refreshed by periodic SHUFFLE.
+ *
+ * Paper rules, in the paper's terms:
+ * - JOIN: a new node sends JOIN to a contact. The contact adds it to its active view (dropping
+ *   a random member with DISCONNECT when full) and sends FORWARDJOIN(new, ARWL) to every other
+ *   active member.
+ * - FORWARDJOIN(new, ttl) at p: if ttl = 0 or |active(p)| = 1, p adds `new` to its active view.
+ *   Otherwise, if ttl = PRWL, p adds `new` to its passive view; and p forwards
+ *   FORWARDJOIN(new, ttl-1) to a random active member other than the sender.
+ * - NEIGHBOR(priority): asks the receiver to add the sender to its active view. High priority
+ *   (the sender's active view is empty) is always accepted, dropping a random member if needed;
+ *   low priority only when there is a free slot. A rejected node stays in the requester's
+ *   passive view and the requester tries another passive peer.
+ * - Reactive repair: when an active link fails, the node promotes random passive peers (opens a
+ *   link, sends NEIGHBOR); a peer whose link fails is removed from the passive view.
+ * - DISCONNECT: the receiver removes the sender from its active view (a dropped peer moves to
+ *   the passive view).
+ * - SHUFFLE(origin, ids, ttl), periodic: `ids` = ka active ids + kp passive ids (plus origin).
+ *   It travels as a random walk; where it stops (ttl exhausted or |active| = 1) the receiver
+ *   answers SHUFFLEREPLY over a temporary connection with as many random passive ids, and both
+ *   sides merge the received ids into their passive views, skipping self and known ids and,
+ *   when full, evicting first the ids they sent to the other side, then random ones.
+ *
+ * Differs from the paper:
+ * - Join acknowledgement: the contact answers JOIN with `neighbor-reply {accepted: true}`; the
+ *   joiner adds the contact only then. A contact that does not answer within
+ *   `neighborTimeoutMs`, or whose link fails, is skipped for the next one.
+ * - FORWARDJOIN endpoint: p adds the joiner at once (as the paper) and sends it
+ *   `neighbor {priority: high}` so the joiner adds p (the paper relies on the TCP connection
+ *   for this); the joiner's reply is then ignored. (iroh-gossip instead waits for the reply
+ *   before adding; here an unreachable joiner is removed by the link-down report.)
+ * - NEIGHBOR requests time out (`hv-neighbor-timeout`); a timed-out peer is dropped like a
+ *   failed one. Parallel requests fill the gap; only one high-priority request is
+ *   outstanding at a time (others are low) to limit evictions.
+ * - An accept that arrives when it is no longer wanted (timed out, or the view filled
+ *   meanwhile) is answered with DISCONNECT {alive: true}, keeping the views symmetric.
+ * - Peers that rejected a NEIGHBOR are not asked again until the next shuffle tick (or until
+ *   the active view is full), so repair cannot ping-pong between full nodes.
+ * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
+ *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
+ * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
+ * - Healing: if both views are empty the node re-JOINs through its original contacts with
+ *   capped exponential backoff and jitter (`hv-repair`), so partitions heal without operator
+ *   action. The shuffle tick also refills a short active view from the passive view.
+ * - The shuffle reply carries |ids| + 1 passive ids (the paper's list includes the origin);
+ *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
+ *
+ * Driver contract: `io` methods must not call back into the machine synchronously (report link
+ * failures later with `handleLinkDown`). Views are small arrays (membership tests are linear
+ * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
+ * immutable objects — drivers must not mutate messages.
+ */
+import type { MembershipIo, MembershipMachine } from './machine.js';
+import type { CyclonMessage, CyclonTimer, DownReason, HyParViewMessage, HyParViewTimer, Rng } from './types.js';
+import type { HyParViewConfig } from './hyparview-config.js';
+
+export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview-config.js';
+
+const KIND_NEIGHBOR = 0;
+const KIND_JOIN = 1;
+
+const MSG_JOIN = { type: 'join' } as const;
+const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
+const MSG_NEIGHBOR_LOW = { type: 'neighbor', priority: 'low' } as const;
+const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
+const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
+const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
+const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
+const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
+
+/** Remove `arr[i]` by moving the last element into its slot (order is not significant). */
+function removeAt<T>(arr: T[], i: number): void {
+  const last = arr.length - 1;
+  arr[i] = arr[last];
+  arr.pop();
+}
+
+function removeValue<T>(arr: T[], v: T): boolean {
+  const i = arr.indexOf(v);
+  if (i < 0) return false;
+  removeAt(arr, i);
+  return true;
+}
+
+/** HyParView membership machine (see the module comment). */
+export class HyParView<P> implements MembershipMachine<P> {
+  private readonly self: P;
+  private readonly cfg: HyParViewConfig;
+  private readonly rng: Rng;
+  private readonly io: MembershipIo<P>;
+  private readonly active: P[] = [];
+  private readonly passive: P[] = [];
+  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays). A pending peer is in neither view. */
+  private readonly pendPeer: P[] = [];
+  private readonly pendSeq: number[] = [];
+  private readonly pendKind: number[] = [];
+  private readonly pendHigh: boolean[] = [];
+  /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick. */
+  private readonly rejected: P[] = [];
+  private readonly scratch: P[] = [];
+  private contacts: P[] = [];
+  private joinIdx = -1;
+  private seq = 0;
+  private shuffleStarted = false;
+  private repairArmed = false;
+  private repairAttempt = 0;
+  /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
+  private lastShuffle: P[] | null = null;
+  private left = false;
+
+  constructor(self: P, config: HyParViewConfig, rng: Rng, io: MembershipIo<P>) {
+    this.self = self;
+    this.cfg = config;
+    this.rng = rng;
+    this.io = io;
+  }
+
+  /** The active view (live array: read it, do not keep or mutate it). */
+  activeView(): readonly P[] {
+    return this.active;
+  }
+
+  /** The passive view (live array: read it, do not keep or mutate it). */
+  passiveView(): readonly P[] {
+    return this.passive;
+  }
+
+  /** Start the shuffle timer and JOIN through the first reachable contact (none: first node). */
+  join(contacts: readonly P[], _now: number): void {
+    if (this.left) return;
+    const list: P[] = [];
+    for (let i = 0; i < contacts.length; i++) {
+      const c = contacts[i];
+      if (c !== this.self && list.indexOf(c) < 0) list.push(c);
+    }
+    this.contacts = list;
+    if (!this.shuffleStarted) {
+      this.shuffleStarted = true;
+      this.armShuffle();
+    }
+    if (this.pendKind.indexOf(KIND_JOIN) < 0 && list.length > 0) this.startJoin(0);
+  }
+
+  handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, _now: number): void {
+    if (this.left || from === this.self) return;
+    switch (msg.type) {
+      case 'join':
+        this.onJoin(from);
+        break;
+      case 'forward-join':
+        this.onForwardJoin(from, msg.peer, msg.ttl);
+        break;
+      case 'neighbor':
+        this.onNeighbor(from, msg.priority === 'high');
+        break;
+      case 'neighbor-reply':
+        this.onNeighborReply(from, msg.accepted === true);
+        break;
+      case 'disconnect':
+        this.onDisconnect(from, msg.alive === true);
+        break;
+      case 'shuffle':
+        this.onShuffle(from, msg.origin, msg.peers, msg.ttl);
+        break;
+      case 'shuffle-reply':
+        this.onShuffleReply(msg.peers);
+        break;
+      default:
+        break; // Cyclon messages are not ours.
+    }
+  }
+
+  handleTimer(t: HyParViewTimer<P> | CyclonTimer, _now: number): void {
+    if (this.left) return;
+    switch (t.type) {
+      case 'hv-shuffle':
+        this.onShuffleTimer();
+        break;
+      case 'hv-repair':
+        this.onRepairTimer(t.attempt);
+        break;
+      case 'hv-neighbor-timeout':
+        this.onRequestTimeout(t.peer, t.seq);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The link to `peer` failed or could not be opened. Peers in neither view nor pending are ignored
+   *  (a graceful close after DISCONNECT must not erase a live passive entry). */
+  handleLinkDown(peer: P, _now: number): void {
+    if (this.left || peer === this.self) return;
+    if (this.removeActive(peer, 'link-failed')) {
+      removeValue(this.passive, peer);
+      this.fill();
+      return;
+    }
+    const i = this.pendPeer.indexOf(peer);
+    if (i < 0) return;
+    const kind = this.pendKind[i];
+    this.removePending(i);
+    removeValue(this.passive, peer);
+    this.io.disconnect(peer);
+    if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);
+    else this.fill();
+  }
+
+  /** DISCONNECT {alive: false} every active member, close every link, become inert. */
+  leave(_now: number): void {
+    if (this.left) return;
+    this.left = true;
+    const a = this.active;
+    for (let i = 0; i < a.length; i++) {
+      this.io.send(a[i], MSG_DISCONNECT_LEAVING);
+      this.io.neighborDown(a[i], 'leaving');
+      this.io.disconnect(a[i]);
+    }
+    for (let i = 0; i < this.pendPeer.length; i++) this.io.disconnect(this.pendPeer[i]);
+    a.length = 0;
+    this.passive.length = 0;
+    this.pendPeer.length = this.pendSeq.length = this.pendKind.length = this.pendHigh.length = 0;
+    this.rejected.length = 0;
+    this.lastShuffle = null;
+  }
+
+  // ------------------------------------------------------------------ message handlers
+
+  private onJoin(joiner: P): void {
+    if (this.active.indexOf(joiner) >= 0) {
+      this.io.send(joiner, MSG_ACCEPT);
+      return;
+    }
+    this.addActive(joiner);
+    this.io.send(joiner, MSG_ACCEPT);
+    const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.cfg.arwl };
+    const a = this.active;
+    for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
+  }
+
+  private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
+    if (joiner === this.self) return;
+    const ttl = ttlIn > this.cfg.arwl ? this.cfg.arwl : ttlIn;
+    if (!(ttl > 0) || this.active.length <= 1) {
+      if (this.active.indexOf(joiner) < 0) {
+        this.addActive(joiner);
+        this.io.send(joiner, MSG_NEIGHBOR_HIGH);
+      }
+      return;
+    }
+    if (ttl === this.cfg.prwl) this.addPassive(joiner);
+    const next = this.pickActiveExcept(from, joiner);
+    if (next >= 0) this.io.send(this.active[next], { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
+  }
+
+  private onNeighbor(from: P, high: boolean): void {
+    if (this.active.indexOf(from) < 0) {
+      if (!high && this.active.length >= this.cfg.activeViewSize) {
+        this.io.send(from, MSG_REJECT);
+        return;
+      }
+      this.addActive(from);
+    }
+    this.io.send(from, MSG_ACCEPT);
+  }
+
+  private onNeighborReply(from: P, accepted: boolean): void {
+    const i = this.pendPeer.indexOf(from);
+    if (i < 0) {
+      // Not (or no longer) asked: undo an accept so the other side does not keep us alone.
+      if (accepted && this.active.indexOf(from) < 0) this.io.send(from, MSG_DISCONNECT_ALIVE);
+      return;
+    }
+    const kind = this.pendKind[i];
+    this.removePending(i);
+    if (kind === KIND_JOIN) {
+      if (accepted) {
+        this.joinIdx = -1;
+        this.addActive(from);
+      } else {
+        this.io.disconnect(from);
+        this.startJoin(this.joinIdx + 1);
+      }
+      return;
+    }
+    if (accepted && this.active.length < this.cfg.activeViewSize) {
+      this.addActive(from);
+      return;
+    }
+    if (accepted) this.io.send(from, MSG_DISCONNECT_ALIVE);
+    this.io.disconnect(from);
+    this.addPassive(from);
+    if (!accepted) {
+      if (this.rejected.indexOf(from) < 0) this.rejected.push(from);
+      this.fill();
+    }
+  }
+
+  private onDisconnect(from: P, alive: boolean): void {
+    if (this.removeActive(from, 'disconnected')) {
+      if (alive) {
+        this.addPassive(from);
+        // It just dropped us, most likely because it is full: do not ask it right back.
+        if (this.rejected.indexOf(from) < 0) this.rejected.push(from);
+      }
+      this.fill();
+      return;
+    }
+    const i = this.pendPeer.indexOf(from);
+    if (i >= 0) {
+      const kind = this.pendKind[i];
+      this.removePending(i);
+      this.io.disconnect(from);
+      if (alive) this.addPassive(from);
+      if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);
+      else this.fill();
+      return;
+    }
+    if (!alive) removeValue(this.passive, from);
+  }
+
+  private onShuffle(from: P, origin: P, peers: P[], ttlIn: number): void {
+    if (origin === this.self || !Array.isArray(peers)) return;
+    const ttl = (ttlIn > this.cfg.shuffleTtl ? this.cfg.shuffleTtl : ttlIn) - 1;
+    if (ttl > 0 && this.active.length > 1) {
+      const next = this.pickActiveExcept(from, origin);
+      if (next >= 0) {
+        this.io.send(this.active[next], { type: 'shuffle', origin, peers, ttl });
+        return;
+      }
+    }
+    const n = Math.min(peers.length, this.cfg.passiveViewSize) + 1;
+    const reply: P[] = [];
+    this.sampleInto(this.passive, n, origin, reply);
+    this.io.send(origin, { type: 'shuffle-reply', peers: reply });
+    this.merge(origin, true, peers, reply);
+  }
+
+  private onShuffleReply(peers: P[]): void {
+    const sent = this.lastShuffle;
+    if (sent === null || !Array.isArray(peers)) return;
+    this.lastShuffle = null;
+    this.merge(this.self, false, peers, sent);
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  private onShuffleTimer(): void {
+    this.armShuffle();
+    this.rejected.length = 0;
+    if (this.active.length + this.pendPeer.length < this.cfg.activeViewSize) this.fill();
+    const n = this.active.length;
+    if (n === 0) return;
+    const target = this.active[this.rng.int(n)];
+    const peers: P[] = [];
+    this.sampleInto(this.active, this.cfg.shuffleActive, target, peers);
+    this.sampleInto(this.passive, this.cfg.shufflePassive, target, peers);
+    this.lastShuffle = peers;
+    this.io.send(target, { type: 'shuffle', origin: this.self, peers, ttl: this.cfg.shuffleTtl });
+  }
+
+  private onRepairTimer(attempt: number): void {
+    if (!this.repairArmed || attempt !== this.repairAttempt) return; // stale
+    this.repairArmed = false;
+    if (this.active.length > 0) {
+      this.repairAttempt = 0;
+      return;
+    }
+    this.repairAttempt++;
+    if (this.pendPeer.length === 0) {
+      this.rejected.length = 0;
+      if (this.passive.length > 0) this.fill();
+      else this.startJoin(0);
+    }
+    this.armRepair();
+  }
+
+  private onRequestTimeout(peer: P, seq: number): void {
+    const i = this.pendPeer.indexOf(peer);
+    if (i < 0 || this.pendSeq[i] !== seq) return; // answered already: stale firing
+    const kind = this.pendKind[i];
+    this.removePending(i);
+    this.io.disconnect(peer);
+    if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);
+    else this.fill();
+  }
+
+  private armShuffle(): void {
+    const d = Math.floor(this.cfg.shuffleIntervalMs * (0.5 + this.rng.next()));
+    this.io.timer(d, TIMER_SHUFFLE);
+  }
+
+  /** Arm the healing timer: delay = min(max, base·2^attempt) · U[0.5, 1) ("equal jitter"). */
+  private armRepair(): void {
+    if (this.repairArmed || this.active.length > 0) return;
+    if (this.contacts.length === 0 && this.passive.length === 0) return; // nothing to try
+    this.repairArmed = true;
+    const exp = this.repairAttempt > 30 ? 30 : this.repairAttempt;
+    const cap = Math.min(this.cfg.repairMaxMs, this.cfg.repairBaseMs * 2 ** exp);
+    const d = Math.floor(cap * (0.5 + 0.5 * this.rng.next()));
+    this.io.timer(d, { type: 'hv-repair', attempt: this.repairAttempt });
+  }
+
+  // ------------------------------------------------------------------ view operations
+
+  /** JOIN through the first usable contact from index `from`; arm healing when none is left. */
+  private startJoin(from: number): void {
+    const cs = this.contacts;
+    for (let k = from; k < cs.length; k++) {
+      const c = cs[k];
+      if (this.active.indexOf(c) >= 0 || this.pendPeer.indexOf(c) >= 0) continue;
+      this.joinIdx = k;
+      removeValue(this.passive, c);
+      this.io.connect(c);
+      this.io.send(c, MSG_JOIN);
+      this.addPending(c, KIND_JOIN, true);
+      return;
+    }
+    this.joinIdx = -1;
+    if (this.pendPeer.length === 0) this.armRepair();
+  }
+
+  /** Promote random passive peers until active + pending reaches the view size. */
+  private fill(): void {
+    const size = this.cfg.activeViewSize;
+    while (this.active.length + this.pendPeer.length < size) {
+      const idx = this.pickCandidate();
+      if (idx < 0) break;
+      const peer = this.passive[idx];
+      removeAt(this.passive, idx);
+      const high = this.active.length === 0 && this.pendHigh.indexOf(true) < 0;
+      this.io.connect(peer);
+      this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
+      this.addPending(peer, KIND_NEIGHBOR, high);
+    }
+    if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
+  }
+
+  private addPending(peer: P, kind: number, high: boolean): void {
+    const seq = ++this.seq;
+    this.pendPeer.push(peer);
+    this.pendSeq.push(seq);
+    this.pendKind.push(kind);
+    this.pendHigh.push(high);
+    this.io.timer(this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
+  }
+
+  private removePending(i: number): void {
+    removeAt(this.pendPeer, i);
+    removeAt(this.pendSeq, i);
+    removeAt(this.pendKind, i);
+    removeAt(this.pendHigh, i);
+  }
+
+  /** Put `peer` in the active view (dropping a random member when full): connect + neighborUp. */
+  private addActive(peer: P): void {
+    if (peer === this.self || this.active.indexOf(peer) >= 0) return;
+    removeValue(this.passive, peer);
+    const pi = this.pendPeer.indexOf(peer);
+    if (pi >= 0) this.removePending(pi);
+    if (this.active.length >= this.cfg.activeViewSize) this.dropRandomActive();
+    this.active.push(peer);
+    this.io.connect(peer);
+    this.io.neighborUp(peer);
+    if (this.active.length >= this.cfg.activeViewSize) this.rejected.length = 0;
+  }
+
+  private dropRandomActive(): void {
+    const i = this.rng.int(this.active.length);
+    const victim = this.active[i];
+    removeAt(this.active, i);
+    this.io.send(victim, MSG_DISCONNECT_ALIVE);
+    this.io.neighborDown(victim, 'evicted');
+    this.io.disconnect(victim);
+    this.addPassive(victim);
+  }
+
+  private removeActive(peer: P, reason: DownReason): boolean {
+    const i = this.active.indexOf(peer);
+    if (i < 0) return false;
+    removeAt(this.active, i);
+    this.io.neighborDown(peer, reason);
+    this.io.disconnect(peer);
+    return true;
+  }
+
+  /** Add to the passive view unless known; when full, evict a random entry. */
+  private addPassive(peer: P): void {
+    if (peer === this.self || this.active.indexOf(peer) >= 0 || this.passive.indexOf(peer) >= 0) return;
+    if (this.pendPeer.indexOf(peer) >= 0) return;
+    if (this.passive.length >= this.cfg.passiveViewSize) removeAt(this.passive, this.rng.int(this.passive.length));
+    this.passive.push(peer);
+  }
+
+  /** Merge shuffle ids (and `first` when `hasFirst`) into the passive view; when full, evict
+   *  entries of `prefer` (what we sent to the other side) first, then random ones. */
+  private merge(first: P, hasFirst: boolean, incoming: readonly P[], prefer: readonly P[]): void {
+    const cap = this.cfg.passiveViewSize;
+    const limit = incoming.length < cap ? incoming.length : cap;
+    const pv = this.passive;
+    let cursor = 0;
+    for (let i = hasFirst ? -1 : 0; i < limit; i++) {
+      const p = i < 0 ? first : incoming[i];
+      if (p === this.self || this.active.indexOf(p) >= 0 || pv.indexOf(p) >= 0) continue;
+      if (this.pendPeer.indexOf(p) >= 0) continue;
+      if (pv.length >= cap) {
+        let evicted = false;
+        while (!evicted && cursor < prefer.length) {
+          const j = pv.indexOf(prefer[cursor++]);
+          if (j >= 0) {
+            removeAt(pv, j);
+            evicted = true;
+          }
+        }
+        if (!evicted) removeAt(pv, this.rng.int(pv.length));
+      }
+      pv.push(p);
+    }
+  }
+
+  /** Index of a random passive peer that has not rejected us lately, or -1. */
+  private pickCandidate(): number {
+    const pv = this.passive;
+    const rj = this.rejected;
+    if (rj.length === 0) return pv.length === 0 ? -1 : this.rng.int(pv.length);
+    let n = 0;
+    for (let i = 0; i < pv.length; i++) if (rj.indexOf(pv[i]) < 0) n++;
+    if (n === 0) return -1;
+    let r = this.rng.int(n);
+    for (let i = 0; i < pv.length; i++) {
+      if (rj.indexOf(pv[i]) >= 0) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+
+  /** Index of a random active member other than `a` and `b`, or -1. */
+  private pickActiveExcept(a: P, b: P): number {
+    const av = this.active;
+    let n = 0;
+    for (let i = 0; i < av.length; i++) if (av[i] !== a && av[i] !== b) n++;
+    if (n === 0) return -1;
+    let r = this.rng.int(n);
+    for (let i = 0; i < av.length; i++) {
+      if (av[i] === a || av[i] === b) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+
+  /** Append up to `k` distinct random entries of `src` other than `exclude` to `out`. */
+  private sampleInto(src: readonly P[], k: number, exclude: P, out: P[]): void {
+    const s = this.scratch;
+    for (let i = 0; i < src.length; i++) if (src[i] !== exclude) s.push(src[i]);
+    const m = k < s.length ? k : s.length;
+    for (let i = 0; i < m; i++) {
+      const j = i + this.rng.int(s.length - i);
+      const t = s[i];
+      s[i] = s[j];
+      s[j] = t;
+      out.push(s[i]);
+    }
+    s.length = 0;
+  }
+}

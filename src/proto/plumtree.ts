@@ -1,0 +1,386 @@
+/**
+ * Plumtree: Epidemic Broadcast Trees (Leitão, Pereira, Rodrigues, SRDS 2007, §3).
+ *
+ * Each node splits its overlay neighbours (the HyParView active view) into two sets:
+ * `eagerPushPeers`, the links of a spanning tree, on which the full payload is pushed
+ * (GOSSIP), and `lazyPushPeers`, on which only the id is announced (IHAVE). Initially every
+ * neighbour is eager (`neighborUp` adds to eager), so the first broadcast floods; each
+ * duplicate GOSSIP moves the link that carried it to lazy and is answered by PRUNE, which
+ * leaves a tree. When a message announced by IHAVE does not arrive on the tree within
+ * `timeout1` (`ihaveTimeoutMs`), the node GRAFTs the announcer: the link becomes eager
+ * again and the payload is sent back; if that does not arrive within `timeout2`
+ * (`graftTimeoutMs`), the next announcer is grafted. This repairs the tree after failures.
+ * Optimisation (§3.7): when a GOSSIP arrives with round `r` although a lazy neighbour `q`
+ * announced the id at round `r'` with `r − r' ≥ threshold`, the node grafts `q` (without
+ * asking for the payload) and prunes the sender, shortening the tree.
+ *
+ * Rounds: the `round` in GOSSIP and IHAVE is the number of hops the message has travelled
+ * minus one — the origin sends round 0, and a node that received round `r` forwards and
+ * announces round `r + 1`. `deliver` reports the round of the received message (the origin
+ * delivers locally with round 0 and `from` null), so hops from the origin = round + 1.
+ *
+ * Message objects handed to `io.send` may be shared between several recipients (one GOSSIP
+ * object for all eager peers): drivers must treat them as immutable.
+ *
+ * Differs from the paper:
+ * - `syncOnNeighborUp`: when a neighbour comes up, it is sent an IHAVE of the ids still in
+ *   the payload cache (in batches of `maxIHaveBatch`), so a node that joins or reconnects
+ *   after a failure or a partition can GRAFT what it missed. The paper only repairs
+ *   messages announced while the link exists.
+ * - IHAVEs are batched per neighbour and flushed by a `pt-ihave-flush` timer (the paper's
+ *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too).
+ * - Received ids and payloads are forgotten after `seenTtlMs` / `cacheTtlMs` and beyond
+ *   `maxCacheEntries` (the paper keeps `receivedMsgs` forever).
+ * - Messages from a peer that is in neither set (not, or no longer, a neighbour) are
+ *   processed (delivered, GRAFT answered) but never change the eager/lazy sets, and
+ *   duplicates from such a peer are not answered by PRUNE.
+ * - Timers cannot be cancelled: "cancel Timer(id)" deletes the `missing` entry and the
+ *   stale firing is ignored (a per-id deadline also discards stale firings).
+ */
+import type { BroadcastIo, BroadcastMachine } from './machine.js';
+import { checkFields, SeenCache } from './seen.js';
+import type { BroadcastMessage, BroadcastTimer, ConfigResult, IHaveEntry, MsgId, Rng } from './types.js';
+
+export interface PlumtreeConfig {
+  /** timeout1: wait after the first IHAVE for an id before grafting its announcer (ms). */
+  ihaveTimeoutMs: number;
+  /** timeout2: wait after a GRAFT before grafting the next announcer (ms); < timeout1. */
+  graftTimeoutMs: number;
+  /** Delay before queued IHAVE announcements are sent (ms). */
+  ihaveFlushMs: number;
+  /** Maximum entries in one IHAVE message. */
+  maxIHaveBatch: number;
+  /** Hop difference that triggers the tree optimisation (§3.7). */
+  optimizationThreshold: number;
+  /** How long payloads are kept to answer GRAFTs (ms); ≤ seenTtlMs. */
+  cacheTtlMs: number;
+  /** How long ids are remembered for exactly-once delivery (ms). */
+  seenTtlMs: number;
+  /** Bound on remembered ids (and cached payloads); the oldest is evicted first. */
+  maxCacheEntries: number;
+  /** Announce cached ids to a neighbour when it comes up (see "Differs from the paper"). */
+  syncOnNeighborUp: boolean;
+}
+
+/**
+ * Defaults. The paper gives no timer values (timeout1 "considering the diameter of the
+ * overlay and a target maximum recovery latency", p.8; timeout2 "in the order of an average
+ * round trip time to a neighbor", p.9); iroh-gossip's are "guesses" (80/40 ms, 5 ms IHAVE
+ * batching, 30 s cache, 90 s ids). Ours are guesses tuned for a LAN and for the simulator's
+ * default one-way latency of 10–50 ms uniform (RTT ≤ 100 ms).
+ */
+export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
+  // Guess, then measured (test/proto/plumtree.test.ts network: random degree-5 graph,
+  // fixed per-link one-way delays 10–50 ms, 40 broadcasts, mean RMR after 5 warm-up
+  // broadcasts): 80/40 ms (iroh) → 0.14–0.46 at n = 100; 150/80 → 0.01–0.18; 250/120 →
+  // ≤ 0.02; 400/150 → 0.000 at n = 100 (8 seeds) and n = 1000 (3 seeds). A shorter
+  // timeout1 GRAFTs before the tree path delivers, and each such GRAFT costs a duplicate.
+  ihaveTimeoutMs: 400,
+  // ≈ the worst RTT of the simulator's default latency (2 × 50 ms) plus margin (paper p.9).
+  graftTimeoutMs: 150,
+  // Guess: iroh-gossip uses 5 ms; a little longer batches more ids per IHAVE.
+  ihaveFlushMs: 10,
+  // Guess: keeps an IHAVE well under a few KiB with typical ids.
+  maxIHaveBatch: 64,
+  // Paper p.12 (experiment settings), as quoted by iroh-gossip.
+  optimizationThreshold: 7,
+  // iroh-gossip default (message cache 30 s).
+  cacheTtlMs: 30_000,
+  // iroh-gossip default (received-id retention 90 s).
+  seenTtlMs: 90_000,
+  // Guess: bounds memory per node at steady 100+ broadcasts/s over the TTL window.
+  maxCacheEntries: 10_000,
+  // Our addition (see module comment); on by default.
+  syncOnNeighborUp: true,
+});
+
+/** Validate a Plumtree configuration; the reason starts with the offending field. */
+export function validatePlumtreeConfig(c: unknown): ConfigResult<PlumtreeConfig> {
+  const r = checkFields<PlumtreeConfig>(c, {
+    ihaveTimeoutMs: { above: 0 },
+    graftTimeoutMs: { above: 0 },
+    ihaveFlushMs: { min: 0 },
+    maxIHaveBatch: { integer: true, min: 1 },
+    optimizationThreshold: { integer: true, min: 1 },
+    cacheTtlMs: { min: 0 },
+    seenTtlMs: { above: 0 },
+    maxCacheEntries: { integer: true, min: 1 },
+    syncOnNeighborUp: 'boolean',
+  });
+  if (!r.ok) return r;
+  const k = r.config;
+  if (k.graftTimeoutMs >= k.ihaveTimeoutMs) {
+    return { ok: false, reason: `graftTimeoutMs: must be smaller than ihaveTimeoutMs (got ${k.graftTimeoutMs} >= ${k.ihaveTimeoutMs})` };
+  }
+  if (k.cacheTtlMs > k.seenTtlMs) {
+    return { ok: false, reason: `cacheTtlMs: must not exceed seenTtlMs (got ${k.cacheTtlMs} > ${k.seenTtlMs})` };
+  }
+  return r;
+}
+
+/** Announcements of one missing message: parallel arrays, in arrival order. */
+interface Missing<P> {
+  announcers: P[];
+  rounds: number[];
+  /** When the pending `pt-missing` timer for this id fires; earlier firings are stale. */
+  deadline: number;
+}
+
+const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
+const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
+
+export class Plumtree<P> implements BroadcastMachine<P> {
+  private readonly eager: P[] = [];
+  private readonly lazy: P[] = [];
+  private readonly missing = new Map<MsgId, Missing<P>>();
+  private readonly cache: SeenCache;
+  /** Queued IHAVE entries: `queuePeers[i]` gets `queueEntries[i]` at the next flush. */
+  private queuePeers: P[] = [];
+  private queueEntries: IHaveEntry[] = [];
+
+  /**
+   * @param self this node's id (kept for debugging; never sent to).
+   * @param rng unused by the algorithm today; kept so tie-breaks can be randomised later
+   *   without changing the constructor.
+   */
+  constructor(
+    readonly self: P,
+    private readonly config: PlumtreeConfig,
+    private readonly rng: Rng,
+    private readonly io: BroadcastIo<P>,
+  ) {
+    this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries);
+  }
+
+  /** Current eager (tree) peers. */
+  eagerPeers(): readonly P[] {
+    return this.eager;
+  }
+
+  /** Current lazy peers. */
+  lazyPeers(): readonly P[] {
+    return this.lazy;
+  }
+
+  /** Number of ids announced but not yet received. */
+  missingCount(): number {
+    return this.missing.size;
+  }
+
+  /** Number of remembered ids / cached payloads (for metrics and tests). */
+  cacheSize(): { ids: number; payloads: number } {
+    return { ids: this.cache.size, payloads: this.cache.payloadCount };
+  }
+
+  broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
+    if (!this.cache.add(id, now, payload, 0)) return false;
+    this.cache.armGc(now, this.io);
+    this.missing.delete(id);
+    this.io.deliver(id, payload, 0, null);
+    this.push(id, payload, 0, null, now);
+    return true;
+  }
+
+  handleMessage(from: P, msg: BroadcastMessage, now: number): void {
+    switch (msg.type) {
+      case 'gossip':
+        this.onGossip(from, msg.id, msg.round, msg.payload, now);
+        break;
+      case 'ihave':
+        this.onIHave(from, msg.entries, now);
+        break;
+      case 'graft':
+        this.onGraft(from, msg.id);
+        break;
+      case 'prune':
+        if (this.isNeighbor(from)) this.addLazy(from);
+        break;
+    }
+  }
+
+  handleTimer(t: BroadcastTimer, now: number): void {
+    switch (t.type) {
+      case 'pt-missing':
+        this.onMissingTimer(t.id, now);
+        break;
+      case 'pt-ihave-flush':
+        this.flush();
+        break;
+      case 'pt-cache-gc':
+        this.cache.onGcTimer(now, this.io);
+        break;
+      default:
+        break;
+    }
+  }
+
+  neighborUp(peer: P, now: number): void {
+    this.addEager(peer);
+    if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
+  }
+
+  neighborDown(peer: P, _now: number): void {
+    remove(this.eager, peer);
+    remove(this.lazy, peer);
+    for (const [id, m] of this.missing) {
+      const i = m.announcers.indexOf(peer);
+      if (i < 0) continue;
+      m.announcers.splice(i, 1);
+      m.rounds.splice(i, 1);
+      if (m.announcers.length === 0) this.missing.delete(id);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private onGossip(from: P, id: MsgId, round: number, payload: Uint8Array, now: number): void {
+    const known = this.isNeighbor(from);
+    if (!this.cache.add(id, now, payload, round + 1)) {
+      // Duplicate: the link that carried it is redundant (paper Alg. 1, "else" branch).
+      if (known) {
+        this.addLazy(from);
+        this.io.send(from, PRUNE);
+      }
+      return;
+    }
+    this.cache.armGc(now, this.io);
+    this.io.deliver(id, payload, round, from);
+    this.push(id, payload, round + 1, from, now);
+    if (known) this.addEager(from);
+    const m = this.missing.get(id);
+    if (m !== undefined) {
+      this.missing.delete(id); // cancels Timer(id): its firing finds no entry
+      if (known) this.optimize(m, from, round);
+    }
+  }
+
+  /** Eager-push to the tree and queue IHAVE for the lazy links (paper: eagerPush/lazyPush). */
+  private push(id: MsgId, payload: Uint8Array, round: number, except: P | null, now: number): void {
+    if (this.eager.length > 0) {
+      const msg: BroadcastMessage = { type: 'gossip', id, round, payload };
+      for (const p of this.eager) if (p !== except) this.io.send(p, msg);
+    }
+    if (this.lazy.length > 0) {
+      const entry: IHaveEntry = { id, round };
+      for (const p of this.lazy) if (p !== except) this.enqueue(p, entry, now);
+    }
+  }
+
+  /** §3.7: a lazy announcer much closer to the source than the sender replaces it. */
+  private optimize(m: Missing<P>, from: P, round: number): void {
+    const t = this.config.optimizationThreshold;
+    for (let i = 0; i < m.announcers.length; i++) {
+      const q = m.announcers[i];
+      const r = m.rounds[i];
+      if (q === from || r >= round || round - r < t || !this.lazy.includes(q)) continue;
+      this.addEager(q);
+      this.io.send(q, { type: 'graft', id: null, round: r });
+      this.addLazy(from);
+      this.io.send(from, PRUNE);
+      return;
+    }
+  }
+
+  private onIHave(from: P, entries: readonly IHaveEntry[], now: number): void {
+    for (const e of entries) {
+      if (this.cache.has(e.id)) continue;
+      let m = this.missing.get(e.id);
+      if (m === undefined) {
+        m = { announcers: [], rounds: [], deadline: now + this.config.ihaveTimeoutMs };
+        this.missing.set(e.id, m);
+        this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id });
+      }
+      if (m.announcers.includes(from)) continue;
+      m.announcers.push(from);
+      m.rounds.push(e.round);
+    }
+  }
+
+  private onMissingTimer(id: MsgId, now: number): void {
+    const m = this.missing.get(id);
+    if (m === undefined || now < m.deadline) return; // cancelled, or a stale firing
+    if (m.announcers.length === 0 || this.cache.has(id)) {
+      this.missing.delete(id);
+      return;
+    }
+    const peer = m.announcers.shift() as P;
+    const round = m.rounds.shift() as number;
+    m.deadline = now + this.config.graftTimeoutMs;
+    this.io.timer(this.config.graftTimeoutMs, { type: 'pt-missing', id });
+    if (this.isNeighbor(peer)) this.addEager(peer);
+    this.io.send(peer, { type: 'graft', id, round });
+  }
+
+  private onGraft(from: P, id: MsgId | null): void {
+    if (this.isNeighbor(from)) this.addEager(from);
+    if (id === null) return;
+    const c = this.cache.payload(id);
+    if (c !== undefined) this.io.send(from, { type: 'gossip', id, round: c.round, payload: c.payload });
+  }
+
+  /** Announce every cached id to a new neighbour, in batches of `maxIHaveBatch`. */
+  private syncTo(peer: P, _now: number): void {
+    const max = this.config.maxIHaveBatch;
+    let batch: IHaveEntry[] = [];
+    for (const [id, c] of this.cache.cachedPayloads()) {
+      batch.push({ id, round: c.round });
+      if (batch.length === max) {
+        this.io.send(peer, { type: 'ihave', entries: batch });
+        batch = [];
+      }
+    }
+    if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
+  }
+
+  private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
+    if (this.queuePeers.length === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
+    this.queuePeers.push(peer);
+    this.queueEntries.push(entry);
+  }
+
+  /** Send the queued announcements: per peer, in arrival order, ≤ maxIHaveBatch each. */
+  private flush(): void {
+    const peers = this.queuePeers;
+    const entries = this.queueEntries;
+    if (peers.length === 0) return;
+    this.queuePeers = [];
+    this.queueEntries = [];
+    const max = this.config.maxIHaveBatch;
+    const byPeer = new Map<P, IHaveEntry[]>();
+    for (let i = 0; i < peers.length; i++) {
+      const p = peers[i];
+      if (!this.isNeighbor(p)) continue; // went down since: nobody to announce to
+      let batch = byPeer.get(p);
+      if (batch === undefined) {
+        batch = [];
+        byPeer.set(p, batch);
+      }
+      batch.push(entries[i]);
+      if (batch.length === max) {
+        this.io.send(p, { type: 'ihave', entries: batch });
+        byPeer.set(p, []);
+      }
+    }
+    for (const [p, batch] of byPeer) if (batch.length > 0) this.io.send(p, { type: 'ihave', entries: batch });
+  }
+
+  private isNeighbor(p: P): boolean {
+    return this.eager.includes(p) || this.lazy.includes(p);
+  }
+
+  private addEager(p: P): void {
+    remove(this.lazy, p);
+    if (!this.eager.includes(p)) this.eager.push(p);
+  }
+
+  private addLazy(p: P): void {
+    remove(this.eager, p);
+    if (!this.lazy.includes(p)) this.lazy.push(p);
+  }
+}
+
+/** Remove `x` from a small array (order of the others kept). */
+function remove<T>(arr: T[], x: T): void {
+  const i = arr.indexOf(x);
+  if (i >= 0) arr.splice(i, 1);
+}

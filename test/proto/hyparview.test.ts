@@ -1,0 +1,622 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEFAULT_HYPARVIEW_CONFIG,
+  HyParView,
+  validateHyParViewConfig,
+  type HyParViewConfig,
+} from '../../src/proto/hyparview.js';
+import { Sfc32 } from '../../src/proto/rng.js';
+import type { MembershipIo } from '../../src/proto/machine.js';
+import type { DownReason, HyParViewMessage, HyParViewTimer, Message, Rng, Timer } from '../../src/proto/types.js';
+
+type Out = unknown[];
+
+/** Records every output of the machine in order. */
+class Rec implements MembershipIo<number> {
+  log: Out[] = [];
+  send(to: number, msg: Message<number>): void {
+    this.log.push(['send', to, msg]);
+  }
+  connect(peer: number): void {
+    this.log.push(['connect', peer]);
+  }
+  disconnect(peer: number): void {
+    this.log.push(['disconnect', peer]);
+  }
+  timer(delayMs: number, t: Timer<number>): void {
+    this.log.push(['timer', delayMs, t]);
+  }
+  neighborUp(peer: number): void {
+    this.log.push(['up', peer]);
+  }
+  neighborDown(peer: number, reason: DownReason): void {
+    this.log.push(['down', peer, reason]);
+  }
+  take(): Out[] {
+    const l = this.log;
+    this.log = [];
+    return l;
+  }
+}
+
+/** Seeded Sfc32 that remembers its draws, so expected outputs can be derived from them. */
+class TapRng implements Rng {
+  private readonly inner: Sfc32;
+  ints: number[] = [];
+  nexts: number[] = [];
+  constructor(seed: number) {
+    this.inner = new Sfc32(seed);
+  }
+  next(): number {
+    const v = this.inner.next();
+    this.nexts.push(v);
+    return v;
+  }
+  int(n: number): number {
+    const v = Math.floor(this.next() * n);
+    this.ints.push(v);
+    return v;
+  }
+}
+
+const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };
+const LOW: HyParViewMessage<number> = { type: 'neighbor', priority: 'low' };
+const ACCEPT: HyParViewMessage<number> = { type: 'neighbor-reply', accepted: true };
+const REJECT: HyParViewMessage<number> = { type: 'neighbor-reply', accepted: false };
+const DISC_ALIVE: HyParViewMessage<number> = { type: 'disconnect', alive: true };
+const DISC_DEAD: HyParViewMessage<number> = { type: 'disconnect', alive: false };
+const timeout = (peer: number, seq: number): Out => ['timer', 1000, { type: 'hv-neighbor-timeout', peer, seq }];
+
+function mk(self = 0, over: Partial<HyParViewConfig> = {}, seed = 1) {
+  const io = new Rec();
+  const rng = new TapRng(seed);
+  const hv = new HyParView<number>(self, { ...DEFAULT_HYPARVIEW_CONFIG, ...over }, rng, io);
+  return { hv, io, rng };
+}
+
+/** Give `hv` the active view `peers` (each sends a high-priority NEIGHBOR). */
+function withActive(hv: HyParView<number>, io: Rec, peers: number[]): void {
+  for (const p of peers) hv.handleMessage(p, HIGH, 0);
+  io.take();
+}
+
+/** Give `hv` passive entries [origin, ...rest] through an accepted SHUFFLE from `origin`. */
+function withPassive(hv: HyParView<number>, io: Rec, origin: number, rest: number[]): void {
+  hv.handleMessage(origin, { type: 'shuffle', origin, peers: rest, ttl: 1 }, 0);
+  io.take();
+}
+
+function sorted(a: readonly number[]): number[] {
+  return [...a].sort((x, y) => x - y);
+}
+
+test('joiner: connect + JOIN to the first contact, adds it on the accept reply', () => {
+  const { hv, io, rng } = mk(9);
+  hv.join([0, 5], 0);
+  assert.deepEqual(io.take(), [
+    ['timer', Math.floor(10000 * (0.5 + rng.nexts[0])), { type: 'hv-shuffle' }],
+    ['connect', 0],
+    ['send', 0, { type: 'join' }],
+    timeout(0, 1),
+  ]);
+  hv.handleMessage(0, ACCEPT, 1);
+  assert.deepEqual(io.take(), [['connect', 0], ['up', 0]]);
+  assert.deepEqual(hv.activeView(), [0]);
+  // The late timeout of the answered request is stale.
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: 0, seq: 1 }, 1000);
+  assert.deepEqual(io.take(), []);
+});
+
+test('contact with room: accepts the joiner and sends FORWARDJOIN(ttl=ARWL) to the others', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2]);
+  hv.handleMessage(9, { type: 'join' }, 0);
+  assert.deepEqual(io.take(), [
+    ['connect', 9],
+    ['up', 9],
+    ['send', 9, ACCEPT],
+    ['send', 1, { type: 'forward-join', peer: 9, ttl: 6 }],
+    ['send', 2, { type: 'forward-join', peer: 9, ttl: 6 }],
+  ]);
+  assert.deepEqual(hv.activeView(), [1, 2, 9]);
+});
+
+test('contact with a full view: evicts a random member with DISCONNECT first', () => {
+  const { hv, io, rng } = mk(0);
+  withActive(hv, io, [1, 2, 3, 4, 5]);
+  hv.handleMessage(9, { type: 'join' }, 0);
+  const before = [1, 2, 3, 4, 5];
+  const i = rng.ints[rng.ints.length - 1];
+  const victim = before[i];
+  const rest = before.slice();
+  rest[i] = rest[4];
+  rest.pop();
+  assert.deepEqual(io.take(), [
+    ['send', victim, DISC_ALIVE],
+    ['down', victim, 'evicted'],
+    ['disconnect', victim],
+    ['connect', 9],
+    ['up', 9],
+    ['send', 9, ACCEPT],
+    ...rest.map((p) => ['send', p, { type: 'forward-join', peer: 9, ttl: 6 }]),
+  ]);
+  assert.deepEqual(hv.activeView(), [...rest, 9]);
+  assert.deepEqual(hv.passiveView(), [victim]);
+});
+
+test('FORWARDJOIN at ttl 0, and with a single active member: add the joiner, NEIGHBOR high', () => {
+  const a = mk(0);
+  withActive(a.hv, a.io, [1, 2, 3]);
+  a.hv.handleMessage(1, { type: 'forward-join', peer: 9, ttl: 0 }, 0);
+  assert.deepEqual(a.io.take(), [['connect', 9], ['up', 9], ['send', 9, HIGH]]);
+  // The joiner's accept of our NEIGHBOR is expected and ignored.
+  a.hv.handleMessage(9, ACCEPT, 0);
+  assert.deepEqual(a.io.take(), []);
+
+  const b = mk(0);
+  withActive(b.hv, b.io, [1]);
+  b.hv.handleMessage(1, { type: 'forward-join', peer: 9, ttl: 4 }, 0);
+  assert.deepEqual(b.io.take(), [['connect', 9], ['up', 9], ['send', 9, HIGH]]);
+  assert.deepEqual(b.hv.activeView(), [1, 9]);
+});
+
+test('FORWARDJOIN at ttl = PRWL: joiner to passive, walk continues with ttl-1', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2, 50]);
+  hv.handleMessage(1, { type: 'forward-join', peer: 50, ttl: 3 }, 0);
+  // Only 2 is neither the sender (1) nor the joiner (50); 50 is already active: not passive.
+  assert.deepEqual(io.take(), [['send', 2, { type: 'forward-join', peer: 50, ttl: 2 }]]);
+  assert.deepEqual(hv.passiveView(), []);
+  hv.handleMessage(1, { type: 'forward-join', peer: 9, ttl: 3 }, 0);
+  const out = io.take();
+  assert.equal(out.length, 1);
+  const to = out[0][1] as number;
+  assert.ok(to === 2 || to === 50);
+  assert.deepEqual(out, [['send', to, { type: 'forward-join', peer: 9, ttl: 2 }]]);
+  assert.deepEqual(hv.passiveView(), [9]);
+});
+
+test('FORWARDJOIN above PRWL: forwarded only, ttl clamped to ARWL', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2]);
+  hv.handleMessage(1, { type: 'forward-join', peer: 9, ttl: 99 }, 0);
+  assert.deepEqual(io.take(), [['send', 2, { type: 'forward-join', peer: 9, ttl: 5 }]]);
+  assert.deepEqual(hv.passiveView(), []);
+});
+
+test('NEIGHBOR: high evicts when full, low accepted with room, low rejected when full', () => {
+  const { hv, io, rng } = mk(0);
+  withActive(hv, io, [1, 2, 3, 4]);
+  hv.handleMessage(8, LOW, 0);
+  assert.deepEqual(io.take(), [['connect', 8], ['up', 8], ['send', 8, ACCEPT]]);
+  hv.handleMessage(9, LOW, 0);
+  assert.deepEqual(io.take(), [['send', 9, REJECT]]);
+  hv.handleMessage(2, LOW, 0); // already a neighbour: plain accept
+  assert.deepEqual(io.take(), [['send', 2, ACCEPT]]);
+  hv.handleMessage(9, HIGH, 0);
+  const victim = [1, 2, 3, 4, 8][rng.ints[rng.ints.length - 1]];
+  assert.deepEqual(io.take(), [
+    ['send', victim, DISC_ALIVE],
+    ['down', victim, 'evicted'],
+    ['disconnect', victim],
+    ['connect', 9],
+    ['up', 9],
+    ['send', 9, ACCEPT],
+  ]);
+  assert.equal(hv.activeView().length, 5);
+  assert.deepEqual(hv.passiveView(), [victim]);
+});
+
+test('DISCONNECT alive=false: removed, not kept in passive; nothing to refill', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2]);
+  hv.handleMessage(2, DISC_DEAD, 0);
+  assert.deepEqual(io.take(), [['down', 2, 'disconnected'], ['disconnect', 2]]);
+  assert.deepEqual(hv.activeView(), [1]);
+  assert.deepEqual(hv.passiveView(), []);
+});
+
+test('DISCONNECT alive=true: sender to passive, refill asks another peer; reject keeps it, tries the next', () => {
+  const { hv, io } = mk(0, { activeViewSize: 2 });
+  withActive(hv, io, [1, 2]);
+  withPassive(hv, io, 7, [8]);
+  hv.handleMessage(2, DISC_ALIVE, 0);
+  const out = io.take();
+  const a = out[2][1] as number;
+  const b = a === 7 ? 8 : 7;
+  assert.ok(a === 7 || a === 8);
+  assert.deepEqual(out, [['down', 2, 'disconnected'], ['disconnect', 2], ['connect', a], ['send', a, LOW], timeout(a, 1)]);
+  assert.deepEqual(sorted(hv.passiveView()), [2, b]);
+  // a rejects: it stays in passive, the next non-rejected peer (b; 2 just dropped us) is asked.
+  hv.handleMessage(a, REJECT, 0);
+  assert.deepEqual(io.take(), [['disconnect', a], ['connect', b], ['send', b, LOW], timeout(b, 2)]);
+  assert.deepEqual(sorted(hv.passiveView()), sorted([2, a]));
+  // b never answers: the timeout drops it; nobody else to ask.
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: b, seq: 2 }, 1000);
+  assert.deepEqual(io.take(), [['disconnect', b]]);
+  assert.deepEqual(sorted(hv.passiveView()), sorted([2, a]));
+  // Its late accept is undone so it does not keep us alone.
+  hv.handleMessage(b, ACCEPT, 1100);
+  assert.deepEqual(io.take(), [['send', b, DISC_ALIVE]]);
+  // Unsolicited reject: ignored.
+  hv.handleMessage(77, REJECT, 1100);
+  assert.deepEqual(io.take(), []);
+});
+
+test('link down: reactive repair from passive; a dead passive peer is dropped and another tried', () => {
+  const { hv, io } = mk(0, { activeViewSize: 2 });
+  withActive(hv, io, [1, 2]);
+  withPassive(hv, io, 7, [8]);
+  hv.handleLinkDown(2, 5);
+  const out = io.take();
+  const a = out[2][1] as number;
+  const b = a === 7 ? 8 : 7;
+  assert.deepEqual(out, [['down', 2, 'link-failed'], ['disconnect', 2], ['connect', a], ['send', a, LOW], timeout(a, 1)]);
+  hv.handleLinkDown(a, 6); // the connect to a failed
+  assert.deepEqual(io.take(), [['disconnect', a], ['connect', b], ['send', b, LOW], timeout(b, 2)]);
+  assert.deepEqual(hv.passiveView(), []);
+  hv.handleMessage(b, ACCEPT, 7);
+  assert.deepEqual(io.take(), [['connect', b], ['up', b]]);
+  assert.deepEqual(hv.activeView(), [1, b]);
+  // A link-down for an unknown peer changes nothing.
+  hv.handleLinkDown(42, 8);
+  assert.deepEqual(io.take(), []);
+});
+
+test('active view emptied: one high-priority NEIGHBOR, the rest low', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1]);
+  withPassive(hv, io, 7, [8]);
+  hv.handleLinkDown(1, 0);
+  const out = io.take();
+  const a = out[2][1] as number;
+  const b = a === 7 ? 8 : 7;
+  assert.deepEqual(out, [
+    ['down', 1, 'link-failed'],
+    ['disconnect', 1],
+    ['connect', a],
+    ['send', a, HIGH],
+    timeout(a, 1),
+    ['connect', b],
+    ['send', b, LOW],
+    timeout(b, 2),
+  ]);
+});
+
+test('both views empty: hv-repair retries the contacts with jittered exponential backoff', () => {
+  const { hv, io, rng } = mk(9);
+  hv.join([0, 5], 0);
+  io.take();
+  hv.handleLinkDown(0, 1);
+  assert.deepEqual(io.take(), [['disconnect', 0], ['connect', 5], ['send', 5, { type: 'join' }], timeout(5, 2)]);
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: 5, seq: 2 }, 1000);
+  const u0 = (): number => rng.nexts[rng.nexts.length - 1];
+  assert.deepEqual(io.take(), [
+    ['disconnect', 5],
+    ['timer', Math.floor(1000 * (0.5 + 0.5 * u0())), { type: 'hv-repair', attempt: 0 }],
+  ]);
+  hv.handleTimer({ type: 'hv-repair', attempt: 0 }, 2000);
+  assert.deepEqual(io.take(), [
+    ['connect', 0],
+    ['send', 0, { type: 'join' }],
+    timeout(0, 3),
+    ['timer', Math.floor(2000 * (0.5 + 0.5 * u0())), { type: 'hv-repair', attempt: 1 }],
+  ]);
+  hv.handleTimer({ type: 'hv-repair', attempt: 0 }, 2100); // stale
+  assert.deepEqual(io.take(), []);
+  hv.handleLinkDown(0, 2200);
+  assert.deepEqual(io.take(), [['disconnect', 0], ['connect', 5], ['send', 5, { type: 'join' }], timeout(5, 4)]);
+  hv.handleLinkDown(5, 2300); // all contacts failed again; the backoff timer is already armed
+  assert.deepEqual(io.take(), [['disconnect', 5]]);
+  hv.handleTimer({ type: 'hv-repair', attempt: 1 }, 4000);
+  assert.deepEqual(io.take(), [
+    ['connect', 0],
+    ['send', 0, { type: 'join' }],
+    timeout(0, 5),
+    ['timer', Math.floor(4000 * (0.5 + 0.5 * u0())), { type: 'hv-repair', attempt: 2 }],
+  ]);
+  hv.handleMessage(0, ACCEPT, 4100);
+  assert.deepEqual(io.take(), [['connect', 0], ['up', 0]]);
+  hv.handleTimer({ type: 'hv-repair', attempt: 2 }, 9000); // healed: the loop stops
+  assert.deepEqual(io.take(), []);
+});
+
+test('backoff is capped at repairMaxMs', () => {
+  const { hv, io, rng } = mk(9, { repairBaseMs: 100, repairMaxMs: 300 });
+  hv.join([0], 0);
+  io.take();
+  hv.handleLinkDown(0, 1);
+  let out = io.take();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const u = rng.nexts[rng.nexts.length - 1];
+    const delay = Math.floor(Math.min(300, 100 * 2 ** attempt) * (0.5 + 0.5 * u));
+    assert.deepEqual(out[out.length - 1], ['timer', delay, { type: 'hv-repair', attempt }]);
+    hv.handleTimer({ type: 'hv-repair', attempt }, 1000 * (attempt + 1));
+    out = io.take();
+    assert.deepEqual(out.slice(0, 2), [['connect', 0], ['send', 0, { type: 'join' }]]);
+    hv.handleLinkDown(0, 1000 * (attempt + 1) + 1);
+    assert.deepEqual(io.take(), [['disconnect', 0]]);
+  }
+});
+
+test('shuffle timer: ka active + kp passive ids to a random active member, walk length 6', () => {
+  const { hv, io, rng } = mk(0);
+  withActive(hv, io, [1, 2, 3, 4, 5]);
+  withPassive(hv, io, 7, [8, 9, 10, 11]);
+  const n0 = rng.nexts.length;
+  hv.handleTimer({ type: 'hv-shuffle' }, 10000);
+  const out = io.take();
+  assert.deepEqual(out[0], ['timer', Math.floor(10000 * (0.5 + rng.nexts[n0])), { type: 'hv-shuffle' }]);
+  assert.equal(out.length, 2);
+  const [kind, target, msg] = out[1] as [string, number, HyParViewMessage<number> & { type: 'shuffle' }];
+  assert.equal(kind, 'send');
+  assert.equal(target, [1, 2, 3, 4, 5][rng.ints[rng.ints.length - 8]]);
+  assert.equal(msg.type, 'shuffle');
+  assert.equal(msg.origin, 0);
+  assert.equal(msg.ttl, 6);
+  assert.equal(msg.peers.length, 7);
+  const act = msg.peers.slice(0, 3);
+  const pas = msg.peers.slice(3);
+  assert.equal(new Set(act).size, 3);
+  assert.ok(act.every((p) => p !== target && [1, 2, 3, 4, 5].includes(p)));
+  assert.equal(new Set(pas).size, 4);
+  assert.ok(pas.every((p) => [7, 8, 9, 10, 11].includes(p)));
+});
+
+test('shuffle timer with a short active view promotes a passive peer first', () => {
+  const { hv, io } = mk(0, { activeViewSize: 2, shuffleActive: 0, shufflePassive: 0 });
+  withActive(hv, io, [1]);
+  withPassive(hv, io, 7, []);
+  hv.handleTimer({ type: 'hv-shuffle' }, 10000);
+  const out = io.take();
+  assert.deepEqual(out.slice(1), [
+    ['connect', 7],
+    ['send', 7, LOW],
+    timeout(7, 1),
+    ['send', 1, { type: 'shuffle', origin: 0, peers: [], ttl: 6 }],
+  ]);
+});
+
+test('shuffle receiver: forwards while ttl-1 > 0 (not to sender or origin); accepts otherwise', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2, 50]);
+  hv.handleMessage(1, { type: 'shuffle', origin: 50, peers: [51, 52], ttl: 6 }, 0);
+  assert.deepEqual(io.take(), [['send', 2, { type: 'shuffle', origin: 50, peers: [51, 52], ttl: 5 }]]);
+  // ttl 1 → accept: reply with |peers|+1 passive ids (here all 3 it has), merge origin + peers.
+  const b = mk(0);
+  withActive(b.hv, b.io, [1, 2]);
+  withPassive(b.hv, b.io, 7, [8, 9]);
+  b.hv.handleMessage(1, { type: 'shuffle', origin: 60, peers: [61, 0, 1, 7], ttl: 1 }, 0);
+  const out = b.io.take();
+  assert.equal(out.length, 1);
+  const reply = out[0] as [string, number, { type: string; peers: number[] }];
+  assert.equal(reply[0], 'send');
+  assert.equal(reply[1], 60);
+  assert.equal(reply[2].type, 'shuffle-reply');
+  assert.deepEqual(sorted(reply[2].peers), [7, 8, 9]);
+  // Self (0), an active member (1) and a known passive id (7) are skipped.
+  assert.deepEqual(sorted(b.hv.passiveView()), [7, 8, 9, 60, 61]);
+  // A single active member: the walk stops here whatever its ttl.
+  const c = mk(0);
+  withActive(c.hv, c.io, [1]);
+  c.hv.handleMessage(1, { type: 'shuffle', origin: 60, peers: [], ttl: 5 }, 0);
+  assert.deepEqual(c.io.take(), [['send', 60, { type: 'shuffle-reply', peers: [] }]]);
+  assert.deepEqual(c.hv.passiveView(), [60]);
+});
+
+test('shuffle merge at the receiver evicts first the ids it sent back', () => {
+  const { hv, io } = mk(0, { passiveViewSize: 3 });
+  withActive(hv, io, [1]);
+  withPassive(hv, io, 7, [8, 9]);
+  hv.handleMessage(1, { type: 'shuffle', origin: 50, peers: [51], ttl: 1 }, 0);
+  const out = io.take();
+  const sent = (out[0][2] as { peers: number[] }).peers;
+  assert.equal(sent.length, 2);
+  const kept = [7, 8, 9].filter((p) => !sent.includes(p));
+  assert.deepEqual(sorted(hv.passiveView()), sorted([...kept, 50, 51]));
+});
+
+test('shuffle reply at the origin: merged, evicting first the ids we sent; unsolicited reply ignored', () => {
+  const { hv, io } = mk(0, { activeViewSize: 1, passiveViewSize: 3 });
+  withActive(hv, io, [1]);
+  withPassive(hv, io, 7, [8, 9]);
+  hv.handleTimer({ type: 'hv-shuffle' }, 0);
+  const out = io.take();
+  const msg = out[1][2] as { type: string; peers: number[] };
+  assert.deepEqual(out[1].slice(0, 2), ['send', 1]);
+  assert.deepEqual(sorted(msg.peers), [7, 8, 9]);
+  hv.handleMessage(60, { type: 'shuffle-reply', peers: [60, 61, 0] }, 1);
+  assert.deepEqual(io.take(), []);
+  assert.deepEqual(sorted(hv.passiveView()), sorted([msg.peers[2], 60, 61]));
+  hv.handleMessage(60, { type: 'shuffle-reply', peers: [70, 71] }, 2);
+  assert.deepEqual(sorted(hv.passiveView()), sorted([msg.peers[2], 60, 61]));
+});
+
+test('leave: DISCONNECT alive=false to every neighbour, then inert', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2]);
+  withPassive(hv, io, 7, []);
+  hv.leave(0);
+  assert.deepEqual(io.take(), [
+    ['send', 1, DISC_DEAD],
+    ['down', 1, 'leaving'],
+    ['disconnect', 1],
+    ['send', 2, DISC_DEAD],
+    ['down', 2, 'leaving'],
+    ['disconnect', 2],
+  ]);
+  assert.deepEqual(hv.activeView(), []);
+  assert.deepEqual(hv.passiveView(), []);
+  hv.handleMessage(3, { type: 'join' }, 1);
+  hv.handleMessage(3, HIGH, 1);
+  hv.handleTimer({ type: 'hv-shuffle' }, 1);
+  hv.handleLinkDown(1, 1);
+  hv.join([5], 1);
+  hv.leave(2);
+  assert.deepEqual(io.take(), []);
+});
+
+test('self and nonsense are ignored', () => {
+  const { hv, io } = mk(0);
+  withActive(hv, io, [1, 2]);
+  hv.handleMessage(0, { type: 'join' }, 0);
+  hv.handleMessage(0, HIGH, 0);
+  hv.handleMessage(1, { type: 'forward-join', peer: 0, ttl: 0 }, 0);
+  hv.handleMessage(1, { type: 'shuffle', origin: 0, peers: [5], ttl: 1 }, 0);
+  hv.handleMessage(1, { type: 'shuffle-reply', peers: [5] }, 0);
+  hv.handleMessage(5, DISC_ALIVE, 0);
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: 3, seq: 99 }, 0);
+  hv.handleTimer({ type: 'hv-repair', attempt: 0 }, 0);
+  hv.handleLinkDown(0, 0);
+  assert.deepEqual(io.take(), []);
+  assert.deepEqual(hv.activeView(), [1, 2]);
+  assert.deepEqual(hv.passiveView(), []);
+});
+
+test('config validation', () => {
+  assert.deepEqual(validateHyParViewConfig(DEFAULT_HYPARVIEW_CONFIG), { ok: true, config: DEFAULT_HYPARVIEW_CONFIG });
+  const bad = (over: Record<string, unknown>): string => {
+    const r = validateHyParViewConfig({ ...DEFAULT_HYPARVIEW_CONFIG, ...over } as HyParViewConfig);
+    assert.equal(r.ok, false);
+    return r.ok ? '' : r.reason;
+  };
+  assert.equal(bad({ activeViewSize: 0 }), 'activeViewSize: expected an integer >= 1, got 0');
+  assert.equal(bad({ passiveViewSize: 2.5 }), 'passiveViewSize: expected an integer >= 1, got 2.5');
+  assert.equal(bad({ arwl: 'six' }), 'arwl: expected an integer >= 0, got "six"');
+  assert.equal(bad({ prwl: 7 }), 'prwl: expected an integer <= arwl (6), got 7');
+  assert.equal(bad({ shuffleTtl: 0 }), 'shuffleTtl: expected an integer >= 1, got 0');
+  assert.equal(bad({ shufflePassive: -1 }), 'shufflePassive: expected an integer >= 0, got -1');
+  assert.equal(bad({ shuffleIntervalMs: 0 }), 'shuffleIntervalMs: expected a finite number of milliseconds > 0, got 0');
+  assert.equal(bad({ neighborTimeoutMs: Infinity }), 'neighborTimeoutMs: expected a finite number of milliseconds > 0, got Infinity');
+  assert.equal(bad({ repairMaxMs: 10 }), 'repairMaxMs: expected a number >= repairBaseMs (1000), got 10');
+});
+
+// ------------------------------------------------------------------------------------------
+// Mini network: a synchronous message queue between seeded HyParView instances.
+// ------------------------------------------------------------------------------------------
+
+type Ev = { kind: 'msg'; from: number; to: number; msg: Message<number> } | { kind: 'down'; at: number; peer: number };
+
+class MiniNet {
+  readonly nodes: HyParView<number>[] = [];
+  readonly alive: boolean[] = [];
+  private queue: Ev[] = [];
+  private timers: { at: number; seq: number; node: number; t: Timer<number> }[] = [];
+  private tseq = 0;
+  now = 0;
+
+  constructor(n: number, seed: number, cfg: HyParViewConfig = DEFAULT_HYPARVIEW_CONFIG) {
+    const root = new Sfc32(seed);
+    for (let i = 0; i < n; i++) {
+      this.alive.push(true);
+      this.nodes.push(new HyParView<number>(i, cfg, root.fork(), this.ioFor(i)));
+    }
+  }
+
+  private ioFor(me: number): MembershipIo<number> {
+    return {
+      send: (to, msg) => {
+        if (this.alive[to]) this.queue.push({ kind: 'msg', from: me, to, msg });
+        else this.queue.push({ kind: 'down', at: me, peer: to });
+      },
+      connect: (peer) => {
+        if (!this.alive[peer]) this.queue.push({ kind: 'down', at: me, peer });
+      },
+      disconnect: () => {},
+      timer: (delay, t) => {
+        this.timers.push({ at: this.now + delay, seq: this.tseq++, node: me, t });
+      },
+      neighborUp: () => {},
+      neighborDown: () => {},
+    };
+  }
+
+  drain(): void {
+    for (let i = 0; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e.kind === 'msg') {
+        if (this.alive[e.to]) this.nodes[e.to].handleMessage(e.from, e.msg as HyParViewMessage<number>, this.now);
+        else if (this.alive[e.from]) this.nodes[e.from].handleLinkDown(e.to, this.now);
+      } else if (this.alive[e.at]) this.nodes[e.at].handleLinkDown(e.peer, this.now);
+      assert.ok(i < 1_000_000, 'message storm');
+    }
+    this.queue = [];
+  }
+
+  runUntil(t: number): void {
+    this.drain();
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < this.timers.length; i++) {
+        const x = this.timers[i];
+        if (best < 0 || x.at < this.timers[best].at || (x.at === this.timers[best].at && x.seq < this.timers[best].seq)) best = i;
+      }
+      if (best < 0 || this.timers[best].at > t) break;
+      const ev = this.timers[best];
+      this.timers[best] = this.timers[this.timers.length - 1];
+      this.timers.pop();
+      this.now = ev.at;
+      if (this.alive[ev.node]) this.nodes[ev.node].handleTimer(ev.t as HyParViewTimer<number>, this.now);
+      this.drain();
+    }
+    this.now = t;
+  }
+
+  kill(x: number): void {
+    this.alive[x] = false;
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (this.alive[i] && this.nodes[i].activeView().includes(x)) this.queue.push({ kind: 'down', at: i, peer: x });
+    }
+  }
+
+  /** Asserts symmetry and size bounds among live nodes; returns the mean active-view size. */
+  check(maxSize: number): number {
+    let sum = 0;
+    let live = 0;
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (!this.alive[i]) continue;
+      live++;
+      const av = this.nodes[i].activeView();
+      sum += av.length;
+      assert.ok(av.length >= 1, `node ${i} has an empty active view`);
+      assert.ok(av.length <= maxSize, `node ${i} active view too large: ${av.length}`);
+      assert.equal(new Set(av).size, av.length, `node ${i} has duplicates`);
+      for (const p of av) {
+        assert.ok(p !== i, `node ${i} has itself`);
+        assert.ok(this.alive[p], `node ${i} keeps dead node ${p}`);
+        assert.ok(this.nodes[p].activeView().includes(i), `asymmetric: ${i} has ${p}, not the reverse`);
+      }
+      for (const p of this.nodes[i].passiveView()) assert.ok(p !== i && !av.includes(p));
+    }
+    return sum / live;
+  }
+}
+
+test('mini network: 50 nodes join, views symmetric; 50% killed, survivors refill and stay symmetric', () => {
+  const seed = Number(process.env.SEED ?? 7);
+  const net = new MiniNet(50, seed);
+  const pick = new Sfc32(seed ^ 0x5eed);
+  net.nodes[0].join([], 0);
+  for (let i = 1; i < 50; i++) {
+    net.nodes[i].join([pick.int(i)], net.now);
+    net.drain();
+  }
+  net.runUntil(60_000);
+  const before = net.check(5);
+  assert.ok(before >= 4, `mean active view after joins ${before}`);
+
+  const order = Array.from({ length: 50 }, (_, i) => i);
+  for (let i = 49; i > 0; i--) {
+    const j = pick.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const x of order.slice(0, 25)) net.kill(x);
+  net.drain(); // reactive repair alone, before any timer fires
+  const repaired = net.check(5);
+  assert.ok(repaired >= 4, `mean active view right after the failures: ${repaired}`);
+  net.runUntil(120_000);
+  const after = net.check(5);
+  if (process.env.RUMOR_VERBOSE) console.log(`seed ${seed}: mean active ${before.toFixed(2)} -> ${repaired.toFixed(2)} -> ${after.toFixed(2)}`);
+  assert.ok(after >= 4, `mean active view after killing half: ${after}`);
+});

@@ -1,0 +1,471 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Plumtree, DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } from '../../src/proto/plumtree.js';
+import { Flood } from '../../src/proto/flood.js';
+import type { BroadcastIo, BroadcastMachine } from '../../src/proto/machine.js';
+import type { BroadcastMessage, BroadcastTimer, MsgId } from '../../src/proto/types.js';
+import { Sfc32 } from '../../src/proto/rng.js';
+
+// ---------------------------------------------------------------------------------------
+// Recording fake io.
+// ---------------------------------------------------------------------------------------
+
+type Out =
+  | { out: 'send'; to: number; msg: BroadcastMessage }
+  | { out: 'timer'; delay: number; t: BroadcastTimer }
+  | { out: 'deliver'; id: MsgId; round: number; from: number | null };
+
+function recorder(): { io: BroadcastIo<number>; take(): Out[] } {
+  let log: Out[] = [];
+  const io: BroadcastIo<number> = {
+    send: (to, msg) => log.push({ out: 'send', to, msg: structuredClone(msg) }),
+    timer: (delay, t) => log.push({ out: 'timer', delay, t }),
+    deliver: (id, _payload, round, from) => log.push({ out: 'deliver', id, round, from }),
+  };
+  return {
+    io,
+    take() {
+      const r = log;
+      log = [];
+      return r;
+    },
+  };
+}
+
+const CFG: PlumtreeConfig = {
+  ...DEFAULT_PLUMTREE_CONFIG,
+  ihaveTimeoutMs: 100,
+  graftTimeoutMs: 50,
+  ihaveFlushMs: 5,
+  maxIHaveBatch: 3,
+  optimizationThreshold: 7,
+  cacheTtlMs: 1000,
+  seenTtlMs: 2000,
+  maxCacheEntries: 100,
+  syncOnNeighborUp: false,
+};
+
+const PL = new Uint8Array([7]);
+const gossip = (id: string, round: number): BroadcastMessage => ({ type: 'gossip', id, round, payload: PL });
+const send = (to: number, msg: BroadcastMessage): Out => ({ out: 'send', to, msg });
+const GC = (delay: number): Out => ({ out: 'timer', delay, t: { type: 'pt-cache-gc' } });
+const MISS = (delay: number, id: string): Out => ({ out: 'timer', delay, t: { type: 'pt-missing', id } });
+const FLUSH: Out = { out: 'timer', delay: 5, t: { type: 'pt-ihave-flush' } };
+
+/** Node 0 with neighbours `peers` (all eager), then `lazy` pruned to lazy. */
+function node(peers: number[], lazy: number[] = [], cfg: PlumtreeConfig = CFG) {
+  const r = recorder();
+  const pt = new Plumtree<number>(0, cfg, new Sfc32(1), r.io);
+  for (const p of peers) pt.neighborUp(p, 0);
+  for (const p of lazy) pt.handleMessage(p, { type: 'prune' }, 0);
+  r.take();
+  return { pt, take: r.take };
+}
+
+// ---------------------------------------------------------------------------------------
+// Unit tests: exact outputs.
+// ---------------------------------------------------------------------------------------
+
+test('first receipt: deliver once, eager-push round+1 to the others', () => {
+  const { pt, take } = node([1, 2, 3]);
+  pt.handleMessage(1, gossip('a', 2), 0);
+  assert.deepEqual(take(), [
+    GC(1000),
+    { out: 'deliver', id: 'a', round: 2, from: 1 },
+    send(2, gossip('a', 3)),
+    send(3, gossip('a', 3)),
+  ]);
+  assert.deepEqual(pt.eagerPeers(), [1, 2, 3]);
+});
+
+test('duplicate: no delivery, sender moved to lazy and PRUNEd', () => {
+  const { pt, take } = node([1, 2, 3]);
+  pt.handleMessage(1, gossip('a', 0), 0);
+  take();
+  pt.handleMessage(2, gossip('a', 1), 1);
+  assert.deepEqual(take(), [send(2, { type: 'prune' })]);
+  assert.deepEqual(pt.eagerPeers(), [1, 3]);
+  assert.deepEqual(pt.lazyPeers(), [2]);
+  // PRUNE received: sender to lazy.
+  pt.handleMessage(3, { type: 'prune' }, 2);
+  assert.deepEqual(take(), []);
+  assert.deepEqual(pt.lazyPeers(), [2, 3]);
+});
+
+test('origin: delivers locally with round 0, pushes round 0; second broadcast of the id is refused', () => {
+  const { pt, take } = node([1, 2], [2]);
+  assert.equal(pt.broadcast('o', PL, 0), true);
+  assert.deepEqual(take(), [
+    GC(1000),
+    { out: 'deliver', id: 'o', round: 0, from: null },
+    send(1, gossip('o', 0)),
+    FLUSH,
+  ]);
+  assert.equal(pt.broadcast('o', PL, 1), false);
+  assert.deepEqual(take(), []);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 5);
+  assert.deepEqual(take(), [send(2, { type: 'ihave', entries: [{ id: 'o', round: 0 }] })]);
+});
+
+test('IHAVE: batched on one flush timer, at most maxIHaveBatch entries per message', () => {
+  const { pt, take } = node([1, 2, 3, 4], [3, 4]);
+  for (const [i, id] of ['a', 'b', 'c', 'd'].entries()) pt.handleMessage(1, gossip(id, i), i);
+  const outs = take();
+  assert.deepEqual(outs.filter((o) => o.out === 'timer' && o.t.type === 'pt-ihave-flush'), [FLUSH]);
+  assert.equal(outs.filter((o) => o.out === 'send' && o.msg.type === 'ihave').length, 0);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 5);
+  const e = (id: string, round: number) => ({ id, round });
+  assert.deepEqual(take(), [
+    send(3, { type: 'ihave', entries: [e('a', 1), e('b', 2), e('c', 3)] }),
+    send(4, { type: 'ihave', entries: [e('a', 1), e('b', 2), e('c', 3)] }),
+    send(3, { type: 'ihave', entries: [e('d', 4)] }),
+    send(4, { type: 'ihave', entries: [e('d', 4)] }),
+  ]);
+  // Queue empty again: the next message arms a new flush timer.
+  pt.handleMessage(1, gossip('e', 0), 10);
+  assert.deepEqual(take().filter((o) => o.out === 'timer' && o.t.type === 'pt-ihave-flush'), [FLUSH]);
+  // A peer that went down before the flush is skipped.
+  pt.neighborDown(4, 11);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 15);
+  assert.deepEqual(take(), [send(3, { type: 'ihave', entries: [e('e', 1)] })]);
+});
+
+test('missing: timeout1 → GRAFT first announcer, timeout2 → next announcer, then give up', () => {
+  const { pt, take } = node([1, 3, 4], [3, 4]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 4 }] }, 0);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'x', round: 5 }] }, 10);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 4 }] }, 20); // repeat: ignored
+  assert.deepEqual(take(), [MISS(100, 'x')]);
+  assert.equal(pt.missingCount(), 1);
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
+  assert.deepEqual(take(), [MISS(50, 'x'), send(3, { type: 'graft', id: 'x', round: 4 })]);
+  assert.deepEqual(pt.eagerPeers(), [1, 3]);
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 150);
+  assert.deepEqual(take(), [MISS(50, 'x'), send(4, { type: 'graft', id: 'x', round: 5 })]);
+  assert.deepEqual(pt.eagerPeers(), [1, 3, 4]);
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 200);
+  assert.deepEqual(take(), []);
+  assert.equal(pt.missingCount(), 0);
+});
+
+test('missing: receipt cancels the timer; stale and early firings are ignored', () => {
+  const { pt, take } = node([1, 3], [3]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }, { id: 'y', round: 1 }] }, 0);
+  assert.deepEqual(take(), [MISS(100, 'x'), MISS(100, 'y')]);
+  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 60); // before its deadline: stale
+  pt.handleMessage(1, gossip('x', 0), 70);
+  take();
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
+  assert.deepEqual(take(), []);
+  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 100);
+  assert.deepEqual(take(), [MISS(50, 'y'), send(3, { type: 'graft', id: 'y', round: 1 })]);
+  // IHAVE of an id already received is ignored.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 110);
+  assert.deepEqual(take(), []);
+});
+
+test('GRAFT: sender becomes eager; payload answered from the cache', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.handleMessage(1, gossip('a', 3), 0);
+  take();
+  pt.handleMessage(2, { type: 'graft', id: 'a', round: 4 }, 10);
+  assert.deepEqual(take(), [send(2, gossip('a', 4))]);
+  assert.deepEqual(pt.eagerPeers(), [1, 2]);
+  pt.handleMessage(1, { type: 'graft', id: 'unknown', round: 0 }, 11);
+  pt.handleMessage(1, { type: 'graft', id: null, round: 0 }, 12);
+  assert.deepEqual(take(), []);
+});
+
+test('cache: payload expires after cacheTtlMs, id after seenTtlMs; GC timer only while non-empty', () => {
+  const { pt, take } = node([1, 2]);
+  pt.handleMessage(1, gossip('a', 0), 0);
+  assert.deepEqual(take()[0], GC(1000));
+  pt.handleMessage(1, gossip('b', 0), 500); // GC timer already armed: no second one
+  assert.equal(take().filter((o) => o.out === 'timer').length, 0);
+  pt.handleTimer({ type: 'pt-cache-gc' }, 1000); // 'a' payload expires; next: 'b' payload at 1500
+  assert.deepEqual(take(), [GC(500)]);
+  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 1 });
+  pt.handleMessage(2, { type: 'graft', id: 'a', round: 1 }, 1001);
+  pt.handleMessage(2, { type: 'graft', id: 'b', round: 1 }, 1002);
+  assert.deepEqual(take(), [send(2, gossip('b', 1))]);
+  pt.handleTimer({ type: 'pt-cache-gc' }, 1500);
+  assert.deepEqual(take(), [GC(500)]); // 'a' id at 2000
+  pt.handleTimer({ type: 'pt-cache-gc' }, 2000);
+  assert.deepEqual(take(), [GC(500)]); // 'b' id at 2500
+  pt.handleMessage(2, gossip('b', 0), 2400); // still remembered: duplicate
+  assert.deepEqual(take(), [send(2, { type: 'prune' })]);
+  pt.handleTimer({ type: 'pt-cache-gc' }, 2500);
+  assert.deepEqual(take(), []); // empty: not re-armed
+  assert.deepEqual(pt.cacheSize(), { ids: 0, payloads: 0 });
+});
+
+test('cache: bounded by maxCacheEntries, oldest evicted', () => {
+  const { pt, take } = node([1], [], { ...CFG, maxCacheEntries: 2 });
+  for (const id of ['a', 'b', 'c']) pt.broadcast(id, PL, 0);
+  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 2 });
+  take();
+  pt.handleMessage(1, { type: 'graft', id: 'a', round: 0 }, 1);
+  assert.deepEqual(take(), []);
+  assert.equal(pt.broadcast('a', PL, 2), true); // forgotten, so accepted again; evicts 'b'
+  assert.equal(pt.broadcast('c', PL, 2), false);
+  assert.equal(pt.broadcast('a', PL, 2), false);
+  assert.equal(pt.broadcast('b', PL, 2), true);
+});
+
+test('neighborDown: removed from both sets and from missing announcements', () => {
+  const { pt, take } = node([1, 3, 4], [3, 4]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }, { id: 'y', round: 1 }] }, 0);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'x', round: 2 }] }, 0);
+  take();
+  pt.neighborDown(3, 1);
+  assert.deepEqual(pt.lazyPeers(), [4]);
+  assert.equal(pt.missingCount(), 1); // 'y' had only 3 as announcer
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
+  assert.deepEqual(take(), [MISS(50, 'x'), send(4, { type: 'graft', id: 'x', round: 2 })]);
+  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 100);
+  assert.deepEqual(take(), []);
+  pt.neighborDown(1, 2);
+  pt.neighborDown(4, 2);
+  assert.deepEqual([pt.eagerPeers(), pt.lazyPeers(), pt.missingCount()], [[], [], 1]);
+  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 150); // the GRAFT to 4 timed out: nobody left
+  assert.deepEqual([take(), pt.missingCount()], [[], 0]);
+});
+
+test('optimisation: GRAFT(null) the lazy announcer and PRUNE the sender when r − r′ ≥ threshold', () => {
+  const { pt, take } = node([1, 2, 5], [2, 5]);
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 0);
+  pt.handleMessage(5, { type: 'ihave', entries: [{ id: 'y', round: 2 }] }, 0);
+  take();
+  // r − r′ = 6 < 7: no change.
+  pt.handleMessage(1, gossip('y', 8), 10);
+  assert.deepEqual(take().filter((o) => o.out === 'send' && o.msg.type !== 'gossip'), []);
+  assert.deepEqual(pt.eagerPeers(), [1]);
+  // r − r′ = 7: optimise.
+  pt.handleMessage(1, gossip('x', 8), 20);
+  assert.deepEqual(take(), [
+    { out: 'deliver', id: 'x', round: 8, from: 1 }, // IHAVE queued: flush timer already armed
+    send(2, { type: 'graft', id: null, round: 1 }),
+    send(1, { type: 'prune' }),
+  ]);
+  assert.deepEqual(pt.eagerPeers(), [2]);
+  assert.deepEqual(pt.lazyPeers(), [5, 1]);
+});
+
+test('syncOnNeighborUp: a new neighbour gets IHAVEs of the cached ids, in batches', () => {
+  const { pt, take } = node([1], [], { ...CFG, syncOnNeighborUp: true });
+  pt.broadcast('a', PL, 0);
+  pt.handleMessage(1, gossip('b', 2), 1);
+  pt.broadcast('c', PL, 2);
+  pt.broadcast('d', PL, 3);
+  take();
+  pt.neighborUp(9, 4);
+  assert.deepEqual(take(), [
+    send(9, { type: 'ihave', entries: [{ id: 'a', round: 0 }, { id: 'b', round: 3 }, { id: 'c', round: 0 }] }),
+    send(9, { type: 'ihave', entries: [{ id: 'd', round: 0 }] }),
+  ]);
+  assert.deepEqual(pt.eagerPeers(), [1, 9]);
+  // The receiving side: IHAVE → timer → GRAFT → answered from the sender's cache.
+  const other = node([0], [], { ...CFG, syncOnNeighborUp: true });
+  other.pt.handleMessage(0, { type: 'ihave', entries: [{ id: 'a', round: 0 }] }, 5);
+  other.pt.handleTimer({ type: 'pt-missing', id: 'a' }, 105);
+  assert.deepEqual(other.take(), [MISS(100, 'a'), MISS(50, 'a'), send(0, { type: 'graft', id: 'a', round: 0 })]);
+  pt.handleMessage(9, { type: 'graft', id: 'a', round: 0 }, 106);
+  assert.deepEqual(take(), [send(9, gossip('a', 0))]);
+});
+
+test('exactly once under many duplicates from many peers', () => {
+  const { pt, take } = node([1, 2, 3, 4, 5]);
+  const rng = new Sfc32(42);
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (let i = 0; i < 300; i++) {
+    const from = 1 + rng.int(5);
+    pt.handleMessage(from, gossip(ids[rng.int(ids.length)], rng.int(5)), i);
+  }
+  const delivered = take().filter((o) => o.out === 'deliver').map((o) => (o as { id: string }).id);
+  assert.deepEqual([...delivered].sort(), ids);
+  for (const id of ids) assert.equal(pt.broadcast(id, PL, 400), false);
+});
+
+test('config validation: defaults valid; reasons name the field', () => {
+  assert.deepEqual(validatePlumtreeConfig(DEFAULT_PLUMTREE_CONFIG), { ok: true, config: { ...DEFAULT_PLUMTREE_CONFIG } });
+  const bad = (patch: Record<string, unknown>) => {
+    const r = validatePlumtreeConfig({ ...DEFAULT_PLUMTREE_CONFIG, ...patch });
+    return r.ok ? 'ok' : r.reason;
+  };
+  assert.equal(bad({ ihaveTimeoutMs: 400, graftTimeoutMs: 500 }), 'graftTimeoutMs: must be smaller than ihaveTimeoutMs (got 500 >= 400)');
+  assert.equal(bad({ ihaveTimeoutMs: 'x' }), 'ihaveTimeoutMs: must be a finite number > 0 (got "x")');
+  assert.equal(bad({ graftTimeoutMs: 0 }), 'graftTimeoutMs: must be a finite number > 0 (got 0)');
+  assert.equal(bad({ maxIHaveBatch: 1.5 }), 'maxIHaveBatch: must be an integer >= 1 (got 1.5)');
+  assert.equal(bad({ ihaveFlushMs: -1 }), 'ihaveFlushMs: must be a finite number >= 0 (got -1)');
+  assert.equal(bad({ seenTtlMs: Infinity }), 'seenTtlMs: must be a finite number > 0 (got Infinity)');
+  assert.equal(bad({ cacheTtlMs: 100_000 }), 'cacheTtlMs: must not exceed seenTtlMs (got 100000 > 90000)');
+  assert.equal(bad({ syncOnNeighborUp: 'yes' }), 'syncOnNeighborUp: must be a boolean (got "yes")');
+  assert.equal(bad({ optimizationThreshold: undefined }), 'optimizationThreshold: must be an integer >= 1 (got undefined)');
+  const r = validatePlumtreeConfig(null);
+  assert.deepEqual(r, { ok: false, reason: 'config: must be an object (got null)' });
+});
+
+// ---------------------------------------------------------------------------------------
+// A small synchronous network: ~100 nodes, fixed random symmetric graph of degree ≤ 5,
+// per-link fixed delays 10–50 ms (so each link is FIFO), events in a binary heap.
+// ---------------------------------------------------------------------------------------
+
+interface Ev {
+  t: number;
+  seq: number;
+  node: number;
+  from: number; // -1 for timers
+  msg: BroadcastMessage | null;
+  timer: BroadcastTimer | null;
+}
+
+class Heap {
+  private a: Ev[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peekT(): number {
+    return this.a.length > 0 ? this.a[0].t : Infinity;
+  }
+  private less(i: number, j: number): boolean {
+    const x = this.a[i];
+    const y = this.a[j];
+    return x.t < y.t || (x.t === y.t && x.seq < y.seq);
+  }
+  push(e: Ev): void {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): Ev {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(l, m)) m = l;
+        if (r < a.length && this.less(r, m)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Random symmetric graph: a ring (connected), then random extra edges up to degree 5. */
+function makeGraph(n: number, degree: number, rng: Sfc32): { adj: number[][]; delay: Map<number, number> } {
+  const adj: number[][] = Array.from({ length: n }, () => []);
+  const delay = new Map<number, number>();
+  const link = (a: number, b: number) => {
+    adj[a].push(b);
+    adj[b].push(a);
+    const d = 10 + rng.int(41);
+    delay.set(a * n + b, d);
+    delay.set(b * n + a, d);
+  };
+  for (let i = 0; i < n; i++) link(i, (i + 1) % n);
+  for (let tries = 0; tries < n * 50; tries++) {
+    const a = rng.int(n);
+    const b = rng.int(n);
+    if (a === b || adj[a].length >= degree || adj[b].length >= degree || adj[a].includes(b)) continue;
+    link(a, b);
+  }
+  return { adj, delay };
+}
+
+interface NetResult {
+  /** payload (gossip) messages sent, per broadcast index */
+  payloads: number[];
+  /** deliveries[node][broadcast] */
+  deliveries: number[][];
+  avgDegree: number;
+}
+
+function runNetwork(
+  kind: 'plumtree' | 'flood',
+  n: number,
+  broadcasts: number,
+  seed: number,
+  cfg: PlumtreeConfig = DEFAULT_PLUMTREE_CONFIG,
+): NetResult {
+  const rng = new Sfc32(seed);
+  const { adj, delay } = makeGraph(n, 5, rng);
+  const heap = new Heap();
+  let seq = 0;
+  let now = 0;
+  const payloads = new Array<number>(broadcasts).fill(0);
+  const deliveries = Array.from({ length: n }, () => new Array<number>(broadcasts).fill(0));
+  const machines: BroadcastMachine<number>[] = [];
+  for (let i = 0; i < n; i++) {
+    const io: BroadcastIo<number> = {
+      send: (to, msg) => {
+        if (msg.type === 'gossip') payloads[Number(msg.id)]++;
+        heap.push({ t: now + delay.get(i * n + to)!, seq: seq++, node: to, from: i, msg, timer: null });
+      },
+      timer: (d, t) => heap.push({ t: now + d, seq: seq++, node: i, from: -1, msg: null, timer: t }),
+      deliver: (id) => deliveries[i][Number(id)]++,
+    };
+    machines.push(kind === 'plumtree' ? new Plumtree(i, cfg, rng.fork(), io) : new Flood(i, cfg, io));
+  }
+  for (let i = 0; i < n; i++) for (const p of adj[i]) machines[i].neighborUp(p, 0);
+  const origins = Array.from({ length: broadcasts }, () => rng.int(n));
+  let next = 0;
+  const spacing = 2000;
+  for (let steps = 0; steps < 10_000_000; steps++) {
+    const nextBroadcastAt = next < broadcasts ? (next + 1) * spacing : Infinity;
+    if (heap.size === 0 && nextBroadcastAt === Infinity) break;
+    if (nextBroadcastAt < heap.peekT()) {
+      now = nextBroadcastAt;
+      machines[origins[next]].broadcast(String(next), PL, now);
+      next++;
+      continue;
+    }
+    const e = heap.pop();
+    now = e.t;
+    if (e.msg !== null) machines[e.node].handleMessage(e.from, e.msg, now);
+    else machines[e.node].handleTimer(e.timer!, now);
+  }
+  assert.equal(heap.size, 0, 'network did not quiesce');
+  const avgDegree = adj.reduce((s, a) => s + a.length, 0) / n;
+  return { payloads, deliveries, avgDegree };
+}
+
+test('network (100 nodes): Plumtree delivers exactly once everywhere, RMR ≤ 0.05 after warm-up', () => {
+  const n = 100;
+  const B = 40;
+  const seed = Number(process.env.SEED ?? 7);
+  const r = runNetwork('plumtree', n, B, seed);
+  for (let i = 0; i < n; i++) assert.deepEqual(r.deliveries[i], new Array(B).fill(1), `node ${i}`);
+  // The first broadcast floods (every link eager): RMR ≈ degree − 2.
+  assert.ok(r.payloads[0] / (n - 1) - 1 > 2, `first RMR ${r.payloads[0] / (n - 1) - 1}`);
+  const warm = 5;
+  for (let b = warm; b < B; b++) {
+    assert.ok(r.payloads[b] <= 1.05 * (n - 1), `broadcast ${b}: ${r.payloads[b]} payloads, RMR ${r.payloads[b] / (n - 1) - 1}`);
+  }
+});
+
+test('network (100 nodes): flooding delivers exactly once, ≈ (degree − 1) payloads per node', () => {
+  const n = 100;
+  const B = 10;
+  const seed = Number(process.env.SEED ?? 7);
+  const r = runNetwork('flood', n, B, seed);
+  for (let i = 0; i < n; i++) assert.deepEqual(r.deliveries[i], new Array(B).fill(1), `node ${i}`);
+  const perNode = r.payloads.reduce((s, x) => s + x, 0) / B / (n - 1);
+  const target = r.avgDegree - 1;
+  assert.ok(Math.abs(perNode - target) <= 0.15 * target, `payloads per node ${perNode}, degree − 1 = ${target}`);
+  const rmr = perNode - 1;
+  assert.ok(Math.abs(rmr - (target - 1)) <= 0.15 * (target - 1), `RMR ${rmr}, degree − 2 = ${target - 1}`);
+});
