@@ -1,0 +1,234 @@
+/**
+ * Byte-level primitives of the rumor wire codec: unsigned LEB128 varints, length-prefixed
+ * UTF-8 strings, and 16-byte message ids written raw when they are 32-char lowercase hex.
+ *
+ * Encoding is two-pass: the caller first computes the exact size (which also validates the
+ * value), allocates once, then writes with a `Writer` that never checks bounds again.
+ * Decoding uses a `Reader` that checks every bound before touching the bytes and signals
+ * failure by throwing a `WireFault`, which `frame.ts` turns into a typed `DecodeResult`
+ * (the fault never escapes the wire layer).
+ */
+
+/** Failure raised inside the decoder; caught at the frame boundary, never escapes. */
+export class WireFault {
+  constructor(
+    readonly error: 'malformed' | 'limit-exceeded' | 'bad-id',
+    readonly detail: string,
+  ) {}
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+const LENGTH = ' length';
+
+/** Largest integer a varint may carry (2^53 - 1): every decoded value is a safe JS number. */
+export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
+
+/** Bytes taken by the varint encoding of `n` (a non-negative safe integer). */
+export function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** True when `n` is an integer in [0, max]. */
+export function isUint(n: unknown, max: number): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
+}
+
+/**
+ * UTF-8 length of `s`, or -1 when `s` is not well-formed UTF-16 (a lone surrogate would be
+ * replaced by U+FFFD on encoding, so it could not round-trip).
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (d < 0xdc00 || d > 0xdfff) return -1;
+      n += 4;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return -1;
+    else n += 3;
+  }
+  return n;
+}
+
+const HEX = '0123456789abcdef';
+const HEX_PAIRS: string[] = [];
+for (let i = 0; i < 256; i++) HEX_PAIRS.push(HEX[i >> 4] + HEX[i & 15]);
+
+/** Lowercase hex of `b[start, start+len)`. */
+export function toHex(b: Uint8Array, start = 0, len = b.length - start): string {
+  let s = '';
+  for (let i = start; i < start + len; i++) s += HEX_PAIRS[b[i]];
+  return s;
+}
+
+function hexNibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  return -1;
+}
+
+/** True when `id` is exactly 32 lowercase hex characters (written as 16 raw bytes). */
+export function isHex16(id: string): boolean {
+  if (id.length !== 32) return false;
+  for (let i = 0; i < 32; i++) if (hexNibble(id.charCodeAt(i)) < 0) return false;
+  return true;
+}
+
+/** Sequential writer over a buffer of exactly the right size (computed beforehand). */
+export class Writer {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+
+  u8(n: number): void {
+    this.buf[this.pos++] = n;
+  }
+
+  u32(n: number): void {
+    const b = this.buf;
+    b[this.pos] = n >>> 24;
+    b[this.pos + 1] = (n >>> 16) & 0xff;
+    b[this.pos + 2] = (n >>> 8) & 0xff;
+    b[this.pos + 3] = n & 0xff;
+    this.pos += 4;
+  }
+
+  varint(n: number): void {
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Varint byte length then the UTF-8 bytes; `len` is the precomputed UTF-8 length. */
+  string(s: string, len: number): void {
+    this.varint(len);
+    if (len === s.length) {
+      const b = this.buf;
+      for (let i = 0; i < len; i++) b[this.pos + i] = s.charCodeAt(i);
+      this.pos += len;
+    } else {
+      this.pos += utf8Encoder.encodeInto(s, this.buf.subarray(this.pos, this.pos + len)).written;
+    }
+  }
+
+  /** 16 raw bytes from a 32-char lowercase hex string (checked with `isHex16`). */
+  hex16(id: string): void {
+    const b = this.buf;
+    for (let i = 0; i < 16; i++) {
+      b[this.pos + i] = (hexNibble(id.charCodeAt(2 * i)) << 4) | hexNibble(id.charCodeAt(2 * i + 1));
+    }
+    this.pos += 16;
+  }
+}
+
+/** Bounds-checked sequential reader over `buf[pos, end)`. Throws `WireFault` on failure. */
+export class Reader {
+  constructor(
+    readonly buf: Uint8Array,
+    public pos: number,
+    readonly end: number,
+  ) {}
+
+  need(n: number, what: string, sfx = ''): void {
+    if (this.end - this.pos < n) throw new WireFault('malformed', `truncated ${what}${sfx}`);
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++];
+  }
+
+  /** A u8 that must be 0 or 1. */
+  bool(what: string): boolean {
+    const v = this.u8(what);
+    if (v > 1) throw new WireFault('malformed', `${what}: expected 0 or 1, got ${v}`);
+    return v === 1;
+  }
+
+  /** Canonical (shortest-form) unsigned LEB128 varint, at most `max`. `what + sfx` names
+   *  the field in errors (two parts so the hot path builds no strings). */
+  varint(what: string, max: number, sfx = ''): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw new WireFault('malformed', `truncated ${what}${sfx}`);
+      const byte = this.buf[this.pos++];
+      result += (byte & 0x7f) * mul;
+      if (byte < 0x80) {
+        if (byte === 0 && i > 0) throw new WireFault('malformed', `${what}${sfx}: overlong varint`);
+        if (result > max) throw new WireFault('limit-exceeded', `${what}${sfx}: ${result} exceeds ${max}`);
+        return result;
+      }
+      mul *= 128;
+    }
+    throw new WireFault('malformed', `${what}${sfx}: varint longer than 8 bytes`);
+  }
+
+  /** A byte count (varint) bounded by `max` and by the bytes left in the frame. */
+  length(what: string, max: number, sfx = ''): number {
+    const n = this.varint(what, max, sfx === '' ? LENGTH : sfx + LENGTH);
+    this.need(n, what, sfx);
+    return n;
+  }
+
+  /** Length-prefixed UTF-8 string of at most `maxBytes` bytes; `nonEmpty` rejects "". */
+  string(what: string, maxBytes: number, nonEmpty = false, sfx = ''): string {
+    const n = this.length(what, maxBytes, sfx);
+    if (nonEmpty && n === 0) throw new WireFault('malformed', `${what}${sfx}: empty`);
+    const start = this.pos;
+    this.pos += n;
+    const b = this.buf;
+    if (n <= 64) {
+      let s = '';
+      let ascii = true;
+      for (let i = start; i < start + n; i++) {
+        const c = b[i];
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        s += String.fromCharCode(c);
+      }
+      if (ascii) return s;
+    }
+    try {
+      return utf8Decoder.decode(b.subarray(start, start + n));
+    } catch {
+      throw new WireFault('malformed', `${what}${sfx}: invalid UTF-8`);
+    }
+  }
+
+  /** A copy of the next `n` bytes (already bounds-checked by `length`). */
+  bytes(n: number): Uint8Array {
+    // Explicit copy: `Buffer.prototype.slice` would return a view, not a copy.
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
+
+  /** 16 raw bytes as a 32-char lowercase hex string. */
+  hex16(what: string): string {
+    this.need(16, what);
+    const s = toHex(this.buf, this.pos, 16);
+    this.pos += 16;
+    return s;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Broadcast envelope and content-derived message ids.
+ *
+ * The library wraps every application broadcast in an envelope (origin, per-origin sequence
+ * number, channel, origin timestamp, data) before it reaches the broadcast machine; the
+ * envelope bytes are the `gossip` payload, and the message id is derived from them:
+ * `messageIdFor(bytes)` = lowercase hex of the first 16 bytes of SHA-256(bytes). Because the
+ * id names the content, a receiver recomputes it (see `readGossip` in `body.ts`) and drops a
+ * payload that was corrupted or spoofed in transit instead of delivering and re-spreading it.
+ * Including origin and seq makes two broadcasts of identical data distinct messages.
+ */
+import { createHash } from 'node:crypto';
+import { Reader, WireFault, Writer, MAX_VARINT, isUint, toHex, utf8Length, varintSize } from './bytes.js';
+
+/** Application payload wrapper (see module comment). */
+export interface Envelope {
+  /** Id of the node that broadcast the message ("host:port"). */
+  origin: string;
+  /** Per-origin sequence number (integer ≥ 0). */
+  seq: number;
+  /** Application channel / topic name (may be empty). */
+  channel: string;
+  /** Origin's wall-clock time at broadcast, ms since the Unix epoch (integer ≥ 0). */
+  timestamp: number;
+  /** Application data. */
+  data: Uint8Array;
+}
+
+/** Envelope format version (first byte). */
+export const ENVELOPE_VERSION = 1;
+/** Longest origin, in UTF-8 bytes (same bound as `DEFAULT_WIRE_LIMITS.maxIdBytes`). */
+export const ENVELOPE_MAX_ORIGIN_BYTES = 320;
+/** Longest channel name, in UTF-8 bytes. */
+export const ENVELOPE_MAX_CHANNEL_BYTES = 255;
+
+/** Why `e` cannot be encoded, or null if it can. */
+export function checkEnvelope(e: Envelope): string | null {
+  const o = typeof e.origin === 'string' ? utf8Length(e.origin) : -2;
+  if (o === -2) return 'envelope.origin must be a string';
+  if (o < 0) return 'envelope.origin is not well-formed UTF-16';
+  if (o === 0 || o > ENVELOPE_MAX_ORIGIN_BYTES) return `envelope.origin must be 1..${ENVELOPE_MAX_ORIGIN_BYTES} bytes, got ${o}`;
+  if (!isUint(e.seq, MAX_VARINT)) return `envelope.seq must be a safe integer >= 0, got ${String(e.seq)}`;
+  const c = typeof e.channel === 'string' ? utf8Length(e.channel) : -2;
+  if (c === -2) return 'envelope.channel must be a string';
+  if (c < 0) return 'envelope.channel is not well-formed UTF-16';
+  if (c > ENVELOPE_MAX_CHANNEL_BYTES) return `envelope.channel is ${c} bytes, limit ${ENVELOPE_MAX_CHANNEL_BYTES}`;
+  if (!isUint(e.timestamp, MAX_VARINT)) return `envelope.timestamp must be a safe integer >= 0, got ${String(e.timestamp)}`;
+  if (!(e.data instanceof Uint8Array)) return 'envelope.data must be a Uint8Array';
+  return null;
+}
+
+/**
+ * Encode an envelope: `u8 version=1 | string origin | varint seq | string channel |
+ * varint timestamp | data (the rest)`. Throws RangeError naming the field if `e` is
+ * invalid (call `checkEnvelope` first to get the reason as a value).
+ */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  const bad = checkEnvelope(e);
+  if (bad !== null) throw new RangeError(bad);
+  const o = utf8Length(e.origin);
+  const c = utf8Length(e.channel);
+  const size =
+    1 + varintSize(o) + o + varintSize(e.seq) + varintSize(c) + c + varintSize(e.timestamp) + e.data.length;
+  const w = new Writer(new Uint8Array(size));
+  w.u8(ENVELOPE_VERSION);
+  w.string(e.origin, o);
+  w.varint(e.seq);
+  w.string(e.channel, c);
+  w.varint(e.timestamp);
+  w.bytes(e.data);
+  return w.buf;
+}
+
+/** Decode an envelope; never throws. `data` is a view into `b` (no copy). */
+export function decodeEnvelope(b: Uint8Array): { ok: true; envelope: Envelope } | { ok: false; reason: string } {
+  if (!(b instanceof Uint8Array)) return { ok: false, reason: 'envelope must be a Uint8Array' };
+  try {
+    const r = new Reader(b, 0, b.length);
+    const v = r.u8('envelope.version');
+    if (v !== ENVELOPE_VERSION) return { ok: false, reason: `envelope.version ${v} unsupported (want ${ENVELOPE_VERSION})` };
+    const origin = r.string('envelope.origin', ENVELOPE_MAX_ORIGIN_BYTES, true);
+    const seq = r.varint('envelope.seq', MAX_VARINT);
+    const channel = r.string('envelope.channel', ENVELOPE_MAX_CHANNEL_BYTES);
+    const timestamp = r.varint('envelope.timestamp', MAX_VARINT);
+    const data = new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos);
+    return { ok: true, envelope: { origin, seq, channel, timestamp, data } };
+  } catch (err) {
+    if (err instanceof WireFault) return { ok: false, reason: err.detail };
+    return { ok: false, reason: `envelope: ${String(err)}` };
+  }
+}
+
+/** Content-derived message id: lowercase hex of the first 16 bytes of SHA-256(bytes). */
+export function messageIdFor(envelopeBytes: Uint8Array): string {
+  const d = createHash('sha256').update(envelopeBytes).digest();
+  return toHex(d, 0, 16);
+}

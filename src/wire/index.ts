@@ -1,0 +1,30 @@
+/**
+ * The rumor wire layer: framing, checksums, validation of every message, the broadcast
+ * envelope and content-derived ids. Pure functions over bytes, no sockets; decoding never
+ * throws. Specification: `docs/protocol.md`.
+ */
+export {
+  PROTOCOL_VERSION,
+  MIN_PROTOCOL_VERSION,
+  DEFAULT_WIRE_LIMITS,
+  TYPE_CODES,
+  FIELD_MAX,
+  type ControlMessage,
+  type WireMessage,
+  type WireType,
+  type WireLimits,
+  type EncodeResult,
+  type DecodeError,
+  type DecodeResult,
+} from './types.js';
+export { encodeFrame, decodeFrame, encodedSize, FrameDecoder, FRAME_OVERHEAD } from './frame.js';
+export {
+  encodeEnvelope,
+  decodeEnvelope,
+  checkEnvelope,
+  messageIdFor,
+  ENVELOPE_VERSION,
+  ENVELOPE_MAX_ORIGIN_BYTES,
+  ENVELOPE_MAX_CHANNEL_BYTES,
+  type Envelope,
+} from './envelope.js';
