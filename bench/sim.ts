@@ -1,0 +1,135 @@
+/**
+ * Simulator benchmark (not a test): join N nodes (HyParView + Plumtree), let the overlay
+ * stabilise, deliver 10 Plumtree broadcasts; print a table and write
+ * `bench/results/sim-<N>.json` with `nodes`, `events`, `wall_s`, `events_per_s`,
+ * `peak_rss_mb` (RSS sampled during the run through the progress callback) and
+ * `reliability` (the minimum over the 10 broadcasts).
+ *
+ * Usage: `npm run bench:sim -- --nodes 100000`
+ *    or: `node --max-old-space-size=16000 --import tsx bench/sim.ts --nodes 100000`
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runScenario } from '../src/sim/run-scenario.js';
+import { DEFAULT_NETWORK } from '../src/sim/scenario-schema.js';
+import type { Scenario } from '../src/sim/scenario-types.js';
+
+/** Figures written to bench/results/sim-<N>.json. */
+export interface BenchResult {
+  nodes: number;
+  seed: number;
+  events: number;
+  wall_s: number;
+  events_per_s: number;
+  peak_rss_mb: number;
+  reliability: number;
+  broadcasts: number;
+}
+
+export interface BenchOptions {
+  nodes: number;
+  seed: number;
+  /** Directory holding bench/results (the repository root). */
+  cwd: string;
+  out(s: string): void;
+}
+
+const BROADCASTS = 10;
+
+/** The benchmark scenario: join one node per ms, 10 s to stabilise, 10 broadcasts 1 s apart. */
+export function benchScenario(nodes: number, seed: number): Scenario {
+  const joined = nodes + 10_000;
+  return {
+    name: `bench-${nodes}`,
+    nodes,
+    seed,
+    protocol: { membership: 'hyparview', broadcast: 'plumtree' },
+    network: { ...DEFAULT_NETWORK },
+    timeline: [
+      { at: 0, type: 'join-all', intervalMs: 1 },
+      { at: joined, type: 'broadcast', count: BROADCASTS, intervalMs: 1000 },
+    ],
+    endMs: joined + BROADCASTS * 1000 + 10_000,
+  };
+}
+
+/** Number of simulator events processed, from a result (first field that counts them). */
+function eventsOf(result: Record<string, unknown>): number {
+  for (const k of ['events', 'eventsProcessed', 'processedEvents']) {
+    if (typeof result[k] === 'number') return result[k];
+  }
+  const stats = result.stats ?? result.counters;
+  return typeof stats === 'object' && stats !== null ? eventsOf(stats as Record<string, unknown>) : NaN;
+}
+
+/** Minimum reliability over the result's broadcasts. */
+function minReliability(result: Record<string, unknown>): number {
+  const list = (result.broadcasts ?? result.messages) as { reliability?: number }[] | undefined;
+  if (!Array.isArray(list) || list.length === 0) return NaN;
+  return Math.min(...list.map((b) => (typeof b.reliability === 'number' ? b.reliability : NaN)));
+}
+
+/** Run the benchmark and return its figures. */
+export function runBench(nodes: number, seed: number): BenchResult {
+  let peak = process.memoryUsage().rss;
+  let lastSample = 0;
+  const sample = (): void => {
+    const now = performance.now();
+    if (now - lastSample < 200) return;
+    lastSample = now;
+    peak = Math.max(peak, process.memoryUsage().rss);
+  };
+  const t0 = performance.now();
+  const result = runScenario(benchScenario(nodes, seed), sample) as unknown as Record<string, unknown>;
+  const wall = (performance.now() - t0) / 1000;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const events = eventsOf(result);
+  return {
+    nodes,
+    seed,
+    events,
+    wall_s: Math.round(wall * 1000) / 1000,
+    events_per_s: Math.round(events / wall),
+    peak_rss_mb: Math.round(peak / 1048576),
+    reliability: minReliability(result),
+    broadcasts: BROADCASTS,
+  };
+}
+
+/** Run, print a table, write bench/results/sim-<N>.json. */
+export async function runBenchAndReport(o: BenchOptions): Promise<BenchResult> {
+  const r = runBench(o.nodes, o.seed);
+  const dir = resolve(o.cwd, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `sim-${o.nodes}.json`);
+  await writeFile(file, JSON.stringify(r, null, 2) + '\n');
+  const rows = Object.entries(r).map(([k, v]) => `${k.padEnd(14)} ${String(v)}`);
+  o.out(`${rows.join('\n')}\nwrote ${file}\n`);
+  return r;
+}
+
+function parseArgs(argv: string[]): { nodes: number; seed: number } | string {
+  const out = { nodes: 100_000, seed: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag !== '--nodes' && flag !== '--seed') return `unknown option ${JSON.stringify(flag)} (expected --nodes N, --seed S)`;
+    const raw = argv[++i] ?? '';
+    const v = Number(raw);
+    const min = flag === '--nodes' ? 2 : 0;
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min) return `option ${flag}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`;
+    if (flag === '--nodes') out.nodes = v;
+    else out.seed = v;
+  }
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof args === 'string') {
+    process.stderr.write(`bench/sim: ${args}\n`);
+    process.exitCode = 2;
+  } else {
+    await runBenchAndReport({ ...args, cwd: process.cwd(), out: (s) => process.stdout.write(s) });
+  }
+}

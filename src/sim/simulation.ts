@@ -1,0 +1,676 @@
+/**
+ * Deterministic discrete-event simulator driving the real protocol machines (`ProtoNode`).
+ *
+ * Virtual time in milliseconds; one event queue ordered by (time, insertion order); one
+ * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
+ *
+ * Connections model TCP between processes. Each node keeps a small list of connection
+ * entries `[peer, flags, lastDelivery]` (flat number array, 3 slots per entry): `OUT` = this
+ * node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
+ * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
+ * crashes, every node holding an entry for it learns after the failure-detection delay;
+ * a partition breaks the connections across groups after the silent timeout. Messages on a
+ * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect
+ * to an unreachable peer without a connection yields `handleLinkDown` after one round trip
+ * (crashed process, refused) or the connect timeout (partitioned or silent host).
+ *
+ * Message and byte counts are taken at the `send` boundary, before loss.
+ */
+import { resolveNodeConfig, type NodeConfig, type NodeConfigInput, ProtoNode } from '../proto/node.js';
+import { Sfc32 } from '../proto/rng.js';
+import type { Io, Message, MsgId, NodeEvent, PeerSource, Rng, Timer } from '../proto/types.js';
+import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
+import { NetworkModel, resolveNetworkConfig } from './network.js';
+import { EventQueue, type EventRecord } from './queue.js';
+import type { NetworkConfig } from './scenario-types.js';
+import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
+
+export interface SimOptions {
+  nodes: number;
+  seed: number;
+  protocol?: NodeConfigInput;
+  network?: Partial<NetworkConfig>;
+  /** Peer source of the fanout baseline: the membership view (default) or a uniform sample
+   *  of all nodes (the talk's / epidemic-analysis model). */
+  fanoutPeers?: 'membership' | 'full';
+  /** Payload size of `broadcast()` messages in bytes. Default 64. */
+  payloadBytes?: number;
+}
+
+/** Hooks for visualisation (web UI). Called synchronously; must not mutate the simulation. */
+export interface SimObserver {
+  onSend?(from: number, to: number, msg: Message<number>, t: number): void;
+  onDeliver?(node: number, id: MsgId, round: number, from: number | null, t: number): void;
+  onLinkDown?(a: number, b: number, t: number): void;
+}
+
+/** Message counts and bytes by type, taken at the send boundary. */
+export type TrafficByType = Record<string, { messages: number; bytes: number }>;
+
+// Event kinds (low 4 bits) and the "activity" flag (see runUntilQuiet).
+const K_MSG = 0;
+const K_TIMER = 1;
+const K_LINKDOWN = 2;
+const K_CALL = 3;
+const K_JOIN = 4;
+const ACTIVE = 16;
+
+// Connection entry flags.
+const OUT = 1;
+const IN = 2;
+const FAIL = 4;
+
+// Node states.
+const S_NEW = 0;
+const S_ALIVE = 1;
+const S_DEAD = 2;
+
+const GOSSIP = typeIndex('gossip');
+const IHAVE = typeIndex('ihave');
+const GRAFT = typeIndex('graft');
+/** Broadcast traffic: the events `runUntilQuiet` waits for (membership upkeep never stops). */
+const BROADCAST_MSG = new Set<number>([GOSSIP, IHAVE, GRAFT, typeIndex('prune')]);
+const BROADCAST_TIMER = new Set<string>(['pt-missing', 'pt-ihave-flush', 'fanout-round']);
+
+function findEntry(list: number[], peer: number): number {
+  for (let i = 0; i < list.length; i += 3) if (list[i] === peer) return i;
+  return -1;
+}
+
+function removeEntry(list: number[], i: number): void {
+  const last = list.length - 3;
+  if (i !== last) {
+    list[i] = list[last];
+    list[i + 1] = list[last + 1];
+    list[i + 2] = list[last + 2];
+  }
+  list.length = last;
+}
+
+/** The `Io` sink of one simulated node: forwards to the simulation with the node's id. */
+class NodeIo implements Io<number> {
+  constructor(
+    private readonly sim: Simulation,
+    private readonly id: number,
+  ) {}
+  send(to: number, msg: Message<number>): void {
+    this.sim._send(this.id, to, msg);
+  }
+  connect(peer: number): void {
+    this.sim._connect(this.id, peer);
+  }
+  disconnect(peer: number): void {
+    this.sim._disconnect(this.id, peer);
+  }
+  timer(delayMs: number, t: Timer<number>): void {
+    this.sim._timer(this.id, delayMs, t);
+  }
+  deliver(id: MsgId, _payload: Uint8Array, round: number, from: number | null): void {
+    this.sim._deliver(this.id, id, round, from);
+  }
+  event(_e: NodeEvent<number>): void {}
+}
+
+/** Full membership for fanout gossip: uniform samples of all node ids but `self`. */
+class FullMembership implements PeerSource<number> {
+  constructor(
+    private readonly n: number,
+    private readonly self: number,
+  ) {}
+  sample(k: number, exclude: number | null, rng: Rng, out: number[]): number {
+    const n = this.n;
+    let c = 0;
+    const avail = n - 1 - (exclude !== null && exclude !== this.self && exclude >= 0 && exclude < n ? 1 : 0);
+    if (avail <= k) {
+      for (let i = 0; i < n; i++) if (i !== this.self && i !== exclude) out[c++] = i;
+      return c;
+    }
+    while (c < k) {
+      const x = rng.int(n);
+      if (x === this.self || x === exclude) continue;
+      let dup = false;
+      for (let j = 0; j < c; j++) if (out[j] === x) dup = true;
+      if (!dup) out[c++] = x;
+    }
+    return c;
+  }
+}
+
+export class Simulation {
+  /** Number of node slots (ids 0..n-1). */
+  readonly n: number;
+  readonly seed: number;
+  readonly config: NodeConfig;
+  readonly network: NetworkModel;
+  observer?: SimObserver;
+  /** Messages and bytes sent per node. */
+  readonly sentMessages: Float64Array;
+  readonly sentBytes: Float64Array;
+
+  private _now = 0;
+  private _events = 0;
+  private activity = 0;
+  private readonly queue = new EventQueue();
+  private readonly ev: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  private readonly master: Sfc32;
+  /** Generator for the driver's own choices (broadcast origins, failures, contacts). */
+  readonly rng: Sfc32;
+  private readonly nodes: (ProtoNode<number> | null)[];
+  private readonly ios: (NodeIo | null)[];
+  private readonly state: Uint8Array;
+  private readonly inc: Int32Array;
+  private readonly conn: (number[] | null)[];
+  private group: Int32Array | null = null;
+  private slowDelay: Float64Array | null = null;
+  private readonly typeMsgs = new Float64Array(MESSAGE_TYPES.length);
+  private readonly typeBytes = new Float64Array(MESSAGE_TYPES.length);
+  private readonly records = new Map<string, BroadcastRecord>();
+  private lastId = '';
+  private lastRec: BroadcastRecord | undefined;
+  private broadcasts = 0;
+  private readonly payloadBytes: number;
+  private readonly fullPeers: boolean;
+  private liveCount = 0;
+
+  constructor(o: SimOptions) {
+    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 50_000_000) {
+      throw new Error(`nodes: expected an integer in [1, 50000000], got ${String(o.nodes)}`);
+    }
+    if (!Number.isFinite(o.seed)) throw new Error(`seed: expected a finite number, got ${String(o.seed)}`);
+    const cfg = resolveNodeConfig(o.protocol ?? {});
+    if (!cfg.ok) throw new Error(`protocol.${cfg.reason}`);
+    this.config = cfg.config;
+    this.n = o.nodes;
+    this.seed = o.seed;
+    this.master = new Sfc32(o.seed);
+    this.network = new NetworkModel(resolveNetworkConfig(o.network), this.master.fork());
+    this.rng = this.master.fork();
+    this.nodes = new Array<ProtoNode<number> | null>(o.nodes).fill(null);
+    this.ios = new Array<NodeIo | null>(o.nodes).fill(null);
+    this.conn = new Array<number[] | null>(o.nodes).fill(null);
+    this.state = new Uint8Array(o.nodes);
+    this.inc = new Int32Array(o.nodes);
+    this.sentMessages = new Float64Array(o.nodes);
+    this.sentBytes = new Float64Array(o.nodes);
+    this.payloadBytes = o.payloadBytes ?? 64;
+    this.fullPeers = o.fanoutPeers === 'full';
+    if (o.fanoutPeers !== undefined && o.fanoutPeers !== 'full' && o.fanoutPeers !== 'membership') {
+      throw new Error(`fanoutPeers: expected "membership" or "full", got ${JSON.stringify(o.fanoutPeers)}`);
+    }
+  }
+
+  /** Current virtual time (ms). */
+  get now(): number {
+    return this._now;
+  }
+
+  /** Events processed so far. */
+  get eventsProcessed(): number {
+    return this._events;
+  }
+
+  /** Events pending in the queue. */
+  get pendingEvents(): number {
+    return this.queue.size;
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /** Process one event. Returns false when the queue is empty. */
+  step(): boolean {
+    const e = this.ev;
+    if (!this.queue.pop(e)) return false;
+    this._now = e.time;
+    this._events++;
+    let kind = e.kind;
+    if (kind & ACTIVE) {
+      this.activity--;
+      kind &= 15;
+    }
+    const a = e.node;
+    if (kind === K_MSG) {
+      if (this.state[a] !== S_ALIVE || this.inc[a] !== e.aux) return true;
+      if (this.group !== null && this.group[a] !== this.group[e.peer]) return true;
+      this.nodes[a]!.handleMessage(e.peer, e.obj as Message<number>, e.time);
+    } else if (kind === K_TIMER) {
+      if (this.state[a] !== S_ALIVE || this.inc[a] !== e.aux) return true;
+      this.nodes[a]!.handleTimer(e.obj as Timer<number>, e.time);
+    } else if (kind === K_LINKDOWN) {
+      this.fireLinkDown(a, e.peer, e.aux);
+    } else if (kind === K_JOIN) {
+      this.joinThroughEarlier(a, e.peer);
+    } else {
+      (e.obj as () => void)();
+    }
+    e.obj = null;
+    return true;
+  }
+
+  /** Run every event up to and including time `t`; afterwards `now` is `t`. */
+  runUntil(t: number): void {
+    const q = this.queue;
+    while (q.peekTime() <= t) this.step();
+    if (t > this._now) this._now = t;
+  }
+
+  /** Run for `ms` of virtual time. */
+  runFor(ms: number): void {
+    this.runUntil(this._now + ms);
+  }
+
+  /**
+   * Run until no broadcast traffic is pending — no GOSSIP / IHAVE / GRAFT / PRUNE message in
+   * flight and no Plumtree missing-message / IHAVE-flush or fanout-round timer — or until
+   * `maxMs` of virtual time have passed. Membership upkeep (shuffles, neighbour requests,
+   * link failures) does not count: it never stops.
+   */
+  runUntilQuiet(maxMs: number): void {
+    const deadline = this._now + maxMs;
+    const q = this.queue;
+    while (this.activity > 0 && q.peekTime() <= deadline) this.step();
+    if (this.activity > 0 && deadline > this._now) this._now = deadline;
+  }
+
+  /** Schedule `fn` at virtual time `t` (driver control: scenario events, churn). */
+  at(t: number, fn: () => void): void {
+    this.queue.push(Math.max(t, this._now), K_CALL, 0, 0, 0, fn);
+  }
+
+  // ------------------------------------------------------------------ membership control
+
+  /**
+   * Start every node that has not started yet, one every `intervalMs` (default 1 ms) from
+   * now, in id order; each joins through up to three random nodes started before it.
+   */
+  joinAll(intervalMs = 1): void {
+    if (!(intervalMs >= 0)) throw new Error(`intervalMs: expected a number >= 0, got ${String(intervalMs)}`);
+    let k = 0;
+    for (let i = 0; i < this.n; i++) {
+      if (this.state[i] !== S_NEW) continue;
+      this.queue.push(this._now + k * intervalMs, K_JOIN, i, i, 0, null);
+      k++;
+    }
+  }
+
+  private joinThroughEarlier(node: number, limit: number): void {
+    if (this.state[node] === S_ALIVE) return;
+    const contacts: number[] = [];
+    if (limit > 0) {
+      for (let tries = 0; tries < 8 && contacts.length < 3; tries++) {
+        const c = this.rng.int(limit);
+        if (c !== node && this.state[c] === S_ALIVE && !contacts.includes(c)) contacts.push(c);
+      }
+    }
+    this.join(node, contacts);
+  }
+
+  /** Start `node` (or restart it with fresh state if it crashed) and join through `contacts`. */
+  join(node: number, contacts: number[]): void {
+    this.checkNode(node, 'node');
+    if (this.state[node] === S_ALIVE) return;
+    if (this.state[node] === S_DEAD) this.inc[node]++;
+    const io = new NodeIo(this, node);
+    const peerSource = this.fullPeers ? new FullMembership(this.n, node) : undefined;
+    this.ios[node] = io;
+    this.nodes[node] = new ProtoNode<number>({ self: node, config: this.config, rng: this.master.fork(), io, peerSource });
+    this.state[node] = S_ALIVE;
+    this.liveCount++;
+    this.nodes[node]!.join(contacts, this._now);
+  }
+
+  /** Crash `nodes` at once (no goodbye): their connection peers learn after the
+   *  failure-detection delay; messages to them are dropped. */
+  crash(nodes: number[]): void {
+    for (const x of nodes) this.checkNode(x, 'crash');
+    for (const x of nodes) {
+      if (this.state[x] !== S_ALIVE) continue;
+      this.state[x] = S_DEAD;
+      this.liveCount--;
+      const list = this.conn[x];
+      this.conn[x] = null;
+      if (list === null) continue;
+      for (let i = 0; i < list.length; i += 3) {
+        const p = list[i];
+        if ((list[i + 1] & FAIL) !== 0) continue;
+        this.breakEntry(p, x, this.network.crashDetectMs());
+      }
+    }
+  }
+
+  /** Crash `p` % of the live nodes, chosen at random. Returns the crashed ids (sorted). */
+  failPercent(p: number): number[] {
+    if (!(p >= 0 && p <= 100)) throw new Error(`percent: expected a number in [0, 100], got ${String(p)}`);
+    const live = this.liveNodes();
+    const k = Math.round((p / 100) * live.length);
+    const chosen = this.pickLive(live, k);
+    this.crash(chosen);
+    return chosen.sort((a, b) => a - b);
+  }
+
+  /** Split the live nodes into `groups` random groups of (nearly) equal size. */
+  partition(groups: number): void {
+    if (!Number.isInteger(groups) || groups < 1) throw new Error(`groups: expected an integer >= 1, got ${String(groups)}`);
+    const live = this.liveNodes();
+    const order = this.pickLive(live, live.length);
+    const g = new Int32Array(this.n);
+    for (let i = 0; i < order.length; i++) g[order[i]] = i % groups;
+    this.group = g;
+    const t = this.network.silentMs();
+    for (let a = 0; a < this.n; a++) {
+      const list = this.conn[a];
+      if (list === null) continue;
+      for (let i = 0; i < list.length; i += 3) {
+        const b = list[i];
+        if (b > a && g[a] !== g[b] && (list[i + 1] & FAIL) === 0) {
+          list[i + 1] |= FAIL;
+          this.schedLinkDown(a, b, t);
+          this.breakEntry(b, a, t);
+        }
+      }
+    }
+  }
+
+  /** End the partition: messages flow between every pair again. */
+  heal(): void {
+    this.group = null;
+  }
+
+  /** Change the message loss rate from now on. */
+  setLoss(r: number): void {
+    if (!(r >= 0 && r <= 1)) throw new Error(`loss: expected a number in [0, 1], got ${String(r)}`);
+    this.network.loss = r;
+  }
+
+  /** Make `percent` % of the live nodes slow: every message to them is delayed by `delayMs`. */
+  slow(percent: number, delayMs: number): number[] {
+    if (!(percent >= 0 && percent <= 100)) throw new Error(`percent: expected a number in [0, 100], got ${String(percent)}`);
+    if (!(delayMs >= 0)) throw new Error(`delayMs: expected a number >= 0, got ${String(delayMs)}`);
+    const live = this.liveNodes();
+    const chosen = this.pickLive(live, Math.round((percent / 100) * live.length));
+    this.slowDelay ??= new Float64Array(this.n);
+    for (const x of chosen) this.slowDelay[x] = delayMs;
+    return chosen.sort((a, b) => a - b);
+  }
+
+  /**
+   * Churn for `durationMs` from now: crashes (`leavePerSec`) and restarts of crashed or
+   * never-started nodes (`joinPerSec`), as two Poisson processes.
+   */
+  churn(durationMs: number, joinPerSec: number, leavePerSec: number): void {
+    const end = this._now + durationMs;
+    const next = (rate: number): number => -Math.log(1 - this.rng.next()) * (1000 / rate);
+    const leave = (): void => {
+      const live = this.liveNodes();
+      if (live.length > 1) this.crash([live[this.rng.int(live.length)]]);
+      const t = this._now + next(leavePerSec);
+      if (t < end) this.at(t, leave);
+    };
+    const join = (): void => {
+      const down: number[] = [];
+      for (let i = 0; i < this.n; i++) if (this.state[i] !== S_ALIVE) down.push(i);
+      if (down.length > 0) {
+        const live = this.liveNodes();
+        const contacts = this.pickLive(live, Math.min(3, live.length));
+        this.join(down[this.rng.int(down.length)], contacts);
+      }
+      const t = this._now + next(joinPerSec);
+      if (t < end) this.at(t, join);
+    };
+    if (leavePerSec > 0) this.at(this._now + next(leavePerSec), leave);
+    if (joinPerSec > 0) this.at(this._now + next(joinPerSec), join);
+  }
+
+  // ------------------------------------------------------------------ broadcasts & stats
+
+  /** Originate a broadcast at `from` (default: a random live node). Returns its id. */
+  broadcast(from?: number): string {
+    let origin: number;
+    if (from === undefined) {
+      if (this.liveCount === 0) throw new Error('broadcast: no live node');
+      const live = this.liveNodes();
+      origin = live[this.rng.int(live.length)];
+    } else {
+      this.checkNode(from, 'from');
+      if (this.state[from] !== S_ALIVE) throw new Error(`from: node ${from} is not alive`);
+      origin = from;
+    }
+    const id = `m${this.broadcasts++}`;
+    const payload = new Uint8Array(this.payloadBytes);
+    for (let i = 0; i < payload.length; i++) payload[i] = (this.broadcasts * 31 + i) & 255;
+    this.records.set(id, new BroadcastRecord(id, origin, this._now, this.n));
+    this.nodes[origin]!.broadcast(id, payload, this._now);
+    return id;
+  }
+
+  /** Figures of broadcast `id` as of now. */
+  broadcastStats(id: string): BroadcastStats {
+    const r = this.records.get(id);
+    if (r === undefined) throw new Error(`broadcast id: unknown ${JSON.stringify(id)}`);
+    return r.stats((i) => this.state[i] === S_ALIVE, this.liveCount);
+  }
+
+  /** Ids of every broadcast so far, in order. */
+  broadcastIds(): string[] {
+    return [...this.records.keys()];
+  }
+
+  /** Overlay health from the active views of the live nodes. */
+  overlayStats(sampleSources = 10): OverlayStats {
+    const live = new Uint8Array(this.n);
+    for (let i = 0; i < this.n; i++) live[i] = this.state[i] === S_ALIVE ? 1 : 0;
+    const rng = new Sfc32((this.seed ^ 0x0ea1) + this._events);
+    return overlayStats(this.n, live, (i) => this.nodes[i]!.activeView(), rng, sampleSources);
+  }
+
+  /** Messages and bytes sent, by message type (types never sent are omitted). */
+  trafficByType(): TrafficByType {
+    const out: TrafficByType = {};
+    MESSAGE_TYPES.forEach((t, i) => {
+      if (this.typeMsgs[i] > 0) out[t] = { messages: this.typeMsgs[i], bytes: this.typeBytes[i] };
+    });
+    return out;
+  }
+
+  isAlive(n: number): boolean {
+    return n >= 0 && n < this.n && this.state[n] === S_ALIVE;
+  }
+
+  liveCountNow(): number {
+    return this.liveCount;
+  }
+
+  liveNodes(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.n; i++) if (this.state[i] === S_ALIVE) out.push(i);
+    return out;
+  }
+
+  /** The protocol node `n` (throws if it never started). */
+  node(n: number): ProtoNode<number> {
+    this.checkNode(n, 'node');
+    const p = this.nodes[n];
+    if (p === null) throw new Error(`node: ${n} has not started`);
+    return p;
+  }
+
+  // ------------------------------------------------------------------ Io (internal)
+
+  /** @internal */
+  _send(from: number, to: number, msg: Message<number>): void {
+    const ti = typeIndex(msg.type);
+    const sz = messageSize(msg);
+    this.typeMsgs[ti]++;
+    this.typeBytes[ti] += sz;
+    this.sentMessages[from]++;
+    this.sentBytes[from] += sz;
+    if (ti === GOSSIP) {
+      const r = this.rec((msg as { id: string }).id);
+      if (r !== undefined) r.payloadMessages++;
+    } else if (ti === IHAVE) {
+      for (const e of (msg as { entries: { id: string }[] }).entries) {
+        const r = this.rec(e.id);
+        if (r !== undefined) r.controlMessages++;
+      }
+    } else if (ti === GRAFT) {
+      const id = (msg as { id: string | null }).id;
+      const r = id === null ? undefined : this.rec(id);
+      if (r !== undefined) r.controlMessages++;
+    }
+    if (this.observer?.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
+    if (!(to >= 0 && to < this.n) || to === from) {
+      this.schedLinkDown(from, to, this.network.refusedMs());
+      return;
+    }
+    let list = this.conn[from];
+    const idx = list === null ? -1 : findEntry(list, to);
+    if (idx >= 0 && (list![idx + 1] & FAIL) !== 0) return;
+    if (!this.reachable(from, to)) {
+      // No connection (or a stale one): the connection attempt fails.
+      if (list === null) list = this.conn[from] = [];
+      if (idx >= 0) list[idx + 1] |= FAIL;
+      else list.push(to, FAIL, 0);
+      this.schedLinkDown(from, to, this.unreachableMs(to));
+      return;
+    }
+    if (this.network.lost()) return;
+    let t = this._now + this.network.latency();
+    if (this.slowDelay !== null) t += this.slowDelay[to];
+    if (idx >= 0) {
+      if (t < list![idx + 2]) t = list![idx + 2];
+      list![idx + 2] = t;
+    }
+    if (BROADCAST_MSG.has(ti)) {
+      this.queue.push(t, K_MSG | ACTIVE, to, from, this.inc[to], msg);
+      this.activity++;
+    } else {
+      this.queue.push(t, K_MSG, to, from, this.inc[to], msg);
+    }
+  }
+
+  /** @internal */
+  _connect(a: number, b: number): void {
+    if (b === a) return;
+    if (!(b >= 0 && b < this.n)) {
+      this.schedLinkDown(a, b, this.network.refusedMs());
+      return;
+    }
+    let list = this.conn[a];
+    if (list === null) list = this.conn[a] = [];
+    const idx = findEntry(list, b);
+    if (idx >= 0) {
+      if ((list[idx + 1] & FAIL) !== 0) return;
+      list[idx + 1] |= OUT;
+    } else if (!this.reachable(a, b)) {
+      list.push(b, FAIL, 0);
+      this.schedLinkDown(a, b, this.unreachableMs(b));
+      return;
+    } else {
+      list.push(b, OUT, 0);
+    }
+    let bl = this.conn[b];
+    if (bl === null) bl = this.conn[b] = [];
+    const j = findEntry(bl, a);
+    if (j >= 0) bl[j + 1] |= IN;
+    else bl.push(a, IN, 0);
+  }
+
+  /** @internal */
+  _disconnect(a: number, b: number): void {
+    const list = this.conn[a];
+    if (list === null) return;
+    const idx = findEntry(list, b);
+    if (idx < 0 || (list[idx + 1] & FAIL) !== 0) return;
+    const f = list[idx + 1] & ~OUT;
+    if (f === 0) removeEntry(list, idx);
+    else list[idx + 1] = f;
+    const bl = this.conn[b];
+    if (bl === null) return;
+    const j = findEntry(bl, a);
+    if (j < 0 || (bl[j + 1] & FAIL) !== 0) return;
+    const g = bl[j + 1] & ~IN;
+    if (g === 0) removeEntry(bl, j);
+    else bl[j + 1] = g;
+  }
+
+  /** @internal */
+  _timer(a: number, delayMs: number, t: Timer<number>): void {
+    if (BROADCAST_TIMER.has(t.type)) {
+      this.queue.push(this._now + delayMs, K_TIMER | ACTIVE, a, 0, this.inc[a], t);
+      this.activity++;
+    } else {
+      this.queue.push(this._now + delayMs, K_TIMER, a, 0, this.inc[a], t);
+    }
+  }
+
+  /** @internal */
+  _deliver(node: number, id: MsgId, round: number, from: number | null): void {
+    const r = this.rec(id);
+    if (r !== undefined) r.deliver(node, this._now, from === null ? 0 : round + 1);
+    if (this.observer?.onDeliver !== undefined) this.observer.onDeliver(node, id, round, from, this._now);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private rec(id: string): BroadcastRecord | undefined {
+    if (id === this.lastId) return this.lastRec;
+    const r = this.records.get(id);
+    this.lastId = id;
+    this.lastRec = r;
+    return r;
+  }
+
+  private reachable(a: number, b: number): boolean {
+    return this.state[b] === S_ALIVE && (this.group === null || this.group[a] === this.group[b]);
+  }
+
+  private unreachableMs(b: number): number {
+    return this.state[b] === S_ALIVE ? this.network.silentMs() : this.network.refusedMs();
+  }
+
+  /** Mark `p`'s entry for `x` broken and tell `p` after `delay`. */
+  private breakEntry(p: number, x: number, delay: number): void {
+    const pl = this.conn[p];
+    if (pl === null) return;
+    const j = findEntry(pl, x);
+    if (j < 0 || (pl[j + 1] & FAIL) !== 0) return;
+    pl[j + 1] |= FAIL;
+    this.schedLinkDown(p, x, delay);
+  }
+
+  private schedLinkDown(a: number, b: number, delay: number): void {
+    this.queue.push(this._now + delay, K_LINKDOWN, a, b, this.inc[a], null);
+  }
+
+  private fireLinkDown(a: number, b: number, incA: number): void {
+    if (this.state[a] !== S_ALIVE || this.inc[a] !== incA) return;
+    const list = this.conn[a];
+    if (list !== null) {
+      const idx = findEntry(list, b);
+      if (idx >= 0) {
+        if ((list[idx + 1] & FAIL) === 0) return; // re-established since: stale notice
+        removeEntry(list, idx);
+      }
+    }
+    this.nodes[a]!.handleLinkDown(b, this._now);
+    if (this.observer?.onLinkDown !== undefined) this.observer.onLinkDown(a, b, this._now);
+  }
+
+  /** `k` distinct random elements of `live` (partial Fisher–Yates on a copy). */
+  private pickLive(live: number[], k: number): number[] {
+    const pool = live.slice();
+    for (let i = 0; i < k; i++) {
+      const j = i + this.rng.int(pool.length - i);
+      const t = pool[i];
+      pool[i] = pool[j];
+      pool[j] = t;
+    }
+    pool.length = k;
+    return pool;
+  }
+
+  private checkNode(x: number, field: string): void {
+    if (!Number.isInteger(x) || x < 0 || x >= this.n) {
+      throw new Error(`${field}: node id ${String(x)} out of range [0, ${this.n - 1}]`);
+    }
+  }
+}
