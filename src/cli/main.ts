@@ -23,6 +23,7 @@ import { registerMonitor } from './monitor.js';
 import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
 import { registerCluster } from './cluster.js';
+import { registerUi } from './ui.js';
 
 /** Verb registrations, in help order. Extension point for new verbs. */
 const VERBS: ((program: Command, ctx: CliContext) => void)[] = [registerSim, registerDemo, registerBenchSim];
@@ -33,6 +34,7 @@ VERBS.push(registerMonitor);
 VERBS.push(registerInfo);
 VERBS.push(registerLeave);
 VERBS.push(registerCluster);
+VERBS.push(registerUi);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

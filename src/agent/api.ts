@@ -1,0 +1,229 @@
+/**
+ * The agent's HTTP+JSON control API (docs/api.md). Streams (`/v1/monitor`) are server-sent
+ * events. Optional bearer token on every endpoint; bad requests answer 400 with
+ * `{"error": "one line"}`; bodies are bounded (1 MiB). The API only translates HTTP to calls
+ * on an `ApiBackend` (the `Agent`), so it can be tested against a stub.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { formatAddr } from '../net/util.js';
+import { parseBindAddr } from './config.js';
+import type { Member, MemberStatus } from '../proto/members.js';
+
+/** A member as the API returns it. */
+export interface ApiMember {
+  name: string;
+  addr: string;
+  status: MemberStatus;
+  incarnation: number;
+  tags: Record<string, string>;
+  neighbor: boolean;
+}
+
+/** An event of the monitor stream (JSON of one SSE `data:` line; `event:` is `type`). */
+export type MonitorEvent =
+  | { type: 'user'; id: string; name: string; origin: string; ltime: number; payload: string; payloadBase64: string }
+  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update'; member: Omit<Member, 'updatedAt'> }
+  | { type: 'neighbor-up'; peer: string }
+  | { type: 'neighbor-down'; peer: string; reason: string };
+
+/** What the API serves. */
+export interface ApiBackend {
+  info(): unknown;
+  apiMembers(): ApiMember[];
+  /** Broadcast a user event; returns its id. Throws with a one-line message on bad input. */
+  event(name: string, payload: Uint8Array): string;
+  leave(): Promise<void>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Subscribe to monitor events; returns the unsubscribe function. */
+  subscribe(listener: (e: MonitorEvent) => void): () => void;
+}
+
+/** Largest accepted request body (bytes). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest user event name (characters). */
+export const MAX_EVENT_NAME = 128;
+/** SSE keep-alive comment period. */
+const SSE_PING_MS = 15_000;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** A running API server. */
+export interface ApiServer {
+  /** `http://host:port` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Start the API on `addr` (`host:port`, port 0 = any). */
+export async function startApi(addr: string, token: string | undefined, backend: ApiBackend): Promise<ApiServer> {
+  const a = parseBindAddr(addr);
+  if (!a.ok) throw new Error(`apiAddr: ${a.reason}`);
+  const { host, port } = a.value;
+  const streams = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    handle(req, res, token, backend, streams).catch((err: unknown) => {
+      const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${String((err as Error).message ?? err)}`);
+      if (!res.headersSent) sendJson(res, e.status, { error: e.message.split('\n')[0] });
+      else res.end();
+    });
+  });
+  const bound = await listen(server, host, port);
+  return {
+    url: `http://${formatAddr(host, bound)}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.end();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`api: cannot listen on ${formatAddr(host, port)}: ${err.code ?? err.message}`)));
+    server.listen(port, host, () => {
+      const a = server.address();
+      resolve(typeof a === 'object' && a !== null ? a.port : port);
+    });
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer (.+)$/.exec(h);
+  if (m === null) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, token: string | undefined, backend: ApiBackend, streams: Set<ServerResponse>): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (!authorized(req, token)) throw new HttpError(401, 'missing or wrong bearer token (send "Authorization: Bearer <token>")');
+  const route = `${req.method ?? 'GET'} ${url.pathname}`;
+  switch (route) {
+    case 'GET /v1/info':
+      return sendJson(res, 200, backend.info());
+    case 'GET /v1/members':
+      return sendJson(res, 200, { members: filterMembers(backend.apiMembers(), url.searchParams) });
+    case 'POST /v1/event': {
+      const { name, payload } = parseEvent(await readJson(req));
+      let id: string;
+      try {
+        id = backend.event(name, payload);
+      } catch (err) {
+        throw new HttpError(400, String((err as Error).message));
+      }
+      return sendJson(res, 200, { id });
+    }
+    case 'POST /v1/leave':
+      res.on('finish', () => void backend.leave());
+      return sendJson(res, 200, { ok: true });
+    case 'GET /v1/monitor':
+      return monitor(req, res, backend, url.searchParams, streams);
+    case 'GET /metrics': {
+      const m = await backend.metrics();
+      res.writeHead(200, { 'content-type': m.contentType });
+      res.end(m.body);
+      return;
+    }
+  }
+  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/leave', '/v1/monitor', '/metrics'];
+  if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
+  throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
+}
+
+/** Apply `?status=` (comma-separated) and `?tag=k=v` (repeatable, all must match). */
+export function filterMembers(members: ApiMember[], q: URLSearchParams): ApiMember[] {
+  const statuses = q.getAll('status').flatMap((s) => s.split(',')).filter((s) => s !== '');
+  for (const s of statuses) {
+    if (!['alive', 'suspect', 'failed', 'left'].includes(s)) throw new HttpError(400, `status: expected alive, suspect, failed or left, got ${JSON.stringify(s)}`);
+  }
+  const tags: [string, string][] = [];
+  for (const t of q.getAll('tag')) {
+    const i = t.indexOf('=');
+    if (i <= 0) throw new HttpError(400, `tag: expected key=value, got ${JSON.stringify(t)}`);
+    tags.push([t.slice(0, i), t.slice(i + 1)]);
+  }
+  return members.filter((m) => (statuses.length === 0 || statuses.includes(m.status)) && tags.every(([k, v]) => m.tags[k] === v));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(c);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body: expected JSON');
+  }
+}
+
+function parseEvent(body: unknown): { name: string; payload: Uint8Array } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object {name, payload}');
+  const b = body as Record<string, unknown>;
+  if (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > MAX_EVENT_NAME || /\s/.test(b.name) || [...b.name].some((ch) => ch.charCodeAt(0) < 0x20)) {
+    throw new HttpError(400, `name: expected a string of 1..${MAX_EVENT_NAME} characters without spaces`);
+  }
+  if (b.payload !== undefined && b.payloadBase64 !== undefined) throw new HttpError(400, 'payload: give payload or payloadBase64, not both');
+  if (b.payload !== undefined && typeof b.payload !== 'string') throw new HttpError(400, 'payload: expected a string');
+  if (b.payloadBase64 !== undefined) {
+    if (typeof b.payloadBase64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.payloadBase64)) throw new HttpError(400, 'payloadBase64: expected a base64 string');
+    return { name: b.name, payload: new Uint8Array(Buffer.from(b.payloadBase64, 'base64')) };
+  }
+  return { name: b.name, payload: new TextEncoder().encode((b.payload as string | undefined) ?? '') };
+}
+
+/** Monitor filters: `*`, `user`, `user:NAME`, `member` (all member events), a member event
+ *  type, `neighbor` (up and down), `neighbor-up`, `neighbor-down`. */
+export function monitorMatches(filters: string[], e: MonitorEvent): boolean {
+  if (filters.length === 0) return true;
+  return filters.some(
+    (f) =>
+      f === '*' ||
+      f === e.type ||
+      (f === 'member' && e.type.startsWith('member-')) ||
+      (f === 'neighbor' && e.type.startsWith('neighbor-')) ||
+      (e.type === 'user' && f === `user:${e.name}`),
+  );
+}
+
+const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update)|neighbor|neighbor-(up|down))$/;
+
+function monitor(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, q: URLSearchParams, streams: Set<ServerResponse>): void {
+  const filters = q.getAll('type').flatMap((s) => s.split(',')).filter((s) => s !== '');
+  const bad = filters.find((f) => !MONITOR_FILTER.test(f));
+  if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, neighbor, neighbor-up, neighbor-down or *)`);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.write(': connected\n\n');
+  streams.add(res);
+  const unsubscribe = backend.subscribe((e) => {
+    if (monitorMatches(filters, e)) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+  });
+  const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
+  ping.unref();
+  const stop = (): void => {
+    clearInterval(ping);
+    unsubscribe();
+    streams.delete(res);
+  };
+  req.on('close', stop);
+  res.on('close', stop);
+}

@@ -1,0 +1,131 @@
+/**
+ * Client of the agent's HTTP API (docs/api.md), used by the CLI verbs. Errors are one line:
+ * `cannot reach agent at http://127.0.0.1:7373: ECONNREFUSED`, or
+ * `agent at http://...: 401: missing or wrong bearer token ...`.
+ */
+import type { ApiMember, MonitorEvent } from './api.js';
+
+/** `GET /v1/info` answer. */
+export interface AgentInfo {
+  name: string;
+  addr: string;
+  version: string;
+  cluster: string;
+  profile: string;
+  uptimeMs: number;
+  apiUrl: string;
+  neighbors: string[];
+  passive: string[];
+  members: Record<string, number>;
+  stats: unknown;
+}
+
+/** A running monitor stream. */
+export interface MonitorHandle {
+  /** Stop the stream (`done` then resolves). */
+  close(): void;
+  /** Resolves when the stream ends or is closed; rejects if it cannot be opened or breaks. */
+  done: Promise<void>;
+}
+
+/** Client of one agent's API. */
+export class AgentClient {
+  private readonly base: string;
+
+  constructor(apiUrl: string, private readonly token?: string) {
+    this.base = apiUrl.replace(/\/+$/, '');
+  }
+
+  /** `GET /v1/info`. */
+  info(): Promise<AgentInfo> {
+    return this.call<AgentInfo>('GET', '/v1/info');
+  }
+
+  /** `GET /v1/members` with optional status and tag filters. */
+  async members(filter: { status?: string; tags?: Record<string, string> } = {}): Promise<ApiMember[]> {
+    const q = new URLSearchParams();
+    if (filter.status !== undefined) q.append('status', filter.status);
+    for (const [k, v] of Object.entries(filter.tags ?? {})) q.append('tag', `${k}=${v}`);
+    const qs = q.toString();
+    const r = await this.call<{ members: ApiMember[] }>('GET', `/v1/members${qs === '' ? '' : '?' + qs}`);
+    return r.members;
+  }
+
+  /** `POST /v1/event`: broadcast a user event; resolves to its id. */
+  async event(name: string, payload: Uint8Array | string = ''): Promise<string> {
+    const body = typeof payload === 'string' ? { name, payload } : { name, payloadBase64: Buffer.from(payload).toString('base64') };
+    const r = await this.call<{ id: string }>('POST', '/v1/event', body);
+    return r.id;
+  }
+
+  /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
+  async leave(): Promise<void> {
+    await this.call('POST', '/v1/leave', {});
+  }
+
+  /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`). */
+  monitor(onEvent: (e: MonitorEvent) => void, opts: { type?: string } = {}): MonitorHandle {
+    const ctl = new AbortController();
+    let closed = false;
+    const path = `/v1/monitor${opts.type === undefined ? '' : '?type=' + encodeURIComponent(opts.type)}`;
+    const done = (async () => {
+      const res = await this.fetch('GET', path, undefined, ctl.signal);
+      if (!res.ok) throw await this.httpError(res);
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) return;
+        buf += dec.decode(value, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data !== '') onEvent(JSON.parse(data) as MonitorEvent);
+        }
+      }
+    })().catch((err: unknown) => {
+      if (closed) return;
+      throw err;
+    });
+    return {
+      close: () => {
+        closed = true;
+        ctl.abort();
+      },
+      done,
+    };
+  }
+
+  private async fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    } catch (err) {
+      if (signal?.aborted === true) throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach agent at ${this.base}: ${cause?.code ?? cause?.message ?? String((err as Error).message)}`, { cause: err });
+    }
+  }
+
+  private async httpError(res: Response): Promise<Error> {
+    let msg = res.statusText;
+    try {
+      const j = (await res.json()) as { error?: string };
+      if (typeof j.error === 'string') msg = j.error;
+    } catch {
+      // not JSON
+    }
+    return new Error(`agent at ${this.base}: ${res.status}: ${msg}`);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.fetch(method, path, body);
+    if (!res.ok) throw await this.httpError(res);
+    return (await res.json()) as T;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Event handler scripts, like Serf's: for every event matching a handler's filters, run
+ * its script with `/bin/sh -c`, the event described in the environment (`RUMOR_EVENT`,
+ * `RUMOR_USER_EVENT`, `RUMOR_SELF_NAME`, `RUMOR_SELF_ADDR`, `RUMOR_TAG_<KEY>`) and its data
+ * on stdin (a user event's payload; for member events one line per member
+ * `name\taddr\tstatus\ttags` with tags as `k=v,k=v`).
+ *
+ * Bounded: each run is killed (its whole process group, SIGKILL) after `timeoutMs`; at most
+ * `concurrency` runs at once, at most `queueSize` waiting; beyond that runs are dropped and
+ * counted. Failures (non-zero exit, signal, timeout, spawn error) are logged and counted,
+ * never thrown.
+ */
+import { spawn } from 'node:child_process';
+import type { Member } from '../proto/members.js';
+import type { EventHandlerSpec } from './config.js';
+import type { AgentLogger } from './log.js';
+
+/** An event as seen by handlers and the monitor stream. */
+export type AgentEvent =
+  | { type: 'user'; id: string; name: string; payload: Uint8Array; origin: string; ltime: number }
+  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update'; members: Member[] };
+
+/** Does the filter (`*`, `user`, `user:NAME`, or an event type) match the event? */
+export function matchesFilter(filter: string, type: string, userName?: string): boolean {
+  if (filter === '*' || filter === type) return true;
+  return type === 'user' && filter.startsWith('user:') && filter.slice(5) === userName;
+}
+
+/** Outcome of one run, reported to `onResult` (for tests and metrics). */
+export interface HandlerResult {
+  script: string;
+  event: string;
+  /** `ok`, or the failure reason. */
+  outcome: 'ok' | 'exit' | 'signal' | 'timeout' | 'spawn';
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of a `HandlerRunner`. */
+export interface HandlerOptions {
+  handlers: EventHandlerSpec[];
+  self: () => { name: string; addr: string; tags: Record<string, string> };
+  timeoutMs: number;
+  concurrency: number;
+  queueSize: number;
+  logger: AgentLogger;
+  onResult?: (r: HandlerResult) => void;
+  onDropped?: () => void;
+  onStart?: () => void;
+}
+
+interface Job {
+  script: string;
+  env: Record<string, string>;
+  stdin: Uint8Array;
+  event: string;
+}
+
+const OUTPUT_LIMIT = 4096;
+
+/** Runs handler scripts for events, bounded in time, concurrency and queue. */
+export class HandlerRunner {
+  private running = 0;
+  private readonly queue: Job[] = [];
+  private readonly live = new Set<number>();
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: HandlerOptions) {}
+
+  /** Queue a run of every handler matching `e`. */
+  dispatch(e: AgentEvent): void {
+    if (this.closed) return;
+    const userName = e.type === 'user' ? e.name : undefined;
+    for (const h of this.opts.handlers) {
+      if (!h.filters.some((f) => matchesFilter(f, e.type, userName))) continue;
+      this.enqueue({ script: h.script, env: this.env(e), stdin: stdinOf(e), event: e.type });
+    }
+  }
+
+  /** Resolves when nothing is running or queued. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Drop the queue and kill running scripts. */
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const pid of this.live) killGroup(pid);
+  }
+
+  private env(e: AgentEvent): Record<string, string> {
+    const self = this.opts.self();
+    const env: Record<string, string> = { RUMOR_EVENT: e.type, RUMOR_SELF_NAME: self.name, RUMOR_SELF_ADDR: self.addr };
+    if (e.type === 'user') {
+      env.RUMOR_USER_EVENT = e.name;
+      env.RUMOR_USER_LTIME = String(e.ltime);
+    }
+    for (const [k, v] of Object.entries(self.tags)) env[`RUMOR_TAG_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
+    return env;
+  }
+
+  private enqueue(job: Job): void {
+    if (this.running < this.opts.concurrency) {
+      this.run(job);
+      return;
+    }
+    if (this.queue.length >= this.opts.queueSize) {
+      this.opts.onDropped?.();
+      this.opts.logger.warn({ script: job.script, event: job.event, queue: this.queue.length }, 'event handler queue full: run dropped');
+      return;
+    }
+    this.queue.push(job);
+  }
+
+  private run(job: Job): void {
+    this.running++;
+    this.opts.onStart?.();
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let finished = false;
+    const child = spawn('/bin/sh', ['-c', job.script], {
+      env: { ...process.env, ...job.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const pid = child.pid;
+    if (pid !== undefined) this.live.add(pid);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (pid !== undefined) killGroup(pid);
+    }, this.opts.timeoutMs);
+    child.stdout.on('data', (b: Buffer) => (stdout = (stdout + b.toString()).slice(0, OUTPUT_LIMIT)));
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(0, OUTPUT_LIMIT)));
+    child.stdin.on('error', () => {});
+    child.stdin.end(job.stdin);
+    const done = (outcome: HandlerResult['outcome'], code: number | null): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      if (pid !== undefined) this.live.delete(pid);
+      this.report({ script: job.script, event: job.event, outcome, code, stdout, stderr });
+      this.running--;
+      this.next();
+    };
+    child.on('error', (err) => {
+      stderr = String(err.message);
+      done('spawn', null);
+    });
+    child.on('close', (code, signal) => {
+      if (timedOut) done('timeout', code);
+      else if (signal !== null) done('signal', null);
+      else done(code === 0 ? 'ok' : 'exit', code);
+    });
+  }
+
+  private report(r: HandlerResult): void {
+    const log = this.opts.logger;
+    if (r.outcome === 'ok') log.debug({ script: r.script, event: r.event, stdout: r.stdout }, 'event handler ran');
+    else if (r.outcome === 'timeout') log.warn({ script: r.script, event: r.event, timeoutMs: this.opts.timeoutMs }, 'event handler timed out: killed');
+    else log.warn({ script: r.script, event: r.event, outcome: r.outcome, code: r.code, stderr: r.stderr.trim() }, 'event handler failed');
+    this.opts.onResult?.(r);
+  }
+
+  private next(): void {
+    const job = this.closed ? undefined : this.queue.shift();
+    if (job !== undefined) {
+      this.run(job);
+      return;
+    }
+    if (this.running === 0 && this.queue.length === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** One line per member: `name\taddr\tstatus\tk=v,k=v`. */
+export function memberLines(members: Member[]): string {
+  return members
+    .map((m) => `${m.name}\t${m.addr}\t${m.status}\t${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(',')}\n`)
+    .join('');
+}
+
+function stdinOf(e: AgentEvent): Uint8Array {
+  return e.type === 'user' ? e.payload : new TextEncoder().encode(memberLines(e.members));
+}

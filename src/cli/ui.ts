@@ -1,0 +1,189 @@
+/**
+ * `rumor ui [--port N]`: serve the built web app (the visual simulator) from loopback.
+ *
+ * The app is built by Vite into `dist/web` (shipped with the package). When running from a
+ * source checkout and the build is missing or older than its sources, it is (re)built first
+ * with Vite's JS API. The same static server is used by the browser tests and benchmark.
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** The package root (the directory holding rumor's package.json). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'rumor') return dir;
+      } catch {
+        // keep walking up
+      }
+    }
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the rumor package root');
+}
+
+/** Where Vite writes the built app. */
+export function webDistDir(root = packageRoot()): string {
+  return join(root, 'dist', 'web');
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = 0;
+  for (const name of readdirSync(path)) {
+    if (name === 'dist' || name === 'node_modules') continue;
+    m = Math.max(m, newestMtime(join(path, name)));
+  }
+  return m;
+}
+
+/** True when the built app is missing or older than any of its sources. */
+export function webBuildStale(root = packageRoot()): boolean {
+  const index = join(webDistDir(root), 'index.html');
+  if (!existsSync(index)) return true;
+  const sources = ['web', 'src/web', 'src/proto', 'src/sim'].map((p) => join(root, p));
+  if (!sources.every((s) => existsSync(s))) return false; // installed package: no sources
+  const built = statSync(index).mtimeMs;
+  return sources.some((s) => newestMtime(s) > built);
+}
+
+/** Build the app with Vite's JS API (only from a source checkout). */
+export async function buildWeb(root = packageRoot()): Promise<void> {
+  const config = join(root, 'web', 'vite.config.ts');
+  if (!existsSync(config)) throw new Error(`web app sources not found (${config}); reinstall the package`);
+  const vite = await import('vite');
+  await vite.build({ configFile: config, logLevel: 'warn' });
+}
+
+/** Build if missing or stale; returns the directory to serve. */
+export async function ensureWebBuild(root = packageRoot()): Promise<string> {
+  if (webBuildStale(root)) await buildWeb(root);
+  const dir = webDistDir(root);
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`web app not built (${dir}/index.html missing): run npm run build:web`);
+  return dir;
+}
+
+export interface StaticServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Serve `dir` read-only on `host:port` (port 0: any free port). Unknown paths serve index.html. */
+export function startStaticServer(dir: string, port = 0, host = '127.0.0.1'): Promise<StaticServer> {
+  const base = resolve(dir);
+  const server = createServer(async (req, res) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      let file = normalize(join(base, path));
+      if (file !== base && !file.startsWith(base + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      if (!existsSync(file) || statSync(file).isDirectory()) file = join(base, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+        'content-length': body.length,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      ok({
+        url: `http://${host}:${p}/`,
+        port: p,
+        server,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+export interface UiOptions {
+  port?: string | number;
+}
+
+/** Parse `--port`: an integer 0..65535 (0 = any free port). Default 7380 (7373 is the agent API). */
+export function parsePort(v: string | number | undefined): { ok: true; port: number } | { ok: false; reason: string } {
+  if (v === undefined) return { ok: true, port: 7380 };
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) return { ok: false, reason: `--port: expected an integer from 0 to 65535, got ${JSON.stringify(v)}` };
+  return { ok: true, port: n };
+}
+
+/** Run `rumor ui`: serve until SIGINT/SIGTERM. Resolves with the process exit code. */
+export async function runUi(opts: UiOptions): Promise<number> {
+  const p = parsePort(opts.port);
+  if (!p.ok) {
+    console.error(`rumor ui: ${p.reason}`);
+    return 2;
+  }
+  let srv: StaticServer;
+  try {
+    const dir = await ensureWebBuild();
+    srv = await startStaticServer(dir, p.port);
+  } catch (e) {
+    console.error(`rumor ui: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  console.log(`rumor ui: serving the visual simulator at ${srv.url} (Ctrl-C to stop)`);
+  return new Promise<number>((done) => {
+    const stop = (): void => {
+      void srv.close().then(() => done(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** Register `rumor ui [--port N]` on a commander program. */
+export function registerUi(program: Command): void {
+  program
+    .command('ui')
+    .description('serve the visual simulator (spread, convergence, overlay views) on 127.0.0.1')
+    .option('--port <n>', 'TCP port (0 = any free port)', '7380')
+    .action(async (o: UiOptions) => {
+      process.exitCode = await runUi(o);
+    });
+}

@@ -1,0 +1,374 @@
+/**
+ * Minimum cluster membership (issue 4): who is in the cluster, with a status, an
+ * incarnation number and tags — the list `rumor members` prints. Sans-IO: it takes `now`
+ * and an `Rng`, and emits through a `MembersIo` sink; the agent (src/agent) drives it.
+ *
+ * How it works, in SWIM's terms (Das, Gupta, Motivala, DSN 2002, §4.2 "suspicion" and
+ * §4.3 "infection-style dissemination"):
+ * - Every node keeps a member table keyed by advertised address: `{name, addr, status,
+ *   incarnation, tags, updatedAt}`, its own entry `alive`.
+ * - Every change is a *delta* spread by broadcast (Plumtree carries it to every node).
+ * - Anti-entropy repairs what broadcast missed: on each new neighbour, and every
+ *   `syncIntervalMs` with one random neighbour, the node pushes its whole table
+ *   (`members-push`) point to point; the receiver merges it and answers (`members-pull`)
+ *   with only the entries it knows better or the pusher lacks — a push-pull as in
+ *   memberlist's `pushPull`, without the digest step of Scuttlebutt.
+ * - Failure detection reuses HyParView's: active links are TCP connections with
+ *   heartbeats. When a neighbour's link fails (`link-failed`), the node asks the driver to
+ *   *probe* it (a fresh TCP connect + handshake). A failed probe marks the peer `failed`
+ *   and broadcasts that.
+ * - Refutation: a node that learns it is `suspect` or `failed` (or `left`) while it is
+ *   alive re-announces itself `alive` with `incarnation + 1`, which beats the rumour.
+ * - Precedence (a total order, as in swift-cluster-membership's `SWIM.Status`): higher
+ *   incarnation wins; at equal incarnation `left > failed > suspect > alive`.
+ * - Graceful leave broadcasts the node's own entry as `left`.
+ * - `failed` and `left` entries are kept `reapAfterMs` (default 24 h: Serf's
+ *   `reconnect_timeout` and `tombstone_timeout` defaults) then removed.
+ *
+ * Events: `member-join` (new or returning member), `member-update` (name or tags changed),
+ * `member-failed`, `member-leave`. Transitions between `alive` and `suspect` emit nothing
+ * (as in Serf).
+ *
+ * Limits (the minimum promised by issue 4, not SWIM):
+ * - No indirect probing (SWIM's ping-req): a probe is one direct TCP attempt, so a
+ *   partition makes both sides declare the other failed until it heals; after healing,
+ *   anti-entropy and refutation bring everyone back `alive`.
+ * - Only active-view neighbours detect failures; a node whose every neighbour dies at
+ *   the same time is detected only when someone else's link to it fails (possibly never).
+ * - No suspicion timeout: this node never originates `suspect` (it accepts it from peers,
+ *   so a later full membership can be compatible on the wire).
+ * - Push-pull sends the whole table (O(n) bytes): fine for hundreds of nodes, not 10^5.
+ * - An unknown member learned already `failed`/`left` is not inserted (it would bounce
+ *   between nodes after reaping, for lack of real tombstones).
+ *
+ * Full membership (a later issue) will add: suspicion with a Lifeguard timeout and
+ * indirect probes through k other members, digests instead of whole tables, dead-node
+ * tombstones with GC as in chitchat, and name conflict resolution.
+ *
+ * Differs from SWIM: no periodic ping of random members (HyParView's link heartbeats
+ * stand in for it); dissemination by Plumtree broadcast rather than piggybacking.
+ *
+ * Wire format: JSON text (UTF-8), validated by `decodeMembersMessage` (bad input is
+ * returned as a reason, never thrown):
+ * `{"type":"members-delta"|"members-push"|"members-pull","members":[{"name","addr",
+ *   "status","incarnation","tags":{..}}]}`.
+ */
+import type { DownReason, Rng } from './types.js';
+
+/** Status of a member. Ordered for precedence: `alive < suspect < failed < left`. */
+export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left';
+
+const RANK: Record<MemberStatus, number> = { alive: 0, suspect: 1, failed: 2, left: 3 };
+
+/** One member as carried on the wire. */
+export interface MemberState {
+  name: string;
+  /** Advertised `host:port`: the key of the table. */
+  addr: string;
+  status: MemberStatus;
+  incarnation: number;
+  tags: Record<string, string>;
+}
+
+/** One entry of the member table. */
+export interface Member extends MemberState {
+  /** Driver time (ms) of the last change of this entry. */
+  updatedAt: number;
+}
+
+/** Messages of the membership protocol (type-tagged). */
+export type MembersMessage =
+  /** Changes, by broadcast. */
+  | { type: 'members-delta'; members: MemberState[] }
+  /** Anti-entropy: the sender's whole table, point to point. */
+  | { type: 'members-push'; members: MemberState[] }
+  /** Answer to a push: the entries the receiver knows better, or the pusher lacks. */
+  | { type: 'members-pull'; members: MemberState[] };
+
+/** Timers of the membership machine. */
+export type MembersTimer = { type: 'members-sync' };
+
+/** Events reported to the application. */
+export type MembersEvent = {
+  type: 'member-join' | 'member-update' | 'member-failed' | 'member-leave';
+  member: Member;
+};
+
+/** Output sink of the membership machine. */
+export interface MembersIo {
+  /** Broadcast to every node (the driver encodes the message). */
+  broadcast(msg: MembersMessage): void;
+  /** Send point to point to a connected neighbour. */
+  sendTo(peer: string, msg: MembersMessage): void;
+  /** Try a fresh connection to `peer`; answer with `handleProbeResult`. */
+  probe(peer: string): void;
+  /** Fire `t` after `delayMs`. */
+  timer(delayMs: number, t: MembersTimer): void;
+  /** A membership event. */
+  event(e: MembersEvent): void;
+}
+
+/** Configuration of the membership machine. */
+export interface MembersConfig {
+  /** Anti-entropy period with one random neighbour. Default 30 000 ms: memberlist's
+   *  `PushPullInterval` (config.go, DefaultLANConfig). */
+  syncIntervalMs: number;
+  /** How long `failed`/`left` entries stay before removal. Default 24 h: Serf's
+   *  `reconnect_timeout` and `tombstone_timeout` defaults. */
+  reapAfterMs: number;
+}
+
+/** Defaults (sources in `MembersConfig`). */
+export const DEFAULT_MEMBERS_CONFIG: Readonly<MembersConfig> = { syncIntervalMs: 30_000, reapAfterMs: 24 * 3600_000 };
+
+/** The node's own identity. `incarnation` is where to start (persisted by the driver). */
+export interface MembersSelf {
+  name: string;
+  addr: string;
+  tags: Record<string, string>;
+  incarnation: number;
+}
+
+/** True if `a` takes precedence over `b` (SWIM order: incarnation, then status). */
+export function supersedes(a: { incarnation: number; status: MemberStatus }, b: { incarnation: number; status: MemberStatus }): boolean {
+  if (a.incarnation !== b.incarnation) return a.incarnation > b.incarnation;
+  return RANK[a.status] > RANK[b.status];
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k]);
+}
+
+function wire(m: MemberState): MemberState {
+  return { name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: { ...m.tags } };
+}
+
+/** The membership state machine of one node. */
+export class MembersMachine {
+  private readonly table = new Map<string, Member>();
+  private readonly neighbors: string[] = [];
+  private readonly probing = new Set<string>();
+  private readonly selfAddr: string;
+  private started = false;
+
+  constructor(
+    self: MembersSelf,
+    private readonly config: MembersConfig,
+    private readonly rng: Rng,
+    private readonly io: MembersIo,
+  ) {
+    this.selfAddr = self.addr;
+    const inc = Number.isSafeInteger(self.incarnation) && self.incarnation >= 0 ? self.incarnation : 0;
+    this.table.set(self.addr, { name: self.name, addr: self.addr, status: 'alive', incarnation: inc, tags: { ...self.tags }, updatedAt: 0 });
+  }
+
+  /** Start: announce ourselves and arm the anti-entropy timer. */
+  start(now: number): void {
+    if (this.started) return;
+    this.started = true;
+    const me = this.self();
+    me.updatedAt = now;
+    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    this.io.timer(this.config.syncIntervalMs, { type: 'members-sync' });
+  }
+
+  /** Our own entry (live object: do not mutate). */
+  self(): Member {
+    return this.table.get(this.selfAddr)!;
+  }
+
+  /** Every entry, sorted by address (copies). */
+  members(): Member[] {
+    return [...this.table.values()].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0)).map((m) => ({ ...m, tags: { ...m.tags } }));
+  }
+
+  /** Entry of `addr`, if known (copy). */
+  get(addr: string): Member | undefined {
+    const m = this.table.get(addr);
+    return m === undefined ? undefined : { ...m, tags: { ...m.tags } };
+  }
+
+  /** Replace our tags: a new incarnation, broadcast. */
+  setTags(tags: Record<string, string>, now: number): void {
+    const me = this.self();
+    if (me.status === 'left') return;
+    me.tags = { ...tags };
+    me.incarnation++;
+    me.updatedAt = now;
+    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+  }
+
+  /** Graceful leave: broadcast our entry as `left`. Idempotent. */
+  leave(now: number): void {
+    const me = this.self();
+    if (me.status === 'left') return;
+    me.status = 'left';
+    me.updatedAt = now;
+    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+  }
+
+  /** A neighbour came up: push our table to it. */
+  handleNeighborUp(peer: string, _now: number): void {
+    if (!this.neighbors.includes(peer)) this.neighbors.push(peer);
+    this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
+  }
+
+  /** A neighbour went down; a failed link triggers a probe of a member we believe alive. */
+  handleNeighborDown(peer: string, reason: DownReason, _now: number): void {
+    const i = this.neighbors.indexOf(peer);
+    if (i >= 0) this.neighbors.splice(i, 1);
+    if (reason !== 'link-failed' || peer === this.selfAddr || this.probing.has(peer)) return;
+    const m = this.table.get(peer);
+    if (m === undefined || (m.status !== 'alive' && m.status !== 'suspect')) return;
+    this.probing.add(peer);
+    this.io.probe(peer);
+  }
+
+  /** Result of a probe asked with `io.probe`. */
+  handleProbeResult(peer: string, ok: boolean, now: number): void {
+    if (!this.probing.delete(peer) || ok) return;
+    const m = this.table.get(peer);
+    if (m === undefined || (m.status !== 'alive' && m.status !== 'suspect')) return;
+    this.apply({ ...wire(m), status: 'failed' }, now);
+    this.io.broadcast({ type: 'members-delta', members: [wire(this.table.get(peer)!)] });
+  }
+
+  /** A message from `from` (a broadcast's origin, or a direct sender). */
+  handleMessage(from: string, msg: MembersMessage, now: number): void {
+    if (msg.type === 'members-delta') {
+      for (const m of msg.members) this.merge(m, now);
+      return;
+    }
+    const theirs = new Map<string, MemberState>();
+    for (const m of msg.members) {
+      theirs.set(m.addr, m);
+      this.merge(m, now);
+    }
+    if (msg.type === 'members-pull') return;
+    const reply: MemberState[] = [];
+    for (const m of this.table.values()) {
+      const t = theirs.get(m.addr);
+      if (t === undefined ? m.status === 'alive' || m.status === 'suspect' : supersedes(m, t)) reply.push(wire(m));
+    }
+    if (reply.length > 0) this.io.sendTo(from, { type: 'members-pull', members: reply });
+  }
+
+  /** Timer fired: anti-entropy with one random neighbour, and reap old entries. */
+  handleTimer(t: MembersTimer, now: number): void {
+    if (t.type !== 'members-sync') return;
+    this.io.timer(this.config.syncIntervalMs, t);
+    this.reap(now);
+    if (this.neighbors.length === 0 || this.self().status === 'left') return;
+    const peer = this.neighbors[this.rng.int(this.neighbors.length)];
+    this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
+  }
+
+  /** Remove `failed`/`left` entries older than `reapAfterMs`. */
+  reap(now: number): void {
+    for (const [addr, m] of this.table) {
+      if (addr === this.selfAddr) continue;
+      if ((m.status === 'failed' || m.status === 'left') && now - m.updatedAt >= this.config.reapAfterMs) this.table.delete(addr);
+    }
+  }
+
+  private wireTable(): MemberState[] {
+    return [...this.table.values()].map(wire);
+  }
+
+  /** Merge one received entry: refute rumours about ourselves, apply newer news of others. */
+  private merge(m: MemberState, now: number): void {
+    if (m.addr === this.selfAddr) {
+      this.refuteIfNeeded(m, now);
+      return;
+    }
+    const cur = this.table.get(m.addr);
+    if (cur === undefined ? m.status === 'failed' || m.status === 'left' : !supersedes(m, cur)) return;
+    this.apply(m, now);
+  }
+
+  private refuteIfNeeded(m: MemberState, now: number): void {
+    const me = this.self();
+    if (me.status === 'left') return;
+    const rumour = m.status !== 'alive' && m.incarnation >= me.incarnation;
+    const stale = m.incarnation > me.incarnation;
+    if (!rumour && !stale) return;
+    me.incarnation = m.incarnation + 1;
+    me.updatedAt = now;
+    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+  }
+
+  /** Store `m` (already known to supersede) and emit the matching event. */
+  private apply(m: MemberState, now: number): void {
+    const cur = this.table.get(m.addr);
+    const next: Member = { ...wire(m), updatedAt: now };
+    this.table.set(m.addr, next);
+    const was = cur === undefined ? null : cur.status;
+    const up = next.status === 'alive' || next.status === 'suspect';
+    let type: MembersEvent['type'] | null = null;
+    if (up && (was === null || was === 'failed' || was === 'left')) type = 'member-join';
+    else if (next.status === 'failed' && was !== 'failed') type = 'member-failed';
+    else if (next.status === 'left' && was !== 'left') type = 'member-leave';
+    else if (up && cur !== undefined && (cur.name !== next.name || !sameTags(cur.tags, next.tags))) type = 'member-update';
+    if (type !== null) this.io.event({ type, member: { ...next, tags: { ...next.tags } } });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding (JSON) and validation.
+// ---------------------------------------------------------------------------------------
+
+/** Bounds checked on receipt. */
+export const MEMBERS_LIMITS = { maxMembers: 10_000, maxName: 256, maxAddr: 262, maxTags: 64, maxTagKey: 128, maxTagValue: 1024 } as const;
+
+const TYPES = new Set(['members-delta', 'members-push', 'members-pull']);
+const STATUSES = new Set(['alive', 'suspect', 'failed', 'left']);
+
+/** Encode a message as UTF-8 JSON. */
+export function encodeMembersMessage(msg: MembersMessage): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(msg));
+}
+
+/** Decode and validate a message. Never throws. */
+export function decodeMembersMessage(bytes: Uint8Array): { ok: true; msg: MembersMessage } | { ok: false; reason: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: 'not UTF-8 JSON' };
+  }
+  if (typeof v !== 'object' || v === null) return { ok: false, reason: 'expected an object' };
+  const o = v as { type?: unknown; members?: unknown };
+  if (typeof o.type !== 'string' || !TYPES.has(o.type)) return { ok: false, reason: `type: unknown ${JSON.stringify(o.type)}` };
+  if (!Array.isArray(o.members)) return { ok: false, reason: 'members: expected an array' };
+  if (o.members.length > MEMBERS_LIMITS.maxMembers) return { ok: false, reason: `members: more than ${MEMBERS_LIMITS.maxMembers}` };
+  const members: MemberState[] = [];
+  for (let i = 0; i < o.members.length; i++) {
+    const r = checkMember(o.members[i]);
+    if (typeof r === 'string') return { ok: false, reason: `members[${i}].${r}` };
+    members.push(r);
+  }
+  return { ok: true, msg: { type: o.type as MembersMessage['type'], members } };
+}
+
+function checkMember(v: unknown): MemberState | string {
+  if (typeof v !== 'object' || v === null) return 'expected an object';
+  const m = v as Record<string, unknown>;
+  if (typeof m.name !== 'string' || m.name.length === 0 || m.name.length > MEMBERS_LIMITS.maxName) return 'name: expected a string of 1..256 chars';
+  if (typeof m.addr !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(m.addr) || m.addr.length > MEMBERS_LIMITS.maxAddr) {
+    return 'addr: expected "host:port"';
+  }
+  if (typeof m.status !== 'string' || !STATUSES.has(m.status)) return 'status: expected alive|suspect|failed|left';
+  if (typeof m.incarnation !== 'number' || !Number.isSafeInteger(m.incarnation) || m.incarnation < 0) return 'incarnation: expected a non-negative integer';
+  if (typeof m.tags !== 'object' || m.tags === null || Array.isArray(m.tags)) return 'tags: expected an object';
+  const tags: Record<string, string> = {};
+  const entries = Object.entries(m.tags as Record<string, unknown>);
+  if (entries.length > MEMBERS_LIMITS.maxTags) return `tags: more than ${MEMBERS_LIMITS.maxTags}`;
+  for (const [k, t] of entries) {
+    if (k.length === 0 || k.length > MEMBERS_LIMITS.maxTagKey || k === '__proto__') return 'tags: key of 1..128 chars expected';
+    if (typeof t !== 'string' || t.length > MEMBERS_LIMITS.maxTagValue) return `tags.${k}: expected a string of at most 1024 chars`;
+    tags[k] = t;
+  }
+  return { name: m.name, addr: m.addr, status: m.status as MemberStatus, incarnation: m.incarnation, tags };
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HandlerRunner, matchesFilter, type HandlerResult } from '../../src/agent/handlers.js';
+import { createLogger } from '../../src/agent/log.js';
+import type { EventHandlerSpec } from '../../src/agent/config.js';
+
+function runner(handlers: EventHandlerSpec[], opts: { timeoutMs?: number; concurrency?: number; queueSize?: number } = {}) {
+  const results: HandlerResult[] = [];
+  const lines: string[] = [];
+  let dropped = 0;
+  const logger = createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => lines.push(s) } });
+  const r = new HandlerRunner({
+    handlers,
+    self: () => ({ name: 'n1', addr: '127.0.0.1:7946', tags: { role: 'web', 'dc-zone': 'eu' } }),
+    timeoutMs: opts.timeoutMs ?? 5000,
+    concurrency: opts.concurrency ?? 4,
+    queueSize: opts.queueSize ?? 16,
+    logger,
+    onResult: (x) => results.push(x),
+    onDropped: () => dropped++,
+  });
+  return { r, results, lines, dropped: () => dropped };
+}
+
+const member = { name: 'n2', addr: '127.0.0.1:7947', status: 'alive' as const, incarnation: 1, tags: { role: 'db', x: 'y' }, updatedAt: 0 };
+
+test('filters like Serf', () => {
+  assert.equal(matchesFilter('*', 'member-join'), true);
+  assert.equal(matchesFilter('user', 'user', 'deploy'), true);
+  assert.equal(matchesFilter('user:deploy', 'user', 'deploy'), true);
+  assert.equal(matchesFilter('user:deploy', 'user', 'other'), false);
+  assert.equal(matchesFilter('member-join', 'member-leave'), false);
+});
+
+test('env and stdin of a user event and a member event', async () => {
+  const h = runner([
+    { filters: ['user:deploy'], script: 'printf "%s|%s|%s|%s|%s|%s|" "$RUMOR_EVENT" "$RUMOR_USER_EVENT" "$RUMOR_SELF_NAME" "$RUMOR_SELF_ADDR" "$RUMOR_TAG_ROLE" "$RUMOR_TAG_DC_ZONE"; cat' },
+    { filters: ['member-join'], script: 'echo "$RUMOR_EVENT"; cat' },
+  ]);
+  h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v1.2'), origin: 'o:1', ltime: 3 });
+  h.r.dispatch({ type: 'user', id: 'y', name: 'other', payload: new Uint8Array(), origin: 'o:1', ltime: 4 });
+  h.r.dispatch({ type: 'member-join', members: [member] });
+  await h.r.idle();
+  const byEvent = new Map(h.results.map((x) => [x.event, x]));
+  assert.equal(h.results.length, 2);
+  assert.equal(byEvent.get('user')!.stdout, 'user|deploy|n1|127.0.0.1:7946|web|eu|v1.2');
+  assert.equal(byEvent.get('member-join')!.stdout, 'member-join\nn2\t127.0.0.1:7947\talive\trole=db,x=y\n');
+  assert.ok(h.results.every((x) => x.outcome === 'ok'));
+});
+
+test('timeout kills the script (and its children); failure is logged', async () => {
+  const h = runner([{ filters: ['*'], script: 'sleep 30; echo never' }], { timeoutMs: 200 });
+  h.r.dispatch({ type: 'member-failed', members: [member] });
+  await h.r.idle();
+  assert.equal(h.results.length, 1);
+  assert.equal(h.results[0].outcome, 'timeout');
+  assert.equal(h.results[0].stdout, '');
+  assert.ok(h.lines.some((l) => l.includes('event handler timed out')));
+});
+
+test('non-zero exit is a logged failure, never a crash', async () => {
+  const h = runner([{ filters: ['*'], script: 'echo oops >&2; exit 3' }]);
+  h.r.dispatch({ type: 'member-leave', members: [member] });
+  await h.r.idle();
+  assert.deepEqual([h.results[0].outcome, h.results[0].code, h.results[0].stderr], ['exit', 3, 'oops\n']);
+  const line = JSON.parse(h.lines.find((l) => l.includes('event handler failed'))!) as Record<string, unknown>;
+  assert.equal(line.code, 3);
+  assert.equal(line.stderr, 'oops');
+});
+
+test('concurrency bound and bounded queue: overflow dropped and counted', async () => {
+  // Each run appends "start" then "end" to a shared file; with concurrency 2 at most 2 overlap.
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const f = join(mkdtempSync(join(tmpdir(), 'rumor-h-')), 'log');
+  const h = runner([{ filters: ['*'], script: `echo s >> ${f}; sleep 0.2; echo e >> ${f}` }], { concurrency: 2, queueSize: 3 });
+  for (let i = 0; i < 8; i++) h.r.dispatch({ type: 'member-update', members: [member] });
+  assert.equal(h.dropped(), 3, '2 running + 3 queued, 3 dropped');
+  await h.r.idle();
+  assert.equal(h.results.length, 5);
+  let live = 0;
+  let peak = 0;
+  for (const c of readFileSync(f, 'utf8').trim().split('\n')) {
+    live += c === 's' ? 1 : -1;
+    peak = Math.max(peak, live);
+  }
+  assert.equal(peak, 2);
+});

@@ -1,0 +1,225 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  MembersMachine,
+  decodeMembersMessage,
+  encodeMembersMessage,
+  supersedes,
+  type MemberState,
+  type MembersEvent,
+  type MembersIo,
+  type MembersMessage,
+  type MembersTimer,
+} from '../../src/proto/members.js';
+import { Sfc32 } from '../../src/proto/rng.js';
+
+class Rec implements MembersIo {
+  log: unknown[] = [];
+  broadcast(msg: MembersMessage): void {
+    this.log.push(['broadcast', msg]);
+  }
+  sendTo(peer: string, msg: MembersMessage): void {
+    this.log.push(['sendTo', peer, msg]);
+  }
+  probe(peer: string): void {
+    this.log.push(['probe', peer]);
+  }
+  timer(delayMs: number, t: MembersTimer): void {
+    this.log.push(['timer', delayMs, t]);
+  }
+  event(e: MembersEvent): void {
+    this.log.push(['event', e.type, e.member.addr, e.member.status, e.member.incarnation]);
+  }
+  take(): unknown[] {
+    const l = this.log;
+    this.log = [];
+    return l;
+  }
+}
+
+const A = 'a:1';
+const B = 'b:1';
+const C = 'c:1';
+const cfg = { syncIntervalMs: 1000, reapAfterMs: 5000 };
+
+function st(addr: string, status: MemberState['status'], incarnation: number, tags: Record<string, string> = {}): MemberState {
+  return { name: addr[0], addr, status, incarnation, tags };
+}
+
+function make(inc = 0): { m: MembersMachine; io: Rec } {
+  const io = new Rec();
+  const m = new MembersMachine({ name: 'a', addr: A, tags: { role: 'web' }, incarnation: inc }, cfg, new Sfc32(7), io);
+  m.start(0);
+  io.take();
+  return { m, io };
+}
+
+test('start broadcasts own alive entry and arms the sync timer', () => {
+  const io = new Rec();
+  const m = new MembersMachine({ name: 'a', addr: A, tags: { role: 'web' }, incarnation: 3 }, cfg, new Sfc32(1), io);
+  m.start(10);
+  assert.deepEqual(io.take(), [
+    ['broadcast', { type: 'members-delta', members: [st(A, 'alive', 3, { role: 'web' })] }],
+    ['timer', 1000, { type: 'members-sync' }],
+  ]);
+  assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
+});
+
+test('precedence: higher incarnation wins; equal incarnation left > failed > suspect > alive', () => {
+  assert.equal(supersedes({ incarnation: 2, status: 'alive' }, { incarnation: 1, status: 'left' }), true);
+  assert.equal(supersedes({ incarnation: 1, status: 'left' }, { incarnation: 1, status: 'failed' }), true);
+  assert.equal(supersedes({ incarnation: 1, status: 'failed' }, { incarnation: 1, status: 'suspect' }), true);
+  assert.equal(supersedes({ incarnation: 1, status: 'suspect' }, { incarnation: 1, status: 'alive' }), true);
+  assert.equal(supersedes({ incarnation: 1, status: 'alive' }, { incarnation: 1, status: 'alive' }), false);
+  assert.equal(supersedes({ incarnation: 1, status: 'left' }, { incarnation: 2, status: 'alive' }), false);
+});
+
+test('merge of deltas: join, stale ignored, update on tags, failed, rejoin, leave', () => {
+  const { m, io } = make();
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 1)] }, 5);
+  assert.deepEqual(io.take(), [['event', 'member-join', B, 'alive', 1]]);
+  m.handleMessage(C, { type: 'members-delta', members: [st(B, 'alive', 0, { x: 'y' })] }, 6);
+  assert.deepEqual(io.take(), []);
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 2, { x: 'y' })] }, 7);
+  assert.deepEqual(io.take(), [['event', 'member-update', B, 'alive', 2]]);
+  m.handleMessage(C, { type: 'members-delta', members: [st(B, 'suspect', 2, { x: 'y' })] }, 8);
+  assert.deepEqual(io.take(), []);
+  m.handleMessage(C, { type: 'members-delta', members: [st(B, 'failed', 2, { x: 'y' })] }, 9);
+  assert.deepEqual(io.take(), [['event', 'member-failed', B, 'failed', 2]]);
+  m.handleMessage(C, { type: 'members-delta', members: [st(B, 'alive', 2, { x: 'y' })] }, 10);
+  assert.deepEqual(io.take(), [], 'alive at equal incarnation does not beat failed');
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 3, { x: 'y' })] }, 11);
+  assert.deepEqual(io.take(), [['event', 'member-join', B, 'alive', 3]]);
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'left', 3, { x: 'y' })] }, 12);
+  assert.deepEqual(io.take(), [['event', 'member-leave', B, 'left', 3]]);
+  assert.deepEqual(m.get(B), { ...st(B, 'left', 3, { x: 'y' }), updatedAt: 12 });
+});
+
+test('unknown members learned failed or left are not inserted', () => {
+  const { m, io } = make();
+  m.handleMessage(C, { type: 'members-delta', members: [st(B, 'failed', 4), st(C, 'left', 1)] }, 5);
+  assert.deepEqual(io.take(), []);
+  assert.equal(m.members().length, 1);
+});
+
+test('refutation: suspected or failed self re-announces alive with incarnation + 1', () => {
+  const { m, io } = make(2);
+  m.handleMessage(C, { type: 'members-delta', members: [st(A, 'suspect', 2)] }, 5);
+  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 3, { role: 'web' }), name: 'a' }] }]]);
+  m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 1)] }, 6);
+  assert.deepEqual(io.take(), [], 'an old rumour is ignored');
+  m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 7)] }, 7);
+  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 8, { role: 'web' }), name: 'a' }] }]]);
+  assert.equal(m.self().incarnation, 8);
+  m.handleMessage(C, { type: 'members-delta', members: [st(A, 'alive', 8)] }, 8);
+  assert.deepEqual(io.take(), []);
+});
+
+test('leave broadcasts left once and stops refuting', () => {
+  const { m, io } = make(1);
+  m.leave(5);
+  m.leave(6);
+  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'left', 1, { role: 'web' }), name: 'a' }] }]]);
+  m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 4)] }, 7);
+  assert.deepEqual(io.take(), []);
+});
+
+test('push-pull: neighbour-up pushes the whole table; the receiver answers with what it knows better', () => {
+  const { m, io } = make();
+  m.handleMessage(C, { type: 'members-delta', members: [st(C, 'alive', 0)] }, 1);
+  io.take();
+  m.handleNeighborUp(B, 2);
+  assert.deepEqual(io.take(), [
+    ['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 0)] }],
+  ]);
+  // B pushes: it knows C failed (newer), itself alive, and an old view of A.
+  m.handleMessage(B, { type: 'members-push', members: [st(B, 'alive', 0), st(C, 'failed', 0), { ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }, 3);
+  assert.deepEqual(io.take(), [
+    ['event', 'member-join', B, 'alive', 0],
+    ['event', 'member-failed', C, 'failed', 0],
+  ]);
+  // Now a push missing B and carrying a stale C: the reply holds B and the newer C.
+  m.handleMessage(B, { type: 'members-push', members: [st(C, 'alive', 0), { ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }, 4);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-pull', members: [st(C, 'failed', 0), st(B, 'alive', 0)] }]]);
+  // A pull is merged but never answered.
+  m.handleMessage(B, { type: 'members-pull', members: [st(C, 'alive', 1)] }, 5);
+  assert.deepEqual(io.take(), [['event', 'member-join', C, 'alive', 1]]);
+});
+
+test('periodic sync pushes to a random neighbour and re-arms', () => {
+  const { m, io } = make();
+  m.handleTimer({ type: 'members-sync' }, 1000);
+  assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour: only re-arm');
+  m.handleNeighborUp(B, 1001);
+  m.handleNeighborUp(C, 1002);
+  io.take();
+  const seen = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    m.handleTimer({ type: 'members-sync' }, 2000 + i);
+    const out = io.take() as [string, ...unknown[]][];
+    assert.equal(out.length, 2);
+    assert.deepEqual(out[0], ['timer', 1000, { type: 'members-sync' }]);
+    assert.equal(out[1][0], 'sendTo');
+    seen.add(out[1][1] as string);
+  }
+  assert.deepEqual([...seen].sort(), [B, C]);
+});
+
+test('probe-then-fail: link failure probes; a failed probe marks failed and broadcasts', () => {
+  const { m, io } = make();
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 4)] }, 1);
+  m.handleNeighborUp(B, 2);
+  io.take();
+  m.handleNeighborDown(B, 'disconnected', 3);
+  assert.deepEqual(io.take(), [], 'a DISCONNECT is not a failure');
+  m.handleNeighborDown(B, 'link-failed', 4);
+  m.handleNeighborDown(B, 'link-failed', 4);
+  assert.deepEqual(io.take(), [['probe', B]], 'one probe at a time');
+  m.handleProbeResult(B, true, 5);
+  assert.deepEqual(io.take(), [], 'a successful probe changes nothing');
+  m.handleNeighborDown(B, 'link-failed', 6);
+  assert.deepEqual(io.take(), [['probe', B]]);
+  m.handleProbeResult(B, false, 7);
+  assert.deepEqual(io.take(), [
+    ['event', 'member-failed', B, 'failed', 4],
+    ['broadcast', { type: 'members-delta', members: [st(B, 'failed', 4)] }],
+  ]);
+  m.handleProbeResult(B, false, 8);
+  assert.deepEqual(io.take(), [], 'unsolicited probe results are ignored');
+  m.handleNeighborDown(C, 'link-failed', 9);
+  assert.deepEqual(io.take(), [], 'unknown peers are not probed');
+});
+
+test('reap removes failed and left entries after reapAfterMs, never self', () => {
+  const { m, io } = make();
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 0), st(C, 'alive', 0)] }, 0);
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'left', 0)] }, 100);
+  m.handleMessage(B, { type: 'members-delta', members: [st(C, 'failed', 0)] }, 2000);
+  m.leave(0);
+  io.take();
+  m.reap(5099);
+  assert.deepEqual(m.members().map((x) => x.addr), [A, B, C]);
+  m.reap(5100);
+  assert.deepEqual(m.members().map((x) => x.addr), [A, C]);
+  m.handleTimer({ type: 'members-sync' }, 7000);
+  assert.deepEqual(m.members().map((x) => x.addr), [A]);
+});
+
+test('codec: round trip, and bad input is a reason, never an exception', () => {
+  const msg: MembersMessage = { type: 'members-push', members: [st(B, 'suspect', 9, { k: 'v' })] };
+  assert.deepEqual(decodeMembersMessage(encodeMembersMessage(msg)), { ok: true, msg });
+  const bad = (s: string): string => {
+    const r = decodeMembersMessage(new TextEncoder().encode(s));
+    assert.equal(r.ok, false);
+    return r.ok ? '' : r.reason;
+  };
+  assert.equal(bad('{'), 'not UTF-8 JSON');
+  assert.equal(bad('3'), 'expected an object');
+  assert.equal(bad('{"type":"x","members":[]}'), 'type: unknown "x"');
+  assert.equal(bad('{"type":"members-delta"}'), 'members: expected an array');
+  assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"nope","status":"alive","incarnation":0,"tags":{}}]}'), 'members[0].addr: expected "host:port"');
+  assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"dead","incarnation":0,"tags":{}}]}'), 'members[0].status: expected alive|suspect|failed|left');
+  assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"alive","incarnation":-1,"tags":{}}]}'), 'members[0].incarnation: expected a non-negative integer');
+  assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"alive","incarnation":1,"tags":{"r":1}}]}'), 'members[0].tags.r: expected a string of at most 1024 chars');
+  assert.equal(decodeMembersMessage(new Uint8Array([0xff, 0xfe])).ok, false);
+});
