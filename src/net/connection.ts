@@ -1,0 +1,271 @@
+/**
+ * One TCP connection of the runtime: framing (via `FrameDecoder`), a bounded send queue with
+ * load shedding, and the liveness bookkeeping used by heartbeats.
+ *
+ * Send queue (backpressure). Frames are written to the socket while the socket's own buffer
+ * holds less than `WRITE_CHUNK` bytes; the rest wait in our queue and are written on `drain`.
+ * `queueBytes()` counts both. Above the shed threshold, lazy frames (`ihave`) are refused
+ * and the queued ones are dropped to make room for eager payload and control messages; above
+ * the hard limit the enqueue fails with `overflow` and the runtime disconnects the peer — a
+ * peer that cannot keep up is never buffered without bound.
+ *
+ * The connection knows nothing about the protocol: the runtime (transport.ts) owns the
+ * handshake logic and decides what each message means.
+ */
+import type { Socket } from 'node:net';
+import { FrameDecoder, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
+
+/** How the runtime classifies an outgoing frame for shedding. */
+export type FrameKind = 'lazy' | 'eager' | 'control';
+
+/** Result of `enqueue`. */
+export type EnqueueResult = 'ok' | 'shed' | 'overflow';
+
+/** Lifecycle: `connecting` (outbound TCP connect) → `handshaking` → `open` → `closing` → `closed`. */
+export type ConnState = 'connecting' | 'handshaking' | 'open' | 'closing' | 'closed';
+
+/** Why a connection closed, as seen by the runtime. `intentional` closes never report link failure. */
+export interface CloseInfo {
+  cause: string;
+  intentional: boolean;
+  /** True if the connection never reached `open`. */
+  beforeOpen: boolean;
+}
+
+/** Callbacks from a connection to its owner. */
+export interface ConnHandler {
+  onFrame(conn: Connection, msg: WireMessage, bytes: number): void;
+  onBadFrame(conn: Connection, res: Extract<DecodeResult, { ok: false }>): void;
+  onOpenSocket(conn: Connection): void;
+  onClose(conn: Connection, info: CloseInfo): void;
+}
+
+/** Bytes kept in the socket's own buffer before we hold frames in our queue. */
+const WRITE_CHUNK = 64 * 1024;
+
+interface Queued {
+  frame: Uint8Array;
+  kind: FrameKind;
+  type: string;
+}
+
+/** Construction parameters of a `Connection`. */
+export interface ConnOptions {
+  direction: 'in' | 'out';
+  /** Peer id: known at dial time for outbound connections, after `hello` for inbound ones. */
+  peer: string | null;
+  limits: WireLimits;
+  shedBytes: number;
+  maxQueueBytes: number;
+  now: number;
+}
+
+/** One framed TCP connection with a bounded, shedding send queue (see the module comment). */
+export class Connection {
+  readonly direction: 'in' | 'out';
+  readonly remoteLabel: string;
+  readonly createdAt: number;
+  peer: string | null;
+  state: ConnState;
+  /** Last time any byte arrived / any frame was written / a protocol (non-heartbeat) frame moved. */
+  lastRecvAt: number;
+  lastSendAt: number;
+  lastProtoAt: number;
+  badFrames = 0;
+  pingSeq = 0;
+  pingSentAt = 0;
+  rttMs = -1;
+  /** When the connection entered `closing` (monotonic ms). */
+  closingAt = 0;
+  private readonly queue: Queued[] = [];
+  private queued = 0;
+  private readonly decoder: FrameDecoder;
+  private closeCause: CloseInfo | null = null;
+  private everOpen = false;
+  private pendingEnd: string | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly opts: ConnOptions,
+    private readonly handler: ConnHandler,
+    /** Counts shed frames by type. */
+    private readonly onShed: (type: string) => void,
+  ) {
+    this.direction = opts.direction;
+    this.peer = opts.peer;
+    this.createdAt = opts.now;
+    this.lastRecvAt = this.lastSendAt = this.lastProtoAt = opts.now;
+    this.state = opts.direction === 'out' ? 'connecting' : 'handshaking';
+    this.remoteLabel = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new FrameDecoder(opts.limits);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.flush());
+    socket.on('connect', () => {
+      if (this.state === 'connecting') {
+        this.state = 'handshaking';
+        this.handler.onOpenSocket(this);
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.closeCause === null) {
+        const cause = err.code === 'ECONNRESET' ? 'reset' : this.everOpen ? 'socket-error' : 'connect-failed';
+        this.closeCause = { cause, intentional: false, beforeOpen: !this.everOpen };
+      }
+    });
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  /** Peer id if known, else the socket's remote `ip:port` (for counting bad frames). */
+  label(): string {
+    return this.peer ?? this.remoteLabel;
+  }
+
+  /** Usable for sending new messages (open or still handshaking). */
+  usable(): boolean {
+    if (this.pendingEnd !== null) return false;
+    return this.state === 'open' || this.state === 'handshaking' || this.state === 'connecting';
+  }
+
+  /** Mark the handshake complete and write whatever was queued meanwhile. */
+  markOpen(now: number): void {
+    if (this.state !== 'handshaking') return;
+    this.state = 'open';
+    this.everOpen = true;
+    this.lastRecvAt = this.lastSendAt = this.lastProtoAt = now;
+    if (this.pendingEnd !== null) {
+      const cause = this.pendingEnd;
+      this.pendingEnd = null;
+      this.end(cause);
+      return;
+    }
+    this.flush();
+  }
+
+  /** Write a handshake/heartbeat frame now, bypassing the queue (never shed). */
+  writeDirect(frame: Uint8Array, now: number): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    this.socket.write(frame);
+    this.lastSendAt = now;
+  }
+
+  /** Queue a frame; it is written once the connection is open (see module comment). */
+  enqueue(frame: Uint8Array, kind: FrameKind, type: string, now: number): EnqueueResult {
+    if (!this.usable()) return 'overflow';
+    const len = frame.byteLength;
+    if (this.queueBytes() + len > this.opts.shedBytes) {
+      if (kind === 'lazy') {
+        this.onShed(type);
+        return 'shed';
+      }
+      this.shedLazy();
+      if (this.queueBytes() + len > this.opts.maxQueueBytes) return 'overflow';
+    }
+    this.queue.push({ frame, kind, type });
+    this.queued += len;
+    this.lastProtoAt = now;
+    if (this.state === 'open') this.flush();
+    return 'ok';
+  }
+
+  /** Bytes waiting: our queue plus the socket's buffer. */
+  queueBytes(): number {
+    return this.queued + this.socket.writableLength;
+  }
+
+  /** Graceful close: write what is queued, then FIN. `cause` is recorded as intentional. */
+  end(cause: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state !== 'open') {
+      // Still handshaking: deliver what was queued (e.g. a DISCONNECT) once open, then close.
+      this.pendingEnd = cause;
+      return;
+    }
+    this.closeCause ??= { cause, intentional: true, beforeOpen: !this.everOpen };
+    this.state = 'closing';
+    this.closingAt = performance.now();
+    this.flushAll();
+    this.socket.end();
+  }
+
+  /** Close now without writing queued frames (what was written directly still goes out). */
+  endNow(cause: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.closeCause ??= { cause, intentional: true, beforeOpen: !this.everOpen };
+    this.state = 'closing';
+    this.closingAt = performance.now();
+    this.queue.length = 0;
+    this.queued = 0;
+    this.socket.end();
+  }
+
+  /** Abort now. `intentional: false` reports a link failure to the protocol. */
+  destroy(cause: string, intentional: boolean, reset = false): void {
+    if (this.state === 'closed') return;
+    this.closeCause ??= { cause, intentional, beforeOpen: !this.everOpen };
+    this.state = 'closing';
+    this.closingAt = performance.now();
+    if (reset && typeof this.socket.resetAndDestroy === 'function' && !this.socket.connecting) {
+      this.socket.resetAndDestroy();
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private shedLazy(): void {
+    let kept = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const q = this.queue[i];
+      if (q.kind === 'lazy') {
+        this.queued -= q.frame.byteLength;
+        this.onShed(q.type);
+      } else {
+        this.queue[kept++] = q;
+      }
+    }
+    this.queue.length = kept;
+  }
+
+  private flush(): void {
+    if (this.state !== 'open' && this.state !== 'closing') return;
+    while (this.queue.length > 0 && this.socket.writableLength < WRITE_CHUNK && !this.socket.destroyed) {
+      const q = this.queue.shift()!;
+      this.queued -= q.frame.byteLength;
+      this.socket.write(q.frame);
+      this.lastSendAt = performance.now();
+    }
+  }
+
+  private flushAll(): void {
+    for (const q of this.queue) this.socket.write(q.frame);
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastRecvAt = performance.now();
+    this.decoder.push(chunk);
+    for (;;) {
+      if (this.socket.destroyed) return;
+      const r = this.decoder.next();
+      if (r === null) return;
+      if (r.ok) {
+        this.handler.onFrame(this, r.msg, r.bytes);
+      } else {
+        this.handler.onBadFrame(this, r);
+        if (r.fatal) return;
+      }
+    }
+  }
+
+  private onSocketClose(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.everOpen;
+    this.state = 'closed';
+    this.queue.length = 0;
+    this.queued = 0;
+    const info = this.closeCause ?? { cause: 'eof', intentional: false, beforeOpen: !wasOpen };
+    this.handler.onClose(this, info);
+  }
+}

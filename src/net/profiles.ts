@@ -1,0 +1,128 @@
+/**
+ * Runtime profiles: the timings of the TCP runtime (heartbeats, connect and handshake
+ * timeouts, idle close of short-lived connections, rejoin backoff) and the protocol timers
+ * that depend on the network's round-trip time, for three environments:
+ *
+ * - `lan` (default): one data centre, RTT well under 1 ms, silent failure detected in ≤ 3 s.
+ * - `wan`: several regions, RTT up to ~300 ms, tolerate long pauses and slow handshakes.
+ * - `local`: every node on one machine (tests, demos): aggressive timers.
+ *
+ * Every value and its source is listed in docs/library.md ("Profiles").
+ */
+import type { NodeConfigInput } from '../proto/node.js';
+
+/** Name of a runtime profile. */
+export type ProfileName = 'lan' | 'wan' | 'local';
+
+/** Timings and limits of the TCP runtime (all durations in milliseconds). */
+export interface NetTimings {
+  /** Send a PING on a link that has sent nothing for this long. */
+  heartbeatIntervalMs: number;
+  /** Declare a link dead when nothing at all was received on it for this long. */
+  heartbeatTimeoutMs: number;
+  /** Give up a TCP connect (SYN without answer) after this long. */
+  connectTimeoutMs: number;
+  /** Disconnect a connection that has not completed the hello/welcome exchange in this time. */
+  handshakeTimeoutMs: number;
+  /** Close a short-lived (non-neighbour) connection after this long without protocol traffic. */
+  idleCloseMs: number;
+  /** On leave(), wait at most this long for send queues to flush before closing. */
+  leaveFlushMs: number;
+  /** First delay before re-joining through the seeds when the active view is empty. */
+  rejoinBaseMs: number;
+  /** Upper bound of the rejoin backoff (doubles each attempt, ±50 % jitter). */
+  rejoinMaxMs: number;
+}
+
+/** A profile: runtime timings plus protocol overrides merged under the user's `protocol`. */
+export interface Profile {
+  net: NetTimings;
+  protocol: NodeConfigInput;
+}
+
+/** The three profiles. Sources for each number are in docs/library.md. */
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  lan: {
+    net: {
+      heartbeatIntervalMs: 500,
+      heartbeatTimeoutMs: 2500,
+      connectTimeoutMs: 2000,
+      handshakeTimeoutMs: 5000,
+      idleCloseMs: 1000,
+      leaveFlushMs: 2000,
+      rejoinBaseMs: 5000,
+      rejoinMaxMs: 60_000,
+    },
+    protocol: {
+      hyparview: { neighborTimeoutMs: 1000, shuffleIntervalMs: 10_000 },
+      plumtree: { ihaveTimeoutMs: 200, graftTimeoutMs: 50 },
+    },
+  },
+  wan: {
+    net: {
+      heartbeatIntervalMs: 2000,
+      heartbeatTimeoutMs: 10_000,
+      connectTimeoutMs: 10_000,
+      handshakeTimeoutMs: 10_000,
+      idleCloseMs: 5000,
+      leaveFlushMs: 5000,
+      rejoinBaseMs: 15_000,
+      rejoinMaxMs: 120_000,
+    },
+    protocol: {
+      hyparview: { neighborTimeoutMs: 3000, shuffleIntervalMs: 30_000, repairBaseMs: 2000 },
+      plumtree: { ihaveTimeoutMs: 1000, graftTimeoutMs: 500, ihaveFlushMs: 50 },
+    },
+  },
+  local: {
+    net: {
+      heartbeatIntervalMs: 200,
+      heartbeatTimeoutMs: 1000,
+      connectTimeoutMs: 1000,
+      handshakeTimeoutMs: 2000,
+      idleCloseMs: 1000,
+      leaveFlushMs: 1000,
+      rejoinBaseMs: 2000,
+      rejoinMaxMs: 10_000,
+    },
+    protocol: {
+      hyparview: { neighborTimeoutMs: 500, shuffleIntervalMs: 2000, repairBaseMs: 200, repairMaxMs: 5000 },
+      plumtree: { ihaveTimeoutMs: 100, graftTimeoutMs: 30, ihaveFlushMs: 5 },
+    },
+  },
+};
+
+/** Merge overrides over a profile's timings and validate them (reason names the field). */
+export function resolveTimings(
+  profile: ProfileName,
+  overrides: Partial<NetTimings> = {},
+): { ok: true; timings: NetTimings } | { ok: false; reason: string } {
+  const base = PROFILES[profile];
+  if (base === undefined) {
+    return { ok: false, reason: `profile: expected "lan", "wan" or "local", got ${JSON.stringify(profile)}` };
+  }
+  const t: NetTimings = { ...base.net, ...overrides };
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      return { ok: false, reason: `net.${k}: expected a positive number of milliseconds, got ${String(v)}` };
+    }
+  }
+  if (t.heartbeatTimeoutMs <= t.heartbeatIntervalMs) {
+    return { ok: false, reason: 'net.heartbeatTimeoutMs: must be greater than net.heartbeatIntervalMs' };
+  }
+  if (t.rejoinMaxMs < t.rejoinBaseMs) return { ok: false, reason: 'net.rejoinMaxMs: must be ≥ net.rejoinBaseMs' };
+  return { ok: true, timings: t };
+}
+
+/** Merge the user's protocol input over the profile's protocol overrides (one level deep). */
+export function mergeProtocol(profile: ProfileName, user: NodeConfigInput = {}): NodeConfigInput {
+  const p = PROFILES[profile].protocol;
+  return {
+    membership: user.membership ?? p.membership,
+    broadcast: user.broadcast ?? p.broadcast,
+    hyparview: { ...p.hyparview, ...user.hyparview },
+    cyclon: { ...p.cyclon, ...user.cyclon },
+    plumtree: { ...p.plumtree, ...user.plumtree },
+    fanout: { ...p.fanout, ...user.fanout },
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * `RumorNode`: the library face of rumor. It owns a TCP server and a `Transport` (which
+ * drives the sans-IO `ProtoNode`), wraps application payloads in envelopes, and turns the
+ * machine's deliveries and events into typed `EventEmitter` events and async-iterator
+ * subscriptions. Several nodes can live in one process: there is no global state.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { resolveNodeConfig, type NodeConfigInput } from '../proto/node.js';
+import { Sfc32 } from '../proto/rng.js';
+import type { DownReason, MsgId, NodeEvent } from '../proto/types.js';
+import {
+  DEFAULT_WIRE_LIMITS,
+  decodeEnvelope,
+  encodeEnvelope,
+  checkEnvelope,
+  messageIdFor,
+  type WireLimits,
+} from '../wire/index.js';
+import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from './profiles.js';
+import type { NodeStats } from './stats.js';
+import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
+import { Transport } from './transport.js';
+import { CONSOLE_LOGGER, RateLimiter, formatAddr, parseAddr, type Logger } from './util.js';
+
+/** Options of `createNode`. Every field is optional. */
+export interface NodeOptions {
+  /** Address to bind. Default `127.0.0.1`. A wildcard (`0.0.0.0`, `::`) requires `advertise`. */
+  host?: string;
+  /** Port to bind; `0` (default) picks a free port. */
+  port?: number;
+  /** Address other nodes use to reach this one (`host:port`); it is also the node's peer id.
+   *  Default: `host:port` as bound. */
+  advertise?: string;
+  /** Cluster name; nodes refuse connections from other clusters. Default `rumor`. */
+  cluster?: string;
+  /** Node name, sent in the handshake and used as `id`. Default: 16 random hex digits. */
+  name?: string;
+  /** Runtime profile (timers). Default `lan`. See docs/library.md. */
+  profile?: ProfileName;
+  /** Protocol configuration, merged over the profile's (see `NodeConfigInput`). */
+  protocol?: NodeConfigInput;
+  /** Overrides of single runtime timings of the profile. */
+  net?: Partial<NetTimings>;
+  /** Wire limits, merged over `DEFAULT_WIRE_LIMITS`. */
+  limits?: Partial<WireLimits>;
+  /** Logger (pino-compatible subset). Default: warnings and errors to stderr. */
+  logger?: Logger;
+  /** Hard bound of one connection's send queue in bytes; a peer above it is disconnected.
+   *  Default 8 MiB. */
+  maxQueueBytes?: number;
+  /** Queue size above which lazy traffic (IHAVE) is shed. Default `maxQueueBytes / 2`. */
+  shedQueueBytes?: number;
+  /** Most simultaneous connections (inbound + outbound). Default 1024. */
+  maxConnections?: number;
+  /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
+  seed?: number;
+}
+
+/** Thrown by `broadcast` when the payload does not fit in one message. */
+export class PayloadTooLargeError extends Error {
+  /** Size of the rejected payload in bytes. */
+  readonly size: number;
+  /** Largest payload accepted for this channel, in bytes. */
+  readonly limit: number;
+
+  constructor(size: number, limit: number) {
+    super(`payload of ${size} bytes exceeds the limit of ${limit} bytes (limits.maxPayloadBytes minus the envelope)`);
+    this.name = 'PayloadTooLargeError';
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** Events of a `RumorNode` and their listener arguments. */
+export interface RumorNodeEvents {
+  /** A broadcast was delivered (exactly once per message id, own broadcasts included). */
+  message: [delivery: Delivery];
+  /** A peer entered the active view. */
+  neighborUp: [peer: string];
+  /** A peer left the active view, and why. */
+  neighborDown: [peer: string, reason: DownReason];
+  /** A subscription's buffer overflowed: `missed` deliveries were dropped (oldest first). */
+  lagged: [info: { channel: string; missed: number }];
+}
+
+type State = 'new' | 'starting' | 'running' | 'closed';
+
+/** A rumor gossip node (HyParView membership + Plumtree broadcast over TCP). */
+export class RumorNode extends EventEmitter<RumorNodeEvents> {
+  /** Node id (the `name` option, or random hex). Sent in the handshake. */
+  readonly id: string;
+  private readonly opts: NodeOptions;
+  private state: State = 'new';
+  private transport: Transport | null = null;
+  private addr = '';
+  private seq = 0;
+  private readonly subs = new Set<Subscription>();
+  private readonly limits: WireLimits;
+  private readonly logger: Logger;
+  private readonly envLog = new RateLimiter(60_000);
+
+  constructor(opts: NodeOptions = {}) {
+    super();
+    this.opts = { ...opts };
+    this.id = opts.name ?? randomBytes(8).toString('hex');
+    this.limits = { ...DEFAULT_WIRE_LIMITS, ...opts.limits };
+    this.logger = opts.logger ?? CONSOLE_LOGGER;
+  }
+
+  /** Advertised `host:port` (the node's peer id). Empty before `start()` resolves. */
+  get address(): string {
+    return this.addr;
+  }
+
+  /** Bind the TCP server and start the protocol. Rejects with a one-line reason on bad options
+   *  or when the port cannot be bound. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`RumorNode.start: node is already ${this.state}`);
+    this.state = 'starting';
+    try {
+      await this.startInner();
+      this.state = 'running';
+    } catch (err) {
+      this.state = 'closed';
+      throw err;
+    }
+  }
+
+  private async startInner(): Promise<void> {
+    const o = this.opts;
+    const profile = o.profile ?? 'lan';
+    const timings = resolveTimings(profile, o.net);
+    if (!timings.ok) throw new Error(`createNode: ${timings.reason}`);
+    const config = resolveNodeConfig(mergeProtocol(profile, o.protocol));
+    if (!config.ok) throw new Error(`createNode: protocol.${config.reason}`);
+    const bad = validateOptions(o, this.limits);
+    if (bad !== null) throw new Error(`createNode: ${bad}`);
+    const host = o.host ?? '127.0.0.1';
+    const server = createServer();
+    const port = await listen(server, host, o.port ?? 0);
+    this.addr = o.advertise ?? formatAddr(host, port);
+    const maxQueueBytes = o.maxQueueBytes ?? 8 * 1024 * 1024;
+    const rng = new Sfc32(o.seed ?? randomBytes(4).readUInt32LE(0));
+    this.transport = new Transport(server, {
+      address: this.addr,
+      id: this.id,
+      cluster: o.cluster ?? 'rumor',
+      config: config.config,
+      timings: timings.timings,
+      limits: this.limits,
+      maxQueueBytes,
+      shedQueueBytes: o.shedQueueBytes ?? Math.floor(maxQueueBytes / 2),
+      maxConnections: o.maxConnections ?? 1024,
+      logger: this.logger,
+      rng,
+      protoRng: rng.fork(),
+      onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
+      onEvent: (e) => this.onEvent(e),
+    });
+  }
+
+  /**
+   * Join the cluster through `seeds` (advertised addresses of running nodes). Resolves when
+   * at least one neighbour is up; rejects after `timeoutMs` (default 10 000) with an error
+   * naming the seeds (the node keeps trying in the background). The node's own address is
+   * ignored; with no other seed, it resolves at once (first node of a cluster).
+   */
+  join(seeds: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+    const t = this.running('join');
+    if (!Array.isArray(seeds)) return Promise.reject(new TypeError('join: seeds must be an array of "host:port" strings'));
+    for (const s of seeds) {
+      const a = parseAddr(s);
+      if (!a.ok) return Promise.reject(new TypeError(`join: seed ${a.reason}`));
+    }
+    const others = seeds.filter((s) => s !== this.addr);
+    if (others.length === 0 || t.proto.activeView().length > 0) {
+      if (others.length > 0) t.join(others);
+      return Promise.resolve();
+    }
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    return new Promise<void>((resolve, reject) => {
+      const onUp = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('neighborUp', onUp);
+        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${others.join(', ')}`));
+      }, timeoutMs);
+      this.once('neighborUp', onUp);
+      t.join(others);
+    });
+  }
+
+  /**
+   * Broadcast `payload` to every node of the cluster (delivered locally too). Returns the
+   * message id. Throws `PayloadTooLargeError` if it does not fit in one message, and an
+   * Error if the node is not running.
+   */
+  broadcast(payload: Uint8Array | string, opts: { channel?: string } = {}): string {
+    const t = this.running('broadcast');
+    const data = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+    if (!(data instanceof Uint8Array)) throw new TypeError('broadcast: payload must be a Uint8Array or a string');
+    const envelope = { origin: this.addr, seq: this.seq, channel: opts.channel ?? 'default', timestamp: Date.now(), data };
+    const bad = checkEnvelope(envelope);
+    if (bad !== null) throw new TypeError(`broadcast: ${bad}`);
+    const overhead = encodeEnvelope({ ...envelope, data: new Uint8Array(0) }).byteLength;
+    const limit = this.limits.maxPayloadBytes - overhead;
+    if (data.byteLength > limit) throw new PayloadTooLargeError(data.byteLength, Math.max(0, limit));
+    const bytes = encodeEnvelope(envelope);
+    this.seq++;
+    const id = messageIdFor(bytes);
+    t.drive((now) => t.proto.broadcast(id, bytes, now));
+    return id;
+  }
+
+  /**
+   * Subscribe to deliveries on `channel` (every channel if omitted) as an async iterator.
+   * At most `bufferSize` (default 1024) undelivered messages are kept; beyond that the
+   * oldest are dropped and a `lagged` event reports how many. Call `close()` to stop.
+   */
+  subscribe(channel?: string, opts: { bufferSize?: number } = {}): DeliveryStream {
+    const size = opts.bufferSize ?? 1024;
+    if (!Number.isInteger(size) || size < 1) throw new TypeError('subscribe: bufferSize must be an integer ≥ 1');
+    const s = new Subscription(
+      channel,
+      size,
+      (missed) => this.emit('lagged', { channel: channel ?? '*', missed }),
+      (sub) => this.subs.delete(sub),
+    );
+    this.subs.add(s);
+    return s;
+  }
+
+  /** Current neighbours (active view). */
+  neighbors(): string[] {
+    return this.transport === null ? [] : this.transport.proto.activeView().slice();
+  }
+
+  /** Reserve peers (passive view). */
+  passive(): string[] {
+    return this.transport === null ? [] : this.transport.proto.passiveView().slice();
+  }
+
+  /** Snapshot of the node's counters (plain JSON). */
+  stats(): NodeStats {
+    const t = this.transport;
+    if (t === null) throw new Error('stats: node not started (call start() first)');
+    return t.snapshot();
+  }
+
+  /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
+  async leave(): Promise<void> {
+    if (this.transport === null || this.state === 'closed') return;
+    this.state = 'closed';
+    await this.transport.leave();
+    this.closeSubs();
+  }
+
+  /** Stop at once: connections are reset (peers see a link failure). Idempotent. */
+  async close(): Promise<void> {
+    if (this.transport === null) {
+      this.state = 'closed';
+      return;
+    }
+    this.state = 'closed';
+    await this.transport.close();
+    this.closeSubs();
+  }
+
+  private running(op: string): Transport {
+    if (this.state === 'closed' || (this.transport !== null && this.transport.isClosed())) {
+      throw new Error(`${op}: node is closed`);
+    }
+    if (this.state !== 'running' || this.transport === null) throw new Error(`${op}: node not started (call start() first)`);
+    return this.transport;
+  }
+
+  private closeSubs(): void {
+    for (const s of [...this.subs]) s.close();
+  }
+
+  private onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
+    const r = decodeEnvelope(payload);
+    if (!r.ok) {
+      const t = this.transport!;
+      t.counters.badEnvelopes++;
+      const label = from ?? 'self';
+      if (this.envLog.allow(label, Date.now()) >= 0) {
+        this.logger.warn({ peer: label, id, reason: r.reason }, 'rumor: dropped message with a bad envelope');
+      }
+      return;
+    }
+    const e = r.envelope;
+    const d: Delivery = {
+      id,
+      channel: e.channel,
+      origin: e.origin,
+      seq: e.seq,
+      data: e.data,
+      hops: from === null ? 0 : round + 1,
+      receivedAt: Date.now(),
+    };
+    this.emit('message', d);
+    for (const s of this.subs) s.push(d);
+  }
+
+  private onEvent(e: NodeEvent<string>): void {
+    if (e.type === 'neighbor-up') this.emit('neighborUp', e.peer);
+    else this.emit('neighborDown', e.peer, e.reason);
+  }
+}
+
+/** Create a node (not started: call `start()`). Options are validated by `start()`. */
+export function createNode(opts: NodeOptions = {}): RumorNode {
+  return new RumorNode(opts);
+}
+
+function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.length === 0) return 'host: expected a non-empty string';
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
+    return `port: expected an integer 0..65535, got ${String(o.port)}`;
+  }
+  if (o.advertise !== undefined) {
+    const a = parseAddr(o.advertise);
+    if (!a.ok) return `advertise: ${a.reason}`;
+  } else if (host === '0.0.0.0' || host === '::') {
+    return `advertise: required when host is the wildcard ${host} (give the address peers should dial)`;
+  }
+  if (o.cluster !== undefined && (typeof o.cluster !== 'string' || o.cluster.length === 0)) return 'cluster: expected a non-empty string';
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) return 'name: expected a non-empty string';
+  for (const k of ['maxQueueBytes', 'shedQueueBytes', 'maxConnections'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) return `${k}: expected a positive integer, got ${String(v)}`;
+  }
+  if (o.shedQueueBytes !== undefined && o.shedQueueBytes > (o.maxQueueBytes ?? 8 * 1024 * 1024)) {
+    return 'shedQueueBytes: must be ≤ maxQueueBytes';
+  }
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isInteger(v) || v <= 0) return `limits.${k}: expected a positive integer, got ${String(v)}`;
+  }
+  if (limits.maxFrameBytes <= limits.maxPayloadBytes) return 'limits.maxFrameBytes: must exceed limits.maxPayloadBytes';
+  return null;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new Error(`start: cannot listen on ${formatAddr(host, port)}: ${err.code ?? err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      server.on('error', () => {});
+      const a = server.address();
+      resolve(typeof a === 'object' && a !== null ? a.port : port);
+    });
+  });
+}

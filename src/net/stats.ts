@@ -1,0 +1,135 @@
+/**
+ * Counters of the TCP runtime, counted at the boundary between sockets and the protocol
+ * machines. `NodeStats` is the plain-JSON snapshot returned by `RumorNode.stats()`.
+ */
+
+import type { Connection } from './connection.js';
+
+/** Plain counters keyed by a label (message type, reason, ...). */
+export type Counts = Record<string, number>;
+
+/** A snapshot of a node's counters. Every field is plain JSON (safe to serialise). */
+export interface NodeStats {
+  /** Advertised address of the node. */
+  address: string;
+  /** Protocol messages received, by message type (`gossip`, `ihave`, `join`, `ping`, ...). */
+  messagesIn: Counts;
+  /** Protocol messages sent (enqueued on a connection), by message type. */
+  messagesOut: Counts;
+  /** Frame bytes received, by message type. */
+  bytesIn: Counts;
+  /** Frame bytes sent (enqueued), by message type. */
+  bytesOut: Counts;
+  /** Broadcast payloads delivered to the application (own broadcasts included). */
+  deliveries: number;
+  /** `gossip` frames received for a message already delivered. */
+  duplicates: number;
+  /** Delivered payloads whose envelope failed to decode (dropped, never delivered). */
+  badEnvelopes: number;
+  /** Frames dropped by the decoder, by reason (`bad-checksum`, `frame-too-large`, ...), plus
+   *  `unexpected` for well-formed frames out of place (e.g. anything before `hello`). */
+  droppedFrames: Counts;
+  /** Dropped frames by peer (advertised address, or `ip:port` before the handshake), then reason. */
+  droppedFramesByPeer: Record<string, Counts>;
+  /** Frames shed by backpressure before being sent, by message type (lazy `ihave` first). */
+  shed: Counts;
+  /** Handshake outcomes. */
+  handshakes: {
+    accepted: number;
+    /** Hellos we refused, by reason code (`cluster-mismatch`, `version-mismatch`, ...). */
+    refusedIn: Counts;
+    /** Refusals we received from peers, by reason code. */
+    refusedOut: Counts;
+    /** The last refusal seen in either direction, with the full reason text. */
+    lastRefusal: { peer: string; direction: 'in' | 'out'; reason: string } | null;
+  };
+  /** Connections we closed, by cause (`heartbeat-timeout`, `handshake-timeout`, `slow-peer`,
+   *  `bad-frame`, `idle`, ...), and connections that failed (`connect-failed`, `reset`, `eof`). */
+  closes: Counts;
+  /** Connection counts. */
+  connections: { open: number; inbound: number; outbound: number; accepted: number; dialed: number };
+  /** Active view size (neighbours). */
+  activeView: number;
+  /** Passive view size. */
+  passiveView: number;
+  /** Bytes waiting to be written, per peer (queue plus socket buffer). */
+  queueBytes: Record<string, number>;
+  /** Last measured heartbeat round-trip time per neighbour (ms). */
+  rttMs: Record<string, number>;
+}
+
+/** Mutable counters owned by the runtime; `snapshot` pieces are copied out by `RumorNode.stats()`. */
+export class StatsCounters {
+  messagesIn: Counts = {};
+  messagesOut: Counts = {};
+  bytesIn: Counts = {};
+  bytesOut: Counts = {};
+  deliveries = 0;
+  duplicates = 0;
+  badEnvelopes = 0;
+  droppedFrames: Counts = {};
+  droppedFramesByPeer: Record<string, Counts> = {};
+  shed: Counts = {};
+  accepted = 0;
+  refusedIn: Counts = {};
+  refusedOut: Counts = {};
+  lastRefusal: NodeStats['handshakes']['lastRefusal'] = null;
+  closes: Counts = {};
+  acceptedConns = 0;
+  dialedConns = 0;
+  gossipIn = 0;
+  deliveredRemote = 0;
+}
+
+/** Increment `counts[key]` by `by`. */
+export function bump(counts: Counts, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+/** A `NodeStats` snapshot: copies of `k` plus live connection, queue and view figures. */
+export function buildSnapshot(
+  address: string,
+  k: StatsCounters,
+  conns: Iterable<Connection>,
+  activeView: number,
+  passiveView: number,
+): NodeStats {
+  const queueBytes: Record<string, number> = {};
+  const rttMs: Record<string, number> = {};
+  let inbound = 0;
+  let open = 0;
+  let total = 0;
+  for (const c of conns) {
+    total++;
+    if (c.direction === 'in') inbound++;
+    if (c.state === 'open') open++;
+    const label = c.label();
+    queueBytes[label] = (queueBytes[label] ?? 0) + c.queueBytes();
+    if (c.rttMs >= 0) rttMs[label] = Math.round(c.rttMs * 1000) / 1000;
+  }
+  return {
+    address,
+    messagesIn: { ...k.messagesIn },
+    messagesOut: { ...k.messagesOut },
+    bytesIn: { ...k.bytesIn },
+    bytesOut: { ...k.bytesOut },
+    deliveries: k.deliveries,
+    duplicates: Math.max(0, k.gossipIn - k.deliveredRemote),
+    badEnvelopes: k.badEnvelopes,
+    droppedFrames: { ...k.droppedFrames },
+    droppedFramesByPeer: Object.fromEntries(Object.entries(k.droppedFramesByPeer).map(([p, c]) => [p, { ...c }])),
+    shed: { ...k.shed },
+    handshakes: {
+      accepted: k.accepted,
+      refusedIn: { ...k.refusedIn },
+      refusedOut: { ...k.refusedOut },
+      lastRefusal: k.lastRefusal === null ? null : { ...k.lastRefusal },
+    },
+    closes: { ...k.closes },
+    connections: { open, inbound, outbound: total - inbound, accepted: k.acceptedConns, dialed: k.dialedConns },
+    activeView,
+    passiveView,
+    queueBytes,
+    rttMs,
+  };
+}

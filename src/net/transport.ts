@@ -1,0 +1,585 @@
+/**
+ * The TCP runtime: drives one `ProtoNode<string>` (peer ids are advertised `host:port`
+ * addresses) with real sockets and timers. It makes no protocol decisions; it only maps
+ * the machine's outputs to connections and connection events back to machine inputs.
+ *
+ * - `connect(peer)` marks the peer *wanted* (active-view neighbour) and opens one long-lived
+ *   connection, or adopts an existing one (e.g. the inbound connection the peer's NEIGHBOR
+ *   came on). `disconnect(peer)` closes its connections after what is queued is written.
+ * - `send(to, msg)` uses any usable connection to `to`; without one it dials a short-lived
+ *   connection, which closes after `idleCloseMs` without protocol traffic unless the peer
+ *   becomes wanted meanwhile.
+ * - Handshake: the dialer sends `hello` (version range, cluster, id, advertised address);
+ *   the acceptor answers `welcome` (chosen version) or `refuse` with a reason and closes.
+ *   The dialer logs the reason; both sides count it.
+ * - Failure detection: a failed dial, a reset, an EOF, a fatal bad frame, a heartbeat
+ *   timeout (nothing received for `heartbeatTimeoutMs`; a PING is sent after
+ *   `heartbeatIntervalMs` without sending) or a slow peer (send queue over its hard limit)
+ *   on a wanted peer's last connection becomes `handleLinkDown(peer)`.
+ * - Rejoin: when the active view stays empty, the runtime re-runs `join(seeds)` with
+ *   exponential backoff and ±50 % jitter drawn from its own `Sfc32`.
+ *
+ * Machine calls never nest: an input that arrives while the machine is running (e.g. a
+ * dial that fails synchronously) is queued and fed right after. Deliveries and events are
+ * handed to the application only after the machine call returns, so listeners may call
+ * back into the node freely.
+ */
+import { connect as netConnect, type Server, type Socket } from 'node:net';
+import { ProtoNode, type NodeConfig } from '../proto/node.js';
+import type { Io, Message, MsgId, NodeEvent, Rng, Timer } from '../proto/types.js';
+import {
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  encodeFrame,
+  type DecodeResult,
+  type WireLimits,
+  type WireMessage,
+} from '../wire/index.js';
+import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
+import type { NetTimings } from './profiles.js';
+import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
+import { RateLimiter, parseAddr, type Logger } from './util.js';
+
+/** Monotonic clock (ms) used for every protocol input and liveness check. */
+export const monoNow = (): number => performance.now();
+
+/** Close a connection after this many non-fatal bad frames (they score against the peer). */
+const MAX_BAD_FRAMES_PER_CONN = 16;
+
+/** Everything a `Transport` needs; `RumorNode` builds it from `NodeOptions` and the profile. */
+export interface TransportOptions {
+  address: string;
+  id: string;
+  cluster: string;
+  config: NodeConfig;
+  timings: NetTimings;
+  limits: WireLimits;
+  maxQueueBytes: number;
+  shedQueueBytes: number;
+  maxConnections: number;
+  logger: Logger;
+  rng: Rng;
+  protoRng: Rng;
+  onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
+  onEvent(e: NodeEvent<string>): void;
+}
+
+/** The TCP runtime of one node (see the module comment). */
+export class Transport implements Io<string>, ConnHandler {
+  /** The protocol machine this runtime drives. */
+  readonly proto: ProtoNode<string>;
+  /** Raw counters; `snapshot()` copies them out. */
+  readonly counters = new StatsCounters();
+  private readonly conns = new Set<Connection>();
+  private readonly byPeer = new Map<string, Connection[]>();
+  private readonly wanted = new Set<string>();
+  /** Peers whose link failure is queued for the machine. */
+  private readonly failing = new Set<string>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly badLog = new RateLimiter(60_000);
+  private readonly warnedAddr = new Set<string>();
+  private readonly outbox: Array<() => void> = [];
+  private deferred: Array<(now: number) => void> = [];
+  private driving = false;
+  private lastNow = 0;
+  private flushing = false;
+  private tick: ReturnType<typeof setInterval> | null = null;
+  private closed = false;
+  private leaving = false;
+  private seeds: string[] = [];
+  private emptySince = -1;
+  private nextRejoinAt = 0;
+  private rejoinBackoff: number;
+
+  constructor(
+    private readonly server: Server,
+    private readonly o: TransportOptions,
+  ) {
+    this.rejoinBackoff = o.timings.rejoinBaseMs;
+    this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
+    server.on('connection', (s) => this.onInbound(s));
+    const t = o.timings;
+    const tickMs = Math.max(10, Math.min(t.heartbeatIntervalMs, t.idleCloseMs, t.connectTimeoutMs) / 5);
+    this.tick = setInterval(() => this.onTick(), tickMs);
+  }
+
+  // ----------------------------------------------------------------- application commands
+
+  /** Feed `fn` to the machine now, or right after the current machine call. */
+  drive(fn: (now: number) => void): void {
+    if (this.closed) return;
+    if (this.driving) {
+      this.deferred.push(fn);
+      return;
+    }
+    this.driving = true;
+    try {
+      this.guard(fn);
+      while (this.deferred.length > 0) this.guard(this.deferred.shift()!);
+    } finally {
+      this.driving = false;
+    }
+    this.flushOutbox();
+  }
+
+  /** Join through `seeds` and keep re-joining with backoff while the active view is empty. */
+  join(seeds: string[]): void {
+    this.seeds = seeds.slice();
+    this.emptySince = -1;
+    this.rejoinBackoff = this.o.timings.rejoinBaseMs;
+    this.drive((now) => this.proto.join(seeds, now));
+  }
+
+  /** Graceful leave: DISCONNECT every neighbour, flush, close (bounded by `leaveFlushMs`). */
+  async leave(): Promise<void> {
+    if (this.closed || this.leaving) return;
+    this.leaving = true;
+    this.server.close();
+    this.drive((now) => this.proto.leave(now));
+    for (const c of this.conns) c.end('leave');
+    await this.waitFor(() => this.conns.size === 0, this.o.timings.leaveFlushMs);
+    await this.shutdown(false);
+  }
+
+  /** Abort every connection (with RST) and stop. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.shutdown(true);
+  }
+
+  /** True once `leave()` finished or `close()` started. */
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ----------------------------------------------------------------- Io<string> (machine outputs)
+
+  /** Io: queue `msg` on a connection to `to`, dialing a short-lived one if needed. */
+  send(to: string, msg: Message<string>): void {
+    if (this.closed || to === this.o.address || this.failing.has(to)) return;
+    const enc = encodeFrame(msg, this.o.limits);
+    if (!enc.ok) {
+      bump(this.counters.shed, `encode-failed:${msg.type}`);
+      this.o.logger.error({ peer: to, type: msg.type, reason: enc.reason }, 'rumor: cannot encode message');
+      return;
+    }
+    const conn = this.pick(to) ?? this.dial(to);
+    if (conn === null) return;
+    const kind: FrameKind = msg.type === 'ihave' ? 'lazy' : msg.type === 'gossip' ? 'eager' : 'control';
+    const r = conn.enqueue(enc.frame, kind, msg.type, monoNow());
+    if (r === 'ok') {
+      bump(this.counters.messagesOut, msg.type);
+      bump(this.counters.bytesOut, msg.type, enc.frame.byteLength);
+    } else if (r === 'overflow') {
+      this.o.logger.warn({ peer: to, queueBytes: conn.queueBytes() }, 'rumor: peer cannot keep up, disconnecting');
+      // Report at once (after the current machine call) so later sends do not re-dial it.
+      conn.destroy('slow-peer', true);
+      this.linkDown(to);
+    }
+  }
+
+  /** Io: `peer` is a neighbour; keep one long-lived connection to it. */
+  connect(peer: string): void {
+    if (this.closed || peer === this.o.address || this.failing.has(peer)) return;
+    this.wanted.add(peer);
+    if (this.pick(peer) === null) this.dial(peer);
+  }
+
+  /** Io: `peer` is no longer a neighbour; close its connections after flushing. */
+  disconnect(peer: string): void {
+    this.wanted.delete(peer);
+    for (const c of this.byPeer.get(peer) ?? []) c.end('disconnect');
+  }
+
+  /** Io: fire `t` after `delayMs` (never early, see `clock`). */
+  timer(delayMs: number, t: Timer<string>): void {
+    if (this.closed) return;
+    const due = this.clock() + Math.max(0, delayMs);
+    const h = setTimeout(() => {
+      this.timers.delete(h);
+      // Node may fire a timer up to a few ms before `due` by performance.now() (its loop
+      // clock is cached); machines compare `now` with their deadlines, so never let a timer
+      // appear early: the clock jumps to `due` if needed (and stays monotonic).
+      if (this.lastNow < due) this.lastNow = due;
+      this.drive((now) => this.proto.handleTimer(t, now));
+    }, Math.max(0, delayMs));
+    this.timers.add(h);
+  }
+
+  /** Io: hand a payload to the application once the machine call returns. */
+  deliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
+    this.counters.deliveries++;
+    if (from !== null) this.counters.deliveredRemote++;
+    this.outbox.push(() => this.o.onDeliver(id, payload, round, from));
+  }
+
+  /** Io: hand a neighbour event to the application once the machine call returns. */
+  event(e: NodeEvent<string>): void {
+    if (e.type === 'neighbor-down') this.wanted.delete(e.peer);
+    this.outbox.push(() => this.o.onEvent(e));
+  }
+
+  // ----------------------------------------------------------------- connections
+
+  private pick(peer: string): Connection | null {
+    const list = this.byPeer.get(peer);
+    if (list === undefined) return null;
+    let fallback: Connection | null = null;
+    for (const c of list) {
+      if (!c.usable()) continue;
+      if (c.state === 'open') return c;
+      fallback ??= c;
+    }
+    return fallback;
+  }
+
+  private register(c: Connection): void {
+    this.conns.add(c);
+    if (c.peer === null) return;
+    const list = this.byPeer.get(c.peer);
+    if (list === undefined) this.byPeer.set(c.peer, [c]);
+    else list.push(c);
+  }
+
+  private unregister(c: Connection): void {
+    this.conns.delete(c);
+    if (c.peer === null) return;
+    const list = this.byPeer.get(c.peer);
+    if (list === undefined) return;
+    const i = list.indexOf(c);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byPeer.delete(c.peer);
+  }
+
+  private newConn(socket: Socket, direction: 'in' | 'out', peer: string | null): Connection {
+    return new Connection(
+      socket,
+      {
+        direction,
+        peer,
+        limits: this.o.limits,
+        shedBytes: this.o.shedQueueBytes,
+        maxQueueBytes: this.o.maxQueueBytes,
+        now: monoNow(),
+      },
+      this,
+      (type) => bump(this.counters.shed, type),
+    );
+  }
+
+  private dial(peer: string): Connection | null {
+    if (this.leaving) return null;
+    const a = parseAddr(peer);
+    if (!a.ok || this.conns.size >= this.o.maxConnections) {
+      const reason = a.ok ? 'too many connections' : a.reason;
+      this.o.logger.warn({ peer, reason }, 'rumor: cannot dial peer');
+      bump(this.counters.closes, 'connect-failed');
+      setImmediate(() => this.linkDown(peer));
+      return null;
+    }
+    const socket = netConnect({ host: a.value.host, port: a.value.port });
+    const c = this.newConn(socket, 'out', peer);
+    this.counters.dialedConns++;
+    this.register(c);
+    return c;
+  }
+
+  private onInbound(socket: Socket): void {
+    if (this.closed || this.leaving || this.conns.size >= this.o.maxConnections) {
+      bump(this.counters.closes, this.closed || this.leaving ? 'shutting-down' : 'too-many-connections');
+      socket.destroy();
+      return;
+    }
+    this.counters.acceptedConns++;
+    this.register(this.newConn(socket, 'in', null));
+  }
+
+  /** ConnHandler: the outbound TCP connect completed; speak first. */
+  onOpenSocket(c: Connection): void {
+    const hello: WireMessage = {
+      type: 'hello',
+      versionMin: MIN_PROTOCOL_VERSION,
+      versionMax: PROTOCOL_VERSION,
+      cluster: this.o.cluster,
+      id: this.o.id,
+      addr: this.o.address,
+    };
+    this.writeControl(c, hello);
+  }
+
+  private writeControl(c: Connection, msg: WireMessage): void {
+    const enc = encodeFrame(msg, this.o.limits);
+    if (!enc.ok) {
+      this.o.logger.error({ type: msg.type, reason: enc.reason }, 'rumor: cannot encode control message');
+      return;
+    }
+    bump(this.counters.messagesOut, msg.type);
+    bump(this.counters.bytesOut, msg.type, enc.frame.byteLength);
+    c.writeDirect(enc.frame, monoNow());
+  }
+
+  /** ConnHandler: one decoded frame. */
+  onFrame(c: Connection, msg: WireMessage, bytes: number): void {
+    bump(this.counters.messagesIn, msg.type);
+    bump(this.counters.bytesIn, msg.type, bytes);
+    const now = monoNow();
+    if (c.state === 'handshaking') {
+      if (c.direction === 'in') this.onHello(c, msg, now);
+      else this.onWelcome(c, msg, now);
+      return;
+    }
+    if (c.state !== 'open' && c.state !== 'closing') return;
+    switch (msg.type) {
+      case 'ping':
+        this.writeControl(c, { type: 'pong', seq: msg.seq });
+        return;
+      case 'pong':
+        if (msg.seq === c.pingSeq) c.rttMs = now - c.pingSentAt;
+        return;
+      case 'hello':
+      case 'welcome':
+      case 'refuse':
+        this.countBad(c, 'unexpected', `${msg.type} after the handshake`, now);
+        return;
+    }
+    c.lastProtoAt = now;
+    if (msg.type === 'gossip') this.counters.gossipIn++;
+    const peer = c.peer!;
+    this.drive((n) => this.proto.handleMessage(peer, msg, n));
+    // The peer dropped us: stop treating its connection as a neighbour link.
+    if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
+  }
+
+  private onHello(c: Connection, msg: WireMessage, now: number): void {
+    if (msg.type !== 'hello') {
+      this.countBad(c, 'unexpected', `${msg.type} before hello`, now);
+      c.destroy('bad-handshake', true);
+      return;
+    }
+    const lo = Math.max(MIN_PROTOCOL_VERSION, msg.versionMin);
+    const hi = Math.min(PROTOCOL_VERSION, msg.versionMax);
+    const addr = parseAddr(msg.addr);
+    let refusal: string | null = null;
+    if (msg.cluster !== this.o.cluster) {
+      refusal = `cluster-mismatch: this node is in cluster ${JSON.stringify(this.o.cluster)}, hello says ${JSON.stringify(msg.cluster)}`;
+    } else if (lo > hi) {
+      refusal = `version-mismatch: this node speaks ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}, hello offers ${msg.versionMin}..${msg.versionMax}`;
+    } else if (!addr.ok) {
+      refusal = `bad-address: ${addr.reason}`;
+    } else if (msg.addr === this.o.address) {
+      refusal = `self-connection: ${msg.addr} is this node's own address`;
+    }
+    if (refusal !== null) {
+      this.recordRefusal(c.remoteLabel, 'in', refusal);
+      this.o.logger.warn({ remote: c.remoteLabel, reason: refusal }, 'rumor: refused connection');
+      this.writeControl(c, { type: 'refuse', reason: refusal });
+      c.endNow('refused');
+      return;
+    }
+    c.peer = msg.addr;
+    this.register(c);
+    this.writeControl(c, { type: 'welcome', version: hi, id: this.o.id, addr: this.o.address });
+    this.counters.accepted++;
+    c.markOpen(now);
+  }
+
+  private onWelcome(c: Connection, msg: WireMessage, now: number): void {
+    const peer = c.peer!;
+    if (msg.type === 'refuse') {
+      this.recordRefusal(peer, 'out', msg.reason);
+      this.o.logger.warn({ peer, reason: msg.reason }, 'rumor: peer refused our connection');
+      c.destroy('refused', false);
+      return;
+    }
+    if (msg.type !== 'welcome' || msg.version < MIN_PROTOCOL_VERSION || msg.version > PROTOCOL_VERSION) {
+      const what = msg.type === 'welcome' ? `unsupported version ${msg.version}` : `${msg.type} before welcome`;
+      this.countBad(c, 'unexpected', what, now);
+      c.destroy('bad-handshake', false);
+      return;
+    }
+    if (msg.addr !== peer && !this.warnedAddr.has(peer)) {
+      this.warnedAddr.add(peer);
+      this.o.logger.warn({ dialed: peer, advertised: msg.addr }, 'rumor: peer advertises another address than the one dialed; use its advertised address as seed');
+    }
+    this.counters.accepted++;
+    c.markOpen(now);
+  }
+
+  private recordRefusal(peer: string, direction: 'in' | 'out', reason: string): void {
+    const code = reason.split(':')[0].trim() || 'refused';
+    bump(direction === 'in' ? this.counters.refusedIn : this.counters.refusedOut, code);
+    this.counters.lastRefusal = { peer, direction, reason };
+  }
+
+  /** ConnHandler: a frame the decoder rejected. */
+  onBadFrame(c: Connection, r: Extract<DecodeResult, { ok: false }>): void {
+    const now = monoNow();
+    this.countBad(c, r.error, r.detail, now);
+    c.badFrames++;
+    if (r.fatal || c.state === 'handshaking' || c.state === 'connecting' || c.badFrames > MAX_BAD_FRAMES_PER_CONN) {
+      c.destroy('bad-frame', false);
+    }
+  }
+
+  private countBad(c: Connection, reason: string, detail: string, now: number): void {
+    const label = c.label();
+    bump(this.counters.droppedFrames, reason);
+    const per = (this.counters.droppedFramesByPeer[label] ??= {});
+    bump(per, reason);
+    const suppressed = this.badLog.allow(label, now);
+    if (suppressed >= 0) {
+      this.o.logger.warn({ peer: label, reason, detail, suppressedSinceLast: suppressed }, 'rumor: dropped bad frame');
+    }
+  }
+
+  /** ConnHandler: the socket is gone. */
+  onClose(c: Connection, info: CloseInfo): void {
+    this.unregister(c);
+    bump(this.counters.closes, info.cause);
+    if (this.closed || this.leaving || info.intentional || c.peer === null) return;
+    const peer = c.peer;
+    const dialFailed = c.direction === 'out' && info.beforeOpen;
+    const neighbour = this.wanted.has(peer) || this.proto.activeView().includes(peer);
+    if (dialFailed || (neighbour && this.pick(peer) === null)) this.linkDown(peer);
+  }
+
+  /** Report `peer`'s link as failed; until the machine has seen it, sends to it are dropped. */
+  private linkDown(peer: string): void {
+    if (this.closed || this.failing.has(peer)) return;
+    this.wanted.delete(peer);
+    this.failing.add(peer);
+    this.drive((now) => {
+      this.failing.delete(peer);
+      this.proto.handleLinkDown(peer, now);
+    });
+  }
+
+  // ----------------------------------------------------------------- periodic work
+
+  private onTick(): void {
+    const now = monoNow();
+    const t = this.o.timings;
+    for (const c of this.conns) {
+      const age = now - c.createdAt;
+      if (c.state === 'connecting') {
+        if (age > t.connectTimeoutMs) c.destroy('connect-timeout', false);
+      } else if (c.state === 'handshaking') {
+        if (age > t.handshakeTimeoutMs) c.destroy('handshake-timeout', false);
+      } else if (c.state === 'open') {
+        this.checkOpen(c, now);
+      } else if (c.state === 'closing' && now - c.closingAt > t.leaveFlushMs) {
+        c.destroy('close-timeout', true);
+      }
+    }
+    this.checkRejoin(now);
+  }
+
+  private checkOpen(c: Connection, now: number): void {
+    const t = this.o.timings;
+    if (now - c.lastRecvAt > t.heartbeatTimeoutMs) {
+      this.o.logger.warn({ peer: c.label(), silentMs: Math.round(now - c.lastRecvAt) }, 'rumor: heartbeat timeout');
+      c.destroy('heartbeat-timeout', false);
+      return;
+    }
+    const peer = c.peer!;
+    const neighbour = this.wanted.has(peer) || this.proto.activeView().includes(peer);
+    if (!neighbour && now - c.lastProtoAt >= t.idleCloseMs && c.queueBytes() === 0) {
+      c.end('idle');
+      return;
+    }
+    if (now - c.lastSendAt >= t.heartbeatIntervalMs) {
+      c.pingSeq = (c.pingSeq + 1) >>> 0;
+      c.pingSentAt = now;
+      this.writeControl(c, { type: 'ping', seq: c.pingSeq });
+    }
+  }
+
+  private checkRejoin(now: number): void {
+    if (this.seeds.length === 0 || this.leaving || this.closed) return;
+    if (this.proto.activeView().length > 0) {
+      this.emptySince = -1;
+      this.rejoinBackoff = this.o.timings.rejoinBaseMs;
+      return;
+    }
+    if (this.emptySince < 0) {
+      this.emptySince = now;
+      this.nextRejoinAt = now + this.jitter(this.rejoinBackoff);
+      return;
+    }
+    if (now < this.nextRejoinAt) return;
+    this.o.logger.info({ seeds: this.seeds, backoffMs: this.rejoinBackoff }, 'rumor: no neighbours, re-joining');
+    const seeds = this.seeds;
+    this.drive((n) => this.proto.join(seeds, n));
+    this.rejoinBackoff = Math.min(this.rejoinBackoff * 2, this.o.timings.rejoinMaxMs);
+    this.nextRejoinAt = now + this.jitter(this.rejoinBackoff);
+  }
+
+  /** `ms` scaled by a uniform factor in [0.5, 1.5). */
+  private jitter(ms: number): number {
+    return ms * (0.5 + this.o.rng.next());
+  }
+
+  // ----------------------------------------------------------------- plumbing
+
+  /** Monotonic, never-early clock handed to the machine (ms). */
+  private clock(): number {
+    const t = monoNow();
+    if (t > this.lastNow) this.lastNow = t;
+    return this.lastNow;
+  }
+
+  private guard(fn: (now: number) => void): void {
+    try {
+      fn(this.clock());
+    } catch (err) {
+      this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: protocol machine threw');
+    }
+  }
+
+  private flushOutbox(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (let i = 0; i < this.outbox.length; i++) {
+        try {
+          this.outbox[i]();
+        } catch (err) {
+          this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: listener threw');
+        }
+      }
+      this.outbox.length = 0;
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const start = monoNow();
+      const check = (): void => {
+        if (cond() || monoNow() - start >= timeoutMs) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  }
+
+  private async shutdown(reset: boolean): Promise<void> {
+    this.closed = true;
+    if (this.tick !== null) clearInterval(this.tick);
+    this.tick = null;
+    for (const h of this.timers) clearTimeout(h);
+    this.timers.clear();
+    for (const c of [...this.conns]) c.destroy('close', true, reset);
+    await new Promise<void>((resolve) => {
+      if (!this.server.listening) resolve();
+      else this.server.close(() => resolve());
+    });
+    await this.waitFor(() => this.conns.size === 0, 1000);
+  }
+
+  /** Copy of the counters plus live view and queue sizes. */
+  snapshot(): NodeStats {
+    return buildSnapshot(this.o.address, this.counters, this.conns, this.proto.activeView().length, this.proto.passiveView().length);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Small helpers of the TCP runtime: peer address parsing, the logger interface and a
+ * per-key rate limiter for log lines (bad frames are logged at most once per peer per minute).
+ */
+
+/** Structured logger accepted by the runtime (pino-compatible subset). */
+export interface Logger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+/** A logger that drops everything. */
+export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Default logger: warnings and errors to stderr, one line each; debug/info dropped. */
+export const CONSOLE_LOGGER: Logger = {
+  debug() {},
+  info() {},
+  warn(obj, msg) {
+    console.warn(`[rumor] warn ${formatLog(obj, msg)}`);
+  },
+  error(obj, msg) {
+    console.error(`[rumor] error ${formatLog(obj, msg)}`);
+  },
+};
+
+function formatLog(obj: unknown, msg?: string): string {
+  if (typeof obj === 'string') return obj;
+  return msg === undefined ? JSON.stringify(obj) : `${msg} ${JSON.stringify(obj)}`;
+}
+
+/** A parsed `host:port` address. IPv6 hosts are written `[::1]:7000`. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Parse `host:port` (or `[v6]:port`). Returns a one-line reason on bad input. */
+export function parseAddr(addr: string): { ok: true; value: HostPort } | { ok: false; reason: string } {
+  if (typeof addr !== 'string' || addr.length === 0) return { ok: false, reason: 'address: expected "host:port"' };
+  const i = addr.lastIndexOf(':');
+  if (i <= 0) return { ok: false, reason: `address ${JSON.stringify(addr)}: expected "host:port"` };
+  let host = addr.slice(0, i);
+  const portText = addr.slice(i + 1);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  else if (host.includes(':')) return { ok: false, reason: `address ${JSON.stringify(addr)}: IPv6 hosts must be in brackets` };
+  if (!/^\d{1,5}$/.test(portText)) return { ok: false, reason: `address ${JSON.stringify(addr)}: port must be 1..65535` };
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return { ok: false, reason: `address ${JSON.stringify(addr)}: port must be 1..65535` };
+  if (host.length === 0) return { ok: false, reason: `address ${JSON.stringify(addr)}: empty host` };
+  return { ok: true, value: { host, port } };
+}
+
+/** Format a host and port as a peer address (brackets around IPv6 hosts). */
+export function formatAddr(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Allows one event per key per `intervalMs`; counts the suppressed ones in between. */
+export class RateLimiter {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** Returns the number of suppressed events since the last allowed one, or -1 to suppress. */
+  allow(key: string, now: number): number {
+    const e = this.last.get(key);
+    if (e === undefined || now - e.at >= this.intervalMs) {
+      const suppressed = e?.suppressed ?? 0;
+      this.last.set(key, { at: now, suppressed: 0 });
+      if (this.last.size > 4096) this.prune(now);
+      return suppressed;
+    }
+    e.suppressed++;
+    return -1;
+  }
+
+  private prune(now: number): void {
+    for (const [k, e] of this.last) if (now - e.at >= this.intervalMs) this.last.delete(k);
+  }
+}

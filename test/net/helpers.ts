@@ -1,0 +1,146 @@
+// Shared helpers of the loopback integration tests: start clusters, wait for conditions
+// with a deadline (never sleep-and-hope), capture logs.
+import { connect, type Socket } from 'node:net';
+import { FrameDecoder, encodeFrame, PROTOCOL_VERSION, type WireMessage } from '../../src/wire/index.js';
+import { createNode, type NodeOptions, type RumorNode } from '../../src/index.js';
+import type { Logger } from '../../src/net/util.js';
+
+/** Poll `cond` every 10 ms until it holds; reject naming `what` after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A logger that records every line (level + message + object). */
+export function captureLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const rec = (level: string) => (obj: unknown, msg?: string) => {
+    const line = `${level} ${msg ?? ''} ${typeof obj === 'string' ? obj : JSON.stringify(obj)}`;
+    lines.push(line);
+    // Errors are bugs (a machine or a listener threw): always show them.
+    if (level === 'error') console.error(line);
+  };
+  return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+}
+
+/** Options used by the tests: fast `local` profile, quiet logs. */
+export function testOptions(extra: NodeOptions = {}): NodeOptions {
+  return { profile: 'local', logger: captureLogger(), ...extra };
+}
+
+/** Start `n` nodes; node i joins through a random earlier node (node 0 through nobody). */
+export async function startCluster(n: number, extra: NodeOptions = {}, seed = 1): Promise<RumorNode[]> {
+  const nodes: RumorNode[] = [];
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    const node = createNode(testOptions({ name: `n${i}`, seed: s++, ...extra }));
+    await node.start();
+    nodes.push(node);
+  }
+  await Promise.all(
+    nodes.slice(1).map((node, i) => node.join([nodes[(i * 7) % (i + 1)].address], { timeoutMs: 10_000 })),
+  );
+  return nodes;
+}
+
+/** True when every active view is non-empty and symmetric among `nodes`. */
+export function viewsSymmetric(nodes: RumorNode[]): boolean {
+  const byAddr = new Map(nodes.map((n) => [n.address, n]));
+  for (const a of nodes) {
+    const na = a.neighbors();
+    if (na.length === 0) return false;
+    for (const p of na) {
+      const b = byAddr.get(p);
+      if (b === undefined || !b.neighbors().includes(a.address)) return false;
+    }
+  }
+  return true;
+}
+
+/** True when the active-view graph over `nodes` is connected. */
+export function connected(nodes: RumorNode[]): boolean {
+  if (nodes.length === 0) return true;
+  const seen = new Set<string>([nodes[0].address]);
+  const stack = [nodes[0]];
+  const byAddr = new Map(nodes.map((n) => [n.address, n]));
+  while (stack.length > 0) {
+    for (const p of stack.pop()!.neighbors()) {
+      const b = byAddr.get(p);
+      if (b !== undefined && !seen.has(p)) {
+        seen.add(p);
+        stack.push(b);
+      }
+    }
+  }
+  return seen.size === nodes.length;
+}
+
+/** Close every node (RST), ignoring errors. */
+export async function closeAll(nodes: RumorNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.close().catch(() => {})));
+}
+
+
+/** A hand-driven peer speaking the wire protocol over a raw socket (for failure tests). */
+export interface FakePeer {
+  socket: Socket;
+  received: WireMessage[];
+  closed: boolean;
+  send(msg: WireMessage): void;
+}
+
+/** Connect a raw socket to `target`, send `hello` as `addr`, and collect decoded frames. */
+export async function fakePeer(
+  target: string,
+  addr: string,
+  cluster = 'rumor',
+  versions: [number, number] = [PROTOCOL_VERSION, PROTOCOL_VERSION],
+): Promise<FakePeer> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const socket = connect({ host, port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const dec = new FrameDecoder();
+  const peer: FakePeer = {
+    socket,
+    received: [],
+    closed: false,
+    send(msg) {
+      const enc = encodeFrame(msg);
+      if (!enc.ok) throw new Error(enc.reason);
+      socket.write(enc.frame);
+    },
+  };
+  socket.on('data', (chunk) => {
+    dec.push(chunk);
+    for (let r = dec.next(); r !== null && r.ok; r = dec.next()) peer.received.push(r.msg);
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    peer.closed = true;
+  });
+  peer.send({ type: 'hello', versionMin: versions[0], versionMax: versions[1], cluster, id: 'fake', addr });
+  return peer;
+}
+
+/** Open a raw socket to `target` (for garbage clients); resolves once connected. */
+export async function rawSocket(target: string): Promise<Socket & { closedFlag: () => boolean }> {
+  const i = target.lastIndexOf(':');
+  const socket = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
+  let closed = false;
+  socket.on('close', () => {
+    closed = true;
+  });
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return Object.assign(socket, { closedFlag: () => closed });
+}
