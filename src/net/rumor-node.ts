@@ -22,6 +22,7 @@ import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
+import { probePeer } from './probe.js';
 import { CONSOLE_LOGGER, RateLimiter, formatAddr, parseAddr, type Logger } from './util.js';
 
 /** Options of `createNode`. Every field is optional. */
@@ -83,6 +84,8 @@ export interface RumorNodeEvents {
   neighborDown: [peer: string, reason: DownReason];
   /** A subscription's buffer overflowed: `missed` deliveries were dropped (oldest first). */
   lagged: [info: { channel: string; missed: number }];
+  /** Point-to-point data sent by a connected peer with `sendTo`. */
+  direct: [from: string, channel: string, data: Uint8Array];
 }
 
 type State = 'new' | 'starting' | 'running' | 'closed';
@@ -100,6 +103,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private readonly limits: WireLimits;
   private readonly logger: Logger;
   private readonly envLog = new RateLimiter(60_000);
+  private connectTimeoutMs = 2000;
 
   constructor(opts: NodeOptions = {}) {
     super();
@@ -143,6 +147,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.addr = o.advertise ?? formatAddr(host, port);
     const maxQueueBytes = o.maxQueueBytes ?? 8 * 1024 * 1024;
     const rng = new Sfc32(o.seed ?? randomBytes(4).readUInt32LE(0));
+    this.connectTimeoutMs = timings.timings.connectTimeoutMs;
     this.transport = new Transport(server, {
       address: this.addr,
       id: this.id,
@@ -158,6 +163,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       protoRng: rng.fork(),
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),
+      onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
     });
   }
 
@@ -232,6 +238,24 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     );
     this.subs.add(s);
     return s;
+  }
+
+  /** Send `data` point-to-point to `peer` over an existing connection (a neighbour, usually);
+   *  it is not forwarded. Returns false if there is no usable connection to `peer` or its
+   *  queue is full. Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
+  sendTo(peer: string, channel: string, data: Uint8Array): boolean {
+    const t = this.running('sendTo');
+    if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
+    return t.sendDirect(peer, channel, data);
+  }
+
+  /** Can `peer` be reached right now? Opens a throwaway connection, completes the handshake,
+   *  closes it. Resolves false on refusal, error or timeout (default: the profile's connect
+   *  timeout). Never disturbs the node's own links. */
+  probe(peer: string, timeoutMs?: number): Promise<boolean> {
+    this.running('probe');
+    const timeout = timeoutMs ?? this.connectTimeoutMs;
+    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits }, timeout);
   }
 
   /** Current neighbours (active view). */

@@ -62,6 +62,8 @@ export interface TransportOptions {
   protoRng: Rng;
   onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
   onEvent(e: NodeEvent<string>): void;
+  /** A `direct` frame from a connected peer (point-to-point application data). */
+  onDirect(from: string, channel: string, data: Uint8Array): void;
 }
 
 /** The TCP runtime of one node (see the module comment). */
@@ -176,6 +178,21 @@ export class Transport implements Io<string>, ConnHandler {
       conn.destroy('slow-peer', true);
       this.linkDown(to);
     }
+  }
+
+  /** Send point-to-point application data on an existing connection to `peer`. Returns false
+   *  (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
+   *  peer's queue is full. */
+  sendDirect(peer: string, channel: string, data: Uint8Array): boolean {
+    if (this.closed) return false;
+    const conn = this.pick(peer);
+    if (conn === null) return false;
+    const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
+    if (!enc.ok) return false;
+    if (conn.enqueue(enc.frame, 'control', 'direct', monoNow()) !== 'ok') return false;
+    bump(this.counters.messagesOut, 'direct');
+    bump(this.counters.bytesOut, 'direct', enc.frame.byteLength);
+    return true;
   }
 
   /** Io: `peer` is a neighbour; keep one long-lived connection to it. */
@@ -341,6 +358,11 @@ export class Transport implements Io<string>, ConnHandler {
       case 'refuse':
         this.countBad(c, 'unexpected', `${msg.type} after the handshake`, now);
         return;
+      case 'direct': {
+        const from = c.peer!;
+        this.o.onDirect(from, msg.channel, msg.data);
+        return;
+      }
     }
     c.lastProtoAt = now;
     if (msg.type === 'gossip') this.counters.gossipIn++;

@@ -96,6 +96,7 @@ export function sizeBody(msg: WireMessage, limits: WireLimits): number | string 
     case 'refuse':
     case 'ping':
     case 'pong':
+    case 'direct':
       sizeControl(s, msg);
       break;
     case 'gossip':
@@ -132,6 +133,14 @@ function sizeControl(s: Sizer, msg: ControlMessage): void {
     case 'ping':
     case 'pong':
       return s.uint(msg.seq, MAX_SEQ, msg.type === 'ping' ? 'ping.seq' : 'pong.seq');
+    case 'direct':
+      s.str(msg.channel, L.maxIdBytes, 'direct.channel', true);
+      if (!(msg.data instanceof Uint8Array)) return s.fail('direct.data must be a Uint8Array');
+      if (msg.data.length > L.maxPayloadBytes) {
+        return s.fail(`direct.data is ${msg.data.length} bytes, limit ${L.maxPayloadBytes}`);
+      }
+      s.n += varintSize(msg.data.length) + msg.data.length;
+      return;
   }
 }
 
@@ -243,6 +252,10 @@ export function writeBody(w: Writer, msg: WireMessage): void {
     case 'ping':
     case 'pong':
       return w.varint(msg.seq);
+    case 'direct':
+      writeStr(w, msg.channel);
+      w.varint(msg.data.length);
+      return w.bytes(msg.data);
     case 'join':
     case 'prune':
       return;
@@ -343,6 +356,11 @@ export function readBody(type: WireType, r: Reader, L: WireLimits): WireMessage 
     case 'ping':
     case 'pong':
       return { type, seq: r.varint(type, MAX_SEQ, '.seq') };
+    case 'direct': {
+      const channel = r.string('direct.channel', L.maxIdBytes, true);
+      const data = r.bytes(r.length('direct.data', L.maxPayloadBytes));
+      return { type, channel, data };
+    }
     case 'gossip':
       return readGossip(r, L);
     case 'ihave': {

@@ -22,7 +22,10 @@ export type ControlMessage =
   | { type: 'refuse'; reason: string }
   /** Heartbeat request; answered with a `pong` carrying the same `seq`. */
   | { type: 'ping'; seq: number }
-  | { type: 'pong'; seq: number };
+  | { type: 'pong'; seq: number }
+  /** Point-to-point application data to a connected peer (not forwarded; used by the agent's
+   *  membership anti-entropy). `channel` names the consumer. */
+  | { type: 'direct'; channel: string; data: Uint8Array };
 
 /** Everything that travels in a frame. Peer ids are strings ("host:port"). */
 export type WireMessage = Message<string> | ControlMessage;
@@ -38,6 +41,7 @@ export const TYPE_CODES = {
   refuse: 3,
   ping: 4,
   pong: 5,
+  direct: 6,
   join: 16,
   'forward-join': 17,
   neighbor: 18,

@@ -31,6 +31,9 @@ export const messageArbs: Record<WireMessage['type'], fc.Arbitrary<WireMessage>>
   refuse: fc.string({ unit: 'binary', maxLength: 60 }).map((reason) => ({ type: 'refuse', reason })),
   ping: fc.integer({ min: 0, max: 0xffffffff }).map((seq) => ({ type: 'ping', seq })),
   pong: fc.integer({ min: 0, max: 0xffffffff }).map((seq) => ({ type: 'pong', seq })),
+  direct: fc
+    .record({ channel: peerArb, data: fc.uint8Array({ maxLength: 512 }) })
+    .map((r) => ({ type: 'direct', ...r })),
   join: fc.constant({ type: 'join' }),
   'forward-join': fc.record({ peer: peerArb, ttl }).map((r) => ({ type: 'forward-join', ...r })),
   neighbor: fc.constantFrom('high' as const, 'low' as const).map((priority) => ({ type: 'neighbor', priority })),
@@ -63,6 +66,7 @@ export function sampleMessages(): WireMessage[] {
     { type: 'refuse', reason: 'cluster mismatch' },
     { type: 'ping', seq: 300 },
     { type: 'pong', seq: 0xfffffffe },
+    { type: 'direct', channel: '_rumor.members', data: payload.subarray(0, 40) },
     { type: 'join' },
     { type: 'forward-join', peer: 'n1.example.org:9000', ttl: 6 },
     { type: 'neighbor', priority: 'high' },

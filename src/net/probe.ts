@@ -1,0 +1,51 @@
+/**
+ * `probe`: can a node be reached right now? Opens a throwaway TCP connection, performs the
+ * handshake (hello → welcome | refuse) and closes it. Used by the agent's membership layer to
+ * confirm that a peer whose link failed is really gone before declaring it failed.
+ * Independent of the transport's connection table, so it never disturbs the protocol.
+ */
+import { connect } from 'node:net';
+import { FrameDecoder, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, encodeFrame, type WireLimits } from '../wire/index.js';
+import { parseAddr } from './util.js';
+
+export interface ProbeIdentity {
+  cluster: string;
+  id: string;
+  address: string;
+  limits: WireLimits;
+}
+
+/** Resolves true when `peer` answers the handshake with `welcome` within `timeoutMs`. */
+export function probePeer(peer: string, me: ProbeIdentity, timeoutMs: number): Promise<boolean> {
+  const a = parseAddr(peer);
+  if (!a.ok) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = connect({ host: a.value.host, port: a.value.port });
+    const decoder = new FrameDecoder(me.limits);
+    let settled = false;
+    const done = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(false));
+    socket.on('connect', () => {
+      const hello = encodeFrame(
+        { type: 'hello', versionMin: MIN_PROTOCOL_VERSION, versionMax: PROTOCOL_VERSION, cluster: me.cluster, id: me.id, addr: me.address },
+        me.limits,
+      );
+      if (!hello.ok) return done(false);
+      socket.write(hello.frame);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      const r = decoder.next();
+      if (r === null) return;
+      done(r.ok && r.msg.type === 'welcome');
+    });
+  });
+}
