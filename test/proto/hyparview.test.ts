@@ -217,10 +217,12 @@ test('DISCONNECT alive=false: removed, not kept in passive; nothing to refill', 
   assert.deepEqual(hv.passiveView(), []);
 });
 
-test('DISCONNECT alive=true: sender to passive, refill asks another peer; reject keeps it, tries the next', () => {
+test('DISCONNECT alive=true: sender to passive, refill asks another peer; a reject waits for the next period', () => {
   const { hv, io } = mk(0, { activeViewSize: 2 });
   withActive(hv, io, [1, 2]);
   withPassive(hv, io, 7, [8]);
+  hv.handleTimer({ type: 'hv-shuffle' }, 0); // grants this period's promotion budget
+  io.take();
   hv.handleMessage(2, DISC_ALIVE, 0);
   const out = io.take();
   const a = out[2][1] as number;
@@ -228,17 +230,20 @@ test('DISCONNECT alive=true: sender to passive, refill asks another peer; reject
   assert.ok(a === 7 || a === 8);
   assert.deepEqual(out, [['down', 2, 'disconnected'], ['disconnect', 2], ['connect', a], ['send', a, LOW], timeout(a, 1)]);
   assert.deepEqual(sorted(hv.passiveView()), [2, b]);
-  // a rejects: it stays in passive, the next non-rejected peer (b; 2 just dropped us) is asked.
+  // a rejects: it stays in passive; the active view is not empty, so nobody else is asked now.
   hv.handleMessage(a, REJECT, 0);
-  assert.deepEqual(io.take(), [['disconnect', a], ['connect', b], ['send', b, LOW], timeout(b, 2)]);
-  assert.deepEqual(sorted(hv.passiveView()), sorted([2, a]));
-  // b never answers: the timeout drops it; nobody else to ask.
-  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: b, seq: 2 }, 1000);
-  assert.deepEqual(io.take(), [['disconnect', b]]);
-  assert.deepEqual(sorted(hv.passiveView()), sorted([2, a]));
-  // Its late accept is undone so it does not keep us alone.
-  hv.handleMessage(b, ACCEPT, 1100);
-  assert.deepEqual(io.take(), [['send', b, DISC_ALIVE]]);
+  assert.deepEqual(io.take(), [['disconnect', a]]);
+  assert.deepEqual(sorted(hv.passiveView()), sorted([2, a, b]));
+  // The last neighbour evicts us too: an empty view retries at once, high priority, to the one
+  // peer that has not turned us down (b).
+  hv.handleMessage(1, DISC_ALIVE, 10);
+  assert.deepEqual(io.take(), [['down', 1, 'disconnected'], ['disconnect', 1], ['connect', b], ['send', b, HIGH], timeout(b, 2)]);
+  // A stale timeout is ignored; b accepts.
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: a, seq: 1 }, 1000);
+  assert.deepEqual(io.take(), []);
+  hv.handleMessage(b, ACCEPT, 20);
+  assert.deepEqual(io.take(), [['connect', b], ['up', b]]);
+  assert.deepEqual(hv.activeView(), [b]);
   // Unsolicited reject: ignored.
   hv.handleMessage(77, REJECT, 1100);
   assert.deepEqual(io.take(), []);
