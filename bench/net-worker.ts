@@ -1,0 +1,145 @@
+/**
+ * Worker of bench/net.ts: hosts a share of the benchmark's nodes in its own process and obeys
+ * the parent over the IPC channel. Times are `performance.timeOrigin + performance.now()`
+ * (this process's monotonic clock on an epoch base); the parent converts them to its own clock
+ * with the offset it measured at start (see bench/net.ts).
+ *
+ * Payload layout of benchmark messages: [0..8) float64 send time (publisher worker's clock),
+ * [8..12) uint32 message index, [12..16) uint32 phase number, then padding to the message size.
+ */
+import { createNode, type RumorNode } from '../src/index.js';
+import type { Logger } from '../src/net/util.js';
+
+const clock = (): number => performance.timeOrigin + performance.now();
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Per (phase, index): deliveries in this worker and the latest receive time. */
+interface Seen {
+  count: number;
+  sent: number;
+  last: number;
+}
+
+type Cmd =
+  | { type: 'start'; count: number; profile: 'lan' | 'local'; seed: number }
+  | { type: 'join'; seeds: string[] }
+  | { type: 'clock' }
+  | { type: 'state' }
+  | { type: 'bytes' }
+  | { type: 'usage' }
+  | { type: 'publish'; phase: number; rate: number; count: number; size: number }
+  | { type: 'report'; phase: number }
+  | { type: 'mem'; extra: number };
+
+const nodes: RumorNode[] = [];
+const seen = new Map<number, Map<number, Seen>>();
+
+function onMessage(data: Uint8Array): void {
+  if (data.byteLength < 16) return;
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const sent = dv.getFloat64(0, true);
+  const idx = dv.getUint32(8, true);
+  const phase = dv.getUint32(12, true);
+  let m = seen.get(phase);
+  if (m === undefined) seen.set(phase, (m = new Map()));
+  const now = clock();
+  const s = m.get(idx);
+  if (s === undefined) m.set(idx, { count: 1, sent, last: now });
+  else {
+    s.count++;
+    s.last = now;
+  }
+}
+
+async function start(count: number, profile: 'lan' | 'local', seed: number): Promise<string[]> {
+  for (let i = 0; i < count; i++) {
+    const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024 });
+    await n.start();
+    n.on('message', (d) => onMessage(d.data));
+    nodes.push(n);
+  }
+  return nodes.map((n) => n.address);
+}
+
+/** Publish `count` messages at node 0, `rate` per second, in 5 ms ticks. */
+async function publish(phase: number, rate: number, count: number, size: number): Promise<number> {
+  const t0 = clock();
+  let sent = 0;
+  const buf = new Uint8Array(size);
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((clock() - t0) * rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const msg = buf.slice();
+      const mdv = new DataView(msg.buffer);
+      mdv.setFloat64(0, clock(), true);
+      mdv.setUint32(8, sent, true);
+      mdv.setUint32(12, phase, true);
+      nodes[0].broadcast(msg);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return (clock() - t0) / 1000;
+}
+
+/** Memory of 1 node vs 1 + `extra` nodes in this process (after GC). */
+async function mem(extra: number): Promise<{ rss1: number; heap1: number; rssN: number; heapN: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('mem: run the worker with --expose-gc');
+  const settle = async (): Promise<void> => {
+    await new Promise((r) => setTimeout(r, 1500));
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+    gc();
+  };
+  await start(1, 'lan', 9000);
+  await settle();
+  const one = process.memoryUsage();
+  await start(extra, 'lan', 9100);
+  await Promise.all(nodes.slice(1).map((n) => n.join([nodes[0].address])));
+  await settle();
+  const many = process.memoryUsage();
+  return { rss1: one.rss, heap1: one.heapUsed, rssN: many.rss, heapN: many.heapUsed };
+}
+
+async function handle(c: Cmd): Promise<unknown> {
+  switch (c.type) {
+    case 'start':
+      return start(c.count, c.profile, c.seed);
+    case 'join':
+      await Promise.all(nodes.map((n) => n.join(c.seeds, { timeoutMs: 20_000 })));
+      return null;
+    case 'clock':
+      return clock();
+    case 'state':
+      return nodes.map((n) => ({ address: n.address, neighbors: n.neighbors() }));
+    case 'bytes':
+      return nodes.reduce((sum, n) => {
+        const s = n.stats();
+        const add = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+        return sum + add(s.bytesOut) + add(s.bytesIn);
+      }, 0);
+    case 'usage': {
+      const u = process.cpuUsage();
+      return { cpuMicros: u.user + u.system, rss: process.memoryUsage().rss, at: clock() };
+    }
+    case 'publish':
+      return publish(c.phase, c.rate, c.count, c.size);
+    case 'report': {
+      const m = seen.get(c.phase) ?? new Map<number, Seen>();
+      return [...m.entries()].map(([idx, s]) => [idx, s.count, s.sent, s.last]);
+    }
+    case 'mem':
+      return mem(c.extra);
+  }
+}
+
+process.on('message', (raw) => {
+  const { req, cmd } = raw as { req: number; cmd: Cmd };
+  handle(cmd).then(
+    (result) => process.send!({ req, ok: true, result }),
+    (err: unknown) => process.send!({ req, ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+});
+process.on('disconnect', () => {
+  void Promise.all(nodes.map((n) => n.close())).finally(() => process.exit(0));
+});

@@ -1,0 +1,261 @@
+/**
+ * TCP runtime benchmark: N nodes (default 20) over real TCP on loopback, spread over 2 worker
+ * processes (one per core, bench/net-worker.ts), `lan` profile.
+ *
+ * Measures: broadcast latency until *all* nodes delivered (p50/p99 over 200 messages at low
+ * load); sustained throughput of 1 KB messages published at one node (rate ramp; the best rate
+ * where every node receives every message with all-node p99 < 200 ms); CPU and RSS per node;
+ * idle bytes/s per node (≥ 10 s, from the nodes' own `stats()` byte counters, in + out / 2);
+ * memory per extra node in one process (1 vs 21 nodes, after GC, `--expose-gc`).
+ *
+ * Clocks: each worker stamps times with `performance.timeOrigin + performance.now()` — its
+ * monotonic clock on an epoch base. Before measuring, the parent measures each worker's offset
+ * against its own clock of the same kind, NTP-style: it sends a probe at t0, the worker answers
+ * its clock w, the reply lands at t1; offset = w − (t0 + t1)/2, kept from the probe with the
+ * smallest round trip (error ≤ RTT/2, tens of µs on IPC). A latency is then
+ * (receive − offset[receiver]) − (send − offset[publisher]), both on the parent's clock.
+ *
+ * Run: node --import tsx bench/net.ts --nodes 20      Writes bench/results/net-<N>.json.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const WORKER = fileURLToPath(new URL('./net-worker.ts', import.meta.url));
+const clock = (): number => performance.timeOrigin + performance.now();
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 2) {
+    console.error(`bench/net: --${name} expects an integer ≥ 2, got ${JSON.stringify(process.argv[i + 1])}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+class Worker {
+  readonly child: ChildProcess;
+  offset = 0;
+  private next = 1;
+  private readonly pending = new Map<number, (m: { ok: boolean; result?: unknown; error?: string }) => void>();
+
+  constructor(execArgv: string[] = []) {
+    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m) => {
+      const r = m as { req: number; ok: boolean; result?: unknown; error?: string };
+      this.pending.get(r.req)?.(r);
+      this.pending.delete(r.req);
+    });
+  }
+
+  call<T>(cmd: Record<string, unknown>): Promise<T> {
+    const req = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(req, (r) => (r.ok ? resolve(r.result as T) : reject(new Error(r.error))));
+      this.child.send({ req, cmd });
+    });
+  }
+
+  /** Offset of the worker's clock against ours (see module comment). */
+  async measureOffset(): Promise<void> {
+    let best = Infinity;
+    for (let i = 0; i < 30; i++) {
+      const t0 = clock();
+      const w = await this.call<number>({ type: 'clock' });
+      const t1 = clock();
+      if (t1 - t0 < best) {
+        best = t1 - t0;
+        this.offset = w - (t0 + t1) / 2;
+      }
+    }
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
+}
+
+const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the active views of all nodes are symmetric and connected; ms taken, or -1 on timeout. */
+async function waitSettled(ws: Worker[], timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const states = (await Promise.all(ws.map((w) => w.call<Array<{ address: string; neighbors: string[] }>>({ type: 'state' })))).flat();
+    const by = new Map(states.map((x) => [x.address, x.neighbors]));
+    const symmetric = states.every((x) => x.neighbors.length > 0 && x.neighbors.every((p) => by.get(p)?.includes(x.address) ?? false));
+    const seen = new Set([states[0].address]);
+    const stack = [states[0].address];
+    while (stack.length > 0) {
+      for (const p of by.get(stack.pop()!) ?? []) {
+        if (!seen.has(p)) {
+          seen.add(p);
+          stack.push(p);
+        }
+      }
+    }
+    if (symmetric && seen.size === states.length) return Date.now() - t0;
+    await sleep(200);
+  }
+  return -1;
+}
+
+/** Per message of `phase`: all-node latency (ms), or null if some node missed it. */
+async function collect(ws: Worker[], perWorker: number[], phase: number, count: number): Promise<{ lat: number[]; complete: number }> {
+  const reports = await Promise.all(ws.map((w) => w.call<Array<[number, number, number, number]>>({ type: 'report', phase })));
+  const pub = ws[0].offset;
+  const lat: number[] = [];
+  let complete = 0;
+  for (let idx = 0; idx < count; idx++) {
+    let worst = -Infinity;
+    let ok = true;
+    reports.forEach((r, wi) => {
+      const e = r.find((x) => x[0] === idx);
+      if (e === undefined || e[1] < perWorker[wi]) ok = false;
+      else worst = Math.max(worst, e[3] - ws[wi].offset - (e[2] - pub));
+    });
+    if (ok) {
+      complete++;
+      lat.push(worst);
+    }
+  }
+  return { lat, complete };
+}
+
+interface Step {
+  rate: number;
+  achieved: number;
+  complete: number;
+  count: number;
+  p50: number;
+  p99: number;
+  cpuPct: number;
+  rssMb: number;
+}
+type Usage = { cpuMicros: number; rss: number; at: number };
+
+/** Idle traffic per node over 12 s from the nodes' own byte counters. */
+async function idleBytesPerNode(ws: Worker[], n: number): Promise<number> {
+  const total = async (): Promise<number> => (await Promise.all(ws.map((w) => w.call<number>({ type: 'bytes' })))).reduce((a, b) => a + b, 0);
+  const b0 = await total();
+  const t0 = clock();
+  await sleep(12_000);
+  const b1 = await total();
+  // in + out over all nodes counts every byte twice; halve it for "bytes on the wire per node".
+  return (b1 - b0) / 2 / ((clock() - t0) / 1000) / n;
+}
+
+/** One ramp step: `rate` msgs/s of 1 KB for ~2 s at node 0; waits ≤ 5 s for stragglers. */
+async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: number, n: number): Promise<Step> {
+  const count = Math.max(1000, rate * 2);
+  const usage = (): Promise<Usage[]> => Promise.all(ws.map((w) => w.call<Usage>({ type: 'usage' })));
+  const u0 = await usage();
+  const secs = await ws[0].call<number>({ type: 'publish', phase, rate, count, size: 1024 });
+  let r = await collect(ws, perWorker, phase, count);
+  for (let t = 0; t < 20 && r.complete < count; t++) {
+    await sleep(250);
+    r = await collect(ws, perWorker, phase, count);
+  }
+  const u1 = await usage();
+  const cpuPct = u1.reduce((s, u, i) => s + (u.cpuMicros - u0[i].cpuMicros) / 10 / (u.at - u0[i].at), 0) / n;
+  const rssMb = u1.reduce((s, u) => s + u.rss, 0) / 1024 / 1024 / n;
+  const step = { rate, achieved: count / secs, complete: r.complete, count, p50: pct(r.lat, 50), p99: pct(r.lat, 99), cpuPct, rssMb };
+  console.log(
+    `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s, complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
+      `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node, rss ${rssMb.toFixed(1)} MB/node`,
+  );
+  return step;
+}
+
+/** Memory per extra node: one process (--expose-gc), 1 vs 21 nodes, after GC. */
+async function memPerExtraNode(): Promise<{ rssMb: number; heapMb: number }> {
+  const m = new Worker(['--expose-gc']);
+  const mem = await m.call<{ rss1: number; heap1: number; rssN: number; heapN: number }>({ type: 'mem', extra: 20 });
+  m.stop();
+  return { rssMb: (mem.rssN - mem.rss1) / 20 / 1024 / 1024, heapMb: (mem.heapN - mem.heap1) / 20 / 1024 / 1024 };
+}
+
+async function main(): Promise<void> {
+  const N = arg('nodes', 20);
+  const ws = [new Worker(), new Worker()];
+  const perWorker = [Math.ceil(N / 2), Math.floor(N / 2)];
+  await Promise.all(ws.map((w) => w.measureOffset()));
+  const addrs = await Promise.all(ws.map((w, i) => w.call<string[]>({ type: 'start', count: perWorker[i], profile: 'lan', seed: 1 + 1000 * i })));
+  await ws[0].call({ type: 'join', seeds: [addrs[0][0]] });
+  await ws[1].call({ type: 'join', seeds: [addrs[0][0]] });
+  const settledMs = await waitSettled(ws, 30_000);
+  console.log(settledMs >= 0 ? `overlay connected and symmetric after ${settledMs} ms` : 'WARNING: overlay not connected+symmetric after 30 s; measuring anyway');
+  const idleBps = await idleBytesPerNode(ws, N);
+  // Latency at low load: 200 messages of 1 KB at 50/s.
+  await ws[0].call({ type: 'publish', phase: 1, rate: 50, count: 200, size: 1024 });
+  let low = await collect(ws, perWorker, 1, 200);
+  for (let t = 0; t < 20 && low.complete < 200; t++) {
+    await sleep(250);
+    low = await collect(ws, perWorker, 1, 200);
+  }
+  const steps: Step[] = [];
+  for (const [i, rate] of [250, 500, 1000, 2000, 5000, 10_000, 15_000, 20_000].entries()) {
+    const step = await rampStep(ws, perWorker, 10 + i, rate, N);
+    steps.push(step);
+    if (step.complete < step.count || step.p99 >= 200) break;
+  }
+  const passing = steps.filter((s) => s.complete === s.count && s.p99 < 200);
+  const best = passing.length > 0 ? passing[passing.length - 1] : null;
+  ws.forEach((w) => w.stop());
+  const mem = await memPerExtraNode();
+  const result = {
+    nodes: N,
+    workers: 2,
+    overlay_settled_ms: settledMs,
+    cpus: os.cpus().length,
+    loadavg_1m_at_end: round(os.loadavg()[0]),
+    node: process.version,
+    latency_p50_ms: round(pct(low.lat, 50)),
+    latency_p99_ms: round(pct(low.lat, 99)),
+    latency_complete: `${low.complete}/200`,
+    throughput_msgs_per_s: best === null ? 0 : round(best.achieved),
+    throughput_p99_ms: best === null ? null : round(best.p99),
+    idle_bytes_per_s_per_node: round(idleBps),
+    rss_mb_per_node: round((best ?? steps[0]).rssMb),
+    cpu_percent_per_node: round((best ?? steps[0]).cpuPct),
+    mem_per_extra_node_mb: round(mem.rssMb),
+    heap_per_extra_node_mb: round(mem.heapMb),
+    ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb) })),
+  };
+  printAndSave(result, N);
+}
+
+function printAndSave(r: Record<string, unknown>, n: number): void {
+  console.table({
+    'latency p50 to all (ms)': { value: r.latency_p50_ms, target: '' },
+    'latency p99 to all (ms)': { value: r.latency_p99_ms, target: '< 20' },
+    'throughput (msgs/s, p99 < 200 ms)': { value: r.throughput_msgs_per_s, target: '≥ 10000' },
+    'idle bytes/s per node': { value: r.idle_bytes_per_s_per_node, target: '< 300' },
+    'RSS per node (MB, 2 procs)': { value: r.rss_mb_per_node, target: '' },
+    'CPU per node (%)': { value: r.cpu_percent_per_node, target: '' },
+    'memory per extra node (MB RSS)': { value: r.mem_per_extra_node_mb, target: '< 4' },
+    'heap per extra node (MB)': { value: r.heap_per_extra_node_mb, target: '' },
+  });
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const out = new URL(`./results/net-${n}.json`, import.meta.url);
+  writeFileSync(out, JSON.stringify(r, null, 2) + '\n');
+  console.log(`wrote ${fileURLToPath(out)} (1-min load average ${String(r.loadavg_1m_at_end)} on ${String(r.cpus)} CPUs)`);
+}
+
+/** Two decimals; NaN (nothing measured) becomes null in the JSON. */
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 100) / 100 : (null as unknown as number);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench/net: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
