@@ -57,7 +57,11 @@
  *   that formed later), even ones or no such contact to a random passive peer. This heals
  *   small islands whose members have free slots but whose passive views hold only full nodes
  *   or island members (e.g. a pair that joined through a node that had no neighbours yet).
- *   Islands where every member is full are not detected.
+ *   An island where every member is full is caught by another sign: a full active view with
+ *   an empty passive view for more than `escalateLowAfter` shuffle periods (every peer ever
+ *   heard of is already a neighbour) makes the node re-JOIN through an original contact that
+ *   is not a neighbour (see `checkIsolated`). Islands that still know outside passive peers
+ *   are not detected.
  * - A node whose own JOIN is still pending (empty active view) rejects incoming JOINs: it
  *   could not forward them, and the pair would start as an island. The joiner tries its next
  *   contact.
@@ -138,6 +142,8 @@ export class HyParView<P> implements MembershipMachine<P> {
   private budget = 0;
   /** Escalations so far (odd ones prefer an original contact). */
   private escalations = 0;
+  /** Consecutive shuffle periods with a full active view and an empty passive view. */
+  private isolated = 0;
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   private lastShuffle: P[] | null = null;
   private left = false;
@@ -395,6 +401,7 @@ export class HyParView<P> implements MembershipMachine<P> {
     const size = this.cfg.activeViewSize;
     if (a === 0 || a >= size) {
       this.starved = 0;
+      this.checkIsolated(a >= size);
     } else {
       this.starved++;
       const need = a <= this.cfg.lowWatermark ? this.cfg.escalateLowAfter : this.cfg.escalateAfter;
@@ -409,6 +416,27 @@ export class HyParView<P> implements MembershipMachine<P> {
     this.sampleInto(this.passive, this.cfg.shufflePassive, target, peers);
     this.lastShuffle = peers;
     this.io.send(target, { type: 'shuffle', origin: this.self, peers, ttl: this.cfg.shuffleTtl });
+  }
+
+  /**
+   * A full active view with an empty passive view, period after period, means every peer this
+   * node ever hears of is already a neighbour: in a large overlay that is a closed island (seen
+   * in the simulator: a 6-clique whose shuffles only ever carry its own members). After
+   * `escalateLowAfter` such periods the node re-JOINs through an original contact outside its
+   * view; the accepted JOIN replaces a random island link and the contact's FORWARDJOIN walks
+   * spread it into the rest of the overlay. A small cluster whose contacts are all neighbours
+   * does nothing.
+   */
+  private checkIsolated(full: boolean): void {
+    if (!full || this.passive.length > 0) {
+      this.isolated = 0;
+      return;
+    }
+    if (++this.isolated <= this.cfg.escalateLowAfter || this.pendPeer.length > 0) return;
+    this.isolated = 0;
+    for (let k = 0; k < this.contacts.length; k++) {
+      if (this.active.indexOf(this.contacts[k]) < 0) return this.startJoin(k);
+    }
   }
 
   private onRepairTimer(attempt: number): void {

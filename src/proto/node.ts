@@ -15,7 +15,6 @@ import { HyParView, type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyPa
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from './machine.js';
 import { Plumtree, type PlumtreeConfig, DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig } from './plumtree.js';
 import type {
-  BroadcastMessage,
   BroadcastTimer,
   ConfigResult,
   DownReason,
@@ -94,11 +93,6 @@ export interface ProtoNodeOptions<P> {
   peerSource?: PeerSource<P>;
 }
 
-const MEMBERSHIP_TYPES = new Set<Message<unknown>['type']>([
-  'join', 'forward-join', 'neighbor', 'neighbor-reply', 'disconnect', 'shuffle', 'shuffle-reply',
-  'cyclon-shuffle', 'cyclon-reply',
-]);
-
 export class ProtoNode<P> {
   readonly self: P;
   readonly membership: MembershipMachine<P>;
@@ -110,23 +104,14 @@ export class ProtoNode<P> {
     const { self, config, rng, io } = opts;
     this.self = self;
     this.io = io;
-    const mio: MembershipIo<P> = {
-      send: (to, msg) => io.send(to, msg),
-      connect: (peer) => io.connect(peer),
-      disconnect: (peer) => io.disconnect(peer),
-      timer: (delay, t) => io.timer(delay, t),
-      neighborUp: (peer) => this.onNeighborUp(peer),
-      neighborDown: (peer, reason) => this.onNeighborDown(peer, reason),
-    };
+    // One sink object for both machines (prototype methods, no per-node closures): it is on
+    // the path of every message a node sends.
+    const mio = new MachineIo<P>(io, this);
     this.membership =
       config.membership === 'hyparview'
         ? new HyParView<P>(self, config.hyparview, rng, mio)
         : new Cyclon<P>(self, config.cyclon, rng, mio);
-    const bio: BroadcastIo<P> = {
-      send: (to, msg) => io.send(to, msg),
-      timer: (delay, t) => io.timer(delay, t),
-      deliver: (id, payload, round, from) => io.deliver(id, payload, round, from),
-    };
+    const bio: BroadcastIo<P> = mio;
     if (config.broadcast === 'plumtree') this.broadcaster = new Plumtree<P>(self, config.plumtree, rng, bio);
     else if (config.broadcast === 'flood') this.broadcaster = new Flood<P>(self, config.plumtree, bio);
     else {
@@ -148,10 +133,16 @@ export class ProtoNode<P> {
 
   handleMessage(from: P, msg: Message<P>, now: number): void {
     this.now = now;
-    if (MEMBERSHIP_TYPES.has(msg.type)) {
-      this.membership.handleMessage(from, msg as Parameters<MembershipMachine<P>['handleMessage']>[1], now);
-    } else {
-      this.broadcaster.handleMessage(from, msg as BroadcastMessage, now);
+    // A switch on the tag (no Set lookup): this runs once per simulated message.
+    switch (msg.type) {
+      case 'gossip':
+      case 'ihave':
+      case 'graft':
+      case 'prune':
+        this.broadcaster.handleMessage(from, msg, now);
+        break;
+      default:
+        this.membership.handleMessage(from, msg, now);
     }
   }
 
@@ -187,14 +178,46 @@ export class ProtoNode<P> {
     return this.membership.passiveView();
   }
 
-  private onNeighborUp(peer: P): void {
+  /** @internal The membership machine reports `peer` entered the active view. */
+  _onNeighborUp(peer: P): void {
     this.broadcaster.neighborUp(peer, this.now);
     this.io.event({ type: 'neighbor-up', peer });
   }
 
-  private onNeighborDown(peer: P, reason: DownReason): void {
+  /** @internal The membership machine reports `peer` left the active view. */
+  _onNeighborDown(peer: P, reason: DownReason): void {
     this.broadcaster.neighborDown(peer, this.now);
     this.io.event({ type: 'neighbor-down', peer, reason });
+  }
+}
+
+/** The `MembershipIo` and `BroadcastIo` of one node: forwards to the driver's `Io`, and
+ *  neighbour changes to the node. */
+class MachineIo<P> implements MembershipIo<P>, BroadcastIo<P> {
+  constructor(
+    private readonly io: Io<P>,
+    private readonly node: ProtoNode<P>,
+  ) {}
+  send(to: P, msg: Message<P>): void {
+    this.io.send(to, msg);
+  }
+  connect(peer: P): void {
+    this.io.connect(peer);
+  }
+  disconnect(peer: P): void {
+    this.io.disconnect(peer);
+  }
+  timer(delayMs: number, t: Timer<P>): void {
+    this.io.timer(delayMs, t);
+  }
+  deliver(id: MsgId, payload: Uint8Array, round: number, from: P | null): void {
+    this.io.deliver(id, payload, round, from);
+  }
+  neighborUp(peer: P): void {
+    this.node._onNeighborUp(peer);
+  }
+  neighborDown(peer: P, reason: DownReason): void {
+    this.node._onNeighborDown(peer, reason);
   }
 }
 

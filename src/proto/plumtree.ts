@@ -346,22 +346,28 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.queuePeers = [];
     this.queueEntries = [];
     const max = this.config.maxIHaveBatch;
-    const byPeer = new Map<P, IHaveEntry[]>();
+    // Per-peer batches in order of each peer's first queued entry; a few peers at most, so
+    // parallel arrays with a linear search (no Map per flush: this runs once per node and
+    // broadcast).
+    const keys: P[] = [];
+    const batches: IHaveEntry[][] = [];
     for (let i = 0; i < peers.length; i++) {
       const p = peers[i];
       if (!this.isNeighbor(p)) continue; // went down since: nobody to announce to
-      let batch = byPeer.get(p);
-      if (batch === undefined) {
-        batch = [];
-        byPeer.set(p, batch);
+      let k = keys.indexOf(p);
+      if (k < 0) {
+        k = keys.length;
+        keys.push(p);
+        batches.push([]);
       }
+      const batch = batches[k];
       batch.push(entries[i]);
       if (batch.length === max) {
         this.io.send(p, { type: 'ihave', entries: batch });
-        byPeer.set(p, []);
+        batches[k] = [];
       }
     }
-    for (const [p, batch] of byPeer) if (batch.length > 0) this.io.send(p, { type: 'ihave', entries: batch });
+    for (let k = 0; k < keys.length; k++) if (batches[k].length > 0) this.io.send(keys[k], { type: 'ihave', entries: batches[k] });
   }
 
   private isNeighbor(p: P): boolean {
