@@ -79,6 +79,7 @@ export class Connection {
   closingAt = 0;
   private readonly queue: Queued[] = [];
   private queued = 0;
+  private flushScheduled = false;
   private readonly decoder: FrameDecoder;
   private closeCause: CloseInfo | null = null;
   private everOpen = false;
@@ -164,7 +165,7 @@ export class Connection {
     this.queue.push({ frame, kind, type });
     this.queued += len;
     this.lastProtoAt = now;
-    if (this.state === 'open') this.flush();
+    if (this.state === 'open') this.scheduleFlush();
     return 'ok';
   }
 
@@ -226,14 +227,31 @@ export class Connection {
     this.queue.length = kept;
   }
 
+  /** Frames queued within one tick of the event loop go out in one corked write (one
+   *  `writev` syscall instead of one `write` per frame: measured as the top cost of a 1 KB
+   *  broadcast stream in bench/net.ts). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
   private flush(): void {
     if (this.state !== 'open' && this.state !== 'closing') return;
-    while (this.queue.length > 0 && this.socket.writableLength < WRITE_CHUNK && !this.socket.destroyed) {
-      const q = this.queue.shift()!;
+    if (this.queue.length === 0 || this.socket.destroyed) return;
+    this.socket.cork();
+    let n = 0;
+    while (n < this.queue.length && this.socket.writableLength < WRITE_CHUNK) {
+      const q = this.queue[n++];
       this.queued -= q.frame.byteLength;
       this.socket.write(q.frame);
-      this.lastSendAt = performance.now();
     }
+    this.queue.splice(0, n);
+    this.socket.uncork();
+    this.lastSendAt = performance.now();
   }
 
   private flushAll(): void {
