@@ -1,0 +1,469 @@
+/**
+ * Cluster benchmark: the same work on N rumor agents and on N Serf agents (separate
+ * processes on loopback, one system after the other in the same run), printed side by side
+ * and written to `bench/results/cluster-<N>.json` as `{ "rumor": {...}, "serf": {...} }`.
+ *
+ *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
+ *
+ * Measured, with the same method for both systems:
+ * (a) join: from the moment the last agent answers on its API until every agent lists all N
+ *     alive (`join_ms`); also from the first spawn (`join_from_first_spawn_ms`) and the
+ *     median time from spawn to a first API answer (`agent_startup_ms`);
+ * (b) event latency: one user event published at one agent (round-robin) until all N ran
+ *     their event handler; the handler is the same bash script for both, appending
+ *     `$EPOCHREALTIME` (no fork) and the payload to a per-node file (`event_p50_ms`, `event_p100_ms`);
+ * (c) crash detection: kill -9 of one agent until every other agent reports it failed/left
+ *     or no longer lists it (`crash_detect_ms`);
+ * (d) idle traffic: bytes per second per node over an idle window, counted by iptables
+ *     accounting rules (INPUT chain: every loopback packet is counted once, at its receiver,
+ *     IP headers included) on the agents' gossip ports (`idle_bytes_per_s_per_node`);
+ * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean).
+ *
+ * Polling: rumor through its HTTP API (keep-alive fetch), Serf through its RPC protocol over
+ * one persistent connection per agent (bench/serf.ts): neither spawns a process per poll.
+ * Both systems run their default (`lan`) profile unless `--profile` says otherwise.
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Options {
+  nodes: number;
+  events: number;
+  idleS: number;
+  profile: 'lan' | 'local';
+  only?: 'rumor' | 'serf';
+}
+
+/** The figures of one system. `null`: the phase timed out (see `notes`). */
+interface Result {
+  version: string;
+  nodes: number;
+  join_ms: number | null;
+  join_from_first_spawn_ms: number | null;
+  agent_startup_ms: number;
+  event_p50_ms: number | null;
+  event_p100_ms: number | null;
+  crash_detect_ms: number | null;
+  idle_bytes_per_s_per_node: number | null;
+  /** Packets per second per node in the same window (headers dominate small packets). */
+  idle_packets_per_s_per_node: number | null;
+  rss_mb_per_agent: number;
+  /** Every event's latency (ms), in publication order. */
+  event_latencies_ms: number[];
+  notes: string[];
+}
+
+/** What the benchmark needs from a system. */
+interface Driver {
+  name: 'rumor' | 'serf';
+  version: string;
+  spawn(i: number, join: string[]): ChildProcess;
+  /** Resolves when agent i answers; throws otherwise. */
+  ping(i: number): Promise<void>;
+  /** Status of every member agent i lists. */
+  members(i: number): Promise<Map<string, string>>;
+  publish(i: number, name: string, payload: string): Promise<void>;
+  close(): void;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    const int = (min: number): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) fail(`${a}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+      i++;
+      return n;
+    };
+    if (a === '--nodes') o.nodes = int(3);
+    else if (a === '--events') o.events = int(1);
+    else if (a === '--idle-s') o.idleS = int(1);
+    else if (a === '--profile' && (v === 'lan' || v === 'local')) {
+      o.profile = v;
+      i++;
+    } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
+      o.only = v;
+      i++;
+    }
+    else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf)`);
+  }
+  return o;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench/cluster: ${msg}\n`);
+  process.exit(2);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** Build dist/ when it is missing or older than a source file (agents run the built CLI). */
+function ensureBuilt(): void {
+  const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  if (existsSync(out) && statSync(out).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json)\n');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) {
+    if (!existsSync(out)) fail('build failed');
+    process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+  }
+}
+
+/** Per-node handler scripts: bash, `$EPOCHREALTIME` (no fork), append "<time> <payload>" to log-<i>. */
+function writeHandlers(dir: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = join(dir, `handler-${i}.sh`);
+    writeFileSync(p, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${join(dir, `log-${i}`)}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  });
+}
+
+/** Handler timestamps (ms) of event `id` per node; undefined when some node has not run it yet. */
+function handlerTimes(dir: string, n: number, id: string): number[] | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, `log-${i}`), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
+    if (!line) return undefined;
+    out.push(Number(line.split(' ')[0]) * 1000);
+  }
+  return out;
+}
+
+async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined>, everyMs = 20): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    await sleep(everyMs);
+  }
+  return undefined;
+}
+
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---- iptables accounting ----
+
+const CHAIN = `RUMORBENCH${process.pid}`;
+
+function ipt(args: string[]): boolean {
+  return spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureIptables(): boolean {
+  if (spawnSync('sh', ['-c', 'command -v iptables'], { stdio: 'ignore' }).status !== 0) {
+    spawnSync('sh', ['-c', 'apt-get install -y iptables'], { stdio: 'inherit' });
+  }
+  return ipt(['-L', 'INPUT', '-n']);
+}
+
+/** Count, in INPUT, TCP and UDP packets from or to `ports`; RETURN after a match counts each packet once. */
+function startAccounting(ports: number[]): boolean {
+  if (!ipt(['-N', CHAIN])) return false;
+  ipt(['-I', 'INPUT', '-j', CHAIN]);
+  for (let k = 0; k < ports.length; k += 15) {
+    const list = ports.slice(k, k + 15).join(',');
+    for (const proto of ['tcp', 'udp']) ipt(['-A', CHAIN, '-p', proto, '-m', 'multiport', '--ports', list, '-j', 'RETURN']);
+  }
+  return true;
+}
+
+/** Packets and bytes counted so far by the accounting chain. */
+function accounted(): { packets: number; bytes: number } {
+  const r = spawnSync('iptables', ['-w', '-L', CHAIN, '-v', '-x', '-n'], { encoding: 'utf8' });
+  const sum = { packets: 0, bytes: 0 };
+  for (const line of r.stdout.split('\n').slice(2)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 2 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1])) {
+      sum.packets += Number(f[0]);
+      sum.bytes += Number(f[1]);
+    }
+  }
+  return sum;
+}
+
+function stopAccounting(): void {
+  ipt(['-D', 'INPUT', '-j', CHAIN]);
+  ipt(['-F', CHAIN]);
+  ipt(['-X', CHAIN]);
+}
+
+// ---- drivers ----
+
+function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[], handlers: string[]): Driver {
+  const get = async (i: number, path: string): Promise<unknown> => {
+    const r = await fetch(`http://127.0.0.1:${api[i]}${path}`, { signal: AbortSignal.timeout(2000) });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    return r.json();
+  };
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  return {
+    name: 'rumor',
+    version: `rumor ${version}`,
+    spawn: (i, joinTo) =>
+      spawnAgent({
+        name: `n${i}`,
+        gossipPort: gossip[i],
+        apiPort: api[i],
+        join: joinTo,
+        profile: opts.profile,
+        handlers: [`user=${handlers[i]}`],
+        logFile: join(dir, `agent-${i}.log`),
+        extraArgs: ['--log-level', 'warn'],
+      }),
+    ping: async (i) => void (await get(i, '/v1/info')),
+    members: async (i) => {
+      const r = (await get(i, '/v1/members')) as { members: { name: string; status: string }[] };
+      return new Map(r.members.map((m) => [m.name, m.status]));
+    },
+    publish: async (i, name, payload) => {
+      const r = await fetch(`http://127.0.0.1:${api[i]}/v1/event`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, payload }),
+      });
+      if (!r.ok) throw new Error(`publish: HTTP ${r.status} ${await r.text()}`);
+    },
+    close: () => undefined,
+  };
+}
+
+function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers: string[], profile: string): Driver {
+  const rpcs = new Map<number, SerfRpc>();
+  const rpc = async (i: number): Promise<SerfRpc> => {
+    let c = rpcs.get(i);
+    if (!c) {
+      c = await SerfRpc.open(rpcPorts[i]);
+      rpcs.set(i, c);
+    }
+    return c;
+  };
+  const withRpc = async <T>(i: number, f: (c: SerfRpc) => Promise<T>): Promise<T> => {
+    try {
+      return await f(await rpc(i));
+    } catch (e) {
+      rpcs.get(i)?.close();
+      rpcs.delete(i);
+      throw e;
+    }
+  };
+  return {
+    name: 'serf',
+    version: `serf ${serfVersion()}`,
+    spawn: (i, joinTo) => {
+      const child = spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], profile });
+      return child;
+    },
+    ping: async (i) => void (await rpc(i)),
+    members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
+    publish: (i, name, payload) => withRpc(i, (c) => c.event(name, payload)),
+    close: () => {
+      for (const c of rpcs.values()) c.close();
+    },
+  };
+}
+
+// ---- phases ----
+
+interface Running {
+  children: ChildProcess[];
+  startupMs: number[];
+  firstSpawn: number;
+  lastUp: number;
+}
+
+/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. */
+async function startAll(d: Driver, n: number, joinAddr: string, notes: string[]): Promise<Running> {
+  const children: ChildProcess[] = [];
+  const startupMs: number[] = [];
+  const firstSpawn = nowMs();
+  const bootOne = async (i: number): Promise<void> => {
+    const t0 = nowMs();
+    children[i] = d.spawn(i, i === 0 ? [] : [joinAddr]);
+    const ok = await until(60_000, async () => (await d.ping(i), true), 10);
+    if (!ok) notes.push(`agent ${i} did not answer within 60 s`);
+    startupMs[i] = nowMs() - t0;
+  };
+  await bootOne(0);
+  await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
+  return { children, startupMs, firstSpawn, lastUp: nowMs() };
+}
+
+async function allSeeAlive(d: Driver, n: number, idx: number[]): Promise<boolean | undefined> {
+  const lists = await Promise.all(idx.map((i) => d.members(i)));
+  return lists.every((m) => [...m.values()].filter((s) => s === 'alive').length === n) || undefined;
+}
+
+async function measureEvents(d: Driver, dir: string, n: number, count: number, notes: string[]): Promise<number[]> {
+  const lat: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const id = `ev${k}x${Date.now()}`;
+    const t0 = nowMs();
+    await d.publish(k % n, 'bench', id);
+    const times = await until(15_000, async () => handlerTimes(dir, n, id), 10);
+    if (!times) {
+      notes.push(`event ${k} did not reach every handler within 15 s`);
+      continue;
+    }
+    lat.push(Math.max(...times) - t0);
+    await sleep(200);
+  }
+  return lat;
+}
+
+async function measureCrash(d: Driver, run: Running, n: number): Promise<number | undefined> {
+  const victim = n - 1;
+  const victimName = `n${victim}`;
+  const others = Array.from({ length: n - 1 }, (_, i) => i);
+  const t0 = nowMs();
+  run.children[victim].kill('SIGKILL');
+  const pending = new Set(others);
+  const ok = await until(120_000, async () => {
+    await Promise.all(
+      [...pending].map(async (i) => {
+        const s = (await d.members(i)).get(victimName);
+        if (s === undefined || s === 'failed' || s === 'left') pending.delete(i);
+      }),
+    );
+    return pending.size === 0 ? true : undefined;
+  }, 20);
+  return ok ? nowMs() - t0 : undefined;
+}
+
+const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
+const round = (x: number | null | undefined, digits = 1): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: number[], accounting: boolean): Promise<Result> {
+  const n = opts.nodes;
+  const notes: string[] = [];
+  process.stderr.write(`[${d.name}] starting ${n} agents\n`);
+  const run = await startAll(d, n, `127.0.0.1:${gossipPorts[0]}`, notes);
+  const all = Array.from({ length: n }, (_, i) => i);
+  try {
+    const joined = await until(120_000, () => allSeeAlive(d, n, all), 20);
+    const joinEnd = nowMs();
+    if (!joined) notes.push('join did not converge within 120 s');
+    process.stderr.write(`[${d.name}] joined; ${opts.events} events\n`);
+    const lat = await measureEvents(d, dir, n, opts.events, notes);
+    process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
+    await sleep(2000);
+    let idle: number | null = null;
+    let idlePackets: number | null = null;
+    if (accounting && startAccounting(gossipPorts)) {
+      const c0 = accounted();
+      await sleep(opts.idleS * 1000);
+      const c1 = accounted();
+      idle = (c1.bytes - c0.bytes) / opts.idleS / n;
+      idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
+      stopAccounting();
+    } else notes.push('iptables accounting unavailable: idle traffic not measured');
+    const rss = all.map((i) => rssMb(run.children[i].pid));
+    process.stderr.write(`[${d.name}] crash detection\n`);
+    const crash = await measureCrash(d, run, n);
+    if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
+    const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
+    const sortedLat = [...lat].sort((a, b) => a - b);
+    return {
+      version: d.version,
+      nodes: n,
+      join_ms: joined ? round(joinEnd - run.lastUp) : null,
+      join_from_first_spawn_ms: joined ? round(joinEnd - run.firstSpawn) : null,
+      agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
+      event_p50_ms: round(quantile(sortedLat, 0.5)),
+      event_p100_ms: round(quantile(sortedLat, 1)),
+      crash_detect_ms: round(crash),
+      idle_bytes_per_s_per_node: round(idle, 0),
+      idle_packets_per_s_per_node: round(idlePackets),
+      rss_mb_per_agent: round(rss.reduce((a, b) => a + b, 0) / rss.length)!,
+      event_latencies_ms: lat.map((x) => round(x)!),
+      notes,
+    };
+  } finally {
+    d.close();
+    await stopAll(run.children);
+  }
+}
+
+function printTable(results: Record<string, Result>): void {
+  const keys: (keyof Result)[] = [
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'event_p50_ms', 'event_p100_ms',
+    'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
+  ];
+  const r = results.rumor;
+  const s = results.serf;
+  const cell = (x: unknown): string => (x === null || x === undefined ? '-' : String(x));
+  const rows = keys.map((k) => {
+    const a = r?.[k] as number | null | undefined;
+    const b = s?.[k] as number | null | undefined;
+    const ratio = typeof a === 'number' && typeof b === 'number' && a > 0 ? `${(b / a).toFixed(1)}x` : '-';
+    return [k, cell(a), cell(b), ratio];
+  });
+  const head = ['metric', r?.version ?? 'rumor', s?.version ?? 'serf', 'serf/rumor'];
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]): string => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
+  process.stdout.write(`\n${line(head)}\n${w.map((x) => '-'.repeat(x)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+  for (const [name, res] of Object.entries(results)) for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const accounting = ensureIptables();
+  const results: Record<string, Result> = {};
+  process.on('exit', () => stopAccounting());
+  if (opts.only !== 'serf') {
+    ensureBuilt();
+    const ports = await freePorts(2 * opts.nodes);
+    const gossip = ports.slice(0, opts.nodes);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-rumor-'));
+    results.rumor = await runSystem(rumorDriver(dir, opts, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes)), dir, opts, gossip, accounting);
+  }
+  if (opts.only !== 'rumor') {
+    ensureSerf();
+    const ports = await freePorts(2 * opts.nodes);
+    const gossip = ports.slice(0, opts.nodes);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-serf-'));
+    results.serf = await runSystem(serfDriver(dir, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes), opts.profile), dir, opts, gossip, accounting);
+  }
+  printTable(results);
+  const outDir = join(ROOT, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `cluster-${opts.nodes}.json`);
+  writeFileSync(file, JSON.stringify({ ...results, options: opts, date: new Date().toISOString() }, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+main().catch((e: unknown) => {
+  stopAccounting();
+  process.stderr.write(`bench/cluster: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,249 @@
+/**
+ * Serf driver for `bench/cluster.ts`: installs Serf from Debian when missing, spawns
+ * `serf agent` processes on loopback, and talks to each agent over Serf's own RPC protocol
+ * (msgpack over TCP, the protocol `serf members` / `serf event` use) through one persistent
+ * connection per agent, so that polling 50 agents costs the benchmark as little as polling
+ * rumor's HTTP API does (spawning the `serf` CLI for every poll would load the 2 cores and
+ * distort Serf's own figures).
+ *
+ * The msgpack codec below covers only what Serf's RPC uses (maps, arrays, strings/raw,
+ * integers, booleans, nil, floats); it follows the MessagePack specification.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+
+/** Make sure the `serf` binary exists, installing Debian's package (`apt-get install -y serf`) if not. */
+export function ensureSerf(): string {
+  const which = spawnSync('sh', ['-c', 'command -v serf'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim() !== '') return which.stdout.trim();
+  process.stderr.write('serf not found: installing it with apt-get (Debian package "serf")\n');
+  const r = spawnSync('sh', ['-c', 'apt-get install -y serf || (apt-get update && apt-get install -y serf)'], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('cannot install serf with apt-get');
+  return 'serf';
+}
+
+/** Version line of the installed Serf (`serf version`, first line). */
+export function serfVersion(): string {
+  const r = spawnSync('serf', ['version'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n')[0].trim();
+}
+
+// ---- msgpack (subset) ----
+
+function encodeStr(s: string, out: number[]): void {
+  const b = Buffer.from(s, 'utf8');
+  // fixraw / raw16 / raw32 only: understood by old-spec decoders (Serf's codec) as well.
+  if (b.length < 32) out.push(0xa0 | b.length);
+  else if (b.length < 0x10000) out.push(0xda, b.length >> 8, b.length & 0xff);
+  else out.push(0xdb, (b.length >>> 24) & 0xff, (b.length >> 16) & 0xff, (b.length >> 8) & 0xff, b.length & 0xff);
+  for (const x of b) out.push(x);
+}
+
+/** Encode a value made of maps (plain objects), strings, non-negative integers < 2^32 and booleans. */
+export function mpEncode(v: unknown, out: number[] = []): number[] {
+  if (v === null || v === undefined) out.push(0xc0);
+  else if (typeof v === 'boolean') out.push(v ? 0xc3 : 0xc2);
+  else if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`mpEncode: unsupported number ${v}`);
+    if (v < 128) out.push(v);
+    else out.push(0xce, (v >>> 24) & 0xff, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+  } else if (typeof v === 'string') encodeStr(v, out);
+  else if (Array.isArray(v)) {
+    if (v.length >= 16) throw new Error('mpEncode: arrays of 16+ items unsupported');
+    out.push(0x90 | v.length);
+    for (const x of v) mpEncode(x, out);
+  } else if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length >= 16) throw new Error('mpEncode: maps of 16+ keys unsupported');
+    out.push(0x80 | entries.length);
+    for (const [k, x] of entries) {
+      encodeStr(k, out);
+      mpEncode(x, out);
+    }
+  } else throw new Error(`mpEncode: unsupported type ${typeof v}`);
+  return out;
+}
+
+class NeedMore extends Error {}
+
+/** Decode one msgpack value at `pos`; throws `NeedMore` when the buffer is incomplete. */
+function mpDecode(buf: Buffer, pos: { i: number }): unknown {
+  const need = (n: number): void => {
+    if (pos.i + n > buf.length) throw new NeedMore();
+  };
+  need(1);
+  const t = buf[pos.i++];
+  const str = (n: number): string => {
+    need(n);
+    const s = buf.toString('utf8', pos.i, pos.i + n);
+    pos.i += n;
+    return s;
+  };
+  const arr = (n: number): unknown[] => Array.from({ length: n }, () => mpDecode(buf, pos));
+  const map = (n: number): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (let k = 0; k < n; k++) {
+      const key = String(mpDecode(buf, pos));
+      o[key] = mpDecode(buf, pos);
+    }
+    return o;
+  };
+  const uint = (n: number): number => {
+    need(n);
+    let v = 0;
+    for (let k = 0; k < n; k++) v = v * 256 + buf[pos.i++];
+    return v;
+  };
+  const int = (n: number): number => {
+    const u = uint(n);
+    const half = 2 ** (8 * n - 1);
+    return u >= half ? u - 2 * half : u;
+  };
+  if (t < 0x80) return t;
+  if (t >= 0xe0) return t - 0x100;
+  if ((t & 0xf0) === 0x80) return map(t & 0x0f);
+  if ((t & 0xf0) === 0x90) return arr(t & 0x0f);
+  if ((t & 0xe0) === 0xa0) return str(t & 0x1f);
+  switch (t) {
+    case 0xc0: return null;
+    case 0xc2: return false;
+    case 0xc3: return true;
+    case 0xc4: case 0xd9: return str(uint(1));
+    case 0xc5: case 0xda: return str(uint(2));
+    case 0xc6: case 0xdb: return str(uint(4));
+    case 0xca: need(4); pos.i += 4; return buf.readFloatBE(pos.i - 4);
+    case 0xcb: need(8); pos.i += 8; return buf.readDoubleBE(pos.i - 8);
+    case 0xcc: return uint(1);
+    case 0xcd: return uint(2);
+    case 0xce: return uint(4);
+    case 0xcf: return uint(8);
+    case 0xd0: return int(1);
+    case 0xd1: return int(2);
+    case 0xd2: return int(4);
+    case 0xd3: return int(8);
+    case 0xdc: return arr(uint(2));
+    case 0xdd: return arr(uint(4));
+    case 0xde: return map(uint(2));
+    case 0xdf: return map(uint(4));
+    default: throw new Error(`msgpack: unsupported type byte 0x${t.toString(16)}`);
+  }
+}
+
+/** A Serf member as the RPC `members` command reports it (the fields the benchmark uses). */
+export interface SerfMember {
+  Name: string;
+  Status: string;
+}
+
+interface Pending {
+  seq: number;
+  hasBody: boolean;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** One persistent RPC connection to a Serf agent (`-rpc-addr`). */
+export class SerfRpc {
+  private sock: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private seq = 0;
+  private readonly pending: Pending[] = [];
+
+  private constructor(sock: Socket) {
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.on('data', (d) => this.onData(d));
+    sock.on('error', (e) => this.failAll(e));
+    sock.on('close', () => this.failAll(new Error('serf rpc connection closed')));
+  }
+
+  /** Connect and hand-shake (`{Version: 1}`). Rejects when the agent does not answer. */
+  static async open(port: number): Promise<SerfRpc> {
+    const sock = await new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const rpc = new SerfRpc(sock);
+    await rpc.call('handshake', { Version: 1 }, false);
+    return rpc;
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.splice(0)) p.reject(e);
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    while (this.pending.length > 0) {
+      const p = this.pending[0];
+      const pos = { i: 0 };
+      let header: { Seq?: number; Error?: string };
+      let body: unknown;
+      try {
+        header = mpDecode(this.buf, pos) as { Seq?: number; Error?: string };
+        if (p.hasBody && !header.Error) body = mpDecode(this.buf, pos);
+      } catch (e) {
+        if (e instanceof NeedMore) return;
+        this.failAll(e as Error);
+        return;
+      }
+      this.buf = this.buf.subarray(pos.i);
+      this.pending.shift();
+      if (header.Error) p.reject(new Error(`serf rpc: ${header.Error}`));
+      else p.resolve(body);
+    }
+  }
+
+  /** Send one command; resolves with the response body (or undefined when there is none). */
+  call(command: string, body: unknown, hasBody: boolean): Promise<unknown> {
+    const seq = this.seq++;
+    const bytes = mpEncode({ Command: command, Seq: seq });
+    if (body !== undefined) mpEncode(body, bytes);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ seq, hasBody, resolve, reject });
+      this.sock.write(Buffer.from(bytes));
+    });
+  }
+
+  /** The agent's member list. */
+  async members(): Promise<SerfMember[]> {
+    const r = (await this.call('members', undefined, true)) as { Members?: SerfMember[] };
+    return r.Members ?? [];
+  }
+
+  /** Publish a user event (not coalesced, so handlers run at once). */
+  async event(name: string, payload: string): Promise<void> {
+    await this.call('event', { Name: name, Payload: payload, Coalesce: false }, false);
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+/** Options of one Serf agent process. */
+export interface SerfAgentSpec {
+  name: string;
+  bindPort: number;
+  rpcPort: number;
+  join: string[];
+  /** Event handler command, given to `-event-handler` as `user=<handler>`. */
+  handler: string;
+  /** Serf's timing profile (`-profile`): lan (Serf's default), wan or local. */
+  profile?: string;
+}
+
+/** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
+export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
+  const args = [
+    'agent',
+    `-node=${spec.name}`,
+    `-bind=127.0.0.1:${spec.bindPort}`,
+    `-rpc-addr=127.0.0.1:${spec.rpcPort}`,
+    `-event-handler=user=${spec.handler}`,
+    '-log-level=warn',
+    `-profile=${spec.profile ?? 'lan'}`,
+    ...spec.join.map((j) => `-join=${j}`),
+  ];
+  return spawn('serf', args, { stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'] });
+}
