@@ -16,6 +16,7 @@
  * (receive − offset[receiver]) − (send − offset[publisher]), both on the parent's clock.
  *
  * Run: node --import tsx bench/net.ts --nodes 20      Writes bench/results/net-<N>.json.
+ * Profiling: BENCH_NET_WORKER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" adds flags to the workers.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,7 +44,8 @@ class Worker {
   private readonly pending = new Map<number, (m: { ok: boolean; result?: unknown; error?: string }) => void>();
 
   constructor(execArgv: string[] = []) {
-    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const extra = (process.env.BENCH_NET_WORKER_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', ...extra, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m) => {
       const r = m as { req: number; ok: boolean; result?: unknown; error?: string };
       this.pending.get(r.req)?.(r);
@@ -114,11 +116,12 @@ async function collect(ws: Worker[], perWorker: number[], phase: number, count: 
   const pub = ws[0].offset;
   const lat: number[] = [];
   let complete = 0;
+  const byIdx = reports.map((r) => new Map(r.map((x) => [x[0], x])));
   for (let idx = 0; idx < count; idx++) {
     let worst = -Infinity;
     let ok = true;
-    reports.forEach((r, wi) => {
-      const e = r.find((x) => x[0] === idx);
+    byIdx.forEach((r, wi) => {
+      const e = r.get(idx);
       if (e === undefined || e[1] < perWorker[wi]) ok = false;
       else worst = Math.max(worst, e[3] - ws[wi].offset - (e[2] - pub));
     });
@@ -202,7 +205,7 @@ async function main(): Promise<void> {
     low = await collect(ws, perWorker, 1, 200);
   }
   const steps: Step[] = [];
-  for (const [i, rate] of [250, 500, 1000, 2000, 5000, 10_000, 15_000, 20_000].entries()) {
+  for (const [i, rate] of [250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000].entries()) {
     const step = await rampStep(ws, perWorker, 10 + i, rate, N);
     steps.push(step);
     if (step.complete < step.count || step.p99 >= 200) break;

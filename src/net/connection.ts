@@ -49,6 +49,31 @@ interface Queued {
   type: string;
 }
 
+/**
+ * Connections with frames waiting for the next flush pass, shared by every connection of the
+ * process: one `setImmediate` per event-loop turn flushes them all.
+ */
+class FlushScheduler {
+  private pending: Connection[] = [];
+  private scheduled = false;
+
+  add(c: Connection): void {
+    this.pending.push(c);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    const list = this.pending;
+    this.pending = [];
+    for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
+  }
+}
+
+const FLUSH = new FlushScheduler();
+
 /** Construction parameters of a `Connection`. */
 export interface ConnOptions {
   direction: 'in' | 'out';
@@ -77,7 +102,9 @@ export class Connection {
   rttMs = -1;
   /** When the connection entered `closing` (monotonic ms). */
   closingAt = 0;
-  private readonly queue: Queued[] = [];
+  /** Frames not yet handed to the socket: `queue[head..]`. */
+  private queue: Queued[] = [];
+  private head = 0;
   private queued = 0;
   private flushScheduled = false;
   private readonly decoder: FrameDecoder;
@@ -195,8 +222,7 @@ export class Connection {
     this.closeCause ??= { cause, intentional: true, beforeOpen: !this.everOpen };
     this.state = 'closing';
     this.closingAt = performance.now();
-    this.queue.length = 0;
-    this.queued = 0;
+    this.clearQueue();
     this.socket.end();
   }
 
@@ -215,7 +241,7 @@ export class Connection {
 
   private shedLazy(): void {
     let kept = 0;
-    for (let i = 0; i < this.queue.length; i++) {
+    for (let i = this.head; i < this.queue.length; i++) {
       const q = this.queue[i];
       if (q.kind === 'lazy') {
         this.queued -= q.frame.byteLength;
@@ -225,38 +251,62 @@ export class Connection {
       }
     }
     this.queue.length = kept;
+    this.head = 0;
   }
 
-  /** Frames queued within one tick of the event loop go out in one corked write (one
-   *  `writev` syscall instead of one `write` per frame: measured as the top cost of a 1 KB
-   *  broadcast stream in bench/net.ts). */
+  /** Frames queued during one turn of the event loop go out in one corked write per
+   *  connection (one `writev` syscall instead of one `write` per frame: measured as the top
+   *  cost of a 1 KB broadcast stream in bench/net.ts). The flush runs from `setImmediate`,
+   *  i.e. after every socket read of the current poll phase was handled, so a node that
+   *  forwards many incoming frames to a neighbour writes them together (see `FLUSH`). */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    FLUSH.add(this);
+  }
+
+  /** Called by the shared flush pass. */
+  runScheduledFlush(): void {
+    this.flushScheduled = false;
+    this.flush();
   }
 
   private flush(): void {
     if (this.state !== 'open' && this.state !== 'closing') return;
-    if (this.queue.length === 0 || this.socket.destroyed) return;
+    const q = this.queue;
+    if (this.head === q.length || this.socket.destroyed) return;
     this.socket.cork();
-    let n = 0;
-    while (n < this.queue.length && this.socket.writableLength < WRITE_CHUNK) {
-      const q = this.queue[n++];
-      this.queued -= q.frame.byteLength;
-      this.socket.write(q.frame);
+    let i = this.head;
+    while (i < q.length && this.socket.writableLength < WRITE_CHUNK) {
+      const e = q[i];
+      q[i++] = undefined as unknown as Queued;
+      this.queued -= e.frame.byteLength;
+      this.socket.write(e.frame);
     }
-    this.queue.splice(0, n);
+    if (i === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (i > 1024 && i * 2 > q.length) {
+      // Amortised O(1): drop the written prefix only once it is half the array.
+      this.queue = q.slice(i);
+      this.head = 0;
+    } else {
+      this.head = i;
+    }
     this.socket.uncork();
     this.lastSendAt = performance.now();
   }
 
   private flushAll(): void {
-    for (const q of this.queue) this.socket.write(q.frame);
-    this.queue.length = 0;
+    this.socket.cork();
+    for (let i = this.head; i < this.queue.length; i++) this.socket.write(this.queue[i].frame);
+    this.socket.uncork();
+    this.clearQueue();
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.head = 0;
     this.queued = 0;
   }
 
@@ -281,8 +331,7 @@ export class Connection {
     if (this.state === 'closed') return;
     const wasOpen = this.everOpen;
     this.state = 'closed';
-    this.queue.length = 0;
-    this.queued = 0;
+    this.clearQueue();
     const info = this.closeCause ?? { cause: 'eof', intentional: false, beforeOpen: !wasOpen };
     this.handler.onClose(this, info);
   }

@@ -16,6 +16,8 @@ import {
   encodeEnvelope,
   checkEnvelope,
   messageIdFor,
+  ENVELOPE_MAX_CHANNEL_BYTES,
+  ENVELOPE_MAX_ORIGIN_BYTES,
   type WireLimits,
 } from '../wire/index.js';
 import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from './profiles.js';
@@ -58,6 +60,10 @@ export interface NodeOptions {
   /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
   seed?: number;
 }
+
+/** Upper bound of an envelope's size without its data: version, origin (varint length ≤ 2 +
+ *  320 bytes), seq (≤ 8), channel (≤ 2 + 255), timestamp (≤ 8). */
+const ENVELOPE_MAX_HEADER = 1 + 2 + ENVELOPE_MAX_ORIGIN_BYTES + 8 + 2 + ENVELOPE_MAX_CHANNEL_BYTES + 8;
 
 /** Thrown by `broadcast` when the payload does not fit in one message. */
 export class PayloadTooLargeError extends Error {
@@ -212,9 +218,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const envelope = { origin: this.addr, seq: this.seq, channel: opts.channel ?? 'default', timestamp: Date.now(), data };
     const bad = checkEnvelope(envelope);
     if (bad !== null) throw new TypeError(`broadcast: ${bad}`);
-    const overhead = encodeEnvelope({ ...envelope, data: new Uint8Array(0) }).byteLength;
-    const limit = this.limits.maxPayloadBytes - overhead;
-    if (data.byteLength > limit) throw new PayloadTooLargeError(data.byteLength, Math.max(0, limit));
+    // Far below the limit (the envelope header is at most ENVELOPE_MAX_HEADER bytes) the exact
+    // check is skipped: it costs a second encoding per broadcast.
+    if (data.byteLength + ENVELOPE_MAX_HEADER > this.limits.maxPayloadBytes) {
+      const overhead = encodeEnvelope({ ...envelope, data: new Uint8Array(0) }).byteLength;
+      const limit = this.limits.maxPayloadBytes - overhead;
+      if (data.byteLength > limit) throw new PayloadTooLargeError(data.byteLength, Math.max(0, limit));
+    }
     const bytes = encodeEnvelope(envelope);
     this.seq++;
     const id = messageIdFor(bytes);

@@ -3,6 +3,7 @@
  * machines. `NodeStats` is the plain-JSON snapshot returned by `RumorNode.stats()`.
  */
 
+import { TYPE_CODES, type WireType } from '../wire/index.js';
 import type { Connection } from './connection.js';
 
 /** Plain counters keyed by a label (message type, reason, ...). */
@@ -58,12 +59,43 @@ export interface NodeStats {
   rttMs: Record<string, number>;
 }
 
+/**
+ * Frame and byte counters per wire message type, indexed by the type's numeric code: the
+ * per-frame hot path does two array increments instead of string-keyed object updates.
+ */
+export class TypeCounts {
+  readonly frames = new Float64Array(256);
+  readonly bytes = new Float64Array(256);
+
+  /** Count one frame of `type` of `bytes` bytes. */
+  add(type: WireType, bytes: number): void {
+    const code = TYPE_CODES[type];
+    this.frames[code]++;
+    this.bytes[code] += bytes;
+  }
+
+  /** Frames by type name (types never counted are absent). */
+  framesByType(): Counts {
+    return byType(this.frames);
+  }
+
+  /** Bytes by type name (types never counted are absent). */
+  bytesByType(): Counts {
+    return byType(this.bytes);
+  }
+}
+
+function byType(a: Float64Array): Counts {
+  const out: Counts = {};
+  for (const [type, code] of Object.entries(TYPE_CODES)) if (a[code] > 0) out[type] = a[code];
+  return out;
+}
+
 /** Mutable counters owned by the runtime; `snapshot` pieces are copied out by `RumorNode.stats()`. */
 export class StatsCounters {
-  messagesIn: Counts = {};
-  messagesOut: Counts = {};
-  bytesIn: Counts = {};
-  bytesOut: Counts = {};
+  /** Frames and bytes received / sent (enqueued or written), by type. */
+  readonly received = new TypeCounts();
+  readonly sent = new TypeCounts();
   deliveries = 0;
   duplicates = 0;
   badEnvelopes = 0;
@@ -109,10 +141,10 @@ export function buildSnapshot(
   }
   return {
     address,
-    messagesIn: { ...k.messagesIn },
-    messagesOut: { ...k.messagesOut },
-    bytesIn: { ...k.bytesIn },
-    bytesOut: { ...k.bytesOut },
+    messagesIn: k.received.framesByType(),
+    messagesOut: k.sent.framesByType(),
+    bytesIn: k.received.bytesByType(),
+    bytesOut: k.sent.bytesByType(),
     deliveries: k.deliveries,
     duplicates: Math.max(0, k.gossipIn - k.deliveredRemote),
     badEnvelopes: k.badEnvelopes,

@@ -30,6 +30,7 @@ import type { Io, Message, MsgId, NodeEvent, Rng, Timer } from '../proto/types.j
 import {
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
+  allocBytes,
   encodeFrame,
   type DecodeResult,
   type WireLimits,
@@ -82,6 +83,9 @@ export class Transport implements Io<string>, ConnHandler {
   private readonly warnedAddr = new Set<string>();
   private readonly outbox: Array<() => void> = [];
   private deferred: Array<(now: number) => void> = [];
+  /** One-entry encode cache (see `encodeShared`). */
+  private lastMsg: Message<string> | null = null;
+  private lastFrame: Uint8Array | null = null;
   private driving = false;
   private lastNow = 0;
   private flushing = false;
@@ -124,6 +128,22 @@ export class Transport implements Io<string>, ConnHandler {
     this.flushOutbox();
   }
 
+  /** `drive` without the closure, for the per-frame hot path (the machine is idle). */
+  private feedMessage(peer: string, msg: Message<string>): void {
+    this.driving = true;
+    try {
+      this.proto.handleMessage(peer, msg, this.clock());
+    } catch (err) {
+      this.logThrow(err);
+    }
+    try {
+      while (this.deferred.length > 0) this.guard(this.deferred.shift()!);
+    } finally {
+      this.driving = false;
+    }
+    this.flushOutbox();
+  }
+
   /** Join through `seeds` and keep re-joining with backoff while the active view is empty. */
   join(seeds: string[]): void {
     this.seeds = seeds.slice();
@@ -159,25 +179,41 @@ export class Transport implements Io<string>, ConnHandler {
   /** Io: queue `msg` on a connection to `to`, dialing a short-lived one if needed. */
   send(to: string, msg: Message<string>): void {
     if (this.closed || to === this.o.address || this.failing.has(to)) return;
-    const enc = encodeFrame(msg, this.o.limits);
-    if (!enc.ok) {
+    const frame = this.encodeShared(msg);
+    if (frame === null) {
       bump(this.counters.shed, `encode-failed:${msg.type}`);
-      this.o.logger.error({ peer: to, type: msg.type, reason: enc.reason }, 'rumor: cannot encode message');
       return;
     }
     const conn = this.pick(to) ?? this.dial(to);
     if (conn === null) return;
     const kind: FrameKind = msg.type === 'ihave' ? 'lazy' : msg.type === 'gossip' ? 'eager' : 'control';
-    const r = conn.enqueue(enc.frame, kind, msg.type, monoNow());
+    const r = conn.enqueue(frame, kind, msg.type, monoNow());
     if (r === 'ok') {
-      bump(this.counters.messagesOut, msg.type);
-      bump(this.counters.bytesOut, msg.type, enc.frame.byteLength);
+      this.counters.sent.add(msg.type, frame.byteLength);
     } else if (r === 'overflow') {
       this.o.logger.warn({ peer: to, queueBytes: conn.queueBytes() }, 'rumor: peer cannot keep up, disconnecting');
       // Report at once (after the current machine call) so later sends do not re-dial it.
       conn.destroy('slow-peer', true);
       this.linkDown(to);
     }
+  }
+
+  /**
+   * The frame of `msg`, encoded once per message object: the machines hand the same
+   * (immutable) object to every recipient of a broadcast step (one GOSSIP for all eager
+   * peers), so a one-entry cache keyed by identity encodes — and checksums — it once. Frames
+   * are never mutated after encoding, so one buffer can be queued on several sockets.
+   */
+  private encodeShared(msg: Message<string>): Uint8Array | null {
+    if (msg === this.lastMsg) return this.lastFrame;
+    const enc = encodeFrame(msg, this.o.limits, allocBytes);
+    if (!enc.ok) {
+      this.o.logger.error({ type: msg.type, reason: enc.reason }, 'rumor: cannot encode message');
+      return null;
+    }
+    this.lastMsg = msg;
+    this.lastFrame = enc.frame;
+    return enc.frame;
   }
 
   /** Send point-to-point application data on an existing connection to `peer`. Returns false
@@ -190,8 +226,7 @@ export class Transport implements Io<string>, ConnHandler {
     const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
     if (!enc.ok) return false;
     if (conn.enqueue(enc.frame, 'control', 'direct', monoNow()) !== 'ok') return false;
-    bump(this.counters.messagesOut, 'direct');
-    bump(this.counters.bytesOut, 'direct', enc.frame.byteLength);
+    this.counters.sent.add('direct', enc.frame.byteLength);
     return true;
   }
 
@@ -330,15 +365,13 @@ export class Transport implements Io<string>, ConnHandler {
       this.o.logger.error({ type: msg.type, reason: enc.reason }, 'rumor: cannot encode control message');
       return;
     }
-    bump(this.counters.messagesOut, msg.type);
-    bump(this.counters.bytesOut, msg.type, enc.frame.byteLength);
+    this.counters.sent.add(msg.type, enc.frame.byteLength);
     c.writeDirect(enc.frame, monoNow());
   }
 
   /** ConnHandler: one decoded frame. */
   onFrame(c: Connection, msg: WireMessage, bytes: number): void {
-    bump(this.counters.messagesIn, msg.type);
-    bump(this.counters.bytesIn, msg.type, bytes);
+    this.counters.received.add(msg.type, bytes);
     const now = monoNow();
     if (c.state === 'handshaking') {
       if (c.direction === 'in') this.onHello(c, msg, now);
@@ -367,7 +400,8 @@ export class Transport implements Io<string>, ConnHandler {
     c.lastProtoAt = now;
     if (msg.type === 'gossip') this.counters.gossipIn++;
     const peer = c.peer!;
-    this.drive((n) => this.proto.handleMessage(peer, msg, n));
+    if (this.driving || this.closed) this.drive((n) => this.proto.handleMessage(peer, msg, n));
+    else this.feedMessage(peer, msg);
     // The peer dropped us: stop treating its connection as a neighbour link.
     if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
   }
@@ -554,8 +588,12 @@ export class Transport implements Io<string>, ConnHandler {
     try {
       fn(this.clock());
     } catch (err) {
-      this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: protocol machine threw');
+      this.logThrow(err);
     }
+  }
+
+  private logThrow(err: unknown): void {
+    this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: protocol machine threw');
   }
 
   private flushOutbox(): void {

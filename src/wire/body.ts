@@ -9,8 +9,8 @@
  * whatever encodes also decodes.
  */
 import type { BroadcastMessage, CyclonEntry, IHaveEntry } from '../proto/types.js';
-import { Reader, WireFault, Writer, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
-import { messageIdFor } from './envelope.js';
+import { Reader, WireFault, Writer, isHex16, isUint, toHex, utf8Length, varintSize } from './bytes.js';
+import { idOfDigest, sha256 } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
 
 /** Message-id kinds (one byte before the id). */
@@ -420,13 +420,31 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
   }
 }
 
-/** Gossip: the id must be the content-derived id of the payload (the S3 lesson). */
+/** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
+ *  raw 16-byte id is compared with the digest byte by byte; the id string is then made from
+ *  the digest (one flat string, no hex parsing of the frame). */
 function readGossip(r: Reader, L: WireLimits): WireMessage {
-  const id = readId(r, L, 'gossip.id', false)!;
+  const start = r.pos;
+  let rawAt = -1;
+  let id: string | null = null;
+  if (r.u8('gossip.id') === ID_HEX16) {
+    r.need(16, 'gossip.id');
+    rawAt = r.pos;
+    r.pos += 16;
+  } else {
+    r.pos = start;
+    id = readId(r, L, 'gossip.id', false)!;
+  }
   const round = r.varint('gossip.round', MAX_ROUND);
   const n = r.length('gossip.payload', L.maxPayloadBytes);
   const payload = r.bytes(n);
-  const expected = messageIdFor(payload);
-  if (id !== expected) throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${expected})`);
-  return { type: 'gossip', id, round, payload };
+  const digest = sha256(payload);
+  if (rawAt >= 0 && sameBytes(r.buf, rawAt, digest, 16)) return { type: 'gossip', id: idOfDigest(digest), round, payload };
+  const got = id ?? toHex(r.buf, rawAt, 16);
+  throw new WireFault('bad-id', `gossip.id ${got} does not match payload (expected ${idOfDigest(digest)})`);
+}
+
+function sameBytes(a: Uint8Array, at: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[at + i] !== b[i]) return false;
+  return true;
 }

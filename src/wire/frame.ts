@@ -35,12 +35,20 @@ const MIN_LENGTH = 6;
  *  they decode whatever the version byte says and version negotiation can happen. */
 const MAX_HANDSHAKE_CODE = TYPE_CODES.refuse;
 
+const newBytes = (n: number): Uint8Array => new Uint8Array(n);
+
 function fail(error: DecodeError, detail: string, fatal = false): DecodeResult {
   return { ok: false, error, detail, fatal };
 }
 
-/** Encode `msg` into one frame, or say why it cannot be (a bound or limit is exceeded). */
-export function encodeFrame(msg: WireMessage, limits: WireLimits = DEFAULT_WIRE_LIMITS): EncodeResult {
+/** Encode `msg` into one frame, or say why it cannot be (a bound or limit is exceeded).
+ *  `alloc` makes the frame's (zero-filled) buffer; by default the frame owns its
+ *  `ArrayBuffer`. The TCP runtime passes `allocBytes` (slab views: fewer allocations). */
+export function encodeFrame(
+  msg: WireMessage,
+  limits: WireLimits = DEFAULT_WIRE_LIMITS,
+  alloc: (n: number) => Uint8Array = newBytes,
+): EncodeResult {
   if (msg === null || typeof msg !== 'object') return { ok: false, reason: 'message must be an object' };
   const body = sizeBody(msg, limits);
   if (typeof body === 'string') return { ok: false, reason: body };
@@ -48,7 +56,7 @@ export function encodeFrame(msg: WireMessage, limits: WireLimits = DEFAULT_WIRE_
   if (length > limits.maxFrameBytes) {
     return { ok: false, reason: `${msg.type} frame is ${length} bytes, limit maxFrameBytes ${limits.maxFrameBytes}` };
   }
-  const w = new Writer(new Uint8Array(4 + length));
+  const w = new Writer(alloc(4 + length));
   w.u32(length);
   w.u8(PROTOCOL_VERSION);
   w.u8(TYPE_CODES[msg.type]);

@@ -28,3 +28,4 @@ export {
   ENVELOPE_MAX_CHANNEL_BYTES,
   type Envelope,
 } from './envelope.js';
+export { allocBytes } from './bytes.js';
