@@ -44,8 +44,8 @@ export interface Profile {
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   lan: {
     net: {
-      heartbeatIntervalMs: 500,
-      heartbeatTimeoutMs: 2500,
+      heartbeatIntervalMs: 1000,
+      heartbeatTimeoutMs: 2800,
       connectTimeoutMs: 2000,
       handshakeTimeoutMs: 5000,
       idleCloseMs: 1000,

@@ -543,7 +543,10 @@ export class Transport implements Io<string>, ConnHandler {
       c.end('idle');
       return;
     }
-    if (now - c.lastSendAt >= t.heartbeatIntervalMs) {
+    // Only the dialing side pings an idle link; the acceptor answers with a pong. Both sides
+    // declare the link dead when nothing arrived for `heartbeatTimeoutMs`. One ping + one pong
+    // per interval per link keeps idle traffic low (HyParView keeps ~5 links per node).
+    if (c.direction === 'out' && now - c.lastSendAt >= t.heartbeatIntervalMs) {
       c.pingSeq = (c.pingSeq + 1) >>> 0;
       c.pingSentAt = now;
       this.writeControl(c, { type: 'ping', seq: c.pingSeq });
