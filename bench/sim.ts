@@ -1,12 +1,15 @@
 /**
- * Simulator benchmark (not a test): join N nodes (HyParView + Plumtree), let the overlay
- * stabilise, deliver 10 Plumtree broadcasts; print a table and write
+ * Simulator benchmark (not a test): join N nodes (HyParView + Plumtree) within 10 s, let the
+ * overlay stabilise for three shuffle periods, deliver 10 Plumtree broadcasts; the figures
+ * cover the whole run; print a table and write
  * `bench/results/sim-<N>.json` with `nodes`, `events`, `wall_s`, `events_per_s`,
  * `peak_rss_mb` (RSS sampled during the run through the progress callback) and
  * `reliability` (the minimum over the 10 broadcasts).
  *
  * Usage: `npm run bench:sim -- --nodes 100000`
- *    or: `node --max-old-space-size=16000 --import tsx bench/sim.ts --nodes 100000`
+ *    or: `node --max-old-space-size=16000 --max-semi-space-size=64 --import tsx bench/sim.ts --nodes 100000`
+ * (a 64 MB young generation: measured at 30,000 nodes, GC share 12.8 % → 5.9 % of the profile).
+ * Progress goes to stderr every 5 % of virtual time.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -36,10 +39,25 @@ export interface BenchOptions {
 }
 
 const BROADCASTS = 10;
+/**
+ * Join pacing: every node starts within `JOIN_WINDOW_MS` (a fleet being deployed), in id
+ * order, at evenly spaced times: 10 nodes per ms at 100,000 nodes, 100 per ms at 1,000,000.
+ * HyParView handles concurrent joins (a contact that has just joined accepts the newcomer
+ * into its own active view). Joining one node per ms would make the run mostly virtual
+ * shuffling (100 s at 100k, 1,000 s at 1M) before any broadcast, and the shuffle traffic
+ * of the nodes already in grows with n × join time.
+ */
+export const JOIN_WINDOW_MS = 10_000;
+/** Stabilisation after the last join: three HyParView shuffle periods (3 × 10 s). */
+export const STABILISE_MS = 30_000;
+/** Spacing of the 10 broadcasts, and the tail after the last one. */
+export const BROADCAST_INTERVAL_MS = 1000;
+export const TAIL_MS = 5000;
 
-/** The benchmark scenario: join one node per ms, 10 s to stabilise, 10 broadcasts 1 s apart. */
+/** The benchmark scenario: joins over 10 s, stabilise 30 s, 10 broadcasts 1 s apart, 5 s tail. */
 export function benchScenario(nodes: number, seed: number): Scenario {
-  const joined = nodes + 10_000;
+  const intervalMs = JOIN_WINDOW_MS / nodes;
+  const joined = JOIN_WINDOW_MS + STABILISE_MS;
   return {
     name: `bench-${nodes}`,
     nodes,
@@ -47,10 +65,10 @@ export function benchScenario(nodes: number, seed: number): Scenario {
     protocol: { membership: 'hyparview', broadcast: 'plumtree' },
     network: { ...DEFAULT_NETWORK },
     timeline: [
-      { at: 0, type: 'join-all', intervalMs: 1 },
-      { at: joined, type: 'broadcast', count: BROADCASTS, intervalMs: 1000 },
+      { at: 0, type: 'join-all', intervalMs },
+      { at: joined, type: 'broadcast', count: BROADCASTS, intervalMs: BROADCAST_INTERVAL_MS },
     ],
-    endMs: joined + BROADCASTS * 1000 + 10_000,
+    endMs: joined + (BROADCASTS - 1) * BROADCAST_INTERVAL_MS + TAIL_MS,
   };
 }
 
@@ -74,13 +92,21 @@ function minReliability(result: Record<string, unknown>): number {
 export function runBench(nodes: number, seed: number): BenchResult {
   let peak = process.memoryUsage().rss;
   let lastSample = 0;
-  const sample = (): void => {
-    const now = performance.now();
-    if (now - lastSample < 200) return;
-    lastSample = now;
-    peak = Math.max(peak, process.memoryUsage().rss);
-  };
+  let lastReport = 0;
   const t0 = performance.now();
+  const sample = (fraction: number): void => {
+    const now = performance.now();
+    if (now - lastSample >= 200) {
+      lastSample = now;
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    // Progress on stderr every 5 % of virtual time (long runs: 10^6 nodes take minutes).
+    if (fraction - lastReport >= 0.05 - 1e-9) {
+      lastReport = fraction;
+      const wall = ((now - t0) / 1000).toFixed(1);
+      process.stderr.write(`bench/sim: ${Math.round(fraction * 100)}% of virtual time, ${wall} s wall, rss ${Math.round(peak / 1048576)} MB\n`);
+    }
+  };
   const result = runScenario(benchScenario(nodes, seed), sample) as unknown as Record<string, unknown>;
   const wall = (performance.now() - t0) / 1000;
   peak = Math.max(peak, process.memoryUsage().rss);

@@ -8,6 +8,9 @@
  * - Every node keeps a member table keyed by advertised address: `{name, addr, status,
  *   incarnation, tags, updatedAt}`, its own entry `alive`.
  * - Every change is a *delta* spread by broadcast (Plumtree carries it to every node).
+ *   A node announces its own `alive` entry when it gets its first neighbour (at start, it
+ *   has none: a broadcast then would only reach others through Plumtree's IHAVE sync and a
+ *   GRAFT after `ihaveTimeoutMs`), and again whenever it regains one after having none.
  * - Anti-entropy repairs what broadcast missed: on each new neighbour, and every
  *   `syncIntervalMs` with one random neighbour, the node pushes its whole table
  *   (`members-push`) point to point; the receiver merges it and answers (`members-pull`)
@@ -164,14 +167,20 @@ export class MembersMachine {
     this.table.set(self.addr, { name: self.name, addr: self.addr, status: 'alive', incarnation: inc, tags: { ...self.tags }, updatedAt: 0 });
   }
 
-  /** Start: announce ourselves and arm the anti-entropy timer. */
+  /** Start: arm the anti-entropy timer; announce ourselves now if we already have a
+   *  neighbour, else when the first one comes up (`handleNeighborUp`). */
   start(now: number): void {
     if (this.started) return;
     this.started = true;
-    const me = this.self();
-    me.updatedAt = now;
-    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    this.self().updatedAt = now;
+    if (this.neighbors.length > 0) this.announce();
     this.io.timer(this.config.syncIntervalMs, { type: 'members-sync' });
+  }
+
+  /** Broadcast our own entry (unless we left). */
+  private announce(): void {
+    const me = this.self();
+    if (me.status !== 'left') this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
   }
 
   /** Our own entry (live object: do not mutate). */
@@ -209,9 +218,12 @@ export class MembersMachine {
     this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
   }
 
-  /** A neighbour came up: push our table to it. */
+  /** A neighbour came up: push our table to it; if it is our only one, announce ourselves
+   *  (through it, by broadcast) so that every node learns of us, not only this neighbour. */
   handleNeighborUp(peer: string, _now: number): void {
-    if (!this.neighbors.includes(peer)) this.neighbors.push(peer);
+    if (this.neighbors.includes(peer)) return this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
+    this.neighbors.push(peer);
+    if (this.started && this.neighbors.length === 1) this.announce();
     this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
   }
 

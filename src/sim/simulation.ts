@@ -18,12 +18,13 @@
  */
 import { resolveNodeConfig, type NodeConfig, type NodeConfigInput, ProtoNode } from '../proto/node.js';
 import { Sfc32 } from '../proto/rng.js';
-import type { Io, Message, MsgId, NodeEvent, PeerSource, Rng, Timer } from '../proto/types.js';
+import type { Message, MsgId, Timer } from '../proto/types.js';
 import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
 import { NetworkModel, resolveNetworkConfig } from './network.js';
 import { EventQueue, type EventRecord } from './queue.js';
 import type { NetworkConfig } from './scenario-types.js';
 import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
+import { FAIL, findEntry, FullMembership, IN, NodeIo, OUT, isBroadcastTimer, removeEntry, scheduleChurn } from './sim-node.js';
 
 export interface SimOptions {
   nodes: number;
@@ -55,11 +56,6 @@ const K_CALL = 3;
 const K_JOIN = 4;
 const ACTIVE = 16;
 
-// Connection entry flags.
-const OUT = 1;
-const IN = 2;
-const FAIL = 4;
-
 // Node states.
 const S_NEW = 0;
 const S_ALIVE = 1;
@@ -68,73 +64,8 @@ const S_DEAD = 2;
 const GOSSIP = typeIndex('gossip');
 const IHAVE = typeIndex('ihave');
 const GRAFT = typeIndex('graft');
-/** Broadcast traffic: the events `runUntilQuiet` waits for (membership upkeep never stops). */
-const BROADCAST_MSG = new Set<number>([GOSSIP, IHAVE, GRAFT, typeIndex('prune')]);
-const BROADCAST_TIMER = new Set<string>(['pt-missing', 'pt-ihave-flush', 'fanout-round']);
-
-function findEntry(list: number[], peer: number): number {
-  for (let i = 0; i < list.length; i += 3) if (list[i] === peer) return i;
-  return -1;
-}
-
-function removeEntry(list: number[], i: number): void {
-  const last = list.length - 3;
-  if (i !== last) {
-    list[i] = list[last];
-    list[i + 1] = list[last + 1];
-    list[i + 2] = list[last + 2];
-  }
-  list.length = last;
-}
-
-/** The `Io` sink of one simulated node: forwards to the simulation with the node's id. */
-class NodeIo implements Io<number> {
-  constructor(
-    private readonly sim: Simulation,
-    private readonly id: number,
-  ) {}
-  send(to: number, msg: Message<number>): void {
-    this.sim._send(this.id, to, msg);
-  }
-  connect(peer: number): void {
-    this.sim._connect(this.id, peer);
-  }
-  disconnect(peer: number): void {
-    this.sim._disconnect(this.id, peer);
-  }
-  timer(delayMs: number, t: Timer<number>): void {
-    this.sim._timer(this.id, delayMs, t);
-  }
-  deliver(id: MsgId, _payload: Uint8Array, round: number, from: number | null): void {
-    this.sim._deliver(this.id, id, round, from);
-  }
-  event(_e: NodeEvent<number>): void {}
-}
-
-/** Full membership for fanout gossip: uniform samples of all node ids but `self`. */
-class FullMembership implements PeerSource<number> {
-  constructor(
-    private readonly n: number,
-    private readonly self: number,
-  ) {}
-  sample(k: number, exclude: number | null, rng: Rng, out: number[]): number {
-    const n = this.n;
-    let c = 0;
-    const avail = n - 1 - (exclude !== null && exclude !== this.self && exclude >= 0 && exclude < n ? 1 : 0);
-    if (avail <= k) {
-      for (let i = 0; i < n; i++) if (i !== this.self && i !== exclude) out[c++] = i;
-      return c;
-    }
-    while (c < k) {
-      const x = rng.int(n);
-      if (x === this.self || x === exclude) continue;
-      let dup = false;
-      for (let j = 0; j < c; j++) if (out[j] === x) dup = true;
-      if (!dup) out[c++] = x;
-    }
-    return c;
-  }
-}
+const PRUNE = typeIndex('prune');
+if (IHAVE !== GOSSIP + 1 || GRAFT !== GOSSIP + 2 || PRUNE !== GOSSIP + 3) throw new Error('size.ts: broadcast type indices must be contiguous');
 
 export class Simulation {
   /** Number of node slots (ids 0..n-1). */
@@ -397,27 +328,7 @@ export class Simulation {
    * never-started nodes (`joinPerSec`), as two Poisson processes.
    */
   churn(durationMs: number, joinPerSec: number, leavePerSec: number): void {
-    const end = this._now + durationMs;
-    const next = (rate: number): number => -Math.log(1 - this.rng.next()) * (1000 / rate);
-    const leave = (): void => {
-      const live = this.liveNodes();
-      if (live.length > 1) this.crash([live[this.rng.int(live.length)]]);
-      const t = this._now + next(leavePerSec);
-      if (t < end) this.at(t, leave);
-    };
-    const join = (): void => {
-      const down: number[] = [];
-      for (let i = 0; i < this.n; i++) if (this.state[i] !== S_ALIVE) down.push(i);
-      if (down.length > 0) {
-        const live = this.liveNodes();
-        const contacts = this.pickLive(live, Math.min(3, live.length));
-        this.join(down[this.rng.int(down.length)], contacts);
-      }
-      const t = this._now + next(joinPerSec);
-      if (t < end) this.at(t, join);
-    };
-    if (leavePerSec > 0) this.at(this._now + next(leavePerSec), leave);
-    if (joinPerSec > 0) this.at(this._now + next(joinPerSec), join);
+    scheduleChurn(this, durationMs, joinPerSec, leavePerSec);
   }
 
   // ------------------------------------------------------------------ broadcasts & stats
@@ -503,20 +414,8 @@ export class Simulation {
     this.typeBytes[ti] += sz;
     this.sentMessages[from]++;
     this.sentBytes[from] += sz;
-    if (ti === GOSSIP) {
-      const r = this.rec((msg as { id: string }).id);
-      if (r !== undefined) r.payloadMessages++;
-    } else if (ti === IHAVE) {
-      for (const e of (msg as { entries: { id: string }[] }).entries) {
-        const r = this.rec(e.id);
-        if (r !== undefined) r.controlMessages++;
-      }
-    } else if (ti === GRAFT) {
-      const id = (msg as { id: string | null }).id;
-      const r = id === null ? undefined : this.rec(id);
-      if (r !== undefined) r.controlMessages++;
-    }
-    if (this.observer?.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
+    if (ti >= GOSSIP && ti <= GRAFT) this.countBroadcastMsg(msg);
+    if (this.observer !== undefined && this.observer.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
     if (!(to >= 0 && to < this.n) || to === from) {
       this.schedLinkDown(from, to, this.network.refusedMs());
       return;
@@ -539,7 +438,7 @@ export class Simulation {
       if (t < list![idx + 2]) t = list![idx + 2];
       list![idx + 2] = t;
     }
-    if (BROADCAST_MSG.has(ti)) {
+    if (ti >= GOSSIP && ti <= PRUNE) {
       this.queue.push(t, K_MSG | ACTIVE, to, from, this.inc[to], msg);
       this.activity++;
     } else {
@@ -594,7 +493,7 @@ export class Simulation {
 
   /** @internal */
   _timer(a: number, delayMs: number, t: Timer<number>): void {
-    if (BROADCAST_TIMER.has(t.type)) {
+    if (isBroadcastTimer(t.type)) {
       this.queue.push(this._now + delayMs, K_TIMER | ACTIVE, a, 0, this.inc[a], t);
       this.activity++;
     } else {
@@ -610,6 +509,23 @@ export class Simulation {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Charge a GOSSIP to its broadcast's payload count, IHAVE entries / GRAFT to control. */
+  private countBroadcastMsg(msg: Message<number>): void {
+    if (msg.type === 'gossip') {
+      const r = this.rec(msg.id);
+      if (r !== undefined) r.payloadMessages++;
+    } else if (msg.type === 'ihave') {
+      const entries = msg.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const r = this.rec(entries[i].id);
+        if (r !== undefined) r.controlMessages++;
+      }
+    } else if (msg.type === 'graft' && msg.id !== null) {
+      const r = this.rec(msg.id);
+      if (r !== undefined) r.controlMessages++;
+    }
+  }
 
   private rec(id: string): BroadcastRecord | undefined {
     if (id === this.lastId) return this.lastRec;
@@ -655,8 +571,8 @@ export class Simulation {
     if (this.observer?.onLinkDown !== undefined) this.observer.onLinkDown(a, b, this._now);
   }
 
-  /** `k` distinct random elements of `live` (partial Fisher–Yates on a copy). */
-  private pickLive(live: number[], k: number): number[] {
+  /** @internal `k` distinct random elements of `live` (partial Fisher–Yates on a copy). */
+  pickLive(live: number[], k: number): number[] {
     const pool = live.slice();
     for (let i = 0; i < k; i++) {
       const j = i + this.rng.int(pool.length - i);

@@ -60,3 +60,38 @@ test('interleaved push/pop keeps order and recycles slots', () => {
     }
   }
 });
+
+test('near and far events (ms apart and minutes apart) pop in exact (time, insertion) order', () => {
+  const rng = new Sfc32(SEED + 2);
+  const q = new EventQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  let now = 0;
+  let id = 0;
+  let prevT = -1;
+  let prevId = -1;
+  let popped = 0;
+  let sawFar = 0;
+  for (let round = 0; round < 60000; round++) {
+    if (rng.next() < 0.52 || q.size === 0) {
+      const far = rng.next() < 0.3;
+      // Integer times so that near and far events often tie.
+      q.push(now + (far ? 100 + rng.int(100_000) : rng.int(30)), 0, id++, 0, 0, null);
+    } else {
+      assert.ok(q.pop(e));
+      assert.ok(e.time > prevT || (e.time === prevT && e.node > prevId), `order at pop ${popped}`);
+      if (e.time - now > 100) sawFar++;
+      prevT = e.time;
+      prevId = e.node;
+      now = e.time;
+      popped++;
+    }
+  }
+  while (q.pop(e)) {
+    assert.ok(e.time > prevT || (e.time === prevT && e.node > prevId));
+    prevT = e.time;
+    prevId = e.node;
+    popped++;
+  }
+  assert.equal(popped, id);
+  assert.ok(sawFar > 100, `far events popped: ${sawFar}`);
+});

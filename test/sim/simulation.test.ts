@@ -37,6 +37,26 @@ test('same seed gives byte-identical results; another seed differs', () => {
   assert.ok(r.events > 10_000);
 });
 
+test('concurrent joins (10 per ms, as in bench/sim.ts) are deterministic and reach every node', () => {
+  const s: Scenario = {
+    name: 'fast-join',
+    nodes: 2000,
+    seed: SEED,
+    protocol: {},
+    network: { latency: { kind: 'uniform', minMs: 5, maxMs: 25 }, loss: 0, failureDetection: { kind: 'rst' }, connectTimeoutMs: 1000 },
+    timeline: [
+      { at: 0, type: 'join-all', intervalMs: 0.1 },
+      { at: 30_200, type: 'broadcast', count: 3, intervalMs: 1000 },
+    ],
+    endMs: 37_200,
+  };
+  const a = JSON.stringify(runScenario(s));
+  assert.equal(JSON.stringify(runScenario(s)), a);
+  const r = JSON.parse(a) as { broadcasts: { reliability: number }[]; log: { atMs: number }[] };
+  assert.equal(r.broadcasts.length, 3);
+  for (const b of r.broadcasts) assert.equal(b.reliability, 1, JSON.stringify(b));
+});
+
 /** 1,000 nodes, joined one per ms, 60 s to settle, 3 warm-up broadcasts. */
 function overlay(broadcast: BroadcastKind): Simulation {
   const sim = new Simulation({ nodes: 1000, seed: SEED, protocol: { broadcast } });
