@@ -2,7 +2,7 @@
  * The rumor agent: a daemon like `serf agent`. It wires one `RumorNode` (HyParView +
  * Plumtree over TCP), the membership machine (`proto/members.ts`, driven with real timers),
  * user events (broadcast on channel `_rumor.event`), event handler scripts, the HTTP API,
- * Prometheus metrics and pino logs. No protocol decisions are made here.
+ * Prometheus metrics and structured logs. No protocol decisions are made here.
  *
  * `leave()` is Serf's `leave`: broadcast `left`, leave the overlay gracefully, stop.
  * `shutdown()` stops without leaving (peers will see a failure and mark it `failed`).
@@ -26,6 +26,7 @@ import {
   type MembersIo,
   type MembersMessage,
 } from '../proto/members.js';
+import type { Registry } from 'prom-client';
 import { Sfc32 } from '../proto/rng.js';
 import type { DownReason } from '../proto/types.js';
 import { startApi, type ApiBackend, type ApiMember, type ApiServer, type MonitorEvent } from './api.js';
@@ -33,7 +34,7 @@ import type { AgentInfo } from './client.js';
 import { parseBindAddr, type AgentConfig } from './config.js';
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
 import { createLogger, type AgentLogger } from './log.js';
-import { createMetrics, newCounters, type AgentCounters } from './metrics.js';
+import { newCounters, type AgentCounters } from './metrics.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
 
 export type { Member, AgentInfo };
@@ -42,6 +43,12 @@ export type { Member, AgentInfo };
 export const MEMBERS_CHANNEL = '_rumor.members';
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
+
+/** First delay between `--join` attempts (measured: a loopback/LAN seed that is starting
+ *  answers within ~100 ms, so waiting a whole second only delays the cluster). */
+export const JOIN_RETRY_FIRST_MS = 150;
+/** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
+export const JOIN_RETRY_MAX_MS = 30_000;
 
 /** Point-to-point capabilities the lead adds to `RumorNode` (optional until they land). */
 interface DirectNode {
@@ -116,7 +123,8 @@ export class Agent implements ApiBackend {
   private readonly startedAt = Date.now();
   private readonly version = readVersion();
   private readonly listeners = new Set<(e: MonitorEvent) => void>();
-  private readonly metricsRegistry;
+  /** prom-client registry, created on the first `/metrics` scrape (it reads `counters`). */
+  private metricsRegistry: Registry | null = null;
   private members_!: MembersMachine;
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
@@ -131,11 +139,6 @@ export class Agent implements ApiBackend {
     readonly log: AgentLogger,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
-    this.metricsRegistry = createMetrics({
-      stats: () => (this.state === 'stopped' ? null : this.node.stats()),
-      memberCounts: () => this.memberCounts(),
-      counters: this.counters,
-    });
   }
 
   /** Start an agent: bind the node, start membership, the API and background joins. */
@@ -194,10 +197,18 @@ export class Agent implements ApiBackend {
     this.wireNode();
     this.members_.start(Date.now());
     this.persist();
-    this.api = await startApi(c.apiAddr, c.apiToken, this);
+    // Join first: the JOIN is on the wire while the API socket binds.
+    if (c.join.length > 0) void this.joinLoop(c.join);
+    try {
+      this.api = await startApi(c.apiAddr, c.apiToken, this);
+    } catch (err) {
+      this.state = 'stopped';
+      for (const t of this.timers) clearTimeout(t);
+      this.handlers.close();
+      throw err;
+    }
     this.apiUrl_ = this.api.url;
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
-    if (c.join.length > 0) void this.joinLoop(c.join);
   }
 
   private membersIo(): MembersIo {
@@ -280,9 +291,9 @@ export class Agent implements ApiBackend {
     const { name, payload, ltime } = r.event;
     this.ltime = Math.max(this.ltime, ltime);
     this.counters.userEventsReceived++;
-    this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
-    this.handlers.dispatch(e);
+    this.dispatchAfterForward(e);
+    this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
     const text = new TextDecoder().decode(payload);
     this.publish({ type: 'user', id: d.id, name, origin: d.origin, ltime, payload: text, payloadBase64: Buffer.from(payload).toString('base64') });
   }
@@ -290,8 +301,19 @@ export class Agent implements ApiBackend {
   private onMemberEvent(e: MembersEvent): void {
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
-    this.handlers.dispatch({ type: e.type, members: [e.member] });
+    this.dispatchAfterForward({ type: e.type, members: [e.member] });
     this.publish({ type: e.type, member });
+  }
+
+  /**
+   * Run the handlers of `e` once the frames that carry it on to the neighbours are written:
+   * the runtime writes them from a `setImmediate` queued during this delivery, and a handler
+   * spawn blocks the event loop (a fork: ~1 ms idle, several under load), so spawning first
+   * would add that to every hop of the broadcast. Two `setImmediate`s put the spawn in the
+   * check phase of the next loop turn, after that write; no timer is involved.
+   */
+  private dispatchAfterForward(e: AgentEvent): void {
+    setImmediate(() => setImmediate(() => this.handlers.dispatch(e)));
   }
 
   private publish(e: MonitorEvent): void {
@@ -313,11 +335,17 @@ export class Agent implements ApiBackend {
     }
   }
 
+  /**
+   * Join through `seeds`, retrying until it works: each attempt waits `1 s + delay` (at most
+   * 5 s) for a first neighbour, then `delay` before the next one, `delay` starting at
+   * `JOIN_RETRY_FIRST_MS` and doubling up to `JOIN_RETRY_MAX_MS`. A timed-out attempt keeps
+   * running in the background (the node re-joins by itself), so a slow seed is not lost.
+   */
   private async joinLoop(seeds: string[]): Promise<void> {
-    let delay = 1000;
+    let delay = JOIN_RETRY_FIRST_MS;
     for (let attempt = 1; this.state === 'running'; attempt++) {
       try {
-        await this.node.join(seeds, { timeoutMs: 5000 });
+        await this.node.join(seeds, { timeoutMs: Math.min(5000, 1000 + delay) });
         this.log.info({ seeds, attempt }, 'joined');
         return;
       } catch (err) {
@@ -331,7 +359,7 @@ export class Agent implements ApiBackend {
         }, delay);
         this.timers.add(h);
       });
-      delay = Math.min(delay * 2, 30_000); // backoff 1 s doubling to 30 s (Serf's retry_interval is 30 s)
+      delay = Math.min(delay * 2, JOIN_RETRY_MAX_MS);
     }
   }
 
@@ -384,8 +412,19 @@ export class Agent implements ApiBackend {
     return id;
   }
 
-  /** Prometheus exposition of this agent's metrics. */
+  /** Prometheus exposition of this agent's metrics. prom-client is loaded on the first
+   *  scrape: every counter is kept by the agent (`counters`) or the runtime (`node.stats()`),
+   *  so nothing counted before that scrape is lost; only the process/event-loop default
+   *  metrics start at the first scrape. */
   async metrics(): Promise<{ contentType: string; body: string }> {
+    if (this.metricsRegistry === null) {
+      const { createMetrics } = await import('./metrics-registry.js');
+      this.metricsRegistry ??= createMetrics({
+        stats: () => (this.state === 'stopped' ? null : this.node.stats()),
+        memberCounts: () => this.memberCounts(),
+        counters: this.counters,
+      });
+    }
     return { contentType: this.metricsRegistry.contentType, body: await this.metricsRegistry.metrics() };
   }
 
@@ -422,7 +461,7 @@ export class Agent implements ApiBackend {
     this.handlers.close();
     this.listeners.clear();
     await this.api?.close();
-    this.metricsRegistry.clear();
+    this.metricsRegistry?.clear();
     this.log.info({}, 'agent stopped');
     this.resolveStopped();
   }

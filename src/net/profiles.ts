@@ -55,7 +55,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     },
     protocol: {
       hyparview: { neighborTimeoutMs: 1000, shuffleIntervalMs: 10_000 },
-      plumtree: { ihaveTimeoutMs: 200, graftTimeoutMs: 50 },
+      plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25 },
     },
   },
   wan: {

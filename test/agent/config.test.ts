@@ -94,3 +94,23 @@ test('event handler parsing: a prefix that is not a filter belongs to the script
   assert.deepEqual(parseEventHandler('*=./x.sh'), { ok: true, spec: { filters: ['*'], script: './x.sh' } });
   assert.deepEqual(parseEventHandler('user='), { ok: false, reason: 'empty script in "user="' });
 });
+
+test('every validator: type, emptiness, bounds and list element errors name the path', () => {
+  const f = (flags: Record<string, unknown>): string => reason(resolveAgentConfig({ flags, isTTY: false }));
+  assert.equal(f({ name: '' }), 'flag --name: name: expected a non-empty string');
+  assert.equal(f({ name: 'x'.repeat(257) }), 'flag --name: name: at most 256 characters');
+  assert.equal(f({ join: ['a:1', 'nope'] }), 'flag --join: join.1: expected "host:port"');
+  assert.equal(f({ handlerTimeoutMs: 1.5 }), 'flag --handler-timeout-ms: handlerTimeoutMs: expected an integer');
+  assert.equal(f({ handlerTimeoutMs: 'soon' }), 'flag --handler-timeout-ms: handlerTimeoutMs: expected a number');
+  assert.equal(f({ logLevel: 'loud' }), 'flag --log-level: logLevel: expected trace, debug, info, warn, error or silent');
+  assert.equal(f({ logFormat: 'xml' }), 'flag --log-format: logFormat: expected json or text');
+  assert.equal(f({ advertise: 'x' }), 'flag --advertise: advertise: expected "host:port"');
+  assert.equal(f({ apiToken: '' }), 'flag --api-token: apiToken: expected a non-empty string');
+  const tags = file('tags.json', JSON.stringify({ tags: ['a'] }));
+  assert.equal(reason(resolveAgentConfig({ file: tags })), `config file ${tags}: tags: expected a table of key = "value"`);
+  const hs = file('hs.json', JSON.stringify({ event_handlers: [3] }));
+  assert.equal(reason(resolveAgentConfig({ file: hs })), `config file ${hs}: eventHandlers.0: expected a string`);
+  const ok = resolveAgentConfig({ flags: { name: 'n', join: ['a:1'], tags: ['k=v'], apiAddr: '127.0.0.1:0', bind: '127.0.0.1:0' }, isTTY: false });
+  assert.ok(ok.ok, ok.ok ? '' : ok.reason);
+  assert.notEqual(ok.config.join, AGENT_DEFAULTS.join, 'lists are copies, not the defaults');
+});

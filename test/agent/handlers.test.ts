@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HandlerRunner, matchesFilter, type HandlerResult } from '../../src/agent/handlers.js';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandOf, HandlerRunner, matchesFilter, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
 
@@ -86,4 +89,31 @@ test('concurrency bound and bounded queue: overflow dropped and counted', async 
     peak = Math.max(peak, live);
   }
   assert.equal(peak, 2);
+});
+
+test('a plain path runs without a shell; anything else with /bin/sh -c', async () => {
+  assert.deepEqual(commandOf('/usr/local/bin/on-deploy.sh'), ['/usr/local/bin/on-deploy.sh', []]);
+  assert.deepEqual(commandOf('./h_1-2.sh'), ['./h_1-2.sh', []]);
+  assert.deepEqual(commandOf('./x.sh arg'), ['/bin/sh', ['-c', './x.sh arg']]);
+  assert.deepEqual(commandOf('~/x.sh'), ['/bin/sh', ['-c', '~/x.sh']]);
+  assert.deepEqual(commandOf('$HOME/x.sh'), ['/bin/sh', ['-c', '$HOME/x.sh']]);
+  assert.deepEqual(commandOf('true'), ['/bin/sh', ['-c', 'true']], 'no slash: a shell word (builtins, PATH)');
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-direct-'));
+  const withShebang = join(dir, 'a.sh');
+  writeFileSync(withShebang, '#!/bin/sh\nprintf "%s:" "$RUMOR_EVENT" "$0"; cat\n');
+  chmodSync(withShebang, 0o755);
+  const noShebang = join(dir, 'b');
+  writeFileSync(noShebang, 'printf "plain:"; cat\n');
+  chmodSync(noShebang, 0o755);
+  const notExec = join(dir, 'c.sh');
+  writeFileSync(notExec, 'echo never\n');
+  const h = runner([{ filters: ['user'], script: withShebang }, { filters: ['member-join'], script: noShebang }, { filters: ['member-leave'], script: notExec }]);
+  h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v2'), origin: 'o:1', ltime: 1 });
+  h.r.dispatch({ type: 'member-join', members: [member] });
+  h.r.dispatch({ type: 'member-leave', members: [member] });
+  await h.r.idle();
+  const by = new Map(h.results.map((x) => [x.event, x]));
+  assert.equal(by.get('user')!.stdout, `user:${withShebang}:v2`, '$0 is the script itself: no sh -c in between');
+  assert.equal(by.get('member-join')!.stdout, 'plain:n2\t127.0.0.1:7947\talive\trole=db,x=y\n', 'no #! line: run by /bin/sh');
+  assert.deepEqual([by.get('member-leave')!.outcome, by.get('member-leave')!.stderr], ['spawn', `cannot run ${notExec}: permission denied (not executable?)`]);
 });

@@ -54,15 +54,44 @@ function make(inc = 0): { m: MembersMachine; io: Rec } {
   return { m, io };
 }
 
-test('start broadcasts own alive entry and arms the sync timer', () => {
+test('start arms the sync timer; the first neighbour triggers the announcement, then the push', () => {
   const io = new Rec();
   const m = new MembersMachine({ name: 'a', addr: A, tags: { role: 'web' }, incarnation: 3 }, cfg, new Sfc32(1), io);
   m.start(10);
+  assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour yet: nothing to broadcast through');
+  assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
+  const me = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
+  m.handleNeighborUp(B, 11);
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [st(A, 'alive', 3, { role: 'web' })] }],
+    ['broadcast', { type: 'members-delta', members: [me] }],
+    ['sendTo', B, { type: 'members-push', members: [me] }],
+  ]);
+  m.handleNeighborUp(C, 12);
+  assert.deepEqual(io.take(), [['sendTo', C, { type: 'members-push', members: [me] }]], 'second neighbour: push only');
+  m.handleNeighborDown(B, 'disconnected', 13);
+  m.handleNeighborDown(C, 'disconnected', 14);
+  m.handleNeighborUp(B, 15);
+  assert.deepEqual(io.take(), [
+    ['broadcast', { type: 'members-delta', members: [me] }],
+    ['sendTo', B, { type: 'members-push', members: [me] }],
+  ], 'regaining a first neighbour after none announces again');
+});
+
+test('start with a neighbour already up announces at once; a node that left never announces', () => {
+  const io = new Rec();
+  const m = new MembersMachine({ name: 'a', addr: A, tags: {}, incarnation: 0 }, cfg, new Sfc32(1), io);
+  m.handleNeighborUp(B, 1);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0), name: 'a' }] }]]);
+  m.start(2);
+  assert.deepEqual(io.take(), [
+    ['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 0), name: 'a' }] }],
     ['timer', 1000, { type: 'members-sync' }],
   ]);
-  assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
+  m.leave(3);
+  m.handleNeighborDown(B, 'disconnected', 4);
+  io.take();
+  m.handleNeighborUp(C, 5);
+  assert.deepEqual(io.take(), [['sendTo', C, { type: 'members-push', members: [{ ...st(A, 'left', 0), name: 'a' }] }]]);
 });
 
 test('precedence: higher incarnation wins; equal incarnation left > failed > suspect > alive', () => {
@@ -130,6 +159,7 @@ test('push-pull: neighbour-up pushes the whole table; the receiver answers with 
   io.take();
   m.handleNeighborUp(B, 2);
   assert.deepEqual(io.take(), [
+    ['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }],
     ['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 0)] }],
   ]);
   // B pushes: it knows C failed (newer), itself alive, and an old view of A.

@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics of one agent, on a private `Registry` (several agents can share a
+ * process), built on the first scrape from counters the agent and the runtime keep
+ * themselves (`metrics.ts`). Process metrics and event-loop lag come from prom-client's
+ * `collectDefaultMetrics` (`nodejs_eventloop_lag_*`) and start at that first scrape.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NodeStats } from '../net/stats.js';
+import type { MetricsSource } from './metrics.js';
+
+type Labels = Record<string, string>;
+
+function counter(reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [l, v] of read()) this.inc(l, v);
+    },
+  });
+}
+
+function gauge(reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [l, v] of read()) this.set(l, v);
+    },
+  });
+}
+
+const byLabel = (label: string, counts: Record<string, number> | undefined): [Labels, number][] =>
+  Object.entries(counts ?? {}).map(([k, v]) => [{ [label]: k }, v]);
+
+/** Build the registry of one agent. */
+export function createMetrics(src: MetricsSource): Registry {
+  const reg = new Registry();
+  collectDefaultMetrics({ register: reg });
+  const s = (): NodeStats | null => src.stats();
+  counter(reg, 'rumor_messages_in_total', 'Protocol messages received, by type.', ['type'], () => byLabel('type', s()?.messagesIn));
+  counter(reg, 'rumor_messages_out_total', 'Protocol messages sent, by type.', ['type'], () => byLabel('type', s()?.messagesOut));
+  counter(reg, 'rumor_bytes_in_total', 'Frame bytes received, by message type.', ['type'], () => byLabel('type', s()?.bytesIn));
+  counter(reg, 'rumor_bytes_out_total', 'Frame bytes sent, by message type.', ['type'], () => byLabel('type', s()?.bytesOut));
+  counter(reg, 'rumor_deliveries_total', 'Broadcast payloads delivered.', [], () => [[{}, s()?.deliveries ?? 0]]);
+  counter(reg, 'rumor_duplicates_total', 'Gossip frames received for an already delivered message.', [], () => [[{}, s()?.duplicates ?? 0]]);
+  counter(reg, 'rumor_dropped_frames_total', 'Frames dropped by the decoder, by reason.', ['reason'], () => byLabel('reason', s()?.droppedFrames));
+  counter(reg, 'rumor_shed_frames_total', 'Frames shed by backpressure, by type.', ['type'], () => byLabel('type', s()?.shed));
+  gauge(reg, 'rumor_active_view_size', 'Neighbours (HyParView active view).', [], () => [[{}, s()?.activeView ?? 0]]);
+  gauge(reg, 'rumor_passive_view_size', 'Reserve peers (HyParView passive view).', [], () => [[{}, s()?.passiveView ?? 0]]);
+  gauge(reg, 'rumor_connections_open', 'Open TCP connections.', [], () => [[{}, s()?.connections.open ?? 0]]);
+  const c = src.counters;
+  counter(reg, 'rumor_neighbor_up_total', 'Neighbours that came up.', [], () => [[{}, c.neighborUp]]);
+  counter(reg, 'rumor_neighbor_down_total', 'Neighbours that went down, by reason.', ['reason'], () => byLabel('reason', c.neighborDown));
+  gauge(reg, 'rumor_members', 'Members by status.', ['status'], () => byLabel('status', src.memberCounts()));
+  counter(reg, 'rumor_handler_runs_total', 'Event handler runs started.', [], () => [[{}, c.handlerRuns]]);
+  counter(reg, 'rumor_handler_failures_total', 'Event handler failures, by reason (exit, signal, timeout, spawn).', ['reason'], () => byLabel('reason', c.handlerFailures));
+  counter(reg, 'rumor_handler_dropped_total', 'Event handler runs dropped because the queue was full.', [], () => [[{}, c.handlerDropped]]);
+  counter(reg, 'rumor_user_events_total', 'User events, by direction.', ['direction'], () => [[{ direction: 'sent' }, c.userEventsSent], [{ direction: 'received' }, c.userEventsReceived]]);
+  counter(reg, 'rumor_bad_messages_total', 'Agent-level messages (membership, user events) that failed validation, by channel.', ['channel'], () => byLabel('channel', c.badMessages));
+  return reg;
+}
