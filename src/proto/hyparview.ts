@@ -89,6 +89,10 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
 
 const KIND_NEIGHBOR = 0;
 const KIND_JOIN = 1;
+/** Shuffle replies in a row that bring nothing new before a node with a full active view and
+ *  a half-empty passive view re-JOINs (see `checkIsolated`). Own choice: three periods (30 s on
+ *  the default shuffle interval) keep the cost in small clusters low. */
+const STALE_SHUFFLES_TO_REJOIN = 3;
 
 const MSG_JOIN = { type: 'join' } as const;
 const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
@@ -144,6 +148,10 @@ export class HyParView<P> implements MembershipMachine<P> {
   private escalations = 0;
   /** Consecutive shuffle periods with a full active view and an empty passive view. */
   private isolated = 0;
+  /** Consecutive shuffle replies that added no new peer to the passive view. */
+  private staleShuffles = 0;
+  /** Stale replies needed before the next stale-triggered re-JOIN (doubles each time). */
+  private staleLimit = STALE_SHUFFLES_TO_REJOIN;
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   private lastShuffle: P[] | null = null;
   private left = false;
@@ -388,7 +396,9 @@ export class HyParView<P> implements MembershipMachine<P> {
     const sent = this.lastShuffle;
     if (sent === null || !Array.isArray(peers)) return;
     this.lastShuffle = null;
-    this.merge(this.self, false, peers, sent);
+    // A reply that teaches nothing new is one sign of a closed island (see checkIsolated).
+    if (this.merge(this.self, false, peers, sent) === 0) this.staleShuffles++;
+    else this.staleShuffles = 0;
   }
 
   // ------------------------------------------------------------------ timers
@@ -419,24 +429,50 @@ export class HyParView<P> implements MembershipMachine<P> {
   }
 
   /**
-   * A full active view with an empty passive view, period after period, means every peer this
-   * node ever hears of is already a neighbour: in a large overlay that is a closed island (seen
-   * in the simulator: a 6-clique whose shuffles only ever carry its own members). After
-   * `escalateLowAfter` such periods the node re-JOINs through an original contact outside its
-   * view; the accepted JOIN replaces a random island link and the contact's FORWARDJOIN walks
-   * spread it into the rest of the overlay. A small cluster whose contacts are all neighbours
-   * does nothing.
+   * Closed islands. A clique of `activeViewSize + 1` nodes can end up with full active views
+   * that only point at each other (seen in the simulator at 10^4 nodes: 6-cliques formed by
+   * concurrent joins); nothing in the paper's rules ever breaks it. Two local signs, checked
+   * each shuffle period while the active view is full:
+   * - the passive view is empty for more than `escalateLowAfter` periods: every peer ever
+   *   heard of is a neighbour;
+   * - the passive view is under half full and the last `STALE_SHUFFLES_TO_REJOIN` shuffle
+   *   replies taught nothing new: the shuffle walks never leave the group.
+   * Either makes the node re-JOIN through a passive peer (or an original contact) that is not
+   * a neighbour; the accepted JOIN replaces a random link and the FORWARDJOIN walks spread
+   * it into the rest of the overlay. In a cluster too small to fill passive views the second
+   * sign also fires: a JOIN that moves one link, which the overlay absorbs; the wait doubles
+   * after each such JOIN (3, 6, 12, ... up to 48 periods) so the cost there stays small.
    */
   private checkIsolated(full: boolean): void {
-    if (!full || this.passive.length > 0) {
+    if (!full) {
       this.isolated = 0;
       return;
     }
-    if (++this.isolated <= this.cfg.escalateLowAfter || this.pendPeer.length > 0) return;
+    const empty = this.passive.length === 0;
+    this.isolated = empty ? this.isolated + 1 : 0;
+    const stuck = empty
+      ? this.isolated > this.cfg.escalateLowAfter
+      : this.staleShuffles >= this.staleLimit && this.passive.length < this.cfg.passiveViewSize / 2;
+    if (!stuck || this.pendPeer.length > 0) return;
     this.isolated = 0;
+    this.staleShuffles = 0;
+    // Each stale-triggered re-JOIN doubles the wait for the next one (up to 16×): an island is
+    // broken by the first, a small cluster pays a few and then one per 48 periods.
+    if (!empty && this.staleLimit < STALE_SHUFFLES_TO_REJOIN * 16) this.staleLimit *= 2;
+    if (this.passive.length > 0) return this.rejoinVia(this.rng.int(this.passive.length));
     for (let k = 0; k < this.contacts.length; k++) {
       if (this.active.indexOf(this.contacts[k]) < 0) return this.startJoin(k);
     }
+  }
+
+  /** JOIN through passive peer `i` (answered like the first JOIN: see onNeighborReply). */
+  private rejoinVia(i: number): void {
+    const peer = this.passive[i];
+    removeAt(this.passive, i);
+    this.joinIdx = -1;
+    this.io.connect(peer);
+    this.io.send(peer, MSG_JOIN);
+    this.addPending(peer, KIND_JOIN, true);
   }
 
   private onRepairTimer(attempt: number): void {
@@ -627,8 +663,9 @@ export class HyParView<P> implements MembershipMachine<P> {
 
   /** Merge shuffle ids (and `first` when `hasFirst`) into the passive view; when full, evict
    *  entries of `prefer` (what we sent to the other side) first, then random ones. */
-  private merge(first: P, hasFirst: boolean, incoming: readonly P[], prefer: readonly P[]): void {
+  private merge(first: P, hasFirst: boolean, incoming: readonly P[], prefer: readonly P[]): number {
     const cap = this.cfg.passiveViewSize;
+    let added = 0;
     const limit = incoming.length < cap ? incoming.length : cap;
     const pv = this.passive;
     let cursor = 0;
@@ -648,7 +685,9 @@ export class HyParView<P> implements MembershipMachine<P> {
         if (!evicted) removeAt(pv, this.rng.int(pv.length));
       }
       pv.push(p);
+      added++;
     }
+    return added;
   }
 
   /** Index of a random passive peer that has not rejected us lately, or -1. */

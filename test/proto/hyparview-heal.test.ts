@@ -178,3 +178,38 @@ test('config: new fields validated with a one-line reason', () => {
   assert.equal(bad({}), 'ok');
   assert.equal(DEFAULT_HYPARVIEW_CONFIG.repairMaxMs, 10_000);
 });
+
+test('closed island: full active view, half-empty passive view, stale shuffles → re-JOIN via a passive peer', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2, 3, 4, 5]);
+  withPassive(hv, io, 9, [8]); // passive: 9 (origin) and 8 — the only peers outside the clique
+  assert.deepEqual([...hv.passiveView()].sort(), [8, 9]);
+  const joins = (): number[] =>
+    io.take().flatMap((o) => (o[0] === 'send' && (o[2] as Message<number>).type === 'join' ? [o[1] as number] : []));
+  // Each period: the shuffle goes to a clique member whose reply teaches nothing new.
+  for (let period = 1; period <= 3; period++) {
+    hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
+    assert.deepEqual(joins(), [], `no re-JOIN before ${period} stale replies`);
+    hv.handleMessage(3, { type: 'shuffle-reply', peers: [1, 2, 4] }, period * 10_000 + 5);
+  }
+  hv.handleTimer({ type: 'hv-shuffle' }, 40_000);
+  const sent = joins();
+  assert.equal(sent.length, 1, 'one re-JOIN');
+  assert.ok([8, 9].includes(sent[0]), `JOIN goes to a passive peer outside the clique, got ${sent[0]}`);
+  // Accepted: the contact joins the active view, a random clique member is evicted.
+  hv.handleMessage(sent[0], ACCEPT, 40_010);
+  assert.ok(hv.activeView().includes(sent[0]));
+  assert.equal(hv.activeView().length, 5);
+});
+
+test('a shuffle reply with a new peer resets the stale count: no re-JOIN', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2, 3, 4, 5]);
+  withPassive(hv, io, 9, [8]);
+  for (let period = 1; period <= 4; period++) {
+    hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
+    hv.handleMessage(3, { type: 'shuffle-reply', peers: period === 3 ? [20 + period] : [1] }, period * 10_000 + 5);
+  }
+  hv.handleTimer({ type: 'hv-shuffle' }, 50_000);
+  assert.ok(!io.take().some((o) => o[0] === 'send' && (o[2] as Message<number>).type === 'join'));
+});
