@@ -150,8 +150,6 @@ export class HyParView<P> implements MembershipMachine<P> {
   private isolated = 0;
   /** Consecutive shuffle replies that added no new peer to the passive view. */
   private staleShuffles = 0;
-  /** Stale replies needed before the next stale-triggered re-JOIN (doubles each time). */
-  private staleLimit = STALE_SHUFFLES_TO_REJOIN;
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   private lastShuffle: P[] | null = null;
   private left = false;
@@ -437,11 +435,9 @@ export class HyParView<P> implements MembershipMachine<P> {
    *   heard of is a neighbour;
    * - the passive view is under half full and the last `STALE_SHUFFLES_TO_REJOIN` shuffle
    *   replies taught nothing new: the shuffle walks never leave the group.
-   * Either makes the node re-JOIN through a passive peer (or an original contact) that is not
-   * a neighbour; the accepted JOIN replaces a random link and the FORWARDJOIN walks spread
-   * it into the rest of the overlay. In a cluster too small to fill passive views the second
-   * sign also fires: a JOIN that moves one link, which the overlay absorbs; the wait doubles
-   * after each such JOIN (3, 6, 12, ... up to 48 periods) so the cost there stays small.
+   * Either makes the node re-JOIN through an original contact that is in neither view; the
+   * accepted JOIN replaces a random link and the contact's FORWARDJOIN walks spread it into
+   * the rest of the overlay.
    */
   private checkIsolated(full: boolean): void {
     if (!full) {
@@ -452,27 +448,17 @@ export class HyParView<P> implements MembershipMachine<P> {
     this.isolated = empty ? this.isolated + 1 : 0;
     const stuck = empty
       ? this.isolated > this.cfg.escalateLowAfter
-      : this.staleShuffles >= this.staleLimit && this.passive.length < this.cfg.passiveViewSize / 2;
+      : this.staleShuffles >= STALE_SHUFFLES_TO_REJOIN && this.passive.length < this.cfg.passiveViewSize / 2;
     if (!stuck || this.pendPeer.length > 0) return;
-    this.isolated = 0;
-    this.staleShuffles = 0;
-    // Each stale-triggered re-JOIN doubles the wait for the next one (up to 16×): an island is
-    // broken by the first, a small cluster pays a few and then one per 48 periods.
-    if (!empty && this.staleLimit < STALE_SHUFFLES_TO_REJOIN * 16) this.staleLimit *= 2;
-    if (this.passive.length > 0) return this.rejoinVia(this.rng.int(this.passive.length));
+    // Only an original contact that is in neither view is evidence that the overlay is larger
+    // than the group this node sees: in a cluster small enough to leave passive views half
+    // empty, every contact sits in one of the views and nothing happens.
     for (let k = 0; k < this.contacts.length; k++) {
-      if (this.active.indexOf(this.contacts[k]) < 0) return this.startJoin(k);
+      if (!this.isSpareContact(this.contacts[k])) continue;
+      this.isolated = 0;
+      this.staleShuffles = 0;
+      return this.startJoin(k);
     }
-  }
-
-  /** JOIN through passive peer `i` (answered like the first JOIN: see onNeighborReply). */
-  private rejoinVia(i: number): void {
-    const peer = this.passive[i];
-    removeAt(this.passive, i);
-    this.joinIdx = -1;
-    this.io.connect(peer);
-    this.io.send(peer, MSG_JOIN);
-    this.addPending(peer, KIND_JOIN, true);
   }
 
   private onRepairTimer(attempt: number): void {

@@ -179,37 +179,59 @@ test('config: new fields validated with a one-line reason', () => {
   assert.equal(DEFAULT_HYPARVIEW_CONFIG.repairMaxMs, 10_000);
 });
 
-test('closed island: full active view, half-empty passive view, stale shuffles → re-JOIN via a passive peer', () => {
+/** A node whose original contact 60 refused the first JOIN, so 60 is in neither view. */
+function withSpareContact(): { hv: HyParView<number>; io: Rec } {
   const { hv, io } = mk();
+  hv.join([60], 0);
+  hv.handleMessage(60, REJECT, 1);
+  io.take();
+  return { hv, io };
+}
+
+const joinsSent = (io: Rec): number[] =>
+  io.take().flatMap((o) => (o[0] === 'send' && (o[2] as Message<number>).type === 'join' ? [o[1] as number] : []));
+
+test('closed island: full active view, half-empty passive view, stale shuffles → re-JOIN via a spare contact', () => {
+  const { hv, io } = withSpareContact();
   withActive(hv, io, [1, 2, 3, 4, 5]);
-  withPassive(hv, io, 9, [8]); // passive: 9 (origin) and 8 — the only peers outside the clique
+  withPassive(hv, io, 9, [8]); // passive: 9 (origin) and 8
   assert.deepEqual([...hv.passiveView()].sort(), [8, 9]);
-  const joins = (): number[] =>
-    io.take().flatMap((o) => (o[0] === 'send' && (o[2] as Message<number>).type === 'join' ? [o[1] as number] : []));
   // Each period: the shuffle goes to a clique member whose reply teaches nothing new.
   for (let period = 1; period <= 3; period++) {
     hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
-    assert.deepEqual(joins(), [], `no re-JOIN before ${period} stale replies`);
+    assert.deepEqual(joinsSent(io), [], `no re-JOIN before ${period} stale replies`);
     hv.handleMessage(3, { type: 'shuffle-reply', peers: [1, 2, 4] }, period * 10_000 + 5);
   }
   hv.handleTimer({ type: 'hv-shuffle' }, 40_000);
-  const sent = joins();
-  assert.equal(sent.length, 1, 'one re-JOIN');
-  assert.ok([8, 9].includes(sent[0]), `JOIN goes to a passive peer outside the clique, got ${sent[0]}`);
+  assert.deepEqual(joinsSent(io), [60], 'one re-JOIN, through the contact the node knows nothing of');
   // Accepted: the contact joins the active view, a random clique member is evicted.
-  hv.handleMessage(sent[0], ACCEPT, 40_010);
-  assert.ok(hv.activeView().includes(sent[0]));
+  hv.handleMessage(60, ACCEPT, 40_010);
+  assert.ok(hv.activeView().includes(60));
   assert.equal(hv.activeView().length, 5);
 });
 
-test('a shuffle reply with a new peer resets the stale count: no re-JOIN', () => {
+test('stale shuffles but every contact already known (a small cluster): no re-JOIN', () => {
   const { hv, io } = mk();
+  hv.join([1], 0);
+  hv.handleMessage(1, ACCEPT, 1);
+  withActive(hv, io, [2, 3, 4, 5]);
+  withPassive(hv, io, 9, [8]);
+  for (let period = 1; period <= 6; period++) {
+    hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
+    hv.handleMessage(3, { type: 'shuffle-reply', peers: [1, 2, 4] }, period * 10_000 + 5);
+  }
+  hv.handleTimer({ type: 'hv-shuffle' }, 70_000);
+  assert.deepEqual(joinsSent(io), []);
+});
+
+test('a shuffle reply with a new peer resets the stale count: no re-JOIN', () => {
+  const { hv, io } = withSpareContact();
   withActive(hv, io, [1, 2, 3, 4, 5]);
   withPassive(hv, io, 9, [8]);
   for (let period = 1; period <= 4; period++) {
     hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
-    hv.handleMessage(3, { type: 'shuffle-reply', peers: period === 3 ? [20 + period] : [1] }, period * 10_000 + 5);
+    hv.handleMessage(3, { type: 'shuffle-reply', peers: period === 3 ? [23] : [1] }, period * 10_000 + 5);
   }
   hv.handleTimer({ type: 'hv-shuffle' }, 50_000);
-  assert.ok(!io.take().some((o) => o[0] === 'send' && (o[2] as Message<number>).type === 'join'));
+  assert.deepEqual(joinsSent(io), []);
 });
