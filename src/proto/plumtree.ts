@@ -35,7 +35,9 @@
  *   processed (delivered, GRAFT answered) but never change the eager/lazy sets, and
  *   duplicates from such a peer are not answered by PRUNE.
  * - Timers cannot be cancelled: "cancel Timer(id)" deletes the `missing` entry and the
- *   stale firing is ignored (a per-id deadline also discards stale firings).
+ *   stale firing is ignored; each `pt-missing` timer carries its deadline (`due`), and only
+ *   the firing whose `due` equals the entry's current deadline acts (early firings by a
+ *   real-time driver included).
  */
 import type { BroadcastIo, BroadcastMachine } from './machine.js';
 import { checkFields, SeenCache } from './seen.js';
@@ -88,8 +90,11 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   cacheTtlMs: 30_000,
   // iroh-gossip default (received-id retention 90 s).
   seenTtlMs: 90_000,
-  // Guess: bounds memory per node at steady 100+ broadcasts/s over the TTL window.
-  maxCacheEntries: 10_000,
+  // Measured (SeenCache, 16-byte ids): ≈ 66 B per entry besides the id and payload, so
+  // 100,000 entries ≈ 7 MB per node. That is 10 s of exactly-once history at 10,000
+  // broadcasts/s (10,000 entries held only 1 s there, and a 20-node TCP run at 2,000
+  // msgs/s keeps the cache full); below ≈ 1,100 msgs/s the 90 s seenTtlMs binds first.
+  maxCacheEntries: 100_000,
   // Our addition (see module comment); on by default.
   syncOnNeighborUp: true,
 });
@@ -118,11 +123,15 @@ export function validatePlumtreeConfig(c: unknown): ConfigResult<PlumtreeConfig>
   return r;
 }
 
-/** Announcements of one missing message: parallel arrays, in arrival order. */
+/**
+ * Announcements of one missing message, in arrival order, as one flat array
+ * `[peer₀, round₀, peer₁, round₁, …]` (one allocation besides the entry itself), and the
+ * `due` time of the one current `pt-missing` timer: a firing carrying another `due` is stale.
+ */
 interface Missing<P> {
-  announcers: P[];
-  rounds: number[];
-  /** When the pending `pt-missing` timer for this id fires; earlier firings are stale. */
+  ann: (P | number)[];
+  /** Index in `ann` of the next announcer to GRAFT. */
+  next: number;
   deadline: number;
 }
 
@@ -130,13 +139,19 @@ const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
-  private readonly eager: P[] = [];
-  private readonly lazy: P[] = [];
+  /** The peer sets, replaced (never mutated) on change: exact-size arrays, as changes are
+   *  rare and a pushed-to array keeps room for 16 more entries (a 10^6-node simulation
+   *  holds two of these per node). */
+  private eager: readonly P[] = [];
+  private lazy: readonly P[] = [];
   private readonly missing = new Map<MsgId, Missing<P>>();
   private readonly cache: SeenCache;
-  /** Queued IHAVE entries: `queuePeers[i]` gets `queueEntries[i]` at the next flush. */
-  private queuePeers: P[] = [];
-  private queueEntries: IHaveEntry[] = [];
+  /** Queued IHAVE announcements as pairs `[peer, entry, peer, entry, …]`; the first `queued`
+   *  slots are used. Kept and reused across flushes: a queue lives for `ihaveFlushMs`, long
+   *  enough for the simulator's garbage collector to promote a fresh one to the old
+   *  generation at every broadcast on every node. */
+  private queue: (P | IHaveEntry)[] = [];
+  private queued = 0;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -201,7 +216,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   handleTimer(t: BroadcastTimer, now: number): void {
     switch (t.type) {
       case 'pt-missing':
-        this.onMissingTimer(t.id, now);
+        this.onMissingTimer(t.id, t.due, now);
         break;
       case 'pt-ihave-flush':
         this.flush();
@@ -220,14 +235,15 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   neighborDown(peer: P, _now: number): void {
-    remove(this.eager, peer);
-    remove(this.lazy, peer);
+    this.eager = without(this.eager, peer);
+    this.lazy = without(this.lazy, peer);
     for (const [id, m] of this.missing) {
-      const i = m.announcers.indexOf(peer);
-      if (i < 0) continue;
-      m.announcers.splice(i, 1);
-      m.rounds.splice(i, 1);
-      if (m.announcers.length === 0) this.missing.delete(id);
+      const a = m.ann;
+      let i = m.next;
+      while (i < a.length && a[i] !== peer) i += 2;
+      if (i >= a.length) continue;
+      a.splice(i, 2);
+      if (m.next === a.length) this.missing.delete(id);
     }
   }
 
@@ -269,9 +285,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** §3.7: a lazy announcer much closer to the source than the sender replaces it. */
   private optimize(m: Missing<P>, from: P, round: number): void {
     const t = this.config.optimizationThreshold;
-    for (let i = 0; i < m.announcers.length; i++) {
-      const q = m.announcers[i];
-      const r = m.rounds[i];
+    const a = m.ann;
+    for (let i = m.next; i < a.length; i += 2) {
+      const q = a[i] as P;
+      const r = a[i + 1] as number;
       if (q === from || r >= round || round - r < t || !this.lazy.includes(q)) continue;
       this.addEager(q);
       this.io.send(q, { type: 'graft', id: null, round: r });
@@ -284,29 +301,40 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onIHave(from: P, entries: readonly IHaveEntry[], now: number): void {
     for (const e of entries) {
       if (this.cache.has(e.id)) continue;
-      let m = this.missing.get(e.id);
+      const m = this.missing.get(e.id);
       if (m === undefined) {
-        m = { announcers: [], rounds: [], deadline: now + this.config.ihaveTimeoutMs };
-        this.missing.set(e.id, m);
-        this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id });
+        const due = now + this.config.ihaveTimeoutMs;
+        this.missing.set(e.id, { ann: [from, e.round], next: 0, deadline: due });
+        this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id, due });
+        continue;
       }
-      if (m.announcers.includes(from)) continue;
-      m.announcers.push(from);
-      m.rounds.push(e.round);
+      const a = m.ann;
+      let i = m.next;
+      while (i < a.length && a[i] !== from) i += 2;
+      if (i < a.length) continue;
+      a.push(from, e.round);
     }
   }
 
-  private onMissingTimer(id: MsgId, now: number): void {
+  /**
+   * A `pt-missing` timer fired. It is current iff it carries the entry's deadline, whatever
+   * `now` says: a real-time driver may fire a timer a little early by its own clock, and
+   * treating that firing as stale would lose the message (no other timer is pending).
+   */
+  private onMissingTimer(id: MsgId, due: number, now: number): void {
     const m = this.missing.get(id);
-    if (m === undefined || now < m.deadline) return; // cancelled, or a stale firing
-    if (m.announcers.length === 0 || this.cache.has(id)) {
+    if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
+    const a = m.ann;
+    if (m.next >= a.length || this.cache.has(id)) {
       this.missing.delete(id);
       return;
     }
-    const peer = m.announcers.shift() as P;
-    const round = m.rounds.shift() as number;
+    const peer = a[m.next] as P;
+    const round = a[m.next + 1] as number;
+    a[m.next] = a[m.next + 1] = 0; // drop the reference to the grafted peer
+    m.next += 2;
     m.deadline = now + this.config.graftTimeoutMs;
-    this.io.timer(this.config.graftTimeoutMs, { type: 'pt-missing', id });
+    this.io.timer(this.config.graftTimeoutMs, { type: 'pt-missing', id, due: m.deadline });
     if (this.isNeighbor(peer)) this.addEager(peer);
     this.io.send(peer, { type: 'graft', id, round });
   }
@@ -314,60 +342,84 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onGraft(from: P, id: MsgId | null): void {
     if (this.isNeighbor(from)) this.addEager(from);
     if (id === null) return;
-    const c = this.cache.payload(id);
-    if (c !== undefined) this.io.send(from, { type: 'gossip', id, round: c.round, payload: c.payload });
+    const payload = this.cache.payload(id);
+    if (payload !== undefined) this.io.send(from, { type: 'gossip', id, round: this.cache.round(id), payload });
   }
 
   /** Announce every cached id to a new neighbour, in batches of `maxIHaveBatch`. */
   private syncTo(peer: P, _now: number): void {
     const max = this.config.maxIHaveBatch;
     let batch: IHaveEntry[] = [];
-    for (const [id, c] of this.cache.cachedPayloads()) {
-      batch.push({ id, round: c.round });
+    this.cache.forEachPayload((id, round) => {
+      batch.push({ id, round });
       if (batch.length === max) {
         this.io.send(peer, { type: 'ihave', entries: batch });
         batch = [];
       }
-    }
+    });
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
-    if (this.queuePeers.length === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
-    this.queuePeers.push(peer);
-    this.queueEntries.push(entry);
+    if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
+    this.queue[this.queued++] = peer;
+    this.queue[this.queued++] = entry;
   }
 
-  /** Send the queued announcements: per peer, in arrival order, ≤ maxIHaveBatch each. */
+  /**
+   * Send the queued announcements: per peer, in arrival order, ≤ maxIHaveBatch each. A batch
+   * is sent as soon as it is full, in queue order; the partial ones after, in order of each
+   * peer's first queued entry. Batches are allocated at their exact size (they travel
+   * inside the IHAVE); the per-flush bookkeeping arrays die young.
+   */
   private flush(): void {
-    const peers = this.queuePeers;
-    const entries = this.queueEntries;
-    if (peers.length === 0) return;
-    this.queuePeers = [];
-    this.queueEntries = [];
+    const q = this.queue;
+    const n = this.queued;
+    if (n === 0) return;
+    this.queued = 0;
     const max = this.config.maxIHaveBatch;
-    // Per-peer batches in order of each peer's first queued entry; a few peers at most, so
-    // parallel arrays with a linear search (no Map per flush: this runs once per node and
-    // broadcast).
+    // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
+    // A few peers at most: parallel arrays with a linear search (no Map per flush).
     const keys: P[] = [];
-    const batches: IHaveEntry[][] = [];
-    for (let i = 0; i < peers.length; i++) {
-      const p = peers[i];
+    const left: number[] = [];
+    for (let i = 0; i < n; i += 2) {
+      const p = q[i] as P;
       if (!this.isNeighbor(p)) continue; // went down since: nobody to announce to
-      let k = keys.indexOf(p);
+      const k = keys.indexOf(p);
       if (k < 0) {
-        k = keys.length;
         keys.push(p);
-        batches.push([]);
-      }
+        left.push(1);
+      } else left[k]++;
+    }
+    // Pass 2: fill the batches; collect the messages, then send (nothing re-enters the queue
+    // while it is read).
+    const batches: IHaveEntry[][] = [];
+    const fill: number[] = [];
+    const out: P[] = [];
+    const msgs: BroadcastMessage[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      batches.push(new Array<IHaveEntry>(Math.min(left[k], max)));
+      fill.push(0);
+    }
+    for (let i = 0; i < n; i += 2) {
+      const k = keys.indexOf(q[i] as P);
+      if (k < 0) continue;
       const batch = batches[k];
-      batch.push(entries[i]);
-      if (batch.length === max) {
-        this.io.send(p, { type: 'ihave', entries: batch });
-        batches[k] = [];
+      batch[fill[k]++] = q[i + 1] as IHaveEntry;
+      left[k]--;
+      if (fill[k] === max) {
+        out.push(keys[k]);
+        msgs.push({ type: 'ihave', entries: batch });
+        if (left[k] > 0) batches[k] = new Array<IHaveEntry>(Math.min(left[k], max));
+        fill[k] = 0;
       }
     }
-    for (let k = 0; k < keys.length; k++) if (batches[k].length > 0) this.io.send(keys[k], { type: 'ihave', entries: batches[k] });
+    for (let k = 0; k < keys.length; k++) {
+      if (fill[k] === 0) continue;
+      out.push(keys[k]);
+      msgs.push({ type: 'ihave', entries: batches[k] });
+    }
+    for (let i = 0; i < out.length; i++) this.io.send(out[i], msgs[i]);
   }
 
   private isNeighbor(p: P): boolean {
@@ -375,18 +427,19 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   private addEager(p: P): void {
-    remove(this.lazy, p);
-    if (!this.eager.includes(p)) this.eager.push(p);
+    this.lazy = without(this.lazy, p);
+    if (!this.eager.includes(p)) this.eager = this.eager.concat([p]);
   }
 
   private addLazy(p: P): void {
-    remove(this.eager, p);
-    if (!this.lazy.includes(p)) this.lazy.push(p);
+    this.eager = without(this.eager, p);
+    if (!this.lazy.includes(p)) this.lazy = this.lazy.concat([p]);
   }
 }
 
-/** Remove `x` from a small array (order of the others kept). */
-function remove<T>(arr: T[], x: T): void {
+/** `arr` without `x` (order of the others kept); `arr` itself when `x` is absent. */
+function without<T>(arr: readonly T[], x: T): readonly T[] {
   const i = arr.indexOf(x);
-  if (i >= 0) arr.splice(i, 1);
+  if (i < 0) return arr;
+  return i === arr.length - 1 ? arr.slice(0, i) : arr.slice(0, i).concat(arr.slice(i + 1));
 }

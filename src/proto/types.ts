@@ -109,8 +109,9 @@ export type HyParViewTimer<P> =
   | { type: 'hv-neighbor-timeout'; peer: P; seq: number };
 
 export type BroadcastTimer =
-  /** Plumtree: a message announced by IHAVE has not arrived (timeout1 / timeout2). */
-  | { type: 'pt-missing'; id: MsgId }
+  /** Plumtree: a message announced by IHAVE has not arrived (timeout1 / timeout2); `due`:
+   *  the deadline it was set for (identifies the current timer; see Plumtree). */
+  | { type: 'pt-missing'; id: MsgId; due: number }
   /** Plumtree: flush the queued IHAVE announcements. */
   | { type: 'pt-ihave-flush' }
   /** Plumtree: drop expired entries from the message cache. */

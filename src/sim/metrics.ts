@@ -45,9 +45,11 @@ export interface BroadcastStats {
 export class BroadcastRecord {
   readonly delivered: Uint8Array;
   count = 0;
-  /** Latency of each delivery in delivery order (non-decreasing). */
-  readonly latencies: number[] = [];
-  readonly hops: number[] = [];
+  /** Latency of each delivery in delivery order (non-decreasing); the first `count` slots
+   *  are used. Typed arrays sized to the node count: 12 bytes per node per broadcast, off
+   *  the JS heap (not traced by the garbage collector). */
+  readonly latencies: Float64Array;
+  readonly hops: Int32Array;
   payloadMessages = 0;
   controlMessages = 0;
 
@@ -58,15 +60,17 @@ export class BroadcastRecord {
     nodes: number,
   ) {
     this.delivered = new Uint8Array(nodes);
+    this.latencies = new Float64Array(nodes);
+    this.hops = new Int32Array(nodes);
   }
 
   /** Record a delivery at `node`; duplicates (a restarted node) are ignored. */
   deliver(node: number, now: number, hops: number): void {
     if (this.delivered[node] !== 0) return;
     this.delivered[node] = 1;
+    this.latencies[this.count] = now - this.startMs;
+    this.hops[this.count] = hops;
     this.count++;
-    this.latencies.push(now - this.startMs);
-    this.hops.push(hops);
   }
 
   stats(isAlive: (n: number) => boolean, liveCount: number): BroadcastStats {
@@ -74,10 +78,12 @@ export class BroadcastRecord {
     const d = this.delivered;
     for (let i = 0; i < d.length; i++) if (d[i] !== 0 && isAlive(i)) deliveredLive++;
     const L = this.latencies;
-    const q = (p: number): number => L[Math.max(0, Math.ceil(p * L.length) - 1)];
+    const n = this.count;
+    const q = (p: number): number => L[Math.max(0, Math.ceil(p * n) - 1)];
     let ldh = 0;
     let sum = 0;
-    for (const h of this.hops) {
+    for (let i = 0; i < n; i++) {
+      const h = this.hops[i];
       if (h > ldh) ldh = h;
       sum += h;
     }
@@ -89,9 +95,9 @@ export class BroadcastRecord {
       delivered: this.count,
       deliveredLive,
       reliability: liveCount === 0 ? 0 : deliveredLive / liveCount,
-      latencyMs: L.length === 0 ? null : { p50: q(0.5), p99: q(0.99), p100: L[L.length - 1] },
+      latencyMs: n === 0 ? null : { p50: q(0.5), p99: q(0.99), p100: L[n - 1] },
       ldh,
-      meanHops: this.hops.length === 0 ? 0 : sum / this.hops.length,
+      meanHops: n === 0 ? 0 : sum / n,
       payloadMessages: this.payloadMessages,
       controlMessages: this.controlMessages,
       rmr: this.count < 2 ? null : this.payloadMessages / (this.count - 1) - 1,

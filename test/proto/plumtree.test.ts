@@ -49,7 +49,8 @@ const PL = new Uint8Array([7]);
 const gossip = (id: string, round: number): BroadcastMessage => ({ type: 'gossip', id, round, payload: PL });
 const send = (to: number, msg: BroadcastMessage): Out => ({ out: 'send', to, msg });
 const GC = (delay: number): Out => ({ out: 'timer', delay, t: { type: 'pt-cache-gc' } });
-const MISS = (delay: number, id: string): Out => ({ out: 'timer', delay, t: { type: 'pt-missing', id } });
+const MISS = (delay: number, id: string, due: number): Out => ({ out: 'timer', delay, t: { type: 'pt-missing', id, due } });
+const MISSING = (id: string, due: number): BroadcastTimer => ({ type: 'pt-missing', id, due });
 const FLUSH: Out = { out: 'timer', delay: 5, t: { type: 'pt-ihave-flush' } };
 
 /** Node 0 with neighbours `peers` (all eager), then `lazy` pruned to lazy. */
@@ -135,33 +136,52 @@ test('missing: timeout1 → GRAFT first announcer, timeout2 → next announcer, 
   pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 4 }] }, 0);
   pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'x', round: 5 }] }, 10);
   pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 4 }] }, 20); // repeat: ignored
-  assert.deepEqual(take(), [MISS(100, 'x')]);
+  assert.deepEqual(take(), [MISS(100, 'x', 100)]);
   assert.equal(pt.missingCount(), 1);
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
-  assert.deepEqual(take(), [MISS(50, 'x'), send(3, { type: 'graft', id: 'x', round: 4 })]);
+  pt.handleTimer(MISSING('x', 100), 100);
+  assert.deepEqual(take(), [MISS(50, 'x', 150), send(3, { type: 'graft', id: 'x', round: 4 })]);
   assert.deepEqual(pt.eagerPeers(), [1, 3]);
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 150);
-  assert.deepEqual(take(), [MISS(50, 'x'), send(4, { type: 'graft', id: 'x', round: 5 })]);
+  pt.handleTimer(MISSING('x', 150), 150);
+  assert.deepEqual(take(), [MISS(50, 'x', 200), send(4, { type: 'graft', id: 'x', round: 5 })]);
   assert.deepEqual(pt.eagerPeers(), [1, 3, 4]);
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 200);
+  pt.handleTimer(MISSING('x', 200), 200);
   assert.deepEqual(take(), []);
   assert.equal(pt.missingCount(), 0);
 });
 
-test('missing: receipt cancels the timer; stale and early firings are ignored', () => {
+test('missing: receipt cancels the timer; firings with another deadline are stale', () => {
   const { pt, take } = node([1, 3], [3]);
   pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }, { id: 'y', round: 1 }] }, 0);
-  assert.deepEqual(take(), [MISS(100, 'x'), MISS(100, 'y')]);
-  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 60); // before its deadline: stale
+  assert.deepEqual(take(), [MISS(100, 'x', 100), MISS(100, 'y', 100)]);
+  pt.handleTimer(MISSING('y', 60), 60); // not the current timer (due 100): stale
+  pt.handleTimer(MISSING('y', 130), 100); // nor is a later one
   pt.handleMessage(1, gossip('x', 0), 70);
   take();
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
+  pt.handleTimer(MISSING('x', 100), 100);
   assert.deepEqual(take(), []);
-  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 100);
-  assert.deepEqual(take(), [MISS(50, 'y'), send(3, { type: 'graft', id: 'y', round: 1 })]);
+  pt.handleTimer(MISSING('y', 100), 100);
+  assert.deepEqual(take(), [MISS(50, 'y', 150), send(3, { type: 'graft', id: 'y', round: 1 })]);
+  pt.handleTimer(MISSING('y', 100), 150); // a duplicate firing of the old timer: stale
+  assert.deepEqual(take(), []);
   // IHAVE of an id already received is ignored.
   pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 110);
   assert.deepEqual(take(), []);
+});
+
+test('missing: an early firing of the current timer (now < due) still GRAFTs', () => {
+  const { pt, take } = node([1, 3, 4], [3, 4]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 2 }] }, 0);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'x', round: 3 }] }, 1);
+  assert.deepEqual(take(), [MISS(100, 'x', 100)]);
+  // A real-time driver fires the timeout1 timer 3 ms early by its clock.
+  pt.handleTimer(MISSING('x', 100), 97);
+  assert.deepEqual(take(), [MISS(50, 'x', 147), send(3, { type: 'graft', id: 'x', round: 2 })]);
+  // And the timeout2 timer 2 ms early: the next announcer is grafted.
+  pt.handleTimer(MISSING('x', 147), 145);
+  assert.deepEqual(take(), [MISS(50, 'x', 195), send(4, { type: 'graft', id: 'x', round: 3 })]);
+  pt.handleMessage(4, gossip('x', 3), 160);
+  assert.deepEqual(take().filter((o) => o.out === 'deliver'), [{ out: 'deliver', id: 'x', round: 3, from: 4 }]);
+  assert.equal(pt.missingCount(), 0);
 });
 
 test('GRAFT: sender becomes eager; payload answered from the cache', () => {
@@ -220,14 +240,14 @@ test('neighborDown: removed from both sets and from missing announcements', () =
   pt.neighborDown(3, 1);
   assert.deepEqual(pt.lazyPeers(), [4]);
   assert.equal(pt.missingCount(), 1); // 'y' had only 3 as announcer
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 100);
-  assert.deepEqual(take(), [MISS(50, 'x'), send(4, { type: 'graft', id: 'x', round: 2 })]);
-  pt.handleTimer({ type: 'pt-missing', id: 'y' }, 100);
+  pt.handleTimer(MISSING('x', 100), 100);
+  assert.deepEqual(take(), [MISS(50, 'x', 150), send(4, { type: 'graft', id: 'x', round: 2 })]);
+  pt.handleTimer(MISSING('y', 100), 100);
   assert.deepEqual(take(), []);
   pt.neighborDown(1, 2);
   pt.neighborDown(4, 2);
   assert.deepEqual([pt.eagerPeers(), pt.lazyPeers(), pt.missingCount()], [[], [], 1]);
-  pt.handleTimer({ type: 'pt-missing', id: 'x' }, 150); // the GRAFT to 4 timed out: nobody left
+  pt.handleTimer(MISSING('x', 150), 150); // the GRAFT to 4 timed out: nobody left
   assert.deepEqual([take(), pt.missingCount()], [[], 0]);
 });
 
@@ -267,8 +287,8 @@ test('syncOnNeighborUp: a new neighbour gets IHAVEs of the cached ids, in batche
   // The receiving side: IHAVE → timer → GRAFT → answered from the sender's cache.
   const other = node([0], [], { ...CFG, syncOnNeighborUp: true });
   other.pt.handleMessage(0, { type: 'ihave', entries: [{ id: 'a', round: 0 }] }, 5);
-  other.pt.handleTimer({ type: 'pt-missing', id: 'a' }, 105);
-  assert.deepEqual(other.take(), [MISS(100, 'a'), MISS(50, 'a'), send(0, { type: 'graft', id: 'a', round: 0 })]);
+  other.pt.handleTimer(MISSING('a', 105), 105);
+  assert.deepEqual(other.take(), [MISS(100, 'a', 105), MISS(50, 'a', 155), send(0, { type: 'graft', id: 'a', round: 0 })]);
   pt.handleMessage(9, { type: 'graft', id: 'a', round: 0 }, 106);
   assert.deepEqual(take(), [send(9, gossip('a', 0))]);
 });

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { SeenCache } from '../../src/proto/seen.js';
+
+const P = (b: number): Uint8Array => new Uint8Array([b]);
+
+test('add/has: duplicates refused; payload and round kept until the payload TTL', () => {
+  const c = new SeenCache(100, 50, 10);
+  assert.equal(c.add('a', 0, P(1), 3), true);
+  assert.equal(c.add('a', 1, P(2), 4), false);
+  assert.equal(c.add('b', 10), true); // no payload
+  assert.deepEqual([c.has('a'), c.has('b'), c.has('z'), c.size, c.payloadCount], [true, true, false, 2, 1]);
+  assert.deepEqual([c.payload('a'), c.round('a'), c.payload('b')], [P(1), 3, undefined]);
+  assert.equal(c.nextExpiry(), 50);
+  c.gc(50);
+  assert.deepEqual([c.size, c.payloadCount, c.payload('a'), c.nextExpiry()], [2, 0, undefined, 100]);
+  c.gc(100);
+  assert.deepEqual([c.size, c.has('a'), c.has('b'), c.nextExpiry()], [1, false, true, 110]);
+  c.gc(110);
+  assert.deepEqual([c.size, c.nextExpiry()], [0, Infinity]);
+});
+
+test('full cache: every add evicts the oldest id and its payload, across ring wrap-around', () => {
+  const c = new SeenCache(1e9, 1e9, 20); // above the linear-scan limit: uses the index
+  for (let i = 0; i < 100; i++) assert.equal(c.add(`m${i}`, i, P(i), i), true);
+  assert.deepEqual([c.size, c.payloadCount], [20, 20]);
+  for (let i = 0; i < 100; i++) assert.equal(c.has(`m${i}`), i >= 80, `m${i}`);
+  const seen: string[] = [];
+  c.forEachPayload((id, round) => seen.push(`${id}/${round}`));
+  assert.deepEqual(seen, Array.from({ length: 20 }, (_, k) => `m${80 + k}/${80 + k}`));
+  assert.equal(c.add('m10', 100), true); // forgotten, so new again; evicts m80
+  assert.deepEqual([c.has('m80'), c.has('m81'), c.payloadCount], [false, true, 19]);
+});
+
+interface Ref {
+  id: string;
+  at: number;
+  payload: Uint8Array | undefined;
+  round: number;
+}
+
+/** The cache's contract, written naively: an array in insertion order. */
+class Model {
+  entries: Ref[] = [];
+  constructor(
+    readonly seenTtl: number,
+    readonly payTtl: number,
+    readonly max: number,
+  ) {}
+  add(id: string, at: number, payload: Uint8Array | undefined, round: number): boolean {
+    if (this.entries.some((e) => e.id === id)) return false;
+    this.entries.push({ id, at, payload: payload !== undefined && this.payTtl > 0 ? payload : undefined, round });
+    if (this.entries.length > this.max) this.entries.shift();
+    return true;
+  }
+  gc(now: number): void {
+    for (const e of this.entries) if (e.payload !== undefined && e.at + this.payTtl <= now) e.payload = undefined;
+    this.entries = this.entries.filter((e) => e.at + this.seenTtl > now);
+  }
+  nextExpiry(): number {
+    if (this.entries.length === 0) return Infinity;
+    const p = this.entries.find((e) => e.payload !== undefined);
+    return Math.min(this.entries[0].at + this.seenTtl, p === undefined ? Infinity : p.at + this.payTtl);
+  }
+}
+
+test('property: SeenCache behaves as the naive model (adds, lookups, GC, eviction)', () => {
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('add' as const), id: fc.integer({ min: 0, max: 40 }), dt: fc.integer({ min: 0, max: 7 }), pay: fc.boolean(), round: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ k: fc.constant('gc' as const), dt: fc.integer({ min: 0, max: 30 }) }),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 200 }), (seenTtl, payRaw, max, ops) => {
+      const payTtl = Math.min(payRaw, seenTtl);
+      const c = new SeenCache(seenTtl, payTtl, max);
+      const m = new Model(seenTtl, payTtl, max);
+      let now = 0;
+      for (const o of ops) {
+        now += o.dt;
+        if (o.k === 'add') {
+          const pl = o.pay ? P(o.id) : undefined;
+          assert.equal(c.add(`i${o.id}`, now, pl, o.round), m.add(`i${o.id}`, now, pl, o.round));
+        } else {
+          c.gc(now);
+          m.gc(now);
+        }
+        assert.equal(c.size, m.entries.length);
+        assert.equal(c.payloadCount, m.entries.filter((e) => e.payload !== undefined).length);
+        assert.equal(c.nextExpiry(), m.nextExpiry());
+        for (let id = 0; id <= 40; id++) {
+          const e = m.entries.find((x) => x.id === `i${id}`);
+          assert.equal(c.has(`i${id}`), e !== undefined);
+          assert.equal(c.payload(`i${id}`), e?.payload);
+          if (e?.payload !== undefined) assert.equal(c.round(`i${id}`), e.round);
+        }
+        const listed: string[] = [];
+        c.forEachPayload((id, round) => listed.push(`${id}/${round}`));
+        assert.deepEqual(listed, m.entries.filter((e) => e.payload !== undefined).map((e) => `${e.id}/${e.round}`));
+      }
+    }),
+    { numRuns: 300, seed: 42 },
+  );
+});
