@@ -3,6 +3,7 @@
  * "ltime": integer}`; `ltime` is the sender's Lamport clock (as Serf's user events carry).
  * Validated on receipt; bad input is a reason, never an exception.
  */
+import { parseJsonObject } from '../proto/members.js';
 
 /** A decoded user event. */
 export interface UserEvent {
@@ -18,14 +19,9 @@ export function encodeUserEvent(e: UserEvent): Uint8Array {
 
 /** Decode and validate a user event. */
 export function decodeUserEvent(bytes: Uint8Array): { ok: true; event: UserEvent } | { ok: false; reason: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    return { ok: false, reason: 'not UTF-8 JSON' };
-  }
-  if (typeof v !== 'object' || v === null) return { ok: false, reason: 'expected an object' };
-  const o = v as Record<string, unknown>;
+  const parsed = parseJsonObject(bytes);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
   if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 128) return { ok: false, reason: 'name: expected a string of 1..128 chars' };
   if (typeof o.payload !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(o.payload)) return { ok: false, reason: 'payload: expected base64' };
   if (typeof o.ltime !== 'number' || !Number.isSafeInteger(o.ltime) || o.ltime < 0) return { ok: false, reason: 'ltime: expected a non-negative integer' };

@@ -342,16 +342,23 @@ export function encodeMembersMessage(msg: MembersMessage): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(msg));
 }
 
-/** Decode and validate a message. Never throws. */
-export function decodeMembersMessage(bytes: Uint8Array): { ok: true; msg: MembersMessage } | { ok: false; reason: string } {
+/** Parse UTF-8 JSON that must be an object (the JSON payloads of the agent). Never throws. */
+export function parseJsonObject(bytes: Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let v: unknown;
   try {
     v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     return { ok: false, reason: 'not UTF-8 JSON' };
   }
-  if (typeof v !== 'object' || v === null) return { ok: false, reason: 'expected an object' };
-  const o = v as { type?: unknown; members?: unknown };
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'expected an object' };
+  return { ok: true, value: v as Record<string, unknown> };
+}
+
+/** Decode and validate a message. Never throws. */
+export function decodeMembersMessage(bytes: Uint8Array): { ok: true; msg: MembersMessage } | { ok: false; reason: string } {
+  const parsed = parseJsonObject(bytes);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value as { type?: unknown; members?: unknown };
   if (typeof o.type !== 'string' || !TYPES.has(o.type)) return { ok: false, reason: `type: unknown ${JSON.stringify(o.type)}` };
   if (!Array.isArray(o.members)) return { ok: false, reason: 'members: expected an array' };
   if (o.members.length > MEMBERS_LIMITS.maxMembers) return { ok: false, reason: `members: more than ${MEMBERS_LIMITS.maxMembers}` };

@@ -2,37 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_HYPARVIEW_CONFIG, HyParView, validateHyParViewConfig, type HyParViewConfig } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
-import type { MembershipIo } from '../../src/proto/machine.js';
-import type { DownReason, HyParViewMessage, Message, Timer } from '../../src/proto/types.js';
-
-type Out = unknown[];
-
-class Rec implements MembershipIo<number> {
-  log: Out[] = [];
-  send(to: number, msg: Message<number>): void {
-    this.log.push(['send', to, msg]);
-  }
-  connect(peer: number): void {
-    this.log.push(['connect', peer]);
-  }
-  disconnect(peer: number): void {
-    this.log.push(['disconnect', peer]);
-  }
-  timer(delayMs: number, t: Timer<number>): void {
-    this.log.push(['timer', delayMs, t]);
-  }
-  neighborUp(peer: number): void {
-    this.log.push(['up', peer]);
-  }
-  neighborDown(peer: number, reason: DownReason): void {
-    this.log.push(['down', peer, reason]);
-  }
-  take(): Out[] {
-    const l = this.log;
-    this.log = [];
-    return l;
-  }
-}
+import type { HyParViewMessage, Message } from '../../src/proto/types.js';
+import { Rec, type Out } from './membership-rec.js';
 
 const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };
 const LOW: HyParViewMessage<number> = { type: 'neighbor', priority: 'low' };

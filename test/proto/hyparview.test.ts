@@ -8,37 +8,10 @@ import {
 } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
 import type { MembershipIo } from '../../src/proto/machine.js';
-import type { DownReason, HyParViewMessage, HyParViewTimer, Message, Rng, Timer } from '../../src/proto/types.js';
+import type { HyParViewMessage, HyParViewTimer, Message, Rng, Timer } from '../../src/proto/types.js';
 
-type Out = unknown[];
+import { Rec, type Out } from './membership-rec.js';
 
-/** Records every output of the machine in order. */
-class Rec implements MembershipIo<number> {
-  log: Out[] = [];
-  send(to: number, msg: Message<number>): void {
-    this.log.push(['send', to, msg]);
-  }
-  connect(peer: number): void {
-    this.log.push(['connect', peer]);
-  }
-  disconnect(peer: number): void {
-    this.log.push(['disconnect', peer]);
-  }
-  timer(delayMs: number, t: Timer<number>): void {
-    this.log.push(['timer', delayMs, t]);
-  }
-  neighborUp(peer: number): void {
-    this.log.push(['up', peer]);
-  }
-  neighborDown(peer: number, reason: DownReason): void {
-    this.log.push(['down', peer, reason]);
-  }
-  take(): Out[] {
-    const l = this.log;
-    this.log = [];
-    return l;
-  }
-}
 
 /** Seeded Sfc32 that remembers its draws, so expected outputs can be derived from them. */
 class TapRng implements Rng {
