@@ -34,6 +34,12 @@
  * - Messages from a peer that is in neither set (not, or no longer, a neighbour) are
  *   processed (delivered, GRAFT answered) but never change the eager/lazy sets, and
  *   duplicates from such a peer are not answered by PRUNE.
+ * - A first copy that arrives over a link this node had made lazy (its PRUNE crossed the
+ *   message on the wire, which happens under a stream of concurrent messages) re-grafts the
+ *   link (GRAFT without id). The paper only moves the sender to eagerPushPeers locally; the
+ *   sender then processes the PRUNE and both ends end up lazy, which can leave a node with
+ *   no eager parent until an IHAVE timer fires (measured on loopback: deliveries delayed by
+ *   timeout1 under a sustained stream).
  * - Timers cannot be cancelled: "cancel Timer(id)" deletes the `missing` entry and the
  *   stale firing is ignored; each `pt-missing` timer carries its deadline (`due`), and only
  *   the firing whose `due` equals the entry's current deadline acts (early firings by a
@@ -262,7 +268,13 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.cache.armGc(now, this.io);
     this.io.deliver(id, payload, round, from);
     this.push(id, payload, round + 1, from, now);
-    if (known) this.addEager(from);
+    if (known) {
+      // First copy over a link we had made lazy: our PRUNE crossed this message, so the
+      // sender has (or will have) us lazy while we now count on it. Re-graft the link so it
+      // is eager on both sides (see "Differs from the paper").
+      if (this.lazy.includes(from)) this.io.send(from, { type: 'graft', id: null, round });
+      this.addEager(from);
+    }
     const m = this.missing.get(id);
     if (m !== undefined) {
       this.missing.delete(id); // cancels Timer(id): its firing finds no entry

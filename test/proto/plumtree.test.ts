@@ -93,6 +93,21 @@ test('duplicate: no delivery, sender moved to lazy and PRUNEd', () => {
   assert.deepEqual(pt.lazyPeers(), [2, 3]);
 });
 
+test('first copy over a link we pruned (PRUNE crossed it): re-GRAFT so the link is eager on both sides', () => {
+  const { pt, take } = node([1, 2, 3]);
+  pt.handleMessage(1, gossip('a', 0), 0);
+  pt.handleMessage(2, gossip('a', 1), 1); // duplicate: 2 is pruned
+  take();
+  // 2 had not yet processed our PRUNE and pushes 'b' eagerly; it arrives before 1's copy.
+  pt.handleMessage(2, gossip('b', 3), 5);
+  const out = take();
+  assert.deepEqual(out.slice(-1), [send(2, { type: 'graft', id: null, round: 3 })]);
+  assert.deepEqual(pt.eagerPeers(), [1, 3, 2]);
+  // A first copy from an eager peer sends no GRAFT.
+  pt.handleMessage(1, gossip('c', 0), 6);
+  assert.ok(!take().some((o) => o.out === 'send' && (o as { msg: BroadcastMessage }).msg.type === 'graft'));
+});
+
 test('origin: delivers locally with round 0, pushes round 0; second broadcast of the id is refused', () => {
   const { pt, take } = node([1, 2], [2]);
   assert.equal(pt.broadcast('o', PL, 0), true);
