@@ -60,8 +60,10 @@
  *   An island where every member is full is caught by another sign: a full active view with
  *   an empty passive view for more than `escalateLowAfter` shuffle periods (every peer ever
  *   heard of is already a neighbour) makes the node re-JOIN through an original contact that
- *   is not a neighbour (see `checkIsolated`). Islands that still know outside passive peers
- *   are not detected.
+ *   is not a neighbour (see `checkIsolated`); so does a full active view whose passive view
+ *   stays under half full while three shuffle replies in a row bring nothing new (the walks
+ *   never leave the group). Only a contact outside both views is used, so a small cluster
+ *   (where every contact is known) never churns.
  * - A node whose own JOIN is still pending (empty active view) rejects incoming JOINs: it
  *   could not forward them, and the pair would start as an island. The joiner tries its next
  *   contact.
