@@ -4,26 +4,11 @@
  * against this interface lets it run unchanged in the Web Worker, in Node tests and in the
  * benchmark.
  */
-import { Simulation } from '../sim/simulation.js';
-import type { NodeConfigInput } from '../proto/node.js';
-import type { Message } from '../proto/types.js';
-import type { NetworkConfig } from '../sim/scenario-types.js';
+import { Simulation, type SimObserver, type SimOptions } from '../sim/simulation.js';
 
-export interface SimObserver {
-  onSend?(from: number, to: number, msg: Message<number>, t: number): void;
-  onDeliver?(node: number, id: string, round: number, from: number | null, t: number): void;
-  onLinkDown?(a: number, b: number, t: number): void;
-}
-
-export interface EngineOptions {
-  nodes: number;
-  seed: number;
-  protocol?: NodeConfigInput;
-  network?: Partial<NetworkConfig>;
-  fanoutPeers?: 'membership' | 'full';
-  /** Payload size of broadcasts in bytes (sim default 64). */
-  payloadBytes?: number;
-}
+export type { SimObserver };
+/** Options of a simulation: the simulator's own. */
+export type EngineOptions = SimOptions;
 
 /** What the app needs from a simulation. */
 export interface Engine {
@@ -43,5 +28,5 @@ export interface Engine {
 
 /** Build a simulation of `src/sim` (the real protocol code). */
 export function createEngine(o: EngineOptions): Engine {
-  return new Simulation(o) as unknown as Engine;
+  return new Simulation(o);
 }
