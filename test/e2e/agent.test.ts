@@ -100,10 +100,14 @@ test('event deploy hello: every agent runs its handler with RUMOR_EVENT=user, RU
   const mon = rumorLive(['monitor', '--type', 'user', ...auth(2)]);
   try {
     // The monitor's stream opens asynchronously: publish warm-ups until it prints one.
-    await waitUntil('the monitor stream to open', 15_000, async () => {
+    // Generous deadline: on a loaded 2-core CI machine a stalled agent can drop a link (the
+    // lan heartbeat timeout is 2.8 s) and take a few seconds to repair it.
+    await waitUntil('the monitor stream to open', 30_000, async () => {
       await rumor(['event', 'warmup', 'w', ...auth(0)]);
       return mon.out().includes('name=warmup');
-    }, 200);
+    }, 200).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; monitor stderr: ${JSON.stringify(mon.err())}, exit: ${mon.child.exitCode}`);
+    });
     const r = await rumor(['event', 'deploy', 'hello', ...auth(0)]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^event "deploy" sent \(id \S+\)\n$/);
