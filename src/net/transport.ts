@@ -543,10 +543,14 @@ export class Transport implements Io<string>, ConnHandler {
       c.end('idle');
       return;
     }
-    // Only the dialing side pings an idle link; the acceptor answers with a pong. Both sides
-    // declare the link dead when nothing arrived for `heartbeatTimeoutMs`. One ping + one pong
-    // per interval per link keeps idle traffic low (HyParView keeps ~5 links per node).
-    if (c.direction === 'out' && now - c.lastSendAt >= t.heartbeatIntervalMs) {
+    // Only the dialing side pings; the acceptor answers with a pong. Both sides declare the
+    // link dead when nothing arrived for `heartbeatTimeoutMs`. The dialer pings (at most once
+    // per interval) when it has sent nothing for an interval — so the acceptor hears from it —
+    // or heard nothing for an interval — so a pong comes back. An idle link costs one ping and
+    // one pong per interval (HyParView keeps ~5 links per node).
+    const i = t.heartbeatIntervalMs;
+    const quiet = now - c.lastSendAt >= i || now - c.lastRecvAt >= i;
+    if (c.direction === 'out' && quiet && now - c.pingSentAt >= i) {
       c.pingSeq = (c.pingSeq + 1) >>> 0;
       c.pingSentAt = now;
       this.writeControl(c, { type: 'ping', seq: c.pingSeq });
