@@ -20,5 +20,18 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The web tests serve the built app; build it once here (only when missing or stale) so two
+// test files running in parallel never race two Vite builds into the same folder.
+if (files.some((f) => f.split(/[\\/]/).includes('web'))) {
+  const b = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', "await (await import('./src/cli/ui.ts')).ensureWebBuild();"],
+    { stdio: 'inherit' },
+  );
+  if (b.status !== 0) {
+    console.error('could not build the web app (see above)');
+    process.exit(b.status ?? 1);
+  }
+}
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
