@@ -1,6 +1,6 @@
 /**
  * Runtime profiles: the timings of the TCP runtime (heartbeats, connect and handshake
- * timeouts, idle close of short-lived connections, rejoin backoff) and the protocol timers
+ * timeouts, idle close of short-lived connections) and the protocol timers
  * that depend on the network's round-trip time, for three environments:
  *
  * - `lan` (default): one data centre, RTT well under 1 ms, silent failure detected in ≤ 3 s.
@@ -28,10 +28,6 @@ export interface NetTimings {
   idleCloseMs: number;
   /** On leave(), wait at most this long for send queues to flush before closing. */
   leaveFlushMs: number;
-  /** First delay before re-joining through the seeds when the active view is empty. */
-  rejoinBaseMs: number;
-  /** Upper bound of the rejoin backoff (doubles each attempt, ±50 % jitter). */
-  rejoinMaxMs: number;
 }
 
 /** A profile: runtime timings plus protocol overrides merged under the user's `protocol`. */
@@ -50,8 +46,6 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       handshakeTimeoutMs: 5000,
       idleCloseMs: 1000,
       leaveFlushMs: 2000,
-      rejoinBaseMs: 5000,
-      rejoinMaxMs: 60_000,
     },
     protocol: {
       hyparview: { neighborTimeoutMs: 1000, shuffleIntervalMs: 10_000 },
@@ -66,8 +60,6 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       handshakeTimeoutMs: 10_000,
       idleCloseMs: 5000,
       leaveFlushMs: 5000,
-      rejoinBaseMs: 15_000,
-      rejoinMaxMs: 120_000,
     },
     protocol: {
       hyparview: { neighborTimeoutMs: 3000, shuffleIntervalMs: 30_000, repairBaseMs: 2000 },
@@ -82,8 +74,6 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       handshakeTimeoutMs: 2000,
       idleCloseMs: 1000,
       leaveFlushMs: 1000,
-      rejoinBaseMs: 2000,
-      rejoinMaxMs: 10_000,
     },
     protocol: {
       hyparview: { neighborTimeoutMs: 500, shuffleIntervalMs: 2000, repairBaseMs: 200, repairMaxMs: 5000 },
@@ -110,7 +100,6 @@ export function resolveTimings(
   if (t.heartbeatTimeoutMs <= t.heartbeatIntervalMs) {
     return { ok: false, reason: 'net.heartbeatTimeoutMs: must be greater than net.heartbeatIntervalMs' };
   }
-  if (t.rejoinMaxMs < t.rejoinBaseMs) return { ok: false, reason: 'net.rejoinMaxMs: must be ≥ net.rejoinBaseMs' };
   return { ok: true, timings: t };
 }
 

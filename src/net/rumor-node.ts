@@ -165,7 +165,6 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       shedQueueBytes: o.shedQueueBytes ?? Math.floor(maxQueueBytes / 2),
       maxConnections: o.maxConnections ?? 1024,
       logger: this.logger,
-      rng,
       protoRng: rng.fork(),
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),

@@ -16,8 +16,8 @@
  *   timeout (nothing received for `heartbeatTimeoutMs`; a PING is sent after
  *   `heartbeatIntervalMs` without sending) or a slow peer (send queue over its hard limit)
  *   on a wanted peer's last connection becomes `handleLinkDown(peer)`.
- * - Rejoin: when the active view stays empty, the runtime re-runs `join(seeds)` with
- *   exponential backoff and ±50 % jitter drawn from its own `Sfc32`.
+ * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
+ *   them with backoff while its views are empty (`hv-repair`); the runtime adds no loop.
  *
  * Machine calls never nest: an input that arrives while the machine is running (e.g. a
  * dial that fails synchronously) is queued and fed right after. Deliveries and events are
@@ -59,7 +59,6 @@ export interface TransportOptions {
   shedQueueBytes: number;
   maxConnections: number;
   logger: Logger;
-  rng: Rng;
   protoRng: Rng;
   onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
   onEvent(e: NodeEvent<string>): void;
@@ -92,16 +91,11 @@ export class Transport implements Io<string>, ConnHandler {
   private tick: ReturnType<typeof setInterval> | null = null;
   private closed = false;
   private leaving = false;
-  private seeds: string[] = [];
-  private emptySince = -1;
-  private nextRejoinAt = 0;
-  private rejoinBackoff: number;
 
   constructor(
     private readonly server: Server,
     private readonly o: TransportOptions,
   ) {
-    this.rejoinBackoff = o.timings.rejoinBaseMs;
     this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
     server.on('connection', (s) => this.onInbound(s));
     const t = o.timings;
@@ -144,11 +138,8 @@ export class Transport implements Io<string>, ConnHandler {
     this.flushOutbox();
   }
 
-  /** Join through `seeds` and keep re-joining with backoff while the active view is empty. */
+  /** Join through `seeds` (HyParView retries them with backoff while its views are empty). */
   join(seeds: string[]): void {
-    this.seeds = seeds.slice();
-    this.emptySince = -1;
-    this.rejoinBackoff = this.o.timings.rejoinBaseMs;
     this.drive((now) => this.proto.join(seeds, now));
   }
 
@@ -527,7 +518,6 @@ export class Transport implements Io<string>, ConnHandler {
         c.destroy('close-timeout', true);
       }
     }
-    this.checkRejoin(now);
   }
 
   private checkOpen(c: Connection, now: number): void {
@@ -555,31 +545,6 @@ export class Transport implements Io<string>, ConnHandler {
       c.pingSentAt = now;
       this.writeControl(c, { type: 'ping', seq: c.pingSeq });
     }
-  }
-
-  private checkRejoin(now: number): void {
-    if (this.seeds.length === 0 || this.leaving || this.closed) return;
-    if (this.proto.activeView().length > 0) {
-      this.emptySince = -1;
-      this.rejoinBackoff = this.o.timings.rejoinBaseMs;
-      return;
-    }
-    if (this.emptySince < 0) {
-      this.emptySince = now;
-      this.nextRejoinAt = now + this.jitter(this.rejoinBackoff);
-      return;
-    }
-    if (now < this.nextRejoinAt) return;
-    this.o.logger.info({ seeds: this.seeds, backoffMs: this.rejoinBackoff }, 'rumor: no neighbours, re-joining');
-    const seeds = this.seeds;
-    this.drive((n) => this.proto.join(seeds, n));
-    this.rejoinBackoff = Math.min(this.rejoinBackoff * 2, this.o.timings.rejoinMaxMs);
-    this.nextRejoinAt = now + this.jitter(this.rejoinBackoff);
-  }
-
-  /** `ms` scaled by a uniform factor in [0.5, 1.5). */
-  private jitter(ms: number): number {
-    return ms * (0.5 + this.o.rng.next());
   }
 
   // ----------------------------------------------------------------- plumbing
