@@ -306,6 +306,14 @@ export class Simulation {
     this.group = null;
   }
 
+  /** Cut the connection a–b (both processes stay up, as a reset by a firewall): each end
+   *  learns after the crash-detection delay and repairs its view. No-op without a link. */
+  cutLink(a: number, b: number): void {
+    const d = this.network.crashDetectMs();
+    this.breakEntry(a, b, d);
+    this.breakEntry(b, a, d);
+  }
+
   /** Change the message loss rate from now on. */
   setLoss(r: number): void {
     if (!(r >= 0 && r <= 1)) throw new Error(`loss: expected a number in [0, 1], got ${String(r)}`);

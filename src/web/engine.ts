@@ -23,7 +23,8 @@ export interface Engine {
   broadcast(from?: number): string;
   isAlive(n: number): boolean;
   liveNodes(): number[];
-  node(n: number): { activeView(): readonly number[]; handleLinkDown(peer: number, now: number): void };
+  cutLink(a: number, b: number): void;
+  node(n: number): { activeView(): readonly number[] };
 }
 
 /** Build a simulation of `src/sim` (the real protocol code). */

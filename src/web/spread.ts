@@ -199,8 +199,7 @@ export class SpreadSession {
     if (this.params.protocol === 'fanout') throw new RangeError('link: fanout gossip over full membership has no long-lived links to cut');
     const av = this.sim.node(a).activeView();
     if (!av.includes(b)) throw new RangeError(`link: ${a}–${b} is not an active-view link`);
-    this.sim.node(a).handleLinkDown(b, this.sim.now);
-    this.sim.node(b).handleLinkDown(a, this.sim.now);
+    this.sim.cutLink(a, b);
     this.quiet = false;
   }
 

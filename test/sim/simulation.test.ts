@@ -121,3 +121,20 @@ test('rounds-vs-n: fanout-3 infect-and-die rounds grow with n and stay near log_
   // Infect-and-die residue with fanout 3: s = e^{-3(1-s)} = 0.0595.
   assert.ok(big.reliability > 0.92 && big.reliability < 0.96, `reliability ${big.reliability}`);
 });
+
+test('cutLink: both ends see the link fail, drop each other, and the overlay stays whole', () => {
+  const sim = new Simulation({ nodes: 200, seed: SEED });
+  sim.joinAll(1);
+  sim.runFor(40_000);
+  const a = 17;
+  const b = sim.node(a).activeView()[0];
+  const downs: number[][] = [];
+  sim.observer = { onLinkDown: (x, y) => downs.push([x, y]) };
+  sim.cutLink(a, b);
+  sim.runFor(200);
+  assert.ok(downs.some(([x, y]) => x === a && y === b) && downs.some(([x, y]) => x === b && y === a), JSON.stringify(downs));
+  assert.ok(!sim.node(a).activeView().includes(b));
+  assert.ok(!sim.node(b).activeView().includes(a));
+  sim.runFor(10_000);
+  assert.equal(sim.overlayStats().components, 1);
+});
