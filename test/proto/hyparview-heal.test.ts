@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_HYPARVIEW_CONFIG, HyParView, validateHyParViewConfig, type HyParViewConfig } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
 import type { HyParViewMessage, Message } from '../../src/proto/types.js';
-import { Rec, type Out } from './membership-rec.js';
+import { Rec, withActive, withPassive, type Out } from './membership-rec.js';
 
 const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };
 const LOW: HyParViewMessage<number> = { type: 'neighbor', priority: 'low' };
@@ -16,16 +16,6 @@ function mk(over: Partial<HyParViewConfig> = {}) {
   const io = new Rec();
   const hv = new HyParView<number>(0, { ...DEFAULT_HYPARVIEW_CONFIG, ...over }, new Sfc32(1), io);
   return { hv, io };
-}
-
-function withActive(hv: HyParView<number>, io: Rec, peers: number[]): void {
-  for (const p of peers) hv.handleMessage(p, HIGH, 0);
-  io.take();
-}
-
-function withPassive(hv: HyParView<number>, io: Rec, origin: number, rest: number[]): void {
-  hv.handleMessage(origin, { type: 'shuffle', origin, peers: rest, ttl: 1 }, 0);
-  io.take();
 }
 
 /** Fire the shuffle timer; return its outputs minus the re-armed timer and the SHUFFLE itself. */

@@ -10,7 +10,7 @@ import { Sfc32 } from '../../src/proto/rng.js';
 import type { MembershipIo } from '../../src/proto/machine.js';
 import type { HyParViewMessage, HyParViewTimer, Message, Rng, Timer } from '../../src/proto/types.js';
 
-import { Rec, type Out } from './membership-rec.js';
+import { Rec, withActive, withPassive, type Out } from './membership-rec.js';
 
 
 /** Seeded Sfc32 that remembers its draws, so expected outputs can be derived from them. */
@@ -46,18 +46,6 @@ function mk(self = 0, over: Partial<HyParViewConfig> = {}, seed = 1) {
   const rng = new TapRng(seed);
   const hv = new HyParView<number>(self, { ...DEFAULT_HYPARVIEW_CONFIG, ...over }, rng, io);
   return { hv, io, rng };
-}
-
-/** Give `hv` the active view `peers` (each sends a high-priority NEIGHBOR). */
-function withActive(hv: HyParView<number>, io: Rec, peers: number[]): void {
-  for (const p of peers) hv.handleMessage(p, HIGH, 0);
-  io.take();
-}
-
-/** Give `hv` passive entries [origin, ...rest] through an accepted SHUFFLE from `origin`. */
-function withPassive(hv: HyParView<number>, io: Rec, origin: number, rest: number[]): void {
-  hv.handleMessage(origin, { type: 'shuffle', origin, peers: rest, ttl: 1 }, 0);
-  io.take();
 }
 
 function sorted(a: readonly number[]): number[] {
