@@ -9,12 +9,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNode, type RumorNode } from '../net/rumor-node.js';
 import type { Delivery } from '../net/subscription.js';
-import { parseAddr } from '../net/util.js';
 import {
   DEFAULT_MEMBERS_CONFIG,
   MembersMachine,
@@ -49,13 +47,6 @@ export const EVENT_CHANNEL = '_rumor.event';
 export const JOIN_RETRY_FIRST_MS = 150;
 /** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
 export const JOIN_RETRY_MAX_MS = 30_000;
-
-/** Point-to-point capabilities the lead adds to `RumorNode` (optional until they land). */
-interface DirectNode {
-  sendTo?(peer: string, channel: string, data: Uint8Array): boolean;
-  probe?(peer: string, timeoutMs?: number): Promise<boolean>;
-  on(event: 'direct', fn: (from: string, channel: string, data: Uint8Array) => void): unknown;
-}
 
 /** Optional dependencies (tests). */
 export interface AgentDeps {
@@ -94,23 +85,6 @@ function loadState(dataDir: string | undefined): Persisted {
   } catch {
     return {};
   }
-}
-
-/** A TCP connect as a stand-in probe until `RumorNode.probe` exists. */
-function tcpProbe(peer: string, timeoutMs: number): Promise<boolean> {
-  const a = parseAddr(peer);
-  if (!a.ok) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const s = connect({ host: a.value.host, port: a.value.port });
-    const end = (ok: boolean): void => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => end(false), timeoutMs);
-    s.once('connect', () => end(true));
-    s.once('error', () => end(false));
-  });
 }
 
 /** A running agent. */
@@ -212,16 +186,13 @@ export class Agent implements ApiBackend {
   }
 
   private membersIo(): MembersIo {
-    const direct = this.node as unknown as DirectNode;
     return {
       broadcast: (msg) => this.send(msg),
       sendTo: (peer, msg) => {
-        if (typeof direct.sendTo === 'function') direct.sendTo(peer, MEMBERS_CHANNEL, encodeMembersMessage(msg));
-        else this.send(msg); // fallback until RumorNode.sendTo exists: the table goes by broadcast
+        this.node.sendTo(peer, MEMBERS_CHANNEL, encodeMembersMessage(msg));
       },
       probe: (peer) => {
-        const p = typeof direct.probe === 'function' ? direct.probe(peer, 2000) : tcpProbe(peer, 2000);
-        void p.catch(() => false).then((ok) => this.drive(() => this.members_.handleProbeResult(peer, ok, Date.now())));
+        void this.node.probe(peer, 2000).catch(() => false).then((ok) => this.drive(() => this.members_.handleProbeResult(peer, ok, Date.now())));
       },
       timer: (delayMs, t) => {
         const h = setTimeout(() => {
@@ -264,7 +235,7 @@ export class Agent implements ApiBackend {
       this.publish({ type: 'neighbor-down', peer, reason });
       this.drive(() => this.members_.handleNeighborDown(peer, reason, Date.now()));
     });
-    (this.node as unknown as DirectNode).on('direct', (from, channel, data) => {
+    this.node.on('direct', (from, channel, data) => {
       if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data);
     });
   }
