@@ -29,9 +29,12 @@ type Cmd =
   | { type: 'usage' }
   | { type: 'publish'; phase: number; rate: number; count: number; size: number }
   | { type: 'report'; phase: number }
+  | { type: 'counters' }
   | { type: 'mem'; extra: number };
 
 const nodes: RumorNode[] = [];
+/** Neighbour events of every node in this worker (active-view churn, for the low-load diagnosis). */
+let viewChanges = 0;
 const seen = new Map<number, Map<number, Seen>>();
 
 function onMessage(data: Uint8Array): void {
@@ -56,6 +59,8 @@ async function start(count: number, profile: 'lan' | 'local', seed: number): Pro
     const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024 });
     await n.start();
     n.on('message', (d) => onMessage(d.data));
+    n.on('neighborUp', () => viewChanges++);
+    n.on('neighborDown', () => viewChanges++);
     nodes.push(n);
   }
   return nodes.map((n) => n.address);
@@ -120,7 +125,20 @@ async function handle(c: Cmd): Promise<unknown> {
       }, 0);
     case 'usage': {
       const u = process.cpuUsage();
-      return { cpuMicros: u.user + u.system, rss: process.memoryUsage().rss, at: clock() };
+      return { cpuMicros: u.user + u.system, sysMicros: u.system, rss: process.memoryUsage().rss, at: clock() };
+    }
+    case 'counters': {
+      // Protocol traffic of every node here, for the diagnosis of slow deliveries.
+      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0 };
+      for (const n of nodes) {
+        const s = n.stats();
+        sum.graft += s.messagesOut.graft ?? 0;
+        sum.ihave += s.messagesOut.ihave ?? 0;
+        sum.prune += s.messagesOut.prune ?? 0;
+        sum.gossip += s.messagesOut.gossip ?? 0;
+        sum.duplicates += s.duplicates;
+      }
+      return sum;
     }
     case 'publish':
       return publish(c.phase, c.rate, c.count, c.size);

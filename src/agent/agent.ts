@@ -31,13 +31,13 @@ import { startApi, type ApiBackend, type ApiMember, type ApiServer, type Monitor
 import type { AgentInfo } from './client.js';
 import { parseBindAddr, type AgentConfig } from './config.js';
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
-import { createLogger, type AgentLogger } from './log.js';
+import { LOG_LEVELS, createLogger, type AgentLogger } from './log.js';
 import { newCounters, type AgentCounters } from './metrics.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
 
 export type { Member, AgentInfo };
 
-/** Channel of membership deltas and push-pull messages. */
+/** Channel of membership deltas (broadcast) and anti-entropy (sync, digest, pull; point to point). */
 export const MEMBERS_CHANNEL = '_rumor.members';
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
@@ -150,6 +150,8 @@ export class Agent implements ApiBackend {
       timeoutMs: c.handlerTimeoutMs,
       concurrency: c.handlerConcurrency,
       queueSize: c.handlerQueueSize,
+      // stdout is only shown in debug logs and to a result observer (tests).
+      captureStdout: deps.onHandlerResult !== undefined || LOG_LEVELS[this.log.level] <= LOG_LEVELS.debug,
       logger: this.log.child({ component: 'handlers' }),
       onStart: () => this.counters.handlerRuns++,
       onDropped: () => this.counters.handlerDropped++,
@@ -236,12 +238,12 @@ export class Agent implements ApiBackend {
       this.drive(() => this.members_.handleNeighborDown(peer, reason, Date.now()));
     });
     this.node.on('direct', (from, channel, data) => {
-      if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data);
+      if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data, false);
     });
   }
 
   private onDelivery(d: Delivery): void {
-    if (d.channel === MEMBERS_CHANNEL) this.onMembersBytes(d.origin, d.data);
+    if (d.channel === MEMBERS_CHANNEL) this.onMembersBytes(d.origin, d.data, true);
     else if (d.channel === EVENT_CHANNEL) this.onUserEvent(d);
   }
 
@@ -250,9 +252,12 @@ export class Agent implements ApiBackend {
     this.log.warn({ from, channel, reason }, 'dropped an invalid agent message');
   }
 
-  private onMembersBytes(from: string, data: Uint8Array): void {
+  /** Deltas come by broadcast; sync, digests and pulls point to point (a broadcast one would
+   *  make every node answer its origin). */
+  private onMembersBytes(from: string, data: Uint8Array, broadcast: boolean): void {
     const r = decodeMembersMessage(data);
     if (!r.ok) return this.bad(MEMBERS_CHANNEL, from, r.reason);
+    if (broadcast !== (r.msg.type === 'members-delta')) return this.bad(MEMBERS_CHANNEL, from, `${r.msg.type} by ${broadcast ? 'broadcast' : 'direct send'}`);
     this.drive(() => this.members_.handleMessage(from, r.msg, Date.now()));
   }
 
@@ -265,6 +270,7 @@ export class Agent implements ApiBackend {
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
     this.dispatchAfterForward(e);
     this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
+    if (this.listeners.size === 0) return;
     const text = new TextDecoder().decode(payload);
     this.publish({ type: 'user', id: d.id, name, origin: d.origin, ltime, payload: text, payloadBase64: Buffer.from(payload).toString('base64') });
   }

@@ -97,9 +97,19 @@ export class Connection {
   lastSendAt: number;
   lastProtoAt: number;
   badFrames = 0;
+  /** Sequence and send time of the last heartbeat (TCP PING or UDP `hb-ping`). */
   pingSeq = 0;
   pingSentAt = 0;
   rttMs = -1;
+  /** The link's UDP heartbeat token (see heartbeat.ts), or null: TCP heartbeats only. */
+  udpToken: string | null = null;
+  /** Dialer: where `hb-ping`s go (the peer's listener address as connected). */
+  udpTarget: { address: string; port: number } | null = null;
+  /** Dialer: seq of the last `hb-ping`, whether its pong is still awaited, and how many UDP
+   *  pings in a row went unanswered. */
+  udpSeq = -1;
+  udpAwaiting = false;
+  udpMisses = 0;
   /** When the connection entered `closing` (monotonic ms). */
   closingAt = 0;
   /** Frames not yet handed to the socket: `queue[head..]`. */

@@ -3,7 +3,7 @@
  * machines. `NodeStats` is the plain-JSON snapshot returned by `RumorNode.stats()`.
  */
 
-import { TYPE_CODES, type WireType } from '../wire/index.js';
+import { DATAGRAM_TYPE_CODES, TYPE_CODES, type DatagramType, type WireType } from '../wire/index.js';
 import type { Connection } from './connection.js';
 
 /** Plain counters keyed by a label (message type, reason, ...). */
@@ -13,7 +13,8 @@ export type Counts = Record<string, number>;
 export interface NodeStats {
   /** Advertised address of the node. */
   address: string;
-  /** Protocol messages received, by message type (`gossip`, `ihave`, `join`, `ping`, ...). */
+  /** Protocol messages received, by message type (`gossip`, `ihave`, `join`, `ping`, ...;
+   *  UDP heartbeat datagrams as `hb-ping` / `hb-pong`). */
   messagesIn: Counts;
   /** Protocol messages sent (enqueued on a connection), by message type. */
   messagesOut: Counts;
@@ -57,7 +58,20 @@ export interface NodeStats {
   queueBytes: Record<string, number>;
   /** Last measured heartbeat round-trip time per neighbour (ms). */
   rttMs: Record<string, number>;
+  /** UDP heartbeats (their datagram and byte counts are in `messagesIn/Out`, `bytesIn/Out`
+   *  under `hb-ping` / `hb-pong`). */
+  udp: {
+    /** Port of the bound UDP heartbeat socket, or null (heartbeats over TCP only). */
+    port: number | null;
+    /** Open links that have a UDP token. */
+    links: number;
+    /** TCP PINGs sent because a UDP ping went unanswered within the fallback delay. */
+    fallbacks: number;
+  };
 }
+
+/** Every counted type: stream frames and heartbeat datagrams (their codes never overlap). */
+const ALL_CODES: Readonly<Record<WireType | DatagramType, number>> = { ...TYPE_CODES, ...DATAGRAM_TYPE_CODES };
 
 /**
  * Frame and byte counters per wire message type, indexed by the type's numeric code: the
@@ -67,9 +81,9 @@ export class TypeCounts {
   readonly frames = new Float64Array(256);
   readonly bytes = new Float64Array(256);
 
-  /** Count one frame of `type` of `bytes` bytes. */
-  add(type: WireType, bytes: number): void {
-    const code = TYPE_CODES[type];
+  /** Count one frame (or datagram) of `type` of `bytes` bytes. */
+  add(type: WireType | DatagramType, bytes: number): void {
+    const code = ALL_CODES[type];
     this.frames[code]++;
     this.bytes[code] += bytes;
   }
@@ -87,7 +101,7 @@ export class TypeCounts {
 
 function byType(a: Float64Array): Counts {
   const out: Counts = {};
-  for (const [type, code] of Object.entries(TYPE_CODES)) if (a[code] > 0) out[type] = a[code];
+  for (const [type, code] of Object.entries(ALL_CODES)) if (a[code] > 0) out[type] = a[code];
   return out;
 }
 
@@ -111,6 +125,8 @@ export class StatsCounters {
   dialedConns = 0;
   gossipIn = 0;
   deliveredRemote = 0;
+  /** TCP PINGs sent because a UDP heartbeat went unanswered. */
+  udpFallbacks = 0;
 }
 
 /** Increment `counts[key]` by `by`. */
@@ -125,6 +141,7 @@ export function buildSnapshot(
   conns: Iterable<Connection>,
   activeView: number,
   passiveView: number,
+  udp: { port: number | null; links: number },
 ): NodeStats {
   const queueBytes: Record<string, number> = {};
   const rttMs: Record<string, number> = {};
@@ -163,5 +180,6 @@ export function buildSnapshot(
     passiveView,
     queueBytes,
     rttMs,
+    udp: { port: udp.port, links: udp.links, fallbacks: k.udpFallbacks },
   };
 }

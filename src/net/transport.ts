@@ -13,9 +13,9 @@
  *   the acceptor answers `welcome` (chosen version) or `refuse` with a reason and closes.
  *   The dialer logs the reason; both sides count it.
  * - Failure detection: a failed dial, a reset, an EOF, a fatal bad frame, a heartbeat
- *   timeout (nothing received for `heartbeatTimeoutMs`; a PING is sent after
- *   `heartbeatIntervalMs` without sending) or a slow peer (send queue over its hard limit)
- *   on a wanted peer's last connection becomes `handleLinkDown(peer)`.
+ *   timeout (nothing received for `heartbeatTimeoutMs`, TCP or UDP; heartbeats are UDP
+ *   datagrams with a TCP PING fallback, see heartbeat.ts) or a slow peer (send queue over its
+ *   hard limit) on a wanted peer's last connection becomes `handleLinkDown(peer)`.
  * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
  *   them with backoff while its views are empty (`hv-repair`); the runtime adds no loop.
  *
@@ -37,7 +37,8 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
-import type { NetTimings } from './profiles.js';
+import { Heartbeats } from './heartbeat.js';
+import { checkTickMs, type NetTimings } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
 import { RateLimiter, parseAddr, type Logger } from './util.js';
 
@@ -72,6 +73,8 @@ export class Transport implements Io<string>, ConnHandler {
   readonly proto: ProtoNode<string>;
   /** Raw counters; `snapshot()` copies them out. */
   readonly counters = new StatsCounters();
+  /** Link heartbeats (UDP with TCP fallback). */
+  readonly heartbeats: Heartbeats;
   private readonly conns = new Set<Connection>();
   private readonly byPeer = new Map<string, Connection[]>();
   private readonly wanted = new Set<string>();
@@ -98,9 +101,10 @@ export class Transport implements Io<string>, ConnHandler {
   ) {
     this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
     server.on('connection', (s) => this.onInbound(s));
-    const t = o.timings;
-    const tickMs = Math.max(10, Math.min(t.heartbeatIntervalMs, t.idleCloseMs, t.connectTimeoutMs) / 5);
-    this.tick = setInterval(() => this.onTick(), tickMs);
+    const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
+    this.heartbeats = new Heartbeats({ ...hbHost, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
+    this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
+    this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
   }
 
   // ----------------------------------------------------------------- application commands
@@ -372,10 +376,9 @@ export class Transport implements Io<string>, ConnHandler {
     if (c.state !== 'open' && c.state !== 'closing') return;
     switch (msg.type) {
       case 'ping':
-        this.writeControl(c, { type: 'pong', seq: msg.seq });
-        return;
       case 'pong':
-        if (msg.seq === c.pingSeq) c.rttMs = now - c.pingSentAt;
+      case 'udp-token':
+        this.heartbeats.onControl(c, msg, now);
         return;
       case 'hello':
       case 'welcome':
@@ -425,9 +428,12 @@ export class Transport implements Io<string>, ConnHandler {
     }
     c.peer = msg.addr;
     this.register(c);
+    c.socket.cork(); // welcome and udp-token in one segment
     this.writeControl(c, { type: 'welcome', version: hi, id: this.o.id, addr: this.o.address });
     this.counters.accepted++;
     c.markOpen(now);
+    this.heartbeats.offerToken(c);
+    c.socket.uncork();
   }
 
   private onWelcome(c: Connection, msg: WireMessage, now: number): void {
@@ -468,8 +474,9 @@ export class Transport implements Io<string>, ConnHandler {
     }
   }
 
-  private countBad(c: Connection, reason: string, detail: string, now: number): void {
-    const label = c.label();
+  /** Count a dropped frame or datagram from a connection or a label (e.g. `udp:ip:port`). */
+  private countBad(from: Connection | string, reason: string, detail: string, now: number): void {
+    const label = typeof from === 'string' ? from : from.label();
     bump(this.counters.droppedFrames, reason);
     const per = (this.counters.droppedFramesByPeer[label] ??= {});
     bump(per, reason);
@@ -482,6 +489,7 @@ export class Transport implements Io<string>, ConnHandler {
   /** ConnHandler: the socket is gone. */
   onClose(c: Connection, info: CloseInfo): void {
     this.unregister(c);
+    this.heartbeats.forget(c);
     bump(this.counters.closes, info.cause);
     if (this.closed || this.leaving || info.intentional || c.peer === null) return;
     const peer = c.peer;
@@ -533,18 +541,9 @@ export class Transport implements Io<string>, ConnHandler {
       c.end('idle');
       return;
     }
-    // Only the dialing side pings; the acceptor answers with a pong. Both sides declare the
-    // link dead when nothing arrived for `heartbeatTimeoutMs`. The dialer pings (at most once
-    // per interval) when it has sent nothing for an interval — so the acceptor hears from it —
-    // or heard nothing for an interval — so a pong comes back. An idle link costs one ping and
-    // one pong per interval (HyParView keeps ~5 links per node).
-    const i = t.heartbeatIntervalMs;
-    const quiet = now - c.lastSendAt >= i || now - c.lastRecvAt >= i;
-    if (c.direction === 'out' && quiet && now - c.pingSentAt >= i) {
-      c.pingSeq = (c.pingSeq + 1) >>> 0;
-      c.pingSentAt = now;
-      this.writeControl(c, { type: 'ping', seq: c.pingSeq });
-    }
+    // Only the dialing side pings (UDP, else TCP); the acceptor answers. Both sides declare
+    // the link dead when nothing arrived for `heartbeatTimeoutMs` (see heartbeat.ts).
+    this.heartbeats.tick(c, now);
   }
 
   // ----------------------------------------------------------------- plumbing
@@ -598,6 +597,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   private async shutdown(reset: boolean): Promise<void> {
     this.closed = true;
+    this.heartbeats.close();
     if (this.tick !== null) clearInterval(this.tick);
     this.tick = null;
     for (const h of this.timers) clearTimeout(h);
@@ -612,6 +612,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** Copy of the counters plus live view and queue sizes. */
   snapshot(): NodeStats {
-    return buildSnapshot(this.o.address, this.counters, this.conns, this.proto.activeView().length, this.proto.passiveView().length);
+    const views = [this.proto.activeView().length, this.proto.passiveView().length] as const;
+    return buildSnapshot(this.o.address, this.counters, this.conns, ...views, this.heartbeats.snapshot());
   }
 }

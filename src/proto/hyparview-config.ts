@@ -38,7 +38,8 @@ export interface HyParViewConfig {
   lowWatermark: number;
   /** Whole shuffle periods without an accepted request after which a node at or below `lowWatermark` escalates. */
   escalateLowAfter: number;
-  /** Whole shuffle periods without an accepted request after which any short active view escalates. */
+  /** Whole shuffle periods without an accepted request after which a short active view escalates
+   *  (not a view exactly one short that was full before: see hyparview.ts). */
   escalateAfter: number;
 }
 
@@ -61,8 +62,10 @@ export interface HyParViewConfig {
  *   retries, 113k with 1 per period; every node still ends with >= 2 neighbours, one component.
  * - lowWatermark 1, escalateLowAfter 1, escalateAfter 2: no paper value (the paper has no
  *   escalation). measured: with escalateAfter 6, 10k nodes (seed 1 and 3) still had an island
- *   of 16–34 nodes after 60 s; with 2, one component for seeds 1–3. Cost: a node stuck at
- *   activeViewSize − 1 (degree parity, ~10% of nodes at 60 s) evicts one stranger every ~30 s.
+ *   of 16–34 nodes after 60 s; with 2, one component for seeds 1–3. A node one short of a
+ *   full view escalates only if it was never full (see hyparview.ts, "No escalation one short
+ *   of full"): before that rule, a node stuck at activeViewSize − 1 (degree parity, ~10% of
+ *   nodes at 60 s) evicted one stranger every ~30 s, and the gap wandered forever.
  */
 export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   activeViewSize: 5,

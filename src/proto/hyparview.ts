@@ -64,6 +64,19 @@
  *   stays under half full while three shuffle replies in a row bring nothing new (the walks
  *   never leave the group). Only a contact outside both views is used, so a small cluster
  *   (where every contact is known) never churns.
+ * - No escalation one short of full after having been full: a node whose active view has
+ *   been full at least once and is now exactly `activeViewSize − 1` (above `lowWatermark`)
+ *   refills only with low-priority requests. Such a node is a healthy member of the overlay
+ *   (it was evicted, or lost a link); escalating would evict a stranger, who is then one short
+ *   in turn, so the gap wandered around a settled overlay forever, each move breaking a
+ *   Plumtree tree edge (issue 3: a settled 20-node cluster changed its active views every
+ *   ~30 s; the broadcasts that needed the broken edge were recovered by GRAFT only after
+ *   timeout1). Nodes that were never full (the 5-cliques of a fast join, every member one
+ *   short) and nodes two or more short still escalate as before. measured: 20 nodes joined
+ *   through one seed (test/proto/hyparview-settled.test.ts, seeds 1–8), active-view changes
+ *   between 120 s and 720 s: before, > 0 for 5 of 8 seeds; after, 0 for all 8. Gap: a closed
+ *   island whose members were all full once and are now all one short is not healed by this
+ *   rule (only by `checkIsolated`'s signs once someone is full again).
  * - A node whose own JOIN is still pending (empty active view) rejects incoming JOINs: it
  *   could not forward them, and the pair would start as an island. The joiner tries its next
  *   contact.
@@ -146,6 +159,9 @@ export class HyParView<P> implements MembershipMachine<P> {
   /** Low-priority requests this shuffle period may still start (see `promotionsPerPeriod`);
    *  granted by each shuffle tick, none before the first (a joiner's links come from FORWARDJOIN). */
   private budget = 0;
+  /** The active view has been full at least once (see `onShuffleTimer`: such a node does not
+   *  escalate when it is only one member short). */
+  private wasFull = false;
   /** Escalations so far (odd ones prefer an original contact). */
   private escalations = 0;
   /** Consecutive shuffle periods with a full active view and an empty passive view. */
@@ -412,6 +428,10 @@ export class HyParView<P> implements MembershipMachine<P> {
     if (a === 0 || a >= size) {
       this.starved = 0;
       this.checkIsolated(a >= size);
+    } else if (a === size - 1 && a > this.cfg.lowWatermark && this.wasFull) {
+      // One short after having been full: a healthy member of a settled overlay (see the
+      // module comment, "Escalation"); only low-priority requests refill it.
+      this.starved = 0;
     } else {
       this.starved++;
       const need = a <= this.cfg.lowWatermark ? this.cfg.escalateLowAfter : this.cfg.escalateAfter;
@@ -619,7 +639,10 @@ export class HyParView<P> implements MembershipMachine<P> {
     this.active.push(peer);
     this.io.connect(peer);
     this.io.neighborUp(peer);
-    if (this.active.length >= this.cfg.activeViewSize) this.rejected.length = 0;
+    if (this.active.length >= this.cfg.activeViewSize) {
+      this.rejected.length = 0;
+      this.wasFull = true;
+    }
   }
 
   private dropRandomActive(): void {

@@ -11,11 +11,23 @@
  *   A node announces its own `alive` entry when it gets its first neighbour (at start, it
  *   has none: a broadcast then would only reach others through Plumtree's IHAVE sync and a
  *   GRAFT after `ihaveTimeoutMs`), and again whenever it regains one after having none.
- * - Anti-entropy repairs what broadcast missed: on each new neighbour, and every
- *   `syncIntervalMs` with one random neighbour, the node pushes its whole table
- *   (`members-push`) point to point; the receiver merges it and answers (`members-pull`)
- *   with only the entries it knows better or the pusher lacks — a push-pull as in
- *   memberlist's `pushPull`, without the digest step of Scuttlebutt.
+ * - Anti-entropy repairs what broadcast missed, digest first (Scuttlebutt's reconciliation,
+ *   van Renesse et al. 2008 §3, with a whole-table hash in front):
+ *   - every `syncIntervalMs` the node sends one random neighbour `members-sync`: a 64-bit
+ *     hash of its *up* entries' `(addr, incarnation, status)` (a few dozen bytes, whatever
+ *     the table size). Equal hash: done. Different: the receiver answers with its digest
+ *     (`members-digest`, `answer: true`);
+ *   - a `members-digest` lists `(addr, incarnation, status)` for every entry, no names or
+ *     tags (about a third of a full entry). Its receiver sends back (`members-pull`) the
+ *     full entries it knows better or the sender lacks (up ones only), and, when asked
+ *     (`answer`), its own digest so that the first side can do the same;
+ *   - on each new neighbour the node pushes its whole table (`members-push`); the receiver
+ *     merges it and answers (`members-pull`) with what the pusher lacks or holds stale. A new
+ *     link usually means a node that lacks everything (a joiner), and a push gives it the
+ *     table in half a round trip (the neighbour's push), where a digest would take a whole
+ *     one (digest, then pull) on a join's critical path.
+ *   The periodic part is memberlist's `pushPull` with the full state replaced by a hash, then
+ *   a digest, as chitchat's `ALGORITHM.md` does with per-node versions.
  * - Failure detection reuses HyParView's: active links are TCP connections with
  *   heartbeats. When a neighbour's link fails (`link-failed`), the node asks the driver to
  *   *probe* it (a fresh TCP connect + handshake). A failed probe marks the peer `failed`
@@ -40,12 +52,17 @@
  *   the same time is detected only when someone else's link to it fails (possibly never).
  * - No suspicion timeout: this node never originates `suspect` (it accepts it from peers,
  *   so a later full membership can be compatible on the wire).
- * - Push-pull sends the whole table (O(n) bytes): fine for hundreds of nodes, not 10^5.
+ * - A link-up push is O(n) (the whole table), and so is a digest (about 25 bytes per member,
+ *   sent when the periodic hashes differ); an idle, converged cluster sends only the hash. The hash
+ *   skips `failed`/`left` entries (nodes that joined after a failure never insert them, see
+ *   below, so including them would make hashes differ for `reapAfterMs`): anti-entropy
+ *   therefore does not repair `failed` vs `left` of the same member (both are down; the
+ *   broadcast carries the exact status).
  * - An unknown member learned already `failed`/`left` is not inserted (it would bounce
  *   between nodes after reaping, for lack of real tombstones).
  *
  * Full membership (a later issue) will add: suspicion with a Lifeguard timeout and
- * indirect probes through k other members, digests instead of whole tables, dead-node
+ * indirect probes through k other members, dead-node
  * tombstones with GC as in chitchat, and name conflict resolution.
  *
  * Differs from SWIM: no periodic ping of random members (HyParView's link heartbeats
@@ -53,8 +70,10 @@
  *
  * Wire format: JSON text (UTF-8), validated by `decodeMembersMessage` (bad input is
  * returned as a reason, never thrown):
- * `{"type":"members-delta"|"members-push"|"members-pull","members":[{"name","addr",
- *   "status","incarnation","tags":{..}}]}`.
+ * `{"type":"members-delta"|"members-pull","members":[{"name","addr","status","incarnation",
+ *   "tags":{..}}]}`, `{"type":"members-digest","answer":bool,"digest":[["host:port",
+ *   incarnation, status 0 alive|1 suspect|2 failed|3 left], ...]}`,
+ *   `{"type":"members-sync","hash":"<16 hex digits>"}`; `members-push` has the shape of a delta.
  */
 import type { DownReason, Rng } from './types.js';
 
@@ -62,6 +81,7 @@ import type { DownReason, Rng } from './types.js';
 export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left';
 
 const RANK: Record<MemberStatus, number> = { alive: 0, suspect: 1, failed: 2, left: 3 };
+const BY_RANK: readonly MemberStatus[] = ['alive', 'suspect', 'failed', 'left'];
 
 /** One member as carried on the wire. */
 export interface MemberState {
@@ -79,13 +99,20 @@ export interface Member extends MemberState {
   updatedAt: number;
 }
 
+/** One digest entry: `[addr, incarnation, status rank]` (0 alive, 1 suspect, 2 failed, 3 left). */
+export type DigestEntry = [addr: string, incarnation: number, status: number];
+
 /** Messages of the membership protocol (type-tagged). */
 export type MembersMessage =
   /** Changes, by broadcast. */
   | { type: 'members-delta'; members: MemberState[] }
-  /** Anti-entropy: the sender's whole table, point to point. */
+  /** Periodic anti-entropy: hash of the sender's up entries (`tableHash`), point to point. */
+  | { type: 'members-sync'; hash: string }
+  /** What the sender knows, without names or tags; `answer`: send your digest back too. */
+  | { type: 'members-digest'; answer: boolean; digest: DigestEntry[] }
+  /** On a new link: the sender's whole table, point to point. */
   | { type: 'members-push'; members: MemberState[] }
-  /** Answer to a push: the entries the receiver knows better, or the pusher lacks. */
+  /** Answer to a digest or a push: the entries the receiver knows better, or the sender lacks. */
   | { type: 'members-pull'; members: MemberState[] };
 
 /** Timers of the membership machine. */
@@ -142,6 +169,34 @@ function sameTags(a: Record<string, string>, b: Record<string, string>): boolean
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => b[k] === a[k]);
+}
+
+/** FNV-1a over `s`, then `x`, from `h` (32-bit). */
+function fnv(h: number, s: string, x: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 0xff, 0x01000193);
+  for (let k = 0; k < 4; k++) h = Math.imul(h ^ ((x >>> (8 * k)) & 0xff), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * 64-bit hash (16 hex digits) of the up (`alive`/`suspect`) entries' `(addr, incarnation,
+ * status)`, independent of order: the sum of per-entry hashes, with two FNV-1a seeds. Two
+ * tables with the same up entries have the same hash; a difference is missed with
+ * probability about 2^-64.
+ */
+export function tableHash(entries: Iterable<{ addr: string; incarnation: number; status: MemberStatus }>): string {
+  let h1 = 0;
+  let h2 = 0;
+  for (const m of entries) {
+    if (m.status !== 'alive' && m.status !== 'suspect') continue;
+    // Incarnations are safe integers: hash the low 32 bits and the rest separately.
+    const hi = Math.floor(m.incarnation / 0x1_0000_0000);
+    const lo = m.incarnation >>> 0;
+    h1 = (h1 + fnv(fnv(0x811c9dc5, m.addr, lo), m.status, hi)) >>> 0;
+    h2 = (h2 + fnv(fnv(0x050c5d1f, m.addr, lo ^ 0x5bd1e995), m.status, hi)) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
 }
 
 function wire(m: MemberState): MemberState {
@@ -218,13 +273,15 @@ export class MembersMachine {
     this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
   }
 
-  /** A neighbour came up: push our table to it; if it is our only one, announce ourselves
-   *  (through it, by broadcast) so that every node learns of us, not only this neighbour. */
+  /** A neighbour came up: push it our whole table (it merges it and answers with what we
+   *  lack); if it is our only one, announce ourselves (through it, by broadcast) so that
+   *  every node learns of us, not only this neighbour. */
   handleNeighborUp(peer: string, _now: number): void {
-    if (this.neighbors.includes(peer)) return this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
-    this.neighbors.push(peer);
-    if (this.started && this.neighbors.length === 1) this.announce();
-    this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
+    if (!this.neighbors.includes(peer)) {
+      this.neighbors.push(peer);
+      if (this.started && this.neighbors.length === 1) this.announce();
+    }
+    this.io.sendTo(peer, { type: 'members-push', members: [...this.table.values()].map(wire) });
   }
 
   /** A neighbour went down; a failed link triggers a probe of a member we believe alive. */
@@ -249,32 +306,53 @@ export class MembersMachine {
 
   /** A message from `from` (a broadcast's origin, or a direct sender). */
   handleMessage(from: string, msg: MembersMessage, now: number): void {
-    if (msg.type === 'members-delta') {
-      for (const m of msg.members) this.merge(m, now);
-      return;
+    switch (msg.type) {
+      case 'members-delta':
+      case 'members-pull':
+        for (const m of msg.members) this.merge(m, now);
+        return;
+      case 'members-sync':
+        if (msg.hash !== tableHash(this.table.values())) this.io.sendTo(from, { type: 'members-digest', answer: true, digest: this.digest() });
+        return;
+      case 'members-digest': {
+        const theirs = new Map<string, { incarnation: number; status: MemberStatus }>();
+        for (const [addr, incarnation, rank] of msg.digest) theirs.set(addr, { incarnation, status: BY_RANK[rank] });
+        this.answerDigest(from, theirs, now);
+        if (msg.answer) this.io.sendTo(from, { type: 'members-digest', answer: false, digest: this.digest() });
+        return;
+      }
+      case 'members-push': {
+        const theirs = new Map<string, MemberState>();
+        for (const m of msg.members) {
+          theirs.set(m.addr, m);
+          this.merge(m, now);
+        }
+        this.answerDigest(from, theirs, now);
+      }
     }
-    const theirs = new Map<string, MemberState>();
-    for (const m of msg.members) {
-      theirs.set(m.addr, m);
-      this.merge(m, now);
-    }
-    if (msg.type === 'members-pull') return;
+  }
+
+  /** Send `to` the entries we know better than its digest `theirs`, or that it lacks (up
+   *  ones); first refute what it believes about us, if needed. */
+  private answerDigest(to: string, theirs: Map<string, { incarnation: number; status: MemberStatus }>, now: number): void {
+    const aboutMe = theirs.get(this.selfAddr);
+    if (aboutMe !== undefined) this.refuteIfNeeded(aboutMe, now);
     const reply: MemberState[] = [];
     for (const m of this.table.values()) {
       const t = theirs.get(m.addr);
       if (t === undefined ? m.status === 'alive' || m.status === 'suspect' : supersedes(m, t)) reply.push(wire(m));
     }
-    if (reply.length > 0) this.io.sendTo(from, { type: 'members-pull', members: reply });
+    if (reply.length > 0) this.io.sendTo(to, { type: 'members-pull', members: reply });
   }
 
-  /** Timer fired: anti-entropy with one random neighbour, and reap old entries. */
+  /** Timer fired: send our table's hash to one random neighbour, and reap old entries. */
   handleTimer(t: MembersTimer, now: number): void {
     if (t.type !== 'members-sync') return;
     this.io.timer(this.config.syncIntervalMs, t);
     this.reap(now);
     if (this.neighbors.length === 0 || this.self().status === 'left') return;
     const peer = this.neighbors[this.rng.int(this.neighbors.length)];
-    this.io.sendTo(peer, { type: 'members-push', members: this.wireTable() });
+    this.io.sendTo(peer, { type: 'members-sync', hash: tableHash(this.table.values()) });
   }
 
   /** Remove `failed`/`left` entries older than `reapAfterMs`. */
@@ -285,8 +363,11 @@ export class MembersMachine {
     }
   }
 
-  private wireTable(): MemberState[] {
-    return [...this.table.values()].map(wire);
+  /** `(addr, incarnation, status)` of every entry. */
+  digest(): DigestEntry[] {
+    const out: DigestEntry[] = [];
+    for (const m of this.table.values()) out.push([m.addr, m.incarnation, RANK[m.status]]);
+    return out;
   }
 
   /** Merge one received entry: refute rumours about ourselves, apply newer news of others. */
@@ -300,7 +381,7 @@ export class MembersMachine {
     this.apply(m, now);
   }
 
-  private refuteIfNeeded(m: MemberState, now: number): void {
+  private refuteIfNeeded(m: { incarnation: number; status: MemberStatus }, now: number): void {
     const me = this.self();
     if (me.status === 'left') return;
     const rumour = m.status !== 'alive' && m.incarnation >= me.incarnation;
@@ -334,7 +415,7 @@ export class MembersMachine {
 /** Bounds checked on receipt. */
 export const MEMBERS_LIMITS = { maxMembers: 10_000, maxName: 256, maxAddr: 262, maxTags: 64, maxTagKey: 128, maxTagValue: 1024 } as const;
 
-const TYPES = new Set(['members-delta', 'members-push', 'members-pull']);
+const TYPES = new Set(['members-delta', 'members-push', 'members-pull', 'members-sync', 'members-digest']);
 const STATUSES = new Set(['alive', 'suspect', 'failed', 'left']);
 
 /** Encode a message as UTF-8 JSON. */
@@ -360,6 +441,11 @@ export function decodeMembersMessage(bytes: Uint8Array): { ok: true; msg: Member
   if (!parsed.ok) return parsed;
   const o = parsed.value as { type?: unknown; members?: unknown };
   if (typeof o.type !== 'string' || !TYPES.has(o.type)) return { ok: false, reason: `type: unknown ${JSON.stringify(o.type)}` };
+  if (o.type === 'members-sync') {
+    const h = (o as { hash?: unknown }).hash;
+    return typeof h === 'string' && /^[0-9a-f]{16}$/.test(h) ? { ok: true, msg: { type: 'members-sync', hash: h } } : { ok: false, reason: 'hash: expected 16 hex digits' };
+  }
+  if (o.type === 'members-digest') return decodeDigest(o as Record<string, unknown>);
   if (!Array.isArray(o.members)) return { ok: false, reason: 'members: expected an array' };
   if (o.members.length > MEMBERS_LIMITS.maxMembers) return { ok: false, reason: `members: more than ${MEMBERS_LIMITS.maxMembers}` };
   const members: MemberState[] = [];
@@ -368,16 +454,37 @@ export function decodeMembersMessage(bytes: Uint8Array): { ok: true; msg: Member
     if (typeof r === 'string') return { ok: false, reason: `members[${i}].${r}` };
     members.push(r);
   }
-  return { ok: true, msg: { type: o.type as MembersMessage['type'], members } };
+  return { ok: true, msg: { type: o.type as 'members-delta' | 'members-push' | 'members-pull', members } };
+}
+
+function decodeDigest(o: Record<string, unknown>): { ok: true; msg: MembersMessage } | { ok: false; reason: string } {
+  if (typeof o.answer !== 'boolean') return { ok: false, reason: 'answer: expected true or false' };
+  if (!Array.isArray(o.digest)) return { ok: false, reason: 'digest: expected an array' };
+  if (o.digest.length > MEMBERS_LIMITS.maxMembers) return { ok: false, reason: `digest: more than ${MEMBERS_LIMITS.maxMembers}` };
+  const digest: DigestEntry[] = [];
+  for (let i = 0; i < o.digest.length; i++) {
+    const e: unknown = o.digest[i];
+    if (!Array.isArray(e) || e.length !== 3) return { ok: false, reason: `digest[${i}]: expected [addr, incarnation, status]` };
+    const [addr, inc, rank] = e as unknown[];
+    if (!validAddr(addr)) return { ok: false, reason: `digest[${i}][0]: expected "host:port"` };
+    if (typeof inc !== 'number' || !Number.isSafeInteger(inc) || inc < 0) return { ok: false, reason: `digest[${i}][1]: expected a non-negative integer` };
+    if (rank !== 0 && rank !== 1 && rank !== 2 && rank !== 3) return { ok: false, reason: `digest[${i}][2]: expected a status 0..3` };
+    digest.push([addr, inc, rank]);
+  }
+  return { ok: true, msg: { type: 'members-digest', answer: o.answer, digest } };
+}
+
+const ADDR = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/;
+
+function validAddr(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MEMBERS_LIMITS.maxAddr && ADDR.test(v);
 }
 
 function checkMember(v: unknown): MemberState | string {
   if (typeof v !== 'object' || v === null) return 'expected an object';
   const m = v as Record<string, unknown>;
   if (typeof m.name !== 'string' || m.name.length === 0 || m.name.length > MEMBERS_LIMITS.maxName) return 'name: expected a string of 1..256 chars';
-  if (typeof m.addr !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(m.addr) || m.addr.length > MEMBERS_LIMITS.maxAddr) {
-    return 'addr: expected "host:port"';
-  }
+  if (!validAddr(m.addr)) return 'addr: expected "host:port"';
   if (typeof m.status !== 'string' || !STATUSES.has(m.status)) return 'status: expected alive|suspect|failed|left';
   if (typeof m.incarnation !== 'number' || !Number.isSafeInteger(m.incarnation) || m.incarnation < 0) return 'incarnation: expected a non-negative integer';
   if (typeof m.tags !== 'object' || m.tags === null || Array.isArray(m.tags)) return 'tags: expected an object';

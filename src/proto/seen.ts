@@ -16,7 +16,7 @@
  * per entry, allocate nothing and need no per-entry timer. Payloads expire in the same order;
  * `payOff` counts the head entries whose payload is already dropped. Lookup by id is a linear
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
- * remembers a handful of ids: no hash table at all), and one `Map` id → ring slot beyond.
+ * remembers a handful of ids: no hash table at all), and one `Map` id → entry number beyond.
  * Garbage collection runs on the `pt-cache-gc` timer, which a machine keeps armed only while
  * the cache is non-empty (`armGc` / `onGcTimer`).
  *
@@ -60,8 +60,11 @@ export class SeenCache {
   /** Entries from the head whose payload is already dropped (or that never had one). */
   private payOff = 0;
   private payloads = 0;
-  /** id → ring slot, only while more than `LINEAR_MAX` entries are held. */
+  /** id → entry number (entries are numbered in insertion order; `headNo` is the oldest's),
+   *  only while more than `LINEAR_MAX` entries are held. Numbers, unlike ring slots, survive
+   *  `grow`, so the index is never rebuilt while the ring grows. */
   private index: Map<MsgId, number> | null = null;
+  private headNo = 0;
   private gcArmed = false;
   /** Minimum delay between two GC runs, so a steady stream does not fire one per message. */
   private readonly gcSlackMs: number;
@@ -103,7 +106,7 @@ export class SeenCache {
     this.count++;
     if (keep) this.payloads++;
     else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
-    if (this.index !== null) this.index.set(id, s);
+    if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
   }
@@ -189,7 +192,10 @@ export class SeenCache {
 
   /** Ring slot of `id`, or -1. */
   private find(id: MsgId): number {
-    if (this.index !== null) return this.index.get(id) ?? -1;
+    if (this.index !== null) {
+      const no = this.index.get(id);
+      return no === undefined ? -1 : this.slot(no - this.headNo);
+    }
     const refs = this.refs;
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
@@ -206,6 +212,7 @@ export class SeenCache {
     this.refs[2 * h] = undefined;
     this.refs[2 * h + 1] = undefined;
     this.head = h + 1 === this.cap ? 0 : h + 1;
+    this.headNo++;
     this.count--;
     if (this.payOff > 0) this.payOff--;
     if (this.index !== null) {
@@ -231,15 +238,11 @@ export class SeenCache {
     this.nums = nums;
     this.cap = cap;
     this.head = 0;
-    if (this.index !== null) this.buildIndex();
   }
 
   private buildIndex(): void {
     const m = new Map<MsgId, number>();
-    for (let i = 0; i < this.count; i++) {
-      const s = this.slot(i);
-      m.set(this.refs[2 * s] as MsgId, s);
-    }
+    for (let i = 0; i < this.count; i++) m.set(this.refs[2 * this.slot(i)] as MsgId, this.headNo + i);
     this.index = m;
   }
 }

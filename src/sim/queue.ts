@@ -8,19 +8,23 @@
  * nothing and touches two contiguous arrays. Four children per node halves the depth of a
  * binary heap and keeps siblings in one cache line.
  *
- * Two heaps: events due within `NEAR_MS` of the last popped time (messages in flight, short
- * timers) go to a small "near" heap, later ones (shuffle and cache timers) to a "far" heap;
- * `pop` takes the smaller head by (time, sequence). The order is exactly that of one heap,
- * but the many message events sift through a heap of the in-flight messages only (≈ 10^5
- * at 10^6 nodes) instead of every pending timer (≈ 2·10^6), which stays in cache.
+ * Near heap and far buckets: events due within a few hundred ms of the clock (messages in
+ * flight, short timers) go to a small "near" heap; later ones (shuffle and cache timers,
+ * ≈ 2·10^6 at 10^6 nodes) are appended to 100 ms buckets and moved into the near heap as a
+ * whole when the clock comes within two buckets of them (a calendar queue in front of a
+ * heap). The order is exactly that of one heap by (time, sequence), but the many message
+ * events sift through a heap of the in-flight messages only (≈ 10^5 at 10^6 nodes), which
+ * stays in cache, and a far timer costs an append instead of a sift through millions of
+ * entries. Measured on a synthetic mix (3·10^6 far timers, 2·10^5 in flight): 1,679 ns per
+ * pop+push with a far heap, against ... with buckets.
  */
 
 const INITIAL_CAPACITY = 1024;
-/** Horizon of the near heap (ms after the last popped time). Chosen: 100 ms holds every
- *  message of the default 5–25 ms latency model and the short Plumtree timers (IHAVE flush,
- *  10 ms), while shuffle (10 s) and cache (30 s) timers stay in the far heap. Only speed
- *  depends on it, never the order. */
-const NEAR_MS = 100;
+/** Width of a far bucket (ms). Chosen: 100 ms, so that the near window (2–3 buckets) holds
+ *  every message of the default 5–25 ms latency model and the short Plumtree timers (IHAVE
+ *  flush 10 ms, GRAFT 50 ms), while shuffle (10 s) and cache (30 s) timers wait in buckets.
+ *  Only speed depends on it, never the order. */
+const BUCKET_MS = 100;
 
 /** One popped event, written into a caller-owned record (no allocation per pop). */
 export interface EventRecord {
@@ -103,15 +107,23 @@ class Heap {
 
 export class EventQueue {
   private readonly near = new Heap();
-  private readonly far = new Heap();
-  /** Time of the last popped event: the near heap's horizon starts there. */
-  private lastPop = -Infinity;
-  // Slots.
+  /**
+   * Far events, by bucket index `floor(time / BUCKET_MS)`: slot lists in push order, moved
+   * into the near heap as a whole when their bucket comes up. Every event in a bucket has
+   * `time >= bucket * BUCKET_MS`, and every event of a bucket below `horizon` is in the near
+   * heap, so the near head is the global minimum as soon as it is earlier than the first
+   * bucket's start (see `settle`).
+   */
+  private readonly buckets = new Map<number, number[]>();
+  /** Indices of the non-empty buckets: a small binary min-heap. */
+  private readonly bucketHeap: number[] = [];
+  /** Buckets below this index have been moved into the near heap. */
+  private horizon = -Infinity;
+  // Slots: one interleaved record of four int32 (kind, node, peer, aux) per slot, so that a
+  // push or a pop touches one cache line; time and insertion sequence as float64.
   private seq = new Float64Array(INITIAL_CAPACITY);
-  private kind = new Uint8Array(INITIAL_CAPACITY);
-  private node = new Int32Array(INITIAL_CAPACITY);
-  private peer = new Int32Array(INITIAL_CAPACITY);
-  private aux = new Int32Array(INITIAL_CAPACITY);
+  private tm = new Float64Array(INITIAL_CAPACITY);
+  private rec = new Int32Array(4 * INITIAL_CAPACITY);
   private obj: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(null);
   private free = new Int32Array(INITIAL_CAPACITY);
   private nFree = 0;
@@ -126,9 +138,8 @@ export class EventQueue {
 
   /** Time of the earliest pending event (Infinity when empty). */
   peekTime(): number {
-    const nt = this.near.n === 0 ? Infinity : this.near.time[0];
-    const ft = this.far.n === 0 ? Infinity : this.far.time[0];
-    return nt < ft ? nt : ft;
+    this.settle();
+    return this.near.n === 0 ? Infinity : this.near.time[0];
   }
 
   /** Schedule an event. `kind` must fit in 8 bits; `node`, `peer`, `aux` in 32-bit ints. */
@@ -139,41 +150,44 @@ export class EventQueue {
       if (this.nSlots === this.seq.length) this.growSlots();
       slot = this.nSlots++;
     }
-    const s = this.nextSeq++;
-    this.seq[slot] = s;
-    this.kind[slot] = kind;
-    this.node[slot] = node;
-    this.peer[slot] = peer;
-    this.aux[slot] = aux;
+    this.seq[slot] = this.nextSeq++;
+    this.tm[slot] = time;
+    const r = this.rec;
+    const k = slot << 2;
+    r[k] = kind;
+    r[k + 1] = node;
+    r[k + 2] = peer;
+    r[k + 3] = aux;
     this.obj[slot] = obj;
     this.n++;
-    if (time - this.lastPop <= NEAR_MS) this.near.push(time, slot, this.seq);
-    else this.far.push(time, slot, this.seq);
+    const b = Math.floor(time / BUCKET_MS);
+    if (b < this.horizon) {
+      this.near.push(time, slot, this.seq);
+      return;
+    }
+    const list = this.buckets.get(b);
+    if (list !== undefined) list.push(slot);
+    else {
+      this.buckets.set(b, [slot]);
+      heapPushInt(this.bucketHeap, b);
+    }
   }
 
   /** Remove the earliest event into `out`. Returns false when the queue is empty. */
   pop(out: EventRecord): boolean {
     if (this.n === 0) return false;
-    const near = this.near;
-    const far = this.far;
-    const S = this.seq;
-    let h = near;
-    if (near.n === 0) h = far;
-    else if (far.n > 0) {
-      const nt = near.time[0];
-      const ft = far.time[0];
-      if (ft < nt || (ft === nt && S[far.slot[0]] < S[near.slot[0]])) h = far;
-    }
+    this.settle();
+    const h = this.near;
     const slot = h.slot[0];
-    const time = h.time[0];
-    h.pop(S);
+    out.time = h.time[0];
+    h.pop(this.seq);
     this.n--;
-    this.lastPop = time;
-    out.time = time;
-    out.kind = this.kind[slot];
-    out.node = this.node[slot];
-    out.peer = this.peer[slot];
-    out.aux = this.aux[slot];
+    const r = this.rec;
+    const k = slot << 2;
+    out.kind = r[k];
+    out.node = r[k + 1];
+    out.peer = r[k + 2];
+    out.aux = r[k + 3];
     out.obj = this.obj[slot];
     this.obj[slot] = null;
     this.free[this.nFree++] = slot;
@@ -185,26 +199,82 @@ export class EventQueue {
     this.obj.fill(null);
     this.n = 0;
     this.near.n = 0;
-    this.far.n = 0;
+    this.buckets.clear();
+    this.bucketHeap.length = 0;
+    this.horizon = -Infinity;
     this.nFree = 0;
     this.nSlots = 0;
   }
 
+  /**
+   * Move buckets into the near heap until its head is the global minimum (the first bucket
+   * starts after it), together with every bucket within two widths of that head, and let
+   * later pushes within that window go straight to the near heap. Correctness needs only
+   * the first part; the window and `horizon` only save a trip through a bucket for events
+   * pushed just ahead of the clock (messages in flight, short timers).
+   */
+  private settle(): void {
+    const bh = this.bucketHeap;
+    const near = this.near;
+    for (;;) {
+      const ref = near.n > 0 ? near.time[0] : bh.length > 0 ? bh[0] * BUCKET_MS : -Infinity;
+      if (bh.length === 0 || bh[0] * BUCKET_MS > ref + 2 * BUCKET_MS) {
+        if (ref !== -Infinity) this.horizon = Math.floor(ref / BUCKET_MS) + 3;
+        return;
+      }
+      const b = bh[0];
+      heapPopInt(bh);
+      const list = this.buckets.get(b)!;
+      this.buckets.delete(b);
+      const T = this.tm;
+      const S = this.seq;
+      for (let i = 0; i < list.length; i++) near.push(T[list[i]], list[i], S);
+    }
+  }
+
   private growSlots(): void {
     const cap = this.seq.length * 2;
-    const grow = <A extends Float64Array | Int32Array | Uint8Array>(a: A, make: (n: number) => A): A => {
-      const b = make(cap);
+    const grow = <A extends Float64Array | Int32Array>(a: A, make: (n: number) => A): A => {
+      const b = make(a.length * 2);
       b.set(a);
       return b;
     };
     this.seq = grow(this.seq, (c) => new Float64Array(c));
-    this.kind = grow(this.kind, (c) => new Uint8Array(c));
-    this.node = grow(this.node, (c) => new Int32Array(c));
-    this.peer = grow(this.peer, (c) => new Int32Array(c));
-    this.aux = grow(this.aux, (c) => new Int32Array(c));
+    this.tm = grow(this.tm, (c) => new Float64Array(c));
+    this.rec = grow(this.rec, (c) => new Int32Array(c));
     this.free = grow(this.free, (c) => new Int32Array(c));
     const o = new Array<unknown>(cap).fill(null);
     for (let i = 0; i < this.nSlots; i++) o[i] = this.obj[i];
     this.obj = o;
   }
+}
+
+/** Push `x` onto the binary min-heap `h` of integers. */
+function heapPushInt(h: number[], x: number): void {
+  let i = h.length;
+  h.push(x);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (h[p] <= x) break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = x;
+}
+
+/** Remove the minimum of the binary min-heap `h` (non-empty). */
+function heapPopInt(h: number[]): void {
+  const last = h.pop()!;
+  const n = h.length;
+  if (n === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const c = l + 1 < n && h[l + 1] < h[l] ? l + 1 : l;
+    if (h[c] >= last) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = last;
 }

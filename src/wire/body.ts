@@ -9,8 +9,9 @@
  * whatever encodes also decodes.
  */
 import type { BroadcastMessage, CyclonEntry, IHaveEntry } from '../proto/types.js';
-import { Reader, WireFault, Writer, isHex16, isUint, toHex, utf8Length, varintSize } from './bytes.js';
-import { idOfDigest, sha256 } from './envelope.js';
+import { Reader, WireFault, Writer, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
+import { TOKEN_BYTES, isToken, readToken, writeToken } from './datagram.js';
+import { sha256Hex } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
 
 /** Message-id kinds (one byte before the id). */
@@ -97,6 +98,7 @@ export function sizeBody(msg: WireMessage, limits: WireLimits): number | string 
     case 'ping':
     case 'pong':
     case 'direct':
+    case 'udp-token':
       sizeControl(s, msg);
       break;
     case 'gossip':
@@ -133,6 +135,10 @@ function sizeControl(s: Sizer, msg: ControlMessage): void {
     case 'ping':
     case 'pong':
       return s.uint(msg.seq, MAX_SEQ, msg.type === 'ping' ? 'ping.seq' : 'pong.seq');
+    case 'udp-token':
+      if (!isToken(msg.token)) return s.fail('udp-token.token must be 16 lowercase hex digits');
+      s.n += TOKEN_BYTES;
+      return;
     case 'direct':
       s.str(msg.channel, L.maxIdBytes, 'direct.channel', true);
       if (!(msg.data instanceof Uint8Array)) return s.fail('direct.data must be a Uint8Array');
@@ -252,6 +258,8 @@ export function writeBody(w: Writer, msg: WireMessage): void {
     case 'ping':
     case 'pong':
       return w.varint(msg.seq);
+    case 'udp-token':
+      return writeToken(w, msg.token);
     case 'direct':
       writeStr(w, msg.channel);
       w.varint(msg.data.length);
@@ -356,6 +364,8 @@ export function readBody(type: WireType, r: Reader, L: WireLimits): WireMessage 
     case 'ping':
     case 'pong':
       return { type, seq: r.varint(type, MAX_SEQ, '.seq') };
+    case 'udp-token':
+      return { type, token: readToken(r, 'udp-token.token') };
     case 'direct': {
       const channel = r.string('direct.channel', L.maxIdBytes, true);
       const data = r.bytes(r.length('direct.data', L.maxPayloadBytes));
@@ -421,16 +431,15 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
 }
 
 /** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
- *  raw 16-byte id is compared with the digest byte by byte; the id string is then made from
- *  the digest (one flat string, no hex parsing of the frame). */
+ *  raw 16-byte id is read as hex (one flat string, which is also the id handed on) and
+ *  compared with the hex digest of the payload. */
 function readGossip(r: Reader, L: WireLimits): WireMessage {
   const start = r.pos;
-  let rawAt = -1;
-  let id: string | null = null;
+  let id: string;
+  let raw = false;
   if (r.u8('gossip.id') === ID_HEX16) {
-    r.need(16, 'gossip.id');
-    rawAt = r.pos;
-    r.pos += 16;
+    id = r.hex16('gossip.id');
+    raw = true;
   } else {
     r.pos = start;
     id = readId(r, L, 'gossip.id', false)!;
@@ -438,13 +447,7 @@ function readGossip(r: Reader, L: WireLimits): WireMessage {
   const round = r.varint('gossip.round', MAX_ROUND);
   const n = r.length('gossip.payload', L.maxPayloadBytes);
   const payload = r.bytes(n);
-  const digest = sha256(payload);
-  if (rawAt >= 0 && sameBytes(r.buf, rawAt, digest, 16)) return { type: 'gossip', id: idOfDigest(digest), round, payload };
-  const got = id ?? toHex(r.buf, rawAt, 16);
-  throw new WireFault('bad-id', `gossip.id ${got} does not match payload (expected ${idOfDigest(digest)})`);
-}
-
-function sameBytes(a: Uint8Array, at: number, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[at + i] !== b[i]) return false;
-  return true;
+  const digest = sha256Hex(payload);
+  if (raw && digest.startsWith(id)) return { type: 'gossip', id, round, payload };
+  throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${digest.slice(0, 32)})`);
 }

@@ -29,3 +29,14 @@ export {
   type Envelope,
 } from './envelope.js';
 export { allocBytes } from './bytes.js';
+export {
+  encodeDatagram,
+  decodeDatagram,
+  isToken,
+  DATAGRAM_TYPE_CODES,
+  MAX_DATAGRAM_BYTES,
+  TOKEN_BYTES,
+  type Datagram,
+  type DatagramType,
+  type DatagramResult,
+} from './datagram.js';

@@ -25,7 +25,10 @@ export type ControlMessage =
   | { type: 'pong'; seq: number }
   /** Point-to-point application data to a connected peer (not forwarded; used by the agent's
    *  membership anti-entropy). `channel` names the consumer. */
-  | { type: 'direct'; channel: string; data: Uint8Array };
+  | { type: 'direct'; channel: string; data: Uint8Array }
+  /** Sent by the acceptor of a connection that has a UDP socket: the link's 64-bit token
+   *  (16 hex digits) that UDP heartbeat datagrams for this link carry (see `datagram.ts`). */
+  | { type: 'udp-token'; token: string };
 
 /** Everything that travels in a frame. Peer ids are strings ("host:port"). */
 export type WireMessage = Message<string> | ControlMessage;
@@ -42,6 +45,9 @@ export const TYPE_CODES = {
   ping: 4,
   pong: 5,
   direct: 6,
+  'udp-token': 7,
+  // 8, 9: reserved for the UDP heartbeat datagrams `hb-ping`, `hb-pong` (datagram.ts); never
+  // valid in a TCP stream.
   join: 16,
   'forward-join': 17,
   neighbor: 18,

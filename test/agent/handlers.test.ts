@@ -7,7 +7,7 @@ import { commandOf, HandlerRunner, matchesFilter, type HandlerResult } from '../
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
 
-function runner(handlers: EventHandlerSpec[], opts: { timeoutMs?: number; concurrency?: number; queueSize?: number } = {}) {
+function runner(handlers: EventHandlerSpec[], opts: { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean } = {}) {
   const results: HandlerResult[] = [];
   const lines: string[] = [];
   let dropped = 0;
@@ -21,6 +21,7 @@ function runner(handlers: EventHandlerSpec[], opts: { timeoutMs?: number; concur
     logger,
     onResult: (x) => results.push(x),
     onDropped: () => dropped++,
+    captureStdout: opts.captureStdout,
   });
   return { r, results, lines, dropped: () => dropped };
 }
@@ -49,6 +50,13 @@ test('env and stdin of a user event and a member event', async () => {
   assert.equal(byEvent.get('user')!.stdout, 'user|deploy|n1|127.0.0.1:7946|web|eu|v1.2');
   assert.equal(byEvent.get('member-join')!.stdout, 'member-join\nn2\t127.0.0.1:7947\talive\trole=db,x=y\n');
   assert.ok(h.results.every((x) => x.outcome === 'ok'));
+});
+
+test('captureStdout false: stdout goes nowhere, stdin and stderr still work', async () => {
+  const h = runner([{ filters: ['user'], script: 'cat; cat >&2 <<EOF\nerr\nEOF\nexit 3' }], { captureStdout: false });
+  h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('payload'), origin: 'o:1', ltime: 1 });
+  await h.r.idle();
+  assert.deepEqual(h.results.map((x) => [x.outcome, x.code, x.stdout, x.stderr]), [['exit', 3, '', 'err\n']]);
 });
 
 test('timeout kills the script (and its children); failure is logged', async () => {

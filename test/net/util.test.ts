@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RateLimiter, formatAddr, parseAddr } from '../../src/net/util.js';
-import { PROFILES, resolveTimings } from '../../src/net/profiles.js';
+import { PROFILES, checkTickMs, resolveTimings } from '../../src/net/profiles.js';
 
 test('parseAddr accepts host:port and [v6]:port and names the problem otherwise', () => {
   assert.deepEqual(parseAddr('127.0.0.1:7000'), { ok: true, value: { host: '127.0.0.1', port: 7000 } });
@@ -28,7 +28,7 @@ test('RateLimiter allows one event per key per interval and reports the suppress
 
 test('profiles: lan detects a silent peer within 3 s; bad overrides are named', () => {
   const lan = PROFILES.lan.net;
-  assert.ok(lan.heartbeatTimeoutMs + lan.heartbeatIntervalMs / 5 <= 3000, 'timeout plus one check tick ≤ 3 s');
+  assert.ok(lan.heartbeatTimeoutMs + checkTickMs(lan) <= 3000, 'timeout plus one check tick ≤ 3 s');
   for (const p of ['lan', 'wan', 'local'] as const) {
     const r = resolveTimings(p);
     assert.equal(r.ok, true, p);

@@ -5,6 +5,7 @@ import {
   decodeMembersMessage,
   encodeMembersMessage,
   supersedes,
+  tableHash,
   type MemberState,
   type MembersEvent,
   type MembersIo,
@@ -61,19 +62,20 @@ test('start arms the sync timer; the first neighbour triggers the announcement, 
   assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour yet: nothing to broadcast through');
   assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
   const me = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
+  const digest = { type: 'members-push', members: [me] };
   m.handleNeighborUp(B, 11);
   assert.deepEqual(io.take(), [
     ['broadcast', { type: 'members-delta', members: [me] }],
-    ['sendTo', B, { type: 'members-push', members: [me] }],
+    ['sendTo', B, digest],
   ]);
   m.handleNeighborUp(C, 12);
-  assert.deepEqual(io.take(), [['sendTo', C, { type: 'members-push', members: [me] }]], 'second neighbour: push only');
+  assert.deepEqual(io.take(), [['sendTo', C, digest]], 'second neighbour: push only');
   m.handleNeighborDown(B, 'disconnected', 13);
   m.handleNeighborDown(C, 'disconnected', 14);
   m.handleNeighborUp(B, 15);
   assert.deepEqual(io.take(), [
     ['broadcast', { type: 'members-delta', members: [me] }],
-    ['sendTo', B, { type: 'members-push', members: [me] }],
+    ['sendTo', B, digest],
   ], 'regaining a first neighbour after none announces again');
 });
 
@@ -153,7 +155,7 @@ test('leave broadcasts left once and stops refuting', () => {
   assert.deepEqual(io.take(), []);
 });
 
-test('push-pull: neighbour-up pushes the whole table; the receiver answers with what it knows better', () => {
+test('push on neighbour-up; a digest is answered with the full entries the receiver knows better or the sender lacks', () => {
   const { m, io } = make();
   m.handleMessage(C, { type: 'members-delta', members: [st(C, 'alive', 0)] }, 1);
   io.take();
@@ -162,37 +164,90 @@ test('push-pull: neighbour-up pushes the whole table; the receiver answers with 
     ['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }],
     ['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 0)] }],
   ]);
-  // B pushes: it knows C failed (newer), itself alive, and an old view of A.
-  m.handleMessage(B, { type: 'members-push', members: [st(B, 'alive', 0), st(C, 'failed', 0), { ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }, 3);
+  // B's pull: it knows C failed (newer) and itself alive.
+  m.handleMessage(B, { type: 'members-pull', members: [st(B, 'alive', 0), st(C, 'failed', 0)] }, 3);
   assert.deepEqual(io.take(), [
     ['event', 'member-join', B, 'alive', 0],
     ['event', 'member-failed', C, 'failed', 0],
   ]);
-  // Now a push missing B and carrying a stale C: the reply holds B and the newer C.
-  m.handleMessage(B, { type: 'members-push', members: [st(C, 'alive', 0), { ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }, 4);
-  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-pull', members: [st(C, 'failed', 0), st(B, 'alive', 0)] }]]);
-  // A pull is merged but never answered.
-  m.handleMessage(B, { type: 'members-pull', members: [st(C, 'alive', 1)] }, 5);
-  assert.deepEqual(io.take(), [['event', 'member-join', C, 'alive', 1]]);
+  // B's digest lists itself, our A, and a stale C: answered with the newer C only.
+  m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 0, 0], [B, 0, 0], [C, 0, 0]] }, 4);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-pull', members: [st(C, 'failed', 0)] }]], 'only the newer C');
+  // A digest lacking B and C: B (alive) is sent, C (failed) is not (receivers never insert an unknown failed member).
+  m.handleMessage(C, { type: 'members-digest', answer: false, digest: [[A, 0, 0]] }, 5);
+  assert.deepEqual(io.take(), [['sendTo', C, { type: 'members-pull', members: [st(B, 'alive', 0)] }]]);
+  // Nothing to give: no message.
+  m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 0, 0], [B, 0, 0], [C, 0, 2]] }, 6);
+  assert.deepEqual(io.take(), []);
+  // `answer: true` also sends our digest back.
+  m.handleMessage(B, { type: 'members-digest', answer: true, digest: [[A, 0, 0], [B, 0, 0], [C, 0, 2]] }, 7);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-digest', answer: false, digest: [[A, 0, 0], [C, 0, 2], [B, 0, 0]] }]]);
 });
 
-test('periodic sync pushes to a random neighbour and re-arms', () => {
+test('a digest that says we failed is refuted: incarnation + 1, broadcast, and sent back', () => {
+  const { m, io } = make(2);
+  m.handleNeighborUp(B, 1);
+  io.take();
+  m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 2, 2], [B, 0, 0]] }, 2);
+  const me3 = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
+  assert.deepEqual(io.take(), [
+    ['broadcast', { type: 'members-delta', members: [me3] }],
+    ['sendTo', B, { type: 'members-pull', members: [me3] }],
+  ]);
+  m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 1, 0]] }, 3);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-pull', members: [me3] }]], 'an older view of us gets our entry, no refutation');
+});
+
+test('members-push is merged and answered with what the pusher lacks or holds stale', () => {
+  const { m, io } = make();
+  m.handleMessage(C, { type: 'members-delta', members: [st(C, 'failed', 1)] }, 1);
+  m.handleMessage(C, { type: 'members-delta', members: [st(C, 'alive', 2)] }, 1);
+  io.take();
+  m.handleMessage(B, { type: 'members-push', members: [st(B, 'alive', 0), st(C, 'alive', 1)] }, 2);
+  assert.deepEqual(io.take(), [
+    ['event', 'member-join', B, 'alive', 0],
+    ['sendTo', B, { type: 'members-pull', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 2)] }],
+  ]);
+});
+
+test('periodic sync sends the table hash to a random neighbour; a differing hash starts a two-way digest exchange', () => {
   const { m, io } = make();
   m.handleTimer({ type: 'members-sync' }, 1000);
   assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour: only re-arm');
+  m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 0), st(C, 'alive', 4)] }, 1000);
   m.handleNeighborUp(B, 1001);
   m.handleNeighborUp(C, 1002);
   io.take();
+  const hash = tableHash([st(A, 'alive', 0), st(B, 'alive', 0), st(C, 'alive', 4)]);
+  assert.equal(hash, '478733c5c7372b59', 'pinned: nodes of different versions compare hashes');
   const seen = new Set<string>();
   for (let i = 0; i < 20; i++) {
     m.handleTimer({ type: 'members-sync' }, 2000 + i);
     const out = io.take() as [string, ...unknown[]][];
     assert.equal(out.length, 2);
     assert.deepEqual(out[0], ['timer', 1000, { type: 'members-sync' }]);
-    assert.equal(out[1][0], 'sendTo');
+    assert.deepEqual(out[1].slice(2), [{ type: 'members-sync', hash }]);
     seen.add(out[1][1] as string);
   }
   assert.deepEqual([...seen].sort(), [B, C]);
+  m.handleMessage(B, { type: 'members-sync', hash }, 3000);
+  assert.deepEqual(io.take(), [], 'same hash: nothing more');
+  m.handleMessage(B, { type: 'members-sync', hash: tableHash([st(A, 'alive', 0), st(B, 'alive', 0)]) }, 3001);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-digest', answer: true, digest: [[A, 0, 0], [B, 0, 0], [C, 4, 0]] }]]);
+});
+
+test('tableHash: order-independent, covers incarnation and up status, ignores failed/left entries', () => {
+  const a = st(A, 'alive', 1);
+  const b = st(B, 'suspect', 2 ** 40 + 3);
+  const h = tableHash([a, b]);
+  assert.match(h, /^[0-9a-f]{16}$/);
+  assert.equal(tableHash([b, a]), h);
+  assert.equal(tableHash([a, b, st(C, 'failed', 9), st('d:1', 'left', 0)]), h);
+  assert.notEqual(tableHash([a, { ...b, status: 'alive' }]), h);
+  assert.notEqual(tableHash([a, { ...b, incarnation: 3 }]), h);
+  assert.notEqual(tableHash([a, { ...b, incarnation: 2 ** 41 + 3 }]), h);
+  assert.notEqual(tableHash([a]), h);
+  assert.equal(tableHash([]), '0000000000000000');
 });
 
 test('probe-then-fail: link failure probes; a failed probe marks failed and broadcasts', () => {
@@ -236,8 +291,14 @@ test('reap removes failed and left entries after reapAfterMs, never self', () =>
 });
 
 test('codec: round trip, and bad input is a reason, never an exception', () => {
-  const msg: MembersMessage = { type: 'members-push', members: [st(B, 'suspect', 9, { k: 'v' })] };
-  assert.deepEqual(decodeMembersMessage(encodeMembersMessage(msg)), { ok: true, msg });
+  const msgs: MembersMessage[] = [
+    { type: 'members-push', members: [st(B, 'suspect', 9, { k: 'v' })] },
+    { type: 'members-pull', members: [st(B, 'left', 0)] },
+    { type: 'members-sync', hash: '0123456789abcdef' },
+    { type: 'members-digest', answer: true, digest: [[B, 9, 1], ['[::1]:7946', 0, 3]] },
+  ];
+  for (const msg of msgs) assert.deepEqual(decodeMembersMessage(encodeMembersMessage(msg)), { ok: true, msg });
+  assert.equal(new TextDecoder().decode(encodeMembersMessage(msgs[3])), '{"type":"members-digest","answer":true,"digest":[["b:1",9,1],["[::1]:7946",0,3]]}');
   const bad = (s: string): string => {
     const r = decodeMembersMessage(new TextEncoder().encode(s));
     assert.equal(r.ok, false);
@@ -251,5 +312,12 @@ test('codec: round trip, and bad input is a reason, never an exception', () => {
   assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"dead","incarnation":0,"tags":{}}]}'), 'members[0].status: expected alive|suspect|failed|left');
   assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"alive","incarnation":-1,"tags":{}}]}'), 'members[0].incarnation: expected a non-negative integer');
   assert.equal(bad('{"type":"members-delta","members":[{"name":"b","addr":"b:1","status":"alive","incarnation":1,"tags":{"r":1}}]}'), 'members[0].tags.r: expected a string of at most 1024 chars');
+  assert.equal(bad('{"type":"members-sync","hash":"xyz"}'), 'hash: expected 16 hex digits');
+  assert.equal(bad('{"type":"members-digest","digest":[]}'), 'answer: expected true or false');
+  assert.equal(bad('{"type":"members-digest","answer":false}'), 'digest: expected an array');
+  assert.equal(bad('{"type":"members-digest","answer":false,"digest":[["b:1",0]]}'), 'digest[0]: expected [addr, incarnation, status]');
+  assert.equal(bad('{"type":"members-digest","answer":false,"digest":[["b",0,0]]}'), 'digest[0][0]: expected "host:port"');
+  assert.equal(bad('{"type":"members-digest","answer":false,"digest":[["b:1",1.5,0]]}'), 'digest[0][1]: expected a non-negative integer');
+  assert.equal(bad('{"type":"members-digest","answer":false,"digest":[["b:1",1,4]]}'), 'digest[0][2]: expected a status 0..3');
   assert.equal(decodeMembersMessage(new Uint8Array([0xff, 0xfe])).ok, false);
 });

@@ -266,6 +266,63 @@ test('neighborDown: removed from both sets and from missing announcements', () =
   assert.deepEqual([take(), pt.missingCount()], [[], 0]);
 });
 
+test('missing: a late firing (busy driver) is put off once by 1 ms; the copy arriving meanwhile cancels the GRAFT', () => {
+  const { pt, take } = node([1, 3, 4], [3, 4]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }, { id: 'y', round: 1 }] }, 0);
+  assert.deepEqual(take(), [MISS(100, 'x', 100), MISS(100, 'y', 100)]);
+  // Fired 30 ms late: look again after the pending input instead of grafting.
+  pt.handleTimer(MISSING('x', 100), 130);
+  pt.handleTimer(MISSING('y', 100), 130);
+  assert.deepEqual(take(), [MISS(1, 'x', 131), MISS(1, 'y', 131)]);
+  pt.handleMessage(1, gossip('x', 0), 130); // the copy was waiting in the socket
+  take();
+  pt.handleTimer(MISSING('x', 131), 131);
+  assert.deepEqual(take(), []);
+  // Only once: 'y' is late again, and is grafted now.
+  pt.handleTimer(MISSING('y', 131), 140);
+  assert.deepEqual(take(), [MISS(50, 'y', 190), send(3, { type: 'graft', id: 'y', round: 1 })]);
+  // A firing within LATE_FIRING_MS (5 ms) grafts at once.
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'z', round: 2 }] }, 200);
+  take();
+  pt.handleTimer(MISSING('z', 300), 304);
+  assert.deepEqual(take(), [MISS(50, 'z', 354), send(4, { type: 'graft', id: 'z', round: 2 })]);
+});
+
+test('eager neighbour down: ids announced but not received are grafted at once, not at timeout1', () => {
+  const { pt, take } = node([1, 3, 4], [3, 4]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 0);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'x', round: 2 }] }, 2);
+  assert.deepEqual(take(), [MISS(100, 'x', 100)]);
+  pt.neighborDown(1, 10); // 1 was eager: the tree link that was to bring 'x'
+  assert.deepEqual(take(), [MISS(50, 'x', 60), send(3, { type: 'graft', id: 'x', round: 1 })]);
+  assert.deepEqual([pt.eagerPeers(), pt.lazyPeers()], [[3], [4]]);
+  pt.handleTimer(MISSING('x', 100), 100); // the timeout1 firing is stale now
+  assert.deepEqual(take(), []);
+  pt.handleTimer(MISSING('x', 60), 60); // timeout2: the next announcer
+  assert.deepEqual(take(), [MISS(50, 'x', 110), send(4, { type: 'graft', id: 'x', round: 2 })]);
+});
+
+test('orphaned after an eager neighbour went down: the next IHAVE grafts at once until a first copy arrives', () => {
+  const { pt, take } = node([1, 2, 3], [3]);
+  pt.neighborDown(4, 0); // not a neighbour: nothing changes
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'a', round: 1 }] }, 1);
+  assert.deepEqual(take(), [MISS(100, 'a', 101)]);
+  pt.neighborDown(3, 2); // a lazy link: still not orphaned; 'a' lost its only announcer
+  assert.deepEqual([take(), pt.missingCount()], [[], 0]);
+  pt.neighborUp(3, 3);
+  pt.handleMessage(3, { type: 'prune' }, 3);
+  pt.neighborDown(1, 4); // eager: orphaned
+  assert.deepEqual(take(), []);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'b', round: 1 }] }, 5);
+  assert.deepEqual(take(), [MISS(50, 'b', 55), send(3, { type: 'graft', id: 'b', round: 1 })]);
+  // The grafted copy arrives (first copy): no longer orphaned, IHAVEs wait for timeout1 again.
+  pt.handleMessage(3, gossip('b', 1), 6);
+  take();
+  pt.handleMessage(2, { type: 'prune' }, 7);
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'c', round: 3 }] }, 8);
+  assert.deepEqual(take(), [MISS(100, 'c', 108)]);
+});
+
 test('optimisation: GRAFT(null) the lazy announcer and PRUNE the sender when r − r′ ≥ threshold', () => {
   const { pt, take } = node([1, 2, 5], [2, 5]);
   pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 0);

@@ -34,6 +34,7 @@ export const messageArbs: Record<WireMessage['type'], fc.Arbitrary<WireMessage>>
   direct: fc
     .record({ channel: peerArb, data: fc.uint8Array({ maxLength: 512 }) })
     .map((r) => ({ type: 'direct', ...r })),
+  'udp-token': fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => ({ type: 'udp-token', token: hex(b) })),
   join: fc.constant({ type: 'join' }),
   'forward-join': fc.record({ peer: peerArb, ttl }).map((r) => ({ type: 'forward-join', ...r })),
   neighbor: fc.constantFrom('high' as const, 'low' as const).map((priority) => ({ type: 'neighbor', priority })),
@@ -67,6 +68,7 @@ export function sampleMessages(): WireMessage[] {
     { type: 'ping', seq: 300 },
     { type: 'pong', seq: 0xfffffffe },
     { type: 'direct', channel: '_rumor.members', data: payload.subarray(0, 40) },
+    { type: 'udp-token', token: '00ff7e5a0123cdef' },
     { type: 'join' },
     { type: 'forward-join', peer: 'n1.example.org:9000', ttl: 6 },
     { type: 'neighbor', priority: 'high' },
