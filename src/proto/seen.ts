@@ -196,8 +196,9 @@ export class SeenCache {
       const no = this.index.get(id);
       return no === undefined ? -1 : this.slot(no - this.headNo);
     }
+    // Newest first: an IHAVE or a duplicate is nearly always about a recent message.
     const refs = this.refs;
-    for (let i = 0; i < this.count; i++) {
+    for (let i = this.count - 1; i >= 0; i--) {
       const s = this.slot(i);
       if (refs[2 * s] === id) return s;
     }

@@ -173,13 +173,16 @@ export class EventQueue {
     }
   }
 
-  /** Remove the earliest event into `out`. Returns false when the queue is empty. */
-  pop(out: EventRecord): boolean {
+  /** Remove the earliest event into `out` if it is due at or before `limit`. Returns false
+   *  when the queue is empty or its earliest event is later than `limit`. */
+  pop(out: EventRecord, limit = Infinity): boolean {
     if (this.n === 0) return false;
     this.settle();
     const h = this.near;
+    const time = h.time[0];
+    if (time > limit) return false;
     const slot = h.slot[0];
-    out.time = h.time[0];
+    out.time = time;
     h.pop(this.seq);
     this.n--;
     const r = this.rec;

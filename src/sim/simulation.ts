@@ -149,8 +149,13 @@ export class Simulation {
 
   /** Process one event. Returns false when the queue is empty. */
   step(): boolean {
+    return this.stepUntil(Infinity);
+  }
+
+  /** Process the next event if it is due at or before `limit`; false otherwise. */
+  private stepUntil(limit: number): boolean {
     const e = this.ev;
-    if (!this.queue.pop(e)) return false;
+    if (!this.queue.pop(e, limit)) return false;
     this._now = e.time;
     this._events++;
     let kind = e.kind;
@@ -179,8 +184,7 @@ export class Simulation {
 
   /** Run every event up to and including time `t`; afterwards `now` is `t`. */
   runUntil(t: number): void {
-    const q = this.queue;
-    while (q.peekTime() <= t) this.step();
+    while (this.stepUntil(t));
     if (t > this._now) this._now = t;
   }
 
@@ -197,8 +201,7 @@ export class Simulation {
    */
   runUntilQuiet(maxMs: number): void {
     const deadline = this._now + maxMs;
-    const q = this.queue;
-    while (this.activity > 0 && q.peekTime() <= deadline) this.step();
+    while (this.activity > 0 && this.stepUntil(deadline));
     if (this.activity > 0 && deadline > this._now) this._now = deadline;
   }
 
