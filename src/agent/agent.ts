@@ -184,6 +184,8 @@ export class Agent implements ApiBackend {
       throw err;
     }
     this.apiUrl_ = this.api.url;
+    // Warm the spawn path now, not on the first event (see HandlerRunner.warmUp).
+    void this.handlers.warmUp();
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
   }
 

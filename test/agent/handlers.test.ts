@@ -1,13 +1,24 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandOf, HandlerRunner, matchesFilter, type HandlerResult } from '../../src/agent/handlers.js';
+import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
 
-function runner(handlers: EventHandlerSpec[], opts: { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean } = {}) {
+type RunnerOpts = { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean };
+
+const opened: HandlerRunner[] = [];
+after(() => opened.forEach((r) => r.close()));
+
+async function warmRunner(handlers: EventHandlerSpec[], opts: RunnerOpts) {
+  const h = runner(handlers, opts);
+  opened.push(h.r);
+  return h;
+}
+
+function runner(handlers: EventHandlerSpec[], opts: RunnerOpts = {}) {
   const results: HandlerResult[] = [];
   const lines: string[] = [];
   let dropped = 0;
@@ -36,11 +47,11 @@ test('filters like Serf', () => {
   assert.equal(matchesFilter('member-join', 'member-leave'), false);
 });
 
-test('env and stdin of a user event and a member event', async () => {
-  const h = runner([
+test(`env and stdin of a user event and a member event`, async () => {
+  const h = await warmRunner([
     { filters: ['user:deploy'], script: 'printf "%s|%s|%s|%s|%s|%s|" "$RUMOR_EVENT" "$RUMOR_USER_EVENT" "$RUMOR_SELF_NAME" "$RUMOR_SELF_ADDR" "$RUMOR_TAG_ROLE" "$RUMOR_TAG_DC_ZONE"; cat' },
     { filters: ['member-join'], script: 'echo "$RUMOR_EVENT"; cat' },
-  ]);
+  ], {});
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v1.2'), origin: 'o:1', ltime: 3 });
   h.r.dispatch({ type: 'user', id: 'y', name: 'other', payload: new Uint8Array(), origin: 'o:1', ltime: 4 });
   h.r.dispatch({ type: 'member-join', members: [member] });
@@ -52,15 +63,15 @@ test('env and stdin of a user event and a member event', async () => {
   assert.ok(h.results.every((x) => x.outcome === 'ok'));
 });
 
-test('captureStdout false: stdout goes nowhere, stdin and stderr still work', async () => {
-  const h = runner([{ filters: ['user'], script: 'cat; cat >&2 <<EOF\nerr\nEOF\nexit 3' }], { captureStdout: false });
+test(`captureStdout false: stdout goes nowhere, stdin and stderr still work`, async () => {
+  const h = await warmRunner([{ filters: ['user'], script: 'cat; cat >&2 <<EOF\nerr\nEOF\nexit 3' }], { captureStdout: false });
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('payload'), origin: 'o:1', ltime: 1 });
   await h.r.idle();
   assert.deepEqual(h.results.map((x) => [x.outcome, x.code, x.stdout, x.stderr]), [['exit', 3, '', 'err\n']]);
 });
 
-test('timeout kills the script (and its children); failure is logged', async () => {
-  const h = runner([{ filters: ['*'], script: 'sleep 30; echo never' }], { timeoutMs: 200 });
+test(`timeout kills the script (and its children); failure is logged`, async () => {
+  const h = await warmRunner([{ filters: ['*'], script: 'sleep 30; echo never' }], { timeoutMs: 200 });
   h.r.dispatch({ type: 'member-failed', members: [member] });
   await h.r.idle();
   assert.equal(h.results.length, 1);
@@ -69,8 +80,8 @@ test('timeout kills the script (and its children); failure is logged', async () 
   assert.ok(h.lines.some((l) => l.includes('event handler timed out')));
 });
 
-test('non-zero exit is a logged failure, never a crash', async () => {
-  const h = runner([{ filters: ['*'], script: 'echo oops >&2; exit 3' }]);
+test(`non-zero exit is a logged failure, never a crash`, async () => {
+  const h = await warmRunner([{ filters: ['*'], script: 'echo oops >&2; exit 3' }], {});
   h.r.dispatch({ type: 'member-leave', members: [member] });
   await h.r.idle();
   assert.deepEqual([h.results[0].outcome, h.results[0].code, h.results[0].stderr], ['exit', 3, 'oops\n']);
@@ -79,13 +90,13 @@ test('non-zero exit is a logged failure, never a crash', async () => {
   assert.equal(line.stderr, 'oops');
 });
 
-test('concurrency bound and bounded queue: overflow dropped and counted', async () => {
+test(`concurrency bound and bounded queue: overflow dropped and counted`, async () => {
   // Each run appends "start" then "end" to a shared file; with concurrency 2 at most 2 overlap.
   const { mkdtempSync, readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const f = join(mkdtempSync(join(tmpdir(), 'rumor-h-')), 'log');
-  const h = runner([{ filters: ['*'], script: `echo s >> ${f}; sleep 0.2; echo e >> ${f}` }], { concurrency: 2, queueSize: 3 });
+  const h = await warmRunner([{ filters: ['*'], script: `echo s >> ${f}; sleep 0.2; echo e >> ${f}` }], { concurrency: 2, queueSize: 3 });
   for (let i = 0; i < 8; i++) h.r.dispatch({ type: 'member-update', members: [member] });
   assert.equal(h.dropped(), 3, '2 running + 3 queued, 3 dropped');
   await h.r.idle();
@@ -99,7 +110,7 @@ test('concurrency bound and bounded queue: overflow dropped and counted', async 
   assert.equal(peak, 2);
 });
 
-test('a plain path runs without a shell; anything else with /bin/sh -c', async () => {
+test(`a plain path runs without a shell; anything else with /bin/sh -c`, async () => {
   assert.deepEqual(commandOf('/usr/local/bin/on-deploy.sh'), ['/usr/local/bin/on-deploy.sh', []]);
   assert.deepEqual(commandOf('./h_1-2.sh'), ['./h_1-2.sh', []]);
   assert.deepEqual(commandOf('./x.sh arg'), ['/bin/sh', ['-c', './x.sh arg']]);
@@ -115,7 +126,7 @@ test('a plain path runs without a shell; anything else with /bin/sh -c', async (
   chmodSync(noShebang, 0o755);
   const notExec = join(dir, 'c.sh');
   writeFileSync(notExec, 'echo never\n');
-  const h = runner([{ filters: ['user'], script: withShebang }, { filters: ['member-join'], script: noShebang }, { filters: ['member-leave'], script: notExec }]);
+  const h = await warmRunner([{ filters: ['user'], script: withShebang }, { filters: ['member-join'], script: noShebang }, { filters: ['member-leave'], script: notExec }], {});
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v2'), origin: 'o:1', ltime: 1 });
   h.r.dispatch({ type: 'member-join', members: [member] });
   h.r.dispatch({ type: 'member-leave', members: [member] });
@@ -124,4 +135,30 @@ test('a plain path runs without a shell; anything else with /bin/sh -c', async (
   assert.equal(by.get('user')!.stdout, `user:${withShebang}:v2`, '$0 is the script itself: no sh -c in between');
   assert.equal(by.get('member-join')!.stdout, 'plain:n2\t127.0.0.1:7947\talive\trole=db,x=y\n', 'no #! line: run by /bin/sh');
   assert.deepEqual([by.get('member-leave')!.outcome, by.get('member-leave')!.stderr], ['spawn', `cannot run ${notExec}: permission denied (not executable?)`]);
+});
+
+test('warmUp: WARM_UP_RUNS uncounted, unreported no-op runs when handlers exist; none otherwise', async () => {
+  let starts = 0;
+  const h = runner([{ filters: ['user'], script: 'cat' }]);
+  const r = new HandlerRunner({
+    handlers: [{ filters: ['user'], script: 'cat' }],
+    self: () => ({ name: 'n1', addr: 'a:1', tags: {} }),
+    timeoutMs: 5000,
+    concurrency: 1,
+    queueSize: 4,
+    logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }),
+    onStart: () => starts++,
+    onResult: () => assert.fail('a warm-up run was reported'),
+  });
+  assert.equal(await r.warmUp(), WARM_UP_RUNS);
+  assert.ok(WARM_UP_RUNS >= 3);
+  assert.equal(starts, 0);
+  r.close();
+  // A real event after the warm-up runs and is reported as usual.
+  h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('p'), origin: 'o:1', ltime: 1 });
+  assert.equal(await h.r.warmUp(), WARM_UP_RUNS);
+  await h.r.idle();
+  assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['ok', 'p']]);
+  const none = runner([]);
+  assert.equal(await none.r.warmUp(), 0);
 });

@@ -57,7 +57,7 @@ const FLUSH: Out = { out: 'timer', delay: 5, t: { type: 'pt-ihave-flush' } };
 function node(peers: number[], lazy: number[] = [], cfg: PlumtreeConfig = CFG) {
   const r = recorder();
   const pt = new Plumtree<number>(0, cfg, new Sfc32(1), r.io);
-  for (const p of peers) pt.neighborUp(p, 0);
+  for (const p of peers) pt.neighborUp(p, -1000); // links up long before t = 0: not fresh (see `onIHave`)
   for (const p of lazy) pt.handleMessage(p, { type: 'prune' }, 0);
   r.take();
   return { pt, take: r.take };
@@ -321,6 +321,63 @@ test('orphaned after an eager neighbour went down: the next IHAVE grafts at once
   pt.handleMessage(2, { type: 'prune' }, 7);
   pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'c', round: 3 }] }, 8);
   assert.deepEqual(take(), [MISS(100, 'c', 108)]);
+});
+
+test('IHAVE over a link younger than timeout1 grafts at once; once the link is older, timeout1 applies again', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.neighborUp(3, 0); // fresh link (syncOnNeighborUp is off in CFG: no IHAVE out)
+  assert.deepEqual(take(), []);
+  // 99 ms after link-up (< ihaveTimeoutMs = 100): its announcements predate the link.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 2 }] }, 99);
+  assert.deepEqual(take(), [MISS(50, 'x', 149), send(3, { type: 'graft', id: 'x', round: 2 })]);
+  // An older link announcing the same id joins the list, for timeout2; no second GRAFT.
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 99);
+  assert.deepEqual(take(), []);
+  // 100 ms after link-up: no longer fresh, the tree gets its timeout1.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'y', round: 2 }] }, 100);
+  assert.deepEqual(take(), [MISS(100, 'y', 200)]);
+  // An old link announcing: timeout1.
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'z', round: 1 }] }, 100);
+  assert.deepEqual(take(), [MISS(100, 'z', 200)]);
+});
+
+test('fresh link: an id already waiting for timeout1 is grafted from the fresh announcer at once', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'x', round: 1 }] }, 10);
+  assert.deepEqual(take(), [MISS(100, 'x', 110)]);
+  pt.neighborUp(3, 20);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 3 }] }, 30);
+  // The first announcer is grafted (it announced first), timeout2 armed; timeout1's firing is stale.
+  assert.deepEqual(take(), [MISS(50, 'x', 80), send(2, { type: 'graft', id: 'x', round: 1 })]);
+  pt.handleTimer(MISSING('x', 110), 110);
+  assert.deepEqual(take(), []);
+});
+
+test('fresh link that went down and came back: its age restarts; a link gone is not fresh', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.neighborUp(3, 0);
+  pt.handleMessage(3, { type: 'prune' }, 1); // lazy: losing it does not orphan us
+  pt.neighborDown(3, 50);
+  pt.neighborUp(3, 80);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 0 }] }, 150); // 70 ms old
+  assert.deepEqual(take(), [MISS(50, 'x', 200), send(3, { type: 'graft', id: 'x', round: 0 })]);
+  pt.handleMessage(3, { type: 'prune' }, 155); // lazy again, so its loss does not orphan us
+  pt.neighborDown(3, 160);
+  take();
+  // A non-neighbour announcing (e.g. an IHAVE still in flight): timeout1, like any old link.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'y', round: 0 }] }, 161);
+  assert.deepEqual(take(), [MISS(100, 'y', 261)]);
+});
+
+test('no eager link at all: IHAVE grafts at once (no tree can bring it)', () => {
+  const { pt, take } = node([1, 2], [1, 2]);
+  assert.deepEqual(pt.eagerPeers(), []);
+  pt.handleMessage(1, { type: 'ihave', entries: [{ id: 'x', round: 5 }] }, 0);
+  assert.deepEqual(take(), [MISS(50, 'x', 50), send(1, { type: 'graft', id: 'x', round: 5 })]);
+  assert.deepEqual(pt.eagerPeers(), [1]);
+  // Now 1 is eager: the next IHAVE (from 2) waits timeout1.
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'y', round: 5 }] }, 1);
+  assert.deepEqual(take(), [MISS(100, 'y', 101)]);
 });
 
 test('optimisation: GRAFT(null) the lazy announcer and PRUNE the sender when r − r′ ≥ threshold', () => {
