@@ -121,6 +121,8 @@ export class Connection {
   private closeCause: CloseInfo | null = null;
   private everOpen = false;
   private pendingEnd: string | null = null;
+  /** Dialer only: `hello` is written, so queued frames may follow it before `welcome`. */
+  private pipelined = false;
 
   constructor(
     readonly socket: Socket,
@@ -180,6 +182,18 @@ export class Connection {
     this.flush();
   }
 
+  /**
+   * Dialer: `hello` has been written; from now on queued frames go out without waiting for
+   * `welcome` (pipelining saves one round trip on every new connection, e.g. a JOIN). The
+   * acceptor reads them after accepting the hello, in order; if it refuses, it ignores them
+   * (the dialer would have dropped them on refusal anyway).
+   */
+  startPipelining(): void {
+    if (this.state !== 'handshaking' || this.direction !== 'out') return;
+    this.pipelined = true;
+    if (this.head < this.queue.length) this.scheduleFlush();
+  }
+
   /** Write a handshake/heartbeat frame now, bypassing the queue (never shed). */
   writeDirect(frame: Uint8Array, now: number): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
@@ -202,7 +216,7 @@ export class Connection {
     this.queue.push({ frame, kind, type });
     this.queued += len;
     this.lastProtoAt = now;
-    if (this.state === 'open') this.scheduleFlush();
+    if (this.state === 'open' || this.pipelined) this.scheduleFlush();
     return 'ok';
   }
 
@@ -282,7 +296,7 @@ export class Connection {
   }
 
   private flush(): void {
-    if (this.state !== 'open' && this.state !== 'closing') return;
+    if (this.state !== 'open' && this.state !== 'closing' && !(this.state === 'handshaking' && this.pipelined)) return;
     const q = this.queue;
     if (this.head === q.length || this.socket.destroyed) return;
     this.socket.cork();

@@ -352,6 +352,7 @@ export class Transport implements Io<string>, ConnHandler {
       addr: this.o.address,
     };
     this.writeControl(c, hello);
+    c.startPipelining();
   }
 
   private writeControl(c: Connection, msg: WireMessage): void {
@@ -373,7 +374,8 @@ export class Transport implements Io<string>, ConnHandler {
       else this.onWelcome(c, msg, now);
       return;
     }
-    if (c.state !== 'open' && c.state !== 'closing') return;
+    // A refused or failed hello leaves `peer` unset: frames pipelined after it are ignored.
+    if ((c.state !== 'open' && c.state !== 'closing') || c.peer === null) return;
     switch (msg.type) {
       case 'ping':
       case 'pong':
