@@ -10,31 +10,24 @@ import type { MetricsSource } from './metrics.js';
 
 type Labels = Record<string, string>;
 
-function counter(reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [reg],
-    collect() {
-      this.reset();
-      for (const [l, v] of read()) this.inc(l, v);
-    },
-  });
+/** Register a counter or a gauge whose values are read from `read()` at each scrape. */
+function metric(kind: 'counter' | 'gauge', reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void {
+  const collect = function (this: Counter | Gauge): void {
+    this.reset();
+    // A counter's value is only ever read from our own monotonic counters: `inc` from 0.
+    for (const [l, v] of read()) {
+      if (this instanceof Gauge) this.set(l, v);
+      else this.inc(l, v);
+    }
+  };
+  if (kind === 'counter') new Counter({ name, help, labelNames, registers: [reg], collect });
+  else new Gauge({ name, help, labelNames, registers: [reg], collect });
 }
 
-function gauge(reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [reg],
-    collect() {
-      this.reset();
-      for (const [l, v] of read()) this.set(l, v);
-    },
-  });
-}
+const counter = (reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void =>
+  metric('counter', reg, name, help, labelNames, read);
+const gauge = (reg: Registry, name: string, help: string, labelNames: string[], read: () => [Labels, number][]): void =>
+  metric('gauge', reg, name, help, labelNames, read);
 
 const byLabel = (label: string, counts: Record<string, number> | undefined): [Labels, number][] =>
   Object.entries(counts ?? {}).map(([k, v]) => [{ [label]: k }, v]);

@@ -13,6 +13,7 @@ import {
   type WireLimits,
   type WireMessage,
 } from '../../src/wire/index.js';
+import { reframe } from './frames.js';
 import { anyMessageArb, messageArbs, sampleMessages } from './arbitraries.js';
 
 function enc(msg: WireMessage, limits?: WireLimits): Uint8Array {
@@ -21,17 +22,6 @@ function enc(msg: WireMessage, limits?: WireLimits): Uint8Array {
   return r.frame;
 }
 
-/** Rewrite version/type bytes and/or body of a frame and fix its length and checksum. */
-function reframe(version: number, code: number, body: Uint8Array): Uint8Array {
-  const f = new Uint8Array(4 + 2 + body.length + 4);
-  const dv = new DataView(f.buffer);
-  dv.setUint32(0, f.length - 4);
-  f[4] = version;
-  f[5] = code;
-  f.set(body, 6);
-  dv.setUint32(f.length - 4, crc32c(f.subarray(4, f.length - 4)));
-  return f;
-}
 const bodyOf = (frame: Uint8Array): Uint8Array => frame.subarray(6, frame.length - 4);
 
 for (const [type, arb] of Object.entries(messageArbs)) {

@@ -15,6 +15,7 @@ import {
   encodeFrame,
   type Datagram,
 } from '../../src/wire/index.js';
+import { reframe } from './frames.js';
 
 function enc(d: Datagram): Uint8Array {
   const r = encodeDatagram(d);
@@ -22,17 +23,6 @@ function enc(d: Datagram): Uint8Array {
   return r.frame;
 }
 
-/** Build a datagram from raw version/type/body bytes with a correct length and checksum. */
-function raw(version: number, code: number, body: number[]): Uint8Array {
-  const f = new Uint8Array(4 + 2 + body.length + 4);
-  const dv = new DataView(f.buffer);
-  dv.setUint32(0, f.length - 4);
-  f[4] = version;
-  f[5] = code;
-  f.set(body, 6);
-  dv.setUint32(f.length - 4, crc32c(f.subarray(4, f.length - 4)));
-  return f;
-}
 
 const TOKEN = '0123456789abcdef';
 const TOKEN_BYTES = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
@@ -92,12 +82,12 @@ test('decode rejects each kind of bad datagram with its reason', () => {
     [new Uint8Array(MAX_DATAGRAM_BYTES + 1), 'frame-too-large'],
     [prefix, 'bad-length'],
     [flipped, 'bad-checksum'],
-    [raw(2, 8, [...TOKEN_BYTES, 1]), 'unsupported-version'],
-    [raw(0, 8, [...TOKEN_BYTES, 1]), 'unsupported-version'],
-    [raw(1, TYPE_CODES.ping, [...TOKEN_BYTES, 1]), 'unknown-type'],
-    [raw(1, 8, [...TOKEN_BYTES, 0x81, 0x00]), 'malformed'],
-    [raw(1, 8, [...TOKEN_BYTES, 1, 0]), 'malformed'],
-    [raw(1, 9, [...TOKEN_BYTES, 0x80, 0x80, 0x80, 0x80, 0x10]), 'limit-exceeded'],
+    [reframe(2, 8, [...TOKEN_BYTES, 1]), 'unsupported-version'],
+    [reframe(0, 8, [...TOKEN_BYTES, 1]), 'unsupported-version'],
+    [reframe(1, TYPE_CODES.ping, [...TOKEN_BYTES, 1]), 'unknown-type'],
+    [reframe(1, 8, [...TOKEN_BYTES, 0x81, 0x00]), 'malformed'],
+    [reframe(1, 8, [...TOKEN_BYTES, 1, 0]), 'malformed'],
+    [reframe(1, 9, [...TOKEN_BYTES, 0x80, 0x80, 0x80, 0x80, 0x10]), 'limit-exceeded'],
   ];
   for (const [b, reason] of cases) {
     const r = decodeDatagram(b);
@@ -128,7 +118,7 @@ test('random bytes never throw and are (essentially) never accepted', () => {
   // Valid framing around a random body: decoded or rejected with a reason, never a throw.
   fc.assert(
     fc.property(fc.constantFrom(8, 9), fc.uint8Array({ maxLength: 14 }), (code, body) => {
-      const r = decodeDatagram(raw(1, code, [...body]));
+      const r = decodeDatagram(reframe(1, code, [...body]));
       if (r.ok) assert.equal(r.dgram.type, code === 8 ? 'hb-ping' : 'hb-pong');
     }),
     { numRuns: 2000 },
@@ -142,7 +132,7 @@ test('a datagram inside a TCP stream is an unknown type (dropped, not fatal); ud
   if (!r.ok) assert.deepEqual([r.error, r.fatal], ['unknown-type', false]);
   const t = encodeFrame({ type: 'udp-token', token: TOKEN });
   assert.ok(t.ok);
-  assert.deepEqual([...t.frame], [...raw(1, TYPE_CODES['udp-token'], TOKEN_BYTES)]);
+  assert.deepEqual([...t.frame], [...reframe(1, TYPE_CODES['udp-token'], TOKEN_BYTES)]);
   const dec = new FrameDecoder();
   dec.push(Buffer.concat([d, t.frame]));
   assert.equal(dec.next()?.ok, false);
@@ -150,7 +140,7 @@ test('a datagram inside a TCP stream is an unknown type (dropped, not fatal); ud
   const bad = encodeFrame({ type: 'udp-token', token: 'nothex!!nothex!!' });
   assert.equal(bad.ok, false);
   if (!bad.ok) assert.match(bad.reason, /udp-token\.token/);
-  const short = decodeFrame(raw(1, TYPE_CODES['udp-token'], [1, 2, 3]));
+  const short = decodeFrame(reframe(1, TYPE_CODES['udp-token'], [1, 2, 3]));
   assert.equal(short.ok, false);
   if (!short.ok) assert.equal(short.error, 'malformed');
 });
