@@ -95,6 +95,7 @@
  * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
+import { pickExcept, pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo, MembershipMachine } from './machine.js';
 import type { CyclonMessage, CyclonTimer, DownReason, HyParViewMessage, HyParViewTimer, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
@@ -116,20 +117,6 @@ const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
 const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
 const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
-
-/** Remove `arr[i]` by moving the last element into its slot (order is not significant). */
-function removeAt<T>(arr: T[], i: number): void {
-  const last = arr.length - 1;
-  arr[i] = arr[last];
-  arr.pop();
-}
-
-function removeValue<T>(arr: T[], v: T): boolean {
-  const i = arr.indexOf(v);
-  if (i < 0) return false;
-  removeAt(arr, i);
-  return true;
-}
 
 /** HyParView membership machine (see the module comment). */
 export class HyParView<P> implements MembershipMachine<P> {
@@ -317,7 +304,7 @@ export class HyParView<P> implements MembershipMachine<P> {
       return;
     }
     if (ttl === this.cfg.prwl) this.addPassive(joiner);
-    const next = this.pickActiveExcept(from, joiner);
+    const next = pickExcept(this.active, from, joiner, this.rng);
     if (next >= 0) this.io.send(this.active[next], { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
   }
 
@@ -394,7 +381,7 @@ export class HyParView<P> implements MembershipMachine<P> {
     if (origin === this.self || !Array.isArray(peers)) return;
     const ttl = (ttlIn > this.cfg.shuffleTtl ? this.cfg.shuffleTtl : ttlIn) - 1;
     if (ttl > 0 && this.active.length > 1) {
-      const next = this.pickActiveExcept(from, origin);
+      const next = pickExcept(this.active, from, origin, this.rng);
       if (next >= 0) {
         this.io.send(this.active[next], { type: 'shuffle', origin, peers, ttl });
         return;
@@ -402,7 +389,7 @@ export class HyParView<P> implements MembershipMachine<P> {
     }
     const n = Math.min(peers.length, this.cfg.passiveViewSize) + 1;
     const reply: P[] = [];
-    this.sampleInto(this.passive, n, origin, reply);
+    sampleInto(this.passive, n, origin, reply, this.scratch, this.rng);
     this.io.send(origin, { type: 'shuffle-reply', peers: reply });
     this.merge(origin, true, peers, reply);
   }
@@ -440,8 +427,8 @@ export class HyParView<P> implements MembershipMachine<P> {
     if (n === 0) return;
     const target = this.active[this.rng.int(n)];
     const peers: P[] = [];
-    this.sampleInto(this.active, this.cfg.shuffleActive, target, peers);
-    this.sampleInto(this.passive, this.cfg.shufflePassive, target, peers);
+    sampleInto(this.active, this.cfg.shuffleActive, target, peers, this.scratch, this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, target, peers, this.scratch, this.rng);
     this.lastShuffle = peers;
     this.io.send(target, { type: 'shuffle', origin: this.self, peers, ttl: this.cfg.shuffleTtl });
   }
@@ -599,7 +586,7 @@ export class HyParView<P> implements MembershipMachine<P> {
     let started = 0;
     while (this.active.length + this.pendPeer.length < size && started < max) {
       started++;
-      const idx = this.pickCandidate();
+      const idx = pickNotIn(this.passive, this.rejected, this.rng);
       if (idx < 0) break;
       const peer = this.passive[idx];
       removeAt(this.passive, idx);
@@ -697,50 +684,5 @@ export class HyParView<P> implements MembershipMachine<P> {
       added++;
     }
     return added;
-  }
-
-  /** Index of a random passive peer that has not rejected us lately, or -1. */
-  private pickCandidate(): number {
-    const pv = this.passive;
-    const rj = this.rejected;
-    if (rj.length === 0) return pv.length === 0 ? -1 : this.rng.int(pv.length);
-    let n = 0;
-    for (let i = 0; i < pv.length; i++) if (rj.indexOf(pv[i]) < 0) n++;
-    if (n === 0) return -1;
-    let r = this.rng.int(n);
-    for (let i = 0; i < pv.length; i++) {
-      if (rj.indexOf(pv[i]) >= 0) continue;
-      if (r-- === 0) return i;
-    }
-    return -1;
-  }
-
-  /** Index of a random active member other than `a` and `b`, or -1. */
-  private pickActiveExcept(a: P, b: P): number {
-    const av = this.active;
-    let n = 0;
-    for (let i = 0; i < av.length; i++) if (av[i] !== a && av[i] !== b) n++;
-    if (n === 0) return -1;
-    let r = this.rng.int(n);
-    for (let i = 0; i < av.length; i++) {
-      if (av[i] === a || av[i] === b) continue;
-      if (r-- === 0) return i;
-    }
-    return -1;
-  }
-
-  /** Append up to `k` distinct random entries of `src` other than `exclude` to `out`. */
-  private sampleInto(src: readonly P[], k: number, exclude: P, out: P[]): void {
-    const s = this.scratch;
-    for (let i = 0; i < src.length; i++) if (src[i] !== exclude) s.push(src[i]);
-    const m = k < s.length ? k : s.length;
-    for (let i = 0; i < m; i++) {
-      const j = i + this.rng.int(s.length - i);
-      const t = s[i];
-      s[i] = s[j];
-      s[j] = t;
-      out.push(s[i]);
-    }
-    s.length = 0;
   }
 }
