@@ -139,20 +139,17 @@ export class Heartbeats {
     if (c.udpToken !== null && this.byToken.get(c.udpToken) === c) this.byToken.delete(c.udpToken);
   }
 
-  /** Handle a heartbeat control frame (`ping`, `pong`, `udp-token`); false for other types. */
-  onControl(c: Connection, msg: WireMessage, now: number): boolean {
+  /** Handle a heartbeat control frame. */
+  onControl(c: Connection, msg: Extract<WireMessage, { type: 'ping' | 'pong' | 'udp-token' }>, now: number): void {
     switch (msg.type) {
       case 'ping':
         this.host.writeControl(c, { type: 'pong', seq: msg.seq });
-        return true;
+        return;
       case 'pong':
         if (msg.seq === c.pingSeq) c.rttMs = now - c.pingSentAt;
-        return true;
+        return;
       case 'udp-token':
         this.acceptToken(c, msg.token, now);
-        return true;
-      default:
-        return false;
     }
   }
 

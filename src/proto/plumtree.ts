@@ -281,15 +281,14 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   neighborUp(peer: P, now: number): void {
     this.addEager(peer);
-    this.isFresh(peer, now); // drops the expired entries
-    this.forgetFresh(peer);
+    this.forgetFresh(peer, now);
     (this.fresh ??= []).push(peer, now);
     if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
   }
 
   neighborDown(peer: P, now: number): void {
     const wasEager = this.eager.includes(peer);
-    this.forgetFresh(peer);
+    this.forgetFresh(peer, now);
     this.eager = without(this.eager, peer);
     this.lazy = without(this.lazy, peer);
     // A tree link broke: until the next first copy arrives, IHAVEs graft at once (`onIHave`).
@@ -515,33 +514,28 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     for (let i = 0; i < out.length; i++) this.io.send(out[i], msgs[i]);
   }
 
-  /** True if the link to `p` came up less than `ihaveTimeoutMs` ago; drops expired entries. */
+  /** True if the link to `p` came up less than `ihaveTimeoutMs` ago. */
   private isFresh(p: P, now: number): boolean {
+    this.forgetFresh(null, now);
     const f = this.fresh;
     if (f === null) return false;
+    for (let i = 0; i < f.length; i += 2) if (f[i] === p) return true;
+    return false;
+  }
+
+  /** Drop the link ages older than `ihaveTimeoutMs`, and the one of `p` (if not null). */
+  private forgetFresh(p: P | null, now: number): void {
+    const f = this.fresh;
+    if (f === null) return;
     const horizon = now - this.config.ihaveTimeoutMs;
-    let found = false;
     let w = 0;
     for (let i = 0; i < f.length; i += 2) {
-      if ((f[i + 1] as number) <= horizon) continue;
-      if (f[i] === p) found = true;
+      if ((f[i + 1] as number) <= horizon || f[i] === p) continue;
       f[w++] = f[i];
       f[w++] = f[i + 1];
     }
     f.length = w;
     if (w === 0) this.fresh = null;
-    return found;
-  }
-
-  private forgetFresh(p: P): void {
-    const f = this.fresh;
-    if (f === null) return;
-    for (let i = 0; i < f.length; i += 2) {
-      if (f[i] !== p) continue;
-      f.splice(i, 2);
-      if (f.length === 0) this.fresh = null;
-      return;
-    }
   }
 
   private isNeighbor(p: P): boolean {
