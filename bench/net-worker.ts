@@ -13,11 +13,13 @@ import type { Logger } from '../src/net/util.js';
 const clock = (): number => performance.timeOrigin + performance.now();
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Per (phase, index): deliveries in this worker and the latest receive time. */
+/** Per phase, indexed by message index: deliveries in this worker, the send time and the
+ *  latest receive time. Typed arrays grown by doubling: recording a delivery allocates nothing
+ *  (the instrument should cost the nodes as little as possible). */
 interface Seen {
-  count: number;
-  sent: number;
-  last: number;
+  count: Uint16Array;
+  sent: Float64Array;
+  last: Float64Array;
 }
 
 type Cmd =
@@ -35,23 +37,38 @@ type Cmd =
 const nodes: RumorNode[] = [];
 /** Neighbour events of every node in this worker (active-view churn, for the low-load diagnosis). */
 let viewChanges = 0;
-const seen = new Map<number, Map<number, Seen>>();
+const seen = new Map<number, Seen>();
+let lastPhase = -1;
+let lastSeen: Seen | null = null;
+
+function grow(s: Seen, idx: number): Seen {
+  let cap = s.count.length;
+  while (cap <= idx) cap *= 2;
+  const g: Seen = { count: new Uint16Array(cap), sent: new Float64Array(cap), last: new Float64Array(cap) };
+  g.count.set(s.count);
+  g.sent.set(s.sent);
+  g.last.set(s.last);
+  return g;
+}
 
 function onMessage(data: Uint8Array): void {
   if (data.byteLength < 16) return;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const sent = dv.getFloat64(0, true);
   const idx = dv.getUint32(8, true);
   const phase = dv.getUint32(12, true);
-  let m = seen.get(phase);
-  if (m === undefined) seen.set(phase, (m = new Map()));
-  const now = clock();
-  const s = m.get(idx);
-  if (s === undefined) m.set(idx, { count: 1, sent, last: now });
-  else {
-    s.count++;
-    s.last = now;
+  let m = phase === lastPhase ? lastSeen : (seen.get(phase) ?? null);
+  if (m === null) {
+    m = { count: new Uint16Array(1024), sent: new Float64Array(1024), last: new Float64Array(1024) };
+    seen.set(phase, m);
   }
+  if (idx >= m.count.length) {
+    m = grow(m, idx);
+    seen.set(phase, m);
+  }
+  lastPhase = phase;
+  lastSeen = m;
+  if (m.count[idx]++ === 0) m.sent[idx] = dv.getFloat64(0, true);
+  m.last[idx] = clock();
 }
 
 async function start(count: number, profile: 'lan' | 'local', seed: number): Promise<string[]> {
@@ -129,7 +146,7 @@ async function handle(c: Cmd): Promise<unknown> {
     }
     case 'counters': {
       // Protocol traffic of every node here, for the diagnosis of slow deliveries.
-      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0 };
+      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0 };
       for (const n of nodes) {
         const s = n.stats();
         sum.graft += s.messagesOut.graft ?? 0;
@@ -137,14 +154,17 @@ async function handle(c: Cmd): Promise<unknown> {
         sum.prune += s.messagesOut.prune ?? 0;
         sum.gossip += s.messagesOut.gossip ?? 0;
         sum.duplicates += s.duplicates;
+        sum.graftsHeld += s.graftsHeld;
       }
       return sum;
     }
     case 'publish':
       return publish(c.phase, c.rate, c.count, c.size);
     case 'report': {
-      const m = seen.get(c.phase) ?? new Map<number, Seen>();
-      return [...m.entries()].map(([idx, s]) => [idx, s.count, s.sent, s.last]);
+      const m = seen.get(c.phase);
+      const out: Array<[number, number, number, number]> = [];
+      if (m !== undefined) for (let i = 0; i < m.count.length; i++) if (m.count[i] > 0) out.push([i, m.count[i], m.sent[i], m.last[i]]);
+      return out;
     }
     case 'mem':
       return mem(c.extra);

@@ -4,7 +4,7 @@
  * user events (broadcast on channel `_rumor.event`), event handler scripts, the HTTP API,
  * Prometheus metrics and structured logs. No protocol decisions are made here.
  *
- * `leave()` is Serf's `leave`: broadcast `left`, leave the overlay gracefully, stop.
+ * `leave()` is Serf's `leave`: flood `left`, leave the overlay gracefully, stop.
  * `shutdown()` stops without leaving (peers will see a failure and mark it `failed`).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,8 @@ import { decodeUserEvent, encodeUserEvent } from './user-event.js';
 
 export type { Member, AgentInfo };
 
-/** Channel of membership deltas (broadcast) and anti-entropy (sync, digest, pull; point to point). */
+/** Channel of the membership messages, all point to point between neighbours: deltas
+ *  (flooded hop by hop, see proto/members.ts) and anti-entropy (sync, digest, push, pull). */
 export const MEMBERS_CHANNEL = '_rumor.members';
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
@@ -131,10 +132,15 @@ export class Agent implements ApiBackend {
       profile: config.profile,
       logger: log.child({ component: 'net' }),
     });
-    await node.start();
     const agent = new Agent(node, config, log);
+    // Warm the handler spawn path before the node listens (see HandlerRunner.warmUp): each
+    // warm-up spawn blocks the event loop for a moment, which must delay neither the join's
+    // messages nor the first answers of the API.
+    agent.createHandlers(name, deps);
+    await agent.handlers.warmUp();
+    await node.start();
     try {
-      await agent.init(name, saved, deps);
+      await agent.init(name, saved);
     } catch (err) {
       await node.close();
       throw err;
@@ -142,7 +148,7 @@ export class Agent implements ApiBackend {
     return agent;
   }
 
-  private async init(name: string, saved: Persisted, deps: AgentDeps): Promise<void> {
+  private createHandlers(name: string, deps: AgentDeps): void {
     const c = this.config;
     this.handlers = new HandlerRunner({
       handlers: c.eventHandlers,
@@ -160,6 +166,10 @@ export class Agent implements ApiBackend {
         deps.onHandlerResult?.(r);
       },
     });
+  }
+
+  private async init(name: string, saved: Persisted): Promise<void> {
+    const c = this.config;
     // A restart with a data dir starts one incarnation above the last one, so its `alive`
     // beats any `failed`/`left` record of the previous run.
     const inc = saved.incarnation === undefined ? 0 : saved.incarnation + 1;
@@ -184,17 +194,12 @@ export class Agent implements ApiBackend {
       throw err;
     }
     this.apiUrl_ = this.api.url;
-    // Warm the spawn path now, not on the first event (see HandlerRunner.warmUp).
-    void this.handlers.warmUp();
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
   }
 
   private membersIo(): MembersIo {
     return {
-      broadcast: (msg) => this.send(msg),
-      sendTo: (peer, msg) => {
-        this.node.sendTo(peer, MEMBERS_CHANNEL, encodeMembersMessage(msg));
-      },
+      sendTo: (peer, msg) => this.sendMembers(peer, msg),
       probe: (peer) => {
         void this.node.probe(peer, 2000).catch(() => false).then((ok) => this.drive(() => this.members_.handleProbeResult(peer, ok, Date.now())));
       },
@@ -210,12 +215,12 @@ export class Agent implements ApiBackend {
     };
   }
 
-  private send(msg: MembersMessage): void {
+  private sendMembers(peer: string, msg: MembersMessage): void {
     if (this.state === 'stopped') return;
     try {
-      this.node.broadcast(encodeMembersMessage(msg), { channel: MEMBERS_CHANNEL });
+      this.node.sendTo(peer, MEMBERS_CHANNEL, encodeMembersMessage(msg));
     } catch (err) {
-      this.log.warn({ err: String((err as Error).message) }, 'membership broadcast failed');
+      this.log.warn({ peer, type: msg.type, err: String((err as Error).message) }, 'membership message not sent');
     }
   }
 
@@ -254,12 +259,12 @@ export class Agent implements ApiBackend {
     this.log.warn({ from, channel, reason }, 'dropped an invalid agent message');
   }
 
-  /** Deltas come by broadcast; sync, digests and pulls point to point (a broadcast one would
-   *  make every node answer its origin). */
+  /** Membership messages come point to point from neighbours; one by broadcast is invalid
+   *  (a broadcast delta would reach every node twice, by Plumtree and by the flood). */
   private onMembersBytes(from: string, data: Uint8Array, broadcast: boolean): void {
+    if (broadcast) return this.bad(MEMBERS_CHANNEL, from, 'membership message by broadcast');
     const r = decodeMembersMessage(data);
     if (!r.ok) return this.bad(MEMBERS_CHANNEL, from, r.reason);
-    if (broadcast !== (r.msg.type === 'members-delta')) return this.bad(MEMBERS_CHANNEL, from, `${r.msg.type} by ${broadcast ? 'broadcast' : 'direct send'}`);
     this.drive(() => this.members_.handleMessage(from, r.msg, Date.now()));
   }
 
@@ -419,7 +424,7 @@ export class Agent implements ApiBackend {
     this.state = 'stopping';
     this.log.info({}, 'leaving the cluster');
     this.members_.leave(Date.now());
-    // Let the `left` delta and its IHAVEs go out before the links close.
+    // Let the neighbours receive the `left` delta and flood it on before the links close.
     await new Promise((r) => setTimeout(r, 300));
     await this.node.leave();
     await this.stop();

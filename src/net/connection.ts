@@ -34,7 +34,8 @@ export interface CloseInfo {
 
 /** Callbacks from a connection to its owner. */
 export interface ConnHandler {
-  onFrame(conn: Connection, msg: WireMessage, bytes: number): void;
+  /** One decoded frame; `now` is when its chunk arrived (monotonic ms). */
+  onFrame(conn: Connection, msg: WireMessage, bytes: number, now: number): void;
   onBadFrame(conn: Connection, res: Extract<DecodeResult, { ok: false }>): void;
   onOpenSocket(conn: Connection): void;
   onClose(conn: Connection, info: CloseInfo): void;
@@ -49,15 +50,30 @@ interface Queued {
   type: string;
 }
 
+/** A connection that wrote less than this long ago waits until this long after its last write
+ *  before writing again, so that a busy link carries several frames per write. Measured
+ *  (/tmp micro-benchmark, loopback, write + read side): ≈ 6 µs of CPU per 1 KB frame at 3
+ *  frames per write, ≈ 1.2 µs at 20; the cost is at most this much added latency per hop,
+ *  and only on a link that is already busy (an idle link writes at the end of the turn). */
+export const COALESCE_MS = 1;
+
 /**
  * Connections with frames waiting for the next flush pass, shared by every connection of the
- * process: one `setImmediate` per event-loop turn flushes them all.
+ * process: one `setImmediate` per event-loop turn flushes them all, and one timer flushes the
+ * busy ones (that wrote within `COALESCE_MS`) once that delay has passed.
  */
 class FlushScheduler {
   private pending: Connection[] = [];
   private scheduled = false;
+  private delayed: Connection[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
-  add(c: Connection): void {
+  add(c: Connection, now: number): void {
+    if (now - c.lastSendAt < COALESCE_MS) {
+      this.delayed.push(c);
+      if (this.timer === null) this.timer = setTimeout(() => this.runDelayed(), COALESCE_MS);
+      return;
+    }
     this.pending.push(c);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -68,6 +84,13 @@ class FlushScheduler {
     this.scheduled = false;
     const list = this.pending;
     this.pending = [];
+    for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
+  }
+
+  private runDelayed(): void {
+    this.timer = null;
+    const list = this.delayed;
+    this.delayed = [];
     for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
   }
 }
@@ -282,11 +305,12 @@ export class Connection {
    *  connection (one `writev` syscall instead of one `write` per frame: measured as the top
    *  cost of a 1 KB broadcast stream in bench/net.ts). The flush runs from `setImmediate`,
    *  i.e. after every socket read of the current poll phase was handled, so a node that
-   *  forwards many incoming frames to a neighbour writes them together (see `FLUSH`). */
+   *  forwards many incoming frames to a neighbour writes them together (see `FLUSH`); a link
+   *  that wrote within `COALESCE_MS` waits for the rest of that delay first. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    FLUSH.add(this);
+    FLUSH.add(this, performance.now());
   }
 
   /** Called by the shared flush pass. */
@@ -336,14 +360,15 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastRecvAt = performance.now();
+    const now = performance.now();
+    this.lastRecvAt = now;
     this.decoder.push(chunk);
     for (;;) {
       if (this.socket.destroyed) return;
       const r = this.decoder.next();
       if (r === null) return;
       if (r.ok) {
-        this.handler.onFrame(this, r.msg, r.bytes);
+        this.handler.onFrame(this, r.msg, r.bytes, now);
       } else {
         this.handler.onBadFrame(this, r);
         if (r.fatal) return;

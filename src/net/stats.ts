@@ -28,6 +28,9 @@ export interface NodeStats {
   duplicates: number;
   /** Delivered payloads whose envelope failed to decode (dropped, never delivered). */
   badEnvelopes: number;
+  /** Times a missing-message timer (which GRAFTs) was put off because the event loop was
+   *  behind (overload control, see `Transport.holdGraft`). */
+  graftsHeld: number;
   /** Frames dropped by the decoder, by reason (`bad-checksum`, `frame-too-large`, ...), plus
    *  `unexpected` for well-formed frames out of place (e.g. anything before `hello`). */
   droppedFrames: Counts;
@@ -113,6 +116,7 @@ export class StatsCounters {
   deliveries = 0;
   duplicates = 0;
   badEnvelopes = 0;
+  graftsHeld = 0;
   droppedFrames: Counts = {};
   droppedFramesByPeer: Record<string, Counts> = {};
   shed: Counts = {};
@@ -165,6 +169,7 @@ export function buildSnapshot(
     deliveries: k.deliveries,
     duplicates: Math.max(0, k.gossipIn - k.deliveredRemote),
     badEnvelopes: k.badEnvelopes,
+    graftsHeld: k.graftsHeld,
     droppedFrames: { ...k.droppedFrames },
     droppedFramesByPeer: Object.fromEntries(Object.entries(k.droppedFramesByPeer).map(([p, c]) => [p, { ...c }])),
     shed: { ...k.shed },

@@ -9,15 +9,19 @@
  * - `send(to, msg)` uses any usable connection to `to`; without one it dials a short-lived
  *   connection, which closes after `idleCloseMs` without protocol traffic unless the peer
  *   becomes wanted meanwhile.
- * - Handshake: the dialer sends `hello` (version range, cluster, id, advertised address);
- *   the acceptor answers `welcome` (chosen version) or `refuse` with a reason and closes.
- *   The dialer logs the reason; both sides count it.
+ * - Handshake (handshake.ts): the dialer sends `hello` (version range, cluster, id,
+ *   advertised address); the acceptor answers `welcome` (chosen version) or `refuse` with a
+ *   reason and closes. The dialer logs the reason; both sides count it.
  * - Failure detection: a failed dial, a reset, an EOF, a fatal bad frame, a heartbeat
  *   timeout (nothing received for `heartbeatTimeoutMs`, TCP or UDP; heartbeats are UDP
  *   datagrams with a TCP PING fallback, see heartbeat.ts) or a slow peer (send queue over its
  *   hard limit) on a wanted peer's last connection becomes `handleLinkDown(peer)`.
  * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
  *   them with backoff while its views are empty (`hv-repair`); the runtime adds no loop.
+ *
+ * - Timers: one FIFO queue per delay (timers.ts). Overload control: while the event loop runs
+ *   behind, Plumtree's missing-message timers (which GRAFT) are held (`HeldTimers`), so that
+ *   payloads merely queued behind a busy loop are not fetched a second time.
  *
  * Machine calls never nest: an input that arrives while the machine is running (e.g. a
  * dial that fails synchronously) is queued and fed right after. Deliveries and events are
@@ -28,8 +32,6 @@ import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { ProtoNode, type NodeConfig } from '../proto/node.js';
 import type { Io, Message, MsgId, NodeEvent, Rng, Timer } from '../proto/types.js';
 import {
-  MIN_PROTOCOL_VERSION,
-  PROTOCOL_VERSION,
   allocBytes,
   encodeFrame,
   type DecodeResult,
@@ -37,9 +39,11 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
+import { Handshake } from './handshake.js';
 import { Heartbeats } from './heartbeat.js';
 import { checkTickMs, type NetTimings } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
+import { HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
 import { RateLimiter, parseAddr, type Logger } from './util.js';
 
 /** Monotonic clock (ms) used for every protocol input and liveness check. */
@@ -80,10 +84,14 @@ export class Transport implements Io<string>, ConnHandler {
   private readonly wanted = new Set<string>();
   /** Peers whose link failure is queued for the machine. */
   private readonly failing = new Set<string>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timerQueues: TimerQueues<string>;
+  /** `pt-missing` timers put off while the event loop is behind (overload control). */
+  private readonly held: HeldTimers<string>;
   private readonly badLog = new RateLimiter(60_000);
-  private readonly warnedAddr = new Set<string>();
-  private readonly outbox: Array<() => void> = [];
+  private readonly handshake: Handshake;
+  /** Deliveries and events for the application, four slots each: `[id, payload, round, from]`
+   *  for a delivery, `[event, null, -1, null]` for an event (no closure per delivery). */
+  private readonly outbox: unknown[] = [];
   private deferred: Array<(now: number) => void> = [];
   /** One-entry encode cache (see `encodeShared`). */
   private lastMsg: Message<string> | null = null;
@@ -99,11 +107,22 @@ export class Transport implements Io<string>, ConnHandler {
     private readonly server: Server,
     private readonly o: TransportOptions,
   ) {
+    this.timerQueues = new TimerQueues<string>(monoNow, (ts, dues) => this.fireTimers(ts, dues));
+    this.held = new HeldTimers<string>(monoNow, o.timings.heartbeatTimeoutMs, (ts) => this.fireTimers(ts, ts.map(() => 0), false));
     this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
     server.on('connection', (s) => this.onInbound(s));
     const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
     this.heartbeats = new Heartbeats({ ...hbHost, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
     this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
+    this.handshake = new Handshake({
+      ...hbHost,
+      cluster: o.cluster,
+      id: o.id,
+      address: o.address,
+      writeControl: (c, msg) => this.writeControl(c, msg),
+      register: (c) => this.register(c),
+      offerToken: (c) => this.heartbeats.offerToken(c),
+    });
     this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
   }
 
@@ -241,29 +260,58 @@ export class Transport implements Io<string>, ConnHandler {
   /** Io: fire `t` after `delayMs` (never early, see `clock`). */
   timer(delayMs: number, t: Timer<string>): void {
     if (this.closed) return;
-    const due = this.clock() + Math.max(0, delayMs);
-    const h = setTimeout(() => {
-      this.timers.delete(h);
-      // Node may fire a timer up to a few ms before `due` by performance.now() (its loop
-      // clock is cached); machines compare `now` with their deadlines, so never let a timer
-      // appear early: the clock jumps to `due` if needed (and stays monotonic).
-      if (this.lastNow < due) this.lastNow = due;
-      this.drive((now) => this.proto.handleTimer(t, now));
-    }, Math.max(0, delayMs));
-    this.timers.add(h);
+    const d = Math.max(0, delayMs);
+    this.timerQueues.add(d, this.clock() + d, t);
+  }
+
+  /**
+   * Due timers of one queue, fed to the machine in one session. A machine compares `now` with
+   * its deadlines, so a timer never appears early: the clock jumps to its `due` if needed
+   * (and stays monotonic). A `pt-missing` timer (Plumtree's timeout1/timeout2, which GRAFTs)
+   * is held while the event loop is behind (see `HeldTimers`); `mayHold` is false for the
+   * timers it releases.
+   */
+  private fireTimers(timers: Timer<string>[], dues: number[], mayHold = true): void {
+    if (this.closed) return;
+    const now = monoNow();
+    const lagging = mayHold && LOOP_LAG.lagging(now);
+    this.driving = true;
+    try {
+      for (let i = 0; i < timers.length; i++) {
+        const t = timers[i];
+        if (lagging && t.type === 'pt-missing' && this.held.hold(t, now)) {
+          this.counters.graftsHeld++;
+          continue;
+        }
+        if (this.lastNow < dues[i]) this.lastNow = dues[i];
+        this.guardTimer(t);
+      }
+      while (this.deferred.length > 0) this.guard(this.deferred.shift()!);
+    } finally {
+      this.driving = false;
+    }
+    this.flushOutbox();
+  }
+
+  private guardTimer(t: Timer<string>): void {
+    try {
+      this.proto.handleTimer(t, this.clock());
+    } catch (err) {
+      this.logThrow(err);
+    }
   }
 
   /** Io: hand a payload to the application once the machine call returns. */
   deliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
     this.counters.deliveries++;
     if (from !== null) this.counters.deliveredRemote++;
-    this.outbox.push(() => this.o.onDeliver(id, payload, round, from));
+    this.outbox.push(id, payload, round, from);
   }
 
   /** Io: hand a neighbour event to the application once the machine call returns. */
   event(e: NodeEvent<string>): void {
     if (e.type === 'neighbor-down') this.wanted.delete(e.peer);
-    this.outbox.push(() => this.o.onEvent(e));
+    this.outbox.push(e, null, -1, null);
   }
 
   // ----------------------------------------------------------------- connections
@@ -343,15 +391,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** ConnHandler: the outbound TCP connect completed; speak first. */
   onOpenSocket(c: Connection): void {
-    const hello: WireMessage = {
-      type: 'hello',
-      versionMin: MIN_PROTOCOL_VERSION,
-      versionMax: PROTOCOL_VERSION,
-      cluster: this.o.cluster,
-      id: this.o.id,
-      addr: this.o.address,
-    };
-    this.writeControl(c, hello);
+    this.writeControl(c, this.handshake.hello());
     c.startPipelining();
   }
 
@@ -366,12 +406,11 @@ export class Transport implements Io<string>, ConnHandler {
   }
 
   /** ConnHandler: one decoded frame. */
-  onFrame(c: Connection, msg: WireMessage, bytes: number): void {
+  onFrame(c: Connection, msg: WireMessage, bytes: number, now: number): void {
     this.counters.received.add(msg.type, bytes);
-    const now = monoNow();
     if (c.state === 'handshaking') {
-      if (c.direction === 'in') this.onHello(c, msg, now);
-      else this.onWelcome(c, msg, now);
+      if (c.direction === 'in') this.handshake.onHello(c, msg, now);
+      else this.handshake.onWelcome(c, msg, now);
       return;
     }
     // A refused or failed hello leaves `peer` unset: frames pipelined after it are ignored.
@@ -400,70 +439,6 @@ export class Transport implements Io<string>, ConnHandler {
     else this.feedMessage(peer, msg);
     // The peer dropped us: stop treating its connection as a neighbour link.
     if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
-  }
-
-  private onHello(c: Connection, msg: WireMessage, now: number): void {
-    if (msg.type !== 'hello') {
-      this.countBad(c, 'unexpected', `${msg.type} before hello`, now);
-      c.destroy('bad-handshake', true);
-      return;
-    }
-    const lo = Math.max(MIN_PROTOCOL_VERSION, msg.versionMin);
-    const hi = Math.min(PROTOCOL_VERSION, msg.versionMax);
-    const addr = parseAddr(msg.addr);
-    let refusal: string | null = null;
-    if (msg.cluster !== this.o.cluster) {
-      refusal = `cluster-mismatch: this node is in cluster ${JSON.stringify(this.o.cluster)}, hello says ${JSON.stringify(msg.cluster)}`;
-    } else if (lo > hi) {
-      refusal = `version-mismatch: this node speaks ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}, hello offers ${msg.versionMin}..${msg.versionMax}`;
-    } else if (!addr.ok) {
-      refusal = `bad-address: ${addr.reason}`;
-    } else if (msg.addr === this.o.address) {
-      refusal = `self-connection: ${msg.addr} is this node's own address`;
-    }
-    if (refusal !== null) {
-      this.recordRefusal(c.remoteLabel, 'in', refusal);
-      this.o.logger.warn({ remote: c.remoteLabel, reason: refusal }, 'rumor: refused connection');
-      this.writeControl(c, { type: 'refuse', reason: refusal });
-      c.endNow('refused');
-      return;
-    }
-    c.peer = msg.addr;
-    this.register(c);
-    c.socket.cork(); // welcome and udp-token in one segment
-    this.writeControl(c, { type: 'welcome', version: hi, id: this.o.id, addr: this.o.address });
-    this.counters.accepted++;
-    c.markOpen(now);
-    this.heartbeats.offerToken(c);
-    c.socket.uncork();
-  }
-
-  private onWelcome(c: Connection, msg: WireMessage, now: number): void {
-    const peer = c.peer!;
-    if (msg.type === 'refuse') {
-      this.recordRefusal(peer, 'out', msg.reason);
-      this.o.logger.warn({ peer, reason: msg.reason }, 'rumor: peer refused our connection');
-      c.destroy('refused', false);
-      return;
-    }
-    if (msg.type !== 'welcome' || msg.version < MIN_PROTOCOL_VERSION || msg.version > PROTOCOL_VERSION) {
-      const what = msg.type === 'welcome' ? `unsupported version ${msg.version}` : `${msg.type} before welcome`;
-      this.countBad(c, 'unexpected', what, now);
-      c.destroy('bad-handshake', false);
-      return;
-    }
-    if (msg.addr !== peer && !this.warnedAddr.has(peer)) {
-      this.warnedAddr.add(peer);
-      this.o.logger.warn({ dialed: peer, advertised: msg.addr }, 'rumor: peer advertises another address than the one dialed; use its advertised address as seed');
-    }
-    this.counters.accepted++;
-    c.markOpen(now);
-  }
-
-  private recordRefusal(peer: string, direction: 'in' | 'out', reason: string): void {
-    const code = reason.split(':')[0].trim() || 'refused';
-    bump(direction === 'in' ? this.counters.refusedIn : this.counters.refusedOut, code);
-    this.counters.lastRefusal = { peer, direction, reason };
   }
 
   /** ConnHandler: a frame the decoder rejected. */
@@ -573,9 +548,11 @@ export class Transport implements Io<string>, ConnHandler {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      for (let i = 0; i < this.outbox.length; i++) {
+      const out = this.outbox;
+      for (let i = 0; i < out.length; i += 4) {
         try {
-          this.outbox[i]();
+          if (out[i + 2] === -1) this.o.onEvent(out[i] as NodeEvent<string>);
+          else this.o.onDeliver(out[i] as MsgId, out[i + 1] as Uint8Array, out[i + 2] as number, out[i + 3] as string | null);
         } catch (err) {
           this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: listener threw');
         }
@@ -602,8 +579,8 @@ export class Transport implements Io<string>, ConnHandler {
     this.heartbeats.close();
     if (this.tick !== null) clearInterval(this.tick);
     this.tick = null;
-    for (const h of this.timers) clearTimeout(h);
-    this.timers.clear();
+    this.timerQueues.close();
+    this.held.close();
     for (const c of [...this.conns]) c.destroy('close', true, reset);
     await new Promise<void>((resolve) => {
       if (!this.server.listening) resolve();

@@ -5,9 +5,15 @@
  */
 import type { Rng } from './types.js';
 
-/** Remove `arr[i]` by moving the last element into its slot (order is not significant). */
+/** Remove `arr[i]` by moving the last element into its slot (order is not significant).
+ *  Emptying an array releases its storage (`length = 0` does, `pop` keeps the 17 slots a
+ *  pushed-to array gets: 4 request arrays × 10^6 simulated nodes that are mostly empty). */
 export function removeAt<T>(arr: T[], i: number): void {
   const last = arr.length - 1;
+  if (last === 0) {
+    arr.length = 0;
+    return;
+  }
   arr[i] = arr[last];
   arr.pop();
 }

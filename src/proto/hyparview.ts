@@ -183,7 +183,7 @@ export class HyParView<P> implements MembershipMachine<P> {
       const c = contacts[i];
       if (c !== this.self && list.indexOf(c) < 0) list.push(c);
     }
-    this.contacts = list;
+    this.contacts = list.slice(); // exact size (kept for the node's life)
     if (!this.shuffleStarted) {
       this.shuffleStarted = true;
       this.armShuffle();

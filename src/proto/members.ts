@@ -7,11 +7,24 @@
  * §4.3 "infection-style dissemination"):
  * - Every node keeps a member table keyed by advertised address: `{name, addr, status,
  *   incarnation, tags, updatedAt}`, its own entry `alive`.
- * - Every change is a *delta* spread by broadcast (Plumtree carries it to every node).
- *   A node announces its own `alive` entry when it gets its first neighbour (at start, it
- *   has none: a broadcast then would only reach others through Plumtree's IHAVE sync and a
- *   GRAFT after `ihaveTimeoutMs`), and again whenever it regains one after having none.
- * - Anti-entropy repairs what broadcast missed, digest first (Scuttlebutt's reconciliation,
+ * - Every change is a *delta* spread by flooding the HyParView active view, SWIM's
+ *   infection-style dissemination restricted to neighbours: the node where the change
+ *   happens sends `members-delta` to each neighbour; a node that receives one applies it
+ *   and forwards, to every neighbour but the sender, only the entries that changed its
+ *   table. An entry version is applied once per node, so each node forwards it at most
+ *   once and the flood stops by itself (about n × (active view − 1) messages per change).
+ *   Entries that change the table through anti-entropy (a push or a pull, below) are
+ *   flooded on the same way, so news that missed the flood (sent over a link that broke)
+ *   travels on from the first node that gets it by any path.
+ *   A node announces its own `alive` entry this way when it gets its first neighbour, and
+ *   again whenever it regains one after having none.
+ *   Why not Plumtree (which carries user events): membership changes come in bursts exactly
+ *   when the overlay churns (a fleet joining, nodes failing), when Plumtree's tree edges
+ *   are being cut and a node cut off waits `ihaveTimeoutMs` for a GRAFT. A flood takes every
+ *   path of the active view at once, so a change reaches each node along the shortest
+ *   live path (measured, bench/cluster N = 20: see docs/results.md). Changes are rare and
+ *   small, so the flood's redundancy costs little.
+ * - Anti-entropy repairs what the flood missed, digest first (Scuttlebutt's reconciliation,
  *   van Renesse et al. 2008 §3, with a whole-table hash in front):
  *   - every `syncIntervalMs` the node sends one random neighbour `members-sync`: a 64-bit
  *     hash of its *up* entries' `(addr, incarnation, status)` (a few dozen bytes, whatever
@@ -31,12 +44,12 @@
  * - Failure detection reuses HyParView's: active links are TCP connections with
  *   heartbeats. When a neighbour's link fails (`link-failed`), the node asks the driver to
  *   *probe* it (a fresh TCP connect + handshake). A failed probe marks the peer `failed`
- *   and broadcasts that.
+ *   and floods that.
  * - Refutation: a node that learns it is `suspect` or `failed` (or `left`) while it is
  *   alive re-announces itself `alive` with `incarnation + 1`, which beats the rumour.
  * - Precedence (a total order, as in swift-cluster-membership's `SWIM.Status`): higher
  *   incarnation wins; at equal incarnation `left > failed > suspect > alive`.
- * - Graceful leave broadcasts the node's own entry as `left`.
+ * - Graceful leave floods the node's own entry as `left`.
  * - `failed` and `left` entries are kept `reapAfterMs` (default 24 h: Serf's
  *   `reconnect_timeout` and `tombstone_timeout` defaults) then removed.
  *
@@ -57,7 +70,7 @@
  *   skips `failed`/`left` entries (nodes that joined after a failure never insert them, see
  *   below, so including them would make hashes differ for `reapAfterMs`): anti-entropy
  *   therefore does not repair `failed` vs `left` of the same member (both are down; the
- *   broadcast carries the exact status).
+ *   flood carries the exact status).
  * - An unknown member learned already `failed`/`left` is not inserted (it would bounce
  *   between nodes after reaping, for lack of real tombstones).
  *
@@ -66,7 +79,8 @@
  * tombstones with GC as in chitchat, and name conflict resolution.
  *
  * Differs from SWIM: no periodic ping of random members (HyParView's link heartbeats
- * stand in for it); dissemination by Plumtree broadcast rather than piggybacking.
+ * stand in for it); dissemination by flooding the active view (each node forwards a change
+ * once, to every neighbour) rather than piggybacking on pings to random members.
  *
  * Wire format: JSON text (UTF-8), validated by `decodeMembersMessage` (bad input is
  * returned as a reason, never thrown):
@@ -104,7 +118,7 @@ export type DigestEntry = [addr: string, incarnation: number, status: number];
 
 /** Messages of the membership protocol (type-tagged). */
 export type MembersMessage =
-  /** Changes, by broadcast. */
+  /** Changes, flooded over the neighbours (see the module comment). */
   | { type: 'members-delta'; members: MemberState[] }
   /** Periodic anti-entropy: hash of the sender's up entries (`tableHash`), point to point. */
   | { type: 'members-sync'; hash: string }
@@ -126,9 +140,7 @@ export type MembersEvent = {
 
 /** Output sink of the membership machine. */
 export interface MembersIo {
-  /** Broadcast to every node (the driver encodes the message). */
-  broadcast(msg: MembersMessage): void;
-  /** Send point to point to a connected neighbour. */
+  /** Send point to point to a connected neighbour (the driver encodes the message). */
   sendTo(peer: string, msg: MembersMessage): void;
   /** Try a fresh connection to `peer`; answer with `handleProbeResult`. */
   probe(peer: string): void;
@@ -232,10 +244,17 @@ export class MembersMachine {
     this.io.timer(this.config.syncIntervalMs, { type: 'members-sync' });
   }
 
-  /** Broadcast our own entry (unless we left). */
+  /** Flood our own entry (unless we left). */
   private announce(): void {
     const me = this.self();
-    if (me.status !== 'left') this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    if (me.status !== 'left') this.flood([wire(me)], null);
+  }
+
+  /** Send `members` as one delta to every neighbour except `except` (the one it came from). */
+  private flood(members: MemberState[], except: string | null): void {
+    for (const peer of this.neighbors) {
+      if (peer !== except) this.io.sendTo(peer, { type: 'members-delta', members });
+    }
   }
 
   /** Our own entry (live object: do not mutate). */
@@ -254,28 +273,28 @@ export class MembersMachine {
     return m === undefined ? undefined : { ...m, tags: { ...m.tags } };
   }
 
-  /** Replace our tags: a new incarnation, broadcast. */
+  /** Replace our tags: a new incarnation, flooded. */
   setTags(tags: Record<string, string>, now: number): void {
     const me = this.self();
     if (me.status === 'left') return;
     me.tags = { ...tags };
     me.incarnation++;
     me.updatedAt = now;
-    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    this.flood([wire(me)], null);
   }
 
-  /** Graceful leave: broadcast our entry as `left`. Idempotent. */
+  /** Graceful leave: flood our entry as `left`. Idempotent. */
   leave(now: number): void {
     const me = this.self();
     if (me.status === 'left') return;
     me.status = 'left';
     me.updatedAt = now;
-    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    this.flood([wire(me)], null);
   }
 
   /** A neighbour came up: push it our whole table (it merges it and answers with what we
-   *  lack); if it is our only one, announce ourselves (through it, by broadcast) so that
-   *  every node learns of us, not only this neighbour. */
+   *  lack); if it is our only one, announce ourselves (a delta, flooded onwards from it) so
+   *  that every node learns of us, not only this neighbour. */
   handleNeighborUp(peer: string, _now: number): void {
     if (!this.neighbors.includes(peer)) {
       this.neighbors.push(peer);
@@ -301,15 +320,15 @@ export class MembersMachine {
     const m = this.table.get(peer);
     if (m === undefined || (m.status !== 'alive' && m.status !== 'suspect')) return;
     this.apply({ ...wire(m), status: 'failed' }, now);
-    this.io.broadcast({ type: 'members-delta', members: [wire(this.table.get(peer)!)] });
+    this.flood([wire(this.table.get(peer)!)], null);
   }
 
-  /** A message from `from` (a broadcast's origin, or a direct sender). */
+  /** A message from the neighbour `from`. */
   handleMessage(from: string, msg: MembersMessage, now: number): void {
     switch (msg.type) {
       case 'members-delta':
       case 'members-pull':
-        for (const m of msg.members) this.merge(m, now);
+        this.mergeAndFlood(from, msg.members, now);
         return;
       case 'members-sync':
         if (msg.hash !== tableHash(this.table.values())) this.io.sendTo(from, { type: 'members-digest', answer: true, digest: this.digest() });
@@ -323,13 +342,21 @@ export class MembersMachine {
       }
       case 'members-push': {
         const theirs = new Map<string, MemberState>();
-        for (const m of msg.members) {
-          theirs.set(m.addr, m);
-          this.merge(m, now);
-        }
+        for (const m of msg.members) theirs.set(m.addr, m);
+        this.mergeAndFlood(from, msg.members, now);
         this.answerDigest(from, theirs, now);
       }
     }
+  }
+
+  /** Merge received entries; flood the ones that changed our table to every neighbour but
+   *  `from`, whatever brought them (a delta, or a push or pull of anti-entropy): news that
+   *  reaches a node by any path travels on, so a delta lost with a link that broke during a
+   *  join storm is carried on by the next push that brings it (not 30 s later by a sync). */
+  private mergeAndFlood(from: string, members: readonly MemberState[], now: number): void {
+    const changed: MemberState[] = [];
+    for (const m of members) if (this.merge(m, now)) changed.push(wire(m));
+    if (changed.length > 0) this.flood(changed, from);
   }
 
   /** Send `to` the entries we know better than its digest `theirs`, or that it lacks (up
@@ -370,15 +397,17 @@ export class MembersMachine {
     return out;
   }
 
-  /** Merge one received entry: refute rumours about ourselves, apply newer news of others. */
-  private merge(m: MemberState, now: number): void {
+  /** Merge one received entry: refute rumours about ourselves, apply newer news of others.
+   *  True when the entry changed our table (so a delta carrying it travels on). */
+  private merge(m: MemberState, now: number): boolean {
     if (m.addr === this.selfAddr) {
       this.refuteIfNeeded(m, now);
-      return;
+      return false;
     }
     const cur = this.table.get(m.addr);
-    if (cur === undefined ? m.status === 'failed' || m.status === 'left' : !supersedes(m, cur)) return;
+    if (cur === undefined ? m.status === 'failed' || m.status === 'left' : !supersedes(m, cur)) return false;
     this.apply(m, now);
+    return true;
   }
 
   private refuteIfNeeded(m: { incarnation: number; status: MemberStatus }, now: number): void {
@@ -389,7 +418,7 @@ export class MembersMachine {
     if (!rumour && !stale) return;
     me.incarnation = m.incarnation + 1;
     me.updatedAt = now;
-    this.io.broadcast({ type: 'members-delta', members: [wire(me)] });
+    this.flood([wire(me)], null);
   }
 
   /** Store `m` (already known to supersede) and emit the matching event. */

@@ -189,7 +189,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  holds two of these per node). */
   private eager: readonly P[] = [];
   private lazy: readonly P[] = [];
-  private readonly missing = new Map<MsgId, Missing<P>>();
+  /** Ids announced but not received; null while there are none (an empty `Map` costs
+   *  ≈ 185 B, and a simulated node is idle most of the time). */
+  private missing: Map<MsgId, Missing<P>> | null = null;
   private readonly cache: SeenCache;
   /** Queued IHAVE announcements as pairs `[peer, entry, peer, entry, …]`; the first `queued`
    *  slots are used. Kept and reused across flushes: a queue lives for `ihaveFlushMs`, long
@@ -229,7 +231,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Number of ids announced but not yet received. */
   missingCount(): number {
-    return this.missing.size;
+    return this.missing === null ? 0 : this.missing.size;
   }
 
   /** Number of remembered ids / cached payloads (for metrics and tests). */
@@ -240,7 +242,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
     if (!this.cache.add(id, now, payload, 0)) return false;
     this.cache.armGc(now, this.io);
-    this.missing.delete(id);
+    this.dropMissing(id);
     this.io.deliver(id, payload, 0, null);
     this.push(id, payload, 0, null, now);
     return true;
@@ -282,7 +284,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   neighborUp(peer: P, now: number): void {
     this.addEager(peer);
     this.forgetFresh(peer, now);
-    (this.fresh ??= []).push(peer, now);
+    if (this.fresh === null) this.fresh = [peer, now]; // exact size: often the only one
+    else this.fresh.push(peer, now);
     if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
   }
 
@@ -293,6 +296,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.lazy = without(this.lazy, peer);
     // A tree link broke: until the next first copy arrives, IHAVEs graft at once (`onIHave`).
     if (wasEager) this.orphaned = true;
+    if (this.missing === null) return;
     for (const [id, m] of this.missing) {
       const a = m.ann;
       let i = m.next;
@@ -300,7 +304,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       if (i < a.length) {
         a.splice(i, 2);
         if (m.next === a.length) {
-          this.missing.delete(id);
+          this.dropMissing(id);
           continue;
         }
       }
@@ -333,9 +337,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       if (this.lazy.includes(from)) this.io.send(from, { type: 'graft', id: null, round });
       this.addEager(from);
     }
-    const m = this.missing.get(id);
+    const m = this.missing === null ? undefined : this.missing.get(id);
     if (m !== undefined) {
-      this.missing.delete(id); // cancels Timer(id): its firing finds no entry
+      this.dropMissing(id); // cancels Timer(id): its firing finds no entry
       if (known) this.optimize(m, from, round);
     }
   }
@@ -372,15 +376,22 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     // Orphaned (a tree link broke and no first copy came since), no tree link at all, or
     // announced over a link younger than timeout1 (its announcements are of messages sent
     // before the link existed): the tree will not bring it (see "Differs from the paper");
-    // GRAFT the announcer now instead of after timeout1.
-    const graftNow = this.orphaned || this.eager.length === 0 || this.isFresh(from, now);
+    // GRAFT the announcer now instead of after timeout1. Decided at the first unknown id (as
+    // of the IHAVE's arrival: nothing changes before it): nearly every IHAVE is about a
+    // message already received, and then it touches nothing but the cache.
+    let decided = false;
+    let graftNow = false;
     for (const e of entries) {
       if (this.cache.has(e.id)) continue;
-      const m = this.missing.get(e.id);
+      if (!decided) {
+        decided = true;
+        graftNow = this.orphaned || this.eager.length === 0 || this.isFresh(from, now);
+      }
+      const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
         const due = now + this.config.ihaveTimeoutMs;
         const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due, deferred: false };
-        this.missing.set(e.id, entry);
+        (this.missing ??= new Map()).set(e.id, entry);
         if (graftNow) this.graftNext(e.id, entry, now);
         else this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id, due });
         continue;
@@ -401,10 +412,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * treating that firing as stale would lose the message (no other timer is pending).
    */
   private onMissingTimer(id: MsgId, due: number, now: number): void {
-    const m = this.missing.get(id);
+    const m = this.missing === null ? undefined : this.missing.get(id);
     if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
     if (m.next >= m.ann.length || this.cache.has(id)) {
-      this.missing.delete(id);
+      this.dropMissing(id);
       return;
     }
     if (!m.deferred && now - due > LATE_FIRING_MS) {
@@ -474,6 +485,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     // A few peers at most: parallel arrays with a linear search (no Map per flush).
     const keys: P[] = [];
     const left: number[] = [];
+    // The common case: one message announced once to each lazy peer. Every peer then gets
+    // the same one-entry IHAVE: one message object, shared (drivers treat messages as immutable).
+    const first = q[1];
+    let single = true;
     for (let i = 0; i < n; i += 2) {
       const p = q[i] as P;
       if (!this.isNeighbor(p)) continue; // went down since: nobody to announce to
@@ -481,7 +496,17 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       if (k < 0) {
         keys.push(p);
         left.push(1);
-      } else left[k]++;
+      } else {
+        left[k]++;
+        single = false;
+      }
+      if (q[i + 1] !== first) single = false;
+    }
+    if (single) {
+      if (keys.length === 0) return;
+      const msg: BroadcastMessage = { type: 'ihave', entries: [first as IHaveEntry] };
+      for (let k = 0; k < keys.length; k++) this.io.send(keys[k], msg);
+      return;
     }
     // Pass 2: fill the batches; collect the messages, then send (nothing re-enters the queue
     // while it is read).
@@ -512,6 +537,16 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       msgs.push({ type: 'ihave', entries: batches[k] });
     }
     for (let i = 0; i < out.length; i++) this.io.send(out[i], msgs[i]);
+  }
+
+  /** Forget the announcements of `id`; drop the map once empty. Measured (bench/sim.ts):
+   *  ≈ 0.4 of the nodes re-create one per broadcast, which die young; keeping them instead
+   *  (10^6 maps in the old generation) took 610 s at 10^6 nodes against 572 s. */
+  private dropMissing(id: MsgId): void {
+    const m = this.missing;
+    if (m === null) return;
+    m.delete(id);
+    if (m.size === 0) this.missing = null;
   }
 
   /** True if the link to `p` came up less than `ihaveTimeoutMs` ago. */

@@ -127,10 +127,10 @@ export function runScenario(s: Scenario, onProgress?: (fraction: number) => void
   let sb = 0;
   const live = sim.liveNodes();
   for (const i of live) {
-    sm += sim.sentMessages[i];
-    sb += sim.sentBytes[i];
-    r.perNode.maxMessages = Math.max(r.perNode.maxMessages, sim.sentMessages[i]);
-    r.perNode.maxBytes = Math.max(r.perNode.maxBytes, sim.sentBytes[i]);
+    sm += sim.sentMessages(i);
+    sb += sim.sentBytes(i);
+    r.perNode.maxMessages = Math.max(r.perNode.maxMessages, sim.sentMessages(i));
+    r.perNode.maxBytes = Math.max(r.perNode.maxBytes, sim.sentBytes(i));
   }
   r.perNode.meanMessages = live.length === 0 ? 0 : sm / live.length;
   r.perNode.meanBytes = live.length === 0 ? 0 : sb / live.length;

@@ -18,7 +18,8 @@
  */
 import { resolveNodeConfig, type NodeConfig, type NodeConfigInput, ProtoNode } from '../proto/node.js';
 import { Sfc32 } from '../proto/rng.js';
-import type { Message, MsgId, Timer } from '../proto/types.js';
+import type { BroadcastMachine } from '../proto/machine.js';
+import type { BroadcastMessage, BroadcastTimer, Message, MsgId, Timer } from '../proto/types.js';
 import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
 import { NetworkModel, resolveNetworkConfig } from './network.js';
 import { EventQueue, type EventRecord } from './queue.js';
@@ -74,9 +75,9 @@ export class Simulation {
   readonly config: NodeConfig;
   readonly network: NetworkModel;
   observer?: SimObserver;
-  /** Messages and bytes sent per node. */
-  readonly sentMessages: Float64Array;
-  readonly sentBytes: Float64Array;
+  /** Messages and bytes sent per node, interleaved (`[2i]` messages, `[2i + 1]` bytes of
+   *  node i): one cache line per send, where two arrays took two. */
+  private readonly sent: Float64Array;
 
   private _now = 0;
   private _events = 0;
@@ -87,9 +88,15 @@ export class Simulation {
   /** Generator for the driver's own choices (broadcast origins, failures, contacts). */
   readonly rng: Sfc32;
   private readonly nodes: (ProtoNode<number> | null)[];
+  /** Each node's broadcast machine: broadcast messages and timers (the `ACTIVE` events) go
+   *  to it directly, one object (one cache miss at 10^6 nodes) less than through the node. */
+  private readonly bcast: (BroadcastMachine<number> | null)[];
   private readonly ios: (NodeIo | null)[];
   private readonly state: Uint8Array;
   private readonly inc: Int32Array;
+  /** `inc[i]` while node i is alive, -1 otherwise: the one array read by the per-event
+   *  liveness check (an event carries the incarnation it was sent to). */
+  private readonly life: Int32Array;
   private readonly conn: (number[] | null)[];
   private group: Int32Array | null = null;
   private slowDelay: Float64Array | null = null;
@@ -117,12 +124,13 @@ export class Simulation {
     this.network = new NetworkModel(resolveNetworkConfig(o.network), this.master.fork());
     this.rng = this.master.fork();
     this.nodes = new Array<ProtoNode<number> | null>(o.nodes).fill(null);
+    this.bcast = new Array<BroadcastMachine<number> | null>(o.nodes).fill(null);
     this.ios = new Array<NodeIo | null>(o.nodes).fill(null);
     this.conn = new Array<number[] | null>(o.nodes).fill(null);
     this.state = new Uint8Array(o.nodes);
     this.inc = new Int32Array(o.nodes);
-    this.sentMessages = new Float64Array(o.nodes);
-    this.sentBytes = new Float64Array(o.nodes);
+    this.life = new Int32Array(o.nodes).fill(-1);
+    this.sent = new Float64Array(2 * o.nodes);
     this.payloadBytes = o.payloadBytes ?? 64;
     this.fullPeers = o.fanoutPeers === 'full';
     if (o.fanoutPeers !== undefined && o.fanoutPeers !== 'full' && o.fanoutPeers !== 'membership') {
@@ -159,18 +167,22 @@ export class Simulation {
     this._now = e.time;
     this._events++;
     let kind = e.kind;
-    if (kind & ACTIVE) {
+    const active = (kind & ACTIVE) !== 0;
+    if (active) {
       this.activity--;
       kind &= 15;
     }
     const a = e.node;
     if (kind === K_MSG) {
-      if (this.state[a] !== S_ALIVE || this.inc[a] !== e.aux) return true;
+      if (this.life[a] !== e.aux) return true;
       if (this.group !== null && this.group[a] !== this.group[e.peer]) return true;
-      this.nodes[a]!.handleMessage(e.peer, e.obj as Message<number>, e.time);
+      // ACTIVE messages are the broadcast ones (see `_send`): straight to the broadcast machine.
+      if (active) this.bcast[a]!.handleMessage(e.peer, e.obj as BroadcastMessage, e.time);
+      else this.nodes[a]!.handleMessage(e.peer, e.obj as Message<number>, e.time);
     } else if (kind === K_TIMER) {
-      if (this.state[a] !== S_ALIVE || this.inc[a] !== e.aux) return true;
-      this.nodes[a]!.handleTimer(e.obj as Timer<number>, e.time);
+      if (this.life[a] !== e.aux) return true;
+      if (active) this.bcast[a]!.handleTimer(e.obj as BroadcastTimer, e.time);
+      else this.nodes[a]!.handleTimer(e.obj as Timer<number>, e.time);
     } else if (kind === K_LINKDOWN) {
       this.fireLinkDown(a, e.peer, e.aux);
     } else if (kind === K_JOIN) {
@@ -247,7 +259,9 @@ export class Simulation {
     const peerSource = this.fullPeers ? new FullMembership(this.n, node) : undefined;
     this.ios[node] = io;
     this.nodes[node] = new ProtoNode<number>({ self: node, config: this.config, rng: this.master.fork(), io, peerSource });
+    this.bcast[node] = this.nodes[node].broadcaster;
     this.state[node] = S_ALIVE;
+    this.life[node] = this.inc[node];
     this.liveCount++;
     this.nodes[node]!.join(contacts, this._now);
   }
@@ -259,6 +273,7 @@ export class Simulation {
     for (const x of nodes) {
       if (this.state[x] !== S_ALIVE) continue;
       this.state[x] = S_DEAD;
+      this.life[x] = -1;
       this.liveCount--;
       const list = this.conn[x];
       this.conn[x] = null;
@@ -393,6 +408,16 @@ export class Simulation {
     return out;
   }
 
+  /** Messages sent by node `n` so far. */
+  sentMessages(n: number): number {
+    return this.sent[2 * n];
+  }
+
+  /** Bytes sent by node `n` so far. */
+  sentBytes(n: number): number {
+    return this.sent[2 * n + 1];
+  }
+
   isAlive(n: number): boolean {
     return n >= 0 && n < this.n && this.state[n] === S_ALIVE;
   }
@@ -423,8 +448,8 @@ export class Simulation {
     const sz = messageSize(msg);
     this.typeMsgs[ti]++;
     this.typeBytes[ti] += sz;
-    this.sentMessages[from]++;
-    this.sentBytes[from] += sz;
+    this.sent[2 * from]++;
+    this.sent[2 * from + 1] += sz;
     if (ti >= GOSSIP && ti <= GRAFT) this.countBroadcastMsg(msg);
     if (this.observer !== undefined && this.observer.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
     if (!(to >= 0 && to < this.n) || to === from) {
@@ -450,10 +475,10 @@ export class Simulation {
       list![idx + 2] = t;
     }
     if (ti >= GOSSIP && ti <= PRUNE) {
-      this.queue.push(t, K_MSG | ACTIVE, to, from, this.inc[to], msg);
+      this.queue.push(t, K_MSG | ACTIVE, to, from, this.life[to], msg);
       this.activity++;
     } else {
-      this.queue.push(t, K_MSG, to, from, this.inc[to], msg);
+      this.queue.push(t, K_MSG, to, from, this.life[to], msg);
     }
   }
 
@@ -504,11 +529,13 @@ export class Simulation {
 
   /** @internal */
   _timer(a: number, delayMs: number, t: Timer<number>): void {
+    // The incarnation the timer belongs to; -2 (never alive) from a node that is not alive.
+    const life = this.life[a] >= 0 ? this.life[a] : -2;
     if (isBroadcastTimer(t.type)) {
-      this.queue.push(this._now + delayMs, K_TIMER | ACTIVE, a, 0, this.inc[a], t);
+      this.queue.push(this._now + delayMs, K_TIMER | ACTIVE, a, 0, life, t);
       this.activity++;
     } else {
-      this.queue.push(this._now + delayMs, K_TIMER, a, 0, this.inc[a], t);
+      this.queue.push(this._now + delayMs, K_TIMER, a, 0, life, t);
     }
   }
 
@@ -547,7 +574,7 @@ export class Simulation {
   }
 
   private reachable(a: number, b: number): boolean {
-    return this.state[b] === S_ALIVE && (this.group === null || this.group[a] === this.group[b]);
+    return this.life[b] >= 0 && (this.group === null || this.group[a] === this.group[b]);
   }
 
   private unreachableMs(b: number): number {
@@ -569,7 +596,7 @@ export class Simulation {
   }
 
   private fireLinkDown(a: number, b: number, incA: number): void {
-    if (this.state[a] !== S_ALIVE || this.inc[a] !== incA) return;
+    if (this.life[a] !== incA) return;
     const list = this.conn[a];
     if (list !== null) {
       const idx = findEntry(list, b);

@@ -46,7 +46,7 @@ function fail(error: DecodeError, detail: string, fatal = false): DecodeResult {
 }
 
 /** Encode `msg` into one frame, or say why it cannot be (a bound or limit is exceeded).
- *  `alloc` makes the frame's (zero-filled) buffer; by default the frame owns its
+ *  `alloc` makes the frame's buffer (its contents need not be initialised); by default the frame owns its
  *  `ArrayBuffer`. The TCP runtime passes `allocBytes` (slab views: fewer allocations). */
 export function encodeFrame(
   msg: WireMessage,
@@ -65,6 +65,8 @@ export function encodeFrame(
   w.u8(PROTOCOL_VERSION);
   w.u8(TYPE_CODES[msg.type]);
   writeBody(w, msg);
+  // The buffer may come uninitialised (`allocBytes`): the body must fill it exactly.
+  if (w.pos !== length) return { ok: false, reason: `${msg.type}: encoded ${w.pos - 6} body bytes, sized ${body}` };
   w.u32(crc32c(w.buf.subarray(4, w.pos)));
   return { ok: true, frame: w.buf };
 }
@@ -197,7 +199,9 @@ export class FrameDecoder {
     this.total -= n;
     const c = this.chunks[this.head];
     if (c.length - this.off >= n) {
-      const out = c.subarray(this.off, this.off + n);
+      // A plain view: `Buffer#subarray` (the chunks are Buffers) goes through Node's
+      // species-constructed FastBuffer, and the frame is only read.
+      const out = new Uint8Array(c.buffer, c.byteOffset + this.off, n);
       this.advance(n);
       return out;
     }

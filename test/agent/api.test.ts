@@ -121,7 +121,8 @@ test('three agents: membership converges, API with token, filters, 400s, SSE, le
   assert.match(text, /rumor_members\{status="failed"\} 1/);
   assert.match(text, /rumor_members\{status="left"\} 1/);
   assert.match(text, /rumor_user_events_total\{direction="sent"\} [1-9]/);
-  assert.match(text, /rumor_messages_in_total\{type="gossip"\} [1-9]/);
+  assert.match(text, /rumor_messages_out_total\{type="gossip"\} [1-9]/, 'user events go out by Plumtree');
+  assert.match(text, /rumor_messages_in_total\{type="direct"\} [1-9]/, 'membership messages come point to point');
   assert.match(text, /nodejs_eventloop_lag_seconds/);
 });
 

@@ -16,9 +16,6 @@ import { Sfc32 } from '../../src/proto/rng.js';
 
 class Rec implements MembersIo {
   log: unknown[] = [];
-  broadcast(msg: MembersMessage): void {
-    this.log.push(['broadcast', msg]);
-  }
   sendTo(peer: string, msg: MembersMessage): void {
     this.log.push(['sendTo', peer, msg]);
   }
@@ -59,13 +56,13 @@ test('start arms the sync timer; the first neighbour triggers the announcement, 
   const io = new Rec();
   const m = new MembersMachine({ name: 'a', addr: A, tags: { role: 'web' }, incarnation: 3 }, cfg, new Sfc32(1), io);
   m.start(10);
-  assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour yet: nothing to broadcast through');
+  assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour yet: nobody to tell');
   assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
   const me = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
   const digest = { type: 'members-push', members: [me] };
   m.handleNeighborUp(B, 11);
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [me] }],
+    ['sendTo', B, { type: 'members-delta', members: [me] }],
     ['sendTo', B, digest],
   ]);
   m.handleNeighborUp(C, 12);
@@ -74,7 +71,7 @@ test('start arms the sync timer; the first neighbour triggers the announcement, 
   m.handleNeighborDown(C, 'disconnected', 14);
   m.handleNeighborUp(B, 15);
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [me] }],
+    ['sendTo', B, { type: 'members-delta', members: [me] }],
     ['sendTo', B, digest],
   ], 'regaining a first neighbour after none announces again');
 });
@@ -86,7 +83,7 @@ test('start with a neighbour already up announces at once; a node that left neve
   assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0), name: 'a' }] }]]);
   m.start(2);
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 0), name: 'a' }] }],
+    ['sendTo', B, { type: 'members-delta', members: [{ ...st(A, 'alive', 0), name: 'a' }] }],
     ['timer', 1000, { type: 'members-sync' }],
   ]);
   m.leave(3);
@@ -126,6 +123,85 @@ test('merge of deltas: join, stale ignored, update on tags, failed, rejoin, leav
   assert.deepEqual(m.get(B), { ...st(B, 'left', 3, { x: 'y' }), updatedAt: 12 });
 });
 
+test('a delta is forwarded to every neighbour but its sender, with only the entries that changed the table', () => {
+  const { m, io } = withNeighbors(0, B, C, 'd:1');
+  m.handleMessage(B, { type: 'members-delta', members: [st(C, 'alive', 2), st('e:1', 'alive', 0)] }, 1);
+  io.take();
+  // C's stale version and e's repeat change nothing; f is new; C failed supersedes.
+  m.handleMessage(B, { type: 'members-delta', members: [st(C, 'alive', 1), st('e:1', 'alive', 0), st('f:1', 'alive', 0), st(C, 'failed', 2)] }, 2);
+  const fwd = { type: 'members-delta', members: [st('f:1', 'alive', 0), st(C, 'failed', 2)] };
+  assert.deepEqual(io.take(), [
+    ['event', 'member-join', 'f:1', 'alive', 0],
+    ['event', 'member-failed', C, 'failed', 2],
+    ['sendTo', C, fwd],
+    ['sendTo', 'd:1', fwd],
+  ]);
+  m.handleMessage('d:1', { type: 'members-delta', members: [st('f:1', 'alive', 0)] }, 3);
+  assert.deepEqual(io.take(), [], 'the same news again: applied once, forwarded once');
+  // News brought by anti-entropy travels on too (a pull from d, a push from C).
+  m.handleMessage('d:1', { type: 'members-pull', members: [st('g:1', 'alive', 0), st('f:1', 'alive', 0)] }, 4);
+  const g = { type: 'members-delta', members: [st('g:1', 'alive', 0)] };
+  assert.deepEqual(io.take(), [['event', 'member-join', 'g:1', 'alive', 0], ['sendTo', B, g], ['sendTo', C, g]]);
+  m.handleMessage(C, { type: 'members-push', members: [st('h:1', 'alive', 1)] }, 5);
+  const h = { type: 'members-delta', members: [st('h:1', 'alive', 1)] };
+  const taken = io.take();
+  assert.deepEqual(taken.slice(0, 3), [['event', 'member-join', 'h:1', 'alive', 1], ['sendTo', B, h], ['sendTo', 'd:1', h]]);
+  assert.equal((taken[3] as [string, string, MembersMessage])[2].type, 'members-pull', 'and the push is answered');
+});
+
+test('flood over a connected graph: every node learns a change, each forwards it once', () => {
+  // Ring of 12 plus chords (degree 3-4), messages delivered in FIFO order.
+  const n = 12;
+  const addr = (i: number): string => `n${i}:1`;
+  const edges = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    edges.add(`${i}-${(i + 1) % n}`);
+    if (i % 3 === 0) edges.add(`${i}-${(i + 5) % n}`);
+  }
+  const queue: [from: string, to: string, msg: MembersMessage][] = [];
+  let sent = 0;
+  const nodes = new Map<string, MembersMachine>();
+  for (let i = 0; i < n; i++) {
+    const io: MembersIo = {
+      sendTo: (peer, msg) => {
+        if (msg.type === 'members-delta') sent++;
+        queue.push([addr(i), peer, msg]);
+      },
+      probe: () => {},
+      timer: () => {},
+      event: () => {},
+    };
+    const m = new MembersMachine({ name: `n${i}`, addr: addr(i), tags: {}, incarnation: 0 }, cfg, new Sfc32(i), io);
+    m.start(0);
+    nodes.set(addr(i), m);
+  }
+  const degree = new Map<string, number>();
+  for (const e of edges) {
+    const [x, y] = e.split('-').map((k) => addr(Number(k)));
+    nodes.get(x)!.handleNeighborUp(y, 0);
+    nodes.get(y)!.handleNeighborUp(x, 0);
+    degree.set(x, (degree.get(x) ?? 0) + 1);
+    degree.set(y, (degree.get(y) ?? 0) + 1);
+  }
+  const drain = (): void => {
+    for (let k = 0; k < 10_000 && queue.length > 0; k++) {
+      const [from, to, msg] = queue.shift()!;
+      nodes.get(to)!.handleMessage(from, msg, 1);
+    }
+    assert.equal(queue.length, 0, 'the flood stops by itself');
+  };
+  drain();
+  for (const m of nodes.values()) assert.equal(m.members().length, n, 'announcements (flooded from each first neighbour) reached everyone');
+  sent = 0;
+  nodes.get(addr(0))!.setTags({ role: 'db' }, 2);
+  drain();
+  for (const [a, m] of nodes) assert.deepEqual(m.get(addr(0))?.tags, { role: 'db' }, `${a} learned the change`);
+  // The origin sends to all its neighbours; every other node forwards once to all but one.
+  let expected = degree.get(addr(0))!;
+  for (const [a, d] of degree) if (a !== addr(0)) expected += d - 1;
+  assert.equal(sent, expected);
+});
+
 test('unknown members learned failed or left are not inserted', () => {
   const { m, io } = make();
   m.handleMessage(C, { type: 'members-delta', members: [st(B, 'failed', 4), st(C, 'left', 1)] }, 5);
@@ -133,24 +209,34 @@ test('unknown members learned failed or left are not inserted', () => {
   assert.equal(m.members().length, 1);
 });
 
-test('refutation: suspected or failed self re-announces alive with incarnation + 1', () => {
-  const { m, io } = make(2);
+/** `make()` plus neighbours `peers` (their pushes discarded). */
+function withNeighbors(inc: number, ...peers: string[]): { m: MembersMachine; io: Rec } {
+  const r = make(inc);
+  for (const p of peers) r.m.handleNeighborUp(p, 0);
+  r.io.take();
+  return r;
+}
+
+test('refutation: suspected or failed self re-announces alive with incarnation + 1, to every neighbour', () => {
+  const { m, io } = withNeighbors(2, B, C);
   m.handleMessage(C, { type: 'members-delta', members: [st(A, 'suspect', 2)] }, 5);
-  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 3, { role: 'web' }), name: 'a' }] }]]);
+  const me3 = { type: 'members-delta', members: [{ ...st(A, 'alive', 3, { role: 'web' }), name: 'a' }] };
+  assert.deepEqual(io.take(), [['sendTo', B, me3], ['sendTo', C, me3]], 'the rumour\'s sender gets the refutation too');
   m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 1)] }, 6);
   assert.deepEqual(io.take(), [], 'an old rumour is ignored');
   m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 7)] }, 7);
-  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 8, { role: 'web' }), name: 'a' }] }]]);
+  const me8 = { type: 'members-delta', members: [{ ...st(A, 'alive', 8, { role: 'web' }), name: 'a' }] };
+  assert.deepEqual(io.take(), [['sendTo', B, me8], ['sendTo', C, me8]]);
   assert.equal(m.self().incarnation, 8);
   m.handleMessage(C, { type: 'members-delta', members: [st(A, 'alive', 8)] }, 8);
   assert.deepEqual(io.take(), []);
 });
 
-test('leave broadcasts left once and stops refuting', () => {
-  const { m, io } = make(1);
+test('leave floods left once and stops refuting', () => {
+  const { m, io } = withNeighbors(1, B);
   m.leave(5);
   m.leave(6);
-  assert.deepEqual(io.take(), [['broadcast', { type: 'members-delta', members: [{ ...st(A, 'left', 1, { role: 'web' }), name: 'a' }] }]]);
+  assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-delta', members: [{ ...st(A, 'left', 1, { role: 'web' }), name: 'a' }] }]]);
   m.handleMessage(C, { type: 'members-delta', members: [st(A, 'failed', 4)] }, 7);
   assert.deepEqual(io.take(), []);
 });
@@ -161,7 +247,7 @@ test('push on neighbour-up; a digest is answered with the full entries the recei
   io.take();
   m.handleNeighborUp(B, 2);
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }],
+    ['sendTo', B, { type: 'members-delta', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }],
     ['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 0)] }],
   ]);
   // B's pull: it knows C failed (newer) and itself alive.
@@ -184,14 +270,14 @@ test('push on neighbour-up; a digest is answered with the full entries the recei
   assert.deepEqual(io.take(), [['sendTo', B, { type: 'members-digest', answer: false, digest: [[A, 0, 0], [C, 0, 2], [B, 0, 0]] }]]);
 });
 
-test('a digest that says we failed is refuted: incarnation + 1, broadcast, and sent back', () => {
+test('a digest that says we failed is refuted: incarnation + 1, flooded, and sent back', () => {
   const { m, io } = make(2);
   m.handleNeighborUp(B, 1);
   io.take();
   m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 2, 2], [B, 0, 0]] }, 2);
   const me3 = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
   assert.deepEqual(io.take(), [
-    ['broadcast', { type: 'members-delta', members: [me3] }],
+    ['sendTo', B, { type: 'members-delta', members: [me3] }],
     ['sendTo', B, { type: 'members-pull', members: [me3] }],
   ]);
   m.handleMessage(B, { type: 'members-digest', answer: false, digest: [[A, 1, 0]] }, 3);
@@ -250,8 +336,8 @@ test('tableHash: order-independent, covers incarnation and up status, ignores fa
   assert.equal(tableHash([]), '0000000000000000');
 });
 
-test('probe-then-fail: link failure probes; a failed probe marks failed and broadcasts', () => {
-  const { m, io } = make();
+test('probe-then-fail: link failure probes; a failed probe marks failed and floods it', () => {
+  const { m, io } = withNeighbors(0, C);
   m.handleMessage(B, { type: 'members-delta', members: [st(B, 'alive', 4)] }, 1);
   m.handleNeighborUp(B, 2);
   io.take();
@@ -267,7 +353,7 @@ test('probe-then-fail: link failure probes; a failed probe marks failed and broa
   m.handleProbeResult(B, false, 7);
   assert.deepEqual(io.take(), [
     ['event', 'member-failed', B, 'failed', 4],
-    ['broadcast', { type: 'members-delta', members: [st(B, 'failed', 4)] }],
+    ['sendTo', C, { type: 'members-delta', members: [st(B, 'failed', 4)] }],
   ]);
   m.handleProbeResult(B, false, 8);
   assert.deepEqual(io.take(), [], 'unsolicited probe results are ignored');

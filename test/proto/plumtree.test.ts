@@ -146,6 +146,31 @@ test('IHAVE: batched on one flush timer, at most maxIHaveBatch entries per messa
   assert.deepEqual(take(), [send(3, { type: 'ihave', entries: [e('e', 1)] })]);
 });
 
+test('IHAVE: one message announced to several lazy peers is one shared one-entry IHAVE, sent in peer order', () => {
+  const sent: { to: number; msg: BroadcastMessage }[] = [];
+  const io: BroadcastIo<number> = { send: (to, msg) => sent.push({ to, msg }), timer: () => {}, deliver: () => {} };
+  const pt = new Plumtree<number>(0, CFG, new Sfc32(1), io);
+  for (const p of [1, 2, 3, 4]) pt.neighborUp(p, -1000);
+  for (const p of [4, 2, 3]) pt.handleMessage(p, { type: 'prune' }, 0);
+  pt.handleMessage(1, gossip('a', 0), 1);
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 6);
+  assert.deepEqual(sent.map((s) => s.to), [4, 2, 3]);
+  for (const s of sent) assert.deepEqual(s.msg, { type: 'ihave', entries: [{ id: 'a', round: 1 }] });
+  assert.ok(sent[1].msg === sent[0].msg && sent[2].msg === sent[0].msg, 'one IHAVE object for every lazy peer');
+  // Two messages in one flush: the general path (a batch per peer).
+  pt.handleMessage(1, gossip('b', 0), 10);
+  pt.handleMessage(1, gossip('c', 0), 11);
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 15);
+  assert.deepEqual(sent.map((s) => [s.to, (s.msg as { entries: { id: string }[] }).entries.map((x) => x.id)]), [
+    [4, ['b', 'c']],
+    [2, ['b', 'c']],
+    [3, ['b', 'c']],
+  ]);
+  assert.equal(pt.missingCount(), 0);
+});
+
 test('missing: timeout1 → GRAFT first announcer, timeout2 → next announcer, then give up', () => {
   const { pt, take } = node([1, 3, 4], [3, 4]);
   pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 4 }] }, 0);

@@ -98,7 +98,8 @@ test('partition drops messages across groups and breaks links; heal restores del
   const got: number[] = [];
   const downs: number[] = [];
   for (let i = 0; i < 2; i++) sim.join(i, []);
-  const node1 = sim.node(1);
+  // Broadcast messages go straight to the node's broadcast machine: intercept them there.
+  const node1 = sim.node(1).broadcaster;
   const orig = node1.handleMessage.bind(node1);
   node1.handleMessage = (from, msg, now) => {
     if (msg.type === 'prune') got.push(now);
@@ -125,7 +126,7 @@ test('FIFO on a connection even with random latency', () => {
   const sim = new Simulation({ nodes: 2, seed: SEED, network: { latency: { kind: 'uniform', minMs: 1, maxMs: 100 } } });
   for (let i = 0; i < 2; i++) sim.join(i, []);
   const order: number[] = [];
-  const n1 = sim.node(1);
+  const n1 = sim.node(1).broadcaster;
   n1.handleMessage = (_from, msg) => {
     if (msg.type === 'graft') order.push(msg.round);
   };

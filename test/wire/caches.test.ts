@@ -10,7 +10,7 @@ function roundTrip(msg: WireMessage): WireMessage {
   return dec.msg;
 }
 
-// The id cache is direct-mapped on the first four hex digits: these ids share slots.
+// The id cache is direct-mapped on the first three hex digits: these ids share slots.
 const A = 'abcd' + '0'.repeat(28);
 const B = 'abcd' + 'f'.repeat(28);
 const NOT_HEX = 'abcd' + 'X'.repeat(28); // 32 chars, same slot, not hex: travels as a string id
@@ -40,4 +40,16 @@ test('string interning: many distinct peer ids of equal length decode to the rig
   // Non-ASCII strings bypass the cache.
   const msg: WireMessage = { type: 'shuffle-reply', peers: ['héllo:1', 'hello:1', 'héllo:1'] };
   assert.deepEqual(roundTrip(msg), msg);
+});
+
+test('hex-id cache on read: cached ids decode exactly; slot mates never alias', () => {
+  assert.equal((roundTrip({ type: 'graft', id: A, round: 0 }) as { id: string }).id, A);
+  assert.equal((roundTrip({ type: 'graft', id: A, round: 0 }) as { id: string }).id, A, 'a cache hit');
+  // B shares A's slot: reading it replaces the entry; A is then read (and cached) anew, exactly.
+  const b = roundTrip({ type: 'ihave', entries: [{ id: B, round: 1 }, { id: A, round: 2 }, { id: B, round: 3 }] });
+  assert.deepEqual(b, { type: 'ihave', entries: [{ id: B, round: 1 }, { id: A, round: 2 }, { id: B, round: 3 }] });
+  // Ids that differ only in their last byte (same slot) never alias.
+  const C = A.slice(0, 30) + '01';
+  assert.equal((roundTrip({ type: 'graft', id: C, round: 0 }) as { id: string }).id, C);
+  assert.equal((roundTrip({ type: 'graft', id: A, round: 0 }) as { id: string }).id, A);
 });

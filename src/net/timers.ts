@@ -1,0 +1,208 @@
+/**
+ * Protocol timers of the TCP runtime, and the event-loop lag they reveal.
+ *
+ * Timer queues. The machines set many timers with a handful of distinct delays (IHAVE flush,
+ * timeout1, timeout2, cache GC, ...), and cannot cancel them. Timers of one delay are due in
+ * the order they were set (the clock is monotonic), so each delay gets one FIFO queue with a
+ * single Node timer armed for its head: setting a timer is two array pushes instead of a
+ * `Timeout` object, a closure and a `Set` entry, and every timer of a queue that is due fires
+ * in one pass (one machine session, see `Transport.fireTimers`).
+ *
+ * Loop lag. Node runs due timers at the start of a loop turn, before it reads the sockets, so
+ * how late a timer fires measures how long the previous turn took. `LoopLag` keeps the latest
+ * lateness seen by any queue of the process (the nodes of one process share one event loop).
+ * The runtime uses it to hold back GRAFTs while the loop is behind (`HeldTimers`): a
+ * missing-message timer that fires late most likely expired because the payload is still
+ * sitting in a socket buffer or in the sender's queue, not because the tree is broken.
+ */
+import type { Timer } from '../proto/types.js';
+
+/** A firing later than this after its due time means the event loop is behind. Same figure
+ *  as Plumtree's `LATE_FIRING_MS` (an unloaded Node loop fires timers within 1–2 ms). */
+export const LAG_MS = 5;
+/** The loop counts as behind for this long after a late firing (own choice: several turns of a
+ *  loaded loop, so that one turn that happens to be on time does not release every held GRAFT
+ *  while the backlog — here or in a peer's process — is still being worked off). */
+const LAG_WINDOW_MS = 100;
+
+/** Event-loop lag seen in this process (shared by every node in it). */
+export class LoopLag {
+  private lateMs = 0;
+  private lateAt = -Infinity;
+
+  /** Record that something due at `due` ran at `now`. */
+  sample(due: number, now: number): void {
+    if (now - due > LAG_MS) {
+      this.lateMs = now - due;
+      this.lateAt = now;
+    }
+  }
+
+  /** True if something fired more than `LAG_MS` late within the last `LAG_WINDOW_MS`. */
+  lagging(now: number): boolean {
+    return now - this.lateAt <= LAG_WINDOW_MS;
+  }
+
+  /** How late (ms) that last late firing was, or 0 if there was none in the window. */
+  current(now: number): number {
+    return this.lagging(now) ? this.lateMs : 0;
+  }
+}
+
+/** The process-wide lag monitor. */
+export const LOOP_LAG = new LoopLag();
+
+interface Queue<P> {
+  timers: Timer<P>[];
+  dues: number[];
+  head: number;
+  handle: ReturnType<typeof setTimeout> | null;
+}
+
+/** Timers by delay (see the module comment). `fire` gets every due timer of one queue. */
+export class TimerQueues<P> {
+  private readonly queues = new Map<number, Queue<P>>();
+  private closed = false;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly fire: (timers: Timer<P>[], dues: number[]) => void,
+  ) {}
+
+  /** Fire `t` at `due` (= now + `delayMs`, computed by the caller on its clock). */
+  add(delayMs: number, due: number, t: Timer<P>): void {
+    if (this.closed) return;
+    let q = this.queues.get(delayMs);
+    if (q === undefined) {
+      q = { timers: [], dues: [], head: 0, handle: null };
+      this.queues.set(delayMs, q);
+    }
+    q.timers.push(t);
+    q.dues.push(due);
+    if (q.handle === null) this.arm(q);
+  }
+
+  /** Timers waiting (all queues). */
+  size(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.timers.length - q.head;
+    return n;
+  }
+
+  /** Drop every timer; nothing fires after this. */
+  close(): void {
+    this.closed = true;
+    for (const q of this.queues.values()) if (q.handle !== null) clearTimeout(q.handle);
+    this.queues.clear();
+  }
+
+  private arm(q: Queue<P>): void {
+    const wait = Math.max(0, q.dues[q.head] - this.now());
+    q.handle = setTimeout(() => this.run(q), wait);
+  }
+
+  private run(q: Queue<P>): void {
+    q.handle = null;
+    if (this.closed) return;
+    // Node may fire up to ~1 ms early by performance.now() (its loop clock is cached): take
+    // what is due within that; the caller makes sure the machine never sees an early `now`.
+    const now = this.now();
+    LOOP_LAG.sample(q.dues[q.head], now);
+    const limit = now + 1;
+    let i = q.head;
+    while (i < q.timers.length && q.dues[i] <= limit) i++;
+    const timers = q.timers.slice(q.head, i);
+    const dues = q.dues.slice(q.head, i);
+    if (i === q.timers.length) {
+      q.timers.length = 0;
+      q.dues.length = 0;
+      q.head = 0;
+    } else if (i > 1024 && i * 2 > q.timers.length) {
+      q.timers = q.timers.slice(i);
+      q.dues = q.dues.slice(i);
+      q.head = 0;
+    } else {
+      for (let k = q.head; k < i; k++) q.timers[k] = undefined as unknown as Timer<P>;
+      q.head = i;
+    }
+    if (q.head < q.timers.length) this.arm(q);
+    this.fire(timers, dues);
+  }
+}
+
+type MissingTimer<P> = Extract<Timer<P>, { type: 'pt-missing' }>;
+
+/** Held timers released per check (one check per loop turn) once past their bound while the
+ *  loop is still behind. Own choice: at most one GRAFT per node per loop turn under overload. */
+const RELEASE_PER_CHECK = 1;
+
+/**
+ * Overload control for Plumtree's missing-message timers (timeout1/timeout2, which GRAFT).
+ * While the event loop runs behind, such a timer most likely expired because the payload
+ * sits unread in a socket buffer or in a busy sender's queue, not because the tree is
+ * broken. Grafting then fetches a duplicate payload, and the duplicates add load: under
+ * overload every message gets grafted (a GRAFT storm: 26,630 GRAFTs for 20,000 messages at
+ * 10,000/s in bench/net.ts). So `hold` puts the timer off: one check per loop turn (a 1 ms
+ * timer, which runs after the next poll of the sockets) looks at every held timer at once,
+ * and releases them all as soon as the loop is on time again. A timer is held at most `capMs`
+ * past its due time (the runtime passes `heartbeatTimeoutMs`: a GRAFT is never held longer
+ * than the failure detector takes to declare a dead eager link, whose repair does not wait
+ * for timers); past that, while the loop is still behind, held timers are released
+ * `RELEASE_PER_CHECK` per check — repair goes on at a bounded rate instead of all at once.
+ * The machine sees each timer unchanged when it finally fires.
+ */
+export class HeldTimers<P> {
+  private held: MissingTimer<P>[] = [];
+  private check: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly capMs: number,
+    private readonly release: (timers: MissingTimer<P>[]) => void,
+  ) {}
+
+  /** Hold `t` (fired at `now`, while the loop lags); false if it is past its bound. */
+  hold(t: MissingTimer<P>, now: number): boolean {
+    if (this.closed || now - t.due >= this.capMs) return false;
+    this.held.push(t);
+    if (this.check === null) this.arm(now);
+    return true;
+  }
+
+  /** Timers held now. */
+  size(): number {
+    return this.held.length;
+  }
+
+  /** Drop every held timer. */
+  close(): void {
+    this.closed = true;
+    if (this.check !== null) clearTimeout(this.check);
+    this.check = null;
+    this.held = [];
+  }
+
+  private arm(now: number): void {
+    const due = now + 1;
+    this.check = setTimeout(() => this.run(due), 1);
+  }
+
+  private run(due: number): void {
+    this.check = null;
+    if (this.closed) return;
+    const at = this.now();
+    LOOP_LAG.sample(due, at);
+    const lagging = LOOP_LAG.lagging(at);
+    const out: MissingTimer<P>[] = [];
+    let kept = 0;
+    let budget = RELEASE_PER_CHECK;
+    for (const t of this.held) {
+      if (!lagging || (at - t.due >= this.capMs && budget-- > 0)) out.push(t);
+      else this.held[kept++] = t;
+    }
+    this.held.length = kept;
+    if (kept > 0) this.arm(at);
+    if (out.length > 0) this.release(out);
+  }
+}
