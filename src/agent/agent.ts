@@ -245,12 +245,14 @@ export class Agent implements ApiBackend {
       this.drive(() => this.members_.handleNeighborDown(peer, reason, Date.now()));
     });
     this.node.on('direct', (from, channel, data) => {
-      if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data, false);
+      if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data);
     });
   }
 
   private onDelivery(d: Delivery): void {
-    if (d.channel === MEMBERS_CHANNEL) this.onMembersBytes(d.origin, d.data, true);
+    // Membership messages come point to point from neighbours only: one by broadcast would
+    // reach every node twice, by Plumtree and by the flood.
+    if (d.channel === MEMBERS_CHANNEL) this.bad(MEMBERS_CHANNEL, d.origin, 'membership message by broadcast');
     else if (d.channel === EVENT_CHANNEL) this.onUserEvent(d);
   }
 
@@ -259,10 +261,8 @@ export class Agent implements ApiBackend {
     this.log.warn({ from, channel, reason }, 'dropped an invalid agent message');
   }
 
-  /** Membership messages come point to point from neighbours; one by broadcast is invalid
-   *  (a broadcast delta would reach every node twice, by Plumtree and by the flood). */
-  private onMembersBytes(from: string, data: Uint8Array, broadcast: boolean): void {
-    if (broadcast) return this.bad(MEMBERS_CHANNEL, from, 'membership message by broadcast');
+  /** A membership message from the neighbour `from`. */
+  private onMembersBytes(from: string, data: Uint8Array): void {
     const r = decodeMembersMessage(data);
     if (!r.ok) return this.bad(MEMBERS_CHANNEL, from, r.reason);
     this.drive(() => this.members_.handleMessage(from, r.msg, Date.now()));

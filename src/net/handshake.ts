@@ -31,7 +31,7 @@ export interface HandshakeHost {
 }
 
 /** Why an acceptor refuses `hello` (one line, `code: detail`), or null to accept it. */
-export function helloRefusal(msg: Extract<WireMessage, { type: 'hello' }>, cluster: string, address: string): string | null {
+function helloRefusal(msg: Extract<WireMessage, { type: 'hello' }>, cluster: string, address: string): string | null {
   const lo = Math.max(MIN_PROTOCOL_VERSION, msg.versionMin);
   const hi = Math.min(PROTOCOL_VERSION, msg.versionMax);
   if (msg.cluster !== cluster) return `cluster-mismatch: this node is in cluster ${JSON.stringify(cluster)}, hello says ${JSON.stringify(msg.cluster)}`;

@@ -27,25 +27,16 @@ const LAG_WINDOW_MS = 100;
 
 /** Event-loop lag seen in this process (shared by every node in it). */
 export class LoopLag {
-  private lateMs = 0;
   private lateAt = -Infinity;
 
   /** Record that something due at `due` ran at `now`. */
   sample(due: number, now: number): void {
-    if (now - due > LAG_MS) {
-      this.lateMs = now - due;
-      this.lateAt = now;
-    }
+    if (now - due > LAG_MS) this.lateAt = now;
   }
 
   /** True if something fired more than `LAG_MS` late within the last `LAG_WINDOW_MS`. */
   lagging(now: number): boolean {
     return now - this.lateAt <= LAG_WINDOW_MS;
-  }
-
-  /** How late (ms) that last late firing was, or 0 if there was none in the window. */
-  current(now: number): number {
-    return this.lagging(now) ? this.lateMs : 0;
   }
 }
 
@@ -168,11 +159,6 @@ export class HeldTimers<P> {
     this.held.push(t);
     if (this.check === null) this.arm(now);
     return true;
-  }
-
-  /** Timers held now. */
-  size(): number {
-    return this.held.length;
   }
 
   /** Drop every held timer. */

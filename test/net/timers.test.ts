@@ -15,12 +15,10 @@ test('LoopLag: behind for 100 ms after a firing later than LAG_MS', () => {
   assert.equal(l.lagging(105), false, 'exactly LAG_MS late is on time');
   l.sample(100, 100 + LAG_MS + 1);
   assert.equal(l.lagging(106), true);
-  assert.equal(l.current(106), LAG_MS + 1);
   l.sample(150, 150);
   assert.equal(l.lagging(150), true, 'one on-time firing does not end it');
   assert.equal(l.lagging(106 + 100), true, 'still behind 100 ms later');
   assert.equal(l.lagging(106 + 101), false, 'on time after 100 ms without a late firing');
-  assert.equal(l.current(106 + 101), 0);
   l.sample(300, 299);
   assert.equal(l.lagging(299), false, 'an early firing is not lag');
 });
