@@ -291,7 +291,7 @@ async function main(): Promise<void> {
   const p99s = lows.map((l) => pct(l, 99));
   const p50s = lows.map((l) => pct(l, 50));
   const steps: Step[] = [];
-  for (const [i, rate] of rates([250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000]).entries()) {
+  for (const [i, rate] of rates([250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 11_000, 12_500, 15_000, 20_000]).entries()) {
     const step = await rampStep(ws, perWorker, 100 + i, rate, N);
     steps.push(step);
     if (step.complete < step.count || step.p99 >= 200) break;

@@ -15,11 +15,22 @@
  * `concurrency` runs at once, at most `queueSize` waiting; beyond that runs are dropped and
  * counted. Failures (non-zero exit, signal, timeout, spawn error) are logged and counted,
  * never thrown.
+ *
+ * Cheap per run, because with every node of a cluster running a handler for the same event the
+ * agents' CPU is the event's latency: the environment is an object whose prototype is the
+ * agent's environment, read once (no copy of it per run); stdin is an unnamed scratch file
+ * holding the data rather than a pipe (see `scratch.ts`; read to its end like a pipe; a pipe
+ * is the fallback when no scratch file can be made); stdout is only captured when asked
+ * (`captureStdout`). Stderr stays a pipe, read as it comes and kept to its first 4 KiB: as a
+ * file it would save a little more, but a runaway script could then fill the temporary
+ * directory (often memory-backed) before its timeout.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import type { Member } from '../proto/members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
+import { closeQuietly, ScratchFiles } from './scratch.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -58,6 +69,8 @@ export interface HandlerOptions {
    *  false sends it to /dev/null: one pipe fewer per run (measured: ~0.2 ms of the agent's CPU
    *  per spawn, node 20), which counts when every node of a cluster runs a handler at once. */
   captureStdout?: boolean;
+  /** Directory of the stdin and stderr scratch files (default: the OS temporary directory). */
+  scratchDir?: string;
 }
 
 interface Job {
@@ -73,6 +86,9 @@ interface Job {
  *  CPU of spawn + exit handling in the parent, run by run: 5-11, 2.5-3, 3.7-4, 1.7-2.6,
  *  1.4-2.3, then 1.2-1.4 ms: about six runs reach the steady state. */
 export const WARM_UP_RUNS = 6;
+/** Data of a warm-up run: not empty, so that the warm-up also takes the path that writes
+ *  stdin's scratch file (an empty one is never written). */
+const WARM_UP_STDIN = new TextEncoder().encode('warm-up\n');
 
 const OUTPUT_LIMIT = 4096;
 
@@ -92,10 +108,14 @@ export class HandlerRunner {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
-  /** `process.env` read once: spreading it per run goes through the C++ env interceptor. */
-  private readonly baseEnv: Record<string, string | undefined> = { ...process.env };
+  /** `process.env` read once (it goes through the C++ env interceptor), the prototype of
+   *  every run's environment: `spawn` reads inherited keys too, so nothing is copied per run. */
+  private readonly baseEnv: Readonly<Record<string, string | undefined>> = Object.freeze({ ...process.env });
+  private readonly scratch: ScratchFiles;
 
-  constructor(private readonly opts: HandlerOptions) {}
+  constructor(private readonly opts: HandlerOptions) {
+    this.scratch = new ScratchFiles(opts.scratchDir ?? tmpdir());
+  }
 
   /**
    * Warm the run path at start-up, when any handler is configured: `WARM_UP_RUNS` no-op runs
@@ -109,7 +129,7 @@ export class HandlerRunner {
     let started = 0;
     if (this.opts.handlers.length === 0) return started;
     for (; started < WARM_UP_RUNS && !this.closed; started++) {
-      this.enqueue({ script: ':', env: {}, stdin: new Uint8Array(), event: 'warm-up', warm: true });
+      this.enqueue({ script: ':', env: Object.create(this.baseEnv) as Record<string, string>, stdin: WARM_UP_STDIN, event: 'warm-up', warm: true });
       await this.idle();
     }
     return started;
@@ -138,9 +158,13 @@ export class HandlerRunner {
     for (const pid of this.live) killGroup(pid);
   }
 
+  /** The run's own variables, as own properties of an object inheriting the agent's environment. */
   private env(e: AgentEvent): Record<string, string> {
     const self = this.opts.self();
-    const env: Record<string, string> = { RUMOR_EVENT: e.type, RUMOR_SELF_NAME: self.name, RUMOR_SELF_ADDR: self.addr };
+    const env = Object.create(this.baseEnv) as Record<string, string>;
+    env.RUMOR_EVENT = e.type;
+    env.RUMOR_SELF_NAME = self.name;
+    env.RUMOR_SELF_ADDR = self.addr;
     if (e.type === 'user') {
       env.RUMOR_USER_EVENT = e.name;
       env.RUMOR_USER_LTIME = String(e.ltime);
@@ -165,16 +189,30 @@ export class HandlerRunner {
   private run(job: Job): void {
     this.running++;
     if (job.warm !== true) this.opts.onStart?.();
+    const [file, args] = commandOf(job.script);
+    const inFd = this.scratch.withContent(job.stdin);
+    const stdio: StdioOptions = [inFd ?? 'pipe', this.opts.captureStdout === false ? 'ignore' : 'pipe', 'pipe'];
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { env: job.env, stdio, detached: true });
+    } catch (err) {
+      // Arguments spawn refuses (a NUL byte in a variable, e.g. from an event name): a failed
+      // run, never a crash.
+      this.finish(job, { script: job.script, event: job.event, outcome: 'spawn', code: null, stdout: '', stderr: String((err as Error).message) });
+      return;
+    } finally {
+      // The child has its own copy (or none: the spawn failed).
+      if (inFd !== undefined) closeQuietly(inFd);
+    }
+    this.watch(job, child);
+  }
+
+  /** Feed stdin, collect output, enforce the timeout and report the outcome of a started run. */
+  private watch(job: Job, child: ChildProcess): void {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     let finished = false;
-    const [file, args] = commandOf(job.script);
-    const child = spawn(file, args, {
-      env: { ...this.baseEnv, ...job.env },
-      stdio: ['pipe', this.opts.captureStdout === false ? 'ignore' : 'pipe', 'pipe'],
-      detached: true,
-    });
     const pid = child.pid;
     if (pid !== undefined) this.live.add(pid);
     const timer = setTimeout(() => {
@@ -182,27 +220,32 @@ export class HandlerRunner {
       if (pid !== undefined) killGroup(pid);
     }, this.opts.timeoutMs);
     child.stdout?.on('data', (b: Buffer) => (stdout = (stdout + b.toString()).slice(0, OUTPUT_LIMIT)));
-    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(0, OUTPUT_LIMIT)));
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(job.stdin);
-    const done = (outcome: HandlerResult['outcome'], code: number | null): void => {
+    child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(0, OUTPUT_LIMIT)));
+    if (child.stdin !== null) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(job.stdin);
+    }
+    const done = (outcome: HandlerResult['outcome'], code: number | null, error?: string): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       if (pid !== undefined) this.live.delete(pid);
-      if (job.warm !== true) this.report({ script: job.script, event: job.event, outcome, code, stdout, stderr });
-      this.running--;
-      this.next();
+      this.finish(job, { script: job.script, event: job.event, outcome, code, stdout, stderr: error ?? stderr });
     };
     child.on('error', (err: NodeJS.ErrnoException) => {
-      stderr = err.code === 'EACCES' ? `cannot run ${job.script}: permission denied (not executable?)` : String(err.message);
-      done('spawn', null);
+      done('spawn', null, err.code === 'EACCES' ? `cannot run ${job.script}: permission denied (not executable?)` : String(err.message));
     });
     child.on('close', (code, signal) => {
       if (timedOut) done('timeout', code);
       else if (signal !== null) done('signal', null);
       else done(code === 0 ? 'ok' : 'exit', code);
     });
+  }
+
+  private finish(job: Job, r: HandlerResult): void {
+    if (job.warm !== true) this.report(r);
+    this.running--;
+    this.next();
   }
 
   private report(r: HandlerResult): void {

@@ -12,7 +12,7 @@ import { Sfc32 } from '../proto/rng.js';
 import type { DownReason, MsgId, NodeEvent } from '../proto/types.js';
 import {
   DEFAULT_WIRE_LIMITS,
-  decodeEnvelope,
+  readEnvelope,
   encodeEnvelope,
   checkEnvelope,
   messageIdFor,
@@ -316,17 +316,16 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   }
 
   private onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
-    const r = decodeEnvelope(payload);
-    if (!r.ok) {
+    const e = readEnvelope(payload);
+    if (typeof e === 'string') {
       const t = this.transport!;
       t.counters.badEnvelopes++;
       const label = from ?? 'self';
       if (this.envLog.allow(label, Date.now()) >= 0) {
-        this.logger.warn({ peer: label, id, reason: r.reason }, 'rumor: dropped message with a bad envelope');
+        this.logger.warn({ peer: label, id, reason: e }, 'rumor: dropped message with a bad envelope');
       }
       return;
     }
-    const e = r.envelope;
     const d: Delivery = {
       id,
       channel: e.channel,
@@ -337,7 +336,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       receivedAt: Date.now(),
     };
     this.emit('message', d);
-    for (const s of this.subs) s.push(d);
+    if (this.subs.size > 0) for (const s of this.subs) s.push(d);
   }
 
   private onEvent(e: NodeEvent<string>): void {

@@ -14,7 +14,8 @@ export interface Delivery {
   origin: string;
   /** The origin's per-node sequence number. */
   seq: number;
-  /** Application payload. */
+  /** Application payload. Read-only: it is a view into the bytes received, which the node also
+   *  keeps (to answer GRAFTs) and forwards — copy it before modifying it. */
   data: Uint8Array;
   /** Hops travelled: 0 for the node's own broadcasts, 1 at the origin's neighbours, ... */
   hops: number;

@@ -144,6 +144,10 @@ const RELEASE_PER_CHECK = 1;
  */
 export class HeldTimers<P> {
   private held: MissingTimer<P>[] = [];
+  /** Earliest `due` among the held timers (Infinity when none): while the loop lags and this
+   *  is not past the bound, a check has nothing to release and does not scan the list (it can
+   *  hold thousands of timers, checked every millisecond). */
+  private minDue = Infinity;
   private check: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
@@ -157,6 +161,7 @@ export class HeldTimers<P> {
   hold(t: MissingTimer<P>, now: number): boolean {
     if (this.closed || now - t.due >= this.capMs) return false;
     this.held.push(t);
+    if (t.due < this.minDue) this.minDue = t.due;
     if (this.check === null) this.arm(now);
     return true;
   }
@@ -167,6 +172,7 @@ export class HeldTimers<P> {
     if (this.check !== null) clearTimeout(this.check);
     this.check = null;
     this.held = [];
+    this.minDue = Infinity;
   }
 
   private arm(now: number): void {
@@ -179,15 +185,30 @@ export class HeldTimers<P> {
     if (this.closed) return;
     const at = this.now();
     LOOP_LAG.sample(due, at);
-    const lagging = LOOP_LAG.lagging(at);
+    if (!LOOP_LAG.lagging(at)) {
+      const out = this.held;
+      this.held = [];
+      this.minDue = Infinity;
+      if (out.length > 0) this.release(out);
+      return;
+    }
+    if (at - this.minDue < this.capMs) {
+      this.arm(at); // still behind, nothing past its bound yet
+      return;
+    }
     const out: MissingTimer<P>[] = [];
     let kept = 0;
     let budget = RELEASE_PER_CHECK;
+    let minDue = Infinity;
     for (const t of this.held) {
-      if (!lagging || (at - t.due >= this.capMs && budget-- > 0)) out.push(t);
-      else this.held[kept++] = t;
+      if (at - t.due >= this.capMs && budget-- > 0) out.push(t);
+      else {
+        this.held[kept++] = t;
+        if (t.due < minDue) minDue = t.due;
+      }
     }
     this.held.length = kept;
+    this.minDue = minDue;
     if (kept > 0) this.arm(at);
     if (out.length > 0) this.release(out);
   }

@@ -201,7 +201,8 @@ export class Transport implements Io<string>, ConnHandler {
     const conn = this.pick(to) ?? this.dial(to);
     if (conn === null) return;
     const kind: FrameKind = msg.type === 'ihave' ? 'lazy' : msg.type === 'gossip' ? 'eager' : 'control';
-    const r = conn.enqueue(frame, kind, msg.type, monoNow());
+    // The machine's clock of this session (read when it was called): no clock read per send.
+    const r = conn.enqueue(frame, kind, msg.type, this.lastNow);
     if (r === 'ok') {
       this.counters.sent.add(msg.type, frame.byteLength);
     } else if (r === 'overflow') {

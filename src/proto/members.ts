@@ -447,16 +447,20 @@ export const MEMBERS_LIMITS = { maxMembers: 10_000, maxName: 256, maxAddr: 262, 
 const TYPES = new Set(['members-delta', 'members-push', 'members-pull', 'members-sync', 'members-digest']);
 const STATUSES = new Set(['alive', 'suspect', 'failed', 'left']);
 
+/** One encoder and one strict decoder for every message, made once rather than per call. */
+const ENCODER = new TextEncoder();
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Encode a message as UTF-8 JSON. */
 export function encodeMembersMessage(msg: MembersMessage): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(msg));
+  return ENCODER.encode(JSON.stringify(msg));
 }
 
 /** Parse UTF-8 JSON that must be an object (the JSON payloads of the agent). Never throws. */
 export function parseJsonObject(bytes: Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    v = JSON.parse(UTF8.decode(bytes));
   } catch {
     return { ok: false, reason: 'not UTF-8 JSON' };
   }

@@ -28,7 +28,11 @@
  *   after a failure or a partition can GRAFT what it missed. The paper only repairs
  *   messages announced while the link exists.
  * - IHAVEs are batched per neighbour and flushed by a `pt-ihave-flush` timer (the paper's
- *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too).
+ *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too). An announcement
+ *   still queued for a peer that meanwhile announced the same id to us is dropped at the
+ *   flush: that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
+ *   lazy link usually get a message within one flush interval of each other on a LAN, so
+ *   under a stream this removes up to half of the IHAVE entries (the paper sends every one).
  * - Received ids and payloads are forgotten after `seenTtlMs` / `cacheTtlMs` and beyond
  *   `maxCacheEntries` (the paper keeps `receivedMsgs` forever).
  * - Messages from a peer that is in neither set (not, or no longer, a neighbour) are
@@ -181,6 +185,8 @@ const LATE_FIRING_MS = 5;
 const RECHECK_MS = 1;
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
+/** Marks a queued announcement dropped by `flush` (never a peer id). */
+const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
@@ -204,6 +210,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** Links that came up less than `ihaveTimeoutMs` ago, as pairs `[peer, upAt, …]` (see
    *  `onIHave`); null when none, so an idle node holds no array. */
   private fresh: (P | number)[] | null = null;
+  /** Ids announced to us by a peer while our own announcements were queued (see `flush`);
+   *  null when there are none. */
+  private announced: Map<P, Set<MsgId>> | null = null;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -382,7 +391,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      if (this.cache.has(e.id)) continue;
+      if (this.cache.has(e.id)) {
+        if (this.queued > 0) this.noteAnnounced(from, e.id);
+        continue;
+      }
       if (!decided) {
         decided = true;
         graftNow = this.orphaned || this.eager.length === 0 || this.isFresh(from, now);
@@ -451,6 +463,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Announce every cached id to a new neighbour, in batches of `maxIHaveBatch`. */
   private syncTo(peer: P, _now: number): void {
+    if (this.cache.payloadCount === 0) return;
     const max = this.config.maxIHaveBatch;
     let batch: IHaveEntry[] = [];
     this.cache.forEachPayload((id, round) => {
@@ -463,6 +476,14 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
+  /** `from` announced `id`, which we have: do not announce it back (see `flush`). */
+  private noteAnnounced(from: P, id: MsgId): void {
+    const a = (this.announced ??= new Map());
+    const ids = a.get(from);
+    if (ids === undefined) a.set(from, new Set([id]));
+    else ids.add(id);
+  }
+
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
     if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
     this.queue[this.queued++] = peer;
@@ -473,13 +494,22 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * Send the queued announcements: per peer, in arrival order, ≤ maxIHaveBatch each. A batch
    * is sent as soon as it is full, in queue order; the partial ones after, in order of each
    * peer's first queued entry. Batches are allocated at their exact size (they travel
-   * inside the IHAVE); the per-flush bookkeeping arrays die young.
+   * inside the IHAVE); the per-flush bookkeeping arrays die young. Announcements of ids the
+   * peer announced to us since they were queued are dropped (see the module comment).
    */
   private flush(): void {
     const q = this.queue;
     const n = this.queued;
     if (n === 0) return;
     this.queued = 0;
+    const ann = this.announced;
+    if (ann !== null) {
+      this.announced = null;
+      for (let i = 0; i < n; i += 2) {
+        const ids = ann.get(q[i] as P);
+        if (ids !== undefined && ids.has((q[i + 1] as IHaveEntry).id)) q[i] = WITHDRAWN as P;
+      }
+    }
     const max = this.config.maxIHaveBatch;
     // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
     // A few peers at most: parallel arrays with a linear search (no Map per flush).
@@ -487,11 +517,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const left: number[] = [];
     // The common case: one message announced once to each lazy peer. Every peer then gets
     // the same one-entry IHAVE: one message object, shared (drivers treat messages as immutable).
-    const first = q[1];
+    let first: P | IHaveEntry | null = null;
     let single = true;
     for (let i = 0; i < n; i += 2) {
       const p = q[i] as P;
-      if (!this.isNeighbor(p)) continue; // went down since: nobody to announce to
+      if (p === WITHDRAWN || !this.isNeighbor(p)) continue; // withdrawn, or went down since
+      first ??= q[i + 1];
       const k = keys.indexOf(p);
       if (k < 0) {
         keys.push(p);
@@ -570,8 +601,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       f[w++] = f[i];
       f[w++] = f[i + 1];
     }
-    f.length = w;
     if (w === 0) this.fresh = null;
+    else if (w !== f.length) f.length = w; // setting `length` is a runtime call even when unchanged
   }
 
   private isNeighbor(p: P): boolean {

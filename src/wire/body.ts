@@ -9,7 +9,8 @@
  * whatever encodes also decodes.
  */
 import type { BroadcastMessage, CyclonEntry, IHaveEntry } from '../proto/types.js';
-import { Reader, WireFault, Writer, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
+import { Reader, WireFault, Writer, allocBytes, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
+import { rememberGossip } from './forward.js';
 import { TOKEN_BYTES, isToken, readToken, writeToken } from './datagram.js';
 import { sha256Hex } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
@@ -225,10 +226,7 @@ function sizePeers(s: Sizer, peers: unknown, what: string): void {
 
 function writeId(w: Writer, id: string | null): void {
   if (id === null) w.u8(ID_NULL);
-  else if (isHex16(id)) {
-    w.u8(ID_HEX16);
-    w.hex16(id);
-  } else {
+  else if (!w.rawId(id, ID_HEX16)) {
     w.u8(ID_STRING);
     w.string(id, utf8Length(id));
   }
@@ -283,10 +281,11 @@ export function writeBody(w: Writer, msg: WireMessage): void {
     case 'shuffle-reply':
       return writePeers(w, msg.peers);
     case 'gossip':
+      // Round last: forwarding rewrites only the round and the checksum (see forward.ts).
       writeId(w, msg.id);
-      w.varint(msg.round);
       w.varint(msg.payload.length);
-      return w.bytes(msg.payload);
+      w.bytes(msg.payload);
+      return w.varint(msg.round);
     case 'ihave':
       w.varint(msg.entries.length);
       for (const e of msg.entries) {
@@ -432,7 +431,10 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
 
 /** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
  *  raw 16-byte id is read as hex (one flat string, which is also the id handed on) and
- *  compared with the hex digest of the payload. */
+ *  compared with the hex digest of the payload. The whole frame (already checksummed) is
+ *  copied once into a buffer of its own — or, when the reader's bytes may be kept
+ *  (`Reader.keep`, see `FrameDecoder`), used where it is; the payload is a view into it, and it
+ *  is remembered so that forwarding this message needs no re-encoding (see forward.ts). */
 function readGossip(r: Reader, L: WireLimits): WireMessage {
   const start = r.pos;
   let id: string;
@@ -444,10 +446,28 @@ function readGossip(r: Reader, L: WireLimits): WireMessage {
     r.pos = start;
     id = readId(r, L, 'gossip.id', false)!;
   }
-  const round = r.varint('gossip.round', MAX_ROUND);
   const n = r.length('gossip.payload', L.maxPayloadBytes);
-  const payload = r.bytes(n);
+  const at = r.pos;
+  r.pos += n;
+  const roundAt = r.pos - r.start + 6;
+  const round = r.varint('gossip.round', MAX_ROUND);
+  if (r.pos !== r.end) throw new WireFault('malformed', `gossip: ${r.end - r.pos} trailing bytes`);
+  // The frame is `buf[start - 6, end + 4)`: length prefix through checksum (see `decodeChecked`).
+  const b = r.buf;
+  const from = r.start - 6;
+  const size = r.end + 4 - from;
+  let frame: Uint8Array;
+  if (r.keep) {
+    frame = new Uint8Array(b.buffer, b.byteOffset + from, size);
+  } else {
+    frame = allocBytes(size);
+    frame.set(new Uint8Array(b.buffer, b.byteOffset + from, size));
+  }
+  const payload = new Uint8Array(frame.buffer, frame.byteOffset + at - from, n);
   const digest = sha256Hex(payload);
-  if (raw && digest.startsWith(id)) return { type: 'gossip', id, round, payload };
+  if (raw && digest.startsWith(id)) {
+    rememberGossip(frame, payload, id, roundAt, round);
+    return { type: 'gossip', id, round, payload };
+  }
   throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${digest.slice(0, 32)})`);
 }

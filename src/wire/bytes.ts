@@ -244,6 +244,21 @@ export class Writer {
     }
   }
 
+  /** If `id` is 32 lowercase hex chars: the byte `kind` then its 16 raw bytes, and true; else
+   *  nothing is written and false (one id-cache look-up for both the test and the bytes). */
+  rawId(id: string, kind: number): boolean {
+    if (id.length !== 32) return false;
+    const slot = idSlot(id);
+    if (idStr[slot] !== id && !isHex16(id)) return false;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = kind;
+    const at = slot * 16;
+    for (let i = 0; i < 16; i++) b[p + 1 + i] = idRaw[at + i];
+    this.pos = p + 17;
+    return true;
+  }
+
   /** 16 raw bytes from a 32-char lowercase hex string (checked with `isHex16`). */
   hex16(id: string): void {
     const slot = idSlot(id);
@@ -257,11 +272,18 @@ export class Writer {
 
 /** Bounds-checked sequential reader over `buf[pos, end)`. Throws `WireFault` on failure. */
 export class Reader {
+  /** Where reading began (for a frame body: 6 bytes after the frame's start). */
+  readonly start: number;
+
   constructor(
     readonly buf: Uint8Array,
     public pos: number,
     readonly end: number,
-  ) {}
+    /** The bytes are the reader's owner's for good: what is read may be a view into them. */
+    readonly keep = false,
+  ) {
+    this.start = pos;
+  }
 
   need(n: number, what: string, sfx = ''): void {
     if (this.end - this.pos < n) throw new WireFault('malformed', `truncated ${what}${sfx}`);

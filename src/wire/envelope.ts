@@ -73,20 +73,27 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
 
 /** Decode an envelope; never throws. `data` is a view into `b` (no copy). */
 export function decodeEnvelope(b: Uint8Array): { ok: true; envelope: Envelope } | { ok: false; reason: string } {
-  if (!(b instanceof Uint8Array)) return { ok: false, reason: 'envelope must be a Uint8Array' };
+  const e = readEnvelope(b);
+  return typeof e === 'string' ? { ok: false, reason: e } : { ok: true, envelope: e };
+}
+
+/** `decodeEnvelope` without the result wrapper (the delivery hot path): the envelope, or the
+ *  reason it is invalid. Never throws. */
+export function readEnvelope(b: Uint8Array): Envelope | string {
+  if (!(b instanceof Uint8Array)) return 'envelope must be a Uint8Array';
   try {
     const r = new Reader(b, 0, b.length);
     const v = r.u8('envelope.version');
-    if (v !== ENVELOPE_VERSION) return { ok: false, reason: `envelope.version ${v} unsupported (want ${ENVELOPE_VERSION})` };
+    if (v !== ENVELOPE_VERSION) return `envelope.version ${v} unsupported (want ${ENVELOPE_VERSION})`;
     const origin = r.string('envelope.origin', ENVELOPE_MAX_ORIGIN_BYTES, true);
     const seq = r.varint('envelope.seq', MAX_VARINT);
     const channel = r.string('envelope.channel', ENVELOPE_MAX_CHANNEL_BYTES);
     const timestamp = r.varint('envelope.timestamp', MAX_VARINT);
     const data = new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos);
-    return { ok: true, envelope: { origin, seq, channel, timestamp, data } };
+    return { origin, seq, channel, timestamp, data };
   } catch (err) {
-    if (err instanceof WireFault) return { ok: false, reason: err.detail };
-    return { ok: false, reason: `envelope: ${String(err)}` };
+    if (err instanceof WireFault) return err.detail;
+    return `envelope: ${String(err)}`;
   }
 }
 

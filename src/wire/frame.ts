@@ -16,10 +16,12 @@ import { createRequire } from 'node:module';
 // Loaded with `require`: Node 20 pays ~6 MB of RSS to load a CommonJS package through `import`
 // (measured on the agent: 63.8 → 60.2 MB per agent at N = 50).
 const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
-import { Reader, WireFault, Writer } from './bytes.js';
+import { Reader, WireFault, Writer, isUint } from './bytes.js';
+import { forwardFrame } from './forward.js';
 import { readBody, sizeBody, writeBody } from './body.js';
 import {
   DEFAULT_WIRE_LIMITS,
+  FIELD_MAX,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   TYPE_BY_CODE,
@@ -54,6 +56,10 @@ export function encodeFrame(
   alloc: (n: number) => Uint8Array = newBytes,
 ): EncodeResult {
   if (msg === null || typeof msg !== 'object') return { ok: false, reason: 'message must be an object' };
+  if (msg.type === 'gossip') {
+    const f = forwardOf(msg, limits);
+    if (f !== null) return { ok: true, frame: f };
+  }
   const body = sizeBody(msg, limits);
   if (typeof body === 'string') return { ok: false, reason: body };
   const length = body + MIN_LENGTH;
@@ -69,6 +75,16 @@ export function encodeFrame(
   if (w.pos !== length) return { ok: false, reason: `${msg.type}: encoded ${w.pos - 6} body bytes, sized ${body}` };
   w.u32(crc32c(w.buf.subarray(4, w.pos)));
   return { ok: true, frame: w.buf };
+}
+
+/** The received frame of this gossip, rewritten for `msg.round` (see forward.ts), when `msg` is
+ *  within the format's bounds and `limits`; null means "encode it normally". */
+function forwardOf(msg: Extract<WireMessage, { type: 'gossip' }>, limits: WireLimits): Uint8Array | null {
+  const p = msg.payload;
+  if (!isUint(msg.round, FIELD_MAX.round) || typeof msg.id !== 'string' || !(p instanceof Uint8Array)) return null;
+  const f = forwardFrame(msg.id, msg.round, p);
+  if (f === null || p.length > limits.maxPayloadBytes || f.length - 4 > limits.maxFrameBytes) return null;
+  return f;
 }
 
 /** Exact length of `encodeFrame(msg, limits)`'s frame, or -1 if it would be refused. */
@@ -92,14 +108,17 @@ function checkLength(length: number, limits: WireLimits): DecodeResult | null {
   return null;
 }
 
-/** Decode the frame at `b[0, 4 + length)`, whose length prefix has already been checked. */
-function decodeChecked(b: Uint8Array, length: number, limits: WireLimits): DecodeResult {
-  const end = 4 + length;
+const GOSSIP_CODE = TYPE_CODES.gossip;
+
+/** Decode the frame at `b[at, at + 4 + length)`, whose length prefix has already been checked.
+ *  `keep`: the bytes are the caller's for good, a payload may be a view into them. */
+function decodeChecked(b: Uint8Array, at: number, length: number, limits: WireLimits, keep = false): DecodeResult {
+  const end = at + 4 + length;
   const sum = readU32(b, end - 4);
-  const actual = crc32c(b.subarray(4, end - 4));
+  const actual = crc32c(at === 0 && end === b.length ? b.subarray(4, end - 4) : new Uint8Array(b.buffer, b.byteOffset + at + 4, length - 4));
   if (sum !== actual) return fail('bad-checksum', `crc32c ${actual.toString(16)} != ${sum.toString(16)}`);
-  const version = b[4];
-  const code = b[5];
+  const version = b[at + 4];
+  const code = b[at + 5];
   const handshake = code >= 1 && code <= MAX_HANDSHAKE_CODE;
   if (version < 1 || (!handshake && (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION))) {
     return fail('unsupported-version', `version ${version} not in ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`);
@@ -107,10 +126,10 @@ function decodeChecked(b: Uint8Array, length: number, limits: WireLimits): Decod
   const type = TYPE_BY_CODE[code];
   if (type === undefined) return fail('unknown-type', `type code ${code}`);
   try {
-    const r = new Reader(b, 6, end - 4);
+    const r = new Reader(b, at + 6, end - 4, keep);
     const msg = readBody(type, r, limits);
     if (r.pos !== r.end) return fail('malformed', `${type}: ${r.end - r.pos} trailing bytes`);
-    return { ok: true, msg, bytes: end };
+    return { ok: true, msg, bytes: 4 + length };
   } catch (err) {
     if (err instanceof WireFault) return fail(err.error, err.detail);
     return fail('malformed', `${type}: ${String(err)}`);
@@ -127,7 +146,7 @@ export function decodeFrame(frame: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   if (4 + length !== frame.length) {
     return fail('bad-length', `length prefix ${length} but ${frame.length - 4} bytes follow it`, true);
   }
-  return decodeChecked(frame, length, limits);
+  return decodeChecked(frame, 0, length, limits);
 }
 
 /**
@@ -140,21 +159,35 @@ export function decodeFrame(frame: Uint8Array, limits: WireLimits = DEFAULT_WIRE
  */
 export class FrameDecoder {
   private readonly limits: WireLimits;
+  private readonly adopt: boolean;
   private chunks: Uint8Array[] = [];
   /** Index of the first live chunk and read offset inside it. */
   private head = 0;
   private off = 0;
   private total = 0;
   private dead: DecodeResult | null = null;
+  /** The last chunk judged by `keepable`, and the verdict. */
+  private judged: Uint8Array | null = null;
+  private judgedKeep = false;
 
-  constructor(limits: WireLimits = DEFAULT_WIRE_LIMITS) {
+  /**
+   * @param opts.adoptChunks the pushed chunks are handed over for good (nobody writes them
+   *   afterwards: e.g. the chunks of a socket's `data` events). A `gossip` payload may then be
+   *   a view into its chunk instead of a copy (see `keepable`). Default false: every kept byte
+   *   is copied.
+   */
+  constructor(limits: WireLimits = DEFAULT_WIRE_LIMITS, opts: { adoptChunks?: boolean } = {}) {
     this.limits = limits;
+    this.adopt = opts.adoptChunks === true;
   }
 
   /** Append bytes received from the stream. */
   push(chunk: Uint8Array): void {
     if (this.dead !== null || chunk.length === 0) return;
-    this.chunks.push(chunk);
+    // A plain view of a `Buffer` chunk: the decoder's hot paths then only ever see
+    // `Uint8Array`s (one element-access shape), and `subarray` of a `Buffer` would go through
+    // Node's species-constructed FastBuffer.
+    this.chunks.push(chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
     this.total += chunk.length;
   }
 
@@ -176,7 +209,17 @@ export class FrameDecoder {
       return bad;
     }
     if (this.total < 4 + length) return null;
-    return decodeChecked(this.take(4 + length), length, this.limits);
+    const c = this.chunks[this.head];
+    const at = this.off;
+    if (c.length - at >= 4 + length) {
+      // The frame lies in one chunk: decoded in place (the decoder copies what it keeps).
+      const keep = this.adopt && this.keepable(c, at);
+      this.total -= 4 + length;
+      this.advance(4 + length);
+      return decodeChecked(c, at, length, this.limits, keep);
+    }
+    // Gathered into a new buffer of exactly this frame: the decoder's own, it may be kept.
+    return decodeChecked(this.take(4 + length), 0, length, this.limits, true);
   }
 
   private peekLength(): number {
@@ -194,17 +237,35 @@ export class FrameDecoder {
     return readU32(tmp, 0);
   }
 
-  /** Remove and return the next `n` bytes (a view when they sit in one chunk). */
+  /**
+   * May the frames of chunk `c` (from the frame boundary `at` on) be decoded in place, their
+   * payloads kept as views into `c`? A view keeps the whole `ArrayBuffer` of `c` alive, so only
+   * if at least 7/8 of it are whole `gossip` frames after `at` — frames whose payloads are kept
+   * anyway (the broadcast machine caches them), and cached together, so they also expire
+   * together: at most 1/8 of the memory they hold is anything else. A socket's chunk is the
+   * bytes of one read, so under load (many frames per read, nearly all `gossip` on an eager link)
+   * this saves the copy of every payload; a chunk that fails the test is decoded with copies as
+   * before. Judged once per chunk, on its frame headers only (the frames are checked later, one
+   * by one, as they are decoded).
+   */
+  private keepable(c: Uint8Array, at: number): boolean {
+    if (c === this.judged) return this.judgedKeep;
+    let gossip = 0;
+    let pos = at;
+    while (c.length - pos >= 6) {
+      const n = 4 + readU32(c, pos);
+      if (n - 4 < MIN_LENGTH || n - 4 > this.limits.maxFrameBytes || c.length - pos < n) break;
+      if (c[pos + 5] === GOSSIP_CODE) gossip += n;
+      pos += n;
+    }
+    this.judged = c;
+    this.judgedKeep = gossip * 8 >= c.buffer.byteLength * 7;
+    return this.judgedKeep;
+  }
+
+  /** Remove and return the next `n` bytes, which span several chunks, as one new buffer. */
   private take(n: number): Uint8Array {
     this.total -= n;
-    const c = this.chunks[this.head];
-    if (c.length - this.off >= n) {
-      // A plain view: `Buffer#subarray` (the chunks are Buffers) goes through Node's
-      // species-constructed FastBuffer, and the frame is only read.
-      const out = new Uint8Array(c.buffer, c.byteOffset + this.off, n);
-      this.advance(n);
-      return out;
-    }
     const out = new Uint8Array(n);
     let got = 0;
     while (got < n) {

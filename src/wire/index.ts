@@ -21,6 +21,7 @@ export { encodeFrame, decodeFrame, encodedSize, FrameDecoder, FRAME_OVERHEAD } f
 export {
   encodeEnvelope,
   decodeEnvelope,
+  readEnvelope,
   checkEnvelope,
   messageIdFor,
   ENVELOPE_VERSION,

@@ -1,13 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
 
-type RunnerOpts = { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean };
+type RunnerOpts = { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean; scratchDir?: string };
 
 const opened: HandlerRunner[] = [];
 after(() => opened.forEach((r) => r.close()));
@@ -33,6 +33,7 @@ function runner(handlers: EventHandlerSpec[], opts: RunnerOpts = {}) {
     onResult: (x) => results.push(x),
     onDropped: () => dropped++,
     captureStdout: opts.captureStdout,
+    scratchDir: opts.scratchDir,
   });
   return { r, results, lines, dropped: () => dropped };
 }
@@ -161,4 +162,51 @@ test('warmUp: WARM_UP_RUNS uncounted, unreported no-op runs when handlers exist;
   assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['ok', 'p']]);
   const none = runner([]);
   assert.equal(await none.r.warmUp(), 0);
+});
+
+test('stderr: kept to its first 4096 bytes, also from a run that succeeds; no file descriptor left open', async () => {
+  const fds = (): number => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+  const h = await warmRunner([
+    { filters: ['member-join'], script: 'head -c 10000 /dev/zero | tr "\\0" x >&2; exit 1' },
+    { filters: ['member-leave'], script: 'echo note >&2' },
+  ], { captureStdout: false });
+  await h.r.warmUp();
+  const before = fds();
+  for (let i = 0; i < 5; i++) h.r.dispatch({ type: 'member-join', members: [member] });
+  h.r.dispatch({ type: 'member-leave', members: [member] });
+  await h.r.idle();
+  const joins = h.results.filter((x) => x.event === 'member-join');
+  assert.deepEqual(joins.map((x) => [x.outcome, x.stderr]), Array.from({ length: 5 }, () => ['exit', 'x'.repeat(4096)]));
+  assert.deepEqual(h.results.filter((x) => x.event === 'member-leave').map((x) => [x.outcome, x.stderr]), [['ok', 'note\n']]);
+  assert.equal(fds(), before, 'every scratch file and pipe closed');
+});
+
+test('stdin without a usable scratch directory: a pipe, same results', async () => {
+  const h = await warmRunner([{ filters: ['*'], script: 'cat >&2; exit 2' }], { scratchDir: join(tmpdir(), 'rumor-no-such-dir', 'x') });
+  h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('via pipe'), origin: 'o:1', ltime: 1 });
+  await h.r.idle();
+  assert.deepEqual(h.results.map((x) => [x.outcome, x.code, x.stderr]), [['exit', 2, 'via pipe']]);
+});
+
+test('a variable spawn refuses (NUL byte in an event name): a failed run, not a crash', async () => {
+  const h = await warmRunner([{ filters: ['user'], script: 'cat' }], {});
+  h.r.dispatch({ type: 'user', id: 'x', name: 'a\u0000b', payload: new Uint8Array(), origin: 'o:1', ltime: 1 });
+  h.r.dispatch({ type: 'user', id: 'y', name: 'fine', payload: new TextEncoder().encode('after'), origin: 'o:1', ltime: 2 });
+  await h.r.idle();
+  assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['spawn', ''], ['ok', 'after']]);
+  assert.match(h.results[0].stderr, /null bytes/);
+  assert.ok(h.lines.some((l) => l.includes('event handler failed')));
+});
+
+test('stdin: a payload larger than a pipe buffer arrives whole, from its first byte', async () => {
+  const h = await warmRunner([{ filters: ['user'], script: 'cat | wc -c' }], {});
+  const payload = new Uint8Array(200_000).fill(0x61);
+  payload.set([0x62, 0x63], 0);
+  h.r.dispatch({ type: 'user', id: 'x', name: 'big', payload, origin: 'o:1', ltime: 1 });
+  await h.r.idle();
+  assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout.trim()]), [['ok', '200000']]);
+  const again = await warmRunner([{ filters: ['user'], script: 'head -c 3' }], {});
+  again.r.dispatch({ type: 'user', id: 'x', name: 'big', payload, origin: 'o:1', ltime: 1 });
+  await again.r.idle();
+  assert.deepEqual(again.results.map((x) => x.stdout), ['bca']);
 });

@@ -146,12 +146,19 @@ test('IHAVE: batched on one flush timer, at most maxIHaveBatch entries per messa
   assert.deepEqual(take(), [send(3, { type: 'ihave', entries: [e('e', 1)] })]);
 });
 
-test('IHAVE: one message announced to several lazy peers is one shared one-entry IHAVE, sent in peer order', () => {
+/** Node 0 with eager neighbour 1 and lazy neighbours 4, 2, 3 (pruned in that order), its
+ *  sends recorded as they are (not cloned: identity matters). */
+function lazyFixture(): { pt: Plumtree<number>; sent: { to: number; msg: BroadcastMessage }[] } {
   const sent: { to: number; msg: BroadcastMessage }[] = [];
   const io: BroadcastIo<number> = { send: (to, msg) => sent.push({ to, msg }), timer: () => {}, deliver: () => {} };
   const pt = new Plumtree<number>(0, CFG, new Sfc32(1), io);
   for (const p of [1, 2, 3, 4]) pt.neighborUp(p, -1000);
   for (const p of [4, 2, 3]) pt.handleMessage(p, { type: 'prune' }, 0);
+  return { pt, sent };
+}
+
+test('IHAVE: one message announced to several lazy peers is one shared one-entry IHAVE, sent in peer order', () => {
+  const { pt, sent } = lazyFixture();
   pt.handleMessage(1, gossip('a', 0), 1);
   sent.length = 0;
   pt.handleTimer({ type: 'pt-ihave-flush' }, 6);
@@ -169,6 +176,33 @@ test('IHAVE: one message announced to several lazy peers is one shared one-entry
     [3, ['b', 'c']],
   ]);
   assert.equal(pt.missingCount(), 0);
+});
+
+test('IHAVE: a queued announcement is dropped for a peer that announced the same id to us first', () => {
+  const { pt, sent } = lazyFixture();
+  pt.handleMessage(1, gossip('a', 0), 1);
+  pt.handleMessage(1, gossip('b', 0), 2);
+  // Lazy peer 2 announces `a` (it has it) before our flush; 3 announces an id we never queued for it.
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'a', round: 1 }] }, 3);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'b', round: 1 }] }, 3);
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 6);
+  assert.deepEqual(sent.map((s) => [s.to, (s.msg as { entries: { id: string }[] }).entries.map((x) => x.id)]), [
+    [4, ['a', 'b']],
+    [3, ['a']], // peers in order of their first remaining entry: 2's `a` was dropped
+    [2, ['b']],
+  ]);
+  // The notes are per flush: next time every lazy peer is announced to again.
+  pt.handleMessage(1, gossip('c', 0), 10);
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 15);
+  assert.deepEqual(sent.map((s) => s.to), [4, 2, 3]);
+  // An announcement that arrives while nothing is queued is not remembered for later.
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'd', round: 1 }] }, 16); // unknown: missing
+  pt.handleMessage(1, gossip('d', 0), 17);
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 22);
+  assert.deepEqual(sent.map((s) => s.to), [4, 2, 3]);
 });
 
 test('missing: timeout1 → GRAFT first announcer, timeout2 → next announcer, then give up', () => {

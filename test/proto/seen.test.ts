@@ -102,3 +102,23 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
     { numRuns: 300, seed: 42 },
   );
 });
+
+test('property: the id index (above LINEAR_MAX entries) agrees with the model under heavy eviction', () => {
+  // Many ids through caches of 17..250 entries: every add past the bound evicts the oldest
+  // through the index; short and digest-like ids.
+  const ids = fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 1500 });
+  fc.assert(
+    fc.property(fc.integer({ min: 17, max: 250 }), ids, fc.boolean(), (max, adds, longIds) => {
+      const name = (i: number): string => (longIds ? `${i.toString(16).padStart(8, '0')}aa55aa55aa55aa55aa55aa55` : `m${i}`);
+      const c = new SeenCache(1e9, 1e9, max);
+      const m = new Model(1e9, 1e9, max);
+      for (let k = 0; k < adds.length; k++) {
+        assert.equal(c.add(name(adds[k]), k, undefined, 0), m.add(name(adds[k]), k, undefined, 0));
+      }
+      const held = new Set(m.entries.map((e) => e.id));
+      for (let i = 0; i <= 600; i++) assert.equal(c.has(name(i)), held.has(name(i)), name(i));
+      assert.equal(c.size, held.size);
+    }),
+    { numRuns: 60, seed: 7 },
+  );
+});

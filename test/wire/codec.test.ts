@@ -190,7 +190,7 @@ test('gossip whose id does not match its payload is rejected as bad-id', () => {
   // Corrupted payload with a recomputed checksum (a flip before the CRC was computed, as in S3).
   const good = enc({ type: 'gossip', id: messageIdFor(payload), round: 1, payload });
   const body = bodyOf(good).slice();
-  body[body.length - 1] ^= 0x01;
+  body[body.length - 2] ^= 0x01; // the payload's last byte (the round varint comes after it)
   const r3 = decodeFrame(reframe(1, TYPE_CODES.gossip, body));
   assert.ok(!r3.ok && r3.error === 'bad-id');
 });
