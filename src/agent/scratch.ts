@@ -6,11 +6,11 @@
  * Why not a pipe: each pipe costs the agent a socketpair, a stream object, its writes and its
  * close events (measured, bench's bash handler, node 20, agent CPU per run: 1.0-1.17 ms with
  * stdin and stderr pipes, 0.75-0.8 ms with both as files; ~0.7 ms with no stdio at all; stdin
- * is about half of that difference). When every node of a cluster runs a handler for the same
+ * alone not measured separately). When every node of a cluster runs a handler for the same
  * event, that CPU is the event's latency. The data is bounded (a payload's size limit), so the
  * file is too; stderr stays a pipe (see handlers.ts). A file costs one `open`
  * (Linux `O_TMPFILE`: no name, nothing left behind if the agent dies; elsewhere a named file
- * unlinked at once; measured ~13-26 us on ext4), a positional write or an `fstat`, a `close`.
+ * unlinked at once; measured ~13-26 us on ext4), a positional write, a `close`.
  */
 import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
