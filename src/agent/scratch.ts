@@ -27,7 +27,7 @@ export class ScratchFiles {
   constructor(private readonly dir: string) {}
 
   /** A new empty file open for reading and writing, or `undefined` when unavailable. */
-  open(): number | undefined {
+  private open(): number | undefined {
     if (this.mode === 'tmpfile') {
       try {
         return openSync(this.dir, O_TMPFILE | constants.O_RDWR, 0o600);

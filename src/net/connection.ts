@@ -14,6 +14,7 @@
  */
 import type { Socket } from 'node:net';
 import { FrameDecoder, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
+import { consumeFifo } from './util.js';
 
 /** How the runtime classifies an outgoing frame for shedding. */
 export type FrameKind = 'lazy' | 'eager' | 'control';
@@ -374,20 +375,8 @@ export class Connection {
       }
     }
     this.queued -= bytes;
-    if (i === q.length) {
-      q.length = this.kinds.length = this.types.length = 0;
-      this.head = 0;
-    } else if (i > 1024 && i * 2 > q.length) {
-      // Amortised O(1): drop the written prefix only once it is half the array.
-      this.queue = q.slice(i);
-      this.kinds = this.kinds.slice(i);
-      this.types = this.types.slice(i);
-      this.head = 0;
-    } else {
-      // Release the written frames (the parallel entries are constants and interned strings).
-      for (let k = from; k < i; k++) q[k] = EMPTY_FRAME;
-      this.head = i;
-    }
+    // Release the written frames (the parallel entries are constants and interned strings).
+    this.head = consumeFifo([q, this.kinds, this.types], from, i, EMPTY_FRAME);
     this.socket.write(out);
     // Nothing left in the socket's buffer: the kernel has taken every byte, the scratch buffer
     // is free again (otherwise the pending write keeps it; a new one is made after the next write

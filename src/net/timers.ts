@@ -16,6 +16,7 @@
  * sitting in a socket buffer or in the sender's queue, not because the tree is broken.
  */
 import type { Timer } from '../proto/types.js';
+import { consumeFifo } from './util.js';
 
 /** A firing later than this after its due time means the event loop is behind. Same figure
  *  as Plumtree's `LATE_FIRING_MS` (an unloaded Node loop fires timers within 1–2 ms). */
@@ -104,18 +105,7 @@ export class TimerQueues<P> {
     while (i < q.timers.length && q.dues[i] <= limit) i++;
     const timers = q.timers.slice(q.head, i);
     const dues = q.dues.slice(q.head, i);
-    if (i === q.timers.length) {
-      q.timers.length = 0;
-      q.dues.length = 0;
-      q.head = 0;
-    } else if (i > 1024 && i * 2 > q.timers.length) {
-      q.timers = q.timers.slice(i);
-      q.dues = q.dues.slice(i);
-      q.head = 0;
-    } else {
-      for (let k = q.head; k < i; k++) q.timers[k] = undefined as unknown as Timer<P>;
-      q.head = i;
-    }
+    q.head = consumeFifo([q.timers, q.dues], q.head, i, undefined);
     if (q.head < q.timers.length) this.arm(q);
     this.fire(timers, dues);
   }

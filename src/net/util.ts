@@ -1,6 +1,7 @@
 /**
- * Small helpers of the TCP runtime: peer address parsing, the logger interface and a
- * per-key rate limiter for log lines (bad frames are logged at most once per peer per minute).
+ * Small helpers of the TCP runtime: peer address parsing, the logger interface, a per-key
+ * rate limiter for log lines (bad frames are logged at most once per peer per minute), and
+ * the consumption step of the runtime's array FIFOs (`consumeFifo`).
  */
 
 /** Structured logger accepted by the runtime (pino-compatible subset). */
@@ -80,4 +81,30 @@ export class RateLimiter {
   private prune(now: number): void {
     for (const [k, e] of this.last) if (now - e.at >= this.intervalMs) this.last.delete(k);
   }
+}
+
+/**
+ * Consume entries `[head, i)` of a FIFO kept as parallel arrays (`cols`, the same length, read
+ * from index `head`) and return the new head. Amortised O(1) per entry: the consumed prefix is
+ * dropped (the arrays shifted in place) only once it is more than 1024 entries and half of
+ * the arrays; until then the consumed slots of `cols[0]` are overwritten with `blank`, so
+ * that they hold no reference (the other columns must hold only small values: numbers,
+ * constants, interned strings). Used by the connection send queue and the timer queues.
+ */
+export function consumeFifo(cols: unknown[][], head: number, i: number, blank: unknown): number {
+  const len = cols[0].length;
+  if (i === len) {
+    for (const c of cols) c.length = 0;
+    return 0;
+  }
+  if (i > 1024 && i * 2 > len) {
+    for (const c of cols) {
+      c.copyWithin(0, i);
+      c.length = len - i;
+    }
+    return 0;
+  }
+  const first = cols[0];
+  for (let k = head; k < i; k++) first[k] = blank;
+  return i;
 }

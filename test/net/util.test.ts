@@ -1,7 +1,7 @@
-// Unit tests of the runtime helpers: address parsing, log rate limiting, profile timings.
+// Unit tests of the runtime helpers: address parsing, log rate limiting, FIFO consumption, profile timings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RateLimiter, formatAddr, parseAddr } from '../../src/net/util.js';
+import { RateLimiter, consumeFifo, formatAddr, parseAddr } from '../../src/net/util.js';
 import { PROFILES, checkTickMs, resolveTimings } from '../../src/net/profiles.js';
 
 test('parseAddr accepts host:port and [v6]:port and names the problem otherwise', () => {
@@ -42,4 +42,19 @@ test('profiles: lan detects a silent peer within 3 s; bad overrides are named', 
     reason: 'net.connectTimeoutMs: expected a positive number of milliseconds, got 0',
   });
   assert.equal(resolveTimings('moon' as 'lan').ok, false);
+});
+
+test('consumeFifo: blanks consumed slots, empties when all consumed, shifts a long consumed prefix in place', () => {
+  const refs = ['a', 'b', 'c', 'd'];
+  const nums = [1, 2, 3, 4];
+  assert.equal(consumeFifo([refs, nums], 0, 2, null), 2);
+  assert.deepEqual([refs, nums], [[null, null, 'c', 'd'], [1, 2, 3, 4]]);
+  assert.equal(consumeFifo([refs, nums], 2, 4, null), 0);
+  assert.deepEqual([refs, nums], [[], []]);
+  const n = 3000;
+  const a = Array.from({ length: n }, (_, k) => `f${k}`);
+  const b = Array.from({ length: n }, (_, k) => k);
+  assert.equal(consumeFifo([a, b], 0, 1024, null), 1024); // not yet past 1024 entries
+  assert.equal(consumeFifo([a, b], 1024, 2000, null), 0); // > 1024 and over half: shifted
+  assert.deepEqual([a.length, a[0], a[999], b[0], b[999]], [1000, 'f2000', 'f2999', 2000, 2999]);
 });
