@@ -12,12 +12,13 @@ import { Sfc32 } from '../proto/rng.js';
 import type { DownReason, MsgId, NodeEvent } from '../proto/types.js';
 import {
   DEFAULT_WIRE_LIMITS,
-  readEnvelope,
+  readEnvelopeInto,
   encodeEnvelope,
   checkEnvelope,
   messageIdFor,
   ENVELOPE_MAX_CHANNEL_BYTES,
   ENVELOPE_MAX_ORIGIN_BYTES,
+  type Envelope,
   type WireLimits,
 } from '../wire/index.js';
 import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from './profiles.js';
@@ -110,6 +111,9 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private readonly logger: Logger;
   private readonly envLog = new RateLimiter(60_000);
   private connectTimeoutMs = 2000;
+  /** Envelope fields of the delivery being handed out (one object reused: a delivery copies
+   *  them into its own `Delivery`). */
+  private readonly envScratch: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
 
   constructor(opts: NodeOptions = {}) {
     super();
@@ -316,13 +320,14 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   }
 
   private onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
-    const e = readEnvelope(payload);
-    if (typeof e === 'string') {
+    const e = this.envScratch;
+    const bad = readEnvelopeInto(payload, e);
+    if (bad !== null) {
       const t = this.transport!;
       t.counters.badEnvelopes++;
       const label = from ?? 'self';
       if (this.envLog.allow(label, Date.now()) >= 0) {
-        this.logger.warn({ peer: label, id, reason: e }, 'rumor: dropped message with a bad envelope');
+        this.logger.warn({ peer: label, id, reason: bad }, 'rumor: dropped message with a bad envelope');
       }
       return;
     }

@@ -49,6 +49,9 @@ import { RateLimiter, parseAddr, type Logger } from './util.js';
 /** Monotonic clock (ms) used for every protocol input and liveness check. */
 export const monoNow = (): number => performance.now();
 
+/** Outbox slots kept allocated between sessions (4 per delivery); beyond, it is released. */
+const OUTBOX_KEEP = 1024;
+
 /** Close a connection after this many non-fatal bad frames (they score against the peer). */
 const MAX_BAD_FRAMES_PER_CONN = 16;
 
@@ -92,6 +95,9 @@ export class Transport implements Io<string>, ConnHandler {
   /** Deliveries and events for the application, four slots each: `[id, payload, round, from]`
    *  for a delivery, `[event, null, -1, null]` for an event (no closure per delivery). */
   private readonly outbox: unknown[] = [];
+  /** Slots of `outbox` in use: the array keeps its capacity between sessions (`length = 0`
+   *  would drop its backing store, and the next delivery would allocate a new one). */
+  private outboxLen = 0;
   private deferred: Array<(now: number) => void> = [];
   /** One-entry encode cache (see `encodeShared`). */
   private lastMsg: Message<string> | null = null;
@@ -306,13 +312,26 @@ export class Transport implements Io<string>, ConnHandler {
   deliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
     this.counters.deliveries++;
     if (from !== null) this.counters.deliveredRemote++;
-    this.outbox.push(id, payload, round, from);
+    this.toOutbox(id, payload, round, from);
+  }
+
+  private toOutbox(a: unknown, b: Uint8Array | null, round: number, from: string | null): void {
+    const o = this.outbox;
+    const n = this.outboxLen;
+    if (n === o.length) o.push(a, b, round, from);
+    else {
+      o[n] = a;
+      o[n + 1] = b;
+      o[n + 2] = round;
+      o[n + 3] = from;
+    }
+    this.outboxLen = n + 4;
   }
 
   /** Io: hand a neighbour event to the application once the machine call returns. */
   event(e: NodeEvent<string>): void {
     if (e.type === 'neighbor-down') this.wanted.delete(e.peer);
-    this.outbox.push(e, null, -1, null);
+    this.toOutbox(e, null, -1, null);
   }
 
   // ----------------------------------------------------------------- connections
@@ -550,7 +569,8 @@ export class Transport implements Io<string>, ConnHandler {
     this.flushing = true;
     try {
       const out = this.outbox;
-      for (let i = 0; i < out.length; i += 4) {
+      // Entries added by listeners meanwhile are handed out in this same pass.
+      for (let i = 0; i < this.outboxLen; i += 4) {
         try {
           if (out[i + 2] === -1) this.o.onEvent(out[i] as NodeEvent<string>);
           else this.o.onDeliver(out[i] as MsgId, out[i + 1] as Uint8Array, out[i + 2] as number, out[i + 3] as string | null);
@@ -558,7 +578,11 @@ export class Transport implements Io<string>, ConnHandler {
           this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: listener threw');
         }
       }
-      this.outbox.length = 0;
+      // Keep the capacity, drop the references (payloads must not outlive their cache entry);
+      // after a large burst, release the array instead.
+      if (this.outboxLen > OUTBOX_KEEP) out.length = 0;
+      else out.fill(undefined, 0, this.outboxLen);
+      this.outboxLen = 0;
     } finally {
       this.flushing = false;
     }

@@ -6,7 +6,9 @@
  * - A *broadcast* machine (Plumtree, flooding, fanout gossip) spreads application payloads
  *   over the neighbours the membership machine provides.
  *
- * `ProtoNode` (node.ts) composes one of each; drivers only ever talk to `ProtoNode`.
+ * `ProtoNode` (node.ts) composes one of each; drivers talk to `ProtoNode`, except the simulator,
+ * whose `SimNode` (src/sim/sim-node.ts) builds the same pair with `createMachines` and routes
+ * to them itself (fewer objects per simulated node).
  */
 import type {
   BroadcastMessage,

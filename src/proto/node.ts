@@ -109,17 +109,9 @@ export class ProtoNode<P> {
     // send / timer / deliver, which it calls on the driver's `io` directly: one object (one
     // memory access: what bounds the simulator at 10^6 nodes) less per broadcast message.
     const mio = new MachineIo<P>(io, this);
-    this.membership =
-      config.membership === 'hyparview'
-        ? new HyParView<P>(self, config.hyparview, rng, mio)
-        : new Cyclon<P>(self, config.cyclon, rng, mio);
-    const bio: BroadcastIo<P> = io;
-    if (config.broadcast === 'plumtree') this.broadcaster = new Plumtree<P>(self, config.plumtree, rng, bio);
-    else if (config.broadcast === 'flood') this.broadcaster = new Flood<P>(self, config.plumtree, bio);
-    else {
-      const source = opts.peerSource ?? activeViewSource(this.membership);
-      this.broadcaster = new FanoutGossip<P>(self, config.fanout, rng, bio, source);
-    }
+    const m = createMachines<P>(self, config, rng, mio, io, opts.peerSource);
+    this.membership = m.membership;
+    this.broadcaster = m.broadcaster;
   }
 
   join(contacts: readonly P[], now: number): void {
@@ -218,6 +210,31 @@ class MachineIo<P> implements MembershipIo<P> {
   neighborDown(peer: P, reason: DownReason): void {
     this.node._onNeighborDown(peer, reason);
   }
+}
+
+/**
+ * The membership and broadcast machines of one node, as `ProtoNode` composes them (exported
+ * for drivers that route to the machines themselves: the simulator, which holds 10^6 nodes
+ * and saves `ProtoNode`'s two objects per node). `peerSource` defaults to the membership
+ * machine's active view (used by fanout gossip only).
+ */
+export function createMachines<P>(
+  self: P,
+  config: NodeConfig,
+  rng: Rng,
+  mio: MembershipIo<P>,
+  bio: BroadcastIo<P>,
+  peerSource?: PeerSource<P>,
+): { membership: MembershipMachine<P>; broadcaster: BroadcastMachine<P> } {
+  const membership: MembershipMachine<P> =
+    config.membership === 'hyparview'
+      ? new HyParView<P>(self, config.hyparview, rng, mio)
+      : new Cyclon<P>(self, config.cyclon, rng, mio);
+  let broadcaster: BroadcastMachine<P>;
+  if (config.broadcast === 'plumtree') broadcaster = new Plumtree<P>(self, config.plumtree, rng, bio);
+  else if (config.broadcast === 'flood') broadcaster = new Flood<P>(self, config.plumtree, bio);
+  else broadcaster = new FanoutGossip<P>(self, config.fanout, rng, bio, peerSource ?? activeViewSource(membership));
+  return { membership, broadcaster };
 }
 
 /** Fanout gossip over the membership machine's current active view. */

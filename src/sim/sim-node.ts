@@ -1,12 +1,14 @@
 /**
- * Building blocks of the simulator (`simulation.ts`): the per-node `Io` sink, the
+ * Building blocks of the simulator (`simulation.ts`): the simulated node (`SimNode`), the
  * full-membership peer source of the fanout baseline, and the per-node connection list.
  *
  * A connection list is a flat number array with 3 slots per entry `[peer, flags,
  * lastDelivery]` (see `Simulation`): small (≈ active + a few pending peers), scanned linearly,
  * no Map and no object per connection.
  */
-import type { Io, Message, MsgId, NodeEvent, PeerSource, Rng, Timer } from '../proto/types.js';
+import { createMachines, type NodeConfig } from '../proto/node.js';
+import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
+import type { BroadcastTimer, DownReason, Message, MsgId, PeerSource, Rng, Timer } from '../proto/types.js';
 import type { Simulation } from './simulation.js';
 
 // Connection entry flags.
@@ -31,28 +33,123 @@ export function removeEntry(list: number[], i: number): void {
   list.length = last;
 }
 
-/** The `Io` sink of one simulated node: forwards to the simulation with the node's id. */
-export class NodeIo implements Io<number> {
+/**
+ * One simulated node: its two protocol machines, and the sink of both (the machines call it
+ * to send, connect, set timers and deliver; it forwards to the simulation with the node's
+ * id). It routes inputs as `ProtoNode` does (node.ts) but is one object where `ProtoNode`
+ * with its membership sink and the driver's `Io` are three: at 10^6 nodes each object is
+ * one more memory access per event (and one more object for the garbage collector to mark).
+ * Neighbour changes reach the broadcast machine at the simulation's current time, which is
+ * the time of the input being handled (`ProtoNode` records it at each input).
+ */
+export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
+  readonly membership: MembershipMachine<number>;
+  readonly broadcaster: BroadcastMachine<number>;
+  /** @internal This incarnation's connection list (see the module comment); null until its
+   *  first connection, and once crashed. */
+  conn: number[] | null = null;
+  /** @internal Messages and bytes sent so far by this node id (a restart carries them on). */
+  sentMsgs = 0;
+  sentBytes = 0;
+  /** @internal The incarnation while alive, -1 once crashed (the simulation's `life`). */
+  life = -1;
+
   constructor(
     private readonly sim: Simulation,
-    private readonly id: number,
-  ) {}
+    readonly self: number,
+    config: NodeConfig,
+    rng: Rng,
+    peerSource?: PeerSource<number>,
+  ) {
+    const m = createMachines<number>(self, config, rng, this, this, peerSource);
+    this.membership = m.membership;
+    this.broadcaster = m.broadcaster;
+  }
+
+  join(contacts: readonly number[], now: number): void {
+    this.membership.join(contacts, now);
+  }
+
+  broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
+    return this.broadcaster.broadcast(id, payload, now);
+  }
+
+  handleMessage(from: number, msg: Message<number>, now: number): void {
+    switch (msg.type) {
+      case 'gossip':
+      case 'ihave':
+      case 'graft':
+      case 'prune':
+        this.broadcaster.handleMessage(from, msg, now);
+        break;
+      default:
+        this.membership.handleMessage(from, msg, now);
+    }
+  }
+
+  handleTimer(t: Timer<number>, now: number): void {
+    switch (t.type) {
+      case 'hv-shuffle':
+      case 'hv-repair':
+      case 'hv-neighbor-timeout':
+      case 'cyclon-shuffle':
+        this.membership.handleTimer(t, now);
+        break;
+      default:
+        this.broadcaster.handleTimer(t as BroadcastTimer, now);
+    }
+  }
+
+  handleLinkDown(peer: number, now: number): void {
+    this.membership.handleLinkDown(peer, now);
+  }
+
+  activeView(): readonly number[] {
+    return this.membership.activeView();
+  }
+
+  passiveView(): readonly number[] {
+    return this.membership.passiveView();
+  }
+
+  // ---------------------------------------------------------------- sink of both machines
   send(to: number, msg: Message<number>): void {
-    this.sim._send(this.id, to, msg);
+    this.sim._sendFrom(this, to, msg);
   }
   connect(peer: number): void {
-    this.sim._connect(this.id, peer);
+    this.sim._connectFrom(this, peer);
   }
+  /** Drop this side's OUT flag on the connection to `peer`, and `peer`'s IN flag for us; an
+   *  entry left with no flag is removed. A broken connection (FAIL) is left to its pending
+   *  link-down notice. */
   disconnect(peer: number): void {
-    this.sim._disconnect(this.id, peer);
+    const list = this.conn;
+    if (list === null) return;
+    const idx = findEntry(list, peer);
+    if (idx < 0 || (list[idx + 1] & FAIL) !== 0) return;
+    const f = list[idx + 1] & ~OUT;
+    if (f === 0) removeEntry(list, idx);
+    else list[idx + 1] = f;
+    const bl = this.sim.connOf(peer);
+    if (bl === null) return;
+    const j = findEntry(bl, this.self);
+    if (j < 0 || (bl[j + 1] & FAIL) !== 0) return;
+    const g = bl[j + 1] & ~IN;
+    if (g === 0) removeEntry(bl, j);
+    else bl[j + 1] = g;
   }
   timer(delayMs: number, t: Timer<number>): void {
-    this.sim._timer(this.id, delayMs, t);
+    this.sim._timerFrom(this, delayMs, t);
   }
   deliver(id: MsgId, _payload: Uint8Array, round: number, from: number | null): void {
-    this.sim._deliver(this.id, id, round, from);
+    this.sim._deliver(this.self, id, round, from);
   }
-  event(_e: NodeEvent<number>): void {}
+  neighborUp(peer: number): void {
+    this.broadcaster.neighborUp(peer, this.sim.now);
+  }
+  neighborDown(peer: number, _reason: DownReason): void {
+    this.broadcaster.neighborDown(peer, this.sim.now);
+  }
 }
 
 /** Full membership for fanout gossip: uniform samples of all node ids but `self`. */

@@ -1,5 +1,6 @@
 /**
- * Deterministic discrete-event simulator driving the real protocol machines (`ProtoNode`).
+ * Deterministic discrete-event simulator driving the real protocol machines (HyParView,
+ * Plumtree, …: one `SimNode` per node, routing as `ProtoNode` does).
  *
  * Virtual time in milliseconds; one event queue ordered by (time, insertion order); one
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
@@ -16,16 +17,15 @@
  *
  * Message and byte counts are taken at the `send` boundary, before loss.
  */
-import { resolveNodeConfig, type NodeConfig, type NodeConfigInput, ProtoNode } from '../proto/node.js';
+import { resolveNodeConfig, type NodeConfig, type NodeConfigInput } from '../proto/node.js';
 import { Sfc32 } from '../proto/rng.js';
-import type { BroadcastMachine } from '../proto/machine.js';
-import type { BroadcastMessage, BroadcastTimer, Message, MsgId, Timer } from '../proto/types.js';
+import type { BroadcastMessage, BroadcastTimer, CyclonMessage, HyParViewMessage, Message, MsgId, Timer } from '../proto/types.js';
 import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
 import { NetworkModel, resolveNetworkConfig } from './network.js';
 import { EventQueue, type EventRecord } from './queue.js';
 import type { NetworkConfig } from './scenario-types.js';
 import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
-import { FAIL, findEntry, FullMembership, IN, NodeIo, OUT, isBroadcastTimer, removeEntry, scheduleChurn } from './sim-node.js';
+import { FAIL, findEntry, FullMembership, IN, OUT, isBroadcastTimer, removeEntry, scheduleChurn, SimNode } from './sim-node.js';
 
 export interface SimOptions {
   nodes: number;
@@ -75,9 +75,6 @@ export class Simulation {
   readonly config: NodeConfig;
   readonly network: NetworkModel;
   observer?: SimObserver;
-  /** Messages and bytes sent per node, interleaved (`[2i]` messages, `[2i + 1]` bytes of
-   *  node i): one cache line per send, where two arrays took two. */
-  private readonly sent: Float64Array;
 
   private _now = 0;
   private _events = 0;
@@ -87,17 +84,12 @@ export class Simulation {
   private readonly master: Sfc32;
   /** Generator for the driver's own choices (broadcast origins, failures, contacts). */
   readonly rng: Sfc32;
-  private readonly nodes: (ProtoNode<number> | null)[];
-  /** Each node's broadcast machine: broadcast messages and timers (the `ACTIVE` events) go
-   *  to it directly, one object (one cache miss at 10^6 nodes) less than through the node. */
-  private readonly bcast: (BroadcastMachine<number> | null)[];
-  private readonly ios: (NodeIo | null)[];
+  private readonly nodes: (SimNode | null)[];
   private readonly state: Uint8Array;
   private readonly inc: Int32Array;
-  /** `inc[i]` while node i is alive, -1 otherwise: the one array read by the per-event
-   *  liveness check (an event carries the incarnation it was sent to). */
+  /** `inc[i]` while node i is alive, -1 otherwise: read when sending (an event carries the
+   *  incarnation it was sent to); the receiving side checks the copy in its `SimNode`. */
   private readonly life: Int32Array;
-  private readonly conn: (number[] | null)[];
   private group: Int32Array | null = null;
   private slowDelay: Float64Array | null = null;
   private readonly typeMsgs = new Float64Array(MESSAGE_TYPES.length);
@@ -123,14 +115,10 @@ export class Simulation {
     this.master = new Sfc32(o.seed);
     this.network = new NetworkModel(resolveNetworkConfig(o.network), this.master.fork());
     this.rng = this.master.fork();
-    this.nodes = new Array<ProtoNode<number> | null>(o.nodes).fill(null);
-    this.bcast = new Array<BroadcastMachine<number> | null>(o.nodes).fill(null);
-    this.ios = new Array<NodeIo | null>(o.nodes).fill(null);
-    this.conn = new Array<number[] | null>(o.nodes).fill(null);
+    this.nodes = new Array<SimNode | null>(o.nodes).fill(null);
     this.state = new Uint8Array(o.nodes);
     this.inc = new Int32Array(o.nodes);
     this.life = new Int32Array(o.nodes).fill(-1);
-    this.sent = new Float64Array(2 * o.nodes);
     this.payloadBytes = o.payloadBytes ?? 64;
     this.fullPeers = o.fanoutPeers === 'full';
     if (o.fanoutPeers !== undefined && o.fanoutPeers !== 'full' && o.fanoutPeers !== 'membership') {
@@ -173,16 +161,21 @@ export class Simulation {
       kind &= 15;
     }
     const a = e.node;
+    // Messages and timers go to a node that has started (sends need a live receiver, timers
+    // come from a machine); its `SimNode` (one object: liveness, machines, sink) is the one
+    // random memory access before the machine's own.
     if (kind === K_MSG) {
-      if (this.life[a] !== e.aux) return true;
+      const sn = this.nodes[a]!;
+      if (sn.life !== e.aux) return true;
       if (this.group !== null && this.group[a] !== this.group[e.peer]) return true;
-      // ACTIVE messages are the broadcast ones (see `_send`): straight to the broadcast machine.
-      if (active) this.bcast[a]!.handleMessage(e.peer, e.obj as BroadcastMessage, e.time);
-      else this.nodes[a]!.handleMessage(e.peer, e.obj as Message<number>, e.time);
+      // ACTIVE messages are the broadcast ones (see `_send`), the others membership ones.
+      if (active) sn.broadcaster.handleMessage(e.peer, e.obj as BroadcastMessage, e.time);
+      else sn.membership.handleMessage(e.peer, e.obj as HyParViewMessage<number> | CyclonMessage<number>, e.time);
     } else if (kind === K_TIMER) {
-      if (this.life[a] !== e.aux) return true;
-      if (active) this.bcast[a]!.handleTimer(e.obj as BroadcastTimer, e.time);
-      else this.nodes[a]!.handleTimer(e.obj as Timer<number>, e.time);
+      const sn = this.nodes[a]!;
+      if (sn.life !== e.aux) return true;
+      if (active) sn.broadcaster.handleTimer(e.obj as BroadcastTimer, e.time);
+      else sn.handleTimer(e.obj as Timer<number>, e.time);
     } else if (kind === K_LINKDOWN) {
       this.fireLinkDown(a, e.peer, e.aux);
     } else if (kind === K_JOIN) {
@@ -255,13 +248,18 @@ export class Simulation {
     this.checkNode(node, 'node');
     if (this.state[node] === S_ALIVE) return;
     if (this.state[node] === S_DEAD) this.inc[node]++;
-    const io = new NodeIo(this, node);
     const peerSource = this.fullPeers ? new FullMembership(this.n, node) : undefined;
-    this.ios[node] = io;
-    this.nodes[node] = new ProtoNode<number>({ self: node, config: this.config, rng: this.master.fork(), io, peerSource });
-    this.bcast[node] = this.nodes[node].broadcaster;
+    const sn = new SimNode(this, node, this.config, this.master.fork(), peerSource);
+    const old = this.nodes[node];
+    if (old !== null) {
+      // A restart: the node id's traffic counts go on (its connections died with it).
+      sn.sentMsgs = old.sentMsgs;
+      sn.sentBytes = old.sentBytes;
+    }
+    this.nodes[node] = sn;
     this.state[node] = S_ALIVE;
     this.life[node] = this.inc[node];
+    sn.life = this.inc[node];
     this.liveCount++;
     this.nodes[node]!.join(contacts, this._now);
   }
@@ -275,8 +273,10 @@ export class Simulation {
       this.state[x] = S_DEAD;
       this.life[x] = -1;
       this.liveCount--;
-      const list = this.conn[x];
-      this.conn[x] = null;
+      const sn = this.nodes[x]!;
+      sn.life = -1;
+      const list = sn.conn;
+      sn.conn = null;
       if (list === null) continue;
       for (let i = 0; i < list.length; i += 3) {
         const p = list[i];
@@ -306,7 +306,7 @@ export class Simulation {
     this.group = g;
     const t = this.network.silentMs();
     for (let a = 0; a < this.n; a++) {
-      const list = this.conn[a];
+      const list = this.connOf(a);
       if (list === null) continue;
       for (let i = 0; i < list.length; i += 3) {
         const b = list[i];
@@ -410,12 +410,14 @@ export class Simulation {
 
   /** Messages sent by node `n` so far. */
   sentMessages(n: number): number {
-    return this.sent[2 * n];
+    const s = this.nodes[n];
+    return s === null ? 0 : s.sentMsgs;
   }
 
   /** Bytes sent by node `n` so far. */
   sentBytes(n: number): number {
-    return this.sent[2 * n + 1];
+    const s = this.nodes[n];
+    return s === null ? 0 : s.sentBytes;
   }
 
   isAlive(n: number): boolean {
@@ -433,7 +435,7 @@ export class Simulation {
   }
 
   /** The protocol node `n` (throws if it never started). */
-  node(n: number): ProtoNode<number> {
+  node(n: number): SimNode {
     this.checkNode(n, 'node');
     const p = this.nodes[n];
     if (p === null) throw new Error(`node: ${n} has not started`);
@@ -442,26 +444,33 @@ export class Simulation {
 
   // ------------------------------------------------------------------ Io (internal)
 
-  /** @internal */
+  /** @internal Send from started node `from` (tests; the nodes use `_sendFrom`). */
   _send(from: number, to: number, msg: Message<number>): void {
+    this._sendFrom(this.node(from), to, msg);
+  }
+
+  /** @internal `src` sends `msg` to `to`. Counters and connection list are fields of `src`
+   *  (in cache: it is the sink the machine just called), not arrays indexed by node. */
+  _sendFrom(src: SimNode, to: number, msg: Message<number>): void {
+    const from = src.self;
     const ti = typeIndex(msg.type);
     const sz = messageSize(msg);
     this.typeMsgs[ti]++;
     this.typeBytes[ti] += sz;
-    this.sent[2 * from]++;
-    this.sent[2 * from + 1] += sz;
+    src.sentMsgs++;
+    src.sentBytes += sz;
     if (ti >= GOSSIP && ti <= GRAFT) this.countBroadcastMsg(msg);
     if (this.observer !== undefined && this.observer.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
     if (!(to >= 0 && to < this.n) || to === from) {
       this.schedLinkDown(from, to, this.network.refusedMs());
       return;
     }
-    let list = this.conn[from];
+    let list = src.conn;
     const idx = list === null ? -1 : findEntry(list, to);
     if (idx >= 0 && (list![idx + 1] & FAIL) !== 0) return;
     if (!this.reachable(from, to)) {
       // No connection (or a stale one): the connection attempt fails.
-      if (list === null) list = this.conn[from] = [];
+      if (list === null) list = src.conn = [];
       if (idx >= 0) list[idx + 1] |= FAIL;
       else list.push(to, FAIL, 0);
       this.schedLinkDown(from, to, this.unreachableMs(to));
@@ -474,23 +483,26 @@ export class Simulation {
       if (t < list![idx + 2]) t = list![idx + 2];
       list![idx + 2] = t;
     }
-    if (ti >= GOSSIP && ti <= PRUNE) {
-      this.queue.push(t, K_MSG | ACTIVE, to, from, this.life[to], msg);
-      this.activity++;
-    } else {
-      this.queue.push(t, K_MSG, to, from, this.life[to], msg);
-    }
+    const active = ti >= GOSSIP && ti <= PRUNE;
+    if (active) this.activity++;
+    this.queue.push(t, active ? K_MSG | ACTIVE : K_MSG, to, from, this.life[to], msg);
+  }
+
+  /** @internal Open a connection from started node `a` (tests; the nodes use `_connectFrom`). */
+  _connect(a: number, b: number): void {
+    this._connectFrom(this.node(a), b);
   }
 
   /** @internal */
-  _connect(a: number, b: number): void {
+  _connectFrom(src: SimNode, b: number): void {
+    const a = src.self;
     if (b === a) return;
     if (!(b >= 0 && b < this.n)) {
       this.schedLinkDown(a, b, this.network.refusedMs());
       return;
     }
-    let list = this.conn[a];
-    if (list === null) list = this.conn[a] = [];
+    let list = src.conn;
+    if (list === null) list = src.conn = [];
     const idx = findEntry(list, b);
     if (idx >= 0) {
       if ((list[idx + 1] & FAIL) !== 0) return;
@@ -502,41 +514,22 @@ export class Simulation {
     } else {
       list.push(b, OUT, 0);
     }
-    let bl = this.conn[b];
-    if (bl === null) bl = this.conn[b] = [];
+    // Reachable: b is alive, so it has started.
+    const bn = this.nodes[b]!;
+    let bl = bn.conn;
+    if (bl === null) bl = bn.conn = [];
     const j = findEntry(bl, a);
     if (j >= 0) bl[j + 1] |= IN;
     else bl.push(a, IN, 0);
   }
 
-  /** @internal */
-  _disconnect(a: number, b: number): void {
-    const list = this.conn[a];
-    if (list === null) return;
-    const idx = findEntry(list, b);
-    if (idx < 0 || (list[idx + 1] & FAIL) !== 0) return;
-    const f = list[idx + 1] & ~OUT;
-    if (f === 0) removeEntry(list, idx);
-    else list[idx + 1] = f;
-    const bl = this.conn[b];
-    if (bl === null) return;
-    const j = findEntry(bl, a);
-    if (j < 0 || (bl[j + 1] & FAIL) !== 0) return;
-    const g = bl[j + 1] & ~IN;
-    if (g === 0) removeEntry(bl, j);
-    else bl[j + 1] = g;
-  }
-
-  /** @internal */
-  _timer(a: number, delayMs: number, t: Timer<number>): void {
+  /** @internal `src` sets a timer. */
+  _timerFrom(src: SimNode, delayMs: number, t: Timer<number>): void {
     // The incarnation the timer belongs to; -2 (never alive) from a node that is not alive.
-    const life = this.life[a] >= 0 ? this.life[a] : -2;
-    if (isBroadcastTimer(t.type)) {
-      this.queue.push(this._now + delayMs, K_TIMER | ACTIVE, a, 0, life, t);
-      this.activity++;
-    } else {
-      this.queue.push(this._now + delayMs, K_TIMER, a, 0, life, t);
-    }
+    const life = src.life >= 0 ? src.life : -2;
+    const active = isBroadcastTimer(t.type);
+    if (active) this.activity++;
+    this.queue.push(this._now + delayMs, active ? K_TIMER | ACTIVE : K_TIMER, src.self, 0, life, t);
   }
 
   /** @internal */
@@ -573,6 +566,12 @@ export class Simulation {
     return r;
   }
 
+  /** @internal Connection list of node `x` (null: none, or never started). */
+  connOf(x: number): number[] | null {
+    const s = this.nodes[x];
+    return s === null ? null : s.conn;
+  }
+
   private reachable(a: number, b: number): boolean {
     return this.life[b] >= 0 && (this.group === null || this.group[a] === this.group[b]);
   }
@@ -583,7 +582,7 @@ export class Simulation {
 
   /** Mark `p`'s entry for `x` broken and tell `p` after `delay`. */
   private breakEntry(p: number, x: number, delay: number): void {
-    const pl = this.conn[p];
+    const pl = this.connOf(p);
     if (pl === null) return;
     const j = findEntry(pl, x);
     if (j < 0 || (pl[j + 1] & FAIL) !== 0) return;
@@ -597,7 +596,7 @@ export class Simulation {
 
   private fireLinkDown(a: number, b: number, incA: number): void {
     if (this.life[a] !== incA) return;
-    const list = this.conn[a];
+    const list = this.nodes[a]!.conn;
     if (list !== null) {
       const idx = findEntry(list, b);
       if (idx >= 0) {

@@ -10,10 +10,14 @@
  */
 import type { BroadcastMessage, CyclonEntry, IHaveEntry } from '../proto/types.js';
 import { Reader, WireFault, Writer, allocBytes, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
-import { rememberGossip } from './forward.js';
+import { createRequire } from 'node:module';
+import { crcAppend, rememberGossip } from './forward.js';
 import { TOKEN_BYTES, isToken, readToken, writeToken } from './datagram.js';
 import { sha256Hex } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
+
+// Loaded with `require`, as in frame.ts.
+const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
 
 /** Message-id kinds (one byte before the id). */
 const ID_NULL = 0;
@@ -431,11 +435,13 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
 
 /** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
  *  raw 16-byte id is read as hex (one flat string, which is also the id handed on) and
- *  compared with the hex digest of the payload. The whole frame (already checksummed) is
- *  copied once into a buffer of its own — or, when the reader's bytes may be kept
- *  (`Reader.keep`, see `FrameDecoder`), used where it is; the payload is a view into it, and it
- *  is remembered so that forwarding this message needs no re-encoding (see forward.ts). */
-function readGossip(r: Reader, L: WireLimits): WireMessage {
+ *  compared with the hex digest of the payload. The whole frame is copied once into a buffer
+ *  of its own — or, when the reader's bytes may be kept (`Reader.keep`, see `FrameDecoder`),
+ *  used where it is; the payload is a view into it, and it is remembered so that forwarding
+ *  this message needs no re-encoding (see forward.ts). `sum` ≥ 0: the frame's checksum is not
+ *  verified yet; it is checked here, before the id (throws `bad-checksum`), over the header,
+ *  the payload view and the round — no view of its own for the native CRC call. */
+export function readGossip(r: Reader, L: WireLimits, sum = -1): WireMessage {
   const start = r.pos;
   let id: string;
   let raw = false;
@@ -456,17 +462,25 @@ function readGossip(r: Reader, L: WireLimits): WireMessage {
   const b = r.buf;
   const from = r.start - 6;
   const size = r.end + 4 - from;
-  let frame: Uint8Array;
-  if (r.keep) {
-    frame = new Uint8Array(b.buffer, b.byteOffset + from, size);
-  } else {
-    frame = allocBytes(size);
-    frame.set(new Uint8Array(b.buffer, b.byteOffset + from, size));
+  let owner = b;
+  let ownerFrom = from;
+  if (!r.keep) {
+    owner = allocBytes(size);
+    owner.set(new Uint8Array(b.buffer, b.byteOffset + from, size));
+    ownerFrom = 0;
   }
-  const payload = new Uint8Array(frame.buffer, frame.byteOffset + at - from, n);
+  const pAt = ownerFrom + at - from;
+  const payload = new Uint8Array(owner.buffer, owner.byteOffset + pAt, n);
+  if (sum >= 0) {
+    // The frame's checksum, in three parts around the payload view (see `decodeChecked`).
+    let c = crcAppend(0, owner, ownerFrom + 4, pAt);
+    c = crc32c(payload, c);
+    c = crcAppend(c, owner, pAt + n, ownerFrom + size - 4);
+    if (c !== sum) throw new WireFault('bad-checksum', `crc32c ${c.toString(16)} != ${sum.toString(16)}`);
+  }
   const digest = sha256Hex(payload);
   if (raw && digest.startsWith(id)) {
-    rememberGossip(frame, payload, id, roundAt, round);
+    rememberGossip(owner, ownerFrom, size, payload, id, roundAt, round);
     return { type: 'gossip', id, round, payload };
   }
   throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${digest.slice(0, 32)})`);

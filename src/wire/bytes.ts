@@ -12,7 +12,7 @@
 /** Failure raised inside the decoder; caught at the frame boundary, never escapes. */
 export class WireFault {
   constructor(
-    readonly error: 'malformed' | 'limit-exceeded' | 'bad-id',
+    readonly error: 'malformed' | 'limit-exceeded' | 'bad-id' | 'bad-checksum',
     readonly detail: string,
   ) {}
 }
@@ -270,19 +270,38 @@ export class Writer {
   }
 }
 
-/** Bounds-checked sequential reader over `buf[pos, end)`. Throws `WireFault` on failure. */
+const NO_BYTES = new Uint8Array(0);
+
+/** Bounds-checked sequential reader over `buf[pos, end)`. Throws `WireFault` on failure.
+ *  The per-frame decoders reuse one instance through `reset` (no object per frame); nothing
+ *  keeps a reader past the decode that set it. */
 export class Reader {
   /** Where reading began (for a frame body: 6 bytes after the frame's start). */
-  readonly start: number;
+  start: number;
 
   constructor(
-    readonly buf: Uint8Array,
+    public buf: Uint8Array,
     public pos: number,
-    readonly end: number,
+    public end: number,
     /** The bytes are the reader's owner's for good: what is read may be a view into them. */
-    readonly keep = false,
+    public keep = false,
   ) {
     this.start = pos;
+  }
+
+  /** Point the reader at `buf[pos, end)` (as a new `Reader(buf, pos, end, keep)` would). */
+  reset(buf: Uint8Array, pos: number, end: number, keep: boolean): this {
+    this.buf = buf;
+    this.pos = this.start = pos;
+    this.end = end;
+    this.keep = keep;
+    return this;
+  }
+
+  /** Drop the reference to the last buffer (so a reused reader keeps no chunk alive). */
+  release(): void {
+    this.buf = NO_BYTES;
+    this.pos = this.start = this.end = 0;
   }
 
   need(n: number, what: string, sfx = ''): void {

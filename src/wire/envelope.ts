@@ -80,20 +80,37 @@ export function decodeEnvelope(b: Uint8Array): { ok: true; envelope: Envelope } 
 /** `decodeEnvelope` without the result wrapper (the delivery hot path): the envelope, or the
  *  reason it is invalid. Never throws. */
 export function readEnvelope(b: Uint8Array): Envelope | string {
+  const e: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: EMPTY };
+  const bad = readEnvelopeInto(b, e);
+  return bad ?? e;
+}
+
+const EMPTY = new Uint8Array(0);
+/** The reader of `readEnvelopeInto`, reused (decoding never nests). */
+const READER = new Reader(EMPTY, 0, 0);
+
+/**
+ * Decode the envelope `b` into the caller's object `out` (every field is overwritten; the
+ * delivery hot path reuses one object and allocates only `data`, a view into `b`). Returns
+ * null, or the reason `b` is invalid (then `out` holds garbage). Never throws.
+ */
+export function readEnvelopeInto(b: Uint8Array, out: Envelope): string | null {
   if (!(b instanceof Uint8Array)) return 'envelope must be a Uint8Array';
+  const r = READER.reset(b, 0, b.length, false);
   try {
-    const r = new Reader(b, 0, b.length);
     const v = r.u8('envelope.version');
     if (v !== ENVELOPE_VERSION) return `envelope.version ${v} unsupported (want ${ENVELOPE_VERSION})`;
-    const origin = r.string('envelope.origin', ENVELOPE_MAX_ORIGIN_BYTES, true);
-    const seq = r.varint('envelope.seq', MAX_VARINT);
-    const channel = r.string('envelope.channel', ENVELOPE_MAX_CHANNEL_BYTES);
-    const timestamp = r.varint('envelope.timestamp', MAX_VARINT);
-    const data = new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos);
-    return { origin, seq, channel, timestamp, data };
+    out.origin = r.string('envelope.origin', ENVELOPE_MAX_ORIGIN_BYTES, true);
+    out.seq = r.varint('envelope.seq', MAX_VARINT);
+    out.channel = r.string('envelope.channel', ENVELOPE_MAX_CHANNEL_BYTES);
+    out.timestamp = r.varint('envelope.timestamp', MAX_VARINT);
+    out.data = new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos);
+    return null;
   } catch (err) {
     if (err instanceof WireFault) return err.detail;
     return `envelope: ${String(err)}`;
+  } finally {
+    r.release();
   }
 }
 

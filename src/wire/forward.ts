@@ -62,22 +62,30 @@ export function crcUnappend(crc: number, b: Uint8Array, start: number, end: numb
 
 const EMPTY = new Uint8Array(0);
 
-/** The remembered frame (see module comment). */
+/** The remembered frame (see module comment): `lastBuf[lastFrom, lastFrom + lastSize)`. Its
+ *  `Uint8Array` is made only when it is first handed out (a node that forwards nothing — a
+ *  leaf of the tree — never pays for it), or is `lastBuf` itself when it is the whole buffer. */
 let lastPayload: Uint8Array | null = null;
 let lastId = '';
-let lastFrame: Uint8Array = EMPTY;
-/** Offset of the round varint in `lastFrame`, its value, and whether the frame was handed out. */
+let lastBuf: Uint8Array = EMPTY;
+let lastFrom = 0;
+let lastSize = 0;
+let lastFrame: Uint8Array | null = null;
+/** Offset of the round varint in the frame, its value, and whether the frame was handed out. */
 let lastRoundAt = 0;
 let lastRound = 0;
 let handedOut = false;
 
-/** Called by the decoder: `frame` (owned, never written by anyone else) is a verified `gossip`
- *  frame whose payload view is `payload`, whose id is `id`, and whose round varint `round`
- *  starts at `roundAt` and ends where the checksum starts. */
-export function rememberGossip(frame: Uint8Array, payload: Uint8Array, id: string, roundAt: number, round: number): void {
+/** Called by the decoder: `buf[from, from + size)` (owned, never written by anyone else) is a
+ *  verified `gossip` frame whose payload view is `payload`, whose id is `id`, and whose round
+ *  varint `round` starts at frame offset `roundAt` and ends where the checksum starts. */
+export function rememberGossip(buf: Uint8Array, from: number, size: number, payload: Uint8Array, id: string, roundAt: number, round: number): void {
   lastPayload = payload;
   lastId = id;
-  lastFrame = frame;
+  lastBuf = buf;
+  lastFrom = from;
+  lastSize = size;
+  lastFrame = from === 0 && size === buf.length ? buf : null;
   lastRoundAt = roundAt;
   lastRound = round;
   handedOut = false;
@@ -86,7 +94,8 @@ export function rememberGossip(frame: Uint8Array, payload: Uint8Array, id: strin
 /** Forget the remembered frame (tests; never needed for correctness). */
 export function forgetGossip(): void {
   lastPayload = null;
-  lastFrame = EMPTY;
+  lastBuf = EMPTY;
+  lastFrame = null;
 }
 
 /**
@@ -97,7 +106,7 @@ export function forgetGossip(): void {
  */
 export function forwardFrame(id: string, round: number, payload: Uint8Array): Uint8Array | null {
   if (payload !== lastPayload || id !== lastId) return null;
-  const f = lastFrame;
+  const f = (lastFrame ??= new Uint8Array(lastBuf.buffer, lastBuf.byteOffset + lastFrom, lastSize));
   if (round === lastRound) {
     handedOut = true;
     return f;

@@ -22,6 +22,7 @@ export {
   encodeEnvelope,
   decodeEnvelope,
   readEnvelope,
+  readEnvelopeInto,
   checkEnvelope,
   messageIdFor,
   ENVELOPE_VERSION,

@@ -122,3 +122,14 @@ test('property: the id index (above LINEAR_MAX entries) agrees with the model un
     { numRuns: 60, seed: 7 },
   );
 });
+
+test('the newest id (checked before the ring) is forgotten when it expires or is evicted', () => {
+  const c = new SeenCache(100, 0, 1);
+  assert.equal(c.add('a', 0), true);
+  assert.equal(c.add('b', 10), true); // evicts a (one entry at most)
+  assert.deepEqual([c.has('a'), c.has('b'), c.size], [false, true, 1]);
+  c.gc(110); // b expires: the cache is empty
+  assert.deepEqual([c.has('b'), c.size], [false, 0]);
+  assert.equal(c.add('b', 120), true);
+  assert.equal(c.add('b', 121), false);
+});

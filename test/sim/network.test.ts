@@ -135,3 +135,28 @@ test('FIFO on a connection even with random latency', () => {
   sim.runFor(200);
   assert.deepEqual(order, Array.from({ length: 200 }, (_, i) => i));
 });
+
+test('restart: the node id keeps its traffic counts, starts without connections, and never gets what was sent to its old incarnation', () => {
+  const sim = new Simulation({ nodes: 3, seed: SEED, network: { latency: { kind: 'constant', ms: 10 } } });
+  for (let i = 0; i < 3; i++) sim.join(i, []);
+  sim._connect(0, 1);
+  for (let i = 0; i < 3; i++) sim._send(1, 0, PRUNE);
+  assert.equal(sim.sentMessages(1), 3);
+  assert.equal(sim.sentBytes(1), 30); // a PRUNE is a bare frame: 10 bytes
+  sim._send(0, 1, PRUNE); // in flight to the first incarnation of node 1
+  sim.crash([1]);
+  sim.join(1, []);
+  const got: number[] = [];
+  const b = sim.node(1).broadcaster;
+  b.handleMessage = (_from, msg, now) => {
+    if (msg.type === 'prune') got.push(now);
+  };
+  sim.runFor(50);
+  assert.deepEqual(got, []);
+  assert.equal(sim.sentMessages(1), 3);
+  assert.equal(sim.sentBytes(1), 30);
+  sim._send(0, 1, PRUNE); // node 0 learnt of the crash (10 ms) and dropped the link: a new one
+  sim.runFor(20);
+  assert.deepEqual(got, [60]);
+  assert.equal(sim.sentMessages(0), 2);
+});

@@ -1,0 +1,39 @@
+// Deliveries handed to the application (Transport's outbox, reused between sessions): a
+// listener that broadcasts from inside a `message` event gets its own message delivered
+// exactly once, after the current one, and every node still receives every message once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeAll, connected, startCluster, viewsSymmetric, waitUntil } from './helpers.js';
+
+test('a message listener that broadcasts: every delivery exactly once, in order, on every node', { timeout: 20_000 }, async () => {
+  const nodes = await startCluster(4, {}, 700);
+  try {
+    await waitUntil(() => viewsSymmetric(nodes) && connected(nodes), 10_000, 'symmetric, connected views');
+    const got = nodes.map(() => [] as string[]);
+    nodes.forEach((n, i) =>
+      n.on('message', (d) => {
+        const text = Buffer.from(d.data).toString();
+        got[i].push(text);
+        // Node 1 answers each question from inside the listener (a re-entrant broadcast).
+        if (i === 1 && text.startsWith('q')) n.broadcast(`a${text.slice(1)}`);
+      }),
+    );
+    const rounds = 20;
+    for (let k = 0; k < rounds; k++) nodes[0].broadcast(`q${k}`);
+    const total = 2 * rounds;
+    await waitUntil(() => got.every((g) => g.length >= total), 10_000, `${total} deliveries on every node`);
+    await new Promise((r) => setImmediate(r));
+    for (const g of got) {
+      assert.equal(g.length, total, 'no duplicate delivery');
+      assert.deepEqual(
+        [...g].sort(),
+        Array.from({ length: rounds }, (_, k) => [`a${k}`, `q${k}`]).flat().sort(),
+      );
+    }
+    // At node 1, each answer is delivered right after the question that caused it.
+    const at1 = got[1];
+    for (let k = 0; k < rounds; k++) assert.equal(at1[at1.indexOf(`q${k}`) + 1], `a${k}`);
+  } finally {
+    await closeAll(nodes);
+  }
+});
