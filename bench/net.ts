@@ -4,7 +4,10 @@
  *
  * Measures: broadcast latency until *all* nodes delivered (p50/p99 over 200 messages at low
  * load); sustained throughput of 1 KB messages published at one node (rate ramp; the best rate
- * where every node receives every message with all-node p99 < 200 ms); CPU and RSS per node;
+ * where every node receives every message with all-node p99 < 200 ms, as the rate the
+ * publisher kept: the least-squares slope of message index over send time, see
+ * bench/net-worker.ts `publish`; the JSON also gives the rate over the span of the sends and
+ * how far the publisher fell behind its schedule); CPU and RSS per node;
  * idle bytes/s per node (≥ 10 s, from the nodes' own `stats()` byte counters, in + out / 2);
  * memory per extra node in one process (1 vs 21 nodes, after GC, `--expose-gc`).
  *
@@ -25,6 +28,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Published } from './net-worker.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Where `--compiled` puts the workers' JavaScript (inside node_modules so that the compiled
@@ -176,7 +180,13 @@ async function collect(ws: Worker[], perWorker: number[], phase: number, count: 
 
 interface Step {
   rate: number;
+  /** The rate the publisher kept: least-squares slope of message index over send time. */
   achieved: number;
+  /** The same over the span of the sends (first to last), which also counts the lateness of
+   *  the step's last timer tick (see bench/net-worker.ts `publish`). */
+  achievedSpan: number;
+  /** Largest lateness of a send behind its schedule (ms). */
+  maxBehindMs: number;
   complete: number;
   count: number;
   p50: number;
@@ -206,7 +216,7 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
   const usage = (): Promise<Usage[]> => Promise.all(ws.map((w) => w.call<Usage>({ type: 'usage' })));
   const u0 = await usage();
   const c0 = await counters(ws);
-  const secs = await ws[0].call<number>({ type: 'publish', phase, rate, count, size: 1024 });
+  const pub = await ws[0].call<Published>({ type: 'publish', phase, rate, count, size: 1024 });
   let r = await collect(ws, perWorker, phase, count);
   for (let t = 0; t < 20 && r.complete < count; t++) {
     await sleep(250);
@@ -218,9 +228,9 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
   const rssMb = u1.reduce((s, u) => s + u.rss, 0) / 1024 / 1024 / n;
   const cpuUsPerMsg = u1.reduce((s, u, i) => s + u.cpuMicros - u0[i].cpuMicros, 0) / count / n;
   const sysUsPerMsg = u1.reduce((s, u, i) => s + u.sysMicros - u0[i].sysMicros, 0) / count / n;
-  const step = { rate, achieved: count / secs, complete: r.complete, count, p50: pct(r.lat, 50), p99: pct(r.lat, 99), cpuPct, rssMb, cpuUsPerMsg };
+  const step = { rate, achieved: pub.rate, achievedSpan: pub.spanRate, maxBehindMs: pub.maxBehindMs, complete: r.complete, count, p50: pct(r.lat, 50), p99: pct(r.lat, 99), cpuPct, rssMb, cpuUsPerMsg };
   console.log(
-    `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s, complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
+    `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s (over the span ${step.achievedSpan.toFixed(0)}/s, at most ${step.maxBehindMs.toFixed(1)} ms behind), complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
       `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node (${cpuUsPerMsg.toFixed(1)} µs/msg/node, ${sysUsPerMsg.toFixed(1)} of it in the kernel), rss ${rssMb.toFixed(1)} MB/node, ` +
       `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}`,
   );
@@ -322,7 +332,7 @@ async function main(): Promise<void> {
     cpu_percent_per_node: round((best ?? steps[0]).cpuPct),
     mem_per_extra_node_mb: round(mem.rssMb),
     heap_per_extra_node_mb: round(mem.heapMb),
-    ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb), cpuUsPerMsg: round(s.cpuUsPerMsg) })),
+    ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), achievedSpan: round(s.achievedSpan), maxBehindMs: round(s.maxBehindMs), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb), cpuUsPerMsg: round(s.cpuUsPerMsg) })),
   };
   printAndSave(result, N);
 }
