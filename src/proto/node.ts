@@ -127,31 +127,12 @@ export class ProtoNode<P> {
 
   handleMessage(from: P, msg: Message<P>, now: number): void {
     this.now = now;
-    // A switch on the tag (no Set lookup): this runs once per simulated message.
-    switch (msg.type) {
-      case 'gossip':
-      case 'ihave':
-      case 'graft':
-      case 'prune':
-        this.broadcaster.handleMessage(from, msg, now);
-        break;
-      default:
-        this.membership.handleMessage(from, msg, now);
-    }
+    routeMessage(this.membership, this.broadcaster, from, msg, now);
   }
 
   handleTimer(t: Timer<P>, now: number): void {
     this.now = now;
-    switch (t.type) {
-      case 'hv-shuffle':
-      case 'hv-repair':
-      case 'hv-neighbor-timeout':
-      case 'cyclon-shuffle':
-        this.membership.handleTimer(t, now);
-        break;
-      default:
-        this.broadcaster.handleTimer(t as BroadcastTimer, now);
-    }
+    routeTimer(this.membership, this.broadcaster, t, now);
   }
 
   handleLinkDown(peer: P, now: number): void {
@@ -235,6 +216,36 @@ export function createMachines<P>(
   else if (config.broadcast === 'flood') broadcaster = new Flood<P>(self, config.plumtree, bio);
   else broadcaster = new FanoutGossip<P>(self, config.fanout, rng, bio, peerSource ?? activeViewSource(membership));
   return { membership, broadcaster };
+}
+
+/** Hand `msg` to the machine it is for: GOSSIP, IHAVE, GRAFT and PRUNE to the broadcast
+ *  machine, the rest to the membership machine (a switch on the tag, no Set lookup: this runs
+ *  once per simulated message). */
+export function routeMessage<P>(membership: MembershipMachine<P>, broadcaster: BroadcastMachine<P>, from: P, msg: Message<P>, now: number): void {
+  switch (msg.type) {
+    case 'gossip':
+    case 'ihave':
+    case 'graft':
+    case 'prune':
+      broadcaster.handleMessage(from, msg, now);
+      break;
+    default:
+      membership.handleMessage(from, msg, now);
+  }
+}
+
+/** Hand a fired timer to the machine that set it. */
+export function routeTimer<P>(membership: MembershipMachine<P>, broadcaster: BroadcastMachine<P>, t: Timer<P>, now: number): void {
+  switch (t.type) {
+    case 'hv-shuffle':
+    case 'hv-repair':
+    case 'hv-neighbor-timeout':
+    case 'cyclon-shuffle':
+      membership.handleTimer(t, now);
+      break;
+    default:
+      broadcaster.handleTimer(t as BroadcastTimer, now);
+  }
 }
 
 /** Fanout gossip over the membership machine's current active view. */

@@ -6,9 +6,9 @@
  * lastDelivery]` (see `Simulation`): small (≈ active + a few pending peers), scanned linearly,
  * no Map and no object per connection.
  */
-import { createMachines, type NodeConfig } from '../proto/node.js';
+import { createMachines, routeMessage, routeTimer, type NodeConfig } from '../proto/node.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
-import type { BroadcastTimer, DownReason, Message, MsgId, PeerSource, Rng, Timer } from '../proto/types.js';
+import type { DownReason, Message, MsgId, PeerSource, Rng, Timer } from '../proto/types.js';
 import type { Simulation } from './simulation.js';
 
 // Connection entry flags.
@@ -75,29 +75,11 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   }
 
   handleMessage(from: number, msg: Message<number>, now: number): void {
-    switch (msg.type) {
-      case 'gossip':
-      case 'ihave':
-      case 'graft':
-      case 'prune':
-        this.broadcaster.handleMessage(from, msg, now);
-        break;
-      default:
-        this.membership.handleMessage(from, msg, now);
-    }
+    routeMessage(this.membership, this.broadcaster, from, msg, now);
   }
 
   handleTimer(t: Timer<number>, now: number): void {
-    switch (t.type) {
-      case 'hv-shuffle':
-      case 'hv-repair':
-      case 'hv-neighbor-timeout':
-      case 'cyclon-shuffle':
-        this.membership.handleTimer(t, now);
-        break;
-      default:
-        this.broadcaster.handleTimer(t as BroadcastTimer, now);
-    }
+    routeTimer(this.membership, this.broadcaster, t, now);
   }
 
   handleLinkDown(peer: number, now: number): void {
