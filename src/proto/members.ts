@@ -16,8 +16,9 @@
  *   Entries that change the table through anti-entropy (a push or a pull, below) are
  *   flooded on the same way, so news that missed the flood (sent over a link that broke)
  *   travels on from the first node that gets it by any path.
- *   A node announces its own `alive` entry this way when it gets its first neighbour, and
- *   again whenever it regains one after having none.
+ *   A node's own `alive` entry travels this way from the push to its first neighbour (and
+ *   again whenever it regains one after having none): the neighbour's table changes, so it
+ *   floods the entry on.
  *   Why not Plumtree (which carries user events): membership changes come in bursts exactly
  *   when the overlay churns (a fleet joining, nodes failing), when Plumtree's tree edges
  *   are being cut and a node cut off waits `ihaveTimeoutMs` for a GRAFT. A flood takes every
@@ -292,14 +293,12 @@ export class MembersMachine {
     this.flood([wire(me)], null);
   }
 
-  /** A neighbour came up: push it our whole table (it merges it and answers with what we
-   *  lack); if it is our only one, announce ourselves (a delta, flooded onwards from it) so
-   *  that every node learns of us, not only this neighbour. */
+  /** A neighbour came up: push it our whole table (it merges it, floods on what changed its
+   *  table, and answers with what we lack). Our own entry is in the push, so a node that gets
+   *  its first neighbour (or regains one) is announced to every node through that flood, not
+   *  only to this neighbour; no separate delta is needed. */
   handleNeighborUp(peer: string, _now: number): void {
-    if (!this.neighbors.includes(peer)) {
-      this.neighbors.push(peer);
-      if (this.started && this.neighbors.length === 1) this.announce();
-    }
+    if (!this.neighbors.includes(peer)) this.neighbors.push(peer);
     this.io.sendTo(peer, { type: 'members-push', members: [...this.table.values()].map(wire) });
   }
 

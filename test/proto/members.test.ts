@@ -52,28 +52,37 @@ function make(inc = 0): { m: MembersMachine; io: Rec } {
   return { m, io };
 }
 
-test('start arms the sync timer; the first neighbour triggers the announcement, then the push', () => {
+test('start arms the sync timer; each new neighbour gets the push, which carries our own entry', () => {
   const io = new Rec();
   const m = new MembersMachine({ name: 'a', addr: A, tags: { role: 'web' }, incarnation: 3 }, cfg, new Sfc32(1), io);
   m.start(10);
   assert.deepEqual(io.take(), [['timer', 1000, { type: 'members-sync' }]], 'no neighbour yet: nobody to tell');
   assert.deepEqual(m.members(), [{ ...st(A, 'alive', 3, { role: 'web' }), updatedAt: 10 }]);
   const me = { ...st(A, 'alive', 3, { role: 'web' }), name: 'a' };
-  const digest = { type: 'members-push', members: [me] };
+  const push = { type: 'members-push', members: [me] };
   m.handleNeighborUp(B, 11);
-  assert.deepEqual(io.take(), [
-    ['sendTo', B, { type: 'members-delta', members: [me] }],
-    ['sendTo', B, digest],
-  ]);
+  assert.deepEqual(io.take(), [['sendTo', B, push]], 'first neighbour: the push alone (no separate delta)');
   m.handleNeighborUp(C, 12);
-  assert.deepEqual(io.take(), [['sendTo', C, digest]], 'second neighbour: push only');
+  assert.deepEqual(io.take(), [['sendTo', C, push]], 'second neighbour: push only');
   m.handleNeighborDown(B, 'disconnected', 13);
   m.handleNeighborDown(C, 'disconnected', 14);
   m.handleNeighborUp(B, 15);
-  assert.deepEqual(io.take(), [
-    ['sendTo', B, { type: 'members-delta', members: [me] }],
-    ['sendTo', B, digest],
-  ], 'regaining a first neighbour after none announces again');
+  assert.deepEqual(io.take(), [['sendTo', B, push]], 'regaining a first neighbour after none: the push again');
+});
+
+test('the push to a first neighbour announces the newcomer to the whole cluster: the neighbour floods it on', () => {
+  // B knows C; A (new) gets B as its first neighbour and pushes its table to B.
+  const io = new Rec();
+  const b = new MembersMachine({ name: 'b', addr: B, tags: {}, incarnation: 0 }, cfg, new Sfc32(2), io);
+  b.start(0);
+  b.handleNeighborUp(C, 1);
+  b.handleMessage(C, { type: 'members-delta', members: [st(C, 'alive', 0)] }, 1);
+  io.take();
+  const a = { ...st(A, 'alive', 0, { role: 'web' }), name: 'a' };
+  b.handleMessage(A, { type: 'members-push', members: [a] }, 2);
+  const out = io.take();
+  assert.deepEqual(out.filter((x) => (x as unknown[])[0] === 'sendTo' && (x as unknown[])[1] === C), [['sendTo', C, { type: 'members-delta', members: [a] }]], 'flooded on to C');
+  assert.ok(out.some((x) => JSON.stringify(x) === JSON.stringify(['event', 'member-join', A, 'alive', 0])));
 });
 
 test('start with a neighbour already up announces at once; a node that left never announces', () => {
@@ -247,7 +256,6 @@ test('push on neighbour-up; a digest is answered with the full entries the recei
   io.take();
   m.handleNeighborUp(B, 2);
   assert.deepEqual(io.take(), [
-    ['sendTo', B, { type: 'members-delta', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }] }],
     ['sendTo', B, { type: 'members-push', members: [{ ...st(A, 'alive', 0, { role: 'web' }), name: 'a' }, st(C, 'alive', 0)] }],
   ]);
   // B's pull: it knows C failed (newer) and itself alive.
