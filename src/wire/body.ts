@@ -10,14 +10,11 @@
  */
 import type { BroadcastMessage, CyclonEntry, IHaveEntry } from '../proto/types.js';
 import { Reader, WireFault, Writer, allocBytes, isHex16, isUint, utf8Length, varintSize } from './bytes.js';
-import { createRequire } from 'node:module';
-import { crcAppend, rememberGossip } from './forward.js';
+import { crcAppend, crcView } from './crc.js';
+import { rememberGossip } from './forward.js';
 import { TOKEN_BYTES, isToken, readToken, writeToken } from './datagram.js';
 import { sha256Hex } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
-
-// Loaded with `require`, as in frame.ts.
-const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
 
 /** Message-id kinds (one byte before the id). */
 const ID_NULL = 0;
@@ -474,7 +471,7 @@ export function readGossip(r: Reader, L: WireLimits, sum = -1): WireMessage {
   if (sum >= 0) {
     // The frame's checksum, in three parts around the payload view (see `decodeChecked`).
     let c = crcAppend(0, owner, ownerFrom + 4, pAt);
-    c = crc32c(payload, c);
+    c = crcView(payload, c);
     c = crcAppend(c, owner, pAt + n, ownerFrom + size - 4);
     if (c !== sum) throw new WireFault('bad-checksum', `crc32c ${c.toString(16)} != ${sum.toString(16)}`);
   }

@@ -21,44 +21,7 @@
  * on receipt are unchanged.
  */
 import { varintSize } from './bytes.js';
-
-/** CRC-32C (reflected polynomial 0x82F63B78) byte table, and for each table entry's top
- *  byte the index of that entry (the top bytes of the 256 entries are all distinct, which is
- *  what makes one CRC step invertible). */
-const TABLE = new Uint32Array(256);
-const BY_TOP = new Uint8Array(256);
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  TABLE[i] = c >>> 0;
-}
-{
-  const seen = new Uint8Array(256);
-  for (let i = 0; i < 256; i++) {
-    const top = TABLE[i] >>> 24;
-    if (seen[top] === 1) throw new Error('crc32c table: top bytes not distinct');
-    seen[top] = 1;
-    BY_TOP[top] = i;
-  }
-}
-
-/** CRC-32C of `data ‖ b[start, end)` given `crc` = CRC-32C of `data` (same convention as
- *  `@node-rs/crc32`'s `crc32c(buf, initial)`). */
-export function crcAppend(crc: number, b: Uint8Array, start: number, end: number): number {
-  let c = ~crc;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-/** CRC-32C of `data` given `crc` = CRC-32C of `data ‖ b[start, end)`: the inverse of `crcAppend`. */
-export function crcUnappend(crc: number, b: Uint8Array, start: number, end: number): number {
-  let c = ~crc >>> 0;
-  for (let i = end - 1; i >= start; i--) {
-    const idx = BY_TOP[c >>> 24];
-    c = (((c ^ TABLE[idx]) << 8) | ((idx ^ b[i]) & 0xff)) >>> 0;
-  }
-  return ~c >>> 0;
-}
+import { crcAppend, crcUnappend } from './crc.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -14,13 +14,9 @@
  * checksum is still verified before the id, and a frame that fails both is reported as
  * `bad-checksum`.)
  */
-import { createRequire } from 'node:module';
-
-// Loaded with `require`: Node 20 pays ~6 MB of RSS to load a CommonJS package through `import`
-// (measured on the agent: 63.8 → 60.2 MB per agent at N = 50).
-const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
 import { Reader, WireFault, Writer, isUint } from './bytes.js';
-import { crcAppend, forwardFrame } from './forward.js';
+import { JS_CRC_MAX, crcRange } from './crc.js';
+import { forwardFrame } from './forward.js';
 import { readBody, readGossip, sizeBody, writeBody } from './body.js';
 import {
   DEFAULT_WIRE_LIMITS,
@@ -76,7 +72,7 @@ export function encodeFrame(
   writeBody(w, msg);
   // The buffer may come uninitialised (`allocBytes`): the body must fill it exactly.
   if (w.pos !== length) return { ok: false, reason: `${msg.type}: encoded ${w.pos - 6} body bytes, sized ${body}` };
-  w.u32(checksum(w.buf, 4, w.pos));
+  w.u32(crcRange(0, w.buf, 4, w.pos));
   return { ok: true, frame: w.buf };
 }
 
@@ -113,19 +109,6 @@ function checkLength(length: number, limits: WireLimits): DecodeResult | null {
 
 const GOSSIP_CODE = TYPE_CODES.gossip;
 
-/** Regions up to this many bytes are checksummed in JS (`crcAppend`, a table look-up per
- *  byte), longer ones by the native `crc32c`. Measured (/tmp micro-benchmark, regions inside a
- *  larger chunk): native, with the `Uint8Array` view it needs, ≈ 185 ns at 16 bytes, 285 ns at
- *  64, 190 ns at 128; JS 30, 155 and 290 ns. A one-entry IHAVE (the most frequent frame after
- *  `gossip`) checksums ~21 bytes: no view, no native call. */
-const JS_CRC_MAX = 96;
-
-/** CRC-32C of `b[from, to)`. */
-function checksum(b: Uint8Array, from: number, to: number): number {
-  if (to - from <= JS_CRC_MAX) return crcAppend(0, b, from, to);
-  return crc32c(new Uint8Array(b.buffer, b.byteOffset + from, to - from));
-}
-
 /** The reader of `decodeChecked`, reused for every frame (decoding never nests). */
 const READER = new Reader(new Uint8Array(0), 0, 0);
 
@@ -138,7 +121,7 @@ function decodeChecked(b: Uint8Array, at: number, length: number, limits: WireLi
     const fast = decodeGossip(b, at, length, limits, keep, sum);
     if (fast !== null) return fast;
   }
-  const actual = checksum(b, at + 4, end - 4);
+  const actual = crcRange(0, b, at + 4, end - 4);
   if (sum !== actual) return fail('bad-checksum', `crc32c ${actual.toString(16)} != ${sum.toString(16)}`);
   const version = b[at + 4];
   const code = b[at + 5];

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { crc32c } from '@node-rs/crc32';
 import { decodeFrame, encodeFrame, FrameDecoder, messageIdFor, type WireMessage } from '../../src/wire/index.js';
-import { crcAppend, crcUnappend, forgetGossip } from '../../src/wire/forward.js';
+import { crcAppend, crcUnappend } from '../../src/wire/crc.js';
+import { forgetGossip } from '../../src/wire/forward.js';
 
 type Gossip = Extract<WireMessage, { type: 'gossip' }>;
 
