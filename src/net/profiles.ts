@@ -48,6 +48,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     // node (Serf: 268–272 B/s). A lost datagram's TCP fallback leaves at ≤ 2000 + 100 (tick) +
     // 450 ms and is answered before the 2.9 s timeout; timeout + tick = 3.0 s (issue 3).
     // shuffleIntervalMs 30 s: memberlist's LAN PushPullInterval (hashicorp/memberlist config.go).
+    // ihaveFlushMs 100: IHAVEs land after the eager push has reached everyone (measured, bench
+    // cluster N = 50: event p50 101–106 → 93 ms; see docs/library.md "Profiles").
     net: {
       heartbeatIntervalMs: 2000,
       heartbeatTimeoutMs: 2900,
@@ -59,7 +61,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     },
     protocol: {
       hyparview: { neighborTimeoutMs: 1000, shuffleIntervalMs: 30_000 },
-      plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25 },
+      plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100 },
     },
   },
   wan: {
