@@ -232,7 +232,8 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
   console.log(
     `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s (over the span ${step.achievedSpan.toFixed(0)}/s, at most ${step.maxBehindMs.toFixed(1)} ms behind), complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
       `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node (${cpuUsPerMsg.toFixed(1)} µs/msg/node, ${sysUsPerMsg.toFixed(1)} of it in the kernel), rss ${rssMb.toFixed(1)} MB/node, ` +
-      `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}`,
+      `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}, ` +
+      `ihave frames ${c1.ihave - c0.ihave}, view changes ${c1.viewChanges - c0.viewChanges}`,
   );
   return step;
 }

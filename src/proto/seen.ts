@@ -6,7 +6,10 @@
  *   was first seen (Plumtree's `receivedMsgs`, SRDS 2007 Alg. 1);
  * - the *payload cache* keeps the payload (and the round at which this node forwards it)
  *   for `payloadTtlMs`, so that Plumtree can answer a GRAFT;
- * - both are bounded by `maxEntries`: when full, the oldest id (and its payload) is evicted.
+ * - both are bounded by `maxEntries`: when full, the oldest id (and its payload) is evicted;
+ * - the payloads are also bounded by `maxPayloadBytes` (sum of their lengths): past it, the
+ *   oldest payloads are dropped early (their ids stay remembered), so a stream of large
+ *   payloads cannot hold `maxEntries` × payload size bytes.
  *
  * Layout (compact, because the simulator holds one cache per node, 10^6 of them): entries
  * live in a ring in insertion order, which is time order (entries are added with a
@@ -60,6 +63,8 @@ export class SeenCache {
   /** Entries from the head whose payload is already dropped (or that never had one). */
   private payOff = 0;
   private payloads = 0;
+  /** Sum of the kept payloads' lengths. */
+  private payBytes = 0;
   /** id → entry number (entries are numbered in insertion order; `headNo` is the oldest's),
    *  only while more than `LINEAR_MAX` entries are held. Numbers, unlike ring slots, survive
    *  `grow`, so the index is never rebuilt while the ring grows. */
@@ -78,11 +83,13 @@ export class SeenCache {
    * @param seenTtlMs how long an id is remembered (> 0).
    * @param payloadTtlMs how long a payload is kept (0: never keep payloads; ≤ seenTtlMs).
    * @param maxEntries bound on remembered ids (and so on payloads).
+   * @param maxPayloadBytes bound on the sum of the kept payloads' lengths (default: none).
    */
   constructor(
     private readonly seenTtlMs: number,
     private readonly payloadTtlMs: number,
     private readonly maxEntries: number,
+    private readonly maxPayloadBytes = Infinity,
   ) {
     const minTtl = payloadTtlMs > 0 ? Math.min(payloadTtlMs, seenTtlMs) : seenTtlMs;
     this.gcSlackMs = Math.max(1, Math.floor(minTtl / 10));
@@ -110,8 +117,11 @@ export class SeenCache {
     this.nums[2 * s + 1] = round;
     this.count++;
     this.newest = id;
-    if (keep) this.payloads++;
-    else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
+    if (keep) {
+      this.payloads++;
+      this.payBytes += payload.byteLength;
+      if (this.payBytes > this.maxPayloadBytes) this.dropPayloads(false, 0);
+    } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
     if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
@@ -139,6 +149,11 @@ export class SeenCache {
     return this.payloads;
   }
 
+  /** Sum of the cached payloads' lengths (bytes). */
+  get payloadBytes(): number {
+    return this.payBytes;
+  }
+
   /** Call `fn(id, round)` for every cached payload, oldest first. */
   forEachPayload(fn: (id: MsgId, round: number) => void): void {
     for (let i = this.payOff; i < this.count; i++) {
@@ -149,15 +164,7 @@ export class SeenCache {
 
   /** Drop payloads older than the payload TTL and ids older than the seen TTL. */
   gc(now: number): void {
-    while (this.payOff < this.count) {
-      const s = this.slot(this.payOff);
-      if (this.refs[2 * s + 1] !== undefined) {
-        if (this.nums[2 * s] + this.payloadTtlMs > now) break;
-        this.refs[2 * s + 1] = undefined;
-        this.payloads--;
-      }
-      this.payOff++;
-    }
+    this.dropPayloads(true, now);
     while (this.count > 0 && this.nums[2 * this.head] + this.seenTtlMs <= now) this.dropOldest();
   }
 
@@ -211,11 +218,31 @@ export class SeenCache {
     return -1;
   }
 
+  /** Drop payloads oldest first (their ids stay): those past the payload TTL at `now` when
+   *  `expired`, else while their sum is over `maxPayloadBytes`. Never the newest payload. */
+  private dropPayloads(expired: boolean, now: number): void {
+    while (this.payOff < this.count - (expired ? 0 : 1)) {
+      const s = this.slot(this.payOff);
+      const p = this.refs[2 * s + 1] as Uint8Array | undefined;
+      if (p !== undefined) {
+        if (expired ? this.nums[2 * s] + this.payloadTtlMs > now : this.payBytes <= this.maxPayloadBytes) break;
+        this.refs[2 * s + 1] = undefined;
+        this.payloads--;
+        this.payBytes -= p.byteLength;
+      }
+      this.payOff++;
+    }
+  }
+
   /** Forget the oldest entry (and its payload). */
   private dropOldest(): void {
     const h = this.head;
     const id = this.refs[2 * h] as MsgId;
-    if (this.refs[2 * h + 1] !== undefined) this.payloads--;
+    const p = this.refs[2 * h + 1] as Uint8Array | undefined;
+    if (p !== undefined) {
+      this.payloads--;
+      this.payBytes -= p.byteLength;
+    }
     this.refs[2 * h] = undefined;
     this.refs[2 * h + 1] = undefined;
     this.head = h + 1 === this.cap ? 0 : h + 1;

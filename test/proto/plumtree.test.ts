@@ -278,7 +278,7 @@ test('cache: payload expires after cacheTtlMs, id after seenTtlMs; GC timer only
   assert.equal(take().filter((o) => o.out === 'timer').length, 0);
   pt.handleTimer({ type: 'pt-cache-gc' }, 1000); // 'a' payload expires; next: 'b' payload at 1500
   assert.deepEqual(take(), [GC(500)]);
-  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 1 });
+  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 1, payloadBytes: 1 });
   pt.handleMessage(2, { type: 'graft', id: 'a', round: 1 }, 1001);
   pt.handleMessage(2, { type: 'graft', id: 'b', round: 1 }, 1002);
   assert.deepEqual(take(), [send(2, gossip('b', 1))]);
@@ -290,13 +290,13 @@ test('cache: payload expires after cacheTtlMs, id after seenTtlMs; GC timer only
   assert.deepEqual(take(), [send(2, { type: 'prune' })]);
   pt.handleTimer({ type: 'pt-cache-gc' }, 2500);
   assert.deepEqual(take(), []); // empty: not re-armed
-  assert.deepEqual(pt.cacheSize(), { ids: 0, payloads: 0 });
+  assert.deepEqual(pt.cacheSize(), { ids: 0, payloads: 0, payloadBytes: 0 });
 });
 
 test('cache: bounded by maxCacheEntries, oldest evicted', () => {
   const { pt, take } = node([1], [], { ...CFG, maxCacheEntries: 2 });
   for (const id of ['a', 'b', 'c']) pt.broadcast(id, PL, 0);
-  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 2 });
+  assert.deepEqual(pt.cacheSize(), { ids: 2, payloads: 2, payloadBytes: 2 });
   take();
   pt.handleMessage(1, { type: 'graft', id: 'a', round: 0 }, 1);
   assert.deepEqual(take(), []);
@@ -304,6 +304,23 @@ test('cache: bounded by maxCacheEntries, oldest evicted', () => {
   assert.equal(pt.broadcast('c', PL, 2), false);
   assert.equal(pt.broadcast('a', PL, 2), false);
   assert.equal(pt.broadcast('b', PL, 2), true);
+});
+
+test('cache: payloads bounded by maxCacheBytes, oldest dropped first, ids kept', () => {
+  const { pt, take } = node([1], [], { ...CFG, maxCacheBytes: 250 });
+  const p100 = new Uint8Array(100);
+  for (const id of ['a', 'b', 'c']) pt.broadcast(id, p100, 0);
+  // 300 bytes > 250: 'a' lost its payload, 'b' and 'c' keep theirs; all three ids remembered.
+  assert.deepEqual(pt.cacheSize(), { ids: 3, payloads: 2, payloadBytes: 200 });
+  take();
+  pt.handleMessage(1, { type: 'graft', id: 'a', round: 0 }, 1);
+  assert.deepEqual(take(), []); // no payload left to answer with
+  pt.handleMessage(1, { type: 'graft', id: 'b', round: 0 }, 1);
+  assert.deepEqual(take(), [send(1, { type: 'gossip', id: 'b', round: 0, payload: p100 })]);
+  assert.equal(pt.broadcast('a', p100, 2), false); // still exactly-once
+  // One payload larger than the bound: kept (the newest is never dropped), the rest go.
+  pt.broadcast('big', new Uint8Array(400), 3);
+  assert.deepEqual(pt.cacheSize(), { ids: 4, payloads: 1, payloadBytes: 400 });
 });
 
 test('neighborDown: removed from both sets and from missing announcements', () => {
@@ -507,6 +524,7 @@ test('config validation: defaults valid; reasons name the field', () => {
   assert.equal(bad({ ihaveFlushMs: -1 }), 'ihaveFlushMs: must be a finite number >= 0 (got -1)');
   assert.equal(bad({ seenTtlMs: Infinity }), 'seenTtlMs: must be a finite number > 0 (got Infinity)');
   assert.equal(bad({ cacheTtlMs: 100_000 }), 'cacheTtlMs: must not exceed seenTtlMs (got 100000 > 90000)');
+  assert.equal(bad({ maxCacheBytes: -1 }), 'maxCacheBytes: must be an integer >= 0 (got -1)');
   assert.equal(bad({ syncOnNeighborUp: 'yes' }), 'syncOnNeighborUp: must be a boolean (got "yes")');
   assert.equal(bad({ optimizationThreshold: undefined }), 'optimizationThreshold: must be an integer >= 1 (got undefined)');
   const r = validatePlumtreeConfig(null);
