@@ -18,8 +18,8 @@
 import type { Timer } from '../proto/types.js';
 import { consumeFifo } from './util.js';
 
-/** A firing later than this after its due time means the event loop is behind. Same figure
- *  as Plumtree's `LATE_FIRING_MS` (an unloaded Node loop fires timers within 1–2 ms). */
+/** A firing later than this after its due time means the event loop is behind. Own choice:
+ *  an unloaded Node loop fires timers within 1–2 ms. */
 export const LAG_MS = 5;
 /** The loop counts as behind for this long after a late firing (own choice: several turns of a
  *  loaded loop, so that one turn that happens to be on time does not release every held GRAFT
@@ -130,7 +130,9 @@ const RELEASE_PER_CHECK = 1;
  * than the failure detector takes to declare a dead eager link, whose repair does not wait
  * for timers); past that, while the loop is still behind, held timers are released
  * `RELEASE_PER_CHECK` per check — repair goes on at a bounded rate instead of all at once.
- * The machine sees each timer unchanged when it finally fires.
+ * The machine sees each timer unchanged when it finally fires, and grafts then: this is the
+ * only place that treats a late timer specially (Plumtree itself, being sans-IO, does not look
+ * at lateness; the simulator fires every timer on time).
  */
 export class HeldTimers<P> {
   private held: MissingTimer<P>[] = [];

@@ -67,14 +67,10 @@
  *   cluster, 20 agents, shared 2-core machine, 3 alternating runs each): join_ms 113–149
  *   without, 127–134 with — within the noise of that machine; the gain is at most timeout1
  *   per missed announcement, and only on paths that lacked a tree link.
- * - A `pt-missing` timer that fires more than `LATE_FIRING_MS` after its due time is put off
- *   once by `RECHECK_MS`: a real-time driver that fires it late was busy, and the GOSSIP is
- *   likely sitting in input it has not read yet (Node runs due timers before reading
- *   sockets). Seen without it (bench/net.ts, 20 nodes, machine overloaded by other work,
- *   2,000 msgs/s): 8,383 GRAFTs and 19,490 duplicate payloads for 4,000 messages, which feed
- *   the overload; with it, in a later run under somewhat lower load, 2,313 and 5,236 (single
- *   runs, not a controlled comparison; the rest are eager paths that really lag more than
- *   timeout1). The simulator fires timers on time, so it never takes this path.
+ * - The machine grafts when a `pt-missing` timer fires, however late. Overload (a real-time
+ *   driver firing timers late because its loop is busy, while the GOSSIP sits unread in a
+ *   socket) is the driver's concern: the TCP runtime holds such timers while its loop lags
+ *   (`HeldTimers`, src/net/timers.ts).
  * - Timers cannot be cancelled: "cancel Timer(id)" deletes the `missing` entry and the
  *   stale firing is ignored; each `pt-missing` timer carries its deadline (`due`), and only
  *   the firing whose `due` equals the entry's current deadline acts (early firings by a
@@ -189,16 +185,7 @@ interface Missing<P> {
   /** Index in `ann` of the next announcer to GRAFT. */
   next: number;
   deadline: number;
-  /** A late firing was already put off once (see `onMissingTimer`). */
-  deferred: boolean;
 }
-
-/** A `pt-missing` firing later than this after its due time means the driver was busy (see
- *  `onMissingTimer`). Own choice: a Node event loop under normal load fires timers within
- *  1–2 ms; the simulator fires them exactly on time. */
-const LATE_FIRING_MS = 5;
-/** Delay of the one re-check of a late firing: the next turn of the driver's loop. */
-const RECHECK_MS = 1;
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 /** Marks a queued announcement dropped by `flush` (never a peer id). */
@@ -418,7 +405,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
         const due = now + this.config.ihaveTimeoutMs;
-        const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due, deferred: false };
+        const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due };
         (this.missing ??= new Map()).set(e.id, entry);
         if (graftNow) this.graftNext(e.id, entry, now);
         else this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id, due });
@@ -444,14 +431,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
     if (m.next >= m.ann.length || this.cache.has(id)) {
       this.dropMissing(id);
-      return;
-    }
-    if (!m.deferred && now - due > LATE_FIRING_MS) {
-      // Fired late: the driver's loop was busy, and the copy may be waiting in input it has
-      // not read yet. Look again once, after that input (see "Differs from the paper").
-      m.deferred = true;
-      m.deadline = now + RECHECK_MS;
-      this.io.timer(RECHECK_MS, { type: 'pt-missing', id, due: m.deadline });
       return;
     }
     this.graftNext(id, m, now);
