@@ -95,15 +95,13 @@
  * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
+import { KIND_JOIN, KIND_NEIGHBOR, MSG_DISCONNECT_ALIVE, HyParViewState } from './hyparview-state.js';
 import { pickExcept, pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
-import type { MembershipIo, MembershipMachine } from './machine.js';
-import type { CyclonMessage, CyclonTimer, DownReason, HyParViewMessage, HyParViewTimer, Rng } from './types.js';
-import type { HyParViewConfig } from './hyparview-config.js';
+import type { MembershipMachine } from './machine.js';
+import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } from './types.js';
 
 export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview-config.js';
 
-const KIND_NEIGHBOR = 0;
-const KIND_JOIN = 1;
 /** Shuffle replies in a row that bring nothing new before a node with a full active view and
  *  a half-empty passive view re-JOINs (see `checkIsolated`). Own choice: three periods (30 s on
  *  the default shuffle interval) keep the cost in small clusters low. */
@@ -114,7 +112,6 @@ const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
 const MSG_NEIGHBOR_LOW = { type: 'neighbor', priority: 'low' } as const;
 const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
-const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
 const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
 /** Work array of `sampleInto`, shared by every machine (it is left empty after each call,
@@ -122,51 +119,7 @@ const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
 const SCRATCH: unknown[] = [];
 
 /** HyParView membership machine (see the module comment). */
-export class HyParView<P> implements MembershipMachine<P> {
-  private readonly self: P;
-  private readonly cfg: HyParViewConfig;
-  private readonly rng: Rng;
-  private readonly io: MembershipIo<P>;
-  private readonly active: P[] = [];
-  private readonly passive: P[] = [];
-  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays). A pending peer is in neither view. */
-  private readonly pendPeer: P[] = [];
-  private readonly pendSeq: number[] = [];
-  private readonly pendKind: number[] = [];
-  private readonly pendHigh: boolean[] = [];
-  /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick. */
-  private readonly rejected: P[] = [];
-  private contacts: P[] = [];
-  private joinIdx = -1;
-  private seq = 0;
-  private shuffleStarted = false;
-  private repairArmed = false;
-  private repairAttempt = 0;
-  /** Consecutive shuffle ticks with a short, non-empty active view and no accepted request. */
-  private starved = 0;
-  /** Low-priority requests this shuffle period may still start (see `promotionsPerPeriod`);
-   *  granted by each shuffle tick, none before the first (a joiner's links come from FORWARDJOIN). */
-  private budget = 0;
-  /** The active view has been full at least once (see `onShuffleTimer`: such a node does not
-   *  escalate when it is only one member short). */
-  private wasFull = false;
-  /** Escalations so far (odd ones prefer an original contact). */
-  private escalations = 0;
-  /** Consecutive shuffle periods with a full active view and an empty passive view. */
-  private isolated = 0;
-  /** Consecutive shuffle replies that added no new peer to the passive view. */
-  private staleShuffles = 0;
-  /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
-  private lastShuffle: P[] | null = null;
-  private left = false;
-
-  constructor(self: P, config: HyParViewConfig, rng: Rng, io: MembershipIo<P>) {
-    this.self = self;
-    this.cfg = config;
-    this.rng = rng;
-    this.io = io;
-  }
-
+export class HyParView<P> extends HyParViewState<P> implements MembershipMachine<P> {
   /** The active view (live array: read it, do not keep or mutate it). */
   activeView(): readonly P[] {
     return this.active;
@@ -598,93 +551,5 @@ export class HyParView<P> implements MembershipMachine<P> {
       this.addPending(peer, KIND_NEIGHBOR, high);
     }
     if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
-  }
-
-  private addPending(peer: P, kind: number, high: boolean): void {
-    const seq = ++this.seq;
-    this.pendPeer.push(peer);
-    this.pendSeq.push(seq);
-    this.pendKind.push(kind);
-    this.pendHigh.push(high);
-    this.io.timer(this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
-  }
-
-  private removePending(i: number): void {
-    removeAt(this.pendPeer, i);
-    removeAt(this.pendSeq, i);
-    removeAt(this.pendKind, i);
-    removeAt(this.pendHigh, i);
-  }
-
-  /** Put `peer` in the active view (dropping a random member when full): connect + neighborUp. */
-  private addActive(peer: P): void {
-    if (peer === this.self || this.active.indexOf(peer) >= 0) return;
-    removeValue(this.passive, peer);
-    const pi = this.pendPeer.indexOf(peer);
-    if (pi >= 0) this.removePending(pi);
-    if (this.active.length >= this.cfg.activeViewSize) this.dropRandomActive();
-    this.active.push(peer);
-    this.io.connect(peer);
-    this.io.neighborUp(peer);
-    if (this.active.length >= this.cfg.activeViewSize) {
-      this.rejected.length = 0;
-      this.wasFull = true;
-    }
-  }
-
-  private dropRandomActive(): void {
-    const i = this.rng.int(this.active.length);
-    const victim = this.active[i];
-    removeAt(this.active, i);
-    this.io.send(victim, MSG_DISCONNECT_ALIVE);
-    this.io.neighborDown(victim, 'evicted');
-    this.io.disconnect(victim);
-    this.addPassive(victim);
-  }
-
-  private removeActive(peer: P, reason: DownReason): boolean {
-    const i = this.active.indexOf(peer);
-    if (i < 0) return false;
-    removeAt(this.active, i);
-    this.io.neighborDown(peer, reason);
-    this.io.disconnect(peer);
-    return true;
-  }
-
-  /** Add to the passive view unless known; when full, evict a random entry. */
-  private addPassive(peer: P): void {
-    if (peer === this.self || this.active.indexOf(peer) >= 0 || this.passive.indexOf(peer) >= 0) return;
-    if (this.pendPeer.indexOf(peer) >= 0) return;
-    if (this.passive.length >= this.cfg.passiveViewSize) removeAt(this.passive, this.rng.int(this.passive.length));
-    this.passive.push(peer);
-  }
-
-  /** Merge shuffle ids (and `first` when `hasFirst`) into the passive view; when full, evict
-   *  entries of `prefer` (what we sent to the other side) first, then random ones. */
-  private merge(first: P, hasFirst: boolean, incoming: readonly P[], prefer: readonly P[]): number {
-    const cap = this.cfg.passiveViewSize;
-    let added = 0;
-    const limit = incoming.length < cap ? incoming.length : cap;
-    const pv = this.passive;
-    let cursor = 0;
-    for (let i = hasFirst ? -1 : 0; i < limit; i++) {
-      const p = i < 0 ? first : incoming[i];
-      if (p === this.self || this.active.indexOf(p) >= 0 || pv.indexOf(p) >= 0) continue;
-      if (this.pendPeer.indexOf(p) >= 0) continue;
-      if (pv.length >= cap) {
-        let evicted = false;
-        while (!evicted && cursor < prefer.length) {
-          const j = pv.indexOf(prefer[cursor++]);
-          if (j >= 0) {
-            removeAt(pv, j);
-            evicted = true;
-          }
-        }
-        if (!evicted) removeAt(pv, this.rng.int(pv.length));
-      }
-      pv.push(p);
-      added++;
-    }
-    return added;
   }
 }
