@@ -103,6 +103,11 @@ export class TimerQueues<P> {
     const limit = now + 1;
     let i = q.head;
     while (i < q.timers.length && q.dues[i] <= limit) i++;
+    if (i === q.head) {
+      // Fired earlier than that: nothing is due yet. Wait again; no empty batch for `fire`.
+      this.arm(q);
+      return;
+    }
     const timers = q.timers.slice(q.head, i);
     const dues = q.dues.slice(q.head, i);
     q.head = consumeFifo([q.timers, q.dues], q.head, i, undefined);

@@ -42,6 +42,23 @@ test('TimerQueues: each timer fires once, not before its due time, in due order 
   assert.equal(q.size(), 0);
 });
 
+test('TimerQueues: a firing before anything is due waits again, with no empty batch', { timeout: 10_000 }, async () => {
+  // The queue's clock is set back 3 ms after the timer is armed, so Node's timer fires 3 ms
+  // before the timer is due by that clock (as a cached loop clock can make it fire early).
+  let skew = 0;
+  const batches: string[][] = [];
+  const q = new TimerQueues<string>(
+    () => performance.now() - skew,
+    (ts) => batches.push(ts.map((t) => (t as { id: string }).id)),
+  );
+  q.add(5, performance.now() + 5, missing('x', 0));
+  skew = 3;
+  await waitUntil(() => batches.length > 0, 5000, 'the timer fired');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(batches, [['x']]);
+  assert.equal(q.size(), 0);
+});
+
 test('TimerQueues: timers set from a firing are kept; close() drops the rest', { timeout: 10_000 }, async () => {
   let n = 0;
   const q: TimerQueues<string> = new TimerQueues<string>(
