@@ -19,10 +19,6 @@ export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const
 
 /** Views, requests and per-node counters of a HyParView machine, with the view operations. */
 export abstract class HyParViewState<P> {
-  protected readonly self: P;
-  protected readonly cfg: HyParViewConfig;
-  protected readonly rng: Rng;
-  protected readonly io: MembershipIo<P>;
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
   /** Outstanding NEIGHBOR / JOIN requests (parallel arrays). A pending peer is in neither view. */
@@ -56,12 +52,12 @@ export abstract class HyParViewState<P> {
   protected lastShuffle: P[] | null = null;
   protected left = false;
 
-  constructor(self: P, config: HyParViewConfig, rng: Rng, io: MembershipIo<P>) {
-    this.self = self;
-    this.cfg = config;
-    this.rng = rng;
-    this.io = io;
-  }
+  constructor(
+    protected readonly self: P,
+    protected readonly cfg: HyParViewConfig,
+    protected readonly rng: Rng,
+    protected readonly io: MembershipIo<P>,
+  ) {}
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
