@@ -140,8 +140,8 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   // message (≈ 0.2 s on the lan profile, 1.6 s on wan); js-libp2p gossipsub keeps 5 s of
   // messages (mcache: 5 heartbeats of 1 s) to answer IWANTs. 16 MiB holds ≈ 15,000 payloads
   // of 1 KiB: 1.5 s at 10,000 msgs/s, the whole cacheTtlMs below ≈ 500 msgs/s. Measured
-  // (bench/net, 20 nodes, full rate ladder): with 64 MiB the retained payloads (≈ 640 MB per
-  // worker process) made the 10,000/s step cost 8.9 µs per message per node (p99 137 ms) and
+  // (bench/net, 20 nodes, full rate ladder): with 64 MiB the retained payloads (up to
+  // 10 × 64 MiB per worker process, computed from the bound) made the 10,000/s step cost 8.9 µs per message per node (p99 137 ms) and
   // 11,000/s overload (p50 0.5 s); with 16 MiB 7.5 µs (p99 79 ms) and 11,000/s held (p99
   // 104 ms). Without a byte bound a stream of 64 KiB payloads could hold maxCacheEntries ×
   // 64 KiB = 6.4 GB until cacheTtlMs passes.
