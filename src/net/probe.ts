@@ -6,13 +6,15 @@
  */
 import { connect } from 'node:net';
 import { FrameDecoder, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, encodeFrame, type WireLimits } from '../wire/index.js';
-import { parseAddr } from './util.js';
+import { localFrom, parseAddr } from './util.js';
 
 export interface ProbeIdentity {
   cluster: string;
   id: string;
   address: string;
   limits: WireLimits;
+  /** Local address to dial from (the node's bind address); undefined: the kernel picks. */
+  localAddress?: string;
 }
 
 /** Resolves true when `peer` answers the handshake with `welcome` within `timeoutMs`. */
@@ -20,7 +22,7 @@ export function probePeer(peer: string, me: ProbeIdentity, timeoutMs: number): P
   const a = parseAddr(peer);
   if (!a.ok) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const socket = connect({ host: a.value.host, port: a.value.port });
+    const socket = connect({ host: a.value.host, port: a.value.port, ...localFrom(me.localAddress, a.value.host) });
     const decoder = new FrameDecoder(me.limits);
     let settled = false;
     const done = (ok: boolean): void => {

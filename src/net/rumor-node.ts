@@ -26,6 +26,7 @@ import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
 import { probePeer } from './probe.js';
+import { hostApp, type AppHandle, type AppSpec } from './app-host.js';
 import { CONSOLE_LOGGER, RateLimiter, formatAddr, parseAddr, type Logger } from './util.js';
 
 /** Options of `createNode`. Every field is optional. */
@@ -93,6 +94,8 @@ export interface RumorNodeEvents {
   lagged: [info: { channel: string; missed: number }];
   /** Point-to-point data sent by a connected peer with `sendTo`. */
   direct: [from: string, channel: string, data: Uint8Array];
+  /** A dial to `peer` was refused, or a connection to it was reset. */
+  unreachable: [peer: string];
 }
 
 type State = 'new' | 'starting' | 'running' | 'closed';
@@ -107,6 +110,9 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private addr = '';
   private seq = 0;
   private readonly subs = new Set<Subscription>();
+  /** Hosted applications by channel, and how to unhook each from the node's events. */
+  private readonly apps = new Map<string, AppHandle<unknown, unknown>>();
+  private readonly appDetach = new Map<string, () => void>();
   private readonly limits: WireLimits;
   private readonly logger: Logger;
   private readonly envLog = new RateLimiter(60_000);
@@ -173,6 +179,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),
       onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
+      onUnreachable: (peer) => this.emit('unreachable', peer),
+      localAddress: host === '0.0.0.0' || host === '::' ? undefined : host,
     });
   }
 
@@ -262,13 +270,49 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return t.sendDirect(peer, channel, data);
   }
 
+  /**
+   * Run an application (`src/proto/app.ts`) on this node: its messages travel on channel
+   * `_app.<name>` (see app-host.ts). Returns its handle; `leave()`/`close()` stop it.
+   */
+  runApp<M, T, E>(spec: AppSpec<M, T, E>): AppHandle<M, T> {
+    this.running('runApp');
+    const h = hostApp(this, spec, this.logger, (ch) => this.apps.get(ch)?.stopped === false);
+    this.appDetach.get(h.channel)?.();
+    const i = h.input;
+    this.apps.set(h.channel, h as AppHandle<unknown, unknown>);
+    const up = (p: string): void => i.neighborUp(p);
+    const down = (p: string, r: DownReason): void => i.neighborDown(p, r);
+    const direct = (from: string, ch: string, data: Uint8Array): void => void (ch === h.channel && i.direct(from, data));
+    const msg = (d: Delivery): void => void (d.channel === h.channel && i.broadcast(d.origin, d.data));
+    const unreachable = (p: string): void => i.unreachable(p);
+    this.on('neighborUp', up).on('neighborDown', down).on('direct', direct).on('message', msg).on('unreachable', unreachable);
+    this.appDetach.set(h.channel, () => {
+      this.off('neighborUp', up).off('neighborDown', down).off('direct', direct).off('message', msg).off('unreachable', unreachable);
+    });
+    return h;
+  }
+
+  /** AppNode: send application bytes to `peer`, dialing a connection if there is none. */
+  sendApp(peer: string, channel: string, data: Uint8Array): boolean {
+    if (this.state !== 'running' || this.transport === null) return false;
+    if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
+    return this.transport.sendApp(peer, channel, data);
+  }
+
+  /** AppNode: broadcast application bytes on `channel`. */
+  broadcastApp(channel: string, data: Uint8Array): void {
+    this.broadcast(data, { channel });
+  }
+
   /** Can `peer` be reached right now? Opens a throwaway connection, completes the handshake,
    *  closes it. Resolves false on refusal, error or timeout (default: the profile's connect
    *  timeout). Never disturbs the node's own links. */
   probe(peer: string, timeoutMs?: number): Promise<boolean> {
     this.running('probe');
     const timeout = timeoutMs ?? this.connectTimeoutMs;
-    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits }, timeout);
+    const host = this.opts.host ?? '127.0.0.1';
+    const localAddress = host === '0.0.0.0' || host === '::' ? undefined : host;
+    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress }, timeout);
   }
 
   /** Current neighbours (active view). */
@@ -291,6 +335,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
   async leave(): Promise<void> {
     if (this.transport === null || this.state === 'closed') return;
+    this.stopApps();
     this.state = 'closed';
     await this.transport.leave();
     this.closeSubs();
@@ -298,6 +343,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Stop at once: connections are reset (peers see a link failure). Idempotent. */
   async close(): Promise<void> {
+    this.stopApps();
     if (this.transport === null) {
       this.state = 'closed';
       return;
@@ -313,6 +359,14 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     }
     if (this.state !== 'running' || this.transport === null) throw new Error(`${op}: node not started (call start() first)`);
     return this.transport;
+  }
+
+  /** Stop every application (they send their last messages while the node still runs). */
+  private stopApps(): void {
+    for (const a of this.apps.values()) a.stop();
+    for (const d of this.appDetach.values()) d();
+    this.apps.clear();
+    this.appDetach.clear();
   }
 
   private closeSubs(): void {

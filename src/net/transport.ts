@@ -44,7 +44,7 @@ import { Heartbeats } from './heartbeat.js';
 import { checkTickMs, type NetTimings } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
 import { HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
-import { RateLimiter, parseAddr, type Logger } from './util.js';
+import { RateLimiter, localFrom, parseAddr, type Logger } from './util.js';
 
 /** Monotonic clock (ms) used for every protocol input and liveness check. */
 export const monoNow = (): number => performance.now();
@@ -72,6 +72,11 @@ export interface TransportOptions {
   onEvent(e: NodeEvent<string>): void;
   /** A `direct` frame from a connected peer (point-to-point application data). */
   onDirect(from: string, channel: string, data: Uint8Array): void;
+  /** Local address outgoing connections leave from (the node's bind address; undefined for a
+   *  wildcard bind: the kernel picks). */
+  localAddress?: string;
+  /** A dial to `peer` was refused or a connection to it was reset (evidence for applications). */
+  onUnreachable?(peer: string): void;
 }
 
 /** The TCP runtime of one node (see the module comment). */
@@ -251,6 +256,25 @@ export class Transport implements Io<string>, ConnHandler {
     return true;
   }
 
+  /**
+   * Send point-to-point application data to `peer`, dialing a short-lived connection when
+   * there is none (applications probe members that are not neighbours). Application frames
+   * count as protocol traffic, so a connection in use by an application is not idle-closed.
+   * Returns false when nothing was queued (closed, peer failing, encode error, full queue).
+   */
+  sendApp(peer: string, channel: string, data: Uint8Array): boolean {
+    if (this.closed || peer === this.o.address || this.failing.has(peer)) return false;
+    const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
+    if (!enc.ok) return false;
+    const conn = this.pick(peer) ?? this.dial(peer);
+    if (conn === null) return false;
+    const now = monoNow();
+    if (conn.enqueue(enc.frame, 'control', 'direct', now) !== 'ok') return false;
+    conn.lastProtoAt = now;
+    this.counters.sent.add('direct', enc.frame.byteLength);
+    return true;
+  }
+
   /** Io: `peer` is a neighbour; keep one long-lived connection to it. */
   connect(peer: string): void {
     if (this.closed || peer === this.o.address || this.failing.has(peer)) return;
@@ -392,7 +416,11 @@ export class Transport implements Io<string>, ConnHandler {
       setImmediate(() => this.linkDown(peer));
       return null;
     }
-    const socket = netConnect({ host: a.value.host, port: a.value.port });
+    const local = this.o.localAddress;
+    // Leave from the node's own address (same family only), so that a firewall rule on it cuts
+    // every gossip packet of this host, outgoing ones included.
+    const from = localFrom(local, a.value.host);
+    const socket = netConnect({ host: a.value.host, port: a.value.port, ...from });
     const c = this.newConn(socket, 'out', peer);
     this.counters.dialedConns++;
     this.register(c);
@@ -447,6 +475,7 @@ export class Transport implements Io<string>, ConnHandler {
         this.countBad(c, 'unexpected', `${msg.type} after the handshake`, now);
         return;
       case 'direct': {
+        c.lastProtoAt = now;
         const from = c.peer!;
         this.o.onDirect(from, msg.channel, msg.data);
         return;
@@ -490,6 +519,9 @@ export class Transport implements Io<string>, ConnHandler {
     bump(this.counters.closes, info.cause);
     if (this.closed || this.leaving || info.intentional || c.peer === null) return;
     const peer = c.peer;
+    // Refused or reset: the peer (or its host) said no. Timeouts are not reported: silence is
+    // for the applications' own failure detectors to judge.
+    if (info.cause === 'reset' || (info.cause === 'connect-failed' && c.direction === 'out')) this.o.onUnreachable?.(peer);
     const dialFailed = c.direction === 'out' && info.beforeOpen;
     const neighbour = this.wanted.has(peer) || this.proto.activeView().includes(peer);
     if (dialFailed || (neighbour && this.pick(peer) === null)) this.linkDown(peer);
@@ -620,3 +652,4 @@ export class Transport implements Io<string>, ConnHandler {
     return buildSnapshot(this.o.address, this.counters, this.conns, ...views, this.heartbeats.snapshot());
   }
 }
+

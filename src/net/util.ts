@@ -1,8 +1,10 @@
 /**
  * Small helpers of the TCP runtime: peer address parsing, the logger interface, a per-key
  * rate limiter for log lines (bad frames are logged at most once per peer per minute), and
- * the consumption step of the runtime's array FIFOs (`consumeFifo`).
+ * the consumption step of the runtime's array FIFOs (`consumeFifo`), and the source address of
+ * outgoing connections (`localFrom`).
  */
+import { isIP } from 'node:net';
 
 /** Structured logger accepted by the runtime (pino-compatible subset). */
 export interface Logger {
@@ -107,4 +109,13 @@ export function consumeFifo(cols: unknown[][], head: number, i: number, blank: u
   const first = cols[0];
   for (let k = head; k < i; k++) first[k] = blank;
   return i;
+}
+
+/** Socket options that make a connection to `host` leave from `local` (same address family
+ *  only; for a host name, resolve it in `local`'s family). Empty when `local` is undefined. */
+export function localFrom(local: string | undefined, host: string): { localAddress?: string; family?: number } {
+  if (local === undefined) return {};
+  const fam = isIP(host);
+  if (fam === 0) return { localAddress: local, family: isIP(local) };
+  return fam === isIP(local) ? { localAddress: local } : {};
 }
