@@ -42,3 +42,4 @@ export {
   type DatagramType,
   type DatagramResult,
 } from './datagram.js';
+export { aggregateCodec, encodeAggregate, decodeAggregate, aggregateMsgSize, MAX_AGGREGATE_MSG_BYTES } from './aggregate.js';
