@@ -12,9 +12,11 @@
  *   state (after warm-up broadcasts) with 0, 20 and 40 % of the nodes crashed.
  * - `rounds-vs-n` (the talk's model, protocols.md §8): infect-and-die fanout gossip (fanout
  *   3) over full membership; rounds = hop count of the last delivery.
+ * - `aggregation` (issue 15; push-sum vs flow updating under loss and crashes): exp-aggregation.ts.
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { aggregation } from './exp-aggregation.js';
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -189,8 +191,9 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n', (o: ExperimentOptions) => ExperimentResult> = {
+export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'aggregation', (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  aggregation,
 };
