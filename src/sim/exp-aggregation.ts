@@ -10,6 +10,9 @@
  * - phase 1: push-sum and flow updating at 0, 1, 10 and 30 % message loss;
  * - phase 2 (after phase 1 ended): both protocols without loss, and 10 % of the nodes crash
  *   (silently, at once) after half the rounds; the reference is then the survivors' average.
+ * Every node is given the member list (as the agent's members machine provides it), so
+ * push-sum picks uniform targets, as in the paper; flow updating uses the overlay's links.
+ * Crashed nodes leave that list DETECT_ROUNDS rounds after the crash.
  * Loss is applied to the aggregate's own messages at the send boundary (each row its own
  * rate), so that every row shares one lossless overlay.
  *
@@ -35,6 +38,9 @@ const STABILISE_MS = 10_000;
 /** Rounds per phase: push-sum's target is 40 at 10^5 nodes; flow updating needs more. */
 const ROUNDS = 60;
 const CRASH_PERCENT = 10;
+/** Rounds until the crashed nodes leave the member list (SWIM-style detection: memberlist's
+ *  LAN profile suspects in about 1 s and declares dead in about 5 s at this period). */
+const DETECT_ROUNDS = 5;
 const LOSSES = [0, 0.01, 0.1, 0.3];
 const VALUE_MEAN = 50;
 /** Bytes counted per peer id (a "10.0.123.45:7946" address) and the channel "_app.agg.<name>"
@@ -66,7 +72,10 @@ class Bench {
     this.messages = new Float64Array(rows.length);
     this.bytes = new Float64Array(rows.length);
     this.machines = new Array<Bank | null>(values.length).fill(null);
+    this.members = Array.from({ length: values.length }, (_, i) => i);
   }
+  /** The member list every node is given (shared), as the agent's members machine knows it. */
+  readonly members: number[];
 }
 
 /** One node's aggregates, one per row (started with their phase). */
@@ -118,6 +127,7 @@ class Bank implements App<number, BankMsg, BankTimer> {
       const m = createAggregate<number>(this.self, 'avg', this.bench.config, this.rng, this.subIo(i, r.loss), r.protocol);
       this.subs[i] = m;
       for (const p of this.neighbors) m.neighborUp(p, now);
+      m.setMembers(this.bench.members);
       m.set(this.bench.values[this.self], now);
       m.start(now);
     });
@@ -213,6 +223,12 @@ export function aggregation(o: ExperimentOptions): ExperimentResult {
     for (const i of idx) live[i] = sim.liveCountNow();
     for (let k = 1; k <= ROUNDS; k++) {
       if (phase === 1 && k === ROUNDS / 2 + 1) crashed = sim.failPercent(CRASH_PERCENT).length;
+      if (phase === 1 && k === ROUNDS / 2 + 1 + DETECT_ROUNDS) {
+        // The members machine has declared the crashed nodes dead: they leave the list.
+        const alive = bench.members.filter((x) => sim.isAlive(x));
+        bench.members.length = 0;
+        bench.members.push(...alive);
+      }
       sim.runUntil(start + k * PERIOD_MS);
       const truth = liveMean(sim, values);
       for (const i of idx) curves[i].push(maxRelError(sim, bench, i, truth));
@@ -239,7 +255,7 @@ export function aggregation(o: ExperimentOptions): ExperimentResult {
     values: `exponential, mean ${VALUE_MEAN} (generator Sfc32(seed * 2654435761 + 99))`,
     overlay: `HyParView + Plumtree, one join per ${JOIN_INTERVAL_MS} ms, then ${STABILISE_MS} ms`,
     loss: 'applied to the aggregate messages at the send boundary (the overlay is lossless)',
-    crash: `${CRASH_PERCENT} % of the nodes crash silently after round ${ROUNDS / 2} (phase 2); error against the survivors' average`,
+    crash: `${CRASH_PERCENT} % of the nodes crash silently after round ${ROUNDS / 2} (phase 2), leave the member list ${DETECT_ROUNDS} rounds later; error against the survivors' average`,
     crashed,
     fanout: bench.config.fanout,
     bytes: `direct frame bytes (frame, channel of ${CHANNEL_BYTES} bytes, message with ${ID_BYTES}-byte peer ids)`,

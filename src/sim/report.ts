@@ -8,6 +8,8 @@
  *   (1st, 3rd, 10th after the failure), one line per overlay/broadcast protocol;
  * - `plumtree-redundancy`: RMR and LDH bars per configuration;
  * - `rounds-vs-n`: rounds vs n (log x) with the log n reference curve;
+ * - `aggregation`: log10 max relative error per round, per protocol and loss / crash, with the
+ *   published baselines dashed;
  * - scenarios: per-broadcast reliability and latency.
  *
  * Rows are read by field name, with a few accepted spellings (e.g. `failedPercent` or
@@ -355,6 +357,26 @@ function roundsVsNCharts(rows: Row[]): string[] {
   return [lineChart({ title: 'Rounds to reach every node vs n', xLabel: 'n (log scale)', yLabel: 'rounds', series, xLog: true })];
 }
 
+/** `aggregation`: log10 of the max relative error per round, one line per row, the published
+ *  baselines dashed; one chart for the loss rows, one for the crash rows. */
+function aggregationCharts(r: Row): string[] {
+  type Curve = { protocol?: string; loss?: number; crash?: number; name?: string; max_rel_error?: (number | null)[] };
+  const curves = Array.isArray(r.curves) ? (r.curves as Curve[]) : [];
+  const bases = Array.isArray(r.baselines) ? (r.baselines as Curve[]) : [];
+  const pts = (c: Curve): [number, number][] =>
+    (c.max_rel_error ?? []).map((e, k): [number, number] => [k + 1, e !== null && e > 0 ? Math.log10(e) : e === 0 ? -16 : NaN]);
+  const base = bases.map((b) => ({ name: String(b.name ?? '').split(':')[0], points: pts(b), dashed: true }));
+  const chart = (title: string, sel: Curve[]): string =>
+    lineChart({
+      title,
+      xLabel: 'round (one gossip period)',
+      yLabel: 'log10 max relative error',
+      series: [...sel.map((c) => ({ name: `${c.protocol} loss ${c.loss}${c.crash ? ` crash ${c.crash}` : ''}`, points: pts(c) })), ...base],
+      yDomain: [-16, 2],
+    });
+  return [chart('Max relative error across nodes: message loss', curves.filter((c) => !c.crash)), chart('Max relative error: 10 % of the nodes crash mid-run', curves.filter((c) => c.crash))];
+}
+
 function dedupe(points: [number, number][]): [number, number][] {
   return points.filter((p, i) => i === 0 || p[0] !== points[i - 1][0]);
 }
@@ -435,6 +457,8 @@ function experimentCharts(r: ExperimentResultLike): string[] {
       return plumtreeRedundancyCharts(rows);
     case 'rounds-vs-n':
       return roundsVsNCharts(rows);
+    case 'aggregation':
+      return aggregationCharts(r as unknown as Row);
     default:
       return [];
   }
@@ -455,7 +479,7 @@ export function renderReport(result: ReportInput): string {
   if (isExperiment(result)) {
     const title = `rumor sim: ${result.experiment}`;
     return page(title, [
-      `<h2>Parameters</h2>${paramsList(result, ['experiment', 'rows'])}`,
+      `<h2>Parameters</h2>${paramsList(result, ['experiment', 'rows', 'curves', 'baselines'])}`,
       `<h2>Charts</h2>${experimentCharts(result).join('\n')}`,
       `<h2>Data</h2>${htmlTable(result.rows)}`,
     ]);

@@ -75,6 +75,12 @@ export abstract class EpochMachine<P> implements App<P, AggMsg<P>, AggTimer> {
     return this.current();
   }
 
+  /** Pick targets uniformly from `members` (a list the host keeps current and shares; the
+   *  machine never copies or mutates it). */
+  setMembers(members: readonly P[]): void {
+    this.peers.members = members;
+  }
+
   /** Set this node's input (validated by the caller: finite). */
   set(value: number, _now: number): void {
     const old = this.input;

@@ -95,6 +95,9 @@ export class FlowUpdating<P> implements App<P, AggMsg<P>, AggTimer> {
     return this.current();
   }
 
+  /** Flow updating talks to its links only: the member list is not used. */
+  setMembers(_members: readonly P[]): void {}
+
   set(value: number, _now: number): void {
     this.input = value;
   }

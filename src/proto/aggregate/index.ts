@@ -26,6 +26,9 @@ export { Extreme } from './extreme.js';
 export interface AggregateMachine<P> extends App<P, AggMsg<P>, AggTimer> {
   /** Set this node's input (the caller validated it with `checkValue`). */
   set(value: number, now: number): void;
+  /** The cluster's member list, when the host knows it (push-sum and extremes then pick
+   *  uniform targets from it; flow updating ignores it). Shared, read only. */
+  setMembers(members: readonly P[]): void;
   /** The value this node reports now (null: none yet). */
   estimate(): number | null;
 }
