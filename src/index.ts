@@ -26,3 +26,29 @@ export type { Logger } from './net/util.js';
 export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
+
+// Aggregates (docs/library.md "Aggregates"): `node.aggregate(name, { kind })`.
+import { RumorNode as Node_ } from './net/rumor-node.js';
+import { Aggregates, aggregateHandle, type AggregateHandle } from './net/aggregates.js';
+import type { AggregateKind } from './proto/aggregate/types.js';
+export type { AggregateHandle, AggregateEstimate } from './net/aggregates.js';
+export { AGGREGATE_KINDS, MAX_AGGREGATE_NAME, type AggregateKind } from './proto/aggregate/types.js';
+
+declare module './net/rumor-node.js' {
+  interface RumorNode {
+    /** Join aggregate `name` (declared with `kind`, default `avg`): set this node's input with
+     *  `set(value)`, read the cluster-wide estimate with `estimate()`, `on('estimate')` or
+     *  `for await`. Throws a `TypeError` on a bad name, kind or value. */
+    aggregate(name: string, opts?: { kind?: AggregateKind }): AggregateHandle;
+  }
+}
+
+const aggregatesOf = new WeakMap<Node_, Aggregates>();
+Node_.prototype.aggregate = function (this: Node_, name: string, opts: { kind?: AggregateKind } = {}): AggregateHandle {
+  let a = aggregatesOf.get(this);
+  if (a === undefined) {
+    a = new Aggregates(this, null);
+    aggregatesOf.set(this, a);
+  }
+  return aggregateHandle(a, name, opts.kind ?? 'avg');
+};

@@ -33,6 +33,7 @@ import { parseBindAddr, type AgentConfig } from './config.js';
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
 import { LOG_LEVELS, createLogger, type AgentLogger } from './log.js';
 import { newCounters, type AgentCounters } from './metrics.js';
+import { AgentAggregates } from './aggregates.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
 
 export type { Member, AgentInfo };
@@ -101,6 +102,8 @@ export class Agent implements ApiBackend {
   /** prom-client registry, created on the first `/metrics` scrape (it reads `counters`). */
   private metricsRegistry: Registry | null = null;
   private members_!: MembersMachine;
+  /** Aggregates of this agent (src/agent/aggregates.ts). */
+  aggregates!: AgentAggregates;
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
   private ltime = 0;
@@ -182,6 +185,7 @@ export class Agent implements ApiBackend {
     );
     this.wireNode();
     this.members_.start(Date.now());
+    this.startAggregates();
     this.persist();
     // Join first: the JOIN is on the wire while the API socket binds.
     if (c.join.length > 0) void this.joinLoop(c.join);
@@ -195,6 +199,18 @@ export class Agent implements ApiBackend {
     }
     this.apiUrl_ = this.api.url;
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
+  }
+
+  private startAggregates(): void {
+    const alive = (): string[] => this.members_.members().filter((m) => m.status === 'alive').map((m) => m.addr);
+    this.aggregates = new AgentAggregates(this.node, alive, (f, m) => this.log.warn(f, m));
+    for (const a of this.config.aggregates) this.aggregates.runCommand(a);
+  }
+
+  /** `/v1/aggregates[/NAME]` of the API. */
+  aggregatesRoute(method: string, name: string | null, body: unknown): { status: number; body: unknown } {
+    if (this.state !== 'running' && method !== 'GET') return { status: 400, body: { error: 'aggregate: agent is stopping' } };
+    return this.aggregates.route(method, name, body);
   }
 
   private membersIo(): MembersIo {
@@ -384,6 +400,8 @@ export class Agent implements ApiBackend {
       passive: live ? this.node.passive() : [],
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
+      features: ['aggregates'],
+      aggregates: this.aggregates.list(),
     };
   }
 
@@ -407,6 +425,8 @@ export class Agent implements ApiBackend {
         stats: () => (this.state === 'stopped' ? null : this.node.stats()),
         memberCounts: () => this.memberCounts(),
         counters: this.counters,
+        aggregates: () => this.aggregates.list(),
+        aggregateCommandFailures: () => this.aggregates.commandFailures,
       });
     }
     return { contentType: this.metricsRegistry.contentType, body: await this.metricsRegistry.metrics() };
@@ -443,6 +463,7 @@ export class Agent implements ApiBackend {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.handlers.close();
+    this.aggregates.close();
     this.listeners.clear();
     await this.api?.close();
     this.metricsRegistry?.clear();

@@ -37,6 +37,8 @@ export interface ApiBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Subscribe to monitor events; returns the unsubscribe function. */
   subscribe(listener: (e: MonitorEvent) => void): () => void;
+  /** `/v1/aggregates[/NAME]` (src/agent/aggregates.ts); absent: 404. */
+  aggregatesRoute?(method: string, name: string | null, body: unknown): { status: number; body: unknown };
 }
 
 /** Largest accepted request body (bytes). */
@@ -114,6 +116,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
   const url = new URL(req.url ?? '/', 'http://x');
   if (!authorized(req, token)) throw new HttpError(401, 'missing or wrong bearer token (send "Authorization: Bearer <token>")');
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
+  if ((url.pathname === '/v1/aggregates' || url.pathname.startsWith('/v1/aggregates/')) && backend.aggregatesRoute !== undefined) {
+    return aggregatesRoute(req, res, url.pathname, backend.aggregatesRoute.bind(backend));
+  }
   switch (route) {
     case 'GET /v1/info':
       return sendJson(res, 200, backend.info());
@@ -144,6 +149,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
   const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/leave', '/v1/monitor', '/metrics'];
   if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
+}
+
+async function aggregatesRoute(req: IncomingMessage, res: ServerResponse, path: string, route: NonNullable<ApiBackend['aggregatesRoute']>): Promise<void> {
+  let name: string | null = null;
+  if (path !== '/v1/aggregates') {
+    try {
+      name = decodeURIComponent(path.slice('/v1/aggregates/'.length));
+    } catch {
+      throw new HttpError(400, 'aggregate name: bad percent-encoding');
+    }
+  }
+  const method = req.method ?? 'GET';
+  const body = method === 'PUT' || method === 'POST' ? await readJson(req) : undefined;
+  const a = route(method, name, body);
+  return sendJson(res, a.status, a.body);
 }
 
 /** Apply `?status=` (comma-separated) and `?tag=k=v` (repeatable, all must match). */

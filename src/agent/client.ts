@@ -3,7 +3,10 @@
  * `cannot reach agent at http://127.0.0.1:7373: ECONNREFUSED`, or
  * `agent at http://...: 401: missing or wrong bearer token ...`.
  */
+import type { AggregateEstimate } from '../net/aggregates.js';
 import type { ApiMember, MonitorEvent } from './api.js';
+
+export type { AggregateEstimate };
 
 /** `GET /v1/info` answer. */
 export interface AgentInfo {
@@ -18,6 +21,10 @@ export interface AgentInfo {
   passive: string[];
   members: Record<string, number>;
   stats: unknown;
+  /** Optional features this agent serves (e.g. `aggregates`: `/v1/aggregates`). */
+  features?: string[];
+  /** The agent's aggregates (with the `aggregates` feature). */
+  aggregates?: AggregateEstimate[];
 }
 
 /** A running monitor stream. */
@@ -59,6 +66,16 @@ export class AgentClient {
   }
 
   /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
+  /** Aggregates of the agent (`GET /v1/aggregates`). */
+  async aggregates(): Promise<AggregateEstimate[]> {
+    return (await this.call<{ aggregates: AggregateEstimate[] }>('GET', '/v1/aggregates')).aggregates;
+  }
+
+  /** Declare aggregate `name` and/or set this agent's input (`PUT /v1/aggregates/NAME`). */
+  async aggregate(name: string, body: { kind?: string; value?: number }): Promise<AggregateEstimate> {
+    return this.call<AggregateEstimate>('PUT', `/v1/aggregates/${encodeURIComponent(name)}`, body);
+  }
+
   async leave(): Promise<void> {
     await this.call('POST', '/v1/leave', {});
   }

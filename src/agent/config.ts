@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { parseAddr } from '../net/util.js';
 import { AGENT_DEFAULTS } from './defaults.js';
+import { checkAggregateName, checkKind, type AggregateKind } from '../proto/aggregate/types.js';
 
 export { AGENT_DEFAULTS };
 
@@ -65,6 +66,21 @@ const stringTable: Check = (v) => {
   return bad ? issue('expected a string', [bad[0]]) : undefined;
 };
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+/** One `aggregates` entry: `{ name, kind = "avg", command, intervalMs = 10000 }` (≥ 100 ms). */
+const aggregateEntry: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return issue('expected a table { name, kind, command, intervalMs }');
+  const o = v as Record<string, unknown>;
+  const extra = Object.keys(o).find((k) => !['name', 'kind', 'command', 'intervalMs'].includes(k));
+  if (extra !== undefined) return issue(`unknown key "${extra}" (expected name, kind, command, intervalMs)`);
+  const n = checkAggregateName(o.name);
+  if (!n.ok) return issue(n.reason, ['name']);
+  const k = checkKind(o.kind ?? 'avg');
+  if (!k.ok) return issue(k.reason, ['kind']);
+  if (typeof o.command !== 'string' || o.command.trim() === '') return issue('expected a non-empty shell command', ['command']);
+  const ms = o.intervalMs ?? 10_000;
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 100) return issue('expected an integer number of milliseconds >= 100', ['intervalMs']);
+  return undefined;
+};
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
 const SCHEMA = {
@@ -86,6 +102,7 @@ const SCHEMA = {
   logFormat: oneOf(['json', 'text'], 'expected json or text'),
   syncIntervalMs: posInt,
   reapAfterMs: posInt,
+  aggregates: listOf(aggregateEntry, 'expected a list of tables { name, kind, command, intervalMs }'),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -107,6 +124,7 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
+  aggregates: { name: string; kind?: AggregateKind; command: string; intervalMs?: number }[];
 }
 type Key = keyof Raw;
 

@@ -57,5 +57,11 @@ export function createMetrics(src: MetricsSource): Registry {
   counter(reg, 'rumor_handler_dropped_total', 'Event handler runs dropped because the queue was full.', [], () => [[{}, c.handlerDropped]]);
   counter(reg, 'rumor_user_events_total', 'User events, by direction.', ['direction'], () => [[{ direction: 'sent' }, c.userEventsSent], [{ direction: 'received' }, c.userEventsReceived]]);
   counter(reg, 'rumor_bad_messages_total', 'Agent-level messages (membership, user events) that failed validation, by channel.', ['channel'], () => byLabel('channel', c.badMessages));
+  const aggs = (): { name: string; kind: string; value: number | null; rounds: number }[] => src.aggregates?.() ?? [];
+  gauge(reg, 'rumor_aggregate_estimate', 'Current estimate of each aggregate (absent until it has one).', ['name', 'kind'], () =>
+    aggs().flatMap((a): [Labels, number][] => (a.value === null ? [] : [[{ name: a.name, kind: a.kind }, a.value]])),
+  );
+  gauge(reg, 'rumor_aggregate_rounds', 'Gossip rounds behind each aggregate estimate.', ['name', 'kind'], () => aggs().map((a): [Labels, number] => [{ name: a.name, kind: a.kind }, a.rounds]));
+  counter(reg, 'rumor_aggregate_command_failures_total', 'Aggregate input command runs that failed, by aggregate.', ['name'], () => byLabel('name', src.aggregateCommandFailures?.()));
   return reg;
 }

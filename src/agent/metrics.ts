@@ -31,5 +31,8 @@ export interface MetricsSource {
   stats(): NodeStats | null;
   memberCounts(): Record<MemberStatus, number>;
   counters: AgentCounters;
+  /** The agent's aggregates and their estimates (src/agent/aggregates.ts). */
+  aggregates?(): { name: string; kind: string; value: number | null; rounds: number }[];
+  aggregateCommandFailures?(): Record<string, number>;
 }
 
