@@ -127,7 +127,7 @@ class Bank implements App<number, BankMsg, BankTimer> {
       const m = createAggregate<number>(this.self, 'avg', this.bench.config, this.rng, this.subIo(i, r.loss), r.protocol);
       this.subs[i] = m;
       for (const p of this.neighbors) m.neighborUp(p, now);
-      m.setMembers(this.bench.members);
+      m.setMembers(this.bench.members, true);
       m.set(this.bench.values[this.self], now);
       m.start(now);
     });

@@ -26,6 +26,7 @@ export class Net {
     readonly config: AggregateConfig,
     readonly protocol?: AggregateProtocol,
     readonly rng: (i: number) => Rng = (i) => new Sfc32(1000 + i),
+    readonly membersRun = true,
   ) {}
 
   add(id: number, neighbors: number[] = [], value: number | null = null): AggregateMachine<number> {
@@ -44,6 +45,8 @@ export class Net {
     const m = createAggregate(id, this.kind, this.config, this.rng(id), io, this.protocol);
     this.nodes.set(id, m);
     for (const p of neighbors) m.neighborUp(p, this.now);
+    // Every node of these tests runs the aggregate: push to the neighbours as members.
+    if (this.membersRun) m.setMembers(neighbors, true);
     if (value !== null) m.set(value, this.now);
     m.start(this.now);
     return m;

@@ -53,7 +53,7 @@ test('push-sum avg: mass is conserved after every step, and every node converges
     total += x;
     net.add(i, g[i], x);
   }
-  for (let round = 0; round < 60; round++) {
+  for (let round = 0; round < 120; round++) {
     for (let i = 0; i < n; i++) {
       net.round(i);
       let [s, w] = mass(net);
@@ -207,4 +207,25 @@ test('input checks: names, kinds, values', () => {
   assert.equal(checkValue('3').ok, false);
   assert.equal(checkValue(1e16).ok, false);
   assert.deepEqual(checkValue(-2.5), { ok: true, value: -2.5 });
+});
+
+test('push-sum without a member list: mass goes only to peers known to run the aggregate; zero-mass probes find them', () => {
+  const net = new Net('avg', NO_EPOCHS, 'push-sum', (i) => new Sfc32(SEED + i), false);
+  // Node 9 is a neighbour of everyone but does not run the aggregate: messages to it are dropped.
+  const n = 6;
+  for (let i = 0; i < n; i++) net.add(i, [...Array.from({ length: n }, (_, j) => j).filter((j) => j !== i), 9], i * 10);
+  let probes = 0;
+  for (let k = 0; k < 80; k++) {
+    for (const id of [...net.nodes.keys()]) {
+      net.round(id);
+      for (const f of net.inflight) {
+        if (f.msg.type === 'push' && f.msg.w === 0 && f.msg.s === 0) probes++;
+        if (f.to === 9) assert.ok(f.msg.type === 'push' && f.msg.s === 0 && f.msg.w === 0, 'only zero-mass probes go to a node not known to run it');
+      }
+      net.deliverAll((f) => f.to === 9);
+    }
+  }
+  assert.ok(probes > 0, 'probes were sent');
+  assert.ok(Math.abs(mass(net)[0] - 150) < 1e-9 && Math.abs(mass(net)[1] - n) < 1e-9, 'no mass lost');
+  for (const m of net.nodes.values()) assert.ok(Math.abs(m.estimate()! - 25) < 1e-6, `estimate ${m.estimate()}`);
 });

@@ -68,6 +68,8 @@ export abstract class EpochMachine<P> implements App<P, AggMsg<P>, AggTimer> {
   protected abstract gossip(targets: P[]): void;
   /** The current instance's estimate (null: none yet). */
   abstract current(): number | null;
+  /** Send a message that carries nothing (no mass, no value) to `to`: a probe (peers.ts). */
+  protected abstract sendProbe(to: P): void;
 
   /** The value to report: the previous epoch's while this one is young. */
   estimate(): number | null {
@@ -75,10 +77,10 @@ export abstract class EpochMachine<P> implements App<P, AggMsg<P>, AggTimer> {
     return this.current();
   }
 
-  /** Pick targets uniformly from `members` (a list the host keeps current and shares; the
-   *  machine never copies or mutates it). */
-  setMembers(members: readonly P[]): void {
-    this.peers.members = members;
+  /** The member list (the host keeps it current and shares it; the machine never mutates
+   *  it); `allRun`: every member runs this aggregate (peers.ts). */
+  setMembers(members: readonly P[], allRun = false): void {
+    this.peers.setMembers(members, allRun);
   }
 
   /** Set this node's input (validated by the caller: finite). */
@@ -139,6 +141,8 @@ export abstract class EpochMachine<P> implements App<P, AggMsg<P>, AggTimer> {
       this.newInstance(this.epoch + 1, this.freshTag(), true);
     }
     this.gossip(this.peers.pick(this.config.fanout));
+    const probe = this.peers.probe();
+    if (probe !== undefined) this.sendProbe(probe);
     const value = this.estimate();
     const own = this.current();
     const spread = own === null || this.rmin === Infinity ? null : Math.max(relDiff(own, this.rmin), relDiff(own, this.rmax));

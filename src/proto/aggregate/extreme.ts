@@ -58,6 +58,11 @@ export class Extreme<P> extends EpochMachine<P> {
     }
   }
 
+  protected sendProbe(to: P): void {
+    // An extreme message always carries a value; without one there is nothing to probe with.
+    if (this.best !== null) this.io.send(to, { type: 'extreme', kind: this.kind, epoch: this.epoch, tag: this.tag, value: this.best, hint: null });
+  }
+
   current(): number | null {
     return this.best;
   }

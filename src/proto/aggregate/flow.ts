@@ -96,7 +96,7 @@ export class FlowUpdating<P> implements App<P, AggMsg<P>, AggTimer> {
   }
 
   /** Flow updating talks to its links only: the member list is not used. */
-  setMembers(_members: readonly P[]): void {}
+  setMembers(_members: readonly P[], _allRun?: boolean): void {}
 
   set(value: number, _now: number): void {
     this.input = value;

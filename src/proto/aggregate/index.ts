@@ -26,9 +26,10 @@ export { Extreme } from './extreme.js';
 export interface AggregateMachine<P> extends App<P, AggMsg<P>, AggTimer> {
   /** Set this node's input (the caller validated it with `checkValue`). */
   set(value: number, now: number): void;
-  /** The cluster's member list, when the host knows it (push-sum and extremes then pick
-   *  uniform targets from it; flow updating ignores it). Shared, read only. */
-  setMembers(members: readonly P[]): void;
+  /** The cluster's member list, when the host knows it; `allRun`: every member runs this
+   *  aggregate (push-sum and extremes then pick uniform targets from it; otherwise they probe
+   *  it for runners: peers.ts). Flow updating ignores it. Shared, read only. */
+  setMembers(members: readonly P[], allRun?: boolean): void;
   /** The value this node reports now (null: none yet). */
   estimate(): number | null;
 }

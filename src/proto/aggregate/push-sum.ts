@@ -93,6 +93,10 @@ export class PushSum<P> extends EpochMachine<P> {
     }
   }
 
+  protected sendProbe(to: P): void {
+    this.io.send(to, { type: 'push', kind: this.kind, epoch: this.epoch, tag: this.tag, s: 0, w: 0, hint: null });
+  }
+
   current(): number | null {
     return this.w > 0 ? this.s / this.w : null;
   }
