@@ -1,0 +1,114 @@
+/**
+ * End-to-end: `rumor aggregate` over 5 agents on loopback (started as a user would), each
+ * setting its own input through the CLI; one agent also feeds an aggregate from a command in
+ * its config file. Every agent's estimate must reach the exact cluster-wide value; bad input
+ * is refused with exit 2 (CLI) or 400 (HTTP) and disturbs nothing.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { ensureBuilt, rumor } from './helpers.js';
+
+const N = 5;
+const tmp = mkdtempSync(join(tmpdir(), 'rumor-agg-'));
+let children: ChildProcess[] = [];
+let api: string[] = [];
+
+interface Est {
+  name: string;
+  kind: string;
+  value: number | null;
+  rounds: number;
+  input: number | null;
+}
+
+async function estimate(i: number, name: string): Promise<Est> {
+  const r = await rumor(['aggregate', name, '--json', '--api', api[i]]);
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out) as Est;
+}
+
+before(async () => {
+  ensureBuilt();
+  const ports = await freePorts(2 * N);
+  const config = join(tmp, 'n1.toml');
+  writeFileSync(config, 'aggregates = [{ name = "cmdsum", kind = "sum", command = "echo 2.5", intervalMs = 500 }]\n');
+  const specs: AgentSpec[] = Array.from({ length: N }, (_, i) => ({
+    name: `n${i + 1}`,
+    gossipPort: ports[2 * i],
+    apiPort: ports[2 * i + 1],
+    profile: 'local' as const,
+    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    logFile: join(tmp, `n${i + 1}.log`),
+    extraArgs: i === 0 ? ['--config', config] : [],
+  }));
+  api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
+  children = [spawnAgent(specs[0])];
+  await waitUntil('n1 to answer', 15_000, async () => (await fetch(`${api[0]}/v1/info`)).ok);
+  children.push(...specs.slice(1).map(spawnAgent));
+  for (let i = 1; i < N; i++) await waitUntil(`n${i + 1} to answer`, 15_000, async () => (await fetch(`${api[i]}/v1/info`)).ok);
+});
+
+after(async () => {
+  await stopAll(children);
+});
+
+test('rumor aggregate: avg, count, max and a command-fed sum reach the exact values on all 5 agents', async () => {
+  for (let i = 0; i < N; i++) {
+    for (const args of [['load', '--set', String(10 * (i + 1))], ['nodes', '--kind', 'count'], ['peak', '--kind', 'max', '--set', String(i * i)], ['cmdsum', '--kind', 'sum']]) {
+      const r = await rumor(['aggregate', ...args, '--api', api[i]]);
+      assert.equal(r.code, 0, `${args.join(' ')} on n${i + 1}: ${r.err}`);
+    }
+  }
+  const want: [string, number, number][] = [
+    ['load', 30, 1e-3],
+    ['nodes', 5, 1e-3],
+    ['peak', 16, 0],
+    ['cmdsum', 2.5, 1e-3],
+  ];
+  for (const [name, value, tol] of want) {
+    for (let i = 0; i < N; i++) {
+      await waitUntil(`n${i + 1}: ${name} within ${tol} (relative) of ${value}`, 90_000, async () => {
+        const e = await estimate(i, name);
+        return e.value !== null && Math.abs(e.value - value) <= tol * Math.abs(value);
+      }, 500);
+    }
+  }
+  const info = (await (await fetch(`${api[2]}/v1/info`)).json()) as { features: string[]; aggregates: Est[] };
+  assert.ok(info.features.includes('aggregates'));
+  assert.deepEqual(info.aggregates.map((a) => a.name), ['cmdsum', 'load', 'nodes', 'peak']);
+  const metrics = await (await fetch(`${api[0]}/metrics`)).text();
+  const load = /rumor_aggregate_estimate\{name="load",kind="avg"\} (\S+)/.exec(metrics);
+  assert.ok(load !== null && Math.abs(Number(load[1]) - 30) <= 0.03, `gauge of load: ${load?.[1]}`);
+  assert.match(metrics, /rumor_aggregate_estimate\{name="nodes",kind="count"\} \d/);
+});
+
+test('bad input: exit 2 or HTTP 400 with the reason, and the aggregate is undisturbed', async () => {
+  const bad: [string[], RegExp][] = [
+    [['load', '--set', 'NaN'], /option --set: aggregate value: expected a finite number/],
+    [['load', '--set', 'Infinity'], /finite number/],
+    [['load', '--kind', 'median'], /option --kind: aggregate kind: expected one of avg, sum, count, min, max/],
+    [['x'.repeat(57)], /aggregate name: at most 56 characters/],
+  ];
+  for (const [args, re] of bad) {
+    const r = await rumor(['aggregate', ...args, '--api', api[1]]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    assert.match(r.err, re);
+  }
+  const conflict = await rumor(['aggregate', 'load', '--kind', 'sum', '--api', api[1]]);
+  assert.equal(conflict.code, 1);
+  assert.match(conflict.err, /already declared as avg, not sum/);
+  for (const body of ['{"value":"7"}', '{"value":1e999}', '{"kind":"median"}', '{"value":1,"extra":true}', '[1]']) {
+    const res = await fetch(`${api[1]}/v1/aggregates/load`, { method: 'PUT', body, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 400, body);
+    assert.match(((await res.json()) as { error: string }).error, /^(aggregate value|aggregate kind|body)/);
+  }
+  assert.equal((await fetch(`${api[1]}/v1/aggregates/nosuch`)).status, 404);
+  const e = await estimate(1, 'load');
+  assert.equal(e.input, 20, 'the input is unchanged');
+  assert.ok(e.value !== null && Math.abs(e.value - 30) <= 0.03, `estimate undisturbed: ${e.value}`);
+});
