@@ -21,6 +21,7 @@
  * k rounds: that instant is "after round k", where the maximum relative error over all live
  * nodes is measured (O(n) per round and row). A node with no estimate yet counts as infinite
  * error. Epochs are disabled (epochRounds = ∞): the experiment measures one computation.
+ * `--fanout F` sets push-sum's targets per round (default 2; 1 is the paper's protocol).
  * `rounds_to_1e3` / `rounds_to_1e6`: the first round after which the error stays ≤ ε at every
  * later measured round (null: never).
  */
@@ -188,7 +189,7 @@ export function roundsTo(curve: readonly number[], eps: number): number | null {
 
 function checkNodes(n: number | undefined): number {
   const v = n ?? 100_000;
-  if (!Number.isInteger(v) || v < 10) throw new Error(`nodes: expected an integer >= 10, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 2) throw new Error(`nodes: expected an integer >= 2, got ${String(v)}`);
   return v;
 }
 
@@ -202,7 +203,9 @@ export function aggregation(o: ExperimentOptions): ExperimentResult {
   for (const protocol of ['push-sum', 'flow'] as const) rows.push({ protocol, loss: 0, crash: true, phase: 1 });
   const t0 = nodes * JOIN_INTERVAL_MS + STABILISE_MS;
   const t1 = t0 + (ROUNDS + 2) * PERIOD_MS;
-  const bench = new Bench(rows, [t0, t1], values, { ...DEFAULT_AGGREGATE_CONFIG, periodMs: PERIOD_MS, epochRounds: Infinity });
+  const fanout = o.fanout ?? DEFAULT_AGGREGATE_CONFIG.fanout;
+  if (!Number.isInteger(fanout) || fanout < 1) throw new Error(`fanout: expected a positive integer, got ${String(fanout)}`);
+  const bench = new Bench(rows, [t0, t1], values, { ...DEFAULT_AGGREGATE_CONFIG, periodMs: PERIOD_MS, epochRounds: Infinity, fanout });
   const spec: AppSpec<BankMsg, BankTimer, never> = {
     name: 'agg',
     create(self, rng, io) {

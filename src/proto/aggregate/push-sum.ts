@@ -16,10 +16,10 @@
  *
  * Differs from the paper:
  * - Fanout 2 by default (keep a third, push a third to each of two targets) instead of one
- *   half to one target: measured at 10^5 nodes with uniform targets, max relative error 1e-6
- *   in 32 rounds instead of 54 (docs/results.md). `fanout: 1` is the paper's protocol.
- * - Targets come from a piggybacked peer-sample cache (peers.ts), not a uniform choice over all
- *   nodes, which no rumor node knows.
+ *   half to one target: fewer rounds to a given error for one more message per round
+ *   (`rumor sim aggregation --fanout 1` against the default; figures in docs/results.md).
+ * - Targets (peers.ts): uniform over the member list when every member runs the aggregate (as
+ *   in the paper); otherwise over the peers known to run it, found by zero-mass probes.
  * - Asynchronous rounds: each node's timer has its own phase; shares arrive 5–25 ms after
  *   being sent, within the receiver's same round or the next.
  * - Continuous inputs: a node whose input changes by δ adds δ to its s (average: joining with

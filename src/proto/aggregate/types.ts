@@ -58,13 +58,15 @@ export interface AggregateConfig {
    *  synchronous rounds; one second is the period of Serf's/memberlist's gossip family. */
   periodMs: number;
   /** Push targets per round (push-sum, extremes). Default 2: each keeps a third and sends a
-   *  third to two peers — measured at 10^5 nodes (uniform targets), 1e-6 in 32 rounds against
-   *  54 with the paper's single target (docs/results.md). */
+   *  third to two peers — fewer rounds than the paper's single target (measured with
+   *  `rumor sim aggregation --fanout 1` against the default: docs/results.md). */
   fanout: number;
-  /** Rounds per epoch (push-sum, extremes); Infinity disables restarts. Default 60: push-sum
-   *  reaches 1e-6 within 40 rounds at 10^5 nodes (docs/results.md), with margin. */
+  /** Rounds per epoch (push-sum, extremes); Infinity disables restarts. Default 60: the
+   *  issue's target is 1e-6 within 40 rounds at 10^5 nodes; 60 leaves a margin (measured
+   *  figures in docs/results.md). */
   epochRounds: number;
-  /** Peer-sample cache size (push-sum, extremes). Default 32 (Cyclon's cache size order). */
+  /** Known runners kept per aggregate (push-sum, extremes; peers.ts). Default 32: of the
+   *  order of Cyclon's cache; only used without a member list that every member runs. */
   cacheSize: number;
 }
 
