@@ -77,6 +77,9 @@ class Bench {
   }
   /** The member list every node is given (shared), as the agent's members machine knows it. */
   readonly members: number[];
+  /** End of each phase's measured rounds, and the virtual clock. */
+  ends: number[] = [];
+  now: () => number = () => 0;
 }
 
 /** One node's aggregates, one per row (started with their phase). */
@@ -140,8 +143,11 @@ class Bank implements App<number, BankMsg, BankTimer> {
     const b = this.bench;
     return {
       send: (to, m) => {
-        b.messages[i]++;
-        b.bytes[i] += directFrameBytes(aggregateMsgSize(m, ID_BYTES), CHANNEL_BYTES);
+        if (b.now() < b.ends[b.rows[i].phase]) {
+          // Traffic of the measured rounds only (a row runs on until the next phase starts).
+          b.messages[i]++;
+          b.bytes[i] += directFrameBytes(aggregateMsgSize(m, ID_BYTES), CHANNEL_BYTES);
+        }
         if (loss > 0 && this.rng.next() < loss) return;
         this.io.send(to, { i, m });
       },
@@ -216,6 +222,8 @@ export function aggregation(o: ExperimentOptions): ExperimentResult {
     size: (msg) => directFrameBytes(aggregateMsgSize(msg.m, ID_BYTES), CHANNEL_BYTES),
   };
   const sim = new Simulation({ nodes, seed: o.seed, apps: [spec] });
+  bench.ends = [t0 + ROUNDS * PERIOD_MS, t1 + ROUNDS * PERIOD_MS];
+  bench.now = () => sim.now;
   sim.joinAll(JOIN_INTERVAL_MS);
   const curves: number[][] = rows.map(() => []);
   const live: number[] = rows.map(() => 0);
