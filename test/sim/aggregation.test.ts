@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregation, roundsTo } from '../../src/sim/exp-aggregation.js';
+import { renderReport } from '../../src/sim/report.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 
@@ -41,8 +42,13 @@ test('aggregation experiment (300 nodes, seeded): push-sum converges without los
   for (const c of curves) assert.equal(c.max_rel_error.length, r.rounds);
 });
 
-test('aggregation experiment: same seed, same result', () => {
-  const a = JSON.stringify(aggregation({ nodes: 60, seed: SEED + 1 }));
+test('aggregation experiment: same seed, same result; the report charts the curves', () => {
+  const r = aggregation({ nodes: 60, seed: SEED + 1 });
+  const html = renderReport(r);
+  assert.equal(html.match(/<svg/g)?.length, 2);
+  assert.match(html, /Max relative error: 10 % of the nodes crash mid-run/);
+  assert.ok(!html.includes('NaN'));
+  const a = JSON.stringify(r);
   const b = JSON.stringify(aggregation({ nodes: 60, seed: SEED + 1 }));
   assert.equal(a, b);
 });
