@@ -123,10 +123,12 @@ async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string
   const dead = new Set(procs[victim].addresses);
   const others = ALL.filter((h) => h !== victim);
   await waitUntil(() => connectedAmong(ALL), 30_000, async () => `a connected overlay before the cut: ${await describe(ALL)}`);
+  const before = await timeoutCloses();
+  // The links to the victim, read just before the cut (a link replaced in between would be
+  // reported by name when its neighborDown never comes).
   const watchers = (await allStates(others.map((h) => procs[h]))).filter((s) => s.neighbors.some((p) => dead.has(p)));
   assert.ok(watchers.length >= 1, 'the victim host has neighbours elsewhere');
   const links = watchers.flatMap((w) => w.neighbors.filter((p) => dead.has(p)).map((p) => ({ at: w.address, peer: p })));
-  const before = await timeoutCloses();
   const since = Date.now();
   lab.setLink(victim, false);
   const seen = (x: { at: string; peer: string }): DownEvent | undefined => downs.find((d) => d.t >= since && d.node === x.at && d.peer === x.peer);

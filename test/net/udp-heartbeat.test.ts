@@ -62,10 +62,11 @@ test('an idle link heartbeats over UDP: hb-ping/hb-pong flow, TCP PINGs only as 
     await waitUntil(() => count(a, 'messagesOut', 'hb-pong') >= sent - 1, 10_000, 'the acceptor to answer each');
     await waitUntil(() => count(b, 'messagesIn', 'hb-pong') >= sent - 2, 10_000, () => `the pongs to come back (${count(b, 'messagesIn', 'hb-pong')} of ${sent})`);
     const sb = b.stats();
-    // A TCP PING goes out only as the fallback for a UDP ping left unanswered (a stalled loop).
+    // A TCP PING goes out only after a UDP ping was left unanswered (a fallback; after two in
+    // a row the link stays on TCP for a while): none unless the loop stalled past a fallback.
     const tcp = (sb.messagesOut.ping ?? 0) - tcp0;
-    assert.ok(tcp <= sb.udp.fallbacks - fb0, `TCP pings ${tcp}, fallbacks ${sb.udp.fallbacks - fb0}`);
-    assert.ok(tcp < (sb.messagesOut['hb-ping'] ?? 0) - udp0, `mostly UDP: ${tcp} TCP pings`);
+    const fallbacks = sb.udp.fallbacks - fb0;
+    assert.ok(tcp === 0 || fallbacks > 0, `${tcp} TCP pings without any UDP fallback`);
     assert.equal(sb.bytesOut['hb-ping'], 19 * (sb.messagesOut['hb-ping'] ?? 0), '19-byte datagrams while seq < 128');
     assert.ok(sb.rttMs[a.address] >= 0, 'rtt measured from the UDP pongs');
     assert.deepEqual(a.stats().closes, {});
