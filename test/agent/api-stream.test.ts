@@ -122,8 +122,14 @@ test('/metrics needs the token (401 with the documented error); an event too lar
   res = await post('x'.repeat(900_000));
   assert.equal(res.status, 400);
   const { error } = (await res.json()) as { error: string };
-  assert.match(error, /^payload of \d+ bytes exceeds the limit of \d+ bytes/);
+  const m = /^payload: 900000 bytes, at most (\d+) fit in one event \(it travels base64-encoded in a broadcast of at most \d+ bytes\)$/.exec(error);
+  assert.ok(m !== null, error);
   assert.equal(a.counters.userEventsSent, 0, 'nothing was sent');
-  res = await post('x'.repeat(1000));
-  assert.equal(res.status, 200, 'a payload that fits is accepted');
+  // The limit named is exact: that many bytes are accepted, one more is not.
+  const max = Number(m[1]);
+  res = await post('x'.repeat(max + 1));
+  assert.equal(res.status, 400, `${max + 1} bytes`);
+  res = await post('x'.repeat(max));
+  assert.equal(res.status, 200, `${max} bytes: ${await res.text()}`);
+  assert.equal(a.counters.userEventsSent, 1);
 });
