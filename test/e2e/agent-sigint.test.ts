@@ -1,7 +1,7 @@
 // `rumor agent` (the built CLI, a child process) gets SIGINT, as from Ctrl-C: it floods `left`,
 // leaves the overlay gracefully and exits 0; the other agents list it `left`, not `failed`
 // (docs/agent.md: "`rumor leave` / SIGINT / SIGTERM flood `left`").
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -32,8 +32,10 @@ function exitWithin(child: ChildProcess, ms: number, what: string): Promise<numb
   });
 }
 
+// Building dist/ (when src/ is newer) takes tsc's time, several times more on a loaded machine.
+before(() => ensureBuilt(), { timeout: 300_000 });
+
 test('SIGINT: the agent leaves gracefully and exits 0; the others list it left', { timeout: 60_000 }, async () => {
-  ensureBuilt();
   const r = resolveAgentConfig({ flags: { name: 'stay', bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local' }, isTTY: false });
   if (!r.ok) throw new Error(r.reason);
   const seed = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });

@@ -79,13 +79,13 @@ const B = ALL.slice(HOSTS / 2);
 before(async () => {
   const why = netnsUnavailable();
   if (why !== null) throw new Error(`agent partition test cannot run: ${why}`);
-  ensureBuilt();
+  ensureBuilt(); // tsc when src/ is newer than dist/: bounded by this hook's timeout
   lab.create(HOSTS);
   startAgent(0);
   await waitUntil(() => tables[0] !== undefined, 1000, 'host0 started');
   for (let h = 1; h < HOSTS; h++) startAgent(h);
   await waitUntil(() => missing(ALL, ALL, 'alive').length === 0, 30_000, () => `every agent to list the others alive: ${missing(ALL, ALL, 'alive').join('; ')} ${stderr.join('')}`);
-});
+}, { timeout: 300_000 });
 
 after(() => {
   for (const c of agents) c.kill('SIGKILL');
