@@ -1,11 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
+import { pidGone, within } from '../support/wait.js';
 
 type RunnerOpts = { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean; scratchDir?: string };
 
@@ -72,13 +73,20 @@ test(`captureStdout false: stdout goes nowhere, stdin and stderr still work`, as
 });
 
 test(`timeout kills the script (and its children); failure is logged`, async () => {
-  const h = await warmRunner([{ filters: ['*'], script: 'sleep 30; echo never' }], { timeoutMs: 200 });
+  // The script starts a background child and records both pids, then waits forever.
+  const pids = join(mkdtempSync(join(tmpdir(), 'rumor-h-')), 'pids');
+  const h = await warmRunner([{ filters: ['*'], script: `sleep 60 & echo $! > ${pids}.tmp; echo $$ >> ${pids}.tmp; mv ${pids}.tmp ${pids}; wait; echo never` }], { timeoutMs: 1500 });
   h.r.dispatch({ type: 'member-failed', members: [member] });
-  await h.r.idle();
+  await within(h.r.idle(), 10_000, 'the runner to report the timed-out run');
   assert.equal(h.results.length, 1);
   assert.equal(h.results[0].outcome, 'timeout');
   assert.equal(h.results[0].stdout, '');
   assert.ok(h.lines.some((l) => l.includes('event handler timed out')));
+  assert.ok(existsSync(pids), 'the script wrote its pids within the 1.5 s timeout');
+  const [child, shell] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  assert.ok(child > 0 && shell > 0 && child !== shell, `pids ${child}, ${shell}`);
+  await pidGone(shell, 5000, 'the timed-out script to be gone');
+  await pidGone(child, 5000, "the timed-out script's background child to be killed with it");
 });
 
 test(`non-zero exit is a logged failure, never a crash`, async () => {
