@@ -11,7 +11,7 @@ import { startApi, type ApiBackend, type MonitorEvent } from '../../src/agent/ap
 import { AgentClient } from '../../src/agent/client.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
-import { waitUntil } from '../multi/support/procs.js';
+import { waitUntil } from '../support/wait.js';
 
 const TOKEN = 'stream-test-token';
 const agents: Agent[] = [];

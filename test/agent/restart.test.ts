@@ -13,7 +13,7 @@ import { Agent, JOIN_RETRY_FIRST_MS } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
 import { freePort } from '../../src/cli/cluster.js';
-import { waitUntil } from '../multi/support/procs.js';
+import { waitUntil } from '../support/wait.js';
 
 const agents: Agent[] = [];
 after(async () => {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
-import { exited, freePorts, spawnAgent } from '../../src/cli/cluster.js';
-import { waitUntil } from '../multi/support/procs.js';
+import { freePorts, spawnAgent } from '../../src/cli/cluster.js';
+import { exitWithin, waitUntil } from '../support/wait.js';
 import { ensureBuilt } from './helpers.js';
 
 const children: ChildProcess[] = [];
@@ -20,17 +20,6 @@ after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(agents.map((a) => a.shutdown()));
 });
-
-/** The exit code of `child`, or a rejection after `ms`. */
-function exitWithin(child: ChildProcess, ms: number, what: string): Promise<number | string> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no exit within ${ms} ms`)), ms);
-    void exited(child).then((c) => {
-      clearTimeout(t);
-      resolve(c);
-    });
-  });
-}
 
 // Building dist/ (when src/ is newer) takes tsc's time, several times more on a loaded machine.
 before(() => ensureBuilt(), { timeout: 300_000 });

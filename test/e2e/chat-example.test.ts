@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { waitUntil } from '../multi/support/procs.js';
+import { exitWithin, waitUntil } from '../support/wait.js';
 import { ROOT } from './helpers.js';
 
 const CHAT = join(ROOT, 'examples', 'chat.ts');
@@ -15,7 +15,6 @@ interface Chat {
   child: ChildProcessWithoutNullStreams;
   out: () => string;
   type: (line: string) => void;
-  exit: Promise<number | null>;
 }
 
 const chats: Chat[] = [];
@@ -32,7 +31,6 @@ function chat(...args: string[]): Chat {
     child,
     out: () => out,
     type: (line) => child.stdin.write(`${line}\n`),
-    exit: new Promise((r) => child.once('exit', (code) => r(code))),
   };
   chats.push(c);
   return c;
@@ -41,16 +39,6 @@ function chat(...args: string[]): Chat {
 async function waitFor(c: Chat, re: RegExp, what: string, ms = 20_000): Promise<RegExpMatchArray> {
   await waitUntil(() => re.test(c.out()), ms, () => `${what}; output so far: ${JSON.stringify(c.out())}`);
   return c.out().match(re)!;
-}
-
-async function exitCode(c: Chat, ms: number, what: string): Promise<number | null> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no exit within ${ms} ms; output: ${c.out()}`)), ms)));
-  try {
-    return await Promise.race([c.exit, timeout]);
-  } finally {
-    clearTimeout(t);
-  }
 }
 
 test('examples/chat.ts: lines typed in one chat are printed by the other with the sender\'s name; /peers, /quit', { timeout: 60_000 }, async () => {
@@ -72,7 +60,7 @@ test('examples/chat.ts: lines typed in one chat are printed by the other with th
   await waitFor(bob, new RegExp(`^(> )*active: ${addr}$`, 'm'), 'bob\'s /peers lists alice as active');
 
   bob.type('/quit');
-  assert.equal(await exitCode(bob, 15_000, 'bob after /quit'), 0);
+  assert.equal(await exitWithin(bob.child, 15_000, () => `bob to exit after /quit; output: ${bob.out()}`), 0);
   await waitFor(alice, new RegExp(`\\* neighbour down: ${bobAddr} \\(disconnected\\)`, 'm'), 'alice sees bob leave gracefully');
   alice.child.stdin.end();
   alice.child.kill('SIGTERM');
@@ -80,6 +68,6 @@ test('examples/chat.ts: lines typed in one chat are printed by the other with th
 
 test('examples/chat.ts: a bad option is one line on stderr and exit 1', { timeout: 30_000 }, async () => {
   const bad = chat('--port', '70000');
-  assert.equal(await exitCode(bad, 20_000, 'chat with --port 70000'), 1);
+  assert.equal(await exitWithin(bad.child, 20_000, () => `chat --port 70000 to exit; output: ${bad.out()}`), 1);
   assert.equal(bad.out(), 'chat: --port: expected 0..65535, got 70000\n');
 });
