@@ -8,7 +8,7 @@
 //   listed `alive` there (and so does any member whose only detector on that side is cut
 //   off from the rest of it);
 // - no node marks a member of its own side failed; once healed, every agent lists every
-//   other `alive` again.
+//   other `alive` again, those marked failed at a higher incarnation (they refuted it).
 // The agents' member tables and neighbours are read from their JSON logs (member-* lines;
 // `neighbour up/down` at debug level), so no API has to be reachable from here. Without
 // namespace rights this file fails, naming what is missing.
@@ -30,6 +30,8 @@ process.once('exit', () => lab.destroy());
 const agents: ChildProcess[] = [];
 /** tables[h]: address → status, as agent h logged its member events. */
 const tables: Map<string, string>[] = [];
+/** incarnations[h]: address → incarnation, from the same lines. */
+const incarnations: Map<string, number>[] = [];
 /** neighbours[h]: agent h's active view, from its `neighbour up/down` log lines. */
 const neighbours: Set<string>[] = [];
 /** everLinked[h]: every peer agent h has had in its active view. */
@@ -39,13 +41,16 @@ const stderr: string[] = [];
 const addr = (h: number): string => `${lab.ips[h]}:${PORT}`;
 
 function onLog(h: number, line: string): void {
-  let e: { msg?: string; addr?: string; status?: string; peer?: string };
+  let e: { msg?: string; addr?: string; status?: string; incarnation?: number; peer?: string };
   try {
     e = JSON.parse(line) as typeof e;
   } catch {
     return;
   }
-  if (e.msg?.startsWith('member-') && typeof e.addr === 'string' && typeof e.status === 'string') tables[h].set(e.addr, e.status);
+  if (e.msg?.startsWith('member-') && typeof e.addr === 'string' && typeof e.status === 'string') {
+    tables[h].set(e.addr, e.status);
+    incarnations[h].set(e.addr, e.incarnation ?? -1);
+  }
   else if (e.msg === 'neighbour up' && typeof e.peer === 'string') {
     neighbours[h].add(e.peer);
     everLinked[h].add(e.peer);
@@ -58,6 +63,7 @@ function startAgent(h: number): void {
   if (h > 0) args.push('--join', addr(0));
   const child = spawn('ip', ['netns', 'exec', lab.hosts[h], process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   tables[h] = new Map();
+  incarnations[h] = new Map();
   neighbours[h] = new Set();
   everLinked[h] = new Set();
   createInterface({ input: child.stdout! }).on('line', (l) => onLog(h, l));
@@ -135,6 +141,12 @@ test('a 3/3 partition: linked peers across the cut are marked failed and the new
   // A link made across the cut after the snapshot (and before the DROP rules) also counts.
   const never = (side: number[], other: number[]): number[] => side.filter((p) => !other.some((h) => everLinked[h].has(addr(p))));
   assert.deepEqual([...missing(A, never(B, A), 'alive'), ...missing(B, never(A, B), 'alive')], [], `members nobody on the other side was linked to stay listed alive there (views at the cut: ${atCut})`);
+  const marked = ALL.flatMap((h) => ALL.filter((p) => tables[h].get(addr(p)) === 'failed').map((p) => [h, p] as const));
+  assert.ok(marked.length > 0);
   lab.heal();
   await waitUntil(() => missing(ALL, ALL, 'alive').length === 0, 60_000, () => `every agent to list every other alive after the heal: ${missing(ALL, ALL, 'alive').join('; ')}; views: ${views()}`);
+  // Alive again by refutation: where a member was marked failed (at incarnation 0), it is
+  // back with a higher incarnation (its member-join line carries it).
+  const notRefuted = marked.filter(([h, p]) => (incarnations[h].get(addr(p)) ?? 0) < 1).map(([h, p]) => `host${h} has host${p}@${incarnations[h].get(addr(p))}`);
+  assert.deepEqual(notRefuted, [], 'members marked failed were refuted with a higher incarnation');
 });
