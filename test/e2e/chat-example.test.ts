@@ -1,6 +1,6 @@
 // examples/chat.ts does what its comment says: two chat processes on loopback (alice, and bob
 // joining her), every line typed is broadcast and printed by the other with its sender's name;
-// /peers shows the views; /quit leaves gracefully (alice sees bob's DISCONNECT); a bad option
+// /peers shows the views; /stats prints the counters; /quit leaves gracefully (alice sees bob's DISCONNECT); a bad option
 // is one line and exit 1.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ async function waitFor(c: Chat, re: RegExp, what: string, ms = 20_000): Promise<
   return c.out().match(re)!;
 }
 
-test('examples/chat.ts: lines typed in one chat are printed by the other with the sender\'s name; /peers, /quit', { timeout: 60_000 }, async () => {
+test('examples/chat.ts: lines typed in one chat are printed by the other with the sender\'s name; /peers, /stats, /quit', { timeout: 60_000 }, async () => {
   const alice = chat('--name', 'alice');
   const [, addr] = await waitFor(alice, /^\* alice listening on (127\.0\.0\.1:\d+) \(cluster rumor\)$/m, 'alice listening');
   const bob = chat('--name', 'bob', '--join', addr);
@@ -58,6 +58,10 @@ test('examples/chat.ts: lines typed in one chat are printed by the other with th
 
   bob.type('/peers');
   await waitFor(bob, new RegExp(`^(> )*active: ${addr}$`, 'm'), 'bob\'s /peers lists alice as active');
+
+  bob.type('/stats');
+  await waitFor(bob, new RegExp(`^  "address": "${bobAddr}",$`, 'm'), 'bob\'s /stats prints its counters as JSON');
+  assert.match(bob.out(), /^ {2}"deliveries": [1-9]\d*,$/m, '/stats counts the deliveries');
 
   bob.type('/quit');
   assert.equal(await exitWithin(bob.child, 15_000, () => `bob to exit after /quit; output: ${bob.out()}`), 0);
