@@ -1,7 +1,7 @@
 // examples/chat.ts does what its comment says: two chat processes on loopback (alice, and bob
 // joining her), every line typed is broadcast and printed by the other with its sender's name;
-// /peers shows the views; /stats prints the counters; /quit leaves gracefully (alice sees bob's DISCONNECT); a bad option
-// is one line and exit 1.
+// /peers shows the views; /stats prints the counters; /quit leaves gracefully (alice sees
+// bob's DISCONNECT); a bad option is one line and exit 1.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
