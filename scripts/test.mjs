@@ -25,8 +25,9 @@ const ALLOW_SKIP = process.env.RUMOR_TEST_ALLOW_SKIP === '1';
 const CONCURRENCY = positive('RUMOR_TEST_CONCURRENCY', 2);
 const FILE_TIMEOUT_MS = positive('RUMOR_TEST_FILE_TIMEOUT_MS', 400_000);
 positive('RUMOR_TEST_TIMEOUT_MS', 120_000); // validated here, applied by the preload
-const PRELOAD = './test/support/default-timeout.mjs';
-const REPORTER = './scripts/test-reporter.mjs';
+// By URL, so the runner works from any directory holding a test/ folder (its own test does that).
+const PRELOAD = new URL('../test/support/default-timeout.mjs', import.meta.url).href;
+const REPORTER = new URL('./test-reporter.mjs', import.meta.url).href;
 
 function positive(name, fallback) {
   const raw = process.env[name];

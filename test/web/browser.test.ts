@@ -9,14 +9,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openHarness, type Harness } from './browser-harness.js';
+import { chromiumUnavailable, openHarness, type Harness } from './browser-harness.js';
+import { requirement } from '../support/requirement.js';
 import { SpreadSession } from '../../src/web/spread.js';
 import { packageRoot } from '../../src/cli/ui.js';
 
 const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'web');
 let h: Harness;
+/** Without a browser each test fails with the reason (skipped only with RUMOR_TEST_ALLOW_SKIP=1). */
+const browser = requirement('a headless browser (Debian chromium)', chromiumUnavailable());
 
 before(async () => {
+  if (!browser.ok) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   h = await openHarness();
 });
@@ -59,7 +63,8 @@ function expectedRun(protocol: 'fanout' | 'plumtree', nodes: number, fanout: num
   return { round: st.round, infected: st.infected };
 }
 
-test('spread view: Plumtree over HyParView, click a node, play to 100% infected', async () => {
+test('spread view: Plumtree over HyParView, click a node, play to 100% infected', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=plumtree&nodes=40&fanout=3&seed=1&loss=0');
   await page.waitForFunction(() => document.querySelector('[data-testid="stat-round"]') !== null, null, { timeout: 20000 });
   // Node 0 sits at the top of the ring: click it on the canvas.
@@ -80,7 +85,8 @@ test('spread view: Plumtree over HyParView, click a node, play to 100% infected'
   await page.close();
 });
 
-test('spread view: fanout gossip, start by number, round counter matches the simulator', async () => {
+test('spread view: fanout gossip, start by number, round counter matches the simulator', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=fanout&nodes=200&fanout=4&seed=1&loss=0');
   await page.waitForFunction(() => document.querySelector('[data-testid="stat-round"]') !== null, null, { timeout: 20000 });
   await page.fill('[data-testid="spread-origin"]', '7');
@@ -95,7 +101,8 @@ test('spread view: fanout gossip, start by number, round counter matches the sim
   await page.close();
 });
 
-test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measured curve runs', async () => {
+test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measured curve runs', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=converge&seeds=3');
   const t9999 = Number(await page.locator('[data-testid="conv-out"]').getAttribute('data-analytic9999'));
   assert.ok(Math.abs(t9999 - 1.8) < 1e-9, `t99.99 = ${t9999}`);
@@ -123,7 +130,8 @@ test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measure
   await page.close();
 });
 
-test('overlay view: active-view graph, fail 30%, views repair', async () => {
+test('overlay view: active-view graph, fail 30%, views repair', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=overlay&onodes=200&oseed=1');
   await page.waitForFunction(() => document.querySelector('[data-testid="ov-stats"]')?.getAttribute('data-alive') === '200', null, { timeout: 20000 });
   assert.equal(await page.locator('[data-testid="ov-stats"]').getAttribute('data-components'), '1');
