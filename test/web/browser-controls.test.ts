@@ -7,11 +7,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { openHarness, type Harness } from './browser-harness.js';
+import { chromiumUnavailable, openHarness, type Harness } from './browser-harness.js';
+import { requirement } from '../support/requirement.js';
 
 let h: Harness;
+/** Without a browser each test fails with the reason (skipped only with RUMOR_TEST_ALLOW_SKIP=1). */
+const browser = requirement('a headless browser (Debian chromium)', chromiumUnavailable());
 
 before(async () => {
+  if (!browser.ok) return;
   h = await openHarness();
 });
 
@@ -48,7 +52,8 @@ async function clickNode0(page: Page, canvasId: string): Promise<void> {
 
 const query = (page: Page): URLSearchParams => new URL(page.url()).searchParams;
 
-test('spread view keys: S steps one round and P plays / pauses, with nothing focused', async () => {
+test('spread view keys: S steps one round and P plays / pauses, with nothing focused', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=plumtree&nodes=40&fanout=3&seed=1&loss=0');
   await page.waitForSelector('[data-testid="stat-round"]', { timeout: 20_000 });
   await page.fill('[data-testid="spread-origin"]', '5');
@@ -74,7 +79,8 @@ test('spread view keys: S steps one round and P plays / pauses, with nothing foc
   await page.close();
 });
 
-test('URL write-back: parameters and the open view go to the URL; opening that URL restores them', async () => {
+test('URL write-back: parameters and the open view go to the URL; opening that URL restores them', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread');
   await page.waitForSelector('[data-testid="stat-round"]', { timeout: 20_000 });
   await page.selectOption('[data-testid="spread-protocol"]', 'flood');
@@ -111,7 +117,8 @@ test('URL write-back: parameters and the open view go to the URL; opening that U
   await again.close();
 });
 
-test('click to fail: a node clicked in the spread view ("removes the node") and in the overlay view is crashed', async () => {
+test('click to fail: a node clicked in the spread view ("removes the node") and in the overlay view is crashed', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=plumtree&nodes=40&seed=1&loss=0');
   await page.waitForSelector('[data-testid="stat-round"]', { timeout: 20_000 });
   await waitAttr(page, 'spread-stats', 'data-alive', '40', '40 live nodes');
