@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNode, type RumorNode } from '../net/rumor-node.js';
+import { createNode, PayloadTooLargeError, type RumorNode } from '../net/rumor-node.js';
 import type { Delivery } from '../net/subscription.js';
 import {
   DEFAULT_MEMBERS_CONFIG,
@@ -390,8 +390,18 @@ export class Agent implements ApiBackend {
   /** Broadcast a user event; returns its message id. Throws on bad input or a stopped agent. */
   event(name: string, payload: Uint8Array): string {
     if (this.state !== 'running') throw new Error('event: agent is stopping');
+    const body = encodeUserEvent({ name, payload, ltime: this.ltime + 1 });
+    let id: string;
+    try {
+      id = this.node.broadcast(body, { channel: EVENT_CHANNEL });
+    } catch (err) {
+      if (!(err instanceof PayloadTooLargeError)) throw err;
+      // The limit the runtime names is the encoded event's; say it in the caller's terms.
+      const overhead = body.byteLength - Math.ceil(payload.byteLength / 3) * 4;
+      const max = Math.max(0, Math.floor((err.limit - overhead) / 4) * 3);
+      throw new Error(`payload: ${payload.byteLength} bytes, at most ${max} fit in one event (it travels base64-encoded in a broadcast of at most ${err.limit} bytes)`, { cause: err });
+    }
     this.ltime++;
-    const id = this.node.broadcast(encodeUserEvent({ name, payload, ltime: this.ltime }), { channel: EVENT_CHANNEL });
     this.counters.userEventsSent++;
     return id;
   }

@@ -59,9 +59,12 @@
  * (as in Serf).
  *
  * Limits (the minimum promised by issue 4, not SWIM):
- * - No indirect probing (SWIM's ping-req): a probe is one direct TCP attempt, so a
- *   partition makes both sides declare the other failed until it heals; after healing,
- *   anti-entropy and refutation bring everyone back `alive`.
+ * - No indirect probing (SWIM's ping-req): a probe is one direct TCP attempt, so in a
+ *   partition each node declares failed the peers it had links to across the cut, and the
+ *   news spreads over the links left on its side; members of the other side that no node of
+ *   this side was linked to (or whose only detector here is cut off from the rest of the
+ *   side) stay `alive` here. After healing, anti-entropy and refutation bring everyone back
+ *   `alive`.
  * - Only active-view neighbours detect failures; a node whose every neighbour dies at
  *   the same time is detected only when someone else's link to it fails (possibly never).
  * - No suspicion timeout: this node never originates `suspect` (it accepts it from peers,
