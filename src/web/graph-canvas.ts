@@ -39,8 +39,11 @@ export class GraphCanvas {
     this.canvas.setAttribute('aria-label', label);
     this.canvas.tabIndex = 0;
     parent.appendChild(this.canvas);
-    // For tests: where node i is drawn now (CSS pixels, canvas-relative).
-    Object.assign(this.canvas, { rumorPosition: (i: number) => this.position(i) });
+    // For tests: where node i is drawn now (CSS pixels, canvas-relative), and the layout.
+    Object.assign(this.canvas, {
+      rumorPosition: (i: number) => this.position(i),
+      rumorLayout: () => ({ xs: [...this.xs], ys: [...this.ys], links: [...this.links] }),
+    });
     new ResizeObserver(() => this.resize()).observe(this.canvas);
   }
 
