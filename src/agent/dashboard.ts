@@ -476,6 +476,11 @@ export class DashboardHub {
     s.res.write(text);
   }
 
+  /** The reports known (the page's overlay and per-member traffic). */
+  knownReports(): MemberReport[] {
+    return [...this.reports.values()].map((r) => r.report);
+  }
+
   /** Open streams (tests). */
   get streamCount(): number {
     return this.streams.size;
