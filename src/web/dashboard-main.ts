@@ -12,14 +12,14 @@ import { EventsView, MembersView, OverlayView, SlotView, TrafficView, STATUS_COL
 const RENDER_EVERY_MS = 250;
 
 interface Hooks {
-  rumorDash: { state: DashState; events: number; renders: number; connected: boolean };
+  rumorDash: { state: DashState; events: number; renders: number; connected: boolean; maxRenderMs: number };
 }
 
 function main(): void {
   const app = document.getElementById('app')!;
   const link = new AgentLink();
   const state = new DashState();
-  const hooks = { state, events: 0, renders: 0, connected: false };
+  const hooks = { state, events: 0, renders: 0, connected: false, maxRenderMs: 0 };
   (window as unknown as Hooks).rumorDash = hooks;
 
   const gate = el('form', { class: 'gate', 'data-testid': 'dash-login', hidden: '' });
@@ -117,7 +117,10 @@ function main(): void {
       renderHeader();
       syncSlots();
     }
+    const t0 = performance.now();
     for (const [n, , v] of views) if (n === current) v.render(state);
+    const ms = performance.now() - t0;
+    if (ms > hooks.maxRenderMs) hooks.maxRenderMs = ms;
   };
 
   let closeStream: (() => void) | null = null;

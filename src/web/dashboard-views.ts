@@ -5,11 +5,11 @@
  * (newest first, with payloads). Each view renders only when shown and only what changed; the
  * page schedules renders at most every 250 ms, so a busy stream never means a busy page.
  */
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { el } from './client.js';
 import { GraphCanvas } from './graph-canvas.js';
-import { ago, filterMembers, human, overlayGraph, STATUSES, type DashState, type OverlayGraph, type TrafficStats } from './dashboard-state.js';
+import { ago, filterMembers, human, overlayGraph, STATUSES, type DashEvent, type DashState, type OverlayGraph, type TrafficStats } from './dashboard-state.js';
 
 export const STATUS_COLORS = ['#2b8a3e', '#f59f00', '#c92a2a', '#868e96'];
 const PAGE = 100;
@@ -19,8 +19,37 @@ export interface View {
   render(state: DashState): void;
 }
 
-function cell(text: string, attrs: Record<string, string> = {}): HTMLTableCellElement {
-  return el('td', attrs, text);
+/** One table row's content: cell texts, optional per-cell class and title, row attributes. */
+interface RowData {
+  attrs: Record<string, string>;
+  cells: string[];
+  classes?: (string | undefined)[];
+  titles?: (string | undefined)[];
+}
+
+/**
+ * Show `rows` in `tbody`, reusing the row and cell elements already there and writing only
+ * what changed: a live table of 100 rows then costs a few text writes per update instead of
+ * rebuilding hundreds of elements (and re-laying out the table) several times a second.
+ */
+function patchRows(tbody: HTMLTableSectionElement, rows: RowData[]): void {
+  while (tbody.rows.length > rows.length) tbody.deleteRow(-1);
+  rows.forEach((r, i) => {
+    let tr = tbody.rows[i] as HTMLTableRowElement | undefined;
+    if (tr === undefined) {
+      tr = tbody.insertRow();
+      for (let c = 0; c < r.cells.length; c++) tr.insertCell();
+    }
+    for (const [k, v] of Object.entries(r.attrs)) if (tr.getAttribute(k) !== v) tr.setAttribute(k, v);
+    r.cells.forEach((text, c) => {
+      const td = tr.cells[c];
+      if (td.textContent !== text) td.textContent = text;
+      const cls = r.classes?.[c] ?? '';
+      if (td.className !== cls) td.className = cls;
+      const title = r.titles?.[c];
+      if (title !== undefined && td.title !== title) td.title = title;
+    });
+  });
 }
 
 function pager(onMove: (delta: number) => void): { root: HTMLElement; set(page: number, pages: number, total: number): void } {
@@ -89,17 +118,28 @@ export class MembersView implements View {
     this.page = Math.min(this.page, pages - 1);
     this.pages.set(this.page, pages, rows.length);
     const now = Date.now();
-    const trs = rows.slice(this.page * PAGE, (this.page + 1) * PAGE).map((m) => {
-      const tr = el('tr', { 'data-addr': m.addr, 'data-status': m.status });
-      const st = cell(m.status, { class: `st st-${m.status}` });
-      const since = cell(`${ago(now - m.since)} ago`, { title: new Date(m.since).toISOString() });
-      const tags = Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ');
-      tr.append(cell(m.name), cell(m.addr), st, since, cell(String(m.incarnation)), cell(tags), cell(m.neighbor ? 'yes' : ''));
-      return tr;
-    });
-    this.tbody.replaceChildren(...trs);
+    patchRows(
+      this.tbody,
+      rows.slice(this.page * PAGE, (this.page + 1) * PAGE).map((m) => ({
+        attrs: { 'data-addr': m.addr, 'data-status': m.status },
+        cells: [m.name, m.addr, m.status, `${ago(now - m.since)} ago`, String(m.incarnation), Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' '), m.neighbor ? 'yes' : ''],
+        classes: [undefined, undefined, `st st-${m.status}`],
+        titles: [undefined, undefined, undefined, new Date(m.since).toISOString()],
+      })),
+    );
     this.table.dataset.count = String(rows.length);
   }
+}
+
+const SHOWN_EVENTS = 200;
+
+function eventItem(e: DashEvent): HTMLLIElement {
+  const isUser = e.type === 'user';
+  const li = el('li', { 'data-type': e.type, class: isUser ? 'ev-user' : 'ev-member' });
+  li.append(el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()), el('b', {}, e.type));
+  if (isUser) li.append(el('span', { class: 'ev-name' }, e.name ?? ''), el('code', { class: 'ev-payload', 'data-testid': 'ev-payload' }, e.payload ?? ''), el('span', { class: 'ev-origin' }, `from ${e.origin ?? '?'}`));
+  else if (e.member) li.append(el('span', { class: 'ev-name' }, e.member.name), el('span', {}, `${e.member.addr} ${e.member.status} (incarnation ${e.member.incarnation})`));
+  return li;
 }
 
 export class EventsView implements View {
@@ -107,6 +147,8 @@ export class EventsView implements View {
   private readonly list = el('ol', { class: 'dash-events', 'data-testid': 'dash-events', reversed: '' });
   private readonly kind = el('select', { 'data-testid': 'dash-event-filter', 'aria-label': 'Event type' });
   private last: DashState | null = null;
+  /** The newest event already in the list. */
+  private shown: DashEvent | undefined;
 
   constructor() {
     for (const [v, t] of [['all', 'all events'], ['user', 'user events'], ['member', 'member events']]) this.kind.append(el('option', { value: v }, t));
@@ -121,18 +163,19 @@ export class EventsView implements View {
     if (!force && !state.dirty.events) return;
     state.dirty.events = false;
     const k = this.kind.value;
-    const items: HTMLLIElement[] = [];
-    for (let i = state.events.length - 1; i >= 0 && items.length < 200; i--) {
+    const keep = (e: DashEvent): boolean => k === 'all' || (k === 'user') === (e.type === 'user');
+    // Only the events not shown yet are added (newest on top); the list keeps 200 items.
+    const newest = force ? undefined : this.shown;
+    if (force) this.list.replaceChildren();
+    const fresh: HTMLLIElement[] = [];
+    for (let i = state.events.length - 1; i >= 0 && fresh.length < SHOWN_EVENTS; i--) {
       const e = state.events[i];
-      const isUser = e.type === 'user';
-      if ((k === 'user' && !isUser) || (k === 'member' && isUser)) continue;
-      const li = el('li', { 'data-type': e.type, class: isUser ? 'ev-user' : 'ev-member' });
-      li.append(el('time', { datetime: new Date(e.at).toISOString() }, new Date(e.at).toLocaleTimeString()), el('b', {}, e.type));
-      if (isUser) li.append(el('span', { class: 'ev-name' }, e.name ?? ''), el('code', { class: 'ev-payload', 'data-testid': 'ev-payload' }, e.payload ?? ''), el('span', { class: 'ev-origin' }, `from ${e.origin ?? '?'}`));
-      else if (e.member) li.append(el('span', { class: 'ev-name' }, e.member.name), el('span', {}, `${e.member.addr} ${e.member.status} (incarnation ${e.member.incarnation})`));
-      items.push(li);
+      if (e === newest) break;
+      if (keep(e)) fresh.push(eventItem(e));
     }
-    this.list.replaceChildren(...items);
+    this.shown = state.events[state.events.length - 1];
+    this.list.prepend(...fresh);
+    while (this.list.childElementCount > SHOWN_EVENTS) this.list.lastElementChild!.remove();
     this.list.dataset.count = String(state.events.length);
   }
 }
@@ -162,6 +205,8 @@ export class TrafficView implements View {
   private readonly pages = pager((d) => this.move(d));
   private page = 0;
   private chart: uPlot | null = null;
+  private UPlot: typeof uPlot | null = null;
+  private loadingChart = false;
   private last: DashState | null = null;
 
   constructor() {
@@ -197,13 +242,31 @@ export class TrafficView implements View {
   private renderOwn(state: DashState): void {
     const t = state.stats;
     if (t === null) return;
-    const rows = TRAFFIC_ROWS.flatMap(([k, label, f]) => [el('dt', {}, label), el('dd', { 'data-testid': `tr-${k}` }, f(t[k] as number))]);
-    rows.push(el('dt', {}, 'event-loop lag (p99)'), el('dd', { 'data-testid': 'tr-lag' }, lag(t)));
-    this.cards.replaceChildren(...rows);
+    if (this.cards.childElementCount === 0) {
+      for (const [k, label] of TRAFFIC_ROWS) this.cards.append(el('dt', {}, label), el('dd', { 'data-testid': `tr-${k}` }));
+      this.cards.append(el('dt', {}, 'event-loop lag (p99)'), el('dd', { 'data-testid': 'tr-lag' }));
+    }
+    const dds = this.cards.querySelectorAll('dd');
+    TRAFFIC_ROWS.forEach(([k, , f], i) => {
+      const v = f(t[k] as number);
+      if (dds[i].textContent !== v) dds[i].textContent = v;
+    });
+    dds[TRAFFIC_ROWS.length].textContent = lag(t);
     const h = state.history;
     const data: uPlot.AlignedData = [h.map((x) => x.at / 1000), h.map((x) => x.messagesInPerSec + x.messagesOutPerSec), h.map((x) => (x.bytesInPerSec + x.bytesOutPerSec) / 1024)];
     if (this.chart === null) {
-      this.chart = new uPlot(
+      // uPlot is loaded the first time this view is shown: the page starts with less to run.
+      if (this.UPlot === null) {
+        if (!this.loadingChart) {
+          this.loadingChart = true;
+          void import('uplot').then((m) => {
+            this.UPlot = m.default;
+            if (this.last) this.renderOwn(this.last);
+          });
+        }
+        return;
+      }
+      this.chart = new this.UPlot(
         {
           width: 520,
           height: 220,
@@ -222,23 +285,13 @@ export class TrafficView implements View {
     const pages = Math.max(1, Math.ceil(rows.length / PAGE));
     this.page = Math.min(this.page, pages - 1);
     this.pages.set(this.page, pages, rows.length);
-    this.tbody.replaceChildren(
-      ...rows.slice(this.page * PAGE, (this.page + 1) * PAGE).map((t) => {
-        const tr = el('tr', { 'data-addr': t.addr });
-        tr.append(
-          cell(t.name || t.addr, { title: t.addr }),
-          cell(human(t.messagesInPerSec)),
-          cell(human(t.messagesOutPerSec)),
-          cell(human(t.bytesInPerSec, 'B')),
-          cell(human(t.bytesOutPerSec, 'B')),
-          cell(t.deliveriesPerSec.toFixed(1)),
-          cell(t.duplicatesPerSec.toFixed(1)),
-          cell(String(t.droppedFrames)),
-          cell(lag(t)),
-          cell(human(t.rssBytes, 'B')),
-        );
-        return tr;
-      }),
+    patchRows(
+      this.tbody,
+      rows.slice(this.page * PAGE, (this.page + 1) * PAGE).map((t) => ({
+        attrs: { 'data-addr': t.addr },
+        cells: [t.name || t.addr, human(t.messagesInPerSec), human(t.messagesOutPerSec), human(t.bytesInPerSec, 'B'), human(t.bytesOutPerSec, 'B'), t.deliveriesPerSec.toFixed(1), t.duplicatesPerSec.toFixed(1), String(t.droppedFrames), lag(t), human(t.rssBytes, 'B')],
+        titles: [t.addr],
+      })),
     );
   }
 }

@@ -31,6 +31,7 @@ export class GraphCanvas {
   private gen = 0;
   private links = new Int32Array(0);
   private laidOut = false;
+  private drawQueued = false;
 
   constructor(parent: HTMLElement, label: string) {
     this.canvas = document.createElement('canvas');
@@ -128,7 +129,14 @@ export class GraphCanvas {
       this.ys[i] = r.xy[2 * i + 1];
     }
     if (r.settled) this.canvas.dataset.layout = 'settled';
-    if (this.last) this.draw(this.last);
+    // Positions can come faster than frames: draw at most once per frame.
+    if (this.last && !this.drawQueued) {
+      this.drawQueued = true;
+      requestAnimationFrame(() => {
+        this.drawQueued = false;
+        if (this.last) this.draw(this.last);
+      });
+    }
   }
 
   /** Stop the layout worker (the canvas keeps its last picture). */

@@ -128,9 +128,11 @@ function stub(): ApiBackend & { list: ApiMember[]; emit(e: MonitorEvent): void }
 }
 
 /** Read SSE events from `res` until `stop` says enough (bounded by `ms`). */
-async function readEvents(res: Response, stop: (evs: { event: string; data: any }[]) => boolean, ms = 8000): Promise<{ event: string; data: any }[]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the events' JSON, checked field by field below
+type Ev = { event: string; data: any };
+async function readEvents(res: Response, stop: (evs: Ev[]) => boolean, ms = 8000): Promise<Ev[]> {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const evs: { event: string; data: any }[] = [];
+  const evs: Ev[] = [];
   let buf = '';
   const end = Date.now() + ms;
   while (!stop(evs)) {
