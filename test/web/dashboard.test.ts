@@ -3,7 +3,8 @@
  * (agents as child processes of the built CLI, an API token on every agent): the page asks
  * for the token and refuses a wrong one, lists 5 alive, maps the overlay, shows a user event
  * published from the CLI with its payload, and shows a killed agent failed. One browser
- * launch; screenshots go to test-artifacts/web/dashboard-*.png.
+ * launch; screenshots go to test-artifacts/web/dashboard-*.png, and with RUMOR_DOCS_IMG=1 also
+ * to docs/img/ (how the README's pictures are made).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +21,18 @@ import { openHarness, type Harness } from './browser-harness.js';
 const TOKEN = 'dash-test-token';
 const N = 5;
 const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'web');
+const DOCS_IMG = process.env.RUMOR_DOCS_IMG === '1' ? join(packageRoot(), 'docs', 'img') : null;
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-dash-'));
 let h: Harness;
 let specs: AgentSpec[];
 let children: ChildProcess[] = [];
 let page: Page;
+
+/** Screenshot into test-artifacts (and docs/img with RUMOR_DOCS_IMG=1). */
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  if (DOCS_IMG !== null) await page.screenshot({ path: join(DOCS_IMG, `${name}.png`) });
+}
 const errors: string[] = [];
 
 before(async () => {
@@ -65,7 +73,7 @@ test('dashboard: token asked and a wrong one refused; 5 alive; overlay; CLI even
   await page.click(tid('dash-connect'));
   await page.waitForFunction(() => /Wrong token.*401/.test(document.querySelector('[data-testid="dash-login-error"]')?.textContent ?? ''), null, { timeout: 10_000 });
   assert.equal(await page.locator(tid('view-members')).isVisible(), false, 'nothing shown before the right token');
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-token.png') });
+  await shot('dashboard-token');
   await page.fill(tid('dash-token'), TOKEN);
   await page.click(tid('dash-connect'));
   // Kept for the session only.
@@ -78,7 +86,7 @@ test('dashboard: token asked and a wrong one refused; 5 alive; overlay; CLI even
   await page.fill(tid('dash-search'), 'role=seed');
   await page.waitForFunction(() => document.querySelector('[data-testid="dash-members"]')?.getAttribute('data-count') === '1', null, { timeout: 5_000 });
   await page.fill(tid('dash-search'), '');
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-members.png') });
+  await shot('dashboard-members');
 
   // Overlay: every agent reports its active view; one component.
   await page.click(tid('tab-overlay'));
@@ -87,19 +95,19 @@ test('dashboard: token asked and a wrong one refused; 5 alive; overlay; CLI even
     return d?.dataset.reported === '5' && d.dataset.components === '1' && Number(d.dataset.links) >= 4;
   }, null, { timeout: 20_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="dash-overlay-canvas"]')?.getAttribute('data-layout') === 'settled', null, { timeout: 20_000 });
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overlay.png') });
+  await shot('dashboard-overlay');
 
   // A user event published from the CLI on another agent shows with its payload.
   await page.click(tid('tab-events'));
   const sent = await rumor(['event', 'deploy', 'v9-from-cli', '--api', api(2), '--token', TOKEN]);
   assert.equal(sent.code, 0, sent.err);
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="dash-events"] li[data-type="user"]')].some((li) => li.textContent?.includes('deploy') && li.querySelector('[data-testid="ev-payload"]')?.textContent === 'v9-from-cli'), null, { timeout: 15_000 });
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-events.png') });
+  await shot('dashboard-events');
 
   // Traffic: this agent's figures, and the other members' from the crawl.
   await page.click(tid('tab-traffic'));
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="dash-member-traffic"] tbody tr').length === 5 && document.querySelector('[data-testid="tr-lag"]') !== null, null, { timeout: 20_000 });
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-traffic.png') });
+  await shot('dashboard-traffic');
 
   // kill -9 the fifth agent: the page shows it failed.
   children[4].kill('SIGKILL');
@@ -107,6 +115,6 @@ test('dashboard: token asked and a wrong one refused; 5 alive; overlay; CLI even
   const victim = `127.0.0.1:${specs[4].gossipPort}`;
   await page.waitForFunction((a) => document.querySelector(`[data-testid="dash-members"] tr[data-addr="${a}"]`)?.getAttribute('data-status') === 'failed', victim, { timeout: 30_000 });
   assert.equal(await page.locator(tid('dash-count-failed')).getAttribute('data-count'), '1');
-  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-failed.png') });
+  await shot('dashboard-failed');
   assert.deepEqual(errors, []);
 });
