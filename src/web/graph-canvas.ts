@@ -32,6 +32,7 @@ export class GraphCanvas {
   private links = new Int32Array(0);
   private laidOut = false;
   private drawQueued = false;
+  private lastDraw = 0;
 
   constructor(parent: HTMLElement, label: string) {
     this.canvas = document.createElement('canvas');
@@ -129,13 +130,15 @@ export class GraphCanvas {
       this.ys[i] = r.xy[2 * i + 1];
     }
     if (r.settled) this.canvas.dataset.layout = 'settled';
-    // Positions can come faster than frames: draw at most once per frame.
+    // Positions can come faster than frames: draw at most once per frame, and for big graphs
+    // (a draw costs a few ms there) at most 10 times a second while the layout moves.
     if (this.last && !this.drawQueued) {
       this.drawQueued = true;
-      requestAnimationFrame(() => {
+      const wait = this.n > 300 && !r.settled ? Math.max(0, this.lastDraw + 100 - performance.now()) : 0;
+      setTimeout(() => requestAnimationFrame(() => {
         this.drawQueued = false;
         if (this.last) this.draw(this.last);
-      });
+      }), wait);
     }
   }
 
@@ -170,6 +173,7 @@ export class GraphCanvas {
 
   draw(style: GraphStyle): void {
     this.last = style;
+    this.lastDraw = performance.now();
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     const dpr = window.devicePixelRatio || 1;
