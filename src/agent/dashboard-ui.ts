@@ -55,9 +55,14 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, path: s
     res.writeHead(503, { 'content-type': 'application/json' }).end(body);
     return;
   }
-  const rel = path === '/ui/' ? 'dashboard.html' : decodeURIComponent(path.slice('/ui/'.length));
+  let rel: string;
+  try {
+    rel = path === '/ui/' ? 'dashboard.html' : decodeURIComponent(path.slice('/ui/'.length));
+  } catch {
+    rel = '\0'; // malformed %-escape: no such file
+  }
   const file = normalize(join(resolve(base), rel));
-  if (!file.startsWith(resolve(base) + sep) || !existsSync(file) || statSync(file).isDirectory() || rel === 'index.html') {
+  if (rel.includes('\0') || !file.startsWith(resolve(base) + sep) || !existsSync(file) || statSync(file).isDirectory() || rel === 'index.html') {
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no such file: ${path}` }));
     return;
   }

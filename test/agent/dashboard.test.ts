@@ -185,6 +185,7 @@ test('API: /v1/dashboard/stream sends a snapshot then member deltas; needs the t
     assert.notEqual((await fetch(`${api.url}/ui/`)).status, 401);
     assert.equal((await fetch(`${api.url}/ui/..%2Fpackage.json`)).status, 404);
     assert.equal((await fetch(`${api.url}/ui/index.html`)).status, 404);
+    assert.equal((await fetch(`${api.url}/ui/%E0%A4%A`)).status, 404);
     assert.equal((await fetch(`${api.url}/ui/`, { method: 'POST' })).status, 405);
   } finally {
     await api.close();
