@@ -196,8 +196,10 @@ export function overlayGraph(members: Map<string, DashMember>, reports: Map<stri
   const n = addrs.length;
   const status = new Uint8Array(n);
   const reported = new Uint8Array(n);
-  const seen = new Set<number>();
-  const pairs: number[] = [];
+  // Each link as one number a·n + b (a < b), sorted natively and deduplicated: a typed-array
+  // sort without a comparator is several times faster than a Set plus a sort of pairs.
+  let keys = new Float64Array(Math.max(16, 5 * n));
+  let k = 0;
   for (let i = 0; i < n; i++) {
     const m = members.get(addrs[i])!;
     const s = STATUSES.indexOf(m.status as Status);
@@ -208,23 +210,22 @@ export function overlayGraph(members: Map<string, DashMember>, reports: Map<stri
     for (const nb of r.neighbors) {
       const j = index.get(nb);
       if (j === undefined || j === i) continue;
-      const a = Math.min(i, j);
-      const b = Math.max(i, j);
-      const key = a * n + b;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      pairs.push(a, b);
+      if (k === keys.length) {
+        const bigger = new Float64Array(2 * keys.length);
+        bigger.set(keys);
+        keys = bigger;
+      }
+      keys[k++] = i < j ? i * n + j : j * n + i;
     }
   }
-  // Links are sorted so that the same overlay gives the same array (no layout restart).
-  const order: number[] = [];
-  for (let k = 0; k < pairs.length; k += 2) order.push(k);
-  order.sort((x, y) => pairs[x] - pairs[y] || pairs[x + 1] - pairs[y + 1]);
-  const links = new Int32Array(pairs.length);
-  order.forEach((k, o) => {
-    links[2 * o] = pairs[k];
-    links[2 * o + 1] = pairs[k + 1];
-  });
+  const sorted = keys.subarray(0, k).sort();
+  let u = 0;
+  for (let x = 0; x < k; x++) if (x === 0 || sorted[x] !== sorted[x - 1]) sorted[u++] = sorted[x];
+  const links = new Int32Array(2 * u);
+  for (let x = 0; x < u; x++) {
+    links[2 * x] = Math.floor(sorted[x] / n);
+    links[2 * x + 1] = sorted[x] % n;
+  }
   return { addrs, status, reported, links, components: countComponents(n, links, status) };
 }
 
