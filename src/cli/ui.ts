@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { CliContext } from './context.js';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -188,7 +189,8 @@ export async function runUiAgent(opts: UiOptions, out: (s: string) => void = con
   try {
     page = await fetch(url, { signal: AbortSignal.timeout(5000) });
   } catch (e) {
-    err(`rumor ui: cannot reach the agent at ${a.url}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`);
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    err(`rumor ui: cannot reach the agent at ${a.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
     return 1;
   }
   if (page.status !== 200) {
@@ -253,7 +255,7 @@ export async function runUi(opts: UiOptions): Promise<number> {
 }
 
 /** Register `rumor ui [--port N] [--agent ADDR [--open]]` on a commander program. */
-export function registerUi(program: Command): void {
+export function registerUi(program: Command, ctx?: CliContext): void {
   program
     .command('ui')
     .description('serve the visual simulator (spread, convergence, overlay views) on 127.0.0.1, or with --agent show where a running agent serves its live dashboard')
@@ -261,6 +263,9 @@ export function registerUi(program: Command): void {
     .option('--agent <addr>', "a running agent's API address (host:port or http://host:port): print the URL of its live dashboard (/ui/)")
     .option('--open', 'with --agent: also open the dashboard in the default browser')
     .action(async (o: UiOptions) => {
-      process.exitCode = await runUi(o);
+      const code = await runUi(o);
+      // The CLI's exit code is the context's (main() returns it); without one, the process's.
+      if (ctx !== undefined) ctx.exitCode = code;
+      else process.exitCode = code;
     });
 }
