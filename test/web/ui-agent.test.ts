@@ -47,3 +47,11 @@ test('ui --agent prints the dashboard URL (and says when a token is needed); exi
   assert.equal(await runUiAgent({ agent: `127.0.0.1:${port}` }, () => undefined, (s) => err.push(s)), 1);
   assert.match(err[1], new RegExp(`^rumor ui: cannot reach the agent at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED$`));
 });
+
+test('rumor ui: usage errors exit 2 through the CLI (--agent malformed, --open without --agent, --port out of range)', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const sink = { write: () => true };
+  for (const argv of [['ui', '--agent', 'nope'], ['ui', '--open'], ['ui', '--port', '70000']]) {
+    assert.equal(await main(argv, { stdout: sink, stderr: sink }), 2, argv.join(' '));
+  }
+});
