@@ -188,7 +188,8 @@ export interface OverlayGraph {
 }
 
 /** Build the overlay graph: one node per member (sorted by address), an undirected link
- *  wherever a report lists a neighbour that is a member. Components count reported links. */
+ *  wherever a report of a member not failed or left lists a neighbour that is a member.
+ *  Components count the members not failed or left, joined by those links. */
 export function overlayGraph(members: Map<string, DashMember>, reports: Map<string, MemberReport>): OverlayGraph {
   const addrs = [...members.keys()].sort();
   const index = new Map<string, number>();
@@ -204,7 +205,8 @@ export function overlayGraph(members: Map<string, DashMember>, reports: Map<stri
     const m = members.get(addrs[i])!;
     const s = STATUSES.indexOf(m.status as Status);
     status[i] = s < 0 ? 0 : s;
-    const r = reports.get(addrs[i]);
+    // A failed or left member's last report is stale: its links are not drawn.
+    const r = status[i] >= 2 ? undefined : reports.get(addrs[i]);
     if (r === undefined) continue;
     reported[i] = 1;
     for (const nb of r.neighbors) {

@@ -1,8 +1,9 @@
 /**
  * Force-directed graph layout in a Web Worker (d3-force), so the page's main thread only
  * draws. Links pull neighbours together, every node repels every other (Barnes–Hut, O(n log n)
- * per tick), and a weak pull to the centre keeps separate components on screen: an overlay
- * split in two shows as two clouds, an isolated node drifts to the edge.
+ * per tick), and each node is pulled towards its connected component's own slot
+ * (`componentTargets`): an overlay split in two shows as two clouds side by side, isolated
+ * nodes (crashed, unreached) sit on a ring around them.
  *
  * Protocol (`LayoutRequest` in, `LayoutReply` out): a `graph` message replaces the graph and
  * restarts the simulation (warm: known positions are kept, so an update moves the picture
@@ -10,17 +11,15 @@
  * square, about every 50 ms while it runs, and a last message with `settled: true`.
  * Deterministic: d3-force seeds its own jiggle, and new nodes start on a fixed spiral.
  */
-import { forceCenter, forceLink, forceManyBody, forceSimulation, forceX, forceY, type Simulation, type SimulationNodeDatum } from 'd3-force';
-import { layoutTicks, type LayoutReply, type LayoutRequest } from './layout-protocol.js';
+import { createLayout, type LayoutNode } from './layout-sim.js';
+import type { LayoutReply, LayoutRequest } from './layout-protocol.js';
+import type { Simulation } from 'd3-force';
 
-interface Node extends SimulationNodeDatum {
-  i: number;
-}
-
-let sim: Simulation<Node, undefined> | null = null;
-let nodes: Node[] = [];
+let sim: Simulation<LayoutNode, undefined> | null = null;
+let nodes: LayoutNode[] = [];
 let gen = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
+let lastComponents = -1;
 
 const post = (m: LayoutReply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
@@ -42,20 +41,9 @@ function start(req: Extract<LayoutRequest, { type: 'graph' }>): void {
       nodes.push({ i, x: r * Math.cos(a), y: r * Math.sin(a) });
     }
   }
-  const links: { source: number; target: number }[] = [];
-  for (let k = 0; k + 1 < req.links.length; k += 2) links.push({ source: req.links[k], target: req.links[k + 1] });
-  const ticks = layoutTicks(req.n);
-  const dense = req.n > 2000;
-  sim = forceSimulation<Node>(nodes)
-    .force('link', forceLink<Node, { source: number; target: number }>(links).id((d) => d.i).distance(dense ? 12 : 30).iterations(1))
-    .force('charge', forceManyBody<Node>().strength(dense ? -8 : -40).theta(0.9).distanceMax(dense ? 200 : 600))
-    .force('x', forceX<Node>(0).strength(0.04))
-    .force('y', forceY<Node>(0).strength(0.04))
-    .force('center', forceCenter<Node>(0, 0))
-    .alpha(req.warm ? 0.4 : 1)
-    .alphaMin(0.002)
-    .alphaDecay(1 - Math.pow(0.002, 1 / ticks))
-    .stop();
+  const made = createLayout(nodes, req.links, req.warm, lastComponents);
+  sim = made.sim;
+  lastComponents = made.components;
   run(gen);
 }
 
@@ -71,7 +59,7 @@ function run(g: number): void {
 }
 
 /** Positions scaled into [0.03, 0.97]² keeping the aspect ratio. */
-function normalise(ns: Node[]): Float32Array {
+function normalise(ns: LayoutNode[]): Float32Array {
   let minX = Infinity;
   let minY = Infinity;
   let maxX = -Infinity;

@@ -32,9 +32,9 @@ test('filter: status and case-insensitive search over name, address and tags', (
   assert.deepEqual(filterMembers(ms, 'failed', 'web').map((m) => m.name), []);
 });
 
-test('overlay graph: links from reports, deduplicated and sorted; two islands are two components; failed members do not count', () => {
+test('overlay graph: links from reports, deduplicated and sorted; two islands are two components; failed members neither count nor report', () => {
   const members = new Map([member('a'), member('b'), member('c'), member('d'), member('x', 'failed')].map((m) => [m.addr, m]));
-  const reports = new Map([report('a', ['b', 'ghost']), report('b', ['a']), report('c', ['d']), report('d', ['c', 'x'])].map((r) => [r.addr, r]));
+  const reports = new Map([report('a', ['b', 'ghost']), report('b', ['a']), report('c', ['d']), report('d', ['c', 'x']), report('x', ['a'])].map((r) => [r.addr, r]));
   const g = overlayGraph(members, reports);
   assert.deepEqual(g.addrs, ['a:1', 'b:1', 'c:1', 'd:1', 'x:1']);
   assert.deepEqual([...g.links], [0, 1, 2, 3, 3, 4]);
