@@ -70,6 +70,8 @@ export interface Snapshot {
 }
 
 export const MAX_EVENTS = 500;
+/** A report not refreshed by the last crawl (1.5 crawl periods of 5 s) draws no links. */
+export const REPORT_STALE_MS = 7500;
 export const MAX_HISTORY = 300;
 
 /** Which parts of the page changed since the views last looked. */
@@ -151,6 +153,13 @@ export class DashState {
     this.dirty.stats = true;
   }
 
+  /** Reports older than this are stale: 1.5 crawl periods before the newest one. */
+  staleBefore(): number {
+    let newest = -Infinity;
+    for (const r of this.reports.values()) if (r.at > newest) newest = r.at;
+    return newest - REPORT_STALE_MS;
+  }
+
   counts(): Record<Status, number> {
     const c: Record<Status, number> = { alive: 0, suspect: 0, failed: 0, left: 0 };
     for (const m of this.members.values()) if (m.status in c) c[m.status as Status]++;
@@ -189,8 +198,10 @@ export interface OverlayGraph {
 
 /** Build the overlay graph: one node per member (sorted by address), an undirected link
  *  wherever a report of a member not failed or left lists a neighbour that is a member.
- *  Components count the members not failed or left, joined by those links. */
-export function overlayGraph(members: Map<string, DashMember>, reports: Map<string, MemberReport>): OverlayGraph {
+ *  Components count the members not failed or left, joined by those links. Reports older
+ *  than `staleBefore` (ms since the epoch) are ignored: a member the last crawl did not
+ *  reach is drawn without links. */
+export function overlayGraph(members: Map<string, DashMember>, reports: Map<string, MemberReport>, staleBefore = -Infinity): OverlayGraph {
   const addrs = [...members.keys()].sort();
   const index = new Map<string, number>();
   addrs.forEach((a, i) => index.set(a, i));
@@ -206,7 +217,8 @@ export function overlayGraph(members: Map<string, DashMember>, reports: Map<stri
     const s = STATUSES.indexOf(m.status as Status);
     status[i] = s < 0 ? 0 : s;
     // A failed or left member's last report is stale: its links are not drawn.
-    const r = status[i] >= 2 ? undefined : reports.get(addrs[i]);
+    let r = status[i] >= 2 ? undefined : reports.get(addrs[i]);
+    if (r !== undefined && r.at < staleBefore) r = undefined;
     if (r === undefined) continue;
     reported[i] = 1;
     for (const nb of r.neighbors) {

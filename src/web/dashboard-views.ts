@@ -321,7 +321,7 @@ export class OverlayView implements View {
       li.append(el('span', { class: 'swatch', style: `background:${STATUS_COLORS[i]}` }), document.createTextNode(s));
       legend.append(li);
     });
-    side.append(this.info, legend, this.picked, el('p', { class: 'note' }, 'Links come from each member\'s own report of its active view, collected every 5 s over the overlay; a member the crawl cannot reach has no links. Separate clouds are separate overlay components.'));
+    side.append(this.info, legend, this.picked, el('p', { class: 'note' }, 'Links come from each member\'s own report of its active view, collected every 5 s by a crawl over the overlay from this agent. Members the last crawl did not reach (another overlay component, a partition, a dead node) have no links and sit on the rings around the clouds; separate clouds are separate components among the members that reported.'));
     body.append(wrap, side);
     this.root.append(body);
   }
@@ -330,7 +330,7 @@ export class OverlayView implements View {
     if (state.graphVersion === this.version) return;
     this.version = state.graphVersion;
     const old = this.g;
-    const g = overlayGraph(state.members, state.reports);
+    const g = overlayGraph(state.members, state.reports, state.staleBefore());
     this.g = g;
     if (old === null || old.addrs.length !== g.addrs.length || old.addrs.some((a, i) => a !== g.addrs[i])) {
       const prev = new Map<string, number>();

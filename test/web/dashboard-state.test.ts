@@ -43,6 +43,12 @@ test('overlay graph: links from reports, deduplicated and sorted; two islands ar
   assert.equal(g.components, 2);
   reports.set('b:1', report('b', ['a', 'c']));
   assert.equal(overlayGraph(members, reports).components, 1);
+  // A report older than the staleness bound draws nothing: c and d's reports are stale.
+  reports.set('a:1', { ...report('a', ['b']), at: 10_000 });
+  reports.set('b:1', { ...report('b', ['a', 'c']), at: 10_000 });
+  const fresh = overlayGraph(members, reports, 5_000);
+  assert.deepEqual([...fresh.links], [0, 1, 1, 2]);
+  assert.deepEqual([...fresh.reported], [1, 1, 0, 0, 0]);
 });
 
 test('SSE parser: events split across chunks, comments skipped, multi-line data joined', () => {
