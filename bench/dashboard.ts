@@ -199,7 +199,7 @@ async function main(): Promise<number> {
       trace.push(...(d.value as unknown as TraceEvent[]));
     });
     const traceDone = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
-    await cdp.send('Tracing.start', { categories: 'toplevel,__metadata', transferMode: 'ReportEvents' });
+    await cdp.send('Tracing.start', { categories: 'toplevel,blink.user_timing,__metadata', transferMode: 'ReportEvents' });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // Long tasks from the very start (the snapshot's first render included).
@@ -224,6 +224,7 @@ async function main(): Promise<number> {
         return { longTasks: lt, renders: w.rumorDash.renders, events: w.rumorDash.events, maxRenderMs };
       });
     const loadedAt = Date.now();
+    await page.evaluate(() => performance.mark('rumor-bench-loaded'));
     let last = await take();
     phases.push({ view: 'load + first render', seconds: 0, longTasks: last.longTasks, renders: last.renders, maxRenderMs: last.maxRenderMs, streamEvents: last.events });
     for (const [k, v] of views.entries()) {
@@ -240,12 +241,18 @@ async function main(): Promise<number> {
     }
     await cdp.send('Tracing.end');
     await traceDone;
-    const tasks = mainThreadTasks(trace);
+    // Tasks before the page had loaded and drawn its first snapshot (the browser's own page
+    // set-up, fonts, compiling the app) are reported apart from those while updating.
+    const loadedTs = trace.find((e) => e.name === 'rumor-bench-loaded')?.ts ?? 0;
+    const allTasks = mainThreadTasks(trace);
+    const loadTasks = allTasks.filter((t) => t.atS * 1e6 < loadedTs);
+    const tasks = allTasks.filter((t) => t.atS * 1e6 >= loadedTs);
+    const loadMaxCpu = loadTasks.reduce((m, t) => Math.max(m, t.cpuMs), 0);
+    const loadMaxWall = loadTasks.reduce((m, t) => Math.max(m, t.wallMs), 0);
     const overWall = tasks.filter((t) => t.wallMs > 50);
     const overCpu = tasks.filter((t) => t.cpuMs > 50);
     const maxCpu = tasks.reduce((m, t) => Math.max(m, t.cpuMs), 0);
-    const t0 = tasks.length ? Math.min(...tasks.map((t) => t.atS)) : 0;
-    for (const t of overCpu) console.log(`  task over 50 ms of CPU: ${t.cpuMs.toFixed(1)} ms CPU, ${t.wallMs.toFixed(0)} ms wall, ${(t.atS - t0).toFixed(1)} s into the trace`);
+    for (const t of overCpu) console.log(`  task over 50 ms of CPU while updating: ${t.cpuMs.toFixed(1)} ms CPU, ${t.wallMs.toFixed(0)} ms wall, ${(t.atS - loadedTs / 1e6).toFixed(1)} s after load`);
     const maxWall = tasks.reduce((m, t) => Math.max(m, t.wallMs), 0);
     await page.click('[data-testid="tab-overlay"]');
     await page.screenshot({ path: join(packageRoot(), 'test-artifacts', 'web', 'dashboard-bench-overlay.png') }).catch(() => undefined);
@@ -256,11 +263,12 @@ async function main(): Promise<number> {
     console.log('  phase                  seconds  stream events  renders  longest render  long tasks (> 50 ms)');
     for (const p of phases) console.log(`  ${p.view.padEnd(22)} ${p.seconds.toFixed(0).padStart(7)}  ${String(p.streamEvents).padStart(13)}  ${String(p.renders).padStart(7)}  ${`${p.maxRenderMs.toFixed(1)} ms`.padStart(14)}  ${p.longTasks.length === 0 ? 'none' : p.longTasks.map((d) => `${d.toFixed(0)} ms`).join(', ')}`);
     console.log(`  feed sent: ${feed.counts.memberChanges} member changes, ${feed.counts.userEvents} user events, ${feed.counts.reports} crawl reports; page errors: ${errors.length === 0 ? 'none' : errors.join('; ')}`);
-    console.log(`  trace of the whole run: ${tasks.length} main-thread tasks; over 50 ms of wall time: ${overWall.length} (longest ${maxWall.toFixed(0)} ms); over 50 ms of CPU time: ${overCpu.length} (longest ${maxCpu.toFixed(1)} ms)`);
-    console.log(`  target: no main-thread task over 50 ms (Long Tasks API, wall time): ${ok ? 'PASS' : 'MISS'}; by CPU time: ${overCpu.length === 0 ? 'PASS' : 'MISS'}`);
+    console.log(`  trace, page load until the first snapshot is drawn: ${loadTasks.length} main-thread tasks, longest ${loadMaxCpu.toFixed(1)} ms CPU / ${loadMaxWall.toFixed(0)} ms wall`);
+    console.log(`  trace while updating: ${tasks.length} main-thread tasks; over 50 ms of wall time: ${overWall.length} (longest ${maxWall.toFixed(0)} ms); over 50 ms of CPU time: ${overCpu.length} (longest ${maxCpu.toFixed(1)} ms)`);
+    console.log(`  target, no main-thread task over 50 ms: Long Tasks API (wall time, load included): ${ok ? 'PASS' : 'MISS'}; while updating, by CPU time: ${overCpu.length === 0 ? 'PASS' : 'MISS'}, by wall time: ${overWall.length === 0 ? 'PASS' : 'MISS'}`);
     const dir = join(packageRoot(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'dashboard.json'), JSON.stringify({ members: MEMBERS, seconds: SECONDS, loadAverage: loadavg(), feed: feed.counts, phases, maxLongTaskMs: all.length ? Math.max(...all) : 0, longTasks: all.length, trace: { tasks: tasks.length, over50msWall: overWall.length, over50msCpu: overCpu.length, maxWallMs: maxWall, maxCpuMs: maxCpu }, pageErrors: errors, ok }, null, 2) + '\n');
+    writeFileSync(join(dir, 'dashboard.json'), JSON.stringify({ members: MEMBERS, seconds: SECONDS, loadAverage: loadavg(), feed: feed.counts, phases, maxLongTaskMs: all.length ? Math.max(...all) : 0, longTasks: all.length, trace: { load: { tasks: loadTasks.length, maxCpuMs: loadMaxCpu, maxWallMs: loadMaxWall }, updating: { tasks: tasks.length, over50msWall: overWall.length, over50msCpu: overCpu.length, maxWallMs: maxWall, maxCpuMs: maxCpu } }, pageErrors: errors, ok }, null, 2) + '\n');
     return ok ? 0 : 1;
   } finally {
     clearInterval(ticker);
