@@ -242,7 +242,8 @@ function printCluster(ctx: CliContext, c: LocalCluster, got: Received[][]): void
   });
   const api = c.apiUrls[0];
   ctx.stdout.write(
-    `\ntry, in another terminal:\n` +
+    `\nlive dashboard: ${api}/ui/  (or: npx rumor ui --agent ${api.replace('http://', '')} --open)\n` +
+      `\ntry, in another terminal:\n` +
       `  npx rumor members --api ${api}\n` +
       `  npx rumor monitor --api ${c.apiUrls[c.apiUrls.length - 1]}\n` +
       `  npx rumor event deploy v2 --api ${api}\n` +

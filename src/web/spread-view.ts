@@ -215,6 +215,7 @@ export class SpreadView {
     const colors = new Uint8Array(st.n);
     for (let i = 0; i < st.n; i++) colors[i] = !st.alive[i] ? COLOR_DEAD : i === this.originNode && st.hop[i] === 0 ? COLOR_ORIGIN : st.hop[i] >= 0 ? COLOR_INFECTED : COLOR_SUSCEPTIBLE;
     const big = st.n > 2000;
+    this.graph.setLinks(st.links);
     this.graph.draw({
       nodeColor: colors,
       palette: PALETTE,
