@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
-import { NetLab, netnsUnavailable } from './support/netns.js';
+import { LAB_API_TOKEN, NetLab, netnsUnavailable } from './support/netns.js';
 import { Poller } from './support/poller.js';
 import { ensureSerf, serfVersion, spawnSerf } from './serf.js';
 
@@ -98,7 +98,7 @@ function spawnOne(sys: System, lab: NetLab, i: number, dir: string): ChildProces
   const log = openSync(join(dir, `${sys}-${i}.log`), 'a');
   try {
     if (sys === 'serf') return spawnSerf({ name: `h${i}`, host: ip, bindPort: GOSSIP_PORT, rpcPort: API_PORT, join: join0, handler: 'true', netns: lab.hosts[i] }, log);
-    const args = agentArgs({ name: `h${i}`, gossipPort: GOSSIP_PORT, apiPort: API_PORT, join: join0, extraArgs: ['--log-level', 'warn'] })
+    const args = agentArgs({ name: `h${i}`, gossipPort: GOSSIP_PORT, apiPort: API_PORT, join: join0, token: LAB_API_TOKEN, extraArgs: ['--log-level', 'warn'] })
       .map((a) => a.replace(`127.0.0.1:${GOSSIP_PORT}`, `${ip}:${GOSSIP_PORT}`).replace(`127.0.0.1:${API_PORT}`, `${ip}:${API_PORT}`));
     return NetLab.spawnIn(lab.hosts[i], process.execPath, [rumorBin(), ...args], { stdio: ['ignore', log, log] });
   } finally {

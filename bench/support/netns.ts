@@ -42,6 +42,9 @@ export function netnsUnavailable(): string | null {
   return null;
 }
 
+/** Bearer token given to the agents' APIs in a lab (an API on a non-loopback address needs one). */
+export const LAB_API_TOKEN = 'rumor-lab-token';
+
 /** Address of the hub's bridge when the lab is made `withHubAddress`. */
 export const HUB_IP = '10.231.0.1';
 

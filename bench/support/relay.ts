@@ -3,12 +3,14 @@
  * that reaches every host's API, see bench/support/netns.ts). Protocol, one JSON object per
  * line: stdin `{ "id": 1, "sys": "rumor" | "serf", "host": "10.231.0.10", "port": 7373 }`,
  * stdout `{ "id": 1, "members": { "<name>": "<status>", ... } }` or `{ "id": 1, "error": "..." }`.
- * rumor is asked through its HTTP API (`GET /v1/members`, kept-alive connections), Serf
+ * rumor is asked through its HTTP API (`GET /v1/members`, kept-alive connections, with the
+ * bearer token `LAB_API_TOKEN`: an API on a non-loopback address requires one), Serf
  * through its RPC protocol (one persistent connection per agent, bench/serf.ts).
  */
 import { Agent as HttpAgent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { SerfRpc } from '../serf.js';
+import { LAB_API_TOKEN } from './netns.js';
 
 interface Ask {
   id: number;
@@ -22,7 +24,7 @@ const rpcs = new Map<string, SerfRpc>();
 
 function rumorMembers(host: string, port: number): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/v1/members', agent: keepAlive, timeout: 2000 }, (res) => {
+    const req = request({ host, port, path: '/v1/members', agent: keepAlive, timeout: 2000, headers: { authorization: `Bearer ${LAB_API_TOKEN}` } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
