@@ -9,6 +9,7 @@
 import { createMachines, routeMessage, routeTimer, type NodeConfig } from '../proto/node.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
 import type { DownReason, Message, MsgId, PeerSource, Rng, Timer } from '../proto/types.js';
+import type { App } from '../proto/app.js';
 import type { Simulation } from './simulation.js';
 
 // Connection entry flags.
@@ -53,6 +54,8 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   sentBytes = 0;
   /** @internal The incarnation while alive, -1 once crashed (the simulation's `life`). */
   life = -1;
+  /** @internal The hosted applications of this incarnation (app-host.ts); null: none. */
+  apps: App<number, unknown, unknown>[] | null = null;
 
   constructor(
     private readonly sim: Simulation,
@@ -123,14 +126,24 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   timer(delayMs: number, t: Timer<number>): void {
     this.sim._timerFrom(this, delayMs, t);
   }
-  deliver(id: MsgId, _payload: Uint8Array, round: number, from: number | null): void {
+  deliver(id: MsgId, payload: Uint8Array, round: number, from: number | null): void {
+    if (this.apps !== null) {
+      // An application broadcast (app-host.ts): to the application, never to the origin.
+      const c = this.sim.apps!.carriedBy(payload);
+      if (c !== undefined) {
+        if (from !== null) this.apps[c.index].handleBroadcast(c.msg, this.sim.now);
+        return;
+      }
+    }
     this.sim._deliver(this.self, id, round, from);
   }
   neighborUp(peer: number): void {
     this.broadcaster.neighborUp(peer, this.sim.now);
+    if (this.apps !== null) for (const app of this.apps) app.neighborUp(peer, this.sim.now);
   }
-  neighborDown(peer: number, _reason: DownReason): void {
+  neighborDown(peer: number, reason: DownReason): void {
     this.broadcaster.neighborDown(peer, this.sim.now);
+    if (this.apps !== null) for (const app of this.apps) app.neighborDown(peer, reason, this.sim.now);
   }
 }
 

@@ -26,6 +26,7 @@ import { EventQueue, type EventRecord } from './queue.js';
 import type { NetworkConfig } from './scenario-types.js';
 import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
 import { FAIL, findEntry, FullMembership, IN, OUT, isBroadcastTimer, removeEntry, scheduleChurn, SimNode } from './sim-node.js';
+import { AppHost, type AnyAppSpec } from './app-host.js';
 
 export interface SimOptions {
   nodes: number;
@@ -37,6 +38,8 @@ export interface SimOptions {
   fanoutPeers?: 'membership' | 'full';
   /** Payload size of `broadcast()` messages in bytes. Default 64. */
   payloadBytes?: number;
+  /** Applications hosted on every node (app-host.ts). Default: none. */
+  apps?: readonly AnyAppSpec[];
 }
 
 /** Hooks for visualisation (web UI). Called synchronously; must not mutate the simulation. */
@@ -55,6 +58,9 @@ const K_TIMER = 1;
 const K_LINKDOWN = 2;
 const K_CALL = 3;
 const K_JOIN = 4;
+/** Application message / timer; the application's index is in bits 5..7 of the kind. */
+const K_APP = 5;
+const K_APPTIMER = 6;
 const ACTIVE = 16;
 
 // Node states.
@@ -101,6 +107,10 @@ export class Simulation {
   private readonly payloadBytes: number;
   private readonly fullPeers: boolean;
   private liveCount = 0;
+  /** The hosted applications (null: none; then no app path is ever taken). */
+  readonly apps: AppHost | null;
+  /** Per node, the virtual time until which it is stalled (null: no stall ever). */
+  private stallUntil: Float64Array | null = null;
 
   constructor(o: SimOptions) {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 50_000_000) {
@@ -124,6 +134,7 @@ export class Simulation {
     if (o.fanoutPeers !== undefined && o.fanoutPeers !== 'full' && o.fanoutPeers !== 'membership') {
       throw new Error(`fanoutPeers: expected "membership" or "full", got ${JSON.stringify(o.fanoutPeers)}`);
     }
+    this.apps = o.apps !== undefined && o.apps.length > 0 ? new AppHost(this, o.apps) : null;
   }
 
   /** Current virtual time (ms). */
@@ -161,6 +172,13 @@ export class Simulation {
       kind &= 15;
     }
     const a = e.node;
+    if (this.stallUntil !== null && kind !== K_CALL && kind !== K_JOIN && this.stallUntil[a] > e.time) {
+      // A stalled process: its inputs wait, in their order, until it wakes.
+      if (active) this.activity++;
+      this.queue.push(this.stallUntil[a], e.kind, a, e.peer, e.aux, e.obj);
+      e.obj = null;
+      return true;
+    }
     // Messages and timers go to a node that has started (sends need a live receiver, timers
     // come from a machine); its `SimNode` (one object: liveness, machines, sink) is the one
     // random memory access before the machine's own.
@@ -180,6 +198,12 @@ export class Simulation {
       this.fireLinkDown(a, e.peer, e.aux);
     } else if (kind === K_JOIN) {
       this.joinThroughEarlier(a, e.peer);
+    } else if ((kind & 15) === K_APP) {
+      const sn = this.nodes[a]!;
+      if (sn.life === e.aux && (this.group === null || this.group[a] === this.group[e.peer])) sn.apps![kind >> 5].handleMessage(e.peer, e.obj, e.time);
+    } else if ((kind & 15) === K_APPTIMER) {
+      const sn = this.nodes[a]!;
+      if (sn.life === e.aux) sn.apps![kind >> 5].handleTimer(e.obj, e.time);
     } else {
       (e.obj as () => void)();
     }
@@ -261,12 +285,19 @@ export class Simulation {
     this.life[node] = this.inc[node];
     sn.life = this.inc[node];
     this.liveCount++;
-    this.nodes[node]!.join(contacts, this._now);
+    sn.join(contacts, this._now);
+    if (this.apps !== null) {
+      const apps = this.apps.create(node, this.master.fork());
+      sn.apps = apps;
+      for (const app of apps) app.start(this._now);
+    }
   }
 
   /** Crash `nodes` at once (no goodbye): their connection peers learn after the
-   *  failure-detection delay; messages to them are dropped. */
-  crash(nodes: number[]): void {
+   *  failure-detection delay (`silent`: after the silent-host timeout, as a host that froze
+   *  or lost power, with no reset); messages to them are dropped; their applications stop
+   *  without a word. */
+  crash(nodes: number[], opts: { silent?: boolean } = {}): void {
     for (const x of nodes) this.checkNode(x, 'crash');
     for (const x of nodes) {
       if (this.state[x] !== S_ALIVE) continue;
@@ -275,15 +306,41 @@ export class Simulation {
       this.liveCount--;
       const sn = this.nodes[x]!;
       sn.life = -1;
+      sn.apps = null;
       const list = sn.conn;
       sn.conn = null;
       if (list === null) continue;
       for (let i = 0; i < list.length; i += 3) {
         const p = list[i];
         if ((list[i + 1] & FAIL) !== 0) continue;
-        this.breakEntry(p, x, this.network.crashDetectMs());
+        this.breakEntry(p, x, opts.silent === true ? this.network.silentMs() : this.network.crashDetectMs());
       }
     }
+  }
+
+  /** Leave gracefully: the node's applications `stop` (their last messages go out), then
+   *  the process ends as a crash does (its overlay links reset). */
+  leave(node: number): void {
+    this.checkNode(node, 'leave');
+    if (this.state[node] !== S_ALIVE) return;
+    const apps = this.nodes[node]!.apps;
+    if (apps !== null) for (const app of apps) app.stop(this._now);
+    this.crash([node]);
+  }
+
+  /** Stall `node` for `ms` from now (a stopped process: SIGSTOP, a long GC pause, a
+   *  swapped-out VM): every message, timer and link notice for it waits, in its order, until
+   *  it wakes; its connections stay up. Extends a stall in progress. */
+  stall(node: number, ms: number): void {
+    this.checkNode(node, 'stall');
+    if (!(ms >= 0)) throw new Error(`stall: expected a duration >= 0 ms, got ${String(ms)}`);
+    this.stallUntil ??= new Float64Array(this.n);
+    this.stallUntil[node] = Math.max(this.stallUntil[node], this._now + ms);
+  }
+
+  /** True while `node` is stalled. */
+  isStalled(node: number): boolean {
+    return this.stallUntil !== null && this.stallUntil[node] > this._now;
   }
 
   /** Crash `p` % of the live nodes, chosen at random. Returns the crashed ids (sorted). */
@@ -486,6 +543,31 @@ export class Simulation {
     const active = ti >= GOSSIP && ti <= PRUNE;
     if (active) this.activity++;
     this.queue.push(t, active ? K_MSG | ACTIVE : K_MSG, to, from, this.life[to], msg);
+  }
+
+  /** @internal Application `index` of live node `from` sends `msg` to `to` (app-host.ts). */
+  _appSend(from: number, index: number, to: number, msg: unknown): void {
+    const sz = this.apps!.countSend(from, index, msg);
+    const src = this.nodes[from]!;
+    src.sentMsgs++;
+    src.sentBytes += sz;
+    if (!(to >= 0 && to < this.n) || to === from || this.life[to] < 0) return;
+    if (this.group !== null && this.group[from] !== this.group[to]) return;
+    if (this.network.lost()) return;
+    let t = this._now + this.network.latency();
+    if (this.slowDelay !== null) t += this.slowDelay[to];
+    this.queue.push(t, K_APP | (index << 5), to, from, this.life[to], msg);
+  }
+
+  /** @internal Application `index` of `node` sets a timer. */
+  _appTimer(node: number, index: number, delayMs: number, t: unknown): void {
+    const life = this.nodes[node]!.life;
+    this.queue.push(this._now + delayMs, K_APPTIMER | (index << 5), node, 0, life >= 0 ? life : -2, t);
+  }
+
+  /** @internal An application broadcast from `node` on its channel `id`. */
+  _appBroadcast(node: number, id: string, payload: Uint8Array): void {
+    this.nodes[node]!.broadcast(id, payload, this._now);
   }
 
   /** @internal Open a connection from started node `a` (tests; the nodes use `_connectFrom`). */
