@@ -26,7 +26,7 @@
  * (isolated) is skipped. Every wait is bounded; a bound reached is a `null` figure and a note.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +126,7 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number): Prom
   const p = new Poller(lab.hub);
   const children: ChildProcess[] = [];
   const r: Result = {
-    version: sys === 'serf' ? `serf ${serfVersion()}` : 'rumor', nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null,
+    version: sys === 'serf' ? `serf ${serfVersion()}` : `rumor ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`, nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null,
     loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, notes,
   };
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x));

@@ -54,6 +54,9 @@ export interface AppNode {
 export interface AppSpec<M, T, E> {
   /** Application name: its channel is `_app.<name>`. Letters, digits, `.`, `-`, `_`; ≤ 64. */
   name: string;
+  /** Channel of its frames and broadcasts, when its codec fixes one (membership: `_rumor.m`).
+   *  Must start with `_` (reserved for the system). Default `_app.<name>`. */
+  channel?: string;
   codec: AppCodec<M>;
   /** Build the machine with the node's id and the host's io sink. */
   create(self: string, io: AppIo<string, M, T, E>): App<string, M, T>;
@@ -114,7 +117,8 @@ export function hostApp<M, T, E>(node: AppNode, spec: AppSpec<M, T, E>, logger: 
   if (typeof spec.name !== 'string' || !NAME_RE.test(spec.name)) {
     throw new TypeError(`runApp: name must be 1-64 letters, digits, '.', '-' or '_', got ${JSON.stringify(spec.name)}`);
   }
-  const channel = APP_CHANNEL_PREFIX + spec.name;
+  const channel = spec.channel ?? APP_CHANNEL_PREFIX + spec.name;
+  if (!channel.startsWith('_') || channel.length > 255) throw new TypeError(`runApp: channel must start with '_' and be at most 255 bytes, got ${JSON.stringify(channel)}`);
   if (isUsed(channel)) throw new Error(`runApp: an application named ${spec.name} already runs on this node`);
   return new AppRunner<M, T, E>(node, spec, channel, logger);
 }

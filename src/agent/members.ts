@@ -1,0 +1,151 @@
+/**
+ * The agent's membership: the sans-IO machine of `src/proto/members/` (SWIM probes over K
+ * observer rings, Lifeguard suspicion and local health, batched dissemination, digest
+ * anti-entropy, reconnect, tombstones) hosted on the agent's node by the runtime's application
+ * host (`RumorNode.runApp`, src/net/app-host.ts), its messages encoded by `src/wire/members.ts`
+ * on the channel `_rumor.m`. This module only adapts: it turns the machine's table (keyed by
+ * advertised address, names and tags as metadata) into the `Member` rows the API, the CLI and
+ * the handlers show, and the machine's events into agent events. Nothing here decides who is
+ * alive.
+ */
+import type { RumorNode } from '../net/rumor-node.js';
+import type { AppHandle } from '../net/app-host.js';
+import {
+  MapStore,
+  hashString,
+  Members,
+  STATUS_NAMES,
+  incOf,
+  resolveMembersConfig,
+  statusOf,
+  type MemberStatus,
+  type MembersConfig,
+  type MembersEvent,
+  type MembersMessage,
+  type MembersTimer,
+} from '../proto/members/index.js';
+import { Sfc32 } from '../proto/rng.js';
+import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.js';
+
+export type { MemberStatus };
+export { MEMBERS_CHANNEL };
+
+/** One row of the member list (API, CLI, handlers). */
+export interface Member {
+  name: string;
+  addr: string;
+  status: MemberStatus;
+  incarnation: number;
+  tags: Record<string, string>;
+  /** When this agent saw the member's current state (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** A membership event as the agent reports it (`member` as listed right after the change). */
+export type AgentMembersEvent =
+  | { type: 'member-join' | 'member-update' | 'member-failed' | 'member-leave'; member: Member }
+  | { type: 'member-reap'; member: Member }
+  | { type: 'member-conflict'; name: string; winner: string; loser: string; self: boolean };
+
+/** What the agent gives its membership. */
+export interface AgentMembersOptions {
+  name: string;
+  tags: Record<string, string>;
+  /** First incarnation (the agent passes one above any previous run's, see agent.ts). */
+  incarnation: number;
+  /** Machine configuration over `DEFAULT_MEMBERS_CONFIG`. */
+  config: Partial<MembersConfig>;
+  seed: number;
+  onEvent(e: AgentMembersEvent): void;
+}
+
+/** The membership machine running on `node` (see the module comment). */
+export class AgentMembers {
+  private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
+  private readonly machine: Members<string>;
+  private readonly store: MapStore<string>;
+
+  constructor(
+    private readonly node: RumorNode,
+    private readonly o: AgentMembersOptions,
+  ) {
+    const cfg = resolveMembersConfig({ ...o.config, incarnation: o.incarnation });
+    if (!cfg.ok) throw new Error(`membership: ${cfg.reason}`);
+    this.store = new MapStore<string>(hashString, cfg.config.rings);
+    const meta = { name: o.name, tags: o.tags };
+    const rng = new Sfc32(o.seed);
+    this.handle = node.runApp<MembersMessage<string>, MembersTimer<string>, MembersEvent<string>>({
+      name: 'members',
+      channel: MEMBERS_CHANNEL,
+      codec: {
+        encode: (m) => {
+          const r = encodeMembers(m);
+          return r.ok ? { ok: true, value: r.data } : r;
+        },
+        decode: (b) => {
+          const r = decodeMembers(b);
+          return r.ok ? { ok: true, value: r.msg } : r;
+        },
+      },
+      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, io, this.store),
+      onEvent: (e) => this.onEvent(e),
+    });
+    this.machine = this.handle.app as Members<string>;
+  }
+
+  /** The member list, sorted by address. */
+  members(): Member[] {
+    const out: Member[] = [];
+    this.store.forEach((m) => out.push(this.row(m)));
+    return out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  }
+
+  /** This agent's own row. */
+  self(): Member {
+    return this.row(this.node.address);
+  }
+
+  /** Current incarnation (persisted by the agent). */
+  get incarnation(): number {
+    return this.machine.currentIncarnation;
+  }
+
+  /** Lifeguard local health score (0: healthy). */
+  get health(): number {
+    return this.machine.health;
+  }
+
+  /** Frames dropped by the codec, per peer, and other host counters. */
+  stats(): ReturnType<AppHandle<unknown, unknown>['stats']> {
+    return this.handle.stats();
+  }
+
+  /** Leave: the machine marks itself `left` and sends it to its neighbours; then it is inert. */
+  leave(): void {
+    this.handle.stop();
+  }
+
+  private row(addr: string): Member {
+    const st = this.store.get(addr);
+    const meta = this.store.meta(addr);
+    return {
+      name: meta?.name ?? addr,
+      addr,
+      status: st < 0 ? 'left' : STATUS_NAMES[statusOf(st)],
+      incarnation: st < 0 ? 0 : incOf(st),
+      tags: { ...(meta?.tags ?? {}) },
+      updatedAt: st < 0 ? Date.now() : this.store.since(addr),
+    };
+  }
+
+  private onEvent(e: MembersEvent<string>): void {
+    switch (e.type) {
+      case 'member-conflict':
+        return this.o.onEvent(e);
+      case 'member-reap':
+        return this.o.onEvent({ type: 'member-reap', member: { ...this.row(e.member), status: e.status } });
+      default:
+        this.o.onEvent({ type: e.type, member: this.row(e.member) });
+    }
+  }
+}
