@@ -72,7 +72,8 @@ interface Result {
   stall_false_positives: number | null;
   stall_false_failed: number | null;
   stall_recover_ms: number | null;
-  /** Healthy members listed not alive during the stall phase, with the status seen first. */
+  /** Healthy members listed not alive during the stall phase: `name:status@observer+ms since
+   *  the resume` (negative: during the stop), first sighting each. */
   stall_false_listed: string[];
   /** Every event's latency (ms), in publication order. */
   event_latencies_ms: number[];
@@ -427,7 +428,8 @@ async function measureStall(d: Driver, run: Running, live: number[], victim: num
       const observers = stopped ? live.filter((i) => i !== victim) : live;
       const lists = await Promise.all(observers.map((i) => d.members(i).catch(() => null)));
       let allAlive = !stopped;
-      for (const m of lists) {
+      for (let k = 0; k < lists.length; k++) {
+        const m = lists[k];
         if (m === null) {
           allAlive = false;
           continue;
@@ -436,7 +438,7 @@ async function measureStall(d: Driver, run: Running, live: number[], victim: num
           const st = m.get(name);
           if (st !== 'alive') allAlive = false;
           if (healthy.has(name) && st !== 'alive') {
-            if (!falseAny.has(name)) falseAny.set(name, `${name}:${st ?? 'absent'}`);
+            if (!falseAny.has(name)) falseAny.set(name, `${name}:${st ?? 'absent'}@n${observers[k]}+${Math.round(nowMs() - resumedAt)}ms`);
             if (isDead(st)) falseDead.add(name);
           }
         }
