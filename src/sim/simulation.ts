@@ -306,7 +306,10 @@ export class Simulation {
       this.liveCount--;
       const sn = this.nodes[x]!;
       sn.life = -1;
-      sn.apps = null;
+      if (sn.apps !== null) {
+        sn.apps = null;
+        this.apps!.dispose(x);
+      }
       const list = sn.conn;
       sn.conn = null;
       if (list === null) continue;

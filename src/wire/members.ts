@@ -91,6 +91,9 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
   switch (msg.type) {
     case 'm-ping':
     case 'm-ack':
+      n += varintSize(msg.seq) + varintSize(msg.ids.length);
+      for (let i = 0; i < msg.ids.length; i++) n += peerBytes(msg.ids[i]) + stateSize(msg.states[i]);
+      break;
     case 'm-nack':
       n += varintSize(msg.seq);
       break;
@@ -148,12 +151,23 @@ function checkMeta(m: MemberMeta | null, what: string): string | null {
   return null;
 }
 
+function entries(ids: string[], states: number[], max: number): string | null {
+  if (ids.length !== states.length) return 'ids and states differ in length';
+  if (ids.length > max) return `${ids.length} entries, limit ${max}`;
+  for (let i = 0; i < ids.length; i++) {
+    const e = checkStr(ids[i], MEMBERS_LIMITS.maxIdBytes, `ids[${i}]`, true) ?? checkState(states[i], `states[${i}]`);
+    if (e !== null) return e;
+  }
+  return null;
+}
+
 function validate(msg: MembersMessage<string>): string | null {
   const L = MEMBERS_LIMITS;
   const seq = (v: number): string | null => (Number.isInteger(v) && v >= 0 && v <= L.maxSeq ? null : `seq: bad value ${String(v)}`);
   switch (msg.type) {
     case 'm-ping':
     case 'm-ack':
+      return seq(msg.seq) ?? entries(msg.ids, msg.states, 64);
     case 'm-nack':
       return seq(msg.seq);
     case 'm-ping-req':
@@ -162,8 +176,8 @@ function validate(msg: MembersMessage<string>): string | null {
       return checkStr(msg.subject, L.maxIdBytes, 'subject', true) ?? checkState(msg.state, 'state');
     case 'm-changes':
     case 'm-digest': {
-      if (msg.ids.length !== msg.states.length) return 'ids and states differ in length';
-      if (msg.ids.length > L.maxEntries) return `${msg.ids.length} entries, limit ${L.maxEntries}`;
+      const e0 = entries(msg.ids, msg.states, L.maxEntries);
+      if (e0 !== null) return e0;
       if (msg.type === 'm-changes' && msg.metas !== null && msg.metas.length !== msg.ids.length) return 'metas and ids differ in length';
       if (msg.type === 'm-digest' && (msg.buckets.length > BUCKETS || msg.buckets.some((b) => !(Number.isInteger(b) && b >= 0 && b < BUCKETS)))) return 'buckets: bad list';
       for (let i = 0; i < msg.ids.length; i++) {
@@ -205,6 +219,13 @@ export function encodeMembers(msg: MembersMessage<string>): MembersEncodeResult 
   switch (msg.type) {
     case 'm-ping':
     case 'm-ack':
+      w.varint(msg.seq);
+      w.varint(msg.ids.length);
+      for (let i = 0; i < msg.ids.length; i++) {
+        writeStr(w, msg.ids[i]);
+        writeState(w, msg.states[i]);
+      }
+      break;
     case 'm-nack':
       w.varint(msg.seq);
       break;
@@ -282,8 +303,8 @@ function readMeta(r: Reader, what: string): MemberMeta | null {
   return { name, tags: { ...tags } };
 }
 
-function readEntries(r: Reader, withMeta: boolean): { ids: string[]; states: number[]; metas: (MemberMeta | null)[] | null } {
-  const n = r.varint('entry count', MEMBERS_LIMITS.maxEntries);
+function readEntries(r: Reader, withMeta: boolean, max: number = MEMBERS_LIMITS.maxEntries): { ids: string[]; states: number[]; metas: (MemberMeta | null)[] | null } {
+  const n = r.varint('entry count', max);
   // Each entry takes at least 3 bytes: refuse a count the bytes left cannot hold.
   r.need(3 * n, 'entries');
   const ids: string[] = [];
@@ -301,7 +322,11 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
   const seq = (): number => r.varint('seq', MEMBERS_LIMITS.maxSeq);
   switch (type) {
     case 'm-ping':
-    case 'm-ack':
+    case 'm-ack': {
+      const s = seq();
+      const e = readEntries(r, false, 64);
+      return { type, seq: s, ids: e.ids, states: e.states };
+    }
     case 'm-nack':
       return { type, seq: seq() };
     case 'm-ping-req':

@@ -6,8 +6,8 @@ import { BUCKETS, pack, type MembersMessage } from '../../src/proto/members/type
 
 const hashes = Array.from({ length: BUCKETS }, (_, i) => (i * 2654435761) >>> 0);
 const SAMPLES: MembersMessage<string>[] = [
-  { type: 'm-ping', seq: 1 },
-  { type: 'm-ack', seq: 0xffffffff },
+  { type: 'm-ping', seq: 1, ids: [], states: [] },
+  { type: 'm-ack', seq: 0xffffffff, ids: ['a:1'], states: [pack(2, 1)] },
   { type: 'm-nack', seq: 77 },
   { type: 'm-ping-req', seq: 9, target: '10.0.0.1:7946' },
   { type: 'm-alert', subject: 'host-é:1', state: pack(12, 1) },
@@ -32,13 +32,13 @@ test('members codec: every message type round-trips, and membersSize is the exac
 });
 
 test('members codec: bad input is refused at encode and rejected at decode with a reason', () => {
-  assert.deepEqual(encodeMembers({ type: 'm-ping', seq: -1 }), { ok: false, reason: 'm-ping: seq: bad value -1' });
+  assert.deepEqual(encodeMembers({ type: 'm-ping', seq: -1, ids: [], states: [] }), { ok: false, reason: 'm-ping: seq: bad value -1' });
   assert.deepEqual(encodeMembers({ type: 'm-changes', ids: ['a'], states: [], metas: null, sync: false }), { ok: false, reason: 'm-changes: ids and states differ in length' });
   assert.deepEqual(encodeMembers({ type: 'm-sync', count: 1, hashes: [1], join: false }), { ok: false, reason: `m-sync: hashes: expected ${BUCKETS}, got 1` });
   assert.deepEqual(encodeMembers({ type: 'm-ping-req', seq: 1, target: 'x'.repeat(400) }), { ok: false, reason: 'm-ping-req: target: 400 bytes, limit 320' });
   assert.deepEqual(decodeMembers(new Uint8Array([2, 1, 1])), { ok: false, reason: 'unsupported membership codec version 2' });
   assert.deepEqual(decodeMembers(new Uint8Array([1, 99])), { ok: false, reason: 'unknown membership message type code 99' });
-  assert.deepEqual(decodeMembers(new Uint8Array([1, 1, 1, 0])), { ok: false, reason: 'm-ping: 1 trailing bytes' });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 1, 1, 0, 0])), { ok: false, reason: 'm-ping: 1 trailing bytes' });
   const e = encodeMembers(SAMPLES[6]);
   assert.ok(e.ok);
   // Every truncation and every single-byte corruption is either rejected or decodes to a

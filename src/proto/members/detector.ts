@@ -29,6 +29,9 @@ export interface DetectorHost<P> {
   markFailed(m: P, state: number, now: number): void;
   /** Current overlay neighbours (preferred relays: their links were alive a moment ago). */
   neighbors(): Iterable<P>;
+  /** Recent changes to piggyback on a ping or ack, and those received on one. */
+  piggyback(): { ids: P[]; states: number[] };
+  absorb(ids: P[], states: number[], now: number): void;
 }
 
 interface Probe<P> {
@@ -156,7 +159,7 @@ export class Detector<P> {
     const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, fast, due: now + t };
     this.probes.set(seq, p);
     this.probing.set(m, seq);
-    this.host.send(m, { type: 'm-ping', seq });
+    this.host.send(m, { type: 'm-ping', seq, ...this.host.piggyback() });
     if (fast) this.indirect(seq, p, now);
     this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: p.indirect });
   }
@@ -232,14 +235,14 @@ export class Detector<P> {
   // ------------------------------------------------------------------ answers
 
   onPing(from: P, seq: number): void {
-    this.host.send(from, { type: 'm-ack', seq });
+    this.host.send(from, { type: 'm-ack', seq, ...this.host.piggyback() });
   }
 
   onAck(seq: number): void {
     const r = this.relays.get(seq);
     if (r !== undefined) {
       this.relays.delete(seq);
-      this.host.send(r.requester, { type: 'm-ack', seq: r.seq });
+      this.host.send(r.requester, { type: 'm-ack', seq: r.seq, ...this.host.piggyback() });
       return;
     }
     if (!this.probes.has(seq)) return;
@@ -255,7 +258,7 @@ export class Detector<P> {
   onPingReq(from: P, reqSeq: number, target: P, now: number): void {
     const seq = ++this.seq;
     this.relays.set(seq, { requester: from, seq: reqSeq });
-    this.host.send(target, { type: 'm-ping', seq });
+    this.host.send(target, { type: 'm-ping', seq, ...this.host.piggyback() });
     // memberlist sends its nack at 80 % of the probe timeout.
     const t = Math.round(this.config.probeTimeoutMs * 0.8);
     this.host.timer(t, { type: 'm-relay-timeout', seq, due: now + t });

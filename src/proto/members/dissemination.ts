@@ -15,6 +15,9 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
 
 /** Most entries in one digest: whole buckets are listed, up to this many (≈ 4 messages). */
 const DIGEST_FACTOR = 4;
+/** Slots of the piggyback buffer. */
+const PIGGY_CAP = 64;
+const NONE: { ids: never[]; states: number[] } = Object.freeze({ ids: [], states: [] }) as unknown as { ids: never[]; states: number[] };
 
 export class Dissemination<P> {
   private ids: P[] = [];
@@ -22,6 +25,13 @@ export class Dissemination<P> {
   private metas: (MemberMeta | null)[] = [];
   private withMeta = false;
   private flushArmed = false;
+  /** Piggyback buffer (SWIM §4.4): recent changes and how often each was sent; a ring of
+   *  PIGGY_CAP slots, the oldest overwritten first, sent round robin. */
+  private readonly pgIds: P[] = [];
+  private readonly pgStates: number[] = [];
+  private readonly pgSent: number[] = [];
+  private pgWrite = 0;
+  private pgRead = 0;
 
   constructor(
     private readonly self: P,
@@ -31,6 +41,8 @@ export class Dissemination<P> {
     private readonly store: MemberStore<P>,
     private readonly nbrs: ReadonlySet<P>,
     private readonly apply: Apply<P>,
+    /** The members this node probes (its ring subjects): flushes go to them too. */
+    private readonly subjects: () => P[],
   ) {}
 
   start(now: number): void {
@@ -46,6 +58,7 @@ export class Dissemination<P> {
     this.states.push(state);
     this.metas.push(meta);
     if (meta !== null) this.withMeta = true;
+    if (this.config.piggybackPerMessage > 0) this.piggyAdd(m, state);
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
@@ -57,8 +70,8 @@ export class Dissemination<P> {
     this.flushArmed = false;
     const n = this.ids.length;
     if (n === 0) return;
-    if (this.nbrs.size === 0) {
-      // No neighbour yet: keep the newest batch's worth (anti-entropy repairs the rest once
+    if (this.nbrs.size === 0 && this.subjects().length === 0) {
+      // No one to tell yet: keep the newest batch's worth (anti-entropy repairs the rest once
       // a link is up) and look again next period.
       const keep = this.config.maxEntriesPerMessage;
       if (n > keep) this.drop(n - keep);
@@ -76,6 +89,9 @@ export class Dissemination<P> {
     };
     this.drop(k);
     for (const p of this.nbrs) this.io.send(p, msg);
+    // The ring subjects too: the overlay may have islands (after a mass crash, or a join
+    // storm) that no overlay link enters; each member is some members' ring subject.
+    for (const p of this.subjects()) if (!this.nbrs.has(p)) this.io.send(p, msg);
     if (this.ids.length > 0) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
@@ -94,6 +110,56 @@ export class Dissemination<P> {
     this.states = this.states.slice(k);
     this.metas = this.metas.slice(k);
     this.withMeta = this.metas.some((x) => x !== null);
+  }
+
+  private piggyAdd(m: P, state: number): void {
+    if (this.pgIds.length < PIGGY_CAP) {
+      this.pgIds.push(m);
+      this.pgStates.push(state);
+      this.pgSent.push(0);
+      return;
+    }
+    const i = this.pgWrite;
+    this.pgWrite = (i + 1) % PIGGY_CAP;
+    this.pgIds[i] = m;
+    this.pgStates[i] = state;
+    this.pgSent[i] = 0;
+  }
+
+  /** Up to `piggybackPerMessage` recent changes for the next ping or ack. */
+  piggyback(): { ids: P[]; states: number[] } {
+    const n = this.pgIds.length;
+    if (n === 0) return NONE as { ids: P[]; states: number[] };
+    const limit = this.config.retransmitMult * Math.ceil(Math.log10(this.store.size() + 1));
+    const ids: P[] = [];
+    const states: number[] = [];
+    const k = Math.min(n, this.config.piggybackPerMessage);
+    for (let j = 0; j < k; j++) {
+      const i = this.pgRead % this.pgIds.length;
+      ids.push(this.pgIds[i]);
+      states.push(this.pgStates[i]);
+      if (++this.pgSent[i] >= limit) this.piggyRemove(i);
+      else this.pgRead = i + 1;
+      if (this.pgIds.length === 0) break;
+    }
+    return { ids, states };
+  }
+
+  private piggyRemove(i: number): void {
+    const last = this.pgIds.length - 1;
+    this.pgIds[i] = this.pgIds[last];
+    this.pgStates[i] = this.pgStates[last];
+    this.pgSent[i] = this.pgSent[last];
+    this.pgIds.pop();
+    this.pgStates.pop();
+    this.pgSent.pop();
+    if (this.pgWrite > this.pgIds.length) this.pgWrite = 0;
+    this.pgRead = i;
+  }
+
+  /** Changes piggybacked on a ping or ack. */
+  absorb(ids: P[], states: number[], now: number): void {
+    for (let i = 0; i < ids.length; i++) this.apply(ids[i], states[i], null, false, now);
   }
 
   /** Entries queued and not yet flushed (tests, metrics). */

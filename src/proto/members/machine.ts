@@ -36,10 +36,14 @@
  *   suspicion lasts only `linkFailedSuspicionMs`; `handleUnreachable` (connection refused)
  *   during a probe accuses at once.
  * - **Dissemination.** Changes are queued and sent every `flushIntervalMs` in one `m-changes`
- *   per neighbour (≤ `maxEntriesPerMessage`; the rest next flush): a burst of 10,000 failures
- *   costs a few messages per link, not 10,000 floods. A node forwards an entry once, when it
- *   changed its table (infection-style, restricted to the overlay as in Plumtree's eager
- *   push; the flood stops by itself).
+ *   per link (≤ `maxEntriesPerMessage`; the rest next flush): a burst of 10,000 failures
+ *   costs a few messages per link, not 10,000 floods. The links are the overlay neighbours
+ *   and the K ring subjects: the overlay alone may have islands (measured: a 1,000-node join
+ *   storm left a triangle of nodes linked only to each other, which learnt every failure
+ *   15 s late), and every member is the ring subject of K others. A node forwards an entry
+ *   once, when it changed its table (infection-style; the flood stops by itself). A few
+ *   recent changes also ride on every ping and ack (SWIM §4.4), each sent
+ *   `retransmitMult·⌈log10(n+1)⌉` times: a batch lost on a lossy link still arrives.
  * - **Anti-entropy (Scuttlebutt, van Renesse et al. 2008 §3, digest-first).** A new link,
  *   and a random member every `syncIntervalMs`, get `m-sync`: the table size and 64 bucket
  *   hashes (XOR of the entries, kept up to date on every change). Differing buckets come back
@@ -136,12 +140,23 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         markSuspect: (m, s, now) => this.apply(m, s, null, false, now),
         markFailed: (m, s, now) => this.apply(m, pack(incOf(s), FAILED), null, false, now),
         neighbors: () => this.nbrs,
+        piggyback: () => this.spread.piggyback(),
+        absorb: (ids, states, now) => this.spread.absorb(ids, states, now),
       },
       config,
       rng,
       store,
     );
-    this.spread = new Dissemination<P>(self, config, rng, io, store, this.nbrs, (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now));
+    this.spread = new Dissemination<P>(
+      self,
+      config,
+      rng,
+      io,
+      store,
+      this.nbrs,
+      (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now),
+      () => this.detector.subjects(),
+    );
   }
 
   // ------------------------------------------------------------------ App inputs
@@ -176,8 +191,10 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (this.stopped) return;
     switch (msg.type) {
       case 'm-ping':
+        if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
         return this.detector.onPing(from, msg.seq);
       case 'm-ack':
+        if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
         return this.detector.onAck(msg.seq);
       case 'm-nack':
         return this.detector.onNack(msg.seq);

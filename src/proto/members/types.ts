@@ -90,9 +90,10 @@ export function entryHash(keyHash: number, state: number): number {
 // ---------------------------------------------------------------------------------------
 
 export type MembersMessage<P> =
-  /** SWIM ping; answered with `ack` (same `seq`). */
-  | { type: 'm-ping'; seq: number }
-  | { type: 'm-ack'; seq: number }
+  /** SWIM ping; answered with `ack` (same `seq`). Both carry a few recent changes
+   *  (`ids[i]` now `states[i]`), piggybacked as in SWIM §4.4. */
+  | { type: 'm-ping'; seq: number; ids: P[]; states: number[] }
+  | { type: 'm-ack'; seq: number; ids: P[]; states: number[] }
   /** SWIM ping-req: probe `target` for me, answer `m-ack` (it answered) or `m-nack` (it did not). */
   | { type: 'm-ping-req'; seq: number; target: P }
   | { type: 'm-nack'; seq: number }
@@ -162,6 +163,12 @@ export interface MembersConfig {
   flushIntervalMs: number;
   /** Most entries in one `m-changes` / `m-digest`. Default 1024 (≈ 20 KiB over TCP). */
   maxEntriesPerMessage: number;
+  /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
+   *  under 100 bytes); 0 turns piggybacking off. */
+  piggybackPerMessage: number;
+  /** Each piggybacked change is sent retransmitMult · ⌈log10(n + 1)⌉ times. Default 4
+   *  (memberlist RetransmitMult). */
+  retransmitMult: number;
   /** Anti-entropy with a random member every (ms). Default 30,000 (memberlist
    *  PushPullInterval 30 s). */
   syncIntervalMs: number;
@@ -196,6 +203,8 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   awarenessMax: 8,
   flushIntervalMs: 200,
   maxEntriesPerMessage: 1024,
+  piggybackPerMessage: 4,
+  retransmitMult: 4,
   syncIntervalMs: 30_000,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: 24 * 3600_000,
@@ -220,6 +229,8 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
     int('awarenessMax', 1, 64),
     int('flushIntervalMs', 1, 600_000),
     int('maxEntriesPerMessage', 16, 65_536),
+    int('piggybackPerMessage', 0, 64),
+    int('retransmitMult', 1, 100),
     int('syncIntervalMs', 100, 86_400_000),
     int('reconnectIntervalMs', 100, 86_400_000),
     int('reconnectTimeoutMs', 1000, 365 * 86_400_000),

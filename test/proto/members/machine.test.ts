@@ -43,10 +43,10 @@ test('probe: tick pings the ring subject; an ack ends the probe, no suspicion', 
   m.handleTimer(tick.t, tick.delay);
   const subject = m.detector.subjects()[0];
   const sent = io.take();
-  assert.deepEqual(sent, [{ to: subject, msg: { type: 'm-ping', seq: 1 } }]);
+  assert.deepEqual(sent, [{ to: subject, msg: { type: 'm-ping', seq: 1, ids: [], states: [] } }]);
   const to = io.takeTimers('m-probe-timeout')[0];
   assert.deepEqual(to.t, { type: 'm-probe-timeout', seq: 1, due: tick.delay + 500, indirect: false });
-  m.handleMessage(subject, { type: 'm-ack', seq: 1 }, tick.delay + 20);
+  m.handleMessage(subject, { type: 'm-ack', seq: 1, ids: [], states: [] }, tick.delay + 20);
   m.handleTimer(to.t, tick.delay + 500);
   assert.deepEqual(io.take(), []);
   assert.equal(m.store.get(subject), pack(0, ALIVE));
@@ -63,7 +63,7 @@ test('suspicion: no ack → ping-req through neighbours first → no answer → 
   const subject = m.detector.subjects()[0];
   const tickT = { type: 'm-tick' as const, due: 100 };
   m.handleTimer(tickT, 100);
-  assert.deepEqual(io.take(), [{ to: subject, msg: { type: 'm-ping', seq: 1 } }]);
+  assert.deepEqual(io.take(), [{ to: subject, msg: { type: 'm-ping', seq: 1, ids: [], states: [] } }]);
   m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 600, indirect: false }, 600);
   const reqs = io.take();
   assert.equal(reqs.length, 3);
@@ -84,7 +84,10 @@ test('suspicion: no ack → ping-req through neighbours first → no answer → 
   assert.equal(flush.length, 1);
   m.handleTimer(flush[0].t, 1300);
   const batch = io.take();
-  assert.deepEqual(batch.map((s) => s.to), [A[5], A[6]]);
+  // To each neighbour, then each ring subject that is not one (the subject itself is suspect
+  // now, so the ring walk goes on past it to the next alive member).
+  const extra = m.detector.subjects().filter((x) => x !== A[5] && x !== A[6]);
+  assert.deepEqual(batch.map((s) => s.to), [A[5], A[6], ...extra]);
   assert.deepEqual(batch[0].msg, { type: 'm-changes', ids: [subject], states: [pack(0, SUSPECT)], metas: null, sync: false });
   // Suspicion timeout with no confirmation: max = 6 · min, min = 1 · log10(8) → 1 · 1 s.
   const st = io.takeTimers('m-suspect-timeout');
@@ -100,7 +103,7 @@ test('confirmation: alerts from other observers shorten the suspicion (Lifeguard
   // Another observer alerts us: we probe it ourselves and time the suspicion (C = 0).
   m.handleMessage(A[2], { type: 'm-alert', subject, state: pack(0, SUSPECT) }, 1000);
   assert.equal(store.get(subject), pack(0, SUSPECT));
-  assert.deepEqual(io.take()[0], { to: subject, msg: { type: 'm-ping', seq: 1 } });
+  assert.deepEqual(io.take()[0], { to: subject, msg: { type: 'm-ping', seq: 1, ids: [], states: [] } });
   let st = io.takeTimers('m-suspect-timeout').map((x) => x.t.due);
   assert.deepEqual(st, [1000 + 6000]);
   // Second accuser: C = 1 of k = 3: 6000 − 5000·log 2 / log 4 = 3500.
@@ -130,7 +133,9 @@ test('refutation: a node told it is suspect answers alive at a higher incarnatio
   assert.equal(store.get(A[0]), pack(1, ALIVE));
   assert.equal(m.health, 1, 'a refutation counts against local health');
   m.handleTimer(io.takeTimers('m-flush')[0].t, 700);
-  assert.deepEqual(io.take(), [{ to: A[1], msg: { type: 'm-changes', ids: [A[0]], states: [pack(1, ALIVE)], metas: [{ name: `node-${A[0]}`, tags: {} }], sync: false } }]);
+  const refute = { type: 'm-changes', ids: [A[0]], states: [pack(1, ALIVE)], metas: [{ name: `node-${A[0]}`, tags: {} }], sync: false };
+  const to = [A[1], ...m.detector.subjects().filter((x) => x !== A[1])];
+  assert.deepEqual(io.take(), to.map((t) => ({ to: t, msg: refute })));
   // The suspect's refutation overrides the rumour everywhere: at an observer, it ends the suspicion.
   const o = machine(A[2], A);
   o.m.start(0);
@@ -155,7 +160,7 @@ test('local health: a probe timer firing late after a stall accuses no one', () 
   assert.equal(m.health, 5);
   const again = io.takeTimers('m-probe-timeout')[0].t;
   // The ack that waited in our input arrives: the probe succeeds.
-  m.handleMessage(subject, { type: 'm-ack', seq: 1 }, 5601);
+  m.handleMessage(subject, { type: 'm-ack', seq: 1, ids: [], states: [] }, 5601);
   m.handleTimer(again, 6100);
   assert.equal(store.get(subject), pack(0, ALIVE));
   assert.equal(m.health, 4);
@@ -174,7 +179,7 @@ test('fast path: a link reset probes at once, and a silent peer is failed after 
   io.timers = [];
   m.neighborDown(A[1], 'link-failed', 1000);
   const out = io.take();
-  assert.deepEqual(out[0], { to: A[1], msg: { type: 'm-ping', seq: 1 } });
+  assert.deepEqual(out[0], { to: A[1], msg: { type: 'm-ping', seq: 1, ids: [], states: [] } });
   assert.deepEqual(out.slice(1).map((s) => s.msg.type), ['m-ping-req', 'm-ping-req', 'm-ping-req']);
   assert.equal(out[1].to, A[2], 'the live neighbour relays first');
   m.handleMessage(A[2], { type: 'm-nack', seq: 1 }, 1400);
@@ -284,6 +289,19 @@ test('a crashed member is failed by every survivor, and a partition that outlive
   for (const a of names.slice(0, 11)) for (const b of names.slice(0, 11)) {
     assert.equal(net.nodes.get(a)!.store.get(b) % 4, ALIVE, `${a} sees ${b} alive after the heal`);
   }
+});
+
+test('piggyback: pings and acks carry recent changes, each sent retransmitMult · ⌈log10(n+1)⌉ times', () => {
+  const { m, io } = machine(A[0], A, { rings: 1, piggybackPerMessage: 2, retransmitMult: 1 });
+  m.start(0);
+  io.take();
+  // Limit here: 1 · ⌈log10(9)⌉ = 1 transmission per change.
+  m.handleMessage(A[1], { type: 'm-ping', seq: 7, ids: [A[3], A[4]], states: [pack(2, ALIVE), pack(0, LEFT)] }, 10);
+  assert.deepEqual(io.take(), [{ to: A[1], msg: { type: 'm-ack', seq: 7, ids: [A[0], A[4]], states: [pack(0, ALIVE), pack(0, LEFT)] } }]);
+  m.handleMessage(A[2], { type: 'm-ping', seq: 8, ids: [], states: [] }, 20);
+  assert.deepEqual(io.take(), [{ to: A[2], msg: { type: 'm-ack', seq: 8, ids: [A[3]], states: [pack(2, ALIVE)] } }]);
+  m.handleMessage(A[2], { type: 'm-ping', seq: 9, ids: [], states: [] }, 30);
+  assert.deepEqual(io.take(), [{ to: A[2], msg: { type: 'm-ack', seq: 9, ids: [], states: [] } }]);
 });
 
 test('config: defaults validate; bad values get a one-line reason', () => {
