@@ -410,6 +410,7 @@ export class Agent implements ApiBackend {
   async shutdown(): Promise<void> {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
+    this.members_.close();
     await this.node.close();
     await this.stop();
   }

@@ -11,8 +11,10 @@
 import type { RumorNode } from '../net/rumor-node.js';
 import type { AppHandle } from '../net/app-host.js';
 import {
+  BUCKETS,
   MapStore,
   hashString,
+  isUp,
   Members,
   STATUS_NAMES,
   incOf,
@@ -29,6 +31,9 @@ import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.j
 
 export type { MemberStatus };
 export { MEMBERS_CHANNEL };
+
+/** Period of the name repair (see `repairMetas`). */
+const META_REPAIR_MS = 2000;
 
 /** One row of the member list (API, CLI, handlers). */
 export interface Member {
@@ -64,6 +69,7 @@ export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
   private readonly store: MapStore<string>;
+  private readonly repair: NodeJS.Timeout;
 
   constructor(
     private readonly node: RumorNode,
@@ -91,6 +97,33 @@ export class AgentMembers {
       onEvent: (e) => this.onEvent(e),
     });
     this.machine = this.handle.app as Members<string>;
+    this.repair = setInterval(() => this.repairMetas(), META_REPAIR_MS);
+    this.repair.unref();
+  }
+
+  /**
+   * Second half of the work-around below (`withLateMetas`): a member whose name reached us by
+   * no message at all (every path that told us of it was a piggyback) is repaired by asking
+   * one random up member for its whole table (an `m-sync` marked `join`, which the machine
+   * answers with every entry and its meta), at most once per `META_REPAIR_MS`, and only
+   * while some up member has no name.
+   */
+  private repairMetas(): void {
+    if (this.handle.stopped) return;
+    let missing = false;
+    const self = this.node.address;
+    this.store.forEach((m, st) => {
+      if (!missing && m !== self && isUp(st) && this.store.meta(m) === undefined) missing = true;
+    });
+    if (!missing) return;
+    const peers: string[] = [];
+    this.store.forEach((m, st) => {
+      if (m !== self && isUp(st) && this.store.meta(m) !== undefined) peers.push(m);
+    });
+    if (peers.length === 0) return;
+    const peer = peers[Math.floor(Math.random() * peers.length)];
+    const r = encodeMembers({ type: 'm-sync', count: this.store.size(), hashes: new Array<number>(BUCKETS).fill(0), join: true });
+    if (r.ok) this.node.sendApp(peer, MEMBERS_CHANNEL, r.data);
   }
 
   /** The member list, sorted by address. */
@@ -122,7 +155,14 @@ export class AgentMembers {
 
   /** Leave: the machine marks itself `left` and sends it to its neighbours; then it is inert. */
   leave(): void {
+    clearInterval(this.repair);
     this.handle.stop();
+  }
+
+  /** Stop without telling anyone (the node is closing: peers will see a failure). */
+  close(): void {
+    clearInterval(this.repair);
+    this.handle.stop(false);
   }
 
   private row(addr: string): Member {

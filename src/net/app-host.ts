@@ -101,8 +101,9 @@ export interface AppHandle<M, T> {
   /** Feed an input to the machine now, or after the one running (the host's clock). */
   drive(fn: (now: number) => void): void;
   stats(): AppStats;
-  /** `app.stop(now)` (its last messages are sent), then detach. Idempotent. */
-  stop(): void;
+  /** `app.stop(now)` (its last messages are sent), then detach. With `graceful` false the
+   *  machine is not told (a crash-like stop: `RumorNode.close`). Idempotent. */
+  stop(graceful?: boolean): void;
   readonly stopped: boolean;
   /** Inputs, for the node. */
   readonly input: AppInputs;
@@ -262,9 +263,9 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
     return { ...this.counters, badByPeer: { ...this.counters.badByPeer } };
   }
 
-  stop(): void {
+  stop(graceful = true): void {
     if (this.stopped) return;
-    this.drive((now) => this.app.stop(now));
+    if (graceful) this.drive((now) => this.app.stop(now));
     this.stopped = true;
     this.queue.length = 0;
     for (const h of this.timers) clearTimeout(h);
