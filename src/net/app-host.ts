@@ -8,12 +8,14 @@
  *   binary, never JSON) and carried in the node's `direct` frames on the channel
  *   `_app.<name>`, over any connection to the peer, or a short-lived one dialed for it (an
  *   application talks to members that are not neighbours: SWIM probes anyone). Why TCP and
- *   not the node's UDP socket: a frame on an existing connection costs one segment each way
- *   like a datagram does; the connection is kept while the application uses it (its frames
- *   count as traffic against `idleCloseMs`); it is authenticated by the handshake (cluster
- *   name), where a datagram would need its own token scheme; and it gives the fast evidence
- *   a datagram cannot: a refused dial or a reset is reported at once (`handleUnreachable`).
- *   Measured on loopback (`node --import tsx bench/app-rtt.ts`): see docs/library.md.
+ *   not the node's UDP socket: the connection is authenticated by the handshake (cluster
+ *   name), where a datagram would need its own token scheme and wire format; it is kept while
+ *   the application uses it (its frames count as traffic against `idleCloseMs`); and it gives
+ *   fast evidence a datagram cannot: a refused dial or a reset is reported at once
+ *   (`handleUnreachable`). The cost, measured (`bench/app-rtt.ts`, docs/library.md): about
+ *   1 ms more per round trip than a bare datagram exchange (nothing next to a 500 ms probe
+ *   timeout) and a pure ACK per probe (idle traffic). Datagrams for small application
+ *   messages are not built yet.
  * - Broadcasts (`io.broadcast`) go through the node's broadcast (Plumtree) on the same
  *   channel; deliveries from other origins become `handleBroadcast` (never at the sender).
  * - `neighborUp` / `neighborDown` follow the node's events; neighbours already up when the
