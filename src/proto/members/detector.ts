@@ -107,7 +107,10 @@ export class Detector<P> {
     const stalled = this.stalled(now - due);
     const period = Math.max(1, Math.round((this.config.probeIntervalMs * this.scale()) / this.config.rings));
     this.host.timer(period, { type: 'm-tick', due: now + period });
-    if (!stalled) this.probeRing(this.turn++ % this.config.rings, now);
+    if (stalled) return;
+    this.probeRing(this.turn++ % this.config.rings, now);
+    // Co-observers we came to suspect meanwhile are no longer expected to confirm.
+    for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
 
   /** Probe the first up successor of this node in ring `k`, and every suspect before it. */
@@ -280,13 +283,18 @@ export class Detector<P> {
     if (!isUp(s) || incOf(s) !== incOf(probed)) return;
     const suspect = pack(incOf(s), SUSPECT);
     this.host.markSuspect(m, suspect, now);
+    // The other observers confirm or not; the subject hears it and may refute.
     for (const o of this.observersOf(m)) if (o !== this.host.self) this.host.send(o, { type: 'm-alert', subject: m, state: suspect });
+    this.host.send(m, { type: 'm-alert', subject: m, state: suspect });
     this.suspect(m, suspect, this.host.self, fast, now);
   }
 
   /** An observer of `subject` alerts us that it suspects it at `state`. */
   onAlert(from: P, subject: P, state: number, now: number): void {
-    if (subject === this.host.self) return;
+    if (subject === this.host.self) {
+      this.host.markSuspect(subject, state, now); // a refutation, if it is news
+      return;
+    }
     const cur = this.store.get(subject);
     if (!isUp(cur) || incOf(state) < incOf(cur)) return;
     const sp = this.suspicions.get(subject);
@@ -309,7 +317,12 @@ export class Detector<P> {
     if (sp.accusers.has(accuser) && !fast) return;
     sp.accusers.add(accuser);
     if (fast) sp.fast = true;
-    const due = sp.start + this.suspicionTimeout(sp);
+    this.retime(m, sp, now);
+  }
+
+  /** Move the suspicion's deadline earlier if its timeout shrank. */
+  private retime(m: P, sp: Suspicion<P>, now: number): void {
+    const due = sp.start + this.suspicionTimeout(m, sp);
     if (due < sp.due) {
       sp.due = due;
       this.host.timer(Math.max(0, due - now), { type: 'm-suspect-timeout', subject: m, due });
@@ -317,13 +330,17 @@ export class Detector<P> {
   }
 
   /** Lifeguard §4.2: max − (max − min)·log(C + 1)/log(k + 1) with C confirmations of k expected
-   *  (here the other K − 1 observers), never below min; min = α·max(1, log10 n)·interval. */
-  private suspicionTimeout(sp: Suspicion<P>): number {
+   *  — here the subject's other observers that we hold `alive` (an observer we suspect is not
+   *  expected to confirm: in a mass failure it is dead too) — never below min;
+   *  min = α·max(1, log10 n)·interval. */
+  private suspicionTimeout(m: P, sp: Suspicion<P>): number {
     if (sp.fast) return this.config.linkFailedSuspicionMs * this.scale();
     const n = Math.max(1, this.store.size());
     const min = this.config.suspicionMult * Math.max(1, Math.log10(n)) * this.config.probeIntervalMs;
     const max = this.config.suspicionMaxMult * min;
-    const k = n - 2 < this.config.rings - 1 ? 0 : this.config.rings - 1;
+    let k = 0;
+    for (const o of this.observersOf(m)) if (o !== this.host.self && statusOf(this.store.get(o)) === ALIVE) k++;
+    if (n - 2 < k) k = 0;
     const c = sp.accusers.size - 1;
     const t = k < 1 ? min : Math.max(min, max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1));
     return Math.round(t * this.scale());

@@ -40,7 +40,11 @@
  *   costs a few messages per link, not 10,000 floods. The links are the overlay neighbours
  *   and the K ring subjects: the overlay alone may have islands (measured: a 1,000-node join
  *   storm left a triangle of nodes linked only to each other, which learnt every failure
- *   15 s late), and every member is the ring subject of K others. A node forwards an entry
+ *   15 s late; with the first ring subject only, a node left without overlay neighbours
+ *   after a 50 % crash learnt them 70 s late), and every member is the ring subject of K
+ *   others. A node without any overlay neighbour also pulls (`m-sync` to a random member)
+ *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only piggybacked: the suspect (to refute) and
+ *   the observers (alerted directly) are the ones it matters to. A node forwards an entry
  *   once, when it changed its table (infection-style; the flood stops by itself). A few
  *   recent changes also ride on every ping and ack (SWIM §4.4), each sent
  *   `retransmitMult·⌈log10(n+1)⌉` times: a batch lost on a lossy link still arrives.
