@@ -51,10 +51,9 @@ export function crashAndDetect(ms: MembersSim, percent: number, maxMs: number): 
   const b0 = ms.bytes();
   sim.crash(crashed, { silent: true });
   const crashedSet = new Set(crashed);
-  let done = 0;
   while (sim.now - t0 < maxMs) {
     sim.runFor(1000);
-    done = 0;
+    let done = 0;
     for (const m of crashed) if (!Number.isNaN(ms.allFailed[m])) done++;
     if (done === crashed.length) break;
   }
