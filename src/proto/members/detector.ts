@@ -41,10 +41,15 @@ interface Probe<P> {
   indirect: boolean;
   expectedNacks: number;
   nacks: number;
+  /** Relays taken from our recent responders (their silence is evidence against us). */
+  trusted: number;
   /** Started by a link reset (TCP fast path): indirect checks at once, short suspicion. */
   fast: boolean;
   due: number;
 }
+
+/** Recent responders remembered as preferred relays. */
+const RECENT = 8;
 
 interface Relay<P> {
   requester: P;
@@ -68,6 +73,8 @@ export class Detector<P> {
   private readonly probing = new Map<P, number>();
   private readonly relays = new Map<number, Relay<P>>();
   private readonly suspicions = new Map<P, Suspicion<P>>();
+  /** Members that answered our last probes, newest last: the first relays we ask. */
+  private readonly recent: P[] = [];
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -159,7 +166,7 @@ export class Detector<P> {
     if (this.probing.has(m)) return;
     const seq = ++this.seq;
     const t = this.config.probeTimeoutMs * this.scale();
-    const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, fast, due: now + t };
+    const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, trusted: 0, fast, due: now + t };
     this.probes.set(seq, p);
     this.probing.set(m, seq);
     this.host.send(m, { type: 'm-ping', seq, ...this.host.piggyback() });
@@ -167,11 +174,15 @@ export class Detector<P> {
     this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: p.indirect });
   }
 
-  /** Ask up to `indirectChecks` members (neighbours first) to ping `p.target` for us. */
+  /** Ask up to `indirectChecks` members to ping `p.target` for us: those that answered our
+   *  own latest probes first (alive a moment ago, so a silent relay says something about
+   *  us, not about a mass failure), then overlay neighbours, then random members. */
   private indirect(seq: number, p: Probe<P>, now: number): void {
     const chosen: P[] = [];
     const want = this.config.indirectChecks;
     const ok = (x: P): boolean => x !== this.host.self && x !== p.target && !chosen.includes(x) && isUp(this.store.get(x));
+    for (let i = this.recent.length - 1; i >= 0 && chosen.length < want; i--) if (ok(this.recent[i])) chosen.push(this.recent[i]);
+    p.trusted = chosen.length;
     for (const x of this.host.neighbors()) {
       if (chosen.length >= want) break;
       if (ok(x)) chosen.push(x);
@@ -230,8 +241,9 @@ export class Detector<P> {
     }
     this.endProbe(seq);
     // memberlist counts missed nacks; we count only a probe where no relay answered at all
-    // (with many members down at once, some relays are down too: that is not our fault).
-    if (p.expectedNacks > 0 && p.nacks === 0) this.addHealth(1);
+    // and every relay had answered us a moment before (with many members down at once,
+    // other relays may be down too: that is not our fault).
+    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks) this.addHealth(1);
     this.accuse(p.target, p.state, p.fast, now);
   }
 
@@ -248,9 +260,14 @@ export class Detector<P> {
       this.host.send(r.requester, { type: 'm-ack', seq: r.seq, ...this.host.piggyback() });
       return;
     }
-    if (!this.probes.has(seq)) return;
+    const p = this.probes.get(seq);
+    if (p === undefined) return;
     this.endProbe(seq);
     this.addHealth(-1);
+    const i = this.recent.indexOf(p.target);
+    if (i >= 0) this.recent.splice(i, 1);
+    this.recent.push(p.target);
+    if (this.recent.length > RECENT) this.recent.shift();
   }
 
   onNack(seq: number): void {
@@ -322,10 +339,12 @@ export class Detector<P> {
 
   /** Move the suspicion's deadline earlier if its timeout shrank. */
   private retime(m: P, sp: Suspicion<P>, now: number): void {
-    const due = sp.start + this.suspicionTimeout(m, sp);
+    // A timeout that shrank below the time already spent expires now (not "late": a late
+    // timer means a stalled process).
+    const due = Math.max(now, sp.start + this.suspicionTimeout(m, sp));
     if (due < sp.due) {
       sp.due = due;
-      this.host.timer(Math.max(0, due - now), { type: 'm-suspect-timeout', subject: m, due });
+      this.host.timer(due - now, { type: 'm-suspect-timeout', subject: m, due });
     }
   }
 

@@ -14,8 +14,8 @@
  *   probes the next ring's subject, and every `suspect` member before it on the ring (so a
  *   run of crashed members is walked in parallel, not one suspicion after the other).
  * - **Probing (SWIM, Das et al., DSN 2002, §4.1).** `m-ping` → `m-ack` within the probe
- *   timeout; else `m-ping-req` through k members (our overlay neighbours first, whose links
- *   were alive a moment ago, then random members), which ping the subject and answer `m-ack`,
+ *   timeout; else `m-ping-req` through k members (those that answered our own latest probes first,
+ *   then overlay neighbours, then random members), which ping the subject and answer `m-ack`,
  *   or `m-nack` at 80 % of the timeout (Lifeguard's nack, memberlist's timing). No ack by the
  *   end of the probe period: the subject becomes `suspect` (SWIM §4.2).
  * - **Suspicion (Lifeguard, Dadgar et al., 2018, §4.2; Rapid's alerts).** The accuser sends
@@ -27,7 +27,8 @@
  * - **Refutation (SWIM §4.2).** A node that hears itself `suspect`/`failed`/`left` at its
  *   incarnation or above answers `alive` with a higher incarnation, which overrides.
  * - **Local health (Lifeguard §4.1).** A score 0…7 multiplies the probe period and every
- *   timeout: +1 when a probe's relays all stayed silent, +1 per refutation, +⌈late/interval⌉
+ *   timeout: +1 when a probe's relays all stayed silent although each had answered our own
+ *   probes just before, +1 per refutation, +⌈late/interval⌉
  *   when a timer fires more than a probe timeout late (a stalled process); −1 per answered
  *   probe. A late probe or suspicion timer does not conclude: it waits one more probe timeout,
  *   so the answers that queued up while the node was stopped are read before it accuses.
@@ -79,8 +80,10 @@
  *   evidence a longer timeout buys in memberlist (measured: `rumor sim
  *   membership-false-positives`).
  * - Local health does not count relays' missing nacks one by one (memberlist) but only a
- *   probe with no answer from any relay: in a mass failure some relays are dead, which says
- *   nothing about our own health.
+ *   probe with no answer from any relay when every relay had just answered our own probes:
+ *   in a mass failure some relays are dead, which says nothing about our own health
+ *   (measured, 2,000 nodes, 50 % crash: counting every silent probe stretched p100 from
+ *   8.5 s with local health off to 10.5 s).
  * - Dissemination floods the overlay with per-flush batches instead of piggybacking on
  *   pings to random members: each node forwards each change once per link.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
