@@ -192,6 +192,9 @@ export class Detector<P> {
       if (x !== undefined && ok(x)) chosen.push(x);
     }
     for (const x of chosen) this.host.send(x, { type: 'm-ping-req', seq, target: p.target });
+    // And one more direct ping (memberlist's fallback ping over TCP): a lost ping or ack on a
+    // lossy path should not cost a suspicion.
+    if (!p.fast) this.host.send(p.target, { type: 'm-ping', seq, ...this.host.piggyback() });
     p.indirect = true;
     p.expectedNacks = chosen.length;
     if (!p.fast) {

@@ -14,7 +14,8 @@
  *   probes the next ring's subject, and every `suspect` member before it on the ring (so a
  *   run of crashed members is walked in parallel, not one suspicion after the other).
  * - **Probing (SWIM, Das et al., DSN 2002, §4.1).** `m-ping` → `m-ack` within the probe
- *   timeout; else `m-ping-req` through k members (those that answered our own latest probes first,
+ *   timeout; else one more direct ping (memberlist's fallback ping) and `m-ping-req` through
+ *   k members (those that answered our own latest probes first,
  *   then overlay neighbours, then random members), which ping the subject and answer `m-ack`,
  *   or `m-nack` at 80 % of the timeout (Lifeguard's nack, memberlist's timing). No ack by the
  *   end of the probe period: the subject becomes `suspect` (SWIM §4.2).
