@@ -41,10 +41,15 @@ interface Probe<P> {
   indirect: boolean;
   expectedNacks: number;
   nacks: number;
+  /** Relays taken from our recent responders (their silence is evidence against us). */
+  trusted: number;
   /** Started by a link reset (TCP fast path): indirect checks at once, short suspicion. */
   fast: boolean;
   due: number;
 }
+
+/** Recent responders remembered as preferred relays. */
+const RECENT = 8;
 
 interface Relay<P> {
   requester: P;
@@ -68,6 +73,8 @@ export class Detector<P> {
   private readonly probing = new Map<P, number>();
   private readonly relays = new Map<number, Relay<P>>();
   private readonly suspicions = new Map<P, Suspicion<P>>();
+  /** Members that answered our last probes, newest last: the first relays we ask. */
+  private readonly recent: P[] = [];
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -107,7 +114,10 @@ export class Detector<P> {
     const stalled = this.stalled(now - due);
     const period = Math.max(1, Math.round((this.config.probeIntervalMs * this.scale()) / this.config.rings));
     this.host.timer(period, { type: 'm-tick', due: now + period });
-    if (!stalled) this.probeRing(this.turn++ % this.config.rings, now);
+    if (stalled) return;
+    this.probeRing(this.turn++ % this.config.rings, now);
+    // Co-observers we came to suspect meanwhile are no longer expected to confirm.
+    for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
 
   /** Probe the first up successor of this node in ring `k`, and every suspect before it. */
@@ -156,7 +166,7 @@ export class Detector<P> {
     if (this.probing.has(m)) return;
     const seq = ++this.seq;
     const t = this.config.probeTimeoutMs * this.scale();
-    const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, fast, due: now + t };
+    const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, trusted: 0, fast, due: now + t };
     this.probes.set(seq, p);
     this.probing.set(m, seq);
     this.host.send(m, { type: 'm-ping', seq, ...this.host.piggyback() });
@@ -164,11 +174,15 @@ export class Detector<P> {
     this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: p.indirect });
   }
 
-  /** Ask up to `indirectChecks` members (neighbours first) to ping `p.target` for us. */
+  /** Ask up to `indirectChecks` members to ping `p.target` for us: those that answered our
+   *  own latest probes first (alive a moment ago, so a silent relay says something about
+   *  us, not about a mass failure), then overlay neighbours, then random members. */
   private indirect(seq: number, p: Probe<P>, now: number): void {
     const chosen: P[] = [];
     const want = this.config.indirectChecks;
     const ok = (x: P): boolean => x !== this.host.self && x !== p.target && !chosen.includes(x) && isUp(this.store.get(x));
+    for (let i = this.recent.length - 1; i >= 0 && chosen.length < want; i--) if (ok(this.recent[i])) chosen.push(this.recent[i]);
+    p.trusted = chosen.length;
     for (const x of this.host.neighbors()) {
       if (chosen.length >= want) break;
       if (ok(x)) chosen.push(x);
@@ -178,6 +192,9 @@ export class Detector<P> {
       if (x !== undefined && ok(x)) chosen.push(x);
     }
     for (const x of chosen) this.host.send(x, { type: 'm-ping-req', seq, target: p.target });
+    // And one more direct ping (memberlist's fallback ping over TCP): a lost ping or ack on a
+    // lossy path should not cost a suspicion.
+    if (!p.fast) this.host.send(p.target, { type: 'm-ping', seq, ...this.host.piggyback() });
     p.indirect = true;
     p.expectedNacks = chosen.length;
     if (!p.fast) {
@@ -227,8 +244,9 @@ export class Detector<P> {
     }
     this.endProbe(seq);
     // memberlist counts missed nacks; we count only a probe where no relay answered at all
-    // (with many members down at once, some relays are down too: that is not our fault).
-    if (p.expectedNacks > 0 && p.nacks === 0) this.addHealth(1);
+    // and every relay had answered us a moment before (with many members down at once,
+    // other relays may be down too: that is not our fault).
+    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks) this.addHealth(1);
     this.accuse(p.target, p.state, p.fast, now);
   }
 
@@ -245,9 +263,14 @@ export class Detector<P> {
       this.host.send(r.requester, { type: 'm-ack', seq: r.seq, ...this.host.piggyback() });
       return;
     }
-    if (!this.probes.has(seq)) return;
+    const p = this.probes.get(seq);
+    if (p === undefined) return;
     this.endProbe(seq);
     this.addHealth(-1);
+    const i = this.recent.indexOf(p.target);
+    if (i >= 0) this.recent.splice(i, 1);
+    this.recent.push(p.target);
+    if (this.recent.length > RECENT) this.recent.shift();
   }
 
   onNack(seq: number): void {
@@ -280,13 +303,18 @@ export class Detector<P> {
     if (!isUp(s) || incOf(s) !== incOf(probed)) return;
     const suspect = pack(incOf(s), SUSPECT);
     this.host.markSuspect(m, suspect, now);
+    // The other observers confirm or not; the subject hears it and may refute.
     for (const o of this.observersOf(m)) if (o !== this.host.self) this.host.send(o, { type: 'm-alert', subject: m, state: suspect });
+    this.host.send(m, { type: 'm-alert', subject: m, state: suspect });
     this.suspect(m, suspect, this.host.self, fast, now);
   }
 
   /** An observer of `subject` alerts us that it suspects it at `state`. */
   onAlert(from: P, subject: P, state: number, now: number): void {
-    if (subject === this.host.self) return;
+    if (subject === this.host.self) {
+      this.host.markSuspect(subject, state, now); // a refutation, if it is news
+      return;
+    }
     const cur = this.store.get(subject);
     if (!isUp(cur) || incOf(state) < incOf(cur)) return;
     const sp = this.suspicions.get(subject);
@@ -309,21 +337,32 @@ export class Detector<P> {
     if (sp.accusers.has(accuser) && !fast) return;
     sp.accusers.add(accuser);
     if (fast) sp.fast = true;
-    const due = sp.start + this.suspicionTimeout(sp);
+    this.retime(m, sp, now);
+  }
+
+  /** Move the suspicion's deadline earlier if its timeout shrank. */
+  private retime(m: P, sp: Suspicion<P>, now: number): void {
+    // A timeout that shrank below the time already spent expires now (not "late": a late
+    // timer means a stalled process).
+    const due = Math.max(now, sp.start + this.suspicionTimeout(m, sp));
     if (due < sp.due) {
       sp.due = due;
-      this.host.timer(Math.max(0, due - now), { type: 'm-suspect-timeout', subject: m, due });
+      this.host.timer(due - now, { type: 'm-suspect-timeout', subject: m, due });
     }
   }
 
   /** Lifeguard §4.2: max − (max − min)·log(C + 1)/log(k + 1) with C confirmations of k expected
-   *  (here the other K − 1 observers), never below min; min = α·max(1, log10 n)·interval. */
-  private suspicionTimeout(sp: Suspicion<P>): number {
+   *  — here the subject's other observers that we hold `alive` (an observer we suspect is not
+   *  expected to confirm: in a mass failure it is dead too) — never below min;
+   *  min = α·max(1, log10 n)·interval. */
+  private suspicionTimeout(m: P, sp: Suspicion<P>): number {
     if (sp.fast) return this.config.linkFailedSuspicionMs * this.scale();
     const n = Math.max(1, this.store.size());
     const min = this.config.suspicionMult * Math.max(1, Math.log10(n)) * this.config.probeIntervalMs;
     const max = this.config.suspicionMaxMult * min;
-    const k = n - 2 < this.config.rings - 1 ? 0 : this.config.rings - 1;
+    let k = 0;
+    for (const o of this.observersOf(m)) if (o !== this.host.self && statusOf(this.store.get(o)) === ALIVE) k++;
+    if (n - 2 < k) k = 0;
     const c = sp.accusers.size - 1;
     const t = k < 1 ? min : Math.max(min, max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1));
     return Math.round(t * this.scale());

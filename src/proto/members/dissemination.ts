@@ -5,7 +5,7 @@
  * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`).
  */
 import type { Rng } from '../types.js';
-import { BUCKETS, FAILED, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+import { BUCKETS, FAILED, SUSPECT, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
@@ -52,13 +52,16 @@ export class Dissemination<P> {
     this.io.timer(r, { type: 'm-reconnect-tick', due: now + r });
   }
 
-  /** Queue a change of our table for the next flush to every neighbour. */
+  /** Queue a change of our table for the next flush to every neighbour. A suspicion is only
+   *  piggybacked (SWIM §4.4): it matters to the suspect (which refutes) and the observers
+   *  (which alert each other), not to the whole cluster; the verdict is flooded. */
   enqueue(m: P, state: number, meta: MemberMeta | null, _now: number): void {
+    if (this.config.piggybackPerMessage > 0) this.piggyAdd(m, state);
+    if (statusOf(state) === SUSPECT) return;
     this.ids.push(m);
     this.states.push(state);
     this.metas.push(meta);
     if (meta !== null) this.withMeta = true;
-    if (this.config.piggybackPerMessage > 0) this.piggyAdd(m, state);
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
@@ -273,7 +276,9 @@ export class Dissemination<P> {
 
   /** Periodic anti-entropy with a random up member (memberlist's push-pull partner choice). */
   syncTick(now: number): void {
-    this.io.timer(this.config.syncIntervalMs, { type: 'm-sync-tick', due: now + this.config.syncIntervalMs });
+    // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
+    const d = this.nbrs.size === 0 ? this.config.probeIntervalMs : this.config.syncIntervalMs;
+    this.io.timer(d, { type: 'm-sync-tick', due: now + d });
     const p = this.pick((s) => isUp(s));
     if (p !== undefined) this.syncWith(p, now);
   }

@@ -14,8 +14,9 @@
  *   probes the next ring's subject, and every `suspect` member before it on the ring (so a
  *   run of crashed members is walked in parallel, not one suspicion after the other).
  * - **Probing (SWIM, Das et al., DSN 2002, §4.1).** `m-ping` → `m-ack` within the probe
- *   timeout; else `m-ping-req` through k members (our overlay neighbours first, whose links
- *   were alive a moment ago, then random members), which ping the subject and answer `m-ack`,
+ *   timeout; else one more direct ping (memberlist's fallback ping) and `m-ping-req` through
+ *   k members (those that answered our own latest probes first,
+ *   then overlay neighbours, then random members), which ping the subject and answer `m-ack`,
  *   or `m-nack` at 80 % of the timeout (Lifeguard's nack, memberlist's timing). No ack by the
  *   end of the probe period: the subject becomes `suspect` (SWIM §4.2).
  * - **Suspicion (Lifeguard, Dadgar et al., 2018, §4.2; Rapid's alerts).** The accuser sends
@@ -27,7 +28,8 @@
  * - **Refutation (SWIM §4.2).** A node that hears itself `suspect`/`failed`/`left` at its
  *   incarnation or above answers `alive` with a higher incarnation, which overrides.
  * - **Local health (Lifeguard §4.1).** A score 0…7 multiplies the probe period and every
- *   timeout: +1 when a probe's relays all stayed silent, +1 per refutation, +⌈late/interval⌉
+ *   timeout: +1 when a probe's relays all stayed silent although each had answered our own
+ *   probes just before, +1 per refutation, +⌈late/interval⌉
  *   when a timer fires more than a probe timeout late (a stalled process); −1 per answered
  *   probe. A late probe or suspicion timer does not conclude: it waits one more probe timeout,
  *   so the answers that queued up while the node was stopped are read before it accuses.
@@ -40,7 +42,11 @@
  *   costs a few messages per link, not 10,000 floods. The links are the overlay neighbours
  *   and the K ring subjects: the overlay alone may have islands (measured: a 1,000-node join
  *   storm left a triangle of nodes linked only to each other, which learnt every failure
- *   15 s late), and every member is the ring subject of K others. A node forwards an entry
+ *   15 s late; with the first ring subject only, a node left without overlay neighbours
+ *   after a 50 % crash learnt them 70 s late), and every member is the ring subject of K
+ *   others. A node without any overlay neighbour also pulls (`m-sync` to a random member)
+ *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only piggybacked: the suspect (to refute) and
+ *   the observers (alerted directly) are the ones it matters to. A node forwards an entry
  *   once, when it changed its table (infection-style; the flood stops by itself). A few
  *   recent changes also ride on every ping and ack (SWIM §4.4), each sent
  *   `retransmitMult·⌈log10(n+1)⌉` times: a batch lost on a lossy link still arrives.
@@ -75,8 +81,10 @@
  *   evidence a longer timeout buys in memberlist (measured: `rumor sim
  *   membership-false-positives`).
  * - Local health does not count relays' missing nacks one by one (memberlist) but only a
- *   probe with no answer from any relay: in a mass failure some relays are dead, which says
- *   nothing about our own health.
+ *   probe with no answer from any relay when every relay had just answered our own probes:
+ *   in a mass failure some relays are dead, which says nothing about our own health
+ *   (measured, 2,000 nodes, 50 % crash: counting every silent probe stretched p100 from
+ *   8.5 s with local health off to 10.5 s).
  * - Dissemination floods the overlay with per-flush batches instead of piggybacking on
  *   pings to random members: each node forwards each change once per link.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
