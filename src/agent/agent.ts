@@ -35,10 +35,10 @@ export const EVENT_CHANNEL = '_rumor.event';
 /** Period of the membership machine's batched changes (one `m-changes` per link per period,
  *  and a timer only while changes are pending). 10 ms instead of the machine's 200 ms
  *  (memberlist's GossipInterval, tuned for UDP gossip to random members): each hop of a change
- *  waits one period, and bench/cluster (load average 15–30) saw a kill -9 reach every agent
- *  in 331 ms (N = 20) at 200 ms, 192–245 ms (N = 20) and 250–413 ms (N = 50) at 50 ms, against
- *  70–200 ms with the old per-change flood. A burst still costs at most 100 messages per link
- *  per second, and an idle cluster nothing (the timer runs only while changes are pending). */
+ *  waits one period. bench/cluster N = 20 (load average 20–30): a kill -9 reached every agent
+ *  in 331 ms at 200 ms, 192–245 ms at 50 ms, 269 ms at 10 ms (docs/results.md) — the step
+ *  below 50 ms bought nothing measurable under that load. A burst costs at most 100 messages
+ *  per link per second; an idle cluster nothing. */
 export const MEMBERS_FLUSH_MS = 10;
 
 /** Suspicion of a member whose overlay link was reset and whose port refuses connections
