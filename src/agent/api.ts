@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatAddr } from '../net/util.js';
 import { parseBindAddr } from './config.js';
-import type { Member, MemberStatus } from '../proto/members.js';
+import type { Member, MemberStatus } from './members.js';
 import { DashboardHub, withFeatures, type DashboardNode } from './dashboard.js';
 import { serveUi } from './dashboard-ui.js';
 
@@ -25,7 +25,7 @@ export interface ApiMember {
 /** An event of the monitor stream (JSON of one SSE `data:` line; `event:` is `type`). */
 export type MonitorEvent =
   | { type: 'user'; id: string; name: string; origin: string; ltime: number; payload: string; payloadBase64: string }
-  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update'; member: Omit<Member, 'updatedAt'> }
+  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update' | 'member-reap'; member: Omit<Member, 'updatedAt'> }
   | { type: 'neighbor-up'; peer: string }
   | { type: 'neighbor-down'; peer: string; reason: string };
 
@@ -217,12 +217,12 @@ export function monitorMatches(filters: string[], e: MonitorEvent): boolean {
   );
 }
 
-const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update)|neighbor|neighbor-(up|down))$/;
+const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update|reap)|neighbor|neighbor-(up|down))$/;
 
 function monitor(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, q: URLSearchParams, streams: Set<ServerResponse>): void {
   const filters = q.getAll('type').flatMap((s) => s.split(',')).filter((s) => s !== '');
   const bad = filters.find((f) => !MONITOR_FILTER.test(f));
-  if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, neighbor, neighbor-up, neighbor-down or *)`);
+  if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, member-reap, neighbor, neighbor-up, neighbor-down or *)`);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(': connected\n\n');
   streams.add(res);

@@ -19,7 +19,7 @@ import { AGENT_DEFAULTS } from './defaults.js';
 export { AGENT_DEFAULTS };
 
 /** Event filters accepted by handlers and the monitor stream. */
-export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'user'] as const;
+export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'member-reap', 'user'] as const;
 
 /** One event handler: run `script` for events matching any of `filters`. */
 export interface EventHandlerSpec {
