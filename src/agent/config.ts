@@ -20,7 +20,7 @@ import { checkAggregateName, checkKind, type AggregateKind } from '../proto/aggr
 export { AGENT_DEFAULTS };
 
 /** Event filters accepted by handlers and the monitor stream. */
-export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'user'] as const;
+export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'member-reap', 'user'] as const;
 
 /** One event handler: run `script` for events matching any of `filters`. */
 export interface EventHandlerSpec {
@@ -66,20 +66,32 @@ const stringTable: Check = (v) => {
   return bad ? issue('expected a string', [bad[0]]) : undefined;
 };
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
-/** One `aggregates` entry: `{ name, kind = "avg", command, intervalMs = 10000 }` (≥ 100 ms). */
-const aggregateEntry: Check = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return issue('expected a table { name, kind, command, intervalMs }');
-  const o = v as Record<string, unknown>;
+/** One `aggregates` entry: a table `{ name, kind = "avg", command, intervalMs = 10000 }`, or
+ *  the flag/env form `name[:kind[:intervalMs]]=command`. */
+export function parseAggregateSpec(v: unknown): { ok: true; value: { name: string; kind: AggregateKind; command: string; intervalMs: number } } | { ok: false; reason: string; path?: string } {
+  let o: Record<string, unknown>;
+  if (typeof v === 'string') {
+    const m = /^([^:=]+)(?::([^:=]*))?(?::([^:=]*))?=(.*)$/s.exec(v);
+    if (m === null) return { ok: false, reason: 'expected name[:kind[:intervalMs]]=command' };
+    o = { name: m[1], command: m[4] };
+    if (m[2]) o.kind = m[2];
+    if (m[3]) o.intervalMs = /^\d+$/.test(m[3]) ? Number(m[3]) : m[3];
+  } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) o = v as Record<string, unknown>;
+  else return { ok: false, reason: 'expected a table { name, kind, command, intervalMs } or "name[:kind[:intervalMs]]=command"' };
   const extra = Object.keys(o).find((k) => !['name', 'kind', 'command', 'intervalMs'].includes(k));
-  if (extra !== undefined) return issue(`unknown key "${extra}" (expected name, kind, command, intervalMs)`);
+  if (extra !== undefined) return { ok: false, reason: `unknown key "${extra}" (expected name, kind, command, intervalMs)` };
   const n = checkAggregateName(o.name);
-  if (!n.ok) return issue(n.reason, ['name']);
+  if (!n.ok) return { ok: false, reason: n.reason, path: 'name' };
   const k = checkKind(o.kind ?? 'avg');
-  if (!k.ok) return issue(k.reason, ['kind']);
-  if (typeof o.command !== 'string' || o.command.trim() === '') return issue('expected a non-empty shell command', ['command']);
+  if (!k.ok) return { ok: false, reason: k.reason, path: 'kind' };
+  if (typeof o.command !== 'string' || o.command.trim() === '') return { ok: false, reason: 'expected a non-empty shell command', path: 'command' };
   const ms = o.intervalMs ?? 10_000;
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 100) return issue('expected an integer number of milliseconds >= 100', ['intervalMs']);
-  return undefined;
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 100) return { ok: false, reason: 'expected an integer number of milliseconds >= 100', path: 'intervalMs' };
+  return { ok: true, value: { name: n.value, kind: k.value, command: o.command, intervalMs: ms } };
+}
+const aggregateEntry: Check = (v) => {
+  const r = parseAggregateSpec(v);
+  return r.ok ? undefined : issue(r.reason, r.path === undefined ? [] : [r.path]);
 };
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
@@ -124,7 +136,7 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
-  aggregates: { name: string; kind?: AggregateKind; command: string; intervalMs?: number }[];
+  aggregates: (string | { name: string; kind?: AggregateKind; command: string; intervalMs?: number })[];
 }
 type Key = keyof Raw;
 
@@ -144,8 +156,26 @@ export interface ConfigSources {
 }
 
 const KEYS = Object.keys(SCHEMA) as Key[];
-const LIST_KEYS = new Set<Key>(['join', 'eventHandlers']);
+const LIST_KEYS = new Set<Key>(['join', 'eventHandlers', 'aggregates']);
 const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs']);
+
+/** Every configuration key, in schema order. */
+export const CONFIG_KEYS: readonly Key[] = KEYS;
+export type ConfigKey = Key;
+
+/** List keys: on the command line one value per flag, the flag repeatable and singular. */
+const REPEATABLE_FLAGS: Partial<Record<Key, string>> = { join: 'join', tags: 'tag', eventHandlers: 'event-handler', aggregates: 'aggregate' };
+
+/** The command-line flag of `key`, without `--`: kebab-case (`handlerTimeoutMs` →
+ *  `handler-timeout-ms`), singular for the repeatable list keys (`tags` → `tag`). */
+export function flagName(key: Key): string {
+  return REPEATABLE_FLAGS[key] ?? key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** Whether `key`'s flag is given once per value (`--join a --join b`). */
+export function isRepeatableFlag(key: Key): boolean {
+  return REPEATABLE_FLAGS[key] !== undefined;
+}
 
 /** `eventHandlers` → `RUMOR_EVENT_HANDLERS`. */
 export function envName(key: string): string {
@@ -165,7 +195,7 @@ export function resolveAgentConfig(sources: ConfigSources): { ok: true; config: 
     layers.push({ label: () => `config file ${sources.file}`, values: f.values });
   }
   if (sources.env !== undefined) layers.push({ label: (k) => `environment ${envName(k)}`, values: fromEnv(sources.env) });
-  if (sources.flags !== undefined) layers.push({ label: (k) => `flag --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`, values: fromFlags(sources.flags) });
+  if (sources.flags !== undefined) layers.push({ label: (k) => `flag --${(KEYS as string[]).includes(k) ? flagName(k as Key) : k}`, values: fromFlags(sources.flags) });
   const merged: Record<string, unknown> = { ...AGENT_DEFAULTS };
   const origin: Record<string, string> = {};
   for (const layer of layers) {
@@ -308,7 +338,7 @@ function fromEnv(env: Record<string, string | undefined>): Record<string, unknow
     const v = env[envName(k)];
     if (v === undefined || v === '') continue;
     // join: comma-separated; eventHandlers: newline-separated (scripts may hold commas).
-    out[k] = coerce(k, v, k === 'eventHandlers' ? /\n/ : /,/);
+    out[k] = coerce(k, v, k === 'eventHandlers' || k === 'aggregates' ? /\n/ : /,/);
   }
   return out;
 }
