@@ -211,7 +211,7 @@ export class Agent implements ApiBackend {
   private startAggregates(): void {
     const alive = (): string[] => this.members_.members().filter((m) => m.status === 'alive').map((m) => m.addr);
     this.aggregates = new AgentAggregates(this.node, alive, (f, m) => this.log.warn(f, m));
-    for (const a of this.config.aggregates) {
+    for (const a of this.config.aggregates ?? []) {
       const spec = parseAggregateSpec(a); // validated by resolveAgentConfig
       if (spec.ok) this.aggregates.runCommand(spec.value);
     }
