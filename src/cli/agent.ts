@@ -32,6 +32,9 @@ interface AgentOptions {
   logLevel?: string;
   logFormat?: string;
   config?: string;
+  encrypt?: string;
+  keyringFile?: string;
+  encryptMode?: string;
 }
 
 /** Register the `agent` verb. */
@@ -53,6 +56,9 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--log-level <level>', `trace, debug, info, warn, error or silent (default: ${AGENT_DEFAULTS.logLevel})`)
     .option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)')
     .option('--config <file>', 'configuration file (.toml, .yaml, .yml or .json)')
+    .option('--encrypt <key>', 'cluster key (base64, from `rumor keygen`): encrypt all gossip (prefer RUMOR_ENCRYPT: flags show in ps)')
+    .option('--keyring-file <path>', 'keyring file (default: <data-dir>/keyring.json; mode 0600)')
+    .option('--encrypt-mode <mode>', 'rollout mode: accept (send plaintext, accept both), send (send encrypted, accept both), enforce (default)')
     .addHelpText('after', '\nEvery setting can also come from the environment: RUMOR_NAME, RUMOR_BIND, RUMOR_JOIN (comma-separated), RUMOR_API_TOKEN, ...')
     .action(async (opts: AgentOptions) => {
       await runAgent(ctx, opts);

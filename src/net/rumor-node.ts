@@ -271,11 +271,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Send `data` point-to-point to `peer` over an existing connection (a neighbour, usually);
    *  it is not forwarded. Returns false if there is no usable connection to `peer` or its
-   *  queue is full. Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
-  sendTo(peer: string, channel: string, data: Uint8Array): boolean {
+   *  queue is full. `dial`: without a connection, open a short-lived one (it closes after the
+   *  profile's `idleCloseMs` without traffic; e.g. an answer to a cluster-wide request).
+   *  Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
+  sendTo(peer: string, channel: string, data: Uint8Array, opts: { dial?: boolean } = {}): boolean {
     const t = this.running('sendTo');
     if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
-    return t.sendDirect(peer, channel, data);
+    return t.sendDirect(peer, channel, data, opts.dial === true);
   }
 
   /** Can `peer` be reached right now? Opens a throwaway connection, completes the handshake,

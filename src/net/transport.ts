@@ -247,12 +247,12 @@ export class Transport implements Io<string>, ConnHandler {
     return enc.frame;
   }
 
-  /** Send point-to-point application data on an existing connection to `peer`. Returns false
-   *  (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
+  /** Send point-to-point application data on an existing connection to `peer` (or a new
+   *  short-lived one when `dial`). Returns false (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
    *  peer's queue is full. */
-  sendDirect(peer: string, channel: string, data: Uint8Array): boolean {
-    if (this.closed) return false;
-    const conn = this.pick(peer);
+  sendDirect(peer: string, channel: string, data: Uint8Array, dial = false): boolean {
+    if (this.closed || peer === this.o.address) return false;
+    const conn = this.pick(peer) ?? (dial ? this.dial(peer) : null);
     if (conn === null) return false;
     const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
     if (!enc.ok) return false;

@@ -80,6 +80,14 @@ export function generateKey(): string {
   return randomBytes(KEY_BYTES).toString('base64');
 }
 
+/** A key fingerprint: 16 lowercase hex digits. */
+export const FINGERPRINT = /^[0-9a-f]{16}$/;
+
+/** The fingerprint of `key` (base64 or fingerprint already), for messages. */
+function fingerprintOf(key: string): string {
+  return FINGERPRINT.test(key) ? key : keyFingerprint(key);
+}
+
 /** Short public name of a key (first 8 bytes of its SHA-256, hex): safe to log. */
 export function keyFingerprint(key: Uint8Array | string): string {
   const raw = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
@@ -163,29 +171,40 @@ export class Keyring {
     return { ok: true, changed: true };
   }
 
-  /** Make an installed key the primary. */
-  use(text: string): KeyringResult {
-    const p = parseKey(text);
-    if (!p.ok) return p;
-    const i = this.list.findIndex((k) => k.equals(p.key));
-    if (i < 0) return { ok: false, reason: `key ${keyFingerprint(p.key)} is not installed (install it first)` };
+  /** Make an installed key the primary. `key`: base64, or its fingerprint (`keyFingerprint`). */
+  use(key: string): KeyringResult {
+    const i = this.find(key);
+    if (typeof i === 'string') return { ok: false, reason: i };
+    if (i < 0) return { ok: false, reason: `key ${fingerprintOf(key)} is not installed on this node (install it first)` };
     if (i === 0) return { ok: true, changed: false };
-    this.list.splice(i, 1);
-    this.list.unshift(p.key);
+    const [k] = this.list.splice(i, 1);
+    this.list.unshift(k);
     this.changed();
     return { ok: true, changed: true };
   }
 
-  /** Remove a key that is not the primary. */
-  remove(text: string): KeyringResult {
-    const p = parseKey(text);
-    if (!p.ok) return p;
-    const i = this.list.findIndex((k) => k.equals(p.key));
+  /** Remove a key that is not the primary (base64 or fingerprint); absent: no change. */
+  remove(key: string): KeyringResult {
+    const i = this.find(key);
+    if (typeof i === 'string') return { ok: false, reason: i };
     if (i < 0) return { ok: true, changed: false };
-    if (i === 0) return { ok: false, reason: `key ${keyFingerprint(p.key)} is the primary key; make another key primary first (keys use)` };
+    if (i === 0) return { ok: false, reason: `key ${keyFingerprint(this.list[0])} is the primary key; make another key primary first (keys use)` };
     this.list.splice(i, 1);
     this.changed();
     return { ok: true, changed: true };
+  }
+
+  /** Fingerprints of the installed keys, primary first. */
+  fingerprints(): string[] {
+    return this.list.map((k) => keyFingerprint(k));
+  }
+
+  /** Index of `key` (base64 or fingerprint), -1 when absent, or why `key` is not a key. */
+  private find(key: string): number | string {
+    if (typeof key === 'string' && FINGERPRINT.test(key)) return this.list.findIndex((k) => keyFingerprint(k) === key);
+    const p = parseKey(key);
+    if (!p.ok) return p.reason;
+    return this.list.findIndex((k) => k.equals(p.key));
   }
 
   /** Change the rollout mode. Refused without a key (there is nothing to encrypt with). */
