@@ -9,7 +9,7 @@
  * the hard limit the enqueue fails with `overflow` and the runtime disconnects the peer — a
  * peer that cannot keep up is never buffered without bound.
  *
- * Encryption (src/wire/crypto.ts, docs/protocol.md §7): when the keyring sends encrypted
+ * Encryption (src/wire/crypto.ts, docs/protocol.md §10): when the keyring sends encrypted
  * traffic, every write (a batch of frames, or one handshake/heartbeat frame) is sealed into one
  * record; frames themselves, and the forwarded-gossip fast path that builds them, are the same
  * in both modes (sealing copies the frames, it never writes into them). Incoming bytes are

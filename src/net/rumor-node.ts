@@ -62,7 +62,7 @@ export interface NodeOptions {
   /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
   seed?: number;
   /** Cluster keyring: authenticated encryption of every frame and heartbeat datagram
-   *  (AES-256-GCM, docs/protocol.md §7). A `Keyring` (shared, mutable at run time) or its keys
+   *  (AES-256-GCM, docs/protocol.md §10). A `Keyring` (shared, mutable at run time) or its keys
    *  (base64, primary first) and rollout mode (default `enforce`). Default: no key (plaintext;
    *  a key installed later with `node.keyring.install` starts in mode `accept`). */
   keyring?: Keyring | { keys: string[]; mode?: EncryptMode };

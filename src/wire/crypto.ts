@@ -1,5 +1,5 @@
 /**
- * Authenticated encryption of rumor traffic with a cluster keyring (docs/protocol.md §7).
+ * Authenticated encryption of rumor traffic with a cluster keyring (docs/protocol.md §10).
  *
  * Model: memberlist's keyring (one primary key encrypts, every installed key is tried on
  * receipt) with AES-256-GCM, but sealed per *record* (one socket write: a batch of frames)
