@@ -125,7 +125,7 @@ export class Agent implements ApiBackend {
       alive: () => this.members_.members().filter((m) => m.status === 'alive'),
       broadcast: (channel, data) => void this.node.broadcast(data, { channel }),
       sendTo: (addr, channel, data) => this.state !== 'stopped' && this.node.sendTo(addr, channel, data, { dial: true }),
-      handle: (op, args) => this.handleRequest(op, args),
+      handle: (op, args) => this.handleRequest(op, args, false),
       bad: (channel, from, reason) => this.bad(channel, from, reason),
     });
   }
@@ -276,9 +276,18 @@ export class Agent implements ApiBackend {
     else if (d.channel === REQUEST_CHANNEL) this.requests.onRequest(d.origin, d.data);
   }
 
-  /** An operation of a cluster-wide request, run on this node. */
-  private handleRequest(op: string, args: string[]): { ok: true; fields: string[] } | { ok: false; error: string } {
+  /**
+   * An operation of a cluster-wide request (or `local`: from this agent's API), run on this node.
+   * A key change that came over the network is applied only in mode `enforce`: then the request
+   * came over encrypted links from a key holder; a node that still accepts plaintext would take
+   * it from anyone who can reach its port (key changes there go through `--local`).
+   */
+  private handleRequest(op: string, args: string[], local: boolean): { ok: true; fields: string[] } | { ok: false; error: string } {
     if (!op.startsWith('keys-')) return { ok: false, error: `unknown request ${JSON.stringify(op)}` };
+    const ring = this.keys.keyring;
+    if (!local && ['keys-install', 'keys-use', 'keys-remove'].includes(op) && (!ring.enabled || ring.mode !== 'enforce')) {
+      return { ok: false, error: `this node still accepts plaintext (mode ${ring.enabled ? ring.mode : 'off'}): key changes from the network are refused; use --local on this node` };
+    }
     const r = handleKeyOp(this.keys, op.slice(5), args);
     if (r.ok && op !== 'keys-list') this.log.info({ op, fingerprint: op === 'keys-mode' ? undefined : r.fields[1] }, 'keyring changed');
     if (!r.ok) this.log.warn({ op, error: r.error }, 'keyring operation failed');
@@ -296,7 +305,7 @@ export class Agent implements ApiBackend {
     if (!a.ok) throw new Error(a.reason);
     const timeoutMs = req.timeoutMs ?? 5000;
     if (req.local === true) {
-      const r = this.handleRequest(`keys-${req.op}`, a.args);
+      const r = this.handleRequest(`keys-${req.op}`, a.args, true);
       const me = { name: this.members_.self().name, addr: this.node.address };
       const answers = [{ ...me, ok: r.ok, error: r.ok ? '' : r.error, fields: r.ok ? r.fields : [] }];
       // The local API may show the keys themselves (they never leave this host here).
