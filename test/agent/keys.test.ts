@@ -94,3 +94,16 @@ test('cluster-wide keys operations answer per node; an install in plaintext is r
   const local = await p.keysOp({ op: 'install', key: k2, local: true });
   assert.deepEqual(local.answers[0].fields, ['accept', keyFingerprint(k2)]);
 });
+
+test('request/response codec: round trip and every malformed input refused with a reason', async () => {
+  const { encodeStrings, decodeStrings } = await import('../../src/agent/cluster-request.js');
+  const list = ['req', 'é', '', 'x'.repeat(1000)];
+  assert.deepEqual(decodeStrings(encodeStrings(list)), { ok: true, list });
+  const good = Buffer.from(encodeStrings(['a', 'b']));
+  assert.match((decodeStrings(good.subarray(0, good.length - 1)) as { reason: string }).reason, /string 1: length 1 out of bounds/);
+  assert.match((decodeStrings(Buffer.concat([good, Buffer.from([0])])) as { reason: string }).reason, /1 trailing bytes/);
+  assert.match((decodeStrings(Buffer.from([2, 0, 0])) as { reason: string }).reason, /expected version 1/);
+  assert.match((decodeStrings(Buffer.from([1, 0xff, 0xff])) as { reason: string }).reason, /65535 strings, at most 64/);
+  const huge = Buffer.from([1, 0, 1, 0x7f, 0xff, 0xff, 0xff]);
+  assert.match((decodeStrings(huge) as { reason: string }).reason, /out of bounds/);
+});
