@@ -122,6 +122,8 @@ async function main(): Promise<void> {
   let workerRssStart = -1;
   let workerRssEnd = -1;
   let lastHealth: Health | null = null;
+  /** The target's RSS at every health check (the JSON keeps ten of them, evenly spaced). */
+  const rssSeries: number[] = [];
   let ok = 0;
   let rejected = 0;
   let socketFrames = 0;
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     lastHealth = h;
     if (rssStart < 0) rssStart = h.rss;
     rssEnd = h.rss;
+    rssSeries.push(h.rss);
   };
   for (let from = 0; from < FRAMES; from += BATCH) {
     const to = Math.min(FRAMES, from + BATCH);
@@ -201,6 +204,8 @@ async function main(): Promise<void> {
     hangs,
     rss_start_mb: mb(rssStart),
     rss_end_mb: mb(rssEnd),
+    rss_max_mb: mb(Math.max(...rssSeries)),
+    rss_samples_mb: Array.from({ length: Math.min(10, rssSeries.length) }, (_, k) => mb(rssSeries[Math.floor((k * (rssSeries.length - 1)) / Math.max(1, Math.min(10, rssSeries.length) - 1))])),
     worker_rss_start_mb: mb(workerRssStart),
     worker_rss_end_mb: mb(workerRssEnd),
     decoded_ok: ok,
