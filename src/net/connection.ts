@@ -285,8 +285,17 @@ export class Connection {
     return this.sealer.seal(plain);
   }
 
-  /** The keyring changed: an open encrypted stream whose key was removed is closed now. */
+  /**
+   * The keyring changed. Sending side: when this direction must now be sealed under another key
+   * (a new primary, or the switch to mode `send`), an empty record is written at once under it,
+   * so that an idle link moves to the new key now rather than at its next frame — a peer that
+   * removes the old key right after `keys use` then finds no stream still under it.
+   * Receiving side: an open stream whose key was removed is closed now.
+   */
   onKeyringChange(): void {
+    if (this.state === 'open' && !this.socket.destroyed && this.keyring.sendsEncrypted() && (this.sealer === null || this.sealer.stale())) {
+      this.socket.write(this.wrap(EMPTY_FRAME));
+    }
     if (this.opener !== null && this.state !== 'closed') this.pumpOpener(performance.now());
   }
 

@@ -42,8 +42,10 @@
  * Limits: a captured TCP stream can be replayed whole on a new connection (its salt and
  * counters are the sender's): the replayed frames are old ones (duplicates are dropped by
  * the broadcast machines' seen-caches), nothing new can be forged or read. Record lengths are
- * visible (as in TLS). A removed key stops new streams at once; a stream already opened
- * under it is closed when its receiver sees the removal (`keyRemoved`).
+ * visible (as in TLS). A removed key stops new streams at once; a stream whose segment is
+ * under it is closed at its next record under that key (`key-removed`); a sender rekeys every
+ * open link as soon as its primary changes (connection.ts `onKeyringChange`), so after
+ * `keys use` has reached every node no stream is left under the old key.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, type KeyObject, createSecretKey } from 'node:crypto';
 
@@ -291,6 +293,12 @@ export class StreamSealer {
   /** Bytes `seal(plain)` adds around `plain` when no new segment starts. */
   static readonly RECORD_OVERHEAD = 4 + TAG_BYTES;
 
+  /** Would the next record start a new segment (the primary key changed since the last one)? */
+  stale(): boolean {
+    const primary = this.keyring.primary;
+    return this.key === null || (primary !== null && this.raw !== null && !this.raw.equals(primary));
+  }
+
   /** One record carrying `plain` (a new segment header first when needed). Throws when the
    *  keyring has no key (the caller checks `keyring.sendsEncrypted()` first). */
   seal(plain: Uint8Array): Buffer {
@@ -359,10 +367,6 @@ export class StreamOpener {
 
   next(): OpenStep {
     if (this.dead !== null) return this.dead;
-    if (this.key !== null && this.seen !== this.keyring.version) {
-      this.seen = this.keyring.version;
-      if (!this.keyring.has(this.raw!)) return this.fail('key-removed', `the key ${keyFingerprint(this.raw!)} of this stream was removed from the keyring`);
-    }
     if (this.total === 0) return { type: 'need' };
     if (this.peek(1)[0] === CRYPTO_MARK) return this.header();
     if (this.salt === null) return this.fail('malformed', 'encrypted stream without a segment header');
@@ -375,6 +379,12 @@ export class StreamOpener {
     const ct = rec.subarray(4, 4 + len - TAG_BYTES);
     const tag = rec.subarray(4 + len - TAG_BYTES);
     if (this.key === null) return this.firstRecord(aad, ct, tag);
+    // A record under a key removed since the segment began is refused (a new segment header,
+    // i.e. the sender's rekey, is still welcome).
+    if (this.seen !== this.keyring.version) {
+      this.seen = this.keyring.version;
+      if (!this.keyring.has(this.raw!)) return this.fail('key-removed', `a record under the key ${keyFingerprint(this.raw!)}, removed from the keyring`);
+    }
     const plain = open(this.key, nonce(this.counter), aad, ct, tag);
     if (plain === null) return this.fail('decrypt-failed', `record ${this.counter} of a segment does not authenticate (tampered, replayed or reordered)`);
     this.counter++;

@@ -86,6 +86,9 @@ test('rotation across 5 live agents, one down during it; it rejoins with --encry
 });
 
 test('an agent without the key is refused; both logs say why', async () => {
+  // Fresh ports: those picked at the start may have been taken meanwhile.
+  const [g, a] = await freePorts(2);
+  specs[5] = { ...specs[5], gossipPort: g, apiPort: a };
   children[5] = spawnAgent({ ...specs[5], env: {} });
   await waitUntil('k6 logs the refusal', 20_000, async () => /peer refused our connection/.test(log(5)), 200);
   assert.match(log(5), /plaintext-refused/);

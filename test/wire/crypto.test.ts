@@ -122,7 +122,10 @@ test('stream: a new primary starts a new segment; removing the key of an open st
   rx.install(K1);
   rx.use(K1);
   rx.remove(K2);
-  assert.equal(op.next().type, 'error');
+  assert.equal(op.next().type, 'need', 'an idle stream under a removed key stays open');
+  op.push(sealer.seal(Buffer.from('d')));
+  const r = op.next();
+  assert.ok(r.type === 'error' && r.error === 'key-removed', JSON.stringify(r));
 });
 
 test('datagrams: sealed alone, opened with any key, replays and other keys refused', () => {
