@@ -28,6 +28,7 @@ import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
 import { registerCluster } from './cluster.js';
 import { registerUi } from './ui.js';
+import { registerKeys } from './keys.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
@@ -45,6 +46,7 @@ VERBS.push(registerInfo);
 VERBS.push(registerLeave);
 VERBS.push(registerCluster);
 VERBS.push(registerUi);
+VERBS.push(registerKeys);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

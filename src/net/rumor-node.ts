@@ -21,6 +21,7 @@ import {
   type Envelope,
   type WireLimits,
 } from '../wire/index.js';
+import { Keyring, type EncryptMode } from '../wire/crypto.js';
 import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from './profiles.js';
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
@@ -61,6 +62,11 @@ export interface NodeOptions {
   maxConnections?: number;
   /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
   seed?: number;
+  /** Cluster keyring: authenticated encryption of every frame and heartbeat datagram
+   *  (AES-256-GCM, docs/protocol.md §10). A `Keyring` (shared, mutable at run time) or its keys
+   *  (base64, primary first) and rollout mode (default `enforce`). Default: no key (plaintext;
+   *  a key installed later with `node.keyring.install` starts in mode `accept`). */
+  keyring?: Keyring | { keys: string[]; mode?: EncryptMode };
 }
 
 /** Upper bound of an envelope's size without its data: version, origin (varint length ≤ 2 +
@@ -120,6 +126,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Envelope fields of the delivery being handed out (one object reused: a delivery copies
    *  them into its own `Delivery`). */
   private readonly envScratch: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+  private keyring_: Keyring | null = null;
 
   constructor(opts: NodeOptions = {}) {
     super();
@@ -127,6 +134,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.id = opts.name ?? randomBytes(8).toString('hex');
     this.limits = { ...DEFAULT_WIRE_LIMITS, ...opts.limits };
     this.logger = opts.logger ?? CONSOLE_LOGGER;
+  }
+
+  /** The node's keyring (install, use, remove keys and change the rollout mode at run time;
+   *  every change applies to the next write of every connection). Set by `start()`. */
+  get keyring(): Keyring {
+    if (this.keyring_ === null) throw new Error('keyring: node not started (call start() first)');
+    return this.keyring_;
   }
 
   /** Advertised `host:port` (the node's peer id). Empty before `start()` resolves. */
@@ -157,6 +171,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     if (!config.ok) throw new Error(`createNode: protocol.${config.reason}`);
     const bad = validateOptions(o, this.limits);
     if (bad !== null) throw new Error(`createNode: ${bad}`);
+    this.keyring_ = makeKeyring(o.keyring);
     const host = o.host ?? '127.0.0.1';
     const server = createServer();
     const port = await listen(server, host, o.port ?? 0);
@@ -176,6 +191,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       maxConnections: o.maxConnections ?? 1024,
       logger: this.logger,
       protoRng: rng.fork(),
+      keyring: this.keyring_,
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),
       onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
@@ -263,11 +279,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Send `data` point-to-point to `peer` over an existing connection (a neighbour, usually);
    *  it is not forwarded. Returns false if there is no usable connection to `peer` or its
-   *  queue is full. Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
-  sendTo(peer: string, channel: string, data: Uint8Array): boolean {
+   *  queue is full. `dial`: without a connection, open a short-lived one (it closes after the
+   *  profile's `idleCloseMs` without traffic; e.g. an answer to a cluster-wide request).
+   *  Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
+  sendTo(peer: string, channel: string, data: Uint8Array, opts: { dial?: boolean } = {}): boolean {
     const t = this.running('sendTo');
     if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
-    return t.sendDirect(peer, channel, data);
+    return t.sendDirect(peer, channel, data, opts.dial === true);
   }
 
   /**
@@ -312,7 +330,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const timeout = timeoutMs ?? this.connectTimeoutMs;
     const host = this.opts.host ?? '127.0.0.1';
     const localAddress = host === '0.0.0.0' || host === '::' ? undefined : host;
-    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress }, timeout);
+    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress, keyring: this.keyring_! }, timeout);
   }
 
   /** Current neighbours (active view). */
@@ -410,6 +428,16 @@ export function createNode(opts: NodeOptions = {}): RumorNode {
   return new RumorNode(opts);
 }
 
+function makeKeyring(k: NodeOptions['keyring']): Keyring {
+  if (k === undefined) return new Keyring([], 'accept');
+  if (k instanceof Keyring) return k;
+  try {
+    return new Keyring(k.keys, k.mode ?? 'enforce');
+  } catch (err) {
+    throw new Error(`createNode: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
   const host = o.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) return 'host: expected a non-empty string';
@@ -435,6 +463,11 @@ function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
     if (!Number.isInteger(v) || v <= 0) return `limits.${k}: expected a positive integer, got ${String(v)}`;
   }
   if (limits.maxFrameBytes <= limits.maxPayloadBytes) return 'limits.maxFrameBytes: must exceed limits.maxPayloadBytes';
+  // The first byte of a frame's length prefix must be 0: 0xFF marks encrypted records (crypto.ts).
+  if (limits.maxFrameBytes >= 2 ** 24) return `limits.maxFrameBytes: must be below 16 MiB (${2 ** 24}), got ${limits.maxFrameBytes}`;
+  if (o.keyring !== undefined && !(o.keyring instanceof Keyring) && (typeof o.keyring !== 'object' || o.keyring === null || !Array.isArray(o.keyring.keys))) {
+    return 'keyring: expected a Keyring or { keys: [base64 key, ...], mode? }';
+  }
   return null;
 }
 
