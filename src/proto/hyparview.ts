@@ -95,7 +95,7 @@
  * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
-import { KIND_JOIN, KIND_NEIGHBOR, MSG_DISCONNECT_ALIVE, HyParViewState } from './hyparview-state.js';
+import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, HyParViewState } from './hyparview-state.js';
 import { pickExcept, pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipMachine } from './machine.js';
 import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } from './types.js';
@@ -107,9 +107,6 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
  *  the default shuffle interval) keep the cost in small clusters low. */
 const STALE_SHUFFLES_TO_REJOIN = 3;
 
-const MSG_JOIN = { type: 'join' } as const;
-const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
-const MSG_NEIGHBOR_LOW = { type: 'neighbor', priority: 'low' } as const;
 const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
 const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
@@ -130,20 +127,22 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     return this.passive;
   }
 
-  /** Start the shuffle timer and JOIN through the first reachable contact (none: first node). */
+  /**
+   * Add `contacts` to the configured ones (see `addContacts`), start the shuffle and bootstrap
+   * timers, and JOIN through the first reachable contact unless a JOIN is outstanding or the
+   * active view is at least half full (no contact: first node). A driver calls it again with
+   * fresh addresses (e.g. a DNS name resolved again).
+   */
   join(contacts: readonly P[], _now: number): void {
     if (this.left) return;
-    const list: P[] = [];
-    for (let i = 0; i < contacts.length; i++) {
-      const c = contacts[i];
-      if (c !== this.self && list.indexOf(c) < 0) list.push(c);
-    }
-    this.contacts = list.slice(); // exact size (kept for the node's life)
+    this.addContacts(contacts);
     if (!this.shuffleStarted) {
       this.shuffleStarted = true;
       this.armShuffle();
     }
-    if (this.pendKind.indexOf(KIND_JOIN) < 0 && list.length > 0) this.startJoin(0);
+    const short = this.active.length * 2 < this.cfg.activeViewSize;
+    if (this.pendKind.indexOf(KIND_JOIN) < 0 && this.contacts.length > 0 && short) this.startJoin(0);
+    if (this.retrySeq === 0) this.armRetry(false, true);
   }
 
   handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, _now: number): void {
@@ -187,6 +186,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       case 'hv-neighbor-timeout':
         this.onRequestTimeout(t.peer, t.seq);
         break;
+      case 'hv-join-retry':
+        this.onJoinRetry(t.seq);
+        break;
       default:
         break;
     }
@@ -199,6 +201,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (this.removeActive(peer, 'link-failed')) {
       removeValue(this.passive, peer);
       this.fill(this.cfg.activeViewSize);
+      this.retrySoon();
       return;
     }
     const i = this.pendPeer.indexOf(peer);
@@ -285,6 +288,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.removePending(i);
     if (kind === KIND_JOIN) {
       if (accepted) {
+        this.joined = true;
         this.joinIdx = -1;
         this.starved = 0;
         this.addActive(from);
@@ -317,6 +321,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         if (this.rejected.indexOf(from) < 0) this.rejected.push(from);
       }
       this.fillBudgeted();
+      this.retrySoon();
       return;
     }
     const i = this.pendPeer.indexOf(from);
@@ -439,6 +444,118 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.armRepair();
   }
 
+  /**
+   * Bootstrap retry (see the module comment, "Concurrent bootstrap"). Under half full: JOIN
+   * again through the next configured contact in neither view's way (round robin), else
+   * through a random passive peer. Half full but never full yet: one NEIGHBOR to a passive
+   * peer. Once full at least once and half full: every `rejoinIntervalMs` a SHUFFLE straight to
+   * a configured contact that is in neither view. A tick that starts nothing doubles the delay
+   * (up to `repairMaxMs`), so a cluster too small to fill a view stays quiet.
+   */
+  private onJoinRetry(seq: number): void {
+    if (seq !== this.retrySeq) return; // re-armed since: stale
+    const a = this.active.length;
+    const size = this.cfg.activeViewSize;
+    if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
+    const settled = this.joined && (a >= size || (a === size - 1 && this.wasFull));
+    if (this.retryLong && settled) {
+      this.exchangeWithContact();
+      return this.armRetry(true, false);
+    }
+    let acted = false;
+    // Under half full: configured contacts and learned addresses by turns (a contact that is
+    // down must not keep the node from the overlay it already touches).
+    if (a * 2 < size) acted = (this.retryTurn++ & 1) === 0 ? this.retryJoin(true) || this.walkForNeighbors() : this.walkForNeighbors() || this.retryJoin(true);
+    else if (!this.joined) acted = this.retryJoin(false);
+    else if (a + this.pendPeer.length < size) {
+      const before = this.pendPeer.length;
+      this.fill(1);
+      acted = this.pendPeer.length > before;
+      // Two or more short and nobody left to ask at low priority: one high-priority request.
+      if (!acted && a <= size - 2) acted = this.escalate();
+    }
+    this.armRetry(settled, acted);
+  }
+
+  /** One JOIN of the bootstrap retry through the next configured contact not in the active
+   *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
+  private retryJoin(learned: boolean): boolean {
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
+    const cs = this.contacts;
+    for (let i = 0; i < cs.length; i++) {
+      const k = (this.contactIdx + i) % cs.length;
+      if (this.active.indexOf(cs[k]) >= 0 || this.pendPeer.indexOf(cs[k]) >= 0) continue;
+      this.contactIdx = k + 1;
+      this.startJoin(k);
+      return true;
+    }
+    if (!learned || this.passive.length === 0) return false;
+    // Addresses learned since: any member of the overlay can be a contact.
+    const r = this.rng.int(this.passive.length);
+    const peer = this.passive[r];
+    removeAt(this.passive, r);
+    this.joinIdx = cs.length; // a failure goes on with no configured contact
+    this.sendJoin(peer);
+    return true;
+  }
+
+  /**
+   * FORWARDJOIN(self, ARWL) through random active members, one per missing neighbour: as if
+   * we had just joined through them, each walk ends at a random node that adds us (the
+   * paper's JOIN fan-out, started by the short node itself). False with no active member.
+   */
+  private walkForNeighbors(): boolean {
+    const a = this.active;
+    if (a.length === 0) return false;
+    const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
+    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
+    for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
+    return missing > 0;
+  }
+
+  private hasActiveContact(): boolean {
+    for (let i = 0; i < this.contacts.length; i++) if (this.active.indexOf(this.contacts[i]) >= 0) return true;
+    return false;
+  }
+
+  /** Exchange addresses with a configured contact outside both views: a SHUFFLE whose walk
+   *  ends at the contact (islands learn of each other; nothing is evicted). */
+  private exchangeWithContact(): void {
+    if (this.lastShuffle !== null) return; // a shuffle of ours is in flight
+    const cs = this.contacts;
+    let n = 0;
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) n++;
+    if (n === 0) return;
+    let r = this.rng.int(n);
+    let peer = cs[0];
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
+    const peers: P[] = [];
+    sampleInto(this.active, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
+    this.lastShuffle = peers;
+    this.io.send(peer, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
+  }
+
+  /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that
+   *  started a request, doubled after one that did not). */
+  private armRetry(long: boolean, acted: boolean): void {
+    this.retrySeq++;
+    this.retryLong = long;
+    let base: number;
+    if (long) base = this.cfg.rejoinIntervalMs;
+    else {
+      const next = this.retryDelay === 0 || acted ? this.cfg.joinRetryMs : this.retryDelay * 2;
+      this.retryDelay = next > this.cfg.repairMaxMs ? Math.max(this.cfg.repairMaxMs, this.cfg.joinRetryMs) : next;
+      base = this.retryDelay;
+    }
+    this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
+  }
+
+  /** The active view fell two short while only the long retry is armed: retry soon. */
+  private retrySoon(): void {
+    if (this.retryLong && this.active.length <= this.cfg.activeViewSize - 2) this.armRetry(false, true);
+  }
+
   private onRequestTimeout(peer: P, seq: number): void {
     const i = this.pendPeer.indexOf(peer);
     if (i < 0 || this.pendSeq[i] !== seq) return; // answered already: stale firing
@@ -452,104 +569,5 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   private armShuffle(): void {
     const d = Math.floor(this.cfg.shuffleIntervalMs * (0.5 + this.rng.next()));
     this.io.timer(d, TIMER_SHUFFLE);
-  }
-
-  /** Arm the healing timer: delay = min(max, base·2^attempt) · U[0.5, 1) ("equal jitter"). */
-  private armRepair(): void {
-    if (this.repairArmed || this.active.length > 0) return;
-    if (this.contacts.length === 0 && this.passive.length === 0) return; // nothing to try
-    this.repairArmed = true;
-    const exp = this.repairAttempt > 30 ? 30 : this.repairAttempt;
-    const cap = Math.min(this.cfg.repairMaxMs, this.cfg.repairBaseMs * 2 ** exp);
-    const d = Math.floor(cap * (0.5 + 0.5 * this.rng.next()));
-    this.io.timer(d, { type: 'hv-repair', attempt: this.repairAttempt });
-  }
-
-  // ------------------------------------------------------------------ view operations
-
-  /** JOIN through the first usable contact from index `from`; arm healing when none is left. */
-  private startJoin(from: number): void {
-    const cs = this.contacts;
-    for (let k = from; k < cs.length; k++) {
-      const c = cs[k];
-      if (this.active.indexOf(c) >= 0 || this.pendPeer.indexOf(c) >= 0) continue;
-      this.joinIdx = k;
-      removeValue(this.passive, c);
-      this.io.connect(c);
-      this.io.send(c, MSG_JOIN);
-      this.addPending(c, KIND_JOIN, true);
-      return;
-    }
-    this.joinIdx = -1;
-    if (this.pendPeer.length === 0) this.armRepair();
-  }
-
-  /**
-   * Escalation of a starved node: a high-priority NEIGHBOR (always accepted) to a random passive
-   * peer, or, with an empty passive view, a JOIN through the original contacts. False when a
-   * high-priority request or a JOIN is already outstanding, or there is nobody to ask.
-   */
-  private escalate(): boolean {
-    if (this.pendHigh.indexOf(true) >= 0) return false;
-    const pv = this.passive;
-    const cs = this.contacts;
-    let nc = 0;
-    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) nc++;
-    // Every other escalation goes to an original contact: likely outside an island that
-    // formed later, whose passive views know only island members.
-    this.escalations++;
-    const toContact = nc > 0 && (pv.length === 0 || (this.escalations & 1) === 1);
-    if (toContact || pv.length > 0) {
-      let peer: P;
-      if (toContact) {
-        let r = this.rng.int(nc);
-        peer = cs[0];
-        for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
-      } else {
-        const r = this.rng.int(pv.length);
-        peer = pv[r];
-        removeAt(pv, r);
-      }
-      this.io.connect(peer);
-      this.io.send(peer, MSG_NEIGHBOR_HIGH);
-      this.addPending(peer, KIND_NEIGHBOR, true);
-      return true;
-    }
-    return false;
-  }
-
-  /** An original contact that is in neither view nor pending (passive ones are drawn as passive). */
-  private isSpareContact(c: P): boolean {
-    return this.active.indexOf(c) < 0 && this.passive.indexOf(c) < 0 && this.pendPeer.indexOf(c) < 0;
-  }
-
-  /** `fill` within what is left of this period's budget of low-priority requests. */
-  private fillBudgeted(): void {
-    const before = this.pendPeer.length;
-    this.fill(this.budget);
-    const started = this.pendPeer.length - before;
-    this.budget = started >= this.budget ? 0 : this.budget - started;
-  }
-
-  /**
-   * Promote random passive peers until active + pending reaches the view size, starting at most
-   * `limit` requests unless the active view is empty (then as many as there are free slots).
-   */
-  private fill(limit: number): void {
-    const size = this.cfg.activeViewSize;
-    const max = this.active.length === 0 ? size : limit;
-    let started = 0;
-    while (this.active.length + this.pendPeer.length < size && started < max) {
-      started++;
-      const idx = pickNotIn(this.passive, this.rejected, this.rng);
-      if (idx < 0) break;
-      const peer = this.passive[idx];
-      removeAt(this.passive, idx);
-      const high = this.active.length === 0 && this.pendHigh.indexOf(true) < 0;
-      this.io.connect(peer);
-      this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
-      this.addPending(peer, KIND_NEIGHBOR, high);
-    }
-    if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
   }
 }
