@@ -56,6 +56,8 @@ export abstract class HyParViewState<P> {
   protected retrySeq = 0;
   protected retryLong = false;
   protected retryDelay = 0;
+  /** `now` of the first `join` (start of the bootstrap window). */
+  protected joinAt = 0;
   /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
   protected joined = false;
   /** Bootstrap retries under half full so far (contacts and learned addresses by turns). */

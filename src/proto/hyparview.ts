@@ -107,6 +107,9 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
  *  the default shuffle interval) keep the cost in small clusters low. */
 const STALE_SHUFFLES_TO_REJOIN = 3;
 
+/** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
+const BOOTSTRAP_WINDOW = 10;
+
 const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
 const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
@@ -133,8 +136,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
    * active view is at least half full (no contact: first node). A driver calls it again with
    * fresh addresses (e.g. a DNS name resolved again).
    */
-  join(contacts: readonly P[], _now: number): void {
+  join(contacts: readonly P[], now: number): void {
     if (this.left) return;
+    if (this.retrySeq === 0) this.joinAt = now;
     this.addContacts(contacts);
     if (!this.shuffleStarted) {
       this.shuffleStarted = true;
@@ -145,7 +149,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (this.retrySeq === 0) this.armRetry(false, true);
   }
 
-  handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, _now: number): void {
+  handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, now: number): void {
     if (this.left || from === this.self) return;
     switch (msg.type) {
       case 'join':
@@ -161,7 +165,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.onNeighborReply(from, msg.accepted === true);
         break;
       case 'disconnect':
-        this.onDisconnect(from, msg.alive === true);
+        this.onDisconnect(from, msg.alive === true, now);
         break;
       case 'shuffle':
         this.onShuffle(from, msg.origin, msg.peers, msg.ttl);
@@ -196,11 +200,12 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   /** The link to `peer` failed or could not be opened. Peers in neither view nor pending are ignored
    *  (a graceful close after DISCONNECT must not erase a live passive entry). */
-  handleLinkDown(peer: P, _now: number): void {
+  handleLinkDown(peer: P, now: number): void {
     if (this.left || peer === this.self) return;
     if (this.removeActive(peer, 'link-failed')) {
       removeValue(this.passive, peer);
       this.fill(this.cfg.activeViewSize);
+      this.lostContact(peer, now);
       this.retrySoon();
       return;
     }
@@ -313,8 +318,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
   }
 
-  private onDisconnect(from: P, alive: boolean): void {
+  private onDisconnect(from: P, alive: boolean, now: number): void {
     if (this.removeActive(from, 'disconnected')) {
+      this.lostContact(from, now);
       if (alive) {
         this.addPassive(from);
         // It just dropped us, most likely because it is full: do not ask it right back.
@@ -468,11 +474,16 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (a * 2 < size) acted = (this.retryTurn++ & 1) === 0 ? this.retryJoin(true) || this.walkForNeighbors() : this.walkForNeighbors() || this.retryJoin(true);
     else if (!this.joined) acted = this.retryJoin(false);
     else if (a + this.pendPeer.length < size) {
-      const before = this.pendPeer.length;
-      this.fill(1);
-      acted = this.pendPeer.length > before;
-      // Two or more short and nobody left to ask at low priority: one high-priority request.
-      if (!acted && a <= size - 2) acted = this.escalate();
+      // Two or more short: after one rejection (the passive peers are full), or with nobody
+      // left to ask at low priority, one high-priority request (one eviction at most).
+      const twoShort = a <= size - 2;
+      if (twoShort && this.rejected.length > 0) acted = this.escalate();
+      if (!acted) {
+        const before = this.pendPeer.length;
+        this.fill(1);
+        acted = this.pendPeer.length > before;
+      }
+      if (!acted && twoShort) acted = this.escalate();
     }
     this.armRetry(settled, acted);
   }
@@ -549,6 +560,19 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       base = this.retryDelay;
     }
     this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
+  }
+
+  /**
+   * During the bootstrap window (`BOOTSTRAP_WINDOW` retry periods after `join`), losing the
+   * last configured contact from the active view counts as not joined: the retries JOIN
+   * through the contacts again. A fleet seeded as a ring (or a chain, or a tree) is held
+   * together by exactly these links until the walks have mixed the overlay.
+   */
+  private lostContact(peer: P, now: number): void {
+    if (!this.joined || this.contacts.indexOf(peer) < 0 || this.hasActiveContact()) return;
+    if (now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) return;
+    this.joined = false;
+    if (this.retryLong) this.armRetry(false, true);
   }
 
   /** The active view fell two short while only the long retry is armed: retry soon. */
