@@ -108,7 +108,7 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
 const STALE_SHUFFLES_TO_REJOIN = 3;
 
 /** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
-const BOOTSTRAP_WINDOW = 10;
+const BOOTSTRAP_WINDOW = 8;
 
 const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
@@ -242,11 +242,6 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   private onJoin(joiner: P): void {
     if (this.active.indexOf(joiner) >= 0) {
       this.io.send(joiner, MSG_ACCEPT);
-      return;
-    }
-    // Still joining ourselves: we could not forward the JOIN, the pair would start as an island.
-    if (this.active.length === 0 && this.pendKind.indexOf(KIND_JOIN) >= 0) {
-      this.io.send(joiner, MSG_REJECT);
       return;
     }
     this.addActive(joiner);
@@ -483,7 +478,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.fill(1);
         acted = this.pendPeer.length > before;
       }
-      if (!acted && twoShort) acted = this.escalate();
+      if (!acted && twoShort) acted = this.escalate() || this.walkForNeighbors();
     }
     this.armRetry(settled, acted);
   }
