@@ -408,6 +408,7 @@ function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
     return `advertise: required when host is the wildcard ${host} (give the address peers should dial)`;
   }
   if (o.cluster !== undefined && (typeof o.cluster !== 'string' || o.cluster.length === 0)) return 'cluster: expected a non-empty string';
+  if (o.resolver !== undefined && typeof o.resolver !== 'function') return 'resolver: expected a function (hostname) => Promise<string[]>';
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) return 'name: expected a non-empty string';
   for (const k of ['maxQueueBytes', 'shedQueueBytes', 'maxConnections'] as const) {
     const v = o[k];

@@ -6,14 +6,18 @@
  * timer handlers are in the `HyParView` subclass. One class hierarchy, one object per node:
  * the simulator holds 10^6 of them, so no separate views object.
  */
-import { pickNotIn, removeAt, removeValue } from './hyparview-views.js';
+import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
-import type { DownReason, Rng } from './types.js';
+import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
 
 /** Kinds of an outstanding request (`pendKind`). */
 export const KIND_NEIGHBOR = 0;
 export const KIND_JOIN = 1;
+
+/** Work array of `sampleInto`, shared by every machine (left empty after each call, which
+ *  runs to completion): one array less per node (10^6 in a simulation). */
+export const SCRATCH: unknown[] = [];
 
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_JOIN = { type: 'join' } as const;
@@ -299,5 +303,42 @@ export abstract class HyParViewState<P> {
       this.addPending(peer, KIND_NEIGHBOR, high);
     }
     if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
+  }
+
+  /**
+   * FORWARDJOIN(self, ARWL) through random active members, one per missing neighbour: as if
+   * we had just joined through them, each walk ends at a random node that adds us (the
+   * paper's JOIN fan-out, started by the short node itself). False with no active member.
+   */
+  protected walkForNeighbors(): boolean {
+    const a = this.active;
+    if (a.length === 0) return false;
+    const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
+    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
+    for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
+    return missing > 0;
+  }
+
+  protected hasActiveContact(): boolean {
+    for (let i = 0; i < this.contacts.length; i++) if (this.active.indexOf(this.contacts[i]) >= 0) return true;
+    return false;
+  }
+
+  /** Exchange addresses with a configured contact outside both views: a SHUFFLE whose walk
+   *  ends at the contact (islands learn of each other; nothing is evicted). */
+  protected exchangeWithContact(): void {
+    if (this.lastShuffle !== null) return; // a shuffle of ours is in flight
+    const cs = this.contacts;
+    let n = 0;
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) n++;
+    if (n === 0) return;
+    let r = this.rng.int(n);
+    let peer = cs[0];
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
+    const peers: P[] = [];
+    sampleInto(this.active, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
+    this.lastShuffle = peers;
+    this.io.send(peer, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
   }
 }

@@ -76,9 +76,37 @@
  *   components after 40 s; with 4 periods still 5; so the default is 2 (= `escalateAfter`),
  *   and a small cluster that wants a still overlay raises it (test/proto/hyparview-settled:
  *   20 nodes, 1000 periods: no change in 10 minutes for seeds 1–8; default: 0–50 changes).
- * - A node whose own JOIN is still pending (empty active view) rejects incoming JOINs: it
- *   could not forward them, and the pair would start as an island. The joiner tries its next
- *   contact.
+ * - Concurrent bootstrap (issue 18). The paper's joins are sequential, through a node already
+ *   in the overlay. A fleet that starts at once (every node seeded with peers that are joining
+ *   too, or not listening yet) split under the paper's rules into islands that never met: 20
+ *   library nodes joined in a ring were 7 components after 3 s and 5 after 61 s, and in the
+ *   simulator (`rumor sim bootstrap`, seed 1) 1,000 such nodes were 109 components after 30 s
+ *   (random seeds: 110; all-to-all: 521). So:
+ *   - a node keeps its contacts (`join` merges new ones: a driver passes the addresses a DNS
+ *     name resolves to again and again; at most `maxContacts`, sampled) and a bootstrap timer
+ *     (`hv-join-retry`, every `joinRetryMs` jittered) JOINs again through the next contact
+ *     while its active view is under half full or none of its JOINs was accepted yet; under
+ *     half full it alternates with the addresses learned since (JOIN through a passive peer)
+ *     and with walks: FORWARDJOIN(self, ARWL) sent through its own neighbours, one per free
+ *     slot, whose ends add it as a contact's walks add a joiner;
+ *   - two or more short: one low-priority NEIGHBOR per period, and after a rejection a
+ *     high-priority one (escalation at the retry pace instead of whole shuffle periods);
+ *   - JOINs are accepted while the node's own JOIN is pending (the paper's rule says nothing;
+ *     we used to reject them so that a pair would not start as an island): its own JOIN goes
+ *     on, so the pair joins the overlay it reaches;
+ *   - evictions spare configured contacts, and during a bootstrap window (`BOOTSTRAP_WINDOW`
+ *     retry periods after `join`) a node whose last contact link is cut JOINs through its
+ *     contacts again. A fleet seeded as a ring or a tree is held together by exactly these
+ *     links until the JOIN walks have mixed it; with only a high-priority NEIGHBOR back to the
+ *     contact (no walks), 1,000-node ring, random and staggered fleets stayed 5–8 components;
+ *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
+ *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
+ *     groups; nothing is evicted).
+ *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 to 10,000
+ *   nodes, one component at the end; one component within 1.5–5.6 s and every view ≥ 4 within
+ *   6–10.5 s. The cost is churn during the window: at 1,000 nodes (random seeds, seed 1) 11k
+ *   JOINs and 290k FORWARDJOINs in the first 15 s, against 1.7k and 19k when the lost contact
+ *   link is re-made without walks (which leaves islands).
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
@@ -95,8 +123,8 @@
  * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
-import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, HyParViewState } from './hyparview-state.js';
-import { pickExcept, pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
+import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, SCRATCH, HyParViewState } from './hyparview-state.js';
+import { pickExcept, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipMachine } from './machine.js';
 import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } from './types.js';
 
@@ -114,9 +142,6 @@ const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
 const MSG_DISCONNECT_LEAVING = { type: 'disconnect', alive: false } as const;
 const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
-/** Work array of `sampleInto`, shared by every machine (it is left empty after each call,
- *  which runs to completion): one array less per node (10^6 in a simulation). */
-const SCRATCH: unknown[] = [];
 
 /** HyParView membership machine (see the module comment). */
 export class HyParView<P> extends HyParViewState<P> implements MembershipMachine<P> {
@@ -503,43 +528,6 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.joinIdx = cs.length; // a failure goes on with no configured contact
     this.sendJoin(peer);
     return true;
-  }
-
-  /**
-   * FORWARDJOIN(self, ARWL) through random active members, one per missing neighbour: as if
-   * we had just joined through them, each walk ends at a random node that adds us (the
-   * paper's JOIN fan-out, started by the short node itself). False with no active member.
-   */
-  private walkForNeighbors(): boolean {
-    const a = this.active;
-    if (a.length === 0) return false;
-    const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
-    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
-    for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
-    return missing > 0;
-  }
-
-  private hasActiveContact(): boolean {
-    for (let i = 0; i < this.contacts.length; i++) if (this.active.indexOf(this.contacts[i]) >= 0) return true;
-    return false;
-  }
-
-  /** Exchange addresses with a configured contact outside both views: a SHUFFLE whose walk
-   *  ends at the contact (islands learn of each other; nothing is evicted). */
-  private exchangeWithContact(): void {
-    if (this.lastShuffle !== null) return; // a shuffle of ours is in flight
-    const cs = this.contacts;
-    let n = 0;
-    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) n++;
-    if (n === 0) return;
-    let r = this.rng.int(n);
-    let peer = cs[0];
-    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
-    const peers: P[] = [];
-    sampleInto(this.active, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
-    sampleInto(this.passive, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
-    this.lastShuffle = peers;
-    this.io.send(peer, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
   }
 
   /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that

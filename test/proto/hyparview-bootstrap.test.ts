@@ -45,7 +45,7 @@ function mk(over: Partial<HyParViewConfig> = {}, self = 0) {
 }
 
 /** Delay of the retry timer armed by the last draw: `base · (0.5 + u)`. */
-const jitter = (rng: TapRng, base = 500): number => Math.floor(base * (0.5 + rng.last()));
+const jitter = (rng: TapRng, base = 400): number => Math.floor(base * (0.5 + rng.last()));
 
 test('join arms the bootstrap retry; a tick under half full JOINs the next configured contact again', () => {
   const { hv, io, rng } = mk();
@@ -111,7 +111,7 @@ test('nobody to ask: the retry backs off (doubling, capped at repairMaxMs)', () 
     const out = io.take();
     assert.equal(out.length, 1, JSON.stringify(out));
     delays.push(out[0][1] as number);
-    const base = Math.min(500 * 2 ** seq, 10_000);
+    const base = Math.min(400 * 2 ** seq, 10_000);
     assert.deepEqual(out[0], retry(Math.floor(base * (0.5 + rng.last())), seq + 1));
   }
   assert.ok(delays[5] < 15_000, `capped: ${delays.join(', ')}`);
