@@ -80,8 +80,8 @@
  *   in the overlay. A fleet that starts at once (every node seeded with peers that are joining
  *   too, or not listening yet) split under the paper's rules into islands that never met: 20
  *   library nodes joined in a ring were 7 components after 3 s and 5 after 61 s, and in the
- *   simulator (`rumor sim bootstrap`, seed 1) 1,000 such nodes were 109 components after 30 s
- *   (random seeds: 110; all-to-all: 521). So:
+ *   simulator (`rumor sim bootstrap`, seed 1) 1,000 such nodes were 108 components after 30 s
+ *   (random seeds: 99; all-to-all: 88; two seeds down: 174). So:
  *   - a node keeps its contacts (`join` merges new ones: a driver passes the addresses a DNS
  *     name resolves to again and again; at most `maxContacts`, sampled) and a bootstrap timer
  *     (`hv-join-retry`, every `joinRetryMs` jittered) JOINs again through the next contact
