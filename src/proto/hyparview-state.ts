@@ -64,6 +64,9 @@ export abstract class HyParViewState<P> {
   protected joinAt = 0;
   /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
   protected joined = false;
+  /** Active-view size at the last bootstrap-retry tick, and ticks in a row without growth. */
+  protected lastActive = 0;
+  protected stalled = 0;
   /** Bootstrap retries under half full so far (contacts and learned addresses by turns). */
   protected retryTurn = 0;
   /** Next configured contact a bootstrap retry tries (round robin). */

@@ -140,6 +140,9 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
  *  the default shuffle interval) keep the cost in small clusters low. */
 const STALE_SHUFFLES_TO_REJOIN = 3;
 
+/** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
+const RETRY_STALL_LIMIT = 8;
+
 /** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
 const BOOTSTRAP_WINDOW = 8;
 
@@ -208,7 +211,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
   }
 
-  handleTimer(t: HyParViewTimer<P> | CyclonTimer, _now: number): void {
+  handleTimer(t: HyParViewTimer<P> | CyclonTimer, now: number): void {
     if (this.left) return;
     switch (t.type) {
       case 'hv-shuffle':
@@ -221,7 +224,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.onRequestTimeout(t.peer, t.seq);
         break;
       case 'hv-join-retry':
-        this.onJoinRetry(t.seq);
+        this.onJoinRetry(t.seq, now);
         break;
       default:
         break;
@@ -483,11 +486,17 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
    * a configured contact that is in neither view. A tick that starts nothing doubles the delay
    * (up to `repairMaxMs`), so a cluster too small to fill a view stays quiet.
    */
-  private onJoinRetry(seq: number): void {
+  private onJoinRetry(seq: number, now: number): void {
     if (seq !== this.retrySeq) return; // re-armed since: stale
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
+    // Progress: the active view grew since the last tick. Eight ticks without progress (seeds
+    // down, nobody to ask) and the retry backs off (see `armRetry`).
+    this.stalled = a > this.lastActive ? 0 : this.stalled + 1;
+    this.lastActive = a;
     if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
+    // A node that has been full is in the overlay: after the window its dead seeds stop mattering.
+    if (!this.joined && this.wasFull && now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) this.joined = true;
     const settled = this.joined && (a >= size || (a === size - 1 && this.wasFull));
     if (this.retryLong && settled) {
       this.exchangeWithContact();
@@ -536,14 +545,16 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   }
 
   /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that
-   *  started a request, doubled after one that did not). */
+   *  started a request, doubled after one that did not or after `RETRY_STALL_LIMIT` ticks
+   *  without progress, up to `repairMaxMs`). */
   private armRetry(long: boolean, acted: boolean): void {
     this.retrySeq++;
     this.retryLong = long;
     let base: number;
     if (long) base = this.cfg.rejoinIntervalMs;
     else {
-      const next = this.retryDelay === 0 || acted ? this.cfg.joinRetryMs : this.retryDelay * 2;
+      const fresh = this.retryDelay === 0 || (acted && this.stalled < RETRY_STALL_LIMIT);
+      const next = fresh ? this.cfg.joinRetryMs : this.retryDelay * 2;
       this.retryDelay = next > this.cfg.repairMaxMs ? Math.max(this.cfg.repairMaxMs, this.cfg.joinRetryMs) : next;
       base = this.retryDelay;
     }

@@ -237,3 +237,23 @@ test('config: the bootstrap fields are validated with a one-line reason', () => 
   assert.equal(bad({ maxContacts: 0 }), 'maxContacts: expected an integer >= 1, got 0');
   assert.equal(bad({}), 'ok');
 });
+
+test('seeds that stay down: the retry JOINs them at the short period, then backs off after 8 ticks without a neighbour', () => {
+  const { hv, io, rng } = mk();
+  hv.join([5], 0);
+  hv.handleLinkDown(5, 1); // refused
+  io.take();
+  const bases: number[] = [];
+  for (let seq = 1; seq <= 11; seq++) {
+    hv.handleTimer({ type: 'hv-join-retry', seq }, seq * 1000);
+    const out = io.take();
+    const timer = out.find((o) => o[0] === 'timer' && (o[2] as { type: string }).type === 'hv-join-retry')!;
+    assert.ok(out.some((o) => o[0] === 'send' && o[1] === 5), `tick ${seq} JOINs the seed again`);
+    const base = [400, 800, 1600, 3200, 6400, 10_000].find((b) => timer[1] === Math.floor(b * (0.5 + rng.last())));
+    assert.ok(base !== undefined, `tick ${seq}: delay ${String(timer[1])}`);
+    bases.push(base);
+    hv.handleLinkDown(5, seq * 1000 + 1);
+    io.take();
+  }
+  assert.deepEqual(bases, [400, 400, 400, 400, 400, 400, 400, 800, 1600, 3200, 6400]);
+});
