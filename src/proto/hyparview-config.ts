@@ -85,7 +85,8 @@ export interface HyParViewConfig {
  *   plus a refused connect. measured (`rumor sim bootstrap`, 10,000 nodes, seed 1): with 500
  *   the star, random, staggered and down-seeds fleets took 5.3–5.6 s to become one component
  *   and the ring 10.45 s to fill every view to 4; with 400: 2.6–4.65 s and 7.9–8.8 s (star,
- *   random, ring, down-seeds).
+ *   random, ring, down-seeds). (Measured with JOINs accepted while joining; the final figures
+ *   are in docs/results.md.)
  * - rejoinIntervalMs 60 000: Serf re-contacts its seeds and failed members every 30 s
  *   (`reconnect_interval`); twice that, as the exchange only carries addresses.
  * - maxContacts 128: own choice; a DNS answer larger than that (a whole fleet) is sampled, and
