@@ -105,9 +105,10 @@
  *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
  *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
  *     groups; nothing is evicted).
- *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 and 1,000
- *   nodes, one component within 5.5 s (all-to-all at 1,000: 5.5 s; the others ≤ 2.95 s) and
- *   every view ≥ 4 within 7.75 s, one component at the end.
+ *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 to 10,000
+ *   nodes, one component at the end; one component within 4.55 s and every view ≥ 4 within
+ *   10 s except all-to-all (every node given every address): 5.5 s / 5.35 s to one component
+ *   at 1,000 / 10,000 nodes, 10.15 s to full views at 10,000.
  *   The cost is churn while nodes bootstrap, once: 1,000 nodes joined one per ms (the other
  *   experiments' build) send 5.0k JOINs and 132k FORWARDJOINs in their first 15 s, against
  *   1.1k and 20k before this change (~110 more small messages per node); a fleet started at
