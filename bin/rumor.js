@@ -6,8 +6,8 @@
 //
 // - The cache is written by the first run that lives for CACHE_AFTER_MS (an agent does: its
 //   start-up code is compiled by then), whenever it is missing, was made for another build of
-//   the bundle (its header holds the bundle's size and mtime) or is refused by V8 (another
-//   Node version or flags). Writing it is best effort: a read-only install just runs without.
+//   the bundle (its first line holds the build id scripts/bundle.mjs ends the bundle with) or
+//   is refused by V8 (another Node version or flags). Writing it is best effort: a read-only install just runs without.
 // - A bundle older than tsc's output (dist/src/cli/main.js, e.g. after `tsc` alone) is rebuilt
 //   first; when it cannot be (no esbuild), the CLI runs from tsc's ES modules instead.
 'use strict';
@@ -40,8 +40,7 @@ function bundleReady() {
 function loadBundle() {
   const vm = require('node:vm');
   const source = fs.readFileSync(BUNDLE, 'utf8');
-  const st = fs.statSync(BUNDLE);
-  const key = Buffer.from(`${st.size}:${st.mtimeMs}\n`);
+  const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
   let cachedData;
   try {
     const c = fs.readFileSync(CACHE);

@@ -15,6 +15,7 @@
 //   `await import()` keeps pointing at tsc's output in dist/src/, so the bundle holds only what
 //   `rumor agent` and the client verbs run.
 import { build, analyzeMetafile } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,9 @@ const result = await build({
 // rebuilds a stale bundle) read either the old file or the new one, never half of one.
 mkdirSync(dirname(OUT), { recursive: true });
 const tmp = `${OUT}.${process.pid}.tmp`;
-writeFileSync(tmp, result.outputFiles[0].contents);
+// The last line names this build (a hash of the contents): bin/rumor.js keys the code cache
+// with it, so a cache made for another build is never used, whatever the files' times.
+const code = result.outputFiles[0].text;
+writeFileSync(tmp, `${code}//# rumorBuild=${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n`);
 renameSync(tmp, OUT);
 if (process.argv.includes('--analyze')) process.stdout.write(await analyzeMetafile(result.metafile));
