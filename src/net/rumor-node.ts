@@ -26,6 +26,7 @@ import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
 import { probePeer } from './probe.js';
+import { isNamedSeed, SeedWatch, systemResolver, type HostResolver, type SeedResolution } from './resolver.js';
 import { CONSOLE_LOGGER, RateLimiter, formatAddr, parseAddr, type Logger } from './util.js';
 
 /** Options of `createNode`. Every field is optional. */
@@ -60,6 +61,9 @@ export interface NodeOptions {
   maxConnections?: number;
   /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
   seed?: number;
+  /** Resolves the DNS names of `join` seeds to IP addresses. Default: `dns.lookup` with
+   *  `all: true` (the system resolver, /etc/hosts included). */
+  resolver?: (hostname: string) => Promise<string[]>;
 }
 
 /** Upper bound of an envelope's size without its data: version, origin (varint length ≤ 2 +
@@ -111,6 +115,10 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private readonly logger: Logger;
   private readonly envLog = new RateLimiter(60_000);
   private connectTimeoutMs = 2000;
+  /** Re-resolves named seeds (see resolver.ts); created by the first `join` with a name. */
+  private watch: SeedWatch | null = null;
+  /** Bootstrap retry and periodic exchange periods of the membership machine (ms). */
+  private retryMs = { short: 500, long: 60_000, activeViewSize: 5 };
   /** Envelope fields of the delivery being handed out (one object reused: a delivery copies
    *  them into its own `Delivery`). */
   private readonly envScratch: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
@@ -158,6 +166,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const maxQueueBytes = o.maxQueueBytes ?? 8 * 1024 * 1024;
     const rng = new Sfc32(o.seed ?? randomBytes(4).readUInt32LE(0));
     this.connectTimeoutMs = timings.timings.connectTimeoutMs;
+    const hv = config.config.hyparview;
+    this.retryMs = { short: hv.joinRetryMs, long: hv.rejoinIntervalMs, activeViewSize: hv.activeViewSize };
     this.transport = new Transport(server, {
       address: this.addr,
       id: this.id,
@@ -177,10 +187,12 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   }
 
   /**
-   * Join the cluster through `seeds` (advertised addresses of running nodes). Resolves when
-   * at least one neighbour is up; rejects after `timeoutMs` (default 10 000) with an error
-   * naming the seeds (the node keeps trying in the background). The node's own address is
-   * ignored; with no other seed, it resolves at once (first node of a cluster).
+   * Join the cluster through `seeds` (`host:port` of running nodes; the host may be a DNS name
+   * that resolves to several addresses: every address is a contact, and the name is resolved
+   * again on the protocol's retry cadence so that nodes coming up behind it are found).
+   * Resolves when at least one neighbour is up; rejects after `timeoutMs` (default 10 000) with
+   * an error naming the seeds (the node keeps trying in the background). The node's own
+   * address is ignored; with no other seed, it resolves at once (first node of a cluster).
    */
   join(seeds: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
     const t = this.running('join');
@@ -190,11 +202,36 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       if (!a.ok) return Promise.reject(new TypeError(`join: seed ${a.reason}`));
     }
     const others = seeds.filter((s) => s !== this.addr);
-    if (others.length === 0 || t.proto.activeView().length > 0) {
+    if (!others.some(isNamedSeed)) return this.joinAddresses(t, others, seeds, [], opts.timeoutMs);
+    return this.seedWatch(t)
+      .add(others)
+      .then((r) => {
+        const ips = others.filter((s) => !isNamedSeed(s));
+        const addrs = [...ips, ...r.addresses.filter((a) => !ips.includes(a))].filter((a) => a !== this.addr);
+        return this.joinAddresses(t, addrs, seeds, r.failed.map((f) => f.reason), opts.timeoutMs);
+      });
+  }
+
+  /** The seed watch, created on first use: each resolution's addresses go to the machine. */
+  private seedWatch(t: Transport): SeedWatch {
+    if (this.watch === null) {
+      const feed = (r: SeedResolution): void => {
+        const addrs = r.addresses.filter((a) => a !== this.addr);
+        if (addrs.length > 0 && !t.isClosed()) t.join(addrs);
+      };
+      const delay = (): number => (t.proto.activeView().length * 2 < this.retryMs.activeViewSize ? this.retryMs.short : this.retryMs.long);
+      this.watch = new SeedWatch((this.opts.resolver as HostResolver | undefined) ?? systemResolver, feed, delay);
+    }
+    return this.watch;
+  }
+
+  private joinAddresses(t: Transport, others: string[], seeds: string[], unresolved: string[], timeoutMs = 10_000): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(new Error('join: node is closed'));
+    const named = seeds.some(isNamedSeed);
+    if ((others.length === 0 && (!named || unresolved.length === 0)) || t.proto.activeView().length > 0) {
       if (others.length > 0) t.join(others);
       return Promise.resolve();
     }
-    const timeoutMs = opts.timeoutMs ?? 10_000;
     return new Promise<void>((resolve, reject) => {
       const onUp = (): void => {
         clearTimeout(timer);
@@ -202,10 +239,11 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       };
       const timer = setTimeout(() => {
         this.off('neighborUp', onUp);
-        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${others.join(', ')}`));
+        const why = unresolved.length > 0 ? ` (${unresolved.join('; ')})` : '';
+        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${seeds.join(', ')}${why}`));
       }, timeoutMs);
       this.once('neighborUp', onUp);
-      t.join(others);
+      if (others.length > 0) t.join(others);
     });
   }
 
@@ -290,6 +328,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
   async leave(): Promise<void> {
+    this.watch?.close();
     if (this.transport === null || this.state === 'closed') return;
     this.state = 'closed';
     await this.transport.leave();
@@ -298,6 +337,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Stop at once: connections are reset (peers see a link failure). Idempotent. */
   async close(): Promise<void> {
+    this.watch?.close();
     if (this.transport === null) {
       this.state = 'closed';
       return;
@@ -368,6 +408,7 @@ function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
     return `advertise: required when host is the wildcard ${host} (give the address peers should dial)`;
   }
   if (o.cluster !== undefined && (typeof o.cluster !== 'string' || o.cluster.length === 0)) return 'cluster: expected a non-empty string';
+  if (o.resolver !== undefined && typeof o.resolver !== 'function') return 'resolver: expected a function (hostname) => Promise<string[]>';
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) return 'name: expected a non-empty string';
   for (const k of ['maxQueueBytes', 'shedQueueBytes', 'maxConnections'] as const) {
     const v = o[k];

@@ -17,7 +17,8 @@
  *   datagrams with a TCP PING fallback, see heartbeat.ts) or a slow peer (send queue over its
  *   hard limit) on a wanted peer's last connection becomes `handleLinkDown(peer)`.
  * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
- *   them with backoff while its views are empty (`hv-repair`); the runtime adds no loop.
+ *   them while its view is short (`hv-join-retry`) or empty (`hv-repair`); the runtime adds
+ *   no loop (`RumorNode` only resolves DNS seeds again and passes the addresses on).
  *
  * - Timers: one FIFO queue per delay (timers.ts). Overload control: while the event loop runs
  *   behind, Plumtree's missing-message timers (which GRAFT) are held (`HeldTimers`), so that

@@ -12,9 +12,15 @@
  *   state (after warm-up broadcasts) with 0, 20 and 40 % of the nodes crashed.
  * - `rounds-vs-n` (the talk's model, protocols.md §8): infect-and-die fanout gossip (fanout
  *   3) over full membership; rounds = hop count of the last delivery.
+ * - `bootstrap` (issue 18, in `exp-bootstrap.ts`): a fleet started at once under six seeding
+ *   patterns; time until one component and until full active views.
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
+import { bootstrapExperiment } from './exp-bootstrap.js';
+import { deriveSeed } from './seeds.js';
 import { Simulation } from './simulation.js';
+
+export { deriveSeed };
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -29,14 +35,6 @@ export interface ExperimentResult {
   nodes: number;
   rows: object[];
   [param: string]: unknown;
-}
-
-/** Independent seed number `k` derived from `seed` (splitmix-style mixing). */
-export function deriveSeed(seed: number, k: number): number {
-  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) | 0;
-  z = Math.imul(z ^ (z >>> 15), 0x2c1b3c6d);
-  z = Math.imul(z ^ (z >>> 12), 0x297a2d39);
-  return (z ^ (z >>> 15)) >>> 0;
 }
 
 const JOIN_INTERVAL_MS = 1;
@@ -189,8 +187,9 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n', (o: ExperimentOptions) => ExperimentResult> = {
+export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'bootstrap', (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  bootstrap: bootstrapExperiment,
 };

@@ -115,16 +115,15 @@ test('the first escalation goes to a spare original contact, the next to a passi
   assert.deepEqual(out.slice(0, 3), [['connect', q], ['send', q, HIGH], timeout(q, 6)]);
 });
 
-test('a node whose own JOIN is pending rejects JOINs, so the joiner tries its next contact', () => {
+test('a node whose own JOIN is pending accepts JOINs; its own JOIN still goes on (the pair is not left alone)', () => {
   const { hv, io } = mk();
   hv.join([50], 0);
   io.take();
   hv.handleMessage(9, JOIN, 1);
-  assert.deepEqual(io.take(), [['send', 9, REJECT]]);
+  assert.deepEqual(io.take(), [['connect', 9], ['up', 9], ['send', 9, ACCEPT]]);
   hv.handleMessage(50, ACCEPT, 5);
-  io.take();
-  hv.handleMessage(9, JOIN, 6);
-  assert.deepEqual(io.take(), [['connect', 9], ['up', 9], ['send', 9, ACCEPT], ['send', 50, { type: 'forward-join', peer: 9, ttl: 6 }]]);
+  assert.deepEqual(io.take(), [['connect', 50], ['up', 50]]);
+  assert.deepEqual([...hv.activeView()].sort((a, b) => a - b), [9, 50]);
 });
 
 test('config: new fields validated with a one-line reason', () => {
