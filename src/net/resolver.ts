@@ -73,14 +73,18 @@ export async function resolveSeeds(seeds: readonly string[], resolver: HostResol
 /**
  * Keeps resolving the named seeds of a node: once at once, then again after `delayMs()`
  * (the protocol's retry cadence), handing every answer's addresses to `feed` (the machine
- * merges them into its contacts). Stops with `close()`. Its timer does not keep the process
- * alive.
+ * merges them into its contacts). While the answers bring no new address the delay doubles
+ * (up to 64 × `delayMs()`), so a lone node behind a name that lists only itself does not
+ * query every few hundred milliseconds. Stops with `close()`. Its timer does not keep the
+ * process alive.
  */
 export class SeedWatch {
   private readonly names: string[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
   private closed = false;
+  private readonly known = new Set<string>();
+  private idle = 0;
 
   constructor(
     private readonly resolver: HostResolver,
@@ -112,8 +116,16 @@ export class SeedWatch {
     }
     if (this.closed) return r;
     this.feed(r);
+    let fresh = false;
+    for (const a of r.addresses) {
+      if (!this.known.has(a)) {
+        this.known.add(a);
+        fresh = true;
+      }
+    }
+    this.idle = fresh ? 0 : Math.min(this.idle + 1, 6);
     if (this.timer === null && !this.running && this.names.length > 0) {
-      this.timer = setTimeout(() => void this.tick(), this.delayMs());
+      this.timer = setTimeout(() => void this.tick(), this.delayMs() * 2 ** this.idle);
       this.timer.unref();
     }
     return r;

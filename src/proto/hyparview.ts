@@ -80,8 +80,8 @@
  *   in the overlay. A fleet that starts at once (every node seeded with peers that are joining
  *   too, or not listening yet) split under the paper's rules into islands that never met: 20
  *   library nodes joined in a ring were 7 components after 3 s and 5 after 61 s, and in the
- *   simulator (`rumor sim bootstrap`, seed 1) 1,000 such nodes were 109 components after 30 s
- *   (random seeds: 110; all-to-all: 521). So:
+ *   simulator (`rumor sim bootstrap`, seed 1) 1,000 such nodes were 108 components after 30 s
+ *   (random seeds: 99; all-to-all: 88; two seeds down: 174). So:
  *   - a node keeps its contacts (`join` merges new ones: a driver passes the addresses a DNS
  *     name resolves to again and again; at most `maxContacts`, sampled) and a bootstrap timer
  *     (`hv-join-retry`, every `joinRetryMs` jittered) JOINs again through the next contact
@@ -98,15 +98,20 @@
  *     retry periods after `join`) a node whose last contact link is cut JOINs through its
  *     contacts again. A fleet seeded as a ring or a tree is held together by exactly these
  *     links until the JOIN walks have mixed it; with only a high-priority NEIGHBOR back to the
- *     contact (no walks), 1,000-node ring, random and staggered fleets stayed 5–8 components;
+ *     contact (no walks), 1,000-node fleets stayed 5–12 components (ring, random, staggered,
+ *     down-seeds; measured with a 20-period window);
  *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
  *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
  *     groups; nothing is evicted).
  *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 to 10,000
- *   nodes, one component at the end; one component within 1.5–5.6 s and every view ≥ 4 within
- *   6–10.5 s. The cost is churn during the window: at 1,000 nodes (random seeds, seed 1) 11k
- *   JOINs and 290k FORWARDJOINs in the first 15 s, against 1.7k and 19k when the lost contact
- *   link is re-made without walks (which leaves islands).
+ *   nodes, one component within 5 s and every view ≥ 4 within 10 s, one component at the end.
+ *   The cost is churn while nodes bootstrap, once: 1,000 nodes joined one per ms (the other
+ *   experiments' build) send 5.0k JOINs and 132k FORWARDJOINs in their first 15 s, against
+ *   1.1k and 20k before this change (~110 more small messages per node); a fleet started at
+ *   once with random seeds sends 5.2k and 121k.
+ *   Limits: groups whose contacts never point outside the group cannot meet (the seeds must
+ *   connect the fleet); groups that settle apart after the window are merged only by
+ *   escalations and the contact exchange, in tens of seconds or more.
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { createNode, type RumorNode } from '../../src/index.js';
-import { resolveSeeds } from '../../src/net/resolver.js';
+import { resolveSeeds, SeedWatch } from '../../src/net/resolver.js';
 import { captureLogger, closeAll, connected, waitUntil } from './helpers.js';
 
 const N = 20;
@@ -118,4 +118,21 @@ test('resolveSeeds: IP seeds kept, a name becomes every address it resolves to, 
   const sys = await resolveSeeds(['localhost:7000']);
   assert.deepEqual(sys.failed, []);
   assert.ok(sys.addresses.includes('127.0.0.1:7000') || sys.addresses.includes('[::1]:7000'), `localhost resolved to ${sys.addresses.join(', ')}`);
+});
+
+test('SeedWatch: resolves again and hands new addresses on (a fleet coming up behind a name)', { timeout: 10_000 }, async () => {
+  const up = ['127.0.0.1'];
+  const fed: string[][] = [];
+  const watch = new SeedWatch(async () => up.slice(), (r) => fed.push(r.addresses), () => 10);
+  try {
+    const first = await watch.add(['fleet.rumor.test:7000', '127.0.0.9:7000']);
+    assert.deepEqual(first.addresses, ['127.0.0.1:7000']); // IP seeds are not watched
+    up.push('127.0.0.2');
+    await waitUntil(() => fed.some((a) => a.includes('127.0.0.2:7000')), 5000, 'the second address fed after a new resolution');
+  } finally {
+    watch.close();
+  }
+  const n = fed.length;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fed.length, n, 'no resolution after close()');
 });

@@ -5,7 +5,8 @@
 // 10,000-node rows are `rumor sim bootstrap`'s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapRun, SEEDINGS } from '../../src/sim/exp-bootstrap.js';
+import { bootstrapExperiment, bootstrapRun, SEEDINGS } from '../../src/sim/exp-bootstrap.js';
+import { renderReport } from '../../src/sim/report.js';
 
 const SEED = Number(process.env.SEED ?? 1);
 const SIZES = [20, 200];
@@ -24,4 +25,15 @@ for (const seeding of SEEDINGS) {
 
 test('bootstrap runs are deterministic: same seed, same row', () => {
   assert.deepEqual(bootstrapRun('ring', 50, 7), bootstrapRun('ring', 50, 7));
+});
+
+test('bootstrap experiment: --nodes runs every pattern once at that size; the report charts both times', () => {
+  const r = bootstrapExperiment({ seed: SEED, nodes: 20 });
+  assert.equal(r.experiment, 'bootstrap');
+  assert.deepEqual(r.rows.map((x) => x.seeding), [...SEEDINGS]);
+  assert.ok(r.rows.every((x) => x.nodes === 20));
+  const html = renderReport(r);
+  assert.ok(html.includes('Seconds until the active-view graph is one component'));
+  assert.ok(html.includes('Seconds until every active view holds at least 4 peers'));
+  assert.throws(() => bootstrapExperiment({ seed: 1, nodes: 1 }), /nodes: expected an integer >= 2, got 1/);
 });
