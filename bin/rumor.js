@@ -28,12 +28,22 @@ function mtime(file) {
   }
 }
 
-/** Rebuild a missing or stale bundle; false when it cannot be built here. */
+/** Rebuild a missing or stale bundle; false when it cannot be built here. An install without
+ *  the build script (a package, an image) runs the bundle it was shipped with. */
 function bundleReady() {
   const b = mtime(BUNDLE);
   if (b >= 0 && b >= mtime(TSC_MAIN)) return true;
-  const r = require('node:child_process').spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'bundle.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const builder = path.join(__dirname, '..', 'scripts', 'bundle.mjs');
+  if (!fs.existsSync(builder)) return b >= 0;
+  const r = require('node:child_process').spawnSync(process.execPath, [builder], { stdio: ['ignore', 'ignore', 'inherit'] });
   return r.status === 0 && mtime(BUNDLE) >= 0;
+}
+
+/** The bundle's `import()` of what it does not hold (the simulator verbs in dist/src/, vite):
+ *  a function compiled from a V8 code cache has no module loader of its own on node 20, so
+ *  scripts/bundle.mjs turns those imports into calls of this one, run from here. */
+function importFromBundle(specifier) {
+  return import(specifier.startsWith('.') ? path.join(DIST, specifier) : specifier);
 }
 
 /** Load the bundle with the code cache; resolves to its exports. */
@@ -48,10 +58,9 @@ function loadBundle() {
   } catch {
     // no cache yet
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __rumorImport) {${source}\n})`, {
     filename: BUNDLE,
     cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cachedData === undefined || script.cachedDataRejected) {
     setTimeout(() => {
@@ -68,7 +77,7 @@ function loadBundle() {
   // The bundle requires only packages and built-ins, which resolve the same from bin/ as from
   // dist/: it gets this file's `require` (`createRequire` would load node:module, and with it
   // the ES module loader).
-  script.runInThisContext()(mod.exports, require, mod, BUNDLE, DIST);
+  script.runInThisContext()(mod.exports, require, mod, BUNDLE, DIST, importFromBundle);
   return mod.exports;
 }
 

@@ -26,18 +26,27 @@ const OUT = join(ROOT, 'dist', 'rumor.cjs');
 /** Modules loaded with `await import()` that belong in the bundle (the agent's and the client verbs' path). */
 const BUNDLED_DYNAMIC = new Set(['agent/config.ts', 'agent/agent.ts', 'agent/client.ts', 'agent/metrics-registry.ts']);
 
-/** Dynamic imports of anything else stay imports, of tsc's output next to the bundle (dist/src/...). */
+/** Dynamic imports of anything else stay imports, of tsc's output next to the bundle
+ *  (dist/src/...) or of a package. bin/rumor.js compiles the bundle with `vm.Script` and a code
+ *  cache, and in a function compiled from a V8 code cache `import()` has no loader on node 20
+ *  (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): these imports call `__rumorImport`, which
+ *  bin/rumor.js passes in, instead (rewritten below, after the build). */
+const externalImports = new Set();
 const lazyVerbs = {
   name: 'lazy-verbs',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
-      if (!args.path.startsWith('.')) return { path: args.path, external: true }; // a package: node resolves it
+      if (!args.path.startsWith('.')) {
+        externalImports.add(args.path);
+        return { path: args.path, external: true }; // a package: node resolves it
+      }
       const abs = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
       const rel = relative(join(ROOT, 'src'), abs);
       if (BUNDLED_DYNAMIC.has(rel)) return undefined;
-      const target = relative(dirname(OUT), join(ROOT, 'dist', relative(ROOT, abs))).replace(/\.ts$/, '.js');
-      return { path: `./${target}`, external: true };
+      const target = `./${relative(dirname(OUT), join(ROOT, 'dist', relative(ROOT, abs))).replace(/\.ts$/, '.js')}`;
+      externalImports.add(target);
+      return { path: target, external: true };
     });
   },
 };
@@ -105,7 +114,13 @@ mkdirSync(dirname(OUT), { recursive: true });
 const tmp = `${OUT}.${process.pid}.tmp`;
 // The last line names this build (a hash of the contents): bin/rumor.js keys the code cache
 // with it, so a cache made for another build is never used, whatever the files' times.
-const code = result.outputFiles[0].text;
+let code = result.outputFiles[0].text;
+for (const spec of externalImports) {
+  const call = `import(${JSON.stringify(spec)})`;
+  if (!code.includes(call)) throw new Error(`bundle: expected ${call} in the output (update scripts/bundle.mjs)`);
+  code = code.replaceAll(call, `__rumorImport(${JSON.stringify(spec)})`);
+}
+if (/\bimport\(/.test(code)) throw new Error('bundle: an import() is left in the output; bin/rumor.js cannot run it from the code cache');
 writeFileSync(tmp, `${code}//# rumorBuild=${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n`);
 renameSync(tmp, OUT);
 if (process.argv.includes('--analyze')) process.stdout.write(await analyzeMetafile(result.metafile));
