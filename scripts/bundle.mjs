@@ -71,19 +71,26 @@ const plainRequire = {
   },
 };
 
-/** node:child_process is needed when a handler runs (1.5 s after start at the earliest) or a
- *  verb spawns agents, not to start an agent; commander and src/cli/cluster.ts load it at the
- *  top. In the bundle it is a module that loads it on the first `spawn` (2-4 ms less CPU per
- *  start, measured: `node -e` with and without it after http, dgram and crypto, node 20).
- *  Only `spawn` is used by what the bundle holds; another import fails the build. */
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+/** Built-in modules a start does not need, which the bundle loads on the first call instead
+ *  of at the top, with the functions it calls from each: `node:child_process` (a handler
+ *  runs 1.5 s after start at the earliest; commander and src/cli/cluster.ts load it at the
+ *  top), `node:dns/promises` (only a `--join` by name resolves), `node:fs/promises` (the
+ *  simulator's output and `rumor ui`). Measured: 2-4 ms of CPU per start for child_process,
+ *  2-3 ms for the two others (`node -e` with and without them after http, dgram and crypto,
+ *  node 20). Importing another name from them fails the build. */
+const LAZY_BUILTINS = { child_process: ['spawn'], 'dns/promises': ['lookup'], 'fs/promises': ['mkdir', 'readFile', 'writeFile'] };
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.namespace === 'lazy-child-process' ? { path: 'node:child_process', external: true } : { path: 'child_process', namespace: 'lazy-child-process' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
-      contents: 'let m;\nexport function spawn(...args) {\n  m ??= require("node:child_process");\n  return m.spawn(...args);\n}\n',
+    const names = Object.keys(LAZY_BUILTINS).map((n) => n.replace('/', '\\/')).join('|');
+    b.onResolve({ filter: new RegExp(`^(node:)?(${names})$`) }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      return args.namespace === 'lazy-builtin' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'lazy-builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents:
+        'let m;\n' +
+        LAZY_BUILTINS[args.path].map((f) => `export function ${f}(...args) {\n  m ??= require("node:${args.path}");\n  return m.${f}(...args);\n}\n`).join(''),
       loader: 'js',
     }));
   },
@@ -97,7 +104,7 @@ const result = await build({
   format: 'cjs',
   target: 'node20',
   external: ['@node-rs/crc32', 'prom-client', 'smol-toml', 'yaml'],
-  plugins: [lazyVerbs, plainRequire, lazyChildProcess],
+  plugins: [lazyVerbs, plainRequire, lazyBuiltins],
   // The sources find files (package.json, bin/rumor.js) and packages relative to themselves
   // through import.meta.url: in the bundle that is the bundle's own URL.
   define: { 'import.meta.url': '__rumorBundleUrl' },
