@@ -15,6 +15,7 @@
  * median) and `nodeFloorCpuMs` once per run (`node_floor_cpu_ms`).
  *
  *   npm run bench:startup                      (node --import tsx bench/startup.ts [--runs 10])
+ *   npm run bench:startup -- --cluster 12      (12 agents at once: CPU and RSS of each 12 s on)
  *
  * prints the floor and the agent's figures (median, min, max over the runs) and writes
  * `bench/results/startup.json`. Figures move with the machine's load: the 1-min load average
@@ -147,18 +148,48 @@ export async function agentStartup(runs: number, handler?: string): Promise<Star
   return out;
 }
 
+/** `n` agents started as bench/cluster.ts starts them (a seed, then the others at once, joining
+ *  it, each with an event handler); `settleMs` after the last spawn, each one's CPU and RSS. */
+export async function clusterSettled(n: number, settleMs: number): Promise<{ cpu_ms: number[]; rss_mb: number[] }> {
+  const { freePorts } = await import('../src/cli/cluster.js');
+  const ports = await freePorts(2 * n);
+  const kids = [spawnRumor(ports[0], ports[n], [], '/bin/true')];
+  try {
+    if (!(await pollUntil(ports[n], '/v1/info', () => true, 30_000, 10))) throw new Error('the seed agent did not answer within 30 s');
+    for (let i = 1; i < n; i++) kids.push(spawnRumor(ports[i], ports[n + i], [`127.0.0.1:${ports[0]}`], '/bin/true'));
+    await sleep(settleMs);
+    return { cpu_ms: kids.map((k) => cpuMsOf(k.pid)), rss_mb: kids.map((k) => rssMbOf(k.pid)) };
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let runs = 10;
+  let cluster = 0;
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--runs' && Number.isInteger(Number(argv[i + 1])) && Number(argv[i + 1]) >= 1) runs = Number(argv[++i]);
+    const v = Number(argv[i + 1]);
+    if (argv[i] === '--runs' && Number.isInteger(v) && v >= 1) runs = Number(argv[++i]);
+    else if (argv[i] === '--cluster' && Number.isInteger(v) && v >= 2) cluster = Number(argv[++i]);
     else {
-      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N)\n`);
+      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N)\n`);
       process.exit(2);
     }
+  }
+  if (cluster > 0) {
+    // `--cluster N`: N agents at once, each one's CPU and RSS 12 s after the last spawn.
+    const load = loadavg()[0];
+    const r = await clusterSettled(cluster, 12_000);
+    process.stdout.write(
+      `load average (1 min): ${r1(load)} -> ${r1(loadavg()[0])}\n${cluster} agents, 12 s after the last spawn:\n` +
+        `CPU per agent (ms): ${r.cpu_ms.map((x) => Math.round(x)).join(', ')}\n` +
+        `RSS per agent (MB): mean ${r1(r.rss_mb.reduce((a, b) => a + b, 0) / cluster)}, min ${r1(Math.min(...r.rss_mb))}, max ${r1(Math.max(...r.rss_mb))}\n`,
+    );
+    return;
   }
   const load0 = loadavg()[0];
   const floor = nodeFloorCpuMs(20);
