@@ -57,6 +57,11 @@ export const JOIN_RETRY_FIRST_MS = 150;
 /** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
 export const JOIN_RETRY_MAX_MS = 30_000;
 
+/** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
+ *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
+ *  and its first event comes after that; a warm-up during the join competes with it for CPU. */
+export const WARM_UP_DELAY_MS = 1500;
+
 /** Optional dependencies (tests). */
 export interface AgentDeps {
   logger?: AgentLogger;
@@ -156,11 +161,7 @@ export class Agent implements ApiBackend {
       logger: log.child({ component: 'net' }),
     });
     const agent = new Agent(node, config, log, keys.value);
-    // Warm the handler spawn path before the node listens (see HandlerRunner.warmUp): each
-    // warm-up spawn blocks the event loop for a moment, which must delay neither the join's
-    // messages nor the first answers of the API.
     agent.createHandlers(name, deps);
-    await agent.handlers.warmUp();
     await node.start();
     try {
       await agent.init(name, saved);
@@ -168,7 +169,20 @@ export class Agent implements ApiBackend {
       await node.close();
       throw err;
     }
+    agent.warmUpLater();
     return agent;
+  }
+
+  /** Warm the handler spawn path (HandlerRunner.warmUp) `WARM_UP_DELAY_MS` after start-up,
+   *  off its path: each warm-up spawn forks the agent and blocks its event loop for a moment,
+   *  which delayed the first API answer and, when a fleet starts at once, its join. */
+  private warmUpLater(): void {
+    const h = setTimeout(() => {
+      this.timers.delete(h);
+      if (this.state === 'running') void this.handlers.warmUp();
+    }, WARM_UP_DELAY_MS);
+    h.unref();
+    this.timers.add(h);
   }
 
   private createHandlers(name: string, deps: AgentDeps): void {
