@@ -26,6 +26,7 @@ export type { Logger } from './net/util.js';
 export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
+export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';
 
 // Aggregates (docs/library.md "Aggregates"): `node.aggregate(name, { kind })`.
 import { RumorNode as Node_ } from './net/rumor-node.js';

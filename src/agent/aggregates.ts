@@ -4,7 +4,7 @@
  * (`aggregates = [{ name, kind, command, intervalMs }]`: the first number the command prints
  * is the value), and the HTTP routes `/v1/aggregates[/NAME]` (docs/api.md).
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { RumorNode } from '../net/rumor-node.js';
 import { Aggregates, type AggregateEstimate, type AggResult } from '../net/aggregates.js';
 import type { AggregateKind } from '../proto/aggregate/types.js';
@@ -46,10 +46,10 @@ export class AgentAggregates extends Aggregates {
     const d = this.declare(c.name, c.kind ?? 'avg');
     if (!d.ok) return d;
     const run = (): void => {
-      execFile('/bin/sh', ['-c', c.command], { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout) => {
+      runShell(c.command, (err, stdout) => {
         if (this.closed) return;
-        const m = NUMBER.exec(String(stdout));
-        const r: AggResult<unknown> = err !== null ? { ok: false, reason: String(err.message).split('\n')[0] } : m === null ? { ok: false, reason: 'no number on stdout' } : this.set(c.name, Number(m[0]));
+        const m = NUMBER.exec(stdout);
+        const r: AggResult<unknown> = err !== null ? { ok: false, reason: err } : m === null ? { ok: false, reason: 'no number on stdout' } : this.set(c.name, Number(m[0]));
         if (!r.ok) {
           this.commandFailures[c.name] = (this.commandFailures[c.name] ?? 0) + 1;
           this.warn({ aggregate: c.name, command: c.command, reason: r.reason }, 'aggregate input command failed');
@@ -80,4 +80,29 @@ export class AgentAggregates extends Aggregates {
     const r: AggResult<AggregateEstimate> = b.value === undefined ? this.declare(name, b.kind ?? this.get(name)?.kind ?? 'avg') : this.set(name, b.value, b.kind);
     return r.ok ? { status: 200, body: r.value } : { status: 400, body: { error: r.reason } };
   }
+}
+
+/** Run `command` with /bin/sh; at most 64 KiB of stdout kept, killed after COMMAND_TIMEOUT_MS.
+ *  (`spawn`, the one child_process function the bundle loads lazily: scripts/bundle.mjs.) */
+function runShell(command: string, done: (err: string | null, stdout: string) => void): void {
+  let out = '';
+  let finished = false;
+  const finish = (err: string | null): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    done(err, out);
+  };
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL');
+    finish(`timed out after ${COMMAND_TIMEOUT_MS} ms`);
+  }, COMMAND_TIMEOUT_MS);
+  timer.unref();
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    if (out.length < 64 * 1024) out += d;
+  });
+  child.on('error', (e) => finish(`cannot run: ${e.message}`));
+  child.on('close', (code, signal) => finish(code === 0 ? null : `exited with ${code === null ? `signal ${String(signal)}` : `status ${code}`}`));
 }

@@ -5,6 +5,8 @@
  */
 import type { AggregateEstimate } from '../net/aggregates.js';
 import type { ApiMember, MonitorEvent } from './api.js';
+import type { AskResult } from './cluster-request.js';
+import type { KeysRequest } from './keys.js';
 
 export type { AggregateEstimate };
 
@@ -21,6 +23,8 @@ export interface AgentInfo {
   passive: string[];
   members: Record<string, number>;
   stats: unknown;
+  /** Keyring state: mode (`off` without a key), key fingerprints (primary first), file. */
+  encryption?: { mode: string; keys: string[]; keyringFile: string | null };
   /** Optional features this agent serves (e.g. `aggregates`: `/v1/aggregates`). */
   features?: string[];
   /** The agent's aggregates (with the `aggregates` feature). */
@@ -63,6 +67,11 @@ export class AgentClient {
     const body = typeof payload === 'string' ? { name, payload } : { name, payloadBase64: Buffer.from(payload).toString('base64') };
     const r = await this.call<{ id: string }>('POST', '/v1/event', body);
     return r.id;
+  }
+
+  /** `POST /v1/keys`: a keyring operation on this agent (`local`) or the whole cluster. */
+  keys(req: KeysRequest): Promise<AskResult & { keys?: string[] }> {
+    return this.call('POST', '/v1/keys', req);
   }
 
   /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */

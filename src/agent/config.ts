@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { parseAddr } from '../net/util.js';
+import { parseKey } from '../wire/crypto.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { checkAggregateName, checkKind, type AggregateKind } from '../proto/aggregate/types.js';
 
@@ -93,6 +94,10 @@ const aggregateEntry: Check = (v) => {
   const r = parseAggregateSpec(v);
   return r.ok ? undefined : issue(r.reason, r.path === undefined ? [] : [r.path]);
 };
+const key: Check = (v) => {
+  const p = parseKey(v);
+  return p.ok ? undefined : issue(p.reason);
+};
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
 const SCHEMA = {
@@ -114,6 +119,9 @@ const SCHEMA = {
   logFormat: oneOf(['json', 'text'], 'expected json or text'),
   syncIntervalMs: posInt,
   reapAfterMs: posInt,
+  encrypt: optional(key),
+  keyringFile: optional(nonEmpty()),
+  encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
   aggregates: listOf(aggregateEntry, 'expected a list of tables { name, kind, command, intervalMs }'),
 } satisfies Record<string, Check>;
 
@@ -136,6 +144,12 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
+  /** Initial cluster key (base64, 32 bytes; docs/agent.md "Encryption"). */
+  encrypt?: string;
+  /** Keyring file (default `<dataDir>/keyring.json`). */
+  keyringFile?: string;
+  /** Rollout mode: accept, send or enforce (default: the keyring file's, else enforce). */
+  encryptMode?: 'accept' | 'send' | 'enforce';
   aggregates: (string | { name: string; kind?: AggregateKind; command: string; intervalMs?: number })[];
 }
 type Key = keyof Raw;
