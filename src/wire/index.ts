@@ -42,3 +42,4 @@ export {
   type DatagramType,
   type DatagramResult,
 } from './datagram.js';
+export { encodeStateMessage, decodeStateMessage, STATE_CODEC_VERSION } from './state.js';
