@@ -15,6 +15,7 @@
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { kvStaleness } from './exp-kv-staleness.js';
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -189,8 +190,9 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n', (o: ExperimentOptions) => ExperimentResult> = {
+export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'kv-staleness', (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  'kv-staleness': kvStaleness,
 };

@@ -86,7 +86,7 @@ test('state: anti-entropy sends only newer entries, owners freshest first, versi
   const ack = msgs[1] as Extract<StateMessage<string>, { type: 'ack' }>;
   assert.deepEqual(ack.deltas, [{ node: 'a:1', generation: 1, fromVersion: 3, toVersion: 4, reset: false, lastGcVersion: 0, entries: [{ key: 'k3', value: v('w'), version: 4 }] }]);
   assert.deepEqual(exchange(a.m, a.io, b.m, b.io, 8).length, 2, 'in sync: the ack carries no delta and no third leg');
-  assert.deepEqual((exchange(a.m, a.io, b.m, b.io, 8)[1] as { deltas: unknown[] }).deltas, []);
+  assert.deepEqual((exchange(a.m, a.io, b.m, b.io, 8)[1] as { deltas: readonly unknown[] }).deltas, []);
 });
 
 test('state: deltas are ordered freshest owner first and cut to the size bound with a prefix watermark', () => {
@@ -232,7 +232,7 @@ test('state codec: round trip, exact size, and bad input refused with a reason',
   assert.ok(big.ok);
   assert.match((decodeStateMessage(big.value) as { reason: string }).reason, /value.*5000 exceeds 4096/);
   for (let i = 0; i < 200; i++) {
-    const junk = e.value.slice(0, 1 + (i % (e.value.length - 1)));
+    const junk: Uint8Array = e.value.slice(0, 1 + (i % (e.value.length - 1)));
     assert.equal(decodeStateMessage(junk).ok, false);
   }
 });
