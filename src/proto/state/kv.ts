@@ -196,9 +196,8 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     const st = this.owners.get(node);
     this.removePeer(node);
     if (st === undefined) return;
-    this.owners.delete(node);
     this.forgotten.set(node, { generation: st.generation, until: now + this.config.forgetGraceMs });
-    this.io.event({ type: 'node-dropped', node, reason: 'forgotten' });
+    this.drop(node, 'forgotten');
   }
 
   /** Set one of this node's keys. Over a limit, nothing changes and the error says why. */
@@ -320,7 +319,7 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     for (const e of r.changed) this.io.event({ type: 'update', node: d.node, key: e.key, value: e.value, version: e.version, local: false });
   }
 
-  private drop(node: P, reason: 'new-generation' | 'reset'): void {
+  private drop(node: P, reason: 'forgotten' | 'new-generation' | 'reset'): void {
     const st = this.owners.get(node);
     if (st === undefined) return;
     this.owners.delete(node);
