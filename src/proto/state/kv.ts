@@ -358,7 +358,8 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
   }
 
   private addPeer(p: P): void {
-    if (p === this.self || this.peerIndex.has(p)) return;
+    // With an injected sampler (full membership) the machine keeps no peer list.
+    if (this.config.samplePeer !== undefined || p === this.self || this.peerIndex.has(p)) return;
     this.peerIndex.set(p, this.peers.length);
     this.peers.push(p);
   }

@@ -87,6 +87,9 @@ export function deltasFor<P>(owners: ReadonlyMap<P, OwnerState>, digest: readonl
         if (s.seenAt > fresh) fresh = s.seenAt;
       }
     }
+    // Nothing to offer a peer that holds nothing of this owner (an owner without keys, or
+    // whose keys were all deleted and collected, is not spread).
+    if (list.length === 0 && h === undefined) continue;
     list.sort((a, b) => a.entry.version - b.entry.version);
     todo.push({ node, st, from, reset, list, fresh });
   }
