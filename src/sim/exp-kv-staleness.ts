@@ -95,7 +95,7 @@ function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount
   }
   const writes: Write[][] = writers.map(() => []);
   const known = new Uint16Array(nodes * writerCount);
-  let sim!: Simulation;
+  const ref: { sim?: Simulation } = {};
   const onEvent = (node: number, e: StateEvent<number>, t: number): void => {
     if (e.type !== 'update' || e.local || e.value === null) return;
     const w = writerOf[e.node as number];
@@ -111,8 +111,8 @@ function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount
     }
   };
   const config = protocol === 'rumor' ? DEFAULT_STATE_CONFIG : BASELINE_STATE_CONFIG;
-  const spec = stateSpec(config, nodes, () => sim.now, onEvent);
-  sim = new Simulation({ nodes, seed, apps: [spec] });
+  const spec = stateSpec(config, nodes, () => ref.sim!.now, onEvent);
+  const sim = (ref.sim = new Simulation({ nodes, seed, apps: [spec] }));
   sim.joinAll(JOIN_INTERVAL_MS);
   sim.runFor(nodes * JOIN_INTERVAL_MS + SETTLE_MS);
   const t0 = sim.now;

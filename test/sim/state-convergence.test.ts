@@ -12,9 +12,9 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** Run the scenario; returns a fingerprint of every live node's view and the mismatches. */
 function run(seed: number): { fingerprint: string; mismatches: string[]; crashed: number[]; restarted: number[] } {
-  let sim!: Simulation;
-  const spec = stateSpec({ ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 2000 }, N, () => sim.now);
-  sim = new Simulation({ nodes: N, seed, apps: [spec], network: { loss: 0.1 } });
+  const ref: { sim?: Simulation } = {};
+  const spec = stateSpec({ ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 2000 }, N, () => ref.sim!.now);
+  const sim = (ref.sim = new Simulation({ nodes: N, seed, apps: [spec], network: { loss: 0.1 } }));
   sim.joinAll(5);
   sim.runFor(10_000);
   const write = (round: number): void => {
