@@ -236,3 +236,17 @@ test('state codec: round trip, exact size, and bad input refused with a reason',
     assert.equal(decodeStateMessage(junk).ok, false);
   }
 });
+
+test('state: a remote owner over the limits has the offending entries refused and counted, the rest stored', () => {
+  const b = machine('b:1', 1, { limits: { maxKeyBytes: 8, maxValueBytes: 4, maxKeys: 2, maxBytes: 64 } });
+  const entries = [
+    { key: 'ok', value: v('1234'), version: 1 },
+    { key: 'big', value: v('12345'), version: 2 },
+    { key: 'two', value: v('x'), version: 3 },
+    { key: 'three', value: v('y'), version: 4 },
+  ];
+  b.m.handleMessage('a:1', { type: 'delta', deltas: [{ node: 'a:1', generation: 1, fromVersion: 0, toVersion: 4, reset: false, lastGcVersion: 0, entries }] }, 1);
+  assert.deepEqual(b.m.entriesOf('a:1').map((e) => e.key), ['ok', 'two']);
+  assert.equal(b.m.counters.refused, 2);
+  assert.equal(b.m.ownerInfo('a:1')?.maxVersion, 4, 'the watermark moves on: a hostile owner cannot stall the others');
+});
