@@ -65,15 +65,17 @@ interface Held {
   maxVersion: number;
 }
 
-/** The deltas a peer lacks, given its digest: freshest owner first (the owner whose newest
+/** The deltas a peer lacks, given its digest (`onlyListed`: owners absent from it are in
+ *  sync, not missing — an `ack`'s digest): freshest owner first (the owner whose newest
  *  missing entry was learned here most recently), each owner's entries in ascending version
  *  (the watermark invariant), cut to fit `budget` bytes. */
-export function deltasFor<P>(owners: ReadonlyMap<P, OwnerState>, digest: readonly DigestEntry<P>[], budget: number, idBytes: (p: P) => number): NodeDelta<P>[] {
+export function deltasFor<P>(owners: ReadonlyMap<P, OwnerState>, digest: readonly DigestEntry<P>[], budget: number, idBytes: (p: P) => number, onlyListed = false): NodeDelta<P>[] {
   const held = new Map<P, Held>();
   for (const d of digest) held.set(d.node, d);
   const todo: { node: P; st: OwnerState; from: number; reset: boolean; list: Stored[]; fresh: number }[] = [];
   for (const [node, st] of owners) {
     const h = held.get(node);
+    if (onlyListed && h === undefined) continue;
     if (h !== undefined && h.generation > st.generation) continue;
     const same = h !== undefined && h.generation === st.generation;
     if (same && h.maxVersion >= st.maxVersion) continue;
