@@ -250,3 +250,19 @@ test('state: a remote owner over the limits has the offending entries refused an
   assert.equal(b.m.counters.refused, 2);
   assert.equal(b.m.ownerInfo('a:1')?.maxVersion, 4, 'the watermark moves on: a hostile owner cannot stall the others');
 });
+
+test('state: an ack lists only the owners the initiator is ahead on (or the responder lacks); fullAckDigest lists all', () => {
+  for (const full of [false, true]) {
+    const a = machine('a:1', 1, { pushWrites: false, fullAckDigest: full });
+    const b = machine('b:1', 1, { pushWrites: false, fullAckDigest: full });
+    a.m.set('k', v('x'), 1);
+    b.m.set('j', v('y'), 1);
+    exchange(a.m, a.io, b.m, b.io, 2);
+    const synced = exchange(a.m, a.io, b.m, b.io, 3)[1] as Extract<StateMessage<string>, { type: 'ack' }>;
+    assert.deepEqual(synced.digest, full ? b.m.digest() : [], `in sync, full=${full}`);
+    a.m.set('k', v('z'), 4);
+    const ahead = exchange(a.m, a.io, b.m, b.io, 5)[1] as Extract<StateMessage<string>, { type: 'ack' }>;
+    assert.deepEqual(ahead.digest, full ? b.m.digest().map((d) => (d.node === 'a:1' ? { ...d, maxVersion: 1 } : d)) : [{ node: 'a:1', generation: 1, maxVersion: 1 }]);
+    assert.equal(text(b.m.get('a:1', 'k')?.value), 'z');
+  }
+});

@@ -11,9 +11,9 @@
  * number, the largest version of `q` it holds ("max version"), and a gossip exchange between
  * `a` and `b` is: `a` sends its *digest* `{(q, max version)}` (`syn`); `b` answers with its own
  * digest and every entry `a` lacks — entries of `q` with a version above `a`'s max version
- * (`ack`); `a` sends back what `b` lacks (`delta`). Our `ack` lists only the owners `b` needs
- * (where `a`'s digest is ahead, or `b` holds nothing: generation 0), so an exchange between
- * nodes in sync costs one digest, not two. Entries of one owner are sent in ascending
+ * (`ack`); `a` sends back what `b` lacks (`delta`). By default our `ack` lists only the owners
+ * `b` needs (where `a`'s digest is ahead, or `b` holds nothing: generation 0), so an exchange
+ * between nodes in sync costs one digest, not two (`fullAckDigest` gives the paper's). Entries of one owner are sent in ascending
  * version order, so a receiver that got a prefix of them may raise its max version to the
  * last one it got (the *watermark invariant*: everything of `q` at or below my max version
  * that still exists, I hold). Deltas are cut to fit one message (`maxMessageBytes`).
@@ -137,7 +137,7 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     switch (msg.type) {
       case 'syn': {
         this.counters.syns++;
-        const digest = this.wanted(msg.digest);
+        const digest = this.config.fullAckDigest ? this.digest() : this.wanted(msg.digest);
         const budget = this.config.maxMessageBytes - STATE_MESSAGE_OVERHEAD - this.digestBytes(digest) - 4;
         this.io.send(from, { type: 'ack', digest, deltas: deltasFor(this.owners, msg.digest, budget, this.idBytes) });
         return;
@@ -145,7 +145,7 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
       case 'ack': {
         this.counters.acks++;
         this.applyAll(msg.deltas, now);
-        const deltas = deltasFor(this.owners, msg.digest, this.config.maxMessageBytes - STATE_MESSAGE_OVERHEAD - 4, this.idBytes, true);
+        const deltas = deltasFor(this.owners, msg.digest, this.config.maxMessageBytes - STATE_MESSAGE_OVERHEAD - 4, this.idBytes, !this.config.fullAckDigest);
         if (deltas.length > 0) this.io.send(from, { type: 'delta', deltas });
         return;
       }

@@ -70,6 +70,12 @@ export interface StateConfig<P> {
   /** Push every local write at once (a `delta` by broadcast, Plumtree). Default true; false
    *  gives the fixed-interval anti-entropy baseline (chitchat, Cassandra). */
   readonly pushWrites: boolean;
+  /** The `ack` carries the responder's full digest (the paper's, chitchat's and Cassandra's
+   *  exchange; the initiator then also passes on what it learned since its `syn`). Default
+   *  false: the `ack` lists only the owners the initiator is ahead on or the responder lacks,
+   *  so an exchange between nodes in sync costs one digest instead of two (the agent's idle
+   *  traffic); repair of anything else waits for the next exchange. */
+  readonly fullAckDigest: boolean;
   /** Largest encoded message (bytes): deltas are cut to fit. Default 65,000 (chitchat keeps
    *  a message under the UDP maximum of 65,507; we stay below the 1 MiB frame limit too). */
   readonly maxMessageBytes: number;
@@ -109,6 +115,7 @@ export const DEFAULT_STATE_CONFIG: StateConfig<never> = {
   gossipIntervalMs: 5000,
   gossipFanout: 1,
   pushWrites: true,
+  fullAckDigest: false,
   maxMessageBytes: 65_000,
   tombstoneGraceMs: 3_600_000,
   forgetGraceMs: 60_000,
@@ -116,8 +123,8 @@ export const DEFAULT_STATE_CONFIG: StateConfig<never> = {
 };
 
 /** The fixed-interval anti-entropy baseline: chitchat and Cassandra gossip once per second
- *  with 3 peers, and never push. */
-export const BASELINE_STATE_CONFIG: StateConfig<never> = { ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 1000, gossipFanout: 3, pushWrites: false };
+ *  with 3 peers, answer with their full digest, and never push. */
+export const BASELINE_STATE_CONFIG: StateConfig<never> = { ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 1000, gossipFanout: 3, pushWrites: false, fullAckDigest: true };
 
 /** Why a write was refused (nothing stored changes). */
 export type StateError =
