@@ -53,9 +53,11 @@ export class AgentState {
     return this.tagsOf(this.ns.self, {});
   }
 
-  /** A membership event: members that join are anti-entropy peers. */
+  /** A membership event: members that join are anti-entropy peers; a reaped member's keys
+   *  are dropped here (`forgetNode`). */
   memberEvent(type: string, addr: string): void {
     if (type === 'member-join' || type === 'member-update') this.ns.memberUp(addr);
+    else if (type === 'member-reap') this.ns.forgetNode(addr);
   }
 }
 

@@ -15,6 +15,10 @@
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { membershipFailures } from './exp-membership-failures.js';
+import { membershipFalsePositives } from './exp-membership-false-positives.js';
+import { membershipPartition } from './exp-membership-partition.js';
+import { membershipRestart } from './exp-membership-restart.js';
 import { kvStaleness } from './exp-kv-staleness.js';
 
 export interface ExperimentOptions {
@@ -190,9 +194,25 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'kv-staleness', (o: ExperimentOptions) => ExperimentResult> = {
+type ExperimentName =
+  | 'hyparview-failures'
+  | 'plumtree-redundancy'
+  | 'rounds-vs-n'
+  | 'membership-failures'
+  | 'membership-false-positives'
+  | 'membership-partition'
+  | 'membership-restart'
+  | 'kv-staleness';
+
+export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  // Issue 20: the membership machine (src/proto/members/) over HyParView, one file each.
+  'membership-failures': membershipFailures,
+  'membership-false-positives': membershipFalsePositives,
+  'membership-partition': membershipPartition,
+  'membership-restart': membershipRestart,
+  // Issue 14: key-value state staleness against fixed-interval anti-entropy.
   'kv-staleness': kvStaleness,
 };
