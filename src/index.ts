@@ -28,3 +28,4 @@ export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
 export { NodeState, StateLimitError, WATCH_BUFFER, type StateEntry, type StateChange, type StateWatch } from './net/state.js';
 export { DEFAULT_STATE_LIMITS, DEFAULT_STATE_CONFIG, type StateLimits, type StateConfig } from './proto/state/types.js';
+export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';
