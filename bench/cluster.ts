@@ -17,6 +17,8 @@
  * (d) idle traffic: bytes per second per node over an idle window, counted by iptables
  *     accounting rules (INPUT chain: every loopback packet is counted once, at its receiver,
  *     IP headers included) on the agents' gossip ports (`idle_bytes_per_s_per_node`);
+ * (b2) tag update: a tag set at one agent until every agent's member list shows it
+ *     (`tag_update_ms`, median of 5; bench/tag-update.ts);
  * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
@@ -43,6 +45,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
+import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,6 +85,9 @@ interface Result {
   stall_false_listed: string[];
   /** Every event's latency (ms), in publication order. */
   event_latencies_ms: number[];
+  /** Median of the tag updates (bench/tag-update.ts), and each one. */
+  tag_update_ms: number | null;
+  tag_update_latencies_ms: number[];
   notes: string[];
 }
 
@@ -96,6 +102,7 @@ interface Driver {
   /** Status of every member agent i lists. */
   members(i: number): Promise<Map<string, string>>;
   publish(i: number, name: string, payload: string): Promise<void>;
+  tagOps: TagOps;
   close(): void;
 }
 
@@ -300,6 +307,10 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
     publish: async (i, name, payload) => {
       await httpJson(keepAlive, api[i], '/v1/event', JSON.stringify({ name, payload }));
     },
+    tagOps: {
+      set: async (i, key, value) => void (await httpJson(keepAlive, api[i], '/v1/tags', JSON.stringify({ set: { [key]: value } }))),
+      tags: async (i) => new Map(((await get(i, '/v1/members')) as { members: { name: string; tags: Record<string, string> }[] }).members.map((m) => [m.name, m.tags])),
+    },
     close: () => keepAlive.destroy(),
   };
 }
@@ -333,6 +344,10 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
     ping: (i) => withRpc(i, async (c) => void (await c.members())),
     members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
     publish: (i, name, payload) => withRpc(i, (c) => c.event(name, payload)),
+    tagOps: {
+      set: (i, key, value) => withRpc(i, async (c) => void (await c.call('tags', { Tags: { [key]: value }, DeleteTags: [] }, false))),
+      tags: (i) => withRpc(i, async (c) => new Map((((await c.call('members', undefined, true)) as { Members?: { Name: string; Tags?: Record<string, string> }[] }).Members ?? []).map((m) => [m.Name, m.Tags ?? {}]))),
+    },
     close: () => {
       for (const c of rpcs.values()) c.close();
     },
@@ -500,6 +515,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     if (!joined) notes.push('join did not converge within 120 s');
     process.stderr.write(`[${d.name}] joined; ${opts.events} events\n`);
     const lat = await measureEvents(d, dir, n, opts.events, notes);
+    process.stderr.write(`[${d.name}] tag updates\n`);
+    const tagLat = await measureTagUpdates(d.tagOps, n, notes);
     process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
     await sleep(2000);
     let idle: number | null = null;
@@ -544,6 +561,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       stall_recover_ms: round(stall.recoverMs),
       stall_false_listed: stall.listed,
       event_latencies_ms: lat.map((x) => round(x)!),
+      tag_update_ms: round(quantile([...tagLat].sort((a, b) => a - b), 0.5)),
+      tag_update_latencies_ms: tagLat.map((x) => round(x)!),
       notes,
     };
   } finally {
@@ -554,7 +573,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms',
   ];

@@ -26,6 +26,8 @@ export type { Logger } from './net/util.js';
 export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
+export { NodeState, StateLimitError, WATCH_BUFFER, type StateEntry, type StateChange, type StateWatch } from './net/state.js';
+export { DEFAULT_STATE_LIMITS, DEFAULT_STATE_CONFIG, type StateLimits, type StateConfig } from './proto/state/types.js';
 export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';
 
 // Aggregates (docs/library.md "Aggregates"): `node.aggregate(name, { kind })`.

@@ -25,6 +25,8 @@ import { newCounters, type AgentCounters } from './metrics.js';
 import { AgentMembers, MEMBERS_CHANNEL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
 import { AgentAggregates } from './aggregates.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
+import { AgentState, stateRoute } from './state.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
 import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
 import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
@@ -117,6 +119,8 @@ export class Agent implements ApiBackend {
   private members_!: AgentMembers;
   /** Aggregates of this agent (src/agent/aggregates.ts). */
   aggregates!: AgentAggregates;
+  /** Key-value state and runtime tags (src/agent/state.ts). */
+  private kv: AgentState | null = null;
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
   private ltime = 0;
@@ -215,6 +219,8 @@ export class Agent implements ApiBackend {
     // seconds since the epoch (a restart without a data dir, as memberlist does not have).
     const inc = Math.max(saved.incarnation === undefined ? 0 : saved.incarnation + 1, Math.floor(Date.now() / 1000));
     this.wireNode();
+    this.kv = new AgentState(this.node.state);
+    this.kv.start(c.tags);
     this.members_ = new AgentMembers(this.node, {
       name,
       tags: c.tags,
@@ -347,6 +353,7 @@ export class Agent implements ApiBackend {
     }
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
+    this.kv?.memberEvent(e.type, e.member.addr);
     this.dispatchAfterForward({ type: e.type, members: [e.member] });
     this.publish({ type: e.type, member });
     this.persist();
@@ -438,7 +445,7 @@ export class Agent implements ApiBackend {
   /** Members as the API shows them (with `neighbor`). */
   apiMembers(): ApiMember[] {
     const nb = new Set(this.state === 'stopped' ? [] : this.node.neighbors());
-    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: m.tags, neighbor: nb.has(m.addr) }));
+    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags, neighbor: nb.has(m.addr) }));
   }
 
   /** Summary of this agent (`GET /v1/info`). */
@@ -457,7 +464,7 @@ export class Agent implements ApiBackend {
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
       encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
-      features: ['aggregates'],
+      features: ['aggregates', 'state', 'metadata'],
       aggregates: this.aggregates.list(),
     };
   }
@@ -501,6 +508,11 @@ export class Agent implements ApiBackend {
       });
     }
     return { contentType: this.metricsRegistry.contentType, body: await this.metricsRegistry.metrics() };
+  }
+
+  /** The key-value state's HTTP routes (`/v1/kv`, `/v1/kv-watch`, `/v1/tags`). */
+  route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+    return stateRoute(req, res, url, this.state === 'stopped' ? null : this.kv, streams);
   }
 
   /** Subscribe to monitor events. */

@@ -42,6 +42,9 @@ export interface ApiBackend {
   subscribe(listener: (e: MonitorEvent) => void): () => void;
   /** The node, for the dashboard's overlay crawl (src/agent/dashboard.ts); absent in stubs. */
   readonly node?: DashboardNode;
+  /** Further routes (the key-value state's, src/agent/state.ts): resolves true when served.
+   *  `streams` holds SSE responses to end when the server closes. */
+  route?(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean>;
   /** A keyring operation (`POST /v1/keys`, see src/agent/keys.ts). Throws a one-line Error on a
    *  bad request. */
   keysOp?(req: KeysRequest): Promise<unknown>;
@@ -56,7 +59,7 @@ export const MAX_EVENT_NAME = 128;
 /** SSE keep-alive comment period. */
 const SSE_PING_MS = 15_000;
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
@@ -106,7 +109,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -127,6 +130,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
   // The dashboard page's files are public app code; its API calls carry the token.
   if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) return serveUi(req, res, url.pathname);
   if (!authorized(req, token)) throw new HttpError(401, 'missing or wrong bearer token (send "Authorization: Bearer <token>")');
+  if (backend.route !== undefined && (await backend.route(req, res, url, streams))) return;
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
   if ((url.pathname === '/v1/aggregates' || url.pathname.startsWith('/v1/aggregates/')) && backend.aggregatesRoute !== undefined) {
     return aggregatesRoute(req, res, url.pathname, backend.aggregatesRoute.bind(backend));
@@ -209,7 +213,7 @@ export function filterMembers(members: ApiMember[], q: URLSearchParams): ApiMemb
   return members.filter((m) => (statuses.length === 0 || statuses.includes(m.status)) && tags.every(([k, v]) => m.tags[k] === v));
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {

@@ -25,7 +25,8 @@ export interface AgentInfo {
   stats: unknown;
   /** Keyring state: mode (`off` without a key), key fingerprints (primary first), file. */
   encryption?: { mode: string; keys: string[]; keyringFile: string | null };
-  /** Optional features this agent serves (e.g. `aggregates`: `/v1/aggregates`). */
+  /** Optional features this agent serves (`aggregates`: `/v1/aggregates`; `state` and
+   *  `metadata`: key-value state, `/v1/kv` and `/v1/tags`). */
   features?: string[];
   /** The agent's aggregates (with the `aggregates` feature). */
   aggregates?: AggregateEstimate[];
@@ -110,6 +111,45 @@ export class AgentClient {
           buf = buf.slice(i + 2);
           const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
           if (data !== '') onEvent(JSON.parse(data) as MonitorEvent);
+        }
+      }
+    })().catch((err: unknown) => {
+      if (closed) return;
+      throw err;
+    });
+    return {
+      close: () => {
+        closed = true;
+        ctl.abort();
+      },
+      done,
+    };
+  }
+
+  /** Any JSON endpoint (`method` `path`, optional JSON body); rejects with the agent's error. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path, body);
+  }
+
+  /** Any server-sent-events endpoint: `onData` gets the JSON of each event's `data:`. */
+  events(path: string, onData: (data: unknown) => void): MonitorHandle {
+    const ctl = new AbortController();
+    let closed = false;
+    const done = (async () => {
+      const res = await this.fetch('GET', path, undefined, ctl.signal);
+      if (!res.ok) throw await this.httpError(res);
+      const reader = res.body!.getReader();
+      const dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) return;
+        buf += dec.decode(value, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const data = buf.slice(0, i).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          buf = buf.slice(i + 2);
+          if (data !== '') onData(JSON.parse(data));
         }
       }
     })().catch((err: unknown) => {

@@ -30,6 +30,8 @@ import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
 import { registerCluster } from './cluster.js';
 import { registerUi } from './ui.js';
+import { registerKv } from './kv.js';
+import { registerTags } from './tags.js';
 import { registerKeys } from './keys.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
@@ -49,6 +51,8 @@ VERBS.push(registerInfo);
 VERBS.push(registerLeave);
 VERBS.push(registerCluster);
 VERBS.push(registerUi);
+VERBS.push(registerKv);
+VERBS.push(registerTags);
 VERBS.push(registerKeys);
 
 /** Streams and directory `main` runs with (tests pass buffers). */

@@ -23,6 +23,7 @@ const EXPERIMENT_NAMES = [
   'membership-partition',
   'membership-restart',
   'aggregation',
+  'kv-staleness',
 ];
 
 /** Options of the `sim` verb as commander parses them. */

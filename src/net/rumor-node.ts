@@ -4,6 +4,7 @@
  * machine's deliveries and events into typed `EventEmitter` events and async-iterator
  * subscriptions. Several nodes can live in one process: there is no global state.
  */
+import { NodeState } from './state.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
@@ -115,13 +116,14 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Node id (the `name` option, or random hex). Sent in the handshake. */
   readonly id: string;
   private readonly opts: NodeOptions;
-  private state: State = 'new';
+  private phase: State = 'new';
   private transport: Transport | null = null;
   private addr = '';
   private seq = 0;
   private readonly subs = new Set<Subscription>();
   /** Hosted applications by channel, and how to unhook each from the node's events. */
   private readonly apps = new Map<string, AppHandle<unknown, unknown>>();
+  private state_: NodeState | null = null;
   private readonly appDetach = new Map<string, () => void>();
   private readonly limits: WireLimits;
   private readonly logger: Logger;
@@ -159,13 +161,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Bind the TCP server and start the protocol. Rejects with a one-line reason on bad options
    *  or when the port cannot be bound. */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`RumorNode.start: node is already ${this.state}`);
-    this.state = 'starting';
+    if (this.phase !== 'new') throw new Error(`RumorNode.start: node is already ${this.phase}`);
+    this.phase = 'starting';
     try {
       await this.startInner();
-      this.state = 'running';
+      this.phase = 'running';
     } catch (err) {
-      this.state = 'closed';
+      this.phase = 'closed';
       throw err;
     }
   }
@@ -250,7 +252,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   }
 
   private joinAddresses(t: Transport, others: string[], seeds: string[], unresolved: string[], timeoutMs = 10_000): Promise<void> {
-    if (this.state !== 'running') return Promise.reject(new Error('join: node is closed'));
+    if (this.phase !== 'running') return Promise.reject(new Error('join: node is closed'));
     const named = seeds.some(isNamedSeed);
     if ((others.length === 0 && (!named || unresolved.length === 0)) || t.proto.activeView().length > 0) {
       if (others.length > 0) t.join(others);
@@ -326,6 +328,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return t.sendDirect(peer, channel, data, opts.dial === true);
   }
 
+  /** This node's key-value state (`src/net/state.ts`, docs/library.md): `set`, `get`,
+   *  `delete`, `entries`, `watch`. Started on first use (the node must be running). */
+  get state(): NodeState {
+    this.running('state');
+    return (this.state_ ??= new NodeState(this));
+  }
+
   /**
    * Run an application (`src/proto/app.ts`) on this node: its messages travel on channel
    * `_app.<name>` (see app-host.ts). Returns its handle; `leave()`/`close()` stop it.
@@ -350,7 +359,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** AppNode: send application bytes to `peer`, dialing a connection if there is none. */
   sendApp(peer: string, channel: string, data: Uint8Array): boolean {
-    if (this.state !== 'running' || this.transport === null) return false;
+    if (this.phase !== 'running' || this.transport === null) return false;
     if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
     return this.transport.sendApp(peer, channel, data);
   }
@@ -391,9 +400,9 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
   async leave(): Promise<void> {
     this.watch?.close();
-    if (this.transport === null || this.state === 'closed') return;
+    if (this.transport === null || this.phase === 'closed') return;
     this.stopApps();
-    this.state = 'closed';
+    this.phase = 'closed';
     await this.transport.leave();
     this.closeSubs();
   }
@@ -403,19 +412,19 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.stopApps(false);
     this.watch?.close();
     if (this.transport === null) {
-      this.state = 'closed';
+      this.phase = 'closed';
       return;
     }
-    this.state = 'closed';
+    this.phase = 'closed';
     await this.transport.close();
     this.closeSubs();
   }
 
   private running(op: string): Transport {
-    if (this.state === 'closed' || (this.transport !== null && this.transport.isClosed())) {
+    if (this.phase === 'closed' || (this.transport !== null && this.transport.isClosed())) {
       throw new Error(`${op}: node is closed`);
     }
-    if (this.state !== 'running' || this.transport === null) throw new Error(`${op}: node not started (call start() first)`);
+    if (this.phase !== 'running' || this.transport === null) throw new Error(`${op}: node not started (call start() first)`);
     return this.transport;
   }
 

@@ -25,6 +25,7 @@ import { membershipFailures } from './exp-membership-failures.js';
 import { membershipFalsePositives } from './exp-membership-false-positives.js';
 import { membershipPartition } from './exp-membership-partition.js';
 import { membershipRestart } from './exp-membership-restart.js';
+import { kvStaleness } from './exp-kv-staleness.js';
 
 export { deriveSeed };
 
@@ -202,7 +203,8 @@ type ExperimentName =
   | 'membership-false-positives'
   | 'membership-partition'
   | 'membership-restart'
-  | 'aggregation';
+  | 'aggregation'
+  | 'kv-staleness';
 
 export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
@@ -216,4 +218,6 @@ export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => Exper
   'membership-restart': membershipRestart,
   // Issue 15: push-sum vs flow updating (src/proto/aggregate/).
   aggregation,
+  // Issue 14: key-value state staleness against fixed-interval anti-entropy.
+  'kv-staleness': kvStaleness,
 };

@@ -43,3 +43,4 @@ export {
   type DatagramResult,
 } from './datagram.js';
 export { aggregateCodec, encodeAggregate, decodeAggregate, aggregateMsgSize, MAX_AGGREGATE_MSG_BYTES } from './aggregate.js';
+export { encodeStateMessage, decodeStateMessage, STATE_CODEC_VERSION } from './state.js';
