@@ -11,10 +11,8 @@
 import type { RumorNode } from '../net/rumor-node.js';
 import type { AppHandle } from '../net/app-host.js';
 import {
-  BUCKETS,
   MapStore,
   hashString,
-  isUp,
   Members,
   STATUS_NAMES,
   incOf,
@@ -31,9 +29,6 @@ import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.j
 
 export type { MemberStatus };
 export { MEMBERS_CHANNEL };
-
-/** Period of the name repair (see `repairMetas`). */
-const META_REPAIR_MS = 2000;
 
 /** One row of the member list (API, CLI, handlers). */
 export interface Member {
@@ -69,7 +64,6 @@ export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
   private readonly store: MapStore<string>;
-  private readonly repair: NodeJS.Timeout;
 
   constructor(
     private readonly node: RumorNode,
@@ -93,37 +87,10 @@ export class AgentMembers {
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
-      create: (self, io) => withLateMetas(new Members<string>(self, meta, cfg.config, rng, io, this.store), this.store),
+      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, io, this.store),
       onEvent: (e) => this.onEvent(e),
     });
     this.machine = this.handle.app as Members<string>;
-    this.repair = setInterval(() => this.repairMetas(), META_REPAIR_MS);
-    this.repair.unref();
-  }
-
-  /**
-   * Second half of the work-around below (`withLateMetas`): a member whose name reached us by
-   * no message at all (every path that told us of it was a piggyback) is repaired by asking
-   * one random up member for its whole table (an `m-sync` marked `join`, which the machine
-   * answers with every entry and its meta), at most once per `META_REPAIR_MS`, and only
-   * while some up member has no name.
-   */
-  private repairMetas(): void {
-    if (this.handle.stopped) return;
-    let missing = false;
-    const self = this.node.address;
-    this.store.forEach((m, st) => {
-      if (!missing && m !== self && isUp(st) && this.store.meta(m) === undefined) missing = true;
-    });
-    if (!missing) return;
-    const peers: string[] = [];
-    this.store.forEach((m, st) => {
-      if (m !== self && isUp(st) && this.store.meta(m) !== undefined) peers.push(m);
-    });
-    if (peers.length === 0) return;
-    const peer = peers[Math.floor(Math.random() * peers.length)];
-    const r = encodeMembers({ type: 'm-sync', count: this.store.size(), hashes: new Array<number>(BUCKETS).fill(0), join: true });
-    if (r.ok) this.node.sendApp(peer, MEMBERS_CHANNEL, r.data);
   }
 
   /** The member list, sorted by address. */
@@ -155,13 +122,11 @@ export class AgentMembers {
 
   /** Leave: the machine marks itself `left` and sends it to its neighbours; then it is inert. */
   leave(): void {
-    clearInterval(this.repair);
     this.handle.stop();
   }
 
   /** Stop without telling anyone (the node is closing: peers will see a failure). */
   close(): void {
-    clearInterval(this.repair);
     this.handle.stop(false);
   }
 
@@ -188,28 +153,4 @@ export class AgentMembers {
         this.o.onEvent({ type: e.type, member: this.row(e.member) });
     }
   }
-}
-
-/**
- * Work-around of a gap in the machine (reported; src/proto is not the agent's to change): a
- * member first learned without its name and tags (a change piggybacked on a ping carries
- * none) keeps no name, because the machine ignores a later `m-changes` entry that brings the
- * meta with a state it already holds. Here, before the machine sees an `m-changes`, the meta of
- * an entry whose state we already hold and whose meta we lack is recorded in the store (the
- * machine's name-conflict bookkeeping does not see these members: a rename of one of them
- * is then not reported as a conflict).
- */
-function withLateMetas(app: Members<string>, store: MapStore<string>): Members<string> {
-  const handle = app.handleMessage.bind(app);
-  app.handleMessage = (from, msg, now) => {
-    if (msg.type === 'm-changes' && msg.metas !== null) {
-      for (let i = 0; i < msg.ids.length; i++) {
-        const id = msg.ids[i];
-        const meta = msg.metas[i];
-        if (meta !== null && store.meta(id) === undefined && store.get(id) >= msg.states[i]) store.setMeta(id, meta);
-      }
-    }
-    handle(from, msg, now);
-  };
-  return app;
 }

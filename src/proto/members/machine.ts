@@ -65,7 +65,13 @@
  *   come back, with a higher incarnation.
  * - **Names.** A member announcing a name held by another address that is down replaces it
  *   (the old entry is reaped: no ghost twin); if both are up, `member-conflict` names the
- *   winner (the smaller address, the same everywhere) and the loser.
+ *   winner (the smaller address, the same everywhere) and the loser. A member learned without
+ *   its name and tags (a change piggybacked on a ping or listed in a digest carries none) is
+ *   asked for them: an `m-meta-req` to the member itself at the next flush (it always knows
+ *   its own), answered by an `m-changes` (sync) with its state and meta, and asked again every
+ *   sync tick while the meta is missing. A meta that arrives with a state we already hold is
+ *   recorded (the table's state is unchanged, nothing is forwarded). In the simulator names
+ *   are static (`n<id>`, members-store.ts), so no request is ever sent there.
  *
  * The member table is reached only through `MemberStore` (types.ts), injected at
  * construction: the agent passes a `MapStore`; the simulator passes a view of one shared
@@ -216,6 +222,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.onSync(from, msg, now);
       case 'm-digest':
         return this.spread.onDigest(from, msg, now);
+      case 'm-meta-req':
+        return this.spread.onMetaReq(from, msg.ids);
     }
   }
 
@@ -292,10 +300,16 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     // memberlist's push-pull merge: a `failed` we hear by anti-entropy about a member we hold
     // alive at that incarnation is a suspicion, which the member can still refute.
     if (sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s)) s = pack(incOf(s), SUSPECT);
-    if (s <= cur) return false;
+    if (s <= cur) {
+      // A meta that comes with a state we already hold (we learned the member from a
+      // piggyback or a digest, which carry none): record it, the table's state is unchanged.
+      if (meta !== null && cur >= 0 && this.store.meta(m) === undefined) this.setMeta(m, meta, now);
+      return false;
+    }
     this.store.set(m, s, now);
     this.detector.changed(m, s);
     if (meta !== null) this.setMeta(m, meta, now);
+    else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
     this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now);
     return true;

@@ -109,7 +109,11 @@ export type MembersMessage<P> =
   | { type: 'm-sync'; count: number; hashes: number[]; join: boolean }
   /** Anti-entropy digest of whole buckets (`buckets`), answered by the changes the receiver
    *  knows better and those the digest lacks. */
-  | { type: 'm-digest'; buckets: number[]; ids: P[]; states: number[] };
+  | { type: 'm-digest'; buckets: number[]; ids: P[]; states: number[] }
+  /** Names and tags wanted: the receiver answers an `m-changes` (`sync`) with its state and
+   *  meta of each listed member it knows with a meta. Sent to a member learned without its
+   *  meta (a change piggybacked on a ping or in a digest carries none), which knows its own. */
+  | { type: 'm-meta-req'; ids: P[] };
 
 export type MembersTimer<P> =
   | { type: 'm-tick'; due: number }

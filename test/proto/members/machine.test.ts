@@ -265,6 +265,70 @@ test('join: a node knowing only itself gets the whole table with names', () => {
   assert.equal(net.nodes.get(names[0])!.store.get(addr(50)), pack(0, ALIVE));
 });
 
+test('names: a member learned from a piggyback is asked for its meta; a late meta with a known state is recorded', () => {
+  const { m, io, store } = machine(A[0], A.slice(0, 4), { rings: 1 });
+  const X = addr(60);
+  m.start(0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0); // our own join goes out first
+  io.take();
+  io.takeTimers();
+  // X joins, heard of only on a ping's piggyback: no name, no tags.
+  m.handleMessage(A[1], { type: 'm-ping', seq: 7, ids: [X], states: [pack(3, ALIVE)] }, 100);
+  assert.deepEqual(io.take(), [{ to: A[1], msg: { type: 'm-ack', seq: 7, ids: [], states: [] } }]);
+  assert.equal(store.get(X), pack(3, ALIVE));
+  assert.equal(store.meta(X), undefined);
+  // The next flush asks X itself (and floods the join, without a meta it does not have).
+  const flush = io.takeTimers('m-flush');
+  assert.deepEqual(flush, [{ delay: 200, t: { type: 'm-flush', due: 0 } }]);
+  m.handleTimer(flush[0].t, 300);
+  const change = { type: 'm-changes', ids: [X], states: [pack(3, ALIVE)], metas: null, sync: false } as const;
+  const subjects = m.detector.subjects();
+  assert.deepEqual(io.take(), [
+    { to: X, msg: { type: 'm-meta-req', ids: [X] } },
+    ...subjects.map((to) => ({ to, msg: change })),
+  ]);
+  // X answers with its state (which we hold) and meta: recorded, no event, nothing re-sent.
+  m.handleMessage(X, { type: 'm-changes', ids: [X], states: [pack(3, ALIVE)], metas: [{ name: 'x', tags: { dc: 'a' } }], sync: true }, 320);
+  assert.deepEqual(store.meta(X), { name: 'x', tags: { dc: 'a' } });
+  assert.equal(store.get(X), pack(3, ALIVE));
+  assert.deepEqual(io.take(), []);
+  assert.deepEqual(io.events, [{ type: 'member-join', member: X, incarnation: 3 }]);
+  // Not asked again once known (the sync tick re-asks only members still without meta).
+  m.handleTimer({ type: 'm-sync-tick', due: 30_000 }, 30_000);
+  assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-meta-req'), []);
+});
+
+test('names: a meta request is answered with the state and meta of each listed member known with one', () => {
+  const { m, io } = machine(A[0], A.slice(0, 4));
+  m.start(0);
+  io.take();
+  m.handleMessage(A[2], { type: 'm-meta-req', ids: [A[0], A[1], addr(99)] }, 10);
+  assert.deepEqual(io.take(), [
+    {
+      to: A[2],
+      msg: {
+        type: 'm-changes',
+        ids: [A[0], A[1]],
+        states: [pack(0, ALIVE), pack(0, ALIVE)],
+        metas: [{ name: `node-${A[0]}`, tags: {} }, { name: `node-${A[1]}`, tags: {} }],
+        sync: true,
+      },
+    },
+  ]);
+});
+
+test('names: a meta request lost is asked again at the sync tick while the meta is missing', () => {
+  const { m, io } = machine(A[0], A.slice(0, 4), { rings: 1 });
+  const X = addr(61);
+  m.start(0);
+  m.handleMessage(A[1], { type: 'm-ack', seq: 1, ids: [X], states: [pack(0, ALIVE)] }, 100);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 300);
+  assert.equal(io.take().filter((x) => x.msg.type === 'm-meta-req').length, 1);
+  io.takeTimers();
+  m.handleTimer({ type: 'm-sync-tick', due: 30_000 }, 30_000);
+  assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-meta-req'), [{ to: X, msg: { type: 'm-meta-req', ids: [X] } }]);
+});
+
 test('a crashed member is failed by every survivor, and a partition that outlived every timeout merges', () => {
   const net = new MiniNet();
   const names = Array.from({ length: 12 }, (_, i) => addr(i + 1));
