@@ -28,6 +28,18 @@ import { Sfc32 } from '../proto/rng.js';
 import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.js';
 
 export type { MemberStatus };
+
+/**
+ * Ring subjects probed per second in a quiet cluster (the machine's `quietProbes`; its default 2
+ * is measured in the simulator). 1 in the agent: a probe travels over TCP, and a ring subject
+ * probed less often than the transport's idle close (1 s) costs a fresh connection per probe
+ * (handshake and close: about 10 packets), so fewer probes is less traffic. Measured,
+ * `npm run bench:cluster -- --nodes 20 --only rumor` (load 18–20): idle 1,097 B/s and
+ * 16.7 packets/s per node with every subject every second (K = 4), 1,450 and 21.6 with 2,
+ * 894 and 12.5 with 1; silent_detect_ms 1,763 / 1,690 / 1,778. Probes as UDP datagrams
+ * (not built) are what brings this under 300 B/s.
+ */
+export const MEMBERS_QUIET_PROBES = 1;
 export { MEMBERS_CHANNEL };
 
 /** One row of the member list (API, CLI, handlers). */
@@ -69,7 +81,7 @@ export class AgentMembers {
     private readonly node: RumorNode,
     private readonly o: AgentMembersOptions,
   ) {
-    const cfg = resolveMembersConfig({ ...o.config, incarnation: o.incarnation });
+    const cfg = resolveMembersConfig({ quietProbes: MEMBERS_QUIET_PROBES, ...o.config, incarnation: o.incarnation });
     if (!cfg.ok) throw new Error(`membership: ${cfg.reason}`);
     this.store = new MapStore<string>(hashString, cfg.config.rings);
     const meta = { name: o.name, tags: o.tags };

@@ -52,6 +52,44 @@ test('probe: tick pings the ring subject; an ack ends the probe, no suspicion', 
   assert.equal(m.store.get(subject), pack(0, ALIVE));
 });
 
+test('probe: in a quiet cluster two ring subjects per probe period, the K rings in turn; every subject while members fail', () => {
+  const { m, io } = machine(A[0], A, { rings: 4 });
+  m.start(0);
+  io.take();
+  let tick = io.takeTimers('m-tick')[0];
+  let seq = 0;
+  for (let k = 0; k < 4; k++) {
+    const at = tick.t.type === 'm-tick' ? tick.t.due : 0;
+    m.handleTimer(tick.t, at);
+    const sent = io.take();
+    const r = ring(k, A);
+    const subject = r[(r.indexOf(A[0]) + 1) % r.length];
+    seq++;
+    assert.deepEqual(sent, [{ to: subject, msg: { type: 'm-ping', seq, ids: [], states: [] } }]);
+    m.handleMessage(subject, { type: 'm-ack', seq, ids: [], states: [] }, at + 5);
+    let next = io.takeTimers('m-tick');
+    assert.deepEqual(next.map((x) => x.delay), [250]);
+    io.takeTimers();
+    // The tick in between probes no one (no suspect anywhere).
+    m.handleTimer(next[0].t, at + 250);
+    assert.deepEqual(io.take(), []);
+    next = io.takeTimers('m-tick');
+    tick = next[0];
+    io.takeTimers();
+  }
+  // A failure reaches our table: every tick probes the next ring's subject.
+  const at = tick.t.type === 'm-tick' ? tick.t.due : 0;
+  m.handleMessage(A[7], { type: 'm-changes', ids: [addr(70)], states: [pack(0, FAILED)], metas: null, sync: false }, at - 1);
+  io.take();
+  io.takeTimers();
+  for (let j = 0; j < 2; j++) {
+    const due = at + 250 * j;
+    m.handleTimer({ type: 'm-tick', due }, due);
+    assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-ping').length, 1, `tick ${j} probes`);
+    io.takeTimers();
+  }
+});
+
 test('suspicion: no ack → ping-req through neighbours first → no answer → suspect, alerts, batched change', () => {
   const { m, io, store } = machine(A[0], A, { rings: 2 });
   m.start(0);
@@ -192,6 +230,30 @@ test('fast path: a link reset probes at once, and a silent peer is failed after 
   const probed = io.take().find((s) => s.msg.type === 'm-ping')!.to;
   m.handleUnreachable(probed, 2001);
   assert.equal(store.get(probed), pack(0, SUSPECT));
+});
+
+test('fast path: a link reset then a refused dial marks the member failed at once, sent without waiting for a flush', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 2 });
+  m.start(0);
+  m.neighborUp(A[1], 0);
+  m.neighborUp(A[2], 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0); // our own join goes out first
+  io.take();
+  io.timers = [];
+  m.neighborDown(A[1], 'link-failed', 1000);
+  io.take(); // the fast probe: a ping and ping-reqs (previous test)
+  // The probe's dial to A1's advertised address is refused: the process is gone.
+  m.handleUnreachable(A[1], 1003);
+  assert.equal(store.get(A[1]), pack(0, FAILED));
+  assert.deepEqual(io.events.filter((e) => e.type === 'member-failed'), [{ type: 'member-failed', member: A[1], incarnation: 0 }]);
+  const verdict = { type: 'm-changes', ids: [A[1]], states: [pack(0, FAILED)], metas: null, sync: false } as const;
+  const subjects = m.detector.subjects().filter((x) => x !== A[2]);
+  assert.deepEqual(io.take(), [{ to: A[2], msg: verdict }, ...subjects.map((to) => ({ to, msg: verdict }))]);
+  assert.deepEqual(io.takeTimers('m-suspect-timeout'), [], 'no suspicion to time');
+  assert.equal(m.detector.suspicionCount(), 0);
+  // If A1 is in fact alive, it refutes with a higher incarnation, which overrides.
+  m.handleMessage(A[2], { type: 'm-changes', ids: [A[1]], states: [pack(1, ALIVE)], metas: null, sync: false }, 1100);
+  assert.equal(store.get(A[1]), pack(1, ALIVE));
 });
 
 test('reap: failed after reconnectTimeout, left after tombstoneTimeout; a stale rumour cannot resurrect', () => {
