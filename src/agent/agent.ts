@@ -47,11 +47,9 @@ export const EVENT_CHANNEL = '_rumor.event';
  *  per link per second; an idle cluster nothing. */
 export const MEMBERS_FLUSH_MS = 10;
 
-/** Suspicion of a member whose overlay link was reset and whose port refuses connections
- *  (the machine's TCP fast path): 50 ms instead of the machine's 200 ms. A reset plus a
- *  refusal is all but proof that the process is gone (the old agent declared it failed at
- *  once); 50 ms still lets a member that merely restarted refute first. bench/cluster N = 20:
- *  kill -9 seen everywhere in 311 ms with 200 ms (see docs/agent.md for the figures now). */
+/** Suspicion of a member whose overlay link was reset and whose fast probe got no answer
+ *  (the machine's TCP fast path): 50 ms instead of the machine's 200 ms. A reset followed by
+ *  a refused dial needs no suspicion: the machine marks the member failed at once (h20c). */
 export const MEMBERS_RESET_SUSPICION_MS = 50;
 
 /** First delay between `--join` attempts (measured: a loopback/LAN seed that is starting

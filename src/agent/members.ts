@@ -11,10 +11,8 @@
 import type { RumorNode } from '../net/rumor-node.js';
 import type { AppHandle } from '../net/app-host.js';
 import {
-  BUCKETS,
   MapStore,
   hashString,
-  isUp,
   Members,
   STATUS_NAMES,
   incOf,
@@ -30,10 +28,19 @@ import { Sfc32 } from '../proto/rng.js';
 import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.js';
 
 export type { MemberStatus };
-export { MEMBERS_CHANNEL };
 
-/** Period of the name repair (see `repairMetas`). */
-const META_REPAIR_MS = 2000;
+/**
+ * Ring subjects probed per second in a quiet cluster (the machine's `quietProbes`; its default 2
+ * is measured in the simulator). 1 in the agent: a probe travels over TCP, and a ring subject
+ * probed less often than the transport's idle close (1 s) costs a fresh connection per probe
+ * (handshake and close: about 10 packets), so fewer probes is less traffic. Measured,
+ * `npm run bench:cluster -- --nodes 20 --only rumor` (load 18–20): idle 1,097 B/s and
+ * 16.7 packets/s per node with every subject every second (K = 4), 1,450 and 21.6 with 2,
+ * 894 and 12.5 with 1; silent_detect_ms 1,763 / 1,690 / 1,778. Probes as UDP datagrams
+ * (not built) are what brings this under 300 B/s.
+ */
+export const MEMBERS_QUIET_PROBES = 1;
+export { MEMBERS_CHANNEL };
 
 /** One row of the member list (API, CLI, handlers). */
 export interface Member {
@@ -69,13 +76,12 @@ export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
   private readonly store: MapStore<string>;
-  private readonly repair: NodeJS.Timeout;
 
   constructor(
     private readonly node: RumorNode,
     private readonly o: AgentMembersOptions,
   ) {
-    const cfg = resolveMembersConfig({ ...o.config, incarnation: o.incarnation });
+    const cfg = resolveMembersConfig({ quietProbes: MEMBERS_QUIET_PROBES, ...o.config, incarnation: o.incarnation });
     if (!cfg.ok) throw new Error(`membership: ${cfg.reason}`);
     this.store = new MapStore<string>(hashString, cfg.config.rings);
     const meta = { name: o.name, tags: o.tags };
@@ -93,37 +99,10 @@ export class AgentMembers {
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
-      create: (self, io) => withLateMetas(new Members<string>(self, meta, cfg.config, rng, io, this.store), this.store),
+      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, io, this.store),
       onEvent: (e) => this.onEvent(e),
     });
     this.machine = this.handle.app as Members<string>;
-    this.repair = setInterval(() => this.repairMetas(), META_REPAIR_MS);
-    this.repair.unref();
-  }
-
-  /**
-   * Second half of the work-around below (`withLateMetas`): a member whose name reached us by
-   * no message at all (every path that told us of it was a piggyback) is repaired by asking
-   * one random up member for its whole table (an `m-sync` marked `join`, which the machine
-   * answers with every entry and its meta), at most once per `META_REPAIR_MS`, and only
-   * while some up member has no name.
-   */
-  private repairMetas(): void {
-    if (this.handle.stopped) return;
-    let missing = false;
-    const self = this.node.address;
-    this.store.forEach((m, st) => {
-      if (!missing && m !== self && isUp(st) && this.store.meta(m) === undefined) missing = true;
-    });
-    if (!missing) return;
-    const peers: string[] = [];
-    this.store.forEach((m, st) => {
-      if (m !== self && isUp(st) && this.store.meta(m) !== undefined) peers.push(m);
-    });
-    if (peers.length === 0) return;
-    const peer = peers[Math.floor(Math.random() * peers.length)];
-    const r = encodeMembers({ type: 'm-sync', count: this.store.size(), hashes: new Array<number>(BUCKETS).fill(0), join: true });
-    if (r.ok) this.node.sendApp(peer, MEMBERS_CHANNEL, r.data);
   }
 
   /** The member list, sorted by address. */
@@ -155,13 +134,11 @@ export class AgentMembers {
 
   /** Leave: the machine marks itself `left` and sends it to its neighbours; then it is inert. */
   leave(): void {
-    clearInterval(this.repair);
     this.handle.stop();
   }
 
   /** Stop without telling anyone (the node is closing: peers will see a failure). */
   close(): void {
-    clearInterval(this.repair);
     this.handle.stop(false);
   }
 
@@ -188,28 +165,4 @@ export class AgentMembers {
         this.o.onEvent({ type: e.type, member: this.row(e.member) });
     }
   }
-}
-
-/**
- * Work-around of a gap in the machine (reported; src/proto is not the agent's to change): a
- * member first learned without its name and tags (a change piggybacked on a ping carries
- * none) keeps no name, because the machine ignores a later `m-changes` entry that brings the
- * meta with a state it already holds. Here, before the machine sees an `m-changes`, the meta of
- * an entry whose state we already hold and whose meta we lack is recorded in the store (the
- * machine's name-conflict bookkeeping does not see these members: a rename of one of them
- * is then not reported as a conflict).
- */
-function withLateMetas(app: Members<string>, store: MapStore<string>): Members<string> {
-  const handle = app.handleMessage.bind(app);
-  app.handleMessage = (from, msg, now) => {
-    if (msg.type === 'm-changes' && msg.metas !== null) {
-      for (let i = 0; i < msg.ids.length; i++) {
-        const id = msg.ids[i];
-        const meta = msg.metas[i];
-        if (meta !== null && store.meta(id) === undefined && store.get(id) >= msg.states[i]) store.setMeta(id, meta);
-      }
-    }
-    handle(from, msg, now);
-  };
-  return app;
 }

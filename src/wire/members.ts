@@ -36,6 +36,7 @@ export const MEMBERS_TYPE_CODES = {
   'm-alert': 6,
   'm-sync': 7,
   'm-digest': 8,
+  'm-meta-req': 9,
 } as const satisfies Record<MembersMessage<string>['type'], number>;
 
 const BY_CODE: (MembersMessage<string>['type'] | undefined)[] = [];
@@ -51,6 +52,8 @@ export const MEMBERS_LIMITS = Object.freeze({
   maxNameBytes: 256,
   maxTagBytes: 512,
   maxTags: 64,
+  /** Ids in one `m-meta-req`. */
+  maxMetaReq: 64,
   /** Sequence numbers and incarnations: 32 bits. */
   maxSeq: 0xffffffff,
 });
@@ -116,6 +119,10 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
     case 'm-digest':
       n += 1 + msg.buckets.length + varintSize(msg.ids.length);
       for (let i = 0; i < msg.ids.length; i++) n += peerBytes(msg.ids[i]) + stateSize(msg.states[i]);
+      break;
+    case 'm-meta-req':
+      n += varintSize(msg.ids.length);
+      for (const id of msg.ids) n += peerBytes(id);
       break;
   }
   return n;
@@ -195,6 +202,13 @@ function validate(msg: MembersMessage<string>): string | null {
       if (msg.hashes.length !== BUCKETS) return `hashes: expected ${BUCKETS}, got ${msg.hashes.length}`;
       if (msg.hashes.some((h) => !(Number.isInteger(h) && h >= 0 && h <= 0xffffffff))) return 'hashes: bad value';
       return typeof msg.join === 'boolean' ? null : 'join: expected a boolean';
+    case 'm-meta-req':
+      if (msg.ids.length > L.maxMetaReq) return `${msg.ids.length} ids, limit ${L.maxMetaReq}`;
+      for (let i = 0; i < msg.ids.length; i++) {
+        const e = checkStr(msg.ids[i], L.maxIdBytes, `ids[${i}]`, true);
+        if (e !== null) return e;
+      }
+      return null;
   }
 }
 
@@ -260,6 +274,10 @@ export function encodeMembers(msg: MembersMessage<string>): MembersEncodeResult 
         writeStr(w, msg.ids[i]);
         writeState(w, msg.states[i]);
       }
+      break;
+    case 'm-meta-req':
+      w.varint(msg.ids.length);
+      for (const id of msg.ids) writeStr(w, id);
       break;
   }
   if (w.pos !== w.buf.length) throw new Error(`members codec: sized ${w.buf.length} bytes, wrote ${w.pos}`);
@@ -365,6 +383,13 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
       }
       const e = readEntries(r, false);
       return { type, buckets, ids: e.ids, states: e.states };
+    }
+    case 'm-meta-req': {
+      const n = r.varint('id count', MEMBERS_LIMITS.maxMetaReq);
+      r.need(2 * n, 'ids');
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push(r.string('id', MEMBERS_LIMITS.maxIdBytes, true));
+      return { type, ids };
     }
   }
 }

@@ -15,6 +15,7 @@ const SAMPLES: MembersMessage<string>[] = [
   { type: 'm-changes', ids: ['a:1', 'b:2'], states: [pack(3, 0), pack(1, 2)], metas: [{ name: 'web-1', tags: { role: 'web', dc: 'eu' } }, null], sync: true },
   { type: 'm-sync', count: 10_000, hashes, join: false },
   { type: 'm-digest', buckets: [0, 63], ids: ['a:1'], states: [pack(5, 2)] },
+  { type: 'm-meta-req', ids: ['a:1', '10.0.0.2:7946'] },
 ];
 
 test('members codec: every message type round-trips, and membersSize is the exact direct-frame size', () => {
@@ -52,6 +53,8 @@ test('members codec: bad input is refused at encode and rejected at decode with 
       decodeMembers(c);
     }
   }
+  assert.deepEqual(encodeMembers({ type: 'm-meta-req', ids: Array.from({ length: 65 }, (_, i) => `h${i}:1`) }), { ok: false, reason: 'm-meta-req: 65 ids, limit 64' });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 9, 65])), { ok: false, reason: 'limit-exceeded: id count: 65 exceeds 64' });
   // A huge entry count with few bytes is refused before allocating.
   assert.equal(decodeMembers(new Uint8Array([1, 5, 0, 0xff, 0xff, 0x03])).ok, false);
 });

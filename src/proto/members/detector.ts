@@ -7,6 +7,7 @@
 import type { Rng } from '../types.js';
 import {
   ALIVE,
+  FAILED,
   SUSPECT,
   incOf,
   isUp,
@@ -25,8 +26,9 @@ export interface DetectorHost<P> {
   timer(delayMs: number, t: MembersTimer<P>): void;
   /** Our observation: `m` (at `state`) did not answer; mark it suspect and spread that. */
   markSuspect(m: P, state: number, now: number): void;
-  /** The suspicion of `m` at `state` expired: mark it failed and spread that. */
-  markFailed(m: P, state: number, now: number): void;
+  /** The suspicion of `m` at `state` expired: mark it failed and spread that. `now`-urgent
+   *  (`urgent`): send it to the neighbours at once instead of at the next flush. */
+  markFailed(m: P, state: number, now: number, urgent?: boolean): void;
   /** Current overlay neighbours (preferred relays: their links were alive a moment ago). */
   neighbors(): Iterable<P>;
   /** Recent changes to piggyback on a ping or ack, and those received on one. */
@@ -47,6 +49,10 @@ interface Probe<P> {
   fast: boolean;
   due: number;
 }
+
+/** Probe periods after a suspicion or failure during which every ring's subject is probed
+ *  each period (instead of one ring in turn). */
+const ALARM_PERIODS = 10;
 
 /** Recent responders remembered as preferred relays. */
 const RECENT = 8;
@@ -75,6 +81,10 @@ export class Detector<P> {
   private readonly suspicions = new Map<P, Suspicion<P>>();
   /** Members that answered our last probes, newest last: the first relays we ask. */
   private readonly recent: P[] = [];
+  /** When a suspicion or a failure last reached our table (-∞: never). */
+  private troubleAt = -Infinity;
+  /** The alive subject each ring had at the last tick (a new one is probed at once). */
+  private readonly lastSubject: (P | undefined)[] = [];
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -108,27 +118,45 @@ export class Detector<P> {
     this.host.timer(d, { type: 'm-tick', due: now + d });
   }
 
-  /** One probe tick: the next ring's subject (and the suspects before it). */
+  /** One probe tick every `probeInterval / K`: the suspects before each ring's subject, and
+   *  one ring's subject — in a quiet cluster every K / quietProbes ticks (`quietProbes` probes
+   *  per period, round robin over the rings: each member, probed in turn by its K observers,
+   *  is still probed about `quietProbes` times per period), while members are failing every
+   *  tick (each subject once per period, Rapid's full monitoring). */
   tick(due: number, now: number): void {
     // Woken from a stall: give the answers that waited with us a chance first.
     const stalled = this.stalled(now - due);
     const period = Math.max(1, Math.round((this.config.probeIntervalMs * this.scale()) / this.config.rings));
     this.host.timer(period, { type: 'm-tick', due: now + period });
     if (stalled) return;
-    this.probeRing(this.turn++ % this.config.rings, now);
+    const K = this.config.rings;
+    const t = this.turn++;
+    // A suspicion or a failure reached our table lately: members are failing around us.
+    const alarm = now - this.troubleAt < ALARM_PERIODS * this.config.probeIntervalMs;
+    const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
+    const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
+    for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
     // Co-observers we came to suspect meanwhile are no longer expected to confirm.
     for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
 
-  /** Probe the first up successor of this node in ring `k`, and every suspect before it. */
-  private probeRing(k: number, now: number): void {
+  /** Probe every suspect between this node and its first alive successor in ring `k` (a run
+   *  of crashed members is walked in parallel), and that successor when `alive` is set or
+   *  when it is new (its predecessor failed or left: we took over as its observer, and it
+   *  should not wait K periods for its first probe from us). */
+  private probeRing(k: number, alive: boolean, now: number): void {
     for (let i = 1; i <= 64; i++) {
       const m = this.store.ringStep(k, this.host.self, i);
       if (m === undefined || m === this.host.self) return;
       const s = this.store.get(m);
       if (!isUp(s)) continue;
+      if (statusOf(s) === ALIVE) {
+        const fresh = this.lastSubject[k] !== undefined && this.lastSubject[k] !== m;
+        this.lastSubject[k] = m;
+        if (alive || fresh) this.probe(m, s, false, now);
+        return;
+      }
       this.probe(m, s, false, now);
-      if (statusOf(s) === ALIVE) return;
     }
   }
 
@@ -213,12 +241,23 @@ export class Detector<P> {
     this.probe(m, s, true, now);
   }
 
-  /** The driver could not reach `m` at all (refused, reset) while we probe it: that probe failed. */
+  /** The driver could not reach `m` at all (refused, reset) while we probe it: that probe
+   *  failed. After a link reset (a `fast` probe) a refused dial on the member's advertised
+   *  address is strong evidence that its process is gone (the TCP fast path): `m` is marked
+   *  `failed` at once, and the verdict leaves without waiting for a flush. It can still
+   *  refute (`alive` at a higher incarnation) if it is in fact alive. Otherwise a suspicion. */
   unreachable(m: P, now: number): void {
     const seq = this.probing.get(m);
     if (seq === undefined) return;
     const p = this.probes.get(seq)!;
     this.endProbe(seq);
+    if (p.fast) {
+      const s = this.store.get(m);
+      if (!isUp(s) || incOf(s) !== incOf(p.state)) return;
+      this.suspicions.delete(m);
+      this.host.markFailed(m, s, now, true);
+      return;
+    }
     this.accuse(p.target, p.state, true, now);
   }
 
@@ -383,7 +422,9 @@ export class Detector<P> {
   }
 
   /** `m` changed to `state` in the table: a refutation or a verdict ends our suspicion. */
-  changed(m: P, state: number): void {
+  changed(m: P, state: number, now: number): void {
+    const st = statusOf(state);
+    if (st === SUSPECT || st === FAILED) this.troubleAt = now;
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
   }

@@ -32,6 +32,10 @@ export class Dissemination<P> {
   private readonly pgSent: number[] = [];
   private pgWrite = 0;
   private pgRead = 0;
+  /** Members learned without their meta, to ask at the next flush; and those asked, asked
+   *  again every sync tick while the meta is still missing (the answer may be lost). */
+  private readonly needMeta = new Set<P>();
+  private readonly askedMeta = new Set<P>();
 
   constructor(
     private readonly self: P,
@@ -68,9 +72,52 @@ export class Dissemination<P> {
     }
   }
 
+  /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
+  wantMeta(m: P): void {
+    if (this.askedMeta.size + this.needMeta.size >= this.config.maxEntriesPerMessage) return;
+    this.needMeta.add(m);
+    this.armFlush();
+  }
+
+  private armFlush(): void {
+    if (this.flushArmed) return;
+    this.flushArmed = true;
+    this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
+  }
+
+  /** One `m-meta-req` to each member in `which` still up and without meta (it knows its own). */
+  private askMetas(which: Iterable<P>): void {
+    for (const m of which) {
+      if (this.store.meta(m) !== undefined || !isUp(this.store.get(m))) {
+        this.askedMeta.delete(m);
+        continue;
+      }
+      this.askedMeta.add(m);
+      this.io.send(m, { type: 'm-meta-req', ids: [m] });
+    }
+  }
+
+  /** A member asks for metas: our state and meta of each listed member we hold with one. */
+  onMetaReq(from: P, ids: P[]): void {
+    const out: { ids: P[]; states: number[]; metas: (MemberMeta | null)[] } = { ids: [], states: [], metas: [] };
+    for (const m of ids.slice(0, 64)) {
+      const meta = this.store.meta(m);
+      const s = this.store.get(m);
+      if (meta === undefined || s < 0) continue;
+      out.ids.push(m);
+      out.states.push(s);
+      out.metas.push(meta);
+    }
+    if (out.ids.length > 0) this.io.send(from, { type: 'm-changes', ...out, sync: true });
+  }
+
   /** Send (at most) one batch of queued changes to every neighbour. */
   flush(_now: number): void {
     this.flushArmed = false;
+    if (this.needMeta.size > 0) {
+      this.askMetas([...this.needMeta]);
+      this.needMeta.clear();
+    }
     const n = this.ids.length;
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjects().length === 0) {
@@ -279,6 +326,7 @@ export class Dissemination<P> {
     // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
     const d = this.nbrs.size === 0 ? this.config.probeIntervalMs : this.config.syncIntervalMs;
     this.io.timer(d, { type: 'm-sync-tick', due: now + d });
+    if (this.askedMeta.size > 0) this.askMetas([...this.askedMeta]);
     const p = this.pick((s) => isUp(s));
     if (p !== undefined) this.syncWith(p, now);
   }

@@ -11,8 +11,12 @@
  *   table, independent of the HyParView active view, and change as soon as the table does: a
  *   node whose every neighbour crashed with it still has K observers, and when an observer is
  *   marked failed the next predecessor takes over. One probe tick every `probeInterval / K`
- *   probes the next ring's subject, and every `suspect` member before it on the ring (so a
- *   run of crashed members is walked in parallel, not one suspicion after the other).
+ *   probes every `suspect` member before each ring's subject (so a run of crashed members is
+ *   walked in parallel, not one suspicion after the other), a subject that is new (its
+ *   predecessor failed) at once, and the next ring's subject: on every tick while members are
+ *   failing (a suspicion or failure reached the table in the last 10 periods), only
+ *   `quietProbes` (2) per period otherwise — each member is then still probed about twice
+ *   per period by its K observers together, at half the idle traffic.
  * - **Probing (SWIM, Das et al., DSN 2002, §4.1).** `m-ping` → `m-ack` within the probe
  *   timeout; else one more direct ping (memberlist's fallback ping) and `m-ping-req` through
  *   k members (those that answered our own latest probes first,
@@ -35,8 +39,11 @@
  *   so the answers that queued up while the node was stopped are read before it accuses.
  * - **TCP fast path.** `neighborDown(peer, 'link-failed')` (a reset on an active link) is
  *   evidence: ping and ping-req at once, and if no one answers within the probe timeout, the
- *   suspicion lasts only `linkFailedSuspicionMs`; `handleUnreachable` (connection refused)
- *   during a probe accuses at once.
+ *   suspicion lasts only `linkFailedSuspicionMs`. If the driver reports the dial of that probe
+ *   refused (`handleUnreachable`), the member is marked `failed` at once and the verdict is
+ *   flushed immediately: a reset and then a refused dial on its advertised address are strong
+ *   evidence that its process is gone (it can still refute if it is alive). A refused dial
+ *   during an ordinary probe accuses at once (a suspicion of `linkFailedSuspicionMs`).
  * - **Dissemination.** Changes are queued and sent every `flushIntervalMs` in one `m-changes`
  *   per link (≤ `maxEntriesPerMessage`; the rest next flush): a burst of 10,000 failures
  *   costs a few messages per link, not 10,000 floods. The links are the overlay neighbours
@@ -65,7 +72,13 @@
  *   come back, with a higher incarnation.
  * - **Names.** A member announcing a name held by another address that is down replaces it
  *   (the old entry is reaped: no ghost twin); if both are up, `member-conflict` names the
- *   winner (the smaller address, the same everywhere) and the loser.
+ *   winner (the smaller address, the same everywhere) and the loser. A member learned without
+ *   its name and tags (a change piggybacked on a ping or listed in a digest carries none) is
+ *   asked for them: an `m-meta-req` to the member itself at the next flush (it always knows
+ *   its own), answered by an `m-changes` (sync) with its state and meta, and asked again every
+ *   sync tick while the meta is missing. A meta that arrives with a state we already hold is
+ *   recorded (the table's state is unchanged, nothing is forwarded). In the simulator names
+ *   are static (`n<id>`, members-store.ts), so no request is ever sent there.
  *
  * The member table is reached only through `MemberStore` (types.ts), injected at
  * construction: the agent passes a `MapStore`; the simulator passes a view of one shared
@@ -93,7 +106,9 @@
  * Limits:
  * - Suspicion timers run at observers only: if every observer of a suspect dies, the next
  *   ones (which probe suspects too) take the accusation up; it costs one more round.
- * - Each probe tick probes one ring subject: K pings and K acks per node per probe period.
+ * - A quiet node sends `quietProbes` pings and acks per probe period, K while members fail;
+ *   a member that crashes in a quiet cluster waits up to K / quietProbes periods for its
+ *   first probe from a given observer (about one period from all of them together).
  * - A conflict of names is reported, not enforced: the losing node keeps running (the agent
  *   logs it); Serf's vote-based resolution is not implemented.
  * - The digest of a differing bucket lists the whole bucket (n/64 entries).
@@ -146,7 +161,9 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         send: (to, msg) => this.io.send(to, msg),
         timer: (d, t) => this.io.timer(d, t),
         markSuspect: (m, s, now) => this.apply(m, s, null, false, now),
-        markFailed: (m, s, now) => this.apply(m, pack(incOf(s), FAILED), null, false, now),
+        markFailed: (m, s, now, urgent) => {
+          if (this.apply(m, pack(incOf(s), FAILED), null, false, now) && urgent === true) this.spread.flush(now);
+        },
         neighbors: () => this.nbrs,
         piggyback: () => this.spread.piggyback(),
         absorb: (ids, states, now) => this.spread.absorb(ids, states, now),
@@ -216,6 +233,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.onSync(from, msg, now);
       case 'm-digest':
         return this.spread.onDigest(from, msg, now);
+      case 'm-meta-req':
+        return this.spread.onMetaReq(from, msg.ids);
     }
   }
 
@@ -292,10 +311,16 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     // memberlist's push-pull merge: a `failed` we hear by anti-entropy about a member we hold
     // alive at that incarnation is a suspicion, which the member can still refute.
     if (sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s)) s = pack(incOf(s), SUSPECT);
-    if (s <= cur) return false;
+    if (s <= cur) {
+      // A meta that comes with a state we already hold (we learned the member from a
+      // piggyback or a digest, which carry none): record it, the table's state is unchanged.
+      if (meta !== null && cur >= 0 && this.store.meta(m) === undefined) this.setMeta(m, meta, now);
+      return false;
+    }
     this.store.set(m, s, now);
-    this.detector.changed(m, s);
+    this.detector.changed(m, s, now);
     if (meta !== null) this.setMeta(m, meta, now);
+    else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
     this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now);
     return true;

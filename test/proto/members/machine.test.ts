@@ -52,6 +52,44 @@ test('probe: tick pings the ring subject; an ack ends the probe, no suspicion', 
   assert.equal(m.store.get(subject), pack(0, ALIVE));
 });
 
+test('probe: in a quiet cluster two ring subjects per probe period, the K rings in turn; every subject while members fail', () => {
+  const { m, io } = machine(A[0], A, { rings: 4 });
+  m.start(0);
+  io.take();
+  let tick = io.takeTimers('m-tick')[0];
+  let seq = 0;
+  for (let k = 0; k < 4; k++) {
+    const at = tick.t.type === 'm-tick' ? tick.t.due : 0;
+    m.handleTimer(tick.t, at);
+    const sent = io.take();
+    const r = ring(k, A);
+    const subject = r[(r.indexOf(A[0]) + 1) % r.length];
+    seq++;
+    assert.deepEqual(sent, [{ to: subject, msg: { type: 'm-ping', seq, ids: [], states: [] } }]);
+    m.handleMessage(subject, { type: 'm-ack', seq, ids: [], states: [] }, at + 5);
+    let next = io.takeTimers('m-tick');
+    assert.deepEqual(next.map((x) => x.delay), [250]);
+    io.takeTimers();
+    // The tick in between probes no one (no suspect anywhere).
+    m.handleTimer(next[0].t, at + 250);
+    assert.deepEqual(io.take(), []);
+    next = io.takeTimers('m-tick');
+    tick = next[0];
+    io.takeTimers();
+  }
+  // A failure reaches our table: every tick probes the next ring's subject.
+  const at = tick.t.type === 'm-tick' ? tick.t.due : 0;
+  m.handleMessage(A[7], { type: 'm-changes', ids: [addr(70)], states: [pack(0, FAILED)], metas: null, sync: false }, at - 1);
+  io.take();
+  io.takeTimers();
+  for (let j = 0; j < 2; j++) {
+    const due = at + 250 * j;
+    m.handleTimer({ type: 'm-tick', due }, due);
+    assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-ping').length, 1, `tick ${j} probes`);
+    io.takeTimers();
+  }
+});
+
 test('suspicion: no ack → ping-req through neighbours first → no answer → suspect, alerts, batched change', () => {
   const { m, io, store } = machine(A[0], A, { rings: 2 });
   m.start(0);
@@ -194,6 +232,30 @@ test('fast path: a link reset probes at once, and a silent peer is failed after 
   assert.equal(store.get(probed), pack(0, SUSPECT));
 });
 
+test('fast path: a link reset then a refused dial marks the member failed at once, sent without waiting for a flush', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 2 });
+  m.start(0);
+  m.neighborUp(A[1], 0);
+  m.neighborUp(A[2], 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0); // our own join goes out first
+  io.take();
+  io.timers = [];
+  m.neighborDown(A[1], 'link-failed', 1000);
+  io.take(); // the fast probe: a ping and ping-reqs (previous test)
+  // The probe's dial to A1's advertised address is refused: the process is gone.
+  m.handleUnreachable(A[1], 1003);
+  assert.equal(store.get(A[1]), pack(0, FAILED));
+  assert.deepEqual(io.events.filter((e) => e.type === 'member-failed'), [{ type: 'member-failed', member: A[1], incarnation: 0 }]);
+  const verdict = { type: 'm-changes', ids: [A[1]], states: [pack(0, FAILED)], metas: null, sync: false } as const;
+  const subjects = m.detector.subjects().filter((x) => x !== A[2]);
+  assert.deepEqual(io.take(), [{ to: A[2], msg: verdict }, ...subjects.map((to) => ({ to, msg: verdict }))]);
+  assert.deepEqual(io.takeTimers('m-suspect-timeout'), [], 'no suspicion to time');
+  assert.equal(m.detector.suspicionCount(), 0);
+  // If A1 is in fact alive, it refutes with a higher incarnation, which overrides.
+  m.handleMessage(A[2], { type: 'm-changes', ids: [A[1]], states: [pack(1, ALIVE)], metas: null, sync: false }, 1100);
+  assert.equal(store.get(A[1]), pack(1, ALIVE));
+});
+
 test('reap: failed after reconnectTimeout, left after tombstoneTimeout; a stale rumour cannot resurrect', () => {
   const { m, io, store } = machine(A[0], A, { reconnectTimeoutMs: 10_000, tombstoneTimeoutMs: 20_000 });
   m.start(0);
@@ -263,6 +325,70 @@ test('join: a node knowing only itself gets the whole table with names', () => {
   net.nodes.get(names[0])!.m.neighborUp(addr(50), 10);
   net.runUntil(2000);
   assert.equal(net.nodes.get(names[0])!.store.get(addr(50)), pack(0, ALIVE));
+});
+
+test('names: a member learned from a piggyback is asked for its meta; a late meta with a known state is recorded', () => {
+  const { m, io, store } = machine(A[0], A.slice(0, 4), { rings: 1 });
+  const X = addr(60);
+  m.start(0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0); // our own join goes out first
+  io.take();
+  io.takeTimers();
+  // X joins, heard of only on a ping's piggyback: no name, no tags.
+  m.handleMessage(A[1], { type: 'm-ping', seq: 7, ids: [X], states: [pack(3, ALIVE)] }, 100);
+  assert.deepEqual(io.take(), [{ to: A[1], msg: { type: 'm-ack', seq: 7, ids: [], states: [] } }]);
+  assert.equal(store.get(X), pack(3, ALIVE));
+  assert.equal(store.meta(X), undefined);
+  // The next flush asks X itself (and floods the join, without a meta it does not have).
+  const flush = io.takeTimers('m-flush');
+  assert.deepEqual(flush, [{ delay: 200, t: { type: 'm-flush', due: 0 } }]);
+  m.handleTimer(flush[0].t, 300);
+  const change = { type: 'm-changes', ids: [X], states: [pack(3, ALIVE)], metas: null, sync: false } as const;
+  const subjects = m.detector.subjects();
+  assert.deepEqual(io.take(), [
+    { to: X, msg: { type: 'm-meta-req', ids: [X] } },
+    ...subjects.map((to) => ({ to, msg: change })),
+  ]);
+  // X answers with its state (which we hold) and meta: recorded, no event, nothing re-sent.
+  m.handleMessage(X, { type: 'm-changes', ids: [X], states: [pack(3, ALIVE)], metas: [{ name: 'x', tags: { dc: 'a' } }], sync: true }, 320);
+  assert.deepEqual(store.meta(X), { name: 'x', tags: { dc: 'a' } });
+  assert.equal(store.get(X), pack(3, ALIVE));
+  assert.deepEqual(io.take(), []);
+  assert.deepEqual(io.events, [{ type: 'member-join', member: X, incarnation: 3 }]);
+  // Not asked again once known (the sync tick re-asks only members still without meta).
+  m.handleTimer({ type: 'm-sync-tick', due: 30_000 }, 30_000);
+  assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-meta-req'), []);
+});
+
+test('names: a meta request is answered with the state and meta of each listed member known with one', () => {
+  const { m, io } = machine(A[0], A.slice(0, 4));
+  m.start(0);
+  io.take();
+  m.handleMessage(A[2], { type: 'm-meta-req', ids: [A[0], A[1], addr(99)] }, 10);
+  assert.deepEqual(io.take(), [
+    {
+      to: A[2],
+      msg: {
+        type: 'm-changes',
+        ids: [A[0], A[1]],
+        states: [pack(0, ALIVE), pack(0, ALIVE)],
+        metas: [{ name: `node-${A[0]}`, tags: {} }, { name: `node-${A[1]}`, tags: {} }],
+        sync: true,
+      },
+    },
+  ]);
+});
+
+test('names: a meta request lost is asked again at the sync tick while the meta is missing', () => {
+  const { m, io } = machine(A[0], A.slice(0, 4), { rings: 1 });
+  const X = addr(61);
+  m.start(0);
+  m.handleMessage(A[1], { type: 'm-ack', seq: 1, ids: [X], states: [pack(0, ALIVE)] }, 100);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 300);
+  assert.equal(io.take().filter((x) => x.msg.type === 'm-meta-req').length, 1);
+  io.takeTimers();
+  m.handleTimer({ type: 'm-sync-tick', due: 30_000 }, 30_000);
+  assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-meta-req'), [{ to: X, msg: { type: 'm-meta-req', ids: [X] } }]);
 });
 
 test('a crashed member is failed by every survivor, and a partition that outlived every timeout merges', () => {
