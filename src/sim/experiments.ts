@@ -15,6 +15,7 @@
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { gossipLearning } from './exp-gossip-learning.js';
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -189,8 +190,9 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n', (o: ExperimentOptions) => ExperimentResult> = {
+export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'gossip-learning', (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  'gossip-learning': gossipLearning,
 };
