@@ -92,7 +92,7 @@ test('learn codec: round trip, checksum, bounds, non-finite refused', () => {
   assert.equal(d.value.age, 77);
   assert.deepEqual([...d.value.params], [...params]);
   for (let i = 0; i < e.value.length; i++) {
-    const bad = Uint8Array.from(e.value);
+    const bad: Uint8Array = Uint8Array.from(e.value);
     bad[i] ^= 0x10;
     assert.equal(decodeLearn(bad).ok, false, `flipped byte ${i} decoded`);
   }

@@ -115,12 +115,12 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
     return this.localSteps >= this.budget;
   }
 
-  start(): void {
+  start(_now: number): void {
     // First period after a random fraction of Δ: nodes do not push in lockstep.
     this.io.timer(Math.floor(this.rng.next() * this.config.periodMs), { type: 'period' });
   }
 
-  neighborUp(peer: P): void {
+  neighborUp(peer: P, _now?: number): void {
     if (!this.neighbors.includes(peer)) this.neighbors.push(peer);
   }
 
@@ -129,7 +129,7 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
     if (i >= 0) this.neighbors.splice(i, 1);
   }
 
-  handleMessage(_from: P, msg: LearnMsg): void {
+  handleMessage(_from: P, msg: LearnMsg, _now: number): void {
     if (this.stopped || msg.type !== 'model') return;
     if (msg.params.length !== this.params.length || !(msg.age >= 0)) {
       this.io.event({ type: 'rejected', reason: `model of ${msg.params.length} parameters, age ${msg.age}; expected ${this.params.length}` });
@@ -141,7 +141,7 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
 
   handleBroadcast(): void {}
 
-  handleTimer(t: LearnTimer): void {
+  handleTimer(t: LearnTimer, _now: number): void {
     if (this.stopped || t.type !== 'period') return;
     const steps = this.train();
     let sent = false;
