@@ -143,12 +143,20 @@ function runOne(nodes: number, seed: number, run: LearnRun, shardsOf: Shard[], t
   };
 }
 
+/** A bad input to the experiment (node count, missing dataset): the CLI prints it on one line. */
+export class LearnInputError extends Error {
+  constructor(message: string, readonly usage: boolean) {
+    super(message);
+    this.name = 'LearnInputError';
+  }
+}
+
 /** The experiment (see the module comment). */
 export function gossipLearning(o: ExperimentOptions): ExperimentResult {
   const nodes = o.nodes ?? 1000;
-  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 30_000) throw new Error(`nodes: expected an integer in [2, 30000], got ${String(nodes)}`);
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 30_000) throw new LearnInputError(`option --nodes: gossip-learning needs an integer in [2, 30000] (2 training examples per node at least), got ${String(nodes)}`, true);
   const loaded = loadFashionMnist();
-  if (!loaded.ok) throw new Error(loaded.reason);
+  if (!loaded.ok) throw new LearnInputError(loaded.reason, false);
   const { train, test } = loaded.data;
   const shape: ModelShape = { features: FASHION_FEATURES, classes: FASHION_CLASSES };
   const base: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG };
