@@ -13,7 +13,16 @@ import type { CliContext } from './context.js';
 export const DEFAULT_SIM_SEED = 1;
 
 /** Names of the built-in experiments (for help; `engine.ts` has the authoritative list). */
-const EXPERIMENT_NAMES = ['hyparview-failures', 'plumtree-redundancy', 'rounds-vs-n', 'gossip-learning'];
+const EXPERIMENT_NAMES = [
+  'hyparview-failures',
+  'plumtree-redundancy',
+  'rounds-vs-n',
+  'membership-failures',
+  'membership-false-positives',
+  'membership-partition',
+  'membership-restart',
+  'gossip-learning',
+];
 
 /** Options of the `sim` verb as commander parses them. */
 export interface SimOptions {

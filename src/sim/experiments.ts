@@ -15,6 +15,10 @@
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { membershipFailures } from './exp-membership-failures.js';
+import { membershipFalsePositives } from './exp-membership-false-positives.js';
+import { membershipPartition } from './exp-membership-partition.js';
+import { membershipRestart } from './exp-membership-restart.js';
 import { gossipLearning } from './exp-gossip-learning.js';
 
 export interface ExperimentOptions {
@@ -190,9 +194,24 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | 'gossip-learning', (o: ExperimentOptions) => ExperimentResult> = {
+type ExperimentName =
+  | 'hyparview-failures'
+  | 'plumtree-redundancy'
+  | 'rounds-vs-n'
+  | 'membership-failures'
+  | 'membership-false-positives'
+  | 'membership-partition'
+  | 'membership-restart'
+  | 'gossip-learning';
+
+export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  // Issue 20: the membership machine (src/proto/members/) over HyParView, one file each.
+  'membership-failures': membershipFailures,
+  'membership-false-positives': membershipFalsePositives,
+  'membership-partition': membershipPartition,
+  'membership-restart': membershipRestart,
   'gossip-learning': gossipLearning,
 };
