@@ -146,3 +146,11 @@ test('a small seeded gossip-learning run on Fashion-MNIST beats chance (10 %) by
   const b = smallRun(SEED, r.data.train, r.data.test);
   assert.deepEqual(b.params.map((p) => [...p]), a.params.map((p) => [...p]), 'same seed, same models');
 });
+
+test('the HTML report draws accuracy curves per run with the central reference', async () => {
+  const { renderReport } = await import('../../src/sim/report.js');
+  const curves = [1, 2].map((t) => ({ shards: 'iid', crashed: 0, steps_per_period: 10, t_s: t, accuracy_min: 0.5 + t / 10, accuracy_mean: 0.6 + t / 10 }));
+  const html = renderReport({ experiment: 'gossip-learning', seed: 1, nodes: 2, rows: [{ shards: 'iid', crashed: 0, accuracy_central: 0.8 }], curves });
+  assert.equal((html.match(/data-series="iid \/ 0 \/ 10"/g) ?? []).length, 2, 'one series per chart (mean, min)');
+  assert.equal((html.match(/data-series="central reference"/g) ?? []).length, 2);
+});
