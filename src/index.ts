@@ -26,5 +26,6 @@ export type { Logger } from './net/util.js';
 export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
+export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';
 export { GossipLearner, DEFAULT_LEARN_CONFIG, trainCentral, type LearnConfig, type LearnMsg, type LearnEvent, type Shard } from './proto/learn/gossip.js';
 export { learnCodec } from './wire/learn.js';

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { parseAddr } from '../net/util.js';
+import { parseKey } from '../wire/crypto.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 
 export { AGENT_DEFAULTS };
@@ -65,6 +66,10 @@ const stringTable: Check = (v) => {
   return bad ? issue('expected a string', [bad[0]]) : undefined;
 };
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+const key: Check = (v) => {
+  const p = parseKey(v);
+  return p.ok ? undefined : issue(p.reason);
+};
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
 const SCHEMA = {
@@ -86,6 +91,9 @@ const SCHEMA = {
   logFormat: oneOf(['json', 'text'], 'expected json or text'),
   syncIntervalMs: posInt,
   reapAfterMs: posInt,
+  encrypt: optional(key),
+  keyringFile: optional(nonEmpty()),
+  encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -107,6 +115,12 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
+  /** Initial cluster key (base64, 32 bytes; docs/agent.md "Encryption"). */
+  encrypt?: string;
+  /** Keyring file (default `<dataDir>/keyring.json`). */
+  keyringFile?: string;
+  /** Rollout mode: accept, send or enforce (default: the keyring file's, else enforce). */
+  encryptMode?: 'accept' | 'send' | 'enforce';
 }
 type Key = keyof Raw;
 

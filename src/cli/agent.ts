@@ -40,6 +40,9 @@ const FLAG_HELP: Record<ConfigKey, [value: string, help: string]> = {
   logFormat: ['format', 'json or text (default: text on a terminal, json otherwise)'],
   syncIntervalMs: ['ms', `anti-entropy period (default: ${AGENT_DEFAULTS.syncIntervalMs})`],
   reapAfterMs: ['ms', `forget failed and left members after this long (default: ${AGENT_DEFAULTS.reapAfterMs})`],
+  encrypt: ['key', 'cluster key (base64, from `rumor keygen`): encrypt all gossip (prefer RUMOR_ENCRYPT: flags show in ps)'],
+  keyringFile: ['path', 'keyring file (default: <data-dir>/keyring.json; mode 0600)'],
+  encryptMode: ['mode', 'rollout mode: accept (send plaintext, accept both), send (send encrypted, accept both), enforce (default)'],
 };
 
 /** Commander's attribute name of a flag (`--event-handler` → `eventHandler`). */

@@ -87,6 +87,9 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   logFormat: ['text', 'text'],
   syncIntervalMs: ['4444', 4444],
   reapAfterMs: ['55555', 55555],
+  encrypt: ['AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='],
+  keyringFile: ['/tmp/rumor-42/keyring.json', '/tmp/rumor-42/keyring.json'],
+  encryptMode: ['send', 'send'],
 };
 
 test('every documented flag, given on the command line, sets its key', () => {
