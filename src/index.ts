@@ -55,3 +55,6 @@ Node_.prototype.aggregate = function (this: Node_, name: string, opts: { kind?: 
   }
   return aggregateHandle(a, name, opts.kind ?? 'avg');
 };
+
+export { GossipLearner, DEFAULT_LEARN_CONFIG, trainCentral, type LearnConfig, type LearnMsg, type LearnEvent, type Shard } from './proto/learn/gossip.js';
+export { learnCodec } from './wire/learn.js';

@@ -6,7 +6,7 @@
 import { renderReport } from '../sim/report.js';
 import { DEFAULT_NETWORK, loadScenario, MAX_SCENARIO_NODES } from '../sim/scenario-schema.js';
 import type { Scenario } from '../sim/scenario-types.js';
-import { type CliContext, parseIntOption, UsageError } from './context.js';
+import { type CliContext, parseIntOption, RunError, UsageError } from './context.js';
 import { startProgress } from './progress.js';
 import { DEFAULT_SIM_SEED, type SimOptions } from './sim.js';
 import { resultJson, textTable, writeReport } from './sim-output.js';
@@ -39,12 +39,22 @@ export async function runSim(ctx: CliContext, target: string, opts: SimOptions):
   try {
     if (scenario) result = engine.runScenarioFile(scenario, progress.update);
     else if (engine.isExperimentName(target)) {
-      result = engine.runExperiment(target, { nodes, seed: seed ?? DEFAULT_SIM_SEED, fanout, onProgress: progress.update });
+      result = runExperimentChecked(engine, target, { nodes, seed: seed ?? DEFAULT_SIM_SEED, fanout, onProgress: progress.update });
     } else throw unknownExperiment(target, engine.EXPERIMENT_NAMES);
   } finally {
     progress.stop();
   }
   await printResult(ctx, title, result, opts);
+}
+
+/** Run an experiment; its input errors (`LearnInputError`: bad --nodes, missing dataset) become one-line CLI errors. */
+function runExperimentChecked(engine: typeof import('./engine.js'), name: Parameters<typeof engine.runExperiment>[0], o: Parameters<typeof engine.runExperiment>[1]): object {
+  try {
+    return engine.runExperiment(name, o);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'LearnInputError') throw (err as Error & { usage: boolean }).usage ? new UsageError(err.message) : new RunError(err.message);
+    throw err;
+  }
 }
 
 /** Print a result (JSON or text) and write the report files if `--out` was given. */

@@ -24,6 +24,7 @@ const EXPERIMENT_NAMES = [
   'membership-restart',
   'aggregation',
   'kv-staleness',
+  'gossip-learning',
 ];
 
 /** Options of the `sim` verb as commander parses them. */

@@ -26,6 +26,7 @@ import { membershipFalsePositives } from './exp-membership-false-positives.js';
 import { membershipPartition } from './exp-membership-partition.js';
 import { membershipRestart } from './exp-membership-restart.js';
 import { kvStaleness } from './exp-kv-staleness.js';
+import { gossipLearning } from './exp-gossip-learning.js';
 
 export { deriveSeed };
 
@@ -204,7 +205,8 @@ type ExperimentName =
   | 'membership-partition'
   | 'membership-restart'
   | 'aggregation'
-  | 'kv-staleness';
+  | 'kv-staleness'
+  | 'gossip-learning';
 
 export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
@@ -220,4 +222,5 @@ export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => Exper
   aggregation,
   // Issue 14: key-value state staleness against fixed-interval anti-entropy.
   'kv-staleness': kvStaleness,
+  'gossip-learning': gossipLearning,
 };

@@ -467,6 +467,24 @@ function page(title: string, sections: string[]): string {
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head>\n<body><h1>${esc(title)}</h1>\n${sections.join('\n')}\n</body></html>\n`;
 }
 
+/** Gossip learning: mean and minimum accuracy over time per run, the central reference dashed. */
+function gossipLearningCharts(rows: Row[], curves: Row[]): string[] {
+  const central = num(rows[0].accuracy_central);
+  const out: string[] = [];
+  for (const k of ['accuracy_mean', 'accuracy_min']) {
+    const series: LineSeries[] = [];
+    let tMax = 0;
+    for (const [name, g] of groupBy(curves, ['shards', 'crashed', 'steps_per_period'])) {
+      const pts = sortedPoints(g, 't_s', k);
+      tMax = Math.max(tMax, ...pts.map((p) => p[0]));
+      series.push({ name, points: pts });
+    }
+    series.push({ name: 'central reference', points: [[0, central], [tMax, central]], dashed: true });
+    out.push(lineChart({ title: `${k} on the checkpoint test subsample`, xLabel: 'virtual time (s)', yLabel: 'accuracy', series, yDomain: [0, 1] }));
+  }
+  return out;
+}
+
 function experimentCharts(r: ExperimentResultLike): string[] {
   const rows = r.rows as Row[];
   if (rows.length === 0) return [];
@@ -481,6 +499,8 @@ function experimentCharts(r: ExperimentResultLike): string[] {
       return bootstrapCharts(rows);
     case 'aggregation':
       return aggregationCharts(r as unknown as Row);
+    case 'gossip-learning':
+      return gossipLearningCharts(rows, Array.isArray(r.curves) ? (r.curves as Row[]) : []);
     default:
       return [];
   }

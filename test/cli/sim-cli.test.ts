@@ -31,7 +31,7 @@ function assertUsageError(r: Run, line: string): void {
 test('unknown experiment: exit 2, one line listing what is expected', async () => {
   assertUsageError(
     await rumor('sim', 'nope'),
-    'unknown experiment "nope" (expected hyparview-failures, plumtree-redundancy, rounds-vs-n, bootstrap, membership-failures, membership-false-positives, membership-partition, membership-restart, aggregation, kv-staleness, or a .toml/.json scenario file)',
+    'unknown experiment "nope" (expected hyparview-failures, plumtree-redundancy, rounds-vs-n, bootstrap, membership-failures, membership-false-positives, membership-partition, membership-restart, aggregation, kv-staleness, gossip-learning, or a .toml/.json scenario file)',
   );
 });
 
@@ -39,6 +39,7 @@ test('bad option values name the option and the expectation', async () => {
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--nodes', '0'), 'option --nodes: expected an integer between 2 and 10000000, got "0"');
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--seed', 'abc'), 'option --seed: expected an integer >= 0, got "abc"');
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--fanout', '2.5'), 'option --fanout: expected an integer between 1 and 1000, got "2.5"');
+  assertUsageError(await rumor('sim', 'gossip-learning', '--nodes', '40000'), 'option --nodes: gossip-learning needs an integer in [2, 30000] (2 training examples per node at least), got 40000');
 });
 
 test('commander usage errors are one line with exit 2', async () => {
