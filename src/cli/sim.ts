@@ -13,7 +13,7 @@ import type { CliContext } from './context.js';
 export const DEFAULT_SIM_SEED = 1;
 
 /** Names of the built-in experiments (for help; `engine.ts` has the authoritative list). */
-const EXPERIMENT_NAMES = ['hyparview-failures', 'plumtree-redundancy', 'rounds-vs-n'];
+const EXPERIMENT_NAMES = ['hyparview-failures', 'plumtree-redundancy', 'rounds-vs-n', 'corruption', 'byzantine'];
 
 /** Options of the `sim` verb as commander parses them. */
 export interface SimOptions {

@@ -15,6 +15,7 @@
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
+import { SECURITY_EXPERIMENTS } from './exp-corruption.js';
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -189,8 +190,13 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n', (o: ExperimentOptions) => ExperimentResult> = {
+export const EXPERIMENTS: Record<
+  'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | keyof typeof SECURITY_EXPERIMENTS,
+  (o: ExperimentOptions) => ExperimentResult
+> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  // Issue 13 §3 (exp-corruption.ts): the S3 outage replayed, and Byzantine senders.
+  ...SECURITY_EXPERIMENTS,
 };
