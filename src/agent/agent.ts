@@ -244,6 +244,7 @@ export class Agent implements ApiBackend {
       this.publish({ type: 'neighbor-down', peer, reason });
       this.drive(() => this.members_.handleNeighborDown(peer, reason, Date.now()));
     });
+    this.node.on('reset', (channel, epoch) => this.onReset(channel, epoch));
     this.node.on('direct', (from, channel, data) => {
       if (channel === MEMBERS_CHANNEL) this.onMembersBytes(from, data);
     });
@@ -385,6 +386,18 @@ export class Agent implements ApiBackend {
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
     };
+  }
+
+  /** Cluster-wide reset of `channel` (reset switch, src/net/validation.ts); returns the epoch. */
+  reset(channel: string): number {
+    if (this.state !== 'running') throw new Error('reset: agent is stopping');
+    return this.node.reset(channel);
+  }
+
+  private onReset(channel: string, epoch: number): void {
+    this.counters.resets++;
+    this.log.warn({ channel, epoch }, 'channel reset: new epoch, older messages refused');
+    this.publish({ type: 'reset', channel, epoch });
   }
 
   /** Broadcast a user event; returns its message id. Throws on bad input or a stopped agent. */

@@ -58,6 +58,12 @@ export class AgentClient {
     return r.id;
   }
 
+  /** `POST /v1/reset`: reset `channel` on every node (new epoch); returns the epoch. */
+  async reset(channel: string): Promise<number> {
+    const r = await this.call<{ epoch: number }>('POST', '/v1/reset', { channel });
+    return r.epoch;
+  }
+
   /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
   async leave(): Promise<void> {
     await this.call('POST', '/v1/leave', {});

@@ -23,6 +23,7 @@ import { registerSim } from './sim.js';
 import { registerAgent } from './agent.js';
 import { registerMembers } from './members.js';
 import { registerEvent } from './event.js';
+import { registerReset } from './reset.js';
 import { registerMonitor } from './monitor.js';
 import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
@@ -40,6 +41,7 @@ const VERBS: ((program: Command, ctx: CliContext) => void)[] = [registerSim, reg
 VERBS.push(registerAgent);
 VERBS.push(registerMembers);
 VERBS.push(registerEvent);
+VERBS.push(registerReset);
 VERBS.push(registerMonitor);
 VERBS.push(registerInfo);
 VERBS.push(registerLeave);
