@@ -24,7 +24,8 @@
  * of truth (the bit flip is gone) and gossips it again at the new epoch.
  * Reported per row: nodes holding the corrupt value, peak and at the end; the time from t0
  * until no node holds it (`clean_after_s`, null if never within `runMs`); nodes holding the
- * good new value at the end; the corrupt broadcast's last-delivery hop (`ldh`) against
+ * good new value at the end; the time from the reset's issue until every node applied it
+ * (`reset_all_s`); the corrupt broadcast's last-delivery hop (`ldh`) against
  * log2(n); and a timeline (affected nodes every `sampleMs`).
  *
  * `byzantine` (`rumor sim byzantine`): n nodes (default 2,000: 12 overlays), a fraction of
@@ -112,6 +113,9 @@ class StateTable implements SimGuard {
   readonly resets = new Map<MsgId, number>();
   private readonly corruptWire = new WeakSet<Uint8Array>();
   wireFlip = false;
+  /** Nodes that applied the reset, and when the last one did. */
+  resetCount = 0;
+  resetAllAt = -1;
   checksumDrops = 0;
   rejects = 0;
   readonly validate?: (node: number, id: MsgId, payload: Uint8Array, from: number) => Verdict;
@@ -174,6 +178,7 @@ class StateTable implements SimGuard {
   applyReset(node: number, ep: number): void {
     if (ep <= this.epoch[node]) return;
     this.epoch[node] = ep;
+    if (++this.resetCount === this.epoch.length) this.resetAllAt = this.now();
     if (this.bad[node] === 1) {
       this.bad[node] = 0;
       this.affected--;
@@ -242,6 +247,7 @@ function corruptionRow(n: number, seed: number, defences: Defences, corruption: 
     clean_after_s: clean,
     good_value_end: goodEnd,
     ldh: s.broadcastStats(bad).ldh,
+    reset_all_s: st.resetAllAt < 0 ? null : Math.round(st.resetAllAt - t0 - RESET_AFTER_MS) / 1000,
     checksum_drops: st.checksumDrops,
     validation_rejects: st.rejects,
     timeline,

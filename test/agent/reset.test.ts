@@ -37,7 +37,6 @@ test('rumor reset: 5 agents reset a channel, new epoch everywhere, old-epoch mes
   const ms = performance.now() - t0;
   assert.deepEqual([...resetAt.values()], [1, 1, 1, 1, 1]);
   for (const a of agents) assert.equal(a.node.epoch('jobs'), 1);
-  // eslint-disable-next-line no-console
   console.log(`# reset reached 5 agents in ${ms.toFixed(1)} ms (loopback, profile local)`);
 
   // A message of the old epoch (sent before the reset), injected by a peer, is refused.
