@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNode, type RumorNode } from '../net/rumor-node.js';
+import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
 import {
   DEFAULT_MEMBERS_CONFIG,
@@ -131,6 +132,8 @@ export class Agent implements ApiBackend {
       name,
       profile: config.profile,
       logger: log.child({ component: 'net' }),
+      // User-event rules (event-rules.ts), checked before an event is delivered or forwarded.
+      validate: hasRules(config) ? (m) => (m.channel === EVENT_CHANNEL ? eventVerdict(config, m.data) : 'accept') : undefined,
     });
     const agent = new Agent(node, config, log);
     // Warm the handler spawn path before the node listens (see HandlerRunner.warmUp): each
@@ -403,6 +406,8 @@ export class Agent implements ApiBackend {
   /** Broadcast a user event; returns its message id. Throws on bad input or a stopped agent. */
   event(name: string, payload: Uint8Array): string {
     if (this.state !== 'running') throw new Error('event: agent is stopping');
+    const bad = checkEvent(this.config, name, payload.byteLength);
+    if (bad !== null) throw new Error(`event: ${bad}`);
     this.ltime++;
     const id = this.node.broadcast(encodeUserEvent({ name, payload, ltime: this.ltime }), { channel: EVENT_CHANNEL });
     this.counters.userEventsSent++;

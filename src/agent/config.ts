@@ -64,6 +64,20 @@ const stringTable: Check = (v) => {
   const bad = Object.entries(v).find(([, x]) => typeof x !== 'string');
   return bad ? issue('expected a string', [bad[0]]) : undefined;
 };
+const numTable: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return issue('expected a table of name = bytes');
+  const bad = Object.entries(v).find(([, x]) => posInt(x) !== undefined);
+  return bad ? issue('expected a positive integer', [bad[0]]) : undefined;
+};
+const regex: Check = (v) => {
+  if (typeof v !== 'string') return issue('expected a regular expression string');
+  try {
+    new RegExp(v);
+    return undefined;
+  } catch (e) {
+    return issue(`invalid regular expression: ${(e as Error).message}`);
+  }
+};
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
@@ -86,6 +100,9 @@ const SCHEMA = {
   logFormat: oneOf(['json', 'text'], 'expected json or text'),
   syncIntervalMs: posInt,
   reapAfterMs: posInt,
+  eventNamePattern: optional(regex),
+  eventMaxBytes: optional(posInt),
+  eventMaxBytesByName: optional(numTable),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -107,6 +124,10 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
+  /** User-event validation (event-rules.ts). */
+  eventNamePattern?: string;
+  eventMaxBytes?: number;
+  eventMaxBytesByName?: Record<string, number>;
 }
 type Key = keyof Raw;
 
@@ -127,7 +148,7 @@ export interface ConfigSources {
 
 const KEYS = Object.keys(SCHEMA) as Key[];
 const LIST_KEYS = new Set<Key>(['join', 'eventHandlers']);
-const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs']);
+const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes']);
 
 /** `eventHandlers` → `RUMOR_EVENT_HANDLERS`. */
 export function envName(key: string): string {
