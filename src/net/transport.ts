@@ -558,7 +558,9 @@ export class Transport implements Io<string>, ConnHandler {
     bump(this.counters.droppedFrames, reason);
     const per = (this.counters.droppedFramesByPeer[label] ??= {});
     bump(per, reason);
-    if (typeof from !== 'string' && from.peer !== null) this.defences.offence(from.peer, 'bad-frame', now);
+    // Scored against the peer once it is known (after the handshake). `decrypt-failed` is the
+    // encryption layer's reason (issue 13 §1) and scores as a failed decryption.
+    if (typeof from !== 'string' && from.peer !== null) this.defences.offence(from.peer, reason === 'decrypt-failed' ? 'decrypt-fail' : 'bad-frame', now);
     const suppressed = this.badLog.allow(label, now);
     if (suppressed >= 0) {
       this.o.logger.warn({ peer: label, reason, detail, suppressedSinceLast: suppressed }, 'rumor: dropped bad frame');
