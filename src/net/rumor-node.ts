@@ -202,7 +202,12 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       epochs: this.epochs,
       origins: t.defences.origins,
       user: o.validate,
-      countOriginExcess: () => t.defences.stats.originExcess++,
+      countOriginExcess: (origin, from) => {
+        t.defences.stats.originExcess++;
+        // A peer originating beyond the per-origin rate floods by itself: score it (deferred
+        // until the machine call returns, as a quarantine closes connections).
+        if (origin === from) t.drive((now) => t.defences.offence(from, 'rate-excess', now));
+      },
       now: () => performance.now(),
     });
   }

@@ -5,7 +5,8 @@
  * 2. channel epochs (reset switch): a message on a channel whose epoch was reset after the
  *    message was sent (envelope timestamp < the reset's timestamp) is `ignore`d — it belongs
  *    to an older epoch;
- * 3. the per-origin broadcast rate (limits.ts `OriginLimits`): over it, `ignore`;
+ * 3. the per-origin broadcast rate (limits.ts `OriginLimits`): over it, `ignore` — and when the
+ *    peer it came from is the origin itself, the excess scores against it (`rate-excess`);
  * 4. the application's `validate` hook, if any.
  *
  * Limits: the epoch boundary is the origin's wall clock (the envelope timestamp). A node
@@ -46,7 +47,8 @@ export interface ValidationState {
   epochs: Map<string, Epoch>;
   origins: OriginLimits | null;
   user: Validator | undefined;
-  countOriginExcess(): void;
+  /** A message over its origin's rate arrived from `from` (the origin itself when equal). */
+  countOriginExcess(origin: string, from: string): void;
   now(): number;
 }
 
@@ -57,7 +59,7 @@ export function buildValidate(s: ValidationState): (id: MsgId, payload: Uint8Arr
     const ep = s.epochs.get(e.channel);
     if (ep !== undefined && e.timestamp < ep.since) return 'ignore';
     if (s.origins !== null && !s.origins.allow(e.origin, s.now())) {
-      s.countOriginExcess();
+      s.countOriginExcess(e.origin, from);
       return 'ignore';
     }
     if (s.user === undefined) return 'accept';
