@@ -17,7 +17,18 @@
  * (d) idle traffic: bytes per second per node over an idle window, counted by iptables
  *     accounting rules (INPUT chain: every loopback packet is counted once, at its receiver,
  *     IP headers included) on the agents' gossip ports (`idle_bytes_per_s_per_node`);
- * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean).
+ * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
+ * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
+ *     (the resumed one included, once it runs) is polled until every one lists every live
+ *     member alive for 5 s running (at least 10 s after the resume, at most 60 s):
+ *     `stall_false_positives` = healthy members (neither stopped nor crashed) that some agent
+ *     listed with any status other than `alive` (suspect included: strict), and
+ *     `stall_false_failed` = those listed failed, left or absent; `stall_recover_ms` = from the
+ *     SIGCONT until every agent lists the stopped one alive again;
+ * (g) silent failure: one agent frozen with SIGSTOP and kept frozen (its sockets stay open: no
+ *     reset, no answers) until every other agent lists it failed, left or absent
+ *     (`silent_detect_ms`; rumor's `suspect` does not count as detected, as Serf never shows
+ *     its suspicion).
  *
  * Polling: rumor through its HTTP API (node:http, kept-alive connections), Serf through its RPC
  * protocol over one persistent connection per agent (bench/serf.ts): neither spawns a process
@@ -57,6 +68,13 @@ interface Result {
   /** Packets per second per node in the same window (headers dominate small packets). */
   idle_packets_per_s_per_node: number | null;
   rss_mb_per_agent: number;
+  silent_detect_ms: number | null;
+  stall_false_positives: number | null;
+  stall_false_failed: number | null;
+  stall_recover_ms: number | null;
+  /** Healthy members listed not alive during the stall phase: `name:status@observer+ms since
+   *  the resume` (negative: during the stop), first sighting each. */
+  stall_false_listed: string[];
   /** Every event's latency (ms), in publication order. */
   event_latencies_ms: number[];
   notes: string[];
@@ -87,7 +105,7 @@ function parseArgs(argv: string[]): Options {
       i++;
       return n;
     };
-    if (a === '--nodes') o.nodes = int(3);
+    if (a === '--nodes') o.nodes = int(4);
     else if (a === '--events') o.events = int(1);
     else if (a === '--idle-s') o.idleS = int(1);
     else if (a === '--profile' && (v === 'lan' || v === 'local')) {
@@ -386,6 +404,78 @@ async function measureCrash(d: Driver, run: Running, n: number): Promise<number 
   return ok ? nowMs() - t0 : undefined;
 }
 
+const isDead = (s: string | undefined): boolean => s === undefined || s === 'failed' || s === 'left';
+
+/** SIGSTOP agent `victim` for 6 s, SIGCONT it, then watch every live agent (see (f) above). */
+async function measureStall(d: Driver, run: Running, live: number[], victim: number): Promise<{ fp: number; failed: number; recoverMs: number | null; listed: string[] }> {
+  const healthy = new Set(live.filter((i) => i !== victim).map((i) => `n${i}`));
+  const names = live.map((i) => `n${i}`);
+  const falseAny = new Map<string, string>();
+  const falseDead = new Set<string>();
+  let stopped = true;
+  let resumedAt = Infinity;
+  let recoveredAt: number | null = null;
+  let quietSince = Infinity;
+  const t0 = nowMs();
+  run.children[victim].kill('SIGSTOP');
+  const resume = setTimeout(() => {
+    run.children[victim].kill('SIGCONT');
+    stopped = false;
+    resumedAt = nowMs();
+  }, 6000);
+  try {
+    while (nowMs() - t0 < 6000 + 60_000) {
+      const observers = stopped ? live.filter((i) => i !== victim) : live;
+      const lists = await Promise.all(observers.map((i) => d.members(i).catch(() => null)));
+      let allAlive = !stopped;
+      for (let k = 0; k < lists.length; k++) {
+        const m = lists[k];
+        if (m === null) {
+          allAlive = false;
+          continue;
+        }
+        for (const name of names) {
+          const st = m.get(name);
+          if (st !== 'alive') allAlive = false;
+          if (healthy.has(name) && st !== 'alive') {
+            if (!falseAny.has(name)) falseAny.set(name, `${name}:${st ?? 'absent'}@n${observers[k]}+${Math.round(nowMs() - resumedAt)}ms`);
+            if (isDead(st)) falseDead.add(name);
+          }
+        }
+      }
+      const t = nowMs();
+      if (!stopped && recoveredAt === null && lists.every((m) => m !== null && m.get(`n${victim}`) === 'alive')) recoveredAt = t;
+      if (!allAlive) quietSince = Infinity;
+      else if (quietSince === Infinity) quietSince = t;
+      if (t - resumedAt >= 10_000 && t - quietSince >= 5000) break;
+      await sleep(250);
+    }
+  } finally {
+    clearTimeout(resume);
+    if (stopped) run.children[victim].kill('SIGCONT');
+  }
+  return { fp: falseAny.size, failed: falseDead.size, recoverMs: recoveredAt === null ? null : recoveredAt - resumedAt, listed: [...falseAny.values()] };
+}
+
+/** Freeze agent `victim` with SIGSTOP (kept frozen) until every other live agent lists it
+ *  failed, left or absent; then kill it. */
+async function measureSilent(d: Driver, run: Running, live: number[], victim: number): Promise<number | undefined> {
+  const pending = new Set(live.filter((i) => i !== victim));
+  const t0 = nowMs();
+  run.children[victim].kill('SIGSTOP');
+  try {
+    const ok = await until(120_000, async () => {
+      await Promise.all([...pending].map(async (i) => {
+        if (isDead((await d.members(i)).get(`n${victim}`))) pending.delete(i);
+      }));
+      return pending.size === 0 ? true : undefined;
+    }, 50);
+    return ok ? nowMs() - t0 : undefined;
+  } finally {
+    run.children[victim].kill('SIGKILL');
+  }
+}
+
 const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
@@ -418,6 +508,13 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     process.stderr.write(`[${d.name}] crash detection\n`);
     const crash = await measureCrash(d, run, n);
     if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
+    const live = all.slice(0, n - 1);
+    process.stderr.write(`[${d.name}] stall (SIGSTOP 6 s, SIGCONT)\n`);
+    const stall = await measureStall(d, run, live, n - 2);
+    if (stall.recoverMs === null) notes.push('the stalled agent was not alive everywhere within 60 s of its resume');
+    process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
+    const silent = await measureSilent(d, run, live, n - 3);
+    if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
     const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
     const sortedLat = [...lat].sort((a, b) => a - b);
     return {
@@ -432,6 +529,11 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       idle_bytes_per_s_per_node: round(idle, 0),
       idle_packets_per_s_per_node: round(idlePackets),
       rss_mb_per_agent: round(rss.reduce((a, b) => a + b, 0) / rss.length)!,
+      silent_detect_ms: round(silent),
+      stall_false_positives: stall.fp,
+      stall_false_failed: stall.failed,
+      stall_recover_ms: round(stall.recoverMs),
+      stall_false_listed: stall.listed,
       event_latencies_ms: lat.map((x) => round(x)!),
       notes,
     };
@@ -445,6 +547,7 @@ function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
     'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'event_p50_ms', 'event_p100_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
+    'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms',
   ];
   const r = results.rumor;
   const s = results.serf;

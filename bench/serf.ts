@@ -158,9 +158,9 @@ export class SerfRpc {
   }
 
   /** Connect and hand-shake (`{Version: 1}`). Rejects when the agent does not answer. */
-  static async open(port: number): Promise<SerfRpc> {
+  static async open(port: number, host = '127.0.0.1'): Promise<SerfRpc> {
     const sock = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+      const s = connect({ host, port }, () => resolve(s));
       s.once('error', reject);
     });
     const rpc = new SerfRpc(sock);
@@ -231,19 +231,26 @@ export interface SerfAgentSpec {
   handler: string;
   /** Serf's timing profile (`-profile`): lan (Serf's default), wan or local. */
   profile?: string;
+  /** Address to bind gossip and RPC on (default 127.0.0.1). */
+  host?: string;
+  /** Network namespace to run in (`ip netns exec`; bench/faults.ts). */
+  netns?: string;
 }
 
 /** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
 export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
+  const host = spec.host ?? '127.0.0.1';
   const args = [
     'agent',
     `-node=${spec.name}`,
-    `-bind=127.0.0.1:${spec.bindPort}`,
-    `-rpc-addr=127.0.0.1:${spec.rpcPort}`,
+    `-bind=${host}:${spec.bindPort}`,
+    `-rpc-addr=${host}:${spec.rpcPort}`,
     `-event-handler=user=${spec.handler}`,
     '-log-level=warn',
     `-profile=${spec.profile ?? 'lan'}`,
     ...spec.join.map((j) => `-join=${j}`),
   ];
-  return spawn('serf', args, { stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'] });
+  const stdio: ['ignore', number | 'ignore', number | 'ignore'] = ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'];
+  if (spec.netns !== undefined) return spawn('ip', ['netns', 'exec', spec.netns, 'serf', ...args], { stdio });
+  return spawn('serf', args, { stdio });
 }

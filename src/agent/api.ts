@@ -8,7 +8,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatAddr } from '../net/util.js';
 import { parseBindAddr } from './config.js';
-import type { Member, MemberStatus } from '../proto/members.js';
+import type { Member, MemberStatus } from './members.js';
+import { DashboardHub, withFeatures, type DashboardNode } from './dashboard.js';
+import { serveUi } from './dashboard-ui.js';
 
 /** A member as the API returns it. */
 export interface ApiMember {
@@ -23,7 +25,7 @@ export interface ApiMember {
 /** An event of the monitor stream (JSON of one SSE `data:` line; `event:` is `type`). */
 export type MonitorEvent =
   | { type: 'user'; id: string; name: string; origin: string; ltime: number; payload: string; payloadBase64: string }
-  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update'; member: Omit<Member, 'updatedAt'> }
+  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update' | 'member-reap'; member: Omit<Member, 'updatedAt'> }
   | { type: 'neighbor-up'; peer: string }
   | { type: 'neighbor-down'; peer: string; reason: string }
   | { type: 'reset'; channel: string; epoch: number };
@@ -34,12 +36,15 @@ export interface ApiBackend {
   apiMembers(): ApiMember[];
   /** Broadcast a user event; returns its id. Throws with a one-line message on bad input. */
   event(name: string, payload: Uint8Array): string;
-  /** Cluster-wide reset of a channel (reset switch); returns the new epoch. Throws on bad input. */
-  reset(channel: string): number;
+  /** Cluster-wide reset of a channel (reset switch); returns the new epoch. Throws on bad input.
+   *  Optional: a backend without it answers 501. */
+  reset?(channel: string): number;
   leave(): Promise<void>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Subscribe to monitor events; returns the unsubscribe function. */
   subscribe(listener: (e: MonitorEvent) => void): () => void;
+  /** The node, for the dashboard's overlay crawl (src/agent/dashboard.ts); absent in stubs. */
+  readonly node?: DashboardNode;
 }
 
 /** Largest accepted request body (bytes). */
@@ -68,8 +73,9 @@ export async function startApi(addr: string, token: string | undefined, backend:
   if (!a.ok) throw new Error(`apiAddr: ${a.reason}`);
   const { host, port } = a.value;
   const streams = new Set<ServerResponse>();
+  const dash = new DashboardHub(backend);
   const server = createServer((req, res) => {
-    handle(req, res, token, backend, streams).catch((err: unknown) => {
+    handle(req, res, token, backend, streams, dash).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${String((err as Error).message ?? err)}`);
       if (!res.headersSent) sendJson(res, e.status, { error: e.message.split('\n')[0] });
       else res.end();
@@ -81,6 +87,7 @@ export async function startApi(addr: string, token: string | undefined, backend:
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of streams) s.end();
+        dash.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -113,13 +120,15 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, token: string | undefined, backend: ApiBackend, streams: Set<ServerResponse>): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, token: string | undefined, backend: ApiBackend, streams: Set<ServerResponse>, dash: DashboardHub): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
+  // The dashboard page's files are public app code; its API calls carry the token.
+  if (url.pathname === '/ui' || url.pathname.startsWith('/ui/')) return serveUi(req, res, url.pathname);
   if (!authorized(req, token)) throw new HttpError(401, 'missing or wrong bearer token (send "Authorization: Bearer <token>")');
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
   switch (route) {
     case 'GET /v1/info':
-      return sendJson(res, 200, backend.info());
+      return sendJson(res, 200, withFeatures(backend.info()));
     case 'GET /v1/members':
       return sendJson(res, 200, { members: filterMembers(backend.apiMembers(), url.searchParams) });
     case 'POST /v1/event': {
@@ -138,6 +147,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       if (typeof channel !== 'string' || !/^[A-Za-z0-9_.:-]{1,255}$/.test(channel) || channel.startsWith('_rumor.')) {
         throw new HttpError(400, 'channel: expected 1-255 letters, digits, _ . : or - (not a reserved _rumor. channel)');
       }
+      if (backend.reset === undefined) throw new HttpError(501, 'reset: not supported by this agent');
       let epoch: number;
       try {
         epoch = backend.reset(channel);
@@ -151,6 +161,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       return sendJson(res, 200, { ok: true });
     case 'GET /v1/monitor':
       return monitor(req, res, backend, url.searchParams, streams);
+    case 'GET /v1/dashboard/stream':
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      return dash.stream(req, res);
     case 'GET /metrics': {
       const m = await backend.metrics();
       res.writeHead(200, { 'content-type': m.contentType });
@@ -158,7 +172,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       return;
     }
   }
-  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/reset', '/v1/leave', '/v1/monitor', '/metrics'];
+  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
   if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
 }
@@ -222,12 +236,12 @@ export function monitorMatches(filters: string[], e: MonitorEvent): boolean {
   );
 }
 
-const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update)|neighbor|neighbor-(up|down)|reset)$/;
+const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update|reap)|neighbor|neighbor-(up|down)|reset)$/;
 
 function monitor(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, q: URLSearchParams, streams: Set<ServerResponse>): void {
   const filters = q.getAll('type').flatMap((s) => s.split(',')).filter((s) => s !== '');
   const bad = filters.find((f) => !MONITOR_FILTER.test(f));
-  if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, neighbor, neighbor-up, neighbor-down or *)`);
+  if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, member-reap, neighbor, neighbor-up, neighbor-down or *)`);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(': connected\n\n');
   streams.add(res);

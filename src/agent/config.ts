@@ -19,7 +19,7 @@ import { AGENT_DEFAULTS } from './defaults.js';
 export { AGENT_DEFAULTS };
 
 /** Event filters accepted by handlers and the monitor stream. */
-export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'user'] as const;
+export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'member-update', 'member-reap', 'user'] as const;
 
 /** One event handler: run `script` for events matching any of `filters`. */
 export interface EventHandlerSpec {
@@ -150,6 +150,24 @@ const KEYS = Object.keys(SCHEMA) as Key[];
 const LIST_KEYS = new Set<Key>(['join', 'eventHandlers']);
 const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes']);
 
+/** Every configuration key, in schema order. */
+export const CONFIG_KEYS: readonly Key[] = KEYS;
+export type ConfigKey = Key;
+
+/** List keys: on the command line one value per flag, the flag repeatable and singular. */
+const REPEATABLE_FLAGS: Partial<Record<Key, string>> = { join: 'join', tags: 'tag', eventHandlers: 'event-handler' };
+
+/** The command-line flag of `key`, without `--`: kebab-case (`handlerTimeoutMs` →
+ *  `handler-timeout-ms`), singular for the repeatable list keys (`tags` → `tag`). */
+export function flagName(key: Key): string {
+  return REPEATABLE_FLAGS[key] ?? key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** Whether `key`'s flag is given once per value (`--join a --join b`). */
+export function isRepeatableFlag(key: Key): boolean {
+  return REPEATABLE_FLAGS[key] !== undefined;
+}
+
 /** `eventHandlers` → `RUMOR_EVENT_HANDLERS`. */
 export function envName(key: string): string {
   return 'RUMOR_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
@@ -168,7 +186,7 @@ export function resolveAgentConfig(sources: ConfigSources): { ok: true; config: 
     layers.push({ label: () => `config file ${sources.file}`, values: f.values });
   }
   if (sources.env !== undefined) layers.push({ label: (k) => `environment ${envName(k)}`, values: fromEnv(sources.env) });
-  if (sources.flags !== undefined) layers.push({ label: (k) => `flag --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`, values: fromFlags(sources.flags) });
+  if (sources.flags !== undefined) layers.push({ label: (k) => `flag --${(KEYS as string[]).includes(k) ? flagName(k as Key) : k}`, values: fromFlags(sources.flags) });
   const merged: Record<string, unknown> = { ...AGENT_DEFAULTS };
   const origin: Record<string, string> = {};
   for (const layer of layers) {
@@ -293,6 +311,15 @@ function coerce(key: Key, v: unknown, listSep: RegExp): unknown {
   if (typeof v !== 'string' && !(Array.isArray(v) && key === 'tags')) {
     if (LIST_KEYS.has(key) && typeof v === 'string') return [v];
     return v;
+  }
+  if (key === 'eventMaxBytesByName') {
+    // Flag / environment form: "deploy=512,ping=64".
+    const t: Record<string, unknown> = {};
+    for (const item of (v as string).split(',').filter((x) => x.trim() !== '')) {
+      const [k, n] = item.split('=');
+      t[k.trim()] = /^\d+$/.test((n ?? '').trim()) ? Number(n.trim()) : n;
+    }
+    return t;
   }
   if (key === 'tags') {
     const items = (Array.isArray(v) ? v.map(String) : (v as string).split(',')).filter((s) => s.trim() !== '');

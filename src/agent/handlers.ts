@@ -27,7 +27,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import type { Member } from '../proto/members.js';
+import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
@@ -35,7 +35,7 @@ import { closeQuietly, ScratchFiles } from './scratch.js';
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
   | { type: 'user'; id: string; name: string; payload: Uint8Array; origin: string; ltime: number }
-  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update'; members: Member[] };
+  | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update' | 'member-reap'; members: Member[] };
 
 /** Does the filter (`*`, `user`, `user:NAME`, or an event type) match the event? */
 export function matchesFilter(filter: string, type: string, userName?: string): boolean {

@@ -52,6 +52,7 @@ export function createMetrics(src: MetricsSource): Registry {
   counter(reg, 'rumor_neighbor_up_total', 'Neighbours that came up.', [], () => [[{}, c.neighborUp]]);
   counter(reg, 'rumor_neighbor_down_total', 'Neighbours that went down, by reason.', ['reason'], () => byLabel('reason', c.neighborDown));
   gauge(reg, 'rumor_members', 'Members by status.', ['status'], () => byLabel('status', src.memberCounts()));
+  gauge(reg, 'rumor_members_local_health', 'Local health score of the failure detector (0 healthy; each point stretches its timeouts).', [], () => [[{}, src.membersHealth?.() ?? 0]]);
   counter(reg, 'rumor_handler_runs_total', 'Event handler runs started.', [], () => [[{}, c.handlerRuns]]);
   counter(reg, 'rumor_handler_failures_total', 'Event handler failures, by reason (exit, signal, timeout, spawn).', ['reason'], () => byLabel('reason', c.handlerFailures));
   counter(reg, 'rumor_handler_dropped_total', 'Event handler runs dropped because the queue was full.', [], () => [[{}, c.handlerDropped]]);

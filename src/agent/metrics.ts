@@ -7,7 +7,7 @@
  * not load prom-client (~6 MB RSS, ~40 ms; measured node 20).
  */
 import type { NodeStats } from '../net/stats.js';
-import type { MemberStatus } from '../proto/members.js';
+import type { MemberStatus } from './members.js';
 
 /** Counters the agent increments itself. */
 export interface AgentCounters {
@@ -33,5 +33,7 @@ export interface MetricsSource {
   stats(): NodeStats | null;
   memberCounts(): Record<MemberStatus, number>;
   counters: AgentCounters;
+  /** Lifeguard local health score of the membership machine (0: healthy, up to 7). */
+  membersHealth?(): number;
 }
 

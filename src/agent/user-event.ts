@@ -3,7 +3,6 @@
  * "ltime": integer}`; `ltime` is the sender's Lamport clock (as Serf's user events carry).
  * Validated on receipt; bad input is a reason, never an exception.
  */
-import { parseJsonObject } from '../proto/members.js';
 
 /** A decoded user event. */
 export interface UserEvent {
@@ -36,4 +35,16 @@ export function decodeUserEvent(bytes: Uint8Array): { ok: true; event: UserEvent
   if (typeof o.payload !== 'string' || !BASE64.test(o.payload)) return { ok: false, reason: 'payload: expected base64' };
   if (typeof o.ltime !== 'number' || !Number.isSafeInteger(o.ltime) || o.ltime < 0) return { ok: false, reason: 'ltime: expected a non-negative integer' };
   return { ok: true, event: { name: o.name, payload: new Uint8Array(Buffer.from(o.payload, 'base64')), ltime: o.ltime } };
+}
+
+/** Parse `bytes` as a UTF-8 JSON object. Never throws. */
+export function parseJsonObject(bytes: Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: 'not UTF-8 JSON' };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'expected an object' };
+  return { ok: true, value: v as Record<string, unknown> };
 }

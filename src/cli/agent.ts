@@ -9,6 +9,7 @@
  */
 import type { Command } from 'commander';
 import { AGENT_DEFAULTS } from '../agent/defaults.js';
+import { CONFIG_KEYS, flagName, isRepeatableFlag, type ConfigKey } from '../agent/config.js';
 import type { AgentClient } from '../agent/client.js';
 import { type CliContext, RunError, UsageError } from './context.js';
 
@@ -17,53 +18,64 @@ export const DEFAULT_API_URL = `http://${AGENT_DEFAULTS.apiAddr}`;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-interface AgentOptions {
-  name?: string;
-  cluster?: string;
-  bind?: string;
-  advertise?: string;
-  join: string[];
-  tag: string[];
-  profile?: string;
-  eventHandler: string[];
-  apiAddr?: string;
-  apiToken?: string;
-  dataDir?: string;
-  logLevel?: string;
-  logFormat?: string;
-  config?: string;
+/** Value name and help of each configuration key's flag. The flags themselves (names,
+ *  repeatable or not) are derived from the schema (`flagName`), so every key has one, and
+ *  docs/agent.md's table is checked against this list by test/cli/agent-flags.test.ts. */
+const FLAG_HELP: Record<ConfigKey, [value: string, help: string]> = {
+  name: ['name', 'node name (default: name saved in --data-dir, else the host name)'],
+  cluster: ['name', `cluster name; agents refuse other clusters (default: ${AGENT_DEFAULTS.cluster})`],
+  bind: ['host:port', `gossip address to listen on (default: ${AGENT_DEFAULTS.bind})`],
+  advertise: ['host:port', 'address other agents use to reach this one (default: the bind address)'],
+  join: ['host:port', 'agent to join at start (repeatable)'],
+  tags: ['key=value', 'tag of this node (repeatable)'],
+  profile: ['profile', `timing profile: lan, wan or local (default: ${AGENT_DEFAULTS.profile})`],
+  eventHandlers: ['[filter=]script', 'script run on events, e.g. user:deploy=./deploy.sh (repeatable)'],
+  handlerTimeoutMs: ['ms', `kill an event handler after this long (default: ${AGENT_DEFAULTS.handlerTimeoutMs})`],
+  handlerConcurrency: ['n', `event handlers running at once (default: ${AGENT_DEFAULTS.handlerConcurrency})`],
+  handlerQueueSize: ['n', `events queued for handlers before dropping (default: ${AGENT_DEFAULTS.handlerQueueSize})`],
+  apiAddr: ['host:port', `HTTP API address (default: ${AGENT_DEFAULTS.apiAddr})`],
+  apiToken: ['token', 'bearer token required by the HTTP API (required off loopback)'],
+  dataDir: ['dir', 'directory for the agent state (keeps name and incarnation)'],
+  logLevel: ['level', `trace, debug, info, warn, error or silent (default: ${AGENT_DEFAULTS.logLevel})`],
+  logFormat: ['format', 'json or text (default: text on a terminal, json otherwise)'],
+  syncIntervalMs: ['ms', `anti-entropy period (default: ${AGENT_DEFAULTS.syncIntervalMs})`],
+  reapAfterMs: ['ms', `forget failed and left members after this long (default: ${AGENT_DEFAULTS.reapAfterMs})`],
+  eventNamePattern: ['regex', 'user events whose name does not match are rejected (default: none)'],
+  eventMaxBytes: ['bytes', 'payload limit of every user event (default: none)'],
+  eventMaxBytesByName: ['name=bytes,...', 'per-event-name payload limits (default: none)'],
+};
+
+/** Commander's attribute name of a flag (`--event-handler` → `eventHandler`). */
+const attr = (flag: string): string => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The `flags` source of `resolveAgentConfig` from the parsed options of `rumor agent`. */
+export function flagsFromOptions(opts: Record<string, unknown>): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) flags[key] = opts[attr(flagName(key))];
+  return flags;
 }
 
-/** Register the `agent` verb. */
+/** Register the `agent` verb: one flag per configuration key, plus `--config`. */
 export function registerAgent(program: Command, ctx: CliContext): void {
-  program
-    .command('agent')
-    .description('run a gossip agent (like `serf agent`), controlled over a local HTTP API')
-    .option('--name <name>', 'node name (default: random)')
-    .option('--cluster <name>', `cluster name; agents refuse other clusters (default: ${AGENT_DEFAULTS.cluster})`)
-    .option('--bind <host:port>', `gossip address to listen on (default: ${AGENT_DEFAULTS.bind})`)
-    .option('--advertise <host:port>', 'address other agents use to reach this one (default: the bind address)')
-    .option('--join <host:port>', 'agent to join at start (repeatable)', collect, [])
-    .option('--tag <key=value>', 'tag of this node (repeatable)', collect, [])
-    .option('--profile <profile>', `timing profile: lan, wan or local (default: ${AGENT_DEFAULTS.profile})`)
-    .option('--event-handler <[filter=]script>', 'script run on events, e.g. user:deploy=./deploy.sh (repeatable)', collect, [])
-    .option('--api-addr <host:port>', `HTTP API address (default: ${AGENT_DEFAULTS.apiAddr})`)
-    .option('--api-token <token>', 'bearer token required by the HTTP API (required off loopback)')
-    .option('--data-dir <dir>', 'directory for the agent state')
-    .option('--log-level <level>', `trace, debug, info, warn, error or silent (default: ${AGENT_DEFAULTS.logLevel})`)
-    .option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)')
+  const cmd = program.command('agent').description('run a gossip agent (like `serf agent`), controlled over a local HTTP API');
+  for (const key of CONFIG_KEYS) {
+    const [value, help] = FLAG_HELP[key];
+    const spec = `--${flagName(key)} <${value}>`;
+    if (isRepeatableFlag(key)) cmd.option(spec, help, collect, []);
+    else cmd.option(spec, help);
+  }
+  cmd
     .option('--config <file>', 'configuration file (.toml, .yaml, .yml or .json)')
-    .addHelpText('after', '\nEvery setting can also come from the environment: RUMOR_NAME, RUMOR_BIND, RUMOR_JOIN (comma-separated), RUMOR_API_TOKEN, ...')
-    .action(async (opts: AgentOptions) => {
+    .addHelpText('after', '\nEvery setting can also come from the environment: RUMOR_NAME, RUMOR_BIND, RUMOR_JOIN (comma-separated), RUMOR_API_TOKEN, ... (docs/agent.md)')
+    .action(async (opts: Record<string, unknown>) => {
       await runAgent(ctx, opts);
     });
 }
 
-async function runAgent(ctx: CliContext, opts: AgentOptions): Promise<void> {
-  const { config: file, tag, eventHandler, ...rest } = opts;
-  const flags: Record<string, unknown> = { ...rest, tags: tag, eventHandlers: eventHandler };
+async function runAgent(ctx: CliContext, opts: Record<string, unknown>): Promise<void> {
+  const file = opts.config as string | undefined;
   const { resolveAgentConfig } = await import('../agent/config.js');
-  const r = resolveAgentConfig({ flags, env: process.env, file });
+  const r = resolveAgentConfig({ flags: flagsFromOptions(opts), env: process.env, file });
   if (!r.ok) throw new UsageError(r.reason);
   const { Agent, installSignalHandlers } = await import('../agent/agent.js');
   let agent: Awaited<ReturnType<typeof Agent.start>>;

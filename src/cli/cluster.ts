@@ -49,18 +49,27 @@ export async function freePorts(count: number): Promise<number[]> {
   return [...out];
 }
 
-/** Resolve when `fn` returns a value other than undefined/false; reject after `timeoutMs`. */
+/**
+ * Resolve when `fn` returns a value other than undefined/false; reject after `timeoutMs`.
+ * A throw from `fn` counts as "not yet" (an agent still starting refuses connections), but
+ * the deadline's error reports the last one thrown, so a timeout says why, not only that.
+ */
 export async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | false>, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
     let v: T | undefined | false;
     try {
       v = await fn();
-    } catch {
+    } catch (e) {
       v = undefined;
+      lastError = e;
     }
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new RunError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const why = lastError === undefined ? '' : `; last failure: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      throw new RunError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -233,7 +242,8 @@ function printCluster(ctx: CliContext, c: LocalCluster, got: Received[][]): void
   });
   const api = c.apiUrls[0];
   ctx.stdout.write(
-    `\ntry, in another terminal:\n` +
+    `\nlive dashboard: ${api}/ui/  (or: npx rumor ui --agent ${api.replace('http://', '')} --open)\n` +
+      `\ntry, in another terminal:\n` +
       `  npx rumor members --api ${api}\n` +
       `  npx rumor monitor --api ${c.apiUrls[c.apiUrls.length - 1]}\n` +
       `  npx rumor event deploy v2 --api ${api}\n` +

@@ -13,7 +13,17 @@ import type { CliContext } from './context.js';
 export const DEFAULT_SIM_SEED = 1;
 
 /** Names of the built-in experiments (for help; `engine.ts` has the authoritative list). */
-const EXPERIMENT_NAMES = ['hyparview-failures', 'plumtree-redundancy', 'rounds-vs-n', 'corruption', 'byzantine'];
+const EXPERIMENT_NAMES = [
+  'hyparview-failures',
+  'plumtree-redundancy',
+  'rounds-vs-n',
+  'membership-failures',
+  'membership-false-positives',
+  'membership-partition',
+  'membership-restart',
+  'corruption',
+  'byzantine',
+];
 
 /** Options of the `sim` verb as commander parses them. */
 export interface SimOptions {

@@ -1,5 +1,8 @@
 /**
  * `rumor ui [--port N]`: serve the built web app (the visual simulator) from loopback.
+ * `rumor ui --agent ADDR [--open]`: the live dashboard of a running agent, which the agent
+ * itself serves at `http://ADDR/ui/`: checks that it answers, prints the URL, and opens a
+ * browser only with `--open`.
  *
  * The app is built by Vite into `dist/web` (shipped with the package). When running from a
  * source checkout and the build is missing or older than its sources, it is (re)built first
@@ -8,9 +11,11 @@
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { CliContext } from './context.js';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -142,6 +147,73 @@ export function startStaticServer(dir: string, port = 0, host = '127.0.0.1'): Pr
 
 export interface UiOptions {
   port?: string | number;
+  agent?: string;
+  open?: boolean;
+}
+
+/** Parse `--agent`: `host:port` or `http(s)://host:port`; returns the agent's base URL. */
+export function parseAgentAddr(v: string): { ok: true; url: string } | { ok: false; reason: string } {
+  const bad = { ok: false as const, reason: `--agent: expected host:port or http://host:port of an agent's API, got ${JSON.stringify(v)}` };
+  let u: URL;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`);
+  } catch {
+    return bad;
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname === '' || u.port === '' || (u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.username !== '') return bad;
+  return { ok: true, url: `${u.protocol}//${u.host}` };
+}
+
+/** Open `url` in the desktop's browser (xdg-open, open, start). Resolves with an error line or null. */
+function openBrowser(url: string): Promise<string | null> {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.once('error', (e) => done(`${cmd}: ${e.message}`));
+    child.once('spawn', () => {
+      child.unref();
+      done(null);
+    });
+  });
+}
+
+/** `rumor ui --agent ADDR`: print (and with `--open`, open) the agent's dashboard URL. */
+export async function runUiAgent(opts: UiOptions, out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
+  const a = parseAgentAddr(opts.agent ?? '');
+  if (!a.ok) {
+    err(`rumor ui: ${a.reason}`);
+    return 2;
+  }
+  const url = `${a.url}/ui/`;
+  let page: Response;
+  try {
+    page = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    err(`rumor ui: cannot reach the agent at ${a.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    return 1;
+  }
+  if (page.status !== 200) {
+    let reason = `HTTP ${page.status}`;
+    try {
+      reason = String(((await page.json()) as { error?: string }).error ?? reason);
+    } catch {
+      // not JSON: an older agent, or not an agent
+    }
+    err(`rumor ui: ${a.url} does not serve the dashboard (${reason})`);
+    return 1;
+  }
+  const info = await fetch(`${a.url}/v1/info`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+  out(`rumor ui: the live dashboard of the agent at ${a.url} is at ${url}`);
+  if (info?.status === 401) out('rumor ui: this agent has an API token: the page asks for it and keeps it for the browser tab only');
+  if (opts.open) {
+    const e = await openBrowser(url);
+    if (e !== null) {
+      err(`rumor ui: could not open a browser (${e}); open ${url} yourself`);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /** Parse `--port`: an integer 0..65535 (0 = any free port). Default 7380 (7373 is the agent API). */
@@ -154,6 +226,11 @@ export function parsePort(v: string | number | undefined): { ok: true; port: num
 
 /** Run `rumor ui`: serve until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function runUi(opts: UiOptions): Promise<number> {
+  if (opts.agent !== undefined) return runUiAgent(opts);
+  if (opts.open) {
+    console.error('rumor ui: --open goes with --agent (the simulator prints its URL)');
+    return 2;
+  }
   const p = parsePort(opts.port);
   if (!p.ok) {
     console.error(`rumor ui: ${p.reason}`);
@@ -177,13 +254,18 @@ export async function runUi(opts: UiOptions): Promise<number> {
   });
 }
 
-/** Register `rumor ui [--port N]` on a commander program. */
-export function registerUi(program: Command): void {
+/** Register `rumor ui [--port N] [--agent ADDR [--open]]` on a commander program. */
+export function registerUi(program: Command, ctx?: CliContext): void {
   program
     .command('ui')
-    .description('serve the visual simulator (spread, convergence, overlay views) on 127.0.0.1')
+    .description('serve the visual simulator (spread, convergence, overlay views) on 127.0.0.1, or with --agent show where a running agent serves its live dashboard')
     .option('--port <n>', 'TCP port (0 = any free port)', '7380')
+    .option('--agent <addr>', "a running agent's API address (host:port or http://host:port): print the URL of its live dashboard (/ui/)")
+    .option('--open', 'with --agent: also open the dashboard in the default browser')
     .action(async (o: UiOptions) => {
-      process.exitCode = await runUi(o);
+      const code = await runUi(o);
+      // The CLI's exit code is the context's (main() returns it); without one, the process's.
+      if (ctx !== undefined) ctx.exitCode = code;
+      else process.exitCode = code;
     });
 }

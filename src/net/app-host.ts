@@ -8,12 +8,14 @@
  *   binary, never JSON) and carried in the node's `direct` frames on the channel
  *   `_app.<name>`, over any connection to the peer, or a short-lived one dialed for it (an
  *   application talks to members that are not neighbours: SWIM probes anyone). Why TCP and
- *   not the node's UDP socket: a frame on an existing connection costs one segment each way
- *   like a datagram does; the connection is kept while the application uses it (its frames
- *   count as traffic against `idleCloseMs`); it is authenticated by the handshake (cluster
- *   name), where a datagram would need its own token scheme; and it gives the fast evidence
- *   a datagram cannot: a refused dial or a reset is reported at once (`handleUnreachable`).
- *   Measured on loopback (`node --import tsx bench/app-rtt.ts`): see docs/library.md.
+ *   not the node's UDP socket: the connection is authenticated by the handshake (cluster
+ *   name), where a datagram would need its own token scheme and wire format; it is kept while
+ *   the application uses it (its frames count as traffic against `idleCloseMs`); and it gives
+ *   fast evidence a datagram cannot: a refused dial or a reset is reported at once
+ *   (`handleUnreachable`). The cost, measured (`bench/app-rtt.ts`, docs/library.md): about
+ *   1 ms more per round trip than a bare datagram exchange (nothing next to a 500 ms probe
+ *   timeout) and a pure ACK per probe (idle traffic). Datagrams for small application
+ *   messages are not built yet.
  * - Broadcasts (`io.broadcast`) go through the node's broadcast (Plumtree) on the same
  *   channel; deliveries from other origins become `handleBroadcast` (never at the sender).
  * - `neighborUp` / `neighborDown` follow the node's events; neighbours already up when the
@@ -54,6 +56,9 @@ export interface AppNode {
 export interface AppSpec<M, T, E> {
   /** Application name: its channel is `_app.<name>`. Letters, digits, `.`, `-`, `_`; ≤ 64. */
   name: string;
+  /** Channel of its frames and broadcasts, when its codec fixes one (membership: `_rumor.m`).
+   *  Must start with `_` (reserved for the system). Default `_app.<name>`. */
+  channel?: string;
   codec: AppCodec<M>;
   /** Build the machine with the node's id and the host's io sink. */
   create(self: string, io: AppIo<string, M, T, E>): App<string, M, T>;
@@ -98,8 +103,9 @@ export interface AppHandle<M, T> {
   /** Feed an input to the machine now, or after the one running (the host's clock). */
   drive(fn: (now: number) => void): void;
   stats(): AppStats;
-  /** `app.stop(now)` (its last messages are sent), then detach. Idempotent. */
-  stop(): void;
+  /** `app.stop(now)` (its last messages are sent), then detach. With `graceful` false the
+   *  machine is not told (a crash-like stop: `RumorNode.close`). Idempotent. */
+  stop(graceful?: boolean): void;
   readonly stopped: boolean;
   /** Inputs, for the node. */
   readonly input: AppInputs;
@@ -114,7 +120,8 @@ export function hostApp<M, T, E>(node: AppNode, spec: AppSpec<M, T, E>, logger: 
   if (typeof spec.name !== 'string' || !NAME_RE.test(spec.name)) {
     throw new TypeError(`runApp: name must be 1-64 letters, digits, '.', '-' or '_', got ${JSON.stringify(spec.name)}`);
   }
-  const channel = APP_CHANNEL_PREFIX + spec.name;
+  const channel = spec.channel ?? APP_CHANNEL_PREFIX + spec.name;
+  if (!channel.startsWith('_') || channel.length > 255) throw new TypeError(`runApp: channel must start with '_' and be at most 255 bytes, got ${JSON.stringify(channel)}`);
   if (isUsed(channel)) throw new Error(`runApp: an application named ${spec.name} already runs on this node`);
   return new AppRunner<M, T, E>(node, spec, channel, logger);
 }
@@ -258,9 +265,9 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
     return { ...this.counters, badByPeer: { ...this.counters.badByPeer } };
   }
 
-  stop(): void {
+  stop(graceful = true): void {
     if (this.stopped) return;
-    this.drive((now) => this.app.stop(now));
+    if (graceful) this.drive((now) => this.app.stop(now));
     this.stopped = true;
     this.queue.length = 0;
     for (const h of this.timers) clearTimeout(h);

@@ -389,7 +389,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Stop at once: connections are reset (peers see a link failure). Idempotent. */
   async close(): Promise<void> {
-    this.stopApps();
+    this.stopApps(false);
     if (this.transport === null) {
       this.state = 'closed';
       return;
@@ -407,9 +407,10 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return this.transport;
   }
 
-  /** Stop every application (they send their last messages while the node still runs). */
-  private stopApps(): void {
-    for (const a of this.apps.values()) a.stop();
+  /** Stop every application; `graceful`: they send their last messages (a leave) while the
+   *  node still runs; otherwise they just stop (a close looks like a crash to peers). */
+  private stopApps(graceful = true): void {
+    for (const a of this.apps.values()) a.stop(graceful);
     for (const d of this.appDetach.values()) d();
     this.apps.clear();
     this.appDetach.clear();

@@ -50,6 +50,9 @@ export interface AppSpec<M, T, E> {
   size(msg: M): number;
   /** Every event the application emits, with its node and the virtual time. */
   onEvent?(node: number, e: E, now: number): void;
+  /** Node `node` crashed (its machine is dropped without `stop`): release what `create` set
+   *  aside for it outside the machine (a shared store's view, say). */
+  dispose?(node: number): void;
 }
 
 /** An `AppSpec` of any application (the host treats messages, timers, events opaquely). */
@@ -124,6 +127,11 @@ export class AppHost {
   /** Build (not start) the applications of `node`. */
   create(node: number, rng: Rng): App<number, unknown, unknown>[] {
     return this.specs.map((s, i) => s.create(node, rng, new SimAppIo(this, node, i)));
+  }
+
+  /** @internal The node's applications were dropped (crash). */
+  dispose(node: number): void {
+    for (const s of this.specs) s.dispose?.(node);
   }
 
   /** @internal Count a point-to-point message of application `index` from `node`; returns its size. */

@@ -16,6 +16,10 @@
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { Simulation } from './simulation.js';
 import { SECURITY_EXPERIMENTS } from './exp-corruption.js';
+import { membershipFailures } from './exp-membership-failures.js';
+import { membershipFalsePositives } from './exp-membership-false-positives.js';
+import { membershipPartition } from './exp-membership-partition.js';
+import { membershipRestart } from './exp-membership-restart.js';
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -190,13 +194,25 @@ function roundsVsN(o: ExperimentOptions): ExperimentResult {
   };
 }
 
-export const EXPERIMENTS: Record<
-  'hyparview-failures' | 'plumtree-redundancy' | 'rounds-vs-n' | keyof typeof SECURITY_EXPERIMENTS,
-  (o: ExperimentOptions) => ExperimentResult
-> = {
+type ExperimentName =
+  | 'hyparview-failures'
+  | 'plumtree-redundancy'
+  | 'rounds-vs-n'
+  | 'membership-failures'
+  | 'membership-false-positives'
+  | 'membership-partition'
+  | 'membership-restart'
+  | keyof typeof SECURITY_EXPERIMENTS;
+
+export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  // Issue 20: the membership machine (src/proto/members/) over HyParView, one file each.
+  'membership-failures': membershipFailures,
+  'membership-false-positives': membershipFalsePositives,
+  'membership-partition': membershipPartition,
+  'membership-restart': membershipRestart,
   // Issue 13 §3 (exp-corruption.ts): the S3 outage replayed, and Byzantine senders.
   ...SECURITY_EXPERIMENTS,
 };

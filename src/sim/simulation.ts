@@ -189,9 +189,12 @@ export class Simulation {
     }
     const a = e.node;
     if (this.stallUntil !== null && kind !== K_CALL && kind !== K_JOIN && this.stallUntil[a] > e.time) {
-      // A stalled process: its inputs wait, in their order, until it wakes.
+      // A stalled process: its inputs wait, in their order, until it wakes; then its due
+      // timers fire first and what arrived is read 1 ms later (as Node's event loop runs the
+      // timers phase before it polls the sockets).
       if (active) this.activity++;
-      this.queue.push(this.stallUntil[a], e.kind, a, e.peer, e.aux, e.obj);
+      const timerKind = kind === K_TIMER || (kind & 15) === K_APPTIMER;
+      this.queue.push(this.stallUntil[a] + (timerKind ? 0 : 1), e.kind, a, e.peer, e.aux, e.obj);
       e.obj = null;
       return true;
     }
@@ -328,7 +331,10 @@ export class Simulation {
       this.liveCount--;
       const sn = this.nodes[x]!;
       sn.life = -1;
-      sn.apps = null;
+      if (sn.apps !== null) {
+        sn.apps = null;
+        this.apps!.dispose(x);
+      }
       const list = sn.conn;
       sn.conn = null;
       if (list === null) continue;
@@ -352,7 +358,9 @@ export class Simulation {
 
   /** Stall `node` for `ms` from now (a stopped process: SIGSTOP, a long GC pause, a
    *  swapped-out VM): every message, timer and link notice for it waits, in its order, until
-   *  it wakes; its connections stay up. Extends a stall in progress. */
+   *  it wakes — its timers at the wake time, its messages and link notices 1 ms later (timers
+   *  fire before the sockets are read, as in Node's event loop); its connections stay up.
+   *  Extends a stall in progress. */
   stall(node: number, ms: number): void {
     this.checkNode(node, 'stall');
     if (!(ms >= 0)) throw new Error(`stall: expected a duration >= 0 ms, got ${String(ms)}`);

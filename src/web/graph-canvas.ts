@@ -1,9 +1,14 @@
 /**
- * A 2D-canvas graph renderer for up to 10,000 nodes: nodes on a ring (small clusters, as in
- * the talk's simulator) or on a sunflower spiral (large ones), edges batched into one path per
- * colour, hit-testing for nodes and links. Canvas 2D works everywhere, including headless
- * browsers without WebGL, and draws 10,000 nodes plus their links in a few milliseconds.
+ * A 2D-canvas graph renderer for up to 10,000 nodes, edges batched into one path per colour,
+ * hit-testing for nodes and links. Canvas 2D works everywhere, including headless browsers
+ * without WebGL, and draws 10,000 nodes plus their links in a few milliseconds.
+ *
+ * Placement is force-directed (`setLinks`): d3-force runs in a Web Worker
+ * (`layout-worker.ts`) and streams positions back, so neighbours sit together and a split
+ * overlay shows as separate clouds. Until the first positions arrive, nodes sit on a ring
+ * (up to 200) or a sunflower spiral. `canvas.dataset.layout` is `running` or `settled`.
  */
+import type { LayoutReply, LayoutRequest } from './layout-protocol.js';
 
 export interface GraphStyle {
   /** Per node fill colour index into `palette`. */
@@ -22,6 +27,12 @@ export class GraphCanvas {
   private ys = new Float32Array(0);
   private radius = 4;
   private last: GraphStyle | null = null;
+  private layout: Worker | null = null;
+  private gen = 0;
+  private links = new Int32Array(0);
+  private laidOut = false;
+  private drawQueued = false;
+  private lastDraw = 0;
 
   constructor(parent: HTMLElement, label: string) {
     this.canvas = document.createElement('canvas');
@@ -30,12 +41,21 @@ export class GraphCanvas {
     this.canvas.setAttribute('aria-label', label);
     this.canvas.tabIndex = 0;
     parent.appendChild(this.canvas);
+    // For tests: where node i is drawn now (CSS pixels, canvas-relative), and the layout.
+    Object.assign(this.canvas, {
+      rumorPosition: (i: number) => this.position(i),
+      rumorLayout: () => ({ xs: [...this.xs], ys: [...this.ys], links: [...this.links] }),
+    });
     new ResizeObserver(() => this.resize()).observe(this.canvas);
   }
 
-  /** Lay out `n` nodes (ring up to 200 nodes, spiral beyond) in unit coordinates. */
+  /** Place `n` nodes (ring up to 200 nodes, spiral beyond) in unit coordinates, until a
+   *  force layout (`setLinks`) replaces them. */
   setNodes(n: number): void {
     this.n = n;
+    this.links = new Int32Array(0);
+    this.laidOut = false;
+    this.gen++;
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     if (n <= 200) {
@@ -53,6 +73,79 @@ export class GraphCanvas {
       }
     }
     this.resize();
+  }
+
+  /**
+   * Lay the graph out by its links (pairs of node indices) in the layout worker. Unchanged
+   * links do nothing; changed links restart the layout warm from the current positions.
+   */
+  setLinks(links: Int32Array, force = false): void {
+    if (!force && this.laidOut && sameLinks(links, this.links)) return;
+    const warm = this.laidOut;
+    this.laidOut = true;
+    this.links = links.slice();
+    const init = new Float32Array(2 * this.n);
+    for (let i = 0; i < this.n; i++) {
+      init[2 * i] = this.xs[i];
+      init[2 * i + 1] = this.ys[i];
+    }
+    this.post({ type: 'graph', gen: ++this.gen, n: this.n, links: this.links, init, warm });
+  }
+
+  /** Re-index the nodes: node i takes the position of old node `keep[i]` (−1: new node). */
+  remap(n: number, keep: Int32Array, links: Int32Array): void {
+    const xs = new Float32Array(n).fill(NaN);
+    const ys = new Float32Array(n).fill(NaN);
+    for (let i = 0; i < n; i++) {
+      const k = keep[i];
+      if (k >= 0 && k < this.n) {
+        xs[i] = this.xs[k];
+        ys[i] = this.ys[k];
+      } else {
+        // A new node starts near the centre; the layout moves it next to its neighbours.
+        xs[i] = 0.5 + 0.05 * Math.cos(i);
+        ys[i] = 0.5 + 0.05 * Math.sin(i);
+      }
+    }
+    this.n = n;
+    this.xs = xs;
+    this.ys = ys;
+    this.resize();
+    this.setLinks(links, true);
+  }
+
+  private post(m: LayoutRequest): void {
+    if (this.layout === null) {
+      this.layout = new Worker(new URL('./layout-worker.ts', import.meta.url), { type: 'module' });
+      this.layout.onmessage = (ev: MessageEvent<LayoutReply>) => this.onPositions(ev.data);
+    }
+    this.canvas.dataset.layout = 'running';
+    this.layout.postMessage(m);
+  }
+
+  private onPositions(r: LayoutReply): void {
+    if (r.gen !== this.gen || r.xy.length !== 2 * this.n) return;
+    for (let i = 0; i < this.n; i++) {
+      this.xs[i] = r.xy[2 * i];
+      this.ys[i] = r.xy[2 * i + 1];
+    }
+    if (r.settled) this.canvas.dataset.layout = 'settled';
+    // Positions can come faster than frames: draw at most once per frame, and for big graphs
+    // (a draw costs a few ms there) at most 10 times a second while the layout moves.
+    if (this.last && !this.drawQueued) {
+      this.drawQueued = true;
+      const wait = this.n > 300 && !r.settled ? Math.max(0, this.lastDraw + 100 - performance.now()) : 0;
+      setTimeout(() => requestAnimationFrame(() => {
+        this.drawQueued = false;
+        if (this.last) this.draw(this.last);
+      }), wait);
+    }
+  }
+
+  /** Stop the layout worker (the canvas keeps its last picture). */
+  dispose(): void {
+    this.layout?.terminate();
+    this.layout = null;
   }
 
   private size(): { w: number; h: number; s: number; ox: number; oy: number } {
@@ -80,6 +173,7 @@ export class GraphCanvas {
 
   draw(style: GraphStyle): void {
     this.last = style;
+    this.lastDraw = performance.now();
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     const dpr = window.devicePixelRatio || 1;
@@ -163,4 +257,10 @@ export class GraphCanvas {
     }
     return best;
   }
+}
+
+function sameLinks(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

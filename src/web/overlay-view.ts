@@ -98,6 +98,7 @@ export class OverlayView {
     const st = this.state!;
     const colors = new Uint8Array(st.n);
     for (let i = 0; i < st.n; i++) colors[i] = st.alive[i] ? 0 : 1;
+    this.graph.setLinks(st.links);
     this.graph.draw({ nodeColor: colors, palette: PALETTE, edgeLayers: [{ pairs: st.links, color: st.n > 2000 ? 'rgba(28,126,214,0.12)' : 'rgba(28,126,214,0.45)', width: 0.7 }] });
     const rows: [string, string, string][] = [
       ['Virtual time', `${fmt(st.timeMs / 1000, 1)} s`, 'time'],

@@ -92,11 +92,14 @@ export class SpreadView {
     body.append(gwrap, this.statsBox);
     this.status = el('p', { class: 'status', role: 'status', 'data-testid': 'spread-status' });
     this.root.append(body, this.status);
-    this.root.addEventListener('keydown', (ev) => this.onKey(ev));
+    // On the document, not the view: the keys must work when nothing has focus yet (a
+    // listener on the view's root only hears keys while one of its controls has focus).
+    document.addEventListener('keydown', (ev) => this.onKey(ev));
   }
 
   private onKey(ev: KeyboardEvent): void {
-    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
+    if (this.root.hidden || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement || ev.target instanceof HTMLTextAreaElement) return;
     if (ev.key === 's' || ev.key === 'S') void this.step();
     else if (ev.key === 'p' || ev.key === 'P') this.togglePlay();
   }
@@ -212,6 +215,7 @@ export class SpreadView {
     const colors = new Uint8Array(st.n);
     for (let i = 0; i < st.n; i++) colors[i] = !st.alive[i] ? COLOR_DEAD : i === this.originNode && st.hop[i] === 0 ? COLOR_ORIGIN : st.hop[i] >= 0 ? COLOR_INFECTED : COLOR_SUSCEPTIBLE;
     const big = st.n > 2000;
+    this.graph.setLinks(st.links);
     this.graph.draw({
       nodeColor: colors,
       palette: PALETTE,

@@ -5,14 +5,7 @@ import { AgentClient } from '../../src/agent/client.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { MonitorEvent } from '../../src/agent/api.js';
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitUntil, within } from '../support/wait.js';
 
 const logLines: string[] = [];
 async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
@@ -23,7 +16,7 @@ async function startAgent(name: string, flags: Record<string, unknown> = {}): Pr
 
 const agents: Agent[] = [];
 after(async () => {
-  await Promise.all(agents.map((a) => a.shutdown()));
+  await within(Promise.all(agents.map((a) => a.shutdown())), 15_000, 'every agent to shut down');
 });
 
 test('three agents: membership converges, API with token, filters, 400s, SSE, leave and failure', async () => {
@@ -98,21 +91,21 @@ test('three agents: membership converges, API with token, filters, 400s, SSE, le
   // Abrupt stop of c: its neighbours' links fail, their probe fails, c is marked failed
   // and the news spreads by broadcast to everyone.
   const cAddr = c.node.address;
-  await c.shutdown();
+  await within(c.shutdown(), 10_000, 'agent c to shut down');
   await waitUntil(() => [a, b].every((x) => x.members().find((m) => m.addr === cAddr)?.status === 'failed'), 15_000, 'c failed at a and b');
   mon.close();
-  await mon.done;
+  await within(mon.done, 5000, "c's monitor stream to end after close()");
 
   // Graceful leave of b through the API: a sees it `left`.
   const ma: MonitorEvent[] = [];
   const mona = ca.monitor((e) => ma.push(e), { type: 'member-leave' });
   await waitUntil(() => (a as unknown as { listeners: Set<unknown> }).listeners.size === 1, 5000, 'monitor stream registered at a');
   await new AgentClient(b.apiUrl).leave();
-  await b.stopped;
+  await within(b.stopped, 15_000, 'agent b to stop after its leave through the API');
   await waitUntil(() => a.members().find((m) => m.name === 'b')?.status === 'left', 15_000, 'b left at a');
   await waitUntil(() => ma.some((e) => e.type === 'member-leave' && e.member.name === 'b'), 5000, 'member-leave on a monitor');
   mona.close();
-  await mona.done;
+  await within(mona.done, 5000, "a's monitor stream to end after close()");
 
   // Metrics.
   res = await fetch(`${a.apiUrl}/metrics`, { headers: h });
@@ -129,9 +122,9 @@ test('three agents: membership converges, API with token, filters, 400s, SSE, le
 test('client reports an unreachable agent in one line', async () => {
   const { createServer } = await import('node:net');
   const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await within(new Promise<void>((r) => srv.listen(0, '127.0.0.1', r)), 5000, 'a listener on a free port');
   const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
+  await within(new Promise((r) => srv.close(r)), 5000, 'the listener to close');
   const url = `http://127.0.0.1:${port}`;
   await assert.rejects(new AgentClient(url).info(), { message: `cannot reach agent at ${url}: ECONNREFUSED` });
 });

@@ -1,15 +1,21 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
+import { pidGone, within } from '../support/wait.js';
 
 type RunnerOpts = { timeoutMs?: number; concurrency?: number; queueSize?: number; captureStdout?: boolean; scratchDir?: string };
 
 const opened: HandlerRunner[] = [];
+
+/** Wait, bounded, until `r` has no run queued or running. */
+function idle(r: HandlerRunner): Promise<void> {
+  return within(r.idle(), 15_000, 'every queued and running handler to finish');
+}
 after(() => opened.forEach((r) => r.close()));
 
 async function warmRunner(handlers: EventHandlerSpec[], opts: RunnerOpts) {
@@ -56,7 +62,7 @@ test(`env and stdin of a user event and a member event`, async () => {
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v1.2'), origin: 'o:1', ltime: 3 });
   h.r.dispatch({ type: 'user', id: 'y', name: 'other', payload: new Uint8Array(), origin: 'o:1', ltime: 4 });
   h.r.dispatch({ type: 'member-join', members: [member] });
-  await h.r.idle();
+  await idle(h.r);
   const byEvent = new Map(h.results.map((x) => [x.event, x]));
   assert.equal(h.results.length, 2);
   assert.equal(byEvent.get('user')!.stdout, 'user|deploy|n1|127.0.0.1:7946|web|eu|v1.2');
@@ -67,24 +73,31 @@ test(`env and stdin of a user event and a member event`, async () => {
 test(`captureStdout false: stdout goes nowhere, stdin and stderr still work`, async () => {
   const h = await warmRunner([{ filters: ['user'], script: 'cat; cat >&2 <<EOF\nerr\nEOF\nexit 3' }], { captureStdout: false });
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('payload'), origin: 'o:1', ltime: 1 });
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.code, x.stdout, x.stderr]), [['exit', 3, '', 'err\n']]);
 });
 
 test(`timeout kills the script (and its children); failure is logged`, async () => {
-  const h = await warmRunner([{ filters: ['*'], script: 'sleep 30; echo never' }], { timeoutMs: 200 });
+  // The script starts a background child and records both pids, then waits forever.
+  const pids = join(mkdtempSync(join(tmpdir(), 'rumor-h-')), 'pids');
+  const h = await warmRunner([{ filters: ['*'], script: `sleep 60 & echo $! > ${pids}.tmp; echo $$ >> ${pids}.tmp; mv ${pids}.tmp ${pids}; wait; echo never` }], { timeoutMs: 1500 });
   h.r.dispatch({ type: 'member-failed', members: [member] });
-  await h.r.idle();
+  await within(h.r.idle(), 10_000, 'the runner to report the timed-out run');
   assert.equal(h.results.length, 1);
   assert.equal(h.results[0].outcome, 'timeout');
   assert.equal(h.results[0].stdout, '');
   assert.ok(h.lines.some((l) => l.includes('event handler timed out')));
+  assert.ok(existsSync(pids), 'the script wrote its pids within the 1.5 s timeout');
+  const [child, shell] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+  assert.ok(child > 0 && shell > 0 && child !== shell, `pids ${child}, ${shell}`);
+  await pidGone(shell, 5000, 'the timed-out script to be gone');
+  await pidGone(child, 5000, "the timed-out script's background child to be killed with it");
 });
 
 test(`non-zero exit is a logged failure, never a crash`, async () => {
   const h = await warmRunner([{ filters: ['*'], script: 'echo oops >&2; exit 3' }], {});
   h.r.dispatch({ type: 'member-leave', members: [member] });
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual([h.results[0].outcome, h.results[0].code, h.results[0].stderr], ['exit', 3, 'oops\n']);
   const line = JSON.parse(h.lines.find((l) => l.includes('event handler failed'))!) as Record<string, unknown>;
   assert.equal(line.code, 3);
@@ -100,7 +113,7 @@ test(`concurrency bound and bounded queue: overflow dropped and counted`, async 
   const h = await warmRunner([{ filters: ['*'], script: `echo s >> ${f}; sleep 0.2; echo e >> ${f}` }], { concurrency: 2, queueSize: 3 });
   for (let i = 0; i < 8; i++) h.r.dispatch({ type: 'member-update', members: [member] });
   assert.equal(h.dropped(), 3, '2 running + 3 queued, 3 dropped');
-  await h.r.idle();
+  await idle(h.r);
   assert.equal(h.results.length, 5);
   let live = 0;
   let peak = 0;
@@ -131,7 +144,7 @@ test(`a plain path runs without a shell; anything else with /bin/sh -c`, async (
   h.r.dispatch({ type: 'user', id: 'x', name: 'deploy', payload: new TextEncoder().encode('v2'), origin: 'o:1', ltime: 1 });
   h.r.dispatch({ type: 'member-join', members: [member] });
   h.r.dispatch({ type: 'member-leave', members: [member] });
-  await h.r.idle();
+  await idle(h.r);
   const by = new Map(h.results.map((x) => [x.event, x]));
   assert.equal(by.get('user')!.stdout, `user:${withShebang}:v2`, '$0 is the script itself: no sh -c in between');
   assert.equal(by.get('member-join')!.stdout, 'plain:n2\t127.0.0.1:7947\talive\trole=db,x=y\n', 'no #! line: run by /bin/sh');
@@ -158,7 +171,7 @@ test('warmUp: WARM_UP_RUNS uncounted, unreported no-op runs when handlers exist;
   // A real event after the warm-up runs and is reported as usual.
   h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('p'), origin: 'o:1', ltime: 1 });
   assert.equal(await h.r.warmUp(), WARM_UP_RUNS);
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['ok', 'p']]);
   const none = runner([]);
   assert.equal(await none.r.warmUp(), 0);
@@ -174,7 +187,7 @@ test('stderr: kept to its first 4096 bytes, also from a run that succeeds; no fi
   const before = fds();
   for (let i = 0; i < 5; i++) h.r.dispatch({ type: 'member-join', members: [member] });
   h.r.dispatch({ type: 'member-leave', members: [member] });
-  await h.r.idle();
+  await idle(h.r);
   const joins = h.results.filter((x) => x.event === 'member-join');
   assert.deepEqual(joins.map((x) => [x.outcome, x.stderr]), Array.from({ length: 5 }, () => ['exit', 'x'.repeat(4096)]));
   assert.deepEqual(h.results.filter((x) => x.event === 'member-leave').map((x) => [x.outcome, x.stderr]), [['ok', 'note\n']]);
@@ -184,7 +197,7 @@ test('stderr: kept to its first 4096 bytes, also from a run that succeeds; no fi
 test('stdin without a usable scratch directory: a pipe, same results', async () => {
   const h = await warmRunner([{ filters: ['*'], script: 'cat >&2; exit 2' }], { scratchDir: join(tmpdir(), 'rumor-no-such-dir', 'x') });
   h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('via pipe'), origin: 'o:1', ltime: 1 });
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.code, x.stderr]), [['exit', 2, 'via pipe']]);
 });
 
@@ -192,7 +205,7 @@ test('a variable spawn refuses (NUL byte in an event name): a failed run, not a 
   const h = await warmRunner([{ filters: ['user'], script: 'cat' }], {});
   h.r.dispatch({ type: 'user', id: 'x', name: 'a\u0000b', payload: new Uint8Array(), origin: 'o:1', ltime: 1 });
   h.r.dispatch({ type: 'user', id: 'y', name: 'fine', payload: new TextEncoder().encode('after'), origin: 'o:1', ltime: 2 });
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['spawn', ''], ['ok', 'after']]);
   assert.match(h.results[0].stderr, /null bytes/);
   assert.ok(h.lines.some((l) => l.includes('event handler failed')));
@@ -203,10 +216,10 @@ test('stdin: a payload larger than a pipe buffer arrives whole, from its first b
   const payload = new Uint8Array(200_000).fill(0x61);
   payload.set([0x62, 0x63], 0);
   h.r.dispatch({ type: 'user', id: 'x', name: 'big', payload, origin: 'o:1', ltime: 1 });
-  await h.r.idle();
+  await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout.trim()]), [['ok', '200000']]);
   const again = await warmRunner([{ filters: ['user'], script: 'head -c 3' }], {});
   again.r.dispatch({ type: 'user', id: 'x', name: 'big', payload, origin: 'o:1', ltime: 1 });
-  await again.r.idle();
+  await idle(again.r);
   assert.deepEqual(again.results.map((x) => x.stdout), ['bca']);
 });

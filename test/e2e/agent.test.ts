@@ -9,8 +9,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, RECORD_HANDLER, rumor, rumorLive } from './helpers.js';
+import { exitWithin, within } from '../support/wait.js';
 
 const TOKEN = 'e2e-token-7f3a';
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-e2e-'));
@@ -62,7 +63,8 @@ before(async () => {
 });
 
 after(async () => {
-  await stopAll(children);
+  // stopAll sends SIGTERM, then SIGKILL after 5 s.
+  await within(stopAll(children), 15_000, 'every agent to exit');
 });
 
 test('members: every agent lists all 3 alive, as a table and as JSON, with filters', async () => {
@@ -124,7 +126,7 @@ test('event deploy hello: every agent runs its handler with RUMOR_EVENT=user, RU
   } finally {
     mon.child.kill('SIGINT');
   }
-  assert.equal(await exited(mon.child), 0, mon.err());
+  assert.equal(await exitWithin(mon.child, 10_000, '`rumor monitor` to exit on SIGINT'), 0, mon.err());
 });
 
 test('event payload comes from stdin when the argument is absent', async () => {
@@ -141,7 +143,7 @@ test('event payload comes from stdin when the argument is absent', async () => {
 test('leave: the agent exits 0 and the others list it as left', async () => {
   const r = await rumor(['leave', ...auth(2)]);
   assert.equal(r.code, 0, r.err);
-  assert.equal(await exited(children[2]), 0);
+  assert.equal(await exitWithin(children[2], 15_000, 'agent n3 to exit after `rumor leave`'), 0);
   for (const i of [0, 1]) {
     await waitUntil(`n${i + 1} to list n3 as left`, 15_000, async () => (await membersOf(i)).find((m) => m.name === 'n3')?.status === 'left', 100);
   }
@@ -149,7 +151,7 @@ test('leave: the agent exits 0 and the others list it as left', async () => {
 
 test('SIGTERM: the agent leaves and exits 0', async () => {
   children[1].kill('SIGTERM');
-  assert.equal(await exited(children[1]), 0);
+  assert.equal(await exitWithin(children[1], 15_000, 'agent n2 to exit after SIGTERM'), 0);
   await waitUntil('n1 to list n2 as left', 15_000, async () => (await membersOf(0)).find((m) => m.name === 'n2')?.status === 'left', 100);
 });
 

@@ -19,5 +19,6 @@ test('rumor cluster --nodes 3 --exit-after-demo: every agent receives the 3 demo
     for (const ev of ['deploy("v1.2.3")', 'config-reload("feature-x=on")', 'hello("from n3")']) assert.ok(row.includes(ev), `${row} lacks ${ev}`);
   }
   assert.match(r.out, /npx rumor members --api http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(r.out, /live dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\//);
   assert.match(r.out, /cluster stopped\n$/);
 });

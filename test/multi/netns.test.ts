@@ -1,26 +1,30 @@
 // Multi-host tests in Linux network namespaces (made here, removed in `after`): 6 hosts on a
 // bridge, one node process with 2 nodes per host. (a) a host whose link is cut silently is
-// detected by its neighbours within the profile's heartbeat timeout; (b) a 50/50 partition with
-// messages published on both sides heals into one overlay that delivers every message everywhere.
+// detected by its neighbours by heartbeat timeout (silence, not a reset); (b) a 50/50 partition
+// with messages published on both sides heals into one overlay that delivers every message
+// everywhere; (c) a cut host rejoins once its link is restored.
+//
+// They need root (CAP_SYS_ADMIN, CAP_NET_ADMIN), `ip` and `iptables`: without them each test
+// fails with the reason (or is skipped, listed by name, with RUMOR_TEST_ALLOW_SKIP=1).
+// Detection *latency* under no load is a benchmark figure (bench/detect.ts), not asserted here:
+// 12 nodes on a loaded 2-core machine cannot promise a tight window.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROFILES, type NodeOptions } from '../../src/index.js';
 import { NetLab, netnsUnavailable } from './support/netns.js';
 import { DeliveryLog, NodeProc, allStates, components, overlayConnected, waitUntil, type DownEvent, type ProcEvent } from './support/procs.js';
+import { requirement } from '../support/requirement.js';
 
-const skip = netnsUnavailable();
-if (skip !== null) console.log(`# netns tests skipped: ${skip}`);
+const netns = requirement('network namespaces (root with CAP_SYS_ADMIN and CAP_NET_ADMIN, ip, iptables)', netnsUnavailable());
 
 const HOSTS = 6;
 const PER_HOST = 2;
 const OPTIONS: NodeOptions = { profile: 'local' };
 const TIMEOUT_MS = PROFILES.local.net.heartbeatTimeoutMs;
-/** Detection slack: the runtime checks liveness on a tick of interval/5 (40 ms), plus event piping. */
-const MARGIN_MS = 500;
-/** Earliest silent detection: the last frame from the cut host (a PING at most one heartbeat
- *  interval, plus a tick, before the cut) plus the timeout. Earlier means something else (a
- *  reset) ended the link: the cut must be silent. */
-const EARLIEST_MS = TIMEOUT_MS - PROFILES.local.net.heartbeatIntervalMs - 150;
+/** Bound on detecting a silent cut: the timeout plus room for a loaded machine (ticks delayed,
+ *  12 processes on 2 cores). A bound, not a latency figure. */
+const DETECT_BOUND_MS = TIMEOUT_MS + 10_000;
+const VICTIM = HOSTS - 1;
 
 const lab = new NetLab();
 // Last resort if the runner dies before `after` (e.g. Ctrl-C): never leave namespaces behind.
@@ -47,7 +51,7 @@ async function describe(hosts: number[]): Promise<string> {
 }
 
 before(async () => {
-  if (skip !== null) return;
+  if (!netns.ok) return;
   lab.create(HOSTS);
   for (let h = 0; h < HOSTS; h++) procs.push(new NodeProc(`host${h}`, sink, lab.hosts[h]));
   const names = (h: number): string[] => Array.from({ length: PER_HOST }, (_, k) => `h${h}n${k}`);
@@ -63,7 +67,8 @@ after(async () => {
   lab.destroy();
 });
 
-test('a 50/50 partition heals: one overlay again, every message published during it delivered everywhere', { skip: skip ?? false, timeout: 90_000 }, async () => {
+test('a 50/50 partition heals: one overlay again, every message published during it delivered everywhere', { ...netns.options, timeout: 90_000 }, async () => {
+  netns.check();
   const A = ALL.slice(0, HOSTS / 2);
   const B = ALL.slice(HOSTS / 2);
   const [setA, setB] = [new Set(addrsOf(A)), new Set(addrsOf(B))];
@@ -100,38 +105,73 @@ test('a 50/50 partition heals: one overlay again, every message published during
   console.log(`# partition healed and delivered in ${Date.now() - healedAt} ms`);
 });
 
-test('a host whose link is cut is detected by its neighbours within the heartbeat timeout', { skip: skip ?? false, timeout: 60_000 }, async () => {
-  const victim = HOSTS - 1;
+/** `heartbeat-timeout` closes counted by every node of the live processes, by address. */
+async function timeoutCloses(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const p of procs.filter((x) => !x.exited)) {
+    for (let k = 0; k < p.addresses.length; k++) {
+      const st = await p.request<{ closes: Record<string, number> }>('stats', { node: k });
+      out.set(p.addresses[k], st.closes['heartbeat-timeout'] ?? 0);
+    }
+  }
+  return out;
+}
+
+/** Cut `victim`'s link and wait until none of the others lists it as a neighbour; returns the
+ *  neighbour links it had, when they went down, and the timeout closes at each watcher. */
+async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string; peer: string; down: DownEvent }[]; closes: Map<string, number> }> {
   const dead = new Set(procs[victim].addresses);
-  const watchers = (await allStates(procs.filter((_, h) => h !== victim))).filter((s) => s.neighbors.some((p) => dead.has(p)));
+  const others = ALL.filter((h) => h !== victim);
+  await waitUntil(() => connectedAmong(ALL), 30_000, async () => `a connected overlay before the cut: ${await describe(ALL)}`);
+  const before = await timeoutCloses();
+  // The links to the victim, read just before the cut (a link replaced in between would be
+  // reported by name when its neighborDown never comes).
+  const watchers = (await allStates(others.map((h) => procs[h]))).filter((s) => s.neighbors.some((p) => dead.has(p)));
   assert.ok(watchers.length >= 1, 'the victim host has neighbours elsewhere');
-  const pairs = watchers.flatMap((w) => w.neighbors.filter((p) => dead.has(p)).map((p) => ({ at: w.address, peer: p })));
+  const links = watchers.flatMap((w) => w.neighbors.filter((p) => dead.has(p)).map((p) => ({ at: w.address, peer: p })));
   const since = Date.now();
   lab.setLink(victim, false);
   const seen = (x: { at: string; peer: string }): DownEvent | undefined => downs.find((d) => d.t >= since && d.node === x.at && d.peer === x.peer);
-  await waitUntil(() => pairs.every((x) => seen(x) !== undefined), TIMEOUT_MS + 5000, 'every neighbour of the cut host saw neighborDown');
-  for (const x of pairs) {
-    const d = seen(x)!;
-    const ms = d.t - since;
-    assert.equal(d.reason, 'link-failed', `${x.at} saw ${d.reason} for ${x.peer}`);
-    assert.ok(ms <= TIMEOUT_MS + MARGIN_MS, `${x.at} detected ${x.peer} after ${ms} ms (timeout ${TIMEOUT_MS} + ${MARGIN_MS})`);
-    assert.ok(ms >= EARLIEST_MS, `${x.at} detected ${x.peer} after only ${ms} ms: not by silence`);
+  await waitUntil(() => links.every((x) => seen(x) !== undefined), DETECT_BOUND_MS, () => `neighborDown for every link to the cut host: ${links.filter((x) => !seen(x)).map((x) => `${x.at}→${x.peer}`).join(', ')}`);
+  const after = await timeoutCloses();
+  const closes = new Map([...after].map(([a, n]) => [a, n - (before.get(a) ?? 0)]));
+  return { pairs: links.map((x) => ({ ...x, down: seen(x)! })), closes };
+}
+
+test('a host whose link is cut is detected by its neighbours, by heartbeat timeout (silence, not a reset)', { ...netns.options, timeout: 60_000 }, async () => {
+  netns.check();
+  const { pairs, closes } = await cutAndWaitDetected(VICTIM);
+  try {
+    for (const x of pairs) assert.equal(x.down.reason, 'link-failed', `${x.at} saw ${x.down.reason} for ${x.peer}`);
+    // Each watcher closed its links to the cut host because nothing arrived for the whole
+    // timeout (the runtime's only close reason for silence); a reset would be counted otherwise.
+    const perWatcher = new Map<string, number>();
+    for (const x of pairs) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
+    for (const [at, n] of perWatcher) assert.ok((closes.get(at) ?? 0) >= n, `${at} closed ${closes.get(at) ?? 0} links by heartbeat timeout, expected ≥ ${n}`);
+    const rest = ALL.filter((h) => h !== VICTIM);
+    await waitUntil(() => connectedAmong(rest), 15_000, async () => `survivors reconnect: ${await describe(rest)}`);
+    const id = await procs[1].broadcast(0, 'while-cut');
+    await waitUntil(() => log.missing(addrsOf(rest), [id]).length === 0, 10_000, () => log.missing(addrsOf(rest), [id]).join('; '));
+  } finally {
+    lab.setLink(VICTIM, true);
   }
-  const times = pairs.map((x) => seen(x)!.t - since);
-  console.log(`# cut detected by ${pairs.length} links in ${Math.min(...times)}..${Math.max(...times)} ms (timeout ${TIMEOUT_MS} ms)`);
-  const rest = ALL.filter((h) => h !== victim);
-  await waitUntil(() => connectedAmong(rest), 15_000, async () => `survivors reconnect: ${await describe(rest)}`);
-  const id = await procs[1].broadcast(0, 'while-cut');
-  await waitUntil(() => log.missing(addrsOf(rest), [id]).length === 0, 10_000, () => log.missing(addrsOf(rest), [id]).join('; '));
 });
 
-test('the cut host rejoins the overlay once its link is restored', { skip: skip ?? false, timeout: 60_000 }, async () => {
-  const victim = HOSTS - 1;
+test('a cut host rejoins the overlay once its link is restored', { ...netns.options, timeout: 90_000 }, async () => {
+  netns.check();
+  // Self-contained: cut the link here, wait until the others noticed, then restore it.
+  const victim = 2;
+  const dead = new Set(procs[victim].addresses);
+  const others = ALL.filter((h) => h !== victim);
+  try {
+    await cutAndWaitDetected(victim);
+    await waitUntil(async () => !(await allStates(others.map((h) => procs[h]))).some((s) => s.neighbors.some((p) => dead.has(p))), 15_000, 'no survivor lists the cut host as a neighbour');
+  } finally {
+    lab.setLink(victim, true);
+  }
   // The cut host's two nodes may keep each other as neighbours (same host): healing must not
   // depend on an empty active view.
-  lab.setLink(victim, true);
   await waitUntil(() => connectedAmong(ALL), 30_000, async () => `cut host rejoins: ${await describe(ALL)}`);
   const id2 = await procs[victim].broadcast(1, 'after-restore');
   await waitUntil(() => log.missing(addrsOf(ALL), [id2]).length === 0, 10_000, () => log.missing(addrsOf(ALL), [id2]).join('; '));
 });
-

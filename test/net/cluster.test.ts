@@ -85,7 +85,7 @@ test('channels: subscribe(channel) sees only that channel, subscribe() sees all'
   assert.deepEqual([...got].sort(), [a, b].sort());
   chat.close();
   everything.close();
-  assert.deepEqual(await chat.next(), { value: undefined, done: true });
+  assert.deepEqual(await Promise.race([chat.next(), rejectAfter(5000, 'the closed subscription to end')]), { value: undefined, done: true });
 });
 
 test('a slow subscriber drops the oldest deliveries and gets one lagged event with the count', { timeout: 10_000 }, async () => {
@@ -97,8 +97,8 @@ test('a slow subscriber drops the oldest deliveries and gets one lagged event wi
   for (let i = 0; i < 5; i++) ids.push(n.broadcast(`b${i}`, { channel: 'burst' }));
   await waitUntil(() => lagged.length > 0, 5000, 'lagged event');
   assert.deepEqual(lagged, [{ channel: 'burst', missed: 3 }]);
-  const r1 = await sub.next();
-  const r2 = await sub.next();
+  const r1 = await Promise.race([sub.next(), rejectAfter(5000, 'the first kept delivery')]);
+  const r2 = await Promise.race([sub.next(), rejectAfter(5000, 'the second kept delivery')]);
   assert.deepEqual([r1.value!.id, r2.value!.id], ids.slice(3), 'the two newest are kept');
   sub.close();
 });

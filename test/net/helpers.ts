@@ -5,14 +5,9 @@ import { FrameDecoder, encodeFrame, PROTOCOL_VERSION, type WireMessage } from '.
 import { createNode, type NodeOptions, type RumorNode } from '../../src/index.js';
 import type { Logger } from '../../src/net/util.js';
 
-/** Poll `cond` every 10 ms until it holds; reject naming `what` after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Bounded polling (shared by every test; re-exported for the loopback tests). */
+export { waitUntil } from '../support/wait.js';
+import { within } from '../support/wait.js';
 
 /** A logger that records every line (level + message + object). */
 export function captureLogger(): Logger & { lines: string[] } {
@@ -101,10 +96,14 @@ export async function fakePeer(
 ): Promise<FakePeer> {
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
   const socket = connect({ host, port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    }),
+    5000,
+    'a loopback TCP connect',
+  );
   const dec = new FrameDecoder();
   const peer: FakePeer = {
     socket,
@@ -138,9 +137,13 @@ export async function rawSocket(target: string): Promise<Socket & { closedFlag: 
   });
   socket.on('error', () => {});
   socket.on('data', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    }),
+    5000,
+    'a loopback TCP connect',
+  );
   return Object.assign(socket, { closedFlag: () => closed });
 }

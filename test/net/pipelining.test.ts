@@ -6,6 +6,7 @@ import { createServer, type Socket } from 'node:net';
 import { createNode } from '../../src/index.js';
 import { FrameDecoder } from '../../src/wire/index.js';
 import { testOptions, waitUntil } from './helpers.js';
+import { within } from '../support/wait.js';
 
 test('a JOIN follows hello before any welcome (the acceptor has answered nothing)', { timeout: 20_000 }, async () => {
   const types: string[] = [];
@@ -26,7 +27,7 @@ test('a JOIN follows hello before any welcome (the acceptor has answered nothing
     });
     s.on('error', () => {});
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await within(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)), 5000, 'the fake peer to listen');
   const port = (server.address() as { port: number }).port;
   const node = createNode(testOptions({ name: 'dialer' }));
   await node.start();
@@ -37,7 +38,7 @@ test('a JOIN follows hello before any welcome (the acceptor has answered nothing
   } finally {
     await node.close();
     for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await within(new Promise<void>((resolve) => server.close(() => resolve())), 5000, 'the fake peer to close (every connection ended)');
   }
 });
 

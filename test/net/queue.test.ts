@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Connection, type ConnHandler } from '../../src/net/connection.js';
 import { DEFAULT_WIRE_LIMITS } from '../../src/wire/index.js';
+import { waitUntil } from '../support/wait.js';
 
 /** A socket whose kernel either takes every write at once (`sync`) or holds it until `drainAll`. */
 class ScriptedSocket extends EventEmitter {
@@ -60,12 +61,9 @@ function frames(count: number, n: number, tag = 0): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => new Uint8Array(n).fill((tag * 37 + i) & 0xff));
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 1));
-  }
+/** Poll `cond` (every 1 ms: these waits follow a socket's `drain`) with a bound naming `what`. */
+function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  return waitUntil(cond, ms, what, 1);
 }
 
 test('frames queued in one turn leave in order, in one write', async () => {
@@ -73,7 +71,7 @@ test('frames queued in one turn leave in order, in one write', async () => {
   const c = open(sock);
   const fs = [...frames(3, 1100), ...frames(2, 40, 1)];
   for (const f of fs) assert.equal(c.enqueue(f, 'eager', 'gossip', performance.now()), 'ok');
-  await until(() => sock.writes.length > 0);
+  await until(() => sock.writes.length > 0, 'the first write to the socket');
   assert.equal(sock.writes.length, 1);
   assert.deepEqual(sock.written(), Buffer.concat(fs));
   assert.equal(c.queueBytes(), 0);
@@ -84,7 +82,7 @@ test('a kernel that takes every write at once: more than WRITE_CHUNK bytes all g
   const c = open(sock);
   const fs = frames(150, 1100); // 165 KB: three writes of about 64 KiB
   for (const f of fs) c.enqueue(f, 'eager', 'gossip', performance.now());
-  await until(() => sock.written().length === 150 * 1100);
+  await until(() => sock.written().length === 150 * 1100, 'all 150 frames of 1100 bytes written');
   assert.deepEqual(sock.written(), Buffer.concat(fs));
   assert.ok(sock.writes.length >= 3 && sock.writes.length <= 4, `${sock.writes.length} writes`);
   assert.equal(c.queueBytes(), 0);
@@ -95,7 +93,7 @@ test('a full socket buffer holds the queue until drain, then the rest follows in
   const c = open(sock);
   const fs = frames(100, 1100);
   for (const f of fs) c.enqueue(f, 'eager', 'gossip', performance.now());
-  await until(() => sock.writes.length > 0);
+  await until(() => sock.writes.length > 0, 'the first write to the socket');
   await new Promise((r) => setTimeout(r, 5));
   assert.equal(sock.writes.length, 1);
   const first = sock.writes[0].length;

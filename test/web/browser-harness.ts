@@ -20,8 +20,16 @@ export interface Harness {
 }
 
 export function ensureChromium(): void {
-  const r = spawnSync(process.execPath, [join(packageRoot(), 'scripts', 'ensure-chromium.mjs')], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('chromium is not available and could not be installed (see scripts/ensure-chromium.mjs output)');
+  const reason = chromiumUnavailable();
+  if (reason !== null) throw new Error(reason);
+}
+
+/** Null when chromium is usable (installing it if missing, scripts/ensure-chromium.mjs), else why not. */
+export function chromiumUnavailable(): string | null {
+  const r = spawnSync(process.execPath, [join(packageRoot(), 'scripts', 'ensure-chromium.mjs')], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  const said = `${r.stderr ?? ''}`.trim().split('\n').pop() ?? '';
+  return `chromium is not available and could not be installed: ${said || r.error?.message || `exit ${r.status}`}`;
 }
 
 export async function openHarness(): Promise<Harness> {

@@ -9,14 +9,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openHarness, type Harness } from './browser-harness.js';
+import { chromiumUnavailable, openHarness, type Harness } from './browser-harness.js';
+import { requirement } from '../support/requirement.js';
 import { SpreadSession } from '../../src/web/spread.js';
 import { packageRoot } from '../../src/cli/ui.js';
 
 const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'web');
 let h: Harness;
+/** Without a browser each test fails with the reason (skipped only with RUMOR_TEST_ALLOW_SKIP=1). */
+const browser = requirement('a headless browser (Debian chromium)', chromiumUnavailable());
 
 before(async () => {
+  if (!browser.ok) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   h = await openHarness();
 });
@@ -59,13 +63,16 @@ function expectedRun(protocol: 'fanout' | 'plumtree', nodes: number, fanout: num
   return { round: st.round, infected: st.infected };
 }
 
-test('spread view: Plumtree over HyParView, click a node, play to 100% infected', async () => {
+test('spread view: Plumtree over HyParView, click a node, play to 100% infected', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=plumtree&nodes=40&fanout=3&seed=1&loss=0');
   await page.waitForFunction(() => document.querySelector('[data-testid="stat-round"]') !== null, null, { timeout: 20000 });
-  // Node 0 sits at the top of the ring: click it on the canvas.
+  // Nodes are placed by the force layout (in a worker): once it settles, click node 0 where
+  // the canvas says it is drawn.
+  await page.waitForFunction(() => document.querySelector('[data-testid="spread-canvas"]')?.getAttribute('data-layout') === 'settled', null, { timeout: 20000 });
   const box = (await page.locator('[data-testid="spread-canvas"]').boundingBox())!;
-  const s = Math.min(box.width, box.height);
-  await page.mouse.click(box.x + (box.width - s) / 2 + 0.5 * s, box.y + (box.height - s) / 2 + 0.05 * s);
+  const [x0, y0] = await page.locator('[data-testid="spread-canvas"]').evaluate((c) => (c as unknown as { rumorPosition(i: number): [number, number] }).rumorPosition(0));
+  await page.mouse.click(box.x + x0, box.y + y0);
   await page.waitForFunction(() => document.querySelector('[data-testid="spread-status"]')?.textContent?.includes('Rumor started at node 0'), null, { timeout: 10000 });
   const got = await playToEnd(page);
   const want = expectedRun('plumtree', 40, 3, 0);
@@ -80,7 +87,8 @@ test('spread view: Plumtree over HyParView, click a node, play to 100% infected'
   await page.close();
 });
 
-test('spread view: fanout gossip, start by number, round counter matches the simulator', async () => {
+test('spread view: fanout gossip, start by number, round counter matches the simulator', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=spread&protocol=fanout&nodes=200&fanout=4&seed=1&loss=0');
   await page.waitForFunction(() => document.querySelector('[data-testid="stat-round"]') !== null, null, { timeout: 20000 });
   await page.fill('[data-testid="spread-origin"]', '7');
@@ -95,7 +103,8 @@ test('spread view: fanout gossip, start by number, round counter matches the sim
   await page.close();
 });
 
-test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measured curve runs', async () => {
+test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measured curve runs', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=converge&seeds=3');
   const t9999 = Number(await page.locator('[data-testid="conv-out"]').getAttribute('data-analytic9999'));
   assert.ok(Math.abs(t9999 - 1.8) < 1e-9, `t99.99 = ${t9999}`);
@@ -123,10 +132,23 @@ test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measure
   await page.close();
 });
 
-test('overlay view: active-view graph, fail 30%, views repair', async () => {
+test('overlay view: active-view graph, fail 30%, views repair', { ...browser.options }, async () => {
+  browser.check();
   const page = await open('view=overlay&onodes=200&oseed=1');
   await page.waitForFunction(() => document.querySelector('[data-testid="ov-stats"]')?.getAttribute('data-alive') === '200', null, { timeout: 20000 });
   assert.equal(await page.locator('[data-testid="ov-stats"]').getAttribute('data-components'), '1');
+  // Force layout: once settled, linked nodes sit much closer than nodes picked at random (on
+  // the old ring, a random HyParView link was as long as a random pair).
+  await page.waitForFunction(() => document.querySelector('[data-testid="ov-canvas"]')?.getAttribute('data-layout') === 'settled', null, { timeout: 30000 });
+  const lay = await page.locator('[data-testid="ov-canvas"]').evaluate((c) => (c as unknown as { rumorLayout(): { xs: number[]; ys: number[]; links: number[] } }).rumorLayout());
+  const dist = (a: number, b: number): number => Math.hypot(lay.xs[a] - lay.xs[b], lay.ys[a] - lay.ys[b]);
+  let linkLen = 0;
+  for (let k = 0; k < lay.links.length; k += 2) linkLen += dist(lay.links[k], lay.links[k + 1]);
+  linkLen /= lay.links.length / 2;
+  let pairLen = 0;
+  for (let i = 0; i < 200; i++) pairLen += dist(i, (i * 37 + 11) % 200);
+  pairLen /= 200;
+  assert.ok(lay.links.length > 0 && linkLen < 0.6 * pairLen, `mean link length ${linkLen.toFixed(3)} vs random pair ${pairLen.toFixed(3)}`);
   await page.fill('[data-testid="ov-fail-pct"]', '30');
   await page.click('[data-testid="ov-fail"]');
   await page.waitForFunction(() => document.querySelector('[data-testid="ov-stats"]')?.getAttribute('data-alive') === '140', null, { timeout: 20000 });

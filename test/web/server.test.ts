@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { parsePort, startStaticServer, packageRoot } from '../../src/cli/ui.js';
+import { exitWithin, waitFor } from '../support/wait.js';
 
 function get(url: string, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((ok, fail) => {
@@ -23,11 +24,14 @@ function get(url: string, path: string): Promise<{ status: number; type: string;
 }
 
 test('static server: files with MIME types, index fallback, no traversal, loopback only', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rumor-web-'));
-  mkdirSync(join(dir, 'assets'));
+  // Everything in this test's own temporary directory: the served folder and, next to it,
+  // the file a traversal would reach.
+  const root = mkdtempSync(join(tmpdir(), 'rumor-web-'));
+  const dir = join(root, 'www');
+  mkdirSync(join(dir, 'assets'), { recursive: true });
   writeFileSync(join(dir, 'index.html'), '<h1>app</h1>');
   writeFileSync(join(dir, 'assets', 'a.js'), 'export {}');
-  writeFileSync(join(dir, '..', 'rumor-secret.txt'), 'secret');
+  writeFileSync(join(root, 'rumor-secret.txt'), 'secret');
   const srv = await startStaticServer(dir, 0);
   try {
     assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -38,14 +42,20 @@ test('static server: files with MIME types, index fallback, no traversal, loopba
     const js = await get(srv.url, '/assets/a.js');
     assert.match(js.type, /^text\/javascript/);
     assert.equal((await get(srv.url, '/no/such/page?x=1')).body, '<h1>app</h1>');
-    const trav = await get(srv.url, '/../rumor-secret.txt');
-    assert.notEqual(trav.body, 'secret');
-    const enc = await get(srv.url, '/%2e%2e/rumor-secret.txt');
-    assert.notEqual(enc.body, 'secret');
+    // Dot segments (plain or %2e-encoded) are resolved by URL parsing before any file is
+    // looked up: the request stays inside the folder and gets the app (200, index.html).
+    for (const path of ['/../rumor-secret.txt', '/%2e%2e/rumor-secret.txt', '/assets/../../rumor-secret.txt']) {
+      const r = await get(srv.url, path);
+      assert.deepEqual([r.status, r.body], [200, '<h1>app</h1>'], path);
+    }
+    // An encoded slash survives URL parsing and decodes to a path outside the folder: 403.
+    for (const path of ['/%2e%2e%2frumor-secret.txt', '/..%2Frumor-secret.txt', '/assets/..%2f..%2frumor-secret.txt']) {
+      const r = await get(srv.url, path);
+      assert.deepEqual([r.status, r.body], [403, ''], path);
+    }
   } finally {
     await srv.close();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(join(dir, '..', 'rumor-secret.txt'), { force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
@@ -64,22 +74,25 @@ test('runUi prints the local URL, serves the built app, stops on SIGINT with cod
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
-  const deadline = Date.now() + 60000;
-  let url = '';
-  while (Date.now() < deadline) {
-    const m = /serving the visual simulator at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-    if (m) {
-      url = m[1];
-      break;
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.ok(url, `no URL printed: ${out}`);
+  const printed = await waitFor(
+    () => {
+      const m = /serving the visual simulator at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) return { url: m[1] };
+      return child.exitCode !== null ? { url: '' } : undefined;
+    },
+    60_000,
+    () => `\`rumor ui\` to print its URL; output so far: ${JSON.stringify(out)}`,
+    50,
+  ).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+  const url = printed.url;
+  assert.ok(url, `rumor ui exited (${child.exitCode}) without printing its URL: ${out}`);
   const page = await get(url, '/');
   assert.equal(page.status, 200);
   assert.match(page.body, /<div id="app">/);
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const exited = exitWithin(child, 15_000, '`rumor ui` to exit on SIGINT');
   child.kill('SIGINT');
-  assert.equal(await exited, 0);
+  assert.equal(await exited, 0, out);
 });

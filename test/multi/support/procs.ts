@@ -42,20 +42,9 @@ export interface NodeState {
   passive: string[];
 }
 
-/** Poll `cond` every 20 ms until it holds; throw naming `what` after `timeoutMs`. */
-export async function waitUntil(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string | (() => string | Promise<string>),
-): Promise<void> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : await what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Bounded polling (shared by every test; re-exported for the multi-process tests). */
+export { waitUntil } from '../../support/wait.js';
+import { exitWithin } from '../../support/wait.js';
 
 /** One child process hosting a few nodes. */
 export class NodeProc {
@@ -134,7 +123,7 @@ export class NodeProc {
   /** kill -9: no goodbye; the kernel closes its sockets. Resolves when the process is gone. */
   async kill9(): Promise<void> {
     if (this.exited) return;
-    const gone = new Promise((r) => this.child.once('exit', r));
+    const gone = exitWithin(this.child, 10_000, `${this.label} to exit after SIGKILL`);
     this.child.kill('SIGKILL');
     await gone;
   }
@@ -142,11 +131,14 @@ export class NodeProc {
   /** Close stdin (the runner closes its nodes and exits); SIGKILL after 3 s. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    const gone = new Promise((r) => this.child.once('exit', r));
+    const gone = exitWithin(this.child, 13_000, `${this.label} to exit after its stdin closed (SIGKILL after 3 s)`);
     this.child.stdin.end();
     const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(t);
+    try {
+      await gone;
+    } finally {
+      clearTimeout(t);
+    }
   }
 
   private onLine(line: string): void {

@@ -1,0 +1,76 @@
+/**
+ * Membership benchmark (not a test), issue 20 §5: N nodes run HyParView + Plumtree and the
+ * membership machine (src/proto/members/) in the simulator — join (every node starts at
+ * t = 0, member tables bootstrapped), settle 20 s (steady traffic over the last 10 s), crash
+ * 10 % silently (links time out after 5 s, no reset) under 1 % loss, run until every survivor
+ * lists every crashed node failed (at most 120 s of virtual time). Prints a table and writes
+ * `bench/results/members-<N>.json`:
+ * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
+ *   false_failed, bytes_per_node_per_s, events}` (bytes: steady state, membership only).
+ *
+ * Usage: `npm run bench:members -- --nodes 100000 [--seed 1]`
+ * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { crashAndDetect, MF_NETWORK, settledMembers } from '../src/sim/exp-membership-failures.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 10) {
+    process.stderr.write(`bench/members: --${name}: expected an integer >= 10, got ${JSON.stringify(process.argv[i + 1])}\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+async function main(): Promise<void> {
+  const nodes = arg('nodes', 100_000);
+  const seed = arg('seed', 1);
+  const t0 = Date.now();
+  let peak = process.memoryUsage().rss;
+  const sample = (): void => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  };
+  const timer = setInterval(sample, 200);
+  // The simulation runs synchronously: sample RSS from inside it too, every 5 s of virtual time.
+  process.stderr.write(`bench/members: ${nodes} nodes, seed ${seed}: join + settle\n`);
+  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK);
+  sample();
+  process.stderr.write(`bench/members: settled, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, steady ${steady.toFixed(1)} B/s/node\n`);
+  const sim = ms.sim;
+  const progress = (): void => {
+    sample();
+    process.stderr.write(`bench/members: t=${(sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, versions in flight ${ms.shared.versionsInFlight()}\n`);
+    if (sim.liveCountNow() > 0) sim.at(sim.now + 5000, progress);
+  };
+  sim.at(sim.now + 5000, progress);
+  const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
+  sample();
+  clearInterval(timer);
+  const result = {
+    nodes,
+    seed,
+    wall_s: Math.round((Date.now() - t0) / 100) / 10,
+    peak_rss_mb: Math.round(peak / 1048576),
+    detect_p50_s: r.detect_p50_s,
+    detect_p99_s: r.detect_p99_s,
+    detect_p100_s: r.detect_p100_s,
+    stuck_alive: r.stuck_alive,
+    false_failed: r.false_failed,
+    bytes_per_node_per_s: Math.round(steady * 10) / 10,
+    detect_bytes_per_node_per_s: r.detect_bytes_per_node_per_s,
+    crashed: r.crashed,
+    events: sim.eventsProcessed,
+  };
+  const dir = resolve('bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `members-${nodes}.json`);
+  await writeFile(file, JSON.stringify(result, null, 2) + '\n');
+  for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+void main();

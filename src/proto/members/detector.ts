@@ -1,0 +1,400 @@
+/**
+ * The failure detector of the membership machine (machine.ts has the protocol's module
+ * comment): ring probing, SWIM's ping / ping-req / nack, Lifeguard's local health multiplier
+ * and suspicion timeouts that shrink with confirmations, Rapid-style alerts between the
+ * observers of a subject, and the TCP fast path.
+ */
+import type { Rng } from '../types.js';
+import {
+  ALIVE,
+  SUSPECT,
+  incOf,
+  isUp,
+  pack,
+  statusOf,
+  type MembersConfig,
+  type MembersMessage,
+  type MembersTimer,
+  type MemberStore,
+} from './types.js';
+
+/** What the detector needs from its machine. */
+export interface DetectorHost<P> {
+  readonly self: P;
+  send(to: P, msg: MembersMessage<P>): void;
+  timer(delayMs: number, t: MembersTimer<P>): void;
+  /** Our observation: `m` (at `state`) did not answer; mark it suspect and spread that. */
+  markSuspect(m: P, state: number, now: number): void;
+  /** The suspicion of `m` at `state` expired: mark it failed and spread that. */
+  markFailed(m: P, state: number, now: number): void;
+  /** Current overlay neighbours (preferred relays: their links were alive a moment ago). */
+  neighbors(): Iterable<P>;
+  /** Recent changes to piggyback on a ping or ack, and those received on one. */
+  piggyback(): { ids: P[]; states: number[] };
+  absorb(ids: P[], states: number[], now: number): void;
+}
+
+interface Probe<P> {
+  target: P;
+  /** The target's state when probed (its incarnation is the one we may accuse). */
+  state: number;
+  indirect: boolean;
+  expectedNacks: number;
+  nacks: number;
+  /** Relays taken from our recent responders (their silence is evidence against us). */
+  trusted: number;
+  /** Started by a link reset (TCP fast path): indirect checks at once, short suspicion. */
+  fast: boolean;
+  due: number;
+}
+
+/** Recent responders remembered as preferred relays. */
+const RECENT = 8;
+
+interface Relay<P> {
+  requester: P;
+  seq: number;
+}
+
+interface Suspicion<P> {
+  state: number;
+  start: number;
+  accusers: Set<P>;
+  fast: boolean;
+  due: number;
+}
+
+export class Detector<P> {
+  /** Lifeguard's local health multiplier score, 0 (healthy) … awarenessMax − 1. */
+  health = 0;
+  private seq = 0;
+  private turn = 0;
+  private readonly probes = new Map<number, Probe<P>>();
+  private readonly probing = new Map<P, number>();
+  private readonly relays = new Map<number, Relay<P>>();
+  private readonly suspicions = new Map<P, Suspicion<P>>();
+  /** Members that answered our last probes, newest last: the first relays we ask. */
+  private readonly recent: P[] = [];
+
+  constructor(
+    private readonly host: DetectorHost<P>,
+    private readonly config: MembersConfig,
+    private readonly rng: Rng,
+    private readonly store: MemberStore<P>,
+  ) {}
+
+  /** Multiplier of every timeout and of the probe period: health + 1 (1 with local health off). */
+  private scale(): number {
+    return this.config.localHealth ? this.health + 1 : 1;
+  }
+
+  private addHealth(d: number): void {
+    if (!this.config.localHealth) return;
+    this.health = Math.max(0, Math.min(this.config.awarenessMax - 1, this.health + d));
+  }
+
+  /** A timer that fired `late` ms after its due time: a stall of this process (Lifeguard §4.1:
+   *  timers firing late are a sign of local trouble). True when it is late enough to count. */
+  private stalled(late: number): boolean {
+    if (!this.config.localHealth || late <= this.config.probeTimeoutMs) return false;
+    this.addHealth(Math.ceil(late / this.config.probeIntervalMs));
+    return true;
+  }
+
+  // ------------------------------------------------------------------ probing
+
+  start(now: number): void {
+    const d = this.rng.int(this.config.probeIntervalMs);
+    this.host.timer(d, { type: 'm-tick', due: now + d });
+  }
+
+  /** One probe tick: the next ring's subject (and the suspects before it). */
+  tick(due: number, now: number): void {
+    // Woken from a stall: give the answers that waited with us a chance first.
+    const stalled = this.stalled(now - due);
+    const period = Math.max(1, Math.round((this.config.probeIntervalMs * this.scale()) / this.config.rings));
+    this.host.timer(period, { type: 'm-tick', due: now + period });
+    if (stalled) return;
+    this.probeRing(this.turn++ % this.config.rings, now);
+    // Co-observers we came to suspect meanwhile are no longer expected to confirm.
+    for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
+  }
+
+  /** Probe the first up successor of this node in ring `k`, and every suspect before it. */
+  private probeRing(k: number, now: number): void {
+    for (let i = 1; i <= 64; i++) {
+      const m = this.store.ringStep(k, this.host.self, i);
+      if (m === undefined || m === this.host.self) return;
+      const s = this.store.get(m);
+      if (!isUp(s)) continue;
+      this.probe(m, s, false, now);
+      if (statusOf(s) === ALIVE) return;
+    }
+  }
+
+  /** Subjects this node observes now (its first up successor in each ring). */
+  subjects(): P[] {
+    const out: P[] = [];
+    for (let k = 0; k < this.config.rings; k++) {
+      for (let i = 1; i <= 64; i++) {
+        const m = this.store.ringStep(k, this.host.self, i);
+        if (m === undefined || m === this.host.self) break;
+        if (statusOf(this.store.get(m)) !== ALIVE) continue;
+        if (!out.includes(m)) out.push(m);
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** The observers of `m` in this node's view: its first up predecessor in each ring. */
+  observersOf(m: P): P[] {
+    const out: P[] = [];
+    for (let k = 0; k < this.config.rings; k++) {
+      for (let i = 1; i <= 64; i++) {
+        const o = this.store.ringStep(k, m, -i);
+        if (o === undefined || o === m) break;
+        if (!isUp(this.store.get(o))) continue;
+        if (!out.includes(o)) out.push(o);
+        break;
+      }
+    }
+    return out;
+  }
+
+  private probe(m: P, state: number, fast: boolean, now: number): void {
+    if (this.probing.has(m)) return;
+    const seq = ++this.seq;
+    const t = this.config.probeTimeoutMs * this.scale();
+    const p: Probe<P> = { target: m, state, indirect: false, expectedNacks: 0, nacks: 0, trusted: 0, fast, due: now + t };
+    this.probes.set(seq, p);
+    this.probing.set(m, seq);
+    this.host.send(m, { type: 'm-ping', seq, ...this.host.piggyback() });
+    if (fast) this.indirect(seq, p, now);
+    this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: p.indirect });
+  }
+
+  /** Ask up to `indirectChecks` members to ping `p.target` for us: those that answered our
+   *  own latest probes first (alive a moment ago, so a silent relay says something about
+   *  us, not about a mass failure), then overlay neighbours, then random members. */
+  private indirect(seq: number, p: Probe<P>, now: number): void {
+    const chosen: P[] = [];
+    const want = this.config.indirectChecks;
+    const ok = (x: P): boolean => x !== this.host.self && x !== p.target && !chosen.includes(x) && isUp(this.store.get(x));
+    for (let i = this.recent.length - 1; i >= 0 && chosen.length < want; i--) if (ok(this.recent[i])) chosen.push(this.recent[i]);
+    p.trusted = chosen.length;
+    for (const x of this.host.neighbors()) {
+      if (chosen.length >= want) break;
+      if (ok(x)) chosen.push(x);
+    }
+    for (let tries = 0; chosen.length < want && tries < 4 * want; tries++) {
+      const x = this.store.random(this.rng);
+      if (x !== undefined && ok(x)) chosen.push(x);
+    }
+    for (const x of chosen) this.host.send(x, { type: 'm-ping-req', seq, target: p.target });
+    // And one more direct ping (memberlist's fallback ping over TCP): a lost ping or ack on a
+    // lossy path should not cost a suspicion.
+    if (!p.fast) this.host.send(p.target, { type: 'm-ping', seq, ...this.host.piggyback() });
+    p.indirect = true;
+    p.expectedNacks = chosen.length;
+    if (!p.fast) {
+      const t = (this.config.probeIntervalMs - this.config.probeTimeoutMs) * this.scale();
+      p.due = now + t;
+      this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: true });
+    }
+  }
+
+  /** The overlay link to `m` broke (`link-failed`): probe it now, directly and indirectly. */
+  linkFailed(m: P, now: number): void {
+    const s = this.store.get(m);
+    if (!isUp(s) || m === this.host.self) return;
+    const old = this.probing.get(m);
+    if (old !== undefined) this.endProbe(old);
+    this.probe(m, s, true, now);
+  }
+
+  /** The driver could not reach `m` at all (refused, reset) while we probe it: that probe failed. */
+  unreachable(m: P, now: number): void {
+    const seq = this.probing.get(m);
+    if (seq === undefined) return;
+    const p = this.probes.get(seq)!;
+    this.endProbe(seq);
+    this.accuse(p.target, p.state, true, now);
+  }
+
+  private endProbe(seq: number): void {
+    const p = this.probes.get(seq);
+    if (p === undefined) return;
+    this.probes.delete(seq);
+    if (this.probing.get(p.target) === seq) this.probing.delete(p.target);
+  }
+
+  probeTimeout(seq: number, due: number, indirect: boolean, now: number): void {
+    const p = this.probes.get(seq);
+    if (p === undefined || p.due !== due) return;
+    if (this.stalled(now - due)) {
+      // Woken from a stall: the answer may be waiting in our input; look again shortly.
+      p.due = now + this.config.probeTimeoutMs;
+      this.host.timer(this.config.probeTimeoutMs, { type: 'm-probe-timeout', seq, due: p.due, indirect });
+      return;
+    }
+    if (!p.indirect) {
+      this.indirect(seq, p, now);
+      return;
+    }
+    this.endProbe(seq);
+    // memberlist counts missed nacks; we count only a probe where no relay answered at all
+    // and every relay had answered us a moment before (with many members down at once,
+    // other relays may be down too: that is not our fault).
+    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks) this.addHealth(1);
+    this.accuse(p.target, p.state, p.fast, now);
+  }
+
+  // ------------------------------------------------------------------ answers
+
+  onPing(from: P, seq: number): void {
+    this.host.send(from, { type: 'm-ack', seq, ...this.host.piggyback() });
+  }
+
+  onAck(seq: number): void {
+    const r = this.relays.get(seq);
+    if (r !== undefined) {
+      this.relays.delete(seq);
+      this.host.send(r.requester, { type: 'm-ack', seq: r.seq, ...this.host.piggyback() });
+      return;
+    }
+    const p = this.probes.get(seq);
+    if (p === undefined) return;
+    this.endProbe(seq);
+    this.addHealth(-1);
+    const i = this.recent.indexOf(p.target);
+    if (i >= 0) this.recent.splice(i, 1);
+    this.recent.push(p.target);
+    if (this.recent.length > RECENT) this.recent.shift();
+  }
+
+  onNack(seq: number): void {
+    const p = this.probes.get(seq);
+    if (p !== undefined) p.nacks++;
+  }
+
+  onPingReq(from: P, reqSeq: number, target: P, now: number): void {
+    const seq = ++this.seq;
+    this.relays.set(seq, { requester: from, seq: reqSeq });
+    this.host.send(target, { type: 'm-ping', seq, ...this.host.piggyback() });
+    // memberlist sends its nack at 80 % of the probe timeout.
+    const t = Math.round(this.config.probeTimeoutMs * 0.8);
+    this.host.timer(t, { type: 'm-relay-timeout', seq, due: now + t });
+  }
+
+  relayTimeout(seq: number): void {
+    const r = this.relays.get(seq);
+    if (r === undefined) return;
+    this.relays.delete(seq);
+    this.host.send(r.requester, { type: 'm-nack', seq: r.seq });
+  }
+
+  // ------------------------------------------------------------------ suspicion
+
+  /** Our probes of `m` failed: suspect it (if still up at the incarnation probed), alert its
+   *  other observers, and time the suspicion. */
+  private accuse(m: P, probed: number, fast: boolean, now: number): void {
+    const s = this.store.get(m);
+    if (!isUp(s) || incOf(s) !== incOf(probed)) return;
+    const suspect = pack(incOf(s), SUSPECT);
+    this.host.markSuspect(m, suspect, now);
+    // The other observers confirm or not; the subject hears it and may refute.
+    for (const o of this.observersOf(m)) if (o !== this.host.self) this.host.send(o, { type: 'm-alert', subject: m, state: suspect });
+    this.host.send(m, { type: 'm-alert', subject: m, state: suspect });
+    this.suspect(m, suspect, this.host.self, fast, now);
+  }
+
+  /** An observer of `subject` alerts us that it suspects it at `state`. */
+  onAlert(from: P, subject: P, state: number, now: number): void {
+    if (subject === this.host.self) {
+      this.host.markSuspect(subject, state, now); // a refutation, if it is news
+      return;
+    }
+    const cur = this.store.get(subject);
+    if (!isUp(cur) || incOf(state) < incOf(cur)) return;
+    const sp = this.suspicions.get(subject);
+    if (sp === undefined) {
+      // Check for ourselves (we are one of its observers), and count the alert meanwhile.
+      if (cur < state) this.host.markSuspect(subject, state, now);
+      this.probe(subject, this.store.get(subject), false, now);
+    }
+    this.suspect(subject, state, from, false, now);
+  }
+
+  /** Start or confirm the suspicion of `m` at `state` by `accuser`. */
+  private suspect(m: P, state: number, accuser: P, fast: boolean, now: number): void {
+    let sp = this.suspicions.get(m);
+    if (sp !== undefined && sp.state < state) sp = undefined;
+    if (sp === undefined) {
+      sp = { state, start: now, accusers: new Set(), fast, due: Infinity };
+      this.suspicions.set(m, sp);
+    }
+    if (sp.accusers.has(accuser) && !fast) return;
+    sp.accusers.add(accuser);
+    if (fast) sp.fast = true;
+    this.retime(m, sp, now);
+  }
+
+  /** Move the suspicion's deadline earlier if its timeout shrank. */
+  private retime(m: P, sp: Suspicion<P>, now: number): void {
+    // A timeout that shrank below the time already spent expires now (not "late": a late
+    // timer means a stalled process).
+    const due = Math.max(now, sp.start + this.suspicionTimeout(m, sp));
+    if (due < sp.due) {
+      sp.due = due;
+      this.host.timer(due - now, { type: 'm-suspect-timeout', subject: m, due });
+    }
+  }
+
+  /** Lifeguard §4.2: max − (max − min)·log(C + 1)/log(k + 1) with C confirmations of k expected
+   *  — here the subject's other observers that we hold `alive` (an observer we suspect is not
+   *  expected to confirm: in a mass failure it is dead too) — never below min;
+   *  min = α·max(1, log10 n)·interval. */
+  private suspicionTimeout(m: P, sp: Suspicion<P>): number {
+    if (sp.fast) return this.config.linkFailedSuspicionMs * this.scale();
+    const n = Math.max(1, this.store.size());
+    const min = this.config.suspicionMult * Math.max(1, Math.log10(n)) * this.config.probeIntervalMs;
+    const max = this.config.suspicionMaxMult * min;
+    let k = 0;
+    for (const o of this.observersOf(m)) if (o !== this.host.self && statusOf(this.store.get(o)) === ALIVE) k++;
+    if (n - 2 < k) k = 0;
+    const c = sp.accusers.size - 1;
+    const t = k < 1 ? min : Math.max(min, max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1));
+    return Math.round(t * this.scale());
+  }
+
+  suspectTimeout(m: P, due: number, now: number): void {
+    const sp = this.suspicions.get(m);
+    if (sp === undefined || sp.due !== due) return;
+    if (this.stalled(now - due)) {
+      // Woken from a stall: read what waited (a refutation?) before declaring anyone dead.
+      sp.due = now + this.config.probeTimeoutMs;
+      this.host.timer(this.config.probeTimeoutMs, { type: 'm-suspect-timeout', subject: m, due: sp.due });
+      return;
+    }
+    this.suspicions.delete(m);
+    const s = this.store.get(m);
+    if (s === sp.state) this.host.markFailed(m, s, now);
+  }
+
+  /** `m` changed to `state` in the table: a refutation or a verdict ends our suspicion. */
+  changed(m: P, state: number): void {
+    const sp = this.suspicions.get(m);
+    if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
+  }
+
+  /** We refuted a rumour about ourselves (Lifeguard: a sign we may be slow). */
+  refuted(): void {
+    this.addHealth(1);
+  }
+
+  /** Number of suspicions this node is timing (tests, metrics). */
+  suspicionCount(): number {
+    return this.suspicions.size;
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Dissemination and anti-entropy of the membership machine (machine.ts has the protocol's
+ * module comment): the per-flush batch of changes to every neighbour, the digest-first
+ * reconciliation (`m-sync` → `m-digest` → `m-changes`), the periodic sync with a random
+ * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`).
+ */
+import type { Rng } from '../types.js';
+import { BUCKETS, FAILED, SUSPECT, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+import type { MembersIo } from './machine.js';
+
+type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
+type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
+type Sync = Extract<MembersMessage<unknown>, { type: 'm-sync' }>;
+type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
+
+/** Most entries in one digest: whole buckets are listed, up to this many (≈ 4 messages). */
+const DIGEST_FACTOR = 4;
+/** Slots of the piggyback buffer. */
+const PIGGY_CAP = 64;
+const NONE: { ids: never[]; states: number[] } = Object.freeze({ ids: [], states: [] }) as unknown as { ids: never[]; states: number[] };
+
+export class Dissemination<P> {
+  private ids: P[] = [];
+  private states: number[] = [];
+  private metas: (MemberMeta | null)[] = [];
+  private withMeta = false;
+  private flushArmed = false;
+  /** Piggyback buffer (SWIM §4.4): recent changes and how often each was sent; a ring of
+   *  PIGGY_CAP slots, the oldest overwritten first, sent round robin. */
+  private readonly pgIds: P[] = [];
+  private readonly pgStates: number[] = [];
+  private readonly pgSent: number[] = [];
+  private pgWrite = 0;
+  private pgRead = 0;
+
+  constructor(
+    private readonly self: P,
+    private readonly config: MembersConfig,
+    private readonly rng: Rng,
+    private readonly io: MembersIo<P>,
+    private readonly store: MemberStore<P>,
+    private readonly nbrs: ReadonlySet<P>,
+    private readonly apply: Apply<P>,
+    /** The members this node probes (its ring subjects): flushes go to them too. */
+    private readonly subjects: () => P[],
+  ) {}
+
+  start(now: number): void {
+    const s = this.rng.int(this.config.syncIntervalMs);
+    this.io.timer(s, { type: 'm-sync-tick', due: now + s });
+    const r = this.rng.int(this.config.reconnectIntervalMs);
+    this.io.timer(r, { type: 'm-reconnect-tick', due: now + r });
+  }
+
+  /** Queue a change of our table for the next flush to every neighbour. A suspicion is only
+   *  piggybacked (SWIM §4.4): it matters to the suspect (which refutes) and the observers
+   *  (which alert each other), not to the whole cluster; the verdict is flooded. */
+  enqueue(m: P, state: number, meta: MemberMeta | null, _now: number): void {
+    if (this.config.piggybackPerMessage > 0) this.piggyAdd(m, state);
+    if (statusOf(state) === SUSPECT) return;
+    this.ids.push(m);
+    this.states.push(state);
+    this.metas.push(meta);
+    if (meta !== null) this.withMeta = true;
+    if (!this.flushArmed) {
+      this.flushArmed = true;
+      this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
+    }
+  }
+
+  /** Send (at most) one batch of queued changes to every neighbour. */
+  flush(_now: number): void {
+    this.flushArmed = false;
+    const n = this.ids.length;
+    if (n === 0) return;
+    if (this.nbrs.size === 0 && this.subjects().length === 0) {
+      // No one to tell yet: keep the newest batch's worth (anti-entropy repairs the rest once
+      // a link is up) and look again next period.
+      const keep = this.config.maxEntriesPerMessage;
+      if (n > keep) this.drop(n - keep);
+      this.flushArmed = true;
+      this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
+      return;
+    }
+    const k = Math.min(n, this.config.maxEntriesPerMessage);
+    const msg: Changes<P> = {
+      type: 'm-changes',
+      ids: this.ids.slice(0, k),
+      states: this.states.slice(0, k),
+      metas: this.withMeta ? this.metas.slice(0, k) : null,
+      sync: false,
+    };
+    this.drop(k);
+    for (const p of this.nbrs) this.io.send(p, msg);
+    // The ring subjects too: the overlay may have islands (after a mass crash, or a join
+    // storm) that no overlay link enters; each member is some members' ring subject.
+    for (const p of this.subjects()) if (!this.nbrs.has(p)) this.io.send(p, msg);
+    if (this.ids.length > 0) {
+      this.flushArmed = true;
+      this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
+    }
+  }
+
+  private drop(k: number): void {
+    if (k >= this.ids.length) {
+      this.ids = [];
+      this.states = [];
+      this.metas = [];
+      this.withMeta = false;
+      return;
+    }
+    this.ids = this.ids.slice(k);
+    this.states = this.states.slice(k);
+    this.metas = this.metas.slice(k);
+    this.withMeta = this.metas.some((x) => x !== null);
+  }
+
+  private piggyAdd(m: P, state: number): void {
+    if (this.pgIds.length < PIGGY_CAP) {
+      this.pgIds.push(m);
+      this.pgStates.push(state);
+      this.pgSent.push(0);
+      return;
+    }
+    const i = this.pgWrite;
+    this.pgWrite = (i + 1) % PIGGY_CAP;
+    this.pgIds[i] = m;
+    this.pgStates[i] = state;
+    this.pgSent[i] = 0;
+  }
+
+  /** Up to `piggybackPerMessage` recent changes for the next ping or ack. */
+  piggyback(): { ids: P[]; states: number[] } {
+    const n = this.pgIds.length;
+    if (n === 0) return NONE as { ids: P[]; states: number[] };
+    const limit = this.config.retransmitMult * Math.ceil(Math.log10(this.store.size() + 1));
+    const ids: P[] = [];
+    const states: number[] = [];
+    const k = Math.min(n, this.config.piggybackPerMessage);
+    for (let j = 0; j < k; j++) {
+      const i = this.pgRead % this.pgIds.length;
+      ids.push(this.pgIds[i]);
+      states.push(this.pgStates[i]);
+      if (++this.pgSent[i] >= limit) this.piggyRemove(i);
+      else this.pgRead = i + 1;
+      if (this.pgIds.length === 0) break;
+    }
+    return { ids, states };
+  }
+
+  private piggyRemove(i: number): void {
+    const last = this.pgIds.length - 1;
+    this.pgIds[i] = this.pgIds[last];
+    this.pgStates[i] = this.pgStates[last];
+    this.pgSent[i] = this.pgSent[last];
+    this.pgIds.pop();
+    this.pgStates.pop();
+    this.pgSent.pop();
+    if (this.pgWrite > this.pgIds.length) this.pgWrite = 0;
+    this.pgRead = i;
+  }
+
+  /** Changes piggybacked on a ping or ack. */
+  absorb(ids: P[], states: number[], now: number): void {
+    for (let i = 0; i < ids.length; i++) this.apply(ids[i], states[i], null, false, now);
+  }
+
+  /** Entries queued and not yet flushed (tests, metrics). */
+  pending(): number {
+    return this.ids.length;
+  }
+
+  onChanges(msg: Changes<P>, now: number): void {
+    const { ids, states, metas } = msg;
+    for (let i = 0; i < ids.length; i++) this.apply(ids[i], states[i], metas === null ? null : metas[i], msg.sync, now);
+  }
+
+  // ------------------------------------------------------------------ anti-entropy
+
+  /** Open a reconciliation with `peer`: our size and bucket hashes. */
+  syncWith(peer: P, _now: number): void {
+    const hashes: number[] = new Array<number>(BUCKETS);
+    for (let b = 0; b < BUCKETS; b++) hashes[b] = this.store.bucketHash(b);
+    this.io.send(peer, { type: 'm-sync', count: this.store.size(), hashes, join: this.store.size() <= 1 });
+  }
+
+  onSync(from: P, msg: Sync, now: number): void {
+    if (msg.join) {
+      if (this.store.size() > 1) this.sendAll(from);
+      return;
+    }
+    if (this.store.size() <= 1) {
+      // We are the one joining: ask for everything.
+      this.syncWith(from, now);
+      return;
+    }
+    const differ: number[] = [];
+    for (let b = 0; b < BUCKETS; b++) if (msg.hashes[b] !== this.store.bucketHash(b)) differ.push(b);
+    if (differ.length === 0) return;
+    const cap = DIGEST_FACTOR * this.config.maxEntriesPerMessage;
+    const first = this.rng.int(differ.length);
+    const buckets: number[] = [];
+    const ids: P[] = [];
+    const states: number[] = [];
+    for (let j = 0; j < differ.length; j++) {
+      const b = differ[(first + j) % differ.length];
+      const before = ids.length;
+      this.store.forEachInBucket(b, (m, s) => {
+        ids.push(m);
+        states.push(s);
+      });
+      if (ids.length > cap && buckets.length > 0) {
+        ids.length = before;
+        states.length = before;
+        break;
+      }
+      buckets.push(b);
+      if (ids.length >= cap) break;
+    }
+    this.io.send(from, { type: 'm-digest', buckets, ids, states });
+  }
+
+  onDigest(from: P, msg: Digest<P>, now: number): void {
+    const { ids, states } = msg;
+    const listed = new Set<P>(ids);
+    const outIds: P[] = [];
+    const outStates: number[] = [];
+    const outMetas: (MemberMeta | null)[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const cur = this.store.get(ids[i]);
+      if (states[i] > cur) this.apply(ids[i], states[i], null, true, now);
+      else if (cur > states[i]) {
+        outIds.push(ids[i]);
+        outStates.push(cur);
+        outMetas.push(null);
+      }
+    }
+    for (const b of msg.buckets) {
+      if (!(b >= 0 && b < BUCKETS)) continue;
+      this.store.forEachInBucket(b, (m, s) => {
+        if (listed.has(m)) return;
+        outIds.push(m);
+        outStates.push(s);
+        outMetas.push(statusOf(s) === FAILED ? null : (this.store.meta(m) ?? null));
+      });
+    }
+    this.sendChunks(from, outIds, outStates, outMetas);
+  }
+
+  /** Our whole table, with names and tags, to a joining node. */
+  private sendAll(to: P): void {
+    const ids: P[] = [];
+    const states: number[] = [];
+    const metas: (MemberMeta | null)[] = [];
+    this.store.forEach((m, s) => {
+      ids.push(m);
+      states.push(s);
+      metas.push(this.store.meta(m) ?? null);
+    });
+    this.sendChunks(to, ids, states, metas);
+  }
+
+  private sendChunks(to: P, ids: P[], states: number[], metas: (MemberMeta | null)[]): void {
+    const max = this.config.maxEntriesPerMessage;
+    for (let i = 0; i < ids.length; i += max) {
+      const m = metas.slice(i, i + max);
+      this.io.send(to, {
+        type: 'm-changes',
+        ids: ids.slice(i, i + max),
+        states: states.slice(i, i + max),
+        metas: m.some((x) => x !== null) ? m : null,
+        sync: true,
+      });
+    }
+  }
+
+  /** Periodic anti-entropy with a random up member (memberlist's push-pull partner choice). */
+  syncTick(now: number): void {
+    // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
+    const d = this.nbrs.size === 0 ? this.config.probeIntervalMs : this.config.syncIntervalMs;
+    this.io.timer(d, { type: 'm-sync-tick', due: now + d });
+    const p = this.pick((s) => isUp(s));
+    if (p !== undefined) this.syncWith(p, now);
+  }
+
+  /** Serf's reconnect: one random failed member gets an `m-sync`; if it answers, the two
+   *  views reconcile (a healed partition merges by itself). */
+  reconnectTick(now: number): void {
+    this.io.timer(this.config.reconnectIntervalMs, { type: 'm-reconnect-tick', due: now + this.config.reconnectIntervalMs });
+    const p = this.pick((s) => statusOf(s) === FAILED);
+    if (p !== undefined) this.syncWith(p, now);
+  }
+
+  /** A random member other than us whose state passes `ok` (bounded tries). */
+  private pick(ok: (s: number) => boolean): P | undefined {
+    for (let tries = 0; tries < 32; tries++) {
+      const m = this.store.random(this.rng);
+      if (m === undefined) return undefined;
+      if (m !== this.self && ok(this.store.get(m))) return m;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Vocabulary of the membership machine (`machine.ts`): member states, messages, timers,
+ * events, configuration with its documented defaults, and the storage interface through
+ * which the machine reaches its member table.
+ *
+ * A member's state is one number, `incarnation · 4 + status` (status 0 alive, 1 suspect,
+ * 2 failed, 3 left; -1 absent). Its numeric order *is* SWIM's precedence (Das et al. 2002
+ * §4.2, as swift-cluster-membership orders `SWIM.Status`): a higher incarnation wins, and at
+ * equal incarnation `left > failed > suspect > alive`. Merging is then `max`.
+ */
+import type { ConfigResult, Rng } from '../types.js';
+
+export type MemberStatus = 'alive' | 'suspect' | 'failed' | 'left';
+export const ALIVE = 0;
+export const SUSPECT = 1;
+export const FAILED = 2;
+export const LEFT = 3;
+export const ABSENT = -1;
+export const STATUS_NAMES: readonly MemberStatus[] = ['alive', 'suspect', 'failed', 'left'];
+/** Largest incarnation (32 bits on the wire). */
+export const MAX_INCARNATION = 0xffffffff;
+
+/** `incarnation · 4 + status`. */
+export function pack(inc: number, status: number): number {
+  return inc * 4 + status;
+}
+export function statusOf(s: number): number {
+  return s % 4;
+}
+export function incOf(s: number): number {
+  return Math.floor(s / 4);
+}
+/** Up: alive or suspect (probed, listed, may answer). */
+export function isUp(s: number): boolean {
+  return s >= 0 && s % 4 <= SUSPECT;
+}
+
+/** Static data of a member: its name and tags (Serf's). */
+export interface MemberMeta {
+  name: string;
+  tags: Record<string, string>;
+}
+
+/**
+ * The member table as the machine sees it. The agent passes a `MapStore` (map-store.ts); the
+ * simulator passes a view of one shared table (src/sim/members-store.ts) that holds each
+ * member's versions in flight with a bitset of the nodes holding each, so that 10^5 nodes do
+ * not hold 10^10 entries. The machine's logic is the same whichever is passed.
+ */
+export interface MemberStore<P> {
+  /** State of `m` (`pack(inc, status)`), or -1 when absent. */
+  get(m: P): number;
+  /** Set `m` to `state` (≥ 0) at time `now`, or remove it (-1: reaped). */
+  set(m: P, state: number, now: number): void;
+  /** When `m` got its current state (ms; a shared store may give the time of the first node). */
+  since(m: P): number;
+  /** Present entries (any status). */
+  size(): number;
+  /** A uniformly random present member, or undefined when empty. */
+  random(rng: Rng): P | undefined;
+  /** Each present entry. */
+  forEach(fn: (m: P, state: number) => void): void;
+  /** Anti-entropy buckets: `bucketOf(m)` in [0, BUCKETS); XOR hash per bucket, kept up to date. */
+  bucketOf(m: P): number;
+  bucketHash(b: number): number;
+  /** Each present entry of bucket `b`. */
+  forEachInBucket(b: number, fn: (m: P, state: number) => void): void;
+  /** The `i`-th successor (`i` ≥ 1; negative: predecessor) of `m` in observer ring `k` over
+   *  every member the store knows (present or not; the caller skips by its own view), or
+   *  undefined when the ring holds fewer than |i| + 1 members. */
+  ringStep(k: number, m: P, i: number): P | undefined;
+  /** Name and tags of `m` (undefined when unknown). */
+  meta(m: P): MemberMeta | undefined;
+  setMeta(m: P, meta: MemberMeta): void;
+}
+
+/** Anti-entropy buckets per table (a `sync` carries one 32-bit hash per bucket). */
+export const BUCKETS = 64;
+
+/** 32-bit mix of a member key hash and its state (the per-entry term of the XOR hashes). */
+export function entryHash(keyHash: number, state: number): number {
+  let h = (keyHash ^ Math.imul(state | 0, 0x9e3779b1) ^ Math.imul(Math.floor(state / 4294967296), 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages (point to point; `src/wire/members.ts` encodes them).
+// ---------------------------------------------------------------------------------------
+
+export type MembersMessage<P> =
+  /** SWIM ping; answered with `ack` (same `seq`). Both carry a few recent changes
+   *  (`ids[i]` now `states[i]`), piggybacked as in SWIM §4.4. */
+  | { type: 'm-ping'; seq: number; ids: P[]; states: number[] }
+  | { type: 'm-ack'; seq: number; ids: P[]; states: number[] }
+  /** SWIM ping-req: probe `target` for me, answer `m-ack` (it answered) or `m-nack` (it did not). */
+  | { type: 'm-ping-req'; seq: number; target: P }
+  | { type: 'm-nack'; seq: number }
+  /** Changes (each `ids[i]` now `states[i]`), coalesced per flush: at most one per link per
+   *  flush interval. `metas[i]` only where the sender has the member's meta and the entry is a
+   *  join or an update (null otherwise). `sync`: an anti-entropy answer, not a rumour (a
+   *  `failed` in it is taken as `suspect`, as memberlist's push-pull merge does). */
+  | { type: 'm-changes'; ids: P[]; states: number[]; metas: (MemberMeta | null)[] | null; sync: boolean }
+  /** Rapid-style alert: the sender, an observer of `subject`, suspects it at `state`. */
+  | { type: 'm-alert'; subject: P; state: number }
+  /** Anti-entropy opener: the table's size and per-bucket hashes. `join`: the sender knows no
+   *  one but itself and asks for the whole table. */
+  | { type: 'm-sync'; count: number; hashes: number[]; join: boolean }
+  /** Anti-entropy digest of whole buckets (`buckets`), answered by the changes the receiver
+   *  knows better and those the digest lacks. */
+  | { type: 'm-digest'; buckets: number[]; ids: P[]; states: number[] };
+
+export type MembersTimer<P> =
+  | { type: 'm-tick'; due: number }
+  | { type: 'm-probe-timeout'; seq: number; due: number; indirect: boolean }
+  | { type: 'm-relay-timeout'; seq: number; due: number }
+  | { type: 'm-suspect-timeout'; subject: P; due: number }
+  | { type: 'm-flush'; due: number }
+  | { type: 'm-sync-tick'; due: number }
+  | { type: 'm-reconnect-tick'; due: number }
+  | { type: 'm-reap-tick'; due: number };
+
+/** Events for the user (Serf's names; suspect transitions show in the list only). */
+export type MembersEvent<P> =
+  | { type: 'member-join'; member: P; incarnation: number }
+  | { type: 'member-update'; member: P; incarnation: number }
+  | { type: 'member-failed'; member: P; incarnation: number }
+  | { type: 'member-leave'; member: P; incarnation: number }
+  | { type: 'member-reap'; member: P; status: 'failed' | 'left' }
+  /** Two live members claim one name: `winner` keeps it (the smaller address), `loser` does not. */
+  | { type: 'member-conflict'; name: string; winner: P; loser: P; self: boolean };
+
+// ---------------------------------------------------------------------------------------
+// Configuration.
+// ---------------------------------------------------------------------------------------
+
+export interface MembersConfig {
+  /** Observer rings K: each member is probed by its K ring predecessors. Default 4 (Rapid
+   *  uses K = 10 for its cut detection, ATC 2018 §4.1; we use fewer rings because each ring
+   *  costs one ping + ack per member per probe interval: 4 keeps steady traffic near
+   *  180 B/s per node, under the 300 B/s target). */
+  rings: number;
+  /** Probe period of one ring subject (ms). Default 1000 (memberlist DefaultLANConfig
+   *  ProbeInterval 1 s). A node sends one probe every `probeIntervalMs / rings`. */
+  probeIntervalMs: number;
+  /** Direct ping timeout (ms). Default 500 (memberlist ProbeTimeout). */
+  probeTimeoutMs: number;
+  /** Members asked to ping-req a silent subject. Default 3 (memberlist IndirectChecks). */
+  indirectChecks: number;
+  /** Suspicion timeout multiplier α: min = α · max(1, log10 n) · probeInterval. Default 1
+   *  (memberlist SuspicionMult is 4, which gives 16 s of suspicion alone at n = 10^4; our K
+   *  observers confirm each other, Rapid's multi-observer evidence, so the minimum can be
+   *  shorter: measured in `rumor sim membership-false-positives`). */
+  suspicionMult: number;
+  /** max = suspicionMaxMult · min. Default 6 (memberlist SuspicionMaxTimeoutMult). */
+  suspicionMaxMult: number;
+  /** Local health multiplier ceiling (Lifeguard §4.1). Default 8 (memberlist
+   *  AwarenessMaxMultiplier): timeouts and the probe period stretch up to 8×. */
+  awarenessMax: number;
+  /** Coalesced dissemination period (ms): pending changes go to every neighbour in one
+   *  message per flush. Default 200 (memberlist GossipInterval 200 ms). */
+  flushIntervalMs: number;
+  /** Most entries in one `m-changes` / `m-digest`. Default 1024 (≈ 20 KiB over TCP). */
+  maxEntriesPerMessage: number;
+  /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
+   *  under 100 bytes); 0 turns piggybacking off. */
+  piggybackPerMessage: number;
+  /** Each piggybacked change is sent retransmitMult · ⌈log10(n + 1)⌉ times. Default 4
+   *  (memberlist RetransmitMult). */
+  retransmitMult: number;
+  /** Anti-entropy with a random member every (ms). Default 30,000 (memberlist
+   *  PushPullInterval 30 s). */
+  syncIntervalMs: number;
+  /** One random failed member is retried every (ms). Default 30,000 (Serf's reconnect
+   *  interval 30 s). */
+  reconnectIntervalMs: number;
+  /** Failed members are reaped after (ms). Default 24 h (Serf reconnect_timeout 24 h). */
+  reconnectTimeoutMs: number;
+  /** Left members are reaped after (ms). Default 24 h (Serf tombstone_timeout 24 h). */
+  tombstoneTimeoutMs: number;
+  /** Reaped (member, state) pairs remembered to refuse resurrection by stale rumours. Default
+   *  65,536 (at 24 B each ≈ 1.5 MiB; a member reaped longer ago than both timeouts can only
+   *  come back with a higher incarnation, which only the member itself issues). */
+  maxReaped: number;
+  /** Suspicion timeout when the overlay reported the link reset and the ping got no answer:
+   *  the TCP fast path (ms). Default 200. */
+  linkFailedSuspicionMs: number;
+  /** The node's first incarnation (the agent passes seconds since the epoch, so a restart
+   *  beats its previous life; the simulator passes virtual seconds). Default 0. */
+  incarnation: number;
+  /** Local health on (Lifeguard); off only to measure what it buys. Default true. */
+  localHealth: boolean;
+}
+
+export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
+  rings: 4,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  indirectChecks: 3,
+  suspicionMult: 1,
+  suspicionMaxMult: 6,
+  awarenessMax: 8,
+  flushIntervalMs: 200,
+  maxEntriesPerMessage: 1024,
+  piggybackPerMessage: 4,
+  retransmitMult: 4,
+  syncIntervalMs: 30_000,
+  reconnectIntervalMs: 30_000,
+  reconnectTimeoutMs: 24 * 3600_000,
+  tombstoneTimeoutMs: 24 * 3600_000,
+  maxReaped: 65_536,
+  linkFailedSuspicionMs: 200,
+  incarnation: 0,
+  localHealth: true,
+});
+
+export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
+  const int = (k: keyof MembersConfig, lo: number, hi: number): string | null => {
+    const v = c[k];
+    return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? null : `${k}: expected an integer in [${lo}, ${hi}], got ${String(v)}`;
+  };
+  const checks = [
+    int('rings', 1, 16),
+    int('probeIntervalMs', 10, 600_000),
+    int('probeTimeoutMs', 1, 600_000),
+    int('indirectChecks', 0, 16),
+    int('suspicionMaxMult', 1, 100),
+    int('awarenessMax', 1, 64),
+    int('flushIntervalMs', 1, 600_000),
+    int('maxEntriesPerMessage', 16, 65_536),
+    int('piggybackPerMessage', 0, 64),
+    int('retransmitMult', 1, 100),
+    int('syncIntervalMs', 100, 86_400_000),
+    int('reconnectIntervalMs', 100, 86_400_000),
+    int('reconnectTimeoutMs', 1000, 365 * 86_400_000),
+    int('tombstoneTimeoutMs', 1000, 365 * 86_400_000),
+    int('maxReaped', 0, 10_000_000),
+    int('linkFailedSuspicionMs', 0, 600_000),
+    int('incarnation', 0, MAX_INCARNATION),
+  ];
+  for (const e of checks) if (e !== null) return { ok: false, reason: e };
+  if (!(typeof c.suspicionMult === 'number' && c.suspicionMult > 0 && c.suspicionMult <= 100)) {
+    return { ok: false, reason: `suspicionMult: expected a number in (0, 100], got ${String(c.suspicionMult)}` };
+  }
+  if (c.probeTimeoutMs >= c.probeIntervalMs) return { ok: false, reason: `probeTimeoutMs: must be below probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}` };
+  if (typeof c.localHealth !== 'boolean') return { ok: false, reason: `localHealth: expected a boolean, got ${String(c.localHealth)}` };
+  return { ok: true, config: c };
+}
+
+/** Merge `input` over the defaults and validate. */
+export function resolveMembersConfig(input: Partial<MembersConfig> = {}): ConfigResult<MembersConfig> {
+  return validateMembersConfig({ ...DEFAULT_MEMBERS_CONFIG, ...input });
+}

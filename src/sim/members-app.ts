@@ -1,0 +1,142 @@
+/**
+ * The membership machine (src/proto/members/) as a simulator application: the `AppSpec` that
+ * builds one `Members<number>` per node over a view of one `SharedMembers` table, and the
+ * measurements the membership experiments share.
+ *
+ * Bytes are charged with the membership codec's exact `direct`-frame size
+ * (`src/wire/members.ts`), each peer id as the 13-character address it stands for
+ * ("10.0.12.34:7946") plus its length byte: `PEER_BYTES` = 14.
+ */
+import { Members } from '../proto/members/machine.js';
+import { FAILED, SUSPECT, isUp, pack, resolveMembersConfig, statusOf, ALIVE, type MembersConfig, type MembersEvent, type MembersMessage, type MembersTimer } from '../proto/members/types.js';
+import { membersSize } from '../wire/members.js';
+import type { AppSpec } from './app-host.js';
+import { SharedMembers } from './members-store.js';
+import { Simulation, type SimOptions } from './simulation.js';
+
+/** Charged bytes of one peer id (see the module comment). */
+export const PEER_BYTES = 14;
+const peerBytes = (): number => PEER_BYTES;
+
+export type MembersSpec = AppSpec<MembersMessage<number>, MembersTimer<number>, MembersEvent<number>>;
+
+/** A simulation of `nodes` nodes running HyParView + Plumtree and the membership machine,
+ *  every table bootstrapped with every node alive at incarnation 0 (members-store.ts). */
+export class MembersSim {
+  readonly sim: Simulation;
+  readonly shared: SharedMembers;
+  readonly config: MembersConfig;
+  readonly machines: (Members<number> | null)[];
+  /** First time any node marked member m failed / suspect (NaN: never), from `watchFrom` on. */
+  readonly firstFailed: Float64Array;
+  readonly firstSuspect: Float64Array;
+  /** Time every live node held member m failed (NaN: not yet). */
+  readonly allFailed: Float64Array;
+  watchFrom = 0;
+
+  constructor(o: Omit<SimOptions, 'apps'> & { members?: Partial<MembersConfig> }) {
+    const cfg = resolveMembersConfig(o.members ?? {});
+    if (!cfg.ok) throw new Error(`members.${cfg.reason}`);
+    this.config = cfg.config;
+    const n = o.nodes;
+    this.shared = new SharedMembers(n, this.config.rings, pack(0, ALIVE));
+    this.machines = new Array<Members<number> | null>(n).fill(null);
+    this.firstFailed = new Float64Array(n).fill(NaN);
+    this.firstSuspect = new Float64Array(n).fill(NaN);
+    this.allFailed = new Float64Array(n).fill(NaN);
+    this.shared.hooks = {
+      onCreate: (m, s, now) => {
+        if (now < this.watchFrom) return;
+        const st = statusOf(s);
+        if (st === FAILED && Number.isNaN(this.firstFailed[m])) this.firstFailed[m] = now;
+        if (st === SUSPECT && Number.isNaN(this.firstSuspect[m])) this.firstSuspect[m] = now;
+      },
+      onCollapse: (m, s, now) => {
+        if (statusOf(s) === FAILED && Number.isNaN(this.allFailed[m])) this.allFailed[m] = now;
+      },
+    };
+    const spec: MembersSpec = {
+      name: 'members',
+      create: (self, rng, io) => {
+        const view = this.shared.register(self);
+        const c = { ...this.config, incarnation: Math.floor(this.sim.now / 1000) };
+        const m = new Members<number>(self, { name: `n${self}`, tags: {} }, c, rng, io, view);
+        this.machines[self] = m;
+        return m;
+      },
+      size: (msg) => membersSize(msg, peerBytes),
+      dispose: (node) => {
+        this.shared.release(node, this.sim.now);
+        this.machines[node] = null;
+      },
+    };
+    const { members: _m, ...simOpts } = o;
+    this.sim = new Simulation({ ...simOpts, apps: [spec] });
+  }
+
+  /** Membership bytes sent so far by every node (point to point). */
+  bytes(): number {
+    return this.sim.apps!.trafficOf('members').bytes;
+  }
+
+  /** Crashed members (among `crashed`) that some live node still lists up (alive or suspect). */
+  stuckAlive(crashed: readonly number[]): number {
+    const live = this.sim.liveNodes();
+    let stuck = 0;
+    for (const m of crashed) {
+      const agreed = this.shared.agreed(m);
+      if (!Number.isNaN(agreed)) {
+        if (isUp(agreed)) stuck++;
+        continue;
+      }
+      for (const x of live) {
+        if (isUp(this.shared.get(x, m))) {
+          stuck++;
+          break;
+        }
+      }
+    }
+    return stuck;
+  }
+
+  /** Live members that some live node lists other than alive (at any incarnation). */
+  notAliveSomewhere(): number {
+    let c = 0;
+    const live = this.sim.liveNodes();
+    for (const m of live) {
+      const a = this.shared.agreed(m);
+      if (!Number.isNaN(a)) {
+        if (statusOf(a) !== ALIVE) c++;
+        continue;
+      }
+      for (const x of live) {
+        if (statusOf(this.shared.get(x, m)) !== ALIVE) {
+          c++;
+          break;
+        }
+      }
+    }
+    return c;
+  }
+}
+
+/** Quantile `q` (0..1) of sorted `xs` (nearest rank); NaN when empty. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  return xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))];
+}
+
+/** memberlist's suspicion timeout, SuspicionMult · max(1, log10 n) · ProbeInterval (util.go
+ *  suspicionTimeout, DefaultLANConfig: 4 and 1 s), in seconds. */
+export function memberlistSuspicionS(n: number): number {
+  return 4 * Math.max(1, Math.log10(n));
+}
+
+/** SWIM's expected time to the first probe of a failed member by random probing,
+ *  1/(1 − e^(−1)) ≈ 1.58 protocol periods (Das et al. 2002, §3.1), in seconds at 1 s. */
+export const SWIM_FIRST_PROBE_S = 1 / (1 - Math.exp(-1));
+
+/** Round to 3 decimals (JSON figures). */
+export function r3(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
+}

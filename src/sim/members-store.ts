@@ -1,0 +1,326 @@
+/**
+ * The member tables of every simulated node in one shared structure, so that the membership
+ * machine (src/proto/members/) runs unchanged at 10^5 nodes: n full tables would be n²
+ * entries (10^10 at 10^5), the memory of no machine.
+ *
+ * Each node sees its table through a `StoreView` (the `MemberStore` the machine was given).
+ * Underneath, per member:
+ * - a **base** state that every node holds unless it holds another version;
+ * - the **versions in flight**: each other state some node holds, with a bitset of those nodes
+ *   and their count. A node that adopts a state leaves its old version's bitset and joins the
+ *   new one's (creating it on first use); a version left by every node is freed; a version
+ *   held by every *live* node (registered view) **collapses** into the base and its bitset is
+ *   freed. Memory: O(n) for the base, plus n/8 bytes per version in flight — a wave of 10^4
+ *   failures at 10^5 nodes holds ≈ 10^4 × 12.5 KB while it spreads, nothing once settled.
+ * - per node, its table size and the 64 bucket hashes the anti-entropy sync sends, updated
+ *   on each of its writes (the same values a `MapStore` would hold).
+ * - static data shared by all: the name `n<id>`, the key hash, the K observer rings (member ids
+ *   ordered by the ring hash, with each id's position) and the members of each bucket.
+ *
+ * What a view answers is exactly what a private table with the same writes would answer,
+ * with two documented differences: `since` is the time the version was first adopted by any
+ * node (used only to reap tombstones, 24 h by default: no experiment reaches it); and a node
+ * that (re)starts registers a view that holds the base — the states every live node agreed
+ * on — as a node would after its join push-pull with a settled neighbour (the simulator
+ * bootstraps every node with the full list, as a cluster started from one seed list).
+ *
+ * Measurements at the store boundary (`onCreate`, `onCollapse`): the time the first node marks
+ * a member failed, and the time every live node holds it failed — exact, with no event per
+ * (node, member).
+ */
+import type { Rng } from '../proto/types.js';
+import { BUCKETS, entryHash, type MemberMeta, type MemberStore } from '../proto/members/types.js';
+import { ringPosition } from '../proto/members/map-store.js';
+
+interface Version {
+  state: number;
+  since: number;
+  bits: Uint32Array;
+  count: number;
+}
+
+/** Key hash of member id `m` (a 32-bit mix). */
+export function intKey(m: number): number {
+  return entryHash(m, 0x2545f491);
+}
+
+export interface SharedMembersHooks {
+  /** A node adopted `state` for `m` first (a version was created). */
+  onCreate?(m: number, state: number, now: number): void;
+  /** Every live node now holds `state` for `m`. */
+  onCollapse?(m: number, state: number, now: number): void;
+}
+
+export class SharedMembers {
+  readonly n: number;
+  private readonly words: number;
+  private readonly base: Float64Array;
+  private readonly baseSince: Float64Array;
+  private readonly vers: (Version[] | undefined)[];
+  private readonly versioned = new Set<number>();
+  private readonly registered: Uint8Array;
+  private live = 0;
+  private readonly cnt: Int32Array;
+  private readonly bh: Uint32Array;
+  private baseCount = 0;
+  private readonly baseBh = new Uint32Array(BUCKETS);
+  private readonly keys: Uint32Array;
+  private readonly order: Int32Array[] = [];
+  private readonly pos: Int32Array[] = [];
+  private readonly bucketStart = new Int32Array(BUCKETS + 1);
+  private readonly bucketMembers: Int32Array;
+  hooks: SharedMembersHooks = {};
+
+  /** `n` member ids 0..n-1, all in the base at state `initial` (-1: none), `rings` rings. */
+  constructor(n: number, rings: number, initial: number) {
+    this.n = n;
+    this.words = (n + 31) >>> 5;
+    this.base = new Float64Array(n).fill(initial);
+    this.baseSince = new Float64Array(n);
+    this.vers = new Array<Version[] | undefined>(n);
+    this.registered = new Uint8Array(n);
+    this.cnt = new Int32Array(n);
+    this.bh = new Uint32Array(n * BUCKETS);
+    this.keys = new Uint32Array(n);
+    for (let m = 0; m < n; m++) this.keys[m] = intKey(m);
+    if (initial >= 0) {
+      this.baseCount = n;
+      for (let m = 0; m < n; m++) this.baseBh[this.keys[m] % BUCKETS] ^= entryHash(this.keys[m], initial);
+    }
+    const ids = new Int32Array(n);
+    const p = new Float64Array(n);
+    for (let k = 0; k < rings; k++) {
+      for (let m = 0; m < n; m++) {
+        ids[m] = m;
+        p[m] = ringPosition(this.keys[m], k) * n + m;
+      }
+      const o = Int32Array.from(ids).sort((a, b) => p[a] - p[b]);
+      const at = new Int32Array(n);
+      for (let i = 0; i < n; i++) at[o[i]] = i;
+      this.order.push(o);
+      this.pos.push(at);
+    }
+    const per = new Int32Array(BUCKETS);
+    for (let m = 0; m < n; m++) per[this.keys[m] % BUCKETS]++;
+    for (let b = 0; b < BUCKETS; b++) this.bucketStart[b + 1] = this.bucketStart[b] + per[b];
+    this.bucketMembers = new Int32Array(n);
+    const fill = this.bucketStart.slice(0, BUCKETS);
+    for (let m = 0; m < n; m++) this.bucketMembers[fill[this.keys[m] % BUCKETS]++] = m;
+  }
+
+  /** Node `x` starts (or restarts): its view holds the base. */
+  register(x: number): StoreView {
+    if (this.registered[x] === 1) this.release(x);
+    this.registered[x] = 1;
+    this.live++;
+    this.cnt[x] = this.baseCount;
+    this.bh.set(this.baseBh, x * BUCKETS);
+    return new StoreView(this, x);
+  }
+
+  /** Node `x` crashed: its view is gone; versions every remaining live node holds collapse. */
+  release(x: number, now = 0): void {
+    if (this.registered[x] === 0) return;
+    this.registered[x] = 0;
+    this.live--;
+    const w = x >>> 5;
+    const bit = 1 << (x & 31);
+    for (const m of [...this.versioned]) {
+      const vs = this.vers[m]!;
+      for (let i = vs.length - 1; i >= 0; i--) {
+        const v = vs[i];
+        if ((v.bits[w] & bit) !== 0) {
+          v.bits[w] &= ~bit;
+          v.count--;
+          if (v.count === 0) vs.splice(i, 1);
+        }
+      }
+      if (vs.length === 0) this.unversion(m);
+      else for (const v of vs) if (this.live > 0 && v.count === this.live) { this.collapse(m, v, now); break; }
+    }
+  }
+
+  private unversion(m: number): void {
+    this.vers[m] = undefined;
+    this.versioned.delete(m);
+  }
+
+  /** @internal */
+  get(x: number, m: number): number {
+    const vs = this.vers[m];
+    if (vs !== undefined) {
+      const w = x >>> 5;
+      const bit = 1 << (x & 31);
+      for (let i = 0; i < vs.length; i++) if ((vs[i].bits[w] & bit) !== 0) return vs[i].state;
+    }
+    return this.base[m];
+  }
+
+  /** @internal */
+  set(x: number, m: number, state: number, now: number): void {
+    const w = x >>> 5;
+    const bit = 1 << (x & 31);
+    const vs = this.vers[m];
+    let held = -1;
+    if (vs !== undefined) {
+      for (let i = 0; i < vs.length; i++) {
+        if ((vs[i].bits[w] & bit) !== 0) {
+          held = i;
+          break;
+        }
+      }
+    }
+    const old = held >= 0 ? vs![held].state : this.base[m];
+    if (old === state) return;
+    if (held >= 0) {
+      const v = vs![held];
+      v.bits[w] &= ~bit;
+      if (--v.count === 0) {
+        vs!.splice(held, 1);
+        if (vs!.length === 0) this.unversion(m);
+      }
+    }
+    const key = this.keys[m];
+    const hb = x * BUCKETS + (key % BUCKETS);
+    if (old >= 0) {
+      this.bh[hb] ^= entryHash(key, old);
+      this.cnt[x]--;
+    }
+    if (state >= 0) {
+      this.bh[hb] ^= entryHash(key, state);
+      this.cnt[x]++;
+    }
+    if (state !== this.base[m]) this.join(x, m, state, now, w, bit);
+  }
+
+  private join(x: number, m: number, state: number, now: number, w: number, bit: number): void {
+    let vs = this.vers[m];
+    if (vs === undefined) {
+      vs = [];
+      this.vers[m] = vs;
+      this.versioned.add(m);
+    }
+    let v: Version | undefined;
+    for (let i = 0; i < vs.length; i++) if (vs[i].state === state) v = vs[i];
+    if (v === undefined) {
+      v = { state, since: now, bits: new Uint32Array(this.words), count: 0 };
+      vs.push(v);
+      this.hooks.onCreate?.(m, state, now);
+    }
+    v.bits[w] |= bit;
+    v.count++;
+    if (v.count === this.live) this.collapse(m, v, now);
+  }
+
+  private collapse(m: number, v: Version, now: number): void {
+    const key = this.keys[m];
+    const b = key % BUCKETS;
+    const old = this.base[m];
+    if (old >= 0) {
+      this.baseBh[b] ^= entryHash(key, old);
+      this.baseCount--;
+    }
+    if (v.state >= 0) {
+      this.baseBh[b] ^= entryHash(key, v.state);
+      this.baseCount++;
+    }
+    this.base[m] = v.state;
+    this.baseSince[m] = v.since;
+    this.unversion(m);
+    this.hooks.onCollapse?.(m, v.state, now);
+  }
+
+  /** The state every live node agrees on for `m` (the base), or NaN while versions differ. */
+  agreed(m: number): number {
+    return this.vers[m] === undefined ? this.base[m] : NaN;
+  }
+
+  /** Versions in flight (memory figure). */
+  versionsInFlight(): number {
+    let c = 0;
+    for (const m of this.versioned) c += this.vers[m]!.length;
+    return c;
+  }
+
+  /** @internal */ since(x: number, m: number): number {
+    const vs = this.vers[m];
+    if (vs !== undefined) {
+      const w = x >>> 5;
+      const bit = 1 << (x & 31);
+      for (const v of vs) if ((v.bits[w] & bit) !== 0) return v.since;
+    }
+    return this.baseSince[m];
+  }
+  /** @internal */ size(x: number): number {
+    return this.cnt[x];
+  }
+  /** @internal */ bucketHash(x: number, b: number): number {
+    return this.bh[x * BUCKETS + b];
+  }
+  /** @internal */ bucketOf(m: number): number {
+    return this.keys[m] % BUCKETS;
+  }
+  /** @internal */ forEachInBucket(x: number, b: number, fn: (m: number, s: number) => void): void {
+    for (let i = this.bucketStart[b]; i < this.bucketStart[b + 1]; i++) {
+      const m = this.bucketMembers[i];
+      const s = this.get(x, m);
+      if (s >= 0) fn(m, s);
+    }
+  }
+  /** @internal */ ringStep(k: number, m: number, i: number): number | undefined {
+    const n = this.n;
+    if (n <= Math.abs(i) || !(m >= 0 && m < n)) return undefined;
+    return this.order[k][(((this.pos[k][m] + i) % n) + n) % n];
+  }
+}
+
+/** One node's table (the `MemberStore` its machine was given). */
+export class StoreView implements MemberStore<number> {
+  constructor(
+    private readonly s: SharedMembers,
+    readonly node: number,
+  ) {}
+  get(m: number): number {
+    return m >= 0 && m < this.s.n ? this.s.get(this.node, m) : -1;
+  }
+  set(m: number, state: number, now: number): void {
+    if (m >= 0 && m < this.s.n) this.s.set(this.node, m, state, now);
+  }
+  since(m: number): number {
+    return this.s.since(this.node, m);
+  }
+  size(): number {
+    return this.s.size(this.node);
+  }
+  random(rng: Rng): number | undefined {
+    for (let i = 0; i < 64; i++) {
+      const m = rng.int(this.s.n);
+      if (this.s.get(this.node, m) >= 0) return m;
+    }
+    return undefined;
+  }
+  forEach(fn: (m: number, state: number) => void): void {
+    for (let m = 0; m < this.s.n; m++) {
+      const st = this.s.get(this.node, m);
+      if (st >= 0) fn(m, st);
+    }
+  }
+  bucketOf(m: number): number {
+    return this.s.bucketOf(m);
+  }
+  bucketHash(b: number): number {
+    return this.s.bucketHash(this.node, b);
+  }
+  forEachInBucket(b: number, fn: (m: number, state: number) => void): void {
+    this.s.forEachInBucket(this.node, b, fn);
+  }
+  ringStep(k: number, m: number, i: number): number | undefined {
+    return this.s.ringStep(k, m, i);
+  }
+  meta(m: number): MemberMeta | undefined {
+    return m >= 0 && m < this.s.n ? { name: `n${m}`, tags: {} } : undefined;
+  }
+  setMeta(): void {
+    // Names are static in the simulator (n<id>): nothing to store.
+  }
+}

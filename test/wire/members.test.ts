@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeMembers, encodeMembers, membersSize, MEMBERS_CHANNEL, MEMBERS_TYPE_CODES } from '../../src/wire/members.js';
+import { encodeFrame } from '../../src/wire/frame.js';
+import { BUCKETS, pack, type MembersMessage } from '../../src/proto/members/types.js';
+
+const hashes = Array.from({ length: BUCKETS }, (_, i) => (i * 2654435761) >>> 0);
+const SAMPLES: MembersMessage<string>[] = [
+  { type: 'm-ping', seq: 1, ids: [], states: [] },
+  { type: 'm-ack', seq: 0xffffffff, ids: ['a:1'], states: [pack(2, 1)] },
+  { type: 'm-nack', seq: 77 },
+  { type: 'm-ping-req', seq: 9, target: '10.0.0.1:7946' },
+  { type: 'm-alert', subject: 'host-é:1', state: pack(12, 1) },
+  { type: 'm-changes', ids: ['a:1', 'b:2'], states: [pack(0, 0), pack(0xffffffff, 3)], metas: null, sync: false },
+  { type: 'm-changes', ids: ['a:1', 'b:2'], states: [pack(3, 0), pack(1, 2)], metas: [{ name: 'web-1', tags: { role: 'web', dc: 'eu' } }, null], sync: true },
+  { type: 'm-sync', count: 10_000, hashes, join: false },
+  { type: 'm-digest', buckets: [0, 63], ids: ['a:1'], states: [pack(5, 2)] },
+];
+
+test('members codec: every message type round-trips, and membersSize is the exact direct-frame size', () => {
+  for (const msg of SAMPLES) {
+    const e = encodeMembers(msg);
+    assert.ok(e.ok, e.ok ? '' : e.reason);
+    assert.equal(e.data[0], 1, 'codec version');
+    assert.equal(e.data[1], MEMBERS_TYPE_CODES[msg.type]);
+    const d = decodeMembers(e.data);
+    assert.deepEqual(d, { ok: true, msg });
+    const frame = encodeFrame({ type: 'direct', channel: MEMBERS_CHANNEL, data: e.data });
+    assert.ok(frame.ok);
+    assert.equal(membersSize(msg, (p) => Buffer.byteLength(p) + 1), frame.frame.length, `${msg.type} size`);
+  }
+});
+
+test('members codec: bad input is refused at encode and rejected at decode with a reason', () => {
+  assert.deepEqual(encodeMembers({ type: 'm-ping', seq: -1, ids: [], states: [] }), { ok: false, reason: 'm-ping: seq: bad value -1' });
+  assert.deepEqual(encodeMembers({ type: 'm-changes', ids: ['a'], states: [], metas: null, sync: false }), { ok: false, reason: 'm-changes: ids and states differ in length' });
+  assert.deepEqual(encodeMembers({ type: 'm-sync', count: 1, hashes: [1], join: false }), { ok: false, reason: `m-sync: hashes: expected ${BUCKETS}, got 1` });
+  assert.deepEqual(encodeMembers({ type: 'm-ping-req', seq: 1, target: 'x'.repeat(400) }), { ok: false, reason: 'm-ping-req: target: 400 bytes, limit 320' });
+  assert.deepEqual(decodeMembers(new Uint8Array([2, 1, 1])), { ok: false, reason: 'unsupported membership codec version 2' });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 99])), { ok: false, reason: 'unknown membership message type code 99' });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 1, 1, 0, 0])), { ok: false, reason: 'm-ping: 1 trailing bytes' });
+  const e = encodeMembers(SAMPLES[6]);
+  assert.ok(e.ok);
+  // Every truncation and every single-byte corruption is either rejected or decodes to a
+  // well-formed message: never a throw.
+  for (let i = 0; i < e.data.length; i++) {
+    const r = decodeMembers(e.data.subarray(0, i));
+    assert.equal(r.ok, false, `truncated at ${i}`);
+    for (const v of [0, 0x7f, 0xff]) {
+      const c = e.data.slice();
+      c[i] = v;
+      decodeMembers(c);
+    }
+  }
+  // A huge entry count with few bytes is refused before allocating.
+  assert.equal(decodeMembers(new Uint8Array([1, 5, 0, 0xff, 0xff, 0x03])).ok, false);
+});
