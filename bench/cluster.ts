@@ -38,11 +38,12 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
+import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,6 +62,10 @@ interface Result {
   join_ms: number | null;
   join_from_first_spawn_ms: number | null;
   agent_startup_ms: number;
+  /** Median CPU (ms, every thread) an agent had used when it first answered (bench/startup.ts). */
+  agent_startup_cpu_ms: number | null;
+  /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
+  node_floor_cpu_ms?: number;
   event_p50_ms: number | null;
   event_p100_ms: number | null;
   crash_detect_ms: number | null;
@@ -339,6 +344,7 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
 interface Running {
   children: ChildProcess[];
   startupMs: number[];
+  startupCpuMs: number[];
   firstSpawn: number;
   lastUp: number;
 }
@@ -347,6 +353,7 @@ interface Running {
 async function startAll(d: Driver, n: number, joinAddr: string, notes: string[]): Promise<Running> {
   const children: ChildProcess[] = [];
   const startupMs: number[] = [];
+  const startupCpuMs: number[] = [];
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
     const t0 = nowMs();
@@ -354,10 +361,11 @@ async function startAll(d: Driver, n: number, joinAddr: string, notes: string[])
     const ok = await until(60_000, async () => (await d.ping(i), true), 10);
     if (!ok) notes.push(`agent ${i} did not answer within 60 s`);
     startupMs[i] = nowMs() - t0;
+    startupCpuMs[i] = cpuMsOf(children[i].pid);
   };
   await bootOne(0);
   await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
-  return { children, startupMs, firstSpawn, lastUp: nowMs() };
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp: nowMs() };
 }
 
 async function allSeeAlive(d: Driver, n: number, idx: number[]): Promise<boolean | undefined> {
@@ -523,6 +531,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       join_ms: joined ? round(joinEnd - run.lastUp) : null,
       join_from_first_spawn_ms: joined ? round(joinEnd - run.firstSpawn) : null,
       agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
+      agent_startup_cpu_ms: round(quantile([...run.startupCpuMs].filter(Number.isFinite).sort((a, b) => a - b), 0.5)),
       event_p50_ms: round(quantile(sortedLat, 0.5)),
       event_p100_ms: round(quantile(sortedLat, 1)),
       crash_detect_ms: round(crash),
@@ -545,7 +554,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'event_p50_ms', 'event_p100_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms',
   ];
@@ -567,6 +576,7 @@ function printTable(results: Record<string, Result>): void {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  const load = [loadavg()[0]];
   const accounting = ensureIptables();
   const results: Record<string, Result> = {};
   process.on('exit', () => stopAccounting());
@@ -576,6 +586,7 @@ async function main(): Promise<void> {
     const gossip = ports.slice(0, opts.nodes);
     const dir = mkdtempSync(join(tmpdir(), 'bench-rumor-'));
     results.rumor = await runSystem(rumorDriver(dir, opts, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes)), dir, opts, gossip, accounting);
+    results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20))!;
   }
   if (opts.only !== 'rumor') {
     ensureSerf();
@@ -585,10 +596,12 @@ async function main(): Promise<void> {
     results.serf = await runSystem(serfDriver(dir, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes), opts.profile), dir, opts, gossip, accounting);
   }
   printTable(results);
+  load.push(loadavg()[0]);
+  process.stdout.write(`load average (1 min) at start and end: ${load.map((x) => x.toFixed(1)).join(' -> ')}\n`);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `cluster-${opts.nodes}.json`);
-  writeFileSync(file, JSON.stringify({ ...results, options: opts, date: new Date().toISOString() }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ ...results, options: opts, load_avg_1m: load.map((x) => round(x)), date: new Date().toISOString() }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file}\n`);
 }
 

@@ -25,7 +25,7 @@ interface Seen {
 }
 
 type Cmd =
-  | { type: 'start'; count: number; profile: 'lan' | 'local'; seed: number }
+  | { type: 'start'; count: number; profile: 'lan' | 'local'; seed: number; keys?: string[] }
   | { type: 'join'; seeds: string[] }
   | { type: 'clock' }
   | { type: 'state' }
@@ -83,9 +83,10 @@ function onMessage(data: Uint8Array): void {
   m.last[idx] = clock();
 }
 
-async function start(count: number, profile: 'lan' | 'local', seed: number): Promise<string[]> {
+async function start(count: number, profile: 'lan' | 'local', seed: number, keys?: string[]): Promise<string[]> {
   for (let i = 0; i < count; i++) {
-    const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024 });
+    const keyring = keys === undefined ? undefined : { keys };
+    const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024, keyring });
     await n.start();
     n.on('message', (d) => onMessage(d.data));
     n.on('neighborUp', () => viewChanges++);
@@ -172,7 +173,7 @@ async function mem(extra: number): Promise<{ rss1: number; heap1: number; rssN: 
 async function handle(c: Cmd): Promise<unknown> {
   switch (c.type) {
     case 'start':
-      return start(c.count, c.profile, c.seed);
+      return start(c.count, c.profile, c.seed, c.keys);
     case 'join':
       await Promise.all(nodes.map((n) => n.join(c.seeds, { timeoutMs: 20_000 })));
       return null;

@@ -19,6 +19,9 @@
  * (receive − offset[receiver]) − (send − offset[publisher]), both on the parent's clock.
  *
  * Run: node --import tsx bench/net.ts --nodes 20      Writes bench/results/net-<N>.json.
+ * `--encrypt`: every node gets the same cluster key (keyring mode `enforce`: every frame and
+ * heartbeat datagram sealed with AES-256-GCM, docs/protocol.md §7); writes
+ * bench/results/net-<N>-encrypt.json with the same fields.
  * Quicker runs while tuning: --low-runs K (low-load runs, default 2; the worst is reported),
  * --rates 2000,3000 (ramp rates), --skip-idle, --skip-mem. --compiled runs the workers on the
  * library compiled by tsc instead of the sources through tsx (see `workerScript`).
@@ -29,6 +32,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Published } from './net-worker.js';
+import { generateKey } from '../src/wire/crypto.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Where `--compiled` puts the workers' JavaScript (inside node_modules so that the compiled
@@ -286,7 +290,9 @@ async function main(): Promise<void> {
   const ws = [new Worker(), new Worker()];
   const perWorker = [Math.ceil(N / 2), Math.floor(N / 2)];
   await Promise.all(ws.map((w) => w.measureOffset()));
-  const addrs = await Promise.all(ws.map((w, i) => w.call<string[]>({ type: 'start', count: perWorker[i], profile: 'lan', seed: 1 + 1000 * i })));
+  const encrypt = flag('encrypt');
+  const keys = encrypt ? [generateKey()] : undefined;
+  const addrs = await Promise.all(ws.map((w, i) => w.call<string[]>({ type: 'start', count: perWorker[i], profile: 'lan', seed: 1 + 1000 * i, keys })));
   await ws[0].call({ type: 'join', seeds: [addrs[0][0]] });
   await ws[1].call({ type: 'join', seeds: [addrs[0][0]] });
   const settledMs = await waitSettled(ws, 30_000);
@@ -314,6 +320,8 @@ async function main(): Promise<void> {
   const result = {
     nodes: N,
     workers: 2,
+    // Cluster keyring on every node (--encrypt): AES-256-GCM records, mode enforce.
+    encrypt,
     overlay_settled_ms: settledMs,
     cpus: os.cpus().length,
     loadavg_1m_at_end: round(os.loadavg()[0]),
@@ -335,10 +343,10 @@ async function main(): Promise<void> {
     heap_per_extra_node_mb: round(mem.heapMb),
     ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), achievedSpan: round(s.achievedSpan), maxBehindMs: round(s.maxBehindMs), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb), cpuUsPerMsg: round(s.cpuUsPerMsg) })),
   };
-  printAndSave(result, N);
+  printAndSave(result, encrypt ? `${N}-encrypt` : String(N));
 }
 
-function printAndSave(r: Record<string, unknown>, n: number): void {
+function printAndSave(r: Record<string, unknown>, n: string): void {
   console.table({
     'latency p50 to all (ms)': { value: r.latency_p50_ms, target: '' },
     'latency p99 to all (ms)': { value: r.latency_p99_ms, target: '< 20' },

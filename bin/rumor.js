@@ -1,9 +1,93 @@
 #!/usr/bin/env node
-// Entry point of the `rumor` command: runs the compiled CLI (built by `npm ci` via the
-// `prepare` script, or `npm run build`).
-import { main } from '../dist/src/cli/main.js';
+// Entry point of the `rumor` command. CommonJS (bin/package.json), so a start never loads
+// Node's ES module loader: it runs dist/rumor.cjs, the CLI bundled into one file by
+// scripts/bundle.mjs (`npm ci` builds it through the `prepare` script), compiled with a V8
+// code cache kept next to it (dist/rumor.cjs.cache).
+//
+// - The cache is written by the first run that lives for CACHE_AFTER_MS (an agent does: its
+//   start-up code is compiled by then), whenever it is missing, was made for another build of
+//   the bundle (its first line holds the build id scripts/bundle.mjs ends the bundle with) or
+//   is refused by V8 (another Node version or flags). Writing it is best effort: a read-only install just runs without.
+// - A bundle older than tsc's output (dist/src/cli/main.js, e.g. after `tsc` alone) is rebuilt
+//   first; when it cannot be (no esbuild), the CLI runs from tsc's ES modules instead.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(`rumor: internal error: ${err?.stack ?? err}`); process.exitCode = 1; },
-);
+const DIST = path.join(__dirname, '..', 'dist');
+const BUNDLE = path.join(DIST, 'rumor.cjs');
+const CACHE = BUNDLE + '.cache';
+const TSC_MAIN = path.join(DIST, 'src', 'cli', 'main.js');
+const CACHE_AFTER_MS = 2000;
+
+function mtime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Rebuild a missing or stale bundle; false when it cannot be built here. An install without
+ *  the build script (a package, an image) runs the bundle it was shipped with. */
+function bundleReady() {
+  const b = mtime(BUNDLE);
+  if (b >= 0 && b >= mtime(TSC_MAIN)) return true;
+  const builder = path.join(__dirname, '..', 'scripts', 'bundle.mjs');
+  if (!fs.existsSync(builder)) return b >= 0;
+  const r = require('node:child_process').spawnSync(process.execPath, [builder], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return r.status === 0 && mtime(BUNDLE) >= 0;
+}
+
+/** The bundle's `import()` of what it does not hold (the simulator verbs in dist/src/, vite):
+ *  a function compiled from a V8 code cache has no module loader of its own on node 20, so
+ *  scripts/bundle.mjs turns those imports into calls of this one, run from here. */
+function importFromBundle(specifier) {
+  return import(specifier.startsWith('.') ? path.join(DIST, specifier) : specifier);
+}
+
+/** Load the bundle with the code cache; resolves to its exports. */
+function loadBundle() {
+  const vm = require('node:vm');
+  const source = fs.readFileSync(BUNDLE, 'utf8');
+  const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
+  let cachedData;
+  try {
+    const c = fs.readFileSync(CACHE);
+    if (c.subarray(0, key.length).equals(key)) cachedData = c.subarray(key.length);
+  } catch {
+    // no cache yet
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __rumorImport) {${source}\n})`, {
+    filename: BUNDLE,
+    cachedData,
+  });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    setTimeout(() => {
+      try {
+        const tmp = `${CACHE}.${process.pid}`;
+        fs.writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
+        fs.renameSync(tmp, CACHE);
+      } catch {
+        // read-only install: run without a cache
+      }
+    }, CACHE_AFTER_MS).unref();
+  }
+  const mod = { exports: {} };
+  // The bundle requires only packages and built-ins, which resolve the same from bin/ as from
+  // dist/: it gets this file's `require` (`createRequire` would load node:module, and with it
+  // the ES module loader).
+  script.runInThisContext()(mod.exports, require, mod, BUNDLE, DIST, importFromBundle);
+  return mod.exports;
+}
+
+function run({ main }) {
+  return main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+(bundleReady() ? run(loadBundle()) : import('../dist/src/cli/main.js').then(run)).catch((err) => {
+  console.error(`rumor: internal error: ${(err && err.stack) || err}`);
+  process.exitCode = 1;
+});

@@ -29,3 +29,4 @@ export type { Logger } from './net/util.js';
 export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
+export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';

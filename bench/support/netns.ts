@@ -16,6 +16,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ENSURE = fileURLToPath(new URL('../../scripts/ensure-netns.mjs', import.meta.url));
@@ -55,6 +56,8 @@ export class NetLab {
   readonly hosts: string[] = [];
   readonly ips: string[] = [];
   private readonly made: string[] = [];
+  /** /etc/netns/<ns> folders made by `resolveName`. */
+  private readonly etcDirs: string[] = [];
 
   /** Build the hub and `n` hosts (≤ 200). Throws with the failing command's stderr. With
    *  `withHubAddress`, the hub's bridge gets `HUB_IP` (see the module comment). */
@@ -135,9 +138,26 @@ export class NetLab {
     }
   }
 
-  /** Delete every namespace made (their veths and bridge go with them). Never throws. */
+  /**
+   * Make `name` resolve, inside every host, to each of `ips` (getaddrinfo orders them): a hosts file per
+   * namespace, /etc/netns/<ns>/hosts, which `ip netns exec` bind-mounts over /etc/hosts (so
+   * `getaddrinfo`, and Node's `dns.lookup(name, { all: true })`, list every address). Removed
+   * with the lab.
+   */
+  resolveName(name: string, ips: string[]): void {
+    for (const ns of this.hosts) {
+      const dir = `/etc/netns/${ns}`;
+      mkdirSync(dir, { recursive: true });
+      this.etcDirs.push(dir);
+      writeFileSync(`${dir}/hosts`, `127.0.0.1 localhost\n${ips.map((ip) => `${ip} ${name}\n`).join('')}`);
+    }
+  }
+
+  /** Delete every namespace made (their veths and bridge go with them) and their hosts files. Never throws. */
   destroy(): void {
     for (const ns of this.made.reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     this.made.length = 0;
+    for (const dir of this.etcDirs) rmSync(dir, { recursive: true, force: true });
+    this.etcDirs.length = 0;
   }
 }

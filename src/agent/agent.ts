@@ -25,6 +25,9 @@ import { LOG_LEVELS, createLogger, type AgentLogger } from './log.js';
 import { newCounters, type AgentCounters } from './metrics.js';
 import { AgentMembers, MEMBERS_CHANNEL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
+import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
+import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
+import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
 
 export type { Member, AgentInfo };
 
@@ -54,6 +57,11 @@ export const MEMBERS_RESET_SUSPICION_MS = 50;
 export const JOIN_RETRY_FIRST_MS = 150;
 /** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
 export const JOIN_RETRY_MAX_MS = 30_000;
+
+/** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
+ *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
+ *  and its first event comes after that; a warm-up during the join competes with it for CPU. */
+export const WARM_UP_DELAY_MS = 1500;
 
 /** Optional dependencies (tests). */
 export interface AgentDeps {
@@ -113,13 +121,24 @@ export class Agent implements ApiBackend {
   private persistedInc = -1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly requests: RequestHub;
 
   private constructor(
     readonly node: RumorNode,
     readonly config: AgentConfig,
     readonly log: AgentLogger,
+    /** The cluster keyring and its file (src/agent/keyring.ts). */
+    readonly keys: AgentKeyring,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.requests = new RequestHub({
+      self: () => ({ name: this.members_.self().name, addr: this.node.address }),
+      alive: () => this.members_.members().filter((m) => m.status === 'alive'),
+      broadcast: (channel, data) => void this.node.broadcast(data, { channel }),
+      sendTo: (addr, channel, data) => this.state !== 'stopped' && this.node.sendTo(addr, channel, data, { dial: true }),
+      handle: (op, args) => this.handleRequest(op, args, false),
+      bad: (channel, from, reason) => this.bad(channel, from, reason),
+    });
   }
 
   /** Start an agent: bind the node, start membership, the API and background joins. */
@@ -129,7 +148,11 @@ export class Agent implements ApiBackend {
     const bind = parseBindAddr(config.bind);
     if (!bind.ok) throw new Error(`bind: ${bind.reason}`);
     const name = config.name ?? saved.name ?? hostname();
+    const keys = loadAgentKeyring(config);
+    if (!keys.ok) throw new Error(keys.reason);
+    for (const w of keys.value.warnings) log.warn({ keyringFile: keys.value.path }, w);
     const node = createNode({
+      keyring: keys.value.keyring,
       host: bind.value.host,
       port: bind.value.port,
       advertise: config.advertise,
@@ -140,12 +163,8 @@ export class Agent implements ApiBackend {
       // User-event rules (event-rules.ts), checked before an event is delivered or forwarded.
       validate: hasRules(config) ? (m) => (m.channel === EVENT_CHANNEL ? eventVerdict(config, m.data) : 'accept') : undefined,
     });
-    const agent = new Agent(node, config, log);
-    // Warm the handler spawn path before the node listens (see HandlerRunner.warmUp): each
-    // warm-up spawn blocks the event loop for a moment, which must delay neither the join's
-    // messages nor the first answers of the API.
+    const agent = new Agent(node, config, log, keys.value);
     agent.createHandlers(name, deps);
-    await agent.handlers.warmUp();
     await node.start();
     try {
       await agent.init(name, saved);
@@ -153,7 +172,20 @@ export class Agent implements ApiBackend {
       await node.close();
       throw err;
     }
+    agent.warmUpLater();
     return agent;
+  }
+
+  /** Warm the handler spawn path (HandlerRunner.warmUp) `WARM_UP_DELAY_MS` after start-up,
+   *  off its path: each warm-up spawn forks the agent and blocks its event loop for a moment,
+   *  which delayed the first API answer and, when a fleet starts at once, its join. */
+  private warmUpLater(): void {
+    const h = setTimeout(() => {
+      this.timers.delete(h);
+      if (this.state === 'running') void this.handlers.warmUp();
+    }, WARM_UP_DELAY_MS);
+    h.unref();
+    this.timers.add(h);
   }
 
   private createHandlers(name: string, deps: AgentDeps): void {
@@ -220,11 +252,58 @@ export class Agent implements ApiBackend {
       this.publish({ type: 'neighbor-down', peer, reason });
     });
     this.node.on('reset', (channel, epoch) => this.onReset(channel, epoch));
+    this.node.on('direct', (_from, channel, data) => {
+      if (channel === RESPONSE_CHANNEL) this.requests.onResponse(_from, data);
+    });
   }
 
   private onDelivery(d: Delivery): void {
     // Membership messages (MEMBERS_CHANNEL) are the application host's: it decodes and counts them.
     if (d.channel === EVENT_CHANNEL) this.onUserEvent(d);
+    else if (d.channel === REQUEST_CHANNEL) this.requests.onRequest(d.origin, d.data);
+  }
+
+  /**
+   * An operation of a cluster-wide request (or `local`: from this agent's API), run on this node.
+   * A key change that came over the network is applied only in mode `enforce`: then the request
+   * came over encrypted links from a key holder; a node that still accepts plaintext would take
+   * it from anyone who can reach its port (key changes there go through `--local`).
+   */
+  private handleRequest(op: string, args: string[], local: boolean): { ok: true; fields: string[] } | { ok: false; error: string } {
+    if (!op.startsWith('keys-')) return { ok: false, error: `unknown request ${JSON.stringify(op)}` };
+    const ring = this.keys.keyring;
+    if (!local && ['keys-install', 'keys-use', 'keys-remove'].includes(op) && (!ring.enabled || ring.mode !== 'enforce')) {
+      return { ok: false, error: `this node still accepts plaintext (mode ${ring.enabled ? ring.mode : 'off'}): key changes from the network are refused; use --local on this node` };
+    }
+    const r = handleKeyOp(this.keys, op.slice(5), args);
+    if (r.ok && op !== 'keys-list') this.log.info({ op, fingerprint: op === 'keys-mode' ? undefined : r.fields[1] }, 'keyring changed');
+    if (!r.ok) this.log.warn({ op, error: r.error }, 'keyring operation failed');
+    return r;
+  }
+
+  /**
+   * `rumor keys ...` (`POST /v1/keys`): run a keyring operation on this agent only (`local`) or
+   * on every node (a cluster-wide request, answers per node). Throws a one-line Error on a bad
+   * request, or on a cluster-wide install while some node still sends plaintext.
+   */
+  async keysOp(req: KeysRequest): Promise<AskResult & { keys?: string[] }> {
+    if (this.state !== 'running') throw new Error('keys: agent is stopping');
+    const a = keysArgs(req);
+    if (!a.ok) throw new Error(a.reason);
+    const timeoutMs = req.timeoutMs ?? 5000;
+    if (req.local === true) {
+      const r = this.handleRequest(`keys-${req.op}`, a.args, true);
+      const me = { name: this.members_.self().name, addr: this.node.address };
+      const answers = [{ ...me, ok: r.ok, error: r.ok ? '' : r.error, fields: r.ok ? r.fields : [] }];
+      // The local API may show the keys themselves (they never leave this host here).
+      return req.op === 'list' ? { answers, missing: [], keys: this.keys.keyring.list64() } : { answers, missing: [] };
+    }
+    if (req.op === 'install') {
+      if (!this.keys.keyring.sendsEncrypted()) throw new Error('keys install: this node does not encrypt its traffic yet (mode accept or no key); install the key on each node with --local');
+      const why = plaintextNodes(await this.requests.ask('keys-list', [], timeoutMs));
+      if (why !== null) throw new Error(`keys install: ${why}`);
+    }
+    return this.requests.ask(`keys-${req.op}`, a.args, timeoutMs);
   }
 
   private bad(channel: string, from: string, reason: string): void {
@@ -362,6 +441,7 @@ export class Agent implements ApiBackend {
       passive: live ? this.node.passive() : [],
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
+      encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
     };
   }
 

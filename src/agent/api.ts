@@ -11,6 +11,7 @@ import { parseBindAddr } from './config.js';
 import type { Member, MemberStatus } from './members.js';
 import { DashboardHub, withFeatures, type DashboardNode } from './dashboard.js';
 import { serveUi } from './dashboard-ui.js';
+import type { KeysRequest } from './keys.js';
 
 /** A member as the API returns it. */
 export interface ApiMember {
@@ -45,6 +46,9 @@ export interface ApiBackend {
   subscribe(listener: (e: MonitorEvent) => void): () => void;
   /** The node, for the dashboard's overlay crawl (src/agent/dashboard.ts); absent in stubs. */
   readonly node?: DashboardNode;
+  /** A keyring operation (`POST /v1/keys`, see src/agent/keys.ts). Throws a one-line Error on a
+   *  bad request. */
+  keysOp?(req: KeysRequest): Promise<unknown>;
 }
 
 /** Largest accepted request body (bytes). */
@@ -156,6 +160,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       }
       return sendJson(res, 200, { channel, epoch });
     }
+    case 'POST /v1/keys': {
+      if (backend.keysOp === undefined) throw new HttpError(404, 'no keyring on this agent');
+      const body = await readJson(req);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object {op, key?, mode?, local?, timeoutMs?}');
+      const b = body as KeysRequest;
+      if (b.timeoutMs !== undefined && (!Number.isInteger(b.timeoutMs) || b.timeoutMs < 1 || b.timeoutMs > 120_000)) throw new HttpError(400, 'timeoutMs: expected an integer 1..120000');
+      try {
+        return sendJson(res, 200, await backend.keysOp(b));
+      } catch (err) {
+        throw new HttpError(400, String((err as Error).message));
+      }
+    }
     case 'POST /v1/leave':
       res.on('finish', () => void backend.leave());
       return sendJson(res, 200, { ok: true });
@@ -172,7 +188,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       return;
     }
   }
-  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
+  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/keys', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
   if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
 }

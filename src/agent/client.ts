@@ -4,6 +4,8 @@
  * `agent at http://...: 401: missing or wrong bearer token ...`.
  */
 import type { ApiMember, MonitorEvent } from './api.js';
+import type { AskResult } from './cluster-request.js';
+import type { KeysRequest } from './keys.js';
 
 /** `GET /v1/info` answer. */
 export interface AgentInfo {
@@ -18,6 +20,8 @@ export interface AgentInfo {
   passive: string[];
   members: Record<string, number>;
   stats: unknown;
+  /** Keyring state: mode (`off` without a key), key fingerprints (primary first), file. */
+  encryption?: { mode: string; keys: string[]; keyringFile: string | null };
 }
 
 /** A running monitor stream. */
@@ -62,6 +66,11 @@ export class AgentClient {
   async reset(channel: string): Promise<number> {
     const r = await this.call<{ epoch: number }>('POST', '/v1/reset', { channel });
     return r.epoch;
+  }
+
+  /** `POST /v1/keys`: a keyring operation on this agent (`local`) or the whole cluster. */
+  keys(req: KeysRequest): Promise<AskResult & { keys?: string[] }> {
+    return this.call('POST', '/v1/keys', req);
   }
 
   /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { parseAddr } from '../net/util.js';
+import { parseKey } from '../wire/crypto.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 
 export { AGENT_DEFAULTS };
@@ -79,6 +80,10 @@ const regex: Check = (v) => {
   }
 };
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
+const key: Check = (v) => {
+  const p = parseKey(v);
+  return p.ok ? undefined : issue(p.reason);
+};
 
 /** The settings: one validator per key (all keys but the optional ones have a default). */
 const SCHEMA = {
@@ -103,6 +108,9 @@ const SCHEMA = {
   eventNamePattern: optional(regex),
   eventMaxBytes: optional(posInt),
   eventMaxBytesByName: optional(numTable),
+  encrypt: optional(key),
+  keyringFile: optional(nonEmpty()),
+  encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -128,6 +136,12 @@ interface Raw {
   eventNamePattern?: string;
   eventMaxBytes?: number;
   eventMaxBytesByName?: Record<string, number>;
+  /** Initial cluster key (base64, 32 bytes; docs/agent.md "Encryption"). */
+  encrypt?: string;
+  /** Keyring file (default `<dataDir>/keyring.json`). */
+  keyringFile?: string;
+  /** Rollout mode: accept, send or enforce (default: the keyring file's, else enforce). */
+  encryptMode?: 'accept' | 'send' | 'enforce';
 }
 type Key = keyof Raw;
 

@@ -6,7 +6,8 @@
  * register call to `VERBS` below. Registration must stay light: a verb file declares its
  * options and help, and its action `await import()`s what it runs (the simulator, the
  * agent, report rendering...), so `--help`, usage errors and `rumor agent` load only what
- * they need (`rumor agent`: ~130 ms of CPU to a ready API, measured node 20).
+ * they need (`rumor agent` through bin/rumor.js and its one-file bundle: 85–100 ms of CPU to a
+ * ready API on node 20, against 40–70 ms for `node -e 0`; docs/results.md).
  *
  * Exit codes: 0 success (also `--help`, `--version`), 1 failure while running,
  * 2 usage error. Every error is one line `rumor: <problem>` on stderr, no stack trace.
@@ -29,6 +30,7 @@ import { registerInfo } from './info.js';
 import { registerLeave } from './leave.js';
 import { registerCluster } from './cluster.js';
 import { registerUi } from './ui.js';
+import { registerKeys } from './keys.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
@@ -47,6 +49,7 @@ VERBS.push(registerInfo);
 VERBS.push(registerLeave);
 VERBS.push(registerCluster);
 VERBS.push(registerUi);
+VERBS.push(registerKeys);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

@@ -17,6 +17,7 @@ const EXPERIMENT_NAMES = [
   'hyparview-failures',
   'plumtree-redundancy',
   'rounds-vs-n',
+  'bootstrap',
   'membership-failures',
   'membership-false-positives',
   'membership-partition',

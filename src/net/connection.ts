@@ -9,11 +9,22 @@
  * the hard limit the enqueue fails with `overflow` and the runtime disconnects the peer — a
  * peer that cannot keep up is never buffered without bound.
  *
+ * Encryption (src/wire/crypto.ts, docs/protocol.md §10): when the keyring sends encrypted
+ * traffic, every write (a batch of frames, or one handshake/heartbeat frame) is sealed into one
+ * record; frames themselves, and the forwarded-gossip fast path that builds them, are the same
+ * in both modes (sealing copies the frames, it never writes into them). Incoming bytes are
+ * plaintext frames until a 0xFF byte starts encrypted records at a frame boundary; from then
+ * on they are opened record by record and the plaintext is fed to the same `FrameDecoder`.
+ * Plaintext frames are refused (`plaintext-refused`, fatal) when the keyring enforces
+ * encryption, except a `refuse` answering our own `hello` (a peer that cannot read us can
+ * only refuse in plaintext).
+ *
  * The connection knows nothing about the protocol: the runtime (transport.ts) owns the
  * handshake logic and decides what each message means.
  */
 import type { Socket } from 'node:net';
-import { FrameDecoder, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
+import { FrameDecoder, type DecodeError, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
+import { Keyring, StreamOpener, StreamSealer, TAG_BYTES } from '../wire/crypto.js';
 import { consumeFifo } from './util.js';
 
 /** How the runtime classifies an outgoing frame for shedding. */
@@ -111,6 +122,9 @@ export interface ConnOptions {
   shedBytes: number;
   maxQueueBytes: number;
   now: number;
+  /** The node's keyring (default: none, plaintext) and cluster name (in every subkey). */
+  keyring?: Keyring;
+  cluster?: string;
 }
 
 /** One framed TCP connection with a bounded, shedding send queue (see the module comment). */
@@ -148,12 +162,20 @@ export class Connection {
   private head = 0;
   private queued = 0;
   private flushScheduled = false;
-  private readonly decoder: FrameDecoder;
+  private decoder: FrameDecoder;
   private closeCause: CloseInfo | null = null;
   private everOpen = false;
   private pendingEnd: string | null = null;
   /** Dialer only: `hello` is written, so queued frames may follow it before `welcome`. */
   private pipelined = false;
+  /** Set once this direction writes encrypted records (it never goes back to plaintext). */
+  private sealer: StreamSealer | null = null;
+  /** Set once the peer's bytes turned into encrypted records. */
+  private opener: StreamOpener | null = null;
+  private readonly keyring: Keyring;
+  private readonly cluster: string;
+  /** A fatal crypto error was reported: nothing more is read from this socket. */
+  private readStopped = false;
 
   constructor(
     readonly socket: Socket,
@@ -167,9 +189,11 @@ export class Connection {
     this.createdAt = opts.now;
     this.lastRecvAt = this.lastSendAt = this.lastProtoAt = opts.now;
     this.state = opts.direction === 'out' ? 'connecting' : 'handshaking';
+    this.keyring = opts.keyring ?? new Keyring([], 'accept');
+    this.cluster = opts.cluster ?? '';
     this.remoteLabel = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     // Socket chunks are fresh buffers per read, never reused by Node: the decoder may keep them.
-    this.decoder = new FrameDecoder(opts.limits, { adoptChunks: true });
+    this.decoder = new FrameDecoder(opts.limits, { adoptChunks: true, detectEncrypted: true });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.flush());
@@ -229,8 +253,50 @@ export class Connection {
   /** Write a handshake/heartbeat frame now, bypassing the queue (never shed). */
   writeDirect(frame: Uint8Array, now: number): void {
     if (this.state === 'closed' || this.socket.destroyed) return;
+    this.socket.write(this.wrap(frame));
+    this.lastSendAt = now;
+  }
+
+  /** Write a frame in plaintext now, whatever the keyring says: a `refuse` to a peer that spoke
+   *  plaintext or that we cannot read (it could not open an encrypted one). */
+  writePlain(frame: Uint8Array, now: number): void {
+    if (this.state === 'closed' || this.socket.destroyed || this.sealer !== null) return;
     this.socket.write(frame);
     this.lastSendAt = now;
+  }
+
+  /** Did the peer's bytes arrive encrypted (so far)? */
+  receivesEncrypted(): boolean {
+    return this.opener !== null;
+  }
+
+  /** Does this direction write encrypted records? */
+  sendsEncrypted(): boolean {
+    return this.sealer !== null;
+  }
+
+  /** The bytes to write for `plain` (one or more whole frames): `plain` itself, or one sealed
+   *  record once the keyring sends encrypted traffic. */
+  private wrap(plain: Uint8Array): Uint8Array {
+    if (this.sealer === null) {
+      if (!this.keyring.sendsEncrypted()) return plain;
+      this.sealer = new StreamSealer(this.keyring, this.cluster);
+    }
+    return this.sealer.seal(plain);
+  }
+
+  /**
+   * The keyring changed. Sending side: when this direction must now be sealed under another key
+   * (a new primary, or the switch to mode `send`), an empty record is written at once under it,
+   * so that an idle link moves to the new key now rather than at its next frame — a peer that
+   * removes the old key right after `keys use` then finds no stream still under it.
+   * Receiving side: an open stream whose key was removed is closed now.
+   */
+  onKeyringChange(): void {
+    if (this.state === 'open' && !this.socket.destroyed && this.keyring.sendsEncrypted() && (this.sealer === null || this.sealer.stale())) {
+      this.socket.write(this.wrap(EMPTY_FRAME));
+    }
+    if (this.opener !== null && this.state !== 'closed') this.pumpOpener(performance.now());
   }
 
   /** Queue a frame; it is written once the connection is open (see module comment). */
@@ -377,7 +443,13 @@ export class Connection {
     this.queued -= bytes;
     // Release the written frames (the parallel entries are constants and interned strings).
     this.head = consumeFifo([q, this.kinds, this.types], from, i, EMPTY_FRAME);
-    this.socket.write(out);
+    const sealed = this.wrap(out);
+    this.socket.write(sealed);
+    // A sealed record is a copy: the scratch buffer is free at once.
+    if (sealed !== out && reuse !== null) {
+      scratch ??= reuse;
+      return;
+    }
     // Nothing left in the socket's buffer: the kernel has taken every byte, the scratch buffer
     // is free again (otherwise the pending write keeps it; a new one is made after the next write
     // the kernel takes whole).
@@ -386,7 +458,7 @@ export class Connection {
 
   private flushAll(): void {
     this.socket.cork();
-    for (let i = this.head; i < this.queue.length; i++) this.socket.write(this.queue[i]);
+    for (let i = this.head; i < this.queue.length; i++) this.socket.write(this.wrap(this.queue[i]));
     this.socket.uncork();
     this.clearQueue();
   }
@@ -400,21 +472,79 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.readStopped) return;
     const now = performance.now();
     this.lastRecvAt = now;
+    if (this.opener !== null) {
+      this.opener.push(chunk);
+      this.pumpOpener(now);
+      return;
+    }
     this.decoder.push(chunk);
+    this.pumpFrames(now);
+  }
+
+  /** Hand every whole frame to the handler; false when the connection must stop reading. */
+  private pumpFrames(now: number): boolean {
     for (;;) {
-      if (this.socket.destroyed) return;
+      if (this.socket.destroyed) return false;
       const r = this.decoder.next();
-      if (r === null) return;
+      if (r === null) return true;
       if (r.ok) {
+        if (this.opener === null && !this.keyring.acceptsPlaintext() && !this.isRefusalOfOurHello(r.msg)) {
+          this.fatal('plaintext-refused', `${r.msg.type} frame in plaintext; this node accepts only encrypted traffic (keyring mode enforce)`);
+          return false;
+        }
         this.handler.onFrame(this, r.msg, r.bytes, now);
+      } else if (r.error === 'encrypted') {
+        return this.startOpening(now);
       } else {
         this.handler.onBadFrame(this, r);
-        if (r.fatal) return;
+        if (r.fatal) return false;
       }
     }
+  }
+
+  private isRefusalOfOurHello(msg: WireMessage): boolean {
+    return msg.type === 'refuse' && this.direction === 'out' && this.state === 'handshaking';
+  }
+
+  /** The peer's bytes switch to encrypted records (0xFF at a frame boundary). */
+  private startOpening(now: number): boolean {
+    if (this.opener !== null) {
+      this.fatal('malformed', 'a 0xFF byte at a frame boundary inside an encrypted record');
+      return false;
+    }
+    if (!this.keyring.enabled) {
+      this.fatal('encryption-unsupported', 'the peer encrypts its traffic but this node has no cluster key');
+      return false;
+    }
+    const rest = this.decoder.rest();
+    this.decoder = new FrameDecoder(this.opts.limits, { adoptChunks: true, detectEncrypted: true });
+    this.opener = new StreamOpener(this.keyring, this.cluster, this.opts.limits.maxFrameBytes + 4 + 2 * WRITE_CHUNK + TAG_BYTES);
+    for (const c of rest) this.opener.push(c);
+    return this.pumpOpener(now);
+  }
+
+  /** Open every whole record and decode its frames. */
+  private pumpOpener(now: number): boolean {
+    const op = this.opener!;
+    for (;;) {
+      if (this.socket.destroyed) return false;
+      const step = op.next();
+      if (step.type === 'need') return true;
+      if (step.type === 'error') {
+        this.fatal(step.error, step.detail);
+        return false;
+      }
+      this.decoder.push(step.bytes);
+      if (!this.pumpFrames(now)) return false;
+    }
+  }
+
+  private fatal(error: DecodeError, detail: string): void {
+    this.readStopped = true;
+    this.handler.onBadFrame(this, { ok: false, error, detail, fatal: true });
   }
 
   private onSocketClose(): void {

@@ -22,6 +22,8 @@ export interface HandshakeHost {
   readonly logger: Logger;
   /** Encode and write a control frame on `c` now (counted as sent). */
   writeControl(c: Connection, msg: WireMessage): void;
+  /** Write a `refuse` in the form the peer spoke (plaintext to a plaintext or unreadable peer). */
+  writeRefuse(c: Connection, msg: WireMessage, plain: boolean): void;
   /** Count (and rate-limit the log of) a dropped frame from `c`. */
   countBad(c: Connection, reason: string, detail: string, now: number): void;
   /** The accepted connection `c` now belongs to `c.peer`. */
@@ -64,10 +66,7 @@ export class Handshake {
     }
     const refusal = helloRefusal(msg, h.cluster, h.address);
     if (refusal !== null) {
-      this.recordRefusal(c.remoteLabel, 'in', refusal);
-      h.logger.warn({ remote: c.remoteLabel, reason: refusal }, 'rumor: refused connection');
-      h.writeControl(c, { type: 'refuse', reason: refusal });
-      c.endNow('refused');
+      this.refuse(c, refusal);
       return;
     }
     c.peer = msg.addr;
@@ -78,6 +77,16 @@ export class Handshake {
     c.markOpen(now);
     h.offerToken(c);
     c.socket.uncork();
+  }
+
+  /** Acceptor: refuse the dialer of `c` with `reason` (`code: detail`): log, count, answer
+   *  `refuse` (in plaintext when the dialer spoke plaintext or we cannot read it: `unreadable`), close. */
+  refuse(c: Connection, reason: string, unreadable = false): void {
+    const h = this.host;
+    this.recordRefusal(c.remoteLabel, 'in', reason);
+    h.logger.warn({ remote: c.remoteLabel, reason }, 'rumor: refused connection');
+    h.writeRefuse(c, { type: 'refuse', reason: reason.length > 400 ? reason.slice(0, 400) : reason }, unreadable || !c.receivesEncrypted());
+    c.endNow('refused');
   }
 
   /** Dialer: the first frame of an outbound connection. */

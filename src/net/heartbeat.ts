@@ -22,6 +22,11 @@
  * - Liveness is unchanged: a link is alive while anything (TCP bytes, or a matching datagram)
  *   arrived within `heartbeatTimeoutMs`; `transport.ts` closes it otherwise.
  *
+ * - Encryption: with a keyring that sends encrypted traffic, each datagram is sealed alone
+ *   (`DatagramSealer`, src/wire/crypto.ts); a datagram starting with 0xFF is opened with every
+ *   installed key, a replayed one is dropped (`replayed`), and a plaintext one is dropped
+ *   (`plaintext-refused`) when the keyring enforces encryption.
+ *
  * Differs from the paper: the paper relies on TCP alone; the UDP path only replaces the
  * keep-alive traffic of idle links, never protocol messages.
  */
@@ -29,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Server } from 'node:net';
 import { decodeDatagram, encodeDatagram, type Datagram, type WireMessage } from '../wire/index.js';
+import { CRYPTO_MARK, DATAGRAM_KIND, DatagramOpener, DatagramSealer, type Keyring } from '../wire/crypto.js';
 import type { Connection } from './connection.js';
 import type { NetTimings } from './profiles.js';
 import type { StatsCounters } from './stats.js';
@@ -58,6 +64,9 @@ export interface HeartbeatHost {
   countBad(label: string, reason: string, detail: string, now: number): void;
   /** Monotonic clock (ms). */
   now(): number;
+  /** The node's keyring (possibly empty) and cluster name. */
+  readonly keyring: Keyring;
+  readonly cluster: string;
 }
 
 /** UDP heartbeats plus the TCP PING fallback (see the module comment). */
@@ -70,12 +79,16 @@ export class Heartbeats {
   private closed = false;
   /** Fault injection for tests: drop every incoming datagram, as a firewall would. */
   dropIncoming = false;
+  private readonly sealer: DatagramSealer;
+  private readonly opener: DatagramOpener;
 
   constructor(
     private readonly host: HeartbeatHost,
     private readonly t: NetTimings,
   ) {
     this.fallbackMs = udpFallbackMs(t);
+    this.sealer = new DatagramSealer(host.keyring, host.cluster);
+    this.opener = new DatagramOpener(host.keyring, host.cluster);
   }
 
   /** Bind the UDP socket on the listening `server`'s host:port; `onBound` runs once bound. */
@@ -209,14 +222,33 @@ export class Heartbeats {
   private sendDatagram(d: Datagram, address: string, port: number): void {
     const enc = encodeDatagram(d);
     if (!enc.ok || this.sock === null) return;
-    this.host.counters.sent.add(d.type, enc.frame.byteLength);
-    this.sock.send(enc.frame, port, address);
+    const out = this.host.keyring.sendsEncrypted() ? this.sealer.seal(enc.frame) : enc.frame;
+    this.host.counters.sent.add(d.type, out.byteLength);
+    this.sock.send(out, port, address);
+  }
+
+  /** The plaintext datagram of `buf` (opened if encrypted), or null (counted) when refused. */
+  private open(buf: Buffer, rinfo: RemoteInfo, now: number): Uint8Array | null {
+    const k = this.host.keyring;
+    const bad = (reason: string, detail: string): null => {
+      this.host.countBad(`udp:${formatAddr(rinfo.address, rinfo.port)}`, reason, detail, now);
+      return null;
+    };
+    if (buf.length > 1 && buf[0] === CRYPTO_MARK && buf[1] === DATAGRAM_KIND) {
+      if (!k.enabled) return bad('encryption-unsupported', 'encrypted datagram but this node has no cluster key');
+      const o = this.opener.open(buf);
+      return o.ok ? o.plain : bad(o.error, o.detail);
+    }
+    if (!k.acceptsPlaintext()) return bad('plaintext-refused', 'plaintext datagram; this node accepts only encrypted traffic');
+    return buf;
   }
 
   private onDatagram(buf: Buffer, rinfo: RemoteInfo): void {
     if (this.closed || this.dropIncoming) return;
     const now = this.host.now();
-    const r = decodeDatagram(buf);
+    const plain = this.open(buf, rinfo, now);
+    if (plain === null) return;
+    const r = decodeDatagram(plain);
     if (!r.ok) {
       this.host.countBad(`udp:${formatAddr(rinfo.address, rinfo.port)}`, r.error, r.detail, now);
       return;

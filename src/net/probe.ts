@@ -6,6 +6,7 @@
  */
 import { connect } from 'node:net';
 import { FrameDecoder, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, encodeFrame, type WireLimits } from '../wire/index.js';
+import { StreamOpener, StreamSealer, TAG_BYTES, type Keyring } from '../wire/crypto.js';
 import { localFrom, parseAddr } from './util.js';
 
 export interface ProbeIdentity {
@@ -15,6 +16,8 @@ export interface ProbeIdentity {
   limits: WireLimits;
   /** Local address to dial from (the node's bind address); undefined: the kernel picks. */
   localAddress?: string;
+  /** The node's keyring: the probe speaks as the node's connections do (encrypted or not). */
+  keyring: Keyring;
 }
 
 /** Resolves true when `peer` answers the handshake with `welcome` within `timeoutMs`. */
@@ -23,7 +26,8 @@ export function probePeer(peer: string, me: ProbeIdentity, timeoutMs: number): P
   if (!a.ok) return Promise.resolve(false);
   return new Promise((resolve) => {
     const socket = connect({ host: a.value.host, port: a.value.port, ...localFrom(me.localAddress, a.value.host) });
-    const decoder = new FrameDecoder(me.limits);
+    let decoder = new FrameDecoder(me.limits, { detectEncrypted: true });
+    let opener: StreamOpener | null = null;
     let settled = false;
     const done = (ok: boolean): void => {
       if (settled) return;
@@ -41,13 +45,26 @@ export function probePeer(peer: string, me: ProbeIdentity, timeoutMs: number): P
         me.limits,
       );
       if (!hello.ok) return done(false);
-      socket.write(hello.frame);
+      socket.write(me.keyring.sendsEncrypted() ? new StreamSealer(me.keyring, me.cluster).seal(hello.frame) : hello.frame);
     });
     socket.on('data', (chunk: Buffer) => {
-      decoder.push(chunk);
-      const r = decoder.next();
-      if (r === null) return;
-      done(r.ok && r.msg.type === 'welcome');
+      if (opener === null) decoder.push(chunk);
+      else opener.push(chunk);
+      for (;;) {
+        const r = decoder.next();
+        if (r !== null && !r.ok && r.error === 'encrypted' && opener === null && me.keyring.enabled) {
+          opener = new StreamOpener(me.keyring, me.cluster, me.limits.maxFrameBytes + 4 + TAG_BYTES);
+          for (const c of decoder.rest()) opener.push(c);
+          decoder = new FrameDecoder(me.limits, { detectEncrypted: true });
+        } else if (r !== null) {
+          return done(r.ok && r.msg.type === 'welcome' && (opener !== null || me.keyring.acceptsPlaintext()));
+        }
+        if (opener === null) return;
+        const step = opener.next();
+        if (step.type === 'need') return;
+        if (step.type === 'error') return done(false);
+        decoder.push(step.bytes);
+      }
     });
   });
 }

@@ -75,7 +75,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       leaveFlushMs: 5000,
     },
     protocol: {
-      hyparview: { neighborTimeoutMs: 3000, shuffleIntervalMs: 30_000, repairBaseMs: 2000 },
+      // joinRetryMs 2000: a bootstrap retry every ~7 RTTs of 300 ms rather than every one.
+      hyparview: { neighborTimeoutMs: 3000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000 },
       plumtree: { ihaveTimeoutMs: 1000, graftTimeoutMs: 500, ihaveFlushMs: 50 },
     },
   },

@@ -21,6 +21,7 @@ import {
   type Envelope,
   type WireLimits,
 } from '../wire/index.js';
+import { Keyring, type EncryptMode } from '../wire/crypto.js';
 import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from './profiles.js';
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
@@ -29,6 +30,7 @@ import type { DefenceOptions } from './guard.js';
 import { buildValidate, parseReset, RESET_CHANNEL, type Epoch, type Validator } from './validation.js';
 import { probePeer } from './probe.js';
 import { hostApp, type AppHandle, type AppSpec } from './app-host.js';
+import { isNamedSeed, SeedWatch, systemResolver, type HostResolver, type SeedResolution } from './resolver.js';
 import { CONSOLE_LOGGER, RateLimiter, formatAddr, parseAddr, type Logger } from './util.js';
 
 /** Options of `createNode`. Every field is optional. */
@@ -70,6 +72,14 @@ export interface NodeOptions {
   /** Peer scoring, token buckets, per-origin rate limit and rate alarms (defaults in
    *  src/net/scoring.ts and src/net/limits.ts; `false` turns scoring or limits off). */
   defences?: DefenceOptions;
+  /** Cluster keyring: authenticated encryption of every frame and heartbeat datagram
+   *  (AES-256-GCM, docs/protocol.md §10). A `Keyring` (shared, mutable at run time) or its keys
+   *  (base64, primary first) and rollout mode (default `enforce`). Default: no key (plaintext;
+   *  a key installed later with `node.keyring.install` starts in mode `accept`). */
+  keyring?: Keyring | { keys: string[]; mode?: EncryptMode };
+  /** Resolves the DNS names of `join` seeds to IP addresses. Default: `dns.lookup` with
+   *  `all: true` (the system resolver, /etc/hosts included). */
+  resolver?: (hostname: string) => Promise<string[]>;
 }
 
 /** Upper bound of an envelope's size without its data: version, origin (varint length ≤ 2 +
@@ -130,9 +140,14 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private connectTimeoutMs = 2000;
   /** Channel epochs (reset switch, validation.ts). */
   private readonly epochs = new Map<string, Epoch>();
+  /** Re-resolves named seeds (see resolver.ts); created by the first `join` with a name. */
+  private watch: SeedWatch | null = null;
+  /** Bootstrap retry and periodic exchange periods of the membership machine (ms). */
+  private retryMs = { short: 500, long: 60_000, activeViewSize: 5 };
   /** Envelope fields of the delivery being handed out (one object reused: a delivery copies
    *  them into its own `Delivery`). */
   private readonly envScratch: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+  private keyring_: Keyring | null = null;
 
   constructor(opts: NodeOptions = {}) {
     super();
@@ -140,6 +155,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.id = opts.name ?? randomBytes(8).toString('hex');
     this.limits = { ...DEFAULT_WIRE_LIMITS, ...opts.limits };
     this.logger = opts.logger ?? CONSOLE_LOGGER;
+  }
+
+  /** The node's keyring (install, use, remove keys and change the rollout mode at run time;
+   *  every change applies to the next write of every connection). Set by `start()`. */
+  get keyring(): Keyring {
+    if (this.keyring_ === null) throw new Error('keyring: node not started (call start() first)');
+    return this.keyring_;
   }
 
   /** Advertised `host:port` (the node's peer id). Empty before `start()` resolves. */
@@ -170,6 +192,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     if (!config.ok) throw new Error(`createNode: protocol.${config.reason}`);
     const bad = validateOptions(o, this.limits);
     if (bad !== null) throw new Error(`createNode: ${bad}`);
+    this.keyring_ = makeKeyring(o.keyring);
     const host = o.host ?? '127.0.0.1';
     const server = createServer();
     const port = await listen(server, host, o.port ?? 0);
@@ -177,6 +200,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const maxQueueBytes = o.maxQueueBytes ?? 8 * 1024 * 1024;
     const rng = new Sfc32(o.seed ?? randomBytes(4).readUInt32LE(0));
     this.connectTimeoutMs = timings.timings.connectTimeoutMs;
+    const hv = config.config.hyparview;
+    this.retryMs = { short: hv.joinRetryMs, long: hv.rejoinIntervalMs, activeViewSize: hv.activeViewSize };
     this.transport = new Transport(server, {
       address: this.addr,
       id: this.id,
@@ -189,6 +214,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       maxConnections: o.maxConnections ?? 1024,
       logger: this.logger,
       protoRng: rng.fork(),
+      keyring: this.keyring_,
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),
       onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
@@ -213,10 +239,12 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   }
 
   /**
-   * Join the cluster through `seeds` (advertised addresses of running nodes). Resolves when
-   * at least one neighbour is up; rejects after `timeoutMs` (default 10 000) with an error
-   * naming the seeds (the node keeps trying in the background). The node's own address is
-   * ignored; with no other seed, it resolves at once (first node of a cluster).
+   * Join the cluster through `seeds` (`host:port` of running nodes; the host may be a DNS name
+   * that resolves to several addresses: every address is a contact, and the name is resolved
+   * again on the protocol's retry cadence so that nodes coming up behind it are found).
+   * Resolves when at least one neighbour is up; rejects after `timeoutMs` (default 10 000) with
+   * an error naming the seeds (the node keeps trying in the background). The node's own
+   * address is ignored; with no other seed, it resolves at once (first node of a cluster).
    */
   join(seeds: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
     const t = this.running('join');
@@ -226,11 +254,36 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       if (!a.ok) return Promise.reject(new TypeError(`join: seed ${a.reason}`));
     }
     const others = seeds.filter((s) => s !== this.addr);
-    if (others.length === 0 || t.proto.activeView().length > 0) {
+    if (!others.some(isNamedSeed)) return this.joinAddresses(t, others, seeds, [], opts.timeoutMs);
+    return this.seedWatch(t)
+      .add(others)
+      .then((r) => {
+        const ips = others.filter((s) => !isNamedSeed(s));
+        const addrs = [...ips, ...r.addresses.filter((a) => !ips.includes(a))].filter((a) => a !== this.addr);
+        return this.joinAddresses(t, addrs, seeds, r.failed.map((f) => f.reason), opts.timeoutMs);
+      });
+  }
+
+  /** The seed watch, created on first use: each resolution's addresses go to the machine. */
+  private seedWatch(t: Transport): SeedWatch {
+    if (this.watch === null) {
+      const feed = (r: SeedResolution): void => {
+        const addrs = r.addresses.filter((a) => a !== this.addr);
+        if (addrs.length > 0 && !t.isClosed()) t.join(addrs);
+      };
+      const delay = (): number => (t.proto.activeView().length * 2 < this.retryMs.activeViewSize ? this.retryMs.short : this.retryMs.long);
+      this.watch = new SeedWatch((this.opts.resolver as HostResolver | undefined) ?? systemResolver, feed, delay);
+    }
+    return this.watch;
+  }
+
+  private joinAddresses(t: Transport, others: string[], seeds: string[], unresolved: string[], timeoutMs = 10_000): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(new Error('join: node is closed'));
+    const named = seeds.some(isNamedSeed);
+    if ((others.length === 0 && (!named || unresolved.length === 0)) || t.proto.activeView().length > 0) {
       if (others.length > 0) t.join(others);
       return Promise.resolve();
     }
-    const timeoutMs = opts.timeoutMs ?? 10_000;
     return new Promise<void>((resolve, reject) => {
       const onUp = (): void => {
         clearTimeout(timer);
@@ -238,10 +291,11 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       };
       const timer = setTimeout(() => {
         this.off('neighborUp', onUp);
-        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${others.join(', ')}`));
+        const why = unresolved.length > 0 ? ` (${unresolved.join('; ')})` : '';
+        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${seeds.join(', ')}${why}`));
       }, timeoutMs);
       this.once('neighborUp', onUp);
-      t.join(others);
+      if (others.length > 0) t.join(others);
     });
   }
 
@@ -291,11 +345,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Send `data` point-to-point to `peer` over an existing connection (a neighbour, usually);
    *  it is not forwarded. Returns false if there is no usable connection to `peer` or its
-   *  queue is full. Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
-  sendTo(peer: string, channel: string, data: Uint8Array): boolean {
+   *  queue is full. `dial`: without a connection, open a short-lived one (it closes after the
+   *  profile's `idleCloseMs` without traffic; e.g. an answer to a cluster-wide request).
+   *  Throws `PayloadTooLargeError` if `data` exceeds `limits.maxPayloadBytes`. */
+  sendTo(peer: string, channel: string, data: Uint8Array, opts: { dial?: boolean } = {}): boolean {
     const t = this.running('sendTo');
     if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
-    return t.sendDirect(peer, channel, data);
+    return t.sendDirect(peer, channel, data, opts.dial === true);
   }
 
   /**
@@ -340,7 +396,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const timeout = timeoutMs ?? this.connectTimeoutMs;
     const host = this.opts.host ?? '127.0.0.1';
     const localAddress = host === '0.0.0.0' || host === '::' ? undefined : host;
-    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress }, timeout);
+    return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress, keyring: this.keyring_! }, timeout);
   }
 
   /** Current neighbours (active view). */
@@ -380,6 +436,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
 
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
   async leave(): Promise<void> {
+    this.watch?.close();
     if (this.transport === null || this.state === 'closed') return;
     this.stopApps();
     this.state = 'closed';
@@ -390,6 +447,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Stop at once: connections are reset (peers see a link failure). Idempotent. */
   async close(): Promise<void> {
     this.stopApps(false);
+    this.watch?.close();
     if (this.transport === null) {
       this.state = 'closed';
       return;
@@ -471,6 +529,16 @@ export function createNode(opts: NodeOptions = {}): RumorNode {
   return new RumorNode(opts);
 }
 
+function makeKeyring(k: NodeOptions['keyring']): Keyring {
+  if (k === undefined) return new Keyring([], 'accept');
+  if (k instanceof Keyring) return k;
+  try {
+    return new Keyring(k.keys, k.mode ?? 'enforce');
+  } catch (err) {
+    throw new Error(`createNode: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
   const host = o.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.length === 0) return 'host: expected a non-empty string';
@@ -484,6 +552,7 @@ function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
     return `advertise: required when host is the wildcard ${host} (give the address peers should dial)`;
   }
   if (o.cluster !== undefined && (typeof o.cluster !== 'string' || o.cluster.length === 0)) return 'cluster: expected a non-empty string';
+  if (o.resolver !== undefined && typeof o.resolver !== 'function') return 'resolver: expected a function (hostname) => Promise<string[]>';
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) return 'name: expected a non-empty string';
   for (const k of ['maxQueueBytes', 'shedQueueBytes', 'maxConnections'] as const) {
     const v = o[k];
@@ -496,6 +565,11 @@ function validateOptions(o: NodeOptions, limits: WireLimits): string | null {
     if (!Number.isInteger(v) || v <= 0) return `limits.${k}: expected a positive integer, got ${String(v)}`;
   }
   if (limits.maxFrameBytes <= limits.maxPayloadBytes) return 'limits.maxFrameBytes: must exceed limits.maxPayloadBytes';
+  // The first byte of a frame's length prefix must be 0: 0xFF marks encrypted records (crypto.ts).
+  if (limits.maxFrameBytes >= 2 ** 24) return `limits.maxFrameBytes: must be below 16 MiB (${2 ** 24}), got ${limits.maxFrameBytes}`;
+  if (o.keyring !== undefined && !(o.keyring instanceof Keyring) && (typeof o.keyring !== 'object' || o.keyring === null || !Array.isArray(o.keyring.keys))) {
+    return 'keyring: expected a Keyring or { keys: [base64 key, ...], mode? }';
+  }
   return null;
 }
 

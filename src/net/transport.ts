@@ -17,7 +17,8 @@
  *   datagrams with a TCP PING fallback, see heartbeat.ts) or a slow peer (send queue over its
  *   hard limit) on a wanted peer's last connection becomes `handleLinkDown(peer)`.
  * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
- *   them with backoff while its views are empty (`hv-repair`); the runtime adds no loop.
+ *   them while its view is short (`hv-join-retry`) or empty (`hv-repair`); the runtime adds
+ *   no loop (`RumorNode` only resolves DNS seeds again and passes the addresses on).
  *
  * - Timers: one FIFO queue per delay (timers.ts). Overload control: while the event loop runs
  *   behind, Plumtree's missing-message timers (which GRAFT) are held (`HeldTimers`), so that
@@ -38,6 +39,7 @@ import {
   type WireLimits,
   type WireMessage,
 } from '../wire/index.js';
+import type { Keyring } from '../wire/crypto.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
 import { Handshake } from './handshake.js';
 import { PeerGuard, type DefenceOptions } from './guard.js';
@@ -52,6 +54,13 @@ export const monoNow = (): number => performance.now();
 
 /** Outbox slots kept allocated between sessions (4 per delivery); beyond, it is released. */
 const OUTBOX_KEEP = 1024;
+
+/** Decode errors of the encryption layer that refuse an inbound connection with a reason. */
+const CRYPTO_REFUSALS = new Set<string>(['decrypt-failed', 'plaintext-refused', 'encryption-unsupported', 'malformed']);
+
+/** Labels kept in `droppedFramesByPeer`; beyond, drops are counted under `OTHER_LABEL`. */
+const MAX_BAD_LABELS = 1024;
+const OTHER_LABEL = '(other)';
 
 /** Close a connection after this many non-fatal bad frames (they score against the peer). */
 const MAX_BAD_FRAMES_PER_CONN = 16;
@@ -69,6 +78,8 @@ export interface TransportOptions {
   maxConnections: number;
   logger: Logger;
   protoRng: Rng;
+  /** Cluster keyring (empty: encryption off); see src/wire/crypto.ts. */
+  keyring: Keyring;
   onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
   onEvent(e: NodeEvent<string>): void;
   /** A `direct` frame from a connected peer (point-to-point application data). */
@@ -126,6 +137,7 @@ export class Transport implements Io<string>, ConnHandler {
   /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery
    *  was a duplicate). */
   private validations = 0;
+  private readonly unwatchKeyring: () => void;
 
   constructor(
     private readonly server: Server,
@@ -136,7 +148,8 @@ export class Transport implements Io<string>, ConnHandler {
     this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
     server.on('connection', (s) => this.onInbound(s));
     const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
-    this.heartbeats = new Heartbeats({ ...hbHost, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
+    const crypto = { keyring: o.keyring, cluster: o.cluster };
+    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
     this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
     this.handshake = new Handshake({
       ...hbHost,
@@ -144,10 +157,12 @@ export class Transport implements Io<string>, ConnHandler {
       id: o.id,
       address: o.address,
       writeControl: (c, msg) => this.writeControl(c, msg),
+      writeRefuse: (c, msg, plain) => this.writeControl(c, msg, plain),
       register: (c) => this.register(c),
       offerToken: (c) => this.heartbeats.offerToken(c),
     });
     this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
+    this.unwatchKeyring = o.keyring.onChange(() => this.conns.forEach((c) => c.onKeyringChange()));
     this.defences = new PeerGuard(o.defences ?? {}, o.logger, (peer) => this.quarantine(peer));
     const v = o.validate;
     if (v !== undefined) this.validate = (id, payload, from) => this.runValidate(v, id, payload, from);
@@ -280,12 +295,12 @@ export class Transport implements Io<string>, ConnHandler {
     return enc.frame;
   }
 
-  /** Send point-to-point application data on an existing connection to `peer`. Returns false
-   *  (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
+  /** Send point-to-point application data on an existing connection to `peer` (or a new
+   *  short-lived one when `dial`). Returns false (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
    *  peer's queue is full. */
-  sendDirect(peer: string, channel: string, data: Uint8Array): boolean {
-    if (this.closed) return false;
-    const conn = this.pick(peer);
+  sendDirect(peer: string, channel: string, data: Uint8Array, dial = false): boolean {
+    if (this.closed || peer === this.o.address) return false;
+    const conn = this.pick(peer) ?? (dial ? this.dial(peer) : null);
     if (conn === null) return false;
     const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
     if (!enc.ok) return false;
@@ -442,6 +457,8 @@ export class Transport implements Io<string>, ConnHandler {
         shedBytes: this.o.shedQueueBytes,
         maxQueueBytes: this.o.maxQueueBytes,
         now: monoNow(),
+        keyring: this.o.keyring,
+        cluster: this.o.cluster,
       },
       this,
       (type) => bump(this.counters.shed, type),
@@ -485,14 +502,17 @@ export class Transport implements Io<string>, ConnHandler {
     c.startPipelining();
   }
 
-  private writeControl(c: Connection, msg: WireMessage): void {
+  /** Encode and write a control frame on `c` now; `plain`: in plaintext whatever the keyring
+   *  says (a refusal to a peer that spoke plaintext or that we cannot read). */
+  private writeControl(c: Connection, msg: WireMessage, plain = false): void {
     const enc = encodeFrame(msg, this.o.limits);
     if (!enc.ok) {
       this.o.logger.error({ type: msg.type, reason: enc.reason }, 'rumor: cannot encode control message');
       return;
     }
     this.counters.sent.add(msg.type, enc.frame.byteLength);
-    c.writeDirect(enc.frame, monoNow());
+    if (plain) c.writePlain(enc.frame, monoNow());
+    else c.writeDirect(enc.frame, monoNow());
   }
 
   /** ConnHandler: one decoded frame. */
@@ -545,6 +565,13 @@ export class Transport implements Io<string>, ConnHandler {
   /** ConnHandler: a frame the decoder rejected. */
   onBadFrame(c: Connection, r: Extract<DecodeResult, { ok: false }>): void {
     const now = monoNow();
+    if (CRYPTO_REFUSALS.has(r.error) && c.direction === 'in' && c.state === 'handshaking') {
+      // A dialer without our key (or speaking plaintext to an enforcing node): refuse it with
+      // the reason, in plaintext, so that its log says why (handshake.ts logs and counts ours).
+      bump(this.counters.droppedFrames, r.error);
+      this.handshake.refuse(c, `${r.error}: ${r.detail}`, true);
+      return;
+    }
     this.countBad(c, r.error, r.detail, now);
     c.badFrames++;
     if (r.fatal || c.state === 'handshaking' || c.state === 'connecting' || c.badFrames > MAX_BAD_FRAMES_PER_CONN) {
@@ -556,8 +583,12 @@ export class Transport implements Io<string>, ConnHandler {
   private countBad(from: Connection | string, reason: string, detail: string, now: number): void {
     const label = typeof from === 'string' ? from : from.label();
     bump(this.counters.droppedFrames, reason);
-    const per = (this.counters.droppedFramesByPeer[label] ??= {});
-    bump(per, reason);
+    // Per peer, at most MAX_BAD_LABELS labels: an unidentified sender is labelled by its
+    // ip:port, so a stream of hostile connections would otherwise grow this table (and every
+    // stats() copy) without bound (found by bench/fuzz.ts: +20 MB over 25,000 connections).
+    const byPeer = this.counters.droppedFramesByPeer;
+    const key = byPeer[label] !== undefined || Object.keys(byPeer).length < MAX_BAD_LABELS ? label : OTHER_LABEL;
+    bump((byPeer[key] ??= {}), reason);
     // Scored against the peer once it is known (after the handshake). `decrypt-failed` is the
     // encryption layer's reason (issue 13 §1) and scores as a failed decryption.
     if (typeof from !== 'string' && from.peer !== null) this.defences.offence(from.peer, reason === 'decrypt-failed' ? 'decrypt-fail' : 'bad-frame', now);
@@ -691,6 +722,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   private async shutdown(reset: boolean): Promise<void> {
     this.closed = true;
+    this.unwatchKeyring();
     this.heartbeats.close();
     if (this.tick !== null) clearInterval(this.tick);
     this.tick = null;

@@ -44,6 +44,16 @@ export interface HyParViewConfig {
   /** Whole shuffle periods without an accepted request after which a view exactly one short,
    *  that was full before, escalates (a settled overlay: see hyparview.ts). */
   escalateSettledAfter: number;
+  /** Bootstrap retry period (each drawn uniformly in [0.5, 1.5) × this): while the active view
+   *  is under half full the node JOINs again through a configured contact (or a passive peer),
+   *  and until it has been full once it asks one passive peer per period. */
+  joinRetryMs: number;
+  /** Period of the contact exchange once the active view has been full: a SHUFFLE sent straight
+   *  to a configured contact that is in neither view (addresses cross between islands). */
+  rejoinIntervalMs: number;
+  /** Contacts kept from `join` (a random sample when more are given, e.g. a DNS name that
+   *  resolves to a whole fleet). */
+  maxContacts: number;
 }
 
 /**
@@ -71,6 +81,16 @@ export interface HyParViewConfig {
  *   stranger every few periods, so the gap wanders; a larger value keeps a small settled
  *   cluster still but leaves fast-join islands at 10^5–10^6 nodes unhealed too long
  *   (measured: see hyparview.ts, "Slower escalation").
+ * - joinRetryMs 400: no paper value (the paper's joins are sequential). A few LAN round trips
+ *   plus a refused connect. measured (`rumor sim bootstrap`, 10,000 nodes, seed 1): with 500
+ *   the star, random, staggered and down-seeds fleets took 5.3–5.6 s to become one component
+ *   and the ring 10.45 s to fill every view to 4; with 400: 2.6–4.65 s and 7.9–8.8 s (star,
+ *   random, ring, down-seeds). (Measured with JOINs accepted while joining; the final figures
+ *   are in docs/results.md.)
+ * - rejoinIntervalMs 60 000: Serf re-contacts its seeds and failed members every 30 s
+ *   (`reconnect_interval`); twice that, as the exchange only carries addresses.
+ * - maxContacts 128: own choice; a DNS answer larger than that (a whole fleet) is sampled, and
+ *   128 refused connects cost a joiner ~128 round trips before it has tried them all.
  */
 export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   activeViewSize: 5,
@@ -89,6 +109,9 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   escalateLowAfter: 1,
   escalateAfter: 2,
   escalateSettledAfter: 2,
+  joinRetryMs: 400,
+  rejoinIntervalMs: 60_000,
+  maxContacts: 128,
 };
 
 function show(v: unknown): string {
@@ -123,6 +146,7 @@ const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
   ['escalateLowAfter', 1],
   ['escalateAfter', 1],
   ['escalateSettledAfter', 1],
+  ['maxContacts', 1],
 ];
 
 const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [
@@ -130,6 +154,8 @@ const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [
   'neighborTimeoutMs',
   'repairBaseMs',
   'repairMaxMs',
+  'joinRetryMs',
+  'rejoinIntervalMs',
 ];
 
 /**

@@ -6,16 +6,23 @@
  * timer handlers are in the `HyParView` subclass. One class hierarchy, one object per node:
  * the simulator holds 10^6 of them, so no separate views object.
  */
-import { removeAt, removeValue } from './hyparview-views.js';
+import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
-import type { DownReason, Rng } from './types.js';
+import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
 
 /** Kinds of an outstanding request (`pendKind`). */
 export const KIND_NEIGHBOR = 0;
 export const KIND_JOIN = 1;
 
+/** Work array of `sampleInto`, shared by every machine (left empty after each call, which
+ *  runs to completion): one array less per node (10^6 in a simulation). */
+export const SCRATCH: unknown[] = [];
+
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
+const MSG_JOIN = { type: 'join' } as const;
+export const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
+const MSG_NEIGHBOR_LOW = { type: 'neighbor', priority: 'low' } as const;
 
 /** Views, requests and per-node counters of a HyParView machine, with the view operations. */
 export abstract class HyParViewState<P> {
@@ -48,6 +55,22 @@ export abstract class HyParViewState<P> {
   protected isolated = 0;
   /** Consecutive shuffle replies that added no new peer to the passive view. */
   protected staleShuffles = 0;
+  /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale), whether it is
+   *  the long periodic one, and the short delay it backs off from. */
+  protected retrySeq = 0;
+  protected retryLong = false;
+  protected retryDelay = 0;
+  /** `now` of the first `join` (start of the bootstrap window). */
+  protected joinAt = 0;
+  /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
+  protected joined = false;
+  /** Active-view size at the last bootstrap-retry tick, and ticks in a row without growth. */
+  protected lastActive = 0;
+  protected stalled = 0;
+  /** Bootstrap retries under half full so far (contacts and learned addresses by turns). */
+  protected retryTurn = 0;
+  /** Next configured contact a bootstrap retry tries (round robin). */
+  protected contactIdx = 0;
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   protected lastShuffle: P[] | null = null;
   protected left = false;
@@ -91,8 +114,21 @@ export abstract class HyParViewState<P> {
     }
   }
 
+  /** Evict a random member, never a configured contact while another member can go (the
+   *  links to contacts hold a fleet that joined at once together: see hyparview.ts). */
   protected dropRandomActive(): void {
-    const i = this.rng.int(this.active.length);
+    const a = this.active;
+    const cs = this.contacts;
+    let i = -1;
+    if (cs.length > 0) {
+      let n = 0;
+      for (let k = 0; k < a.length; k++) if (cs.indexOf(a[k]) < 0) n++;
+      if (n > 0 && n < a.length) {
+        let r = this.rng.int(n);
+        for (let k = 0; k < a.length && i < 0; k++) if (cs.indexOf(a[k]) < 0 && r-- === 0) i = k;
+      }
+    }
+    if (i < 0) i = this.rng.int(a.length);
     const victim = this.active[i];
     removeAt(this.active, i);
     this.io.send(victim, MSG_DISCONNECT_ALIVE);
@@ -145,5 +181,167 @@ export abstract class HyParViewState<P> {
       added++;
     }
     return added;
+  }
+
+  /**
+   * Add `list` to the configured contacts (self and duplicates skipped), in order, up to
+   * `maxContacts`. A longer list (a DNS name that resolves to a whole fleet) is sampled at
+   * random with a bounded number of draws, so that its size costs nothing per entry.
+   */
+  protected addContacts(list: readonly P[]): void {
+    const cs = this.contacts;
+    const cap = this.cfg.maxContacts;
+    if (list.length <= cap - cs.length) {
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i];
+        if (c !== this.self && cs.indexOf(c) < 0) cs.push(c);
+      }
+      return;
+    }
+    for (let tries = 4 * cap; tries > 0 && cs.length < cap; tries--) {
+      const c = list[this.rng.int(list.length)];
+      if (c !== this.self && cs.indexOf(c) < 0) cs.push(c);
+    }
+  }
+
+  // ------------------------------------------------------------------ view operations
+
+  /** Arm the healing timer: delay = min(max, base·2^attempt) · U[0.5, 1) ("equal jitter"). */
+  protected armRepair(): void {
+    if (this.repairArmed || this.active.length > 0) return;
+    if (this.contacts.length === 0 && this.passive.length === 0) return; // nothing to try
+    this.repairArmed = true;
+    const exp = this.repairAttempt > 30 ? 30 : this.repairAttempt;
+    const cap = Math.min(this.cfg.repairMaxMs, this.cfg.repairBaseMs * 2 ** exp);
+    const d = Math.floor(cap * (0.5 + 0.5 * this.rng.next()));
+    this.io.timer(d, { type: 'hv-repair', attempt: this.repairAttempt });
+  }
+
+  /** Connect to `peer` and send it JOIN (an outstanding request until answered). */
+  protected sendJoin(peer: P): void {
+    this.io.connect(peer);
+    this.io.send(peer, MSG_JOIN);
+    this.addPending(peer, KIND_JOIN, true);
+  }
+
+  /** JOIN through the first usable contact from index `from`; arm healing when none is left. */
+  protected startJoin(from: number): void {
+    const cs = this.contacts;
+    for (let k = from; k < cs.length; k++) {
+      const c = cs[k];
+      if (this.active.indexOf(c) >= 0 || this.pendPeer.indexOf(c) >= 0) continue;
+      this.joinIdx = k;
+      removeValue(this.passive, c);
+      this.sendJoin(c);
+      return;
+    }
+    this.joinIdx = -1;
+    if (this.pendPeer.length === 0) this.armRepair();
+  }
+
+  /**
+   * Escalation of a starved node: a high-priority NEIGHBOR (always accepted) to a random passive
+   * peer, or, with an empty passive view, a JOIN through the original contacts. False when a
+   * high-priority request or a JOIN is already outstanding, or there is nobody to ask.
+   */
+  protected escalate(): boolean {
+    if (this.pendHigh.indexOf(true) >= 0) return false;
+    const pv = this.passive;
+    const cs = this.contacts;
+    let nc = 0;
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) nc++;
+    // Every other escalation goes to an original contact: likely outside an island that
+    // formed later, whose passive views know only island members.
+    this.escalations++;
+    const toContact = nc > 0 && (pv.length === 0 || (this.escalations & 1) === 1);
+    if (toContact || pv.length > 0) {
+      let peer: P;
+      if (toContact) {
+        let r = this.rng.int(nc);
+        peer = cs[0];
+        for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
+      } else {
+        const r = this.rng.int(pv.length);
+        peer = pv[r];
+        removeAt(pv, r);
+      }
+      this.io.connect(peer);
+      this.io.send(peer, MSG_NEIGHBOR_HIGH);
+      this.addPending(peer, KIND_NEIGHBOR, true);
+      return true;
+    }
+    return false;
+  }
+
+  /** An original contact that is in neither view nor pending (passive ones are drawn as passive). */
+  protected isSpareContact(c: P): boolean {
+    return this.active.indexOf(c) < 0 && this.passive.indexOf(c) < 0 && this.pendPeer.indexOf(c) < 0;
+  }
+
+  /** `fill` within what is left of this period's budget of low-priority requests. */
+  protected fillBudgeted(): void {
+    const before = this.pendPeer.length;
+    this.fill(this.budget);
+    const started = this.pendPeer.length - before;
+    this.budget = started >= this.budget ? 0 : this.budget - started;
+  }
+
+  /**
+   * Promote random passive peers until active + pending reaches the view size, starting at most
+   * `limit` requests unless the active view is empty (then as many as there are free slots).
+   */
+  protected fill(limit: number): void {
+    const size = this.cfg.activeViewSize;
+    const max = this.active.length === 0 ? size : limit;
+    let started = 0;
+    while (this.active.length + this.pendPeer.length < size && started < max) {
+      started++;
+      const idx = pickNotIn(this.passive, this.rejected, this.rng);
+      if (idx < 0) break;
+      const peer = this.passive[idx];
+      removeAt(this.passive, idx);
+      const high = this.active.length === 0 && this.pendHigh.indexOf(true) < 0;
+      this.io.connect(peer);
+      this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
+      this.addPending(peer, KIND_NEIGHBOR, high);
+    }
+    if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
+  }
+
+  /**
+   * FORWARDJOIN(self, ARWL) through random active members, one per missing neighbour: as if
+   * we had just joined through them, each walk ends at a random node that adds us (the
+   * paper's JOIN fan-out, started by the short node itself). False with no active member.
+   */
+  protected walkForNeighbors(): boolean {
+    const a = this.active;
+    if (a.length === 0) return false;
+    const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
+    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
+    for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
+    return missing > 0;
+  }
+
+  protected hasActiveContact(): boolean {
+    for (let i = 0; i < this.contacts.length; i++) if (this.active.indexOf(this.contacts[i]) >= 0) return true;
+    return false;
+  }
+
+  /** Exchange addresses with a configured contact outside both views: a SHUFFLE whose walk
+   *  ends at the contact (islands learn of each other; nothing is evicted). */
+  protected exchangeWithContact(): void {
+    if (this.lastShuffle !== null) return; // a shuffle of ours is in flight
+    const cs = this.contacts;
+    let n = 0;
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) n++;
+    if (n === 0) return;
+    let r = this.rng.int(n);
+    let peer = cs[0];
+    for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
+    const peers: P[] = [];
+    sampleInto(this.active, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
+    this.lastShuffle = peers;
+    this.io.send(peer, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
   }
 }

@@ -240,6 +240,7 @@ export function routeTimer<P>(membership: MembershipMachine<P>, broadcaster: Bro
     case 'hv-shuffle':
     case 'hv-repair':
     case 'hv-neighbor-timeout':
+    case 'hv-join-retry':
     case 'cyclon-shuffle':
       membership.handleTimer(t, now);
       break;

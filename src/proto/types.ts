@@ -106,7 +106,9 @@ export type HyParViewTimer<P> =
   /** Retry filling an empty/short active view (partition healing, with backoff). */
   | { type: 'hv-repair'; attempt: number }
   /** A NEIGHBOR request we sent got no reply in time. */
-  | { type: 'hv-neighbor-timeout'; peer: P; seq: number };
+  | { type: 'hv-neighbor-timeout'; peer: P; seq: number }
+  /** Bootstrap retry / periodic contact exchange (`seq` identifies the current one). */
+  | { type: 'hv-join-retry'; seq: number };
 
 export type BroadcastTimer =
   /** Plumtree: a message announced by IHAVE has not arrived (timeout1 / timeout2); `due`:

@@ -12,14 +12,20 @@
  *   state (after warm-up broadcasts) with 0, 20 and 40 % of the nodes crashed.
  * - `rounds-vs-n` (the talk's model, protocols.md §8): infect-and-die fanout gossip (fanout
  *   3) over full membership; rounds = hop count of the last delivery.
+ * - `bootstrap` (issue 18, in `exp-bootstrap.ts`): a fleet started at once under six seeding
+ *   patterns; time until one component and until full active views.
  */
 import type { BroadcastKind, MembershipKind } from '../proto/node.js';
+import { bootstrapExperiment } from './exp-bootstrap.js';
+import { deriveSeed } from './seeds.js';
 import { Simulation } from './simulation.js';
 import { SECURITY_EXPERIMENTS } from './exp-corruption.js';
 import { membershipFailures } from './exp-membership-failures.js';
 import { membershipFalsePositives } from './exp-membership-false-positives.js';
 import { membershipPartition } from './exp-membership-partition.js';
 import { membershipRestart } from './exp-membership-restart.js';
+
+export { deriveSeed };
 
 export interface ExperimentOptions {
   nodes?: number;
@@ -34,14 +40,6 @@ export interface ExperimentResult {
   nodes: number;
   rows: object[];
   [param: string]: unknown;
-}
-
-/** Independent seed number `k` derived from `seed` (splitmix-style mixing). */
-export function deriveSeed(seed: number, k: number): number {
-  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(k + 1, 0x85ebca6b)) | 0;
-  z = Math.imul(z ^ (z >>> 15), 0x2c1b3c6d);
-  z = Math.imul(z ^ (z >>> 12), 0x297a2d39);
-  return (z ^ (z >>> 15)) >>> 0;
 }
 
 const JOIN_INTERVAL_MS = 1;
@@ -198,6 +196,7 @@ type ExperimentName =
   | 'hyparview-failures'
   | 'plumtree-redundancy'
   | 'rounds-vs-n'
+  | 'bootstrap'
   | 'membership-failures'
   | 'membership-false-positives'
   | 'membership-partition'
@@ -208,6 +207,7 @@ export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => Exper
   'hyparview-failures': hyparviewFailures,
   'plumtree-redundancy': plumtreeRedundancy,
   'rounds-vs-n': roundsVsN,
+  bootstrap: bootstrapExperiment,
   // Issue 20: the membership machine (src/proto/members/) over HyParView, one file each.
   'membership-failures': membershipFailures,
   'membership-false-positives': membershipFalsePositives,

@@ -8,6 +8,7 @@
  *   (1st, 3rd, 10th after the failure), one line per overlay/broadcast protocol;
  * - `plumtree-redundancy`: RMR and LDH bars per configuration;
  * - `rounds-vs-n`: rounds vs n (log x) with the log n reference curve;
+ * - `bootstrap`: seconds to one component and to full views, per seeding pattern and size;
  * - scenarios: per-broadcast reliability and latency.
  *
  * Rows are read by field name, with a few accepted spellings (e.g. `failedPercent` or
@@ -339,6 +340,25 @@ function plumtreeRedundancyCharts(rows: Row[]): string[] {
   return out;
 }
 
+/** `bootstrap`: seconds to one component and to full views, per seeding, one bar per size. */
+function bootstrapCharts(rows: Row[]): string[] {
+  const categories = [...new Set(rows.map((r) => String(r.seeding)))];
+  const sizes = [...new Set(rows.map((r) => num(r.nodes)))];
+  return (
+    [
+      ['one_component_s', 'Seconds until the active-view graph is one component'],
+      ['full_views_s', 'Seconds until every active view holds at least 4 peers'],
+    ] as const
+  ).map(([k, title]) =>
+    barChart({
+      title,
+      yLabel: 's (virtual)',
+      categories,
+      series: sizes.map((n) => ({ name: `${n} nodes`, values: categories.map((c) => num(rows.find((r) => r.seeding === c && num(r.nodes) === n)?.[k])) })),
+    }),
+  );
+}
+
 function roundsVsNCharts(rows: Row[]): string[] {
   const xk = findKey(rows, ['n', 'nodes', 'size']);
   if (!xk) return [];
@@ -435,6 +455,8 @@ function experimentCharts(r: ExperimentResultLike): string[] {
       return plumtreeRedundancyCharts(rows);
     case 'rounds-vs-n':
       return roundsVsNCharts(rows);
+    case 'bootstrap':
+      return bootstrapCharts(rows);
     default:
       return [];
   }

@@ -17,6 +17,7 @@
 import { Reader, WireFault, Writer, isUint } from './bytes.js';
 import { JS_CRC_MAX, crcRange } from './crc.js';
 import { forwardFrame } from './forward.js';
+import { CRYPTO_MARK, STREAM_KIND } from './crypto.js';
 import { readBody, readGossip, sizeBody, writeBody } from './body.js';
 import {
   DEFAULT_WIRE_LIMITS,
@@ -190,6 +191,7 @@ export function decodeFrame(frame: Uint8Array, limits: WireLimits = DEFAULT_WIRE
 export class FrameDecoder {
   private readonly limits: WireLimits;
   private readonly adopt: boolean;
+  private readonly detect: boolean;
   private chunks: Uint8Array[] = [];
   /** Index of the first live chunk and read offset inside it. */
   private head = 0;
@@ -205,10 +207,14 @@ export class FrameDecoder {
    *   afterwards: e.g. the chunks of a socket's `data` events). A `gossip` payload may then be
    *   a view into its chunk instead of a copy (see `keepable`). Default false: every kept byte
    *   is copied.
+   * @param opts.detectEncrypted a frame boundary that starts with an encrypted segment header
+   *   (0xFF 'R', see crypto.ts) ends the decoder with the `encrypted` error (its bytes are then
+   *   taken with `rest()`), instead of `frame-too-large`. Default false.
    */
-  constructor(limits: WireLimits = DEFAULT_WIRE_LIMITS, opts: { adoptChunks?: boolean } = {}) {
+  constructor(limits: WireLimits = DEFAULT_WIRE_LIMITS, opts: { adoptChunks?: boolean; detectEncrypted?: boolean } = {}) {
     this.limits = limits;
     this.adopt = opts.adoptChunks === true;
+    this.detect = opts.detectEncrypted === true;
   }
 
   /** Append bytes received from the stream. */
@@ -231,6 +237,11 @@ export class FrameDecoder {
     if (this.dead !== null) return this.dead;
     if (this.total < 4) return null;
     const length = this.peekLength();
+    if (this.detect && length >>> 16 === ((CRYPTO_MARK << 8) | STREAM_KIND)) {
+      // An encrypted segment header starts here (crypto.ts): stop, keeping the bytes for `rest()`.
+      this.dead = fail('encrypted', 'the stream continues with encrypted records', true);
+      return this.dead;
+    }
     const bad = checkLength(length, this.limits);
     if (bad !== null) {
       this.dead = bad;
@@ -250,6 +261,16 @@ export class FrameDecoder {
     }
     // Gathered into a new buffer of exactly this frame: the decoder's own, it may be kept.
     return decodeChecked(this.take(4 + length), 0, length, this.limits, true);
+  }
+
+  /** The bytes pushed but not consumed by a frame (after an `encrypted` result: the encrypted
+   *  part of the stream), handed over once; the decoder is empty afterwards. */
+  rest(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let i = this.head; i < this.chunks.length; i++) out.push(i === this.head ? this.chunks[i].subarray(this.off) : this.chunks[i]);
+    this.chunks = [];
+    this.head = this.off = this.total = 0;
+    return out;
   }
 
   private peekLength(): number {

@@ -138,7 +138,20 @@ export type DecodeError =
   | 'unknown-type'
   | 'malformed'
   | 'limit-exceeded'
-  | 'bad-id';
+  | 'bad-id'
+  /** The stream switches to encrypted records here (first byte 0xFF, see crypto.ts): the
+   *  decoder stops, `FrameDecoder.rest()` hands the bytes to a `StreamOpener`. */
+  | 'encrypted'
+  /** Encrypted traffic that no installed key opens (another key or cluster name, tampering). */
+  | 'decrypt-failed'
+  /** Plaintext refused: this node's keyring is in `enforce` mode. */
+  | 'plaintext-refused'
+  /** Encrypted traffic to a node that has no key. */
+  | 'encryption-unsupported'
+  /** The key of an open encrypted stream was removed from the keyring. */
+  | 'key-removed'
+  /** An encrypted datagram replayed (counter not above the last one accepted). */
+  | 'replayed';
 
 /**
  * Result of decoding one frame. `bytes`: bytes consumed (length prefix included).

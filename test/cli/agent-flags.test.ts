@@ -90,6 +90,9 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   eventNamePattern: ['^ok', '^ok'],
   eventMaxBytes: ['4096', 4096],
   eventMaxBytesByName: ['deploy=512,ping=64', { deploy: 512, ping: 64 }],
+  encrypt: ['AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='],
+  keyringFile: ['/tmp/rumor-42/keyring.json', '/tmp/rumor-42/keyring.json'],
+  encryptMode: ['send', 'send'],
 };
 
 test('every documented flag, given on the command line, sets its key', () => {

@@ -60,6 +60,7 @@ test('joiner: connect + JOIN to the first contact, adds it on the accept reply',
     ['connect', 0],
     ['send', 0, { type: 'join' }],
     timeout(0, 1),
+    ['timer', Math.floor(400 * (0.5 + rng.nexts[1])), { type: 'hv-join-retry', seq: 1 }],
   ]);
   hv.handleMessage(0, ACCEPT, 1);
   assert.deepEqual(io.take(), [['connect', 0], ['up', 0]]);

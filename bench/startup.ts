@@ -1,0 +1,234 @@
+/**
+ * What starting an agent costs, measured from outside the process:
+ *
+ * - `cpuMsOf(pid)`: CPU time (ms) a live process has used so far, every thread included, from
+ *   `/proc/<pid>/task/<tid>/schedstat` (nanoseconds, unlike the 10 ms ticks of `/proc/<pid>/stat`);
+ * - `nodeFloorCpuMs(runs)`: the CPU of `node -e 0` from spawn to exit, the floor every Node
+ *   process pays (mean of `runs`, read as the children's CPU of one shell that ran them all:
+ *   `cutime + cstime` of `/proc/$$/stat`, summed exactly by the kernel, 10 ms ticks over the sum);
+ * - `agentStartup(opts)`: spawn one `rumor agent` at a time, poll its `/v1/info` every 2 ms, and
+ *   read its CPU at the first answer (`cpu_to_api_ms`); then let it join a peer and read its
+ *   RSS and CPU once joined and settled, 2.5 s after the join, which includes the handler
+ *   warm-up the agent runs 1.5 s after its start (`rss_joined_mb`, `cpu_joined_ms`).
+ *
+ * bench/cluster.ts reads `cpuMsOf` of every agent when it first answers (`agent_startup_cpu_ms`,
+ * median) and `nodeFloorCpuMs` once per run (`node_floor_cpu_ms`).
+ *
+ *   npm run bench:startup                      (node --import tsx bench/startup.ts [--runs 10])
+ *   npm run bench:startup -- --cluster 12      (12 agents at once: CPU and RSS of each 12 s on)
+ *
+ * prints the floor and the agent's figures (median, min, max over the runs) and writes
+ * `bench/results/startup.json`. Figures move with the machine's load: the 1-min load average
+ * at the start and the end is printed with them.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** CPU time (ms) process `pid` has used so far, all its threads; NaN when it is gone. */
+export function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    return NaN;
+  }
+  return ns / 1e6;
+}
+
+/** RSS (MB) of `pid` from /proc/<pid>/status; NaN when it is gone. */
+export function rssMbOf(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Mean CPU (ms) of `node -e 0` over `runs` runs, spawn to exit, with this process's `node`. */
+export function nodeFloorCpuMs(runs = 20): number {
+  const script = `i=0; while [ $i -lt ${runs} ]; do "$0" -e 0; i=$((i+1)); done; cat /proc/$$/stat`;
+  const r = spawnSync('sh', ['-c', script, process.execPath], { encoding: 'utf8' });
+  // /proc/<pid>/stat: "pid (comm) state ..."; after the ")" field 3 is state, so cutime and
+  // cstime (fields 16 and 17 of the whole line) are at 13 and 14 of the rest.
+  const rest = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).trim().split(' ');
+  const ticks = Number(rest[13]) + Number(rest[14]);
+  const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return (ticks * 1000) / hz / runs;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One GET, answered 200 or not; never throws. */
+function get(port: number, path: string): Promise<{ ok: boolean; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ ok: res.statusCode === 200, body }));
+      res.on('error', () => resolve({ ok: false, body: '' }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ ok: false, body: '' }));
+    req.end();
+  });
+}
+
+/** Poll `port`'s `path` every `everyMs` until `ok(body)`; false after `timeoutMs`. */
+async function pollUntil(port: number, path: string, ok: (body: string) => boolean, timeoutMs: number, everyMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await get(port, path);
+    if (r.ok && ok(r.body)) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+/** One agent start: CPU at the first API answer, and CPU and RSS once it lists `peers + 1` alive. */
+export interface StartupSample {
+  cpu_to_api_ms: number;
+  cpu_joined_ms: number;
+  rss_joined_mb: number;
+}
+
+async function freePortPair(): Promise<[number, number]> {
+  const { freePorts } = await import('../src/cli/cluster.js');
+  const [a, b] = await freePorts(2);
+  return [a, b];
+}
+
+function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined): ChildProcess {
+  const args = [join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
+  for (const j of joinTo) args.push('--join', j);
+  if (handler) args.push('--event-handler', `user=${handler}`);
+  return spawn(process.execPath, args, { stdio: 'ignore' });
+}
+
+const aliveCount = (body: string): number => (JSON.parse(body) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
+
+/** Start `runs` agents one after the other, each joining a running seed, and measure each. */
+export async function agentStartup(runs: number, handler?: string): Promise<StartupSample[]> {
+  const [sg, sa] = await freePortPair();
+  const seed = spawnRumor(sg, sa, [], undefined);
+  const out: StartupSample[] = [];
+  try {
+    if (!(await pollUntil(sa, '/v1/info', () => true, 30_000, 10))) throw new Error('the seed agent did not answer within 30 s');
+    for (let k = 0; k < runs; k++) {
+      const [g, a] = await freePortPair();
+      const child = spawnRumor(g, a, [`127.0.0.1:${sg}`], handler);
+      try {
+        if (!(await pollUntil(a, '/v1/info', () => true, 30_000, 2))) throw new Error(`agent ${k} did not answer within 30 s`);
+        const cpuApi = cpuMsOf(child.pid);
+        if (!(await pollUntil(a, '/v1/members', (b) => aliveCount(b) >= 2, 30_000, 20))) throw new Error(`agent ${k} did not join within 30 s`);
+        await sleep(2500);
+        out.push({ cpu_to_api_ms: cpuApi, cpu_joined_ms: cpuMsOf(child.pid), rss_joined_mb: rssMbOf(child.pid) });
+      } finally {
+        child.kill('SIGKILL');
+        await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      }
+    }
+  } finally {
+    seed.kill('SIGKILL');
+  }
+  return out;
+}
+
+/** `n` agents started as bench/cluster.ts starts them (a seed, then the others at once, joining
+ *  it, each with an event handler); `settleMs` after the last spawn, each one's CPU and RSS. */
+export async function clusterSettled(n: number, settleMs: number): Promise<{ cpu_ms: number[]; rss_mb: number[] }> {
+  const { freePorts } = await import('../src/cli/cluster.js');
+  const ports = await freePorts(2 * n);
+  const kids = [spawnRumor(ports[0], ports[n], [], '/bin/true')];
+  try {
+    if (!(await pollUntil(ports[n], '/v1/info', () => true, 30_000, 10))) throw new Error('the seed agent did not answer within 30 s');
+    for (let i = 1; i < n; i++) kids.push(spawnRumor(ports[i], ports[n + i], [`127.0.0.1:${ports[0]}`], '/bin/true'));
+    await sleep(settleMs);
+    return { cpu_ms: kids.map((k) => cpuMsOf(k.pid)), rss_mb: kids.map((k) => rssMbOf(k.pid)) };
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let runs = 10;
+  let cluster = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const v = Number(argv[i + 1]);
+    if (argv[i] === '--runs' && Number.isInteger(v) && v >= 1) runs = Number(argv[++i]);
+    else if (argv[i] === '--cluster' && Number.isInteger(v) && v >= 2) cluster = Number(argv[++i]);
+    else {
+      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N)\n`);
+      process.exit(2);
+    }
+  }
+  if (cluster > 0) {
+    // `--cluster N`: N agents at once, each one's CPU and RSS 12 s after the last spawn.
+    const load = loadavg()[0];
+    const r = await clusterSettled(cluster, 12_000);
+    process.stdout.write(
+      `load average (1 min): ${r1(load)} -> ${r1(loadavg()[0])}\n${cluster} agents, 12 s after the last spawn:\n` +
+        `CPU per agent (ms): ${r.cpu_ms.map((x) => Math.round(x)).join(', ')}\n` +
+        `RSS per agent (MB): mean ${r1(r.rss_mb.reduce((a, b) => a + b, 0) / cluster)}, min ${r1(Math.min(...r.rss_mb))}, max ${r1(Math.max(...r.rss_mb))}\n`,
+    );
+    return;
+  }
+  const load0 = loadavg()[0];
+  const floor = nodeFloorCpuMs(20);
+  // With an event handler, as bench/cluster.ts starts its agents (the handler runner's warm-up runs at start).
+  const samples = await agentStartup(runs, '/bin/true');
+  const load1 = loadavg()[0];
+  const col = (k: keyof StartupSample): { median: number; min: number; max: number } => {
+    const xs = samples.map((s) => s[k]);
+    return { median: r1(median(xs)), min: r1(Math.min(...xs)), max: r1(Math.max(...xs)) };
+  };
+  const result = {
+    node: process.version,
+    runs,
+    load_avg_1m: [r1(load0), r1(load1)],
+    node_floor_cpu_ms: r1(floor),
+    agent_cpu_to_api_ms: col('cpu_to_api_ms'),
+    agent_cpu_joined_ms: col('cpu_joined_ms'),
+    agent_rss_joined_mb: col('rss_joined_mb'),
+    date: new Date().toISOString(),
+  };
+  const row = (name: string, v: { median: number; min: number; max: number }): string =>
+    `${name.padEnd(34)} ${String(v.median).padStart(7)} ${String(v.min).padStart(7)} ${String(v.max).padStart(7)}\n`;
+  process.stdout.write(
+    `load average (1 min): ${result.load_avg_1m.join(' -> ')}\n` +
+      `node -e 0 CPU (mean of 20): ${result.node_floor_cpu_ms} ms\n\n` +
+      `${'agent (' + runs + ' starts)'.padEnd(34)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}\n` +
+      row('CPU to first /v1/info answer (ms)', result.agent_cpu_to_api_ms) +
+      row('CPU once joined, +2.5 s (ms)', result.agent_cpu_joined_ms) +
+      row('RSS once joined, +2.5 s (MB)', result.agent_rss_joined_mb),
+  );
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', 'startup.json');
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench/startup: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

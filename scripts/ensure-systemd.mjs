@@ -1,0 +1,27 @@
+// Makes sure `systemd-analyze` exists for the deploy tests (it lints deploy/systemd/rumor.service);
+// installs Debian's `systemd` package when it is missing (root only). Nothing is started: the
+// tests only run `systemd-analyze verify` and `systemd-analyze security --offline=yes` on the file.
+// Exits 0 when systemd-analyze is available, 1 otherwise with a one-line reason on stderr.
+// Usage: node scripts/ensure-systemd.mjs
+import { spawnSync } from 'node:child_process';
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+export function ensureSystemd() {
+  if (has('systemd-analyze')) return { ok: true };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'systemd-analyze missing and not root: cannot install the systemd package' };
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'systemd']]) {
+    const r = spawnSync('apt-get', args, { stdio: 'ignore', env });
+    if (r.status !== 0) return { ok: false, reason: `apt-get ${args.join(' ')} failed (status ${r.status ?? r.error?.message})` };
+  }
+  return has('systemd-analyze') ? { ok: true } : { ok: false, reason: 'systemd-analyze still missing after apt-get install systemd' };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = ensureSystemd();
+  if (!r.ok) {
+    console.error(`ensure-systemd: ${r.reason}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The installed command runs the one-file bundle (dist/rumor.cjs) with its V8 code cache
+ * (bin/rumor.js, scripts/bundle.mjs, scripts/code-cache.mjs):
+ * - `scripts/code-cache.mjs` makes a cache keyed by the bundle's build id;
+ * - with that cache, the verbs the bundle does not hold (the simulator, imported from dist/src)
+ *   still run: a function compiled from a code cache has no module loader of its own on node 20;
+ * - what a start loads stays light: no ES module loader, no child_process, no prom-client or
+ *   config parsers (read from the process's own module list at exit).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { BIN, ensureBuilt, ROOT } from './helpers.js';
+
+const BUNDLE = join(ROOT, 'dist', 'rumor.cjs');
+
+before(() => {
+  ensureBuilt();
+  // A bundle older than tsc's output is rebuilt by the first run; make it now, once.
+  assert.equal(spawnSync(process.execPath, [BIN, '--version']).status, 0);
+});
+
+test('code cache: made by scripts/code-cache.mjs, keyed by the bundle build id; rumor sim runs with it', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const source = readFileSync(BUNDLE, 'utf8');
+  const id = source.slice(source.lastIndexOf('//# rumorBuild=')).trim();
+  assert.match(id, /^\/\/# rumorBuild=[0-9a-f]{16}$/);
+  assert.equal(readFileSync(`${BUNDLE}.cache`).subarray(0, id.length).toString(), id);
+  const sim = spawnSync(process.execPath, [BIN, 'sim', 'plumtree-redundancy', '--nodes', '60', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(sim.status, 0, sim.stderr);
+  assert.equal(sim.stderr, '', 'no warning or error on stderr');
+  assert.ok(JSON.parse(sim.stdout), 'JSON result');
+});
+
+test('a start loads no ES module loader, child_process, prom-client or config parser', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bundle-'));
+  const preload = join(dir, 'modules.cjs');
+  writeFileSync(
+    preload,
+    `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));\n`,
+  );
+  const r = spawnSync(process.execPath, ['-r', preload, BIN, 'agent', '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /--event-handler/);
+  const { builtins, files } = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as { builtins: string[]; files: string[] };
+  // The ES module loader would be there had bin/rumor.js fallen back to tsc's ES modules.
+  for (const m of ['NativeModule internal/modules/esm/loader', 'NativeModule child_process']) assert.ok(!builtins.includes(m), `${m} loaded`);
+  for (const pkg of ['prom-client', 'smol-toml', 'yaml', 'zod', 'commander']) {
+    assert.ok(!files.some((f) => f.includes(`/node_modules/${pkg}/`)), `${pkg} read from node_modules`);
+  }
+});

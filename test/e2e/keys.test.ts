@@ -1,0 +1,97 @@
+/**
+ * End-to-end key rotation on a live cluster of 5 agents (`rumor agent --encrypt`, the CLI as a
+ * user runs it): one agent is down during `rumor keys install / use / remove`, and comes back
+ * by the procedure of docs/agent.md (restart it with `--encrypt <current key>`); an agent
+ * without the key is refused, and both logs say why.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exited, freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { keyFingerprint } from '../../src/wire/crypto.js';
+import { ensureBuilt, rumor } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'rumor-e2e-keys-'));
+let specs: AgentSpec[] = [];
+const children: ChildProcess[] = [];
+let K1 = '';
+const api = (i: number): string[] => ['--api', `http://127.0.0.1:${specs[i].apiPort}`];
+const log = (i: number): string => readFileSync(specs[i].logFile!, 'utf8');
+
+async function alive(i: number): Promise<string[]> {
+  const r = await rumor(['members', '--json', ...api(i)]);
+  if (r.code !== 0) return [];
+  return (JSON.parse(r.out) as { members: { name: string; status: string }[] }).members.filter((m) => m.status === 'alive').map((m) => m.name);
+}
+
+before(async () => {
+  ensureBuilt();
+  const g = await rumor(['keygen']);
+  assert.equal(g.code, 0, g.err);
+  K1 = g.out.trim();
+  const ports = await freePorts(12);
+  specs = [0, 1, 2, 3, 4, 5].map((i) => ({
+    name: `k${i + 1}`,
+    gossipPort: ports[2 * i],
+    apiPort: ports[2 * i + 1],
+    profile: 'local' as const,
+    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    logFile: join(tmp, `k${i + 1}.log`),
+    extraArgs: ['--data-dir', join(tmp, `data-k${i + 1}`), '--log-format', 'text'],
+    // The key through the environment, as docs/agent.md advises (flags show in `ps`).
+    env: { RUMOR_ENCRYPT: K1 },
+  }));
+  for (let i = 0; i < 5; i++) children[i] = spawnAgent(specs[i]);
+});
+
+after(async () => {
+  await stopAll(children.filter((c) => c !== undefined));
+});
+
+test('rotation across 5 live agents, one down during it; it rejoins with --encrypt <current key>', async () => {
+  for (let i = 0; i < 5; i++) await waitUntil(`k${i + 1} lists 5 alive`, 30_000, async () => (await alive(i)).length === 5, 200);
+  const file = join(tmp, 'data-k1', 'keyring.json');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  // k5 goes down (kill -9) and the others see it failed.
+  children[4].kill('SIGKILL');
+  await exited(children[4]);
+  await waitUntil('k1 sees k5 not alive', 30_000, async () => !(await alive(0)).includes('k5'), 200);
+  const K2 = (await rumor(['keygen'])).out.trim();
+  for (const [verb, key] of [['install', K2], ['use', K2], ['remove', K1]] as const) {
+    const r = await rumor(['keys', verb, key, ...api(1)], { timeoutMs: 30_000 });
+    assert.equal(r.code, 0, `keys ${verb}: ${r.out}${r.err}`);
+    assert.match(r.out, new RegExp(`^keys ${verb}: 4/4 nodes ok, 0 failed, 0 without answer`), r.out);
+  }
+  const list = await rumor(['keys', 'list', ...api(2)]);
+  assert.equal(list.code, 0, list.out + list.err);
+  assert.match(list.out, new RegExp(`key ${keyFingerprint(K2)} {2}on 4/4 nodes, primary on 4`));
+  assert.doesNotMatch(list.out, new RegExp(keyFingerprint(K1)));
+  // Removing the primary is refused on every node, per node.
+  const bad = await rumor(['keys', 'remove', K2, ...api(0)]);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.out.split('\n').filter((l) => /^failed: k\d .*is the primary key/.test(l)).length, 4, bad.out);
+  // The documented procedure: restart k5 with the current key (its keyring file holds only K1).
+  children[4] = spawnAgent({ ...specs[4], env: { RUMOR_ENCRYPT: K2 } });
+  for (let i = 0; i < 5; i++) await waitUntil(`k${i + 1} lists 5 alive after k5 rejoined`, 40_000, async () => (await alive(i)).length === 5, 200);
+  assert.match(log(4), /installed it as the primary key/);
+  // Clean k5's stale K1 with the same (idempotent) cluster-wide remove.
+  const again = await rumor(['keys', 'remove', K1, ...api(4)]);
+  assert.equal(again.code, 0, again.out);
+  const final = await rumor(['keys', 'list', ...api(4)]);
+  assert.match(final.out, /^keys list: 5\/5 nodes ok/);
+  assert.match(final.out, new RegExp(`key ${keyFingerprint(K2)} {2}on 5/5 nodes, primary on 5\n {2}modes: enforce 5\n$`));
+});
+
+test('an agent without the key is refused; both logs say why', async () => {
+  // Fresh ports: those picked at the start may have been taken meanwhile.
+  const [g, a] = await freePorts(2);
+  specs[5] = { ...specs[5], gossipPort: g, apiPort: a };
+  children[5] = spawnAgent({ ...specs[5], env: {} });
+  await waitUntil('k6 logs the refusal', 20_000, async () => /peer refused our connection/.test(log(5)), 200);
+  assert.match(log(5), /plaintext-refused/);
+  assert.ok(/refused connection.*plaintext-refused|plaintext-refused.*refused connection/.test(log(0)), log(0).slice(-2000));
+  assert.equal((await alive(0)).includes('k6'), false);
+});

@@ -1,0 +1,252 @@
+// Concurrent bootstrap of the HyParView machine (issue 18), exact inputs and outputs: the
+// bootstrap retry timer (`hv-join-retry`), contacts kept and sampled, JOINs accepted while
+// joining, walks for neighbours, the contact link kept during the bootstrap window, the
+// periodic address exchange with a contact, and contacts spared by evictions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_HYPARVIEW_CONFIG, HyParView, validateHyParViewConfig, type HyParViewConfig } from '../../src/proto/hyparview.js';
+import { Sfc32 } from '../../src/proto/rng.js';
+import type { HyParViewMessage, Rng } from '../../src/proto/types.js';
+import { Rec, withActive, withPassive, type Out } from './membership-rec.js';
+
+/** Seeded Sfc32 that remembers its draws (expected delays are derived from them). */
+class TapRng implements Rng {
+  private readonly inner: Sfc32;
+  nexts: number[] = [];
+  constructor(seed: number) {
+    this.inner = new Sfc32(seed);
+  }
+  next(): number {
+    const v = this.inner.next();
+    this.nexts.push(v);
+    return v;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  last(): number {
+    return this.nexts[this.nexts.length - 1];
+  }
+}
+
+const JOIN: HyParViewMessage<number> = { type: 'join' };
+const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };
+const ACCEPT: HyParViewMessage<number> = { type: 'neighbor-reply', accepted: true };
+const REJECT: HyParViewMessage<number> = { type: 'neighbor-reply', accepted: false };
+const DISC_ALIVE: HyParViewMessage<number> = { type: 'disconnect', alive: true };
+const timeout = (peer: number, seq: number): Out => ['timer', 1000, { type: 'hv-neighbor-timeout', peer, seq }];
+const retry = (delay: number, seq: number): Out => ['timer', delay, { type: 'hv-join-retry', seq }];
+
+function mk(over: Partial<HyParViewConfig> = {}, self = 0) {
+  const io = new Rec();
+  const rng = new TapRng(7);
+  const hv = new HyParView<number>(self, { ...DEFAULT_HYPARVIEW_CONFIG, ...over }, rng, io);
+  return { hv, io, rng };
+}
+
+/** Delay of the retry timer armed by the last draw: `base · (0.5 + u)`. */
+const jitter = (rng: TapRng, base = 400): number => Math.floor(base * (0.5 + rng.last()));
+
+test('join arms the bootstrap retry; a tick under half full JOINs the next configured contact again', () => {
+  const { hv, io, rng } = mk();
+  hv.join([5, 6], 0);
+  const out = io.take();
+  assert.deepEqual(out.slice(1), [['connect', 5], ['send', 5, JOIN], timeout(5, 1), retry(jitter(rng), 1)]);
+  hv.handleLinkDown(5, 10); // 5 is not listening yet: on to 6
+  assert.deepEqual(io.take(), [['disconnect', 5], ['connect', 6], ['send', 6, JOIN], timeout(6, 2)]);
+  hv.handleMessage(6, REJECT, 20); // 6 is not up either: no contact left, healing armed
+  const healed = io.take();
+  assert.deepEqual(healed.slice(0, 1), [['disconnect', 6]]);
+  assert.equal((healed[1][2] as { type: string }).type, 'hv-repair');
+  hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 600);
+  assert.deepEqual(io.take(), [['connect', 5], ['send', 5, JOIN], timeout(5, 3), retry(jitter(rng), 2)]);
+  // The firing of a timer that was re-armed since is stale.
+  hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 700);
+  assert.deepEqual(io.take(), []);
+});
+
+test('a node whose JOIN is pending (no neighbour yet) rejects JOINs; once in, it forwards them', () => {
+  const { hv, io } = mk();
+  hv.join([5], 0);
+  io.take();
+  hv.handleMessage(9, JOIN, 1);
+  assert.deepEqual(io.take(), [['send', 9, REJECT]]);
+  hv.handleMessage(5, ACCEPT, 2);
+  assert.deepEqual(io.take(), [['connect', 5], ['up', 5]]);
+  hv.handleMessage(9, JOIN, 3);
+  assert.deepEqual(io.take(), [['connect', 9], ['up', 9], ['send', 9, ACCEPT], ['send', 5, { type: 'forward-join', peer: 9, ttl: 6 }]]);
+});
+
+test('under half full with every contact a neighbour: JOIN through a passive peer, then walks', () => {
+  const { hv, io, rng } = mk();
+  hv.join([1], 0);
+  hv.handleMessage(1, ACCEPT, 1);
+  withPassive(hv, io, 7, []);
+  io.take();
+  hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500);
+  // Turn 0: contacts first (1 is active), then the addresses learned since (passive 7).
+  assert.deepEqual(io.take(), [['connect', 7], ['send', 7, JOIN], timeout(7, 2), retry(jitter(rng), 2)]);
+  hv.handleMessage(7, REJECT, 510); // (a JOIN is refused only by a node shutting down)
+  io.take();
+  hv.handleTimer({ type: 'hv-join-retry', seq: 2 }, 1000);
+  // Turn 1: walks first: FORWARDJOIN(self, ARWL) through active members, one per free slot.
+  const walk = { type: 'forward-join', peer: 0, ttl: 6 };
+  assert.deepEqual(io.take(), [['send', 1, walk], ['send', 1, walk], ['send', 1, walk], ['send', 1, walk], retry(jitter(rng), 3)]);
+});
+
+test('nobody to ask: the retry backs off (doubling, capped at repairMaxMs)', () => {
+  const { hv, io, rng } = mk();
+  hv.join([], 0); // first node of a cluster: nothing to ask
+  io.take();
+  const delays: number[] = [];
+  for (let seq = 1; seq <= 6; seq++) {
+    hv.handleTimer({ type: 'hv-join-retry', seq }, seq * 1000);
+    const out = io.take();
+    assert.equal(out.length, 1, JSON.stringify(out));
+    delays.push(out[0][1] as number);
+    const base = Math.min(400 * 2 ** seq, 10_000);
+    assert.deepEqual(out[0], retry(Math.floor(base * (0.5 + rng.last())), seq + 1));
+  }
+  assert.ok(delays[5] < 15_000, `capped: ${delays.join(', ')}`);
+});
+
+test('settled (full, joined): the long period; its tick SHUFFLEs straight to a contact in neither view', () => {
+  const { hv, io, rng } = mk();
+  hv.join([1, 60], 0);
+  hv.handleMessage(1, ACCEPT, 1);
+  withActive(hv, io, [2, 3, 4, 5]);
+  hv.handleMessage(60, REJECT, 2); // 60: not pending, in neither view
+  io.take();
+  hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500);
+  assert.deepEqual(io.take(), [retry(jitter(rng, 60_000), 2)]);
+  hv.handleTimer({ type: 'hv-join-retry', seq: 2 }, 60_000);
+  const out = io.take();
+  assert.equal(out.length, 2, JSON.stringify(out));
+  const [send, timer] = out;
+  assert.equal(send[0], 'send');
+  assert.equal(send[1], 60);
+  const msg = send[2] as { type: string; origin: number; peers: number[]; ttl: number };
+  assert.equal(msg.type, 'shuffle');
+  assert.equal(msg.origin, 0);
+  assert.equal(msg.ttl, 1);
+  assert.equal(msg.peers.length, 3); // ka active ids (the passive view holds 60 only: it is the target)
+  assert.deepEqual(timer, retry(jitter(rng, 60_000), 3));
+  // The reply is merged like a shuffle reply.
+  hv.handleMessage(60, { type: 'shuffle-reply', peers: [70, 71] }, 60_010);
+  assert.ok(hv.passiveView().includes(70) && hv.passiveView().includes(71));
+});
+
+test('bootstrap window: losing the last contact link makes the node JOIN through it again; later it does not', () => {
+  const early = mk();
+  early.hv.join([1], 0);
+  early.hv.handleMessage(1, ACCEPT, 1);
+  withActive(early.hv, early.io, [2, 3, 4, 5]);
+  early.hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500); // settled: long period
+  early.io.take();
+  early.hv.handleMessage(1, DISC_ALIVE, 1000); // evicted by our contact inside the window
+  const out = early.io.take();
+  // The retry is re-armed short; its tick JOINs contact 1 again.
+  assert.deepEqual(out, [['down', 1, 'disconnected'], ['disconnect', 1], retry(jitter(early.rng), 3)]);
+  early.hv.handleTimer({ type: 'hv-join-retry', seq: 3 }, 1500);
+  const again = early.io.take();
+  assert.deepEqual(again.slice(0, 3), [['connect', 1], ['send', 1, JOIN], timeout(1, 2)]);
+
+  const late = mk();
+  late.hv.join([1], 0);
+  late.hv.handleMessage(1, ACCEPT, 1);
+  withActive(late.hv, late.io, [2, 3, 4, 5]);
+  late.hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500);
+  late.io.take();
+  late.hv.handleMessage(1, DISC_ALIVE, 8 * 500 + 1); // after the window: an ordinary eviction
+  assert.deepEqual(late.io.take(), [['down', 1, 'disconnected'], ['disconnect', 1]]);
+});
+
+test('evictions spare configured contacts while another member can go', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const io = new Rec();
+    const hv = new HyParView<number>(0, DEFAULT_HYPARVIEW_CONFIG, new Sfc32(seed), io);
+    hv.join([1, 2], 0);
+    hv.handleMessage(1, ACCEPT, 1);
+    withActive(hv, io, [2, 3, 4, 5]);
+    hv.handleMessage(9, JOIN, 2); // full: someone must go
+    const down = io.take().filter((o) => o[0] === 'down');
+    assert.equal(down.length, 1);
+    assert.ok([3, 4, 5].includes(down[0][1] as number), `seed ${seed}: evicted ${String(down[0][1])}`);
+  }
+});
+
+test('contacts: self and duplicates skipped, merged across calls, a long list sampled to maxContacts', () => {
+  const { hv, io } = mk({ maxContacts: 4 });
+  hv.join([0, 1, 1, 2], 0);
+  hv.join([2, 3], 1); // merged (a JOIN is already pending: none started)
+  const out = io.take().filter((o) => o[0] === 'send');
+  assert.deepEqual(out, [['send', 1, JOIN]]);
+  hv.handleLinkDown(1, 2);
+  hv.handleLinkDown(2, 3);
+  hv.handleLinkDown(3, 4);
+  const tried = io.take().filter((o) => o[0] === 'send').map((o) => o[1]);
+  assert.deepEqual(tried, [2, 3]);
+  // A fleet-sized list: at most maxContacts kept, all distinct members of the list.
+  const fleet = Array.from({ length: 10_000 }, (_, i) => i);
+  const sends = new Set<number>();
+  const b2 = mk({ maxContacts: 16 });
+  b2.hv.join(fleet, 0);
+  let next = b2.io.take().find((o) => o[0] === 'send')?.[1] as number | undefined;
+  while (next !== undefined) {
+    assert.ok(!sends.has(next) && next !== 0 && next < 10_000);
+    sends.add(next);
+    b2.hv.handleLinkDown(next, sends.size);
+    next = b2.io.take().find((o) => o[0] === 'send')?.[1] as number | undefined;
+  }
+  assert.equal(sends.size, 16);
+});
+
+test('a high-priority NEIGHBOR after a rejection when two or more short', () => {
+  const { hv, io } = mk();
+  hv.join([1], 0);
+  hv.handleMessage(1, ACCEPT, 1);
+  withActive(hv, io, [2, 3]);
+  withPassive(hv, io, 7, [8]);
+  io.take();
+  hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500); // 3 of 5: one low-priority request
+  const first = io.take();
+  const asked = first[0][1] as number;
+  assert.deepEqual(first.slice(0, 2), [['connect', asked], ['send', asked, { type: 'neighbor', priority: 'low' }]]);
+  hv.handleMessage(asked, REJECT, 510);
+  io.take();
+  hv.handleTimer({ type: 'hv-join-retry', seq: 2 }, 1000);
+  const second = io.take();
+  assert.equal(second[1][0], 'send');
+  assert.deepEqual(second[1][2], HIGH);
+});
+
+test('config: the bootstrap fields are validated with a one-line reason', () => {
+  const bad = (over: Partial<HyParViewConfig>): string => {
+    const r = validateHyParViewConfig({ ...DEFAULT_HYPARVIEW_CONFIG, ...over });
+    return r.ok ? 'ok' : r.reason;
+  };
+  assert.equal(bad({ joinRetryMs: 0 }), 'joinRetryMs: expected a finite number of milliseconds > 0, got 0');
+  assert.equal(bad({ rejoinIntervalMs: -1 }), 'rejoinIntervalMs: expected a finite number of milliseconds > 0, got -1');
+  assert.equal(bad({ maxContacts: 0 }), 'maxContacts: expected an integer >= 1, got 0');
+  assert.equal(bad({}), 'ok');
+});
+
+test('seeds that stay down: the retry JOINs them at the short period, then backs off after 8 ticks without a neighbour', () => {
+  const { hv, io, rng } = mk();
+  hv.join([5], 0);
+  hv.handleLinkDown(5, 1); // refused
+  io.take();
+  const bases: number[] = [];
+  for (let seq = 1; seq <= 11; seq++) {
+    hv.handleTimer({ type: 'hv-join-retry', seq }, seq * 1000);
+    const out = io.take();
+    const timer = out.find((o) => o[0] === 'timer' && (o[2] as { type: string }).type === 'hv-join-retry')!;
+    assert.ok(out.some((o) => o[0] === 'send' && o[1] === 5), `tick ${seq} JOINs the seed again`);
+    const base = [400, 800, 1600, 3200, 6400, 10_000].find((b) => timer[1] === Math.floor(b * (0.5 + rng.last())));
+    assert.ok(base !== undefined, `tick ${seq}: delay ${String(timer[1])}`);
+    bases.push(base);
+    hv.handleLinkDown(5, seq * 1000 + 1);
+    io.take();
+  }
+  assert.deepEqual(bases, [400, 400, 400, 400, 400, 400, 400, 800, 1600, 3200, 6400]);
+});
