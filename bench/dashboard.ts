@@ -148,6 +148,9 @@ class Feed implements ApiBackend {
   event(): string {
     throw new Error('bench: read-only');
   }
+  reset(): number {
+    throw new Error('bench: read-only');
+  }
   async leave(): Promise<void> {}
   async metrics(): Promise<{ contentType: string; body: string }> {
     return { contentType: 'text/plain', body: '' };

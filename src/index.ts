@@ -20,6 +20,9 @@ export {
   type RumorNodeEvents,
 } from './net/rumor-node.js';
 export type { Delivery, DeliveryStream } from './net/subscription.js';
+export type { Validator, ValidateInput } from './net/validation.js';
+export type { DefenceOptions, DefenceStats } from './net/guard.js';
+export type { Verdict } from './proto/types.js';
 export type { NodeStats, Counts } from './net/stats.js';
 export { PROFILES, type ProfileName, type Profile, type NetTimings } from './net/profiles.js';
 export type { Logger } from './net/util.js';

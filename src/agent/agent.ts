@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNode, PayloadTooLargeError, type RumorNode } from '../net/rumor-node.js';
+import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
 import type { Registry } from 'prom-client';
 import type { DownReason } from '../proto/types.js';
@@ -164,6 +165,8 @@ export class Agent implements ApiBackend {
       name,
       profile: config.profile,
       logger: log.child({ component: 'net' }),
+      // User-event rules (event-rules.ts), checked before an event is delivered or forwarded.
+      validate: hasRules(config) ? (m) => (m.channel === EVENT_CHANNEL ? eventVerdict(config, m.data) : 'accept') : undefined,
     });
     const agent = new Agent(node, config, log, keys.value);
     agent.createHandlers(name, deps);
@@ -271,6 +274,7 @@ export class Agent implements ApiBackend {
       this.log.debug({ peer, reason }, 'neighbour down');
       this.publish({ type: 'neighbor-down', peer, reason });
     });
+    this.node.on('reset', (channel, epoch) => this.onReset(channel, epoch));
     this.node.on('direct', (_from, channel, data) => {
       if (channel === RESPONSE_CHANNEL) this.requests.onResponse(_from, data);
     });
@@ -467,9 +471,23 @@ export class Agent implements ApiBackend {
     };
   }
 
+  /** Cluster-wide reset of `channel` (reset switch, src/net/validation.ts); returns the epoch. */
+  reset(channel: string): number {
+    if (this.state !== 'running') throw new Error('reset: agent is stopping');
+    return this.node.reset(channel);
+  }
+
+  private onReset(channel: string, epoch: number): void {
+    this.counters.resets++;
+    this.log.warn({ channel, epoch }, 'channel reset: new epoch, older messages refused');
+    this.publish({ type: 'reset', channel, epoch });
+  }
+
   /** Broadcast a user event; returns its message id. Throws on bad input or a stopped agent. */
   event(name: string, payload: Uint8Array): string {
     if (this.state !== 'running') throw new Error('event: agent is stopping');
+    const bad = checkEvent(this.config, name, payload.byteLength);
+    if (bad !== null) throw new Error(`event: ${bad}`);
     const body = encodeUserEvent({ name, payload, ltime: this.ltime + 1 });
     let id: string;
     try {

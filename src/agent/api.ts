@@ -28,7 +28,8 @@ export type MonitorEvent =
   | { type: 'user'; id: string; name: string; origin: string; ltime: number; payload: string; payloadBase64: string }
   | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update' | 'member-reap'; member: Omit<Member, 'updatedAt'> }
   | { type: 'neighbor-up'; peer: string }
-  | { type: 'neighbor-down'; peer: string; reason: string };
+  | { type: 'neighbor-down'; peer: string; reason: string }
+  | { type: 'reset'; channel: string; epoch: number };
 
 /** What the API serves. */
 export interface ApiBackend {
@@ -36,6 +37,9 @@ export interface ApiBackend {
   apiMembers(): ApiMember[];
   /** Broadcast a user event; returns its id. Throws with a one-line message on bad input. */
   event(name: string, payload: Uint8Array): string;
+  /** Cluster-wide reset of a channel (reset switch); returns the new epoch. Throws on bad input.
+   *  Optional: a backend without it answers 501. */
+  reset?(channel: string): number;
   leave(): Promise<void>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Subscribe to monitor events; returns the unsubscribe function. */
@@ -150,6 +154,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       }
       return sendJson(res, 200, { id });
     }
+    case 'POST /v1/reset': {
+      const body = await readJson(req);
+      const channel = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).channel : undefined;
+      if (typeof channel !== 'string' || !/^[A-Za-z0-9_.:-]{1,255}$/.test(channel) || channel.startsWith('_rumor.')) {
+        throw new HttpError(400, 'channel: expected 1-255 letters, digits, _ . : or - (not a reserved _rumor. channel)');
+      }
+      if (backend.reset === undefined) throw new HttpError(501, 'reset: not supported by this agent');
+      let epoch: number;
+      try {
+        epoch = backend.reset(channel);
+      } catch (err) {
+        throw new HttpError(400, String((err as Error).message));
+      }
+      return sendJson(res, 200, { channel, epoch });
+    }
     case 'POST /v1/keys': {
       if (backend.keysOp === undefined) throw new HttpError(404, 'no keyring on this agent');
       const body = await readJson(req);
@@ -178,7 +197,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       return;
     }
   }
-  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/keys', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
+  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/keys', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
   if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
 }
@@ -257,7 +276,7 @@ export function monitorMatches(filters: string[], e: MonitorEvent): boolean {
   );
 }
 
-const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update|reap)|neighbor|neighbor-(up|down))$/;
+const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update|reap)|neighbor|neighbor-(up|down)|reset)$/;
 
 function monitor(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, q: URLSearchParams, streams: Set<ServerResponse>): void {
   const filters = q.getAll('type').flatMap((s) => s.split(',')).filter((s) => s !== '');

@@ -70,6 +70,12 @@ export class AgentClient {
     return r.id;
   }
 
+  /** `POST /v1/reset`: reset `channel` on every node (new epoch); returns the epoch. */
+  async reset(channel: string): Promise<number> {
+    const r = await this.call<{ epoch: number }>('POST', '/v1/reset', { channel });
+    return r.epoch;
+  }
+
   /** `POST /v1/keys`: a keyring operation on this agent (`local`) or the whole cluster. */
   keys(req: KeysRequest): Promise<AskResult & { keys?: string[] }> {
     return this.call('POST', '/v1/keys', req);

@@ -66,6 +66,20 @@ const stringTable: Check = (v) => {
   const bad = Object.entries(v).find(([, x]) => typeof x !== 'string');
   return bad ? issue('expected a string', [bad[0]]) : undefined;
 };
+const numTable: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return issue('expected a table of name = bytes');
+  const bad = Object.entries(v).find(([, x]) => posInt(x) !== undefined);
+  return bad ? issue('expected a positive integer', [bad[0]]) : undefined;
+};
+const regex: Check = (v) => {
+  if (typeof v !== 'string') return issue('expected a regular expression string');
+  try {
+    new RegExp(v);
+    return undefined;
+  } catch (e) {
+    return issue(`invalid regular expression: ${(e as Error).message}`);
+  }
+};
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 /** One `aggregates` entry: a table `{ name, kind = "avg", command, intervalMs = 10000 }`, or
  *  the flag/env form `name[:kind[:intervalMs]]=command`. */
@@ -119,6 +133,9 @@ const SCHEMA = {
   logFormat: oneOf(['json', 'text'], 'expected json or text'),
   syncIntervalMs: posInt,
   reapAfterMs: posInt,
+  eventNamePattern: optional(regex),
+  eventMaxBytes: optional(posInt),
+  eventMaxBytesByName: optional(numTable),
   encrypt: optional(key),
   keyringFile: optional(nonEmpty()),
   encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
@@ -144,6 +161,10 @@ interface Raw {
   logFormat: 'json' | 'text';
   syncIntervalMs: number;
   reapAfterMs: number;
+  /** User-event validation (event-rules.ts). */
+  eventNamePattern?: string;
+  eventMaxBytes?: number;
+  eventMaxBytesByName?: Record<string, number>;
   /** Initial cluster key (base64, 32 bytes; docs/agent.md "Encryption"). */
   encrypt?: string;
   /** Keyring file (default `<dataDir>/keyring.json`). */
@@ -171,7 +192,7 @@ export interface ConfigSources {
 
 const KEYS = Object.keys(SCHEMA) as Key[];
 const LIST_KEYS = new Set<Key>(['join', 'eventHandlers', 'aggregates']);
-const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs']);
+const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes']);
 
 /** Every configuration key, in schema order. */
 export const CONFIG_KEYS: readonly Key[] = KEYS;
@@ -334,6 +355,15 @@ function coerce(key: Key, v: unknown, listSep: RegExp): unknown {
   if (typeof v !== 'string' && !(Array.isArray(v) && key === 'tags')) {
     if (LIST_KEYS.has(key) && typeof v === 'string') return [v];
     return v;
+  }
+  if (key === 'eventMaxBytesByName') {
+    // Flag / environment form: "deploy=512,ping=64".
+    const t: Record<string, unknown> = {};
+    for (const item of (v as string).split(',').filter((x) => x.trim() !== '')) {
+      const [k, n] = item.split('=');
+      t[k.trim()] = /^\d+$/.test((n ?? '').trim()) ? Number(n.trim()) : n;
+    }
+    return t;
   }
   if (key === 'tags') {
     const items = (Array.isArray(v) ? v.map(String) : (v as string).split(',')).filter((s) => s.trim() !== '');

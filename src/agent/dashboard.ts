@@ -209,7 +209,8 @@ export class DashboardHub {
   // ---- events and members ----------------------------------------------------------
 
   private onEvent(e: MonitorEvent): void {
-    if (e.type === 'neighbor-up' || e.type === 'neighbor-down') return;
+    // Channel resets (issue 13) are not shown by the dashboard yet.
+    if (e.type === 'neighbor-up' || e.type === 'neighbor-down' || e.type === 'reset') return;
     const at = Date.now();
     if (e.type !== 'user') {
       const prev = this.statusSeen.get(e.member.addr);

@@ -64,5 +64,21 @@ export function createMetrics(src: MetricsSource): Registry {
   );
   gauge(reg, 'rumor_aggregate_rounds', 'Gossip rounds behind each aggregate estimate.', ['name', 'kind'], () => aggs().map((a): [Labels, number] => [{ name: a.name, kind: a.kind }, a.rounds]));
   counter(reg, 'rumor_aggregate_command_failures_total', 'Aggregate input command runs that failed, by aggregate.', ['name'], () => byLabel('name', src.aggregateCommandFailures?.()));
+  // Issue 13 §2: peer scores, rate limits, validation verdicts, rate alarms (stats().defences).
+  const d = () => s()?.defences;
+  gauge(reg, 'rumor_peer_score', 'Peer score (0 = clean; quarantine below the threshold), by peer.', ['peer'], () =>
+    Object.entries(d()?.scores ?? {}).map(([p, v]) => [{ peer: p }, v.score]));
+  gauge(reg, 'rumor_peers_quarantined', 'Peers in quarantine now.', [], () => [[{}, d()?.quarantine.active.length ?? 0]]);
+  counter(reg, 'rumor_quarantines_total', 'Quarantines started.', [], () => [[{}, d()?.quarantine.started ?? 0]]);
+  counter(reg, 'rumor_rate_excess_total', 'Frames dropped over a per-peer token bucket, by bucket.', ['bucket'], () => byLabel('bucket', d()?.rateExcess));
+  counter(reg, 'rumor_origin_excess_total', 'Broadcasts ignored over the per-origin rate.', [], () => [[{}, d()?.originExcess ?? 0]]);
+  counter(reg, 'rumor_validation_total', 'Validate-before-forward verdicts, by result.', ['result'], () => byLabel('result', d()?.validation));
+  gauge(reg, 'rumor_rate_per_second', 'Gossip and bad-frame rates (last 1 s sample).', ['rate'], () =>
+    (['gossip', 'badFrames'] as const).map((k) => [{ rate: k }, d()?.alarms[k].rate ?? 0]));
+  gauge(reg, 'rumor_rate_baseline', 'EWMA baselines of the gossip and bad-frame rates.', ['rate'], () =>
+    (['gossip', 'badFrames'] as const).map((k) => [{ rate: k }, d()?.alarms[k].baseline ?? 0]));
+  gauge(reg, 'rumor_rate_alarm', '1 while a rate exceeds its baseline by the alarm factor.', ['rate'], () =>
+    (['gossip', 'badFrames'] as const).map((k) => [{ rate: k }, d()?.alarms[k].active === true ? 1 : 0]));
+  counter(reg, 'rumor_channel_resets_total', 'Channel resets applied (reset switch).', [], () => [[{}, c.resets]]);
   return reg;
 }

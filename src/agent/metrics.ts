@@ -17,13 +17,15 @@ export interface AgentCounters {
   handlerFailures: Record<string, number>;
   handlerDropped: number;
   userEventsSent: number;
+  /** Channel resets applied (reset switch). */
+  resets: number;
   userEventsReceived: number;
   badMessages: Record<string, number>;
 }
 
 /** Fresh zeroed counters. */
 export function newCounters(): AgentCounters {
-  return { neighborUp: 0, neighborDown: {}, handlerRuns: 0, handlerFailures: {}, handlerDropped: 0, userEventsSent: 0, userEventsReceived: 0, badMessages: {} };
+  return { neighborUp: 0, neighborDown: {}, handlerRuns: 0, handlerFailures: {}, handlerDropped: 0, userEventsSent: 0, userEventsReceived: 0, badMessages: {}, resets: 0 };
 }
 
 /** What the metrics read at scrape time. */

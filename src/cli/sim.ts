@@ -25,6 +25,8 @@ const EXPERIMENT_NAMES = [
   'aggregation',
   'kv-staleness',
   'gossip-learning',
+  'corruption',
+  'byzantine',
 ];
 
 /** Options of the `sim` verb as commander parses them. */

@@ -27,6 +27,8 @@ import { mergeProtocol, resolveTimings, type NetTimings, type ProfileName } from
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
+import type { DefenceOptions } from './guard.js';
+import { buildValidate, parseReset, RESET_CHANNEL, type Epoch, type Validator } from './validation.js';
 import { probePeer } from './probe.js';
 import { hostApp, type AppHandle, type AppSpec } from './app-host.js';
 import { isNamedSeed, SeedWatch, systemResolver, type HostResolver, type SeedResolution } from './resolver.js';
@@ -64,6 +66,13 @@ export interface NodeOptions {
   maxConnections?: number;
   /** Seed of the node's random generator (jitter, protocol choices). Default: crypto-random. */
   seed?: number;
+  /** Validate before forward: called for every new broadcast from a peer before it is
+   *  delivered or forwarded; `reject` (invalid, scored against the sender) or `ignore` drop
+   *  it. Synchronous. See docs/library.md. */
+  validate?: Validator;
+  /** Peer scoring, token buckets, per-origin rate limit and rate alarms (defaults in
+   *  src/net/scoring.ts and src/net/limits.ts; `false` turns scoring or limits off). */
+  defences?: DefenceOptions;
   /** Cluster keyring: authenticated encryption of every frame and heartbeat datagram
    *  (AES-256-GCM, docs/protocol.md §10). A `Keyring` (shared, mutable at run time) or its keys
    *  (base64, primary first) and rollout mode (default `enforce`). Default: no key (plaintext;
@@ -107,6 +116,8 @@ export interface RumorNodeEvents {
   direct: [from: string, channel: string, data: Uint8Array];
   /** A dial to `peer` was refused, or a connection to it was reset. */
   unreachable: [peer: string];
+  /** A cluster-wide reset of `channel` took effect here: drop its application state. */
+  reset: [channel: string, epoch: number];
 }
 
 type State = 'new' | 'starting' | 'running' | 'closed';
@@ -129,6 +140,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private readonly logger: Logger;
   private readonly envLog = new RateLimiter(60_000);
   private connectTimeoutMs = 2000;
+  /** Channel epochs (reset switch, validation.ts). */
+  private readonly epochs = new Map<string, Epoch>();
   /** Re-resolves named seeds (see resolver.ts); created by the first `join` with a name. */
   private watch: SeedWatch | null = null;
   /** Bootstrap retry and periodic exchange periods of the membership machine (ms). */
@@ -209,6 +222,21 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
       onUnreachable: (peer) => this.emit('unreachable', peer),
       localAddress: host === '0.0.0.0' || host === '::' ? undefined : host,
+      defences: o.defences,
+      validate: (id, payload, from) => validate(id, payload, from),
+    });
+    const t = this.transport;
+    const validate = buildValidate({
+      epochs: this.epochs,
+      origins: t.defences.origins,
+      user: o.validate,
+      countOriginExcess: (origin, from) => {
+        t.defences.stats.originExcess++;
+        // A peer originating beyond the per-origin rate floods by itself: score it (deferred
+        // until the machine call returns, as a quarantine closes connections).
+        if (origin === from) t.drive((now) => t.defences.offence(from, 'rate-excess', now));
+      },
+      now: () => performance.now(),
     });
   }
 
@@ -394,7 +422,25 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   stats(): NodeStats {
     const t = this.transport;
     if (t === null) throw new Error('stats: node not started (call start() first)');
-    return t.snapshot();
+    return { ...t.snapshot(), defences: t.defences.snapshot(performance.now()) };
+  }
+
+  /**
+   * Cluster-wide reset of `channel`: every node that receives the announcement starts a new
+   * epoch of the channel (emits `reset`, so applications drop their state) and refuses
+   * messages of older epochs (sent before the reset). Returns the new epoch number.
+   */
+  reset(channel: string): number {
+    this.running('reset');
+    if (typeof channel !== 'string' || channel === '' || channel === RESET_CHANNEL) throw new TypeError('reset: channel must be a non-empty application channel name');
+    const epoch = (this.epochs.get(channel)?.epoch ?? 0) + 1;
+    this.broadcast(JSON.stringify({ channel, epoch }), { channel: RESET_CHANNEL });
+    return epoch;
+  }
+
+  /** Current epoch of `channel` (0 before any reset). */
+  epoch(channel: string): number {
+    return this.epochs.get(channel)?.epoch ?? 0;
   }
 
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
@@ -453,6 +499,10 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       }
       return;
     }
+    if (e.channel === RESET_CHANNEL) {
+      this.applyReset(e.data, e.timestamp);
+      return;
+    }
     const d: Delivery = {
       id,
       channel: e.channel,
@@ -464,6 +514,17 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     };
     this.emit('message', d);
     if (this.subs.size > 0) for (const s of this.subs) s.push(d);
+  }
+
+  private applyReset(data: Uint8Array, since: number): void {
+    const r = parseReset(data);
+    if (r === null) return;
+    const cur = this.epochs.get(r.channel);
+    if (cur !== undefined && cur.epoch >= r.epoch) return;
+    this.epochs.set(r.channel, { epoch: r.epoch, since });
+    for (const s of this.subs) s.dropChannel(r.channel);
+    this.logger.warn({ channel: r.channel, epoch: r.epoch }, 'rumor: channel reset, new epoch');
+    this.emit('reset', r.channel, r.epoch);
   }
 
   private onEvent(e: NodeEvent<string>): void {

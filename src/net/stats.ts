@@ -5,6 +5,7 @@
 
 import { DATAGRAM_TYPE_CODES, TYPE_CODES, type DatagramType, type WireType } from '../wire/index.js';
 import type { Connection } from './connection.js';
+import type { DefenceStats } from './guard.js';
 
 /** Plain counters keyed by a label (message type, reason, ...). */
 export type Counts = Record<string, number>;
@@ -71,6 +72,8 @@ export interface NodeStats {
     /** TCP PINGs sent because a UDP ping went unanswered within the fallback delay. */
     fallbacks: number;
   };
+  /** Peer scores, rate limits, validation verdicts, rate alarms (`RumorNode.stats()` only). */
+  defences?: DefenceStats;
 }
 
 /** Every counted type: stream frames and heartbeat datagrams (their codes never overlap). */

@@ -66,6 +66,12 @@ export class Subscription implements DeliveryStream {
     }
   }
 
+  /** Drop buffered, not yet consumed deliveries of `channel` (a channel reset). */
+  dropChannel(channel: string): void {
+    this.buf = this.buf.slice(this.head).filter((d) => d.channel !== channel);
+    this.head = 0;
+  }
+
   next(): Promise<IteratorResult<Delivery>> {
     if (this.head < this.buf.length) {
       const value = this.buf[this.head];

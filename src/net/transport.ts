@@ -31,7 +31,7 @@
  */
 import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { ProtoNode, type NodeConfig } from '../proto/node.js';
-import type { Io, Message, MsgId, NodeEvent, Rng, Timer } from '../proto/types.js';
+import type { Io, Message, MsgId, NodeEvent, Rng, Timer, Verdict } from '../proto/types.js';
 import {
   allocBytes,
   encodeFrame,
@@ -42,6 +42,7 @@ import {
 import type { Keyring } from '../wire/crypto.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
 import { Handshake } from './handshake.js';
+import { PeerGuard, type DefenceOptions } from './guard.js';
 import { Heartbeats } from './heartbeat.js';
 import { checkTickMs, type NetTimings } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
@@ -88,6 +89,10 @@ export interface TransportOptions {
   localAddress?: string;
   /** A dial to `peer` was refused or a connection to it was reset (evidence for applications). */
   onUnreachable?(peer: string): void;
+  /** Validate-before-forward hook (see `Io.validate`); reject counts against the sender. */
+  validate?(id: MsgId, payload: Uint8Array, from: string): Verdict;
+  /** Scoring, rate limits and alarms (guard.ts). */
+  defences?: DefenceOptions;
 }
 
 /** The TCP runtime of one node (see the module comment). */
@@ -124,6 +129,14 @@ export class Transport implements Io<string>, ConnHandler {
   private tick: ReturnType<typeof setInterval> | null = null;
   private closed = false;
   private leaving = false;
+  /** Peer scores, token buckets, rate alarms (guard.ts). */
+  readonly defences: PeerGuard;
+  /** Io: the validate hook, present only when the application gave one (Plumtree runs
+   *  unchanged without it). */
+  validate?: (id: MsgId, payload: Uint8Array, from: string) => Verdict;
+  /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery
+   *  was a duplicate). */
+  private validations = 0;
   private readonly unwatchKeyring: () => void;
 
   constructor(
@@ -150,6 +163,31 @@ export class Transport implements Io<string>, ConnHandler {
     });
     this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
     this.unwatchKeyring = o.keyring.onChange(() => this.conns.forEach((c) => c.onKeyringChange()));
+    this.defences = new PeerGuard(o.defences ?? {}, o.logger, (peer) => this.quarantine(peer));
+    const v = o.validate;
+    if (v !== undefined) this.validate = (id, payload, from) => this.runValidate(v, id, payload, from);
+  }
+
+  private runValidate(v: NonNullable<TransportOptions['validate']>, id: MsgId, payload: Uint8Array, from: string): Verdict {
+    this.validations++;
+    let verdict: Verdict;
+    try {
+      verdict = v(id, payload, from);
+    } catch (err) {
+      this.logThrow(err);
+      verdict = 'ignore';
+    }
+    if (verdict !== 'accept' && verdict !== 'reject' && verdict !== 'ignore') verdict = 'ignore';
+    this.defences.stats.validation[verdict]++;
+    if (verdict === 'reject') this.drive((now) => this.defences.offence(from, 'rejected', now));
+    return verdict;
+  }
+
+  /** Scoring put `peer` below its threshold: drop its connections and report the link down. */
+  private quarantine(peer: string): void {
+    const list = this.byPeer.get(peer);
+    if (list !== undefined) for (const c of [...list]) c.destroy('quarantined', false);
+    if (this.wanted.has(peer) || this.proto.activeView().includes(peer)) this.linkDown(peer);
   }
 
   // ----------------------------------------------------------------- application commands
@@ -293,6 +331,10 @@ export class Transport implements Io<string>, ConnHandler {
   /** Io: `peer` is a neighbour; keep one long-lived connection to it. */
   connect(peer: string): void {
     if (this.closed || peer === this.o.address || this.failing.has(peer)) return;
+    if (this.defences.quarantined(peer, monoNow())) {
+      setImmediate(() => this.linkDown(peer));
+      return;
+    }
     this.wanted.add(peer);
     if (this.pick(peer) === null) this.dial(peer);
   }
@@ -483,6 +525,11 @@ export class Transport implements Io<string>, ConnHandler {
     }
     // A refused or failed hello leaves `peer` unset: frames pipelined after it are ignored.
     if ((c.state !== 'open' && c.state !== 'closing') || c.peer === null) return;
+    // Quarantine and per-peer token buckets (guard.ts): every frame after the handshake.
+    if (!this.defences.admit(c.peer, bytes, now)) {
+      if (this.defences.quarantined(c.peer, now)) c.destroy('quarantined', false);
+      return;
+    }
     switch (msg.type) {
       case 'ping':
       case 'pong':
@@ -501,11 +548,16 @@ export class Transport implements Io<string>, ConnHandler {
         return;
       }
     }
+    const peer = c.peer!;
     c.lastProtoAt = now;
     if (msg.type === 'gossip') this.counters.gossipIn++;
-    const peer = c.peer!;
     if (this.driving || this.closed) this.drive((n) => this.proto.handleMessage(peer, msg, n));
-    else this.feedMessage(peer, msg);
+    else if (msg.type !== 'gossip') this.feedMessage(peer, msg);
+    else {
+      const before = this.counters.deliveredRemote + this.validations;
+      this.feedMessage(peer, msg);
+      if (this.counters.deliveredRemote + this.validations === before) this.defences.offence(peer, 'duplicate', now);
+    }
     // The peer dropped us: stop treating its connection as a neighbour link.
     if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
   }
@@ -537,6 +589,9 @@ export class Transport implements Io<string>, ConnHandler {
     const byPeer = this.counters.droppedFramesByPeer;
     const key = byPeer[label] !== undefined || Object.keys(byPeer).length < MAX_BAD_LABELS ? label : OTHER_LABEL;
     bump((byPeer[key] ??= {}), reason);
+    // Scored against the peer once it is known (after the handshake). `decrypt-failed` is the
+    // encryption layer's reason (issue 13 §1) and scores as a failed decryption.
+    if (typeof from !== 'string' && from.peer !== null) this.defences.offence(from.peer, reason === 'decrypt-failed' ? 'decrypt-fail' : 'bad-frame', now);
     const suppressed = this.badLog.allow(label, now);
     if (suppressed >= 0) {
       this.o.logger.warn({ peer: label, reason, detail, suppressedSinceLast: suppressed }, 'rumor: dropped bad frame');
@@ -574,6 +629,9 @@ export class Transport implements Io<string>, ConnHandler {
   private onTick(): void {
     const now = monoNow();
     const t = this.o.timings;
+    let bad = 0;
+    for (const k in this.counters.droppedFrames) bad += this.counters.droppedFrames[k];
+    this.defences.sample(this.counters.gossipIn, bad, now);
     for (const c of this.conns) {
       const age = now - c.createdAt;
       if (c.state === 'connecting') {

@@ -20,6 +20,7 @@ import type {
   HyParViewTimer,
   LinkIo,
   MsgId,
+  Verdict,
 } from './types.js';
 
 /** Outputs of a membership machine: link operations plus neighbour changes. */
@@ -50,6 +51,10 @@ export interface BroadcastIo<P> {
   send(to: P, msg: BroadcastMessage): void;
   timer(delayMs: number, t: BroadcastTimer): void;
   deliver(id: MsgId, payload: Uint8Array, round: number, from: P | null): void;
+  /** Optional validate-before-forward hook (Plumtree only): called once per new message id
+   *  received from a peer, before it is delivered or forwarded. Synchronous, so the machine
+   *  stays sans-IO: the verdict is an input value. Absent = every message is accepted. */
+  validate?(id: MsgId, payload: Uint8Array, from: P): Verdict;
 }
 
 export interface BroadcastMachine<P> {

@@ -148,9 +148,19 @@ export type NodeEvent<P> =
   | { type: 'neighbor-down'; peer: P; reason: DownReason };
 
 /** Everything a composed node (`ProtoNode`) emits. */
+/**
+ * Verdict of a validate-before-forward hook, as gossipsub's validation results: `accept`
+ * delivers and forwards; `reject` drops the message as invalid (the driver counts it against
+ * the peer it came from); `ignore` drops it without penalty. Rejected and ignored messages
+ * are never delivered or forwarded, and their ids are remembered so copies are not re-checked.
+ */
+export type Verdict = 'accept' | 'reject' | 'ignore';
+
 export interface Io<P> extends LinkIo<P> {
   /** Deliver a broadcast payload to the application — exactly once per message id. */
   deliver(id: MsgId, payload: Uint8Array, round: number, from: P | null): void;
+  /** Optional validate-before-forward hook (see `BroadcastIo.validate`). */
+  validate?(id: MsgId, payload: Uint8Array, from: P): Verdict;
   /** Membership events. */
   event(e: NodeEvent<P>): void;
 }

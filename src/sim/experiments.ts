@@ -21,6 +21,7 @@ import { bootstrapExperiment } from './exp-bootstrap.js';
 import { deriveSeed } from './seeds.js';
 import { Simulation } from './simulation.js';
 import { aggregation } from './exp-aggregation.js';
+import { SECURITY_EXPERIMENTS } from './exp-corruption.js';
 import { membershipFailures } from './exp-membership-failures.js';
 import { membershipFalsePositives } from './exp-membership-false-positives.js';
 import { membershipPartition } from './exp-membership-partition.js';
@@ -206,7 +207,8 @@ type ExperimentName =
   | 'membership-restart'
   | 'aggregation'
   | 'kv-staleness'
-  | 'gossip-learning';
+  | 'gossip-learning'
+  | keyof typeof SECURITY_EXPERIMENTS;
 
 export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   'hyparview-failures': hyparviewFailures,
@@ -223,4 +225,6 @@ export const EXPERIMENTS: Record<ExperimentName, (o: ExperimentOptions) => Exper
   // Issue 14: key-value state staleness against fixed-interval anti-entropy.
   'kv-staleness': kvStaleness,
   'gossip-learning': gossipLearning,
+  // Issue 13 §3 (exp-corruption.ts): the S3 outage replayed, and Byzantine senders.
+  ...SECURITY_EXPERIMENTS,
 };

@@ -8,7 +8,7 @@
  */
 import { createMachines, routeMessage, routeTimer, type NodeConfig } from '../proto/node.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
-import type { DownReason, Message, MsgId, PeerSource, Rng, Timer } from '../proto/types.js';
+import type { DownReason, Message, MsgId, PeerSource, Rng, Timer, Verdict } from '../proto/types.js';
 import type { App } from '../proto/app.js';
 import type { Simulation } from './simulation.js';
 
@@ -56,6 +56,9 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   life = -1;
   /** @internal The hosted applications of this incarnation (app-host.ts); null: none. */
   apps: App<number, unknown, unknown>[] | null = null;
+  /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
+   *  field at all otherwise, so a node costs no more memory). */
+  declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
 
   constructor(
     private readonly sim: Simulation,
@@ -64,6 +67,11 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     rng: Rng,
     peerSource?: PeerSource<number>,
   ) {
+    const g = sim.guard;
+    if (g !== undefined && g.validate !== undefined) {
+      const v = g.validate.bind(g);
+      this.validate = (id, payload, from) => v(self, id, payload, from);
+    }
     const m = createMachines<number>(self, config, rng, this, this, peerSource);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;

@@ -19,7 +19,7 @@
  */
 import { resolveNodeConfig, type NodeConfig, type NodeConfigInput } from '../proto/node.js';
 import { Sfc32 } from '../proto/rng.js';
-import type { BroadcastMessage, BroadcastTimer, CyclonMessage, HyParViewMessage, Message, MsgId, Timer } from '../proto/types.js';
+import type { BroadcastMessage, BroadcastTimer, CyclonMessage, HyParViewMessage, Message, MsgId, Timer, Verdict } from '../proto/types.js';
 import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
 import { NetworkModel, resolveNetworkConfig } from './network.js';
 import { EventQueue, type EventRecord } from './queue.js';
@@ -40,6 +40,19 @@ export interface SimOptions {
   payloadBytes?: number;
   /** Applications hosted on every node (app-host.ts). Default: none. */
   apps?: readonly AnyAppSpec[];
+  /** Defences and attackers of an experiment (exp-corruption.ts). Default: none (then the
+   *  simulator takes no extra path and its output is bit-identical to one without it). */
+  guard?: SimGuard;
+}
+
+/** An experiment's hooks on message arrival and validation (exp-corruption.ts). */
+export interface SimGuard {
+  /** A message from `from` reaches live node `to`: return it (or a replacement, e.g. a copy
+   *  corrupted on the wire) to process it, or null to drop it (a bad frame, a quarantined
+   *  peer, a Byzantine sender's dropped forward). */
+  arrive(from: number, to: number, msg: Message<number>, now: number): Message<number> | null;
+  /** Plumtree's validate-before-forward hook of node `node`; absent: no validation. */
+  validate?(node: number, id: MsgId, payload: Uint8Array, from: number): Verdict;
 }
 
 /** Hooks for visualisation (web UI). Called synchronously; must not mutate the simulation. */
@@ -109,6 +122,8 @@ export class Simulation {
   private liveCount = 0;
   /** The hosted applications (null: none; then no app path is ever taken). */
   readonly apps: AppHost | null;
+  /** An experiment's defences and attackers (undefined: none). */
+  readonly guard: SimGuard | undefined;
   /** Per node, the virtual time until which it is stalled (null: no stall ever). */
   private stallUntil: Float64Array | null = null;
 
@@ -135,6 +150,7 @@ export class Simulation {
       throw new Error(`fanoutPeers: expected "membership" or "full", got ${JSON.stringify(o.fanoutPeers)}`);
     }
     this.apps = o.apps !== undefined && o.apps.length > 0 ? new AppHost(this, o.apps) : null;
+    this.guard = o.guard;
   }
 
   /** Current virtual time (ms). */
@@ -189,9 +205,15 @@ export class Simulation {
       const sn = this.nodes[a]!;
       if (sn.life !== e.aux) return true;
       if (this.group !== null && this.group[a] !== this.group[e.peer]) return true;
+      let m = e.obj as Message<number>;
+      if (this.guard !== undefined) {
+        const g = this.guard.arrive(e.peer, a, m, e.time);
+        if (g === null) return true;
+        m = g;
+      }
       // ACTIVE messages are the broadcast ones (see `_send`), the others membership ones.
-      if (active) sn.broadcaster.handleMessage(e.peer, e.obj as BroadcastMessage, e.time);
-      else sn.membership.handleMessage(e.peer, e.obj as HyParViewMessage<number> | CyclonMessage<number>, e.time);
+      if (active) sn.broadcaster.handleMessage(e.peer, m as BroadcastMessage, e.time);
+      else sn.membership.handleMessage(e.peer, m as HyParViewMessage<number> | CyclonMessage<number>, e.time);
     } else if (kind === K_TIMER) {
       const sn = this.nodes[a]!;
       if (sn.life !== e.aux) return true;

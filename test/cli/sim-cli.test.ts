@@ -31,7 +31,7 @@ function assertUsageError(r: Run, line: string): void {
 test('unknown experiment: exit 2, one line listing what is expected', async () => {
   assertUsageError(
     await rumor('sim', 'nope'),
-    'unknown experiment "nope" (expected hyparview-failures, plumtree-redundancy, rounds-vs-n, bootstrap, membership-failures, membership-false-positives, membership-partition, membership-restart, aggregation, kv-staleness, gossip-learning, or a .toml/.json scenario file)',
+    'unknown experiment "nope" (expected hyparview-failures, plumtree-redundancy, rounds-vs-n, bootstrap, membership-failures, membership-false-positives, membership-partition, membership-restart, aggregation, kv-staleness, gossip-learning, corruption, byzantine, or a .toml/.json scenario file)',
   );
 });
 

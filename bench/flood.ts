@@ -1,0 +1,94 @@
+/**
+ * Flood benchmark (issue 13 §2): does a flooding peer slow the delivery of honest traffic by
+ * more than 2×? Five nodes on loopback (`lan` profile) in this process; one flooder in a child
+ * process (bench/flood-worker.ts) connected to node 0 as a fake peer, sending new well-formed
+ * gossip messages (64 B, distinct ids) as fast as its socket drains. An honest publisher at
+ * node 1 sends `--messages` broadcasts (default 100) at 20/s; latency = until all 5 nodes
+ * delivered (one clock: one process). Conditions: no flood; flood with the defences off
+ * (`defences: { scoring: false, limits: false }`); flood with the default defences.
+ *
+ * Run: npm run bench:flood [-- --messages N]. Prints a table, writes bench/results/flood.json.
+ * The machine is shared: the load average is recorded with the figures.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
+
+const arg = (k: string, d: number): number => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+const MESSAGES = arg('messages', 100);
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
+  const nodes: RumorNode[] = [];
+  for (let i = 0; i < 5; i++) {
+    const n = createNode({ name: `f${i}`, seed: 100 + i, logger: quiet, ...extra });
+    await n.start();
+    nodes.push(n);
+  }
+  for (let i = 1; i < 5; i++) await nodes[i].join([nodes[0].address]);
+  const t0 = Date.now();
+  while (nodes.some((n) => n.neighbors().length < 2) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+  return nodes;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
+}
+
+async function run(label: string, flood: boolean, extra: NodeOptions): Promise<Record<string, unknown>> {
+  const nodes = await cluster(extra);
+  const child = flood ? fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [nodes[0].address, '127.0.0.1:9'], { execArgv: ['--import', 'tsx'] }) : null;
+  if (child !== null) await new Promise((r) => setTimeout(r, 1000)); // flood under way
+  const sentAt = new Map<string, number>();
+  const got = new Map<string, number>();
+  const lat: number[] = [];
+  for (const n of nodes) {
+    n.on('message', (d) => {
+      if (d.channel !== 'honest') return;
+      const c = (got.get(d.id) ?? 0) + 1;
+      got.set(d.id, c);
+      if (c === nodes.length) lat.push(performance.now() - sentAt.get(d.id)!);
+    });
+  }
+  for (let i = 0; i < MESSAGES; i++) {
+    const t = performance.now();
+    const id = nodes[1].broadcast(`m${i}`, { channel: 'honest' });
+    sentAt.set(id, t);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const deadline = Date.now() + 15_000;
+  while (lat.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const st = nodes[0].stats();
+  child?.kill();
+  await Promise.all(nodes.map((n) => n.close()));
+  return {
+    condition: label,
+    delivered_all: lat.length,
+    messages: MESSAGES,
+    p50_ms: lat.length ? Math.round(pct(lat, 0.5) * 100) / 100 : null,
+    p99_ms: lat.length ? Math.round(pct(lat, 0.99) * 100) / 100 : null,
+    flood_frames_in: st.messagesIn.gossip ?? 0,
+    rate_excess: st.defences?.rateExcess ?? null,
+    quarantines: st.defences?.quarantine.started ?? 0,
+  };
+}
+
+const rows = [
+  await run('no flood', false, {}),
+  await run('flood, defences off', true, { defences: { scoring: false, limits: false } }),
+  await run('flood, defences on (defaults)', true, {}),
+];
+const base = rows[0].p99_ms as number;
+for (const r of rows) r.p99_vs_no_flood = r.p99_ms === null ? null : Math.round(((r.p99_ms as number) / base) * 100) / 100;
+const out = { bench: 'flood', nodes: 5, messages: MESSAGES, rate_per_s: 20, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
+console.table(rows.map(({ rate_excess: _r, ...r }) => r));
+mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+writeFileSync(fileURLToPath(new URL('./results/flood.json', import.meta.url)), JSON.stringify(out, null, 2) + '\n');
+console.log(`wrote bench/results/flood.json (load average ${out.load_avg.join(' ')})`);
+process.exit(0);

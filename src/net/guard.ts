@@ -1,0 +1,135 @@
+/**
+ * The runtime's defences against hostile or broken peers, in one object the transport calls
+ * at four points (frame in, bad frame, validate verdict, duplicate) plus a 1 s sampler:
+ * per-peer token buckets (limits.ts), peer scores and quarantine (scoring.ts), and rate
+ * alarms on the node's own gossip and bad-frame rates (limits.ts `RateAlarm`).
+ */
+import type { Logger } from './util.js';
+import { DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { DEFAULT_SCORING, PeerScores, type Offence, type PeerScore, type ScoringConfig } from './scoring.js';
+
+/** User-facing defence options (`createNode({ defences })`); every field optional. */
+export interface DefenceOptions {
+  /** Peer scoring; `false` turns scoring and quarantine off (counters are still kept). */
+  scoring?: (Partial<Omit<ScoringConfig, 'weights'>> & { weights?: Partial<ScoringConfig['weights']> }) | false;
+  /** Per-peer and per-origin token buckets; `false` turns them off. */
+  limits?: Partial<LimitsConfig> | false;
+  /** Gossip-rate and bad-frame-rate alarms. */
+  alarm?: Partial<AlarmConfig>;
+}
+
+/** Defence counters and scores, as in `stats().defences`. */
+export interface DefenceStats {
+  /** Frames dropped over a peer's token bucket, by bucket (`frames`, `bytes`). */
+  rateExcess: { frames: number; bytes: number };
+  /** Broadcasts ignored because their origin exceeded its rate. */
+  originExcess: number;
+  /** Validate-hook verdicts on messages from peers. */
+  validation: { accept: number; reject: number; ignore: number };
+  /** Frames refused from quarantined peers, and quarantines started. */
+  quarantine: { refusedFrames: number; started: number; active: string[] };
+  /** Per-peer scores (advertised address → score, offence counts, quarantine). */
+  scores: Record<string, PeerScore>;
+  /** Rate alarms: last 1 s rate, its EWMA baseline, whether over, alarms raised. */
+  alarms: Record<'gossip' | 'badFrames', { rate: number; baseline: number; active: boolean; raised: number }>;
+}
+
+export class PeerGuard {
+  readonly scores: PeerScores | null;
+  private readonly limits: PeerLimits | null;
+  readonly origins: OriginLimits | null;
+  private readonly alarms: { gossip: RateAlarm; badFrames: RateAlarm };
+  private readonly last = { gossip: 0, badFrames: 0 };
+  private lastCounts = { gossip: 0, badFrames: 0 };
+  private lastSampleAt = -1;
+  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine'> & { refusedFrames: number } = {
+    rateExcess: { frames: 0, bytes: 0 },
+    originExcess: 0,
+    validation: { accept: 0, reject: 0, ignore: 0 },
+    refusedFrames: 0,
+  };
+
+  constructor(
+    o: DefenceOptions,
+    private readonly logger: Logger,
+    private readonly onQuarantine: (peer: string, ms: number) => void,
+  ) {
+    const s = o.scoring;
+    this.scores = s === false ? null : new PeerScores({ ...DEFAULT_SCORING, ...s, weights: { ...DEFAULT_SCORING.weights, ...s?.weights } });
+    const l = o.limits === false ? null : { ...DEFAULT_LIMITS, ...o.limits };
+    this.limits = l === null ? null : new PeerLimits(l);
+    this.origins = l === null ? null : new OriginLimits(l);
+    const a = { ...DEFAULT_ALARM, ...o.alarm };
+    this.alarms = { gossip: new RateAlarm(a), badFrames: new RateAlarm(a) };
+  }
+
+  /** A frame of `bytes` from `peer` after the handshake: false = drop it. */
+  admit(peer: string, bytes: number, now: number): boolean {
+    if (this.scores !== null && this.scores.quarantined(peer, now)) {
+      this.stats.refusedFrames++;
+      return false;
+    }
+    if (this.limits === null) return true;
+    const v = this.limits.check(peer, bytes, now);
+    if (v === 'ok') return true;
+    this.stats.rateExcess[v]++;
+    this.offence(peer, 'rate-excess', now);
+    return false;
+  }
+
+  quarantined(peer: string, now: number): boolean {
+    return this.scores !== null && this.scores.quarantined(peer, now);
+  }
+
+  offence(peer: string, offence: Offence, now: number): void {
+    if (this.scores === null) return;
+    const ms = this.scores.penalize(peer, offence, now);
+    if (ms === 0) return;
+    this.limits?.forget(peer);
+    this.logger.warn({ peer, offence, quarantineMs: ms }, 'rumor: peer score below threshold, quarantined');
+    this.onQuarantine(peer, ms);
+  }
+
+  /** Feed the node's cumulative gossip-in and bad-frame counters; samples once a second. */
+  sample(gossipIn: number, badFrames: number, now: number): void {
+    if (this.lastSampleAt < 0) {
+      this.lastSampleAt = now;
+      this.lastCounts = { gossip: gossipIn, badFrames };
+      return;
+    }
+    const dt = now - this.lastSampleAt;
+    if (dt < 1000) return;
+    const rates = { gossip: ((gossipIn - this.lastCounts.gossip) * 1000) / dt, badFrames: ((badFrames - this.lastCounts.badFrames) * 1000) / dt };
+    this.lastSampleAt = now;
+    this.lastCounts = { gossip: gossipIn, badFrames };
+    for (const k of ['gossip', 'badFrames'] as const) {
+      this.last[k] = rates[k];
+      const base = this.alarms[k].baseline;
+      if (this.alarms[k].sample(rates[k])) {
+        this.logger.warn({ rate: Math.round(rates[k]), baseline: Math.round(base) }, `rumor: ${k === 'gossip' ? 'gossip' : 'bad-frame'} rate above its baseline`);
+      }
+    }
+  }
+
+  snapshot(now: number): DefenceStats {
+    const scores = this.scores === null ? {} : this.scores.snapshot(now);
+    const al = (k: 'gossip' | 'badFrames') => ({
+      rate: Math.round(this.last[k] * 10) / 10,
+      baseline: Math.round(this.alarms[k].baseline * 10) / 10,
+      active: this.alarms[k].active,
+      raised: this.alarms[k].alarms,
+    });
+    return {
+      rateExcess: { ...this.stats.rateExcess },
+      originExcess: this.stats.originExcess,
+      validation: { ...this.stats.validation },
+      quarantine: {
+        refusedFrames: this.stats.refusedFrames,
+        started: this.scores === null ? 0 : this.scores.quarantinedTotal,
+        active: Object.keys(scores).filter((p) => scores[p].quarantinedForMs > 0),
+      },
+      scores,
+      alarms: { gossip: al('gossip'), badFrames: al('badFrames') },
+    };
+  }
+}

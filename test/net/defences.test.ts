@@ -1,0 +1,86 @@
+// Loopback integration (issue 13 §2/§5): a peer sending garbage, forged ids, rejected
+// messages or a flood is scored, disconnected and quarantined while honest broadcasts go on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RumorNode } from '../../src/index.js';
+import { encodeEnvelope, messageIdFor } from '../../src/wire/index.js';
+import { closeAll, connected, fakePeer, startCluster, waitUntil, type FakePeer } from './helpers.js';
+
+async function broadcastReachesAll(nodes: RumorNode[], from: RumorNode, text: string): Promise<void> {
+  const got = new Set<string>();
+  const fs = nodes.map((n) => {
+    const f = (d: { data: Uint8Array }): void => {
+      if (new TextDecoder().decode(d.data) === text) got.add(n.address);
+    };
+    n.on('message', f);
+    return f;
+  });
+  from.broadcast(text);
+  try {
+    await waitUntil(() => got.size === nodes.length, 10_000, `"${text}" delivered to all ${nodes.length} nodes`);
+  } finally {
+    nodes.forEach((n, i) => n.off('message', fs[i]));
+  }
+}
+
+async function attach(target: RumorNode, addr: string): Promise<FakePeer> {
+  const fake = await fakePeer(target.address, addr);
+  await waitUntil(() => fake.received.some((m) => m.type === 'welcome') || fake.closed, 5000, `welcome for ${addr}`);
+  return fake;
+}
+
+function gossipOf(text: string, seq: number, origin = '127.0.0.1:9') {
+  const payload = encodeEnvelope({ origin, seq, channel: 'default', timestamp: Date.now(), data: new TextEncoder().encode(text) });
+  return { type: 'gossip' as const, id: messageIdFor(payload), round: 0, payload };
+}
+
+const OPTS = {
+  defences: { scoring: { threshold: -50 }, limits: { framesPerSec: 200, frameBurst: 200 } },
+  validate: (m: { data: Uint8Array }) => (new TextDecoder().decode(m.data).startsWith('evil') ? ('reject' as const) : ('accept' as const)),
+};
+
+test('forged ids, rejected messages and floods get a peer quarantined; honest broadcasts continue', { timeout: 60_000 }, async () => {
+  const nodes = await startCluster(4, OPTS, 1300);
+  try {
+    await waitUntil(() => connected(nodes), 15_000, 'connected overlay');
+    const target = nodes[0];
+
+    // 1. Forged ids: the decoder drops each (bad-id) and scores the peer (5 each, −50 → quarantine).
+    const forger = await attach(target, '127.0.0.1:11');
+    for (let i = 0; i < 12 && !forger.closed; i++) forger.send({ ...gossipOf(`x${i}`, i), id: 'ab'.repeat(16) });
+    await waitUntil(() => forger.closed, 5000, 'forger disconnected');
+    await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:11']?.quarantines ?? 0) === 1, 5000, 'forger quarantined');
+    // Its reconnection is refused while quarantined.
+    const again = await attach(target, '127.0.0.1:11');
+    again.send({ type: 'ping', seq: 1 });
+    await waitUntil(() => again.closed, 5000, 'quarantined forger cut off on reconnect');
+    await broadcastReachesAll(nodes, nodes[1], 'after-forger');
+
+    // 2. Messages the validator rejects: never delivered, scored 10 each.
+    const liar = await attach(target, '127.0.0.1:12');
+    const delivered: string[] = [];
+    const onMsg = (d: { data: Uint8Array }): void => void delivered.push(new TextDecoder().decode(d.data));
+    for (const n of nodes) n.on('message', onMsg);
+    for (let i = 0; i < 8 && !liar.closed; i++) liar.send(gossipOf(`evil${i}`, i, '127.0.0.1:12'));
+    await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:12']?.quarantines ?? 0) === 1, 5000, 'liar quarantined');
+    await broadcastReachesAll(nodes, nodes[2], 'after-liar');
+    for (const n of nodes) n.off('message', onMsg);
+    assert.deepEqual(delivered.filter((t) => t.startsWith('evil')), [], 'rejected messages are neither delivered nor forwarded');
+    assert.ok(target.stats().defences!.validation.reject >= 5);
+
+    // 3. A flood (pings far above 200 frames/s): frames over the bucket are dropped, scored 1 each.
+    const flooder = await attach(target, '127.0.0.1:13');
+    for (let i = 0; i < 2000 && !flooder.closed; i++) {
+      flooder.send({ type: 'ping', seq: i });
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+    }
+    await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:13']?.quarantines ?? 0) === 1, 5000, 'flooder quarantined');
+    const st = target.stats().defences!;
+    assert.ok(st.rateExcess.frames >= 50, JSON.stringify(st.rateExcess));
+    assert.deepEqual([...st.quarantine.active].sort(), ['127.0.0.1:11', '127.0.0.1:12', '127.0.0.1:13']);
+    await broadcastReachesAll(nodes, target, 'after-flood');
+    for (const f of [forger, again, liar, flooder]) f.socket.destroy();
+  } finally {
+    await closeAll(nodes);
+  }
+});
