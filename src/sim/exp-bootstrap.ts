@@ -19,6 +19,7 @@
  */
 import { deriveSeed } from './seeds.js';
 import { Simulation } from './simulation.js';
+import { UnionFind } from './union-find.js';
 
 /** Options of the experiment (the CLI's `--nodes`, `--seed`). */
 export interface BootstrapOptions {
@@ -55,14 +56,7 @@ export interface BootstrapRow {
 /** Components of the undirected active-view graph of the started nodes `0..n-1`, and the
  *  smallest active view among them. */
 export function overlayShape(sim: Simulation, n: number, parent: Int32Array): { components: number; minActive: number } {
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
+  const uf = new UnionFind(n, parent);
   let components = n;
   let minActive = Infinity;
   for (let i = 0; i < n; i++) {
@@ -71,12 +65,7 @@ export function overlayShape(sim: Simulation, n: number, parent: Int32Array): { 
     for (let j = 0; j < view.length; j++) {
       const v = view[j];
       if (v >= n || !sim.isAlive(v)) continue;
-      const a = find(i);
-      const b = find(v);
-      if (a !== b) {
-        parent[a] = b;
-        components--;
-      }
+      if (uf.union(i, v)) components--;
     }
   }
   return { components, minActive: n === 0 ? 0 : minActive };

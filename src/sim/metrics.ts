@@ -14,6 +14,7 @@
  * whose reverse v→u exists) and accuracy (fraction of view entries naming a live node).
  */
 import type { Rng } from '../proto/types.js';
+import { UnionFind } from './union-find.js';
 
 /** Per-broadcast figures. Every value is JSON-able (`null` where undefined). */
 export interface BroadcastStats {
@@ -163,22 +164,11 @@ function hasEdge(g: Csr, u: number, v: number): boolean {
 }
 
 function components(n: number, live: Uint8Array, g: Csr): { count: number; largest: number } {
-  const parent = new Int32Array(n);
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
+  const uf = new UnionFind(n);
   for (let u = 0; u < n; u++) {
-    for (let j = g.off[u]; j < g.off[u + 1]; j++) {
-      const a = find(u);
-      const b = find(g.adj[j]);
-      if (a !== b) parent[a] = b;
-    }
+    for (let j = g.off[u]; j < g.off[u + 1]; j++) uf.union(u, g.adj[j]);
   }
+  const find = (x: number): number => uf.find(x);
   const size = new Int32Array(n);
   let count = 0;
   let largest = 0;

@@ -6,6 +6,7 @@
 import { createEngine, type Engine } from './engine.js';
 import { activeLinks, joinAndSettle, HYPARVIEW_ACTIVE } from './spread.js';
 import type { OverlayParams, OverlayState } from './protocol.js';
+import { UnionFind } from '../sim/union-find.js';
 
 export function validateOverlayParams(p: OverlayParams): string | null {
   if (!Number.isInteger(p.nodes) || p.nodes < 10 || p.nodes > 10000) return 'nodes: must be an integer from 10 to 10,000';
@@ -97,16 +98,9 @@ export function clusteringCoefficient(views: readonly (readonly number[])[], ali
 /** Number of connected components among live nodes (links taken as undirected). */
 export function components(views: readonly (readonly number[])[], alive: Uint8Array): number {
   const n = views.length;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
-  for (let a = 0; a < n; a++) for (const b of views[a]) parent[find(a)] = find(b);
+  const uf = new UnionFind(n);
+  for (let a = 0; a < n; a++) for (const b of views[a]) uf.union(a, b);
   let c = 0;
-  for (let i = 0; i < n; i++) if (alive[i] && find(i) === i) c++;
+  for (let i = 0; i < n; i++) if (alive[i] && uf.find(i) === i) c++;
   return c;
 }
