@@ -98,38 +98,8 @@ export class AgentClient {
 
   /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`). */
   monitor(onEvent: (e: MonitorEvent) => void, opts: { type?: string } = {}): MonitorHandle {
-    const ctl = new AbortController();
-    let closed = false;
     const path = `/v1/monitor${opts.type === undefined ? '' : '?type=' + encodeURIComponent(opts.type)}`;
-    const done = (async () => {
-      const res = await this.fetch('GET', path, undefined, ctl.signal);
-      if (!res.ok) throw await this.httpError(res);
-      const reader = res.body!.getReader();
-      const dec = new TextDecoder();
-      let buf = '';
-      for (;;) {
-        const { value, done: end } = await reader.read();
-        if (end) return;
-        buf += dec.decode(value, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data !== '') onEvent(JSON.parse(data) as MonitorEvent);
-        }
-      }
-    })().catch((err: unknown) => {
-      if (closed) return;
-      throw err;
-    });
-    return {
-      close: () => {
-        closed = true;
-        ctl.abort();
-      },
-      done,
-    };
+    return this.events(path, (data) => onEvent(data as MonitorEvent));
   }
 
   /** Any JSON endpoint (`method` `path`, optional JSON body); rejects with the agent's error. */

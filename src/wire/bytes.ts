@@ -8,6 +8,7 @@
  * failure by throwing a `WireFault`, which `frame.ts` turns into a typed `DecodeResult`
  * (the fault never escapes the wire layer).
  */
+import { utf8Bytes } from '../proto/utf8.js';
 
 /** Failure raised inside the decoder; caught at the frame boundary, never escapes. */
 export class WireFault {
@@ -45,20 +46,7 @@ export function isUint(n: unknown, max: number): n is number {
  * replaced by U+FFFD on encoding, so it could not round-trip).
  */
 export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (d < 0xdc00 || d > 0xdfff) return -1;
-      n += 4;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return -1;
-    else n += 3;
-  }
-  return n;
+  return utf8Bytes(s);
 }
 
 const HEX = '0123456789abcdef';

@@ -4,6 +4,7 @@
  * produces: the simulator, which may not import `src/wire`, counts bytes with it, and
  * `test/wire/state.test.ts` checks both agree).
  */
+import { utf8Bytes } from '../utf8.js';
 
 /** One key of one node as every node stores it. `value === null` is a tombstone. */
 export interface KvEntry {
@@ -138,23 +139,7 @@ export type StateError =
 
 export type WriteResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: StateError };
 
-/** UTF-8 length of `s`, or -1 for a lone surrogate (such a key is refused). */
-export function utf8Bytes(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (d < 0xdc00 || d > 0xdfff) return -1;
-      n += 4;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return -1;
-    else n += 3;
-  }
-  return n;
-}
+export { utf8Bytes };
 
 /** Bytes of the varint of `n`. */
 export function varintBytes(n: number): number {
