@@ -105,13 +105,13 @@ test('a 50/50 partition heals: one overlay again, every message published during
   console.log(`# partition healed and delivered in ${Date.now() - healedAt} ms`);
 });
 
-/** `heartbeat-timeout` closes counted by every node of the live processes, by address. */
-async function timeoutCloses(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+/** Closes counted by every node of the live processes, by address and reason. */
+async function timeoutCloses(): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
   for (const p of procs.filter((x) => !x.exited)) {
     for (let k = 0; k < p.addresses.length; k++) {
       const st = await p.request<{ closes: Record<string, number> }>('stats', { node: k });
-      out.set(p.addresses[k], st.closes['heartbeat-timeout'] ?? 0);
+      out.set(p.addresses[k], { ...st.closes });
     }
   }
   return out;
@@ -119,7 +119,7 @@ async function timeoutCloses(): Promise<Map<string, number>> {
 
 /** Cut `victim`'s link and wait until none of the others lists it as a neighbour; returns the
  *  neighbour links it had, when they went down, and the timeout closes at each watcher. */
-async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string; peer: string; down: DownEvent }[]; closes: Map<string, number> }> {
+async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string; peer: string; down: DownEvent }[]; closes: Map<string, Record<string, number>> }> {
   const dead = new Set(procs[victim].addresses);
   const others = ALL.filter((h) => h !== victim);
   await waitUntil(() => connectedAmong(ALL), 30_000, async () => `a connected overlay before the cut: ${await describe(ALL)}`);
@@ -134,7 +134,9 @@ async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string
   const seen = (x: { at: string; peer: string }): DownEvent | undefined => downs.find((d) => d.t >= since && d.node === x.at && d.peer === x.peer);
   await waitUntil(() => links.every((x) => seen(x) !== undefined), DETECT_BOUND_MS, () => `neighborDown for every link to the cut host: ${links.filter((x) => !seen(x)).map((x) => `${x.at}→${x.peer}`).join(', ')}`);
   const after = await timeoutCloses();
-  const closes = new Map([...after].map(([a, n]) => [a, n - (before.get(a) ?? 0)]));
+  const delta = (a: string, n: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(n).map(([r, c]) => [r, c - (before.get(a)?.[r] ?? 0)]).filter(([, c]) => c !== 0));
+  const closes = new Map([...after].map(([a, n]) => [a, delta(a, n)]));
   return { pairs: links.map((x) => ({ ...x, down: seen(x)! })), closes };
 }
 
@@ -142,12 +144,22 @@ test('a host whose link is cut is detected by its neighbours, by heartbeat timeo
   netns.check();
   const { pairs, closes } = await cutAndWaitDetected(VICTIM);
   try {
-    for (const x of pairs) assert.equal(x.down.reason, 'link-failed', `${x.at} saw ${x.down.reason} for ${x.peer}`);
-    // Each watcher closed its links to the cut host because nothing arrived for the whole
-    // timeout (the runtime's only close reason for silence); a reset would be counted otherwise.
+    // Each link to the cut host goes down as `link-failed`, or as `evicted` when the watcher's
+    // full active view took a high-priority NEIGHBOR or a JOIN first (HyParView drops a random
+    // member for it, and the silent one is still a member until its timeout; seen about 1 s
+    // before the first timeout, from maintenance still going on after the previous test's
+    // heal). Detection itself is what is tested: at least one link is `link-failed`.
+    for (const x of pairs) assert.ok(x.down.reason === 'link-failed' || x.down.reason === 'evicted', `${x.at} saw ${x.down.reason} for ${x.peer}`);
+    const failed = pairs.filter((x) => x.down.reason === 'link-failed');
+    assert.ok(failed.length >= 1, `no link to the cut host detected as failed: ${JSON.stringify(pairs)}`);
+    // Each watcher closed its failed links to the cut host because nothing arrived for the
+    // whole timeout (the runtime's only close reason for silence); a reset would be counted otherwise.
     const perWatcher = new Map<string, number>();
-    for (const x of pairs) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
-    for (const [at, n] of perWatcher) assert.ok((closes.get(at) ?? 0) >= n, `${at} closed ${closes.get(at) ?? 0} links by heartbeat timeout, expected ≥ ${n}`);
+    for (const x of failed) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
+    for (const [at, n] of perWatcher) {
+      const got = closes.get(at)?.['heartbeat-timeout'] ?? 0;
+      assert.ok(got >= n, `${at} closed ${got} links by heartbeat timeout, expected ≥ ${n} (closes since the cut: ${JSON.stringify(closes.get(at))}; links: ${JSON.stringify(pairs)})`);
+    }
     const rest = ALL.filter((h) => h !== VICTIM);
     await waitUntil(() => connectedAmong(rest), 15_000, async () => `survivors reconnect: ${await describe(rest)}`);
     const id = await procs[1].broadcast(0, 'while-cut');
