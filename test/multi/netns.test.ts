@@ -33,9 +33,14 @@ const procs: NodeProc[] = [];
 const log = new DeliveryLog();
 const downs: DownEvent[] = [];
 
+/** When a node last reported a neighbour up or down (this process's clock). */
+let lastViewChange = Date.now();
 const sink = (e: ProcEvent): void => {
   if (e.ev === 'msg') log.record(e);
-  else if (e.ev === 'down') downs.push(e);
+  else {
+    lastViewChange = Date.now();
+    if (e.ev === 'down') downs.push(e);
+  }
 };
 const addrsOf = (hosts: number[]): string[] => hosts.flatMap((h) => procs[h].addresses);
 const ALL = Array.from({ length: HOSTS }, (_, i) => i);
@@ -123,6 +128,10 @@ async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string
   const dead = new Set(procs[victim].addresses);
   const others = ALL.filter((h) => h !== victim);
   await waitUntil(() => connectedAmong(ALL), 30_000, async () => `a connected overlay before the cut: ${await describe(ALL)}`);
+  // And a quiet one: no neighbour change for 1 s (the previous test's heal still reshuffles
+  // views for a while, and a full view taking a new member evicts a random one, often the only
+  // non-seed member: the links to the victim must go down because of the cut).
+  await waitUntil(() => Date.now() - lastViewChange >= 1000, 20_000, () => `1 s without a neighbour change before the cut (last ${Date.now() - lastViewChange} ms ago)`);
   const before = await timeoutCloses();
   // The links to the victim, read just before the cut (a link replaced in between would be
   // reported by name when its neighborDown never comes).
@@ -152,13 +161,16 @@ test('a host whose link is cut is detected by its neighbours, by heartbeat timeo
     for (const x of pairs) assert.ok(x.down.reason === 'link-failed' || x.down.reason === 'evicted', `${x.at} saw ${x.down.reason} for ${x.peer}`);
     const failed = pairs.filter((x) => x.down.reason === 'link-failed');
     assert.ok(failed.length >= 1, `no link to the cut host detected as failed: ${JSON.stringify(pairs)}`);
-    // Each watcher closed its failed links to the cut host because nothing arrived for the
-    // whole timeout (the runtime's only close reason for silence); a reset would be counted otherwise.
+    // Each watcher closed its failed links to the cut host because nothing arrived in time: the
+    // heartbeat timeout on an open link, or the connect/handshake timeout on one being (re)made
+    // when the cut came (a link the watcher had just taken from its passive view; seen in 2 of 4
+    // runs). Those are the runtime's close reasons for silence; a reset would be counted otherwise.
+    const SILENCE = ['heartbeat-timeout', 'connect-timeout', 'handshake-timeout'];
     const perWatcher = new Map<string, number>();
     for (const x of failed) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
     for (const [at, n] of perWatcher) {
-      const got = closes.get(at)?.['heartbeat-timeout'] ?? 0;
-      assert.ok(got >= n, `${at} closed ${got} links by heartbeat timeout, expected ≥ ${n} (closes since the cut: ${JSON.stringify(closes.get(at))}; links: ${JSON.stringify(pairs)})`);
+      const got = SILENCE.reduce((sum, r) => sum + (closes.get(at)?.[r] ?? 0), 0);
+      assert.ok(got >= n, `${at} closed ${got} links by a timeout (${SILENCE.join(', ')}), expected ≥ ${n} (closes since the cut: ${JSON.stringify(closes.get(at))}; links: ${JSON.stringify(pairs)})`);
     }
     const rest = ALL.filter((h) => h !== VICTIM);
     await waitUntil(() => connectedAmong(rest), 15_000, async () => `survivors reconnect: ${await describe(rest)}`);
