@@ -20,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { ensureBuilt } from './ensure-built.mjs';
 
 const ALLOW_SKIP = process.env.RUMOR_TEST_ALLOW_SKIP === '1';
 const CONCURRENCY = positive('RUMOR_TEST_CONCURRENCY', 2);
@@ -67,6 +68,16 @@ if (files.some((f) => f.split(/[\\/]/).includes('web'))) {
   if (b.status !== 0) {
     console.error('could not build the web app (see above)');
     process.exit(b.status ?? 1);
+  }
+}
+
+// The end-to-end tests run the built CLI (dist/, `npm run prepare`); build it once here (only
+// when missing or stale) for the same reason. A file needs it when it calls ensureBuilt().
+if (files.some((f) => readFileSync(f, 'utf8').includes('ensureBuilt('))) {
+  const b = ensureBuilt();
+  if (!b.ok) {
+    console.error(`could not build the CLI: ${b.reason}`);
+    process.exit(1);
   }
 }
 

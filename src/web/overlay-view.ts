@@ -23,6 +23,8 @@ export class OverlayView {
   private state: OverlayState | null = null;
   private history: { timeMs: number; alive: number; clustering: number; components: number; notFull: number }[] = [];
   private busy = false;
+  /** A build asked for while another request ran: done when it ends (a click is never lost). */
+  private buildWanted = false;
 
   constructor(parent: HTMLElement, client: WorkerClient) {
     this.client = client;
@@ -71,12 +73,21 @@ export class OverlayView {
   }
 
   private async send(body: Parameters<WorkerClient['request']>[0]): Promise<void> {
-    if (this.busy) return;
+    if (this.busy) {
+      // Crashes and steps while busy are dropped (they act on the state being replaced); a
+      // build is not: it runs, with the form's values then, once the current request ends.
+      if (body.type === 'overlay-init') this.buildWanted = true;
+      return;
+    }
     this.busy = true;
     try {
       this.accept(await this.client.request(body));
     } finally {
       this.busy = false;
+      if (this.buildWanted) {
+        this.buildWanted = false;
+        void this.build();
+      }
     }
   }
 

@@ -56,6 +56,8 @@ test('monitor stream: starts with ": connected", then ": ping" every 15 s betwee
     },
   };
   const api = await startApi('127.0.0.1:0', undefined, stub);
+  // The API's own dashboard hub subscribes from start: the stream is the one listener more.
+  const base = listeners.size;
   // Only setInterval is mocked: the stream's keep-alive is the one interval created while the
   // mock is on; sockets and the test's own waits keep real time.
   mock.timers.enable({ apis: ['setInterval'] });
@@ -64,7 +66,7 @@ test('monitor stream: starts with ": connected", then ": ping" every 15 s betwee
     assert.equal(s.status, 200);
     await waitUntil(() => s.text().length > 0, 5000, 'the first bytes of the stream');
     assert.equal(s.text(), ': connected\n\n');
-    await waitUntil(() => listeners.size === 1, 5000, 'the stream subscribed');
+    await waitUntil(() => listeners.size === base + 1, 5000, () => `the stream subscribed (${listeners.size} listeners, ${base} before)`);
     const mark = (n: number): void => listeners.forEach((l) => l({ type: 'neighbor-up', peer: `10.0.0.${n}:7946` }));
     mock.timers.tick(14_999);
     mark(1);
@@ -78,7 +80,7 @@ test('monitor stream: starts with ": connected", then ": ping" every 15 s betwee
     const ev = (n: number): string => `event: neighbor-up\ndata: {"type":"neighbor-up","peer":"10.0.0.${n}:7946"}\n\n`;
     assert.equal(s.text(), `: connected\n\n${ev(1)}: ping\n\n${ev(2)}: ping\n\n${ev(3)}`, 'no ping before 15 s, one at 15 s and one at 30 s');
     s.close();
-    await waitUntil(() => listeners.size === 0, 5000, 'the closed stream unsubscribed');
+    await waitUntil(() => listeners.size === base, 5000, () => `the closed stream unsubscribed (${listeners.size} listeners, ${base} before)`);
   } finally {
     mock.timers.reset();
     await api.close();
@@ -88,8 +90,11 @@ test('monitor stream: starts with ": connected", then ": ping" every 15 s betwee
 test('monitor ?type=neighbor: neighbor-up when a node joins, neighbor-down (link-failed) when it dies; member events filtered out', { timeout: 30_000 }, async () => {
   const a = await startAgent({ name: 'watcher', apiToken: TOKEN });
   const got: MonitorEvent[] = [];
+  // The API's dashboard hub is subscribed from start: the stream is the one listener more.
+  const listeners = (): number => (a as unknown as { listeners: Set<unknown> }).listeners.size;
+  const base = listeners();
   const mon = new AgentClient(a.apiUrl, TOKEN).monitor((e) => got.push(e), { type: 'neighbor' });
-  await waitUntil(() => (a as unknown as { listeners: Set<unknown> }).listeners.size === 1, 5000, 'the monitor stream registered');
+  await waitUntil(() => listeners() === base + 1, 5000, () => `the monitor stream registered (${listeners()} listeners, ${base} before)`);
   const b = await startAgent({ name: 'visitor', join: [a.node.address] });
   const peer = b.node.address;
   await waitUntil(() => got.some((e) => e.type === 'neighbor-up' && e.peer === peer), 10_000, () => `neighbor-up ${peer} (got ${JSON.stringify(got)})`);

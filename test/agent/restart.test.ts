@@ -1,12 +1,13 @@
 // Agents in this process, on loopback: what docs/agent.md promises about restarts and joins.
-// - With `dataDir`, a restart reuses the saved name and starts one incarnation above the last,
-//   so its `alive` beats the `failed` record of the previous run.
+// - The first incarnation is one above the one saved in `dataDir`, and at least the seconds
+//   since the epoch; a restart with `dataDir` reuses the saved name, so its `alive` beats the
+//   `failed` record of the previous run.
 // - Without it, a restarted node learns its old (`failed`) record from the cluster and
 //   refutes it with a higher incarnation.
 // - `join` is retried until it works: first retry after 150 ms, the delay doubling.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, JOIN_RETRY_FIRST_MS } from '../../src/agent/agent.js';
@@ -42,43 +43,79 @@ async function crash(b: Agent, seed: Agent): Promise<string> {
   return addr;
 }
 
+const epochSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Start an agent with `flags`; also the epoch seconds just before and after its start. */
+async function startTimed(flags: Record<string, unknown>): Promise<{ a: Agent; t0: number; t1: number }> {
+  const t0 = epochSeconds();
+  const a = await startAgent(flags);
+  return { a, t0, t1: epochSeconds() };
+}
+
+const ownIncarnation = (a: Agent): number => a.members().find((m) => m.addr === a.node.address)!.incarnation;
+const saved = (dataDir: string): unknown => JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8'));
+
 test('dataDir: a restart keeps the saved name and starts one incarnation above the last, so its alive beats failed', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rumor-datadir-'));
   const seed = await startAgent({ name: 'seed' });
-  const b1 = await startAgent({ name: 'keeper', dataDir, join: [seed.node.address] });
-  await waitUntil(() => statusAt(seed, b1.node.address) === 'alive@0', 15_000, 'the seed to list keeper alive@0');
-  assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')), { name: 'keeper', incarnation: 0 });
+  const first = await startTimed({ name: 'keeper', dataDir, join: [seed.node.address] });
+  const b1 = first.a;
+  const inc1 = ownIncarnation(b1);
+  // Nothing saved yet: the first incarnation is the epoch seconds at the start.
+  assert.ok(inc1 >= first.t0 && inc1 <= first.t1, `first incarnation ${inc1}: the epoch seconds of the start (${first.t0}..${first.t1})`);
+  await waitUntil(() => statusAt(seed, b1.node.address) === `alive@${inc1}`, 15_000, () => `the seed to list keeper alive@${inc1} (it lists ${statusAt(seed, b1.node.address)})`);
+  assert.deepEqual(saved(dataDir), { name: 'keeper', incarnation: inc1 });
   const addr = await crash(b1, seed);
+  const failedAt = Number(statusAt(seed, addr).split('@')[1]);
 
-  // Same address and data dir, no name given: the saved one is used.
-  const b2 = await startAgent({ dataDir, bind: addr, join: [seed.node.address] });
+  // Same address and data dir, no name given: the saved name is used, and the incarnation is
+  // one above the saved one, or the clock when that is higher (both beat every earlier run's).
+  const second = await startTimed({ dataDir, bind: addr, join: [seed.node.address] });
+  const b2 = second.a;
   assert.equal(b2.info().name, 'keeper');
-  const self = b2.members().find((m) => m.addr === addr);
-  assert.equal(self?.incarnation, 1, 'one above the saved incarnation');
-  assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')), { name: 'keeper', incarnation: 1 });
-  await waitUntil(() => statusAt(seed, addr) === 'alive@1', 15_000, () => `the seed to list keeper alive@1 (it lists ${statusAt(seed, addr)})`);
+  const inc2 = ownIncarnation(b2);
+  assert.ok(inc2 >= inc1 + 1, `restart incarnation ${inc2}: above the saved ${inc1}`);
+  assert.ok(inc2 === inc1 + 1 || (inc2 >= second.t0 && inc2 <= second.t1), `restart incarnation ${inc2}: one above the saved ${inc1}, or the clock (${second.t0}..${second.t1})`);
+  assert.ok(inc2 > failedAt, `restart incarnation ${inc2} above the failed record's ${failedAt}`);
+  assert.deepEqual(saved(dataDir), { name: 'keeper', incarnation: inc2 });
+  await waitUntil(() => statusAt(seed, addr) === `alive@${inc2}`, 15_000, () => `the seed to list keeper alive@${inc2} (it lists ${statusAt(seed, addr)})`);
   assert.equal(seed.members().find((m) => m.addr === addr)?.name, 'keeper');
+});
+
+test('dataDir: a saved incarnation above the clock (a node that refuted often) is the one the next run starts above', { timeout: 30_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rumor-datadir-'));
+  const high = epochSeconds() + 1_000_000;
+  writeFileSync(join(dataDir, 'node.json'), JSON.stringify({ name: 'veteran', incarnation: high }) + '\n');
+  const a = await startAgent({ dataDir });
+  assert.equal(a.info().name, 'veteran');
+  assert.equal(ownIncarnation(a), high + 1);
+  assert.deepEqual(saved(dataDir), { name: 'veteran', incarnation: high + 1 });
 });
 
 test('without dataDir: a restarted node learns its failed record from the cluster and refutes it', { timeout: 60_000 }, async () => {
   const seed = await startAgent({ name: 'seed2' });
-  const b1 = await startAgent({ name: 'phoenix', join: [seed.node.address] });
-  await waitUntil(() => statusAt(seed, b1.node.address) === 'alive@0', 15_000, 'the seed to list phoenix alive@0');
+  // The first run's incarnation is set above the clock (through its data dir, as after many
+  // refutations), so the restart below, which starts at the clock, is below its failed record
+  // and must refute it, whatever the timing.
+  const dataDir = mkdtempSync(join(tmpdir(), 'rumor-datadir-'));
+  const high = epochSeconds() + 1_000_000;
+  writeFileSync(join(dataDir, 'node.json'), JSON.stringify({ name: 'phoenix', incarnation: high }) + '\n');
+  const b1 = await startAgent({ dataDir, join: [seed.node.address] });
+  await waitUntil(() => statusAt(seed, b1.node.address) === `alive@${high + 1}`, 15_000, () => `the seed to list phoenix alive@${high + 1} (it lists ${statusAt(seed, b1.node.address)})`);
   const addr = await crash(b1, seed);
   const failedAt = Number(statusAt(seed, addr).split('@')[1]);
+  assert.ok(failedAt >= high + 1, `failed record at ${failedAt}`);
 
-  const b2 = await startAgent({ name: 'phoenix', bind: addr, join: [seed.node.address] });
-  // A fresh start begins at incarnation 0, at or below the failed record (the join may
-  // already have brought it, so it is not checked here): b2 hears "phoenix is failed at
-  // incarnation i" and answers alive at i + 1, which the seed takes.
-  await waitUntil(
-    () => (b2.members().find((m) => m.addr === addr)?.incarnation ?? 0) > failedAt,
-    15_000,
-    () => `phoenix to refute failed@${failedAt} (it is at ${statusAt(b2, addr)})`,
-  );
+  const { a: b2, t1 } = await startTimed({ name: 'phoenix', bind: addr, join: [seed.node.address] });
+  // Without a data dir the start is at the clock, below the failed record (the join may
+  // already have brought that record and the refutation, so the first value is not read back):
+  // b2 hears "phoenix is failed at incarnation i" and answers alive above i, which the seed takes.
+  assert.ok(t1 < failedAt, `the clock (${t1}) is below the failed record ${failedAt}`);
+  await waitUntil(() => ownIncarnation(b2) > failedAt, 15_000, () => `phoenix to refute failed@${failedAt} (it is at ${statusAt(b2, addr)})`);
   const refuted = b2.members().find((m) => m.addr === addr)!;
   assert.equal(refuted.status, 'alive');
   await waitUntil(() => statusAt(seed, addr) === `alive@${refuted.incarnation}`, 15_000, () => `the seed to list phoenix alive@${refuted.incarnation} (it lists ${statusAt(seed, addr)})`);
+  assert.equal(seed.members().find((m) => m.addr === addr)?.name, 'phoenix');
 });
 
 test('join: retried with a doubling delay (150, 300 ms, ...) until the seed comes up, then joined', { timeout: 60_000 }, async () => {
@@ -90,7 +127,7 @@ test('join: retried with a doubling delay (150, 300 ms, ...) until the seed come
     lines.map((l) => JSON.parse(l) as { msg: string; attempt: number; retryInMs: number }).filter((l) => l.msg === 'join failed, retrying');
   await waitUntil(() => retries().length >= 2, 20_000, () => `two failed join attempts logged (got ${JSON.stringify(retries())})`);
   const seed = await startAgent({ name: 'late-seed', bind: seedAddr });
-  await waitUntil(() => statusAt(seed, b.node.address) === 'alive@0' && statusAt(b, seedAddr) === 'alive@0', 20_000, 'the two agents to list each other alive');
+  await waitUntil(() => statusAt(seed, b.node.address).startsWith('alive@') && statusAt(b, seedAddr).startsWith('alive@'), 20_000, () => `the two agents to list each other alive (seed lists ${statusAt(seed, b.node.address)}, patient lists ${statusAt(b, seedAddr)})`);
   // The link may come from an attempt that timed out but kept running in the background: the
   // attempt after it then finds the neighbour and logs "joined".
   const joinedLine = (): { msg: string; attempt?: number } | undefined => lines.map((l) => JSON.parse(l) as { msg: string; attempt?: number }).find((l) => l.msg === 'joined');

@@ -1,9 +1,8 @@
 /**
  * Helpers of the end-to-end tests: they run rumor as a user would, through the built CLI
- * (`node bin/rumor.js`), building `dist/` first when it is missing or older than `src/`.
+ * (`node bin/rumor.js`), building `dist/` first (`npm run prepare`) when it is missing or older than `src/`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,20 +10,10 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'rumor.js');
 export const RECORD_HANDLER = join(ROOT, 'test', 'fixtures', 'handlers', 'record.sh');
 
-function newestMtime(dir: string): number {
-  let max = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    max = Math.max(max, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return max;
-}
-
-/** Build dist/ with `npx tsc -p tsconfig.build.json` when it is missing or stale. */
+/** Build dist/ (`npm run prepare`: tsc, then the bundle) when it is missing or stale, through
+ *  scripts/ensure-built.mjs; under scripts/test.mjs that already ran once, so this only checks. */
 export function ensureBuilt(): void {
-  const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  if (existsSync(out) && statSync(out).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
 }
 

@@ -93,7 +93,7 @@ const B = ALL.slice(HOSTS / 2);
 
 before(async () => {
   if (!netns.ok) return; // the test fails (or is skipped) with the reason
-  ensureBuilt(); // tsc when src/ is newer than dist/: bounded by this hook's timeout
+  ensureBuilt(); // npm run prepare when src/ is newer than dist/: bounded by this hook's timeout
   lab.create(HOSTS);
   for (let h = 0; h < HOSTS; h++) startAgent(h); // the joiners retry until host0 listens
   await waitUntil(() => missing(ALL, ALL, 'alive').length === 0, 30_000, () => `every agent to list the others alive: ${missing(ALL, ALL, 'alive').join('; ')} ${stderr.join('')}`);

@@ -33,9 +33,14 @@ const procs: NodeProc[] = [];
 const log = new DeliveryLog();
 const downs: DownEvent[] = [];
 
+/** When a node last reported a neighbour up or down (this process's clock). */
+let lastViewChange = Date.now();
 const sink = (e: ProcEvent): void => {
   if (e.ev === 'msg') log.record(e);
-  else if (e.ev === 'down') downs.push(e);
+  else {
+    lastViewChange = Date.now();
+    if (e.ev === 'down') downs.push(e);
+  }
 };
 const addrsOf = (hosts: number[]): string[] => hosts.flatMap((h) => procs[h].addresses);
 const ALL = Array.from({ length: HOSTS }, (_, i) => i);
@@ -105,13 +110,13 @@ test('a 50/50 partition heals: one overlay again, every message published during
   console.log(`# partition healed and delivered in ${Date.now() - healedAt} ms`);
 });
 
-/** `heartbeat-timeout` closes counted by every node of the live processes, by address. */
-async function timeoutCloses(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+/** Closes counted by every node of the live processes, by address and reason. */
+async function timeoutCloses(): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
   for (const p of procs.filter((x) => !x.exited)) {
     for (let k = 0; k < p.addresses.length; k++) {
       const st = await p.request<{ closes: Record<string, number> }>('stats', { node: k });
-      out.set(p.addresses[k], st.closes['heartbeat-timeout'] ?? 0);
+      out.set(p.addresses[k], { ...st.closes });
     }
   }
   return out;
@@ -119,10 +124,14 @@ async function timeoutCloses(): Promise<Map<string, number>> {
 
 /** Cut `victim`'s link and wait until none of the others lists it as a neighbour; returns the
  *  neighbour links it had, when they went down, and the timeout closes at each watcher. */
-async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string; peer: string; down: DownEvent }[]; closes: Map<string, number> }> {
+async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string; peer: string; down: DownEvent }[]; closes: Map<string, Record<string, number>> }> {
   const dead = new Set(procs[victim].addresses);
   const others = ALL.filter((h) => h !== victim);
   await waitUntil(() => connectedAmong(ALL), 30_000, async () => `a connected overlay before the cut: ${await describe(ALL)}`);
+  // And a quiet one: no neighbour change for 1 s (the previous test's heal still reshuffles
+  // views for a while, and a full view taking a new member evicts a random one, often the only
+  // non-seed member: the links to the victim must go down because of the cut).
+  await waitUntil(() => Date.now() - lastViewChange >= 1000, 20_000, () => `1 s without a neighbour change before the cut (last ${Date.now() - lastViewChange} ms ago)`);
   const before = await timeoutCloses();
   // The links to the victim, read just before the cut (a link replaced in between would be
   // reported by name when its neighborDown never comes).
@@ -134,7 +143,9 @@ async function cutAndWaitDetected(victim: number): Promise<{ pairs: { at: string
   const seen = (x: { at: string; peer: string }): DownEvent | undefined => downs.find((d) => d.t >= since && d.node === x.at && d.peer === x.peer);
   await waitUntil(() => links.every((x) => seen(x) !== undefined), DETECT_BOUND_MS, () => `neighborDown for every link to the cut host: ${links.filter((x) => !seen(x)).map((x) => `${x.at}→${x.peer}`).join(', ')}`);
   const after = await timeoutCloses();
-  const closes = new Map([...after].map(([a, n]) => [a, n - (before.get(a) ?? 0)]));
+  const delta = (a: string, n: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(n).map(([r, c]) => [r, c - (before.get(a)?.[r] ?? 0)]).filter(([, c]) => c !== 0));
+  const closes = new Map([...after].map(([a, n]) => [a, delta(a, n)]));
   return { pairs: links.map((x) => ({ ...x, down: seen(x)! })), closes };
 }
 
@@ -142,12 +153,25 @@ test('a host whose link is cut is detected by its neighbours, by heartbeat timeo
   netns.check();
   const { pairs, closes } = await cutAndWaitDetected(VICTIM);
   try {
-    for (const x of pairs) assert.equal(x.down.reason, 'link-failed', `${x.at} saw ${x.down.reason} for ${x.peer}`);
-    // Each watcher closed its links to the cut host because nothing arrived for the whole
-    // timeout (the runtime's only close reason for silence); a reset would be counted otherwise.
+    // Each link to the cut host goes down as `link-failed`, or as `evicted` when the watcher's
+    // full active view took a high-priority NEIGHBOR or a JOIN first (HyParView drops a random
+    // member for it, and the silent one is still a member until its timeout; seen about 1 s
+    // before the first timeout, from maintenance still going on after the previous test's
+    // heal). Detection itself is what is tested: at least one link is `link-failed`.
+    for (const x of pairs) assert.ok(x.down.reason === 'link-failed' || x.down.reason === 'evicted', `${x.at} saw ${x.down.reason} for ${x.peer}`);
+    const failed = pairs.filter((x) => x.down.reason === 'link-failed');
+    assert.ok(failed.length >= 1, `no link to the cut host detected as failed: ${JSON.stringify(pairs)}`);
+    // Each watcher closed its failed links to the cut host because nothing arrived in time: the
+    // heartbeat timeout on an open link, or the connect/handshake timeout on one being (re)made
+    // when the cut came (a link the watcher had just taken from its passive view; seen in 2 of 4
+    // runs). Those are the runtime's close reasons for silence; a reset would be counted otherwise.
+    const SILENCE = ['heartbeat-timeout', 'connect-timeout', 'handshake-timeout'];
     const perWatcher = new Map<string, number>();
-    for (const x of pairs) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
-    for (const [at, n] of perWatcher) assert.ok((closes.get(at) ?? 0) >= n, `${at} closed ${closes.get(at) ?? 0} links by heartbeat timeout, expected ≥ ${n}`);
+    for (const x of failed) perWatcher.set(x.at, (perWatcher.get(x.at) ?? 0) + 1);
+    for (const [at, n] of perWatcher) {
+      const got = SILENCE.reduce((sum, r) => sum + (closes.get(at)?.[r] ?? 0), 0);
+      assert.ok(got >= n, `${at} closed ${got} links by a timeout (${SILENCE.join(', ')}), expected ≥ ${n} (closes since the cut: ${JSON.stringify(closes.get(at))}; links: ${JSON.stringify(pairs)})`);
+    }
     const rest = ALL.filter((h) => h !== VICTIM);
     await waitUntil(() => connectedAmong(rest), 15_000, async () => `survivors reconnect: ${await describe(rest)}`);
     const id = await procs[1].broadcast(0, 'while-cut');

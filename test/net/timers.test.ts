@@ -122,7 +122,14 @@ test('a GRAFT is held while the event loop lags, then sent once it catches up', 
     await new Promise((r) => setTimeout(r, 150));
     const id = 'ab'.repeat(16);
     peer.send({ type: 'ihave', entries: [{ id, round: 0 }] });
-    await waitUntil(() => (node.stats().messagesIn.ihave ?? 0) === 1, 2000, 'the IHAVE was read');
+    // Polled in the check phase (setImmediate), which runs right after the poll phase that read
+    // the IHAVE and before any timer phase: the stall below begins before timeout1 can fire,
+    // however late this process gets the CPU (a 20 ms poll could miss timeout1's 100 ms).
+    const readBy = performance.now() + 2000;
+    while ((node.stats().messagesIn.ihave ?? 0) === 0) {
+      assert.ok(performance.now() < readBy, 'the IHAVE was read within 2 s');
+      await new Promise((r) => setImmediate(r));
+    }
     // One 200 ms stall spans timeout1's due time (it fires ~100 ms late), then 300 ms of
     // 15 ms stalls per turn: the loop stays behind, and the GRAFT must wait.
     await lagLoop(200, performance.now() + 1);

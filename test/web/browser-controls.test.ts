@@ -43,11 +43,18 @@ async function waitAttr(page: Page, id: string, name: string, value: string, wha
     });
 }
 
-/** Click node 0, which the ring layout puts at the top of the canvas `canvasId`. */
+/** Click node 0 where the canvas `canvasId` draws it: nodes are placed by the force layout (in
+ *  a worker), so wait for it to settle, then ask the canvas for node 0's position. */
 async function clickNode0(page: Page, canvasId: string): Promise<void> {
-  const box = (await page.locator(`[data-testid="${canvasId}"]`).boundingBox())!;
-  const s = Math.min(box.width, box.height);
-  await page.mouse.click(box.x + (box.width - s) / 2 + 0.5 * s, box.y + (box.height - s) / 2 + 0.05 * s);
+  const canvas = page.locator(`[data-testid="${canvasId}"]`);
+  await page
+    .waitForFunction((id) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-layout') === 'settled', canvasId, { timeout: 20_000 })
+    .catch(async () => {
+      throw new Error(`the layout of ${canvasId} did not settle (data-layout ${JSON.stringify(await canvas.getAttribute('data-layout'))})`);
+    });
+  const box = (await canvas.boundingBox())!;
+  const [x0, y0] = await canvas.evaluate((c) => (c as unknown as { rumorPosition(i: number): [number, number] }).rumorPosition(0));
+  await page.mouse.click(box.x + x0, box.y + y0);
 }
 
 const query = (page: Page): URLSearchParams => new URL(page.url()).searchParams;
