@@ -103,6 +103,27 @@ export function errText(e: unknown): string {
   return m.split('\n')[0];
 }
 
+/** Follow an agent's event stream until Ctrl-C / SIGTERM (a clean end) or until it fails or
+ *  ends by itself (a `RunError` naming `what`, e.g. "monitor stream"). */
+export async function followUntilSignal(stream: { close(): void; done: Promise<void> }, api: string, what: string): Promise<void> {
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+    stream.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await stream.done;
+  } catch (e) {
+    if (!stopped) throw new RunError(errText(e));
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  if (!stopped) throw new RunError(`agent at ${api}: the ${what} ended (agent stopped?)`);
+}
+
 /** Options every client verb takes. */
 export interface ClientOptions {
   api: string;

@@ -4,8 +4,8 @@
  * readable (`--node host:port`, default the agent's own node).
  */
 import type { Command } from 'commander';
-import { addClientOptions, callAgent, type ClientOptions, errText } from './agent.js';
-import { type CliContext, RunError, UsageError } from './context.js';
+import { addClientOptions, callAgent, type ClientOptions, followUntilSignal } from './agent.js';
+import { type CliContext, UsageError } from './context.js';
 
 interface KvEntryJson {
   node: string;
@@ -71,28 +71,13 @@ export function registerKv(program: Command, ctx: CliContext): void {
   });
   addClientOptions(kv.command('watch').description('print every change of keys under a prefix until Ctrl-C').argument('[prefix]', 'key prefix', '').option('--json', 'one JSON document per change')).action(
     async (prefix: string, opts: KvOptions) => {
-      let stopped = false;
-      const stream = await callAgent(opts, async (c) =>
+            const stream = await callAgent(opts, async (c) =>
         c.events(`/v1/kv-watch?prefix=${encodeURIComponent(prefix)}`, (d) => {
           const e = d as KvEntryJson;
           ctx.stdout.write(opts.json ? JSON.stringify(e) + '\n' : `${new Date().toISOString()} ${e.node} ${e.key} = ${e.value ?? '(deleted)'} (version ${e.version})\n`);
         }),
       );
-      const stop = (): void => {
-        stopped = true;
-        stream.close();
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        await stream.done;
-      } catch (e) {
-        if (!stopped) throw new RunError(errText(e));
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-      if (!stopped) throw new RunError(`agent at ${opts.api}: the watch stream ended (agent stopped?)`);
+      await followUntilSignal(stream, opts.api, 'watch stream');
     },
   );
 }

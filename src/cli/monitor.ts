@@ -5,8 +5,8 @@
  * member-failed, member-update, neighbor, neighbor-up, neighbor-down, *).
  */
 import type { Command } from 'commander';
-import { addClientOptions, callAgent, type ClientOptions, errText } from './agent.js';
-import { type CliContext, RunError, UsageError } from './context.js';
+import { addClientOptions, callAgent, type ClientOptions, followUntilSignal } from './agent.js';
+import { type CliContext, UsageError } from './context.js';
 
 interface MonitorOptions extends ClientOptions {
   type: string[];
@@ -53,8 +53,7 @@ export function registerMonitor(program: Command, ctx: CliContext): void {
 }
 
 async function runMonitor(ctx: CliContext, opts: MonitorOptions): Promise<void> {
-  let stopped = false;
-  const stream = await callAgent(opts, async (c) =>
+    const stream = await callAgent(opts, async (c) =>
     c.monitor(
       (ev) => {
         const e = ev as unknown as Record<string, unknown>;
@@ -63,19 +62,5 @@ async function runMonitor(ctx: CliContext, opts: MonitorOptions): Promise<void> 
       opts.type.length > 0 ? { type: opts.type.join(',') } : {},
     ),
   );
-  const stop = (): void => {
-    stopped = true;
-    stream.close();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    await stream.done;
-  } catch (e) {
-    if (!stopped) throw new RunError(errText(e));
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
-  if (!stopped) throw new RunError(`agent at ${opts.api}: the monitor stream ended (agent stopped?)`);
+  await followUntilSignal(stream, opts.api, 'monitor stream');
 }
