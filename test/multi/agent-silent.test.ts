@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { agentArgs, rumorBin, stopAll } from '../../src/cli/cluster.js';
 import { LAB_API_TOKEN, NetLab, netnsUnavailable } from './support/netns.js';
+import { requirement } from '../support/requirement.js';
 import { Poller, type MemberMap } from '../../bench/support/poller.js';
 import { ensureBuilt } from '../e2e/helpers.js';
 
@@ -56,9 +57,10 @@ async function waitFor(what: string, timeoutMs: number, who: number[], ok: (m: M
   assert.fail(`${what} within ${timeoutMs} ms; lists: ${JSON.stringify(last)}\nlogs (${logDir}):\n${tail}`);
 }
 
-test('a host cut silently is listed failed by every other agent, and alive again once restored', { timeout: 120_000 }, async () => {
-  const why = netnsUnavailable();
-  if (why !== null) assert.fail(`network namespaces unavailable: ${why}`);
+const netns = requirement('network namespaces (root with CAP_SYS_ADMIN and CAP_NET_ADMIN, ip, iptables)', netnsUnavailable());
+
+test('a host cut silently is listed failed by every other agent, and alive again once restored', { ...netns.options, timeout: 120_000 }, async () => {
+  netns.check();
   ensureBuilt();
   lab.create(HOSTS, true);
   poller = new Poller(lab.hub);
