@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { stopAll } from '../../src/cli/cluster.js';
 import { BIN, ensureBuilt } from '../e2e/helpers.js';
 import { NetLab, netnsUnavailable } from './support/netns.js';
+import { requirement } from '../support/requirement.js';
 
 const HOSTS = 4;
 const SEEDS = 'seeds.rumor.test';
@@ -26,7 +27,7 @@ const JOIN_MS = 30_000;
 const DETECT_MS = 30_000;
 const RECOVER_MS = 60_000;
 
-const unavailable = netnsUnavailable();
+const netns = requirement('network namespaces (root with CAP_SYS_ADMIN and CAP_NET_ADMIN, ip, iptables)', netnsUnavailable());
 const lab = new NetLab();
 process.once('exit', () => lab.destroy());
 const agents: ChildProcess[] = [];
@@ -64,7 +65,7 @@ const allAlive = (h: number): boolean => {
 };
 
 before(() => {
-  if (unavailable !== null) return;
+  if (!netns.ok) return;
   ensureBuilt();
   lab.create(HOSTS);
   // The name lists three hosts' addresses: the agents find each other through any of them.
@@ -76,8 +77,8 @@ after(async () => {
   lab.destroy();
 });
 
-test('agents in 4 network namespaces join by a DNS name; a cut host is seen failed, then alive again', { timeout: 180_000 }, async () => {
-  if (unavailable !== null) assert.fail(`network namespaces unavailable: ${unavailable}`);
+test('agents in 4 network namespaces join by a DNS name; a cut host is seen failed, then alive again', { ...netns.options, timeout: 180_000 }, async () => {
+  netns.check();
   // The lab resolves the name to several addresses, as Node sees it inside a namespace.
   const lookup = spawnSync('ip', ['netns', 'exec', lab.hosts[3], process.execPath, '-e', `require('dns').lookup(${JSON.stringify(SEEDS)}, { all: true }, (e, a) => console.log(JSON.stringify(e ? e.code : a.map((x) => x.address))))`], { encoding: 'utf8' });
   assert.deepEqual((JSON.parse(lookup.stdout) as string[]).sort(), lab.ips.slice(0, 3).sort(), "getaddrinfo (RFC 6724) orders them its own way");
