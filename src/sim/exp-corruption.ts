@@ -49,41 +49,12 @@
 import { DEFAULT_SCORING, PeerScores, type Offence } from '../proto/peer-score.js';
 import type { BroadcastMessage, Message, MsgId, Verdict } from '../proto/types.js';
 import { Simulation, type SimGuard } from './simulation.js';
-
-interface Options {
-  nodes?: number;
-  seed: number;
-  onProgress?(f: number): void;
-}
-
-interface Result {
-  experiment: string;
-  seed: number;
-  nodes: number;
-  rows: object[];
-  [param: string]: unknown;
-}
-
-const JOIN_INTERVAL_MS = 1;
-const STABILISE_MS = 60_000;
-const WARMUP_BROADCASTS = 3;
-
-function checkNodes(n: number | undefined, dflt: number): number {
-  const v = n ?? dflt;
-  if (!Number.isInteger(v) || v < 10) throw new Error(`nodes: expected an integer >= 10, got ${String(v)}`);
-  return v;
-}
+import type { ExperimentOptions, ExperimentResult } from './experiments.js';
+import { checkNodes, JOIN_INTERVAL_MS, STABILISE_MS, warmOverlay } from './overlay-build.js';
 
 /** Join every node, let the overlay settle, warm Plumtree's tree up (as experiments.ts). */
 function buildOverlay(nodes: number, seed: number, guard: SimGuard): Simulation {
-  const sim = new Simulation({ nodes, seed, guard });
-  sim.joinAll(JOIN_INTERVAL_MS);
-  sim.runFor(nodes * JOIN_INTERVAL_MS + STABILISE_MS);
-  for (let i = 0; i < WARMUP_BROADCASTS; i++) {
-    sim.broadcast();
-    sim.runFor(1000);
-  }
-  return sim;
+  return warmOverlay(new Simulation({ nodes, seed, guard }), nodes);
 }
 
 // ----------------------------------------------------------------------- corruption
@@ -254,8 +225,8 @@ function corruptionRow(n: number, seed: number, defences: Defences, corruption: 
   };
 }
 
-function corruptionExperiment(o: Options): Result {
-  const nodes = checkNodes(o.nodes, 10_000);
+function corruptionExperiment(o: ExperimentOptions): ExperimentResult {
+  const nodes = checkNodes(o.nodes, 10_000, 10);
   const rows: object[] = [];
   let done = 0;
   for (const corruption of CORRUPTIONS) {
@@ -366,8 +337,8 @@ function byzantineRow(n: number, seed: number, attack: Attack, percent: number, 
   return { attack, percent, scoring: scoring ? 'on' : 'off', reliability_min: min, latency_p99_ms: p99, quarantines: g.quarantines };
 }
 
-function byzantineExperiment(o: Options): Result {
-  const nodes = checkNodes(o.nodes, 2000);
+function byzantineExperiment(o: ExperimentOptions): ExperimentResult {
+  const nodes = checkNodes(o.nodes, 2000, 10);
   const rows: object[] = [];
   let done = 0;
   const total = ATTACKS.length * PERCENTS.length * 2;

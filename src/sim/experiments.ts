@@ -20,6 +20,7 @@ import type { BroadcastKind, MembershipKind } from '../proto/node.js';
 import { bootstrapExperiment } from './exp-bootstrap.js';
 import { deriveSeed } from './seeds.js';
 import { Simulation } from './simulation.js';
+import { BROADCAST_INTERVAL_MS, checkNodes, JOIN_INTERVAL_MS, STABILISE_MS, WARMUP_BROADCASTS, warmOverlay } from './overlay-build.js';
 import { aggregation } from './exp-aggregation.js';
 import { SECURITY_EXPERIMENTS } from './exp-corruption.js';
 import { membershipFailures } from './exp-membership-failures.js';
@@ -46,27 +47,9 @@ export interface ExperimentResult {
   [param: string]: unknown;
 }
 
-const JOIN_INTERVAL_MS = 1;
-const STABILISE_MS = 60_000;
-const WARMUP_BROADCASTS = 3;
-const BROADCAST_INTERVAL_MS = 1000;
-
-function checkNodes(n: number | undefined, dflt: number): number {
-  const v = n ?? dflt;
-  if (!Number.isInteger(v) || v < 2) throw new Error(`nodes: expected an integer >= 2, got ${String(v)}`);
-  return v;
-}
-
 /** Join every node one per JOIN_INTERVAL_MS, let the overlay settle, warm the broadcast up. */
 function buildOverlay(nodes: number, seed: number, membership: MembershipKind, broadcast: BroadcastKind, fanout: number): Simulation {
-  const sim = new Simulation({ nodes, seed, protocol: { membership, broadcast, fanout: { fanout, rounds: 1 } } });
-  sim.joinAll(JOIN_INTERVAL_MS);
-  sim.runFor(nodes * JOIN_INTERVAL_MS + STABILISE_MS);
-  for (let i = 0; i < WARMUP_BROADCASTS; i++) {
-    sim.broadcast();
-    sim.runFor(BROADCAST_INTERVAL_MS);
-  }
-  return sim;
+  return warmOverlay(new Simulation({ nodes, seed, protocol: { membership, broadcast, fanout: { fanout, rounds: 1 } } }), nodes);
 }
 
 /** Run `count` broadcasts, one per interval starting now; reliability of each at the end. */
