@@ -23,7 +23,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createServer } from 'node:net';
-import { createNode, type RumorNode } from '../src/index.js';
+import { createNode } from '../src/index.js';
+import { overlayComponents as components } from './support/overlay.js';
 
 const N = 20;
 const BOUND_MS = 15_000;
@@ -52,19 +53,6 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   if (a === null || typeof a === 'string') throw new Error('no free port');
   return a.port;
-}
-
-function components(nodes: RumorNode[]): number {
-  const addrs = nodes.map((n) => n.address);
-  const parent = addrs.map((_, i) => i);
-  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
-  nodes.forEach((n, i) => {
-    for (const p of n.neighbors()) {
-      const j = addrs.indexOf(p);
-      if (j >= 0) parent[find(i)] = find(j);
-    }
-  });
-  return new Set(addrs.map((_, i) => find(i))).size;
 }
 
 /** The seeds of node i (addresses are `ip:port`, known before anybody listens). */

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { createNode, type RumorNode } from '../../src/index.js';
 import { resolveSeeds, SeedWatch } from '../../src/net/resolver.js';
 import { captureLogger, closeAll, connected, waitUntil } from './helpers.js';
+import { overlayComponents as components } from '../../bench/support/overlay.js';
 
 const N = 20;
 
@@ -18,19 +19,6 @@ async function broadcastReachesAll(nodes: RumorNode[], what: string): Promise<vo
   nodes.forEach((n, i) => n.on('message', (d) => got[i].add(d.id)));
   const id = nodes[0].broadcast(`hello ${what}`);
   await waitUntil(() => got.every((s) => s.has(id)), 10_000, `the broadcast reaching all ${N} nodes (${what})`);
-}
-
-function components(nodes: RumorNode[]): number {
-  const addrs = nodes.map((n) => n.address);
-  const parent = addrs.map((_, i) => i);
-  const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
-  nodes.forEach((n, i) => {
-    for (const p of n.neighbors()) {
-      const j = addrs.indexOf(p);
-      if (j >= 0) parent[find(i)] = find(j);
-    }
-  });
-  return new Set(addrs.map((_, i) => find(i))).size;
 }
 
 test('20 nodes joined in a ring at the same moment form one overlay; a broadcast reaches all', { timeout: 60_000 }, async () => {

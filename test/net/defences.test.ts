@@ -4,24 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RumorNode } from '../../src/index.js';
 import { encodeEnvelope, messageIdFor } from '../../src/wire/index.js';
-import { closeAll, connected, fakePeer, startCluster, waitUntil, type FakePeer } from './helpers.js';
-
-async function broadcastReachesAll(nodes: RumorNode[], from: RumorNode, text: string): Promise<void> {
-  const got = new Set<string>();
-  const fs = nodes.map((n) => {
-    const f = (d: { data: Uint8Array }): void => {
-      if (new TextDecoder().decode(d.data) === text) got.add(n.address);
-    };
-    n.on('message', f);
-    return f;
-  });
-  from.broadcast(text);
-  try {
-    await waitUntil(() => got.size === nodes.length, 10_000, `"${text}" delivered to all ${nodes.length} nodes`);
-  } finally {
-    nodes.forEach((n, i) => n.off('message', fs[i]));
-  }
-}
+import { broadcastReachesAll, closeAll, connected, fakePeer, startCluster, waitUntil, type FakePeer } from './helpers.js';
 
 async function attach(target: RumorNode, addr: string): Promise<FakePeer> {
   const fake = await fakePeer(target.address, addr);

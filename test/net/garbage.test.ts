@@ -4,29 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createNode, type RumorNode } from '../../src/index.js';
-import { closeAll, connected, fakePeer, rawSocket, startCluster, testOptions, waitUntil } from './helpers.js';
+import { createNode } from '../../src/index.js';
+import { broadcastReachesAll, closeAll, connected, fakePeer, rawSocket, startCluster, testOptions, waitUntil } from './helpers.js';
 
 function sum(o: Record<string, number>): number {
   return Object.values(o).reduce((a, b) => a + b, 0);
-}
-
-/** Broadcast from `from` and wait until every node delivered it. */
-async function broadcastReachesAll(nodes: RumorNode[], from: RumorNode, text: string): Promise<void> {
-  const got = new Set<string>();
-  const listeners = nodes.map((n) => {
-    const f = (d: { data: Uint8Array }): void => {
-      if (new TextDecoder().decode(d.data) === text) got.add(n.address);
-    };
-    n.on('message', f);
-    return f;
-  });
-  from.broadcast(text);
-  try {
-    await waitUntil(() => got.size === nodes.length, 10_000, `"${text}" delivered to all ${nodes.length} nodes`);
-  } finally {
-    nodes.forEach((n, i) => n.off('message', listeners[i]));
-  }
 }
 
 test('garbage clients are disconnected and counted while the node keeps serving', { timeout: 30_000 }, async () => {

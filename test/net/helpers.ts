@@ -7,7 +7,7 @@ import type { Logger } from '../../src/net/util.js';
 
 /** Bounded polling (shared by every test; re-exported for the loopback tests). */
 export { waitUntil } from '../support/wait.js';
-import { within } from '../support/wait.js';
+import { waitUntil, within } from '../support/wait.js';
 
 /** A logger that records every line (level + message + object). */
 export function captureLogger(): Logger & { lines: string[] } {
@@ -146,4 +146,22 @@ export async function rawSocket(target: string): Promise<Socket & { closedFlag: 
     'a loopback TCP connect',
   );
   return Object.assign(socket, { closedFlag: () => closed });
+}
+
+/** Broadcast `text` from `from` and wait until every node of `nodes` delivered it. */
+export async function broadcastReachesAll(nodes: RumorNode[], from: RumorNode, text: string): Promise<void> {
+  const got = new Set<string>();
+  const listeners = nodes.map((n) => {
+    const f = (d: { data: Uint8Array }): void => {
+      if (new TextDecoder().decode(d.data) === text) got.add(n.address);
+    };
+    n.on('message', f);
+    return f;
+  });
+  from.broadcast(text);
+  try {
+    await waitUntil(() => got.size === nodes.length, 10_000, `"${text}" delivered to all ${nodes.length} nodes`);
+  } finally {
+    nodes.forEach((n, i) => n.off('message', listeners[i]));
+  }
 }
