@@ -13,11 +13,29 @@ import { fileURLToPath } from 'node:url';
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
 };
+
+/** Answer `req` with the built web app's file `file` (already checked to lie inside it):
+ *  its type by extension, no caching, no sniffing; no body for HEAD. Shared by the agent's
+ *  `/ui/` and `rumor ui`'s local server. */
+export async function sendWebFile(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
+  const body = await readFile(file);
+  res.writeHead(200, {
+    'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+    'content-length': body.length,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
 
 let cachedDir: string | null | undefined;
 
@@ -66,12 +84,5 @@ export async function serveUi(req: IncomingMessage, res: ServerResponse, path: s
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no such file: ${path}` }));
     return;
   }
-  const body = await readFile(file);
-  res.writeHead(200, {
-    'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-    'content-length': body.length,
-    'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  await sendWebFile(req, res, file);
 }

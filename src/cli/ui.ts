@@ -10,25 +10,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-};
+import { sendWebFile } from '../agent/dashboard-ui.js';
 
 /** The package root (the directory holding rumor's package.json). */
 export function packageRoot(): string {
@@ -113,14 +100,7 @@ export function startStaticServer(dir: string, port = 0, host = '127.0.0.1'): Pr
         return;
       }
       if (!existsSync(file) || statSync(file).isDirectory()) file = join(base, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-        'content-length': body.length,
-        'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      await sendWebFile(req, res, file);
     } catch {
       if (!res.headersSent) res.writeHead(500);
       res.end();
