@@ -6,28 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_HYPARVIEW_CONFIG, HyParView, validateHyParViewConfig, type HyParViewConfig } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
-import type { HyParViewMessage, Rng } from '../../src/proto/types.js';
-import { Rec, withActive, withPassive, type Out } from './membership-rec.js';
-
-/** Seeded Sfc32 that remembers its draws (expected delays are derived from them). */
-class TapRng implements Rng {
-  private readonly inner: Sfc32;
-  nexts: number[] = [];
-  constructor(seed: number) {
-    this.inner = new Sfc32(seed);
-  }
-  next(): number {
-    const v = this.inner.next();
-    this.nexts.push(v);
-    return v;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  last(): number {
-    return this.nexts[this.nexts.length - 1];
-  }
-}
+import type { HyParViewMessage } from '../../src/proto/types.js';
+import { Rec, TapRng, withActive, withPassive, type Out } from './membership-rec.js';
 
 const JOIN: HyParViewMessage<number> = { type: 'join' };
 const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };

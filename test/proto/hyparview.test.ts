@@ -7,31 +7,11 @@ import {
   type HyParViewConfig,
 } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
-import type { HyParViewMessage, Rng } from '../../src/proto/types.js';
+import type { HyParViewMessage } from '../../src/proto/types.js';
 
-import { Rec, withActive, withPassive, type Out } from './membership-rec.js';
+import { Rec, TapRng, withActive, withPassive, type Out } from './membership-rec.js';
 import { MiniNet } from './hyparview-mininet.js';
 
-
-/** Seeded Sfc32 that remembers its draws, so expected outputs can be derived from them. */
-class TapRng implements Rng {
-  private readonly inner: Sfc32;
-  ints: number[] = [];
-  nexts: number[] = [];
-  constructor(seed: number) {
-    this.inner = new Sfc32(seed);
-  }
-  next(): number {
-    const v = this.inner.next();
-    this.nexts.push(v);
-    return v;
-  }
-  int(n: number): number {
-    const v = Math.floor(this.next() * n);
-    this.ints.push(v);
-    return v;
-  }
-}
 
 const HIGH: HyParViewMessage<number> = { type: 'neighbor', priority: 'high' };
 const LOW: HyParViewMessage<number> = { type: 'neighbor', priority: 'low' };

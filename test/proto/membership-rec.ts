@@ -1,7 +1,8 @@
 // Shared by the HyParView test files: a recording MembershipIo and view set-up helpers.
 import type { HyParView } from '../../src/proto/hyparview.js';
 import type { MembershipIo } from '../../src/proto/machine.js';
-import type { DownReason, Message, Timer } from '../../src/proto/types.js';
+import type { DownReason, Message, Rng, Timer } from '../../src/proto/types.js';
+import { Sfc32 } from '../../src/proto/rng.js';
 
 export type Out = unknown[];
 
@@ -45,4 +46,28 @@ export function withActive(hv: HyParView<number>, io: Rec, peers: number[]): voi
 export function withPassive(hv: HyParView<number>, io: Rec, origin: number, rest: number[]): void {
   hv.handleMessage(origin, { type: 'shuffle', origin, peers: rest, ttl: 1 }, 0);
   io.take();
+}
+
+/** Seeded Sfc32 that remembers its draws, so expected outputs can be derived from them. */
+export class TapRng implements Rng {
+  private readonly inner: Sfc32;
+  ints: number[] = [];
+  nexts: number[] = [];
+  constructor(seed: number) {
+    this.inner = new Sfc32(seed);
+  }
+  next(): number {
+    const v = this.inner.next();
+    this.nexts.push(v);
+    return v;
+  }
+  int(n: number): number {
+    const v = Math.floor(this.next() * n);
+    this.ints.push(v);
+    return v;
+  }
+  /** The last `next()` drawn. */
+  last(): number {
+    return this.nexts[this.nexts.length - 1];
+  }
 }
