@@ -36,6 +36,9 @@ export abstract class HyParViewState<P> {
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick. */
   protected readonly rejected: P[] = [];
   protected contacts: P[] = [];
+  /** Joiners accepted while this node was still joining with no other neighbour (see
+   *  `onJoin`): their FORWARDJOIN walks wait for our first neighbour outside this list. */
+  protected readonly held: P[] = [];
   protected joinIdx = -1;
   protected seq = 0;
   protected shuffleStarted = false;
@@ -64,8 +67,10 @@ export abstract class HyParViewState<P> {
   protected joinAt = 0;
   /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
   protected joined = false;
-  /** Active-view size at the last bootstrap-retry tick, and ticks in a row without growth. */
-  protected lastActive = 0;
+  /** Neighbours added so far, their number at the last bootstrap-retry tick, and retry ticks
+   *  in a row with no neighbour added in between (see `armRetry`). */
+  protected gains = 0;
+  protected lastGains = 0;
   protected stalled = 0;
   /** Bootstrap retries under half full so far (contacts and learned addresses by turns). */
   protected retryTurn = 0;
@@ -106,12 +111,49 @@ export abstract class HyParViewState<P> {
     if (pi >= 0) this.removePending(pi);
     if (this.active.length >= this.cfg.activeViewSize) this.dropRandomActive();
     this.active.push(peer);
+    this.gains++;
     this.io.connect(peer);
     this.io.neighborUp(peer);
+    if (this.held.length > 0 && this.held.indexOf(peer) < 0) this.releaseHeld(peer);
     if (this.active.length >= this.cfg.activeViewSize) {
       this.rejected.length = 0;
       this.wasFull = true;
     }
+  }
+
+  /** A neighbour outside the held joiners arrived: send it one FORWARDJOIN(joiner, ARWL) per
+   *  held joiner still in the active view (the walks the JOIN would have started), then forget them. */
+  private releaseHeld(via: P): void {
+    const h = this.held;
+    for (let i = 0; i < h.length; i++) {
+      if (this.active.indexOf(h[i]) < 0) continue;
+      this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.cfg.arwl });
+      this.introduce(h[i]);
+    }
+    h.length = 0;
+  }
+
+  /**
+   * Tell a joiner we accepted whom we know: a one-hop SHUFFLE (ttl 1, so it stops at the
+   * joiner) carrying up to `shuffleActive` of our other neighbours and `shufflePassive` passive
+   * peers. The joiner merges them into its passive view (and answers with a sample of its own,
+   * as any shuffle end does). Without it a node that joined a small fleet at the same moment as
+   * the others starts with an empty passive view, and losing its few neighbours leaves it with
+   * nobody to ask (a pair that knows only each other). Nothing to tell: nothing is sent.
+   */
+  protected introduce(joiner: P): void {
+    if (this.active.length <= 1 && this.passive.length === 0) return;
+    const peers: P[] = [];
+    sampleInto(this.active, this.cfg.shuffleActive, joiner, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, joiner, peers, SCRATCH as P[], this.rng);
+    if (peers.length > 0) this.io.send(joiner, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
+  }
+
+  /** True while every active member is a held joiner (none at all included). */
+  protected onlyHeld(): boolean {
+    const a = this.active;
+    for (let i = 0; i < a.length; i++) if (this.held.indexOf(a[i]) < 0) return false;
+    return true;
   }
 
   /** Evict a random member, never a configured contact while another member can go (the

@@ -271,6 +271,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.passive.length = 0;
     this.pendPeer.length = this.pendSeq.length = this.pendKind.length = this.pendHigh.length = 0;
     this.rejected.length = 0;
+    this.held.length = 0;
     this.lastShuffle = null;
   }
 
@@ -281,9 +282,18 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       this.io.send(joiner, MSG_ACCEPT);
       return;
     }
-    // Still joining ourselves: we could not forward the JOIN, the pair would start as an island.
-    if (this.active.length === 0 && this.pendKind.indexOf(KIND_JOIN) >= 0) {
-      this.io.send(joiner, MSG_REJECT);
+    // Still joining ourselves, with no neighbour to forward the JOIN to. A joiner that is one
+    // of our own configured contacts (a fleet given one list, e.g. a DNS name) is accepted and
+    // its walks held until our first neighbour outside the held joiners arrives (addActive);
+    // any other joiner is refused (it would start as an island with a node nobody knows).
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0 && this.onlyHeld()) {
+      if (this.held.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
+        this.io.send(joiner, MSG_REJECT);
+        return;
+      }
+      this.held.push(joiner);
+      this.addActive(joiner);
+      this.io.send(joiner, MSG_ACCEPT);
       return;
     }
     this.addActive(joiner);
@@ -291,6 +301,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.cfg.arwl };
     const a = this.active;
     for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
+    this.introduce(joiner);
   }
 
   private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
@@ -499,10 +510,11 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (seq !== this.retrySeq) return; // re-armed since: stale
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
-    // Progress: the active view grew since the last tick. Eight ticks without progress (seeds
-    // down, nobody to ask) and the retry backs off (see `armRetry`).
-    this.stalled = a > this.lastActive ? 0 : this.stalled + 1;
-    this.lastActive = a;
+    // Progress: a neighbour was added since the last tick (a busy contact whose members keep
+    // being replaced makes progress even when its view size does not grow). Eight ticks
+    // without progress (seeds down, nobody to ask) and the retry backs off (see `armRetry`).
+    this.stalled = this.gains !== this.lastGains ? 0 : this.stalled + 1;
+    this.lastGains = this.gains;
     if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
     // A node that has been full is in the overlay: after the window its dead seeds stop mattering.
     if (!this.joined && this.wasFull && now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) this.joined = true;
