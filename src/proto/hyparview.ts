@@ -91,11 +91,20 @@
  *     slot, whose ends add it as a contact's walks add a joiner;
  *   - two or more short: one low-priority NEIGHBOR per period, and after a rejection a
  *     high-priority one (escalation at the retry pace instead of whole shuffle periods);
- *   - a node whose own JOIN is pending and that has no neighbour yet still rejects JOINs (it
- *     could not forward them: the pair would start as an island). Accepting them made fleets
- *     given every address connect sooner (1,000 nodes: 1.45 s instead of 5.5 s) but left
- *     concurrent joins of small clusters as sparse trees: in test/net/failure.test.ts the
- *     survivors of a node's crash were a pair that knew nobody else and never reconnected;
+ *   - the island rule: a node whose own JOIN is pending and that has no neighbour yet refuses
+ *     a stranger's JOIN (it could not forward it: the pair would start as an island that nobody
+ *     knows; accepting every such JOIN left concurrent joins of small clusters as sparse trees,
+ *     and in test/net/failure.test.ts the survivors of a crash were a pair that knew nobody
+ *     else). A joiner that is one of its own configured contacts (a fleet given one list, e.g.
+ *     a DNS name) is accepted and held instead: the FORWARDJOIN walks its JOIN would start wait
+ *     for the node's first neighbour outside the held joiners and go through it then (at most
+ *     `activeViewSize` held). Refusing those too, a fleet given every address had nobody
+ *     accepting a JOIN until some node had tried all its 128 contacts: 1,000 nodes took
+ *     4.6–5.5 s to one component (seeds 1–3), 1.1–1.15 s with the hold;
+ *   - a contact that accepts a JOIN introduces its other neighbours and a few passive peers to
+ *     the joiner: a SHUFFLE with ttl 1, which ends at the joiner (it merges them into its passive
+ *     view and answers as any shuffle end). A node that joined a small fleet at the same moment
+ *     as the others no longer starts with an empty passive view;
  *   - evictions spare configured contacts, and during a bootstrap window (`BOOTSTRAP_WINDOW`
  *     retry periods after `join`) a node whose last contact link is cut JOINs through its
  *     contacts again. A fleet seeded as a ring or a tree is held together by exactly these
@@ -287,7 +296,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     // its walks held until our first neighbour outside the held joiners arrives (addActive);
     // any other joiner is refused (it would start as an island with a node nobody knows).
     if (this.pendKind.indexOf(KIND_JOIN) >= 0 && this.onlyHeld()) {
-      if (this.held.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
+      const h = this.held;
+      for (let i = h.length - 1; i >= 0; i--) if (this.active.indexOf(h[i]) < 0) removeAt(h, i); // gone since
+      if (h.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
         this.io.send(joiner, MSG_REJECT);
         return;
       }
