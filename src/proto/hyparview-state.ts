@@ -11,6 +11,9 @@ import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
 
+/** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
+const RETRY_STALL_LIMIT = 8;
+
 /** Kinds of an outstanding request (`pendKind`). */
 export const KIND_NEIGHBOR = 0;
 export const KIND_JOIN = 1;
@@ -362,6 +365,45 @@ export abstract class HyParViewState<P> {
     const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
     for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
     return missing > 0;
+  }
+
+  /** One JOIN of the bootstrap retry through the next configured contact not in the active
+   *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
+  protected retryJoin(learned: boolean): boolean {
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
+    const cs = this.contacts;
+    for (let i = 0; i < cs.length; i++) {
+      const k = (this.contactIdx + i) % cs.length;
+      if (this.active.indexOf(cs[k]) >= 0 || this.pendPeer.indexOf(cs[k]) >= 0) continue;
+      this.contactIdx = k + 1;
+      this.startJoin(k);
+      return true;
+    }
+    if (!learned || this.passive.length === 0) return false;
+    // Addresses learned since: any member of the overlay can be a contact.
+    const r = this.rng.int(this.passive.length);
+    const peer = this.passive[r];
+    removeAt(this.passive, r);
+    this.joinIdx = cs.length; // a failure goes on with no configured contact
+    this.sendJoin(peer);
+    return true;
+  }
+
+  /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that
+   *  started a request, doubled after one that did not or after `RETRY_STALL_LIMIT` ticks
+   *  without progress, up to `repairMaxMs`). */
+  protected armRetry(long: boolean, acted: boolean): void {
+    this.retrySeq++;
+    this.retryLong = long;
+    let base: number;
+    if (long) base = this.cfg.rejoinIntervalMs;
+    else {
+      const fresh = this.retryDelay === 0 || (acted && this.stalled < RETRY_STALL_LIMIT);
+      const next = fresh ? this.cfg.joinRetryMs : this.retryDelay * 2;
+      this.retryDelay = next > this.cfg.repairMaxMs ? Math.max(this.cfg.repairMaxMs, this.cfg.joinRetryMs) : next;
+      base = this.retryDelay;
+    }
+    this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
   }
 
   protected hasActiveContact(): boolean {

@@ -70,7 +70,7 @@ test('contact with room: accepts the joiner and sends FORWARDJOIN(ttl=ARWL) to t
 });
 
 test('contact with a full view: evicts a random member with DISCONNECT first', () => {
-  const { hv, io, rng } = mk(0);
+  const { hv, io } = mk(0);
   withActive(hv, io, [1, 2, 3, 4, 5]);
   const before = [1, 2, 3, 4, 5];
   hv.handleMessage(9, { type: 'join' }, 0);
