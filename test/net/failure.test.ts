@@ -48,10 +48,18 @@ test('close (RST): neighbours see neighborDown "link-failed" without waiting for
   // Heartbeats so slow (60 s) that only the reset can explain a detection within the deadline.
   const nodes = await startCluster(6, { net: { heartbeatIntervalMs: 20_000, heartbeatTimeoutMs: 60_000 } }, 300);
   try {
-    await waitUntil(() => connected(nodes), 15_000, 'connected overlay');
-    const downs = recordDowns(nodes);
     const victim = nodes[2];
-    const former = victim.neighbors();
+    // The victim's links in both directions: a view that is still changing (a NEIGHBOR or
+    // DISCONNECT in flight) would name a peer that never held the link, and so never loses it.
+    const mutual = (): string[] =>
+      victim.neighbors().filter((p) => nodes.find((n) => n.address === p)?.neighbors().includes(victim.address));
+    await waitUntil(
+      () => connected(nodes) && mutual().length >= 1 && mutual().length === victim.neighbors().length,
+      15_000,
+      'connected overlay with the victim\'s links held by both ends',
+    );
+    const downs = recordDowns(nodes);
+    const former = mutual();
     await victim.close();
     await waitUntil(
       () => former.every((p) => downs.some((d) => d.at === p && d.peer === victim.address)),
