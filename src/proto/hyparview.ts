@@ -114,17 +114,21 @@
  *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
  *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
  *     groups; nothing is evicted).
- *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 to 10,000
- *   nodes, one component at the end; one component within 4.55 s and every view ≥ 4 within
- *   10 s except all-to-all (every node given every address): 5.5 s / 5.35 s to one component
- *   at 1,000 / 10,000 nodes, 10.15 s to full views at 10,000.
+ *   measured (`rumor sim bootstrap --nodes N --seed S`, N = 20, 1,000, 10,000, S = 1–3,
+ *   docs/results.md): every pattern one component within 4.6 s, every view ≥ 4 within 8.2 s,
+ *   one component at the end.
  *   The cost is churn while nodes bootstrap, once: 1,000 nodes joined one per ms (the other
- *   experiments' build) send 5.0k JOINs and 132k FORWARDJOINs in their first 15 s, against
- *   1.1k and 20k before this change (~110 more small messages per node); a fleet started at
- *   once with random seeds sends 5.2k and 121k.
+ *   experiments' build) send 4.9k JOINs and 126k FORWARDJOINs in their first 15 s, against
+ *   1.1k and 20k before the retries (~110 more small messages per node), and the
+ *   introductions 4.8k SHUFFLEs and as many replies (~10 per node, ~400 bytes); a fleet
+ *   started at once with random seeds sent 5.2k JOINs and 121k FORWARDJOINs (before the
+ *   introductions).
  *   Limits: groups whose contacts never point outside the group cannot meet (the seeds must
  *   connect the fleet); groups that settle apart after the window are merged only by
- *   escalations and the contact exchange, in tens of seconds or more.
+ *   escalations and the contact exchange, in tens of seconds or more; a node that only ever
+ *   heard of nodes that then crash stays apart (six nodes joined at once as a tree, one
+ *   crashed the instant the overlay connects: ~36 % of fleets left apart, with or without
+ *   the island rule; crashed 400 ms later: 0–1 of 300, test/sim/bootstrap.test.ts).
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
