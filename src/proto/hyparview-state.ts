@@ -143,6 +143,8 @@ export abstract class HyParViewState<P> {
    * as any shuffle end does). Without it a node that joined a small fleet at the same moment as
    * the others starts with an empty passive view, and losing its few neighbours leaves it with
    * nobody to ask (a pair that knows only each other). Nothing to tell: nothing is sent.
+   * Limit: the joiner's reply is not told apart from the reply to a SHUFFLE of ours; if one is
+   * in flight, the reply merged is the joiner's (its ids are as good; the other is ignored).
    */
   protected introduce(joiner: P): void {
     if (this.active.length <= 1 && this.passive.length === 0) return;
