@@ -31,6 +31,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
 import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
 import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
+import { readSnapshot, restoreFrom, snapshotPeers, SnapshotWriter, type Restored } from './snapshot.js';
+import { forceLeaveAnswer, forceLeaveTarget, runtimeJoin, type JoinResult } from './operator.js';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../wire/index.js';
+import type { LogLevel, LogLine } from './log.js';
 
 export type { Member, AgentInfo };
 
@@ -38,6 +42,8 @@ export type { Member, AgentInfo };
 export { MEMBERS_CHANNEL };
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
+/** Key of this node's state holding `"<agent version> <min protocol> <max protocol>"`. */
+export const VERSION_KEY = '_rumor.version';
 
 /** Period of the membership machine's batched changes (one `m-changes` per link per period,
  *  and a timer only while changes are pending). 10 ms instead of the machine's 200 ms
@@ -123,6 +129,9 @@ export class Agent implements ApiBackend {
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
   private ltime = 0;
+  /** User events at or below this Lamport time were delivered before a restart (snapshot.ts). */
+  private eventMinLtime = 0;
+  private snapshot: SnapshotWriter | null = null;
   private persistedInc = -1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -150,6 +159,9 @@ export class Agent implements ApiBackend {
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
     const saved = loadState(config.dataDir);
+    const restored = restoreFrom(config.dataDir === undefined ? null : readSnapshot(config.dataDir), config);
+    for (const n of restored.notes) log[n.level](n.fields, n.msg);
+    if (restored.incarnation !== undefined && !(saved.incarnation !== undefined && saved.incarnation >= restored.incarnation)) saved.incarnation = restored.incarnation;
     const bind = parseBindAddr(config.bind);
     if (!bind.ok) throw new Error(`bind: ${bind.reason}`);
     const name = config.name ?? saved.name ?? hostname();
@@ -172,7 +184,7 @@ export class Agent implements ApiBackend {
     agent.createHandlers(name, deps);
     await node.start();
     try {
-      await agent.init(name, saved);
+      await agent.init(name, saved, restored);
     } catch (err) {
       await node.close();
       throw err;
@@ -213,28 +225,32 @@ export class Agent implements ApiBackend {
     });
   }
 
-  private async init(name: string, saved: Persisted): Promise<void> {
+  private async init(name: string, saved: Persisted, restored: Restored): Promise<void> {
     const c = this.config;
     // A restart starts above every incarnation of its previous runs, so its `alive` beats any
     // `failed`/`left` record of them: one above the one saved in the data dir, and at least the
     // seconds since the epoch (a restart without a data dir, as memberlist does not have).
     const inc = Math.max(saved.incarnation === undefined ? 0 : saved.incarnation + 1, Math.floor(Date.now() / 1000));
     this.wireNode();
+    this.ltime = this.eventMinLtime = restored.eventLtime;
     this.kv = new AgentState(this.node.state);
-    this.kv.start(c.tags);
+    this.kv.start(restored.tags);
+    // Versions for `rumor members --detailed` (a reserved key of this node's state).
+    this.node.state.set(VERSION_KEY, `${this.version} ${MIN_PROTOCOL_VERSION} ${PROTOCOL_VERSION}`);
     this.members_ = new AgentMembers(this.node, {
       name,
-      tags: c.tags,
+      tags: restored.tags,
       incarnation: inc,
       config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS },
       seed: (Date.now() ^ (process.pid << 8)) >>> 0,
       onEvent: (e) => this.onMemberEvent(e),
     });
     this.startAggregates();
+    this.startSnapshot(c.dataDir);
     this.persist();
     this.persistLoop();
     // Join first: the JOIN is on the wire while the API socket binds.
-    if (c.join.length > 0) void this.joinLoop(c.join);
+    if (restored.seeds.length > 0) void this.joinLoop(restored.seeds);
     try {
       this.api = await startApi(c.apiAddr, c.apiToken, this);
     } catch (err) {
@@ -245,6 +261,16 @@ export class Agent implements ApiBackend {
     }
     this.apiUrl_ = this.api.url;
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
+  }
+
+  /** The restart snapshot (snapshot.ts), kept with a data dir. */
+  private startSnapshot(dir: string | undefined): void {
+    if (dir === undefined) return;
+    this.snapshot = new SnapshotWriter({
+      dir,
+      take: () => ({ name: this.members_.self().name, incarnation: this.members_.incarnation, eventLtime: this.ltime, tags: this.kv?.tagsOf(this.node.address, {}) ?? {}, peers: snapshotPeers(this.members(), this.node.address), left: false }),
+      onError: (err) => this.log.error({ dataDir: dir, err: err.message }, 'cannot write the snapshot'),
+    });
   }
 
   private startAggregates(): void {
@@ -293,6 +319,11 @@ export class Agent implements ApiBackend {
    * it from anyone who can reach its port (key changes there go through `--local`).
    */
   private handleRequest(op: string, args: string[], local: boolean): { ok: true; fields: string[] } | { ok: false; error: string } {
+    if (op === 'force-leave') {
+      const r = forceLeaveAnswer(this.members_.forceLeave(args[0] ?? '', args[1] === 'prune'));
+      this.log.info({ member: args[0], prune: args[1] === 'prune', result: r.ok ? r.fields[0] : r.error }, 'force-leave request');
+      return r;
+    }
     if (!op.startsWith('keys-')) return { ok: false, error: `unknown request ${JSON.stringify(op)}` };
     const ring = this.keys.keyring;
     if (!local && ['keys-install', 'keys-use', 'keys-remove'].includes(op) && (!ring.enabled || ring.mode !== 'enforce')) {
@@ -338,6 +369,10 @@ export class Agent implements ApiBackend {
     const r = decodeUserEvent(d.data);
     if (!r.ok) return this.bad(EVENT_CHANNEL, d.origin, r.reason);
     const { name, payload, ltime } = r.event;
+    if (ltime <= this.eventMinLtime) {
+      this.counters.userEventsBeforeRestart++;
+      return this.log.debug({ event: name, origin: d.origin, ltime, minLtime: this.eventMinLtime }, 'user event from before the restart: not delivered again');
+    }
     this.ltime = Math.max(this.ltime, ltime);
     this.counters.userEventsReceived++;
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
@@ -387,6 +422,7 @@ export class Agent implements ApiBackend {
   private persist(): void {
     const dir = this.config.dataDir;
     if (dir === undefined || this.state === 'stopped') return;
+    this.snapshot?.changed();
     const me = { name: this.members_.self().name, incarnation: this.members_.incarnation };
     if (me.incarnation === this.persistedInc) return;
     try {
@@ -447,7 +483,47 @@ export class Agent implements ApiBackend {
   /** Members as the API shows them (with `neighbor`). */
   apiMembers(): ApiMember[] {
     const nb = new Set(this.state === 'stopped' ? [] : this.node.neighbors());
-    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags, neighbor: nb.has(m.addr) }));
+    return this.members().map((m) => ({
+      name: m.name,
+      addr: m.addr,
+      status: m.status,
+      incarnation: m.incarnation,
+      tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags,
+      neighbor: nb.has(m.addr),
+      updatedAt: m.updatedAt,
+      ...this.versionOf(m.addr),
+    }));
+  }
+
+  /** A member's agent and protocol versions, from its state's `VERSION_KEY` (absent: unknown). */
+  private versionOf(addr: string): { agentVersion?: string; protocol?: [number, number] } {
+    const e = this.state === 'stopped' ? undefined : this.node.state.get(addr, VERSION_KEY);
+    const m = e === undefined ? null : /^(\S{1,64}) (\d{1,5}) (\d{1,5})$/.exec(Buffer.from(e.value).toString('utf8'));
+    return m === null ? {} : { agentVersion: m[1], protocol: [Number(m[2]), Number(m[3])] };
+  }
+
+  /** `rumor join ADDR...` (`POST /v1/join`): join through `addrs` now; one result per address. */
+  async join(addrs: string[], timeoutMs?: number): Promise<JoinResult[]> {
+    if (this.state !== 'running') throw new Error('join: agent is stopping');
+    const r = await runtimeJoin(this.node, addrs, timeoutMs);
+    this.log.info({ joined: r.filter((x) => x.ok).map((x) => x.addr), failed: r.filter((x) => !x.ok).map((x) => x.addr) }, 'runtime join');
+    return r;
+  }
+
+  /** `rumor force-leave NAME [--prune]` (`POST /v1/force-leave`): refused (an Error with the
+   *  reason) for an unknown or up member; else asked of every node, answers per node. */
+  async forceLeave(nameOrAddr: string, prune: boolean, timeoutMs = 5000): Promise<AskResult & { name: string; addr: string; prune: boolean }> {
+    if (this.state !== 'running') throw new Error('force-leave: agent is stopping');
+    const t = forceLeaveTarget(this.members(), this.node.address, nameOrAddr);
+    if (!t.ok) throw new Error(t.reason);
+    this.log.info({ member: t.member.name, addr: t.member.addr, prune }, 'force-leave');
+    const r = await this.requests.ask('force-leave', [t.member.addr, prune ? 'prune' : ''], timeoutMs);
+    return { name: t.member.name, addr: t.member.addr, prune, ...r };
+  }
+
+  /** Log lines at `level` and above, whatever the output level (`rumor monitor --log-level`). */
+  tapLogs(level: LogLevel, fn: (line: LogLine) => void): () => void {
+    return this.log.tap(level, fn);
   }
 
   /** Summary of this agent (`GET /v1/info`). */
@@ -542,6 +618,7 @@ export class Agent implements ApiBackend {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
     this.log.info({}, 'leaving the cluster');
+    this.snapshot?.flush(true);
     this.members_.leave();
     // Let the neighbours receive the `left` delta and flood it on before the links close.
     await new Promise((r) => setTimeout(r, 300));
@@ -553,6 +630,7 @@ export class Agent implements ApiBackend {
   async shutdown(): Promise<void> {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
+    this.snapshot?.flush();
     this.members_.close();
     await this.node.close();
     await this.stop();
@@ -572,15 +650,23 @@ export class Agent implements ApiBackend {
   }
 }
 
-/** On SIGINT/SIGTERM: leave gracefully then `exit(0)`; a second signal exits 1 at once.
+/** Whether `sig` makes the agent leave first (Serf's defaults): SIGINT unless
+ *  `skipLeaveOnInterrupt`; SIGTERM only with `leaveOnTerminate`. */
+export function leavesOn(sig: 'SIGINT' | 'SIGTERM', c: Pick<AgentConfig, 'leaveOnTerminate' | 'skipLeaveOnInterrupt'>): boolean {
+  return sig === 'SIGINT' ? !c.skipLeaveOnInterrupt : c.leaveOnTerminate;
+}
+
+/** On SIGINT/SIGTERM: leave gracefully (see `leavesOn`) or stop without leaving (peers will
+ *  mark the node failed), then `exit(0)`; a second signal exits 1 at once.
  *  Returns a function that removes the handlers. */
 export function installSignalHandlers(agent: Agent, exit: (code: number) => void = (c) => process.exit(c)): () => void {
   let signalled = false;
-  const on = (sig: NodeJS.Signals): void => {
+  const on = (sig: 'SIGINT' | 'SIGTERM'): void => {
     if (signalled) return exit(1);
     signalled = true;
-    agent.log.info({ signal: sig }, 'signal: leaving');
-    agent.leave().then(
+    const leave = leavesOn(sig, agent.config);
+    agent.log.info({ signal: sig }, leave ? 'signal: leaving' : 'signal: stopping without leaving');
+    (leave ? agent.leave() : agent.shutdown()).then(
       () => exit(0),
       () => exit(1),
     );

@@ -4,7 +4,8 @@
  * `agent at http://...: 401: missing or wrong bearer token ...`.
  */
 import type { AggregateEstimate } from '../net/aggregates.js';
-import type { ApiMember, MonitorEvent } from './api.js';
+import type { ApiMember, MonitorEvent, MonitorLogEvent } from './api.js';
+import type { JoinResult } from './operator.js';
 import type { AskResult } from './cluster-request.js';
 import type { KeysRequest } from './keys.js';
 
@@ -32,6 +33,14 @@ export interface AgentInfo {
   aggregates?: AggregateEstimate[];
 }
 
+/** `POST /v1/force-leave` answer: the member, and each node's answer (`fields[0]`: `left`,
+ *  `pruned` or `absent`). */
+export interface ForceLeaveResult extends AskResult {
+  name: string;
+  addr: string;
+  prune: boolean;
+}
+
 /** A running monitor stream. */
 export interface MonitorHandle {
   /** Stop the stream (`done` then resolves). */
@@ -53,10 +62,13 @@ export class AgentClient {
     return this.call<AgentInfo>('GET', '/v1/info');
   }
 
-  /** `GET /v1/members` with optional status and tag filters. */
-  async members(filter: { status?: string; tags?: Record<string, string> } = {}): Promise<ApiMember[]> {
+  /** `GET /v1/members` with optional filters: `status` (names separated by commas, or a
+   *  regular expression), `name` and `tags` (`key` → regular expression); expressions are
+   *  anchored at both ends, as Serf's. */
+  async members(filter: { status?: string; name?: string; tags?: Record<string, string> } = {}): Promise<ApiMember[]> {
     const q = new URLSearchParams();
     if (filter.status !== undefined) q.append('status', filter.status);
+    if (filter.name !== undefined) q.append('name', filter.name);
     for (const [k, v] of Object.entries(filter.tags ?? {})) q.append('tag', `${k}=${v}`);
     const qs = q.toString();
     const r = await this.call<{ members: ApiMember[] }>('GET', `/v1/members${qs === '' ? '' : '?' + qs}`);
@@ -68,6 +80,16 @@ export class AgentClient {
     const body = typeof payload === 'string' ? { name, payload } : { name, payloadBase64: Buffer.from(payload).toString('base64') };
     const r = await this.call<{ id: string }>('POST', '/v1/event', body);
     return r.id;
+  }
+
+  /** `POST /v1/join`: join through `addrs` now; one result per address. */
+  join(addrs: string[], timeoutMs?: number): Promise<{ joined: number; results: JoinResult[] }> {
+    return this.call('POST', '/v1/join', { addrs, timeoutMs });
+  }
+
+  /** `POST /v1/force-leave`: mark a failed member left on every node (`prune`: remove it). */
+  forceLeave(name: string, opts: { prune?: boolean; timeoutMs?: number } = {}): Promise<ForceLeaveResult> {
+    return this.call('POST', '/v1/force-leave', { name, prune: opts.prune === true, timeoutMs: opts.timeoutMs });
   }
 
   /** `POST /v1/reset`: reset `channel` on every node (new epoch); returns the epoch. */
@@ -96,10 +118,16 @@ export class AgentClient {
     await this.call('POST', '/v1/leave', {});
   }
 
-  /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`). */
-  monitor(onEvent: (e: MonitorEvent) => void, opts: { type?: string } = {}): MonitorHandle {
-    const path = `/v1/monitor${opts.type === undefined ? '' : '?type=' + encodeURIComponent(opts.type)}`;
-    return this.events(path, (data) => onEvent(data as MonitorEvent));
+  /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`), and
+   *  with `logLevel` for each log line of the agent at that level or above. */
+  monitor(onEvent: (e: MonitorEvent) => void, opts?: { type?: string }): MonitorHandle;
+  monitor(onEvent: (e: MonitorEvent | MonitorLogEvent) => void, opts: { type?: string; logLevel?: string }): MonitorHandle;
+  monitor(onEvent: ((e: MonitorEvent) => void) | ((e: MonitorEvent | MonitorLogEvent) => void), opts: { type?: string; logLevel?: string } = {}): MonitorHandle {
+    const q = new URLSearchParams();
+    if (opts.type !== undefined) q.set('type', opts.type);
+    if (opts.logLevel !== undefined) q.set('logLevel', opts.logLevel);
+    const qs = q.toString();
+    return this.events(`/v1/monitor${qs === '' ? '' : '?' + qs}`, (data) => (onEvent as (e: unknown) => void)(data));
   }
 
   /** Any JSON endpoint (`method` `path`, optional JSON body); rejects with the agent's error. */

@@ -80,6 +80,7 @@ const regex: Check = (v) => {
     return issue(`invalid regular expression: ${(e as Error).message}`);
   }
 };
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : issue('expected true or false'));
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 /** One `aggregates` entry: a table `{ name, kind = "avg", command, intervalMs = 10000 }`, or
  *  the flag/env form `name[:kind[:intervalMs]]=command`. */
@@ -140,6 +141,9 @@ const SCHEMA = {
   keyringFile: optional(nonEmpty()),
   encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
   aggregates: listOf(aggregateEntry, 'expected a list of tables { name, kind, command, intervalMs }'),
+  leaveOnTerminate: bool,
+  skipLeaveOnInterrupt: bool,
+  rejoinAfterLeave: bool,
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -172,6 +176,12 @@ interface Raw {
   /** Rollout mode: accept, send or enforce (default: the keyring file's, else enforce). */
   encryptMode?: 'accept' | 'send' | 'enforce';
   aggregates: (string | { name: string; kind?: AggregateKind; command: string; intervalMs?: number })[];
+  /** SIGTERM: leave the cluster first (Serf `leave_on_terminate`, default false). */
+  leaveOnTerminate: boolean;
+  /** SIGINT: stop without leaving (Serf `skip_leave_on_interrupt`, default false). */
+  skipLeaveOnInterrupt: boolean;
+  /** Rejoin from the snapshot in `dataDir` even after the previous run left (Serf `rejoin_after_leave`). */
+  rejoinAfterLeave: boolean;
 }
 type Key = keyof Raw;
 
@@ -192,6 +202,7 @@ export interface ConfigSources {
 
 const KEYS = Object.keys(SCHEMA) as Key[];
 const LIST_KEYS = new Set<Key>(['join', 'eventHandlers', 'aggregates']);
+const BOOL_KEYS = new Set<Key>(['leaveOnTerminate', 'skipLeaveOnInterrupt', 'rejoinAfterLeave']);
 const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes']);
 
 /** Every configuration key, in schema order. */
@@ -373,7 +384,14 @@ function coerce(key: Key, v: unknown, listSep: RegExp): unknown {
   const s = v as string;
   if (LIST_KEYS.has(key)) return s.split(listSep).map((x) => x.trim()).filter((x) => x !== '');
   if (NUM_KEYS.has(key)) return /^\d+$/.test(s.trim()) ? Number(s.trim()) : s;
+  if (BOOL_KEYS.has(key)) return parseBool(s) ?? new BadValue(`expected true or false, got ${JSON.stringify(s)}`);
   return s;
+}
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, any case) from a flag or the environment. */
+function parseBool(s: string): boolean | undefined {
+  const t = s.trim().toLowerCase();
+  return ['true', '1', 'yes'].includes(t) ? true : ['false', '0', 'no'].includes(t) ? false : undefined;
 }
 
 function fromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
