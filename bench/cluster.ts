@@ -30,7 +30,11 @@
  * (g) silent failure: one agent frozen with SIGSTOP and kept frozen (its sockets stay open: no
  *     reset, no answers) until every other agent lists it failed, left or absent
  *     (`silent_detect_ms`; rumor's `suspect` does not count as detected, as Serf never shows
- *     its suspicion).
+ *     its suspicion);
+ * (h) restart without join: agent 0 (every agent runs with a snapshot: rumor `--data-dir`, Serf
+ *     `-snapshot`) is stopped with SIGTERM (neither leaves on SIGTERM by default), and once every
+ *     live agent lists it failed it is started again without `--join`/`-join`; from that spawn
+ *     until every live agent lists it alive (`restart_rejoin_ms`).
  *
  * Polling: rumor through its HTTP API (node:http, kept-alive connections), Serf through its RPC
  * protocol over one persistent connection per agent (bench/serf.ts): neither spawns a process
@@ -88,6 +92,8 @@ interface Result {
   /** Median of the tag updates (bench/tag-update.ts), and each one. */
   tag_update_ms: number | null;
   tag_update_latencies_ms: number[];
+  /** Restart of agent 0 without join until every live agent lists it alive (phase h). */
+  restart_rejoin_ms: number | null;
   notes: string[];
 }
 
@@ -96,6 +102,8 @@ interface Driver {
   name: 'rumor' | 'serf';
   version: string;
   spawn(i: number, join: string[]): ChildProcess;
+  /** Start agent i again, without join, on the same ports and snapshot (phase h). */
+  restart(i: number): ChildProcess;
   /** Resolves when agent i answers a members query (the query the join phase polls with: an
    *  agent is "up" when it can answer it); throws otherwise. */
   ping(i: number): Promise<void>;
@@ -285,20 +293,22 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const get = (i: number, path: string): Promise<unknown> => httpJson(keepAlive, api[i], path);
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const spawn = (i: number, joinTo: string[]): ChildProcess =>
+    spawnAgent({
+      name: `n${i}`,
+      gossipPort: gossip[i],
+      apiPort: api[i],
+      join: joinTo,
+      profile: opts.profile,
+      handlers: [`user=${handlers[i]}`],
+      logFile: join(dir, `agent-${i}.log`),
+      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    });
   return {
     name: 'rumor',
     version: `rumor ${version}`,
-    spawn: (i, joinTo) =>
-      spawnAgent({
-        name: `n${i}`,
-        gossipPort: gossip[i],
-        apiPort: api[i],
-        join: joinTo,
-        profile: opts.profile,
-        handlers: [`user=${handlers[i]}`],
-        logFile: join(dir, `agent-${i}.log`),
-        extraArgs: ['--log-level', 'warn'],
-      }),
+    spawn,
+    restart: (i) => spawn(i, []),
     ping: async (i) => void (await get(i, '/v1/members')),
     members: async (i) => {
       const r = (await get(i, '/v1/members')) as { members: { name: string; status: string }[] };
@@ -337,9 +347,11 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
   return {
     name: 'serf',
     version: `serf ${serfVersion()}`,
-    spawn: (i, joinTo) => {
-      const child = spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], profile });
-      return child;
+    spawn: (i, joinTo) => spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], profile, snapshot: join(dir, `snapshot-${i}`) }),
+    restart: (i) => {
+      rpcs.get(i)?.close();
+      rpcs.delete(i);
+      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: [], handler: handlers[i], profile, snapshot: join(dir, `snapshot-${i}`) });
     },
     ping: (i) => withRpc(i, async (c) => void (await c.members())),
     members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
@@ -499,6 +511,35 @@ async function measureSilent(d: Driver, run: Running, live: number[], victim: nu
   }
 }
 
+/** Phase h: SIGTERM agent `victim`, wait until every other live agent lists it not alive,
+ *  start it again without join, and time until every live agent lists it alive. */
+async function measureRestart(d: Driver, run: Running, live: number[], victim: number, notes: string[]): Promise<number | undefined> {
+  const name = `n${victim}`;
+  const others = live.filter((i) => i !== victim);
+  const child = run.children[victim];
+  const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+  child.kill('SIGTERM');
+  if ((await until(20_000, async () => (await Promise.race([exited.then(() => true), sleep(100).then(() => undefined)])))) === undefined) {
+    child.kill('SIGKILL');
+    notes.push(`restart: agent ${victim} did not exit within 20 s of SIGTERM (killed)`);
+  }
+  const down = await until(120_000, async () => ((await Promise.all(others.map(async (i) => (await d.members(i)).get(name) !== 'alive'))).every(Boolean) ? true : undefined), 50);
+  if (!down) {
+    notes.push(`restart: agent ${victim} was still listed alive 120 s after it stopped`);
+    return undefined;
+  }
+  const t0 = nowMs();
+  run.children[victim] = d.restart(victim);
+  const pending = new Set(live);
+  const ok = await until(120_000, async () => {
+    await Promise.all([...pending].map(async (i) => {
+      if ((await d.members(i)).get(name) === 'alive') pending.delete(i);
+    }));
+    return pending.size === 0 ? true : undefined;
+  }, 20);
+  return ok ? nowMs() - t0 : undefined;
+}
+
 const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
@@ -540,6 +581,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
     const silent = await measureSilent(d, run, live, n - 3);
     if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
+    process.stderr.write(`[${d.name}] restart without join\n`);
+    const restart = await measureRestart(d, run, live.filter((i) => i !== n - 3), 0, notes);
+    if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
     const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
     const sortedLat = [...lat].sort((a, b) => a - b);
     return {
@@ -563,6 +607,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       event_latencies_ms: lat.map((x) => round(x)!),
       tag_update_ms: round(quantile([...tagLat].sort((a, b) => a - b), 0.5)),
       tag_update_latencies_ms: tagLat.map((x) => round(x)!),
+      restart_rejoin_ms: round(restart),
       notes,
     };
   } finally {
@@ -575,7 +620,7 @@ function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
     'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
-    'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms',
+    'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
   ];
   const r = results.rumor;
   const s = results.serf;

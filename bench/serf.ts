@@ -235,6 +235,8 @@ export interface SerfAgentSpec {
   host?: string;
   /** Network namespace to run in (`ip netns exec`; bench/faults.ts). */
   netns?: string;
+  /** Snapshot file (`-snapshot`): a restart without `-join` rejoins the peers it lists. */
+  snapshot?: string;
 }
 
 /** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
@@ -249,6 +251,7 @@ export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
     '-log-level=warn',
     `-profile=${spec.profile ?? 'lan'}`,
     ...spec.join.map((j) => `-join=${j}`),
+    ...(spec.snapshot === undefined ? [] : [`-snapshot=${spec.snapshot}`]),
   ];
   const stdio: ['ignore', number | 'ignore', number | 'ignore'] = ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'];
   if (spec.netns !== undefined) return spawn('ip', ['netns', 'exec', spec.netns, 'serf', ...args], { stdio });

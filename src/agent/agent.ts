@@ -8,10 +8,7 @@
  * `leave()` is Serf's `leave`: flood `left`, leave the overlay gracefully, stop.
  * `shutdown()` stops without leaving (peers will see a failure and mark it `failed`).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createNode, PayloadTooLargeError, type RumorNode } from '../net/rumor-node.js';
 import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
@@ -31,9 +28,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
 import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
 import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
-import { readSnapshot, restoreFrom, snapshotPeers, SnapshotWriter, type Restored } from './snapshot.js';
-import { forceLeaveAnswer, forceLeaveTarget, runtimeJoin, type JoinResult } from './operator.js';
-import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../wire/index.js';
+import { loadNodeFile, readSnapshot, restoreFrom, saveNodeFile, snapshotPeers, SnapshotWriter, type NodeFile, type Restored } from './snapshot.js';
+import { forceLeaveAnswer, forceLeaveTarget, joinWithRetry, runtimeJoin, type JoinResult } from './operator.js';
+import { parseVersionText, readVersion, VERSION_KEY, versionText } from './version.js';
 import type { LogLevel, LogLine } from './log.js';
 
 export type { Member, AgentInfo };
@@ -42,8 +39,6 @@ export type { Member, AgentInfo };
 export { MEMBERS_CHANNEL };
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
-/** Key of this node's state holding `"<agent version> <min protocol> <max protocol>"`. */
-export const VERSION_KEY = '_rumor.version';
 
 /** Period of the membership machine's batched changes (one `m-changes` per link per period,
  *  and a timer only while changes are pending). 10 ms instead of the machine's 200 ms
@@ -59,11 +54,9 @@ export const MEMBERS_FLUSH_MS = 10;
  *  a refused dial needs no suspicion: the machine marks the member failed at once (h20c). */
 export const MEMBERS_RESET_SUSPICION_MS = 50;
 
-/** First delay between `--join` attempts (measured: a loopback/LAN seed that is starting
- *  answers within ~100 ms, so waiting a whole second only delays the cluster). */
-export const JOIN_RETRY_FIRST_MS = 150;
-/** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
-export const JOIN_RETRY_MAX_MS = 30_000;
+
+export { JOIN_RETRY_FIRST_MS, JOIN_RETRY_MAX_MS } from './operator.js';
+export { installSignalHandlers, leavesOn } from './signals.js';
 
 /** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
  *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
@@ -77,37 +70,6 @@ export interface AgentDeps {
   onHandlerResult?: (r: HandlerResult) => void;
 }
 
-/** Read the project version from package.json (walking up from this file). */
-function readVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        return String((JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0');
-      } catch {
-        return '0.0.0';
-      }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
-
-interface Persisted {
-  name?: string;
-  incarnation?: number;
-}
-
-function loadState(dataDir: string | undefined): Persisted {
-  if (dataDir === undefined) return {};
-  try {
-    const v = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as Persisted;
-    return { name: typeof v.name === 'string' ? v.name : undefined, incarnation: Number.isSafeInteger(v.incarnation) ? v.incarnation : undefined };
-  } catch {
-    return {};
-  }
-}
 
 /** A running agent. */
 export class Agent implements ApiBackend {
@@ -158,7 +120,7 @@ export class Agent implements ApiBackend {
   /** Start an agent: bind the node, start membership, the API and background joins. */
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-    const saved = loadState(config.dataDir);
+    const saved = loadNodeFile(config.dataDir);
     const restored = restoreFrom(config.dataDir === undefined ? null : readSnapshot(config.dataDir), config);
     for (const n of restored.notes) log[n.level](n.fields, n.msg);
     if (restored.incarnation !== undefined && !(saved.incarnation !== undefined && saved.incarnation >= restored.incarnation)) saved.incarnation = restored.incarnation;
@@ -225,7 +187,7 @@ export class Agent implements ApiBackend {
     });
   }
 
-  private async init(name: string, saved: Persisted, restored: Restored): Promise<void> {
+  private async init(name: string, saved: NodeFile, restored: Restored): Promise<void> {
     const c = this.config;
     // A restart starts above every incarnation of its previous runs, so its `alive` beats any
     // `failed`/`left` record of them: one above the one saved in the data dir, and at least the
@@ -236,7 +198,7 @@ export class Agent implements ApiBackend {
     this.kv = new AgentState(this.node.state);
     this.kv.start(restored.tags);
     // Versions for `rumor members --detailed` (a reserved key of this node's state).
-    this.node.state.set(VERSION_KEY, `${this.version} ${MIN_PROTOCOL_VERSION} ${PROTOCOL_VERSION}`);
+    this.node.state.set(VERSION_KEY, versionText(this.version));
     this.members_ = new AgentMembers(this.node, {
       name,
       tags: restored.tags,
@@ -423,45 +385,30 @@ export class Agent implements ApiBackend {
     const dir = this.config.dataDir;
     if (dir === undefined || this.state === 'stopped') return;
     this.snapshot?.changed();
-    const me = { name: this.members_.self().name, incarnation: this.members_.incarnation };
-    if (me.incarnation === this.persistedInc) return;
+    const inc = this.members_.incarnation;
+    if (inc === this.persistedInc) return;
     try {
-      mkdirSync(dir, { recursive: true });
-      const tmp = join(dir, 'node.json.tmp');
-      writeFileSync(tmp, JSON.stringify({ name: me.name, incarnation: me.incarnation }) + '\n');
-      renameSync(tmp, join(dir, 'node.json'));
-      this.persistedInc = me.incarnation;
+      saveNodeFile(dir, { name: this.members_.self().name, incarnation: inc });
+      this.persistedInc = inc;
     } catch (err) {
       this.log.error({ dataDir: dir, err: String((err as Error).message) }, 'cannot persist node state');
     }
   }
 
-  /**
-   * Join through `seeds`, retrying until it works: each attempt waits `1 s + delay` (at most
-   * 5 s) for a first neighbour, then `delay` before the next one, `delay` starting at
-   * `JOIN_RETRY_FIRST_MS` and doubling up to `JOIN_RETRY_MAX_MS`. A timed-out attempt keeps
-   * running in the background (the node re-joins by itself), so a slow seed is not lost.
-   */
-  private async joinLoop(seeds: string[]): Promise<void> {
-    let delay = JOIN_RETRY_FIRST_MS;
-    for (let attempt = 1; this.state === 'running'; attempt++) {
-      try {
-        await this.node.join(seeds, { timeoutMs: Math.min(5000, 1000 + delay) });
-        this.log.info({ seeds, attempt }, 'joined');
-        return;
-      } catch (err) {
-        if (this.state !== 'running') return;
-        this.log.warn({ seeds, attempt, retryInMs: delay, err: String((err as Error).message) }, 'join failed, retrying');
-      }
-      await new Promise<void>((r) => {
-        const h = setTimeout(() => {
-          this.timers.delete(h);
-          r();
-        }, delay);
-        this.timers.add(h);
-      });
-      delay = Math.min(delay * 2, JOIN_RETRY_MAX_MS);
-    }
+  /** Join through `seeds`, retrying until it works (operator.ts `joinWithRetry`). */
+  private joinLoop(seeds: string[]): Promise<void> {
+    return joinWithRetry(this.node, seeds, {
+      log: this.log,
+      running: () => this.state === 'running',
+      wait: (ms) =>
+        new Promise<void>((r) => {
+          const h = setTimeout(() => {
+            this.timers.delete(h);
+            r();
+          }, ms);
+          this.timers.add(h);
+        }),
+    });
   }
 
   private memberCounts(): Record<MemberStatus, number> {
@@ -498,8 +445,7 @@ export class Agent implements ApiBackend {
   /** A member's agent and protocol versions, from its state's `VERSION_KEY` (absent: unknown). */
   private versionOf(addr: string): { agentVersion?: string; protocol?: [number, number] } {
     const e = this.state === 'stopped' ? undefined : this.node.state.get(addr, VERSION_KEY);
-    const m = e === undefined ? null : /^(\S{1,64}) (\d{1,5}) (\d{1,5})$/.exec(Buffer.from(e.value).toString('utf8'));
-    return m === null ? {} : { agentVersion: m[1], protocol: [Number(m[2]), Number(m[3])] };
+    return e === undefined ? {} : parseVersionText(Buffer.from(e.value).toString('utf8'));
   }
 
   /** `rumor join ADDR...` (`POST /v1/join`): join through `addrs` now; one result per address. */
@@ -648,33 +594,4 @@ export class Agent implements ApiBackend {
     this.log.info({}, 'agent stopped');
     this.resolveStopped();
   }
-}
-
-/** Whether `sig` makes the agent leave first (Serf's defaults): SIGINT unless
- *  `skipLeaveOnInterrupt`; SIGTERM only with `leaveOnTerminate`. */
-export function leavesOn(sig: 'SIGINT' | 'SIGTERM', c: Pick<AgentConfig, 'leaveOnTerminate' | 'skipLeaveOnInterrupt'>): boolean {
-  return sig === 'SIGINT' ? !c.skipLeaveOnInterrupt : c.leaveOnTerminate;
-}
-
-/** On SIGINT/SIGTERM: leave gracefully (see `leavesOn`) or stop without leaving (peers will
- *  mark the node failed), then `exit(0)`; a second signal exits 1 at once.
- *  Returns a function that removes the handlers. */
-export function installSignalHandlers(agent: Agent, exit: (code: number) => void = (c) => process.exit(c)): () => void {
-  let signalled = false;
-  const on = (sig: 'SIGINT' | 'SIGTERM'): void => {
-    if (signalled) return exit(1);
-    signalled = true;
-    const leave = leavesOn(sig, agent.config);
-    agent.log.info({ signal: sig }, leave ? 'signal: leaving' : 'signal: stopping without leaving');
-    (leave ? agent.leave() : agent.shutdown()).then(
-      () => exit(0),
-      () => exit(1),
-    );
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
 }

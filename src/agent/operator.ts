@@ -25,6 +25,42 @@
 import { parseAddr } from '../net/util.js';
 import type { MemberStatus } from './members.js';
 
+/** First delay between `--join` attempts at start-up (measured: a loopback/LAN seed that is
+ *  starting answers within ~100 ms, so waiting a whole second only delays the cluster). */
+export const JOIN_RETRY_FIRST_MS = 150;
+/** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
+export const JOIN_RETRY_MAX_MS = 30_000;
+
+/** What the start-up join loop needs from the agent. */
+export interface JoinLoopHost {
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  running(): boolean;
+  /** Wait `ms` (a timer the agent cancels when it stops). */
+  wait(ms: number): Promise<void>;
+}
+
+/**
+ * Join through `seeds` at start-up, retrying until it works: each attempt waits `1 s + delay`
+ * (at most 5 s) for a first neighbour, then `delay` before the next one, `delay` starting at
+ * `JOIN_RETRY_FIRST_MS` and doubling up to `JOIN_RETRY_MAX_MS`. A timed-out attempt keeps
+ * running in the background (the node re-joins by itself), so a slow seed is not lost.
+ */
+export async function joinWithRetry(node: Pick<JoinNode, 'join'>, seeds: string[], host: JoinLoopHost): Promise<void> {
+  let delay = JOIN_RETRY_FIRST_MS;
+  for (let attempt = 1; host.running(); attempt++) {
+    try {
+      await node.join(seeds, { timeoutMs: Math.min(5000, 1000 + delay) });
+      host.log.info({ seeds, attempt }, 'joined');
+      return;
+    } catch (err) {
+      if (!host.running()) return;
+      host.log.warn({ seeds, attempt, retryInMs: delay, err: String((err as Error).message) }, 'join failed, retrying');
+    }
+    await host.wait(delay);
+    delay = Math.min(delay * 2, JOIN_RETRY_MAX_MS);
+  }
+}
+
 /** Most addresses in one join request. */
 export const MAX_JOIN_ADDRS = 64;
 /** Default wait for a runtime join (ms): a probe's handshake, then a first neighbour. */

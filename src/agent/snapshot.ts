@@ -24,7 +24,7 @@
  * included: an event seen in that window may be delivered again after a crash, as in Serf,
  * whose flush interval is 500 ms).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAddr } from '../net/util.js';
 
@@ -52,6 +52,32 @@ export interface Snapshot {
   tags: Record<string, string>;
   peers: string[];
   left: boolean;
+}
+
+/** `<dataDir>/node.json`: the name and incarnation of the last run (older than the snapshot,
+ *  kept: it is what a restart reads its name from). */
+export interface NodeFile {
+  name?: string;
+  incarnation?: number;
+}
+
+/** Read `<dataDir>/node.json`; an absent or unreadable file is `{}`. */
+export function loadNodeFile(dataDir: string | undefined): NodeFile {
+  if (dataDir === undefined) return {};
+  try {
+    const v = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as NodeFile;
+    return { name: typeof v.name === 'string' ? v.name : undefined, incarnation: Number.isSafeInteger(v.incarnation) ? v.incarnation : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/** Write `<dataDir>/node.json` atomically (temporary file, rename). Throws on I/O errors. */
+export function saveNodeFile(dataDir: string, v: { name: string; incarnation: number }): void {
+  mkdirSync(dataDir, { recursive: true });
+  const tmp = join(dataDir, 'node.json.tmp');
+  writeFileSync(tmp, JSON.stringify({ name: v.name, incarnation: v.incarnation }) + '\n');
+  renameSync(tmp, join(dataDir, 'node.json'));
 }
 
 /** Result of `readSnapshot`: `snapshot` null when there is none. */
