@@ -336,6 +336,7 @@ export class Agent implements ApiBackend {
       return this.log.debug({ event: name, origin: d.origin, ltime, minLtime: this.eventMinLtime }, 'user event from before the restart: not delivered again');
     }
     this.ltime = Math.max(this.ltime, ltime);
+    this.snapshot?.changed(); // the clock: not delivered again after a restart
     this.counters.userEventsReceived++;
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
     this.dispatchAfterForward(e);
@@ -522,6 +523,7 @@ export class Agent implements ApiBackend {
       throw new Error(`payload: ${payload.byteLength} bytes, at most ${max} fit in one event (it travels base64-encoded in a broadcast of at most ${err.limit} bytes)`, { cause: err });
     }
     this.ltime++;
+    this.snapshot?.changed();
     this.counters.userEventsSent++;
     return id;
   }
