@@ -81,6 +81,7 @@ interface Asking<P> {
   answered: P[];
   answeredSet: Set<P>;
   acked: Set<P>;
+  declined: Set<P>;
   /** Expected members still owing an answer. */
   owing: number;
 }
@@ -127,7 +128,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     let id = this.rng.int(ID_SPACE);
     while (this.asking.has(id)) id = this.rng.int(ID_SPACE);
     const expect = req.expect === null ? null : new Set(req.expect);
-    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), owing: expect?.size ?? -1 });
+    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), declined: new Set(), owing: expect?.size ?? -1 });
     this.counters.asked++;
     const msg: QueryMessage<P> = { type: 'q-query', id, origin: this.self, name: req.name, payload: req.payload, filter: req.filter, timeoutMs: req.timeoutMs, ack: req.ack, relayFactor: req.relayFactor };
     this.io.timer(req.timeoutMs, { type: 'q-deadline', id });
@@ -261,8 +262,10 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   private onAck(msg: Extract<QueryMessage<P>, { type: 'q-ack' }>, now: number): void {
     const q = this.asking.get(msg.id);
     if (q === undefined) return;
-    if (!q.acked.has(msg.responder)) {
+    // The first ack of a member, and its "no answer will come" (which may follow a first ack).
+    if (!q.acked.has(msg.responder) || (msg.final && !q.declined.has(msg.responder))) {
       q.acked.add(msg.responder);
+      if (msg.final) q.declined.add(msg.responder);
       this.io.event({ type: 'query-ack', id: msg.id, from: msg.responder, name: msg.rname, final: msg.final });
     }
     if (msg.final && !q.answeredSet.has(msg.responder)) this.settle(msg.id, q, msg.responder, now);
