@@ -72,6 +72,9 @@ export class AgentQueries {
       relayPeers: () => d.members().filter((m) => m.status === 'alive').map((m) => m.addr),
     });
     q.onQuery(async (inq) => {
+      // Spawn after the frames that carry the query on are written (as user events do,
+      // Agent.dispatchAfterForward): a fork blocks the event loop, and would delay every hop.
+      await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
       const r = await d.handlers().runQuery({ type: 'query', name: inq.name, payload: inq.payload, origin: inq.origin }, q.config.maxResponseBytes);
       this.answered[r.outcome] = (this.answered[r.outcome] ?? 0) + 1;
       if (r.outcome === 'none') return null;
