@@ -39,6 +39,9 @@
  * - Tag patterns are JavaScript regular expressions from the network: bounded in length, but a
  *   pathological pattern can still backtrack for a while on a long tag value.
  * - The timeout is relative: each node counts it from its own receipt.
+ * - A relay forwards a response to the origin its message names, unchecked (it keeps no record
+ *   of queries it relays for): a hostile member can make relays send to an address of its
+ *   choice, one message per relay message (as Serf's relays).
  */
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
