@@ -19,6 +19,8 @@
  *     IP headers included) on the agents' gossip ports (`idle_bytes_per_s_per_node`);
  * (b2) tag update: a tag set at one agent until every agent's member list shows it
  *     (`tag_update_ms`, median of 5; bench/tag-update.ts);
+ * (b3) query: a query to every agent until every agent's response is back at the asker
+ *     (`query_all_ms`, median of 5; bench/query-all.ts; Serf: the RPC `query`, `serf query`);
  * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
@@ -49,6 +51,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
+import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
 
@@ -94,6 +97,9 @@ interface Result {
   tag_update_latencies_ms: number[];
   /** Restart of agent 0 without join until every live agent lists it alive (phase h). */
   restart_rejoin_ms: number | null;
+  /** Median of the queries to every agent (bench/query-all.ts), and each one. */
+  query_all_ms: number | null;
+  query_all_latencies_ms: number[];
   notes: string[];
 }
 
@@ -111,6 +117,7 @@ interface Driver {
   members(i: number): Promise<Map<string, string>>;
   publish(i: number, name: string, payload: string): Promise<void>;
   tagOps: TagOps;
+  queryOps: QueryOps;
   close(): void;
 }
 
@@ -293,6 +300,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const get = (i: number, path: string): Promise<unknown> => httpJson(keepAlive, api[i], path);
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const queryHandler = writeQueryHandler(dir);
   const spawn = (i: number, joinTo: string[]): ChildProcess =>
     spawnAgent({
       name: `n${i}`,
@@ -300,7 +308,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
       apiPort: api[i],
       join: joinTo,
       profile: opts.profile,
-      handlers: [`user=${handlers[i]}`],
+      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       logFile: join(dir, `agent-${i}.log`),
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
     });
@@ -321,6 +329,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
       set: async (i, key, value) => void (await httpJson(keepAlive, api[i], '/v1/tags', JSON.stringify({ set: { [key]: value } }))),
       tags: async (i) => new Map(((await get(i, '/v1/members')) as { members: { name: string; tags: Record<string, string> }[] }).members.map((m) => [m.name, m.tags])),
     },
+    queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
     close: () => keepAlive.destroy(),
   };
 }
@@ -344,14 +353,15 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
       throw e;
     }
   };
+  const queryHandler = writeQueryHandler(dir);
   return {
     name: 'serf',
     version: `serf ${serfVersion()}`,
-    spawn: (i, joinTo) => spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], profile, snapshot: join(dir, `snapshot-${i}`) }),
+    spawn: (i, joinTo) => spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) }),
     restart: (i) => {
       rpcs.get(i)?.close();
       rpcs.delete(i);
-      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: [], handler: handlers[i], profile, snapshot: join(dir, `snapshot-${i}`) });
+      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: [], handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) });
     },
     ping: (i) => withRpc(i, async (c) => void (await c.members())),
     members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
@@ -359,6 +369,17 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
     tagOps: {
       set: (i, key, value) => withRpc(i, async (c) => void (await c.call('tags', { Tags: { [key]: value }, DeleteTags: [] }, false))),
       tags: (i) => withRpc(i, async (c) => new Map((((await c.call('members', undefined, true)) as { Members?: { Name: string; Tags?: Record<string, string> }[] }).Members ?? []).map((m) => [m.Name, m.Tags ?? {}]))),
+    },
+    // A connection of its own per query: its stream must not hold up the polls' answers.
+    queryOps: {
+      query: async (i, name, timeoutMs, onResponse) => {
+        const c = await SerfRpc.open(rpcPorts[i]);
+        try {
+          await c.query(name, timeoutMs, (r) => r.Type === 'response' && onResponse());
+        } finally {
+          c.close();
+        }
+      },
     },
     close: () => {
       for (const c of rpcs.values()) c.close();
@@ -558,6 +579,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     const lat = await measureEvents(d, dir, n, opts.events, notes);
     process.stderr.write(`[${d.name}] tag updates\n`);
     const tagLat = await measureTagUpdates(d.tagOps, n, notes);
+    process.stderr.write(`[${d.name}] queries\n`);
+    const queryLat = await measureQueries(d.queryOps, n, notes);
     process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
     await sleep(2000);
     let idle: number | null = null;
@@ -608,6 +631,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       tag_update_ms: round(quantile([...tagLat].sort((a, b) => a - b), 0.5)),
       tag_update_latencies_ms: tagLat.map((x) => round(x)!),
       restart_rejoin_ms: round(restart),
+      query_all_ms: round(quantile([...queryLat].sort((a, b) => a - b), 0.5)),
+      query_all_latencies_ms: queryLat.map((x) => round(x)!),
       notes,
     };
   } finally {
@@ -618,7 +643,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
   ];

@@ -14,7 +14,7 @@ import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
 import type { Registry } from 'prom-client';
 import type { DownReason } from '../proto/types.js';
-import { startApi, type ApiBackend, type ApiMember, type ApiServer, type MonitorEvent } from './api.js';
+import { HttpError, startApi, type ApiBackend, type ApiMember, type ApiServer, type MonitorEvent } from './api.js';
 import type { AgentInfo } from './client.js';
 import { parseAggregateSpec, parseBindAddr, type AgentConfig } from './config.js';
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
@@ -32,6 +32,9 @@ import { loadNodeFile, readSnapshot, restoreFrom, saveNodeFile, snapshotPeers, S
 import { forceLeaveAnswer, forceLeaveTarget, joinWithRetry, runtimeJoin, type JoinResult } from './operator.js';
 import { parseVersionText, readVersion, VERSION_KEY, versionText } from './version.js';
 import type { LogLevel, LogLine } from './log.js';
+import { AgentQueries } from './query.js';
+import { EventPipeline } from './coalesce.js';
+import type { EventHandlerSpec } from './config.js';
 
 export type { Member, AgentInfo };
 
@@ -98,6 +101,9 @@ export class Agent implements ApiBackend {
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly requests: RequestHub;
+  /** Queries (src/agent/query.ts) and the event pipeline to handlers (src/agent/coalesce.ts). */
+  private queries: AgentQueries | null = null;
+  private pipeline!: EventPipeline;
 
   private constructor(
     readonly node: RumorNode,
@@ -199,6 +205,7 @@ export class Agent implements ApiBackend {
     this.kv.start(restored.tags);
     // Versions for `rumor members --detailed` (a reserved key of this node's state).
     this.node.state.set(VERSION_KEY, versionText(this.version));
+    this.pipeline = new EventPipeline({ memberCoalesceMs: c.memberCoalesceMs, userCoalesceMs: c.userCoalesceMs, dispatch: (e) => this.dispatchAfterForward(e) });
     this.members_ = new AgentMembers(this.node, {
       name,
       tags: restored.tags,
@@ -209,6 +216,14 @@ export class Agent implements ApiBackend {
     });
     this.startAggregates();
     this.startSnapshot(c.dataDir);
+    this.queries = new AgentQueries({
+      node: this.node,
+      handlers: () => this.handlers,
+      members: () => this.apiMembers(),
+      self: () => ({ name: this.members_.self().name, tags: this.kv?.tagsOf(this.node.address, this.members_.self().tags) ?? this.members_.self().tags }),
+      handlerTimeoutMs: c.handlerTimeoutMs,
+      logger: this.log.child({ component: 'query' }),
+    });
     this.persist();
     this.persistLoop();
     // Join first: the JOIN is on the wire while the API socket binds.
@@ -337,9 +352,13 @@ export class Agent implements ApiBackend {
     }
     this.ltime = Math.max(this.ltime, ltime);
     this.snapshot?.changed(); // the clock: not delivered again after a restart
+    if (!this.pipeline.admit(name, payload, ltime)) {
+      this.log.debug({ event: name, origin: d.origin, ltime }, 'user event already delivered (or too old): dropped');
+      return;
+    }
     this.counters.userEventsReceived++;
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
-    this.dispatchAfterForward(e);
+    this.pipeline.push(e);
     this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
     if (this.listeners.size === 0) return;
     const text = new TextDecoder().decode(payload);
@@ -354,7 +373,7 @@ export class Agent implements ApiBackend {
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
     this.kv?.memberEvent(e.type, e.member.addr);
-    this.dispatchAfterForward({ type: e.type, members: [e.member] });
+    this.pipeline.push({ type: e.type, members: [e.member] });
     this.publish({ type: e.type, member });
     this.persist();
   }
@@ -489,7 +508,8 @@ export class Agent implements ApiBackend {
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
       encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
-      features: ['aggregates', 'state', 'metadata'],
+      features: ['aggregates', 'state', 'metadata', 'query'],
+      events: this.pipeline.stats(),
       aggregates: this.aggregates.list(),
     };
   }
@@ -551,7 +571,11 @@ export class Agent implements ApiBackend {
   }
 
   /** The key-value state's HTTP routes (`/v1/kv`, `/v1/kv-watch`, `/v1/tags`). */
-  route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+  async route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+    if (url.pathname === '/v1/query') {
+      if (this.state !== 'running' || this.queries === null) throw new HttpError(503, 'query: agent is stopping');
+      return this.queries.route(req, res, url);
+    }
     return stateRoute(req, res, url, this.state === 'stopped' ? null : this.kv, streams);
   }
 
@@ -559,6 +583,13 @@ export class Agent implements ApiBackend {
   subscribe(listener: (e: MonitorEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Replace the event handlers (SIGHUP reload, src/agent/reload.ts); logged. */
+  reloadHandlers(handlers: EventHandlerSpec[]): void {
+    const before = this.handlers.handlers.length;
+    this.handlers.setHandlers(handlers);
+    this.log.info({ before, after: handlers.length, handlers: handlers.map((h) => `${h.filters.join(',')}=${h.script}`) }, 'event handlers reloaded');
   }
 
   /** Leave gracefully (broadcast `left`, DISCONNECT neighbours), then stop. Idempotent. */
@@ -589,6 +620,7 @@ export class Agent implements ApiBackend {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.handlers.close();
+    this.pipeline.close();
     this.aggregates.close();
     this.listeners.clear();
     await this.api?.close();

@@ -29,6 +29,9 @@ export interface AgentInfo {
   /** Optional features this agent serves (`aggregates`: `/v1/aggregates`; `state` and
    *  `metadata`: key-value state, `/v1/kv` and `/v1/tags`). */
   features?: string[];
+  /** The event pipeline to handlers (src/agent/coalesce.ts): user events dropped by the Lamport
+   *  buffer as duplicate or stale, events absorbed by coalescing. */
+  events?: { duplicate: number; stale: number; coalescedMember: number; coalescedUser: number };
   /** The agent's aggregates (with the `aggregates` feature). */
   aggregates?: AggregateEstimate[];
 }
@@ -39,6 +42,41 @@ export interface ForceLeaveResult extends AskResult {
   name: string;
   addr: string;
   prune: boolean;
+}
+
+/** A member in a query's stream. */
+export interface QueryWho {
+  name: string;
+  addr: string;
+}
+
+/** Body of `POST /v1/query` (docs/api.md). */
+export interface QueryBody {
+  name: string;
+  payload?: string;
+  payloadBase64?: string;
+  nodes?: string[];
+  tags?: Record<string, string>;
+  timeoutMs?: number;
+  ack?: boolean;
+  relayFactor?: number;
+}
+
+/** One line of the `POST /v1/query` stream. */
+export type QueryLine =
+  | { type: 'start'; id: number; name: string; timeoutMs: number; expected: QueryWho[] }
+  | { type: 'ack'; name: string; addr: string; final: boolean }
+  | { type: 'response'; name: string; addr: string; payload: string; payloadBase64: string; error: string; expected: boolean }
+  | QueryDone;
+
+/** The last line: the summary. */
+export interface QueryDone {
+  type: 'done';
+  reason: 'complete' | 'timeout' | 'stopped';
+  durationMs: number;
+  answered: QueryWho[];
+  ackedOnly: QueryWho[];
+  missing: QueryWho[];
 }
 
 /** A running monitor stream. */
@@ -103,7 +141,31 @@ export class AgentClient {
     return this.call('POST', '/v1/keys', req);
   }
 
-  /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
+  /** `POST /v1/query`: ask a query; `onLine` gets each streamed line (acks and responses as
+   *  they arrive); resolves with the summary. */
+  async query(body: QueryBody, onLine: (l: QueryLine) => void = () => {}): Promise<QueryDone> {
+    const res = await this.fetch('POST', '/v1/query', body);
+    if (!res.ok) throw await this.httpError(res);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    let done: QueryDone | null = null;
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      buf += dec.decode(value, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const l = JSON.parse(buf.slice(0, i)) as QueryLine;
+        buf = buf.slice(i + 1);
+        if (l.type === 'done') done = l;
+        onLine(l);
+      }
+    }
+    if (done === null) throw new Error(`agent at ${this.base}: the query stream ended without a summary (agent stopped?)`);
+    return done;
+  }
+
   /** Aggregates of the agent (`GET /v1/aggregates`). */
   async aggregates(): Promise<AggregateEstimate[]> {
     return (await this.call<{ aggregates: AggregateEstimate[] }>('GET', '/v1/aggregates')).aggregates;
@@ -114,6 +176,7 @@ export class AgentClient {
     return this.call<AggregateEstimate>('PUT', `/v1/aggregates/${encodeURIComponent(name)}`, body);
   }
 
+  /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
   async leave(): Promise<void> {
     await this.call('POST', '/v1/leave', {});
   }

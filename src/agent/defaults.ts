@@ -22,5 +22,7 @@ export const AGENT_DEFAULTS = {
   leaveOnTerminate: false, // Serf leave_on_terminate
   skipLeaveOnInterrupt: false, // Serf skip_leave_on_interrupt
   rejoinAfterLeave: false, // Serf rejoin_after_leave
+  memberCoalesceMs: 0, // off (Serf's agent coalesces for 3 s; the issue asks for off by default)
+  userCoalesceMs: 0, // off
   aggregates: [] as (string | { name: string; kind?: 'avg' | 'sum' | 'count' | 'min' | 'max'; command: string; intervalMs?: number })[],
 };

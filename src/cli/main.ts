@@ -36,6 +36,8 @@ import { registerTags } from './tags.js';
 import { registerKeys } from './keys.js';
 import { registerJoin } from './join.js';
 import { registerForceLeave } from './force-leave.js';
+import { registerQuery } from './query.js';
+import { registerReachability } from './reachability.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
@@ -60,6 +62,8 @@ VERBS.push(registerTags);
 VERBS.push(registerKeys);
 VERBS.push(registerJoin);
 VERBS.push(registerForceLeave);
+VERBS.push(registerQuery);
+VERBS.push(registerReachability);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

@@ -78,6 +78,8 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   profile: ['wan', 'wan'],
   eventHandlers: ['user:deploy=./deploy.sh', [{ filters: ['user:deploy'], script: './deploy.sh' }]],
   aggregates: ['load:avg:5000=cat /proc/loadavg', ['load:avg:5000=cat /proc/loadavg']],
+  memberCoalesceMs: ['3000', 3000],
+  userCoalesceMs: ['0', 0],
   handlerTimeoutMs: ['4242', 4242],
   handlerConcurrency: ['7', 7],
   handlerQueueSize: ['42', 42],
