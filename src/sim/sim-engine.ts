@@ -63,6 +63,8 @@ export abstract class SimEngine {
   protected _now = 0;
   protected _events = 0;
   protected activity = 0;
+  /** Sink of the prefetch load in `stepUntil` (never read for a decision). */
+  protected prefetched = 0;
   protected readonly queue = new EventQueue();
   protected readonly ev: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
   protected readonly master: Sfc32;
@@ -151,6 +153,13 @@ export abstract class SimEngine {
       kind &= 15;
     }
     const a = e.node;
+    // Prefetch: load the next event's node now, so that its cache miss overlaps this
+    // event's work instead of stalling the next one (the loaded value is not used).
+    const nx = this.queue.peekNodeHint();
+    if (nx >= 0) {
+      const s = this.nodes[nx];
+      if (s !== null) this.prefetched = s.life;
+    }
     if (this.stallUntil !== null && kind !== K_CALL && kind !== K_JOIN && this.stallUntil[a] > e.time) {
       // A stalled process: its inputs wait, in their order, until it wakes; then its due
       // timers fire first and what arrived is read 1 ms later (as Node's event loop runs the
