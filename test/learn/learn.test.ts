@@ -128,7 +128,8 @@ function smallRun(seed: number, train: Shard, test: Shard): { accs: number[]; pa
   const rng = new Sfc32(seed);
   const idx = Array.from({ length: 400 }, () => rng.int(train.count));
   const shards = makeShards(subset(train, idx, FASHION_FEATURES), nodes, 'iid', seed, FASHION_FEATURES);
-  const config: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG };
+  // 10 steps a period: the 200 steps of 10 epochs fit in 20 periods (a short test).
+  const config: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG, stepsPerPeriod: 10 };
   const learners: GossipLearner<number>[] = [];
   const spec: AppSpec<LearnMsg, LearnTimer, LearnEvent> = {
     name: 'learn',
