@@ -19,7 +19,7 @@
  * same number of epochs at its own tuned rate (CENTRAL_LR): a fair comparison, not one at
  * the learners' rate (which would be far too large for one example's steps).
  *
- * Accuracy: every checkpoint (every `CHECKPOINT_PERIODS` periods) on a fixed subsample of
+ * Accuracy: at `CHECKPOINTS` evenly spaced checkpoints per run, on a fixed subsample of
  * `CHECKPOINT_TEST` test examples per live node (the full test set for 1,000 models at every
  * checkpoint is too slow on 2 cores: ~150 ms a model under load); at the end on the full
  * 10,000-example test set for every live node, which is what the rows report. Bytes per node:
@@ -36,7 +36,8 @@ import { Simulation } from './simulation.js';
 
 const JOIN_INTERVAL_MS = 5;
 const SETTLE_PERIODS = 40;
-const CHECKPOINT_PERIODS = 10;
+/** Checkpoints per run (a fixed number: a run at one step a period lasts 640 periods). */
+const CHECKPOINTS = 25;
 const CHECKPOINT_TEST = 200;
 const CRASH_PERCENT = 30;
 /** Steps per period of the contrast row: 10× fewer merges per SGD step than the default 1. */
@@ -138,13 +139,14 @@ function runOne(nodes: number, seed: number, run: LearnRun, shardsOf: Shard[], t
   const trainPeriods = Math.ceil((perShard * config.epochs) / config.stepsPerPeriod);
   const total = trainPeriods + SETTLE_PERIODS;
   const crashAt = Math.floor(trainPeriods / 2);
+  const every = Math.max(1, Math.round(total / CHECKPOINTS));
   const start = nodes * JOIN_INTERVAL_MS;
   sim.runUntil(start);
   const curve: RunOut['curve'] = [];
   for (let p = 1; p <= total; p++) {
     sim.runFor(config.periodMs);
     if (p === crashAt && run.crashed > 0) sim.failPercent(run.crashed);
-    if (p % CHECKPOINT_PERIODS === 0 || p === total) {
+    if (p % every === 0 || p === total) {
       const e = evalLive(sim, learners, config.shape, test, checkIdx);
       curve.push({ t_s: Math.round(sim.now / 100) / 10, accuracy_min: e.min, accuracy_mean: e.mean });
     }
