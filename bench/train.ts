@@ -1,12 +1,15 @@
 /**
- * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1]`: gossip learning on real
+ * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1] [--lr R] [--lr-decay D] [--epochs E]`: gossip learning on real
  * library nodes. Starts `--nodes` `RumorNode`s on loopback, spread over `--procs` worker
  * processes (20 processes of their own would be too heavy on 2 cores: 4 processes of 5
  * nodes by default), each node running the same `GossipLearner` machine the simulator runs
  * (`src/proto/learn/gossip.ts`) through `RumorNode.runApp`, with an IID shard of Fashion-MNIST
- * (60,000 / nodes examples). When every node has trained and then merged for the settle
- * periods, every node's model is evaluated on the full test set and compared with the same
- * model trained centrally for the same number of epochs. Prints one line per node and writes
+ * (60,000 / nodes examples, inputs centred on the training mean as in the simulator). When
+ * every node has trained and then merged for the settle periods, every node's model is
+ * evaluated on the full test set and compared with the same model trained centrally on the
+ * same inputs for the same number of epochs, at the central run's own tuned rate
+ * (CENTRAL_LR: the learners' rate suits averaged models, not one model's SGD). The learners'
+ * rate, decay and epochs are the library's defaults unless given. Prints one line per node and writes
  * `bench/results/train-<N>.json` `{nodes, seconds, accuracy_min, accuracy_mean,
  * accuracy_central, bytes_per_node}` (`seconds`: from the start of training to the last
  * node's final model).
