@@ -20,9 +20,10 @@
  * Where we differ from the paper: the peer is a random *neighbour* of the HyParView active
  * view, not a uniform sample of the whole network (the active view is a random graph of
  * degree ~5 that HyParView keeps connected, so averaging still mixes; the 2013 paper
- * uses NEWSCAST); the update happens on the period's timer, a batch of `stepsPerPeriod`
- * steps, instead of one step per received model (cheaper to simulate, same number of steps);
- * the learning rate decays by local epochs (the paper uses Pegasos' 1/(λt)).
+ * uses NEWSCAST); the update happens on the period's timer, `stepsPerPeriod` steps (default
+ * 1, the paper's one update per model received; more is cheaper to simulate but merges less
+ * per step, which costs accuracy: docs/results.md); the learning rate decays by local epochs
+ * (the paper uses Pegasos' 1/(λt)) and is that of averaged models, far above one model's.
  *
  * Limits: a model message carries every parameter (`classes × (features + 1)` float32 — 7.9 kB
  * for 10 classes on 14×14 images) every period, to one peer; nodes that never hear from
