@@ -85,7 +85,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount: number, seed: number): KvStalenessRow {
+/** One protocol's row (`config` overrides the protocol's configuration: tuning runs). */
+export function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount: number, seed: number, config?: StateConfig<number>): KvStalenessRow {
   const writerOf = new Int32Array(nodes).fill(-1);
   const writers: number[] = [];
   for (let i = 0; i < writerCount; i++) {
@@ -110,8 +111,8 @@ function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount
       if (wr.count === nodes - 1) wr.done = t;
     }
   };
-  const config = protocol === 'rumor' ? DEFAULT_STATE_CONFIG : BASELINE_STATE_CONFIG;
-  const spec = stateSpec(config, nodes, () => ref.sim!.now, onEvent);
+  const cfg = config ?? (protocol === 'rumor' ? DEFAULT_STATE_CONFIG : BASELINE_STATE_CONFIG);
+  const spec = stateSpec(cfg, nodes, () => ref.sim!.now, onEvent);
   const sim = (ref.sim = new Simulation({ nodes, seed, apps: [spec] }));
   sim.joinAll(JOIN_INTERVAL_MS);
   sim.runFor(nodes * JOIN_INTERVAL_MS + SETTLE_MS);
