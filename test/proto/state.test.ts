@@ -64,6 +64,7 @@ test('state: a local set bumps the version, emits an update and pushes a one-ent
   const { m, io } = machine('a:1', 100);
   m.neighborUp('b:1');
   m.neighborUp('c:1');
+  assert.deepEqual(io.take(), [['send', 'b:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 0 }] }], ['send', 'c:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 0 }] }]], 'a new neighbour is reconciled with at once');
   assert.deepEqual(m.set('role', v('db'), 10), { ok: true, version: 1 });
   assert.deepEqual(m.set('zone', v('eu'), 11), { ok: true, version: 2 });
   const out = io.take();
@@ -81,6 +82,7 @@ test('state: a push is forwarded once, to the neighbours but its sender, and onl
   const { m, io } = machine('b:1');
   for (const n of ['a:1', 'c:1', 'd:1', 'e:1']) m.neighborUp(n);
   m.neighborDown('e:1', 'link-failed');
+  io.take();
   const push = (version: number): StateMessage<string> => ({ type: 'push', deltas: [{ node: 'o:1', generation: 5, fromVersion: version - 1, toVersion: version, reset: false, lastGcVersion: 0, entries: [{ key: 'k', value: v(`v${version}`), version }] }] });
   m.handleMessage('c:1', push(1), 20);
   const sent = io.take().filter((o) => o[0] === 'send');
@@ -95,6 +97,24 @@ test('state: a push is forwarded once, to the neighbours but its sender, and onl
   assert.deepEqual(io.take(), [], 'a push of this node\'s own keys is neither stored nor forwarded');
   assert.equal(text(m.get('b:1', 'mine')?.value), 'x');
   assert.equal(m.counters.pushes, 3);
+});
+
+test('state: writes made before the first neighbour are pushed when it comes up, once', () => {
+  const { m, io } = machine('a:1', 100);
+  m.set('tag.role', v('db'), 1);
+  m.set('_rumor.tags', v('1'), 2);
+  m.set('tag.role', v('web'), 3);
+  assert.deepEqual(io.take().filter((o) => o[0] === 'send'), [], 'no neighbour, no peer: nothing sent');
+  m.neighborUp('b:1');
+  const push: StateMessage<string> = { type: 'push', deltas: [{ node: 'a:1', generation: 100, fromVersion: 0, toVersion: 3, reset: false, lastGcVersion: 0, entries: [{ key: '_rumor.tags', value: v('1'), version: 2 }, { key: 'tag.role', value: v('web'), version: 3 }] }] };
+  assert.deepEqual(io.take(), [['send', 'b:1', push], ['send', 'b:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 3 }] }]]);
+  m.neighborUp('c:1');
+  assert.deepEqual(io.take(), [['send', 'c:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 3 }] }]], 'pushed once only');
+  // A receiver holding nothing of a:1 stores the pushed state and raises its watermark.
+  const b = machine('b:1', 1);
+  b.m.handleMessage('a:1', push, 5);
+  assert.equal(b.m.ownerInfo('a:1')?.maxVersion, 3);
+  assert.equal(text(b.m.get('a:1', 'tag.role')?.value), 'web');
 });
 
 test('state: pushFanout pushes to that many distinct random peers, never itself nor the sender', () => {

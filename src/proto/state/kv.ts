@@ -31,7 +31,10 @@
  *   missed is stored (it is newer than the key held) but does not raise the watermark; the
  *   next exchange fills the gap. A push is forwarded only when it stored something, so each
  *   node forwards a write at most once (a hostile push is amplified at most by the number of
- *   neighbours, and only once per new entry).
+ *   neighbours, and only once per new entry). A new neighbour is reconciled with at once
+ *   (a `syn`), so it holds what the flood brought before the link existed, and writes made
+ *   before the node had any neighbour (an agent's start-up tags) are pushed when the first
+ *   one comes up.
  * - Order within the size bound: the paper sorts participants by how far behind the peer is
  *   ("scuttle-depth"); we send the owner whose newest missing entry we learned most recently
  *   first (freshest first), so under a tight bound fresh metadata wins over old backlog.
@@ -95,6 +98,9 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
   private readonly peerIndex = new Map<P, number>();
   /** The overlay's neighbours (HyParView's active view): the push floods over them. */
   private readonly neighbors = new Set<P>();
+  /** This node's writes that no peer was sent (made before it had a neighbour): the version
+   *  before the first of them, or -1. They are pushed when the first neighbour comes up. */
+  private unpushedFrom = -1;
   private readonly own: OwnerState;
   private running = false;
   private stopped = false;
@@ -129,11 +135,14 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     this.gossipDue = now + this.config.gossipIntervalMs;
     this.io.timer(this.rng.int(this.config.gossipIntervalMs) + 1, { type: 'gossip' });
     this.io.timer(this.gcPeriod(), { type: 'gc' });
+    for (const p of this.neighbors) this.greet(p);
   }
 
   neighborUp(peer: P): void {
-    if (peer !== this.self) this.neighbors.add(peer);
+    if (peer === this.self || this.neighbors.has(peer)) return;
+    this.neighbors.add(peer);
     this.addPeer(peer);
+    if (this.running) this.greet(peer);
   }
 
   neighborDown(peer: P, _reason: DownReason): void {
@@ -305,7 +314,7 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     if (this.running && (this.config.pushWrites || this.config.pushNeighbors || this.config.pushFanout > 0)) {
       const d: NodeDelta<P> = { node: this.self, generation: this.generation, fromVersion: from, toVersion: entry.version, reset: false, lastGcVersion: this.own.lastGcVersion, entries: [entry] };
       if (this.config.pushWrites) this.io.broadcast({ type: 'delta', deltas: [d] });
-      this.push({ type: 'push', deltas: [d] }, this.self);
+      if (this.push({ type: 'push', deltas: [d] }, this.self) === 0 && this.unpushedFrom < 0) this.unpushedFrom = from;
     }
     return entry.version;
   }
@@ -363,10 +372,26 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
 
   /** Send a fresh write on: to every neighbour (`pushNeighbors`) and to `pushFanout` random
    *  peers, never back to `from`. */
-  private push(msg: StateMessage<P>, from: P): void {
+  private push(msg: StateMessage<P>, from: P): number {
     const sent = this.config.pushNeighbors ? [...this.neighbors].filter((p) => p !== from) : [];
+    for (const p of this.pick(this.config.pushFanout, from)) if (!sent.includes(p)) sent.push(p);
     for (const p of sent) this.io.send(p, msg);
-    for (const p of this.pick(this.config.pushFanout, from)) if (!sent.includes(p)) this.io.send(p, msg);
+    return sent.length;
+  }
+
+  /** A new neighbour (with `pushNeighbors`): push this node's writes that nobody was sent
+   *  (the start-up keys of a node that wrote before it joined), then reconcile with the
+   *  neighbour at once, so that it holds what the flood brought before the link existed. */
+  private greet(peer: P): void {
+    if (!this.config.pushNeighbors) return;
+    if (this.unpushedFrom >= 0) {
+      const from = this.unpushedFrom;
+      const entries = [...this.own.entries.values()].map((s) => s.entry).filter((e) => e.version > from).sort((a, b) => a.version - b.version);
+      this.unpushedFrom = -1;
+      const d: NodeDelta<P> = { node: this.self, generation: this.generation, fromVersion: from, toVersion: this.own.maxVersion, reset: false, lastGcVersion: this.own.lastGcVersion, entries };
+      if (entries.length > 0) this.push({ type: 'push', deltas: [d] }, this.self);
+    }
+    this.io.send(peer, { type: 'syn', digest: this.digest() });
   }
 
   /** Up to `n` distinct random peers, never this node nor `except` (4n draws at most). */
