@@ -10,11 +10,11 @@
  * at every agent every 20 ms). Besides each update's latency it prints when every agent's
  * `/v1/kv-watch` stream reported the new value (the propagation, without the polling) and the
  * slowest member-list poll (the polling's own cost on a loaded machine), with the 1-min load
- * average. Prints, writes nothing.
+ * average, and writes the same as JSON to `bench/results/tag-update-<N>.json`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, get as httpGet, request as httpRequest, type ClientRequest } from 'node:http';
-import { mkdtempSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,13 +119,19 @@ async function main(): Promise<void> {
     };
     const notes: string[] = [];
     const lat = await measureTagUpdates(ops, n, notes);
-    for (const s of sets) {
+    const r1 = (x: number): number => Math.round(x * 10) / 10;
+    const updates = sets.map((s) => {
       const got = (arrivals.get(s.value) ?? []).filter((x) => x !== undefined).map((x) => x - s.t0);
-      process.stdout.write(`update ${s.value}: every agent's kv-watch by ${got.length === n ? Math.max(...got).toFixed(1) : `— (${got.length}/${n})`} ms; slowest member-list poll ${s.slowestPoll.toFixed(1)} ms\n`);
-    }
+      return { value: s.value, all_watch_ms: got.length === n ? r1(Math.max(...got)) : null, watch_reached: got.length, slowest_poll_ms: r1(s.slowestPoll) };
+    });
     for (const s of streams) s.destroy();
+    process.stdout.write('update | latency (ms) | every kv-watch by (ms) | slowest poll (ms)\n');
+    updates.forEach((u, k) => process.stdout.write(`${k} | ${lat[k] === undefined ? '—' : r1(lat[k])} | ${u.all_watch_ms ?? `— (${u.watch_reached}/${n})`} | ${u.slowest_poll_ms}\n`));
     const median = [...lat].sort((a, b) => a - b)[Math.floor(lat.length / 2)];
-    process.stdout.write(`${JSON.stringify({ nodes: n, bin, tag_update_ms: Math.round(median * 10) / 10, latencies_ms: lat.map((x) => Math.round(x * 10) / 10), notes, load1: loadavg()[0] })}\n`);
+    const result = { nodes: n, bin, tag_update_ms: median === undefined ? null : r1(median), latencies_ms: lat.map(r1), updates, notes, load1: loadavg()[0] };
+    process.stdout.write(`tag_update_ms ${result.tag_update_ms} (load ${result.load1})\n`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(ROOT, 'bench', 'results', `tag-update-${n}.json`), JSON.stringify(result, null, 2) + '\n');
   } finally {
     keepAlive.destroy();
     const signal = (sig: NodeJS.Signals): void => {
