@@ -77,8 +77,8 @@ export interface StateConfig<P> {
    *  sender: a flood over the overlay, which reaches every node of a connected overlay in its
    *  diameter of hops for about (active view size − 1) small messages per node and write.
    *  Default true: measured by `rumor sim kv-staleness` (docs/results.md, "Key-value
-   *  staleness"), p99 0.1 s at 10^3 nodes against the baseline's 2.8 s, at a quarter of its
-   *  bytes. */
+   *  staleness"), p99 0.10 s at 10^3 nodes and 0.13 s at 10^4 against the baseline's 2.8 s
+   *  and 3.3 s, at a quarter of its bytes (3 seeds each). */
   readonly pushNeighbors: boolean;
   /** Also push every local write to this many peers drawn at random (from `samplePeer` or
    *  the known peers), forwarded the same way (infect-and-die rumor mongering: Demers et al.,
