@@ -69,6 +69,10 @@ export interface AppSpec<M, T, E> {
    *  Must start with `_` (reserved for the system). Default `_app.<name>`. */
   channel?: string;
   codec: AppCodec<M>;
+  /** Send every point-to-point message (`io.send` too) as a datagram when it fits, over TCP
+   *  otherwise. For applications whose messages are periodic repairs that a loss only delays
+   *  (the key-value state's anti-entropy): no connection is dialed for them. Default false. */
+  datagrams?: boolean;
   /** Build the machine with the node's id and the host's io sink. */
   create(self: string, io: AppIo<string, M, T, E>): App<string, M, T>;
   /** Events of the application (called synchronously, after the input that raised them). */
@@ -180,7 +184,7 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
 
   private io(): AppIo<string, M, T, E> {
     return {
-      send: (to, msg) => this.send(to, msg, false),
+      send: (to, msg) => this.send(to, msg, this.spec.datagrams === true),
       sendDatagram: (to, msg) => this.send(to, msg, true),
       broadcast: (msg) => this.broadcast(msg),
       timer: (delayMs, t) => this.timer(delayMs, t),
