@@ -1,9 +1,9 @@
 /**
  * Application datagrams (specified in `docs/protocol.md`, "Application datagrams"): small
- * point-to-point application messages — the membership machine's SWIM `m-ping`, `m-ack`,
- * `m-ping-req` and `m-nack` — sent as one UDP datagram from the node's UDP socket (the one
- * its heartbeats use, bound on its listen host:port) instead of a `direct` frame over a TCP
- * connection that would have to be dialed for the purpose. Same framing as the heartbeat
+ * point-to-point application messages — the membership machine's ordinary SWIM `m-ping` and
+ * `m-ack`, the key-value state's anti-entropy — sent as one UDP datagram from the node's UDP
+ * socket (the one its heartbeats use, bound on its listen host:port) instead of a `direct`
+ * frame over a TCP connection that would have to be dialed for the purpose. Same framing as the heartbeat
  * datagrams (datagram.ts):
  *
  *     u32 length | u8 version | u8 type (10) | string cluster | string from | string channel

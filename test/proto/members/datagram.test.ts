@@ -46,14 +46,14 @@ function setup(over: Partial<MembersConfig> = {}) {
   return { m, io, store };
 }
 
-test('datagrams: an ordinary probe pings by datagram; the indirect stage asks relays by datagram and pings once more over send', () => {
+test('datagrams: an ordinary probe pings by datagram; the indirect stage (relays and one more ping) goes over send', () => {
   const { m, io, store } = setup();
   m.handleTimer({ type: 'm-tick', due: 100 }, 100);
   const subject = m.detector.subjects()[0];
   assert.deepEqual(io.takeVia(), [{ to: subject, type: 'm-ping', via: 'datagram' }]);
   m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 600, indirect: false }, 600);
   const out = io.takeVia();
-  assert.deepEqual(out.map((o) => `${o.type}/${o.via}`), ['m-ping-req/datagram', 'm-ping-req/datagram', 'm-ping-req/datagram', 'm-ping/send']);
+  assert.deepEqual(out.map((o) => `${o.type}/${o.via}`), ['m-ping-req/send', 'm-ping-req/send', 'm-ping-req/send', 'm-ping/send']);
   assert.equal(out[3].to, subject);
   // An ack from a member that is neither the subject nor a relay we asked is not taken.
   const relays = out.slice(0, 3).map((o) => o.to);
@@ -86,7 +86,7 @@ test('datagrams: a ping is answered the way it came', () => {
   ]);
 });
 
-test('datagrams: a relay pings by datagram, forwards only the target\'s ack, and answers the way the request came', () => {
+test('datagrams: a relay pings the way the request came, forwards only the target\'s ack, and answers the same way', () => {
   const { m, io } = setup();
   m.handleMessage(A[2], { type: 'm-ping-req', seq: 40, target: A[5] }, 10, true);
   assert.deepEqual(io.takeVia(), [{ to: A[5], type: 'm-ping', via: 'datagram' }]);
@@ -97,7 +97,7 @@ test('datagrams: a relay pings by datagram, forwards only the target\'s ack, and
   assert.deepEqual(io.takeVia(), [{ to: A[2], type: 'm-ack', via: 'datagram' }]);
   // A request over send is answered over send (here with a nack at the relay timeout).
   m.handleMessage(A[2], { type: 'm-ping-req', seq: 41, target: A[6] }, 20, false);
-  io.takeVia();
+  assert.deepEqual(io.takeVia(), [{ to: A[6], type: 'm-ping', via: 'send' }]);
   m.handleTimer({ type: 'm-relay-timeout', seq: 2, due: 420 }, 420);
   assert.deepEqual(io.takeVia(), [{ to: A[2], type: 'm-nack', via: 'send' }]);
 });
