@@ -481,6 +481,8 @@ export class Agent implements ApiBackend {
 
   /** A member's agent and protocol versions, from its state's `VERSION_KEY` (absent: unknown). */
   private versionOf(addr: string): { agentVersion?: string; protocol?: [number, number] } {
+    // Our own: known before it is published (publishVersionLater).
+    if (addr === this.node.address) return parseVersionText(versionText(this.version));
     const e = this.state === 'stopped' ? undefined : this.node.state.get(addr, VERSION_KEY);
     return e === undefined ? {} : parseVersionText(Buffer.from(e.value).toString('utf8'));
   }
