@@ -68,6 +68,9 @@ export class NodeState extends EventEmitter {
     const seed = (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
     this.handle = node.runApp<StateMessage<string>, StateTimer, StateEvent<string>>({
       name: 'state',
+      // Anti-entropy (syn, ack, delta) to a random member every few seconds: a datagram when it
+      // fits, so that a quiet cluster does not dial (and close) a connection per round.
+      datagrams: true,
       codec: { encode: encodeStateMessage, decode: (b) => decodeStateMessage(b, config.limits) },
       create: (self, io) => (machine = new StateMachine<string>(self, Date.now(), config, new Sfc32(seed), io, stringIdBytes)),
       onEvent: (e) => {
