@@ -114,7 +114,12 @@ test('kill -9 of a process: neighbours detect link failure, views repair, broadc
   );
   // Links dropped by churn (an eviction) between the snapshot and the kill are not the kill.
   const failed = downs.filter((d) => d.t >= killAt && dead.has(d.peer));
-  assert.ok(failed.every((d) => d.reason === 'link-failed'), `reasons: ${[...new Set(failed.map((d) => d.reason))].join(',')}`);
+  // A killed node sends nothing, so no down is graceful. A survivor may also have evicted a
+  // dead neighbour for a new one (the kill makes others look for neighbours) before its reset
+  // arrived: 'evicted' is allowed, and the reset is seen at least once.
+  const reasons = failed.map((d) => d.reason);
+  assert.ok(reasons.every((r) => r === 'link-failed' || r === 'evicted'), `reasons: ${[...new Set(reasons)].join(',')}`);
+  assert.ok(reasons.includes('link-failed'), `reasons: ${[...new Set(reasons)].join(',')}`);
   const survivors = liveAddrs().filter((a) => a !== procs[2].addresses[3]);
   assert.equal(survivors.length, 7);
   await waitUntil(
