@@ -32,11 +32,10 @@ import type { Rng } from '../proto/types.js';
 import { BUCKETS, entryHash, type MemberMeta, type MemberStore } from '../proto/members/types.js';
 import { ringPosition } from '../proto/members/map-store.js';
 
-/** Most versions of one member in flight at once (alive at the base, then e.g. suspect,
- *  failed, and a refutation's alive at a higher incarnation, …). A member that would need more
- *  (it flapped 8 times faster than one change reaches every node) stops the simulation with an
- *  error that says so: no membership experiment comes near it. */
-export const MAX_VERSIONS = 8;
+/** Version slots per member at first (alive at the base, then e.g. suspect, failed, and a
+ *  refutation's alive at a higher incarnation); a member that needs more doubles every
+ *  member's slots (rare: it flapped faster than its changes reached every node). */
+const INITIAL_VERSIONS = 4;
 
 /** Key hash of member id `m` (a 32-bit mix). */
 export function intKey(m: number): number {
@@ -56,14 +55,16 @@ export class SharedMembers {
   private readonly base: Float64Array;
   private readonly baseSince: Float64Array;
   /** Versions in flight, flat (cache-friendly: a lookup touches two typed arrays and one
-   *  word of the arena): member m's versions are slots m·MAX_VERSIONS … + nv[m] − 1, in order
+   *  word of the arena): member m's versions are slots m·V … m·V + nv[m] − 1 (V slots per member), in order
    *  of creation; each has its state, first adoption time, holder count and the word offset
    *  of its holder bitset in `arena` (one buffer for every bitset, freed offsets reused). */
-  private readonly nv: Uint8Array;
-  private readonly vState: Float64Array;
-  private readonly vSince: Float64Array;
-  private readonly vCount: Int32Array;
-  private readonly vOff: Int32Array;
+  private readonly nv: Uint16Array;
+  /** Version slots per member (see INITIAL_VERSIONS). */
+  private V = INITIAL_VERSIONS;
+  private vState: Float64Array;
+  private vSince: Float64Array;
+  private vCount: Int32Array;
+  private vOff: Int32Array;
   private arena: Uint32Array;
   private arenaTop = 0;
   private readonly arenaFree: number[] = [];
@@ -87,11 +88,11 @@ export class SharedMembers {
     this.words = (n + 31) >>> 5;
     this.base = new Float64Array(n).fill(initial);
     this.baseSince = new Float64Array(n);
-    this.nv = new Uint8Array(n);
-    this.vState = new Float64Array(n * MAX_VERSIONS);
-    this.vSince = new Float64Array(n * MAX_VERSIONS);
-    this.vCount = new Int32Array(n * MAX_VERSIONS);
-    this.vOff = new Int32Array(n * MAX_VERSIONS);
+    this.nv = new Uint16Array(n);
+    this.vState = new Float64Array(n * this.V);
+    this.vSince = new Float64Array(n * this.V);
+    this.vCount = new Int32Array(n * this.V);
+    this.vOff = new Int32Array(n * this.V);
     this.arena = new Uint32Array(this.words * 64);
     this.registered = new Uint8Array(n);
     this.cnt = new Int32Array(n);
@@ -141,7 +142,7 @@ export class SharedMembers {
     const w = x >>> 5;
     const bit = 1 << (x & 31);
     for (const m of [...this.versioned]) {
-      const b0 = m * MAX_VERSIONS;
+      const b0 = m * this.V;
       for (let i = this.nv[m] - 1; i >= 0; i--) {
         const o = this.vOff[b0 + i] + w;
         if ((this.arena[o] & bit) !== 0) {
@@ -163,7 +164,7 @@ export class SharedMembers {
 
   /** Drop version `i` of `m` (its bitset back to the arena, later versions move down). */
   private removeVersion(m: number, i: number): void {
-    const b0 = m * MAX_VERSIONS;
+    const b0 = m * this.V;
     const off = this.vOff[b0 + i];
     this.arena.fill(0, off, off + this.words);
     this.arenaFree.push(off);
@@ -193,7 +194,7 @@ export class SharedMembers {
   private held(x: number, m: number): number {
     const k = this.nv[m];
     if (k === 0) return -1;
-    const b0 = m * MAX_VERSIONS;
+    const b0 = m * this.V;
     const w = x >>> 5;
     const bit = 1 << (x & 31);
     for (let i = 0; i < k; i++) if ((this.arena[this.vOff[b0 + i] + w] & bit) !== 0) return i;
@@ -203,12 +204,12 @@ export class SharedMembers {
   /** @internal */
   get(x: number, m: number): number {
     const i = this.held(x, m);
-    return i < 0 ? this.base[m] : this.vState[m * MAX_VERSIONS + i];
+    return i < 0 ? this.base[m] : this.vState[m * this.V + i];
   }
 
   /** @internal */
   set(x: number, m: number, state: number, now: number): void {
-    const b0 = m * MAX_VERSIONS;
+    const b0 = m * this.V;
     const held = this.held(x, m);
     const old = held >= 0 ? this.vState[b0 + held] : this.base[m];
     if (old === state) return;
@@ -235,12 +236,15 @@ export class SharedMembers {
   }
 
   private join(x: number, m: number, state: number, now: number, w: number, bit: number): void {
-    const b0 = m * MAX_VERSIONS;
+    const b0 = m * this.V;
     let i = 0;
     const k = this.nv[m];
     while (i < k && this.vState[b0 + i] !== state) i++;
     if (i === k) {
-      if (k === MAX_VERSIONS) throw new Error(`members-store: member ${m} has more than ${MAX_VERSIONS} versions in flight (node ${x} adopting state ${state})`);
+      if (k === this.V) {
+        this.widen();
+        return this.join(x, m, state, now, w, bit);
+      }
       if (k === 0) this.versioned.add(m);
       this.vState[b0 + i] = state;
       this.vSince[b0 + i] = now;
@@ -253,9 +257,38 @@ export class SharedMembers {
     if (++this.vCount[b0 + i] === this.live) this.collapse(m, i, now);
   }
 
+  /** Double the version slots of every member (their order kept). */
+  private widen(): void {
+    const V = this.V;
+    const W = V * 2;
+    const n = this.n;
+    const st = new Float64Array(n * W);
+    const si = new Float64Array(n * W);
+    const co = new Int32Array(n * W);
+    const of = new Int32Array(n * W);
+    for (let m = 0; m < n; m++) {
+      for (let i = 0; i < this.nv[m]; i++) {
+        st[m * W + i] = this.vState[m * V + i];
+        si[m * W + i] = this.vSince[m * V + i];
+        co[m * W + i] = this.vCount[m * V + i];
+        of[m * W + i] = this.vOff[m * V + i];
+      }
+    }
+    this.V = W;
+    this.vState = st;
+    this.vSince = si;
+    this.vCount = co;
+    this.vOff = of;
+  }
+
+  /** Version slots per member now (tests). */
+  get versionSlots(): number {
+    return this.V;
+  }
+
   /** Every live node holds version `i` of `m`: it becomes the base, all versions go. */
   private collapse(m: number, i: number, now: number): void {
-    const b0 = m * MAX_VERSIONS;
+    const b0 = m * this.V;
     const state = this.vState[b0 + i];
     const key = this.keys[m];
     const b = key % BUCKETS;
@@ -294,7 +327,7 @@ export class SharedMembers {
 
   /** @internal */ since(x: number, m: number): number {
     const i = this.held(x, m);
-    return i < 0 ? this.baseSince[m] : this.vSince[m * MAX_VERSIONS + i];
+    return i < 0 ? this.baseSince[m] : this.vSince[m * this.V + i];
   }
   /** @internal */ size(x: number): number {
     return this.cnt[x];
