@@ -197,7 +197,9 @@ export class SharedMembers {
     const b0 = m * this.V;
     const w = x >>> 5;
     const bit = 1 << (x & 31);
-    for (let i = 0; i < k; i++) if ((this.arena[this.vOff[b0 + i] + w] & bit) !== 0) return i;
+    // Newest first: in a wave most lookups are duplicates of the change a node just adopted
+    // (a node is in at most one version, so the order only changes the cost).
+    for (let i = k - 1; i >= 0; i--) if ((this.arena[this.vOff[b0 + i] + w] & bit) !== 0) return i;
     return -1;
   }
 
