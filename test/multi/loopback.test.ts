@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeOptions } from '../../src/index.js';
-import { DeliveryLog, NodeProc, allStates, components, overlayConnected, waitUntil, type DownEvent, type ProcEvent } from './support/procs.js';
+import { DeliveryLog, NodeProc, allStates, components, overlayConnected, viewsSymmetric, waitUntil, type DownEvent, type NodeState, type ProcEvent } from './support/procs.js';
 
 const OPTIONS: NodeOptions = { profile: 'local' };
 const PER_PROC = 4;
@@ -52,9 +52,21 @@ test('12 nodes in 3 processes form one overlay; 20 broadcasts are delivered exac
 
 test('a node leaves gracefully: neighbours see "disconnected", the rest stay connected and deliver', { timeout: 30_000 }, async () => {
   const leaverAddr = procs[2].addresses[3];
-  const before = (await allStates(procs)).filter((s) => s.neighbors.includes(leaverAddr)).map((s) => s.address);
-  assert.ok(before.length >= 1, 'the leaver has neighbours');
-  const since = Date.now();
+  // The former neighbours from a snapshot with symmetric views, and `since` taken before it: a
+  // view still changing (a DISCONNECT in flight) would name a node whose down event predates
+  // the leave, or one that never held the link.
+  let before: string[] = [];
+  let since = 0;
+  await waitUntil(
+    async () => {
+      since = Date.now();
+      const states = await allStates(procs);
+      before = states.filter((s) => s.neighbors.includes(leaverAddr)).map((s) => s.address);
+      return viewsSymmetric(states) && before.length >= 1;
+    },
+    15_000,
+    'symmetric views, the leaver with neighbours',
+  );
   await procs[2].request('leave', { node: 3 });
   const downOf = (a: string): DownEvent | undefined => downs.find((d) => d.t >= since && d.node === a && d.peer === leaverAddr);
   await waitUntil(
@@ -76,10 +88,19 @@ test('a node leaves gracefully: neighbours see "disconnected", the rest stay con
 test('kill -9 of a process: neighbours detect link failure, views repair, broadcasts reach all survivors', { timeout: 40_000 }, async () => {
   const victim = procs[1];
   const dead = new Set(victim.addresses);
-  const states = (await allStates(procs)).filter((s) => s.address !== procs[2].addresses[3]);
-  const watchers = states.filter((s) => !dead.has(s.address) && s.neighbors.some((p) => dead.has(p)));
-  assert.ok(watchers.length >= 1, 'some survivor neighbours the victim process');
-  const since = Date.now();
+  // As for the leave: watchers from a snapshot with symmetric views, `since` taken before it.
+  let watchers: NodeState[] = [];
+  let since = 0;
+  await waitUntil(
+    async () => {
+      since = Date.now();
+      const states = (await allStates(procs)).filter((s) => s.address !== procs[2].addresses[3]);
+      watchers = states.filter((s) => !dead.has(s.address) && s.neighbors.some((p) => dead.has(p)));
+      return viewsSymmetric(states) && watchers.length >= 1;
+    },
+    15_000,
+    'symmetric views, some survivor neighbouring the victim process',
+  );
   await victim.kill9();
   await waitUntil(
     () => watchers.every((w) => w.neighbors.filter((p) => dead.has(p)).every((p) => downs.some((d) => d.t >= since && d.node === w.address && d.peer === p))),

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNode, type DownReason, type RumorNode } from '../../src/index.js';
-import { captureLogger, closeAll, connected, fakePeer, startCluster, testOptions, waitUntil } from './helpers.js';
+import { captureLogger, closeAll, connected, fakePeer, startCluster, testOptions, viewsSymmetric, waitUntil } from './helpers.js';
 
 /** Record every neighborDown event of `nodes`. */
 function recordDowns(nodes: RumorNode[]): Array<{ at: string; peer: string; reason: DownReason }> {
@@ -14,7 +14,7 @@ function recordDowns(nodes: RumorNode[]): Array<{ at: string; peer: string; reas
 test('leave: neighbours see neighborDown "disconnected" and repair their views', { timeout: 30_000 }, async () => {
   const nodes = await startCluster(10, {}, 200);
   try {
-    await waitUntil(() => connected(nodes), 15_000, 'connected overlay');
+    await waitUntil(() => connected(nodes) && viewsSymmetric(nodes), 15_000, 'connected overlay with symmetric views');
     const downs = recordDowns(nodes);
     const leaver = nodes[0];
     const former = leaver.neighbors();
@@ -48,7 +48,9 @@ test('close (RST): neighbours see neighborDown "link-failed" without waiting for
   // Heartbeats so slow (60 s) that only the reset can explain a detection within the deadline.
   const nodes = await startCluster(6, { net: { heartbeatIntervalMs: 20_000, heartbeatTimeoutMs: 60_000 } }, 300);
   try {
-    await waitUntil(() => connected(nodes), 15_000, 'connected overlay');
+    // Views settled and symmetric: a view still changing (a NEIGHBOR or DISCONNECT in flight)
+    // would name a peer that never held the link, and so never loses it.
+    await waitUntil(() => connected(nodes) && viewsSymmetric(nodes), 15_000, 'connected overlay with symmetric views');
     const downs = recordDowns(nodes);
     const victim = nodes[2];
     const former = victim.neighbors();
