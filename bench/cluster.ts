@@ -19,6 +19,8 @@
  *     IP headers included) on the agents' gossip ports (`idle_bytes_per_s_per_node`);
  * (b2) tag update: a tag set at one agent until every agent's member list shows it
  *     (`tag_update_ms`, median of 5; bench/tag-update.ts);
+ * (b3) query: a query to every agent until every agent's response is back at the asker
+ *     (`query_all_ms`, median of 5; bench/query-all.ts; Serf: the RPC `query`, `serf query`);
  * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
@@ -30,7 +32,11 @@
  * (g) silent failure: one agent frozen with SIGSTOP and kept frozen (its sockets stay open: no
  *     reset, no answers) until every other agent lists it failed, left or absent
  *     (`silent_detect_ms`; rumor's `suspect` does not count as detected, as Serf never shows
- *     its suspicion).
+ *     its suspicion);
+ * (h) restart without join: agent 0 (every agent runs with a snapshot: rumor `--data-dir`, Serf
+ *     `-snapshot`) is stopped with SIGTERM (neither leaves on SIGTERM by default), and once every
+ *     live agent lists it failed it is started again without `--join`/`-join`; from that spawn
+ *     until every live agent lists it alive (`restart_rejoin_ms`).
  *
  * Polling: rumor through its HTTP API (node:http, kept-alive connections), Serf through its RPC
  * protocol over one persistent connection per agent (bench/serf.ts): neither spawns a process
@@ -45,6 +51,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
+import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
 
@@ -88,6 +95,11 @@ interface Result {
   /** Median of the tag updates (bench/tag-update.ts), and each one. */
   tag_update_ms: number | null;
   tag_update_latencies_ms: number[];
+  /** Restart of agent 0 without join until every live agent lists it alive (phase h). */
+  restart_rejoin_ms: number | null;
+  /** Median of the queries to every agent (bench/query-all.ts), and each one. */
+  query_all_ms: number | null;
+  query_all_latencies_ms: number[];
   notes: string[];
 }
 
@@ -96,6 +108,8 @@ interface Driver {
   name: 'rumor' | 'serf';
   version: string;
   spawn(i: number, join: string[]): ChildProcess;
+  /** Start agent i again, without join, on the same ports and snapshot (phase h). */
+  restart(i: number): ChildProcess;
   /** Resolves when agent i answers a members query (the query the join phase polls with: an
    *  agent is "up" when it can answer it); throws otherwise. */
   ping(i: number): Promise<void>;
@@ -103,6 +117,7 @@ interface Driver {
   members(i: number): Promise<Map<string, string>>;
   publish(i: number, name: string, payload: string): Promise<void>;
   tagOps: TagOps;
+  queryOps: QueryOps;
   close(): void;
 }
 
@@ -285,20 +300,23 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const get = (i: number, path: string): Promise<unknown> => httpJson(keepAlive, api[i], path);
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  const queryHandler = writeQueryHandler(dir);
+  const spawn = (i: number, joinTo: string[]): ChildProcess =>
+    spawnAgent({
+      name: `n${i}`,
+      gossipPort: gossip[i],
+      apiPort: api[i],
+      join: joinTo,
+      profile: opts.profile,
+      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
+      logFile: join(dir, `agent-${i}.log`),
+      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    });
   return {
     name: 'rumor',
     version: `rumor ${version}`,
-    spawn: (i, joinTo) =>
-      spawnAgent({
-        name: `n${i}`,
-        gossipPort: gossip[i],
-        apiPort: api[i],
-        join: joinTo,
-        profile: opts.profile,
-        handlers: [`user=${handlers[i]}`],
-        logFile: join(dir, `agent-${i}.log`),
-        extraArgs: ['--log-level', 'warn'],
-      }),
+    spawn,
+    restart: (i) => spawn(i, []),
     ping: async (i) => void (await get(i, '/v1/members')),
     members: async (i) => {
       const r = (await get(i, '/v1/members')) as { members: { name: string; status: string }[] };
@@ -311,6 +329,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
       set: async (i, key, value) => void (await httpJson(keepAlive, api[i], '/v1/tags', JSON.stringify({ set: { [key]: value } }))),
       tags: async (i) => new Map(((await get(i, '/v1/members')) as { members: { name: string; tags: Record<string, string> }[] }).members.map((m) => [m.name, m.tags])),
     },
+    queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
     close: () => keepAlive.destroy(),
   };
 }
@@ -334,12 +353,15 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
       throw e;
     }
   };
+  const queryHandler = writeQueryHandler(dir);
   return {
     name: 'serf',
     version: `serf ${serfVersion()}`,
-    spawn: (i, joinTo) => {
-      const child = spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], profile });
-      return child;
+    spawn: (i, joinTo) => spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) }),
+    restart: (i) => {
+      rpcs.get(i)?.close();
+      rpcs.delete(i);
+      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: [], handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) });
     },
     ping: (i) => withRpc(i, async (c) => void (await c.members())),
     members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
@@ -347,6 +369,17 @@ function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers:
     tagOps: {
       set: (i, key, value) => withRpc(i, async (c) => void (await c.call('tags', { Tags: { [key]: value }, DeleteTags: [] }, false))),
       tags: (i) => withRpc(i, async (c) => new Map((((await c.call('members', undefined, true)) as { Members?: { Name: string; Tags?: Record<string, string> }[] }).Members ?? []).map((m) => [m.Name, m.Tags ?? {}]))),
+    },
+    // A connection of its own per query: its stream must not hold up the polls' answers.
+    queryOps: {
+      query: async (i, name, timeoutMs, onResponse) => {
+        const c = await SerfRpc.open(rpcPorts[i]);
+        try {
+          await c.query(name, timeoutMs, (r) => r.Type === 'response' && onResponse());
+        } finally {
+          c.close();
+        }
+      },
     },
     close: () => {
       for (const c of rpcs.values()) c.close();
@@ -499,6 +532,35 @@ async function measureSilent(d: Driver, run: Running, live: number[], victim: nu
   }
 }
 
+/** Phase h: SIGTERM agent `victim`, wait until every other live agent lists it not alive,
+ *  start it again without join, and time until every live agent lists it alive. */
+async function measureRestart(d: Driver, run: Running, live: number[], victim: number, notes: string[]): Promise<number | undefined> {
+  const name = `n${victim}`;
+  const others = live.filter((i) => i !== victim);
+  const child = run.children[victim];
+  const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+  child.kill('SIGTERM');
+  if ((await until(20_000, async () => (await Promise.race([exited.then(() => true), sleep(100).then(() => undefined)])))) === undefined) {
+    child.kill('SIGKILL');
+    notes.push(`restart: agent ${victim} did not exit within 20 s of SIGTERM (killed)`);
+  }
+  const down = await until(120_000, async () => ((await Promise.all(others.map(async (i) => (await d.members(i)).get(name) !== 'alive'))).every(Boolean) ? true : undefined), 50);
+  if (!down) {
+    notes.push(`restart: agent ${victim} was still listed alive 120 s after it stopped`);
+    return undefined;
+  }
+  const t0 = nowMs();
+  run.children[victim] = d.restart(victim);
+  const pending = new Set(live);
+  const ok = await until(120_000, async () => {
+    await Promise.all([...pending].map(async (i) => {
+      if ((await d.members(i)).get(name) === 'alive') pending.delete(i);
+    }));
+    return pending.size === 0 ? true : undefined;
+  }, 20);
+  return ok ? nowMs() - t0 : undefined;
+}
+
 const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
@@ -517,6 +579,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     const lat = await measureEvents(d, dir, n, opts.events, notes);
     process.stderr.write(`[${d.name}] tag updates\n`);
     const tagLat = await measureTagUpdates(d.tagOps, n, notes);
+    process.stderr.write(`[${d.name}] queries\n`);
+    const queryLat = await measureQueries(d.queryOps, n, notes);
     process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
     await sleep(2000);
     let idle: number | null = null;
@@ -540,6 +604,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
     const silent = await measureSilent(d, run, live, n - 3);
     if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
+    process.stderr.write(`[${d.name}] restart without join\n`);
+    const restart = await measureRestart(d, run, live.filter((i) => i !== n - 3), 0, notes);
+    if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
     const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
     const sortedLat = [...lat].sort((a, b) => a - b);
     return {
@@ -563,6 +630,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       event_latencies_ms: lat.map((x) => round(x)!),
       tag_update_ms: round(quantile([...tagLat].sort((a, b) => a - b), 0.5)),
       tag_update_latencies_ms: tagLat.map((x) => round(x)!),
+      restart_rejoin_ms: round(restart),
+      query_all_ms: round(quantile([...queryLat].sort((a, b) => a - b), 0.5)),
+      query_all_latencies_ms: queryLat.map((x) => round(x)!),
       notes,
     };
   } finally {
@@ -573,9 +643,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
-    'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms',
+    'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
   ];
   const r = results.rumor;
   const s = results.serf;

@@ -39,15 +39,25 @@ function encodeStr(s: string, out: number[]): void {
   for (const x of b) out.push(x);
 }
 
-/** Encode a value made of maps (plain objects), strings, non-negative integers < 2^32 and booleans. */
+/** Encode a value made of maps (plain objects), strings, byte strings (< 256 bytes),
+ *  non-negative safe integers and booleans. */
 export function mpEncode(v: unknown, out: number[] = []): number[] {
   if (v === null || v === undefined) out.push(0xc0);
   else if (typeof v === 'boolean') out.push(v ? 0xc3 : 0xc2);
   else if (typeof v === 'number') {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`mpEncode: unsupported number ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`mpEncode: unsupported number ${v}`);
     if (v < 128) out.push(v);
-    else out.push(0xce, (v >>> 24) & 0xff, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+    else if (v <= 0xffffffff) out.push(0xce, (v >>> 24) & 0xff, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+    else {
+      // uint 64 (a Go time.Duration in nanoseconds: the query command's Timeout)
+      out.push(0xcf);
+      for (let k = 7; k >= 0; k--) out.push(Math.floor(v / 2 ** (8 * k)) % 256);
+    }
   } else if (typeof v === 'string') encodeStr(v, out);
+  else if (v instanceof Uint8Array) {
+    if (v.length > 255) throw new Error('mpEncode: byte strings of 256+ bytes unsupported');
+    out.push(0xc4, v.length, ...v);
+  }
   else if (Array.isArray(v)) {
     if (v.length >= 16) throw new Error('mpEncode: arrays of 16+ items unsupported');
     out.push(0x90 | v.length);
@@ -148,6 +158,8 @@ export class SerfRpc {
   private buf: Buffer = Buffer.alloc(0);
   private seq = 0;
   private readonly pending: Pending[] = [];
+  /** Streamed records (the `query` command's) by sequence number. */
+  private readonly streams = new Map<number, (body: unknown) => void>();
 
   private constructor(sock: Socket) {
     this.sock = sock;
@@ -174,20 +186,29 @@ export class SerfRpc {
 
   private onData(d: Buffer): void {
     this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 || this.streams.size > 0) {
       const p = this.pending[0];
       const pos = { i: 0 };
       let header: { Seq?: number; Error?: string };
       let body: unknown;
+      let stream: ((body: unknown) => void) | undefined;
       try {
         header = mpDecode(this.buf, pos) as { Seq?: number; Error?: string };
-        if (p.hasBody && !header.Error) body = mpDecode(this.buf, pos);
+        // A record of a stream: a header then a body, for a sequence number already answered.
+        stream = p?.seq === header.Seq ? undefined : this.streams.get(header.Seq ?? -1);
+        if (stream !== undefined) body = mpDecode(this.buf, pos);
+        else if (p === undefined) throw new Error(`serf rpc: unexpected record for seq ${header.Seq}`);
+        else if (p.hasBody && !header.Error) body = mpDecode(this.buf, pos);
       } catch (e) {
         if (e instanceof NeedMore) return;
         this.failAll(e as Error);
         return;
       }
       this.buf = this.buf.subarray(pos.i);
+      if (stream !== undefined) {
+        stream(body);
+        continue;
+      }
       this.pending.shift();
       if (header.Error) p.reject(new Error(`serf rpc: ${header.Error}`));
       else p.resolve(body);
@@ -216,6 +237,31 @@ export class SerfRpc {
     await this.call('event', { Name: name, Payload: payload, Coalesce: false }, false);
   }
 
+  /** `query` (what `serf query` calls): `onRecord` gets each `ack`/`response` record; resolves
+   *  at the `done` record (after Serf's timeout) or after `timeoutMs` + 5 s. */
+  query(name: string, timeoutMs: number, onRecord: (r: { Type: string; From: string }) => void): Promise<void> {
+    const seq = this.seq;
+    return new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => {
+        this.streams.delete(seq);
+        resolve();
+      }, timeoutMs + 5000);
+      this.streams.set(seq, (body) => {
+        const r = body as { Type: string; From: string };
+        if (r.Type === 'done') {
+          clearTimeout(guard);
+          this.streams.delete(seq);
+          resolve();
+        } else onRecord(r);
+      });
+      this.call('query', { FilterNodes: [], FilterTags: {}, RequestAck: false, RelayFactor: 0, Timeout: timeoutMs * 1e6, Name: name, Payload: new Uint8Array(0) }, false).catch((e: Error) => {
+        clearTimeout(guard);
+        this.streams.delete(seq);
+        reject(e);
+      });
+    });
+  }
+
   close(): void {
     this.sock.destroy();
   }
@@ -229,12 +275,16 @@ export interface SerfAgentSpec {
   join: string[];
   /** Event handler command, given to `-event-handler` as `user=<handler>`. */
   handler: string;
+  /** Handler of the `bench` query (`-event-handler query:bench=<script>`; bench/query-all.ts). */
+  queryHandler?: string;
   /** Serf's timing profile (`-profile`): lan (Serf's default), wan or local. */
   profile?: string;
   /** Address to bind gossip and RPC on (default 127.0.0.1). */
   host?: string;
   /** Network namespace to run in (`ip netns exec`; bench/faults.ts). */
   netns?: string;
+  /** Snapshot file (`-snapshot`): a restart without `-join` rejoins the peers it lists. */
+  snapshot?: string;
 }
 
 /** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
@@ -246,9 +296,11 @@ export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
     `-bind=${host}:${spec.bindPort}`,
     `-rpc-addr=${host}:${spec.rpcPort}`,
     `-event-handler=user=${spec.handler}`,
+    ...(spec.queryHandler === undefined ? [] : [`-event-handler=query:bench=${spec.queryHandler}`]),
     '-log-level=warn',
     `-profile=${spec.profile ?? 'lan'}`,
     ...spec.join.map((j) => `-join=${j}`),
+    ...(spec.snapshot === undefined ? [] : [`-snapshot=${spec.snapshot}`]),
   ];
   const stdio: ['ignore', number | 'ignore', number | 'ignore'] = ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'];
   if (spec.netns !== undefined) return spawn('ip', ['netns', 'exec', spec.netns, 'serf', ...args], { stdio });

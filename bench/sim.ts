@@ -1,22 +1,39 @@
 /**
  * Simulator benchmark (not a test): join N nodes (HyParView + Plumtree) within 10 s, let the
- * overlay stabilise for three shuffle periods, deliver 10 Plumtree broadcasts; the figures
- * cover the whole run; print a table and write
+ * overlay stabilise for three shuffle periods, deliver 10 Plumtree broadcasts; print a table
+ * with one row per phase (join, settle, broadcasts) and the total, and write
  * `bench/results/sim-<N>.json` with `nodes`, `events`, `wall_s`, `events_per_s`,
- * `peak_rss_mb` (RSS sampled during the run through the progress callback) and
- * `reliability` (the minimum over the 10 broadcasts).
+ * `peak_rss_mb` (RSS sampled every 200 ms through the progress callback), `reliability`
+ * (the minimum over the 10 broadcasts), `phases` (the same four figures per phase), and the
+ * date, Node version and 1-minute load average at start and end (wall-clock figures on a
+ * shared machine vary with its load: compare runs made alternately at the same hour).
  *
  * Usage: `npm run bench:sim -- --nodes 100000`
- *    or: `node --max-old-space-size=16000 --max-semi-space-size=64 --import tsx bench/sim.ts --nodes 100000`
- * (a 64 MB young generation: measured at 30,000 nodes, GC share 12.8 % → 5.9 % of the profile).
- * Progress goes to stderr every 5 % of virtual time.
+ *    or: `node --max-old-space-size=16000 --max-semi-space-size=256 --import tsx bench/sim.ts --nodes 100000`
+ * (the flags of the npm script; a larger young generation than the default: measured at
+ * 30,000 nodes with 64 MB, GC share 12.8 % → 5.9 % of the profile).
+ * Progress (virtual time, wall time, events, RSS) goes to stderr every 5 % of virtual time.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runScenario } from '../src/sim/run-scenario.js';
 import { DEFAULT_NETWORK } from '../src/sim/scenario-schema.js';
 import type { Scenario } from '../src/sim/scenario-types.js';
+
+/** Wall time, events and peak RSS of one phase of the run. */
+export interface PhaseFigures {
+  phase: 'join' | 'settle' | 'broadcasts';
+  /** Virtual time span of the phase (ms). */
+  from_ms: number;
+  to_ms: number;
+  events: number;
+  wall_s: number;
+  events_per_s: number;
+  /** Largest RSS sampled during the phase (every 200 ms of wall time and at its end). */
+  peak_rss_mb: number;
+}
 
 /** Figures written to bench/results/sim-<N>.json. */
 export interface BenchResult {
@@ -28,6 +45,13 @@ export interface BenchResult {
   peak_rss_mb: number;
   reliability: number;
   broadcasts: number;
+  /** join (0 to the last join), settle (the stabilisation), broadcasts (to the end). */
+  phases: PhaseFigures[];
+  /** When and on what it ran: wall-clock figures on a shared machine vary with its load. */
+  date: string;
+  node: string;
+  loadavg_1m_start: number;
+  loadavg_1m_end: number;
 }
 
 export interface BenchOptions {
@@ -91,26 +115,61 @@ function minReliability(result: Record<string, unknown>): number {
   return Math.min(...list.map((b) => (typeof b.reliability === 'number' ? b.reliability : NaN)));
 }
 
+/** Phase boundaries in virtual time (ms) of `benchScenario`. */
+function phaseBounds(nodes: number): { phase: PhaseFigures['phase']; to: number }[] {
+  const s = benchScenario(nodes, 0);
+  const joined = JOIN_WINDOW_MS + STABILISE_MS;
+  return [
+    { phase: 'join', to: JOIN_WINDOW_MS },
+    { phase: 'settle', to: joined },
+    { phase: 'broadcasts', to: s.endMs! },
+  ];
+}
+
+const MB = 1048576;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 /** Run the benchmark and return its figures. */
 export function runBench(nodes: number, seed: number): BenchResult {
+  const bounds = phaseBounds(nodes);
+  const phases: PhaseFigures[] = [];
+  const load0 = loadavg()[0];
   let peak = process.memoryUsage().rss;
+  let phasePeak = peak;
   let lastSample = 0;
   let lastReport = 0;
   const t0 = performance.now();
-  const sample = (fraction: number): void => {
+  let phaseT0 = t0;
+  let phaseEvents0 = 0;
+  let phaseFrom = 0;
+  const sample = (fraction: number, atMs: number, events: number): void => {
     const now = performance.now();
-    if (now - lastSample >= 200) {
+    const b = bounds[phases.length];
+    const end = b !== undefined && atMs >= b.to;
+    if (now - lastSample >= 200 || end) {
       lastSample = now;
-      peak = Math.max(peak, process.memoryUsage().rss);
+      const rss = process.memoryUsage().rss;
+      peak = Math.max(peak, rss);
+      phasePeak = Math.max(phasePeak, rss);
+    }
+    if (end) {
+      const wall = (now - phaseT0) / 1000;
+      const ev = events - phaseEvents0;
+      phases.push({ phase: b.phase, from_ms: phaseFrom, to_ms: b.to, events: ev, wall_s: round3(wall), events_per_s: Math.round(ev / wall), peak_rss_mb: Math.round(phasePeak / MB) });
+      phaseT0 = now;
+      phaseEvents0 = events;
+      phaseFrom = b.to;
+      phasePeak = 0;
     }
     // Progress on stderr every 5 % of virtual time (long runs: 10^6 nodes take minutes).
     if (fraction - lastReport >= 0.05 - 1e-9) {
       lastReport = fraction;
       const wall = ((now - t0) / 1000).toFixed(1);
-      process.stderr.write(`bench/sim: ${Math.round(fraction * 100)}% of virtual time, ${wall} s wall, rss ${Math.round(peak / 1048576)} MB\n`);
+      process.stderr.write(`bench/sim: ${Math.round(fraction * 100)}% of virtual time, ${wall} s wall, ${events} events, rss ${Math.round(peak / MB)} MB\n`);
     }
   };
-  const result = runScenario(benchScenario(nodes, seed), sample) as unknown as Record<string, unknown>;
+  const marks = bounds.map((b) => b.to);
+  const result = runScenario(benchScenario(nodes, seed), sample, marks) as unknown as Record<string, unknown>;
   const wall = (performance.now() - t0) / 1000;
   peak = Math.max(peak, process.memoryUsage().rss);
   const events = eventsOf(result);
@@ -118,12 +177,32 @@ export function runBench(nodes: number, seed: number): BenchResult {
     nodes,
     seed,
     events,
-    wall_s: Math.round(wall * 1000) / 1000,
+    wall_s: round3(wall),
     events_per_s: Math.round(events / wall),
-    peak_rss_mb: Math.round(peak / 1048576),
+    peak_rss_mb: Math.round(peak / MB),
     reliability: minReliability(result),
     broadcasts: BROADCASTS,
+    phases,
+    date: new Date().toISOString(),
+    node: process.version,
+    loadavg_1m_start: Math.round(load0 * 100) / 100,
+    loadavg_1m_end: Math.round(loadavg()[0] * 100) / 100,
   };
+}
+
+/** The printed table: one row per phase and the total. */
+export function formatBench(r: BenchResult): string {
+  const head = ['phase', 'virtual ms', 'wall s', 'events', 'events/s', 'peak RSS MB'];
+  const rows = r.phases.map((p) => [p.phase, `${p.from_ms}-${p.to_ms}`, p.wall_s.toFixed(1), String(p.events), String(p.events_per_s), String(p.peak_rss_mb)]);
+  rows.push(['total', `0-${r.phases.at(-1)?.to_ms ?? ''}`, r.wall_s.toFixed(1), String(r.events), String(r.events_per_s), String(r.peak_rss_mb)]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [
+    `bench:sim  nodes ${r.nodes}  seed ${r.seed}  reliability ${r.reliability}  broadcasts ${r.broadcasts}`,
+    line(head),
+    ...rows.map(line),
+    `node ${r.node}  ${r.date}  load average (1 min) ${r.loadavg_1m_start} at start, ${r.loadavg_1m_end} at end`,
+  ].join('\n');
 }
 
 /** Run, print a table, write bench/results/sim-<N>.json. */
@@ -133,8 +212,7 @@ export async function runBenchAndReport(o: BenchOptions): Promise<BenchResult> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `sim-${o.nodes}.json`);
   await writeFile(file, JSON.stringify(r, null, 2) + '\n');
-  const rows = Object.entries(r).map(([k, v]) => `${k.padEnd(14)} ${String(v)}`);
-  o.out(`${rows.join('\n')}\nwrote ${file}\n`);
+  o.out(`${formatBench(r)}\nwrote ${file}\n`);
   return r;
 }
 

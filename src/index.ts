@@ -30,6 +30,8 @@ export type { DownReason } from './proto/types.js';
 export type { NodeConfigInput } from './proto/node.js';
 export { DEFAULT_WIRE_LIMITS, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, type WireLimits } from './wire/index.js';
 export { NodeState, StateLimitError, WATCH_BUFFER, type StateEntry, type StateChange, type StateWatch } from './net/state.js';
+export { NodeQueries, QueryError, DEFAULT_QUERY_TIMEOUT_MS, type QueryOptions, type QueryRun, type QueryUpdate, type QueryHandler, type QueryAnswer, type IncomingQuery, type QuerySummary } from './net/query.js';
+export { DEFAULT_QUERY_CONFIG, PING_QUERY, type QueryConfig } from './proto/query/types.js';
 export { DEFAULT_STATE_LIMITS, DEFAULT_STATE_CONFIG, type StateLimits, type StateConfig } from './proto/state/types.js';
 export { Keyring, generateKey, keyFingerprint, type EncryptMode, type KeyringResult } from './wire/crypto.js';
 

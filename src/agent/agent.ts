@@ -8,16 +8,13 @@
  * `leave()` is Serf's `leave`: flood `left`, leave the overlay gracefully, stop.
  * `shutdown()` stops without leaving (peers will see a failure and mark it `failed`).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createNode, PayloadTooLargeError, type RumorNode } from '../net/rumor-node.js';
 import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
 import type { Registry } from 'prom-client';
 import type { DownReason } from '../proto/types.js';
-import { startApi, type ApiBackend, type ApiMember, type ApiServer, type MonitorEvent } from './api.js';
+import { HttpError, startApi, type ApiBackend, type ApiMember, type ApiServer, type MonitorEvent } from './api.js';
 import type { AgentInfo } from './client.js';
 import { parseAggregateSpec, parseBindAddr, type AgentConfig } from './config.js';
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
@@ -31,6 +28,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
 import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
 import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
+import { loadNodeFile, readSnapshot, restoreFrom, saveNodeFile, snapshotPeers, SnapshotWriter, type NodeFile, type Restored } from './snapshot.js';
+import { forceLeaveAnswer, forceLeaveTarget, joinWithRetry, runtimeJoin, type JoinResult } from './operator.js';
+import { parseVersionText, readVersion, VERSION_KEY, versionText } from './version.js';
+import type { LogLevel, LogLine } from './log.js';
+import { AgentQueries } from './query.js';
+import { EventPipeline } from './coalesce.js';
+import type { EventHandlerSpec } from './config.js';
 
 export type { Member, AgentInfo };
 
@@ -53,11 +57,9 @@ export const MEMBERS_FLUSH_MS = 10;
  *  a refused dial needs no suspicion: the machine marks the member failed at once (h20c). */
 export const MEMBERS_RESET_SUSPICION_MS = 50;
 
-/** First delay between `--join` attempts (measured: a loopback/LAN seed that is starting
- *  answers within ~100 ms, so waiting a whole second only delays the cluster). */
-export const JOIN_RETRY_FIRST_MS = 150;
-/** Largest delay between `--join` attempts: Serf's `retry_interval` default (30 s). */
-export const JOIN_RETRY_MAX_MS = 30_000;
+
+export { JOIN_RETRY_FIRST_MS, JOIN_RETRY_MAX_MS } from './operator.js';
+export { installSignalHandlers, leavesOn } from './signals.js';
 
 /** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
  *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
@@ -71,37 +73,6 @@ export interface AgentDeps {
   onHandlerResult?: (r: HandlerResult) => void;
 }
 
-/** Read the project version from package.json (walking up from this file). */
-function readVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        return String((JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0');
-      } catch {
-        return '0.0.0';
-      }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
-
-interface Persisted {
-  name?: string;
-  incarnation?: number;
-}
-
-function loadState(dataDir: string | undefined): Persisted {
-  if (dataDir === undefined) return {};
-  try {
-    const v = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as Persisted;
-    return { name: typeof v.name === 'string' ? v.name : undefined, incarnation: Number.isSafeInteger(v.incarnation) ? v.incarnation : undefined };
-  } catch {
-    return {};
-  }
-}
 
 /** A running agent. */
 export class Agent implements ApiBackend {
@@ -123,10 +94,16 @@ export class Agent implements ApiBackend {
   private handlers!: HandlerRunner;
   private api: ApiServer | null = null;
   private ltime = 0;
+  /** User events at or below this Lamport time were delivered before a restart (snapshot.ts). */
+  private eventMinLtime = 0;
+  private snapshot: SnapshotWriter | null = null;
   private persistedInc = -1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly requests: RequestHub;
+  /** Queries (src/agent/query.ts) and the event pipeline to handlers (src/agent/coalesce.ts). */
+  private queries: AgentQueries | null = null;
+  private pipeline!: EventPipeline;
 
   private constructor(
     readonly node: RumorNode,
@@ -149,7 +126,10 @@ export class Agent implements ApiBackend {
   /** Start an agent: bind the node, start membership, the API and background joins. */
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-    const saved = loadState(config.dataDir);
+    const saved = loadNodeFile(config.dataDir);
+    const restored = restoreFrom(config.dataDir === undefined ? null : readSnapshot(config.dataDir), config);
+    for (const n of restored.notes) log[n.level](n.fields, n.msg);
+    if (restored.incarnation !== undefined && !(saved.incarnation !== undefined && saved.incarnation >= restored.incarnation)) saved.incarnation = restored.incarnation;
     const bind = parseBindAddr(config.bind);
     if (!bind.ok) throw new Error(`bind: ${bind.reason}`);
     const name = config.name ?? saved.name ?? hostname();
@@ -172,7 +152,7 @@ export class Agent implements ApiBackend {
     agent.createHandlers(name, deps);
     await node.start();
     try {
-      await agent.init(name, saved);
+      await agent.init(name, saved, restored);
     } catch (err) {
       await node.close();
       throw err;
@@ -213,28 +193,41 @@ export class Agent implements ApiBackend {
     });
   }
 
-  private async init(name: string, saved: Persisted): Promise<void> {
+  private async init(name: string, saved: NodeFile, restored: Restored): Promise<void> {
     const c = this.config;
     // A restart starts above every incarnation of its previous runs, so its `alive` beats any
     // `failed`/`left` record of them: one above the one saved in the data dir, and at least the
     // seconds since the epoch (a restart without a data dir, as memberlist does not have).
     const inc = Math.max(saved.incarnation === undefined ? 0 : saved.incarnation + 1, Math.floor(Date.now() / 1000));
     this.wireNode();
+    this.ltime = this.eventMinLtime = restored.eventLtime;
     this.kv = new AgentState(this.node.state);
-    this.kv.start(c.tags);
+    this.kv.start(restored.tags);
+    // Versions for `rumor members --detailed` (a reserved key of this node's state).
+    this.node.state.set(VERSION_KEY, versionText(this.version));
+    this.pipeline = new EventPipeline({ memberCoalesceMs: c.memberCoalesceMs, userCoalesceMs: c.userCoalesceMs, dispatch: (e) => this.dispatchAfterForward(e) });
     this.members_ = new AgentMembers(this.node, {
       name,
-      tags: c.tags,
+      tags: restored.tags,
       incarnation: inc,
       config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS },
       seed: (Date.now() ^ (process.pid << 8)) >>> 0,
       onEvent: (e) => this.onMemberEvent(e),
     });
     this.startAggregates();
+    this.startSnapshot(c.dataDir);
+    this.queries = new AgentQueries({
+      node: this.node,
+      handlers: () => this.handlers,
+      members: () => this.apiMembers(),
+      self: () => ({ name: this.members_.self().name, tags: this.kv?.tagsOf(this.node.address, this.members_.self().tags) ?? this.members_.self().tags }),
+      handlerTimeoutMs: c.handlerTimeoutMs,
+      logger: this.log.child({ component: 'query' }),
+    });
     this.persist();
     this.persistLoop();
     // Join first: the JOIN is on the wire while the API socket binds.
-    if (c.join.length > 0) void this.joinLoop(c.join);
+    if (restored.seeds.length > 0) void this.joinLoop(restored.seeds);
     try {
       this.api = await startApi(c.apiAddr, c.apiToken, this);
     } catch (err) {
@@ -245,6 +238,16 @@ export class Agent implements ApiBackend {
     }
     this.apiUrl_ = this.api.url;
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
+  }
+
+  /** The restart snapshot (snapshot.ts), kept with a data dir. */
+  private startSnapshot(dir: string | undefined): void {
+    if (dir === undefined) return;
+    this.snapshot = new SnapshotWriter({
+      dir,
+      take: () => ({ name: this.members_.self().name, incarnation: this.members_.incarnation, eventLtime: this.ltime, tags: this.kv?.tagsOf(this.node.address, {}) ?? {}, peers: snapshotPeers(this.members(), this.node.address), left: false }),
+      onError: (err) => this.log.error({ dataDir: dir, err: err.message }, 'cannot write the snapshot'),
+    });
   }
 
   private startAggregates(): void {
@@ -293,6 +296,11 @@ export class Agent implements ApiBackend {
    * it from anyone who can reach its port (key changes there go through `--local`).
    */
   private handleRequest(op: string, args: string[], local: boolean): { ok: true; fields: string[] } | { ok: false; error: string } {
+    if (op === 'force-leave') {
+      const r = forceLeaveAnswer(this.members_.forceLeave(args[0] ?? '', args[1] === 'prune'));
+      this.log.info({ member: args[0], prune: args[1] === 'prune', result: r.ok ? r.fields[0] : r.error }, 'force-leave request');
+      return r;
+    }
     if (!op.startsWith('keys-')) return { ok: false, error: `unknown request ${JSON.stringify(op)}` };
     const ring = this.keys.keyring;
     if (!local && ['keys-install', 'keys-use', 'keys-remove'].includes(op) && (!ring.enabled || ring.mode !== 'enforce')) {
@@ -338,10 +346,19 @@ export class Agent implements ApiBackend {
     const r = decodeUserEvent(d.data);
     if (!r.ok) return this.bad(EVENT_CHANNEL, d.origin, r.reason);
     const { name, payload, ltime } = r.event;
+    if (ltime <= this.eventMinLtime) {
+      this.counters.userEventsBeforeRestart++;
+      return this.log.debug({ event: name, origin: d.origin, ltime, minLtime: this.eventMinLtime }, 'user event from before the restart: not delivered again');
+    }
     this.ltime = Math.max(this.ltime, ltime);
+    this.snapshot?.changed(); // the clock: not delivered again after a restart
+    if (!this.pipeline.admit(name, payload, ltime)) {
+      this.log.debug({ event: name, origin: d.origin, ltime }, 'user event already delivered (or too old): dropped');
+      return;
+    }
     this.counters.userEventsReceived++;
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
-    this.dispatchAfterForward(e);
+    this.pipeline.push(e);
     this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
     if (this.listeners.size === 0) return;
     const text = new TextDecoder().decode(payload);
@@ -356,7 +373,7 @@ export class Agent implements ApiBackend {
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
     this.kv?.memberEvent(e.type, e.member.addr);
-    this.dispatchAfterForward({ type: e.type, members: [e.member] });
+    this.pipeline.push({ type: e.type, members: [e.member] });
     this.publish({ type: e.type, member });
     this.persist();
   }
@@ -387,45 +404,31 @@ export class Agent implements ApiBackend {
   private persist(): void {
     const dir = this.config.dataDir;
     if (dir === undefined || this.state === 'stopped') return;
-    const me = { name: this.members_.self().name, incarnation: this.members_.incarnation };
-    if (me.incarnation === this.persistedInc) return;
+    this.snapshot?.changed();
+    const inc = this.members_.incarnation;
+    if (inc === this.persistedInc) return;
     try {
-      mkdirSync(dir, { recursive: true });
-      const tmp = join(dir, 'node.json.tmp');
-      writeFileSync(tmp, JSON.stringify({ name: me.name, incarnation: me.incarnation }) + '\n');
-      renameSync(tmp, join(dir, 'node.json'));
-      this.persistedInc = me.incarnation;
+      saveNodeFile(dir, { name: this.members_.self().name, incarnation: inc });
+      this.persistedInc = inc;
     } catch (err) {
       this.log.error({ dataDir: dir, err: String((err as Error).message) }, 'cannot persist node state');
     }
   }
 
-  /**
-   * Join through `seeds`, retrying until it works: each attempt waits `1 s + delay` (at most
-   * 5 s) for a first neighbour, then `delay` before the next one, `delay` starting at
-   * `JOIN_RETRY_FIRST_MS` and doubling up to `JOIN_RETRY_MAX_MS`. A timed-out attempt keeps
-   * running in the background (the node re-joins by itself), so a slow seed is not lost.
-   */
-  private async joinLoop(seeds: string[]): Promise<void> {
-    let delay = JOIN_RETRY_FIRST_MS;
-    for (let attempt = 1; this.state === 'running'; attempt++) {
-      try {
-        await this.node.join(seeds, { timeoutMs: Math.min(5000, 1000 + delay) });
-        this.log.info({ seeds, attempt }, 'joined');
-        return;
-      } catch (err) {
-        if (this.state !== 'running') return;
-        this.log.warn({ seeds, attempt, retryInMs: delay, err: String((err as Error).message) }, 'join failed, retrying');
-      }
-      await new Promise<void>((r) => {
-        const h = setTimeout(() => {
-          this.timers.delete(h);
-          r();
-        }, delay);
-        this.timers.add(h);
-      });
-      delay = Math.min(delay * 2, JOIN_RETRY_MAX_MS);
-    }
+  /** Join through `seeds`, retrying until it works (operator.ts `joinWithRetry`). */
+  private joinLoop(seeds: string[]): Promise<void> {
+    return joinWithRetry(this.node, seeds, {
+      log: this.log,
+      running: () => this.state === 'running',
+      wait: (ms) =>
+        new Promise<void>((r) => {
+          const h = setTimeout(() => {
+            this.timers.delete(h);
+            r();
+          }, ms);
+          this.timers.add(h);
+        }),
+    });
   }
 
   private memberCounts(): Record<MemberStatus, number> {
@@ -447,7 +450,46 @@ export class Agent implements ApiBackend {
   /** Members as the API shows them (with `neighbor`). */
   apiMembers(): ApiMember[] {
     const nb = new Set(this.state === 'stopped' ? [] : this.node.neighbors());
-    return this.members().map((m) => ({ name: m.name, addr: m.addr, status: m.status, incarnation: m.incarnation, tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags, neighbor: nb.has(m.addr) }));
+    return this.members().map((m) => ({
+      name: m.name,
+      addr: m.addr,
+      status: m.status,
+      incarnation: m.incarnation,
+      tags: this.kv?.tagsOf(m.addr, m.tags) ?? m.tags,
+      neighbor: nb.has(m.addr),
+      updatedAt: m.updatedAt,
+      ...this.versionOf(m.addr),
+    }));
+  }
+
+  /** A member's agent and protocol versions, from its state's `VERSION_KEY` (absent: unknown). */
+  private versionOf(addr: string): { agentVersion?: string; protocol?: [number, number] } {
+    const e = this.state === 'stopped' ? undefined : this.node.state.get(addr, VERSION_KEY);
+    return e === undefined ? {} : parseVersionText(Buffer.from(e.value).toString('utf8'));
+  }
+
+  /** `rumor join ADDR...` (`POST /v1/join`): join through `addrs` now; one result per address. */
+  async join(addrs: string[], timeoutMs?: number): Promise<JoinResult[]> {
+    if (this.state !== 'running') throw new Error('join: agent is stopping');
+    const r = await runtimeJoin(this.node, addrs, timeoutMs);
+    this.log.info({ joined: r.filter((x) => x.ok).map((x) => x.addr), failed: r.filter((x) => !x.ok).map((x) => x.addr) }, 'runtime join');
+    return r;
+  }
+
+  /** `rumor force-leave NAME [--prune]` (`POST /v1/force-leave`): refused (an Error with the
+   *  reason) for an unknown or up member; else asked of every node, answers per node. */
+  async forceLeave(nameOrAddr: string, prune: boolean, timeoutMs = 5000): Promise<AskResult & { name: string; addr: string; prune: boolean }> {
+    if (this.state !== 'running') throw new Error('force-leave: agent is stopping');
+    const t = forceLeaveTarget(this.members(), this.node.address, nameOrAddr);
+    if (!t.ok) throw new Error(t.reason);
+    this.log.info({ member: t.member.name, addr: t.member.addr, prune }, 'force-leave');
+    const r = await this.requests.ask('force-leave', [t.member.addr, prune ? 'prune' : ''], timeoutMs);
+    return { name: t.member.name, addr: t.member.addr, prune, ...r };
+  }
+
+  /** Log lines at `level` and above, whatever the output level (`rumor monitor --log-level`). */
+  tapLogs(level: LogLevel, fn: (line: LogLine) => void): () => void {
+    return this.log.tap(level, fn);
   }
 
   /** Summary of this agent (`GET /v1/info`). */
@@ -466,7 +508,8 @@ export class Agent implements ApiBackend {
       members: this.memberCounts(),
       stats: live ? this.node.stats() : null,
       encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
-      features: ['aggregates', 'state', 'metadata'],
+      features: ['aggregates', 'state', 'metadata', 'query'],
+      events: this.pipeline.stats(),
       aggregates: this.aggregates.list(),
     };
   }
@@ -500,6 +543,7 @@ export class Agent implements ApiBackend {
       throw new Error(`payload: ${payload.byteLength} bytes, at most ${max} fit in one event (it travels base64-encoded in a broadcast of at most ${err.limit} bytes)`, { cause: err });
     }
     this.ltime++;
+    this.snapshot?.changed();
     this.counters.userEventsSent++;
     return id;
   }
@@ -527,7 +571,11 @@ export class Agent implements ApiBackend {
   }
 
   /** The key-value state's HTTP routes (`/v1/kv`, `/v1/kv-watch`, `/v1/tags`). */
-  route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+  async route(req: IncomingMessage, res: ServerResponse, url: URL, streams: Set<ServerResponse>): Promise<boolean> {
+    if (url.pathname === '/v1/query') {
+      if (this.state !== 'running' || this.queries === null) throw new HttpError(503, 'query: agent is stopping');
+      return this.queries.route(req, res, url);
+    }
     return stateRoute(req, res, url, this.state === 'stopped' ? null : this.kv, streams);
   }
 
@@ -537,11 +585,19 @@ export class Agent implements ApiBackend {
     return () => this.listeners.delete(listener);
   }
 
+  /** Replace the event handlers (SIGHUP reload, src/agent/reload.ts); logged. */
+  reloadHandlers(handlers: EventHandlerSpec[]): void {
+    const before = this.handlers.handlers.length;
+    this.handlers.setHandlers(handlers);
+    this.log.info({ before, after: handlers.length, handlers: handlers.map((h) => `${h.filters.join(',')}=${h.script}`) }, 'event handlers reloaded');
+  }
+
   /** Leave gracefully (broadcast `left`, DISCONNECT neighbours), then stop. Idempotent. */
   async leave(): Promise<void> {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
     this.log.info({}, 'leaving the cluster');
+    this.snapshot?.flush(true);
     this.members_.leave();
     // Let the neighbours receive the `left` delta and flood it on before the links close.
     await new Promise((r) => setTimeout(r, 300));
@@ -553,6 +609,7 @@ export class Agent implements ApiBackend {
   async shutdown(): Promise<void> {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
+    this.snapshot?.flush();
     this.members_.close();
     await this.node.close();
     await this.stop();
@@ -563,6 +620,7 @@ export class Agent implements ApiBackend {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.handlers.close();
+    this.pipeline.close();
     this.aggregates.close();
     this.listeners.clear();
     await this.api?.close();
@@ -570,25 +628,4 @@ export class Agent implements ApiBackend {
     this.log.info({}, 'agent stopped');
     this.resolveStopped();
   }
-}
-
-/** On SIGINT/SIGTERM: leave gracefully then `exit(0)`; a second signal exits 1 at once.
- *  Returns a function that removes the handlers. */
-export function installSignalHandlers(agent: Agent, exit: (code: number) => void = (c) => process.exit(c)): () => void {
-  let signalled = false;
-  const on = (sig: NodeJS.Signals): void => {
-    if (signalled) return exit(1);
-    signalled = true;
-    agent.log.info({ signal: sig }, 'signal: leaving');
-    agent.leave().then(
-      () => exit(0),
-      () => exit(1),
-    );
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
 }

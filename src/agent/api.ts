@@ -12,6 +12,8 @@ import type { Member, MemberStatus } from './members.js';
 import { DashboardHub, withFeatures, type DashboardNode } from './dashboard.js';
 import { serveUi } from './dashboard-ui.js';
 import type { KeysRequest } from './keys.js';
+import { LOG_LEVELS, stringify, type LogLevel, type LogLine } from './log.js';
+import { checkJoinAddrs, memberFilter, memberMatches, type JoinResult } from './operator.js';
 
 /** A member as the API returns it. */
 export interface ApiMember {
@@ -21,6 +23,11 @@ export interface ApiMember {
   incarnation: number;
   tags: Record<string, string>;
   neighbor: boolean;
+  /** When this agent saw the member's current state (ms since the epoch). */
+  updatedAt?: number;
+  /** The member's agent version and protocol range [min, max], when it publishes them. */
+  agentVersion?: string;
+  protocol?: [number, number];
 }
 
 /** An event of the monitor stream (JSON of one SSE `data:` line; `event:` is `type`). */
@@ -30,6 +37,16 @@ export type MonitorEvent =
   | { type: 'neighbor-up'; peer: string }
   | { type: 'neighbor-down'; peer: string; reason: string }
   | { type: 'reset'; channel: string; epoch: number };
+
+/** A log line of the agent on the monitor stream (`/v1/monitor?logLevel=LEVEL`): its level
+ *  name, time (ms since the epoch), message and the other fields. */
+export interface MonitorLogEvent {
+  type: 'log';
+  level: string;
+  time: number;
+  msg: string;
+  fields: Record<string, unknown>;
+}
 
 /** What the API serves. */
 export interface ApiBackend {
@@ -52,6 +69,12 @@ export interface ApiBackend {
   /** A keyring operation (`POST /v1/keys`, see src/agent/keys.ts). Throws a one-line Error on a
    *  bad request. */
   keysOp?(req: KeysRequest): Promise<unknown>;
+  /** `POST /v1/join`: join through `addrs` now, one result per address. Absent: 501. */
+  join?(addrs: string[], timeoutMs?: number): Promise<JoinResult[]>;
+  /** `POST /v1/force-leave`; throws a one-line Error when refused. Absent: 501. */
+  forceLeave?(nameOrAddr: string, prune: boolean, timeoutMs?: number): Promise<unknown>;
+  /** Log lines at `level` and above (`/v1/monitor?logLevel=`); returns the unsubscribe function. */
+  tapLogs?(level: LogLevel, fn: (line: LogLine) => void): () => void;
   /** `/v1/aggregates[/NAME]` (src/agent/aggregates.ts); absent: 404. */
   aggregatesRoute?(method: string, name: string | null, body: unknown): { status: number; body: unknown };
 }
@@ -181,6 +204,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
         throw new HttpError(400, String((err as Error).message));
       }
     }
+    case 'POST /v1/join':
+      return joinRoute(req, res, backend);
+    case 'POST /v1/force-leave':
+      return forceLeaveRoute(req, res, backend);
     case 'POST /v1/leave':
       res.on('finish', () => void backend.leave());
       return sendJson(res, 200, { ok: true });
@@ -197,7 +224,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
       return;
     }
   }
-  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/keys', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
+  const known = ['/v1/info', '/v1/members', '/v1/event', '/v1/join', '/v1/force-leave', '/v1/keys', '/v1/reset', '/v1/leave', '/v1/monitor', '/v1/dashboard/stream', '/metrics'];
   if (known.includes(url.pathname)) throw new HttpError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
   throw new HttpError(404, `no such endpoint: ${req.method ?? ''} ${url.pathname}`);
 }
@@ -217,19 +244,60 @@ async function aggregatesRoute(req: IncomingMessage, res: ServerResponse, path: 
   return sendJson(res, a.status, a.body);
 }
 
-/** Apply `?status=` (comma-separated) and `?tag=k=v` (repeatable, all must match). */
+/** Apply `?name=`, `?status=` and `?tag=key=regex` (repeatable, all must match): regular
+ *  expressions anchored at both ends, as Serf's (src/agent/operator.ts). */
 export function filterMembers(members: ApiMember[], q: URLSearchParams): ApiMember[] {
-  const statuses = q.getAll('status').flatMap((s) => s.split(',')).filter((s) => s !== '');
-  for (const s of statuses) {
-    if (!['alive', 'suspect', 'failed', 'left'].includes(s)) throw new HttpError(400, `status: expected alive, suspect, failed or left, got ${JSON.stringify(s)}`);
+  let f;
+  try {
+    f = memberFilter({ name: q.get('name'), status: q.getAll('status'), tag: q.getAll('tag') });
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
   }
-  const tags: [string, string][] = [];
-  for (const t of q.getAll('tag')) {
-    const i = t.indexOf('=');
-    if (i <= 0) throw new HttpError(400, `tag: expected key=value, got ${JSON.stringify(t)}`);
-    tags.push([t.slice(0, i), t.slice(i + 1)]);
+  return members.filter((m) => memberMatches(f, m));
+}
+
+/** Most a join or force-leave waits (ms). */
+const MAX_OP_TIMEOUT_MS = 120_000;
+
+function timeoutOf(b: Record<string, unknown>): number | undefined {
+  const t = b.timeoutMs;
+  if (t === undefined) return undefined;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_OP_TIMEOUT_MS) throw new HttpError(400, `timeoutMs: expected an integer 1..${MAX_OP_TIMEOUT_MS}`);
+  return t;
+}
+
+async function objectBody(req: IncomingMessage, shape: string): Promise<Record<string, unknown>> {
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, `body: expected a JSON object ${shape}`);
+  return body as Record<string, unknown>;
+}
+
+async function joinRoute(req: IncomingMessage, res: ServerResponse, backend: ApiBackend): Promise<void> {
+  const b = await objectBody(req, '{addrs, timeoutMs?}');
+  const a = checkJoinAddrs(b.addrs);
+  if (!a.ok) throw new HttpError(400, a.reason);
+  const timeoutMs = timeoutOf(b);
+  if (backend.join === undefined) throw new HttpError(501, 'join: not supported by this agent');
+  let results: JoinResult[];
+  try {
+    results = await backend.join(a.addrs, timeoutMs);
+  } catch (err) {
+    throw new HttpError(400, String((err as Error).message));
   }
-  return members.filter((m) => (statuses.length === 0 || statuses.includes(m.status)) && tags.every(([k, v]) => m.tags[k] === v));
+  return sendJson(res, 200, { joined: results.filter((r) => r.ok).length, results });
+}
+
+async function forceLeaveRoute(req: IncomingMessage, res: ServerResponse, backend: ApiBackend): Promise<void> {
+  const b = await objectBody(req, '{name, prune?, timeoutMs?}');
+  if (typeof b.name !== 'string' || b.name === '' || b.name.length > 256) throw new HttpError(400, 'name: expected the name (or address) of a member');
+  if (b.prune !== undefined && typeof b.prune !== 'boolean') throw new HttpError(400, 'prune: expected true or false');
+  const timeoutMs = timeoutOf(b);
+  if (backend.forceLeave === undefined) throw new HttpError(501, 'force-leave: not supported by this agent');
+  try {
+    return sendJson(res, 200, await backend.forceLeave(b.name, b.prune === true, timeoutMs));
+  } catch (err) {
+    throw new HttpError(400, String((err as Error).message));
+  }
 }
 
 export async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -278,20 +346,57 @@ export function monitorMatches(filters: string[], e: MonitorEvent): boolean {
 
 const MONITOR_FILTER = /^(\*|user|user:\S+|member|member-(join|leave|failed|update|reap)|neighbor|neighbor-(up|down)|reset)$/;
 
+/** Log levels a monitor may ask for. */
+const MONITOR_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+/** Bytes a monitor stream may hold unsent before log lines are dropped (a slow reader must not
+ *  grow the agent's memory; a drop is reported on the stream once the backlog clears). */
+export const MONITOR_LOG_BACKLOG_BYTES = 1024 * 1024;
+
+function monitorLogLevel(raw: string | null, backend: ApiBackend): LogLevel | null {
+  if (raw === null || raw === '') return null;
+  if (!(MONITOR_LOG_LEVELS as readonly string[]).includes(raw)) throw new HttpError(400, `logLevel: expected ${MONITOR_LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (backend.tapLogs === undefined) throw new HttpError(501, 'logLevel: this agent does not stream its logs');
+  return raw as LogLevel;
+}
+
+const LEVEL_NAME: Record<number, string> = Object.fromEntries(Object.entries(LOG_LEVELS).map(([k, v]) => [v, k]));
+
+/** Writes log lines to a monitor stream as `event: log`, dropping (and counting) them while the
+ *  stream's unsent backlog is above `MONITOR_LOG_BACKLOG_BYTES`. */
+function logWriter(res: ServerResponse): (line: LogLine) => void {
+  let dropped = 0;
+  return (line) => {
+    if (res.writableLength > MONITOR_LOG_BACKLOG_BYTES) {
+      dropped++;
+      return;
+    }
+    if (dropped > 0) {
+      res.write(`event: log\ndata: ${JSON.stringify({ type: 'log', level: 'warn', time: Date.now(), msg: 'monitor: log lines dropped (slow reader)', fields: { dropped } })}\n\n`);
+      dropped = 0;
+    }
+    const { level, time, msg, ...fields } = line;
+    const e: MonitorLogEvent = { type: 'log', level: LEVEL_NAME[level] ?? String(level), time, msg: String(msg ?? ''), fields };
+    res.write(`event: log\ndata: ${stringify(e as unknown as Record<string, unknown>)}\n\n`);
+  };
+}
+
 function monitor(req: IncomingMessage, res: ServerResponse, backend: ApiBackend, q: URLSearchParams, streams: Set<ServerResponse>): void {
   const filters = q.getAll('type').flatMap((s) => s.split(',')).filter((s) => s !== '');
   const bad = filters.find((f) => !MONITOR_FILTER.test(f));
   if (bad !== undefined) throw new HttpError(400, `type: unknown filter ${JSON.stringify(bad)} (expected user, user:NAME, member, member-join, member-leave, member-failed, member-update, member-reap, neighbor, neighbor-up, neighbor-down or *)`);
+  const level = monitorLogLevel(q.get('logLevel'), backend);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(': connected\n\n');
   streams.add(res);
   const unsubscribe = backend.subscribe((e) => {
     if (monitorMatches(filters, e)) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
   });
+  const untap = level === null ? () => {} : backend.tapLogs!(level, logWriter(res));
   const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS);
   ping.unref();
   const stop = (): void => {
     clearInterval(ping);
+    untap();
     unsubscribe();
     streams.delete(res);
   };

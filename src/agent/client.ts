@@ -4,7 +4,8 @@
  * `agent at http://...: 401: missing or wrong bearer token ...`.
  */
 import type { AggregateEstimate } from '../net/aggregates.js';
-import type { ApiMember, MonitorEvent } from './api.js';
+import type { ApiMember, MonitorEvent, MonitorLogEvent } from './api.js';
+import type { JoinResult } from './operator.js';
 import type { AskResult } from './cluster-request.js';
 import type { KeysRequest } from './keys.js';
 
@@ -28,8 +29,54 @@ export interface AgentInfo {
   /** Optional features this agent serves (`aggregates`: `/v1/aggregates`; `state` and
    *  `metadata`: key-value state, `/v1/kv` and `/v1/tags`). */
   features?: string[];
+  /** The event pipeline to handlers (src/agent/coalesce.ts): user events dropped by the Lamport
+   *  buffer as duplicate or stale, events absorbed by coalescing. */
+  events?: { duplicate: number; stale: number; coalescedMember: number; coalescedUser: number };
   /** The agent's aggregates (with the `aggregates` feature). */
   aggregates?: AggregateEstimate[];
+}
+
+/** `POST /v1/force-leave` answer: the member, and each node's answer (`fields[0]`: `left`,
+ *  `pruned` or `absent`). */
+export interface ForceLeaveResult extends AskResult {
+  name: string;
+  addr: string;
+  prune: boolean;
+}
+
+/** A member in a query's stream. */
+export interface QueryWho {
+  name: string;
+  addr: string;
+}
+
+/** Body of `POST /v1/query` (docs/api.md). */
+export interface QueryBody {
+  name: string;
+  payload?: string;
+  payloadBase64?: string;
+  nodes?: string[];
+  tags?: Record<string, string>;
+  timeoutMs?: number;
+  ack?: boolean;
+  relayFactor?: number;
+}
+
+/** One line of the `POST /v1/query` stream. */
+export type QueryLine =
+  | { type: 'start'; id: number; name: string; timeoutMs: number; expected: QueryWho[] }
+  | { type: 'ack'; name: string; addr: string; final: boolean }
+  | { type: 'response'; name: string; addr: string; payload: string; payloadBase64: string; error: string; expected: boolean }
+  | QueryDone;
+
+/** The last line: the summary. */
+export interface QueryDone {
+  type: 'done';
+  reason: 'complete' | 'timeout' | 'stopped';
+  durationMs: number;
+  answered: QueryWho[];
+  ackedOnly: QueryWho[];
+  missing: QueryWho[];
 }
 
 /** A running monitor stream. */
@@ -53,10 +100,13 @@ export class AgentClient {
     return this.call<AgentInfo>('GET', '/v1/info');
   }
 
-  /** `GET /v1/members` with optional status and tag filters. */
-  async members(filter: { status?: string; tags?: Record<string, string> } = {}): Promise<ApiMember[]> {
+  /** `GET /v1/members` with optional filters: `status` (names separated by commas, or a
+   *  regular expression), `name` and `tags` (`key` → regular expression); expressions are
+   *  anchored at both ends, as Serf's. */
+  async members(filter: { status?: string; name?: string; tags?: Record<string, string> } = {}): Promise<ApiMember[]> {
     const q = new URLSearchParams();
     if (filter.status !== undefined) q.append('status', filter.status);
+    if (filter.name !== undefined) q.append('name', filter.name);
     for (const [k, v] of Object.entries(filter.tags ?? {})) q.append('tag', `${k}=${v}`);
     const qs = q.toString();
     const r = await this.call<{ members: ApiMember[] }>('GET', `/v1/members${qs === '' ? '' : '?' + qs}`);
@@ -70,6 +120,16 @@ export class AgentClient {
     return r.id;
   }
 
+  /** `POST /v1/join`: join through `addrs` now; one result per address. */
+  join(addrs: string[], timeoutMs?: number): Promise<{ joined: number; results: JoinResult[] }> {
+    return this.call('POST', '/v1/join', { addrs, timeoutMs });
+  }
+
+  /** `POST /v1/force-leave`: mark a failed member left on every node (`prune`: remove it). */
+  forceLeave(name: string, opts: { prune?: boolean; timeoutMs?: number } = {}): Promise<ForceLeaveResult> {
+    return this.call('POST', '/v1/force-leave', { name, prune: opts.prune === true, timeoutMs: opts.timeoutMs });
+  }
+
   /** `POST /v1/reset`: reset `channel` on every node (new epoch); returns the epoch. */
   async reset(channel: string): Promise<number> {
     const r = await this.call<{ epoch: number }>('POST', '/v1/reset', { channel });
@@ -81,7 +141,31 @@ export class AgentClient {
     return this.call('POST', '/v1/keys', req);
   }
 
-  /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
+  /** `POST /v1/query`: ask a query; `onLine` gets each streamed line (acks and responses as
+   *  they arrive); resolves with the summary. */
+  async query(body: QueryBody, onLine: (l: QueryLine) => void = () => {}): Promise<QueryDone> {
+    const res = await this.fetch('POST', '/v1/query', body);
+    if (!res.ok) throw await this.httpError(res);
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    let done: QueryDone | null = null;
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) break;
+      buf += dec.decode(value, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const l = JSON.parse(buf.slice(0, i)) as QueryLine;
+        buf = buf.slice(i + 1);
+        if (l.type === 'done') done = l;
+        onLine(l);
+      }
+    }
+    if (done === null) throw new Error(`agent at ${this.base}: the query stream ended without a summary (agent stopped?)`);
+    return done;
+  }
+
   /** Aggregates of the agent (`GET /v1/aggregates`). */
   async aggregates(): Promise<AggregateEstimate[]> {
     return (await this.call<{ aggregates: AggregateEstimate[] }>('GET', '/v1/aggregates')).aggregates;
@@ -92,14 +176,21 @@ export class AgentClient {
     return this.call<AggregateEstimate>('PUT', `/v1/aggregates/${encodeURIComponent(name)}`, body);
   }
 
+  /** `POST /v1/leave`: the agent leaves the cluster and shuts down. */
   async leave(): Promise<void> {
     await this.call('POST', '/v1/leave', {});
   }
 
-  /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`). */
-  monitor(onEvent: (e: MonitorEvent) => void, opts: { type?: string } = {}): MonitorHandle {
-    const path = `/v1/monitor${opts.type === undefined ? '' : '?type=' + encodeURIComponent(opts.type)}`;
-    return this.events(path, (data) => onEvent(data as MonitorEvent));
+  /** `GET /v1/monitor`: call `onEvent` for each event (optionally filtered by `type`), and
+   *  with `logLevel` for each log line of the agent at that level or above. */
+  monitor(onEvent: (e: MonitorEvent) => void, opts?: { type?: string }): MonitorHandle;
+  monitor(onEvent: (e: MonitorEvent | MonitorLogEvent) => void, opts: { type?: string; logLevel?: string }): MonitorHandle;
+  monitor(onEvent: ((e: MonitorEvent) => void) | ((e: MonitorEvent | MonitorLogEvent) => void), opts: { type?: string; logLevel?: string } = {}): MonitorHandle {
+    const q = new URLSearchParams();
+    if (opts.type !== undefined) q.set('type', opts.type);
+    if (opts.logLevel !== undefined) q.set('logLevel', opts.logLevel);
+    const qs = q.toString();
+    return this.events(`/v1/monitor${qs === '' ? '' : '?' + qs}`, (data) => (onEvent as (e: unknown) => void)(data));
   }
 
   /** Any JSON endpoint (`method` `path`, optional JSON body); rejects with the agent's error. */

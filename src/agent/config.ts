@@ -25,7 +25,7 @@ export const EVENT_TYPES = ['member-join', 'member-leave', 'member-failed', 'mem
 
 /** One event handler: run `script` for events matching any of `filters`. */
 export interface EventHandlerSpec {
-  /** `*`, `user`, `user:<name>`, `member-join`, `member-leave`, `member-failed`, `member-update`. */
+  /** `*`, `user`, `user:<name>`, `query`, `query:<name>` (`*` never matches queries), `member-join`, `member-leave`, `member-failed`, `member-update`. */
   filters: string[];
   script: string;
 }
@@ -50,6 +50,8 @@ const nonEmpty = (max = Infinity): Check => (v) =>
   str(v) ?? ((v as string).length === 0 ? issue('expected a non-empty string') : (v as string).length > max ? issue(`at most ${max} characters`) : undefined);
 const posInt: Check = (v) =>
   typeof v !== 'number' || Number.isNaN(v) ? issue('expected a number') : !Number.isSafeInteger(v) ? issue('expected an integer') : v <= 0 ? issue('expected a positive number') : undefined;
+const nonNegInt: Check = (v) =>
+  typeof v !== 'number' || Number.isNaN(v) ? issue('expected a number') : !Number.isSafeInteger(v) ? issue('expected an integer') : v < 0 ? issue('expected 0 or a positive number') : undefined;
 const addr: Check = (v) => str(v) ?? (parseAddr(v as string).ok ? undefined : issue('expected "host:port"'));
 const bindAddr: Check = (v) => str(v) ?? (parseBindAddr(v as string).ok ? undefined : issue('expected "host:port" (port 0 = any free port)'));
 const oneOf = (values: readonly string[], message: string): Check => (v) => (typeof v === 'string' && values.includes(v) ? undefined : issue(message));
@@ -80,6 +82,7 @@ const regex: Check = (v) => {
     return issue(`invalid regular expression: ${(e as Error).message}`);
   }
 };
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : issue('expected true or false'));
 const optional = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 /** One `aggregates` entry: a table `{ name, kind = "avg", command, intervalMs = 10000 }`, or
  *  the flag/env form `name[:kind[:intervalMs]]=command`. */
@@ -140,6 +143,11 @@ const SCHEMA = {
   keyringFile: optional(nonEmpty()),
   encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
   aggregates: listOf(aggregateEntry, 'expected a list of tables { name, kind, command, intervalMs }'),
+  leaveOnTerminate: bool,
+  skipLeaveOnInterrupt: bool,
+  rejoinAfterLeave: bool,
+  memberCoalesceMs: nonNegInt,
+  userCoalesceMs: nonNegInt,
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -172,6 +180,15 @@ interface Raw {
   /** Rollout mode: accept, send or enforce (default: the keyring file's, else enforce). */
   encryptMode?: 'accept' | 'send' | 'enforce';
   aggregates: (string | { name: string; kind?: AggregateKind; command: string; intervalMs?: number })[];
+  /** SIGTERM: leave the cluster first (Serf `leave_on_terminate`, default false). */
+  leaveOnTerminate: boolean;
+  /** SIGINT: stop without leaving (Serf `skip_leave_on_interrupt`, default false). */
+  skipLeaveOnInterrupt: boolean;
+  /** Rejoin from the snapshot in `dataDir` even after the previous run left (Serf `rejoin_after_leave`). */
+  rejoinAfterLeave: boolean;
+  /** Coalescing of member events / of user events by name for handlers (0: off; coalesce.ts). */
+  memberCoalesceMs: number;
+  userCoalesceMs: number;
 }
 type Key = keyof Raw;
 
@@ -192,7 +209,8 @@ export interface ConfigSources {
 
 const KEYS = Object.keys(SCHEMA) as Key[];
 const LIST_KEYS = new Set<Key>(['join', 'eventHandlers', 'aggregates']);
-const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes']);
+const BOOL_KEYS = new Set<Key>(['leaveOnTerminate', 'skipLeaveOnInterrupt', 'rejoinAfterLeave']);
+const NUM_KEYS = new Set<Key>(['handlerTimeoutMs', 'handlerConcurrency', 'handlerQueueSize', 'syncIntervalMs', 'reapAfterMs', 'eventMaxBytes', 'memberCoalesceMs', 'userCoalesceMs']);
 
 /** Every configuration key, in schema order. */
 export const CONFIG_KEYS: readonly Key[] = KEYS;
@@ -275,7 +293,7 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const FILTER = /^(\*|user|user:[^\s,=]+|member-join|member-leave|member-failed|member-update)$/;
+const FILTER = /^(\*|user|user:[^\s,=]+|query|query:[^\s,=]+|member-join|member-leave|member-failed|member-update)$/;
 
 /** Parse `[filter[,filter]=]script`. A prefix that is not a list of filters belongs to the script. */
 export function parseEventHandler(text: string): { ok: true; spec: EventHandlerSpec } | { ok: false; reason: string } {
@@ -289,7 +307,7 @@ export function parseEventHandler(text: string): { ok: true; spec: EventHandlerS
       script = text.slice(i + 1);
     } else if (/^[a-z*:-]+(,[a-z*:-]+)*$/.test(text.slice(0, i))) {
       const bad = parts.find((p) => !FILTER.test(p))!;
-      return { ok: false, reason: `unknown event filter "${bad}" (expected *, user, user:NAME, member-join, member-leave, member-failed or member-update)` };
+      return { ok: false, reason: `unknown event filter "${bad}" (expected *, user, user:NAME, query, query:NAME, member-join, member-leave, member-failed or member-update)` };
     }
   }
   if (script.trim().length === 0) return { ok: false, reason: `empty script in ${JSON.stringify(text)}` };
@@ -373,7 +391,14 @@ function coerce(key: Key, v: unknown, listSep: RegExp): unknown {
   const s = v as string;
   if (LIST_KEYS.has(key)) return s.split(listSep).map((x) => x.trim()).filter((x) => x !== '');
   if (NUM_KEYS.has(key)) return /^\d+$/.test(s.trim()) ? Number(s.trim()) : s;
+  if (BOOL_KEYS.has(key)) return parseBool(s) ?? new BadValue(`expected true or false, got ${JSON.stringify(s)}`);
   return s;
+}
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, any case) from a flag or the environment. */
+function parseBool(s: string): boolean | undefined {
+  const t = s.trim().toLowerCase();
+  return ['true', '1', 'yes'].includes(t) ? true : ['false', '0', 'no'].includes(t) ? false : undefined;
 }
 
 function fromEnv(env: Record<string, string | undefined>): Record<string, unknown> {

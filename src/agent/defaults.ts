@@ -19,5 +19,10 @@ export const AGENT_DEFAULTS = {
   logFormat: 'json' as const, // 'text' when stdout is a terminal and no source sets it
   syncIntervalMs: 30_000, // memberlist PushPullInterval
   reapAfterMs: 24 * 3600_000, // Serf reconnect_timeout / tombstone_timeout
+  leaveOnTerminate: false, // Serf leave_on_terminate
+  skipLeaveOnInterrupt: false, // Serf skip_leave_on_interrupt
+  rejoinAfterLeave: false, // Serf rejoin_after_leave
+  memberCoalesceMs: 0, // off (Serf's agent coalesces for 3 s; the issue asks for off by default)
+  userCoalesceMs: 0, // off
   aggregates: [] as (string | { name: string; kind?: 'avg' | 'sum' | 'count' | 'min' | 'max'; command: string; intervalMs?: number })[],
 };

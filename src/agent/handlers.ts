@@ -35,10 +35,15 @@ import { closeQuietly, ScratchFiles } from './scratch.js';
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
   | { type: 'user'; id: string; name: string; payload: Uint8Array; origin: string; ltime: number }
+  /** A query for this node (src/agent/query.ts): its handler's stdout is the response. */
+  | { type: 'query'; name: string; payload: Uint8Array; origin: string }
   | { type: 'member-join' | 'member-leave' | 'member-failed' | 'member-update' | 'member-reap'; members: Member[] };
 
-/** Does the filter (`*`, `user`, `user:NAME`, or an event type) match the event? */
+/** Does the filter (`*`, `user`, `user:NAME`, `query`, `query:NAME`, or an event type) match
+ *  the event? `*` never matches a query: a catch-all handler (a logger) must not become every
+ *  query's answer. */
 export function matchesFilter(filter: string, type: string, userName?: string): boolean {
+  if (type === 'query') return filter === 'query' || filter === `query:${userName}`;
   if (filter === '*' || filter === type) return true;
   return type === 'user' && filter.startsWith('user:') && filter.slice(5) === userName;
 }
@@ -80,6 +85,20 @@ interface Job {
   event: string;
   /** A start-up warm-up run: not counted, not reported. */
   warm?: boolean;
+  /** A query's run: its stdout (bounded) is handed to `done`. */
+  query?: { limit: number; done: (r: QueryRunResult) => void };
+}
+
+/** Outcome of a query handler's run (`runQuery`): `dropped` when the queue was full, `none`
+ *  when no handler matches. `stdout` holds at most the limit's bytes; `truncated` says the
+ *  script printed more. */
+export interface QueryRunResult {
+  outcome: HandlerResult['outcome'] | 'dropped' | 'none';
+  code: number | null;
+  stdout: Uint8Array;
+  truncated: boolean;
+  stderr: string;
+  script: string;
 }
 
 /** Warm-up runs at start-up (see `HandlerRunner.warmUp`). Measured (node 20, 80 MB heap):
@@ -115,6 +134,29 @@ export class HandlerRunner {
 
   constructor(private readonly opts: HandlerOptions) {
     this.scratch = new ScratchFiles(opts.scratchDir ?? tmpdir());
+  }
+
+  /** Replace the handlers (SIGHUP reload): runs already started or queued keep their script. */
+  setHandlers(handlers: EventHandlerSpec[]): void {
+    this.opts.handlers = handlers;
+  }
+
+  /** The handlers in use. */
+  get handlers(): readonly EventHandlerSpec[] {
+    return this.opts.handlers;
+  }
+
+  /** Run the first handler matching query `e` (`query:NAME`, else `query`); its stdout, at most
+   *  `limit` bytes, is the answer. Resolves with outcome `none` when no handler matches. */
+  runQuery(e: Extract<AgentEvent, { type: 'query' }>, limit: number): Promise<QueryRunResult> {
+    const none: QueryRunResult = { outcome: 'none', code: null, stdout: new Uint8Array(0), truncated: false, stderr: '', script: '' };
+    if (this.closed) return Promise.resolve({ ...none, outcome: 'dropped' });
+    const h = this.opts.handlers.find((x) => x.filters.includes(`query:${e.name}`)) ?? this.opts.handlers.find((x) => x.filters.includes('query'));
+    if (h === undefined) return Promise.resolve(none);
+    return new Promise((resolve) => {
+      const job: Job = { script: h.script, env: this.env(e), stdin: e.payload, event: `query:${e.name}`, query: { limit, done: resolve } };
+      if (!this.enqueue(job)) resolve({ ...none, outcome: 'dropped', script: h.script });
+    });
   }
 
   /**
@@ -154,6 +196,7 @@ export class HandlerRunner {
   /** Drop the queue and kill running scripts. */
   close(): void {
     this.closed = true;
+    for (const j of this.queue) j.query?.done({ outcome: 'dropped', code: null, stdout: new Uint8Array(0), truncated: false, stderr: 'agent stopping', script: j.script });
     this.queue.length = 0;
     for (const pid of this.live) killGroup(pid);
   }
@@ -168,22 +211,26 @@ export class HandlerRunner {
     if (e.type === 'user') {
       env.RUMOR_USER_EVENT = e.name;
       env.RUMOR_USER_LTIME = String(e.ltime);
+    } else if (e.type === 'query') {
+      env.RUMOR_QUERY_NAME = e.name;
+      env.RUMOR_QUERY_ORIGIN = e.origin;
     }
     for (const [k, v] of Object.entries(self.tags)) env[`RUMOR_TAG_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
     return env;
   }
 
-  private enqueue(job: Job): void {
+  private enqueue(job: Job): boolean {
     if (this.running < this.opts.concurrency) {
       this.run(job);
-      return;
+      return true;
     }
     if (this.queue.length >= this.opts.queueSize) {
       this.opts.onDropped?.();
       this.opts.logger.warn({ script: job.script, event: job.event, queue: this.queue.length }, 'event handler queue full: run dropped');
-      return;
+      return false;
     }
     this.queue.push(job);
+    return true;
   }
 
   private run(job: Job): void {
@@ -191,13 +238,14 @@ export class HandlerRunner {
     if (job.warm !== true) this.opts.onStart?.();
     const [file, args] = commandOf(job.script);
     const inFd = this.scratch.withContent(job.stdin);
-    const stdio: StdioOptions = [inFd ?? 'pipe', this.opts.captureStdout === false ? 'ignore' : 'pipe', 'pipe'];
+    const stdio: StdioOptions = [inFd ?? 'pipe', this.opts.captureStdout === false && job.query === undefined ? 'ignore' : 'pipe', 'pipe'];
     let child: ChildProcess;
     try {
       child = spawn(file, args, { env: job.env, stdio, detached: true });
     } catch (err) {
       // Arguments spawn refuses (a NUL byte in a variable, e.g. from an event name): a failed
       // run, never a crash.
+      job.query?.done({ outcome: 'spawn', code: null, stdout: new Uint8Array(0), truncated: false, stderr: String((err as Error).message), script: job.script });
       this.finish(job, { script: job.script, event: job.event, outcome: 'spawn', code: null, stdout: '', stderr: String((err as Error).message) });
       return;
     } finally {
@@ -219,7 +267,19 @@ export class HandlerRunner {
       timedOut = true;
       if (pid !== undefined) killGroup(pid);
     }, this.opts.timeoutMs);
-    child.stdout?.on('data', (b: Buffer) => (stdout = (stdout + b.toString()).slice(0, OUTPUT_LIMIT)));
+    const out = job.query === undefined ? null : { chunks: [] as Buffer[], kept: 0, total: 0, limit: job.query.limit };
+    child.stdout?.on('data', (b: Buffer) => {
+      if (out === null) {
+        stdout = (stdout + b.toString()).slice(0, OUTPUT_LIMIT);
+        return;
+      }
+      out.total += b.length;
+      if (out.kept < out.limit) {
+        const part = b.subarray(0, out.limit - out.kept);
+        out.chunks.push(part);
+        out.kept += part.length;
+      }
+    });
     child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(0, OUTPUT_LIMIT)));
     if (child.stdin !== null) {
       child.stdin.on('error', () => {});
@@ -230,7 +290,13 @@ export class HandlerRunner {
       finished = true;
       clearTimeout(timer);
       if (pid !== undefined) this.live.delete(pid);
-      this.finish(job, { script: job.script, event: job.event, outcome, code, stdout, stderr: error ?? stderr });
+      const r: HandlerResult = { script: job.script, event: job.event, outcome, code, stdout, stderr: error ?? stderr };
+      if (out !== null) {
+        const bytes = new Uint8Array(Buffer.concat(out.chunks));
+        r.stdout = Buffer.from(bytes).toString('utf8');
+        job.query!.done({ outcome, code, stdout: bytes, truncated: out.total > out.limit, stderr: r.stderr, script: job.script });
+      }
+      this.finish(job, r);
     };
     child.on('error', (err: NodeJS.ErrnoException) => {
       done('spawn', null, err.code === 'EACCES' ? `cannot run ${job.script}: permission denied (not executable?)` : String(err.message));
@@ -286,5 +352,5 @@ export function memberLines(members: Member[]): string {
 }
 
 function stdinOf(e: AgentEvent): Uint8Array {
-  return e.type === 'user' ? e.payload : new TextEncoder().encode(memberLines(e.members));
+  return e.type === 'user' || e.type === 'query' ? e.payload : new TextEncoder().encode(memberLines(e.members));
 }

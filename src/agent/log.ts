@@ -27,6 +27,23 @@ export interface AgentLogger {
   fatal: LogFn;
   /** A logger adding `bindings` to every line. */
   child(bindings: Record<string, unknown>): AgentLogger;
+  /** Also hand every line at `level` or above (whatever the output level) to `fn`, as the
+   *  object that would be written (`rumor monitor --log-level`); returns the function that
+   *  removes the tap. Shared by the logger and its children. */
+  tap(level: LogLevel, fn: (line: LogLine) => void): () => void;
+}
+
+/** A log line as an object: pino's fields (`level` number, `time` ms, `msg`) and the rest. */
+export type LogLine = Record<string, unknown> & { level: number; time: number; msg?: unknown };
+
+/** Where lines go: the output above its level, and the taps above theirs. */
+interface Sink {
+  /** Output level (lines below it are not written). */
+  out: number;
+  /** Lowest level anyone wants (the output's or a tap's): a cheaper check per call. */
+  min: number;
+  taps: Set<{ level: number; fn: (line: LogLine) => void }>;
+  write(line: string): void;
 }
 
 /** Options of `createLogger`. */
@@ -58,7 +75,7 @@ export function formatTextLine(line: string): string {
 }
 
 /** JSON of a log value: errors as `{type, message, stack}` (as pino's `err` serializer), never throws. */
-function stringify(o: Record<string, unknown>): string {
+export function stringify(o: Record<string, unknown>): string {
   try {
     return JSON.stringify(o, (_k, v: unknown) => (v instanceof Error ? { type: v.name, message: v.message, stack: v.stack } : typeof v === 'bigint' ? String(v) : v));
   } catch {
@@ -66,13 +83,14 @@ function stringify(o: Record<string, unknown>): string {
   }
 }
 
-function makeLogger(level: LogLevel, bindings: Record<string, unknown>, write: (line: string) => void): AgentLogger {
-  const min = LOG_LEVELS[level];
+function makeLogger(level: LogLevel, bindings: Record<string, unknown>, sink: Sink): AgentLogger {
   const at = (n: number): LogFn => {
-    if (n < min) return () => {};
     return (obj, msg) => {
+      if (n < sink.min) return;
       const fields = typeof obj === 'string' ? { msg: obj } : { ...obj, ...(msg === undefined ? {} : { msg }) };
-      write(stringify({ level: n, time: Date.now(), ...bindings, ...fields }) + '\n');
+      const line: LogLine = { level: n, time: Date.now(), ...bindings, ...fields };
+      if (n >= sink.out) sink.write(stringify(line) + '\n');
+      for (const t of sink.taps) if (n >= t.level) t.fn(line);
     };
   };
   return {
@@ -83,7 +101,19 @@ function makeLogger(level: LogLevel, bindings: Record<string, unknown>, write: (
     warn: at(40),
     error: at(50),
     fatal: at(60),
-    child: (more) => makeLogger(level, { ...bindings, ...more }, write),
+    child: (more) => makeLogger(level, { ...bindings, ...more }, sink),
+    tap: (lvl, fn) => {
+      const t = { level: LOG_LEVELS[lvl], fn };
+      sink.taps.add(t);
+      const reset = (): void => {
+        sink.min = Math.min(sink.out, ...[...sink.taps].map((x) => x.level));
+      };
+      reset();
+      return () => {
+        sink.taps.delete(t);
+        reset();
+      };
+    },
   };
 }
 
@@ -92,5 +122,6 @@ export function createLogger(opts: LogOptions): AgentLogger {
   if (!Object.prototype.hasOwnProperty.call(LOG_LEVELS, opts.level)) throw new Error(`log level: expected ${Object.keys(LOG_LEVELS).join(', ')}, got ${JSON.stringify(opts.level)}`);
   const dest = opts.destination ?? process.stdout;
   const write = opts.format === 'json' ? (s: string) => void dest.write(s) : (s: string) => void dest.write(formatTextLine(s));
-  return makeLogger(opts.level as LogLevel, {}, write);
+  const out = LOG_LEVELS[opts.level as LogLevel];
+  return makeLogger(opts.level as LogLevel, {}, { out, min: out, taps: new Set(), write });
 }

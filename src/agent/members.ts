@@ -132,6 +132,14 @@ export class AgentMembers {
     return this.handle.stats();
   }
 
+  /** Serf's force-leave of `addr` on this table (the machine's `forceLeave`): `left`, or with
+   *  `prune` removed at once; refused for an up member, ourselves or an unknown one. */
+  forceLeave(addr: string, prune: boolean): ReturnType<Members<string>['forceLeave']> {
+    let r: ReturnType<Members<string>['forceLeave']> = { ok: false, reason: 'unknown' };
+    this.handle.drive((now) => (r = this.machine.forceLeave(addr, prune, now)));
+    return r;
+  }
+
   /** Leave: the machine marks itself `left` and sends it to its neighbours; then it is inert. */
   leave(): void {
     this.handle.stop();

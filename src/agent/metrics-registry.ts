@@ -56,7 +56,7 @@ export function createMetrics(src: MetricsSource): Registry {
   counter(reg, 'rumor_handler_runs_total', 'Event handler runs started.', [], () => [[{}, c.handlerRuns]]);
   counter(reg, 'rumor_handler_failures_total', 'Event handler failures, by reason (exit, signal, timeout, spawn).', ['reason'], () => byLabel('reason', c.handlerFailures));
   counter(reg, 'rumor_handler_dropped_total', 'Event handler runs dropped because the queue was full.', [], () => [[{}, c.handlerDropped]]);
-  counter(reg, 'rumor_user_events_total', 'User events, by direction.', ['direction'], () => [[{ direction: 'sent' }, c.userEventsSent], [{ direction: 'received' }, c.userEventsReceived]]);
+  counter(reg, 'rumor_user_events_total', 'User events, by direction.', ['direction'], () => [[{ direction: 'sent' }, c.userEventsSent], [{ direction: 'received' }, c.userEventsReceived], [{ direction: 'before-restart' }, c.userEventsBeforeRestart]]);
   counter(reg, 'rumor_bad_messages_total', 'Agent-level messages (membership, user events) that failed validation, by channel.', ['channel'], () => byLabel('channel', c.badMessages));
   const aggs = (): { name: string; kind: string; value: number | null; rounds: number }[] => src.aggregates?.() ?? [];
   gauge(reg, 'rumor_aggregate_estimate', 'Current estimate of each aggregate (absent until it has one).', ['name', 'kind'], () =>

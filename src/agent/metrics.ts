@@ -20,12 +20,14 @@ export interface AgentCounters {
   /** Channel resets applied (reset switch). */
   resets: number;
   userEventsReceived: number;
+  /** User events at or below the Lamport time restored from the snapshot: not delivered again. */
+  userEventsBeforeRestart: number;
   badMessages: Record<string, number>;
 }
 
 /** Fresh zeroed counters. */
 export function newCounters(): AgentCounters {
-  return { neighborUp: 0, neighborDown: {}, handlerRuns: 0, handlerFailures: {}, handlerDropped: 0, userEventsSent: 0, userEventsReceived: 0, badMessages: {}, resets: 0 };
+  return { neighborUp: 0, neighborDown: {}, handlerRuns: 0, handlerFailures: {}, handlerDropped: 0, userEventsSent: 0, userEventsReceived: 0, userEventsBeforeRestart: 0, badMessages: {}, resets: 0 };
 }
 
 /** What the metrics read at scrape time. */

@@ -48,3 +48,54 @@ export function parseJsonObject(bytes: Uint8Array): { ok: true; value: Record<st
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'expected an object' };
   return { ok: true, value: v as Record<string, unknown> };
 }
+
+/** Slots of the Lamport event buffer: Serf's `EventBuffer` default, 512 (serf/config.go). */
+export const EVENT_BUFFER_SIZE = 512;
+
+/**
+ * The Lamport-ordered buffer of user events (Serf's `eventBuffer`, serf.go handleUserEvent): a
+ * user event is delivered to handlers at most once, whatever carries it again — a re-broadcast
+ * after the broadcast layer's duplicate window (90 s), a replay from a peer, the same event
+ * under another message id. Slot `ltime % size` holds the events of that Lamport time (name
+ * and payload); an event already there is a duplicate; an event older than the clock minus
+ * `size` is stale (its slot may have been reused) and is refused too.
+ *
+ * Limits: a burst of more than `size` Lamport times between an event and a late copy of it
+ * makes the copy stale, so a genuinely new event that arrives that late is refused as well
+ * (as in Serf). Two events with the same Lamport time, name and payload are one event.
+ */
+export class EventBuffer {
+  private clock = 0;
+  private readonly slots: ({ ltime: number; events: { name: string; payload: Uint8Array }[] } | undefined)[];
+
+  constructor(readonly size = EVENT_BUFFER_SIZE) {
+    this.slots = new Array(size);
+  }
+
+  /** The highest Lamport time seen. */
+  get time(): number {
+    return this.clock;
+  }
+
+  /** `new` (remember and deliver it), `duplicate` or `stale` (drop it). */
+  admit(name: string, payload: Uint8Array, ltime: number): 'new' | 'duplicate' | 'stale' {
+    if (ltime > this.clock) this.clock = ltime;
+    if (this.clock > this.size && ltime < this.clock - this.size) return 'stale';
+    const i = ltime % this.size;
+    let slot = this.slots[i];
+    if (slot !== undefined && slot.ltime === ltime) {
+      if (slot.events.some((e) => e.name === name && sameBytes(e.payload, payload))) return 'duplicate';
+    } else {
+      slot = { ltime, events: [] };
+      this.slots[i] = slot;
+    }
+    slot.events.push({ name, payload });
+    return 'new';
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -46,6 +46,11 @@ const FLAG_HELP: Record<ConfigKey, [value: string, help: string]> = {
   encrypt: ['key', 'cluster key (base64, from `rumor keygen`): encrypt all gossip (prefer RUMOR_ENCRYPT: flags show in ps)'],
   keyringFile: ['path', 'keyring file (default: <data-dir>/keyring.json; mode 0600)'],
   encryptMode: ['mode', 'rollout mode: accept (send plaintext, accept both), send (send encrypted, accept both), enforce (default)'],
+  leaveOnTerminate: ['true|false', 'on SIGTERM, leave the cluster before stopping (default: false, as Serf: peers see the node failed)'],
+  skipLeaveOnInterrupt: ['true|false', 'on SIGINT, stop without leaving (default: false: leave first, as Serf)'],
+  rejoinAfterLeave: ['true|false', 'rejoin from the --data-dir snapshot even after the previous run left (default: false, as Serf)'],
+  memberCoalesceMs: ['ms', 'coalesce member events for handlers over this window, latest per member (default: 0, off; Serf uses 3000)'],
+  userCoalesceMs: ['ms', 'coalesce user events of one name for handlers over this window, latest only (default: 0, off; Serf uses 3000)'],
   aggregates: ['name[:kind[:ms]]=command', 'aggregate fed by a command run every ms, e.g. load:avg:5000=cut -d" " -f1 /proc/loadavg (repeatable)'],
 };
 
@@ -89,6 +94,8 @@ async function runAgent(ctx: CliContext, opts: Record<string, unknown>): Promise
     throw new RunError(`cannot start the agent: ${errText(e)}`);
   }
   installSignalHandlers(agent);
+  const { installReloadHandler } = await import('../agent/reload.js');
+  installReloadHandler(agent, () => resolveAgentConfig({ flags: flagsFromOptions(opts), env: process.env, file }));
   ctx.stdout.write(`rumor agent ${agent.node.id} running: gossip ${agent.node.address}, API ${agent.apiUrl}\n`);
   await agent.stopped;
   ctx.stdout.write(`rumor agent ${agent.node.id} stopped\n`);

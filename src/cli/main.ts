@@ -34,6 +34,10 @@ import { registerUi } from './ui.js';
 import { registerKv } from './kv.js';
 import { registerTags } from './tags.js';
 import { registerKeys } from './keys.js';
+import { registerJoin } from './join.js';
+import { registerForceLeave } from './force-leave.js';
+import { registerQuery } from './query.js';
+import { registerReachability } from './reachability.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
@@ -56,6 +60,10 @@ VERBS.push(registerUi);
 VERBS.push(registerKv);
 VERBS.push(registerTags);
 VERBS.push(registerKeys);
+VERBS.push(registerJoin);
+VERBS.push(registerForceLeave);
+VERBS.push(registerQuery);
+VERBS.push(registerReachability);
 
 /** Streams and directory `main` runs with (tests pass buffers). */
 export interface MainIo {

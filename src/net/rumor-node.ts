@@ -5,6 +5,7 @@
  * subscriptions. Several nodes can live in one process: there is no global state.
  */
 import { NodeState } from './state.js';
+import { NodeQueries, type QueryHandler, type QueryOptions, type QueryRun } from './query.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:net';
@@ -135,6 +136,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Hosted applications by channel, and how to unhook each from the node's events. */
   private readonly apps = new Map<string, AppHandle<unknown, unknown>>();
   private state_: NodeState | null = null;
+  private queries_: NodeQueries | null = null;
   private readonly appDetach = new Map<string, () => void>();
   private readonly limits: WireLimits;
   private readonly logger: Logger;
@@ -361,6 +363,24 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   get state(): NodeState {
     this.running('state');
     return (this.state_ ??= new NodeState(this));
+  }
+
+  /** This node's query application (`src/net/query.ts`, docs/library.md "Queries"). Started on
+   *  first use (the node must be running). */
+  get queries(): NodeQueries {
+    this.running('queries');
+    return (this.queries_ ??= new NodeQueries(this));
+  }
+
+  /** Ask every matching member (`src/net/query.ts`): acks and responses as they arrive, then a
+   *  summary. Throws `QueryError` on a bad or oversize query. */
+  query(name: string, payload: string | Uint8Array = '', opts: QueryOptions = {}): QueryRun {
+    return this.queries.ask(name, payload, opts);
+  }
+
+  /** Answer queries with `handler` (its value is the response; null declines). */
+  onQuery(handler: QueryHandler): () => void {
+    return this.queries.onQuery(handler);
   }
 
   /**

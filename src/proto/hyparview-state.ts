@@ -11,6 +11,9 @@ import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
 
+/** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
+const RETRY_STALL_LIMIT = 8;
+
 /** Kinds of an outstanding request (`pendKind`). */
 export const KIND_NEIGHBOR = 0;
 export const KIND_JOIN = 1;
@@ -36,6 +39,9 @@ export abstract class HyParViewState<P> {
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick. */
   protected readonly rejected: P[] = [];
   protected contacts: P[] = [];
+  /** Joiners accepted while this node was still joining with no other neighbour (see
+   *  `onJoin`): their FORWARDJOIN walks wait for our first neighbour outside this list. */
+  protected readonly held: P[] = [];
   protected joinIdx = -1;
   protected seq = 0;
   protected shuffleStarted = false;
@@ -64,8 +70,10 @@ export abstract class HyParViewState<P> {
   protected joinAt = 0;
   /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
   protected joined = false;
-  /** Active-view size at the last bootstrap-retry tick, and ticks in a row without growth. */
-  protected lastActive = 0;
+  /** Neighbours added so far, their number at the last bootstrap-retry tick, and retry ticks
+   *  in a row with no neighbour added in between (see `armRetry`). */
+  protected gains = 0;
+  protected lastGains = 0;
   protected stalled = 0;
   /** Bootstrap retries under half full so far (contacts and learned addresses by turns). */
   protected retryTurn = 0;
@@ -106,12 +114,51 @@ export abstract class HyParViewState<P> {
     if (pi >= 0) this.removePending(pi);
     if (this.active.length >= this.cfg.activeViewSize) this.dropRandomActive();
     this.active.push(peer);
+    this.gains++;
     this.io.connect(peer);
     this.io.neighborUp(peer);
+    if (this.held.length > 0 && this.held.indexOf(peer) < 0) this.releaseHeld(peer);
     if (this.active.length >= this.cfg.activeViewSize) {
       this.rejected.length = 0;
       this.wasFull = true;
     }
+  }
+
+  /** A neighbour outside the held joiners arrived: send it one FORWARDJOIN(joiner, ARWL) per
+   *  held joiner still in the active view (the walks the JOIN would have started), then forget them. */
+  private releaseHeld(via: P): void {
+    const h = this.held;
+    for (let i = 0; i < h.length; i++) {
+      if (this.active.indexOf(h[i]) < 0) continue;
+      this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.cfg.arwl });
+      this.introduce(h[i]);
+    }
+    h.length = 0;
+  }
+
+  /**
+   * Tell a joiner we accepted whom we know: a one-hop SHUFFLE (ttl 1, so it stops at the
+   * joiner) carrying up to `shuffleActive` of our other neighbours and `shufflePassive` passive
+   * peers. The joiner merges them into its passive view (and answers with a sample of its own,
+   * as any shuffle end does). Without it a node that joined a small fleet at the same moment as
+   * the others starts with an empty passive view, and losing its few neighbours leaves it with
+   * nobody to ask (a pair that knows only each other). Nothing to tell: nothing is sent.
+   * Limit: the joiner's reply is not told apart from the reply to a SHUFFLE of ours; if one is
+   * in flight, the reply merged is the joiner's (its ids are as good; the other is ignored).
+   */
+  protected introduce(joiner: P): void {
+    if (this.active.length <= 1 && this.passive.length === 0) return;
+    const peers: P[] = [];
+    sampleInto(this.active, this.cfg.shuffleActive, joiner, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.passive, this.cfg.shufflePassive, joiner, peers, SCRATCH as P[], this.rng);
+    if (peers.length > 0) this.io.send(joiner, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
+  }
+
+  /** True while every active member is a held joiner (none at all included). */
+  protected onlyHeld(): boolean {
+    const a = this.active;
+    for (let i = 0; i < a.length; i++) if (this.held.indexOf(a[i]) < 0) return false;
+    return true;
   }
 
   /** Evict a random member, never a configured contact while another member can go (the
@@ -320,6 +367,45 @@ export abstract class HyParViewState<P> {
     const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
     for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
     return missing > 0;
+  }
+
+  /** One JOIN of the bootstrap retry through the next configured contact not in the active
+   *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
+  protected retryJoin(learned: boolean): boolean {
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
+    const cs = this.contacts;
+    for (let i = 0; i < cs.length; i++) {
+      const k = (this.contactIdx + i) % cs.length;
+      if (this.active.indexOf(cs[k]) >= 0 || this.pendPeer.indexOf(cs[k]) >= 0) continue;
+      this.contactIdx = k + 1;
+      this.startJoin(k);
+      return true;
+    }
+    if (!learned || this.passive.length === 0) return false;
+    // Addresses learned since: any member of the overlay can be a contact.
+    const r = this.rng.int(this.passive.length);
+    const peer = this.passive[r];
+    removeAt(this.passive, r);
+    this.joinIdx = cs.length; // a failure goes on with no configured contact
+    this.sendJoin(peer);
+    return true;
+  }
+
+  /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that
+   *  started a request, doubled after one that did not or after `RETRY_STALL_LIMIT` ticks
+   *  without progress, up to `repairMaxMs`). */
+  protected armRetry(long: boolean, acted: boolean): void {
+    this.retrySeq++;
+    this.retryLong = long;
+    let base: number;
+    if (long) base = this.cfg.rejoinIntervalMs;
+    else {
+      const fresh = this.retryDelay === 0 || (acted && this.stalled < RETRY_STALL_LIMIT);
+      const next = fresh ? this.cfg.joinRetryMs : this.retryDelay * 2;
+      this.retryDelay = next > this.cfg.repairMaxMs ? Math.max(this.cfg.repairMaxMs, this.cfg.joinRetryMs) : next;
+      base = this.retryDelay;
+    }
+    this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
   }
 
   protected hasActiveContact(): boolean {

@@ -91,11 +91,20 @@
  *     slot, whose ends add it as a contact's walks add a joiner;
  *   - two or more short: one low-priority NEIGHBOR per period, and after a rejection a
  *     high-priority one (escalation at the retry pace instead of whole shuffle periods);
- *   - a node whose own JOIN is pending and that has no neighbour yet still rejects JOINs (it
- *     could not forward them: the pair would start as an island). Accepting them made fleets
- *     given every address connect sooner (1,000 nodes: 1.45 s instead of 5.5 s) but left
- *     concurrent joins of small clusters as sparse trees: in test/net/failure.test.ts the
- *     survivors of a node's crash were a pair that knew nobody else and never reconnected;
+ *   - the island rule: a node whose own JOIN is pending and that has no neighbour yet refuses
+ *     a stranger's JOIN (it could not forward it: the pair would start as an island that nobody
+ *     knows; accepting every such JOIN left concurrent joins of small clusters as sparse trees,
+ *     and in test/net/failure.test.ts the survivors of a crash were a pair that knew nobody
+ *     else). A joiner that is one of its own configured contacts (a fleet given one list, e.g.
+ *     a DNS name) is accepted and held instead: the FORWARDJOIN walks its JOIN would start wait
+ *     for the node's first neighbour outside the held joiners and go through it then (at most
+ *     `activeViewSize` held). Refusing those too, a fleet given every address had nobody
+ *     accepting a JOIN until some node had tried all its 128 contacts: 1,000 nodes took
+ *     4.6–5.5 s to one component (seeds 1–3), 1.1–1.15 s with the hold;
+ *   - a contact that accepts a JOIN introduces its other neighbours and a few passive peers to
+ *     the joiner: a SHUFFLE with ttl 1, which ends at the joiner (it merges them into its passive
+ *     view and answers as any shuffle end). A node that joined a small fleet at the same moment
+ *     as the others no longer starts with an empty passive view;
  *   - evictions spare configured contacts, and during a bootstrap window (`BOOTSTRAP_WINDOW`
  *     retry periods after `join`) a node whose last contact link is cut JOINs through its
  *     contacts again. A fleet seeded as a ring or a tree is held together by exactly these
@@ -105,17 +114,21 @@
  *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
  *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
  *     groups; nothing is evicted).
- *   measured (`rumor sim bootstrap --seed 1`, docs/results.md): every pattern, 20 to 10,000
- *   nodes, one component at the end; one component within 4.55 s and every view ≥ 4 within
- *   10 s except all-to-all (every node given every address): 5.5 s / 5.35 s to one component
- *   at 1,000 / 10,000 nodes, 10.15 s to full views at 10,000.
+ *   measured (`rumor sim bootstrap --nodes N --seed S`, N = 20, 1,000, 10,000, S = 1–3,
+ *   docs/results.md): every pattern one component within 4.6 s, every view ≥ 4 within 8.2 s,
+ *   one component at the end.
  *   The cost is churn while nodes bootstrap, once: 1,000 nodes joined one per ms (the other
- *   experiments' build) send 5.0k JOINs and 132k FORWARDJOINs in their first 15 s, against
- *   1.1k and 20k before this change (~110 more small messages per node); a fleet started at
- *   once with random seeds sends 5.2k and 121k.
+ *   experiments' build) send 4.9k JOINs and 126k FORWARDJOINs in their first 15 s, against
+ *   1.1k and 20k before the retries (~110 more small messages per node), and the
+ *   introductions 4.8k SHUFFLEs and as many replies (~10 per node, ~400 bytes); a fleet
+ *   started at once with random seeds sent 5.2k JOINs and 121k FORWARDJOINs (before the
+ *   introductions).
  *   Limits: groups whose contacts never point outside the group cannot meet (the seeds must
  *   connect the fleet); groups that settle apart after the window are merged only by
- *   escalations and the contact exchange, in tens of seconds or more.
+ *   escalations and the contact exchange, in tens of seconds or more; a node that only ever
+ *   heard of nodes that then crash stays apart (six nodes joined at once as a tree, one
+ *   crashed the instant the overlay connects: ~36 % of fleets left apart, with or without
+ *   the island rule; crashed 400 ms later: 0–1 of 300, test/sim/bootstrap.test.ts).
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
@@ -143,9 +156,6 @@ export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig
  *  a half-empty passive view re-JOINs (see `checkIsolated`). Own choice: three periods (30 s on
  *  the default shuffle interval) keep the cost in small clusters low. */
 const STALE_SHUFFLES_TO_REJOIN = 3;
-
-/** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
-const RETRY_STALL_LIMIT = 8;
 
 /** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
 const BOOTSTRAP_WINDOW = 8;
@@ -271,6 +281,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.passive.length = 0;
     this.pendPeer.length = this.pendSeq.length = this.pendKind.length = this.pendHigh.length = 0;
     this.rejected.length = 0;
+    this.held.length = 0;
     this.lastShuffle = null;
   }
 
@@ -281,9 +292,20 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       this.io.send(joiner, MSG_ACCEPT);
       return;
     }
-    // Still joining ourselves: we could not forward the JOIN, the pair would start as an island.
-    if (this.active.length === 0 && this.pendKind.indexOf(KIND_JOIN) >= 0) {
-      this.io.send(joiner, MSG_REJECT);
+    // Still joining ourselves, with no neighbour to forward the JOIN to. A joiner that is one
+    // of our own configured contacts (a fleet given one list, e.g. a DNS name) is accepted and
+    // its walks held until our first neighbour outside the held joiners arrives (addActive);
+    // any other joiner is refused (it would start as an island with a node nobody knows).
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0 && this.onlyHeld()) {
+      const h = this.held;
+      for (let i = h.length - 1; i >= 0; i--) if (this.active.indexOf(h[i]) < 0) removeAt(h, i); // gone since
+      if (h.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
+        this.io.send(joiner, MSG_REJECT);
+        return;
+      }
+      this.held.push(joiner);
+      this.addActive(joiner);
+      this.io.send(joiner, MSG_ACCEPT);
       return;
     }
     this.addActive(joiner);
@@ -291,6 +313,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.cfg.arwl };
     const a = this.active;
     for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
+    this.introduce(joiner);
   }
 
   private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
@@ -499,10 +522,11 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (seq !== this.retrySeq) return; // re-armed since: stale
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
-    // Progress: the active view grew since the last tick. Eight ticks without progress (seeds
-    // down, nobody to ask) and the retry backs off (see `armRetry`).
-    this.stalled = a > this.lastActive ? 0 : this.stalled + 1;
-    this.lastActive = a;
+    // Progress: a neighbour was added since the last tick (a busy contact whose members keep
+    // being replaced makes progress even when its view size does not grow). Eight ticks
+    // without progress (seeds down, nobody to ask) and the retry backs off (see `armRetry`).
+    this.stalled = this.gains !== this.lastGains ? 0 : this.stalled + 1;
+    this.lastGains = this.gains;
     if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
     // A node that has been full is in the overlay: after the window its dead seeds stop mattering.
     if (!this.joined && this.wasFull && now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) this.joined = true;
@@ -529,45 +553,6 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       if (!acted && twoShort) acted = this.escalate() || this.walkForNeighbors();
     }
     this.armRetry(settled, acted);
-  }
-
-  /** One JOIN of the bootstrap retry through the next configured contact not in the active
-   *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
-  private retryJoin(learned: boolean): boolean {
-    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
-    const cs = this.contacts;
-    for (let i = 0; i < cs.length; i++) {
-      const k = (this.contactIdx + i) % cs.length;
-      if (this.active.indexOf(cs[k]) >= 0 || this.pendPeer.indexOf(cs[k]) >= 0) continue;
-      this.contactIdx = k + 1;
-      this.startJoin(k);
-      return true;
-    }
-    if (!learned || this.passive.length === 0) return false;
-    // Addresses learned since: any member of the overlay can be a contact.
-    const r = this.rng.int(this.passive.length);
-    const peer = this.passive[r];
-    removeAt(this.passive, r);
-    this.joinIdx = cs.length; // a failure goes on with no configured contact
-    this.sendJoin(peer);
-    return true;
-  }
-
-  /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that
-   *  started a request, doubled after one that did not or after `RETRY_STALL_LIMIT` ticks
-   *  without progress, up to `repairMaxMs`). */
-  private armRetry(long: boolean, acted: boolean): void {
-    this.retrySeq++;
-    this.retryLong = long;
-    let base: number;
-    if (long) base = this.cfg.rejoinIntervalMs;
-    else {
-      const fresh = this.retryDelay === 0 || (acted && this.stalled < RETRY_STALL_LIMIT);
-      const next = fresh ? this.cfg.joinRetryMs : this.retryDelay * 2;
-      this.retryDelay = next > this.cfg.repairMaxMs ? Math.max(this.cfg.repairMaxMs, this.cfg.joinRetryMs) : next;
-      base = this.retryDelay;
-    }
-    this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
   }
 
   /**

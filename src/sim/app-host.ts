@@ -38,7 +38,7 @@
  */
 import type { App, AppIo } from '../proto/app.js';
 import type { Rng } from '../proto/types.js';
-import type { Simulation } from './simulation.js';
+import type { SimEngine } from './sim-engine.js';
 
 /** How the simulator hosts one application. */
 export interface AppSpec<M, T, E> {
@@ -109,7 +109,7 @@ export class AppHost {
   private seq = 0;
 
   constructor(
-    readonly sim: Simulation,
+    readonly sim: SimEngine,
     specs: readonly AnyAppSpec[],
   ) {
     if (specs.length > 7) throw new Error(`apps: at most 7 applications per simulation, got ${specs.length}`);

@@ -13,7 +13,7 @@
  * sources, connected components (undirected), symmetry (fraction of directed edges u→v
  * whose reverse v→u exists) and accuracy (fraction of view entries naming a live node).
  */
-import type { Rng } from '../proto/types.js';
+import type { Message, Rng } from '../proto/types.js';
 import { UnionFind } from './union-find.js';
 
 /** Per-broadcast figures. Every value is JSON-able (`null` where undefined). */
@@ -103,6 +103,62 @@ export class BroadcastRecord {
       controlMessages: this.controlMessages,
       rmr: this.count < 2 ? null : this.payloadMessages / (this.count - 1) - 1,
     };
+  }
+}
+
+/**
+ * The records of every broadcast of a run, by id, and the charging of broadcast traffic to
+ * them at the send boundary: a GOSSIP to its broadcast's payload count, each IHAVE entry and
+ * GRAFT naming it to its control count. The id looked up last is cached: consecutive sends
+ * and deliveries mostly concern the same broadcast.
+ */
+export class BroadcastLog {
+  private readonly records = new Map<string, BroadcastRecord>();
+  private lastId = '';
+  private lastRec: BroadcastRecord | undefined;
+
+  /** Number of broadcasts started. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  start(r: BroadcastRecord): void {
+    this.records.set(r.id, r);
+  }
+
+  get(id: string): BroadcastRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Ids of every broadcast, in order. */
+  ids(): string[] {
+    return [...this.records.keys()];
+  }
+
+  /** The record of `id` (undefined: not a simulator broadcast, e.g. an application's). */
+  rec(id: string): BroadcastRecord | undefined {
+    if (id === this.lastId) return this.lastRec;
+    const r = this.records.get(id);
+    this.lastId = id;
+    this.lastRec = r;
+    return r;
+  }
+
+  /** Charge a sent GOSSIP, IHAVE or GRAFT to the broadcasts it names. */
+  countSend(msg: Message<number>): void {
+    if (msg.type === 'gossip') {
+      const r = this.rec(msg.id);
+      if (r !== undefined) r.payloadMessages++;
+    } else if (msg.type === 'ihave') {
+      const entries = msg.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const r = this.rec(entries[i].id);
+        if (r !== undefined) r.controlMessages++;
+      }
+    } else if (msg.type === 'graft' && msg.id !== null) {
+      const r = this.rec(msg.id);
+      if (r !== undefined) r.controlMessages++;
+    }
   }
 }
 

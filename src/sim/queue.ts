@@ -136,6 +136,12 @@ export class EventQueue {
     return this.n;
   }
 
+  /** Node of the event at the head of the near heap (-1: none). A hint only (the head of
+   *  the near heap need not be the next event before `settle`): read to prefetch. */
+  peekNodeHint(): number {
+    return this.near.n > 0 ? this.rec[(this.near.slot[0] << 2) + 1] : -1;
+  }
+
   /** Time of the earliest pending event (Infinity when empty). */
   peekTime(): number {
     this.settle();

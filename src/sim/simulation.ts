@@ -5,265 +5,20 @@
  * Virtual time in milliseconds; one event queue ordered by (time, insertion order); one
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
  *
- * Connections model TCP between processes. Each node keeps a small list of connection
- * entries `[peer, flags, lastDelivery]` (flat number array, 3 slots per entry): `OUT` = this
- * node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
- * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
- * crashes, every node holding an entry for it learns after the failure-detection delay;
- * a partition breaks the connections across groups after the silent timeout. Messages on a
- * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect
- * to an unreachable peer without a connection yields `handleLinkDown` after one round trip
- * (crashed process, refused) or the connect timeout (partitioned or silent host).
- *
- * Message and byte counts are taken at the `send` boundary, before loss.
+ * `SimEngine` (sim-engine.ts) holds the event loop, the connection model and the nodes'
+ * `Io`; this class adds what a driver does with it: start and join nodes, crash, stall,
+ * partition, slow them down, churn, originate broadcasts, and read the figures.
  */
-import { resolveNodeConfig, type NodeConfig, type NodeConfigInput } from '../proto/node.js';
 import { Sfc32 } from '../proto/rng.js';
-import type { BroadcastMessage, BroadcastTimer, CyclonMessage, HyParViewMessage, Message, MsgId, Timer, Verdict } from '../proto/types.js';
 import { BroadcastRecord, type BroadcastStats, overlayStats, type OverlayStats } from './metrics.js';
-import { NetworkModel, resolveNetworkConfig } from './network.js';
-import { EventQueue, type EventRecord } from './queue.js';
-import type { NetworkConfig } from './scenario-types.js';
-import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
-import { FAIL, findEntry, FullMembership, IN, OUT, isBroadcastTimer, removeEntry, scheduleChurn, SimNode } from './sim-node.js';
-import { AppHost, type AnyAppSpec } from './app-host.js';
+import { MESSAGE_TYPES } from './size.js';
+import { FAIL, FullMembership, scheduleChurn, SimNode } from './sim-node.js';
+import { K_JOIN, SimEngine, S_ALIVE, S_DEAD, S_NEW } from './sim-engine.js';
+import type { TrafficByType } from './sim-types.js';
 
-export interface SimOptions {
-  nodes: number;
-  seed: number;
-  protocol?: NodeConfigInput;
-  network?: Partial<NetworkConfig>;
-  /** Peer source of the fanout baseline: the membership view (default) or a uniform sample
-   *  of all nodes (the talk's / epidemic-analysis model). */
-  fanoutPeers?: 'membership' | 'full';
-  /** Payload size of `broadcast()` messages in bytes. Default 64. */
-  payloadBytes?: number;
-  /** Applications hosted on every node (app-host.ts). Default: none. */
-  apps?: readonly AnyAppSpec[];
-  /** Defences and attackers of an experiment (exp-corruption.ts). Default: none (then the
-   *  simulator takes no extra path and its output is bit-identical to one without it). */
-  guard?: SimGuard;
-}
+export type { SimGuard, SimObserver, SimOptions, TrafficByType } from './sim-types.js';
 
-/** An experiment's hooks on message arrival and validation (exp-corruption.ts). */
-export interface SimGuard {
-  /** A message from `from` reaches live node `to`: return it (or a replacement, e.g. a copy
-   *  corrupted on the wire) to process it, or null to drop it (a bad frame, a quarantined
-   *  peer, a Byzantine sender's dropped forward). */
-  arrive(from: number, to: number, msg: Message<number>, now: number): Message<number> | null;
-  /** Plumtree's validate-before-forward hook of node `node`; absent: no validation. */
-  validate?(node: number, id: MsgId, payload: Uint8Array, from: number): Verdict;
-}
-
-/** Hooks for visualisation (web UI). Called synchronously; must not mutate the simulation. */
-export interface SimObserver {
-  onSend?(from: number, to: number, msg: Message<number>, t: number): void;
-  onDeliver?(node: number, id: MsgId, round: number, from: number | null, t: number): void;
-  onLinkDown?(a: number, b: number, t: number): void;
-}
-
-/** Message counts and bytes by type, taken at the send boundary. */
-export type TrafficByType = Record<string, { messages: number; bytes: number }>;
-
-// Event kinds (low 4 bits) and the "activity" flag (see runUntilQuiet).
-const K_MSG = 0;
-const K_TIMER = 1;
-const K_LINKDOWN = 2;
-const K_CALL = 3;
-const K_JOIN = 4;
-/** Application message / timer; the application's index is in bits 5..7 of the kind. */
-const K_APP = 5;
-const K_APPTIMER = 6;
-const ACTIVE = 16;
-
-// Node states.
-const S_NEW = 0;
-const S_ALIVE = 1;
-const S_DEAD = 2;
-
-const GOSSIP = typeIndex('gossip');
-const IHAVE = typeIndex('ihave');
-const GRAFT = typeIndex('graft');
-const PRUNE = typeIndex('prune');
-if (IHAVE !== GOSSIP + 1 || GRAFT !== GOSSIP + 2 || PRUNE !== GOSSIP + 3) throw new Error('size.ts: broadcast type indices must be contiguous');
-
-export class Simulation {
-  /** Number of node slots (ids 0..n-1). */
-  readonly n: number;
-  readonly seed: number;
-  readonly config: NodeConfig;
-  readonly network: NetworkModel;
-  observer?: SimObserver;
-
-  private _now = 0;
-  private _events = 0;
-  private activity = 0;
-  private readonly queue = new EventQueue();
-  private readonly ev: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
-  private readonly master: Sfc32;
-  /** Generator for the driver's own choices (broadcast origins, failures, contacts). */
-  readonly rng: Sfc32;
-  private readonly nodes: (SimNode | null)[];
-  private readonly state: Uint8Array;
-  private readonly inc: Int32Array;
-  /** `inc[i]` while node i is alive, -1 otherwise: read when sending (an event carries the
-   *  incarnation it was sent to); the receiving side checks the copy in its `SimNode`. */
-  private readonly life: Int32Array;
-  private group: Int32Array | null = null;
-  private slowDelay: Float64Array | null = null;
-  private readonly typeMsgs = new Float64Array(MESSAGE_TYPES.length);
-  private readonly typeBytes = new Float64Array(MESSAGE_TYPES.length);
-  private readonly records = new Map<string, BroadcastRecord>();
-  private lastId = '';
-  private lastRec: BroadcastRecord | undefined;
-  private broadcasts = 0;
-  private readonly payloadBytes: number;
-  private readonly fullPeers: boolean;
-  private liveCount = 0;
-  /** The hosted applications (null: none; then no app path is ever taken). */
-  readonly apps: AppHost | null;
-  /** An experiment's defences and attackers (undefined: none). */
-  readonly guard: SimGuard | undefined;
-  /** Per node, the virtual time until which it is stalled (null: no stall ever). */
-  private stallUntil: Float64Array | null = null;
-
-  constructor(o: SimOptions) {
-    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 50_000_000) {
-      throw new Error(`nodes: expected an integer in [1, 50000000], got ${String(o.nodes)}`);
-    }
-    if (!Number.isFinite(o.seed)) throw new Error(`seed: expected a finite number, got ${String(o.seed)}`);
-    const cfg = resolveNodeConfig(o.protocol ?? {});
-    if (!cfg.ok) throw new Error(`protocol.${cfg.reason}`);
-    this.config = cfg.config;
-    this.n = o.nodes;
-    this.seed = o.seed;
-    this.master = new Sfc32(o.seed);
-    this.network = new NetworkModel(resolveNetworkConfig(o.network), this.master.fork());
-    this.rng = this.master.fork();
-    this.nodes = new Array<SimNode | null>(o.nodes).fill(null);
-    this.state = new Uint8Array(o.nodes);
-    this.inc = new Int32Array(o.nodes);
-    this.life = new Int32Array(o.nodes).fill(-1);
-    this.payloadBytes = o.payloadBytes ?? 64;
-    this.fullPeers = o.fanoutPeers === 'full';
-    if (o.fanoutPeers !== undefined && o.fanoutPeers !== 'full' && o.fanoutPeers !== 'membership') {
-      throw new Error(`fanoutPeers: expected "membership" or "full", got ${JSON.stringify(o.fanoutPeers)}`);
-    }
-    this.apps = o.apps !== undefined && o.apps.length > 0 ? new AppHost(this, o.apps) : null;
-    this.guard = o.guard;
-  }
-
-  /** Current virtual time (ms). */
-  get now(): number {
-    return this._now;
-  }
-
-  /** Events processed so far. */
-  get eventsProcessed(): number {
-    return this._events;
-  }
-
-  /** Events pending in the queue. */
-  get pendingEvents(): number {
-    return this.queue.size;
-  }
-
-  // ------------------------------------------------------------------ running
-
-  /** Process one event. Returns false when the queue is empty. */
-  step(): boolean {
-    return this.stepUntil(Infinity);
-  }
-
-  /** Process the next event if it is due at or before `limit`; false otherwise. */
-  private stepUntil(limit: number): boolean {
-    const e = this.ev;
-    if (!this.queue.pop(e, limit)) return false;
-    this._now = e.time;
-    this._events++;
-    let kind = e.kind;
-    const active = (kind & ACTIVE) !== 0;
-    if (active) {
-      this.activity--;
-      kind &= 15;
-    }
-    const a = e.node;
-    if (this.stallUntil !== null && kind !== K_CALL && kind !== K_JOIN && this.stallUntil[a] > e.time) {
-      // A stalled process: its inputs wait, in their order, until it wakes; then its due
-      // timers fire first and what arrived is read 1 ms later (as Node's event loop runs the
-      // timers phase before it polls the sockets).
-      if (active) this.activity++;
-      const timerKind = kind === K_TIMER || (kind & 15) === K_APPTIMER;
-      this.queue.push(this.stallUntil[a] + (timerKind ? 0 : 1), e.kind, a, e.peer, e.aux, e.obj);
-      e.obj = null;
-      return true;
-    }
-    // Messages and timers go to a node that has started (sends need a live receiver, timers
-    // come from a machine); its `SimNode` (one object: liveness, machines, sink) is the one
-    // random memory access before the machine's own.
-    if (kind === K_MSG) {
-      const sn = this.nodes[a]!;
-      if (sn.life !== e.aux) return true;
-      if (this.group !== null && this.group[a] !== this.group[e.peer]) return true;
-      let m = e.obj as Message<number>;
-      if (this.guard !== undefined) {
-        const g = this.guard.arrive(e.peer, a, m, e.time);
-        if (g === null) return true;
-        m = g;
-      }
-      // ACTIVE messages are the broadcast ones (see `_send`), the others membership ones.
-      if (active) sn.broadcaster.handleMessage(e.peer, m as BroadcastMessage, e.time);
-      else sn.membership.handleMessage(e.peer, m as HyParViewMessage<number> | CyclonMessage<number>, e.time);
-    } else if (kind === K_TIMER) {
-      const sn = this.nodes[a]!;
-      if (sn.life !== e.aux) return true;
-      if (active) sn.broadcaster.handleTimer(e.obj as BroadcastTimer, e.time);
-      else sn.handleTimer(e.obj as Timer<number>, e.time);
-    } else if (kind === K_LINKDOWN) {
-      this.fireLinkDown(a, e.peer, e.aux);
-    } else if (kind === K_JOIN) {
-      this.joinThroughEarlier(a, e.peer);
-    } else if ((kind & 15) === K_APP) {
-      const sn = this.nodes[a]!;
-      if (sn.life === e.aux && (this.group === null || this.group[a] === this.group[e.peer])) sn.apps![kind >> 5].handleMessage(e.peer, e.obj, e.time);
-    } else if ((kind & 15) === K_APPTIMER) {
-      const sn = this.nodes[a]!;
-      if (sn.life === e.aux) sn.apps![kind >> 5].handleTimer(e.obj, e.time);
-    } else {
-      (e.obj as () => void)();
-    }
-    e.obj = null;
-    return true;
-  }
-
-  /** Run every event up to and including time `t`; afterwards `now` is `t`. */
-  runUntil(t: number): void {
-    while (this.stepUntil(t));
-    if (t > this._now) this._now = t;
-  }
-
-  /** Run for `ms` of virtual time. */
-  runFor(ms: number): void {
-    this.runUntil(this._now + ms);
-  }
-
-  /**
-   * Run until no broadcast traffic is pending — no GOSSIP / IHAVE / GRAFT / PRUNE message in
-   * flight and no Plumtree missing-message / IHAVE-flush or fanout-round timer — or until
-   * `maxMs` of virtual time have passed. Membership upkeep (shuffles, neighbour requests,
-   * link failures) does not count: it never stops.
-   */
-  runUntilQuiet(maxMs: number): void {
-    const deadline = this._now + maxMs;
-    while (this.activity > 0 && this.stepUntil(deadline));
-    if (this.activity > 0 && deadline > this._now) this._now = deadline;
-  }
-
-  /** Schedule `fn` at virtual time `t` (driver control: scenario events, churn). */
-  at(t: number, fn: () => void): void {
-    this.queue.push(Math.max(t, this._now), K_CALL, 0, 0, 0, fn);
-  }
-
+export class Simulation extends SimEngine {
   // ------------------------------------------------------------------ membership control
 
   /**
@@ -280,7 +35,7 @@ export class Simulation {
     }
   }
 
-  private joinThroughEarlier(node: number, limit: number): void {
+  protected joinThroughEarlier(node: number, limit: number): void {
     if (this.state[node] === S_ALIVE) return;
     const contacts: number[] = [];
     if (limit > 0) {
@@ -458,24 +213,25 @@ export class Simulation {
       if (this.state[from] !== S_ALIVE) throw new Error(`from: node ${from} is not alive`);
       origin = from;
     }
-    const id = `m${this.broadcasts++}`;
+    const seq = this.log.size;
+    const id = `m${seq}`;
     const payload = new Uint8Array(this.payloadBytes);
-    for (let i = 0; i < payload.length; i++) payload[i] = (this.broadcasts * 31 + i) & 255;
-    this.records.set(id, new BroadcastRecord(id, origin, this._now, this.n));
+    for (let i = 0; i < payload.length; i++) payload[i] = ((seq + 1) * 31 + i) & 255;
+    this.log.start(new BroadcastRecord(id, origin, this._now, this.n));
     this.nodes[origin]!.broadcast(id, payload, this._now);
     return id;
   }
 
   /** Figures of broadcast `id` as of now. */
   broadcastStats(id: string): BroadcastStats {
-    const r = this.records.get(id);
+    const r = this.log.get(id);
     if (r === undefined) throw new Error(`broadcast id: unknown ${JSON.stringify(id)}`);
     return r.stats((i) => this.state[i] === S_ALIVE, this.liveCount);
   }
 
   /** Ids of every broadcast so far, in order. */
   broadcastIds(): string[] {
-    return [...this.records.keys()];
+    return this.log.ids();
   }
 
   /** Overlay health from the active views of the live nodes. */
@@ -521,205 +277,6 @@ export class Simulation {
     return out;
   }
 
-  /** The protocol node `n` (throws if it never started). */
-  node(n: number): SimNode {
-    this.checkNode(n, 'node');
-    const p = this.nodes[n];
-    if (p === null) throw new Error(`node: ${n} has not started`);
-    return p;
-  }
-
-  // ------------------------------------------------------------------ Io (internal)
-
-  /** @internal Send from started node `from` (tests; the nodes use `_sendFrom`). */
-  _send(from: number, to: number, msg: Message<number>): void {
-    this._sendFrom(this.node(from), to, msg);
-  }
-
-  /** @internal `src` sends `msg` to `to`. Counters and connection list are fields of `src`
-   *  (in cache: it is the sink the machine just called), not arrays indexed by node. */
-  _sendFrom(src: SimNode, to: number, msg: Message<number>): void {
-    const from = src.self;
-    const ti = typeIndex(msg.type);
-    const sz = messageSize(msg);
-    this.typeMsgs[ti]++;
-    this.typeBytes[ti] += sz;
-    src.sentMsgs++;
-    src.sentBytes += sz;
-    if (ti >= GOSSIP && ti <= GRAFT) this.countBroadcastMsg(msg);
-    if (this.observer !== undefined && this.observer.onSend !== undefined) this.observer.onSend(from, to, msg, this._now);
-    if (!(to >= 0 && to < this.n) || to === from) {
-      this.schedLinkDown(from, to, this.network.refusedMs());
-      return;
-    }
-    let list = src.conn;
-    const idx = list === null ? -1 : findEntry(list, to);
-    if (idx >= 0 && (list![idx + 1] & FAIL) !== 0) return;
-    if (!this.reachable(from, to)) {
-      // No connection (or a stale one): the connection attempt fails.
-      if (list === null) list = src.conn = [];
-      if (idx >= 0) list[idx + 1] |= FAIL;
-      else list.push(to, FAIL, 0);
-      this.schedLinkDown(from, to, this.unreachableMs(to));
-      return;
-    }
-    if (this.network.lost()) return;
-    let t = this._now + this.network.latency();
-    if (this.slowDelay !== null) t += this.slowDelay[to];
-    if (idx >= 0) {
-      if (t < list![idx + 2]) t = list![idx + 2];
-      list![idx + 2] = t;
-    }
-    const active = ti >= GOSSIP && ti <= PRUNE;
-    if (active) this.activity++;
-    this.queue.push(t, active ? K_MSG | ACTIVE : K_MSG, to, from, this.life[to], msg);
-  }
-
-  /** @internal Application `index` of live node `from` sends `msg` to `to` (app-host.ts). */
-  _appSend(from: number, index: number, to: number, msg: unknown): void {
-    const sz = this.apps!.countSend(from, index, msg);
-    const src = this.nodes[from]!;
-    src.sentMsgs++;
-    src.sentBytes += sz;
-    if (!(to >= 0 && to < this.n) || to === from || this.life[to] < 0) return;
-    if (this.group !== null && this.group[from] !== this.group[to]) return;
-    if (this.network.lost()) return;
-    let t = this._now + this.network.latency();
-    if (this.slowDelay !== null) t += this.slowDelay[to];
-    this.queue.push(t, K_APP | (index << 5), to, from, this.life[to], msg);
-  }
-
-  /** @internal Application `index` of `node` sets a timer. */
-  _appTimer(node: number, index: number, delayMs: number, t: unknown): void {
-    const life = this.nodes[node]!.life;
-    this.queue.push(this._now + delayMs, K_APPTIMER | (index << 5), node, 0, life >= 0 ? life : -2, t);
-  }
-
-  /** @internal An application broadcast from `node` on its channel `id`. */
-  _appBroadcast(node: number, id: string, payload: Uint8Array): void {
-    this.nodes[node]!.broadcast(id, payload, this._now);
-  }
-
-  /** @internal Open a connection from started node `a` (tests; the nodes use `_connectFrom`). */
-  _connect(a: number, b: number): void {
-    this._connectFrom(this.node(a), b);
-  }
-
-  /** @internal */
-  _connectFrom(src: SimNode, b: number): void {
-    const a = src.self;
-    if (b === a) return;
-    if (!(b >= 0 && b < this.n)) {
-      this.schedLinkDown(a, b, this.network.refusedMs());
-      return;
-    }
-    let list = src.conn;
-    if (list === null) list = src.conn = [];
-    const idx = findEntry(list, b);
-    if (idx >= 0) {
-      if ((list[idx + 1] & FAIL) !== 0) return;
-      list[idx + 1] |= OUT;
-    } else if (!this.reachable(a, b)) {
-      list.push(b, FAIL, 0);
-      this.schedLinkDown(a, b, this.unreachableMs(b));
-      return;
-    } else {
-      list.push(b, OUT, 0);
-    }
-    // Reachable: b is alive, so it has started.
-    const bn = this.nodes[b]!;
-    let bl = bn.conn;
-    if (bl === null) bl = bn.conn = [];
-    const j = findEntry(bl, a);
-    if (j >= 0) bl[j + 1] |= IN;
-    else bl.push(a, IN, 0);
-  }
-
-  /** @internal `src` sets a timer. */
-  _timerFrom(src: SimNode, delayMs: number, t: Timer<number>): void {
-    // The incarnation the timer belongs to; -2 (never alive) from a node that is not alive.
-    const life = src.life >= 0 ? src.life : -2;
-    const active = isBroadcastTimer(t.type);
-    if (active) this.activity++;
-    this.queue.push(this._now + delayMs, active ? K_TIMER | ACTIVE : K_TIMER, src.self, 0, life, t);
-  }
-
-  /** @internal */
-  _deliver(node: number, id: MsgId, round: number, from: number | null): void {
-    const r = this.rec(id);
-    if (r !== undefined) r.deliver(node, this._now, from === null ? 0 : round + 1);
-    if (this.observer?.onDeliver !== undefined) this.observer.onDeliver(node, id, round, from, this._now);
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  /** Charge a GOSSIP to its broadcast's payload count, IHAVE entries / GRAFT to control. */
-  private countBroadcastMsg(msg: Message<number>): void {
-    if (msg.type === 'gossip') {
-      const r = this.rec(msg.id);
-      if (r !== undefined) r.payloadMessages++;
-    } else if (msg.type === 'ihave') {
-      const entries = msg.entries;
-      for (let i = 0; i < entries.length; i++) {
-        const r = this.rec(entries[i].id);
-        if (r !== undefined) r.controlMessages++;
-      }
-    } else if (msg.type === 'graft' && msg.id !== null) {
-      const r = this.rec(msg.id);
-      if (r !== undefined) r.controlMessages++;
-    }
-  }
-
-  private rec(id: string): BroadcastRecord | undefined {
-    if (id === this.lastId) return this.lastRec;
-    const r = this.records.get(id);
-    this.lastId = id;
-    this.lastRec = r;
-    return r;
-  }
-
-  /** @internal Connection list of node `x` (null: none, or never started). */
-  connOf(x: number): number[] | null {
-    const s = this.nodes[x];
-    return s === null ? null : s.conn;
-  }
-
-  private reachable(a: number, b: number): boolean {
-    return this.life[b] >= 0 && (this.group === null || this.group[a] === this.group[b]);
-  }
-
-  private unreachableMs(b: number): number {
-    return this.state[b] === S_ALIVE ? this.network.silentMs() : this.network.refusedMs();
-  }
-
-  /** Mark `p`'s entry for `x` broken and tell `p` after `delay`. */
-  private breakEntry(p: number, x: number, delay: number): void {
-    const pl = this.connOf(p);
-    if (pl === null) return;
-    const j = findEntry(pl, x);
-    if (j < 0 || (pl[j + 1] & FAIL) !== 0) return;
-    pl[j + 1] |= FAIL;
-    this.schedLinkDown(p, x, delay);
-  }
-
-  private schedLinkDown(a: number, b: number, delay: number): void {
-    this.queue.push(this._now + delay, K_LINKDOWN, a, b, this.inc[a], null);
-  }
-
-  private fireLinkDown(a: number, b: number, incA: number): void {
-    if (this.life[a] !== incA) return;
-    const list = this.nodes[a]!.conn;
-    if (list !== null) {
-      const idx = findEntry(list, b);
-      if (idx >= 0) {
-        if ((list[idx + 1] & FAIL) === 0) return; // re-established since: stale notice
-        removeEntry(list, idx);
-      }
-    }
-    this.nodes[a]!.handleLinkDown(b, this._now);
-    if (this.observer?.onLinkDown !== undefined) this.observer.onLinkDown(a, b, this._now);
-  }
-
   /** @internal `k` distinct random elements of `live` (partial Fisher–Yates on a copy). */
   pickLive(live: number[], k: number): number[] {
     const pool = live.slice();
@@ -731,11 +288,5 @@ export class Simulation {
     }
     pool.length = k;
     return pool;
-  }
-
-  private checkNode(x: number, field: string): void {
-    if (!Number.isInteger(x) || x < 0 || x >= this.n) {
-      throw new Error(`${field}: node id ${String(x)} out of range [0, ${this.n - 1}]`);
-    }
   }
 }

@@ -4,7 +4,10 @@
  */
 import type { Reply, Request } from './protocol.js';
 
-type Pending = { ok: (r: Reply) => void; progress?: (done: number, total: number) => void };
+/** A progress reply: `done` of `total`, and within the current step where the run is. */
+export type ProgressReply = Extract<Reply, { type: 'progress' }>;
+type Progress = (done: number, total: number, p: ProgressReply) => void;
+type Pending = { ok: (r: Reply) => void; progress?: Progress };
 
 /** Distributes `Omit<Request,'seq'>` without collapsing the union. */
 export type RequestBody = Request extends infer R ? (R extends { seq: number } ? Omit<R, 'seq'> : never) : never;
@@ -24,7 +27,7 @@ export class WorkerClient {
       const p = this.pending.get(r.seq);
       if (!p) return;
       if (r.type === 'progress') {
-        p.progress?.(r.done, r.total);
+        p.progress?.(r.done, r.total, r);
         return;
       }
       this.pending.delete(r.seq);
@@ -34,15 +37,23 @@ export class WorkerClient {
     };
   }
 
-  /** Send a request; resolves with the reply (an `error` reply is returned, not thrown). */
-  request(body: RequestBody, progress?: (done: number, total: number) => void): Promise<Reply> {
+  /** Send a request; resolves with the reply (an `error` reply is returned, not thrown).
+   *  `started` receives the request's sequence number (to cancel it). */
+  request(body: RequestBody, progress?: Progress, started?: (seq: number) => void): Promise<Reply> {
     const seq = ++this.seq;
+    started?.(seq);
     this.busy++;
     this.onBusy?.(this.busy);
     return new Promise((ok) => {
       this.pending.set(seq, { ok, progress });
       this.worker.postMessage({ ...body, seq } as Request);
     });
+  }
+
+  /** Ask the worker to stop the convergence run of request `target` (it then resolves with
+   *  a `cancelled` reply). */
+  cancelConverge(target: number): void {
+    this.worker.postMessage({ type: 'converge-cancel', seq: ++this.seq, target } satisfies Request);
   }
 }
 

@@ -19,6 +19,13 @@ export class ConvergeView {
   private readonly out: HTMLElement;
   private readonly chartBox: HTMLElement;
   private readonly runBtn: HTMLButtonElement;
+  private readonly cancelBtn: HTMLButtonElement;
+  /** Progress of a measured run: a bar and a line of text (hidden when idle). */
+  private readonly progressBox: HTMLElement;
+  private readonly progressBar: HTMLProgressElement;
+  private readonly progressText: HTMLElement;
+  /** Sequence number of the measured run in progress (null: none). */
+  private running: number | null = null;
   private chart: uPlot | null = null;
   private serf: SerfInputs = SERF_DEFAULTS;
   private analytic: CurvePoint[] = serfCurve(SERF_DEFAULTS);
@@ -42,15 +49,21 @@ export class ConvergeView {
     this.seeds = field(form, 'Seeds', numberInput(urlNum('seeds', 5), { min: '1', max: '20', 'data-testid': 'conv-seeds' })) as HTMLInputElement;
     this.runBtn = button('Run the real protocol', { 'data-testid': 'conv-run' });
     this.runBtn.onclick = () => void this.runMeasured();
+    this.cancelBtn = button('Cancel', { 'data-testid': 'conv-cancel', disabled: '' });
+    this.cancelBtn.onclick = () => this.cancel();
     const csv = button('Export CSV', { 'data-testid': 'conv-csv' });
     csv.onclick = () => this.export('csv');
     const json = button('Export JSON', { 'data-testid': 'conv-json' });
     json.onclick = () => this.export('json');
-    form.append(this.runBtn, csv, json);
+    form.append(this.runBtn, this.cancelBtn, csv, json);
     for (const i of Object.values(this.inputs)) i.addEventListener('input', () => this.updateAnalytic());
     this.error = el('p', { class: 'error', role: 'alert', 'data-testid': 'conv-error' });
     this.chartBox = el('div', { class: 'chart', 'data-testid': 'conv-chart', role: 'img', 'aria-label': 'Percent of nodes converged over time: Serf analytic curve and measured curve' });
     this.out = el('dl', { class: 'stats', 'data-testid': 'conv-out', 'aria-live': 'polite' });
+    this.progressBox = el('div', { class: 'progress', 'data-testid': 'conv-run-progress', hidden: '' });
+    this.progressBar = el('progress', { max: '1', value: '0', 'aria-label': 'Measured run progress' });
+    this.progressText = el('span', { 'data-testid': 'conv-run-status', 'aria-live': 'polite' });
+    this.progressBox.append(this.progressBar, this.progressText);
     const body = el('div', { class: 'body' });
     body.append(this.chartBox, this.out);
     const note = el('p', { class: 'note' });
@@ -59,7 +72,7 @@ export class ConvergeView {
       'Measured: the real protocol in the deterministic simulator (10 ms links, 1400-byte payload). ' +
       'Fanout gossip pushes on receipt and again on each of its next gossip ticks (memberlist\'s retransmit limit 4·⌈log10(n+1)⌉), ' +
       'so it is not held back by the interval as the model assumes; failed nodes stay in the membership and waste contacts.';
-    this.root.append(form, this.error, body, note);
+    this.root.append(form, this.progressBox, this.error, body, note);
     this.updateAnalytic();
   }
 
@@ -82,20 +95,46 @@ export class ConvergeView {
     if (this.error.textContent) return;
     const s = this.serf;
     this.runBtn.disabled = true;
+    this.cancelBtn.disabled = false;
     this.error.textContent = '';
     const status = this.out.querySelector('[data-testid="conv-progress"]');
     if (status) status.textContent = 'running…';
+    this.showProgress(0, 'starting');
+    const t0 = performance.now();
     const r = await this.client.request(
       { type: 'converge-run', params: { protocol: this.proto.value as SpreadProtocol, interval: s.interval, fanout: s.fanout, nodes: s.nodes, lossPct: s.lossPct, failedPct: s.failedPct, seeds: Number(this.seeds.value) } },
-      (done, total) => {
-        const p = this.out.querySelector('[data-testid="conv-progress"]');
-        if (p) p.textContent = `seed ${done} of ${total} done`;
+      (done, total, p) => {
+        const f = p.fraction ?? 0;
+        const within = done < total && p.phase !== undefined ? `, ${p.phase === 'overlay' ? 'building the overlay' : 'spreading'} (${Math.round(100 * f)}% of this seed)` : '';
+        const wall = ((performance.now() - t0) / 1000).toFixed(0);
+        this.showProgress((done + (done < total ? f : 0)) / total, `seed ${Math.min(done + 1, total)} of ${total}${within}; ${wall} s`);
+        const st = this.out.querySelector('[data-testid="conv-progress"]');
+        if (st) st.textContent = `seed ${done} of ${total} done`;
       },
+      (seq) => (this.running = seq),
     );
+    this.running = null;
     this.runBtn.disabled = false;
+    this.cancelBtn.disabled = true;
+    this.progressBox.hidden = true;
     if (r.type === 'error') this.error.textContent = r.reason;
+    else if (r.type === 'cancelled') this.error.textContent = 'Measured run cancelled; the previous result (if any) is kept.';
     else if (r.type === 'converge-result') this.measured = r;
     this.draw();
+  }
+
+  /** Stop the measured run in progress (the worker stops within ~0.1 s of wall time). */
+  cancel(): void {
+    if (this.running === null) return;
+    this.client.cancelConverge(this.running);
+    this.cancelBtn.disabled = true;
+    this.progressText.textContent = 'cancelling…';
+  }
+
+  private showProgress(fraction: number, text: string): void {
+    this.progressBox.hidden = false;
+    this.progressBar.value = fraction;
+    this.progressText.textContent = text;
   }
 
   /** Analytic and measured series on one time axis (uPlot needs a shared x). */

@@ -13,7 +13,7 @@
  * to them are wasted).
  */
 import { createEngine } from './engine.js';
-import { engineOptions, joinAndSettle } from './spread.js';
+import { engineOptions, SETTLE_MS, SPREAD_LATENCY_MS } from './spread.js';
 import { messageSize } from '../sim/size.js';
 import { type ConvergeParams, type ConvergeResult, type SeriesBand } from './protocol.js';
 import { Sfc32 } from '../proto/rng.js';
@@ -44,10 +44,46 @@ export interface SeedRun {
   durationS: number;
 }
 
+/** Where a seed's run is: building the overlay (joins, then the settle time) or spreading
+ *  the broadcast; `fraction` of that seed done, 0..1 (the overlay is the first half). */
+export interface SeedProgress {
+  phase: 'overlay' | 'spread';
+  fraction: number;
+}
+
+/** Virtual time per step of the overlay build (ms): a step is a few hundred ms of wall time
+ *  at 100,000 nodes, so a cancel is seen promptly. */
+const BUILD_STEP_MS = 1000;
+
 /** One seed of the measured experiment. */
 export function runSeed(p: ConvergeParams, seed: number): SeedRun {
+  const steps = seedSteps(p, seed);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * One seed of the measured experiment, in steps: the generator yields its progress between
+ * steps (a caller may stop there) and returns the run. Same result as one uninterrupted run
+ * (the steps only split `runFor` into consecutive `runUntil`s).
+ */
+export function* seedSteps(p: ConvergeParams, seed: number): Generator<SeedProgress, SeedRun> {
   const sim = createEngine(engineOptions(p.protocol, p.nodes, p.fanout, seed, 0, p.interval * 1000));
-  joinAndSettle(sim, p.nodes, p.protocol === 'fanout');
+  // The overlay as `joinAndSettle` (spread.ts) builds it, in steps.
+  if (p.protocol === 'fanout') {
+    for (let i = 0; i < p.nodes; i++) sim.join(i, []);
+    sim.runFor(SPREAD_LATENCY_MS);
+  } else {
+    sim.joinAll(1);
+    const start = sim.now;
+    const end = start + p.nodes + SETTLE_MS;
+    while (sim.now < end) {
+      sim.runUntil(Math.min(end, sim.now + BUILD_STEP_MS));
+      yield { phase: 'overlay', fraction: (0.5 * (sim.now - start)) / (end - start) };
+    }
+  }
   if (p.failedPct > 0) sim.failPercent(p.failedPct);
   sim.setLoss(p.lossPct / 100);
   const live = sim.liveNodes();
@@ -74,7 +110,10 @@ export function runSeed(p: ConvergeParams, seed: number): SeedRun {
   rumor = sim.broadcast(origin);
   pending = false;
   const chunk = Math.max(5, Math.min(100, p.interval * 250));
-  while (times.length < live.length && sim.now - last < QUIET_MS && sim.now - t0 < MAX_RUN_MS) sim.runFor(chunk);
+  while (times.length < live.length && sim.now - last < QUIET_MS && sim.now - t0 < MAX_RUN_MS) {
+    sim.runFor(chunk);
+    yield { phase: 'spread', fraction: 0.5 + (0.5 * times.length) / live.length };
+  }
   const end = times.length ? times[times.length - 1] : 0;
   return { times: times.sort((a, b) => a - b), live: live.length, bytes: bytes * 2, durationS: end };
 }
@@ -136,6 +175,53 @@ export function runConvergence(p: ConvergeParams, seq: number, progress?: (done:
     runs.push(runSeed(p, 1 + s));
     progress?.(s + 1, p.seeds);
   }
+  return convergeResult(p, seq, runs, Date.now() - start);
+}
+
+/** Progress of a whole convergence run: `done` seeds of `total` complete, and where seed
+ *  `done + 1` is (`phase`, `fraction` of it); `fraction` 1 once every seed is done. */
+export interface ConvergeProgress extends SeedProgress {
+  done: number;
+  total: number;
+}
+
+/** Wall time between two yields to the worker's event loop (ms): a cancel request is read
+ *  there, and progress is posted. */
+const YIELD_EVERY_MS = 100;
+
+/**
+ * Run every seed as `runConvergence` does (same result), yielding to the event loop about
+ * every 100 ms of wall time: `progress` gets where the run is, and the run stops (resolving
+ * to null) at the first yield after `cancelled()` turns true.
+ */
+export async function runConvergenceAsync(p: ConvergeParams, seq: number, progress: (p: ConvergeProgress) => void, cancelled: () => boolean): Promise<ConvergeResult | null> {
+  const bad = validateConvergeParams(p);
+  if (bad) throw new RangeError(bad);
+  const start = Date.now();
+  const runs: SeedRun[] = [];
+  let lastYield = performance.now();
+  for (let s = 0; s < p.seeds; s++) {
+    const steps = seedSteps(p, 1 + s);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) {
+        runs.push(r.value);
+        break;
+      }
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        progress({ done: s, total: p.seeds, ...r.value });
+        await new Promise((ok) => setTimeout(ok, 0));
+        lastYield = performance.now();
+        if (cancelled()) return null;
+      }
+    }
+    // Seed s done: the next one starts (or, after the last, the run is complete).
+    progress(s + 1 < p.seeds ? { done: s + 1, total: p.seeds, phase: 'overlay', fraction: 0 } : { done: p.seeds, total: p.seeds, phase: 'spread', fraction: 1 });
+  }
+  return convergeResult(p, seq, runs, Date.now() - start);
+}
+
+function convergeResult(p: ConvergeParams, seq: number, runs: SeedRun[], wallMs: number): ConvergeResult {
   const bytesPerNode = runs.reduce((s, r) => s + r.bytes / p.nodes, 0) / runs.length;
   const bytesPerNodePerSec = runs.reduce((s, r) => s + (r.durationS > 0 ? r.bytes / p.nodes / r.durationS : 0), 0) / runs.length;
   return {
@@ -147,6 +233,6 @@ export function runConvergence(p: ConvergeParams, seq: number, progress?: (done:
     t100: meanTimeTo(runs, 100),
     bytesPerNode,
     bytesPerNodePerSec,
-    wallMs: Date.now() - start,
+    wallMs,
   };
 }

@@ -17,6 +17,7 @@ export interface Engine {
   joinAll(intervalMs?: number): void;
   join(node: number, contacts: number[]): void;
   runFor(ms: number): void;
+  runUntil(t: number): void;
   crash(nodes: number[]): void;
   failPercent(p: number): number[];
   setLoss(r: number): void;

@@ -51,6 +51,9 @@ export type Request =
   | { type: 'spread-fail'; seq: number; percent: number }
   | { type: 'spread-loss'; seq: number; loss: number }
   | { type: 'converge-run'; seq: number; params: ConvergeParams }
+  /** Stop the convergence run of request `target` at its next step (no reply of its own:
+   *  the run answers `cancelled`). */
+  | { type: 'converge-cancel'; seq: number; target: number }
   | { type: 'overlay-init'; seq: number; params: OverlayParams }
   | { type: 'overlay-fail'; seq: number; percent: number }
   | { type: 'overlay-crash'; seq: number; nodes: number[] }
@@ -155,5 +158,8 @@ export type Reply =
   | ConvergeResult
   | OverlayState
   | BenchResult
-  | { type: 'progress'; seq: number; done: number; total: number }
+  /** `done` of `total` steps (convergence: seeds); `phase` and `fraction` (0..1) of the
+   *  current one when the run reports within a seed. */
+  | { type: 'progress'; seq: number; done: number; total: number; phase?: 'overlay' | 'spread'; fraction?: number }
+  | { type: 'cancelled'; seq: number }
   | { type: 'error'; seq: number; reason: string };

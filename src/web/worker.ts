@@ -6,7 +6,7 @@
 /// <reference lib="webworker" />
 import { SpreadSession, joinAndSettle } from './spread.js';
 import { OverlaySession } from './overlay.js';
-import { runConvergence } from './converge.js';
+import { runConvergenceAsync } from './converge.js';
 import { createEngine } from './engine.js';
 import type { Reply, Request } from './protocol.js';
 
@@ -88,8 +88,6 @@ function handle(req: Request): Reply {
     case 'spread-loss':
       needSpread().setLoss(req.loss);
       return needSpread().state(req.seq);
-    case 'converge-run':
-      return runConvergence(req.params, req.seq, (done, total) => post({ type: 'progress', seq: req.seq, done, total }));
     case 'overlay-init':
       overlay = null;
       overlay = new OverlaySession(req.params);
@@ -105,11 +103,43 @@ function handle(req: Request): Reply {
       return needOverlay().state(req.seq);
     case 'bench-plumtree':
       return benchPlumtree(req.seq, req.nodes, req.seed);
+    case 'converge-run':
+    case 'converge-cancel':
+      throw new Error(`${req.type}: handled by onmessage`);
+  }
+}
+
+/** Convergence runs in progress (request seq) and the ones asked to stop. */
+const converging = new Set<number>();
+const cancelled = new Set<number>();
+
+/** A convergence run: in steps, yielding to this worker's event loop so that a
+ *  `converge-cancel` is read while it runs. */
+async function converge(req: Extract<Request, { type: 'converge-run' }>): Promise<void> {
+  converging.add(req.seq);
+  try {
+    const r = await runConvergenceAsync(
+      req.params,
+      req.seq,
+      (p) => post({ type: 'progress', seq: req.seq, ...p }),
+      () => cancelled.has(req.seq),
+    );
+    post(r === null ? { type: 'cancelled', seq: req.seq } : r);
+  } catch (e) {
+    post({ type: 'error', seq: req.seq, reason: e instanceof Error ? e.message : String(e) });
+  } finally {
+    converging.delete(req.seq);
+    cancelled.delete(req.seq);
   }
 }
 
 self.onmessage = (ev: MessageEvent<Request>) => {
   const req = ev.data;
+  if (req?.type === 'converge-run') return void converge(req);
+  if (req?.type === 'converge-cancel') {
+    if (converging.has(req.target)) cancelled.add(req.target);
+    return;
+  }
   try {
     post(handle(req));
   } catch (e) {

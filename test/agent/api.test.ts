@@ -60,7 +60,7 @@ test('three agents: membership converges, API with token, filters, 400s, SSE, le
   res = await post(JSON.stringify({ name: 'x', payload: 'a'.repeat(1024 * 1024 + 1) }));
   assert.equal(res.status, 413);
   res = await fetch(`${a.apiUrl}/v1/members?status=zombie`, { headers: h });
-  assert.deepEqual([res.status, await res.json()], [400, { error: 'status: expected alive, suspect, failed or left, got "zombie"' }]);
+  assert.deepEqual([res.status, await res.json()], [400, { error: 'status: expected alive, suspect, failed or left (or a regular expression), got "zombie"' }]);
   res = await fetch(`${a.apiUrl}/v1/monitor?type=bogus`, { headers: h });
   assert.equal(res.status, 400);
   res = await fetch(`${a.apiUrl}/v1/nope`, { headers: h });

@@ -85,7 +85,7 @@ test('each error is one line naming source and key', () => {
   assert.equal(reason(resolveAgentConfig({ flags: { bind: '0.0.0.0:7946' } })), 'flag --bind: advertise: required when bind is the wildcard 0.0.0.0');
   assert.equal(
     reason(resolveAgentConfig({ flags: { eventHandlers: ['member-jion=./x.sh'] } })),
-    'flag --event-handler: eventHandlers: unknown event filter "member-jion" (expected *, user, user:NAME, member-join, member-leave, member-failed or member-update)',
+    'flag --event-handler: eventHandlers: unknown event filter "member-jion" (expected *, user, user:NAME, query, query:NAME, member-join, member-leave, member-failed or member-update)',
   );
 });
 

@@ -5,12 +5,18 @@
 // - Without it, a restarted node learns its old (`failed`) record from the cluster and
 //   refutes it with a higher incarnation.
 // - `join` is retried until it works: first retry after 150 ms, the delay doubling.
+// - Restart without `join`: the snapshot in `dataDir` (peers, clocks, tags) brings the agent
+//   back into the cluster, keeps its runtime tags, and an event from before the restart is not
+//   delivered again; a corrupt snapshot is logged and ignored; after a graceful leave the
+//   snapshot's peers are not rejoined unless rejoinAfterLeave.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, JOIN_RETRY_FIRST_MS } from '../../src/agent/agent.js';
+import { Agent, EVENT_CHANNEL, JOIN_RETRY_FIRST_MS } from '../../src/agent/agent.js';
+import { encodeUserEvent } from '../../src/agent/user-event.js';
+import { SNAPSHOT_FILE } from '../../src/agent/snapshot.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
 import { freePort } from '../../src/cli/cluster.js';
@@ -140,4 +146,70 @@ test('join: retried with a doubling delay (150, 300 ms, ...) until the seed come
     assert.equal(x.retryInMs, JOIN_RETRY_FIRST_MS * 2 ** i, `retry ${i + 1} waits ${JOIN_RETRY_FIRST_MS} × 2^${i} ms`);
   });
   assert.equal(JOIN_RETRY_FIRST_MS, 150, 'docs/agent.md: first retry after 150 ms');
+});
+
+const logMsgs = (lines: string[]): { msg: string; [k: string]: unknown }[] => lines.map((l) => JSON.parse(l) as { msg: string });
+
+test('restart without --join: rejoins through the snapshot, keeps runtime tags, does not deliver old events again', { timeout: 90_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rumor-snapshot-'));
+  const seed = await startAgent({ name: 'snap-seed' });
+  const k1 = await startAgent({ name: 'snap-k', dataDir, join: [seed.node.address], tags: ['role=web'] });
+  const addr = k1.node.address;
+  await waitUntil(() => statusAt(seed, addr).startsWith('alive@') && statusAt(k1, seed.node.address).startsWith('alive@'), 15_000, () => `seed and k to list each other alive (seed lists ${statusAt(seed, addr)})`);
+  const res = await fetch(`${k1.apiUrl}/v1/tags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ set: { zone: 'b' } }) });
+  assert.equal(res.status, 200, await res.text());
+  seed.event('before', new TextEncoder().encode('x'));
+  await waitUntil(() => k1.counters.userEventsReceived === 1, 10_000, () => `k to receive the event (received ${k1.counters.userEventsReceived})`);
+  await k1.shutdown();
+  const snap = JSON.parse(readFileSync(join(dataDir, SNAPSHOT_FILE), 'utf8')) as { peers: string[]; eventLtime: number; tags: Record<string, string>; left: boolean };
+  assert.deepEqual(snap.peers, [seed.node.address]);
+  assert.equal(snap.eventLtime, 1);
+  assert.deepEqual(snap.tags, { role: 'web', zone: 'b' });
+  assert.equal(snap.left, false);
+  await waitUntil(() => statusAt(seed, addr).startsWith('failed@'), 15_000, () => `the seed to list k failed (it lists ${statusAt(seed, addr)})`);
+
+  const lines: string[] = [];
+  const k2 = await startAgent({ dataDir, bind: addr }, lines); // no join, no tags
+  await waitUntil(() => statusAt(seed, addr) === `alive@${ownIncarnation(k2)}`, 15_000, () => `the seed to list k alive again (it lists ${statusAt(seed, addr)})`);
+  assert.ok(logMsgs(lines).some((l) => l.msg === 'snapshot: rejoining through the peers of the previous run'), 'the rejoin is logged');
+  await waitUntil(() => seed.apiMembers().find((m) => m.addr === addr)?.tags.zone === 'b', 10_000, () => `the seed to see k's runtime tag zone=b (tags ${JSON.stringify(seed.apiMembers().find((m) => m.addr === addr)?.tags)})`);
+  assert.deepEqual(k2.apiMembers().find((m) => m.addr === addr)?.tags, { role: 'web', zone: 'b' });
+  // An event at or below the saved clock (as a replay would bring) is not delivered; a new one
+  // is. (Other bytes than the first event's: the same bytes have the same message id, which
+  // the seed's broadcast layer already saw and would not send again.)
+  seed.node.broadcast(encodeUserEvent({ name: 'before', payload: new Uint8Array([121]), ltime: 1 }), { channel: EVENT_CHANNEL });
+  seed.event('after', new Uint8Array());
+  await waitUntil(() => k2.counters.userEventsReceived === 1, 10_000, () => `k to receive the new event (received ${k2.counters.userEventsReceived}, old ${k2.counters.userEventsBeforeRestart})`);
+  // The old event, and the first one too: the seed's broadcast layer offers the restarted
+  // node what it sent recently, which is exactly the replay of Serf issue 465.
+  await waitUntil(() => k2.counters.userEventsBeforeRestart >= 1, 10_000, () => `k to count the old event as from before the restart (received ${k2.counters.userEventsReceived}, old ${k2.counters.userEventsBeforeRestart})`);
+  assert.equal(k2.counters.userEventsReceived, 1, 'no event from before the restart was delivered');
+  assert.deepEqual(logMsgs(lines).filter((l) => l.msg === 'user event').map((l) => l.event), ['after']);
+});
+
+test('snapshot: a corrupt file is logged and ignored; after a graceful leave the peers are not rejoined unless rejoinAfterLeave', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rumor-snapshot-'));
+  writeFileSync(join(dataDir, SNAPSHOT_FILE), '{"version":1,"peers":["not an address"]');
+  const lines: string[] = [];
+  const a = await startAgent({ name: 'snap-corrupt', dataDir }, lines);
+  const ignored = logMsgs(lines).find((l) => l.msg === 'snapshot ignored: starting without it');
+  assert.ok(ignored, `a warning about the snapshot (log: ${lines.join('')})`);
+  assert.match(String(ignored.reason), /snapshot\.json: not JSON/);
+  // The agent runs, and writes a good snapshot over the corrupt one.
+  const seed = await startAgent({ name: 'snap-seed2' });
+  const b = await startAgent({ name: 'snap-b', join: [seed.node.address, a.node.address] });
+  await waitUntil(() => statusAt(a, b.node.address).startsWith('alive@') && statusAt(a, seed.node.address).startsWith('alive@'), 15_000, 'a to list the others alive');
+  const addr = a.node.address;
+  await a.leave();
+  const snap = JSON.parse(readFileSync(join(dataDir, SNAPSHOT_FILE), 'utf8')) as { peers: string[]; left: boolean };
+  assert.equal(snap.left, true);
+  assert.deepEqual([...snap.peers].sort(), [seed.node.address, b.node.address].sort());
+  const lines2: string[] = [];
+  const a2 = await startAgent({ dataDir, bind: addr }, lines2);
+  assert.ok(logMsgs(lines2).some((l) => l.msg.startsWith('snapshot: the previous run left the cluster, not rejoining')), 'not rejoining is logged');
+  assert.equal(a2.members().length, 1, 'alone after a restart that follows a leave');
+  await a2.shutdown();
+  const lines3: string[] = [];
+  const a3 = await startAgent({ dataDir, bind: addr, rejoinAfterLeave: true }, lines3);
+  await waitUntil(() => statusAt(seed, addr) === `alive@${ownIncarnation(a3)}`, 15_000, () => `rejoinAfterLeave: the seed to list a alive again (it lists ${statusAt(seed, addr)})`);
 });

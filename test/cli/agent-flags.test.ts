@@ -78,6 +78,8 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   profile: ['wan', 'wan'],
   eventHandlers: ['user:deploy=./deploy.sh', [{ filters: ['user:deploy'], script: './deploy.sh' }]],
   aggregates: ['load:avg:5000=cat /proc/loadavg', ['load:avg:5000=cat /proc/loadavg']],
+  memberCoalesceMs: ['3000', 3000],
+  userCoalesceMs: ['0', 0],
   handlerTimeoutMs: ['4242', 4242],
   handlerConcurrency: ['7', 7],
   handlerQueueSize: ['42', 42],
@@ -94,6 +96,9 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   encrypt: ['AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='],
   keyringFile: ['/tmp/rumor-42/keyring.json', '/tmp/rumor-42/keyring.json'],
   encryptMode: ['send', 'send'],
+  leaveOnTerminate: ['true', true],
+  skipLeaveOnInterrupt: ['yes', true],
+  rejoinAfterLeave: ['1', true],
 };
 
 test('every documented flag, given on the command line, sets its key', () => {
@@ -124,4 +129,16 @@ test('a bad flag value names the flag as typed', () => {
   bad.parseOptions(['--handler-timeout-ms', 'soon']);
   const r2 = resolveAgentConfig({ flags: flagsFromOptions(bad.opts()), isTTY: false });
   assert.deepEqual(r2, { ok: false, reason: 'flag --handler-timeout-ms: handlerTimeoutMs: expected a number' });
+});
+
+test('boolean keys: true/false (1/0, yes/no) from flags and the environment; anything else is a one-line error naming the source', () => {
+  const env = resolveAgentConfig({ env: { RUMOR_LEAVE_ON_TERMINATE: 'TRUE', RUMOR_SKIP_LEAVE_ON_INTERRUPT: 'no' }, isTTY: false });
+  assert.ok(env.ok);
+  assert.equal(env.config.leaveOnTerminate, true);
+  assert.equal(env.config.skipLeaveOnInterrupt, false);
+  assert.equal(env.config.rejoinAfterLeave, false, 'Serf default');
+  const bad = resolveAgentConfig({ flags: { leaveOnTerminate: 'maybe' }, isTTY: false });
+  assert.deepEqual(bad, { ok: false, reason: 'flag --leave-on-terminate: leaveOnTerminate: expected true or false, got "maybe"' });
+  const badEnv = resolveAgentConfig({ env: { RUMOR_REJOIN_AFTER_LEAVE: '2' }, isTTY: false });
+  assert.deepEqual(badEnv, { ok: false, reason: 'environment RUMOR_REJOIN_AFTER_LEAVE: rejoinAfterLeave: expected true or false, got "2"' });
 });

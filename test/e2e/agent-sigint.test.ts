@@ -1,6 +1,6 @@
 // `rumor agent` (the built CLI, a child process) gets SIGINT, as from Ctrl-C: it floods `left`,
 // leaves the overlay gracefully and exits 0; the other agents list it `left`, not `failed`
-// (docs/agent.md: "`rumor leave` / SIGINT / SIGTERM flood `left`").
+// (docs/agent.md: "`rumor leave` and SIGINT flood `left`; SIGTERM too with leaveOnTerminate").
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

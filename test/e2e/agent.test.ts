@@ -53,7 +53,8 @@ before(async () => {
     handlers: [`user=${RECORD_HANDLER}`],
     token: TOKEN,
     logFile: join(tmp, `n${i + 1}.log`),
-    env: { RUMOR_TEST_OUT: outDir(i) },
+    // n2 leaves on SIGTERM (leaveOnTerminate; the default, as Serf's, is to stop without leaving).
+    env: { RUMOR_TEST_OUT: outDir(i), ...(i === 1 ? { RUMOR_LEAVE_ON_TERMINATE: 'true' } : {}) },
   }));
   for (let i = 0; i < 3; i++) mkdirSync(outDir(i));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
@@ -149,7 +150,7 @@ test('leave: the agent exits 0 and the others list it as left', async () => {
   }
 });
 
-test('SIGTERM: the agent leaves and exits 0', async () => {
+test('SIGTERM with leaveOnTerminate: the agent leaves and exits 0', async () => {
   children[1].kill('SIGTERM');
   assert.equal(await exitWithin(children[1], 15_000, 'agent n2 to exit after SIGTERM'), 0);
   await waitUntil('n1 to list n2 as left', 15_000, async () => (await membersOf(0)).find((m) => m.name === 'n2')?.status === 'left', 100);

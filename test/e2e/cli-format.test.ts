@@ -48,7 +48,7 @@ test('client verbs: bad --api and bad filters are usage errors (exit 2, one line
     return [code, err];
   };
   assert.deepEqual(await run('members', '--api', 'ftp://x'), [2, 'rumor: option --api: expected an http:// or https:// URL, got "ftp://x"\n']);
-  assert.deepEqual(await run('members', '--tag', 'novalue'), [2, 'rumor: option --tag: expected key=value, got "novalue"\n']);
+  assert.deepEqual(await run('members', '--tag', 'novalue'), [2, 'rumor: option --tag: expected key=regex, got "novalue"\n']);
   assert.deepEqual(await run('event', 'bad name!'), [2, 'rumor: event name: expected 1-128 letters, digits, _ . : or -, got "bad name!"\n']);
   assert.deepEqual(await run('event'), [2, "rumor: missing required argument 'name'\n"]);
 });

@@ -45,7 +45,7 @@ test('join arms the bootstrap retry; a tick under half full JOINs the next confi
   assert.deepEqual(io.take(), []);
 });
 
-test('a node whose JOIN is pending (no neighbour yet) rejects JOINs; once in, it forwards them', () => {
+test('a node whose JOIN is pending (no neighbour yet) rejects JOINs from strangers; once in, it forwards them', () => {
   const { hv, io } = mk();
   hv.join([5], 0);
   io.take();
@@ -54,7 +54,60 @@ test('a node whose JOIN is pending (no neighbour yet) rejects JOINs; once in, it
   hv.handleMessage(5, ACCEPT, 2);
   assert.deepEqual(io.take(), [['connect', 5], ['up', 5]]);
   hv.handleMessage(9, JOIN, 3);
-  assert.deepEqual(io.take(), [['connect', 9], ['up', 9], ['send', 9, ACCEPT], ['send', 5, { type: 'forward-join', peer: 9, ttl: 6 }]]);
+  assert.deepEqual(io.take(), [
+    ['connect', 9],
+    ['up', 9],
+    ['send', 9, ACCEPT],
+    ['send', 5, { type: 'forward-join', peer: 9, ttl: 6 }],
+    ['send', 9, { type: 'shuffle', origin: 0, peers: [5], ttl: 1 }],
+  ]);
+});
+
+test('while joining alone, a JOIN from one of our own contacts is accepted and held; our first neighbour gets its walk', () => {
+  const { hv, io } = mk();
+  hv.join([5, 6, 7], 0); // a fleet given one list: 6 and 7 were given ours too
+  io.take();
+  hv.handleMessage(6, JOIN, 1);
+  // Accepted, nothing forwarded (nobody to forward to) and nothing to introduce.
+  assert.deepEqual(io.take(), [['connect', 6], ['up', 6], ['send', 6, ACCEPT]]);
+  // Still alone but for held joiners: the next contact's JOIN is held too, a stranger's refused.
+  hv.handleMessage(7, JOIN, 2);
+  assert.deepEqual(io.take(), [['connect', 7], ['up', 7], ['send', 7, ACCEPT]]);
+  hv.handleMessage(9, JOIN, 3);
+  assert.deepEqual(io.take(), [['send', 9, REJECT]]);
+  // Our own JOIN is accepted: the walks the held JOINs would have started go to 5, and each
+  // held joiner is told whom we know.
+  hv.handleMessage(5, ACCEPT, 4);
+  const out = io.take();
+  assert.deepEqual(out.slice(0, 4), [
+    ['connect', 5],
+    ['up', 5],
+    ['send', 5, { type: 'forward-join', peer: 6, ttl: 6 }],
+    ['send', 6, { type: 'shuffle', origin: 0, peers: (out[3][2] as { peers: number[] }).peers, ttl: 1 }],
+  ]);
+  assert.deepEqual([...(out[3][2] as { peers: number[] }).peers].sort(), [5, 7]);
+  assert.deepEqual(out[4], ['send', 5, { type: 'forward-join', peer: 7, ttl: 6 }]);
+  assert.deepEqual(out[5], ['send', 7, { type: 'shuffle', origin: 0, peers: (out[5][2] as { peers: number[] }).peers, ttl: 1 }]);
+  assert.deepEqual([...(out[5][2] as { peers: number[] }).peers].sort(), [5, 6]);
+  assert.equal(out.length, 6);
+  // Released once: a later neighbour starts no walk for them.
+  hv.handleMessage(8, HIGH, 5);
+  assert.deepEqual(io.take(), [['connect', 8], ['up', 8], ['send', 8, ACCEPT]]);
+  // In the overlay now: a stranger's JOIN is accepted and forwarded.
+  hv.handleMessage(9, JOIN, 6);
+  assert.deepEqual(io.take().slice(0, 3), [['connect', 9], ['up', 9], ['send', 9, ACCEPT]]);
+});
+
+test('held joiners are bounded by the active view size', () => {
+  const { hv, io } = mk({ activeViewSize: 2 });
+  hv.join([5, 6, 7, 8], 0);
+  io.take();
+  hv.handleMessage(6, JOIN, 1);
+  hv.handleMessage(7, JOIN, 2);
+  io.take();
+  hv.handleMessage(8, JOIN, 3);
+  assert.deepEqual(io.take(), [['send', 8, REJECT]]);
+  assert.deepEqual(hv.activeView(), [6, 7]);
 });
 
 test('under half full with every contact a neighbour: JOIN through a passive peer, then walks', () => {
@@ -88,6 +141,37 @@ test('nobody to ask: the retry backs off (doubling, capped at repairMaxMs)', () 
     assert.deepEqual(out[0], retry(Math.floor(base * (0.5 + rng.last())), seq + 1));
   }
   assert.ok(delays[5] < 15_000, `capped: ${delays.join(', ')}`);
+});
+
+test('progress is a neighbour gained: a busy node whose members are replaced keeps the short retry; a still one backs off', () => {
+  const ticks = (churn: boolean): number[] => {
+    const { hv, io, rng } = mk();
+    hv.join([1], 0);
+    hv.handleMessage(1, ACCEPT, 1);
+    withActive(hv, io, [2]);
+    const bases: number[] = [];
+    let member = 2;
+    for (let seq = 1; seq <= 12; seq++) {
+      if (churn) {
+        // One member leaves, another arrives: the view size never grows between ticks.
+        hv.handleMessage(member, DISC_ALIVE, seq * 1000 - 10);
+        member = 100 + seq;
+        hv.handleMessage(member, HIGH, seq * 1000 - 5);
+      }
+      io.take();
+      hv.handleTimer({ type: 'hv-join-retry', seq }, seq * 1000);
+      const out = io.take();
+      const last = out[out.length - 1];
+      assert.equal((last[2] as { type: string }).type, 'hv-join-retry', JSON.stringify(out));
+      bases.push(Math.round((last[1] as number) / (0.5 + rng.last())));
+    }
+    return bases;
+  };
+  const busy = ticks(true);
+  assert.ok(busy.every((b) => b <= 400), `busy: ${busy.join(', ')}`);
+  const still = ticks(false);
+  assert.ok(still.slice(0, 8).every((b) => b <= 400), `still: ${still.join(', ')}`);
+  assert.ok(still[still.length - 1] >= 1600, `still node backs off: ${still.join(', ')}`);
 });
 
 test('settled (full, joined): the long period; its tick SHUFFLEs straight to a contact in neither view', () => {

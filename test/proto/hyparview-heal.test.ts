@@ -124,7 +124,13 @@ test('a node whose own JOIN is pending rejects JOINs, so the joiner tries its ne
   hv.handleMessage(50, ACCEPT, 5);
   io.take();
   hv.handleMessage(9, JOIN, 6);
-  assert.deepEqual(io.take(), [['connect', 9], ['up', 9], ['send', 9, ACCEPT], ['send', 50, { type: 'forward-join', peer: 9, ttl: 6 }]]);
+  assert.deepEqual(io.take(), [
+    ['connect', 9],
+    ['up', 9],
+    ['send', 9, ACCEPT],
+    ['send', 50, { type: 'forward-join', peer: 9, ttl: 6 }],
+    ['send', 9, { type: 'shuffle', origin: 0, peers: [50], ttl: 1 }],
+  ]);
 });
 
 test('config: new fields validated with a one-line reason', () => {

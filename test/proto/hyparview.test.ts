@@ -54,27 +54,36 @@ test('contact with room: accepts the joiner and sends FORWARDJOIN(ttl=ARWL) to t
   const { hv, io } = mk(0);
   withActive(hv, io, [1, 2]);
   hv.handleMessage(9, { type: 'join' }, 0);
-  assert.deepEqual(io.take(), [
+  const out = io.take();
+  const intro = (out[out.length - 1][2] as { peers: number[] }).peers;
+  assert.deepEqual(out, [
     ['connect', 9],
     ['up', 9],
     ['send', 9, ACCEPT],
     ['send', 1, { type: 'forward-join', peer: 9, ttl: 6 }],
     ['send', 2, { type: 'forward-join', peer: 9, ttl: 6 }],
+    // The introduction: a one-hop SHUFFLE telling the joiner our other neighbours.
+    ['send', 9, { type: 'shuffle', origin: 0, peers: intro, ttl: 1 }],
   ]);
+  assert.deepEqual(sorted(intro), [1, 2]);
   assert.deepEqual(hv.activeView(), [1, 2, 9]);
 });
 
 test('contact with a full view: evicts a random member with DISCONNECT first', () => {
-  const { hv, io, rng } = mk(0);
+  const { hv, io } = mk(0);
   withActive(hv, io, [1, 2, 3, 4, 5]);
-  hv.handleMessage(9, { type: 'join' }, 0);
   const before = [1, 2, 3, 4, 5];
-  const i = rng.ints[rng.ints.length - 1];
-  const victim = before[i];
+  hv.handleMessage(9, { type: 'join' }, 0);
+  const out = io.take();
+  const victim = out[0][1] as number;
+  const i = before.indexOf(victim);
   const rest = before.slice();
   rest[i] = rest[4];
   rest.pop();
-  assert.deepEqual(io.take(), [
+  const intro = (out[out.length - 1][2] as { peers: number[] }).peers;
+  assert.equal(intro.length, 4, 'the introduction: 3 of the 4 other neighbours and the passive victim');
+  assert.ok(intro.includes(victim) && intro.every((p) => before.includes(p)));
+  assert.deepEqual(out, [
     ['send', victim, DISC_ALIVE],
     ['down', victim, 'evicted'],
     ['disconnect', victim],
@@ -82,6 +91,7 @@ test('contact with a full view: evicts a random member with DISCONNECT first', (
     ['up', 9],
     ['send', 9, ACCEPT],
     ...rest.map((p) => ['send', p, { type: 'forward-join', peer: 9, ttl: 6 }]),
+    ['send', 9, { type: 'shuffle', origin: 0, peers: intro, ttl: 1 }],
   ]);
   assert.deepEqual(hv.activeView(), [...rest, 9]);
   assert.deepEqual(hv.passiveView(), [victim]);

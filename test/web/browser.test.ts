@@ -132,6 +132,21 @@ test('convergence view: Serf defaults reach 99.99% at 1.8 s, 328.1 kbps; measure
   await page.close();
 });
 
+test('convergence view: a 100,000-node run shows its progress and stops on Cancel', { ...browser.options }, async () => {
+  browser.check();
+  const page = await open('view=converge&cnodes=100000&seeds=2&cprotocol=plumtree');
+  assert.equal(await page.locator('[data-testid="conv-cancel"]').isDisabled(), true, 'Cancel is disabled while idle');
+  await page.click('[data-testid="conv-run"]');
+  await page.waitForFunction(() => /^seed 1 of 2, building the overlay \(\d+% of this seed\)/.test(document.querySelector('[data-testid="conv-run-status"]')?.textContent ?? ''), null, { timeout: 30000 });
+  await page.click('[data-testid="conv-cancel"]');
+  await page.waitForFunction(() => /cancelled/.test(document.querySelector('[data-testid="conv-error"]')?.textContent ?? ''), null, { timeout: 10000 });
+  assert.equal(await page.locator('[data-testid="conv-run"]').isDisabled(), false, 'Run is enabled again');
+  assert.equal(await page.locator('[data-testid="conv-run-progress"]').isHidden(), true, 'the progress bar is gone');
+  assert.equal(await text(page, 'conv-m100'), '—', 'no measured result from a cancelled run');
+  assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
+  await page.close();
+});
+
 test('overlay view: active-view graph, fail 30%, views repair', { ...browser.options }, async () => {
   browser.check();
   const page = await open('view=overlay&onodes=200&oseed=1');

@@ -274,6 +274,28 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     this.stopped = true;
   }
 
+  /**
+   * Serf's force-leave, on this node's table: a member that is down here (`failed`, or already
+   * `left`) becomes `left` at its incarnation, queued for the neighbours like any change (so
+   * tables that hold it `failed` move it to `left`, reaped after `tombstoneTimeoutMs`); with
+   * `prune` it is also removed at once (reaped with `member-reap`, and remembered so that no
+   * stale rumour brings it back). Refused for ourselves, an unknown member, and an up (alive or
+   * suspect) one, which would refute the leave at once. The member itself can still come back
+   * with a higher incarnation.
+   */
+  forceLeave(m: P, prune: boolean, now: number): { ok: true; status: 'left' | 'pruned' } | { ok: false; reason: 'self' | 'unknown' | 'up' } {
+    if (this.stopped) return { ok: false, reason: 'unknown' };
+    if (m === this.self) return { ok: false, reason: 'self' };
+    const cur = this.store.get(m);
+    if (cur < 0) return { ok: false, reason: 'unknown' };
+    if (isUp(cur)) return { ok: false, reason: 'up' };
+    const left = pack(incOf(cur), LEFT);
+    if (cur < left) this.apply(m, left, null, false, now);
+    if (!prune) return { ok: true, status: 'left' };
+    this.reap(m, left, now, true);
+    return { ok: true, status: 'pruned' };
+  }
+
   // ------------------------------------------------------------------ queries
 
   /** Our current incarnation. */

@@ -1,0 +1,191 @@
+/**
+ * Types of the query application (`machine.ts`): messages, timers, events, configuration with
+ * sourced defaults, and the exact encoded size of a message (`queryMessageSize`), shared with
+ * the codec `src/wire/query.ts` so that the simulator, which may not import `src/wire`, counts
+ * real bytes.
+ */
+import { utf8Bytes } from '../utf8.js';
+import { varintBytes } from '../state/types.js';
+
+/** Which members a query is for. Empty lists mean "every member". */
+export interface QueryFilter {
+  /** Member names (exact); a member matches when its name is one of them. */
+  nodes: string[];
+  /** Tag patterns: a member matches when, for each, its tag `key` (or "" when it has none)
+   *  matches the regular expression `pattern` as a whole (anchored `^(?:pattern)$`). */
+  tags: { key: string; pattern: string }[];
+}
+
+/** A response (at the asker, or relayed to it). `error` is "" on success. */
+export interface QueryResponseMsg<P> {
+  type: 'q-response';
+  id: number;
+  /** The member that answered (its peer id) and its name. */
+  responder: P;
+  rname: string;
+  payload: Uint8Array;
+  /** Why the answer is not a normal one ("" when it is): a handler that failed, timed out,
+   *  printed too much (then `payload` holds its output cut at the limit). */
+  error: string;
+}
+
+/** Messages of the query application (a discriminated union on `type`). */
+export type QueryMessage<P> =
+  /** The query, broadcast to every node (each checks the filter against itself). */
+  | { type: 'q-query'; id: number; origin: P; name: string; payload: Uint8Array; filter: QueryFilter; timeoutMs: number; ack: boolean; relayFactor: number }
+  /** Receipt (`final` false: an answer may follow) or "no answer will come" (`final` true: no
+   *  handler for it here), point to point to the asker. */
+  | { type: 'q-ack'; id: number; responder: P; rname: string; final: boolean }
+  | QueryResponseMsg<P>
+  /** A response handed to a relay member, which forwards it to `origin` (once). */
+  | { type: 'q-relay'; origin: P; inner: QueryResponseMsg<P> };
+
+/** Timers: the deadline of one of this node's queries. */
+export type QueryTimer = { type: 'q-deadline'; id: number };
+
+/** The outcome of a finished query, at its asker. */
+export interface QuerySummary<P> {
+  id: number;
+  name: string;
+  /** `complete`: every expected member answered or said it will not; `timeout`: the deadline
+   *  came first; `stopped`: the node left. */
+  reason: 'complete' | 'timeout' | 'stopped';
+  /** Members that sent a response (expected or not), in arrival order. */
+  answered: P[];
+  /** Members that acknowledged (or said they have no handler) but sent no response. */
+  ackedOnly: P[];
+  /** Expected members that sent nothing. */
+  missing: P[];
+  durationMs: number;
+}
+
+/** Events of the query application. */
+export type QueryEvent<P> =
+  /** A query for this node: the host answers with `respond(key, ...)` or `decline(key)`. */
+  | { type: 'query'; key: string; id: number; origin: P; name: string; payload: Uint8Array }
+  /** At the asker: an acknowledgement arrived. */
+  | { type: 'query-ack'; id: number; from: P; name: string; final: boolean }
+  /** At the asker: a response arrived (first one per member; duplicates are dropped). */
+  | { type: 'query-response'; id: number; from: P; name: string; payload: Uint8Array; error: string; expected: boolean }
+  /** At the asker: the query is over. */
+  | { type: 'query-done'; summary: QuerySummary<P> };
+
+/** Limits and timings of the query application. */
+export interface QueryConfig {
+  /** Largest query payload (bytes): Serf's `QuerySizeLimit` default, 1024 (serf/config.go). */
+  maxPayloadBytes: number;
+  /** Largest response payload (bytes): Serf's `QueryResponseSizeLimit` default, 1024. */
+  maxResponseBytes: number;
+  /** Queries this node may have in flight as the asker at once. Serf has no such bound; 64 is
+   *  our choice so one asker holds bounded state (each query keeps its member sets). */
+  maxConcurrent: number;
+  /** Queries a node remembers as a responder (to answer each once): Serf's `QueryBuffer`
+   *  default, 512 (serf/config.go). Oldest forgotten first. */
+  maxRemembered: number;
+  /** Longest query timeout (ms). Our bound: 10 minutes. */
+  maxTimeoutMs: number;
+  /** Largest relay factor: Serf's (`serf query -relay-factor`, at most 5). */
+  maxRelayFactor: number;
+  /** Most names in a node filter and patterns in a tag filter (our bounds). */
+  maxFilterNodes: number;
+  maxFilterTags: number;
+  /** Longest name, tag key or pattern in a filter, and longest query name (UTF-8 bytes). */
+  maxNameBytes: number;
+}
+
+export const DEFAULT_QUERY_CONFIG: QueryConfig = {
+  maxPayloadBytes: 1024,
+  maxResponseBytes: 1024,
+  maxConcurrent: 64,
+  maxRemembered: 512,
+  maxTimeoutMs: 600_000,
+  maxRelayFactor: 5,
+  maxFilterNodes: 256,
+  maxFilterTags: 16,
+  maxNameBytes: 128,
+};
+
+/** Longest error text of a response (UTF-8 bytes); longer ones are cut. */
+export const MAX_QUERY_ERROR_BYTES = 512;
+
+/** `s` cut to at most `max` UTF-8 bytes (on a code point boundary). */
+export function cutUtf8(s: string, max: number): string {
+  if (utf8Bytes(s) <= max) return s;
+  let out = s.slice(0, max);
+  while (utf8Bytes(out) > max || utf8Bytes(out) < 0) out = out.slice(0, -1);
+  return out;
+}
+
+/** The built-in ping query (`rumor reachability`): answered by the machine itself, with an
+ *  empty payload, on every node; never shown to handlers. */
+export const PING_QUERY = '_rumor.ping';
+
+/** Bytes of a length-prefixed string. */
+function strBytes(s: string): number {
+  const n = utf8Bytes(s);
+  return varintBytes(n) + n;
+}
+
+function bytesLen(b: Uint8Array): number {
+  return varintBytes(b.byteLength) + b.byteLength;
+}
+
+/** Version + type + CRC-32C. */
+export const QUERY_MESSAGE_OVERHEAD = 6;
+
+function responseBody<P>(m: QueryResponseMsg<P>, idBytes: (p: P) => number): number {
+  return varintBytes(m.id) + idBytes(m.responder) + strBytes(m.rname) + bytesLen(m.payload) + strBytes(m.error);
+}
+
+/** Exact encoded size of `msg` (src/wire/query.ts), with `idBytes` the size of a peer id. */
+export function queryMessageSize<P>(msg: QueryMessage<P>, idBytes: (p: P) => number): number {
+  switch (msg.type) {
+    case 'q-query': {
+      let n = varintBytes(msg.id) + idBytes(msg.origin) + strBytes(msg.name) + bytesLen(msg.payload);
+      n += varintBytes(msg.filter.nodes.length);
+      for (const s of msg.filter.nodes) n += strBytes(s);
+      n += varintBytes(msg.filter.tags.length);
+      for (const t of msg.filter.tags) n += strBytes(t.key) + strBytes(t.pattern);
+      return QUERY_MESSAGE_OVERHEAD + n + varintBytes(msg.timeoutMs) + 1 + 1;
+    }
+    case 'q-ack':
+      return QUERY_MESSAGE_OVERHEAD + varintBytes(msg.id) + idBytes(msg.responder) + strBytes(msg.rname) + 1;
+    case 'q-response':
+      return QUERY_MESSAGE_OVERHEAD + responseBody(msg, idBytes);
+    case 'q-relay':
+      return QUERY_MESSAGE_OVERHEAD + idBytes(msg.origin) + responseBody(msg.inner, idBytes);
+  }
+}
+
+/** Why a filter is malformed (bounds, a pattern that does not compile), or null. */
+export function checkFilter(f: QueryFilter, c: QueryConfig): string | null {
+  if (f.nodes.length > c.maxFilterNodes) return `filter: ${f.nodes.length} node names, at most ${c.maxFilterNodes}`;
+  if (f.tags.length > c.maxFilterTags) return `filter: ${f.tags.length} tag patterns, at most ${c.maxFilterTags}`;
+  for (const n of f.nodes) if (utf8Bytes(n) < 1 || utf8Bytes(n) > c.maxNameBytes) return `filter: node name of ${utf8Bytes(n)} bytes (expected 1..${c.maxNameBytes})`;
+  for (const t of f.tags) {
+    if (utf8Bytes(t.key) < 1 || utf8Bytes(t.key) > c.maxNameBytes) return `filter: tag key of ${utf8Bytes(t.key)} bytes (expected 1..${c.maxNameBytes})`;
+    if (utf8Bytes(t.pattern) > c.maxNameBytes) return `filter: tag pattern of ${utf8Bytes(t.pattern)} bytes (at most ${c.maxNameBytes})`;
+    if (compilePattern(t.pattern) === null) return `filter: tag ${t.key}: ${JSON.stringify(t.pattern)} is not a valid regular expression`;
+  }
+  return null;
+}
+
+/** The anchored regular expression of a tag pattern, or null when it does not compile. */
+export function compilePattern(pattern: string): RegExp | null {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch {
+    return null;
+  }
+}
+
+/** Does a member with `name` and `tags` match `f`? (A pattern that does not compile matches
+ *  nothing.) */
+export function matchesFilter(f: QueryFilter, name: string, tags: Readonly<Record<string, string>>): boolean {
+  if (f.nodes.length > 0 && !f.nodes.includes(name)) return false;
+  for (const t of f.tags) {
+    const re = compilePattern(t.pattern);
+    if (re === null || !re.test(tags[t.key] ?? '')) return false;
+  }
+  return true;
+}

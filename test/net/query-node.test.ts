@@ -1,0 +1,49 @@
+// The library face of queries (src/net/query.ts) on three nodes over loopback: `onQuery`
+// answers (text, bytes, a thrown error, or null to decline), `node.query` streams acks and
+// responses and ends as soon as every expected node answered; bad queries throw QueryError.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QueryError, type QueryUpdate, type RumorNode } from '../../src/index.js';
+import { startCluster, waitUntil } from './helpers.js';
+
+let nodes: RumorNode[] = [];
+
+before(async () => {
+  nodes = await startCluster(3);
+  await waitUntil(() => nodes.every((n) => n.neighbors().length > 0), 10_000, 'every node to have a neighbour');
+});
+
+after(async () => {
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
+test('node.query: answers stream back and the query ends when every expected node answered', async () => {
+  nodes[1].onQuery((q) => (q.name === 'whoami' ? `I am ${nodes[1].id}, you sent ${new TextDecoder().decode(q.payload)}` : null));
+  nodes[2].onQuery(() => {
+    throw new Error('disk on fire');
+  });
+  // nodes[0] has no handler: it declines its own query.
+  const run = nodes[0].query('whoami', 'hi', { timeoutMs: 20_000, expect: nodes.map((n) => n.address) });
+  const updates: QueryUpdate[] = [];
+  for await (const u of run) updates.push(u);
+  const s = await run.done;
+  assert.equal(s.reason, 'complete');
+  assert.ok(s.durationMs < 20_000);
+  assert.deepEqual([...s.answered].sort(), [nodes[1].address, nodes[2].address].sort());
+  assert.deepEqual(s.ackedOnly, [nodes[0].address]);
+  assert.deepEqual(s.missing, []);
+  const resp = updates.filter((u) => u.type === 'response') as Extract<QueryUpdate, { type: 'response' }>[];
+  const by = new Map(resp.map((r) => [r.from, r]));
+  assert.equal(new TextDecoder().decode(by.get(nodes[1].address)!.payload), `I am ${nodes[1].id}, you sent hi`);
+  assert.equal(by.get(nodes[2].address)!.error, 'disk on fire');
+  assert.ok(updates.some((u) => u.type === 'ack' && u.from === nodes[0].address && u.final));
+});
+
+test('node.query: filters by name; without `expect` it runs to its timeout; bad queries throw QueryError', async () => {
+  const run = nodes[0].query('whoami', '', { nodes: [nodes[1].id], timeoutMs: 300 });
+  const s = await run.done;
+  assert.deepEqual([s.reason, s.answered], ['timeout', [nodes[1].address]]);
+  assert.throws(() => nodes[0].query('x', new Uint8Array(1025)), (e: unknown) => e instanceof QueryError && e.code === 'payload-too-large');
+  assert.throws(() => nodes[0].query('x', '', { relayFactor: 6 }), (e: unknown) => e instanceof QueryError && e.code === 'bad-request');
+  assert.throws(() => nodes[0].query('x', '', { tags: { role: '(' } }), /not a valid regular expression/);
+});
