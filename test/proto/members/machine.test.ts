@@ -157,7 +157,7 @@ test('suspicion: a co-observer that does not answer our probe is suspected, and 
   // min = 1 s, already spent: it expires now, and the subject is failed.
   io.takeTimers('m-suspect-timeout');
   m.handleTimer({ type: 'm-tick', due: 2200 }, 2200);
-  const due = io.takeTimers('m-suspect-timeout').filter((x) => x.t.subject === subject).map((x) => x.t.due);
+  const due = io.takeTimers('m-suspect-timeout').filter((x) => x.t.type === 'm-suspect-timeout' && x.t.subject === subject).map((x) => x.t.due);
   assert.deepEqual(due, [2200]);
   m.handleTimer({ type: 'm-suspect-timeout', subject, due: 2200 }, 2200);
   assert.equal(store.get(subject), pack(0, FAILED));
