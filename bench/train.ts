@@ -1,12 +1,15 @@
 /**
- * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1]`: gossip learning on real
+ * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1] [--lr R] [--lr-decay D] [--epochs E]`: gossip learning on real
  * library nodes. Starts `--nodes` `RumorNode`s on loopback, spread over `--procs` worker
  * processes (20 processes of their own would be too heavy on 2 cores: 4 processes of 5
  * nodes by default), each node running the same `GossipLearner` machine the simulator runs
  * (`src/proto/learn/gossip.ts`) through `RumorNode.runApp`, with an IID shard of Fashion-MNIST
- * (60,000 / nodes examples). When every node has trained and then merged for the settle
- * periods, every node's model is evaluated on the full test set and compared with the same
- * model trained centrally for the same number of epochs. Prints one line per node and writes
+ * (60,000 / nodes examples, inputs centred on the training mean as in the simulator). When
+ * every node has trained and then merged for the settle periods, every node's model is
+ * evaluated on the full test set and compared with the same model trained centrally on the
+ * same inputs for the same number of epochs, at the central run's own tuned rate
+ * (CENTRAL_LR: the learners' rate suits averaged models, not one model's SGD). The learners'
+ * rate, decay and epochs are the library's defaults unless given. Prints one line per node and writes
  * `bench/results/train-<N>.json` `{nodes, seconds, accuracy_min, accuracy_mean,
  * accuracy_central, bytes_per_node}` (`seconds`: from the start of training to the last
  * node's final model).
@@ -20,34 +23,48 @@ import type { Logger } from '../src/net/util.js';
 import { DEFAULT_LEARN_CONFIG, GossipLearner, trainCentral, type LearnConfig, type LearnEvent, type LearnMsg, type LearnTimer } from '../src/proto/learn/gossip.js';
 import { accuracy } from '../src/proto/learn/model.js';
 import { Sfc32 } from '../src/proto/rng.js';
-import { makeShards } from '../src/sim/exp-gossip-learning.js';
+import { CENTRAL_LR, CENTRAL_LR_DECAY, centredData, makeShards } from '../src/sim/exp-gossip-learning.js';
 import { FASHION_CLASSES, FASHION_FEATURES, loadFashionMnist } from '../src/sim/fashion-mnist.js';
 import { learnCodec } from '../src/wire/learn.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 /** Real-time configuration: 300 steps a period of 200 ms (a 3,000-example shard is one epoch
- *  in 10 periods); epochs, lr and decay are the simulator's. */
-const CONFIG: LearnConfig = { shape: { features: FASHION_FEATURES, classes: FASHION_CLASSES }, ...DEFAULT_LEARN_CONFIG, periodMs: 200, stepsPerPeriod: 300 };
+ *  in 10 periods); epochs, lr and decay are the library's defaults unless `--epochs`, `--lr`,
+ *  `--lr-decay` say otherwise. */
+function configOf(o: LearnOptions): LearnConfig {
+  return { shape: { features: FASHION_FEATURES, classes: FASHION_CLASSES }, ...DEFAULT_LEARN_CONFIG, periodMs: 200, stepsPerPeriod: 300, ...o };
+}
+
+interface LearnOptions {
+  lr: number;
+  lrDecay: number;
+  epochs: number;
+}
 const SETTLE_PERIODS = 40;
 const DEADLINE_MS = 15 * 60_000;
 
-type ToWorker = { type: 'start'; first: number; count: number; nodes: number; seed: number } | { type: 'join'; seed: string } | { type: 'train' };
+type ToWorker = { type: 'start'; first: number; count: number; nodes: number; seed: number; learn: LearnOptions } | { type: 'join'; seed: string } | { type: 'train' };
 type FromWorker =
   | { type: 'started'; addresses: string[] }
   | { type: 'joined' }
   | { type: 'done'; results: { address: string; accuracy: number; bytes: number; merged: number }[]; at: number }
   | { type: 'error'; message: string };
 
-function loadData(): ReturnType<typeof loadFashionMnist> & { ok: true } {
-  const r = loadFashionMnist();
-  if (!r.ok) throw new Error(r.reason);
-  return r;
+/** The dataset with centred inputs (as the simulator's experiment trains on), loaded once. */
+let data: ReturnType<typeof centredData> | undefined;
+function loadData(): { data: ReturnType<typeof centredData> } {
+  if (data === undefined) {
+    const r = loadFashionMnist();
+    if (!r.ok) throw new Error(r.reason);
+    data = centredData(r.data);
+  }
+  return { data };
 }
 
 async function worker(): Promise<void> {
   const nodes: RumorNode[] = [];
   const learners: GossipLearner<string>[] = [];
-  let spec: { first: number; count: number; nodes: number; seed: number } | undefined;
+  let spec: { first: number; count: number; nodes: number; seed: number; learn: LearnOptions } | undefined;
   const send = (m: FromWorker): void => void process.send!(m);
   process.on('message', (m: ToWorker) => {
     void (async () => {
@@ -69,7 +86,8 @@ async function worker(): Promise<void> {
   });
 }
 
-async function train(nodes: RumorNode[], learners: GossipLearner<string>[], s: { first: number; count: number; nodes: number; seed: number }, send: (m: FromWorker) => void): Promise<void> {
+async function train(nodes: RumorNode[], learners: GossipLearner<string>[], s: { first: number; count: number; nodes: number; seed: number; learn: LearnOptions }, send: (m: FromWorker) => void): Promise<void> {
+  const CONFIG = configOf(s.learn);
   const { train: data, test } = loadData().data;
   const shards = makeShards(data, s.nodes, 'iid', s.seed, FASHION_FEATURES);
   const merged = new Array<number>(nodes.length).fill(0);
@@ -116,14 +134,23 @@ function request<T extends FromWorker['type']>(c: ChildProcess, m: ToWorker, wan
 }
 
 function usage(msg: string): never {
-  console.error(`demo:train: ${msg}\nusage: npm run demo:train -- [--nodes N (2-200, default 20)] [--procs P (default 4)] [--seed S]`);
+  console.error(`demo:train: ${msg}\nusage: npm run demo:train -- [--nodes N (2-200, default 20)] [--procs P (default 4)] [--seed S] [--lr R] [--lr-decay D] [--epochs E] (defaults: the library's, DEFAULT_LEARN_CONFIG)`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
   let v;
   try {
-    v = parseArgs({ options: { nodes: { type: 'string', default: '20' }, procs: { type: 'string', default: '4' }, seed: { type: 'string', default: '1' } } }).values;
+    v = parseArgs({
+      options: {
+        nodes: { type: 'string', default: '20' },
+        procs: { type: 'string', default: '4' },
+        seed: { type: 'string', default: '1' },
+        lr: { type: 'string', default: String(DEFAULT_LEARN_CONFIG.lr) },
+        'lr-decay': { type: 'string', default: String(DEFAULT_LEARN_CONFIG.lrDecay) },
+        epochs: { type: 'string', default: String(DEFAULT_LEARN_CONFIG.epochs) },
+      },
+    }).values;
   } catch (err) {
     usage(err instanceof Error ? err.message : String(err));
   }
@@ -133,21 +160,26 @@ async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 2 || N > 200) usage(`--nodes must be an integer in [2, 200], got ${v.nodes}`);
   if (!Number.isInteger(P) || P < 1) usage(`--procs must be a positive integer, got ${v.procs}`);
   if (!Number.isInteger(seed) || seed < 0) usage(`--seed must be a non-negative integer, got ${v.seed}`);
+  const learn: LearnOptions = { lr: Number(v.lr), lrDecay: Number(v['lr-decay']), epochs: Number(v.epochs) };
+  if (!(learn.lr > 0 && learn.lr <= 1000)) usage(`--lr must be a number in (0, 1000], got ${v.lr}`);
+  if (!(learn.lrDecay >= 0 && learn.lrDecay <= 1000)) usage(`--lr-decay must be a number in [0, 1000], got ${v['lr-decay']}`);
+  if (!Number.isInteger(learn.epochs) || learn.epochs < 1 || learn.epochs > 1000) usage(`--epochs must be an integer in [1, 1000], got ${v.epochs}`);
+  const CONFIG = configOf(learn);
   loadData(); // fail early, with the reason, if the dataset is missing
   const script = fileURLToPath(import.meta.url);
   const kids = Array.from({ length: P }, () => fork(script, ['--worker'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   try {
     const per = Math.ceil(N / P);
-    const started = await Promise.all(kids.map((c, k) => request(c, { type: 'start', first: k * per, count: Math.max(0, Math.min(per, N - k * per)), nodes: N, seed }, 'started')));
+    const started = await Promise.all(kids.map((c, k) => request(c, { type: 'start', first: k * per, count: Math.max(0, Math.min(per, N - k * per)), nodes: N, seed, learn }, 'started')));
     const first = started[0].addresses[0];
     await Promise.all(kids.map((c) => request(c, { type: 'join', seed: first }, 'joined')));
-    console.log(`demo:train: ${N} nodes in ${P} processes joined through ${first}; training (${CONFIG.epochs} epochs, ${CONFIG.stepsPerPeriod} steps every ${CONFIG.periodMs} ms, then ${SETTLE_PERIODS} merge-only periods)`);
+    console.log(`demo:train: ${N} nodes in ${P} processes joined through ${first}; training (${CONFIG.epochs} epochs, ${CONFIG.stepsPerPeriod} steps every ${CONFIG.periodMs} ms at lr ${CONFIG.lr} / (1 + ${CONFIG.lrDecay} × epochs), then ${SETTLE_PERIODS} merge-only periods)`);
     const t0 = Date.now();
     const done = await Promise.all(kids.map((c) => request(c, { type: 'train' }, 'done')));
     const seconds = (Math.max(...done.map((d) => d.at)) - t0) / 1000;
     const results = done.flatMap((d) => d.results);
     const { train: data, test } = loadData().data;
-    const central = accuracy(CONFIG.shape, trainCentral(CONFIG.shape, data, CONFIG.epochs, CONFIG.lr, CONFIG.lrDecay, new Sfc32(seed)), test.xs, test.labels);
+    const central = accuracy(CONFIG.shape, trainCentral(CONFIG.shape, data, CONFIG.epochs, CENTRAL_LR, CENTRAL_LR_DECAY, new Sfc32(seed)), test.xs, test.labels);
     for (const r of results) console.log(`${r.address.padEnd(22)} accuracy ${(r.accuracy * 100).toFixed(2)} %  (central ${(central * 100).toFixed(2)} %, gap ${((central - r.accuracy) * 100).toFixed(2)} pp)  models merged ${r.merged}  sent ${r.bytes} B`);
     const accs = results.map((r) => r.accuracy);
     const out = {
@@ -157,6 +189,9 @@ async function main(): Promise<void> {
       accuracy_min: Math.min(...accs),
       accuracy_mean: accs.reduce((a, b) => a + b, 0) / accs.length,
       accuracy_central: central,
+      lr: CONFIG.lr,
+      lr_decay: CONFIG.lrDecay,
+      epochs: CONFIG.epochs,
       bytes_per_node: Math.round(results.reduce((a, r) => a + r.bytes, 0) / results.length),
     };
     console.log(JSON.stringify(out));

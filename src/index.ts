@@ -63,3 +63,4 @@ Node_.prototype.aggregate = function (this: Node_, name: string, opts: { kind?: 
 
 export { GossipLearner, DEFAULT_LEARN_CONFIG, trainCentral, type LearnConfig, type LearnMsg, type LearnEvent, type Shard } from './proto/learn/gossip.js';
 export { learnCodec } from './wire/learn.js';
+export { featureMeans, centre } from './proto/learn/model.js';

@@ -94,14 +94,19 @@ export class NetLab {
     ip('-n', this.hub, 'link', 'set', this.port(i), up ? 'up' : 'down');
   }
 
-  /** Drop every packet between hosts in `a` and hosts in `b` (both directions, both sides). */
+  /**
+   * Drop every packet between hosts in `a` and hosts in `b`, both directions, at the receiver
+   * (INPUT rules on both sides): the sender's packets leave and vanish, as across a broken
+   * network. Not OUTPUT rules: those fail the sender's own `sendto`/`connect` with EPERM, a
+   * local error that memberlist does not count against the peer (Serf's logs showed "Failed to
+   * send ping: ... operation not permitted" every second of a 30 s partition and no member
+   * failed, so its `heal_ms` measured nothing), and that rumor's runtime reports as a refused
+   * dial (fast evidence a real partition does not give).
+   */
   partition(a: number[], b: number[]): void {
     for (const [mine, theirs] of [[a, b], [b, a]] as const) {
       for (const h of mine) {
-        for (const t of theirs) {
-          inNs(this.hosts[h], 'iptables', '-A', 'INPUT', '-s', this.ips[t], '-j', 'DROP');
-          inNs(this.hosts[h], 'iptables', '-A', 'OUTPUT', '-d', this.ips[t], '-j', 'DROP');
-        }
+        for (const t of theirs) inNs(this.hosts[h], 'iptables', '-A', 'INPUT', '-s', this.ips[t], '-j', 'DROP');
       }
     }
   }

@@ -31,13 +31,14 @@ export type { MemberStatus };
 
 /**
  * Ring subjects probed per second in a quiet cluster (the machine's `quietProbes`; its default 2
- * is measured in the simulator). 1 in the agent: a probe travels over TCP, and a ring subject
- * probed less often than the transport's idle close (1 s) costs a fresh connection per probe
- * (handshake and close: about 10 packets), so fewer probes is less traffic. Measured,
- * `npm run bench:cluster -- --nodes 20 --only rumor` (load 18–20): idle 1,097 B/s and
- * 16.7 packets/s per node with every subject every second (K = 4), 1,450 and 21.6 with 2,
- * 894 and 12.5 with 1; silent_detect_ms 1,763 / 1,690 / 1,778. Probes as UDP datagrams
- * (not built) are what brings this under 300 B/s.
+ * is measured in the simulator). 1 in the agent, as memberlist and Serf probe one member per
+ * second: each member is still probed about once a second by its K observers together. When
+ * probes travelled over TCP, a ring subject probed less often than the transport's idle close
+ * (1 s) cost a fresh connection per probe; measured then, `npm run bench:cluster -- --nodes 20
+ * --only rumor` (load 18–20): idle 1,097 B/s and 16.7 packets/s per node with every subject
+ * every second (K = 4), 1,450 and 21.6 with 2, 894 and 12.5 with 1. Probes are now UDP
+ * datagrams (src/net/app-host.ts), one packet each: with 1, idle 536 B/s and 5.6 packets/s per
+ * node (`npm run bench:cluster -- --nodes 20`, load 33–37; Serf in the same run 275 and 2).
  */
 export const MEMBERS_QUIET_PROBES = 1;
 export { MEMBERS_CHANNEL };

@@ -5,11 +5,18 @@
  * membership machine under the agent can change without touching this file.
  *
  * Tags are keys of the state under the reserved prefix `tag.` (tag `role=db` is the key
- * `tag.role` with value `db`); the start-up tags (`--tag`) are written there when the agent
- * starts, and the marker key `_rumor.tags` says "this node's tags live in the state". The
- * members list shows, for a member whose marker we hold, the tags from the state (so a
- * runtime `rumor tags --set/--delete` is seen by `rumor members` and its `--tag` filter
- * everywhere); for a member without it (an older agent), the tags its membership carries.
+ * `tag.role` with value `db`); the start-up tags (`--tag`) are written there, with the marker
+ * key `_rumor.tags` ("this node's tags live in the state"), at the first runtime change of the
+ * tags. The members list shows, for a member whose marker we hold, the tags from the state (so
+ * a runtime `rumor tags --set/--delete` is seen by `rumor members` and its `--tag` filter
+ * everywhere); for a member without it (tags never changed since it started, or an older
+ * agent), the tags its membership carries, which are its start-up tags.
+ *
+ * Why not at start: every write is pushed by broadcast, and when a fleet starts at once those
+ * first writes meet an overlay in churn: each new link announces the recent messages (Plumtree's
+ * sync on neighbour-up) and is answered by GRAFTs. Measured on 20 agents joining one seed (load
+ * 30): the seed sent 210 gossip frames and received 140 GRAFTs during the join with the write at
+ * start, none without it, and `join_ms` went from 431/801/414 to 369/293/169 (alternate runs).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState, StateChange, StateEntry } from '../net/state.js';
@@ -27,12 +34,19 @@ const SSE_PING_MS = 15_000;
 
 /** The agent's state: the node's `NodeState` and the tag view over it. */
 export class AgentState {
+  private startTags: Record<string, string> = {};
+
   constructor(readonly ns: NodeState) {}
 
-  /** Publish the start-up tags (and the marker). Throws when they break the state's limits. */
+  /** Remember the start-up tags: the membership carries them; the state gets them (and the
+   *  marker) at the first runtime change (see the module comment). */
   start(tags: Record<string, string>): void {
-    for (const [k, v] of Object.entries(tags)) this.ns.set(TAG_PREFIX + k, v);
-    this.ns.set(TAGS_MARKER, '1');
+    this.startTags = { ...tags };
+  }
+
+  /** This node's tags. */
+  ownTags(): Record<string, string> {
+    return this.tagsOf(this.ns.self, this.startTags);
   }
 
   /** Tags of the member at `addr`: from the state when it publishes them there, else `fallback`. */
@@ -48,9 +62,14 @@ export class AgentState {
     for (const k of [...Object.keys(set), ...del]) {
       if (k === '' || /[\s=,]/.test(k)) throw new HttpError(400, `tag key: expected a non-empty key without spaces, '=' or ',', got ${JSON.stringify(k)}`);
     }
+    if (this.ns.get(this.ns.self, TAGS_MARKER) === undefined) {
+      // First change: the start-up tags move into the state, then the marker.
+      for (const [k, v] of Object.entries(this.startTags)) if (!del.includes(k) && !(k in set)) this.ns.set(TAG_PREFIX + k, v);
+      this.ns.set(TAGS_MARKER, '1');
+    }
     for (const k of del) this.ns.delete(TAG_PREFIX + k);
     for (const [k, v] of Object.entries(set)) this.ns.set(TAG_PREFIX + k, v);
-    return this.tagsOf(this.ns.self, {});
+    return this.ownTags();
   }
 
   /** A membership event: members that join are anti-entropy peers; a reaped member's keys
@@ -145,7 +164,7 @@ export async function stateRoute(req: IncomingMessage, res: ServerResponse, url:
   } else if (p === '/v1/kv-watch' && m === 'GET') {
     watch(req, res, st, q.get('prefix') ?? '', streams);
   } else if (p === '/v1/tags' && m === 'GET') {
-    sendJson(res, 200, { tags: st.tagsOf(st.ns.self, {}) });
+    sendJson(res, 200, { tags: st.ownTags() });
   } else if (p === '/v1/tags' && m === 'POST') {
     const { set, del } = parseTags(await readJson(req));
     write(res, () => ({ tags: st.updateTags(set, del) }));

@@ -21,6 +21,9 @@ export interface ExperimentOptions {
   nodes?: number;
   seed: number;
   fanout?: number;
+  lr?: number;
+  lrDecay?: number;
+  epochs?: number;
   onProgress?(fraction: number): void;
 }
 
@@ -28,6 +31,9 @@ export function runExperiment(name: ExperimentName, o: ExperimentOptions): Exper
   const opts: ExperimentOptions = { seed: o.seed };
   if (o.nodes !== undefined) opts.nodes = o.nodes;
   if (o.fanout !== undefined) opts.fanout = o.fanout;
+  if (o.lr !== undefined) opts.lr = o.lr;
+  if (o.lrDecay !== undefined) opts.lrDecay = o.lrDecay;
+  if (o.epochs !== undefined) opts.epochs = o.epochs;
   if (o.onProgress) opts.onProgress = o.onProgress;
   return EXPERIMENTS[name](opts);
 }

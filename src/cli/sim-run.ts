@@ -21,6 +21,7 @@ export async function runSim(ctx: CliContext, target: string, opts: SimOptions):
   const nodes = opts.nodes === undefined ? undefined : parseIntOption('--nodes', opts.nodes, 2, MAX_SCENARIO_NODES);
   const seed = opts.seed === undefined ? undefined : parseIntOption('--seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
   const fanout = opts.fanout === undefined ? undefined : parseIntOption('--fanout', opts.fanout, 1, 1000);
+  const learn = learnOptions(target, opts);
   const isFile = /\.(toml|json)$/i.test(target);
   let scenario: Scenario | undefined;
   if (isFile) {
@@ -39,12 +40,35 @@ export async function runSim(ctx: CliContext, target: string, opts: SimOptions):
   try {
     if (scenario) result = engine.runScenarioFile(scenario, progress.update);
     else if (engine.isExperimentName(target)) {
-      result = runExperimentChecked(engine, target, { nodes, seed: seed ?? DEFAULT_SIM_SEED, fanout, onProgress: progress.update });
+      result = runExperimentChecked(engine, target, { nodes, seed: seed ?? DEFAULT_SIM_SEED, fanout, ...learn, onProgress: progress.update });
     } else throw unknownExperiment(target, engine.EXPERIMENT_NAMES);
   } finally {
     progress.stop();
   }
   await printResult(ctx, title, result, opts);
+}
+
+/** A decimal number option in [min, max] (in (min, max] when `openMin`); a UsageError names the option. */
+function parseNumberOption(option: string, raw: string, min: number, max: number, openMin: boolean): number {
+  const v = Number(raw);
+  const low = openMin ? v > min : v >= min;
+  if (raw.trim() === '' || !Number.isFinite(v) || !low || v > max) {
+    throw new UsageError(`option ${option}: expected a number ${openMin ? '>' : '>='} ${min} and <= ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+/** `--lr`, `--lr-decay`, `--epochs`: gossip-learning only. */
+function learnOptions(target: string, opts: SimOptions): { lr?: number; lrDecay?: number; epochs?: number } {
+  const out: { lr?: number; lrDecay?: number; epochs?: number } = {};
+  const given = (['lr', 'lrDecay', 'epochs'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length === 0) return out;
+  const flag = given[0] === 'lrDecay' ? '--lr-decay' : `--${given[0]}`;
+  if (target !== 'gossip-learning') throw new UsageError(`option ${flag}: applies to gossip-learning only`);
+  if (opts.lr !== undefined) out.lr = parseNumberOption('--lr', opts.lr, 0, 1000, true);
+  if (opts.lrDecay !== undefined) out.lrDecay = parseNumberOption('--lr-decay', opts.lrDecay, 0, 1000, false);
+  if (opts.epochs !== undefined) out.epochs = parseIntOption('--epochs', opts.epochs, 1, 1000);
+  return out;
 }
 
 /** Run an experiment; its input errors (`LearnInputError`: bad --nodes, missing dataset) become one-line CLI errors. */

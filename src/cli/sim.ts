@@ -34,6 +34,9 @@ export interface SimOptions {
   nodes?: string;
   seed?: string;
   fanout?: string;
+  lr?: string;
+  lrDecay?: string;
+  epochs?: string;
   json?: boolean;
   out?: string;
 }
@@ -47,6 +50,9 @@ export function registerSim(program: Command, ctx: CliContext): void {
     .option('--nodes <n>', 'number of nodes (default: the experiment\'s or the scenario\'s)')
     .option('--seed <s>', `random seed (default: ${DEFAULT_SIM_SEED}, or the scenario's)`)
     .option('--fanout <f>', 'gossip fanout for experiments that use one')
+    .option('--lr <rate>', 'gossip-learning: the learners\' initial learning rate')
+    .option('--lr-decay <d>', 'gossip-learning: the learners\' rate decay per epoch (rate / (1 + d × epochs))')
+    .option('--epochs <e>', 'gossip-learning: local passes over each shard (the central reference trains as many)')
     .option('--json', 'print exactly one JSON document (no wall-clock figures) to stdout')
     .option('--out <dir>', 'write report.html and result.json into this directory')
     .action(async (target: string, opts: SimOptions) => {

@@ -7,15 +7,21 @@
  * - Point-to-point messages (`io.send`) are encoded by the application's codec (`src/wire`,
  *   binary, never JSON) and carried in the node's `direct` frames on the channel
  *   `_app.<name>`, over any connection to the peer, or a short-lived one dialed for it (an
- *   application talks to members that are not neighbours: SWIM probes anyone). Why TCP and
- *   not the node's UDP socket: the connection is authenticated by the handshake (cluster
- *   name), where a datagram would need its own token scheme and wire format; it is kept while
- *   the application uses it (its frames count as traffic against `idleCloseMs`); and it gives
- *   fast evidence a datagram cannot: a refused dial or a reset is reported at once
- *   (`handleUnreachable`). The cost, measured (`bench/app-rtt.ts`, docs/library.md): about
- *   1 ms more per round trip than a bare datagram exchange (nothing next to a 500 ms probe
- *   timeout) and a pure ACK per probe (idle traffic). Datagrams for small application
- *   messages are not built yet.
+ *   application talks to members that are not neighbours). The connection is authenticated
+ *   by the handshake (cluster name, key), kept while the application uses it (its frames
+ *   count as traffic against `idleCloseMs`), and gives fast evidence: a refused dial or a
+ *   reset is reported at once (`handleUnreachable`).
+ * - Datagrams (`io.sendDatagram`, for small messages sent often to many members: SWIM's
+ *   pings and acks) leave as one UDP datagram from the node's UDP socket, the one its
+ *   heartbeats use, bound on its listen host:port (src/wire/datagram-app.ts: cluster name,
+ *   sender id, channel; sealed and replay-checked with a cluster key). Why: a probe of a
+ *   member that is not a neighbour over TCP costs a dial, a handshake and a close (about ten
+ *   packets; the connection idles out after `idleCloseMs`, 1 s, before the next probe), where
+ *   a datagram costs one packet. A message too large for a datagram (`MAX_APP_DATAGRAM_BYTES`),
+ *   or a node without a UDP socket, sends it over TCP instead. A datagram is never reported
+ *   unreachable (UDP says nothing); the application tells which of its messages need that.
+ *   `handleMessage` gets `datagram` true for a message that came as one, so an answer can go
+ *   back the way its question came.
  * - Broadcasts (`io.broadcast`) go through the node's broadcast (Plumtree) on the same
  *   channel; deliveries from other origins become `handleBroadcast` (never at the sender).
  * - `neighborUp` / `neighborDown` follow the node's events; neighbours already up when the
@@ -48,6 +54,9 @@ export interface AppNode {
   neighbors(): string[];
   /** Queue `data` to `peer` on `channel`, dialing if needed; false when nothing was queued. */
   sendApp(peer: string, channel: string, data: Uint8Array): boolean;
+  /** Send `data` to `peer` on `channel` as one datagram; false when not sent that way (no
+   *  UDP, too large): the host then uses `sendApp`. Absent: every message goes over TCP. */
+  sendAppDatagram?(peer: string, channel: string, data: Uint8Array): boolean;
   /** Broadcast `data` on `channel` (throws when too large or closed). */
   broadcastApp(channel: string, data: Uint8Array): void;
 }
@@ -60,6 +69,10 @@ export interface AppSpec<M, T, E> {
    *  Must start with `_` (reserved for the system). Default `_app.<name>`. */
   channel?: string;
   codec: AppCodec<M>;
+  /** Send every point-to-point message (`io.send` too) as a datagram when it fits, over TCP
+   *  otherwise. For applications whose messages are periodic repairs that a loss only delays
+   *  (the key-value state's anti-entropy): no connection is dialed for them. Default false. */
+  datagrams?: boolean;
   /** Build the machine with the node's id and the host's io sink. */
   create(self: string, io: AppIo<string, M, T, E>): App<string, M, T>;
   /** Events of the application (called synchronously, after the input that raised them). */
@@ -72,6 +85,9 @@ export interface AppStats {
   sentBytes: number;
   received: number;
   receivedBytes: number;
+  /** Of `sent` / `received`: those that travelled as UDP datagrams. */
+  datagrams: number;
+  datagramsReceived: number;
   broadcasts: number;
   broadcastsReceived: number;
   /** Messages not queued: no connection could be dialed, queue full, or encoding failed. */
@@ -87,8 +103,8 @@ export interface AppStats {
 export interface AppInputs {
   neighborUp(peer: string): void;
   neighborDown(peer: string, reason: DownReason): void;
-  /** A `direct` frame on the application's channel. */
-  direct(from: string, data: Uint8Array): void;
+  /** A `direct` frame on the application's channel, or an application datagram (`datagram`). */
+  direct(from: string, data: Uint8Array, datagram?: boolean): void;
   /** A broadcast delivered on the application's channel (own ones are ignored). */
   broadcast(origin: string, data: Uint8Array): void;
   unreachable(peer: string): void;
@@ -131,7 +147,7 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
   readonly name: string;
   stopped = false;
   private readonly counters: AppStats = {
-    sent: 0, sentBytes: 0, received: 0, receivedBytes: 0, broadcasts: 0, broadcastsReceived: 0,
+    sent: 0, sentBytes: 0, received: 0, receivedBytes: 0, datagrams: 0, datagramsReceived: 0, broadcasts: 0, broadcastsReceived: 0,
     unsent: 0, badByPeer: {}, unreachable: 0, threw: 0,
   };
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -141,9 +157,9 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
   readonly input: AppInputs = {
     neighborUp: (p) => this.drive((now) => this.app.neighborUp(p, now)),
     neighborDown: (p, r) => this.drive((now) => this.app.neighborDown(p, r, now)),
-    direct: (from, data) => this.onBytes(from, data, false),
+    direct: (from, data, datagram) => this.onBytes(from, data, false, datagram === true),
     broadcast: (origin, data) => {
-      if (origin !== this.node.address) this.onBytes(origin, data, true);
+      if (origin !== this.node.address) this.onBytes(origin, data, true, false);
     },
     unreachable: (peer) => {
       if (this.app.handleUnreachable === undefined) return;
@@ -168,7 +184,8 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
 
   private io(): AppIo<string, M, T, E> {
     return {
-      send: (to, msg) => this.send(to, msg),
+      send: (to, msg) => this.send(to, msg, this.spec.datagrams === true),
+      sendDatagram: (to, msg) => this.send(to, msg, true),
       broadcast: (msg) => this.broadcast(msg),
       timer: (delayMs, t) => this.timer(delayMs, t),
       event: (e) => {
@@ -181,7 +198,7 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
     };
   }
 
-  private onBytes(from: string, data: Uint8Array, broadcast: boolean): void {
+  private onBytes(from: string, data: Uint8Array, broadcast: boolean, datagram: boolean): void {
     const r = this.spec.codec.decode(data);
     if (!r.ok) {
       this.counters.badByPeer[from] = (this.counters.badByPeer[from] ?? 0) + 1;
@@ -197,7 +214,8 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
     } else {
       this.counters.received++;
       this.counters.receivedBytes += data.byteLength;
-      this.drive((now) => this.app.handleMessage(from, r.value, now));
+      if (datagram) this.counters.datagramsReceived++;
+      this.drive((now) => this.app.handleMessage(from, r.value, now, datagram));
     }
   }
 
@@ -209,11 +227,15 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
     return null;
   }
 
-  private send(to: string, msg: M): void {
+  private send(to: string, msg: M, datagram: boolean): void {
     if (this.stopped) return;
     const bytes = this.encode(msg);
     if (bytes === null) return;
-    if (this.node.sendApp(to, this.channel, bytes)) {
+    if (datagram && this.node.sendAppDatagram?.(to, this.channel, bytes) === true) {
+      this.counters.sent++;
+      this.counters.sentBytes += bytes.byteLength;
+      this.counters.datagrams++;
+    } else if (this.node.sendApp(to, this.channel, bytes)) {
       this.counters.sent++;
       this.counters.sentBytes += bytes.byteLength;
     } else this.counters.unsent++;

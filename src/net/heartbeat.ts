@@ -34,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Server } from 'node:net';
 import { decodeDatagram, encodeDatagram, type Datagram, type WireMessage } from '../wire/index.js';
+import { decodeAppDatagram, encodeAppDatagram, isAppDatagram, type AppDatagram } from '../wire/datagram-app.js';
 import { CRYPTO_MARK, DATAGRAM_KIND, DatagramOpener, DatagramSealer, type Keyring } from '../wire/crypto.js';
 import type { Connection } from './connection.js';
 import type { NetTimings } from './profiles.js';
@@ -67,7 +68,13 @@ export interface HeartbeatHost {
   /** The node's keyring (possibly empty) and cluster name. */
   readonly keyring: Keyring;
   readonly cluster: string;
+  /** An application datagram of this cluster arrived (opened, decoded, cluster checked);
+   *  `label` names its source (`udp:ip:port`) for drop counts, `bytes` its size on the wire. */
+  onAppDatagram?(d: AppDatagram, bytes: number, label: string, now: number): void;
 }
+
+/** Result of `Heartbeats.sendApp`: `no-socket` and `too-large` mean "send it over TCP". */
+export type AppSendResult = 'sent' | 'no-socket' | 'too-large' | 'bad';
 
 /** UDP heartbeats plus the TCP PING fallback (see the module comment). */
 export class Heartbeats {
@@ -227,6 +234,33 @@ export class Heartbeats {
     this.sock.send(out, port, address);
   }
 
+  /**
+   * Send application bytes to `address:port` as one application datagram (datagram-app.ts),
+   * sealed when the keyring sends encrypted, from the node's UDP socket (so from its bind
+   * address and port). Fire and forget: UDP says nothing about delivery.
+   */
+  sendApp(channel: string, data: Uint8Array, from: string, address: string, port: number): AppSendResult {
+    // Another address family, or a DNS name (no look-up per datagram): over TCP instead.
+    if (this.sock === null || isIP(address) !== this.family) return 'no-socket';
+    const enc = encodeAppDatagram({ cluster: this.host.cluster, from, channel, data });
+    if (!enc.ok) return enc.tooLarge ? 'too-large' : 'bad';
+    const out = this.host.keyring.sendsEncrypted() ? this.sealer.seal(enc.bytes) : enc.bytes;
+    this.host.counters.sent.add('app-dgram', out.byteLength);
+    this.sock.send(out, port, address);
+    return 'sent';
+  }
+
+  /** An application datagram (already opened): decode, check the cluster, hand it on. */
+  private onApp(plain: Uint8Array, bytes: number, label: string, now: number): void {
+    const r = decodeAppDatagram(plain);
+    if (!r.ok) return this.host.countBad(label, r.error, r.detail, now);
+    if (r.dgram.cluster !== this.host.cluster) {
+      return this.host.countBad(label, 'cluster-mismatch', `app datagram of cluster ${JSON.stringify(r.dgram.cluster.slice(0, 64))}`, now);
+    }
+    this.host.counters.received.add('app-dgram', bytes);
+    this.host.onAppDatagram?.(r.dgram, bytes, label, now);
+  }
+
   /** The plaintext datagram of `buf` (opened if encrypted), or null (counted) when refused. */
   private open(buf: Buffer, rinfo: RemoteInfo, now: number): Uint8Array | null {
     const k = this.host.keyring;
@@ -248,6 +282,7 @@ export class Heartbeats {
     const now = this.host.now();
     const plain = this.open(buf, rinfo, now);
     if (plain === null) return;
+    if (isAppDatagram(plain)) return this.onApp(plain, buf.byteLength, `udp:${formatAddr(rinfo.address, rinfo.port)}`, now);
     const r = decodeDatagram(plain);
     if (!r.ok) {
       this.host.countBad(`udp:${formatAddr(rinfo.address, rinfo.port)}`, r.error, r.detail, now);

@@ -114,7 +114,7 @@ export interface RumorNodeEvents {
   /** A subscription's buffer overflowed: `missed` deliveries were dropped (oldest first). */
   lagged: [info: { channel: string; missed: number }];
   /** Point-to-point data sent by a connected peer with `sendTo`. */
-  direct: [from: string, channel: string, data: Uint8Array];
+  direct: [from: string, channel: string, data: Uint8Array, datagram: boolean];
   /** A dial to `peer` was refused, or a connection to it was reset. */
   unreachable: [peer: string];
   /** A cluster-wide reset of `channel` took effect here: drop its application state. */
@@ -221,7 +221,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       keyring: this.keyring_,
       onDeliver: (id, payload, round, from) => this.onDeliver(id, payload, round, from),
       onEvent: (e) => this.onEvent(e),
-      onDirect: (from, channel, data) => this.emit('direct', from, channel, data),
+      onDirect: (from, channel, data, datagram) => this.emit('direct', from, channel, data, datagram === true),
       onUnreachable: (peer) => this.emit('unreachable', peer),
       localAddress: host === '0.0.0.0' || host === '::' ? undefined : host,
       defences: o.defences,
@@ -395,7 +395,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.apps.set(h.channel, h as AppHandle<unknown, unknown>);
     const up = (p: string): void => i.neighborUp(p);
     const down = (p: string, r: DownReason): void => i.neighborDown(p, r);
-    const direct = (from: string, ch: string, data: Uint8Array): void => void (ch === h.channel && i.direct(from, data));
+    const direct = (from: string, ch: string, data: Uint8Array, datagram: boolean): void => void (ch === h.channel && i.direct(from, data, datagram));
     const msg = (d: Delivery): void => void (d.channel === h.channel && i.broadcast(d.origin, d.data));
     const unreachable = (p: string): void => i.unreachable(p);
     this.on('neighborUp', up).on('neighborDown', down).on('direct', direct).on('message', msg).on('unreachable', unreachable);
@@ -410,6 +410,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     if (this.phase !== 'running' || this.transport === null) return false;
     if (data.byteLength > this.limits.maxPayloadBytes) throw new PayloadTooLargeError(data.byteLength, this.limits.maxPayloadBytes);
     return this.transport.sendApp(peer, channel, data);
+  }
+
+  /** AppNode: send application bytes to `peer` as one UDP datagram; false when they were not
+   *  sent that way (no UDP socket, too large, another address family): send them over TCP. */
+  sendAppDatagram(peer: string, channel: string, data: Uint8Array): boolean {
+    if (this.phase !== 'running' || this.transport === null) return false;
+    return this.transport.sendAppDatagram(peer, channel, data);
   }
 
   /** AppNode: broadcast application bytes on `channel`. */

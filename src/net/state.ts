@@ -68,6 +68,9 @@ export class NodeState extends EventEmitter {
     const seed = (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
     this.handle = node.runApp<StateMessage<string>, StateTimer, StateEvent<string>>({
       name: 'state',
+      // Anti-entropy (syn, ack, delta) to a random member every few seconds: a datagram when it
+      // fits, so that a quiet cluster does not dial (and close) a connection per round.
+      datagrams: true,
       codec: { encode: encodeStateMessage, decode: (b) => decodeStateMessage(b, config.limits) },
       create: (self, io) => (machine = new StateMachine<string>(self, Date.now(), config, new Sfc32(seed), io, stringIdBytes)),
       onEvent: (e) => {
@@ -106,11 +109,13 @@ export class NodeState extends EventEmitter {
     return e === undefined ? undefined : { node, key, value: e.value!, version: e.version };
   }
 
-  /** Every live key held, of every node (optionally of one node, or under a key prefix). */
+  /** Every live key held, of every node (optionally of one node, or under a key prefix).
+   *  With `node`, only that owner's keys are visited (the agent's member list asks once per
+   *  member: visiting every owner's keys made a list of N members cost O(N²)). */
   entries(filter: { node?: string; prefix?: string } = {}): StateEntry[] {
     const out: StateEntry[] = [];
-    for (const { node, entry } of this.machine.entries()) {
-      if (filter.node !== undefined && node !== filter.node) continue;
+    const all = filter.node === undefined ? this.machine.entries() : this.machine.entriesOf(filter.node).map((entry) => ({ node: filter.node!, entry }));
+    for (const { node, entry } of all) {
       if (filter.prefix !== undefined && !entry.key.startsWith(filter.prefix)) continue;
       out.push({ node, key: entry.key, value: entry.value!, version: entry.version });
     }

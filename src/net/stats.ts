@@ -3,7 +3,10 @@
  * machines. `NodeStats` is the plain-JSON snapshot returned by `RumorNode.stats()`.
  */
 
-import { DATAGRAM_TYPE_CODES, TYPE_CODES, type DatagramType, type WireType } from '../wire/index.js';
+import { APP_DATAGRAM_CODE, DATAGRAM_TYPE_CODES, TYPE_CODES, type DatagramType, type WireType } from '../wire/index.js';
+
+/** Counted kinds: stream frames, heartbeat datagrams and application datagrams (`app-dgram`). */
+type CountedType = WireType | DatagramType | 'app-dgram';
 import type { Connection } from './connection.js';
 import type { DefenceStats } from './guard.js';
 
@@ -77,7 +80,7 @@ export interface NodeStats {
 }
 
 /** Every counted type: stream frames and heartbeat datagrams (their codes never overlap). */
-const ALL_CODES: Readonly<Record<WireType | DatagramType, number>> = { ...TYPE_CODES, ...DATAGRAM_TYPE_CODES };
+const ALL_CODES: Readonly<Record<CountedType, number>> = { ...TYPE_CODES, ...DATAGRAM_TYPE_CODES, 'app-dgram': APP_DATAGRAM_CODE };
 
 /**
  * Frame and byte counters per wire message type, indexed by the type's numeric code: the
@@ -88,7 +91,7 @@ export class TypeCounts {
   readonly bytes = new Float64Array(256);
 
   /** Count one frame (or datagram) of `type` of `bytes` bytes. */
-  add(type: WireType | DatagramType, bytes: number): void {
+  add(type: CountedType, bytes: number): void {
     const code = ALL_CODES[type];
     this.frames[code]++;
     this.bytes[code] += bytes;

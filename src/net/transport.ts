@@ -40,6 +40,7 @@ import {
   type WireMessage,
 } from '../wire/index.js';
 import type { Keyring } from '../wire/crypto.js';
+import type { AppDatagram } from '../wire/datagram-app.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
 import { Handshake } from './handshake.js';
 import { PeerGuard, type DefenceOptions } from './guard.js';
@@ -82,8 +83,9 @@ export interface TransportOptions {
   keyring: Keyring;
   onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
   onEvent(e: NodeEvent<string>): void;
-  /** A `direct` frame from a connected peer (point-to-point application data). */
-  onDirect(from: string, channel: string, data: Uint8Array): void;
+  /** A `direct` frame from a connected peer, or an application datagram (`datagram` true:
+   *  `from` is the id the datagram names, authenticated by the cluster key when there is one). */
+  onDirect(from: string, channel: string, data: Uint8Array, datagram?: boolean): void;
   /** Local address outgoing connections leave from (the node's bind address; undefined for a
    *  wildcard bind: the kernel picks). */
   localAddress?: string;
@@ -149,7 +151,8 @@ export class Transport implements Io<string>, ConnHandler {
     server.on('connection', (s) => this.onInbound(s));
     const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
     const crypto = { keyring: o.keyring, cluster: o.cluster };
-    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
+    const onAppDatagram = this.onAppDatagram.bind(this);
+    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, onAppDatagram, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
     this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
     this.handshake = new Handshake({
       ...hbHost,
@@ -326,6 +329,28 @@ export class Transport implements Io<string>, ConnHandler {
     conn.lastProtoAt = now;
     this.counters.sent.add('direct', enc.frame.byteLength);
     return true;
+  }
+
+  /**
+   * Send point-to-point application data to `peer` as one UDP datagram from this node's UDP
+   * socket (heartbeat.ts; datagram-app.ts): no connection is dialed or kept for it. Returns
+   * false when it was not sent — no UDP socket, too large for a datagram, bad address — and
+   * the caller sends it over TCP instead (`sendApp`).
+   */
+  sendAppDatagram(peer: string, channel: string, data: Uint8Array): boolean {
+    if (this.closed || this.leaving || peer === this.o.address) return false;
+    const a = parseAddr(peer);
+    if (!a.ok) return false;
+    return this.heartbeats.sendApp(channel, data, this.o.address, a.value.host, a.value.port) === 'sent';
+  }
+
+  /** An application datagram of our cluster: admitted like a frame from its sender, then
+   *  handed to the applications. */
+  private onAppDatagram(d: AppDatagram, bytes: number, label: string, now: number): void {
+    if (this.closed || d.from === this.o.address) return;
+    if (!parseAddr(d.from).ok) return this.countBad(label, 'bad-id', `app datagram from ${JSON.stringify(d.from.slice(0, 64))}`, now);
+    if (!this.defences.admit(d.from, bytes, now)) return;
+    this.o.onDirect(d.from, d.channel, d.data, true);
   }
 
   /** Io: `peer` is a neighbour; keep one long-lived connection to it. */

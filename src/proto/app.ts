@@ -41,6 +41,11 @@ import type { DownReason } from './types.js';
 export interface AppIo<P, M, T, E> {
   /** Send `msg` to `to`, point to point, neighbour or not. Unreliable, unordered. */
   send(to: P, msg: M): void;
+  /** Like `send`, for small messages sent often to many peers (failure-detector probes): the
+   *  driver may carry it as one datagram (the TCP runtime: UDP, no connection to set up, and
+   *  no `handleUnreachable` evidence either). Drivers without datagrams leave it out, and
+   *  callers then use `send`; the simulator carries it as an ordinary message. */
+  sendDatagram?(to: P, msg: M): void;
   /** Spread `msg` to every other live node running this application (at most once each). */
   broadcast(msg: M): void;
   /** Fire `t` after `delayMs` milliseconds (≥ 0). */
@@ -57,8 +62,9 @@ export interface App<P, M, T> {
   neighborUp(peer: P, now: number): void;
   /** `peer` left the node's active view (`link-failed`: its link broke — evidence, not proof). */
   neighborDown(peer: P, reason: DownReason, now: number): void;
-  /** A point-to-point message from `from`. */
-  handleMessage(from: P, msg: M, now: number): void;
+  /** A point-to-point message from `from`; `datagram` true when it came through
+   *  `sendDatagram` as a datagram (an answer may go back the same way). */
+  handleMessage(from: P, msg: M, now: number, datagram?: boolean): void;
   /** A broadcast of this application from another node. */
   handleBroadcast(msg: M, now: number): void;
   /** A timer this machine asked for fired. */

@@ -82,6 +82,10 @@ export class SimAppIo implements AppIo<number, unknown, unknown, unknown> {
   send(to: number, msg: unknown): void {
     this.host.sim._appSend(this.node, this.index, to, msg);
   }
+  /** Every point-to-point message is already a datagram through the network model. */
+  sendDatagram(to: number, msg: unknown): void {
+    this.host.sim._appSend(this.node, this.index, to, msg);
+  }
   broadcast(msg: unknown): void {
     this.host.broadcast(this.node, this.index, msg);
   }

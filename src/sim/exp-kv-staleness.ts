@@ -1,7 +1,7 @@
 /**
  * `rumor sim kv-staleness`: how long a key-value write takes to reach every node, and what
- * it costs, for rumor's state application (`src/proto/state`: each write pushed at once over
- * Plumtree, anti-entropy every 5 s with one peer as repair) against the fixed-interval
+ * it costs, for rumor's state application (`src/proto/state`: each write pushed at once as a
+ * flood over the overlay's neighbours, anti-entropy every 5 s with one peer as repair) against the fixed-interval
  * anti-entropy baseline of chitchat and Cassandra (the *same machine* in the configuration
  * `BASELINE_STATE_CONFIG`: no push, a Scuttlebutt exchange every 1 s with 3 peers).
  *
@@ -24,8 +24,8 @@
  * by the end of the drain — at most `drainMs` = 60 s after the write window, stopped as soon
  * as every write is everywhere — counts as the drain's end
  * and is reported in `unconverged`). Bytes per node per second = every byte of the
- * application (its point-to-point messages, and for rumor the Plumtree GOSSIP / IHAVE /
- * GRAFT / PRUNE that carry its pushes, all at the send boundary, sized by the wire codec with
+ * application (its point-to-point messages — the pushes among them — and the Plumtree GOSSIP /
+ * IHAVE / GRAFT / PRUNE of any broadcast it makes (none by default), all at the send boundary, sized by the wire codec with
  * 16-byte node ids, the size of a `host:port` string) over the write window, divided by nodes
  * and seconds.
  */
@@ -85,7 +85,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount: number, seed: number): KvStalenessRow {
+/** One protocol's row (`config` overrides the protocol's configuration: tuning runs). */
+export function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount: number, seed: number, config?: StateConfig<number>): KvStalenessRow {
   const writerOf = new Int32Array(nodes).fill(-1);
   const writers: number[] = [];
   for (let i = 0; i < writerCount; i++) {
@@ -110,8 +111,8 @@ function runOne(protocol: KvStalenessRow['protocol'], nodes: number, writerCount
       if (wr.count === nodes - 1) wr.done = t;
     }
   };
-  const config = protocol === 'rumor' ? DEFAULT_STATE_CONFIG : BASELINE_STATE_CONFIG;
-  const spec = stateSpec(config, nodes, () => ref.sim!.now, onEvent);
+  const cfg = config ?? (protocol === 'rumor' ? DEFAULT_STATE_CONFIG : BASELINE_STATE_CONFIG);
+  const spec = stateSpec(cfg, nodes, () => ref.sim!.now, onEvent);
   const sim = (ref.sim = new Simulation({ nodes, seed, apps: [spec] }));
   sim.joinAll(JOIN_INTERVAL_MS);
   sim.runFor(nodes * JOIN_INTERVAL_MS + SETTLE_MS);
@@ -178,10 +179,10 @@ export function kvStaleness(o: ExperimentOptions & { writers?: number }): Experi
     drainMs: DRAIN_MS,
     settleMs: SETTLE_MS,
     joinIntervalMs: JOIN_INTERVAL_MS,
-    rumor: `push every write over Plumtree; anti-entropy every ${DEFAULT_STATE_CONFIG.gossipIntervalMs} ms with ${DEFAULT_STATE_CONFIG.gossipFanout} peer`,
+    rumor: `push every write to the overlay neighbours, forwarded once by each node it is news to; anti-entropy every ${DEFAULT_STATE_CONFIG.gossipIntervalMs} ms with ${DEFAULT_STATE_CONFIG.gossipFanout} peer`,
     baseline: `same machine, BASELINE_STATE_CONFIG: no push; anti-entropy every ${BASELINE_STATE_CONFIG.gossipIntervalMs} ms with ${BASELINE_STATE_CONFIG.gossipFanout} peers (chitchat, Cassandra)`,
     peers: 'anti-entropy peers drawn uniformly from all nodes (full membership)',
-    bytes: `state messages + Plumtree gossip/ihave/graft/prune over the write window, node ids sized ${SIM_ID_BYTES} bytes`,
+    bytes: `state messages (pushes included) + Plumtree gossip/ihave/graft/prune over the write window, node ids sized ${SIM_ID_BYTES} bytes`,
     network: 'defaults (uniform 5-25 ms, no loss)',
   };
 }

@@ -36,6 +36,10 @@ export interface ExperimentOptions {
   nodes?: number;
   seed: number;
   fanout?: number;
+  /** gossip-learning: the learners' rate, its decay per epoch, local epochs. */
+  lr?: number;
+  lrDecay?: number;
+  epochs?: number;
   onProgress?(f: number): void;
 }
 

@@ -42,5 +42,13 @@ export {
   type DatagramType,
   type DatagramResult,
 } from './datagram.js';
+export {
+  encodeAppDatagram,
+  decodeAppDatagram,
+  isAppDatagram,
+  APP_DATAGRAM_CODE,
+  MAX_APP_DATAGRAM_BYTES,
+  type AppDatagram,
+} from './datagram-app.js';
 export { aggregateCodec, encodeAggregate, decodeAggregate, aggregateMsgSize, MAX_AGGREGATE_MSG_BYTES } from './aggregate.js';
 export { encodeStateMessage, decodeStateMessage, STATE_CODEC_VERSION } from './state.js';

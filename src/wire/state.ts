@@ -2,8 +2,8 @@
  * Binary codec of the key-value state application (`src/proto/state`), carried in `direct`
  * frames and broadcasts on `_app.state` (docs/protocol.md, "Key-value state"). Never JSON.
  *
- * Layout: `version u8 (1)`, `type u8` (1 syn, 2 ack, 3 delta), then
- * - syn: `digest`;  ack: `digest`, `deltas`;  delta: `deltas`;
+ * Layout: `version u8 (1)`, `type u8` (1 syn, 2 ack, 3 delta, 4 push), then
+ * - syn: `digest`;  ack: `digest`, `deltas`;  delta and push: `deltas`;
  * - digest: `count varint`, then per owner `node string`, `generation varint`, `maxVersion varint`;
  * - deltas: `count varint`, then per owner `node string`, `generation`, `fromVersion`,
  *   `toVersion` (varints), `reset u8 (0|1)`, `lastGcVersion varint`, `count varint`, then per
@@ -20,7 +20,7 @@ import { Reader, WireFault, Writer } from './bytes.js';
 import { crcView } from './crc.js';
 
 export const STATE_CODEC_VERSION = 1;
-const TYPE_CODE = { syn: 1, ack: 2, delta: 3 } as const;
+const TYPE_CODE = { syn: 1, ack: 2, delta: 3, push: 4 } as const;
 /** Longest node id (`host:port`). */
 const MAX_ID_BYTES = 255;
 /** Largest state message accepted (the frame limit is 1 MiB; the machine stays under 65,000). */
@@ -38,7 +38,7 @@ export function encodeStateMessage(msg: StateMessage<string>): StateCodecResult<
   w.u8(STATE_CODEC_VERSION);
   w.u8(TYPE_CODE[msg.type]);
   try {
-    if (msg.type !== 'delta') writeDigest(w, msg.digest);
+    if (msg.type === 'syn' || msg.type === 'ack') writeDigest(w, msg.digest);
     if (msg.type !== 'syn') writeDeltas(w, msg.deltas);
   } catch (e) {
     return { ok: false, reason: String((e as Error).message) };
@@ -104,6 +104,7 @@ export function decodeStateMessage(bytes: Uint8Array, limits: StateLimits = DEFA
     if (t === TYPE_CODE.syn) msg = { type: 'syn', digest: readDigest(r) };
     else if (t === TYPE_CODE.ack) msg = { type: 'ack', digest: readDigest(r), deltas: readDeltas(r, limits) };
     else if (t === TYPE_CODE.delta) msg = { type: 'delta', deltas: readDeltas(r, limits) };
+    else if (t === TYPE_CODE.push) msg = { type: 'push', deltas: readDeltas(r, limits) };
     else return { ok: false, reason: `state message: unknown type ${t}` };
     if (r.pos !== end) return { ok: false, reason: `state message: ${end - r.pos} trailing bytes` };
     return { ok: true, value: msg };

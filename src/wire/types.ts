@@ -46,8 +46,8 @@ export const TYPE_CODES = {
   pong: 5,
   direct: 6,
   'udp-token': 7,
-  // 8, 9: reserved for the UDP heartbeat datagrams `hb-ping`, `hb-pong` (datagram.ts); never
-  // valid in a TCP stream.
+  // 8, 9: reserved for the UDP heartbeat datagrams `hb-ping`, `hb-pong` (datagram.ts), 10 for
+  // application datagrams (datagram-app.ts); never valid in a TCP stream.
   join: 16,
   'forward-join': 17,
   neighbor: 18,

@@ -39,6 +39,10 @@ test('bad option values name the option and the expectation', async () => {
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--nodes', '0'), 'option --nodes: expected an integer between 2 and 10000000, got "0"');
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--seed', 'abc'), 'option --seed: expected an integer >= 0, got "abc"');
   assertUsageError(await rumor('sim', 'rounds-vs-n', '--fanout', '2.5'), 'option --fanout: expected an integer between 1 and 1000, got "2.5"');
+  assertUsageError(await rumor('sim', 'gossip-learning', '--lr', '0'), 'option --lr: expected a number > 0 and <= 1000, got "0"');
+  assertUsageError(await rumor('sim', 'gossip-learning', '--lr-decay', 'x'), 'option --lr-decay: expected a number >= 0 and <= 1000, got "x"');
+  assertUsageError(await rumor('sim', 'gossip-learning', '--epochs', '0'), 'option --epochs: expected an integer between 1 and 1000, got "0"');
+  assertUsageError(await rumor('sim', 'aggregation', '--lr', '1'), 'option --lr: applies to gossip-learning only');
   assertUsageError(await rumor('sim', 'gossip-learning', '--nodes', '40000'), 'option --nodes: gossip-learning needs an integer in [2, 30000] (2 training examples per node at least), got 40000');
 });
 

@@ -80,7 +80,12 @@ test('members: --name and --tag are anchored regular expressions, --status a lis
   assert.deepEqual(await names('--tag', 'rack=.*'), [], 'a missing tag never matches');
   assert.deepEqual(await names('--status', 'alive,failed'), ['op-a', 'op-b', 'op-c']);
   assert.deepEqual(await names('--status', 'fail.*|left'), []);
-  const d = await rumor(['members', '--detailed', ...api(a), '--name', 'op-b']);
+  // Versions are published a few seconds after start-up (agent.ts, publishVersionLater).
+  let d = await rumor(['members', '--detailed', ...api(a), '--name', 'op-b']);
+  await waitUntil(async () => {
+    d = await rumor(['members', '--detailed', ...api(a), '--name', 'op-b']);
+    return d.code === 0 && /\s\d+\.\d+\.\d+\S*\s+\d+-\d+\s/.test(d.out);
+  }, 20_000, () => `op-b's versions to show at op-a (${d.out.trim()})`);
   assert.equal(d.code, 0, d.err);
   const [head, row] = d.out.trimEnd().split('\n');
   assert.match(head, /^NAME\s+ADDR\s+STATUS\s+INCARNATION\s+SINCE\s+AGENT\s+PROTOCOL\s+TAGS$/);

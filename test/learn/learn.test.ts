@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accuracy, mergeWeighted, predict, sgdStep, softmaxInPlace, learningRate, paramCount } from '../../src/proto/learn/model.js';
+import { accuracy, centre, featureMeans, mergeWeighted, predict, sgdStep, softmaxInPlace, learningRate, paramCount } from '../../src/proto/learn/model.js';
 import { GossipLearner, DEFAULT_LEARN_CONFIG, type LearnConfig, type LearnEvent, type LearnMsg, type LearnTimer, type Shard } from '../../src/proto/learn/gossip.js';
 import { decodeLearn, encodeLearn, learnMsgSize, MAX_LEARN_PARAMS } from '../../src/wire/learn.js';
 import { FASHION_CLASSES, FASHION_FEATURES, loadFashionMnist, parseIdx, subset } from '../../src/sim/fashion-mnist.js';
-import { makeShards } from '../../src/sim/exp-gossip-learning.js';
+import { centredData, makeShards } from '../../src/sim/exp-gossip-learning.js';
 import { Simulation } from '../../src/sim/simulation.js';
 import type { AppSpec } from '../../src/sim/app-host.js';
 import { Sfc32 } from '../../src/proto/rng.js';
@@ -22,6 +22,15 @@ test('sgdStep on a 2×2 model: exact weights, biases and loss', () => {
   assert.equal(predict(shape, w, Float32Array.of(1, 2), 0, new Float64Array(2)), 0);
   assert.equal(accuracy(shape, w, Float32Array.of(1, 2, -1, -2), Uint8Array.of(0, 1)), 1);
   assert.equal(accuracy(shape, w, Float32Array.of(1, 2, -1, -2), Uint8Array.of(1, 1)), 0.5);
+});
+
+test('featureMeans and centre: exact per-feature means, subtracted in place', () => {
+  const xs = Float32Array.of(1, 4, 3, 8, 5, 0);
+  const mu = featureMeans(xs, 3, 2);
+  assert.deepEqual([...mu], [3, 4]);
+  centre(xs, 3, mu);
+  assert.deepEqual([...xs], [-2, 0, 0, 4, 2, -4]);
+  assert.deepEqual([...featureMeans(xs, 3, 2)], [0, 0]);
 });
 
 test('softmax is shift-invariant and never overflows; learning rate schedule', () => {
@@ -119,7 +128,8 @@ function smallRun(seed: number, train: Shard, test: Shard): { accs: number[]; pa
   const rng = new Sfc32(seed);
   const idx = Array.from({ length: 400 }, () => rng.int(train.count));
   const shards = makeShards(subset(train, idx, FASHION_FEATURES), nodes, 'iid', seed, FASHION_FEATURES);
-  const config: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG };
+  // 10 steps a period: the 200 steps of 10 epochs fit in 20 periods (a short test).
+  const config: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG, stepsPerPeriod: 10 };
   const learners: GossipLearner<number>[] = [];
   const spec: AppSpec<LearnMsg, LearnTimer, LearnEvent> = {
     name: 'learn',
@@ -140,10 +150,12 @@ test('a small seeded gossip-learning run on Fashion-MNIST beats chance (10 %) by
   assert.equal(ensure.status, 0, `scripts/ensure-fashion-mnist.mjs failed: ${ensure.stderr}`);
   const r = loadFashionMnist();
   assert.ok(r.ok, r.ok ? '' : r.reason);
-  const a = smallRun(SEED, r.data.train, r.data.test);
+  const data = centredData(r.data);
+  assert.notEqual(data.train.xs, r.data.train.xs, 'centred copies: the loader\'s cached arrays stay as loaded');
+  const a = smallRun(SEED, data.train, data.test);
   const min = Math.min(...a.accs);
   assert.ok(min > 0.5, `every node above 50 % on 1,000 test examples (chance is 10 %); got min ${min}, all ${a.accs.join(' ')}`);
-  const b = smallRun(SEED, r.data.train, r.data.test);
+  const b = smallRun(SEED, data.train, data.test);
   assert.deepEqual(b.params.map((p) => [...p]), a.params.map((p) => [...p]), 'same seed, same models');
 });
 

@@ -60,14 +60,79 @@ function exchange(a: StateMachine<string>, aio: Rec, b: StateMachine<string>, bi
   return msgs;
 }
 
-test('state: a local set bumps the version, emits an update and pushes a one-entry delta', () => {
+test('state: a local set bumps the version, emits an update and pushes a one-entry delta to the neighbours', () => {
   const { m, io } = machine('a:1', 100);
+  m.neighborUp('b:1');
+  m.neighborUp('c:1');
+  assert.deepEqual(io.take(), [['send', 'b:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 0 }] }], ['send', 'c:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 0 }] }]], 'a new neighbour is reconciled with at once');
   assert.deepEqual(m.set('role', v('db'), 10), { ok: true, version: 1 });
   assert.deepEqual(m.set('zone', v('eu'), 11), { ok: true, version: 2 });
   const out = io.take();
-  assert.deepEqual(out[2], ['event', { type: 'update', node: 'a:1', key: 'zone', value: v('eu'), version: 2, local: true }]);
-  assert.deepEqual(out[3], ['broadcast', { type: 'delta', deltas: [{ node: 'a:1', generation: 100, fromVersion: 1, toVersion: 2, reset: false, lastGcVersion: 0, entries: [{ key: 'zone', value: v('eu'), version: 2 }] }] }]);
+  const push: StateMessage<string> = { type: 'push', deltas: [{ node: 'a:1', generation: 100, fromVersion: 1, toVersion: 2, reset: false, lastGcVersion: 0, entries: [{ key: 'zone', value: v('eu'), version: 2 }] }] };
+  assert.deepEqual(out.slice(3), [['event', { type: 'update', node: 'a:1', key: 'zone', value: v('eu'), version: 2, local: true }], ['send', 'b:1', push], ['send', 'c:1', push]]);
+  assert.equal(out.filter((o) => o[0] === 'broadcast').length, 0, 'no Plumtree broadcast by default');
   assert.equal(text(m.get('a:1', 'role')?.value), 'db');
+  // pushWrites: the same delta also goes out by broadcast.
+  const p = machine('a:1', 100, { pushWrites: true, pushNeighbors: false });
+  p.m.set('role', v('db'), 10);
+  assert.deepEqual(p.io.take().filter((o) => o[0] !== 'event'), [['broadcast', { type: 'delta', deltas: [{ node: 'a:1', generation: 100, fromVersion: 0, toVersion: 1, reset: false, lastGcVersion: 0, entries: [{ key: 'role', value: v('db'), version: 1 }] }] }]]);
+});
+
+test('state: a push is forwarded once, to the neighbours but its sender, and only when it was news', () => {
+  const { m, io } = machine('b:1');
+  for (const n of ['a:1', 'c:1', 'd:1', 'e:1']) m.neighborUp(n);
+  m.neighborDown('e:1', 'link-failed');
+  io.take();
+  const push = (version: number): StateMessage<string> => ({ type: 'push', deltas: [{ node: 'o:1', generation: 5, fromVersion: version - 1, toVersion: version, reset: false, lastGcVersion: 0, entries: [{ key: 'k', value: v(`v${version}`), version }] }] });
+  m.handleMessage('c:1', push(1), 20);
+  const sent = io.take().filter((o) => o[0] === 'send');
+  assert.deepEqual(sent.map((o) => o[1]).sort(), ['a:1', 'd:1'], 'to every neighbour but the sender (and not to one that went down)');
+  assert.deepEqual(sent[0][2], push(1), 'the delta as received');
+  assert.equal(text(m.get('o:1', 'k')?.value), 'v1');
+  m.handleMessage('a:1', push(1), 21);
+  assert.deepEqual(io.take().filter((o) => o[0] === 'send'), [], 'a duplicate is not forwarded');
+  m.set('mine', v('x'), 22);
+  io.take();
+  m.handleMessage('a:1', { type: 'push', deltas: [{ node: 'b:1', generation: 1, fromVersion: 0, toVersion: 9, reset: false, lastGcVersion: 0, entries: [{ key: 'mine', value: v('forged'), version: 9 }] }] }, 23);
+  assert.deepEqual(io.take(), [], 'a push of this node\'s own keys is neither stored nor forwarded');
+  assert.equal(text(m.get('b:1', 'mine')?.value), 'x');
+  assert.equal(m.counters.pushes, 3);
+});
+
+test('state: writes made before the first neighbour are pushed when it comes up, once', () => {
+  const { m, io } = machine('a:1', 100);
+  m.set('tag.role', v('db'), 1);
+  m.set('_rumor.tags', v('1'), 2);
+  m.set('tag.role', v('web'), 3);
+  assert.deepEqual(io.take().filter((o) => o[0] === 'send'), [], 'no neighbour, no peer: nothing sent');
+  m.neighborUp('b:1');
+  const push: StateMessage<string> = { type: 'push', deltas: [{ node: 'a:1', generation: 100, fromVersion: 0, toVersion: 3, reset: false, lastGcVersion: 0, entries: [{ key: '_rumor.tags', value: v('1'), version: 2 }, { key: 'tag.role', value: v('web'), version: 3 }] }] };
+  assert.deepEqual(io.take(), [['send', 'b:1', push], ['send', 'b:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 3 }] }]]);
+  m.neighborUp('c:1');
+  assert.deepEqual(io.take(), [['send', 'c:1', { type: 'syn', digest: [{ node: 'a:1', generation: 100, maxVersion: 3 }] }]], 'pushed once only');
+  // A receiver holding nothing of a:1 stores the pushed state and raises its watermark.
+  const b = machine('b:1', 1);
+  b.m.handleMessage('a:1', push, 5);
+  assert.equal(b.m.ownerInfo('a:1')?.maxVersion, 3);
+  assert.equal(text(b.m.get('a:1', 'tag.role')?.value), 'web');
+});
+
+test('state: pushFanout pushes to that many distinct random peers, never itself nor the sender', () => {
+  const peers = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1', 'f:1'];
+  const { m, io } = machine('a:1', 1, { pushNeighbors: false, pushFanout: 3, samplePeer: (r) => peers[Math.floor(r * peers.length)] });
+  m.set('k', v('1'), 1);
+  const to = io.take().filter((o) => o[0] === 'send').map((o) => o[1]);
+  assert.equal(to.length, 3);
+  assert.equal(new Set(to).size, 3, 'distinct');
+  assert.ok(!to.includes('a:1'), 'not itself');
+  m.handleMessage('b:1', { type: 'push', deltas: [{ node: 'z:1', generation: 1, fromVersion: 0, toVersion: 1, reset: false, lastGcVersion: 0, entries: [{ key: 'k', value: v('z'), version: 1 }] }] }, 2);
+  const fwd = io.take().filter((o) => o[0] === 'send').map((o) => o[1]);
+  assert.equal(fwd.length, 3);
+  assert.ok(!fwd.includes('b:1') && !fwd.includes('a:1'), `forwarded to ${fwd.join(', ')}: not the sender nor itself`);
+  // No peers known and no sampler: nothing is sent, nothing throws.
+  const lone = machine('l:1', 1, { pushNeighbors: false, pushFanout: 3 });
+  lone.m.set('k', v('1'), 1);
+  assert.deepEqual(lone.io.take().filter((o) => o[0] === 'send'), []);
 });
 
 test('state: anti-entropy sends only newer entries, owners freshest first, versions ascending', () => {
@@ -220,6 +285,12 @@ test('state codec: round trip, exact size, and bad input refused with a reason',
   assert.ok(e.ok);
   assert.equal(e.value.byteLength, stateMessageSize(msg, stringIdBytes));
   assert.deepEqual(decodeStateMessage(e.value), { ok: true, value: msg });
+  const push: StateMessage<string> = { type: 'push', deltas: [{ ...msg.deltas[0], reset: false }] };
+  const pe = encodeStateMessage(push);
+  assert.ok(pe.ok);
+  assert.equal(pe.value.byteLength, stateMessageSize(push, stringIdBytes));
+  assert.equal(pe.value[1], 4, 'push is type 4');
+  assert.deepEqual(decodeStateMessage(pe.value), { ok: true, value: push });
   const flipped = e.value.slice();
   flipped[8] ^= 1;
   assert.deepEqual(decodeStateMessage(flipped), { ok: false, reason: 'state message: bad checksum' });

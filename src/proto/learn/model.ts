@@ -111,3 +111,30 @@ export function mergeWeighted(a: Float32Array, ageA: number, b: Float32Array, ag
 export function learningRate(lr0: number, decay: number, epochs: number): number {
   return lr0 / (1 + decay * epochs);
 }
+
+/** Per-feature mean of the first `count` examples of `xs` (`features` per example). */
+export function featureMeans(xs: Float32Array, count: number, features: number): Float64Array {
+  const mu = new Float64Array(features);
+  for (let i = 0; i < count; i++) {
+    const o = i * features;
+    for (let f = 0; f < features; f++) mu[f] += xs[o + f];
+  }
+  for (let f = 0; f < features; f++) mu[f] /= Math.max(count, 1);
+  return mu;
+}
+
+/**
+ * Subtract `means` from every example of `xs`, in place (centred inputs). Why: with raw pixel
+ * intensities in [0, 1] every input shares a large mean component, which gives the loss one
+ * curvature far above the others and caps the stable learning rate; an averaged model
+ * progresses like gradient descent with a large batch, so that cap is what limits it
+ * (measured in docs/results.md, gossip-learning section). Centring is a change of the model's
+ * input, applied alike to the central reference, to training and to test data.
+ */
+export function centre(xs: Float32Array, count: number, means: ArrayLike<number>): void {
+  const F = means.length;
+  for (let i = 0; i < count; i++) {
+    const o = i * F;
+    for (let f = 0; f < F; f++) xs[o + f] -= means[f];
+  }
+}

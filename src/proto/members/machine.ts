@@ -161,6 +161,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       {
         self,
         send: (to, msg) => this.io.send(to, msg),
+        datagram: (to, msg) => (this.io.sendDatagram !== undefined ? this.io.sendDatagram(to, msg) : this.io.send(to, msg)),
         timer: (d, t) => this.io.timer(d, t),
         markSuspect: (m, s, now) => this.apply(m, s, null, false, now),
         markFailed: (m, s, now, urgent) => {
@@ -214,19 +215,19 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (!this.stopped) this.detector.unreachable(peer, now);
   }
 
-  handleMessage(from: P, msg: MembersMessage<P>, now: number): void {
+  handleMessage(from: P, msg: MembersMessage<P>, now: number, datagram = false): void {
     if (this.stopped) return;
     switch (msg.type) {
       case 'm-ping':
         if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
-        return this.detector.onPing(from, msg.seq);
+        return this.detector.onPing(from, msg.seq, datagram);
       case 'm-ack':
         if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
-        return this.detector.onAck(msg.seq);
+        return this.detector.onAck(from, msg.seq);
       case 'm-nack':
         return this.detector.onNack(msg.seq);
       case 'm-ping-req':
-        return this.detector.onPingReq(from, msg.seq, msg.target, now);
+        return this.detector.onPingReq(from, msg.seq, msg.target, now, datagram);
       case 'm-alert':
         return this.detector.onAlert(from, msg.subject, msg.state, now);
       case 'm-changes':

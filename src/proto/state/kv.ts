@@ -19,13 +19,22 @@
  * that still exists, I hold). Deltas are cut to fit one message (`maxMessageBytes`).
  *
  * Differs from the paper:
- * - Fresh writes are pushed at once (`pushWrites`): the owner broadcasts the one-entry delta
- *   (Plumtree carries it to every node in about one tree depth), and anti-entropy runs only
- *   every `gossipIntervalMs` (5 s, one peer) as repair. The paper (and chitchat, Cassandra)
- *   have anti-entropy only, so a write waits for rounds; `pushWrites: false` with 1 s / 3 peers
- *   is that baseline (`BASELINE_STATE_CONFIG`, measured by `rumor sim kv-staleness`). A pushed
- *   entry whose predecessor a node missed is stored (it is newer than the key held) but does
- *   not raise the watermark; the next exchange fills the gap.
+ * - Fresh writes are pushed at once (`pushNeighbors`): the owner sends the one-entry delta as
+ *   a `push` to its overlay neighbours (HyParView's active view), and every node that stores
+ *   it as news sends it on, once, to its own neighbours but the one it came from — a flood
+ *   over the overlay, reaching every node of a connected overlay in its diameter of hops.
+ *   Anti-entropy runs only every `gossipIntervalMs` (5 s, one peer) as repair. The paper
+ *   (and chitchat, Cassandra) have anti-entropy only, so a write waits for rounds; no push
+ *   with 1 s / 3 peers is that baseline (`BASELINE_STATE_CONFIG`, measured by `rumor sim
+ *   kv-staleness`). Optional: a push to `pushFanout` random peers as well (rumor mongering),
+ *   or a broadcast over Plumtree (`pushWrites`). A pushed entry whose predecessor a node
+ *   missed is stored (it is newer than the key held) but does not raise the watermark; the
+ *   next exchange fills the gap. A push is forwarded only when it stored something, so each
+ *   node forwards a write at most once (a hostile push is amplified at most by the number of
+ *   neighbours, and only once per new entry). A new neighbour is reconciled with at once
+ *   (a `syn`), so it holds what the flood brought before the link existed, and writes made
+ *   before the node had any neighbour (an agent's start-up tags) are pushed when the first
+ *   one comes up.
  * - Order within the size bound: the paper sorts participants by how far behind the peer is
  *   ("scuttle-depth"); we send the owner whose newest missing entry we learned most recently
  *   first (freshest first), so under a tight bound fresh metadata wins over old backlog.
@@ -44,6 +53,10 @@
  *   membership's reaps) drops an owner's state and refuses it for `forgetGraceMs`.
  *
  * Limits:
+ * - The push reaches every node only over a connected overlay and without loss; a node cut
+ *   off from the flood (a lost message, a link down at that moment) gets the write from
+ *   anti-entropy, within a few `gossipIntervalMs` (the tail of `rumor sim kv-staleness`
+ *   under loss is that period, not the flood's).
  * - One node's state must fit one message for a reset to make progress: `maxBytes` (48 KiB)
  *   plus 12 bytes of framing per key and 1 KiB fit `maxMessageBytes` (checked at construction).
  * - A digest lists every owner held and is not cut: its size grows with the cluster (about
@@ -83,6 +96,11 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
   /** Anti-entropy candidates (neighbours, members, owners), with their index for removal. */
   private readonly peers: P[] = [];
   private readonly peerIndex = new Map<P, number>();
+  /** The overlay's neighbours (HyParView's active view): the push floods over them. */
+  private readonly neighbors = new Set<P>();
+  /** This node's writes that no peer was sent (made before it had a neighbour): the version
+   *  before the first of them, or -1. They are pushed when the first neighbour comes up. */
+  private unpushedFrom = -1;
   private readonly own: OwnerState;
   private running = false;
   private stopped = false;
@@ -117,14 +135,19 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     this.gossipDue = now + this.config.gossipIntervalMs;
     this.io.timer(this.rng.int(this.config.gossipIntervalMs) + 1, { type: 'gossip' });
     this.io.timer(this.gcPeriod(), { type: 'gc' });
+    for (const p of this.neighbors) this.greet(p);
   }
 
   neighborUp(peer: P): void {
+    if (peer === this.self || this.neighbors.has(peer)) return;
+    this.neighbors.add(peer);
     this.addPeer(peer);
+    if (this.running) this.greet(peer);
   }
 
-  neighborDown(_peer: P, _reason: DownReason): void {
+  neighborDown(peer: P, _reason: DownReason): void {
     // A neighbour that goes is still a member (it may be reachable directly): kept as a peer.
+    this.neighbors.delete(peer);
   }
 
   handleUnreachable(peer: P): void {
@@ -153,6 +176,12 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
         this.counters.deltas++;
         this.applyAll(msg.deltas, now);
         return;
+      case 'push': {
+        this.counters.pushes++;
+        const news = msg.deltas.filter((d) => this.applyOne(d, now) > 0);
+        if (news.length > 0) this.push({ type: 'push', deltas: news }, from);
+        return;
+      }
     }
   }
 
@@ -282,9 +311,10 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     this.own.put(entry, now);
     this.own.maxVersion = entry.version;
     this.io.event({ type: 'update', node: this.self, key, value, version: entry.version, local: true });
-    if (this.config.pushWrites && this.running) {
+    if (this.running && (this.config.pushWrites || this.config.pushNeighbors || this.config.pushFanout > 0)) {
       const d: NodeDelta<P> = { node: this.self, generation: this.generation, fromVersion: from, toVersion: entry.version, reset: false, lastGcVersion: this.own.lastGcVersion, entries: [entry] };
-      this.io.broadcast({ type: 'delta', deltas: [d] });
+      if (this.config.pushWrites) this.io.broadcast({ type: 'delta', deltas: [d] });
+      if (this.push({ type: 'push', deltas: [d] }, this.self) === 0 && this.unpushedFrom < 0) this.unpushedFrom = from;
     }
     return entry.version;
   }
@@ -293,19 +323,20 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     for (const d of deltas) this.applyOne(d, now);
   }
 
-  private applyOne(d: NodeDelta<P>, now: number): void {
-    if (d.node === this.self) return;
+  /** Apply one owner's delta; returns how many entries it stored. */
+  private applyOne(d: NodeDelta<P>, now: number): number {
+    if (d.node === this.self) return 0;
     const f = this.forgotten.get(d.node);
-    if (f !== undefined && d.generation <= f.generation) return;
+    if (f !== undefined && d.generation <= f.generation) return 0;
     let st = this.owners.get(d.node);
-    if (st !== undefined && d.generation < st.generation) return;
+    if (st !== undefined && d.generation < st.generation) return 0;
     if (st !== undefined && d.generation > st.generation) {
       this.drop(d.node, 'new-generation');
       st = undefined;
     }
     if (d.reset && st !== undefined) {
       const reach = d.toVersion > 0 ? d.toVersion : d.entries.length > 0 ? d.entries[d.entries.length - 1].version : 0;
-      if (reach <= st.maxVersion) return;
+      if (reach <= st.maxVersion) return 0;
       this.counters.resets++;
       this.drop(d.node, 'reset');
       st = undefined;
@@ -319,6 +350,7 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
     this.counters.refused += r.refused;
     this.counters.applied += r.changed.length;
     for (const e of r.changed) this.io.event({ type: 'update', node: d.node, key: e.key, value: e.value, version: e.version, local: false });
+    return r.changed.length;
   }
 
   private drop(node: P, reason: 'forgotten' | 'new-generation' | 'reset'): void {
@@ -332,16 +364,46 @@ export class StateMachine<P> implements App<P, StateMessage<P>, StateTimer> {
   }
 
   private gossip(): void {
-    const n = Math.min(this.config.gossipFanout, this.peers.length);
-    if (n === 0 && this.config.samplePeer === undefined) return;
+    const chosen = this.pick(this.config.gossipFanout, this.self);
+    if (chosen.length === 0) return;
     const digest = this.digest();
+    for (const p of chosen) this.io.send(p, { type: 'syn', digest });
+  }
+
+  /** Send a fresh write on: to every neighbour (`pushNeighbors`) and to `pushFanout` random
+   *  peers, never back to `from`. */
+  private push(msg: StateMessage<P>, from: P): number {
+    const sent = this.config.pushNeighbors ? [...this.neighbors].filter((p) => p !== from) : [];
+    for (const p of this.pick(this.config.pushFanout, from)) if (!sent.includes(p)) sent.push(p);
+    for (const p of sent) this.io.send(p, msg);
+    return sent.length;
+  }
+
+  /** A new neighbour (with `pushNeighbors`): push this node's writes that nobody was sent
+   *  (the start-up keys of a node that wrote before it joined), then reconcile with the
+   *  neighbour at once, so that it holds what the flood brought before the link existed. */
+  private greet(peer: P): void {
+    if (!this.config.pushNeighbors) return;
+    if (this.unpushedFrom >= 0) {
+      const from = this.unpushedFrom;
+      const entries = [...this.own.entries.values()].map((s) => s.entry).filter((e) => e.version > from).sort((a, b) => a.version - b.version);
+      this.unpushedFrom = -1;
+      const d: NodeDelta<P> = { node: this.self, generation: this.generation, fromVersion: from, toVersion: this.own.maxVersion, reset: false, lastGcVersion: this.own.lastGcVersion, entries };
+      if (entries.length > 0) this.push({ type: 'push', deltas: [d] }, this.self);
+    }
+    this.io.send(peer, { type: 'syn', digest: this.digest() });
+  }
+
+  /** Up to `n` distinct random peers, never this node nor `except` (4n draws at most). */
+  private pick(n: number, except: P): P[] {
     const chosen: P[] = [];
-    for (let tries = 0; chosen.length < this.config.gossipFanout && tries < 4 * this.config.gossipFanout; tries++) {
+    if (n <= 0 || (this.peers.length === 0 && this.config.samplePeer === undefined)) return chosen;
+    for (let tries = 0; chosen.length < n && tries < 4 * n; tries++) {
       const p = this.config.samplePeer !== undefined ? this.config.samplePeer(this.rng.next()) : this.peers[this.rng.int(this.peers.length)];
-      if (p === undefined || p === this.self || chosen.includes(p)) continue;
+      if (p === undefined || p === this.self || p === except || chosen.includes(p)) continue;
       chosen.push(p);
     }
-    for (const p of chosen) this.io.send(p, { type: 'syn', digest });
+    return chosen;
   }
 
   private collect(now: number): void {

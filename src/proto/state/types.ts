@@ -44,8 +44,11 @@ export type StateMessage<P> =
   | { readonly type: 'syn'; readonly digest: readonly DigestEntry<P>[] }
   /** Second leg: what I hold, and what you lack of what I hold. */
   | { readonly type: 'ack'; readonly digest: readonly DigestEntry<P>[]; readonly deltas: readonly NodeDelta<P>[] }
-  /** Third leg (and the fast push of a fresh write): entries the receiver lacks. */
-  | { readonly type: 'delta'; readonly deltas: readonly NodeDelta<P>[] };
+  /** Third leg (and a fresh write broadcast over Plumtree): entries the receiver lacks. */
+  | { readonly type: 'delta'; readonly deltas: readonly NodeDelta<P>[] }
+  /** A fresh write pushed point to point (rumor mongering): the receiver stores it and, if it
+   *  was news here, forwards it once to `pushFanout` random peers. */
+  | { readonly type: 'push'; readonly deltas: readonly NodeDelta<P>[] };
 
 /** Timers of the application. */
 export type StateTimer =
@@ -62,14 +65,33 @@ export type StateEvent<P> =
 
 /** Configuration. Every default says where it comes from. */
 export interface StateConfig<P> {
-  /** Anti-entropy period (ms). Default 5000: repair only, fresh writes are pushed at once;
-   *  chitchat and Cassandra gossip every 1000 ms because gossip is their only path. */
+  /** Anti-entropy period (ms). Default 5000: repair only (a lost push, a node that was away,
+   *  a new node), fresh writes are pushed at once; chitchat and Cassandra gossip every
+   *  1000 ms because gossip is their only path. */
   readonly gossipIntervalMs: number;
   /** Peers per anti-entropy round. Default 1 (Scuttlebutt's one random peer per round);
    *  chitchat and Cassandra: 3. */
   readonly gossipFanout: number;
-  /** Push every local write at once (a `delta` by broadcast, Plumtree). Default true; false
-   *  gives the fixed-interval anti-entropy baseline (chitchat, Cassandra). */
+  /** Push every local write at once to every overlay neighbour (HyParView's active view); a
+   *  node that stores a pushed entry as news sends it on, once, to its neighbours but the
+   *  sender: a flood over the overlay, which reaches every node of a connected overlay in its
+   *  diameter of hops for about (active view size − 1) small messages per node and write.
+   *  Default true: measured by `rumor sim kv-staleness` (docs/results.md, "Key-value
+   *  staleness"), p99 0.10 s at 10^3 nodes and 0.13 s at 10^4 against the baseline's 2.8 s
+   *  and 3.3 s, at a quarter of its bytes (3 seeds each). */
+  readonly pushNeighbors: boolean;
+  /** Also push every local write to this many peers drawn at random (from `samplePeer` or
+   *  the known peers), forwarded the same way (infect-and-die rumor mongering: Demers et al.,
+   *  "Epidemic algorithms for replicated database maintenance", PODC 1987). Default 0: the
+   *  neighbour flood already reaches every node; random pushes add shortcuts (a smaller
+   *  diameter) at (fanout) more messages per node and write — measured at 10^3 nodes with
+   *  fanout 2: p99 0.077 s instead of 0.101 s for 1.5× the bytes. For a host without an
+   *  overlay (no neighbours), a fanout of about ln(N) + 2 reaches all but a few nodes. */
+  readonly pushFanout: number;
+  /** Also broadcast every local write over the node's broadcast machine (a `delta`,
+   *  Plumtree). Default false: with 100 concurrent sources at 10^4 nodes, Plumtree's last
+   *  deliveries are chains of lazy IHAVE → GRAFT repairs (measured p99 3.4 s, no better than
+   *  the baseline; docs/results.md), which the flood above does not have. */
   readonly pushWrites: boolean;
   /** The `ack` carries the responder's full digest (the paper's, chitchat's and Cassandra's
    *  exchange; the initiator then also passes on what it learned since its `syn`). Default
@@ -115,7 +137,9 @@ export const DEFAULT_STATE_LIMITS: StateLimits = { maxKeyBytes: 256, maxValueByt
 export const DEFAULT_STATE_CONFIG: StateConfig<never> = {
   gossipIntervalMs: 5000,
   gossipFanout: 1,
-  pushWrites: true,
+  pushWrites: false,
+  pushFanout: 0,
+  pushNeighbors: true,
   fullAckDigest: false,
   maxMessageBytes: 65_000,
   tombstoneGraceMs: 3_600_000,
@@ -125,7 +149,7 @@ export const DEFAULT_STATE_CONFIG: StateConfig<never> = {
 
 /** The fixed-interval anti-entropy baseline: chitchat and Cassandra gossip once per second
  *  with 3 peers, answer with their full digest, and never push. */
-export const BASELINE_STATE_CONFIG: StateConfig<never> = { ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 1000, gossipFanout: 3, pushWrites: false, fullAckDigest: true };
+export const BASELINE_STATE_CONFIG: StateConfig<never> = { ...DEFAULT_STATE_CONFIG, gossipIntervalMs: 1000, gossipFanout: 3, pushWrites: false, pushFanout: 0, pushNeighbors: false, fullAckDigest: true };
 
 /** Why a write was refused (nothing stored changes). */
 export type StateError =
@@ -178,7 +202,7 @@ export const STATE_MESSAGE_OVERHEAD = 6;
 /** Exact encoded size of `msg` (src/wire/state.ts), given the encoded size of a node id. */
 export function stateMessageSize<P>(msg: StateMessage<P>, idBytes: (p: P) => number): number {
   let n = STATE_MESSAGE_OVERHEAD;
-  if (msg.type !== 'delta') {
+  if (msg.type === 'syn' || msg.type === 'ack') {
     n += varintBytes(msg.digest.length);
     for (const d of msg.digest) n += digestEntryBytes(d, idBytes);
   }
