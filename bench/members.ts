@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { crashAndDetect, MF_NETWORK, settledMembers } from '../src/sim/exp-membership-failures.js';
+import type { MembersSim } from '../src/sim/members-app.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,16 +38,20 @@ async function main(): Promise<void> {
   const timer = setInterval(sample, 200);
   // The simulation runs synchronously: sample RSS from inside it too, every 5 s of virtual time.
   process.stderr.write(`bench/members: ${nodes} nodes, seed ${seed}: join + settle\n`);
-  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK);
+  // Progress and RSS from t = 0 (join and settle included), every 5 s of virtual time.
+  const watch = (ms: MembersSim): void => {
+    const sim = ms.sim;
+    const progress = (): void => {
+      sample();
+      process.stderr.write(`bench/members: t=${(sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, versions in flight ${ms.shared.versionsInFlight()}\n`);
+      if (sim.liveCountNow() > 0) sim.at(sim.now + 5000, progress);
+    };
+    sim.at(5000, progress);
+  };
+  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, {}, watch);
   sample();
   process.stderr.write(`bench/members: settled, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, steady ${steady.toFixed(1)} B/s/node\n`);
   const sim = ms.sim;
-  const progress = (): void => {
-    sample();
-    process.stderr.write(`bench/members: t=${(sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, versions in flight ${ms.shared.versionsInFlight()}\n`);
-    if (sim.liveCountNow() > 0) sim.at(sim.now + 5000, progress);
-  };
-  sim.at(sim.now + 5000, progress);
   const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
   sample();
   clearInterval(timer);

@@ -18,6 +18,19 @@ import { Simulation, type SimOptions } from './simulation.js';
 export const PEER_BYTES = 14;
 const peerBytes = (): number => PEER_BYTES;
 
+/** Codec size of `msg`, computed once per message object: a flush sends the same batch object
+ *  to every link, and sizing it is O(entries). */
+const sizes = new WeakMap<object, number>();
+function sizeOf(msg: MembersMessage<number>): number {
+  if (msg.type !== 'm-changes' && msg.type !== 'm-digest') return membersSize(msg, peerBytes);
+  let sz = sizes.get(msg);
+  if (sz === undefined) {
+    sz = membersSize(msg, peerBytes);
+    sizes.set(msg, sz);
+  }
+  return sz;
+}
+
 export type MembersSpec = AppSpec<MembersMessage<number>, MembersTimer<number>, MembersEvent<number>>;
 
 /** A simulation of `nodes` nodes running HyParView + Plumtree and the membership machine,
@@ -64,7 +77,7 @@ export class MembersSim {
         this.machines[self] = m;
         return m;
       },
-      size: (msg) => membersSize(msg, peerBytes),
+      size: (msg) => sizeOf(msg),
       dispose: (node) => {
         this.shared.release(node, this.sim.now);
         this.machines[node] = null;

@@ -32,12 +32,10 @@ import type { Rng } from '../proto/types.js';
 import { BUCKETS, entryHash, type MemberMeta, type MemberStore } from '../proto/members/types.js';
 import { ringPosition } from '../proto/members/map-store.js';
 
-interface Version {
-  state: number;
-  since: number;
-  bits: Uint32Array;
-  count: number;
-}
+/** Version slots per member at first (alive at the base, then e.g. suspect, failed, and a
+ *  refutation's alive at a higher incarnation); a member that needs more doubles every
+ *  member's slots (rare: it flapped faster than its changes reached every node). */
+const INITIAL_VERSIONS = 4;
 
 /** Key hash of member id `m` (a 32-bit mix). */
 export function intKey(m: number): number {
@@ -56,7 +54,20 @@ export class SharedMembers {
   private readonly words: number;
   private readonly base: Float64Array;
   private readonly baseSince: Float64Array;
-  private readonly vers: (Version[] | undefined)[];
+  /** Versions in flight, flat (cache-friendly: a lookup touches two typed arrays and one
+   *  word of the arena): member m's versions are slots m·V … m·V + nv[m] − 1 (V slots per member), in order
+   *  of creation; each has its state, first adoption time, holder count and the word offset
+   *  of its holder bitset in `arena` (one buffer for every bitset, freed offsets reused). */
+  private readonly nv: Uint16Array;
+  /** Version slots per member (see INITIAL_VERSIONS). */
+  private V = INITIAL_VERSIONS;
+  private vState: Float64Array;
+  private vSince: Float64Array;
+  private vCount: Int32Array;
+  private vOff: Int32Array;
+  private arena: Uint32Array;
+  private arenaTop = 0;
+  private readonly arenaFree: number[] = [];
   private readonly versioned = new Set<number>();
   private readonly registered: Uint8Array;
   private live = 0;
@@ -77,7 +88,12 @@ export class SharedMembers {
     this.words = (n + 31) >>> 5;
     this.base = new Float64Array(n).fill(initial);
     this.baseSince = new Float64Array(n);
-    this.vers = new Array<Version[] | undefined>(n);
+    this.nv = new Uint16Array(n);
+    this.vState = new Float64Array(n * this.V);
+    this.vSince = new Float64Array(n * this.V);
+    this.vCount = new Int32Array(n * this.V);
+    this.vOff = new Int32Array(n * this.V);
+    this.arena = new Uint32Array(this.words * 64);
     this.registered = new Uint8Array(n);
     this.cnt = new Int32Array(n);
     this.bh = new Uint32Array(n * BUCKETS);
@@ -126,58 +142,86 @@ export class SharedMembers {
     const w = x >>> 5;
     const bit = 1 << (x & 31);
     for (const m of [...this.versioned]) {
-      const vs = this.vers[m]!;
-      for (let i = vs.length - 1; i >= 0; i--) {
-        const v = vs[i];
-        if ((v.bits[w] & bit) !== 0) {
-          v.bits[w] &= ~bit;
-          v.count--;
-          if (v.count === 0) vs.splice(i, 1);
+      const b0 = m * this.V;
+      for (let i = this.nv[m] - 1; i >= 0; i--) {
+        const o = this.vOff[b0 + i] + w;
+        if ((this.arena[o] & bit) !== 0) {
+          this.arena[o] &= ~bit;
+          if (--this.vCount[b0 + i] === 0) this.removeVersion(m, i);
         }
       }
-      if (vs.length === 0) this.unversion(m);
-      else for (const v of vs) if (this.live > 0 && v.count === this.live) { this.collapse(m, v, now); break; }
+      if (this.nv[m] === 0) this.versioned.delete(m);
+      else {
+        for (let i = 0; i < this.nv[m]; i++) {
+          if (this.live > 0 && this.vCount[b0 + i] === this.live) {
+            this.collapse(m, i, now);
+            break;
+          }
+        }
+      }
     }
   }
 
-  private unversion(m: number): void {
-    this.vers[m] = undefined;
-    this.versioned.delete(m);
+  /** Drop version `i` of `m` (its bitset back to the arena, later versions move down). */
+  private removeVersion(m: number, i: number): void {
+    const b0 = m * this.V;
+    const off = this.vOff[b0 + i];
+    this.arena.fill(0, off, off + this.words);
+    this.arenaFree.push(off);
+    const last = --this.nv[m];
+    for (let j = i; j < last; j++) {
+      this.vState[b0 + j] = this.vState[b0 + j + 1];
+      this.vSince[b0 + j] = this.vSince[b0 + j + 1];
+      this.vCount[b0 + j] = this.vCount[b0 + j + 1];
+      this.vOff[b0 + j] = this.vOff[b0 + j + 1];
+    }
+  }
+
+  private allocBits(): number {
+    const f = this.arenaFree.pop();
+    if (f !== undefined) return f;
+    if (this.arenaTop + this.words > this.arena.length) {
+      const grown = new Uint32Array(Math.max(this.arena.length * 2, this.arenaTop + this.words));
+      grown.set(this.arena);
+      this.arena = grown;
+    }
+    const off = this.arenaTop;
+    this.arenaTop += this.words;
+    return off;
+  }
+
+  /** Slot (0 … nv − 1) of the version of `m` that node `x` holds, or -1 (it holds the base). */
+  private held(x: number, m: number): number {
+    const k = this.nv[m];
+    if (k === 0) return -1;
+    const b0 = m * this.V;
+    const w = x >>> 5;
+    const bit = 1 << (x & 31);
+    // Newest first: in a wave most lookups are duplicates of the change a node just adopted
+    // (a node is in at most one version, so the order only changes the cost).
+    for (let i = k - 1; i >= 0; i--) if ((this.arena[this.vOff[b0 + i] + w] & bit) !== 0) return i;
+    return -1;
   }
 
   /** @internal */
   get(x: number, m: number): number {
-    const vs = this.vers[m];
-    if (vs !== undefined) {
-      const w = x >>> 5;
-      const bit = 1 << (x & 31);
-      for (let i = 0; i < vs.length; i++) if ((vs[i].bits[w] & bit) !== 0) return vs[i].state;
-    }
-    return this.base[m];
+    const i = this.held(x, m);
+    return i < 0 ? this.base[m] : this.vState[m * this.V + i];
   }
 
   /** @internal */
   set(x: number, m: number, state: number, now: number): void {
+    const b0 = m * this.V;
+    const held = this.held(x, m);
+    const old = held >= 0 ? this.vState[b0 + held] : this.base[m];
+    if (old === state) return;
     const w = x >>> 5;
     const bit = 1 << (x & 31);
-    const vs = this.vers[m];
-    let held = -1;
-    if (vs !== undefined) {
-      for (let i = 0; i < vs.length; i++) {
-        if ((vs[i].bits[w] & bit) !== 0) {
-          held = i;
-          break;
-        }
-      }
-    }
-    const old = held >= 0 ? vs![held].state : this.base[m];
-    if (old === state) return;
     if (held >= 0) {
-      const v = vs![held];
-      v.bits[w] &= ~bit;
-      if (--v.count === 0) {
-        vs!.splice(held, 1);
-        if (vs!.length === 0) this.unversion(m);
+      this.arena[this.vOff[b0 + held] + w] &= ~bit;
+      if (--this.vCount[b0 + held] === 0) {
+        this.removeVersion(m, held);
+        if (this.nv[m] === 0) this.versioned.delete(m);
       }
     }
     const key = this.keys[m];
@@ -194,25 +238,60 @@ export class SharedMembers {
   }
 
   private join(x: number, m: number, state: number, now: number, w: number, bit: number): void {
-    let vs = this.vers[m];
-    if (vs === undefined) {
-      vs = [];
-      this.vers[m] = vs;
-      this.versioned.add(m);
-    }
-    let v: Version | undefined;
-    for (let i = 0; i < vs.length; i++) if (vs[i].state === state) v = vs[i];
-    if (v === undefined) {
-      v = { state, since: now, bits: new Uint32Array(this.words), count: 0 };
-      vs.push(v);
+    const b0 = m * this.V;
+    let i = 0;
+    const k = this.nv[m];
+    while (i < k && this.vState[b0 + i] !== state) i++;
+    if (i === k) {
+      if (k === this.V) {
+        this.widen();
+        return this.join(x, m, state, now, w, bit);
+      }
+      if (k === 0) this.versioned.add(m);
+      this.vState[b0 + i] = state;
+      this.vSince[b0 + i] = now;
+      this.vCount[b0 + i] = 0;
+      this.vOff[b0 + i] = this.allocBits();
+      this.nv[m] = k + 1;
       this.hooks.onCreate?.(m, state, now);
     }
-    v.bits[w] |= bit;
-    v.count++;
-    if (v.count === this.live) this.collapse(m, v, now);
+    this.arena[this.vOff[b0 + i] + w] |= bit;
+    if (++this.vCount[b0 + i] === this.live) this.collapse(m, i, now);
   }
 
-  private collapse(m: number, v: Version, now: number): void {
+  /** Double the version slots of every member (their order kept). */
+  private widen(): void {
+    const V = this.V;
+    const W = V * 2;
+    const n = this.n;
+    const st = new Float64Array(n * W);
+    const si = new Float64Array(n * W);
+    const co = new Int32Array(n * W);
+    const of = new Int32Array(n * W);
+    for (let m = 0; m < n; m++) {
+      for (let i = 0; i < this.nv[m]; i++) {
+        st[m * W + i] = this.vState[m * V + i];
+        si[m * W + i] = this.vSince[m * V + i];
+        co[m * W + i] = this.vCount[m * V + i];
+        of[m * W + i] = this.vOff[m * V + i];
+      }
+    }
+    this.V = W;
+    this.vState = st;
+    this.vSince = si;
+    this.vCount = co;
+    this.vOff = of;
+  }
+
+  /** Version slots per member now (tests). */
+  get versionSlots(): number {
+    return this.V;
+  }
+
+  /** Every live node holds version `i` of `m`: it becomes the base, all versions go. */
+  private collapse(m: number, i: number, now: number): void {
+    const b0 = m * this.V;
+    const state = this.vState[b0 + i];
     const key = this.keys[m];
     const b = key % BUCKETS;
     const old = this.base[m];
@@ -220,36 +299,37 @@ export class SharedMembers {
       this.baseBh[b] ^= entryHash(key, old);
       this.baseCount--;
     }
-    if (v.state >= 0) {
-      this.baseBh[b] ^= entryHash(key, v.state);
+    if (state >= 0) {
+      this.baseBh[b] ^= entryHash(key, state);
       this.baseCount++;
     }
-    this.base[m] = v.state;
-    this.baseSince[m] = v.since;
-    this.unversion(m);
-    this.hooks.onCollapse?.(m, v.state, now);
+    this.base[m] = state;
+    this.baseSince[m] = this.vSince[b0 + i];
+    for (let j = 0; j < this.nv[m]; j++) {
+      const off = this.vOff[b0 + j];
+      this.arena.fill(0, off, off + this.words);
+      this.arenaFree.push(off);
+    }
+    this.nv[m] = 0;
+    this.versioned.delete(m);
+    this.hooks.onCollapse?.(m, state, now);
   }
 
   /** The state every live node agrees on for `m` (the base), or NaN while versions differ. */
   agreed(m: number): number {
-    return this.vers[m] === undefined ? this.base[m] : NaN;
+    return this.nv[m] === 0 ? this.base[m] : NaN;
   }
 
   /** Versions in flight (memory figure). */
   versionsInFlight(): number {
     let c = 0;
-    for (const m of this.versioned) c += this.vers[m]!.length;
+    for (const m of this.versioned) c += this.nv[m];
     return c;
   }
 
   /** @internal */ since(x: number, m: number): number {
-    const vs = this.vers[m];
-    if (vs !== undefined) {
-      const w = x >>> 5;
-      const bit = 1 << (x & 31);
-      for (const v of vs) if ((v.bits[w] & bit) !== 0) return v.since;
-    }
-    return this.baseSince[m];
+    const i = this.held(x, m);
+    return i < 0 ? this.baseSince[m] : this.vSince[m * this.V + i];
   }
   /** @internal */ size(x: number): number {
     return this.cnt[x];

@@ -209,7 +209,15 @@ export class Dissemination<P> {
 
   /** Changes piggybacked on a ping or ack. */
   absorb(ids: P[], states: number[], now: number): void {
-    for (let i = 0; i < ids.length; i++) this.apply(ids[i], states[i], null, false, now);
+    for (let i = 0; i < ids.length; i++) if (!this.known(ids[i], states[i])) this.apply(ids[i], states[i], null, false, now);
+  }
+
+  /** Dedupe before the merge: an entry about another member that we already hold at this
+   *  state or newer changes nothing (the merge would return at once; with a meta it may still
+   *  record the meta, so entries with one always go through `apply`). Most entries of a
+   *  failure wave reach a node more than once: this is the common path. */
+  private known(m: P, state: number): boolean {
+    return m !== this.self && state <= this.store.get(m);
   }
 
   /** Entries queued and not yet flushed (tests, metrics). */
@@ -219,7 +227,11 @@ export class Dissemination<P> {
 
   onChanges(msg: Changes<P>, now: number): void {
     const { ids, states, metas } = msg;
-    for (let i = 0; i < ids.length; i++) this.apply(ids[i], states[i], metas === null ? null : metas[i], msg.sync, now);
+    for (let i = 0; i < ids.length; i++) {
+      const meta = metas === null ? null : metas[i];
+      if (meta === null && this.known(ids[i], states[i])) continue;
+      this.apply(ids[i], states[i], meta, msg.sync, now);
+    }
   }
 
   // ------------------------------------------------------------------ anti-entropy

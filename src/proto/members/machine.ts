@@ -25,8 +25,10 @@
  *   end of the probe period: the subject becomes `suspect` (SWIM §4.2).
  * - **Suspicion (Lifeguard, Dadgar et al., 2018, §4.2; Rapid's alerts).** The accuser sends
  *   `m-alert` to the subject's other observers, which probe it themselves and time the same
- *   suspicion; each distinct accuser is a confirmation C, and the timeout is
- *   `max − (max − min)·log(C+1)/log(k+1)`, k = K − 1 expected, min = α·max(1, log10 n)·interval,
+ *   suspicion, and probes those observers too: one that crashed with the subject never
+ *   confirms, and once it is suspect it is no longer expected to (below). Each distinct
+ *   accuser is a confirmation C, and the timeout is
+ *   `max − (max − min)·log(C+1)/log(k+1)`, k = its other observers we hold `alive`, min = α·max(1, log10 n)·interval,
  *   max = 6·min. At expiry the subject becomes `failed`. Only observers time suspicions;
  *   everyone else holds `suspect` in its list until the verdict or the refutation arrives.
  * - **Refutation (SWIM §4.2).** A node that hears itself `suspect`/`failed`/`left` at its

@@ -119,12 +119,48 @@ test('suspicion: no ack → ping-req through neighbours first → no answer → 
   const alerts = io.take();
   const observers = m.detector.observersOf(subject).filter((o) => o !== A[0]);
   const alert = { type: 'm-alert', subject, state: pack(0, SUSPECT) };
-  assert.deepEqual(alerts, [...observers, subject].map((o) => ({ to: o, msg: alert })));
+  // Alerts to the other observers and the subject, then a probe of each other observer (one
+  // that crashed with the subject will never confirm: we must learn that it is down).
+  assert.deepEqual(alerts, [
+    ...[...observers, subject].map((o) => ({ to: o, msg: alert })),
+    ...observers.map((o, i) => ({ to: o, msg: { type: 'm-ping', seq: 2 + i, ids: [], states: [] } })),
+  ]);
   // A suspicion is not flooded (only piggybacked): no flush.
   assert.equal(io.takeTimers('m-flush').length, 0);
   // Suspicion timeout with no confirmation: max = 6 · min, min = 1 · log10(8) → 1 · 1 s.
   const st = io.takeTimers('m-suspect-timeout');
   assert.deepEqual(st.map((x) => x.t), [{ type: 'm-suspect-timeout', subject, due: 1100 + 6000 }]);
+});
+
+test('suspicion: a co-observer that does not answer our probe is suspected, and no longer awaited as a confirmation', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 2 });
+  m.start(0);
+  io.take();
+  io.timers = [];
+  const subject = m.detector.subjects()[0];
+  m.handleTimer({ type: 'm-tick', due: 100 }, 100);
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 600, indirect: false }, 600);
+  io.take();
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 1100, indirect: true }, 1100);
+  assert.equal(store.get(subject), pack(0, SUSPECT));
+  const co = m.detector.observersOf(subject).filter((o) => o !== A[0]);
+  assert.equal(co.length, 1, 'two rings: one other observer');
+  const pings = io.take().filter((x) => x.msg.type === 'm-ping');
+  assert.deepEqual(pings, [{ to: co[0], msg: { type: 'm-ping', seq: 2, ids: [], states: [] } }]);
+  // No confirmation expected yet from the silent co-observer: max = 6 s.
+  assert.deepEqual(io.takeTimers('m-suspect-timeout').map((x) => x.t), [{ type: 'm-suspect-timeout', subject, due: 1100 + 6000 }]);
+  // The co-observer answers neither our ping nor the ping-reqs: we suspect it.
+  m.handleTimer({ type: 'm-probe-timeout', seq: 2, due: 1600, indirect: false }, 1600);
+  m.handleTimer({ type: 'm-probe-timeout', seq: 2, due: 2100, indirect: true }, 2100);
+  assert.equal(store.get(co[0]), pack(0, SUSPECT));
+  // Next tick: no other observer is expected to confirm, the subject's timeout falls to
+  // min = 1 s, already spent: it expires now, and the subject is failed.
+  io.takeTimers('m-suspect-timeout');
+  m.handleTimer({ type: 'm-tick', due: 2200 }, 2200);
+  const due = io.takeTimers('m-suspect-timeout').filter((x) => x.t.type === 'm-suspect-timeout' && x.t.subject === subject).map((x) => x.t.due);
+  assert.deepEqual(due, [2200]);
+  m.handleTimer({ type: 'm-suspect-timeout', subject, due: 2200 }, 2200);
+  assert.equal(store.get(subject), pack(0, FAILED));
 });
 
 test('confirmation: alerts from other observers shorten the suspicion (Lifeguard), then failed', () => {

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { intKey, SharedMembers, type StoreView } from '../../src/sim/members-store.js';
+import { MapStore } from '../../src/proto/members/map-store.js';
+import { BUCKETS, pack } from '../../src/proto/members/types.js';
+import { Sfc32 } from '../../src/proto/rng.js';
+
+/**
+ * The shared table (members-store.ts) must answer, for every live node, exactly what a
+ * private `MapStore` with the same writes answers (get, size, bucket hashes), and `agreed`
+ * must be a state exactly when every live node holds it. Seeded random writes, crashes
+ * (release) and restarts (register), with few members so that versions pile up and collapse.
+ */
+test('shared member table: each view equals a private MapStore under random writes, crashes and restarts', () => {
+  const N = 70; // more than 64: a bitset of three words
+  const M = 12;
+  const rng = new Sfc32(7);
+  const shared = new SharedMembers(N, 2, pack(0, 0));
+  const views: (StoreView | null)[] = [];
+  const models: (MapStore<number> | null)[] = [];
+  const fresh = (x: number): void => {
+    views[x] = shared.register(x);
+    const model = new MapStore<number>(intKey, 2);
+    // A (re)started node holds the base: for each member the state every live node agreed on.
+    for (let m = 0; m < N; m++) {
+      const base = baseOf(m);
+      if (base >= 0) model.set(m, base, 0);
+    }
+    models[x] = model;
+  };
+  // The base as the views show it: what every other live view holds when they agree, else
+  // the state the table started from for members never collapsed since (tracked below).
+  const bases = new Float64Array(N).fill(pack(0, 0));
+  const baseOf = (m: number): number => bases[m];
+  for (let x = 0; x < N; x++) fresh(x);
+  let collapses = 0;
+  shared.hooks = {
+    onCollapse: (m, s) => {
+      bases[m] = s;
+      collapses++;
+    },
+  };
+  let checks = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const x = rng.int(N);
+    const r = rng.int(100);
+    if (r < 2 && views[x] !== null) {
+      shared.release(x, step);
+      views[x] = null;
+      models[x] = null;
+      continue;
+    }
+    if (r < 4 && views[x] === null) {
+      fresh(x);
+      continue;
+    }
+    if (step % 500 === 0) {
+      // A change reaches every live node (a finished wave): its version must collapse.
+      const m = rng.int(M);
+      const state = pack(2, rng.int(4));
+      for (let y = 0; y < N; y++) {
+        views[y]?.set(m, state, step);
+        models[y]?.set(m, state, step);
+      }
+      assert.equal(shared.agreed(m), state, `member ${m}: every live node holds ${state}`);
+    }
+    if (views[x] === null) continue;
+    const m = rng.int(M);
+    // A few states per member (incarnations 0-1, each status, or removed): versions collide.
+    const state = rng.int(10) === 0 ? -1 : pack(rng.int(2), rng.int(4));
+    views[x]!.set(m, state, step);
+    models[x]!.set(m, state, step);
+    if (step % 97 !== 0) continue;
+    for (let y = 0; y < N; y++) {
+      const v = views[y];
+      const model = models[y];
+      if (v === null || model === null) continue;
+      assert.equal(v.size(), model.size(), `node ${y}: size`);
+      for (let b = 0; b < BUCKETS; b++) assert.equal(v.bucketHash(b), model.bucketHash(b), `node ${y}: bucket ${b} hash`);
+      for (let k = 0; k < M; k++) assert.equal(v.get(k), model.get(k), `node ${y}: member ${k}`);
+    }
+    for (let k = 0; k < M; k++) {
+      const held = new Set<number>();
+      for (let y = 0; y < N; y++) if (models[y] !== null) held.add(models[y]!.get(k));
+      const agreed = shared.agreed(k);
+      if (held.size === 1) assert.equal(agreed, [...held][0], `member ${k}: every live node holds one state`);
+      else assert.ok(Number.isNaN(agreed), `member ${k}: live nodes differ, yet agreed = ${agreed}`);
+    }
+    checks++;
+  }
+  assert.ok(checks > 100, `only ${checks} checks ran`);
+  assert.ok(collapses > 10, `only ${collapses} collapses happened: the test did not exercise them`);
+});
+
+test('shared member table: a member with more versions in flight than slots widens the table; freed bitsets are reused', () => {
+  const N = 40;
+  const shared = new SharedMembers(N, 1, pack(0, 0));
+  const views = Array.from({ length: N }, (_, x) => shared.register(x));
+  const slots = shared.versionSlots;
+  const k = slots * 2 + 1;
+  for (let i = 0; i < k; i++) views[i].set(3, pack(i + 1, 0), 0);
+  assert.equal(shared.versionsInFlight(), k);
+  assert.ok(shared.versionSlots > slots, `still ${shared.versionSlots} slots per member`);
+  for (let i = 0; i < k; i++) assert.equal(views[i].get(3), pack(i + 1, 0), `node ${i}`);
+  for (let i = k; i < N; i++) assert.equal(views[i].get(3), pack(0, 0), `node ${i}`);
+  for (let i = 0; i < k; i++) views[i].set(3, pack(0, 0), 0);
+  assert.equal(shared.versionsInFlight(), 0);
+  assert.equal(shared.agreed(3), pack(0, 0));
+  for (const v of views) v.set(5, pack(7, 2), 1);
+  assert.equal(shared.agreed(5), pack(7, 2), 'a state every node holds collapses into the base');
+  assert.equal(shared.versionsInFlight(), 0);
+});
