@@ -30,72 +30,29 @@
  * back into the node freely.
  */
 import { connect as netConnect, type Server, type Socket } from 'node:net';
-import { ProtoNode, type NodeConfig } from '../proto/node.js';
-import type { Io, Message, MsgId, NodeEvent, Rng, Timer, Verdict } from '../proto/types.js';
-import {
-  allocBytes,
-  encodeFrame,
-  type DecodeResult,
-  type WireLimits,
-  type WireMessage,
-} from '../wire/index.js';
-import type { Keyring } from '../wire/crypto.js';
+import { ProtoNode } from '../proto/node.js';
+import type { Io, Message, MsgId, NodeEvent, Timer, Verdict } from '../proto/types.js';
+import { encodeFrame, type DecodeResult, type WireMessage } from '../wire/index.js';
 import type { AppDatagram } from '../wire/datagram-app.js';
+import { BadFrames, CRYPTO_REFUSALS, MAX_BAD_FRAMES_PER_CONN } from './bad-frames.js';
+import { ConnTable } from './conn-table.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
 import { Handshake } from './handshake.js';
-import { PeerGuard, type DefenceOptions } from './guard.js';
+import { PeerGuard } from './guard.js';
 import { Heartbeats } from './heartbeat.js';
-import { checkTickMs, type NetTimings } from './profiles.js';
+import { Outbox } from './outbox.js';
+import { SharedEncoder } from './shared-frame.js';
+import { checkTickMs } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
+import { sweepConnections, type SweepHost } from './sweep.js';
 import { HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
-import { RateLimiter, localFrom, parseAddr, type Logger } from './util.js';
+import type { TransportOptions } from './transport-options.js';
+import { localFrom, parseAddr, waitUntil } from './util.js';
+
+export type { TransportOptions } from './transport-options.js';
 
 /** Monotonic clock (ms) used for every protocol input and liveness check. */
 export const monoNow = (): number => performance.now();
-
-/** Outbox slots kept allocated between sessions (4 per delivery); beyond, it is released. */
-const OUTBOX_KEEP = 1024;
-
-/** Decode errors of the encryption layer that refuse an inbound connection with a reason. */
-const CRYPTO_REFUSALS = new Set<string>(['decrypt-failed', 'plaintext-refused', 'encryption-unsupported', 'malformed']);
-
-/** Labels kept in `droppedFramesByPeer`; beyond, drops are counted under `OTHER_LABEL`. */
-const MAX_BAD_LABELS = 1024;
-const OTHER_LABEL = '(other)';
-
-/** Close a connection after this many non-fatal bad frames (they score against the peer). */
-const MAX_BAD_FRAMES_PER_CONN = 16;
-
-/** Everything a `Transport` needs; `RumorNode` builds it from `NodeOptions` and the profile. */
-export interface TransportOptions {
-  address: string;
-  id: string;
-  cluster: string;
-  config: NodeConfig;
-  timings: NetTimings;
-  limits: WireLimits;
-  maxQueueBytes: number;
-  shedQueueBytes: number;
-  maxConnections: number;
-  logger: Logger;
-  protoRng: Rng;
-  /** Cluster keyring (empty: encryption off); see src/wire/crypto.ts. */
-  keyring: Keyring;
-  onDeliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void;
-  onEvent(e: NodeEvent<string>): void;
-  /** A `direct` frame from a connected peer, or an application datagram (`datagram` true:
-   *  `from` is the id the datagram names, authenticated by the cluster key when there is one). */
-  onDirect(from: string, channel: string, data: Uint8Array, datagram?: boolean): void;
-  /** Local address outgoing connections leave from (the node's bind address; undefined for a
-   *  wildcard bind: the kernel picks). */
-  localAddress?: string;
-  /** A dial to `peer` was refused or a connection to it was reset (evidence for applications). */
-  onUnreachable?(peer: string): void;
-  /** Validate-before-forward hook (see `Io.validate`); reject counts against the sender. */
-  validate?(id: MsgId, payload: Uint8Array, from: string): Verdict;
-  /** Scoring, rate limits and alarms (guard.ts). */
-  defences?: DefenceOptions;
-}
 
 /** The TCP runtime of one node (see the module comment). */
 export class Transport implements Io<string>, ConnHandler {
@@ -105,34 +62,32 @@ export class Transport implements Io<string>, ConnHandler {
   readonly counters = new StatsCounters();
   /** Link heartbeats (UDP with TCP fallback). */
   readonly heartbeats: Heartbeats;
-  private readonly conns = new Set<Connection>();
-  private readonly byPeer = new Map<string, Connection[]>();
+  /** Live connections, all and by peer (conn-table.ts). */
+  private readonly table = new ConnTable();
+  private readonly conns = this.table.all;
   private readonly wanted = new Set<string>();
   /** Peers whose link failure is queued for the machine. */
   private readonly failing = new Set<string>();
   private readonly timerQueues: TimerQueues<string>;
   /** `pt-missing` timers put off while the event loop is behind (overload control). */
   private readonly held: HeldTimers<string>;
-  private readonly badLog = new RateLimiter(60_000);
   private readonly handshake: Handshake;
-  /** Deliveries and events for the application, four slots each: `[id, payload, round, from]`
-   *  for a delivery, `[event, null, -1, null]` for an event (no closure per delivery). */
-  private readonly outbox: unknown[] = [];
-  /** Slots of `outbox` in use: the array keeps its capacity between sessions (`length = 0`
-   *  would drop its backing store, and the next delivery would allocate a new one). */
-  private outboxLen = 0;
+  /** Deliveries and events for the application, handed out after each machine call (outbox.ts). */
+  private readonly outbox: Outbox;
   private deferred: Array<(now: number) => void> = [];
-  /** One-entry encode cache (see `encodeShared`). */
-  private lastMsg: Message<string> | null = null;
-  private lastFrame: Uint8Array | null = null;
+  /** One-entry encode cache for broadcast steps (shared-frame.ts). */
+  private readonly encoder: SharedEncoder;
   private driving = false;
   private lastNow = 0;
-  private flushing = false;
   private tick: ReturnType<typeof setInterval> | null = null;
   private closed = false;
   private leaving = false;
   /** Peer scores, token buckets, rate alarms (guard.ts). */
   readonly defences: PeerGuard;
+  /** Dropped-frame accounting (bad-frames.ts). */
+  private readonly bad: BadFrames;
+  /** What the periodic connection sweep needs (sweep.ts). */
+  private readonly sweepHost: SweepHost;
   /** Io: the validate hook, present only when the application gave one (Plumtree runs
    *  unchanged without it). */
   validate?: (id: MsgId, payload: Uint8Array, from: string) => Verdict;
@@ -145,6 +100,8 @@ export class Transport implements Io<string>, ConnHandler {
     private readonly server: Server,
     private readonly o: TransportOptions,
   ) {
+    this.outbox = new Outbox(o);
+    this.encoder = new SharedEncoder(o.limits, o.logger);
     this.timerQueues = new TimerQueues<string>(monoNow, (ts, dues) => this.fireTimers(ts, dues));
     this.held = new HeldTimers<string>(monoNow, o.timings.heartbeatTimeoutMs, (ts) => this.fireTimers(ts, ts.map(() => 0), false));
     this.proto = new ProtoNode<string>({ self: o.address, config: o.config, rng: o.protoRng, io: this });
@@ -161,12 +118,15 @@ export class Transport implements Io<string>, ConnHandler {
       address: o.address,
       writeControl: (c, msg) => this.writeControl(c, msg),
       writeRefuse: (c, msg, plain) => this.writeControl(c, msg, plain),
-      register: (c) => this.register(c),
+      register: (c) => this.table.register(c),
       offerToken: (c) => this.heartbeats.offerToken(c),
     });
     this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
     this.unwatchKeyring = o.keyring.onChange(() => this.conns.forEach((c) => c.onKeyringChange()));
     this.defences = new PeerGuard(o.defences ?? {}, o.logger, (peer) => this.quarantine(peer));
+    this.bad = new BadFrames(this.counters, this.defences, o.logger);
+    const isNeighbour = (peer: string): boolean => this.wanted.has(peer) || this.proto.activeView().includes(peer);
+    this.sweepHost = { timings: o.timings, logger: o.logger, heartbeats: this.heartbeats, isNeighbour };
     const v = o.validate;
     if (v !== undefined) this.validate = (id, payload, from) => this.runValidate(v, id, payload, from);
   }
@@ -188,7 +148,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** Scoring put `peer` below its threshold: drop its connections and report the link down. */
   private quarantine(peer: string): void {
-    const list = this.byPeer.get(peer);
+    const list = this.table.of(peer);
     if (list !== undefined) for (const c of [...list]) c.destroy('quarantined', false);
     if (this.wanted.has(peer) || this.proto.activeView().includes(peer)) this.linkDown(peer);
   }
@@ -240,7 +200,7 @@ export class Transport implements Io<string>, ConnHandler {
     this.server.close();
     this.drive((now) => this.proto.leave(now));
     for (const c of this.conns) c.end('leave');
-    await this.waitFor(() => this.conns.size === 0, this.o.timings.leaveFlushMs);
+    await waitUntil(() => this.conns.size === 0, this.o.timings.leaveFlushMs, monoNow);
     await this.shutdown(false);
   }
 
@@ -260,12 +220,12 @@ export class Transport implements Io<string>, ConnHandler {
   /** Io: queue `msg` on a connection to `to`, dialing a short-lived one if needed. */
   send(to: string, msg: Message<string>): void {
     if (this.closed || to === this.o.address || this.failing.has(to)) return;
-    const frame = this.encodeShared(msg);
+    const frame = this.encoder.encode(msg);
     if (frame === null) {
       bump(this.counters.shed, `encode-failed:${msg.type}`);
       return;
     }
-    const conn = this.pick(to) ?? this.dial(to);
+    const conn = this.table.pick(to) ?? this.dial(to);
     if (conn === null) return;
     const kind: FrameKind = msg.type === 'ihave' ? 'lazy' : msg.type === 'gossip' ? 'eager' : 'control';
     // The machine's clock of this session (read when it was called): no clock read per send.
@@ -280,30 +240,12 @@ export class Transport implements Io<string>, ConnHandler {
     }
   }
 
-  /**
-   * The frame of `msg`, encoded once per message object: the machines hand the same
-   * (immutable) object to every recipient of a broadcast step (one GOSSIP for all eager
-   * peers), so a one-entry cache keyed by identity encodes — and checksums — it once. Frames
-   * are never mutated after encoding, so one buffer can be queued on several sockets.
-   */
-  private encodeShared(msg: Message<string>): Uint8Array | null {
-    if (msg === this.lastMsg) return this.lastFrame;
-    const enc = encodeFrame(msg, this.o.limits, allocBytes);
-    if (!enc.ok) {
-      this.o.logger.error({ type: msg.type, reason: enc.reason }, 'rumor: cannot encode message');
-      return null;
-    }
-    this.lastMsg = msg;
-    this.lastFrame = enc.frame;
-    return enc.frame;
-  }
-
   /** Send point-to-point application data on an existing connection to `peer` (or a new
    *  short-lived one when `dial`). Returns false (nothing sent) when there is no usable connection, the frame cannot be encoded, or the
    *  peer's queue is full. */
   sendDirect(peer: string, channel: string, data: Uint8Array, dial = false): boolean {
     if (this.closed || peer === this.o.address) return false;
-    const conn = this.pick(peer) ?? (dial ? this.dial(peer) : null);
+    const conn = this.table.pick(peer) ?? (dial ? this.dial(peer) : null);
     if (conn === null) return false;
     const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
     if (!enc.ok) return false;
@@ -322,7 +264,7 @@ export class Transport implements Io<string>, ConnHandler {
     if (this.closed || peer === this.o.address || this.failing.has(peer)) return false;
     const enc = encodeFrame({ type: 'direct', channel, data }, this.o.limits);
     if (!enc.ok) return false;
-    const conn = this.pick(peer) ?? this.dial(peer);
+    const conn = this.table.pick(peer) ?? this.dial(peer);
     if (conn === null) return false;
     const now = monoNow();
     if (conn.enqueue(enc.frame, 'control', 'direct', now) !== 'ok') return false;
@@ -361,13 +303,13 @@ export class Transport implements Io<string>, ConnHandler {
       return;
     }
     this.wanted.add(peer);
-    if (this.pick(peer) === null) this.dial(peer);
+    if (this.table.pick(peer) === null) this.dial(peer);
   }
 
   /** Io: `peer` is no longer a neighbour; close its connections after flushing. */
   disconnect(peer: string): void {
     this.wanted.delete(peer);
-    for (const c of this.byPeer.get(peer) ?? []) c.end('disconnect');
+    for (const c of this.table.of(peer) ?? []) c.end('disconnect');
   }
 
   /** Io: fire `t` after `delayMs` (never early, see `clock`). */
@@ -418,59 +360,16 @@ export class Transport implements Io<string>, ConnHandler {
   deliver(id: MsgId, payload: Uint8Array, round: number, from: string | null): void {
     this.counters.deliveries++;
     if (from !== null) this.counters.deliveredRemote++;
-    this.toOutbox(id, payload, round, from);
-  }
-
-  private toOutbox(a: unknown, b: Uint8Array | null, round: number, from: string | null): void {
-    const o = this.outbox;
-    const n = this.outboxLen;
-    if (n === o.length) o.push(a, b, round, from);
-    else {
-      o[n] = a;
-      o[n + 1] = b;
-      o[n + 2] = round;
-      o[n + 3] = from;
-    }
-    this.outboxLen = n + 4;
+    this.outbox.push(id, payload, round, from);
   }
 
   /** Io: hand a neighbour event to the application once the machine call returns. */
   event(e: NodeEvent<string>): void {
     if (e.type === 'neighbor-down') this.wanted.delete(e.peer);
-    this.toOutbox(e, null, -1, null);
+    this.outbox.push(e, null, -1, null);
   }
 
   // ----------------------------------------------------------------- connections
-
-  private pick(peer: string): Connection | null {
-    const list = this.byPeer.get(peer);
-    if (list === undefined) return null;
-    let fallback: Connection | null = null;
-    for (const c of list) {
-      if (!c.usable()) continue;
-      if (c.state === 'open') return c;
-      fallback ??= c;
-    }
-    return fallback;
-  }
-
-  private register(c: Connection): void {
-    this.conns.add(c);
-    if (c.peer === null) return;
-    const list = this.byPeer.get(c.peer);
-    if (list === undefined) this.byPeer.set(c.peer, [c]);
-    else list.push(c);
-  }
-
-  private unregister(c: Connection): void {
-    this.conns.delete(c);
-    if (c.peer === null) return;
-    const list = this.byPeer.get(c.peer);
-    if (list === undefined) return;
-    const i = list.indexOf(c);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byPeer.delete(c.peer);
-  }
 
   private newConn(socket: Socket, direction: 'in' | 'out', peer: string | null): Connection {
     return new Connection(
@@ -507,7 +406,7 @@ export class Transport implements Io<string>, ConnHandler {
     const socket = netConnect({ host: a.value.host, port: a.value.port, ...from });
     const c = this.newConn(socket, 'out', peer);
     this.counters.dialedConns++;
-    this.register(c);
+    this.table.register(c);
     return c;
   }
 
@@ -518,7 +417,7 @@ export class Transport implements Io<string>, ConnHandler {
       return;
     }
     this.counters.acceptedConns++;
-    this.register(this.newConn(socket, 'in', null));
+    this.table.register(this.newConn(socket, 'in', null));
   }
 
   /** ConnHandler: the outbound TCP connect completed; speak first. */
@@ -606,26 +505,12 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** Count a dropped frame or datagram from a connection or a label (e.g. `udp:ip:port`). */
   private countBad(from: Connection | string, reason: string, detail: string, now: number): void {
-    const label = typeof from === 'string' ? from : from.label();
-    bump(this.counters.droppedFrames, reason);
-    // Per peer, at most MAX_BAD_LABELS labels: an unidentified sender is labelled by its
-    // ip:port, so a stream of hostile connections would otherwise grow this table (and every
-    // stats() copy) without bound (found by bench/fuzz.ts: +20 MB over 25,000 connections).
-    const byPeer = this.counters.droppedFramesByPeer;
-    const key = byPeer[label] !== undefined || Object.keys(byPeer).length < MAX_BAD_LABELS ? label : OTHER_LABEL;
-    bump((byPeer[key] ??= {}), reason);
-    // Scored against the peer once it is known (after the handshake). `decrypt-failed` is the
-    // encryption layer's reason (issue 13 §1) and scores as a failed decryption.
-    if (typeof from !== 'string' && from.peer !== null) this.defences.offence(from.peer, reason === 'decrypt-failed' ? 'decrypt-fail' : 'bad-frame', now);
-    const suppressed = this.badLog.allow(label, now);
-    if (suppressed >= 0) {
-      this.o.logger.warn({ peer: label, reason, detail, suppressedSinceLast: suppressed }, 'rumor: dropped bad frame');
-    }
+    this.bad.count(from, reason, detail, now);
   }
 
   /** ConnHandler: the socket is gone. */
   onClose(c: Connection, info: CloseInfo): void {
-    this.unregister(c);
+    this.table.unregister(c);
     this.heartbeats.forget(c);
     bump(this.counters.closes, info.cause);
     if (this.closed || this.leaving || info.intentional || c.peer === null) return;
@@ -635,7 +520,7 @@ export class Transport implements Io<string>, ConnHandler {
     if (info.cause === 'reset' || (info.cause === 'connect-failed' && c.direction === 'out')) this.o.onUnreachable?.(peer);
     const dialFailed = c.direction === 'out' && info.beforeOpen;
     const neighbour = this.wanted.has(peer) || this.proto.activeView().includes(peer);
-    if (dialFailed || (neighbour && this.pick(peer) === null)) this.linkDown(peer);
+    if (dialFailed || (neighbour && this.table.pick(peer) === null)) this.linkDown(peer);
   }
 
   /** Report `peer`'s link as failed; until the machine has seen it, sends to it are dropped. */
@@ -653,40 +538,10 @@ export class Transport implements Io<string>, ConnHandler {
 
   private onTick(): void {
     const now = monoNow();
-    const t = this.o.timings;
     let bad = 0;
     for (const k in this.counters.droppedFrames) bad += this.counters.droppedFrames[k];
     this.defences.sample(this.counters.gossipIn, bad, now);
-    for (const c of this.conns) {
-      const age = now - c.createdAt;
-      if (c.state === 'connecting') {
-        if (age > t.connectTimeoutMs) c.destroy('connect-timeout', false);
-      } else if (c.state === 'handshaking') {
-        if (age > t.handshakeTimeoutMs) c.destroy('handshake-timeout', false);
-      } else if (c.state === 'open') {
-        this.checkOpen(c, now);
-      } else if (c.state === 'closing' && now - c.closingAt > t.leaveFlushMs) {
-        c.destroy('close-timeout', true);
-      }
-    }
-  }
-
-  private checkOpen(c: Connection, now: number): void {
-    const t = this.o.timings;
-    if (now - c.lastRecvAt > t.heartbeatTimeoutMs) {
-      this.o.logger.warn({ peer: c.label(), silentMs: Math.round(now - c.lastRecvAt) }, 'rumor: heartbeat timeout');
-      c.destroy('heartbeat-timeout', false);
-      return;
-    }
-    const peer = c.peer!;
-    const neighbour = this.wanted.has(peer) || this.proto.activeView().includes(peer);
-    if (!neighbour && now - c.lastProtoAt >= t.idleCloseMs && c.queueBytes() === 0) {
-      c.end('idle');
-      return;
-    }
-    // Only the dialing side pings (UDP, else TCP); the acceptor answers. Both sides declare
-    // the link dead when nothing arrived for `heartbeatTimeoutMs` (see heartbeat.ts).
-    this.heartbeats.tick(c, now);
+    sweepConnections(this.conns, now, this.sweepHost);
   }
 
   // ----------------------------------------------------------------- plumbing
@@ -711,38 +566,7 @@ export class Transport implements Io<string>, ConnHandler {
   }
 
   private flushOutbox(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      const out = this.outbox;
-      // Entries added by listeners meanwhile are handed out in this same pass.
-      for (let i = 0; i < this.outboxLen; i += 4) {
-        try {
-          if (out[i + 2] === -1) this.o.onEvent(out[i] as NodeEvent<string>);
-          else this.o.onDeliver(out[i] as MsgId, out[i + 1] as Uint8Array, out[i + 2] as number, out[i + 3] as string | null);
-        } catch (err) {
-          this.o.logger.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'rumor: listener threw');
-        }
-      }
-      // Keep the capacity, drop the references (payloads must not outlive their cache entry);
-      // after a large burst, release the array instead.
-      if (this.outboxLen > OUTBOX_KEEP) out.length = 0;
-      else out.fill(undefined, 0, this.outboxLen);
-      this.outboxLen = 0;
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  private waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const start = monoNow();
-      const check = (): void => {
-        if (cond() || monoNow() - start >= timeoutMs) resolve();
-        else setTimeout(check, 10);
-      };
-      check();
-    });
+    this.outbox.flush();
   }
 
   private async shutdown(reset: boolean): Promise<void> {
@@ -758,7 +582,7 @@ export class Transport implements Io<string>, ConnHandler {
       if (!this.server.listening) resolve();
       else this.server.close(() => resolve());
     });
-    await this.waitFor(() => this.conns.size === 0, 1000);
+    await waitUntil(() => this.conns.size === 0, 1000, monoNow);
   }
 
   /** Copy of the counters plus live view and queue sizes. */

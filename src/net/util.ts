@@ -119,3 +119,15 @@ export function localFrom(local: string | undefined, host: string): { localAddre
   if (fam === 0) return { localAddress: local, family: isIP(local) };
   return fam === isIP(local) ? { localAddress: local } : {};
 }
+
+/** Resolve once `cond()` holds or `timeoutMs` passed on `now` (checked every 10 ms); never rejects. */
+export function waitUntil(cond: () => boolean, timeoutMs: number, now: () => number): Promise<void> {
+  return new Promise((resolve) => {
+    const start = now();
+    const check = (): void => {
+      if (cond() || now() - start >= timeoutMs) resolve();
+      else setTimeout(check, 10);
+    };
+    check();
+  });
+}
