@@ -27,14 +27,16 @@ import { AgentState, stateRoute } from './state.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
 import { loadAgentKeyring, type AgentKeyring } from './keyring.js';
-import { handleKeyOp, keysArgs, plaintextNodes, type KeysRequest } from './keys.js';
+import type { KeysRequest } from './keys.js';
 import { loadNodeFile, readSnapshot, restoreFrom, saveNodeFile, snapshotPeers, SnapshotWriter, type NodeFile, type Restored } from './snapshot.js';
-import { forceLeaveAnswer, forceLeaveTarget, joinWithRetry, runtimeJoin, type JoinResult } from './operator.js';
+import { forceLeaveTarget, joinWithRetry, runtimeJoin, type JoinResult } from './operator.js';
 import { parseVersionText, readVersion, VERSION_KEY, versionText } from './version.js';
 import type { LogLevel, LogLine } from './log.js';
 import { AgentQueries } from './query.js';
 import { EventPipeline } from './coalesce.js';
 import type { EventHandlerSpec } from './config.js';
+import { MEMBERS_FLUSH_MS, MEMBERS_RESET_SUSPICION_MS, VERSION_PUBLISH_DELAY_MS, WARM_UP_DELAY_MS } from './agent-timing.js';
+import { runKeysOp, runRequest, type RequestHost } from './agent-requests.js';
 
 export type { Member, AgentInfo };
 
@@ -43,32 +45,9 @@ export { MEMBERS_CHANNEL };
 /** Channel of user events. */
 export const EVENT_CHANNEL = '_rumor.event';
 
-/** Period of the membership machine's batched changes (one `m-changes` per link per period,
- *  and a timer only while changes are pending). 10 ms instead of the machine's 200 ms
- *  (memberlist's GossipInterval, tuned for UDP gossip to random members): each hop of a change
- *  waits one period. bench/cluster N = 20 (load average 20–30): a kill -9 reached every agent
- *  in 331 ms at 200 ms, 192–245 ms at 50 ms, 269 ms at 10 ms (docs/results.md) — the step
- *  below 50 ms bought nothing measurable under that load. A burst costs at most 100 messages
- *  per link per second; an idle cluster nothing. */
-export const MEMBERS_FLUSH_MS = 10;
-
-/** Suspicion of a member whose overlay link was reset and whose fast probe got no answer
- *  (the machine's TCP fast path): 50 ms instead of the machine's 200 ms. A reset followed by
- *  a refused dial needs no suspicion: the machine marks the member failed at once (h20c). */
-export const MEMBERS_RESET_SUSPICION_MS = 50;
-
-
+export { MEMBERS_FLUSH_MS, MEMBERS_RESET_SUSPICION_MS, VERSION_PUBLISH_DELAY_MS, WARM_UP_DELAY_MS } from './agent-timing.js';
 export { JOIN_RETRY_FIRST_MS, JOIN_RETRY_MAX_MS } from './operator.js';
 export { installSignalHandlers, leavesOn } from './signals.js';
-
-/** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
- *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
- *  and its first event comes after that; a warm-up during the join competes with it for CPU. */
-export const WARM_UP_DELAY_MS = 1500;
-/** Delay of the versions' publication after start-up (see `publishVersionLater`): past the
- *  join of a fleet that starts at once (20 agents on 2 loaded cores: 2–3 s from the first
- *  spawn, docs/results.md). */
-export const VERSION_PUBLISH_DELAY_MS = 3000;
 
 /** Optional dependencies (tests). */
 export interface AgentDeps {
@@ -76,7 +55,6 @@ export interface AgentDeps {
   /** Observe every handler run (tests). */
   onHandlerResult?: (r: HandlerResult) => void;
 }
-
 
 /** A running agent. */
 export class Agent implements ApiBackend {
@@ -105,6 +83,8 @@ export class Agent implements ApiBackend {
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly requests: RequestHub;
+  /** What the request operations need (agent-requests.ts). */
+  private readonly requestHost: RequestHost;
   /** Queries (src/agent/query.ts) and the event pipeline to handlers (src/agent/coalesce.ts). */
   private queries: AgentQueries | null = null;
   private pipeline!: EventPipeline;
@@ -122,9 +102,16 @@ export class Agent implements ApiBackend {
       alive: () => this.members_.members().filter((m) => m.status === 'alive'),
       broadcast: (channel, data) => void this.node.broadcast(data, { channel }),
       sendTo: (addr, channel, data) => this.state !== 'stopped' && this.node.sendTo(addr, channel, data, { dial: true }),
-      handle: (op, args) => this.handleRequest(op, args, false),
+      handle: (op, args) => runRequest(this.requestHost, op, args, false),
       bad: (channel, from, reason) => this.bad(channel, from, reason),
     });
+    this.requestHost = {
+      keys,
+      log,
+      self: () => ({ name: this.members_.self().name, addr: this.node.address }),
+      forceLeave: (addr, prune) => this.members_.forceLeave(addr, prune),
+      ask: (op, args, timeoutMs) => this.requests.ask(op, args, timeoutMs),
+    };
   }
 
   /** Start an agent: bind the node, start membership, the API and background joins. */
@@ -306,52 +293,11 @@ export class Agent implements ApiBackend {
     else if (d.channel === REQUEST_CHANNEL) this.requests.onRequest(d.origin, d.data);
   }
 
-  /**
-   * An operation of a cluster-wide request (or `local`: from this agent's API), run on this node.
-   * A key change that came over the network is applied only in mode `enforce`: then the request
-   * came over encrypted links from a key holder; a node that still accepts plaintext would take
-   * it from anyone who can reach its port (key changes there go through `--local`).
-   */
-  private handleRequest(op: string, args: string[], local: boolean): { ok: true; fields: string[] } | { ok: false; error: string } {
-    if (op === 'force-leave') {
-      const r = forceLeaveAnswer(this.members_.forceLeave(args[0] ?? '', args[1] === 'prune'));
-      this.log.info({ member: args[0], prune: args[1] === 'prune', result: r.ok ? r.fields[0] : r.error }, 'force-leave request');
-      return r;
-    }
-    if (!op.startsWith('keys-')) return { ok: false, error: `unknown request ${JSON.stringify(op)}` };
-    const ring = this.keys.keyring;
-    if (!local && ['keys-install', 'keys-use', 'keys-remove'].includes(op) && (!ring.enabled || ring.mode !== 'enforce')) {
-      return { ok: false, error: `this node still accepts plaintext (mode ${ring.enabled ? ring.mode : 'off'}): key changes from the network are refused; use --local on this node` };
-    }
-    const r = handleKeyOp(this.keys, op.slice(5), args);
-    if (r.ok && op !== 'keys-list') this.log.info({ op, fingerprint: op === 'keys-mode' ? undefined : r.fields[1] }, 'keyring changed');
-    if (!r.ok) this.log.warn({ op, error: r.error }, 'keyring operation failed');
-    return r;
-  }
-
-  /**
-   * `rumor keys ...` (`POST /v1/keys`): run a keyring operation on this agent only (`local`) or
-   * on every node (a cluster-wide request, answers per node). Throws a one-line Error on a bad
-   * request, or on a cluster-wide install while some node still sends plaintext.
-   */
+  /** `rumor keys ...` (`POST /v1/keys`): on this agent only (`local`) or on every node
+   *  (agent-requests.ts). Throws a one-line Error on a bad request. */
   async keysOp(req: KeysRequest): Promise<AskResult & { keys?: string[] }> {
     if (this.state !== 'running') throw new Error('keys: agent is stopping');
-    const a = keysArgs(req);
-    if (!a.ok) throw new Error(a.reason);
-    const timeoutMs = req.timeoutMs ?? 5000;
-    if (req.local === true) {
-      const r = this.handleRequest(`keys-${req.op}`, a.args, true);
-      const me = { name: this.members_.self().name, addr: this.node.address };
-      const answers = [{ ...me, ok: r.ok, error: r.ok ? '' : r.error, fields: r.ok ? r.fields : [] }];
-      // The local API may show the keys themselves (they never leave this host here).
-      return req.op === 'list' ? { answers, missing: [], keys: this.keys.keyring.list64() } : { answers, missing: [] };
-    }
-    if (req.op === 'install') {
-      if (!this.keys.keyring.sendsEncrypted()) throw new Error('keys install: this node does not encrypt its traffic yet (mode accept or no key); install the key on each node with --local');
-      const why = plaintextNodes(await this.requests.ask('keys-list', [], timeoutMs));
-      if (why !== null) throw new Error(`keys install: ${why}`);
-    }
-    return this.requests.ask(`keys-${req.op}`, a.args, timeoutMs);
+    return runKeysOp(this.requestHost, req);
   }
 
   private bad(channel: string, from: string, reason: string): void {
