@@ -22,11 +22,31 @@ export interface CliContext {
   exitCode: number;
 }
 
+// The installed CLI holds two copies of this module: the bundle (dist/rumor.cjs) and tsc's
+// output, which the simulator verbs are imported from. A brand under a global symbol makes
+// `instanceof` true for an error thrown by either copy.
+const USAGE_BRAND = Symbol.for('rumor.cli.UsageError');
+const RUN_BRAND = Symbol.for('rumor.cli.RunError');
+
+function branded(v: unknown, brand: symbol): boolean {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[brand] === true;
+}
+
 /** A problem with the command line: printed as one line `rumor: <message>`, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly [USAGE_BRAND] = true;
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return branded(v, USAGE_BRAND);
+  }
+}
 
 /** A failure while doing the work (I/O error...): `rumor: <message>`, exit code 1. */
-export class RunError extends Error {}
+export class RunError extends Error {
+  readonly [RUN_BRAND] = true;
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return branded(v, RUN_BRAND);
+  }
+}
 
 function bad(option: string, expected: string, raw: string): never {
   throw new UsageError(`option ${option}: expected ${expected}, got ${JSON.stringify(raw)}`);

@@ -36,6 +36,18 @@ test('code cache: made by scripts/code-cache.mjs, keyed by the bundle build id; 
   assert.ok(JSON.parse(sim.stdout), 'JSON result');
 });
 
+test('rumor sim through the installed command: bad input from the simulator verbs is one line, exit 2', () => {
+  // The simulator verbs run from tsc's output next to the bundle: their usage errors must still
+  // be recognised as such (one line, exit 2), not reported as an internal error.
+  for (const args of [['sim', 'no-such-experiment'], ['sim', 'bootstrap', '--nodes', 'abc']]) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^rumor: (unknown experiment "no-such-experiment"|option --nodes: expected an integer)/);
+  }
+});
+
 test('a start loads no ES module loader, child_process, prom-client or config parser', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rumor-bundle-'));
   const preload = join(dir, 'modules.cjs');
