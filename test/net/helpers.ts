@@ -87,15 +87,10 @@ export interface FakePeer {
   send(msg: WireMessage): void;
 }
 
-/** Connect a raw socket to `target`, send `hello` as `addr`, and collect decoded frames. */
-export async function fakePeer(
-  target: string,
-  addr: string,
-  cluster = 'rumor',
-  versions: [number, number] = [PROTOCOL_VERSION, PROTOCOL_VERSION],
-): Promise<FakePeer> {
-  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-  const socket = connect({ host, port });
+/** A TCP socket to `target` (`host:port`), once connected (5 s deadline). */
+async function connectTo(target: string): Promise<Socket> {
+  const i = target.lastIndexOf(':');
+  const socket = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
   await within(
     new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -104,6 +99,17 @@ export async function fakePeer(
     5000,
     'a loopback TCP connect',
   );
+  return socket;
+}
+
+/** Connect a raw socket to `target`, send `hello` as `addr`, and collect decoded frames. */
+export async function fakePeer(
+  target: string,
+  addr: string,
+  cluster = 'rumor',
+  versions: [number, number] = [PROTOCOL_VERSION, PROTOCOL_VERSION],
+): Promise<FakePeer> {
+  const socket = await connectTo(target);
   const dec = new FrameDecoder();
   const peer: FakePeer = {
     socket,
@@ -129,22 +135,13 @@ export async function fakePeer(
 
 /** Open a raw socket to `target` (for garbage clients); resolves once connected. */
 export async function rawSocket(target: string): Promise<Socket & { closedFlag: () => boolean }> {
-  const i = target.lastIndexOf(':');
-  const socket = connect({ host: target.slice(0, i), port: Number(target.slice(i + 1)) });
+  const socket = await connectTo(target);
   let closed = false;
   socket.on('close', () => {
     closed = true;
   });
   socket.on('error', () => {});
   socket.on('data', () => {});
-  await within(
-    new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    }),
-    5000,
-    'a loopback TCP connect',
-  );
   return Object.assign(socket, { closedFlag: () => closed });
 }
 
