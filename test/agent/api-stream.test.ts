@@ -6,11 +6,10 @@
 import { after, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { Agent } from '../../src/agent/agent.js';
+import type { Agent } from '../../src/agent/agent.js';
+import { startTestAgent } from './support.js';
 import { startApi, type ApiBackend, type MonitorEvent } from '../../src/agent/api.js';
 import { AgentClient } from '../../src/agent/client.js';
-import { resolveAgentConfig } from '../../src/agent/config.js';
-import { createLogger } from '../../src/agent/log.js';
 import { waitUntil } from '../support/wait.js';
 
 const TOKEN = 'stream-test-token';
@@ -20,9 +19,7 @@ after(async () => {
 });
 
 async function startAgent(flags: Record<string, unknown>): Promise<Agent> {
-  const r = resolveAgentConfig({ flags: { bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local', ...flags }, isTTY: false });
-  if (!r.ok) throw new Error(r.reason);
-  const a = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });
+  const a = await startTestAgent(flags);
   agents.push(a);
   return a;
 }

@@ -2,9 +2,9 @@
 // agents where the one with rules refuses (and never forwards) an event that breaks them.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from '../../src/agent/agent.js';
+import type { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
-import { createLogger } from '../../src/agent/log.js';
+import { startTestAgent } from './support.js';
 import { checkEvent, eventVerdict } from '../../src/agent/event-rules.js';
 import { encodeUserEvent } from '../../src/agent/user-event.js';
 import { waitUntil } from '../net/helpers.js';
@@ -34,9 +34,7 @@ after(async () => {
 });
 
 async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
-  const r = resolveAgentConfig({ flags: { name, bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local', ...flags }, isTTY: false });
-  if (!r.ok) throw new Error(r.reason);
-  const a = await Agent.start(r.config, { logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }) });
+  const a = await startTestAgent({ name, ...flags });
   agents.push(a);
   return a;
 }

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from '../../src/agent/agent.js';
+import type { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
+import { startTestAgent } from './support.js';
 import { loadAgentKeyring } from '../../src/agent/keyring.js';
-import { createLogger } from '../../src/agent/log.js';
 import { generateKey, keyFingerprint } from '../../src/wire/crypto.js';
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -23,9 +23,7 @@ const agents: Agent[] = [];
 after(() => Promise.all(agents.map((a) => a.shutdown())));
 
 async function startAgent(name: string, flags: Record<string, unknown>): Promise<Agent> {
-  const r = resolveAgentConfig({ flags: { name, bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local', ...flags }, isTTY: false });
-  if (!r.ok) throw new Error(r.reason);
-  const a = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });
+  const a = await startTestAgent({ name, ...flags });
   agents.push(a);
   return a;
 }

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from '../../src/agent/agent.js';
+import type { Agent } from '../../src/agent/agent.js';
+import { startTestAgent } from './support.js';
 import { MEMBERS_CHANNEL } from '../../src/agent/members.js';
-import { resolveAgentConfig } from '../../src/agent/config.js';
-import { createLogger } from '../../src/agent/log.js';
 import { createNode } from '../../src/index.js';
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -21,9 +20,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
 }
 
 async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
-  const r = resolveAgentConfig({ flags: { name, bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local', ...flags }, isTTY: false });
-  if (!r.ok) throw new Error(r.reason);
-  const a = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });
+  const a = await startTestAgent({ name, ...flags });
   agents.push(a);
   return a;
 }

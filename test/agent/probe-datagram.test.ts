@@ -7,10 +7,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { Agent } from '../../src/agent/agent.js';
+import type { Agent } from '../../src/agent/agent.js';
+import { startTestAgent } from './support.js';
 import type { AgentMembers } from '../../src/agent/members.js';
-import { resolveAgentConfig } from '../../src/agent/config.js';
-import { createLogger } from '../../src/agent/log.js';
 import { DatagramSealer, Keyring, generateKey } from '../../src/wire/crypto.js';
 import { encodeAppDatagram } from '../../src/wire/datagram-app.js';
 import { MEMBERS_CHANNEL, encodeMembers } from '../../src/wire/members.js';
@@ -22,9 +21,7 @@ after(async () => {
 });
 
 async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
-  const r = resolveAgentConfig({ flags: { name, bind: '127.0.0.1:0', apiAddr: '127.0.0.1:0', profile: 'local', ...flags }, isTTY: false });
-  if (!r.ok) throw new Error(r.reason);
-  const a = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });
+  const a = await startTestAgent({ name, ...flags });
   agents.push(a);
   return a;
 }
