@@ -8,6 +8,9 @@
 export type Status = 'alive' | 'suspect' | 'failed' | 'left';
 export const STATUSES: readonly Status[] = ['alive', 'suspect', 'failed', 'left'];
 
+// DashMember, TrafficStats and MemberReport are the JSON of the agent's stream as
+// src/agent/dashboard.ts types it. They are written out again here on purpose: the page
+// depends on the API's JSON only, never on src/agent (docs/architecture.md); change both.
 export interface DashMember {
   name: string;
   addr: string;
