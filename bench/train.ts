@@ -1,5 +1,5 @@
 /**
- * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1] [--lr R] [--lr-decay D] [--epochs E]`: gossip learning on real
+ * `npm run demo:train -- [--nodes 20] [--procs 4] [--seed 1] [--lr R] [--lr-decay D] [--epochs E] [--momentum M] [--push-only]`: gossip learning on real
  * library nodes. Starts `--nodes` `RumorNode`s on loopback, spread over `--procs` worker
  * processes (20 processes of their own would be too heavy on 2 cores: 4 processes of 5
  * nodes by default), each node running the same `GossipLearner` machine the simulator runs
@@ -9,7 +9,7 @@
  * evaluated on the full test set and compared with the same model trained centrally on the
  * same inputs for the same number of epochs, at the central run's own tuned rate
  * (CENTRAL_LR: the learners' rate suits averaged models, not one model's SGD). The learners'
- * rate, decay and epochs are the library's defaults unless given. Prints one line per node and writes
+ * rate, decay, epochs, momentum and push-pull are the library's defaults unless given. Prints one line per node and writes
  * `bench/results/train-<N>.json` `{nodes, seconds, accuracy_min, accuracy_mean,
  * accuracy_central, bytes_per_node}` (`seconds`: from the start of training to the last
  * node's final model).
@@ -39,6 +39,8 @@ interface LearnOptions {
   lr: number;
   lrDecay: number;
   epochs: number;
+  momentum: number;
+  pushPull: boolean;
 }
 const SETTLE_PERIODS = 40;
 const DEADLINE_MS = 15 * 60_000;
@@ -134,7 +136,7 @@ function request<T extends FromWorker['type']>(c: ChildProcess, m: ToWorker, wan
 }
 
 function usage(msg: string): never {
-  console.error(`demo:train: ${msg}\nusage: npm run demo:train -- [--nodes N (2-200, default 20)] [--procs P (default 4)] [--seed S] [--lr R] [--lr-decay D] [--epochs E] (defaults: the library's, DEFAULT_LEARN_CONFIG)`);
+  console.error(`demo:train: ${msg}\nusage: npm run demo:train -- [--nodes N (2-200, default 20)] [--procs P (default 4)] [--seed S] [--lr R] [--lr-decay D] [--epochs E] [--momentum M] [--push-only] (defaults: the library's, DEFAULT_LEARN_CONFIG)`);
   process.exit(2);
 }
 
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
         lr: { type: 'string', default: String(DEFAULT_LEARN_CONFIG.lr) },
         'lr-decay': { type: 'string', default: String(DEFAULT_LEARN_CONFIG.lrDecay) },
         epochs: { type: 'string', default: String(DEFAULT_LEARN_CONFIG.epochs) },
+        momentum: { type: 'string', default: String(DEFAULT_LEARN_CONFIG.momentum) },
+        'push-only': { type: 'boolean', default: !DEFAULT_LEARN_CONFIG.pushPull },
       },
     }).values;
   } catch (err) {
@@ -160,10 +164,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 2 || N > 200) usage(`--nodes must be an integer in [2, 200], got ${v.nodes}`);
   if (!Number.isInteger(P) || P < 1) usage(`--procs must be a positive integer, got ${v.procs}`);
   if (!Number.isInteger(seed) || seed < 0) usage(`--seed must be a non-negative integer, got ${v.seed}`);
-  const learn: LearnOptions = { lr: Number(v.lr), lrDecay: Number(v['lr-decay']), epochs: Number(v.epochs) };
+  const learn: LearnOptions = { lr: Number(v.lr), lrDecay: Number(v['lr-decay']), epochs: Number(v.epochs), momentum: Number(v.momentum), pushPull: !v['push-only'] };
   if (!(learn.lr > 0 && learn.lr <= 1000)) usage(`--lr must be a number in (0, 1000], got ${v.lr}`);
   if (!(learn.lrDecay >= 0 && learn.lrDecay <= 1000)) usage(`--lr-decay must be a number in [0, 1000], got ${v['lr-decay']}`);
   if (!Number.isInteger(learn.epochs) || learn.epochs < 1 || learn.epochs > 1000) usage(`--epochs must be an integer in [1, 1000], got ${v.epochs}`);
+  if (!(learn.momentum >= 0 && learn.momentum < 1)) usage(`--momentum must be a number in [0, 1), got ${v.momentum}`);
   const CONFIG = configOf(learn);
   loadData(); // fail early, with the reason, if the dataset is missing
   const script = fileURLToPath(import.meta.url);
@@ -173,7 +178,7 @@ async function main(): Promise<void> {
     const started = await Promise.all(kids.map((c, k) => request(c, { type: 'start', first: k * per, count: Math.max(0, Math.min(per, N - k * per)), nodes: N, seed, learn }, 'started')));
     const first = started[0].addresses[0];
     await Promise.all(kids.map((c) => request(c, { type: 'join', seed: first }, 'joined')));
-    console.log(`demo:train: ${N} nodes in ${P} processes joined through ${first}; training (${CONFIG.epochs} epochs, ${CONFIG.stepsPerPeriod} steps every ${CONFIG.periodMs} ms at lr ${CONFIG.lr} / (1 + ${CONFIG.lrDecay} × epochs), then ${SETTLE_PERIODS} merge-only periods)`);
+    console.log(`demo:train: ${N} nodes in ${P} processes joined through ${first}; training (${CONFIG.epochs} epochs, ${CONFIG.stepsPerPeriod} steps every ${CONFIG.periodMs} ms at lr ${CONFIG.lr} / (1 + ${CONFIG.lrDecay} × epochs), momentum ${CONFIG.momentum}, ${CONFIG.pushPull ? 'push-pull' : 'push'}, then ${SETTLE_PERIODS} merge-only periods)`);
     const t0 = Date.now();
     const done = await Promise.all(kids.map((c) => request(c, { type: 'train' }, 'done')));
     const seconds = (Math.max(...done.map((d) => d.at)) - t0) / 1000;
@@ -192,6 +197,8 @@ async function main(): Promise<void> {
       lr: CONFIG.lr,
       lr_decay: CONFIG.lrDecay,
       epochs: CONFIG.epochs,
+      momentum: CONFIG.momentum,
+      push_pull: CONFIG.pushPull,
       bytes_per_node: Math.round(results.reduce((a, r) => a + r.bytes, 0) / results.length),
     };
     console.log(JSON.stringify(out));

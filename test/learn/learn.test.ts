@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accuracy, centre, featureMeans, mergeWeighted, predict, sgdStep, softmaxInPlace, learningRate, paramCount } from '../../src/proto/learn/model.js';
+import { accuracy, centre, featureMeans, mergeWeighted, momentumStep, predict, sgdStep, softmaxInPlace, learningRate, paramCount } from '../../src/proto/learn/model.js';
 import { GossipLearner, DEFAULT_LEARN_CONFIG, type LearnConfig, type LearnEvent, type LearnMsg, type LearnTimer, type Shard } from '../../src/proto/learn/gossip.js';
 import { decodeLearn, encodeLearn, learnMsgSize, MAX_LEARN_PARAMS } from '../../src/wire/learn.js';
 import { FASHION_CLASSES, FASHION_FEATURES, loadFashionMnist, parseIdx, subset } from '../../src/sim/fashion-mnist.js';
@@ -22,6 +22,36 @@ test('sgdStep on a 2×2 model: exact weights, biases and loss', () => {
   assert.equal(predict(shape, w, Float32Array.of(1, 2), 0, new Float64Array(2)), 0);
   assert.equal(accuracy(shape, w, Float32Array.of(1, 2, -1, -2), Uint8Array.of(0, 1)), 1);
   assert.equal(accuracy(shape, w, Float32Array.of(1, 2, -1, -2), Uint8Array.of(1, 1)), 0.5);
+});
+
+test('momentumStep on a 2×2 model: exact velocity and weights over two steps; mu 0 is sgdStep', () => {
+  const shape = { features: 2, classes: 2 };
+  const xs = Float32Array.of(1, 2);
+  const w = new Float32Array(paramCount(shape));
+  const v = new Float32Array(paramCount(shape));
+  const sc = new Float64Array(2);
+  assert.equal(momentumStep(shape, w, v, xs, 0, 0, 0.5, 0.5, sc), Math.log(2));
+  // First step: v = g = (-x/2, x/2, biases -1/2, 1/2); w = -0.5 v.
+  assert.deepEqual([...v], [-0.5, -1, 0.5, 1, -0.5, 0.5]);
+  assert.deepEqual([...w], [0.25, 0.5, -0.25, -0.5, 0.25, -0.25]);
+  // Second step on the same example: logits z0 = 0.25 + 0.5·2... computed by the model itself;
+  // the invariant: v2 = 0.5 v1 + g2 and w2 = w1 − 0.5 v2.
+  const v1 = Float32Array.from(v);
+  const w1 = Float32Array.from(w);
+  const g = Float32Array.from(w1);
+  sgdStep(shape, g, xs, 0, 0, 1, sc); // g = w1 − g2
+  momentumStep(shape, w, v, xs, 0, 0, 0.5, 0.5, sc);
+  for (let k = 0; k < 6; k++) {
+    const v2 = Math.fround(0.5 * v1[k] + (w1[k] - g[k]));
+    assert.ok(Math.abs(v[k] - v2) < 1e-6, `v[${k}] ${v[k]} != ${v2}`);
+    assert.ok(Math.abs(w[k] - (w1[k] - 0.5 * v2)) < 1e-6, `w[${k}]`);
+  }
+  const a = new Float32Array(6);
+  const b = new Float32Array(6);
+  momentumStep(shape, a, new Float32Array(6), xs, 0, 1, 0.3, 0, sc);
+  sgdStep(shape, b, xs, 0, 1, 0.3, sc);
+  assert.deepEqual([...a], [...b]);
+  assert.throws(() => momentumStep(shape, a, new Float32Array(5), xs, 0, 1, 0.3, 0.9, sc), /velocity of 5/);
 });
 
 test('featureMeans and centre: exact per-feature means, subtracted in place', () => {
@@ -64,7 +94,7 @@ function fakeIo(log: { sent: [number, LearnMsg][]; events: LearnEvent[]; timers:
 test('GossipLearner: trains its budget, pushes to a neighbour, merges by age, refuses a wrong-sized model', () => {
   const shape = { features: 2, classes: 2 };
   const shard: Shard = { xs: Float32Array.of(1, 0, 0, 1), labels: Uint8Array.of(0, 1), count: 2 };
-  const config: LearnConfig = { shape, periodMs: 100, stepsPerPeriod: 3, epochs: 2, lr: 0.5, lrDecay: 0 };
+  const config: LearnConfig = { shape, periodMs: 100, stepsPerPeriod: 3, epochs: 2, lr: 0.5, lrDecay: 0, momentum: 0, pushPull: false };
   const log = { sent: [] as [number, LearnMsg][], events: [] as LearnEvent[], timers: [] as number[] };
   const l = new GossipLearner<number>(0, shard, config, new Sfc32(SEED), fakeIo(log));
   l.start(0);
@@ -91,6 +121,38 @@ test('GossipLearner: trains its budget, pushes to a neighbour, merges by age, re
   assert.equal(log.sent.length, 2);
 });
 
+test('GossipLearner push-pull: the receiver replies with its model as it was, both ends then hold the same average', () => {
+  const shape = { features: 1, classes: 2 };
+  const shard: Shard = { xs: Float32Array.of(1), labels: Uint8Array.of(0), count: 1 };
+  const config: LearnConfig = { shape, periodMs: 100, stepsPerPeriod: 1, epochs: 1, lr: 0.5, lrDecay: 0, momentum: 0.9, pushPull: true };
+  const logA = { sent: [] as [number, LearnMsg][], events: [] as LearnEvent[], timers: [] as number[] };
+  const logB = { sent: [] as [number, LearnMsg][], events: [] as LearnEvent[], timers: [] as number[] };
+  const a = new GossipLearner<number>(1, shard, config, new Sfc32(SEED), fakeIo(logA));
+  const b = new GossipLearner<number>(2, shard, config, new Sfc32(SEED + 1), fakeIo(logB));
+  b.params.set([4, 0, 2, 0]);
+  b.age = 1;
+  a.neighborUp(2, 0);
+  a.handleTimer({ type: 'period' }, 0); // one step (age 1), pushes to B
+  assert.equal(logA.sent.length, 1);
+  const [to, push] = logA.sent[0];
+  assert.equal(to, 2);
+  assert.equal(push.type, 'model');
+  b.handleMessage(1, push, 10);
+  assert.equal(logB.sent.length, 1);
+  const [back, reply] = logB.sent[0];
+  assert.equal(back, 1);
+  assert.equal(reply.type, 'reply');
+  assert.deepEqual([...reply.params], [4, 0, 2, 0], 'the reply carries B\'s model before the merge');
+  a.handleMessage(2, reply, 20);
+  assert.equal(logA.sent.length, 1, 'a reply is not answered');
+  assert.deepEqual([...a.params], [...b.params]);
+  assert.equal(a.age, b.age);
+  const push2: LearnMsg = { type: 'model', age: 1, params: new Float32Array(4) };
+  const noPull = new GossipLearner<number>(3, shard, { ...config, pushPull: false }, new Sfc32(SEED), fakeIo(logB));
+  noPull.handleMessage(1, push2, 30);
+  assert.equal(logB.sent.length, 1, 'push only: no reply');
+});
+
 test('learn codec: round trip, checksum, bounds, non-finite refused', () => {
   const params = Float32Array.of(1.5, -2.25, 0, 3e-8);
   const e = encodeLearn({ type: 'model', age: 77, params });
@@ -100,6 +162,11 @@ test('learn codec: round trip, checksum, bounds, non-finite refused', () => {
   assert.ok(d.ok);
   assert.equal(d.value.age, 77);
   assert.deepEqual([...d.value.params], [...params]);
+  const r = encodeLearn({ type: 'reply', age: 3, params });
+  assert.ok(r.ok);
+  const dr = decodeLearn(r.value);
+  assert.ok(dr.ok);
+  assert.deepEqual([dr.value.type, dr.value.age, ...dr.value.params], ['reply', 3, ...params]);
   for (let i = 0; i < e.value.length; i++) {
     const bad: Uint8Array = Uint8Array.from(e.value);
     bad[i] ^= 0x10;

@@ -33,7 +33,7 @@
  */
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
-import { learningRate, mergeWeighted, paramCount, sgdStep, type ModelShape } from './model.js';
+import { learningRate, mergeWeighted, momentumStep, paramCount, sgdStep, type ModelShape } from './model.js';
 
 /** A node's local data: `count` examples, `shape.features` float32 each, and their labels. */
 export interface Shard {
@@ -54,6 +54,11 @@ export interface LearnConfig {
   /** Initial learning rate and its decay per epoch. */
   readonly lr: number;
   readonly lrDecay: number;
+  /** Heavy-ball momentum of the local steps (0: plain SGD); the velocity stays local. */
+  readonly momentum: number;
+  /** Push-pull: the receiver of a model replies with its own (as it was before the merge), and
+   *  both ends merge, so both hold the same average; false: push only (the paper's). */
+  readonly pushPull: boolean;
 }
 
 /** Defaults, measured on Fashion-MNIST (14×14, centred inputs) in `rumor sim gossip-learning`
@@ -75,12 +80,14 @@ export const DEFAULT_LEARN_CONFIG: Omit<LearnConfig, 'shape'> = {
   periodMs: 1000,
   stepsPerPeriod: 1,
   epochs: 10,
-  lr: 3,
+  lr: 1,
   lrDecay: 0.5,
+  momentum: 0.95,
+  pushPull: true,
 };
 
-/** Messages: a model pushed to a peer. */
-export type LearnMsg = { type: 'model'; age: number; params: Float32Array };
+/** Messages: a model pushed to a peer; in push-pull, the peer's model sent back in reply. */
+export type LearnMsg = { type: 'model' | 'reply'; age: number; params: Float32Array };
 /** Timers: the period. */
 export type LearnTimer = { type: 'period' };
 /** Events: a period ran (how many steps, whether a model was sent), a model merged, training finished. */
@@ -102,6 +109,8 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
   private readonly order: Uint32Array;
   private cursor = 0;
   private readonly scratch: Float64Array;
+  /** Momentum's velocity (empty when `momentum` is 0). */
+  private readonly velocity: Float32Array;
   private stopped = false;
   private readonly budget: number;
 
@@ -116,6 +125,7 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
     if (shard.xs.length < shard.count * F || shard.labels.length < shard.count) throw new RangeError('learn: shard arrays shorter than count × features');
     this.params = new Float32Array(paramCount(config.shape));
     this.scratch = new Float64Array(config.shape.classes);
+    this.velocity = new Float32Array(config.momentum > 0 ? this.params.length : 0);
     this.order = new Uint32Array(shard.count);
     for (let i = 0; i < shard.count; i++) this.order[i] = i;
     this.cursor = shard.count; // shuffle before the first step
@@ -141,12 +151,13 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
     if (i >= 0) this.neighbors.splice(i, 1);
   }
 
-  handleMessage(_from: P, msg: LearnMsg, _now: number): void {
-    if (this.stopped || msg.type !== 'model') return;
+  handleMessage(from: P, msg: LearnMsg, _now: number): void {
+    if (this.stopped || (msg.type !== 'model' && msg.type !== 'reply')) return;
     if (msg.params.length !== this.params.length || !(msg.age >= 0)) {
       this.io.event({ type: 'rejected', reason: `model of ${msg.params.length} parameters, age ${msg.age}; expected ${this.params.length}` });
       return;
     }
+    if (msg.type === 'model' && this.config.pushPull) this.io.send(from, { type: 'reply', age: this.age, params: Float32Array.from(this.params) });
     this.age = mergeWeighted(this.params, this.age, msg.params, msg.age, this.params);
     this.io.event({ type: 'merged', age: msg.age });
   }
@@ -178,7 +189,8 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
       if (this.cursor >= shard.count) this.shuffle();
       const i = this.order[this.cursor++];
       const lr = learningRate(config.lr, config.lrDecay, this.localSteps / shard.count);
-      sgdStep(config.shape, this.params, shard.xs, i, shard.labels[i], lr, this.scratch);
+      if (config.momentum > 0) momentumStep(config.shape, this.params, this.velocity, shard.xs, i, shard.labels[i], lr, config.momentum, this.scratch);
+      else sgdStep(config.shape, this.params, shard.xs, i, shard.labels[i], lr, this.scratch);
       this.localSteps++;
       this.age++;
     }
@@ -199,10 +211,11 @@ export class GossipLearner<P> implements App<P, LearnMsg, LearnTimer> {
 }
 
 /** Train `shape` centrally on all of `data` for `epochs` passes, with the nodes' optimiser
- *  (one example per step, reshuffled every pass, the same learning-rate schedule): the
- *  reference the gossip-trained models are compared with. */
-export function trainCentral(shape: ModelShape, data: Shard, epochs: number, lr: number, lrDecay: number, rng: Rng): Float32Array {
+ *  (one example per step, reshuffled every pass, the same learning-rate schedule, heavy-ball
+ *  `momentum`, 0 by default): the reference the gossip-trained models are compared with. */
+export function trainCentral(shape: ModelShape, data: Shard, epochs: number, lr: number, lrDecay: number, rng: Rng, momentum = 0): Float32Array {
   const w = new Float32Array(paramCount(shape));
+  const v = new Float32Array(momentum > 0 ? w.length : 0);
   const scratch = new Float64Array(shape.classes);
   const order = new Uint32Array(data.count);
   for (let i = 0; i < data.count; i++) order[i] = i;
@@ -215,7 +228,9 @@ export function trainCentral(shape: ModelShape, data: Shard, epochs: number, lr:
     }
     for (let k = 0; k < data.count; k++) {
       const i = order[k];
-      sgdStep(shape, w, data.xs, i, data.labels[i], learningRate(lr, lrDecay, e + k / data.count), scratch);
+      const rate = learningRate(lr, lrDecay, e + k / data.count);
+      if (momentum > 0) momentumStep(shape, w, v, data.xs, i, data.labels[i], rate, momentum, scratch);
+      else sgdStep(shape, w, data.xs, i, data.labels[i], rate, scratch);
     }
   }
   return w;

@@ -79,6 +79,36 @@ export function sgdStep(shape: ModelShape, w: Float32Array, xs: Float32Array, i:
   return loss;
 }
 
+/**
+ * One SGD step with heavy-ball momentum (Polyak 1964; the form of most libraries) on example
+ * `i` (label `y`): `v ← mu v + g;  w ← w − lr v`, with `g` the gradient of the example's
+ * cross-entropy. `v` is the caller's velocity, as long as `w`; `mu` 0 is `sgdStep`. Returns the
+ * example's loss.
+ */
+export function momentumStep(shape: ModelShape, w: Float32Array, v: Float32Array, xs: Float32Array, i: number, y: number, lr: number, mu: number, scratch: Float64Array): number {
+  if (v.length !== w.length) throw new RangeError(`momentum: velocity of ${v.length}, model of ${w.length}`);
+  const F = shape.features;
+  const C = shape.classes;
+  logits(shape, w, xs, i, scratch);
+  softmaxInPlace(scratch, C);
+  const loss = -Math.log(Math.max(scratch[y], 1e-30));
+  const xo = i * F;
+  const bo = C * F;
+  for (let c = 0; c < C; c++) {
+    const g = scratch[c] - (c === y ? 1 : 0);
+    const wo = c * F;
+    for (let f = 0; f < F; f++) {
+      const vk = mu * v[wo + f] + g * xs[xo + f];
+      v[wo + f] = vk;
+      w[wo + f] -= lr * vk;
+    }
+    const vb = mu * v[bo + c] + g;
+    v[bo + c] = vb;
+    w[bo + c] -= lr * vb;
+  }
+  return loss;
+}
+
 /** Fraction of `indices` (or of every example) that `w` classifies right. */
 export function accuracy(shape: ModelShape, w: Float32Array, xs: Float32Array, labels: Uint8Array, indices?: ArrayLike<number>): number {
   const scratch = new Float64Array(shape.classes);
