@@ -7,13 +7,18 @@
  * thread on every model it receives — merge it with the local model, then update the result
  * on local data (the "merge-update", MU, variant).
  *
- * What we run (the *push of the model with an age-weighted merge*, not push-pull averaging):
+ * What we run (push-pull exchanges of models with an age-weighted merge, local SGD with
+ * momentum):
  * - every `periodMs` the node takes `stepsPerPeriod` SGD steps over its shard (one example
- *   each, the shard reshuffled every pass, rate `lr / (1 + lrDecay × epochs)`), then pushes
- *   `{ params, age }` to one neighbour drawn uniformly from its overlay's active view;
+ *   each, the shard reshuffled every pass, rate `lr / (1 + lrDecay × epochs)`, heavy-ball
+ *   momentum `momentum` with the velocity kept on the node), then sends `{ params, age }` to
+ *   one neighbour drawn uniformly from its overlay's active view;
  * - a received model is merged at once: `w ← (a_l w_l + a_r w_r) / (a_l + a_r)`, with age
  *   `max(a_l, a_r)`, where the age of a model is the number of SGD steps it has absorbed;
- * - after `epochs` passes over its own shard a node stops training but keeps pushing and
+ *   with `pushPull` the receiver first replies with its own model as it was, and the sender
+ *   merges that reply the same way, so both ends hold the same average and the sum of all
+ *   models is kept (push only, the paper's, adds a random drift to it);
+ * - after `epochs` passes over its own shard a node stops training but keeps exchanging and
  *   merging: the rounds that follow are pure averaging, which pulls every node's model to
  *   the consensus (what closes the spread between nodes).
  *
@@ -23,10 +28,19 @@
  * uses NEWSCAST); the update happens on the period's timer, `stepsPerPeriod` steps (default
  * 1, the paper's one update per model received; more is cheaper to simulate but merges less
  * per step, which costs accuracy: docs/results.md); the learning rate decays by local epochs
- * (the paper uses Pegasos' 1/(λt)) and is that of averaged models, far above one model's.
+ * (the paper uses Pegasos' 1/(λt)) and is that of averaged models, far above one model's;
+ * the merge is push-pull (the paper pushes only) and the local update has momentum (the
+ * paper's has none). Why: the average of all models moves like large-batch gradient descent,
+ * which at 10 epochs stops short of the central model (600 steps a node at 1,000 nodes);
+ * momentum accelerates it, and it works on the average only when merges keep the average
+ * exact (measured in docs/results.md: momentum with push only gained half as much).
  *
  * Limits: a model message carries every parameter (`classes × (features + 1)` float32 — 7.9 kB
- * for 10 classes on 14×14 images) every period, to one peer; nodes that never hear from
+ * for 10 classes on 14×14 images) every period, to one peer, and push-pull answers each with
+ * another (twice the bytes of push only); a reply that is lost leaves the sum of models off by
+ * the exchange's difference (push-pull's invariant needs both halves); with non-IID shards the
+ * local velocity accumulates the node's own classes' gradients, which widens the gap there
+ * (docs/results.md); nodes that never hear from
  * anyone still train alone; the merge trusts peers (a hostile peer's model is averaged in:
  * gossip learning is not Byzantine-robust); a crashed node's contribution lives on only in
  * the models it already sent.
@@ -62,18 +76,21 @@ export interface LearnConfig {
 }
 
 /** Defaults, measured on Fashion-MNIST (14×14, centred inputs) in `rumor sim gossip-learning`
- *  and its scratch sweeps (docs/results.md, gossip-learning section):
- *  - `stepsPerPeriod` 1: one SGD step per push, as in the paper (one update per model
+ *  and `bench/learn-sweep.ts` (docs/results.md, gossip-learning section; sweep figures are 25
+ *  nodes on 3,000 test examples, where the central reference scores 0.8267):
+ *  - `stepsPerPeriod` 1: one SGD step per exchange, as in the paper (one update per model
  *    received). What limits the collective is how well models are averaged between steps: at
- *    1,000 nodes, 10 epochs, lr 3, the consensus reached 0.794 with 10 steps a period, 0.804
- *    with 2, 0.808 with 1.
- *  - `lr` 3 and `lrDecay` 0.5 (rate `lr / (1 + 0.5 × epochs)`): averaged models progress like
- *    large-batch gradient descent, which takes a far larger rate than one example's SGD (the
- *    central reference's best is 0.05). Measured at 1,000 nodes, 10 epochs: 10 steps a
- *    period, lr 0.3 → 0.771, 1 → 0.791, 3 → 0.794, 10 → 0.795; 2 steps a period, lr 1 →
- *    0.793, 3 → 0.804, 10 → 0.803; at 20 nodes × 3,000 examples (300 steps a period): lr 1 →
- *    0.829, lr 3 → 0.826 (central 0.831). 3 is the best at 1,000 nodes and within 0.5 pp of
- *    the central model at 20.
+ *    1,000 nodes, 10 epochs, lr 3, push only, the consensus reached 0.794 with 10 steps a
+ *    period, 0.804 with 2, 0.808 with 1.
+ *  - `momentum` 0.95, `lr` 1, `lrDecay` 0.5 (rate `lr / (1 + 0.5 × epochs)`), `pushPull` true:
+ *    averaged models progress like large-batch gradient descent, which takes a far larger rate
+ *    than one example's SGD (the central reference's best is 0.05) and which momentum
+ *    accelerates. At 1,000 nodes, 10 epochs, 1 step a period: push only, no momentum, lr 3 →
+ *    0.8080 (push-pull: 0.8097); push only with momentum 0.9 / lr 1 → 0.8127, 0.95 / 1 →
+ *    0.8163, 0.95 / 0.5 → 0.8167, 0.98 / 0.3 → 0.8183, 0.99 / 0.2 → 0.8210; push-pull with
+ *    momentum 0.95 / lr 1 → 0.8243, 0.98 / 0.3 → 0.8260. At 20 nodes × 3,000 examples (300
+ *    steps a period, as `demo:train` runs): push-pull 0.95 / 1 → 0.8237, 0.98 / 0.3 → 0.8190,
+ *    no momentum lr 3 → 0.8270. 0.95 / 1 is within 0.3 pp of the central model at both sizes.
  *  - `epochs` 10, the central reference's; `periodMs` 1 s, the order of Serf's gossip interval
  *    (the paper leaves Δ free). */
 export const DEFAULT_LEARN_CONFIG: Omit<LearnConfig, 'shape'> = {
