@@ -130,7 +130,7 @@ function evalLive(sim: Simulation, learners: (GossipLearner<number> | undefined)
   return { min, mean: n ? sum / n : 0, n };
 }
 
-function runOne(nodes: number, seed: number, run: LearnRun, shardsOf: Shard[], test: Shard, checkIdx: Uint32Array, central: number, base: LearnConfig, onDone: () => void): RunOut {
+function runOne(nodes: number, seed: number, run: LearnRun, shardsOf: Shard[], test: Shard, checkIdx: Uint32Array | undefined, central: number, base: LearnConfig, onDone: () => void): RunOut {
   const config: LearnConfig = { ...base, stepsPerPeriod: run.stepsPerPeriod };
   const learners: (GossipLearner<number> | undefined)[] = new Array(nodes);
   const sim = new Simulation({ nodes, seed, apps: [learnSpec(shardsOf, config, learners)] });
@@ -146,7 +146,7 @@ function runOne(nodes: number, seed: number, run: LearnRun, shardsOf: Shard[], t
   for (let p = 1; p <= total; p++) {
     sim.runFor(config.periodMs);
     if (p === crashAt && run.crashed > 0) sim.failPercent(run.crashed);
-    if (p % every === 0 || p === total) {
+    if (checkIdx && (p % every === 0 || p === total)) {
       const e = evalLive(sim, learners, config.shape, test, checkIdx);
       curve.push({ t_s: Math.round(sim.now / 100) / 10, accuracy_min: e.min, accuracy_mean: e.mean });
     }
@@ -180,8 +180,22 @@ export class LearnInputError extends Error {
   }
 }
 
-/** The experiment (see the module comment). */
-export function gossipLearning(o: ExperimentOptions): ExperimentResult {
+/** The rows of the experiment, in order (see the module comment). */
+function learnRuns(base: LearnConfig): LearnRun[] {
+  return [
+    { shards: 'iid', crashed: 0, stepsPerPeriod: base.stepsPerPeriod },
+    { shards: 'iid', crashed: CRASH_PERCENT, stepsPerPeriod: base.stepsPerPeriod },
+    { shards: 'non-iid', crashed: 0, stepsPerPeriod: base.stepsPerPeriod },
+    { shards: 'non-iid', crashed: CRASH_PERCENT, stepsPerPeriod: base.stepsPerPeriod },
+    { shards: 'non-iid', crashed: 0, stepsPerPeriod: FEWER_MERGES_STEPS },
+  ];
+}
+
+/** Run the rows `only` (indices into the experiment's rows; all by default) exactly as the
+ *  experiment does (same seeds, so the same figures), calling `onRow` as each ends; `curves`
+ *  false skips the checkpoints (which only read the models: the rows do not change). What
+ *  `bench/learn-rows.ts` uses to measure some rows of several seeds in less time. */
+export function gossipLearningRows(o: ExperimentOptions, only?: readonly number[], curves = true, onRow?: (row: Record<string, unknown>) => void): { rows: object[]; curves: object[]; base: LearnConfig; trainCount: number } {
   const nodes = o.nodes ?? 1000;
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 30_000) throw new LearnInputError(`option --nodes: gossip-learning needs an integer in [2, 30000] (2 training examples per node at least), got ${String(nodes)}`, true);
   const loaded = loadFashionMnist();
@@ -189,29 +203,34 @@ export function gossipLearning(o: ExperimentOptions): ExperimentResult {
   const { train, test } = centredData(loaded.data);
   const shape: ModelShape = { features: FASHION_FEATURES, classes: FASHION_CLASSES };
   const base: LearnConfig = { shape, ...DEFAULT_LEARN_CONFIG, lr: o.lr ?? DEFAULT_LEARN_CONFIG.lr, lrDecay: o.lrDecay ?? DEFAULT_LEARN_CONFIG.lrDecay, epochs: o.epochs ?? DEFAULT_LEARN_CONFIG.epochs };
-  const runs: LearnRun[] = [
-    { shards: 'iid', crashed: 0, stepsPerPeriod: base.stepsPerPeriod },
-    { shards: 'iid', crashed: CRASH_PERCENT, stepsPerPeriod: base.stepsPerPeriod },
-    { shards: 'non-iid', crashed: 0, stepsPerPeriod: base.stepsPerPeriod },
-    { shards: 'non-iid', crashed: CRASH_PERCENT, stepsPerPeriod: base.stepsPerPeriod },
-    { shards: 'non-iid', crashed: 0, stepsPerPeriod: FEWER_MERGES_STEPS },
-  ];
+  const runs = learnRuns(base);
+  const chosen = only ?? runs.map((_, k) => k);
   let done = 0;
-  const tick = (): void => o.onProgress?.(++done / (runs.length + 1));
+  const tick = (): void => o.onProgress?.(++done / (chosen.length + 1));
   const central = accuracy(shape, trainCentral(shape, train, base.epochs, CENTRAL_LR, CENTRAL_LR_DECAY, new Sfc32(deriveSeed(o.seed, 99))), test.xs, test.labels);
   tick();
   const checkRng = new Sfc32(deriveSeed(o.seed, 98));
   const checkIdx = Uint32Array.from({ length: CHECKPOINT_TEST }, () => checkRng.int(test.count));
   const shardSets = new Map<Sharding, Shard[]>();
   const rows: object[] = [];
-  const curves: object[] = [];
-  runs.forEach((run, k) => {
+  const curveRows: object[] = [];
+  for (const k of chosen) {
+    const run = runs[k];
     let s = shardSets.get(run.shards);
     if (!s) shardSets.set(run.shards, (s = makeShards(train, nodes, run.shards, deriveSeed(o.seed, 50), shape.features)));
-    const out = runOne(nodes, deriveSeed(o.seed, k), run, s, test, checkIdx, central, base, tick);
+    const out = runOne(nodes, deriveSeed(o.seed, k), run, s, test, curves ? checkIdx : undefined, central, base, tick);
     rows.push(out.row);
-    for (const c of out.curve) curves.push({ shards: run.shards, crashed: run.crashed / 100, steps_per_period: run.stepsPerPeriod, ...c });
-  });
+    onRow?.(out.row);
+    for (const c of out.curve) curveRows.push({ shards: run.shards, crashed: run.crashed / 100, steps_per_period: run.stepsPerPeriod, ...c });
+  }
+  return { rows, curves: curveRows, base, trainCount: train.count };
+}
+
+/** The experiment (see the module comment). */
+export function gossipLearning(o: ExperimentOptions): ExperimentResult {
+  const nodes = o.nodes ?? 1000;
+  const { rows, curves, base, trainCount } = gossipLearningRows(o);
+  const shape = base.shape;
   return {
     experiment: 'gossip-learning',
     seed: o.seed,
@@ -232,6 +251,6 @@ export function gossipLearning(o: ExperimentOptions): ExperimentResult {
     settle_periods: SETTLE_PERIODS,
     crash: `${CRASH_PERCENT} % of the nodes at once, halfway through training`,
     checkpoint_accuracy: `${CHECKPOINT_TEST} fixed test examples per live node; rows: the full 10,000 at the end`,
-    central: `same model, centred inputs and SGD on all ${train.count} examples for the same ${base.epochs} epochs, at its own tuned rate ${CENTRAL_LR} / (1 + ${CENTRAL_LR_DECAY} × epochs)`,
+    central: `same model, centred inputs and SGD on all ${trainCount} examples for the same ${base.epochs} epochs, at its own tuned rate ${CENTRAL_LR} / (1 + ${CENTRAL_LR_DECAY} × epochs)`,
   };
 }
