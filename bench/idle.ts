@@ -14,7 +14,7 @@
  * - `by_type`: per message type, bytes and messages received per second per node, from the
  *   agents' own counters (`/v1/info` `stats.bytesIn`/`messagesIn`: application-level bytes,
  *   no IP/UDP/TCP headers).
- * Writes `bench/results/idle-<N>.json`. Wall-clock traffic: indicative under load (the
+ * The CLI is rebuilt first when stale (scripts/ensure-built.mjs). Writes `bench/results/idle-<N>.json`. Wall-clock traffic: indicative under load (the
  * 1-min load average is printed and written).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -140,6 +140,8 @@ function perType(a: Sample[], b: Sample[], seconds: number, n: number): Record<s
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  // The agents run the built CLI: rebuild it first when src/ is newer (scripts/ensure-built.mjs).
+  if (spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { stdio: 'inherit' }).status !== 0) fail('build failed (npm run prepare)');
   const n = o.nodes;
   const load = [loadavg()[0]];
   const ports = await freePorts(2 * n);
