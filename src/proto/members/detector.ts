@@ -15,7 +15,8 @@
  * as evidence. A quiet cluster only sends datagrams.
  *
  * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
- * marked `failed` here is still pinged, one such member per probe period, for
+ * marked `failed` here is still pinged, one such member per probe interval (not stretched by
+ * local health: such a ping accuses no one), for
  * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
  * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
  * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
@@ -122,6 +123,8 @@ export class Detector<P> {
   private readonly dead: P[] = [];
   private readonly deadAt: number[] = [];
   private deadTurn = 0;
+  /** When the next ping to the dead is due. */
+  private deadPingAt = -Infinity;
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -173,7 +176,11 @@ export class Detector<P> {
     const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
     const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
     for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
-    if (t % K === 0) this.pingDead(now);
+    // Once per probe interval, not stretched by local health: a ping to the dead accuses no one.
+    if (now >= this.deadPingAt) {
+      this.deadPingAt = now + this.config.probeIntervalMs;
+      this.pingDead(now);
+    }
     // Co-observers we came to suspect meanwhile are no longer expected to confirm.
     for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
