@@ -65,6 +65,11 @@ const WRITE_CHUNK = 64 * 1024;
 const SCRATCH_BYTES = 2 * WRITE_CHUNK;
 const EMPTY_FRAME = new Uint8Array(0);
 let scratch: Buffer | null = null;
+/** The same for sealed records (the record is a second copy of the batch, made by the cipher):
+ *  reused on the same condition, so a busy encrypted link allocates one buffer per record
+ *  (the cipher's output) instead of two. */
+let sealScratch: Buffer | null = null;
+const SEAL_SCRATCH_BYTES = SCRATCH_BYTES + 1024;
 
 /** A connection that wrote less than this long ago waits until this long after its last write
  *  before writing again, so that a busy link carries several frames per write. Measured
@@ -300,12 +305,12 @@ export class Connection {
 
   /** The bytes to write for `plain` (one or more whole frames): `plain` itself, or one sealed
    *  record once the keyring sends encrypted traffic. */
-  private wrap(plain: Uint8Array): Uint8Array {
+  private wrap(plain: Uint8Array, into: Buffer | null = null): Uint8Array {
     if (this.sealer === null) {
       if (!this.keyring.sendsEncrypted()) return plain;
       this.sealer = new StreamSealer(this.keyring, this.cluster);
     }
-    return this.sealer.seal(plain);
+    return this.sealer.seal(plain, into);
   }
 
   /**
@@ -466,13 +471,18 @@ export class Connection {
     this.queued -= bytes;
     // Release the written frames (the parallel entries are constants and interned strings).
     this.head = consumeFifo([q, this.kinds, this.types], from, i, EMPTY_FRAME);
-    const sealed = this.wrap(out);
+    const into = sealScratch;
+    sealScratch = null;
+    const sealed = this.wrap(out, into);
     this.socket.write(sealed);
-    // A sealed record is a copy: the scratch buffer is free at once.
-    if (sealed !== out && reuse !== null) {
-      scratch ??= reuse;
+    if (sealed !== out) {
+      // A sealed record is a copy: the batch's scratch buffer is free at once, the record's
+      // once the kernel has taken it whole (as below).
+      if (reuse !== null) scratch ??= reuse;
+      if (this.socket.writableLength === 0 && !this.socket.destroyed) sealScratch ??= into ?? Buffer.allocUnsafeSlow(SEAL_SCRATCH_BYTES);
       return;
     }
+    if (into !== null) sealScratch ??= into;
     // Nothing left in the socket's buffer: the kernel has taken every byte, the scratch buffer
     // is free again (otherwise the pending write keeps it; a new one is made after the next write
     // the kernel takes whole).

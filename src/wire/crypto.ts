@@ -308,13 +308,15 @@ export class StreamSealer {
     return this.key === null || (primary !== null && this.raw !== null && !this.raw.equals(primary));
   }
 
-  /** One record carrying `plain` (a new segment header first when needed). Throws when the
-   *  keyring has no key (the caller checks `keyring.sendsEncrypted()` first). */
-  seal(plain: Uint8Array): Buffer {
+  /** One record carrying `plain` (a new segment header first when needed), written into
+   *  `into` when it is large enough (the caller's reused buffer), else into a new buffer.
+   *  Throws when the keyring has no key (the caller checks `keyring.sendsEncrypted()` first). */
+  seal(plain: Uint8Array, into: Buffer | null = null): Buffer {
     const header = this.refresh();
     const h = header === null ? 0 : STREAM_HEADER_BYTES;
     const len = plain.length + TAG_BYTES;
-    const out = Buffer.allocUnsafe(h + 4 + len);
+    const size = h + 4 + len;
+    const out = into !== null && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
     if (header !== null) header.copy(out, 0);
     out.writeUInt32BE(len, h);
     sealInto(this.key!, nonce(this.counter++), out.subarray(h, h + 4), plain, out, h + 4);

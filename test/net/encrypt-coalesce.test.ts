@@ -31,3 +31,52 @@ test('frames sent on successive turns of a busy encrypted link share sealed reco
     await closeAll(nodes);
   }
 });
+
+test('bursts larger than the socket buffer, both ways at once, arrive intact (records reuse no buffer still being written)', { timeout: 60_000 }, async () => {
+  const nodes = await startCluster(2, { keyring: { keys: [generateKey()] }, maxQueueBytes: 64 * 1024 * 1024 }, 71);
+  try {
+    const [a, b] = nodes;
+    await waitUntil(() => a.neighbors().includes(b.address) && b.neighbors().includes(a.address), 10_000, 'a and b are neighbours');
+    const frames = 240;
+    const size = 30 * 1024;
+    // Frame i of sender s: bytes derived from (s, i), so a record sealed from a reused buffer
+    // that was overwritten while still queued shows up as a wrong byte (or a failed tag).
+    const payload = (s: number, i: number): Uint8Array => {
+      const d = new Uint8Array(size);
+      let x = (s * 7919 + i * 104_729 + 1) >>> 0;
+      for (let k = 0; k < size; k++) {
+        x = (x * 1_103_515_245 + 12_345) >>> 0;
+        d[k] = x >>> 24;
+      }
+      new DataView(d.buffer).setUint32(0, i);
+      return d;
+    };
+    const got = new Map<RumorNodeName, number[]>([['a', []], ['b', []]]);
+    const bad: string[] = [];
+    const listen = (n: typeof a, name: RumorNodeName, s: number): void => {
+      n.on('direct', (_from, _ch, data) => {
+        const i = new DataView(data.buffer, data.byteOffset).getUint32(0);
+        if (!Buffer.from(data).equals(Buffer.from(payload(s, i)))) bad.push(`${name} got a corrupted frame ${i}`);
+        got.get(name)!.push(i);
+      });
+    };
+    listen(b, 'b', 1);
+    listen(a, 'a', 2);
+    // 4 bursts of 60 frames (1.8 MB) each way: writes queue up behind the socket's buffer.
+    for (let burst = 0; burst < 4; burst++) {
+      for (let i = burst * 60; i < (burst + 1) * 60; i++) {
+        assert.equal(a.sendTo(b.address, 'big', payload(1, i)), true, `a queued frame ${i}`);
+        assert.equal(b.sendTo(a.address, 'big', payload(2, i)), true, `b queued frame ${i}`);
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitUntil(() => got.get('a')!.length === frames && got.get('b')!.length === frames, 30_000, `all ${frames} frames arrived both ways (a ${got.get('a')!.length}, b ${got.get('b')!.length})`);
+    assert.deepEqual(bad, []);
+    assert.deepEqual(got.get('b'), Array.from({ length: frames }, (_, i) => i));
+    assert.deepEqual(got.get('a'), Array.from({ length: frames }, (_, i) => i));
+  } finally {
+    await closeAll(nodes);
+  }
+});
+
+type RumorNodeName = 'a' | 'b';
