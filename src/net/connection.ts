@@ -79,14 +79,14 @@ const SEAL_SCRATCH_BYTES = SCRATCH_BYTES + 1024;
 export const COALESCE_MS = 1;
 
 /** The same for a connection that seals its writes (encrypted records). Every record costs a
- *  cipher set-up and a handful of native calls at both ends whatever its size; measured
- *  (/tmp micro-benchmark, `StreamSealer.seal` + `StreamOpener.next` on 1 KB frames, CPU time,
- *  1-min load average 18): ≈ 9 µs per record plus ≈ 1 µs per KB, i.e. 10.6 µs per frame at 1
- *  frame per record, 6.0 at 2, 3.7 at 4, 2.0 at 8. So a busy encrypted link waits twice as
- *  long as a plaintext one (a link carrying R frames/s puts about R × 2 ms + 1 frames in a
- *  record, 3 at 1,000/s instead of 2): at most 1 ms more per hop, and only on a link that
- *  wrote within the last 2 ms (an idle link, as at low load, still writes at the end of the
- *  turn). */
+ *  cipher set-up and a handful of native calls at both ends whatever its size; measured with
+ *  `node --import tsx bench/net-crypto.ts` (seal + open of 1 KB frames, CPU time, 1-min load
+ *  average 25 on the shared 2-core machine): ≈ 10 µs per record plus ≈ 1 µs per frame, i.e.
+ *  11.4 µs per frame at 1 frame per record, 6.4 at 2, 3.7 at 4, 2.3 at 8. So a busy encrypted
+ *  link waits twice as long as a plaintext one (a link carrying R frames/s puts about
+ *  R × 2 ms + 1 frames in a record, 3 at 1,000/s instead of 2): at most 1 ms more per hop, and
+ *  only on a link that wrote within the last 2 ms (an idle link, as at low load, still writes
+ *  at the end of the turn). */
 export const SEALED_COALESCE_MS = 2;
 
 /**
