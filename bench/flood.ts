@@ -8,7 +8,9 @@
  * started and idle before the first message, so its start-up is not measured); latency =
  * until all 5 nodes delivered (one clock: one process). Conditions: no flood; flood with the
  * defences off (`defences: { scoring: false, limits: false }`); flood with fair queueing and
- * limits but no scoring (`defences: { scoring: false }`); flood with the default defences.
+ * limits but no scoring (`defences: { scoring: false }`); flood with the defences but without
+ * fair queueing (`defences: { fairQueue: false }`: the runtime before it); flood with the
+ * default defences.
  * Columns: p99 is the slowest of 100 messages; `honest_quarantined` counts honest nodes in
  * quarantine at any node (a relay of the flood punished); the JSON adds the three slowest
  * messages (index, ms) and node 0's fair-queue drops.
@@ -109,6 +111,7 @@ const rows = [
   await run('no flood', false, {}),
   await run('flood, defences off', true, { defences: { scoring: false, limits: false } }),
   await run('flood, fair queue only (no scoring)', true, { defences: { scoring: false } }),
+  await run('flood, defences on, fair queue off', true, { defences: { fairQueue: false } }),
   await run('flood, defences on (defaults)', true, {}),
 ];
 const base = rows[0].p99_ms as number;

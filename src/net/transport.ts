@@ -499,7 +499,10 @@ export class Transport implements Io<string>, ConnHandler {
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
     const r = this.fair.offer(peer, origin, msg, now);
     if (r === 'run') this.runGossip(peer, msg, now);
-    else if (r !== 'queued' && origin === peer) this.defences.offence(peer, 'rate-excess', now);
+    // A dropped frame of the peer's own origin spends a token of the origin's rate limit, as a
+    // validated one does: only a peer over its rate (a flooder, not a fast honest publisher
+    // ahead of a busy node) is scored for its drops.
+    else if (r !== 'queued' && origin === peer && this.defences.origins?.allow(origin, now) === false) this.defences.offence(peer, 'rate-excess', now);
   }
 
   /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery

@@ -67,8 +67,9 @@ function floodFrames(peer: FakePeer, origin: string, count: number): void {
 
 const BUDGET = 32;
 
-async function node(port: number): Promise<RumorNode> {
-  const n = createNode(testOptions({ port, defences: { fairQueue: { turnBudget: BUDGET } } }));
+/** A node whose per-origin rate limit is `originBurst` messages (then 500/s). */
+async function node(originBurst = 10_000): Promise<RumorNode> {
+  const n = createNode(testOptions({ port: 0, defences: { fairQueue: { turnBudget: BUDGET }, limits: { originPerSec: 500, originBurst } } }));
   await n.start();
   return n;
 }
@@ -80,7 +81,8 @@ async function welcomed(target: RumorNode, addr: string): Promise<FakePeer> {
 }
 
 test('a flooder is quarantined and an honest message is not held behind its backlog', { timeout: 30_000 }, async () => {
-  const target = await node(0);
+  // 3,000 messages of its own against an origin limit of 1,000: a flood.
+  const target = await node(1000);
   const peers: FakePeer[] = [];
   try {
     const flooder = await welcomed(target, '127.0.0.1:21');
@@ -114,14 +116,18 @@ test('a flooder is quarantined and an honest message is not held behind its back
   }
 });
 
-test('a neighbour relaying a flood of another origin loses its excess but is not scored for it', { timeout: 30_000 }, async () => {
-  const target = await node(0);
+for (const [what, origin] of [
+  ['a neighbour relaying a flood of another origin', '127.0.0.1:9'],
+  ['a publisher within its origin rate limit, ahead of a busy node,', '127.0.0.1:23'],
+] as const) {
+  test(`${what} loses its excess but is not scored for it`, { timeout: 30_000 }, async () => {
+  const target = await node();
   let relay: FakePeer | null = null;
   try {
     relay = await welcomed(target, '127.0.0.1:23');
     let flood = 0;
     target.on('message', (d) => void (d.channel === 'flood' && flood++));
-    floodFrames(relay, '127.0.0.1:9', 3000);
+    floodFrames(relay, origin, 3000);
     await waitUntil(() => (target.stats().defences?.fairQueue?.depth ?? 1) === 0 && flood > 0, 10_000, 'relayed flood handled');
     const d = target.stats().defences!;
     assert.ok(d.fairQueue!.dropped.origin > 0, `excess over the origin bound dropped: ${JSON.stringify(d.fairQueue)}`);
@@ -134,3 +140,4 @@ test('a neighbour relaying a flood of another origin loses its excess but is not
     await target.close();
   }
 });
+}
