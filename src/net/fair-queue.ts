@@ -18,10 +18,12 @@
  * delays another origin's.
  *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
- * per link. A frame over a bound is dropped and counted; when the link's peer is the origin
- * of the dropped frame (it floods its own messages) the drop scores against it as
- * `rate-excess` (guard.ts), so a flooder is quarantined within about 100 dropped frames,
- * while a neighbour that merely relays a flood is never scored for it. A dropped relay is the
+ * per link. A frame over a bound is dropped and counted. The transport (transport.ts
+ * `offerGossip`) charges a dropped frame of the peer's own origin to that origin's rate limit
+ * (limits.ts `OriginLimits`), and once the origin is over its rate the drop scores against the
+ * peer as `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate,
+ * while a neighbour that merely relays a flood, or a publisher within its rate that is ahead
+ * of a busy node, is never scored for its drops. A dropped relay is the
  * eager copy only: Plumtree's lazy IHAVEs from other neighbours still announce the message.
  *
  * Limits: round robin counts frames, not bytes (deficit round robin by bytes would weigh a
@@ -39,8 +41,10 @@ export type GossipFrame = Extract<Message<string>, { type: 'gossip' }>;
 
 export interface FairQueueConfig {
   /** Gossip frames handled per event-loop turn before the rest wait for the next pass.
-   *  Measured: ≈ 15–30 µs of CPU per gossip frame at a node of the 5-node bench (validate,
-   *  deliver, forward), so 64 frames hold the loop ≈ 1–2 ms per node per turn. */
+   *  Guess, not measured per frame: 64 frames keep one node's hold on the loop to a few ms
+   *  per turn at tens of µs per frame (validate, deliver, forward), and still let a node
+   *  serve 64 × (turns per second) frames, well above the bench cluster's 2,000 msgs/s.
+   *  bench:flood measured 64 against 16 (docs/results.md): no difference within the noise. */
   turnBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
