@@ -6,6 +6,7 @@
  */
 import type { Logger } from './util.js';
 import { DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { DEFAULT_FAIR_QUEUE, type FairQueueConfig, type FairQueueStats } from './fair-queue.js';
 import { DEFAULT_SCORING, PeerScores, type Offence, type PeerScore, type ScoringConfig } from './scoring.js';
 
 /** User-facing defence options (`createNode({ defences })`); every field optional. */
@@ -16,6 +17,9 @@ export interface DefenceOptions {
   limits?: Partial<LimitsConfig> | false;
   /** Gossip-rate and bad-frame-rate alarms. */
   alarm?: Partial<AlarmConfig>;
+  /** Fair queueing of inbound gossip per link and origin (fair-queue.ts); `false` (or
+   *  `limits: false`) hands every gossip frame to the machine as it is read. */
+  fairQueue?: Partial<FairQueueConfig> | false;
 }
 
 /** Defence counters and scores, as in `stats().defences`. */
@@ -30,6 +34,8 @@ export interface DefenceStats {
   quarantine: { refusedFrames: number; started: number; active: string[] };
   /** Per-peer scores (advertised address → score, offence counts, quarantine). */
   scores: Record<string, PeerScore>;
+  /** Inbound gossip fair queueing (fair-queue.ts); null when turned off. */
+  fairQueue: FairQueueStats | null;
   /** Rate alarms: last 1 s rate, its EWMA baseline, whether over, alarms raised. */
   alarms: Record<'gossip' | 'badFrames', { rate: number; baseline: number; active: boolean; raised: number }>;
 }
@@ -42,7 +48,11 @@ export class PeerGuard {
   private readonly last = { gossip: 0, badFrames: 0 };
   private lastCounts = { gossip: 0, badFrames: 0 };
   private lastSampleAt = -1;
-  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine'> & { refusedFrames: number } = {
+  /** Fair-queue configuration, null when off (`fairQueue: false` or `limits: false`). */
+  readonly fairQueue: FairQueueConfig | null;
+  /** The transport's fair-queue counters (set by the transport when it has a queue). */
+  fairQueueStats: FairQueueStats | null = null;
+  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine' | 'fairQueue'> & { refusedFrames: number } = {
     rateExcess: { frames: 0, bytes: 0 },
     originExcess: 0,
     validation: { accept: 0, reject: 0, ignore: 0 },
@@ -59,6 +69,7 @@ export class PeerGuard {
     const l = o.limits === false ? null : { ...DEFAULT_LIMITS, ...o.limits };
     this.limits = l === null ? null : new PeerLimits(l);
     this.origins = l === null ? null : new OriginLimits(l);
+    this.fairQueue = l === null || o.fairQueue === false ? null : { ...DEFAULT_FAIR_QUEUE, ...o.fairQueue };
     const a = { ...DEFAULT_ALARM, ...o.alarm };
     this.alarms = { gossip: new RateAlarm(a), badFrames: new RateAlarm(a) };
   }
@@ -129,6 +140,7 @@ export class PeerGuard {
         active: Object.keys(scores).filter((p) => scores[p].quarantinedForMs > 0),
       },
       scores,
+      fairQueue: this.fairQueueStats === null ? null : { ...this.fairQueueStats, dropped: { ...this.fairQueueStats.dropped } },
       alarms: { gossip: al('gossip'), badFrames: al('badFrames') },
     };
   }
