@@ -87,8 +87,10 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Build the commander program; exposed for tests and for documentation generators. */
-export function buildProgram(ctx: CliContext): Command {
+/** Build the commander program; exposed for tests and for documentation generators. With
+ *  `only`, just that verb is registered (`main` does so for `rumor agent`: registering the
+ *  other verbs' options and help cost ~3 ms of CPU at each agent start, docs/results.md). */
+export function buildProgram(ctx: CliContext, only?: (program: Command, ctx: CliContext) => void): Command {
   const program = new Command('rumor');
   program
     .description('gossip for Node.js: HyParView membership, Plumtree broadcast, a deterministic simulator')
@@ -100,7 +102,7 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
       outputError: (s, write) => write(`rumor: ${firstLine(s.replace(/^error: /, ''))}\n`),
     });
-  for (const register of VERBS) register(program, ctx);
+  for (const register of only ? [only] : VERBS) register(program, ctx);
   return program;
 }
 
@@ -129,7 +131,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     cwd: io.cwd ?? process.cwd(),
     exitCode: 0,
   };
-  const program = buildProgram(ctx);
+  const program = buildProgram(ctx, argv[0] === 'agent' ? registerAgent : undefined);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
