@@ -6,8 +6,9 @@
  * register call to `VERBS` below. Registration must stay light: a verb file declares its
  * options and help, and its action `await import()`s what it runs (the simulator, the
  * agent, report rendering...), so `--help`, usage errors and `rumor agent` load only what
- * they need (`rumor agent` through bin/rumor.js and its one-file bundle: 85–100 ms of CPU to a
- * ready API on node 20, against 40–70 ms for `node -e 0`; docs/results.md).
+ * they need (`rumor agent` through bin/rumor.js and its one-file bundle: ~60 ms of CPU to a
+ * ready API on node 20, against ~21 ms for `node -e 0`, both without NODE_EXTRA_CA_CERTS;
+ * docs/results.md).
  *
  * Exit codes: 0 success (also `--help`, `--version`), 1 failure while running,
  * 2 usage error. Every error is one line `rumor: <problem>` on stderr, no stack trace.
