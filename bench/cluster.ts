@@ -57,7 +57,7 @@ import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
 import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
-import { agentEnv, cpuMsOf, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
+import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -163,18 +163,27 @@ function fail(msg: string): never {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
-/** Build dist/ when it is missing or older than a source file (agents run the built CLI). */
+/** Build dist/ when it is missing or older than a source file (agents run the built CLI), then
+ *  the bundle, then the code cache when it does not match the bundle (`ensureCodeCache`): a
+ *  bundle rebuilt by the first agent, or a missing cache, would make this run's agents start
+ *  cold and their start-up columns measure that instead. */
 function ensureBuilt(): void {
   const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  if (existsSync(out) && statSync(out).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json)\n');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) {
-    if (!existsSync(out)) fail('build failed');
-    process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+  if (!existsSync(out) || statSync(out).mtimeMs < newest(join(ROOT, 'src'))) {
+    process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json, node scripts/bundle.mjs)\n');
+    const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) {
+      if (!existsSync(out)) fail('build failed');
+      process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+    }
   }
+  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(out).mtimeMs) {
+    if (spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { stdio: 'inherit' }).status !== 0) fail('scripts/bundle.mjs failed');
+  }
+  ensureCodeCache();
 }
 
 /** Per-node handler scripts: bash, `$EPOCHREALTIME` (no fork), append "<time> <payload>" to log-<i>. */

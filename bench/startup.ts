@@ -86,6 +86,27 @@ export function removedEnv(keepEnv: boolean): string[] {
   return keepEnv ? [] : START_COST_ENV.filter((k) => process.env[k] !== undefined);
 }
 
+/**
+ * Make the V8 code cache (`dist/rumor.cjs.cache`, scripts/code-cache.mjs) when it is missing or
+ * was made for another build of the bundle, before a benchmark starts agents: an installed
+ * agent runs with it from its second start on, and without it every agent of a fleet started
+ * at once compiles the whole bundle (the first one to live 2 s writes it, too late for the
+ * others). Exits the benchmark when it cannot be made.
+ */
+export function ensureCodeCache(): void {
+  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+  const source = readFileSync(bundle, 'utf8');
+  const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
+  try {
+    if (readFileSync(`${bundle}.cache`).subarray(0, key.length).equals(key)) return;
+  } catch {
+    // no cache yet
+  }
+  process.stderr.write('making the code cache (node scripts/code-cache.mjs)\n');
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs')], { stdio: 'inherit', env: agentEnv(false) });
+  if (r.status !== 0) throw new Error('scripts/code-cache.mjs failed: agents would start without the code cache');
+}
+
 /** Mean CPU (ms) of `node -e 0` over `runs` runs, spawn to exit, with this process's `node`,
  *  in the environment agents are started with (`agentEnv`). */
 export function nodeFloorCpuMs(runs = 20, keepEnv = false): number {
@@ -224,6 +245,7 @@ async function main(): Promise<void> {
   }
   if (cluster > 0) {
     // `--cluster N`: N agents at once, each one's CPU and RSS 12 s after the last spawn.
+    ensureCodeCache();
     const load = loadavg()[0];
     const r = await clusterSettled(cluster, 12_000);
     process.stdout.write(
@@ -233,6 +255,7 @@ async function main(): Promise<void> {
     );
     return;
   }
+  ensureCodeCache();
   const load0 = loadavg()[0];
   const floor = nodeFloorCpuMs(20, keepEnv);
   // With an event handler, as bench/cluster.ts starts its agents (the handler runner's warm-up runs at start).
