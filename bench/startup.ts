@@ -74,10 +74,13 @@ export function rssMbOf(pid: number | undefined): number {
  */
 export const START_COST_ENV = ['NODE_EXTRA_CA_CERTS'] as const;
 
-/** The environment agents (and the floor) are started with: this one without `START_COST_ENV`. */
+/** The environment agents (and the floor) are started with: this one without `START_COST_ENV`.
+ *  Those keys are present with the value `undefined` (which `spawn` leaves out) rather than
+ *  absent, so that the result also overrides them when merged over `process.env`, as
+ *  src/cli/cluster.ts `spawnAgent` merges its `env`. */
 export function agentEnv(keepEnv: boolean): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  if (!keepEnv) for (const k of START_COST_ENV) delete env[k];
+  if (!keepEnv) for (const k of START_COST_ENV) env[k] = undefined;
   return env;
 }
 
