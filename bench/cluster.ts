@@ -42,6 +42,10 @@
  * protocol over one persistent connection per agent (bench/serf.ts): neither spawns a process
  * per poll, and both clients cost this process little CPU (the agents share its 2 cores).
  * Both systems run their default (`lan`) profile unless `--profile` says otherwise.
+ * rumor's agents, and `node -e 0` for the floor, run without the machine's NODE_EXTRA_CA_CERTS
+ * (every Node process parses that CA file at start, ~35 ms of CPU here; an agent opens no TLS
+ * connection and a fleet host does not set it: bench/startup.ts `START_COST_ENV`); `--keep-env`
+ * keeps it. The run prints and records (`env_removed`) what was left out.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -53,7 +57,7 @@ import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
 import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
-import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
+import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,6 +67,8 @@ interface Options {
   idleS: number;
   profile: 'lan' | 'local';
   only?: 'rumor' | 'serf';
+  /** Start rumor's agents with this process's whole environment (bench/startup.ts `START_COST_ENV`). */
+  keepEnv?: boolean;
 }
 
 /** The figures of one system. `null`: the phase timed out (see `notes`). */
@@ -76,6 +82,8 @@ interface Result {
   agent_startup_cpu_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
+  /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
+  env_removed?: string[];
   event_p50_ms: number | null;
   event_p100_ms: number | null;
   crash_detect_ms: number | null;
@@ -141,8 +149,8 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    }
-    else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf)`);
+    } else if (a === '--keep-env') o.keepEnv = true;
+    else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --keep-env)`);
   }
   return o;
 }
@@ -155,18 +163,27 @@ function fail(msg: string): never {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
-/** Build dist/ when it is missing or older than a source file (agents run the built CLI). */
+/** Build dist/ when it is missing or older than a source file (agents run the built CLI), then
+ *  the bundle, then the code cache when it does not match the bundle (`ensureCodeCache`): a
+ *  bundle rebuilt by the first agent, or a missing cache, would make this run's agents start
+ *  cold and their start-up columns measure that instead. */
 function ensureBuilt(): void {
   const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  if (existsSync(out) && statSync(out).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json)\n');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) {
-    if (!existsSync(out)) fail('build failed');
-    process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+  if (!existsSync(out) || statSync(out).mtimeMs < newest(join(ROOT, 'src'))) {
+    process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json, node scripts/bundle.mjs)\n');
+    const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) {
+      if (!existsSync(out)) fail('build failed');
+      process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+    }
   }
+  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(out).mtimeMs) {
+    if (spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { stdio: 'inherit' }).status !== 0) fail('scripts/bundle.mjs failed');
+  }
+  ensureCodeCache();
 }
 
 /** Per-node handler scripts: bash, `$EPOCHREALTIME` (no fork), append "<time> <payload>" to log-<i>. */
@@ -311,6 +328,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       logFile: join(dir, `agent-${i}.log`),
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+      env: agentEnv(opts.keepEnv === true),
     });
   return {
     name: 'rumor',
@@ -675,7 +693,8 @@ async function main(): Promise<void> {
     const gossip = ports.slice(0, opts.nodes);
     const dir = mkdtempSync(join(tmpdir(), 'bench-rumor-'));
     results.rumor = await runSystem(rumorDriver(dir, opts, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes)), dir, opts, gossip, accounting);
-    results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20))!;
+    results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20, opts.keepEnv === true))!;
+    results.rumor.env_removed = removedEnv(opts.keepEnv === true);
   }
   if (opts.only !== 'rumor') {
     ensureSerf();
@@ -685,6 +704,7 @@ async function main(): Promise<void> {
     results.serf = await runSystem(serfDriver(dir, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes), opts.profile), dir, opts, gossip, accounting);
   }
   printTable(results);
+  process.stdout.write(envNote(opts.keepEnv === true));
   load.push(loadavg()[0]);
   process.stdout.write(`load average (1 min) at start and end: ${load.map((x) => x.toFixed(1)).join(' -> ')}\n`);
   const outDir = join(ROOT, 'bench', 'results');
