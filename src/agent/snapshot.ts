@@ -25,8 +25,8 @@
  * included: an event seen in that window may be delivered again after a crash, as in Serf,
  * whose flush interval is 500 ms).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAddr } from '../net/util.js';
 
@@ -239,12 +239,15 @@ export async function writeSnapshotAsync(dir: string, snap: Snapshot, stillWante
   await mkdir(dir, { recursive: true });
   // Not the name `writeSnapshot` uses: a `flush()` during this write must not share the file.
   const tmp = join(dir, `${SNAPSHOT_FILE}.bg.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
+  const fd = await new Promise<number>((res, rej) => open(tmp, 'w', 0o600, (e, f) => (e ? rej(e) : res(f))));
   try {
-    await fh.writeFile(JSON.stringify(snap) + '\n');
-    await fh.sync();
+    const data = Buffer.from(JSON.stringify(snap) + '\n');
+    for (let off = 0; off < data.length; ) {
+      off += await new Promise<number>((res, rej) => write(fd, data, off, data.length - off, null, (e, n) => (e ? rej(e) : res(n))));
+    }
+    await new Promise<void>((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
   } finally {
-    await fh.close();
+    await new Promise<void>((res) => close(fd, () => res()));
   }
   if (!stillWanted()) {
     rmSync(tmp, { force: true });
