@@ -8,9 +8,10 @@
  *     receives the query, runs its query handler and sends the response to the asker;
  *   - an idle window as long as a round;
  * and the CPU each agent used over each round (schedstat, every thread), divided by events (or
- * queries) and agents. The difference between `bench` and `other` is the handler's cost in the
- * agent (fork of the agent process, stdio, exit handling); the handler children's own CPU
- * (bash) comes from the agents' `cutime+cstime` (/proc/<pid>/stat, 10 ms ticks summed over all
+ * queries) and agents; an agent's CPU includes its handler launcher's (src/agent/spawn-helper.ts,
+ * the `perl` child that forks the handlers). The difference between `bench` and `other` is the
+ * handler's cost in the agent (the launcher's fork, or the agent's own; stdio, exit handling); the handler children's own CPU
+ * (bash) comes from the agents' and launchers' `cutime+cstime` (/proc/<pid>/stat, 10 ms ticks summed over all
  * agents and events). CPU is what this measures because it does not depend on the machine's
  * load the way wall-clock latency does: on 2 cores, N agents' CPU per event bounds the event's
  * latency from below. The wall-clock figures printed beside it (event to every handler, query
@@ -24,7 +25,7 @@
  * the agent has mapped, so a lighter agent forks faster.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,20 @@ function childrenCpuMs(pid: number | undefined): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return ((Number(rest[13]) + Number(rest[14])) * 1000) / HZ;
+}
+
+/** The agent's long-lived child running `perl` (the handler launcher), if any. */
+function launcherOf(pid: number): number | undefined {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
+      }
+    }
+  } catch {
+    // the agent or the child ended
+  }
+  return undefined;
 }
 
 interface Args {
@@ -125,7 +140,13 @@ async function main(): Promise<void> {
     );
     await sleep(3000); // handler warm-up (1.5 s after start) done
     const pids = children.map((c) => c.pid!);
-    const cpu = (): { agent: number; kids: number } => ({ agent: pids.reduce((s, p) => s + cpuMsOf(p), 0), kids: pids.reduce((s, p) => s + childrenCpuMs(p), 0) });
+    // The handler launcher (src/agent/spawn-helper.ts) is a child of each agent: its own CPU is
+    // the agent's spawn cost, its children's (reaped by it) the handlers'.
+    const launchers = pids.map(launcherOf);
+    const cpu = (): { agent: number; kids: number } => ({
+      agent: pids.reduce((s, p, i) => s + cpuMsOf(p) + (launchers[i] === undefined ? 0 : cpuMsOf(launchers[i])), 0),
+      kids: pids.reduce((s, p, i) => s + childrenCpuMs(p) + (launchers[i] === undefined ? 0 : childrenCpuMs(launchers[i])), 0),
+    });
     const per = (a: { agent: number; kids: number }, b: { agent: number; kids: number }): { agent: number; kids: number } => ({ agent: (b.agent - a.agent) / events / nodes, kids: (b.kids - a.kids) / events / nodes });
     const eventRound = async (name: string): Promise<{ agent: number; kids: number; wall: number[] }> => {
       const c0 = cpu();

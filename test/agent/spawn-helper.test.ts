@@ -48,7 +48,7 @@ test('the launcher and a direct spawn give the same outcomes, environment and st
     { filters: ['user:noshebang'], script: script('noshebang.sh', 'echo "no shebang $RUMOR_USER_EVENT"\n') },
     { filters: ['user:plain'], script: script('plain.sh', '#!/bin/sh\ncat\n') },
   ];
-  const outcomes: Record<string, unknown[]> = {};
+  const outcomes: Record<string, unknown[][]> = {};
   for (const launcher of ['direct', 'helper'] as const) {
     const h = runner(handlers, launcher);
     for (const [k, name] of ['env', 'exit', 'signal', 'missing', 'noexec', 'noshebang', 'plain'].entries()) h.r.dispatch(user(name, `data of ${name}`, k + 1));
