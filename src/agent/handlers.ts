@@ -17,7 +17,9 @@
  * never thrown.
  *
  * Cheap per run, because with every node of a cluster running a handler for the same event the
- * agents' CPU is the event's latency: the environment is an object whose prototype is the
+ * agents' CPU is the event's latency: runs are started by a long-lived launcher process
+ * (`spawn-helper.ts`: the agent does not fork its ~60 MB per run; with the same semantics, and
+ * the agent's own `spawn` as the fallback, `launcher: 'direct'`); the environment is an object whose prototype is the
  * agent's environment, read once (no copy of it per run); stdin is an unnamed scratch file
  * holding the data rather than a pipe (see `scratch.ts`; read to its end like a pipe; a pipe
  * is the fallback when no scratch file can be made); stdout is only captured when asked
