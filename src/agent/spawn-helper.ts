@@ -37,7 +37,9 @@ import { constants } from 'node:os';
 const LAUNCHER = String.raw`
 use strict; use warnings; use POSIX (); use IO::Select;
 $SIG{PIPE} = 'IGNORE'; binmode STDIN; binmode STDOUT; my $sel = IO::Select->new(\*STDIN);
-my (%kids, %byfh, %status); my $in = ''; my $reaped = 0; $SIG{CHLD} = sub { $reaped = 1 };
+my (%kids, %byfh, %status); my $in = ''; my $reaped = 0;
+pipe(my $sigr, my $sigw) or die "pipe: $!"; $sigw->blocking(0); $sigr->blocking(0); $sel->add($sigr);
+$SIG{CHLD} = sub { $reaped = 1; syswrite($sigw, 'x') };
 sub report { my $b = pack('CNN', $_[0], $_[1], $_[2]) . pack('N/a*', $_[3] // ''); syswrite(STDOUT, pack('N', length $b) . $b) // exit 0; }
 sub done { my $k = shift; return if $k->{fhs} > 0 || !defined $k->{st}; report(ord 'X', $k->{id}, $k->{st}, ''); delete $kids{$k->{pid}}; }
 sub start {
@@ -68,8 +70,11 @@ sub start {
 sub reap { $reaped = 0; while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) { if (my $k = $kids{$p}) { $k->{st} = $?; done($k); } else { $status{$p} = $?; } } }
 while (1) {
   reap() if $reaped;
+  # A SIGCHLD between the check above and the select writes a byte on the self-pipe: the
+  # select returns at once instead of at its timeout.
   my @ready = $sel->can_read(1);
   for my $fh (@ready) {
+    if (fileno($fh) == fileno($sigr)) { my $b; 1 while (sysread($sigr, $b, 512) // 0) > 0; $reaped = 1; next; }
     if (fileno($fh) == fileno(STDIN)) {
       my $n = sysread(STDIN, $in, 65536, length $in);
       if (!$n) { next if !defined $n && $!{EINTR}; exit 0; }
