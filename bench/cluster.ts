@@ -4,6 +4,8 @@
  * and written to `bench/results/cluster-<N>.json` as `{ "rumor": {...}, "serf": {...} }`.
  *
  *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
+ *   npm run bench:cluster -- --nodes 50 --phases event,tag,query   (join, then only those columns;
+ *     the others print `-`; `--only rumor|serf` runs one system)
  *
  * Measured, with the same method for both systems:
  * (a) join: from the moment the last agent answers a members query until every agent lists all N
@@ -69,7 +71,14 @@ interface Options {
   only?: 'rumor' | 'serf';
   /** Start rumor's agents with this process's whole environment (bench/startup.ts `START_COST_ENV`). */
   keepEnv?: boolean;
+  /** Phases to run after the join (default: all, in this order). */
+  phases: Phase[];
 }
+
+/** The phases after the join; `--phases event,tag,query` runs only those (faster iteration on
+ *  one column; the full run stays the default). */
+const PHASES = ['event', 'tag', 'query', 'idle', 'crash', 'stall', 'silent', 'restart'] as const;
+type Phase = (typeof PHASES)[number];
 
 /** The figures of one system. `null`: the phase timed out (see `notes`). */
 interface Result {
@@ -130,7 +139,7 @@ interface Driver {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan' };
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -150,7 +159,13 @@ function parseArgs(argv: string[]): Options {
       o.only = v;
       i++;
     } else if (a === '--keep-env') o.keepEnv = true;
-    else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --keep-env)`);
+    else if (a === '--phases' && v !== undefined) {
+      const list = v.split(',');
+      const bad = list.filter((x) => !(PHASES as readonly string[]).includes(x));
+      if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
+      o.phases = PHASES.filter((x) => list.includes(x));
+      i++;
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -593,38 +608,53 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     const joined = await until(120_000, () => allSeeAlive(d, n, all), 20);
     const joinEnd = nowMs();
     if (!joined) notes.push('join did not converge within 120 s');
-    process.stderr.write(`[${d.name}] joined; ${opts.events} events\n`);
-    const lat = await measureEvents(d, dir, n, opts.events, notes);
-    process.stderr.write(`[${d.name}] tag updates\n`);
-    const tagLat = await measureTagUpdates(d.tagOps, n, notes);
-    process.stderr.write(`[${d.name}] queries\n`);
-    const queryLat = await measureQueries(d.queryOps, n, notes);
-    process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
-    await sleep(2000);
+    const on = (p: Phase): boolean => opts.phases.includes(p);
+    process.stderr.write(`[${d.name}] joined; phases ${opts.phases.join(', ')}\n`);
+    const lat = on('event') ? await measureEvents(d, dir, n, opts.events, notes) : [];
+    if (on('tag')) process.stderr.write(`[${d.name}] tag updates\n`);
+    const tagLat = on('tag') ? await measureTagUpdates(d.tagOps, n, notes) : [];
+    if (on('query')) process.stderr.write(`[${d.name}] queries\n`);
+    const queryLat = on('query') ? await measureQueries(d.queryOps, n, notes) : [];
     let idle: number | null = null;
     let idlePackets: number | null = null;
-    if (accounting && startAccounting(gossipPorts)) {
-      const c0 = accounted();
-      await sleep(opts.idleS * 1000);
-      const c1 = accounted();
-      idle = (c1.bytes - c0.bytes) / opts.idleS / n;
-      idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
-      stopAccounting();
-    } else notes.push('iptables accounting unavailable: idle traffic not measured');
+    if (on('idle')) {
+      process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
+      await sleep(2000);
+      if (accounting && startAccounting(gossipPorts)) {
+        const c0 = accounted();
+        await sleep(opts.idleS * 1000);
+        const c1 = accounted();
+        idle = (c1.bytes - c0.bytes) / opts.idleS / n;
+        idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
+        stopAccounting();
+      } else notes.push('iptables accounting unavailable: idle traffic not measured');
+    }
     const rss = all.map((i) => rssMb(run.children[i].pid));
-    process.stderr.write(`[${d.name}] crash detection\n`);
-    const crash = await measureCrash(d, run, n);
-    if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
-    const live = all.slice(0, n - 1);
-    process.stderr.write(`[${d.name}] stall (SIGSTOP 6 s, SIGCONT)\n`);
-    const stall = await measureStall(d, run, live, n - 2);
-    if (stall.recoverMs === null) notes.push('the stalled agent was not alive everywhere within 60 s of its resume');
-    process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
-    const silent = await measureSilent(d, run, live, n - 3);
-    if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
-    process.stderr.write(`[${d.name}] restart without join\n`);
-    const restart = await measureRestart(d, run, live.filter((i) => i !== n - 3), 0, notes);
-    if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
+    let crash: number | undefined;
+    if (on('crash')) {
+      process.stderr.write(`[${d.name}] crash detection\n`);
+      crash = await measureCrash(d, run, n);
+      if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
+    }
+    const live = on('crash') ? all.slice(0, n - 1) : all;
+    let stall: Awaited<ReturnType<typeof measureStall>> = { fp: 0, failed: 0, recoverMs: null, listed: [] };
+    if (on('stall')) {
+      process.stderr.write(`[${d.name}] stall (SIGSTOP 6 s, SIGCONT)\n`);
+      stall = await measureStall(d, run, live, n - 2);
+      if (stall.recoverMs === null) notes.push('the stalled agent was not alive everywhere within 60 s of its resume');
+    }
+    let silent: number | undefined;
+    if (on('silent')) {
+      process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
+      silent = await measureSilent(d, run, live, n - 3);
+      if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
+    }
+    let restart: number | undefined;
+    if (on('restart')) {
+      process.stderr.write(`[${d.name}] restart without join\n`);
+      restart = await measureRestart(d, run, on('silent') ? live.filter((i) => i !== n - 3) : live, 0, notes);
+      if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
+    }
     const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
     const sortedLat = [...lat].sort((a, b) => a - b);
     return {
@@ -641,8 +671,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       idle_packets_per_s_per_node: round(idlePackets),
       rss_mb_per_agent: round(rss.reduce((a, b) => a + b, 0) / rss.length)!,
       silent_detect_ms: round(silent),
-      stall_false_positives: stall.fp,
-      stall_false_failed: stall.failed,
+      stall_false_positives: on('stall') ? stall.fp : null,
+      stall_false_failed: on('stall') ? stall.failed : null,
       stall_recover_ms: round(stall.recoverMs),
       stall_false_listed: stall.listed,
       event_latencies_ms: lat.map((x) => round(x)!),
@@ -709,7 +739,10 @@ async function main(): Promise<void> {
   process.stdout.write(`load average (1 min) at start and end: ${load.map((x) => x.toFixed(1)).join(' -> ')}\n`);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `cluster-${opts.nodes}.json`);
+  // A run of some phases only does not overwrite the full run's file.
+  const parts = [opts.only, opts.phases.length < PHASES.length ? opts.phases.join('-') : undefined].filter((x) => x !== undefined);
+  const partial = parts.map((x) => `-${x}`).join('');
+  const file = join(outDir, `cluster-${opts.nodes}${partial}.json`);
   writeFileSync(file, JSON.stringify({ ...results, options: opts, load_avg_1m: load.map((x) => round(x)), date: new Date().toISOString() }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file}\n`);
 }
