@@ -23,7 +23,8 @@
  *     (`tag_update_ms`, median of 5; bench/tag-update.ts);
  * (b3) query: a query to every agent until every agent's response is back at the asker
  *     (`query_all_ms`, median of 5; bench/query-all.ts; Serf: the RPC `query`, `serf query`);
- * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
+ * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS of the agent and the
+ *     processes it keeps (rumor's handler launcher) (`rss_mb_per_agent`, mean);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
  *     member alive for 5 s running (at least 10 s after the resume, at most 60 s):
@@ -242,12 +243,28 @@ async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined>, eve
   return undefined;
 }
 
+/** RSS of an agent and every process it keeps running (rumor's handler launcher, ~4–5 MB), in MB:
+ *  what the agent costs its host. Handler runs in flight are counted too (none run when it is read). */
 function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const own = vmRssMb(pid);
+  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (rssMb(c) || 0), 0);
+}
+
+function vmRssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((x) => x.trim() !== '').map(Number);
+  } catch {
+    return [];
   }
 }
 
