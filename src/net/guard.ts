@@ -5,7 +5,7 @@
  * alarms on the node's own gossip and bad-frame rates (limits.ts `RateAlarm`).
  */
 import type { Logger } from './util.js';
-import { DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { checkPositive, DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
 import { DEFAULT_FAIR_QUEUE, type FairQueueConfig, type FairQueueStats } from './fair-queue.js';
 import { DEFAULT_SCORING, PeerScores, type Offence, type PeerScore, type ScoringConfig } from './scoring.js';
 
@@ -20,6 +20,54 @@ export interface DefenceOptions {
   /** Fair queueing of inbound gossip per link and origin (fair-queue.ts); `false` (or
    *  `limits: false`) hands every gossip frame to the machine as it is read. */
   fairQueue?: Partial<FairQueueConfig> | false;
+}
+
+/** The first problem of `createNode`'s `defences` option as a one-line message, or null: unknown
+ *  keys, and numbers out of range (counts, rates and times positive; alarm `alpha` at most 1;
+ *  scoring weights ≥ 0 and its threshold negative). */
+export function validateDefences(o: unknown): string | null {
+  if (o === undefined) return null;
+  if (typeof o !== 'object' || o === null) return 'defences: expected an object';
+  const d = o as Record<string, unknown>;
+  return (
+    unknownKey(d, ['scoring', 'limits', 'alarm', 'fairQueue'], 'defences') ??
+    section(d.limits, DEFAULT_LIMITS, 'defences.limits', true) ??
+    section(d.fairQueue, DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
+    section(d.alarm, DEFAULT_ALARM, 'defences.alarm', false) ??
+    (typeof d.alarm === 'object' && d.alarm !== null && (d.alarm as { alpha?: number }).alpha !== undefined && (d.alarm as { alpha: number }).alpha > 1
+      ? `defences.alarm.alpha must be at most 1 (got ${(d.alarm as { alpha: number }).alpha})`
+      : null) ??
+    scoringProblem(d.scoring)
+  );
+}
+
+function unknownKey(o: Record<string, unknown>, known: readonly string[], what: string): string | null {
+  const k = Object.keys(o).find((x) => !known.includes(x));
+  return k === undefined ? null : `${what}: unknown key ${JSON.stringify(k)} (expected ${known.join(', ')})`;
+}
+
+function section(v: unknown, defaults: object, what: string, mayBeFalse: boolean): string | null {
+  if (v === undefined || (mayBeFalse && v === false)) return null;
+  if (typeof v !== 'object' || v === null) return `${what}: expected an object${mayBeFalse ? ' or false' : ''}`;
+  return unknownKey(v as Record<string, unknown>, Object.keys(defaults), what) ?? checkPositive(v as Record<string, unknown>, what);
+}
+
+function scoringProblem(v: unknown): string | null {
+  if (v === undefined || v === false) return null;
+  if (typeof v !== 'object' || v === null) return 'defences.scoring: expected an object or false';
+  const { weights, threshold, ...rest } = v as Record<string, unknown>;
+  const bad = unknownKey(v as Record<string, unknown>, Object.keys(DEFAULT_SCORING), 'defences.scoring') ?? checkPositive(rest, 'defences.scoring');
+  if (bad !== null) return bad;
+  if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold >= 0)) {
+    return `defences.scoring.threshold must be a negative number (got ${String(threshold)})`;
+  }
+  if (weights === undefined) return null;
+  if (typeof weights !== 'object' || weights === null) return 'defences.scoring.weights: expected an object';
+  const w = weights as Record<string, unknown>;
+  const unknown = unknownKey(w, Object.keys(DEFAULT_SCORING.weights), 'defences.scoring.weights');
+  if (unknown !== null) return unknown;
+  const neg = Object.entries(w).find(([, x]) => typeof x !== 'number' || !Number.isFinite(x) || x < 0);
+  return neg === undefined ? null : `defences.scoring.weights.${neg[0]} must be a number ≥ 0 (got ${String(neg[1])})`;
 }
 
 /** Defence counters and scores, as in `stats().defences`. */
