@@ -15,6 +15,10 @@
  * (bench scenario, seed 1, sampled every second): 97 % of the lists hold at most 5 entries,
  * the largest 11.
  *
+ * Limits: every node id has its 192-byte block from the start, started or not (192 MB at
+ * 10^6 nodes); an overflow area is never given back (a list that grew past its block and
+ * shrank keeps the larger area), and moving a list past the spare room copies the array.
+ *
  * The operations are those of the earlier per-node arrays, in the same order (append at the
  * end, remove by swapping in the last entry), so iteration order — and with it the order of
  * the events scheduled while iterating — is unchanged.

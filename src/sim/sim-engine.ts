@@ -8,8 +8,8 @@
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
  *
  * Connections model TCP between processes. Each node keeps a small list of connection
- * entries `[peer, flags, lastDelivery]` (a block of one shared Float64Array, conn-table.ts): `OUT` = this
- * node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
+ * entries `[peer, flags, lastDelivery]` (a block of one shared Float64Array,
+ * conn-table.ts): `OUT` = this node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
  * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
  * crashes, every node holding an entry for it learns after the failure-detection delay;
  * a partition breaks the connections across groups after the silent timeout. Messages on a
@@ -256,8 +256,8 @@ export abstract class SimEngine {
     this._sendFrom(this.node(from), to, msg);
   }
 
-  /** @internal `src` sends `msg` to `to`. Counters and connection list are fields of `src`
-   *  (in cache: it is the sink the machine just called), not arrays indexed by node. */
+  /** @internal `src` sends `msg` to `to`. Traffic counters are fields of `src` (in cache: it
+   *  is the sink the machine just called); its connection list is its block of `conns`. */
   _sendFrom(src: SimNode, to: number, msg: Message<number>): void {
     const from = src.self;
     const ti = typeIndex(msg.type);
