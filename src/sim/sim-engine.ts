@@ -7,14 +7,14 @@
  * Virtual time in milliseconds; one event queue ordered by (time, insertion order); one
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
  *
- * Connections model TCP between processes. Each node keeps a small list of connection
- * entries `[peer, flags, lastDelivery]` (a block of one shared Float64Array,
- * conn-table.ts): `OUT` = this node called `connect(peer)`, `IN` = the peer called
- * `connect(this)`, `FAIL` = the connection broke and a `handleLinkDown` is pending. A
- * connection is shared: when a process crashes, every node holding an entry for it learns
- * after the failure-detection delay; a partition breaks the connections across groups after the silent timeout. Messages on a
- * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect
- * to an unreachable peer without a connection yields `handleLinkDown` after one round trip
+ * Connections model TCP between processes. Each node keeps a small list of connection entries
+ * `[peer, flags, lastDelivery]` (a block of one shared Float64Array, conn-table.ts): `OUT` =
+ * this node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
+ * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
+ * crashes, every node holding an entry for it learns after the failure-detection delay; a
+ * partition breaks the connections across groups after the silent timeout. Messages on a
+ * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect to
+ * an unreachable peer without a connection yields `handleLinkDown` after one round trip
  * (crashed process, refused) or the connect timeout (partitioned or silent host).
  *
  * Message and byte counts are taken at the `send` boundary, before loss.
