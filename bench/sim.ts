@@ -2,9 +2,9 @@
  * Simulator benchmark (not a test): join N nodes (HyParView + Plumtree) within 10 s, let the
  * overlay stabilise for three shuffle periods, deliver 10 Plumtree broadcasts; print a table
  * with one row per phase (join, settle, broadcasts) and the total, and write
- * `bench/results/sim-<N>.json` with `nodes`, `events`, `wall_s`, `events_per_s`,
+ * `bench/results/sim-<N>.json` with `nodes`, `events`, `wall_s`, `cpu_s`, `events_per_s`,
  * `peak_rss_mb` (RSS sampled every 200 ms through the progress callback), `reliability`
- * (the minimum over the 10 broadcasts), `phases` (the same four figures per phase), and the
+ * (the minimum over the 10 broadcasts), `phases` (the same figures per phase), and the
  * date, Node version and 1-minute load average at start and end (wall-clock figures on a
  * shared machine vary with its load: compare runs made alternately at the same hour).
  *
@@ -30,6 +30,9 @@ export interface PhaseFigures {
   to_ms: number;
   events: number;
   wall_s: number;
+  /** CPU time of the process (user + system) in the phase: less sensitive than wall time to
+   *  the other processes on a shared machine (it still grows with their cache contention). */
+  cpu_s: number;
   events_per_s: number;
   /** Largest RSS sampled during the phase (every 200 ms of wall time and at its end). */
   peak_rss_mb: number;
@@ -41,6 +44,8 @@ export interface BenchResult {
   seed: number;
   events: number;
   wall_s: number;
+  /** CPU time of the process (user + system) over the run. */
+  cpu_s: number;
   events_per_s: number;
   peak_rss_mb: number;
   reliability: number;
@@ -138,6 +143,12 @@ export function runBench(nodes: number, seed: number): BenchResult {
   let phasePeak = peak;
   let lastSample = 0;
   let lastReport = 0;
+  const cpuSeconds = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const cpu0 = cpuSeconds();
+  let phaseCpu0 = cpu0;
   const t0 = performance.now();
   let phaseT0 = t0;
   let phaseEvents0 = 0;
@@ -155,7 +166,9 @@ export function runBench(nodes: number, seed: number): BenchResult {
     if (end) {
       const wall = (now - phaseT0) / 1000;
       const ev = events - phaseEvents0;
-      phases.push({ phase: b.phase, from_ms: phaseFrom, to_ms: b.to, events: ev, wall_s: round3(wall), events_per_s: Math.round(ev / wall), peak_rss_mb: Math.round(phasePeak / MB) });
+      const cpu = cpuSeconds();
+      phases.push({ phase: b.phase, from_ms: phaseFrom, to_ms: b.to, events: ev, wall_s: round3(wall), cpu_s: round3(cpu - phaseCpu0), events_per_s: Math.round(ev / wall), peak_rss_mb: Math.round(phasePeak / MB) });
+      phaseCpu0 = cpu;
       phaseT0 = now;
       phaseEvents0 = events;
       phaseFrom = b.to;
@@ -178,6 +191,7 @@ export function runBench(nodes: number, seed: number): BenchResult {
     seed,
     events,
     wall_s: round3(wall),
+    cpu_s: round3(cpuSeconds() - cpu0),
     events_per_s: Math.round(events / wall),
     peak_rss_mb: Math.round(peak / MB),
     reliability: minReliability(result),
@@ -192,9 +206,9 @@ export function runBench(nodes: number, seed: number): BenchResult {
 
 /** The printed table: one row per phase and the total. */
 export function formatBench(r: BenchResult): string {
-  const head = ['phase', 'virtual ms', 'wall s', 'events', 'events/s', 'peak RSS MB'];
-  const rows = r.phases.map((p) => [p.phase, `${p.from_ms}-${p.to_ms}`, p.wall_s.toFixed(1), String(p.events), String(p.events_per_s), String(p.peak_rss_mb)]);
-  rows.push(['total', `0-${r.phases.at(-1)?.to_ms ?? ''}`, r.wall_s.toFixed(1), String(r.events), String(r.events_per_s), String(r.peak_rss_mb)]);
+  const head = ['phase', 'virtual ms', 'wall s', 'CPU s', 'events', 'events/s', 'peak RSS MB'];
+  const rows = r.phases.map((p) => [p.phase, `${p.from_ms}-${p.to_ms}`, p.wall_s.toFixed(1), p.cpu_s.toFixed(1), String(p.events), String(p.events_per_s), String(p.peak_rss_mb)]);
+  rows.push(['total', `0-${r.phases.at(-1)?.to_ms ?? ''}`, r.wall_s.toFixed(1), r.cpu_s.toFixed(1), String(r.events), String(r.events_per_s), String(r.peak_rss_mb)]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   return [

@@ -130,6 +130,8 @@ export class EventQueue {
   private nSlots = 0;
   private n = 0;
   private nextSeq = 0;
+  /** Sink of `peekNodeHint`'s load of the head's object (never read). */
+  private hintObj: unknown = null;
 
   /** Number of pending events. */
   get size(): number {
@@ -139,7 +141,11 @@ export class EventQueue {
   /** Node of the event at the head of the near heap (-1: none). A hint only (the head of
    *  the near heap need not be the next event before `settle`): read to prefetch. */
   peekNodeHint(): number {
-    return this.near.n > 0 ? this.rec[(this.near.slot[0] << 2) + 1] : -1;
+    if (this.near.n === 0) return -1;
+    const slot = this.near.slot[0];
+    // Load its object slot too (a cache miss otherwise taken at its pop); never used.
+    this.hintObj = this.obj[slot];
+    return this.rec[(slot << 2) + 1];
   }
 
   /** Time of the earliest pending event (Infinity when empty). */

@@ -7,14 +7,14 @@
  * Virtual time in milliseconds; one event queue ordered by (time, insertion order); one
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
  *
- * Connections model TCP between processes. Each node keeps a small list of connection
- * entries `[peer, flags, lastDelivery]` (flat number array, 3 slots per entry): `OUT` = this
- * node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
+ * Connections model TCP between processes. Each node keeps a small list of connection entries
+ * `[peer, flags, lastDelivery]` (a block of one shared Float64Array, conn-table.ts): `OUT` =
+ * this node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
  * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
- * crashes, every node holding an entry for it learns after the failure-detection delay;
- * a partition breaks the connections across groups after the silent timeout. Messages on a
- * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect
- * to an unreachable peer without a connection yields `handleLinkDown` after one round trip
+ * crashes, every node holding an entry for it learns after the failure-detection delay; a
+ * partition breaks the connections across groups after the silent timeout. Messages on a
+ * connection are delivered FIFO; sends on a broken connection are dropped. A send or connect to
+ * an unreachable peer without a connection yields `handleLinkDown` after one round trip
  * (crashed process, refused) or the connect timeout (partitioned or silent host).
  *
  * Message and byte counts are taken at the `send` boundary, before loss.
@@ -26,7 +26,8 @@ import { BroadcastLog } from './metrics.js';
 import { NetworkModel, resolveNetworkConfig } from './network.js';
 import { EventQueue, type EventRecord } from './queue.js';
 import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
-import { FAIL, findEntry, IN, OUT, isBroadcastTimer, removeEntry, type SimNode } from './sim-node.js';
+import { FAIL, IN, OUT, isBroadcastTimer, type SimNode } from './sim-node.js';
+import { ConnTable, STRIDE } from './conn-table.js';
 import { AppHost } from './app-host.js';
 import type { SimGuard, SimObserver, SimOptions } from './sim-types.js';
 
@@ -71,6 +72,9 @@ export abstract class SimEngine {
   /** Generator for the driver's own choices (broadcast origins, failures, contacts). */
   readonly rng: Sfc32;
   protected readonly nodes: (SimNode | null)[];
+  /** @internal Every node's connection list (conn-table.ts); empty until its first
+   *  connection, and once crashed. */
+  readonly conns: ConnTable;
   protected readonly state: Uint8Array;
   protected readonly inc: Int32Array;
   /** `inc[i]` while node i is alive, -1 otherwise: read when sending (an event carries the
@@ -106,6 +110,7 @@ export abstract class SimEngine {
     this.network = new NetworkModel(resolveNetworkConfig(o.network), this.master.fork());
     this.rng = this.master.fork();
     this.nodes = new Array<SimNode | null>(o.nodes).fill(null);
+    this.conns = new ConnTable(o.nodes);
     this.state = new Uint8Array(o.nodes);
     this.inc = new Int32Array(o.nodes);
     this.life = new Int32Array(o.nodes).fill(-1);
@@ -158,7 +163,7 @@ export abstract class SimEngine {
     const nx = this.queue.peekNodeHint();
     if (nx >= 0) {
       const s = this.nodes[nx];
-      if (s !== null) this.prefetched = s.life;
+      if (s !== null) this.prefetched = s.life + this.conns.a[nx * STRIDE];
     }
     if (this.stallUntil !== null && kind !== K_CALL && kind !== K_JOIN && this.stallUntil[a] > e.time) {
       // A stalled process: its inputs wait, in their order, until it wakes; then its due
@@ -251,8 +256,8 @@ export abstract class SimEngine {
     this._sendFrom(this.node(from), to, msg);
   }
 
-  /** @internal `src` sends `msg` to `to`. Counters and connection list are fields of `src`
-   *  (in cache: it is the sink the machine just called), not arrays indexed by node. */
+  /** @internal `src` sends `msg` to `to`. Traffic counters are fields of `src` (in cache: it
+   *  is the sink the machine just called); its connection list is its block of `conns`. */
   _sendFrom(src: SimNode, to: number, msg: Message<number>): void {
     const from = src.self;
     const ti = typeIndex(msg.type);
@@ -267,14 +272,13 @@ export abstract class SimEngine {
       this.schedLinkDown(from, to, this.network.refusedMs());
       return;
     }
-    let list = src.conn;
-    const idx = list === null ? -1 : findEntry(list, to);
-    if (idx >= 0 && (list![idx + 1] & FAIL) !== 0) return;
+    const C = this.conns;
+    const idx = C.find(from, to);
+    if (idx >= 0 && (C.a[idx + 1] & FAIL) !== 0) return;
     if (!this.reachable(from, to)) {
       // No connection (or a stale one): the connection attempt fails.
-      if (list === null) list = src.conn = [];
-      if (idx >= 0) list[idx + 1] |= FAIL;
-      else list.push(to, FAIL, 0);
+      if (idx >= 0) C.a[idx + 1] = C.a[idx + 1] | FAIL;
+      else C.push(from, to, FAIL, 0);
       this.schedLinkDown(from, to, this.unreachableMs(to));
       return;
     }
@@ -282,8 +286,9 @@ export abstract class SimEngine {
     let t = this._now + this.network.latency();
     if (this.slowDelay !== null) t += this.slowDelay[to];
     if (idx >= 0) {
-      if (t < list![idx + 2]) t = list![idx + 2];
-      list![idx + 2] = t;
+      const A = C.a;
+      if (t < A[idx + 2]) t = A[idx + 2];
+      A[idx + 2] = t;
     }
     const active = ti >= GOSSIP && ti <= PRUNE;
     if (active) this.activity++;
@@ -328,26 +333,23 @@ export abstract class SimEngine {
       this.schedLinkDown(a, b, this.network.refusedMs());
       return;
     }
-    let list = src.conn;
-    if (list === null) list = src.conn = [];
-    const idx = findEntry(list, b);
+    const C = this.conns;
+    const idx = C.find(a, b);
     if (idx >= 0) {
-      if ((list[idx + 1] & FAIL) !== 0) return;
-      list[idx + 1] |= OUT;
+      const f = C.a[idx + 1];
+      if ((f & FAIL) !== 0) return;
+      C.a[idx + 1] = f | OUT;
     } else if (!this.reachable(a, b)) {
-      list.push(b, FAIL, 0);
+      C.push(a, b, FAIL, 0);
       this.schedLinkDown(a, b, this.unreachableMs(b));
       return;
     } else {
-      list.push(b, OUT, 0);
+      C.push(a, b, OUT, 0);
     }
     // Reachable: b is alive, so it has started.
-    const bn = this.nodes[b]!;
-    let bl = bn.conn;
-    if (bl === null) bl = bn.conn = [];
-    const j = findEntry(bl, a);
-    if (j >= 0) bl[j + 1] |= IN;
-    else bl.push(a, IN, 0);
+    const j = C.find(b, a);
+    if (j >= 0) C.a[j + 1] = C.a[j + 1] | IN;
+    else C.push(b, a, IN, 0);
   }
 
   /** @internal `src` sets a timer. */
@@ -368,12 +370,6 @@ export abstract class SimEngine {
 
   // ------------------------------------------------------------------ helpers
 
-  /** @internal Connection list of node `x` (null: none, or never started). */
-  connOf(x: number): number[] | null {
-    const s = this.nodes[x];
-    return s === null ? null : s.conn;
-  }
-
   protected reachable(a: number, b: number): boolean {
     return this.life[b] >= 0 && (this.group === null || this.group[a] === this.group[b]);
   }
@@ -384,11 +380,10 @@ export abstract class SimEngine {
 
   /** Mark `p`'s entry for `x` broken and tell `p` after `delay`. */
   protected breakEntry(p: number, x: number, delay: number): void {
-    const pl = this.connOf(p);
-    if (pl === null) return;
-    const j = findEntry(pl, x);
-    if (j < 0 || (pl[j + 1] & FAIL) !== 0) return;
-    pl[j + 1] |= FAIL;
+    const C = this.conns;
+    const j = C.find(p, x);
+    if (j < 0 || (C.a[j + 1] & FAIL) !== 0) return;
+    C.a[j + 1] = C.a[j + 1] | FAIL;
     this.schedLinkDown(p, x, delay);
   }
 
@@ -398,13 +393,11 @@ export abstract class SimEngine {
 
   protected fireLinkDown(a: number, b: number, incA: number): void {
     if (this.life[a] !== incA) return;
-    const list = this.nodes[a]!.conn;
-    if (list !== null) {
-      const idx = findEntry(list, b);
-      if (idx >= 0) {
-        if ((list[idx + 1] & FAIL) === 0) return; // re-established since: stale notice
-        removeEntry(list, idx);
-      }
+    const C = this.conns;
+    const idx = C.find(a, b);
+    if (idx >= 0) {
+      if ((C.a[idx + 1] & FAIL) === 0) return; // re-established since: stale notice
+      C.remove(a, idx);
     }
     this.nodes[a]!.handleLinkDown(b, this._now);
     if (this.observer?.onLinkDown !== undefined) this.observer.onLinkDown(a, b, this._now);

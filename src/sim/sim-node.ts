@@ -1,10 +1,10 @@
 /**
  * Building blocks of the simulator (`simulation.ts`): the simulated node (`SimNode`), the
- * full-membership peer source of the fanout baseline, and the per-node connection list.
+ * full-membership peer source of the fanout baseline, and the flags of a connection entry.
  *
- * A connection list is a flat number array with 3 slots per entry `[peer, flags,
- * lastDelivery]` (see `Simulation`): small (≈ active + a few pending peers), scanned linearly,
- * no Map and no object per connection.
+ * A connection list holds 3 numbers per entry `[peer, flags, lastDelivery]` (see `SimEngine`):
+ * small (≈ active + a few pending peers), scanned linearly, no Map and no object per
+ * connection; every node's list is a block of one shared array (conn-table.ts).
  */
 import { createMachines, routeMessage, routeTimer, type NodeConfig } from '../proto/node.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
@@ -16,23 +16,6 @@ import type { Simulation } from './simulation.js';
 export const OUT = 1;
 export const IN = 2;
 export const FAIL = 4;
-
-/** Index of `peer`'s entry in `list`, or -1. */
-export function findEntry(list: number[], peer: number): number {
-  for (let i = 0; i < list.length; i += 3) if (list[i] === peer) return i;
-  return -1;
-}
-
-/** Remove the entry at index `i` (swap with the last entry). */
-export function removeEntry(list: number[], i: number): void {
-  const last = list.length - 3;
-  if (i !== last) {
-    list[i] = list[last];
-    list[i + 1] = list[last + 1];
-    list[i + 2] = list[last + 2];
-  }
-  list.length = last;
-}
 
 /**
  * One simulated node: its two protocol machines, and the sink of both (the machines call it
@@ -46,9 +29,6 @@ export function removeEntry(list: number[], i: number): void {
 export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   readonly membership: MembershipMachine<number>;
   readonly broadcaster: BroadcastMachine<number>;
-  /** @internal This incarnation's connection list (see the module comment); null until its
-   *  first connection, and once crashed. */
-  conn: number[] | null = null;
   /** @internal Messages and bytes sent so far by this node id (a restart carries them on). */
   sentMsgs = 0;
   sentBytes = 0;
@@ -116,20 +96,18 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
    *  entry left with no flag is removed. A broken connection (FAIL) is left to its pending
    *  link-down notice. */
   disconnect(peer: number): void {
-    const list = this.conn;
-    if (list === null) return;
-    const idx = findEntry(list, peer);
-    if (idx < 0 || (list[idx + 1] & FAIL) !== 0) return;
-    const f = list[idx + 1] & ~OUT;
-    if (f === 0) removeEntry(list, idx);
-    else list[idx + 1] = f;
-    const bl = this.sim.connOf(peer);
-    if (bl === null) return;
-    const j = findEntry(bl, this.self);
-    if (j < 0 || (bl[j + 1] & FAIL) !== 0) return;
-    const g = bl[j + 1] & ~IN;
-    if (g === 0) removeEntry(bl, j);
-    else bl[j + 1] = g;
+    const C = this.sim.conns;
+    const self = this.self;
+    const idx = C.find(self, peer);
+    if (idx < 0 || (C.a[idx + 1] & FAIL) !== 0) return;
+    const f = C.a[idx + 1] & ~OUT;
+    if (f === 0) C.remove(self, idx);
+    else C.a[idx + 1] = f;
+    const j = C.find(peer, self);
+    if (j < 0 || (C.a[j + 1] & FAIL) !== 0) return;
+    const g = C.a[j + 1] & ~IN;
+    if (g === 0) C.remove(peer, j);
+    else C.a[j + 1] = g;
   }
   timer(delayMs: number, t: Timer<number>): void {
     this.sim._timerFrom(this, delayMs, t);

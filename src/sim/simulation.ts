@@ -90,14 +90,16 @@ export class Simulation extends SimEngine {
         sn.apps = null;
         this.apps!.dispose(x);
       }
-      const list = sn.conn;
-      sn.conn = null;
-      if (list === null) continue;
-      for (let i = 0; i < list.length; i += 3) {
-        const p = list[i];
-        if ((list[i + 1] & FAIL) !== 0) continue;
-        this.breakEntry(p, x, opts.silent === true ? this.network.silentMs() : this.network.crashDetectMs());
+      // Its peers' entries break, in its list's order; its own list empties (breakEntry
+      // touches only the peers' lists, so the block can be read while they change).
+      const C = this.conns;
+      const b = C.base(x);
+      const c = C.count(x);
+      for (let i = b; i < b + 3 * c; i += 3) {
+        if ((C.a[i + 1] & FAIL) !== 0) continue;
+        this.breakEntry(C.a[i], x, opts.silent === true ? this.network.silentMs() : this.network.crashDetectMs());
       }
+      C.clear(x);
     }
   }
 
@@ -148,12 +150,13 @@ export class Simulation extends SimEngine {
     this.group = g;
     const t = this.network.silentMs();
     for (let a = 0; a < this.n; a++) {
-      const list = this.connOf(a);
-      if (list === null) continue;
-      for (let i = 0; i < list.length; i += 3) {
-        const b = list[i];
-        if (b > a && g[a] !== g[b] && (list[i + 1] & FAIL) === 0) {
-          list[i + 1] |= FAIL;
+      const C = this.conns;
+      const i0 = C.base(a);
+      const end = i0 + 3 * C.count(a);
+      for (let i = i0; i < end; i += 3) {
+        const b = C.a[i];
+        if (b > a && g[a] !== g[b] && (C.a[i + 1] & FAIL) === 0) {
+          C.a[i + 1] = C.a[i + 1] | FAIL;
           this.schedLinkDown(a, b, t);
           this.breakEntry(b, a, t);
         }
