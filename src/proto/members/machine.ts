@@ -183,7 +183,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       store,
       this.nbrs,
       (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now),
-      () => this.detector.subjects(),
+      () => this.detector.subjectsByRing(),
     );
   }
 
@@ -202,7 +202,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborUp(peer: P, now: number): void {
     if (this.stopped) return;
     this.nbrs.add(peer);
-    this.spread.syncWith(peer, now);
+    this.spread.linkUp(peer, now, this.detector.troubled(now));
   }
 
   neighborDown(peer: P, reason: DownReason, now: number): void {
@@ -231,7 +231,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-alert':
         return this.detector.onAlert(from, msg.subject, msg.state, now);
       case 'm-changes':
-        return this.spread.onChanges(msg, now);
+        return this.spread.onChanges(from, msg, now);
       case 'm-sync':
         return this.spread.onSync(from, msg, now);
       case 'm-digest':
@@ -259,11 +259,13 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-flush':
         return this.spread.flush(now);
       case 'm-sync-tick':
-        return this.spread.syncTick(now);
+        return this.spread.syncTick(now, this.detector.troubled(now));
       case 'm-reconnect-tick':
         return this.spread.reconnectTick(now);
       case 'm-reap-tick':
         return this.reapTick(now);
+      case 'm-link-sync':
+        return this.spread.linkSync(t.peer, now);
     }
   }
 
