@@ -34,8 +34,12 @@ export class Dissemination<P> {
    *  not sent back there. */
   private srcs: (P | undefined)[] = [];
   private withMeta = false;
+  /** A change heard from another node is being merged (`absorb`, `onChanges`, `onDigest`). */
+  private relaying = false;
   /** The sender of the `m-changes` being merged (set while `onChanges` runs). */
   private from: P | undefined = undefined;
+  /** When a flooded batch last brought us news (-∞: never). */
+  private fedAt = -Infinity;
   /** The periodic sync was put off once because members were failing (`syncTick`). */
   private postponed = false;
   /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
@@ -73,11 +77,15 @@ export class Dissemination<P> {
   }
 
   /** Queue a change of our table for the next flush to every neighbour. A suspicion is only
-   *  piggybacked (SWIM §4.4): it matters to the suspect (which refutes) and the observers
-   *  (which alert each other), not to the whole cluster; the verdict is flooded. */
+   *  piggybacked (SWIM §4.4), and only by the nodes that raised it (the accuser, and the
+   *  observers it alerted), not relayed: it matters to the suspect (alerted directly, and
+   *  told again on each probe of it) and the observers, not to the whole cluster; the verdict
+   *  is flooded. Measured at 5,000 nodes, 10 % crashed: relayed, suspicions reached 24 % more
+   *  (node, member) pairs than the verdicts themselves, for nothing. */
   enqueue(m: P, state: number, meta: MemberMeta | null, _now: number): void {
-    if (this.config.piggybackPerMessage > 0) this.piggyAdd(m, state);
-    if (statusOf(state) === SUSPECT) return;
+    const suspect = statusOf(state) === SUSPECT;
+    if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggyAdd(m, state);
+    if (suspect) return;
     this.ids.push(m);
     this.states.push(state);
     this.metas.push(meta);
@@ -267,7 +275,9 @@ export class Dissemination<P> {
 
   /** Changes piggybacked on a ping or ack. */
   absorb(ids: P[], states: number[], now: number): void {
+    this.relaying = true;
     for (let i = 0; i < ids.length; i++) if (!this.known(ids[i], states[i])) this.apply(ids[i], states[i], null, false, now);
+    this.relaying = false;
   }
 
   /** Dedupe before the merge: an entry about another member that we already hold at this
@@ -286,20 +296,30 @@ export class Dissemination<P> {
   onChanges(from: P, msg: Changes<P>, now: number): void {
     const { ids, states, metas } = msg;
     this.from = msg.sync ? undefined : from;
+    this.relaying = true;
     for (let i = 0; i < ids.length; i++) {
       const meta = metas === null ? null : metas[i];
       if (meta === null && this.known(ids[i], states[i])) continue;
-      this.apply(ids[i], states[i], meta, msg.sync, now);
+      if (this.apply(ids[i], states[i], meta, msg.sync, now) && !msg.sync) this.fedAt = now;
     }
+    this.relaying = false;
     this.from = undefined;
   }
 
   // ------------------------------------------------------------------ anti-entropy
 
-  /** A new overlay link: reconcile with `peer` at once, or, while members are failing
-   *  (`troubled`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
+  /** Members are failing (`troubled`) and the flood reaches us (a batch brought news in the
+   *  last probe period): anti-entropy can wait for the wave to pass. A node cut off from the
+   *  flood does not wait (measured, 2,000 nodes, 50 % crashed: waiting regardless, nodes cut
+   *  off learnt every failure only from the deferred sync, p100 6.8 → 8.1 s). */
+  private fed(now: number, troubled: boolean): boolean {
+    return troubled && now - this.fedAt < this.config.probeIntervalMs;
+  }
+
+  /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
+   *  reaches us (`fed`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
-    if (!troubled || this.store.size() <= 1) {
+    if (!this.fed(now, troubled) || this.store.size() <= 1) {
       this.syncWith(peer, now);
       return;
     }
@@ -366,8 +386,11 @@ export class Dissemination<P> {
     const outMetas: (MemberMeta | null)[] = [];
     for (let i = 0; i < ids.length; i++) {
       const cur = this.store.get(ids[i]);
-      if (states[i] > cur) this.apply(ids[i], states[i], null, true, now);
-      else if (cur > states[i]) {
+      if (states[i] > cur) {
+        this.relaying = true;
+        this.apply(ids[i], states[i], null, true, now);
+        this.relaying = false;
+      } else if (cur > states[i]) {
         outIds.push(ids[i]);
         outStates.push(cur);
         outMetas.push(null);
@@ -415,7 +438,7 @@ export class Dissemination<P> {
   /** Periodic anti-entropy with a random up member (memberlist's push-pull partner choice). */
   syncTick(now: number, troubled: boolean): void {
     // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
-    if (this.nbrs.size > 0 && troubled && !this.postponed) {
+    if (this.nbrs.size > 0 && this.fed(now, troubled) && !this.postponed) {
       // Members are failing: the flood is under way and every bucket differs for a moment.
       // Sync a little later (once; see LINK_SYNC_DEFER_PERIODS).
       this.postponed = true;
