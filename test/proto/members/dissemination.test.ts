@@ -60,6 +60,7 @@ test('flush: our own entry (a refutation) goes to every ring subject and back to
 test('link sync: a link that comes up while the flood of a failure wave reaches us syncs a probe period later; a node cut off from the flood syncs at once', () => {
   const fed = machine(A[0], A);
   fed.m.start(0);
+  fed.m.neighborUp(A[1], 0);
   fed.io.take();
   fed.io.timers = [];
   fed.m.handleMessage(A[1], { type: 'm-changes', ids: [A[5]], states: [pack(0, FAILED)], metas: null, sync: false }, 1000);
@@ -93,11 +94,13 @@ test('link sync: a link that comes up while the flood of a failure wave reaches 
   fed.m.handleTimer(late.t, 6050);
   assert.deepEqual(fed.io.take(), []);
 
-  // Trouble heard only through anti-entropy (a `failed` taken as suspect): not fed by a flood.
+  // Trouble heard only through anti-entropy (a `failed` taken as suspect), or through a batch
+  // from a ring link (not an overlay neighbour): not fed by the overlay's flood.
   const cut = machine(A[0], A);
   cut.m.start(0);
   cut.io.take();
   cut.m.handleMessage(A[1], { type: 'm-changes', ids: [A[5]], states: [pack(0, FAILED)], metas: null, sync: true }, 1000);
+  cut.m.handleMessage(A[7], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 1001);
   cut.io.take();
   cut.m.neighborUp(A[2], 1100);
   assert.deepEqual(
