@@ -9,6 +9,7 @@
  */
 import { createNode, type RumorNode } from '../src/index.js';
 import type { Logger } from '../src/net/util.js';
+import { recordCounts } from '../src/wire/crypto.js';
 
 /** `performance.timeOrigin` read once: it is constant, and its getter is not free on the per-delivery path. */
 const ORIGIN = performance.timeOrigin;
@@ -193,7 +194,7 @@ async function handle(c: Cmd): Promise<unknown> {
     }
     case 'counters': {
       // Protocol traffic of every node here, for the diagnosis of slow deliveries.
-      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0 };
+      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: recordCounts.sealed, recordBytesSealed: recordCounts.sealedBytes, recordsOpened: recordCounts.opened };
       for (const n of nodes) {
         const s = n.stats();
         sum.graft += s.messagesOut.graft ?? 0;

@@ -20,8 +20,14 @@
  *
  * Run: node --import tsx bench/net.ts --nodes 20      Writes bench/results/net-<N>.json.
  * `--encrypt`: every node gets the same cluster key (keyring mode `enforce`: every frame and
- * heartbeat datagram sealed with AES-256-GCM, docs/protocol.md §7); writes
- * bench/results/net-<N>-encrypt.json with the same fields.
+ * heartbeat datagram sealed with AES-256-GCM, docs/protocol.md §10); writes
+ * bench/results/net-<N>-encrypt.json with the same fields, and each ramp step also reports the
+ * records sealed per message per node and their mean size (frames per record).
+ * `--compare [--pairs K]`: K pairs (default 3) of a plaintext and an encrypted run, back to
+ * back, the order alternating between pairs, on a finer ladder near the top
+ * (bench/net-compare.ts); prints per pair the throughput ratio and the CPU-per-message ratio
+ * and their medians, writes both JSON files (the last run of each mode) and
+ * bench/results/net-<N>-compare.json.
  * Quicker runs while tuning: --low-runs K (low-load runs, default 2; the worst is reported),
  * --rates 2000,3000 (ramp rates), --skip-idle, --skip-mem. --compiled runs the workers on the
  * library compiled by tsc instead of the sources through tsx (see `workerScript`).
@@ -33,6 +39,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Published } from './net-worker.js';
 import { generateKey } from '../src/wire/crypto.js';
+import { COMPARE_RATES, comparePair, formatPairs, summarize, type NetRun, type PairResult } from './net-compare.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Where `--compiled` puts the workers' JavaScript (inside node_modules so that the compiled
@@ -200,6 +207,10 @@ interface Step {
   /** CPU time of both workers per published message per node (µs): the cost of one delivery,
    *  much less sensitive than the throughput to other load on the machine. */
   cpuUsPerMsg: number;
+  /** Encrypted runs: records sealed per published message per node, and their mean plaintext
+   *  bytes (frames per record ≈ bytes / ~1,060 for 1 KB gossip); 0 in plaintext runs. */
+  recordsPerMsgPerNode: number;
+  bytesPerRecord: number;
 }
 type Usage = { cpuMicros: number; sysMicros: number; rss: number; at: number };
 
@@ -232,12 +243,16 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
   const rssMb = u1.reduce((s, u) => s + u.rss, 0) / 1024 / 1024 / n;
   const cpuUsPerMsg = u1.reduce((s, u, i) => s + u.cpuMicros - u0[i].cpuMicros, 0) / count / n;
   const sysUsPerMsg = u1.reduce((s, u, i) => s + u.sysMicros - u0[i].sysMicros, 0) / count / n;
-  const step = { rate, achieved: pub.rate, achievedSpan: pub.spanRate, maxBehindMs: pub.maxBehindMs, complete: r.complete, count, p50: pct(r.lat, 50), p99: pct(r.lat, 99), cpuPct, rssMb, cpuUsPerMsg };
+  const sealed = c1.recordsSealed - c0.recordsSealed;
+  const recordsPerMsgPerNode = sealed / count / n;
+  const bytesPerRecord = sealed > 0 ? (c1.recordBytesSealed - c0.recordBytesSealed) / sealed : 0;
+  const step = { rate, achieved: pub.rate, achievedSpan: pub.spanRate, maxBehindMs: pub.maxBehindMs, complete: r.complete, count, p50: pct(r.lat, 50), p99: pct(r.lat, 99), cpuPct, rssMb, cpuUsPerMsg, recordsPerMsgPerNode, bytesPerRecord };
+  const records = sealed > 0 ? `, ${recordsPerMsgPerNode.toFixed(2)} records sealed/msg/node of ${bytesPerRecord.toFixed(0)} B` : '';
   console.log(
     `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s (over the span ${step.achievedSpan.toFixed(0)}/s, at most ${step.maxBehindMs.toFixed(1)} ms behind), complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
       `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node (${cpuUsPerMsg.toFixed(1)} µs/msg/node, ${sysUsPerMsg.toFixed(1)} of it in the kernel), rss ${rssMb.toFixed(1)} MB/node, ` +
       `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}, ` +
-      `ihave frames ${c1.ihave - c0.ihave}, view changes ${c1.viewChanges - c0.viewChanges}`,
+      `ihave frames ${c1.ihave - c0.ihave}, view changes ${c1.viewChanges - c0.viewChanges}${records}`,
   );
   return step;
 }
@@ -250,11 +265,23 @@ async function memPerExtraNode(): Promise<{ rssMb: number; heapMb: number }> {
   return { rssMb: (mem.rssN - mem.rss1) / 20 / 1024 / 1024, heapMb: (mem.heapN - mem.heap1) / 20 / 1024 / 1024 };
 }
 
-type Counters = { viewChanges: number; graft: number; ihave: number; prune: number; gossip: number; duplicates: number; graftsHeld: number };
+type Counters = {
+  viewChanges: number;
+  graft: number;
+  ihave: number;
+  prune: number;
+  gossip: number;
+  duplicates: number;
+  graftsHeld: number;
+  /** Encrypted records sealed / opened by all nodes, and the plaintext bytes sealed (--encrypt). */
+  recordsSealed: number;
+  recordBytesSealed: number;
+  recordsOpened: number;
+};
 
 async function counters(ws: Worker[]): Promise<Counters> {
   const all = await Promise.all(ws.map((w) => w.call<Counters>({ type: 'counters' })));
-  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0 };
+  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: 0, recordBytesSealed: 0, recordsOpened: 0 };
   for (const c of all) for (const k of Object.keys(sum) as (keyof Counters)[]) sum[k] += c[k];
   return sum;
 }
@@ -279,18 +306,14 @@ async function lowLoad(ws: Worker[], perWorker: number[], phase: number): Promis
   return low;
 }
 
-async function main(): Promise<void> {
-  const N = arg('nodes', 20);
-  if (N < 2) {
-    console.error('bench/net: --nodes expects an integer ≥ 2');
-    process.exit(2);
-  }
+/** One full measurement (fresh workers and nodes) in plaintext or with every node keyed;
+ *  prints the table, writes bench/results/net-<N>[-encrypt].json and returns the row. */
+async function measure(N: number, encrypt: boolean, ladder: number[]): Promise<Record<string, unknown>> {
   // Options for quicker runs while tuning: --low-runs K (default 2), --rates a,b,c, --skip-idle, --skip-mem.
   const lowRuns = Math.max(1, arg('low-runs', 2));
   const ws = [new Worker(), new Worker()];
   const perWorker = [Math.ceil(N / 2), Math.floor(N / 2)];
   await Promise.all(ws.map((w) => w.measureOffset()));
-  const encrypt = flag('encrypt');
   const keys = encrypt ? [generateKey()] : undefined;
   const addrs = await Promise.all(ws.map((w, i) => w.call<string[]>({ type: 'start', count: perWorker[i], profile: 'lan', seed: 1 + 1000 * i, keys })));
   await ws[0].call({ type: 'join', seeds: [addrs[0][0]] });
@@ -308,7 +331,7 @@ async function main(): Promise<void> {
   const p99s = lows.map((l) => pct(l, 99));
   const p50s = lows.map((l) => pct(l, 50));
   const steps: Step[] = [];
-  for (const [i, rate] of rates([250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 11_000, 12_500, 15_000, 20_000]).entries()) {
+  for (const [i, rate] of ladder.entries()) {
     const step = await rampStep(ws, perWorker, 100 + i, rate, N);
     steps.push(step);
     if (step.complete < step.count || step.p99 >= 200) break;
@@ -341,9 +364,50 @@ async function main(): Promise<void> {
     cpu_percent_per_node: round((best ?? steps[0]).cpuPct),
     mem_per_extra_node_mb: round(mem.rssMb),
     heap_per_extra_node_mb: round(mem.heapMb),
-    ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), achievedSpan: round(s.achievedSpan), maxBehindMs: round(s.maxBehindMs), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb), cpuUsPerMsg: round(s.cpuUsPerMsg) })),
+    ramp: steps.map((s) => ({ ...s, achieved: round(s.achieved), achievedSpan: round(s.achievedSpan), maxBehindMs: round(s.maxBehindMs), p50: round(s.p50), p99: round(s.p99), cpuPct: round(s.cpuPct), rssMb: round(s.rssMb), cpuUsPerMsg: round(s.cpuUsPerMsg), recordsPerMsgPerNode: round(s.recordsPerMsgPerNode), bytesPerRecord: round(s.bytesPerRecord) })),
   };
   printAndSave(result, encrypt ? `${N}-encrypt` : String(N));
+  return result;
+}
+
+/** The default ramp (`--rates` replaces it). */
+const RATES = [250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 11_000, 12_500, 15_000, 20_000];
+
+async function main(): Promise<void> {
+  const N = arg('nodes', 20);
+  if (N < 2) {
+    console.error('bench/net: --nodes expects an integer ≥ 2');
+    process.exit(2);
+  }
+  if (!flag('compare')) {
+    await measure(N, flag('encrypt'), rates(RATES));
+    return;
+  }
+  if (flag('encrypt')) {
+    console.error('bench/net: --compare runs both plaintext and encrypted; drop --encrypt');
+    process.exit(2);
+  }
+  // Pairs alternate which mode runs first (P E, E P, P E, ...) so that a load trend on the
+  // machine does not always favour the same mode.
+  const pairs = Math.max(1, arg('pairs', 3));
+  const ladder = rates(COMPARE_RATES);
+  const out: PairResult[] = [];
+  for (let k = 1; k <= pairs; k++) {
+    const first = k % 2 === 1 ? 'plain' : 'encrypt';
+    const order = first === 'plain' ? [false, true] : [true, false];
+    const rows: Record<string, unknown>[] = [];
+    for (const enc of order) {
+      console.log(`--- pair ${k}/${pairs}: ${enc ? 'encrypted' : 'plaintext'} (1-min load average ${os.loadavg()[0].toFixed(2)})`);
+      rows.push(await measure(N, enc, ladder));
+    }
+    const [plain, enc] = first === 'plain' ? rows : [rows[1], rows[0]];
+    out.push(comparePair(k, first, plain as unknown as NetRun, enc as unknown as NetRun));
+    for (const line of formatPairs(out)) console.log(line);
+  }
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const file = new URL(`./results/net-${N}-compare.json`, import.meta.url);
+  writeFileSync(file, JSON.stringify({ nodes: N, rates: ladder, ...summarize(out) }, null, 2) + '\n');
+  console.log(`wrote ${fileURLToPath(file)} (net-${N}.json and net-${N}-encrypt.json hold the last run of each mode)`);
 }
 
 function printAndSave(r: Record<string, unknown>, n: string): void {

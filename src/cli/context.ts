@@ -61,6 +61,21 @@ export function parseIntOption(option: string, raw: string, min: number, max: nu
   return v;
 }
 
+/** Parse a duration option: `500ms`, `5s`, `1m`, or a plain number of milliseconds, from 1 ms up
+ *  to `maxMs` (default 10 min). The same syntax for every verb's `--timeout`. */
+export function parseDuration(flag: string, raw: string, maxMs = 600_000): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > maxMs) {
+    throw new UsageError(`option ${flag}: expected a duration of 1ms..${fmtDuration(maxMs)} such as 500ms, 5s or 2m, got ${JSON.stringify(raw)}`);
+  }
+  return ms;
+}
+
+function fmtDuration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 /** Round a number for display: integers as is, others to 4 decimals. */
 export function fmtNum(v: number): string {
   if (Number.isInteger(v)) return String(v);

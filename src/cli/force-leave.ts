@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { addClientOptions, callAgent, type ClientOptions } from './agent.js';
-import { type CliContext, parseIntOption, RunError, UsageError } from './context.js';
+import { type CliContext, parseDuration, RunError, UsageError } from './context.js';
 
 interface ForceLeaveOptions extends ClientOptions {
   prune?: boolean;
@@ -22,11 +22,11 @@ export function registerForceLeave(program: Command, ctx: CliContext): void {
     .description('mark a failed member as left on every node (like `serf force-leave`)')
     .argument('<name>', 'name (or gossip address) of the failed member')
     .option('--prune', 'also remove it from every member list at once')
-    .option('--timeout <ms>', 'wait this long for the answers of the nodes (default: 5000)')
+    .option('--timeout <duration>', 'wait this long for the answers of the nodes, e.g. 5s (default: 5s, at most 2m)')
     .option('--json', 'print the JSON document of the API');
   addClientOptions(cmd).action(async (name: string, opts: ForceLeaveOptions) => {
     if (name.trim() === '' || name.length > 256) throw new UsageError('force-leave: expected the name of a member (1-256 characters)');
-    const timeoutMs = opts.timeout === undefined ? undefined : parseIntOption('--timeout', opts.timeout, 1, 120_000);
+    const timeoutMs = opts.timeout === undefined ? undefined : parseDuration('--timeout', opts.timeout, 120_000);
     const r = await callAgent(opts, (c) => c.forceLeave(name, { prune: opts.prune === true, timeoutMs }));
     const refused = r.answers.filter((a) => !a.ok);
     if (opts.json) ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { addClientOptions, callAgent, type ClientOptions } from './agent.js';
-import { type CliContext, parseIntOption, RunError, UsageError } from './context.js';
+import { type CliContext, parseDuration, RunError, UsageError } from './context.js';
 
 interface JoinOptions extends ClientOptions {
   timeout?: string;
@@ -20,12 +20,12 @@ export function registerJoin(program: Command, ctx: CliContext): void {
     .command('join')
     .description('make the agent join a cluster through these agents now (like `serf join`)')
     .argument('<addr...>', 'gossip address host:port of a running agent (one or more)')
-    .option('--timeout <ms>', 'wait for each address this long (default: 5000)')
+    .option('--timeout <duration>', 'wait for each address this long, e.g. 500ms, 5s (default: 5s, at most 2m)')
     .option('--json', 'print the JSON document of the API');
   addClientOptions(cmd).action(async (addrs: string[], opts: JoinOptions) => {
     const bad = addrs.find((a) => !ADDR.test(a) || Number(a.slice(a.lastIndexOf(':') + 1)) > 65535 || Number(a.slice(a.lastIndexOf(':') + 1)) === 0);
     if (bad !== undefined) throw new UsageError(`join: expected host:port, got ${JSON.stringify(bad)}`);
-    const timeoutMs = opts.timeout === undefined ? undefined : parseIntOption('--timeout', opts.timeout, 1, 120_000);
+    const timeoutMs = opts.timeout === undefined ? undefined : parseDuration('--timeout', opts.timeout, 120_000);
     const r = await callAgent(opts, (c) => c.join(addrs, timeoutMs));
     if (opts.json) ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {

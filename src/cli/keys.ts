@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { AskResult } from '../agent/cluster-request.js';
 import type { KeysRequest, KeysSummary } from '../agent/keys.js';
 import { addClientOptions, callAgent, type ClientOptions } from './agent.js';
-import { type CliContext, parseIntOption, UsageError } from './context.js';
+import { type CliContext, parseDuration, UsageError } from './context.js';
 
 interface KeysOptions extends ClientOptions {
   local?: boolean;
@@ -31,11 +31,11 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     const cmd = keys.command(name).description(description);
     if (arg !== null) cmd.argument(arg);
     cmd.option('--local', 'only the agent addressed by --api (no cluster-wide request)');
-    cmd.option('--timeout <ms>', 'how long to wait for every node to answer', '5000');
+    cmd.option('--timeout <duration>', 'how long to wait for every node to answer, e.g. 5s (at most 2m)', '5s');
     addClientOptions(cmd).action(async (...a: unknown[]) => {
       const value = arg === null ? undefined : (a[0] as string);
       const opts = (arg === null ? a[0] : a[1]) as KeysOptions;
-      const req = { ...toReq(value), local: opts.local === true, timeoutMs: parseIntOption('--timeout', opts.timeout ?? '5000', 1, 120_000) };
+      const req = { ...toReq(value), local: opts.local === true, timeoutMs: parseDuration('--timeout', opts.timeout ?? '5s', 120_000) };
       const r = await callAgent(opts, (c) => c.keys(req));
       const { summarize } = await import('../agent/keys.js');
       ctx.exitCode = printResult(ctx, name, r, summarize(r), req.local);

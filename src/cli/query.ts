@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { addClientOptions, callAgent, type ClientOptions } from './agent.js';
-import { type CliContext, parseIntOption, UsageError } from './context.js';
+import { type CliContext, parseDuration, parseIntOption, UsageError } from './context.js';
 import type { QueryDone, QueryLine, QueryWho } from '../agent/client.js';
 
 interface QueryOptions extends ClientOptions {
@@ -21,14 +21,6 @@ interface QueryOptions extends ClientOptions {
 
 /** Query names: what handler filters (`query:<name>`) can match. */
 const NAME = /^[A-Za-z0-9.:-][A-Za-z0-9_.:-]{0,127}$/;
-
-/** Parse a duration option: `500ms`, `5s`, `1m`, or a plain number of milliseconds. */
-export function parseDuration(flag: string, raw: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
-  const ms = m === null ? NaN : Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
-  if (!Number.isSafeInteger(ms) || ms < 1 || ms > 600_000) throw new UsageError(`option ${flag}: expected a duration of 1ms..10m such as 500ms, 5s or 2m, got ${JSON.stringify(raw)}`);
-  return ms;
-}
 
 function tagPatterns(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};

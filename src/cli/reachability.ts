@@ -8,8 +8,7 @@
  */
 import type { Command } from 'commander';
 import { addClientOptions, callAgent, type ClientOptions } from './agent.js';
-import type { CliContext } from './context.js';
-import { parseDuration } from './query.js';
+import { type CliContext, parseDuration } from './context.js';
 import type { QueryDone } from '../agent/client.js';
 
 interface ReachOptions extends ClientOptions {

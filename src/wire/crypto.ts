@@ -238,15 +238,24 @@ export class Keyring {
   }
 }
 
+/** Records sealed and opened by every stream of this process, with their plaintext bytes
+ *  (bench/net.ts reports frames per record from them). Plain counters, never reset. */
+export const recordCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0 };
+
 function subkey(key: Uint8Array, salt: Uint8Array, kind: 'stream' | 'datagram', cluster: string): KeyObject {
   return createSecretKey(Buffer.from(hkdfSync('sha256', key, salt, `rumor/1 ${kind} ${cluster}`, KEY_BYTES)));
 }
 
+/** The nonce buffer, rewritten for every record: `createCipheriv`/`createDecipheriv` copy the
+ *  IV when they are created, so one buffer serves every cipher of the process (no allocation
+ *  per record). Its first 4 bytes stay 0. */
+const IV = Buffer.alloc(12);
+
+/** The nonce of record `counter`: 0⁴ ‖ u64 counter (valid until the next call). */
 function nonce(counter: number): Buffer {
-  const n = Buffer.alloc(12);
-  n.writeUInt32BE(Math.floor(counter / 2 ** 32), 4);
-  n.writeUInt32BE(counter >>> 0, 8);
-  return n;
+  IV.writeUInt32BE(Math.floor(counter / 2 ** 32), 4);
+  IV.writeUInt32BE(counter >>> 0, 8);
+  return IV;
 }
 
 /** Encrypt `plain` under `key`/`iv` with `aad`; writes ciphertext and tag into `out` at `at`. */
@@ -299,17 +308,21 @@ export class StreamSealer {
     return this.key === null || (primary !== null && this.raw !== null && !this.raw.equals(primary));
   }
 
-  /** One record carrying `plain` (a new segment header first when needed). Throws when the
-   *  keyring has no key (the caller checks `keyring.sendsEncrypted()` first). */
-  seal(plain: Uint8Array): Buffer {
+  /** One record carrying `plain` (a new segment header first when needed), written into
+   *  `into` when it is large enough (the caller's reused buffer), else into a new buffer.
+   *  Throws when the keyring has no key (the caller checks `keyring.sendsEncrypted()` first). */
+  seal(plain: Uint8Array, into: Buffer | null = null): Buffer {
     const header = this.refresh();
     const h = header === null ? 0 : STREAM_HEADER_BYTES;
     const len = plain.length + TAG_BYTES;
-    const out = Buffer.allocUnsafe(h + 4 + len);
+    const size = h + 4 + len;
+    const out = into !== null && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
     if (header !== null) header.copy(out, 0);
     out.writeUInt32BE(len, h);
     sealInto(this.key!, nonce(this.counter++), out.subarray(h, h + 4), plain, out, h + 4);
     this.records++;
+    recordCounts.sealed++;
+    recordCounts.sealedBytes += plain.length;
     return out;
   }
 
@@ -388,6 +401,8 @@ export class StreamOpener {
     const plain = open(this.key, nonce(this.counter), aad, ct, tag);
     if (plain === null) return this.fail('decrypt-failed', `record ${this.counter} of a segment does not authenticate (tampered, replayed or reordered)`);
     this.counter++;
+    recordCounts.opened++;
+    recordCounts.openedBytes += plain.length;
     return { type: 'data', bytes: plain };
   }
 
@@ -417,6 +432,8 @@ export class StreamOpener {
       this.lastIndex = i;
       this.seen = this.keyring.version;
       this.counter = 1;
+      recordCounts.opened++;
+      recordCounts.openedBytes += plain.length;
       return { type: 'data', bytes: plain };
     }
     return this.fail('decrypt-failed', `none of the ${keys.length} installed keys opens this stream (another cluster key, or another cluster name)`);

@@ -1,4 +1,4 @@
-// Encryption with a cluster keyring over loopback (docs/protocol.md §7): a node without the
+// Encryption with a cluster keyring over loopback (docs/protocol.md §10): a node without the
 // key cannot join, inject a broadcast or read the traffic, and both sides log why; a key
 // rotation and a rollout from plaintext to enforced lose no broadcast.
 import { test, after } from 'node:test';
