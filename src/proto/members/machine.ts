@@ -123,6 +123,11 @@
  * - A conflict of names is reported, not enforced: the losing node keeps running (the agent
  *   logs it); Serf's vote-based resolution is not implemented.
  * - The digest of a differing bucket lists the whole bucket (n/64 entries).
+ * - A change reaches a member over one ring link (its ring's share): while that ring's
+ *   observer is dead but not yet failed, the member gets that share over its overlay links
+ *   only, and from anti-entropy (a node cut off from the overlay's flood syncs at once).
+ * - Each node still receives about 5 copies of each flooded change (4 overlay links, one ring
+ *   link); the simulator's failure wave at 10^5 nodes is dominated by them (docs/results.md).
  */
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
