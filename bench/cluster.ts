@@ -4,6 +4,8 @@
  * and written to `bench/results/cluster-<N>.json` as `{ "rumor": {...}, "serf": {...} }`.
  *
  *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
+ *   npm run bench:cluster -- --nodes 50 --phases event,tag,query   (join, then only those columns;
+ *     the others print `-`; `--only rumor|serf` runs one system)
  *
  * Measured, with the same method for both systems:
  * (a) join: from the moment the last agent answers a members query until every agent lists all N
@@ -21,7 +23,8 @@
  *     (`tag_update_ms`, median of 5; bench/tag-update.ts);
  * (b3) query: a query to every agent until every agent's response is back at the asker
  *     (`query_all_ms`, median of 5; bench/query-all.ts; Serf: the RPC `query`, `serf query`);
- * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS (`rss_mb_per_agent`, mean);
+ * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS of the agent and the
+ *     processes it keeps (rumor's handler launcher) (`rss_mb_per_agent`, mean);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
  *     member alive for 5 s running (at least 10 s after the resume, at most 60 s):
@@ -42,6 +45,10 @@
  * protocol over one persistent connection per agent (bench/serf.ts): neither spawns a process
  * per poll, and both clients cost this process little CPU (the agents share its 2 cores).
  * Both systems run their default (`lan`) profile unless `--profile` says otherwise.
+ * rumor's agents, and `node -e 0` for the floor, run without the machine's NODE_EXTRA_CA_CERTS
+ * (every Node process parses that CA file at start, ~35 ms of CPU here; an agent opens no TLS
+ * connection and a fleet host does not set it: bench/startup.ts `START_COST_ENV`); `--keep-env`
+ * keeps it. The run prints and records (`env_removed`) what was left out.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
@@ -53,7 +60,7 @@ import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
 import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
-import { cpuMsOf, nodeFloorCpuMs } from './startup.js';
+import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -63,7 +70,16 @@ interface Options {
   idleS: number;
   profile: 'lan' | 'local';
   only?: 'rumor' | 'serf';
+  /** Start rumor's agents with this process's whole environment (bench/startup.ts `START_COST_ENV`). */
+  keepEnv?: boolean;
+  /** Phases to run after the join (default: all, in this order). */
+  phases: Phase[];
 }
+
+/** The phases after the join; `--phases event,tag,query` runs only those (faster iteration on
+ *  one column; the full run stays the default). */
+const PHASES = ['event', 'tag', 'query', 'idle', 'crash', 'stall', 'silent', 'restart'] as const;
+type Phase = (typeof PHASES)[number];
 
 /** The figures of one system. `null`: the phase timed out (see `notes`). */
 interface Result {
@@ -76,6 +92,8 @@ interface Result {
   agent_startup_cpu_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
+  /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
+  env_removed?: string[];
   event_p50_ms: number | null;
   event_p100_ms: number | null;
   crash_detect_ms: number | null;
@@ -122,7 +140,7 @@ interface Driver {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan' };
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -141,8 +159,14 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    }
-    else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf)`);
+    } else if (a === '--keep-env') o.keepEnv = true;
+    else if (a === '--phases' && v !== undefined) {
+      const list = v.split(',');
+      const bad = list.filter((x) => !(PHASES as readonly string[]).includes(x));
+      if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
+      o.phases = PHASES.filter((x) => list.includes(x));
+      i++;
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -155,18 +179,27 @@ function fail(msg: string): never {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
-/** Build dist/ when it is missing or older than a source file (agents run the built CLI). */
+/** Build dist/ when it is missing or older than a source file (agents run the built CLI), then
+ *  the bundle, then the code cache when it does not match the bundle (`ensureCodeCache`): a
+ *  bundle rebuilt by the first agent, or a missing cache, would make this run's agents start
+ *  cold and their start-up columns measure that instead. */
 function ensureBuilt(): void {
   const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const newest = (dir: string): number =>
     Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  if (existsSync(out) && statSync(out).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json)\n');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) {
-    if (!existsSync(out)) fail('build failed');
-    process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+  if (!existsSync(out) || statSync(out).mtimeMs < newest(join(ROOT, 'src'))) {
+    process.stderr.write('building dist/ (npx tsc -p tsconfig.build.json, node scripts/bundle.mjs)\n');
+    const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) {
+      if (!existsSync(out)) fail('build failed');
+      process.stderr.write('warning: the build reported errors; running the emitted dist/ anyway\n');
+    }
   }
+  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(out).mtimeMs) {
+    if (spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { stdio: 'inherit' }).status !== 0) fail('scripts/bundle.mjs failed');
+  }
+  ensureCodeCache();
 }
 
 /** Per-node handler scripts: bash, `$EPOCHREALTIME` (no fork), append "<time> <payload>" to log-<i>. */
@@ -210,12 +243,28 @@ async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined>, eve
   return undefined;
 }
 
+/** RSS of an agent and every process it keeps running (rumor's handler launcher, ~4–5 MB), in MB:
+ *  what the agent costs its host. Handler runs in flight are counted too (none run when it is read). */
 function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const own = vmRssMb(pid);
+  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (rssMb(c) || 0), 0);
+}
+
+function vmRssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((x) => x.trim() !== '').map(Number);
+  } catch {
+    return [];
   }
 }
 
@@ -311,6 +360,7 @@ function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[]
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       logFile: join(dir, `agent-${i}.log`),
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+      env: agentEnv(opts.keepEnv === true),
     });
   return {
     name: 'rumor',
@@ -575,38 +625,53 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     const joined = await until(120_000, () => allSeeAlive(d, n, all), 20);
     const joinEnd = nowMs();
     if (!joined) notes.push('join did not converge within 120 s');
-    process.stderr.write(`[${d.name}] joined; ${opts.events} events\n`);
-    const lat = await measureEvents(d, dir, n, opts.events, notes);
-    process.stderr.write(`[${d.name}] tag updates\n`);
-    const tagLat = await measureTagUpdates(d.tagOps, n, notes);
-    process.stderr.write(`[${d.name}] queries\n`);
-    const queryLat = await measureQueries(d.queryOps, n, notes);
-    process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
-    await sleep(2000);
+    const on = (p: Phase): boolean => opts.phases.includes(p);
+    process.stderr.write(`[${d.name}] joined; phases ${opts.phases.join(', ')}\n`);
+    const lat = on('event') ? await measureEvents(d, dir, n, opts.events, notes) : [];
+    if (on('tag')) process.stderr.write(`[${d.name}] tag updates\n`);
+    const tagLat = on('tag') ? await measureTagUpdates(d.tagOps, n, notes) : [];
+    if (on('query')) process.stderr.write(`[${d.name}] queries\n`);
+    const queryLat = on('query') ? await measureQueries(d.queryOps, n, notes) : [];
     let idle: number | null = null;
     let idlePackets: number | null = null;
-    if (accounting && startAccounting(gossipPorts)) {
-      const c0 = accounted();
-      await sleep(opts.idleS * 1000);
-      const c1 = accounted();
-      idle = (c1.bytes - c0.bytes) / opts.idleS / n;
-      idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
-      stopAccounting();
-    } else notes.push('iptables accounting unavailable: idle traffic not measured');
+    if (on('idle')) {
+      process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
+      await sleep(2000);
+      if (accounting && startAccounting(gossipPorts)) {
+        const c0 = accounted();
+        await sleep(opts.idleS * 1000);
+        const c1 = accounted();
+        idle = (c1.bytes - c0.bytes) / opts.idleS / n;
+        idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
+        stopAccounting();
+      } else notes.push('iptables accounting unavailable: idle traffic not measured');
+    }
     const rss = all.map((i) => rssMb(run.children[i].pid));
-    process.stderr.write(`[${d.name}] crash detection\n`);
-    const crash = await measureCrash(d, run, n);
-    if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
-    const live = all.slice(0, n - 1);
-    process.stderr.write(`[${d.name}] stall (SIGSTOP 6 s, SIGCONT)\n`);
-    const stall = await measureStall(d, run, live, n - 2);
-    if (stall.recoverMs === null) notes.push('the stalled agent was not alive everywhere within 60 s of its resume');
-    process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
-    const silent = await measureSilent(d, run, live, n - 3);
-    if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
-    process.stderr.write(`[${d.name}] restart without join\n`);
-    const restart = await measureRestart(d, run, live.filter((i) => i !== n - 3), 0, notes);
-    if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
+    let crash: number | undefined;
+    if (on('crash')) {
+      process.stderr.write(`[${d.name}] crash detection\n`);
+      crash = await measureCrash(d, run, n);
+      if (crash === undefined) notes.push('crash not detected by every agent within 120 s');
+    }
+    const live = on('crash') ? all.slice(0, n - 1) : all;
+    let stall: Awaited<ReturnType<typeof measureStall>> = { fp: 0, failed: 0, recoverMs: null, listed: [] };
+    if (on('stall')) {
+      process.stderr.write(`[${d.name}] stall (SIGSTOP 6 s, SIGCONT)\n`);
+      stall = await measureStall(d, run, live, n - 2);
+      if (stall.recoverMs === null) notes.push('the stalled agent was not alive everywhere within 60 s of its resume');
+    }
+    let silent: number | undefined;
+    if (on('silent')) {
+      process.stderr.write(`[${d.name}] silent failure (SIGSTOP kept)\n`);
+      silent = await measureSilent(d, run, live, n - 3);
+      if (silent === undefined) notes.push('silent failure not detected by every agent within 120 s');
+    }
+    let restart: number | undefined;
+    if (on('restart')) {
+      process.stderr.write(`[${d.name}] restart without join\n`);
+      restart = await measureRestart(d, run, on('silent') ? live.filter((i) => i !== n - 3) : live, 0, notes);
+      if (restart === undefined) notes.push('the restarted agent was not alive everywhere within 120 s');
+    }
     const sortedStartup = [...run.startupMs].sort((a, b) => a - b);
     const sortedLat = [...lat].sort((a, b) => a - b);
     return {
@@ -623,8 +688,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
       idle_packets_per_s_per_node: round(idlePackets),
       rss_mb_per_agent: round(rss.reduce((a, b) => a + b, 0) / rss.length)!,
       silent_detect_ms: round(silent),
-      stall_false_positives: stall.fp,
-      stall_false_failed: stall.failed,
+      stall_false_positives: on('stall') ? stall.fp : null,
+      stall_false_failed: on('stall') ? stall.failed : null,
       stall_recover_ms: round(stall.recoverMs),
       stall_false_listed: stall.listed,
       event_latencies_ms: lat.map((x) => round(x)!),
@@ -675,7 +740,8 @@ async function main(): Promise<void> {
     const gossip = ports.slice(0, opts.nodes);
     const dir = mkdtempSync(join(tmpdir(), 'bench-rumor-'));
     results.rumor = await runSystem(rumorDriver(dir, opts, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes)), dir, opts, gossip, accounting);
-    results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20))!;
+    results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20, opts.keepEnv === true))!;
+    results.rumor.env_removed = removedEnv(opts.keepEnv === true);
   }
   if (opts.only !== 'rumor') {
     ensureSerf();
@@ -685,11 +751,15 @@ async function main(): Promise<void> {
     results.serf = await runSystem(serfDriver(dir, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes), opts.profile), dir, opts, gossip, accounting);
   }
   printTable(results);
+  process.stdout.write(envNote(opts.keepEnv === true));
   load.push(loadavg()[0]);
   process.stdout.write(`load average (1 min) at start and end: ${load.map((x) => x.toFixed(1)).join(' -> ')}\n`);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `cluster-${opts.nodes}.json`);
+  // A run of some phases only does not overwrite the full run's file.
+  const parts = [opts.only, opts.phases.length < PHASES.length ? opts.phases.join('-') : undefined].filter((x) => x !== undefined);
+  const partial = parts.map((x) => `-${x}`).join('');
+  const file = join(outDir, `cluster-${opts.nodes}${partial}.json`);
   writeFileSync(file, JSON.stringify({ ...results, options: opts, load_avg_1m: load.map((x) => round(x)), date: new Date().toISOString() }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file}\n`);
 }

@@ -1,30 +1,41 @@
 /**
- * What one agent spends per user event, split by path: N agents on loopback (the same spawn
- * as bench/cluster.ts, with the same bash handler matching `user:bench`), then rounds of
- * events published one at a time, alternating
+ * What one agent spends per user event and per query, split by path: N agents on loopback
+ * (started as bench/cluster.ts starts them: a bash `user:bench` handler, a `/bin/sh`
+ * `query:bench` handler, a data dir each), then rounds, alternating
  *   - `bench` events: every agent receives, decodes, delivers and runs its handler;
  *   - `other` events: the same network path, no handler matches;
- * and the CPU each agent used over each round (schedstat, every thread), divided by events and
- * agents. The difference is the handler's cost in the agent (fork of the agent process, pipes,
- * exit handling); the handler children's own CPU (bash) comes from the agents' `cutime+cstime`
- * (/proc/<pid>/stat, 10 ms ticks summed over all agents and events).
+ *   - `bench` queries (`POST /v1/query`, no acks, as bench/cluster.ts asks them): every agent
+ *     receives the query, runs its query handler and sends the response to the asker;
+ *   - an idle window as long as a round;
+ * and the CPU each agent used over each round (schedstat, every thread), divided by events (or
+ * queries) and agents; an agent's CPU includes its handler launcher's (src/agent/spawn-helper.ts,
+ * the `perl` child that forks the handlers). The difference between `bench` and `other` is the
+ * handler's cost in the agent (the launcher's fork, or the agent's own; stdio, exit handling); the handler children's own CPU
+ * (bash) comes from the agents' and launchers' `cutime+cstime` (/proc/<pid>/stat, 10 ms ticks summed over all
+ * agents and events). CPU is what this measures because it does not depend on the machine's
+ * load the way wall-clock latency does: on 2 cores, N agents' CPU per event bounds the event's
+ * latency from below. The wall-clock figures printed beside it (event to every handler, query
+ * to every response) are indicative only.
  *
- *   npm run bench:event-cost -- [--nodes 10] [--events 20]
+ *   npm run bench:event-cost -- [--nodes 10] [--events 20] [--bin OTHER/bin/rumor.js]
  *
- * Prints a table and writes bench/results/event-cost.json. Also the agents' RSS: a fork copies
- * the page tables of what the agent has mapped, so a lighter agent forks faster.
+ * `--bin`: run another build's CLI (an older commit unpacked with `git archive` and `npm ci`)
+ * for an A/B comparison on the same machine. Prints a table and writes
+ * bench/results/event-cost.json. Also the agents' RSS: a fork copies the page tables of what
+ * the agent has mapped, so a lighter agent forks faster.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../src/agent/client.js';
-import { freePorts, spawnAgent, stopAll, waitUntil } from '../src/cli/cluster.js';
+import { agentArgs, freePorts, stopAll, waitUntil } from '../src/cli/cluster.js';
 import { cpuMsOf, rssMbOf } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function childrenCpuMs(pid: number | undefined): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -32,83 +43,182 @@ function childrenCpuMs(pid: number | undefined): number {
   return ((Number(rest[13]) + Number(rest[14])) * 1000) / HZ;
 }
 
-function args(): { nodes: number; events: number } {
-  const o = { nodes: 10, events: 20 };
+/** The agent's long-lived child running `perl` (the handler launcher), if any. */
+function launcherOf(pid: number): number | undefined {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
+      }
+    }
+  } catch {
+    // the agent or the child ended
+  }
+  return undefined;
+}
+
+interface Args {
+  nodes: number;
+  events: number;
+  bin: string;
+}
+
+function args(): Args {
+  const o: Args = { nodes: 10, events: 20, bin: join(ROOT, 'bin', 'rumor.js') };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     const v = Number(a[i + 1]);
     if ((a[i] === '--nodes' || a[i] === '--events') && Number.isInteger(v) && v >= 2) o[a[i] === '--nodes' ? 'nodes' : 'events'] = v;
+    else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else {
-      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N)\n`);
+      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N, --bin PATH)\n`);
       process.exit(2);
     }
   }
   return o;
 }
 
+/** Handler scripts: the cluster bench's (bash, appends "<time> <payload>" to log-<name>) and
+ *  its query handler (sh, prints the node's name). */
+function writeScripts(dir: string): { user: string; query: string } {
+  const user = join(dir, 'handler.sh');
+  writeFileSync(user, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${dir}/log-$RUMOR_SELF_NAME\n`);
+  const query = join(dir, 'query-handler.sh');
+  writeFileSync(query, '#!/bin/sh\necho "answer from $RUMOR_SELF_NAME"\n');
+  chmodSync(user, 0o755);
+  chmodSync(query, 0o755);
+  return { user, query };
+}
+
+/** Latest handler time (ms since the epoch) of payload `id` over every node, or undefined
+ *  while some node has not run it. */
+function lastHandlerAt(dir: string, nodes: number, id: string): number | undefined {
+  let last = 0;
+  for (let i = 0; i < nodes; i++) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, `log-n${i}`), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
+    if (line === undefined) return undefined;
+    last = Math.max(last, Number(line.split(' ')[0]) * 1000);
+  }
+  return last;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
 async function main(): Promise<void> {
-  const { nodes, events } = args();
+  const { nodes, events, bin } = args();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evcost-'));
-  const handler = join(dir, 'handler.sh');
-  writeFileSync(handler, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${dir}/log-$RUMOR_SELF_NAME\n`);
-  chmodSync(handler, 0o755);
+  const scripts = writeScripts(dir);
   const ports = await freePorts(2 * nodes);
   const clients = Array.from({ length: nodes }, (_, i) => new AgentClient(`http://127.0.0.1:${ports[nodes + i]}`));
   const load0 = loadavg()[0];
-  const children = [spawnAgent({ name: 'n0', gossipPort: ports[0], apiPort: ports[nodes], handlers: [`user:bench=${handler}`], extraArgs: ['--log-level', 'warn'] })];
+  const start = (i: number): ChildProcess => {
+    const fd = openSync(join(dir, `agent-${i}.log`), 'a');
+    const a = agentArgs({
+      name: `n${i}`,
+      gossipPort: ports[i],
+      apiPort: ports[nodes + i],
+      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      handlers: [`user:bench=${scripts.user}`, `query:bench=${scripts.query}`],
+      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    });
+    const c = spawn(process.execPath, [bin, ...a], { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    return c;
+  };
+  const children = [start(0)];
   try {
     await waitUntil('agent n0 to answer', 30_000, async () => (await clients[0].info()) !== undefined);
-    for (let i = 1; i < nodes; i++) {
-      children.push(spawnAgent({ name: `n${i}`, gossipPort: ports[i], apiPort: ports[nodes + i], join: [`127.0.0.1:${ports[0]}`], handlers: [`user:bench=${handler}`], extraArgs: ['--log-level', 'warn'] }));
-    }
-    await waitUntil(`all ${nodes} agents to list ${nodes} alive`, 60_000, async () =>
+    for (let i = 1; i < nodes; i++) children.push(start(i));
+    await waitUntil(`all ${nodes} agents to list ${nodes} alive`, 120_000, async () =>
       (await Promise.all(clients.map(async (c) => (await c.members()).filter((m) => m.status === 'alive').length))).every((n) => n === nodes),
     );
-    await new Promise((r) => setTimeout(r, 3000)); // handler warm-up (1.5 s after start) done
+    await sleep(3000); // handler warm-up (1.5 s after start) done
     const pids = children.map((c) => c.pid!);
-    const round = async (name: string): Promise<{ agent: number; kids: number }> => {
-      const a0 = pids.reduce((s, p) => s + cpuMsOf(p), 0);
-      const k0 = pids.reduce((s, p) => s + childrenCpuMs(p), 0);
+    // The handler launcher (src/agent/spawn-helper.ts) is a child of each agent: its own CPU is
+    // the agent's spawn cost, its children's (reaped by it) the handlers'.
+    const launchers = pids.map(launcherOf);
+    const cpu = (): { agent: number; kids: number } => ({
+      agent: pids.reduce((s, p, i) => s + cpuMsOf(p) + (launchers[i] === undefined ? 0 : cpuMsOf(launchers[i])), 0),
+      kids: pids.reduce((s, p, i) => s + childrenCpuMs(p) + (launchers[i] === undefined ? 0 : childrenCpuMs(launchers[i])), 0),
+    });
+    const per = (a: { agent: number; kids: number }, b: { agent: number; kids: number }): { agent: number; kids: number } => ({ agent: (b.agent - a.agent) / events / nodes, kids: (b.kids - a.kids) / events / nodes });
+    const eventRound = async (name: string): Promise<{ agent: number; kids: number; wall: number[] }> => {
+      const c0 = cpu();
+      const ids: { id: string; t0: number }[] = [];
       for (let k = 0; k < events; k++) {
-        await clients[k % nodes].event(name, `${name}-${k}-${Date.now()}`);
-        await new Promise((r) => setTimeout(r, 150));
+        const id = `${name}-${k}-${Date.now()}`;
+        ids.push({ id, t0: Date.now() });
+        await clients[k % nodes].event(name, id);
+        await sleep(150);
       }
-      await new Promise((r) => setTimeout(r, 500));
-      const a1 = pids.reduce((s, p) => s + cpuMsOf(p), 0);
-      const k1 = pids.reduce((s, p) => s + childrenCpuMs(p), 0);
-      return { agent: (a1 - a0) / events / nodes, kids: (k1 - k0) / events / nodes };
+      await sleep(500);
+      const c1 = cpu();
+      const wall = name === 'bench' ? ids.map(({ id, t0 }) => (lastHandlerAt(dir, nodes, id) ?? NaN) - t0) : [];
+      return { ...per(c0, c1), wall };
+    };
+    const queryRound = async (): Promise<{ agent: number; kids: number; wall: number[] }> => {
+      const c0 = cpu();
+      const wall: number[] = [];
+      for (let k = 0; k < events; k++) {
+        const t0 = performance.now();
+        let got = 0;
+        let allAt = NaN;
+        const done = await clients[k % nodes].query({ name: 'bench', ack: false, timeoutMs: 15_000 }, (l) => {
+          if (l.type === 'response' && ++got === nodes) allAt = performance.now();
+        });
+        if (done.reason !== 'complete') process.stderr.write(`query ${k}: ${done.reason}, ${got} of ${nodes} responses\n`);
+        wall.push(allAt - t0);
+        await sleep(150);
+      }
+      await sleep(500);
+      return { ...per(c0, cpu()), wall };
     };
     const idle = async (): Promise<number> => {
-      const a0 = pids.reduce((s, p) => s + cpuMsOf(p), 0);
-      await new Promise((r) => setTimeout(r, events * 150 + 500));
-      return (pids.reduce((s, p) => s + cpuMsOf(p), 0) - a0) / events / nodes;
+      const c0 = cpu();
+      await sleep(events * 150 + 500);
+      return (cpu().agent - c0.agent) / events / nodes;
     };
-    const rows: { with_handler: number; no_handler: number; idle: number; children: number }[] = [];
+    const rows: { with_handler: number; no_handler: number; query: number; idle: number; children: number; query_children: number; event_wall: number[]; query_wall: number[] }[] = [];
     for (let r = 0; r < 2; r++) {
-      const h = await round('bench');
-      const o = await round('other');
+      const h = await eventRound('bench');
+      const o = await eventRound('other');
+      const q = await queryRound();
       const i = await idle();
-      rows.push({ with_handler: h.agent, no_handler: o.agent, idle: i, children: h.kids });
+      rows.push({ with_handler: h.agent, no_handler: o.agent, query: q.agent, idle: i, children: h.kids, query_children: q.kids, event_wall: h.wall, query_wall: q.wall });
     }
     const rss = pids.map(rssMbOf);
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     const result = {
       nodes,
       events_per_round: events,
+      bin,
       load_avg_1m: [r2(load0), r2(loadavg()[0])],
       rss_mb_per_agent: r2(rss.reduce((a, b) => a + b, 0) / rss.length),
       rounds: rows.map((x) => ({
         agent_cpu_ms_per_event_with_handler: r2(x.with_handler),
         agent_cpu_ms_per_event_no_handler: r2(x.no_handler),
+        agent_cpu_ms_per_query: r2(x.query),
         agent_cpu_ms_idle_same_window: r2(x.idle),
         handler_children_cpu_ms_per_event: r2(x.children),
+        handler_children_cpu_ms_per_query: r2(x.query_children),
+        event_to_all_ms_p50: r2(median(x.event_wall)),
+        query_to_all_ms_p50: r2(median(x.query_wall)),
       })),
       date: new Date().toISOString(),
     };
+    const col = (x: number, w: number): string => String(x).padStart(w);
     process.stdout.write(
-      `N = ${nodes}, ${events} events per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB\n` +
-        'per agent and event (ms of CPU):  with handler  no handler  idle (same window)  handler child (bash)\n' +
-        result.rounds.map((x, i) => `round ${i + 1}: ${String(x.agent_cpu_ms_per_event_with_handler).padStart(28)} ${String(x.agent_cpu_ms_per_event_no_handler).padStart(11)} ${String(x.agent_cpu_ms_idle_same_window).padStart(19)} ${String(x.handler_children_cpu_ms_per_event).padStart(21)}`).join('\n') +
+      `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}\n` +
+        'per agent and event or query (ms of CPU): event+handler  event, no handler  query  idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
+        result.rounds
+          .map((x, i) => `round ${i + 1}: ${col(x.agent_cpu_ms_per_event_with_handler, 38)} ${col(x.agent_cpu_ms_per_event_no_handler, 18)} ${col(x.agent_cpu_ms_per_query, 6)} ${col(x.agent_cpu_ms_idle_same_window, 19)} ${col(x.handler_children_cpu_ms_per_event, 18)} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`)
+          .join('\n') +
         '\n',
     );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

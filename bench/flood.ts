@@ -2,15 +2,23 @@
  * Flood benchmark (issue 13 §2): does a flooding peer slow the delivery of honest traffic by
  * more than 2×? Five nodes on loopback (`lan` profile) in this process; one flooder in a child
  * process (bench/flood-worker.ts) connected to node 0 as a fake peer, sending new well-formed
- * gossip messages (64 B, distinct ids) as fast as its socket drains. An honest publisher at
- * node 1 sends `--messages` broadcasts (default 100) at 20/s; latency = until all 5 nodes
- * delivered (one clock: one process). Conditions: no flood; flood with the defences off
- * (`defences: { scoring: false, limits: false }`); flood with the default defences.
+ * gossip messages (64 B, distinct ids) as fast as its socket drains, and reconnecting every
+ * 100 ms when cut off. An honest publisher at node 1 sends `--messages` broadcasts (default
+ * 100) at 20/s; the flood starts before honest message 10 (0.5 s in; the flooder process is
+ * started and idle before the first message, so its start-up is not measured); latency =
+ * until all 5 nodes delivered (one clock: one process). Conditions: no flood; flood with the
+ * defences off (`defences: { scoring: false, limits: false }`); flood with fair queueing and
+ * limits but no scoring (`defences: { scoring: false }`); flood with the defences but without
+ * fair queueing (`defences: { fairQueue: false }`: the runtime before it); flood with the
+ * default defences.
+ * Columns: p99 is the slowest of 100 messages; `honest_quarantined` counts honest nodes in
+ * quarantine at any node (a relay of the flood punished); the JSON adds the three slowest
+ * messages (index, ms) and node 0's fair-queue drops.
  *
  * Run: npm run bench:flood [-- --messages N]. Prints a table, writes bench/results/flood.json.
  * The machine is shared: the load average is recorded with the figures.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +29,9 @@ const arg = (k: string, d: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
 const MESSAGES = arg('messages', 100);
+/** The flooder starts before this honest message (0.5 s into the run at 20/s). */
+const FLOOD_AT = Math.min(10, Math.floor(MESSAGES / 4));
+const FLOODER = '127.0.0.1:9';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
@@ -43,29 +54,40 @@ function pct(xs: number[], p: number): number {
 
 async function run(label: string, flood: boolean, extra: NodeOptions): Promise<Record<string, unknown>> {
   const nodes = await cluster(extra);
-  const child = flood ? fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [nodes[0].address, '127.0.0.1:9'], { execArgv: ['--import', 'tsx'] }) : null;
-  if (child !== null) await new Promise((r) => setTimeout(r, 1000)); // flood under way
   const sentAt = new Map<string, number>();
   const got = new Map<string, number>();
   const lat: number[] = [];
+  const index = new Map<string, number>();
+  const worst: { i: number; ms: number }[] = [];
   for (const n of nodes) {
     n.on('message', (d) => {
       if (d.channel !== 'honest') return;
       const c = (got.get(d.id) ?? 0) + 1;
       got.set(d.id, c);
-      if (c === nodes.length) lat.push(performance.now() - sentAt.get(d.id)!);
+      if (c === nodes.length) {
+        lat.push(performance.now() - sentAt.get(d.id)!);
+        worst.push({ i: index.get(d.id)!, ms: Math.round(lat[lat.length - 1] * 100) / 100 });
+      }
     });
   }
+  const child: ChildProcess | null = flood ? fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [nodes[0].address, FLOODER], { execArgv: ['--import', 'tsx'] }) : null;
+  if (child !== null) await new Promise((r) => child.once('message', r)); // started, idle
+  await new Promise((r) => setTimeout(r, 1000)); // the same quiet second in every condition
   for (let i = 0; i < MESSAGES; i++) {
+    // The flood starts while honest traffic flows: the messages published in its first
+    // second are the ones a burst would hold up.
+    if (i === FLOOD_AT) child?.send('start');
     const t = performance.now();
     const id = nodes[1].broadcast(`m${i}`, { channel: 'honest' });
     sentAt.set(id, t);
+    index.set(id, i);
     await new Promise((r) => setTimeout(r, 50));
   }
   const deadline = Date.now() + 15_000;
   while (lat.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const st = nodes[0].stats();
   child?.kill();
+  const honestQ = nodes.reduce((k, n) => k + (n.stats().defences?.quarantine.active.filter((p) => p !== FLOODER).length ?? 0), 0);
   await Promise.all(nodes.map((n) => n.close()));
   return {
     condition: label,
@@ -76,18 +98,26 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     flood_frames_in: st.messagesIn.gossip ?? 0,
     rate_excess: st.defences?.rateExcess ?? null,
     quarantines: st.defences?.quarantine.started ?? 0,
+    // Honest nodes quarantined anywhere (a relay of the flood punished by its neighbours).
+    honest_quarantined: honestQ,
+    // The three slowest honest messages (index i: published at i × 50 ms; the flood starts at
+    // FLOOD_AT).
+    slowest: worst.sort((a, b) => b.ms - a.ms).slice(0, 3),
+    fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
   };
 }
 
 const rows = [
   await run('no flood', false, {}),
   await run('flood, defences off', true, { defences: { scoring: false, limits: false } }),
+  await run('flood, fair queue only (no scoring)', true, { defences: { scoring: false } }),
+  await run('flood, defences on, fair queue off', true, { defences: { fairQueue: false } }),
   await run('flood, defences on (defaults)', true, {}),
 ];
 const base = rows[0].p99_ms as number;
 for (const r of rows) r.p99_vs_no_flood = r.p99_ms === null ? null : Math.round(((r.p99_ms as number) / base) * 100) / 100;
 const out = { bench: 'flood', nodes: 5, messages: MESSAGES, rate_per_s: 20, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
-console.table(rows.map(({ rate_excess: _r, ...r }) => r));
+console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, slowest: _s, ...r }) => r));
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
 writeFileSync(fileURLToPath(new URL('./results/flood.json', import.meta.url)), JSON.stringify(out, null, 2) + '\n');
 console.log(`wrote bench/results/flood.json (load average ${out.load_avg.join(' ')})`);

@@ -16,6 +16,8 @@
  *
  *   npm run bench:startup                      (node --import tsx bench/startup.ts [--runs 10])
  *   npm run bench:startup -- --cluster 12      (12 agents at once: CPU and RSS of each 12 s on)
+ *   npm run bench:startup -- --node-arg --max-semi-space-size=1   (A/B of a node flag, repeatable)
+ *   npm run bench:startup -- --keep-env        (agents keep NODE_EXTRA_CA_CERTS: see START_COST_ENV)
  *
  * prints the floor and the agent's figures (median, min, max over the runs) and writes
  * `bench/results/startup.json`. Figures move with the machine's load: the 1-min load average
@@ -58,10 +60,61 @@ export function rssMbOf(pid: number | undefined): number {
   }
 }
 
-/** Mean CPU (ms) of `node -e 0` over `runs` runs, spawn to exit, with this process's `node`. */
-export function nodeFloorCpuMs(runs = 20): number {
+/**
+ * Variables of this machine's environment that make every Node process pay at start for
+ * something an agent never uses, left out of the environment the benchmarks start agents and
+ * `node -e 0` with (unless `keepEnv`):
+ * - `NODE_EXTRA_CA_CERTS` (set on the project's machines for their HTTPS proxy): Node reads and
+ *   parses the named CA file, and its own ~140 root certificates with it, before any
+ *   JavaScript runs, whether or not the process opens a TLS connection. Measured with the
+ *   machine's file (/etc/ssl/certs/ca-certificates.crt): `node -e 0` 55-59 ms of CPU with it,
+ *   20.5-21 ms without, and 1.8 MB more RSS (`sh -c` loops of 10 runs, load 13-19). The agent
+ *   opens no TLS connection (only the client verbs' `--api https://...` does), and a fleet
+ *   host, a container or a systemd unit does not set it (deploy/).
+ */
+export const START_COST_ENV = ['NODE_EXTRA_CA_CERTS'] as const;
+
+/** The environment agents (and the floor) are started with: this one without `START_COST_ENV`.
+ *  Those keys are present with the value `undefined` (which `spawn` leaves out) rather than
+ *  absent, so that the result also overrides them when merged over `process.env`, as
+ *  src/cli/cluster.ts `spawnAgent` merges its `env`. */
+export function agentEnv(keepEnv: boolean): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (!keepEnv) for (const k of START_COST_ENV) env[k] = undefined;
+  return env;
+}
+
+/** The `START_COST_ENV` variables set here and left out of the agents' environment. */
+export function removedEnv(keepEnv: boolean): string[] {
+  return keepEnv ? [] : START_COST_ENV.filter((k) => process.env[k] !== undefined);
+}
+
+/**
+ * Make the V8 code cache (`dist/rumor.cjs.cache`, scripts/code-cache.mjs) when it is missing or
+ * was made for another build of the bundle, before a benchmark starts agents: an installed
+ * agent runs with it from its second start on, and without it every agent of a fleet started
+ * at once compiles the whole bundle (the first one to live 2 s writes it, too late for the
+ * others). Exits the benchmark when it cannot be made.
+ */
+export function ensureCodeCache(): void {
+  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+  const source = readFileSync(bundle, 'utf8');
+  const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
+  try {
+    if (readFileSync(`${bundle}.cache`).subarray(0, key.length).equals(key)) return;
+  } catch {
+    // no cache yet
+  }
+  process.stderr.write('making the code cache (node scripts/code-cache.mjs)\n');
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs')], { stdio: 'inherit', env: agentEnv(false) });
+  if (r.status !== 0) throw new Error('scripts/code-cache.mjs failed: agents would start without the code cache');
+}
+
+/** Mean CPU (ms) of `node -e 0` over `runs` runs, spawn to exit, with this process's `node`,
+ *  in the environment agents are started with (`agentEnv`). */
+export function nodeFloorCpuMs(runs = 20, keepEnv = false): number {
   const script = `i=0; while [ $i -lt ${runs} ]; do "$0" -e 0; i=$((i+1)); done; cat /proc/$$/stat`;
-  const r = spawnSync('sh', ['-c', script, process.execPath], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', script, process.execPath], { encoding: 'utf8', env: agentEnv(keepEnv) });
   // /proc/<pid>/stat: "pid (comm) state ..."; after the ")" field 3 is state, so cutime and
   // cstime (fields 16 and 17 of the whole line) are at 13 and 14 of the rest.
   const rest = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).trim().split(' ');
@@ -112,11 +165,16 @@ async function freePortPair(): Promise<[number, number]> {
   return [a, b];
 }
 
+/** Node flags put before bin/rumor.js in every agent started here (`--node-arg`, for A/B runs of V8 and Node options). */
+const nodeArgs: string[] = [];
+/** `--keep-env`: start agents with this process's whole environment (`START_COST_ENV` included). */
+let keepEnv = false;
+
 function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined): ChildProcess {
-  const args = [join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
+  const args = [...nodeArgs, join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
   for (const j of joinTo) args.push('--join', j);
   if (handler) args.push('--event-handler', `user=${handler}`);
-  return spawn(process.execPath, args, { stdio: 'ignore' });
+  return spawn(process.execPath, args, { stdio: 'ignore', env: agentEnv(keepEnv) });
 }
 
 const aliveCount = (body: string): number => (JSON.parse(body) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
@@ -164,6 +222,12 @@ export async function clusterSettled(n: number, settleMs: number): Promise<{ cpu
   }
 }
 
+/** One line saying which variables the agents and the floor ran without ('' when none). */
+export function envNote(keepEnv: boolean): string {
+  const gone = removedEnv(keepEnv);
+  return gone.length === 0 ? '' : `agents and node -e 0 run without ${gone.join(', ')} (costs every Node process its start-up work; --keep-env keeps it)\n`;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
@@ -175,24 +239,28 @@ async function main(): Promise<void> {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--runs' && Number.isInteger(v) && v >= 1) runs = Number(argv[++i]);
     else if (argv[i] === '--cluster' && Number.isInteger(v) && v >= 2) cluster = Number(argv[++i]);
+    else if (argv[i] === '--node-arg' && argv[i + 1]?.startsWith('--')) nodeArgs.push(argv[++i]);
+    else if (argv[i] === '--keep-env') keepEnv = true;
     else {
-      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N)\n`);
+      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N, --node-arg --FLAG, --keep-env)\n`);
       process.exit(2);
     }
   }
   if (cluster > 0) {
     // `--cluster N`: N agents at once, each one's CPU and RSS 12 s after the last spawn.
+    ensureCodeCache();
     const load = loadavg()[0];
     const r = await clusterSettled(cluster, 12_000);
     process.stdout.write(
-      `load average (1 min): ${r1(load)} -> ${r1(loadavg()[0])}\n${cluster} agents, 12 s after the last spawn:\n` +
+      `load average (1 min): ${r1(load)} -> ${r1(loadavg()[0])}\n${envNote(keepEnv)}${cluster} agents, 12 s after the last spawn:\n` +
         `CPU per agent (ms): ${r.cpu_ms.map((x) => Math.round(x)).join(', ')}\n` +
         `RSS per agent (MB): mean ${r1(r.rss_mb.reduce((a, b) => a + b, 0) / cluster)}, min ${r1(Math.min(...r.rss_mb))}, max ${r1(Math.max(...r.rss_mb))}\n`,
     );
     return;
   }
+  ensureCodeCache();
   const load0 = loadavg()[0];
-  const floor = nodeFloorCpuMs(20);
+  const floor = nodeFloorCpuMs(20, keepEnv);
   // With an event handler, as bench/cluster.ts starts its agents (the handler runner's warm-up runs at start).
   const samples = await agentStartup(runs, '/bin/true');
   const load1 = loadavg()[0];
@@ -203,6 +271,8 @@ async function main(): Promise<void> {
   const result = {
     node: process.version,
     runs,
+    node_args: nodeArgs,
+    env_removed: removedEnv(keepEnv),
     load_avg_1m: [r1(load0), r1(load1)],
     node_floor_cpu_ms: r1(floor),
     agent_cpu_to_api_ms: col('cpu_to_api_ms'),
@@ -214,6 +284,7 @@ async function main(): Promise<void> {
     `${name.padEnd(34)} ${String(v.median).padStart(7)} ${String(v.min).padStart(7)} ${String(v.max).padStart(7)}\n`;
   process.stdout.write(
     `load average (1 min): ${result.load_avg_1m.join(' -> ')}\n` +
+      envNote(keepEnv) +
       `node -e 0 CPU (mean of 20): ${result.node_floor_cpu_ms} ms\n\n` +
       `${'agent (' + runs + ' starts)'.padEnd(34)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}\n` +
       row('CPU to first /v1/info answer (ms)', result.agent_cpu_to_api_ms) +

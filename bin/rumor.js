@@ -32,7 +32,10 @@ if (process.argv[2] === 'sim' && ![...process.execArgv, process.env.NODE_OPTIONS
 const BUNDLE = path.join(DIST, 'rumor.cjs');
 const CACHE = BUNDLE + '.cache';
 const TSC_MAIN = path.join(DIST, 'src', 'cli', 'main.js');
-const CACHE_AFTER_MS = 2000;
+// scripts/code-cache.mjs sets RUMOR_CODE_CACHE_AFTER_MS (internal, not documented for users) to
+// write the cache once the agent has also joined and answered its API (so that those paths are
+// compiled into it too), or, for the seed it starts, never.
+const CACHE_AFTER_MS = Number(process.env.RUMOR_CODE_CACHE_AFTER_MS) || 2000;
 
 function mtime(file) {
   try {

@@ -24,7 +24,15 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'rumor.cjs');
 
 /** Modules loaded with `await import()` that belong in the bundle (the agent's and the client verbs' path). */
-const BUNDLED_DYNAMIC = new Set(['agent/config.ts', 'agent/agent.ts', 'agent/client.ts', 'agent/metrics-registry.ts']);
+const BUNDLED_DYNAMIC = new Set(['agent/config.ts', 'agent/agent.ts', 'agent/client.ts', 'agent/metrics-registry.ts', 'agent/reload.ts', 'agent/keys.ts', 'wire/crypto.ts']);
+
+/** Modules loaded with `await import()` that stay out of the bundle: the simulator verbs'
+ *  (`rumor sim`, `demo`, `bench-sim`). Any other dynamic import of our sources fails the build
+ *  until it is put in one list or the other: one left out by mistake is loaded through Node's
+ *  ES module loader, with a second copy of every module it imports from dist/src/ (it
+ *  happened to `agent/reload.ts`, imported by every `rumor agent` right after its start:
+ *  measured 63.8 -> 60.5 ms of CPU to the first API answer once bundled, load 15-20). */
+const OUTSIDE_DYNAMIC = new Set(['cli/sim-run.ts', '../bench/sim.ts']);
 
 /** Dynamic imports of anything else stay imports, of tsc's output next to the bundle
  *  (dist/src/...) or of a package. bin/rumor.js compiles the bundle with `vm.Script` and a code
@@ -44,6 +52,9 @@ const lazyVerbs = {
       const abs = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
       const rel = relative(join(ROOT, 'src'), abs);
       if (BUNDLED_DYNAMIC.has(rel)) return undefined;
+      if (!OUTSIDE_DYNAMIC.has(rel)) {
+        return { errors: [{ text: `import('${args.path}') of src/${rel}: add it to BUNDLED_DYNAMIC (the agent's or a client verb's path) or OUTSIDE_DYNAMIC in scripts/bundle.mjs` }] };
+      }
       const target = `./${relative(dirname(OUT), join(ROOT, 'dist', relative(ROOT, abs))).replace(/\.ts$/, '.js')}`;
       externalImports.add(target);
       return { path: target, external: true };

@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { createNode, PayloadTooLargeError, type RumorNode } from '../net/rumor-node.js';
-import { checkEvent, eventVerdict, hasRules } from './event-rules.js';
+import { EventRejectedError, checkEvent, eventVerdict, hasRules } from './event-rules.js';
 import type { Delivery } from '../net/subscription.js';
 import type { Registry } from 'prom-client';
 import type { DownReason } from '../proto/types.js';
@@ -494,8 +494,8 @@ export class Agent implements ApiBackend {
   /** Broadcast a user event; returns its message id. Throws on bad input or a stopped agent. */
   event(name: string, payload: Uint8Array): string {
     if (this.state !== 'running') throw new Error('event: agent is stopping');
-    const bad = checkEvent(this.config, name, payload.byteLength);
-    if (bad !== null) throw new Error(`event: ${bad}`);
+    const bad = checkEvent(this.config, name, payload);
+    if (bad !== null) throw new EventRejectedError(name, bad);
     const body = encodeUserEvent({ name, payload, ltime: this.ltime + 1 });
     let id: string;
     try {

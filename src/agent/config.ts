@@ -16,6 +16,7 @@ import { extname } from 'node:path';
 import { parseAddr } from '../net/util.js';
 import { parseKey } from '../wire/crypto.js';
 import { AGENT_DEFAULTS } from './defaults.js';
+import { loadEventSchemas } from './event-rules.js';
 import { checkAggregateName, checkKind, type AggregateKind } from '../proto/aggregate/types.js';
 
 export { AGENT_DEFAULTS };
@@ -139,6 +140,7 @@ const SCHEMA = {
   eventNamePattern: optional(regex),
   eventMaxBytes: optional(posInt),
   eventMaxBytesByName: optional(numTable),
+  eventSchemaFile: optional(nonEmpty()),
   encrypt: optional(key),
   keyringFile: optional(nonEmpty()),
   encryptMode: optional(oneOf(['accept', 'send', 'enforce'], 'expected accept, send or enforce')),
@@ -173,6 +175,8 @@ interface Raw {
   eventNamePattern?: string;
   eventMaxBytes?: number;
   eventMaxBytesByName?: Record<string, number>;
+  /** JSON file of per-event-name JSON schemas for user-event payloads (event-rules.ts). */
+  eventSchemaFile?: string;
   /** Initial cluster key (base64, 32 bytes; docs/agent.md "Encryption"). */
   encrypt?: string;
   /** Keyring file (default `<dataDir>/keyring.json`). */
@@ -283,6 +287,10 @@ function finish(raw: Raw, origin: Record<string, string>, isTTY: boolean): { ok:
   const bind = parseBindAddr(raw.bind);
   if (bind.ok && (bind.value.host === '0.0.0.0' || bind.value.host === '::') && raw.advertise === undefined) {
     return { ok: false, reason: `${origin.bind ?? 'default'}: advertise: required when bind is the wildcard ${bind.value.host}` };
+  }
+  if (raw.eventSchemaFile !== undefined) {
+    const s = loadEventSchemas(raw.eventSchemaFile);
+    if (!s.ok) return { ok: false, reason: `${origin.eventSchemaFile ?? 'default'}: eventSchemaFile: ${s.reason}` };
   }
   const logFormat = origin.logFormat === undefined ? (isTTY ? 'text' : 'json') : raw.logFormat;
   return { ok: true, config: { ...raw, join: [...raw.join], tags: { ...raw.tags }, logFormat, eventHandlers: handlers } };

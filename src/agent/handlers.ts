@@ -17,7 +17,9 @@
  * never thrown.
  *
  * Cheap per run, because with every node of a cluster running a handler for the same event the
- * agents' CPU is the event's latency: the environment is an object whose prototype is the
+ * agents' CPU is the event's latency: runs are started by a long-lived launcher process
+ * (`spawn-helper.ts`: the agent does not fork its ~60 MB per run; with the same semantics, and
+ * the agent's own `spawn` as the fallback, `launcher: 'direct'`); the environment is an object whose prototype is the
  * agent's environment, read once (no copy of it per run); stdin is an unnamed scratch file
  * holding the data rather than a pipe (see `scratch.ts`; read to its end like a pipe; a pipe
  * is the fallback when no scratch file can be made); stdout is only captured when asked
@@ -31,6 +33,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
+import { SpawnHelper, type HelperChild } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -76,6 +79,10 @@ export interface HandlerOptions {
   captureStdout?: boolean;
   /** Directory of the stdin and stderr scratch files (default: the OS temporary directory). */
   scratchDir?: string;
+  /** How runs are started: `helper` (default) through the long-lived launcher of
+   *  spawn-helper.ts, falling back to `direct` when it cannot run (no perl); `direct`: the
+   *  agent's own `spawn` (a fork of the agent) for every run. */
+  launcher?: 'helper' | 'direct';
 }
 
 interface Job {
@@ -131,6 +138,7 @@ export class HandlerRunner {
    *  every run's environment: `spawn` reads inherited keys too, so nothing is copied per run. */
   private readonly baseEnv: Readonly<Record<string, string | undefined>> = Object.freeze({ ...process.env });
   private readonly scratch: ScratchFiles;
+  private helper: SpawnHelper | null = null;
 
   constructor(private readonly opts: HandlerOptions) {
     this.scratch = new ScratchFiles(opts.scratchDir ?? tmpdir());
@@ -196,6 +204,7 @@ export class HandlerRunner {
   /** Drop the queue and kill running scripts. */
   close(): void {
     this.closed = true;
+    this.helper?.close();
     for (const j of this.queue) j.query?.done({ outcome: 'dropped', code: null, stdout: new Uint8Array(0), truncated: false, stderr: 'agent stopping', script: j.script });
     this.queue.length = 0;
     for (const pid of this.live) killGroup(pid);
@@ -236,6 +245,46 @@ export class HandlerRunner {
   private run(job: Job): void {
     this.running++;
     if (job.warm !== true) this.opts.onStart?.();
+    const launcher = this.launcher();
+    const [file, args] = commandOf(job.script);
+    const env: Record<string, string> = {};
+    for (const k of Object.keys(job.env)) env[k] = job.env[k]; // the run's own; the rest is inherited
+    // A NUL byte cannot reach a process's arguments or environment: `spawn` refuses it with a
+    // clear error (a failed run), so such a run takes that path.
+    if (launcher !== null && ![file, ...args, ...Object.keys(env), ...Object.values(env)].some((x) => x.includes('\0'))) {
+      const stdoutLimit = job.query !== undefined ? job.query.limit : this.opts.captureStdout === false ? null : OUTPUT_LIMIT;
+      const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit }, (c) => this.spawnInto(job, c));
+      this.watch(job, child as unknown as ChildProcess);
+      return;
+    }
+    const child = this.spawnDirect(job);
+    if (child !== null) this.watch(job, child);
+  }
+
+  /** The spawn launcher (spawn-helper.ts), started at the first run; null: spawn directly. */
+  private launcher(): SpawnHelper | null {
+    if (this.opts.launcher === 'direct' || this.closed) return null;
+    if (this.helper === null) {
+      this.helper = new SpawnHelper((reason) => this.opts.logger.warn({ reason }, 'handler launcher unavailable: handlers are spawned by the agent itself'));
+    }
+    return this.helper.alive ? this.helper : null;
+  }
+
+  /** Spawn directly a run the launcher could not start, feeding `into` (already watched). */
+  private spawnInto(job: Job, into: HelperChild): void {
+    const c = this.spawnDirect(job, into);
+    if (c === null) return;
+    into.pid = c.pid;
+    into.emit('spawn');
+    c.stdout?.on('data', (b: Buffer) => into.stdout?.emit('data', b));
+    c.stderr?.on('data', (b: Buffer) => into.stderr.emit('data', b));
+    c.on('error', (err) => into.emit('error', err));
+    c.on('close', (code, signal) => into.emit('close', code, signal));
+  }
+
+  /** `spawn` the run's script; null when spawn refused it (reported through `into` when given,
+   *  else as a failed run). */
+  private spawnDirect(job: Job, into?: HelperChild): ChildProcess | null {
     const [file, args] = commandOf(job.script);
     const inFd = this.scratch.withContent(job.stdin);
     const stdio: StdioOptions = [inFd ?? 'pipe', this.opts.captureStdout === false && job.query === undefined ? 'ignore' : 'pipe', 'pipe'];
@@ -245,14 +294,22 @@ export class HandlerRunner {
     } catch (err) {
       // Arguments spawn refuses (a NUL byte in a variable, e.g. from an event name): a failed
       // run, never a crash.
+      if (into !== undefined) {
+        into.emit('error', err);
+        return null;
+      }
       job.query?.done({ outcome: 'spawn', code: null, stdout: new Uint8Array(0), truncated: false, stderr: String((err as Error).message), script: job.script });
       this.finish(job, { script: job.script, event: job.event, outcome: 'spawn', code: null, stdout: '', stderr: String((err as Error).message) });
-      return;
+      return null;
     } finally {
       // The child has its own copy (or none: the spawn failed).
       if (inFd !== undefined) closeQuietly(inFd);
     }
-    this.watch(job, child);
+    if (child.stdin !== null) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(job.stdin);
+    }
+    return child;
   }
 
   /** Feed stdin, collect output, enforce the timeout and report the outcome of a started run. */
@@ -261,8 +318,17 @@ export class HandlerRunner {
     let stderr = '';
     let timedOut = false;
     let finished = false;
-    const pid = child.pid;
+    let pid = child.pid;
     if (pid !== undefined) this.live.add(pid);
+    else {
+      // Through the launcher the pid comes later; a timeout before it kills at once then.
+      child.once('spawn', () => {
+        pid = child.pid;
+        if (pid === undefined || finished) return;
+        this.live.add(pid);
+        if (timedOut || this.closed) killGroup(pid);
+      });
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       if (pid !== undefined) killGroup(pid);
@@ -281,10 +347,6 @@ export class HandlerRunner {
       }
     });
     child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(0, OUTPUT_LIMIT)));
-    if (child.stdin !== null) {
-      child.stdin.on('error', () => {});
-      child.stdin.end(job.stdin);
-    }
     const done = (outcome: HandlerResult['outcome'], code: number | null, error?: string): void => {
       if (finished) return;
       finished = true;

@@ -72,6 +72,7 @@ export function createMetrics(src: MetricsSource): Registry {
   counter(reg, 'rumor_quarantines_total', 'Quarantines started.', [], () => [[{}, d()?.quarantine.started ?? 0]]);
   counter(reg, 'rumor_rate_excess_total', 'Frames dropped over a per-peer token bucket, by bucket.', ['bucket'], () => byLabel('bucket', d()?.rateExcess));
   counter(reg, 'rumor_origin_excess_total', 'Broadcasts ignored over the per-origin rate.', [], () => [[{}, d()?.originExcess ?? 0]]);
+  counter(reg, 'rumor_fair_queue_dropped_total', 'Inbound gossip frames dropped over a fair-queue bound, by bound (origin, link).', ['bound'], () => byLabel('bound', d()?.fairQueue?.dropped));
   counter(reg, 'rumor_validation_total', 'Validate-before-forward verdicts, by result.', ['result'], () => byLabel('result', d()?.validation));
   gauge(reg, 'rumor_rate_per_second', 'Gossip and bad-frame rates (last 1 s sample).', ['rate'], () =>
     (['gossip', 'badFrames'] as const).map((k) => [{ rate: k }, d()?.alarms[k].rate ?? 0]));

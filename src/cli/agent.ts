@@ -43,6 +43,7 @@ const FLAG_HELP: Record<ConfigKey, [value: string, help: string]> = {
   eventNamePattern: ['regex', 'user events whose name does not match are rejected (default: none)'],
   eventMaxBytes: ['bytes', 'payload limit of every user event (default: none)'],
   eventMaxBytesByName: ['name=bytes,...', 'per-event-name payload limits (default: none)'],
+  eventSchemaFile: ['path', 'JSON file of per-event-name JSON schemas for payloads (default: none)'],
   encrypt: ['key', 'cluster key (base64, from `rumor keygen`): encrypt all gossip (prefer RUMOR_ENCRYPT: flags show in ps)'],
   keyringFile: ['path', 'keyring file (default: <data-dir>/keyring.json; mode 0600)'],
   encryptMode: ['mode', 'rollout mode: accept (send plaintext, accept both), send (send encrypted, accept both), enforce (default)'],

@@ -6,8 +6,9 @@
  * register call to `VERBS` below. Registration must stay light: a verb file declares its
  * options and help, and its action `await import()`s what it runs (the simulator, the
  * agent, report rendering...), so `--help`, usage errors and `rumor agent` load only what
- * they need (`rumor agent` through bin/rumor.js and its one-file bundle: 85–100 ms of CPU to a
- * ready API on node 20, against 40–70 ms for `node -e 0`; docs/results.md).
+ * they need (`rumor agent` through bin/rumor.js and its one-file bundle: ~60 ms of CPU to a
+ * ready API on node 20, against ~21 ms for `node -e 0`, both without NODE_EXTRA_CA_CERTS;
+ * docs/results.md).
  *
  * Exit codes: 0 success (also `--help`, `--version`), 1 failure while running,
  * 2 usage error. Every error is one line `rumor: <problem>` on stderr, no stack trace.
@@ -87,8 +88,10 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Build the commander program; exposed for tests and for documentation generators. */
-export function buildProgram(ctx: CliContext): Command {
+/** Build the commander program; exposed for tests and for documentation generators. With
+ *  `only`, just that verb is registered (`main` does so for `rumor agent`: registering the
+ *  other verbs' options and help cost ~3 ms of CPU at each agent start, docs/results.md). */
+export function buildProgram(ctx: CliContext, only?: (program: Command, ctx: CliContext) => void): Command {
   const program = new Command('rumor');
   program
     .description('gossip for Node.js: HyParView membership, Plumtree broadcast, a deterministic simulator')
@@ -100,7 +103,7 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
       outputError: (s, write) => write(`rumor: ${firstLine(s.replace(/^error: /, ''))}\n`),
     });
-  for (const register of VERBS) register(program, ctx);
+  for (const register of only ? [only] : VERBS) register(program, ctx);
   return program;
 }
 
@@ -129,7 +132,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     cwd: io.cwd ?? process.cwd(),
     exitCode: 0,
   };
-  const program = buildProgram(ctx);
+  const program = buildProgram(ctx, argv[0] === 'agent' ? registerAgent : undefined);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

@@ -5,7 +5,8 @@
  * alarms on the node's own gossip and bad-frame rates (limits.ts `RateAlarm`).
  */
 import type { Logger } from './util.js';
-import { DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { checkPositive, DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { DEFAULT_FAIR_QUEUE, type FairQueueConfig, type FairQueueStats } from './fair-queue.js';
 import { DEFAULT_SCORING, PeerScores, type Offence, type PeerScore, type ScoringConfig } from './scoring.js';
 
 /** User-facing defence options (`createNode({ defences })`); every field optional. */
@@ -16,6 +17,57 @@ export interface DefenceOptions {
   limits?: Partial<LimitsConfig> | false;
   /** Gossip-rate and bad-frame-rate alarms. */
   alarm?: Partial<AlarmConfig>;
+  /** Fair queueing of inbound gossip per link and origin (fair-queue.ts); `false` (or
+   *  `limits: false`) hands every gossip frame to the machine as it is read. */
+  fairQueue?: Partial<FairQueueConfig> | false;
+}
+
+/** The first problem of `createNode`'s `defences` option as a one-line message, or null: unknown
+ *  keys, and numbers out of range (counts, rates and times positive; alarm `alpha` at most 1;
+ *  scoring weights ≥ 0 and its threshold negative). */
+export function validateDefences(o: unknown): string | null {
+  if (o === undefined) return null;
+  if (typeof o !== 'object' || o === null) return 'defences: expected an object';
+  const d = o as Record<string, unknown>;
+  return (
+    unknownKey(d, ['scoring', 'limits', 'alarm', 'fairQueue'], 'defences') ??
+    section(d.limits, DEFAULT_LIMITS, 'defences.limits', true) ??
+    section(d.fairQueue, DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
+    section(d.alarm, DEFAULT_ALARM, 'defences.alarm', false) ??
+    (typeof d.alarm === 'object' && d.alarm !== null && (d.alarm as { alpha?: number }).alpha !== undefined && (d.alarm as { alpha: number }).alpha > 1
+      ? `defences.alarm.alpha must be at most 1 (got ${(d.alarm as { alpha: number }).alpha})`
+      : null) ??
+    scoringProblem(d.scoring)
+  );
+}
+
+function unknownKey(o: Record<string, unknown>, known: readonly string[], what: string): string | null {
+  const k = Object.keys(o).find((x) => !known.includes(x));
+  return k === undefined ? null : `${what}: unknown key ${JSON.stringify(k)} (expected ${known.join(', ')})`;
+}
+
+function section(v: unknown, defaults: object, what: string, mayBeFalse: boolean): string | null {
+  if (v === undefined || (mayBeFalse && v === false)) return null;
+  if (typeof v !== 'object' || v === null) return `${what}: expected an object${mayBeFalse ? ' or false' : ''}`;
+  return unknownKey(v as Record<string, unknown>, Object.keys(defaults), what) ?? checkPositive(v as Record<string, unknown>, what);
+}
+
+function scoringProblem(v: unknown): string | null {
+  if (v === undefined || v === false) return null;
+  if (typeof v !== 'object' || v === null) return 'defences.scoring: expected an object or false';
+  const { weights, threshold, ...rest } = v as Record<string, unknown>;
+  const bad = unknownKey(v as Record<string, unknown>, Object.keys(DEFAULT_SCORING), 'defences.scoring') ?? checkPositive(rest, 'defences.scoring');
+  if (bad !== null) return bad;
+  if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold >= 0)) {
+    return `defences.scoring.threshold must be a negative number (got ${String(threshold)})`;
+  }
+  if (weights === undefined) return null;
+  if (typeof weights !== 'object' || weights === null) return 'defences.scoring.weights: expected an object';
+  const w = weights as Record<string, unknown>;
+  const unknown = unknownKey(w, Object.keys(DEFAULT_SCORING.weights), 'defences.scoring.weights');
+  if (unknown !== null) return unknown;
+  const neg = Object.entries(w).find(([, x]) => typeof x !== 'number' || !Number.isFinite(x) || x < 0);
+  return neg === undefined ? null : `defences.scoring.weights.${neg[0]} must be a number ≥ 0 (got ${String(neg[1])})`;
 }
 
 /** Defence counters and scores, as in `stats().defences`. */
@@ -30,6 +82,8 @@ export interface DefenceStats {
   quarantine: { refusedFrames: number; started: number; active: string[] };
   /** Per-peer scores (advertised address → score, offence counts, quarantine). */
   scores: Record<string, PeerScore>;
+  /** Inbound gossip fair queueing (fair-queue.ts); null when turned off. */
+  fairQueue: FairQueueStats | null;
   /** Rate alarms: last 1 s rate, its EWMA baseline, whether over, alarms raised. */
   alarms: Record<'gossip' | 'badFrames', { rate: number; baseline: number; active: boolean; raised: number }>;
 }
@@ -42,7 +96,11 @@ export class PeerGuard {
   private readonly last = { gossip: 0, badFrames: 0 };
   private lastCounts = { gossip: 0, badFrames: 0 };
   private lastSampleAt = -1;
-  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine'> & { refusedFrames: number } = {
+  /** Fair-queue configuration, null when off (`fairQueue: false` or `limits: false`). */
+  readonly fairQueue: FairQueueConfig | null;
+  /** The transport's fair-queue counters (set by the transport when it has a queue). */
+  fairQueueStats: FairQueueStats | null = null;
+  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine' | 'fairQueue'> & { refusedFrames: number } = {
     rateExcess: { frames: 0, bytes: 0 },
     originExcess: 0,
     validation: { accept: 0, reject: 0, ignore: 0 },
@@ -59,6 +117,7 @@ export class PeerGuard {
     const l = o.limits === false ? null : { ...DEFAULT_LIMITS, ...o.limits };
     this.limits = l === null ? null : new PeerLimits(l);
     this.origins = l === null ? null : new OriginLimits(l);
+    this.fairQueue = l === null || o.fairQueue === false ? null : { ...DEFAULT_FAIR_QUEUE, ...o.fairQueue };
     const a = { ...DEFAULT_ALARM, ...o.alarm };
     this.alarms = { gossip: new RateAlarm(a), badFrames: new RateAlarm(a) };
   }
@@ -129,6 +188,7 @@ export class PeerGuard {
         active: Object.keys(scores).filter((p) => scores[p].quarantinedForMs > 0),
       },
       scores,
+      fairQueue: this.fairQueueStats === null ? null : { ...this.fairQueueStats, dropped: { ...this.fairQueueStats.dropped } },
       alarms: { gossip: al('gossip'), badFrames: al('badFrames') },
     };
   }

@@ -10,7 +10,7 @@ import type { NodeConfigInput } from '../proto/node.js';
 import type { DownReason } from '../proto/types.js';
 import { ENVELOPE_MAX_CHANNEL_BYTES, ENVELOPE_MAX_ORIGIN_BYTES, type WireLimits } from '../wire/index.js';
 import { Keyring, type EncryptMode } from '../wire/crypto.js';
-import type { DefenceOptions } from './guard.js';
+import { validateDefences, type DefenceOptions } from './guard.js';
 import type { NetTimings, ProfileName } from './profiles.js';
 import type { Delivery } from './subscription.js';
 import { parseAddr, type Logger } from './util.js';
@@ -145,5 +145,5 @@ export function validateOptions(o: NodeOptions, limits: WireLimits): string | nu
   if (o.keyring !== undefined && !(o.keyring instanceof Keyring) && (typeof o.keyring !== 'object' || o.keyring === null || !Array.isArray(o.keyring.keys))) {
     return 'keyring: expected a Keyring or { keys: [base64 key, ...], mode? }';
   }
-  return null;
+  return validateDefences(o.defences);
 }

@@ -2,7 +2,8 @@
  * Binary codec of the key-value state application (`src/proto/state`), carried in `direct`
  * frames and broadcasts on `_app.state` (docs/protocol.md, "Key-value state"). Never JSON.
  *
- * Layout: `version u8 (1)`, `type u8` (1 syn, 2 ack, 3 delta, 4 push), then
+ * Layout: `version u8 (1)`, `type u8` (1 syn, 2 ack, 3 delta, 4 push, 5 sum), then
+ * - sum: `owners varint`, `lo u32`, `hi u32` (big-endian; the digest's sum, digest-sum.ts);
  * - syn: `digest`;  ack: `digest`, `deltas`;  delta and push: `deltas`;
  * - digest: `count varint`, then per owner `node string`, `generation varint`, `maxVersion varint`;
  * - deltas: `count varint`, then per owner `node string`, `generation`, `fromVersion`,
@@ -20,7 +21,7 @@ import { Reader, WireFault, Writer } from './bytes.js';
 import { crcView } from './crc.js';
 
 export const STATE_CODEC_VERSION = 1;
-const TYPE_CODE = { syn: 1, ack: 2, delta: 3, push: 4 } as const;
+const TYPE_CODE = { syn: 1, ack: 2, delta: 3, push: 4, sum: 5 } as const;
 /** Longest node id (`host:port`). */
 const MAX_ID_BYTES = 255;
 /** Largest state message accepted (the frame limit is 1 MiB; the machine stays under 65,000). */
@@ -38,8 +39,15 @@ export function encodeStateMessage(msg: StateMessage<string>): StateCodecResult<
   w.u8(STATE_CODEC_VERSION);
   w.u8(TYPE_CODE[msg.type]);
   try {
-    if (msg.type === 'syn' || msg.type === 'ack') writeDigest(w, msg.digest);
-    if (msg.type !== 'syn') writeDeltas(w, msg.deltas);
+    if (msg.type === 'sum') {
+      if (![msg.lo, msg.hi].every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) throw new Error('sum lanes must be u32');
+      w.varint(msg.owners);
+      w.u32(msg.lo);
+      w.u32(msg.hi);
+    } else {
+      if (msg.type === 'syn' || msg.type === 'ack') writeDigest(w, msg.digest);
+      if (msg.type !== 'syn') writeDeltas(w, msg.deltas);
+    }
   } catch (e) {
     return { ok: false, reason: String((e as Error).message) };
   }
@@ -105,6 +113,7 @@ export function decodeStateMessage(bytes: Uint8Array, limits: StateLimits = DEFA
     else if (t === TYPE_CODE.ack) msg = { type: 'ack', digest: readDigest(r), deltas: readDeltas(r, limits) };
     else if (t === TYPE_CODE.delta) msg = { type: 'delta', deltas: readDeltas(r, limits) };
     else if (t === TYPE_CODE.push) msg = { type: 'push', deltas: readDeltas(r, limits) };
+    else if (t === TYPE_CODE.sum) msg = { type: 'sum', owners: r.varint('owners', MAX_COUNT), lo: u32(r), hi: u32(r) };
     else return { ok: false, reason: `state message: unknown type ${t}` };
     if (r.pos !== end) return { ok: false, reason: `state message: ${end - r.pos} trailing bytes` };
     return { ok: true, value: msg };
@@ -112,6 +121,12 @@ export function decodeStateMessage(bytes: Uint8Array, limits: StateLimits = DEFA
     if (e instanceof WireFault) return { ok: false, reason: `state message: ${e.detail}` };
     return { ok: false, reason: `state message: ${String((e as Error).message)}` };
   }
+}
+
+function u32(r: Reader): number {
+  let n = 0;
+  for (let i = 0; i < 4; i++) n = n * 256 + r.u8('sum');
+  return n;
 }
 
 function readDigest(r: Reader): DigestEntry<string>[] {

@@ -4,7 +4,8 @@
 // given a value, sets its key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_KEYS, envName, flagName, isRepeatableFlag, resolveAgentConfig, type ConfigKey } from '../../src/agent/config.js';
@@ -67,6 +68,10 @@ test('`rumor agent` accepts exactly the documented flags (plus --config), repeat
   }
 });
 
+/** An event schema file for `--event-schema-file` (the agent reads it at start). */
+const SCHEMA_FILE = join(mkdtempSync(join(tmpdir(), 'rumor-flags-')), 'event-schemas.json');
+writeFileSync(SCHEMA_FILE, JSON.stringify({ deploy: { type: 'object' } }));
+
 /** A valid value for each key's flag, and what the resolved config then holds. */
 const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   name: ['n-42', 'n-42'],
@@ -93,6 +98,7 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   eventNamePattern: ['^ok', '^ok'],
   eventMaxBytes: ['4096', 4096],
   eventMaxBytesByName: ['deploy=512,ping=64', { deploy: 512, ping: 64 }],
+  eventSchemaFile: [SCHEMA_FILE, SCHEMA_FILE],
   encrypt: ['AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='],
   keyringFile: ['/tmp/rumor-42/keyring.json', '/tmp/rumor-42/keyring.json'],
   encryptMode: ['send', 'send'],

@@ -8,7 +8,7 @@
  *   config parsers (read from the process's own module list at exit).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +64,37 @@ test('a start loads no ES module loader, child_process, prom-client or config pa
   for (const pkg of ['prom-client', 'smol-toml', 'yaml', 'zod', 'commander']) {
     assert.ok(!files.some((f) => f.includes(`/node_modules/${pkg}/`)), `${pkg} read from node_modules`);
   }
+});
+
+test('a running agent loads no ES module loader: everything its start imports is in the bundle', async () => {
+  // `rumor agent` imports modules after its start (the SIGHUP reload handler): one missing
+  // from scripts/bundle.mjs's list was loaded from dist/src through Node's ES module loader.
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bundle-'));
+  const preload = join(dir, 'modules.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(process.moduleLoadList)));\n`);
+  const child = spawn(process.execPath, ['-r', preload, BIN, 'agent', '--name', 'bundle-test', '--bind', '127.0.0.1:0', '--api-addr', '127.0.0.1:0', '--log-level', 'error'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/API (http:\/\/\S+)/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const api = /API (http:\/\/\S+)/.exec(out)?.[1];
+    assert.ok(api, `the agent did not report its API address within 20 s (stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)})`);
+    const info = await fetch(`${api}/v1/info`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(info.status, 200);
+    // The reload handler is imported right after the start message: give it a moment to load.
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+  assert.equal(code, 0, `the agent did not exit 0 within 10 s of SIGTERM (${String(code)}; stderr ${JSON.stringify(err)})`);
+  const builtins = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
+  assert.ok(builtins.includes('NativeModule http'), 'the module list was read from the running agent');
+  assert.ok(!builtins.includes('NativeModule internal/modules/esm/loader'), 'the ES module loader was loaded');
 });

@@ -2,7 +2,7 @@
 // messages or a flood is scored, disconnected and quarantined while honest broadcasts go on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RumorNode } from '../../src/index.js';
+import { createNode, type DefenceOptions, type RumorNode } from '../../src/index.js';
 import { encodeEnvelope, messageIdFor } from '../../src/wire/index.js';
 import { broadcastReachesAll, closeAll, connected, fakePeer, startCluster, waitUntil, type FakePeer } from './helpers.js';
 
@@ -66,4 +66,25 @@ test('forged ids, rejected messages and floods get a peer quarantined; honest br
   } finally {
     await closeAll(nodes);
   }
+});
+
+test('bad defences options fail start() with a one-line reason naming the field', { timeout: 10_000 }, async () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ limits: { framesPerSec: -1 } }, /defences\.limits\.framesPerSec must be a positive number \(got -1\)/],
+    [{ limits: { framesPerSecond: 10 } }, /defences\.limits: unknown key "framesPerSecond"/],
+    [{ fairQueue: { turnBudget: 0 } }, /defences\.fairQueue\.turnBudget must be a positive number/],
+    [{ alarm: { alpha: 2 } }, /defences\.alarm\.alpha must be at most 1/],
+    [{ scoring: { threshold: 5 } }, /defences\.scoring\.threshold must be a negative number/],
+    [{ scoring: { weights: { rejected: -3 } } }, /defences\.scoring\.weights\.rejected must be a number ≥ 0/],
+    [{ scoring: { halfLifeMs: NaN } }, /defences\.scoring\.halfLifeMs must be a positive number/],
+    [{ scoring: 'off' }, /defences\.scoring: expected an object or false/],
+    [{ quarantine: true }, /defences: unknown key "quarantine"/],
+  ];
+  for (const [defences, re] of cases) {
+    await assert.rejects(createNode({ host: '127.0.0.1', port: 0, defences: defences as DefenceOptions }).start(), re, JSON.stringify(defences));
+  }
+  // Valid partial options and `false` switches still start.
+  const ok = createNode({ host: '127.0.0.1', port: 0, defences: { limits: { originBurst: 500 }, scoring: { threshold: -50, weights: { duplicate: 0 } }, fairQueue: false } });
+  await ok.start();
+  await ok.close();
 });

@@ -337,3 +337,80 @@ test('state: an ack lists only the owners the initiator is ahead on (or the resp
     assert.equal(text(b.m.get('a:1', 'k')?.value), 'z');
   }
 });
+
+test('state: a periodic round sends the digest sum; a peer in sync answers nothing, one out of sync starts the full exchange back', () => {
+  const a = machine('a:1', 10);
+  const b = machine('b:1', 20);
+  a.m.neighborUp('b:1');
+  b.m.neighborUp('a:1');
+  a.m.set('x', v('1'), 0);
+  b.m.set('y', v('2'), 0);
+  // Bring both in sync by hand (the pushes and greetings are dropped here).
+  a.io.take();
+  b.io.take();
+  exchange(a.m, a.io, b.m, b.io, 1);
+  assert.deepEqual(a.m.digest().sort((p, q) => (p.node < q.node ? -1 : 1)), b.m.digest().sort((p, q) => (p.node < q.node ? -1 : 1)), 'in sync');
+  assert.deepEqual(a.m.sum(), b.m.sum(), 'equal digests, equal sums (map order does not matter)');
+  a.m.handleTimer({ type: 'gossip' }, 5000);
+  const round = a.io.take().filter((o) => o[0] === 'send');
+  assert.equal(round.length, 1);
+  const sum = round[0][2];
+  assert.deepEqual(sum, { type: 'sum', owners: 2, ...pick(a.m.sum()) });
+  b.m.handleMessage('a:1', sum, 5000);
+  assert.deepEqual(b.io.take(), [], 'in sync: no answer');
+  assert.equal(b.m.counters.sumsMatched, 1);
+  // b writes while a misses the push: the sums differ and b answers with a full syn.
+  b.m.set('y', v('3'), 6000);
+  b.io.take();
+  b.m.handleMessage('a:1', sum, 6000);
+  const back = b.io.take();
+  assert.deepEqual(back, [['send', 'a:1', { type: 'syn', digest: b.m.digest() }]]);
+  a.m.handleMessage('b:1', back[0][2] as StateMessage<string>, 6000);
+  const ack = a.io.take().find((o) => o[0] === 'send')![2] as StateMessage<string>;
+  assert.equal(ack.type, 'ack');
+  b.m.handleMessage('a:1', ack, 6000);
+  const delta = b.io.take().find((o) => o[0] === 'send')![2] as StateMessage<string>;
+  a.m.handleMessage('b:1', delta, 6000);
+  assert.equal(text(a.m.get('b:1', 'y')?.value), '3', 'repaired by the exchange the sum started');
+  assert.deepEqual(a.m.sum(), b.m.sum(), 'in sync again');
+  // Owners held with nothing (version 0) are not summed; generation and version both count.
+  const c = machine('c:1', 30);
+  assert.deepEqual(c.m.sum(), { owners: 0, lo: 0, hi: 0 });
+  const d1 = machine('d:1', 1);
+  const d2 = machine('d:1', 2);
+  d1.m.set('k', v('1'), 0);
+  d2.m.set('k', v('1'), 0);
+  assert.notDeepEqual(d1.m.sum(), d2.m.sum(), 'another generation, another sum');
+  d2.m.set('k', v('1'), 0);
+  const d3 = machine('d:1', 1);
+  d3.m.set('k', v('1'), 0);
+  assert.deepEqual(d1.m.sum(), d3.m.sum());
+  d3.m.set('k', v('2'), 0);
+  assert.notDeepEqual(d1.m.sum(), d3.m.sum(), 'another version, another sum');
+});
+
+test('state: digestSums false sends the full digest every round (the paper\'s exchange)', () => {
+  const a = machine('a:1', 10, { digestSums: false });
+  a.m.neighborUp('b:1');
+  a.m.set('x', v('1'), 0);
+  a.io.take();
+  a.m.handleTimer({ type: 'gossip' }, 5000);
+  assert.deepEqual(a.io.take().filter((o) => o[0] === 'send'), [['send', 'b:1', { type: 'syn', digest: a.m.digest() }]]);
+});
+
+test('state codec: a sum round-trips at its exact size (type 5); bad lanes are refused at encode', () => {
+  const msg: StateMessage<string> = { type: 'sum', owners: 300, lo: 0xfedcba98, hi: 1 };
+  const e = encodeStateMessage(msg);
+  assert.ok(e.ok);
+  assert.equal(e.value.byteLength, stateMessageSize(msg, stringIdBytes));
+  assert.equal(e.value.byteLength, 16);
+  assert.equal(e.value[1], 5, 'sum is type 5');
+  assert.deepEqual(decodeStateMessage(e.value), { ok: true, value: msg });
+  for (let i = 1; i < e.value.length; i++) assert.equal(decodeStateMessage(e.value.slice(0, i)).ok, false, `truncated at ${i}`);
+  assert.equal(encodeStateMessage({ type: 'sum', owners: 1, lo: -1, hi: 0 }).ok, false);
+  assert.equal(encodeStateMessage({ type: 'sum', owners: 1, lo: 0, hi: 2 ** 32 }).ok, false);
+});
+
+function pick(s: { lo: number; hi: number }): { lo: number; hi: number } {
+  return { lo: s.lo, hi: s.hi };
+}

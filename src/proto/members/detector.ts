@@ -13,6 +13,19 @@
  * host for 60 s, N = 10): datagram ping-reqs gave 8 members listed not alive and 4 failed,
  * where TCP ones give none; and the fast probe after a link reset, which needs a refused dial
  * as evidence. A quiet cluster only sends datagrams.
+ *
+ * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
+ * marked `failed` here is still pinged, one such member per probe interval (not stretched by
+ * local health: such a ping accuses no one), for
+ * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
+ * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
+ * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
+ * failed and refutes, and its ack carries the refutation back. The other way, a ping from a
+ * member we hold `failed` is answered with its entry and ours. Why: a host cut off for a few
+ * seconds (bench:faults `rejoin_ms`) or a partition healed (`heal_ms`) otherwise waits for a
+ * new overlay link (HyParView's repair, backed off while the links were down) or the 30 s
+ * reconnect loop; measured rejoin 284–1,330 ms and heal 1–17 s over the runs of
+ * docs/results.md.
  */
 import type { Rng } from '../types.js';
 import {
@@ -71,6 +84,10 @@ const ALARM_PERIODS = 10;
 /** Recent responders remembered as preferred relays. */
 const RECENT = 8;
 
+/** Most recently failed members remembered for pings to the dead (the newest are kept: a
+ *  mass failure costs one extra ping per node and probe period, not one per failure). */
+const DEAD_CAP = 64;
+
 interface Relay<P> {
   requester: P;
   seq: number;
@@ -102,6 +119,12 @@ export class Detector<P> {
   private troubleAt = -Infinity;
   /** The alive subject each ring had at the last tick (a new one is probed at once). */
   private readonly lastSubject: (P | undefined)[] = [];
+  /** Members failed here lately, oldest first, and when (pings to the dead). */
+  private readonly dead: P[] = [];
+  private readonly deadAt: number[] = [];
+  private deadTurn = 0;
+  /** When the next ping to the dead is due. */
+  private deadPingAt = -Infinity;
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -153,6 +176,11 @@ export class Detector<P> {
     const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
     const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
     for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
+    // Once per probe interval, not stretched by local health: a ping to the dead accuses no one.
+    if (now >= this.deadPingAt) {
+      this.deadPingAt = now + this.config.probeIntervalMs;
+      this.pingDead(now);
+    }
     // Co-observers we came to suspect meanwhile are no longer expected to confirm.
     for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
@@ -175,6 +203,44 @@ export class Detector<P> {
       }
       this.probe(m, s, false, now);
     }
+  }
+
+  /** One member failed here within `reconnectIntervalMs`, round robin, gets a ping with its
+   *  own `failed` entry and ours (see the module comment); its answer is not awaited. */
+  private pingDead(now: number): void {
+    const window = this.config.reconnectIntervalMs;
+    while (this.dead.length > 0 && now - this.deadAt[0] > window) {
+      this.dead.shift();
+      this.deadAt.shift();
+    }
+    while (this.dead.length > 0) {
+      const i = this.deadTurn++ % this.dead.length;
+      const m = this.dead[i];
+      const s = this.store.get(m);
+      if (s < 0 || statusOf(s) !== FAILED) {
+        this.dead.splice(i, 1);
+        this.deadAt.splice(i, 1);
+        continue;
+      }
+      this.host.datagram(m, { type: 'm-ping', seq: ++this.seq, ...this.tellFailed(m, s, null) });
+      return;
+    }
+  }
+
+  /** Changes for a message to `m`, which we hold `failed` at `s`: `m`'s entry and ours, after
+   *  the recent changes `pg` when given. */
+  private tellFailed(m: P, s: number, pg: { ids: P[]; states: number[] } | null): { ids: P[]; states: number[] } {
+    // Two slots left under the codec's 64 changes per ping or ack (src/wire/members.ts).
+    const ids = pg === null ? [] : pg.ids.slice(0, 62);
+    const states = pg === null ? [] : pg.states.slice(0, 62);
+    ids.push(m);
+    states.push(s);
+    const mine = this.store.get(this.host.self);
+    if (mine >= 0) {
+      ids.push(this.host.self);
+      states.push(mine);
+    }
+    return { ids, states };
   }
 
   /** Subjects this node observes now (its first up successor in each ring). */
@@ -326,7 +392,10 @@ export class Detector<P> {
 
   /** Answer a ping the way it came (a datagram, or over `send`). */
   onPing(from: P, seq: number, dgram = false): void {
-    this.answer(from, { type: 'm-ack', seq, ...this.host.piggyback() }, dgram);
+    const s = this.store.get(from);
+    // A ping from a member we hold failed (it was cut off, or a partition healed): tell it.
+    const changes = s >= 0 && statusOf(s) === FAILED ? this.tellFailed(from, s, this.host.piggyback()) : this.host.piggyback();
+    this.answer(from, { type: 'm-ack', seq, ...changes }, dgram);
   }
 
   private answer(to: P, msg: MembersMessage<P>, dgram: boolean): void {
@@ -473,6 +542,19 @@ export class Detector<P> {
   changed(m: P, state: number, now: number): void {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
+    if (st === FAILED && m !== this.host.self) {
+      const i = this.dead.indexOf(m);
+      if (i >= 0) {
+        this.dead.splice(i, 1);
+        this.deadAt.splice(i, 1);
+      }
+      this.dead.push(m);
+      this.deadAt.push(now);
+      if (this.dead.length > DEAD_CAP) {
+        this.dead.shift();
+        this.deadAt.shift();
+      }
+    }
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
   }

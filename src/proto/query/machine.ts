@@ -21,6 +21,11 @@
  *   query says so (`q-ack` with `final`, sent even when no ack was asked), so the asker need
  *   not wait for it either. The summary lists who answered, who acked only, who said nothing.
  * - The asker answers its own query when it matches (as Serf), but locally, without sending.
+ * - Acks, responses and relayed responses go as datagrams (`io.sendDatagram`; the TCP runtime:
+ *   one UDP packet each, TCP when one is too large), as Serf sends them (memberlist's
+ *   best-effort UDP `SendTo`). Over TCP each of the N answering members dialed the asker, did a
+ *   handshake and sent one frame: N connections accepted by one event loop at once (measured
+ *   with bench/cluster at N = 50: see docs/results.md, "Queries").
  * - Ids are random 48-bit numbers, not Lamport times: queries are not ordered, only deduplicated
  *   (a restarted asker cannot collide with its earlier queries' ids except by chance, 2^-48).
  * - Tag patterns are anchored (`^(?:re)$`, as `serf members -tag`), where `serf query -tag`
@@ -31,7 +36,8 @@
  * - The expected set is the asker's view when it asks: a member it believes alive but that
  *   died is reported missing at the timeout; one that joined later may answer and is shown,
  *   but is not waited for.
- * - Acks and responses are not retried; relays are the only redundancy. A lost query (a node the
+ * - Acks and responses are not retried, and as datagrams they can be lost (UDP): relays
+ *   (`relayFactor`) are the only redundancy, as in Serf. A lost query (a node the
  *   broadcast did not reach) shows as missing.
  * - A node remembers at most `maxRemembered` queries to answer each once; a query replayed after
  *   it was forgotten (and before its timeout) could be answered twice — the asker keeps only the
@@ -179,8 +185,15 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     this.counters.declined++;
     const ack: QueryMessage<P> = { type: 'q-ack', id: p.value.id, responder: this.self, rname: this.myName(), final: true };
     if (p.value.origin === this.self) this.onAck(ack, now);
-    else this.io.send(p.value.origin, ack);
+    else this.sendSmall(p.value.origin, ack);
     return { ok: true, value: undefined };
+  }
+
+  /** Acks, responses and relays: as a datagram where the driver has them (a message too large
+   *  for one still goes over TCP), else as an ordinary message. See the module comment. */
+  private sendSmall(to: P, msg: QueryMessage<P>): void {
+    if (this.io.sendDatagram !== undefined) this.io.sendDatagram(to, msg);
+    else this.io.send(to, msg);
   }
 
   private myName(): string {
@@ -203,12 +216,12 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
       this.onResponse(r, now);
       return;
     }
-    this.io.send(p.origin, r);
+    this.sendSmall(p.origin, r);
     if (p.relayFactor === 0) return;
     const peers = this.env.relayPeers().filter((x) => x !== this.self && x !== p.origin);
     for (let i = 0; i < p.relayFactor && peers.length > 0; i++) {
       const j = this.rng.int(peers.length);
-      this.io.send(peers[j], { type: 'q-relay', origin: p.origin, inner: r });
+      this.sendSmall(peers[j], { type: 'q-relay', origin: p.origin, inner: r });
       peers[j] = peers[peers.length - 1];
       peers.pop();
     }
@@ -229,7 +242,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
         // Forward once to the asker; a relay addressed to us is just a response.
         if (msg.origin === this.self) return this.onResponse(msg.inner, now);
         this.counters.relayed++;
-        return this.io.send(msg.origin, msg.inner);
+        return this.sendSmall(msg.origin, msg.inner);
       case 'q-query':
         return; // queries travel by broadcast only
     }
@@ -245,7 +258,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     if (msg.ack) {
       const ack: QueryMessage<P> = { type: 'q-ack', id: msg.id, responder: this.self, rname: this.myName(), final: false };
       if (msg.origin === this.self) this.onAck(ack, now);
-      else this.io.send(msg.origin, ack);
+      else this.sendSmall(msg.origin, ack);
     }
     if (msg.name === PING_QUERY) {
       this.respond(key, new Uint8Array(0), '', now);

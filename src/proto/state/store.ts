@@ -29,6 +29,8 @@ export class OwnerState {
   /** Keys + values bytes held (`storedBytes`). */
   bytes = 0;
   readonly entries = new Map<string, Stored>();
+  /** The owner id's hashes in the two lanes of a digest sum (digest-sum.ts), once computed. */
+  idH: readonly [number, number] | null = null;
 
   constructor(readonly generation: number) {}
 

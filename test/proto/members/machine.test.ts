@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiniNet, addr, machine } from './harness.js';
-import { ALIVE, FAILED, LEFT, SUSPECT, pack, resolveMembersConfig } from '../../../src/proto/members/types.js';
+import { ALIVE, FAILED, LEFT, SUSPECT, pack, resolveMembersConfig, statusOf } from '../../../src/proto/members/types.js';
 import { MapStore, hashString, ringPosition } from '../../../src/proto/members/map-store.js';
 
 const A = Array.from({ length: 8 }, (_, i) => addr(i + 1));
@@ -85,7 +85,10 @@ test('probe: in a quiet cluster two ring subjects per probe period, the K rings 
   for (let j = 0; j < 2; j++) {
     const due = at + 250 * j;
     m.handleTimer({ type: 'm-tick', due }, due);
-    assert.deepEqual(io.take().filter((x) => x.msg.type === 'm-ping').length, 1, `tick ${j} probes`);
+    const pings = io.take().filter((x) => x.msg.type === 'm-ping');
+    assert.deepEqual(pings.filter((x) => x.to !== addr(70)).length, 1, `tick ${j} probes`);
+    // And once per probe period (every K ticks) the failed member gets a ping to the dead.
+    assert.equal(pings.filter((x) => x.to === addr(70)).length, j === 0 ? 1 : 0, `tick ${j}: pings to the dead`);
     io.takeTimers();
   }
 });
@@ -472,4 +475,57 @@ test('config: defaults validate; bad values get a one-line reason', () => {
   assert.deepEqual(resolveMembersConfig({ probeTimeoutMs: 1000 }), { ok: false, reason: 'probeTimeoutMs: must be below probeIntervalMs (1000), got 1000' });
   const s = new MapStore<string>(hashString, 2);
   assert.equal(s.ringStep(0, 'x', 1), undefined);
+});
+
+test('pings to the dead: a failed member is pinged once per probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 4, reconnectIntervalMs: 3000 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  const dead = A[5];
+  m.handleMessage(A[7], { type: 'm-changes', ids: [dead], states: [pack(0, FAILED)], metas: null, sync: false }, 100);
+  io.take();
+  io.takeTimers();
+  const deadPings: number[] = [];
+  for (let t = 0; t < 24; t++) {
+    const due = 250 + 250 * t;
+    m.handleTimer({ type: 'm-tick', due }, due);
+    for (const x of io.take()) {
+      // Nothing waits for the answer: no indirect probe, no alert about it.
+      assert.ok(!(x.msg.type === 'm-ping-req' && x.msg.target === dead) && !(x.msg.type === 'm-alert' && x.msg.subject === dead), `no probe follows: ${JSON.stringify(x)}`);
+      if (x.to !== dead || x.msg.type !== 'm-ping') continue;
+      deadPings.push(due);
+      assert.deepEqual({ ids: x.msg.ids, states: x.msg.states }, { ids: [dead, A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 'its own failed entry, and ours');
+    }
+    // Fire the probe timeouts armed this tick (none belongs to a ping to the dead).
+    for (const tm of io.takeTimers('m-probe-timeout')) m.handleTimer(tm.t, due + tm.delay);
+    io.takeTimers();
+  }
+  assert.deepEqual(deadPings, [250, 1250, 2250], 'one per probe period (4 ticks), until reconnectIntervalMs after the verdict');
+  assert.equal(statusOf(store.get(dead)), FAILED);
+  // The member refutes (alive at a higher incarnation): no more pings to it.
+  m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 3300);
+  assert.equal(store.get(dead), pack(1, ALIVE));
+});
+
+test('pings to the dead: a ping from a member held failed is answered with its failed entry and ours; it refutes', () => {
+  const a = machine(A[0], A, { rings: 4 });
+  const b = machine(A[1], A, { rings: 4 });
+  for (const x of [a, b]) {
+    x.m.start(0);
+    x.io.take();
+    x.io.takeTimers();
+  }
+  // A holds B failed (B was cut off); B pings A.
+  a.m.handleMessage(A[7], { type: 'm-changes', ids: [A[1]], states: [pack(0, FAILED)], metas: null, sync: false }, 10);
+  a.io.take();
+  a.m.handleMessage(A[1], { type: 'm-ping', seq: 3, ids: [], states: [] }, 20, true);
+  const ack = a.io.take().find((x) => x.to === A[1] && x.msg.type === 'm-ack');
+  assert.ok(ack !== undefined && ack.msg.type === 'm-ack');
+  assert.deepEqual({ ids: ack.msg.ids, states: ack.msg.states }, { ids: [A[1], A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] });
+  // B hears it is failed: it refutes at incarnation 1, which A then takes.
+  b.m.handleMessage(A[0], ack.msg, 25, true);
+  assert.equal(b.store.get(A[1]), pack(1, ALIVE));
+  a.m.handleMessage(A[1], { type: 'm-ack', seq: 4, ids: [A[1]], states: [b.store.get(A[1])] }, 30, true);
+  assert.equal(statusOf(a.store.get(A[1])), ALIVE);
 });

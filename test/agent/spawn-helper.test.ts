@@ -1,0 +1,90 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HandlerRunner, type HandlerResult } from '../../src/agent/handlers.js';
+import { createLogger } from '../../src/agent/log.js';
+import type { EventHandlerSpec } from '../../src/agent/config.js';
+import { pidGone, within } from '../support/wait.js';
+
+const opened: HandlerRunner[] = [];
+after(() => opened.forEach((r) => r.close()));
+
+function runner(handlers: EventHandlerSpec[], launcher: 'helper' | 'direct', timeoutMs = 5000) {
+  const results: HandlerResult[] = [];
+  const lines: string[] = [];
+  const r = new HandlerRunner({
+    handlers,
+    self: () => ({ name: 'n1', addr: '127.0.0.1:7946', tags: { role: 'web' } }),
+    timeoutMs,
+    concurrency: 4,
+    queueSize: 16,
+    logger: createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => lines.push(s) } }),
+    onResult: (x) => results.push(x),
+    launcher,
+  });
+  opened.push(r);
+  return { r, results, lines };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rumor-launcher-'));
+const script = (name: string, body: string, mode = 0o755): string => {
+  const p = join(dir, name);
+  writeFileSync(p, body);
+  chmodSync(p, mode);
+  return p;
+};
+const enc = new TextEncoder();
+const user = (name: string, payload: string, ltime = 1) => ({ type: 'user' as const, id: `i${ltime}`, name, payload: enc.encode(payload), origin: 'o:1', ltime });
+
+test('the launcher and a direct spawn give the same outcomes, environment and stdin', { timeout: 30_000 }, async () => {
+  const handlers: EventHandlerSpec[] = [
+    { filters: ['user:env'], script: 'printf "%s|%s|%s|" "$RUMOR_EVENT" "$RUMOR_USER_EVENT" "$RUMOR_TAG_ROLE"; cat' },
+    { filters: ['user:exit'], script: 'echo oops >&2; exit 3' },
+    { filters: ['user:signal'], script: 'kill -TERM $$' },
+    { filters: ['user:missing'], script: join(dir, 'no-such-script.sh') },
+    { filters: ['user:noexec'], script: script('noexec.sh', '#!/bin/sh\necho x\n', 0o644) },
+    { filters: ['user:noshebang'], script: script('noshebang.sh', 'echo "no shebang $RUMOR_USER_EVENT"\n') },
+    { filters: ['user:plain'], script: script('plain.sh', '#!/bin/sh\ncat\n') },
+  ];
+  const outcomes: Record<string, unknown[][]> = {};
+  for (const launcher of ['direct', 'helper'] as const) {
+    const h = runner(handlers, launcher);
+    for (const [k, name] of ['env', 'exit', 'signal', 'missing', 'noexec', 'noshebang', 'plain'].entries()) h.r.dispatch(user(name, `data of ${name}`, k + 1));
+    await within(h.r.idle(), 15_000, `the ${launcher} runs to finish`);
+    outcomes[launcher] = h.results
+      .map((x) => [x.script.split('/').pop(), x.outcome, x.code, x.stdout, x.outcome === 'spawn' ? /permission denied|ENOENT|EACCES/.test(x.stderr) : x.stderr])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  }
+  assert.equal(outcomes.helper.length, 7);
+  assert.deepEqual(outcomes.helper, outcomes.direct);
+  const env = outcomes.helper.find((x) => String(x[0]).startsWith('printf'))!;
+  assert.deepEqual(env.slice(1, 4), ['ok', 0, 'user|env|web|data of env']);
+});
+
+test('through the launcher a run is not a child of the agent; without perl or when the launcher dies, runs are spawned directly', { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['user'], script: 'echo $PPID' }], 'helper');
+  h.r.dispatch(user('a', ''));
+  await within(h.r.idle(), 10_000, 'the first run to finish');
+  const launcherPid = Number(h.results[0].stdout.trim());
+  assert.ok(launcherPid > 0 && launcherPid !== process.pid, `parent ${launcherPid}, agent ${process.pid}`);
+  process.kill(launcherPid, 'SIGKILL');
+  await pidGone(launcherPid, 5000, 'the launcher to be gone');
+  await within(new Promise<void>((r) => setTimeout(r, 50)), 1000, 'a moment');
+  for (let i = 0; i < 3; i++) h.r.dispatch(user('b', '', i + 2));
+  await within(h.r.idle(), 10_000, 'the runs after the launcher died to finish');
+  assert.deepEqual(h.results.slice(1).map((x) => [x.outcome, Number(x.stdout.trim()) === process.pid]), [['ok', true], ['ok', true], ['ok', true]]);
+  assert.ok(h.lines.some((l) => l.includes('handler launcher unavailable')), 'the fallback is logged');
+});
+
+test('through the launcher: a query answer is cut at its limit and flagged; a timeout kills the process group', { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['query:big'], script: 'head -c 100000 /dev/zero | tr "\\0" y' }, { filters: ['user'], script: 'sleep 60 & echo $! > ' + join(dir, 'bg') + '; wait' }], 'helper', 1500);
+  const q = await within(h.r.runQuery({ type: 'query', name: 'big', payload: new Uint8Array(), origin: 'o:1' }, 10), 10_000, 'the query run');
+  assert.deepEqual([q.outcome, Buffer.from(q.stdout).toString(), q.truncated], ['ok', 'y'.repeat(10), true]);
+  h.r.dispatch(user('slow', ''));
+  await within(h.r.idle(), 10_000, 'the slow run to be killed at its timeout');
+  assert.equal(h.results.at(-1)!.outcome, 'timeout');
+  const { readFileSync } = await import('node:fs');
+  await pidGone(Number(readFileSync(join(dir, 'bg'), 'utf8').trim()), 5000, "the timed-out run's background child to be killed with it");
+});

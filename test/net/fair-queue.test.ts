@@ -1,0 +1,143 @@
+// Fair queueing of inbound gossip (src/net/fair-queue.ts; issue 13 §2): the scheduler's order
+// and bounds, and on loopback that an honest message is not held behind a flooder's backlog,
+// that the flooder is quarantined, and that a neighbour relaying a flood is not.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createNode, type RumorNode } from '../../src/index.js';
+import { FairInbound, type GossipFrame } from '../../src/net/fair-queue.js';
+import { encodeEnvelope, encodeFrame, messageIdFor } from '../../src/wire/index.js';
+import { fakePeer, testOptions, waitUntil, type FakePeer } from './helpers.js';
+
+function gossip(origin: string, seq: number, channel = 'flood'): GossipFrame {
+  const payload = encodeEnvelope({ origin, seq, channel, timestamp: Date.now(), data: new Uint8Array(64) });
+  return { type: 'gossip', id: messageIdFor(payload), round: 0, payload };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const f = (o: string, s: number): GossipFrame => gossip(o, s);
+  // Budget 2: the first two run at once (the caller runs them), the rest queue.
+  assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
+  assert.equal(fq.offer('A', 'a', f('a', 1), 0), 'run');
+  for (let i = 2; i < 5; i++) assert.equal(fq.offer('A', 'a', f('a', i), 0), 'queued');
+  // Origin bound (3) reached on link A for origin a; another origin on A still fits (link bound 5).
+  assert.equal(fq.offer('A', 'a', f('a', 5), 0), 'full-origin');
+  assert.equal(fq.offer('A', 'x', f('x', 0), 0), 'queued');
+  assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
+  assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
+  assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, depth: 6, maxDepth: 6 });
+  // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
+  await tick();
+  assert.equal(order.length, 2);
+  for (let i = 0; i < 10 && fq.stats.depth > 0; i++) await tick();
+  assert.equal(fq.stats.depth, 0, 'the queue drains');
+  // Envelope byte 2 is the origin's first character: A's origins a, x, y take turns; B's b comes second.
+  assert.deepEqual(order, ['A:a', 'B:b', 'A:x', 'A:y', 'A:a', 'A:a']);
+  fq.close();
+});
+
+test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10 }, (peer) => order.push(peer));
+  assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
+  for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
+  fq.offer('B', 'b', gossip('b', 0), 0);
+  fq.dropLink('A');
+  assert.equal(fq.stats.depth, 1);
+  fq.offer('A', 'a', gossip('a', 9), 0);
+  for (let i = 0; i < 10 && fq.stats.depth > 0; i++) await tick();
+  assert.deepEqual(order, ['A', 'B'], 'only the frame offered after the drop runs, then B');
+  fq.close();
+});
+
+/** `count` gossip frames of `origin` written to `peer`'s socket in one write. */
+function floodFrames(peer: FakePeer, origin: string, count: number): void {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const enc = encodeFrame(gossip(origin, i));
+    if (!enc.ok) throw new Error(enc.reason);
+    frames.push(enc.frame);
+  }
+  peer.socket.write(Buffer.concat(frames));
+}
+
+const BUDGET = 32;
+
+/** A node whose per-origin rate limit is `originBurst` messages (then 500/s). */
+async function node(originBurst = 10_000): Promise<RumorNode> {
+  const n = createNode(testOptions({ port: 0, defences: { fairQueue: { turnBudget: BUDGET }, limits: { originPerSec: 500, originBurst } } }));
+  await n.start();
+  return n;
+}
+
+async function welcomed(target: RumorNode, addr: string): Promise<FakePeer> {
+  const p = await fakePeer(target.address, addr);
+  await waitUntil(() => p.received.some((m) => m.type === 'welcome'), 5000, `welcome for ${addr}`);
+  return p;
+}
+
+test('a flooder is quarantined and an honest message is not held behind its backlog', { timeout: 30_000 }, async () => {
+  // 3,000 messages of its own against an origin limit of 1,000: a flood.
+  const target = await node(1000);
+  const peers: FakePeer[] = [];
+  try {
+    const flooder = await welcomed(target, '127.0.0.1:21');
+    const honest = await welcomed(target, '127.0.0.1:22');
+    peers.push(flooder, honest);
+    let flood = 0;
+    let floodBeforeHonest = -1;
+    target.on('message', (d) => {
+      if (d.channel === 'flood' && ++flood === 1) {
+        // Inside the node's handling of the flooder's first socket read: without fair
+        // queueing the honest frame would wait for the rest of that read (hundreds of frames).
+        const enc = encodeFrame(gossip('127.0.0.1:22', 0, 'honest'));
+        if (enc.ok) honest.socket.write(enc.frame);
+      }
+      if (d.channel === 'honest') floodBeforeHonest = flood;
+    });
+    floodFrames(flooder, '127.0.0.1:21', 3000);
+    await waitUntil(() => floodBeforeHonest >= 0, 10_000, 'the honest message delivered during the flood');
+    await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:21']?.quarantines ?? 0) === 1, 10_000, 'flooder quarantined');
+    const d = target.stats().defences!;
+    // The honest frame ran in the first pass after its read: at most a turn's budget of flood
+    // frames ran in the flooder's read, plus one round robin pass (the flood link's share).
+    assert.ok(floodBeforeHonest <= 3 * BUDGET, `${floodBeforeHonest} flood messages delivered before the honest one (bound ${3 * BUDGET})`);
+    assert.ok(d.fairQueue !== null && d.fairQueue.dropped.origin >= 100, JSON.stringify(d.fairQueue));
+    assert.ok(flood < 3000, `the flooder's backlog was dropped (${flood} of 3000 delivered)`);
+    assert.equal(d.scores['127.0.0.1:22']?.quarantines ?? 0, 0, 'the honest peer is not quarantined');
+    await waitUntil(() => flooder.closed, 5000, 'flooder disconnected');
+  } finally {
+    for (const p of peers) p.socket.destroy();
+    await target.close();
+  }
+});
+
+for (const [what, origin] of [
+  ['a neighbour relaying a flood of another origin', '127.0.0.1:9'],
+  ['a publisher within its origin rate limit, ahead of a busy node,', '127.0.0.1:23'],
+] as const) {
+  test(`${what} loses its excess but is not scored for it`, { timeout: 30_000 }, async () => {
+  const target = await node();
+  let relay: FakePeer | null = null;
+  try {
+    relay = await welcomed(target, '127.0.0.1:23');
+    let flood = 0;
+    target.on('message', (d) => void (d.channel === 'flood' && flood++));
+    floodFrames(relay, origin, 3000);
+    await waitUntil(() => (target.stats().defences?.fairQueue?.depth ?? 1) === 0 && flood > 0, 10_000, 'relayed flood handled');
+    const d = target.stats().defences!;
+    assert.ok(d.fairQueue!.dropped.origin > 0, `excess over the origin bound dropped: ${JSON.stringify(d.fairQueue)}`);
+    assert.equal(flood + d.fairQueue!.dropped.origin + d.fairQueue!.dropped.link, 3000, 'every frame delivered or counted as dropped');
+    assert.equal(d.scores['127.0.0.1:23']?.counts['rate-excess'] ?? 0, 0, 'the relay is not scored for the origin it relays');
+    assert.equal(d.quarantine.started, 0);
+    assert.equal(relay.closed, false, 'the relay stays connected');
+  } finally {
+    relay?.socket.destroy();
+    await target.close();
+  }
+});
+}
