@@ -172,7 +172,7 @@ export class Detector<P> {
     const K = this.config.rings;
     const t = this.turn++;
     // A suspicion or a failure reached our table lately: members are failing around us.
-    const alarm = now - this.troubleAt < ALARM_PERIODS * this.config.probeIntervalMs;
+    const alarm = this.troubled(now);
     const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
     const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
     for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
@@ -246,16 +246,28 @@ export class Detector<P> {
   /** Subjects this node observes now (its first up successor in each ring). */
   subjects(): P[] {
     const out: P[] = [];
+    for (const m of this.subjectsByRing()) if (m !== undefined && !out.includes(m)) out.push(m);
+    return out;
+  }
+
+  /** This node's subject in each ring k (index k; undefined where the ring has none). */
+  subjectsByRing(): (P | undefined)[] {
+    const out: (P | undefined)[] = new Array<P | undefined>(this.config.rings).fill(undefined);
     for (let k = 0; k < this.config.rings; k++) {
       for (let i = 1; i <= 64; i++) {
         const m = this.store.ringStep(k, this.host.self, i);
         if (m === undefined || m === this.host.self) break;
         if (statusOf(this.store.get(m)) !== ALIVE) continue;
-        if (!out.includes(m)) out.push(m);
+        out[k] = m;
         break;
       }
     }
     return out;
+  }
+
+  /** A suspicion or a failure reached our table in the last `ALARM_PERIODS` probe periods. */
+  troubled(now: number): boolean {
+    return now - this.troubleAt < ALARM_PERIODS * this.config.probeIntervalMs;
   }
 
   /** The observers of `m` in this node's view: its first up predecessor in each ring. */

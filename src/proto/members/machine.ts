@@ -53,18 +53,25 @@
  *   storm left a triangle of nodes linked only to each other, which learnt every failure
  *   15 s late; with the first ring subject only, a node left without overlay neighbours
  *   after a 50 % crash learnt them 70 s late), and every member is the ring subject of K
- *   others. A node without any overlay neighbour also pulls (`m-sync` to a random member)
- *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only piggybacked: the suspect (to refute) and
- *   the observers (alerted directly) are the ones it matters to. A node forwards an entry
- *   once, when it changed its table (infection-style; the flood stops by itself). A few
- *   recent changes also ride on every ping and ack (SWIM §4.4), each sent
+ *   others. A ring subject gets only its ring's share of a batch (members whose bucket mod K
+ *   is that ring, and our own entry): each member has an observer in every ring, so a change
+ *   reaches it over one ring link, not K. No change goes back to the peer that sent it. A
+ *   node without any overlay neighbour also pulls (`m-sync` to a random member)
+ *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only
+ *   piggybacked by the nodes that raised it (accuser, alerted observers): the suspect (to
+ *   refute) and the observers (alerted directly) are the ones it matters to. A node forwards
+ *   an entry once, when it changed its table (infection-style; the flood stops by itself). A
+ *   few recent changes also ride on every ping and ack (SWIM §4.4), each sent
  *   `retransmitMult·⌈log10(n+1)⌉` times: a batch lost on a lossy link still arrives.
  * - **Anti-entropy (Scuttlebutt, van Renesse et al. 2008 §3, digest-first).** A new link,
  *   and a random member every `syncIntervalMs`, get `m-sync`: the table size and 64 bucket
  *   hashes (XOR of the entries, kept up to date on every change). Differing buckets come back
  *   as an `m-digest` (ids and states, no names), answered by the entries the digest's sender
  *   lacks or holds stale. A joining node (only itself in its table) asks for the whole table.
- *   `failed` and `left` are in the hashes, so anti-entropy reconciles them too.
+ *   `failed` and `left` are in the hashes, so anti-entropy reconciles them too. While a
+ *   failure wave's flood reaches a node (a batch brought news in the last probe period), its
+ *   new links and its periodic sync wait a probe period: mid-wave every bucket differs and a
+ *   digest would list whole buckets the flood is delivering anyway.
  * - **Reconnect (Serf).** Every `reconnectIntervalMs` one random `failed` member gets an
  *   `m-sync`: across a healed partition it answers, and both sides learn the other's view.
  * - **Tombstones.** `failed` entries are reaped after `reconnectTimeoutMs`, `left` after
@@ -101,7 +108,9 @@
  *   (measured, 2,000 nodes, 50 % crash: counting every silent probe stretched p100 from
  *   8.5 s with local health off to 10.5 s).
  * - Dissemination floods the overlay with per-flush batches instead of piggybacking on
- *   pings to random members: each node forwards each change once per link.
+ *   pings to random members: each node forwards each change once per link (about 5 copies
+ *   of each change reach each node: 4 overlay links and one ring link). Plumtree's eager /
+ *   lazy split would bring that near 1, but needs a prune message (not in the codec yet).
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute.
  *
@@ -114,6 +123,11 @@
  * - A conflict of names is reported, not enforced: the losing node keeps running (the agent
  *   logs it); Serf's vote-based resolution is not implemented.
  * - The digest of a differing bucket lists the whole bucket (n/64 entries).
+ * - A change reaches a member over one ring link (its ring's share): while that ring's
+ *   observer is dead but not yet failed, the member gets that share over its overlay links
+ *   only, and from anti-entropy (a node cut off from the overlay's flood syncs at once).
+ * - Each node still receives about 5 copies of each flooded change (4 overlay links, one ring
+ *   link); the simulator's failure wave at 10^5 nodes is dominated by them (docs/results.md).
  */
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
@@ -183,7 +197,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       store,
       this.nbrs,
       (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now),
-      () => this.detector.subjects(),
+      () => this.detector.subjectsByRing(),
     );
   }
 
@@ -202,7 +216,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborUp(peer: P, now: number): void {
     if (this.stopped) return;
     this.nbrs.add(peer);
-    this.spread.syncWith(peer, now);
+    this.spread.linkUp(peer, now, this.detector.troubled(now));
   }
 
   neighborDown(peer: P, reason: DownReason, now: number): void {
@@ -231,7 +245,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-alert':
         return this.detector.onAlert(from, msg.subject, msg.state, now);
       case 'm-changes':
-        return this.spread.onChanges(msg, now);
+        return this.spread.onChanges(from, msg, now);
       case 'm-sync':
         return this.spread.onSync(from, msg, now);
       case 'm-digest':
@@ -259,11 +273,13 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-flush':
         return this.spread.flush(now);
       case 'm-sync-tick':
-        return this.spread.syncTick(now);
+        return this.spread.syncTick(now, this.detector.troubled(now));
       case 'm-reconnect-tick':
         return this.spread.reconnectTick(now);
       case 'm-reap-tick':
         return this.reapTick(now);
+      case 'm-link-sync':
+        return this.spread.linkSync(t.peer, now);
     }
   }
 

@@ -123,7 +123,9 @@ export type MembersTimer<P> =
   | { type: 'm-flush'; due: number }
   | { type: 'm-sync-tick'; due: number }
   | { type: 'm-reconnect-tick'; due: number }
-  | { type: 'm-reap-tick'; due: number };
+  | { type: 'm-reap-tick'; due: number }
+  /** The anti-entropy sync of a link that came up while members were failing (deferred). */
+  | { type: 'm-link-sync'; peer: P; due: number };
 
 /** Events for the user (Serf's names; suspect transitions show in the list only). */
 export type MembersEvent<P> =

@@ -286,7 +286,9 @@ test('fast path: a link reset then a refused dial marks the member failed at onc
   assert.equal(store.get(A[1]), pack(0, FAILED));
   assert.deepEqual(io.events.filter((e) => e.type === 'member-failed'), [{ type: 'member-failed', member: A[1], incarnation: 0 }]);
   const verdict = { type: 'm-changes', ids: [A[1]], states: [pack(0, FAILED)], metas: null, sync: false } as const;
-  const subjects = m.detector.subjects().filter((x) => x !== A[2]);
+  // The ring subjects: only the subject of ring (bucket of A1) mod K gets A1's verdict.
+  const ring = m.detector.subjectsByRing()[store.bucketOf(A[1]) % 2];
+  const subjects = ring === undefined || ring === A[2] ? [] : [ring];
   assert.deepEqual(io.take(), [{ to: A[2], msg: verdict }, ...subjects.map((to) => ({ to, msg: verdict }))]);
   assert.deepEqual(io.takeTimers('m-suspect-timeout'), [], 'no suspicion to time');
   assert.equal(m.detector.suspicionCount(), 0);

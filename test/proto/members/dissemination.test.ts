@@ -1,0 +1,136 @@
+/** Dissemination of the membership machine (src/proto/members/dissemination.ts): who gets
+ *  which part of a flushed batch, when a new link's anti-entropy runs during a failure wave,
+ *  and which suspicions are piggybacked. Exact inputs and outputs, no simulator. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addr, machine } from './harness.js';
+import { ALIVE, FAILED, SUSPECT, pack } from '../../../src/proto/members/types.js';
+
+const A = Array.from({ length: 24 }, (_, i) => addr(i + 1));
+
+test('flush: an overlay neighbour gets the batch without what it sent us; each ring subject only the members of its ring (bucket mod K)', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 4 });
+  const [n1, n2] = [A[1], A[2]];
+  m.start(0);
+  m.neighborUp(n1, 0);
+  m.neighborUp(n2, 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  io.take();
+  io.timers = [];
+  const fromN1 = A.slice(3, 11);
+  const fromN2 = A.slice(11, 13);
+  m.handleMessage(n1, { type: 'm-changes', ids: fromN1, states: fromN1.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  m.handleMessage(n2, { type: 'm-changes', ids: fromN2, states: fromN2.map(() => pack(0, FAILED)), metas: null, sync: false }, 11);
+  m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
+  const out = io.take().filter((s) => s.msg.type === 'm-changes');
+  const to = (p: string): string[] => out.filter((s) => s.to === p).flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.ids : []));
+  assert.deepEqual(to(n1), fromN2, 'n1 gets only what it did not send us');
+  assert.deepEqual(to(n2), fromN1, 'n2 gets only what it did not send us');
+  const byRing = m.detector.subjectsByRing();
+  const K = byRing.length;
+  const got = new Map<string, number>();
+  for (const [r, p] of byRing.entries()) {
+    if (p === undefined || p === n1 || p === n2) continue;
+    const want = [...fromN1, ...fromN2].filter((x) => byRing.some((q, k) => q === p && store.bucketOf(x) % K === k));
+    assert.deepEqual(to(p), want, `ring ${r}'s subject gets its rings' share`);
+    for (const x of want) got.set(x, (got.get(x) ?? 0) + 1);
+  }
+  // Every change still leaves over the overlay; no member of a ring subject's share is skipped.
+  assert.ok([...got.values()].every((c) => c === 1), 'each change goes to at most one ring subject');
+  assert.ok(out.every((s) => s.to === n1 || s.to === n2 || byRing.includes(s.to)), 'sent only to neighbours and ring subjects');
+});
+
+test('flush: our own entry (a refutation) goes to every ring subject and back to the sender of the rumour', () => {
+  const { m, io } = machine(A[0], A, { rings: 4 });
+  m.start(0);
+  m.neighborUp(A[1], 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  io.take();
+  io.timers = [];
+  m.handleMessage(A[1], { type: 'm-changes', ids: [A[0]], states: [pack(0, SUSPECT)], metas: null, sync: false }, 10);
+  m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
+  const got = io
+    .take()
+    .filter((s) => s.msg.type === 'm-changes')
+    .map((s) => s.to);
+  const want = [A[1], ...m.detector.subjects().filter((x) => x !== A[1])];
+  assert.deepEqual(got, want);
+});
+
+test('link sync: a link that comes up while the flood of a failure wave reaches us syncs a probe period later; a node cut off from the flood syncs at once', () => {
+  const fed = machine(A[0], A);
+  fed.m.start(0);
+  fed.m.neighborUp(A[1], 0);
+  fed.io.take();
+  fed.io.timers = [];
+  fed.m.handleMessage(A[1], { type: 'm-changes', ids: [A[5]], states: [pack(0, FAILED)], metas: null, sync: false }, 1000);
+  fed.io.take();
+  fed.m.neighborUp(A[2], 1100);
+  assert.deepEqual(
+    fed.io.take().filter((s) => s.msg.type === 'm-sync'),
+    [],
+    'no sync while the wave passes',
+  );
+  const [t] = fed.io.takeTimers('m-link-sync');
+  assert.deepEqual(t, { delay: 1000, t: { type: 'm-link-sync', peer: A[2], due: 2100 } });
+  fed.m.handleTimer(t.t, 2100);
+  assert.deepEqual(
+    fed.io.take().map((s) => [s.to, s.msg.type]),
+    [[A[2], 'm-sync']],
+  );
+  // No news for a probe period: the wave has passed here, a new link syncs at once.
+  fed.m.neighborUp(A[3], 4200);
+  assert.deepEqual(
+    fed.io.take().map((s) => [s.to, s.msg.type]),
+    [[A[3], 'm-sync']],
+  );
+  // News again; a link deferred then gone by the time its sync is due: nothing is sent.
+  fed.m.handleMessage(A[1], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 5000);
+  fed.io.take();
+  fed.io.timers = [];
+  fed.m.neighborUp(A[4], 5050);
+  fed.m.neighborDown(A[4], 'disconnected', 5100);
+  const [late] = fed.io.takeTimers('m-link-sync');
+  fed.m.handleTimer(late.t, 6050);
+  assert.deepEqual(fed.io.take(), []);
+
+  // Trouble heard only through anti-entropy (a `failed` taken as suspect), or through a batch
+  // from a ring link (not an overlay neighbour): not fed by the overlay's flood.
+  const cut = machine(A[0], A);
+  cut.m.start(0);
+  cut.io.take();
+  cut.m.handleMessage(A[1], { type: 'm-changes', ids: [A[5]], states: [pack(0, FAILED)], metas: null, sync: true }, 1000);
+  cut.m.handleMessage(A[7], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 1001);
+  cut.io.take();
+  cut.m.neighborUp(A[2], 1100);
+  assert.deepEqual(
+    cut.io.take().map((s) => [s.to, s.msg.type]),
+    [[A[2], 'm-sync']],
+  );
+});
+
+test('piggyback: a suspicion we raised rides on our acks; one heard from others is not relayed', () => {
+  const { m, io } = machine(A[0], A, { rings: 1, piggybackPerMessage: 4 });
+  m.start(0);
+  m.handleMessage(A[1], { type: 'm-ping', seq: 1, ids: [], states: [] }, 5);
+  io.take(); // our own join rides on this ack
+  // Heard: A5 suspect, on a ping from A1. Our ack to A2 does not carry it.
+  m.handleMessage(A[1], { type: 'm-ping', seq: 2, ids: [A[5]], states: [pack(0, SUSPECT)] }, 10);
+  m.handleMessage(A[2], { type: 'm-ping', seq: 3, ids: [], states: [] }, 20);
+  const acks = io.take().filter((s) => s.msg.type === 'm-ack');
+  assert.ok(
+    acks.every((s) => s.msg.type === 'm-ack' && !s.msg.ids.includes(A[5])),
+    'a relayed suspicion',
+  );
+  // Raised here: an observer's alert about A6 makes us suspect it; that rides on our next ack.
+  m.handleMessage(A[3], { type: 'm-alert', subject: A[6], state: pack(0, SUSPECT) }, 30);
+  io.take();
+  m.handleMessage(A[2], { type: 'm-ping', seq: 4, ids: [], states: [] }, 40);
+  const ack = io.take().find((s) => s.msg.type === 'm-ack');
+  assert.ok(ack !== undefined && ack.msg.type === 'm-ack');
+  const i = ack.msg.ids.indexOf(A[6]);
+  assert.ok(i >= 0, 'our own suspicion rides on the ack');
+  assert.equal(ack.msg.states[i], pack(0, SUSPECT));
+  assert.equal(m.store.get(A[5]), pack(0, SUSPECT));
+  assert.equal(m.store.get(A[7]), pack(0, ALIVE));
+});
