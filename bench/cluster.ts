@@ -61,7 +61,10 @@ import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
 import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
+import { ensureIptables, PortAccounting, treeRssMb } from './support/host-stats.js';
 
+/** Idle-traffic accounting (an iptables chain per run). */
+const accountingChain = new PortAccounting('RUMORBENCH');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Options {
@@ -241,77 +244,6 @@ async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined>, eve
     await sleep(everyMs);
   }
   return undefined;
-}
-
-/** RSS of an agent and every process it keeps running (rumor's handler launcher, ~4–5 MB), in MB:
- *  what the agent costs its host. Handler runs in flight are counted too (none run when it is read). */
-function rssMb(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const own = vmRssMb(pid);
-  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (rssMb(c) || 0), 0);
-}
-
-function vmRssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((x) => x.trim() !== '').map(Number);
-  } catch {
-    return [];
-  }
-}
-
-// ---- iptables accounting ----
-
-const CHAIN = `RUMORBENCH${process.pid}`;
-
-function ipt(args: string[]): boolean {
-  return spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
-}
-
-function ensureIptables(): boolean {
-  if (spawnSync('sh', ['-c', 'command -v iptables'], { stdio: 'ignore' }).status !== 0) {
-    spawnSync('sh', ['-c', 'apt-get install -y iptables'], { stdio: 'inherit' });
-  }
-  return ipt(['-L', 'INPUT', '-n']);
-}
-
-/** Count, in INPUT, TCP and UDP packets from or to `ports`; RETURN after a match counts each packet once. */
-function startAccounting(ports: number[]): boolean {
-  if (!ipt(['-N', CHAIN])) return false;
-  ipt(['-I', 'INPUT', '-j', CHAIN]);
-  for (let k = 0; k < ports.length; k += 15) {
-    const list = ports.slice(k, k + 15).join(',');
-    for (const proto of ['tcp', 'udp']) ipt(['-A', CHAIN, '-p', proto, '-m', 'multiport', '--ports', list, '-j', 'RETURN']);
-  }
-  return true;
-}
-
-/** Packets and bytes counted so far by the accounting chain. */
-function accounted(): { packets: number; bytes: number } {
-  const r = spawnSync('iptables', ['-w', '-L', CHAIN, '-v', '-x', '-n'], { encoding: 'utf8' });
-  const sum = { packets: 0, bytes: 0 };
-  for (const line of r.stdout.split('\n').slice(2)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 2 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1])) {
-      sum.packets += Number(f[0]);
-      sum.bytes += Number(f[1]);
-    }
-  }
-  return sum;
-}
-
-function stopAccounting(): void {
-  ipt(['-D', 'INPUT', '-j', CHAIN]);
-  ipt(['-F', CHAIN]);
-  ipt(['-X', CHAIN]);
 }
 
 // ---- drivers ----
@@ -637,16 +569,16 @@ async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: num
     if (on('idle')) {
       process.stderr.write(`[${d.name}] idle ${opts.idleS} s\n`);
       await sleep(2000);
-      if (accounting && startAccounting(gossipPorts)) {
-        const c0 = accounted();
+      if (accounting && accountingChain.start(gossipPorts)) {
+        const c0 = accountingChain.read();
         await sleep(opts.idleS * 1000);
-        const c1 = accounted();
+        const c1 = accountingChain.read();
         idle = (c1.bytes - c0.bytes) / opts.idleS / n;
         idlePackets = (c1.packets - c0.packets) / opts.idleS / n;
-        stopAccounting();
+        accountingChain.stop();
       } else notes.push('iptables accounting unavailable: idle traffic not measured');
     }
-    const rss = all.map((i) => rssMb(run.children[i].pid));
+    const rss = all.map((i) => treeRssMb(run.children[i].pid));
     let crash: number | undefined;
     if (on('crash')) {
       process.stderr.write(`[${d.name}] crash detection\n`);
@@ -733,7 +665,7 @@ async function main(): Promise<void> {
   const load = [loadavg()[0]];
   const accounting = ensureIptables();
   const results: Record<string, Result> = {};
-  process.on('exit', () => stopAccounting());
+  process.on('exit', () => accountingChain.stop());
   if (opts.only !== 'serf') {
     ensureBuilt();
     const ports = await freePorts(2 * opts.nodes);
@@ -765,7 +697,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  stopAccounting();
+  accountingChain.stop();
   process.stderr.write(`bench/cluster: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -23,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { PortAccounting } from './support/host-stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -76,39 +77,7 @@ async function getJson(port: number, path: string, body?: unknown): Promise<unkn
   return r.json();
 }
 
-// ---- iptables accounting (as bench/cluster.ts) ----
-
-const CHAIN = `RUMORIDLE${process.pid}`;
-const ipt = (args: string[]): boolean => spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
-
-function startAccounting(ports: number[]): boolean {
-  if (!ipt(['-N', CHAIN])) return false;
-  ipt(['-I', 'INPUT', '-j', CHAIN]);
-  for (let k = 0; k < ports.length; k += 15) {
-    const list = ports.slice(k, k + 15).join(',');
-    for (const proto of ['tcp', 'udp']) ipt(['-A', CHAIN, '-p', proto, '-m', 'multiport', '--ports', list, '-j', 'RETURN']);
-  }
-  return true;
-}
-
-function accounted(): { packets: number; bytes: number } {
-  const r = spawnSync('iptables', ['-w', '-L', CHAIN, '-v', '-x', '-n'], { encoding: 'utf8' });
-  const sum = { packets: 0, bytes: 0 };
-  for (const line of (r.stdout ?? '').split('\n').slice(2)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 2 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1])) {
-      sum.packets += Number(f[0]);
-      sum.bytes += Number(f[1]);
-    }
-  }
-  return sum;
-}
-
-function stopAccounting(): void {
-  ipt(['-D', 'INPUT', '-j', CHAIN]);
-  ipt(['-F', CHAIN]);
-  ipt(['-X', CHAIN]);
-}
+const accountingChain = new PortAccounting('RUMORIDLE');
 
 // ---- per-type counters ----
 
@@ -158,7 +127,7 @@ async function main(): Promise<void> {
       logFile: join(dir, `agent-${i}.log`),
       extraArgs: ['--log-level', 'warn'],
     });
-  process.on('exit', stopAccounting);
+  process.on('exit', () => accountingChain.stop());
   try {
     children.push(spawn(0));
     await until('agent 0 to answer', 60_000, async () => (await getJson(api[0], '/v1/members'), true));
@@ -173,15 +142,15 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
     await sleep(o.settleS * 1000);
-    const accounting = startAccounting(gossip);
-    const c0 = accounting ? accounted() : null;
+    const accounting = accountingChain.start(gossip);
+    const c0 = accounting ? accountingChain.read() : null;
     const s0 = await sampleAll(api);
     const t0 = performance.now();
     await sleep(o.idleS * 1000);
-    const c1 = accounting ? accounted() : null;
+    const c1 = accounting ? accountingChain.read() : null;
     const s1 = await sampleAll(api);
     const secs = (performance.now() - t0) / 1000;
-    stopAccounting();
+    accountingChain.stop();
     load.push(loadavg()[0]);
     const r = {
       nodes: n,
@@ -207,7 +176,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  stopAccounting();
+  accountingChain.stop();
   process.stderr.write(`bench/idle: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

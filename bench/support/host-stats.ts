@@ -1,0 +1,84 @@
+/**
+ * What the agent benchmarks read from the host: traffic counted by iptables (every loopback
+ * packet counted once, at its receiver, IP headers included) and the RSS of a process with the
+ * processes it keeps running. Used by bench/cluster.ts and bench/idle.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const ipt = (args: string[]): boolean => spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
+
+/** iptables present and usable (installed with apt-get when missing). */
+export function ensureIptables(): boolean {
+  if (spawnSync('sh', ['-c', 'command -v iptables'], { stdio: 'ignore' }).status !== 0) {
+    spawnSync('sh', ['-c', 'apt-get install -y iptables'], { stdio: 'inherit' });
+  }
+  return ipt(['-L', 'INPUT', '-n']);
+}
+
+/** A chain of INPUT counting TCP and UDP packets from or to some ports. */
+export class PortAccounting {
+  private readonly chain: string;
+
+  /** `prefix` names the chain (with this process's pid, so parallel benches do not collide). */
+  constructor(prefix: string) {
+    this.chain = `${prefix}${process.pid}`;
+  }
+
+  /** Start counting; false when the chain cannot be made. RETURN after a match counts each
+   *  packet once. */
+  start(ports: number[]): boolean {
+    if (!ipt(['-N', this.chain])) return false;
+    ipt(['-I', 'INPUT', '-j', this.chain]);
+    for (let k = 0; k < ports.length; k += 15) {
+      const list = ports.slice(k, k + 15).join(',');
+      for (const proto of ['tcp', 'udp']) ipt(['-A', this.chain, '-p', proto, '-m', 'multiport', '--ports', list, '-j', 'RETURN']);
+    }
+    return true;
+  }
+
+  /** Packets and bytes counted so far. */
+  read(): { packets: number; bytes: number } {
+    const r = spawnSync('iptables', ['-w', '-L', this.chain, '-v', '-x', '-n'], { encoding: 'utf8' });
+    const sum = { packets: 0, bytes: 0 };
+    for (const line of (r.stdout ?? '').split('\n').slice(2)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 2 && /^\d+$/.test(f[0]) && /^\d+$/.test(f[1])) {
+        sum.packets += Number(f[0]);
+        sum.bytes += Number(f[1]);
+      }
+    }
+    return sum;
+  }
+
+  stop(): void {
+    ipt(['-D', 'INPUT', '-j', this.chain]);
+    ipt(['-F', this.chain]);
+    ipt(['-X', this.chain]);
+  }
+}
+
+/** RSS of a process and every process it keeps running (rumor's handler launcher, ~4–5 MB), in
+ *  MB: what an agent costs its host. NaN when the process is gone. */
+export function treeRssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const own = vmRssMb(pid);
+  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (treeRssMb(c) || 0), 0);
+}
+
+function vmRssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((x) => x.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
