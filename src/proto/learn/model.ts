@@ -60,13 +60,19 @@ export function softmaxInPlace(z: Float64Array, n: number): void {
   for (let c = 0; c < n; c++) z[c] /= s;
 }
 
+/** The forward pass on example `i`: class probabilities in `scratch[0..classes)`; returns the
+ *  cross-entropy loss of label `y`. */
+function forward(shape: ModelShape, w: Float32Array, xs: Float32Array, i: number, y: number, scratch: Float64Array): number {
+  logits(shape, w, xs, i, scratch);
+  softmaxInPlace(scratch, shape.classes);
+  return -Math.log(Math.max(scratch[y], 1e-30));
+}
+
 /** One SGD step on example `i` (label `y`) with rate `lr`; returns its cross-entropy loss. */
 export function sgdStep(shape: ModelShape, w: Float32Array, xs: Float32Array, i: number, y: number, lr: number, scratch: Float64Array): number {
   const F = shape.features;
   const C = shape.classes;
-  logits(shape, w, xs, i, scratch);
-  softmaxInPlace(scratch, C);
-  const loss = -Math.log(Math.max(scratch[y], 1e-30));
+  const loss = forward(shape, w, xs, i, y, scratch);
   const xo = i * F;
   const bo = C * F;
   for (let c = 0; c < C; c++) {
@@ -89,9 +95,7 @@ export function momentumStep(shape: ModelShape, w: Float32Array, v: Float32Array
   if (v.length !== w.length) throw new RangeError(`momentum: velocity of ${v.length}, model of ${w.length}`);
   const F = shape.features;
   const C = shape.classes;
-  logits(shape, w, xs, i, scratch);
-  softmaxInPlace(scratch, C);
-  const loss = -Math.log(Math.max(scratch[y], 1e-30));
+  const loss = forward(shape, w, xs, i, y, scratch);
   const xo = i * F;
   const bo = C * F;
   for (let c = 0; c < C; c++) {
