@@ -62,6 +62,7 @@ import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './q
 import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 import { ensureIptables, PortAccounting, treeRssMb } from './support/host-stats.js';
+import { sleep, until } from './support/wait.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -179,7 +180,6 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** Build dist/ when it is missing or older than a source file (agents run the built CLI), then
@@ -230,20 +230,6 @@ function handlerTimes(dir: string, n: number, id: string): number[] | undefined 
     out.push(Number(line.split(' ')[0]) * 1000);
   }
   return out;
-}
-
-async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined>, everyMs = 20): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    await sleep(everyMs);
-  }
-  return undefined;
 }
 
 // ---- drivers ----

@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { PortAccounting } from './support/host-stats.js';
+import { sleep, until } from './support/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,20 +56,11 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** `until` that fails with what did not happen. */
+async function untilOrThrow<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, everyMs = 100): Promise<T> {
+  const v = await until(timeoutMs, fn, everyMs);
+  if (v === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return v;
 }
 
 async function getJson(port: number, path: string, body?: unknown): Promise<unknown> {
@@ -130,9 +122,9 @@ async function main(): Promise<void> {
   process.on('exit', () => accountingChain.stop());
   try {
     children.push(spawn(0));
-    await until('agent 0 to answer', 60_000, async () => (await getJson(api[0], '/v1/members'), true));
+    await untilOrThrow('agent 0 to answer', 60_000, async () => (await getJson(api[0], '/v1/members'), true));
     for (let i = 1; i < n; i++) children.push(spawn(i));
-    await until(`every agent to list ${n} alive`, 120_000, async () => {
+    await untilOrThrow(`every agent to list ${n} alive`, 120_000, async () => {
       const lists = await Promise.all(api.map((p) => getJson(p, '/v1/members') as Promise<{ members: { status: string }[] }>));
       return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
     }, 250);
