@@ -1,11 +1,10 @@
 // User-event validation rules (src/agent/event-rules.ts): config, unit verdicts, and two
 // agents where the one with rules refuses (and never forwards) an event that breaks them;
 // JSON schemas of payloads by event name (eventSchemaFile).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
-import { startTestAgent } from './support.js';
+import { agentStarter } from './support.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,16 +31,7 @@ test('config: bad event rules are one-line errors', () => {
   assert.match((s as { reason: string }).reason, /eventMaxBytesByName\.deploy: expected a positive integer/);
 });
 
-const agents: Agent[] = [];
-after(async () => {
-  await Promise.all(agents.map((a) => a.shutdown()));
-});
-
-async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
-  const a = await startTestAgent({ name, ...flags });
-  agents.push(a);
-  return a;
-}
+const startAgent = agentStarter();
 
 test('an agent with rules rejects a forwarded event that breaks them and refuses its own', { timeout: 30_000 }, async () => {
   const a = await startAgent('ra');

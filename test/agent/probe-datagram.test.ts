@@ -4,27 +4,18 @@
 // cluster: another cluster name, a bad checksum, plaintext into an encrypted cluster, another
 // key, or a replay. (Silent detection with datagram probes, end to end with frozen agents:
 // test/multi/agent-silent.test.ts; the detector's routing rules: test/proto/members/datagram.)
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import type { Agent } from '../../src/agent/agent.js';
-import { startTestAgent } from './support.js';
+import { agentStarter } from './support.js';
 import type { AgentMembers } from '../../src/agent/members.js';
 import { DatagramSealer, Keyring, generateKey } from '../../src/wire/crypto.js';
 import { encodeAppDatagram } from '../../src/wire/datagram-app.js';
 import { MEMBERS_CHANNEL, encodeMembers } from '../../src/wire/members.js';
 import { waitUntil } from '../support/wait.js';
 
-const agents: Agent[] = [];
-after(async () => {
-  await Promise.all(agents.map((a) => a.shutdown()));
-});
-
-async function startAgent(name: string, flags: Record<string, unknown> = {}): Promise<Agent> {
-  const a = await startTestAgent({ name, ...flags });
-  agents.push(a);
-  return a;
-}
+const startAgent = agentStarter();
 
 /** The membership's host counters (test access to the agent's private part). */
 const membership = (a: Agent): ReturnType<AgentMembers['stats']> => (a['members_'] as AgentMembers).stats();
