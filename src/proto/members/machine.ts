@@ -355,7 +355,10 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (s <= cur) {
       // A meta that comes with a state we already hold (we learned the member from a
       // piggyback or a digest, which carry none): record it, the table's state is unchanged.
-      if (meta !== null && cur >= 0 && this.store.meta(m) === undefined) this.setMeta(m, meta, now);
+      // With exactly the state we hold it is the member's meta for that incarnation, so it also
+      // replaces an older one (a restarted member whose new state reached us first without its
+      // meta, e.g. on an ack, must not keep its previous run's tags).
+      if (meta !== null && cur >= 0 && (this.store.meta(m) === undefined || (s === cur && !sameMeta(this.store.meta(m)!, meta)))) this.setMeta(m, meta, now);
       return false;
     }
     this.store.set(m, s, now);
@@ -395,7 +398,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   private setMeta(m: P, meta: MemberMeta, now: number): void {
     const old = this.store.meta(m);
     this.store.setMeta(m, meta);
-    if (old !== undefined && (old.name !== meta.name || !sameTags(old.tags, meta.tags))) {
+    if (old !== undefined && !sameMeta(old, meta)) {
       this.io.event({ type: 'member-update', member: m, incarnation: incOf(this.store.get(m)) });
     }
     const other = this.byName.get(meta.name);
@@ -450,6 +453,10 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       this.reaped.delete(m);
     }
   }
+}
+
+function sameMeta(a: MemberMeta, b: MemberMeta): boolean {
+  return a.name === b.name && sameTags(a.tags, b.tags);
 }
 
 function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {

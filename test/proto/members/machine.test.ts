@@ -529,3 +529,21 @@ test('pings to the dead: a ping from a member held failed is answered with its f
   a.m.handleMessage(A[1], { type: 'm-ack', seq: 4, ids: [A[1]], states: [b.store.get(A[1])] }, 30, true);
   assert.equal(statusOf(a.store.get(A[1])), ALIVE);
 });
+
+test('names: a restarted member whose new state came first without its meta gets its new tags when the meta follows', () => {
+  const { m, io, store } = machine(A[0], A);
+  m.start(0);
+  m.handleMessage(A[1], { type: 'm-changes', ids: [A[4]], states: [pack(1, ALIVE)], metas: [{ name: 'k', tags: { role: 'web' } }], sync: false }, 5);
+  m.handleMessage(A[1], { type: 'm-changes', ids: [A[4]], states: [pack(1, FAILED)], metas: null, sync: false }, 10);
+  // Back at a higher incarnation, first heard without a meta (an ack's entry, a piggyback).
+  m.handleMessage(A[4], { type: 'm-changes', ids: [A[4]], states: [pack(2, ALIVE)], metas: null, sync: false }, 20);
+  assert.equal(store.get(A[4]), pack(2, ALIVE));
+  io.events = [];
+  // Its own announcement of that same state carries the tags of the new run.
+  m.handleMessage(A[2], { type: 'm-changes', ids: [A[4]], states: [pack(2, ALIVE)], metas: [{ name: 'k', tags: { role: 'web', zone: 'b' } }], sync: false }, 30);
+  assert.deepEqual(store.meta(A[4]), { name: 'k', tags: { role: 'web', zone: 'b' } });
+  assert.deepEqual(io.events, [{ type: 'member-update', member: A[4], incarnation: 2 }]);
+  // A meta with an older state changes nothing.
+  m.handleMessage(A[2], { type: 'm-changes', ids: [A[4]], states: [pack(1, ALIVE)], metas: [{ name: 'k', tags: { role: 'old' } }], sync: false }, 40);
+  assert.deepEqual(store.meta(A[4]), { name: 'k', tags: { role: 'web', zone: 'b' } });
+});
