@@ -147,8 +147,13 @@ test('reachability: all answer; a stopped member is named; when nobody else answ
   // Stopped members are asked at once through the API (a CLI start takes long under load, and
   // the failure detector would soon list them as failed, no longer expected).
   const ping = async (): Promise<QueryDone> => {
-    const res = await fetch(`${api[0]}/v1/query`, { method: 'POST', body: JSON.stringify({ name: '_rumor.ping', timeoutMs: 1500 }) });
-    const ls = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as QueryLine);
+    // The query ends at its 1.5 s timeout; the stream must end well within 15 s.
+    const signal = AbortSignal.timeout(15_000);
+    const res = await fetch(`${api[0]}/v1/query`, { method: 'POST', body: JSON.stringify({ name: '_rumor.ping', timeoutMs: 1500 }), signal });
+    const text = await res.text().catch((e: unknown) => {
+      throw new Error(`the /v1/query stream of a 1.5 s query did not end within 15 s: ${String(e)}`);
+    });
+    const ls = text.trim().split('\n').map((l) => JSON.parse(l) as QueryLine);
     return done(ls);
   };
   children[2].kill('SIGSTOP');
