@@ -34,11 +34,14 @@ export function validateDefences(o: unknown): string | null {
     section(d.limits, DEFAULT_LIMITS, 'defences.limits', true) ??
     section(d.fairQueue, DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
     section(d.alarm, DEFAULT_ALARM, 'defences.alarm', false) ??
-    (typeof d.alarm === 'object' && d.alarm !== null && (d.alarm as { alpha?: number }).alpha !== undefined && (d.alarm as { alpha: number }).alpha > 1
-      ? `defences.alarm.alpha must be at most 1 (got ${(d.alarm as { alpha: number }).alpha})`
-      : null) ??
+    alphaProblem((d.alarm as { alpha?: number } | undefined)?.alpha) ??
     scoringProblem(d.scoring)
   );
+}
+
+/** The alarm's EWMA weight is a fraction (section() has already checked it is positive). */
+function alphaProblem(alpha: number | undefined): string | null {
+  return alpha !== undefined && alpha > 1 ? `defences.alarm.alpha must be at most 1 (got ${alpha})` : null;
 }
 
 function unknownKey(o: Record<string, unknown>, known: readonly string[], what: string): string | null {
