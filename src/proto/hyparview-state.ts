@@ -96,7 +96,7 @@ export abstract class HyParViewState<P> {
     this.pendSeq.push(seq);
     this.pendKind.push(kind);
     this.pendHigh.push(high);
-    this.io.timer(this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
+    this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
   }
 
   protected removePending(i: number): void {
