@@ -13,7 +13,8 @@
  *   spent on N − 1 JOINs;
  * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened);
  * - `after_join_cpu_ms_per_s`: the fleet's CPU per second in 0.5 s windows for 8 s after the
- *   join, with no polling (the background work the first events compete with);
+ *   join, with no polling (the background work the first events compete with), and the frames
+ *   the fleet sent in those 8 s (`fleet_out_after_join`);
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -121,6 +122,9 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       after.push(Math.round((now - prev) * 2));
       prev = now;
     }
+    const outAfter: Counts = {};
+    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) addInto(outAfter, x.stats.messagesOut);
+    for (const [k, v] of Object.entries(fleetOut)) outAfter[k] = (outAfter[k] ?? 0) - v;
     const r1 = (x: number): number => Math.round(x * 10) / 10;
     return {
       nodes: n,
@@ -135,6 +139,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       fleet_out: fleetOut,
       seed_in: infos[0].stats.messagesIn,
       after_join_cpu_ms_per_s: after,
+      fleet_out_after_join: outAfter,
     };
   } finally {
     keepAlive.destroy();
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
     `frames the seed received: ${JSON.stringify(r.seed_in)}`,
     `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
+    `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
   ].filter((l) => l !== '');
   process.stdout.write(lines.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
