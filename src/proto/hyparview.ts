@@ -31,7 +31,7 @@
  * Differs from the paper:
  * - Join acknowledgement: the contact answers JOIN with `neighbor-reply {accepted: true}`; the
  *   joiner adds the contact only then. A contact that does not answer within
- *   `neighborTimeoutMs`, or whose link fails, is skipped for the next one.
+ *   `joinTimeoutMs`, or whose link fails, is skipped for the next one.
  * - FORWARDJOIN endpoint: p adds the joiner at once (as the paper) and sends it
  *   `neighbor {priority: high}` so the joiner adds p (the paper relies on the TCP connection
  *   for this); the joiner's reply is then ignored. (iroh-gossip instead waits for the reply
