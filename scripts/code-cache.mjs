@@ -22,7 +22,7 @@ const TIMEOUT_MS = 30_000;
 // sent and received) are compiled, so a start with the cache compiles none of them again. A
 // cache written 2 s into a lone agent that nobody asked anything held about half as much
 // (225 KB); one without the event, query and tag paths left every agent of a cluster compiling
-// them at its first query (docs/results.md, "Queries and tag updates at N = 50").
+// them at its first query (docs/results.md, "Queries and tag updates at N = 50: where the CPU goes").
 const CACHE_AFTER_MS = 6000;
 // The seed never writes it (it is stopped long before).
 const NEVER_MS = 3_600_000;
