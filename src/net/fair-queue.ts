@@ -63,6 +63,9 @@ export interface FairQueueStats {
   queued: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
+  /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
+   *  by their header only (no checksum, no id check, no decode; gossip-inbound.ts). */
+  unread: number;
   /** Frames waiting now. */
   depth: number;
   /** Largest depth seen. */
@@ -132,7 +135,7 @@ export class FairInbound {
   private spent = 0;
   private turnScheduled = false;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -166,6 +169,22 @@ export class FairInbound {
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
+  }
+
+  /** Would a frame of `origin` from `peer` be dropped over a bound now? */
+  full(peer: string, origin: string): boolean {
+    if (this.stats.depth === 0) return false;
+    const l = this.links.get(peer);
+    return l !== undefined && (l.size >= this.c.maxLinkFrames || (l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames);
+  }
+
+  /** Count a frame from `peer` dropped over a bound unread (never offered: the
+   *  caller saw `full`). */
+  countUnread(peer: string): void {
+    const l = this.links.get(peer);
+    if (l !== undefined && l.size >= this.c.maxLinkFrames) this.stats.dropped.link++;
+    else this.stats.dropped.origin++;
+    this.stats.unread++;
   }
 
   /** Forget `peer`'s queued frames (quarantined, or its link is gone). */
