@@ -49,11 +49,18 @@ export interface FairQueueConfig {
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
   maxOriginFrames: number;
+  /** Most frames served per turn from a hot origin of a link: one whose frames on that link
+   *  were dropped over a bound in this turn or the last (a flood, or a burst larger than the
+   *  queue). 8: bench:flood (docs/results.md) — a flooder's frames that run are forwarded to
+   *  every neighbour and run there too, so what one node serves of them per turn is multiplied
+   *  across the cluster's turn; an origin that stops overflowing is served at the full budget
+   *  from the next turn on. */
+  hotShare: number;
   /** Most frames queued per link (all origins). 4,096. */
   maxLinkFrames: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8 });
 
 /** What happened to an offered frame: run now, queued, or dropped over a bound. */
 export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
@@ -97,9 +104,18 @@ interface Item {
   at: number;
 }
 
+/** One origin's frames on one link, with what the hot-origin share needs. */
+class OriginQueue extends Fifo<Item> {
+  /** Last turn a frame of this origin on this link was dropped over a bound. */
+  droppedTurn = -2;
+  /** Frames served in turn `servedTurn`. */
+  servedTurn = -1;
+  served = 0;
+}
+
 /** One link's queues: per origin, served round robin. */
 class LinkQueue {
-  readonly origins = new Map<string, Fifo<Item>>();
+  readonly origins = new Map<string, OriginQueue>();
   /** Origins with frames, in service order. */
   readonly ring = new Fifo<string>();
   size = 0;
@@ -107,7 +123,7 @@ class LinkQueue {
   push(origin: string, item: Item): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
-      q = new Fifo<Item>();
+      q = new OriginQueue();
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
@@ -115,15 +131,29 @@ class LinkQueue {
     this.size++;
   }
 
-  /** The next origin's next frame (round robin). */
-  pop(): Item {
-    const origin = this.ring.pop();
-    const q = this.origins.get(origin)!;
-    const item = q.pop();
-    this.size--;
-    if (q.size > 0) this.ring.push(origin);
-    else this.origins.delete(origin);
-    return item;
+  /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
+   *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
+   *  of the link is such. */
+  pop(turn: number, hotShare: number): Item | null {
+    for (let k = this.ring.size; k > 0; k--) {
+      const origin = this.ring.pop();
+      const q = this.origins.get(origin)!;
+      if (q.servedTurn !== turn) {
+        q.servedTurn = turn;
+        q.served = 0;
+      }
+      if (q.droppedTurn >= turn - 1 && q.served >= hotShare) {
+        this.ring.push(origin);
+        continue;
+      }
+      q.served++;
+      const item = q.pop();
+      this.size--;
+      if (q.size > 0) this.ring.push(origin);
+      else this.origins.delete(origin);
+      return item;
+    }
+    return null;
   }
 }
 
@@ -133,6 +163,8 @@ export class FairInbound {
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
+  /** Passes so far (one per event-loop turn with frames queued). */
+  private turn = 0;
   private turnScheduled = false;
   private closed = false;
   readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, depth: 0, maxDepth: 0 };
@@ -156,12 +188,15 @@ export class FairInbound {
       this.links.set(peer, l);
       this.ring.push(peer);
     }
+    const q = l.origins.get(origin);
     if (l.size >= this.c.maxLinkFrames) {
       this.stats.dropped.link++;
+      if (q !== undefined) q.droppedTurn = this.turn;
       return 'full-link';
     }
-    if ((l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames) {
+    if (q !== undefined && q.size >= this.c.maxOriginFrames) {
       this.stats.dropped.origin++;
+      q.droppedTurn = this.turn;
       return 'full-origin';
     }
     l.push(origin, { msg, at });
@@ -185,6 +220,8 @@ export class FairInbound {
     if (l !== undefined && l.size >= this.c.maxLinkFrames) this.stats.dropped.link++;
     else this.stats.dropped.origin++;
     this.stats.unread++;
+    const q = l?.origins.get(peer);
+    if (q !== undefined) q.droppedTurn = this.turn;
   }
 
   /** Forget `peer`'s queued frames (quarantined, or its link is gone). */
@@ -220,15 +257,24 @@ export class FairInbound {
   private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
+    this.turn++;
     if (this.closed) return;
-    while (this.spent < this.c.turnBudget && this.ring.size > 0) {
+    // Links visited in a row whose every origin had its hot share: all of them means done.
+    let idle = 0;
+    while (this.spent < this.c.turnBudget && this.ring.size > 0 && idle < this.ring.size) {
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {
         this.links.delete(peer);
         continue;
       }
-      const item = l.pop();
+      const item = l.pop(this.turn, this.c.hotShare);
+      if (item === null) {
+        this.ring.push(peer);
+        idle++;
+        continue;
+      }
+      idle = 0;
       this.stats.depth--;
       if (l.size > 0) this.ring.push(peer);
       else this.links.delete(peer);

@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -42,7 +42,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
