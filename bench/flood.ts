@@ -121,6 +121,8 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     // FLOOD_AT).
     slowest: worst.sort((a, b) => b.ms - a.ms).slice(0, 3),
     fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
+    // Of those, the flooder's own frames dropped from their header alone (no decode).
+    fair_queue_unread: st.defences?.fairQueue?.unread ?? null,
   };
 }
 
@@ -142,7 +144,7 @@ for (const [key, label, flood, o] of CONDITIONS) if (ONLY === null || ONLY.inclu
 const base = rows[0].p99_ms as number;
 for (const r of rows) r.p99_vs_no_flood = r.p99_ms === null ? null : Math.round(((r.p99_ms as number) / base) * 100) / 100;
 const out = { bench: 'flood', nodes: 5, messages: MESSAGES, rate_per_s: 20, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
-console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, slowest: _s, ...r }) => r));
+console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, fair_queue_unread: _u, slowest: _s, ...r }) => r));
 const def = rows.find((r) => r.condition === 'flood, defences on (defaults)');
 if (def !== undefined) {
   const slow = (def.slowest as { i: number; ms: number }[]).map((x) => `#${x.i} ${x.ms} ms`).join(', ');

@@ -39,6 +39,8 @@ function varintAt(b: Uint8Array, i: number, end: number): [number, number] | nul
 export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean {
   const end = frame.length - 4;
   if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
+  // The length prefix must say exactly this frame.
+  if (((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) >>> 0 !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
   if (len === null || len[1] + len[0] > end) return false;
   let i = len[1];
