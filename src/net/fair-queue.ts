@@ -166,6 +166,10 @@ export class FairInbound {
   /** Passes so far (one per event-loop turn with frames queued). */
   private turn = 0;
   private turnScheduled = false;
+  /** Link and origin of the frames run as read in this turn, and how many in a row. */
+  private runPeer = '';
+  private runOrigin = '';
+  private runCount = 0;
   private closed = false;
   readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, depth: 0, maxDepth: 0 };
 
@@ -178,7 +182,7 @@ export class FairInbound {
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
   offer(peer: string, origin: string, msg: GossipFrame, at: number): Offer {
-    if (this.stats.depth === 0 && this.spent < this.c.turnBudget) {
+    if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
     }
@@ -204,6 +208,18 @@ export class FairInbound {
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
+  }
+
+  /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
+   *  link and origin per turn (a burst of one origin — a flood's first read — runs at the
+   *  turn's pass, round robin with the other links, instead of ahead of them). */
+  private runNow(peer: string, origin: string): boolean {
+    if (peer !== this.runPeer || origin !== this.runOrigin) {
+      this.runPeer = peer;
+      this.runOrigin = origin;
+      this.runCount = 0;
+    }
+    return ++this.runCount <= this.c.hotShare;
   }
 
   /** Would a frame of `origin` from `peer` be dropped over a bound now? */
@@ -258,6 +274,7 @@ export class FairInbound {
     this.turnScheduled = false;
     this.spent = 0;
     this.turn++;
+    this.runCount = 0;
     if (this.closed) return;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;

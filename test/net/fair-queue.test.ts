@@ -54,12 +54,13 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
   fq.close();
 });
 
-test('fair queue: an origin that overflowed is served at most hotShare frames per turn, then the full budget once it stops', async () => {
+test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
   const order: string[] = [];
   const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
-  for (let i = 0; i < 8; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
-  for (let i = 8; i < 18; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
-  assert.equal(fq.offer('A', 'a', gossip('a', 18), 0), 'full-origin', 'origin a overflows: hot');
+  // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
+  for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
+  assert.equal(fq.offer('A', 'a', gossip('a', 12), 0), 'full-origin', 'origin a overflows: hot');
   for (let i = 0; i < 3; i++) assert.equal(fq.offer('B', 'b', gossip('b', i), 0), 'queued');
   await tick();
   // First pass: a is hot (overflowed in the turn before), so 2 of its frames; B's 3 all run.
