@@ -17,14 +17,21 @@
  * neighbour that relays a flood along with honest messages) one origin's backlog never
  * delays another origin's.
  *
+ * Bursts and floods of one origin (`hotShare`, 8): at most that many frames of one link and
+ * origin in a row run as they are read in a turn (a flood's first read no longer runs ahead of
+ * every other socket of the turn), and an origin that overflowed its queue on a link in this
+ * turn or the last is served at most that many per turn — the rest of the budget goes to the
+ * other links and origins; an origin that stops overflowing gets the full budget again.
+ *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
- * per link. A frame over a bound is dropped and counted. The transport (transport.ts
- * `offerGossip`) charges a dropped frame of the peer's own origin to that origin's rate limit
- * (limits.ts `OriginLimits`), and once the origin is over its rate the drop scores against the
- * peer as `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate,
- * while a neighbour that merely relays a flood, or a publisher within its rate that is ahead
- * of a busy node, is never scored for its drops. A dropped relay is the
- * eager copy only: Plumtree's lazy IHAVEs from other neighbours still announce the message.
+ * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
+ * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
+ * `OriginLimits`), and once the origin is over its rate the drop scores against the peer as
+ * `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate, while a
+ * neighbour that merely relays a flood, or a publisher within its rate that is ahead of a busy
+ * node, is never scored for its drops; while the queue stays full the caller drops the peer's
+ * own frames unread (`countUnread`). A dropped relay is the eager copy only: Plumtree's lazy
+ * IHAVEs from other neighbours still announce the message.
  *
  * Limits: round robin counts frames, not bytes (deficit round robin by bytes would weigh a
  * 1 MB frame as more than a 64 B one; frames of one workload are of similar size). Queued
@@ -49,12 +56,14 @@ export interface FairQueueConfig {
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
   maxOriginFrames: number;
-  /** Most frames served per turn from a hot origin of a link: one whose frames on that link
-   *  were dropped over a bound in this turn or the last (a flood, or a burst larger than the
-   *  queue). 8: bench:flood (docs/results.md) — a flooder's frames that run are forwarded to
-   *  every neighbour and run there too, so what one node serves of them per turn is multiplied
-   *  across the cluster's turn; an origin that stops overflowing is served at the full budget
-   *  from the next turn on. */
+  /** Most frames of one link and origin run as they are read in a turn (the rest of a burst
+   *  runs in the turn's pass, round robin with the other links), and most frames per turn
+   *  served from a hot origin of a link: one whose frames on that link were dropped over a
+   *  bound in this turn or the last (a flood, or a burst larger than the queue). 8, chosen on
+   *  bench:flood (docs/results.md): a flooder's frames that run are forwarded to every
+   *  neighbour and run there too, so what one node serves of them per turn is multiplied
+   *  across the cluster's turn. An origin that stops overflowing is served at the full budget
+   *  from the next turn on; throughput is the turn budget either way. */
   hotShare: number;
   /** Most frames queued per link (all origins). 4,096. */
   maxLinkFrames: number;
