@@ -113,6 +113,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  simulated nodes each array is one more cache miss per event). */
   private readonly links: P[] = [];
   private nEager = 0;
+  /** The id the cache received last while it holds any (the cache's own `newest`, mirrored
+   *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
+   *  the processor's cache when a message arrives, where the cache object may not be. */
+  private newest: MsgId | undefined = undefined;
   /** Ids announced but not received; null while there are none (an empty `Map` costs
    *  ≈ 185 B, and a simulated node is idle most of the time). */
   private missing: Map<MsgId, Missing<P>> | null = null;
@@ -164,7 +168,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
-    if (!this.cache.add(id, now, payload, 0)) return false;
+    if (!this.remember(id, now, payload, 0)) return false;
     this.cache.armGc(now, this.io);
     this.dropMissing(id);
     this.io.deliver(id, payload, 0, null);
@@ -199,6 +203,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         break;
       case 'pt-cache-gc':
         this.cache.onGcTimer(now, this.io);
+        if (this.cache.size === 0) this.newest = undefined;
         break;
       default:
         break;
@@ -240,9 +245,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   private onGossip(from: P, id: MsgId, round: number, payload: Uint8Array, now: number): void {
     // Validate before forward: only with a hook (without one, this is one property read).
-    if (this.io.validate !== undefined && !this.cache.has(id) && !this.validated(from, id, round, payload, now)) return;
+    if (this.io.validate !== undefined && !this.has(id) && !this.validated(from, id, round, payload, now)) return;
     const known = this.isNeighbor(from);
-    if (!this.cache.add(id, now, payload, round + 1)) {
+    if (id === this.newest || !this.remember(id, now, payload, round + 1)) {
       // Duplicate: the link that carried it is redundant (paper Alg. 1, "else" branch).
       if (known) {
         this.addLazy(from);
@@ -275,7 +280,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    */
   private validated(from: P, id: MsgId, round: number, payload: Uint8Array, now: number): boolean {
     if (this.io.validate!(id, payload, from) === 'accept') return true;
-    this.cache.add(id, now, undefined, round + 1);
+    this.remember(id, now, undefined, round + 1);
     this.cache.armGc(now, this.io);
     this.dropMissing(id);
     return false;
@@ -321,7 +326,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      if (this.cache.has(e.id)) {
+      if (this.has(e.id)) {
         if (this.queued > 0) this.withdraw(from, e.id);
         continue;
       }
@@ -356,7 +361,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onMissingTimer(id: MsgId, due: number, now: number): void {
     const m = this.missing === null ? undefined : this.missing.get(id);
     if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
-    if (m.next >= m.ann.length || this.cache.has(id)) {
+    if (m.next >= m.ann.length || this.has(id)) {
       this.dropMissing(id);
       return;
     }
@@ -533,6 +538,18 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     }
     if (w === 0) this.fresh = null;
     else if (w !== f.length) f.length = w; // setting `length` is a runtime call even when unchanged
+  }
+
+  /** `cache.has(id)`, answered without touching the cache when `id` is the newest. */
+  private has(id: MsgId): boolean {
+    return id === this.newest || this.cache.has(id);
+  }
+
+  /** `cache.add`, keeping `newest` (the only way ids enter the cache). */
+  private remember(id: MsgId, now: number, payload: Uint8Array | undefined, round: number): boolean {
+    if (!this.cache.add(id, now, payload, round)) return false;
+    this.newest = id;
+    return true;
   }
 
   private isNeighbor(p: P): boolean {
