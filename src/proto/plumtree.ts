@@ -390,7 +390,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Announce every cached id to a new neighbour, in batches of `maxIHaveBatch`. */
   private syncTo(peer: P, _now: number): void {
-    if (this.cache.payloadCount === 0) return;
+    // No id at all (`newest` unset: the cache is empty, as on every node while an overlay
+    // forms): nothing to announce, and the cache object is not touched.
+    if (this.newest === undefined || this.cache.payloadCount === 0) return;
     const max = this.config.maxIHaveBatch;
     let batch: IHaveEntry[] = [];
     this.cache.forEachPayload((id, round) => {
