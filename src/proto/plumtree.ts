@@ -29,8 +29,8 @@
  *   messages announced while the link exists.
  * - IHAVEs are batched per neighbour and flushed by a `pt-ihave-flush` timer (the paper's
  *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too). An announcement
- *   still queued for a peer that meanwhile announced the same id to us is dropped at the
- *   flush: that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
+ *   still queued for a peer that meanwhile announced the same id to us is withdrawn (never
+ *   sent): that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
  *   lazy link usually get a message within one flush interval of each other on a LAN, so
  *   under a stream this removes up to half of the IHAVE entries (the paper sends every one).
  * - Received ids and payloads are forgotten after `seenTtlMs` / `cacheTtlMs` and beyond
@@ -147,12 +147,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries, config.maxCacheBytes);
   }
 
-  /** Current eager (tree) peers. */
+  /** Current eager (tree) peers, in the order they became eager (a copy). */
   eagerPeers(): readonly P[] {
     return this.links.slice(0, this.nEager);
   }
 
-  /** Current lazy peers. */
+  /** Current lazy peers, in the order they became lazy (a copy). */
   lazyPeers(): readonly P[] {
     return this.links.slice(this.nEager);
   }
