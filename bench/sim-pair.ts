@@ -16,12 +16,12 @@
  * Usage: `npm run bench:sim-pair -- --base main --nodes 30000`
  * Options: --base <git revision> (default main), --nodes N (default 30000), --seed S (default 1),
  * --chunk-ms M (virtual ms per turn, default 500).
- * The versions are bundled with esbuild into bench/results/sim-pair/ (ignored by git); the
- * revision's tree is extracted there with `git archive`.
+ * The versions are bundled with esbuild into bench/results/sim-pair/ (ignored by git), the
+ * revision from its tree extracted with `git archive` into a temporary directory.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -92,13 +92,18 @@ export interface PairResult {
 
 export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> {
   const dir = resolve(cwd, 'bench', 'results', 'sim-pair');
-  const src = join(dir, 'base-src');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(src, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const commit = execFileSync('git', ['rev-parse', '--verify', `${o.base}^{commit}`], { cwd, encoding: 'utf8' }).trim();
-  const tar = execFileSync('git', ['archive', commit, 'src', 'bench'], { cwd, maxBuffer: 1 << 30 });
-  execFileSync('tar', ['-x', '-C', src], { input: tar });
-  await bundle(src, join(dir, 'base.mjs'));
+  // The revision's tree goes to a temporary directory (outside the repository, so that tsc
+  // and eslint never see it) and is removed once bundled.
+  const src = mkdtempSync(join(tmpdir(), 'rumor-sim-pair-'));
+  try {
+    const tar = execFileSync('git', ['archive', commit, 'src', 'bench'], { cwd, maxBuffer: 1 << 30 });
+    execFileSync('tar', ['-x', '-C', src], { input: tar });
+    await bundle(src, join(dir, 'base.mjs'));
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
   await bundle(cwd, join(dir, 'tree.mjs'));
   const A = (await import(pathToFileURL(join(dir, 'base.mjs')).href)) as Side;
   const B = (await import(pathToFileURL(join(dir, 'tree.mjs')).href)) as Side;
