@@ -67,6 +67,18 @@ async function bundle(tree: string, outfile: string): Promise<void> {
   });
 }
 
+/** A bad option value found after parsing (an unknown revision): exit code 2. */
+class UsageError extends Error {}
+
+function resolveRevision(rev: string, cwd: string): { ok: true; commit: string } | { ok: false; reason: string } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { ok: true, commit };
+  } catch {
+    return { ok: false, reason: `option --base: ${JSON.stringify(rev)} is not a commit of the repository at ${cwd}` };
+  }
+}
+
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -93,12 +105,13 @@ export interface PairResult {
 export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> {
   const dir = resolve(cwd, 'bench', 'results', 'sim-pair');
   mkdirSync(dir, { recursive: true });
-  const commit = execFileSync('git', ['rev-parse', '--verify', `${o.base}^{commit}`], { cwd, encoding: 'utf8' }).trim();
+  const commit = resolveRevision(o.base, cwd);
+  if (!commit.ok) throw new UsageError(commit.reason);
   // The revision's tree goes to a temporary directory (outside the repository, so that tsc
   // and eslint never see it) and is removed once bundled.
   const src = mkdtempSync(join(tmpdir(), 'rumor-sim-pair-'));
   try {
-    const tar = execFileSync('git', ['archive', commit, 'src', 'bench'], { cwd, maxBuffer: 1 << 30 });
+    const tar = execFileSync('git', ['archive', commit.commit, 'src', 'bench'], { cwd, maxBuffer: 1 << 30 });
     execFileSync('tar', ['-x', '-C', src], { input: tar });
     await bundle(src, join(dir, 'base.mjs'));
   } finally {
@@ -137,7 +150,7 @@ export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> 
     nodes: o.nodes,
     seed: o.seed,
     base: o.base,
-    base_commit: commit,
+    base_commit: commit.commit,
     chunk_ms: o.chunkMs,
     events: { base: a.events(), tree: b.events() },
     phases,
@@ -192,9 +205,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.stderr.write(`bench/sim-pair: ${args}\n`);
     process.exitCode = 2;
   } else {
-    const r = await runPair(args, process.cwd());
-    const file = resolve('bench', 'results', `sim-pair-${r.nodes}.json`);
-    writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
-    process.stdout.write(`${formatPair(r)}\nwrote ${file}\n`);
+    try {
+      const r = await runPair(args, process.cwd());
+      const file = resolve('bench', 'results', `sim-pair-${r.nodes}.json`);
+      writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+      process.stdout.write(`${formatPair(r)}\nwrote ${file}\n`);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      process.stderr.write(`bench/sim-pair: ${e.message}\n`);
+      process.exitCode = 2;
+    }
   }
 }
