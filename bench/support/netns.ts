@@ -14,7 +14,7 @@
  * (`-m statistic --mode random`). With `withHubAddress`, the hub's bridge gets 10.231.0.1 so a
  * process run in the hub namespace (`exec`) can reach every host (the benchmark's poller).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,15 @@ export class NetLab {
       inNs(ns, 'iptables', '-F', 'INPUT');
       inNs(ns, 'iptables', '-F', 'OUTPUT');
     }
+  }
+
+  /** Remove every iptables rule of the `hosts` given, all at once (one `iptables -F` per host,
+   *  run concurrently, so the hosts are healed within a few milliseconds of each other rather
+   *  than one after the other); resolves when the last is done, rejects with the first error. */
+  async flush(hosts: number[]): Promise<void> {
+    await Promise.all(hosts.map((h) => new Promise<void>((resolve, reject) => {
+      execFile('ip', ['netns', 'exec', this.hosts[h], 'iptables', '-F'], (e, _out, err) => (e ? reject(new Error(`iptables -F in ${this.hosts[h]}: ${String(err).trim() || e.message}`)) : resolve()));
+    })));
   }
 
   /**
