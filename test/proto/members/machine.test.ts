@@ -547,3 +547,78 @@ test('names: a restarted member whose new state came first without its meta gets
   m.handleMessage(A[2], { type: 'm-changes', ids: [A[4]], states: [pack(1, ALIVE)], metas: [{ name: 'k', tags: { role: 'old' } }], sync: false }, 40);
   assert.deepEqual(store.meta(A[4]), { name: 'k', tags: { role: 'web', zone: 'b' } });
 });
+
+test('pings to the dead: told on an ack that it is failed, a node refutes and sends its new entry straight back; told on a ping, its ack carries it', () => {
+  const { m, io, store } = machine(A[1], A, { rings: 4, piggybackPerMessage: 4 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  // The ack to our ping to the dead A[0]: we are failed there (we were cut off).
+  m.handleMessage(A[0], { type: 'm-ack', seq: 77, ids: [A[1], A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 50, true);
+  assert.equal(store.get(A[1]), pack(1, ALIVE));
+  const back = io.take().filter((x) => x.to === A[0]);
+  assert.deepEqual(back.map((x) => x.msg.type), ['m-ping'], 'one message straight back to the acker');
+  const ping = back[0].msg;
+  assert.ok(ping.type === 'm-ping');
+  assert.deepEqual({ ids: ping.ids, states: ping.states }, { ids: [A[1]], states: [pack(1, ALIVE)] });
+  // Told on a ping instead (at the new incarnation): only the ack goes back, and it carries the refutation.
+  m.handleMessage(A[2], { type: 'm-ping', seq: 5, ids: [A[1]], states: [pack(1, FAILED)] }, 60, true);
+  const toA2 = io.take().filter((x) => x.to === A[2]);
+  assert.deepEqual(toA2.map((x) => x.msg.type), ['m-ack']);
+  const ack = toA2[0].msg;
+  assert.ok(ack.type === 'm-ack');
+  assert.ok(ack.ids.some((id, i) => id === A[1] && ack.states[i] === pack(2, ALIVE)), `the refutation rides on the ack: ${JSON.stringify(ack)}`);
+});
+
+test('pings to the dead: a member failed here that comes back sets off pings to the others failed here (8 at most, once per probe period)', () => {
+  const B = Array.from({ length: 14 }, (_, i) => addr(40 + i));
+  const { m, io } = machine(B[0], B, { rings: 4 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  // A partition: twelve members failed here (one batch).
+  const dead = B.slice(2);
+  m.handleMessage(B[1], { type: 'm-changes', ids: dead, states: dead.map(() => pack(0, FAILED)), metas: null, sync: false }, 100);
+  io.take();
+  io.takeTimers();
+  const pingsTo = (): string[] => io.take().filter((x) => x.msg.type === 'm-ping').map((x) => x.to);
+  // One of them refutes (on the ack of one of our pings to the dead).
+  m.handleMessage(B[2], { type: 'm-ack', seq: 999, ids: [B[2]], states: [pack(1, ALIVE)] }, 200);
+  const burst = pingsTo();
+  assert.equal(burst.length, 8, 'RETURN_BURST members pinged at once');
+  assert.equal(new Set(burst).size, 8);
+  for (const p of burst) assert.ok(dead.includes(p) && p !== B[2], `${p} is one of the other failed members`);
+  // Another comes back within the probe period: no second burst.
+  m.handleMessage(B[3], { type: 'm-changes', ids: [B[3]], states: [pack(1, ALIVE)], metas: null, sync: false }, 700);
+  assert.deepEqual(pingsTo(), []);
+  // One probe period after the first burst: the next return sets off the next round robin.
+  m.handleMessage(B[4], { type: 'm-changes', ids: [B[4]], states: [pack(1, ALIVE)], metas: null, sync: false }, 1200);
+  const next = pingsTo();
+  assert.equal(next.length, 8);
+  for (const p of next) assert.ok(![B[2], B[3], B[4]].includes(p), `${p} is still failed here`);
+  assert.ok(dead.filter((d) => ![B[2], B[3], B[4]].includes(d)).every((d) => burst.includes(d) || next.includes(d)), 'every member still failed was pinged by the two bursts');
+});
+
+test('indirectBothWays: the indirect stage and the alert to the suspect go over send and as datagrams', () => {
+  const sent: { to: string; type: string; dgram: boolean }[] = [];
+  const { m, io } = machine(A[0], A, { rings: 2, indirectBothWays: true });
+  // A driver with datagrams: record which path each message took.
+  Object.assign(io, { sendDatagram: (to: string, msg: { type: string }) => sent.push({ to, type: msg.type, dgram: true }) });
+  const send = io.send.bind(io);
+  io.send = (to, msg) => (sent.push({ to, type: msg.type, dgram: false }), send(to, msg));
+  m.start(0);
+  io.take();
+  io.timers = [];
+  const subject = m.detector.subjects()[0];
+  m.handleTimer({ type: 'm-tick', due: 100 }, 100);
+  assert.deepEqual(sent.splice(0), [{ to: subject, type: 'm-ping', dgram: true }], 'the first ping: a datagram only');
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 600, indirect: false }, 600);
+  const stage = sent.splice(0);
+  const reqs = stage.filter((x) => x.type === 'm-ping-req');
+  assert.equal(reqs.length, 6, 'three ping-reqs, each both ways');
+  for (const to of new Set(reqs.map((x) => x.to))) assert.deepEqual(reqs.filter((x) => x.to === to).map((x) => x.dgram).sort(), [false, true]);
+  assert.deepEqual(stage.filter((x) => x.type === 'm-ping').map((x) => [x.to, x.dgram]), [[subject, false], [subject, true]], 'the extra direct ping both ways');
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 1100, indirect: true }, 1100);
+  const alerts = sent.splice(0).filter((x) => x.type === 'm-alert' && x.to === subject);
+  assert.deepEqual(alerts.map((x) => x.dgram).sort(), [false, true], 'the suspect hears it both ways');
+});
