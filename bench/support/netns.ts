@@ -143,13 +143,29 @@ export class NetLab {
     }
   }
 
+  /** Run the shell command `cmd` in host `i`'s namespace; resolves with the wall-clock time
+   *  (ms, `date +%s%N` run by the same shell right after `cmd` succeeded) at which it was done:
+   *  the moment a rule change took effect, whenever this process gets to run again. */
+  stamped(i: number, cmd: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      execFile('ip', ['netns', 'exec', this.hosts[i], 'sh', '-c', `${cmd} && date +%s%N`], (e, out, err) => {
+        const ns = Number(String(out).trim());
+        if (e || !Number.isFinite(ns)) reject(new Error(`${cmd} in ${this.hosts[i]}: ${String(err).trim() || e?.message || 'no time printed'}`));
+        else resolve(ns / 1e6);
+      });
+    });
+  }
+
+  /** `isolate`, resolving with the time the rules were in (see `stamped`). */
+  isolateStamped(i: number): Promise<number> {
+    return this.stamped(i, 'iptables -A INPUT -i eth0 -j DROP && iptables -A OUTPUT -o eth0 -j DROP');
+  }
+
   /** Remove every iptables rule of the `hosts` given, all at once (one `iptables -F` per host,
    *  run concurrently, so the hosts are healed within a few milliseconds of each other rather
-   *  than one after the other); resolves when the last is done, rejects with the first error. */
-  async flush(hosts: number[]): Promise<void> {
-    await Promise.all(hosts.map((h) => new Promise<void>((resolve, reject) => {
-      execFile('ip', ['netns', 'exec', this.hosts[h], 'iptables', '-F'], (e, _out, err) => (e ? reject(new Error(`iptables -F in ${this.hosts[h]}: ${String(err).trim() || e.message}`)) : resolve()));
-    })));
+   *  than one after the other); resolves with the time the last was done (see `stamped`). */
+  async flush(hosts: number[]): Promise<number> {
+    return Math.max(...(await Promise.all(hosts.map((h) => this.stamped(h, 'iptables -F')))));
   }
 
   /**
