@@ -37,11 +37,12 @@
  * run again on this loaded machine (Serf's rejoin came out as 21 ms), and from the command's
  * spawn counted its start-up (an isolation once took 5 s to apply); `apply_ms` keeps the
  * latter for the record.
- * The loss phase alone is sampled every 250 ms (`--loss-poll-ms`): it counts members listed
- * not alive, which needs no timing, and sampling every agent 50 times a second costs CPU that
- * changed what it measured on this shared 2-core machine — three runs at 20 ms (load 20–45)
- * listed 9–10 members not alive in rumor (2–9 of them `failed`, episodes up to 2.4 s), a run
- * at 250 ms none (docs/results.md). A `suspect` shorter than the period can be missed (Serf never lists one).
+ * Only the timed changes (join, isolate, rejoin, heal: from 300 ms before the change until its
+ * figure) are sampled every 20 ms; everything else, the loss phase included, every 250 ms
+ * (`--idle-poll-ms`). The loss phase counts members listed not alive, which needs no timing,
+ * and sampling every agent 50 times a second costs CPU that changes what it measures on this
+ * shared 2-core machine (rumor's agents answered HTTP with a median gap of 67 ms where 20 were
+ * asked, in one run). A `suspect` shorter than 250 ms can be missed (Serf never lists one).
  * Every wait is bounded; a bound reached is a `null` figure and a note.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -62,8 +63,9 @@ const LOSS_S = 60;
 const PARTITION_S = 30;
 /** The sampler's period per agent (bench/support/relay.ts), unless `--poll-ms`. */
 const POLL_MS = 20;
-/** The sampler's period during the loss phase, unless `--loss-poll-ms` (see the module comment). */
-const LOSS_POLL_MS = 250;
+/** The sampler's period between the timed changes (the loss phase included), unless
+ *  `--idle-poll-ms` (see the module comment). */
+const IDLE_POLL_MS = 250;
 
 type System = 'rumor' | 'serf';
 
@@ -87,10 +89,10 @@ interface Result {
   /** How long applying each change took, from the spawn of its `iptables` commands until
    *  they were done (not counted in the figures, which start when they were done). */
   apply_ms: { isolate: number | null; rejoin: number | null; heal: number | null };
-  /** The sampler's period (the loss phase's apart) and the gaps it achieved between two
-   *  answers of one agent outside the loss phase. */
+  /** The sampler's periods (timed changes, the rest) and the gaps it achieved between two
+   *  answers of one agent around the timed changes. */
   poll_ms: number;
-  loss_poll_ms: number;
+  idle_poll_ms: number;
   poll_gap_p50_ms: number | null;
   poll_gap_p99_ms: number | null;
   notes: string[];
@@ -105,11 +107,11 @@ interface Options {
   nodes: number;
   only?: System;
   pollMs: number;
-  lossPollMs: number;
+  idlePollMs: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 10, pollMs: POLL_MS, lossPollMs: LOSS_POLL_MS };
+  const o: Options = { nodes: 10, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -118,16 +120,16 @@ function parseArgs(argv: string[]): Options {
       if (!Number.isInteger(n) || n < 4 || n > 200) fail(`--nodes: expected an integer 4..200, got ${JSON.stringify(v)}`);
       o.nodes = n;
       i++;
-    } else if (a === '--poll-ms' || a === '--loss-poll-ms') {
+    } else if (a === '--poll-ms' || a === '--idle-poll-ms') {
       const ms = Number(v);
       if (!Number.isInteger(ms) || ms < 5 || ms > 1000) fail(`${a}: expected an integer 5..1000, got ${JSON.stringify(v)}`);
       if (a === '--poll-ms') o.pollMs = ms;
-      else o.lossPollMs = ms;
+      else o.idlePollMs = ms;
       i++;
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf, --poll-ms MS, --loss-poll-ms MS)`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf, --poll-ms MS, --idle-poll-ms MS)`);
   }
   return o;
 }
@@ -226,7 +228,7 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
   const children: ChildProcess[] = [];
   const r: Result = {
     version: sys === 'serf' ? `serf ${serfVersion()}` : `rumor ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`, nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null, isolate_first_ms: null, rejoin_first_ms: null, heal_first_ms: null,
-    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, apply_ms: { isolate: null, rejoin: null, heal: null }, poll_ms: opts.pollMs, loss_poll_ms: opts.lossPollMs, poll_gap_p50_ms: null, poll_gap_p99_ms: null, notes,
+    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, apply_ms: { isolate: null, rejoin: null, heal: null }, poll_ms: opts.pollMs, idle_poll_ms: opts.idlePollMs, poll_gap_p50_ms: null, poll_gap_p99_ms: null, notes,
   };
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
   const gaps = gapRecorder(p);
@@ -243,7 +245,20 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
       notes.push('join did not converge within 120 s');
       return r;
     }
+    // Sampled every `pollMs` from just before each timed change until its figure, every
+    // `idlePollMs` in between (the sampling's own CPU, see the module comment).
+    const fine = async (): Promise<void> => {
+      p.watch(sys, targets, opts.pollMs);
+      gaps.resume();
+      await sleep(300);
+    };
+    const coarse = (): void => {
+      gaps.pause();
+      p.watch(sys, targets, opts.idlePollMs);
+    };
+    coarse();
     await sleep(3000);
+    await fine();
 
     const victim = n - 1;
     const others = all.filter((i) => i !== victim);
@@ -266,6 +281,7 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
     r.rejoin_ms = round(back?.ms ?? null);
     r.rejoin_first_ms = round(back === null ? null : Math.min(...back.first));
     if (r.rejoin_ms === null) notes.push('the isolated host was not alive everywhere within 120 s of the heal');
+    coarse();
     if ((await watch(p, all, clock(), 60_000, allAlive(n))) === null) notes.push('not whole 60 s after the rejoin');
     await sleep(3000);
 
@@ -292,16 +308,12 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
         if (isDead(st)) dead.add(`h${k}`);
       }
     };
-    gaps.pause();
-    p.watch(sys, targets, opts.lossPollMs);
     lab.loss(LOSS, [GOSSIP_PORT]);
     await watch(p, all, clock(), LOSS_S * 1000, () => false, record);
     await lab.flush(all);
     if ((await watch(p, all, clock(), 60_000, allAlive(n), record)) === null) notes.push('not whole 60 s after the loss ended');
     r.loss_false_positives = seen.size;
     r.loss_false_failed = dead.size;
-    p.watch(sys, targets, opts.pollMs);
-    gaps.resume();
     r.loss_false_listed = [...seen].map(([m, first]) => `${first} (longest ${longest.has(m) ? `${Math.round(longest.get(m)!)} ms` : 'unended'})`);
     await sleep(3000);
 
@@ -309,7 +321,8 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
     const B = all.slice(n / 2);
     process.stderr.write(`[${sys}] partition ${A.length}/${B.length} for ${PARTITION_S} s\n`);
     lab.partition(A, B);
-    await sleep(PARTITION_S * 1000);
+    await sleep(PARTITION_S * 1000 - 300);
+    await fine();
     t = clock();
     done = await lab.flush(all);
     r.apply_ms.heal = round(done - t);

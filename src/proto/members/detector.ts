@@ -18,8 +18,8 @@
  * longer than the stage — see docs/results.md. A quiet cluster only sends datagrams.
  *
  * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
- * marked `failed` here is still pinged, one such member per probe interval (not stretched by
- * local health: such a ping accuses no one), for
+ * marked `failed` here is still pinged, one such member per half probe interval (on its own
+ * timer, not stretched by local health: such a ping accuses no one), for
  * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
  * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
  * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
@@ -28,7 +28,10 @@
  * seconds (bench:faults `rejoin_ms`) or a partition healed (`heal_ms`) otherwise waits for a
  * new overlay link (HyParView's repair, backed off while the links were down) or the 30 s
  * reconnect loop; measured rejoin 284–1,330 ms and heal 1–17 s over the runs of
- * docs/results.md.
+ * docs/results.md. Two shortcuts on top (`afterMessage`): a node that refutes on the ack of
+ * its own ping to the dead sends the refutation straight back to the acker (which holds it
+ * failed and is no link of it), and a failed member coming back sets off pings to up to 8
+ * more of our dead at once (a healed partition brings its whole side back).
  */
 import type { Rng } from '../types.js';
 import {
@@ -94,6 +97,14 @@ const DEAD_CAP = 64;
 /** Members pinged at once when a member failed here comes back (see `afterMessage`). */
 const RETURN_BURST = 8;
 
+/** Period of the pings to the dead: half a probe interval (memberlist gossips to a dead
+ *  member for 30 s, every 200 ms to 3 random members, dead ones included: about 1.7 times a
+ *  second per node at N = 10; one per probe interval left bench:faults' rejoin slower than
+ *  Serf's in some runs, docs/results.md). */
+function deadPingPeriod(probeIntervalMs: number): number {
+  return Math.max(1, Math.round(probeIntervalMs / 2));
+}
+
 interface Relay<P> {
   requester: P;
   seq: number;
@@ -129,8 +140,8 @@ export class Detector<P> {
   private readonly dead: P[] = [];
   private readonly deadAt: number[] = [];
   private deadTurn = 0;
-  /** When the next ping to the dead is due. */
-  private deadPingAt = -Infinity;
+  /** An `m-dead-tick` is armed. */
+  private deadArmed = false;
   /** A member failed here came back during the message being handled (see `afterMessage`). */
   private returned = false;
   /** When the last burst of pings to the dead on a return was sent. */
@@ -186,11 +197,6 @@ export class Detector<P> {
     const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
     const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
     for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
-    // Once per probe interval, not stretched by local health: a ping to the dead accuses no one.
-    if (now >= this.deadPingAt) {
-      this.deadPingAt = now + this.config.probeIntervalMs;
-      this.pingDead(now);
-    }
     // Co-observers we came to suspect meanwhile are no longer expected to confirm.
     for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
@@ -215,12 +221,23 @@ export class Detector<P> {
     }
   }
 
-  /** One member failed here within `reconnectIntervalMs`, round robin, gets a ping with its
-   *  own `failed` entry and ours (see the module comment); its answer is not awaited. */
-  private pingDead(now: number): void {
+  /** Every half probe interval while the dead list is not empty (its own timer: not stretched
+   *  by local health, and not held up by a stalled tick — a ping to the dead accuses no one),
+   *  one member failed here within `reconnectIntervalMs`, round robin, gets a ping with its own
+   *  `failed` entry and ours (see the module comment); its answer is not awaited. */
+  deadTick(now: number): void {
+    this.deadArmed = false;
     const window = this.config.reconnectIntervalMs;
     while (this.dead.length > 0 && now - this.deadAt[0] > window) this.dropDead(0);
     this.pingDeadOnes(1);
+    this.armDead(now);
+  }
+
+  private armDead(now: number): void {
+    if (this.deadArmed || this.dead.length === 0) return;
+    this.deadArmed = true;
+    const d = deadPingPeriod(this.config.probeIntervalMs);
+    this.host.timer(d, { type: 'm-dead-tick', due: now + d });
   }
 
   /** Ping the next `count` members of the dead list (round robin: `deadTurn` is the index of
@@ -609,6 +626,7 @@ export class Detector<P> {
       this.dead.push(m);
       this.deadAt.push(now);
       if (this.dead.length > DEAD_CAP) this.dropDead(0);
+      this.armDead(now);
     }
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);

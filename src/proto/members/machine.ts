@@ -284,6 +284,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.reconnectTick(now);
       case 'm-reap-tick':
         return this.reapTick(now);
+      case 'm-dead-tick':
+        return this.detector.deadTick(now);
       case 'm-link-sync':
         return this.spread.linkSync(t.peer, now);
     }

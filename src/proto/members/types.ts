@@ -124,6 +124,8 @@ export type MembersTimer<P> =
   | { type: 'm-sync-tick'; due: number }
   | { type: 'm-reconnect-tick'; due: number }
   | { type: 'm-reap-tick'; due: number }
+  /** The next ping to the dead (armed only while some member failed here lately). */
+  | { type: 'm-dead-tick'; due: number }
   /** The anti-entropy sync of a link that came up while members were failing (deferred). */
   | { type: 'm-link-sync'; peer: P; due: number };
 

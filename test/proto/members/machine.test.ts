@@ -87,8 +87,8 @@ test('probe: in a quiet cluster two ring subjects per probe period, the K rings 
     m.handleTimer({ type: 'm-tick', due }, due);
     const pings = io.take().filter((x) => x.msg.type === 'm-ping');
     assert.deepEqual(pings.filter((x) => x.to !== addr(70)).length, 1, `tick ${j} probes`);
-    // And once per probe period (every K ticks) the failed member gets a ping to the dead.
-    assert.equal(pings.filter((x) => x.to === addr(70)).length, j === 0 ? 1 : 0, `tick ${j}: pings to the dead`);
+    // The failed member's pings to the dead have their own timer (m-dead-tick), not the ticks.
+    assert.equal(pings.filter((x) => x.to === addr(70)).length, 0, `tick ${j}: no ping to the dead`);
     io.takeTimers();
   }
 });
@@ -477,7 +477,7 @@ test('config: defaults validate; bad values get a one-line reason', () => {
   assert.equal(s.ringStep(0, 'x', 1), undefined);
 });
 
-test('pings to the dead: a failed member is pinged once per probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
+test('pings to the dead: a failed member is pinged every half probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
   const { m, io, store } = machine(A[0], A, { rings: 4, reconnectIntervalMs: 3000 });
   m.start(0);
   io.take();
@@ -485,26 +485,33 @@ test('pings to the dead: a failed member is pinged once per probe period with it
   const dead = A[5];
   m.handleMessage(A[7], { type: 'm-changes', ids: [dead], states: [pack(0, FAILED)], metas: null, sync: false }, 100);
   io.take();
-  io.takeTimers();
   const deadPings: number[] = [];
-  for (let t = 0; t < 24; t++) {
-    const due = 250 + 250 * t;
-    m.handleTimer({ type: 'm-tick', due }, due);
+  // Drive the dead-ping timer it armed (and nothing else) until it is no longer armed.
+  for (let rounds = 0; rounds < 20; rounds++) {
+    const armed = io.takeTimers('m-dead-tick');
+    io.takeTimers();
+    if (armed.length === 0) break;
+    assert.equal(armed.length, 1, 'one dead-ping timer at a time');
+    const at = armed[0].t.due;
+    m.handleTimer(armed[0].t, at);
     for (const x of io.take()) {
       // Nothing waits for the answer: no indirect probe, no alert about it.
       assert.ok(!(x.msg.type === 'm-ping-req' && x.msg.target === dead) && !(x.msg.type === 'm-alert' && x.msg.subject === dead), `no probe follows: ${JSON.stringify(x)}`);
       if (x.to !== dead || x.msg.type !== 'm-ping') continue;
-      deadPings.push(due);
+      deadPings.push(at);
       assert.deepEqual({ ids: x.msg.ids, states: x.msg.states }, { ids: [dead, A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 'its own failed entry, and ours');
     }
-    // Fire the probe timeouts armed this tick (none belongs to a ping to the dead).
-    for (const tm of io.takeTimers('m-probe-timeout')) m.handleTimer(tm.t, due + tm.delay);
-    io.takeTimers();
   }
-  assert.deepEqual(deadPings, [250, 1250, 2250], 'one per probe period (4 ticks), until reconnectIntervalMs after the verdict');
+  assert.deepEqual(deadPings, [600, 1100, 1600, 2100, 2600, 3100], 'every 500 ms until reconnectIntervalMs after the verdict, then the timer stops');
   assert.equal(statusOf(store.get(dead)), FAILED);
+  // Probe ticks send none (the timer does).
+  m.handleMessage(A[7], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 4000);
+  io.take();
+  io.takeTimers();
+  m.handleTimer({ type: 'm-tick', due: 4100 }, 4100);
+  assert.ok(!io.take().some((x) => x.to === A[6] && x.msg.type === 'm-ping'), 'no ping to the dead on a probe tick');
   // The member refutes (alive at a higher incarnation): no more pings to it.
-  m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 3300);
+  m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 4300);
   assert.equal(store.get(dead), pack(1, ALIVE));
 });
 
