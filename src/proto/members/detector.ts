@@ -13,9 +13,10 @@
  * host for 60 s, N = 10): datagram ping-reqs gave 8 members listed not alive and 4 failed,
  * where TCP ones gave none then; and the fast probe after a link reset, which needs a refused
  * dial as evidence. With `indirectBothWays` (the agent) the indirect stage and the alert to a
- * suspect also go as datagrams: later runs of the same bench at higher load (20–45) listed
- * 9–10 members not alive and 2–9 failed with TCP alone — a lost SYN costs a 1 s retransmission,
- * longer than the stage — see docs/results.md. A quiet cluster only sends datagrams.
+ * suspect also go as datagrams, so that a lost SYN (a 1 s retransmission, longer than the
+ * stage) does not decide alone: later runs of the same bench at load 20–45 listed 9–10
+ * members not alive (2–6 failed) with TCP alone; the runs with both are in docs/results.md.
+ * A quiet cluster only sends datagrams.
  *
  * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
  * marked `failed` here is still pinged, one such member per half probe interval (on its own
