@@ -20,9 +20,10 @@
  * agents' CPU is the event's latency: runs are started by a long-lived launcher process
  * (`spawn-helper.ts`: the agent does not fork its ~60 MB per run; with the same semantics, and
  * the agent's own `spawn` as the fallback, `launcher: 'direct'`); the environment is an object whose prototype is the
- * agent's environment, read once (no copy of it per run); stdin is an unnamed scratch file
- * holding the data rather than a pipe (see `scratch.ts`; read to its end like a pipe; a pipe
- * is the fallback when no scratch file can be made); stdout is only captured when asked
+ * agent's environment, read once (no copy of it per run); stdin holds the data (through the
+ * launcher a pipe filled before the fork; with the agent's own spawn an unnamed scratch file,
+ * see `scratch.ts`, read to its end like a pipe, with a pipe as the fallback when no scratch
+ * file can be made); stdout is only captured when asked
  * (`captureStdout`). Stderr stays a pipe, read as it comes and kept to its first 4 KiB: as a
  * file it would save a little more, but a runaway script could then fill the temporary
  * directory (often memory-backed) before its timeout.
@@ -33,7 +34,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
-import { SpawnHelper, type HelperChild } from './spawn-helper.js';
+import { HelperChild, SpawnHelper } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -254,7 +255,7 @@ export class HandlerRunner {
     if (launcher !== null && ![file, ...args, ...Object.keys(env), ...Object.values(env)].some((x) => x.includes('\0'))) {
       const stdoutLimit = job.query !== undefined ? job.query.limit : this.opts.captureStdout === false ? null : OUTPUT_LIMIT;
       const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit }, (c) => this.spawnInto(job, c));
-      this.watch(job, child as unknown as ChildProcess);
+      this.watch(job, child);
       return;
     }
     const child = this.spawnDirect(job);
@@ -275,6 +276,7 @@ export class HandlerRunner {
     const c = this.spawnDirect(job, into);
     if (c === null) return;
     into.pid = c.pid;
+    into.killer = () => c.pid !== undefined && killGroup(c.pid);
     into.emit('spawn');
     c.stdout?.on('data', (b: Buffer) => into.stdout?.emit('data', b));
     c.stderr?.on('data', (b: Buffer) => into.stderr.emit('data', b));
@@ -313,7 +315,7 @@ export class HandlerRunner {
   }
 
   /** Feed stdin, collect output, enforce the timeout and report the outcome of a started run. */
-  private watch(job: Job, child: ChildProcess): void {
+  private watch(job: Job, child: ChildProcess | HelperChild): void {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -321,7 +323,8 @@ export class HandlerRunner {
     let pid = child.pid;
     if (pid !== undefined) this.live.add(pid);
     else {
-      // Through the launcher the pid comes later; a timeout before it kills at once then.
+      // Started directly after the launcher failed: the pid comes later; a timeout before it
+      // kills at once then.
       child.once('spawn', () => {
         pid = child.pid;
         if (pid === undefined || finished) return;
@@ -331,7 +334,9 @@ export class HandlerRunner {
     }
     const timer = setTimeout(() => {
       timedOut = true;
-      if (pid !== undefined) killGroup(pid);
+      // A launcher's run: the launcher kills it (its pid is the launcher's business).
+      if (child instanceof HelperChild) child.killRun();
+      else if (pid !== undefined) killGroup(pid);
     }, this.opts.timeoutMs);
     const out = job.query === undefined ? null : { chunks: [] as Buffer[], kept: 0, total: 0, limit: job.query.limit };
     child.stdout?.on('data', (b: Buffer) => {
