@@ -12,7 +12,8 @@
  * - `isolate_ms`: every packet of the last host dropped at its interface (INPUT and OUTPUT, no
  *   reset: silence) until every other agent lists it failed, left or absent (rumor's
  *   `suspect` does not count: Serf never shows its suspicion).
- * - `rejoin_ms`: the rules removed until every agent (itself included) lists it alive.
+ * - `rejoin_ms`: the rules removed until every other agent lists it alive (its own list is left
+ *   out: it lists itself alive throughout, and the sampler's connection to it was cut with it).
  * - `loss_false_positives`: 10 % of the gossip packets (TCP and UDP from or to the gossip port)
  *   dropped at random at every host for 60 s (`iptables -m statistic --mode random
  *   --probability 0.1`), then removed; members that some agent listed with a status other
@@ -21,9 +22,28 @@
  * - `heal_ms`: a 50/50 partition (DROP between the halves, both sides, no reset) for 30 s, then
  *   healed: until every agent lists every agent alive.
  *
- * Lists are read by a poller running in the hub namespace (bench/support/relay.ts) every
- * 250 ms (rumor: HTTP API; Serf: RPC), at most 3 s per request; an agent that cannot be asked
- * (isolated) is skipped. Every wait is bounded; a bound reached is a `null` figure and a note.
+ * Lists are sampled by a poller running in the hub namespace (bench/support/relay.ts): one loop
+ * per agent asks for its member table every 20 ms (rumor: `GET /v1/members`; Serf: RPC
+ * `members`, both the table as it is), at most 2 s per request, and stamps every answer with
+ * when its request left and when it came back. Not event streams: `serf agent` coalesces
+ * member events (its `CoalescePeriod`, 1 s) before its handlers and its RPC `stream` see them,
+ * so a stream would time Serf's coalescing, not its membership. A fault's clock starts when its
+ * rules took effect: the shell that runs the `iptables` commands in the host's namespace prints
+ * the time right after them (for a heal, every host's `iptables -F` run at once, the last
+ * one's time). Only answers asked after that count; a figure is the arrival of the first set
+ * of such answers (one per agent watched) in which the condition holds, so it is late by at
+ * most one gap between two answers (`poll_gap_p50_ms`, `poll_gap_p99_ms`) and a round trip.
+ * Timing from when this process saw the command exit instead counted from whenever it got to
+ * run again on this loaded machine (Serf's rejoin came out as 21 ms), and from the command's
+ * spawn counted its start-up (an isolation once took 5 s to apply); `apply_ms` keeps the
+ * latter for the record.
+ * Only the timed changes (join, isolate, rejoin, heal: from 300 ms before the change until its
+ * figure) are sampled every 20 ms; everything else, the loss phase included, every 250 ms
+ * (`--idle-poll-ms`). The loss phase counts members listed not alive, which needs no timing,
+ * and sampling every agent 50 times a second costs CPU that changes what it measures on this
+ * shared 2-core machine (rumor's agents answered HTTP with a median gap of 67 ms where 20 were
+ * asked, in one run). A `suspect` shorter than 250 ms can be missed (Serf never lists one).
+ * Every wait is bounded; a bound reached is a `null` figure and a note.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +52,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
 import { LAB_API_TOKEN, NetLab, netnsUnavailable } from './support/netns.js';
-import { Poller } from './support/poller.js';
+import { clock, Poller, type MemberMap, type Sample } from './support/poller.js';
 import { ensureSerf, serfVersion, spawnSerf } from './serf.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,9 +61,13 @@ const API_PORT = 7373;
 const LOSS = 0.1;
 const LOSS_S = 60;
 const PARTITION_S = 30;
+/** The sampler's period per agent (bench/support/relay.ts), unless `--poll-ms`. */
+const POLL_MS = 20;
+/** The sampler's period between the timed changes (the loss phase included), unless
+ *  `--idle-poll-ms` (see the module comment). */
+const IDLE_POLL_MS = 250;
 
 type System = 'rumor' | 'serf';
-type Lists = Array<Record<string, string> | null>;
 
 interface Result {
   version: string;
@@ -51,11 +75,26 @@ interface Result {
   join_ms: number | null;
   isolate_ms: number | null;
   rejoin_ms: number | null;
+  /** The first agent to list the isolated host failed, and alive again; the first whole
+   *  after the heal (where the time goes: the first event, or its spread). */
+  isolate_first_ms: number | null;
+  rejoin_first_ms: number | null;
+  heal_first_ms: number | null;
   loss_false_positives: number | null;
   loss_false_failed: number | null;
-  /** Members listed not alive during the loss phase, with the first status seen. */
+  /** Members listed not alive during the loss phase: the first status seen, where, and the
+   *  longest time one agent listed it so (first sample not alive to first sample alive). */
   loss_false_listed: string[];
   heal_ms: number | null;
+  /** How long applying each change took, from the spawn of its `iptables` commands until
+   *  they were done (not counted in the figures, which start when they were done). */
+  apply_ms: { isolate: number | null; rejoin: number | null; heal: number | null };
+  /** The sampler's periods (timed changes, the rest) and the gaps it achieved between two
+   *  answers of one agent around the timed changes. */
+  poll_ms: number;
+  idle_poll_ms: number;
+  poll_gap_p50_ms: number | null;
+  poll_gap_p99_ms: number | null;
   notes: string[];
 }
 
@@ -64,8 +103,15 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { nodes: number; only?: System } {
-  const o: { nodes: number; only?: System } = { nodes: 10 };
+interface Options {
+  nodes: number;
+  only?: System;
+  pollMs: number;
+  idlePollMs: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { nodes: 10, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -74,16 +120,21 @@ function parseArgs(argv: string[]): { nodes: number; only?: System } {
       if (!Number.isInteger(n) || n < 4 || n > 200) fail(`--nodes: expected an integer 4..200, got ${JSON.stringify(v)}`);
       o.nodes = n;
       i++;
+    } else if (a === '--poll-ms' || a === '--idle-poll-ms') {
+      const ms = Number(v);
+      if (!Number.isInteger(ms) || ms < 5 || ms > 1000) fail(`${a}: expected an integer 5..1000, got ${JSON.stringify(v)}`);
+      if (a === '--poll-ms') o.pollMs = ms;
+      else o.idlePollMs = ms;
+      i++;
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf)`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf, --poll-ms MS, --idle-poll-ms MS)`);
   }
   return o;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const now = (): number => performance.now();
 const isDead = (s: string | undefined): boolean => s === undefined || s === 'failed' || s === 'left';
 
 /** Build dist/ (agents run the built CLI). */
@@ -106,88 +157,186 @@ function spawnOne(sys: System, lab: NetLab, i: number, dir: string): ChildProces
   }
 }
 
-/** Poll `who` every 250 ms until `done(lists)` (lists indexed like `who`) or `timeoutMs`. */
-async function watch(p: Poller, sys: System, lab: NetLab, who: number[], timeoutMs: number, done: (lists: Lists) => boolean): Promise<number | null> {
-  const t0 = now();
-  while (now() - t0 < timeoutMs) {
-    const lists = await Promise.all(who.map((i) => p.members(sys, lab.ips[i], API_PORT)));
-    if (done(lists)) return now() - t0;
-    await sleep(250);
-  }
-  return null;
+/** When a wait's condition held: `ms` for every agent watched at once, `first` for each (in the
+ *  order of `who`) the first answer in which it held for that agent; both since the start. */
+interface Seen {
+  ms: number;
+  first: number[];
 }
 
-const allAlive = (n: number) => (lists: Lists): boolean =>
-  lists.every((m) => m !== null && Array.from({ length: n }, (_, k) => m[`h${k}`]).every((s) => s === 'alive'));
+/**
+ * Wait until `ok(list)` holds for the latest answer of every agent of `who`, among the answers
+ * asked at or after `since`, or `timeoutMs` (null). Times are arrivals minus `since` (upper
+ * bounds: the list held at some moment since that answer's request left, at most one poll gap
+ * plus a round trip earlier). `each` sees every such answer, of any agent.
+ */
+function watch(p: Poller, who: number[], since: number, timeoutMs: number, ok: (m: MemberMap) => boolean, each?: (s: Sample) => void): Promise<Seen | null> {
+  return new Promise((resolve) => {
+    const holds = new Map<number, boolean>();
+    const first = new Map<number, number>();
+    const finish = (v: Seen | null): void => {
+      off();
+      clearTimeout(timer);
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    const off = p.onSample((s) => {
+      if (s.sent < since) return;
+      each?.(s);
+      if (!who.includes(s.i)) return;
+      const h = s.members !== null && ok(s.members);
+      holds.set(s.i, h);
+      if (h && !first.has(s.i)) first.set(s.i, s.at - since);
+      if (holds.size === who.length && [...holds.values()].every(Boolean)) finish({ ms: s.at - since, first: who.map((i) => first.get(i)!) });
+    });
+  });
+}
 
-async function runSystem(sys: System, lab: NetLab, dir: string, n: number): Promise<Result> {
+const allAlive = (n: number) => (m: MemberMap): boolean => Array.from({ length: n }, (_, k) => m[`h${k}`]).every((s) => s === 'alive');
+
+/** Samples' gaps (arrival to arrival, per agent, answered ones only): the resolution of every figure. */
+function gapRecorder(p: Poller): { pause: () => void; resume: () => void; stop: () => { p50: number | null; p99: number | null } } {
+  const last = new Map<number, number>();
+  const gaps: number[] = [];
+  let on = true;
+  const off = p.onSample((s) => {
+    if (s.members === null || !on) return last.delete(s.i);
+    const prev = last.get(s.i);
+    if (prev !== undefined) gaps.push(s.at - prev);
+    last.set(s.i, s.at);
+  });
+  return {
+    pause: () => {
+      on = false;
+    },
+    resume: () => {
+      on = true;
+    },
+    stop: () => {
+      off();
+      gaps.sort((x, y) => x - y);
+      const q = (f: number): number | null => (gaps.length === 0 ? null : Math.round(gaps[Math.min(gaps.length - 1, Math.floor(f * gaps.length))]));
+      return { p50: q(0.5), p99: q(0.99) };
+    },
+  };
+}
+
+async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts: Options): Promise<Result> {
   const notes: string[] = [];
   const all = Array.from({ length: n }, (_, i) => i);
   const p = new Poller(lab.hub);
   const children: ChildProcess[] = [];
   const r: Result = {
-    version: sys === 'serf' ? `serf ${serfVersion()}` : `rumor ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`, nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null,
-    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, notes,
+    version: sys === 'serf' ? `serf ${serfVersion()}` : `rumor ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`, nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null, isolate_first_ms: null, rejoin_first_ms: null, heal_first_ms: null,
+    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, apply_ms: { isolate: null, rejoin: null, heal: null }, poll_ms: opts.pollMs, idle_poll_ms: opts.idlePollMs, poll_gap_p50_ms: null, poll_gap_p99_ms: null, notes,
   };
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
+  const gaps = gapRecorder(p);
   try {
     process.stderr.write(`[${sys}] starting ${n} agents in namespaces\n`);
-    const t0 = now();
+    const targets = lab.ips.map((host) => ({ host, port: API_PORT }));
+    p.watch(sys, targets, opts.pollMs);
+    const t0 = clock();
     children.push(spawnOne(sys, lab, 0, dir));
-    await watch(p, sys, lab, [0], 30_000, (l) => l[0] !== null);
+    await watch(p, [0], t0, 30_000, () => true);
     for (let i = 1; i < n; i++) children.push(spawnOne(sys, lab, i, dir));
-    const joined = await watch(p, sys, lab, all, 120_000, allAlive(n));
-    r.join_ms = joined === null ? null : round(now() - t0);
-    if (joined === null) {
+    r.join_ms = round((await watch(p, all, t0, 120_000, allAlive(n)))?.ms ?? null);
+    if (r.join_ms === null) {
       notes.push('join did not converge within 120 s');
       return r;
     }
+    // Sampled every `pollMs` from just before each timed change until its figure, every
+    // `idlePollMs` in between (the sampling's own CPU, see the module comment).
+    const fine = async (): Promise<void> => {
+      p.watch(sys, targets, opts.pollMs);
+      gaps.resume();
+      await sleep(300);
+    };
+    const coarse = (): void => {
+      gaps.pause();
+      p.watch(sys, targets, opts.idlePollMs);
+    };
+    coarse();
     await sleep(3000);
+    await fine();
 
     const victim = n - 1;
     const others = all.filter((i) => i !== victim);
     process.stderr.write(`[${sys}] isolate h${victim}\n`);
-    lab.isolate(victim);
-    r.isolate_ms = round(await watch(p, sys, lab, others, 120_000, (l) => l.every((m) => m !== null && isDead(m[`h${victim}`]))));
+    let t = clock();
+    let done = await lab.isolateStamped(victim);
+    r.apply_ms.isolate = round(done - t);
+    t = done;
+    const isolated = await watch(p, others, t, 120_000, (m) => isDead(m[`h${victim}`]));
+    r.isolate_ms = round(isolated?.ms ?? null);
+    r.isolate_first_ms = round(isolated === null ? null : Math.min(...isolated.first));
     if (r.isolate_ms === null) notes.push('isolation not seen by every agent within 120 s');
-    lab.heal();
-    r.rejoin_ms = round(await watch(p, sys, lab, all, 120_000, (l) => l.every((m) => m !== null && m[`h${victim}`] === 'alive')));
+    t = clock();
+    done = await lab.flush([victim]);
+    r.apply_ms.rejoin = round(done - t);
+    t = done;
+    // The victim's own list is left out: it always lists itself alive, and the sampler's
+    // connection to it was cut with it (its reconnection would time the sampler, not the system).
+    const back = await watch(p, others, t, 120_000, (m) => m[`h${victim}`] === 'alive');
+    r.rejoin_ms = round(back?.ms ?? null);
+    r.rejoin_first_ms = round(back === null ? null : Math.min(...back.first));
     if (r.rejoin_ms === null) notes.push('the isolated host was not alive everywhere within 120 s of the heal');
-    if ((await watch(p, sys, lab, all, 60_000, allAlive(n))) === null) notes.push('not whole 60 s after the rejoin');
+    coarse();
+    if ((await watch(p, all, clock(), 60_000, allAlive(n))) === null) notes.push('not whole 60 s after the rejoin');
     await sleep(3000);
 
     process.stderr.write(`[${sys}] ${LOSS * 100} % loss for ${LOSS_S} s\n`);
     const seen = new Map<string, string>();
     const dead = new Set<string>();
-    const record = (lists: Lists): void => {
-      for (const m of lists) {
-        if (m === null) continue;
-        for (let k = 0; k < n; k++) {
-          const st = m[`h${k}`];
-          if (st !== 'alive' && !seen.has(`h${k}`)) seen.set(`h${k}`, `h${k}:${st ?? 'absent'}`);
-          if (isDead(st)) dead.add(`h${k}`);
+    // Episodes (observer, member): when a sample first showed the member not alive there, and
+    // the longest such episode per member (to tell a blip between two samples from a verdict).
+    const since = new Map<string, number>();
+    const longest = new Map<string, number>();
+    const record = (s: Sample): void => {
+      if (s.members === null) return;
+      for (let k = 0; k < n; k++) {
+        const st = s.members[`h${k}`];
+        const key = `${s.i}/${k}`;
+        if (st === 'alive') {
+          const t = since.get(key);
+          if (t !== undefined) longest.set(`h${k}`, Math.max(longest.get(`h${k}`) ?? 0, s.at - t));
+          since.delete(key);
+          continue;
         }
+        if (!since.has(key)) since.set(key, s.at);
+        if (!seen.has(`h${k}`)) seen.set(`h${k}`, `h${k}:${st ?? 'absent'}@h${s.i}`);
+        if (isDead(st)) dead.add(`h${k}`);
       }
     };
     lab.loss(LOSS, [GOSSIP_PORT]);
-    await watch(p, sys, lab, all, LOSS_S * 1000, (l) => (record(l), false));
-    lab.heal();
-    if ((await watch(p, sys, lab, all, 60_000, (l) => (record(l), allAlive(n)(l)))) === null) notes.push('not whole 60 s after the loss ended');
+    await watch(p, all, clock(), LOSS_S * 1000, () => false, record);
+    await lab.flush(all);
+    if ((await watch(p, all, clock(), 60_000, allAlive(n), record)) === null) notes.push('not whole 60 s after the loss ended');
     r.loss_false_positives = seen.size;
     r.loss_false_failed = dead.size;
-    r.loss_false_listed = [...seen.values()];
+    r.loss_false_listed = [...seen].map(([m, first]) => `${first} (longest ${longest.has(m) ? `${Math.round(longest.get(m)!)} ms` : 'unended'})`);
     await sleep(3000);
 
     const A = all.slice(0, n / 2);
     const B = all.slice(n / 2);
     process.stderr.write(`[${sys}] partition ${A.length}/${B.length} for ${PARTITION_S} s\n`);
     lab.partition(A, B);
-    await sleep(PARTITION_S * 1000);
-    lab.heal();
-    r.heal_ms = round(await watch(p, sys, lab, all, 180_000, allAlive(n)));
+    await sleep(PARTITION_S * 1000 - 300);
+    await fine();
+    t = clock();
+    done = await lab.flush(all);
+    r.apply_ms.heal = round(done - t);
+    t = done;
+    const healed = await watch(p, all, t, 180_000, allAlive(n));
+    r.heal_ms = round(healed?.ms ?? null);
+    r.heal_first_ms = round(healed === null ? null : Math.min(...healed.first));
     if (r.heal_ms === null) notes.push('not whole within 180 s of the heal');
     return r;
   } finally {
+    const g = gaps.stop();
+    r.poll_gap_p50_ms = g.p50;
+    r.poll_gap_p99_ms = g.p99;
+    p.stop();
     lab.heal();
     p.close();
     await stopAll(children, 3000);
@@ -195,12 +344,12 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number): Prom
 }
 
 function printTable(results: Partial<Record<System, Result>>): void {
-  const keys = ['join_ms', 'isolate_ms', 'rejoin_ms', 'loss_false_positives', 'loss_false_failed', 'heal_ms'] as const;
+  const keys = ['join_ms', 'isolate_ms', 'isolate_first_ms', 'rejoin_ms', 'rejoin_first_ms', 'loss_false_positives', 'loss_false_failed', 'heal_ms', 'heal_first_ms', 'poll_gap_p50_ms', 'poll_gap_p99_ms'] as const;
   const cell = (x: unknown): string => (x === null || x === undefined ? '-' : String(x));
   const rows = keys.map((k) => {
     const a = results.rumor?.[k];
     const b = results.serf?.[k];
-    const ratio = typeof a === 'number' && typeof b === 'number' && a > 0 && k.endsWith('_ms') ? `${(b / a).toFixed(1)}x` : '-';
+    const ratio = typeof a === 'number' && typeof b === 'number' && a > 0 && k.endsWith('_ms') && !k.startsWith('poll') ? `${(b / a).toFixed(1)}x` : '-';
     return [k, cell(a), cell(b), ratio];
   });
   const head = ['metric', results.rumor?.version ?? 'rumor', results.serf?.version ?? 'serf', 'serf/rumor'];
@@ -208,6 +357,7 @@ function printTable(results: Partial<Record<System, Result>>): void {
   const line = (cells: string[]): string => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
   process.stdout.write(`\n${line(head)}\n${w.map((x) => '-'.repeat(x)).join('  ')}\n${rows.map(line).join('\n')}\n`);
   for (const [name, res] of Object.entries(results)) {
+    process.stdout.write(`${name}: changes applied in ${res.apply_ms.isolate ?? '-'} / ${res.apply_ms.rejoin ?? '-'} / ${res.apply_ms.heal ?? '-'} ms (isolate / rejoin / heal; the figures count from when they were done)\n`);
     for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
     if (res.loss_false_listed.length > 0) process.stdout.write(`${name}: listed not alive under loss: ${res.loss_false_listed.join(', ')}\n`);
   }
@@ -228,7 +378,7 @@ async function main(): Promise<void> {
     process.once('exit', cleanup);
     try {
       lab.create(opts.nodes, true);
-      results[sys] = await runSystem(sys, lab, dir, opts.nodes);
+      results[sys] = await runSystem(sys, lab, dir, opts.nodes, opts);
     } finally {
       lab.destroy();
       process.off('exit', cleanup);

@@ -14,7 +14,7 @@
  * (`-m statistic --mode random`). With `withHubAddress`, the hub's bridge gets 10.231.0.1 so a
  * process run in the hub namespace (`exec`) can reach every host (the benchmark's poller).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,31 @@ export class NetLab {
       inNs(ns, 'iptables', '-F', 'INPUT');
       inNs(ns, 'iptables', '-F', 'OUTPUT');
     }
+  }
+
+  /** Run the shell command `cmd` in host `i`'s namespace; resolves with the wall-clock time
+   *  (ms, `date +%s%N` run by the same shell right after `cmd` succeeded) at which it was done:
+   *  the moment a rule change took effect, whenever this process gets to run again. */
+  stamped(i: number, cmd: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      execFile('ip', ['netns', 'exec', this.hosts[i], 'sh', '-c', `${cmd} && date +%s%N`], (e, out, err) => {
+        const ns = Number(String(out).trim());
+        if (e || !Number.isFinite(ns)) reject(new Error(`${cmd} in ${this.hosts[i]}: ${String(err).trim() || e?.message || 'no time printed'}`));
+        else resolve(ns / 1e6);
+      });
+    });
+  }
+
+  /** `isolate`, resolving with the time the rules were in (see `stamped`). */
+  isolateStamped(i: number): Promise<number> {
+    return this.stamped(i, 'iptables -A INPUT -i eth0 -j DROP && iptables -A OUTPUT -o eth0 -j DROP');
+  }
+
+  /** Remove every iptables rule of the `hosts` given, all at once (one `iptables -F` per host,
+   *  run concurrently, so the hosts are healed within a few milliseconds of each other rather
+   *  than one after the other); resolves with the time the last was done (see `stamped`). */
+  async flush(hosts: number[]): Promise<number> {
+    return Math.max(...(await Promise.all(hosts.map((h) => this.stamped(h, 'iptables -F')))));
   }
 
   /**

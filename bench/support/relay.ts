@@ -1,30 +1,56 @@
 /**
- * Member-list poller for `bench/faults.ts`, run inside the lab's hub namespace (the only place
+ * Member-list sampler for `bench/faults.ts`, run inside the lab's hub namespace (the only place
  * that reaches every host's API, see bench/support/netns.ts). Protocol, one JSON object per
- * line: stdin `{ "id": 1, "sys": "rumor" | "serf", "host": "10.231.0.10", "port": 7373 }`,
- * stdout `{ "id": 1, "members": { "<name>": "<status>", ... } }` or `{ "id": 1, "error": "..." }`.
- * rumor is asked through its HTTP API (`GET /v1/members`, kept-alive connections, with the
- * bearer token `LAB_API_TOKEN`: an API on a non-loopback address requires one), Serf
- * through its RPC protocol (one persistent connection per agent, bench/serf.ts).
+ * line. stdin: `{ "op": "ask", "id": 1, "sys": "rumor", "host": "10.231.0.10", "port": 7373 }` asks one
+ * agent once and answers `{ "id": 1, "members": {...} }` (or `{ "id": 1 }` when it did not
+ * answer); `{ "op": "watch", "sys": "rumor" | "serf", "targets": [{ "host": "10.231.0.10",
+ * "port": 7373 }, ...], "everyMs": 20 }` starts one polling loop per target (replacing the
+ * previous watch), `{ "op": "stop" }` ends them. stdout, one line per answer (or failure):
+ * `{ "i": 0, "sent": <ms>, "at": <ms>, "members": { "<name>": "<status>", ... } }`, with
+ * `members` absent when the agent did not answer within 2 s. `sent` and `at` are wall-clock
+ * milliseconds with sub-millisecond precision (`performance.timeOrigin + performance.now()`,
+ * the same base as the benchmark's): when the request left and when its answer came back, so
+ * the list held at some moment between the two.
+ *
+ * Each loop asks again `everyMs` after its previous request left (at once when the answer took
+ * longer), so one slow or cut-off agent never delays the others' samples. rumor is asked through
+ * its HTTP API (`GET /v1/members`, kept-alive connections, with the bearer token
+ * `LAB_API_TOKEN`: an API on a non-loopback address requires one), Serf through its RPC
+ * protocol (`members`, one persistent connection per agent, bench/serf.ts): both read the
+ * member table as it is, neither goes through the agent's event coalescing.
  */
 import { Agent as HttpAgent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { SerfRpc } from '../serf.js';
 import { LAB_API_TOKEN } from './netns.js';
 
+type Sys = 'rumor' | 'serf';
+
 interface Ask {
+  op: 'ask';
   id: number;
-  sys: 'rumor' | 'serf';
+  sys: Sys;
   host: string;
   port: number;
 }
 
+interface Watch {
+  op: 'watch';
+  sys: Sys;
+  targets: { host: string; port: number }[];
+  everyMs: number;
+}
+
+const ASK_TIMEOUT_MS = 2000;
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
 const rpcs = new Map<string, SerfRpc>();
+const clock = (): number => performance.timeOrigin + performance.now();
+/** Generation of the current watch: a loop of an older one ends at its next turn. */
+let generation = 0;
 
 function rumorMembers(host: string, port: number): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/v1/members', agent: keepAlive, timeout: 2000, headers: { authorization: `Bearer ${LAB_API_TOKEN}` } }, (res) => {
+    const req = request({ host, port, path: '/v1/members', agent: keepAlive, timeout: ASK_TIMEOUT_MS, headers: { authorization: `Bearer ${LAB_API_TOKEN}` } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -50,10 +76,10 @@ async function serfMembers(host: string, port: number): Promise<Record<string, s
   let c = rpcs.get(key);
   try {
     if (c === undefined) {
-      c = await withTimeout(SerfRpc.open(port, host), 2000);
+      c = await withTimeout(SerfRpc.open(port, host), ASK_TIMEOUT_MS);
       rpcs.set(key, c);
     }
-    const ms = await withTimeout(c.members(), 2000);
+    const ms = await withTimeout(c.members(), ASK_TIMEOUT_MS);
     return Object.fromEntries(ms.map((m) => [m.Name, m.Status]));
   } catch (e) {
     c?.close();
@@ -69,17 +95,44 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+const ask = (sys: Sys, host: string, port: number): Promise<Record<string, string>> => (sys === 'serf' ? serfMembers(host, port) : rumorMembers(host, port));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function loop(gen: number, sys: Sys, i: number, host: string, port: number, everyMs: number): Promise<void> {
+  while (gen === generation) {
+    const sent = clock();
+    let members: Record<string, string> | undefined;
+    try {
+      members = await ask(sys, host, port);
+    } catch {
+      members = undefined;
+    }
+    if (gen !== generation) return;
+    const at = clock();
+    process.stdout.write(JSON.stringify({ i, sent, at, members }) + '\n');
+    await sleep(Math.max(0, sent + everyMs - clock()));
+  }
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
-  let a: Ask;
+  let a: Ask | Watch | { op: 'stop' };
   try {
-    a = JSON.parse(line) as Ask;
+    a = JSON.parse(line) as Ask | Watch | { op: 'stop' };
   } catch {
     return;
   }
-  const p = a.sys === 'serf' ? serfMembers(a.host, a.port) : rumorMembers(a.host, a.port);
-  p.then(
-    (members) => process.stdout.write(JSON.stringify({ id: a.id, members }) + '\n'),
-    (e: unknown) => process.stdout.write(JSON.stringify({ id: a.id, error: e instanceof Error ? e.message : String(e) }) + '\n'),
-  );
+  if (a.op === 'ask') {
+    const id = a.id;
+    ask(a.sys, a.host, a.port).then(
+      (members) => process.stdout.write(JSON.stringify({ id, members }) + '\n'),
+      () => process.stdout.write(JSON.stringify({ id }) + '\n'),
+    );
+    return;
+  }
+  generation++;
+  if (a.op !== 'watch') return;
+  const gen = generation;
+  const w = a;
+  w.targets.forEach((t, i) => void loop(gen, w.sys, i, t.host, t.port, w.everyMs));
 });
 process.stdin.on('end', () => process.exit(0));

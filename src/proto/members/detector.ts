@@ -11,12 +11,16 @@
  * (memberlist's TCP fallback ping), so that a lossy path, or one that drops UDP, costs a
  * retransmission rather than a suspicion — measured with bench:faults (10 % loss at every
  * host for 60 s, N = 10): datagram ping-reqs gave 8 members listed not alive and 4 failed,
- * where TCP ones give none; and the fast probe after a link reset, which needs a refused dial
- * as evidence. A quiet cluster only sends datagrams.
+ * where TCP ones gave none then; and the fast probe after a link reset, which needs a refused
+ * dial as evidence. With `indirectBothWays` (the agent) the indirect stage and the alert to a
+ * suspect also go as datagrams, so that a lost SYN (a 1 s retransmission, longer than the
+ * stage) does not decide alone: later runs of the same bench at load 20–45 listed 9–10
+ * members not alive (2–6 failed) with TCP alone; the runs with both are in docs/results.md.
+ * A quiet cluster only sends datagrams.
  *
  * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
- * marked `failed` here is still pinged, one such member per probe interval (not stretched by
- * local health: such a ping accuses no one), for
+ * marked `failed` here is still pinged, one such member per half probe interval (on its own
+ * timer, not stretched by local health: such a ping accuses no one), for
  * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
  * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
  * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
@@ -25,7 +29,10 @@
  * seconds (bench:faults `rejoin_ms`) or a partition healed (`heal_ms`) otherwise waits for a
  * new overlay link (HyParView's repair, backed off while the links were down) or the 30 s
  * reconnect loop; measured rejoin 284–1,330 ms and heal 1–17 s over the runs of
- * docs/results.md.
+ * docs/results.md. Two shortcuts on top (`afterMessage`): a node that refutes on the ack of
+ * its own ping to the dead sends the refutation straight back to the acker (which holds it
+ * failed and is no link of it), and a failed member coming back sets off pings to up to 8
+ * more of our dead at once (a healed partition brings its whole side back).
  */
 import type { Rng } from '../types.js';
 import {
@@ -88,6 +95,17 @@ const RECENT = 8;
  *  mass failure costs one extra ping per node and probe period, not one per failure). */
 const DEAD_CAP = 64;
 
+/** Members pinged at once when a member failed here comes back (see `afterMessage`). */
+const RETURN_BURST = 8;
+
+/** Period of the pings to the dead: half a probe interval (memberlist gossips to a dead
+ *  member for 30 s, every 200 ms to 3 random members, dead ones included: about 1.7 times a
+ *  second per node at N = 10; one per probe interval left bench:faults' rejoin slower than
+ *  Serf's in some runs, docs/results.md). */
+function deadPingPeriod(probeIntervalMs: number): number {
+  return Math.max(1, Math.round(probeIntervalMs / 2));
+}
+
 interface Relay<P> {
   requester: P;
   seq: number;
@@ -123,8 +141,12 @@ export class Detector<P> {
   private readonly dead: P[] = [];
   private readonly deadAt: number[] = [];
   private deadTurn = 0;
-  /** When the next ping to the dead is due. */
-  private deadPingAt = -Infinity;
+  /** An `m-dead-tick` is armed. */
+  private deadArmed = false;
+  /** A member failed here came back during the message being handled (see `afterMessage`). */
+  private returned = false;
+  /** When the last burst of pings to the dead on a return was sent. */
+  private burstAt = -Infinity;
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -176,11 +198,6 @@ export class Detector<P> {
     const step = Math.max(1, Math.round(K / Math.min(K, this.config.quietProbes)));
     const ring = alarm ? t % K : t % step === 0 ? Math.floor(t / step) % K : -1;
     for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
-    // Once per probe interval, not stretched by local health: a ping to the dead accuses no one.
-    if (now >= this.deadPingAt) {
-      this.deadPingAt = now + this.config.probeIntervalMs;
-      this.pingDead(now);
-    }
     // Co-observers we came to suspect meanwhile are no longer expected to confirm.
     for (const [m, sp] of this.suspicions) this.retime(m, sp, now);
   }
@@ -205,26 +222,76 @@ export class Detector<P> {
     }
   }
 
-  /** One member failed here within `reconnectIntervalMs`, round robin, gets a ping with its
-   *  own `failed` entry and ours (see the module comment); its answer is not awaited. */
-  private pingDead(now: number): void {
+  /** Every half probe interval while the dead list is not empty (its own timer: not stretched
+   *  by local health, and not held up by a stalled tick — a ping to the dead accuses no one),
+   *  one member failed here within `reconnectIntervalMs`, round robin, gets a ping with its own
+   *  `failed` entry and ours (see the module comment); its answer is not awaited. */
+  deadTick(now: number): void {
+    this.deadArmed = false;
     const window = this.config.reconnectIntervalMs;
-    while (this.dead.length > 0 && now - this.deadAt[0] > window) {
-      this.dead.shift();
-      this.deadAt.shift();
-    }
-    while (this.dead.length > 0) {
-      const i = this.deadTurn++ % this.dead.length;
+    while (this.dead.length > 0 && now - this.deadAt[0] > window) this.dropDead(0);
+    this.pingDeadOnes(1);
+    this.armDead(now);
+  }
+
+  private armDead(now: number): void {
+    if (this.deadArmed || this.dead.length === 0) return;
+    this.deadArmed = true;
+    const d = deadPingPeriod(this.config.probeIntervalMs);
+    this.host.timer(d, { type: 'm-dead-tick', due: now + d });
+  }
+
+  /** Ping the next `count` members of the dead list (round robin: `deadTurn` is the index of
+   *  the next one), each with its own `failed` entry and ours; entries no longer failed leave
+   *  the list. */
+  private pingDeadOnes(count: number): void {
+    const first = new Set<P>();
+    while (this.dead.length > 0 && first.size < count) {
+      if (this.deadTurn >= this.dead.length) this.deadTurn = 0;
+      const i = this.deadTurn;
       const m = this.dead[i];
       const s = this.store.get(m);
       if (s < 0 || statusOf(s) !== FAILED) {
-        this.dead.splice(i, 1);
-        this.deadAt.splice(i, 1);
+        this.dropDead(i);
         continue;
       }
+      if (first.has(m)) return; // went round the whole list
+      first.add(m);
+      this.deadTurn = i + 1;
       this.host.datagram(m, { type: 'm-ping', seq: ++this.seq, ...this.tellFailed(m, s, null) });
-      return;
     }
+  }
+
+  /** Remove entry `i` of the dead list, keeping the round robin's place. */
+  private dropDead(i: number): void {
+    this.dead.splice(i, 1);
+    this.deadAt.splice(i, 1);
+    if (i < this.deadTurn) this.deadTurn--;
+  }
+
+  /**
+   * After a message from `from` was merged. Two shortcuts for a host that was cut off, or a
+   * partition that healed, where each side holds the other `failed`:
+   * - `refuted`: the message (an ack to our ping to the dead) said we are failed and we
+   *   refuted. The refutation goes back to `from` at once (a ping carrying our entry, its
+   *   answer not awaited): `from` holds us failed and is not among our links, so otherwise it
+   *   would wait for our next ping to it or another route.
+   * - a member failed here came back (alive at a higher incarnation): the ones that failed
+   *   with it may well be back too, so the next `RETURN_BURST` of our dead are pinged now,
+   *   each with its own entry and our current one — at most once per probe interval. A real
+   *   crash never comes back, so this costs nothing then.
+   * Measured with bench:faults, docs/results.md.
+   */
+  afterMessage(from: P, refuted: boolean, now: number): void {
+    if (refuted && from !== this.host.self) {
+      const mine = this.store.get(this.host.self);
+      if (mine >= 0) this.host.datagram(from, { type: 'm-ping', seq: ++this.seq, ids: [this.host.self], states: [mine] });
+    }
+    if (!this.returned) return;
+    this.returned = false;
+    if (now < this.burstAt + this.config.probeIntervalMs) return;
+    this.burstAt = now;
+    this.pingDeadOnes(RETURN_BURST);
   }
 
   /** Changes for a message to `m`, which we hold `failed` at `s`: `m`'s entry and ours, after
@@ -317,11 +384,11 @@ export class Detector<P> {
       const x = this.store.random(this.rng);
       if (x !== undefined && ok(x)) chosen.push(x);
     }
-    for (const x of chosen) this.host.send(x, { type: 'm-ping-req', seq, target: p.target });
+    for (const x of chosen) this.sendBoth(x, { type: 'm-ping-req', seq, target: p.target });
     p.relays = chosen;
     // And one more direct ping (memberlist's fallback ping over TCP): a lost ping or ack on a
     // lossy path should not cost a suspicion.
-    if (!p.fast) this.host.send(p.target, { type: 'm-ping', seq, ...this.host.piggyback() });
+    if (!p.fast) this.sendBoth(p.target, { type: 'm-ping', seq, ...this.host.piggyback() });
     p.indirect = true;
     p.expectedNacks = chosen.length;
     if (!p.fast) {
@@ -329,6 +396,12 @@ export class Detector<P> {
       p.due = now + t;
       this.host.timer(t, { type: 'm-probe-timeout', seq, due: p.due, indirect: true });
     }
+  }
+
+  /** `send`, and with `indirectBothWays` a datagram copy too (the first answer counts). */
+  private sendBoth(to: P, msg: MembersMessage<P>): void {
+    this.host.send(to, msg);
+    if (this.config.indirectBothWays) this.host.datagram(to, msg);
   }
 
   /** The overlay link to `m` broke (`link-failed`): probe it now, directly and indirectly. */
@@ -455,7 +528,7 @@ export class Detector<P> {
     // The other observers confirm or not; the subject hears it and may refute.
     const co = this.observersOf(m).filter((o) => o !== this.host.self);
     for (const o of co) this.host.send(o, { type: 'm-alert', subject: m, state: suspect });
-    this.host.send(m, { type: 'm-alert', subject: m, state: suspect });
+    this.sendBoth(m, { type: 'm-alert', subject: m, state: suspect });
     this.suspect(m, suspect, this.host.self, fast, now);
     // And we probe them: a co-observer that crashed with its subject never confirms, and
     // while we hold it alive the suspicion waits for it (Lifeguard's k); once our probe of
@@ -542,18 +615,19 @@ export class Detector<P> {
   changed(m: P, state: number, now: number): void {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
-    if (st === FAILED && m !== this.host.self) {
+    if ((st === ALIVE || st === FAILED) && m !== this.host.self) {
       const i = this.dead.indexOf(m);
       if (i >= 0) {
-        this.dead.splice(i, 1);
-        this.deadAt.splice(i, 1);
+        this.dropDead(i);
+        // A member failed here is back: see `afterMessage`.
+        if (st === ALIVE) this.returned = true;
       }
+    }
+    if (st === FAILED && m !== this.host.self) {
       this.dead.push(m);
       this.deadAt.push(now);
-      if (this.dead.length > DEAD_CAP) {
-        this.dead.shift();
-        this.deadAt.shift();
-      }
+      if (this.dead.length > DEAD_CAP) this.dropDead(0);
+      this.armDead(now);
     }
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);

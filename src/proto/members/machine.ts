@@ -234,10 +234,15 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     switch (msg.type) {
       case 'm-ping':
         if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
-        return this.detector.onPing(from, msg.seq, datagram);
-      case 'm-ack':
+        // (A refutation rides on the ack.)
+        this.detector.onPing(from, msg.seq, datagram);
+        return this.detector.afterMessage(from, false, now);
+      case 'm-ack': {
+        const inc = this.incarnation;
         if (msg.ids.length > 0) this.spread.absorb(msg.ids, msg.states, now);
-        return this.detector.onAck(from, msg.seq);
+        this.detector.onAck(from, msg.seq);
+        return this.detector.afterMessage(from, this.incarnation !== inc, now);
+      }
       case 'm-nack':
         return this.detector.onNack(msg.seq);
       case 'm-ping-req':
@@ -245,7 +250,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-alert':
         return this.detector.onAlert(from, msg.subject, msg.state, now);
       case 'm-changes':
-        return this.spread.onChanges(from, msg, now);
+        this.spread.onChanges(from, msg, now);
+        return this.detector.afterMessage(from, false, now);
       case 'm-sync':
         return this.spread.onSync(from, msg, now);
       case 'm-digest':
@@ -278,6 +284,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.reconnectTick(now);
       case 'm-reap-tick':
         return this.reapTick(now);
+      case 'm-dead-tick':
+        return this.detector.deadTick(now);
       case 'm-link-sync':
         return this.spread.linkSync(t.peer, now);
     }

@@ -124,6 +124,8 @@ export type MembersTimer<P> =
   | { type: 'm-sync-tick'; due: number }
   | { type: 'm-reconnect-tick'; due: number }
   | { type: 'm-reap-tick'; due: number }
+  /** The next ping to the dead (armed only while some member failed here lately). */
+  | { type: 'm-dead-tick'; due: number }
   /** The anti-entropy sync of a link that came up while members were failing (deferred). */
   | { type: 'm-link-sync'; peer: P; due: number };
 
@@ -204,6 +206,13 @@ export interface MembersConfig {
   incarnation: number;
   /** Local health on (Lifeguard); off only to measure what it buys. Default true. */
   localHealth: boolean;
+  /** Send every message of the indirect stage (ping-reqs, the extra direct ping) and the
+   *  alert to a suspect both over `send` and as a datagram, for a driver whose two paths fail
+   *  independently (the agent: TCP, where a lost SYN costs a 1 s retransmission, longer than
+   *  the stage, and UDP). Default false: in the simulator both are one lossy path, and SWIM
+   *  and memberlist send each once. The agent turns it on (measured with bench:faults at 10 %
+   *  loss, docs/results.md). */
+  indirectBothWays: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -227,6 +236,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   linkFailedSuspicionMs: 200,
   incarnation: 0,
   localHealth: true,
+  indirectBothWays: false,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -260,6 +270,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   }
   if (c.probeTimeoutMs >= c.probeIntervalMs) return { ok: false, reason: `probeTimeoutMs: must be below probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}` };
   if (typeof c.localHealth !== 'boolean') return { ok: false, reason: `localHealth: expected a boolean, got ${String(c.localHealth)}` };
+  if (typeof c.indirectBothWays !== 'boolean') return { ok: false, reason: `indirectBothWays: expected a boolean, got ${String(c.indirectBothWays)}` };
   return { ok: true, config: c };
 }
 

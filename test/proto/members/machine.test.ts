@@ -87,8 +87,8 @@ test('probe: in a quiet cluster two ring subjects per probe period, the K rings 
     m.handleTimer({ type: 'm-tick', due }, due);
     const pings = io.take().filter((x) => x.msg.type === 'm-ping');
     assert.deepEqual(pings.filter((x) => x.to !== addr(70)).length, 1, `tick ${j} probes`);
-    // And once per probe period (every K ticks) the failed member gets a ping to the dead.
-    assert.equal(pings.filter((x) => x.to === addr(70)).length, j === 0 ? 1 : 0, `tick ${j}: pings to the dead`);
+    // The failed member's pings to the dead have their own timer (m-dead-tick), not the ticks.
+    assert.equal(pings.filter((x) => x.to === addr(70)).length, 0, `tick ${j}: no ping to the dead`);
     io.takeTimers();
   }
 });
@@ -477,7 +477,7 @@ test('config: defaults validate; bad values get a one-line reason', () => {
   assert.equal(s.ringStep(0, 'x', 1), undefined);
 });
 
-test('pings to the dead: a failed member is pinged once per probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
+test('pings to the dead: a failed member is pinged every half probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
   const { m, io, store } = machine(A[0], A, { rings: 4, reconnectIntervalMs: 3000 });
   m.start(0);
   io.take();
@@ -485,26 +485,33 @@ test('pings to the dead: a failed member is pinged once per probe period with it
   const dead = A[5];
   m.handleMessage(A[7], { type: 'm-changes', ids: [dead], states: [pack(0, FAILED)], metas: null, sync: false }, 100);
   io.take();
-  io.takeTimers();
   const deadPings: number[] = [];
-  for (let t = 0; t < 24; t++) {
-    const due = 250 + 250 * t;
-    m.handleTimer({ type: 'm-tick', due }, due);
+  // Drive the dead-ping timer it armed (and nothing else) until it is no longer armed.
+  for (let rounds = 0; rounds < 20; rounds++) {
+    const armed = io.takeTimers('m-dead-tick');
+    io.takeTimers();
+    if (armed.length === 0) break;
+    assert.equal(armed.length, 1, 'one dead-ping timer at a time');
+    const at = armed[0].t.due;
+    m.handleTimer(armed[0].t, at);
     for (const x of io.take()) {
       // Nothing waits for the answer: no indirect probe, no alert about it.
       assert.ok(!(x.msg.type === 'm-ping-req' && x.msg.target === dead) && !(x.msg.type === 'm-alert' && x.msg.subject === dead), `no probe follows: ${JSON.stringify(x)}`);
       if (x.to !== dead || x.msg.type !== 'm-ping') continue;
-      deadPings.push(due);
+      deadPings.push(at);
       assert.deepEqual({ ids: x.msg.ids, states: x.msg.states }, { ids: [dead, A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 'its own failed entry, and ours');
     }
-    // Fire the probe timeouts armed this tick (none belongs to a ping to the dead).
-    for (const tm of io.takeTimers('m-probe-timeout')) m.handleTimer(tm.t, due + tm.delay);
-    io.takeTimers();
   }
-  assert.deepEqual(deadPings, [250, 1250, 2250], 'one per probe period (4 ticks), until reconnectIntervalMs after the verdict');
+  assert.deepEqual(deadPings, [600, 1100, 1600, 2100, 2600, 3100], 'every 500 ms until reconnectIntervalMs after the verdict, then the timer stops');
   assert.equal(statusOf(store.get(dead)), FAILED);
+  // Probe ticks send none (the timer does).
+  m.handleMessage(A[7], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 4000);
+  io.take();
+  io.takeTimers();
+  m.handleTimer({ type: 'm-tick', due: 4100 }, 4100);
+  assert.ok(!io.take().some((x) => x.to === A[6] && x.msg.type === 'm-ping'), 'no ping to the dead on a probe tick');
   // The member refutes (alive at a higher incarnation): no more pings to it.
-  m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 3300);
+  m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 4300);
   assert.equal(store.get(dead), pack(1, ALIVE));
 });
 
@@ -546,4 +553,79 @@ test('names: a restarted member whose new state came first without its meta gets
   // A meta with an older state changes nothing.
   m.handleMessage(A[2], { type: 'm-changes', ids: [A[4]], states: [pack(1, ALIVE)], metas: [{ name: 'k', tags: { role: 'old' } }], sync: false }, 40);
   assert.deepEqual(store.meta(A[4]), { name: 'k', tags: { role: 'web', zone: 'b' } });
+});
+
+test('pings to the dead: told on an ack that it is failed, a node refutes and sends its new entry straight back; told on a ping, its ack carries it', () => {
+  const { m, io, store } = machine(A[1], A, { rings: 4, piggybackPerMessage: 4 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  // The ack to our ping to the dead A[0]: we are failed there (we were cut off).
+  m.handleMessage(A[0], { type: 'm-ack', seq: 77, ids: [A[1], A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 50, true);
+  assert.equal(store.get(A[1]), pack(1, ALIVE));
+  const back = io.take().filter((x) => x.to === A[0]);
+  assert.deepEqual(back.map((x) => x.msg.type), ['m-ping'], 'one message straight back to the acker');
+  const ping = back[0].msg;
+  assert.ok(ping.type === 'm-ping');
+  assert.deepEqual({ ids: ping.ids, states: ping.states }, { ids: [A[1]], states: [pack(1, ALIVE)] });
+  // Told on a ping instead (at the new incarnation): only the ack goes back, and it carries the refutation.
+  m.handleMessage(A[2], { type: 'm-ping', seq: 5, ids: [A[1]], states: [pack(1, FAILED)] }, 60, true);
+  const toA2 = io.take().filter((x) => x.to === A[2]);
+  assert.deepEqual(toA2.map((x) => x.msg.type), ['m-ack']);
+  const ack = toA2[0].msg;
+  assert.ok(ack.type === 'm-ack');
+  assert.ok(ack.ids.some((id, i) => id === A[1] && ack.states[i] === pack(2, ALIVE)), `the refutation rides on the ack: ${JSON.stringify(ack)}`);
+});
+
+test('pings to the dead: a member failed here that comes back sets off pings to the others failed here (8 at most, once per probe period)', () => {
+  const B = Array.from({ length: 14 }, (_, i) => addr(40 + i));
+  const { m, io } = machine(B[0], B, { rings: 4 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  // A partition: twelve members failed here (one batch).
+  const dead = B.slice(2);
+  m.handleMessage(B[1], { type: 'm-changes', ids: dead, states: dead.map(() => pack(0, FAILED)), metas: null, sync: false }, 100);
+  io.take();
+  io.takeTimers();
+  const pingsTo = (): string[] => io.take().filter((x) => x.msg.type === 'm-ping').map((x) => x.to);
+  // One of them refutes (on the ack of one of our pings to the dead).
+  m.handleMessage(B[2], { type: 'm-ack', seq: 999, ids: [B[2]], states: [pack(1, ALIVE)] }, 200);
+  const burst = pingsTo();
+  assert.equal(burst.length, 8, 'RETURN_BURST members pinged at once');
+  assert.equal(new Set(burst).size, 8);
+  for (const p of burst) assert.ok(dead.includes(p) && p !== B[2], `${p} is one of the other failed members`);
+  // Another comes back within the probe period: no second burst.
+  m.handleMessage(B[3], { type: 'm-changes', ids: [B[3]], states: [pack(1, ALIVE)], metas: null, sync: false }, 700);
+  assert.deepEqual(pingsTo(), []);
+  // One probe period after the first burst: the next return sets off the next round robin.
+  m.handleMessage(B[4], { type: 'm-changes', ids: [B[4]], states: [pack(1, ALIVE)], metas: null, sync: false }, 1200);
+  const next = pingsTo();
+  assert.equal(next.length, 8);
+  for (const p of next) assert.ok(![B[2], B[3], B[4]].includes(p), `${p} is still failed here`);
+  assert.ok(dead.filter((d) => ![B[2], B[3], B[4]].includes(d)).every((d) => burst.includes(d) || next.includes(d)), 'every member still failed was pinged by the two bursts');
+});
+
+test('indirectBothWays: the indirect stage and the alert to the suspect go over send and as datagrams', () => {
+  const sent: { to: string; type: string; dgram: boolean }[] = [];
+  const { m, io } = machine(A[0], A, { rings: 2, indirectBothWays: true });
+  // A driver with datagrams: record which path each message took.
+  Object.assign(io, { sendDatagram: (to: string, msg: { type: string }) => sent.push({ to, type: msg.type, dgram: true }) });
+  const send = io.send.bind(io);
+  io.send = (to, msg) => (sent.push({ to, type: msg.type, dgram: false }), send(to, msg));
+  m.start(0);
+  io.take();
+  io.timers = [];
+  const subject = m.detector.subjects()[0];
+  m.handleTimer({ type: 'm-tick', due: 100 }, 100);
+  assert.deepEqual(sent.splice(0), [{ to: subject, type: 'm-ping', dgram: true }], 'the first ping: a datagram only');
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 600, indirect: false }, 600);
+  const stage = sent.splice(0);
+  const reqs = stage.filter((x) => x.type === 'm-ping-req');
+  assert.equal(reqs.length, 6, 'three ping-reqs, each both ways');
+  for (const to of new Set(reqs.map((x) => x.to))) assert.deepEqual(reqs.filter((x) => x.to === to).map((x) => x.dgram).sort(), [false, true]);
+  assert.deepEqual(stage.filter((x) => x.type === 'm-ping').map((x) => [x.to, x.dgram]), [[subject, false], [subject, true]], 'the extra direct ping both ways');
+  m.handleTimer({ type: 'm-probe-timeout', seq: 1, due: 1100, indirect: true }, 1100);
+  const alerts = sent.splice(0).filter((x) => x.type === 'm-alert' && x.to === subject);
+  assert.deepEqual(alerts.map((x) => x.dgram).sort(), [false, true], 'the suspect hears it both ways');
 });
