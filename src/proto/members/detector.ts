@@ -122,6 +122,8 @@ export class Detector<P> {
   /** Members failed here lately, oldest first, and when (pings to the dead). */
   private readonly dead: P[] = [];
   private readonly deadAt: number[] = [];
+  /** The members in `dead` (a failure wave adds thousands: no scan of the list per failure). */
+  private readonly deadSet = new Set<P>();
   private deadTurn = 0;
   /** When the next ping to the dead is due. */
   private deadPingAt = -Infinity;
@@ -210,7 +212,7 @@ export class Detector<P> {
   private pingDead(now: number): void {
     const window = this.config.reconnectIntervalMs;
     while (this.dead.length > 0 && now - this.deadAt[0] > window) {
-      this.dead.shift();
+      this.deadSet.delete(this.dead.shift()!);
       this.deadAt.shift();
     }
     while (this.dead.length > 0) {
@@ -218,6 +220,7 @@ export class Detector<P> {
       const m = this.dead[i];
       const s = this.store.get(m);
       if (s < 0 || statusOf(s) !== FAILED) {
+        this.deadSet.delete(m);
         this.dead.splice(i, 1);
         this.deadAt.splice(i, 1);
         continue;
@@ -543,15 +546,16 @@ export class Detector<P> {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
     if (st === FAILED && m !== this.host.self) {
-      const i = this.dead.indexOf(m);
+      const i = this.deadSet.has(m) ? this.dead.indexOf(m) : -1;
       if (i >= 0) {
         this.dead.splice(i, 1);
         this.deadAt.splice(i, 1);
       }
       this.dead.push(m);
       this.deadAt.push(now);
+      this.deadSet.add(m);
       if (this.dead.length > DEAD_CAP) {
-        this.dead.shift();
+        this.deadSet.delete(this.dead.shift()!);
         this.deadAt.shift();
       }
     }
