@@ -87,6 +87,8 @@ const RECENT = 8;
 /** Most recently failed members remembered for pings to the dead (the newest are kept: a
  *  mass failure costs one extra ping per node and probe period, not one per failure). */
 const DEAD_CAP = 64;
+/** Failures logged before the log is compacted (amortised: one pass per DEAD_LOG − DEAD_CAP). */
+const DEAD_LOG = 512;
 
 interface Relay<P> {
   requester: P;
@@ -119,11 +121,12 @@ export class Detector<P> {
   private troubleAt = -Infinity;
   /** The alive subject each ring had at the last tick (a new one is probed at once). */
   private readonly lastSubject: (P | undefined)[] = [];
-  /** Members failed here lately, oldest first, and when (pings to the dead). */
-  private readonly dead: P[] = [];
-  private readonly deadAt: number[] = [];
-  /** The members in `dead` (a failure wave adds thousands: no scan of the list per failure). */
-  private readonly deadSet = new Set<P>();
+  /** Members failed here lately, oldest first, and when (pings to the dead): each member once,
+   *  at its latest failure, the newest DEAD_CAP. A failure is appended to the log as it comes
+   *  (a wave brings thousands per node and second: no search per failure), and the log is
+   *  compacted into that list before it is read and whenever it grows past DEAD_LOG. */
+  private dead: P[] = [];
+  private deadAt: number[] = [];
   private deadTurn = 0;
   /** When the next ping to the dead is due. */
   private deadPingAt = -Infinity;
@@ -210,9 +213,10 @@ export class Detector<P> {
   /** One member failed here within `reconnectIntervalMs`, round robin, gets a ping with its
    *  own `failed` entry and ours (see the module comment); its answer is not awaited. */
   private pingDead(now: number): void {
+    this.compactDead();
     const window = this.config.reconnectIntervalMs;
     while (this.dead.length > 0 && now - this.deadAt[0] > window) {
-      this.deadSet.delete(this.dead.shift()!);
+      this.dead.shift();
       this.deadAt.shift();
     }
     while (this.dead.length > 0) {
@@ -220,7 +224,6 @@ export class Detector<P> {
       const m = this.dead[i];
       const s = this.store.get(m);
       if (s < 0 || statusOf(s) !== FAILED) {
-        this.deadSet.delete(m);
         this.dead.splice(i, 1);
         this.deadAt.splice(i, 1);
         continue;
@@ -546,21 +549,31 @@ export class Detector<P> {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
     if (st === FAILED && m !== this.host.self) {
-      const i = this.deadSet.has(m) ? this.dead.indexOf(m) : -1;
-      if (i >= 0) {
-        this.dead.splice(i, 1);
-        this.deadAt.splice(i, 1);
-      }
       this.dead.push(m);
       this.deadAt.push(now);
-      this.deadSet.add(m);
-      if (this.dead.length > DEAD_CAP) {
-        this.deadSet.delete(this.dead.shift()!);
-        this.deadAt.shift();
-      }
+      if (this.dead.length > DEAD_LOG) this.compactDead();
     }
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
+  }
+
+  /** Reduce the log of failures to its list: each member at its latest entry, in order, the
+   *  newest DEAD_CAP. */
+  private compactDead(): void {
+    const n = this.dead.length;
+    if (n <= 1) return;
+    const seen = new Set<P>();
+    const ids: P[] = [];
+    const at: number[] = [];
+    for (let i = n - 1; i >= 0 && ids.length < DEAD_CAP; i--) {
+      const m = this.dead[i];
+      if (seen.has(m)) continue;
+      seen.add(m);
+      ids.push(m);
+      at.push(this.deadAt[i]);
+    }
+    this.dead = ids.reverse();
+    this.deadAt = at.reverse();
   }
 
   /** We refuted a rumour about ourselves (Lifeguard: a sign we may be slow). */
