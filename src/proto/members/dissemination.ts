@@ -24,6 +24,10 @@ const DIGEST_FACTOR = 4;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
+/** With `pruneFlood`, overlay neighbours that keep sending us their batches, at least: two,
+ *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
+ *  flood another path, beside the ring links. */
+const FLOOD_FEEDERS = 2;
 /** Slots of the piggyback buffer. */
 const PIGGY_CAP = 64;
 const NONE: { ids: never[]; states: number[] } = Object.freeze({ ids: [], states: [] }) as unknown as { ids: never[]; states: number[] };
@@ -68,6 +72,10 @@ export class Dissemination<P> {
    *  again every sync tick while the meta is still missing (the answer may be lost). */
   private readonly needMeta = new Set<P>();
   private readonly askedMeta = new Set<P>();
+  /** `pruneFlood` (Plumtree's eager / lazy split): overlay neighbours that pruned us (they get
+   *  our own entry only), and those we pruned (they send us theirs only). */
+  private readonly lazy = new Set<P>();
+  private readonly pruned = new Set<P>();
 
   constructor(
     private readonly self: P,
@@ -183,17 +191,21 @@ export class Dissemination<P> {
     };
     const srcs = this.batchSrcs(k);
     this.drop(k);
-    for (const p of this.nbrs) this.sendBatch(p, msg, srcs, -1, null);
+    const byRing = this.subjectsByRing();
+    for (const p of this.nbrs) {
+      if (!this.lazy.has(p)) this.sendBatch(p, msg, srcs, -1, null);
+      // A neighbour that pruned us gets our own entry, and its ring share if it is a ring subject.
+      else if (!byRing.includes(p)) this.sendBatch(p, msg, srcs, 0, null);
+    }
     // The ring subjects too: the overlay may have islands (after a mass crash, or a join
     // storm) that no overlay link enters; each member is some members' ring subject. Each
     // ring's subject gets the changes of its share of the members (bucket mod K): every
     // member still has an observer in each ring, so each change reaches it over one ring
     // link instead of K (the flood's cost at 10^5 nodes is these per-link copies).
-    const byRing = this.subjectsByRing();
     let ringOf: Int8Array | null = null;
     for (let r = 0; r < byRing.length; r++) {
       const p = byRing[r];
-      if (p === undefined || this.nbrs.has(p) || byRing.indexOf(p) < r) continue;
+      if (p === undefined || (this.nbrs.has(p) && !this.lazy.has(p)) || byRing.indexOf(p) < r) continue;
       let rings = 0;
       for (let q = r; q < byRing.length; q++) if (byRing[q] === p) rings |= 1 << q;
       ringOf ??= this.ringsOf(msg.ids);
@@ -207,11 +219,13 @@ export class Dissemination<P> {
 
   /** Send `msg` to `p`, without the changes `p` itself sent us and, for a ring subject
    *  (`rings` ≥ 0: the bitmask of the rings in which `p` is our subject), only our own entry
-   *  and the changes of members whose bucket mod K is one of those rings. The batch object is
-   *  shared when nothing is left out. */
+   *  and the changes of members whose bucket mod K is one of those rings (`rings` 0 with no
+   *  `ringOf`: a neighbour that pruned us, our own entry only). The batch object is shared
+   *  when nothing is left out. */
   private sendBatch(p: P, msg: Changes<P>, srcs: (P | undefined)[], rings: number, ringOf: Int8Array | null): void {
     // Our own entry (a join, a refutation, a leave) goes to every ring subject: it is one entry.
-    const keep = (i: number): boolean => srcs[i] !== p && (ringOf === null || ringOf[i] < 0 || (rings & (1 << ringOf[i])) !== 0);
+    const keep = (i: number): boolean =>
+      srcs[i] !== p && (rings < 0 || msg.ids[i] === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
     let all = true;
     for (let i = 0; i < msg.ids.length && all; i++) all = keep(i);
     if (all) {
@@ -359,13 +373,53 @@ export class Dissemination<P> {
     const { ids, states, metas } = msg;
     this.from = msg.sync ? undefined : from;
     this.relaying = true;
+    const flood = !msg.sync && this.nbrs.has(from);
+    let fresh = 0;
+    let others = 0;
     for (let i = 0; i < ids.length; i++) {
+      if (ids[i] !== from) others++;
       const meta = metas === null ? null : metas[i];
       if (meta === null && this.known(ids[i], states[i])) continue;
-      if (this.apply(ids[i], states[i], meta, msg.sync, now) && !msg.sync && this.nbrs.has(from)) this.fedAt = now;
+      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
     }
+    if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;
     this.from = undefined;
+    if (flood && fresh === 0 && others > 0) this.maybePrune(from);
+  }
+
+  // ------------------------------------------------------------------ pruning the flood
+
+  /** A batch of `from` (an overlay neighbour) brought only changes we held (other than its own
+   *  entry): with `pruneFlood`, ask it to stop, unless it is one of our last FLOOD_FEEDERS
+   *  neighbours that still send to us. */
+  private maybePrune(from: P): void {
+    if (!this.config.pruneFlood || this.pruned.has(from)) return;
+    let feeders = 0;
+    for (const p of this.nbrs) if (!this.pruned.has(p)) feeders++;
+    if (feeders <= FLOOD_FEEDERS) return;
+    this.pruned.add(from);
+    this.io.send(from, { type: 'm-prune', graft: false });
+  }
+
+  /** `m-prune` from a neighbour: send it our own entry only (`graft`: everything again). */
+  onPrune(from: P, graft: boolean): void {
+    if (graft) this.lazy.delete(from);
+    else if (this.nbrs.has(from)) this.lazy.add(from);
+  }
+
+  /** A new overlay link sends and receives the whole flood. */
+  linkReset(peer: P): void {
+    this.lazy.delete(peer);
+    this.pruned.delete(peer);
+  }
+
+  /** An overlay link went down: if it fed us, ask every neighbour we pruned to send again. */
+  linkDown(peer: P): void {
+    this.lazy.delete(peer);
+    if (this.pruned.delete(peer) || this.pruned.size === 0) return;
+    for (const p of this.pruned) this.io.send(p, { type: 'm-prune', graft: true });
+    this.pruned.clear();
   }
 
   // ------------------------------------------------------------------ anti-entropy

@@ -216,12 +216,14 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborUp(peer: P, now: number): void {
     if (this.stopped) return;
     this.nbrs.add(peer);
+    this.spread.linkReset(peer);
     this.spread.linkUp(peer, now, this.detector.troubled(now));
   }
 
   neighborDown(peer: P, reason: DownReason, now: number): void {
     this.nbrs.delete(peer);
     if (this.stopped) return;
+    this.spread.linkDown(peer);
     if (reason === 'link-failed') this.detector.linkFailed(peer, now);
   }
 
@@ -252,6 +254,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.onDigest(from, msg, now);
       case 'm-meta-req':
         return this.spread.onMetaReq(from, msg.ids);
+      case 'm-prune':
+        return this.spread.onPrune(from, msg.graft);
     }
   }
 

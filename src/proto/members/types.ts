@@ -113,7 +113,11 @@ export type MembersMessage<P> =
   /** Names and tags wanted: the receiver answers an `m-changes` (`sync`) with its state and
    *  meta of each listed member it knows with a meta. Sent to a member learned without its
    *  meta (a change piggybacked on a ping or in a digest carries none), which knows its own. */
-  | { type: 'm-meta-req'; ids: P[] };
+  | { type: 'm-meta-req'; ids: P[] }
+  /** Plumtree's PRUNE (`graft` false) and GRAFT (true) for the flood of `m-changes` on an overlay
+   *  link (Leitão et al., SRDS 2007, §3): "your batches bring me nothing new, stop sending them"
+   *  and "send them again". Only with `pruneFlood` (dissemination.ts). */
+  | { type: 'm-prune'; graft: boolean };
 
 export type MembersTimer<P> =
   | { type: 'm-tick'; due: number }
@@ -204,6 +208,12 @@ export interface MembersConfig {
   incarnation: number;
   /** Local health on (Lifeguard); off only to measure what it buys. Default true. */
   localHealth: boolean;
+  /** Plumtree-style pruning of the overlay flood (dissemination.ts): a node whose overlay
+   *  neighbour's batch of changes brought nothing new asks it to stop (`m-prune`), keeping at
+   *  least `FLOOD_FEEDERS` overlay neighbours that send, and asks the pruned ones back
+   *  (`m-prune` graft) when one of those goes down. Default false: measured in
+   *  docs/results.md ("Pruning the flood"), not yet the default. */
+  pruneFlood: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -227,6 +237,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   linkFailedSuspicionMs: 200,
   incarnation: 0,
   localHealth: true,
+  pruneFlood: false,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -260,6 +271,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   }
   if (c.probeTimeoutMs >= c.probeIntervalMs) return { ok: false, reason: `probeTimeoutMs: must be below probeIntervalMs (${c.probeIntervalMs}), got ${c.probeTimeoutMs}` };
   if (typeof c.localHealth !== 'boolean') return { ok: false, reason: `localHealth: expected a boolean, got ${String(c.localHealth)}` };
+  if (typeof c.pruneFlood !== 'boolean') return { ok: false, reason: `pruneFlood: expected a boolean, got ${String(c.pruneFlood)}` };
   return { ok: true, config: c };
 }
 
