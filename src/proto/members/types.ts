@@ -211,8 +211,9 @@ export interface MembersConfig {
   /** Plumtree-style pruning of the overlay flood (dissemination.ts): a node whose overlay
    *  neighbour's batch of changes brought nothing new asks it to stop (`m-prune`), keeping at
    *  least `FLOOD_FEEDERS` overlay neighbours that send, and asks the pruned ones back
-   *  (`m-prune` graft) when one of those goes down. Default false: measured in
-   *  docs/results.md ("Pruning the flood"), not yet the default. */
+   *  (`m-prune` graft) when one of those goes down. Default false, measured (2,000 nodes,
+   *  seed 1, docs/results.md "Scale"): detection bytes −12 % (10 % crashed) and −43 % (50 %),
+   *  but p100 at 50 % crashed 7.0 → 15.0 s, over the 10 s target. */
   pruneFlood: boolean;
 }
 
