@@ -314,7 +314,11 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
 
   handleTimer(t: QueryTimer, now: number): void {
     const q = this.asking.get(t.id);
-    if (q !== undefined && now >= q.deadline) this.finish(t.id, 'timeout', now);
+    if (q === undefined) return;
+    if (now >= q.deadline) return this.finish(t.id, 'timeout', now);
+    // A host's timer may fire before `now` reaches the deadline (Node arms timers from the loop
+    // turn's cached clock, `now` is read later): wait for the rest, or the query never ends.
+    this.io.timer(q.deadline - now, t);
   }
 
   private finish(id: number, reason: QuerySummary<P>['reason'], now: number): void {
