@@ -15,7 +15,10 @@
  * quarantine at any node (a relay of the flood punished); the JSON adds the three slowest
  * messages (index, ms) and node 0's fair-queue drops.
  *
- * Run: npm run bench:flood [-- --messages N]. Prints a table, writes bench/results/flood.json.
+ * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']. `--only`
+ * runs a subset (keys none, off, fq, nofq, on; `none` always runs: the ratio is against it);
+ * `--defences` merges options into the default condition (for tuning). Prints a table and the
+ * default condition's ratio, writes bench/results/flood.json.
  * The machine is shared: the load average is recorded with the figures.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -29,6 +32,16 @@ const arg = (k: string, d: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
 const MESSAGES = arg('messages', 100);
+/** `--only on,none`: run a subset of the conditions (keys below), for tuning; default all. */
+const ONLY = ((): string[] | null => {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 ? String(process.argv[i + 1]).split(',') : null;
+})();
+/** `--defences '<json>'`: extra defence options merged into the default condition (tuning). */
+const EXTRA = ((): NodeOptions['defences'] => {
+  const i = process.argv.indexOf('--defences');
+  return i >= 0 ? (JSON.parse(String(process.argv[i + 1])) as NodeOptions['defences']) : {};
+})();
 /** The flooder starts before this honest message (0.5 s into the run at 20/s). */
 const FLOOD_AT = Math.min(10, Math.floor(MESSAGES / 4));
 const FLOODER = '127.0.0.1:9';
@@ -59,8 +72,10 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
   const lat: number[] = [];
   const index = new Map<string, number>();
   const worst: { i: number; ms: number }[] = [];
+  let floodDelivered = 0;
   for (const n of nodes) {
     n.on('message', (d) => {
+      if (d.channel === 'flood') floodDelivered++;
       if (d.channel !== 'honest') return;
       const c = (got.get(d.id) ?? 0) + 1;
       got.set(d.id, c);
@@ -96,6 +111,8 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     p50_ms: lat.length ? Math.round(pct(lat, 0.5) * 100) / 100 : null,
     p99_ms: lat.length ? Math.round(pct(lat, 0.99) * 100) / 100 : null,
     flood_frames_in: st.messagesIn.gossip ?? 0,
+    // Flood messages delivered, summed over the 5 nodes (the work the flood made the cluster do).
+    flood_delivered: floodDelivered,
     rate_excess: st.defences?.rateExcess ?? null,
     quarantines: st.defences?.quarantine.started ?? 0,
     // Honest nodes quarantined anywhere (a relay of the flood punished by its neighbours).
@@ -104,20 +121,35 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     // FLOOD_AT).
     slowest: worst.sort((a, b) => b.ms - a.ms).slice(0, 3),
     fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
+    // Of those, the flooder's own frames dropped from their header alone (no decode).
+    fair_queue_unread: st.defences?.fairQueue?.unread ?? null,
   };
 }
 
-const rows = [
-  await run('no flood', false, {}),
-  await run('flood, defences off', true, { defences: { scoring: false, limits: false } }),
-  await run('flood, fair queue only (no scoring)', true, { defences: { scoring: false } }),
-  await run('flood, defences on, fair queue off', true, { defences: { fairQueue: false } }),
-  await run('flood, defences on (defaults)', true, {}),
+const CONDITIONS: Array<[key: string, label: string, flood: boolean, o: NodeOptions]> = [
+  ['none', 'no flood', false, {}],
+  ['off', 'flood, defences off', true, { defences: { scoring: false, limits: false } }],
+  ['fq', 'flood, fair queue only (no scoring)', true, { defences: { scoring: false } }],
+  ['nofq', 'flood, defences on, fair queue off', true, { defences: { fairQueue: false } }],
+  ['on', 'flood, defences on (defaults)', true, { defences: EXTRA }],
 ];
+const unknown = ONLY?.find((k) => !CONDITIONS.some(([key]) => key === k));
+if (unknown !== undefined) {
+  console.error(`bench/flood: --only expects keys of ${CONDITIONS.map(([k]) => k).join(', ')}, got ${JSON.stringify(unknown)}`);
+  process.exit(2);
+}
+const rows: Record<string, unknown>[] = [];
+// 'none' first: the ratio column is against it.
+for (const [key, label, flood, o] of CONDITIONS) if (ONLY === null || ONLY.includes(key) || key === 'none') rows.push(await run(label, flood, o));
 const base = rows[0].p99_ms as number;
 for (const r of rows) r.p99_vs_no_flood = r.p99_ms === null ? null : Math.round(((r.p99_ms as number) / base) * 100) / 100;
 const out = { bench: 'flood', nodes: 5, messages: MESSAGES, rate_per_s: 20, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
-console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, slowest: _s, ...r }) => r));
+console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, fair_queue_unread: _u, slowest: _s, ...r }) => r));
+const def = rows.find((r) => r.condition === 'flood, defences on (defaults)');
+if (def !== undefined) {
+  const slow = (def.slowest as { i: number; ms: number }[]).map((x) => `#${x.i} ${x.ms} ms`).join(', ');
+  console.log(`defaults: honest p99 ${String(def.p99_ms)} ms vs ${base} ms without flood = ${String(def.p99_vs_no_flood)}× (target ≤ 2×); delivered ${String(def.delivered_all)}/${MESSAGES}; slowest ${slow}`);
+}
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
 writeFileSync(fileURLToPath(new URL('./results/flood.json', import.meta.url)), JSON.stringify(out, null, 2) + '\n');
 console.log(`wrote bench/results/flood.json (load average ${out.load_avg.join(' ')})`);

@@ -6,7 +6,7 @@
 // /opt/rumor under systemd): elsewhere the first agent that runs 2 s writes the cache itself.
 // Usage: node scripts/code-cache.mjs        (exit 0 when the cache exists and matches the bundle)
 import { spawn } from 'node:child_process';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,10 +17,13 @@ const BUNDLE = join(ROOT, 'dist', 'rumor.cjs');
 const CACHE = `${BUNDLE}.cache`;
 const TIMEOUT_MS = 30_000;
 // The joining agent writes the cache this long after its start (bin/rumor.js reads
-// RUMOR_CODE_CACHE_AFTER_MS): by then its join, its API answers and the handler warm-up (1.5 s
-// after start) are compiled, so a start with the cache compiles none of them again. A cache
-// written 2 s into a lone agent that nobody asked anything held about half as much (225 KB).
-const CACHE_AFTER_MS = 4000;
+// RUMOR_CODE_CACHE_AFTER_MS): by then its join, its API answers, the handler warm-up (1.5 s
+// after start) and the work `exercise` asks of it (user events, queries and tag updates, both
+// sent and received) are compiled, so a start with the cache compiles none of them again. A
+// cache written 2 s into a lone agent that nobody asked anything held about half as much
+// (225 KB); one without the event, query and tag paths left every agent of a cluster compiling
+// them at its first query (docs/results.md, "Queries and tag updates at N = 50: where the CPU goes").
+const CACHE_AFTER_MS = 6000;
 // The seed never writes it (it is stopped long before).
 const NEVER_MS = 3_600_000;
 
@@ -33,7 +36,8 @@ const agents = [];
 
 /** Start an agent; resolves with its gossip address and API URL once it prints them. */
 function start(name, joinTo, cacheAfterMs) {
-  const args = [join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', name, '--bind', '127.0.0.1:0', '--api-addr', '127.0.0.1:0', '--log-level', 'error', '--event-handler', 'user=true'];
+  // `query=true` answers every query with an empty response (a shell runs `true`).
+  const args = [join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', name, '--bind', '127.0.0.1:0', '--api-addr', '127.0.0.1:0', '--log-level', 'error', '--event-handler', 'user=true', '--event-handler', 'query=true'];
   if (joinTo) args.push('--join', joinTo);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUMOR_CODE_CACHE_AFTER_MS: String(cacheAfterMs) } });
   agents.push(child);
@@ -50,7 +54,7 @@ function start(name, joinTo, cacheAfterMs) {
 }
 
 /** One GET, its body read; settles (never rejects) within 2 s. */
-function request(url) {
+function fetchOnce(url) {
   return new Promise((resolve) => {
     const req = get(url, { timeout: 2000 }, (res) => {
       res.resume();
@@ -62,16 +66,64 @@ function request(url) {
   });
 }
 
+/** One POST of a JSON body, its answer read (a query's stream to its end); never rejects. */
+function post(url, body) {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', timeout: 5000, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+      res.on('error', resolve);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', resolve);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Once both agents list each other: a user event, a query and a tag update from each, so the
+ *  joining agent compiles both the sending and the receiving side of each. */
+async function exercise(seed, agent, deadline) {
+  for (;;) {
+    if (Date.now() > deadline) return;
+    const text = await getText(agent.api + '/v1/members');
+    if ((text.match(/"status":"alive"/g) ?? []).length >= 2) break;
+    await sleep(100);
+  }
+  for (const [i, a] of [seed, agent, seed, agent].entries()) {
+    await post(a.api + '/v1/event', { name: 'code-cache', payload: `e${i}` });
+    await post(a.api + '/v1/query', { name: 'code-cache', timeoutMs: 1000 });
+    await post(a.api + '/v1/tags', { set: { 'code-cache': `t${i}` } });
+    await sleep(100);
+  }
+}
+
+/** One GET's body ('' on any failure); settles within 2 s. */
+function getText(url) {
+  return new Promise((resolve) => {
+    const req = get(url, { timeout: 2000 }, (res) => {
+      let t = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (t += d));
+      res.on('end', () => resolve(t));
+      res.on('error', () => resolve(''));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(''));
+  });
+}
+
 const cacheWritten = () => existsSync(CACHE) && readFileSync(CACHE).length > 1024;
 
 async function run() {
   const deadline = Date.now() + TIMEOUT_MS;
   const seed = await start('code-cache-seed', undefined, NEVER_MS);
   const agent = await start('code-cache', seed.gossip, CACHE_AFTER_MS);
+  const started = Date.now();
+  await exercise(seed, agent, started + CACHE_AFTER_MS - 1500);
   while (!cacheWritten()) {
     if (Date.now() > deadline) throw new Error(`the agent wrote no ${CACHE} within ${TIMEOUT_MS / 1000} s`);
     // The requests an operator's tools and the benchmarks send (errors are retried: the cache is what is checked).
-    for (const path of ['/v1/info', '/v1/members']) await request(agent.api + path);
+    for (const path of ['/v1/info', '/v1/members']) await fetchOnce(agent.api + path);
     await sleep(100);
   }
 }

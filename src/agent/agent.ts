@@ -46,7 +46,7 @@ export { MEMBERS_CHANNEL };
 export const EVENT_CHANNEL = '_rumor.event';
 
 export { MEMBERS_FLUSH_MS, MEMBERS_RESET_SUSPICION_MS, VERSION_PUBLISH_DELAY_MS, WARM_UP_DELAY_MS } from './agent-timing.js';
-export { JOIN_RETRY_FIRST_MS, JOIN_RETRY_MAX_MS } from './operator.js';
+export { JOIN_WAIT_FIRST_MS, JOIN_WAIT_MAX_MS } from './operator.js';
 export { installSignalHandlers, leavesOn } from './signals.js';
 
 /** Optional dependencies (tests). */
@@ -380,18 +380,7 @@ export class Agent implements ApiBackend {
 
   /** Join through `seeds`, retrying until it works (operator.ts `joinWithRetry`). */
   private joinLoop(seeds: string[]): Promise<void> {
-    return joinWithRetry(this.node, seeds, {
-      log: this.log,
-      running: () => this.state === 'running',
-      wait: (ms) =>
-        new Promise<void>((r) => {
-          const h = setTimeout(() => {
-            this.timers.delete(h);
-            r();
-          }, ms);
-          this.timers.add(h);
-        }),
-    });
+    return joinWithRetry(this.node, seeds, { log: this.log, running: () => this.state === 'running' });
   }
 
   private memberCounts(): Record<MemberStatus, number> {

@@ -20,9 +20,10 @@
  * agents' CPU is the event's latency: runs are started by a long-lived launcher process
  * (`spawn-helper.ts`: the agent does not fork its ~60 MB per run; with the same semantics, and
  * the agent's own `spawn` as the fallback, `launcher: 'direct'`); the environment is an object whose prototype is the
- * agent's environment, read once (no copy of it per run); stdin is an unnamed scratch file
- * holding the data rather than a pipe (see `scratch.ts`; read to its end like a pipe; a pipe
- * is the fallback when no scratch file can be made); stdout is only captured when asked
+ * agent's environment, read once (no copy of it per run); stdin holds the data (through the
+ * launcher a pipe filled before the fork; with the agent's own spawn an unnamed scratch file,
+ * see `scratch.ts`, read to its end like a pipe, with a pipe as the fallback when no scratch
+ * file can be made); stdout is only captured when asked
  * (`captureStdout`). Stderr stays a pipe, read as it comes and kept to its first 4 KiB: as a
  * file it would save a little more, but a runaway script could then fill the temporary
  * directory (often memory-backed) before its timeout.
@@ -33,7 +34,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
-import { SpawnHelper, type HelperChild } from './spawn-helper.js';
+import { HelperChild, SpawnHelper } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -112,6 +113,11 @@ export interface QueryRunResult {
  *  CPU of spawn + exit handling in the parent, run by run: 5-11, 2.5-3, 3.7-4, 1.7-2.6,
  *  1.4-2.3, then 1.2-1.4 ms: about six runs reach the steady state. */
 export const WARM_UP_RUNS = 6;
+/** Warm-up runs through the launcher (the default): the first starts the launcher itself
+ *  (5.5-5.7 ms of the agent's CPU), the second already costs the steady 0.4-0.5 ms (measured
+ *  run by run, node 20, load 8: 5.68, 0.48, 0.36, 0.39, 0.43 ms); more runs only add forks of
+ *  /bin/sh to the fleet's CPU right when the first events of a fresh cluster arrive. */
+export const WARM_UP_RUNS_LAUNCHER = 2;
 /** Data of a warm-up run: not empty, so that the warm-up also takes the path that writes
  *  stdin's scratch file (an empty one is never written). */
 const WARM_UP_STDIN = new TextEncoder().encode('warm-up\n');
@@ -169,6 +175,7 @@ export class HandlerRunner {
 
   /**
    * Warm the run path at start-up, when any handler is configured: `WARM_UP_RUNS` no-op runs
+   * (`WARM_UP_RUNS_LAUNCHER` through the launcher)
    * (`/bin/sh -c :`) one after the other, neither counted in the runs metric nor reported.
    * The first spawns of a Node process run cold code (child_process, libuv's SIGCHLD set-up,
    * stream and exit handling: see `WARM_UP_RUNS`); without warming, the first event paid it
@@ -178,7 +185,8 @@ export class HandlerRunner {
   async warmUp(): Promise<number> {
     let started = 0;
     if (this.opts.handlers.length === 0) return started;
-    for (; started < WARM_UP_RUNS && !this.closed; started++) {
+    const runs = this.opts.launcher === 'direct' ? WARM_UP_RUNS : WARM_UP_RUNS_LAUNCHER;
+    for (; started < runs && !this.closed; started++) {
       this.enqueue({ script: ':', env: Object.create(this.baseEnv) as Record<string, string>, stdin: WARM_UP_STDIN, event: 'warm-up', warm: true });
       await this.idle();
     }
@@ -254,7 +262,7 @@ export class HandlerRunner {
     if (launcher !== null && ![file, ...args, ...Object.keys(env), ...Object.values(env)].some((x) => x.includes('\0'))) {
       const stdoutLimit = job.query !== undefined ? job.query.limit : this.opts.captureStdout === false ? null : OUTPUT_LIMIT;
       const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit }, (c) => this.spawnInto(job, c));
-      this.watch(job, child as unknown as ChildProcess);
+      this.watch(job, child);
       return;
     }
     const child = this.spawnDirect(job);
@@ -275,6 +283,7 @@ export class HandlerRunner {
     const c = this.spawnDirect(job, into);
     if (c === null) return;
     into.pid = c.pid;
+    into.killer = () => c.pid !== undefined && killGroup(c.pid);
     into.emit('spawn');
     c.stdout?.on('data', (b: Buffer) => into.stdout?.emit('data', b));
     c.stderr?.on('data', (b: Buffer) => into.stderr.emit('data', b));
@@ -313,7 +322,7 @@ export class HandlerRunner {
   }
 
   /** Feed stdin, collect output, enforce the timeout and report the outcome of a started run. */
-  private watch(job: Job, child: ChildProcess): void {
+  private watch(job: Job, child: ChildProcess | HelperChild): void {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -321,7 +330,8 @@ export class HandlerRunner {
     let pid = child.pid;
     if (pid !== undefined) this.live.add(pid);
     else {
-      // Through the launcher the pid comes later; a timeout before it kills at once then.
+      // Started directly after the launcher failed: the pid comes later; a timeout before it
+      // kills at once then.
       child.once('spawn', () => {
         pid = child.pid;
         if (pid === undefined || finished) return;
@@ -331,7 +341,9 @@ export class HandlerRunner {
     }
     const timer = setTimeout(() => {
       timedOut = true;
-      if (pid !== undefined) killGroup(pid);
+      // A launcher's run: the launcher kills it (its pid is the launcher's business).
+      if (child instanceof HelperChild) child.killRun();
+      else if (pid !== undefined) killGroup(pid);
     }, this.opts.timeoutMs);
     const out = job.query === undefined ? null : { chunks: [] as Buffer[], kept: 0, total: 0, limit: job.query.limit };
     child.stdout?.on('data', (b: Buffer) => {

@@ -16,18 +16,28 @@
  * Semantics kept from a direct spawn (Serf's: one process per event, its data on stdin, the
  * event in the environment): the child gets its own session and process group (`setsid`, as
  * `detached: true`: a timeout kills the whole group), the environment is the launcher's (the
- * agent's, inherited at start) plus the run's own variables, stdin is an anonymous temporary
- * file holding the data, stdout is `/dev/null` unless captured, stderr is a pipe; `exec`
- * failures (ENOENT, EACCES) are reported as spawn errors with their errno, as `spawn` does, and
- * a file without `#!` runs with `/bin/sh` (execvp's ENOEXEC fallback, as libuv).
+ * agent's, inherited at start) plus the run's own variables, stdin holds the data (a pipe
+ * filled before the fork, as Serf's; `/dev/null` when there is none; an anonymous temporary
+ * file when it is larger than a pipe takes at once, 64 KiB), stdout is `/dev/null` unless
+ * captured, stderr is a pipe; `exec` failures (ENOENT, EACCES) are reported as spawn errors with
+ * their errno, as `spawn` does, and a file without `#!` runs with `/bin/sh` (execvp's ENOEXEC
+ * fallback, as libuv).
  *
- * Protocol (binary, length-prefixed, both ways on the launcher's stdin/stdout):
+ * Protocol (binary, length-prefixed, both ways on the launcher's stdin/stdout), one report per
+ * run so that a run wakes the agent once (measured with `npm run bench:handler-launch`, load
+ * 47–55: the agent's CPU per run 0.48–0.62 ms with separate start, output and exit reports,
+ * 0.35–0.37 ms with one):
  * - job: `N` length, then `N` id, `C` flags (1: capture stdout), `N` stdout limit, `N` args
  *   count, `N` env count, then strings `N/a*`: file, args..., `KEY=value`..., stdin data;
- * - report: `N` length, then `C` type, `N` id, `N` value, `N/a*` data: `S` started (value: pid),
- *   `F` could not start (value: errno, data: message), `O`/`E` stdout/stderr bytes (at most the
- *   limit are relayed, one byte more tells "truncated"; the rest is read and dropped so the
- *   child never blocks), `X` exited and its pipes closed (value: raw wait status).
+ * - kill: `N` length (5), `N` id, `C` 2: SIGKILL to the run's process group (its timeout);
+ * - report: `N` length, then `C` type, `N` id, `N` value, `N/a*` data: `R` the launcher runs
+ *   (once, at its start), `F` could not start (value: errno, data: message), `X` exited and its
+ *   pipes closed (value: raw wait status, data: `N/a*` stdout then `N/a*` stderr, each at most
+ *   its limit plus one byte, which tells "truncated"; the rest is read and dropped so the child
+ *   never blocks).
+ * The launcher kills the process group of every run it still has when its stdin closes (the
+ * agent stopped or closed it), then exits. When it dies, runs it was handed fail (`EHELPER`),
+ * except before its `R` report (perl missing or broken): those are spawned by the agent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -37,16 +47,27 @@ import { constants } from 'node:os';
 const LAUNCHER = String.raw`
 use strict; use warnings; use POSIX (); use IO::Select;
 $SIG{PIPE} = 'IGNORE'; binmode STDIN; binmode STDOUT; my $sel = IO::Select->new(\*STDIN);
-my (%kids, %byfh, %status); my $in = ''; my $reaped = 0;
+my (%kids, %byid, %byfh, %status); my $in = ''; my $reaped = 0;
 pipe(my $sigr, my $sigw) or die "pipe: $!"; $sigw->blocking(0); $sigr->blocking(0); $sel->add($sigr);
 $SIG{CHLD} = sub { $reaped = 1; syswrite($sigw, 'x') };
 sub report { my $b = pack('CNN', $_[0], $_[1], $_[2]) . pack('N/a*', $_[3] // ''); syswrite(STDOUT, pack('N', length $b) . $b) // exit 0; }
-sub done { my $k = shift; return if $k->{fhs} > 0 || !defined $k->{st}; report(ord 'X', $k->{id}, $k->{st}, ''); delete $kids{$k->{pid}}; }
+sub done { my $k = shift; return if $k->{fhs} > 0 || !defined $k->{st}; report(ord 'X', $k->{id}, $k->{st}, pack('N/a* N/a*', $k->{O}, $k->{E})); delete $kids{$k->{pid}}; delete $byid{$k->{id}}; }
+sub stdin_of {
+  my $data = shift;
+  if ($data eq '') { open(my $null, '<', '/dev/null') or return; return $null; }
+  if (length $data <= 65536 && pipe(my $r, my $w)) {
+    $w->blocking(0); my $n = syswrite($w, $data); close $w;
+    return $r if defined $n && $n == length $data;
+    close $r;
+  }
+  open(my $tmp, '+>', undef) or return; binmode $tmp; print $tmp $data; seek($tmp, 0, 0); return $tmp;
+}
 sub start {
-  my ($id, $flags, $limit, $na, $ne, @s) = unpack('N C N N N (N/a*)*', $_[0]);
+  my ($id, $flags) = unpack('N C', $_[0]);
+  if ($flags & 2) { my $k = $byid{$id}; kill('KILL', -$k->{pid}) if $k; return; }
+  my (undef, undef, $limit, $na, $ne, @s) = unpack('N C N N N (N/a*)*', $_[0]);
   my $file = shift @s; my @args = splice(@s, 0, $na); my @env = splice(@s, 0, $ne); my $data = shift(@s) // '';
-  open(my $tmp, '+>', undef) or return report(ord 'F', $id, 0 + $!, "stdin file: $!");
-  binmode $tmp; print $tmp $data; seek($tmp, 0, 0);
+  my $input = stdin_of($data) or return report(ord 'F', $id, 0 + $!, "stdin: $!");
   pipe(my $er, my $ew) or return report(ord 'F', $id, 0 + $!, "pipe: $!");
   my ($or, $ow); if ($flags & 1) { pipe($or, $ow) or return report(ord 'F', $id, 0 + $!, "pipe: $!"); }
   pipe(my $xr, my $xw) or return report(ord 'F', $id, 0 + $!, "pipe: $!");
@@ -54,19 +75,20 @@ sub start {
   if (!defined $pid) { return report(ord 'F', $id, 0 + $!, "fork: $!"); }
   if ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT'; POSIX::setsid();
-    open(STDIN, '<&', $tmp); if ($ow) { open(STDOUT, '>&', $ow) } else { open(STDOUT, '>', '/dev/null') } open(STDERR, '>&', $ew);
+    open(STDIN, '<&', $input); if ($ow) { open(STDOUT, '>&', $ow) } else { open(STDOUT, '>', '/dev/null') } open(STDERR, '>&', $ew);
     for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
     { no warnings; exec { $file } $file, @args; }
     syswrite($xw, pack('N', 0 + $!) . "$!"); POSIX::_exit(127);
   }
-  close $xw; close $ew; close $ow if $ow; close $tmp;
+  close $xw; close $ew; close $ow if $ow; close $input;
   my $err = ''; while (1) { my $n = sysread($xr, $err, 4096, length $err); last if defined $n && $n == 0; next if !defined $n && $!{EINTR}; last if !defined $n; } close $xr;
   if (length $err >= 4) { waitpid($pid, 0); return report(ord 'F', $id, unpack('N', $err), substr($err, 4)); }
-  my $k = { id => $id, pid => $pid, fhs => 0, st => undef, limit => $limit };
-  for ([$er, 'E', 4096], ($or ? [$or, 'O', $limit] : ())) { $k->{fhs}++; $byfh{fileno $_->[0]} = [$k, $_->[0], $_->[1], $_->[2], 0]; $sel->add($_->[0]); }
-  $kids{$pid} = $k; report(ord 'S', $id, $pid, '');
+  my $k = { id => $id, pid => $pid, fhs => 0, st => undef, O => '', E => '' };
+  for ([$er, 'E', 4096], ($or ? [$or, 'O', $limit] : ())) { $k->{fhs}++; $byfh{fileno $_->[0]} = [$k, $_->[0], $_->[1], $_->[2]]; $sel->add($_->[0]); }
+  $kids{$pid} = $k; $byid{$id} = $k;
   if (exists $status{$pid}) { $k->{st} = delete $status{$pid}; }
 }
+report(ord 'R', 0, 0, '');
 sub reap { $reaped = 0; while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) { if (my $k = $kids{$p}) { $k->{st} = $?; done($k); } else { $status{$p} = $?; } } }
 while (1) {
   reap() if $reaped;
@@ -77,7 +99,8 @@ while (1) {
     if (fileno($fh) == fileno($sigr)) { my $b; 1 while (sysread($sigr, $b, 512) // 0) > 0; $reaped = 1; next; }
     if (fileno($fh) == fileno(STDIN)) {
       my $n = sysread(STDIN, $in, 65536, length $in);
-      if (!$n) { next if !defined $n && $!{EINTR}; exit 0; }
+      # The agent is gone or closed us: its runs go with it.
+      if (!$n) { next if !defined $n && $!{EINTR}; kill('KILL', -$_->{pid}) for values %kids; exit 0; }
       while (length $in >= 4) { my $len = unpack('N', $in); last if length $in < 4 + $len; my $job = substr($in, 4, $len); substr($in, 0, 4 + $len) = ''; start($job); }
       next;
     }
@@ -85,18 +108,21 @@ while (1) {
     my $n = sysread($h, $buf, 65536);
     if (!defined $n) { next if $!{EINTR} || $!{EAGAIN}; $n = 0; }
     if ($n == 0) { $sel->remove($h); delete $byfh{fileno $h}; close $h; $k->{fhs}--; done($k); next; }
-    my $room = $limit + 1 - $e->[4]; next if $room <= 0;
-    $buf = substr($buf, 0, $room) if length $buf > $room; $e->[4] += length $buf; report(ord $type, $k->{id}, 0, $buf);
+    my $room = $limit + 1 - length $k->{$type}; $k->{$type} .= substr($buf, 0, $room) if $room > 0;
   }
 }
 `;
 
-/** A run started through the launcher: what `HandlerRunner.watch` needs of a `ChildProcess`. */
+/** A run started through the launcher: what `HandlerRunner.watch` needs of a `ChildProcess`.
+ *  Its pid stays undefined (the launcher kills it: `killRun`) unless it was started another
+ *  way after the launcher failed (then `pid` is set and a `spawn` event emitted). */
 export class HelperChild extends EventEmitter {
   pid: number | undefined;
   readonly stdin = null;
   readonly stdout: EventEmitter | null;
   readonly stderr = new EventEmitter();
+  /** Set by whoever started the run: kill its whole process group. */
+  killer: (() => void) | null = null;
   constructor(
     captureStdout: boolean,
     /** The file run (for error messages). */
@@ -104,6 +130,11 @@ export class HelperChild extends EventEmitter {
   ) {
     super();
     this.stdout = captureStdout ? new EventEmitter() : null;
+  }
+
+  /** Kill the run's process group (SIGKILL), wherever it runs; a run already over is left alone. */
+  killRun(): void {
+    this.killer?.();
   }
 }
 
@@ -127,6 +158,9 @@ export class SpawnHelper {
   private readonly fallbacks = new Map<number, (c: HelperChild) => void>();
   private seq = 0;
   private buf: Buffer = Buffer.alloc(0);
+  /** The launcher said it runs (its `R` report): from then on a run it was handed may have
+   *  started, so when it dies its runs fail instead of being started again. */
+  private ready = false;
   /** False once the launcher failed to start or died: the caller spawns directly. */
   alive = true;
   private deadSeen = false;
@@ -143,8 +177,9 @@ export class SpawnHelper {
    *  launcher is gone before the run started, `fallback(child)` is called instead (the caller
    *  starts it another way and feeds the same object). */
   run(job: HelperJob, fallback: (c: HelperChild) => void): HelperChild {
-    const id = (this.seq = (this.seq + 1) >>> 0);
+    const id = (this.seq = (this.seq + 1) >>> 0 || 1);
     const child = new HelperChild(job.stdoutLimit !== null, job.file);
+    child.killer = () => this.kill(id);
     if (!this.alive) {
       queueMicrotask(() => fallback(child));
       return child;
@@ -173,7 +208,17 @@ export class SpawnHelper {
     return child;
   }
 
-  /** Stop the launcher (runs already started are the caller's to kill). */
+  /** Ask the launcher to kill run `id`'s process group (nothing when it is over). */
+  private kill(id: number): void {
+    if (!this.alive || !this.runs.has(id)) return;
+    const m = Buffer.alloc(4 + 5);
+    m.writeUInt32BE(5, 0);
+    m.writeUInt32BE(id, 4);
+    m.writeUInt8(2, 8);
+    this.proc.stdin!.write(m);
+  }
+
+  /** Stop the launcher: it kills the runs it still has, then exits. */
   close(): void {
     this.alive = false;
     this.deadSeen = true;
@@ -192,21 +237,24 @@ export class SpawnHelper {
   }
 
   private onReport(type: string, id: number, value: number, data: Buffer): void {
+    if (type === 'R') {
+      this.ready = true;
+      return;
+    }
     const c = this.runs.get(id);
     if (c === undefined) return;
+    this.runs.delete(id);
     this.fallbacks.delete(id);
-    if (type === 'S') {
-      c.pid = value;
-      c.emit('spawn');
-    } else if (type === 'O') c.stdout?.emit('data', Buffer.from(data));
-    else if (type === 'E') c.stderr.emit('data', Buffer.from(data));
-    else if (type === 'F') {
-      this.runs.delete(id);
+    if (type === 'F') {
       const code = ERRNO_NAMES.get(value) ?? 'ESPAWN';
       // As `spawn` words it ("spawn FILE ENOENT"), with the system's text after it.
       c.emit('error', Object.assign(new Error(`spawn ${c.file} ${code} (${data.toString()})`), { code, errno: value }));
     } else if (type === 'X') {
-      this.runs.delete(id);
+      const outLen = data.readUInt32BE(0);
+      const out = data.subarray(4, 4 + outLen);
+      const err = data.subarray(8 + outLen, 8 + outLen + data.readUInt32BE(4 + outLen));
+      if (out.length > 0) c.stdout?.emit('data', Buffer.from(out));
+      if (err.length > 0) c.stderr.emit('data', Buffer.from(err));
       const sig = value & 0x7f;
       const name = sig === 0 ? null : (Object.entries(constants.signals).find(([, n]) => n === sig)?.[0] ?? `SIG${sig}`);
       c.emit('close', sig === 0 ? (value >> 8) & 0xff : null, name);
@@ -219,8 +267,9 @@ export class SpawnHelper {
     this.alive = false;
     for (const [id, c] of this.runs) {
       const fb = this.fallbacks.get(id);
-      // Not started yet: start it another way. Started: its pipes are gone with the launcher.
-      if (fb !== undefined) fb(c);
+      // A launcher that never ran (no perl) started nothing: start the runs another way. One
+      // that ran may have started them: they fail (their output went with it).
+      if (fb !== undefined && !this.ready) fb(c);
       else c.emit('error', Object.assign(new Error(reason), { code: 'EHELPER' }));
     }
     this.runs.clear();

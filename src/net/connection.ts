@@ -51,11 +51,12 @@ export interface ConnHandler {
   onBadFrame(conn: Connection, res: Extract<DecodeResult, { ok: false }>): void;
   onOpenSocket(conn: Connection): void;
   onClose(conn: Connection, info: CloseInfo): void;
+  /** While `conn.skimming`: may this whole, unchecked frame be dropped unread? (gossip-inbound.ts) */
+  onSkim?(conn: Connection, frame: Uint8Array, now: number): boolean;
 }
 
 /** Bytes kept in the socket's own buffer before we hold frames in our queue. */
 const WRITE_CHUNK = 64 * 1024;
-
 
 /** Batches of frames are copied into this process-wide buffer for their one write, and it is
  *  reused as soon as a write has been taken whole by the kernel (the usual case on a LAN): the
@@ -199,6 +200,8 @@ export class Connection {
   private readonly cluster: string;
   /** A fatal crypto error was reported: nothing more is read from this socket. */
   private readStopped = false;
+  /** Set by the handler: offer each frame to `onSkim` before decoding it. */
+  skimming = false;
 
   constructor(
     readonly socket: Socket,
@@ -521,6 +524,11 @@ export class Connection {
   private pumpFrames(now: number): boolean {
     for (;;) {
       if (this.socket.destroyed) return false;
+      const raw = this.skimming ? this.decoder.peek() : null;
+      if (raw !== null && this.handler.onSkim?.(this, raw, now) === true) {
+        this.decoder.skip(raw);
+        continue;
+      }
       const r = this.decoder.next();
       if (r === null) return true;
       if (r.ok) {

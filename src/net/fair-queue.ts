@@ -17,14 +17,21 @@
  * neighbour that relays a flood along with honest messages) one origin's backlog never
  * delays another origin's.
  *
+ * Bursts and floods of one origin (`hotShare`, 8): at most that many frames of one link and
+ * origin in a row run as they are read in a turn (a flood's first read no longer runs ahead of
+ * every other socket of the turn), and an origin that overflowed its queue on a link in this
+ * turn or the last is served at most that many per turn — the rest of the budget goes to the
+ * other links and origins; an origin that stops overflowing gets the full budget again.
+ *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
- * per link. A frame over a bound is dropped and counted. The transport (transport.ts
- * `offerGossip`) charges a dropped frame of the peer's own origin to that origin's rate limit
- * (limits.ts `OriginLimits`), and once the origin is over its rate the drop scores against the
- * peer as `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate,
- * while a neighbour that merely relays a flood, or a publisher within its rate that is ahead
- * of a busy node, is never scored for its drops. A dropped relay is the
- * eager copy only: Plumtree's lazy IHAVEs from other neighbours still announce the message.
+ * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
+ * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
+ * `OriginLimits`), and once the origin is over its rate the drop scores against the peer as
+ * `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate, while a
+ * neighbour that merely relays a flood, or a publisher within its rate that is ahead of a busy
+ * node, is never scored for its drops; while the queue stays full the caller drops the peer's
+ * own frames unread (`countUnread`). A dropped relay is the eager copy only: Plumtree's lazy
+ * IHAVEs from other neighbours still announce the message.
  *
  * Limits: round robin counts frames, not bytes (deficit round robin by bytes would weigh a
  * 1 MB frame as more than a 64 B one; frames of one workload are of similar size). Queued
@@ -49,11 +56,20 @@ export interface FairQueueConfig {
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
   maxOriginFrames: number;
+  /** Most frames of one link and origin run as they are read in a turn (the rest of a burst
+   *  runs in the turn's pass, round robin with the other links), and most frames per turn
+   *  served from a hot origin of a link: one whose frames on that link were dropped over a
+   *  bound in this turn or the last (a flood, or a burst larger than the queue). 8, chosen on
+   *  bench:flood (docs/results.md): a flooder's frames that run are forwarded to every
+   *  neighbour and run there too, so what one node serves of them per turn is multiplied
+   *  across the cluster's turn. An origin that stops overflowing is served at the full budget
+   *  from the next turn on; throughput is the turn budget either way. */
+  hotShare: number;
   /** Most frames queued per link (all origins). 4,096. */
   maxLinkFrames: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8 });
 
 /** What happened to an offered frame: run now, queued, or dropped over a bound. */
 export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
@@ -63,6 +79,9 @@ export interface FairQueueStats {
   queued: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
+  /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
+   *  by their header only (no checksum, no id check, no decode; gossip-inbound.ts). */
+  unread: number;
   /** Frames waiting now. */
   depth: number;
   /** Largest depth seen. */
@@ -94,9 +113,18 @@ interface Item {
   at: number;
 }
 
+/** One origin's frames on one link, with what the hot-origin share needs. */
+class OriginQueue extends Fifo<Item> {
+  /** Last turn a frame of this origin on this link was dropped over a bound. */
+  droppedTurn = -2;
+  /** Frames served in turn `servedTurn`. */
+  servedTurn = -1;
+  served = 0;
+}
+
 /** One link's queues: per origin, served round robin. */
 class LinkQueue {
-  readonly origins = new Map<string, Fifo<Item>>();
+  readonly origins = new Map<string, OriginQueue>();
   /** Origins with frames, in service order. */
   readonly ring = new Fifo<string>();
   size = 0;
@@ -104,7 +132,7 @@ class LinkQueue {
   push(origin: string, item: Item): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
-      q = new Fifo<Item>();
+      q = new OriginQueue();
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
@@ -112,15 +140,29 @@ class LinkQueue {
     this.size++;
   }
 
-  /** The next origin's next frame (round robin). */
-  pop(): Item {
-    const origin = this.ring.pop();
-    const q = this.origins.get(origin)!;
-    const item = q.pop();
-    this.size--;
-    if (q.size > 0) this.ring.push(origin);
-    else this.origins.delete(origin);
-    return item;
+  /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
+   *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
+   *  of the link is such. */
+  pop(turn: number, hotShare: number): Item | null {
+    for (let k = this.ring.size; k > 0; k--) {
+      const origin = this.ring.pop();
+      const q = this.origins.get(origin)!;
+      if (q.servedTurn !== turn) {
+        q.servedTurn = turn;
+        q.served = 0;
+      }
+      if (q.droppedTurn >= turn - 1 && q.served >= hotShare) {
+        this.ring.push(origin);
+        continue;
+      }
+      q.served++;
+      const item = q.pop();
+      this.size--;
+      if (q.size > 0) this.ring.push(origin);
+      else this.origins.delete(origin);
+      return item;
+    }
+    return null;
   }
 }
 
@@ -130,9 +172,15 @@ export class FairInbound {
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
+  /** Passes so far (one per event-loop turn with frames queued). */
+  private turn = 0;
   private turnScheduled = false;
+  /** Link and origin of the frames run as read in this turn, and how many in a row. */
+  private runPeer = '';
+  private runOrigin = '';
+  private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -143,7 +191,7 @@ export class FairInbound {
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
   offer(peer: string, origin: string, msg: GossipFrame, at: number): Offer {
-    if (this.stats.depth === 0 && this.spent < this.c.turnBudget) {
+    if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
     }
@@ -153,12 +201,15 @@ export class FairInbound {
       this.links.set(peer, l);
       this.ring.push(peer);
     }
+    const q = l.origins.get(origin);
     if (l.size >= this.c.maxLinkFrames) {
       this.stats.dropped.link++;
+      if (q !== undefined) q.droppedTurn = this.turn;
       return 'full-link';
     }
-    if ((l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames) {
+    if (q !== undefined && q.size >= this.c.maxOriginFrames) {
       this.stats.dropped.origin++;
+      q.droppedTurn = this.turn;
       return 'full-origin';
     }
     l.push(origin, { msg, at });
@@ -166,6 +217,36 @@ export class FairInbound {
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
+  }
+
+  /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
+   *  link and origin per turn (a burst of one origin — a flood's first read — runs at the
+   *  turn's pass, round robin with the other links, instead of ahead of them). */
+  private runNow(peer: string, origin: string): boolean {
+    if (peer !== this.runPeer || origin !== this.runOrigin) {
+      this.runPeer = peer;
+      this.runOrigin = origin;
+      this.runCount = 0;
+    }
+    return ++this.runCount <= this.c.hotShare;
+  }
+
+  /** Would a frame of `origin` from `peer` be dropped over a bound now? */
+  full(peer: string, origin: string): boolean {
+    if (this.stats.depth === 0) return false;
+    const l = this.links.get(peer);
+    return l !== undefined && (l.size >= this.c.maxLinkFrames || (l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames);
+  }
+
+  /** Count a frame from `peer` dropped over a bound unread (never offered: the
+   *  caller saw `full`). */
+  countUnread(peer: string): void {
+    const l = this.links.get(peer);
+    if (l !== undefined && l.size >= this.c.maxLinkFrames) this.stats.dropped.link++;
+    else this.stats.dropped.origin++;
+    this.stats.unread++;
+    const q = l?.origins.get(peer);
+    if (q !== undefined) q.droppedTurn = this.turn;
   }
 
   /** Forget `peer`'s queued frames (quarantined, or its link is gone). */
@@ -201,15 +282,25 @@ export class FairInbound {
   private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
+    this.turn++;
+    this.runCount = 0;
     if (this.closed) return;
-    while (this.spent < this.c.turnBudget && this.ring.size > 0) {
+    // Links visited in a row whose every origin had its hot share: all of them means done.
+    let idle = 0;
+    while (this.spent < this.c.turnBudget && this.ring.size > 0 && idle < this.ring.size) {
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {
         this.links.delete(peer);
         continue;
       }
-      const item = l.pop();
+      const item = l.pop(this.turn, this.c.hotShare);
+      if (item === null) {
+        this.ring.push(peer);
+        idle++;
+        continue;
+      }
+      idle = 0;
       this.stats.depth--;
       if (l.size > 0) this.ring.push(peer);
       else this.links.delete(peer);

@@ -60,7 +60,11 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       leaveFlushMs: 2000,
     },
     protocol: {
-      hyparview: { neighborTimeoutMs: 1000, shuffleIntervalMs: 30_000 },
+      // joinTimeoutMs 5000: a contact that stops or dies fails its link in 2.9 s (heartbeats);
+      // one that is only slow answers later (measured, 50 agents started at once on 2 cores
+      // against one seed: with 1000 ms, the seed received 98–142 JOINs for 49 joiners, each
+      // given-up JOIN sent again on a new connection).
+      hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000 },
       plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100 },
     },
   },
@@ -76,7 +80,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     },
     protocol: {
       // joinRetryMs 2000: a bootstrap retry every ~7 RTTs of 300 ms rather than every one.
-      hyparview: { neighborTimeoutMs: 3000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000 },
+      // joinTimeoutMs 10 000: the heartbeat timeout, as `lan`'s 5000 is above its 2.9 s.
+      hyparview: { neighborTimeoutMs: 3000, joinTimeoutMs: 10_000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000 },
       plumtree: { ihaveTimeoutMs: 1000, graftTimeoutMs: 500, ihaveFlushMs: 50 },
     },
   },
@@ -91,7 +96,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       leaveFlushMs: 1000,
     },
     protocol: {
-      hyparview: { neighborTimeoutMs: 500, shuffleIntervalMs: 2000, repairBaseMs: 200, repairMaxMs: 5000 },
+      hyparview: { neighborTimeoutMs: 500, joinTimeoutMs: 2000, shuffleIntervalMs: 2000, repairBaseMs: 200, repairMaxMs: 5000 },
       plumtree: { ihaveTimeoutMs: 100, graftTimeoutMs: 30, ihaveFlushMs: 5 },
     },
   },

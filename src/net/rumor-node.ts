@@ -60,6 +60,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private readonly epochs = new Map<string, Epoch>();
   /** Re-resolves named seeds (see resolver.ts); created by the first `join` with a name. */
   private watch: SeedWatch | null = null;
+  /** Pending `join` waits, ended (rejected) when the node leaves or closes. */
+  private readonly joinWaits = new Set<() => void>();
   /** Bootstrap retry and periodic exchange periods of the membership machine (ms). */
   private retryMs = { short: 500, long: 60_000, activeViewSize: 5 };
   /** Envelope fields of the delivery being handed out (one object reused: a delivery copies
@@ -203,16 +205,21 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onUp = (): void => {
+      const end = (err: Error | null): void => {
         clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
         this.off('neighborUp', onUp);
+        this.joinWaits.delete(onClose);
+        if (err === null) resolve();
+        else reject(err);
+      };
+      const onUp = (): void => end(null);
+      const onClose = (): void => end(new Error('join: node is closed'));
+      const timer = setTimeout(() => {
         const why = unresolved.length > 0 ? ` (${unresolved.join('; ')})` : '';
-        reject(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${seeds.join(', ')}${why}`));
+        end(new Error(`join: no neighbour after ${timeoutMs} ms through seeds ${seeds.join(', ')}${why}`));
       }, timeoutMs);
       this.once('neighborUp', onUp);
+      this.joinWaits.add(onClose);
       if (others.length > 0) t.join(others);
     });
   }
@@ -387,6 +394,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   /** Leave gracefully: DISCONNECT every neighbour, flush, close. Idempotent. */
   async leave(): Promise<void> {
     this.watch?.close();
+    this.endJoinWaits();
     if (this.transport === null || this.phase === 'closed') return;
     this.stopApps();
     this.phase = 'closed';
@@ -398,6 +406,7 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   async close(): Promise<void> {
     this.stopApps(false);
     this.watch?.close();
+    this.endJoinWaits();
     if (this.transport === null) {
       this.phase = 'closed';
       return;
@@ -405,6 +414,11 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     this.phase = 'closed';
     await this.transport.close();
     this.closeSubs();
+  }
+
+  /** A closed node has no neighbour to wait for: pending `join` calls reject at once. */
+  private endJoinWaits(): void {
+    for (const end of [...this.joinWaits]) end();
   }
 
   private running(op: string): Transport {

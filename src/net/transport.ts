@@ -32,12 +32,12 @@
 import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { ProtoNode } from '../proto/node.js';
 import type { Io, Message, MsgId, NodeEvent, Timer, Verdict } from '../proto/types.js';
-import { encodeFrame, readEnvelopeInto, type DecodeResult, type Envelope, type WireMessage } from '../wire/index.js';
+import { encodeFrame, type DecodeResult, type WireMessage } from '../wire/index.js';
 import type { AppDatagram } from '../wire/datagram-app.js';
 import { BadFrames, CRYPTO_REFUSALS, MAX_BAD_FRAMES_PER_CONN } from './bad-frames.js';
 import { ConnTable } from './conn-table.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
-import { FairInbound, type GossipFrame } from './fair-queue.js';
+import { GossipInbound } from './gossip-inbound.js';
 import { Handshake } from './handshake.js';
 import { PeerGuard } from './guard.js';
 import { Heartbeats } from './heartbeat.js';
@@ -51,9 +51,6 @@ import type { TransportOptions } from './transport-options.js';
 import { localFrom, parseAddr, waitUntil } from './util.js';
 
 export type { TransportOptions } from './transport-options.js';
-
-/** Reused by `offerGossip` to read a gossip envelope's origin (reads never nest). */
-const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
 
 /** Monotonic clock (ms) used for every protocol input and liveness check. */
 export const monoNow = (): number => performance.now();
@@ -88,8 +85,8 @@ export class Transport implements Io<string>, ConnHandler {
   private leaving = false;
   /** Peer scores, token buckets, rate alarms (guard.ts). */
   readonly defences: PeerGuard;
-  /** Inbound gossip served fairly per link and origin (fair-queue.ts); null when off. */
-  private readonly fair: FairInbound | null;
+  /** Inbound gossip: fair queueing, drop charging, skimming (gossip-inbound.ts). */
+  private readonly gossip: GossipInbound;
   /** Dropped-frame accounting (bad-frames.ts). */
   private readonly bad: BadFrames;
   /** What the periodic connection sweep needs (sweep.ts). */
@@ -97,9 +94,6 @@ export class Transport implements Io<string>, ConnHandler {
   /** Io: the validate hook, present only when the application gave one (Plumtree runs
    *  unchanged without it). */
   validate?: (id: MsgId, payload: Uint8Array, from: string) => Verdict;
-  /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery
-   *  was a duplicate). */
-  private validations = 0;
   private readonly unwatchKeyring: () => void;
 
   constructor(
@@ -131,34 +125,25 @@ export class Transport implements Io<string>, ConnHandler {
     this.unwatchKeyring = o.keyring.onChange(() => this.conns.forEach((c) => c.onKeyringChange()));
     this.defences = new PeerGuard(o.defences ?? {}, o.logger, (peer) => this.quarantine(peer));
     this.bad = new BadFrames(this.counters, this.defences, o.logger);
-    const fq = this.defences.fairQueue;
-    this.fair = fq === null ? null : new FairInbound(fq, (peer, msg, at) => this.runGossip(peer, msg, at));
-    this.defences.fairQueueStats = this.fair?.stats ?? null;
+    this.gossip = new GossipInbound({
+      defences: this.defences,
+      counters: this.counters,
+      isClosed: () => this.closed,
+      isDriving: () => this.driving,
+      drive: (fn) => this.drive(fn),
+      feed: (peer, msg) => this.feedMessage(peer, msg),
+      handle: (peer, msg, now) => this.proto.handleMessage(peer, msg, now),
+      logThrow: (err) => this.logThrow(err),
+    });
     const isNeighbour = (peer: string): boolean => this.wanted.has(peer) || this.proto.activeView().includes(peer);
     this.sweepHost = { timings: o.timings, logger: o.logger, heartbeats: this.heartbeats, isNeighbour };
-    const v = o.validate;
-    if (v !== undefined) this.validate = (id, payload, from) => this.runValidate(v, id, payload, from);
-  }
-
-  private runValidate(v: NonNullable<TransportOptions['validate']>, id: MsgId, payload: Uint8Array, from: string): Verdict {
-    this.validations++;
-    let verdict: Verdict;
-    try {
-      verdict = v(id, payload, from);
-    } catch (err) {
-      this.logThrow(err);
-      verdict = 'ignore';
-    }
-    if (verdict !== 'accept' && verdict !== 'reject' && verdict !== 'ignore') verdict = 'ignore';
-    this.defences.stats.validation[verdict]++;
-    if (verdict === 'reject') this.drive((now) => this.defences.offence(from, 'rejected', now));
-    return verdict;
+    if (o.validate !== undefined) this.validate = this.gossip.validator(o.validate);
   }
 
   /** Scoring put `peer` below its threshold: drop its connections and report the link down. */
   private quarantine(peer: string): void {
     const list = this.table.of(peer);
-    this.fair?.dropLink(peer);
+    this.gossip.dropLink(peer);
     if (list !== undefined) for (const c of [...list]) c.destroy('quarantined', false);
     if (this.wanted.has(peer) || this.proto.activeView().includes(peer)) this.linkDown(peer);
   }
@@ -487,32 +472,14 @@ export class Transport implements Io<string>, ConnHandler {
     if (msg.type === 'gossip') this.counters.gossipIn++;
     if (this.driving || this.closed) this.drive((n) => this.proto.handleMessage(peer, msg, n));
     else if (msg.type !== 'gossip') this.feedMessage(peer, msg);
-    else this.offerGossip(peer, msg, now);
+    else this.gossip.offer(c, peer, msg, now);
     // The peer dropped us: stop treating its connection as a neighbour link.
     if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
   }
 
-  /** A gossip frame through the fair queue (fair-queue.ts): run now, later, or dropped over
-   *  a bound — scored as a rate excess only when `peer` floods its own messages. */
-  private offerGossip(peer: string, msg: GossipFrame, now: number): void {
-    if (this.fair === null) return this.runGossip(peer, msg, now);
-    const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
-    const r = this.fair.offer(peer, origin, msg, now);
-    if (r === 'run') this.runGossip(peer, msg, now);
-    // A dropped frame of the peer's own origin spends a token of the origin's rate limit, as a
-    // validated one does: only a peer over its rate (a flooder, not a fast honest publisher
-    // ahead of a busy node) is scored for its drops.
-    else if (r !== 'queued' && origin === peer && this.defences.origins?.allow(origin, now) === false) this.defences.offence(peer, 'rate-excess', now);
-  }
-
-  /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery
-   *  was a duplicate, and scores as one. */
-  private runGossip(peer: string, msg: GossipFrame, at: number): void {
-    if (this.closed || this.defences.quarantined(peer, at)) return;
-    if (this.driving) return this.drive((n) => this.proto.handleMessage(peer, msg, n));
-    const before = this.counters.deliveredRemote + this.validations;
-    this.feedMessage(peer, msg);
-    if (this.counters.deliveredRemote + this.validations === before) this.defences.offence(peer, 'duplicate', at);
+  /** ConnHandler: a frame looked at before decoding (gossip-inbound.ts). */
+  onSkim(c: Connection, frame: Uint8Array, now: number): boolean {
+    return this.gossip.skim(c, frame, now);
   }
 
   /** ConnHandler: a frame the decoder rejected. */
@@ -606,7 +573,7 @@ export class Transport implements Io<string>, ConnHandler {
     this.tick = null;
     this.timerQueues.close();
     this.held.close();
-    this.fair?.close();
+    this.gossip.close();
     for (const c of [...this.conns]) c.destroy('close', true, reset);
     await new Promise<void>((resolve) => {
       if (!this.server.listening) resolve();

@@ -22,8 +22,10 @@ export interface HyParViewConfig {
   shufflePassive: number;
   /** Mean period of the SHUFFLE timer (each period drawn uniformly in [0.5, 1.5) × this). */
   shuffleIntervalMs: number;
-  /** A NEIGHBOR or JOIN request with no reply after this long counts as failed. */
+  /** A NEIGHBOR request with no reply after this long counts as failed. */
   neighborTimeoutMs: number;
+  /** A JOIN with no reply after this long counts as failed (the link failing ends it sooner). */
+  joinTimeoutMs: number;
   /** First delay of the healing backoff (empty active and passive views). */
   repairBaseMs: number;
   /** Cap of the healing backoff. Keep it near the shuffle period so a healed partition is noticed promptly. */
@@ -66,6 +68,11 @@ export interface HyParViewConfig {
  *   shuffles in rounds and gives no wall-clock period (iroh-gossip uses 60 s, "wild guess").
  * - neighborTimeoutMs 1 000: iroh-gossip's neighbour request timeout is 500 ms ("wild guess");
  *   doubled so a TCP connect plus one request/reply still fits on ~300 ms RTT WAN paths.
+ * - joinTimeoutMs 1 000: as neighborTimeoutMs (a JOIN is one request and its reply). The `lan`
+ *   and `wan` profiles of the TCP runtime wait longer (src/net/profiles.ts): there a contact
+ *   whose process stops or dies is caught by its link's heartbeat timeout, while one that is
+ *   only slow (a seed answering a whole fleet's JOINs at once) answers later, and a JOIN given
+ *   up is sent again on a new connection, which costs that seed more.
  * - repairBaseMs 1 000, repairMaxMs 10 000: no paper value (the paper has no healing timer);
  *   capped exponential backoff starting near one RTT-bound retry and capped at one shuffle
  *   period, so a node left with empty views notices a healed partition within ~10 s rather
@@ -102,6 +109,7 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   shufflePassive: 4,
   shuffleIntervalMs: 10_000,
   neighborTimeoutMs: 1_000,
+  joinTimeoutMs: 1_000,
   repairBaseMs: 1_000,
   repairMaxMs: 10_000,
   promotionsPerPeriod: 1,
@@ -152,6 +160,7 @@ const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
 const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [
   'shuffleIntervalMs',
   'neighborTimeoutMs',
+  'joinTimeoutMs',
   'repairBaseMs',
   'repairMaxMs',
   'joinRetryMs',

@@ -18,8 +18,8 @@ const RETRY_STALL_LIMIT = 8;
 export const KIND_NEIGHBOR = 0;
 export const KIND_JOIN = 1;
 
-/** Work array of `sampleInto`, shared by every machine (left empty after each call, which
- *  runs to completion): one array less per node (10^6 in a simulation). */
+/** Work array of `sampleInto`, shared by every machine (each call runs to completion and
+ *  overwrites it; it keeps up to `passiveViewSize` stale ids): one array less per node. */
 export const SCRATCH: unknown[] = [];
 
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
@@ -96,7 +96,7 @@ export abstract class HyParViewState<P> {
     this.pendSeq.push(seq);
     this.pendKind.push(kind);
     this.pendHigh.push(high);
-    this.io.timer(this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
+    this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
   }
 
   protected removePending(i: number): void {
@@ -119,7 +119,7 @@ export abstract class HyParViewState<P> {
     this.io.neighborUp(peer);
     if (this.held.length > 0 && this.held.indexOf(peer) < 0) this.releaseHeld(peer);
     if (this.active.length >= this.cfg.activeViewSize) {
-      this.rejected.length = 0;
+      if (this.rejected.length > 0) this.rejected.length = 0; // a runtime call even when empty
       this.wasFull = true;
     }
   }

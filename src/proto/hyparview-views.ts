@@ -55,17 +55,18 @@ export function pickExcept<T>(arr: readonly T[], a: T, b: T, rng: Rng): number {
 }
 
 /** Append up to `k` distinct random entries of `src` other than `exclude` to `out`
- *  (`scratch`: an empty array to work in; left empty). */
+ *  (`scratch`: an array to work in, overwritten from index 0 and never shortened: emptying
+ *  it each call was a runtime call, `length = 0`, on every shuffle). */
 export function sampleInto<T>(src: readonly T[], k: number, exclude: T, out: T[], scratch: T[], rng: Rng): void {
   const s = scratch;
-  for (let i = 0; i < src.length; i++) if (src[i] !== exclude) s.push(src[i]);
-  const m = k < s.length ? k : s.length;
+  let n = 0;
+  for (let i = 0; i < src.length; i++) if (src[i] !== exclude) s[n++] = src[i];
+  const m = k < n ? k : n;
   for (let i = 0; i < m; i++) {
-    const j = i + rng.int(s.length - i);
+    const j = i + rng.int(n - i);
     const t = s[i];
     s[i] = s[j];
     s[j] = t;
     out.push(s[i]);
   }
-  s.length = 0;
 }

@@ -31,7 +31,7 @@
  * Differs from the paper:
  * - Join acknowledgement: the contact answers JOIN with `neighbor-reply {accepted: true}`; the
  *   joiner adds the contact only then. A contact that does not answer within
- *   `neighborTimeoutMs`, or whose link fails, is skipped for the next one.
+ *   `joinTimeoutMs`, or whose link fails, is skipped for the next one.
  * - FORWARDJOIN endpoint: p adds the joiner at once (as the paper) and sends it
  *   `neighbor {priority: high}` so the joiner adds p (the paper relies on the TCP connection
  *   for this); the joiner's reply is then ignored. (iroh-gossip instead waits for the reply
@@ -198,24 +198,27 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   handleMessage(from: P, msg: HyParViewMessage<P> | CyclonMessage<P>, now: number): void {
     if (this.left || from === this.self) return;
+    // Most frequent first (the cases are compared in order); measured at 3·10^4 simulated
+    // nodes: FORWARDJOIN 33 % of all events, SHUFFLE 11 %, NEIGHBOR-REPLY 8 %, NEIGHBOR 6 %,
+    // DISCONNECT 6 %.
     switch (msg.type) {
-      case 'join':
-        this.onJoin(from);
-        break;
       case 'forward-join':
         this.onForwardJoin(from, msg.peer, msg.ttl);
         break;
-      case 'neighbor':
-        this.onNeighbor(from, msg.priority === 'high');
+      case 'shuffle':
+        this.onShuffle(from, msg.origin, msg.peers, msg.ttl);
         break;
       case 'neighbor-reply':
         this.onNeighborReply(from, msg.accepted === true);
         break;
+      case 'neighbor':
+        this.onNeighbor(from, msg.priority === 'high');
+        break;
       case 'disconnect':
         this.onDisconnect(from, msg.alive === true, now);
         break;
-      case 'shuffle':
-        this.onShuffle(from, msg.origin, msg.peers, msg.ttl);
+      case 'join':
+        this.onJoin(from);
         break;
       case 'shuffle-reply':
         this.onShuffleReply(msg.peers);
@@ -433,7 +436,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   private onShuffleTimer(): void {
     this.armShuffle();
-    this.rejected.length = 0;
+    if (this.rejected.length > 0) this.rejected.length = 0; // a runtime call even when empty
     this.budget = this.cfg.promotionsPerPeriod;
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
@@ -503,7 +506,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     this.repairAttempt++;
     if (this.pendPeer.length === 0) {
-      this.rejected.length = 0;
+      if (this.rejected.length > 0) this.rejected.length = 0;
       if (this.passive.length > 0) this.fill(this.cfg.activeViewSize);
       else this.startJoin(0);
     }

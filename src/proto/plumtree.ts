@@ -29,8 +29,8 @@
  *   messages announced while the link exists.
  * - IHAVEs are batched per neighbour and flushed by a `pt-ihave-flush` timer (the paper's
  *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too). An announcement
- *   still queued for a peer that meanwhile announced the same id to us is dropped at the
- *   flush: that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
+ *   still queued for a peer that meanwhile announced the same id to us is withdrawn (never
+ *   sent): that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
  *   lazy link usually get a message within one flush interval of each other on a LAN, so
  *   under a stream this removes up to half of the IHAVE entries (the paper sends every one).
  * - Received ids and payloads are forgotten after `seenTtlMs` / `cacheTtlMs` and beyond
@@ -107,11 +107,16 @@ const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
-  /** The peer sets, replaced (never mutated) on change: exact-size arrays, as changes are
-   *  rare and a pushed-to array keeps room for 16 more entries (a 10^6-node simulation
-   *  holds two of these per node). */
-  private eager: readonly P[] = [];
-  private lazy: readonly P[] = [];
+  /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
+   *  the lazy ones after them, each set in the order its peers entered it. One array instead
+   *  of two, and no copy per change: a membership test is one scan of one array (at 10^6
+   *  simulated nodes each array is one more cache miss per event). */
+  private readonly links: P[] = [];
+  private nEager = 0;
+  /** The id the cache received last while it holds any (the cache's own `newest`, mirrored
+   *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
+   *  the processor's cache when a message arrives, where the cache object may not be. */
+  private newest: MsgId | undefined = undefined;
   /** Ids announced but not received; null while there are none (an empty `Map` costs
    *  ≈ 185 B, and a simulated node is idle most of the time). */
   private missing: Map<MsgId, Missing<P>> | null = null;
@@ -127,9 +132,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** Links that came up less than `ihaveTimeoutMs` ago, as pairs `[peer, upAt, …]` (see
    *  `onIHave`); null when none, so an idle node holds no array. */
   private fresh: (P | number)[] | null = null;
-  /** Ids announced to us by a peer while our own announcements were queued (see `flush`);
-   *  null when there are none. */
-  private announced: Map<P, Set<MsgId>> | null = null;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -145,14 +147,14 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries, config.maxCacheBytes);
   }
 
-  /** Current eager (tree) peers. */
+  /** Current eager (tree) peers, in the order they became eager (a copy). */
   eagerPeers(): readonly P[] {
-    return this.eager;
+    return this.links.slice(0, this.nEager);
   }
 
-  /** Current lazy peers. */
+  /** Current lazy peers, in the order they became lazy (a copy). */
   lazyPeers(): readonly P[] {
-    return this.lazy;
+    return this.links.slice(this.nEager);
   }
 
   /** Number of ids announced but not yet received. */
@@ -166,7 +168,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   broadcast(id: MsgId, payload: Uint8Array, now: number): boolean {
-    if (!this.cache.add(id, now, payload, 0)) return false;
+    if (!this.remember(id, now, payload, 0)) return false;
     this.cache.armGc(now, this.io);
     this.dropMissing(id);
     this.io.deliver(id, payload, 0, null);
@@ -201,6 +203,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         break;
       case 'pt-cache-gc':
         this.cache.onGcTimer(now, this.io);
+        if (this.cache.size === 0) this.newest = undefined;
         break;
       default:
         break;
@@ -216,10 +219,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   neighborDown(peer: P, now: number): void {
-    const wasEager = this.eager.includes(peer);
     this.forgetFresh(peer, now);
-    this.eager = without(this.eager, peer);
-    this.lazy = without(this.lazy, peer);
+    const wasEager = this.removeLink(peer);
     // A tree link broke: until the next first copy arrives, IHAVEs graft at once (`onIHave`).
     if (wasEager) this.orphaned = true;
     if (this.missing === null) return;
@@ -244,9 +245,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   private onGossip(from: P, id: MsgId, round: number, payload: Uint8Array, now: number): void {
     // Validate before forward: only with a hook (without one, this is one property read).
-    if (this.io.validate !== undefined && !this.cache.has(id) && !this.validated(from, id, round, payload, now)) return;
+    if (this.io.validate !== undefined && !this.has(id) && !this.validated(from, id, round, payload, now)) return;
     const known = this.isNeighbor(from);
-    if (!this.cache.add(id, now, payload, round + 1)) {
+    if (id === this.newest || !this.remember(id, now, payload, round + 1)) {
       // Duplicate: the link that carried it is redundant (paper Alg. 1, "else" branch).
       if (known) {
         this.addLazy(from);
@@ -262,7 +263,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       // First copy over a link we had made lazy: our PRUNE crossed this message, so the
       // sender has (or will have) us lazy while we now count on it. Re-graft the link so it
       // is eager on both sides (see "Differs from the paper").
-      if (this.lazy.includes(from)) this.io.send(from, { type: 'graft', id: null, round });
+      if (this.links.indexOf(from) >= this.nEager) this.io.send(from, { type: 'graft', id: null, round });
       this.addEager(from);
     }
     const m = this.missing === null ? undefined : this.missing.get(id);
@@ -279,7 +280,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    */
   private validated(from: P, id: MsgId, round: number, payload: Uint8Array, now: number): boolean {
     if (this.io.validate!(id, payload, from) === 'accept') return true;
-    this.cache.add(id, now, undefined, round + 1);
+    this.remember(id, now, undefined, round + 1);
     this.cache.armGc(now, this.io);
     this.dropMissing(id);
     return false;
@@ -287,13 +288,15 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Eager-push to the tree and queue IHAVE for the lazy links (paper: eagerPush/lazyPush). */
   private push(id: MsgId, payload: Uint8Array, round: number, except: P | null, now: number): void {
-    if (this.eager.length > 0) {
+    const l = this.links;
+    const k = this.nEager;
+    if (k > 0) {
       const msg: BroadcastMessage = { type: 'gossip', id, round, payload };
-      for (const p of this.eager) if (p !== except) this.io.send(p, msg);
+      for (let i = 0; i < k; i++) if (l[i] !== except) this.io.send(l[i], msg);
     }
-    if (this.lazy.length > 0) {
+    if (l.length > k) {
       const entry: IHaveEntry = { id, round };
-      for (const p of this.lazy) if (p !== except) this.enqueue(p, entry, now);
+      for (let i = k; i < l.length; i++) if (l[i] !== except) this.enqueue(l[i], entry, now);
     }
   }
 
@@ -304,7 +307,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     for (let i = m.next; i < a.length; i += 2) {
       const q = a[i] as P;
       const r = a[i + 1] as number;
-      if (q === from || r >= round || round - r < t || !this.lazy.includes(q)) continue;
+      if (q === from || r >= round || round - r < t || this.links.indexOf(q) < this.nEager) continue;
       this.addEager(q);
       this.io.send(q, { type: 'graft', id: null, round: r });
       this.addLazy(from);
@@ -323,13 +326,13 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      if (this.cache.has(e.id)) {
-        if (this.queued > 0) this.noteAnnounced(from, e.id);
+      if (this.has(e.id)) {
+        if (this.queued > 0) this.withdraw(from, e.id);
         continue;
       }
       if (!decided) {
         decided = true;
-        graftNow = this.orphaned || this.eager.length === 0 || this.isFresh(from, now);
+        graftNow = this.orphaned || this.nEager === 0 || this.isFresh(from, now);
       }
       const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
@@ -358,7 +361,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onMissingTimer(id: MsgId, due: number, now: number): void {
     const m = this.missing === null ? undefined : this.missing.get(id);
     if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
-    if (m.next >= m.ann.length || this.cache.has(id)) {
+    if (m.next >= m.ann.length || this.has(id)) {
       this.dropMissing(id);
       return;
     }
@@ -387,7 +390,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Announce every cached id to a new neighbour, in batches of `maxIHaveBatch`. */
   private syncTo(peer: P, _now: number): void {
-    if (this.cache.payloadCount === 0) return;
+    // No id at all (`newest` unset: the cache is empty, as on every node while an overlay
+    // forms): nothing to announce, and the cache object is not touched.
+    if (this.newest === undefined || this.cache.payloadCount === 0) return;
     const max = this.config.maxIHaveBatch;
     let batch: IHaveEntry[] = [];
     this.cache.forEachPayload((id, round) => {
@@ -400,14 +405,30 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
-  /** `from` announced `id`, which we have: do not announce it back (see `flush`). */
-  private noteAnnounced(from: P, id: MsgId): void {
-    const a = (this.announced ??= new Map());
-    const ids = a.get(from);
-    if (ids === undefined) a.set(from, new Set([id]));
-    else ids.add(id);
+  /**
+   * `from` announced `id`, which we have: our queued announcement of `id` to `from`, if any,
+   * is withdrawn (it could never make `from` GRAFT; see the module comment). Such an entry
+   * was queued before now, when `id` first arrived (an id is pushed once), and `push` queues
+   * one id's entries together, sharing one entry object: the search goes from the newest
+   * entries back (the announcement is nearly always of a recent id) and stops past that run.
+   */
+  private withdraw(from: P, id: MsgId): void {
+    const q = this.queue;
+    let run: IHaveEntry | null = null;
+    for (let i = this.queued - 2; i >= 0; i -= 2) {
+      const e = q[i + 1] as IHaveEntry;
+      if (run === null) {
+        if (e.id !== id) continue;
+        run = e;
+      } else if (e !== run) return;
+      if (q[i] === from) {
+        q[i] = WITHDRAWN as P;
+        return;
+      }
+    }
   }
 
+  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdraw`). */
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
     if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
     this.queue[this.queued++] = peer;
@@ -419,21 +440,13 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * is sent as soon as it is full, in queue order; the partial ones after, in order of each
    * peer's first queued entry. Batches are allocated at their exact size (they travel
    * inside the IHAVE); the per-flush bookkeeping arrays die young. Announcements of ids the
-   * peer announced to us since they were queued are dropped (see the module comment).
+   * peer announced to us since they were queued were withdrawn (`withdraw`).
    */
   private flush(): void {
     const q = this.queue;
     const n = this.queued;
     if (n === 0) return;
     this.queued = 0;
-    const ann = this.announced;
-    if (ann !== null) {
-      this.announced = null;
-      for (let i = 0; i < n; i += 2) {
-        const ids = ann.get(q[i] as P);
-        if (ids !== undefined && ids.has((q[i + 1] as IHaveEntry).id)) q[i] = WITHDRAWN as P;
-      }
-    }
     const max = this.config.maxIHaveBatch;
     // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
     // A few peers at most: parallel arrays with a linear search (no Map per flush).
@@ -529,24 +542,61 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     else if (w !== f.length) f.length = w; // setting `length` is a runtime call even when unchanged
   }
 
+  /** `cache.has(id)`, answered without touching the cache when `id` is the newest. */
+  private has(id: MsgId): boolean {
+    return id === this.newest || this.cache.has(id);
+  }
+
+  /** `cache.add`, keeping `newest` (the only way ids enter the cache). */
+  private remember(id: MsgId, now: number, payload: Uint8Array | undefined, round: number): boolean {
+    if (!this.cache.add(id, now, payload, round)) return false;
+    this.newest = id;
+    return true;
+  }
+
   private isNeighbor(p: P): boolean {
-    return this.eager.includes(p) || this.lazy.includes(p);
+    return this.links.indexOf(p) >= 0;
   }
 
+  /** Make `p` eager: appended to the eager peers (from the lazy ones, or new). */
   private addEager(p: P): void {
-    this.lazy = without(this.lazy, p);
-    if (!this.eager.includes(p)) this.eager = this.eager.concat([p]);
+    const l = this.links;
+    const k = this.nEager;
+    let i = l.indexOf(p);
+    if (i >= 0 && i < k) return;
+    if (i < 0) {
+      l.push(p);
+      i = l.length - 1;
+    }
+    for (; i > k; i--) l[i] = l[i - 1]; // the lazy peers before it move up one, in order
+    l[k] = p;
+    this.nEager = k + 1;
   }
 
+  /** Make `p` lazy: appended to the lazy peers (from the eager ones, or new). */
   private addLazy(p: P): void {
-    this.eager = without(this.eager, p);
-    if (!this.lazy.includes(p)) this.lazy = this.lazy.concat([p]);
+    const l = this.links;
+    let i = l.indexOf(p);
+    if (i >= this.nEager) return;
+    if (i >= 0) {
+      const last = l.length - 1;
+      for (; i < last; i++) l[i] = l[i + 1];
+      l[last] = p;
+      this.nEager--;
+      return;
+    }
+    l.push(p);
   }
-}
 
-/** `arr` without `x` (order of the others kept); `arr` itself when `x` is absent. */
-function without<T>(arr: readonly T[], x: T): readonly T[] {
-  const i = arr.indexOf(x);
-  if (i < 0) return arr;
-  return i === arr.length - 1 ? arr.slice(0, i) : arr.slice(0, i).concat(arr.slice(i + 1));
+  /** Remove `p` from either set (the others keep their order); true if it was eager. */
+  private removeLink(p: P): boolean {
+    const l = this.links;
+    let i = l.indexOf(p);
+    if (i < 0) return false;
+    const eager = i < this.nEager;
+    for (; i < l.length - 1; i++) l[i] = l[i + 1];
+    l.pop();
+    if (eager) this.nEager--;
+    return eager;
+  }
 }

@@ -263,6 +263,25 @@ export class FrameDecoder {
     return decodeChecked(this.take(4 + length), 0, length, this.limits, true);
   }
 
+  /** The next frame's bytes (length prefix through checksum), unchecked, when the whole frame
+   *  lies in one chunk and its length prefix is within bounds; else null (`next` decides). For
+   *  a caller that may drop it unread with `skip` (peek.ts). */
+  peek(): Uint8Array | null {
+    if (this.dead !== null || this.total < 4) return null;
+    const c = this.chunks[this.head];
+    const at = this.off;
+    if (c.length - at < 4) return null;
+    const length = readU32(c, at);
+    if (length < MIN_LENGTH || length > this.limits.maxFrameBytes || c.length - at < 4 + length) return null;
+    return c.subarray(at, at + 4 + length);
+  }
+
+  /** Drop the frame `peek` just returned, unread. */
+  skip(frame: Uint8Array): void {
+    this.total -= frame.length;
+    this.advance(frame.length);
+  }
+
   /** The bytes pushed but not consumed by a frame (after an `encrypted` result: the encrypted
    *  part of the stream), handed over once; the decoder is empty afterwards. */
   rest(): Uint8Array[] {

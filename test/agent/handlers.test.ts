@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, type HandlerResult } from '../../src/agent/handlers.js';
+import { commandOf, HandlerRunner, matchesFilter, WARM_UP_RUNS, WARM_UP_RUNS_LAUNCHER, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
 import { pidGone, within } from '../support/wait.js';
@@ -151,7 +151,7 @@ test(`a plain path runs without a shell; anything else with /bin/sh -c`, async (
   assert.deepEqual([by.get('member-leave')!.outcome, by.get('member-leave')!.stderr], ['spawn', `cannot run ${notExec}: permission denied (not executable?)`]);
 });
 
-test('warmUp: WARM_UP_RUNS uncounted, unreported no-op runs when handlers exist; none otherwise', async () => {
+test('warmUp: uncounted, unreported no-op runs when handlers exist (WARM_UP_RUNS_LAUNCHER through the launcher, WARM_UP_RUNS spawned directly); none otherwise', async () => {
   let starts = 0;
   const h = runner([{ filters: ['user'], script: 'cat' }]);
   const r = new HandlerRunner({
@@ -164,13 +164,27 @@ test('warmUp: WARM_UP_RUNS uncounted, unreported no-op runs when handlers exist;
     onStart: () => starts++,
     onResult: () => assert.fail('a warm-up run was reported'),
   });
-  assert.equal(await r.warmUp(), WARM_UP_RUNS);
-  assert.ok(WARM_UP_RUNS >= 3);
+  assert.equal(await r.warmUp(), WARM_UP_RUNS_LAUNCHER);
+  assert.ok(WARM_UP_RUNS >= 3 && WARM_UP_RUNS_LAUNCHER >= 2);
   assert.equal(starts, 0);
   r.close();
+  const direct = new HandlerRunner({
+    handlers: [{ filters: ['user'], script: 'cat' }],
+    self: () => ({ name: 'n1', addr: 'a:1', tags: {} }),
+    timeoutMs: 5000,
+    concurrency: 1,
+    queueSize: 4,
+    logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }),
+    onStart: () => starts++,
+    onResult: () => assert.fail('a warm-up run was reported'),
+    launcher: 'direct',
+  });
+  assert.equal(await direct.warmUp(), WARM_UP_RUNS);
+  assert.equal(starts, 0);
+  direct.close();
   // A real event after the warm-up runs and is reported as usual.
   h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('p'), origin: 'o:1', ltime: 1 });
-  assert.equal(await h.r.warmUp(), WARM_UP_RUNS);
+  assert.equal(await h.r.warmUp(), WARM_UP_RUNS_LAUNCHER);
   await idle(h.r);
   assert.deepEqual(h.results.map((x) => [x.outcome, x.stdout]), [['ok', 'p']]);
   const none = runner([]);

@@ -88,3 +88,25 @@ test('through the launcher: a query answer is cut at its limit and flagged; a ti
   const { readFileSync } = await import('node:fs');
   await pidGone(Number(readFileSync(join(dir, 'bg'), 'utf8').trim()), 5000, "the timed-out run's background child to be killed with it");
 });
+
+test('through the launcher: closing the runner kills the runs still going (the launcher kills them, then exits)', { timeout: 30_000 }, async () => {
+  const bg = join(dir, 'bg-close');
+  const h = runner([{ filters: ['user'], script: `sleep 60 & echo $! > ${bg}; wait` }], 'helper', 20_000);
+  h.r.dispatch(user('slow', ''));
+  const { existsSync, readFileSync } = await import('node:fs');
+  const t0 = Date.now();
+  while (!(existsSync(bg) && readFileSync(bg, 'utf8').trim() !== '')) {
+    assert.ok(Date.now() - t0 < 10_000, 'the run did not start its background sleep within 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  h.r.close();
+  await pidGone(Number(readFileSync(bg, 'utf8').trim()), 5000, "a run's background child to be killed when the runner closes");
+});
+
+test('through the launcher: empty, small and larger-than-a-pipe stdin arrive whole', { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['user'], script: 'wc -c' }], 'helper');
+  const sizes = [0, 10, 70_000];
+  for (const [k, n] of sizes.entries()) h.r.dispatch(user('s', 'x'.repeat(n), k + 1));
+  await within(h.r.idle(), 15_000, 'the three runs to finish');
+  assert.deepEqual(h.results.map((x) => Number(x.stdout.trim())).sort((a, b) => a - b), sizes);
+});

@@ -124,3 +124,15 @@ test('SeedWatch: resolves again and hands new addresses on (a fleet coming up be
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(fed.length, n, 'no resolution after close()');
 });
+
+test('join: a pending wait for a first neighbour ends with "node is closed" when the node closes', { timeout: 20_000 }, async () => {
+  const node = createNode({ profile: 'local', logger: captureLogger(), host: '127.0.0.1', port: 0 });
+  await node.start();
+  // Port 1 refuses: no neighbour comes, and the wait would run its full minute.
+  const pending = node.join(['127.0.0.1:1'], { timeoutMs: 60_000 });
+  const rejected = assert.rejects(pending, /join: node is closed/);
+  const t0 = performance.now();
+  await node.close();
+  await rejected;
+  assert.ok(performance.now() - t0 < 5000, `rejected within 5 s of close (took ${Math.round(performance.now() - t0)} ms)`);
+});

@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -29,7 +29,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
   assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, depth: 6, maxDepth: 6 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, depth: 6, maxDepth: 6 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -42,7 +42,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
@@ -51,6 +51,25 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
   fq.offer('A', 'a', gossip('a', 9), 0);
   for (let i = 0; i < 10 && fq.stats.depth > 0; i++) await tick();
   assert.deepEqual(order, ['A', 'B'], 'only the frame offered after the drop runs, then B');
+  fq.close();
+});
+
+test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
+  // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
+  for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
+  assert.equal(fq.offer('A', 'a', gossip('a', 12), 0), 'full-origin', 'origin a overflows: hot');
+  for (let i = 0; i < 3; i++) assert.equal(fq.offer('B', 'b', gossip('b', i), 0), 'queued');
+  await tick();
+  // First pass: a is hot (overflowed in the turn before), so 2 of its frames; B's 3 all run.
+  assert.deepEqual([...order].sort(), ['A', 'A', 'B', 'B', 'B']);
+  await tick();
+  // Second pass: no overflow in the last turn, a gets the whole budget (its last 8).
+  assert.equal(order.length, 13);
+  assert.deepEqual(order.slice(5), Array(8).fill('A'));
+  assert.equal(fq.stats.depth, 0);
   fq.close();
 });
 
@@ -107,6 +126,10 @@ test('a flooder is quarantined and an honest message is not held behind its back
     // frames ran in the flooder's read, plus one round robin pass (the flood link's share).
     assert.ok(floodBeforeHonest <= 3 * BUDGET, `${floodBeforeHonest} flood messages delivered before the honest one (bound ${3 * BUDGET})`);
     assert.ok(d.fairQueue !== null && d.fairQueue.dropped.origin >= 100, JSON.stringify(d.fairQueue));
+    // Once its queue was full, the flooder's own frames were dropped from their header alone.
+    assert.ok(d.fairQueue.unread > 0, `frames dropped unread: ${JSON.stringify(d.fairQueue)}`);
+    // Its queued backlog (up to 1,024 frames) was dropped at the quarantine, not served.
+    assert.ok(flood < 1024, `${flood} flood messages delivered`);
     assert.ok(flood < 3000, `the flooder's backlog was dropped (${flood} of 3000 delivered)`);
     assert.equal(d.scores['127.0.0.1:22']?.quarantines ?? 0, 0, 'the honest peer is not quarantined');
     await waitUntil(() => flooder.closed, 5000, 'flooder disconnected');
@@ -141,3 +164,45 @@ for (const [what, origin] of [
   }
 });
 }
+
+test('a peer publishing its own messages at a high but allowed rate is never scored or quarantined, and all are delivered', { timeout: 30_000 }, async () => {
+  // Limits of node(): 500/s per origin, burst 1,000. The publisher opens with a burst of 600
+  // (more than the queue of a busy turn: it waits, none dropped), then 400/s for 1.5 s, in
+  // 10 ms steps of what is due (at most 200 at once if this process stalls).
+  const target = await node(1000);
+  let pub: FakePeer | null = null;
+  try {
+    pub = await welcomed(target, '127.0.0.1:24');
+    let got = 0;
+    target.on('message', (d) => void (d.channel === 'bulk' && got++));
+    let sent = 0;
+    const send = (n: number): void => {
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) {
+        const enc = encodeFrame(gossip('127.0.0.1:24', sent++, 'bulk'));
+        if (!enc.ok) throw new Error(enc.reason);
+        frames.push(enc.frame);
+      }
+      pub!.socket.write(Buffer.concat(frames));
+    };
+    send(600);
+    const t0 = performance.now();
+    const total = 600 + 600;
+    while (sent < total) {
+      await new Promise((r) => setTimeout(r, 10));
+      const due = Math.min(total, 600 + Math.floor(((performance.now() - t0) * 400) / 1000));
+      if (due > sent) send(Math.min(200, due - sent));
+    }
+    await waitUntil(() => got === total, 15_000, `all ${total} bulk messages delivered (got ${got})`);
+    const d = target.stats().defences!;
+    const score = d.scores['127.0.0.1:24'];
+    assert.equal(score?.counts['rate-excess'] ?? 0, 0, 'no rate excess counted');
+    assert.equal(score?.quarantines ?? 0, 0, 'not quarantined');
+    assert.equal(d.originExcess, 0);
+    assert.equal(d.fairQueue!.dropped.origin + d.fairQueue!.dropped.link, 0, 'nothing dropped');
+    assert.equal(pub.closed, false, 'the publisher stays connected');
+  } finally {
+    pub?.socket.destroy();
+    await target.close();
+  }
+});

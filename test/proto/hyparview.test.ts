@@ -50,6 +50,27 @@ test('joiner: connect + JOIN to the first contact, adds it on the accept reply',
   assert.deepEqual(io.take(), []);
 });
 
+test('joinTimeoutMs: a JOIN waits that long (a NEIGHBOR waits neighborTimeoutMs), then goes to the next contact', () => {
+  const { hv, io, rng } = mk(9, { joinTimeoutMs: 5000 });
+  hv.join([0, 5], 0);
+  assert.deepEqual(io.take(), [
+    ['timer', Math.floor(10000 * (0.5 + rng.nexts[0])), { type: 'hv-shuffle' }],
+    ['connect', 0],
+    ['send', 0, { type: 'join' }],
+    ['timer', 5000, { type: 'hv-neighbor-timeout', peer: 0, seq: 1 }],
+    ['timer', Math.floor(400 * (0.5 + rng.nexts[1])), { type: 'hv-join-retry', seq: 1 }],
+  ]);
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: 0, seq: 1 }, 5000);
+  assert.deepEqual(io.take(), [['disconnect', 0], ['connect', 5], ['send', 5, { type: 'join' }], ['timer', 5000, { type: 'hv-neighbor-timeout', peer: 5, seq: 2 }]]);
+  // A NEIGHBOR request keeps its own timeout.
+  hv.handleMessage(5, ACCEPT, 5001);
+  withPassive(hv, io, 7, [4]);
+  io.take();
+  hv.handleLinkDown(5, 5002);
+  const out = io.take();
+  assert.ok(out.some((o) => o[0] === 'timer' && o[1] === 1000 && (o[2] as { type: string }).type === 'hv-neighbor-timeout'), `a NEIGHBOR with a 1000 ms timeout: ${JSON.stringify(out)}`);
+});
+
 test('contact with room: accepts the joiner and sends FORWARDJOIN(ttl=ARWL) to the others', () => {
   const { hv, io } = mk(0);
   withActive(hv, io, [1, 2]);

@@ -260,7 +260,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-digest':
         return this.spread.onDigest(from, msg, now);
       case 'm-meta-req':
-        return this.spread.onMetaReq(from, msg.ids);
+        return this.spread.onMetaReq(from, msg.ids, datagram);
       case 'm-prune':
         return this.spread.onPrune(from, msg.graft);
     }

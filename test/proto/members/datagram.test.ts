@@ -112,3 +112,30 @@ test('datagrams: the TCP fast path (a link reset) probes over send, so a refused
   assert.ok(out.length > 1);
   assert.ok(out.every((o) => o.via === 'send'), JSON.stringify(out));
 });
+
+test('datagrams: a meta request and its answer go by datagram (over send when the request came over TCP); a batch goes by datagram to a ring subject that is not a neighbour, over send to a neighbour', () => {
+  const { m, io, store } = setup();
+  // A member learned without its meta (piggybacked state only): asked at the next flush.
+  const X = addr(50);
+  m.handleMessage(A[1], { type: 'm-ack', seq: 99, ids: [X], states: [pack(0, ALIVE)] }, 10, true);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 200);
+  assert.deepEqual(io.takeVia().filter((o) => o.type === 'm-meta-req'), [{ to: X, type: 'm-meta-req', via: 'datagram' }]);
+  // Its answers: the way the request came.
+  m.handleMessage(A[2], { type: 'm-meta-req', ids: [A[0]] }, 300, true);
+  assert.deepEqual(io.takeVia(), [{ to: A[2], type: 'm-changes', via: 'datagram' }]);
+  m.handleMessage(A[2], { type: 'm-meta-req', ids: [A[0]] }, 301, false);
+  assert.deepEqual(io.takeVia(), [{ to: A[2], type: 'm-changes', via: 'send' }]);
+  // A flushed batch: over send to the neighbour, by datagram to the ring subject.
+  io.timers = [];
+  const subject = m.detector.subjects()[0];
+  const nbr = A.find((x) => x !== A[0] && x !== subject)!;
+  m.neighborUp(nbr, 400);
+  io.takeVia();
+  m.handleMessage(A[3] === nbr ? A[4] : A[3], { type: 'm-changes', ids: [addr(60)], states: [pack(0, ALIVE)], metas: [{ name: 'sixty', tags: {} }], sync: false }, 410);
+  io.takeVia();
+  m.handleTimer({ type: 'm-flush', due: 0 }, 600);
+  const batches = io.takeVia().filter((o) => o.type === 'm-changes');
+  assert.ok(batches.some((o) => o.to === nbr && o.via === 'send'), `the neighbour's batch over send: ${JSON.stringify(batches)}`);
+  assert.ok(batches.some((o) => o.to === subject && o.via === 'datagram'), `the ring subject's batch by datagram: ${JSON.stringify(batches)}`);
+  assert.ok(store.get(addr(60)) >= 0);
+});

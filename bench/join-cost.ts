@@ -1,0 +1,181 @@
+/**
+ * What a fleet start costs, counted rather than timed: N rumor agents started as
+ * bench/cluster.ts starts them (a seed, then the N − 1 others at once, each joining the seed,
+ * each with a data dir and an event handler), polled the same way (every agent's member list
+ * every 20 ms) until every agent lists N alive. Wall-clock join times move with the machine's
+ * load; these counts and CPU totals move much less, so a change to the join path can be judged
+ * on a shared machine:
+ *
+ * - `fleet_cpu_up_ms` / `fleet_cpu_joined_ms`: the CPU (every thread, schedstat) of all N
+ *   agents together when the last one first answered, and when every one listed N alive;
+ *   `join_cpu_ms` is the difference (the join's work, the polls' answers included);
+ * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
+ *   spent on N − 1 JOINs;
+ * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened);
+ * - `after_join_cpu_ms_per_s`: the fleet's CPU per second in 0.5 s windows for 8 s after the
+ *   join, with no polling (the background work the first events compete with), and the frames
+ *   the fleet sent in those 8 s (`fleet_out_after_join`);
+ * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
+ *   bench:cluster (wall clock: read them with the load average printed next to them).
+ *
+ *   npm run bench:join-cost -- --nodes 50        (node --import tsx bench/join-cost.ts)
+ *
+ * Prints the figures and writes `bench/results/join-cost-<N>.json`.
+ */
+import { Agent as HttpAgent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
+import { sleep, until } from './support/wait.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Counts = Record<string, number>;
+interface Info {
+  stats: { messagesIn: Counts; messagesOut: Counts };
+}
+interface MembersReply {
+  members: { name: string; status: string }[];
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench/join-cost: ${msg}\n`);
+  process.exit(2);
+}
+
+function parseNodes(argv: string[]): number {
+  let n = 50;
+  for (let i = 0; i < argv.length; i++) {
+    const v = Number(argv[i + 1]);
+    if (argv[i] === '--nodes' && Number.isInteger(v) && v >= 2 && v <= 200) n = Number(argv[++i]);
+    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200)`);
+  }
+  return n;
+}
+
+function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: keepAlive, timeout: 2000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const addInto = (into: Counts, c: Counts): void => {
+  for (const [k, v] of Object.entries(c)) into[k] = (into[k] ?? 0) + v;
+};
+
+async function run(n: number, dir: string): Promise<Record<string, unknown>> {
+  const ports = await freePorts(2 * n);
+  const api = (i: number): number => ports[n + i];
+  const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
+  const kids: ChildProcess[] = [];
+  const spawnOne = (i: number): ChildProcess =>
+    spawnAgent({
+      name: `n${i}`,
+      gossipPort: ports[i],
+      apiPort: api(i),
+      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      profile: 'lan',
+      handlers: ['user=/bin/true'],
+      logFile: join(dir, `agent-${i}.log`),
+      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+      env: agentEnv(false),
+    });
+  const boot = async (i: number): Promise<void> => {
+    kids[i] = spawnOne(i);
+    if ((await until(60_000, async () => (await getJson<MembersReply>(keepAlive, api(i), '/v1/members'), true), 10)) === undefined) throw new Error(`agent ${i} did not answer within 60 s`);
+  };
+  try {
+    const t0 = performance.now();
+    await boot(0);
+    await Promise.all(Array.from({ length: n - 1 }, (_, k) => boot(k + 1)));
+    const lastUp = performance.now();
+    const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
+    const joined = await until(120_000, async () => {
+      const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
+      return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
+    }, 20);
+    if (joined === undefined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
+    const joinedAt = performance.now();
+    const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
+    const infos = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
+    const fleetOut: Counts = {};
+    for (const x of infos) addInto(fleetOut, x.stats.messagesOut);
+    const after: number[] = [];
+    let prev = sum(kids.map((k) => cpuMsOf(k.pid)));
+    for (let w = 0; w < 16; w++) {
+      await sleep(500);
+      const now = sum(kids.map((k) => cpuMsOf(k.pid)));
+      after.push(Math.round((now - prev) * 2));
+      prev = now;
+    }
+    const outAfter: Counts = {};
+    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) addInto(outAfter, x.stats.messagesOut);
+    for (const [k, v] of Object.entries(fleetOut)) outAfter[k] = (outAfter[k] ?? 0) - v;
+    const r1 = (x: number): number => Math.round(x * 10) / 10;
+    return {
+      nodes: n,
+      join_ms: r1(joinedAt - lastUp),
+      join_from_first_spawn_ms: r1(joinedAt - t0),
+      fleet_cpu_up_ms: Math.round(cpuUp),
+      fleet_cpu_joined_ms: Math.round(sum(cpuJoined)),
+      join_cpu_ms: Math.round(sum(cpuJoined) - cpuUp),
+      seed_cpu_joined_ms: Math.round(cpuJoined[0]),
+      median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
+      connections_opened: fleetOut.hello ?? 0,
+      fleet_out: fleetOut,
+      seed_in: infos[0].stats.messagesIn,
+      after_join_cpu_ms_per_s: after,
+      fleet_out_after_join: outAfter,
+    };
+  } finally {
+    keepAlive.destroy();
+    await stopAll(kids, 3000);
+  }
+}
+
+async function main(): Promise<void> {
+  const n = parseNodes(process.argv.slice(2));
+  ensureCodeCache();
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-join-cost-'));
+  const load0 = loadavg()[0];
+  const r = await run(n, dir);
+  const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
+  rmSync(dir, { recursive: true, force: true });
+  const result = { ...r, load_avg_1m: load, date: new Date().toISOString() };
+  const lines = [
+    `${n} agents (a seed, then ${n - 1} at once joining it); load average (1 min) ${load.join(' -> ')}`,
+    envNote(false).trimEnd(),
+    `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
+    `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
+    `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
+    `connections opened by the fleet (hello frames): ${String(r.connections_opened)}`,
+    `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
+    `frames the seed received: ${JSON.stringify(r.seed_in)}`,
+    `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
+    `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
+  ].filter((l) => l !== '');
+  process.stdout.write(lines.join('\n') + '\n');
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', `join-cost-${n}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench/join-cost: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

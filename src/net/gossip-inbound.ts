@@ -1,0 +1,166 @@
+/**
+ * Inbound gossip of the TCP runtime (issue 13 §2), between the connections and the protocol
+ * machine: fair queueing per link and origin (fair-queue.ts), the charging of dropped frames
+ * to their origin's rate limit, duplicate scoring, and the cheap path for a flood.
+ *
+ * - `offer`: a decoded gossip frame runs now, waits in the fair queue, or is dropped over a
+ *   queue bound. A dropped frame of the peer's own origin spends a token of that origin's rate
+ *   limit (limits.ts `OriginLimits`), as a validated one does; once the origin is over its
+ *   rate each such drop scores `rate-excess` against the peer. A neighbour relaying a flood,
+ *   or a publisher within its rate that is ahead of a busy node, is never scored for drops.
+ * - Skimming: once a frame of the peer's own origin has been dropped over a bound, its
+ *   connection is marked `skimming` and each next frame is looked at before it is decoded
+ *   (connection.ts → `onSkim`): while the peer's queue stays full, a frame whose header says
+ *   `gossip` of the peer's own origin (wire/peek.ts) is dropped unread — no CRC-32C, no SHA-256
+ *   id check, no message object — and charged and scored as above. Measured on bench:flood
+ *   (docs/results.md): the flooder's first read burst was ≈ 7,000 frames decoded in one
+ *   event-loop turn; unread, the same burst costs a few byte comparisons per frame, and the
+ *   rate excess that quarantines the flooder is reached in that turn. Anything else (another
+ *   origin, a control frame, a malformed header) is decoded as usual, and skimming stops as
+ *   soon as the queue has room again.
+ * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
+ *   a duplicate, and scores as one.
+ * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
+ *   counted by verdict, a throw or a bad return value taken as `ignore`, a `reject` scored
+ *   against the peer the message came from.
+ *
+ * Limits: a skimmed frame's checksum is never verified, so a corrupted frame of a flooding
+ * peer is counted as a dropped gossip frame, not as a bad frame (it is dropped either way,
+ * and charged to the peer that sent it on its own connection). Only the peer's own origin is
+ * skimmed: a flood relayed under other origins is decoded frame by frame (and bounded by the
+ * link's queue and the per-peer frame bucket).
+ */
+import type { Message, MsgId, Verdict } from '../proto/types.js';
+import { gossipFromOrigin, readEnvelopeInto, type Envelope } from '../wire/index.js';
+import type { Connection } from './connection.js';
+import { FairInbound, type GossipFrame } from './fair-queue.js';
+import type { PeerGuard } from './guard.js';
+import type { StatsCounters } from './stats.js';
+
+/** Reused to read a gossip envelope's origin (reads never nest). */
+const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+/** Most peer addresses whose UTF-8 bytes are cached for skimming (then the cache restarts). */
+const MAX_ORIGIN_BYTES = 1024;
+
+/** What the inbound path needs from the transport. */
+export interface GossipInboundHost {
+  readonly defences: PeerGuard;
+  readonly counters: StatsCounters;
+  isClosed(): boolean;
+  /** True while a machine call runs (a frame must then be queued through `drive`). */
+  isDriving(): boolean;
+  drive(fn: (now: number) => void): void;
+  /** Feed one message to the idle machine and flush what it produced. */
+  feed(peer: string, msg: Message<string>): void;
+  handle(peer: string, msg: Message<string>, now: number): void;
+  /** Log an exception thrown by the machine or a hook. */
+  logThrow(err: unknown): void;
+}
+
+/** The application's validate hook as the transport takes it. */
+export type ValidateHook = (id: MsgId, payload: Uint8Array, from: string) => Verdict;
+
+export class GossipInbound {
+  /** Null when fair queueing is off (`defences.fairQueue: false` or `limits: false`). */
+  private readonly fair: FairInbound | null;
+  private readonly originBytes = new Map<string, Uint8Array>();
+  private readonly utf8 = new TextEncoder();
+  /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery was
+   *  a duplicate). */
+  private validations = 0;
+
+  constructor(private readonly host: GossipInboundHost) {
+    const fq = host.defences.fairQueue;
+    this.fair = fq === null ? null : new FairInbound(fq, (peer, msg, at) => this.run(peer, msg, at));
+    host.defences.fairQueueStats = this.fair?.stats ?? null;
+  }
+
+  /** A decoded gossip frame from `peer` on `c` (see the module comment). */
+  offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
+    if (this.fair === null) return this.run(peer, msg, now);
+    const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
+    const r = this.fair.offer(peer, origin, msg, now);
+    if (r === 'run') this.run(peer, msg, now);
+    else if (r !== 'queued' && origin === peer) {
+      c.skimming = true;
+      this.chargeDrop(peer, now);
+    }
+  }
+
+  /** Connection hook while `skimming`: true when `frame` was dropped unread. */
+  skim(c: Connection, frame: Uint8Array, now: number): boolean {
+    const peer = c.peer;
+    if (this.fair === null || peer === null || c.state !== 'open' || !this.fair.full(peer, peer)) {
+      c.skimming = false;
+      return false;
+    }
+    if (!gossipFromOrigin(frame, this.bytesOf(peer))) return false;
+    const { counters, defences } = this.host;
+    counters.received.add('gossip', frame.length);
+    // The admission of every frame after the handshake (transport.ts `onFrame`).
+    if (!defences.admit(peer, frame.length, now)) {
+      if (defences.quarantined(peer, now)) c.destroy('quarantined', false);
+      return true;
+    }
+    counters.gossipIn++;
+    this.fair.countUnread(peer);
+    this.chargeDrop(peer, now);
+    return true;
+  }
+
+  /** The hook `v` wrapped as the machine's Io `validate` (see the module comment). */
+  validator(v: ValidateHook): ValidateHook {
+    const h = this.host;
+    return (id, payload, from) => {
+      this.validations++;
+      let verdict: Verdict;
+      try {
+        verdict = v(id, payload, from);
+      } catch (err) {
+        h.logThrow(err);
+        verdict = 'ignore';
+      }
+      if (verdict !== 'accept' && verdict !== 'reject' && verdict !== 'ignore') verdict = 'ignore';
+      h.defences.stats.validation[verdict]++;
+      if (verdict === 'reject') h.drive((now) => h.defences.offence(from, 'rejected', now));
+      return verdict;
+    };
+  }
+
+  /** Forget `peer`'s queued frames (quarantined). */
+  dropLink(peer: string): void {
+    this.fair?.dropLink(peer);
+  }
+
+  close(): void {
+    this.fair?.close();
+  }
+
+  /** A dropped frame of `peer`'s own origin spends a token of the origin's rate limit; past
+   *  the limit it scores against the peer. */
+  private chargeDrop(peer: string, now: number): void {
+    const d = this.host.defences;
+    if (d.origins?.allow(peer, now) === false) d.offence(peer, 'rate-excess', now);
+  }
+
+  /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery
+   *  was a duplicate, and scores as one. */
+  private run(peer: string, msg: GossipFrame, at: number): void {
+    const h = this.host;
+    if (h.isClosed() || h.defences.quarantined(peer, at)) return;
+    if (h.isDriving()) return h.drive((n) => h.handle(peer, msg, n));
+    const before = h.counters.deliveredRemote + this.validations;
+    h.feed(peer, msg);
+    if (h.counters.deliveredRemote + this.validations === before) h.defences.offence(peer, 'duplicate', at);
+  }
+
+  private bytesOf(peer: string): Uint8Array {
+    let b = this.originBytes.get(peer);
+    if (b === undefined) {
+      if (this.originBytes.size >= MAX_ORIGIN_BYTES) this.originBytes.clear();
+      b = this.utf8.encode(peer);
+      this.originBytes.set(peer, b);
+    }
+    return b;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * A look at a raw frame's header fields without decoding it: no checksum, no schema, no id
+ * check. For a receiver that has already decided to drop a class of frames unread (issue 13
+ * §2: the own messages of a peer whose queue is full, src/net/gossip-inbound.ts), so that a
+ * flood costs a few byte reads per frame instead of a CRC-32C, a SHA-256 and the objects of a
+ * decoded message. Nothing read here is trusted beyond "which bucket to charge the drop to".
+ *
+ * Layout read (docs/protocol.md §3): `length u32 | version u8 | type u8 | body | crc u32`; a
+ * `gossip` body starts `idKind u8 (1 = 16 raw bytes) | id | payload length varint | payload`,
+ * and its payload (the envelope, envelope.ts) starts `version u8 | origin length varint |
+ * origin bytes`.
+ */
+import { ENVELOPE_VERSION } from './envelope.js';
+import { TYPE_CODES } from './types.js';
+
+const GOSSIP_CODE = TYPE_CODES.gossip;
+/** Body id kind of a 16-byte raw id (body.ts `ID_HEX16`). */
+const ID_HEX16 = 1;
+
+/** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): [value, next index],
+ *  or null. */
+function varintAt(b: Uint8Array, i: number, end: number): [number, number] | null {
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 4 && i < end; k++) {
+    const byte = b[i++];
+    v += (byte & 0x7f) * mul;
+    if (byte < 0x80) return [v, i];
+    mul *= 128;
+  }
+  return null;
+}
+
+/**
+ * True when `frame` (one whole frame, length prefix through checksum, unchecked) is a `gossip`
+ * frame with a raw 16-byte id whose envelope names `origin` (its UTF-8 bytes). False for any
+ * other frame or any malformed one — which the caller then decodes as usual.
+ */
+export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean {
+  const end = frame.length - 4;
+  if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
+  // The length prefix must say exactly this frame.
+  if (((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) >>> 0 !== frame.length - 4) return false;
+  const len = varintAt(frame, 6 + 1 + 16, end);
+  if (len === null || len[1] + len[0] > end) return false;
+  let i = len[1];
+  if (frame[i++] !== ENVELOPE_VERSION) return false;
+  const o = varintAt(frame, i, end);
+  if (o === null || o[0] !== origin.length || o[1] + o[0] > end) return false;
+  i = o[1];
+  for (let k = 0; k < origin.length; k++) if (frame[i + k] !== origin[k]) return false;
+  return true;
+}
