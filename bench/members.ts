@@ -6,12 +6,16 @@
  * lists every crashed node failed (at most 120 s of virtual time). Prints a table and writes
  * `bench/results/members-<N>.json`:
  * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
- *   false_failed, bytes_per_node_per_s, events}` (bytes: steady state, membership only).
+ *   false_failed, bytes_per_node_per_s, events, cpu_settle_s, cpu_wave_s, load_avg}` (bytes:
+ *   steady state, membership only; CPU: this process's user + system time of the join and
+ *   settle phase and of the failure wave, which a loaded machine inflates much less than the
+ *   wall time; load_avg: the 1-minute load average at the start and the end).
  *
  * Usage: `npm run bench:members -- --nodes 100000 [--seed 1]`
  * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crashAndDetect, MF_NETWORK, settledMembers } from '../src/sim/exp-membership-failures.js';
 import type { MembersSim } from '../src/sim/members-app.js';
@@ -31,6 +35,8 @@ async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
   const t0 = Date.now();
+  const load0 = loadavg()[0];
+  const c0 = process.cpuUsage();
   let peak = process.memoryUsage().rss;
   const sample = (): void => {
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -50,10 +56,13 @@ async function main(): Promise<void> {
   };
   const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, {}, watch);
   sample();
+  const c1 = process.cpuUsage(c0);
   process.stderr.write(`bench/members: settled, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, steady ${steady.toFixed(1)} B/s/node\n`);
   const sim = ms.sim;
   const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
   sample();
+  const c2 = process.cpuUsage(c0);
+  const cpu = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1e6;
   clearInterval(timer);
   const result = {
     nodes,
@@ -69,6 +78,9 @@ async function main(): Promise<void> {
     detect_bytes_per_node_per_s: r.detect_bytes_per_node_per_s,
     crashed: r.crashed,
     events: sim.eventsProcessed,
+    cpu_settle_s: Math.round(cpu(c1) * 10) / 10,
+    cpu_wave_s: Math.round((cpu(c2) - cpu(c1)) * 10) / 10,
+    load_avg: [load0, loadavg()[0]].map((x) => Math.round(x * 10) / 10),
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });

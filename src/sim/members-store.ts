@@ -6,12 +6,18 @@
  * Each node sees its table through a `StoreView` (the `MemberStore` the machine was given).
  * Underneath, per member:
  * - a **base** state that every node holds unless it holds another version;
- * - the **versions in flight**: each other state some node holds, with a bitset of those nodes
- *   and their count. A node that adopts a state leaves its old version's bitset and joins the
- *   new one's (creating it on first use); a version left by every node is freed; a version
- *   held by every *live* node (registered view) **collapses** into the base and its bitset is
- *   freed. Memory: O(n) for the base, plus n/8 bytes per version in flight — a wave of 10^4
- *   failures at 10^5 nodes holds ≈ 10^4 × 12.5 KB while it spreads, nothing once settled.
+ * - the **versions in flight**: each other state some node holds, with its holder count and a
+ *   *version id* (vid). A node that adopts a state leaves its old version and joins the new
+ *   one (creating it on first use); a version left by every node is freed; a version held by
+ *   every *live* node (registered view) **collapses** into the base and is freed.
+ * - per node, a **row** of holder bits indexed by vid: bit v of row x says node x holds
+ *   version v. Node-major, so that the checks of one batch (one node, up to 1,024 members)
+ *   stay in one row of a few KB instead of touching one member-major bitset of n/8 bytes
+ *   each, a cache miss per entry at 10^5 nodes. A freed vid whose bits are all clear (left by
+ *   every node) is reused at once; a collapsed one (its bit set in every live row) is
+ *   *retired* and its column cleared by one sweep over the rows when enough have retired.
+ *   Memory: n rows of (vids in flight)/8 bytes — a wave of 10^4 failures at 10^5 nodes
+ *   (suspect and failed versions, ≈ 2·10^4 vids) ≈ 10^5 × 4 KB while it spreads.
  * - per node, its table size and the 64 bucket hashes the anti-entropy sync sends, updated
  *   on each of its writes (the same values a `MapStore` would hold).
  * - static data shared by all: the name `n<id>`, the key hash, the K observer rings (member ids
@@ -32,6 +38,9 @@ import type { Rng } from '../proto/types.js';
 import { BUCKETS, entryHash, type MemberMeta, type MemberStore } from '../proto/members/types.js';
 import { ringPosition } from '../proto/members/map-store.js';
 
+/** Version ids (columns of the holder rows) at first; doubled when more are in flight. */
+const INITIAL_VIDS = 64;
+
 /** Version slots per member at first (alive at the base, then e.g. suspect, failed, and a
  *  refutation's alive at a higher incarnation); a member that needs more doubles every
  *  member's slots (rare: it flapped faster than its changes reached every node). */
@@ -51,23 +60,26 @@ export interface SharedMembersHooks {
 
 export class SharedMembers {
   readonly n: number;
-  private readonly words: number;
   private readonly base: Float64Array;
   private readonly baseSince: Float64Array;
-  /** Versions in flight, flat (cache-friendly: a lookup touches two typed arrays and one
-   *  word of the arena): member m's versions are slots m·V … m·V + nv[m] − 1 (V slots per member), in order
-   *  of creation; each has its state, first adoption time, holder count and the word offset
-   *  of its holder bitset in `arena` (one buffer for every bitset, freed offsets reused). */
+  /** Versions in flight, flat: member m's versions are slots m·V … m·V + nv[m] − 1 (V slots
+   *  per member), in order of creation; each has its state, first adoption time, holder count
+   *  and version id (its column in the holder rows). */
   private readonly nv: Uint16Array;
   /** Version slots per member (see INITIAL_VERSIONS). */
   private V = INITIAL_VERSIONS;
   private vState: Float64Array;
   private vSince: Float64Array;
   private vCount: Int32Array;
-  private vOff: Int32Array;
-  private arena: Uint32Array;
-  private arenaTop = 0;
-  private readonly arenaFree: number[] = [];
+  private vVid: Int32Array;
+  /** Holder rows: node x's row is words x·W … x·W + W − 1 (W words, 32·W vids). */
+  private rows: Uint32Array;
+  private W: number;
+  /** Vids never used yet start at `vidTop`; `vidFree`: freed with every bit clear;
+   *  `vidRetired`: freed by a collapse, their columns still set in the live rows. */
+  private vidTop = 0;
+  private readonly vidFree: number[] = [];
+  private vidRetired: number[] = [];
   private readonly versioned = new Set<number>();
   private readonly registered: Uint8Array;
   private live = 0;
@@ -85,15 +97,15 @@ export class SharedMembers {
   /** `n` member ids 0..n-1, all in the base at state `initial` (-1: none), `rings` rings. */
   constructor(n: number, rings: number, initial: number) {
     this.n = n;
-    this.words = (n + 31) >>> 5;
     this.base = new Float64Array(n).fill(initial);
     this.baseSince = new Float64Array(n);
     this.nv = new Uint16Array(n);
     this.vState = new Float64Array(n * this.V);
     this.vSince = new Float64Array(n * this.V);
     this.vCount = new Int32Array(n * this.V);
-    this.vOff = new Int32Array(n * this.V);
-    this.arena = new Uint32Array(this.words * 64);
+    this.vVid = new Int32Array(n * this.V);
+    this.W = INITIAL_VIDS >>> 5;
+    this.rows = new Uint32Array(n * this.W);
     this.registered = new Uint8Array(n);
     this.cnt = new Int32Array(n);
     this.bh = new Uint32Array(n * BUCKETS);
@@ -139,14 +151,15 @@ export class SharedMembers {
     if (this.registered[x] === 0) return;
     this.registered[x] = 0;
     this.live--;
-    const w = x >>> 5;
-    const bit = 1 << (x & 31);
+    const row = x * this.W;
     for (const m of [...this.versioned]) {
       const b0 = m * this.V;
       for (let i = this.nv[m] - 1; i >= 0; i--) {
-        const o = this.vOff[b0 + i] + w;
-        if ((this.arena[o] & bit) !== 0) {
-          this.arena[o] &= ~bit;
+        const v = this.vVid[b0 + i];
+        const o = row + (v >>> 5);
+        const bit = 1 << (v & 31);
+        if ((this.rows[o] & bit) !== 0) {
+          this.rows[o] &= ~bit;
           if (--this.vCount[b0 + i] === 0) this.removeVersion(m, i);
         }
       }
@@ -160,34 +173,59 @@ export class SharedMembers {
         }
       }
     }
+    // Bits of retired vids (their columns not swept yet): a restart starts from a clean row.
+    this.rows.fill(0, row, row + this.W);
   }
 
-  /** Drop version `i` of `m` (its bitset back to the arena, later versions move down). */
+  /** Drop version `i` of `m`, left by every node (its vid, every bit clear, is free at
+   *  once; later versions move down). */
   private removeVersion(m: number, i: number): void {
     const b0 = m * this.V;
-    const off = this.vOff[b0 + i];
-    this.arena.fill(0, off, off + this.words);
-    this.arenaFree.push(off);
+    this.vidFree.push(this.vVid[b0 + i]);
     const last = --this.nv[m];
     for (let j = i; j < last; j++) {
       this.vState[b0 + j] = this.vState[b0 + j + 1];
       this.vSince[b0 + j] = this.vSince[b0 + j + 1];
       this.vCount[b0 + j] = this.vCount[b0 + j + 1];
-      this.vOff[b0 + j] = this.vOff[b0 + j + 1];
+      this.vVid[b0 + j] = this.vVid[b0 + j + 1];
     }
   }
 
-  private allocBits(): number {
-    const f = this.arenaFree.pop();
+  /** A vid whose column is clear in every row: a free one, a new one, or, when those run out,
+   *  the retired ones after one sweep (if they are a quarter of the columns or more; else the
+   *  rows double). Amortised: a sweep costs n·W words and frees ≥ 8·W vids. */
+  private allocVid(): number {
+    const f = this.vidFree.pop();
     if (f !== undefined) return f;
-    if (this.arenaTop + this.words > this.arena.length) {
-      const grown = new Uint32Array(Math.max(this.arena.length * 2, this.arenaTop + this.words));
-      grown.set(this.arena);
-      this.arena = grown;
+    if (this.vidTop < this.W * 32) return this.vidTop++;
+    if (this.vidRetired.length * 4 >= this.W * 32) {
+      this.sweep();
+      return this.vidFree.pop()!;
     }
-    const off = this.arenaTop;
-    this.arenaTop += this.words;
-    return off;
+    this.growRows();
+    return this.vidTop++;
+  }
+
+  /** Clear the retired columns in every row; they become free. */
+  private sweep(): void {
+    const W = this.W;
+    const mask = new Uint32Array(W).fill(0xffffffff);
+    for (const v of this.vidRetired) mask[v >>> 5] &= ~(1 << (v & 31));
+    const rows = this.rows;
+    for (let x = 0, o = 0; x < this.n; x++) for (let w = 0; w < W; w++, o++) rows[o] &= mask[w];
+    for (const v of this.vidRetired) this.vidFree.push(v);
+    this.vidRetired = [];
+    this.sweeps++;
+  }
+
+  /** Double the vids per row (each row copied into the wider layout). */
+  private growRows(): void {
+    const W = this.W;
+    const W2 = W * 2;
+    const grown = new Uint32Array(this.n * W2);
+    for (let x = 0; x < this.n; x++) grown.set(this.rows.subarray(x * W, x * W + W), x * W2);
+    this.rows = grown;
+    this.W = W2;
   }
 
   /** Slot (0 … nv − 1) of the version of `m` that node `x` holds, or -1 (it holds the base). */
@@ -195,11 +233,13 @@ export class SharedMembers {
     const k = this.nv[m];
     if (k === 0) return -1;
     const b0 = m * this.V;
-    const w = x >>> 5;
-    const bit = 1 << (x & 31);
+    const row = x * this.W;
     // Newest first: in a wave most lookups are duplicates of the change a node just adopted
     // (a node is in at most one version, so the order only changes the cost).
-    for (let i = k - 1; i >= 0; i--) if ((this.arena[this.vOff[b0 + i] + w] & bit) !== 0) return i;
+    for (let i = k - 1; i >= 0; i--) {
+      const v = this.vVid[b0 + i];
+      if ((this.rows[row + (v >>> 5)] & (1 << (v & 31))) !== 0) return i;
+    }
     return -1;
   }
 
@@ -215,10 +255,9 @@ export class SharedMembers {
     const held = this.held(x, m);
     const old = held >= 0 ? this.vState[b0 + held] : this.base[m];
     if (old === state) return;
-    const w = x >>> 5;
-    const bit = 1 << (x & 31);
     if (held >= 0) {
-      this.arena[this.vOff[b0 + held] + w] &= ~bit;
+      const v = this.vVid[b0 + held];
+      this.rows[x * this.W + (v >>> 5)] &= ~(1 << (v & 31));
       if (--this.vCount[b0 + held] === 0) {
         this.removeVersion(m, held);
         if (this.nv[m] === 0) this.versioned.delete(m);
@@ -234,10 +273,10 @@ export class SharedMembers {
       this.bh[hb] ^= entryHash(key, state);
       this.cnt[x]++;
     }
-    if (state !== this.base[m]) this.join(x, m, state, now, w, bit);
+    if (state !== this.base[m]) this.join(x, m, state, now);
   }
 
-  private join(x: number, m: number, state: number, now: number, w: number, bit: number): void {
+  private join(x: number, m: number, state: number, now: number): void {
     const b0 = m * this.V;
     let i = 0;
     const k = this.nv[m];
@@ -245,17 +284,18 @@ export class SharedMembers {
     if (i === k) {
       if (k === this.V) {
         this.widen();
-        return this.join(x, m, state, now, w, bit);
+        return this.join(x, m, state, now);
       }
       if (k === 0) this.versioned.add(m);
       this.vState[b0 + i] = state;
       this.vSince[b0 + i] = now;
       this.vCount[b0 + i] = 0;
-      this.vOff[b0 + i] = this.allocBits();
+      this.vVid[b0 + i] = this.allocVid();
       this.nv[m] = k + 1;
       this.hooks.onCreate?.(m, state, now);
     }
-    this.arena[this.vOff[b0 + i] + w] |= bit;
+    const v = this.vVid[b0 + i];
+    this.rows[x * this.W + (v >>> 5)] |= 1 << (v & 31);
     if (++this.vCount[b0 + i] === this.live) this.collapse(m, i, now);
   }
 
@@ -273,15 +313,21 @@ export class SharedMembers {
         st[m * W + i] = this.vState[m * V + i];
         si[m * W + i] = this.vSince[m * V + i];
         co[m * W + i] = this.vCount[m * V + i];
-        of[m * W + i] = this.vOff[m * V + i];
+        of[m * W + i] = this.vVid[m * V + i];
       }
     }
     this.V = W;
     this.vState = st;
     this.vSince = si;
     this.vCount = co;
-    this.vOff = of;
+    this.vVid = of;
   }
+
+  /** Vid columns per holder row now, and sweeps of retired columns so far (tests). */
+  get holderColumns(): number {
+    return this.W * 32;
+  }
+  sweeps = 0;
 
   /** Version slots per member now (tests). */
   get versionSlots(): number {
@@ -305,11 +351,8 @@ export class SharedMembers {
     }
     this.base[m] = state;
     this.baseSince[m] = this.vSince[b0 + i];
-    for (let j = 0; j < this.nv[m]; j++) {
-      const off = this.vOff[b0 + j];
-      this.arena.fill(0, off, off + this.words);
-      this.arenaFree.push(off);
-    }
+    // Its bit is set in every live row: the vid waits for the next sweep (allocVid).
+    for (let j = 0; j < this.nv[m]; j++) this.vidRetired.push(this.vVid[b0 + j]);
     this.nv[m] = 0;
     this.versioned.delete(m);
     this.hooks.onCollapse?.(m, state, now);

@@ -37,6 +37,7 @@ export const MEMBERS_TYPE_CODES = {
   'm-sync': 7,
   'm-digest': 8,
   'm-meta-req': 9,
+  'm-prune': 10,
 } as const satisfies Record<MembersMessage<string>['type'], number>;
 
 const BY_CODE: (MembersMessage<string>['type'] | undefined)[] = [];
@@ -124,6 +125,9 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
       n += varintSize(msg.ids.length);
       for (const id of msg.ids) n += peerBytes(id);
       break;
+    case 'm-prune':
+      n += 1;
+      break;
   }
   return n;
 }
@@ -209,6 +213,8 @@ function validate(msg: MembersMessage<string>): string | null {
         if (e !== null) return e;
       }
       return null;
+    case 'm-prune':
+      return typeof msg.graft === 'boolean' ? null : 'graft: expected a boolean';
   }
 }
 
@@ -278,6 +284,9 @@ export function encodeMembers(msg: MembersMessage<string>): MembersEncodeResult 
     case 'm-meta-req':
       w.varint(msg.ids.length);
       for (const id of msg.ids) writeStr(w, id);
+      break;
+    case 'm-prune':
+      w.u8(msg.graft ? 1 : 0);
       break;
   }
   if (w.pos !== w.buf.length) throw new Error(`members codec: sized ${w.buf.length} bytes, wrote ${w.pos}`);
@@ -391,6 +400,8 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
       for (let i = 0; i < n; i++) ids.push(r.string('id', MEMBERS_LIMITS.maxIdBytes, true));
       return { type, ids };
     }
+    case 'm-prune':
+      return { type, graft: r.bool('graft') };
   }
 }
 

@@ -11,10 +11,8 @@ import { Sfc32 } from '../../src/proto/rng.js';
  * must be a state exactly when every live node holds it. Seeded random writes, crashes
  * (release) and restarts (register), with few members so that versions pile up and collapse.
  */
-test('shared member table: each view equals a private MapStore under random writes, crashes and restarts', () => {
-  const N = 70; // more than 64: a bitset of three words
-  const M = 12;
-  const rng = new Sfc32(7);
+function randomWrites(N: number, M: number, seed: number, steps: number, waveEvery = 500): SharedMembers {
+  const rng = new Sfc32(seed);
   const shared = new SharedMembers(N, 2, pack(0, 0));
   const views: (StoreView | null)[] = [];
   const models: (MapStore<number> | null)[] = [];
@@ -41,7 +39,7 @@ test('shared member table: each view equals a private MapStore under random writ
     },
   };
   let checks = 0;
-  for (let step = 0; step < 20_000; step++) {
+  for (let step = 0; step < steps; step++) {
     const x = rng.int(N);
     const r = rng.int(100);
     if (r < 2 && views[x] !== null) {
@@ -54,7 +52,7 @@ test('shared member table: each view equals a private MapStore under random writ
       fresh(x);
       continue;
     }
-    if (step % 500 === 0) {
+    if (step % waveEvery === 0) {
       // A change reaches every live node (a finished wave): its version must collapse.
       const m = rng.int(M);
       const state = pack(2, rng.int(4));
@@ -90,6 +88,40 @@ test('shared member table: each view equals a private MapStore under random writ
   }
   assert.ok(checks > 100, `only ${checks} checks ran`);
   assert.ok(collapses > 10, `only ${collapses} collapses happened: the test did not exercise them`);
+  return shared;
+}
+
+test('shared member table: each view equals a private MapStore under random writes, crashes and restarts', () => {
+  randomWrites(70, 12, 7, 20_000); // 70 nodes: rows and ring of more than 64
+});
+
+test('shared member table: the holder rows grow past their first 64 columns, views still exact', () => {
+  // 200 members with a few states each: hundreds of versions in flight at once.
+  const shared = randomWrites(200, 200, 11, 30_000, 40);
+  assert.ok(shared.holderColumns > 64, `the rows never grew (${shared.holderColumns} columns)`);
+});
+
+test('shared member table: columns of collapsed versions are swept before reuse', () => {
+  const N = 40;
+  const shared = new SharedMembers(N, 1, pack(0, 0));
+  const views = Array.from({ length: N }, (_, x) => shared.register(x));
+  // One version held by node 0 alone all along: its column must survive every sweep.
+  views[0].set(0, pack(9999, 1), 0);
+  const prev = new Float64Array(N).fill(pack(0, 0));
+  for (let r = 0; r < 1000; r++) {
+    const m = 1 + (r % (N - 1));
+    const s = pack(r + 1, r % 3);
+    for (let x = 0; x < N / 2; x++) views[x].set(m, s, r);
+    assert.equal(views[N / 2 - 1].get(m), s, `round ${r}: a node that adopted it`);
+    assert.equal(views[N - 1].get(m), prev[m], `round ${r}: a node that did not yet`);
+    for (let x = N / 2; x < N; x++) views[x].set(m, s, r);
+    assert.equal(shared.agreed(m), s, `round ${r}: every node holds it`);
+    prev[m] = s;
+  }
+  assert.equal(views[0].get(0), pack(9999, 1), 'the long-lived version');
+  assert.equal(views[1].get(0), pack(0, 0));
+  assert.equal(shared.holderColumns, 64, 'collapsed versions free their columns: the rows need not grow');
+  assert.ok(shared.sweeps >= 10, `${shared.sweeps} sweeps of retired columns`);
 });
 
 test('shared member table: a member with more versions in flight than slots widens the table; freed bitsets are reused', () => {

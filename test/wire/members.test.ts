@@ -16,6 +16,8 @@ const SAMPLES: MembersMessage<string>[] = [
   { type: 'm-sync', count: 10_000, hashes, join: false },
   { type: 'm-digest', buckets: [0, 63], ids: ['a:1'], states: [pack(5, 2)] },
   { type: 'm-meta-req', ids: ['a:1', '10.0.0.2:7946'] },
+  { type: 'm-prune', graft: false },
+  { type: 'm-prune', graft: true },
 ];
 
 test('members codec: every message type round-trips, and membersSize is the exact direct-frame size', () => {

@@ -24,18 +24,32 @@ const DIGEST_FACTOR = 4;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
+/** With `pruneFlood`, overlay neighbours that keep sending us their batches, at least: two,
+ *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
+ *  flood another path, beside the ring links. */
+const FLOOD_FEEDERS = 2;
 /** Slots of the piggyback buffer. */
 const PIGGY_CAP = 64;
 const NONE: { ids: never[]; states: number[] } = Object.freeze({ ids: [], states: [] }) as unknown as { ids: never[]; states: number[] };
 
 export class Dissemination<P> {
+  /** Queued changes: `ids[i]` now `states[i]`, from `head` on (a flush consumes from the
+   *  front without copying the rest: a failure wave queues ~n/10 changes at every node, sent
+   *  `maxEntriesPerMessage` per flush). Kept compact (a 10^5-node simulation holds every
+   *  node's queue): 16 bytes per change, metas and sources on the side. */
   private ids: P[] = [];
   private states: number[] = [];
-  private metas: (MemberMeta | null)[] = [];
-  /** The peer whose batch brought each queued change (undefined: our own, or a sync): it is
-   *  not sent back there. */
-  private srcs: (P | undefined)[] = [];
-  private withMeta = false;
+  /** Absolute number of `ids[0]` (the queue's count of changes ever dropped from the front). */
+  private base = 0;
+  private head = 0;
+  /** The metas of the queued changes that have one, by absolute number. */
+  private readonly metaAt = new Map<number, MemberMeta>();
+  /** The peer whose batch brought each queued change (undefined: our own, or a sync), not
+   *  sent back there; as runs: change number `srcStart[r]` on (absolute) came from
+   *  `srcPeer[r]`, runs from `srcHead` on are live. */
+  private srcStart: number[] = [];
+  private srcPeer: (P | undefined)[] = [];
+  private srcHead = 0;
   /** A change heard from another node is being merged (`absorb`, `onChanges`, `onDigest`). */
   private relaying = false;
   /** The sender of the `m-changes` being merged (set while `onChanges` runs). */
@@ -58,6 +72,10 @@ export class Dissemination<P> {
    *  again every sync tick while the meta is still missing (the answer may be lost). */
   private readonly needMeta = new Set<P>();
   private readonly askedMeta = new Set<P>();
+  /** `pruneFlood` (Plumtree's eager / lazy split): overlay neighbours that pruned us (they get
+   *  our own entry only), and those we pruned (they send us theirs only). */
+  private readonly lazy = new Set<P>();
+  private readonly pruned = new Set<P>();
 
   constructor(
     private readonly self: P,
@@ -88,12 +106,17 @@ export class Dissemination<P> {
     const suspect = statusOf(state) === SUSPECT;
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggyAdd(m, state);
     if (suspect) return;
+    const at = this.base + this.ids.length;
     this.ids.push(m);
     this.states.push(state);
-    this.metas.push(meta);
+    if (meta !== null) this.metaAt.set(at, meta);
     // A change about us (a refutation of what the sender said) goes back to the sender too.
-    this.srcs.push(m === this.self ? undefined : this.from);
-    if (meta !== null) this.withMeta = true;
+    const src = m === this.self ? undefined : this.from;
+    const runs = this.srcPeer.length;
+    if (runs === this.srcHead || this.srcPeer[runs - 1] !== src) {
+      this.srcStart.push(at);
+      this.srcPeer.push(src);
+    }
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
@@ -165,7 +188,7 @@ export class Dissemination<P> {
       this.askMetas([...this.needMeta]);
       this.needMeta.clear();
     }
-    const n = this.ids.length;
+    const n = this.ids.length - this.head;
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjectsByRing().every((x) => x === undefined)) {
       // No one to tell yet: keep the newest batch's worth (anti-entropy repairs the rest once
@@ -177,30 +200,37 @@ export class Dissemination<P> {
       return;
     }
     const k = Math.min(n, this.config.maxEntriesPerMessage);
+    const h = this.head;
     const msg: Changes<P> = {
       type: 'm-changes',
-      ids: this.ids.slice(0, k),
-      states: this.states.slice(0, k),
-      metas: this.withMeta ? this.metas.slice(0, k) : null,
+      ids: this.ids.slice(h, h + k),
+      states: this.states.slice(h, h + k),
+      metas: this.batchMetas(k),
       sync: false,
     };
-    const srcs = this.srcs.slice(0, k);
+    const srcs = this.batchSrcs(k);
     this.drop(k);
-    for (const p of this.nbrs) this.sendBatch(p, msg, srcs, -1);
+    const byRing = this.subjectsByRing();
+    for (const p of this.nbrs) {
+      if (!this.lazy.has(p)) this.sendBatch(p, msg, srcs, -1, null);
+      // A neighbour that pruned us gets our own entry, and its ring share if it is a ring subject.
+      else if (!byRing.includes(p)) this.sendBatch(p, msg, srcs, 0, null);
+    }
     // The ring subjects too: the overlay may have islands (after a mass crash, or a join
     // storm) that no overlay link enters; each member is some members' ring subject. Each
     // ring's subject gets the changes of its share of the members (bucket mod K): every
     // member still has an observer in each ring, so each change reaches it over one ring
     // link instead of K (the flood's cost at 10^5 nodes is these per-link copies).
-    const byRing = this.subjectsByRing();
+    let ringOf: Int8Array | null = null;
     for (let r = 0; r < byRing.length; r++) {
       const p = byRing[r];
-      if (p === undefined || this.nbrs.has(p) || byRing.indexOf(p) < r) continue;
+      if (p === undefined || (this.nbrs.has(p) && !this.lazy.has(p)) || byRing.indexOf(p) < r) continue;
       let rings = 0;
       for (let q = r; q < byRing.length; q++) if (byRing[q] === p) rings |= 1 << q;
-      this.sendBatch(p, msg, srcs, rings);
+      ringOf ??= this.ringsOf(msg.ids);
+      this.sendBatch(p, msg, srcs, rings, ringOf);
     }
-    if (this.ids.length > 0) {
+    if (this.ids.length > this.head) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
     }
@@ -208,17 +238,18 @@ export class Dissemination<P> {
 
   /** Send `msg` to `p`, without the changes `p` itself sent us and, for a ring subject
    *  (`rings` ≥ 0: the bitmask of the rings in which `p` is our subject), only our own entry
-   *  and the changes of members whose bucket mod K is one of those rings. The batch object is
-   *  shared when nothing is left out. */
-  private sendBatch(p: P, msg: Changes<P>, srcs: (P | undefined)[], rings: number): void {
-    const K = this.config.rings;
+   *  and the changes of members whose bucket mod K is one of those rings (`rings` 0 with no
+   *  `ringOf`: a neighbour that pruned us, our own entry only). The batch object is shared
+   *  when nothing is left out. */
+  private sendBatch(p: P, msg: Changes<P>, srcs: (P | undefined)[], rings: number, ringOf: Int8Array | null): void {
     // Our own entry (a join, a refutation, a leave) goes to every ring subject: it is one entry.
     const keep = (i: number): boolean =>
-      srcs[i] !== p && (rings < 0 || msg.ids[i] === this.self || (rings & (1 << this.store.bucketOf(msg.ids[i]) % K)) !== 0);
+      srcs[i] !== p && (rings < 0 || msg.ids[i] === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
     let all = true;
     for (let i = 0; i < msg.ids.length && all; i++) all = keep(i);
-    // A ring subject that is not a neighbour has no link: a datagram (see `dgram`).
-    const send = (m: Changes<P>): void => (rings < 0 ? this.io.send(p, m) : this.dgram(p, m));
+    // A ring subject that is not a neighbour has no link: a datagram (see `dgram`). A neighbour
+    // (one that pruned us, with `pruneFlood`) keeps its link.
+    const send = (m: Changes<P>): void => (rings < 0 || this.nbrs.has(p) ? this.io.send(p, m) : this.dgram(p, m));
     if (all) {
       send(msg);
       return;
@@ -235,20 +266,64 @@ export class Dissemination<P> {
     if (ids.length > 0) send({ type: 'm-changes', ids, states, metas: metas !== null && metas.some((x) => x !== null) ? metas : null, sync: false });
   }
 
+  /** The ring share of each change of a batch (bucket mod K; -1 for our own entry, which every
+   *  ring subject gets), computed once per flush for every ring subject. */
+  private ringsOf(ids: P[]): Int8Array {
+    const K = this.config.rings;
+    const out = new Int8Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = ids[i] === this.self ? -1 : this.store.bucketOf(ids[i]) % K;
+    return out;
+  }
+
+  /** The metas of the next `k` queued changes (null when the whole queue has none). */
+  private batchMetas(k: number): (MemberMeta | null)[] | null {
+    if (this.metaAt.size === 0) return null;
+    const out: (MemberMeta | null)[] = new Array<MemberMeta | null>(k).fill(null);
+    const a = this.base + this.head;
+    for (let i = 0; i < k; i++) out[i] = this.metaAt.get(a + i) ?? null;
+    return out;
+  }
+
+  /** The source of each of the next `k` queued changes. */
+  private batchSrcs(k: number): (P | undefined)[] {
+    const out = new Array<P | undefined>(k);
+    const a = this.base + this.head;
+    let r = this.srcHead;
+    for (let i = 0; i < k; i++) {
+      while (r + 1 < this.srcStart.length && this.srcStart[r + 1] <= a + i) r++;
+      out[i] = this.srcPeer[r];
+    }
+    return out;
+  }
+
+  /** Consume the `k` oldest queued changes. */
   private drop(k: number): void {
-    if (k >= this.ids.length) {
+    if (this.head + k >= this.ids.length) {
+      this.base += this.ids.length;
       this.ids = [];
       this.states = [];
-      this.metas = [];
-      this.srcs = [];
-      this.withMeta = false;
+      this.head = 0;
+      this.metaAt.clear();
+      this.srcStart = [];
+      this.srcPeer = [];
+      this.srcHead = 0;
       return;
     }
-    this.ids = this.ids.slice(k);
-    this.states = this.states.slice(k);
-    this.metas = this.metas.slice(k);
-    this.srcs = this.srcs.slice(k);
-    this.withMeta = this.metas.some((x) => x !== null);
+    const a = this.base + this.head;
+    if (this.metaAt.size > 0) for (let i = 0; i < k; i++) this.metaAt.delete(a + i);
+    this.head += k;
+    // The run holding the new front stays; those wholly before it go.
+    while (this.srcHead + 1 < this.srcStart.length && this.srcStart[this.srcHead + 1] <= a + k) this.srcHead++;
+    // Compact once the consumed prefix is the larger part (amortised O(1) per change).
+    if (this.head >= 4096 && this.head * 2 >= this.ids.length) {
+      this.ids = this.ids.slice(this.head);
+      this.states = this.states.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
+      this.srcStart = this.srcStart.slice(this.srcHead);
+      this.srcPeer = this.srcPeer.slice(this.srcHead);
+      this.srcHead = 0;
+    }
   }
 
   private piggyAdd(m: P, state: number): void {
@@ -313,20 +388,60 @@ export class Dissemination<P> {
 
   /** Entries queued and not yet flushed (tests, metrics). */
   pending(): number {
-    return this.ids.length;
+    return this.ids.length - this.head;
   }
 
   onChanges(from: P, msg: Changes<P>, now: number): void {
     const { ids, states, metas } = msg;
     this.from = msg.sync ? undefined : from;
     this.relaying = true;
+    const flood = !msg.sync && this.nbrs.has(from);
+    let fresh = 0;
+    let others = 0;
     for (let i = 0; i < ids.length; i++) {
+      if (ids[i] !== from) others++;
       const meta = metas === null ? null : metas[i];
       if (meta === null && this.known(ids[i], states[i])) continue;
-      if (this.apply(ids[i], states[i], meta, msg.sync, now) && !msg.sync && this.nbrs.has(from)) this.fedAt = now;
+      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
     }
+    if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;
     this.from = undefined;
+    if (flood && fresh === 0 && others > 0) this.maybePrune(from);
+  }
+
+  // ------------------------------------------------------------------ pruning the flood
+
+  /** A batch of `from` (an overlay neighbour) brought only changes we held (other than its own
+   *  entry): with `pruneFlood`, ask it to stop, unless it is one of our last FLOOD_FEEDERS
+   *  neighbours that still send to us. */
+  private maybePrune(from: P): void {
+    if (!this.config.pruneFlood || this.pruned.has(from)) return;
+    let feeders = 0;
+    for (const p of this.nbrs) if (!this.pruned.has(p)) feeders++;
+    if (feeders <= FLOOD_FEEDERS) return;
+    this.pruned.add(from);
+    this.io.send(from, { type: 'm-prune', graft: false });
+  }
+
+  /** `m-prune` from a neighbour: send it our own entry only (`graft`: everything again). */
+  onPrune(from: P, graft: boolean): void {
+    if (graft) this.lazy.delete(from);
+    else if (this.nbrs.has(from)) this.lazy.add(from);
+  }
+
+  /** A new overlay link sends and receives the whole flood. */
+  linkReset(peer: P): void {
+    this.lazy.delete(peer);
+    this.pruned.delete(peer);
+  }
+
+  /** An overlay link went down: if it fed us, ask every neighbour we pruned to send again. */
+  linkDown(peer: P): void {
+    this.lazy.delete(peer);
+    if (this.pruned.delete(peer) || this.pruned.size === 0) return;
+    for (const p of this.pruned) this.io.send(p, { type: 'm-prune', graft: true });
+    this.pruned.clear();
   }
 
   // ------------------------------------------------------------------ anti-entropy

@@ -134,3 +134,47 @@ test('piggyback: a suspicion we raised rides on our acks; one heard from others 
   assert.equal(m.store.get(A[5]), pack(0, SUSPECT));
   assert.equal(m.store.get(A[7]), pack(0, ALIVE));
 });
+
+test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders kept); a pruned link carries our own entry only; losing a feeder grafts the pruned back', () => {
+  const { m, io } = machine(A[0], A, { rings: 4, pruneFlood: true });
+  const [n1, n2, n3, n4] = [A[1], A[2], A[3], A[4]];
+  m.start(0);
+  for (const p of [n1, n2, n3, n4]) m.neighborUp(p, 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  io.take();
+  io.timers = [];
+  const news = [A[10], A[11]];
+  const batch = { type: 'm-changes' as const, ids: news, states: news.map(() => pack(0, FAILED)), metas: null, sync: false };
+  m.handleMessage(n1, batch, 10);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune'), [], 'news: no prune');
+  // A sender's own entry alone (a join announcement) is no duplicate of the flood.
+  m.handleMessage(n2, { type: 'm-changes', ids: [n2], states: [pack(0, ALIVE)], metas: null, sync: false }, 11);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune'), [], 'own entry: no prune');
+  m.handleMessage(n2, batch, 12);
+  m.handleMessage(n3, batch, 13);
+  m.handleMessage(n4, batch, 14);
+  assert.deepEqual(
+    io.take().filter((s) => s.msg.type === 'm-prune').map((s) => [s.to, s.msg]),
+    [
+      [n2, { type: 'm-prune', graft: false }],
+      [n3, { type: 'm-prune', graft: false }],
+    ],
+    'n2 and n3 pruned; n1 and n4 stay our feeders',
+  );
+  // n4 prunes us: our batches carry only our own entry to it (unless it is a ring subject).
+  m.handleMessage(n4, { type: 'm-prune', graft: false }, 20);
+  const other = [A[12]];
+  m.handleMessage(n1, { type: 'm-changes', ids: other, states: [pack(0, FAILED)], metas: null, sync: false }, 30);
+  m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
+  const sent = io.take().filter((s) => s.msg.type === 'm-changes' && s.to === n4);
+  if (!m.detector.subjectsByRing().includes(n4)) assert.deepEqual(sent, [], 'a pruned link gets no relayed change');
+  // A feeder goes down: every pruned neighbour is asked back.
+  m.neighborDown(n1, 'disconnected', 300);
+  assert.deepEqual(
+    io.take().filter((s) => s.msg.type === 'm-prune').map((s) => [s.to, s.msg]),
+    [
+      [n2, { type: 'm-prune', graft: true }],
+      [n3, { type: 'm-prune', graft: true }],
+    ],
+  );
+});
