@@ -154,34 +154,25 @@ test(`a plain path runs without a shell; anything else with /bin/sh -c`, async (
 test('warmUp: uncounted, unreported no-op runs when handlers exist (WARM_UP_RUNS_LAUNCHER through the launcher, WARM_UP_RUNS spawned directly); none otherwise', async () => {
   let starts = 0;
   const h = runner([{ filters: ['user'], script: 'cat' }]);
-  const r = new HandlerRunner({
-    handlers: [{ filters: ['user'], script: 'cat' }],
-    self: () => ({ name: 'n1', addr: 'a:1', tags: {} }),
-    timeoutMs: 5000,
-    concurrency: 1,
-    queueSize: 4,
-    logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }),
-    onStart: () => starts++,
-    onResult: () => assert.fail('a warm-up run was reported'),
-  });
-  assert.equal(await r.warmUp(), WARM_UP_RUNS_LAUNCHER);
+  const warmOnly = (launcher: 'helper' | 'direct'): HandlerRunner =>
+    new HandlerRunner({
+      handlers: [{ filters: ['user'], script: 'cat' }],
+      self: () => ({ name: 'n1', addr: 'a:1', tags: {} }),
+      timeoutMs: 5000,
+      concurrency: 1,
+      queueSize: 4,
+      logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }),
+      onStart: () => starts++,
+      onResult: () => assert.fail('a warm-up run was reported'),
+      launcher,
+    });
   assert.ok(WARM_UP_RUNS >= 3 && WARM_UP_RUNS_LAUNCHER >= 2);
-  assert.equal(starts, 0);
-  r.close();
-  const direct = new HandlerRunner({
-    handlers: [{ filters: ['user'], script: 'cat' }],
-    self: () => ({ name: 'n1', addr: 'a:1', tags: {} }),
-    timeoutMs: 5000,
-    concurrency: 1,
-    queueSize: 4,
-    logger: createLogger({ level: 'error', format: 'json', destination: { write: () => {} } }),
-    onStart: () => starts++,
-    onResult: () => assert.fail('a warm-up run was reported'),
-    launcher: 'direct',
-  });
-  assert.equal(await direct.warmUp(), WARM_UP_RUNS);
-  assert.equal(starts, 0);
-  direct.close();
+  for (const [launcher, runs] of [['helper', WARM_UP_RUNS_LAUNCHER], ['direct', WARM_UP_RUNS]] as const) {
+    const r = warmOnly(launcher);
+    assert.equal(await r.warmUp(), runs, launcher);
+    assert.equal(starts, 0);
+    r.close();
+  }
   // A real event after the warm-up runs and is reported as usual.
   h.r.dispatch({ type: 'user', id: 'x', name: 'e', payload: new TextEncoder().encode('p'), origin: 'o:1', ltime: 1 });
   assert.equal(await h.r.warmUp(), WARM_UP_RUNS_LAUNCHER);
