@@ -18,7 +18,7 @@ import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type
 
 /** Message-id kinds (one byte before the id). */
 const ID_NULL = 0;
-const ID_HEX16 = 1;
+export const ID_HEX16 = 1;
 const ID_STRING = 2;
 /** Module-local copies of the field bounds (hot path: no property lookups through imports). */
 const MAX_ROUND = FIELD_MAX.round;

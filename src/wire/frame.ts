@@ -95,7 +95,8 @@ export function encodedSize(msg: WireMessage, limits: WireLimits = DEFAULT_WIRE_
   return FRAME_OVERHEAD + body;
 }
 
-function readU32(b: Uint8Array, i: number): number {
+/** The big-endian u32 at `b[i]` (a frame's length prefix and checksum). */
+export function readU32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 }
 

@@ -10,12 +10,12 @@
  * and its payload (the envelope, envelope.ts) starts `version u8 | origin length varint |
  * origin bytes`.
  */
+import { ID_HEX16 } from './body.js';
 import { ENVELOPE_VERSION } from './envelope.js';
+import { readU32 } from './frame.js';
 import { TYPE_CODES } from './types.js';
 
 const GOSSIP_CODE = TYPE_CODES.gossip;
-/** Body id kind of a 16-byte raw id (body.ts `ID_HEX16`). */
-const ID_HEX16 = 1;
 
 /** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): [value, next index],
  *  or null. */
@@ -40,7 +40,7 @@ export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean
   const end = frame.length - 4;
   if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
   // The length prefix must say exactly this frame.
-  if (((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) >>> 0 !== frame.length - 4) return false;
+  if (readU32(frame, 0) !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
   if (len === null || len[1] + len[0] > end) return false;
   let i = len[1];
