@@ -10,9 +10,12 @@
  *   - the last delivery, and the slowest delivery per hop count (1, 2, 3, ...);
  *   - delivery to handler: median and max over the agents;
  *   - the fleet's CPU (every agent and its handler launcher, schedstat) from the publish to the
- *     last handler, and its idle rate (ms of CPU per s) in the 200 ms gap before.
+ *     last handler, and its idle rate (ms of CPU per s) in the 200 ms gap before;
+ *   - the protocol messages the fleet sent (`/v1/info` stats, by type) from the publish to the
+ *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap).
  *
- *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--cpu-prof DIR]
+ *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--cpu-prof DIR] [--no-data-dir]
+ *     [--log-level info|warn] [--bin OTHER/bin/rumor.js]
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
  * because the fleet is still busy, or because it is the first?). A diagnosis, not a figure to
@@ -42,6 +45,8 @@ interface Args {
   cpuProf?: string;
   /** Agents without `--data-dir` (no restart snapshot): what its writes cost the events. */
   noDataDir: boolean;
+  /** Another build's CLI (`bin/rumor.js` of a copy), for an A/B on the same machine. */
+  bin?: string;
   /** Agents' log level (`info` gives the deliveries; `warn` as bench/cluster.ts, no timeline). */
   logLevel: string;
 }
@@ -61,9 +66,10 @@ function args(): Args {
     else if (a[i] === '--events' && ok && v >= 1) o.events = v;
     else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
     else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
+    else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --cpu-prof DIR, --no-data-dir, --log-level info|warn)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
@@ -131,7 +137,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel } = args();
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
     });
-    const c = spawnChild(process.execPath, [...nodeFlags, rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
+    const c = spawnChild(process.execPath, [...nodeFlags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
     closeSync(fd);
     return c;
   };
@@ -178,6 +184,16 @@ async function main(): Promise<void> {
     const rows = [];
     // CLOCK_MONOTONIC in µs, V8's profile clock (`--cpu-prof` samples can be cut to this window).
     const windowUs = [Number(process.hrtime.bigint() / 1000n), 0];
+    /** The fleet's protocol messages sent, by type (`/v1/info` stats), summed over the agents. */
+    const sent = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const c of clients) {
+        const st = (await c.info()).stats as { messagesOut?: Record<string, number> };
+        for (const [k, v] of Object.entries(st.messagesOut ?? {})) out[k] = (out[k] ?? 0) + v;
+      }
+      return out;
+    };
+    let sentBefore = await sent();
     let gapStart = Date.now();
     let gapCpu = fleetCpu();
     for (let k = 0; k < events; k++) {
@@ -196,6 +212,9 @@ async function main(): Promise<void> {
       const cpu = fleetCpu() - c0;
       await sleep(200); // the gap bench/cluster.ts leaves; the agents' log lines are written by then
       const del = Array.from({ length: n }, (_, i) => deliveryAt(dir, i, name));
+      const sentAfter = await sent();
+      const msgs = Object.fromEntries(Object.entries(sentAfter).map(([k, v]) => [k, v - (sentBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+      sentBefore = sentAfter;
       const byHop = new Map<number, number>();
       for (const d of del) if (d) byHop.set(d.hops, Math.max(byHop.get(d.hops) ?? 0, d.at - t0));
       const lag: number[] = del.flatMap((d, i) => (d ? [times[i] - d.at] : []));
@@ -208,10 +227,11 @@ async function main(): Promise<void> {
         delivery_to_handler_ms: lag.length === 0 ? null : { p50: r1(median(lag)), max: r1(Math.max(...lag)) },
         fleet_cpu_ms: r1(cpu),
         fleet_idle_cpu_ms_per_s_before: r1(idleRate),
+        messages_sent_in_window: msgs,
       });
       const row = rows[rows.length - 1];
       process.stdout.write(
-        `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s)\n`,
+        `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
       );
       gapStart = Date.now();
       gapCpu = fleetCpu();
