@@ -23,7 +23,7 @@ import { newCounters, type AgentCounters } from './metrics.js';
 import { AgentMembers, MEMBERS_CHANNEL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
 import { AgentAggregates } from './aggregates.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
-import { EventClockWriter, readEventClock } from './event-clock.js';
+import { openEventClock, type EventClockWriter } from './event-clock.js';
 import { AgentState, stateRoute } from './state.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
@@ -209,7 +209,9 @@ export class Agent implements ApiBackend {
     // seconds since the epoch (a restart without a data dir, as memberlist does not have).
     const inc = Math.max(saved.incarnation === undefined ? 0 : saved.incarnation + 1, Math.floor(Date.now() / 1000));
     this.wireNode();
-    this.ltime = this.eventMinLtime = this.startEventClock(c.dataDir, restored.eventLtime);
+    const clock = openEventClock(c.dataDir, restored.eventLtime, this.log);
+    this.ltime = this.eventMinLtime = clock.ltime;
+    this.eventClock = clock.writer;
     this.kv = new AgentState(this.node.state);
     this.kv.start(restored.tags);
     this.pipeline = new EventPipeline({ memberCoalesceMs: c.memberCoalesceMs, userCoalesceMs: c.userCoalesceMs, dispatch: (e) => this.dispatchAfterForward(e) });
@@ -246,18 +248,6 @@ export class Agent implements ApiBackend {
     }
     this.apiUrl_ = this.api.url;
     this.log.info({ name, addr: this.node.address, api: this.apiUrl, cluster: c.cluster, profile: c.profile }, 'agent started');
-  }
-
-  /** The clock file (event-clock.ts): opened with the larger of its clock and the snapshot's. */
-  private startEventClock(dir: string | undefined, fromSnapshot: number): number {
-    if (dir === undefined) return fromSnapshot;
-    const r = readEventClock(dir);
-    if (!r.ok) this.log.warn({ reason: r.reason }, 'event clock file ignored: using the snapshot\'s');
-    const ltime = Math.max(fromSnapshot, r.ok ? r.ltime : 0);
-    const w = EventClockWriter.open(dir, ltime, (err) => this.log.error({ dataDir: dir, err: err.message }, 'cannot write the event clock'));
-    if ('error' in w) this.log.error({ reason: w.error }, 'event clock file: the clock is saved with the snapshot only');
-    else this.eventClock = w;
-    return ltime;
   }
 
   /** The restart snapshot (snapshot.ts), kept with a data dir. */

@@ -20,7 +20,7 @@
  * after the restart. A record that does not parse is reported as a reason and ignored (the
  * snapshot's clock is used), never thrown.
  */
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The file's name in the data dir. */
@@ -47,6 +47,24 @@ export function readEventClock(dir: string): { ok: true; ltime: number } | { ok:
   return Number.isSafeInteger(ltime) ? { ok: true, ltime } : { ok: false, reason: `${path}: ${ltime} is above the largest safe integer` };
 }
 
+/** At start: the clock to start at — the larger of `dir`'s clock file and the snapshot's
+ *  (`fromSnapshot`) — and the writer that keeps the file (null without a data dir, or when the
+ *  file cannot be opened: the snapshot then saves the clock alone). Problems are logged. */
+export function openEventClock(
+  dir: string | undefined,
+  fromSnapshot: number,
+  log: { warn(o: object, m: string): void; error(o: object, m: string): void },
+): { ltime: number; writer: EventClockWriter | null } {
+  if (dir === undefined) return { ltime: fromSnapshot, writer: null };
+  const r = readEventClock(dir);
+  if (!r.ok) log.warn({ reason: r.reason }, "event clock file ignored: using the snapshot's");
+  const ltime = Math.max(fromSnapshot, r.ok ? r.ltime : 0);
+  const w = EventClockWriter.open(dir, ltime, (err) => log.error({ dataDir: dir, err: err.message }, 'cannot write the event clock'));
+  if (!('error' in w)) return { ltime, writer: w };
+  log.error({ reason: w.error }, 'event clock file: the clock is saved with the snapshot only');
+  return { ltime, writer: null };
+}
+
 /** Keeps `<dir>/event-clock` at the clock `advance` was given, lazily (see the module comment). */
 export class EventClockWriter {
   private readonly buf = Buffer.alloc(RECORD);
@@ -71,6 +89,7 @@ export class EventClockWriter {
     try {
       mkdirSync(dir, { recursive: true });
       fd = openSync(join(dir, EVENT_CLOCK_FILE), constants.O_RDWR | constants.O_CREAT, 0o600);
+      ftruncateSync(fd, RECORD); // a longer (corrupt) file must not keep a tail after the record
     } catch (err) {
       return { error: `${join(dir, EVENT_CLOCK_FILE)}: cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
     }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EVENT_CLOCK_FILE, EVENT_CLOCK_WRITE_GAP_MS, EventClockWriter, readEventClock } from '../../src/agent/event-clock.js';
+import { EVENT_CLOCK_FILE, EVENT_CLOCK_WRITE_GAP_MS, EventClockWriter, openEventClock, readEventClock } from '../../src/agent/event-clock.js';
 import { waitUntil } from '../support/wait.js';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'rumor-evclock-'));
@@ -52,4 +52,26 @@ test('writer: a directory that cannot hold the file is a reason, not an exceptio
   const w = EventClockWriter.open(join(d, 'file', 'sub'), 1, () => undefined);
   assert.ok('error' in w);
   assert.match(w.error, /cannot open: (ENOTDIR|EEXIST)/);
+});
+
+test('start: the larger of the file\'s clock and the snapshot\'s; a corrupt file is logged and the snapshot\'s used', () => {
+  const lines: string[] = [];
+  const log = { warn: (_o: object, m: string) => void lines.push(`warn ${m}`), error: (_o: object, m: string) => void lines.push(`error ${m}`) };
+  assert.deepEqual(openEventClock(undefined, 5, log), { ltime: 5, writer: null }, 'no data dir: the snapshot\'s clock, no file');
+  const d = dir();
+  writeFileSync(join(d, EVENT_CLOCK_FILE), '0000000000000009\n');
+  const a = openEventClock(d, 5, log);
+  assert.equal(a.ltime, 9);
+  a.writer?.close();
+  const b = openEventClock(d, 12, log);
+  assert.equal(b.ltime, 12);
+  b.writer?.close();
+  assert.equal(raw(d), '0000000000000012\n');
+  writeFileSync(join(d, EVENT_CLOCK_FILE), 'garbage, longer than one record');
+  const c = openEventClock(d, 3, log);
+  assert.equal(c.ltime, 3);
+  assert.ok(c.writer !== null, 'the file is rewritten');
+  c.writer?.close();
+  assert.equal(raw(d), '0000000000000003\n');
+  assert.deepEqual(lines, ["warn event clock file ignored: using the snapshot's"]);
 });
