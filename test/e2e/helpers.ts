@@ -24,7 +24,9 @@ export interface Run {
   err: string;
 }
 
-/** Run `rumor ...args` to completion (optionally with stdin), bounded by `timeoutMs`. */
+/** Run `rumor ...args` to completion (optionally with stdin), bounded by `timeoutMs` (default
+ *  45 s: a run needs about 0.4 s of CPU, and at load 60 on the shared 2-core machine one took
+ *  over 20 s, the former bound, after printing its answer; a hang still fails, named). */
 export function rumor(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -39,8 +41,8 @@ export function rumor(args: string[], opts: { input?: string; env?: NodeJS.Proce
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`rumor ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 20_000} ms\n${out}${err}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`rumor ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 45_000} ms\n${out}${err}`));
+    }, opts.timeoutMs ?? 45_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, out, err });
