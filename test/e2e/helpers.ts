@@ -25,8 +25,9 @@ export interface Run {
 }
 
 /** Run `rumor ...args` to completion (optionally with stdin), bounded by `timeoutMs` (default
- *  45 s: a run needs about 0.4 s of CPU, and at load 60 on the shared 2-core machine one took
- *  over 20 s, the former bound, after printing its answer; a hang still fails, named). */
+ *  45 s: a run against a local agent took 1.4–1.6 s at load 21 on the shared 2-core machine,
+ *  and one took over 20 s, the former bound, at load 61, after printing its answer; a hang
+ *  still fails, named). */
 export function rumor(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
