@@ -436,7 +436,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   private onShuffleTimer(): void {
     this.armShuffle();
-    if (this.rejected.length > 0) this.rejected.length = 0; // a runtime call even when empty
+    if (this.rejected.length > 0) this.rejected = [];
     this.budget = this.cfg.promotionsPerPeriod;
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
@@ -506,7 +506,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     this.repairAttempt++;
     if (this.pendPeer.length === 0) {
-      if (this.rejected.length > 0) this.rejected.length = 0;
+      if (this.rejected.length > 0) this.rejected = [];
       if (this.passive.length > 0) this.fill(this.cfg.activeViewSize);
       else this.startJoin(0);
     }
