@@ -45,7 +45,7 @@ export abstract class HyParViewState<P> {
   /** Outstanding NEIGHBOR / JOIN requests (parallel arrays; `NONE` when there is none). A
    *  pending peer is in neither view. Emptied by putting `NONE` back, never with `length = 0`
    *  (a runtime call, four per answered request, that also freed the storage the next push
-   *  allocated again: measured −8.5 % of the simulator's CPU without them, docs/results.md). */
+   *  allocated again: a few per cent of the simulator's CPU, docs/results.md "Array churn"). */
   protected pendPeer: P[] = NONE;
   protected pendSeq: number[] = NONE;
   protected pendKind: number[] = NONE;

@@ -129,10 +129,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private queued = 0;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
-  /** Links that came up less than `ihaveTimeoutMs` ago, as pairs `[peer, upAt, …]` in the
-   *  first `nFresh` slots (see `onIHave`); null when none, so an idle node holds no array. The
-   *  slots after `nFresh` are stale and reused: shortening the array (`length = w`) was a
-   *  runtime call at nearly every neighbour change. */
+  /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
+   *  slots (see `onIHave`; the rest stale, reused: shortening it was a runtime call); null when none. */
   private fresh: (P | number)[] | null = null;
   private nFresh = 0;
 
