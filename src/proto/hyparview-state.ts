@@ -76,6 +76,11 @@ export abstract class HyParViewState<P> {
   protected isolated = 0;
   /** Consecutive shuffle replies that added no new peer to the passive view. */
   protected staleShuffles = 0;
+  /** Consecutive shuffle periods with a full active view in which every SHUFFLE this node
+   *  received (to answer or to pass on) was started by one of its neighbours, and whether one
+   *  started elsewhere arrived in the current period (see `checkIsolated`). */
+  protected closedPeriods = 0;
+  protected heardOutside = false;
   /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale), whether it is
    *  the long periodic one, and the short delay it backs off from. */
   protected retrySeq = 0;
@@ -426,12 +431,18 @@ export abstract class HyParViewState<P> {
     }
     if (!learned || this.passive.length === 0) return false;
     // Addresses learned since: any member of the overlay can be a contact.
+    this.joinThroughPassive();
+    return true;
+  }
+
+  /** JOIN through a random passive peer (the passive view must not be empty); a failure goes
+   *  on with no configured contact. */
+  protected joinThroughPassive(): void {
     const r = this.rng.int(this.passive.length);
     const peer = this.passive[r];
     removeAt(this.passive, r);
-    this.joinIdx = cs.length; // a failure goes on with no configured contact
+    this.joinIdx = this.contacts.length;
     this.sendJoin(peer);
-    return true;
   }
 
   /** Arm the bootstrap retry: the long period, or the short one (reset after a tick that

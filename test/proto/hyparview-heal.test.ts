@@ -177,18 +177,34 @@ test('closed island: full active view, half-empty passive view, stale shuffles â
   assert.equal(hv.activeView().length, 5);
 });
 
-test('stale shuffles but every contact already known (a small cluster): no re-JOIN', () => {
+/** Six stale shuffle periods of a node whose active view is full and every contact known; in
+ *  each, a SHUFFLE walk started by `origin` reaches it through neighbour 2. */
+function staleSmallCluster(origin: number) {
   const { hv, io } = mk();
   hv.join([1], 0);
   hv.handleMessage(1, ACCEPT, 1);
   withActive(hv, io, [2, 3, 4, 5]);
   withPassive(hv, io, 9, [8]);
   for (let period = 1; period <= 6; period++) {
+    hv.handleMessage(2, { type: 'shuffle', origin, peers: [origin], ttl: 1 }, period * 10_000 - 5);
     hv.handleTimer({ type: 'hv-shuffle' }, period * 10_000);
     hv.handleMessage(3, { type: 'shuffle-reply', peers: [1, 2, 4] }, period * 10_000 + 5);
   }
+  io.take();
   hv.handleTimer({ type: 'hv-shuffle' }, 70_000);
+  return { hv, io };
+}
+
+test('stale shuffles but every contact already known and walks from outside the group arrive (a small healthy cluster): no re-JOIN', () => {
+  const { io } = staleSmallCluster(8);
   assert.deepEqual(joinsSent(io), []);
+});
+
+test('stale shuffles, every contact known, and only neighbours\' walks arrive (a closed clique after a partition): JOIN through a passive peer', () => {
+  const { io } = staleSmallCluster(4);
+  const joins = joinsSent(io);
+  assert.equal(joins.length, 1, 'one JOIN after six closed periods');
+  assert.ok([8, 9].includes(joins[0]), `the JOIN goes to a passive peer, not ${joins[0]}`);
 });
 
 test('a shuffle reply with a new peer resets the stale count: no re-JOIN', () => {
