@@ -39,6 +39,19 @@ import type { StatsCounters } from './stats.js';
 
 /** Reused to read a gossip envelope's origin (reads never nest). */
 const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+/** Read budget per connection and turn for its peer's own gossip frames: a decoded frame
+ *  costs DECODE_COST, a skimmed one 1; once spent the connection is held until the next turn.
+ *  1,024: 64 decoded frames (the fair queue's turn budget, so an honest publisher is read as
+ *  fast as it can be served) or 1,024 skimmed ones. */
+const OWN_READ_BUDGET = 1024;
+/** What decoding a gossip frame costs against skimming it (CRC-32C, SHA-256 id check and the
+ *  message objects against a few byte comparisons): see DECODE_COST's measurement in
+ *  docs/results.md (bench:flood section). */
+const DECODE_COST = 8;
+/** A link this young (ms since its connection was accepted or dialed) whose peer's own
+ *  messages must wait in the fair queue has them served at the hot share at once (fair-queue.ts
+ *  `markHot`), not at the full turn budget until they first overflow. */
+const YOUNG_MS = 1000;
 /** Most peer addresses whose UTF-8 bytes are cached for skimming (then the cache restarts). */
 const MAX_ORIGIN_BYTES = 1024;
 
@@ -68,6 +81,11 @@ export class GossipInbound {
   /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery was
    *  a duplicate). */
   private validations = 0;
+  /** Per connection, this turn's read budget spent on its peer's own gossip frames. */
+  private readonly ownRead = new Map<Connection, number>();
+  /** Connections whose reads are held until the next turn (`countOwn`). */
+  private readonly held = new Set<Connection>();
+  private turnScheduled = false;
 
   constructor(private readonly host: GossipInboundHost) {
     const fq = host.defences.fairQueue;
@@ -79,9 +97,15 @@ export class GossipInbound {
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
     if (this.fair === null) return this.run(peer, msg, now);
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
+    const own = origin === peer;
     const r = this.fair.offer(peer, origin, msg, now);
+    if (own) {
+      // A young link's own messages that wait are served at the hot share from the start.
+      if (r === 'queued' && now - c.createdAt < YOUNG_MS) this.fair.markHot(peer, origin);
+      this.countOwn(c, DECODE_COST);
+    }
     if (r === 'run') this.run(peer, msg, now);
-    else if (r !== 'queued' && origin === peer) {
+    else if (r !== 'queued' && own) {
       c.skimming = true;
       this.chargeDrop(peer, now);
     }
@@ -105,7 +129,33 @@ export class GossipInbound {
     counters.gossipIn++;
     this.fair.countUnread(peer);
     this.chargeDrop(peer, now);
+    this.countOwn(c, 1);
     return true;
+  }
+
+  /** Charge `cost` to `c`'s own-frame read budget of this turn; once spent, hold its reads
+   *  until the next turn (see the module comment). */
+  private countOwn(c: Connection, cost: number): void {
+    const spent = (this.ownRead.get(c) ?? 0) + cost;
+    this.ownRead.set(c, spent);
+    if (spent >= OWN_READ_BUDGET && !this.held.has(c)) {
+      c.holdReads();
+      this.held.add(c);
+      if (this.fair !== null) this.fair.stats.held++;
+    }
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.nextTurn());
+  }
+
+  /** A new turn: budgets restart, held connections are read again. */
+  private nextTurn(): void {
+    this.turnScheduled = false;
+    this.ownRead.clear();
+    if (this.held.size === 0) return;
+    const list = [...this.held];
+    this.held.clear();
+    for (const c of list) c.releaseReads();
   }
 
   /** The hook `v` wrapped as the machine's Io `validate` (see the module comment). */
@@ -134,6 +184,8 @@ export class GossipInbound {
 
   close(): void {
     this.fair?.close();
+    this.held.clear();
+    this.ownRead.clear();
   }
 
   /** A dropped frame of `peer`'s own origin spends a token of the origin's rate limit; past

@@ -29,7 +29,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
   assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, depth: 6, maxDepth: 6 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, depth: 6, maxDepth: 6 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
