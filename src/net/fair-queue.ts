@@ -234,8 +234,8 @@ export class FairInbound {
     return ++this.runCount <= this.c.hotShare;
   }
 
-  /** Serve `origin`'s queued frames on `peer` at the hot share in this turn and the next, as if
-   *  they had overflowed (gossip-inbound.ts: a young link's own messages). */
+  /** Serve `origin`'s queued frames on `peer` at the hot share in the next pass, as if they had
+   *  just overflowed (gossip-inbound.ts marks a young link's own messages with each one queued). */
   markHot(peer: string, origin: string): void {
     const q = this.links.get(peer)?.origins.get(origin);
     if (q !== undefined) q.droppedTurn = this.turn;

@@ -73,6 +73,22 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
   fq.close();
 });
 
+test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
+  // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
+  // (as gossip-inbound.ts marks a young link's own messages).
+  const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
+  assert.equal(offers.filter((r) => r === 'run').length, 2);
+  order.push('A', 'A');
+  fq.markHot('A', 'A');
+  await tick();
+  assert.equal(order.length, 4, 'hot: 2 served in the next pass');
+  await tick();
+  assert.equal(order.length, 12, 'not marked again: the full budget of 8');
+  fq.close();
+});
+
 /** `count` gossip frames of `origin` written to `peer`'s socket in one write. */
 function floodFrames(peer: FakePeer, origin: string, count: number): void {
   const frames: Uint8Array[] = [];
@@ -128,6 +144,9 @@ test('a flooder is quarantined and an honest message is not held behind its back
     assert.ok(d.fairQueue !== null && d.fairQueue.dropped.origin >= 100, JSON.stringify(d.fairQueue));
     // Once its queue was full, the flooder's own frames were dropped from their header alone.
     assert.ok(d.fairQueue.unread > 0, `frames dropped unread: ${JSON.stringify(d.fairQueue)}`);
+    // Its 3,000 frames came in one write, read in slices: its socket was held between turns
+    // once a turn's read budget (128 decoded or 1,024 skimmed frames of its own) was spent.
+    assert.ok(d.fairQueue.held > 0, `the flooder's socket was held: ${JSON.stringify(d.fairQueue)}`);
     // Its queued backlog (up to 1,024 frames) was dropped at the quarantine, not served.
     assert.ok(flood < 1024, `${flood} flood messages delivered`);
     assert.ok(flood < 3000, `the flooder's backlog was dropped (${flood} of 3000 delivered)`);
