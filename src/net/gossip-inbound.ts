@@ -46,8 +46,9 @@
  * control, heartbeats over TCP) wait one turn with its own; a young link's honest publisher
  * is served at the hot share for its first second (a burst of more than its queue, 1,024, in
  * that second loses the excess at this hop, charged to its origin's rate and not scored
- * within it). The costs 8 and 1 are ratios measured on this machine's traces, not per frame
- * (docs/results.md, bench:flood h22f).
+ * within it). The costs 8 and 1 set how many frames of each kind fit in a turn; they are not
+ * the measured cost ratio, which was larger (bench:flood traces at load 13–30: ≈ 16 µs per
+ * decoded frame of the flooder against ≈ 0.5 µs per skimmed one; docs/results.md, h22f).
  */
 import type { Message, MsgId, Verdict } from '../proto/types.js';
 import { gossipFromOrigin, readEnvelopeInto, type Envelope } from '../wire/index.js';
