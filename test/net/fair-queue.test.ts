@@ -91,13 +91,18 @@ test('fair queue: markHot serves an origin at the hot share in the next pass, th
 
 /** `count` gossip frames of `origin` written to `peer`'s socket in one write. */
 function floodFrames(peer: FakePeer, origin: string, count: number): void {
+  peer.socket.write(encodedFlood(origin, count));
+}
+
+/** `count` gossip frames of `origin`, encoded into one buffer. */
+function encodedFlood(origin: string, count: number): Buffer {
   const frames: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const enc = encodeFrame(gossip(origin, i));
     if (!enc.ok) throw new Error(enc.reason);
     frames.push(enc.frame);
   }
-  peer.socket.write(Buffer.concat(frames));
+  return Buffer.concat(frames);
 }
 
 const BUDGET = 32;
@@ -120,6 +125,9 @@ test('a flooder is quarantined and an honest message is not held behind its back
   const target = await node(1000);
   const peers: FakePeer[] = [];
   try {
+    // Encoded before the peers connect: on a loaded machine the encoding of 3,000 frames can
+    // outlast the `local` profile's 1 s idle close of the honest peer's quiet link.
+    const flood3000 = encodedFlood('127.0.0.1:21', 3000);
     const flooder = await welcomed(target, '127.0.0.1:21');
     const honest = await welcomed(target, '127.0.0.1:22');
     peers.push(flooder, honest);
@@ -134,7 +142,7 @@ test('a flooder is quarantined and an honest message is not held behind its back
       }
       if (d.channel === 'honest') floodBeforeHonest = flood;
     });
-    floodFrames(flooder, '127.0.0.1:21', 3000);
+    flooder.socket.write(flood3000);
     await waitUntil(() => floodBeforeHonest >= 0, 10_000, 'the honest message delivered during the flood');
     await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:21']?.quarantines ?? 0) === 1, 10_000, 'flooder quarantined');
     const d = target.stats().defences!;
