@@ -25,6 +25,7 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder, type DecodeError, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
 import { Keyring, StreamOpener, StreamSealer, TAG_BYTES } from '../wire/crypto.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { consumeFifo } from './util.js';
 
 /** How the runtime classifies an outgoing frame for shedding. */
@@ -89,51 +90,6 @@ export const COALESCE_MS = 1;
  *  only on a link that wrote within the last 2 ms (an idle link, as at low load, still writes
  *  at the end of the turn). */
 export const SEALED_COALESCE_MS = 2;
-
-/**
- * Connections with frames waiting for the next flush pass, shared by every connection of the
- * process: one `setImmediate` per event-loop turn flushes them all, and one timer per
- * coalescing delay (plaintext, sealed) flushes the busy ones (that wrote within their delay)
- * once it has passed.
- */
-class FlushScheduler {
-  private pending: Connection[] = [];
-  private scheduled = false;
-  private readonly delayed = new Map<number, { list: Connection[]; timer: ReturnType<typeof setTimeout> | null }>();
-
-  add(c: Connection, now: number): void {
-    const wait = c.coalesceMs();
-    if (now - c.lastSendAt < wait) {
-      let d = this.delayed.get(wait);
-      if (d === undefined) {
-        d = { list: [], timer: null };
-        this.delayed.set(wait, d);
-      }
-      d.list.push(c);
-      const slot = d;
-      if (slot.timer === null) slot.timer = setTimeout(() => this.runDelayed(slot), wait);
-      return;
-    }
-    this.pending.push(c);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.run());
-  }
-
-  private run(): void {
-    this.scheduled = false;
-    const list = this.pending;
-    this.pending = [];
-    for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
-  }
-
-  private runDelayed(slot: { list: Connection[]; timer: ReturnType<typeof setTimeout> | null }): void {
-    slot.timer = null;
-    const list = slot.list;
-    slot.list = [];
-    for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
-  }
-}
 
 const FLUSH = new FlushScheduler();
 
@@ -202,6 +158,8 @@ export class Connection {
   private readStopped = false;
   /** Set by the handler: offer each frame to `onSkim` before decoding it. */
   skimming = false;
+  /** Set by `holdReads`: frames wait in the decoder, the socket is paused. */
+  private readsHeld = false;
 
   constructor(
     readonly socket: Socket,
@@ -520,10 +478,28 @@ export class Connection {
     this.pumpFrames(now);
   }
 
+  /** Stop handing frames to the handler until `releaseReads`: the rest wait undecoded and the
+   *  socket is paused, so the peer is held back by TCP flow control (gossip-inbound.ts). */
+  holdReads(): void {
+    if (this.readsHeld) return;
+    this.readsHeld = true;
+    this.socket.pause();
+  }
+
+  /** Hand on the frames held back by `holdReads`, and read the socket again. */
+  releaseReads(): void {
+    if (!this.readsHeld || this.state === 'closed') return;
+    this.readsHeld = false;
+    this.socket.resume();
+    const now = performance.now();
+    if (this.pumpFrames(now) && this.opener !== null) this.pumpOpener(now);
+  }
+
   /** Hand every whole frame to the handler; false when the connection must stop reading. */
   private pumpFrames(now: number): boolean {
     for (;;) {
       if (this.socket.destroyed) return false;
+      if (this.readsHeld) return true;
       const raw = this.skimming ? this.decoder.peek() : null;
       if (raw !== null && this.handler.onSkim?.(this, raw, now) === true) {
         this.decoder.skip(raw);
@@ -572,6 +548,7 @@ export class Connection {
     const op = this.opener!;
     for (;;) {
       if (this.socket.destroyed) return false;
+      if (this.readsHeld) return true;
       const step = op.next();
       if (step.type === 'need') return true;
       if (step.type === 'error') {

@@ -82,6 +82,9 @@ export interface FairQueueStats {
   /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
    *  by their header only (no checksum, no id check, no decode; gossip-inbound.ts). */
   unread: number;
+  /** Times a peer's socket was held (not read) until the next turn because its own messages
+   *  overflowed their queue (gossip-inbound.ts). */
+  held: number;
   /** Frames waiting now. */
   depth: number;
   /** Largest depth seen. */
@@ -180,7 +183,7 @@ export class FairInbound {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -229,6 +232,13 @@ export class FairInbound {
       this.runCount = 0;
     }
     return ++this.runCount <= this.c.hotShare;
+  }
+
+  /** Serve `origin`'s queued frames on `peer` at the hot share in the next pass, as if they had
+   *  just overflowed (gossip-inbound.ts marks a young link's own messages with each one queued). */
+  markHot(peer: string, origin: string): void {
+    const q = this.links.get(peer)?.origins.get(origin);
+    if (q !== undefined) q.droppedTurn = this.turn;
   }
 
   /** Would a frame of `origin` from `peer` be dropped over a bound now? */

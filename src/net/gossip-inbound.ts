@@ -18,6 +18,20 @@
  *   rate excess that quarantines the flooder is reached in that turn. Anything else (another
  *   origin, a control frame, a malformed header) is decoded as usual, and skimming stops as
  *   soon as the queue has room again.
+ * - Read budget (`countOwn`): per connection and event-loop turn, the peer's own gossip frames
+ *   read cost 8 each when decoded and 1 when skimmed, out of 1,024; once spent, the connection
+ *   is held (connection.ts `holdReads`: the rest stays undecoded, the socket is paused, TCP
+ *   flow control holds the peer back) until the next turn. A flooder then costs a node at most
+ *   128 decoded or 1,024 skimmed frames per turn, instead of everything one poll phase reads
+ *   (libuv reads up to 32 × 64 KiB from a ready socket: ≈ 20,000 small frames); the 128 are
+ *   twice the turn budget, so a peer that sends faster than it is served still overflows its
+ *   queue (hot share, skimming and drop charging as above), and an honest publisher is read
+ *   as fast as it can be served. Relayed frames of other origins and control frames are not
+ *   counted (they wait behind a held connection's own frames, as TCP orders them anyway).
+ * - Young links: a link younger than 1 s whose peer's own messages must wait in the fair queue
+ *   has them served at the hot share (8 per turn, fair-queue.ts `markHot`) from the first,
+ *   not at the full turn budget until they first overflow: a flooder that starts as soon as it
+ *   is connected reaches the cluster at 8 messages per turn, not 64.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
@@ -28,7 +42,13 @@
  * peer is counted as a dropped gossip frame, not as a bad frame (it is dropped either way,
  * and charged to the peer that sent it on its own connection). Only the peer's own origin is
  * skimmed: a flood relayed under other origins is decoded frame by frame (and bounded by the
- * link's queue and the per-peer frame bucket).
+ * link's queue and the per-peer frame bucket). A held connection's other frames (relays,
+ * control, heartbeats over TCP) wait one turn with its own; a young link's honest publisher
+ * is served at the hot share for its first second (a burst of more than its queue, 1,024, in
+ * that second loses the excess at this hop, charged to its origin's rate and not scored
+ * within it). The costs 8 and 1 set how many frames of each kind fit in a turn; they are not
+ * the measured cost ratio, which was larger (bench:flood traces at load 13–30: ≈ 16 µs per
+ * decoded frame of the flooder against ≈ 0.5 µs per skimmed one; docs/results.md, h22f).
  */
 import type { Message, MsgId, Verdict } from '../proto/types.js';
 import { gossipFromOrigin, readEnvelopeInto, type Envelope } from '../wire/index.js';
@@ -39,6 +59,21 @@ import type { StatsCounters } from './stats.js';
 
 /** Reused to read a gossip envelope's origin (reads never nest). */
 const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+/** Read budget per connection and turn for its peer's own gossip frames: a decoded frame
+ *  costs DECODE_COST, a skimmed one 1; once spent the connection is held until the next turn.
+ *  1,024: 128 decoded frames or 1,024 skimmed ones (about two 64 KiB socket reads of 64-byte
+ *  messages), a guess for a fraction of a millisecond of work per turn. */
+const OWN_READ_BUDGET = 1024;
+/** What decoding a gossip frame costs against skimming it (CRC-32C, SHA-256 id check and the
+ *  message objects against a few byte comparisons and counters). 8: 128 decoded frames per
+ *  turn, twice the fair queue's turn budget (see the module comment); 16 (64 decoded, the
+ *  turn budget itself) let a flooder's queue settle below its bound, never overflow, and be
+ *  served at the full budget (bench:flood traces, docs/results.md). */
+const DECODE_COST = 8;
+/** A link this young (ms since its connection was accepted or dialed) whose peer's own
+ *  messages must wait in the fair queue has them served at the hot share at once (fair-queue.ts
+ *  `markHot`), not at the full turn budget until they first overflow. */
+const YOUNG_MS = 1000;
 /** Most peer addresses whose UTF-8 bytes are cached for skimming (then the cache restarts). */
 const MAX_ORIGIN_BYTES = 1024;
 
@@ -68,6 +103,11 @@ export class GossipInbound {
   /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery was
    *  a duplicate). */
   private validations = 0;
+  /** Per connection, this turn's read budget spent on its peer's own gossip frames. */
+  private readonly ownRead = new Map<Connection, number>();
+  /** Connections whose reads are held until the next turn (`countOwn`). */
+  private readonly held = new Set<Connection>();
+  private turnScheduled = false;
 
   constructor(private readonly host: GossipInboundHost) {
     const fq = host.defences.fairQueue;
@@ -79,9 +119,15 @@ export class GossipInbound {
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
     if (this.fair === null) return this.run(peer, msg, now);
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
+    const own = origin === peer;
     const r = this.fair.offer(peer, origin, msg, now);
+    if (own) {
+      // A young link's own messages that wait are served at the hot share from the start.
+      if (r === 'queued' && now - c.createdAt < YOUNG_MS) this.fair.markHot(peer, origin);
+      this.countOwn(c, DECODE_COST);
+    }
     if (r === 'run') this.run(peer, msg, now);
-    else if (r !== 'queued' && origin === peer) {
+    else if (r !== 'queued' && own) {
       c.skimming = true;
       this.chargeDrop(peer, now);
     }
@@ -105,7 +151,33 @@ export class GossipInbound {
     counters.gossipIn++;
     this.fair.countUnread(peer);
     this.chargeDrop(peer, now);
+    this.countOwn(c, 1);
     return true;
+  }
+
+  /** Charge `cost` to `c`'s own-frame read budget of this turn; once spent, hold its reads
+   *  until the next turn (see the module comment). */
+  private countOwn(c: Connection, cost: number): void {
+    const spent = (this.ownRead.get(c) ?? 0) + cost;
+    this.ownRead.set(c, spent);
+    if (spent >= OWN_READ_BUDGET && !this.held.has(c)) {
+      c.holdReads();
+      this.held.add(c);
+      if (this.fair !== null) this.fair.stats.held++;
+    }
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.nextTurn());
+  }
+
+  /** A new turn: budgets restart, held connections are read again. */
+  private nextTurn(): void {
+    this.turnScheduled = false;
+    this.ownRead.clear();
+    if (this.held.size === 0) return;
+    const list = [...this.held];
+    this.held.clear();
+    for (const c of list) c.releaseReads();
   }
 
   /** The hook `v` wrapped as the machine's Io `validate` (see the module comment). */
@@ -134,6 +206,8 @@ export class GossipInbound {
 
   close(): void {
     this.fair?.close();
+    this.held.clear();
+    this.ownRead.clear();
   }
 
   /** A dropped frame of `peer`'s own origin spends a token of the origin's rate limit; past

@@ -29,7 +29,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
   assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, depth: 6, maxDepth: 6 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, depth: 6, maxDepth: 6 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -73,15 +73,36 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
   fq.close();
 });
 
+test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
+  // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
+  // (as gossip-inbound.ts marks a young link's own messages).
+  const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
+  assert.equal(offers.filter((r) => r === 'run').length, 2);
+  order.push('A', 'A');
+  fq.markHot('A', 'A');
+  await tick();
+  assert.equal(order.length, 4, 'hot: 2 served in the next pass');
+  await tick();
+  assert.equal(order.length, 12, 'not marked again: the full budget of 8');
+  fq.close();
+});
+
 /** `count` gossip frames of `origin` written to `peer`'s socket in one write. */
 function floodFrames(peer: FakePeer, origin: string, count: number): void {
+  peer.socket.write(encodedFlood(origin, count));
+}
+
+/** `count` gossip frames of `origin`, encoded into one buffer. */
+function encodedFlood(origin: string, count: number): Buffer {
   const frames: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const enc = encodeFrame(gossip(origin, i));
     if (!enc.ok) throw new Error(enc.reason);
     frames.push(enc.frame);
   }
-  peer.socket.write(Buffer.concat(frames));
+  return Buffer.concat(frames);
 }
 
 const BUDGET = 32;
@@ -104,6 +125,9 @@ test('a flooder is quarantined and an honest message is not held behind its back
   const target = await node(1000);
   const peers: FakePeer[] = [];
   try {
+    // Encoded before the peers connect: on a loaded machine the encoding of 3,000 frames can
+    // outlast the `local` profile's 1 s idle close of the honest peer's quiet link.
+    const flood3000 = encodedFlood('127.0.0.1:21', 3000);
     const flooder = await welcomed(target, '127.0.0.1:21');
     const honest = await welcomed(target, '127.0.0.1:22');
     peers.push(flooder, honest);
@@ -118,7 +142,7 @@ test('a flooder is quarantined and an honest message is not held behind its back
       }
       if (d.channel === 'honest') floodBeforeHonest = flood;
     });
-    floodFrames(flooder, '127.0.0.1:21', 3000);
+    flooder.socket.write(flood3000);
     await waitUntil(() => floodBeforeHonest >= 0, 10_000, 'the honest message delivered during the flood');
     await waitUntil(() => (target.stats().defences?.scores['127.0.0.1:21']?.quarantines ?? 0) === 1, 10_000, 'flooder quarantined');
     const d = target.stats().defences!;
@@ -128,6 +152,9 @@ test('a flooder is quarantined and an honest message is not held behind its back
     assert.ok(d.fairQueue !== null && d.fairQueue.dropped.origin >= 100, JSON.stringify(d.fairQueue));
     // Once its queue was full, the flooder's own frames were dropped from their header alone.
     assert.ok(d.fairQueue.unread > 0, `frames dropped unread: ${JSON.stringify(d.fairQueue)}`);
+    // Its 3,000 frames came in one write, read in slices: its socket was held between turns
+    // once a turn's read budget (128 decoded or 1,024 skimmed frames of its own) was spent.
+    assert.ok(d.fairQueue.held > 0, `the flooder's socket was held: ${JSON.stringify(d.fairQueue)}`);
     // Its queued backlog (up to 1,024 frames) was dropped at the quarantine, not served.
     assert.ok(flood < 1024, `${flood} flood messages delivered`);
     assert.ok(flood < 3000, `the flooder's backlog was dropped (${flood} of 3000 delivered)`);
