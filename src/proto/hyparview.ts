@@ -152,17 +152,6 @@ import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } fro
 
 export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview-config.js';
 
-/** Shuffle replies in a row that bring nothing new before a node with a full active view and
- *  a half-empty passive view re-JOINs (see `checkIsolated`). Own choice: three periods (30 s on
- *  the default shuffle interval) keep the cost in small clusters low. */
-const STALE_SHUFFLES_TO_REJOIN = 3;
-
-/** Shuffle periods in a row in which only neighbours' SHUFFLEs arrived before a closed clique
- *  with no spare contact JOINs through a passive peer (see `checkIsolated`). Own choice: in a
- *  healthy 12-node overlay a node receives ~5 walks per period from random origins, so six
- *  periods without one from outside its 5 neighbours have a chance under 10^-6. */
-const CLOSED_PERIODS_TO_REJOIN = 6;
-
 /** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
 const BOOTSTRAP_WINDOW = 8;
 
@@ -468,54 +457,6 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     sampleInto(this.passive, this.cfg.shufflePassive, target, peers, SCRATCH as P[], this.rng);
     this.lastShuffle = peers;
     this.io.send(target, { type: 'shuffle', origin: this.self, peers, ttl: this.cfg.shuffleTtl });
-  }
-
-  /**
-   * Closed islands. A clique of `activeViewSize + 1` nodes can end up with full active views
-   * that only point at each other (seen in the simulator at 10^4 nodes: 6-cliques formed by
-   * concurrent joins); nothing in the paper's rules ever breaks it. Two local signs, checked
-   * each shuffle period while the active view is full:
-   * - the passive view is empty for more than `escalateLowAfter` periods: every peer ever
-   *   heard of is a neighbour;
-   * - the passive view is under half full and the last `STALE_SHUFFLES_TO_REJOIN` shuffle
-   *   replies taught nothing new: the shuffle walks never leave the group.
-   * Either makes the node re-JOIN through an original contact that is in neither view; the
-   * accepted JOIN replaces a random link and the contact's FORWARDJOIN walks spread it into
-   * the rest of the overlay.
-   * In a cluster small enough that every contact sits in a view, a healed partition leaves each
-   * side of `activeViewSize + 1` or fewer nodes as such a clique, with the other side only in
-   * its passive view (`scenarios/partition-heal-small.toml`: 11 of seeds 1–30 stayed split).
-   * There the second sign plus `CLOSED_PERIODS_TO_REJOIN` periods in which every SHUFFLE that
-   * reached the node was started by a neighbour (no walk from outside the group) make it JOIN
-   * through a random passive peer instead.
-   */
-  private checkIsolated(full: boolean): void {
-    const outside = this.heardOutside;
-    this.heardOutside = false;
-    this.closedPeriods = full && !outside ? this.closedPeriods + 1 : 0;
-    if (!full) {
-      this.isolated = 0;
-      return;
-    }
-    const empty = this.passive.length === 0;
-    this.isolated = empty ? this.isolated + 1 : 0;
-    const stuck = empty
-      ? this.isolated > this.cfg.escalateLowAfter
-      : this.staleShuffles >= STALE_SHUFFLES_TO_REJOIN && this.passive.length < this.cfg.passiveViewSize / 2;
-    if (!stuck || this.pendPeer.length > 0) return;
-    // Only an original contact that is in neither view is evidence that the overlay is larger
-    // than the group this node sees: in a cluster small enough to leave passive views half
-    // empty, every contact sits in one of the views and nothing happens.
-    for (let k = 0; k < this.contacts.length; k++) {
-      if (!this.isSpareContact(this.contacts[k])) continue;
-      this.isolated = 0;
-      this.staleShuffles = 0;
-      return this.startJoin(k);
-    }
-    if (empty || this.closedPeriods < CLOSED_PERIODS_TO_REJOIN) return;
-    this.closedPeriods = 0;
-    this.staleShuffles = 0;
-    this.joinThroughPassive();
   }
 
   private onRepairTimer(attempt: number): void {
