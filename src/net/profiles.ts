@@ -40,6 +40,20 @@ export interface Profile {
   protocol: NodeConfigInput;
 }
 
+/**
+ * HyParView's re-JOIN after losing the last contact during the bootstrap window, for `lan` and
+ * `wan`: only when no neighbour reached this node through the contact's walks (`cut-off`;
+ * hyparview-config.ts). A fleet started against one seed (every agent `--join SEED`) is a star:
+ * the seed evicts a random member for each JOIN it accepts, and under the simulator's rule
+ * (`contact-lost`) each evicted agent JOINed the seed again, evicting another, for the whole
+ * window, each accepted JOIN starting four FORWARDJOIN walks (docs/results.md, "Start-up and
+ * join of a fleet (h22s)"). `local` (tests) keeps the simulator's rule. measured (`rumor sim
+ * bootstrap` rules compared, 20 nodes seeds 1–3 and 1,000 nodes seeds 1–2, in docs/results.md):
+ * the star's views fill sooner; a ring of 1,000 took up to 11.6 s instead of 2.2 s to become one
+ * component.
+ */
+const BOOTSTRAP_REJOIN = 'cut-off' as const;
+
 /** The three profiles. Sources for each number are in docs/library.md. */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   lan: {
@@ -64,7 +78,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       // one that is only slow answers later (measured, 50 agents started at once on 2 cores
       // against one seed: with 1000 ms, the seed received 98–142 JOINs for 49 joiners, each
       // given-up JOIN sent again on a new connection).
-      hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000 },
+      // bootstrapRejoin 'cut-off': see BOOTSTRAP_REJOIN below.
+      hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000, bootstrapRejoin: BOOTSTRAP_REJOIN },
       plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100 },
     },
   },
@@ -81,7 +96,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     protocol: {
       // joinRetryMs 2000: a bootstrap retry every ~7 RTTs of 300 ms rather than every one.
       // joinTimeoutMs 10 000: the heartbeat timeout, as `lan`'s 5000 is above its 2.9 s.
-      hyparview: { neighborTimeoutMs: 3000, joinTimeoutMs: 10_000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000 },
+      hyparview: { neighborTimeoutMs: 3000, joinTimeoutMs: 10_000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000, bootstrapRejoin: BOOTSTRAP_REJOIN },
       plumtree: { ihaveTimeoutMs: 1000, graftTimeoutMs: 500, ihaveFlushMs: 50 },
     },
   },

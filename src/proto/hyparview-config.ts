@@ -56,6 +56,17 @@ export interface HyParViewConfig {
   /** Contacts kept from `join` (a random sample when more are given, e.g. a DNS name that
    *  resolves to a whole fleet). */
   maxContacts: number;
+  /** Bootstrap window, in `joinRetryMs` periods after `join`: during it, losing the last
+   *  configured contact from the active view makes the node JOIN through its contacts again
+   *  (hyparview.ts, "Concurrent bootstrap"). 0: never. */
+  bootstrapWindow: number;
+  /** What counts as being cut off from the overlay during the bootstrap window:
+   *  `contact-lost` (default): the last configured contact left the active view;
+   *  `cut-off`: that, and no active member is a node that added this one as the end of a
+   *  FORWARDJOIN walk while a contact was a neighbour (such a node reached it through the
+   *  contact's side of the overlay, so the link to that side still stands). See hyparview.ts,
+   *  "Concurrent bootstrap". */
+  bootstrapRejoin: 'contact-lost' | 'cut-off';
 }
 
 /**
@@ -98,6 +109,12 @@ export interface HyParViewConfig {
  *   (`reconnect_interval`); twice that, as the exchange only carries addresses.
  * - maxContacts 128: own choice; a DNS answer larger than that (a whole fleet) is sampled, and
  *   128 refused connects cost a joiner ~128 round trips before it has tried them all.
+ * - bootstrapWindow 8 (3.2 s at 400 ms): no paper value; long enough for the JOIN walks of a
+ *   fleet seeded as a ring or a tree to mix it (hyparview.ts, "Concurrent bootstrap"). The
+ *   agent's profiles set another value (src/net/profiles.ts).
+ * - bootstrapRejoin `contact-lost`: the rule `rumor sim bootstrap` was measured with
+ *   (docs/results.md); the TCP runtime's profiles use `cut-off` (src/net/profiles.ts: a fleet
+ *   that all joins one seed re-JOINed that seed after each of its evictions).
  */
 export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   activeViewSize: 5,
@@ -120,6 +137,8 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   joinRetryMs: 400,
   rejoinIntervalMs: 60_000,
   maxContacts: 128,
+  bootstrapWindow: 8,
+  bootstrapRejoin: 'contact-lost',
 };
 
 function show(v: unknown): string {
@@ -155,6 +174,7 @@ const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
   ['escalateAfter', 1],
   ['escalateSettledAfter', 1],
   ['maxContacts', 1],
+  ['bootstrapWindow', 0],
 ];
 
 const MS_FIELDS: ReadonlyArray<keyof HyParViewConfig> = [
@@ -186,6 +206,9 @@ export function validateHyParViewConfig(c: HyParViewConfig): ConfigResult<HyParV
   for (const name of MS_FIELDS) {
     const v = (c as unknown as Record<string, unknown>)[name];
     if (!isPos(v)) return { ok: false, reason: `${name}: expected a finite number of milliseconds > 0, got ${show(v)}` };
+  }
+  if (c.bootstrapRejoin !== 'contact-lost' && c.bootstrapRejoin !== 'cut-off') {
+    return { ok: false, reason: `bootstrapRejoin: expected "contact-lost" or "cut-off", got ${show(c.bootstrapRejoin)}` };
   }
   if (c.repairMaxMs < c.repairBaseMs) {
     return { ok: false, reason: `repairMaxMs: expected a number >= repairBaseMs (${c.repairBaseMs}), got ${c.repairMaxMs}` };

@@ -112,6 +112,9 @@ export abstract class HyParViewState<P> {
   protected contactIdx = 0;
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   protected lastShuffle: P[] | null = null;
+  /** Nodes that added this one as the end of a FORWARDJOIN walk while a configured contact was
+   *  a neighbour (`bootstrapRejoin: 'cut-off'` only; pruned to active members as it grows). */
+  protected readonly walkedIn: P[] = [];
   protected left = false;
 
   constructor(
@@ -519,6 +522,22 @@ export abstract class HyParViewState<P> {
       base = this.retryDelay;
     }
     this.io.timer(Math.floor(base * (0.5 + this.rng.next())), { type: 'hv-join-retry', seq: this.retrySeq });
+  }
+
+  /** `from` sent an unrequested high-priority NEIGHBOR: the end of a FORWARDJOIN walk for
+   *  this node (or an escalation). Remembered when a contact is a neighbour: the walk then
+   *  most likely came from the contact's side of the overlay. */
+  protected noteWalkedIn(from: P): void {
+    if (this.pendPeer.indexOf(from) >= 0 || !this.hasActiveContact()) return;
+    const w = this.walkedIn;
+    for (let i = w.length - 1; i >= 0; i--) if (this.active.indexOf(w[i]) < 0) removeAt(w, i);
+    if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) w.push(from);
+  }
+
+  /** Some active member is a node remembered by `noteWalkedIn`. */
+  protected hasWalkedIn(): boolean {
+    for (let i = 0; i < this.walkedIn.length; i++) if (this.active.indexOf(this.walkedIn[i]) >= 0) return true;
+    return false;
   }
 
   protected hasActiveContact(): boolean {

@@ -105,7 +105,7 @@
  *     the joiner: a SHUFFLE with ttl 1, which ends at the joiner (it merges them into its passive
  *     view and answers as any shuffle end). A node that joined a small fleet at the same moment
  *     as the others no longer starts with an empty passive view;
- *   - evictions spare configured contacts, and during a bootstrap window (`BOOTSTRAP_WINDOW`
+ *   - evictions spare configured contacts, and during a bootstrap window (`bootstrapWindow`
  *     retry periods after `join`) a node whose last contact link is cut JOINs through its
  *     contacts again. A fleet seeded as a ring or a tree is held together by exactly these
  *     links until the JOIN walks have mixed it; with only a high-priority NEIGHBOR back to the
@@ -151,9 +151,6 @@ import type { MembershipMachine } from './machine.js';
 import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } from './types.js';
 
 export { type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview-config.js';
-
-/** Retry periods after `join` during which a lost contact link is re-made (see `lostContact`). */
-const BOOTSTRAP_WINDOW = 8;
 
 const MSG_ACCEPT = { type: 'neighbor-reply', accepted: true } as const;
 const MSG_REJECT = { type: 'neighbor-reply', accepted: false } as const;
@@ -336,6 +333,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.io.send(from, MSG_REJECT);
         return;
       }
+      if (high && this.cfg.bootstrapRejoin === 'cut-off') this.noteWalkedIn(from);
       this.addActive(from);
     }
     this.io.send(from, MSG_ACCEPT);
@@ -494,7 +492,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.lastGains = this.gains;
     if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
     // A node that has been full is in the overlay: after the window its dead seeds stop mattering.
-    if (!this.joined && this.wasFull && now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) this.joined = true;
+    if (!this.joined && this.wasFull && now - this.joinAt >= this.cfg.bootstrapWindow * this.cfg.joinRetryMs) this.joined = true;
     const settled = this.joined && (a >= size || (a === size - 1 && this.wasFull));
     if (this.retryLong && settled) {
       this.exchangeWithContact();
@@ -521,14 +519,15 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   }
 
   /**
-   * During the bootstrap window (`BOOTSTRAP_WINDOW` retry periods after `join`), losing the
+   * During the bootstrap window (`bootstrapWindow` retry periods after `join`), losing the
    * last configured contact from the active view counts as not joined: the retries JOIN
    * through the contacts again. A fleet seeded as a ring (or a chain, or a tree) is held
    * together by exactly these links until the walks have mixed the overlay.
    */
   private lostContact(peer: P, now: number): void {
     if (!this.joined || this.contacts.indexOf(peer) < 0 || this.hasActiveContact()) return;
-    if (now - this.joinAt >= BOOTSTRAP_WINDOW * this.cfg.joinRetryMs) return;
+    if (now - this.joinAt >= this.cfg.bootstrapWindow * this.cfg.joinRetryMs) return;
+    if (this.cfg.bootstrapRejoin === 'cut-off' && this.hasWalkedIn()) return;
     this.joined = false;
     if (this.retryLong) this.armRetry(false, true);
   }

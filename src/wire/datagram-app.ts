@@ -24,11 +24,10 @@
  * instead. Decoding never throws: every malformed datagram is a typed error (the runtime
  * counts it by reason and drops it).
  */
-import { createRequire } from 'node:module';
 import { Reader, WireFault, Writer, isUint, utf8Length, varintSize } from './bytes.js';
+import { crcView } from './crc.js';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type DecodeError } from './types.js';
 
-const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
 
 /** Type code of an application datagram (the datagram table of datagram.ts: 8, 9 heartbeats). */
 export const APP_DATAGRAM_CODE = 10;
@@ -85,7 +84,7 @@ export function encodeAppDatagram(d: AppDatagram): AppDatagramEncode {
   w.string(d.from, fl);
   w.string(d.channel, chl);
   w.bytes(d.data);
-  w.u32(crc32c(w.buf.subarray(4, w.pos)));
+  w.u32(crcView(w.buf.subarray(4, w.pos)));
   return { ok: true, bytes: w.buf };
 }
 
@@ -102,7 +101,7 @@ export function decodeAppDatagram(b: Uint8Array): AppDatagramResult {
   if (!isUint(length, MAX_APP_DATAGRAM_BYTES) || length !== b.length - 4) return fail('bad-length', `length prefix ${length} but ${b.length - 4} bytes follow it`);
   const end = b.length;
   const sum = ((b[end - 4] << 24) | (b[end - 3] << 16) | (b[end - 2] << 8) | b[end - 1]) >>> 0;
-  const actual = crc32c(b.subarray(4, end - 4));
+  const actual = crcView(b.subarray(4, end - 4));
   if (sum !== actual) return fail('bad-checksum', `crc32c ${actual.toString(16)} != ${sum.toString(16)}`);
   if (b[4] < MIN_PROTOCOL_VERSION || b[4] > PROTOCOL_VERSION) return fail('unsupported-version', `version ${b[4]} not in ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`);
   if (b[5] !== APP_DATAGRAM_CODE) return fail('unknown-type', `datagram type code ${b[5]}`);

@@ -17,11 +17,10 @@
  * version, its type or its bounds is returned as a typed error (the runtime counts it by
  * reason and drops it).
  */
-import { createRequire } from 'node:module';
 import { Reader, WireFault, Writer, isUint, toHex, varintSize } from './bytes.js';
+import { crcView } from './crc.js';
 import { FIELD_MAX, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type DecodeError, type EncodeResult } from './types.js';
 
-const { crc32c } = createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32');
 
 /** Bytes of a link token on the wire (64 bits). */
 export const TOKEN_BYTES = 8;
@@ -92,7 +91,7 @@ export function encodeDatagram(d: Datagram): EncodeResult {
   w.u8(code);
   writeToken(w, d.token);
   w.varint(d.seq);
-  w.u32(crc32c(w.buf.subarray(4, w.pos)));
+  w.u32(crcView(w.buf.subarray(4, w.pos)));
   return { ok: true, frame: w.buf };
 }
 
@@ -113,7 +112,7 @@ export function decodeDatagram(b: Uint8Array): DatagramResult {
   if (length !== b.length - 4) return fail('bad-length', `length prefix ${length} but ${b.length - 4} bytes follow it`);
   const end = b.length;
   const sum = u32(b, end - 4);
-  const actual = crc32c(b.subarray(4, end - 4));
+  const actual = crcView(b.subarray(4, end - 4));
   if (sum !== actual) return fail('bad-checksum', `crc32c ${actual.toString(16)} != ${sum.toString(16)}`);
   const version = b[4];
   if (version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {

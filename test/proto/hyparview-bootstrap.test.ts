@@ -314,3 +314,47 @@ test('seeds that stay down: the retry JOINs them at the short period, then backs
   }
   assert.deepEqual(bases, [400, 400, 400, 400, 400, 400, 400, 800, 1600, 3200, 6400]);
 });
+
+test("bootstrapRejoin 'cut-off': a node evicted by its contact does not JOIN it again while a walk's end from the contact's side is a neighbour", () => {
+  // The sequence: three neighbours before the contact accepts (not from its walks), the JOIN
+  // accepted, then node 2 adds us as the end of a FORWARDJOIN walk; the contact evicts us.
+  const run = (rule: HyParViewConfig['bootstrapRejoin'], dropWalked: boolean) => {
+    const { hv, io } = mk({ bootstrapRejoin: rule });
+    hv.join([1], 0);
+    withActive(hv, io, [3, 4, 5]);
+    hv.handleMessage(1, ACCEPT, 1);
+    hv.handleMessage(2, HIGH, 2); // the end of a walk from the contact's side
+    hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 500);
+    if (dropWalked) hv.handleLinkDown(2, 600);
+    io.take();
+    hv.handleMessage(1, DISC_ALIVE, 1000); // evicted by our contact inside the window
+    const evicted = io.take();
+    // Let every retry tick that was armed fire: does any of them JOIN the contact again?
+    let joins = 0;
+    for (let t = 1500, k = 0; k < 6; k++, t += 1000) {
+      for (let seq = 1; seq <= 12; seq++) hv.handleTimer({ type: 'hv-join-retry', seq }, t);
+      joins += io.take().filter((o) => o[0] === 'send' && o[1] === 1 && (o[2] as HyParViewMessage<number>).type === 'join').length;
+    }
+    return { evicted, joins, active: [...hv.activeView()] };
+  };
+  const kept = run('cut-off', false);
+  assert.deepEqual(kept.evicted, [['down', 1, 'disconnected'], ['disconnect', 1]]);
+  assert.equal(kept.joins, 0, 'JOINed the contact again with a walked-in neighbour');
+  assert.ok(kept.active.includes(2));
+  // Under the simulator's rule the same node JOINs its contact again.
+  assert.ok(run('contact-lost', false).joins > 0, "'contact-lost' did not JOIN the contact again");
+  // Without the walked-in neighbour (its link failed) 'cut-off' JOINs again, as 'contact-lost'.
+  const cut = run('cut-off', true);
+  assert.ok(cut.joins > 0, "'cut-off' without a walked-in neighbour did not JOIN the contact again");
+  assert.deepEqual(cut, run('contact-lost', true));
+});
+
+test("config: bootstrapRejoin and bootstrapWindow are validated with a one-line reason", () => {
+  const bad = (over: Record<string, unknown>): string => {
+    const r = validateHyParViewConfig({ ...DEFAULT_HYPARVIEW_CONFIG, ...over } as HyParViewConfig);
+    return r.ok ? 'ok' : r.reason;
+  };
+  assert.equal(bad({ bootstrapRejoin: 'sometimes' }), 'bootstrapRejoin: expected "contact-lost" or "cut-off", got "sometimes"');
+  assert.equal(bad({ bootstrapWindow: -1 }), 'bootstrapWindow: expected an integer >= 0, got -1');
+  assert.equal(bad({ bootstrapWindow: 0, bootstrapRejoin: 'cut-off' }), 'ok');
+});
