@@ -188,7 +188,16 @@ export class Heartbeats {
     this.byToken.set(token, c);
   }
 
-  /** Dialer side, on every tick of an open link: send a heartbeat if one is due. */
+  /** When `tick` next has something to do for open link `c` (monotonic ms; Infinity: never, the
+   *  acceptor side): the UDP fallback while a ping awaits its pong, else the next ping. */
+  dueAt(c: Connection): number {
+    if (c.direction !== 'out') return Infinity;
+    const i = this.t.heartbeatIntervalMs;
+    if (c.udpAwaiting) return c.pingSentAt + this.fallbackMs;
+    return Math.max(c.pingSentAt + i, Math.min(c.lastSendAt, c.lastRecvAt) + i);
+  }
+
+  /** Dialer side, at every sweep of an open link: send a heartbeat if one is due. */
   tick(c: Connection, now: number): void {
     if (c.direction !== 'out') return;
     const i = this.t.heartbeatIntervalMs;
