@@ -71,6 +71,8 @@ export interface HeartbeatHost {
   /** An application datagram of this cluster arrived (opened, decoded, cluster checked);
    *  `label` names its source (`udp:ip:port`) for drop counts, `bytes` its size on the wire. */
   onAppDatagram?(d: AppDatagram, bytes: number, label: string, now: number): void;
+  /** A UDP pong answered the ping of `c` (its fallback is no longer due: the sweep may sleep longer). */
+  onUdpPong?(c: Connection, now: number): void;
 }
 
 /** Result of `Heartbeats.sendApp`: `no-socket` and `too-large` mean "send it over TCP". */
@@ -316,7 +318,9 @@ export class Heartbeats {
     }
     c.lastRecvAt = now;
     c.udpMisses = 0;
-    if (c.udpAwaiting) c.rttMs = now - c.pingSentAt;
+    const awaited = c.udpAwaiting;
+    if (awaited) c.rttMs = now - c.pingSentAt;
     c.udpAwaiting = false;
+    if (awaited) this.host.onUdpPong?.(c, now);
   }
 }

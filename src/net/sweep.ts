@@ -122,6 +122,8 @@ export class Sweeper {
   /** When the timer fires (Infinity: not armed). */
   private at = Infinity;
   private traffic = 0;
+  /** The rate sampler's next sample while traffic flows (Infinity: none wanted). */
+  private sampleAt = Infinity;
   private closed = false;
   /** Passes run so far (tests; an idle node's wake-ups). */
   passes = 0;
@@ -138,6 +140,14 @@ export class Sweeper {
     if (this.closed) return;
     const at = this.now() + this.h.tickMs;
     if (at < this.at) this.arm(at);
+  }
+
+  /** A deadline moved later (a pong answered the ping whose UDP fallback the timer waits for):
+   *  re-arm for the earliest deadline now, so the timer does not wake for nothing. */
+  later(now: number): void {
+    if (this.closed || this.at === Infinity) return;
+    const next = Math.min(nextSweepAt(this.conns, now, this.h), this.sampleAt);
+    if (next > this.at) this.arm(next);
   }
 
   /** Armed for (monotonic ms; Infinity: not armed). For tests. */
@@ -165,8 +175,9 @@ export class Sweeper {
     let next = nextSweepAt(this.conns, now, this.h);
     // The rate sampler wants a sample a second while its traffic flows; with nothing new since
     // the last pass it can wait (its next sample then covers the longer window).
-    if (traffic !== this.traffic) next = Math.min(next, now + RATE_SAMPLE_MS);
+    this.sampleAt = traffic !== this.traffic ? now + RATE_SAMPLE_MS : Infinity;
     this.traffic = traffic;
+    next = Math.min(next, this.sampleAt);
     if (next < Infinity) this.arm(next);
   }
 

@@ -108,7 +108,7 @@ export class Transport implements Io<string>, ConnHandler {
     const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
     const crypto = { keyring: o.keyring, cluster: o.cluster };
     const onAppDatagram = this.onAppDatagram.bind(this);
-    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, onAppDatagram, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
+    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, onAppDatagram, writeControl: (c, msg) => this.writeControl(c, msg), onUdpPong: (_c, now) => this.sweeper.later(now) }, o.timings);
     this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
     this.handshake = new Handshake({
       ...hbHost,
