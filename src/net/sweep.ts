@@ -10,8 +10,9 @@
  * agent woke 10 times a second for the poll alone; now it wakes when a heartbeat is due (one
  * per dialed link per `heartbeatIntervalMs`), plus the deadlines that traffic keeps pushing
  * back (a link's heartbeat timeout) when nothing else woke the sweep first. Deadlines only move
- * later on their own (traffic, a pong); what can make one earlier — a new connection, a link
- * that stops being a neighbour's, a graceful close — makes the transport sweep within
+ * later on their own (traffic, a pong); what can make one earlier — a new connection, a
+ * connection's state change (connected, handshake done), a link that stops being a
+ * neighbour's, a graceful close — makes the transport sweep within
  * `checkTickMs` (its `sweepSoon`), so every deadline is still honoured to within one tick.
  *
  * Limits: a deadline is honoured to within one tick at worst (a connection that turned

@@ -420,6 +420,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** ConnHandler: the outbound TCP connect completed; speak first. */
   onOpenSocket(c: Connection): void {
+    this.sweeper.soon(); // its handshake deadline
     this.writeControl(c, this.handshake.hello());
     c.startPipelining();
   }
@@ -443,6 +444,7 @@ export class Transport implements Io<string>, ConnHandler {
     if (c.state === 'handshaking') {
       if (c.direction === 'in') this.handshake.onHello(c, msg, now);
       else this.handshake.onWelcome(c, msg, now);
+      this.sweeper.soon(); // open, closing or refused now: its deadlines changed
       return;
     }
     // A refused or failed hello leaves `peer` unset: frames pipelined after it are ignored.

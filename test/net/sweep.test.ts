@@ -80,14 +80,19 @@ test('the Sweeper acts at a deadline, not before it, and does not poll in betwee
     sw.soon();
     assert.ok(sw.armedAt() <= performance.now() + h.tickMs, 'a change gets a pass within one tick');
     await waitUntil(() => sw.passes >= 1, 10_000, 'the first pass');
-    // After the first pass the timer waits for the connect deadline, 300 ms after creation.
-    assert.deepEqual(done, []);
-    if (performance.now() < t0 + 300) assert.ok(Math.abs(sw.armedAt() - (t0 + 300)) < 1e-6, `armed for the deadline (${sw.armedAt() - t0} ms after creation)`);
+    // After a first pass before the deadline, the timer waits for it (300 ms after creation; a
+    // loaded machine may run the first pass after it, and close the connection then).
+    if (done.length === 0) {
+      const at = sw.armedAt() - t0;
+      assert.ok(at >= 300 && at <= 301 + MIN_SWEEP_GAP_MS, `armed for the deadline (${at} ms after creation)`);
+    }
     await waitUntil(() => done.length > 0, 10_000, 'the connect timeout to close the connection');
     assert.deepEqual(done, ['destroy connect-timeout']);
     assert.ok(performance.now() - t0 > 300, 'not before its deadline');
-    // Polling every tick (100 ms) would have run 3 passes or more by now; deadlines: at most 3.
-    assert.ok(sw.passes <= 3, `${sw.passes} passes for one deadline`);
+    // Polling every tick (60 ms here) runs 5 passes or more by the deadline; armed for it: the
+    // first pass, the deadline's, and at most two re-arms of MIN_SWEEP_GAP_MS (a timer that fired
+    // a little early, a strict comparison at the exact deadline).
+    assert.ok(sw.passes <= 4, `${sw.passes} passes for one deadline`);
   } finally {
     sw.close();
   }
