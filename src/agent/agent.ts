@@ -23,6 +23,7 @@ import { newCounters, type AgentCounters } from './metrics.js';
 import { AgentMembers, MEMBERS_CHANNEL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
 import { AgentAggregates } from './aggregates.js';
 import { decodeUserEvent, encodeUserEvent } from './user-event.js';
+import { openEventClock, type EventClockWriter } from './event-clock.js';
 import { AgentState, stateRoute } from './state.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REQUEST_CHANNEL, RESPONSE_CHANNEL, RequestHub, type AskResult } from './cluster-request.js';
@@ -79,6 +80,8 @@ export class Agent implements ApiBackend {
   /** User events at or below this Lamport time were delivered before a restart (snapshot.ts). */
   private eventMinLtime = 0;
   private snapshot: SnapshotWriter | null = null;
+  /** The user-event clock between snapshot writes (event-clock.ts), kept with a data dir. */
+  private eventClock: EventClockWriter | null = null;
   private persistedInc = -1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -206,7 +209,9 @@ export class Agent implements ApiBackend {
     // seconds since the epoch (a restart without a data dir, as memberlist does not have).
     const inc = Math.max(saved.incarnation === undefined ? 0 : saved.incarnation + 1, Math.floor(Date.now() / 1000));
     this.wireNode();
-    this.ltime = this.eventMinLtime = restored.eventLtime;
+    const clock = openEventClock(c.dataDir, restored.eventLtime, this.log);
+    this.ltime = this.eventMinLtime = clock.ltime;
+    this.eventClock = clock.writer;
     this.kv = new AgentState(this.node.state);
     this.kv.start(restored.tags);
     this.pipeline = new EventPipeline({ memberCoalesceMs: c.memberCoalesceMs, userCoalesceMs: c.userCoalesceMs, dispatch: (e) => this.dispatchAfterForward(e) });
@@ -238,6 +243,7 @@ export class Agent implements ApiBackend {
       this.state = 'stopped';
       for (const t of this.timers) clearTimeout(t);
       this.handlers.close();
+      this.eventClock?.close();
       throw err;
     }
     this.apiUrl_ = this.api.url;
@@ -314,7 +320,7 @@ export class Agent implements ApiBackend {
       return this.log.debug({ event: name, origin: d.origin, ltime, minLtime: this.eventMinLtime }, 'user event from before the restart: not delivered again');
     }
     this.ltime = Math.max(this.ltime, ltime);
-    this.snapshot?.changed(); // the clock: not delivered again after a restart
+    this.eventClock?.advance(this.ltime); // not delivered again after a restart
     if (!this.pipeline.admit(name, payload, ltime)) {
       this.log.debug({ event: name, origin: d.origin, ltime }, 'user event already delivered (or too old): dropped');
       return;
@@ -322,7 +328,7 @@ export class Agent implements ApiBackend {
     this.counters.userEventsReceived++;
     const e: AgentEvent = { type: 'user', id: d.id, name, payload, origin: d.origin, ltime };
     this.pipeline.push(e);
-    this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength }, 'user event');
+    this.log.info({ event: name, origin: d.origin, bytes: payload.byteLength, hops: d.hops }, 'user event');
     if (this.listeners.size === 0) return;
     const text = new TextDecoder().decode(payload);
     this.publish({ type: 'user', id: d.id, name, origin: d.origin, ltime, payload: text, payloadBase64: Buffer.from(payload).toString('base64') });
@@ -497,7 +503,7 @@ export class Agent implements ApiBackend {
       throw new Error(`payload: ${payload.byteLength} bytes, at most ${max} fit in one event (it travels base64-encoded in a broadcast of at most ${err.limit} bytes)`, { cause: err });
     }
     this.ltime++;
-    this.snapshot?.changed();
+    this.eventClock?.advance(this.ltime);
     this.counters.userEventsSent++;
     return id;
   }
@@ -552,6 +558,7 @@ export class Agent implements ApiBackend {
     this.state = 'stopping';
     this.log.info({}, 'leaving the cluster');
     this.snapshot?.flush(true);
+    this.eventClock?.close();
     this.members_.leave();
     // Let the neighbours receive the `left` delta and flood it on before the links close.
     await new Promise((r) => setTimeout(r, 300));
@@ -564,6 +571,7 @@ export class Agent implements ApiBackend {
     if (this.state !== 'running') return this.stopped;
     this.state = 'stopping';
     this.snapshot?.flush();
+    this.eventClock?.close();
     this.members_.close();
     await this.node.close();
     await this.stop();

@@ -14,8 +14,9 @@
  *   snapshot unless `rejoinAfterLeave` (Serf's `rejoin_after_leave`).
  *
  * Written atomically (a temporary file, fsync, rename), off the event loop, at most once per
- * `SNAPSHOT_MIN_GAP_MS` while things change (the agent marks member changes and user events at once, and checks
- * everything else, tags included, every 5 s) and at once on stop. Read with bounds (`MAX_SNAPSHOT_BYTES`, the peer
+ * `SNAPSHOT_MIN_GAP_MS` while things change (the agent marks member changes at once, and checks
+ * everything else, tags and the user-event clock included, every 5 s; between two writes the
+ * clock is kept in `<dataDir>/event-clock`, event-clock.ts) and at once on stop. Read with bounds (`MAX_SNAPSHOT_BYTES`, the peer
  * count, field types): a snapshot that is unreadable, corrupt or of another version is reported
  * as a reason (the agent logs it and starts as if there were none), never thrown.
  *

@@ -22,6 +22,17 @@ export const KIND_JOIN = 1;
  *  overwrites it; it keeps up to `passiveViewSize` stale ids): one array less per node. */
 export const SCRATCH: unknown[] = [];
 
+/**
+ * The empty value of every request array, of `rejected` and of `held`: one array shared by
+ * every machine and never mutated (each site that adds to one of those lists replaces `NONE`
+ * with a new array first; emptying one puts `NONE` back). Those lists are empty nearly all
+ * the time, yet read on most inputs (is this peer pending? rejected? held?): a machine's own
+ * empty array is a cache miss per read at 10^5–10^6 simulated nodes, this one stays in the
+ * processor's cache; and an idle node holds none of them. test/proto/hyparview.test.ts checks
+ * that it stays empty.
+ */
+export const NONE: never[] = [];
+
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_JOIN = { type: 'join' } as const;
 export const MSG_NEIGHBOR_HIGH = { type: 'neighbor', priority: 'high' } as const;
@@ -31,17 +42,21 @@ const MSG_NEIGHBOR_LOW = { type: 'neighbor', priority: 'low' } as const;
 export abstract class HyParViewState<P> {
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
-  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays). A pending peer is in neither view. */
-  protected readonly pendPeer: P[] = [];
-  protected readonly pendSeq: number[] = [];
-  protected readonly pendKind: number[] = [];
-  protected readonly pendHigh: boolean[] = [];
-  /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick. */
-  protected readonly rejected: P[] = [];
+  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays; `NONE` when there is none). A
+   *  pending peer is in neither view. Emptied by putting `NONE` back, never with `length = 0`
+   *  (a runtime call, four per answered request, that also freed the storage the next push
+   *  allocated again: a few per cent of the simulator's CPU, docs/results.md "Array churn"). */
+  protected pendPeer: P[] = NONE;
+  protected pendSeq: number[] = NONE;
+  protected pendKind: number[] = NONE;
+  protected pendHigh: boolean[] = NONE;
+  /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick (`NONE`
+   *  when none; cleared by putting `NONE` back). */
+  protected rejected: P[] = NONE;
   protected contacts: P[] = [];
   /** Joiners accepted while this node was still joining with no other neighbour (see
    *  `onJoin`): their FORWARDJOIN walks wait for our first neighbour outside this list. */
-  protected readonly held: P[] = [];
+  protected held: P[] = NONE;
   protected joinIdx = -1;
   protected seq = 0;
   protected shuffleStarted = false;
@@ -92,18 +107,42 @@ export abstract class HyParViewState<P> {
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
-    this.pendPeer.push(peer);
-    this.pendSeq.push(seq);
-    this.pendKind.push(kind);
-    this.pendHigh.push(high);
+    if (this.pendPeer === NONE) {
+      this.pendPeer = [peer];
+      this.pendSeq = [seq];
+      this.pendKind = [kind];
+      this.pendHigh = [high];
+    } else {
+      this.pendPeer.push(peer);
+      this.pendSeq.push(seq);
+      this.pendKind.push(kind);
+      this.pendHigh.push(high);
+    }
     this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
   }
 
   protected removePending(i: number): void {
+    if (this.pendPeer.length === 1) {
+      this.clearPending();
+      return;
+    }
     removeAt(this.pendPeer, i);
     removeAt(this.pendSeq, i);
     removeAt(this.pendKind, i);
     removeAt(this.pendHigh, i);
+  }
+
+  protected clearPending(): void {
+    this.pendPeer = NONE;
+    this.pendSeq = NONE;
+    this.pendKind = NONE;
+    this.pendHigh = NONE;
+  }
+
+  /** Remember that `peer` rejected us (or dropped us) until the next shuffle tick. */
+  protected addRejected(peer: P): void {
+    if (this.rejected === NONE) this.rejected = [peer];
+    else if (this.rejected.indexOf(peer) < 0) this.rejected.push(peer);
   }
 
   /** Put `peer` in the active view (dropping a random member when full): connect + neighborUp. */
@@ -119,7 +158,7 @@ export abstract class HyParViewState<P> {
     this.io.neighborUp(peer);
     if (this.held.length > 0 && this.held.indexOf(peer) < 0) this.releaseHeld(peer);
     if (this.active.length >= this.cfg.activeViewSize) {
-      if (this.rejected.length > 0) this.rejected.length = 0; // a runtime call even when empty
+      this.rejected = NONE;
       this.wasFull = true;
     }
   }
@@ -133,7 +172,7 @@ export abstract class HyParViewState<P> {
       this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.cfg.arwl });
       this.introduce(h[i]);
     }
-    h.length = 0;
+    this.held = NONE;
   }
 
   /**
@@ -237,18 +276,22 @@ export abstract class HyParViewState<P> {
    */
   protected addContacts(list: readonly P[]): void {
     const cs = this.contacts;
+    const before = cs.length;
     const cap = this.cfg.maxContacts;
     if (list.length <= cap - cs.length) {
       for (let i = 0; i < list.length; i++) {
         const c = list[i];
         if (c !== this.self && cs.indexOf(c) < 0) cs.push(c);
       }
-      return;
+    } else {
+      for (let tries = 4 * cap; tries > 0 && cs.length < cap; tries--) {
+        const c = list[this.rng.int(list.length)];
+        if (c !== this.self && cs.indexOf(c) < 0) cs.push(c);
+      }
     }
-    for (let tries = 4 * cap; tries > 0 && cs.length < cap; tries--) {
-      const c = list[this.rng.int(list.length)];
-      if (c !== this.self && cs.indexOf(c) < 0) cs.push(c);
-    }
+    // An exact-size copy: a pushed-to array keeps room for 17 entries (152 B), the list
+    // rarely changes after `join`, and the simulator holds 10^6 of them (3 contacts: 40 B).
+    if (cs.length !== before) this.contacts = cs.slice();
   }
 
   // ------------------------------------------------------------------ view operations

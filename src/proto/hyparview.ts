@@ -145,7 +145,7 @@
  * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
-import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, SCRATCH, HyParViewState } from './hyparview-state.js';
+import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, NONE, SCRATCH, HyParViewState } from './hyparview-state.js';
 import { pickExcept, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipMachine } from './machine.js';
 import type { CyclonMessage, CyclonTimer, HyParViewMessage, HyParViewTimer } from './types.js';
@@ -282,9 +282,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     for (let i = 0; i < this.pendPeer.length; i++) this.io.disconnect(this.pendPeer[i]);
     a.length = 0;
     this.passive.length = 0;
-    this.pendPeer.length = this.pendSeq.length = this.pendKind.length = this.pendHigh.length = 0;
-    this.rejected.length = 0;
-    this.held.length = 0;
+    this.clearPending();
+    this.rejected = NONE;
+    this.held = NONE;
     this.lastShuffle = null;
   }
 
@@ -306,7 +306,8 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.io.send(joiner, MSG_REJECT);
         return;
       }
-      this.held.push(joiner);
+      if (h === NONE) this.held = [joiner];
+      else h.push(joiner);
       this.addActive(joiner);
       this.io.send(joiner, MSG_ACCEPT);
       return;
@@ -375,7 +376,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.io.disconnect(from);
     this.addPassive(from);
     if (!accepted) {
-      if (this.rejected.indexOf(from) < 0) this.rejected.push(from);
+      this.addRejected(from);
       // Only an isolated node retries at once; others wait for the next shuffle period.
       if (this.active.length === 0) this.fill(this.cfg.activeViewSize);
     }
@@ -387,7 +388,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       if (alive) {
         this.addPassive(from);
         // It just dropped us, most likely because it is full: do not ask it right back.
-        if (this.rejected.indexOf(from) < 0) this.rejected.push(from);
+        this.addRejected(from);
       }
       this.fillBudgeted();
       this.retrySoon();
@@ -436,7 +437,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   private onShuffleTimer(): void {
     this.armShuffle();
-    if (this.rejected.length > 0) this.rejected.length = 0; // a runtime call even when empty
+    this.rejected = NONE;
     this.budget = this.cfg.promotionsPerPeriod;
     const a = this.active.length;
     const size = this.cfg.activeViewSize;
@@ -506,7 +507,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     this.repairAttempt++;
     if (this.pendPeer.length === 0) {
-      if (this.rejected.length > 0) this.rejected.length = 0;
+      this.rejected = NONE;
       if (this.passive.length > 0) this.fill(this.cfg.activeViewSize);
       else this.startJoin(0);
     }

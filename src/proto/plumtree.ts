@@ -129,9 +129,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private queued = 0;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
-  /** Links that came up less than `ihaveTimeoutMs` ago, as pairs `[peer, upAt, …]` (see
-   *  `onIHave`); null when none, so an idle node holds no array. */
+  /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
+   *  slots (see `onIHave`; the rest stale, reused: shortening it was a runtime call); null when none. */
   private fresh: (P | number)[] | null = null;
+  private nFresh = 0;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -213,8 +214,14 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   neighborUp(peer: P, now: number): void {
     this.addEager(peer);
     this.forgetFresh(peer, now);
-    if (this.fresh === null) this.fresh = [peer, now]; // exact size: often the only one
-    else this.fresh.push(peer, now);
+    const f = this.fresh;
+    const n = this.nFresh;
+    if (f === null) this.fresh = [peer, now]; // exact size: often the only one
+    else if (n < f.length) {
+      f[n] = peer;
+      f[n + 1] = now;
+    } else f.push(peer, now);
+    this.nFresh = n + 2;
     if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
   }
 
@@ -523,7 +530,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.forgetFresh(null, now);
     const f = this.fresh;
     if (f === null) return false;
-    for (let i = 0; i < f.length; i += 2) if (f[i] === p) return true;
+    for (let i = 0; i < this.nFresh; i += 2) if (f[i] === p) return true;
     return false;
   }
 
@@ -532,14 +539,15 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const f = this.fresh;
     if (f === null) return;
     const horizon = now - this.config.ihaveTimeoutMs;
+    const n = this.nFresh;
     let w = 0;
-    for (let i = 0; i < f.length; i += 2) {
+    for (let i = 0; i < n; i += 2) {
       if ((f[i + 1] as number) <= horizon || f[i] === p) continue;
       f[w++] = f[i];
       f[w++] = f[i + 1];
     }
     if (w === 0) this.fresh = null;
-    else if (w !== f.length) f.length = w; // setting `length` is a runtime call even when unchanged
+    this.nFresh = w;
   }
 
   /** `cache.has(id)`, answered without touching the cache when `id` is the newest. */

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Agent, EVENT_CHANNEL, JOIN_WAIT_FIRST_MS } from '../../src/agent/agent.js';
 import { encodeUserEvent } from '../../src/agent/user-event.js';
 import { SNAPSHOT_FILE } from '../../src/agent/snapshot.js';
+import { readEventClock } from '../../src/agent/event-clock.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
 import { freePort } from '../../src/cli/cluster.js';
@@ -167,6 +168,10 @@ test('restart without --join: rejoins through the snapshot, keeps runtime tags, 
   assert.equal(snap.eventLtime, 1);
   assert.deepEqual(snap.tags, { role: 'web', zone: 'b' });
   assert.equal(snap.left, false);
+  assert.deepEqual(readEventClock(dataDir), { ok: true, ltime: 1 }, 'the clock file holds the clock too');
+  // As after a crash between two snapshot writes: the snapshot's clock lags the clock file's,
+  // and the restart must start at the larger (src/agent/event-clock.ts).
+  writeFileSync(join(dataDir, SNAPSHOT_FILE), JSON.stringify({ ...snap, eventLtime: 0 }) + '\n');
   await waitUntil(() => statusAt(seed, addr).startsWith('failed@'), 15_000, () => `the seed to list k failed (it lists ${statusAt(seed, addr)})`);
 
   const lines: string[] = [];

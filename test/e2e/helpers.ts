@@ -24,7 +24,10 @@ export interface Run {
   err: string;
 }
 
-/** Run `rumor ...args` to completion (optionally with stdin), bounded by `timeoutMs`. */
+/** Run `rumor ...args` to completion (optionally with stdin), bounded by `timeoutMs` (default
+ *  45 s: a run against a local agent took 1.4–1.6 s at load 21 on the shared 2-core machine,
+ *  and one took over 20 s, the former bound, at load 61, after printing its answer; a hang
+ *  still fails, named). */
 export function rumor(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -39,8 +42,8 @@ export function rumor(args: string[], opts: { input?: string; env?: NodeJS.Proce
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`rumor ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 20_000} ms\n${out}${err}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`rumor ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 45_000} ms\n${out}${err}`));
+    }, opts.timeoutMs ?? 45_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, out, err });

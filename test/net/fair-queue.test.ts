@@ -151,7 +151,14 @@ for (const [what, origin] of [
     let flood = 0;
     target.on('message', (d) => void (d.channel === 'flood' && flood++));
     floodFrames(relay, origin, 3000);
-    await waitUntil(() => (target.stats().defences?.fairQueue?.depth ?? 1) === 0 && flood > 0, 10_000, 'relayed flood handled');
+    // Handled when every frame was delivered or counted as dropped, not merely when the queue is
+    // empty: on a loaded machine it empties while frames still wait unread in the socket (at
+    // load 90: 2,569 of 3,000 accounted for at that moment).
+    const accounted = (): number => {
+      const q = target.stats().defences?.fairQueue;
+      return q == null || q.depth !== 0 ? -1 : flood + q.dropped.origin + q.dropped.link;
+    };
+    await waitUntil(() => accounted() === 3000, 10_000, () => `relayed flood handled: 3000 frames delivered or dropped, got ${accounted()} (delivered ${flood}; ${JSON.stringify(target.stats().defences?.fairQueue)})`);
     const d = target.stats().defences!;
     assert.ok(d.fairQueue!.dropped.origin > 0, `excess over the origin bound dropped: ${JSON.stringify(d.fairQueue)}`);
     assert.equal(flood + d.fairQueue!.dropped.origin + d.fairQueue!.dropped.link, 3000, 'every frame delivered or counted as dropped');

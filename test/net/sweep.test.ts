@@ -9,7 +9,7 @@ import type { Connection } from '../../src/net/connection.js';
 import { Heartbeats, udpFallbackMs } from '../../src/net/heartbeat.js';
 import { checkTickMs } from '../../src/net/profiles.js';
 import { StatsCounters } from '../../src/net/stats.js';
-import { connectionDue, MIN_SWEEP_GAP_MS, nextSweepAt, Sweeper, type SweepHost } from '../../src/net/sweep.js';
+import { connectionDue, MIN_SWEEP_GAP_MS, nextSweepAt, StallClock, Sweeper, type SweepHost } from '../../src/net/sweep.js';
 import { Keyring } from '../../src/wire/crypto.js';
 import { closeAll, testOptions, waitUntil } from './helpers.js';
 
@@ -66,6 +66,19 @@ test('each connection state has the deadline the sweep checks', () => {
   assert.equal(nextSweepAt(conns, 0, h), Math.min(LAN.connectTimeoutMs, LAN.handshakeTimeoutMs));
   assert.equal(nextSweepAt([fakeConn({ state: 'connecting', createdAt: -1e6 })], 50, h), 50 + MIN_SWEEP_GAP_MS);
   assert.equal(nextSweepAt([], 50, h), Infinity);
+});
+
+test('a sweep more than a tick after the time it was armed for is a stall, and timeouts wait it out', () => {
+  const c = new StallClock(40, 10_000);
+  c.sweep(0);
+  c.sweep(2000, 1990); // 10 ms late: not a stall, however long since the previous sweep
+  assert.equal(c.stalledSince(0), 0);
+  c.sweep(3000, 2100); // armed for 2100, ran at 3000: stalled from 2100
+  assert.equal(c.stalledSince(0), 900);
+  // A link silent since 1000: its heartbeat timeout comes the stall's length later.
+  const h = { ...host(), stalls: c };
+  assert.equal(connectionDue(fakeConn({ state: 'open', lastRecvAt: 1000 }), 3000, h), 1000 + LAN.heartbeatTimeoutMs + 900);
+  assert.equal(connectionDue(fakeConn({ state: 'connecting', createdAt: 2500 }), 3000, h), 2500 + LAN.connectTimeoutMs + 500);
 });
 
 test('the Sweeper acts at a deadline, not before it, and does not poll in between', { timeout: 20_000 }, async () => {

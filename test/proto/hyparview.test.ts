@@ -6,6 +6,7 @@ import {
   validateHyParViewConfig,
   type HyParViewConfig,
 } from '../../src/proto/hyparview.js';
+import { NONE } from '../../src/proto/hyparview-state.js';
 import { Sfc32 } from '../../src/proto/rng.js';
 import type { HyParViewMessage } from '../../src/proto/types.js';
 
@@ -496,4 +497,19 @@ test('mini network: 50 nodes join, views symmetric; 50% killed, survivors refill
   const after = net.check(5);
   if (process.env.RUMOR_VERBOSE) console.log(`seed ${seed}: mean active ${before.toFixed(2)} -> ${repaired.toFixed(2)} -> ${after.toFixed(2)}`);
   assert.ok(after >= 4, `mean active view after killing half: ${after}`);
+});
+
+test('the shared empty list (NONE) is never written: a fleet joining at once through one list, then half killed', () => {
+  // Every request, rejection and held joiner list of every machine starts as, and returns to,
+  // the one shared empty array: a push into it would give every machine a phantom entry.
+  const net = new MiniNet(40, 3);
+  const fleet = Array.from({ length: 40 }, (_, i) => i);
+  for (let i = 0; i < 40; i++) net.nodes[i].join(fleet.slice(0, 5), 0); // held joiners: contacts joining each other
+  net.runUntil(30_000);
+  assert.ok(net.check(5) >= 3, 'the fleet formed an overlay');
+  for (let x = 0; x < 40; x += 2) net.kill(x);
+  net.runUntil(90_000);
+  assert.ok(net.check(5) >= 3, 'the survivors refilled their views');
+  for (let i = 1; i < 40; i += 2) net.nodes[i].leave(90_000);
+  assert.equal(NONE.length, 0, `NONE was written: ${JSON.stringify(NONE)}`);
 });

@@ -12,7 +12,7 @@ function reason(text: string, file = 'scenarios/x.toml'): string {
 }
 
 test('example scenarios parse', () => {
-  for (const f of ['plumtree-failures', 'partition-heal', 'churn']) {
+  for (const f of ['plumtree-failures', 'partition-heal', 'churn', 'partition-heal-small']) {
     const path = `scenarios/${f}.toml`;
     const r = parseScenario(readFileSync(path, 'utf8'), path);
     assert.ok(r.ok, r.ok ? '' : r.reason);

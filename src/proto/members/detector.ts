@@ -34,6 +34,7 @@
  * failed and is no link of it), and a failed member coming back sets off pings to up to 8
  * more of our dead at once (a healed partition brings its whole side back).
  */
+import { DeadList } from './dead-list.js';
 import type { Rng } from '../types.js';
 import {
   ALIVE,
@@ -138,8 +139,7 @@ export class Detector<P> {
   /** The alive subject each ring had at the last tick (a new one is probed at once). */
   private readonly lastSubject: (P | undefined)[] = [];
   /** Members failed here lately, oldest first, and when (pings to the dead). */
-  private readonly dead: P[] = [];
-  private readonly deadAt: number[] = [];
+  private readonly dead = new DeadList<P>(DEAD_CAP);
   private deadTurn = 0;
   /** An `m-dead-tick` is armed. */
   private deadArmed = false;
@@ -229,7 +229,7 @@ export class Detector<P> {
   deadTick(now: number): void {
     this.deadArmed = false;
     const window = this.config.reconnectIntervalMs;
-    while (this.dead.length > 0 && now - this.deadAt[0] > window) this.dropDead(0);
+    while (this.dead.length > 0 && now - this.dead.failedAt(0) > window) this.dropDead(0);
     this.pingDeadOnes(1);
     this.armDead(now);
   }
@@ -249,7 +249,7 @@ export class Detector<P> {
     while (this.dead.length > 0 && first.size < count) {
       if (this.deadTurn >= this.dead.length) this.deadTurn = 0;
       const i = this.deadTurn;
-      const m = this.dead[i];
+      const m = this.dead.member(i);
       const s = this.store.get(m);
       if (s < 0 || statusOf(s) !== FAILED) {
         this.dropDead(i);
@@ -264,8 +264,7 @@ export class Detector<P> {
 
   /** Remove entry `i` of the dead list, keeping the round robin's place. */
   private dropDead(i: number): void {
-    this.dead.splice(i, 1);
-    this.deadAt.splice(i, 1);
+    this.dead.removeAt(i);
     if (i < this.deadTurn) this.deadTurn--;
   }
 
@@ -624,8 +623,7 @@ export class Detector<P> {
       }
     }
     if (st === FAILED && m !== this.host.self) {
-      this.dead.push(m);
-      this.deadAt.push(now);
+      this.dead.push(m, now);
       if (this.dead.length > DEAD_CAP) this.dropDead(0);
       this.armDead(now);
     }

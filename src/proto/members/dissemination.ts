@@ -242,28 +242,43 @@ export class Dissemination<P> {
    *  `ringOf`: a neighbour that pruned us, our own entry only). The batch object is shared
    *  when nothing is left out. */
   private sendBatch(p: P, msg: Changes<P>, srcs: (P | undefined)[], rings: number, ringOf: Int8Array | null): void {
-    // Our own entry (a join, a refutation, a leave) goes to every ring subject: it is one entry.
-    const keep = (i: number): boolean =>
-      srcs[i] !== p && (rings < 0 || msg.ids[i] === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
+    // (No closures here: a flush calls this for every link, and a closure per call costs an
+    // allocation, and under tsx a `__name` call, for each.)
     let all = true;
-    for (let i = 0; i < msg.ids.length && all; i++) all = keep(i);
-    // A ring subject that is not a neighbour has no link: a datagram (see `dgram`). A neighbour
-    // (one that pruned us, with `pruneFlood`) keeps its link.
-    const send = (m: Changes<P>): void => (rings < 0 || this.nbrs.has(p) ? this.io.send(p, m) : this.dgram(p, m));
+    for (let i = 0; i < msg.ids.length && all; i++) all = this.keepFor(p, msg.ids[i], srcs[i], rings, ringOf, i);
     if (all) {
-      send(msg);
+      this.sendTo(p, msg, rings);
       return;
     }
     const ids: P[] = [];
     const states: number[] = [];
     const metas: (MemberMeta | null)[] | null = msg.metas === null ? null : [];
+    let someMeta = false;
     for (let i = 0; i < msg.ids.length; i++) {
-      if (!keep(i)) continue;
+      if (!this.keepFor(p, msg.ids[i], srcs[i], rings, ringOf, i)) continue;
       ids.push(msg.ids[i]);
       states.push(msg.states[i]);
-      if (metas !== null) metas.push(msg.metas![i]);
+      if (metas !== null) {
+        const meta = msg.metas![i];
+        metas.push(meta);
+        if (meta !== null) someMeta = true;
+      }
     }
-    if (ids.length > 0) send({ type: 'm-changes', ids, states, metas: metas !== null && metas.some((x) => x !== null) ? metas : null, sync: false });
+    if (ids.length > 0) this.sendTo(p, { type: 'm-changes', ids, states, metas: someMeta ? metas : null, sync: false }, rings);
+  }
+
+  /** Whether change `i` of a batch (about `m`, brought by `src`) goes to `p` (see `sendBatch`):
+   *  not back to its source; to a ring subject only our own entry (a join, a refutation, a
+   *  leave: one entry, every ring subject gets it) and its rings' share. */
+  private keepFor(p: P, m: P, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
+    return src !== p && (rings < 0 || m === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
+  }
+
+  /** A ring subject that is not a neighbour has no link: a datagram (see `dgram`). A
+   *  neighbour (one that pruned us, with `pruneFlood`) keeps its link. */
+  private sendTo(p: P, m: Changes<P>, rings: number): void {
+    if (rings < 0 || this.nbrs.has(p)) this.io.send(p, m);
+    else this.dgram(p, m);
   }
 
   /** The ring share of each change of a batch (bucket mod K; -1 for our own entry, which every

@@ -8,7 +8,8 @@
  *
  * Commands: `start` (create and start nodes), `join` (every node, or `nodes`, through `seeds`),
  * `broadcast` (one payload at node index `node`), `state` (views and delivery counts),
- * `stats` (the `stats()` of one node), `leave` (graceful leave of node `node`, or of every node and exit).
+ * `stats` (the `stats()` of one node), `leave` (graceful leave of node `node`, replying with the time it began, or of every
+ * node and exit).
  * Run: node --import tsx test/multi/support/node-proc.ts  (optionally under `ip netns exec NS`).
  */
 import { createInterface } from 'node:readline';
@@ -85,8 +86,11 @@ async function handle(r: Request): Promise<unknown> {
       return nodeAt(r.node).stats();
     case 'leave':
       if (r.node !== undefined) {
+        // When the leave began (this machine's clock, as the events' `t`): a neighbour's down
+        // before it cannot be the leave's.
+        const at = Date.now();
         await nodeAt(r.node).leave();
-        return null;
+        return at;
       }
       await Promise.all(nodes.map((n) => n.leave()));
       setImmediate(() => process.exit(0));

@@ -241,6 +241,21 @@ export function viewsSymmetric(states: NodeState[]): boolean {
   return states.every((s) => s.neighbors.length > 0 && s.neighbors.every((p) => by.get(p)?.neighbors.includes(s.address) ?? false));
 }
 
+/** True when every active-view link with an end in `around` is mutual among `states` (a link
+ *  being made or dropped elsewhere in the overlay does not matter), and each of `around` that
+ *  is among `states` has a neighbour. */
+export function symmetricAround(states: NodeState[], around: ReadonlySet<string>): boolean {
+  const by = new Map(states.map((s) => [s.address, s]));
+  for (const s of states) {
+    if (around.has(s.address) && s.neighbors.length === 0) return false;
+    for (const p of s.neighbors) {
+      if (!around.has(s.address) && !around.has(p)) continue;
+      if (!(by.get(p)?.neighbors.includes(s.address) ?? false)) return false;
+    }
+  }
+  return true;
+}
+
 /** Components of the active-view graph (for failure messages). */
 export function components(states: NodeState[]): string[][] {
   const adj = adjacency(states);

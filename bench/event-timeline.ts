@@ -1,0 +1,252 @@
+/**
+ * Where a user event's time goes, hop by hop, from the first event after the join on: N agents
+ * started as bench/cluster.ts starts them (a seed, then N-1 at once joining it, the same bash
+ * handler appending `$EPOCHREALTIME` and the payload, a data dir each, the members polled every
+ * 20 ms until all list N alive), then `--events` events published round robin, each 200 ms after
+ * the previous one reached every handler (seen by reading the handlers' files every 100 ms), as bench/cluster.ts publishes them. The agents log at
+ * `info`, so each one's `user event` line gives when it delivered the event (ms) and after how
+ * many hops; the handler's line gives when its run started. Printed per event:
+ *   - latency: publish to the last handler (bench/cluster.ts's `event_*_ms`);
+ *   - the last delivery, and the slowest delivery per hop count (1, 2, 3, ...);
+ *   - delivery to handler: median and max over the agents;
+ *   - the fleet's CPU (every agent and its handler launcher, schedstat) from the publish to the
+ *     last handler, and its idle rate (ms of CPU per s) in the 200 ms gap before;
+ *   - the protocol messages the fleet sent (`/v1/info` stats, by type) from the publish to the
+ *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap).
+ *
+ *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--cpu-prof DIR] [--no-data-dir]
+ *     [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *
+ * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
+ * because the fleet is still busy, or because it is the first?). A diagnosis, not a figure to
+ * compare with Serf: `info` logging adds a few lines per agent and event. Writes
+ * bench/results/event-timeline-<N>.json.
+ */
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, openSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentClient } from '../src/agent/client.js';
+import { request as httpRequest } from 'node:http';
+import { agentArgs, freePorts, rumorBin, stopAll } from '../src/cli/cluster.js';
+import { agentEnv, cpuMsOf, ensureCodeCache } from './startup.js';
+import { writeQueryHandler } from './query-all.js';
+import { sleep, until } from './support/wait.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Args {
+  nodes: number;
+  events: number;
+  delayMs: number;
+  /** Run every agent with `--cpu-prof` into this directory (cut the profiles to
+   *  `window_monotonic_us` of the result to see the events only). */
+  cpuProf?: string;
+  /** Agents without `--data-dir` (no restart snapshot): what its writes cost the events. */
+  noDataDir: boolean;
+  /** Another build's CLI (`bin/rumor.js` of a copy), for an A/B on the same machine. */
+  bin?: string;
+  /** Agents' log level (`info` gives the deliveries; `warn` as bench/cluster.ts, no timeline). */
+  logLevel: string;
+}
+
+function args(): Args {
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info' };
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i += 2) {
+    if (a[i] === '--no-data-dir') {
+      o.noDataDir = true;
+      i--;
+      continue;
+    }
+    const v = Number(a[i + 1]);
+    const ok = Number.isInteger(v) && v >= 0;
+    if (a[i] === '--nodes' && ok && v >= 2) o.nodes = v;
+    else if (a[i] === '--events' && ok && v >= 1) o.events = v;
+    else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
+    else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
+    else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
+    else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
+    else {
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.exit(2);
+    }
+  }
+  return o;
+}
+
+/** The agent's `perl` handler launcher (its child), if running. */
+function launcherOf(pid: number): number | undefined {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
+      }
+    }
+  } catch {
+    // the agent or its child ended
+  }
+  return undefined;
+}
+
+/** Handler start (ms since the epoch) of payload `id` at node `i`, if it ran. */
+function handlerAt(dir: string, i: number, id: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `log-${i}`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
+  return line === undefined ? undefined : Number(line.split(' ')[0]) * 1000;
+}
+
+/** The agent's delivery of event `id`: its log's `user event` line (time ms, hops). */
+function deliveryAt(dir: string, i: number, name: string): { at: number; hops: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `agent-${i}.log`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The log line holds the event's name, not its payload: events are named uniquely here.
+  for (const l of text.split('\n')) {
+    if (!l.includes('"user event"') || !l.includes(`"event":"${name}"`)) continue;
+    const o = JSON.parse(l) as { time: number; hops: number };
+    return { at: o.time, hops: o.hops };
+  }
+  return undefined;
+}
+
+/** POST `/v1/event` on a connection of its own (a kept-alive one the agent closed while the
+ *  bench waited would fail the publish). */
+function publish(port: number, name: string, payload: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/event', method: 'POST', timeout: 5000, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`POST /v1/event: HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('POST /v1/event: no answer within 5 s')));
+    req.on('error', reject);
+    req.end(JSON.stringify({ name, payload }));
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+async function main(): Promise<void> {
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin } = args();
+  ensureCodeCache();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
+  const handlers = Array.from({ length: n }, (_, i) => {
+    const p = join(dir, `handler-${i}.sh`);
+    writeFileSync(p, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${join(dir, `log-${i}`)}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  });
+  const queryHandler = writeQueryHandler(dir);
+  const ports = await freePorts(2 * n);
+  const clients = Array.from({ length: n }, (_, i) => new AgentClient(`http://127.0.0.1:${ports[n + i]}`));
+  const nodeFlags = cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-interval', '1000'];
+  const spawn = (i: number): ChildProcess => {
+    const fd = openSync(join(dir, `agent-${i}.log`), 'a');
+    const spec = agentArgs({
+      name: `n${i}`,
+      gossipPort: ports[i],
+      apiPort: ports[n + i],
+      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      profile: 'lan',
+      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
+      extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
+    });
+    const c = spawnChild(process.execPath, [...nodeFlags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
+    closeSync(fd);
+    return c;
+  };
+  const load0 = loadavg()[0];
+  const children: ChildProcess[] = [spawn(0)];
+  try {
+    if (!(await until(30_000, async () => (await clients[0].info()) && true))) throw new Error('agent n0 did not answer within 30 s');
+    for (let i = 1; i < n; i++) children.push(spawn(i));
+    const firstSpawn = Date.now();
+    const joined = await until(120_000, async () => ((await Promise.all(clients.map(async (c) => (await c.members()).filter((m) => m.status === 'alive').length))).every((k) => k === n) ? true : undefined), 20);
+    if (!joined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
+    const joinedAt = Date.now();
+    process.stderr.write(`joined ${joinedAt - firstSpawn} ms after the first joiner's spawn\n`);
+    if (delayMs > 0) await sleep(delayMs);
+    const pids = children.map((c) => c.pid!);
+    const fleetCpu = (): number => pids.reduce((s, p) => {
+      const l = launcherOf(p);
+      return s + cpuMsOf(p) + (l === undefined ? 0 : cpuMsOf(l));
+    }, 0);
+    const rows = [];
+    // CLOCK_MONOTONIC in µs, V8's profile clock (`--cpu-prof` samples can be cut to this window).
+    const windowUs = [Number(process.hrtime.bigint() / 1000n), 0];
+    /** The fleet's protocol messages sent, by type (`/v1/info` stats), summed over the agents. */
+    const sent = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const c of clients) {
+        const st = (await c.info()).stats as { messagesOut?: Record<string, number> };
+        for (const [k, v] of Object.entries(st.messagesOut ?? {})) out[k] = (out[k] ?? 0) + v;
+      }
+      return out;
+    };
+    let sentBefore = await sent();
+    let gapStart = Date.now();
+    let gapCpu = fleetCpu();
+    for (let k = 0; k < events; k++) {
+      const name = `tl${k}x${Date.now()}`;
+      const id = name;
+      const c0 = fleetCpu();
+      const idleRate = ((c0 - gapCpu) / Math.max(1, Date.now() - gapStart)) * 1000;
+      const t0 = Date.now();
+      await publish(ports[n + (k % n)], name, id);
+      const times = await until(15_000, async () => {
+        const t = Array.from({ length: n }, (_, i) => handlerAt(dir, i, id));
+        return t.every((x) => x !== undefined) ? (t as number[]) : undefined;
+      }, 100);
+      if (!times) throw new Error(`event ${k} did not reach every handler within 15 s`);
+      const last = Math.max(...times);
+      const cpu = fleetCpu() - c0;
+      await sleep(200); // the gap bench/cluster.ts leaves; the agents' log lines are written by then
+      const del = Array.from({ length: n }, (_, i) => deliveryAt(dir, i, name));
+      const sentAfter = await sent();
+      const msgs = Object.fromEntries(Object.entries(sentAfter).map(([k, v]) => [k, v - (sentBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+      sentBefore = sentAfter;
+      const byHop = new Map<number, number>();
+      for (const d of del) if (d) byHop.set(d.hops, Math.max(byHop.get(d.hops) ?? 0, d.at - t0));
+      const lag: number[] = del.flatMap((d, i) => (d ? [times[i] - d.at] : []));
+      rows.push({
+        event: k,
+        since_join_ms: t0 - joinedAt,
+        latency_ms: r1(last - t0),
+        last_delivery_ms: del.some((d) => d === undefined) ? null : r1(Math.max(...del.map((d) => d!.at - t0))),
+        slowest_delivery_by_hops_ms: Object.fromEntries([...byHop].sort((a, b) => a[0] - b[0]).map(([h, t]) => [h, r1(t)])),
+        delivery_to_handler_ms: lag.length === 0 ? null : { p50: r1(median(lag)), max: r1(Math.max(...lag)) },
+        fleet_cpu_ms: r1(cpu),
+        fleet_idle_cpu_ms_per_s_before: r1(idleRate),
+        messages_sent_in_window: msgs,
+      });
+      const row = rows[rows.length - 1];
+      process.stdout.write(
+        `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
+      );
+      gapStart = Date.now();
+      gapCpu = fleetCpu();
+    }
+    windowUs[1] = Number(process.hrtime.bigint() / 1000n);
+    const out = { nodes: n, events, delay_ms: delayMs, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, date: new Date().toISOString() };
+    process.stdout.write(`load average (1 min) ${out.load_avg_1m.join(' -> ')}\n`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');
+  } finally {
+    await stopAll(children);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench/event-timeline: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
