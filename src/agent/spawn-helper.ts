@@ -49,12 +49,13 @@ use strict; use warnings; use POSIX (); use IO::Select;
 $SIG{PIPE} = 'IGNORE'; binmode STDIN; binmode STDOUT; my $sel = IO::Select->new(\*STDIN);
 my (%kids, %byid, %byfh, %status); my $in = ''; my $reaped = 0;
 pipe(my $sigr, my $sigw) or die "pipe: $!"; $sigw->blocking(0); $sigr->blocking(0); $sel->add($sigr);
+open(my $NULLR, '<', '/dev/null') or die "/dev/null: $!"; open(my $NULLW, '>', '/dev/null') or die "/dev/null: $!";
 $SIG{CHLD} = sub { $reaped = 1; syswrite($sigw, 'x') };
 sub report { my $b = pack('CNN', $_[0], $_[1], $_[2]) . pack('N/a*', $_[3] // ''); syswrite(STDOUT, pack('N', length $b) . $b) // exit 0; }
 sub done { my $k = shift; return if $k->{fhs} > 0 || !defined $k->{st}; report(ord 'X', $k->{id}, $k->{st}, pack('N/a* N/a*', $k->{O}, $k->{E})); delete $kids{$k->{pid}}; delete $byid{$k->{id}}; }
 sub stdin_of {
   my $data = shift;
-  if ($data eq '') { open(my $null, '<', '/dev/null') or return; return $null; }
+  return $NULLR if $data eq '';
   if (length $data <= 65536 && pipe(my $r, my $w)) {
     $w->blocking(0); my $n = syswrite($w, $data); close $w;
     return $r if defined $n && $n == length $data;
@@ -75,16 +76,16 @@ sub start {
   if (!defined $pid) { return report(ord 'F', $id, 0 + $!, "fork: $!"); }
   if ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT'; $SIG{PIPE} = 'DEFAULT'; POSIX::setsid();
-    open(STDIN, '<&', $input); if ($ow) { open(STDOUT, '>&', $ow) } else { open(STDOUT, '>', '/dev/null') } open(STDERR, '>&', $ew);
+    open(STDIN, '<&', $input); open(STDOUT, '>&', $ow // $NULLW); open(STDERR, '>&', $ew);
     for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
     { no warnings; exec { $file } $file, @args; }
     syswrite($xw, pack('N', 0 + $!) . "$!"); POSIX::_exit(127);
   }
-  close $xw; close $ew; close $ow if $ow; close $input;
+  close $xw; close $ew; close $ow if $ow; close $input if $input != $NULLR;
   my $err = ''; while (1) { my $n = sysread($xr, $err, 4096, length $err); last if defined $n && $n == 0; next if !defined $n && $!{EINTR}; last if !defined $n; } close $xr;
   if (length $err >= 4) { waitpid($pid, 0); return report(ord 'F', $id, unpack('N', $err), substr($err, 4)); }
   my $k = { id => $id, pid => $pid, fhs => 0, st => undef, O => '', E => '' };
-  for ([$er, 'E', 4096], ($or ? [$or, 'O', $limit] : ())) { $k->{fhs}++; $byfh{fileno $_->[0]} = [$k, $_->[0], $_->[1], $_->[2]]; $sel->add($_->[0]); }
+  for ([$er, 'E', 4096], ($or ? [$or, 'O', $limit] : ())) { $_->[0]->blocking(0); $k->{fhs}++; $byfh{fileno $_->[0]} = [$k, $_->[0], $_->[1], $_->[2]]; $sel->add($_->[0]); }
   $kids{$pid} = $k; $byid{$id} = $k;
   if (exists $status{$pid}) { $k->{st} = delete $status{$pid}; }
 }
@@ -104,12 +105,17 @@ while (1) {
       while (length $in >= 4) { my $len = unpack('N', $in); last if length $in < 4 + $len; my $job = substr($in, 4, $len); substr($in, 0, 4 + $len) = ''; start($job); }
       next;
     }
-    my $e = $byfh{fileno $fh} or next; my ($k, $h, $type, $limit) = @$e; my $buf;
-    my $n = sysread($h, $buf, 65536);
-    if (!defined $n) { next if $!{EINTR} || $!{EAGAIN}; $n = 0; }
-    if ($n == 0) { $sel->remove($h); delete $byfh{fileno $h}; close $h; $k->{fhs}--; done($k); next; }
-    my $room = $limit + 1 - length $k->{$type}; $k->{$type} .= substr($buf, 0, $room) if $room > 0;
+    my $e = $byfh{fileno $fh} or next; my ($k, $h, $type, $limit) = @$e;
+    # Non-blocking: read what is there, EOF included, in this round (one select per run fewer).
+    while (1) {
+      my $buf; my $n = sysread($h, $buf, 65536);
+      if (!defined $n) { next if $!{EINTR}; last if $!{EAGAIN}; $n = 0; }
+      if ($n == 0) { $sel->remove($h); delete $byfh{fileno $h}; close $h; $k->{fhs}--; done($k); last; }
+      my $room = $limit + 1 - length $k->{$type}; $k->{$type} .= substr($buf, 0, $room) if $room > 0;
+    }
   }
+  # A run whose pipes closed in this round may have exited too: report it without another select.
+  reap() if $reaped;
 }
 `;
 

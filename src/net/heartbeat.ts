@@ -71,6 +71,8 @@ export interface HeartbeatHost {
   /** An application datagram of this cluster arrived (opened, decoded, cluster checked);
    *  `label` names its source (`udp:ip:port`) for drop counts, `bytes` its size on the wire. */
   onAppDatagram?(d: AppDatagram, bytes: number, label: string, now: number): void;
+  /** A UDP pong answered the ping of `c` (its fallback is no longer due: the sweep may sleep longer). */
+  onUdpPong?(c: Connection, now: number): void;
 }
 
 /** Result of `Heartbeats.sendApp`: `no-socket` and `too-large` mean "send it over TCP". */
@@ -188,7 +190,16 @@ export class Heartbeats {
     this.byToken.set(token, c);
   }
 
-  /** Dialer side, on every tick of an open link: send a heartbeat if one is due. */
+  /** When `tick` next has something to do for open link `c` (monotonic ms; Infinity: never, the
+   *  acceptor side): the UDP fallback while a ping awaits its pong, else the next ping. */
+  dueAt(c: Connection): number {
+    if (c.direction !== 'out') return Infinity;
+    const i = this.t.heartbeatIntervalMs;
+    if (c.udpAwaiting) return c.pingSentAt + this.fallbackMs;
+    return Math.max(c.pingSentAt + i, Math.min(c.lastSendAt, c.lastRecvAt) + i);
+  }
+
+  /** Dialer side, at every sweep of an open link: send a heartbeat if one is due. */
   tick(c: Connection, now: number): void {
     if (c.direction !== 'out') return;
     const i = this.t.heartbeatIntervalMs;
@@ -307,7 +318,9 @@ export class Heartbeats {
     }
     c.lastRecvAt = now;
     c.udpMisses = 0;
-    if (c.udpAwaiting) c.rttMs = now - c.pingSentAt;
+    const awaited = c.udpAwaiting;
+    if (awaited) c.rttMs = now - c.pingSentAt;
     c.udpAwaiting = false;
+    if (awaited) this.host.onUdpPong?.(c, now);
   }
 }

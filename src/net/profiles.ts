@@ -59,8 +59,9 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   lan: {
     // heartbeat 2000 / 2900 — measured: UDP heartbeats (2 × 47 B per link per interval) at 2 s
     // cost ≈ 110 B/s per node; bench/cluster N = 20 idle 638 → 124 B/s, 9.1 → 2 packets/s per
-    // node (Serf: 268–272 B/s). A lost datagram's TCP fallback leaves at ≤ 2000 + 100 (tick) +
-    // 450 ms and is answered before the 2.9 s timeout; timeout + tick = 3.0 s (issue 3).
+    // node (Serf: 268–272 B/s). A lost datagram's TCP fallback leaves at 2000 + 450 ms (the
+    // sweep is armed for it) and is answered before the 2.9 s timeout; silence is detected
+    // at 2.9 s plus the event loop's delay, within issue 3's 3 s.
     // shuffleIntervalMs 30 s: memberlist's LAN PushPullInterval (hashicorp/memberlist config.go).
     // ihaveFlushMs 100: IHAVEs land after the eager push has reached everyone (measured, bench
     // cluster N = 50: event p50 101–106 → 93 ms; see docs/library.md "Profiles").
@@ -117,9 +118,11 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   },
 };
 
-/** Period of the runtime's liveness check (connect/handshake timeouts, heartbeat timeout and
- *  sending): a fifth of the shortest timing it polls, at most 100 ms so that the UDP
- *  heartbeat's TCP fallback fits between interval and timeout (heartbeat.ts), at least 10 ms. */
+/** The connection sweep's tick (sweep.ts): the sweep is armed for the earliest connection
+ *  deadline, and a change that may bring one forward (a new connection, a close, a link that
+ *  stops being a neighbour's) gets a sweep within this long. A fifth of the shortest of those
+ *  timings, at most 100 ms (the UDP heartbeat's TCP fallback must fit between interval and
+ *  timeout, heartbeat.ts), at least 10 ms. */
 export function checkTickMs(t: NetTimings): number {
   return Math.max(10, Math.min(100, Math.min(t.heartbeatIntervalMs, t.idleCloseMs, t.connectTimeoutMs) / 5));
 }

@@ -45,7 +45,7 @@ import { Outbox } from './outbox.js';
 import { SharedEncoder } from './shared-frame.js';
 import { checkTickMs } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
-import { sweepConnections, type SweepHost } from './sweep.js';
+import { Sweeper } from './sweep.js';
 import { HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
 import type { TransportOptions } from './transport-options.js';
 import { localFrom, parseAddr, waitUntil } from './util.js';
@@ -80,7 +80,8 @@ export class Transport implements Io<string>, ConnHandler {
   private readonly encoder: SharedEncoder;
   private driving = false;
   private lastNow = 0;
-  private tick: ReturnType<typeof setInterval> | null = null;
+  /** The connection sweep, armed for the earliest deadline (sweep.ts). */
+  private readonly sweeper: Sweeper;
   private closed = false;
   private leaving = false;
   /** Peer scores, token buckets, rate alarms (guard.ts). */
@@ -89,8 +90,6 @@ export class Transport implements Io<string>, ConnHandler {
   private readonly gossip: GossipInbound;
   /** Dropped-frame accounting (bad-frames.ts). */
   private readonly bad: BadFrames;
-  /** What the periodic connection sweep needs (sweep.ts). */
-  private readonly sweepHost: SweepHost;
   /** Io: the validate hook, present only when the application gave one (Plumtree runs
    *  unchanged without it). */
   validate?: (id: MsgId, payload: Uint8Array, from: string) => Verdict;
@@ -109,7 +108,7 @@ export class Transport implements Io<string>, ConnHandler {
     const hbHost = { counters: this.counters, logger: o.logger, now: monoNow, countBad: this.countBad.bind(this) };
     const crypto = { keyring: o.keyring, cluster: o.cluster };
     const onAppDatagram = this.onAppDatagram.bind(this);
-    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, onAppDatagram, writeControl: (c, msg) => this.writeControl(c, msg) }, o.timings);
+    this.heartbeats = new Heartbeats({ ...hbHost, ...crypto, onAppDatagram, writeControl: (c, msg) => this.writeControl(c, msg), onUdpPong: (_c, now) => this.sweeper.later(now) }, o.timings);
     this.heartbeats.bindNextTo(server, () => this.conns.forEach((c) => this.heartbeats.offerToken(c)));
     this.handshake = new Handshake({
       ...hbHost,
@@ -121,7 +120,6 @@ export class Transport implements Io<string>, ConnHandler {
       register: (c) => this.table.register(c),
       offerToken: (c) => this.heartbeats.offerToken(c),
     });
-    this.tick = setInterval(() => this.onTick(), checkTickMs(o.timings));
     this.unwatchKeyring = o.keyring.onChange(() => this.conns.forEach((c) => c.onKeyringChange()));
     this.defences = new PeerGuard(o.defences ?? {}, o.logger, (peer) => this.quarantine(peer));
     this.bad = new BadFrames(this.counters, this.defences, o.logger);
@@ -136,7 +134,7 @@ export class Transport implements Io<string>, ConnHandler {
       logThrow: (err) => this.logThrow(err),
     });
     const isNeighbour = (peer: string): boolean => this.wanted.has(peer) || this.proto.activeView().includes(peer);
-    this.sweepHost = { timings: o.timings, logger: o.logger, heartbeats: this.heartbeats, isNeighbour };
+    this.sweeper = new Sweeper(this.conns, { timings: o.timings, logger: o.logger, heartbeats: this.heartbeats, isNeighbour, tickMs: checkTickMs(o.timings), beforePass: (now) => this.beforeSweep(now) }, monoNow);
     if (o.validate !== undefined) this.validate = this.gossip.validator(o.validate);
   }
 
@@ -305,6 +303,7 @@ export class Transport implements Io<string>, ConnHandler {
   disconnect(peer: string): void {
     this.wanted.delete(peer);
     for (const c of this.table.of(peer) ?? []) c.end('disconnect');
+    this.sweeper.soon();
   }
 
   /** Io: fire `t` after `delayMs` (never early, see `clock`). */
@@ -360,13 +359,17 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** Io: hand a neighbour event to the application once the machine call returns. */
   event(e: NodeEvent<string>): void {
-    if (e.type === 'neighbor-down') this.wanted.delete(e.peer);
+    if (e.type === 'neighbor-down') {
+      this.wanted.delete(e.peer);
+      this.sweeper.soon(); // its link may now be idle-closed
+    }
     this.outbox.push(e, null, -1, null);
   }
 
   // ----------------------------------------------------------------- connections
 
   private newConn(socket: Socket, direction: 'in' | 'out', peer: string | null): Connection {
+    this.sweeper.soon(); // its connect or handshake deadline
     return new Connection(
       socket,
       {
@@ -417,6 +420,7 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** ConnHandler: the outbound TCP connect completed; speak first. */
   onOpenSocket(c: Connection): void {
+    this.sweeper.soon(); // its handshake deadline
     this.writeControl(c, this.handshake.hello());
     c.startPipelining();
   }
@@ -440,6 +444,7 @@ export class Transport implements Io<string>, ConnHandler {
     if (c.state === 'handshaking') {
       if (c.direction === 'in') this.handshake.onHello(c, msg, now);
       else this.handshake.onWelcome(c, msg, now);
+      this.sweeper.soon(); // open, closing or refused now: its deadlines changed
       return;
     }
     // A refused or failed hello leaves `peer` unset: frames pipelined after it are ignored.
@@ -474,7 +479,10 @@ export class Transport implements Io<string>, ConnHandler {
     else if (msg.type !== 'gossip') this.feedMessage(peer, msg);
     else this.gossip.offer(c, peer, msg, now);
     // The peer dropped us: stop treating its connection as a neighbour link.
-    if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) this.wanted.delete(peer);
+    if (msg.type === 'disconnect' && !this.proto.activeView().includes(peer)) {
+      this.wanted.delete(peer);
+      this.sweeper.soon();
+    }
   }
 
   /** ConnHandler: a frame looked at before decoding (gossip-inbound.ts). */
@@ -532,12 +540,12 @@ export class Transport implements Io<string>, ConnHandler {
 
   // ----------------------------------------------------------------- periodic work
 
-  private onTick(): void {
-    const now = monoNow();
+  /** Before each sweep: the defences' rate sampler; returns gossip-in plus dropped frames. */
+  private beforeSweep(now: number): number {
     let bad = 0;
     for (const k in this.counters.droppedFrames) bad += this.counters.droppedFrames[k];
     this.defences.sample(this.counters.gossipIn, bad, now);
-    sweepConnections(this.conns, now, this.sweepHost);
+    return this.counters.gossipIn + bad;
   }
 
   // ----------------------------------------------------------------- plumbing
@@ -569,8 +577,7 @@ export class Transport implements Io<string>, ConnHandler {
     this.closed = true;
     this.unwatchKeyring();
     this.heartbeats.close();
-    if (this.tick !== null) clearInterval(this.tick);
-    this.tick = null;
+    this.sweeper.close();
     this.timerQueues.close();
     this.held.close();
     this.gossip.close();
