@@ -27,7 +27,8 @@
  * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
  * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
  * `OriginLimits`), and once the origin is over its rate the drop scores against the peer as
- * `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate, while a
+ * `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate (on a link
+ * under 1 s old, past `youngLinkDrops` drops, whatever its rate), while a
  * neighbour that merely relays a flood, or a publisher within its rate that is ahead of a busy
  * node, is never scored for its drops; while the queue stays full the caller drops the peer's
  * own frames unread (`countUnread`). A dropped relay is the eager copy only: Plumtree's lazy
@@ -67,9 +68,17 @@ export interface FairQueueConfig {
   hotShare: number;
   /** Most frames queued per link (all origins). 4,096. */
   maxLinkFrames: number;
+  /** Of a peer's own messages, how many may be dropped over a bound on a link younger than
+   *  1 s before each further drop scores `rate-excess` against the peer, whatever its origin's
+   *  rate limit still allows (gossip-inbound.ts). 4,096: a peer that sends at most the default
+   *  origin rate (5,000 messages) in its link's first second has at most 5,000 − 1,024
+   *  (`maxOriginFrames`) = 3,976 of them dropped, so it is never scored by this; a flooder is
+   *  quarantined after about 4,200 drops instead of spending the origin's 10,000-message burst
+   *  first (bench:flood, docs/results.md h23f). */
+  youngLinkDrops: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
 
 /** What happened to an offered frame: run now, queued, or dropped over a bound. */
 export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';

@@ -31,7 +31,13 @@
  * - Young links: a link younger than 1 s whose peer's own messages must wait in the fair queue
  *   has them served at the hot share (8 per turn, fair-queue.ts `markHot`) from the first,
  *   not at the full turn budget until they first overflow: a flooder that starts as soon as it
- *   is connected reaches the cluster at 8 messages per turn, not 64.
+ *   is connected reaches the cluster at 8 messages per turn, not 64. And on such a link, once
+ *   more than `youngLinkDrops` (4,096) of the peer's own messages were dropped over a bound,
+ *   each further drop scores `rate-excess` even while the origin's rate limit has tokens left:
+ *   a peer that overflows our queue by that much in its link's first second sent more than
+ *   the origin's sustained rate (5,000/s) on top of a full queue, so a flooder is quarantined
+ *   after about 4,200 drops instead of after spending the origin's 10,000-message burst
+ *   (bench:flood: about half the frames read before the quarantine; docs/results.md, h23f).
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
@@ -46,7 +52,10 @@
  * control, heartbeats over TCP) wait one turn with its own; a young link's honest publisher
  * is served at the hot share for its first second (a burst of more than its queue, 1,024, in
  * that second loses the excess at this hop, charged to its origin's rate and not scored
- * within it). The costs 8 and 1 set how many frames of each kind fit in a turn; they are not
+ * within it; one whose burst in that second overflows the queue by more than `youngLinkDrops`
+ * is quarantined, where an older link would only score it past the origin's 10,000-message
+ * burst — the price of cutting a flood's start short; the drops are counted per connection,
+ * so a peer's new connection starts a new count). The costs 8 and 1 set how many frames of each kind fit in a turn; they are not
  * the measured cost ratio, which was larger (bench:flood traces at load 13–30: ≈ 16 µs per
  * decoded frame of the flooder against ≈ 0.5 µs per skimmed one; docs/results.md, h22f).
  */
@@ -108,6 +117,8 @@ export class GossipInbound {
   /** Connections whose reads are held until the next turn (`countOwn`). */
   private readonly held = new Set<Connection>();
   private turnScheduled = false;
+  /** Per young connection, its peer's own frames dropped over a queue bound so far. */
+  private readonly youngDrops = new WeakMap<Connection, number>();
 
   constructor(private readonly host: GossipInboundHost) {
     const fq = host.defences.fairQueue;
@@ -129,7 +140,7 @@ export class GossipInbound {
     if (r === 'run') this.run(peer, msg, now);
     else if (r !== 'queued' && own) {
       c.skimming = true;
-      this.chargeDrop(peer, now);
+      this.chargeDrop(c, peer, now);
     }
   }
 
@@ -150,7 +161,7 @@ export class GossipInbound {
     }
     counters.gossipIn++;
     this.fair.countUnread(peer);
-    this.chargeDrop(peer, now);
+    this.chargeDrop(c, peer, now);
     this.countOwn(c, 1);
     return true;
   }
@@ -211,10 +222,15 @@ export class GossipInbound {
   }
 
   /** A dropped frame of `peer`'s own origin spends a token of the origin's rate limit; past
-   *  the limit it scores against the peer. */
-  private chargeDrop(peer: string, now: number): void {
+   *  the limit it scores against the peer, and so does each drop past `youngLinkDrops` on a
+   *  link under 1 s old (see the module comment). */
+  private chargeDrop(c: Connection, peer: string, now: number): void {
     const d = this.host.defences;
-    if (d.origins?.allow(peer, now) === false) d.offence(peer, 'rate-excess', now);
+    if (d.origins?.allow(peer, now) === false) return d.offence(peer, 'rate-excess', now);
+    if (d.fairQueue === null || now - c.createdAt >= YOUNG_MS) return;
+    const n = (this.youngDrops.get(c) ?? 0) + 1;
+    this.youngDrops.set(c, n);
+    if (n > d.fairQueue.youngLinkDrops) d.offence(peer, 'rate-excess', now);
   }
 
   /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery

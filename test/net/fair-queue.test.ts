@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -42,7 +42,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
@@ -56,7 +56,7 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
 
 test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096 }, (peer) => order.push(peer));
   // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
   for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
   for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
@@ -75,7 +75,7 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
 
 test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096 }, (peer) => order.push(peer));
   // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
   // (as gossip-inbound.ts marks a young link's own messages).
   const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
@@ -108,8 +108,8 @@ function encodedFlood(origin: string, count: number): Buffer {
 const BUDGET = 32;
 
 /** A node whose per-origin rate limit is `originBurst` messages (then 500/s). */
-async function node(originBurst = 10_000): Promise<RumorNode> {
-  const n = createNode(testOptions({ port: 0, defences: { fairQueue: { turnBudget: BUDGET }, limits: { originPerSec: 500, originBurst } } }));
+async function node(originBurst = 10_000, youngLinkDrops?: number): Promise<RumorNode> {
+  const n = createNode(testOptions({ port: 0, defences: { fairQueue: { turnBudget: BUDGET, ...(youngLinkDrops === undefined ? {} : { youngLinkDrops }) }, limits: { originPerSec: 500, originBurst } } }));
   await n.start();
   return n;
 }
@@ -162,6 +162,38 @@ test('a flooder is quarantined and an honest message is not held behind its back
     await waitUntil(() => flooder.closed, 5000, 'flooder disconnected');
   } finally {
     for (const p of peers) p.socket.destroy();
+    await target.close();
+  }
+});
+
+test('a young link whose own messages overflow by more than youngLinkDrops is quarantined before its origin burst is spent', { timeout: 30_000 }, async () => {
+  // 3,000 of its own messages against an origin burst of 10,000: within the origin limit (the
+  // next test shows such a burst is not scored with the default allowance, 4,096), but 256
+  // drops are allowed on a link in its first second: past them each drop scores.
+  const target = await node(10_000, 256);
+  let flooder: FakePeer | null = null;
+  try {
+    const burst = encodedFlood('127.0.0.1:25', 3000);
+    flooder = await welcomed(target, '127.0.0.1:25');
+    let flood = 0;
+    target.on('message', (d) => void (d.channel === 'flood' && flood++));
+    flooder.socket.write(burst);
+    await waitUntil(
+      () => (target.stats().defences?.scores['127.0.0.1:25']?.quarantines ?? 0) === 1,
+      10_000,
+      () => `flooder quarantined on its young link (the link must still be under 1 s old when ~1,400 frames are read); ${JSON.stringify(target.stats().defences?.fairQueue)}`,
+    );
+    const d = target.stats().defences!;
+    const dropped = d.fairQueue!.dropped.origin + d.fairQueue!.dropped.link;
+    assert.ok(dropped > 256, `${dropped} dropped: more than the allowance before any score`);
+    assert.ok(d.scores['127.0.0.1:25']!.counts['rate-excess'] >= 100, JSON.stringify(d.scores['127.0.0.1:25']));
+    assert.equal(d.originExcess, 0, 'its origin never went over its rate limit');
+    // Had the whole burst been read, at least 3,000 − 1,024 − 8 = 1,968 frames would have been
+    // dropped; the quarantine cut the connection before.
+    assert.ok(dropped < 1968 && flood < 3000, `the rest of the burst was never read: ${dropped} dropped, ${flood} delivered`);
+    await waitUntil(() => flooder!.closed, 5000, 'flooder disconnected');
+  } finally {
+    flooder?.socket.destroy();
     await target.close();
   }
 });
