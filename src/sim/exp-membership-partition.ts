@@ -33,6 +33,8 @@ export interface PartitionRow {
   heal_to_full_s: number | null;
   failed_at_node0_before_heal: number;
   still_not_alive: number;
+  /** Passive-view entries (all live nodes) that point to the other half, at the heal. */
+  passive_across_at_heal: number;
   overlay_components_before_heal: number;
   overlay_one_component_s: number | null;
   overlay_components_end: number;
@@ -40,10 +42,11 @@ export interface PartitionRow {
   reconnect_joins: number;
 }
 
-/** Settle `nodes`, partition 50/50 for `partitionMs`, heal, and measure (see the module comment). */
-export function partitionAndHeal(nodes: number, seed: number, partitionMs: number): PartitionRow {
+/** Settle `nodes`, partition 50/50 for `partitionMs`, heal, and measure (see the module
+ *  comment). `overlayHint` false: answered reconnects do not make the overlay JOIN (control). */
+export function partitionAndHeal(nodes: number, seed: number, partitionMs: number, opts: { overlayHint?: boolean } = {}): PartitionRow {
   const network = { loss: 0.01, failureDetection: { kind: 'timeout' as const, ms: 5000 } };
-  const { ms } = settledMembers(nodes, seed, network);
+  const { ms } = settledMembers(nodes, seed, network, {}, undefined, opts.overlayHint !== false);
   const sim = ms.sim;
   sim.partition(2);
   const side = sim.partitionGroups()!;
@@ -52,6 +55,8 @@ export function partitionAndHeal(nodes: number, seed: number, partitionMs: numbe
   let failedSomewhere = 0;
   for (let m = 0; m < nodes; m++) if (statusOf(ms.shared.get(0, m)) === FAILED) failedSomewhere++;
   const componentsBefore = sim.overlayStats(0).components;
+  let passiveAcross = 0;
+  for (const a of sim.liveNodes()) for (const b of sim.node(a).passiveView()) if (side[a] !== side[b]) passiveAcross++;
   const apps = sim.apps!;
   const rejoins0 = apps.rejoins;
   sim.heal();
@@ -71,6 +76,7 @@ export function partitionAndHeal(nodes: number, seed: number, partitionMs: numbe
     heal_to_full_s: heal === null ? null : r3(heal),
     failed_at_node0_before_heal: failedSomewhere,
     still_not_alive: heal === null ? ms.notAliveSomewhere() : 0,
+    passive_across_at_heal: passiveAcross,
     overlay_components_before_heal: componentsBefore,
     overlay_one_component_s: overlay === null ? null : r3(overlay),
     overlay_components_end: sim.overlayStats(0).components,

