@@ -59,6 +59,9 @@ export interface AppNode {
   sendAppDatagram?(peer: string, channel: string, data: Uint8Array): boolean;
   /** Broadcast `data` on `channel` (throws when too large or closed). */
   broadcastApp(channel: string, data: Uint8Array): void;
+  /** The application says `peer`, which it held failed, answers again (`AppIo.peerReconnected`):
+   *  the node's overlay may JOIN through it. Absent: ignored. */
+  rejoinVia?(peer: string): void;
 }
 
 /** How to run one application. */
@@ -188,6 +191,7 @@ class AppRunner<M, T, E> implements AppHandle<M, T> {
       sendDatagram: (to, msg) => this.send(to, msg, true),
       broadcast: (msg) => this.broadcast(msg),
       timer: (delayMs, t) => this.timer(delayMs, t),
+      peerReconnected: (peer) => this.node.rejoinVia?.(peer),
       event: (e) => {
         try {
           this.spec.onEvent?.(e);

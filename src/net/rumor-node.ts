@@ -340,6 +340,17 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return this.transport.sendAppDatagram(peer, channel, data);
   }
 
+  /** AppNode: an application (the membership's reconnect loop) heard again from `peer`, a
+   *  member it held failed: the overlay JOINs through it unless it is a neighbour or a JOIN is
+   *  in flight (HyParView `reconnect`: a healed partition becomes one overlay again). */
+  rejoinVia(peer: string): void {
+    const t = this.transport;
+    if (this.phase !== 'running' || t === null) return;
+    t.drive((now) => {
+      if (t.proto.reconnect(peer, now)) this.logger.info({ peer }, 'rumor: a failed member answers again; joining the overlay through it');
+    });
+  }
+
   /** AppNode: broadcast application bytes on `channel`. */
   broadcastApp(channel: string, data: Uint8Array): void {
     this.broadcast(data, { channel });

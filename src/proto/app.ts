@@ -24,6 +24,8 @@
  *   application that cares (failure detectors) compares `now` with the time it asked for;
  * - events for the user (`io.event`): library events, agent handlers and metrics, simulator
  *   measurements — all see the same values.
+ * - a hint for the overlay (`io.peerReconnected`): a member held failed answers again, so the
+ *   overlay (which a long partition left in two pieces) joins through it.
  *
  * Messages are typed values (`M`, a discriminated union with a `type` tag). Over TCP each
  * application's messages are encoded by its codec in `src/wire` (binary, versioned,
@@ -52,6 +54,13 @@ export interface AppIo<P, M, T, E> {
   timer(delayMs: number, t: T): void;
   /** Report `e` to the user of this node. */
   event(e: E): void;
+  /** `peer`, which this application held failed, answered a message of its own (the
+   *  membership's reconnect loop across a healed partition): the node's overlay may join
+   *  through it (HyParView: a JOIN when `peer` is not a neighbour and no JOIN is in flight),
+   *  so that the overlay, not only the application's list, is whole again. Only the node
+   *  whose own message was answered calls it, not every node that hears of the member. Not
+   *  called back synchronously into the application. Drivers without an overlay leave it out. */
+  peerReconnected?(peer: P): void;
 }
 
 /** An application machine, as every driver hosts it. */

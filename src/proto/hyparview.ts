@@ -137,6 +137,12 @@
  *   action; the cap (`repairMaxMs`, 10 s) is one shuffle period, so a node isolated by a
  *   partition notices within ~10 s that it healed. The shuffle tick also refills a short
  *   active view from the passive view.
+ * - Reconnect (absent from the paper): a partition that outlasts the failure detector leaves
+ *   two overlays, each whole, whose nodes keep the other side in neither view; nothing in the
+ *   paper's rules joins them again. The membership application's reconnect loop (Serf's: a
+ *   random `failed` member gets an `m-sync`) finds the other side; the node whose own sync was
+ *   answered is told (`reconnect`, through `AppIo.peerReconnected`) and JOINs through that
+ *   member. One accepted JOIN merges the overlays through its FORWARDJOIN walks.
  * - The shuffle reply carries |ids| + 1 passive ids (the paper's list includes the origin);
  *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
  *
@@ -259,6 +265,24 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.io.disconnect(peer);
     if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);
     else this.fill(1);
+  }
+
+  /**
+   * A member that the node's membership application held failed answered its reconnect
+   * (issue 20: Serf's reconnect loop found the other side of a healed partition). JOIN
+   * through it, as through a contact, unless it is a neighbour already or a JOIN of ours (or
+   * any request to it) is in flight: the contact adds us (evicting one of its neighbours when
+   * full) and its FORWARDJOIN walks end at random nodes of its side, which add us too, so one
+   * accepted JOIN links the two overlays. A refused or timed-out JOIN is not retried here (the
+   * next reconnect that succeeds asks again). True when the JOIN was sent.
+   */
+  reconnect(peer: P, _now: number): boolean {
+    if (this.left || peer === this.self || this.active.indexOf(peer) >= 0) return false;
+    if (this.pendKind.indexOf(KIND_JOIN) >= 0 || this.pendPeer.indexOf(peer) >= 0) return false;
+    removeValue(this.passive, peer);
+    this.joinIdx = this.contacts.length; // a failure goes on with no configured contact
+    this.sendJoin(peer);
+    return true;
   }
 
   /** DISCONNECT {alive: false} every active member, close every link, become inert. */

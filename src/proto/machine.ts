@@ -44,6 +44,10 @@ export interface MembershipMachine<P> {
   activeView(): readonly P[];
   /** Reserve peers (HyParView: passive view; Cyclon: empty). */
   passiveView(): readonly P[];
+  /** An application learned that `peer`, which it held failed, answers again (a healed
+   *  partition): join the overlay through it if it is not a neighbour (HyParView: a JOIN when
+   *  none is in flight). True when something was started. Absent: the machine ignores it. */
+  reconnect?(peer: P, now: number): boolean;
 }
 
 /** Outputs of a broadcast machine. */

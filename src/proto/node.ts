@@ -145,6 +145,14 @@ export class ProtoNode<P> {
     this.membership.leave(now);
   }
 
+  /** An application learned that `peer`, which it held failed, answers again: the membership
+   *  machine joins through it when it is not a neighbour (HyParView `reconnect`; Cyclon
+   *  ignores it). True when a JOIN was sent. */
+  reconnect(peer: P, now: number): boolean {
+    this.now = now;
+    return this.membership.reconnect?.(peer, now) ?? false;
+  }
+
   activeView(): readonly P[] {
     return this.membership.activeView();
   }

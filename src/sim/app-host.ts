@@ -24,6 +24,10 @@
  * - `neighborUp` / `neighborDown`: the node's overlay machine's active-view changes, with
  *   their reason, at the time of the input that caused them.
  * - `event(e)`: handed to the spec's `onEvent(node, e, now)` and counted by `e.type`.
+ * - `peerReconnected(peer)`: handed at once to the node's overlay machine (HyParView JOINs
+ *   through `peer` when it is not a neighbour and no JOIN is in flight; its messages go
+ *   through the network model, nothing calls back into the application); counted in
+ *   `reconnects` and, when a JOIN was sent, `rejoins`.
  *
  * Life cycle: a node's applications are built and `start`ed when the node starts (after its
  * overlay `join` is sent: no neighbour is up yet); a crash drops them silently (no `stop`,
@@ -95,6 +99,9 @@ export class SimAppIo implements AppIo<number, unknown, unknown, unknown> {
   event(e: unknown): void {
     this.host.event(this.node, this.index, e);
   }
+  peerReconnected(peer: number): void {
+    this.host.reconnected(this.node, peer);
+  }
 }
 
 /** One application's value in flight in a broadcast payload (see the module comment). */
@@ -111,6 +118,10 @@ export class AppHost {
   private readonly nodeBytes: Float64Array[];
   private readonly carried = new WeakMap<Uint8Array, Carried>();
   private seq = 0;
+  /** `peerReconnected` calls so far, and the overlay JOINs they started (a peer already a
+   *  neighbour, or a JOIN in flight, starts none). */
+  reconnects = 0;
+  rejoins = 0;
 
   constructor(
     readonly sim: SimEngine,
@@ -170,6 +181,12 @@ export class AppHost {
     const ev = this.traffic[index].events;
     ev[type] = (ev[type] ?? 0) + 1;
     this.specs[index].onEvent?.(node, e, this.sim.now);
+  }
+
+  /** @internal An application of `node` says `peer` answers again: the overlay may JOIN through it. */
+  reconnected(node: number, peer: number): void {
+    this.reconnects++;
+    if (this.sim._appReconnect(node, peer)) this.rejoins++;
   }
 
   /** Traffic of application `name` so far. */

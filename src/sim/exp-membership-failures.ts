@@ -31,8 +31,8 @@ export function checkMembersNodes(n: number | undefined, dflt: number): number {
 }
 
 /** Build, settle and measure steady traffic: the state every membership experiment starts from. */
-export function settledMembers(nodes: number, seed: number, network: object, members: object = {}, onBuilt?: (ms: MembersSim) => void): { ms: MembersSim; steady: number } {
-  const ms = new MembersSim({ nodes, seed, network, members });
+export function settledMembers(nodes: number, seed: number, network: object, members: object = {}, onBuilt?: (ms: MembersSim) => void, overlayHint = true): { ms: MembersSim; steady: number } {
+  const ms = new MembersSim({ nodes, seed, network, members, overlayHint });
   onBuilt?.(ms);
   ms.sim.joinAll(0);
   ms.sim.runFor(SETTLE_MS - STEADY_WINDOW_MS);

@@ -49,7 +49,9 @@ export class MembersSim {
   readonly allFailed: Float64Array;
   watchFrom = 0;
 
-  constructor(o: Omit<SimOptions, 'apps'> & { members?: Partial<MembersConfig> }) {
+  /** `overlayHint` false: the machines get no `io.peerReconnected` (an answered reconnect
+   *  does not make the overlay JOIN; the control runs of `membership-partition`). */
+  constructor(o: Omit<SimOptions, 'apps'> & { members?: Partial<MembersConfig>; overlayHint?: boolean }) {
     const cfg = resolveMembersConfig(o.members ?? {});
     if (!cfg.ok) throw new Error(`members.${cfg.reason}`);
     this.config = cfg.config;
@@ -75,7 +77,8 @@ export class MembersSim {
       create: (self, rng, io) => {
         const view = this.shared.register(self);
         const c = { ...this.config, incarnation: Math.floor(this.sim.now / 1000) };
-        const m = new Members<number>(self, { name: `n${self}`, tags: {} }, c, rng, io, view);
+        const sink = o.overlayHint === false ? (Object.create(io, { peerReconnected: { value: undefined } }) as typeof io) : io;
+        const m = new Members<number>(self, { name: `n${self}`, tags: {} }, c, rng, sink, view);
         this.machines[self] = m;
         return m;
       },
@@ -85,7 +88,7 @@ export class MembersSim {
         this.machines[node] = null;
       },
     };
-    const { members: _m, ...simOpts } = o;
+    const { members: _m, overlayHint: _h, ...simOpts } = o;
     this.sim = new Simulation({ ...simOpts, apps: [spec] });
   }
 

@@ -309,6 +309,14 @@ export abstract class SimEngine {
     this.queue.push(t, K_APP | (index << 5), to, from, this.life[to], msg);
   }
 
+  /** @internal An application of live `node` says `peer` answers again (`AppIo.peerReconnected`):
+   *  the node's overlay machine may JOIN through it. True when it did. */
+  _appReconnect(node: number, peer: number): boolean {
+    const s = this.nodes[node];
+    if (s === null || this.life[node] < 0 || !(peer >= 0 && peer < this.n)) return false;
+    return s.membership.reconnect?.(peer, this._now) ?? false;
+  }
+
   /** @internal Application `index` of `node` sets a timer. */
   _appTimer(node: number, index: number, delayMs: number, t: unknown): void {
     const life = this.nodes[node]!.life;

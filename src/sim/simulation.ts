@@ -164,6 +164,11 @@ export class Simulation extends SimEngine {
     }
   }
 
+  /** The group of each node while partitioned (`partition`), null when not partitioned. */
+  partitionGroups(): Int32Array | null {
+    return this.group;
+  }
+
   /** End the partition: messages flow between every pair again. */
   heal(): void {
     this.group = null;

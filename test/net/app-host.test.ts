@@ -73,6 +73,9 @@ class Toy implements App<string, Msg, number> {
   note(seq: number): void {
     this.io.broadcast({ type: 'note', seq });
   }
+  reconnected(peer: string): void {
+    this.io.peerReconnected?.(peer);
+  }
 }
 
 function runToy(node: RumorNode): { app: Toy; events: Ev[]; handle: ReturnType<RumorNode['runApp']> } {
@@ -181,5 +184,29 @@ test('outgoing connections leave from the node bind address (127.0.78.6 dials 12
     raw.server.close();
     rawB.server.close();
     await closeAll([a]);
+  }
+});
+
+test('app host: peerReconnected makes the overlay JOIN through a peer that is not a neighbour (the membership reconnect path)', { timeout: 20_000 }, async () => {
+  const logger = captureLogger();
+  const [a, b, c] = [createNode(testOptions({ logger })), createNode(testOptions()), createNode(testOptions())];
+  await Promise.all([a.start(), b.start(), c.start()]);
+  try {
+    await b.join([a.address]);
+    await waitUntil(() => a.neighbors().includes(b.address), 5000, 'a and b are neighbours');
+    const ta = runToy(a);
+    // c runs alone (another overlay, as the far side of a healed partition).
+    assert.equal(a.neighbors().includes(c.address), false);
+    ta.handle.drive(() => ta.app.reconnected(c.address));
+    await waitUntil(() => a.neighbors().includes(c.address) && c.neighbors().includes(a.address), 5000, 'a JOINed through c: one overlay');
+    assert.ok(logger.lines.some((l) => l.includes('joining the overlay through it')), 'the JOIN is logged');
+    // A neighbour already: nothing happens (no second JOIN, no log line).
+    const before = logger.lines.length;
+    ta.handle.drive(() => ta.app.reconnected(b.address));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(logger.lines.filter((l, i) => i >= before && l.includes('joining the overlay through it')).length, 0);
+    assert.ok(a.neighbors().includes(b.address) && a.neighbors().includes(c.address));
+  } finally {
+    await closeAll([a, b, c]);
   }
 });

@@ -76,6 +76,9 @@ export class Dissemination<P> {
    *  our own entry only), and those we pruned (they send us theirs only). */
   private readonly lazy = new Set<P>();
   private readonly pruned = new Set<P>();
+  /** The failed member our last reconnect tick sent an `m-sync` (undefined: none, or it
+   *  answered already): its `m-digest` tells the node's overlay it is back (`reconnectTick`). */
+  private reconnecting: P | undefined = undefined;
 
   constructor(
     private readonly self: P,
@@ -534,6 +537,10 @@ export class Dissemination<P> {
   }
 
   onDigest(from: P, msg: Digest<P>, now: number): void {
+    if (from === this.reconnecting) {
+      this.reconnecting = undefined;
+      this.io.peerReconnected?.(from);
+    }
     const { ids, states } = msg;
     const listed = new Set<P>(ids);
     const outIds: P[] = [];
@@ -609,11 +616,14 @@ export class Dissemination<P> {
     if (p !== undefined) this.syncWith(p, now);
   }
 
-  /** Serf's reconnect: one random failed member gets an `m-sync`; if it answers, the two
-   *  views reconcile (a healed partition merges by itself). */
+  /** Serf's reconnect: one random failed member gets an `m-sync`; if it answers (its
+   *  `m-digest`, `onDigest`), the two views reconcile (a healed partition merges by itself),
+   *  and the node's overlay is told (`io.peerReconnected`): the partition left the overlay in
+   *  two pieces too, and only the node whose own reconnect was answered asks it to join. */
   reconnectTick(now: number): void {
     this.io.timer(this.config.reconnectIntervalMs, { type: 'm-reconnect-tick', due: now + this.config.reconnectIntervalMs });
     const p = this.pick((s) => statusOf(s) === FAILED);
+    this.reconnecting = p;
     if (p !== undefined) this.syncWith(p, now);
   }
 

@@ -74,6 +74,9 @@
  *   digest would list whole buckets the flood is delivering anyway.
  * - **Reconnect (Serf).** Every `reconnectIntervalMs` one random `failed` member gets an
  *   `m-sync`: across a healed partition it answers, and both sides learn the other's view.
+ *   Its answer (`m-digest`) also goes to the node's overlay (`io.peerReconnected`), which
+ *   JOINs through that member: the partition split the HyParView overlay too, and only the
+ *   node whose own reconnect was answered acts (a few per second in a cluster of thousands).
  * - **Tombstones.** `failed` entries are reaped after `reconnectTimeoutMs`, `left` after
  *   `tombstoneTimeoutMs` (Serf: 24 h each), with `member-reap`. The reaped (member, state) is
  *   remembered (bounded, `maxReaped`, for as long as the longer timeout) and a rumour not newer

@@ -178,3 +178,31 @@ test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders
     ],
   );
 });
+
+test('reconnect: the failed member that answers our reconnect m-sync (its m-digest) is handed to the overlay, once; no one else is', () => {
+  const { m, io, store } = machine(A[0], A);
+  m.start(0);
+  io.take();
+  // Every other member failed (the other side of a long partition): the tick picks one of them.
+  for (const x of A.slice(1)) store.set(x, pack(0, FAILED), 0);
+  m.handleTimer({ type: 'm-reconnect-tick', due: 30_000 }, 30_000);
+  const syncs = io.take().filter((s) => s.msg.type === 'm-sync');
+  assert.equal(syncs.length, 1, 'one m-sync to one failed member');
+  const p = syncs[0].to;
+  const other = A.find((x) => x !== p && x !== A[0])!;
+  const digest = { type: 'm-digest' as const, buckets: [], ids: [], states: [] };
+  // A digest from a member we did not reconnect to (an ordinary anti-entropy answer): nothing.
+  m.handleMessage(other, digest, 30_010);
+  assert.deepEqual(io.reconnected, []);
+  m.handleMessage(p, digest, 30_020);
+  assert.deepEqual(io.reconnected, [p], 'the member that answered goes to the overlay');
+  m.handleMessage(p, digest, 30_030);
+  assert.deepEqual(io.reconnected, [p], 'once per reconnect');
+  // A periodic sync (to an up member) answered is not a reconnect.
+  for (const x of A.slice(1)) store.set(x, pack(1, ALIVE), 30_040);
+  m.handleTimer({ type: 'm-sync-tick', due: 60_000 }, 60_000);
+  const periodic = io.take().filter((x) => x.msg.type === 'm-sync');
+  assert.equal(periodic.length, 1, 'the periodic sync went out');
+  m.handleMessage(periodic[0].to, digest, 60_010);
+  assert.deepEqual(io.reconnected, [p]);
+});

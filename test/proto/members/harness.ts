@@ -16,6 +16,8 @@ export class Rec implements MembersIo<string> {
   sent: Sent[] = [];
   timers: { delay: number; t: MembersTimer<string> }[] = [];
   events: MembersEvent<string>[] = [];
+  /** `peerReconnected` calls (the overlay hint), in order. */
+  reconnected: string[] = [];
   broadcasts = 0;
   send(to: string, msg: MembersMessage<string>): void {
     this.sent.push({ to, msg });
@@ -28,6 +30,9 @@ export class Rec implements MembersIo<string> {
   }
   event(e: MembersEvent<string>): void {
     this.events.push(e);
+  }
+  peerReconnected(peer: string): void {
+    this.reconnected.push(peer);
   }
   take(): Sent[] {
     const s = this.sent;
