@@ -7,6 +7,7 @@
 import type { Rng } from '../types.js';
 import { BUCKETS, FAILED, SUSPECT, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
+import { PiggybackRing } from './piggyback.js';
 
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
 type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
@@ -28,9 +29,6 @@ const LINK_SYNC_DEFER_PERIODS = 1;
  *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
  *  flood another path, beside the ring links. */
 const FLOOD_FEEDERS = 2;
-/** Slots of the piggyback buffer. */
-const PIGGY_CAP = 64;
-const NONE: { ids: never[]; states: number[] } = Object.freeze({ ids: [], states: [] }) as unknown as { ids: never[]; states: number[] };
 
 export class Dissemination<P> {
   /** Queued changes: `ids[i]` now `states[i]`, from `head` on (a flush consumes from the
@@ -61,13 +59,8 @@ export class Dissemination<P> {
   /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
   private readonly deferred = new Set<P>();
   private flushArmed = false;
-  /** Piggyback buffer (SWIM §4.4): recent changes and how often each was sent; a ring of
-   *  PIGGY_CAP slots, the oldest overwritten first, sent round robin. */
-  private readonly pgIds: P[] = [];
-  private readonly pgStates: number[] = [];
-  private readonly pgSent: number[] = [];
-  private pgWrite = 0;
-  private pgRead = 0;
+  /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
+  private readonly piggy = new PiggybackRing<P>();
   /** Members learned without their meta, to ask at the next flush; and those asked, asked
    *  again every sync tick while the meta is still missing (the answer may be lost). */
   private readonly needMeta = new Set<P>();
@@ -107,7 +100,7 @@ export class Dissemination<P> {
    *  (node, member) pairs than the verdicts themselves, for nothing. */
   enqueue(m: P, state: number, meta: MemberMeta | null, _now: number): void {
     const suspect = statusOf(state) === SUSPECT;
-    if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggyAdd(m, state);
+    if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
     const at = this.base + this.ids.length;
     this.ids.push(m);
@@ -344,49 +337,11 @@ export class Dissemination<P> {
     }
   }
 
-  private piggyAdd(m: P, state: number): void {
-    if (this.pgIds.length < PIGGY_CAP) {
-      this.pgIds.push(m);
-      this.pgStates.push(state);
-      this.pgSent.push(0);
-      return;
-    }
-    const i = this.pgWrite;
-    this.pgWrite = (i + 1) % PIGGY_CAP;
-    this.pgIds[i] = m;
-    this.pgStates[i] = state;
-    this.pgSent[i] = 0;
-  }
-
   /** Up to `piggybackPerMessage` recent changes for the next ping or ack. */
   piggyback(): { ids: P[]; states: number[] } {
-    const n = this.pgIds.length;
-    if (n === 0) return NONE as { ids: P[]; states: number[] };
+    if (this.piggy.empty()) return this.piggy.take(0, 0);
     const limit = this.config.retransmitMult * Math.ceil(Math.log10(this.store.size() + 1));
-    const ids: P[] = [];
-    const states: number[] = [];
-    const k = Math.min(n, this.config.piggybackPerMessage);
-    for (let j = 0; j < k; j++) {
-      const i = this.pgRead % this.pgIds.length;
-      ids.push(this.pgIds[i]);
-      states.push(this.pgStates[i]);
-      if (++this.pgSent[i] >= limit) this.piggyRemove(i);
-      else this.pgRead = i + 1;
-      if (this.pgIds.length === 0) break;
-    }
-    return { ids, states };
-  }
-
-  private piggyRemove(i: number): void {
-    const last = this.pgIds.length - 1;
-    this.pgIds[i] = this.pgIds[last];
-    this.pgStates[i] = this.pgStates[last];
-    this.pgSent[i] = this.pgSent[last];
-    this.pgIds.pop();
-    this.pgStates.pop();
-    this.pgSent.pop();
-    if (this.pgWrite > this.pgIds.length) this.pgWrite = 0;
-    this.pgRead = i;
+    return this.piggy.take(this.config.piggybackPerMessage, limit);
   }
 
   /** Changes piggybacked on a ping or ack. */
