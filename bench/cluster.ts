@@ -61,7 +61,7 @@ import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
 import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
 import { measureTagUpdates, type TagOps } from './tag-update.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
-import { ensureIptables, PortAccounting, treeRssMb } from './support/host-stats.js';
+import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
@@ -219,15 +219,9 @@ function writeHandlers(dir: string, n: number): string[] {
 function handlerTimes(dir: string, n: number, id: string): number[] | undefined {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    let text: string;
-    try {
-      text = readFileSync(join(dir, `log-${i}`), 'utf8');
-    } catch {
-      return undefined;
-    }
-    const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
-    if (!line) return undefined;
-    out.push(Number(line.split(' ')[0]) * 1000);
+    const t = handlerAt(dir, i, id);
+    if (t === undefined) return undefined;
+    out.push(t);
   }
   return out;
 }

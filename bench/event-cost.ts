@@ -25,13 +25,14 @@
  * the agent has mapped, so a lighter agent forks faster.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../src/agent/client.js';
 import { agentArgs, freePorts, stopAll, waitUntil } from '../src/cli/cluster.js';
 import { cpuMsOf, rssMbOf } from './startup.js';
+import { launcherOf } from './support/host-stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -43,19 +44,6 @@ function childrenCpuMs(pid: number | undefined): number {
   return ((Number(rest[13]) + Number(rest[14])) * 1000) / HZ;
 }
 
-/** The agent's long-lived child running `perl` (the handler launcher), if any. */
-function launcherOf(pid: number): number | undefined {
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
-      }
-    }
-  } catch {
-    // the agent or the child ended
-  }
-  return undefined;
-}
 
 interface Args {
   nodes: number;

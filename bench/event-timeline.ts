@@ -23,7 +23,7 @@
  * bench/results/event-timeline-<N>.json.
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, openSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ import { request as httpRequest } from 'node:http';
 import { agentArgs, freePorts, rumorBin, stopAll } from '../src/cli/cluster.js';
 import { agentEnv, cpuMsOf, ensureCodeCache } from './startup.js';
 import { writeQueryHandler } from './query-all.js';
+import { handlerAt, launcherOf } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,31 +77,6 @@ function args(): Args {
   return o;
 }
 
-/** The agent's `perl` handler launcher (its child), if running. */
-function launcherOf(pid: number): number | undefined {
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
-      }
-    }
-  } catch {
-    // the agent or its child ended
-  }
-  return undefined;
-}
-
-/** Handler start (ms since the epoch) of payload `id` at node `i`, if it ran. */
-function handlerAt(dir: string, i: number, id: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, `log-${i}`), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
-  return line === undefined ? undefined : Number(line.split(' ')[0]) * 1000;
-}
 
 /** The agent's delivery of event `id`: its log's `user event` line (time ms, hops). */
 function deliveryAt(dir: string, i: number, name: string): { at: number; hops: number } | undefined {

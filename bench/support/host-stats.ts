@@ -1,10 +1,13 @@
 /**
  * What the agent benchmarks read from the host: traffic counted by iptables (every loopback
  * packet counted once, at its receiver, IP headers included) and the RSS of a process with the
- * processes it keeps running. Used by bench/cluster.ts and bench/idle.ts.
+ * processes it keeps running, the agent's handler launcher, and the handler log the event
+ * benchmarks' bash handlers append to. Used by bench/cluster.ts, bench/idle.ts,
+ * bench/event-cost.ts and bench/event-timeline.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const ipt = (args: string[]): boolean => spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
 
@@ -81,4 +84,31 @@ function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** The agent's long-lived child running `perl` (the handler launcher), if any. */
+export function launcherOf(pid: number): number | undefined {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
+      }
+    }
+  } catch {
+    // the agent or its child ended
+  }
+  return undefined;
+}
+
+/** Handler start (ms since the epoch) of payload `id` at node `i`, from `<dir>/log-<i>` (lines
+ *  "<seconds> <payload>"), if it ran. */
+export function handlerAt(dir: string, i: number, id: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `log-${i}`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = text.split('\n').find((l) => l.endsWith(` ${id}`));
+  return line === undefined ? undefined : Number(line.split(' ')[0]) * 1000;
 }
