@@ -59,6 +59,10 @@ export class Dissemination<P> {
   /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
   private readonly deferred = new Set<P>();
   private flushArmed = false;
+  /** Changes enqueued since the last `coalesce` (starts high: the first overflow coalesces). */
+  private sinceCoalesce = 0x3fffffff;
+  /** Changes dropped from the queue by the bound (`overflow`), superseded ones included. */
+  droppedChanges = 0;
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
   /** Members learned without their meta, to ask at the next flush; and those asked, asked
@@ -113,10 +117,73 @@ export class Dissemination<P> {
       this.srcStart.push(at);
       this.srcPeer.push(src);
     }
+    this.sinceCoalesce++;
+    if (this.ids.length - this.head > this.config.maxQueuedChanges) this.overflow();
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
     }
+  }
+
+  /**
+   * The queue holds more than `maxQueuedChanges`: first the changes superseded by a newer
+   * queued change of the same member go (`coalesce`, at most once per eighth of the bound's
+   * enqueues, so the pass costs O(1) per change), then the oldest, down to the bound (Serf
+   * prunes its intent queue to the newest `MaxQueueDepth` the same way). A dropped change was
+   * adopted here and is in our table; our neighbours get it from their other feeders (each
+   * node hears of each flooded change ≈ 5 times), from the piggyback on our pings and acks
+   * (every change enters that ring), and from anti-entropy (bucket hashes include it).
+   */
+  private overflow(): void {
+    const max = this.config.maxQueuedChanges;
+    if (this.sinceCoalesce >= max >>> 3) {
+      this.sinceCoalesce = 0;
+      this.coalesce();
+    }
+    const over = this.ids.length - this.head - max;
+    if (over <= 0) return;
+    this.droppedChanges += over;
+    this.drop(over);
+  }
+
+  /** Remove the queued changes superseded by a newer one of the same member queued after
+   *  them: our table holds a newer state that is neither `suspect` (never queued) nor absent
+   *  (a reap is not queued). Every other change of the table is queued (`enqueue`), in order,
+   *  so the newer state is in the queue behind the old one. Renumbers the live queue. */
+  private coalesce(): void {
+    const n = this.ids.length - this.head;
+    const ids: P[] = [];
+    const states: number[] = [];
+    const srcs = this.batchSrcs(n);
+    const a0 = this.base + this.head;
+    const metas = new Map<number, MemberMeta>();
+    const srcStart: number[] = [];
+    const srcPeer: (P | undefined)[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = this.ids[this.head + i];
+      const s = this.states[this.head + i];
+      const cur = this.store.get(m);
+      if (cur > s && statusOf(cur) !== SUSPECT) continue;
+      const at = a0 + ids.length;
+      const meta = this.metaAt.get(a0 + i);
+      if (meta !== undefined) metas.set(at, meta);
+      if (srcPeer.length === 0 || srcPeer[srcPeer.length - 1] !== srcs[i]) {
+        srcStart.push(at);
+        srcPeer.push(srcs[i]);
+      }
+      ids.push(m);
+      states.push(s);
+    }
+    this.droppedChanges += n - ids.length;
+    this.ids = ids;
+    this.states = states;
+    this.base = a0;
+    this.head = 0;
+    this.metaAt.clear();
+    for (const [k, v] of metas) this.metaAt.set(k, v);
+    this.srcStart = srcStart;
+    this.srcPeer = srcPeer;
+    this.srcHead = 0;
   }
 
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */

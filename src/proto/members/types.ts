@@ -182,6 +182,14 @@ export interface MembersConfig {
   flushIntervalMs: number;
   /** Most entries in one `m-changes` / `m-digest`. Default 1024 (≈ 20 KiB over TCP). */
   maxEntriesPerMessage: number;
+  /** Most changes queued for the next flushes (dissemination.ts `enqueue`). Over it, a change
+   *  superseded by a newer queued change of the same member goes first, then the oldest
+   *  (Serf's intent queue keeps the newest `MaxQueueDepth` too); a dropped change still
+   *  reaches the neighbours through their other feeders, the piggyback on pings and acks, and
+   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): at 8–16 bytes a change, ≤ 64 KiB
+   *  per node, what keeps a simulated failure wave at 10^5 nodes within memory; never reached
+   *  in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node, docs/results.md). */
+  maxQueuedChanges: number;
   /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
    *  under 100 bytes); 0 turns piggybacking off. */
   piggybackPerMessage: number;
@@ -237,6 +245,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   awarenessMax: 8,
   flushIntervalMs: 200,
   maxEntriesPerMessage: 1024,
+  maxQueuedChanges: 4096,
   piggybackPerMessage: 4,
   retransmitMult: 4,
   syncIntervalMs: 30_000,
@@ -266,6 +275,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
     int('awarenessMax', 1, 64),
     int('flushIntervalMs', 1, 600_000),
     int('maxEntriesPerMessage', 16, 65_536),
+    int('maxQueuedChanges', 16, 10_000_000),
     int('piggybackPerMessage', 0, 64),
     int('retransmitMult', 1, 100),
     int('syncIntervalMs', 100, 86_400_000),
