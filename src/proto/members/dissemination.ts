@@ -59,10 +59,12 @@ export class Dissemination<P> {
   /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
   private readonly deferred = new Set<P>();
   private flushArmed = false;
-  /** Changes enqueued since the last `coalesce` (starts high: the first overflow coalesces). */
+  /** Changes enqueued since the last `coalesce` (starts high: the first full queue coalesces). */
   private sinceCoalesce = 0x3fffffff;
-  /** Changes dropped from the queue by the bound (`overflow`), superseded ones included. */
+  /** Changes the bound kept out of the queue or removed from it (`room`), superseded ones included. */
   droppedChanges = 0;
+  /** Scratch for `onChanges`: indices of a batch's entries newer than our table. */
+  private newer = new Int32Array(0);
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
   /** Members learned without their meta, to ask at the next flush; and those asked, asked
@@ -106,6 +108,7 @@ export class Dissemination<P> {
     const suspect = statusOf(state) === SUSPECT;
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
+    if (this.ids.length - this.head >= this.config.maxQueuedChanges && !this.room(m)) return;
     const at = this.base + this.ids.length;
     this.ids.push(m);
     this.states.push(state);
@@ -118,7 +121,6 @@ export class Dissemination<P> {
       this.srcPeer.push(src);
     }
     this.sinceCoalesce++;
-    if (this.ids.length - this.head > this.config.maxQueuedChanges) this.overflow();
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
@@ -126,24 +128,29 @@ export class Dissemination<P> {
   }
 
   /**
-   * The queue holds more than `maxQueuedChanges`: first the changes superseded by a newer
-   * queued change of the same member go (`coalesce`, at most once per eighth of the bound's
-   * enqueues, so the pass costs O(1) per change), then the oldest, down to the bound (Serf
-   * prunes its intent queue to the newest `MaxQueueDepth` the same way). A dropped change was
-   * adopted here and is in our table; our neighbours get it from their other feeders (each
-   * node hears of each flooded change ≈ 5 times), from the piggyback on our pings and acks
-   * (every change enters that ring), and from anti-entropy (bucket hashes include it).
+   * The queue holds `maxQueuedChanges`: make room for a change of `m`, or refuse it (false).
+   * First the changes superseded by a newer queued change of the same member go (`coalesce`,
+   * at most once per eighth of the bound's enqueues, so the pass costs O(1) per change); if
+   * none was, the new change is not queued (tail drop), unless it is about us (a join, a
+   * refutation, a leave: only we send it), which takes the oldest one's place. Measured at
+   * 10^4 nodes, 10 % crashed, bound 128 (a third of the busiest queue): dropping the oldest
+   * instead put detection p100 from 6.5 s to 92.6 s — every node drops the same changes (the
+   * wave's first, queued first everywhere), so they stop spreading and wait for anti-entropy.
+   * A change refused here was adopted and is in our table: our neighbours get it from their
+   * other feeders (each node hears of each flooded change ≈ 5 times), from the piggyback on
+   * our pings and acks (every change enters that ring), and from anti-entropy.
    */
-  private overflow(): void {
+  private room(m: P): boolean {
     const max = this.config.maxQueuedChanges;
     if (this.sinceCoalesce >= max >>> 3) {
       this.sinceCoalesce = 0;
       this.coalesce();
+      if (this.ids.length - this.head < max) return true;
     }
-    const over = this.ids.length - this.head - max;
-    if (over <= 0) return;
-    this.droppedChanges += over;
-    this.drop(over);
+    this.droppedChanges++;
+    if (m !== this.self) return false;
+    this.drop(1);
+    return true;
   }
 
   /** Remove the queued changes superseded by a newer one of the same member queued after
@@ -437,17 +444,28 @@ export class Dissemination<P> {
     this.relaying = true;
     const flood = !msg.sync && this.nbrs.has(from);
     let fresh = 0;
-    let others = 0;
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i] !== from) others++;
-      const meta = metas === null ? null : metas[i];
-      if (meta === null && this.known(ids[i], states[i])) continue;
-      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
+    if (metas === null && this.store.newerIn !== undefined) {
+      // The batch checked against the table in one pass (the store's tight loop): only the
+      // entries newer than ours reach `apply`. Equivalent to the loop below: with no metas,
+      // `apply` only raises states while the batch is merged, and re-checks each entry; an
+      // entry about us at or below our state is what `apply` ignores too.
+      if (this.newer.length < ids.length) this.newer = new Int32Array(Math.max(ids.length, 2 * this.newer.length));
+      const k = this.store.newerIn(ids, states, this.newer);
+      for (let j = 0; j < k; j++) {
+        const i = this.newer[j];
+        if (this.apply(ids[i], states[i], null, msg.sync, now)) fresh++;
+      }
+    } else {
+      for (let i = 0; i < ids.length; i++) {
+        const meta = metas === null ? null : metas[i];
+        if (meta === null && this.known(ids[i], states[i])) continue;
+        if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
+      }
     }
     if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;
     this.from = undefined;
-    if (flood && fresh === 0 && others > 0) this.maybePrune(from);
+    if (flood && fresh === 0 && this.config.pruneFlood && ids.some((m) => m !== from)) this.maybePrune(from);
   }
 
   // ------------------------------------------------------------------ pruning the flood

@@ -1,5 +1,6 @@
 /** The bound on the membership change queue (`maxQueuedChanges`, dissemination.ts `overflow`):
- *  over it, superseded changes go first, then the oldest; what is kept goes out in order.
+ *  when it is full, superseded changes go first, then new changes are refused (not our own:
+ *  it takes the oldest one's place); what is kept goes out in order.
  *  Exact inputs and outputs, no simulator (the simulated wave with the bound is in
  *  test/sim/members-queue-bound.test.ts). */
 import { test } from 'node:test';
@@ -31,7 +32,7 @@ function flushedTo(r: ReturnType<typeof ready>, now: number): { ids: string[]; s
   return { ids: out.flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.ids : [])), states: out.flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.states : [])) };
 }
 
-test('queue bound: over maxQueuedChanges the oldest changes are dropped; the newest go out in order', () => {
+test('queue bound: a full queue refuses new changes (tail drop); those kept go out in order', () => {
   const r = ready(16);
   const wave = A.slice(3, 43);
   r.m.handleMessage(A[1], { type: 'm-changes', ids: wave, states: wave.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
@@ -39,7 +40,7 @@ test('queue bound: over maxQueuedChanges the oldest changes are dropped; the new
   assert.equal(spread(r.m).pending(), 16, 'the queue holds the bound');
   assert.equal(spread(r.m).droppedChanges, 24);
   const sent = flushedTo(r, 200);
-  assert.deepEqual(sent.ids, wave.slice(24), 'the newest 16, oldest first');
+  assert.deepEqual(sent.ids, wave.slice(0, 16), 'the first 16, in order');
   assert.equal(spread(r.m).pending(), 0);
   // Below the bound nothing is dropped.
   const more = A.slice(43, 53);
@@ -78,12 +79,23 @@ test('queue bound: a change kept keeps its source (not sent back to the neighbou
   r.m.handleTimer({ type: 'm-flush', due: 0 }, 200);
   const out = r.io.take().filter((s) => s.msg.type === 'm-changes');
   const to = (p: string): string[] => out.filter((s) => s.to === p).flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.ids : []));
-  // The 17th change coalesced the queue (A[3]'s failure, superseded, went); the next ones
-  // dropped the oldest: A[3]'s return, then the first three from A[1].
-  const kept = [...fromA1.slice(1), ...fromA2].slice(3);
+  // The 17th change coalesced the queue (A[3]'s failure, superseded, went) and was queued;
+  // the next four were refused.
+  const kept = [A[3], ...fromA1.slice(1), ...fromA2.slice(0, 6)];
   assert.equal(spread(r.m).droppedChanges, 5);
-  assert.deepEqual(to(A[1]), kept.filter((m) => fromA2.includes(m)), 'A[1] gets what A[2] sent');
-  assert.deepEqual(to(A[2]), kept.filter((m) => fromA1.includes(m)), 'A[2] gets what A[1] sent');
+  assert.deepEqual(to(A[1]), kept.filter((m) => m === A[3] || fromA2.includes(m)), 'A[1] gets what A[2] sent');
+  assert.deepEqual(to(A[2]), kept.filter((m) => m !== A[3] && fromA1.includes(m)), 'A[2] gets what A[1] sent');
+});
+
+test('queue bound: a full queue still takes our own entry (a refutation), in the oldest change\'s place', () => {
+  const r = ready(16);
+  const wave = A.slice(3, 19);
+  r.m.handleMessage(A[1], { type: 'm-changes', ids: wave, states: wave.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  assert.equal(spread(r.m).pending(), 16);
+  r.m.handleMessage(A[1], { type: 'm-changes', ids: [A[0]], states: [pack(0, FAILED)], metas: null, sync: false }, 11);
+  const sent = flushedTo(r, 200);
+  assert.deepEqual(sent.ids, [...wave.slice(1), A[0]]);
+  assert.equal(sent.states[15], pack(1, ALIVE), 'the refutation');
 });
 
 test('config: maxQueuedChanges is validated', async () => {
