@@ -6,7 +6,10 @@
  * lists every crashed node failed (at most 120 s of virtual time). Prints a table and writes
  * `bench/results/members-<N>.json`:
  * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
- *   false_failed, bytes_per_node_per_s, events, cpu_settle_s, cpu_wave_s, load_avg}` (bytes:
+ *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
+ *   dropped_changes, cpu_settle_s, cpu_wave_s, load_avg}` (queued: the membership change queues
+ *   through the wave, sampled every 0.5 s of virtual time, summed over the nodes and at the
+ *   busiest; dropped: changes the queue bound `maxQueuedChanges` kept out; bytes:
  *   steady state, membership only; CPU: this process's user + system time of the join and
  *   settle phase and of the failure wave, which a loaded machine inflates much less than the
  *   wall time; load_avg: the 1-minute load average at the start and the end).
@@ -49,12 +52,23 @@ async function main(): Promise<void> {
     const sim = ms.sim;
     const progress = (): void => {
       sample();
-      process.stderr.write(`bench/members: t=${(sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, versions in flight ${ms.shared.versionsInFlight()}\n`);
+      process.stderr.write(`bench/members: t=${(sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, versions in flight ${ms.shared.versionsInFlight()}, queued changes ${ms.queuedChanges().sum}\n`);
       if (sim.liveCountNow() > 0) sim.at(sim.now + 5000, progress);
     };
     sim.at(5000, progress);
   };
   const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, {}, watch);
+  // The change queues through the wave: their peak (summed over the nodes, and at the busiest
+  // node) every 0.5 s of virtual time, and the changes the queue bound dropped.
+  let queuedPeak = 0;
+  let queuedMax = 0;
+  const sampleQueues = (): void => {
+    const q = ms.queuedChanges();
+    queuedPeak = Math.max(queuedPeak, q.sum);
+    queuedMax = Math.max(queuedMax, q.max);
+    if (ms.sim.liveCountNow() > 0) ms.sim.at(ms.sim.now + 500, sampleQueues);
+  };
+  ms.sim.at(ms.sim.now + 500, sampleQueues);
   sample();
   const c1 = process.cpuUsage(c0);
   process.stderr.write(`bench/members: settled, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, steady ${steady.toFixed(1)} B/s/node\n`);
@@ -78,6 +92,9 @@ async function main(): Promise<void> {
     detect_bytes_per_node_per_s: r.detect_bytes_per_node_per_s,
     crashed: r.crashed,
     events: sim.eventsProcessed,
+    peak_queued_changes: queuedPeak,
+    peak_queued_at_one_node: queuedMax,
+    dropped_changes: ms.queuedChanges().dropped,
     cpu_settle_s: Math.round(cpu(c1) * 10) / 10,
     cpu_wave_s: Math.round((cpu(c2) - cpu(c1)) * 10) / 10,
     load_avg: [load0, loadavg()[0]].map((x) => Math.round(x * 10) / 10),

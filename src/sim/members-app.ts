@@ -97,6 +97,24 @@ export class MembersSim {
     return this.sim.apps!.trafficOf('members').bytes;
   }
 
+  /** Changes queued for the next flushes, summed over the live nodes and at the busiest one,
+   *  and those the queue bound (`maxQueuedChanges`) kept out so far (memory figures of
+   *  bench:members; read from each machine's dissemination, which `Members` keeps private). */
+  queuedChanges(): { sum: number; max: number; dropped: number } {
+    let sum = 0;
+    let max = 0;
+    let dropped = 0;
+    for (const m of this.machines) {
+      if (m === null) continue;
+      const d = (m as unknown as { spread: { pending(): number; droppedChanges: number } }).spread;
+      const p = d.pending();
+      sum += p;
+      if (p > max) max = p;
+      dropped += d.droppedChanges;
+    }
+    return { sum, max, dropped };
+  }
+
   /** Crashed members (among `crashed`) that some live node still lists up (alive or suspect). */
   stuckAlive(crashed: readonly number[]): number {
     const live = this.sim.liveNodes();

@@ -6,11 +6,23 @@
  * `splice(0, 1)` per adoption) was 15 % of the wave's CPU. Removing an entry from the middle
  * (a member back alive, or no longer failed at its turn) shifts the entries after it: rare.
  * Indices are logical, 0 = oldest.
+ *
+ * Presence: for numeric members (the simulator's node ids) a count per `m & FILTER_MASK`, so
+ * the common question of a wave, "is this newly failed member listed?", is one typed-array
+ * read (a zero: no) instead of a `Set` lookup, and appending or dropping costs no hash-table
+ * churn (measured, 5,000 nodes, 10 % crashed: the `Set` operations were 6.6 % of the wave's
+ * CPU); a non-zero count is confirmed by a search of the ≤ cap entries. Other members (the
+ * agent's address strings) use a `Set`.
  */
+/** Slots of the numeric presence filter (a power of two; 16 × the detector's cap of 64). */
+const FILTER_SLOTS = 1024;
+const FILTER_MASK = FILTER_SLOTS - 1;
+
 export class DeadList<P> {
   private readonly ids: (P | undefined)[];
   private readonly at: Float64Array;
   private readonly present = new Set<P>();
+  private readonly counts = new Uint16Array(FILTER_SLOTS);
   private first = 0;
   private count = 0;
 
@@ -24,14 +36,20 @@ export class DeadList<P> {
   }
 
   has(m: P): boolean {
-    return this.present.has(m);
+    return this.indexOf(m) >= 0;
   }
 
   /** Logical index of `m`, or -1. */
   indexOf(m: P): number {
-    if (!this.present.has(m)) return -1;
+    if (typeof m === 'number' ? this.counts[m & FILTER_MASK] === 0 : !this.present.has(m)) return -1;
     for (let i = 0; i < this.count; i++) if (this.ids[this.slot(i)] === m) return i;
     return -1;
+  }
+
+  private mark(m: P, d: 1 | -1): void {
+    if (typeof m === 'number') this.counts[m & FILTER_MASK] += d;
+    else if (d > 0) this.present.add(m);
+    else this.present.delete(m);
   }
 
   member(i: number): P {
@@ -50,13 +68,13 @@ export class DeadList<P> {
     this.ids[s] = m;
     this.at[s] = now;
     this.count++;
-    this.present.add(m);
+    this.mark(m, 1);
   }
 
   /** Remove entry `i`; the entries after it move down by one. */
   removeAt(i: number): void {
     const m = this.ids[this.slot(i)]!;
-    this.present.delete(m);
+    this.mark(m, -1);
     if (i === 0) {
       this.ids[this.first] = undefined;
       this.first = (this.first + 1) % this.ids.length;

@@ -6,14 +6,16 @@ import assert from 'node:assert/strict';
 import { DeadList } from '../../../src/proto/members/dead-list.js';
 import { Sfc32 } from '../../../src/proto/rng.js';
 
-test('DeadList: behaves as an array of (member, time), oldest first, under random pushes, caps and removals', () => {
+/** The model check, over members `key(0..19)`: small numbers, numbers that share the numeric
+ *  presence filter's slots (multiples of 512: two slots for twenty members), and strings. */
+function againstModel<P>(key: (i: number) => P): void {
   const cap = 8;
-  const list = new DeadList<number>(cap);
-  const ids: number[] = [];
+  const list = new DeadList<P>(cap);
+  const ids: P[] = [];
   const at: number[] = [];
   const rng = new Sfc32(7);
   for (let step = 0; step < 5000; step++) {
-    const m = rng.int(20);
+    const m = key(rng.int(20));
     const op = rng.int(4);
     if (op < 2) {
       // What `changed` does for a failure: drop m if listed, append it, drop the oldest past the cap.
@@ -46,6 +48,15 @@ test('DeadList: behaves as an array of (member, time), oldest first, under rando
       assert.equal(list.failedAt(i), at[i], `step ${step}: time ${i}`);
     }
   }
+}
+
+test('DeadList: behaves as an array of (member, time), oldest first, under random pushes, caps and removals', () => {
+  againstModel((i) => i);
+});
+
+test('DeadList: the same with numeric members that collide in the presence filter, and with string members', () => {
+  againstModel((i) => i * 512);
+  againstModel((i) => `10.0.0.${i}:7946`);
 });
 
 test('DeadList: a push past one over the cap is a bug, refused', () => {
