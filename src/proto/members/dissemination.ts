@@ -8,6 +8,7 @@ import type { Rng } from '../types.js';
 import { BUCKETS, FAILED, SUSPECT, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
+import { ChangeQueue } from './change-queue.js';
 
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
 type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
@@ -31,23 +32,8 @@ const LINK_SYNC_DEFER_PERIODS = 1;
 const FLOOD_FEEDERS = 2;
 
 export class Dissemination<P> {
-  /** Queued changes: `ids[i]` now `states[i]`, from `head` on (a flush consumes from the
-   *  front without copying the rest: a failure wave queues ~n/10 changes at every node, sent
-   *  `maxEntriesPerMessage` per flush). Kept compact (a 10^5-node simulation holds every
-   *  node's queue): 16 bytes per change, metas and sources on the side. */
-  private ids: P[] = [];
-  private states: number[] = [];
-  /** Absolute number of `ids[0]` (the queue's count of changes ever dropped from the front). */
-  private base = 0;
-  private head = 0;
-  /** The metas of the queued changes that have one, by absolute number. */
-  private readonly metaAt = new Map<number, MemberMeta>();
-  /** The peer whose batch brought each queued change (undefined: our own, or a sync), not
-   *  sent back there; as runs: change number `srcStart[r]` on (absolute) came from
-   *  `srcPeer[r]`, runs from `srcHead` on are live. */
-  private srcStart: number[] = [];
-  private srcPeer: (P | undefined)[] = [];
-  private srcHead = 0;
+  /** Changes for the next flushes (change-queue.ts). */
+  private readonly queue: ChangeQueue<P>;
   /** A change heard from another node is being merged (`absorb`, `onChanges`, `onDigest`). */
   private relaying = false;
   /** The sender of the `m-changes` being merged (set while `onChanges` runs). */
@@ -59,10 +45,6 @@ export class Dissemination<P> {
   /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
   private readonly deferred = new Set<P>();
   private flushArmed = false;
-  /** Changes enqueued since the last `coalesce` (starts high: the first full queue coalesces). */
-  private sinceCoalesce = 0x3fffffff;
-  /** Changes the bound kept out of the queue or removed from it (`room`), superseded ones included. */
-  droppedChanges = 0;
   /** Scratch for `onChanges`: indices of a batch's entries newer than our table. */
   private newer = new Int32Array(0);
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
@@ -89,7 +71,9 @@ export class Dissemination<P> {
     private readonly apply: Apply<P>,
     /** This node's subject in each ring (the members it probes): flushes go to them too. */
     private readonly subjectsByRing: () => (P | undefined)[],
-  ) {}
+  ) {
+    this.queue = new ChangeQueue<P>(config.maxQueuedChanges, self, store);
+  }
 
   start(now: number): void {
     const s = this.rng.int(this.config.syncIntervalMs);
@@ -108,89 +92,12 @@ export class Dissemination<P> {
     const suspect = statusOf(state) === SUSPECT;
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
-    if (this.ids.length - this.head >= this.config.maxQueuedChanges && !this.room(m)) return;
-    const at = this.base + this.ids.length;
-    this.ids.push(m);
-    this.states.push(state);
-    if (meta !== null) this.metaAt.set(at, meta);
     // A change about us (a refutation of what the sender said) goes back to the sender too.
-    const src = m === this.self ? undefined : this.from;
-    const runs = this.srcPeer.length;
-    if (runs === this.srcHead || this.srcPeer[runs - 1] !== src) {
-      this.srcStart.push(at);
-      this.srcPeer.push(src);
-    }
-    this.sinceCoalesce++;
+    if (!this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) return;
     if (!this.flushArmed) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
     }
-  }
-
-  /**
-   * The queue holds `maxQueuedChanges`: make room for a change of `m`, or refuse it (false).
-   * First the changes superseded by a newer queued change of the same member go (`coalesce`,
-   * at most once per eighth of the bound's enqueues, so the pass costs O(1) per change); if
-   * none was, the new change is not queued (tail drop), unless it is about us (a join, a
-   * refutation, a leave: only we send it), which takes the oldest one's place. Measured at
-   * 10^4 nodes, 10 % crashed, bound 128 (a third of the busiest queue): dropping the oldest
-   * instead put detection p100 from 6.5 s to 92.6 s — every node drops the same changes (the
-   * wave's first, queued first everywhere), so they stop spreading and wait for anti-entropy.
-   * A change refused here was adopted and is in our table: our neighbours get it from their
-   * other feeders (each node hears of each flooded change ≈ 5 times), from the piggyback on
-   * our pings and acks (every change enters that ring), and from anti-entropy.
-   */
-  private room(m: P): boolean {
-    const max = this.config.maxQueuedChanges;
-    if (this.sinceCoalesce >= max >>> 3) {
-      this.sinceCoalesce = 0;
-      this.coalesce();
-      if (this.ids.length - this.head < max) return true;
-    }
-    this.droppedChanges++;
-    if (m !== this.self) return false;
-    this.drop(1);
-    return true;
-  }
-
-  /** Remove the queued changes superseded by a newer one of the same member queued after
-   *  them: our table holds a newer state that is neither `suspect` (never queued) nor absent
-   *  (a reap is not queued). Every other change of the table is queued (`enqueue`), in order,
-   *  so the newer state is in the queue behind the old one. Renumbers the live queue. */
-  private coalesce(): void {
-    const n = this.ids.length - this.head;
-    const ids: P[] = [];
-    const states: number[] = [];
-    const srcs = this.batchSrcs(n);
-    const a0 = this.base + this.head;
-    const metas = new Map<number, MemberMeta>();
-    const srcStart: number[] = [];
-    const srcPeer: (P | undefined)[] = [];
-    for (let i = 0; i < n; i++) {
-      const m = this.ids[this.head + i];
-      const s = this.states[this.head + i];
-      const cur = this.store.get(m);
-      if (cur > s && statusOf(cur) !== SUSPECT) continue;
-      const at = a0 + ids.length;
-      const meta = this.metaAt.get(a0 + i);
-      if (meta !== undefined) metas.set(at, meta);
-      if (srcPeer.length === 0 || srcPeer[srcPeer.length - 1] !== srcs[i]) {
-        srcStart.push(at);
-        srcPeer.push(srcs[i]);
-      }
-      ids.push(m);
-      states.push(s);
-    }
-    this.droppedChanges += n - ids.length;
-    this.ids = ids;
-    this.states = states;
-    this.base = a0;
-    this.head = 0;
-    this.metaAt.clear();
-    for (const [k, v] of metas) this.metaAt.set(k, v);
-    this.srcStart = srcStart;
-    this.srcPeer = srcPeer;
-    this.srcHead = 0;
   }
 
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
@@ -258,28 +165,19 @@ export class Dissemination<P> {
       this.askMetas([...this.needMeta]);
       this.needMeta.clear();
     }
-    const n = this.ids.length - this.head;
+    const n = this.queue.length;
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjectsByRing().every((x) => x === undefined)) {
       // No one to tell yet: keep the newest batch's worth (anti-entropy repairs the rest once
       // a link is up) and look again next period.
       const keep = this.config.maxEntriesPerMessage;
-      if (n > keep) this.drop(n - keep);
+      if (n > keep) this.queue.drop(n - keep);
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
       return;
     }
-    const k = Math.min(n, this.config.maxEntriesPerMessage);
-    const h = this.head;
-    const msg: Changes<P> = {
-      type: 'm-changes',
-      ids: this.ids.slice(h, h + k),
-      states: this.states.slice(h, h + k),
-      metas: this.batchMetas(k),
-      sync: false,
-    };
-    const srcs = this.batchSrcs(k);
-    this.drop(k);
+    const { ids, states, metas, srcs } = this.queue.take(Math.min(n, this.config.maxEntriesPerMessage));
+    const msg: Changes<P> = { type: 'm-changes', ids, states, metas, sync: false };
     const byRing = this.subjectsByRing();
     for (const p of this.nbrs) {
       if (!this.lazy.has(p)) this.sendBatch(p, msg, srcs, -1, null);
@@ -300,7 +198,7 @@ export class Dissemination<P> {
       ringOf ??= this.ringsOf(msg.ids);
       this.sendBatch(p, msg, srcs, rings, ringOf);
     }
-    if (this.ids.length > this.head) {
+    if (this.queue.length > 0) {
       this.flushArmed = true;
       this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
     }
@@ -360,57 +258,6 @@ export class Dissemination<P> {
     return out;
   }
 
-  /** The metas of the next `k` queued changes (null when the whole queue has none). */
-  private batchMetas(k: number): (MemberMeta | null)[] | null {
-    if (this.metaAt.size === 0) return null;
-    const out: (MemberMeta | null)[] = new Array<MemberMeta | null>(k).fill(null);
-    const a = this.base + this.head;
-    for (let i = 0; i < k; i++) out[i] = this.metaAt.get(a + i) ?? null;
-    return out;
-  }
-
-  /** The source of each of the next `k` queued changes. */
-  private batchSrcs(k: number): (P | undefined)[] {
-    const out = new Array<P | undefined>(k);
-    const a = this.base + this.head;
-    let r = this.srcHead;
-    for (let i = 0; i < k; i++) {
-      while (r + 1 < this.srcStart.length && this.srcStart[r + 1] <= a + i) r++;
-      out[i] = this.srcPeer[r];
-    }
-    return out;
-  }
-
-  /** Consume the `k` oldest queued changes. */
-  private drop(k: number): void {
-    if (this.head + k >= this.ids.length) {
-      this.base += this.ids.length;
-      this.ids = [];
-      this.states = [];
-      this.head = 0;
-      this.metaAt.clear();
-      this.srcStart = [];
-      this.srcPeer = [];
-      this.srcHead = 0;
-      return;
-    }
-    const a = this.base + this.head;
-    if (this.metaAt.size > 0) for (let i = 0; i < k; i++) this.metaAt.delete(a + i);
-    this.head += k;
-    // The run holding the new front stays; those wholly before it go.
-    while (this.srcHead + 1 < this.srcStart.length && this.srcStart[this.srcHead + 1] <= a + k) this.srcHead++;
-    // Compact once the consumed prefix is the larger part (amortised O(1) per change).
-    if (this.head >= 4096 && this.head * 2 >= this.ids.length) {
-      this.ids = this.ids.slice(this.head);
-      this.states = this.states.slice(this.head);
-      this.base += this.head;
-      this.head = 0;
-      this.srcStart = this.srcStart.slice(this.srcHead);
-      this.srcPeer = this.srcPeer.slice(this.srcHead);
-      this.srcHead = 0;
-    }
-  }
-
   /** Up to `piggybackPerMessage` recent changes for the next ping or ack. */
   piggyback(): { ids: P[]; states: number[] } {
     if (this.piggy.empty()) return this.piggy.take(0, 0);
@@ -435,7 +282,12 @@ export class Dissemination<P> {
 
   /** Entries queued and not yet flushed (tests, metrics). */
   pending(): number {
-    return this.ids.length - this.head;
+    return this.queue.length;
+  }
+
+  /** Changes the queue's bound kept out (tests, metrics; change-queue.ts). */
+  get droppedChanges(): number {
+    return this.queue.dropped;
   }
 
   onChanges(from: P, msg: Changes<P>, now: number): void {
