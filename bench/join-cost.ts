@@ -11,7 +11,9 @@
  *   `join_cpu_ms` is the difference (the join's work, the polls' answers included);
  * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
  *   spent on N − 1 JOINs;
- * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened);
+ * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened), and
+ *   `members_out` the membership's messages among them (`direct` frames and `app-dgram`
+ *   datagrams) by type (`/v1/info` `membership`);
  * - `after_join_cpu_ms_per_s`: the fleet's CPU per second in 0.5 s windows for 8 s after the
  *   join, with no polling (the background work the first events compete with), and the frames
  *   the fleet sent in those 8 s (`fleet_out_after_join`);
@@ -37,6 +39,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 type Counts = Record<string, number>;
 interface Info {
   stats: { messagesIn: Counts; messagesOut: Counts };
+  membership?: { sent: Counts; received: Counts };
 }
 interface MembersReply {
   members: { name: string; status: string }[];
@@ -113,7 +116,11 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
     const infos = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
     const fleetOut: Counts = {};
-    for (const x of infos) addInto(fleetOut, x.stats.messagesOut);
+    const membersOut: Counts = {};
+    for (const x of infos) {
+      addInto(fleetOut, x.stats.messagesOut);
+      addInto(membersOut, x.membership?.sent ?? {});
+    }
     const after: number[] = [];
     let prev = sum(kids.map((k) => cpuMsOf(k.pid)));
     for (let w = 0; w < 16; w++) {
@@ -123,8 +130,13 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       prev = now;
     }
     const outAfter: Counts = {};
-    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) addInto(outAfter, x.stats.messagesOut);
+    const membersAfter: Counts = {};
+    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) {
+      addInto(outAfter, x.stats.messagesOut);
+      addInto(membersAfter, x.membership?.sent ?? {});
+    }
     for (const [k, v] of Object.entries(fleetOut)) outAfter[k] = (outAfter[k] ?? 0) - v;
+    for (const [k, v] of Object.entries(membersOut)) membersAfter[k] = (membersAfter[k] ?? 0) - v;
     const r1 = (x: number): number => Math.round(x * 10) / 10;
     return {
       nodes: n,
@@ -137,9 +149,11 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
       connections_opened: fleetOut.hello ?? 0,
       fleet_out: fleetOut,
+      members_out: membersOut,
       seed_in: infos[0].stats.messagesIn,
       after_join_cpu_ms_per_s: after,
       fleet_out_after_join: outAfter,
+      members_out_after_join: membersAfter,
     };
   } finally {
     keepAlive.destroy();
@@ -164,9 +178,11 @@ async function main(): Promise<void> {
     `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
     `connections opened by the fleet (hello frames): ${String(r.connections_opened)}`,
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
+    `membership messages the fleet sent, by type: ${JSON.stringify(r.members_out)}`,
     `frames the seed received: ${JSON.stringify(r.seed_in)}`,
     `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
     `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
+    `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
   ].filter((l) => l !== '');
   process.stdout.write(lines.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

@@ -470,6 +470,7 @@ export class Agent implements ApiBackend {
       encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
       features: ['aggregates', 'state', 'metadata', 'query'],
       events: this.pipeline.stats(),
+      membership: this.members_.traffic(),
       aggregates: this.aggregates.list(),
     };
   }

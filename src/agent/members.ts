@@ -77,6 +77,8 @@ export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
   private readonly store: MapStore<string>;
+  private readonly sentByType: Record<string, number> = {};
+  private readonly receivedByType: Record<string, number> = {};
 
   constructor(
     private readonly node: RumorNode,
@@ -92,11 +94,13 @@ export class AgentMembers {
       channel: MEMBERS_CHANNEL,
       codec: {
         encode: (m) => {
+          this.sentByType[m.type] = (this.sentByType[m.type] ?? 0) + 1;
           const r = encodeMembers(m);
           return r.ok ? { ok: true, value: r.data } : r;
         },
         decode: (b) => {
           const r = decodeMembers(b);
+          if (r.ok) this.receivedByType[r.msg.type] = (this.receivedByType[r.msg.type] ?? 0) + 1;
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
@@ -126,6 +130,12 @@ export class AgentMembers {
   /** Lifeguard local health score (0: healthy). */
   get health(): number {
     return this.machine.health;
+  }
+
+  /** The membership's messages by type (`m-ping`, `m-changes`, ...), sent and received since
+   *  the start (`GET /v1/info`, `membership`; bench/join-cost.ts adds them up over a fleet). */
+  traffic(): { sent: Record<string, number>; received: Record<string, number> } {
+    return { sent: { ...this.sentByType }, received: { ...this.receivedByType } };
   }
 
   /** Frames dropped by the codec, per peer, and other host counters. */
