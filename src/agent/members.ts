@@ -95,6 +95,8 @@ export class AgentMembers {
       codec: {
         encode: (m) => {
           this.sentByType[m.type] = (this.sentByType[m.type] ?? 0) + 1;
+          // Anti-entropy answers (a whole table to a joiner, a digest's reply), apart from the flood.
+          if (m.type === 'm-changes' && m.sync) this.sentByType['m-changes.sync'] = (this.sentByType['m-changes.sync'] ?? 0) + 1;
           const r = encodeMembers(m);
           return r.ok ? { ok: true, value: r.data } : r;
         },
