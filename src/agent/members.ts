@@ -25,7 +25,8 @@ import {
   type MembersTimer,
 } from '../proto/members/index.js';
 import { Sfc32 } from '../proto/rng.js';
-import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.js';
+import { MEMBERS_CHANNEL, MEMBERS_LIMITS, decodeMembers, encodeMembers } from '../wire/members.js';
+import { VERSION_KEY } from './version.js';
 
 export type { MemberStatus };
 
@@ -69,6 +70,9 @@ export interface AgentMembersOptions {
   /** Machine configuration over `DEFAULT_MEMBERS_CONFIG`. */
   config: Partial<MembersConfig>;
   seed: number;
+  /** This agent's versions (`versionText`), carried in its membership meta as the reserved tag
+   *  `VERSION_KEY`, hidden from the rows (`row`); left out when the user's tags fill the meta. */
+  version?: string;
   onEvent(e: AgentMembersEvent): void;
 }
 
@@ -77,6 +81,8 @@ export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
   private readonly store: MapStore<string>;
+  /** Whether our meta carries our versions (`AgentMembersOptions.version`). */
+  readonly carriesVersion: boolean;
   private readonly sentByType: Record<string, number> = {};
   private readonly receivedByType: Record<string, number> = {};
 
@@ -87,7 +93,8 @@ export class AgentMembers {
     const cfg = resolveMembersConfig({ quietProbes: MEMBERS_QUIET_PROBES, ...o.config, incarnation: o.incarnation });
     if (!cfg.ok) throw new Error(`membership: ${cfg.reason}`);
     this.store = new MapStore<string>(hashString, cfg.config.rings);
-    const meta = { name: o.name, tags: o.tags };
+    this.carriesVersion = o.version !== undefined && Object.keys(o.tags).length < MEMBERS_LIMITS.maxTags;
+    const meta = { name: o.name, tags: this.carriesVersion ? { ...o.tags, [VERSION_KEY]: o.version! } : o.tags };
     const rng = new Sfc32(o.seed);
     this.handle = node.runApp<MembersMessage<string>, MembersTimer<string>, MembersEvent<string>>({
       name: 'members',
@@ -163,15 +170,22 @@ export class AgentMembers {
     this.handle.stop(false);
   }
 
+  /** The versions member `addr` carries in its meta (`versionText`), if it does. */
+  versionText(addr: string): string | undefined {
+    return this.store.meta(addr)?.tags[VERSION_KEY];
+  }
+
   private row(addr: string): Member {
     const st = this.store.get(addr);
     const meta = this.store.meta(addr);
+    const tags = { ...(meta?.tags ?? {}) };
+    delete tags[VERSION_KEY];
     return {
       name: meta?.name ?? addr,
       addr,
       status: st < 0 ? 'left' : STATUS_NAMES[statusOf(st)],
       incarnation: st < 0 ? 0 : incOf(st),
-      tags: { ...(meta?.tags ?? {}) },
+      tags,
       updatedAt: st < 0 ? Date.now() : this.store.since(addr),
     };
   }

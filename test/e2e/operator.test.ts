@@ -80,7 +80,7 @@ test('members: --name and --tag are anchored regular expressions, --status a lis
   assert.deepEqual(await names('--tag', 'rack=.*'), [], 'a missing tag never matches');
   assert.deepEqual(await names('--status', 'alive,failed'), ['op-a', 'op-b', 'op-c']);
   assert.deepEqual(await names('--status', 'fail.*|left'), []);
-  // Versions are published a few seconds after start-up (agent.ts, publishVersionLater).
+  // Versions ride in op-b's membership entry (agent/members.ts): known once op-a lists op-b.
   let d = await rumor(['members', '--detailed', ...api(a), '--name', 'op-b']);
   await waitUntil(async () => {
     d = await rumor(['members', '--detailed', ...api(a), '--name', 'op-b']);
