@@ -155,6 +155,34 @@ export interface HelperJob {
   stdoutLimit: number | null;
 }
 
+/** A job message (see the module comment) in one buffer, each string written in place: one
+ *  allocation per run instead of two per string and a concatenation. */
+export function encodeJob(id: number, job: HelperJob): Buffer {
+  const keys = Object.keys(job.env);
+  let size = 4 + 4 + 1 + 4 + 4 + 4 + 4 + Buffer.byteLength(job.file) + 4 + job.stdin.byteLength;
+  for (const a of job.args) size += 4 + Buffer.byteLength(a);
+  for (const k of keys) size += 4 + Buffer.byteLength(k) + 1 + Buffer.byteLength(job.env[k]);
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt32BE(size - 4, 0);
+  b.writeUInt32BE(id, 4);
+  b.writeUInt8(job.stdoutLimit === null ? 0 : 1, 8);
+  b.writeUInt32BE(job.stdoutLimit ?? 0, 9);
+  b.writeUInt32BE(job.args.length, 13);
+  b.writeUInt32BE(keys.length, 17);
+  let p = 21;
+  const str = (s: string): void => {
+    const n = b.write(s, p + 4);
+    b.writeUInt32BE(n, p);
+    p += 4 + n;
+  };
+  str(job.file);
+  for (const a of job.args) str(a);
+  for (const k of keys) str(`${k}=${job.env[k]}`);
+  b.writeUInt32BE(job.stdin.byteLength, p);
+  b.set(job.stdin, p + 4);
+  return b;
+}
+
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** The launcher process and its runs (see the module comment). */
@@ -192,25 +220,7 @@ export class SpawnHelper {
     }
     this.runs.set(id, child);
     this.fallbacks.set(id, fallback);
-    const env = Object.entries(job.env).map(([k, v]) => `${k}=${v}`);
-    const strings: Buffer[] = [job.file, ...job.args, ...env].map((s) => Buffer.from(s));
-    strings.push(Buffer.from(job.stdin.buffer, job.stdin.byteOffset, job.stdin.byteLength));
-    const head = Buffer.alloc(4 + 4 + 1 + 4 + 4 + 4);
-    let body = 0;
-    for (const s of strings) body += 4 + s.length;
-    head.writeUInt32BE(head.length - 4 + body, 0);
-    head.writeUInt32BE(id, 4);
-    head.writeUInt8(job.stdoutLimit === null ? 0 : 1, 8);
-    head.writeUInt32BE(job.stdoutLimit ?? 0, 9);
-    head.writeUInt32BE(job.args.length, 13);
-    head.writeUInt32BE(env.length, 17);
-    const parts: Buffer[] = [head];
-    for (const s of strings) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(s.length, 0);
-      parts.push(len, s);
-    }
-    this.proc.stdin!.write(Buffer.concat(parts));
+    this.proc.stdin!.write(encodeJob(id, job));
     return child;
   }
 
