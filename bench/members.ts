@@ -62,10 +62,16 @@ async function main(): Promise<void> {
   // node) every 0.5 s of virtual time, and the changes the queue bound dropped.
   let queuedPeak = 0;
   let queuedMax = 0;
+  // Through the wave, a progress line every 1 s of virtual time (RSS and queues: at 10^5 nodes
+  // the 5 s lines came too far apart to see what grows).
   const sampleQueues = (): void => {
     const q = ms.queuedChanges();
     queuedPeak = Math.max(queuedPeak, q.sum);
     queuedMax = Math.max(queuedMax, q.max);
+    if (ms.sim.now % 1000 === 0) {
+      sample();
+      process.stderr.write(`bench/members: t=${(ms.sim.now / 1000).toFixed(0)} s virtual, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(process.memoryUsage().rss / 1048576)} MB, queued changes ${q.sum} (busiest node ${q.max}, dropped so far ${q.dropped})\n`);
+    }
     if (ms.sim.liveCountNow() > 0) ms.sim.at(ms.sim.now + 500, sampleQueues);
   };
   ms.sim.at(ms.sim.now + 500, sampleQueues);
