@@ -187,13 +187,14 @@ export interface MembersConfig {
   flushIntervalMs: number;
   /** Most entries in one `m-changes` / `m-digest`. Default 1024 (≈ 20 KiB over TCP). */
   maxEntriesPerMessage: number;
-  /** Most changes queued for the next flushes (dissemination.ts `enqueue`). Over it, a change
-   *  superseded by a newer queued change of the same member goes first, then the oldest
-   *  (Serf's intent queue keeps the newest `MaxQueueDepth` too); a dropped change still
+  /** Most changes queued for the next flushes (change-queue.ts). When full, a change
+   *  superseded by a newer queued change of the same member goes first, then new changes are
+   *  refused (tail drop; our own entry takes the oldest's place); a refused change still
    *  reaches the neighbours through their other feeders, the piggyback on pings and acks, and
-   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): at 8–16 bytes a change, ≤ 64 KiB
-   *  per node, what keeps a simulated failure wave at 10^5 nodes within memory; never reached
-   *  in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node, docs/results.md). */
+   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): ≤ 64 KiB of entries per node;
+   *  never reached in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node), and
+   *  below a wave's backlog it costs tens of seconds of detection (docs/results.md, "Scale");
+   *  at 10^5 simulated nodes the wave still outgrew the memory with it. */
   maxQueuedChanges: number;
   /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
    *  under 100 bytes); 0 turns piggybacking off. */
