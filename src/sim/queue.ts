@@ -20,11 +20,13 @@
  * push into its range is possible, and spills keep the far bucket's push order), so sorting
  * by (time, index) is sorting by (time, sequence), and no sequence number is stored.
  *
- * Why not a heap: the 4-ary heap it replaces (until 2026-12-06) sifted every pop through
- * ≈ 4·10^5 in-flight events at 10^5 nodes (≈ 5 MB, beyond the 2 MB L2 cache), and each
- * event's record lived in a slot recycled through a free list, so popping the head was two
- * or three cache misses (heap levels, the slot's record, its object). Here a pop reads the
- * next entry of a sorted bucket that the sort has just streamed through the cache.
+ * Why not a heap: the 4-ary heap it replaces (until 2026-12-06) kept each event's record in
+ * a slot recycled through a free list, apart from the heap's (time, slot) pairs; in the bench
+ * scenario at 3·10^4 nodes (sampled every 65,536 pops) the heap held 14,800 events on average
+ * (75,000 at most) over 218,561 slots (≈ 9 MB of records), so a pop sifted through ~7 heap
+ * levels and then read a cold slot (its record, its object). Here a pop reads the next entry
+ * of a sorted bucket that the sort has just streamed through the cache. Measured against the
+ * heap (`npm run bench:sim-pair`, docs/results.md "Simulator speed"): −15 % CPU at 10^5 nodes.
  *
  * Limits: a bucket's arrays never shrink (the ring's memory is that of its busiest window);
  * an event whose time is earlier than the bucket being read (never done by the simulator,
