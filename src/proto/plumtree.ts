@@ -27,12 +27,9 @@
  *   the payload cache (in batches of `maxIHaveBatch`), so a node that joins or reconnects
  *   after a failure or a partition can GRAFT what it missed. The paper only repairs
  *   messages announced while the link exists.
- * - IHAVEs are batched per neighbour and flushed by a `pt-ihave-flush` timer (the paper's
- *   "lazyQueue" policy is left open; iroh-gossip and partisan batch too). An announcement
- *   still queued for a peer that meanwhile announced the same id to us is withdrawn (never
- *   sent): that peer has the message, so our IHAVE could never make it GRAFT. Both ends of a
- *   lazy link usually get a message within one flush interval of each other on a LAN, so
- *   under a stream this removes up to half of the IHAVE entries (the paper sends every one).
+ * - IHAVEs are batched per neighbour and flushed by a timer, and an announcement still queued
+ *   for a peer that meanwhile announced the same id to us is withdrawn: the lazy push,
+ *   plumtree-lazy.ts, which explains both.
  * - Received ids and payloads are forgotten after `seenTtlMs` / `cacheTtlMs` and beyond
  *   `maxCacheEntries`, payloads also beyond `maxCacheBytes` (the paper keeps `receivedMsgs`
  *   forever).
@@ -84,6 +81,7 @@
  */
 import type { BroadcastIo, BroadcastMachine } from './machine.js';
 import type { PlumtreeConfig } from './plumtree-config.js';
+import { flushIHaves, withdrawIHave } from './plumtree-lazy.js';
 import { SeenCache } from './seen.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
@@ -102,8 +100,6 @@ interface Missing<P> {
 }
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
-/** Marks a queued announcement dropped by `flush` (never a peer id). */
-const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
@@ -334,7 +330,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let graftNow = false;
     for (const e of entries) {
       if (this.has(e.id)) {
-        if (this.queued > 0) this.withdraw(from, e.id);
+        if (this.queued > 0) withdrawIHave(this.queue, this.queued, from, e.id);
         continue;
       }
       if (!decided) {
@@ -412,106 +408,19 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
-  /**
-   * `from` announced `id`, which we have: our queued announcement of `id` to `from`, if any,
-   * is withdrawn (it could never make `from` GRAFT; see the module comment). Such an entry
-   * was queued before now, when `id` first arrived (an id is pushed once), and `push` queues
-   * one id's entries together, sharing one entry object: the search goes from the newest
-   * entries back (the announcement is nearly always of a recent id) and stops past that run.
-   */
-  private withdraw(from: P, id: MsgId): void {
-    const q = this.queue;
-    let run: IHaveEntry | null = null;
-    for (let i = this.queued - 2; i >= 0; i -= 2) {
-      const e = q[i + 1] as IHaveEntry;
-      if (run === null) {
-        if (e.id !== id) continue;
-        run = e;
-      } else if (e !== run) return;
-      if (q[i] === from) {
-        q[i] = WITHDRAWN as P;
-        return;
-      }
-    }
-  }
-
-  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdraw`). */
+  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`). */
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
     if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
     this.queue[this.queued++] = peer;
     this.queue[this.queued++] = entry;
   }
 
-  /**
-   * Send the queued announcements: per peer, in arrival order, ≤ maxIHaveBatch each. A batch
-   * is sent as soon as it is full, in queue order; the partial ones after, in order of each
-   * peer's first queued entry. Batches are allocated at their exact size (they travel
-   * inside the IHAVE); the per-flush bookkeeping arrays die young. Announcements of ids the
-   * peer announced to us since they were queued were withdrawn (`withdraw`).
-   */
+  /** Send the queued announcements (plumtree-lazy.ts). */
   private flush(): void {
-    const q = this.queue;
     const n = this.queued;
     if (n === 0) return;
     this.queued = 0;
-    const max = this.config.maxIHaveBatch;
-    // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
-    // A few peers at most: parallel arrays with a linear search (no Map per flush).
-    const keys: P[] = [];
-    const left: number[] = [];
-    // The common case: one message announced once to each lazy peer. Every peer then gets
-    // the same one-entry IHAVE: one message object, shared (drivers treat messages as immutable).
-    let first: P | IHaveEntry | null = null;
-    let single = true;
-    for (let i = 0; i < n; i += 2) {
-      const p = q[i] as P;
-      if (p === WITHDRAWN || !this.isNeighbor(p)) continue; // withdrawn, or went down since
-      first ??= q[i + 1];
-      const k = keys.indexOf(p);
-      if (k < 0) {
-        keys.push(p);
-        left.push(1);
-      } else {
-        left[k]++;
-        single = false;
-      }
-      if (q[i + 1] !== first) single = false;
-    }
-    if (single) {
-      if (keys.length === 0) return;
-      const msg: BroadcastMessage = { type: 'ihave', entries: [first as IHaveEntry] };
-      for (let k = 0; k < keys.length; k++) this.io.send(keys[k], msg);
-      return;
-    }
-    // Pass 2: fill the batches; collect the messages, then send (nothing re-enters the queue
-    // while it is read).
-    const batches: IHaveEntry[][] = [];
-    const fill: number[] = [];
-    const out: P[] = [];
-    const msgs: BroadcastMessage[] = [];
-    for (let k = 0; k < keys.length; k++) {
-      batches.push(new Array<IHaveEntry>(Math.min(left[k], max)));
-      fill.push(0);
-    }
-    for (let i = 0; i < n; i += 2) {
-      const k = keys.indexOf(q[i] as P);
-      if (k < 0) continue;
-      const batch = batches[k];
-      batch[fill[k]++] = q[i + 1] as IHaveEntry;
-      left[k]--;
-      if (fill[k] === max) {
-        out.push(keys[k]);
-        msgs.push({ type: 'ihave', entries: batch });
-        if (left[k] > 0) batches[k] = new Array<IHaveEntry>(Math.min(left[k], max));
-        fill[k] = 0;
-      }
-    }
-    for (let k = 0; k < keys.length; k++) {
-      if (fill[k] === 0) continue;
-      out.push(keys[k]);
-      msgs.push({ type: 'ihave', entries: batches[k] });
-    }
-    for (let i = 0; i < out.length; i++) this.io.send(out[i], msgs[i]);
+    flushIHaves(this.queue, n, this.config.maxIHaveBatch, this.links, this.io);
   }
 
   /** Forget the announcements of `id`; drop the map once empty, so that an idle node holds

@@ -18,23 +18,12 @@
  * members not alive (2–6 failed) with TCP alone; the runs with both are in docs/results.md.
  * A quiet cluster only sends datagrams.
  *
- * Pings to the dead (memberlist's "gossip to the dead", its `GossipToTheDeadTime`): a member
- * marked `failed` here is still pinged, one such member per half probe interval (on its own
- * timer, not stretched by local health: such a ping accuses no one), for
- * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
- * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
- * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
- * failed and refutes, and its ack carries the refutation back. The other way, a ping from a
- * member we hold `failed` is answered with its entry and ours. Why: a host cut off for a few
- * seconds (bench:faults `rejoin_ms`) or a partition healed (`heal_ms`) otherwise waits for a
- * new overlay link (HyParView's repair, backed off while the links were down) or the 30 s
- * reconnect loop; measured rejoin 284–1,330 ms and heal 1–17 s over the runs of
- * docs/results.md. Two shortcuts on top (`afterMessage`): a node that refutes on the ack of
- * its own ping to the dead sends the refutation straight back to the acker (which holds it
- * failed and is no link of it), and a failed member coming back sets off pings to up to 8
- * more of our dead at once (a healed partition brings its whole side back).
+ * Pings to the dead (memberlist's "gossip to the dead": members failed here are still pinged
+ * for `reconnectIntervalMs`, so that one that was only cut off hears its verdict and refutes)
+ * are in dead-pings.ts, with their reasons and figures; the detector feeds them its table
+ * changes and the messages it handles.
  */
-import { DeadList } from './dead-list.js';
+import { DeadPings, tellFailed } from './dead-pings.js';
 import type { Rng } from '../types.js';
 import {
   ALIVE,
@@ -92,21 +81,6 @@ const ALARM_PERIODS = 10;
 /** Recent responders remembered as preferred relays. */
 const RECENT = 8;
 
-/** Most recently failed members remembered for pings to the dead (the newest are kept: a
- *  mass failure costs one extra ping per node and probe period, not one per failure). */
-const DEAD_CAP = 64;
-
-/** Members pinged at once when a member failed here comes back (see `afterMessage`). */
-const RETURN_BURST = 8;
-
-/** Period of the pings to the dead: half a probe interval (memberlist gossips to a dead
- *  member for 30 s, every 200 ms to 3 random members, dead ones included: about 1.7 times a
- *  second per node at N = 10; one per probe interval left bench:faults' rejoin slower than
- *  Serf's in some runs, docs/results.md). */
-function deadPingPeriod(probeIntervalMs: number): number {
-  return Math.max(1, Math.round(probeIntervalMs / 2));
-}
-
 interface Relay<P> {
   requester: P;
   seq: number;
@@ -138,22 +112,26 @@ export class Detector<P> {
   private troubleAt = -Infinity;
   /** The alive subject each ring had at the last tick (a new one is probed at once). */
   private readonly lastSubject: (P | undefined)[] = [];
-  /** Members failed here lately, oldest first, and when (pings to the dead). */
-  private readonly dead = new DeadList<P>(DEAD_CAP);
-  private deadTurn = 0;
-  /** An `m-dead-tick` is armed. */
-  private deadArmed = false;
-  /** A member failed here came back during the message being handled (see `afterMessage`). */
-  private returned = false;
-  /** When the last burst of pings to the dead on a return was sent. */
-  private burstAt = -Infinity;
+  /** Pings to the dead (dead-pings.ts). */
+  private readonly deadPings: DeadPings<P>;
 
   constructor(
     private readonly host: DetectorHost<P>,
     private readonly config: MembersConfig,
     private readonly rng: Rng,
     private readonly store: MemberStore<P>,
-  ) {}
+  ) {
+    this.deadPings = new DeadPings<P>(
+      {
+        self: host.self,
+        datagram: (to, msg) => host.datagram(to, msg),
+        timer: (d, t) => host.timer(d, t),
+        nextSeq: () => ++this.seq,
+      },
+      config,
+      store,
+    );
+  }
 
   /** Multiplier of every timeout and of the probe period: health + 1 (1 with local health off). */
   private scale(): number {
@@ -222,91 +200,15 @@ export class Detector<P> {
     }
   }
 
-  /** Every half probe interval while the dead list is not empty (its own timer: not stretched
-   *  by local health, and not held up by a stalled tick — a ping to the dead accuses no one),
-   *  one member failed here within `reconnectIntervalMs`, round robin, gets a ping with its own
-   *  `failed` entry and ours (see the module comment); its answer is not awaited. */
+  /** The pings to the dead's timer (`m-dead-tick`; dead-pings.ts). */
   deadTick(now: number): void {
-    this.deadArmed = false;
-    const window = this.config.reconnectIntervalMs;
-    while (this.dead.length > 0 && now - this.dead.failedAt(0) > window) this.dropDead(0);
-    this.pingDeadOnes(1);
-    this.armDead(now);
+    this.deadPings.deadTick(now);
   }
 
-  private armDead(now: number): void {
-    if (this.deadArmed || this.dead.length === 0) return;
-    this.deadArmed = true;
-    const d = deadPingPeriod(this.config.probeIntervalMs);
-    this.host.timer(d, { type: 'm-dead-tick', due: now + d });
-  }
-
-  /** Ping the next `count` members of the dead list (round robin: `deadTurn` is the index of
-   *  the next one), each with its own `failed` entry and ours; entries no longer failed leave
-   *  the list. */
-  private pingDeadOnes(count: number): void {
-    const first = new Set<P>();
-    while (this.dead.length > 0 && first.size < count) {
-      if (this.deadTurn >= this.dead.length) this.deadTurn = 0;
-      const i = this.deadTurn;
-      const m = this.dead.member(i);
-      const s = this.store.get(m);
-      if (s < 0 || statusOf(s) !== FAILED) {
-        this.dropDead(i);
-        continue;
-      }
-      if (first.has(m)) return; // went round the whole list
-      first.add(m);
-      this.deadTurn = i + 1;
-      this.host.datagram(m, { type: 'm-ping', seq: ++this.seq, ...this.tellFailed(m, s, null) });
-    }
-  }
-
-  /** Remove entry `i` of the dead list, keeping the round robin's place. */
-  private dropDead(i: number): void {
-    this.dead.removeAt(i);
-    if (i < this.deadTurn) this.deadTurn--;
-  }
-
-  /**
-   * After a message from `from` was merged. Two shortcuts for a host that was cut off, or a
-   * partition that healed, where each side holds the other `failed`:
-   * - `refuted`: the message (an ack to our ping to the dead) said we are failed and we
-   *   refuted. The refutation goes back to `from` at once (a ping carrying our entry, its
-   *   answer not awaited): `from` holds us failed and is not among our links, so otherwise it
-   *   would wait for our next ping to it or another route.
-   * - a member failed here came back (alive at a higher incarnation): the ones that failed
-   *   with it may well be back too, so the next `RETURN_BURST` of our dead are pinged now,
-   *   each with its own entry and our current one — at most once per probe interval. A real
-   *   crash never comes back, so this costs nothing then.
-   * Measured with bench:faults, docs/results.md.
-   */
+  /** After a message from `from` was merged (`refuted`: it made us refute): the pings to the
+   *  dead's two shortcuts (dead-pings.ts, `afterMessage`). */
   afterMessage(from: P, refuted: boolean, now: number): void {
-    if (refuted && from !== this.host.self) {
-      const mine = this.store.get(this.host.self);
-      if (mine >= 0) this.host.datagram(from, { type: 'm-ping', seq: ++this.seq, ids: [this.host.self], states: [mine] });
-    }
-    if (!this.returned) return;
-    this.returned = false;
-    if (now < this.burstAt + this.config.probeIntervalMs) return;
-    this.burstAt = now;
-    this.pingDeadOnes(RETURN_BURST);
-  }
-
-  /** Changes for a message to `m`, which we hold `failed` at `s`: `m`'s entry and ours, after
-   *  the recent changes `pg` when given. */
-  private tellFailed(m: P, s: number, pg: { ids: P[]; states: number[] } | null): { ids: P[]; states: number[] } {
-    // Two slots left under the codec's 64 changes per ping or ack (src/wire/members.ts).
-    const ids = pg === null ? [] : pg.ids.slice(0, 62);
-    const states = pg === null ? [] : pg.states.slice(0, 62);
-    ids.push(m);
-    states.push(s);
-    const mine = this.store.get(this.host.self);
-    if (mine >= 0) {
-      ids.push(this.host.self);
-      states.push(mine);
-    }
-    return { ids, states };
+    this.deadPings.afterMessage(from, refuted, now);
   }
 
   /** Subjects this node observes now (its first up successor in each ring). */
@@ -466,7 +368,7 @@ export class Detector<P> {
   onPing(from: P, seq: number, dgram = false): void {
     const s = this.store.get(from);
     // A ping from a member we hold failed (it was cut off, or a partition healed): tell it.
-    const changes = s >= 0 && statusOf(s) === FAILED ? this.tellFailed(from, s, this.host.piggyback()) : this.host.piggyback();
+    const changes = s >= 0 && statusOf(s) === FAILED ? tellFailed(this.store, this.host.self, from, s, this.host.piggyback()) : this.host.piggyback();
     this.answer(from, { type: 'm-ack', seq, ...changes }, dgram);
   }
 
@@ -614,19 +516,7 @@ export class Detector<P> {
   changed(m: P, state: number, now: number): void {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
-    if ((st === ALIVE || st === FAILED) && m !== this.host.self) {
-      const i = this.dead.indexOf(m);
-      if (i >= 0) {
-        this.dropDead(i);
-        // A member failed here is back: see `afterMessage`.
-        if (st === ALIVE) this.returned = true;
-      }
-    }
-    if (st === FAILED && m !== this.host.self) {
-      this.dead.push(m, now);
-      if (this.dead.length > DEAD_CAP) this.dropDead(0);
-      this.armDead(now);
-    }
+    if (m !== this.host.self) this.deadPings.changed(m, st, now);
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
   }

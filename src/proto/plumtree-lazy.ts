@@ -1,0 +1,128 @@
+/**
+ * Plumtree's lazy push (Epidemic Broadcast Trees, SRDS 2007, §3.3 and Alg. 1): the IHAVE
+ * announcements a node owes its `lazyPushPeers`. The paper's `lazyPush` puts each
+ * announcement in a `lazyQueue` and leaves open the policy that turns the queue into IHAVE
+ * messages ("announcements can be sent immediately or batched"). Plumtree (plumtree.ts)
+ * queues them here — the queue itself is two fields of the Plumtree object, so that an idle
+ * simulated node holds nothing more — and these functions withdraw and flush them.
+ *
+ * Differs from the paper:
+ * - Batched per neighbour and flushed by one `pt-ihave-flush` timer, `ihaveFlushMs` after the
+ *   first queued entry (iroh-gossip and partisan batch too); a batch holds at most
+ *   `maxIHaveBatch` entries, and a full one leaves at once.
+ * - Withdrawal: an announcement still queued for a peer that meanwhile announced the same id
+ *   to us is dropped (never sent): that peer has the message, so our IHAVE could never make
+ *   it GRAFT. Both ends of a lazy link usually get a message within one flush interval of
+ *   each other on a LAN, so under a stream this removes up to half of the IHAVE entries (the
+ *   paper sends every one).
+ * - An announcement to a peer that went down before the flush is dropped.
+ *
+ * The queue is one flat array of pairs `[peer, entry, peer, entry, …]` with a count of used
+ * slots; it is kept and reused across flushes (a queue lives for `ihaveFlushMs`, long enough
+ * for the simulator's garbage collector to promote a fresh one at every broadcast on every
+ * node). `push` queues one id's entries in a row, sharing one entry object: `withdrawIHave`
+ * relies on it.
+ */
+import type { BroadcastMessage, IHaveEntry, MsgId } from './types.js';
+
+/** Marks a queued announcement dropped by a withdrawal (never a peer id). */
+const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
+
+/** Where a flush sends its IHAVEs (the machine's io). */
+export interface IHaveSink<P> {
+  send(to: P, msg: BroadcastMessage): void;
+}
+
+/**
+ * `from` announced `id`, which we have: our queued announcement of `id` to `from` in the
+ * first `queued` slots of `q`, if any, is withdrawn. Such an entry was queued when `id`
+ * first arrived (an id is pushed once), with one entry object for all of that id's
+ * announcements: the search goes from the newest entries back (the announcement is nearly
+ * always of a recent id) and stops past that run.
+ */
+export function withdrawIHave<P>(q: (P | IHaveEntry)[], queued: number, from: P, id: MsgId): void {
+  let run: IHaveEntry | null = null;
+  for (let i = queued - 2; i >= 0; i -= 2) {
+    const e = q[i + 1] as IHaveEntry;
+    if (run === null) {
+      if (e.id !== id) continue;
+      run = e;
+    } else if (e !== run) return;
+    if (q[i] === from) {
+      q[i] = WITHDRAWN as P;
+      return;
+    }
+  }
+}
+
+/**
+ * Send the first `n` slots of queue `q` to the peers still in `links`: per peer, in arrival
+ * order, ≤ `max` entries each. A batch is sent as soon as it is full, in queue order; the
+ * partial ones after, in order of each peer's first queued entry. Batches are allocated at
+ * their exact size (they travel inside the IHAVE); the per-flush bookkeeping arrays die
+ * young. Withdrawn slots are skipped. The caller resets its count before calling (nothing
+ * re-enters the queue while it is read: the messages are collected, then sent).
+ */
+export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, links: readonly P[], io: IHaveSink<P>): void {
+  // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
+  // A few peers at most: parallel arrays with a linear search (no Map per flush).
+  const keys: P[] = [];
+  const left: number[] = [];
+  // The common case: one message announced once to each lazy peer. Every peer then gets
+  // the same one-entry IHAVE: one message object, shared (drivers treat messages as immutable).
+  let first: P | IHaveEntry | null = null;
+  let single = true;
+  for (let i = 0; i < n; i += 2) {
+    const p = q[i] as P;
+    if (p === WITHDRAWN || links.indexOf(p) < 0) continue; // withdrawn, or went down since
+    first ??= q[i + 1];
+    const k = keys.indexOf(p);
+    if (k < 0) {
+      keys.push(p);
+      left.push(1);
+    } else {
+      left[k]++;
+      single = false;
+    }
+    if (q[i + 1] !== first) single = false;
+  }
+  if (single) {
+    if (keys.length === 0) return;
+    const msg: BroadcastMessage = { type: 'ihave', entries: [first as IHaveEntry] };
+    for (let k = 0; k < keys.length; k++) io.send(keys[k], msg);
+    return;
+  }
+  sendBatches(q, n, max, keys, left, io);
+}
+
+/** Pass 2 of `flushIHaves`: fill the batches of `keys` (with `left` entries each), collect
+ *  the messages, then send. */
+function sendBatches<P>(q: (P | IHaveEntry)[], n: number, max: number, keys: P[], left: number[], io: IHaveSink<P>): void {
+  const batches: IHaveEntry[][] = [];
+  const fill: number[] = [];
+  const out: P[] = [];
+  const msgs: BroadcastMessage[] = [];
+  for (let k = 0; k < keys.length; k++) {
+    batches.push(new Array<IHaveEntry>(Math.min(left[k], max)));
+    fill.push(0);
+  }
+  for (let i = 0; i < n; i += 2) {
+    const k = keys.indexOf(q[i] as P);
+    if (k < 0) continue;
+    const batch = batches[k];
+    batch[fill[k]++] = q[i + 1] as IHaveEntry;
+    left[k]--;
+    if (fill[k] === max) {
+      out.push(keys[k]);
+      msgs.push({ type: 'ihave', entries: batch });
+      if (left[k] > 0) batches[k] = new Array<IHaveEntry>(Math.min(left[k], max));
+      fill[k] = 0;
+    }
+  }
+  for (let k = 0; k < keys.length; k++) {
+    if (fill[k] === 0) continue;
+    out.push(keys[k]);
+    msgs.push({ type: 'ihave', entries: batches[k] });
+  }
+  for (let i = 0; i < out.length; i++) io.send(out[i], msgs[i]);
+}
