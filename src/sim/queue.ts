@@ -28,16 +28,21 @@
  * of a sorted bucket that the sort has just streamed through the cache. Measured against the
  * heap (`npm run bench:sim-pair`, docs/results.md "Simulator speed"): −15 % CPU at 10^5 nodes.
  *
- * Limits: a bucket's arrays never shrink (the ring's memory is that of its busiest window);
- * an event whose time is earlier than the bucket being read (never done by the simulator,
+ * Memory: 32 B per pending event (time, four int32, the object reference) plus each bucket's
+ * spare room: a far bucket is dropped once spilled (its arrays at most twice its events), and a
+ * near bucket's arrays are given back when read if more than four times what it held (a
+ * bucket of the join phase's bursts would otherwise keep its size as the ring turns).
+ *
+ * Limits: an event whose time is earlier than the bucket being read (never done by the simulator,
  * which schedules at or after `now`) is read next, as a heap would pop it next; a sparse
  * queue (only far timers) skips empty stretches through the far buckets' index heap, but
  * steps through empty near buckets one at a time (at most `RING` per far bucket).
  */
 
 const INITIAL_CAPACITY = 64;
-/** Width of a near bucket (ms). 1 ms: ≈ 1,400 events per bucket at 10^5 nodes during the
- *  joins, ≈ 150 at 3·10^4 — sorted in cache. Only speed depends on it, never the order. */
+/** Width of a near bucket (ms). 1 ms: ≈ 1,370 events per bucket at 10^5 nodes during the
+ *  joins of the bench scenario (13,669,474 events in 10 s), sorted in cache; 0.25 ms measured
+ *  no faster (docs/results.md). Only speed depends on it, never the order. */
 const W = 1;
 /** Near buckets in the ring (a power of two): 256 ms, past every message of the default
  *  5–25 ms latency model and the short Plumtree timers (IHAVE flush 10 ms, GRAFT 50 ms). */
@@ -63,6 +68,20 @@ class Bucket {
   r = new Int32Array(4 * INITIAL_CAPACITY);
   o: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(null);
   n = 0;
+
+  /** Empty the (read) bucket; give back its arrays when they are more than four times the
+   *  size it last needed (a burst's bucket would otherwise keep its size for good). */
+  reset(): void {
+    const used = Math.max(this.n, INITIAL_CAPACITY);
+    this.n = 0;
+    if (this.t.length > 4 * used) {
+      let cap = INITIAL_CAPACITY;
+      while (cap < 2 * used) cap *= 2;
+      this.t = new Float64Array(cap);
+      this.r = new Int32Array(4 * cap);
+      this.o = new Array<unknown>(cap).fill(null);
+    }
+  }
 
   append(time: number, kind: number, node: number, peer: number, aux: number, obj: unknown): number {
     const i = this.n;
@@ -108,7 +127,6 @@ export class EventQueue {
   /** First far bucket not yet spilled into the ring: an event with `time / FAR_W` below it
    *  goes to the ring. Invariant: `farNext · FAR_W ≤ (cur + RING) · W`. */
   private farNext = RING / PER_FAR;
-  private readonly pool: Bucket[] = [];
   private n = 0;
 
   constructor() {
@@ -148,7 +166,7 @@ export class EventQueue {
     if (f >= this.farNext) {
       let b = this.far.get(f);
       if (b === undefined) {
-        b = this.pool.pop() ?? new Bucket();
+        b = new Bucket();
         this.far.set(f, b);
         heapPushInt(this.farHeap, f);
       }
@@ -211,11 +229,6 @@ export class EventQueue {
       b.o.fill(null);
       b.n = 0;
     }
-    for (const b of this.far.values()) {
-      b.o.fill(null);
-      b.n = 0;
-      this.pool.push(b);
-    }
     this.far.clear();
     this.farHeap.length = 0;
     this.ringN = 0;
@@ -234,7 +247,7 @@ export class EventQueue {
       if (first > next) next = first;
     }
     if (next * W > limit) return false;
-    this.ring[this.cur & (RING - 1)].n = 0;
+    this.ring[this.cur & (RING - 1)].reset();
     this.pos = 0;
     if (next > this.cur + 1) this.farNext = Math.max(this.farNext, Math.floor((next * W) / FAR_W));
     this.cur = next;
@@ -255,11 +268,8 @@ export class EventQueue {
     for (let i = 0; i < src.n; i++) {
       const k = i << 2;
       this.ring[Math.floor(T[i] / W) & (RING - 1)].append(T[i], R[k], R[k + 1], R[k + 2], R[k + 3], O[i]);
-      O[i] = null;
     }
     this.ringN += src.n;
-    src.n = 0;
-    this.pool.push(src);
   }
 
   /** Sort the current bucket's entries by (time, index) into `perm`. */
