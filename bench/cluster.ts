@@ -51,16 +51,17 @@
  * keeps it. The run prints and records (`env_removed`) what was left out.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
-import { ensureSerf, SerfRpc, serfVersion, spawnSerf } from './serf.js';
-import { httpLines, measureQueries, writeQueryHandler, type QueryOps } from './query-all.js';
-import { measureTagUpdates, type TagOps } from './tag-update.js';
-import { agentEnv, cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
+import { stopAll } from '../src/cli/cluster.js';
+import { ensureSerf } from './serf.js';
+import { measureQueries } from './query-all.js';
+import { measureTagUpdates } from './tag-update.js';
+import { rumorDriver, serfDriver, type Driver } from './support/cluster-drivers.js';
+import { PortPlan, startOnFreePorts } from './support/ports.js';
+import { cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
@@ -123,24 +124,6 @@ interface Result {
   query_all_ms: number | null;
   query_all_latencies_ms: number[];
   notes: string[];
-}
-
-/** What the benchmark needs from a system. */
-interface Driver {
-  name: 'rumor' | 'serf';
-  version: string;
-  spawn(i: number, join: string[]): ChildProcess;
-  /** Start agent i again, without join, on the same ports and snapshot (phase h). */
-  restart(i: number): ChildProcess;
-  /** Resolves when agent i answers a members query (the query the join phase polls with: an
-   *  agent is "up" when it can answer it); throws otherwise. */
-  ping(i: number): Promise<void>;
-  /** Status of every member agent i lists. */
-  members(i: number): Promise<Map<string, string>>;
-  publish(i: number, name: string, payload: string): Promise<void>;
-  tagOps: TagOps;
-  queryOps: QueryOps;
-  close(): void;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -226,129 +209,6 @@ function handlerTimes(dir: string, n: number, id: string): number[] | undefined 
   return out;
 }
 
-// ---- drivers ----
-
-/** One HTTP request over a kept-alive connection (`keepAlive`), answered with JSON. Polling
- *  50 agents every 20 ms through `fetch` cost this process ~0.4–0.6 ms of CPU per request
- *  (node:http: ~0.15–0.24 ms), CPU taken from the agents being measured; Serf's driver uses
- *  one persistent RPC connection per agent, so this is the like-for-like client. */
-function httpJson(keepAlive: HttpAgent, port: number, path: string, body?: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, agent: keepAlive, method: body === undefined ? 'GET' : 'POST', timeout: 2000, headers: body === undefined ? {} : { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} ${text}`));
-          try {
-            resolve(JSON.parse(text));
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function rumorDriver(dir: string, opts: Options, gossip: number[], api: number[], handlers: string[]): Driver {
-  const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
-  const get = (i: number, path: string): Promise<unknown> => httpJson(keepAlive, api[i], path);
-  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
-  const queryHandler = writeQueryHandler(dir);
-  const spawn = (i: number, joinTo: string[]): ChildProcess =>
-    spawnAgent({
-      name: `n${i}`,
-      gossipPort: gossip[i],
-      apiPort: api[i],
-      join: joinTo,
-      profile: opts.profile,
-      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
-      logFile: join(dir, `agent-${i}.log`),
-      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
-      env: agentEnv(opts.keepEnv === true),
-    });
-  return {
-    name: 'rumor',
-    version: `rumor ${version}`,
-    spawn,
-    restart: (i) => spawn(i, []),
-    ping: async (i) => void (await get(i, '/v1/members')),
-    members: async (i) => {
-      const r = (await get(i, '/v1/members')) as { members: { name: string; status: string }[] };
-      return new Map(r.members.map((m) => [m.name, m.status]));
-    },
-    publish: async (i, name, payload) => {
-      await httpJson(keepAlive, api[i], '/v1/event', JSON.stringify({ name, payload }));
-    },
-    tagOps: {
-      set: async (i, key, value) => void (await httpJson(keepAlive, api[i], '/v1/tags', JSON.stringify({ set: { [key]: value } }))),
-      tags: async (i) => new Map(((await get(i, '/v1/members')) as { members: { name: string; tags: Record<string, string> }[] }).members.map((m) => [m.name, m.tags])),
-    },
-    queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
-    close: () => keepAlive.destroy(),
-  };
-}
-
-function serfDriver(dir: string, gossip: number[], rpcPorts: number[], handlers: string[], profile: string): Driver {
-  const rpcs = new Map<number, SerfRpc>();
-  const rpc = async (i: number): Promise<SerfRpc> => {
-    let c = rpcs.get(i);
-    if (!c) {
-      c = await SerfRpc.open(rpcPorts[i]);
-      rpcs.set(i, c);
-    }
-    return c;
-  };
-  const withRpc = async <T>(i: number, f: (c: SerfRpc) => Promise<T>): Promise<T> => {
-    try {
-      return await f(await rpc(i));
-    } catch (e) {
-      rpcs.get(i)?.close();
-      rpcs.delete(i);
-      throw e;
-    }
-  };
-  const queryHandler = writeQueryHandler(dir);
-  return {
-    name: 'serf',
-    version: `serf ${serfVersion()}`,
-    spawn: (i, joinTo) => spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) }),
-    restart: (i) => {
-      rpcs.get(i)?.close();
-      rpcs.delete(i);
-      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: [], handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) });
-    },
-    ping: (i) => withRpc(i, async (c) => void (await c.members())),
-    members: (i) => withRpc(i, async (c) => new Map((await c.members()).map((m) => [m.Name, m.Status]))),
-    publish: (i, name, payload) => withRpc(i, (c) => c.event(name, payload)),
-    tagOps: {
-      set: (i, key, value) => withRpc(i, async (c) => void (await c.call('tags', { Tags: { [key]: value }, DeleteTags: [] }, false))),
-      tags: (i) => withRpc(i, async (c) => new Map((((await c.call('members', undefined, true)) as { Members?: { Name: string; Tags?: Record<string, string> }[] }).Members ?? []).map((m) => [m.Name, m.Tags ?? {}]))),
-    },
-    // A connection of its own per query: its stream must not hold up the polls' answers.
-    queryOps: {
-      query: async (i, name, timeoutMs, onResponse) => {
-        const c = await SerfRpc.open(rpcPorts[i]);
-        try {
-          await c.query(name, timeoutMs, (r) => r.Type === 'response' && onResponse());
-        } finally {
-          c.close();
-        }
-      },
-    },
-    close: () => {
-      for (const c of rpcs.values()) c.close();
-    },
-  };
-}
-
 // ---- phases ----
 
 interface Running {
@@ -359,22 +219,37 @@ interface Running {
   lastUp: number;
 }
 
-/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. */
-async function startAll(d: Driver, n: number, joinAddr: string, notes: string[]): Promise<Running> {
+/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
+ *  agent whose port was taken before it bound it is started again on new ports
+ *  (support/ports.ts): its start-up time is that of the attempt that came up. */
+async function startAll(d: Driver, ports: PortPlan, n: number, notes: string[]): Promise<Running> {
   const children: ChildProcess[] = [];
   const startupMs: number[] = [];
   const startupCpuMs: number[] = [];
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
-    const t0 = nowMs();
-    children[i] = d.spawn(i, i === 0 ? [] : [joinAddr]);
-    const ok = await until(60_000, async () => (await d.ping(i), true), 10);
-    if (!ok) notes.push(`agent ${i} did not answer within 60 s`);
-    startupMs[i] = nowMs() - t0;
-    startupCpuMs[i] = cpuMsOf(children[i].pid);
+    const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
+    const r = await startOnFreePorts({
+      what: `${d.name} agent ${i}`,
+      spawn: () => (children[i] = d.spawn(i, joinTo)),
+      up: () => d.ping(i),
+      reassign: () => d.reassign(i),
+      logFile: d.logFile(i),
+      timeoutMs: 60_000,
+      everyMs: 10,
+    });
+    notes.push(...r.notes);
+    if (r.type === 'timeout') notes.push(`agent ${i} did not answer within 60 s`);
+    startupMs[i] = nowMs() - r.t0;
+    startupCpuMs[i] = cpuMsOf(r.child.pid);
   };
-  await bootOne(0);
-  await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
+  try {
+    await bootOne(0);
+    await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
+  } catch (e) {
+    await stopAll(children.filter((c) => c !== undefined));
+    throw e;
+  }
   return { children, startupMs, startupCpuMs, firstSpawn, lastUp: nowMs() };
 }
 
@@ -527,11 +402,12 @@ const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? 
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function runSystem(d: Driver, dir: string, opts: Options, gossipPorts: number[], accounting: boolean): Promise<Result> {
+async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan, accounting: boolean): Promise<Result> {
   const n = opts.nodes;
   const notes: string[] = [];
   process.stderr.write(`[${d.name}] starting ${n} agents\n`);
-  const run = await startAll(d, n, `127.0.0.1:${gossipPorts[0]}`, notes);
+  const run = await startAll(d, ports, n, notes);
+  const gossipPorts = ports.gossip;
   const all = Array.from({ length: n }, (_, i) => i);
   try {
     const joined = await until(120_000, () => allSeeAlive(d, n, all), 20);
@@ -648,19 +524,17 @@ async function main(): Promise<void> {
   process.on('exit', () => accountingChain.stop());
   if (opts.only !== 'serf') {
     ensureBuilt();
-    const ports = await freePorts(2 * opts.nodes);
-    const gossip = ports.slice(0, opts.nodes);
+    const ports = await PortPlan.create(opts.nodes);
     const dir = mkdtempSync(join(tmpdir(), 'bench-rumor-'));
-    results.rumor = await runSystem(rumorDriver(dir, opts, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes)), dir, opts, gossip, accounting);
+    results.rumor = await runSystem(rumorDriver(dir, opts, ports, writeHandlers(dir, opts.nodes)), dir, opts, ports, accounting);
     results.rumor.node_floor_cpu_ms = round(nodeFloorCpuMs(20, opts.keepEnv === true))!;
     results.rumor.env_removed = removedEnv(opts.keepEnv === true);
   }
   if (opts.only !== 'rumor') {
     ensureSerf();
-    const ports = await freePorts(2 * opts.nodes);
-    const gossip = ports.slice(0, opts.nodes);
+    const ports = await PortPlan.create(opts.nodes);
     const dir = mkdtempSync(join(tmpdir(), 'bench-serf-'));
-    results.serf = await runSystem(serfDriver(dir, gossip, ports.slice(opts.nodes), writeHandlers(dir, opts.nodes), opts.profile), dir, opts, gossip, accounting);
+    results.serf = await runSystem(serfDriver(dir, ports, writeHandlers(dir, opts.nodes), opts.profile), dir, opts, ports, accounting);
   }
   printTable(results);
   process.stdout.write(envNote(opts.keepEnv === true));

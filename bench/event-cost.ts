@@ -17,10 +17,12 @@
  * latency from below. The wall-clock figures printed beside it (event to every handler, query
  * to every response) are indicative only.
  *
- *   npm run bench:event-cost -- [--nodes 10] [--events 20] [--bin OTHER/bin/rumor.js]
+ *   npm run bench:event-cost -- [--nodes 10] [--events 20] [--bin OTHER/bin/rumor.js] [--node-flags '--flag ...']
  *
  * `--bin`: run another build's CLI (an older commit unpacked with `git archive` and `npm ci`)
- * for an A/B comparison on the same machine. Prints a table and writes
+ * for an A/B comparison on the same machine. `--node-flags`: Node/V8 flags for the agents
+ * (e.g. tier-up flags); use a separate build for them (`--bin`), since a V8 code cache made
+ * under other flags is refused and rewritten (bin/rumor.js). Prints a table and writes
  * bench/results/event-cost.json. Also the agents' RSS: a fork copies the page tables of what
  * the agent has mapped, so a lighter agent forks faster.
  */
@@ -49,17 +51,20 @@ interface Args {
   nodes: number;
   events: number;
   bin: string;
+  /** Node/V8 flags for the agents (before the CLI's path), for A/B runs of tier-up flags. */
+  nodeFlags: string[];
 }
 
 function args(): Args {
-  const o: Args = { nodes: 10, events: 20, bin: join(ROOT, 'bin', 'rumor.js') };
+  const o: Args = { nodes: 10, events: 20, bin: join(ROOT, 'bin', 'rumor.js'), nodeFlags: [] };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     const v = Number(a[i + 1]);
     if ((a[i] === '--nodes' || a[i] === '--events') && Number.isInteger(v) && v >= 2) o[a[i] === '--nodes' ? 'nodes' : 'events'] = v;
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
+    else if (a[i] === '--node-flags' && a[i + 1] !== undefined && a[i + 1].split(' ').every((f) => f.startsWith('--'))) o.nodeFlags = a[i + 1].split(' ');
     else {
-      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N, --bin PATH)\n`);
+      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N, --bin PATH, --node-flags '--flag ...')\n`);
       process.exit(2);
     }
   }
@@ -99,7 +104,7 @@ function lastHandlerAt(dir: string, nodes: number, id: string): number | undefin
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function main(): Promise<void> {
-  const { nodes, events, bin } = args();
+  const { nodes, events, bin, nodeFlags } = args();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evcost-'));
   const scripts = writeScripts(dir);
   const ports = await freePorts(2 * nodes);
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
       handlers: [`user:bench=${scripts.user}`, `query:bench=${scripts.query}`],
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
     });
-    const c = spawn(process.execPath, [bin, ...a], { stdio: ['ignore', fd, fd], detached: true });
+    const c = spawn(process.execPath, [...nodeFlags, bin, ...a], { stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     return c;
   };
@@ -186,6 +191,7 @@ async function main(): Promise<void> {
       nodes,
       events_per_round: events,
       bin,
+      node_flags: nodeFlags,
       load_avg_1m: [r2(load0), r2(loadavg()[0])],
       rss_mb_per_agent: r2(rss.reduce((a, b) => a + b, 0) / rss.length),
       rounds: rows.map((x) => ({
@@ -202,7 +208,7 @@ async function main(): Promise<void> {
     };
     const col = (x: number, w: number): string => String(x).padStart(w);
     process.stdout.write(
-      `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}\n` +
+      `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}${nodeFlags.length > 0 ? ' ' + nodeFlags.join(' ') : ''}\n` +
         'per agent and event or query (ms of CPU): event+handler  event, no handler  query  idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
         result.rounds
           .map((x, i) => `round ${i + 1}: ${col(x.agent_cpu_ms_per_event_with_handler, 38)} ${col(x.agent_cpu_ms_per_event_no_handler, 18)} ${col(x.agent_cpu_ms_per_query, 6)} ${col(x.agent_cpu_ms_idle_same_window, 19)} ${col(x.handler_children_cpu_ms_per_event, 18)} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`)

@@ -21,6 +21,13 @@
  *   whole again; `loss_false_failed`: those listed failed, left or absent.
  * - `heal_ms`: a 50/50 partition (DROP between the halves, both sides, no reset) for 30 s, then
  *   healed: until every agent lists every agent alive.
+ * - `heals`: the same for every partition length of `--partition-s` (default 30; e.g.
+ *   `--partition-s 5,15,30`, run in that order), each with `heal_ms`, `heal_first_ms` and, for
+ *   rumor, `overlay_ms`: from the heal until the agents' active views (`GET /v1/info`
+ *   `neighbors`, read every 250 ms from the hub with curl) form one connected overlay with at
+ *   least one link between the halves (`cross_links` then); a partition shorter than the
+ *   members' 30 s reconnect window must merge the overlay as well as the lists (issue 20).
+ *   `--phases isolate,loss,partition` runs only the phases named (the join always runs).
  *
  * Lists are sampled by a poller running in the hub namespace (bench/support/relay.ts): one loop
  * per agent asks for its member table every 20 ms (rumor: `GET /v1/members`; Serf: RPC
@@ -53,6 +60,7 @@ import { fileURLToPath } from 'node:url';
 import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
 import { LAB_API_TOKEN, NetLab, netnsUnavailable } from './support/netns.js';
 import { clock, Poller, type MemberMap, type Sample } from './support/poller.js';
+import { overlayShape } from './support/overlay.js';
 import { ensureSerf, serfVersion, spawnSerf } from './serf.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,6 +94,8 @@ interface Result {
    *  longest time one agent listed it so (first sample not alive to first sample alive). */
   loss_false_listed: string[];
   heal_ms: number | null;
+  /** One entry per partition length (`--partition-s`); `heal_ms` above is the 30 s one's. */
+  heals: Heal[];
   /** How long applying each change took, from the spawn of its `iptables` commands until
    *  they were done (not counted in the figures, which start when they were done). */
   apply_ms: { isolate: number | null; rejoin: number | null; heal: number | null };
@@ -98,6 +108,18 @@ interface Result {
   notes: string[];
 }
 
+interface Heal {
+  partition_s: number;
+  heal_ms: number | null;
+  heal_first_ms: number | null;
+  /** rumor: heal until one connected overlay with a link across (null: not within 60 s). */
+  overlay_ms: number | null;
+  cross_links: number | null;
+}
+
+const PHASES = ['isolate', 'loss', 'partition'] as const;
+type Phase = (typeof PHASES)[number];
+
 function fail(msg: string): never {
   process.stderr.write(`bench/faults: ${msg}\n`);
   process.exit(2);
@@ -108,10 +130,13 @@ interface Options {
   only?: System;
   pollMs: number;
   idlePollMs: number;
+  /** Partition lengths (s), in order (`--partition-s`). */
+  partitions: number[];
+  phases: Phase[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 10, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS };
+  const o: Options = { nodes: 10, pollMs: POLL_MS, idlePollMs: IDLE_POLL_MS, partitions: [PARTITION_S], phases: [...PHASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -129,7 +154,18 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf, --poll-ms MS, --idle-poll-ms MS)`);
+    } else if (a === '--partition-s') {
+      const list = (v ?? '').split(',').map(Number);
+      if (list.length === 0 || list.some((x) => !Number.isInteger(x) || x < 1 || x > 600)) fail(`--partition-s: expected a comma list of integers 1..600 (seconds), got ${JSON.stringify(v)}`);
+      o.partitions = list;
+      i++;
+    } else if (a === '--phases') {
+      const list = (v ?? '').split(',');
+      const bad = list.find((x) => !(PHASES as readonly string[]).includes(x));
+      if (bad !== undefined) fail(`--phases: unknown phase ${JSON.stringify(bad)} (expected a comma list of ${PHASES.join(', ')})`);
+      o.phases = PHASES.filter((x) => list.includes(x));
+      i++;
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --only rumor|serf, --poll-ms MS, --idle-poll-ms MS, --partition-s S[,S...], --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -228,7 +264,7 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
   const children: ChildProcess[] = [];
   const r: Result = {
     version: sys === 'serf' ? `serf ${serfVersion()}` : `rumor ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`, nodes: n, join_ms: null, isolate_ms: null, rejoin_ms: null, isolate_first_ms: null, rejoin_first_ms: null, heal_first_ms: null,
-    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, apply_ms: { isolate: null, rejoin: null, heal: null }, poll_ms: opts.pollMs, idle_poll_ms: opts.idlePollMs, poll_gap_p50_ms: null, poll_gap_p99_ms: null, notes,
+    loss_false_positives: null, loss_false_failed: null, loss_false_listed: [], heal_ms: null, heals: [], apply_ms: { isolate: null, rejoin: null, heal: null }, poll_ms: opts.pollMs, idle_poll_ms: opts.idlePollMs, poll_gap_p50_ms: null, poll_gap_p99_ms: null, notes,
   };
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
   const gaps = gapRecorder(p);
@@ -258,79 +294,78 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
     };
     coarse();
     await sleep(3000);
-    await fine();
 
-    const victim = n - 1;
-    const others = all.filter((i) => i !== victim);
-    process.stderr.write(`[${sys}] isolate h${victim}\n`);
-    let t = clock();
-    let done = await lab.isolateStamped(victim);
-    r.apply_ms.isolate = round(done - t);
-    t = done;
-    const isolated = await watch(p, others, t, 120_000, (m) => isDead(m[`h${victim}`]));
-    r.isolate_ms = round(isolated?.ms ?? null);
-    r.isolate_first_ms = round(isolated === null ? null : Math.min(...isolated.first));
-    if (r.isolate_ms === null) notes.push('isolation not seen by every agent within 120 s');
-    t = clock();
-    done = await lab.flush([victim]);
-    r.apply_ms.rejoin = round(done - t);
-    t = done;
-    // The victim's own list is left out: it always lists itself alive, and the sampler's
-    // connection to it was cut with it (its reconnection would time the sampler, not the system).
-    const back = await watch(p, others, t, 120_000, (m) => m[`h${victim}`] === 'alive');
-    r.rejoin_ms = round(back?.ms ?? null);
-    r.rejoin_first_ms = round(back === null ? null : Math.min(...back.first));
-    if (r.rejoin_ms === null) notes.push('the isolated host was not alive everywhere within 120 s of the heal');
-    coarse();
-    if ((await watch(p, all, clock(), 60_000, allAlive(n))) === null) notes.push('not whole 60 s after the rejoin');
-    await sleep(3000);
+    const on = (ph: Phase): boolean => opts.phases.includes(ph);
+    if (on('isolate')) {
+      await fine();
+      const victim = n - 1;
+      const others = all.filter((i) => i !== victim);
+      process.stderr.write(`[${sys}] isolate h${victim}\n`);
+      let t = clock();
+      let done = await lab.isolateStamped(victim);
+      r.apply_ms.isolate = round(done - t);
+      t = done;
+      const isolated = await watch(p, others, t, 120_000, (m) => isDead(m[`h${victim}`]));
+      r.isolate_ms = round(isolated?.ms ?? null);
+      r.isolate_first_ms = round(isolated === null ? null : Math.min(...isolated.first));
+      if (r.isolate_ms === null) notes.push('isolation not seen by every agent within 120 s');
+      t = clock();
+      done = await lab.flush([victim]);
+      r.apply_ms.rejoin = round(done - t);
+      t = done;
+      // The victim's own list is left out: it always lists itself alive, and the sampler's
+      // connection to it was cut with it (its reconnection would time the sampler, not the system).
+      const back = await watch(p, others, t, 120_000, (m) => m[`h${victim}`] === 'alive');
+      r.rejoin_ms = round(back?.ms ?? null);
+      r.rejoin_first_ms = round(back === null ? null : Math.min(...back.first));
+      if (r.rejoin_ms === null) notes.push('the isolated host was not alive everywhere within 120 s of the heal');
+      coarse();
+      if ((await watch(p, all, clock(), 60_000, allAlive(n))) === null) notes.push('not whole 60 s after the rejoin');
+      await sleep(3000);
+    }
 
-    process.stderr.write(`[${sys}] ${LOSS * 100} % loss for ${LOSS_S} s\n`);
-    const seen = new Map<string, string>();
-    const dead = new Set<string>();
-    // Episodes (observer, member): when a sample first showed the member not alive there, and
-    // the longest such episode per member (to tell a blip between two samples from a verdict).
-    const since = new Map<string, number>();
-    const longest = new Map<string, number>();
-    const record = (s: Sample): void => {
-      if (s.members === null) return;
-      for (let k = 0; k < n; k++) {
-        const st = s.members[`h${k}`];
-        const key = `${s.i}/${k}`;
-        if (st === 'alive') {
-          const t = since.get(key);
-          if (t !== undefined) longest.set(`h${k}`, Math.max(longest.get(`h${k}`) ?? 0, s.at - t));
-          since.delete(key);
-          continue;
+    if (on('loss')) {
+      process.stderr.write(`[${sys}] ${LOSS * 100} % loss for ${LOSS_S} s\n`);
+      const seen = new Map<string, string>();
+      const dead = new Set<string>();
+      // Episodes (observer, member): when a sample first showed the member not alive there, and
+      // the longest such episode per member (to tell a blip between two samples from a verdict).
+      const since = new Map<string, number>();
+      const longest = new Map<string, number>();
+      const record = (s: Sample): void => {
+        if (s.members === null) return;
+        for (let k = 0; k < n; k++) {
+          const st = s.members[`h${k}`];
+          const key = `${s.i}/${k}`;
+          if (st === 'alive') {
+            const t = since.get(key);
+            if (t !== undefined) longest.set(`h${k}`, Math.max(longest.get(`h${k}`) ?? 0, s.at - t));
+            since.delete(key);
+            continue;
+          }
+          if (!since.has(key)) since.set(key, s.at);
+          if (!seen.has(`h${k}`)) seen.set(`h${k}`, `h${k}:${st ?? 'absent'}@h${s.i}`);
+          if (isDead(st)) dead.add(`h${k}`);
         }
-        if (!since.has(key)) since.set(key, s.at);
-        if (!seen.has(`h${k}`)) seen.set(`h${k}`, `h${k}:${st ?? 'absent'}@h${s.i}`);
-        if (isDead(st)) dead.add(`h${k}`);
-      }
-    };
-    lab.loss(LOSS, [GOSSIP_PORT]);
-    await watch(p, all, clock(), LOSS_S * 1000, () => false, record);
-    await lab.flush(all);
-    if ((await watch(p, all, clock(), 60_000, allAlive(n), record)) === null) notes.push('not whole 60 s after the loss ended');
-    r.loss_false_positives = seen.size;
-    r.loss_false_failed = dead.size;
-    r.loss_false_listed = [...seen].map(([m, first]) => `${first} (longest ${longest.has(m) ? `${Math.round(longest.get(m)!)} ms` : 'unended'})`);
-    await sleep(3000);
+      };
+      lab.loss(LOSS, [GOSSIP_PORT]);
+      await watch(p, all, clock(), LOSS_S * 1000, () => false, record);
+      await lab.flush(all);
+      if ((await watch(p, all, clock(), 60_000, allAlive(n), record)) === null) notes.push('not whole 60 s after the loss ended');
+      r.loss_false_positives = seen.size;
+      r.loss_false_failed = dead.size;
+      r.loss_false_listed = [...seen].map(([m, first]) => `${first} (longest ${longest.has(m) ? `${Math.round(longest.get(m)!)} ms` : 'unended'})`);
+      await sleep(3000);
+    }
 
-    const A = all.slice(0, n / 2);
-    const B = all.slice(n / 2);
-    process.stderr.write(`[${sys}] partition ${A.length}/${B.length} for ${PARTITION_S} s\n`);
-    lab.partition(A, B);
-    await sleep(PARTITION_S * 1000 - 300);
-    await fine();
-    t = clock();
-    done = await lab.flush(all);
-    r.apply_ms.heal = round(done - t);
-    t = done;
-    const healed = await watch(p, all, t, 180_000, allAlive(n));
-    r.heal_ms = round(healed?.ms ?? null);
-    r.heal_first_ms = round(healed === null ? null : Math.min(...healed.first));
-    if (r.heal_ms === null) notes.push('not whole within 180 s of the heal');
+    if (on('partition')) {
+      for (const secs of opts.partitions) {
+        const h = await measureHeal(sys, lab, p, n, secs, fine, coarse, r);
+        r.heals.push(h);
+        if (secs === PARTITION_S) r.heal_ms = h.heal_ms;
+        if (secs === PARTITION_S) r.heal_first_ms = h.heal_first_ms;
+      }
+    }
     return r;
   } finally {
     const g = gaps.stop();
@@ -341,6 +376,69 @@ async function runSystem(sys: System, lab: NetLab, dir: string, n: number, opts:
     p.close();
     await stopAll(children, 3000);
   }
+}
+
+/**
+ * A 50/50 partition for `secs` seconds, then healed: `heal_ms` (every list whole), and for
+ * rumor `overlay_ms` (one connected overlay with a link across, `overlayNow`), both timed from
+ * the heal and watched at once. Leaves the sampler coarse and the lists whole (or noted).
+ */
+async function measureHeal(sys: System, lab: NetLab, p: Poller, n: number, secs: number, fine: () => Promise<void>, coarse: () => void, r: Result): Promise<Heal> {
+  const all = Array.from({ length: n }, (_, i) => i);
+  const A = all.slice(0, Math.floor(n / 2));
+  const B = all.slice(Math.floor(n / 2));
+  const round = (x: number | null): number | null => (x === null ? null : Math.round(x));
+  process.stderr.write(`[${sys}] partition ${A.length}/${B.length} for ${secs} s\n`);
+  lab.partition(A, B);
+  await sleep(secs * 1000 - 300);
+  await fine();
+  const t = clock();
+  const done = await lab.flush(all);
+  r.apply_ms.heal = round(done - t);
+  const [healed, overlay] = await Promise.all([
+    watch(p, all, done, 180_000, allAlive(n)),
+    sys === 'rumor' ? overlayMerged(lab, A, done, 60_000) : Promise.resolve(null),
+  ]);
+  coarse();
+  const h: Heal = {
+    partition_s: secs,
+    heal_ms: round(healed?.ms ?? null),
+    heal_first_ms: round(healed === null ? null : Math.min(...healed.first)),
+    overlay_ms: round(overlay?.ms ?? null),
+    cross_links: overlay?.crossLinks ?? null,
+  };
+  if (h.heal_ms === null) r.notes.push(`not whole within 180 s of the heal of a ${secs} s partition`);
+  if (sys === 'rumor' && h.overlay_ms === null) r.notes.push(`the overlay was not one connected graph with a link across within 60 s of the heal of a ${secs} s partition`);
+  if ((await watch(p, all, clock(), 60_000, allAlive(n))) === null) r.notes.push(`not whole 60 s after the ${secs} s partition's heal`);
+  await sleep(3000);
+  return h;
+}
+
+/** Every 250 ms from the hub: each rumor agent's active view (`GET /v1/info`, one curl for all),
+ *  until they form one connected overlay with a link between `a` and the rest; the time
+ *  after `since` (ms on `clock()`'s base) and the number of cross links, or null at `ms`. */
+async function overlayMerged(lab: NetLab, a: number[], since: number, ms: number): Promise<{ ms: number; crossLinks: number } | null> {
+  const addrs = lab.ips.map((ip) => `${ip}:${GOSSIP_PORT}`);
+  const urls = lab.ips.map((ip) => `http://${ip}:${API_PORT}/v1/info`);
+  while (clock() - since < ms) {
+    const asked = clock();
+    const r = spawnSync('ip', ['netns', 'exec', lab.hub, 'curl', '-s', '-m', '2', '-H', `authorization: Bearer ${LAB_API_TOKEN}`, '-w', '\n', ...urls], { encoding: 'utf8', timeout: 30_000 });
+    // Each answer names its agent (`addr`): a request that got no answer (2 s) shifts nothing.
+    const views = new Map<string, string[]>();
+    for (const line of (r.stdout ?? '').split('\n')) {
+      try {
+        const info = JSON.parse(line) as { addr?: string; neighbors?: string[] };
+        if (typeof info.addr === 'string') views.set(info.addr, info.neighbors ?? []);
+      } catch {
+        // not an answer
+      }
+    }
+    const neighbors = addrs.map((x) => views.get(x) ?? []);
+    const shape = overlayShape(addrs, neighbors, a);
+    if (shape.components === 1 && shape.crossLinks > 0) return { ms: asked - since, crossLinks: shape.crossLinks };
+    await sleep(250);
+  }
+  return null;
 }
 
 function printTable(results: Partial<Record<System, Result>>): void {
@@ -360,6 +458,7 @@ function printTable(results: Partial<Record<System, Result>>): void {
     process.stdout.write(`${name}: changes applied in ${res.apply_ms.isolate ?? '-'} / ${res.apply_ms.rejoin ?? '-'} / ${res.apply_ms.heal ?? '-'} ms (isolate / rejoin / heal; the figures count from when they were done)\n`);
     for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
     if (res.loss_false_listed.length > 0) process.stdout.write(`${name}: listed not alive under loss: ${res.loss_false_listed.join(', ')}\n`);
+    for (const h of res.heals) process.stdout.write(`${name}: partition ${h.partition_s} s: heal_ms ${h.heal_ms ?? '-'} (first ${h.heal_first_ms ?? '-'}), overlay_ms ${h.overlay_ms ?? '-'} (cross links ${h.cross_links ?? '-'})\n`);
   }
 }
 
@@ -388,7 +487,7 @@ async function main(): Promise<void> {
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `faults-${opts.nodes}.json`);
-  writeFileSync(file, JSON.stringify({ ...results, options: { ...opts, loss: LOSS, loss_s: LOSS_S, partition_s: PARTITION_S }, logs: dir, date: new Date().toISOString() }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ ...results, options: { ...opts, loss: LOSS, loss_s: LOSS_S }, logs: dir, date: new Date().toISOString() }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file} (agent logs in ${dir})\n`);
 }
 

@@ -9,9 +9,12 @@
  * - `fleet_cpu_up_ms` / `fleet_cpu_joined_ms`: the CPU (every thread, schedstat) of all N
  *   agents together when the last one first answered, and when every one listed N alive;
  *   `join_cpu_ms` is the difference (the join's work, the polls' answers included);
+ * - `native_crc_loaded`: agents that had loaded the native CRC-32C by then (src/wire/crc.ts);
  * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
  *   spent on N − 1 JOINs;
- * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened);
+ * - `fleet_out`: the frames the whole fleet sent by type (`hello` = connections opened), and
+ *   `members_out` the membership's messages among them (`direct` frames and `app-dgram`
+ *   datagrams) by type (`/v1/info` `membership`);
  * - `after_join_cpu_ms_per_s`: the fleet's CPU per second in 0.5 s windows for 8 s after the
  *   join, with no polling (the background work the first events compete with), and the frames
  *   the fleet sent in those 8 s (`fleet_out_after_join`);
@@ -23,7 +26,7 @@
  * Prints the figures and writes `bench/results/join-cost-<N>.json`.
  */
 import { Agent as HttpAgent, request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +40,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 type Counts = Record<string, number>;
 interface Info {
   stats: { messagesIn: Counts; messagesOut: Counts };
+  membership?: { sent: Counts; received: Counts };
 }
 interface MembersReply {
   members: { name: string; status: string }[];
@@ -70,6 +74,15 @@ function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Whether process `pid` has mapped the native CRC-32C (`@node-rs/crc32`, src/wire/crc.ts). */
+function nativeCrcMapped(pid: number | undefined): boolean {
+  try {
+    return pid !== undefined && readFileSync(`/proc/${pid}/maps`, 'utf8').includes('crc32');
+  } catch {
+    return false;
+  }
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -111,9 +124,14 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     if (joined === undefined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
     const joinedAt = performance.now();
     const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
+    const nativeCrc = kids.filter((k) => nativeCrcMapped(k.pid)).length;
     const infos = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
     const fleetOut: Counts = {};
-    for (const x of infos) addInto(fleetOut, x.stats.messagesOut);
+    const membersOut: Counts = {};
+    for (const x of infos) {
+      addInto(fleetOut, x.stats.messagesOut);
+      addInto(membersOut, x.membership?.sent ?? {});
+    }
     const after: number[] = [];
     let prev = sum(kids.map((k) => cpuMsOf(k.pid)));
     for (let w = 0; w < 16; w++) {
@@ -123,8 +141,13 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       prev = now;
     }
     const outAfter: Counts = {};
-    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) addInto(outAfter, x.stats.messagesOut);
+    const membersAfter: Counts = {};
+    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) {
+      addInto(outAfter, x.stats.messagesOut);
+      addInto(membersAfter, x.membership?.sent ?? {});
+    }
     for (const [k, v] of Object.entries(fleetOut)) outAfter[k] = (outAfter[k] ?? 0) - v;
+    for (const [k, v] of Object.entries(membersOut)) membersAfter[k] = (membersAfter[k] ?? 0) - v;
     const r1 = (x: number): number => Math.round(x * 10) / 10;
     return {
       nodes: n,
@@ -136,10 +159,13 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       seed_cpu_joined_ms: Math.round(cpuJoined[0]),
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
       connections_opened: fleetOut.hello ?? 0,
+      native_crc_loaded: nativeCrc,
       fleet_out: fleetOut,
+      members_out: membersOut,
       seed_in: infos[0].stats.messagesIn,
       after_join_cpu_ms_per_s: after,
       fleet_out_after_join: outAfter,
+      members_out_after_join: membersAfter,
     };
   } finally {
     keepAlive.destroy();
@@ -162,11 +188,13 @@ async function main(): Promise<void> {
     `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
     `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
     `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
-    `connections opened by the fleet (hello frames): ${String(r.connections_opened)}`,
+    `connections opened by the fleet (hello frames): ${String(r.connections_opened)}; agents that loaded the native CRC-32C: ${String(r.native_crc_loaded)}`,
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
+    `membership messages the fleet sent, by type: ${JSON.stringify(r.members_out)}`,
     `frames the seed received: ${JSON.stringify(r.seed_in)}`,
     `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
     `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
+    `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
   ].filter((l) => l !== '');
   process.stdout.write(lines.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

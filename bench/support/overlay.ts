@@ -19,3 +19,24 @@ export function overlayComponents(nodes: readonly RumorNode[]): number {
   for (let i = 0; i < nodes.length; i++) if (uf.find(i) === i) c++;
   return c;
 }
+
+/** Connected components of an overlay given as each node's neighbour addresses (`addrs[i]` is
+ *  node i's address; links taken as undirected, links to unknown addresses ignored), and the
+ *  number of links between the two sides `a` (node indices) and the rest. */
+export function overlayShape(addrs: readonly string[], neighbors: readonly (readonly string[])[], a: readonly number[]): { components: number; crossLinks: number } {
+  const index = new Map(addrs.map((x, i) => [x, i]));
+  const uf = new UnionFind(addrs.length);
+  const inA = new Set(a);
+  let cross = 0;
+  neighbors.forEach((ns, i) => {
+    for (const p of ns) {
+      const j = index.get(p);
+      if (j === undefined) continue;
+      uf.union(i, j);
+      if (inA.has(i) !== inA.has(j)) cross++;
+    }
+  });
+  let c = 0;
+  for (let i = 0; i < addrs.length; i++) if (uf.find(i) === i) c++;
+  return { components: c, crossLinks: cross };
+}

@@ -152,12 +152,16 @@ export class Agent implements ApiBackend {
       throw err;
     }
     agent.warmUpLater();
-    agent.publishVersionLater();
+    if (!agent.members_.carriesVersion) agent.publishVersionLater();
     return agent;
   }
 
-  /** Publish this agent's versions (`VERSION_KEY`, for `rumor members --detailed`)
-   *  `VERSION_PUBLISH_DELAY_MS` after start-up. A state write is pushed by broadcast; at start
+  /** Publish this agent's versions in its key-value state (`VERSION_KEY`, for `rumor members
+   *  --detailed`) `VERSION_PUBLISH_DELAY_MS` after start-up, when its membership meta cannot
+   *  carry them (the user's tags fill it): a state write is a flood over the overlay, one per
+   *  agent, which at N = 50 was ~7,000 of the fleet's ~11,700 application datagrams during its
+   *  join (docs/results.md, "The join's CPU: one table per joiner"); the meta travels with the
+   *  member's `alive` entry, which every agent receives anyway. A state write is pushed by broadcast; at start
    *  it would meet an overlay in churn when a fleet starts at once, where every new link
    *  announces it and is answered by GRAFTs. Measured, 20 agents joining one seed, alternate
    *  runs (load 27–29): join_ms 743, 713, 787 with the write at start; 425, 516, 391 without. */
@@ -221,6 +225,7 @@ export class Agent implements ApiBackend {
       incarnation: inc,
       config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS, indirectBothWays: true },
       seed: (Date.now() ^ (process.pid << 8)) >>> 0,
+      version: versionText(this.version),
       onEvent: (e) => this.onMemberEvent(e),
     });
     this.startAggregates();
@@ -420,10 +425,12 @@ export class Agent implements ApiBackend {
     }));
   }
 
-  /** A member's agent and protocol versions, from its state's `VERSION_KEY` (absent: unknown). */
+  /** A member's agent and protocol versions, from its membership meta, else (an agent whose
+   *  meta could not carry them, or an older one) its state's `VERSION_KEY` (absent: unknown). */
   private versionOf(addr: string): { agentVersion?: string; protocol?: [number, number] } {
-    // Our own: known before it is published (publishVersionLater).
     if (addr === this.node.address) return parseVersionText(versionText(this.version));
+    const text = this.members_.versionText(addr);
+    if (text !== undefined) return parseVersionText(text);
     const e = this.state === 'stopped' ? undefined : this.node.state.get(addr, VERSION_KEY);
     return e === undefined ? {} : parseVersionText(Buffer.from(e.value).toString('utf8'));
   }
@@ -470,6 +477,7 @@ export class Agent implements ApiBackend {
       encryption: { mode: this.keys.keyring.enabled ? this.keys.keyring.mode : 'off', keys: this.keys.keyring.fingerprints(), keyringFile: this.keys.path },
       features: ['aggregates', 'state', 'metadata', 'query'],
       events: this.pipeline.stats(),
+      membership: this.members_.traffic(),
       aggregates: this.aggregates.list(),
     };
   }

@@ -32,6 +32,9 @@ export interface AgentInfo {
   /** The event pipeline to handlers (src/agent/coalesce.ts): user events dropped by the Lamport
    *  buffer as duplicate or stale, events absorbed by coalescing. */
   events?: { duplicate: number; stale: number; coalescedMember: number; coalescedUser: number };
+  /** The membership's messages by type (`m-ping`, `m-changes`, ...) sent and received since
+   *  the agent started (what a join costs: bench/join-cost.ts). */
+  membership?: { sent: Record<string, number>; received: Record<string, number> };
   /** The agent's aggregates (with the `aggregates` feature). */
   aggregates?: AggregateEstimate[];
 }

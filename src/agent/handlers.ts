@@ -255,11 +255,11 @@ export class HandlerRunner {
     if (job.warm !== true) this.opts.onStart?.();
     const launcher = this.launcher();
     const [file, args] = commandOf(job.script);
-    const env: Record<string, string> = {};
-    for (const k of Object.keys(job.env)) env[k] = job.env[k]; // the run's own; the rest is inherited
+    // The run's own variables (own properties of `job.env`; the rest is inherited by the launcher).
+    const env = job.env;
     // A NUL byte cannot reach a process's arguments or environment: `spawn` refuses it with a
     // clear error (a failed run), so such a run takes that path.
-    if (launcher !== null && ![file, ...args, ...Object.keys(env), ...Object.values(env)].some((x) => x.includes('\0'))) {
+    if (launcher !== null && !hasNul(file, args, env)) {
       const stdoutLimit = job.query !== undefined ? job.query.limit : this.opts.captureStdout === false ? null : OUTPUT_LIMIT;
       const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit }, (c) => this.spawnInto(job, c));
       this.watch(job, child);
@@ -408,6 +408,13 @@ export class HandlerRunner {
       for (const r of w) r();
     }
   }
+}
+
+/** Does the command or an own variable of `env` hold a NUL byte? */
+function hasNul(file: string, args: string[], env: Record<string, string>): boolean {
+  if (file.includes('\0') || args.some((a) => a.includes('\0'))) return true;
+  for (const k of Object.keys(env)) if (k.includes('\0') || env[k].includes('\0')) return true;
+  return false;
 }
 
 function killGroup(pid: number): void {

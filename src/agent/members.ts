@@ -7,6 +7,13 @@
  * advertised address, names and tags as metadata) into the `Member` rows the API, the CLI and
  * the handlers show, and the machine's events into agent events. Nothing here decides who is
  * alive.
+ *
+ * A member can enter the table before its name and tags (learned from a state piggybacked on a
+ * ping or listed in a digest: the machine then asks the member for its meta, machine.ts
+ * "Names"). Until they come it is listed under its address; its `member-join` is held until
+ * then (`JoinHold`), so that handlers, `rumor monitor` and the log never report a join under
+ * an address (seen under load in test/e2e/operator.test.ts: `member-join member.name=127.0.0.1:…`).
+ * A member that goes down before its meta came gets its held join first, under its address.
  */
 import type { RumorNode } from '../net/rumor-node.js';
 import type { AppHandle } from '../net/app-host.js';
@@ -25,7 +32,8 @@ import {
   type MembersTimer,
 } from '../proto/members/index.js';
 import { Sfc32 } from '../proto/rng.js';
-import { MEMBERS_CHANNEL, decodeMembers, encodeMembers } from '../wire/members.js';
+import { MEMBERS_CHANNEL, MEMBERS_LIMITS, decodeMembers, encodeMembers } from '../wire/members.js';
+import { VERSION_KEY } from './version.js';
 
 export type { MemberStatus };
 
@@ -69,14 +77,67 @@ export interface AgentMembersOptions {
   /** Machine configuration over `DEFAULT_MEMBERS_CONFIG`. */
   config: Partial<MembersConfig>;
   seed: number;
+  /** This agent's versions (`versionText`), carried in its membership meta as the reserved tag
+   *  `VERSION_KEY`, hidden from the rows (`row`); left out when the user's tags fill the meta. */
+  version?: string;
   onEvent(e: AgentMembersEvent): void;
+}
+
+/** A `MapStore` that says when a member's meta is first recorded. */
+class NamedStore extends MapStore<string> {
+  onNamed: (m: string) => void = () => {};
+
+  override setMeta(m: string, meta: Parameters<MapStore<string>['setMeta']>[1]): void {
+    const first = this.meta(m) === undefined;
+    super.setMeta(m, meta);
+    if (first && this.meta(m) !== undefined) this.onNamed(m);
+  }
+}
+
+/**
+ * Holds the `member-join` of a member whose meta (name, tags) has not come yet, and releases it
+ * (`emitJoin`) when it comes (`named`); any later event of a held member releases the join
+ * first. Other events pass in the machine's order.
+ */
+export class JoinHold {
+  private readonly held = new Set<string>();
+
+  constructor(
+    private readonly hasName: (addr: string) => boolean,
+    private readonly emitJoin: (addr: string) => void,
+  ) {}
+
+  /** Whether to report event `type` of `addr` now (false: a join, held). */
+  pass(type: MembersEvent<string>['type'], addr: string): boolean {
+    if (type === 'member-join' && !this.hasName(addr)) {
+      this.held.add(addr);
+      return false;
+    }
+    if (this.held.delete(addr)) this.emitJoin(addr);
+    return true;
+  }
+
+  /** `addr`'s meta was recorded. */
+  named(addr: string): void {
+    if (this.held.delete(addr)) this.emitJoin(addr);
+  }
+
+  /** Members whose join is held (tests). */
+  get size(): number {
+    return this.held.size;
+  }
 }
 
 /** The membership machine running on `node` (see the module comment). */
 export class AgentMembers {
   private readonly handle: AppHandle<MembersMessage<string>, MembersTimer<string>>;
   private readonly machine: Members<string>;
-  private readonly store: MapStore<string>;
+  private readonly store: NamedStore;
+  private readonly joins: JoinHold;
+  /** Whether our meta carries our versions (`AgentMembersOptions.version`). */
+  readonly carriesVersion: boolean;
+  private readonly sentByType: Record<string, number> = {};
+  private readonly receivedByType: Record<string, number> = {};
 
   constructor(
     private readonly node: RumorNode,
@@ -84,19 +145,29 @@ export class AgentMembers {
   ) {
     const cfg = resolveMembersConfig({ quietProbes: MEMBERS_QUIET_PROBES, ...o.config, incarnation: o.incarnation });
     if (!cfg.ok) throw new Error(`membership: ${cfg.reason}`);
-    this.store = new MapStore<string>(hashString, cfg.config.rings);
-    const meta = { name: o.name, tags: o.tags };
+    this.store = new NamedStore(hashString, cfg.config.rings);
+    this.joins = new JoinHold(
+      (m) => this.store.meta(m) !== undefined,
+      (m) => this.o.onEvent({ type: 'member-join', member: this.row(m) }),
+    );
+    this.store.onNamed = (m) => this.joins.named(m);
+    this.carriesVersion = o.version !== undefined && Object.keys(o.tags).length < MEMBERS_LIMITS.maxTags;
+    const meta = { name: o.name, tags: this.carriesVersion ? { ...o.tags, [VERSION_KEY]: o.version! } : o.tags };
     const rng = new Sfc32(o.seed);
     this.handle = node.runApp<MembersMessage<string>, MembersTimer<string>, MembersEvent<string>>({
       name: 'members',
       channel: MEMBERS_CHANNEL,
       codec: {
         encode: (m) => {
+          this.sentByType[m.type] = (this.sentByType[m.type] ?? 0) + 1;
+          // Anti-entropy answers (a whole table to a joiner, a digest's reply), apart from the flood.
+          if (m.type === 'm-changes' && m.sync) this.sentByType['m-changes.sync'] = (this.sentByType['m-changes.sync'] ?? 0) + 1;
           const r = encodeMembers(m);
           return r.ok ? { ok: true, value: r.data } : r;
         },
         decode: (b) => {
           const r = decodeMembers(b);
+          if (r.ok) this.receivedByType[r.msg.type] = (this.receivedByType[r.msg.type] ?? 0) + 1;
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
@@ -128,6 +199,12 @@ export class AgentMembers {
     return this.machine.health;
   }
 
+  /** The membership's messages by type (`m-ping`, `m-changes`, ...), sent and received since
+   *  the start (`GET /v1/info`, `membership`; bench/join-cost.ts adds them up over a fleet). */
+  traffic(): { sent: Record<string, number>; received: Record<string, number> } {
+    return { sent: { ...this.sentByType }, received: { ...this.receivedByType } };
+  }
+
   /** Frames dropped by the codec, per peer, and other host counters. */
   stats(): ReturnType<AppHandle<unknown, unknown>['stats']> {
     return this.handle.stats();
@@ -151,15 +228,22 @@ export class AgentMembers {
     this.handle.stop(false);
   }
 
+  /** The versions member `addr` carries in its meta (`versionText`), if it does. */
+  versionText(addr: string): string | undefined {
+    return this.store.meta(addr)?.tags[VERSION_KEY];
+  }
+
   private row(addr: string): Member {
     const st = this.store.get(addr);
     const meta = this.store.meta(addr);
+    const tags = { ...(meta?.tags ?? {}) };
+    delete tags[VERSION_KEY];
     return {
       name: meta?.name ?? addr,
       addr,
       status: st < 0 ? 'left' : STATUS_NAMES[statusOf(st)],
       incarnation: st < 0 ? 0 : incOf(st),
-      tags: { ...(meta?.tags ?? {}) },
+      tags,
       updatedAt: st < 0 ? Date.now() : this.store.since(addr),
     };
   }
@@ -169,9 +253,10 @@ export class AgentMembers {
       case 'member-conflict':
         return this.o.onEvent(e);
       case 'member-reap':
-        return this.o.onEvent({ type: 'member-reap', member: { ...this.row(e.member), status: e.status } });
+        if (this.joins.pass(e.type, e.member)) this.o.onEvent({ type: 'member-reap', member: { ...this.row(e.member), status: e.status } });
+        return;
       default:
-        this.o.onEvent({ type: e.type, member: this.row(e.member) });
+        if (this.joins.pass(e.type, e.member)) this.o.onEvent({ type: e.type, member: this.row(e.member) });
     }
   }
 }

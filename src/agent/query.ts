@@ -156,7 +156,9 @@ export class AgentQueries {
 
 function updateJson(u: QueryUpdate): object {
   if (u.type === 'ack') return { type: 'ack', name: u.name, addr: u.from, final: u.final };
-  return { type: 'response', name: u.name, addr: u.from, payload: Buffer.from(u.payload).toString('utf8'), payloadBase64: Buffer.from(u.payload).toString('base64'), error: u.error, expected: u.expected };
+  // A view of the payload (no copy), read twice.
+  const p = Buffer.from(u.payload.buffer, u.payload.byteOffset, u.payload.byteLength);
+  return { type: 'response', name: u.name, addr: u.from, payload: p.toString('utf8'), payloadBase64: p.toString('base64'), error: u.error, expected: u.expected };
 }
 
 function summaryJson(s: QuerySummary<string>, who: (addr: string) => Who): object {

@@ -11,9 +11,14 @@ export interface UserEvent {
   ltime: number;
 }
 
+/** One encoder and one strict decoder for every event (`decode` without `stream` keeps no
+ *  state between calls): not two objects per event at every agent. */
+const UTF8_ENC = new TextEncoder();
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Encode a user event. */
 export function encodeUserEvent(e: UserEvent): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ name: e.name, payload: Buffer.from(e.payload).toString('base64'), ltime: e.ltime }));
+  return UTF8_ENC.encode(JSON.stringify({ name: e.name, payload: Buffer.from(e.payload).toString('base64'), ltime: e.ltime }));
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -41,7 +46,7 @@ export function decodeUserEvent(bytes: Uint8Array): { ok: true; event: UserEvent
 export function parseJsonObject(bytes: Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    v = JSON.parse(UTF8.decode(bytes));
   } catch {
     return { ok: false, reason: 'not UTF-8 JSON' };
   }

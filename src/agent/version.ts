@@ -1,7 +1,9 @@
 /**
  * Versions an agent publishes for `rumor members --detailed`: its own (package.json) and the
- * range of wire protocol versions it speaks, as the reserved key `_rumor.version` of its
- * key-value state, which every agent receives (docs/agent.md "Membership").
+ * range of wire protocol versions it speaks, as the reserved tag `_rumor.version` of its
+ * membership meta (hidden from the listed tags; src/agent/members.ts), or, when its tags leave
+ * no room, as the reserved key `_rumor.version` of its key-value state; either reaches every
+ * agent (docs/agent.md "Membership").
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -5,9 +5,12 @@
  *
  * Loading the native module costs every process 4–10 ms of CPU (the CommonJS loader, its
  * napi-rs index and the dlopen of a 550 KB shared object; `require` alone, `node` on this
- * machine), about a tenth of an agent's start; a fleet start and the join exchange only short
- * frames, so an agent that never sees a long region never loads it (docs/results.md,
- * "Start-up and join of a fleet (h22s)").
+ * machine), about a tenth of an agent's start, and ~3 MB of RSS. So long regions too are
+ * checksummed in JS until `JS_LONG_BUDGET` bytes of them have been, and only then is the native
+ * module loaded: an agent that joins a cluster of 50 checksums a few tens of KB of long frames
+ * (whole member tables) and never loads it, one that carries a stream of large gossips loads
+ * it after its first megabyte (docs/results.md, "Start-up and join of a fleet (h22s)" and "The
+ * join's CPU: one table per joiner").
  */
 import { createRequire } from 'node:module';
 
@@ -27,9 +30,19 @@ export function nativeCrcLoaded(): boolean {
   return native !== null;
 }
 
+/** Bytes of regions longer than `JS_CRC_MAX` checksummed in JS so far (`jsLong`). */
+let longBytes = 0;
+
+/** Whether a long region of `n` bytes is still checksummed in JS (the budget not spent yet). */
+function jsLong(n: number): boolean {
+  if (native !== null) return false;
+  longBytes += n;
+  return longBytes <= JS_LONG_BUDGET;
+}
+
 /** CRC-32C of `view`, continuing from `crc` (0 to start). */
 export function crcView(view: Uint8Array, crc = 0): number {
-  return view.length <= JS_CRC_MAX ? crc8(crc, view, 0, view.length) : nativeCrc()(view, crc);
+  return view.length <= JS_CRC_MAX || jsLong(view.length) ? crc8(crc, view, 0, view.length) : nativeCrc()(view, crc);
 }
 
 /** CRC-32C (reflected polynomial 0x82F63B78) byte table, and for each table entry's top
@@ -102,8 +115,13 @@ function crc8(crc: number, b: Uint8Array, start: number, end: number): number {
  *  table costs at most ~0.6 µs more per frame, and every frame of a join is shorter. */
 export const JS_CRC_MAX = 512;
 
+/** Bytes of longer regions a process checksums in JS before it loads the native module. The
+ *  JS table costs ~1.5–1.7 µs more per KB than the native call (the figures above), so 1 MiB
+ *  costs at most ~1.7 ms more, less than loading the module (4–10 ms, and ~3 MB of RSS). */
+export const JS_LONG_BUDGET = 1 << 20;
+
 /** CRC-32C of `b[from, to)`, continuing from `crc` (0 to start). */
 export function crcRange(crc: number, b: Uint8Array, from: number, to: number): number {
-  if (to - from <= JS_CRC_MAX) return crc8(crc, b, from, to);
+  if (to - from <= JS_CRC_MAX || jsLong(to - from)) return crc8(crc, b, from, to);
   return nativeCrc()(new Uint8Array(b.buffer, b.byteOffset + from, to - from), crc);
 }

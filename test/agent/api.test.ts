@@ -119,6 +119,22 @@ test('three agents: membership converges, API with token, filters, 400s, SSE, le
   assert.match(text, /nodejs_eventloop_lag_seconds/);
 });
 
+test('versions ride in the membership entry: an agent lists the versions of another as soon as it lists it, with no state write, and the reserved tag is not among its tags', async () => {
+  const a = await startAgent('va', { tags: ['role=web'] });
+  agents.push(a);
+  const b = await startAgent('vb', { tags: ['role=db'], join: [a.node.address] });
+  agents.push(b);
+  const rowOfB = (): Record<string, unknown> | undefined => a.apiMembers().find((m) => m.addr === b.node.address) as Record<string, unknown> | undefined;
+  await waitUntil(() => rowOfB()?.status === 'alive', 10_000, 'va to list vb alive');
+  const row = rowOfB()!;
+  assert.match(String(row.agentVersion), /^\d+\.\d+\.\d+/, 'vb\'s agent version at va');
+  assert.equal((row.protocol as number[]).length, 2);
+  assert.deepEqual(row.tags, { role: 'db' }, 'the reserved version tag is hidden');
+  // Nothing was written to the state for it (the write was a flood over the overlay per agent).
+  assert.equal(a.node.state.get(b.node.address, '_rumor.version'), undefined);
+  assert.equal(b.node.state.get(b.node.address, '_rumor.version'), undefined);
+});
+
 test('client reports an unreachable agent in one line', async () => {
   const { createServer } = await import('node:net');
   const srv = createServer();

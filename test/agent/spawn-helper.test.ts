@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { HandlerRunner, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
+import { encodeJob } from '../../src/agent/spawn-helper.js';
 import { pidGone, within } from '../support/wait.js';
 
 const opened: HandlerRunner[] = [];
@@ -109,4 +110,22 @@ test('through the launcher: empty, small and larger-than-a-pipe stdin arrive who
   for (const [k, n] of sizes.entries()) h.r.dispatch(user('s', 'x'.repeat(n), k + 1));
   await within(h.r.idle(), 15_000, 'the three runs to finish');
   assert.deepEqual(h.results.map((x) => Number(x.stdout.trim())).sort((a, b) => a - b), sizes);
+});
+
+test('a job message is laid out as the module comment says, multi-byte strings counted in bytes', () => {
+  const env = Object.create({ INHERITED: 'not sent' }) as Record<string, string>;
+  env.RUMOR_SELF_NAME = 'nœud-1';
+  env.RUMOR_EVENT = 'query';
+  const b = encodeJob(7, { file: '/bin/sh', args: ['-c', 'echo é'], env, stdin: enc.encode('données'), stdoutLimit: 1024 });
+  assert.equal(b.readUInt32BE(0), b.length - 4, 'length prefix');
+  assert.deepEqual([b.readUInt32BE(4), b[8], b.readUInt32BE(9), b.readUInt32BE(13), b.readUInt32BE(17)], [7, 1, 1024, 2, 2]);
+  const strings: string[] = [];
+  for (let p = 21; p < b.length; ) {
+    const n = b.readUInt32BE(p);
+    strings.push(b.subarray(p + 4, p + 4 + n).toString('utf8'));
+    p += 4 + n;
+  }
+  assert.deepEqual(strings, ['/bin/sh', '-c', 'echo é', 'RUMOR_SELF_NAME=nœud-1', 'RUMOR_EVENT=query', 'données'], 'file, args, own variables only, stdin');
+  const none = encodeJob(1, { file: 'x', args: [], env: {}, stdin: new Uint8Array(0), stdoutLimit: null });
+  assert.deepEqual([none[8], none.readUInt32BE(9), none.readUInt32BE(none.length - 4)], [0, 0, 0], 'no capture, empty stdin');
 });

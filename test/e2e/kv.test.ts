@@ -72,8 +72,9 @@ test('kv: set at one agent, get/ls at every agent, watch sees it, rm removes it 
       await ok(['kv', 'set', 'app.ready', 'yes', ...at(2)]);
       return watch.out().includes('"key":"app.ready"');
     }, 200);
-    // Agent 0's versions: app.version is its first or second key (`_rumor.version` is published
-    // a few seconds after start-up; its start-up tags reach the state at the first tag change).
+    // Agent 0's versions: app.version is its first or second key (an agent whose tags leave no
+    // room in its membership entry publishes `_rumor.version` there, agent.ts; its start-up tags
+    // reach the state at the first tag change).
     const set = await ok(['kv', 'set', 'app.version', '1.2.3', ...at(0)]);
     assert.match(set, /^app\.version = 1\.2\.3 \(version [12]\)\n$/);
     const v = Number(/\(version (\d+)\)/.exec(set)![1]);

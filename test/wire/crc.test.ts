@@ -1,10 +1,11 @@
 // CRC-32C (src/wire/crc.ts): the JS slicing-by-8 path, the byte-wise `crcAppend` and the native
 // `@node-rs/crc32` agree on every length and offset, and chaining holds; the native module is
-// loaded only for a region longer than `JS_CRC_MAX` (an agent that only exchanges short frames
-// never pays its load, docs/results.md "Start-up and join of a fleet (h22s)").
+// loaded only once `JS_LONG_BUDGET` bytes of regions longer than `JS_CRC_MAX` were checksummed
+// in JS (an agent that only joins never pays its load, docs/results.md "Start-up and join of a
+// fleet (h22s)" and "The join's CPU: one table per joiner").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JS_CRC_MAX, crcAppend, crcRange, crcView, nativeCrcLoaded } from '../../src/wire/crc.js';
+import { JS_CRC_MAX, JS_LONG_BUDGET, crcAppend, crcRange, crcView, nativeCrcLoaded } from '../../src/wire/crc.js';
 import { encodeFrame, decodeFrame } from '../../src/wire/index.js';
 
 function bytes(n: number, seed: number): Uint8Array {
@@ -27,8 +28,18 @@ test('short frames are checksummed without loading the native module', () => {
   assert.ok(r.ok && r.msg.type === 'ping');
   assert.equal(crcView(bytes(JS_CRC_MAX, 7)), crcAppend(0, bytes(JS_CRC_MAX, 7), 0, JS_CRC_MAX));
   assert.equal(nativeCrcLoaded(), false, 'a region of at most JS_CRC_MAX bytes loaded the native CRC');
-  crcView(bytes(JS_CRC_MAX + 1, 7));
-  assert.equal(nativeCrcLoaded(), true, 'a longer region did not use the native CRC');
+  // Long regions: in JS (the same answer as the byte-wise loop) until the budget is spent.
+  const long = bytes(16 * 1024, 9);
+  const want = crcAppend(0, long, 0, long.length);
+  let spent = 0;
+  while (spent + long.length <= JS_LONG_BUDGET) {
+    assert.equal(crcView(long), want, `the JS CRC of a long region is wrong after ${spent} bytes`);
+    assert.equal(crcRange(0, long, 0, long.length), want);
+    spent += 2 * long.length;
+  }
+  assert.equal(nativeCrcLoaded(), false, `the native CRC was loaded after ${spent} bytes of long regions, within the budget of ${JS_LONG_BUDGET}`);
+  for (let i = 0; i < 3; i++) assert.equal(crcView(long), want);
+  assert.equal(nativeCrcLoaded(), true, 'the native CRC was not loaded once the budget of long regions was spent');
 });
 
 test('JS, byte-wise and native CRC-32C agree on every length, offset and chaining', async () => {

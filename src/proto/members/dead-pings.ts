@@ -24,11 +24,31 @@
  * off pings to up to `RETURN_BURST` more of our dead at once (a healed partition brings its
  * whole side back).
  *
+ * The overlay after a short partition (issue 20; absent from memberlist, which has no partial
+ * view): the pings to the dead bring the lists back within a second of the heal, before any
+ * reconnect tick finds a member still `failed` (dissemination.ts `reconnectTick`, which is
+ * what tells HyParView to JOIN through the other side). Each side's overlay had dropped the
+ * other side's peers (their links failed) and nothing else joins them again: bench:faults
+ * (10 hosts, 5/5, rumor only) measured the lists whole 343 ms after a 5 s partition but the
+ * overlay one connected graph only 51 s after (escalations through the original contact).
+ * So when members suspect or failed here come back at least `RETURNS_FOR_HINT` times within
+ * `RETURN_WINDOW_PERIODS` probe periods (a side coming back, not one host: a host that was
+ * cut off repairs its own links, and every node JOINing through it would be a storm), the
+ * overlay is told (`reconnected`, the same hint as an answered reconnect: HyParView JOINs
+ * through that member unless it is a neighbour already) — by `HINTS_PER_RETURN` nodes of
+ * the cluster on average (each node that sees the side return draws with probability
+ * HINTS_PER_RETURN / members: every node hinting made 299 JOINs at the heal of `rumor sim
+ * membership-partition --nodes 300 --seed 2`, against 12 from the reconnect loop alone), and
+ * at most one draw per `HINT_PERIODS` probe periods. With once per `reconnectIntervalMs` (30 s) instead, the second of two
+ * partitions 23 s apart (bench:faults `--partition-s 5,15`) was not hinted and its overlay
+ * took 5.6 s to merge.
+ *
  * Limits: only the `DEAD_CAP` most recent failures are pinged (after a larger mass failure
  * the older ones wait for the reconnect loop); a ping lost on the way is not retried until
  * the member's next turn in the round robin.
  */
 import { DeadList } from './dead-list.js';
+import type { Rng } from '../types.js';
 import { ALIVE, FAILED, statusOf, type MembersConfig, type MembersMessage, type MembersTimer, type MemberStore } from './types.js';
 
 /** What the pings to the dead need from the detector. */
@@ -36,6 +56,9 @@ export interface DeadPingHost<P> {
   readonly self: P;
   datagram(to: P, msg: MembersMessage<P>): void;
   timer(delayMs: number, t: MembersTimer<P>): void;
+  /** A member failed here came back as one of a side (see the module comment): the overlay
+   *  may be split from it (`AppIo.peerReconnected`). */
+  reconnected(m: P): void;
   /** The next probe sequence number (shared with the detector's probes, so that an ack to a
    *  ping to the dead is never taken for the ack of a probe). */
   nextSeq(): number;
@@ -47,6 +70,18 @@ const DEAD_CAP = 64;
 
 /** Members pinged at once when a member failed here comes back (see `afterMessage`). */
 const RETURN_BURST = 8;
+
+/** Returns of suspect or failed members within `RETURN_WINDOW_PERIODS` probe periods that make a node
+ *  hint its overlay (see the module comment): 2, so one host coming back hints nothing at the
+ *  other nodes. */
+const RETURNS_FOR_HINT = 2;
+const RETURN_WINDOW_PERIODS = 5;
+/** Overlay hints expected in the whole cluster when a side comes back (see the module
+ *  comment): with 4, no node of N hints with probability (1 − 4/N)^N < 2 % (e^−4); the
+ *  reconnect loop and HyParView's escalations remain behind it. */
+const HINTS_PER_RETURN = 4;
+/** Probe periods between two overlay hints of one node (its JOINs: one per 10 s on `lan`). */
+const HINT_PERIODS = 10;
 
 /** Period of the pings to the dead: half a probe interval (memberlist gossips to a dead
  *  member for 30 s, every 200 ms to 3 random members, dead ones included: about 1.7 times a
@@ -88,11 +123,17 @@ export class DeadPings<P> {
   private returned = false;
   /** When the last burst of pings to the dead on a return was sent. */
   private burstAt = -Infinity;
+  /** When the last returns of members suspect or failed here happened (newest last, at most
+   *  `RETURNS_FOR_HINT`). */
+  private readonly returnTimes: number[] = [];
+  /** When the overlay was last hinted (`reconnected`). */
+  private hintAt = -Infinity;
 
   constructor(
     private readonly host: DeadPingHost<P>,
     private readonly config: MembersConfig,
     private readonly store: MemberStore<P>,
+    private readonly rng: Rng,
   ) {}
 
   /** Every half probe interval while the dead list is not empty (its own timer: not stretched
@@ -168,9 +209,26 @@ export class DeadPings<P> {
     this.pingDeadOnes(RETURN_BURST);
   }
 
-  /** `m` (not this node) changed to status `st` in the table: it leaves the dead list when
-   *  back alive or failed anew, and enters it (newest) when failed. */
-  changed(m: P, st: number, now: number): void {
+  /** `m`, suspect or failed here, is alive again: the overlay hint when a side is coming back
+   *  (module comment). */
+  private back(m: P, now: number): void {
+    const times = this.returnTimes;
+    times.push(now);
+    if (times.length > RETURNS_FOR_HINT) times.shift();
+    const window = RETURN_WINDOW_PERIODS * this.config.probeIntervalMs;
+    if (times.length < RETURNS_FOR_HINT || now - times[0] > window) return;
+    if (now < this.hintAt + HINT_PERIODS * this.config.probeIntervalMs) return;
+    this.hintAt = now;
+    const n = Math.max(1, this.store.size());
+    if (n > HINTS_PER_RETURN && this.rng.next() * n >= HINTS_PER_RETURN) return;
+    this.host.reconnected(m);
+  }
+
+  /** `m` (not this node) changed to status `st` in the table (`wasDown`: it was suspect or
+   *  failed before): it leaves the dead list when back alive or failed anew, and enters it
+   *  (newest) when failed. */
+  changed(m: P, st: number, now: number, wasDown: boolean): void {
+    if (st === ALIVE && wasDown) this.back(m, now);
     if (st !== ALIVE && st !== FAILED) return;
     const i = this.dead.indexOf(m);
     if (i >= 0) {

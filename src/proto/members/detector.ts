@@ -53,6 +53,9 @@ export interface DetectorHost<P> {
   markFailed(m: P, state: number, now: number, urgent?: boolean): void;
   /** Current overlay neighbours (preferred relays: their links were alive a moment ago). */
   neighbors(): Iterable<P>;
+  /** Members failed here came back as a side: the overlay may be split from `m`
+   *  (dead-pings.ts; `AppIo.peerReconnected`). */
+  reconnected(m: P): void;
   /** Recent changes to piggyback on a ping or ack, and those received on one. */
   piggyback(): { ids: P[]; states: number[] };
   absorb(ids: P[], states: number[], now: number): void;
@@ -126,10 +129,12 @@ export class Detector<P> {
         self: host.self,
         datagram: (to, msg) => host.datagram(to, msg),
         timer: (d, t) => host.timer(d, t),
+        reconnected: (m) => host.reconnected(m),
         nextSeq: () => ++this.seq,
       },
       config,
       store,
+      rng,
     );
   }
 
@@ -512,11 +517,13 @@ export class Detector<P> {
     if (s === sp.state) this.host.markFailed(m, s, now);
   }
 
-  /** `m` changed to `state` in the table: a refutation or a verdict ends our suspicion. */
-  changed(m: P, state: number, now: number): void {
+  /** `m` changed from `prev` (-1: not in the table) to `state` in the table: a refutation or a
+   *  verdict ends our suspicion. */
+  changed(m: P, state: number, now: number, prev = -1): void {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
-    if (m !== this.host.self) this.deadPings.changed(m, st, now);
+    const wasDown = prev >= 0 && (statusOf(prev) === SUSPECT || statusOf(prev) === FAILED);
+    if (m !== this.host.self) this.deadPings.changed(m, st, now, wasDown);
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
   }

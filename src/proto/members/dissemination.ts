@@ -25,6 +25,10 @@ const DIGEST_FACTOR = 4;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
+/** How long a joining node waits for the whole table it asked one peer for before it asks
+ *  another (`syncWith`), in probe periods: the answer is one `m-changes` over TCP, back within a
+ *  round trip unless the peer is starved; a peer that died fails the link first. */
+const JOIN_ASK_WAIT_PERIODS = 2;
 /** With `pruneFlood`, overlay neighbours that keep sending us their batches, at least: two,
  *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
  *  flood another path, beside the ring links. */
@@ -56,8 +60,12 @@ export class Dissemination<P> {
   private fedAt = -Infinity;
   /** The periodic sync was put off once because members were failing (`syncTick`). */
   private postponed = false;
-  /** Links whose first sync waits until the failure wave has passed (`linkUp`). */
+  /** Links whose first sync waits until the failure wave has passed (`linkUp`), or until the
+   *  whole table we asked for while joining has come (`syncWith`). */
   private readonly deferred = new Set<P>();
+  /** While our table holds only ourselves: the one peer asked for its whole table (an `m-sync`
+   *  with `join`) and when (`syncWith`). */
+  private joinAsk: { peer: P; at: number } | undefined = undefined;
   private flushArmed = false;
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
@@ -436,6 +444,11 @@ export class Dissemination<P> {
       this.syncWith(peer, now);
       return;
     }
+    this.deferLink(peer, now);
+  }
+
+  /** Sync with `peer` one probe period from now (`linkSync`), if it is still a neighbour then. */
+  private deferLink(peer: P, now: number): void {
     if (this.deferred.has(peer)) return;
     this.deferred.add(peer);
     const d = LINK_SYNC_DEFER_PERIODS * this.config.probeIntervalMs;
@@ -448,8 +461,23 @@ export class Dissemination<P> {
     if (this.nbrs.has(peer)) this.syncWith(peer, now);
   }
 
-  /** Open a reconciliation with `peer`: our size and bucket hashes. */
-  syncWith(peer: P, _now: number): void {
+  /** Open a reconciliation with `peer`: our size and bucket hashes. A joining node (only itself
+   *  in its table) asks one peer at a time for the whole table: the links that come up before
+   *  that table arrives wait a probe period (`JOIN_ASK_WAIT_PERIODS`) and then reconcile by
+   *  digest, or ask again if it still has not come. Each link's two ends open a sync, so the
+   *  joining end used to ask for the table twice per link (its own ask, and again in answer to
+   *  the peer's sync), and once more for every link it got before the first table came:
+   *  measured, `npm run bench:join-cost -- --nodes 50` (docs/results.md, "The join's CPU: one
+   *  table per joiner"). */
+  syncWith(peer: P, now: number): void {
+    if (this.store.size() <= 1) {
+      const a = this.joinAsk;
+      if (a !== undefined && now - a.at < JOIN_ASK_WAIT_PERIODS * this.config.probeIntervalMs) {
+        if (a.peer !== peer) this.deferLink(peer, now);
+        return;
+      }
+      this.joinAsk = { peer, at: now };
+    }
     const hashes: number[] = new Array<number>(BUCKETS);
     for (let b = 0; b < BUCKETS; b++) hashes[b] = this.store.bucketHash(b);
     this.io.send(peer, { type: 'm-sync', count: this.store.size(), hashes, join: this.store.size() <= 1 });

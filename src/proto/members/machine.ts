@@ -192,6 +192,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
           if (this.apply(m, pack(incOf(s), FAILED), null, false, now) && urgent === true) this.spread.flush(now);
         },
         neighbors: () => this.nbrs,
+        reconnected: (m) => this.io.peerReconnected?.(m),
         piggyback: () => this.spread.piggyback(),
         absorb: (ids, states, now) => this.spread.absorb(ids, states, now),
       },
@@ -384,7 +385,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       return false;
     }
     this.store.set(m, s, now);
-    this.detector.changed(m, s, now);
+    this.detector.changed(m, s, now, cur);
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);

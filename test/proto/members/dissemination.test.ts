@@ -206,3 +206,49 @@ test('reconnect: the failed member that answers our reconnect m-sync (its m-dige
   m.handleMessage(periodic[0].to, digest, 60_010);
   assert.deepEqual(io.reconnected, [p]);
 });
+
+test("join: a node knowing only itself asks one neighbour for the whole table; its other links and the peer's own sync wait for it, then reconcile by digest", () => {
+  const J = addr(90);
+  const { m, io, store } = machine(J, [], { probeIntervalMs: 1000 });
+  m.start(0);
+  io.take();
+  io.timers = [];
+  m.neighborUp(A[1], 10);
+  m.neighborUp(A[2], 11);
+  function syncs(): [string, boolean][] {
+    const out: [string, boolean][] = [];
+    for (const s of io.take()) if (s.msg.type === 'm-sync') out.push([s.to, s.msg.join]);
+    return out;
+  }
+  assert.deepEqual(syncs(), [[A[1], true]], 'one ask for the table, to the first link');
+  // A[1]'s own sync of the link, and A[2]'s, arrive before the table: no second ask.
+  const hashes = new Array<number>(64).fill(1);
+  m.handleMessage(A[1], { type: 'm-sync', count: 5, hashes, join: false }, 12);
+  m.handleMessage(A[2], { type: 'm-sync', count: 5, hashes, join: false }, 13);
+  assert.deepEqual(syncs(), [], 'the joining node asked again before the table came');
+  const [t] = io.takeTimers('m-link-sync');
+  assert.deepEqual(t, { delay: 1000, t: { type: 'm-link-sync', peer: A[2], due: 1011 } });
+  // The table comes (with names); the deferred link then reconciles by digest, not by another ask.
+  const table = A.slice(1, 5);
+  m.handleMessage(A[1], { type: 'm-changes', ids: table, states: table.map(() => pack(0, ALIVE)), metas: table.map((x) => ({ name: `node-${x}`, tags: {} })), sync: true }, 50);
+  assert.equal(store.size(), 5);
+  io.take();
+  m.handleTimer(t.t, 1011);
+  assert.deepEqual(syncs(), [[A[2], false]]);
+});
+
+test('join: an ask for the table that is not answered within two probe periods goes to the next link', () => {
+  const J = addr(91);
+  const { m, io } = machine(J, [], { probeIntervalMs: 1000 });
+  m.start(0);
+  m.neighborUp(A[1], 0);
+  m.neighborUp(A[2], 0);
+  io.take();
+  const t1 = io.takeTimers('m-link-sync')[0];
+  m.handleTimer(t1.t, 1000);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-sync'), [], 'asked a second peer within the wait');
+  const t2 = io.takeTimers('m-link-sync')[0];
+  m.handleTimer(t2.t, 2000);
+  const asks = io.take().filter((s) => s.msg.type === 'm-sync');
+  assert.deepEqual(asks.map((s) => [s.to, s.msg.type === 'm-sync' && s.msg.join]), [[A[2], true]]);
+});

@@ -1,0 +1,127 @@
+/**
+ * Ports for the agents of a benchmark, and starting an agent on them when another process
+ * may take one first.
+ *
+ * `freePorts` (src/cli/cluster.ts) binds port 0, reads the port and releases it: between
+ * that release and the agent's own bind, any process on the machine can take the port (the
+ * kernel hands out ephemeral ports to outgoing connections too, and up to 8 benchmarks and
+ * test suites share this machine), and the agent then exits with EADDRINUSE. `PortPlan`
+ * keeps the ports of every agent in arrays that the drivers read at each spawn, and
+ * `startOnFreePorts` spawns an agent, and when it exits before answering because one of its
+ * ports was taken, gives it new ports and spawns it again (at most `attempts` times). The
+ * start-up time a benchmark records is that of the attempt that came up: a lost port race
+ * changes which ports an agent uses, not what is measured.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { freePorts } from '../../src/cli/cluster.js';
+
+/** Two ports per agent (gossip, and the API or RPC port), all distinct. */
+export class PortPlan {
+  private constructor(
+    /** Gossip port of agent i (mutated in place by `reassign`: pass the array, not copies). */
+    readonly gossip: number[],
+    /** API (rumor) or RPC (Serf) port of agent i. */
+    readonly api: number[],
+  ) {}
+
+  static async create(n: number): Promise<PortPlan> {
+    const ports = await freePorts(2 * n);
+    return new PortPlan(ports.slice(0, n), ports.slice(n));
+  }
+
+  /** Give agent `i` two new free ports, distinct from every port of the plan. */
+  async reassign(i: number): Promise<void> {
+    const used = new Set([...this.gossip, ...this.api]);
+    for (let tries = 0; tries < 20; tries++) {
+      const [g, a] = await freePorts(2);
+      if (used.has(g) || used.has(a)) continue;
+      this.gossip[i] = g;
+      this.api[i] = a;
+      return;
+    }
+    throw new Error(`no two new free ports for agent ${i} in 20 tries`);
+  }
+}
+
+/** A log line saying that a port was taken (rumor: `EADDRINUSE`; Serf: Go's "address already in use"). */
+const PORT_TAKEN = /EADDRINUSE|address already in use/i;
+
+/** The last non-empty line of a log file ('' when there is none). */
+export function lastLogLine(file: string): string {
+  if (!existsSync(file)) return '';
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines.length === 0 ? '' : lines[lines.length - 1].slice(0, 300);
+}
+
+export interface StartSpec {
+  /** Who is started (for messages). */
+  what: string;
+  /** Spawn the agent on its current ports. */
+  spawn(): ChildProcess;
+  /** Resolves when the agent answers; throws (or rejects) while it does not yet. */
+  up(): Promise<void>;
+  /** Give the agent new ports (`PortPlan.reassign`, and drop clients bound to the old ones). */
+  reassign(): Promise<void>;
+  /** The agent's log (stdout and stderr), read when it exits before answering. */
+  logFile: string;
+  timeoutMs: number;
+  /** Spawns at most (default 4). */
+  attempts?: number;
+  /** Poll period of `up` (ms). */
+  everyMs?: number;
+}
+
+export type Started =
+  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[] }
+  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[] };
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * Spawn `spec`'s agent and wait until it answers. An agent that exits first because a port
+ * was taken (its log says so) is given new ports and spawned again; any other early exit, or
+ * a port race lost `attempts` times, throws with the log's last line. `t0` is when the
+ * attempt that came up was spawned. A still-running agent that does not answer within
+ * `timeoutMs` is returned as `timeout` (the caller notes it, as before).
+ */
+export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
+  const attempts = spec.attempts ?? 4;
+  const notes: string[] = [];
+  for (let k = 1; ; k++) {
+    const t0 = nowMs();
+    const child = spec.spawn();
+    const r = await upOrExit(child, spec);
+    if (r === 'up' || r === 'timeout') return { type: r, child, t0, attempts: k, notes };
+    const line = lastLogLine(spec.logFile);
+    if (!PORT_TAKEN.test(line)) throw new Error(`${spec.what} exited (${r}) before answering: ${line || '(empty log)'}`);
+    if (k >= attempts) throw new Error(`${spec.what}: a port was taken before it could bind it, ${k} times in a row: ${line}`);
+    notes.push(`${spec.what}: a port was taken before it bound it (${line}); started again on new ports`);
+    await spec.reassign();
+  }
+}
+
+/** 'up', 'timeout', or the exit code / signal of a child that exited before answering. */
+async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 'timeout' | string> {
+  let exit: string | undefined;
+  const onExit = (code: number | null, sig: NodeJS.Signals | null): void => {
+    exit = `exit ${code ?? sig ?? '?'}`;
+  };
+  child.once('exit', onExit);
+  try {
+    const deadline = Date.now() + spec.timeoutMs;
+    while (Date.now() < deadline) {
+      if (exit !== undefined || child.exitCode !== null || child.signalCode !== null) return exit ?? `exit ${child.exitCode ?? child.signalCode}`;
+      try {
+        await spec.up();
+        return 'up';
+      } catch {
+        // not yet
+      }
+      await new Promise((r) => setTimeout(r, spec.everyMs ?? 10));
+    }
+    return 'timeout';
+  } finally {
+    child.off('exit', onExit);
+  }
+}

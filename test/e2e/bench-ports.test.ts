@@ -1,0 +1,88 @@
+/**
+ * bench/support/ports.ts: an agent whose gossip port is taken between `freePorts` and its own
+ * bind (here: held by this test on purpose) exits with EADDRINUSE; `startOnFreePorts` gives it
+ * new ports and starts it again, and it answers. An agent that exits for another reason is
+ * not retried: the error names the log's last line.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { AgentClient } from '../../src/agent/client.js';
+import { freePorts, spawnAgent, stopAll } from '../../src/cli/cluster.js';
+import { startOnFreePorts } from '../../bench/support/ports.js';
+import { ensureBuilt } from './helpers.js';
+
+before(() => ensureBuilt());
+
+const children: ChildProcess[] = [];
+after(() => stopAll(children));
+
+function hold(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+test('startOnFreePorts: a gossip port taken before the agent binds it -> started again on new ports, and it answers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-ports-'));
+  const held = await hold();
+  try {
+    const ports = { gossip: held.port, api: (await freePorts(1))[0] };
+    let spawns = 0;
+    const r = await startOnFreePorts({
+      what: 'agent p1',
+      spawn: () => {
+        spawns++;
+        const c = spawnAgent({ name: 'p1', gossipPort: ports.gossip, apiPort: ports.api, profile: 'local', logFile: join(dir, 'p1.log') });
+        children.push(c);
+        return c;
+      },
+      up: async () => {
+        if ((await new AgentClient(`http://127.0.0.1:${ports.api}`).info()) === undefined) throw new Error('no answer');
+      },
+      reassign: async () => {
+        const [g, a] = await freePorts(2);
+        ports.gossip = g;
+        ports.api = a;
+      },
+      logFile: join(dir, 'p1.log'),
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.type, 'up', 'the agent on new ports did not answer within 60 s');
+    assert.equal(spawns, 2, `expected one failed start (port held) and one good one, got ${spawns} spawns`);
+    assert.notEqual(ports.gossip, held.port);
+    assert.equal(r.notes.length, 1);
+    assert.match(r.notes[0], /EADDRINUSE/);
+  } finally {
+    held.server.close();
+  }
+});
+
+test('startOnFreePorts: an agent that exits for another reason is not retried; the error quotes its log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-ports-'));
+  const [g, a] = await freePorts(2);
+  let spawns = 0;
+  await assert.rejects(
+    startOnFreePorts({
+      what: 'agent p2',
+      spawn: () => {
+        spawns++;
+        const c = spawnAgent({ name: 'p2', gossipPort: g, apiPort: a, logFile: join(dir, 'p2.log'), extraArgs: ['--profile', 'no-such-profile'] });
+        children.push(c);
+        return c;
+      },
+      up: () => Promise.reject(new Error('never up')),
+      reassign: () => Promise.reject(new Error('reassign must not be called')),
+      logFile: join(dir, 'p2.log'),
+      timeoutMs: 60_000,
+    }),
+    /agent p2 exited \(exit \d+\) before answering: .*profile/,
+  );
+  assert.equal(spawns, 1);
+});
