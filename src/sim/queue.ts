@@ -1,30 +1,56 @@
 /**
- * The simulator's event queue: a 4-ary min-heap ordered by (time, insertion sequence).
+ * The simulator's event queue: events popped in (time, insertion order) order.
  *
  * Ties in virtual time are broken by insertion order, which makes a run a pure function of
  * its seed. An event is a handful of numbers (kind, node, peer, aux) plus one object
- * reference (the message or timer), stored in slot arrays (typed arrays, recycled through a
- * free list); the heap itself only moves (time, slot) pairs, so a push or pop allocates
- * nothing and touches two contiguous arrays. Four children per node halves the depth of a
- * binary heap and keeps siblings in one cache line.
+ * reference (the message or timer), stored in the typed arrays of a bucket; a push or a pop
+ * allocates nothing once the buckets have grown to their working size.
  *
- * Near heap and far buckets: events due within a few hundred ms of the clock (messages in
- * flight, short timers) go to a small "near" heap; later ones (shuffle and cache timers,
- * ≈ 2·10^6 at 10^6 nodes) are appended to 100 ms buckets and moved into the near heap as a
- * whole when the clock comes within two buckets of them (a calendar queue in front of a
- * heap). The order is exactly that of one heap by (time, sequence), but the many message
- * events sift through a heap of the in-flight messages only (≈ 10^5 at 10^6 nodes), which
- * stays in cache, and a far timer costs an append instead of a sift through millions of
- * entries. Measured on a synthetic mix (3·10^6 far timers, 2·10^5 in flight): 1,679 ns per
- * pop+push with a far heap, against 503 ns with buckets (a scratch micro-benchmark).
+ * A calendar queue (R. Brown, CACM 31(10), 1988) in two tiers:
+ * - a ring of `RING` near buckets of `W` ms each covering `[cur·W, (cur + RING)·W)`; a push
+ *   appends to its bucket (messages in flight land 5–25 buckets ahead of the clock);
+ * - far buckets of `FAR_W` ms (shuffle and cache timers, seconds ahead), appended to in the
+ *   same way and spilled into the ring, in order, when the ring's window reaches them.
+ * When the clock enters a near bucket, that bucket is sorted once by time (a quicksort of an
+ * index permutation) and read in order; pushes into the bucket being read are inserted into
+ * its sorted remainder.
+ *
+ * Why it keeps the exact order of one heap by (time, sequence): within a bucket, the index
+ * order of the entries is their insertion order (a far bucket is spilled before any direct
+ * push into its range is possible, and spills keep the far bucket's push order), so sorting
+ * by (time, index) is sorting by (time, sequence), and no sequence number is stored.
+ *
+ * Why not a heap: the 4-ary heap it replaces (until 2026-12-06) kept each event's record in
+ * a slot recycled through a free list, apart from the heap's (time, slot) pairs; in the bench
+ * scenario at 3·10^4 nodes (sampled every 65,536 pops) the heap held 14,800 events on average
+ * (75,000 at most) over 218,561 slots (≈ 9 MB of records), so a pop sifted through ~7 heap
+ * levels and then read a cold slot (its record, its object). Here a pop reads the next entry
+ * of a sorted bucket that the sort has just streamed through the cache. Measured against the
+ * heap (`npm run bench:sim-pair`, docs/results.md "Simulator speed"): −15 % CPU at 10^5 nodes.
+ *
+ * Memory: 32 B per pending event (time, four int32, the object reference) plus each bucket's
+ * spare room: a far bucket is dropped once spilled (its arrays at most twice its events), and a
+ * near bucket's arrays are given back when read if more than four times what it held (a
+ * bucket of the join phase's bursts would otherwise keep its size as the ring turns).
+ *
+ * Limits: an event whose time is earlier than the bucket being read (never done by the simulator,
+ * which schedules at or after `now`) is read next, as a heap would pop it next; a sparse
+ * queue (only far timers) skips empty stretches through the far buckets' index heap, but
+ * steps through empty near buckets one at a time (at most `RING` per far bucket).
  */
 
-const INITIAL_CAPACITY = 1024;
-/** Width of a far bucket (ms). Chosen: 100 ms, so that the near window (2–3 buckets) holds
- *  every message of the default 5–25 ms latency model and the short Plumtree timers (IHAVE
- *  flush 10 ms, GRAFT 50 ms), while shuffle (10 s) and cache (30 s) timers wait in buckets.
- *  Only speed depends on it, never the order. */
-const BUCKET_MS = 100;
+const INITIAL_CAPACITY = 64;
+/** Width of a near bucket (ms). 1 ms: ≈ 1,370 events per bucket at 10^5 nodes during the
+ *  joins of the bench scenario (13,669,474 events in 10 s), sorted in cache; 0.25 ms measured
+ *  no faster (docs/results.md). Only speed depends on it, never the order. */
+const W = 1;
+/** Near buckets in the ring (a power of two): 256 ms, past every message of the default
+ *  5–25 ms latency model and the short Plumtree timers (IHAVE flush 10 ms, GRAFT 50 ms). */
+const RING = 256;
+/** Width of a far bucket (ms): half the ring's window, so that the window always holds the
+ *  far bucket being spilled. */
+const FAR_W = (RING * W) / 2;
+const PER_FAR = FAR_W / W;
 
 /** One popped event, written into a caller-owned record (no allocation per pop). */
 export interface EventRecord {
@@ -36,232 +62,308 @@ export interface EventRecord {
   obj: unknown;
 }
 
-/** A 4-ary min-heap of (time, slot) ordered by (time, seq[slot]). */
-class Heap {
-  time = new Float64Array(INITIAL_CAPACITY);
-  slot = new Int32Array(INITIAL_CAPACITY);
+/** Events in insertion order: time, four int32 (kind, node, peer, aux) and the object. */
+class Bucket {
+  t = new Float64Array(INITIAL_CAPACITY);
+  r = new Int32Array(4 * INITIAL_CAPACITY);
+  o: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(null);
   n = 0;
 
-  push(time: number, slot: number, S: Float64Array): void {
-    if (this.n === this.time.length) this.grow();
-    const T = this.time;
-    const H = this.slot;
-    const s = S[slot];
-    let i = this.n++;
-    while (i > 0) {
-      const p = (i - 1) >> 2;
-      const pt = T[p];
-      if (pt < time || (pt === time && S[H[p]] < s)) break;
-      T[i] = pt;
-      H[i] = H[p];
-      i = p;
+  /** Empty the (read) bucket; give back its arrays when they are more than four times the
+   *  size it last needed (a burst's bucket would otherwise keep its size for good). */
+  reset(): void {
+    const used = Math.max(this.n, INITIAL_CAPACITY);
+    this.n = 0;
+    if (this.t.length > 4 * used) {
+      let cap = INITIAL_CAPACITY;
+      while (cap < 2 * used) cap *= 2;
+      this.t = new Float64Array(cap);
+      this.r = new Int32Array(4 * cap);
+      this.o = new Array<unknown>(cap).fill(null);
     }
-    T[i] = time;
-    H[i] = slot;
   }
 
-  /** Remove the head (the caller has read it). */
-  pop(S: Float64Array): void {
-    const last = --this.n;
-    if (last > 0) this.siftDown(this.time[last], this.slot[last], last, S);
-  }
-
-  /** Place (t, slot) into the hole at the root of a heap of `n` elements. */
-  private siftDown(t: number, slot: number, n: number, S: Float64Array): void {
-    const T = this.time;
-    const H = this.slot;
-    const s = S[slot];
-    let i = 0;
-    for (;;) {
-      const c0 = 4 * i + 1;
-      if (c0 >= n) break;
-      let c = c0;
-      let ct = T[c0];
-      const end = c0 + 4 < n ? c0 + 4 : n;
-      for (let j = c0 + 1; j < end; j++) {
-        const jt = T[j];
-        if (jt < ct || (jt === ct && S[H[j]] < S[H[c]])) {
-          c = j;
-          ct = jt;
-        }
-      }
-      if (t < ct || (t === ct && s < S[H[c]])) break;
-      T[i] = ct;
-      H[i] = H[c];
-      i = c;
-    }
-    T[i] = t;
-    H[i] = slot;
+  append(time: number, kind: number, node: number, peer: number, aux: number, obj: unknown): number {
+    const i = this.n;
+    if (i === this.t.length) this.grow();
+    this.t[i] = time;
+    const r = this.r;
+    const k = i << 2;
+    r[k] = kind;
+    r[k + 1] = node;
+    r[k + 2] = peer;
+    r[k + 3] = aux;
+    this.o[i] = obj;
+    this.n = i + 1;
+    return i;
   }
 
   private grow(): void {
-    const cap = this.time.length * 2;
+    const cap = this.t.length * 2;
     const t = new Float64Array(cap);
-    t.set(this.time);
-    this.time = t;
-    const h = new Int32Array(cap);
-    h.set(this.slot);
-    this.slot = h;
+    t.set(this.t);
+    this.t = t;
+    const r = new Int32Array(4 * cap);
+    r.set(this.r);
+    this.r = r;
+    const o = new Array<unknown>(cap).fill(null);
+    for (let i = 0; i < this.n; i++) o[i] = this.o[i];
+    this.o = o;
   }
 }
 
 export class EventQueue {
-  private readonly near = new Heap();
-  /**
-   * Far events, by bucket index `floor(time / BUCKET_MS)`: slot lists in push order, moved
-   * into the near heap as a whole when their bucket comes up. Every event in a bucket has
-   * `time >= bucket * BUCKET_MS`, and every event of a bucket below `horizon` is in the near
-   * heap, so the near head is the global minimum as soon as it is earlier than the first
-   * bucket's start (see `settle`).
-   */
-  private readonly buckets = new Map<number, number[]>();
-  /** Indices of the non-empty buckets: a small binary min-heap. */
-  private readonly bucketHeap: number[] = [];
-  /** Buckets below this index have been moved into the near heap. */
-  private horizon = -Infinity;
-  // Slots: one interleaved record of four int32 (kind, node, peer, aux) per slot, so that a
-  // push or a pop touches one cache line; time and insertion sequence as float64.
-  private seq = new Float64Array(INITIAL_CAPACITY);
-  private tm = new Float64Array(INITIAL_CAPACITY);
-  private rec = new Int32Array(4 * INITIAL_CAPACITY);
-  private obj: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(null);
-  private free = new Int32Array(INITIAL_CAPACITY);
-  private nFree = 0;
-  private nSlots = 0;
+  private readonly ring: Bucket[] = Array.from({ length: RING }, () => new Bucket());
+  /** Index (time / W) of the near bucket being read; its entries in `perm[pos..]`. */
+  private cur = 0;
+  private pos = 0;
+  /** The current bucket's entries sorted by (time, index); valid from `pos` to its `n`. */
+  private perm = new Int32Array(INITIAL_CAPACITY);
+  /** Events in the ring (the current bucket's unread ones included). */
+  private ringN = 0;
+  private readonly far = new Map<number, Bucket>();
+  /** Indices of the non-empty far buckets: a binary min-heap. */
+  private readonly farHeap: number[] = [];
+  /** First far bucket not yet spilled into the ring: an event with `time / FAR_W` below it
+   *  goes to the ring. Invariant: `farNext · FAR_W ≤ (cur + RING) · W`. */
+  private farNext = RING / PER_FAR;
   private n = 0;
-  private nextSeq = 0;
-  /** Sink of `peekNodeHint`'s load of the head's object (never read). */
-  private hintObj: unknown = null;
+
+  constructor() {
+    this.sortCurrent();
+  }
 
   /** Number of pending events. */
   get size(): number {
     return this.n;
   }
 
-  /** Node of the event at the head of the near heap (-1: none). A hint only (the head of
-   *  the near heap need not be the next event before `settle`): read to prefetch. */
+  /** Node of the next event (-1: none in the bucket being read). A hint only, read to
+   *  prefetch. */
   peekNodeHint(): number {
-    if (this.near.n === 0) return -1;
-    const slot = this.near.slot[0];
-    // Load its object slot too (a cache miss otherwise taken at its pop); never used.
-    this.hintObj = this.obj[slot];
-    return this.rec[(slot << 2) + 1];
+    const b = this.ring[this.cur & (RING - 1)];
+    return this.pos < b.n ? b.r[(this.perm[this.pos] << 2) + 1] : -1;
   }
 
   /** Time of the earliest pending event (Infinity when empty). */
   peekTime(): number {
-    this.settle();
-    return this.near.n === 0 ? Infinity : this.near.time[0];
+    if (this.n === 0) return Infinity;
+    const c = this.ring[this.cur & (RING - 1)];
+    if (this.pos < c.n) return c.t[this.perm[this.pos]];
+    if (this.ringN > 0) {
+      for (let k = 1; k < RING; k++) {
+        const b = this.ring[(this.cur + k) & (RING - 1)];
+        if (b.n > 0) return minTime(b);
+      }
+    }
+    return minTime(this.far.get(this.farHeap[0])!);
   }
 
   /** Schedule an event. `kind` must fit in 8 bits; `node`, `peer`, `aux` in 32-bit ints. */
   push(time: number, kind: number, node: number, peer: number, aux: number, obj: unknown): void {
-    let slot: number;
-    if (this.nFree > 0) slot = this.free[--this.nFree];
-    else {
-      if (this.nSlots === this.seq.length) this.growSlots();
-      slot = this.nSlots++;
-    }
-    this.seq[slot] = this.nextSeq++;
-    this.tm[slot] = time;
-    const r = this.rec;
-    const k = slot << 2;
-    r[k] = kind;
-    r[k + 1] = node;
-    r[k + 2] = peer;
-    r[k + 3] = aux;
-    this.obj[slot] = obj;
     this.n++;
-    const b = Math.floor(time / BUCKET_MS);
-    if (b < this.horizon) {
-      this.near.push(time, slot, this.seq);
+    const f = Math.floor(time / FAR_W);
+    if (f >= this.farNext) {
+      let b = this.far.get(f);
+      if (b === undefined) {
+        b = new Bucket();
+        this.far.set(f, b);
+        heapPushInt(this.farHeap, f);
+      }
+      b.append(time, kind, node, peer, aux, obj);
       return;
     }
-    const list = this.buckets.get(b);
-    if (list !== undefined) list.push(slot);
-    else {
-      this.buckets.set(b, [slot]);
-      heapPushInt(this.bucketHeap, b);
+    this.ringN++;
+    const k = Math.floor(time / W);
+    if (k > this.cur) {
+      this.ring[k & (RING - 1)].append(time, kind, node, peer, aux, obj);
+      return;
     }
+    // Into the bucket being read: after every unread entry with a time not later.
+    const b = this.ring[this.cur & (RING - 1)];
+    const i = b.append(time, kind, node, peer, aux, obj);
+    if (this.perm.length < b.n) this.growPerm(b.n);
+    const P = this.perm;
+    const T = b.t;
+    let lo = this.pos;
+    let hi = i;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (T[P[mid]] <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    P.copyWithin(lo + 1, lo, i);
+    P[lo] = i;
   }
 
   /** Remove the earliest event into `out` if it is due at or before `limit`. Returns false
    *  when the queue is empty or its earliest event is later than `limit`. */
   pop(out: EventRecord, limit = Infinity): boolean {
     if (this.n === 0) return false;
-    this.settle();
-    const h = this.near;
-    const time = h.time[0];
+    let b = this.ring[this.cur & (RING - 1)];
+    while (this.pos === b.n) {
+      if (!this.advance(limit)) return false;
+      b = this.ring[this.cur & (RING - 1)];
+    }
+    const i = this.perm[this.pos];
+    const time = b.t[i];
     if (time > limit) return false;
-    const slot = h.slot[0];
-    out.time = time;
-    h.pop(this.seq);
+    this.pos++;
     this.n--;
-    const r = this.rec;
-    const k = slot << 2;
+    this.ringN--;
+    out.time = time;
+    const r = b.r;
+    const k = i << 2;
     out.kind = r[k];
     out.node = r[k + 1];
     out.peer = r[k + 2];
     out.aux = r[k + 3];
-    out.obj = this.obj[slot];
-    this.obj[slot] = null;
-    this.free[this.nFree++] = slot;
+    out.obj = b.o[i];
+    b.o[i] = null;
     return true;
   }
 
   /** Drop every pending event. */
   clear(): void {
-    this.obj.fill(null);
+    for (const b of this.ring) {
+      b.o.fill(null);
+      b.n = 0;
+    }
+    this.far.clear();
+    this.farHeap.length = 0;
+    this.ringN = 0;
     this.n = 0;
-    this.near.n = 0;
-    this.buckets.clear();
-    this.bucketHeap.length = 0;
-    this.horizon = -Infinity;
-    this.nFree = 0;
-    this.nSlots = 0;
+    this.pos = 0;
   }
 
-  /**
-   * Move buckets into the near heap until its head is the global minimum (the first bucket
-   * starts after it), together with every bucket within two widths of that head, and let
-   * later pushes within that window go straight to the near heap. Correctness needs only
-   * the first part; the window and `horizon` only save a trip through a bucket for events
-   * pushed just ahead of the clock (messages in flight, short timers).
-   */
-  private settle(): void {
-    const bh = this.bucketHeap;
-    const near = this.near;
-    for (;;) {
-      const ref = near.n > 0 ? near.time[0] : bh.length > 0 ? bh[0] * BUCKET_MS : -Infinity;
-      if (bh.length === 0 || bh[0] * BUCKET_MS > ref + 2 * BUCKET_MS) {
-        if (ref !== -Infinity) this.horizon = Math.floor(ref / BUCKET_MS) + 3;
-        return;
+  /** Leave the (read) current bucket for the next one that can hold events, spilling the far
+   *  buckets its window reaches, and sort it. False (nothing moved) when that bucket starts
+   *  after `limit`. */
+  private advance(limit: number): boolean {
+    let next = this.cur + 1;
+    if (this.ringN === 0) {
+      // Only far events: skip to the first far bucket.
+      const first = this.farHeap[0] * PER_FAR;
+      if (first > next) next = first;
+    }
+    if (next * W > limit) return false;
+    this.ring[this.cur & (RING - 1)].reset();
+    this.pos = 0;
+    if (next > this.cur + 1) this.farNext = Math.max(this.farNext, Math.floor((next * W) / FAR_W));
+    this.cur = next;
+    while ((this.farNext + 1) * FAR_W <= (next + RING) * W) this.spill(this.farNext++);
+    this.sortCurrent();
+    return true;
+  }
+
+  /** Move far bucket `f` (if any) into the ring, in its push order. */
+  private spill(f: number): void {
+    const src = this.far.get(f);
+    if (src === undefined) return;
+    this.far.delete(f);
+    heapPopInt(this.farHeap);
+    const T = src.t;
+    const R = src.r;
+    const O = src.o;
+    for (let i = 0; i < src.n; i++) {
+      const k = i << 2;
+      this.ring[Math.floor(T[i] / W) & (RING - 1)].append(T[i], R[k], R[k + 1], R[k + 2], R[k + 3], O[i]);
+    }
+    this.ringN += src.n;
+  }
+
+  /** Sort the current bucket's entries by (time, index) into `perm`. */
+  private sortCurrent(): void {
+    const b = this.ring[this.cur & (RING - 1)];
+    const n = b.n;
+    if (this.perm.length < n) this.growPerm(n);
+    const P = this.perm;
+    for (let i = 0; i < n; i++) P[i] = i;
+    if (n > 1) sortByTime(P, b.t, n);
+  }
+
+  private growPerm(n: number): void {
+    let cap = this.perm.length;
+    while (cap < n) cap *= 2;
+    const p = new Int32Array(cap);
+    p.set(this.perm);
+    this.perm = p;
+  }
+}
+
+function minTime(b: Bucket): number {
+  let m = Infinity;
+  for (let i = 0; i < b.n; i++) if (b.t[i] < m) m = b.t[i];
+  return m;
+}
+
+/** Sort `P[0..n)` (indices into `T`) by (T[i], i): a quicksort with a median of three and an
+ *  insertion sort below 16 elements, its pending ranges on an explicit stack. */
+function sortByTime(P: Int32Array, T: Float64Array, n: number): void {
+  const stack = SORT_STACK;
+  let sp = 0;
+  let lo = 0;
+  let hi = n - 1;
+  for (;;) {
+    if (hi - lo < 16) {
+      for (let i = lo + 1; i <= hi; i++) {
+        const x = P[i];
+        const tx = T[x];
+        let j = i - 1;
+        while (j >= lo) {
+          const y = P[j];
+          const ty = T[y];
+          if (ty < tx || (ty === tx && y < x)) break;
+          P[j + 1] = y;
+          j--;
+        }
+        P[j + 1] = x;
       }
-      const b = bh[0];
-      heapPopInt(bh);
-      const list = this.buckets.get(b)!;
-      this.buckets.delete(b);
-      const T = this.tm;
-      const S = this.seq;
-      for (let i = 0; i < list.length; i++) near.push(T[list[i]], list[i], S);
+      if (sp === 0) return;
+      hi = stack[--sp];
+      lo = stack[--sp];
+      continue;
+    }
+    // Median of three as the pivot, then Hoare partition on (time, index).
+    const mid = (lo + hi) >> 1;
+    if (before(P[mid], P[lo], T)) swap(P, mid, lo);
+    if (before(P[hi], P[lo], T)) swap(P, hi, lo);
+    if (before(P[hi], P[mid], T)) swap(P, hi, mid);
+    const p = P[mid];
+    const tp = T[p];
+    let i = lo;
+    let j = hi;
+    for (;;) {
+      do i++;
+      while (T[P[i]] < tp || (T[P[i]] === tp && P[i] < p));
+      do j--;
+      while (T[P[j]] > tp || (T[P[j]] === tp && P[j] > p));
+      if (i >= j) break;
+      swap(P, i, j);
+    }
+    // Larger part on the stack, smaller first (stack depth ≤ log2 n).
+    if (j - lo > hi - j) {
+      stack[sp++] = lo;
+      stack[sp++] = j;
+      lo = j + 1;
+    } else {
+      stack[sp++] = j + 1;
+      stack[sp++] = hi;
+      hi = j;
     }
   }
+}
 
-  private growSlots(): void {
-    const cap = this.seq.length * 2;
-    const grow = <A extends Float64Array | Int32Array>(a: A, make: (n: number) => A): A => {
-      const b = make(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.seq = grow(this.seq, (c) => new Float64Array(c));
-    this.tm = grow(this.tm, (c) => new Float64Array(c));
-    this.rec = grow(this.rec, (c) => new Int32Array(c));
-    this.free = grow(this.free, (c) => new Int32Array(c));
-    const o = new Array<unknown>(cap).fill(null);
-    for (let i = 0; i < this.nSlots; i++) o[i] = this.obj[i];
-    this.obj = o;
-  }
+const SORT_STACK = new Int32Array(128);
+
+function before(a: number, b: number, T: Float64Array): boolean {
+  return T[a] < T[b] || (T[a] === T[b] && a < b);
+}
+
+function swap(P: Int32Array, i: number, j: number): void {
+  const x = P[i];
+  P[i] = P[j];
+  P[j] = x;
 }
 
 /** Push `x` onto the binary min-heap `h` of integers. */

@@ -95,3 +95,92 @@ test('near and far events (ms apart and minutes apart) pop in exact (time, inser
   assert.equal(popped, id);
   assert.ok(sawFar > 100, `far events popped: ${sawFar}`);
 });
+
+/** A reference queue: a sorted array by (time, insertion order). */
+class RefQueue {
+  private items: { t: number; id: number }[] = [];
+  push(t: number, id: number): void {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.items[mid].t <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    this.items.splice(lo, 0, { t, id });
+  }
+  pop(limit: number): { t: number; id: number } | undefined {
+    if (this.items.length === 0 || this.items[0].t > limit) return undefined;
+    return this.items.shift();
+  }
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): number {
+    return this.items.length === 0 ? Infinity : this.items[0].t;
+  }
+}
+
+test('matches a sorted reference under pops bounded by a limit, pushes at the clock, sparse far timers and clear', () => {
+  const rng = new Sfc32(SEED + 3);
+  const q = new EventQueue();
+  const ref = new RefQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  let now = 0;
+  let id = 0;
+  let pops = 0;
+  for (let round = 0; round < 40_000; round++) {
+    const x = rng.next();
+    if (x < 0.4) {
+      // Delays: 0 (into the bucket being read), fractions of a ms, in-flight, short timers,
+      // and far timers (seconds to minutes), non-integer and integer so that ties occur.
+      const d = rng.next();
+      const delay = d < 0.1 ? 0 : d < 0.3 ? rng.next() : d < 0.7 ? 5 + rng.int(21) : d < 0.9 ? 10 + 40 * rng.next() : 1000 + rng.int(600_000);
+      q.push(now + delay, 1, id, 0, 0, id);
+      ref.push(now + delay, id);
+      id++;
+    } else if (x < 0.97) {
+      // Pop up to a limit a little ahead of the clock (runUntil), sometimes none due.
+      const limit = now + (rng.next() < 0.5 ? rng.next() * 3 : rng.int(400));
+      const want = ref.pop(limit);
+      const got = q.pop(e, limit);
+      assert.equal(got, want !== undefined, `pop ${pops}: due event expected ${String(want?.id)}`);
+      if (want !== undefined) {
+        assert.equal(e.time, want.t, `pop ${pops}: time`);
+        assert.equal(e.node, want.id, `pop ${pops}: insertion order`);
+        assert.equal(e.obj, want.id);
+        now = want.t;
+        pops++;
+      } else if (limit > now) now = limit; // runUntil: the clock moves to the limit
+    } else if (x < 0.999) {
+      assert.equal(q.peekTime(), ref.peek(), `peekTime at round ${round}`);
+    } else {
+      q.clear();
+      while (ref.size > 0) ref.pop(Infinity);
+    }
+    assert.equal(q.size, ref.size);
+  }
+  while (ref.size > 0) {
+    const want = ref.pop(Infinity)!;
+    assert.ok(q.pop(e));
+    assert.equal(e.node, want.id);
+  }
+  assert.equal(q.pop(e), false);
+  assert.ok(pops > 10_000, `pops: ${pops}`);
+});
+
+test('a queue holding only far timers jumps to them, in order, and wakes for a push at the clock', () => {
+  const q = new EventQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  // Timers an hour apart (virtual time), pushed out of order.
+  const times = [7_200_000, 3_600_000.5, 10_800_000, 3_600_000.5, 0.25];
+  times.forEach((t, i) => q.push(t, 0, i, 0, 0, null));
+  assert.ok(q.pop(e, 1000));
+  assert.deepEqual([e.time, e.node], [0.25, 4]);
+  assert.equal(q.pop(e, 3_600_000), false, 'nothing due before the first far timer');
+  q.push(3_600_000, 0, 5, 0, 0, null); // at the clock, after runUntil(3_600_000)
+  const order: number[] = [];
+  while (q.pop(e)) order.push(e.node);
+  assert.deepEqual(order, [5, 1, 3, 0, 2]);
+  assert.equal(q.size, 0);
+});
