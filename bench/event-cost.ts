@@ -32,7 +32,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../src/agent/client.js';
-import { agentArgs, freePorts, stopAll, waitUntil } from '../src/cli/cluster.js';
+import { agentArgs, stopAll, waitUntil } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { cpuMsOf, rssMbOf } from './startup.js';
 import { launcherOf } from './support/host-stats.js';
 
@@ -107,16 +108,19 @@ async function main(): Promise<void> {
   const { nodes, events, bin, nodeFlags } = args();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evcost-'));
   const scripts = writeScripts(dir);
-  const ports = await freePorts(2 * nodes);
-  const clients = Array.from({ length: nodes }, (_, i) => new AgentClient(`http://127.0.0.1:${ports[nodes + i]}`));
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(nodes);
+  const clientOf = (i: number): AgentClient => new AgentClient(`http://127.0.0.1:${plan.api[i]}`);
+  const clients = Array.from({ length: nodes }, (_, i) => clientOf(i));
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const load0 = loadavg()[0];
   const start = (i: number): ChildProcess => {
-    const fd = openSync(join(dir, `agent-${i}.log`), 'a');
+    const fd = openSync(logFile(i), 'a');
     const a = agentArgs({
       name: `n${i}`,
-      gossipPort: ports[i],
-      apiPort: ports[nodes + i],
-      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      gossipPort: plan.gossip[i],
+      apiPort: plan.api[i],
+      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
       handlers: [`user:bench=${scripts.user}`, `query:bench=${scripts.query}`],
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
     });
@@ -124,10 +128,12 @@ async function main(): Promise<void> {
     closeSync(fd);
     return c;
   };
-  const children = [start(0)];
+  const children: ChildProcess[] = [];
   try {
-    await waitUntil('agent n0 to answer', 30_000, async () => (await clients[0].info()) !== undefined);
-    for (let i = 1; i < nodes; i++) children.push(start(i));
+    const up = async (i: number): Promise<void> => {
+      if ((await clients[i].info()) === undefined) throw new Error(`agent n${i} does not answer yet`);
+    };
+    await startFleet(plan, nodes, children, { what: 'agent', spawn: start, up, logFile, reassigned: (i) => (clients[i] = clientOf(i)), timeoutMs: 60_000, everyMs: 50 });
     await waitUntil(`all ${nodes} agents to list ${nodes} alive`, 120_000, async () =>
       (await Promise.all(clients.map(async (c) => (await c.members()).filter((m) => m.status === 'alive').length))).every((n) => n === nodes),
     );
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'event-cost.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
-    await stopAll(children);
+    await stopAll(children.filter((c) => c !== undefined));
   }
 }
 

@@ -29,7 +29,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../src/agent/client.js';
 import { request as httpRequest } from 'node:http';
-import { agentArgs, freePorts, rumorBin, stopAll } from '../src/cli/cluster.js';
+import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache } from './startup.js';
 import { writeQueryHandler } from './query-all.js';
 import { handlerAt, launcherOf } from './support/host-stats.js';
@@ -123,16 +124,19 @@ async function main(): Promise<void> {
     return p;
   });
   const queryHandler = writeQueryHandler(dir);
-  const ports = await freePorts(2 * n);
-  const clients = Array.from({ length: n }, (_, i) => new AgentClient(`http://127.0.0.1:${ports[n + i]}`));
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(n);
+  const clientOf = (i: number): AgentClient => new AgentClient(`http://127.0.0.1:${plan.api[i]}`);
+  const clients = Array.from({ length: n }, (_, i) => clientOf(i));
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const nodeFlags = cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-interval', '1000'];
   const spawn = (i: number): ChildProcess => {
-    const fd = openSync(join(dir, `agent-${i}.log`), 'a');
+    const fd = openSync(logFile(i), 'a');
     const spec = agentArgs({
       name: `n${i}`,
-      gossipPort: ports[i],
-      apiPort: ports[n + i],
-      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      gossipPort: plan.gossip[i],
+      apiPort: plan.api[i],
+      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
       profile: 'lan',
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
@@ -142,15 +146,18 @@ async function main(): Promise<void> {
     return c;
   };
   const load0 = loadavg()[0];
-  const children: ChildProcess[] = [spawn(0)];
+  const children: ChildProcess[] = [];
   try {
-    if (!(await until(30_000, async () => (await clients[0].info()) && true))) throw new Error('agent n0 did not answer within 30 s');
-    for (let i = 1; i < n; i++) children.push(spawn(i));
-    const firstSpawn = Date.now();
+    const up = async (i: number): Promise<void> => {
+      if ((await clients[i].info()) === undefined) throw new Error(`agent n${i} does not answer yet`);
+    };
+    const started = await startFleet(plan, n, children, { what: 'agent', spawn, up, logFile, reassigned: (i) => (clients[i] = clientOf(i)), timeoutMs: 30_000, everyMs: 50 });
+    // The spawn of the first joiner's attempt that came up (epoch ms, as Date.now()).
+    const firstSpawn = Math.min(...started.slice(1).map((r) => r.t0));
     const joined = await until(120_000, async () => ((await Promise.all(clients.map(async (c) => (await c.members()).filter((m) => m.status === 'alive').length))).every((k) => k === n) ? true : undefined), 20);
     if (!joined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
     const joinedAt = Date.now();
-    process.stderr.write(`joined ${joinedAt - firstSpawn} ms after the first joiner's spawn\n`);
+    process.stderr.write(`joined ${Math.round(joinedAt - firstSpawn)} ms after the first joiner's spawn\n`);
     if (delayMs > 0) await sleep(delayMs);
     const pids = children.map((c) => c.pid!);
     const fleetCpu = (): number => pids.reduce((s, p) => {
@@ -178,7 +185,7 @@ async function main(): Promise<void> {
       const c0 = fleetCpu();
       const idleRate = ((c0 - gapCpu) / Math.max(1, Date.now() - gapStart)) * 1000;
       const t0 = Date.now();
-      await publish(ports[n + (k % n)], name, id);
+      await publish(plan.api[k % n], name, id);
       const times = await until(15_000, async () => {
         const t = Array.from({ length: n }, (_, i) => handlerAt(dir, i, id));
         return t.every((x) => x !== undefined) ? (t as number[]) : undefined;
@@ -218,7 +225,7 @@ async function main(): Promise<void> {
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');
   } finally {
-    await stopAll(children);
+    await stopAll(children.filter((c) => c !== undefined));
   }
 }
 

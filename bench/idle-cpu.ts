@@ -23,7 +23,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentArgs, freePorts, rumorBin, spawnAgent, stopAll, type AgentSpec } from '../src/cli/cluster.js';
+import { agentArgs, rumorBin, spawnAgent, stopAll, type AgentSpec } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { sleep, until } from './support/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,9 +105,10 @@ function spawnProfiled(spec: AgentSpec, profDir: string): ChildProcess {
 }
 
 async function startCluster(o: Options, dir: string, children: ChildProcess[]): Promise<void> {
-  const ports = await freePorts(2 * o.nodes);
-  const gossip = ports.slice(0, o.nodes);
-  const api = ports.slice(o.nodes);
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(o.nodes);
+  const { gossip, api } = plan;
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const spawn = (i: number): ChildProcess => {
     const spec: AgentSpec = {
       name: `n${i}`,
@@ -114,14 +116,12 @@ async function startCluster(o: Options, dir: string, children: ChildProcess[]): 
       apiPort: api[i],
       profile: o.profile,
       join: i === 0 ? [] : [`127.0.0.1:${gossip[0]}`],
-      logFile: join(dir, `agent-${i}.log`),
+      logFile: logFile(i),
       extraArgs: ['--log-level', 'warn'],
     };
     return i === 1 && o.cpuProf ? spawnProfiled(spec, o.cpuProf) : spawnAgent(spec);
   };
-  children.push(spawn(0));
-  if ((await until(60_000, async () => (await getJson(api[0], '/v1/members'), true), 100)) === undefined) throw new Error('agent 0 did not answer within 60 s');
-  for (let i = 1; i < o.nodes; i++) children.push(spawn(i));
+  await startFleet(plan, o.nodes, children, { what: 'agent', spawn, up: (i) => getJson(api[i], '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 100 });
   const joined = await until(120_000, async () => {
     const lists = await Promise.all(api.map((p) => getJson(p, '/v1/members') as Promise<{ members: { status: string }[] }>));
     return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === o.nodes) || undefined;
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
     process.stdout.write(`wrote ${file}\n`);
   } finally {
-    await stopAll(children);
+    await stopAll(children.filter((c) => c !== undefined));
   }
 }
 

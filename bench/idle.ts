@@ -22,7 +22,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { PortAccounting } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
@@ -105,25 +106,24 @@ async function main(): Promise<void> {
   if (spawnSync(process.execPath, [join(ROOT, 'scripts', 'ensure-built.mjs')], { stdio: 'inherit' }).status !== 0) fail('build failed (npm run prepare)');
   const n = o.nodes;
   const load = [loadavg()[0]];
-  const ports = await freePorts(2 * n);
-  const gossip = ports.slice(0, n);
-  const api = ports.slice(n);
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(n);
+  const { gossip, api } = plan;
   const dir = mkdtempSync(join(tmpdir(), 'bench-idle-'));
   const children: ChildProcess[] = [];
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const spawn = (i: number): ChildProcess =>
     spawnAgent({
       name: `n${i}`,
       gossipPort: gossip[i],
       apiPort: api[i],
       join: i === 0 ? [] : [`127.0.0.1:${gossip[0]}`],
-      logFile: join(dir, `agent-${i}.log`),
+      logFile: logFile(i),
       extraArgs: ['--log-level', 'warn'],
     });
   process.on('exit', () => accountingChain.stop());
   try {
-    children.push(spawn(0));
-    await untilOrThrow('agent 0 to answer', 60_000, async () => (await getJson(api[0], '/v1/members'), true));
-    for (let i = 1; i < n; i++) children.push(spawn(i));
+    await startFleet(plan, n, children, { what: 'agent', spawn, up: (i) => getJson(api[i], '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 100 });
     await untilOrThrow(`every agent to list ${n} alive`, 120_000, async () => {
       const lists = await Promise.all(api.map((p) => getJson(p, '/v1/members') as Promise<{ members: { status: string }[] }>));
       return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
     process.stdout.write(`wrote ${file}\n`);
   } finally {
-    await stopAll(children);
+    await stopAll(children.filter((c) => c !== undefined));
   }
 }
 

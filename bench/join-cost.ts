@@ -31,7 +31,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { freePorts, spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
 import { sleep, until } from './support/wait.js';
 
@@ -91,30 +92,29 @@ const addInto = (into: Counts, c: Counts): void => {
 };
 
 async function run(n: number, dir: string): Promise<Record<string, unknown>> {
-  const ports = await freePorts(2 * n);
-  const api = (i: number): number => ports[n + i];
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(n);
+  const api = (i: number): number => plan.api[i];
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const kids: ChildProcess[] = [];
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const spawnOne = (i: number): ChildProcess =>
     spawnAgent({
       name: `n${i}`,
-      gossipPort: ports[i],
+      gossipPort: plan.gossip[i],
       apiPort: api(i),
-      join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
       profile: 'lan',
       handlers: ['user=/bin/true'],
-      logFile: join(dir, `agent-${i}.log`),
+      logFile: logFile(i),
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
       env: agentEnv(false),
     });
-  const boot = async (i: number): Promise<void> => {
-    kids[i] = spawnOne(i);
-    if ((await until(60_000, async () => (await getJson<MembersReply>(keepAlive, api(i), '/v1/members'), true), 10)) === undefined) throw new Error(`agent ${i} did not answer within 60 s`);
-  };
   try {
     const t0 = performance.now();
-    await boot(0);
-    await Promise.all(Array.from({ length: n - 1 }, (_, k) => boot(k + 1)));
+    // Agent 0, then the others at once, each polled every 10 ms until it answers; one that
+    // lost a port race is started again on new ports (the time includes that restart).
+    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up: (i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 10 });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     const joined = await until(120_000, async () => {
@@ -169,7 +169,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     };
   } finally {
     keepAlive.destroy();
-    await stopAll(kids, 3000);
+    await stopAll(kids.filter((k) => k !== undefined), 3000);
   }
 }
 

@@ -24,11 +24,12 @@
  * at the start and the end is printed with them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PortPlan as Ports } from './support/ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -159,49 +160,80 @@ export interface StartupSample {
   rss_joined_mb: number;
 }
 
-async function freePortPair(): Promise<[number, number]> {
-  const { freePorts } = await import('../src/cli/cluster.js');
-  const [a, b] = await freePorts(2);
-  return [a, b];
+/** `port`'s `path` answered 200; throws while it does not (the `up` of support/ports.ts). */
+async function answers(port: number, path: string): Promise<void> {
+  if (!(await get(port, path)).ok) throw new Error(`no answer on ${path}`);
 }
+
+/** The agents' logs (stdout and stderr): a lost port race shows in them (support/ports.ts). */
+let logDir: string | undefined;
+const logPath = (name: string): string => join((logDir ??= mkdtempSync(join(tmpdir(), 'bench-startup-'))), `${name}.log`);
 
 /** Node flags put before bin/rumor.js in every agent started here (`--node-arg`, for A/B runs of V8 and Node options). */
 const nodeArgs: string[] = [];
 /** `--keep-env`: start agents with this process's whole environment (`START_COST_ENV` included). */
 let keepEnv = false;
 
-function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined): ChildProcess {
+function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined, logFile: string): ChildProcess {
   const args = [...nodeArgs, join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
   for (const j of joinTo) args.push('--join', j);
   if (handler) args.push('--event-handler', `user=${handler}`);
-  return spawn(process.execPath, args, { stdio: 'ignore', env: agentEnv(keepEnv) });
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: agentEnv(keepEnv) });
+  closeSync(fd);
+  return child;
 }
 
 const aliveCount = (body: string): number => (JSON.parse(body) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
 
 /** Start `runs` agents one after the other, each joining a running seed, and measure each. */
 export async function agentStartup(runs: number, handler?: string): Promise<StartupSample[]> {
-  const [sg, sa] = await freePortPair();
-  const seed = spawnRumor(sg, sa, [], undefined);
+  const { PortPlan, startOnFreePorts } = await import('./support/ports.js');
+  // Each agent is started again on new ports if one was taken before it bound it
+  // (support/ports.ts): its figures are those of the attempt that came up.
+  const start = async (what: string, plan: Ports, joinTo: () => string[], h: string | undefined, everyMs: number, set: (c: ChildProcess) => void): Promise<ChildProcess> => {
+    const logFile = logPath(what.replace(/ /g, '-'));
+    const r = await startOnFreePorts({
+      what,
+      spawn: () => {
+        const c = spawnRumor(plan.gossip[0], plan.api[0], joinTo(), h, logFile);
+        set(c);
+        return c;
+      },
+      up: () => answers(plan.api[0], '/v1/info'),
+      reassign: () => plan.reassign(0),
+      logFile,
+      timeoutMs: 30_000,
+      everyMs,
+    });
+    for (const note of r.notes) process.stderr.write(`${note}\n`);
+    if (r.type === 'timeout') throw new Error(`${what} did not answer within 30 s`);
+    return r.child;
+  };
+  const seedPorts = await PortPlan.create(1);
+  let seed: ChildProcess | undefined;
   const out: StartupSample[] = [];
   try {
-    if (!(await pollUntil(sa, '/v1/info', () => true, 30_000, 10))) throw new Error('the seed agent did not answer within 30 s');
+    await start('the seed agent', seedPorts, () => [], undefined, 10, (c) => (seed = c));
     for (let k = 0; k < runs; k++) {
-      const [g, a] = await freePortPair();
-      const child = spawnRumor(g, a, [`127.0.0.1:${sg}`], handler);
+      const plan = await PortPlan.create(1);
+      let child: ChildProcess | undefined;
       try {
-        if (!(await pollUntil(a, '/v1/info', () => true, 30_000, 2))) throw new Error(`agent ${k} did not answer within 30 s`);
-        const cpuApi = cpuMsOf(child.pid);
-        if (!(await pollUntil(a, '/v1/members', (b) => aliveCount(b) >= 2, 30_000, 20))) throw new Error(`agent ${k} did not join within 30 s`);
+        const c = await start(`agent ${k}`, plan, () => [`127.0.0.1:${seedPorts.gossip[0]}`], handler, 2, (x) => (child = x));
+        const cpuApi = cpuMsOf(c.pid);
+        if (!(await pollUntil(plan.api[0], '/v1/members', (b) => aliveCount(b) >= 2, 30_000, 20))) throw new Error(`agent ${k} did not join within 30 s`);
         await sleep(2500);
-        out.push({ cpu_to_api_ms: cpuApi, cpu_joined_ms: cpuMsOf(child.pid), rss_joined_mb: rssMbOf(child.pid) });
+        out.push({ cpu_to_api_ms: cpuApi, cpu_joined_ms: cpuMsOf(c.pid), rss_joined_mb: rssMbOf(c.pid) });
       } finally {
-        child.kill('SIGKILL');
-        await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+        const c = child;
+        if (c !== undefined) {
+          c.kill('SIGKILL');
+          await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
+        }
       }
     }
   } finally {
-    seed.kill('SIGKILL');
+    seed?.kill('SIGKILL');
   }
   return out;
 }
@@ -209,16 +241,27 @@ export async function agentStartup(runs: number, handler?: string): Promise<Star
 /** `n` agents started as bench/cluster.ts starts them (a seed, then the others at once, joining
  *  it, each with an event handler); `settleMs` after the last spawn, each one's CPU and RSS. */
 export async function clusterSettled(n: number, settleMs: number): Promise<{ cpu_ms: number[]; rss_mb: number[] }> {
-  const { freePorts } = await import('../src/cli/cluster.js');
-  const ports = await freePorts(2 * n);
-  const kids = [spawnRumor(ports[0], ports[n], [], '/bin/true')];
+  const { PortPlan, startFleet } = await import('./support/ports.js');
+  const plan = await PortPlan.create(n);
+  const kids: ChildProcess[] = [];
+  const logFile = (i: number): string => logPath(`cluster-${i}`);
   try {
-    if (!(await pollUntil(ports[n], '/v1/info', () => true, 30_000, 10))) throw new Error('the seed agent did not answer within 30 s');
-    for (let i = 1; i < n; i++) kids.push(spawnRumor(ports[i], ports[n + i], [`127.0.0.1:${ports[0]}`], '/bin/true'));
-    await sleep(settleMs);
+    // Each agent is polled until it answers (refused connections before it listens cost it
+    // nothing; one /v1/info request after), so that one whose port was taken before it bound
+    // it is started again on new ports (support/ports.ts); the settle counts from the last spawn.
+    const started = await startFleet(plan, n, kids, {
+      what: 'agent',
+      spawn: (i) => spawnRumor(plan.gossip[i], plan.api[i], i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`], '/bin/true', logFile(i)),
+      up: (i) => answers(plan.api[i], '/v1/info'),
+      logFile,
+      timeoutMs: 30_000,
+      everyMs: 10,
+    });
+    const lastSpawn = Math.max(...started.map((s) => s.t0));
+    await sleep(Math.max(0, lastSpawn + settleMs - (performance.timeOrigin + performance.now())));
     return { cpu_ms: kids.map((k) => cpuMsOf(k.pid)), rss_mb: kids.map((k) => rssMbOf(k.pid)) };
   } finally {
-    for (const k of kids) k.kill('SIGKILL');
+    for (const k of kids) k?.kill('SIGKILL');
   }
 }
 

@@ -5,7 +5,8 @@
  *   node --import tsx bench/tag-update-run.ts --nodes 50 [--bin path/to/bin/rumor.js]
  *
  * Starts N agents on loopback (`--bin`: another build's `bin/rumor.js`, e.g. an older commit
- * unpacked elsewhere, default this tree's), waits until every agent lists all N alive, then
+ * unpacked elsewhere, default this tree's; one that loses a port race is started again on new
+ * ports, bench/support/ports.ts), waits until every agent lists all N alive, then
  * measures the tag updates as bench:cluster does (`POST /v1/tags`, then `GET /v1/members`
  * at every agent every 20 ms). Besides each update's latency it prints when every agent's
  * `/v1/kv-watch` stream reported the new value (the propagation, without the polling) and the
@@ -18,7 +19,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentArgs, freePorts } from '../src/cli/cluster.js';
+import { agentArgs } from '../src/cli/cluster.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { measureTagUpdates } from './tag-update.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,20 +81,22 @@ function watchAll(api: number[], arrivals: Map<string, number[]>): ClientRequest
 
 async function main(): Promise<void> {
   const { nodes: n, bin } = parse(process.argv.slice(2));
-  const ports = await freePorts(2 * n);
-  const gossip = ports.slice(0, n);
-  const api = ports.slice(n);
+  // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
+  const plan = await PortPlan.create(n);
+  const { gossip, api } = plan;
   const dir = mkdtempSync(join(tmpdir(), 'rumor-tag-update-'));
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const children: ChildProcess[] = [];
+  const logFile = (i: number): string => join(dir, `agent-${i}.log`);
+  const start = (i: number): ChildProcess => {
+    const fd = openSync(logFile(i), 'a');
+    const args = agentArgs({ name: `n${i}`, gossipPort: gossip[i], apiPort: api[i], join: i === 0 ? [] : [`127.0.0.1:${gossip[0]}`], extraArgs: ['--log-level', 'warn'] });
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    return child;
+  };
   try {
-    for (let i = 0; i < n; i++) {
-      const fd = openSync(join(dir, `agent-${i}.log`), 'a');
-      const args = agentArgs({ name: `n${i}`, gossipPort: gossip[i], apiPort: api[i], join: i === 0 ? [] : [`127.0.0.1:${gossip[0]}`], extraArgs: ['--log-level', 'warn'] });
-      children.push(spawn(process.execPath, [bin, ...args], { stdio: ['ignore', fd, fd], detached: true }));
-      closeSync(fd);
-      if (i === 0) await sleep(1500);
-    }
+    await startFleet(plan, n, children, { what: 'agent', spawn: start, up: (i) => httpJson(keepAlive, api[i], '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 100 });
     const t0 = Date.now();
     for (;;) {
       if (Date.now() - t0 > 180_000) throw new Error(`the ${n} agents did not all list each other alive within 180 s (logs: ${dir})`);
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
   } finally {
     keepAlive.destroy();
     const signal = (sig: NodeJS.Signals): void => {
-      for (const c of children) {
+      for (const c of children.filter((x) => x !== undefined)) {
         try {
           if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) process.kill(-c.pid, sig);
         } catch {

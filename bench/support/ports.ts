@@ -125,3 +125,53 @@ async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 't
     child.off('exit', onExit);
   }
 }
+
+export interface FleetSpec {
+  /** Who is started (for messages): `${what} ${i}`. */
+  what: string;
+  /** Spawn agent `i` on the plan's current ports (read them in the call, not before). */
+  spawn(i: number): ChildProcess;
+  /** Resolves when agent `i` answers; throws (or rejects) while it does not yet. */
+  up(i: number): Promise<unknown>;
+  /** Agent `i`'s log (stdout and stderr), where a lost port race shows. */
+  logFile(i: number): string;
+  /** Called after agent `i` was given new ports: drop clients bound to the old ones. */
+  reassigned?(i: number): void;
+  /** Per agent, from its (last) spawn. */
+  timeoutMs: number;
+  everyMs?: number;
+}
+
+/**
+ * Start agents 0..n-1 of `plan` the way the benchmarks do: agent 0 first, then the others at
+ * once (they join agent 0 at its current gossip port), each through `startOnFreePorts`.
+ * `children[i]` is set at every spawn, so the caller's clean-up stops the attempt running
+ * now; an agent that does not answer within `timeoutMs` throws. Each lost port race is
+ * written to stderr. Returns what `startOnFreePorts` returned for each agent (`t0` of the
+ * attempt that came up).
+ */
+export async function startFleet(plan: PortPlan, n: number, children: ChildProcess[], s: FleetSpec): Promise<Started[]> {
+  const started: Started[] = [];
+  const one = async (i: number): Promise<void> => {
+    const r = await startOnFreePorts({
+      what: `${s.what} ${i}`,
+      spawn: () => (children[i] = s.spawn(i)),
+      up: async () => {
+        await s.up(i);
+      },
+      reassign: async () => {
+        await plan.reassign(i);
+        s.reassigned?.(i);
+      },
+      logFile: s.logFile(i),
+      timeoutMs: s.timeoutMs,
+      everyMs: s.everyMs,
+    });
+    for (const note of r.notes) process.stderr.write(`${note}\n`);
+    if (r.type === 'timeout') throw new Error(`${s.what} ${i} did not answer within ${s.timeoutMs / 1000} s (log: ${s.logFile(i)})`);
+    started[i] = r;
+  };
+  await one(0);
+  await Promise.all(Array.from({ length: n - 1 }, (_, k) => one(k + 1)));
+  return started;
+}

@@ -2,7 +2,8 @@
  * bench/support/ports.ts: an agent whose gossip port is taken between `freePorts` and its own
  * bind (here: held by this test on purpose) exits with EADDRINUSE; `startOnFreePorts` gives it
  * new ports and starts it again, and it answers. An agent that exits for another reason is
- * not retried: the error names the log's last line.
+ * not retried: the error names the log's last line. `startFleet` does the same for each agent
+ * of a `PortPlan`, and leaves the attempt that came up in the caller's array.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { AgentClient } from '../../src/agent/client.js';
 import { freePorts, spawnAgent, stopAll } from '../../src/cli/cluster.js';
-import { startOnFreePorts } from '../../bench/support/ports.js';
+import { PortPlan, startFleet, startOnFreePorts } from '../../bench/support/ports.js';
 import { ensureBuilt } from './helpers.js';
 
 before(() => ensureBuilt());
@@ -85,4 +86,36 @@ test('startOnFreePorts: an agent that exits for another reason is not retried; t
     /agent p2 exited \(exit \d+\) before answering: .*profile/,
   );
   assert.equal(spawns, 1);
+});
+
+test('startFleet: agent 1 of 2 loses its gossip port -> it alone is started again on new plan ports; children[1] is the live attempt', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-ports-'));
+  const held = await hold();
+  try {
+    const plan = await PortPlan.create(2);
+    plan.gossip[1] = held.port;
+    const kids: ChildProcess[] = [];
+    const spawns = [0, 0];
+    const started = await startFleet(plan, 2, kids, {
+      what: 'agent',
+      spawn: (i) => {
+        spawns[i]++;
+        const c = spawnAgent({ name: `f${i}`, gossipPort: plan.gossip[i], apiPort: plan.api[i], profile: 'local', join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`], logFile: join(dir, `f${i}.log`) });
+        children.push(c);
+        return c;
+      },
+      up: async (i) => {
+        if ((await new AgentClient(`http://127.0.0.1:${plan.api[i]}`).info()) === undefined) throw new Error('no answer');
+      },
+      logFile: (i) => join(dir, `f${i}.log`),
+      timeoutMs: 60_000,
+    });
+    assert.deepEqual(spawns, [1, 2], 'expected agent 0 started once, agent 1 twice (its first gossip port held)');
+    assert.notEqual(plan.gossip[1], held.port, 'agent 1 was not given a new gossip port');
+    assert.deepEqual(started.map((r) => [r.type, r.attempts]), [['up', 1], ['up', 2]]);
+    assert.equal(kids[1], started[1].child, 'children[1] is not the attempt that came up');
+    assert.equal(kids[1].exitCode, null, 'the attempt of agent 1 that came up is not running');
+  } finally {
+    held.server.close();
+  }
 });

@@ -15,6 +15,7 @@ import { AgentClient } from '../../src/agent/client.js';
 import { keyFingerprint } from '../../src/wire/crypto.js';
 import { waitUntil as waitFor } from '../support/wait.js';
 import { ensureBuilt, rumor } from './helpers.js';
+import { PortPlan, startFleet } from '../../bench/support/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-e2e-keys-'));
 let specs: AgentSpec[] = [];
@@ -53,19 +54,32 @@ before(async () => {
   const g = await rumor(['keygen']);
   assert.equal(g.code, 0, g.err);
   K1 = g.out.trim();
-  const ports = await freePorts(12);
-  specs = [0, 1, 2, 3, 4, 5].map((i) => ({
+  // k1..k5 start as the benchmarks start agents (bench/support/ports.ts): one whose port was
+  // taken between `freePorts` and its bind is started again on new ports.
+  const plan = await PortPlan.create(6);
+  const specFor = (i: number): AgentSpec => ({
     name: `k${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: plan.gossip[i],
+    apiPort: plan.api[i],
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
     logFile: join(tmp, `k${i + 1}.log`),
     extraArgs: ['--data-dir', join(tmp, `data-k${i + 1}`), '--log-format', 'text'],
     // The key through the environment, as docs/agent.md advises (flags show in `ps`).
     env: { RUMOR_ENCRYPT: K1 },
-  }));
-  for (let i = 0; i < 5; i++) children[i] = spawnAgent(specs[i]);
+  });
+  specs = [0, 1, 2, 3, 4, 5].map(specFor);
+  await startFleet(plan, 5, children, {
+    what: 'agent',
+    spawn: (i) => spawnAgent((specs[i] = specFor(i))),
+    up: async (i) => {
+      if ((await new AgentClient(`http://127.0.0.1:${specs[i].apiPort}`).info()) === undefined) throw new Error(`k${i + 1} does not answer yet`);
+    },
+    logFile: (i) => join(tmp, `k${i + 1}.log`),
+    timeoutMs: 60_000,
+    everyMs: 100,
+  });
+  specs[5] = specFor(5); // k1's gossip port as it is now
 });
 
 after(async () => {

@@ -3,7 +3,7 @@
  *  and which suspicions are piggybacked. Exact inputs and outputs, no simulator. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addr, machine } from './harness.js';
+import { addr, machine, started } from './harness.js';
 import { ALIVE, FAILED, SUSPECT, pack } from '../../../src/proto/members/types.js';
 
 const A = Array.from({ length: 24 }, (_, i) => addr(i + 1));
@@ -41,12 +41,7 @@ test('flush: an overlay neighbour gets the batch without what it sent us; each r
 });
 
 test('flush: our own entry (a refutation) goes to every ring subject and back to the sender of the rumour', () => {
-  const { m, io } = machine(A[0], A, { rings: 4 });
-  m.start(0);
-  m.neighborUp(A[1], 0);
-  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
-  io.take();
-  io.timers = [];
+  const { m, io } = started(A[0], A, [A[1]], { rings: 4 });
   m.handleMessage(A[1], { type: 'm-changes', ids: [A[0]], states: [pack(0, SUSPECT)], metas: null, sync: false }, 10);
   m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
   const got = io

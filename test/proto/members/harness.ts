@@ -54,6 +54,9 @@ export function config(over: Partial<MembersConfig> = {}): MembersConfig {
 
 export const addr = (i: number): string => `10.0.0.${i}:7946`;
 
+/** The addresses of nodes 1..n (`addr`). */
+export const addrs = (n: number): string[] => Array.from({ length: n }, (_, i) => addr(i + 1));
+
 /** A machine for `self` whose table already lists `members` alive at incarnation 0. */
 export function machine(self: string, members: string[], over: Partial<MembersConfig> = {}, seed = 1) {
   // Piggybacking off unless asked for: the other outputs are then exact and short.
@@ -66,6 +69,17 @@ export function machine(self: string, members: string[], over: Partial<MembersCo
   const io = new Rec();
   const m = new Members<string>(self, { name: `node-${self}`, tags: {} }, cfg, new Sfc32(seed), io, store);
   return { m, io, store, cfg };
+}
+
+/** `machine`, started at 0 with `neighbours` up, its first flush done and its outputs cleared. */
+export function started(self: string, members: string[], neighbours: string[], over: Partial<MembersConfig> = {}) {
+  const r = machine(self, members, over);
+  r.m.start(0);
+  for (const p of neighbours) r.m.neighborUp(p, 0);
+  r.m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  r.io.take();
+  r.io.timers = [];
+  return r;
 }
 
 /** An in-memory network of machines with a virtual clock: timers and messages are events. */
