@@ -8,9 +8,8 @@
  * meanwhile wait behind the whole burst (measured: p99 945 ms vs 8.5 ms, docs/results.md).
  *
  * Here a node handles at most `turnBudget` gossip frames per event-loop turn. While nothing is
- * queued on its link and the turn's budget is not spent, a frame runs at once (the common,
- * unloaded case: no added latency, no reordering; and an honest link's frame does not wait
- * for the pass behind another link's backlog). Otherwise it waits in a queue of its link (the peer
+ * queued and the turn's budget is not spent, a frame runs at once (the common, unloaded
+ * case: no added latency, no reordering). Otherwise it waits in a queue of its link (the peer
  * it came from) and, inside that, of its origin (the envelope's `origin`); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
  * `setImmediate` passes of `turnBudget` frames. A link's backlog therefore never delays
@@ -204,9 +203,7 @@ export class FairInbound {
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
   offer(peer: string, origin: string, msg: GossipFrame, at: number): Offer {
-    // A link with nothing queued runs its frame at once even while other links wait (their
-    // frames are of other TCP streams: no order among them to keep); see `idle`.
-    if (this.spent < this.c.turnBudget && this.idle(peer) && this.runNow(peer, origin)) {
+    if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
     }
@@ -232,15 +229,6 @@ export class FairInbound {
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
-  }
-
-  /** Has `peer`'s link nothing queued? Then its next frame may run as read, ahead of other
-   *  links' queues (as a new flow in fair queueing: measured on bench:flood, an honest frame
-   *  that had waited for the turn's pass behind a flooder's queue lost the rest of the poll
-   *  phase and any preemption of the process in between, 5–28 ms in 7 of 16 traces;
-   *  docs/results.md, h25f). */
-  private idle(peer: string): boolean {
-    return this.stats.depth === 0 || (this.links.get(peer)?.size ?? 0) === 0;
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
