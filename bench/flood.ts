@@ -14,8 +14,14 @@
  * Columns: p99 is the slowest of 100 messages; `cpu_p99_ms` the same in this process's CPU time
  * (a load indicator: see the row); `quarantine_after_ms` from the flood's start to node 0's
  * quarantine of the flooder; `honest_quarantined` counts honest nodes in quarantine at any node
- * (a relay of the flood punished); the JSON adds the three slowest messages (index, ms) and node
- * 0's fair-queue drops and holds.
+ * (a relay of the flood punished); `slowest_main_cpu_ms` / `slowest_rq_wait_ms` the CPU time of
+ * this process's JS thread during the slowest message and the time it spent ready to run
+ * without a CPU, and
+ * `other_threads_cpu_ms` the CPU of its other threads (V8's compiler and GC helpers) in the
+ * flood's first second (Linux /proc; null elsewhere); the JSON adds the three slowest messages
+ * (index, ms, run-queue wait) and node 0's fair-queue drops and holds. `--only on` measures
+ * the defaults cold (the flood's code paths are compiled during the measured flood); with
+ * `--only fq,on`, or all conditions, the default condition runs after another flood.
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']. `--only`
  * runs a subset (keys none, off, fq, nofq, on; `none` always runs: the ratio is against it);
@@ -24,7 +30,7 @@
  * The machine is shared: the load average is recorded with the figures.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
@@ -56,6 +62,31 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** This thread's CPU time and run-queue wait so far, ms (Linux /proc/thread-self/schedstat:
+ *  on-CPU time, then time spent ready to run while another thread or process had the CPU;
+ *  null elsewhere). The kernel updates the CPU figure at context switches and ticks, so it
+ *  lags by up to a tick. */
+function threadSched(): [cpu: number, wait: number] | null {
+  try {
+    const [c, w] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return [c / 1e6, w / 1e6];
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms so far of this process's threads other than the main one (V8's compiler and GC
+ *  helpers, libuv's pool; Linux /proc/self/task; null elsewhere). */
+function otherThreadsCpuMs(): number | null {
+  try {
+    let sum = 0;
+    for (const t of readdirSync('/proc/self/task')) if (Number(t) !== process.pid) sum += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    return sum;
+  } catch {
+    return null;
+  }
+}
+
 /** When node 0 first quarantined a peer (its warning), performance.now() ms; -1 before. */
 let quarantinedAt = -1;
 const node0Logger = {
@@ -64,6 +95,14 @@ const node0Logger = {
     if (quarantinedAt < 0 && typeof msg === 'string' && msg.includes('quarantined')) quarantinedAt = performance.now();
   },
 };
+
+/** One honest message's latency, with the bench thread's CPU and run-queue wait meanwhile. */
+interface Slow {
+  i: number;
+  ms: number;
+  main_cpu_ms: number | null;
+  rq_wait_ms: number | null;
+}
 
 async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
   const nodes: RumorNode[] = [];
@@ -88,11 +127,12 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
   const nodes = await cluster(extra);
   const sentAt = new Map<string, number>();
   const sentCpu = new Map<string, number>();
+  const sentSched = new Map<string, [number, number] | null>();
   const got = new Map<string, number>();
   const lat: number[] = [];
   const cpuLat: number[] = [];
   const index = new Map<string, number>();
-  const worst: { i: number; ms: number }[] = [];
+  const worst: Slow[] = [];
   let floodDelivered = 0;
   for (const n of nodes) {
     n.on('message', (d) => {
@@ -103,7 +143,11 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
       if (c === nodes.length) {
         lat.push(performance.now() - sentAt.get(d.id)!);
         cpuLat.push(cpuMs() - sentCpu.get(d.id)!);
-        worst.push({ i: index.get(d.id)!, ms: Math.round(lat[lat.length - 1] * 100) / 100 });
+        const s0 = sentSched.get(d.id) ?? null;
+        const s1 = s0 === null ? null : threadSched();
+        const r2 = (x: number): number => Math.round(x * 100) / 100;
+        const sc = s0 === null || s1 === null ? { main_cpu_ms: null, rq_wait_ms: null } : { main_cpu_ms: r2(s1[0] - s0[0]), rq_wait_ms: r2(s1[1] - s0[1]) };
+        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc });
       }
     });
   }
@@ -111,9 +155,17 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
   if (child !== null) await new Promise((r) => child.once('message', r)); // started, idle
   await new Promise((r) => setTimeout(r, 1000)); // the same quiet second in every condition
   let floodAt = -1;
+  // CPU of the other threads in the flood's first second (or the no-flood run's same second).
+  let others0: number | null = null;
+  let othersCpu: number | null = null;
   for (let i = 0; i < MESSAGES; i++) {
     // The flood starts while honest traffic flows: the messages published in its first
     // second are the ones a burst would hold up.
+    if (i === FLOOD_AT) others0 = otherThreadsCpuMs();
+    if (i === FLOOD_AT + 20 || (i === MESSAGES - 1 && othersCpu === null)) {
+      const o = otherThreadsCpuMs();
+      othersCpu = o === null || others0 === null ? null : Math.round(o - others0);
+    }
     if (i === FLOOD_AT && child !== null) {
       child.send('start');
       floodAt = performance.now();
@@ -123,6 +175,7 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     const id = nodes[1].broadcast(`m${i}`, { channel: 'honest' });
     sentAt.set(id, t);
     sentCpu.set(id, c0);
+    sentSched.set(id, threadSched());
     index.set(id, i);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -143,6 +196,16 @@ async function run(label: string, flood: boolean, extra: NodeOptions): Promise<R
     // took the cores (a loaded machine stretches p99_ms, much less this). GC helper threads
     // count in it too. An indicator for loaded runs; the target is on p99_ms.
     cpu_p99_ms: cpuLat.length ? Math.round(pct(cpuLat, 0.99) * 100) / 100 : null,
+    // During the slowest message: the CPU time of the bench's (single) JS thread, which runs
+    // all five nodes, and its run-queue wait — ready to run while the flooder, this process's
+    // other threads or other work on the machine had the CPU (Linux; null elsewhere). Kernel
+    // figures (schedstat); on this machine's 6.18 kernel the wait sometimes exceeds the
+    // latency itself, so read it as an indicator (docs/results.md, h25f).
+    slowest_main_cpu_ms: worst.length ? [...worst].sort((a, b) => b.ms - a.ms)[0].main_cpu_ms : null,
+    slowest_rq_wait_ms: worst.length ? [...worst].sort((a, b) => b.ms - a.ms)[0].rq_wait_ms : null,
+    // CPU of this process's other threads (V8's compiler and GC helpers) in the second after
+    // the flood's start: a cold run (`--only on`) compiles the flood's code paths there.
+    other_threads_cpu_ms: othersCpu,
     // From the flooder's start signal until node 0 quarantined it (ms; null: never).
     quarantine_after_ms: floodAt >= 0 && quarantinedAt >= 0 ? Math.round(quarantinedAt - floodAt) : null,
     flood_frames_in: st.messagesIn.gossip ?? 0,
@@ -184,7 +247,7 @@ const out = { bench: 'flood', nodes: 5, messages: MESSAGES, rate_per_s: 20, load
 console.table(rows.map(({ rate_excess: _r, fair_queue_dropped: _f, fair_queue_unread: _u, fair_queue_held: _h, slowest: _s, messages: _m, ...r }) => r));
 const def = rows.find((r) => r.condition === 'flood, defences on (defaults)');
 if (def !== undefined) {
-  const slow = (def.slowest as { i: number; ms: number }[]).map((x) => `#${x.i} ${x.ms} ms`).join(', ');
+  const slow = (def.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)})`).join(', ');
   console.log(`defaults: honest p99 ${String(def.p99_ms)} ms vs ${base} ms without flood = ${String(def.p99_vs_no_flood)}× (target ≤ 2×); delivered ${String(def.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(def.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms; quarantined ${String(def.quarantine_after_ms)} ms after the flood's start`);
 }
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
