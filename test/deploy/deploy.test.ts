@@ -25,6 +25,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { freePorts, spawnAgent, stopAll, waitUntil } from '../../src/cli/cluster.js';
 import { ensureBuilt, ROOT } from '../e2e/helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const UNIT = join(ROOT, 'deploy', 'systemd', 'rumor.service');
 const MANIFESTS = join(ROOT, 'deploy', 'kubernetes', 'rumor.yaml');
@@ -141,9 +142,9 @@ function healthcheck(env: NodeJS.ProcessEnv): { status: number | null; err: stri
 
 test('deploy/healthcheck.sh: healthy against a live agent, unhealthy when nothing listens or the token is wrong', async () => {
   ensureBuilt();
-  const [gossip, api, closed] = await freePorts(3);
-  const child = spawnAgent({ name: 'hc', gossipPort: gossip, apiPort: api, token: 'sesame' });
-  children.push(child);
+  // Started again on new ports when one was taken before it bound it (test/support/agents.ts).
+  const [{ apiPort: api }] = await startAgents(1, children, (_, p) => ({ name: 'hc', gossipPort: p.gossip, apiPort: p.api, token: 'sesame', logFile: join(tmp, 'hc.log') }));
+  const [closed] = await freePorts(1); // after the agent bound its ports: not one of them
   const addr = `127.0.0.1:${api}`;
   await waitUntil('the agent to answer the health check', 20_000, async () => healthcheck({ RUMOR_API_ADDR: addr, RUMOR_API_TOKEN: 'sesame' }).status === 0, 100);
   const wrong = healthcheck({ RUMOR_API_ADDR: addr, RUMOR_API_TOKEN: 'nope' });

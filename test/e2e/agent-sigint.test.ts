@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
-import { freePorts, spawnAgent } from '../../src/cli/cluster.js';
 import { exitWithin, waitUntil } from '../support/wait.js';
 import { ensureBuilt } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const children: ChildProcess[] = [];
 const agents: Agent[] = [];
@@ -29,11 +29,11 @@ test('SIGINT: the agent leaves gracefully and exits 0; the others list it left',
   if (!r.ok) throw new Error(r.reason);
   const seed = await Agent.start(r.config, { logger: createLogger({ level: 'silent', format: 'json' }) });
   agents.push(seed);
-  const [gossipPort, apiPort] = await freePorts(2);
   const logFile = join(mkdtempSync(join(tmpdir(), 'rumor-sigint-')), 'agent.log');
-  const child = spawnAgent({ name: 'ctrl-c', gossipPort, apiPort, profile: 'local', join: [seed.node.address], logFile });
-  children.push(child);
-  const addr = `127.0.0.1:${gossipPort}`;
+  // Started again on new ports when one was taken before it bound it (test/support/agents.ts).
+  const [spec] = await startAgents(1, children, (_, p) => ({ name: 'ctrl-c', gossipPort: p.gossip, apiPort: p.api, profile: 'local', join: [seed.node.address], logFile }));
+  const child = children[0];
+  const addr = `127.0.0.1:${spec.gossipPort}`;
   const status = (): string => seed.members().find((m) => m.addr === addr)?.status ?? 'absent';
   await waitUntil(() => status() === 'alive', 20_000, () => `the seed to list ctrl-c alive (it is ${status()}); agent log: ${readFileSync(logFile, 'utf8')}`);
   await waitUntil(() => seed.node.neighbors().includes(addr), 10_000, 'ctrl-c to be a neighbour of the seed');

@@ -9,14 +9,15 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { freePorts, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, RECORD_HANDLER, rumor, rumorLive } from './helpers.js';
 import { exitWithin, within } from '../support/wait.js';
+import { startAgents } from '../support/agents.js';
 
 const TOKEN = 'e2e-token-7f3a';
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-e2e-'));
 let specs: AgentSpec[] = [];
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 let api: string[] = [];
 const outDir = (i: number): string => join(tmp, `out-n${i + 1}`);
 const auth = (i: number): string[] => ['--api', api[i], '--token', TOKEN];
@@ -42,25 +43,22 @@ function records(i: number): string[] {
 
 before(async () => {
   ensureBuilt();
-  const ports = await freePorts(6);
-  specs = [0, 1, 2].map((i) => ({
+  for (let i = 0; i < 3; i++) mkdirSync(outDir(i));
+  // Started again on new ports when one was taken before the agent bound it (test/support/agents.ts).
+  specs = await startAgents(3, children, (i, p) => ({
     name: `n${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: p.gossip,
+    apiPort: p.api,
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
     tags: [`role=${i === 0 ? 'seed' : 'web'}`],
     handlers: [`user=${RECORD_HANDLER}`],
     token: TOKEN,
     logFile: join(tmp, `n${i + 1}.log`),
     // n2 leaves on SIGTERM (leaveOnTerminate; the default, as Serf's, is to stop without leaving).
     env: { RUMOR_TEST_OUT: outDir(i), ...(i === 1 ? { RUMOR_LEAVE_ON_TERMINATE: 'true' } : {}) },
-  }));
-  for (let i = 0; i < 3; i++) mkdirSync(outDir(i));
+  }), { answers: (res) => res.status === 401 });
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
-  children = [spawnAgent(specs[0])];
-  await waitUntil('n1 to answer', 15_000, async () => (await fetch(`${api[0]}/v1/info`)).status === 401);
-  children.push(spawnAgent(specs[1]), spawnAgent(specs[2]));
 });
 
 after(async () => {

@@ -10,13 +10,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { stopAll, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, rumor } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 import { waitUntil as waitFor } from '../support/wait.js';
 
 const N = 5;
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-agg-'));
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 let api: string[] = [];
 
 interface Est {
@@ -42,23 +43,18 @@ async function estimateHttp(i: number, name: string): Promise<Est> {
 
 before(async () => {
   ensureBuilt();
-  const ports = await freePorts(2 * N);
   const config = join(tmp, 'n1.toml');
   writeFileSync(config, 'aggregates = [{ name = "cmdsum", kind = "sum", command = "echo 2.5", intervalMs = 500 }]\n');
-  const specs: AgentSpec[] = Array.from({ length: N }, (_, i) => ({
+  const specs: AgentSpec[] = await startAgents(N, children, (i, p) => ({
     name: `n${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: p.gossip,
+    apiPort: p.api,
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
     logFile: join(tmp, `n${i + 1}.log`),
     extraArgs: i === 0 ? ['--config', config] : [],
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
-  children = [spawnAgent(specs[0])];
-  await waitUntil('n1 to answer', 15_000, async () => (await fetch(`${api[0]}/v1/info`)).ok);
-  children.push(...specs.slice(1).map(spawnAgent));
-  for (let i = 1; i < N; i++) await waitUntil(`n${i + 1} to answer`, 15_000, async () => (await fetch(`${api[i]}/v1/info`)).ok);
 });
 
 after(async () => {

@@ -10,10 +10,11 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited, freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { exited, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { AgentClient } from '../../src/agent/client.js';
 import { keyFingerprint } from '../../src/wire/crypto.js';
 import { waitUntil as waitFor } from '../support/wait.js';
+import { startAgents } from '../support/agents.js';
 import { ensureBuilt, rumor } from './helpers.js';
 import { PortPlan, startFleet } from '../../bench/support/ports.js';
 
@@ -124,10 +125,14 @@ test('rotation across 5 live agents, one down during it; it rejoins with --encry
 });
 
 test('an agent without the key is refused; both logs say why', async () => {
-  // Fresh ports: those picked at the start may have been taken meanwhile.
-  const [g, a] = await freePorts(2);
-  specs[5] = { ...specs[5], gossipPort: g, apiPort: a };
-  children[5] = spawnAgent({ ...specs[5], env: {} });
+  // Fresh ports (those picked at the start may have been taken meanwhile), and started again on
+  // new ports when one was taken before k6 bound it (test/support/agents.ts).
+  const started: ChildProcess[] = [];
+  try {
+    [specs[5]] = await startAgents(1, started, (_, p) => ({ ...specs[5], gossipPort: p.gossip, apiPort: p.api, env: {} }));
+  } finally {
+    children[5] = started[0];
+  }
   await waitUntil('k6 logs the refusal', 20_000, async () => /peer refused our connection/.test(log(5)), 200);
   assert.match(log(5), /plaintext-refused/);
   assert.ok(/refused connection.*plaintext-refused|plaintext-refused.*refused connection/.test(log(0)), log(0).slice(-2000));

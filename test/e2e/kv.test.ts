@@ -10,12 +10,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, rumor, rumorLive } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-kv-'));
 let specs: AgentSpec[] = [];
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 let api: string[] = [];
 let addr: string[] = [];
 const at = (i: number): string[] => ['--api', api[i]];
@@ -38,21 +39,17 @@ async function members(i: number, extra: string[] = []): Promise<Member[]> {
 
 before(async () => {
   ensureBuilt();
-  const ports = await freePorts(6);
-  specs = [0, 1, 2].map((i) => ({
+  specs = await startAgents(3, children, (i, p) => ({
     name: `k${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: p.gossip,
+    apiPort: p.api,
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
     tags: ['role=web'],
     logFile: join(tmp, `k${i + 1}.log`),
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
   addr = specs.map((s) => `127.0.0.1:${s.gossipPort}`);
-  children = [spawnAgent(specs[0])];
-  await waitUntil('k1 to answer', 15_000, async () => (await fetch(`${api[0]}/v1/info`)).ok);
-  children.push(spawnAgent(specs[1]), spawnAgent(specs[2]));
   for (let i = 0; i < 3; i++) {
     await waitUntil(`k${i + 1} to list 3 alive`, 20_000, async () => (await members(i)).filter((m) => m.status === 'alive').length === 3, 100);
   }

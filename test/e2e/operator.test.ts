@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { createLogger } from '../../src/agent/log.js';
-import { freePort, freePorts, spawnAgent } from '../../src/cli/cluster.js';
+import { freePort } from '../../src/cli/cluster.js';
 import { exitWithin, waitUntil } from '../support/wait.js';
 import { ensureBuilt, rumor, rumorLive } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const agents: Agent[] = [];
 const children: ChildProcess[] = [];
@@ -163,10 +164,16 @@ test('monitor --log-level debug streams the agent log lines (below its own level
 });
 
 async function spawnMember(name: string, env: Record<string, string>): Promise<{ child: ChildProcess; addr: string; log: string }> {
-  const [gossipPort, apiPort] = await freePorts(2);
   const log = join(mkdtempSync(join(tmpdir(), 'rumor-sig-')), 'agent.log');
-  const child = spawnAgent({ name, gossipPort, apiPort, profile: 'local', join: [a.node.address], logFile: log, env });
-  children.push(child);
+  // Started again on new ports when one was taken before it bound it (test/support/agents.ts).
+  const started: ChildProcess[] = [];
+  let gossipPort: number;
+  try {
+    [{ gossipPort }] = await startAgents(1, started, (_, p) => ({ name, gossipPort: p.gossip, apiPort: p.api, profile: 'local', join: [a.node.address], logFile: log, env }));
+  } finally {
+    children.push(...started);
+  }
+  const child = started[0];
   const addr = `127.0.0.1:${gossipPort}`;
   await waitUntil(() => statusAt(a, addr) === 'alive', 20_000, () => `the seed to list ${name} alive; its log: ${readFileSync(log, 'utf8')}`);
   return { child, addr, log };

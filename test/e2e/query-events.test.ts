@@ -14,11 +14,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnAgent, stopAll, waitUntil } from '../../src/cli/cluster.js';
+import { stopAll, waitUntil } from '../../src/cli/cluster.js';
 import { createNode, type RumorNode } from '../../src/index.js';
 import { encodeUserEvent } from '../../src/agent/user-event.js';
 import { EVENT_CHANNEL } from '../../src/agent/agent.js';
 import { ensureBuilt, RECORD_HANDLER } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-events-'));
 const out = join(tmp, 'records');
@@ -59,11 +60,15 @@ before(async () => {
   ensureBuilt();
   mkdirSync(out);
   writeConfig(['user:dup', 'user:deploy', 'user:a']);
-  const [g, a] = await freePorts(2);
-  api = `http://127.0.0.1:${a}`;
-  gossip = `127.0.0.1:${g}`;
-  child = spawnAgent({ name: 'e1', gossipPort: g, apiPort: a, profile: 'local', logFile: log, extraArgs: ['--config', configFile], env: { RUMOR_TEST_OUT: out } });
-  await waitUntil('e1 to answer', 15_000, async () => (await fetch(`${api}/v1/info`)).ok);
+  // Started again on new ports when one was taken before it bound it (test/support/agents.ts).
+  const started: ChildProcess[] = [];
+  try {
+    const [spec] = await startAgents(1, started, (_, p) => ({ name: 'e1', gossipPort: p.gossip, apiPort: p.api, profile: 'local', logFile: log, extraArgs: ['--config', configFile], env: { RUMOR_TEST_OUT: out } }));
+    api = `http://127.0.0.1:${spec.apiPort}`;
+    gossip = `127.0.0.1:${spec.gossipPort}`;
+  } finally {
+    child = started[0];
+  }
   peer = createNode({ name: 'lib', profile: 'local' });
   await peer.start();
   await peer.join([gossip], { timeoutMs: 10_000 });

@@ -12,13 +12,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import type { QueryDone, QueryLine } from '../../src/agent/client.js';
 import { reachVerdict } from '../../src/cli/reachability.js';
 import { ensureBuilt, rumor } from './helpers.js';
+import { startAgents } from '../support/agents.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-query-'));
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 let api: string[] = [];
 let addr: string[] = [];
 const at = (i: number): string[] => ['--api', api[i]];
@@ -36,13 +37,12 @@ const names = (l: { name: string }[]): string[] => l.map((w) => w.name).sort();
 
 before(async () => {
   ensureBuilt();
-  const ports = await freePorts(6);
-  const specs: AgentSpec[] = [0, 1, 2].map((i) => ({
+  const specs: AgentSpec[] = await startAgents(3, children, (i, p) => ({
     name: `q${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: p.gossip,
+    apiPort: p.api,
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
     tags: [i === 1 ? 'role=db' : 'role=web'],
     handlers: i === 2 ? [] : HANDLERS,
     logFile: join(tmp, `q${i + 1}.log`),
@@ -50,9 +50,6 @@ before(async () => {
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
   addr = specs.map((s) => `127.0.0.1:${s.gossipPort}`);
-  children = [spawnAgent(specs[0])];
-  await waitUntil('q1 to answer', 15_000, async () => (await fetch(`${api[0]}/v1/info`)).ok);
-  children.push(spawnAgent(specs[1]), spawnAgent(specs[2]));
   for (let i = 0; i < 3; i++) {
     await waitUntil(`q${i + 1} to list 3 alive`, 20_000, async () => {
       const r = (await (await fetch(`${api[i]}/v1/members?status=alive`)).json()) as { members: unknown[] };

@@ -13,9 +13,10 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { freePorts, spawnAgent, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
+import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { packageRoot } from '../../src/cli/ui.js';
 import { ensureBuilt, rumor } from '../e2e/helpers.js';
+import { startAgents } from '../support/agents.js';
 import { openHarness, type Harness } from './browser-harness.js';
 
 const TOKEN = 'dash-test-token';
@@ -25,7 +26,7 @@ const DOCS_IMG = process.env.RUMOR_DOCS_IMG === '1' ? join(packageRoot(), 'docs'
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-dash-'));
 let h: Harness;
 let specs: AgentSpec[];
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 let page: Page;
 
 /** Screenshot into test-artifacts (and docs/img with RUMOR_DOCS_IMG=1). */
@@ -39,18 +40,17 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   ensureBuilt();
   h = await openHarness(); // Chromium, and the web app built when stale
-  const ports = await freePorts(2 * N);
-  specs = Array.from({ length: N }, (_, i) => ({
+  // Started again on new ports when one was taken before the agent bound it (test/support/agents.ts).
+  specs = await startAgents(N, children, (i, p) => ({
     name: `n${i + 1}`,
-    gossipPort: ports[2 * i],
-    apiPort: ports[2 * i + 1],
+    gossipPort: p.gossip,
+    apiPort: p.api,
     profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${ports[0]}`],
+    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
     tags: [`role=${i === 0 ? 'seed' : 'web'}`],
     token: TOKEN,
     logFile: join(tmp, `n${i + 1}.log`),
-  }));
-  children = specs.map((s) => spawnAgent(s));
+  }), { answers: (res) => res.status === 401 });
   page = await h.context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
 });
