@@ -23,6 +23,8 @@ export interface StartOpts {
   timeoutMs?: number;
   /** Whether a response of GET /v1/info means "answers" (default: 200, or 401 when a token is set). */
   answers?(res: Response): boolean;
+  /** The ports to start from (default: a new `PortPlan` of n agents; a test sets one to hold a port). */
+  plan?: PortPlan;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function startAgents(
   specFor: (i: number, ports: AgentPorts) => AgentSpec,
   opts: StartOpts = {},
 ): Promise<AgentSpec[]> {
-  const plan = await PortPlan.create(n);
+  const plan = opts.plan ?? (await PortPlan.create(n));
   const make = (i: number): AgentSpec => specFor(i, { gossip: plan.gossip[i], api: plan.api[i], seed: plan.gossip[0] });
   const specs = Array.from({ length: n }, (_, i) => make(i));
   const answers = opts.answers ?? ((res: Response) => res.ok || res.status === 401);
