@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { freePorts, stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, RECORD_HANDLER, rumor, rumorLive } from './helpers.js';
 import { exitWithin, within } from '../support/wait.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 
 const TOKEN = 'e2e-token-7f3a';
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-e2e-'));
@@ -46,15 +46,10 @@ before(async () => {
   for (let i = 0; i < 3; i++) mkdirSync(outDir(i));
   // Started again on new ports when one was taken before the agent bound it (test/support/agents.ts).
   specs = await startAgents(3, children, (i, p) => ({
-    name: `n${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
+    ...localSpec('n', tmp, i, p),
     tags: [`role=${i === 0 ? 'seed' : 'web'}`],
     handlers: [`user=${RECORD_HANDLER}`],
     token: TOKEN,
-    logFile: join(tmp, `n${i + 1}.log`),
     // n2 leaves on SIGTERM (leaveOnTerminate; the default, as Serf's, is to stop without leaving).
     env: { RUMOR_TEST_OUT: outDir(i), ...(i === 1 ? { RUMOR_LEAVE_ON_TERMINATE: 'true' } : {}) },
   }), { answers: (res) => res.status === 401 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAll, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, rumor } from './helpers.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 import { waitUntil as waitFor } from '../support/wait.js';
 
 const N = 5;
@@ -46,12 +46,7 @@ before(async () => {
   const config = join(tmp, 'n1.toml');
   writeFileSync(config, 'aggregates = [{ name = "cmdsum", kind = "sum", command = "echo 2.5", intervalMs = 500 }]\n');
   const specs: AgentSpec[] = await startAgents(N, children, (i, p) => ({
-    name: `n${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
-    logFile: join(tmp, `n${i + 1}.log`),
+    ...localSpec('n', tmp, i, p),
     extraArgs: i === 0 ? ['--config', config] : [],
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);

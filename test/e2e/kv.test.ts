@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { ensureBuilt, rumor, rumorLive } from './helpers.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-kv-'));
 let specs: AgentSpec[] = [];
@@ -40,13 +40,8 @@ async function members(i: number, extra: string[] = []): Promise<Member[]> {
 before(async () => {
   ensureBuilt();
   specs = await startAgents(3, children, (i, p) => ({
-    name: `k${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
+    ...localSpec('k', tmp, i, p),
     tags: ['role=web'],
-    logFile: join(tmp, `k${i + 1}.log`),
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);
   addr = specs.map((s) => `127.0.0.1:${s.gossipPort}`);

@@ -16,7 +16,7 @@ import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import type { QueryDone, QueryLine } from '../../src/agent/client.js';
 import { reachVerdict } from '../../src/cli/reachability.js';
 import { ensureBuilt, rumor } from './helpers.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rumor-query-'));
 const children: ChildProcess[] = [];
@@ -38,14 +38,9 @@ const names = (l: { name: string }[]): string[] => l.map((w) => w.name).sort();
 before(async () => {
   ensureBuilt();
   const specs: AgentSpec[] = await startAgents(3, children, (i, p) => ({
-    name: `q${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
+    ...localSpec('q', tmp, i, p),
     tags: [i === 1 ? 'role=db' : 'role=web'],
     handlers: i === 2 ? [] : HANDLERS,
-    logFile: join(tmp, `q${i + 1}.log`),
     extraArgs: ['--handler-timeout-ms', '1000'],
   }));
   api = specs.map((s) => `http://127.0.0.1:${s.apiPort}`);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAll } from '../../src/cli/cluster.js';
 import { PortPlan } from '../../bench/support/ports.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 import { ensureBuilt } from './helpers.js';
 
 before(() => ensureBuilt());
@@ -34,12 +34,7 @@ test('startAgents: agent 0 whose gossip port is held starts on new ports; agent 
   plan.gossip[0] = port;
   const dir = mkdtempSync(join(tmpdir(), 'rumor-start-agents-'));
   const specs = await startAgents(2, children, (i, p) => ({
-    name: `s${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
-    logFile: join(dir, `s${i + 1}.log`),
+    ...localSpec('s', dir, i, p),
   }), { plan, timeoutMs: 60_000 });
   assert.notEqual(specs[0].gossipPort, port, 's1 still has the held port');
   assert.deepEqual(specs[1].join, [`127.0.0.1:${specs[0].gossipPort}`], 's2 joins s1 at its new port');

@@ -7,6 +7,7 @@
  * throws at once), agent 0 first, then the others, each waited for until its API answers.
  */
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { spawnAgent, type AgentSpec } from '../../src/cli/cluster.js';
 import { PortPlan, startFleet } from '../../bench/support/ports.js';
 
@@ -59,4 +60,12 @@ export async function startAgents(
     everyMs: 100,
   });
   return specs;
+}
+
+/** The spec most tests start from: agent `${prefix}${i + 1}` on this spawn's ports, the `local`
+ *  profile, joining agent 0 (none for agent 0), logging to `dir/<name>.log`. Spread it and add
+ *  the test's own fields. */
+export function localSpec(prefix: string, dir: string, i: number, p: AgentPorts): AgentSpec {
+  const name = `${prefix}${i + 1}`;
+  return { name, gossipPort: p.gossip, apiPort: p.api, profile: 'local', join: i === 0 ? [] : [`127.0.0.1:${p.seed}`], logFile: join(dir, `${name}.log`) };
 }

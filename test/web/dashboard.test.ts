@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { stopAll, waitUntil, type AgentSpec } from '../../src/cli/cluster.js';
 import { packageRoot } from '../../src/cli/ui.js';
 import { ensureBuilt, rumor } from '../e2e/helpers.js';
-import { startAgents } from '../support/agents.js';
+import { localSpec, startAgents } from '../support/agents.js';
 import { openHarness, type Harness } from './browser-harness.js';
 
 const TOKEN = 'dash-test-token';
@@ -42,14 +42,9 @@ before(async () => {
   h = await openHarness(); // Chromium, and the web app built when stale
   // Started again on new ports when one was taken before the agent bound it (test/support/agents.ts).
   specs = await startAgents(N, children, (i, p) => ({
-    name: `n${i + 1}`,
-    gossipPort: p.gossip,
-    apiPort: p.api,
-    profile: 'local' as const,
-    join: i === 0 ? [] : [`127.0.0.1:${p.seed}`],
+    ...localSpec('n', tmp, i, p),
     tags: [`role=${i === 0 ? 'seed' : 'web'}`],
     token: TOKEN,
-    logFile: join(tmp, `n${i + 1}.log`),
   }), { answers: (res) => res.status === 401 });
   page = await h.context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
