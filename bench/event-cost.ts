@@ -117,10 +117,7 @@ async function main(): Promise<void> {
   const start = (i: number): ChildProcess => {
     const fd = openSync(logFile(i), 'a');
     const a = agentArgs({
-      name: `n${i}`,
-      gossipPort: plan.gossip[i],
-      apiPort: plan.api[i],
-      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
+      ...plan.agent(i),
       handlers: [`user:bench=${scripts.user}`, `query:bench=${scripts.query}`],
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
     });

@@ -133,10 +133,7 @@ async function main(): Promise<void> {
   const spawn = (i: number): ChildProcess => {
     const fd = openSync(logFile(i), 'a');
     const spec = agentArgs({
-      name: `n${i}`,
-      gossipPort: plan.gossip[i],
-      apiPort: plan.api[i],
-      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
+      ...plan.agent(i),
       profile: 'lan',
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],

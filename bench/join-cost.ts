@@ -100,10 +100,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
   const logFile = (i: number): string => join(dir, `agent-${i}.log`);
   const spawnOne = (i: number): ChildProcess =>
     spawnAgent({
-      name: `n${i}`,
-      gossipPort: plan.gossip[i],
-      apiPort: api(i),
-      join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`],
+      ...plan.agent(i),
       profile: 'lan',
       handlers: ['user=/bin/true'],
       logFile: logFile(i),

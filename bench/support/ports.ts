@@ -42,6 +42,12 @@ export class PortPlan {
     }
     throw new Error(`no two new free ports for agent ${i} in 20 tries`);
   }
+
+  /** Agent `i` as the benches name and place it now: `n<i>` on its current ports, joining agent
+   *  0 (none for agent 0). Read at each spawn: a lost port race changes the ports. */
+  agent(i: number): { name: string; gossipPort: number; apiPort: number; join: string[] } {
+    return { name: `n${i}`, gossipPort: this.gossip[i], apiPort: this.api[i], join: i === 0 ? [] : [`127.0.0.1:${this.gossip[0]}`] };
+  }
 }
 
 /** A log line saying that a port was taken (rumor: `EADDRINUSE`; Serf: Go's "address already in use"). */
