@@ -249,36 +249,6 @@ export class SharedMembers {
     return i < 0 ? this.base[m] : this.vState[m * this.V + i];
   }
 
-  /** @internal The indices of the entries newer than node `x`'s table, in order, into `out`
-   *  (`StoreView.newerIn`): `get` inlined, one pass over the typed arrays. */
-  newerIn(x: number, ids: number[], states: number[], out: Int32Array): number {
-    const n = this.n;
-    const nv = this.nv;
-    const vVid = this.vVid;
-    const vState = this.vState;
-    const rows = this.rows;
-    const V = this.V;
-    const row = x * this.W;
-    let k = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const m = ids[i];
-      let cur = -1;
-      if (m >= 0 && m < n) {
-        cur = this.base[m];
-        const b0 = m * V;
-        for (let j = nv[m] - 1; j >= 0; j--) {
-          const v = vVid[b0 + j];
-          if ((rows[row + (v >>> 5)] & (1 << (v & 31))) !== 0) {
-            cur = vState[b0 + j];
-            break;
-          }
-        }
-      }
-      if (states[i] > cur) out[k++] = i;
-    }
-    return k;
-  }
-
   /** @internal */
   set(x: number, m: number, state: number, now: number): void {
     const b0 = m * this.V;
@@ -457,9 +427,6 @@ export class StoreView implements MemberStore<number> {
       const st = this.s.get(this.node, m);
       if (st >= 0) fn(m, st);
     }
-  }
-  newerIn(ids: number[], states: number[], out: Int32Array): number {
-    return this.s.newerIn(this.node, ids, states, out);
   }
   bucketOf(m: number): number {
     return this.s.bucketOf(m);

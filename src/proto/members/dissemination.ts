@@ -53,8 +53,6 @@ export class Dissemination<P> {
    *  with `join`) and when (`syncWith`). */
   private joinAsk: { peer: P; at: number } | undefined = undefined;
   private flushArmed = false;
-  /** Scratch for `onChanges`: indices of a batch's entries newer than our table. */
-  private newer = new Int32Array(0);
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
   /** Members learned without their meta, to ask at the next flush; and those asked, asked
@@ -304,23 +302,10 @@ export class Dissemination<P> {
     this.relaying = true;
     const flood = !msg.sync && this.nbrs.has(from);
     let fresh = 0;
-    if (metas === null && this.store.newerIn !== undefined) {
-      // The batch checked against the table in one pass (the store's tight loop): only the
-      // entries newer than ours reach `apply`. Equivalent to the loop below: with no metas,
-      // `apply` only raises states while the batch is merged, and re-checks each entry; an
-      // entry about us at or below our state is what `apply` ignores too.
-      if (this.newer.length < ids.length) this.newer = new Int32Array(Math.max(ids.length, 2 * this.newer.length));
-      const k = this.store.newerIn(ids, states, this.newer);
-      for (let j = 0; j < k; j++) {
-        const i = this.newer[j];
-        if (this.apply(ids[i], states[i], null, msg.sync, now)) fresh++;
-      }
-    } else {
-      for (let i = 0; i < ids.length; i++) {
-        const meta = metas === null ? null : metas[i];
-        if (meta === null && this.known(ids[i], states[i])) continue;
-        if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
-      }
+    for (let i = 0; i < ids.length; i++) {
+      const meta = metas === null ? null : metas[i];
+      if (meta === null && this.known(ids[i], states[i])) continue;
+      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
     }
     if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;

@@ -69,11 +69,6 @@ export interface MemberStore<P> {
    *  every member the store knows (present or not; the caller skips by its own view), or
    *  undefined when the ring holds fewer than |i| + 1 members. */
   ringStep(k: number, m: P, i: number): P | undefined;
-  /** Optional batch check of a received batch, for a driver that holds many tables (the
-   *  simulator: one tight loop over typed arrays instead of a lookup call per entry): writes to
-   *  `out` the index of each entry `i` whose `states[i]` is newer than what the table holds for
-   *  `ids[i]` (absent counts as -1), in order, and returns their count (`out` has room for all). */
-  newerIn?(ids: P[], states: number[], out: Int32Array): number;
   /** Name and tags of `m` (undefined when unknown). */
   meta(m: P): MemberMeta | undefined;
   setMeta(m: P, meta: MemberMeta): void;
