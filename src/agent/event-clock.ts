@@ -26,7 +26,8 @@ import { join } from 'node:path';
 /** The file's name in the data dir. */
 export const EVENT_CLOCK_FILE = 'event-clock';
 /** Least time between two writes of the clock while events arrive: Serf's snapshot
- *  `flushInterval` (serf/snapshot.go, 500 ms), the snapshot's own `SNAPSHOT_MIN_GAP_MS`. */
+ *  `flushInterval` (serf/snapshot.go, 500 ms); the snapshot itself is written at most every 2 s
+ *  (`SNAPSHOT_MIN_GAP_MS`), so this file bounds what a crash loses of the clock. */
 export const EVENT_CLOCK_WRITE_GAP_MS = 500;
 /** Digits of a record: `Number.MAX_SAFE_INTEGER` has 16. */
 const DIGITS = 16;

@@ -22,9 +22,14 @@
  *
  * Differs from Serf: Serf appends an event log (`alive:`, `not-alive:`, `clock:` lines) and
  * compacts it; the state here is small (a list of peers and three numbers), so the file is
- * rewritten whole. Limits: a crash loses up to `SNAPSHOT_MIN_GAP_MS` of changes (the clock
- * included: an event seen in that window may be delivered again after a crash, as in Serf,
- * whose flush interval is 500 ms).
+ * rewritten whole, and less often: Serf flushes its buffered log at most every 500 ms
+ * (serf/snapshot.go `flushInterval`), this writer at most every `SNAPSHOT_MIN_GAP_MS` (2 s)
+ * while the table changes, and at once on leave and stop (`flush()`). Limits: a crash loses up
+ * to 2 s of member changes (Serf: up to 500 ms), which costs a restart only peers to try (it
+ * joins through a few of the saved ones, any that still answer will do); the user-event clock
+ * is kept between writes in `event-clock` (event-clock.ts, every 500 ms as Serf), so an event
+ * seen in the last ~500 ms before a crash may be delivered again, as in Serf. The directory is
+ * created once per writer (again only after a write failed).
  */
 import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -41,8 +46,12 @@ export const MAX_SNAPSHOT_PEERS = 512;
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 /** Tags kept (the state's limit on a node's keys, DEFAULT_STATE_LIMITS, is 1,024). */
 const MAX_TAGS = 1024;
-/** Least time between two writes while things change (Serf flushes its snapshot every 500 ms). */
-export const SNAPSHOT_MIN_GAP_MS = 500;
+/** Least time between two writes while things change. Serf flushes its snapshot log every
+ *  500 ms; it was 500 ms here too, and a 50-agent join then wrote each agent's file (write +
+ *  fsync) every 500 ms while the table filled: 3 % of the fleet's CPU after start-up (docs/
+ *  results.md, h26j's profile). 2 s writes a join's table 3–4 times instead of 8–14 (measured:
+ *  docs/results.md, h27w); what a crash can lose is in the module comment. */
+export const SNAPSHOT_MIN_GAP_MS = 2000;
 
 /** What a snapshot holds (see the module comment). */
 export interface Snapshot {
@@ -166,6 +175,8 @@ export class SnapshotWriter {
   private writing = false;
   private dirty = false;
   private closed = false;
+  /** The directory exists (made by this writer's first write); reset after a failed write. */
+  private dirMade = false;
 
   constructor(private readonly src: SnapshotSource) {}
 
@@ -218,12 +229,14 @@ export class SnapshotWriter {
     if (s === null) return;
     this.writing = true;
     try {
-      const done = await writeSnapshotAsync(this.src.dir, s.snap, () => !this.closed);
+      const done = await writeSnapshotAsync(this.src.dir, s.snap, () => !this.closed, !this.dirMade);
+      this.dirMade = true;
       if (done) {
         this.last = s.body;
         this.lastAt = Date.now();
       }
     } catch (err) {
+      this.dirMade = false; // the directory may be gone: make it again next time
       this.src.onError(err as Error);
       this.lastAt = Date.now(); // a failing disk is retried at the next change, not in a loop
     } finally {
@@ -235,9 +248,10 @@ export class SnapshotWriter {
 
 /** `writeSnapshot` with the file written and fsynced in the thread pool; the rename is
  *  synchronous and happens only if `stillWanted()` says so then (else the temporary file is
- *  removed). Resolves with whether the snapshot was replaced. Rejects on I/O errors. */
-export async function writeSnapshotAsync(dir: string, snap: Snapshot, stillWanted: () => boolean): Promise<boolean> {
-  await mkdir(dir, { recursive: true });
+ *  removed). Resolves with whether the snapshot was replaced. Rejects on I/O errors.
+ *  `makeDir` false skips the `mkdir` (the writer made the directory at its first write). */
+export async function writeSnapshotAsync(dir: string, snap: Snapshot, stillWanted: () => boolean, makeDir = true): Promise<boolean> {
+  if (makeDir) await mkdir(dir, { recursive: true });
   // Not the name `writeSnapshot` uses: a `flush()` during this write must not share the file.
   const tmp = join(dir, `${SNAPSHOT_FILE}.bg.tmp`);
   const fd = await new Promise<number>((res, rej) => open(tmp, 'w', 0o600, (e, f) => (e ? rej(e) : res(f))));

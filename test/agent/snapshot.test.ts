@@ -2,7 +2,7 @@
 // reason, never an exception), atomic throttled writing, and what a start restores from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -109,4 +109,45 @@ test('writer: a change is written soon (in the background), the next ones at mos
   assert.equal(errors.length, 1);
   assert.match(errors[0], /ENOTDIR|EEXIST/);
   assert.equal(existsSync(join(blocked, 'sub')), false);
+});
+
+test('writer: a burst of changes (a join filling the table) is coalesced: at most one write per SNAPSHOT_MIN_GAP_MS plus the first, the last state written; the directory is made once, again after a failed write', { timeout: 20_000 }, async () => {
+  const d = join(dir(), 'data');
+  let ltime = 0;
+  let takes = 0;
+  const errors: string[] = [];
+  const w = new SnapshotWriter({
+    dir: d,
+    take: () => {
+      takes++;
+      return { name: 'n', incarnation: 1, eventLtime: ltime, tags: {}, peers: [], left: false };
+    },
+    onError: (e) => errors.push(e.message),
+  });
+  const read = (): Snapshot => JSON.parse(readFileSync(join(d, SNAPSHOT_FILE), 'utf8')) as Snapshot;
+  // 60 changes, one every 25 ms (~1.5 s of a changing table; longer on a loaded machine).
+  const started = Date.now();
+  for (let i = 1; i <= 60; i++) {
+    ltime = i;
+    w.changed();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const burstMs = Date.now() - started;
+  await waitUntil(() => existsSync(join(d, SNAPSHOT_FILE)) && read().eventLtime === 60, 10_000, 'the last change of the burst to be written');
+  await w.settled();
+  // Each write takes the state once; a write per change would be 60.
+  const bound = Math.floor(burstMs / SNAPSHOT_MIN_GAP_MS) + 2;
+  assert.ok(takes >= 2 && takes <= bound, `${takes} writes for 60 changes over ${burstMs} ms (expected 2..${bound})`);
+  assert.deepEqual(errors, []);
+  // The directory removed behind the writer's back: that write fails (reported), the next one
+  // makes it again.
+  rmSync(d, { recursive: true });
+  ltime = 61;
+  w.changed();
+  await waitUntil(() => errors.length === 1, 10_000, 'the write into the removed directory to fail');
+  assert.match(errors[0], /ENOENT/);
+  ltime = 62;
+  w.changed();
+  await waitUntil(() => existsSync(join(d, SNAPSHOT_FILE)) && read().eventLtime === 62, 10_000, 'the directory to be made again and the change written');
+  w.flush();
 });
