@@ -18,6 +18,13 @@
  * - `after_join_cpu_ms_per_s`: the fleet's CPU per second in 0.5 s windows for 8 s after the
  *   join, with no polling (the background work the first events compete with), and the frames
  *   the fleet sent in those 8 s (`fleet_out_after_join`);
+ * - `syscalls`: per agent at convergence (from its start), the kernel's counts: `write_calls` /
+ *   `read_calls` (`/proc/PID/io` syscw / syscr: write(2)/writev(2) and read(2), so TCP frames,
+ *   the API's answers, logs and files, not UDP's sendmsg/recvmsg) and `wakeups` (the main
+ *   thread's voluntary context switches, `/proc/PID/status`: each time the event loop slept and
+ *   was woken), against the TCP frames the agent sent and received and the bench's polls of its
+ *   API (`api_polls`, one read and one write each): fleet totals and the ratios
+ *   `tcp_frames_out_per_write` and `frames_per_wakeup`;
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -86,6 +93,32 @@ function nativeCrcMapped(pid: number | undefined): boolean {
   }
 }
 
+/** Frame types carried by datagrams (UDP); the others go over TCP connections. */
+const DATAGRAM_TYPES = new Set(['app-dgram', 'hb-ping', 'hb-pong']);
+
+/** The kernel's counts for process `pid` (see the module comment); zeros when unreadable. */
+function procCounts(pid: number | undefined): { writes: number; reads: number; wakeups: number } {
+  const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { writes: field(io, 'syscw'), reads: field(io, 'syscr'), wakeups: field(status, 'voluntary_ctxt_switches') };
+  } catch {
+    return { writes: NaN, reads: NaN, wakeups: NaN };
+  }
+}
+
+/** Frames of `c` sent over TCP and by datagram. */
+function split(c: Counts): { tcp: number; dgram: number } {
+  let tcp = 0;
+  let dgram = 0;
+  for (const [k, v] of Object.entries(c)) {
+    if (DATAGRAM_TYPES.has(k)) dgram += v;
+    else tcp += v;
+  }
+  return { tcp, dgram };
+}
+
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 const addInto = (into: Counts, c: Counts): void => {
   for (const [k, v] of Object.entries(c)) into[k] = (into[k] ?? 0) + v;
@@ -114,21 +147,27 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up: (i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 10 });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
+    let polls = 0;
     const joined = await until(120_000, async () => {
+      polls++;
       const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
       return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
     }, 20);
     if (joined === undefined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
     const joinedAt = performance.now();
     const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
+    const proc = kids.map((k) => procCounts(k.pid));
     const nativeCrc = kids.filter((k) => nativeCrcMapped(k.pid)).length;
     const infos = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
     const fleetOut: Counts = {};
+    const fleetIn: Counts = {};
     const membersOut: Counts = {};
     for (const x of infos) {
       addInto(fleetOut, x.stats.messagesOut);
+      addInto(fleetIn, x.stats.messagesIn);
       addInto(membersOut, x.membership?.sent ?? {});
     }
+    const syscalls = syscallFigures(proc, split(fleetOut), split(fleetIn), polls);
     const after: number[] = [];
     let prev = sum(kids.map((k) => cpuMsOf(k.pid)));
     for (let w = 0; w < 16; w++) {
@@ -157,6 +196,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
       connections_opened: fleetOut.hello ?? 0,
       native_crc_loaded: nativeCrc,
+      syscalls,
       fleet_out: fleetOut,
       members_out: membersOut,
       seed_in: infos[0].stats.messagesIn,
@@ -168,6 +208,26 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     keepAlive.destroy();
     await stopAll(kids.filter((k) => k !== undefined), 3000);
   }
+}
+
+/** The fleet's system calls and wake-ups against its frames (see the module comment). */
+function syscallFigures(proc: { writes: number; reads: number; wakeups: number }[], out: { tcp: number; dgram: number }, inn: { tcp: number; dgram: number }, polls: number): Record<string, number> {
+  const writes = sum(proc.map((p) => p.writes));
+  const reads = sum(proc.map((p) => p.reads));
+  const wakeups = sum(proc.map((p) => p.wakeups));
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    write_calls: writes,
+    read_calls: reads,
+    wakeups,
+    api_polls: polls * proc.length,
+    tcp_frames_out: out.tcp,
+    tcp_frames_in: inn.tcp,
+    dgrams_out: out.dgram,
+    dgrams_in: inn.dgram,
+    tcp_frames_out_per_write: r2(out.tcp / (writes - polls * proc.length)),
+    frames_per_wakeup: r2((out.tcp + out.dgram + inn.tcp + inn.dgram) / wakeups),
+  };
 }
 
 async function main(): Promise<void> {
@@ -187,6 +247,7 @@ async function main(): Promise<void> {
     `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
     `connections opened by the fleet (hello frames): ${String(r.connections_opened)}; agents that loaded the native CRC-32C: ${String(r.native_crc_loaded)}`,
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
+    `system calls and wake-ups of the fleet at convergence (from start): ${JSON.stringify(r.syscalls)}`,
     `membership messages the fleet sent, by type: ${JSON.stringify(r.members_out)}`,
     `frames the seed received: ${JSON.stringify(r.seed_in)}`,
     `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
