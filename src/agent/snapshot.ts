@@ -49,8 +49,9 @@ const MAX_TAGS = 1024;
 /** Least time between two writes while things change. Serf flushes its snapshot log every
  *  500 ms; it was 500 ms here too, and a 50-agent join then wrote each agent's file (write +
  *  fsync) every 500 ms while the table filled: 3 % of the fleet's CPU after start-up (docs/
- *  results.md, h26j's profile). 2 s writes a join's table 3–4 times instead of 8–14 (measured:
- *  docs/results.md, h27w); what a crash can lose is in the module comment. */
+ *  results.md, h26j's profile). At 2 s a 6–7.5 s fleet start writes it at most 4–5 times instead of
+ *  12–16 (bounds from the gap: docs/results.md, h27w); what a crash can lose is in the module
+ *  comment. */
 export const SNAPSHOT_MIN_GAP_MS = 2000;
 
 /** What a snapshot holds (see the module comment). */
