@@ -10,8 +10,9 @@
 // Commands from the parent (IPC):
 // - `{ cmd: 'warm' }`: flood as the warm-up peer until node 0 closes the connection once (its
 //   quarantine), then stop; answers `{ type: 'warmed', ...Offered }`.
-// - `{ cmd: 'start', rate }`: flood as the measured peer; `rate` 0 = as fast as the socket
-//   drains, else paced at `rate` frames/s (10 ms steps); reconnect every 100 ms when cut off.
+// - `{ cmd: 'start', rate, limit }`: flood as the measured peer; `rate` 0 = as fast as the
+//   socket drains, else paced at `rate` frames/s (10 ms steps); at most `limit` frames in all
+//   (0: no limit); reconnect every 100 ms when cut off.
 // - `{ cmd: 'stop-warm' }`: stop the warm-up peer (no close came within the parent's deadline).
 // - `{ cmd: 'report' }`: answers `{ type: 'report', ...Offered }` for the measured peer.
 // Argv: target host:port, measured peer address, warm-up peer address, pool size.
@@ -94,7 +95,11 @@ class Flooder {
     private readonly rate: number,
     private readonly reconnect: boolean,
     private readonly onClose: () => void = () => {},
+    /** Most frames handed to the sockets in all (0: no limit). */
+    private readonly limit = 0,
   ) {}
+  /** Frames handed to the sockets so far. */
+  private handed = 0;
 
   connect(): void {
     if (this.stopped) return;
@@ -103,7 +108,10 @@ class Flooder {
     const conn = ++this.o.connections;
     let open = true;
     const send = (n: number): boolean => {
+      if (this.limit > 0) n = Math.min(n, this.limit - this.handed);
+      if (n <= 0) return false;
       const [b, k] = this.pool.take(n);
+      this.handed += k;
       if (this.firstAt < 0) this.firstAt = performance.now();
       return sock.write(b, (err) => {
         if (err) return;
@@ -117,7 +125,8 @@ class Flooder {
     };
     const pump = (): void => {
       if (!open || this.stopped) return;
-      for (let k = 0; k < 64; k++) if (!send(CHUNK)) return void sock.once('drain', pump);
+      if (this.limit > 0 && this.handed >= this.limit) return;
+      for (let k = 0; k < 64; k++) if (!send(CHUNK)) return void (sock.writableNeedDrain ? sock.once('drain', pump) : undefined);
       setImmediate(pump);
     };
     let sent = 0;
@@ -167,7 +176,7 @@ const warmPool = new Pool(warmAddr, Math.min(POOL, 30_000));
 const pool = new Pool(addr, POOL);
 let measured: Flooder | null = null;
 let warm: Flooder | null = null;
-process.on('message', (m: { cmd: string; rate?: number }) => {
+process.on('message', (m: { cmd: string; rate?: number; limit?: number }) => {
   if (m.cmd === 'warm') {
     warm = new Flooder(warmAddr, warmPool, 0, false, () => {
       warm?.stop();
@@ -178,7 +187,7 @@ process.on('message', (m: { cmd: string; rate?: number }) => {
     // The parent's deadline passed without a close (a condition that never quarantines).
     warm?.stop();
   } else if (m.cmd === 'start') {
-    measured = new Flooder(addr, pool, m.rate ?? 0, true);
+    measured = new Flooder(addr, pool, m.rate ?? 0, true, undefined, m.limit ?? 0);
     measured.connect();
   } else if (m.cmd === 'report') {
     process.send?.({ type: 'report', ...measured?.report() });
