@@ -151,7 +151,7 @@ for (const spec of externalImports) {
 if (/\bimport\(/.test(code)) throw new Error('bundle: an import() is left in the output; bin/rumor.js cannot run it from the code cache');
 // bin/rumor.js reads the bundle as latin1 (one byte per character, no UTF-8 decoding): esbuild's
 // default `charset: 'ascii'` escapes every other character, which this checks.
-if (/[^\t\n\r\x20-\x7e]/.test(code)) throw new Error('bundle: a non-ASCII character in the output; bin/rumor.js reads it as latin1');
+if (/[^\t\n\r\x20-\x7e]/.test(code)) throw new Error('bundle: a character outside printable ASCII in the output; bin/rumor.js reads it as latin1');
 writeFileSync(tmp, `${code}//# rumorBuild=${nodeCrypto.createHash('sha256').update(code).digest('hex').slice(0, 16)}\n`);
 renameSync(tmp, OUT);
 if (process.argv.includes('--analyze')) process.stdout.write(await analyzeMetafile(result.metafile));
