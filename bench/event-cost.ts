@@ -9,7 +9,7 @@
  *   - an idle window as long as a round;
  * and the CPU each agent used over each round (schedstat, every thread), divided by events (or
  * queries) and agents; an agent's CPU includes its handler launcher's (src/agent/spawn-helper.ts,
- * the `perl` child that forks the handlers). The difference between `bench` and `other` is the
+ * the child that starts the handlers, `rumor-launcher` or `perl`). The difference between `bench` and `other` is the
  * handler's cost in the agent (the launcher's fork, or the agent's own; stdio, exit handling); the handler children's own CPU
  * (bash) comes from the agents' and launchers' `cutime+cstime` (/proc/<pid>/stat, 10 ms ticks summed over all
  * agents and events). CPU is what this measures because it does not depend on the machine's

@@ -34,7 +34,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
-import { HelperChild, SpawnHelper } from './spawn-helper.js';
+import { HelperChild, SpawnHelper, type LauncherProgram } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -84,6 +84,9 @@ export interface HandlerOptions {
    *  spawn-helper.ts, falling back to `direct` when it cannot run (no perl); `direct`: the
    *  agent's own `spawn` (a fork of the agent) for every run. */
   launcher?: 'helper' | 'direct';
+  /** Which launcher `helper` runs (spawn-helper.ts `LauncherProgram`): default `auto`, the
+   *  native one when it was built, else perl. */
+  launcherProgram?: LauncherProgram;
 }
 
 interface Job {
@@ -273,7 +276,7 @@ export class HandlerRunner {
   private launcher(): SpawnHelper | null {
     if (this.opts.launcher === 'direct' || this.closed) return null;
     if (this.helper === null) {
-      this.helper = new SpawnHelper((reason) => this.opts.logger.warn({ reason }, 'handler launcher unavailable: handlers are spawned by the agent itself'));
+      this.helper = new SpawnHelper((reason) => this.opts.logger.warn({ reason }, 'handler launcher unavailable: handlers are spawned by the agent itself'), this.opts.launcherProgram);
     }
     return this.helper.alive ? this.helper : null;
   }
