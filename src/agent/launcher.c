@@ -10,7 +10,7 @@
  * exec 0.20-0.22 ms of the launcher's CPU and 1.13-1.17 ms of the child's per run, posix_spawn
  * (python's os.posix_spawn, the same glibc call) 0.08-0.10 and 0.86-0.88 ms.
  *
- * Semantics kept (tests/agent/spawn-helper.test.ts runs both launchers against a direct spawn):
+ * Semantics kept (test/agent/spawn-helper.test.ts runs both launchers against a direct spawn):
  * own session and process group (POSIX_SPAWN_SETSID), SIGPIPE and SIGCHLD back to their
  * defaults and no signal blocked, environment = the launcher's plus the run's variables (which
  * win), stdin from a pipe filled before the start (/dev/null when empty, an unlinked temporary
