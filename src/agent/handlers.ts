@@ -87,6 +87,8 @@ export interface HandlerOptions {
   /** Which launcher `helper` runs (spawn-helper.ts `LauncherProgram`): default `auto`, the
    *  native one when it was built, else perl. */
   launcherProgram?: LauncherProgram;
+  /** The native launcher's path (default: dist/rumor-launcher, found by spawn-helper.ts). */
+  nativeLauncherPath?: string;
 }
 
 interface Job {
@@ -148,6 +150,8 @@ export class HandlerRunner {
   private readonly baseEnv: Readonly<Record<string, string | undefined>> = Object.freeze({ ...process.env });
   private readonly scratch: ScratchFiles;
   private helper: SpawnHelper | null = null;
+  /** The perl launcher replaced a native one that could not run (see `launcher`). */
+  private perlTried = false;
 
   constructor(private readonly opts: HandlerOptions) {
     this.scratch = new ScratchFiles(opts.scratchDir ?? tmpdir());
@@ -272,13 +276,22 @@ export class HandlerRunner {
     if (child !== null) this.watch(job, child);
   }
 
-  /** The spawn launcher (spawn-helper.ts), started at the first run; null: spawn directly. */
+  /** The spawn launcher (spawn-helper.ts), started at the first run; null: spawn directly. A
+   *  native launcher picked by `auto` that never ran (it cannot run here) is replaced by perl once. */
   private launcher(): SpawnHelper | null {
     if (this.opts.launcher === 'direct' || this.closed) return null;
-    if (this.helper === null) {
-      this.helper = new SpawnHelper((reason) => this.opts.logger.warn({ reason }, 'handler launcher unavailable: handlers are spawned by the agent itself'), this.opts.launcherProgram);
+    const h = this.helper;
+    const retryPerl = h !== null && !h.alive && !h.started && h.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
+    if (h === null || retryPerl) {
+      this.perlTried = retryPerl;
+      const onDead = (reason: string): void => {
+        const d = this.helper;
+        const toPerl = d !== null && !d.started && d.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
+        this.opts.logger.warn({ reason }, toPerl ? 'native handler launcher cannot run here: handlers start through the perl launcher' : 'handler launcher unavailable: handlers are spawned by the agent itself');
+      };
+      this.helper = retryPerl ? new SpawnHelper(onDead, 'perl') : new SpawnHelper(onDead, this.opts.launcherProgram, this.opts.nativeLauncherPath);
     }
-    return this.helper.alive ? this.helper : null;
+    return this.helper!.alive ? this.helper : null;
   }
 
   /** Spawn directly a run the launcher could not start, feeding `into` (already watched). */

@@ -238,8 +238,10 @@ export class SpawnHelper {
   constructor(
     private readonly onDead: (reason: string) => void,
     program: LauncherProgram = 'auto',
+    /** The native launcher's path (default: `nativeLauncherPath()`). */
+    nativePath?: string,
   ) {
-    const native = program === 'perl' ? null : nativeLauncherPath();
+    const native = program === 'perl' ? null : (nativePath ?? nativeLauncherPath());
     this.program = program === 'native' || native !== null ? 'native' : 'perl';
     // `native` asked for but not built: the spawn fails (ENOENT) and the runs are started
     // directly, as when perl is missing.
@@ -249,6 +251,12 @@ export class SpawnHelper {
     this.proc.on('exit', (code, sig) => this.dead(`spawn helper exited (${sig ?? code})`));
     this.proc.stdin!.on('error', () => {});
     this.proc.stdout!.on('data', (b: Buffer) => this.onData(b));
+  }
+
+  /** Did the launcher ever report that it runs? (A native launcher that cannot run here, e.g.
+   *  built for another machine, never does: the runner then tries perl.) */
+  get started(): boolean {
+    return this.ready;
   }
 
   /** Start a run; its events come on the returned object (`spawn`, `error`, `close`). When the

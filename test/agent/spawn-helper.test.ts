@@ -131,6 +131,29 @@ test(`${program} launcher: empty, small and larger-than-a-pipe stdin arrive whol
 });
 }
 
+test('auto: a native launcher that cannot run is replaced by perl (the run handed to it is spawned directly)', { timeout: 30_000 }, async () => {
+  const results: HandlerResult[] = [];
+  const lines: string[] = [];
+  const r = new HandlerRunner({
+    handlers: [{ filters: ['user'], script: 'echo $PPID' }],
+    self: () => ({ name: 'n1', addr: '127.0.0.1:7946', tags: {} }),
+    timeoutMs: 5000,
+    concurrency: 1,
+    queueSize: 16,
+    logger: createLogger({ level: 'warn', format: 'json', destination: { write: (s: string) => lines.push(s) } }),
+    onResult: (x) => results.push(x),
+    nativeLauncherPath: join(dir, 'no-such-launcher'),
+  });
+  opened.push(r);
+  for (let i = 0; i < 3; i++) r.dispatch(user('a', '', i + 1));
+  await within(r.idle(), 10_000, 'the three runs to finish');
+  const parents = results.map((x) => Number(x.stdout.trim()));
+  assert.deepEqual(results.map((x) => x.outcome), ['ok', 'ok', 'ok']);
+  assert.equal(parents[0], process.pid, 'the run handed to the native launcher is spawned by the agent');
+  assert.deepEqual(parents.slice(1).map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim()), ['perl', 'perl'], 'the next runs start through perl');
+  assert.ok(lines.some((l) => l.includes('native handler launcher cannot run here')), 'the switch is logged');
+});
+
 test('auto picks the native launcher when it was built', { timeout: 30_000 }, async () => {
   const h = runner([{ filters: ['user'], script: 'echo $PPID' }], 'helper');
   h.r.dispatch(user('a', ''));
