@@ -280,18 +280,19 @@ export class HandlerRunner {
    *  native launcher picked by `auto` that never ran (it cannot run here) is replaced by perl once. */
   private launcher(): SpawnHelper | null {
     if (this.opts.launcher === 'direct' || this.closed) return null;
-    const h = this.helper;
-    const retryPerl = h !== null && !h.alive && !h.started && h.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
-    if (h === null || retryPerl) {
+    const retryPerl = this.helper !== null && !this.helper.alive && this.perlNext(this.helper);
+    if (this.helper === null || retryPerl) {
       this.perlTried = retryPerl;
-      const onDead = (reason: string): void => {
-        const d = this.helper;
-        const toPerl = d !== null && !d.started && d.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
-        this.opts.logger.warn({ reason }, toPerl ? 'native handler launcher cannot run here: handlers start through the perl launcher' : 'handler launcher unavailable: handlers are spawned by the agent itself');
-      };
+      const onDead = (reason: string): void =>
+        this.opts.logger.warn({ reason }, this.helper !== null && this.perlNext(this.helper) ? 'native handler launcher cannot run here: handlers start through the perl launcher' : 'handler launcher unavailable: handlers are spawned by the agent itself');
       this.helper = retryPerl ? new SpawnHelper(onDead, 'perl') : new SpawnHelper(onDead, this.opts.launcherProgram, this.opts.nativeLauncherPath);
     }
     return this.helper!.alive ? this.helper : null;
+  }
+
+  /** Is `h` a native launcher picked by `auto` that never ran, to be replaced by perl (once)? */
+  private perlNext(h: SpawnHelper): boolean {
+    return !h.started && h.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
   }
 
   /** Spawn directly a run the launcher could not start, feeding `into` (already watched). */
