@@ -18,6 +18,13 @@
  * to every response) are indicative only.
  *
  *   npm run bench:event-cost -- [--nodes 10] [--events 20] [--bin OTHER/bin/rumor.js] [--node-flags '--flag ...']
+ *                               [--cpu-prof DIR]
+ *
+ * Besides the CPU (agent + launcher, and the launcher alone), the main-thread wake-ups of the
+ * agents per event, query and idle window (schedstat's third field: times the thread was
+ * scheduled in). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
+ * when they stop; they never write the CLI's code cache); the JSON's `windows_monotonic_us`
+ * gives each round's window on the profiles' clock, to cut them to a round.
  *
  * `--bin`: run another build's CLI (an older commit unpacked with `git archive` and `npm ci`)
  * for an A/B comparison on the same machine. `--node-flags`: Node/V8 flags for the agents
