@@ -8,7 +8,11 @@
  *
  * - `fleet_cpu_up_ms` / `fleet_cpu_joined_ms`: the CPU (every thread, schedstat) of all N
  *   agents together when the last one first answered, and when every one listed N alive;
- *   `join_cpu_ms` is the difference (the join's work, the polls' answers included);
+ *   `join_cpu_ms` is the difference (the join's work, the polls' answers included); under load
+ *   the last agent answers late and part of the join falls before it, so also
+ *   `start_cpu_ms`, the sum of each agent's CPU at its own first answer, and
+ *   `after_start_cpu_ms`, the fleet's CPU at convergence minus that sum: what the join cost
+ *   after every agent's own start-up;
  * - `native_crc_loaded`: agents that had loaded the native CRC-32C by then (src/wire/crc.ts);
  * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
  *   spent on N − 1 JOINs;
@@ -144,7 +148,13 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     // Agent 0, then the others at once, each polled every 10 ms until it answers; one that
     // lost a port race is started again on new ports (the time includes that restart).
-    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up: (i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members'), logFile, timeoutMs: 60_000, everyMs: 10 });
+    // Each agent's CPU when it first answers (`start_cpu_ms`).
+    const cpuAtUp: number[] = [];
+    const up = async (i: number): Promise<void> => {
+      await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
+      cpuAtUp[i] ??= cpuMsOf(kids[i]?.pid);
+    };
+    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10 });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     let polls = 0;
@@ -192,6 +202,8 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       fleet_cpu_up_ms: Math.round(cpuUp),
       fleet_cpu_joined_ms: Math.round(sum(cpuJoined)),
       join_cpu_ms: Math.round(sum(cpuJoined) - cpuUp),
+      start_cpu_ms: Math.round(sum(cpuAtUp)),
+      after_start_cpu_ms: Math.round(sum(cpuJoined) - sum(cpuAtUp)),
       seed_cpu_joined_ms: Math.round(cpuJoined[0]),
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
       connections_opened: fleetOut.hello ?? 0,
@@ -244,6 +256,7 @@ async function main(): Promise<void> {
     envNote(false).trimEnd(),
     `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
     `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
+    `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms; the fleet's after those start-ups: ${String(r.after_start_cpu_ms)} ms (after_start_cpu_ms)`,
     `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
     `connections opened by the fleet (hello frames): ${String(r.connections_opened)}; agents that loaded the native CRC-32C: ${String(r.native_crc_loaded)}`,
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
