@@ -54,19 +54,8 @@ const STALE_SHUFFLES_TO_REJOIN = 3;
 const CLOSED_PERIODS_TO_REJOIN = 6;
 
 export abstract class HyParViewState<P> {
-  // Field order is memory layout: V8 places an object's fields in the order they are first
-  // set (class fields in declaration order, before the constructor's body). The fields most
-  // inputs read come first, so that they share the object's first cache lines; constructor
-  // parameters declared as parameter properties would come last, 300 bytes away (one more
-  // cache miss per simulated event). Declared here, set in the constructor.
-  /** The node has left (`leave`): every later input is ignored. */
-  protected left = false;
-  protected readonly self: P;
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
-  protected readonly cfg: HyParViewConfig;
-  protected readonly io: MembershipIo<P>;
-  protected readonly rng: Rng;
   /** Outstanding NEIGHBOR / JOIN requests (parallel arrays; `NONE` when there is none). A
    *  pending peer is in neither view. Emptied by putting `NONE` back, never with `length = 0`
    *  (a runtime call, four per answered request, that also freed the storage the next push
@@ -129,13 +118,14 @@ export abstract class HyParViewState<P> {
   /** Nodes that added this one as the end of a FORWARDJOIN walk while a configured contact was
    *  a neighbour (`bootstrapRejoin: 'cut-off'` only; pruned to active members as it grows). */
   protected readonly walkedIn: P[] = [];
+  protected left = false;
 
-  constructor(self: P, cfg: HyParViewConfig, rng: Rng, io: MembershipIo<P>) {
-    this.self = self;
-    this.cfg = cfg;
-    this.rng = rng;
-    this.io = io;
-  }
+  constructor(
+    protected readonly self: P,
+    protected readonly cfg: HyParViewConfig,
+    protected readonly rng: Rng,
+    protected readonly io: MembershipIo<P>,
+  ) {}
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;

@@ -103,11 +103,6 @@ const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
-  // Field order is memory layout (V8 places fields in the order they are first set): the
-  // sink and the configuration, read by nearly every input, first, next to the links; as
-  // parameter properties they would come after every field below (see HyParViewState).
-  private readonly io: BroadcastIo<P>;
-  private readonly config: PlumtreeConfig;
   /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
    *  the lazy ones after them, each set in the order its peers entered it. One array instead
    *  of two, and no copy per change: a membership test is one scan of one array (at 10^6
@@ -140,14 +135,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * @param rng unused by the algorithm today; kept so tie-breaks can be randomised later
    *   without changing the constructor.
    */
-  readonly self: P;
-  private readonly rng: Rng;
-
-  constructor(self: P, config: PlumtreeConfig, rng: Rng, io: BroadcastIo<P>) {
-    this.io = io;
-    this.config = config;
-    this.self = self;
-    this.rng = rng;
+  constructor(
+    readonly self: P,
+    private readonly config: PlumtreeConfig,
+    private readonly rng: Rng,
+    private readonly io: BroadcastIo<P>,
+  ) {
     this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries, config.maxCacheBytes);
   }
 

@@ -27,27 +27,26 @@ export const FAIL = 4;
  * the time of the input being handled (`ProtoNode` records it at each input).
  */
 export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
-  // Field order is memory layout (V8 places fields in the order they are first set): what
-  // the event loop reads for every input (liveness, machines) and a send reads (simulation,
-  // id, counters) first; constructor parameter properties would come after every field.
-  /** @internal The incarnation while alive, -1 once crashed (the simulation's `life`). */
-  life = -1;
   readonly membership: MembershipMachine<number>;
   readonly broadcaster: BroadcastMachine<number>;
-  private readonly sim: Simulation;
-  readonly self: number;
   /** @internal Messages and bytes sent so far by this node id (a restart carries them on). */
   sentMsgs = 0;
   sentBytes = 0;
+  /** @internal The incarnation while alive, -1 once crashed (the simulation's `life`). */
+  life = -1;
   /** @internal The hosted applications of this incarnation (app-host.ts); null: none. */
   apps: App<number, unknown, unknown>[] | null = null;
   /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
    *  field at all otherwise, so a node costs no more memory). */
   declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
 
-  constructor(sim: Simulation, self: number, config: NodeConfig, rng: Rng, peerSource?: PeerSource<number>) {
-    this.sim = sim;
-    this.self = self;
+  constructor(
+    private readonly sim: Simulation,
+    readonly self: number,
+    config: NodeConfig,
+    rng: Rng,
+    peerSource?: PeerSource<number>,
+  ) {
     const g = sim.guard;
     if (g !== undefined && g.validate !== undefined) {
       const v = g.validate.bind(g);
