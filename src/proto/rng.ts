@@ -23,14 +23,9 @@ export class Sfc32 implements Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    // Stored as int32 (`| 0`), not as the unsigned values `mix` returns: every use below reads
-    // them modulo 2^32 (`| 0`, `^`, `>>>`), so the stream is the same, and int32 values are
-    // small integers that V8 keeps inside the object, where a value ≥ 2^31 made the field a
-    // double held in a separate heap box (four boxes per generator, one per simulated node:
-    // more memory and more cache lines per draw).
-    this.a = mix() | 0;
-    this.b = mix() | 0;
-    this.c = mix() | 0;
+    this.a = mix();
+    this.b = mix();
+    this.c = mix();
     this.d = 1;
     for (let i = 0; i < 12; i++) this.u32();
   }
