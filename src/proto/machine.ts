@@ -49,9 +49,10 @@ export interface MembershipMachine<P> {
    *  none is in flight). True when something was started. Absent: the machine ignores it. */
   reconnect?(peer: P, now: number): boolean;
   /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
-   *  simulator, sim-engine.ts): reads the fields most inputs read; the value is meaningless.
+   *  simulator, sim-engine.ts): stage 0 reads this object's own fields, stage 1 the
+   *  containers they point to, stage 2 the first elements of those; the value is meaningless.
    *  No effect on behaviour. Absent: nothing is loaded ahead. */
-  warm?(): number;
+  warm?(stage: number): number;
 }
 
 /** Outputs of a broadcast machine. */
@@ -73,10 +74,8 @@ export interface BroadcastMachine<P> {
   neighborUp(peer: P, now: number): void;
   neighborDown(peer: P, now: number): void;
   /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
-   *  simulator, sim-engine.ts): reads the fields most inputs read; the value is meaningless.
+   *  simulator, sim-engine.ts): stage 0 reads this object's own fields, stage 1 the
+   *  containers they point to, stage 2 the first elements of those; the value is meaningless.
    *  No effect on behaviour. Absent: nothing is loaded ahead. */
-  warm?(): number;
-  /** All current links (eager first), as a live array to read, never to keep or mutate: what
-   *  a driver loads ahead with `warm`. Absent: none. */
-  linksView?(): readonly P[];
+  warm?(stage: number): number;
 }

@@ -229,24 +229,17 @@ export abstract class SimEngine {
     const n2 = Q.peekNodeHint(2);
     if (n2 >= 0) {
       const s = N[n2];
-      if (s !== null) x += s.warm();
+      if (s !== null) x += s.warm(0);
     }
     const n1 = Q.peekNodeHint(1);
     if (n1 >= 0) {
       const s = N[n1];
-      if (s !== null) x += s.views.length + s.passives.length + s.links.length;
+      if (s !== null) x += s.warm(1);
     }
     const n0 = Q.peekNodeHint(0);
     if (n0 >= 0) {
       const s = N[n0];
-      if (s !== null) {
-        const v = s.views;
-        const p = s.passives;
-        const l = s.links;
-        if (v.length > 0) x += v[0];
-        if (p.length > 0) x += p[0];
-        if (l.length > 0) x += l[0];
-      }
+      if (s !== null) x += s.warm(2);
     }
     return x;
   }

@@ -39,11 +39,6 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
    *  field at all otherwise, so a node costs no more memory). */
   declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
-  /** @internal The machines' live arrays most inputs read — active and passive view, links
-   *  (empty when a machine has none) — loaded ahead by the event loop (`loadAhead`). */
-  readonly views: readonly number[];
-  readonly passives: readonly number[];
-  readonly links: readonly number[];
 
   constructor(
     private readonly sim: Simulation,
@@ -60,9 +55,6 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     const m = createMachines<number>(self, config, rng, this, this, peerSource);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
-    this.views = m.membership.activeView();
-    this.passives = m.membership.passiveView();
-    this.links = m.broadcaster.linksView !== undefined ? m.broadcaster.linksView() : [];
   }
 
   join(contacts: readonly number[], now: number): void {
@@ -85,11 +77,12 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     this.membership.handleLinkDown(peer, now);
   }
 
-  /** Load ahead the machines' objects for a coming input (sim-engine.ts `loadAhead`). */
-  warm(): number {
+  /** Load ahead the machines' state for a coming input (sim-engine.ts `stepUntil`): stage 0
+   *  their objects, 1 their containers, 2 the containers' elements. Reads only. */
+  warm(stage: number): number {
     const m = this.membership;
     const b = this.broadcaster;
-    return (m.warm !== undefined ? m.warm() : 0) + (b.warm !== undefined ? b.warm() : 0);
+    return (m.warm !== undefined ? m.warm(stage) : 0) + (b.warm !== undefined ? b.warm(stage) : 0);
   }
 
   activeView(): readonly number[] {
