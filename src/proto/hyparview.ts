@@ -175,21 +175,6 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     return this.passive;
   }
 
-  /** Load ahead what most inputs read (see `MembershipMachine.warm`): stage 0 this object's
-   *  first fields (the views) and last ones (`left`, `self`, `cfg`), stage 1 the two views'
-   *  array objects, stage 2 their elements (one read per 64-byte line of the passive view's
-   *  30 slots). Reads only; the value means nothing. */
-  warm(stage: number): number {
-    if (stage === 0) return (this.active === this.passive ? 1 : 0) + (this.left ? 1 : 0);
-    const a = this.active;
-    const p = this.passive;
-    if (stage === 1) return a.length + p.length;
-    const s = this.self;
-    let x = a.length > 0 && a[0] === s ? 1 : 0;
-    for (let i = 0; i < p.length; i += 8) if (p[i] === s) x++;
-    return x;
-  }
-
   /**
    * Add `contacts` to the configured ones (see `addContacts`), start the shuffle and bootstrap
    * timers, and JOIN through the first reachable contact unless a JOIN is outstanding or the

@@ -48,11 +48,6 @@ export interface MembershipMachine<P> {
    *  partition): join the overlay through it if it is not a neighbour (HyParView: a JOIN when
    *  none is in flight). True when something was started. Absent: the machine ignores it. */
   reconnect?(peer: P, now: number): boolean;
-  /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
-   *  simulator, sim-engine.ts): stage 0 reads this object's own fields, stage 1 the
-   *  containers they point to, stage 2 the first elements of those; the value is meaningless.
-   *  No effect on behaviour. Absent: nothing is loaded ahead. */
-  warm?(stage: number): number;
 }
 
 /** Outputs of a broadcast machine. */
@@ -73,9 +68,4 @@ export interface BroadcastMachine<P> {
   handleTimer(t: BroadcastTimer, now: number): void;
   neighborUp(peer: P, now: number): void;
   neighborDown(peer: P, now: number): void;
-  /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
-   *  simulator, sim-engine.ts): stage 0 reads this object's own fields, stage 1 the
-   *  containers they point to, stage 2 the first elements of those; the value is meaningless.
-   *  No effect on behaviour. Absent: nothing is loaded ahead. */
-  warm?(stage: number): number;
 }

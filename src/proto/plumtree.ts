@@ -144,15 +144,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries, config.maxCacheBytes);
   }
 
-  /** Load ahead what most inputs read (see `BroadcastMachine.warm`): stage 0 this object,
-   *  stage 1 the links array, stage 2 its first elements. Reads only; the value means nothing. */
-  warm(stage: number): number {
-    if (stage === 0) return this.nEager + this.nFresh;
-    const l = this.links;
-    if (stage === 1) return l.length;
-    return l.length > 0 && l[0] === this.self ? 1 : 0;
-  }
-
   /** Current eager (tree) peers, in the order they became eager (a copy). */
   eagerPeers(): readonly P[] {
     return this.links.slice(0, this.nEager);

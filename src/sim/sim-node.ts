@@ -77,14 +77,6 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     this.membership.handleLinkDown(peer, now);
   }
 
-  /** Load ahead the machines' state for a coming input (sim-engine.ts `stepUntil`): stage 0
-   *  their objects, 1 their containers, 2 the containers' elements. Reads only. */
-  warm(stage: number): number {
-    const m = this.membership;
-    const b = this.broadcaster;
-    return (m.warm !== undefined ? m.warm(stage) : 0) + (b.warm !== undefined ? b.warm(stage) : 0);
-  }
-
   activeView(): readonly number[] {
     return this.membership.activeView();
   }
