@@ -64,6 +64,28 @@ test('m-changes with exclusion words: the receiver merges only the entries not l
   }
 });
 
+test('flush: while a full batch is still queued the next flush comes 1/8 of a period later (catch-up); then a period again', () => {
+  const ids = Array.from({ length: 40 }, (_, i) => addr(100 + i));
+  const { m, io } = started(A[0], [...A, ...ids], [A[1]], { rings: 4, maxEntriesPerMessage: 16, flushIntervalMs: 200 });
+  m.handleMessage(A[2], { type: 'm-changes', ids, states: ids.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  const sizes: number[] = [];
+  const delays: number[] = [];
+  let now = 10;
+  for (let k = 0; k < 4; k++) {
+    const t = io.takeTimers('m-flush');
+    if (t.length === 0) break;
+    assert.equal(t.length, 1, 'one flush armed at a time');
+    delays.push(t[0].delay);
+    now += t[0].delay;
+    m.handleTimer(t[0].t, now);
+    const toA1 = io.take().filter((s) => s.to === A[1] && s.msg.type === 'm-changes');
+    sizes.push(toA1.reduce((a, s) => a + (s.msg.type === 'm-changes' ? s.msg.ids.length : 0), 0));
+  }
+  // 40 queued: 16 sent, 24 left (a full batch): 25 ms; 16 sent, 8 left: 200 ms; the last 8.
+  assert.deepEqual(sizes, [16, 16, 8], 'batches of at most 16, oldest first');
+  assert.deepEqual(delays, [200, 25, 200], 'a period, a catch-up, a period');
+});
+
 test('flush: our own entry (a refutation) goes to every ring subject and back to the sender of the rumour', () => {
   const { m, io } = started(A[0], A, [A[1]], { rings: 4 });
   m.handleMessage(A[1], { type: 'm-changes', ids: [A[0]], states: [pack(0, SUSPECT)], metas: null, sync: false }, 10);
