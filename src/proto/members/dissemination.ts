@@ -34,6 +34,9 @@ const JOIN_ASK_WAIT_PERIODS = 2;
  *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
  *  flood another path, beside the ring links. */
 const FLOOD_FEEDERS = 2;
+/** With `linkSyncOnce`: the peers whose `m-sync` we answered last (a ring this long: links
+ *  come up a few at a time, and the check only looks one probe period back). */
+const RECENT_SYNCS = 8;
 
 /** A flush that leaves a full batch queued calls the next one this many times sooner (see
  *  `nextFlushIn`): 25 ms at the default 200 ms period, so a backlog drains at 8 batches a
@@ -72,6 +75,10 @@ export class Dissemination<P> {
   /** The failed member our last reconnect tick sent an `m-sync` (undefined: none, or it
    *  answered already): its `m-digest` tells the node's overlay it is back (`reconnectTick`). */
   private reconnecting: P | undefined = undefined;
+  /** `linkSyncOnce`: who sent us the last `RECENT_SYNCS` m-syncs, and when (a ring). */
+  private readonly syncFrom: (P | undefined)[] = new Array<P | undefined>(RECENT_SYNCS);
+  private readonly syncAt: number[] = new Array<number>(RECENT_SYNCS).fill(-Infinity);
+  private syncNext = 0;
 
   constructor(
     private readonly self: P,
@@ -378,6 +385,12 @@ export class Dissemination<P> {
   /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
    *  reaches us (`fed`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
+    if (this.config.linkSyncOnce && this.store.size() > 1 && !((this.self as unknown as string) < (peer as unknown as string))) {
+      // The larger id's end: the smaller one syncs now; ours, a probe period later, only if
+      // its sync has not come by then (`linkSync`).
+      this.deferLink(peer, now);
+      return;
+    }
     if (!this.fed(now, troubled) || this.store.size() <= 1) {
       this.syncWith(peer, now);
       return;
@@ -396,6 +409,7 @@ export class Dissemination<P> {
   /** The deferred sync of a link (`linkUp`), if the link is still up. */
   linkSync(peer: P, now: number): void {
     this.deferred.delete(peer);
+    if (this.config.linkSyncOnce && this.syncedBy(peer, now)) return;
     if (this.nbrs.has(peer)) this.syncWith(peer, now);
   }
 
@@ -421,9 +435,27 @@ export class Dissemination<P> {
     this.io.send(peer, { type: 'm-sync', count: this.store.size(), hashes, join: this.store.size() <= 1 });
   }
 
+  /** `linkSyncOnce`: we answered an m-sync of `peer` (digest or whole table) in the last
+   *  `LINK_SYNC_DEFER_PERIODS` + 1 probe periods: the round it opened reconciled both tables. */
+  private syncedBy(peer: P, now: number): boolean {
+    const window = (LINK_SYNC_DEFER_PERIODS + 1) * this.config.probeIntervalMs;
+    for (let i = 0; i < RECENT_SYNCS; i++) if (this.syncFrom[i] === peer && now - this.syncAt[i] < window) return true;
+    return false;
+  }
+
+  private noteSynced(from: P, now: number): void {
+    if (!this.config.linkSyncOnce) return;
+    this.syncFrom[this.syncNext] = from;
+    this.syncAt[this.syncNext] = now;
+    this.syncNext = (this.syncNext + 1) % RECENT_SYNCS;
+  }
+
   onSync(from: P, msg: Sync, now: number): void {
     if (msg.join) {
-      if (this.store.size() > 1) this.sendAll(from);
+      if (this.store.size() > 1) {
+        this.sendAll(from);
+        this.noteSynced(from, now);
+      }
       return;
     }
     if (this.store.size() <= 1) {
@@ -431,6 +463,7 @@ export class Dissemination<P> {
       this.syncWith(from, now);
       return;
     }
+    this.noteSynced(from, now);
     const differ: number[] = [];
     for (let b = 0; b < BUCKETS; b++) if (msg.hashes[b] !== this.store.bucketHash(b)) differ.push(b);
     if (differ.length === 0) return;

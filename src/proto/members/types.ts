@@ -262,6 +262,14 @@ export interface MembersConfig {
    *  seed 1, docs/results.md "Scale"): detection bytes −12 % (10 % crashed) and −43 % (50 %),
    *  but p100 at 50 % crashed 7.0 → 15.0 s, over the 10 s target. */
   pruneFlood: boolean;
+  /** One link-up sync per overlay link instead of one from each end: the end whose id is the
+   *  smaller (JavaScript's `<`) opens it at once; the other waits a probe period and opens one
+   *  only if none came from the peer meanwhile (ids that the two ends see differently cost that
+   *  period, never the sync). One sync → digest → changes round reconciles both tables. A
+   *  joining node (only itself in its table) asks as before. Default false (the simulator's
+   *  figures were measured with a sync from each end); the agent turns it on (measured with
+   *  `npm run bench:join-cost`, docs/results.md "One sync per link (h26j)"). */
+  linkSyncOnce: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -288,6 +296,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   localHealth: true,
   indirectBothWays: false,
   pruneFlood: false,
+  linkSyncOnce: false,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -324,6 +333,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.localHealth !== 'boolean') return { ok: false, reason: `localHealth: expected a boolean, got ${String(c.localHealth)}` };
   if (typeof c.indirectBothWays !== 'boolean') return { ok: false, reason: `indirectBothWays: expected a boolean, got ${String(c.indirectBothWays)}` };
   if (typeof c.pruneFlood !== 'boolean') return { ok: false, reason: `pruneFlood: expected a boolean, got ${String(c.pruneFlood)}` };
+  if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
   return { ok: true, config: c };
 }
 

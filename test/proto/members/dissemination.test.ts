@@ -293,3 +293,53 @@ test('join: an ask for the table that is not answered within two probe periods g
   const asks = io.take().filter((s) => s.msg.type === 'm-sync');
   assert.deepEqual(asks.map((s) => [s.to, s.msg.type === 'm-sync' && s.msg.join]), [[A[2], true]]);
 });
+
+test('linkSyncOnce: only the smaller id opens the link sync; the larger waits a probe period and opens one only if none came; one round reconciles both tables', () => {
+  const [lo, hi] = [A[1], A[2]]; // '10.0.0.2:7946' < '10.0.0.3:7946'
+  const onlyLo = A.slice(3, 8);
+  const onlyHi = A.slice(8, 12);
+  const x = machine(lo, [lo, hi, ...onlyLo], { linkSyncOnce: true, probeIntervalMs: 1000 });
+  const y = machine(hi, [lo, hi, ...onlyHi], { linkSyncOnce: true, probeIntervalMs: 1000 });
+  for (const r of [x, y]) {
+    r.m.start(0);
+    r.io.take();
+    r.io.timers = [];
+  }
+  y.m.neighborUp(lo, 10);
+  assert.deepEqual(y.io.take().filter((s) => s.msg.type === 'm-sync'), [], 'the larger id synced at once');
+  const [t] = y.io.takeTimers('m-link-sync');
+  assert.deepEqual(t, { delay: 1000, t: { type: 'm-link-sync', peer: lo, due: 1010 } });
+  x.m.neighborUp(hi, 11);
+  const sync = x.io.take().filter((s) => s.msg.type === 'm-sync');
+  assert.deepEqual(sync.map((s) => s.to), [hi], 'the smaller id syncs at once');
+  // The round: x's m-sync → y's digest → x's changes; then both tables hold every member.
+  y.m.handleMessage(lo, sync[0].msg, 12);
+  const digest = y.io.take().filter((s) => s.msg.type === 'm-digest');
+  assert.equal(digest.length, 1);
+  x.m.handleMessage(hi, digest[0].msg, 13);
+  for (const s of x.io.take()) if (s.to === hi && s.msg.type === 'm-changes') y.m.handleMessage(lo, s.msg, 14);
+  y.io.take();
+  for (const p of [...onlyLo, ...onlyHi]) {
+    assert.ok(x.store.get(p) >= 0 && y.store.get(p) >= 0, `${p} is in both tables`);
+  }
+  y.m.handleTimer(t.t, 1010);
+  assert.deepEqual(y.io.take().filter((s) => s.msg.type === 'm-sync'), [], 'the larger id synced again after the round');
+});
+
+test('linkSyncOnce: the larger id syncs a probe period later when the other end never did (ids seen differently at the two ends)', () => {
+  const { m, io } = machine(A[2], A.slice(0, 6), { linkSyncOnce: true, probeIntervalMs: 1000 });
+  m.start(0);
+  io.take();
+  io.timers = [];
+  m.neighborUp(A[1], 10);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-sync'), []);
+  const [t] = io.takeTimers('m-link-sync');
+  m.handleTimer(t.t, 1010);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [A[1]]);
+  // Off (the default), both ends sync at once.
+  const off = machine(A[2], A.slice(0, 6), { probeIntervalMs: 1000 });
+  off.m.start(0);
+  off.io.take();
+  off.m.neighborUp(A[1], 10);
+  assert.deepEqual(off.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [A[1]]);
+});
