@@ -9,7 +9,7 @@
  *   - an idle window as long as a round;
  * and the CPU each agent used over each round (schedstat, every thread), divided by events (or
  * queries) and agents; an agent's CPU includes its handler launcher's (src/agent/spawn-helper.ts,
- * the `perl` child that forks the handlers). The difference between `bench` and `other` is the
+ * the child that starts the handlers, `rumor-launcher` or `perl`). The difference between `bench` and `other` is the
  * handler's cost in the agent (the launcher's fork, or the agent's own; stdio, exit handling); the handler children's own CPU
  * (bash) comes from the agents' and launchers' `cutime+cstime` (/proc/<pid>/stat, 10 ms ticks summed over all
  * agents and events). CPU is what this measures because it does not depend on the machine's
@@ -18,6 +18,13 @@
  * to every response) are indicative only.
  *
  *   npm run bench:event-cost -- [--nodes 10] [--events 20] [--bin OTHER/bin/rumor.js] [--node-flags '--flag ...']
+ *                               [--cpu-prof DIR]
+ *
+ * Besides the CPU (agent + launcher, and the launcher alone), the main-thread wake-ups of the
+ * agents per event, query and idle window (schedstat's third field: times the thread was
+ * scheduled in). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
+ * when they stop; they never write the CLI's code cache); the JSON's `windows_monotonic_us`
+ * gives each round's window on the profiles' clock, to cut them to a round.
  *
  * `--bin`: run another build's CLI (an older commit unpacked with `git archive` and `npm ci`)
  * for an A/B comparison on the same machine. `--node-flags`: Node/V8 flags for the agents
@@ -41,6 +48,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Times the main thread of `pid` was scheduled in (schedstat field 3): its wake-ups, and the
+ *  rare preemptions. */
+function mainWakeups(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[2]);
+  } catch {
+    return NaN;
+  }
+}
+
 function childrenCpuMs(pid: number | undefined): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -54,18 +71,22 @@ interface Args {
   bin: string;
   /** Node/V8 flags for the agents (before the CLI's path), for A/B runs of tier-up flags. */
   nodeFlags: string[];
+  /** Run agents n1..n3 with `--cpu-prof` into this directory; the rounds' windows are written
+   *  (`windows_monotonic_us`) so that the profiles can be cut to them. */
+  cpuProf: string | null;
 }
 
 function args(): Args {
-  const o: Args = { nodes: 10, events: 20, bin: join(ROOT, 'bin', 'rumor.js'), nodeFlags: [] };
+  const o: Args = { nodes: 10, events: 20, bin: join(ROOT, 'bin', 'rumor.js'), nodeFlags: [], cpuProf: null };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     const v = Number(a[i + 1]);
     if ((a[i] === '--nodes' || a[i] === '--events') && Number.isInteger(v) && v >= 2) o[a[i] === '--nodes' ? 'nodes' : 'events'] = v;
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
+    else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
     else if (a[i] === '--node-flags' && a[i + 1] !== undefined && a[i + 1].split(' ').every((f) => f.startsWith('--'))) o.nodeFlags = a[i + 1].split(' ');
     else {
-      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N, --bin PATH, --node-flags '--flag ...')\n`);
+      process.stderr.write(`bench/event-cost: bad argument ${JSON.stringify(a[i])} (expected --nodes N, --events N, --bin PATH, --node-flags '--flag ...', --cpu-prof DIR)\n`);
       process.exit(2);
     }
   }
@@ -102,10 +123,21 @@ function lastHandlerAt(dir: string, nodes: number, id: string): number | undefin
   return last;
 }
 
+/** How many agents `--cpu-prof` profiles. */
+const PROFILED_AGENTS = 3;
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function main(): Promise<void> {
-  const { nodes, events, bin, nodeFlags } = args();
+  const { nodes, events, bin, nodeFlags: flags, cpuProf } = args();
+  const nodeFlags = flags;
+  /** Profiled agents (n1..n3 with `--cpu-prof`): a few, so that the profiler's own CPU does not
+   *  load the fleet (every agent profiled at N = 50 multiplied the CPU per query ~100×). */
+  const profiled = (i: number): boolean => cpuProf !== null && i >= 1 && i <= PROFILED_AGENTS;
+  const profFlags = cpuProf === null ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-interval', '250'];
+  /** CLOCK_MONOTONIC in µs (V8's profile clock) at each round's start and end. */
+  const windows: { round: string; us: [number, number] }[] = [];
+  const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
   const dir = mkdtempSync(join(tmpdir(), 'bench-evcost-'));
   const scripts = writeScripts(dir);
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
@@ -121,7 +153,9 @@ async function main(): Promise<void> {
       handlers: [`user:bench=${scripts.user}`, `query:bench=${scripts.query}`],
       extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
     });
-    const c = spawn(process.execPath, [...nodeFlags, bin, ...a], { stdio: ['ignore', fd, fd], detached: true });
+    // A profiled agent never writes the CLI's code cache (bin/rumor.js), made under other flags.
+    const env = profiled(i) ? { ...process.env, RUMOR_CODE_CACHE_AFTER_MS: String(2 ** 31 - 1) } : process.env;
+    const c = spawn(process.execPath, [...nodeFlags, ...(profiled(i) ? profFlags : []), bin, ...a], { stdio: ['ignore', fd, fd], detached: true, env });
     closeSync(fd);
     return c;
   };
@@ -139,13 +173,31 @@ async function main(): Promise<void> {
     // The handler launcher (src/agent/spawn-helper.ts) is a child of each agent: its own CPU is
     // the agent's spawn cost, its children's (reaped by it) the handlers'.
     const launchers = pids.map(launcherOf);
-    const cpu = (): { agent: number; kids: number } => ({
-      agent: pids.reduce((s, p, i) => s + cpuMsOf(p) + (launchers[i] === undefined ? 0 : cpuMsOf(launchers[i])), 0),
-      kids: pids.reduce((s, p, i) => s + childrenCpuMs(p) + (launchers[i] === undefined ? 0 : childrenCpuMs(launchers[i])), 0),
-    });
-    const per = (a: { agent: number; kids: number }, b: { agent: number; kids: number }): { agent: number; kids: number } => ({ agent: (b.agent - a.agent) / events / nodes, kids: (b.kids - a.kids) / events / nodes });
-    const eventRound = async (name: string): Promise<{ agent: number; kids: number; wall: number[] }> => {
-      const c0 = cpu();
+    /** One sample of the fleet: CPU of the agents (every thread) and of their launchers, of the
+     *  handler children (reaped), and the agents' and launchers' main-thread wake-ups. */
+    type Sample = { agent: number; launcher: number; kids: number; wakes: number; lwakes: number };
+    const sample = (): Sample => {
+      const s: Sample = { agent: 0, launcher: 0, kids: 0, wakes: 0, lwakes: 0 };
+      pids.forEach((p, i) => {
+        const l = launchers[i];
+        s.agent += cpuMsOf(p);
+        s.kids += childrenCpuMs(p);
+        s.wakes += mainWakeups(p);
+        if (l === undefined) return;
+        s.launcher += cpuMsOf(l);
+        s.kids += childrenCpuMs(l);
+        s.lwakes += mainWakeups(l);
+      });
+      return s;
+    };
+    type Per = Sample & { wall: number[] };
+    const per = (a: Sample, b: Sample, wall: number[] = []): Per => {
+      const d = (k: keyof Sample): number => (b[k] - a[k]) / events / nodes;
+      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall };
+    };
+    const eventRound = async (name: string): Promise<Per> => {
+      const w0 = monoUs();
+      const c0 = sample();
       const ids: { id: string; t0: number }[] = [];
       for (let k = 0; k < events; k++) {
         const id = `${name}-${k}-${Date.now()}`;
@@ -154,12 +206,14 @@ async function main(): Promise<void> {
         await sleep(150);
       }
       await sleep(500);
-      const c1 = cpu();
+      const c1 = sample();
+      windows.push({ round: name === 'bench' ? 'event' : 'event-no-handler', us: [w0, monoUs()] });
       const wall = name === 'bench' ? ids.map(({ id, t0 }) => (lastHandlerAt(dir, nodes, id) ?? NaN) - t0) : [];
-      return { ...per(c0, c1), wall };
+      return per(c0, c1, wall);
     };
-    const queryRound = async (): Promise<{ agent: number; kids: number; wall: number[] }> => {
-      const c0 = cpu();
+    const queryRound = async (): Promise<Per> => {
+      const w0 = monoUs();
+      const c0 = sample();
       const wall: number[] = [];
       for (let k = 0; k < events; k++) {
         const t0 = performance.now();
@@ -173,20 +227,25 @@ async function main(): Promise<void> {
         await sleep(150);
       }
       await sleep(500);
-      return { ...per(c0, cpu()), wall };
+      const c1 = sample();
+      windows.push({ round: 'query', us: [w0, monoUs()] });
+      return per(c0, c1, wall);
     };
-    const idle = async (): Promise<number> => {
-      const c0 = cpu();
+    const idle = async (): Promise<Per> => {
+      const w0 = monoUs();
+      const c0 = sample();
       await sleep(events * 150 + 500);
-      return (cpu().agent - c0.agent) / events / nodes;
+      const c1 = sample();
+      windows.push({ round: 'idle', us: [w0, monoUs()] });
+      return per(c0, c1);
     };
-    const rows: { with_handler: number; no_handler: number; query: number; idle: number; children: number; query_children: number; event_wall: number[]; query_wall: number[] }[] = [];
+    const rows: { h: Per; o: Per; q: Per; i: Per }[] = [];
     for (let r = 0; r < 2; r++) {
       const h = await eventRound('bench');
       const o = await eventRound('other');
       const q = await queryRound();
       const i = await idle();
-      rows.push({ with_handler: h.agent, no_handler: o.agent, query: q.agent, idle: i, children: h.kids, query_children: q.kids, event_wall: h.wall, query_wall: q.wall });
+      rows.push({ h, o, q, i });
     }
     const rss = pids.map(rssMbOf);
     const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -195,33 +254,46 @@ async function main(): Promise<void> {
       events_per_round: events,
       bin,
       node_flags: nodeFlags,
+      windows_monotonic_us: windows,
       load_avg_1m: [r2(load0), r2(loadavg()[0])],
       rss_mb_per_agent: r2(rss.reduce((a, b) => a + b, 0) / rss.length),
-      rounds: rows.map((x) => ({
-        agent_cpu_ms_per_event_with_handler: r2(x.with_handler),
-        agent_cpu_ms_per_event_no_handler: r2(x.no_handler),
-        agent_cpu_ms_per_query: r2(x.query),
-        agent_cpu_ms_idle_same_window: r2(x.idle),
-        handler_children_cpu_ms_per_event: r2(x.children),
-        handler_children_cpu_ms_per_query: r2(x.query_children),
-        event_to_all_ms_p50: r2(median(x.event_wall)),
-        query_to_all_ms_p50: r2(median(x.query_wall)),
+      rounds: rows.map(({ h, o, q, i }) => ({
+        // Agent + launcher, as before the split below.
+        agent_cpu_ms_per_event_with_handler: r2(h.agent + h.launcher),
+        agent_cpu_ms_per_event_no_handler: r2(o.agent + o.launcher),
+        agent_cpu_ms_per_query: r2(q.agent + q.launcher),
+        agent_cpu_ms_idle_same_window: r2(i.agent + i.launcher),
+        launcher_cpu_ms_per_event_with_handler: r2(h.launcher),
+        launcher_cpu_ms_per_query: r2(q.launcher),
+        handler_children_cpu_ms_per_event: r2(h.kids),
+        handler_children_cpu_ms_per_query: r2(q.kids),
+        agent_wakeups_per_event_with_handler: r2(h.wakes),
+        agent_wakeups_per_event_no_handler: r2(o.wakes),
+        agent_wakeups_per_query: r2(q.wakes),
+        agent_wakeups_idle_same_window: r2(i.wakes),
+        launcher_wakeups_per_query: r2(q.lwakes),
+        event_to_all_ms_p50: r2(median(h.wall)),
+        query_to_all_ms_p50: r2(median(q.wall)),
       })),
       date: new Date().toISOString(),
     };
-    const col = (x: number, w: number): string => String(x).padStart(w);
     process.stdout.write(
       `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}${nodeFlags.length > 0 ? ' ' + nodeFlags.join(' ') : ''}\n` +
-        'per agent and event or query (ms of CPU): event+handler  event, no handler  query  idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
+        'per agent and event or query, ms of CPU (agent + launcher; launcher alone in brackets), then main-thread wake-ups of the agent\n' +
+        '         event+handler      event, no handler  query              idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
         result.rounds
-          .map((x, i) => `round ${i + 1}: ${col(x.agent_cpu_ms_per_event_with_handler, 38)} ${col(x.agent_cpu_ms_per_event_no_handler, 18)} ${col(x.agent_cpu_ms_per_query, 6)} ${col(x.agent_cpu_ms_idle_same_window, 19)} ${col(x.handler_children_cpu_ms_per_event, 18)} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`)
+          .map((x, i) => {
+            const c = (ms: number, launcher: number | null, w: number): string => `${ms}${launcher === null ? '' : ` (${launcher})`} ${w}w`.padEnd(19);
+            return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
+          })
           .join('\n') +
         '\n',
     );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'event-cost.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
-    await stopAll(children.filter((c) => c !== undefined));
+    // Profiled agents write their profile as they exit: give them time.
+    await stopAll(children.filter((c) => c !== undefined), cpuProf === null ? 5000 : 60_000);
   }
 }
 

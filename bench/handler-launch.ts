@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HandlerRunner } from '../src/agent/handlers.js';
 import { createLogger } from '../src/agent/log.js';
+import { LAUNCHER_COMMS } from './support/host-stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -52,12 +53,12 @@ function stat(pid: number): { self: number; kids: number } {
   }
 }
 
-/** The launcher child (perl) of this process, if it runs. */
+/** The launcher child (`rumor-launcher`, or `perl` where the native one is not built) of this process, if it runs. */
 function launcherPid(): number | undefined {
   const kids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   return kids.map(Number).find((k) => {
     try {
-      return readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'perl';
+      return LAUNCHER_COMMS.has(readFileSync(`/proc/${k}/comm`, 'utf8').trim());
     } catch {
       return false;
     }

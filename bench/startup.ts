@@ -18,17 +18,20 @@
  *   npm run bench:startup -- --cluster 12      (12 agents at once: CPU and RSS of each 12 s on)
  *   npm run bench:startup -- --node-arg --max-semi-space-size=1   (A/B of a node flag, repeatable)
  *   npm run bench:startup -- --keep-env        (agents keep NODE_EXTRA_CA_CERTS: see START_COST_ENV)
+ *   npm run bench:startup -- --compare DIR     (A/B: starts alternate between this tree and DIR, another
+ *                                               built checkout, e.g. `git archive main | tar -x -C DIR`)
  *
- * prints the floor and the agent's figures (median, min, max over the runs) and writes
- * `bench/results/startup.json`. Figures move with the machine's load: the 1-min load average
+ * prints the floor and the agent's figures (median, min, max over the runs; with `--compare`, for
+ * each tree), whether V8 accepted each tree's code cache, and writes `bench/results/startup.json`. Figures move with the machine's load: the 1-min load average
  * at the start and the end is printed with them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { treeRssMb } from './support/host-stats.js';
 import type { PortPlan as Ports } from './support/ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -97,8 +100,8 @@ export function removedEnv(keepEnv: boolean): string[] {
  * at once compiles the whole bundle (the first one to live 2 s writes it, too late for the
  * others). Exits the benchmark when it cannot be made.
  */
-export function ensureCodeCache(): void {
-  const bundle = join(ROOT, 'dist', 'rumor.cjs');
+export function ensureCodeCache(root = ROOT): void {
+  const bundle = join(root, 'dist', 'rumor.cjs');
   const source = readFileSync(bundle, 'utf8');
   const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
   try {
@@ -107,7 +110,7 @@ export function ensureCodeCache(): void {
     // no cache yet
   }
   process.stderr.write('making the code cache (node scripts/code-cache.mjs)\n');
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs')], { stdio: 'inherit', env: agentEnv(false) });
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'code-cache.mjs')], { stdio: 'inherit', env: agentEnv(false) });
   if (r.status !== 0) throw new Error('scripts/code-cache.mjs failed: agents would start without the code cache');
 }
 
@@ -153,11 +156,20 @@ async function pollUntil(port: number, path: string, ok: (body: string) => boole
   return false;
 }
 
-/** One agent start: CPU at the first API answer, and CPU and RSS once it lists `peers + 1` alive. */
+/** One agent start: CPU at the first API answer, and CPU and RSS once it lists `peers + 1` alive
+ *  (`rss_tree_joined_mb`: the agent and the processes it keeps, its handler launcher). */
 export interface StartupSample {
   cpu_to_api_ms: number;
   cpu_joined_ms: number;
   rss_joined_mb: number;
+  rss_tree_joined_mb: number;
+}
+
+/** What `bin/rumor.js` of `root` says of its code cache (`RUMOR_CODE_CACHE_REPORT`): accepted,
+ *  rejected or none, and its size; '?' when that tree's bin/rumor.js does not report it. */
+export function codeCacheStatus(root = ROOT): string {
+  const r = spawnSync(process.execPath, [...nodeArgs, join(root, 'bin', 'rumor.js'), '--version'], { encoding: 'utf8', env: { ...agentEnv(keepEnv), RUMOR_CODE_CACHE_REPORT: '1' } });
+  return /^code cache: (.*)$/m.exec(r.stderr)?.[1] ?? '?';
 }
 
 /** `port`'s `path` answered 200; throws while it does not (the `up` of support/ports.ts). */
@@ -174,8 +186,8 @@ const nodeArgs: string[] = [];
 /** `--keep-env`: start agents with this process's whole environment (`START_COST_ENV` included). */
 let keepEnv = false;
 
-function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined, logFile: string): ChildProcess {
-  const args = [...nodeArgs, join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
+function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined, logFile: string, root = ROOT): ChildProcess {
+  const args = [...nodeArgs, join(root, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
   for (const j of joinTo) args.push('--join', j);
   if (handler) args.push('--event-handler', `user=${handler}`);
   const fd = openSync(logFile, 'a');
@@ -186,17 +198,18 @@ function spawnRumor(gossip: number, api: number, joinTo: string[], handler: stri
 
 const aliveCount = (body: string): number => (JSON.parse(body) as { members: { status: string }[] }).members.filter((m) => m.status === 'alive').length;
 
-/** Start `runs` agents one after the other, each joining a running seed, and measure each. */
-export async function agentStartup(runs: number, handler?: string): Promise<StartupSample[]> {
+/** Start `runs` agents one after the other, each joining a running seed, and measure each; the
+ *  k-th start runs the `bin/rumor.js` of `roots[k % roots.length]` (A/B runs alternate). */
+export async function agentStartup(runs: number, handler?: string, roots: string[] = [ROOT]): Promise<StartupSample[]> {
   const { PortPlan, startOnFreePorts } = await import('./support/ports.js');
   // Each agent is started again on new ports if one was taken before it bound it
   // (support/ports.ts): its figures are those of the attempt that came up.
-  const start = async (what: string, plan: Ports, joinTo: () => string[], h: string | undefined, everyMs: number, set: (c: ChildProcess) => void): Promise<ChildProcess> => {
+  const start = async (what: string, plan: Ports, joinTo: () => string[], h: string | undefined, everyMs: number, set: (c: ChildProcess) => void, root = ROOT): Promise<ChildProcess> => {
     const logFile = logPath(what.replace(/ /g, '-'));
     const r = await startOnFreePorts({
       what,
       spawn: () => {
-        const c = spawnRumor(plan.gossip[0], plan.api[0], joinTo(), h, logFile);
+        const c = spawnRumor(plan.gossip[0], plan.api[0], joinTo(), h, logFile, root);
         set(c);
         return c;
       },
@@ -219,11 +232,11 @@ export async function agentStartup(runs: number, handler?: string): Promise<Star
       const plan = await PortPlan.create(1);
       let child: ChildProcess | undefined;
       try {
-        const c = await start(`agent ${k}`, plan, () => [`127.0.0.1:${seedPorts.gossip[0]}`], handler, 2, (x) => (child = x));
+        const c = await start(`agent ${k}`, plan, () => [`127.0.0.1:${seedPorts.gossip[0]}`], handler, 2, (x) => (child = x), roots[k % roots.length]);
         const cpuApi = cpuMsOf(c.pid);
         if (!(await pollUntil(plan.api[0], '/v1/members', (b) => aliveCount(b) >= 2, 30_000, 20))) throw new Error(`agent ${k} did not join within 30 s`);
         await sleep(2500);
-        out.push({ cpu_to_api_ms: cpuApi, cpu_joined_ms: cpuMsOf(c.pid), rss_joined_mb: rssMbOf(c.pid) });
+        out.push({ cpu_to_api_ms: cpuApi, cpu_joined_ms: cpuMsOf(c.pid), rss_joined_mb: rssMbOf(c.pid), rss_tree_joined_mb: treeRssMb(c.pid) });
       } finally {
         const c = child;
         if (c !== undefined) {
@@ -274,20 +287,58 @@ export function envNote(keepEnv: boolean): string {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
+/** Median, min and max of one column of `samples`. */
+function column(samples: StartupSample[], k: keyof StartupSample): { median: number; min: number; max: number } {
+  const xs = samples.map((s) => s[k]);
+  return { median: r1(median(xs)), min: r1(Math.min(...xs)), max: r1(Math.max(...xs)) };
+}
+
+/** The figures of one tree's starts (JSON and printed table). */
+function summary(root: string, samples: StartupSample[]): Record<string, unknown> {
+  return {
+    root,
+    starts: samples.length,
+    code_cache: codeCacheStatus(root),
+    agent_cpu_to_api_ms: column(samples, 'cpu_to_api_ms'),
+    agent_cpu_joined_ms: column(samples, 'cpu_joined_ms'),
+    agent_rss_joined_mb: column(samples, 'rss_joined_mb'),
+    agent_and_launcher_rss_joined_mb: column(samples, 'rss_tree_joined_mb'),
+  };
+}
+
+function table(name: string, t: Record<string, unknown>): string {
+  type Col = { median: number; min: number; max: number };
+  const row = (label: string, v: Col): string => `${label.padEnd(40)} ${String(v.median).padStart(7)} ${String(v.min).padStart(7)} ${String(v.max).padStart(7)}\n`;
+  return (
+    `${`${name} (${String(t.starts)} starts)`.padEnd(40)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}\n` +
+    row('CPU to first /v1/info answer (ms)', t.agent_cpu_to_api_ms as Col) +
+    row('CPU once joined, +2.5 s (ms)', t.agent_cpu_joined_ms as Col) +
+    row('RSS once joined, +2.5 s (MB)', t.agent_rss_joined_mb as Col) +
+    row('RSS with its handler launcher (MB)', t.agent_and_launcher_rss_joined_mb as Col) +
+    `code cache: ${String(t.code_cache)}\n`
+  );
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let runs = 10;
   let cluster = 0;
+  let compare: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--runs' && Number.isInteger(v) && v >= 1) runs = Number(argv[++i]);
     else if (argv[i] === '--cluster' && Number.isInteger(v) && v >= 2) cluster = Number(argv[++i]);
     else if (argv[i] === '--node-arg' && argv[i + 1]?.startsWith('--')) nodeArgs.push(argv[++i]);
     else if (argv[i] === '--keep-env') keepEnv = true;
+    else if (argv[i] === '--compare' && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) compare = resolve(argv[++i]);
     else {
-      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N, --node-arg --FLAG, --keep-env)\n`);
+      process.stderr.write(`bench/startup: unknown or bad argument ${JSON.stringify(argv[i])} (expected --runs N, --cluster N, --node-arg --FLAG, --keep-env, --compare DIR)\n`);
       process.exit(2);
     }
+  }
+  if (compare !== undefined && !existsSync(join(compare, 'bin', 'rumor.js'))) {
+    process.stderr.write(`bench/startup: --compare ${compare}: no bin/rumor.js there (a built checkout of rumor is expected)\n`);
+    process.exit(2);
   }
   if (cluster > 0) {
     // `--cluster N`: N agents at once, each one's CPU and RSS 12 s after the last spawn.
@@ -301,16 +352,14 @@ async function main(): Promise<void> {
     );
     return;
   }
-  ensureCodeCache();
+  const roots = compare === undefined ? [ROOT] : [ROOT, compare];
+  for (const root of roots) ensureCodeCache(root);
   const load0 = loadavg()[0];
   const floor = nodeFloorCpuMs(20, keepEnv);
   // With an event handler, as bench/cluster.ts starts its agents (the handler runner's warm-up runs at start).
-  const samples = await agentStartup(runs, '/bin/true');
+  const samples = await agentStartup(runs * roots.length, '/bin/true', roots);
   const load1 = loadavg()[0];
-  const col = (k: keyof StartupSample): { median: number; min: number; max: number } => {
-    const xs = samples.map((s) => s[k]);
-    return { median: r1(median(xs)), min: r1(Math.min(...xs)), max: r1(Math.max(...xs)) };
-  };
+  const trees = roots.map((root, t) => summary(root, samples.filter((_, k) => k % roots.length === t)));
   const result = {
     node: process.version,
     runs,
@@ -318,21 +367,16 @@ async function main(): Promise<void> {
     env_removed: removedEnv(keepEnv),
     load_avg_1m: [r1(load0), r1(load1)],
     node_floor_cpu_ms: r1(floor),
-    agent_cpu_to_api_ms: col('cpu_to_api_ms'),
-    agent_cpu_joined_ms: col('cpu_joined_ms'),
-    agent_rss_joined_mb: col('rss_joined_mb'),
+    ...trees[0],
+    ...(trees[1] === undefined ? {} : { compare: trees[1] }),
     date: new Date().toISOString(),
   };
-  const row = (name: string, v: { median: number; min: number; max: number }): string =>
-    `${name.padEnd(34)} ${String(v.median).padStart(7)} ${String(v.min).padStart(7)} ${String(v.max).padStart(7)}\n`;
   process.stdout.write(
     `load average (1 min): ${result.load_avg_1m.join(' -> ')}\n` +
       envNote(keepEnv) +
       `node -e 0 CPU (mean of 20): ${result.node_floor_cpu_ms} ms\n\n` +
-      `${'agent (' + runs + ' starts)'.padEnd(34)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}\n` +
-      row('CPU to first /v1/info answer (ms)', result.agent_cpu_to_api_ms) +
-      row('CPU once joined, +2.5 s (ms)', result.agent_cpu_joined_ms) +
-      row('RSS once joined, +2.5 s (MB)', result.agent_rss_joined_mb),
+      table(compare === undefined ? 'agent' : 'this tree', trees[0]) +
+      (trees[1] === undefined ? '' : `\n${table(compare ?? '', trees[1])}`),
   );
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', 'startup.json');

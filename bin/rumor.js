@@ -66,7 +66,8 @@ function importFromBundle(specifier) {
 /** Load the bundle with the code cache; resolves to its exports. */
 function loadBundle() {
   const vm = require('node:vm');
-  const source = fs.readFileSync(BUNDLE, 'utf8');
+  // latin1: the bundle is ASCII (esbuild escapes the rest), read straight into a one-byte string.
+  const source = fs.readFileSync(BUNDLE, 'latin1');
   const key = Buffer.from(`${source.slice(source.lastIndexOf('//# rumorBuild=')).trim()}\n`);
   let cachedData;
   try {
@@ -79,7 +80,10 @@ function loadBundle() {
     filename: BUNDLE,
     cachedData,
   });
-  if (cachedData === undefined || script.cachedDataRejected) {
+  const cacheState = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  // Internal, for bench/startup.ts: whether V8 took the cache.
+  if (process.env.RUMOR_CODE_CACHE_REPORT) process.stderr.write(`code cache: ${cacheState} (${cachedData?.length ?? 0} bytes)\n`);
+  if (cacheState !== 'accepted') {
     setTimeout(() => {
       try {
         const tmp = `${CACHE}.${process.pid}`;

@@ -15,7 +15,7 @@
 //   `await import()` keeps pointing at tsc's output in dist/src/, so the bundle holds only what
 //   `rumor agent` and the client verbs run.
 import { build, analyzeMetafile } from 'esbuild';
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,8 +88,18 @@ const plainRequire = {
  *  top), `node:dns/promises` (only a `--join` by name resolves), `node:fs/promises` (the
  *  simulator's output and `rumor ui`). Measured: 2-4 ms of CPU per start for child_process,
  *  2-3 ms for the two others (`node -e` with and without them after http, dgram and crypto,
- *  node 20). Importing another name from them fails the build. */
-const LAZY_BUILTINS = { child_process: ['spawn'], 'dns/promises': ['lookup'], 'fs/promises': ['mkdir', 'readFile', 'writeFile'] };
+ *  node 20). Importing another name from them fails the build.
+ *  `node:crypto` (its ~20 internal modules: 3.4-7 ms of CPU at load 70, after http and net) is
+ *  first called by an agent without a cluster key when it hashes its first broadcast or sends
+ *  its first probe, after its API answers; with a key, at its start. Its `hash` (one-shot, Node
+ *  >= 20.12) is wrapped only when the Node that builds the bundle has it, so that
+ *  src/wire/envelope.ts still sees it missing on an older Node. */
+const LAZY_BUILTINS = {
+  child_process: ['spawn'],
+  'dns/promises': ['lookup'],
+  'fs/promises': ['mkdir', 'readFile', 'writeFile'],
+  crypto: ['createCipheriv', 'createDecipheriv', 'createHash', 'createSecretKey', 'hkdfSync', 'randomBytes', 'timingSafeEqual', ...(typeof nodeCrypto.hash === 'function' ? ['hash'] : [])],
+};
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -139,6 +149,9 @@ for (const spec of externalImports) {
   code = code.replaceAll(call, `__rumorImport(${JSON.stringify(spec)})`);
 }
 if (/\bimport\(/.test(code)) throw new Error('bundle: an import() is left in the output; bin/rumor.js cannot run it from the code cache');
-writeFileSync(tmp, `${code}//# rumorBuild=${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n`);
+// bin/rumor.js reads the bundle as latin1 (one byte per character, no UTF-8 decoding): esbuild's
+// default `charset: 'ascii'` escapes every other character, which this checks.
+if (/[^\t\n\r\x20-\x7e]/.test(code)) throw new Error('bundle: a character outside printable ASCII in the output; bin/rumor.js reads it as latin1');
+writeFileSync(tmp, `${code}//# rumorBuild=${nodeCrypto.createHash('sha256').update(code).digest('hex').slice(0, 16)}\n`);
 renameSync(tmp, OUT);
 if (process.argv.includes('--analyze')) process.stdout.write(await analyzeMetafile(result.metafile));

@@ -86,12 +86,15 @@ function childPids(pid: number): number[] {
   }
 }
 
-/** The agent's long-lived child running `perl` (the handler launcher), if any. */
+/** Process names of the handler launcher (src/agent/spawn-helper.ts): the native one, or perl. */
+export const LAUNCHER_COMMS = new Set(['rumor-launcher', 'perl']);
+
+/** The agent's long-lived child running the handler launcher, if any. */
 export function launcherOf(pid: number): number | undefined {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'perl') return Number(c);
+        if (LAUNCHER_COMMS.has(readFileSync(`/proc/${c}/comm`, 'utf8').trim())) return Number(c);
       }
     }
   } catch {

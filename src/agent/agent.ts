@@ -138,6 +138,10 @@ export class Agent implements ApiBackend {
       cluster: config.cluster,
       name,
       profile: config.profile,
+      // Jitter and protocol choices, not secrets: Math.random (seeded by V8 from the OS) instead
+      // of the node's default, `crypto.randomBytes`, which loads node:crypto at every start (the
+      // bundle loads it on first use: scripts/bundle.mjs LAZY_BUILTINS).
+      seed: Math.floor(Math.random() * 2 ** 32),
       logger: log.child({ component: 'net' }),
       // User-event rules (event-rules.ts), checked before an event is delivered or forwarded.
       validate: hasRules(config) ? (m) => (m.channel === EVENT_CHANNEL ? eventVerdict(config, m.data) : 'accept') : undefined,

@@ -34,7 +34,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
-import { HelperChild, SpawnHelper } from './spawn-helper.js';
+import { HelperChild, SpawnHelper, type LauncherProgram } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -84,6 +84,11 @@ export interface HandlerOptions {
    *  spawn-helper.ts, falling back to `direct` when it cannot run (no perl); `direct`: the
    *  agent's own `spawn` (a fork of the agent) for every run. */
   launcher?: 'helper' | 'direct';
+  /** Which launcher `helper` runs (spawn-helper.ts `LauncherProgram`): default `auto`, the
+   *  native one when it was built, else perl. */
+  launcherProgram?: LauncherProgram;
+  /** The native launcher's path (default: dist/rumor-launcher, found by spawn-helper.ts). */
+  nativeLauncherPath?: string;
 }
 
 interface Job {
@@ -145,6 +150,8 @@ export class HandlerRunner {
   private readonly baseEnv: Readonly<Record<string, string | undefined>> = Object.freeze({ ...process.env });
   private readonly scratch: ScratchFiles;
   private helper: SpawnHelper | null = null;
+  /** The perl launcher replaced a native one that could not run (see `launcher`). */
+  private perlTried = false;
 
   constructor(private readonly opts: HandlerOptions) {
     this.scratch = new ScratchFiles(opts.scratchDir ?? tmpdir());
@@ -269,13 +276,23 @@ export class HandlerRunner {
     if (child !== null) this.watch(job, child);
   }
 
-  /** The spawn launcher (spawn-helper.ts), started at the first run; null: spawn directly. */
+  /** The spawn launcher (spawn-helper.ts), started at the first run; null: spawn directly. A
+   *  native launcher picked by `auto` that never ran (it cannot run here) is replaced by perl once. */
   private launcher(): SpawnHelper | null {
     if (this.opts.launcher === 'direct' || this.closed) return null;
-    if (this.helper === null) {
-      this.helper = new SpawnHelper((reason) => this.opts.logger.warn({ reason }, 'handler launcher unavailable: handlers are spawned by the agent itself'));
+    const retryPerl = this.helper !== null && !this.helper.alive && this.perlNext(this.helper);
+    if (this.helper === null || retryPerl) {
+      this.perlTried = retryPerl;
+      const onDead = (reason: string): void =>
+        this.opts.logger.warn({ reason }, this.helper !== null && this.perlNext(this.helper) ? 'native handler launcher cannot run here: handlers start through the perl launcher' : 'handler launcher unavailable: handlers are spawned by the agent itself');
+      this.helper = retryPerl ? new SpawnHelper(onDead, 'perl') : new SpawnHelper(onDead, this.opts.launcherProgram, this.opts.nativeLauncherPath);
     }
-    return this.helper.alive ? this.helper : null;
+    return this.helper!.alive ? this.helper : null;
+  }
+
+  /** Is `h` a native launcher picked by `auto` that never ran, to be replaced by perl (once)? */
+  private perlNext(h: SpawnHelper): boolean {
+    return !h.started && h.program === 'native' && (this.opts.launcherProgram ?? 'auto') === 'auto' && !this.perlTried;
   }
 
   /** Spawn directly a run the launcher could not start, feeding `into` (already watched). */

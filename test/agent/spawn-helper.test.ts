@@ -1,18 +1,30 @@
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HandlerRunner, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
-import { encodeJob } from '../../src/agent/spawn-helper.js';
+import { encodeJob, nativeLauncherPath, type LauncherProgram } from '../../src/agent/spawn-helper.js';
 import { pidGone, within } from '../support/wait.js';
 
 const opened: HandlerRunner[] = [];
 after(() => opened.forEach((r) => r.close()));
 
-function runner(handlers: EventHandlerSpec[], launcher: 'helper' | 'direct', timeoutMs = 5000) {
+/** Both launchers are tested: the native one (built here when missing or older than its source;
+ *  a failed build fails its tests with the compiler's reason) and perl. */
+const PROGRAMS = ['native', 'perl'] as const;
+before(() => {
+  const src = new URL('../../src/agent/launcher.c', import.meta.url).pathname;
+  const bin = nativeLauncherPath();
+  if (bin !== null && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
+  const r = spawnSync(process.execPath, [new URL('../../scripts/build-launcher.mjs', import.meta.url).pathname, '--require'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `dist/rumor-launcher could not be built: ${r.stderr}`);
+});
+
+function runner(handlers: EventHandlerSpec[], launcher: 'helper' | 'direct', timeoutMs = 5000, launcherProgram: LauncherProgram = 'auto') {
   const results: HandlerResult[] = [];
   const lines: string[] = [];
   const r = new HandlerRunner({
@@ -24,6 +36,7 @@ function runner(handlers: EventHandlerSpec[], launcher: 'helper' | 'direct', tim
     logger: createLogger({ level: 'debug', format: 'json', destination: { write: (s: string) => lines.push(s) } }),
     onResult: (x) => results.push(x),
     launcher,
+    launcherProgram,
   });
   opened.push(r);
   return { r, results, lines };
@@ -39,7 +52,7 @@ const script = (name: string, body: string, mode = 0o755): string => {
 const enc = new TextEncoder();
 const user = (name: string, payload: string, ltime = 1) => ({ type: 'user' as const, id: `i${ltime}`, name, payload: enc.encode(payload), origin: 'o:1', ltime });
 
-test('the launcher and a direct spawn give the same outcomes, environment and stdin', { timeout: 30_000 }, async () => {
+test('both launchers and a direct spawn give the same outcomes, $0, session, environment and stdin', { timeout: 30_000 }, async () => {
   const handlers: EventHandlerSpec[] = [
     { filters: ['user:env'], script: 'printf "%s|%s|%s|" "$RUMOR_EVENT" "$RUMOR_USER_EVENT" "$RUMOR_TAG_ROLE"; cat' },
     { filters: ['user:exit'], script: 'echo oops >&2; exit 3' },
@@ -48,28 +61,34 @@ test('the launcher and a direct spawn give the same outcomes, environment and st
     { filters: ['user:noexec'], script: script('noexec.sh', '#!/bin/sh\necho x\n', 0o644) },
     { filters: ['user:noshebang'], script: script('noshebang.sh', 'echo "no shebang $RUMOR_USER_EVENT"\n') },
     { filters: ['user:plain'], script: script('plain.sh', '#!/bin/sh\ncat\n') },
+    // $0, and whether the run leads its own process group and session (fields 5 and 6 of stat).
+    { filters: ['user:who'], script: script('who.sh', '#!/bin/sh\nset -- $(cut -d" " -f5,6 /proc/$$/stat)\necho "${0##*/} pgrp=$(($1 == $$)) sid=$(($2 == $$))"\n') },
   ];
   const outcomes: Record<string, unknown[][]> = {};
-  for (const launcher of ['direct', 'helper'] as const) {
-    const h = runner(handlers, launcher);
-    for (const [k, name] of ['env', 'exit', 'signal', 'missing', 'noexec', 'noshebang', 'plain'].entries()) h.r.dispatch(user(name, `data of ${name}`, k + 1));
-    await within(h.r.idle(), 15_000, `the ${launcher} runs to finish`);
-    outcomes[launcher] = h.results
+  for (const [key, launcher, program] of [['direct', 'direct', 'auto'], ['native', 'helper', 'native'], ['perl', 'helper', 'perl']] as const) {
+    const h = runner(handlers, launcher, 5000, program);
+    for (const [k, name] of ['env', 'exit', 'signal', 'missing', 'noexec', 'noshebang', 'plain', 'who'].entries()) h.r.dispatch(user(name, `data of ${name}`, k + 1));
+    await within(h.r.idle(), 15_000, `the ${key} runs to finish`);
+    outcomes[key] = h.results
       .map((x) => [x.script.split('/').pop(), x.outcome, x.code, x.stdout, x.outcome === 'spawn' ? /permission denied|ENOENT|EACCES/.test(x.stderr) : x.stderr])
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   }
-  assert.equal(outcomes.helper.length, 7);
-  assert.deepEqual(outcomes.helper, outcomes.direct);
-  const env = outcomes.helper.find((x) => String(x[0]).startsWith('printf'))!;
+  assert.equal(outcomes.direct.length, 8);
+  assert.deepEqual(outcomes.native, outcomes.direct, 'native launcher');
+  assert.deepEqual(outcomes.perl, outcomes.direct, 'perl launcher');
+  const env = outcomes.native.find((x) => String(x[0]).startsWith('printf'))!;
   assert.deepEqual(env.slice(1, 4), ['ok', 0, 'user|env|web|data of env']);
+  assert.deepEqual(outcomes.native.find((x) => x[0] === 'who.sh')!.slice(1, 4), ['ok', 0, 'who.sh pgrp=1 sid=1\n']);
 });
 
-test('through the launcher a run is not a child of the agent; without perl or when the launcher dies, runs are spawned directly', { timeout: 30_000 }, async () => {
-  const h = runner([{ filters: ['user'], script: 'echo $PPID' }], 'helper');
+for (const program of PROGRAMS) {
+test(`${program} launcher: a run is not a child of the agent; when the launcher dies, runs are spawned directly`, { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['user'], script: 'echo $PPID' }], 'helper', 5000, program);
   h.r.dispatch(user('a', ''));
   await within(h.r.idle(), 10_000, 'the first run to finish');
   const launcherPid = Number(h.results[0].stdout.trim());
   assert.ok(launcherPid > 0 && launcherPid !== process.pid, `parent ${launcherPid}, agent ${process.pid}`);
+  assert.equal(readFileSync(`/proc/${launcherPid}/comm`, 'utf8').trim(), program === 'native' ? 'rumor-launcher' : 'perl', 'the launcher asked for runs');
   process.kill(launcherPid, 'SIGKILL');
   await pidGone(launcherPid, 5000, 'the launcher to be gone');
   await within(new Promise<void>((r) => setTimeout(r, 50)), 1000, 'a moment');
@@ -79,22 +98,21 @@ test('through the launcher a run is not a child of the agent; without perl or wh
   assert.ok(h.lines.some((l) => l.includes('handler launcher unavailable')), 'the fallback is logged');
 });
 
-test('through the launcher: a query answer is cut at its limit and flagged; a timeout kills the process group', { timeout: 30_000 }, async () => {
-  const h = runner([{ filters: ['query:big'], script: 'head -c 100000 /dev/zero | tr "\\0" y' }, { filters: ['user'], script: 'sleep 60 & echo $! > ' + join(dir, 'bg') + '; wait' }], 'helper', 1500);
+test(`${program} launcher: a query answer is cut at its limit and flagged; a timeout kills the process group`, { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['query:big'], script: 'head -c 100000 /dev/zero | tr "\\0" y' }, { filters: ['user'], script: 'sleep 60 & echo $! > ' + join(dir, `bg-${program}`) + '; wait' }], 'helper', 1500, program);
   const q = await within(h.r.runQuery({ type: 'query', name: 'big', payload: new Uint8Array(), origin: 'o:1' }, 10), 10_000, 'the query run');
   assert.deepEqual([q.outcome, Buffer.from(q.stdout).toString(), q.truncated], ['ok', 'y'.repeat(10), true]);
   h.r.dispatch(user('slow', ''));
   await within(h.r.idle(), 10_000, 'the slow run to be killed at its timeout');
   assert.equal(h.results.at(-1)!.outcome, 'timeout');
-  const { readFileSync } = await import('node:fs');
-  await pidGone(Number(readFileSync(join(dir, 'bg'), 'utf8').trim()), 5000, "the timed-out run's background child to be killed with it");
+  await pidGone(Number(readFileSync(join(dir, `bg-${program}`), 'utf8').trim()), 5000, "the timed-out run's background child to be killed with it");
 });
 
-test('through the launcher: closing the runner kills the runs still going (the launcher kills them, then exits)', { timeout: 30_000 }, async () => {
-  const bg = join(dir, 'bg-close');
-  const h = runner([{ filters: ['user'], script: `sleep 60 & echo $! > ${bg}; wait` }], 'helper', 20_000);
+test(`${program} launcher: closing the runner kills the runs still going (the launcher kills them, then exits)`, { timeout: 30_000 }, async () => {
+  const bg = join(dir, `bg-close-${program}`);
+  const h = runner([{ filters: ['user'], script: `sleep 60 & echo $! > ${bg}; wait` }], 'helper', 20_000, program);
   h.r.dispatch(user('slow', ''));
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { existsSync } = await import('node:fs');
   const t0 = Date.now();
   while (!(existsSync(bg) && readFileSync(bg, 'utf8').trim() !== '')) {
     assert.ok(Date.now() - t0 < 10_000, 'the run did not start its background sleep within 10 s');
@@ -104,12 +122,43 @@ test('through the launcher: closing the runner kills the runs still going (the l
   await pidGone(Number(readFileSync(bg, 'utf8').trim()), 5000, "a run's background child to be killed when the runner closes");
 });
 
-test('through the launcher: empty, small and larger-than-a-pipe stdin arrive whole', { timeout: 30_000 }, async () => {
-  const h = runner([{ filters: ['user'], script: 'wc -c' }], 'helper');
+test(`${program} launcher: empty, small and larger-than-a-pipe stdin arrive whole`, { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['user'], script: 'wc -c' }], 'helper', 5000, program);
   const sizes = [0, 10, 70_000];
   for (const [k, n] of sizes.entries()) h.r.dispatch(user('s', 'x'.repeat(n), k + 1));
   await within(h.r.idle(), 15_000, 'the three runs to finish');
   assert.deepEqual(h.results.map((x) => Number(x.stdout.trim())).sort((a, b) => a - b), sizes);
+});
+}
+
+test('auto: a native launcher that cannot run is replaced by perl (the run handed to it is spawned directly)', { timeout: 30_000 }, async () => {
+  const results: HandlerResult[] = [];
+  const lines: string[] = [];
+  const r = new HandlerRunner({
+    handlers: [{ filters: ['user'], script: 'echo $PPID' }],
+    self: () => ({ name: 'n1', addr: '127.0.0.1:7946', tags: {} }),
+    timeoutMs: 5000,
+    concurrency: 1,
+    queueSize: 16,
+    logger: createLogger({ level: 'warn', format: 'json', destination: { write: (s: string) => lines.push(s) } }),
+    onResult: (x) => results.push(x),
+    nativeLauncherPath: join(dir, 'no-such-launcher'),
+  });
+  opened.push(r);
+  for (let i = 0; i < 3; i++) r.dispatch(user('a', '', i + 1));
+  await within(r.idle(), 10_000, 'the three runs to finish');
+  const parents = results.map((x) => Number(x.stdout.trim()));
+  assert.deepEqual(results.map((x) => x.outcome), ['ok', 'ok', 'ok']);
+  assert.equal(parents[0], process.pid, 'the run handed to the native launcher is spawned by the agent');
+  assert.deepEqual(parents.slice(1).map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim()), ['perl', 'perl'], 'the next runs start through perl');
+  assert.ok(lines.some((l) => l.includes('native handler launcher cannot run here')), 'the switch is logged');
+});
+
+test('auto picks the native launcher when it was built', { timeout: 30_000 }, async () => {
+  const h = runner([{ filters: ['user'], script: 'echo $PPID' }], 'helper');
+  h.r.dispatch(user('a', ''));
+  await within(h.r.idle(), 10_000, 'the run to finish');
+  assert.equal(readFileSync(`/proc/${Number(h.results[0].stdout.trim())}/comm`, 'utf8').trim(), 'rumor-launcher');
 });
 
 test('a job message is laid out as the module comment says, multi-byte strings counted in bytes', () => {

@@ -5,7 +5,8 @@
  * - with that cache, the verbs the bundle does not hold (the simulator, imported from dist/src)
  *   still run: a function compiled from a code cache has no module loader of its own on node 20;
  * - what a start loads stays light: no ES module loader, no child_process, no prom-client or
- *   config parsers (read from the process's own module list at exit).
+ *   config parsers, and a lone agent without a key no node:crypto (read from the process's own
+ *   module list at exit).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -97,4 +98,7 @@ test('a running agent loads no ES module loader: everything its start imports is
   const builtins = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
   assert.ok(builtins.includes('NativeModule http'), 'the module list was read from the running agent');
   assert.ok(!builtins.includes('NativeModule internal/modules/esm/loader'), 'the ES module loader was loaded');
+  // scripts/bundle.mjs LAZY_BUILTINS: an agent without a cluster key loads node:crypto at its
+  // first broadcast or probe; this one, alone, answered its API without either.
+  assert.ok(!builtins.includes('NativeModule crypto'), 'node:crypto was loaded by a lone agent without a key');
 });
