@@ -3,8 +3,9 @@
  * bench:members failure wave. Runs the bench's scenario (join, settle 20 s, crash 10 %
  * silently under 1 % loss) and, at the given times after the crash (ms of virtual time), prints
  * a census of the simulator's event queue — pending events by message or timer type, the
- * `m-changes` batches in flight, how many of them share one batch array (a flush sends the
- * same object to every link that gets all of it) and the references left in bucket slots
+ * `m-changes` batches in flight (the entries they deliver, the distinct batch arrays holding
+ * them: a flush shares one batch among its links, each link's message marking what it leaves
+ * out in exclusion words) and the references left in bucket slots
  * past their last event — then the heap used before and after a full GC, RSS and the change
  * queues.
  *
@@ -14,6 +15,7 @@
  */
 import v8 from 'node:v8';
 import { crashAndDetect, MF_NETWORK, settledMembers } from '../src/sim/exp-membership-failures.js';
+import { changesSkipped } from '../src/proto/members/types.js';
 
 interface BucketView {
   t: Float64Array;
@@ -43,16 +45,20 @@ function census(): void {
   const byType = new Map<string, number>();
   const batches = new Map<unknown[], number>();
   let entries = 0;
+  let kept = 0;
+  let skipWords = 0;
   let stale = 0;
   for (const b of buckets) {
     for (let i = 0; i < b.n; i++) {
-      const o = b.o[i] as { type?: string; ids?: unknown[] } | null;
+      const o = b.o[i] as { type?: string; ids?: unknown[]; skip?: number[] | null } | null;
       if (o === null || typeof o !== 'object') continue;
       const t = o.type ?? 'other';
       byType.set(t, (byType.get(t) ?? 0) + 1);
       if (t === 'm-changes' && o.ids !== undefined) {
+        if (!batches.has(o.ids)) entries += o.ids.length;
         batches.set(o.ids, (batches.get(o.ids) ?? 0) + 1);
-        entries += o.ids.length;
+        for (let j = 0; j < o.ids.length; j++) if (!changesSkipped(o.skip, j)) kept++;
+        skipWords += o.skip?.length ?? 0;
       }
     }
     for (let i = b.n; i < b.o.length; i++) if (b.o[i] !== null && b.o[i] !== undefined) stale++;
@@ -71,7 +77,7 @@ function census(): void {
   const top = [...byType].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
   process.stdout.write(
     `t = ${((ms.sim.now - t0) / 1000).toFixed(1)} s after the crash: ${q.size} events pending (${top}); slots holding a reference past their bucket's events: ${stale}\n` +
-      `  m-changes in flight: ${msgs} messages, ${entries} entries, ${batches.size} distinct batch arrays (${shared} messages share one)\n` +
+      `  m-changes in flight: ${msgs} messages delivering ${kept} entries, held in ${batches.size} distinct batch arrays of ${entries} entries (${shared} messages share one; ${skipWords} exclusion words)\n` +
       `  heap used ${mb(before)} MB, after a full GC ${mb(h.used_heap_size)} MB; heap total ${mb(h.total_heap_size)} MB; rss ${mb(mu.rss)} MB; array buffers ${mb(mu.arrayBuffers)} MB\n` +
       `  change queues: ${qc.sum} queued (busiest node ${qc.max})\n`,
   );

@@ -12,11 +12,15 @@
  *   busiest; dropped: changes the queue bound `maxQueuedChanges` kept out; bytes:
  *   steady state, membership only; CPU: this process's user + system time of the join and
  *   settle phase and of the failure wave, which a loaded machine inflates much less than the
- *   wall time; load_avg: the 1-minute load average at the start and the end).
+ *   wall time; load_avg: the 1-minute load average at the start and the end; peak_rss_mb: the
+ *   kernel's high-water mark of the process, `VmHWM`, where /proc has it, else the largest
+ *   sample).
  *
  * Usage: `npm run bench:members -- --nodes 100000 [--seed 1]`
- * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time.
+ * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time, and every
+ * 1 s through the failure wave.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +38,18 @@ function arg(name: string, dflt: number): number {
   return v;
 }
 
+/** The process's peak resident set so far (bytes): the kernel's high-water mark (`VmHWM` in
+ *  /proc/self/status, Linux), or 0 where there is none. The simulation runs synchronously, so
+ *  a sampling timer never fires during it: samples alone miss a peak between two of them. */
+function rssHighWater(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
@@ -42,7 +58,7 @@ async function main(): Promise<void> {
   const c0 = process.cpuUsage();
   let peak = process.memoryUsage().rss;
   const sample = (): void => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage().rss, rssHighWater());
   };
   const timer = setInterval(sample, 200);
   // The simulation runs synchronously: sample RSS from inside it too, every 5 s of virtual time.

@@ -18,7 +18,7 @@
  * charged as the address they stand for).
  */
 import type { MemberMeta, MembersMessage } from '../proto/members/types.js';
-import { BUCKETS, MAX_INCARNATION } from '../proto/members/types.js';
+import { BUCKETS, MAX_INCARNATION, changesSkipped, keptChanges } from '../proto/members/types.js';
 import { Reader, WireFault, Writer, utf8Length, varintSize } from './bytes.js';
 
 /** Channel of the `direct` frames that carry membership messages. */
@@ -108,11 +108,7 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
       n += peerBytes(msg.subject) + stateSize(msg.state);
       break;
     case 'm-changes':
-      n += 1 + varintSize(msg.ids.length);
-      for (let i = 0; i < msg.ids.length; i++) {
-        n += peerBytes(msg.ids[i]) + stateSize(msg.states[i]);
-        if (msg.metas !== null) n += metaSize(msg.metas[i]);
-      }
+      n += changesBytes(msg, peerBytes);
       break;
     case 'm-sync':
       n += varintSize(msg.count) + 1 + 1 + 4 * msg.hashes.length;
@@ -130,6 +126,29 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
       break;
   }
   return n;
+}
+
+/** Bytes of an `m-changes` body after the type: flags, count, and the entries its receiver
+ *  gets (those its `skip` leaves out are not encoded; `metas` are encoded only when a kept
+ *  entry has one: `keptChanges`). No copy: the simulator sizes every link's message. */
+function changesBytes<P>(msg: Extract<MembersMessage<P>, { type: 'm-changes' }>, peerBytes: (p: P) => number): number {
+  const skip = msg.skip ?? null;
+  let kept = 0;
+  let n = 0;
+  let metaBytes = 0;
+  let someMeta = false;
+  for (let i = 0; i < msg.ids.length; i++) {
+    if (changesSkipped(skip, i)) continue;
+    kept++;
+    n += peerBytes(msg.ids[i]) + stateSize(msg.states[i]);
+    if (msg.metas === null) continue;
+    const meta = msg.metas[i];
+    metaBytes += metaSize(meta);
+    if (meta !== null) someMeta = true;
+  }
+  // A message without `skip` keeps its metas array as given (all null is still encoded).
+  if (skip === null ? msg.metas !== null : someMeta) n += metaBytes;
+  return 1 + varintSize(kept) + n;
 }
 
 export type MembersEncodeResult = { ok: true; data: Uint8Array } | { ok: false; reason: string };
@@ -187,6 +206,9 @@ function validate(msg: MembersMessage<string>): string | null {
       return checkStr(msg.subject, L.maxIdBytes, 'subject', true) ?? checkState(msg.state, 'state');
     case 'm-changes':
     case 'm-digest': {
+      if (msg.type === 'm-changes' && msg.skip != null && msg.skip.length !== (msg.ids.length + 31) >>> 5) {
+        return `skip: ${msg.skip.length} words for ${msg.ids.length} entries, expected ${(msg.ids.length + 31) >>> 5}`;
+      }
       const e0 = entries(msg.ids, msg.states, L.maxEntries);
       if (e0 !== null) return e0;
       if (msg.type === 'm-changes' && msg.metas !== null && msg.metas.length !== msg.ids.length) return 'metas and ids differ in length';
@@ -228,11 +250,13 @@ function writeStr(w: Writer, s: string): void {
 }
 
 /** Encode `msg` (the `data` of a `direct` frame on `MEMBERS_CHANNEL`). */
-export function encodeMembers(msg: MembersMessage<string>): MembersEncodeResult {
-  const code = (MEMBERS_TYPE_CODES as Record<string, number>)[msg.type];
-  if (code === undefined) return { ok: false, reason: `unknown membership message type ${JSON.stringify(msg.type)}` };
-  const err = validate(msg);
-  if (err !== null) return { ok: false, reason: `${msg.type}: ${err}` };
+export function encodeMembers(given: MembersMessage<string>): MembersEncodeResult {
+  const code = (MEMBERS_TYPE_CODES as Record<string, number>)[given.type];
+  if (code === undefined) return { ok: false, reason: `unknown membership message type ${JSON.stringify(given.type)}` };
+  const err = validate(given);
+  if (err !== null) return { ok: false, reason: `${given.type}: ${err}` };
+  // A batch shared among links (`skip`): only the entries this link gets are encoded.
+  const msg = given.type === 'm-changes' ? keptChanges(given) : given;
   const w = new Writer(new Uint8Array(bodyBytes(msg, strSize)));
   w.u8(MEMBERS_CODEC_VERSION);
   w.u8(code);

@@ -60,3 +60,42 @@ test('members codec: bad input is refused at encode and rejected at decode with 
   // A huge entry count with few bytes is refused before allocating.
   assert.equal(decodeMembers(new Uint8Array([1, 5, 0, 0xff, 0xff, 0x03])).ok, false);
 });
+
+test('members codec: an m-changes batch shared among links (`skip`) encodes only the entries left in, exactly as their copy; membersSize agrees', () => {
+  const ids = Array.from({ length: 40 }, (_, i) => `10.0.0.${i}:7946`);
+  const states = ids.map((_, i) => pack(i, i % 3));
+  const metas = ids.map((_, i) => (i === 33 ? { name: 'n33', tags: { role: 'db' } } : null));
+  const peerBytes = (p: string): number => Buffer.byteLength(p) + 1;
+  const cases: { skip: number[]; kept: number[] }[] = [
+    // Entries 0 and 31 out (word 0), 32..39 in: the meta of 33 kept, so metas are encoded.
+    { skip: [1 | (1 << 31), 0], kept: ids.map((_, i) => i).filter((i) => i !== 0 && i !== 31) },
+    // 33 (the only meta) out: metas are not encoded at all, as a copy without metas.
+    { skip: [0, 1 << 1], kept: ids.map((_, i) => i).filter((i) => i !== 33) },
+    // Every entry but 5 out.
+    { skip: [~(1 << 5), 0xff], kept: [5] },
+  ];
+  for (const { skip, kept } of cases) {
+    const shared: MembersMessage<string> = { type: 'm-changes', ids, states, metas, sync: false, skip };
+    const keptMetas = kept.map((i) => metas[i]);
+    const copy: MembersMessage<string> = {
+      type: 'm-changes',
+      ids: kept.map((i) => ids[i]),
+      states: kept.map((i) => states[i]),
+      metas: keptMetas.some((x) => x !== null) ? keptMetas : null,
+      sync: false,
+    };
+    const a = encodeMembers(shared);
+    const b = encodeMembers(copy);
+    assert.ok(a.ok && b.ok);
+    assert.deepEqual(a.data, b.data, `skip ${JSON.stringify(skip)}: the same bytes as the copy`);
+    assert.deepEqual(decodeMembers(a.data), { ok: true, msg: copy }, 'decoded: the kept entries, no skip field');
+    assert.equal(membersSize(shared, peerBytes), membersSize(copy, peerBytes), 'sized as the copy');
+    const frame = encodeFrame({ type: 'direct', channel: MEMBERS_CHANNEL, data: a.data });
+    assert.ok(frame.ok);
+    assert.equal(membersSize(shared, peerBytes), frame.frame.length);
+  }
+  assert.deepEqual(encodeMembers({ type: 'm-changes', ids, states, metas: null, sync: false, skip: [0] }), {
+    ok: false,
+    reason: 'm-changes: skip: 1 words for 40 entries, expected 2',
+  });
+});

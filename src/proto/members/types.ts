@@ -100,8 +100,11 @@ export type MembersMessage<P> =
   /** Changes (each `ids[i]` now `states[i]`), coalesced per flush: at most one per link per
    *  flush interval. `metas[i]` only where the sender has the member's meta and the entry is a
    *  join or an update (null otherwise). `sync`: an anti-entropy answer, not a rumour (a
-   *  `failed` in it is taken as `suspect`, as memberlist's push-pull merge does). */
-  | { type: 'm-changes'; ids: P[]; states: number[]; metas: (MemberMeta | null)[] | null; sync: boolean }
+   *  `failed` in it is taken as `suspect`, as memberlist's push-pull merge does). `skip`
+   *  (in memory only, never on the wire): entry `i` is left out when bit `i & 31` of word
+   *  `skip[i >>> 5]` is set — a flush shares one batch among its links and marks per link the
+   *  entries that link must not get (`changesSkipped`); the codec encodes only the kept ones. */
+  | { type: 'm-changes'; ids: P[]; states: number[]; metas: (MemberMeta | null)[] | null; sync: boolean; skip?: number[] | null }
   /** Rapid-style alert: the sender, an observer of `subject`, suspects it at `state`. */
   | { type: 'm-alert'; subject: P; state: number }
   /** Anti-entropy opener: the table's size and per-bucket hashes. `join`: the sender knows no
@@ -118,6 +121,32 @@ export type MembersMessage<P> =
    *  link (Leitão et al., SRDS 2007, §3): "your batches bring me nothing new, stop sending them"
    *  and "send them again". Only with `pruneFlood` (dissemination.ts). */
   | { type: 'm-prune'; graft: boolean };
+
+/** Whether entry `i` of an `m-changes` with exclusion words `skip` is left out (see the type). */
+export function changesSkipped(skip: readonly number[] | null | undefined, i: number): boolean {
+  return skip != null && (skip[i >>> 5] & (1 << (i & 31))) !== 0;
+}
+
+/** The entries of an `m-changes` its receiver gets, as plain arrays (no `skip`): what the codec
+ *  encodes. `metas` is null when no kept entry has one. The message itself when nothing is
+ *  left out. */
+export function keptChanges<P>(msg: Extract<MembersMessage<P>, { type: 'm-changes' }>): Extract<MembersMessage<P>, { type: 'm-changes' }> {
+  const skip = msg.skip;
+  if (skip == null) return msg;
+  const ids: P[] = [];
+  const states: number[] = [];
+  const metas: (MemberMeta | null)[] = [];
+  let someMeta = false;
+  for (let i = 0; i < msg.ids.length; i++) {
+    if (changesSkipped(skip, i)) continue;
+    ids.push(msg.ids[i]);
+    states.push(msg.states[i]);
+    const meta = msg.metas === null ? null : msg.metas[i];
+    metas.push(meta);
+    if (meta !== null) someMeta = true;
+  }
+  return { type: 'm-changes', ids, states, metas: someMeta ? metas : null, sync: msg.sync };
+}
 
 export type MembersTimer<P> =
   | { type: 'm-tick'; due: number }

@@ -22,6 +22,18 @@ test('flush: an overlay neighbour gets the batch without what it sent us; each r
   m.handleMessage(n1, { type: 'm-changes', ids: fromN1, states: fromN1.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
   m.handleMessage(n2, { type: 'm-changes', ids: fromN2, states: fromN2.map(() => pack(0, FAILED)), metas: null, sync: false }, 11);
   m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
+  // As sent: every link shares the flush's one batch (no copies); what a link must not get is
+  // marked in its message's exclusion words, one bit per entry.
+  const raw = io.raw.map((s) => s.msg).filter((x) => x.type === 'm-changes');
+  assert.ok(raw.length >= 3, `a batch to each neighbour and ring subject (got ${raw.length})`);
+  const batch = raw[0].type === 'm-changes' ? raw[0].ids : [];
+  assert.equal(batch.length, fromN1.length + fromN2.length, 'one batch of every queued change');
+  for (const x of raw) {
+    if (x.type !== 'm-changes') continue;
+    assert.equal(x.ids, batch, 'the batch array is shared, not copied');
+    assert.ok(x.skip === null || x.skip!.length === Math.ceil(batch.length / 32), 'one exclusion word per 32 entries');
+  }
+  assert.ok(raw.some((x) => x.type === 'm-changes' && x.skip !== null), 'some link has entries left out');
   const out = io.take().filter((s) => s.msg.type === 'm-changes');
   const to = (p: string): string[] => out.filter((s) => s.to === p).flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.ids : []));
   assert.deepEqual(to(n1), fromN2, 'n1 gets only what it did not send us');
@@ -38,6 +50,40 @@ test('flush: an overlay neighbour gets the batch without what it sent us; each r
   // Every change still leaves over the overlay; no member of a ring subject's share is skipped.
   assert.ok([...got.values()].every((c) => c === 1), 'each change goes to at most one ring subject');
   assert.ok(out.every((s) => s.to === n1 || s.to === n2 || byRing.includes(s.to)), 'sent only to neighbours and ring subjects');
+});
+
+test('m-changes with exclusion words: the receiver merges only the entries not left out for it', () => {
+  const ids = Array.from({ length: 40 }, (_, i) => addr(100 + i));
+  const { m, store } = started(A[0], [...A, ...ids], [A[1]], { rings: 4 });
+  // Leave out entries 0, 5, 31 (word 0) and 33 (word 1).
+  const skip = [(1 << 0) | (1 << 5) | (1 << 31), 1 << 1];
+  m.handleMessage(A[1], { type: 'm-changes', ids, states: ids.map(() => pack(0, FAILED)), metas: null, sync: false, skip }, 10);
+  const out = new Set([0, 5, 31, 33]);
+  for (let i = 0; i < ids.length; i++) {
+    assert.equal(store.get(ids[i]), out.has(i) ? pack(0, 0) : pack(0, FAILED), `entry ${i} ${out.has(i) ? 'left out: still alive' : 'merged: failed'}`);
+  }
+});
+
+test('flush: while a full batch is still queued the next flush comes 1/8 of a period later (catch-up); then a period again', () => {
+  const ids = Array.from({ length: 40 }, (_, i) => addr(100 + i));
+  const { m, io } = started(A[0], [...A, ...ids], [A[1]], { rings: 4, maxEntriesPerMessage: 16, flushIntervalMs: 200 });
+  m.handleMessage(A[2], { type: 'm-changes', ids, states: ids.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  const sizes: number[] = [];
+  const delays: number[] = [];
+  let now = 10;
+  for (let k = 0; k < 4; k++) {
+    const t = io.takeTimers('m-flush');
+    if (t.length === 0) break;
+    assert.equal(t.length, 1, 'one flush armed at a time');
+    delays.push(t[0].delay);
+    now += t[0].delay;
+    m.handleTimer(t[0].t, now);
+    const toA1 = io.take().filter((s) => s.to === A[1] && s.msg.type === 'm-changes');
+    sizes.push(toA1.reduce((a, s) => a + (s.msg.type === 'm-changes' ? s.msg.ids.length : 0), 0));
+  }
+  // 40 queued: 16 sent, 24 left (a full batch): 25 ms; 16 sent, 8 left: 200 ms; the last 8.
+  assert.deepEqual(sizes, [16, 16, 8], 'batches of at most 16, oldest first');
+  assert.deepEqual(delays, [200, 25, 200], 'a period, a catch-up, a period');
 });
 
 test('flush: our own entry (a refutation) goes to every ring subject and back to the sender of the rumour', () => {

@@ -3,7 +3,7 @@
 import { Sfc32 } from '../../../src/proto/rng.js';
 import { Members } from '../../../src/proto/members/machine.js';
 import { MapStore, hashString } from '../../../src/proto/members/map-store.js';
-import { pack, resolveMembersConfig, type MembersConfig, type MembersEvent, type MembersMessage, type MembersTimer } from '../../../src/proto/members/types.js';
+import { keptChanges, pack, resolveMembersConfig, type MembersConfig, type MembersEvent, type MembersMessage, type MembersTimer } from '../../../src/proto/members/types.js';
 import type { MembersIo } from '../../../src/proto/members/machine.js';
 
 export interface Sent {
@@ -11,16 +11,26 @@ export interface Sent {
   msg: MembersMessage<string>;
 }
 
-/** A sink that records every output. */
+/** What the receiver of `msg` gets: an `m-changes` without the entries its `skip` leaves out
+ *  (and without the `skip` field), as the codec would encode it; any other message as is. */
+export function received(msg: MembersMessage<string>): MembersMessage<string> {
+  if (msg.type !== 'm-changes') return msg;
+  const { skip: _skip, ...rest } = keptChanges(msg);
+  return rest;
+}
+
+/** A sink that records every output (`sent`: as received, see `received`; `raw`: as sent). */
 export class Rec implements MembersIo<string> {
   sent: Sent[] = [];
+  raw: Sent[] = [];
   timers: { delay: number; t: MembersTimer<string> }[] = [];
   events: MembersEvent<string>[] = [];
   /** `peerReconnected` calls (the overlay hint), in order. */
   reconnected: string[] = [];
   broadcasts = 0;
   send(to: string, msg: MembersMessage<string>): void {
-    this.sent.push({ to, msg });
+    this.sent.push({ to, msg: received(msg) });
+    this.raw.push({ to, msg });
   }
   broadcast(): void {
     this.broadcasts++;
@@ -37,6 +47,7 @@ export class Rec implements MembersIo<string> {
   take(): Sent[] {
     const s = this.sent;
     this.sent = [];
+    this.raw = [];
     return s;
   }
   takeTimers(type?: MembersTimer<string>['type']) {
