@@ -325,7 +325,7 @@ export class Dissemination<P> {
     let fresh = 0;
     for (let i = 0; i < ids.length; i++) {
       // Entries the sender's flush left out for us (`skip`: sendBatch).
-      if (skip !== null && (skip[i >>> 5] & (1 << (i & 31))) !== 0) continue;
+      if (changesSkipped(skip, i)) continue;
       const meta = metas === null ? null : metas[i];
       if (meta === null && this.known(ids[i], states[i])) continue;
       if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
