@@ -128,9 +128,9 @@ function holders(): void {
     if (m === null) continue;
     const mm = m as unknown as Record<string, unknown>;
     const sp = mm.spread as Record<string, unknown>;
-    const q = sp.queue as Record<string, unknown> & { ids: unknown[]; head: number };
-    add('queue: live changes', q.ids.length - q.head);
-    add('queue: backing slots (ids + states, consumed prefix included)', q.ids.length);
+    const q = sp.queue as Record<string, unknown> & { length: number; slots: number };
+    add('queue: live changes', q.length);
+    add('queue: backing slots (4-byte references, consumed prefix and free tail included)', q.slots);
     add('queue: source runs (srcStart + srcPeer)', sz(q.srcStart));
     add('queue: metaAt entries', sz(q.metaAt));
     add('piggyback ring slots', sz((sp.piggy as Record<string, unknown>).ids));
@@ -151,6 +151,7 @@ function holders(): void {
   const versMb = (st.n * st.V * 24) / 1048576;
   process.stdout.write(
     `  store: ${ms.shared.versionsInFlight()} versions in flight; holder rows ${st.W * 32} vid columns (${st.vidTop} used, ${st.vidRetired.length} retired, ${st.vidFree.length} free) = ${rowsMb.toFixed(0)} MB; version slots ${st.V} per member = ${versMb.toFixed(0)} MB; sweeps ${ms.shared.sweeps}\n` +
+      `  shared change log: ${ms.shared.changeLog.size} (member, state) pairs\n` +
       '  per node (sum over live nodes / busiest node):\n',
   );
   for (const [k, v] of t) if (v.sum > 0) process.stdout.write(`    ${k}: ${v.sum} / ${v.max}\n`);

@@ -35,7 +35,7 @@
  * (node, member).
  */
 import type { Rng } from '../proto/types.js';
-import { BUCKETS, entryHash, type MemberMeta, type MemberStore } from '../proto/members/types.js';
+import { BUCKETS, entryHash, type ChangeLog, type MemberMeta, type MemberStore } from '../proto/members/types.js';
 import { ringPosition } from '../proto/members/map-store.js';
 
 /** Version ids (columns of the holder rows) at first; doubled when more are in flight. */
@@ -58,8 +58,72 @@ export interface SharedMembersHooks {
   onCollapse?(m: number, state: number, now: number): void;
 }
 
+/**
+ * The change log every node's change queue shares (`ChangeLog`, src/proto/members/types.ts):
+ * each (member, state) pair interned once, so a queued change is one 32-bit reference. Every
+ * node queues the same changes (a failure wave's n/10 verdicts), so the log holds a few pairs
+ * per member (alive at each incarnation it reached, failed, left) while the queues hold
+ * hundreds of millions of references at 10^5 nodes. Append-only: a pair stays for the
+ * simulation's life (12 bytes plus a 4-byte link each). Per member, a chain of its pairs,
+ * newest first.
+ */
+export class SharedChangeLog implements ChangeLog<number> {
+  private mem = new Int32Array(1024);
+  private st = new Float64Array(1024);
+  /** The member's previous pair (-1: none). */
+  private prev = new Int32Array(1024);
+  private len = 0;
+  /** Each member's newest pair (-1: none). */
+  private readonly last: Int32Array;
+
+  constructor(readonly n: number) {
+    this.last = new Int32Array(n).fill(-1);
+  }
+
+  /** Pairs interned (memory figure). */
+  get size(): number {
+    return this.len;
+  }
+
+  ref(m: number, state: number): number {
+    const known = m >= 0 && m < this.n;
+    if (known) for (let r = this.last[m]; r >= 0; r = this.prev[r]) if (this.st[r] === state) return r;
+    if (this.len === this.mem.length) this.grow();
+    const r = this.len++;
+    this.mem[r] = m;
+    this.st[r] = state;
+    this.prev[r] = known ? this.last[m] : -1;
+    if (known) this.last[m] = r;
+    return r;
+  }
+  member(r: number): number {
+    return this.mem[r];
+  }
+  state(r: number): number {
+    return this.st[r];
+  }
+  release(): void {
+    // Shared by every queue: pairs stay (see above).
+  }
+
+  private grow(): void {
+    const c = this.mem.length * 2;
+    const mem = new Int32Array(c);
+    mem.set(this.mem);
+    const st = new Float64Array(c);
+    st.set(this.st);
+    const prev = new Int32Array(c);
+    prev.set(this.prev);
+    this.mem = mem;
+    this.st = st;
+    this.prev = prev;
+  }
+}
+
 export class SharedMembers {
   readonly n: number;
+  /** The log of (member, state) pairs every node's change queue refers to. */
+  readonly changeLog: SharedChangeLog;
   private readonly base: Float64Array;
   private readonly baseSince: Float64Array;
   /** Versions in flight, flat: member m's versions are slots m·V … m·V + nv[m] − 1 (V slots
@@ -97,6 +161,7 @@ export class SharedMembers {
   /** `n` member ids 0..n-1, all in the base at state `initial` (-1: none), `rings` rings. */
   constructor(n: number, rings: number, initial: number) {
     this.n = n;
+    this.changeLog = new SharedChangeLog(n);
     this.base = new Float64Array(n).fill(initial);
     this.baseSince = new Float64Array(n);
     this.nv = new Uint16Array(n);
@@ -399,10 +464,13 @@ export class SharedMembers {
 
 /** One node's table (the `MemberStore` its machine was given). */
 export class StoreView implements MemberStore<number> {
+  readonly changeLog: ChangeLog<number>;
   constructor(
     private readonly s: SharedMembers,
     readonly node: number,
-  ) {}
+  ) {
+    this.changeLog = s.changeLog;
+  }
   get(m: number): number {
     return m >= 0 && m < this.s.n ? this.s.get(this.node, m) : -1;
   }

@@ -72,6 +72,25 @@ export interface MemberStore<P> {
   /** Name and tags of `m` (undefined when unknown). */
   meta(m: P): MemberMeta | undefined;
   setMeta(m: P, meta: MemberMeta): void;
+  /** Where the change queues of the machines over this store keep their (member, state)
+   *  pairs (change-queue.ts): one log shared by many tables (the simulator's), or none (each
+   *  queue keeps a private one). */
+  readonly changeLog?: ChangeLog<P>;
+}
+
+/**
+ * (member, state) pairs behind 32-bit references, so that a queued change costs 4 bytes
+ * (change-queue.ts). A shared log interns each pair once for every queue over it; a private
+ * one numbers each push.
+ */
+export interface ChangeLog<P> {
+  /** A reference (a uint32) to "`m` now `state`". */
+  ref(m: P, state: number): number;
+  member(r: number): P;
+  state(r: number): number;
+  /** The queue using this log holds no reference made before `first` any more (undefined: it
+   *  holds none): a private log frees them; a shared log keeps every pair. */
+  release(first: number | undefined): void;
 }
 
 /** Anti-entropy buckets per table (a `sync` carries one 32-bit hash per bucket). */
