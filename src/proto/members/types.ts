@@ -234,7 +234,7 @@ export interface MembersConfig {
    *  superseded by a newer queued change of the same member goes first, then new changes are
    *  refused (tail drop; our own entry takes the oldest's place); a refused change still
    *  reaches the neighbours through their other feeders, the piggyback on pings and acks, and
-   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): ≤ 64 KiB of entries per node;
+   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): ≤ 16 KiB of references per node;
    *  never reached in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node), and
    *  below a wave's backlog it costs tens of seconds of detection (docs/results.md, "Scale");
    *  at 10^5 simulated nodes the wave still outgrew the memory with it. */
