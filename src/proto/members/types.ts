@@ -237,7 +237,8 @@ export interface MembersConfig {
    *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): ≤ 16 KiB of references per node;
    *  never reached in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node), and
    *  below a wave's backlog it costs tens of seconds of detection (docs/results.md, "Scale");
-   *  at 10^5 simulated nodes the wave still outgrew the memory with it. */
+   *  at 10^5 simulated nodes the busiest queues reach it mid-wave (h27c's census), which at
+   *  4 bytes a change is ≤ 1.5 GB over every node. */
   maxQueuedChanges: number;
   /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
    *  under 100 bytes); 0 turns piggybacking off. */
