@@ -238,7 +238,8 @@ export interface MembersConfig {
    *  never reached in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node), and
    *  below a wave's backlog it costs tens of seconds of detection (docs/results.md, "Scale");
    *  at 10^5 simulated nodes the busiest queues reach it mid-wave (h27c's census), which at
-   *  4 bytes a change is ≤ 1.5 GB over every node. */
+   *  4 bytes a change is ≤ 1.5 GB over every node; there it refused 130 M changes and left
+   *  6,098 of 10^4 crashed members undetected after 120 s (docs/results.md, "Scale", h28m). */
   maxQueuedChanges: number;
   /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
    *  under 100 bytes); 0 turns piggybacking off. */
