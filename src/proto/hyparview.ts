@@ -175,6 +175,14 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     return this.passive;
   }
 
+  /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
+   *  simulator's event loop, src/sim/sim-engine.ts `loadAhead`): reads the object's first
+   *  line (its header and the views) and its last (`left`, `self`, `cfg`, `io`). No effect
+   *  on behaviour; the value means nothing. */
+  warm(): number {
+    return this.left ? 1 : 0;
+  }
+
   /**
    * Add `contacts` to the configured ones (see `addContacts`), start the shuffle and bootstrap
    * timers, and JOIN through the first reachable contact unless a JOIN is outstanding or the
