@@ -12,10 +12,17 @@
  *   - the fleet's CPU (every agent and its handler launcher, schedstat) from the publish to the
  *     last handler, and its idle rate (ms of CPU per s) in the 200 ms gap before;
  *   - the protocol messages the fleet sent (`/v1/info` stats, by type) from the publish to the
- *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap).
+ *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap);
+ *   - per agent (`--slowest K` agents, the last handlers first, against the fleet's median):
+ *     its delivery and handler start (ms after the publish), hops, delivery to handler, its
+ *     main thread's CPU and run-queue wait (`/proc/PID/schedstat`: time runnable but not
+ *     running, i.e. waiting for one of the cores) from the publish to the bench seeing the last
+ *     handler, its launcher's CPU and run-queue wait, and the frames it sent in the event's window (gossip: the
+ *     eager copies it forwarded; prune: duplicates it got; graft: a copy it had to ask for,
+ *     i.e. its eager parent's copy did not come in time).
  *
- *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--cpu-prof DIR] [--no-data-dir]
- *     [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--cpu-prof DIR]
+ *     [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
  * because the fleet is still busy, or because it is the first?). A diagnosis, not a figure to
@@ -51,10 +58,12 @@ interface Args {
   bin?: string;
   /** Agents' log level (`info` gives the deliveries; `warn` as bench/cluster.ts, no timeline). */
   logLevel: string;
+  /** Agents printed per event in the per-agent timeline (the slowest handlers first). */
+  slowest: number;
 }
 
 function args(): Args {
-  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info' };
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     if (a[i] === '--no-data-dir') {
@@ -67,17 +76,29 @@ function args(): Args {
     if (a[i] === '--nodes' && ok && v >= 2) o.nodes = v;
     else if (a[i] === '--events' && ok && v >= 1) o.events = v;
     else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
+    else if (a[i] === '--slowest' && ok) o.slowest = v;
     else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
   return o;
 }
 
+
+/** Main-thread schedstat of `pid`: CPU and run-queue wait (ms, since the thread started). */
+function schedOf(pid: number | undefined): { cpu: number; wait: number } {
+  if (pid === undefined) return { cpu: NaN, wait: NaN };
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpu: cpu / 1e6, wait: wait / 1e6 };
+  } catch {
+    return { cpu: NaN, wait: NaN };
+  }
+}
 
 /** The agent's delivery of event `id`: its log's `user event` line (time ms, hops). */
 function deliveryAt(dir: string, i: number, name: string): { at: number; hops: number } | undefined {
@@ -110,11 +131,79 @@ function publish(port: number, name: string, payload: string): Promise<void> {
   });
 }
 
+/** One agent's part in one event (see the module comment). */
+interface AgentRow {
+  agent: string;
+  hops: number | null;
+  delivery_ms: number | null;
+  handler_ms: number;
+  delivery_to_handler_ms: number | null;
+  main_cpu_ms: number;
+  main_runqueue_wait_ms: number;
+  launcher_cpu_ms: number;
+  launcher_runqueue_wait_ms: number;
+  sent: { gossip: number; prune: number; graft: number; ihave: number };
+}
+
+/** Every agent's row of one event, the last handler first. */
+function agentTimeline(x: {
+  n: number;
+  t0: number;
+  times: number[];
+  del: ({ at: number; hops: number } | undefined)[];
+  s0: { cpu: number; wait: number }[];
+  s1: { cpu: number; wait: number }[];
+  l0: { cpu: number; wait: number }[];
+  l1: { cpu: number; wait: number }[];
+  perBefore: Record<string, number>[];
+  perAfter: Record<string, number>[];
+}): AgentRow[] {
+  const rows: AgentRow[] = [];
+  for (let i = 0; i < x.n; i++) {
+    const d = x.del[i];
+    const sent = (k: string): number => (x.perAfter[i][k] ?? 0) - (x.perBefore[i][k] ?? 0);
+    rows.push({
+      agent: `n${i}`,
+      hops: d?.hops ?? null,
+      delivery_ms: d === undefined ? null : r1(d.at - x.t0),
+      handler_ms: r1(x.times[i] - x.t0),
+      delivery_to_handler_ms: d === undefined ? null : r1(x.times[i] - d.at),
+      main_cpu_ms: r1(x.s1[i].cpu - x.s0[i].cpu),
+      main_runqueue_wait_ms: r1(x.s1[i].wait - x.s0[i].wait),
+      launcher_cpu_ms: r1(x.l1[i].cpu - x.l0[i].cpu),
+      launcher_runqueue_wait_ms: r1(x.l1[i].wait - x.l0[i].wait),
+      sent: { gossip: sent('gossip'), prune: sent('prune'), graft: sent('graft'), ihave: sent('ihave') },
+    });
+  }
+  return rows.sort((a, b) => b.handler_ms - a.handler_ms);
+}
+
+/** The median agent of an event, field by field. */
+function medianAgent(rows: AgentRow[]): Omit<AgentRow, 'agent'> {
+  const m = (f: (r: AgentRow) => number | null): number => r1(median(rows.map(f).filter((v): v is number => v !== null)));
+  return {
+    hops: m((r) => r.hops),
+    delivery_ms: m((r) => r.delivery_ms),
+    handler_ms: m((r) => r.handler_ms),
+    delivery_to_handler_ms: m((r) => r.delivery_to_handler_ms),
+    main_cpu_ms: m((r) => r.main_cpu_ms),
+    main_runqueue_wait_ms: m((r) => r.main_runqueue_wait_ms),
+    launcher_cpu_ms: m((r) => r.launcher_cpu_ms),
+    launcher_runqueue_wait_ms: m((r) => r.launcher_runqueue_wait_ms),
+    sent: { gossip: m((r) => r.sent.gossip), prune: m((r) => r.sent.prune), graft: m((r) => r.sent.graft), ihave: m((r) => r.sent.ihave) },
+  };
+}
+
+function agentLine(a: Omit<AgentRow, 'agent'> & { agent: string }): string {
+  const s = a.sent;
+  return `${a.agent.padEnd(6)} hops ${String(a.hops).padStart(4)}  delivered ${String(a.delivery_ms).padStart(6)}  handler ${String(a.handler_ms).padStart(6)}  (+${a.delivery_to_handler_ms})  main CPU ${a.main_cpu_ms} ms, run-queue wait ${a.main_runqueue_wait_ms} ms, launcher ${a.launcher_cpu_ms} ms (wait ${a.launcher_runqueue_wait_ms})  sent gossip ${s.gossip} prune ${s.prune} graft ${s.graft} ihave ${s.ihave}`;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin } = args();
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
@@ -164,22 +253,26 @@ async function main(): Promise<void> {
     const rows = [];
     // CLOCK_MONOTONIC in µs, V8's profile clock (`--cpu-prof` samples can be cut to this window).
     const windowUs = [Number(process.hrtime.bigint() / 1000n), 0];
-    /** The fleet's protocol messages sent, by type (`/v1/info` stats), summed over the agents. */
-    const sent = async (): Promise<Record<string, number>> => {
+    /** Each agent's protocol messages sent, by type (`/v1/info` stats). */
+    const sentPer = async (): Promise<Record<string, number>[]> =>
+      Promise.all(clients.map(async (c) => ((await c.info()).stats as { messagesOut?: Record<string, number> }).messagesOut ?? {}));
+    /** The same summed over the agents. */
+    const sum = (per: Record<string, number>[]): Record<string, number> => {
       const out: Record<string, number> = {};
-      for (const c of clients) {
-        const st = (await c.info()).stats as { messagesOut?: Record<string, number> };
-        for (const [k, v] of Object.entries(st.messagesOut ?? {})) out[k] = (out[k] ?? 0) + v;
-      }
+      for (const m of per) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
       return out;
     };
-    let sentBefore = await sent();
+    let perBefore = await sentPer();
+    let sentBefore = sum(perBefore);
     let gapStart = Date.now();
     let gapCpu = fleetCpu();
     for (let k = 0; k < events; k++) {
       const name = `tl${k}x${Date.now()}`;
       const id = name;
       const c0 = fleetCpu();
+      const launchers = pids.map((p) => launcherOf(p));
+      const s0 = pids.map((p) => schedOf(p));
+      const l0 = launchers.map((l) => schedOf(l));
       const idleRate = ((c0 - gapCpu) / Math.max(1, Date.now() - gapStart)) * 1000;
       const t0 = Date.now();
       await publish(plan.api[k % n], name, id);
@@ -190,10 +283,15 @@ async function main(): Promise<void> {
       if (!times) throw new Error(`event ${k} did not reach every handler within 15 s`);
       const last = Math.max(...times);
       const cpu = fleetCpu() - c0;
+      const s1 = pids.map((p) => schedOf(p));
+      const l1 = launchers.map((l) => schedOf(l));
       await sleep(200); // the gap bench/cluster.ts leaves; the agents' log lines are written by then
       const del = Array.from({ length: n }, (_, i) => deliveryAt(dir, i, name));
-      const sentAfter = await sent();
+      const perAfter = await sentPer();
+      const sentAfter = sum(perAfter);
       const msgs = Object.fromEntries(Object.entries(sentAfter).map(([k, v]) => [k, v - (sentBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+      const agentRows = agentTimeline({ n, t0, times, del, s0, s1, l0, l1, perBefore, perAfter });
+      perBefore = perAfter;
       sentBefore = sentAfter;
       const byHop = new Map<number, number>();
       for (const d of del) if (d) byHop.set(d.hops, Math.max(byHop.get(d.hops) ?? 0, d.at - t0));
@@ -208,11 +306,14 @@ async function main(): Promise<void> {
         fleet_cpu_ms: r1(cpu),
         fleet_idle_cpu_ms_per_s_before: r1(idleRate),
         messages_sent_in_window: msgs,
+        agents_median: medianAgent(agentRows),
+        slowest_agents: agentRows.slice(0, slowest),
       });
       const row = rows[rows.length - 1];
       process.stdout.write(
         `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
       );
+      for (const a of [{ ...row.agents_median, agent: 'median' }, ...row.slowest_agents]) process.stdout.write(`  ${agentLine(a)}\n`);
       gapStart = Date.now();
       gapCpu = fleetCpu();
     }
