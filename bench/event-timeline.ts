@@ -21,11 +21,14 @@
  *     eager copies it forwarded; prune: duplicates it got; graft: a copy it had to ask for,
  *     i.e. its eager parent's copy did not come in time).
  *
- *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--cpu-prof DIR]
- *     [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--warm-query]
+ *     [--cpu-prof DIR] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
- * because the fleet is still busy, or because it is the first?). A diagnosis, not a figure to
+ * because the fleet is still busy, or because it is the first?). `--warm-query` asks, after that
+ * delay, one query that no handler answers (`warm`: a Plumtree broadcast like an event's, no
+ * handler run), then waits 200 ms: the first event then travels a tree already built (is it
+ * slow because of Plumtree's first flood, or because it is the first handler run?). A diagnosis, not a figure to
  * compare with Serf: `info` logging adds a few lines per agent and event. Writes
  * bench/results/event-timeline-<N>.json.
  */
@@ -60,14 +63,18 @@ interface Args {
   logLevel: string;
   /** Agents printed per event in the per-agent timeline (the slowest handlers first). */
   slowest: number;
+  /** Before the first event, one query no handler answers (a Plumtree broadcast that runs no
+   *  handler): it builds the tree, so the first event no longer floods. */
+  warmQuery: boolean;
 }
 
 function args(): Args {
-  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5 };
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
-    if (a[i] === '--no-data-dir') {
-      o.noDataDir = true;
+    if (a[i] === '--no-data-dir' || a[i] === '--warm-query') {
+      if (a[i] === '--no-data-dir') o.noDataDir = true;
+      else o.warmQuery = true;
       i--;
       continue;
     }
@@ -81,7 +88,7 @@ function args(): Args {
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
@@ -203,7 +210,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest } = args();
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest, warmQuery } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
@@ -245,6 +252,12 @@ async function main(): Promise<void> {
     const joinedAt = Date.now();
     process.stderr.write(`joined ${Math.round(joinedAt - firstSpawn)} ms after the first joiner's spawn\n`);
     if (delayMs > 0) await sleep(delayMs);
+    if (warmQuery) {
+      const t = Date.now();
+      const done = await clients[0].query({ name: 'warm', ack: false, timeoutMs: 5000 }, () => {});
+      process.stderr.write(`warm-up query: ${done.reason} in ${Date.now() - t} ms\n`);
+      await sleep(200);
+    }
     const pids = children.map((c) => c.pid!);
     const fleetCpu = (): number => pids.reduce((s, p) => {
       const l = launcherOf(p);
@@ -318,7 +331,7 @@ async function main(): Promise<void> {
       gapCpu = fleetCpu();
     }
     windowUs[1] = Number(process.hrtime.bigint() / 1000n);
-    const out = { nodes: n, events, delay_ms: delayMs, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, date: new Date().toISOString() };
+    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, date: new Date().toISOString() };
     process.stdout.write(`load average (1 min) ${out.load_avg_1m.join(' -> ')}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');
