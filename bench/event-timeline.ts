@@ -17,7 +17,9 @@
  *     its delivery and handler start (ms after the publish), hops, delivery to handler, its
  *     main thread's CPU and run-queue wait (`/proc/PID/schedstat`: time runnable but not
  *     running, i.e. waiting for one of the cores) from the publish to the bench seeing the last
- *     handler, its launcher's CPU and run-queue wait, and the frames it sent in the event's window (gossip: the
+ *     handler, its launcher's CPU and run-queue wait, the handler process's own run-queue wait
+ *     from its spawn to its line (the handler here also reads its `/proc/$$/schedstat` with a
+ *     builtin and appends the wait to its line), and the frames it sent in the event's window (gossip: the
  *     eager copies it forwarded; prune: duplicates it got; graft: a copy it had to ask for,
  *     i.e. its eager parent's copy did not come in time).
  *
@@ -43,7 +45,7 @@ import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
 import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache } from './startup.js';
 import { writeQueryHandler } from './query-all.js';
-import { handlerAt, launcherOf } from './support/host-stats.js';
+import { launcherOf } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,6 +97,20 @@ function args(): Args {
   return o;
 }
 
+
+/** The handler's run of event `id` at agent `i`, from `<dir>/log-<i>` (lines "<epoch s> <id>
+ *  <run-queue wait ns>"): when it wrote (ms since the epoch), and its own run-queue wait until
+ *  then (ms), i.e. from its spawn to its line. */
+function handlerRun(dir: string, i: number, id: string): { at: number; wait: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `log-${i}`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = text.split('\n').find((l) => l.split(' ')[1] === id)?.split(' ');
+  return f === undefined ? undefined : { at: Number(f[0]) * 1000, wait: Number(f[2]) / 1e6 };
+}
 
 /** Main-thread schedstat of `pid`: CPU and run-queue wait (ms, since the thread started). */
 function schedOf(pid: number | undefined): { cpu: number; wait: number } {
@@ -149,6 +165,8 @@ interface AgentRow {
   main_runqueue_wait_ms: number;
   launcher_cpu_ms: number;
   launcher_runqueue_wait_ms: number;
+  /** The handler process's own run-queue wait from its spawn to its line. */
+  handler_runqueue_wait_ms: number;
   sent: { gossip: number; prune: number; graft: number; ihave: number };
 }
 
@@ -164,6 +182,7 @@ function agentTimeline(x: {
   l1: { cpu: number; wait: number }[];
   perBefore: Record<string, number>[];
   perAfter: Record<string, number>[];
+  runs: ({ wait: number } | undefined)[];
 }): AgentRow[] {
   const rows: AgentRow[] = [];
   for (let i = 0; i < x.n; i++) {
@@ -179,6 +198,7 @@ function agentTimeline(x: {
       main_runqueue_wait_ms: r1(x.s1[i].wait - x.s0[i].wait),
       launcher_cpu_ms: r1(x.l1[i].cpu - x.l0[i].cpu),
       launcher_runqueue_wait_ms: r1(x.l1[i].wait - x.l0[i].wait),
+      handler_runqueue_wait_ms: r1(x.runs[i]?.wait ?? NaN),
       sent: { gossip: sent('gossip'), prune: sent('prune'), graft: sent('graft'), ihave: sent('ihave') },
     });
   }
@@ -187,7 +207,7 @@ function agentTimeline(x: {
 
 /** The median agent of an event, field by field. */
 function medianAgent(rows: AgentRow[]): Omit<AgentRow, 'agent'> {
-  const m = (f: (r: AgentRow) => number | null): number => r1(median(rows.map(f).filter((v): v is number => v !== null)));
+  const m = (f: (r: AgentRow) => number | null): number => r1(median(rows.map(f).filter((v): v is number => v !== null && !Number.isNaN(v))));
   return {
     hops: m((r) => r.hops),
     delivery_ms: m((r) => r.delivery_ms),
@@ -197,13 +217,14 @@ function medianAgent(rows: AgentRow[]): Omit<AgentRow, 'agent'> {
     main_runqueue_wait_ms: m((r) => r.main_runqueue_wait_ms),
     launcher_cpu_ms: m((r) => r.launcher_cpu_ms),
     launcher_runqueue_wait_ms: m((r) => r.launcher_runqueue_wait_ms),
+    handler_runqueue_wait_ms: m((r) => r.handler_runqueue_wait_ms),
     sent: { gossip: m((r) => r.sent.gossip), prune: m((r) => r.sent.prune), graft: m((r) => r.sent.graft), ihave: m((r) => r.sent.ihave) },
   };
 }
 
 function agentLine(a: Omit<AgentRow, 'agent'> & { agent: string }): string {
   const s = a.sent;
-  return `${a.agent.padEnd(6)} hops ${String(a.hops).padStart(4)}  delivered ${String(a.delivery_ms).padStart(6)}  handler ${String(a.handler_ms).padStart(6)}  (+${a.delivery_to_handler_ms})  main CPU ${a.main_cpu_ms} ms, run-queue wait ${a.main_runqueue_wait_ms} ms, launcher ${a.launcher_cpu_ms} ms (wait ${a.launcher_runqueue_wait_ms})  sent gossip ${s.gossip} prune ${s.prune} graft ${s.graft} ihave ${s.ihave}`;
+  return `${a.agent.padEnd(6)} hops ${String(a.hops).padStart(4)}  delivered ${String(a.delivery_ms).padStart(6)}  handler ${String(a.handler_ms).padStart(6)}  (+${a.delivery_to_handler_ms})  main CPU ${a.main_cpu_ms} ms, run-queue wait ${a.main_runqueue_wait_ms} ms, ${Number.isNaN(a.launcher_cpu_ms) ? 'no launcher at the publish' : `launcher ${a.launcher_cpu_ms} ms (wait ${a.launcher_runqueue_wait_ms})`}, handler's wait ${a.handler_runqueue_wait_ms} ms  sent gossip ${s.gossip} prune ${s.prune} graft ${s.graft} ihave ${s.ihave}`;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
@@ -215,7 +236,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
     const p = join(dir, `handler-${i}.sh`);
-    writeFileSync(p, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${join(dir, `log-${i}`)}\n`);
+    // bench/cluster.ts's handler, plus the handler's own run-queue wait so far (its schedstat's
+    // second field, read with a builtin: no fork), after the payload. (Its first field, the CPU,
+    // is not kept: a running task reads its own as of its last tick or switch.)
+    writeFileSync(p, `#!/bin/bash\nread -r p\nread -r _ wait _ < /proc/$$/schedstat\nprintf '%s %s %s\\n' "$EPOCHREALTIME" "$p" "$wait" >> ${join(dir, `log-${i}`)}\n`);
     chmodSync(p, 0o755);
     return p;
   });
@@ -290,7 +314,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       await publish(plan.api[k % n], name, id);
       const times = await until(15_000, async () => {
-        const t = Array.from({ length: n }, (_, i) => handlerAt(dir, i, id));
+        const t = Array.from({ length: n }, (_, i) => handlerRun(dir, i, id)?.at);
         return t.every((x) => x !== undefined) ? (t as number[]) : undefined;
       }, 100);
       if (!times) throw new Error(`event ${k} did not reach every handler within 15 s`);
@@ -303,7 +327,8 @@ async function main(): Promise<void> {
       const perAfter = await sentPer();
       const sentAfter = sum(perAfter);
       const msgs = Object.fromEntries(Object.entries(sentAfter).map(([k, v]) => [k, v - (sentBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
-      const agentRows = agentTimeline({ n, t0, times, del, s0, s1, l0, l1, perBefore, perAfter });
+      const runs = Array.from({ length: n }, (_, i) => handlerRun(dir, i, id));
+      const agentRows = agentTimeline({ n, t0, times, del, s0, s1, l0, l1, perBefore, perAfter, runs });
       perBefore = perAfter;
       sentBefore = sentAfter;
       const byHop = new Map<number, number>();
