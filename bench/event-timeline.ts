@@ -24,7 +24,15 @@
  *     i.e. its eager parent's copy did not come in time).
  *
  *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--warm-query]
- *     [--cpu-prof DIR] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *     [--queries 0] [--cpu-prof DIR] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *
+ * `--queries N`: after the events, N queries to every agent, back to back from the next agents
+ * round robin (as bench/cluster.ts's `query_all_ms`), answered by a bash handler that prints
+ * the node's name, when it ran and its own run-queue wait so far (`$EPOCHREALTIME` and its
+ * schedstat, no fork). Per query: the last response's arrival at the bench, and per responder
+ * (`--slowest K` and the median): handler start and response arrival (ms after the ask), the
+ * agent's main-thread CPU and run-queue wait and its launcher's from the ask to the summary, and
+ * the handler's own wait.
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
  * because the fleet is still busy, or because it is the first?). `--warm-query` asks, after that
@@ -68,10 +76,12 @@ interface Args {
   /** Before the first event, one query no handler answers (a Plumtree broadcast that runs no
    *  handler): it builds the tree, so the first event no longer floods. */
   warmQuery: boolean;
+  /** Queries asked after the events (`query:timeline`, back to back as bench/cluster.ts asks). */
+  queries: number;
 }
 
 function args(): Args {
-  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false };
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false, queries: 0 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     if (a[i] === '--no-data-dir' || a[i] === '--warm-query') {
@@ -86,11 +96,12 @@ function args(): Args {
     else if (a[i] === '--events' && ok && v >= 1) o.events = v;
     else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
     else if (a[i] === '--slowest' && ok) o.slowest = v;
+    else if (a[i] === '--queries' && ok) o.queries = v;
     else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --queries N, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
@@ -231,7 +242,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest, warmQuery } = args();
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest, warmQuery, queries } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
@@ -244,6 +255,9 @@ async function main(): Promise<void> {
     return p;
   });
   const queryHandler = writeQueryHandler(dir);
+  const timelineHandler = join(dir, 'query-timeline.sh');
+  writeFileSync(timelineHandler, '#!/bin/bash\nread -r _ w _ < /proc/$$/schedstat\necho "answer from $RUMOR_SELF_NAME $EPOCHREALTIME $w"\n');
+  chmodSync(timelineHandler, 0o755);
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const clientOf = (i: number): AgentClient => new AgentClient(`http://127.0.0.1:${plan.api[i]}`);
@@ -255,7 +269,7 @@ async function main(): Promise<void> {
     const spec = agentArgs({
       ...plan.agent(i),
       profile: 'lan',
-      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
+      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`, `query:timeline=${timelineHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
     });
     const c = spawnChild(process.execPath, [...nodeFlags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
@@ -355,14 +369,62 @@ async function main(): Promise<void> {
       gapStart = Date.now();
       gapCpu = fleetCpu();
     }
+    const queryRows = [];
+    for (let k = 0; k < queries; k++) queryRows.push(await queryTimeline(clients, pids, (events + k) % n, slowest, k));
     windowUs[1] = Number(process.hrtime.bigint() / 1000n);
-    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, date: new Date().toISOString() };
+    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, queries: queryRows, date: new Date().toISOString() };
     process.stdout.write(`load average (1 min) ${out.load_avg_1m.join(' -> ')}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');
   } finally {
     await stopAll(children.filter((c) => c !== undefined));
   }
+}
+
+/** One responder of a query (see `--queries`). */
+interface ResponderRow {
+  agent: string;
+  handler_ms: number;
+  response_ms: number;
+  main_cpu_ms: number;
+  main_runqueue_wait_ms: number;
+  launcher_runqueue_wait_ms: number;
+  handler_runqueue_wait_ms: number;
+}
+
+/** Ask query `timeline` at agent `at` and print its per-responder timeline. */
+async function queryTimeline(clients: AgentClient[], pids: number[], at: number, slowest: number, k: number): Promise<object> {
+  const launchers = pids.map((p) => launcherOf(p));
+  const s0 = pids.map((p) => schedOf(p));
+  const l0 = launchers.map((l) => schedOf(l));
+  const got = new Map<number, { at: number; ran: number; wait: number }>();
+  const t0 = Date.now();
+  const done = await clients[at].query({ name: 'timeline', ack: false, timeoutMs: 15_000 }, (l) => {
+    if (l.type !== 'response') return;
+    // "answer from nI <epoch s> <run-queue wait ns>"
+    const f = l.payload.trim().split(' ');
+    got.set(Number(l.name.slice(1)), { at: Date.now() - t0, ran: Number(f[3]) * 1000 - t0, wait: Number(f[4]) / 1e6 });
+  });
+  const s1 = pids.map((p) => schedOf(p));
+  const l1 = launchers.map((l) => schedOf(l));
+  const rows: ResponderRow[] = [...got].map(([i, g]) => ({
+    agent: `n${i}`,
+    handler_ms: r1(g.ran),
+    response_ms: r1(g.at),
+    main_cpu_ms: r1(s1[i].cpu - s0[i].cpu),
+    main_runqueue_wait_ms: r1(s1[i].wait - s0[i].wait),
+    launcher_runqueue_wait_ms: r1(l1[i].wait - l0[i].wait),
+    handler_runqueue_wait_ms: r1(g.wait),
+  }));
+  rows.sort((a, b) => b.response_ms - a.response_ms);
+  const med = (f: (r: ResponderRow) => number): number => r1(median(rows.map(f).filter((v) => !Number.isNaN(v))));
+  const m: ResponderRow = { agent: 'median', handler_ms: med((r) => r.handler_ms), response_ms: med((r) => r.response_ms), main_cpu_ms: med((r) => r.main_cpu_ms), main_runqueue_wait_ms: med((r) => r.main_runqueue_wait_ms), launcher_runqueue_wait_ms: med((r) => r.launcher_runqueue_wait_ms), handler_runqueue_wait_ms: med((r) => r.handler_runqueue_wait_ms) };
+  const latency = rows.length === 0 ? NaN : rows[0].response_ms;
+  process.stdout.write(`query ${k} at n${at}: ${done.reason}, ${rows.length} responses, the last after ${latency} ms; the asker (n${at}) main CPU ${r1(s1[at].cpu - s0[at].cpu)} ms, run-queue wait ${r1(s1[at].wait - s0[at].wait)} ms\n`);
+  for (const r of [m, ...rows.slice(0, slowest)]) {
+    process.stdout.write(`  ${r.agent.padEnd(6)} handler ${String(r.handler_ms).padStart(6)}  response ${String(r.response_ms).padStart(6)}  main CPU ${r.main_cpu_ms} ms, run-queue wait ${r.main_runqueue_wait_ms} ms, launcher's wait ${r.launcher_runqueue_wait_ms} ms, handler's wait ${r.handler_runqueue_wait_ms} ms\n`);
+  }
+  return { query: k, at: `n${at}`, reason: done.reason, responses: rows.length, latency_ms: latency, responders_median: m, slowest_responders: rows.slice(0, slowest) };
 }
 
 main().catch((e: unknown) => {
