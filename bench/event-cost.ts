@@ -221,6 +221,7 @@ async function main(): Promise<void> {
       const asker: number[] = [];
       for (let k = 0; k < events; k++) {
         const a0 = cpuMsOf(pids[k % nodes]);
+        const q0 = monoUs();
         const t0 = performance.now();
         let got = 0;
         let allAt = NaN;
@@ -230,6 +231,8 @@ async function main(): Promise<void> {
         if (done.reason !== 'complete') process.stderr.write(`query ${k}: ${done.reason}, ${got} of ${nodes} responses\n`);
         wall.push(allAt - t0);
         asker.push(cpuMsOf(pids[k % nodes]) - a0);
+        // Each query's own window, named after its asker (to cut a profiled asker's samples).
+        windows.push({ round: `query ${k} at n${k % nodes}`, us: [q0, monoUs()] });
         await sleep(150);
       }
       await sleep(500);
@@ -261,6 +264,7 @@ async function main(): Promise<void> {
       bin,
       node_flags: nodeFlags,
       windows_monotonic_us: windows,
+      profiled_pids: cpuProf === null ? {} : Object.fromEntries(pids.flatMap((p, i) => (profiled(i) ? [[`n${i}`, p]] : []))),
       load_avg_1m: [r2(load0), r2(loadavg()[0])],
       rss_mb_per_agent: r2(rss.reduce((a, b) => a + b, 0) / rss.length),
       rounds: rows.map(({ h, o, q, i }) => ({
