@@ -38,6 +38,10 @@
  *   the origin's sustained rate (5,000/s) on top of a full queue, so a flooder is quarantined
  *   after about 4,200 drops instead of after spending the origin's 10,000-message burst
  *   (bench:flood: about half the frames read before the quarantine; docs/results.md, h23f).
+ * - Origin share (limits.ts `OriginShare`): before the fair queue, every frame is counted for its
+ *   origin's share of a busy node; one of an origin capped there, from the origin itself (its
+ *   ingress), past its cap in the tick, is refused (counted in `stats().defences.share`, not
+ *   scored); relayed frames of a capped origin are never refused, but wait at the hot share.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
@@ -128,15 +132,18 @@ export class GossipInbound {
 
   /** A decoded gossip frame from `peer` on `c` (see the module comment). */
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
-    if (this.fair === null) return this.run(peer, msg, now);
+    const share = this.host.defences.share;
+    if (this.fair === null && share === null) return this.run(peer, msg, now);
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
     const own = origin === peer;
+    // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare).
+    if (share !== null && !share.admit(origin, own, now)) return;
+    if (this.fair === null) return this.run(peer, msg, now);
     const r = this.fair.offer(peer, origin, msg, now);
-    if (own) {
-      // A young link's own messages that wait are served at the hot share from the start.
-      if (r === 'queued' && now - c.createdAt < YOUNG_MS) this.fair.markHot(peer, origin);
-      this.countOwn(c, DECODE_COST);
-    }
+    // A capped origin's frames that wait are served at the hot share, and so are a young
+    // link's own messages, from the start.
+    if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) this.fair.markHot(peer, origin);
+    if (own) this.countOwn(c, DECODE_COST);
     if (r === 'run') this.run(peer, msg, now);
     else if (r !== 'queued' && own) {
       c.skimming = true;
