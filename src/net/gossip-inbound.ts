@@ -40,8 +40,15 @@
  *   (bench:flood: about half the frames read before the quarantine; docs/results.md, h23f).
  * - Origin share (limits.ts `OriginShare`): before the fair queue, every frame is counted for its
  *   origin's share of a busy node; one of an origin capped there, from the origin itself (its
- *   ingress), past its cap in the tick, is refused (counted in `stats().defences.share`, not
- *   scored); relayed frames of a capped origin are never refused, but wait at the hot share.
+ *   ingress), past its cap in the tick, is refused (counted in `stats().defences.share`) and
+ *   charged as a frame dropped over a queue bound is: its read cost, a token of its origin's
+ *   rate limit (scored past that rate), and on a young link the `youngLinkDrops` count (a
+ *   flood capped by the share before its quarantine is still quarantined after about 4,200
+ *   refusals). A publisher within the static rate is never scored for the share: in its link's
+ *   first second it has at most 5,000 messages, of which the share admits its first tick's
+ *   (uncapped, ≥ 1 tick at its rate) and then `minPerSec` (1,000/s), so fewer than
+ *   `youngLinkDrops` (4,096) are refused (with `minPerSec` set much lower, a publisher near
+ *   the static rate on a new link can be). Relayed frames of a capped origin are never refused, but wait at the hot share.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
@@ -136,8 +143,12 @@ export class GossipInbound {
     if (this.fair === null && share === null) return this.run(peer, msg, now);
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
     const own = origin === peer;
-    // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare).
-    if (share !== null && !share.admit(origin, own, now)) return;
+    // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare),
+    // charged as a frame dropped over a queue bound (read cost, origin token, young-link count).
+    if (share !== null && !share.admit(origin, own, now)) {
+      this.countOwn(c, DECODE_COST);
+      return this.chargeDrop(c, peer, now);
+    }
     if (this.fair === null) return this.run(peer, msg, now);
     const r = this.fair.offer(peer, origin, msg, now);
     // A capped origin's frames that wait are served at the hot share, and so are a young
@@ -233,11 +244,20 @@ export class GossipInbound {
    *  link under 1 s old (see the module comment). */
   private chargeDrop(c: Connection, peer: string, now: number): void {
     const d = this.host.defences;
-    if (d.origins?.allow(peer, now) === false) return d.offence(peer, 'rate-excess', now);
+    if (!this.chargeOrigin(peer, now)) return;
     if (d.fairQueue === null || now - c.createdAt >= YOUNG_MS) return;
     const n = (this.youngDrops.get(c) ?? 0) + 1;
     this.youngDrops.set(c, n);
     if (n > d.fairQueue.youngLinkDrops) d.offence(peer, 'rate-excess', now);
+  }
+
+  /** A refused frame of `peer`'s own origin spends a token of the origin's rate limit; past the
+   *  limit it scores `rate-excess` against the peer (and false is returned). */
+  private chargeOrigin(peer: string, now: number): boolean {
+    const d = this.host.defences;
+    if (d.origins?.allow(peer, now) !== false) return true;
+    d.offence(peer, 'rate-excess', now);
+    return false;
   }
 
   /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery
