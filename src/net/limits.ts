@@ -20,10 +20,10 @@
  * keeps under it (bench:flood `--only sustained`: 4,500 messages/s, 90 % of 5,000/s) from an
  * honest bulk publisher, and what such an origin costs is paid by every node of the cluster:
  * each of its messages is checked, delivered and relayed everywhere (measured: 22,500
- * deliveries/s in the bench's one thread, event-loop utilization 0.2–0.3, 20–25 GCs in 4.5 s,
- * honest p99 3.7–7×; docs/results.md, h28f). So the ceiling stays static and the share adapts
+ * deliveries/s in the bench's one thread, its event-loop utilization 0.3–0.7 and 20–35 GCs in
+ * 4.5 s at load 12–18, honest p99 3.7–12×; docs/results.md, h28f). So the ceiling stays static and the share adapts
  * to the node's load, as a CPU scheduler's fair share does:
- * - Every `tickMs` (250 ms) the node's load is the event-loop utilization (ELU) of its thread
+ * - Every `tickMs` (100 ms) the node's load is the event-loop utilization (ELU) of its thread
  *   over the tick (Node's `performance.eventLoopUtilization`, injected here as a function), and
  *   each origin's rate is the gossip frames of that origin the node was offered in the tick.
  * - Busy (ELU ≥ `busyElu`): the node's capacity is estimated as the rate it admitted, scaled
@@ -148,15 +148,20 @@ export class OriginLimits {
 /** The origin share's settings (see the module comment). Sources said per field. */
 export interface ShareConfig {
   /** Event-loop utilization of the node's thread (0..1) over a tick at or above which the node
-   *  is busy. 0.1, measured: bench:flood's five nodes (one thread) run at 0.02–0.05 without a
-   *  flood and 0.15–0.31 under the 4,500/s sustained flood, whose honest p99 is 3.7–7× the
-   *  no-flood run's (docs/results.md, h28f). */
+   *  is busy. 0.1, measured (docs/results.md, h28f; load 10–30): bench:flood's five nodes, one
+   *  thread, run at 0.03–0.10 without a flood and at 0.31–0.73 under the 4,500/s sustained
+   *  flood (honest p99 3.7–12× the no-flood run's); an ELU of 0.1 is a tenth of a core, so a
+   *  busy node at this threshold still has headroom, and only origins over `minPerSec` are
+   *  ever capped. */
   busyElu: number;
   /** Rate (messages/s) under which an origin is never capped, and the least cap. 1,000: half
    *  the bench cluster's 2,000 messages/s total rate (limits.ts `originPerSec`'s source), a
    *  fifth of the static origin rate. */
   minPerSec: number;
-  /** Sampling period, ms. 250: four decisions per second; a cap takes effect within a tick. */
+  /** Sampling period, ms. 100: a flood is capped 100–200 ms into it (250 ms left the slowest
+   *  honest messages of bench:flood `sustained` in the flood's uncapped first half second,
+   *  docs/results.md h28f); ticks run lazily on the next frame, and the first after an idle
+   *  spell only restarts the count (its ELU is the idle spell's). */
   tickMs: number;
 }
 
