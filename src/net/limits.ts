@@ -220,6 +220,18 @@ export class OriginShare {
     return true;
   }
 
+  /** A frame of `origin` from the origin itself, seen before it is decoded (gossip-inbound.ts
+   *  skimming): true when it is refused (counted as offered and dropped); false when it must be
+   *  decoded and go through `admit` (not capped, or within its cap in this tick). */
+  refuseUnread(origin: string, now: number): boolean {
+    if (now - this.tickAt >= this.c.tickMs) this.tick(now);
+    const cap = this.caps.get(origin);
+    if (cap === undefined || cap.used < (cap.perSec * this.c.tickMs) / 1000) return false;
+    this.offered.set(origin, (this.offered.get(origin) ?? 0) + 1);
+    this.stats.dropped++;
+    return true;
+  }
+
   /** Whether `origin` is capped now (its relayed frames are served at the hot share). */
   capped(origin: string): boolean {
     return this.caps.has(origin);

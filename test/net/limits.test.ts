@@ -92,9 +92,12 @@ test('origin share: on a busy node the origin over its fair share is capped at i
   assert.equal(offer(s, 'H', 1, 150), 1);
   // Relayed frames of F (another peer sent them) are never refused.
   assert.equal(offer(s, 'F', 50, 150, false), 50);
+  // Seen before decoding: past the cap in this tick, refused unread; H is not capped.
+  assert.equal(s.refuseUnread('F', 160), true);
+  assert.equal(s.refuseUnread('H', 160), false);
   const snap = s.snapshot();
   assert.deepEqual(snap.capped, { F: 1130 });
-  assert.equal(snap.dropped, 337);
+  assert.equal(snap.dropped, 338);
   assert.equal(snap.busy, true);
   assert.equal(snap.cuts, 1);
 });
@@ -131,4 +134,5 @@ test('origin share: the cap never goes under minPerSec; it holds between the thr
   offer(s, 'H', 1, 1000); // five ticks: past 5,000/s, lifted
   assert.deepEqual(s.snapshot().capped, {});
   assert.equal(offer(s, 'F', 450, 1050), 450);
+  assert.equal(s.refuseUnread('F', 1060), false); // not capped: decode it
 });
