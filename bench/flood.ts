@@ -49,6 +49,14 @@
  * Each row also has `gc_count` / `gc_ms`: the bench process's garbage collections in the second
  * after the flood's start (the same second without a flood), from a PerformanceObserver.
  *
+ * Printed per condition after the table (and in the JSON), over the flood's window (honest
+ * message FLOOD_AT to the last publish; the same window without a flood): the JS thread's
+ * event-loop utilization (`window_elu`), its CPU and run-queue wait per second, the GCs (count,
+ * total, longest), the frames that waited in the five nodes' fair queues and the largest depth,
+ * and node 0's origin share (limits.ts `OriginShare`): flood messages refused, caps set, the
+ * flooder's cap at the end. The three slowest messages also give when each node delivered them
+ * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
+ *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
  *
@@ -56,7 +64,8 @@
  * threshold for the whole run: paced at `--sustained-rate` (default 4,500 messages/s, 90 % of
  * the per-origin rate limit, so it is never over its origin's bucket, never dropped past it and
  * never scored), from its start (before message 10) to the end; honest p50 and p99 against no
- * flood.
+ * flood. Node 0's origin share caps such a flooder while the nodes' thread is busy (src/net/
+ * limits.ts); `--defences '{"share":false}'` measures the runtime without it.
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']
  * [--flooder-priority low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]
