@@ -95,11 +95,17 @@ test('origin share: on a busy node the origin over its fair share is capped at i
   // Seen before decoding: past the cap in this tick, refused unread; H is not capped.
   assert.equal(s.refuseUnread('F', 160), true);
   assert.equal(s.refuseUnread('H', 160), false);
+
   const snap = s.snapshot();
   assert.deepEqual(snap.capped, { F: 1130 });
   assert.equal(snap.dropped, 338);
   assert.equal(snap.busy, true);
   assert.equal(snap.cuts, 1);
+  // A burst over the static rate (5,000/s = 500 of F's own frames per tick; 451 so far) is left
+  // to the static limits: the next 49 are refused, none past the 500th.
+  assert.equal(offer(s, 'F', 100, 170), 51);
+  assert.equal(s.refuseUnread('F', 180), false);
+  assert.equal(s.snapshot().dropped, 338 + 49);
 });
 
 test('origin share: a publisher alone on a busy node is never capped; an idle node caps nothing', () => {
