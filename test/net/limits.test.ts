@@ -101,11 +101,11 @@ test('origin share: on a busy node the origin over its fair share is capped at i
   assert.equal(snap.dropped, 338);
   assert.equal(snap.busy, true);
   assert.equal(snap.cuts, 1);
-  // A burst over the static rate (5,000/s = 500 of F's own frames per tick; 451 so far) is left
-  // to the static limits: the next 49 are refused, none past the 500th.
-  assert.equal(offer(s, 'F', 100, 170), 51);
+  // A burst over twice the static rate (2 × 5,000/s = 1,000 of F's own frames per tick; 451 so
+  // far) is left to the static limits: the next 549 are refused, none past the 1,000th.
+  assert.equal(offer(s, 'F', 600, 170), 51);
   assert.equal(s.refuseUnread('F', 180), false);
-  assert.equal(s.snapshot().dropped, 338 + 49);
+  assert.equal(s.snapshot().dropped, 338 + 549);
 });
 
 test('origin share: a publisher alone on a busy node is never capped; an idle node caps nothing', () => {
