@@ -22,7 +22,8 @@
  *
  * Besides the CPU (agent + launcher, and the launcher alone), the main-thread wake-ups of the
  * agents per event, query and idle window (schedstat's third field: times the thread was
- * scheduled in). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
+ * scheduled in), and the asker's own CPU per query (its agent process from the ask to the
+ * summary: the responses are processed there one after another, on the query's critical path). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
  * when they stop; they never write the CLI's code cache); the JSON's `windows_monotonic_us`
  * gives each round's window on the profiles' clock, to cut them to a round.
  *
@@ -190,10 +191,10 @@ async function main(): Promise<void> {
       });
       return s;
     };
-    type Per = Sample & { wall: number[] };
-    const per = (a: Sample, b: Sample, wall: number[] = []): Per => {
+    type Per = Sample & { wall: number[]; asker: number[] };
+    const per = (a: Sample, b: Sample, wall: number[] = [], asker: number[] = []): Per => {
       const d = (k: keyof Sample): number => (b[k] - a[k]) / events / nodes;
-      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall };
+      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall, asker };
     };
     const eventRound = async (name: string): Promise<Per> => {
       const w0 = monoUs();
@@ -215,7 +216,12 @@ async function main(): Promise<void> {
       const w0 = monoUs();
       const c0 = sample();
       const wall: number[] = [];
+      // The asker's own CPU (agent process, every thread) from the ask to the summary: its share
+      // is on the query's critical path (every response is processed there, one after another).
+      const asker: number[] = [];
       for (let k = 0; k < events; k++) {
+        const a0 = cpuMsOf(pids[k % nodes]);
+        const q0 = monoUs();
         const t0 = performance.now();
         let got = 0;
         let allAt = NaN;
@@ -224,12 +230,15 @@ async function main(): Promise<void> {
         });
         if (done.reason !== 'complete') process.stderr.write(`query ${k}: ${done.reason}, ${got} of ${nodes} responses\n`);
         wall.push(allAt - t0);
+        asker.push(cpuMsOf(pids[k % nodes]) - a0);
+        // Each query's own window, named after its asker (to cut a profiled asker's samples).
+        windows.push({ round: `query ${k} at n${k % nodes}`, us: [q0, monoUs()] });
         await sleep(150);
       }
       await sleep(500);
       const c1 = sample();
       windows.push({ round: 'query', us: [w0, monoUs()] });
-      return per(c0, c1, wall);
+      return per(c0, c1, wall, asker);
     };
     const idle = async (): Promise<Per> => {
       const w0 = monoUs();
@@ -255,6 +264,7 @@ async function main(): Promise<void> {
       bin,
       node_flags: nodeFlags,
       windows_monotonic_us: windows,
+      profiled_pids: cpuProf === null ? {} : Object.fromEntries(pids.flatMap((p, i) => (profiled(i) ? [[`n${i}`, p]] : []))),
       load_avg_1m: [r2(load0), r2(loadavg()[0])],
       rss_mb_per_agent: r2(rss.reduce((a, b) => a + b, 0) / rss.length),
       rounds: rows.map(({ h, o, q, i }) => ({
@@ -274,6 +284,7 @@ async function main(): Promise<void> {
         launcher_wakeups_per_query: r2(q.lwakes),
         event_to_all_ms_p50: r2(median(h.wall)),
         query_to_all_ms_p50: r2(median(q.wall)),
+        asker_cpu_ms_per_query_p50: r2(median(q.asker)),
       })),
       date: new Date().toISOString(),
     };
@@ -287,7 +298,8 @@ async function main(): Promise<void> {
             return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
           })
           .join('\n') +
-        '\n',
+        '\n' +
+        `the asker's own CPU from the ask to the summary (ms, median of each round's queries): ${result.rounds.map((x) => x.asker_cpu_ms_per_query_p50).join(', ')}\n`,
     );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'event-cost.json'), JSON.stringify(result, null, 2) + '\n');

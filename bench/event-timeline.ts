@@ -12,13 +12,33 @@
  *   - the fleet's CPU (every agent and its handler launcher, schedstat) from the publish to the
  *     last handler, and its idle rate (ms of CPU per s) in the 200 ms gap before;
  *   - the protocol messages the fleet sent (`/v1/info` stats, by type) from the publish to the
- *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap).
+ *     end of the 200 ms gap after it (the polls of `/v1/info` fall in the gap);
+ *   - per agent (`--slowest K` agents, the last handlers first, against the fleet's median):
+ *     its delivery and handler start (ms after the publish), hops, delivery to handler, its
+ *     main thread's CPU and run-queue wait (`/proc/PID/schedstat`: time runnable but not
+ *     running, i.e. waiting for one of the cores) from the publish to the bench seeing the last
+ *     handler, its launcher's CPU and run-queue wait, the handler process's own run-queue wait
+ *     from its spawn to its line (the handler here also reads its `/proc/$$/schedstat` with a
+ *     builtin and appends the wait to its line), and the frames it sent in the event's window (gossip: the
+ *     eager copies it forwarded; prune: duplicates it got; graft: a copy it had to ask for,
+ *     i.e. its eager parent's copy did not come in time).
  *
- *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--cpu-prof DIR] [--no-data-dir]
- *     [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--warm-query]
+ *     [--queries 0] [--cpu-prof DIR] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *
+ * `--queries N`: after the events, N queries to every agent, back to back from the next agents
+ * round robin (as bench/cluster.ts's `query_all_ms`), answered by a bash handler that prints
+ * the node's name, when it ran and its own run-queue wait so far (`$EPOCHREALTIME` and its
+ * schedstat, no fork). Per query: the last response's arrival at the bench, and per responder
+ * (`--slowest K` and the median): handler start and response arrival (ms after the ask), the
+ * agent's main-thread CPU and run-queue wait and its launcher's from the ask to the summary, and
+ * the handler's own wait.
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
- * because the fleet is still busy, or because it is the first?). A diagnosis, not a figure to
+ * because the fleet is still busy, or because it is the first?). `--warm-query` asks, after that
+ * delay, one query that no handler answers (`warm`: a Plumtree broadcast like an event's, no
+ * handler run), then waits 200 ms: the first event then travels a tree already built (is it
+ * slow because of Plumtree's first flood, or because it is the first handler run?). A diagnosis, not a figure to
  * compare with Serf: `info` logging adds a few lines per agent and event. Writes
  * bench/results/event-timeline-<N>.json.
  */
@@ -33,7 +53,7 @@ import { agentArgs, rumorBin, stopAll } from '../src/cli/cluster.js';
 import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache } from './startup.js';
 import { writeQueryHandler } from './query-all.js';
-import { handlerAt, launcherOf } from './support/host-stats.js';
+import { launcherOf } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,14 +71,22 @@ interface Args {
   bin?: string;
   /** Agents' log level (`info` gives the deliveries; `warn` as bench/cluster.ts, no timeline). */
   logLevel: string;
+  /** Agents printed per event in the per-agent timeline (the slowest handlers first). */
+  slowest: number;
+  /** Before the first event, one query no handler answers (a Plumtree broadcast that runs no
+   *  handler): it builds the tree, so the first event no longer floods. */
+  warmQuery: boolean;
+  /** Queries asked after the events (`query:timeline`, back to back as bench/cluster.ts asks). */
+  queries: number;
 }
 
 function args(): Args {
-  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info' };
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false, queries: 0 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
-    if (a[i] === '--no-data-dir') {
-      o.noDataDir = true;
+    if (a[i] === '--no-data-dir' || a[i] === '--warm-query') {
+      if (a[i] === '--no-data-dir') o.noDataDir = true;
+      else o.warmQuery = true;
       i--;
       continue;
     }
@@ -67,17 +95,44 @@ function args(): Args {
     if (a[i] === '--nodes' && ok && v >= 2) o.nodes = v;
     else if (a[i] === '--events' && ok && v >= 1) o.events = v;
     else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
+    else if (a[i] === '--slowest' && ok) o.slowest = v;
+    else if (a[i] === '--queries' && ok) o.queries = v;
     else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --queries N, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
   return o;
 }
 
+
+/** The handler's run of event `id` at agent `i`, from `<dir>/log-<i>` (lines "<epoch s> <id>
+ *  <run-queue wait ns>"): when it wrote (ms since the epoch), and its own run-queue wait until
+ *  then (ms), i.e. from its spawn to its line. */
+function handlerRun(dir: string, i: number, id: string): { at: number; wait: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `log-${i}`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = text.split('\n').find((l) => l.split(' ')[1] === id)?.split(' ');
+  return f === undefined ? undefined : { at: Number(f[0]) * 1000, wait: Number(f[2]) / 1e6 };
+}
+
+/** Main-thread schedstat of `pid`: CPU and run-queue wait (ms, since the thread started). */
+function schedOf(pid: number | undefined): { cpu: number; wait: number } {
+  if (pid === undefined) return { cpu: NaN, wait: NaN };
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpu: cpu / 1e6, wait: wait / 1e6 };
+  } catch {
+    return { cpu: NaN, wait: NaN };
+  }
+}
 
 /** The agent's delivery of event `id`: its log's `user event` line (time ms, hops). */
 function deliveryAt(dir: string, i: number, name: string): { at: number; hops: number } | undefined {
@@ -110,20 +165,99 @@ function publish(port: number, name: string, payload: string): Promise<void> {
   });
 }
 
+/** One agent's part in one event (see the module comment). */
+interface AgentRow {
+  agent: string;
+  hops: number | null;
+  delivery_ms: number | null;
+  handler_ms: number;
+  delivery_to_handler_ms: number | null;
+  main_cpu_ms: number;
+  main_runqueue_wait_ms: number;
+  launcher_cpu_ms: number;
+  launcher_runqueue_wait_ms: number;
+  /** The handler process's own run-queue wait from its spawn to its line. */
+  handler_runqueue_wait_ms: number;
+  sent: { gossip: number; prune: number; graft: number; ihave: number };
+}
+
+/** Every agent's row of one event, the last handler first. */
+function agentTimeline(x: {
+  n: number;
+  t0: number;
+  times: number[];
+  del: ({ at: number; hops: number } | undefined)[];
+  s0: { cpu: number; wait: number }[];
+  s1: { cpu: number; wait: number }[];
+  l0: { cpu: number; wait: number }[];
+  l1: { cpu: number; wait: number }[];
+  perBefore: Record<string, number>[];
+  perAfter: Record<string, number>[];
+  runs: ({ wait: number } | undefined)[];
+}): AgentRow[] {
+  const rows: AgentRow[] = [];
+  for (let i = 0; i < x.n; i++) {
+    const d = x.del[i];
+    const sent = (k: string): number => (x.perAfter[i][k] ?? 0) - (x.perBefore[i][k] ?? 0);
+    rows.push({
+      agent: `n${i}`,
+      hops: d?.hops ?? null,
+      delivery_ms: d === undefined ? null : r1(d.at - x.t0),
+      handler_ms: r1(x.times[i] - x.t0),
+      delivery_to_handler_ms: d === undefined ? null : r1(x.times[i] - d.at),
+      main_cpu_ms: r1(x.s1[i].cpu - x.s0[i].cpu),
+      main_runqueue_wait_ms: r1(x.s1[i].wait - x.s0[i].wait),
+      launcher_cpu_ms: r1(x.l1[i].cpu - x.l0[i].cpu),
+      launcher_runqueue_wait_ms: r1(x.l1[i].wait - x.l0[i].wait),
+      handler_runqueue_wait_ms: r1(x.runs[i]?.wait ?? NaN),
+      sent: { gossip: sent('gossip'), prune: sent('prune'), graft: sent('graft'), ihave: sent('ihave') },
+    });
+  }
+  return rows.sort((a, b) => b.handler_ms - a.handler_ms);
+}
+
+/** The median agent of an event, field by field. */
+function medianAgent(rows: AgentRow[]): Omit<AgentRow, 'agent'> {
+  const m = (f: (r: AgentRow) => number | null): number => r1(median(rows.map(f).filter((v): v is number => v !== null && !Number.isNaN(v))));
+  return {
+    hops: m((r) => r.hops),
+    delivery_ms: m((r) => r.delivery_ms),
+    handler_ms: m((r) => r.handler_ms),
+    delivery_to_handler_ms: m((r) => r.delivery_to_handler_ms),
+    main_cpu_ms: m((r) => r.main_cpu_ms),
+    main_runqueue_wait_ms: m((r) => r.main_runqueue_wait_ms),
+    launcher_cpu_ms: m((r) => r.launcher_cpu_ms),
+    launcher_runqueue_wait_ms: m((r) => r.launcher_runqueue_wait_ms),
+    handler_runqueue_wait_ms: m((r) => r.handler_runqueue_wait_ms),
+    sent: { gossip: m((r) => r.sent.gossip), prune: m((r) => r.sent.prune), graft: m((r) => r.sent.graft), ihave: m((r) => r.sent.ihave) },
+  };
+}
+
+function agentLine(a: Omit<AgentRow, 'agent'> & { agent: string }): string {
+  const s = a.sent;
+  return `${a.agent.padEnd(6)} hops ${String(a.hops).padStart(4)}  delivered ${String(a.delivery_ms).padStart(6)}  handler ${String(a.handler_ms).padStart(6)}  (+${a.delivery_to_handler_ms})  main CPU ${a.main_cpu_ms} ms, run-queue wait ${a.main_runqueue_wait_ms} ms, ${Number.isNaN(a.launcher_cpu_ms) ? 'no launcher at the publish' : `launcher ${a.launcher_cpu_ms} ms (wait ${a.launcher_runqueue_wait_ms})`}, handler's wait ${a.handler_runqueue_wait_ms} ms  sent gossip ${s.gossip} prune ${s.prune} graft ${s.graft} ihave ${s.ihave}`;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin } = args();
+  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest, warmQuery, queries } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
     const p = join(dir, `handler-${i}.sh`);
-    writeFileSync(p, `#!/bin/bash\nread -r p\nprintf '%s %s\\n' "$EPOCHREALTIME" "$p" >> ${join(dir, `log-${i}`)}\n`);
+    // bench/cluster.ts's handler, plus the handler's own run-queue wait so far (its schedstat's
+    // second field, read with a builtin: no fork), after the payload. (Its first field, the CPU,
+    // is not kept: a running task reads its own as of its last tick or switch.)
+    writeFileSync(p, `#!/bin/bash\nread -r p\nread -r _ wait _ < /proc/$$/schedstat\nprintf '%s %s %s\\n' "$EPOCHREALTIME" "$p" "$wait" >> ${join(dir, `log-${i}`)}\n`);
     chmodSync(p, 0o755);
     return p;
   });
   const queryHandler = writeQueryHandler(dir);
+  const timelineHandler = join(dir, 'query-timeline.sh');
+  writeFileSync(timelineHandler, '#!/bin/bash\nread -r _ w _ < /proc/$$/schedstat\necho "answer from $RUMOR_SELF_NAME $EPOCHREALTIME $w"\n');
+  chmodSync(timelineHandler, 0o755);
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const clientOf = (i: number): AgentClient => new AgentClient(`http://127.0.0.1:${plan.api[i]}`);
@@ -135,7 +269,7 @@ async function main(): Promise<void> {
     const spec = agentArgs({
       ...plan.agent(i),
       profile: 'lan',
-      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
+      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`, `query:timeline=${timelineHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
     });
     const c = spawnChild(process.execPath, [...nodeFlags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
@@ -156,6 +290,12 @@ async function main(): Promise<void> {
     const joinedAt = Date.now();
     process.stderr.write(`joined ${Math.round(joinedAt - firstSpawn)} ms after the first joiner's spawn\n`);
     if (delayMs > 0) await sleep(delayMs);
+    if (warmQuery) {
+      const t = Date.now();
+      const done = await clients[0].query({ name: 'warm', ack: false, timeoutMs: 5000 }, () => {});
+      process.stderr.write(`warm-up query: ${done.reason} in ${Date.now() - t} ms\n`);
+      await sleep(200);
+    }
     const pids = children.map((c) => c.pid!);
     const fleetCpu = (): number => pids.reduce((s, p) => {
       const l = launcherOf(p);
@@ -164,36 +304,46 @@ async function main(): Promise<void> {
     const rows = [];
     // CLOCK_MONOTONIC in µs, V8's profile clock (`--cpu-prof` samples can be cut to this window).
     const windowUs = [Number(process.hrtime.bigint() / 1000n), 0];
-    /** The fleet's protocol messages sent, by type (`/v1/info` stats), summed over the agents. */
-    const sent = async (): Promise<Record<string, number>> => {
+    /** Each agent's protocol messages sent, by type (`/v1/info` stats). */
+    const sentPer = async (): Promise<Record<string, number>[]> =>
+      Promise.all(clients.map(async (c) => ((await c.info()).stats as { messagesOut?: Record<string, number> }).messagesOut ?? {}));
+    /** The same summed over the agents. */
+    const sum = (per: Record<string, number>[]): Record<string, number> => {
       const out: Record<string, number> = {};
-      for (const c of clients) {
-        const st = (await c.info()).stats as { messagesOut?: Record<string, number> };
-        for (const [k, v] of Object.entries(st.messagesOut ?? {})) out[k] = (out[k] ?? 0) + v;
-      }
+      for (const m of per) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
       return out;
     };
-    let sentBefore = await sent();
+    let perBefore = await sentPer();
+    let sentBefore = sum(perBefore);
     let gapStart = Date.now();
     let gapCpu = fleetCpu();
     for (let k = 0; k < events; k++) {
       const name = `tl${k}x${Date.now()}`;
       const id = name;
       const c0 = fleetCpu();
+      const launchers = pids.map((p) => launcherOf(p));
+      const s0 = pids.map((p) => schedOf(p));
+      const l0 = launchers.map((l) => schedOf(l));
       const idleRate = ((c0 - gapCpu) / Math.max(1, Date.now() - gapStart)) * 1000;
       const t0 = Date.now();
       await publish(plan.api[k % n], name, id);
       const times = await until(15_000, async () => {
-        const t = Array.from({ length: n }, (_, i) => handlerAt(dir, i, id));
+        const t = Array.from({ length: n }, (_, i) => handlerRun(dir, i, id)?.at);
         return t.every((x) => x !== undefined) ? (t as number[]) : undefined;
       }, 100);
       if (!times) throw new Error(`event ${k} did not reach every handler within 15 s`);
       const last = Math.max(...times);
       const cpu = fleetCpu() - c0;
+      const s1 = pids.map((p) => schedOf(p));
+      const l1 = launchers.map((l) => schedOf(l));
       await sleep(200); // the gap bench/cluster.ts leaves; the agents' log lines are written by then
       const del = Array.from({ length: n }, (_, i) => deliveryAt(dir, i, name));
-      const sentAfter = await sent();
+      const perAfter = await sentPer();
+      const sentAfter = sum(perAfter);
       const msgs = Object.fromEntries(Object.entries(sentAfter).map(([k, v]) => [k, v - (sentBefore[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+      const runs = Array.from({ length: n }, (_, i) => handlerRun(dir, i, id));
+      const agentRows = agentTimeline({ n, t0, times, del, s0, s1, l0, l1, perBefore, perAfter, runs });
+      perBefore = perAfter;
       sentBefore = sentAfter;
       const byHop = new Map<number, number>();
       for (const d of del) if (d) byHop.set(d.hops, Math.max(byHop.get(d.hops) ?? 0, d.at - t0));
@@ -208,22 +358,73 @@ async function main(): Promise<void> {
         fleet_cpu_ms: r1(cpu),
         fleet_idle_cpu_ms_per_s_before: r1(idleRate),
         messages_sent_in_window: msgs,
+        agents_median: medianAgent(agentRows),
+        slowest_agents: agentRows.slice(0, slowest),
       });
       const row = rows[rows.length - 1];
       process.stdout.write(
         `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
       );
+      for (const a of [{ ...row.agents_median, agent: 'median' }, ...row.slowest_agents]) process.stdout.write(`  ${agentLine(a)}\n`);
       gapStart = Date.now();
       gapCpu = fleetCpu();
     }
+    const queryRows = [];
+    for (let k = 0; k < queries; k++) queryRows.push(await queryTimeline(clients, pids, (events + k) % n, slowest, k));
     windowUs[1] = Number(process.hrtime.bigint() / 1000n);
-    const out = { nodes: n, events, delay_ms: delayMs, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, date: new Date().toISOString() };
+    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, queries: queryRows, date: new Date().toISOString() };
     process.stdout.write(`load average (1 min) ${out.load_avg_1m.join(' -> ')}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');
   } finally {
     await stopAll(children.filter((c) => c !== undefined));
   }
+}
+
+/** One responder of a query (see `--queries`). */
+interface ResponderRow {
+  agent: string;
+  handler_ms: number;
+  response_ms: number;
+  main_cpu_ms: number;
+  main_runqueue_wait_ms: number;
+  launcher_runqueue_wait_ms: number;
+  handler_runqueue_wait_ms: number;
+}
+
+/** Ask query `timeline` at agent `at` and print its per-responder timeline. */
+async function queryTimeline(clients: AgentClient[], pids: number[], at: number, slowest: number, k: number): Promise<object> {
+  const launchers = pids.map((p) => launcherOf(p));
+  const s0 = pids.map((p) => schedOf(p));
+  const l0 = launchers.map((l) => schedOf(l));
+  const got = new Map<number, { at: number; ran: number; wait: number }>();
+  const t0 = Date.now();
+  const done = await clients[at].query({ name: 'timeline', ack: false, timeoutMs: 15_000 }, (l) => {
+    if (l.type !== 'response') return;
+    // "answer from nI <epoch s> <run-queue wait ns>"
+    const f = l.payload.trim().split(' ');
+    got.set(Number(l.name.slice(1)), { at: Date.now() - t0, ran: Number(f[3]) * 1000 - t0, wait: Number(f[4]) / 1e6 });
+  });
+  const s1 = pids.map((p) => schedOf(p));
+  const l1 = launchers.map((l) => schedOf(l));
+  const rows: ResponderRow[] = [...got].map(([i, g]) => ({
+    agent: `n${i}`,
+    handler_ms: r1(g.ran),
+    response_ms: r1(g.at),
+    main_cpu_ms: r1(s1[i].cpu - s0[i].cpu),
+    main_runqueue_wait_ms: r1(s1[i].wait - s0[i].wait),
+    launcher_runqueue_wait_ms: r1(l1[i].wait - l0[i].wait),
+    handler_runqueue_wait_ms: r1(g.wait),
+  }));
+  rows.sort((a, b) => b.response_ms - a.response_ms);
+  const med = (f: (r: ResponderRow) => number): number => r1(median(rows.map(f).filter((v) => !Number.isNaN(v))));
+  const m: ResponderRow = { agent: 'median', handler_ms: med((r) => r.handler_ms), response_ms: med((r) => r.response_ms), main_cpu_ms: med((r) => r.main_cpu_ms), main_runqueue_wait_ms: med((r) => r.main_runqueue_wait_ms), launcher_runqueue_wait_ms: med((r) => r.launcher_runqueue_wait_ms), handler_runqueue_wait_ms: med((r) => r.handler_runqueue_wait_ms) };
+  const latency = rows.length === 0 ? NaN : rows[0].response_ms;
+  process.stdout.write(`query ${k} at n${at}: ${done.reason}, ${rows.length} responses, the last after ${latency} ms; the asker (n${at}) main CPU ${r1(s1[at].cpu - s0[at].cpu)} ms, run-queue wait ${r1(s1[at].wait - s0[at].wait)} ms\n`);
+  for (const r of [m, ...rows.slice(0, slowest)]) {
+    process.stdout.write(`  ${r.agent.padEnd(6)} handler ${String(r.handler_ms).padStart(6)}  response ${String(r.response_ms).padStart(6)}  main CPU ${r.main_cpu_ms} ms, run-queue wait ${r.main_runqueue_wait_ms} ms, launcher's wait ${r.launcher_runqueue_wait_ms} ms, handler's wait ${r.handler_runqueue_wait_ms} ms\n`);
+  }
+  return { query: k, at: `n${at}`, reason: done.reason, responses: rows.length, latency_ms: latency, responders_median: m, slowest_responders: rows.slice(0, slowest) };
 }
 
 main().catch((e: unknown) => {

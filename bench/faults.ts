@@ -27,6 +27,10 @@
  *   `neighbors`, read every 250 ms from the hub with curl) form one connected overlay with at
  *   least one link between the halves (`cross_links` then); a partition shorter than the
  *   members' 30 s reconnect window must merge the overlay as well as the lists (issue 20).
+ *   `heal_last` says what decided `heal_ms`: the last agent's deciding answer (asked, came)
+ *   and its answer before (asked, came, the members not alive in it), printed under the heal:
+ *   a heal decided by one late answer of a busy agent or poller is told from one where the
+ *   members really came back late.
  *   `--phases isolate,loss,partition` runs only the phases named (the join always runs).
  *
  * Lists are sampled by a poller running in the hub namespace (bench/support/relay.ts): one loop
@@ -115,6 +119,8 @@ interface Heal {
   /** rumor: heal until one connected overlay with a link across (null: not within 60 s). */
   overlay_ms: number | null;
   cross_links: number | null;
+  /** What decided `heal_ms` (`Seen.last`): the last agent's deciding answer and the one before. */
+  heal_last: Seen['last'] | null;
 }
 
 const PHASES = ['isolate', 'loss', 'partition'] as const;
@@ -198,6 +204,11 @@ function spawnOne(sys: System, lab: NetLab, i: number, dir: string): ChildProces
 interface Seen {
   ms: number;
   first: number[];
+  /** The agent whose answer completed the condition (`h<i>`), when that answer was asked and
+   *  when it came (ms after `since`), and its answer before (asked, came, and the members not
+   *  `alive` in it, or null: no answer): a figure decided by a late answer shows as a long gap
+   *  between the two askings, one decided by the members as a recent answer still short. */
+  last: { agent: string; asked: number; at: number; prev_asked: number | null; prev_at: number | null; prev_not_alive: string[] | null };
 }
 
 /**
@@ -210,6 +221,7 @@ function watch(p: Poller, who: number[], since: number, timeoutMs: number, ok: (
   return new Promise((resolve) => {
     const holds = new Map<number, boolean>();
     const first = new Map<number, number>();
+    const prev = new Map<number, Sample>();
     const finish = (v: Seen | null): void => {
       off();
       clearTimeout(timer);
@@ -223,7 +235,15 @@ function watch(p: Poller, who: number[], since: number, timeoutMs: number, ok: (
       const h = s.members !== null && ok(s.members);
       holds.set(s.i, h);
       if (h && !first.has(s.i)) first.set(s.i, s.at - since);
-      if (holds.size === who.length && [...holds.values()].every(Boolean)) finish({ ms: s.at - since, first: who.map((i) => first.get(i)!) });
+      if (holds.size === who.length && [...holds.values()].every(Boolean)) {
+        const b = prev.get(s.i);
+        const notAlive = b?.members == null ? null : Object.entries(b.members).filter(([, st]) => st !== 'alive').map(([k, st]) => `${k}:${st}`);
+        const rel = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x - since));
+        const last = { agent: `h${s.i}`, asked: Math.round(s.sent - since), at: Math.round(s.at - since), prev_asked: rel(b?.sent), prev_at: rel(b?.at), prev_not_alive: notAlive };
+        finish({ ms: s.at - since, first: who.map((i) => first.get(i)!), last });
+        return;
+      }
+      prev.set(s.i, s);
     });
   });
 }
@@ -406,6 +426,7 @@ async function measureHeal(sys: System, lab: NetLab, p: Poller, n: number, secs:
     heal_first_ms: round(healed === null ? null : Math.min(...healed.first)),
     overlay_ms: round(overlay?.ms ?? null),
     cross_links: overlay?.crossLinks ?? null,
+    heal_last: healed?.last ?? null,
   };
   if (h.heal_ms === null) r.notes.push(`not whole within 180 s of the heal of a ${secs} s partition`);
   if (sys === 'rumor' && h.overlay_ms === null) r.notes.push(`the overlay was not one connected graph with a link across within 60 s of the heal of a ${secs} s partition`);
@@ -458,7 +479,11 @@ function printTable(results: Partial<Record<System, Result>>): void {
     process.stdout.write(`${name}: changes applied in ${res.apply_ms.isolate ?? '-'} / ${res.apply_ms.rejoin ?? '-'} / ${res.apply_ms.heal ?? '-'} ms (isolate / rejoin / heal; the figures count from when they were done)\n`);
     for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
     if (res.loss_false_listed.length > 0) process.stdout.write(`${name}: listed not alive under loss: ${res.loss_false_listed.join(', ')}\n`);
-    for (const h of res.heals) process.stdout.write(`${name}: partition ${h.partition_s} s: heal_ms ${h.heal_ms ?? '-'} (first ${h.heal_first_ms ?? '-'}), overlay_ms ${h.overlay_ms ?? '-'} (cross links ${h.cross_links ?? '-'})\n`);
+    for (const h of res.heals) {
+      process.stdout.write(`${name}: partition ${h.partition_s} s: heal_ms ${h.heal_ms ?? '-'} (first ${h.heal_first_ms ?? '-'}), overlay_ms ${h.overlay_ms ?? '-'} (cross links ${h.cross_links ?? '-'})\n`);
+      const l = h.heal_last;
+      if (l !== null) process.stdout.write(`${name}:   decided by ${l.agent}'s answer asked at ${l.asked} ms (came ${l.at}); its answer before asked at ${l.prev_asked ?? '-'} (came ${l.prev_at ?? '-'}), not alive in it: ${l.prev_not_alive === null ? '-' : l.prev_not_alive.join(' ') || 'none'}\n`);
+    }
   }
 }
 

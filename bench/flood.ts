@@ -49,6 +49,14 @@
  * Each row also has `gc_count` / `gc_ms`: the bench process's garbage collections in the second
  * after the flood's start (the same second without a flood), from a PerformanceObserver.
  *
+ * Printed per condition after the table (and in the JSON), over the flood's window (honest
+ * message FLOOD_AT to the last publish; the same window without a flood): the JS thread's
+ * event-loop utilization (`window_elu`), its CPU and run-queue wait per second, the GCs (count,
+ * total, longest), the frames that waited in the five nodes' fair queues and the largest depth,
+ * and node 0's origin share (limits.ts `OriginShare`): flood messages refused, caps set, the
+ * flooder's cap at the end. The three slowest messages also give when each node delivered them
+ * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
+ *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
  *
@@ -56,7 +64,8 @@
  * threshold for the whole run: paced at `--sustained-rate` (default 4,500 messages/s, 90 % of
  * the per-origin rate limit, so it is never over its origin's bucket, never dropped past it and
  * never scored), from its start (before message 10) to the end; honest p50 and p99 against no
- * flood.
+ * flood. Node 0's origin share caps such a flooder while the nodes' thread is busy (src/net/
+ * limits.ts); `--defences '{"share":false}'` measures the runtime without it.
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']
  * [--flooder-priority low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]
@@ -69,7 +78,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
@@ -176,6 +185,8 @@ interface Slow {
   ms: number;
   main_cpu_ms: number | null;
   rq_wait_ms: number | null;
+  /** ms after the publish at which each node (f0..f4) delivered it (f1 is the publisher). */
+  at_node_ms: number[];
 }
 
 async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
@@ -209,6 +220,13 @@ new PerformanceObserver((list) => {
 function gcIn(from: number): { gc_count: number; gc_major: number; gc_ms: number } {
   const w = gcs.filter(([at]) => at >= from && at < from + 1000);
   return { gc_count: w.length, gc_major: w.filter(([, , major]) => major).length, gc_ms: Math.round(w.reduce((a, [, d]) => a + d, 0) * 100) / 100 };
+}
+
+/** GCs that started in [from, to): count, total and longest pause, ms. */
+function gcWindow(from: number, to: number): { window_gc_count: number; window_gc_ms: number; window_gc_max_ms: number } {
+  const w = gcs.filter(([at]) => at >= from && at < to);
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return { window_gc_count: w.length, window_gc_ms: r2(w.reduce((a, [, d]) => a + d, 0)), window_gc_max_ms: r2(Math.max(0, ...w.map(([, d]) => d))) };
 }
 
 type Flood = 'none' | 'burst' | 'sustained';
@@ -289,10 +307,16 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
   const index = new Map<string, number>();
   const worst: Slow[] = [];
   let floodDelivered = 0;
-  for (const n of nodes) {
+  const atNode = new Map<string, number[]>();
+  for (const [k, n] of nodes.entries()) {
     n.on('message', (d) => {
       if (d.channel === 'flood') floodDelivered++;
       if (d.channel !== 'honest') return;
+      let a = atNode.get(d.id);
+      if (a === undefined) atNode.set(d.id, (a = [-1, -1, -1, -1, -1]));
+      // The publisher delivers its own message inside broadcast(), before its send time is kept.
+      const sent = sentAt.get(d.id);
+      a[k] = sent === undefined ? 0 : Math.round((performance.now() - sent) * 100) / 100;
       const c = (got.get(d.id) ?? 0) + 1;
       got.set(d.id, c);
       if (c === nodes.length) {
@@ -302,7 +326,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
         const s1 = s0 === null ? null : threadSched();
         const r2 = (x: number): number => Math.round(x * 100) / 100;
         const sc = s0 === null || s1 === null ? { main_cpu_ms: null, rq_wait_ms: null } : { main_cpu_ms: r2(s1[0] - s0[0]), rq_wait_ms: r2(s1[1] - s0[1]) };
-        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc });
+        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, at_node_ms: atNode.get(d.id)! });
       }
     });
   }
@@ -319,6 +343,8 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
   // CPU of the other threads in the flood's first second (or the no-flood run's same second).
   let others0: number | null = null;
   let othersCpu: number | null = null;
+  let elu0: ReturnType<typeof performance.eventLoopUtilization> | null = null;
+  let sched0: [number, number] | null = null;
   for (let i = 0; i < MESSAGES; i++) {
     // The flood starts while honest traffic flows: the messages published in its first
     // second are the ones a burst would hold up.
@@ -329,6 +355,10 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     if (i === FLOOD_AT + 20 || (i === MESSAGES - 1 && othersCpu === null)) {
       const o = otherThreadsCpuMs();
       othersCpu = o === null || others0 === null ? null : Math.round(o - others0);
+    }
+    if (i === FLOOD_AT) {
+      elu0 = performance.eventLoopUtilization();
+      sched0 = threadSched();
     }
     if (i === FLOOD_AT && child !== null && flood !== 'none') {
       child.send({ cmd: 'start', rate: flood === 'sustained' ? SUSTAINED_RATE : 0, limit: quarantines ? 0 : UNDEFENDED_LIMIT });
@@ -343,6 +373,9 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     index.set(id, i);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const windowMs = performance.now() - windowAt;
+  const elu = elu0 === null ? null : performance.eventLoopUtilization(elu0).utilization;
+  const sched1 = threadSched();
   const deadline = Date.now() + 15_000;
   while (lat.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const st = nodes[0].stats();
@@ -373,6 +406,16 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     other_threads_cpu_ms: othersCpu,
     // This process's GCs in the same second (count, total pause ms).
     ...gcIn(windowAt),
+    // From the flood's start (honest message FLOOD_AT) to the last honest publish: the JS
+    // thread's event-loop utilization (all five nodes), its CPU and run-queue wait per second,
+    // and the GCs (count, total and longest pause).
+    window_elu: elu === null ? null : Math.round(elu * 100) / 100,
+    window_cpu_ms_per_s: sched0 === null || sched1 === null ? null : Math.round(((sched1[0] - sched0[0]) * 1000) / windowMs),
+    window_rqwait_ms_per_s: sched0 === null || sched1 === null ? null : Math.round(((sched1[1] - sched0[1]) * 1000) / windowMs),
+    ...gcWindow(windowAt, windowAt + windowMs),
+    // Fair-queue backlog, summed over the five nodes: frames that waited, largest depth seen.
+    fq_queued_all: nodes.reduce((k, n) => k + (n.stats().defences?.fairQueue?.queued ?? 0), 0),
+    fq_max_depth: Math.max(...nodes.map((n) => n.stats().defences?.fairQueue?.maxDepth ?? 0)),
     // From the flooder's start signal until node 0 quarantined it (ms; null: never).
     quarantine_after_ms: floodAt >= 0 && quarantinedAt >= 0 ? Math.round(quarantinedAt - floodAt) : null,
     // The warm-up peer's flood until its quarantine (ms; null: no warm-up, or no quarantine).
@@ -398,6 +441,11 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     fair_queue_unread: st.defences?.fairQueue?.unread ?? null,
     // Turns node 0 held a peer's socket unread because its own frames spent the turn's read budget.
     fair_queue_held: st.defences?.fairQueue?.held ?? null,
+    // Node 0's origin share (limits.ts OriginShare): flood messages refused past the flooder's
+    // cap, caps set, the cap at the end (messages/s; null: not capped then).
+    share_dropped: st.defences?.share?.dropped ?? null,
+    share_cuts: st.defences?.share?.cuts ?? null,
+    share_cap_end: st.defences?.share?.capped[FLOODER] ?? null,
   };
 }
 
@@ -437,13 +485,19 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines']);
+const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines']);
 console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
-  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)})`).join(', ');
+  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
   console.log(
     `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
+  );
+}
+// Where the time went during the flood (or the same window without one).
+for (const r of rows) {
+  console.log(
+    `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
   );
 }
 // A flood that offers less than 10× node 0's per-peer frame bucket does not test the defences

@@ -29,6 +29,9 @@
  *   was woken), against the TCP frames the agent sent and received and the bench's polls of its
  *   API (`api_polls`, one read and one write each): fleet totals and the ratios
  *   `tcp_frames_out_per_write` and `frames_per_wakeup`;
+ * - `overlay_after_join`: the HyParView overlay at the end of those 8 s (every agent's active
+ *   view from `/v1/info`): view sizes, symmetric links, links listed by one end only, and
+ *   connected components (a join that costs less must still leave one symmetric overlay);
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -51,6 +54,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 type Counts = Record<string, number>;
 interface Info {
+  addr: string;
+  neighbors: string[];
   stats: { messagesIn: Counts; messagesOut: Counts };
   membership?: { sent: Counts; received: Counts };
 }
@@ -188,7 +193,8 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     }
     const outAfter: Counts = {};
     const membersAfter: Counts = {};
-    for (const x of await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')))) {
+    const infosAfter = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
+    for (const x of infosAfter) {
       addInto(outAfter, x.stats.messagesOut);
       addInto(membersAfter, x.membership?.sent ?? {});
     }
@@ -215,11 +221,41 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       after_join_cpu_ms_per_s: after,
       fleet_out_after_join: outAfter,
       members_out_after_join: membersAfter,
+      overlay_after_join: overlayFigures(infosAfter),
     };
   } finally {
     keepAlive.destroy();
     await stopAll(kids.filter((k) => k !== undefined), 3000);
   }
+}
+
+/** The overlay 8 s after the join, from every agent's `/v1/info` `neighbors` (its HyParView
+ *  active view): view sizes, links listed by one end only (HyParView keeps them symmetric; a
+ *  DISCONNECT in flight at the sample shows as one), and connected components over the links. */
+function overlayFigures(infos: Info[]): Record<string, number> {
+  const sizes = infos.map((x) => x.neighbors.length);
+  const idx = new Map(infos.map((x, i) => [x.addr, i]));
+  const parent = infos.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  let oneSided = 0;
+  let links = 0;
+  for (const [i, x] of infos.entries()) {
+    for (const p of x.neighbors) {
+      const j = idx.get(p);
+      if (j === undefined || !infos[j].neighbors.includes(x.addr)) oneSided++;
+      else if (i < j) links++;
+      if (j !== undefined) parent[root(i)] = root(j);
+    }
+  }
+  const components = new Set(infos.map((_, i) => root(i))).size;
+  return {
+    view_min: Math.min(...sizes),
+    view_mean: Math.round((sum(sizes) / sizes.length) * 100) / 100,
+    view_max: Math.max(...sizes),
+    links,
+    one_sided: oneSided,
+    components,
+  };
 }
 
 /** The fleet's system calls and wake-ups against its frames (see the module comment). */
@@ -266,6 +302,7 @@ async function main(): Promise<void> {
     `fleet CPU (ms per s) in 0.5 s windows after the join: ${(r.after_join_cpu_ms_per_s as number[]).join(' ')}`,
     `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
     `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
+    `the overlay then (active views: sizes, symmetric links, links listed by one end only, components): ${JSON.stringify(r.overlay_after_join)}`,
   ].filter((l) => l !== '');
   process.stdout.write(lines.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

@@ -204,7 +204,9 @@ async function handle(c: Cmd): Promise<unknown> {
         sum.duplicates += s.duplicates;
         sum.graftsHeld += s.graftsHeld;
       }
-      return sum;
+      // Messages refused by the nodes' origin share (src/net/limits.ts OriginShare): 0 when a
+      // lone publisher's ladder is never capped.
+      return { ...sum, shareDropped: nodes.reduce((k, n) => k + (n.stats().defences?.share?.dropped ?? 0), 0) };
     }
     case 'publish':
       return publish(c.phase, c.rate, c.count, c.size);

@@ -1,8 +1,9 @@
 /**
  * Paired simulator benchmark (not a test): the `bench:sim` scenario run by two versions of the
  * simulator side by side in one process — a git revision (`--base`, default `main`) and the
- * working tree — alternating chunks of virtual time, the version that goes first flipping
- * every chunk, the CPU time of each chunk charged to the version that ran it. Prints the CPU
+ * working tree — alternating chunks of virtual time, the version that goes first chosen per
+ * chunk by the Thue–Morse sequence (`baseFirst`: balanced, never in step with the scenario's
+ * periods), the CPU time of each chunk charged to the version that ran it. Prints the CPU
  * seconds of each version per phase (join, settle, broadcasts) and their ratio, and writes
  * `bench/results/sim-pair-<N>.json`.
  *
@@ -23,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 export interface PairOptions {
@@ -84,27 +85,60 @@ const cpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
+/** CPU seconds of each version in one phase. */
+export interface PhaseCpu {
+  phase: string;
+  to_ms: number;
+  base_cpu_s: number;
+  tree_cpu_s: number;
+  ratio: number;
+}
+
+/** One half of a measurement: one process, one turn order (see `baseFirst`). */
+export interface HalfResult {
+  /** false: the base is made first and runs first on the turns where `baseFirst(k)`; true:
+   *  everything mirrored (the tree made first, and first on those turns). */
+  mirrored: boolean;
+  events: { base: number; tree: number };
+  phases: PhaseCpu[];
+  base_cpu_s: number;
+  tree_cpu_s: number;
+  ratio: number;
+  loadavg_1m_start: number;
+  loadavg_1m_end: number;
+}
+
 export interface PairResult {
   nodes: number;
   seed: number;
   base: string;
   base_commit: string;
   chunk_ms: number;
+  /** Which version runs first in each turn (see `baseFirst`), and in the second half the
+   *  mirror of it. */
+  order: 'thue-morse, mirrored';
   events: { base: number; tree: number };
-  phases: { phase: string; to_ms: number; base_cpu_s: number; tree_cpu_s: number; ratio: number }[];
+  /** Both halves summed: each version's CPU time over the two processes. */
+  phases: PhaseCpu[];
   base_cpu_s: number;
   tree_cpu_s: number;
-  /** tree CPU / base CPU: below 1, the working tree is faster. */
+  /** tree CPU / base CPU over both halves: below 1, the working tree is faster. */
   ratio: number;
+  /** The two halves (their ratios differ by the position effect left in one order). */
+  halves: HalfResult[];
   date: string;
   node: string;
   loadavg_1m_start: number;
   loadavg_1m_end: number;
 }
 
-export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> {
-  const dir = resolve(cwd, 'bench', 'results', 'sim-pair');
-  mkdirSync(dir, { recursive: true });
+/** Bundle the revision (`base.mjs`) and the working tree (`tree.mjs`) into a new directory
+ *  under bench/results/sim-pair/ (inside the repository, so that the bundles find its
+ *  node_modules; one per run, so that two runs at once do not overwrite each other's). */
+export async function bundleSides(o: PairOptions, cwd: string): Promise<{ dir: string; commit: string }> {
+  const parent = resolve(cwd, 'bench', 'results', 'sim-pair');
+  mkdirSync(parent, { recursive: true });
+  const dir = mkdtempSync(join(parent, 'run-'));
   const commit = resolveRevision(o.base, cwd);
   if (!commit.ok) throw new UsageError(commit.reason);
   // The revision's tree goes to a temporary directory (outside the repository, so that tsc
@@ -118,13 +152,23 @@ export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> 
     rmSync(src, { recursive: true, force: true });
   }
   await bundle(cwd, join(dir, 'tree.mjs'));
-  const A = (await import(pathToFileURL(join(dir, 'base.mjs')).href)) as Side;
-  const B = (await import(pathToFileURL(join(dir, 'tree.mjs')).href)) as Side;
+  return { dir, commit: commit.commit };
+}
+
+/** Run one half in this process, from the bundles in `dir`. */
+export async function runHalf(o: PairOptions, dir: string, mirrored: boolean): Promise<HalfResult> {
   const load0 = loadavg()[0];
-  const a = A.make(o.nodes, o.seed);
-  const b = B.make(o.nodes, o.seed);
+  // The side made (and imported) first is the base, or the tree when mirrored.
+  const first = mirrored ? 'tree.mjs' : 'base.mjs';
+  const second = mirrored ? 'base.mjs' : 'tree.mjs';
+  const F = (await import(pathToFileURL(join(dir, first)).href)) as Side;
+  const S = (await import(pathToFileURL(join(dir, second)).href)) as Side;
+  const f = F.make(o.nodes, o.seed);
+  const g = S.make(o.nodes, o.seed);
+  const a = mirrored ? g : f;
+  const b = mirrored ? f : g;
   const names = ['join', 'settle', 'broadcasts'];
-  const phases: PairResult['phases'] = [];
+  const phases: PhaseCpu[] = [];
   let ca = 0;
   let cb = 0;
   let pa = 0;
@@ -133,38 +177,106 @@ export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> 
   for (let t = o.chunkMs; t < a.endMs; t += o.chunkMs) stops.add(t);
   let k = 0;
   for (const t of [...stops].sort((x, y) => x - y)) {
-    for (const side of k++ % 2 === 0 ? [a, b] : [b, a]) {
+    for (const side of baseFirst(k++) !== mirrored ? [a, b] : [b, a]) {
       const c0 = cpuSeconds();
       side.runUntil(t);
       if (side === a) ca += cpuSeconds() - c0;
       else cb += cpuSeconds() - c0;
     }
     if (!a.phases.includes(t)) continue;
-    const ba = ca - pa;
-    const bb = cb - pb;
-    phases.push({ phase: names[phases.length], to_ms: t, base_cpu_s: round3(ba), tree_cpu_s: round3(bb), ratio: round3(bb / ba) });
+    phases.push(phaseCpu(names[phases.length], t, ca - pa, cb - pb));
     pa = ca;
     pb = cb;
   }
   return {
-    nodes: o.nodes,
-    seed: o.seed,
-    base: o.base,
-    base_commit: commit.commit,
-    chunk_ms: o.chunkMs,
+    mirrored,
     events: { base: a.events(), tree: b.events() },
     phases,
     base_cpu_s: round3(ca),
     tree_cpu_s: round3(cb),
     ratio: round3(cb / ca),
-    date: new Date().toISOString(),
-    node: process.version,
-    loadavg_1m_start: Math.round(load0 * 100) / 100,
-    loadavg_1m_end: Math.round(loadavg()[0] * 100) / 100,
+    loadavg_1m_start: round2(load0),
+    loadavg_1m_end: round2(loadavg()[0]),
   };
 }
 
+const phaseCpu = (phase: string, toMs: number, base: number, tree: number): PhaseCpu => ({
+  phase,
+  to_ms: toMs,
+  base_cpu_s: round3(base),
+  tree_cpu_s: round3(tree),
+  ratio: round3(tree / base),
+});
+
+/**
+ * Bundle both versions, then run the two halves one after the other, each in a child process
+ * of its own (same Node flags as this one): the plain order, then its mirror. Summing them
+ * gives each version the first place in every turn exactly once, so whatever the position in
+ * a turn costs (see `baseFirst`) falls on both versions alike.
+ */
+export async function runPair(o: PairOptions, cwd: string): Promise<PairResult> {
+  const { dir, commit } = await bundleSides(o, cwd);
+  const load0 = loadavg()[0];
+  const halves: HalfResult[] = [];
+  try {
+    for (const mirrored of [false, true]) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), '--base', o.base, '--nodes', String(o.nodes), '--seed', String(o.seed), '--chunk-ms', String(o.chunkMs), '--half', mirrored ? 'mirrored' : 'plain', '--bundles', dir];
+      const out = execFileSync(process.execPath, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+      halves.push(JSON.parse(out) as HalfResult);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [h0, h1] = halves;
+  const phases = h0.phases.map((p, i) => phaseCpu(p.phase, p.to_ms, p.base_cpu_s + h1.phases[i].base_cpu_s, p.tree_cpu_s + h1.phases[i].tree_cpu_s));
+  const base = h0.base_cpu_s + h1.base_cpu_s;
+  const tree = h0.tree_cpu_s + h1.tree_cpu_s;
+  const same = h0.events.base === h1.events.base && h0.events.tree === h1.events.tree;
+  return {
+    nodes: o.nodes,
+    seed: o.seed,
+    base: o.base,
+    base_commit: commit,
+    chunk_ms: o.chunkMs,
+    order: 'thue-morse, mirrored',
+    // The halves run the same seed: their event counts agree unless a version is not deterministic.
+    events: same ? h0.events : { base: NaN, tree: NaN },
+    phases,
+    base_cpu_s: round3(base),
+    tree_cpu_s: round3(tree),
+    ratio: round3(tree / base),
+    halves,
+    date: new Date().toISOString(),
+    node: process.version,
+    loadavg_1m_start: round2(load0),
+    loadavg_1m_end: round2(loadavg()[0]),
+  };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * Whether the base version runs first in turn `k`: the Thue–Morse sequence (the parity of the
+ * number of 1 bits of k), not a plain alternation. Why: the side that runs second in a turn is
+ * charged more when the first leaves work behind (its young objects for the next scavenge, a
+ * cache full of its own state), so the order must not lock onto the workload's period. With
+ * plain alternation (period 2 turns = 1 s at the default 500 ms turns) it did: every broadcast
+ * of the bench scenario (one per second) fell on an odd turn and its wave on the next, even
+ * one, where the base always went first, and two identical builds measured broadcasts 1.261
+ * (join 0.960, settle 0.956; 10^5 nodes, 2026-12-07, docs/results.md). Thue–Morse is balanced
+ * over every aligned block of 2^m turns and on every residue class of a power-of-two period
+ * (t(2^m·j + r) = t(j) xor t(r)), and has no period at all.
+ */
+export function baseFirst(k: number): boolean {
+  let x = k >>> 0;
+  let parity = 0;
+  while (x !== 0) {
+    parity ^= x & 1;
+    x >>>= 1;
+  }
+  return parity === 0;
+}
 
 export function formatPair(r: PairResult): string {
   const rows = r.phases.map((p) => `${p.phase.padEnd(10)}  ${p.base_cpu_s.toFixed(2).padStart(8)}  ${p.tree_cpu_s.toFixed(2).padStart(8)}  ${p.ratio.toFixed(3).padStart(6)}`);
@@ -174,15 +286,28 @@ export function formatPair(r: PairResult): string {
     `phase       base CPU s  tree CPU s  tree/base`,
     ...rows,
     `${'total'.padEnd(10)}  ${r.base_cpu_s.toFixed(2).padStart(8)}  ${r.tree_cpu_s.toFixed(2).padStart(8)}  ${r.ratio.toFixed(3).padStart(6)}`,
+    ...r.halves.map((h) => `half ${h.mirrored ? 'mirrored' : 'plain   '}  tree/base ${h.ratio.toFixed(3)} (${h.phases.map((p) => `${p.phase} ${p.ratio.toFixed(3)}`).join(', ')}), load ${h.loadavg_1m_start} → ${h.loadavg_1m_end}`),
     `node ${r.node}  ${r.date}  load average (1 min) ${r.loadavg_1m_start} at start, ${r.loadavg_1m_end} at end`,
   ].join('\n');
 }
 
-function parseArgs(argv: string[]): PairOptions | string {
-  const out: PairOptions = { base: 'main', nodes: 30_000, seed: 1, chunkMs: 500 };
+/** Options, and the half a child process runs (`--half`, set by `runPair`, not by users). */
+type Args = PairOptions & { half?: 'plain' | 'mirrored'; bundles?: string };
+
+function parseArgs(argv: string[]): Args | string {
+  const out: Args = { base: 'main', nodes: 30_000, seed: 1, chunkMs: 500 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const raw = argv[++i] ?? '';
+    if (flag === '--half') {
+      if (raw !== 'plain' && raw !== 'mirrored') return `option --half: expected plain or mirrored, got ${JSON.stringify(raw)}`;
+      out.half = raw;
+      continue;
+    }
+    if (flag === '--bundles') {
+      out.bundles = raw;
+      continue;
+    }
     if (flag === '--base') {
       if (!/^[\w./^~@-]+$/.test(raw) || raw.startsWith('-')) return `option --base: expected a git revision, got ${JSON.stringify(raw)}`;
       out.base = raw;
@@ -204,6 +329,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   if (typeof args === 'string') {
     process.stderr.write(`bench/sim-pair: ${args}\n`);
     process.exitCode = 2;
+  } else if (args.half !== undefined) {
+    // A child of `runPair`: one half, from the bundles it made; the result as JSON on stdout.
+    const h = await runHalf(args, resolve(args.bundles ?? '.'), args.half === 'mirrored');
+    process.stdout.write(JSON.stringify(h) + '\n');
   } else {
     try {
       const r = await runPair(args, process.cwd());

@@ -129,27 +129,31 @@ export class AgentQueries {
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     const names = new Map(members.map((m) => [m.addr, m.name]));
-    // Lines written in one turn of the event loop go out as one write: the responses of a
-    // query reach the asker in bursts (one UDP read hands over up to 32 datagrams), and at
-    // N = 50 one write per response was 50 writes (and 50 reads for the client) per query.
-    let corked = false;
+    // The lines of one turn of the event loop are joined and written once, as one chunk: the
+    // responses of a query reach the asker in bursts (one UDP read hands over up to 32
+    // datagrams), and at N = 50 one write per response was 50 writes (and 50 reads for the
+    // client) per query. A `res.write` per line under `cork` still cost a chunk (three buffers
+    // in the `writev`) and Node's per-write bookkeeping each: measured with CPU profiles of
+    // askers (bench/event-cost.ts `--cpu-prof`, N = 30, load 16-20), ~1 ms of an asker's
+    // ~5.6 ms per query went to writing its 31 lines; the asker is the one agent whose CPU a
+    // query multiplies, and it waits for a core for most of a query on a busy machine.
+    let pending = '';
+    const flush = (): void => {
+      if (pending !== '' && !res.writableEnded) res.write(pending);
+      pending = '';
+    };
     const line = (o: object): void => {
       if (res.writableEnded) return;
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(() => {
-          corked = false;
-          res.uncork();
-        });
-      }
-      res.write(JSON.stringify(o) + '\n');
+      if (pending === '') setImmediate(flush);
+      pending += JSON.stringify(o) + '\n';
     };
     line({ type: 'start', id: run.id, name: q.name, timeoutMs, expected: expect.map((m) => ({ name: m.name, addr: m.addr })) });
     for await (const u of run) line(updateJson(u));
     const s = await run.done;
     line(summaryJson(s, (a) => ({ name: names.get(a) ?? a, addr: a })));
-    res.end();
+    const rest = pending;
+    pending = '';
+    res.end(rest);
     return true;
   }
 }

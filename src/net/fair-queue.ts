@@ -21,7 +21,9 @@
  * origin in a row run as they are read in a turn (a flood's first read no longer runs ahead of
  * every other socket of the turn), and an origin that overflowed its queue on a link in this
  * turn or the last is served at most that many per turn — the rest of the budget goes to the
- * other links and origins; an origin that stops overflowing gets the full budget again.
+ * other links and origins; an origin that stops overflowing gets the full budget again. An
+ * origin capped by the origin share of a busy node (limits.ts `OriginShare`) is served at the
+ * same share wherever its frames wait (gossip-inbound.ts `markHot`), relays included.
  *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
  * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)

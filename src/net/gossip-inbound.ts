@@ -38,6 +38,20 @@
  *   the origin's sustained rate (5,000/s) on top of a full queue, so a flooder is quarantined
  *   after about 4,200 drops instead of after spending the origin's 10,000-message burst
  *   (bench:flood: about half the frames read before the quarantine; docs/results.md, h23f).
+ * - Origin share (limits.ts `OriginShare`): before the fair queue, every frame is counted for its
+ *   origin's share of a busy node; one of an origin capped there, from the origin itself (its
+ *   ingress), past its cap in the tick, is refused (counted in `stats().defences.share`) and
+ *   charged as a frame dropped over a queue bound is: its read cost, a token of its origin's
+ *   rate limit (scored past that rate), and on a young link the `youngLinkDrops` count (a
+ *   flood capped by the share before its quarantine is still quarantined after about 4,200
+ *   refusals). A publisher within the static rate is never scored for the share: in its link's
+ *   first second it has at most 5,000 messages, of which the share admits its first tick's
+ *   (uncapped, ≥ 1 tick at its rate) and then `minPerSec` (1,000/s), so fewer than
+ *   `youngLinkDrops` (4,096) are refused (with `minPerSec` set much lower, a publisher near
+ *   the static rate on a new link can be). Once one is refused the connection skims (below):
+ *   its peer's next own frames past the cap in the tick are refused from their header alone
+ *   (no CRC-32C, no SHA-256 id check; the refused flood cost its ingress ≈ 16 µs a frame
+ *   decoded, h22f). Relayed frames of a capped origin are never refused, but wait at the hot share.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
@@ -128,15 +142,23 @@ export class GossipInbound {
 
   /** A decoded gossip frame from `peer` on `c` (see the module comment). */
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
-    if (this.fair === null) return this.run(peer, msg, now);
+    const share = this.host.defences.share;
+    if (this.fair === null && share === null) return this.run(peer, msg, now);
     const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
     const own = origin === peer;
-    const r = this.fair.offer(peer, origin, msg, now);
-    if (own) {
-      // A young link's own messages that wait are served at the hot share from the start.
-      if (r === 'queued' && now - c.createdAt < YOUNG_MS) this.fair.markHot(peer, origin);
+    // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare),
+    // charged as a frame dropped over a queue bound (read cost, origin token, young-link count).
+    if (share !== null && !share.admit(origin, own, now)) {
+      c.skimming = true;
       this.countOwn(c, DECODE_COST);
+      return this.chargeDrop(c, peer, now);
     }
+    if (this.fair === null) return this.run(peer, msg, now);
+    const r = this.fair.offer(peer, origin, msg, now);
+    // A capped origin's frames that wait are served at the hot share, and so are a young
+    // link's own messages, from the start.
+    if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) this.fair.markHot(peer, origin);
+    if (own) this.countOwn(c, DECODE_COST);
     if (r === 'run') this.run(peer, msg, now);
     else if (r !== 'queued' && own) {
       c.skimming = true;
@@ -147,11 +169,15 @@ export class GossipInbound {
   /** Connection hook while `skimming`: true when `frame` was dropped unread. */
   skim(c: Connection, frame: Uint8Array, now: number): boolean {
     const peer = c.peer;
-    if (this.fair === null || peer === null || c.state !== 'open' || !this.fair.full(peer, peer)) {
+    const share = this.host.defences.share;
+    const full = this.fair !== null && peer !== null && this.fair.full(peer, peer);
+    if (peer === null || c.state !== 'open' || (!full && share?.capped(peer) !== true)) {
       c.skimming = false;
       return false;
     }
     if (!gossipFromOrigin(frame, this.bytesOf(peer))) return false;
+    // Not over a queue bound: refused unread only past its origin's share in this tick.
+    if (!full && share?.refuseUnread(peer, now) !== true) return false;
     const { counters, defences } = this.host;
     counters.received.add('gossip', frame.length);
     // The admission of every frame after the handshake (transport.ts `onFrame`).
@@ -160,7 +186,7 @@ export class GossipInbound {
       return true;
     }
     counters.gossipIn++;
-    this.fair.countUnread(peer);
+    if (full) this.fair!.countUnread(peer);
     this.chargeDrop(c, peer, now);
     this.countOwn(c, 1);
     return true;
@@ -226,11 +252,20 @@ export class GossipInbound {
    *  link under 1 s old (see the module comment). */
   private chargeDrop(c: Connection, peer: string, now: number): void {
     const d = this.host.defences;
-    if (d.origins?.allow(peer, now) === false) return d.offence(peer, 'rate-excess', now);
+    if (!this.chargeOrigin(peer, now)) return;
     if (d.fairQueue === null || now - c.createdAt >= YOUNG_MS) return;
     const n = (this.youngDrops.get(c) ?? 0) + 1;
     this.youngDrops.set(c, n);
     if (n > d.fairQueue.youngLinkDrops) d.offence(peer, 'rate-excess', now);
+  }
+
+  /** A refused frame of `peer`'s own origin spends a token of the origin's rate limit; past the
+   *  limit it scores `rate-excess` against the peer (and false is returned). */
+  private chargeOrigin(peer: string, now: number): boolean {
+    const d = this.host.defences;
+    if (d.origins?.allow(peer, now) !== false) return true;
+    d.offence(peer, 'rate-excess', now);
+    return false;
   }
 
   /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery

@@ -5,7 +5,8 @@
  * alarms on the node's own gossip and bad-frame rates (limits.ts `RateAlarm`).
  */
 import type { Logger } from './util.js';
-import { checkPositive, DEFAULT_ALARM, DEFAULT_LIMITS, OriginLimits, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig } from './limits.js';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { checkPositive, DEFAULT_ALARM, DEFAULT_LIMITS, DEFAULT_SHARE, OriginLimits, OriginShare, PeerLimits, RateAlarm, type AlarmConfig, type LimitsConfig, type ShareConfig, type ShareStats } from './limits.js';
 import { DEFAULT_FAIR_QUEUE, type FairQueueConfig, type FairQueueStats } from './fair-queue.js';
 import { DEFAULT_SCORING, PeerScores, type Offence, type PeerScore, type ScoringConfig } from './scoring.js';
 
@@ -20,6 +21,9 @@ export interface DefenceOptions {
   /** Fair queueing of inbound gossip per link and origin (fair-queue.ts); `false` (or
    *  `limits: false`) hands every gossip frame to the machine as it is read. */
   fairQueue?: Partial<FairQueueConfig> | false;
+  /** The load-adaptive per-origin share of a busy node's work (limits.ts `OriginShare`);
+   *  `false` (or `limits: false`) turns it off. */
+  share?: Partial<ShareConfig> | false;
 }
 
 /** The first problem of `createNode`'s `defences` option as a one-line message, or null: unknown
@@ -30,11 +34,13 @@ export function validateDefences(o: unknown): string | null {
   if (typeof o !== 'object' || o === null) return 'defences: expected an object';
   const d = o as Record<string, unknown>;
   return (
-    unknownKey(d, ['scoring', 'limits', 'alarm', 'fairQueue'], 'defences') ??
+    unknownKey(d, ['scoring', 'limits', 'alarm', 'fairQueue', 'share'], 'defences') ??
     section(d.limits, DEFAULT_LIMITS, 'defences.limits', true) ??
     section(d.fairQueue, DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
     section(d.alarm, DEFAULT_ALARM, 'defences.alarm', false) ??
+    section(d.share, DEFAULT_SHARE, 'defences.share', true) ??
     alphaProblem((d.alarm as { alpha?: number } | undefined)?.alpha) ??
+    busyProblem((d.share as { busyElu?: number } | false | undefined) || undefined) ??
     scoringProblem(d.scoring)
   );
 }
@@ -42,6 +48,12 @@ export function validateDefences(o: unknown): string | null {
 /** The alarm's EWMA weight is a fraction (section() has already checked it is positive). */
 function alphaProblem(alpha: number | undefined): string | null {
   return alpha !== undefined && alpha > 1 ? `defences.alarm.alpha must be at most 1 (got ${alpha})` : null;
+}
+
+/** The share's busy threshold is a utilization (section() has already checked it is positive). */
+function busyProblem(share: { busyElu?: number } | undefined): string | null {
+  const b = share?.busyElu;
+  return b !== undefined && b > 1 ? `defences.share.busyElu must be at most 1 (got ${b})` : null;
 }
 
 function unknownKey(o: Record<string, unknown>, known: readonly string[], what: string): string | null {
@@ -87,6 +99,8 @@ export interface DefenceStats {
   scores: Record<string, PeerScore>;
   /** Inbound gossip fair queueing (fair-queue.ts); null when turned off. */
   fairQueue: FairQueueStats | null;
+  /** The load-adaptive origin share (limits.ts `OriginShare`); null when turned off. */
+  share: ShareStats | null;
   /** Rate alarms: last 1 s rate, its EWMA baseline, whether over, alarms raised. */
   alarms: Record<'gossip' | 'badFrames', { rate: number; baseline: number; active: boolean; raised: number }>;
 }
@@ -95,6 +109,8 @@ export class PeerGuard {
   readonly scores: PeerScores | null;
   private readonly limits: PeerLimits | null;
   readonly origins: OriginLimits | null;
+  /** The origin share, null when off (`share: false` or `limits: false`). */
+  readonly share: OriginShare | null;
   private readonly alarms: { gossip: RateAlarm; badFrames: RateAlarm };
   private readonly last = { gossip: 0, badFrames: 0 };
   private lastCounts = { gossip: 0, badFrames: 0 };
@@ -103,7 +119,7 @@ export class PeerGuard {
   readonly fairQueue: FairQueueConfig | null;
   /** The transport's fair-queue counters (set by the transport when it has a queue). */
   fairQueueStats: FairQueueStats | null = null;
-  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine' | 'fairQueue'> & { refusedFrames: number } = {
+  readonly stats: Omit<DefenceStats, 'scores' | 'alarms' | 'quarantine' | 'fairQueue' | 'share'> & { refusedFrames: number } = {
     rateExcess: { frames: 0, bytes: 0 },
     originExcess: 0,
     validation: { accept: 0, reject: 0, ignore: 0 },
@@ -121,6 +137,7 @@ export class PeerGuard {
     this.limits = l === null ? null : new PeerLimits(l);
     this.origins = l === null ? null : new OriginLimits(l);
     this.fairQueue = l === null || o.fairQueue === false ? null : { ...DEFAULT_FAIR_QUEUE, ...o.fairQueue };
+    this.share = l === null || o.share === false ? null : new OriginShare({ ...DEFAULT_SHARE, ...o.share }, l.originPerSec, threadUtilization(), performance.now());
     const a = { ...DEFAULT_ALARM, ...o.alarm };
     this.alarms = { gossip: new RateAlarm(a), badFrames: new RateAlarm(a) };
   }
@@ -192,7 +209,20 @@ export class PeerGuard {
       },
       scores,
       fairQueue: this.fairQueueStats === null ? null : { ...this.fairQueueStats, dropped: { ...this.fairQueueStats.dropped } },
+      share: this.share?.snapshot() ?? null,
       alarms: { gossip: al('gossip'), badFrames: al('badFrames') },
     };
   }
+}
+
+/** This thread's event-loop utilization since the previous call (the first call: since the
+ *  thread started), 0..1; one meter per node. */
+function threadUtilization(): () => number {
+  let prev: EventLoopUtilization | null = null;
+  return () => {
+    const cur = performance.eventLoopUtilization();
+    const u = prev === null ? cur.utilization : performance.eventLoopUtilization(cur, prev).utilization;
+    prev = cur;
+    return Number.isFinite(u) ? u : 0;
+  };
 }

@@ -63,9 +63,11 @@ export interface HyParViewConfig {
   /** What counts as being cut off from the overlay during the bootstrap window:
    *  `contact-lost` (default): the last configured contact left the active view;
    *  `cut-off`: that, and no active member is a node that added this one as the end of a
-   *  FORWARDJOIN walk while a contact was a neighbour (such a node reached it through the
-   *  contact's side of the overlay, so the link to that side still stands). See hyparview.ts,
-   *  "Concurrent bootstrap". */
+   *  FORWARDJOIN walk while a contact was a neighbour or after a contact accepted our JOIN
+   *  (such a node reached it through the contact's side of the overlay, so the link to that
+   *  side still stands; such a walk end also counts the node as joined again), and the
+   *  bootstrap retry waits two retry periods after a contact accepted our JOIN, for those
+   *  walks, before JOINing again (`awaitingWalks`). See hyparview.ts, "Concurrent bootstrap". */
   bootstrapRejoin: 'contact-lost' | 'cut-off';
 }
 

@@ -53,6 +53,11 @@ const STALE_SHUFFLES_TO_REJOIN = 3;
  *  after a 6/6 partition it heals all of seeds 1–30 (scenarios/partition-heal-small.toml). */
 const CLOSED_PERIODS_TO_REJOIN = 6;
 
+/** Retry periods after a contact accepted our JOIN during which its walks are awaited instead
+ *  of JOINing again (`cut-off` only, see `awaitingWalks`): 2 (800 ms at `lan`'s 400 ms), own
+ *  choice, a few times a loaded LAN's six-hop walk. */
+const WALK_GRACE_RETRIES = 2;
+
 export abstract class HyParViewState<P> {
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
@@ -116,8 +121,12 @@ export abstract class HyParViewState<P> {
   /** Ids sent in our last SHUFFLE (evicted first when merging its reply). */
   protected lastShuffle: P[] | null = null;
   /** Nodes that added this one as the end of a FORWARDJOIN walk while a configured contact was
-   *  a neighbour (`bootstrapRejoin: 'cut-off'` only; pruned to active members as it grows). */
+   *  a neighbour or after a contact had accepted our JOIN (`bootstrapRejoin: 'cut-off'` only;
+   *  pruned to active members as it grows). */
   protected readonly walkedIn: P[] = [];
+  /** When a configured contact last accepted a JOIN of ours (-Infinity: never; `cut-off`
+   *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). */
+  protected contactAcceptedAt = -Infinity;
   protected left = false;
 
   constructor(
@@ -528,13 +537,30 @@ export abstract class HyParViewState<P> {
   }
 
   /** `from` sent an unrequested high-priority NEIGHBOR: the end of a FORWARDJOIN walk for
-   *  this node (or an escalation). Remembered when a contact is a neighbour: the walk then
-   *  most likely came from the contact's side of the overlay. */
+   *  this node (or an escalation). Remembered when a contact is a neighbour, or once a contact
+   *  has accepted our JOIN: the walk then most likely came from the contact's side of the
+   *  overlay. The second case is the walks of our own accepted JOIN arriving after the contact
+   *  already evicted us (a seed taking a fleet's JOINs at once evicts a joiner within a few
+   *  JOINs, before its six-hop walks end): such a walk also counts the node as joined again, so
+   *  the bootstrap retry does not JOIN the contact a second time (measured, 50 agents against
+   *  one seed: 408 of 529 walk ends arrived with the contact gone, and 74 re-JOINs followed;
+   *  docs/results.md, "Fewer re-JOINs (h28j)"). */
   protected noteWalkedIn(from: P): void {
-    if (this.pendPeer.indexOf(from) >= 0 || !this.hasActiveContact()) return;
+    const accepted = this.contactAcceptedAt > -Infinity;
+    if (this.pendPeer.indexOf(from) >= 0 || !(accepted || this.hasActiveContact())) return;
     const w = this.walkedIn;
     for (let i = w.length - 1; i >= 0; i--) if (this.active.indexOf(w[i]) < 0) removeAt(w, i);
     if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) w.push(from);
+    if (accepted) this.joined = true;
+  }
+
+  /** `cut-off` only: a contact accepted our JOIN less than `WALK_GRACE_RETRIES` retry periods
+   *  ago, so its FORWARDJOIN walks (ARWL hops) may still be on their way to us: the bootstrap
+   *  retry does not JOIN again meanwhile, even when the contact already evicted us or the view is
+   *  under half full (measured, 50 agents against one seed: docs/results.md, "Fewer re-JOINs
+   *  (h28j)"). */
+  protected awaitingWalks(now: number): boolean {
+    return this.cfg.bootstrapRejoin === 'cut-off' && now - this.contactAcceptedAt < WALK_GRACE_RETRIES * this.cfg.joinRetryMs;
   }
 
   /** Some active member is a node remembered by `noteWalkedIn`. */

@@ -175,6 +175,14 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     return this.passive;
   }
 
+  /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
+   *  simulator's event loop, src/sim/sim-engine.ts `loadAhead`): reads the object's first
+   *  line (its header and the views) and its last (`left`, `self`, `cfg`, `io`). No effect
+   *  on behaviour; the value means nothing. */
+  warm(): number {
+    return this.left ? 1 : 0;
+  }
+
   /**
    * Add `contacts` to the configured ones (see `addContacts`), start the shuffle and bootstrap
    * timers, and JOIN through the first reachable contact unless a JOIN is outstanding or the
@@ -207,7 +215,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
         this.onShuffle(from, msg.origin, msg.peers, msg.ttl);
         break;
       case 'neighbor-reply':
-        this.onNeighborReply(from, msg.accepted === true);
+        this.onNeighborReply(from, msg.accepted === true, now);
         break;
       case 'neighbor':
         this.onNeighbor(from, msg.priority === 'high');
@@ -363,7 +371,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.io.send(from, MSG_ACCEPT);
   }
 
-  private onNeighborReply(from: P, accepted: boolean): void {
+  private onNeighborReply(from: P, accepted: boolean, now: number): void {
     const i = this.pendPeer.indexOf(from);
     if (i < 0) {
       // Not (or no longer) asked: undo an accept so the other side does not keep us alone.
@@ -375,6 +383,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (kind === KIND_JOIN) {
       if (accepted) {
         this.joined = true;
+        if (this.contacts.indexOf(from) >= 0) this.contactAcceptedAt = now;
         this.joinIdx = -1;
         this.starved = 0;
         this.addActive(from);
@@ -524,8 +533,10 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     let acted = false;
     // Under half full: configured contacts and learned addresses by turns (a contact that is
-    // down must not keep the node from the overlay it already touches).
-    if (a * 2 < size) acted = (this.retryTurn++ & 1) === 0 ? this.retryJoin(true) || this.walkForNeighbors() : this.walkForNeighbors() || this.retryJoin(true);
+    // down must not keep the node from the overlay it already touches). Not while the walks of
+    // a JOIN a contact just accepted are on their way (`cut-off`: see `awaitingWalks`).
+    if ((a * 2 < size || !this.joined) && this.awaitingWalks(now)) acted = true;
+    else if (a * 2 < size) acted = (this.retryTurn++ & 1) === 0 ? this.retryJoin(true) || this.walkForNeighbors() : this.walkForNeighbors() || this.retryJoin(true);
     else if (!this.joined) acted = this.retryJoin(false);
     else if (a + this.pendPeer.length < size) {
       // Two or more short: after one rejection (the passive peers are full), or with nobody

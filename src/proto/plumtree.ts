@@ -144,6 +144,18 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.cache = new SeenCache(config.seenTtlMs, config.cacheTtlMs, config.maxCacheEntries, config.maxCacheBytes);
   }
 
+  /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
+   *  simulator's event loop, src/sim/sim-engine.ts `loadAhead`). No effect on behaviour; the
+   *  value means nothing. */
+  warm(): number {
+    return this.nEager;
+  }
+
+  /** The links, eager first (live array: read it, do not keep or mutate it). */
+  linksView(): readonly P[] {
+    return this.links;
+  }
+
   /** Current eager (tree) peers, in the order they became eager (a copy). */
   eagerPeers(): readonly P[] {
     return this.links.slice(0, this.nEager);

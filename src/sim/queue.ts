@@ -138,11 +138,12 @@ export class EventQueue {
     return this.n;
   }
 
-  /** Node of the next event (-1: none in the bucket being read). A hint only, read to
-   *  prefetch. */
-  peekNodeHint(): number {
+  /** Node of the `k`-th next event (k = 0: the next one) if it is in the bucket being read,
+   *  else -1. A hint only, read to prefetch: a later push can still come before it. */
+  peekNodeHint(k = 0): number {
     const b = this.ring[this.cur & (RING - 1)];
-    return this.pos < b.n ? b.r[(this.perm[this.pos] << 2) + 1] : -1;
+    const q = this.pos + k;
+    return q < b.n ? b.r[(this.perm[q] << 2) + 1] : -1;
   }
 
   /** Time of the earliest pending event (Infinity when empty). */

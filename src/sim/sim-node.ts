@@ -12,6 +12,11 @@ import type { DownReason, Message, MsgId, PeerSource, Rng, Timer, Verdict } from
 import type { App } from '../proto/app.js';
 import type { Simulation } from './simulation.js';
 
+/** The read-only `warm()` hint of the protocol machines that have one (HyParView, Plumtree):
+ *  reads the fields most inputs read, so that the event loop can load a coming input's
+ *  machine objects ahead of it; the value is meaningless. Absent: nothing is loaded ahead. */
+type Warm = { warm?(): number };
+
 // Connection entry flags.
 export const OUT = 1;
 export const IN = 2;
@@ -39,6 +44,11 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
    *  field at all otherwise, so a node costs no more memory). */
   declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
+  /** @internal The machines' live arrays most inputs read — active and passive view, links
+   *  (empty when a machine has none) — loaded ahead by the event loop (`loadAhead`). */
+  readonly views: readonly number[];
+  readonly passives: readonly number[];
+  readonly links: readonly number[];
 
   constructor(
     private readonly sim: Simulation,
@@ -55,6 +65,10 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     const m = createMachines<number>(self, config, rng, this, this, peerSource);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
+    this.views = m.membership.activeView();
+    this.passives = m.membership.passiveView();
+    const b = m.broadcaster as Warm & { linksView?(): readonly number[] };
+    this.links = b.linksView !== undefined ? b.linksView() : [];
   }
 
   join(contacts: readonly number[], now: number): void {
@@ -75,6 +89,13 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
 
   handleLinkDown(peer: number, now: number): void {
     this.membership.handleLinkDown(peer, now);
+  }
+
+  /** Load ahead the machines' objects for a coming input (sim-engine.ts `loadAhead`). */
+  warm(): number {
+    const m = this.membership as Warm;
+    const b = this.broadcaster as Warm;
+    return (m.warm !== undefined ? m.warm() : 0) + (b.warm !== undefined ? b.warm() : 0);
   }
 
   activeView(): readonly number[] {

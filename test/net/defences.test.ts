@@ -79,12 +79,58 @@ test('bad defences options fail start() with a one-line reason naming the field'
     [{ scoring: { halfLifeMs: NaN } }, /defences\.scoring\.halfLifeMs must be a positive number/],
     [{ scoring: 'off' }, /defences\.scoring: expected an object or false/],
     [{ quarantine: true }, /defences: unknown key "quarantine"/],
+    [{ share: { busyElu: 1.5 } }, /defences\.share\.busyElu must be at most 1 \(got 1\.5\)/],
+    [{ share: { minPerSec: 0 } }, /defences\.share\.minPerSec must be a positive number/],
+    [{ share: { floor: 1 } }, /defences\.share: unknown key "floor"/],
   ];
   for (const [defences, re] of cases) {
     await assert.rejects(createNode({ host: '127.0.0.1', port: 0, defences: defences as DefenceOptions }).start(), re, JSON.stringify(defences));
   }
   // Valid partial options and `false` switches still start.
-  const ok = createNode({ host: '127.0.0.1', port: 0, defences: { limits: { originBurst: 500 }, scoring: { threshold: -50, weights: { duplicate: 0 } }, fairQueue: false } });
+  const ok = createNode({ host: '127.0.0.1', port: 0, defences: { limits: { originBurst: 500 }, scoring: { threshold: -50, weights: { duplicate: 0 } }, fairQueue: false, share: false } });
   await ok.start();
   await ok.close();
+});
+
+test('origin share: on a busy node a peer publishing within every static limit is cut to its share at its ingress, never scored; honest broadcasts all arrive', { timeout: 60_000 }, async () => {
+  // busyElu at its least (any work is "busy"), so the test does not depend on this machine's
+  // load; the floor at 100 messages/s: the publisher (3,000/s) is capped at it, node 1's
+  // honest origin (50/s) is under it and never capped.
+  const nodes = await startCluster(3, { defences: { share: { busyElu: 1e-9, minPerSec: 100, tickMs: 50 } } }, 1400);
+  try {
+    await waitUntil(() => connected(nodes), 15_000, 'connected overlay');
+    const target = nodes[0];
+    const pub = await attach(target, '127.0.0.1:14');
+    const flood = new Set<string>();
+    const honest = new Map<string, number>();
+    for (const n of nodes) {
+      n.on('message', (d) => {
+        if (d.channel === 'flood') flood.add(d.id);
+        else if (d.channel === 'honest') honest.set(d.id, (honest.get(d.id) ?? 0) + 1);
+      });
+    }
+    // 1.5 s: the peer publishes 60 messages of its own origin per 20 ms (3,000/s, under the
+    // static 5,000/s and its 10,000 burst), while node 1 broadcasts one per 20 ms.
+    let sent = 0;
+    const ids: string[] = [];
+    for (let t = 0; t < 75 && !pub.closed; t++) {
+      for (let k = 0; k < 60; k++) {
+        const payload = encodeEnvelope({ origin: '127.0.0.1:14', seq: sent++, channel: 'flood', timestamp: Date.now(), data: new Uint8Array(64) });
+        pub.send({ type: 'gossip', id: messageIdFor(payload), round: 0, payload });
+      }
+      ids.push(nodes[1].broadcast(`h${t}`, { channel: 'honest' }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitUntil(() => ids.every((id) => honest.get(id) === nodes.length), 10_000, 'every honest broadcast delivered by all 3 nodes');
+    const d = target.stats().defences!;
+    assert.ok(d.share !== null && d.share.cuts >= 1, `the publisher was capped (${JSON.stringify(d.share)})`);
+    assert.ok(d.share.dropped > 0, 'messages past the cap refused');
+    assert.ok(flood.size < sent, `fewer flood messages delivered (${flood.size}) than sent (${sent})`);
+    assert.equal(pub.closed, false, 'the publisher stays connected');
+    assert.equal(d.quarantine.started, 0, 'no quarantine');
+    assert.equal(d.scores['127.0.0.1:14']?.counts['rate-excess'] ?? 0, 0, 'the cut is not scored');
+    pub.socket.destroy();
+  } finally {
+    await closeAll(nodes);
+  }
 });

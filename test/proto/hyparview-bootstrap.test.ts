@@ -358,3 +358,38 @@ test("config: bootstrapRejoin and bootstrapWindow are validated with a one-line 
   assert.equal(bad({ bootstrapWindow: -1 }), 'bootstrapWindow: expected an integer >= 0, got -1');
   assert.equal(bad({ bootstrapWindow: 0, bootstrapRejoin: 'cut-off' }), 'ok');
 });
+
+test("bootstrapRejoin 'cut-off': the walks of a JOIN the contact accepted are awaited for two retry periods, and count after the contact evicted us", () => {
+  // Two neighbours from before the JOIN (not from the contact's walks), the JOIN accepted at
+  // t = 10, the contact evicts us at t = 50 (a seed taking a fleet's JOINs at once), and the end
+  // of one of our walks (node 2) arrives at t = 400, after the eviction, or never.
+  const run = (rule: HyParViewConfig['bootstrapRejoin'], walkAt: number | null) => {
+    const { hv, io } = mk({ bootstrapRejoin: rule });
+    hv.join([1], 0);
+    withActive(hv, io, [3, 4]);
+    hv.handleMessage(1, ACCEPT, 10);
+    hv.handleMessage(1, DISC_ALIVE, 50);
+    // The retry tick armed last (its seq), fired every 400 ms: when is the contact JOINed again?
+    const armed = (out: Out[], seq: number): number =>
+      out.reduce((s, o) => (o[0] === 'timer' && (o[2] as { type: string }).type === 'hv-join-retry' ? (o[2] as { seq: number }).seq : s), seq);
+    let seq = armed(io.take(), 1);
+    const joinsAt: number[] = [];
+    for (let t = 300; t <= 2300; t += 400) {
+      if (walkAt !== null && walkAt < t && walkAt >= t - 400) hv.handleMessage(2, HIGH, walkAt);
+      hv.handleTimer({ type: 'hv-join-retry', seq }, t);
+      const out = io.take();
+      seq = armed(out, seq);
+      if (out.some((o) => o[0] === 'send' && o[1] === 1 && (o[2] as HyParViewMessage<number>).type === 'join')) joinsAt.push(t);
+    }
+    return { joinsAt, active: [...hv.activeView()] };
+  };
+  // The walk came after the eviction: it counts, and no tick JOINs the contact again.
+  const walked = run('cut-off', 400);
+  assert.deepEqual(walked.joinsAt, [], 'JOINed the contact again although a walk of its JOIN arrived');
+  assert.deepEqual(walked.active.sort(), [2, 3, 4]);
+  // No walk at all: the first tick after the grace (10 + 2 × 400 ms) JOINs the contact again.
+  assert.equal(run('cut-off', null).joinsAt[0], 1100);
+  // The simulator's rule is unchanged: the first tick after the eviction JOINs, walk or not.
+  assert.equal(run('contact-lost', 400).joinsAt[0], 300);
+  assert.equal(run('contact-lost', null).joinsAt[0], 300);
+});
