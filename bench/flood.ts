@@ -64,8 +64,8 @@
  * threshold for the whole run: paced at `--sustained-rate` (default 4,500 messages/s, 90 % of
  * the per-origin rate limit, so it is never over its origin's bucket, never dropped past it and
  * never scored), from its start (before message 10) to the end; honest p50 and p99 against no
- * flood. Node 0's origin share caps such a flooder while the nodes' thread is busy (src/net/
- * limits.ts); `--defences '{"share":false}'` measures the runtime without it.
+ * flood. The origin share (src/net/limits.ts, opt-in) caps such a flooder while the nodes'
+ * thread is busy: `--defences '{"share":{}}'` measures the runtime with it.
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']
  * [--flooder-priority low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]

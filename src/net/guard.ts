@@ -21,8 +21,8 @@ export interface DefenceOptions {
   /** Fair queueing of inbound gossip per link and origin (fair-queue.ts); `false` (or
    *  `limits: false`) hands every gossip frame to the machine as it is read. */
   fairQueue?: Partial<FairQueueConfig> | false;
-  /** The load-adaptive per-origin share of a busy node's work (limits.ts `OriginShare`);
-   *  `false` (or `limits: false`) turns it off. */
+  /** The load-adaptive per-origin share of a busy node's work (limits.ts `OriginShare`).
+   *  Off unless given: `{}` turns it on with the defaults; `false` (or `limits: false`) off. */
   share?: Partial<ShareConfig> | false;
 }
 
@@ -137,7 +137,9 @@ export class PeerGuard {
     this.limits = l === null ? null : new PeerLimits(l);
     this.origins = l === null ? null : new OriginLimits(l);
     this.fairQueue = l === null || o.fairQueue === false ? null : { ...DEFAULT_FAIR_QUEUE, ...o.fairQueue };
-    this.share = l === null || o.share === false ? null : new OriginShare({ ...DEFAULT_SHARE, ...o.share }, l.originPerSec, threadUtilization(), performance.now());
+    // Opt-in (`share: {}` for the defaults): quiet runs measured no gain for honest p99 and it
+    // refuses a within-limits publisher's messages (docs/results.md, "Quiet re-runs ... ninth session").
+    this.share = l === null || o.share === undefined || o.share === false ? null : new OriginShare({ ...DEFAULT_SHARE, ...o.share }, l.originPerSec, threadUtilization(), performance.now());
     const a = { ...DEFAULT_ALARM, ...o.alarm };
     this.alarms = { gossip: new RateAlarm(a), badFrames: new RateAlarm(a) };
   }

@@ -90,6 +90,16 @@ test('bad defences options fail start() with a one-line reason naming the field'
   const ok = createNode({ host: '127.0.0.1', port: 0, defences: { limits: { originBurst: 500 }, scoring: { threshold: -50, weights: { duplicate: 0 } }, fairQueue: false, share: false } });
   await ok.start();
   await ok.close();
+  // The origin share is opt-in: off by default, on with `{}`.
+  for (const [share, on] of [[undefined, false], [{}, true]] as const) {
+    const n = createNode({ host: '127.0.0.1', port: 0, defences: share === undefined ? {} : { share } });
+    await n.start();
+    try {
+      assert.equal(n.stats().defences?.share != null, on, `share ${JSON.stringify(share)}`);
+    } finally {
+      await n.close();
+    }
+  }
 });
 
 test('origin share: on a busy node a peer publishing within every static limit is cut to its share at its ingress, never scored; honest broadcasts all arrive', { timeout: 60_000 }, async () => {
