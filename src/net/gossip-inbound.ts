@@ -252,20 +252,11 @@ export class GossipInbound {
    *  link under 1 s old (see the module comment). */
   private chargeDrop(c: Connection, peer: string, now: number): void {
     const d = this.host.defences;
-    if (!this.chargeOrigin(peer, now)) return;
+    if (d.origins?.allow(peer, now) === false) return d.offence(peer, 'rate-excess', now);
     if (d.fairQueue === null || now - c.createdAt >= YOUNG_MS) return;
     const n = (this.youngDrops.get(c) ?? 0) + 1;
     this.youngDrops.set(c, n);
     if (n > d.fairQueue.youngLinkDrops) d.offence(peer, 'rate-excess', now);
-  }
-
-  /** A refused frame of `peer`'s own origin spends a token of the origin's rate limit; past the
-   *  limit it scores `rate-excess` against the peer (and false is returned). */
-  private chargeOrigin(peer: string, now: number): boolean {
-    const d = this.host.defences;
-    if (d.origins?.allow(peer, now) !== false) return true;
-    d.offence(peer, 'rate-excess', now);
-    return false;
   }
 
   /** Feed a gossip frame to the machine; one that caused neither a validation nor a delivery

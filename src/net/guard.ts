@@ -109,7 +109,7 @@ export class PeerGuard {
   readonly scores: PeerScores | null;
   private readonly limits: PeerLimits | null;
   readonly origins: OriginLimits | null;
-  /** The origin share, null when off (`share: false` or `limits: false`). */
+  /** The origin share, null when off (not given, `share: false` or `limits: false`). */
   readonly share: OriginShare | null;
   private readonly alarms: { gossip: RateAlarm; badFrames: RateAlarm };
   private readonly last = { gossip: 0, badFrames: 0 };

@@ -217,10 +217,10 @@ export class OriginShare {
    *  a frame is refused). False: refused (past the origin's cap in this tick). */
   admit(origin: string, ingress: boolean, now: number): boolean {
     if (now - this.tickAt >= this.c.tickMs) this.tick(now);
-    if (this.offered.size < this.maxKeys || this.offered.has(origin)) this.offered.set(origin, (this.offered.get(origin) ?? 0) + 1);
+    this.count(origin);
     const cap = this.caps.get(origin);
     if (cap !== undefined && ingress && !this.overStatic(cap)) {
-      if (cap.used >= (cap.perSec * this.c.tickMs) / 1000) {
+      if (this.spent(cap)) {
         this.stats.dropped++;
         return false;
       }
@@ -236,10 +236,20 @@ export class OriginShare {
   refuseUnread(origin: string, now: number): boolean {
     if (now - this.tickAt >= this.c.tickMs) this.tick(now);
     const cap = this.caps.get(origin);
-    if (cap === undefined || cap.used < (cap.perSec * this.c.tickMs) / 1000 || this.overStatic(cap)) return false;
-    this.offered.set(origin, (this.offered.get(origin) ?? 0) + 1);
+    if (cap === undefined || !this.spent(cap) || this.overStatic(cap)) return false;
+    this.count(origin);
     this.stats.dropped++;
     return true;
+  }
+
+  /** Count a frame offered by `origin` in this tick (at most `maxKeys` origins tracked). */
+  private count(origin: string): void {
+    if (this.offered.size < this.maxKeys || this.offered.has(origin)) this.offered.set(origin, (this.offered.get(origin) ?? 0) + 1);
+  }
+
+  /** Whether a capped origin has used its cap for this tick. */
+  private spent(cap: { perSec: number; used: number }): boolean {
+    return cap.used >= (cap.perSec * this.c.tickMs) / 1000;
   }
 
   /** More of an origin's own frames in this tick than twice the static rate allows a tick: a

@@ -58,6 +58,12 @@ export interface SharedMembersHooks {
   onCollapse?(m: number, state: number, now: number): void;
 }
 
+/** `to` holding `from`'s elements first. */
+function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
+
 /**
  * The change log every node's change queue shares (`ChangeLog`, src/proto/members/types.ts):
  * each (member, state) pair interned once, so a queued change is one 32-bit reference. Every
@@ -108,15 +114,9 @@ export class SharedChangeLog implements ChangeLog<number> {
 
   private grow(): void {
     const c = this.mem.length * 2;
-    const mem = new Int32Array(c);
-    mem.set(this.mem);
-    const st = new Float64Array(c);
-    st.set(this.st);
-    const prev = new Int32Array(c);
-    prev.set(this.prev);
-    this.mem = mem;
-    this.st = st;
-    this.prev = prev;
+    this.mem = widened(this.mem, new Int32Array(c));
+    this.st = widened(this.st, new Float64Array(c));
+    this.prev = widened(this.prev, new Int32Array(c));
   }
 }
 
