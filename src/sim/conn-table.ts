@@ -11,11 +11,12 @@
  * Block of node x at `x * STRIDE`: `[count, base, cap, entries…]`; entries live at `base`
  * (3 numbers each). `base` is the block's own entry area (room for `INLINE_CAP` entries)
  * until the list outgrows it; then the entries move to a larger area appended at the end
- * of the array (twice the capacity; the old area is left unused). Measured at 3·10^4 nodes
- * (bench scenario, seed 1, sampled every second): 97 % of the lists hold at most 5 entries,
- * the largest 11.
+ * of the array (twice the capacity; the old area is left unused). Measured in the bench
+ * scenario (seed 1, every 50 ms of virtual time) at 3·10^4 and 10^5 nodes: most lists hold
+ * 5–8 entries at their largest, none more than 12, so with `INLINE_CAP` = 12 no list moves
+ * (with 7, 55 % had moved by the end of the join phase).
  *
- * Limits: every node id has its 192-byte block from the start, started or not (192 MB at
+ * Limits: every node id has its 320-byte block from the start, started or not (320 MB at
  * 10^6 nodes); an overflow area is never given back (a list that grew past its block and
  * shrank keeps the larger area), and moving a list past the spare room copies the array.
  *
@@ -24,11 +25,16 @@
  * the events scheduled while iterating — is unchanged.
  */
 
-/** Entries held in a node's own block before it moves to a larger area. */
-const INLINE_CAP = 7;
+/** Entries held in a node's own block before it moves to a larger area. 12 since
+ *  2026-12-07 (was 7): in the bench scenario at 3·10^4 nodes 55 % of the lists passed 7
+ *  entries at some time of the join phase (the largest 12) and stayed in an overflow area,
+ *  where every scan paid a second cache miss (the area is elsewhere in the array, and the
+ *  event loop loads only the block ahead); see docs/results.md (h29s). */
+const INLINE_CAP = 12;
 const HEADER = 3;
-/** Numbers per node block: header plus `INLINE_CAP` entries (24 × 8 B = 192 B, three cache lines). */
-export const STRIDE = HEADER + 3 * INLINE_CAP;
+/** Numbers per node block: header, `INLINE_CAP` entries and one unused number, so that a
+ *  block is 40 × 8 B = 320 B, five whole cache lines (the array's start is 64-byte aligned). */
+export const STRIDE = HEADER + 3 * INLINE_CAP + 1;
 
 export class ConnTable {
   /** The numbers; replaced when an overflow area does not fit (re-read after `push`). */
@@ -104,7 +110,7 @@ export class ConnTable {
     const b = x * STRIDE;
     const cap = 2 * this.a[b + 2];
     if (this.end + 3 * cap > this.a.length) {
-      // Grow by an eighth of the node blocks, not by doubling: at 10^6 nodes they are 192 MB.
+      // Grow by an eighth of the node blocks, not by doubling: at 10^6 nodes they are 320 MB.
       const bigger = new Float64Array(Math.max(this.a.length + Math.ceil((this.n * STRIDE) / 8), this.end + 3 * cap));
       bigger.set(this.a);
       this.a = bigger;
