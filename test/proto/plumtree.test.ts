@@ -435,6 +435,52 @@ test('fresh link that went down and came back: its age restarts; a link gone is 
   assert.deepEqual(take(), [MISS(100, 'y', 261)]);
 });
 
+test('link ages: several fresh links expire one by one, then all at once; a new link is fresh again', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.neighborUp(3, 0);
+  pt.neighborUp(4, 50);
+  pt.handleMessage(3, { type: 'prune' }, 51);
+  pt.handleMessage(4, { type: 'prune' }, 51);
+  take();
+  // t = 120: link 3 (120 ms) is old, link 4 (70 ms) still fresh.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'a', round: 1 }] }, 120);
+  assert.deepEqual(take(), [MISS(100, 'a', 220)]);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'b', round: 1 }] }, 120);
+  assert.deepEqual(take(), [MISS(50, 'b', 170), send(4, { type: 'graft', id: 'b', round: 1 })]);
+  // t = 150: both old (the newest link is exactly ihaveTimeoutMs old).
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'c', round: 1 }] }, 150);
+  assert.deepEqual(take(), [MISS(100, 'c', 250)]);
+  // A link down and up again later is fresh from its new start.
+  pt.handleMessage(4, { type: 'prune' }, 151);
+  pt.neighborDown(4, 160);
+  pt.neighborUp(4, 300);
+  pt.handleMessage(4, { type: 'prune' }, 301);
+  take();
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'd', round: 1 }] }, 399);
+  assert.deepEqual(take(), [MISS(50, 'd', 449), send(4, { type: 'graft', id: 'd', round: 1 })]);
+});
+
+test('IHAVE of an id already announced: one timer, announcers in order, the same id twice in one IHAVE counted once', () => {
+  const { pt, take } = node([1, 2, 3], [2, 3]);
+  pt.handleMessage(1, gossip('old', 0), 0);
+  take();
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'x', round: 4 }, { id: 'x', round: 4 }, { id: 'old', round: 1 }] }, 10);
+  assert.deepEqual(take(), [MISS(100, 'x', 110)]);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'x', round: 2 }] }, 20);
+  assert.deepEqual(take(), []);
+  // timeout1: the first announcer is grafted, then (timeout2) the second.
+  pt.handleTimer(MISSING('x', 110), 110);
+  assert.deepEqual(take(), [MISS(50, 'x', 160), send(2, { type: 'graft', id: 'x', round: 4 })]);
+  pt.handleTimer(MISSING('x', 160), 160);
+  assert.deepEqual(take(), [MISS(50, 'x', 210), send(3, { type: 'graft', id: 'x', round: 2 })]);
+  // It arrives: a later IHAVE of it (or of the older id) is known, nothing sent, no timer.
+  pt.handleMessage(3, gossip('x', 2), 170);
+  take();
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'old', round: 1 }, { id: 'x', round: 4 }] }, 180);
+  assert.deepEqual(take(), []);
+  assert.equal(pt.missingCount(), 0);
+});
+
 test('no eager link at all: IHAVE grafts at once (no tree can bring it)', () => {
   const { pt, take } = node([1, 2], [1, 2]);
   assert.deepEqual(pt.eagerPeers(), []);
