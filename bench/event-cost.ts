@@ -296,11 +296,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}${nodeFlags.length > 0 ? ' ' + nodeFlags.join(' ') : ''}\n` +
         'per agent and event or query, ms of CPU (agent + launcher; launcher alone in brackets), then main-thread wake-ups of the agent (and of the launcher per query)\n' +
-        '         event+handler      event, no handler  query                    idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
+        '         event+handler      event, no handler  query                     idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
         result.rounds
           .map((x, i) => {
             const c = (ms: number, launcher: number | null, w: number): string => `${ms}${launcher === null ? '' : ` (${launcher})`} ${w}w`.padEnd(19);
-            return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${`${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query).trimEnd()} ${x.launcher_wakeups_per_query}lw`.padEnd(25)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
+            return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${`${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query).trimEnd()} ${x.launcher_wakeups_per_query}lw `.padEnd(26)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
           })
           .join('\n') +
         '\n' +
