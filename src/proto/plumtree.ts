@@ -129,10 +129,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  slots (see `onIHave`; the rest stale, reused: shortening it was a runtime call); null when none. */
   private fresh: (P | number)[] | null = null;
   private nFresh = 0;
-  /** When the newest entry of `fresh` came up (entries come in time order): once it is past
-   *  `ihaveTimeoutMs`, every entry is, and `forgetFresh` drops them all without reading the
-   *  array (one more object per node, and a cache miss, on each neighbour change). */
-  private freshLast = 0;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -234,7 +230,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       f[n + 1] = now;
     } else f.push(peer, now);
     this.nFresh = n + 2;
-    this.freshLast = now;
     if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
   }
 
@@ -346,11 +341,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      // Known: the newest id, else not announced before and in the cache. An id in `missing`
-      // is never in the cache (it leaves `missing` when it enters the cache), so a repeated
-      // announcement of a missing id skips the cache's scan (its arrays, two more objects).
-      const m = e.id === this.newest || this.missing === null ? undefined : this.missing.get(e.id);
-      if (m === undefined && this.has(e.id)) {
+      if (this.has(e.id)) {
         if (this.queued > 0) withdrawIHave(this.queue, this.queued, from, e.id);
         continue;
       }
@@ -358,6 +349,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         decided = true;
         graftNow = this.orphaned || this.nEager === 0 || this.isFresh(from, now);
       }
+      const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
         const due = now + this.config.ihaveTimeoutMs;
         const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due };
@@ -468,11 +460,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const f = this.fresh;
     if (f === null) return;
     const horizon = now - this.config.ihaveTimeoutMs;
-    if (this.freshLast <= horizon) {
-      this.fresh = null;
-      this.nFresh = 0;
-      return;
-    }
     const n = this.nFresh;
     let w = 0;
     for (let i = 0; i < n; i += 2) {
