@@ -32,8 +32,9 @@
  *  event loop loads only the block ahead); see docs/results.md (h29s). */
 const INLINE_CAP = 12;
 const HEADER = 3;
-/** Numbers per node block: header, `INLINE_CAP` entries and one unused number, so that a
- *  block is 40 × 8 B = 320 B, five whole cache lines (the array's start is 64-byte aligned). */
+/** Numbers per node block: header, `INLINE_CAP` entries and one unused number: 40 × 8 B =
+ *  320 B, five cache lines' worth (JS cannot align the array's start to a line: the
+ *  allocator's, glibc's, is 16 B past a page for an array this large). */
 export const STRIDE = HEADER + 3 * INLINE_CAP + 1;
 
 export class ConnTable {
