@@ -49,6 +49,43 @@ export type { MemberStatus };
  * node (`npm run bench:cluster -- --nodes 20`, load 33–37; Serf in the same run 275 and 2).
  */
 export const MEMBERS_QUIET_PROBES = 1;
+
+/**
+ * The membership's flush period while members join in a burst (`FlushPacer`): a fleet started
+ * at once adds ~50 members to every table within a few seconds, and each flush sends one
+ * `m-changes` to every neighbour and ring subject, so a 10 ms period sent most changes in
+ * batches of one or two. Measured, `npm run bench:join-cost -- --nodes 50`: docs/results.md
+ * (h29e).
+ */
+export const MEMBERS_BURST_FLUSH_MS = 100;
+/** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`. */
+export const MEMBERS_BURST_JOINS = 3;
+export const MEMBERS_BURST_WINDOW_MS = 1000;
+
+/** Stretches the membership's flush period (the machine's `m-flush` timer) to
+ *  `MEMBERS_BURST_FLUSH_MS` while members join in a burst, so that a fleet's joins leave in
+ *  fewer, larger batches; any other change (a single join, a leave, a tag update) keeps the
+ *  configured period, and a failure verdict does not wait for a flush at all (the machine
+ *  sends it at once). */
+export class FlushPacer {
+  /** When the last `MEMBERS_BURST_JOINS` joins were seen (a ring). */
+  private readonly joins: number[] = new Array<number>(MEMBERS_BURST_JOINS).fill(-Infinity);
+  private next = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A member joined our table. */
+  joined(): void {
+    this.joins[this.next] = this.now();
+    this.next = (this.next + 1) % this.joins.length;
+  }
+
+  /** The flush delay to use instead of the machine's `ms`. */
+  delay(ms: number): number {
+    // The oldest of the last MEMBERS_BURST_JOINS joins is the slot `next` points at.
+    return this.now() - this.joins[this.next] <= MEMBERS_BURST_WINDOW_MS ? Math.max(ms, MEMBERS_BURST_FLUSH_MS) : ms;
+  }
+}
 export { MEMBERS_CHANNEL };
 
 /** One row of the member list (API, CLI, handlers). */
@@ -138,6 +175,7 @@ export class AgentMembers {
   readonly carriesVersion: boolean;
   private readonly sentByType: Record<string, number> = {};
   private readonly receivedByType: Record<string, number> = {};
+  private readonly pacer = new FlushPacer();
 
   constructor(
     private readonly node: RumorNode,
@@ -171,7 +209,8 @@ export class AgentMembers {
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
-      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, io, this.store),
+      // The flush timer goes through the pacer (see FlushPacer).
+      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, { ...io, timer: (ms, t) => io.timer(t.type === 'm-flush' ? this.pacer.delay(ms) : ms, t) }, this.store),
       onEvent: (e) => this.onEvent(e),
     });
     this.machine = this.handle.app as Members<string>;
@@ -249,6 +288,7 @@ export class AgentMembers {
   }
 
   private onEvent(e: MembersEvent<string>): void {
+    if (e.type === 'member-join') this.pacer.joined();
     switch (e.type) {
       case 'member-conflict':
         return this.o.onEvent(e);
