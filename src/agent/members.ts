@@ -52,15 +52,21 @@ export const MEMBERS_QUIET_PROBES = 1;
 
 /**
  * The membership's flush period while members join in a burst (`FlushPacer`): a fleet started
- * at once adds ~50 members to every table within a few seconds, and each flush sends one
+ * at once adds its members to every table within a few seconds, and each flush sends one
  * `m-changes` to every neighbour and ring subject, so a 10 ms period sent most changes in
- * batches of one or two. Measured, `npm run bench:join-cost -- --nodes 50`: docs/results.md
- * (h29e).
+ * batches of one or two. At 50 agents on 2 cores that flood is what the join waits for (the
+ * fleet's CPU, 8–10 s, is the join's wall time twice over); at 20 the join waits for its hops,
+ * and each hop of a change waits one flush period, so the burst is a large one:
+ * `MEMBERS_BURST_JOINS` within `MEMBERS_BURST_WINDOW_MS`. Measured with `npm run
+ * bench:join-cost -- --nodes 50` and `npm run bench:cluster -- --nodes 20`: docs/results.md
+ * (h29e): 100 ms for every burst of 3 cut m-changes by ~22 % at N = 50 but lengthened the
+ * N = 20 join; 50 ms cut m-changes by ~6 % only.
  */
 export const MEMBERS_BURST_FLUSH_MS = 100;
-/** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`. */
-export const MEMBERS_BURST_JOINS = 3;
-export const MEMBERS_BURST_WINDOW_MS = 1000;
+/** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`
+ *  (so a fleet of 20 or fewer started at once never makes one). */
+export const MEMBERS_BURST_JOINS = 20;
+export const MEMBERS_BURST_WINDOW_MS = 2000;
 
 /** Stretches the membership's flush period (the machine's `m-flush` timer) to
  *  `MEMBERS_BURST_FLUSH_MS` while members join in a burst, so that a fleet's joins leave in
