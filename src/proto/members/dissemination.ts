@@ -91,7 +91,7 @@ export class Dissemination<P> {
     /** This node's subject in each ring (the members it probes): flushes go to them too. */
     private readonly subjectsByRing: () => (P | undefined)[],
   ) {
-    this.queue = new ChangeQueue<P>(config.maxQueuedChanges, self, store);
+    this.queue = new ChangeQueue<P>(config.maxQueuedChanges, config.queueDepthPerMember, self, store);
   }
 
   start(now: number): void {
