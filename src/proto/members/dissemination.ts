@@ -573,12 +573,14 @@ export class Dissemination<P> {
   /** Serf's reconnect: one random failed member gets an `m-sync`; if it answers (its
    *  `m-digest`, `onDigest`), the two views reconcile (a healed partition merges by itself),
    *  and the node's overlay is told (`io.peerReconnected`): the partition left the overlay in
-   *  two pieces too, and only the node whose own reconnect was answered asks it to join. */
-  reconnectTick(now: number): void {
+   *  two pieces too, and only the node whose own reconnect was answered asks it to join.
+   *  Returns the member tried (its pings to the dead stop: dead-pings.ts, the slow phase). */
+  reconnectTick(now: number): P | undefined {
     this.io.timer(this.config.reconnectIntervalMs, { type: 'm-reconnect-tick', due: now + this.config.reconnectIntervalMs });
     const p = this.pick((s) => statusOf(s) === FAILED);
     this.reconnecting = p;
     if (p !== undefined) this.syncWith(p, now);
+    return p;
   }
 
   /** A random member other than us whose state passes `ok` (bounded tries). */

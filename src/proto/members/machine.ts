@@ -297,8 +297,11 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.flush(now);
       case 'm-sync-tick':
         return this.spread.syncTick(now, this.detector.troubled(now));
-      case 'm-reconnect-tick':
-        return this.spread.reconnectTick(now);
+      case 'm-reconnect-tick': {
+        const tried = this.spread.reconnectTick(now);
+        if (tried !== undefined) this.detector.reconnectTried(tried);
+        return;
+      }
       case 'm-reap-tick':
         return this.reapTick(now);
       case 'm-dead-tick':
