@@ -236,7 +236,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborDown(peer: P, reason: DownReason, now: number): void {
     this.nbrs.delete(peer);
     if (this.stopped) return;
-    this.spread.linkDown(peer);
+    this.spread.linkDown(peer, now);
     if (reason === 'link-failed') this.detector.linkFailed(peer, now);
   }
 
