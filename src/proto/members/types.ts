@@ -285,9 +285,10 @@ export interface MembersConfig {
   /** Plumtree-style pruning of the overlay flood (dissemination.ts): a node whose overlay
    *  neighbour's batch of changes brought nothing new asks it to stop (`m-prune`), keeping at
    *  least `FLOOD_FEEDERS` overlay neighbours that send, and asks the pruned ones back
-   *  (`m-prune` graft) when one of those goes down. Default false, measured (2,000 nodes,
-   *  seed 1, docs/results.md "Scale"): detection bytes −12 % (10 % crashed) and −43 % (50 %),
-   *  but p100 at 50 % crashed 7.0 → 15.0 s, over the 10 s target. */
+   *  (`m-prune` graft, and an `m-sync` to each) when one of those goes down or is marked
+   *  suspect or failed. Default false, measured (2,000 nodes, seed 1, docs/results.md "Scale",
+   *  h29m): flooded copies −18 % (10 % crashed) and −4 % (50 %), but detection bytes +12 % and
+   *  +38 % (the grafts' syncs), p100 at 90 % crashed 13.7 → 27.3 s. */
   pruneFlood: boolean;
   /** One link-up sync per overlay link instead of one from each end: the end whose id is the
    *  smaller (JavaScript's `<`) opens it at once; the other waits a probe period and opens one
