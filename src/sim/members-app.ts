@@ -118,7 +118,7 @@ export class MembersSim {
   }
 
   /** Changes queued for the next flushes, summed over the live nodes and at the busiest one,
-   *  and those the queue bound (`maxQueuedChanges`) kept out so far (memory figures of
+   *  and those the queue bound (change-queue.ts) kept out so far (memory figures of
    *  bench:members; read from each machine's dissemination, which `Members` keeps private). */
   queuedChanges(): { sum: number; max: number; dropped: number } {
     let sum = 0;
