@@ -11,8 +11,7 @@
  *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
  *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership change queues
  *   through the wave, sampled every 0.5 s of virtual time, summed over the nodes and at the
- *   busiest; dropped: changes the queue bound (max(`maxQueuedChanges`, `queueDepthPerMember` × members), change-queue.ts) kept out; bytes:
- *   steady state, membership only; CPU: this process's user + system time of the join and
+ *   busiest; dropped: changes the queue bound kept out, change-queue.ts; bytes: steady state, membership only; CPU: this process's user + system time of the join and
  *   settle phase and of the failure wave, which a loaded machine inflates much less than the
  *   wall time; load_avg: the 1-minute load average at the start and the end; peak_rss_mb: the
  *   kernel's high-water mark of the process, `VmHWM`, where /proc has it, else the largest
