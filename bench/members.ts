@@ -9,9 +9,10 @@
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
  *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, cpu_settle_s,
  *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
- *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership change queues
- *   through the wave, sampled every 0.5 s of virtual time, summed over the nodes and at the
- *   busiest; dropped: changes the queue bound kept out, change-queue.ts; bytes: steady state, membership only; CPU: this process's user + system time of the join and
+ *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership
+ *   change queues through the wave, sampled every 0.5 s of virtual time, summed over the nodes
+ *   and at the busiest; dropped: changes the queue bound kept out, change-queue.ts; bytes:
+ *   steady state, membership only; CPU: this process's user + system time of the join and
  *   settle phase and of the failure wave, which a loaded machine inflates much less than the
  *   wall time; load_avg: the 1-minute load average at the start and the end; peak_rss_mb: the
  *   kernel's high-water mark of the process, `VmHWM`, where /proc has it, else the largest
