@@ -122,13 +122,16 @@ class Fifo<T> {
   }
 }
 
-interface Item {
-  msg: GossipFrame;
+/** A queued frame: decoded, or its raw bytes (decoded when served: gossip-inbound.ts), with
+ *  where it came from (`src`: the caller's, e.g. its connection). */
+interface Item<S> {
+  msg: GossipFrame | Uint8Array;
   at: number;
+  src: S;
 }
 
 /** One origin's frames on one link, with what the hot-origin share needs. */
-class OriginQueue extends Fifo<Item> {
+class OriginQueue<S> extends Fifo<Item<S>> {
   /** Last turn a frame of this origin on this link was dropped over a bound. */
   droppedTurn = -2;
   /** Frames served in turn `servedTurn`. */
@@ -137,16 +140,16 @@ class OriginQueue extends Fifo<Item> {
 }
 
 /** One link's queues: per origin, served round robin. */
-class LinkQueue {
-  readonly origins = new Map<string, OriginQueue>();
+class LinkQueue<S> {
+  readonly origins = new Map<string, OriginQueue<S>>();
   /** Origins with frames, in service order. */
   readonly ring = new Fifo<string>();
   size = 0;
 
-  push(origin: string, item: Item): void {
+  push(origin: string, item: Item<S>): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
-      q = new OriginQueue();
+      q = new OriginQueue<S>();
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
@@ -157,7 +160,7 @@ class LinkQueue {
   /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
    *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
    *  of the link is such. */
-  pop(turn: number, hotShare: number): Item | null {
+  pop(turn: number, hotShare: number): Item<S> | null {
     for (let k = this.ring.size; k > 0; k--) {
       const origin = this.ring.pop();
       const q = this.origins.get(origin)!;
@@ -181,8 +184,8 @@ class LinkQueue {
 }
 
 /** Per-node inbound gossip scheduler (see the module comment). */
-export class FairInbound {
-  private readonly links = new Map<string, LinkQueue>();
+export class FairInbound<S = null> {
+  private readonly links = new Map<string, LinkQueue<S>>();
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
@@ -198,20 +201,20 @@ export class FairInbound {
 
   constructor(
     private readonly c: FairQueueConfig,
-    /** Hand one frame to the machine (`at`: when its chunk arrived). */
-    private readonly run: (peer: string, msg: GossipFrame, at: number) => void,
+    /** Hand one frame to the machine (`at`: when its chunk arrived; raw bytes are decoded first). */
+    private readonly run: (peer: string, msg: GossipFrame | Uint8Array, at: number, src: S) => void,
   ) {}
 
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
-  offer(peer: string, origin: string, msg: GossipFrame, at: number): Offer {
+  offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S): Offer {
     if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
     }
     let l = this.links.get(peer);
     if (l === undefined) {
-      l = new LinkQueue();
+      l = new LinkQueue<S>();
       this.links.set(peer, l);
       this.ring.push(peer);
     }
@@ -226,11 +229,18 @@ export class FairInbound {
       q.droppedTurn = this.turn;
       return 'full-origin';
     }
-    l.push(origin, { msg, at });
+    l.push(origin, { msg, at, src: src as S });
     this.stats.queued++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
+  }
+
+  /** Would `offer` run a frame of `origin` from `peer` now (nothing queued, budget left, and not
+   *  past the hot share of a run of one link and origin)? No side effect. */
+  wouldRun(peer: string, origin: string): boolean {
+    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return false;
+    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare;
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
@@ -259,14 +269,14 @@ export class FairInbound {
     return l !== undefined && (l.size >= this.c.maxLinkFrames || (l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames);
   }
 
-  /** Count a frame from `peer` dropped over a bound unread (never offered: the
-   *  caller saw `full`). */
-  countUnread(peer: string): void {
+  /** Count a frame of `origin` (default: the peer's own) from `peer` dropped over a bound
+   *  unread (never offered: the caller saw `full`). */
+  countUnread(peer: string, origin = peer): void {
     const l = this.links.get(peer);
     if (l !== undefined && l.size >= this.c.maxLinkFrames) this.stats.dropped.link++;
     else this.stats.dropped.origin++;
     this.stats.unread++;
-    const q = l?.origins.get(peer);
+    const q = l?.origins.get(origin);
     if (q !== undefined) q.droppedTurn = this.turn;
   }
 
@@ -326,7 +336,7 @@ export class FairInbound {
       if (l.size > 0) this.ring.push(peer);
       else this.links.delete(peer);
       this.spent++;
-      this.run(peer, item.msg, item.at);
+      this.run(peer, item.msg, item.at, item.src);
     }
     if (this.stats.depth > 0) this.schedule();
   }

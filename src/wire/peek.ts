@@ -51,3 +51,26 @@ export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean
   for (let k = 0; k < origin.length; k++) if (frame[i + k] !== origin[k]) return false;
   return true;
 }
+
+/**
+ * Where the envelope's origin lies in `frame` (one whole frame, unchecked), for a receiver that
+ * queues `gossip` frames per origin before decoding them (src/net/gossip-inbound.ts): true with
+ * `out[0]` its first byte's index and `out[1]` its length, when `frame` is a `gossip` frame with
+ * a raw 16-byte id whose length prefix says exactly this frame and whose payload starts with a
+ * well-formed envelope header; false otherwise (the caller decodes the frame as usual). The
+ * bytes are not trusted: the frame is decoded and checked in full before it is used.
+ */
+export function gossipOriginRange(frame: Uint8Array, out: Int32Array): boolean {
+  const end = frame.length - 4;
+  if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
+  if (readU32(frame, 0) !== frame.length - 4) return false;
+  const len = varintAt(frame, 6 + 1 + 16, end);
+  if (len === null || len[1] + len[0] > end) return false;
+  let i = len[1];
+  if (frame[i++] !== ENVELOPE_VERSION) return false;
+  const o = varintAt(frame, i, end);
+  if (o === null || o[1] + o[0] > end) return false;
+  out[0] = o[1];
+  out[1] = o[0];
+  return true;
+}

@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
