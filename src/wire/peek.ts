@@ -17,18 +17,22 @@ import { TYPE_CODES } from './types.js';
 
 const GOSSIP_CODE = TYPE_CODES.gossip;
 
-/** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): [value, next index],
- *  or null. */
-function varintAt(b: Uint8Array, i: number, end: number): [number, number] | null {
+/** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): its value, with the
+ *  next index in `NEXT[0]`; -1 when there is none. (No array per call: this runs per frame.) */
+const NEXT = new Int32Array(1);
+function varintAt(b: Uint8Array, i: number, end: number): number {
   let v = 0;
   let mul = 1;
   for (let k = 0; k < 4 && i < end; k++) {
     const byte = b[i++];
     v += (byte & 0x7f) * mul;
-    if (byte < 0x80) return [v, i];
+    if (byte < 0x80) {
+      NEXT[0] = i;
+      return v;
+    }
     mul *= 128;
   }
-  return null;
+  return -1;
 }
 
 /**
@@ -42,12 +46,12 @@ export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean
   // The length prefix must say exactly this frame.
   if (readU32(frame, 0) !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
-  if (len === null || len[1] + len[0] > end) return false;
-  let i = len[1];
+  if (len < 0 || NEXT[0] + len > end) return false;
+  let i = NEXT[0];
   if (frame[i++] !== ENVELOPE_VERSION) return false;
   const o = varintAt(frame, i, end);
-  if (o === null || o[0] !== origin.length || o[1] + o[0] > end) return false;
-  i = o[1];
+  if (o < 0 || o !== origin.length || NEXT[0] + o > end) return false;
+  i = NEXT[0];
   for (let k = 0; k < origin.length; k++) if (frame[i + k] !== origin[k]) return false;
   return true;
 }
@@ -65,12 +69,12 @@ export function gossipOriginRange(frame: Uint8Array, out: Int32Array): boolean {
   if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
   if (readU32(frame, 0) !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
-  if (len === null || len[1] + len[0] > end) return false;
-  let i = len[1];
+  if (len < 0 || NEXT[0] + len > end) return false;
+  let i = NEXT[0];
   if (frame[i++] !== ENVELOPE_VERSION) return false;
   const o = varintAt(frame, i, end);
-  if (o === null || o[1] + o[0] > end) return false;
-  out[0] = o[1];
-  out[1] = o[0];
+  if (o < 0 || NEXT[0] + o > end) return false;
+  out[0] = NEXT[0];
+  out[1] = o;
   return true;
 }

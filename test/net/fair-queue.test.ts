@@ -169,6 +169,41 @@ test('a flooder is quarantined and an honest message is not held behind its back
   }
 });
 
+test('relayed gossip queued undecoded: an honest frame behind a relayed flood in the same read runs early, a corrupted one is counted as bad when served', { timeout: 30_000 }, async () => {
+  // A neighbour relays 600 messages of another origin and, in the same socket write, one
+  // honest message; a relayed frame in the middle has a flipped payload byte (its header is
+  // intact, so it is queued by its header and only fails its checksum when served).
+  const target = await node();
+  let relay: FakePeer | null = null;
+  try {
+    const before = encodedFlood('127.0.0.1:31', 300);
+    const bad = encodedFlood('127.0.0.1:31', 301).subarray(before.length);
+    bad[bad.length - 10] ^= 0xff; // a payload byte (the round and the checksum are the last 5)
+    const flood = Buffer.concat([before, bad, encodedFlood('127.0.0.1:31', 600).subarray(before.length + bad.length)]);
+    const enc = encodeFrame(gossip('127.0.0.1:32', 0, 'honest'));
+    if (!enc.ok) throw new Error(enc.reason);
+    relay = await welcomed(target, '127.0.0.1:30');
+    let delivered = 0;
+    let floodBeforeHonest = -1;
+    target.on('message', (d) => {
+      if (d.channel === 'flood') delivered++;
+      if (d.channel === 'honest') floodBeforeHonest = delivered;
+    });
+    relay.socket.write(Buffer.concat([flood, enc.frame]));
+    await waitUntil(() => floodBeforeHonest >= 0 && delivered === 599, 10_000, () => `honest delivered (${floodBeforeHonest} flood before it) and 599 of the 600 flood messages (${delivered})`);
+    // Round robin per origin on the link: the honest origin is served in the first pass after
+    // the read, not after the 600 frames ahead of it in the stream.
+    assert.ok(floodBeforeHonest <= 2 * BUDGET, `${floodBeforeHonest} flood messages delivered before the honest one (bound ${2 * BUDGET})`);
+    const st = target.stats();
+    assert.equal(st.droppedFrames['bad-checksum'], 1, `the corrupted frame counted as bad: ${JSON.stringify(st.droppedFrames)}`);
+    assert.ok((st.defences?.fairQueue?.queued ?? 0) >= 500, `the flood waited in the fair queue: ${JSON.stringify(st.defences?.fairQueue)}`);
+    assert.equal(st.defences?.scores['127.0.0.1:30']?.quarantines ?? 0, 0, 'the relay is not quarantined');
+  } finally {
+    relay?.socket.destroy();
+    await target.close();
+  }
+});
+
 test('a young link whose own messages overflow by more than youngLinkDrops is quarantined before its origin burst is spent', { timeout: 30_000 }, async () => {
   // 3,000 of its own messages against an origin burst of 10,000: within the origin limit (the
   // next test shows such a burst is not scored with the default allowance, 4,096), but 256
