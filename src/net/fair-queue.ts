@@ -10,7 +10,9 @@
  * Here a node handles at most `turnBudget` gossip frames per event-loop turn. While nothing is
  * queued and the turn's budget is not spent, a frame runs at once (the common, unloaded
  * case: no added latency, no reordering). Otherwise it waits in a queue of its link (the peer
- * it came from) and, inside that, of its origin (the envelope's `origin`); the queues are
+ * it came from) and, inside that, of its origin (the envelope's `origin`; a frame may wait
+ * undecoded, its origin read from its header, and is then decoded when served:
+ * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
  * `setImmediate` passes of `turnBudget` frames. A link's backlog therefore never delays
  * another link's frames by more than one frame per link per round, and inside a link (a
@@ -50,12 +52,22 @@ import type { Message } from '../proto/types.js';
 export type GossipFrame = Extract<Message<string>, { type: 'gossip' }>;
 
 export interface FairQueueConfig {
-  /** Gossip frames handled per event-loop turn before the rest wait for the next pass.
-   *  Guess, not measured per frame: 64 frames keep one node's hold on the loop to a few ms
-   *  per turn at tens of µs per frame (validate, deliver, forward), and still let a node
-   *  serve 64 × (turns per second) frames, well above the bench cluster's 2,000 msgs/s.
-   *  bench:flood measured 64 against 16 (docs/results.md): no difference within the noise. */
+  /** Gossip frames handled per event-loop turn before the rest wait for the next pass. 16,
+   *  measured on bench:flood's sustained flood (docs/results.md, h29f): there nearly every
+   *  frame waits in a queue, each node serves its full budget every turn, and an honest
+   *  message waits about one turn per hop (its relay is written, read and served a turn after
+   *  it arrived) — so what it waits behind is the turn's work, every node's budget of it:
+   *  the flood messages delivered during the slowest honest flights fell from 980–1,214 at 64
+   *  to 382–430 at 16. Throughput is the budget times the turns per second, and turns are
+   *  shorter by the same factor (16 frames at ≈ 8–15 µs each is ≈ 0.1–0.25 ms of one node's
+   *  work). Earlier, at load 20–48, 64 against 16 showed no difference in the noise (h13f). */
   turnBudget: number;
+  /** The budget of a pass that starts with more than 4 × this many frames waiting: a node
+   *  that has fallen that far behind (its thread starved by the machine's load, or a bulk
+   *  publisher above what it can serve) has lost the latency the small budget keeps, and
+   *  serves its backlog in larger slices, so that each turn's fixed costs (the poll, a write
+   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. */
+  catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
   maxOriginFrames: number;
@@ -80,7 +92,7 @@ export interface FairQueueConfig {
   youngLinkDrops: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
 
 /** What happened to an offered frame: run now, queued, or dropped over a bound. */
 export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
@@ -316,9 +328,10 @@ export class FairInbound<S = null> {
     this.turn++;
     this.runCount = 0;
     if (this.closed) return;
+    const budget = this.stats.depth > 4 * this.c.catchUpBudget ? Math.max(this.c.turnBudget, this.c.catchUpBudget) : this.c.turnBudget;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;
-    while (this.spent < this.c.turnBudget && this.ring.size > 0 && idle < this.ring.size) {
+    while (this.spent < budget && this.ring.size > 0 && idle < this.ring.size) {
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {

@@ -52,13 +52,34 @@
  *   its peer's next own frames past the cap in the tick are refused from their header alone
  *   (no CRC-32C, no SHA-256 id check; the refused flood cost its ingress ≈ 16 µs a frame
  *   decoded, h22f). Relayed frames of a capped origin are never refused, but wait at the hot share.
+ * - Undecoded queueing (`skim`, h29f): once a connection has delivered a gossip frame, each next
+ *   frame is looked at before it is decoded. While the fair queue has frames waiting (or the
+ *   turn's budget is spent), a frame whose header says `gossip` is queued as its raw bytes under
+ *   its link and the origin read from its header (wire/peek.ts `gossipOriginRange`), after the
+ *   per-peer admission every frame gets (transport.ts `onFrame`); it is decoded — CRC-32C,
+ *   SHA-256 id check, schema — only when the fair queue serves it, and then run at once. Two
+ *   things follow. An honest frame that a neighbour sends behind a relayed flood (one link,
+ *   one TCP stream: f0 → f2 in bench:flood) no longer waits, at its read, for the decode of
+ *   every flood frame ahead of it in the stream: those cost a header look each, and their
+ *   decode is spread over the turns that serve them. And the frame served is the last one
+ *   decoded when its machine forwards it, so the forward reuses the received bytes
+ *   (wire/forward.ts keeps one frame: with frames decoded at read and run later, it had been
+ *   overwritten for every queued frame — one run of bench:flood's sustained flood re-encoded
+ *   18,917 of its 20,414 relays; now none of 20,916). A frame
+ *   that fails its decode when served is counted as the connection's bad frame then
+ *   (transport.ts `onBadFrame`), never run. Unloaded (nothing waiting) a frame is decoded in
+ *   place and run as before.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
  *   counted by verdict, a throw or a bad return value taken as `ignore`, a `reject` scored
  *   against the peer the message came from.
  *
- * Limits: a skimmed frame's checksum is never verified, so a corrupted frame of a flooding
+ * Limits: a frame queued undecoded is checked only when served, so a corrupted one is counted
+ * as a bad frame a turn or more after it arrived (and not at all if its link is dropped first),
+ * and it keeps its socket read buffer alive meanwhile, as a queued decoded frame's payload view
+ * did; a frame split across two socket reads cannot be looked at and is decoded at its read as
+ * before. A skimmed frame's checksum is never verified, so a corrupted frame of a flooding
  * peer is counted as a dropped gossip frame, not as a bad frame (it is dropped either way,
  * and charged to the peer that sent it on its own connection). Only the peer's own origin is
  * skimmed: a flood relayed under other origins is decoded frame by frame (and bounded by the
