@@ -95,14 +95,12 @@
  * decoded frame of the flooder against ≈ 0.5 µs per skimmed one; docs/results.md, h22f).
  */
 import type { Message, MsgId, Verdict } from '../proto/types.js';
-import { decodeFrame, gossipFromOrigin, gossipOriginRange, readEnvelopeInto, type DecodeResult, type Envelope, type WireLimits } from '../wire/index.js';
+import { decodeFrame, envelopeOriginRange, gossipFromOrigin, gossipOriginRange, type DecodeResult, type WireLimits } from '../wire/index.js';
 import type { Connection } from './connection.js';
 import { FairInbound, type GossipFrame } from './fair-queue.js';
 import type { PeerGuard } from './guard.js';
 import type { StatsCounters } from './stats.js';
 
-/** Reused to read a gossip envelope's origin (reads never nest). */
-const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
 /** Read budget per connection and turn for its peer's own gossip frames: a decoded frame
  *  costs DECODE_COST, a skimmed one 1; once spent the connection is held until the next turn.
  *  1,024: 128 decoded frames or 1,024 skimmed ones (about two 64 KiB socket reads of 64-byte
@@ -120,7 +118,7 @@ const DECODE_COST = 8;
 const YOUNG_MS = 1000;
 /** Most peer addresses whose UTF-8 bytes are cached for skimming (then the cache restarts). */
 const MAX_ORIGIN_BYTES = 1024;
-/** Reused by `skim`: where a raw gossip frame's origin lies (wire/peek.ts `gossipOriginRange`). */
+/** Reused: where a gossip frame's or envelope's origin lies (wire/peek.ts). */
 const RANGE = new Int32Array(2);
 
 /** What the inbound path needs from the transport. */
@@ -177,7 +175,9 @@ export class GossipInbound {
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
     const share = this.host.defences.share;
     if (this.fair === null && share === null) return this.run(peer, msg, now);
-    const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
+    // The origin, as a string made only when it is neither the peer nor the last one seen.
+    const p = msg.payload;
+    const origin = envelopeOriginRange(p, RANGE) ? this.originOf(peer, p, RANGE[0], RANGE[1]) : peer;
     const own = origin === peer;
     // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare),
     // charged as a frame dropped over a queue bound (read cost, origin token, young-link count).

@@ -70,9 +70,18 @@ export function gossipOriginRange(frame: Uint8Array, out: Int32Array): boolean {
   if (readU32(frame, 0) !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
   if (len < 0 || NEXT[0] + len > end) return false;
-  let i = NEXT[0];
-  if (frame[i++] !== ENVELOPE_VERSION) return false;
-  const o = varintAt(frame, i, end);
+  return originAt(frame, NEXT[0], NEXT[0] + len, out);
+}
+
+/** The same for an envelope (a `gossip` payload, decoded or not): where its origin lies. */
+export function envelopeOriginRange(payload: Uint8Array, out: Int32Array): boolean {
+  return originAt(payload, 0, payload.length, out);
+}
+
+/** The origin of the envelope at `b[i, end)`: its range into `out`, false when malformed. */
+function originAt(b: Uint8Array, i: number, end: number, out: Int32Array): boolean {
+  if (i >= end || b[i++] !== ENVELOPE_VERSION) return false;
+  const o = varintAt(b, i, end);
   if (o < 0 || NEXT[0] + o > end) return false;
   out[0] = NEXT[0];
   out[1] = o;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_WIRE_LIMITS, encodeEnvelope, encodeFrame, FrameDecoder, gossipFromOrigin, gossipOriginRange, messageIdFor, type WireMessage } from '../../src/wire/index.js';
+import { DEFAULT_WIRE_LIMITS, encodeEnvelope, encodeFrame, envelopeOriginRange, FrameDecoder, gossipFromOrigin, gossipOriginRange, messageIdFor, type WireMessage } from '../../src/wire/index.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -38,6 +38,11 @@ test('gossipOriginRange: where the origin lies, only for a gossip frame with a w
     assert.deepEqual(f.subarray(out[0], out[0] + out[1]), utf8(origin), `origin ${origin}, payload ${size} B`);
   }
   assert.equal(gossipOriginRange(frame({ type: 'ping', seq: 1 }), out), false, 'not gossip');
+  const env = encodeEnvelope({ origin: 'b:2', seq: 1, channel: 'c', timestamp: 1, data: new Uint8Array(3) });
+  assert.equal(envelopeOriginRange(env, out), true);
+  assert.deepEqual(env.subarray(out[0], out[0] + out[1]), utf8('b:2'));
+  assert.equal(envelopeOriginRange(env.subarray(0, 3), out), false, 'a truncated envelope');
+  assert.equal(envelopeOriginRange(new Uint8Array(0), out), false, 'empty');
   const f = gossipFrame('127.0.0.1:7001', 5);
   for (let n = 0; n < f.length; n++) assert.equal(gossipOriginRange(f.subarray(0, n), out), false, `truncated to ${n}`);
   fc.assert(
