@@ -57,6 +57,13 @@
  * flooder's cap at the end. The three slowest messages also give when each node delivered them
  * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
  *
+ * Per honest message (h29f), in the JSON and the lines after the table: the GC pause inside its
+ * flight (`slowest[].gc_ms`; `gc_hit_messages`, and `p99_less_gc_ms`, the p99 of the latency less
+ * that pause), the flood messages the five nodes delivered during its flight (`flood_ahead_p50`,
+ * `flood_ahead_p99`: the flood's work it waited behind or beside, a count the machine's load
+ * stretches far less than the latency) and the p99 latency in the JS thread's own CPU time
+ * (`thread_cpu_p99_ms`).
+ *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
  *
