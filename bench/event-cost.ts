@@ -22,8 +22,9 @@
  *
  * Besides the CPU (agent + launcher, and the launcher alone), the main-thread wake-ups of the
  * agents per event, query and idle window (schedstat's third field: times the thread was
- * scheduled in), and the asker's own CPU per query (its agent process from the ask to the
- * summary: the responses are processed there one after another, on the query's critical path). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
+ * scheduled in) and of their launchers per query, and the asker's own CPU and main-thread
+ * wake-ups per query (its agent process from the ask to the summary: the responses are
+ * processed there one after another, on the query's critical path). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
  * when they stop; they never write the CLI's code cache); the JSON's `windows_monotonic_us`
  * gives each round's window on the profiles' clock, to cut them to a round.
  *
@@ -191,10 +192,10 @@ async function main(): Promise<void> {
       });
       return s;
     };
-    type Per = Sample & { wall: number[]; asker: number[] };
-    const per = (a: Sample, b: Sample, wall: number[] = [], asker: number[] = []): Per => {
+    type Per = Sample & { wall: number[]; asker: number[]; askerWakes: number[] };
+    const per = (a: Sample, b: Sample, wall: number[] = [], asker: number[] = [], askerWakes: number[] = []): Per => {
       const d = (k: keyof Sample): number => (b[k] - a[k]) / events / nodes;
-      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall, asker };
+      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall, asker, askerWakes };
     };
     const eventRound = async (name: string): Promise<Per> => {
       const w0 = monoUs();
@@ -219,8 +220,10 @@ async function main(): Promise<void> {
       // The asker's own CPU (agent process, every thread) from the ask to the summary: its share
       // is on the query's critical path (every response is processed there, one after another).
       const asker: number[] = [];
+      const askerWakes: number[] = [];
       for (let k = 0; k < events; k++) {
         const a0 = cpuMsOf(pids[k % nodes]);
+        const aw0 = mainWakeups(pids[k % nodes]);
         const q0 = monoUs();
         const t0 = performance.now();
         let got = 0;
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
         if (done.reason !== 'complete') process.stderr.write(`query ${k}: ${done.reason}, ${got} of ${nodes} responses\n`);
         wall.push(allAt - t0);
         asker.push(cpuMsOf(pids[k % nodes]) - a0);
+        askerWakes.push(mainWakeups(pids[k % nodes]) - aw0);
         // Each query's own window, named after its asker (to cut a profiled asker's samples).
         windows.push({ round: `query ${k} at n${k % nodes}`, us: [q0, monoUs()] });
         await sleep(150);
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
       await sleep(500);
       const c1 = sample();
       windows.push({ round: 'query', us: [w0, monoUs()] });
-      return per(c0, c1, wall, asker);
+      return per(c0, c1, wall, asker, askerWakes);
     };
     const idle = async (): Promise<Per> => {
       const w0 = monoUs();
@@ -285,21 +289,22 @@ async function main(): Promise<void> {
         event_to_all_ms_p50: r2(median(h.wall)),
         query_to_all_ms_p50: r2(median(q.wall)),
         asker_cpu_ms_per_query_p50: r2(median(q.asker)),
+        asker_wakeups_per_query_p50: r2(median(q.askerWakes)),
       })),
       date: new Date().toISOString(),
     };
     process.stdout.write(
       `N = ${nodes}, ${events} events (and queries) per round, load ${result.load_avg_1m.join(' -> ')}, RSS per agent ${result.rss_mb_per_agent} MB, ${bin}${nodeFlags.length > 0 ? ' ' + nodeFlags.join(' ') : ''}\n` +
-        'per agent and event or query, ms of CPU (agent + launcher; launcher alone in brackets), then main-thread wake-ups of the agent\n' +
-        '         event+handler      event, no handler  query              idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
+        'per agent and event or query, ms of CPU (agent + launcher; launcher alone in brackets), then main-thread wake-ups of the agent (and of the launcher per query)\n' +
+        '         event+handler      event, no handler  query                     idle (same window)  handler child (event / query)  | wall p50 (ms): event, query\n' +
         result.rounds
           .map((x, i) => {
             const c = (ms: number, launcher: number | null, w: number): string => `${ms}${launcher === null ? '' : ` (${launcher})`} ${w}w`.padEnd(19);
-            return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
+            return `round ${i + 1}: ${c(x.agent_cpu_ms_per_event_with_handler, x.launcher_cpu_ms_per_event_with_handler, x.agent_wakeups_per_event_with_handler)}${c(x.agent_cpu_ms_per_event_no_handler, null, x.agent_wakeups_per_event_no_handler)}${`${c(x.agent_cpu_ms_per_query, x.launcher_cpu_ms_per_query, x.agent_wakeups_per_query).trimEnd()} ${x.launcher_wakeups_per_query}lw `.padEnd(26)}${c(x.agent_cpu_ms_idle_same_window, null, x.agent_wakeups_idle_same_window)}${x.handler_children_cpu_ms_per_event} / ${x.handler_children_cpu_ms_per_query}  | ${x.event_to_all_ms_p50}, ${x.query_to_all_ms_p50}`;
           })
           .join('\n') +
         '\n' +
-        `the asker's own CPU from the ask to the summary (ms, median of each round's queries): ${result.rounds.map((x) => x.asker_cpu_ms_per_query_p50).join(', ')}\n`,
+        `the asker's own CPU from the ask to the summary (ms, median of each round's queries): ${result.rounds.map((x) => x.asker_cpu_ms_per_query_p50).join(', ')}; its main-thread wake-ups: ${result.rounds.map((x) => x.asker_wakeups_per_query_p50).join(', ')}\n`,
     );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'event-cost.json'), JSON.stringify(result, null, 2) + '\n');

@@ -383,8 +383,9 @@ export class HandlerRunner {
       if (pid !== undefined) this.live.delete(pid);
       const r: HandlerResult = { script: job.script, event: job.event, outcome, code, stdout, stderr: error ?? stderr };
       if (out !== null) {
-        const bytes = new Uint8Array(Buffer.concat(out.chunks));
-        r.stdout = Buffer.from(bytes).toString('utf8');
+        // The launcher hands the output over in one chunk: no copy of it here.
+        const bytes = out.chunks.length === 1 ? out.chunks[0] : Buffer.concat(out.chunks);
+        r.stdout = bytes.toString('utf8');
         job.query!.done({ outcome, code, stdout: bytes, truncated: out.total > out.limit, stderr: r.stderr, script: job.script });
       }
       this.finish(job, r);

@@ -120,49 +120,64 @@ export class AgentQueries {
     const members = this.d.members();
     const expect = this.expected(filter, members);
     const timeoutMs = q.timeoutMs ?? defaultQueryTimeoutMs(members.length);
+    // The stream's lines are made as the updates arrive (`onUpdate`: synchronously, no promise
+    // per response); an update raised during the call itself waits for the stream's head.
+    const early: QueryUpdate[] = [];
+    let onUpdate = (u: QueryUpdate): void => void early.push(u);
     let run: ReturnType<RumorNode['query']>;
     try {
-      run = this.d.node.query(q.name, q.payload, { nodes: q.nodes, tags: q.tags, timeoutMs, ack: q.ack, relayFactor: q.relayFactor, expect: expect.map((m) => m.addr) });
+      run = this.d.node.query(q.name, q.payload, { nodes: q.nodes, tags: q.tags, timeoutMs, ack: q.ack, relayFactor: q.relayFactor, expect: expect.map((m) => m.addr), onUpdate: (u) => onUpdate(u) });
     } catch (err) {
       if (err instanceof QueryError) return sendJson(res, 400, { error: err.message, code: err.code }), true;
       throw err;
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     const names = new Map(members.map((m) => [m.addr, m.name]));
-    // The lines of one turn of the event loop are joined and written once, as one chunk: the
-    // responses of a query reach the asker in bursts (one UDP read hands over up to 32
-    // datagrams), and at N = 50 one write per response was 50 writes (and 50 reads for the
-    // client) per query. A `res.write` per line under `cork` still cost a chunk (three buffers
-    // in the `writev`) and Node's per-write bookkeeping each: measured with CPU profiles of
-    // askers (bench/event-cost.ts `--cpu-prof`, N = 30, load 16-20), ~1 ms of an asker's
-    // ~5.6 ms per query went to writing its 31 lines; the asker is the one agent whose CPU a
-    // query multiplies, and it waits for a core for most of a query on a busy machine.
-    let pending = '';
-    const flush = (): void => {
-      if (pending !== '' && !res.writableEnded) res.write(pending);
-      pending = '';
-    };
-    const line = (o: object): void => {
-      if (res.writableEnded) return;
-      if (pending === '') setImmediate(flush);
-      pending += JSON.stringify(o) + '\n';
-    };
-    line({ type: 'start', id: run.id, name: q.name, timeoutMs, expected: expect.map((m) => ({ name: m.name, addr: m.addr })) });
-    for await (const u of run) line(updateJson(u));
+    const line = lineWriter(res);
+    line(JSON.stringify({ type: 'start', id: run.id, name: q.name, timeoutMs, expected: expect.map((m) => ({ name: m.name, addr: m.addr })) }) + '\n');
+    onUpdate = (u) => line(updateLine(u));
+    for (const u of early) onUpdate(u);
     const s = await run.done;
-    line(summaryJson(s, (a) => ({ name: names.get(a) ?? a, addr: a })));
-    const rest = pending;
-    pending = '';
-    res.end(rest);
+    line(JSON.stringify(summaryJson(s, (a) => ({ name: names.get(a) ?? a, addr: a }))) + '\n', true);
     return true;
   }
 }
 
-function updateJson(u: QueryUpdate): object {
-  if (u.type === 'ack') return { type: 'ack', name: u.name, addr: u.from, final: u.final };
+/**
+ * The stream's writer: `line(text)` queues a line, `line(text, true)` writes what is queued with
+ * it and ends the response. The lines of one turn of the event loop are joined and written once,
+ * as one chunk: the responses of a query reach the asker in bursts (one UDP read hands over up
+ * to 32 datagrams), and at N = 50 one write per response was 50 writes (and 50 reads for the
+ * client) per query. A `res.write` per line under `cork` still cost a chunk (three buffers in
+ * the `writev`) and Node's per-write bookkeeping each: measured with CPU profiles of askers
+ * (bench/event-cost.ts `--cpu-prof`, N = 30, load 16-20), ~1 ms of an asker's ~5.6 ms per query
+ * went to writing its 31 lines; the asker is the one agent whose CPU a query multiplies, and it
+ * waits for a core for most of a query on a busy machine.
+ */
+function lineWriter(res: ServerResponse): (text: string, last?: boolean) => void {
+  let pending = '';
+  let ended = false;
+  const flush = (): void => {
+    if (pending !== '' && !ended) res.write(pending);
+    pending = '';
+  };
+  return (text, last = false) => {
+    if (ended) return;
+    if (pending === '' && !last) setImmediate(flush);
+    pending += text;
+    if (!last) return;
+    ended = true;
+    res.end(pending);
+    pending = '';
+  };
+}
+
+/** One line of the stream (JSON and its newline). */
+function updateLine(u: QueryUpdate): string {
+  if (u.type === 'ack') return JSON.stringify({ type: 'ack', name: u.name, addr: u.from, final: u.final }) + '\n';
   // A view of the payload (no copy), read twice.
   const p = Buffer.from(u.payload.buffer, u.payload.byteOffset, u.payload.byteLength);
-  return { type: 'response', name: u.name, addr: u.from, payload: p.toString('utf8'), payloadBase64: p.toString('base64'), error: u.error, expected: u.expected };
+  return JSON.stringify({ type: 'response', name: u.name, addr: u.from, payload: p.toString('utf8'), payloadBase64: p.toString('base64'), error: u.error, expected: u.expected }) + '\n';
 }
 
 function summaryJson(s: QuerySummary<string>, who: (addr: string) => Who): object {

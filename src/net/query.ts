@@ -49,6 +49,11 @@ export interface QueryOptions {
   relayFactor?: number;
   /** Addresses of the members expected to answer; the query ends when all did. */
   expect?: string[];
+  /** Take each update synchronously, as it arrives, instead of through the run's async
+   *  iterator (which then yields nothing): no promise per response. For an asker that streams
+   *  the updates on (the agent's `POST /v1/query`). It must not throw; a throw is logged by the
+   *  host and the update is lost. */
+  onUpdate?: (u: QueryUpdate) => void;
 }
 
 /** Default query timeout of the library (ms): Serf's at a cluster of up to 9 nodes (its
@@ -90,6 +95,8 @@ export interface QueryHostNode {
 
 interface Listener {
   updates: QueryUpdate[];
+  /** `QueryOptions.onUpdate`: updates go there instead of `updates`. */
+  push: ((u: QueryUpdate) => void) | null;
   wake: (() => void) | null;
   finished: boolean;
   resolve: (s: QuerySummary<string>) => void;
@@ -142,7 +149,7 @@ export class NodeQueries {
     const body = typeof payload === 'string' ? enc.encode(payload) : payload;
     let r: ReturnType<QueryMachine<string>['ask']> | undefined;
     let listener: Listener | undefined;
-    const done = new Promise<QuerySummary<string>>((resolve) => (listener = { updates: [], wake: null, finished: false, resolve }));
+    const done = new Promise<QuerySummary<string>>((resolve) => (listener = { updates: [], push: opts.onUpdate ?? null, wake: null, finished: false, resolve }));
     this.handle.drive((now) => {
       // Events of the query raised during `ask` itself (this node's own ack, an empty expected
       // set's end) are held, then handed to the run once its id is known.
@@ -186,14 +193,19 @@ export class NodeQueries {
       if (this.early !== null) this.early.push(e);
       return;
     }
-    if (e.type === 'query-ack') l.updates.push({ type: 'ack', from: e.from, name: e.name, final: e.final });
-    else if (e.type === 'query-response') l.updates.push({ type: 'response', from: e.from, name: e.name, payload: e.payload, error: e.error, expected: e.expected });
+    if (e.type === 'query-ack') this.update(l, { type: 'ack', from: e.from, name: e.name, final: e.final });
+    else if (e.type === 'query-response') this.update(l, { type: 'response', from: e.from, name: e.name, payload: e.payload, error: e.error, expected: e.expected });
     else {
       this.runs.delete(id);
       l.finished = true;
       l.resolve(e.summary);
     }
     l.wake?.();
+  }
+
+  private update(l: Listener, u: QueryUpdate): void {
+    if (l.push !== null) l.push(u);
+    else l.updates.push(u);
   }
 
   private answer(e: Extract<QueryEvent<string>, { type: 'query' }>): void {

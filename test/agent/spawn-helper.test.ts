@@ -122,6 +122,23 @@ test(`${program} launcher: closing the runner kills the runs still going (the la
   await pidGone(Number(readFileSync(bg, 'utf8').trim()), 5000, "a run's background child to be killed when the runner closes");
 });
 
+test(`${program} launcher: a run's output is read whole (kept to its limit) whether its pipes close at its exit, after it (a background child holds them), or fill up before it`, { timeout: 30_000 }, async () => {
+  const h = runner(
+    [
+      { filters: ['user:late'], script: '(sleep 0.3; echo late) & echo early' },
+      { filters: ['user:full'], script: 'head -c 150000 /dev/zero | tr "\\0" y; echo done >&2' },
+      { filters: ['user:quick'], script: 'echo quick' },
+    ],
+    'helper',
+    5000,
+    program,
+  );
+  for (const [k, name] of ['late', 'full', 'quick'].entries()) h.r.dispatch(user(name, '', k + 1));
+  await within(h.r.idle(), 10_000, 'the three runs to finish');
+  const got = h.results.map((x) => [x.outcome, x.stdout, x.stderr]).sort();
+  assert.deepEqual(got, [['ok', 'early\nlate\n', ''], ['ok', 'quick\n', ''], ['ok', 'y'.repeat(4096), 'done\n']].sort());
+});
+
 test(`${program} launcher: empty, small and larger-than-a-pipe stdin arrive whole`, { timeout: 30_000 }, async () => {
   const h = runner([{ filters: ['user'], script: 'wc -c' }], 'helper', 5000, program);
   const sizes = [0, 10, 70_000];

@@ -39,6 +39,31 @@ test('node.query: answers stream back and the query ends when every expected nod
   assert.ok(updates.some((u) => u.type === 'ack' && u.from === nodes[0].address && u.final));
 });
 
+test('node.query with onUpdate: every update reaches the function as it arrives (own decline during the call included), the iterator yields none', async () => {
+  nodes[1].onQuery((q) => (q.name === 'whoami' ? `I am ${nodes[1].id}` : null));
+  nodes[2].onQuery(() => 'two');
+  const seen: QueryUpdate[] = [];
+  let doneSeen = false;
+  const run = nodes[0].query('whoami', '', {
+    timeoutMs: 20_000,
+    expect: nodes.map((n) => n.address),
+    onUpdate: (u) => {
+      assert.equal(doneSeen, false, 'an update after the summary');
+      seen.push(u);
+    },
+  });
+  // nodes[0] has no handler: its decline is raised inside `query` itself and delivered at once.
+  assert.ok(seen.some((u) => u.type === 'ack' && u.from === nodes[0].address && u.final), 'the own decline, delivered during the call');
+  const s = await run.done;
+  doneSeen = true;
+  assert.equal(s.reason, 'complete');
+  const from = seen.filter((u) => u.type === 'response').map((u) => u.from).sort();
+  assert.deepEqual(from, [nodes[1].address, nodes[2].address].sort());
+  const iterated: QueryUpdate[] = [];
+  for await (const u of run) iterated.push(u);
+  assert.deepEqual(iterated, []);
+});
+
 test('node.query: filters by name; without `expect` it runs to its timeout; bad queries throw QueryError', async () => {
   const run = nodes[0].query('whoami', '', { nodes: [nodes[1].id], timeoutMs: 300 });
   const s = await run.done;

@@ -98,6 +98,9 @@ interface Asking<P> {
 interface Pending<P> {
   origin: P;
   id: number;
+  /** This node's member name when the query arrived (its ack and answer carry it: one
+   *  `env.self()` per query). */
+  rname: string;
   deadline: number;
   relayFactor: number;
   answered: boolean;
@@ -173,8 +176,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
       err = err === '' ? `response of ${payload.byteLength} bytes cut to the limit of ${max}` : `${err}; response cut to ${max} bytes`;
     }
     this.counters.answered++;
-    const rname = this.myName();
-    this.sendResponse(p.value, { type: 'q-response', id: p.value.id, responder: this.self, rname, payload: body, error: cutUtf8(err, MAX_QUERY_ERROR_BYTES) }, now);
+    this.sendResponse(p.value, { type: 'q-response', id: p.value.id, responder: this.self, rname: p.value.rname, payload: body, error: err === '' ? '' : cutUtf8(err, MAX_QUERY_ERROR_BYTES) }, now);
     return { ok: true, value: undefined };
   }
 
@@ -183,7 +185,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     const p = this.takePending(key, now);
     if (!p.ok) return p;
     this.counters.declined++;
-    const ack: QueryMessage<P> = { type: 'q-ack', id: p.value.id, responder: this.self, rname: this.myName(), final: true };
+    const ack: QueryMessage<P> = { type: 'q-ack', id: p.value.id, responder: this.self, rname: p.value.rname, final: true };
     if (p.value.origin === this.self) this.onAck(ack, now);
     else this.sendSmall(p.value.origin, ack);
     return { ok: true, value: undefined };
@@ -194,10 +196,6 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   private sendSmall(to: P, msg: QueryMessage<P>): void {
     if (this.io.sendDatagram !== undefined) this.io.sendDatagram(to, msg);
     else this.io.send(to, msg);
-  }
-
-  private myName(): string {
-    return cutUtf8(this.env.self().name, this.config.maxNameBytes);
   }
 
   private takePending(key: string, now: number): QueryResult<Pending<P>> {
@@ -254,9 +252,10 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     const me = this.env.self();
     if (!matchesFilter(msg.filter, me.name, me.tags)) return;
     this.counters.received++;
-    this.remember(key, { origin: msg.origin, id: msg.id, deadline: now + msg.timeoutMs, relayFactor: msg.relayFactor, answered: false });
+    const rname = cutUtf8(me.name, this.config.maxNameBytes);
+    this.remember(key, { origin: msg.origin, id: msg.id, rname, deadline: now + msg.timeoutMs, relayFactor: msg.relayFactor, answered: false });
     if (msg.ack) {
-      const ack: QueryMessage<P> = { type: 'q-ack', id: msg.id, responder: this.self, rname: this.myName(), final: false };
+      const ack: QueryMessage<P> = { type: 'q-ack', id: msg.id, responder: this.self, rname, final: false };
       if (msg.origin === this.self) this.onAck(ack, now);
       else this.sendSmall(msg.origin, ack);
     }
