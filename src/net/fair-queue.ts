@@ -57,9 +57,10 @@ export interface FairQueueConfig {
    *  frame waits in a queue, each node serves its full budget every turn, and an honest
    *  message waits about one turn per hop (its relay is written, read and served a turn after
    *  it arrived) — so what it waits behind is the turn's work, every node's budget of it:
-   *  the flood messages delivered during the slowest honest flights were 700–1,246 at 64 and
-   *  382–467 at 16 (loaded runs, load 13–63; where the thread was starved enough for the
-   *  catch-up budget below, as at 64). Throughput is the budget times the turns per second, and turns are
+   *  the flood messages delivered during the slowest honest flights were 700–1,246 in all 20
+   *  runs at 64, and 382–467 in 4 of 8 runs at 16 (702–1,214 in the others: the catch-up
+   *  budget below, or a ceiling seen at both budgets; loaded runs, load 8–63). Not a verdict
+   *  on the latency: the quiet re-run decides. Throughput is the budget times the turns per second, and turns are
    *  shorter by the same factor (16 frames at ≈ 8–15 µs each is ≈ 0.1–0.25 ms of one node's
    *  work). Earlier, at load 20–48, 64 against 16 showed no difference in the noise (h13f). */
   turnBudget: number;
