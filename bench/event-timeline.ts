@@ -358,12 +358,15 @@ async function main(): Promise<void> {
         fleet_cpu_ms: r1(cpu),
         fleet_idle_cpu_ms_per_s_before: r1(idleRate),
         messages_sent_in_window: msgs,
+        // Agents whose handler launcher had not started by the publish (their first handler
+        // run of the event starts it: src/agent/warm-up.ts times the warm-up that should).
+        agents_without_launcher: launchers.filter((l) => l === undefined).length,
         agents_median: medianAgent(agentRows),
         slowest_agents: agentRows.slice(0, slowest),
       });
       const row = rows[rows.length - 1];
       process.stdout.write(
-        `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
+        `event ${k} (+${row.since_join_ms} ms after the join): ${row.latency_ms} ms to the last handler; last delivery ${row.last_delivery_ms}; slowest per hop ${JSON.stringify(row.slowest_delivery_by_hops_ms)}; delivery->handler p50 ${row.delivery_to_handler_ms?.p50} max ${row.delivery_to_handler_ms?.max}; agents with no launcher at the publish ${row.agents_without_launcher}; fleet CPU ${row.fleet_cpu_ms} ms (idle rate before: ${row.fleet_idle_cpu_ms_per_s_before} ms/s); sent ${JSON.stringify(msgs)}\n`,
       );
       for (const a of [{ ...row.agents_median, agent: 'median' }, ...row.slowest_agents]) process.stdout.write(`  ${agentLine(a)}\n`);
       gapStart = Date.now();

@@ -57,6 +57,13 @@
  * flooder's cap at the end. The three slowest messages also give when each node delivered them
  * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
  *
+ * Per honest message (h29f), in the JSON and the lines after the table: the GC pause inside its
+ * flight (`slowest[].gc_ms`; `gc_hit_messages`, and `p99_less_gc_ms`, the p99 of the latency less
+ * that pause), the flood messages the five nodes delivered during its flight (`flood_ahead_p50`,
+ * `flood_ahead_p99`: the flood's work it waited behind or beside, a count the machine's load
+ * stretches far less than the latency) and the p99 latency in the JS thread's own CPU time
+ * (`thread_cpu_p99_ms`).
+ *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
  *
@@ -187,6 +194,21 @@ interface Slow {
   rq_wait_ms: number | null;
   /** ms after the publish at which each node (f0..f4) delivered it (f1 is the publisher). */
   at_node_ms: number[];
+  /** GC pause inside its flight (publish to the last delivery), ms (filled in after the run:
+   *  the GC observer reports late). */
+  gc_ms?: number;
+  /** When it was published (performance.now()), for `gc_ms`. */
+  t0?: number;
+  /** Flood messages the five nodes delivered during its flight: the flood's work it waited
+   *  behind (or beside), a count the machine's load stretches far less than the latency. */
+  flood_ahead: number;
+}
+
+/** GC pause overlapping [from, to] (performance.now() ms). */
+function gcOverlap(from: number, to: number): number {
+  let ms = 0;
+  for (const [at, d] of gcs) ms += Math.max(0, Math.min(to, at + d) - Math.max(from, at));
+  return Math.round(ms * 100) / 100;
 }
 
 async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
@@ -301,6 +323,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
   const sentAt = new Map<string, number>();
   const sentCpu = new Map<string, number>();
   const sentSched = new Map<string, [number, number] | null>();
+  const sentFlood = new Map<string, number>();
   const got = new Map<string, number>();
   const lat: number[] = [];
   const cpuLat: number[] = [];
@@ -326,7 +349,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
         const s1 = s0 === null ? null : threadSched();
         const r2 = (x: number): number => Math.round(x * 100) / 100;
         const sc = s0 === null || s1 === null ? { main_cpu_ms: null, rq_wait_ms: null } : { main_cpu_ms: r2(s1[0] - s0[0]), rq_wait_ms: r2(s1[1] - s0[1]) };
-        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, at_node_ms: atNode.get(d.id)! });
+        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, at_node_ms: atNode.get(d.id)!, t0: sentAt.get(d.id)!, flood_ahead: floodDelivered - sentFlood.get(d.id)! });
       }
     });
   }
@@ -370,6 +393,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     sentAt.set(id, t);
     sentCpu.set(id, c0);
     sentSched.set(id, threadSched());
+    sentFlood.set(id, floodDelivered);
     index.set(id, i);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -378,6 +402,9 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
   const sched1 = threadSched();
   const deadline = Date.now() + 15_000;
   while (lat.length < MESSAGES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setImmediate(r)); // the GC observer's last entries
+  for (const w of worst) w.gc_ms = gcOverlap(w.t0!, w.t0! + w.ms);
+  const gcFree = worst.map((w) => w.ms - w.gc_ms!);
   const st = nodes[0].stats();
   const offered = child !== null && flood !== 'none' ? await request<Offered>(child, { cmd: 'report' }, 'report', 5000) : null;
   child?.kill();
@@ -435,7 +462,17 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     honest_quarantined: honestQ,
     // The three slowest honest messages (index i: published at i × 50 ms; the flood starts at
     // FLOOD_AT).
-    slowest: worst.sort((a, b) => b.ms - a.ms).slice(0, 3),
+    slowest: worst.sort((a, b) => b.ms - a.ms).slice(0, 3).map(({ t0: _t0, ...w }) => w),
+    // The honest messages whose flight a GC pause overlapped, and the p99 of the latency less
+    // the GC pauses inside it (which part of the slowest messages GC is).
+    gc_hit_messages: worst.filter((w) => w.gc_ms! > 0).length,
+    // The latency counted in the JS thread's own CPU time (schedstat; lags by up to a tick):
+    // the nodes' work and GC ahead of the message, without any wait for a core.
+    // Flood messages delivered (5 nodes) during an honest message's flight: p50 and p99.
+    flood_ahead_p50: worst.length ? pct(worst.map((w) => w.flood_ahead), 0.5) : null,
+    flood_ahead_p99: worst.length ? pct(worst.map((w) => w.flood_ahead), 0.99) : null,
+    thread_cpu_p99_ms: worst.length && worst[0].main_cpu_ms !== null ? Math.round(pct(worst.map((w) => w.main_cpu_ms!), 0.99) * 100) / 100 : null,
+    p99_less_gc_ms: gcFree.length ? Math.round(pct(gcFree, 0.99) * 100) / 100 : null,
     fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
     // Of those, the flooder's own frames dropped from their header alone (no decode).
     fair_queue_unread: st.defences?.fairQueue?.unread ?? null,
@@ -485,19 +522,19 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines']);
+const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99']);
 console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
-  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
+  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (GC ${String(x.gc_ms)}, thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
   console.log(
-    `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
+    `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms, in the JS thread's CPU time ${String(r.thread_cpu_p99_ms)} vs ${String(rows[0].thread_cpu_p99_ms)} ms; flood messages delivered during an honest one's flight p50 ${String(r.flood_ahead_p50)}, p99 ${String(r.flood_ahead_p99)}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
   );
 }
 // Where the time went during the flood (or the same window without one).
 for (const r of rows) {
   console.log(
-    `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
+    `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms; ${String(r.gc_hit_messages)} honest messages hit by one, p99 less their GC ${String(r.p99_less_gc_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
   );
 }
 // A flood that offers less than 10× node 0's per-peer frame bucket does not test the defences

@@ -12,7 +12,10 @@
  *   the last agent answers late and part of the join falls before it, so also
  *   `start_cpu_ms`, the sum of each agent's CPU at its own first answer, and
  *   `after_start_cpu_ms`, the fleet's CPU at convergence minus that sum: what the join cost
- *   after every agent's own start-up;
+ *   after every agent's own start-up; with each agent's CPU (`start_cpu_median_ms`) and the
+ *   frames and datagrams it had received and sent by its first answer (`start_frames_in_*`,
+ *   `start_frames_out_total`, from a `/v1/info` asked right after it): the join's traffic an
+ *   agent handles before it first answers, which a lone start (bench:startup) does not;
  * - `native_crc_loaded`: agents that had loaded the native CRC-32C by then (src/wire/crc.ts);
  * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
  *   spent on N − 1 JOINs;
@@ -36,8 +39,11 @@
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
  *   npm run bench:join-cost -- --nodes 50        (node --import tsx bench/join-cost.ts)
+ *   npm run bench:join-cost -- --nodes 50 --no-join   (the N agents started at once, none
+ *                                                joining: the start-ups' cost under the same
+ *                                                concurrency without the join's traffic)
  *
- * Prints the figures and writes `bench/results/join-cost-<N>.json`.
+ * Prints the figures and writes `bench/results/join-cost-<N>.json` (`-no-join` appended).
  */
 import { Agent as HttpAgent, request } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,14 +74,16 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function parseNodes(argv: string[]): number {
+function parseArgs(argv: string[]): { n: number; noJoin: boolean } {
   let n = 50;
+  let noJoin = false;
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--nodes' && Number.isInteger(v) && v >= 2 && v <= 200) n = Number(argv[++i]);
-    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200)`);
+    else if (argv[i] === '--no-join') noJoin = true;
+    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join)`);
   }
-  return n;
+  return { n, noJoin };
 }
 
 function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T> {
@@ -133,7 +141,33 @@ const addInto = (into: Counts, c: Counts): void => {
   for (const [k, v] of Object.entries(c)) into[k] = (into[k] ?? 0) + v;
 };
 
-async function run(n: number, dir: string): Promise<Record<string, unknown>> {
+/** Each agent's state at its first answer: its CPU, and the frames and datagrams it had
+ *  received and sent by then (its `/v1/info` asked right after: a few more at most). */
+interface AtUp {
+  cpu: number[];
+  framesIn: number[];
+  framesOut: number[];
+}
+
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v[Math.floor((v.length - 1) / 2)];
+};
+const total = (c: Counts | undefined): number => sum(Object.values(c ?? {}));
+
+/** The start-up figures of a fleet (`start_*`): what the agents spent and handled before their
+ *  first answer. */
+function startFigures(at: AtUp): Record<string, number> {
+  return {
+    start_cpu_ms: Math.round(sum(at.cpu)),
+    start_cpu_median_ms: Math.round(median(at.cpu) * 10) / 10,
+    start_frames_in_median: median(at.framesIn),
+    start_frames_in_total: sum(at.framesIn),
+    start_frames_out_total: sum(at.framesOut),
+  };
+}
+
+async function run(n: number, dir: string, noJoin: boolean): Promise<Record<string, unknown>> {
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const api = (i: number): number => plan.api[i];
@@ -143,6 +177,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
   const spawnOne = (i: number): ChildProcess =>
     spawnAgent({
       ...plan.agent(i),
+      ...(noJoin ? { join: [] } : {}),
       profile: 'lan',
       handlers: ['user=/bin/true'],
       logFile: logFile(i),
@@ -154,14 +189,20 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
     // Agent 0, then the others at once, each polled every 10 ms until it answers; one that
     // lost a port race is started again on new ports (the time includes that restart).
     // Each agent's CPU when it first answers (`start_cpu_ms`).
-    const cpuAtUp: number[] = [];
+    const at: AtUp = { cpu: [], framesIn: [], framesOut: [] };
+    const cpuAtUp = at.cpu;
     const up = async (i: number): Promise<void> => {
       await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
-      cpuAtUp[i] ??= cpuMsOf(kids[i]?.pid);
+      if (cpuAtUp[i] !== undefined) return;
+      cpuAtUp[i] = cpuMsOf(kids[i]?.pid);
+      const info = await getJson<Info>(keepAlive, api(i), '/v1/info');
+      at.framesIn[i] = total(info.stats.messagesIn);
+      at.framesOut[i] = total(info.stats.messagesOut);
     };
     await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10 });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
+    if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at) };
     let polls = 0;
     const joined = await until(120_000, async () => {
       polls++;
@@ -208,7 +249,7 @@ async function run(n: number, dir: string): Promise<Record<string, unknown>> {
       fleet_cpu_up_ms: Math.round(cpuUp),
       fleet_cpu_joined_ms: Math.round(sum(cpuJoined)),
       join_cpu_ms: Math.round(sum(cpuJoined) - cpuUp),
-      start_cpu_ms: Math.round(sum(cpuAtUp)),
+      ...startFigures(at),
       after_start_cpu_ms: Math.round(sum(cpuJoined) - sum(cpuAtUp)),
       seed_cpu_joined_ms: Math.round(cpuJoined[0]),
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
@@ -279,20 +320,29 @@ function syscallFigures(proc: { writes: number; reads: number; wakeups: number }
 }
 
 async function main(): Promise<void> {
-  const n = parseNodes(process.argv.slice(2));
+  const { n, noJoin } = parseArgs(process.argv.slice(2));
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-join-cost-'));
   const load0 = loadavg()[0];
-  const r = await run(n, dir);
+  const r = await run(n, dir, noJoin);
   const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   rmSync(dir, { recursive: true, force: true });
   const result = { ...r, load_avg_1m: load, date: new Date().toISOString() };
-  const lines = [
+  const startLine = `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})`;
+  const lines = noJoin
+    ? [
+        `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic); load average (1 min) ${load.join(' -> ')}`,
+        envNote(false).trimEnd(),
+        `from the first spawn to the last first answer: ${String(r.from_first_spawn_to_last_up_ms)} ms`,
+        startLine,
+      ]
+    : [
     `${n} agents (a seed, then ${n - 1} at once joining it); load average (1 min) ${load.join(' -> ')}`,
     envNote(false).trimEnd(),
     `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
     `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
-    `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms; the fleet's after those start-ups: ${String(r.after_start_cpu_ms)} ms (after_start_cpu_ms)`,
+    startLine,
+    `the fleet's CPU after those start-ups: ${String(r.after_start_cpu_ms)} ms (after_start_cpu_ms)`,
     `seed CPU at the join: ${String(r.seed_cpu_joined_ms)} ms; median agent: ${String(r.median_agent_cpu_joined_ms)} ms`,
     `connections opened by the fleet (hello frames): ${String(r.connections_opened)}; agents that loaded the native CRC-32C: ${String(r.native_crc_loaded)}`,
     `frames the fleet sent: ${JSON.stringify(r.fleet_out)}`,
@@ -303,10 +353,11 @@ async function main(): Promise<void> {
     `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
     `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
     `the overlay then (active views: sizes, symmetric links, links listed by one end only, components): ${JSON.stringify(r.overlay_after_join)}`,
-  ].filter((l) => l !== '');
-  process.stdout.write(lines.join('\n') + '\n');
+      ];
+  const printed = lines.filter((l) => l !== '');
+  process.stdout.write(printed.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const file = join(ROOT, 'bench', 'results', `join-cost-${n}.json`);
+  const file = join(ROOT, 'bench', 'results', `join-cost-${n}${noJoin ? '-no-join' : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`wrote ${file}\n`);
 }

@@ -7,16 +7,20 @@
  * `bench/results/members-<N>.json`:
  * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
- *   dropped_changes, cpu_settle_s, cpu_wave_s, load_avg}` (queued: the membership change queues
- *   through the wave, sampled every 0.5 s of virtual time, summed over the nodes and at the
- *   busiest; dropped: changes the queue bound `maxQueuedChanges` kept out; bytes:
+ *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, cpu_settle_s,
+ *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
+ *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership
+ *   change queues through the wave, sampled every 0.5 s of virtual time, summed over the nodes
+ *   and at the busiest; dropped: changes the queue bound kept out, change-queue.ts; bytes:
  *   steady state, membership only; CPU: this process's user + system time of the join and
  *   settle phase and of the failure wave, which a loaded machine inflates much less than the
  *   wall time; load_avg: the 1-minute load average at the start and the end; peak_rss_mb: the
  *   kernel's high-water mark of the process, `VmHWM`, where /proc has it, else the largest
  *   sample).
  *
- * Usage: `npm run bench:members -- --nodes 100000 [--seed 1]`
+ * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]`
+ * (`--prune-flood` overrides the machine's `pruneFlood` default; the file is then
+ * `members-<N>-prune-<on|off>.json`).
  * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time, and every
  * 1 s through the failure wave.
  */
@@ -38,6 +42,18 @@ function arg(name: string, dflt: number): number {
   return v;
 }
 
+/** `--prune-flood on|off`: the `pruneFlood` override (undefined: the machine's default). */
+function pruneArg(): boolean | undefined {
+  const i = process.argv.indexOf('--prune-flood');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v !== 'on' && v !== 'off') {
+    process.stderr.write(`bench/members: --prune-flood: expected on or off, got ${JSON.stringify(v)}\n`);
+    process.exit(2);
+  }
+  return v === 'on';
+}
+
 /** The process's peak resident set so far (bytes): the kernel's high-water mark (`VmHWM` in
  *  /proc/self/status, Linux), or 0 where there is none. The simulation runs synchronously, so
  *  a sampling timer never fires during it: samples alone miss a peak between two of them. */
@@ -53,6 +69,7 @@ function rssHighWater(): number {
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
+  const prune = pruneArg();
   const t0 = Date.now();
   const load0 = loadavg()[0];
   const c0 = process.cpuUsage();
@@ -73,7 +90,7 @@ async function main(): Promise<void> {
     };
     sim.at(5000, progress);
   };
-  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, {}, watch);
+  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, prune === undefined ? {} : { pruneFlood: prune }, watch);
   // The change queues through the wave: their peak (summed over the nodes, and at the busiest
   // node) every 0.5 s of virtual time, and the changes the queue bound dropped.
   let queuedPeak = 0;
@@ -95,7 +112,10 @@ async function main(): Promise<void> {
   const c1 = process.cpuUsage(c0);
   process.stderr.write(`bench/members: settled, ${((Date.now() - t0) / 1000).toFixed(1)} s wall, rss ${Math.round(peak / 1048576)} MB, steady ${steady.toFixed(1)} B/s/node\n`);
   const sim = ms.sim;
+  const f0 = ms.floodEntries;
+  const s0 = ms.syncEntries;
   const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
+  const live = ms.sim.liveCountNow();
   sample();
   const c2 = process.cpuUsage(c0);
   const cpu = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1e6;
@@ -117,13 +137,16 @@ async function main(): Promise<void> {
     peak_queued_changes: queuedPeak,
     peak_queued_at_one_node: queuedMax,
     dropped_changes: ms.queuedChanges().dropped,
+    flood_entries_per_node: Math.round((ms.floodEntries - f0) / live),
+    sync_entries_per_node: Math.round((ms.syncEntries - s0) / live),
+    prune_flood: ms.config.pruneFlood,
     cpu_settle_s: Math.round(cpu(c1) * 10) / 10,
     cpu_wave_s: Math.round((cpu(c2) - cpu(c1)) * 10) / 10,
     load_avg: [load0, loadavg()[0]].map((x) => Math.round(x * 10) / 10),
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `members-${nodes}.json`);
+  const file = join(dir, prune === undefined ? `members-${nodes}.json` : `members-${nodes}-prune-${prune ? 'on' : 'off'}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);
   process.stdout.write(`wrote ${file}\n`);

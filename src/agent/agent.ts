@@ -36,7 +36,8 @@ import type { LogLevel, LogLine } from './log.js';
 import { AgentQueries } from './query.js';
 import { EventPipeline } from './coalesce.js';
 import type { EventHandlerSpec } from './config.js';
-import { MEMBERS_FLUSH_MS, MEMBERS_RESET_SUSPICION_MS, VERSION_PUBLISH_DELAY_MS, WARM_UP_DELAY_MS } from './agent-timing.js';
+import { MEMBERS_FLUSH_MS, MEMBERS_RESET_SUSPICION_MS, VERSION_PUBLISH_DELAY_MS, WARM_UP_AFTER_REQUEST_MS, WARM_UP_DELAY_MS } from './agent-timing.js';
+import { WarmUpTimer } from './warm-up.js';
 import { runKeysOp, runRequest, type RequestHost } from './agent-requests.js';
 
 export type { Member, AgentInfo };
@@ -85,6 +86,7 @@ export class Agent implements ApiBackend {
   private persistedInc = -1;
   private state: 'running' | 'stopping' | 'stopped' = 'running';
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly warmUp = new WarmUpTimer(() => this.state === 'running' && void this.handlers.warmUp(), WARM_UP_DELAY_MS, WARM_UP_AFTER_REQUEST_MS);
   private readonly requests: RequestHub;
   /** What the request operations need (agent-requests.ts). */
   private readonly requestHost: RequestHost;
@@ -178,16 +180,19 @@ export class Agent implements ApiBackend {
     this.timers.add(h);
   }
 
-  /** Warm the handler spawn path (HandlerRunner.warmUp) `WARM_UP_DELAY_MS` after start-up,
-   *  off its path: each warm-up spawn forks the agent and blocks its event loop for a moment,
-   *  which delayed the first API answer and, when a fleet starts at once, its join. */
+  /** Warm the handler spawn path after start-up, before the first events (warm-up.ts). */
   private warmUpLater(): void {
-    const h = setTimeout(() => {
-      this.timers.delete(h);
-      if (this.state === 'running') void this.handlers.warmUp();
-    }, WARM_UP_DELAY_MS);
-    h.unref();
-    this.timers.add(h);
+    this.warmUp.start();
+  }
+
+  /** When the handler warm-up ran (ms since the epoch; null: not yet). */
+  get warmUpAt(): number | null {
+    return this.warmUp.at;
+  }
+
+  /** The API got a request (api.ts): the first one brings the handler warm-up forward. */
+  requested(): void {
+    this.warmUp.requested();
   }
 
   private createHandlers(name: string, deps: AgentDeps): void {
@@ -251,6 +256,7 @@ export class Agent implements ApiBackend {
     } catch (err) {
       this.state = 'stopped';
       for (const t of this.timers) clearTimeout(t);
+      this.warmUp.stop();
       this.handlers.close();
       this.eventClock?.close();
       throw err;
@@ -592,6 +598,7 @@ export class Agent implements ApiBackend {
   private async stop(): Promise<void> {
     this.state = 'stopped';
     for (const t of this.timers) clearTimeout(t);
+    this.warmUp.stop();
     this.timers.clear();
     this.handlers.close();
     this.pipeline.close();

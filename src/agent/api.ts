@@ -50,6 +50,9 @@ export interface MonitorLogEvent {
 
 /** What the API serves. */
 export interface ApiBackend {
+  /** Called at each request before it is handled (the agent times its handler warm-up after
+   *  its first answer: agent.ts `warmUpLater`). */
+  requested?(): void;
   info(): unknown;
   apiMembers(): ApiMember[];
   /** Broadcast a user event; returns its id. Throws with a one-line message on bad input. */
@@ -107,6 +110,7 @@ export async function startApi(addr: string, token: string | undefined, backend:
   const streams = new Set<ServerResponse>();
   const dash = new DashboardHub(backend);
   const server = createServer((req, res) => {
+    backend.requested?.();
     handle(req, res, token, backend, streams, dash).catch((err: unknown) => {
       const e = err instanceof HttpError ? err : new HttpError(500, `internal error: ${String((err as Error).message ?? err)}`);
       if (!res.headersSent) sendJson(res, e.status, { error: e.message.split('\n')[0] });

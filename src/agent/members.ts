@@ -49,6 +49,49 @@ export type { MemberStatus };
  * node (`npm run bench:cluster -- --nodes 20`, load 33–37; Serf in the same run 275 and 2).
  */
 export const MEMBERS_QUIET_PROBES = 1;
+
+/**
+ * The membership's flush period while members join in a burst (`FlushPacer`): a fleet started
+ * at once adds its members to every table within a few seconds, and each flush sends one
+ * `m-changes` to every neighbour and ring subject, so a 10 ms period sent most changes in
+ * batches of one or two. At 50 agents on 2 cores that flood is what the join waits for (the
+ * fleet's CPU, 8–10 s, is the join's wall time twice over); at 20 the join waits for its hops,
+ * and each hop of a change waits one flush period, so the burst is a large one:
+ * `MEMBERS_BURST_JOINS` within `MEMBERS_BURST_WINDOW_MS`. Measured with `npm run
+ * bench:join-cost -- --nodes 50` and `npm run bench:cluster -- --nodes 20`: docs/results.md
+ * (h29e): 100 ms for every burst of 3 cut m-changes by ~22 % at N = 50 but lengthened the
+ * N = 20 join; 50 ms cut m-changes by ~6 % only.
+ */
+export const MEMBERS_BURST_FLUSH_MS = 100;
+/** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`
+ *  (so a fleet of 20 or fewer started at once never makes one). */
+export const MEMBERS_BURST_JOINS = 20;
+export const MEMBERS_BURST_WINDOW_MS = 2000;
+
+/** Stretches the membership's flush period (the machine's `m-flush` timer) to
+ *  `MEMBERS_BURST_FLUSH_MS` while members join in a burst, so that a fleet's joins leave in
+ *  fewer, larger batches; any other change (a single join, a leave, a tag update) keeps the
+ *  configured period, and a failure verdict does not wait for a flush at all (the machine
+ *  sends it at once). */
+export class FlushPacer {
+  /** When the last `MEMBERS_BURST_JOINS` joins were seen (a ring). */
+  private readonly joins: number[] = new Array<number>(MEMBERS_BURST_JOINS).fill(-Infinity);
+  private next = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A member joined our table. */
+  joined(): void {
+    this.joins[this.next] = this.now();
+    this.next = (this.next + 1) % this.joins.length;
+  }
+
+  /** The flush delay to use instead of the machine's `ms`. */
+  delay(ms: number): number {
+    // The oldest of the last MEMBERS_BURST_JOINS joins is the slot `next` points at.
+    return this.now() - this.joins[this.next] <= MEMBERS_BURST_WINDOW_MS ? Math.max(ms, MEMBERS_BURST_FLUSH_MS) : ms;
+  }
+}
 export { MEMBERS_CHANNEL };
 
 /** One row of the member list (API, CLI, handlers). */
@@ -138,6 +181,7 @@ export class AgentMembers {
   readonly carriesVersion: boolean;
   private readonly sentByType: Record<string, number> = {};
   private readonly receivedByType: Record<string, number> = {};
+  private readonly pacer = new FlushPacer();
 
   constructor(
     private readonly node: RumorNode,
@@ -171,7 +215,8 @@ export class AgentMembers {
           return r.ok ? { ok: true, value: r.msg } : r;
         },
       },
-      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, io, this.store),
+      // The flush timer goes through the pacer (see FlushPacer).
+      create: (self, io) => new Members<string>(self, meta, cfg.config, rng, { ...io, timer: (ms, t) => io.timer(t.type === 'm-flush' ? this.pacer.delay(ms) : ms, t) }, this.store),
       onEvent: (e) => this.onEvent(e),
     });
     this.machine = this.handle.app as Members<string>;
@@ -249,6 +294,7 @@ export class AgentMembers {
   }
 
   private onEvent(e: MembersEvent<string>): void {
+    if (e.type === 'member-join') this.pacer.joined();
     switch (e.type) {
       case 'member-conflict':
         return this.o.onEvent(e);

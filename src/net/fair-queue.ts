@@ -10,7 +10,9 @@
  * Here a node handles at most `turnBudget` gossip frames per event-loop turn. While nothing is
  * queued and the turn's budget is not spent, a frame runs at once (the common, unloaded
  * case: no added latency, no reordering). Otherwise it waits in a queue of its link (the peer
- * it came from) and, inside that, of its origin (the envelope's `origin`); the queues are
+ * it came from) and, inside that, of its origin (the envelope's `origin`; a frame may wait
+ * undecoded, its origin read from its header, and is then decoded when served:
+ * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
  * `setImmediate` passes of `turnBudget` frames. A link's backlog therefore never delays
  * another link's frames by more than one frame per link per round, and inside a link (a
@@ -50,12 +52,24 @@ import type { Message } from '../proto/types.js';
 export type GossipFrame = Extract<Message<string>, { type: 'gossip' }>;
 
 export interface FairQueueConfig {
-  /** Gossip frames handled per event-loop turn before the rest wait for the next pass.
-   *  Guess, not measured per frame: 64 frames keep one node's hold on the loop to a few ms
-   *  per turn at tens of µs per frame (validate, deliver, forward), and still let a node
-   *  serve 64 × (turns per second) frames, well above the bench cluster's 2,000 msgs/s.
-   *  bench:flood measured 64 against 16 (docs/results.md): no difference within the noise. */
+  /** Gossip frames handled per event-loop turn before the rest wait for the next pass. 16,
+   *  measured on bench:flood's sustained flood (docs/results.md, h29f): there nearly every
+   *  frame waits in a queue, each node serves its full budget every turn, and an honest
+   *  message waits about one turn per hop (its relay is written, read and served a turn after
+   *  it arrived) — so what it waits behind is the turn's work, every node's budget of it:
+   *  the flood messages delivered during the slowest honest flights were 700–1,246 in all 20
+   *  runs at 64, and 382–467 in 4 of 8 runs at 16 (702–1,214 in the others: the catch-up
+   *  budget below, or a ceiling seen at both budgets; loaded runs, load 8–63). Not a verdict
+   *  on the latency: the quiet re-run decides. Throughput is the budget times the turns per second, and turns are
+   *  shorter by the same factor (16 frames at ≈ 8–15 µs each is ≈ 0.1–0.25 ms of one node's
+   *  work). Earlier, at load 20–48, 64 against 16 showed no difference in the noise (h13f). */
   turnBudget: number;
+  /** The budget of a pass that starts with more than 4 × this many frames waiting: a node
+   *  that has fallen that far behind (its thread starved by the machine's load, or a bulk
+   *  publisher above what it can serve) has lost the latency the small budget keeps, and
+   *  serves its backlog in larger slices, so that each turn's fixed costs (the poll, a write
+   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. */
+  catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
   maxOriginFrames: number;
@@ -80,7 +94,7 @@ export interface FairQueueConfig {
   youngLinkDrops: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
 
 /** What happened to an offered frame: run now, queued, or dropped over a bound. */
 export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
@@ -122,13 +136,16 @@ class Fifo<T> {
   }
 }
 
-interface Item {
-  msg: GossipFrame;
+/** A queued frame: decoded, or its raw bytes (decoded when served: gossip-inbound.ts), with
+ *  where it came from (`src`: the caller's, e.g. its connection). */
+interface Item<S> {
+  msg: GossipFrame | Uint8Array;
   at: number;
+  src: S;
 }
 
 /** One origin's frames on one link, with what the hot-origin share needs. */
-class OriginQueue extends Fifo<Item> {
+class OriginQueue<S> extends Fifo<Item<S>> {
   /** Last turn a frame of this origin on this link was dropped over a bound. */
   droppedTurn = -2;
   /** Frames served in turn `servedTurn`. */
@@ -137,16 +154,16 @@ class OriginQueue extends Fifo<Item> {
 }
 
 /** One link's queues: per origin, served round robin. */
-class LinkQueue {
-  readonly origins = new Map<string, OriginQueue>();
+class LinkQueue<S> {
+  readonly origins = new Map<string, OriginQueue<S>>();
   /** Origins with frames, in service order. */
   readonly ring = new Fifo<string>();
   size = 0;
 
-  push(origin: string, item: Item): void {
+  push(origin: string, item: Item<S>): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
-      q = new OriginQueue();
+      q = new OriginQueue<S>();
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
@@ -157,7 +174,7 @@ class LinkQueue {
   /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
    *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
    *  of the link is such. */
-  pop(turn: number, hotShare: number): Item | null {
+  pop(turn: number, hotShare: number): Item<S> | null {
     for (let k = this.ring.size; k > 0; k--) {
       const origin = this.ring.pop();
       const q = this.origins.get(origin)!;
@@ -181,8 +198,8 @@ class LinkQueue {
 }
 
 /** Per-node inbound gossip scheduler (see the module comment). */
-export class FairInbound {
-  private readonly links = new Map<string, LinkQueue>();
+export class FairInbound<S = null> {
+  private readonly links = new Map<string, LinkQueue<S>>();
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
@@ -198,20 +215,20 @@ export class FairInbound {
 
   constructor(
     private readonly c: FairQueueConfig,
-    /** Hand one frame to the machine (`at`: when its chunk arrived). */
-    private readonly run: (peer: string, msg: GossipFrame, at: number) => void,
+    /** Hand one frame to the machine (`at`: when its chunk arrived; raw bytes are decoded first). */
+    private readonly run: (peer: string, msg: GossipFrame | Uint8Array, at: number, src: S) => void,
   ) {}
 
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
-  offer(peer: string, origin: string, msg: GossipFrame, at: number): Offer {
+  offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S): Offer {
     if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
     }
     let l = this.links.get(peer);
     if (l === undefined) {
-      l = new LinkQueue();
+      l = new LinkQueue<S>();
       this.links.set(peer, l);
       this.ring.push(peer);
     }
@@ -226,11 +243,18 @@ export class FairInbound {
       q.droppedTurn = this.turn;
       return 'full-origin';
     }
-    l.push(origin, { msg, at });
+    l.push(origin, { msg, at, src: src as S });
     this.stats.queued++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
+  }
+
+  /** Would `offer` run a frame of `origin` from `peer` now (nothing queued, budget left, and not
+   *  past the hot share of a run of one link and origin)? No side effect. */
+  wouldRun(peer: string, origin: string): boolean {
+    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return false;
+    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare;
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
@@ -259,14 +283,14 @@ export class FairInbound {
     return l !== undefined && (l.size >= this.c.maxLinkFrames || (l.origins.get(origin)?.size ?? 0) >= this.c.maxOriginFrames);
   }
 
-  /** Count a frame from `peer` dropped over a bound unread (never offered: the
-   *  caller saw `full`). */
-  countUnread(peer: string): void {
+  /** Count a frame of `origin` (default: the peer's own) from `peer` dropped over a bound
+   *  unread (never offered: the caller saw `full`). */
+  countUnread(peer: string, origin = peer): void {
     const l = this.links.get(peer);
     if (l !== undefined && l.size >= this.c.maxLinkFrames) this.stats.dropped.link++;
     else this.stats.dropped.origin++;
     this.stats.unread++;
-    const q = l?.origins.get(peer);
+    const q = l?.origins.get(origin);
     if (q !== undefined) q.droppedTurn = this.turn;
   }
 
@@ -306,9 +330,10 @@ export class FairInbound {
     this.turn++;
     this.runCount = 0;
     if (this.closed) return;
+    const budget = this.stats.depth > 4 * this.c.catchUpBudget ? Math.max(this.c.turnBudget, this.c.catchUpBudget) : this.c.turnBudget;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;
-    while (this.spent < this.c.turnBudget && this.ring.size > 0 && idle < this.ring.size) {
+    while (this.spent < budget && this.ring.size > 0 && idle < this.ring.size) {
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {
@@ -326,7 +351,7 @@ export class FairInbound {
       if (l.size > 0) this.ring.push(peer);
       else this.links.delete(peer);
       this.spent++;
-      this.run(peer, item.msg, item.at);
+      this.run(peer, item.msg, item.at, item.src);
     }
     if (this.stats.depth > 0) this.schedule();
   }

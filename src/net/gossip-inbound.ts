@@ -52,13 +52,34 @@
  *   its peer's next own frames past the cap in the tick are refused from their header alone
  *   (no CRC-32C, no SHA-256 id check; the refused flood cost its ingress ≈ 16 µs a frame
  *   decoded, h22f). Relayed frames of a capped origin are never refused, but wait at the hot share.
+ * - Undecoded queueing (`skim`, h29f): once a connection has delivered a gossip frame, each next
+ *   frame is looked at before it is decoded. While the fair queue has frames waiting (or the
+ *   turn's budget is spent), a frame whose header says `gossip` is queued as its raw bytes under
+ *   its link and the origin read from its header (wire/peek.ts `gossipOriginRange`), after the
+ *   per-peer admission every frame gets (transport.ts `onFrame`); it is decoded — CRC-32C,
+ *   SHA-256 id check, schema — only when the fair queue serves it, and then run at once. Two
+ *   things follow. An honest frame that a neighbour sends behind a relayed flood (one link,
+ *   one TCP stream: f0 → f2 in bench:flood) no longer waits, at its read, for the decode of
+ *   every flood frame ahead of it in the stream: those cost a header look each, and their
+ *   decode is spread over the turns that serve them. And the frame served is the last one
+ *   decoded when its machine forwards it, so the forward reuses the received bytes
+ *   (wire/forward.ts keeps one frame: with frames decoded at read and run later, it had been
+ *   overwritten for every queued frame — one run of bench:flood's sustained flood re-encoded
+ *   18,917 of its 20,414 relays; now none of 20,916). A frame
+ *   that fails its decode when served is counted as the connection's bad frame then
+ *   (transport.ts `onBadFrame`), never run. Unloaded (nothing waiting) a frame is decoded in
+ *   place and run as before.
  * - `run`: hand a frame to the machine; one that caused neither a validation nor a delivery was
  *   a duplicate, and scores as one.
  * - `validator`: the application's validate hook as the machine calls it (Io `validate`):
  *   counted by verdict, a throw or a bad return value taken as `ignore`, a `reject` scored
  *   against the peer the message came from.
  *
- * Limits: a skimmed frame's checksum is never verified, so a corrupted frame of a flooding
+ * Limits: a frame queued undecoded is checked only when served, so a corrupted one is counted
+ * as a bad frame a turn or more after it arrived (and not at all if its link is dropped first),
+ * and it keeps its socket read buffer alive meanwhile, as a queued decoded frame's payload view
+ * did; a frame split across two socket reads cannot be looked at and is decoded at its read as
+ * before. A skimmed frame's checksum is never verified, so a corrupted frame of a flooding
  * peer is counted as a dropped gossip frame, not as a bad frame (it is dropped either way,
  * and charged to the peer that sent it on its own connection). Only the peer's own origin is
  * skimmed: a flood relayed under other origins is decoded frame by frame (and bounded by the
@@ -74,14 +95,12 @@
  * decoded frame of the flooder against ≈ 0.5 µs per skimmed one; docs/results.md, h22f).
  */
 import type { Message, MsgId, Verdict } from '../proto/types.js';
-import { gossipFromOrigin, readEnvelopeInto, type Envelope } from '../wire/index.js';
+import { decodeFrame, envelopeOriginRange, gossipFromOrigin, gossipOriginRange, type DecodeResult, type WireLimits } from '../wire/index.js';
 import type { Connection } from './connection.js';
 import { FairInbound, type GossipFrame } from './fair-queue.js';
 import type { PeerGuard } from './guard.js';
 import type { StatsCounters } from './stats.js';
 
-/** Reused to read a gossip envelope's origin (reads never nest). */
-const ENVELOPE: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
 /** Read budget per connection and turn for its peer's own gossip frames: a decoded frame
  *  costs DECODE_COST, a skimmed one 1; once spent the connection is held until the next turn.
  *  1,024: 128 decoded frames or 1,024 skimmed ones (about two 64 KiB socket reads of 64-byte
@@ -99,6 +118,8 @@ const DECODE_COST = 8;
 const YOUNG_MS = 1000;
 /** Most peer addresses whose UTF-8 bytes are cached for skimming (then the cache restarts). */
 const MAX_ORIGIN_BYTES = 1024;
+/** Reused: where a gossip frame's or envelope's origin lies (wire/peek.ts). */
+const RANGE = new Int32Array(2);
 
 /** What the inbound path needs from the transport. */
 export interface GossipInboundHost {
@@ -113,6 +134,11 @@ export interface GossipInboundHost {
   handle(peer: string, msg: Message<string>, now: number): void;
   /** Log an exception thrown by the machine or a hook. */
   logThrow(err: unknown): void;
+  /** The wire limits frames are decoded with. */
+  readonly limits: WireLimits;
+  /** A frame queued undecoded that failed its decode when served (counted as the connection's
+   *  decoder would have: transport.ts `onBadFrame`). */
+  badFrame(c: Connection, r: Extract<DecodeResult, { ok: false }>): void;
 }
 
 /** The application's validate hook as the transport takes it. */
@@ -120,7 +146,12 @@ export type ValidateHook = (id: MsgId, payload: Uint8Array, from: string) => Ver
 
 export class GossipInbound {
   /** Null when fair queueing is off (`defences.fairQueue: false` or `limits: false`). */
-  private readonly fair: FairInbound | null;
+  private readonly fair: FairInbound<Connection | null> | null;
+  /** The last origin other than a link's peer read from a raw frame, and its bytes: most
+   *  frames relayed on a link carry the same origin, so its string is made once. */
+  private lastOrigin = '';
+  private lastOriginBytes = new Uint8Array(0);
+  private readonly utf8In = new TextDecoder();
   private readonly originBytes = new Map<string, Uint8Array>();
   private readonly utf8 = new TextEncoder();
   /** Validate-hook calls so far (a gossip frame that caused neither a call nor a delivery was
@@ -136,7 +167,7 @@ export class GossipInbound {
 
   constructor(private readonly host: GossipInboundHost) {
     const fq = host.defences.fairQueue;
-    this.fair = fq === null ? null : new FairInbound(fq, (peer, msg, at) => this.run(peer, msg, at));
+    this.fair = fq === null ? null : new FairInbound<Connection | null>(fq, (peer, msg, at, c) => (msg instanceof Uint8Array ? this.runRaw(peer, msg, at, c!) : this.run(peer, msg, at)));
     host.defences.fairQueueStats = this.fair?.stats ?? null;
   }
 
@@ -144,7 +175,9 @@ export class GossipInbound {
   offer(c: Connection, peer: string, msg: GossipFrame, now: number): void {
     const share = this.host.defences.share;
     if (this.fair === null && share === null) return this.run(peer, msg, now);
-    const origin = readEnvelopeInto(msg.payload, ENVELOPE) === null ? ENVELOPE.origin : peer;
+    // The origin, as a string made only when it is neither the peer nor the last one seen.
+    const p = msg.payload;
+    const origin = envelopeOriginRange(p, RANGE) ? this.originOf(peer, p, RANGE[0], RANGE[1]) : peer;
     const own = origin === peer;
     // An origin over its share of a busy node: refused at its ingress (limits.ts OriginShare),
     // charged as a frame dropped over a queue bound (read cost, origin token, young-link count).
@@ -154,7 +187,9 @@ export class GossipInbound {
       return this.chargeDrop(c, peer, now);
     }
     if (this.fair === null) return this.run(peer, msg, now);
-    const r = this.fair.offer(peer, origin, msg, now);
+    // From now on its next frames are looked at before they are decoded (`skim`).
+    c.skimming = true;
+    const r = this.fair.offer(peer, origin, msg, now, c);
     // A capped origin's frames that wait are served at the hot share, and so are a young
     // link's own messages, from the start.
     if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) this.fair.markHot(peer, origin);
@@ -166,18 +201,67 @@ export class GossipInbound {
     }
   }
 
-  /** Connection hook while `skimming`: true when `frame` was dropped unread. */
+  /** Connection hook while `skimming`: true when `frame` was taken undecoded (dropped unread,
+   *  or queued raw; see the module comment). */
   skim(c: Connection, frame: Uint8Array, now: number): boolean {
     const peer = c.peer;
+    if (peer === null || c.state !== 'open') {
+      c.skimming = false;
+      return false;
+    }
+    if (this.fair === null) return this.skimCapped(c, peer, frame, now);
+    if (!gossipOriginRange(frame, RANGE)) return false;
+    const origin = this.originOf(peer, frame, RANGE[0], RANGE[1]);
+    const own = origin === peer;
+    const fair = this.fair;
+    // The unloaded case: decoded in place and run now by `offer`, as before.
+    if (fair.wouldRun(peer, origin)) return false;
+    const full = fair.full(peer, origin);
     const share = this.host.defences.share;
-    const full = this.fair !== null && peer !== null && this.fair.full(peer, peer);
-    if (peer === null || c.state !== 'open' || (!full && share?.capped(peer) !== true)) {
+    if (own && (full || (share?.capped(peer) === true && share.refuseUnread(peer, now)))) return this.dropOwnUnread(c, peer, frame, full, now);
+    const { counters, defences } = this.host;
+    counters.received.add('gossip', frame.length);
+    // The admission of every frame after the handshake (transport.ts `onFrame`).
+    if (!defences.admit(peer, frame.length, now)) {
+      if (defences.quarantined(peer, now)) c.destroy('quarantined', false);
+      return true;
+    }
+    counters.gossipIn++;
+    c.lastProtoAt = now;
+    if (full) {
+      // A relay over the link's or its origin's bound: dropped unread, not charged.
+      fair.countUnread(peer, origin);
+      return true;
+    }
+    if (share !== null && !share.admit(origin, own, now)) {
+      this.countOwn(c, 1);
+      this.chargeDrop(c, peer, now);
+      return true;
+    }
+    const r = fair.offer(peer, origin, frame, now, c);
+    if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) fair.markHot(peer, origin);
+    if (own) this.countOwn(c, DECODE_COST);
+    if (r === 'run') this.runRaw(peer, frame, now, c);
+    else if (r !== 'queued' && own) this.chargeDrop(c, peer, now);
+    return true;
+  }
+
+  /** Without fair queueing (the origin share alone): a capped peer's own frames past its cap
+   *  in the tick are refused from their header. */
+  private skimCapped(c: Connection, peer: string, frame: Uint8Array, now: number): boolean {
+    const share = this.host.defences.share;
+    if (share?.capped(peer) !== true) {
       c.skimming = false;
       return false;
     }
     if (!gossipFromOrigin(frame, this.bytesOf(peer))) return false;
-    // Not over a queue bound: refused unread only past its origin's share in this tick.
-    if (!full && share?.refuseUnread(peer, now) !== true) return false;
+    if (!share.refuseUnread(peer, now)) return false;
+    return this.dropOwnUnread(c, peer, frame, false, now);
+  }
+
+  /** Drop a frame of `peer`'s own origin unread (its queue full, or past its share), charged
+   *  as a frame dropped over a bound. */
+  private dropOwnUnread(c: Connection, peer: string, frame: Uint8Array, full: boolean, now: number): boolean {
     const { counters, defences } = this.host;
     counters.received.add('gossip', frame.length);
     // The admission of every frame after the handshake (transport.ts `onFrame`).
@@ -190,6 +274,24 @@ export class GossipInbound {
     this.chargeDrop(c, peer, now);
     this.countOwn(c, 1);
     return true;
+  }
+
+  /** The origin named at `frame[at, at + len)`: `peer` itself, the last other origin seen, or a
+   *  new string. */
+  private originOf(peer: string, frame: Uint8Array, at: number, len: number): string {
+    if (sameBytes(frame, at, len, this.bytesOf(peer))) return peer;
+    if (sameBytes(frame, at, len, this.lastOriginBytes)) return this.lastOrigin;
+    this.lastOriginBytes = frame.slice(at, at + len);
+    this.lastOrigin = this.utf8In.decode(this.lastOriginBytes);
+    return this.lastOrigin;
+  }
+
+  /** A raw frame queued by `skim`, served: decoded (checksum, id check, schema) and run. */
+  private runRaw(peer: string, frame: Uint8Array, at: number, c: Connection): void {
+    const r = decodeFrame(frame, this.host.limits);
+    if (!r.ok) return this.host.badFrame(c, r);
+    if (r.msg.type !== 'gossip') return this.host.badFrame(c, { ok: false, error: 'malformed', detail: `${r.msg.type} frame with a gossip header`, fatal: false });
+    this.run(peer, r.msg, at);
   }
 
   /** Charge `cost` to `c`'s own-frame read budget of this turn; once spent, hold its reads
@@ -279,4 +381,11 @@ export class GossipInbound {
     }
     return b;
   }
+}
+
+/** Are `frame[at, at + len)` and `b` the same bytes? */
+function sameBytes(frame: Uint8Array, at: number, len: number, b: Uint8Array): boolean {
+  if (b.length !== len) return false;
+  for (let k = 0; k < len; k++) if (frame[at + k] !== b[k]) return false;
+  return true;
 }

@@ -132,6 +132,8 @@ export class Transport implements Io<string>, ConnHandler {
       feed: (peer, msg) => this.feedMessage(peer, msg),
       handle: (peer, msg, now) => this.proto.handleMessage(peer, msg, now),
       logThrow: (err) => this.logThrow(err),
+      limits: o.limits,
+      badFrame: (c, r) => this.onBadFrame(c, r),
     });
     const isNeighbour = (peer: string): boolean => this.wanted.has(peer) || this.proto.activeView().includes(peer);
     this.sweeper = new Sweeper(this.conns, { timings: o.timings, logger: o.logger, heartbeats: this.heartbeats, isNeighbour, tickMs: checkTickMs(o.timings), beforePass: (now) => this.beforeSweep(now) }, monoNow);

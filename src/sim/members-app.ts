@@ -82,7 +82,10 @@ export class MembersSim {
         this.machines[self] = m;
         return m;
       },
-      size: (msg) => sizeOf(msg),
+      size: (msg) => {
+        if (msg.type === 'm-changes' || msg.type === 'm-digest') this.countEntries(msg);
+        return sizeOf(msg);
+      },
       dispose: (node) => {
         this.shared.release(node, this.sim.now);
         this.machines[node] = null;
@@ -92,13 +95,30 @@ export class MembersSim {
     this.sim = new Simulation({ ...simOpts, apps: [spec] });
   }
 
+  /** Entries sent so far in flooded batches (`m-changes` of a flush, those its `skip` leaves
+   *  out not counted) and in anti-entropy (`m-digest`, and `m-changes` answering a sync):
+   *  the copies a failure wave costs (bench:members). */
+  floodEntries = 0;
+  syncEntries = 0;
+
+  private countEntries(msg: Extract<MembersMessage<number>, { type: 'm-changes' | 'm-digest' }>): void {
+    if (msg.type === 'm-digest' || msg.sync) {
+      this.syncEntries += msg.ids.length;
+      return;
+    }
+    let n = msg.ids.length;
+    const skip = msg.skip;
+    if (skip != null) for (const w of skip) n -= popcount(w);
+    this.floodEntries += n;
+  }
+
   /** Membership bytes sent so far by every node (point to point). */
   bytes(): number {
     return this.sim.apps!.trafficOf('members').bytes;
   }
 
   /** Changes queued for the next flushes, summed over the live nodes and at the busiest one,
-   *  and those the queue bound (`maxQueuedChanges`) kept out so far (memory figures of
+   *  and those the queue bound (change-queue.ts) kept out so far (memory figures of
    *  bench:members; read from each machine's dissemination, which `Members` keeps private). */
   queuedChanges(): { sum: number; max: number; dropped: number } {
     let sum = 0;
@@ -154,6 +174,13 @@ export class MembersSim {
     }
     return c;
   }
+}
+
+/** Bits set in a 32-bit word. */
+function popcount(w: number): number {
+  let x = w - ((w >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /** Quantile `q` (0..1) of sorted `xs` (nearest rank); NaN when empty. */

@@ -18,7 +18,7 @@ export {
   type DecodeResult,
 } from './types.js';
 export { encodeFrame, decodeFrame, encodedSize, FrameDecoder, FRAME_OVERHEAD } from './frame.js';
-export { gossipFromOrigin } from './peek.js';
+export { envelopeOriginRange, gossipFromOrigin, gossipOriginRange } from './peek.js';
 export {
   encodeEnvelope,
   decodeEnvelope,

@@ -17,18 +17,22 @@ import { TYPE_CODES } from './types.js';
 
 const GOSSIP_CODE = TYPE_CODES.gossip;
 
-/** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): [value, next index],
- *  or null. */
-function varintAt(b: Uint8Array, i: number, end: number): [number, number] | null {
+/** A canonical LEB128 varint of at most 4 bytes at `b[i]` (before `end`): its value, with the
+ *  next index in `NEXT[0]`; -1 when there is none. (No array per call: this runs per frame.) */
+const NEXT = new Int32Array(1);
+function varintAt(b: Uint8Array, i: number, end: number): number {
   let v = 0;
   let mul = 1;
   for (let k = 0; k < 4 && i < end; k++) {
     const byte = b[i++];
     v += (byte & 0x7f) * mul;
-    if (byte < 0x80) return [v, i];
+    if (byte < 0x80) {
+      NEXT[0] = i;
+      return v;
+    }
     mul *= 128;
   }
-  return null;
+  return -1;
 }
 
 /**
@@ -42,12 +46,44 @@ export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean
   // The length prefix must say exactly this frame.
   if (readU32(frame, 0) !== frame.length - 4) return false;
   const len = varintAt(frame, 6 + 1 + 16, end);
-  if (len === null || len[1] + len[0] > end) return false;
-  let i = len[1];
+  if (len < 0 || NEXT[0] + len > end) return false;
+  let i = NEXT[0];
   if (frame[i++] !== ENVELOPE_VERSION) return false;
   const o = varintAt(frame, i, end);
-  if (o === null || o[0] !== origin.length || o[1] + o[0] > end) return false;
-  i = o[1];
+  if (o < 0 || o !== origin.length || NEXT[0] + o > end) return false;
+  i = NEXT[0];
   for (let k = 0; k < origin.length; k++) if (frame[i + k] !== origin[k]) return false;
+  return true;
+}
+
+/**
+ * Where the envelope's origin lies in `frame` (one whole frame, unchecked), for a receiver that
+ * queues `gossip` frames per origin before decoding them (src/net/gossip-inbound.ts): true with
+ * `out[0]` its first byte's index and `out[1]` its length, when `frame` is a `gossip` frame with
+ * a raw 16-byte id whose length prefix says exactly this frame and whose payload starts with a
+ * well-formed envelope header; false otherwise (the caller decodes the frame as usual). The
+ * bytes are not trusted: the frame is decoded and checked in full before it is used.
+ */
+export function gossipOriginRange(frame: Uint8Array, out: Int32Array): boolean {
+  const end = frame.length - 4;
+  if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
+  if (readU32(frame, 0) !== frame.length - 4) return false;
+  const len = varintAt(frame, 6 + 1 + 16, end);
+  if (len < 0 || NEXT[0] + len > end) return false;
+  return originAt(frame, NEXT[0], NEXT[0] + len, out);
+}
+
+/** The same for an envelope (a `gossip` payload, decoded or not): where its origin lies. */
+export function envelopeOriginRange(payload: Uint8Array, out: Int32Array): boolean {
+  return originAt(payload, 0, payload.length, out);
+}
+
+/** The origin of the envelope at `b[i, end)`: its range into `out`, false when malformed. */
+function originAt(b: Uint8Array, i: number, end: number, out: Int32Array): boolean {
+  if (i >= end || b[i++] !== ENVELOPE_VERSION) return false;
+  const o = varintAt(b, i, end);
+  if (o < 0 || NEXT[0] + o > end) return false;
+  out[0] = NEXT[0];
+  out[1] = o;
   return true;
 }

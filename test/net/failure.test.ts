@@ -15,10 +15,12 @@ test('leave: neighbours see neighborDown "disconnected" and repair their views',
   const nodes = await startCluster(10, {}, 200);
   try {
     await waitUntil(() => connected(nodes) && viewsSymmetric(nodes), 15_000, 'connected overlay with symmetric views');
-    const downs = recordDowns(nodes);
     const leaver = nodes[0];
-    const former = leaver.neighbors();
+    // The neighbours at the leave: links in both views (the overlay may still shuffle a link
+    // away between the wait above and the leave; such a link ends "evicted", not by the leave).
+    const former = leaver.neighbors().filter((p) => nodes.find((n) => n.address === p)?.neighbors().includes(leaver.address));
     assert.ok(former.length >= 1);
+    const downs = recordDowns(nodes);
     await leaver.leave();
     const rest = nodes.slice(1);
     await waitUntil(

@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode(m.payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -42,7 +42,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
@@ -56,7 +56,7 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
 
 test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
   // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
   for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
   for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
@@ -75,7 +75,7 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
 
 test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
   // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
   // (as gossip-inbound.ts marks a young link's own messages).
   const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
@@ -86,6 +86,25 @@ test('fair queue: markHot serves an origin at the hot share in the next pass, th
   assert.equal(order.length, 4, 'hot: 2 served in the next pass');
   await tick();
   assert.equal(order.length, 12, 'not marked again: the full budget of 8');
+  fq.close();
+});
+
+test('fair queue: a pass that starts with more than 4 × catchUpBudget frames waiting serves catchUpBudget, else turnBudget', async () => {
+  let served = 0;
+  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096 }, () => served++);
+  // Two links, so that the hot share never applies; 2 run as offered (the turn's budget).
+  for (let i = 0; i < 20; i++) fq.offer('A', 'A', gossip('A', i), 0);
+  for (let i = 0; i < 20; i++) fq.offer('B', 'B', gossip('B', i), 0);
+  assert.equal(served, 0, 'the caller runs the frames offer returns "run" for');
+  assert.equal(fq.stats.depth, 38);
+  const perPass: number[] = [];
+  for (let k = 0; k < 6; k++) {
+    const before = served;
+    await tick();
+    perPass.push(served - before);
+  }
+  // 38 > 32 waiting: 8; then 30, 28, ... ≤ 32: 2 per pass.
+  assert.deepEqual(perPass, [8, 2, 2, 2, 2, 2]);
   fq.close();
 });
 
@@ -165,6 +184,41 @@ test('a flooder is quarantined and an honest message is not held behind its back
     await waitUntil(() => flooder.closed, 5000, 'flooder disconnected');
   } finally {
     for (const p of peers) p.socket.destroy();
+    await target.close();
+  }
+});
+
+test('relayed gossip queued undecoded: an honest frame behind a relayed flood in the same read runs early, a corrupted one is counted as bad when served', { timeout: 30_000 }, async () => {
+  // A neighbour relays 600 messages of another origin and, in the same socket write, one
+  // honest message; a relayed frame in the middle has a flipped payload byte (its header is
+  // intact, so it is queued by its header and only fails its checksum when served).
+  const target = await node();
+  let relay: FakePeer | null = null;
+  try {
+    const before = encodedFlood('127.0.0.1:31', 300);
+    const bad = encodedFlood('127.0.0.1:31', 301).subarray(before.length);
+    bad[bad.length - 10] ^= 0xff; // a payload byte (the round and the checksum are the last 5)
+    const flood = Buffer.concat([before, bad, encodedFlood('127.0.0.1:31', 600).subarray(before.length + bad.length)]);
+    const enc = encodeFrame(gossip('127.0.0.1:32', 0, 'honest'));
+    if (!enc.ok) throw new Error(enc.reason);
+    relay = await welcomed(target, '127.0.0.1:30');
+    let delivered = 0;
+    let floodBeforeHonest = -1;
+    target.on('message', (d) => {
+      if (d.channel === 'flood') delivered++;
+      if (d.channel === 'honest') floodBeforeHonest = delivered;
+    });
+    relay.socket.write(Buffer.concat([flood, enc.frame]));
+    await waitUntil(() => floodBeforeHonest >= 0 && delivered === 599, 10_000, () => `honest delivered (${floodBeforeHonest} flood before it) and 599 of the 600 flood messages (${delivered})`);
+    // Round robin per origin on the link: the honest origin is served in the first pass after
+    // the read, not after the 600 frames ahead of it in the stream.
+    assert.ok(floodBeforeHonest <= 2 * BUDGET, `${floodBeforeHonest} flood messages delivered before the honest one (bound ${2 * BUDGET})`);
+    const st = target.stats();
+    assert.equal(st.droppedFrames['bad-checksum'], 1, `the corrupted frame counted as bad: ${JSON.stringify(st.droppedFrames)}`);
+    assert.ok((st.defences?.fairQueue?.queued ?? 0) >= 500, `the flood waited in the fair queue: ${JSON.stringify(st.defences?.fairQueue)}`);
+    assert.equal(st.defences?.scores['127.0.0.1:30']?.quarantines ?? 0, 0, 'the relay is not quarantined');
+  } finally {
+    relay?.socket.destroy();
     await target.close();
   }
 });

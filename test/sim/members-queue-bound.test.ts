@@ -1,5 +1,5 @@
-/** The membership change queue's bound (`maxQueuedChanges`) in a simulated failure wave: set
- *  far below what the wave queues, the queues stay within it at every node, changes are
+/** The membership change queue's bound in a simulated failure wave: fixed (`maxQueuedChanges`,
+ *  with `queueDepthPerMember` 0) and set far below what the wave queues, the queues stay within it at every node, changes are
  *  dropped, and still every survivor marks every crashed node failed (the dropped changes
  *  arrive over other feeders, piggybacks and anti-entropy) and no healthy node is failed. */
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ type Spread = { pending(): number; droppedChanges: number };
 const spread = (ms: MembersSim, x: number): Spread | null => (ms.machines[x] === null ? null : (ms.machines[x] as unknown as { spread: Spread }).spread);
 
 test(`queue bound ${BOUND} at 600 nodes, 50 % crashed: the queues hold the bound, changes are dropped, and every crash is still seen by every survivor`, () => {
-  const { ms } = settledMembers(600, SEED, MF_NETWORK, { maxQueuedChanges: BOUND });
+  const { ms } = settledMembers(600, SEED, MF_NETWORK, { maxQueuedChanges: BOUND, queueDepthPerMember: 0 });
   const sim = ms.sim;
   let peak = 0;
   const sample = (): void => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_WIRE_LIMITS, encodeEnvelope, encodeFrame, FrameDecoder, gossipFromOrigin, messageIdFor, type WireMessage } from '../../src/wire/index.js';
+import { DEFAULT_WIRE_LIMITS, encodeEnvelope, encodeFrame, envelopeOriginRange, FrameDecoder, gossipFromOrigin, gossipOriginRange, messageIdFor, type WireMessage } from '../../src/wire/index.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -28,6 +28,30 @@ test('gossipFromOrigin: true only for a gossip frame whose envelope names that o
   assert.equal(gossipFromOrigin(gossipFrame('a:1', 1, 20_000), utf8('a:1')), true);
   assert.equal(gossipFromOrigin(frame({ type: 'ping', seq: 1 }), utf8('127.0.0.1:7001')), false, 'not gossip');
   for (let n = 0; n < f.length; n++) assert.equal(gossipFromOrigin(f.subarray(0, n), utf8('127.0.0.1:7001')), false, `truncated to ${n}`);
+});
+
+test('gossipOriginRange: where the origin lies, only for a gossip frame with a well-formed header', () => {
+  const out = new Int32Array(2);
+  for (const [origin, size] of [['127.0.0.1:7001', 64], ['a:1', 300], ['ü:2', 20_000]] as const) {
+    const f = gossipFrame(origin, 5, size);
+    assert.equal(gossipOriginRange(f, out), true);
+    assert.deepEqual(f.subarray(out[0], out[0] + out[1]), utf8(origin), `origin ${origin}, payload ${size} B`);
+  }
+  assert.equal(gossipOriginRange(frame({ type: 'ping', seq: 1 }), out), false, 'not gossip');
+  const env = encodeEnvelope({ origin: 'b:2', seq: 1, channel: 'c', timestamp: 1, data: new Uint8Array(3) });
+  assert.equal(envelopeOriginRange(env, out), true);
+  assert.deepEqual(env.subarray(out[0], out[0] + out[1]), utf8('b:2'));
+  assert.equal(envelopeOriginRange(env.subarray(0, 3), out), false, 'a truncated envelope');
+  assert.equal(envelopeOriginRange(new Uint8Array(0), out), false, 'empty');
+  const f = gossipFrame('127.0.0.1:7001', 5);
+  for (let n = 0; n < f.length; n++) assert.equal(gossipOriginRange(f.subarray(0, n), out), false, `truncated to ${n}`);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      // Never throws; when true, the range lies inside the frame before its checksum.
+      if (gossipOriginRange(bytes, out)) assert.ok(out[0] >= 0 && out[1] >= 0 && out[0] + out[1] <= bytes.length - 4);
+    }),
+    { seed: 15, numRuns: 2000 },
+  );
 });
 
 test('gossipFromOrigin never throws on arbitrary bytes', () => {

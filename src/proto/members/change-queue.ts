@@ -16,9 +16,16 @@
  * changes queued in 370 M slots of 16 bytes (≈ 5.9 GB, 18 % of the slots a consumed prefix)
  * before this layout.
  *
- * Bounded by `maxQueuedChanges` (`room`): when full, superseded changes go first, then new
- * changes are refused (tail drop), our own entry excepted. Limits: the bound counts changes,
- * not bytes; the array can be up to twice the live queue (up to the bound) or four times a
+ * Bounded (`room`) by max(`maxQueuedChanges`, `queueDepthPerMember` × the table's size) —
+ * Serf's dynamic queue depth, max(`MinQueueDepth`, 2 × cluster size), which Consul turns on
+ * with a floor of 4,096: a failure wave queues up to one verdict per member at every node, so
+ * a fixed bound below the wave's size refuses part of it everywhere (at 10^5 nodes the fixed
+ * 4,096 refused 130.5 M changes and left 6,098 crashed members `alive` somewhere after 120 s:
+ * docs/results.md, "Scale"). Memory: 4 bytes per change actually queued (the array grows by
+ * doubling up to the bound, so up to 8 bytes); at the default 2 per member a node of a
+ * 10^5-member cluster may hold up to 800 KB of references mid-wave, 16 KiB when the floor
+ * binds. When full, superseded changes go first, then new changes are refused (tail drop),
+ * our own entry excepted. Limits: the bound counts changes, not bytes; the array can be up to twice the live queue (up to the bound) or four times a
  * small one; a private log holds the pairs from the oldest queued change on, removed ones
  * included, until the head passes them; a shared log keeps every pair it ever interned (in the
  * simulator: a few per member); a refused change is repaired by its other feeders, piggybacks
@@ -90,12 +97,19 @@ export class ChangeQueue<P> {
    *  superseded ones included. */
   dropped = 0;
 
+  /** `floor`: `maxQueuedChanges`; `perMember`: `queueDepthPerMember` (0: the floor alone). */
   constructor(
-    private readonly max: number,
+    private readonly floor: number,
+    private readonly perMember: number,
     private readonly self: P,
     private readonly store: MemberStore<P>,
   ) {
     this.log = store.changeLog ?? new PrivateLog<P>();
+  }
+
+  /** The bound now (see the module comment): it follows the table's size. */
+  get bound(): number {
+    return Math.max(this.floor, this.perMember * this.store.size());
   }
 
   /** Changes queued. */
@@ -111,8 +125,9 @@ export class ChangeQueue<P> {
   /** Queue `m` now `state` (with its meta, if any), brought by `src` (undefined: our own, or a
    *  sync): false when the bound refused it. */
   push(m: P, state: number, meta: MemberMeta | null, src: P | undefined): boolean {
-    if (this.tail - this.head >= this.max && !this.room(m)) return false;
-    if (this.tail === this.refs.length) this.makeRoom();
+    const max = this.bound;
+    if (this.tail - this.head >= max && !this.room(m, max)) return false;
+    if (this.tail === this.refs.length) this.makeRoom(max);
     const at = this.base + this.tail;
     this.refs[this.tail++] = this.log.ref(m, state);
     if (meta !== null) this.metaAt.set(at, meta);
@@ -128,10 +143,10 @@ export class ChangeQueue<P> {
   /** The array is full at the tail: reclaim the consumed prefix (when it is a quarter of the
    *  array or more, or the array is at the bound already), else double the array. Each move
    *  leaves a quarter of the array free, so appends cost O(1) amortised. */
-  private makeRoom(): void {
+  private makeRoom(max: number): void {
     const cap = this.refs.length;
-    if (this.head > 0 && (this.head * 4 >= cap || cap >= this.max)) this.resize(cap);
-    else this.resize(cap < this.max ? Math.min(cap * 2, this.max) : cap * 2);
+    if (this.head > 0 && (this.head * 4 >= cap || cap >= max)) this.resize(cap);
+    else this.resize(cap < max ? Math.min(cap * 2, max) : cap * 2);
   }
 
   /** Move the live references to the front of an array of `slots` (the same one if it is
@@ -167,7 +182,7 @@ export class ChangeQueue<P> {
   }
 
   /**
-   * The queue holds `maxQueuedChanges`: make room for a change of `m`, or refuse it (false).
+   * The queue holds its bound `max`: make room for a change of `m`, or refuse it (false).
    * First the changes superseded by a newer queued change of the same member go (`coalesce`,
    * at most once per eighth of the bound's enqueues, so the pass costs O(1) per change); if
    * none was, the new change is not queued (tail drop), unless it is about us (a join, a
@@ -179,8 +194,7 @@ export class ChangeQueue<P> {
    * other feeders (each node hears of each flooded change ≈ 5 times), from the piggyback on
    * our pings and acks (every change enters that ring), and from anti-entropy.
    */
-  private room(m: P): boolean {
-    const max = this.max;
+  private room(m: P, max: number): boolean {
     if (this.sinceCoalesce >= max >>> 3) {
       this.sinceCoalesce = 0;
       this.coalesce();

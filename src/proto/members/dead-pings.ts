@@ -6,8 +6,8 @@
  * members for 30 s so that a member that was only cut off learns of its verdict and refutes.
  * Here a member marked `failed` is still pinged, one such member per half probe interval (on
  * its own timer, not stretched by local health: such a ping accuses no one), for
- * `reconnectIntervalMs` after its verdict (after that Serf's reconnect loop, dissemination.ts,
- * takes over). The ping carries the member's own `failed` entry and ours, and nothing waits
+ * `reconnectIntervalMs` after its verdict, then in a slow phase (below) until Serf's reconnect
+ * loop, dissemination.ts, has tried it. The ping carries the member's own `failed` entry and ours, and nothing waits
  * for its answer (no timeout, no suspicion): a member that was only cut off hears it is
  * failed and refutes, and its ack carries the refutation back. The other way, a ping from a
  * member we hold `failed` is answered with its entry and ours (`tellFailed`, used by the
@@ -43,9 +43,22 @@
  * partitions 23 s apart (bench:faults `--partition-s 5,15`) was not hinted and its overlay
  * took 5.6 s to merge.
  *
- * Limits: only the `DEAD_CAP` most recent failures are pinged (after a larger mass failure
- * the older ones wait for the reconnect loop); a ping lost on the way is not retried until
- * the member's next turn in the round robin.
+ * The slow phase (differs from memberlist, which stops at 30 s): `reconnectIntervalMs` after
+ * its verdict a member moves to a second round robin, pinged one member every
+ * `SLOW_PERIODS` probe periods (2 s at the default 1 s), until the reconnect loop has tried it
+ * (dissemination.ts `reconnectTick`, `tried`), it is back, failed anew or reaped, or
+ * `SLOW_WINDOWS` reconnect intervals after its verdict. Why: a partition that outlasted the
+ * 30 s of fast pings (bench:faults `heal_ms` after a 30 s partition: the verdicts came ≈ 3–5 s
+ * in, so the fast pings stopped ≈ 3–5 s after the heal — or before it, for a partition a
+ * little longer) otherwise heals only when some node's reconnect tick, once per 30 s, happens
+ * to pick a member of the other side. Cost: ≤ 1 datagram of two entries per node per
+ * `SLOW_PERIODS` periods while the slow list is not empty.
+ *
+ * Limits: only the `DEAD_CAP` most recent failures are pinged, in each phase (after a larger
+ * mass failure the older ones wait for the reconnect loop); a ping lost on the way is not
+ * retried until the member's next turn in the round robin; after a mass failure every node
+ * keeps its slow pings to crashed members for `SLOW_WINDOWS` reconnect intervals (the
+ * reconnect loop's random pick rarely tries one of its 64).
  */
 import { DeadList } from './dead-list.js';
 import type { Rng } from '../types.js';
@@ -67,6 +80,15 @@ export interface DeadPingHost<P> {
 /** Most recently failed members remembered for pings to the dead (the newest are kept: a
  *  mass failure costs one extra ping per node and probe period, not one per failure). */
 const DEAD_CAP = 64;
+
+/** Probe periods between two pings of the slow phase (see the module comment): "every few
+ *  seconds, one member at a time" — 2 s at the default 1 s probe interval, so each side of a
+ *  partition of 5 + 5 hosts sends a ping across every ≈ 0.4 s in all. */
+const SLOW_PERIODS = 2;
+/** The slow phase ends `SLOW_WINDOWS` × `reconnectIntervalMs` after the verdict (5 min at
+ *  the default 30 s) for a member the reconnect loop has not tried by then: the bound on what
+ *  a node spends pinging members that really crashed. */
+const SLOW_WINDOWS = 10;
 
 /** Members pinged at once when a member failed here comes back (see `afterMessage`). */
 const RETURN_BURST = 8;
@@ -117,6 +139,12 @@ export class DeadPings<P> {
   /** Members failed here lately, oldest first, and when. */
   private readonly dead = new DeadList<P>(DEAD_CAP);
   private deadTurn = 0;
+  /** The slow phase: members failed here more than `reconnectIntervalMs` ago that the
+   *  reconnect loop has not tried yet, oldest first (module comment); its round robin; when
+   *  its next ping is due. */
+  private readonly slow = new DeadList<P>(DEAD_CAP);
+  private slowTurn = 0;
+  private slowDue = -Infinity;
   /** An `m-dead-tick` is armed. */
   private deadArmed = false;
   /** A member failed here came back during the message being handled (see `afterMessage`). */
@@ -139,48 +167,108 @@ export class DeadPings<P> {
   /** Every half probe interval while the dead list is not empty (its own timer: not stretched
    *  by local health, and not held up by a stalled tick — a ping to the dead accuses no one),
    *  one member failed here within `reconnectIntervalMs`, round robin, gets a ping with its own
-   *  `failed` entry and ours (see the module comment); its answer is not awaited. */
+   *  `failed` entry and ours (see the module comment); its answer is not awaited. Every
+   *  `SLOW_PERIODS` probe periods, one member of the slow phase does too. */
   deadTick(now: number): void {
     this.deadArmed = false;
     const window = this.config.reconnectIntervalMs;
-    while (this.dead.length > 0 && now - this.dead.failedAt(0) > window) this.dropDead(0);
+    while (this.dead.length > 0 && now - this.dead.failedAt(0) > window) {
+      this.pushSlow(this.dead.member(0), this.dead.failedAt(0));
+      this.dropDead(0);
+    }
+    while (this.slow.length > 0 && now - this.slow.failedAt(0) > SLOW_WINDOWS * window) this.dropSlow(0);
     this.pingDeadOnes(1);
+    if (this.slow.length > 0 && now >= this.slowDue) {
+      this.slowDue = now + this.slowPeriod();
+      this.pingSlowOnes(1);
+    }
     this.armDead(now);
   }
 
+  /** The reconnect loop sent `m` an `m-sync` (dissemination.ts `reconnectTick`): it has tried
+   *  the member, whose slow pings stop. */
+  tried(m: P): void {
+    const i = this.slow.indexOf(m);
+    if (i >= 0) this.dropSlow(i);
+  }
+
+  private slowPeriod(): number {
+    return SLOW_PERIODS * this.config.probeIntervalMs;
+  }
+
+  private pushSlow(m: P, failedAt: number): void {
+    this.slow.push(m, failedAt);
+    if (this.slow.length > DEAD_CAP) this.dropSlow(0);
+  }
+
+  /** The timer: every half probe period while a member is in the fast phase, else when the
+   *  next slow ping is due, while one is in the slow phase. */
   private armDead(now: number): void {
-    if (this.deadArmed || this.dead.length === 0) return;
+    if (this.deadArmed || this.dead.length + this.slow.length === 0) return;
     this.deadArmed = true;
-    const d = deadPingPeriod(this.config.probeIntervalMs);
+    const d = this.dead.length > 0 ? deadPingPeriod(this.config.probeIntervalMs) : Math.max(1, this.slowDue - now);
     this.host.timer(d, { type: 'm-dead-tick', due: now + d });
   }
 
-  /** Ping the next `count` members of the dead list (round robin: `deadTurn` is the index of
+  /** Ping the next `count` members of the fast phase's round robin (`deadTurn` is the index of
    *  the next one), each with its own `failed` entry and ours; entries no longer failed leave
-   *  the list. */
-  private pingDeadOnes(count: number): void {
+   *  the list. Returns how many were pinged. */
+  private pingDeadOnes(count: number): number {
     const first = new Set<P>();
     while (this.dead.length > 0 && first.size < count) {
       if (this.deadTurn >= this.dead.length) this.deadTurn = 0;
       const i = this.deadTurn;
       const m = this.dead.member(i);
-      const s = this.store.get(m);
-      if (s < 0 || statusOf(s) !== FAILED) {
+      if (!this.pingable(m)) {
         this.dropDead(i);
         continue;
       }
-      if (first.has(m)) return; // went round the whole list
+      if (first.has(m)) break; // went round the whole list
       first.add(m);
       this.deadTurn = i + 1;
-      const seq = this.host.nextSeq();
-      this.host.datagram(m, { type: 'm-ping', seq, ...tellFailed(this.store, this.host.self, m, s, null) });
+      this.pingDead(m);
     }
+    return first.size;
+  }
+
+  /** The same over the slow phase's round robin. */
+  private pingSlowOnes(count: number): void {
+    const first = new Set<P>();
+    while (this.slow.length > 0 && first.size < count) {
+      if (this.slowTurn >= this.slow.length) this.slowTurn = 0;
+      const i = this.slowTurn;
+      const m = this.slow.member(i);
+      if (!this.pingable(m)) {
+        this.dropSlow(i);
+        continue;
+      }
+      if (first.has(m)) return;
+      first.add(m);
+      this.slowTurn = i + 1;
+      this.pingDead(m);
+    }
+  }
+
+  /** Still `failed` in our table (not back, not reaped). */
+  private pingable(m: P): boolean {
+    const s = this.store.get(m);
+    return s >= 0 && statusOf(s) === FAILED;
+  }
+
+  private pingDead(m: P): void {
+    const seq = this.host.nextSeq();
+    this.host.datagram(m, { type: 'm-ping', seq, ...tellFailed(this.store, this.host.self, m, this.store.get(m), null) });
   }
 
   /** Remove entry `i` of the dead list, keeping the round robin's place. */
   private dropDead(i: number): void {
     this.dead.removeAt(i);
     if (i < this.deadTurn) this.deadTurn--;
+  }
+
+  private dropSlow(i: number): void {
+    this.slow.removeAt(i);
+    if (i < this.slowTurn) this.slowTurn--;
   }
 
   /**
@@ -206,7 +294,8 @@ export class DeadPings<P> {
     this.returned = false;
     if (now < this.burstAt + this.config.probeIntervalMs) return;
     this.burstAt = now;
-    this.pingDeadOnes(RETURN_BURST);
+    const sent = this.pingDeadOnes(RETURN_BURST);
+    if (sent < RETURN_BURST) this.pingSlowOnes(RETURN_BURST - sent);
   }
 
   /** `m`, suspect or failed here, is alive again: the overlay hint when a side is coming back
@@ -225,17 +314,17 @@ export class DeadPings<P> {
   }
 
   /** `m` (not this node) changed to status `st` in the table (`wasDown`: it was suspect or
-   *  failed before): it leaves the dead list when back alive or failed anew, and enters it
-   *  (newest) when failed. */
+   *  failed before): it leaves the dead lists (either phase) when back alive or failed anew,
+   *  and enters the fast one (newest) when failed. */
   changed(m: P, st: number, now: number, wasDown: boolean): void {
     if (st === ALIVE && wasDown) this.back(m, now);
     if (st !== ALIVE && st !== FAILED) return;
     const i = this.dead.indexOf(m);
-    if (i >= 0) {
-      this.dropDead(i);
-      // A member failed here is back: see `afterMessage`.
-      if (st === ALIVE) this.returned = true;
-    }
+    const j = i >= 0 ? -1 : this.slow.indexOf(m);
+    if (i >= 0) this.dropDead(i);
+    if (j >= 0) this.dropSlow(j);
+    // A member failed here is back: see `afterMessage`.
+    if ((i >= 0 || j >= 0) && st === ALIVE) this.returned = true;
     if (st === FAILED) {
       this.dead.push(m, now);
       if (this.dead.length > DEAD_CAP) this.dropDead(0);

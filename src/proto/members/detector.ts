@@ -19,7 +19,8 @@
  * A quiet cluster only sends datagrams.
  *
  * Pings to the dead (memberlist's "gossip to the dead": members failed here are still pinged
- * for `reconnectIntervalMs`, so that one that was only cut off hears its verdict and refutes)
+ * for `reconnectIntervalMs`, then more slowly until the reconnect loop has tried them, so that
+ * one that was only cut off hears its verdict and refutes)
  * are in dead-pings.ts, with their reasons and figures; the detector feeds them its table
  * changes and the messages it handles.
  */
@@ -208,6 +209,11 @@ export class Detector<P> {
   /** The pings to the dead's timer (`m-dead-tick`; dead-pings.ts). */
   deadTick(now: number): void {
     this.deadPings.deadTick(now);
+  }
+
+  /** The reconnect loop tried failed member `m` (dead-pings.ts, the slow phase). */
+  reconnectTried(m: P): void {
+    this.deadPings.tried(m);
   }
 
   /** After a message from `from` was merged (`refuted`: it made us refute): the pings to the

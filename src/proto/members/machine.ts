@@ -118,9 +118,13 @@
  *   lazy split (`m-prune`, config `pruneFlood`, off by default) prunes an overlay link whose
  *   batch brought nothing new, keeping two feeders; it learns its tree during the wave itself
  *   (membership has no traffic before it) and has no lazy IHAVE (a pruned link carries
- *   nothing but the sender's own entry; grafts and anti-entropy repair): at 2,000 nodes it
- *   saved 12 % (10 % crashed) and 43 % (50 %) of the detection bytes, but put the 50 % p100
- *   from 7.0 to 15.0 s, over the 10 s target (docs/results.md); hence off.
+ *   nothing but the sender's own entry; a graft — a feeder's link down, or a feeder marked
+ *   suspect or failed — asks the pruned back and reconciles with each by `m-sync`, in place
+ *   of Plumtree's retransmission on GRAFT). Measured at 2,000 nodes, seed 1 (docs/results.md,
+ *   "Scale", h29m): it cuts the flooded copies only 4–18 % (a batch mixes new and known
+ *   changes, so few links are pruned before the wave has passed) while the grafts' syncs
+ *   cost more than that: detection bytes +12 % (10 % crashed) and +38 % (50 %), p100 at 90 %
+ *   13.7 → 27.3 s (without the graft's sync the 50 % p100 was 15.0 s); hence off.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute.
  *
@@ -236,7 +240,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborDown(peer: P, reason: DownReason, now: number): void {
     this.nbrs.delete(peer);
     if (this.stopped) return;
-    this.spread.linkDown(peer);
+    this.spread.linkDown(peer, now);
     if (reason === 'link-failed') this.detector.linkFailed(peer, now);
   }
 
@@ -297,8 +301,11 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.flush(now);
       case 'm-sync-tick':
         return this.spread.syncTick(now, this.detector.troubled(now));
-      case 'm-reconnect-tick':
-        return this.spread.reconnectTick(now);
+      case 'm-reconnect-tick': {
+        const tried = this.spread.reconnectTick(now);
+        if (tried !== undefined) this.detector.reconnectTried(tried);
+        return;
+      }
       case 'm-reap-tick':
         return this.reapTick(now);
       case 'm-dead-tick':

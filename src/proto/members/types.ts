@@ -230,17 +230,23 @@ export interface MembersConfig {
   flushIntervalMs: number;
   /** Most entries in one `m-changes` / `m-digest`. Default 1024 (≈ 20 KiB over TCP). */
   maxEntriesPerMessage: number;
-  /** Most changes queued for the next flushes (change-queue.ts). When full, a change
-   *  superseded by a newer queued change of the same member goes first, then new changes are
-   *  refused (tail drop; our own entry takes the oldest's place); a refused change still
-   *  reaches the neighbours through their other feeders, the piggyback on pings and acks, and
-   *  anti-entropy. Default 4096 (Serf's `MaxQueueDepth`): ≤ 16 KiB of references per node;
-   *  never reached in `npm run bench:members` up to 2·10^4 nodes (peak 795 at one node), and
-   *  below a wave's backlog it costs tens of seconds of detection (docs/results.md, "Scale");
-   *  at 10^5 simulated nodes the busiest queues reach it mid-wave (h27c's census), which at
-   *  4 bytes a change is ≤ 1.5 GB over every node; there it refused 130 M changes and left
-   *  6,098 of 10^4 crashed members undetected after 120 s (docs/results.md, "Scale", h28m). */
+  /** The floor of the bound on the changes queued for the next flushes (change-queue.ts):
+   *  the bound is max(maxQueuedChanges, queueDepthPerMember × members in the table). When
+   *  full, a change superseded by a newer queued change of the same member goes first, then
+   *  new changes are refused (tail drop; our own entry takes the oldest's place); a refused
+   *  change still reaches the neighbours through their other feeders, the piggyback on pings
+   *  and acks, and anti-entropy. Default 4096 (Serf's `MaxQueueDepth`, and the
+   *  `MinQueueDepth` Consul sets): ≤ 16 KiB of references per node. Alone (with
+   *  queueDepthPerMember 0) it refused 130 M changes of the 10^5-node wave and left 6,098 of
+   *  10^4 crashed members undetected after 120 s (docs/results.md, "Scale", h28m). */
   maxQueuedChanges: number;
+  /** Queued changes allowed per member of the table, above the floor `maxQueuedChanges`
+   *  (Serf's dynamic queue depth: max(MinQueueDepth, 2 × cluster size)). Default 2 (Serf's
+   *  factor): a failure wave queues at most one verdict per member at each node (superseded
+   *  changes coalesce), so the queue takes any wave. Memory: 4 bytes per change queued, up
+   *  to 8 bytes per member per node (≤ 800 KB a node at 10^5 members) during a wave. 0: the
+   *  fixed bound `maxQueuedChanges` alone. */
+  queueDepthPerMember: number;
   /** Recent changes piggybacked on each ping and ack (SWIM §4.4). Default 4 (a ping stays
    *  under 100 bytes); 0 turns piggybacking off. */
   piggybackPerMessage: number;
@@ -279,9 +285,10 @@ export interface MembersConfig {
   /** Plumtree-style pruning of the overlay flood (dissemination.ts): a node whose overlay
    *  neighbour's batch of changes brought nothing new asks it to stop (`m-prune`), keeping at
    *  least `FLOOD_FEEDERS` overlay neighbours that send, and asks the pruned ones back
-   *  (`m-prune` graft) when one of those goes down. Default false, measured (2,000 nodes,
-   *  seed 1, docs/results.md "Scale"): detection bytes −12 % (10 % crashed) and −43 % (50 %),
-   *  but p100 at 50 % crashed 7.0 → 15.0 s, over the 10 s target. */
+   *  (`m-prune` graft, and an `m-sync` to each) when one of those goes down or is marked
+   *  suspect or failed. Default false, measured (2,000 nodes, seed 1, docs/results.md "Scale",
+   *  h29m): flooded copies −18 % (10 % crashed) and −4 % (50 %), but detection bytes +12 % and
+   *  +38 % (the grafts' syncs), p100 at 90 % crashed 13.7 → 27.3 s. */
   pruneFlood: boolean;
   /** One link-up sync per overlay link instead of one from each end: the end whose id is the
    *  smaller (JavaScript's `<`) opens it at once; the other waits a probe period and opens one
@@ -305,6 +312,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   flushIntervalMs: 200,
   maxEntriesPerMessage: 1024,
   maxQueuedChanges: 4096,
+  queueDepthPerMember: 2,
   piggybackPerMessage: 4,
   retransmitMult: 4,
   syncIntervalMs: 30_000,
@@ -336,6 +344,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
     int('flushIntervalMs', 1, 600_000),
     int('maxEntriesPerMessage', 16, 65_536),
     int('maxQueuedChanges', 16, 10_000_000),
+    int('queueDepthPerMember', 0, 64),
     int('piggybackPerMessage', 0, 64),
     int('retransmitMult', 1, 100),
     int('syncIntervalMs', 100, 86_400_000),

@@ -57,7 +57,7 @@ function roundTrip(q: ChangeQueue<number>, rng: Rng, count: number, burst: numbe
 for (const kind of ['private', 'shared'] as const) {
   test(`change queue (${kind} log): every change comes out in order through growth, moves and shrinks`, () => {
     const rng = new Sfc32(7);
-    const q = new ChangeQueue<number>(1_000_000, 0, store(kind === 'shared' ? new SharedChangeLog(500) : undefined));
+    const q = new ChangeQueue<number>(1_000_000, 0, 0, store(kind === 'shared' ? new SharedChangeLog(500) : undefined));
     const most = roundTrip(q, rng, 20_000, 3_000);
     assert.ok(most >= 2048, `the array grew with the backlog (largest ${most} slots)`);
     assert.equal(q.slots, 16, 'a drained queue gives its large array back');
@@ -66,7 +66,7 @@ for (const kind of ['private', 'shared'] as const) {
 }
 
 test('change queue: a queue at its bound stays within the bound’s slots (the consumed prefix is reclaimed)', () => {
-  const q = new ChangeQueue<number>(100, 0, store(undefined));
+  const q = new ChangeQueue<number>(100, 0, 0, store(undefined));
   for (let round = 0; round < 50; round++) {
     for (let i = 0; i < 100; i++) q.push(1 + ((round * 100 + i) % 999), pack(round, ALIVE), null, 1);
     assert.equal(q.length, 100, 'the bound holds');
@@ -88,8 +88,8 @@ test('shared change log: one reference per (member, state) pair, across queues',
   assert.equal(log.size, 2 + 5000, 'every new pair interned once');
   assert.equal(log.ref(7, pack(4997, ALIVE)), 4999, 'a pair deep in the log is found by its member');
   assert.equal(log.state(a), pack(0, ALIVE), 'references stay valid as the log grows');
-  const q1 = new ChangeQueue<number>(64, 0, store(log));
-  const q2 = new ChangeQueue<number>(64, 1, store(log));
+  const q1 = new ChangeQueue<number>(64, 0, 0, store(log));
+  const q2 = new ChangeQueue<number>(64, 0, 1, store(log));
   q1.push(3, pack(0, FAILED), null, undefined);
   q2.push(3, pack(0, FAILED), null, 2);
   assert.equal(log.size, 2 + 5000, 'queues of one log share its pairs');

@@ -209,15 +209,42 @@ test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders
   m.handleTimer(io.takeTimers('m-flush')[0].t, 200);
   const sent = io.take().filter((s) => s.msg.type === 'm-changes' && s.to === n4);
   if (!m.detector.subjectsByRing().includes(n4)) assert.deepEqual(sent, [], 'a pruned link gets no relayed change');
-  // A feeder goes down: every pruned neighbour is asked back.
+  // A feeder goes down: every pruned neighbour is asked back, and reconciled with (what its
+  // flushes left out for us since the prune).
   m.neighborDown(n1, 'disconnected', 300);
+  const out = io.take();
   assert.deepEqual(
-    io.take().filter((s) => s.msg.type === 'm-prune').map((s) => [s.to, s.msg]),
+    out.filter((s) => s.msg.type === 'm-prune').map((s) => [s.to, s.msg]),
     [
       [n2, { type: 'm-prune', graft: true }],
       [n3, { type: 'm-prune', graft: true }],
     ],
   );
+  assert.deepEqual(out.filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [n2, n3], 'an m-sync to each grafted neighbour');
+});
+
+test('pruneFlood: a feeder marked failed in our table grafts the pruned neighbours at once, before its link times out', () => {
+  const { m, io } = machine(A[0], A, { rings: 4, pruneFlood: true });
+  const [n1, n2, n3, n4] = [A[1], A[2], A[3], A[4]];
+  m.start(0);
+  for (const p of [n1, n2, n3, n4]) m.neighborUp(p, 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  io.take();
+  const news = [A[10], A[11]];
+  const batch = { type: 'm-changes' as const, ids: news, states: news.map(() => pack(0, FAILED)), metas: null, sync: false };
+  for (const [i, p] of [n1, n2, n3, n4].entries()) m.handleMessage(p, batch, 10 + i);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune').map((s) => s.to), [n2, n3], 'n1 and n4 feed us');
+  // A change that is not about a feeder grafts nothing.
+  m.handleMessage(n4, { type: 'm-changes', ids: [A[12]], states: [pack(0, FAILED)], metas: null, sync: false }, 20);
+  assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune'), []);
+  // n4's verdict arrives (its link still up): n2 and n3 are grafted and synced with.
+  m.handleMessage(n1, { type: 'm-changes', ids: [n4], states: [pack(0, FAILED)], metas: null, sync: false }, 30);
+  const out = io.take();
+  assert.deepEqual(out.filter((s) => s.msg.type === 'm-prune').map((s) => [s.to, s.msg]), [
+    [n2, { type: 'm-prune', graft: true }],
+    [n3, { type: 'm-prune', graft: true }],
+  ]);
+  assert.deepEqual(out.filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [n2, n3]);
 });
 
 test('reconnect: the failed member that answers our reconnect m-sync (its m-digest) is handed to the overlay, once; no one else is', () => {

@@ -192,7 +192,7 @@ test('config: defaults validate; bad values get a one-line reason', () => {
   assert.equal(s.ringStep(0, 'x', 1), undefined);
 });
 
-test('pings to the dead: a failed member is pinged every half probe period with its failed entry and ours, for reconnectIntervalMs; no suspicion follows', () => {
+test('pings to the dead: a failed member is pinged every half probe period with its failed entry and ours, for reconnectIntervalMs, then every 2 probe periods up to 10 reconnect intervals after the verdict; no suspicion follows', () => {
   const { m, io, store } = machine(A[0], A, { rings: 4, reconnectIntervalMs: 3000 });
   m.start(0);
   io.take();
@@ -202,7 +202,7 @@ test('pings to the dead: a failed member is pinged every half probe period with 
   io.take();
   const deadPings: number[] = [];
   // Drive the dead-ping timer it armed (and nothing else) until it is no longer armed.
-  for (let rounds = 0; rounds < 20; rounds++) {
+  for (let rounds = 0; rounds < 100; rounds++) {
     const armed = io.takeTimers('m-dead-tick');
     io.takeTimers();
     if (armed.length === 0) break;
@@ -217,7 +217,8 @@ test('pings to the dead: a failed member is pinged every half probe period with 
       assert.deepEqual({ ids: x.msg.ids, states: x.msg.states }, { ids: [dead, A[0]], states: [pack(0, FAILED), pack(0, ALIVE)] }, 'its own failed entry, and ours');
     }
   }
-  assert.deepEqual(deadPings, [600, 1100, 1600, 2100, 2600, 3100], 'every 500 ms until reconnectIntervalMs after the verdict, then the timer stops');
+  const slow = Array.from({ length: 14 }, (_, i) => 3600 + 2000 * i);
+  assert.deepEqual(deadPings, [600, 1100, 1600, 2100, 2600, 3100, ...slow], 'every 500 ms until reconnectIntervalMs after the verdict, then every 2 s (the reconnect loop never tried it) until 10 × reconnectIntervalMs after it (30,100), then the timer stops');
   assert.equal(statusOf(store.get(dead)), FAILED);
   // Probe ticks send none (the timer does).
   m.handleMessage(A[7], { type: 'm-changes', ids: [A[6]], states: [pack(0, FAILED)], metas: null, sync: false }, 4000);
@@ -228,6 +229,60 @@ test('pings to the dead: a failed member is pinged every half probe period with 
   // The member refutes (alive at a higher incarnation): no more pings to it.
   m.handleMessage(dead, { type: 'm-ack', seq: 999, ids: [dead], states: [pack(1, ALIVE)] }, 4300);
   assert.equal(store.get(dead), pack(1, ALIVE));
+});
+
+test('pings to the dead: the slow phase ends for a member once the reconnect loop has tried it; a member that comes back leaves it', () => {
+  // Three members (us, B, C): the reconnect loop's random pick finds a failed one at once.
+  const [self, b, c] = A;
+  const { m, io } = machine(self, [self, b, c], { rings: 1, reconnectIntervalMs: 3000 });
+  m.start(0);
+  io.take();
+  io.takeTimers();
+  m.handleMessage(b, { type: 'm-changes', ids: [c], states: [pack(0, FAILED)], metas: null, sync: false }, 100);
+  io.take();
+  /** Run the dead-ping timers up to `until`: the times of the pings to C. */
+  const run = (until: number): number[] => {
+    const at: number[] = [];
+    for (let rounds = 0; rounds < 100; rounds++) {
+      const armed = io.takeTimers('m-dead-tick');
+      io.takeTimers();
+      if (armed.length === 0) break;
+      const due = armed[0].t.due;
+      if (due > until) {
+        io.timers.push(armed[0]);
+        break;
+      }
+      m.handleTimer(armed[0].t, due);
+      for (const x of io.take()) if (x.to === c && x.msg.type === 'm-ping') at.push(due);
+    }
+    return at;
+  };
+  assert.deepEqual(run(8000), [600, 1100, 1600, 2100, 2600, 3100, 3600, 5600, 7600], 'fast, then slow');
+  // The reconnect loop tries C (an m-sync): no slow pings after that.
+  m.handleTimer({ type: 'm-reconnect-tick', due: 8500 }, 8500);
+  const sync = io.take().filter((x) => x.to === c && x.msg.type === 'm-sync');
+  assert.equal(sync.length, 1, 'the reconnect loop tried C');
+  io.takeTimers('m-reconnect-tick');
+  assert.deepEqual(run(40_000), [], 'no ping to C once the reconnect loop tried it');
+  // B fails, reaches the slow phase, and comes back: it leaves the slow list (no more pings).
+  m.handleMessage(c, { type: 'm-changes', ids: [b], states: [pack(0, FAILED)], metas: null, sync: false }, 41_000);
+  io.take();
+  const pings = (): number => io.take().filter((x) => x.to === b && x.msg.type === 'm-ping').length;
+  let slowPings = 0;
+  for (let rounds = 0; rounds < 40; rounds++) {
+    const armed = io.takeTimers('m-dead-tick');
+    if (armed.length === 0 || armed[0].t.due > 50_000) break;
+    m.handleTimer(armed[0].t, armed[0].t.due);
+    const n = pings();
+    if (armed[0].t.due > 44_100) slowPings += n;
+  }
+  assert.ok(slowPings >= 2, `B was pinged ${slowPings} times in its slow phase`);
+  m.handleMessage(b, { type: 'm-ack', seq: 999, ids: [b], states: [pack(1, ALIVE)] }, 50_500);
+  io.take();
+  io.takeTimers();
+  m.handleTimer({ type: 'm-dead-tick', due: 52_000 }, 52_000);
+  assert.equal(pings(), 0, 'no ping to a member back alive');
+  assert.deepEqual(io.takeTimers('m-dead-tick'), [], 'nothing left to ping: the timer stops');
 });
 
 test('pings to the dead: a ping from a member held failed is answered with its failed entry and ours; it refutes', () => {

@@ -1,5 +1,6 @@
-/** The bound on the membership change queue (`maxQueuedChanges`, dissemination.ts `overflow`):
- *  when it is full, superseded changes go first, then new changes are refused (not our own:
+/** The bound on the membership change queue (change-queue.ts): max(`maxQueuedChanges`,
+ *  `queueDepthPerMember` × table size); the fixed-bound tests set `queueDepthPerMember` 0. When
+ *  it is full, superseded changes go first, then new changes are refused (not our own:
  *  it takes the oldest one's place); what is kept goes out in order.
  *  Exact inputs and outputs, no simulator (the simulated wave with the bound is in
  *  test/sim/members-queue-bound.test.ts). */
@@ -14,8 +15,8 @@ const A = Array.from({ length: 120 }, (_, i) => addr(i + 1));
 /** The machine's dissemination (private; read here only to check the bound). */
 const spread = (m: Members<string>): { pending(): number; droppedChanges: number } => (m as unknown as { spread: { pending(): number; droppedChanges: number } }).spread;
 
-function ready(bound: number) {
-  const r = machine(A[0], A, { rings: 1, maxQueuedChanges: bound });
+function ready(bound: number, queueDepthPerMember = 0) {
+  const r = machine(A[0], A, { rings: 1, maxQueuedChanges: bound, queueDepthPerMember });
   r.m.start(0);
   r.m.neighborUp(A[1], 0);
   r.m.neighborUp(A[2], 0);
@@ -98,6 +99,23 @@ test('queue bound: a full queue still takes our own entry (a refutation), in the
   assert.equal(sent.states[15], pack(1, ALIVE), 'the refutation');
 });
 
+test('queue bound: by default it scales with the table (Serf\'s dynamic depth, 2 per member): a wave larger than the floor is queued whole and sent in order', () => {
+  // 120 members, floor 16: the bound is max(16, 2 × 120) = 240.
+  const r = ready(16, 2);
+  const wave = A.slice(3, 103);
+  r.m.handleMessage(A[1], { type: 'm-changes', ids: wave, states: wave.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  assert.equal(spread(r.m).pending(), 100, 'every change queued');
+  assert.equal(spread(r.m).droppedChanges, 0);
+  assert.deepEqual(flushedTo(r, 200).ids, wave, 'all of them, in order');
+  // Over 2 per member it is refused again: 240 queued, the rest dropped.
+  const r2 = ready(16, 2);
+  const states = (ids: string[], inc: number): number[] => ids.map(() => pack(inc, inc % 2 === 0 ? FAILED : ALIVE));
+  const all = A.slice(3, 120);
+  for (let inc = 0; inc < 3; inc++) r2.m.handleMessage(A[1], { type: 'm-changes', ids: all, states: states(all, inc), metas: null, sync: false }, 10 + inc);
+  assert.ok(spread(r2.m).pending() <= 240, `${spread(r2.m).pending()} queued, over the bound 240`);
+  assert.ok(spread(r2.m).droppedChanges > 0, 'nothing dropped over the bound');
+});
+
 test('config: maxQueuedChanges is validated', async () => {
   const { resolveMembersConfig } = await import('../../../src/proto/members/types.js');
   const r = resolveMembersConfig({ maxQueuedChanges: 8 });
@@ -105,4 +123,7 @@ test('config: maxQueuedChanges is validated', async () => {
   assert.match(r.ok ? '' : r.reason, /^maxQueuedChanges: expected an integer in \[16, 10000000\], got 8$/);
   const d = resolveMembersConfig({});
   assert.equal(d.ok ? d.config.maxQueuedChanges : -1, 4096);
+  assert.equal(d.ok ? d.config.queueDepthPerMember : -1, 2);
+  const q = resolveMembersConfig({ queueDepthPerMember: 65 });
+  assert.match(q.ok ? '' : q.reason, /^queueDepthPerMember: expected an integer in \[0, 64\], got 65$/);
 });
