@@ -219,14 +219,7 @@ export class GossipInbound {
     const full = fair.full(peer, origin);
     const share = this.host.defences.share;
     if (own && (full || (share?.capped(peer) === true && share.refuseUnread(peer, now)))) return this.dropOwnUnread(c, peer, frame, full, now);
-    const { counters, defences } = this.host;
-    counters.received.add('gossip', frame.length);
-    // The admission of every frame after the handshake (transport.ts `onFrame`).
-    if (!defences.admit(peer, frame.length, now)) {
-      if (defences.quarantined(peer, now)) c.destroy('quarantined', false);
-      return true;
-    }
-    counters.gossipIn++;
+    if (!this.admitCounted(c, peer, frame, now)) return true;
     c.lastProtoAt = now;
     if (full) {
       // A relay over the link's or its origin's bound: dropped unread, not charged.
@@ -259,17 +252,23 @@ export class GossipInbound {
     return this.dropOwnUnread(c, peer, frame, false, now);
   }
 
+  /** Count a gossip frame read and admit it as every frame after the handshake is
+   *  (transport.ts `onFrame`): false when refused (the peer destroyed once quarantined). */
+  private admitCounted(c: Connection, peer: string, frame: Uint8Array, now: number): boolean {
+    const { counters, defences } = this.host;
+    counters.received.add('gossip', frame.length);
+    if (!defences.admit(peer, frame.length, now)) {
+      if (defences.quarantined(peer, now)) c.destroy('quarantined', false);
+      return false;
+    }
+    counters.gossipIn++;
+    return true;
+  }
+
   /** Drop a frame of `peer`'s own origin unread (its queue full, or past its share), charged
    *  as a frame dropped over a bound. */
   private dropOwnUnread(c: Connection, peer: string, frame: Uint8Array, full: boolean, now: number): boolean {
-    const { counters, defences } = this.host;
-    counters.received.add('gossip', frame.length);
-    // The admission of every frame after the handshake (transport.ts `onFrame`).
-    if (!defences.admit(peer, frame.length, now)) {
-      if (defences.quarantined(peer, now)) c.destroy('quarantined', false);
-      return true;
-    }
-    counters.gossipIn++;
+    if (!this.admitCounted(c, peer, frame, now)) return true;
     if (full) this.fair!.countUnread(peer);
     this.chargeDrop(c, peer, now);
     this.countOwn(c, 1);

@@ -176,16 +176,23 @@ test('piggyback: a suspicion we raised rides on our acks; one heard from others 
   assert.equal(m.store.get(A[7]), pack(0, ALIVE));
 });
 
-test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders kept); a pruned link carries our own entry only; losing a feeder grafts the pruned back', () => {
+/** A pruneFlood machine at A[0] with four overlay neighbours, its first flush taken, and a
+ *  batch of two failures none of them has sent yet. */
+function pruneFloodSetup() {
   const { m, io } = machine(A[0], A, { rings: 4, pruneFlood: true });
   const [n1, n2, n3, n4] = [A[1], A[2], A[3], A[4]];
   m.start(0);
   for (const p of [n1, n2, n3, n4]) m.neighborUp(p, 0);
   m.handleTimer({ type: 'm-flush', due: 0 }, 0);
   io.take();
-  io.timers = [];
   const news = [A[10], A[11]];
   const batch = { type: 'm-changes' as const, ids: news, states: news.map(() => pack(0, FAILED)), metas: null, sync: false };
+  return { m, io, n1, n2, n3, n4, batch };
+}
+
+test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders kept); a pruned link carries our own entry only; losing a feeder grafts the pruned back', () => {
+  const { m, io, n1, n2, n3, n4, batch } = pruneFloodSetup();
+  io.timers = [];
   m.handleMessage(n1, batch, 10);
   assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune'), [], 'news: no prune');
   // A sender's own entry alone (a join announcement) is no duplicate of the flood.
@@ -224,14 +231,7 @@ test('pruneFlood: a batch that brings nothing new prunes its sender (two feeders
 });
 
 test('pruneFlood: a feeder marked failed in our table grafts the pruned neighbours at once, before its link times out', () => {
-  const { m, io } = machine(A[0], A, { rings: 4, pruneFlood: true });
-  const [n1, n2, n3, n4] = [A[1], A[2], A[3], A[4]];
-  m.start(0);
-  for (const p of [n1, n2, n3, n4]) m.neighborUp(p, 0);
-  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
-  io.take();
-  const news = [A[10], A[11]];
-  const batch = { type: 'm-changes' as const, ids: news, states: news.map(() => pack(0, FAILED)), metas: null, sync: false };
+  const { m, io, n1, n2, n3, n4, batch } = pruneFloodSetup();
   for (const [i, p] of [n1, n2, n3, n4].entries()) m.handleMessage(p, batch, 10 + i);
   assert.deepEqual(io.take().filter((s) => s.msg.type === 'm-prune').map((s) => s.to), [n2, n3], 'n1 and n4 feed us');
   // A change that is not about a feeder grafts nothing.
