@@ -41,20 +41,14 @@ function varintAt(b: Uint8Array, i: number, end: number): number {
  * other frame or any malformed one — which the caller then decodes as usual.
  */
 export function gossipFromOrigin(frame: Uint8Array, origin: Uint8Array): boolean {
-  const end = frame.length - 4;
-  if (end < 6 + 1 + 16 || frame[5] !== GOSSIP_CODE || frame[6] !== ID_HEX16) return false;
-  // The length prefix must say exactly this frame.
-  if (readU32(frame, 0) !== frame.length - 4) return false;
-  const len = varintAt(frame, 6 + 1 + 16, end);
-  if (len < 0 || NEXT[0] + len > end) return false;
-  let i = NEXT[0];
-  if (frame[i++] !== ENVELOPE_VERSION) return false;
-  const o = varintAt(frame, i, end);
-  if (o < 0 || o !== origin.length || NEXT[0] + o > end) return false;
-  i = NEXT[0];
+  if (!gossipOriginRange(frame, SCRATCH) || SCRATCH[1] !== origin.length) return false;
+  const i = SCRATCH[0];
   for (let k = 0; k < origin.length; k++) if (frame[i + k] !== origin[k]) return false;
   return true;
 }
+
+/** `gossipFromOrigin`'s range, reused. */
+const SCRATCH = new Int32Array(2);
 
 /**
  * Where the envelope's origin lies in `frame` (one whole frame, unchecked), for a receiver that

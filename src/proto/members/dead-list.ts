@@ -5,7 +5,8 @@
  * failure a node adopts — at 10^4 nodes, 10 % crashed, the array version (`indexOf`, two
  * `splice(0, 1)` per adoption) was 15 % of the wave's CPU. Removing an entry from the middle
  * (a member back alive, or no longer failed at its turn) shifts the entries after it: rare.
- * Indices are logical, 0 = oldest.
+ * Indices are logical, 0 = oldest. `turn` is a round robin's place (the index of the next entry
+ * to visit), kept in step by `removeAt`.
  *
  * Presence: for numeric members (the simulator's node ids) a count per `m & FILTER_MASK`, so
  * the common question of a wave, "is this newly failed member listed?", is one typed-array
@@ -25,6 +26,8 @@ export class DeadList<P> {
   private readonly counts = new Uint16Array(FILTER_SLOTS);
   private first = 0;
   private count = 0;
+  /** The round robin's next index (may equal `length`: the caller wraps it). */
+  turn = 0;
 
   constructor(private readonly cap: number) {
     this.ids = new Array<P | undefined>(cap + 1).fill(undefined);
@@ -73,6 +76,7 @@ export class DeadList<P> {
 
   /** Remove entry `i`; the entries after it move down by one. */
   removeAt(i: number): void {
+    if (i < this.turn) this.turn--;
     const m = this.ids[this.slot(i)]!;
     this.mark(m, -1);
     if (i === 0) {

@@ -138,12 +138,10 @@ export function tellFailed<P>(
 export class DeadPings<P> {
   /** Members failed here lately, oldest first, and when. */
   private readonly dead = new DeadList<P>(DEAD_CAP);
-  private deadTurn = 0;
   /** The slow phase: members failed here more than `reconnectIntervalMs` ago that the
    *  reconnect loop has not tried yet, oldest first (module comment); its round robin; when
    *  its next ping is due. */
   private readonly slow = new DeadList<P>(DEAD_CAP);
-  private slowTurn = 0;
   private slowDue = -Infinity;
   /** An `m-dead-tick` is armed. */
   private deadArmed = false;
@@ -174,9 +172,9 @@ export class DeadPings<P> {
     const window = this.config.reconnectIntervalMs;
     while (this.dead.length > 0 && now - this.dead.failedAt(0) > window) {
       this.pushSlow(this.dead.member(0), this.dead.failedAt(0));
-      this.dropDead(0);
+      this.dead.removeAt(0);
     }
-    while (this.slow.length > 0 && now - this.slow.failedAt(0) > SLOW_WINDOWS * window) this.dropSlow(0);
+    while (this.slow.length > 0 && now - this.slow.failedAt(0) > SLOW_WINDOWS * window) this.slow.removeAt(0);
     this.pingDeadOnes(1);
     if (this.slow.length > 0 && now >= this.slowDue) {
       this.slowDue = now + this.slowPeriod();
@@ -189,7 +187,7 @@ export class DeadPings<P> {
    *  the member, whose slow pings stop. */
   tried(m: P): void {
     const i = this.slow.indexOf(m);
-    if (i >= 0) this.dropSlow(i);
+    if (i >= 0) this.slow.removeAt(i);
   }
 
   private slowPeriod(): number {
@@ -198,7 +196,7 @@ export class DeadPings<P> {
 
   private pushSlow(m: P, failedAt: number): void {
     this.slow.push(m, failedAt);
-    if (this.slow.length > DEAD_CAP) this.dropSlow(0);
+    if (this.slow.length > DEAD_CAP) this.slow.removeAt(0);
   }
 
   /** The timer: every half probe period while a member is in the fast phase, else when the
@@ -210,43 +208,35 @@ export class DeadPings<P> {
     this.host.timer(d, { type: 'm-dead-tick', due: now + d });
   }
 
-  /** Ping the next `count` members of the fast phase's round robin (`deadTurn` is the index of
-   *  the next one), each with its own `failed` entry and ours; entries no longer failed leave
-   *  the list. Returns how many were pinged. */
+  /** Ping the next `count` members of the fast phase's round robin. Returns how many. */
   private pingDeadOnes(count: number): number {
-    const first = new Set<P>();
-    while (this.dead.length > 0 && first.size < count) {
-      if (this.deadTurn >= this.dead.length) this.deadTurn = 0;
-      const i = this.deadTurn;
-      const m = this.dead.member(i);
-      if (!this.pingable(m)) {
-        this.dropDead(i);
-        continue;
-      }
-      if (first.has(m)) break; // went round the whole list
-      first.add(m);
-      this.deadTurn = i + 1;
-      this.pingDead(m);
-    }
-    return first.size;
+    return this.pingRound(this.dead, count);
   }
 
   /** The same over the slow phase's round robin. */
   private pingSlowOnes(count: number): void {
+    this.pingRound(this.slow, count);
+  }
+
+  /** Ping the next `count` members of `list`'s round robin (its `turn`), each with its own
+   *  `failed` entry and ours; entries no longer failed leave the list. Returns how many were
+   *  pinged (fewer once the round has gone round the whole list). */
+  private pingRound(list: DeadList<P>, count: number): number {
     const first = new Set<P>();
-    while (this.slow.length > 0 && first.size < count) {
-      if (this.slowTurn >= this.slow.length) this.slowTurn = 0;
-      const i = this.slowTurn;
-      const m = this.slow.member(i);
+    while (list.length > 0 && first.size < count) {
+      if (list.turn >= list.length) list.turn = 0;
+      const i = list.turn;
+      const m = list.member(i);
       if (!this.pingable(m)) {
-        this.dropSlow(i);
+        list.removeAt(i);
         continue;
       }
-      if (first.has(m)) return;
+      if (first.has(m)) break; // went round the whole list
       first.add(m);
-      this.slowTurn = i + 1;
+      list.turn = i + 1;
       this.pingDead(m);
     }
+    return first.size;
   }
 
   /** Still `failed` in our table (not back, not reaped). */
@@ -258,17 +248,6 @@ export class DeadPings<P> {
   private pingDead(m: P): void {
     const seq = this.host.nextSeq();
     this.host.datagram(m, { type: 'm-ping', seq, ...tellFailed(this.store, this.host.self, m, this.store.get(m), null) });
-  }
-
-  /** Remove entry `i` of the dead list, keeping the round robin's place. */
-  private dropDead(i: number): void {
-    this.dead.removeAt(i);
-    if (i < this.deadTurn) this.deadTurn--;
-  }
-
-  private dropSlow(i: number): void {
-    this.slow.removeAt(i);
-    if (i < this.slowTurn) this.slowTurn--;
   }
 
   /**
@@ -321,13 +300,13 @@ export class DeadPings<P> {
     if (st !== ALIVE && st !== FAILED) return;
     const i = this.dead.indexOf(m);
     const j = i >= 0 ? -1 : this.slow.indexOf(m);
-    if (i >= 0) this.dropDead(i);
-    if (j >= 0) this.dropSlow(j);
+    if (i >= 0) this.dead.removeAt(i);
+    if (j >= 0) this.slow.removeAt(j);
     // A member failed here is back: see `afterMessage`.
     if ((i >= 0 || j >= 0) && st === ALIVE) this.returned = true;
     if (st === FAILED) {
       this.dead.push(m, now);
-      if (this.dead.length > DEAD_CAP) this.dropDead(0);
+      if (this.dead.length > DEAD_CAP) this.dead.removeAt(0);
       this.armDead(now);
     }
   }
