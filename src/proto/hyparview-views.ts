@@ -1,9 +1,10 @@
 /**
- * Array helpers of the HyParView machine (hyparview.ts): its views are plain arrays (order is
+ * Array helpers of the HyParView machine (hyparview.ts), and its walk length by overlay size: its views are plain arrays (order is
  * not significant), scanned linearly — they hold at most `passiveViewSize` (30) entries, and
  * the simulator holds 10^6 of them, so no Set or Map per view.
  */
 import type { Rng } from './types.js';
+import type { HyParViewConfig } from './hyparview-config.js';
 
 /** Remove `arr[i]` by moving the last element into its slot (order is not significant).
  *  Emptying an array releases its storage (`length = 0` does, `pop` keeps the 17 slots a
@@ -69,4 +70,17 @@ export function sampleInto<T>(src: readonly T[], k: number, exclude: T, out: T[]
     s[j] = t;
     out.push(s[i]);
   }
+}
+
+/**
+ * FORWARDJOIN walk length for an overlay of `n` nodes: ⌈log_c n⌉ with c = `activeViewSize`
+ * (a walk of L hops can reach about c·(c−1)^(L−1) nodes), at least 1, at most the configured
+ * ARWL. With c = 5: 20 nodes 2, 50 nodes 3, 500 nodes 4, 10^4 nodes 6 (the paper's ARWL for
+ * 10^4). The configured ARWL when `n` is below 1 or not finite (no size known).
+ */
+export function walkLength(n: number, cfg: Pick<HyParViewConfig, 'arwl' | 'activeViewSize'>): number {
+  if (!(n >= 1) || !Number.isFinite(n) || cfg.activeViewSize < 2) return cfg.arwl;
+  // The small epsilon keeps exact powers (125 = 5^3) at their exponent despite rounding.
+  const len = Math.max(1, Math.ceil(Math.log(n) / Math.log(cfg.activeViewSize) - 1e-9));
+  return len < cfg.arwl ? len : cfg.arwl;
 }

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_HYPARVIEW_CONFIG, HyParView, type HyParViewConfig } from '../../src/proto/hyparview.js';
+import { walkLength } from '../../src/proto/hyparview-views.js';
+import type { HyParViewMessage } from '../../src/proto/types.js';
+import { Rec, TapRng, withActive } from './membership-rec.js';
+
+// Walk length scaled to the overlay's size (hyparview.ts, "Walk length scaled to the overlay's size").
+
+function mk(over: Partial<HyParViewConfig> = {}) {
+  const io = new Rec();
+  const hv = new HyParView<number>(0, { ...DEFAULT_HYPARVIEW_CONFIG, ...over }, new TapRng(1), io);
+  return { hv, io };
+}
+
+const fwd = (peer: number, ttl: number): HyParViewMessage<number> => ({ type: 'forward-join', peer, ttl });
+
+test('walkLength: ⌈log_c n⌉ (c = activeViewSize), at least 1, at most ARWL; ARWL with no size', () => {
+  const c = DEFAULT_HYPARVIEW_CONFIG;
+  const got = [1, 2, 5, 6, 20, 25, 26, 50, 125, 126, 625, 3125, 3126, 10_000, 1_000_000].map((n) => walkLength(n, c));
+  assert.deepEqual(got, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6]);
+  for (const n of [0, -3, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(walkLength(n, c), 6, `n = ${n}`);
+  assert.equal(walkLength(50, { arwl: 2, activeViewSize: 5 }), 2, 'never above the configured ARWL');
+  assert.equal(walkLength(50, { arwl: 6, activeViewSize: 8 }), 2, 'the base is the active view size');
+  assert.equal(walkLength(50, { arwl: 6, activeViewSize: 1 }), 6, 'no base below 2: the configured ARWL');
+});
+
+test('no size hint: the contact starts walks of the configured ARWL (the simulator gives none)', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2]);
+  hv.handleMessage(9, { type: 'join' }, 0);
+  const walks = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join');
+  assert.deepEqual(walks, [['send', 1, fwd(9, 6)], ['send', 2, fwd(9, 6)]]);
+});
+
+test('size hint 50: the contact walks 3 hops and a walk puts the joiner in the passive view at ttl 1', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2, 3]);
+  hv.sizeHint(50);
+  hv.handleMessage(9, { type: 'join' }, 0);
+  const walks = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join');
+  assert.deepEqual(walks, [['send', 1, fwd(9, 3)], ['send', 2, fwd(9, 3)], ['send', 3, fwd(9, 3)]]);
+  // Passing through: ttl 3 and 2 only forward; ttl 1 = the scaled PRWL (⌊3 · 3 / 6⌋) adds to passive.
+  hv.handleMessage(1, fwd(20, 3), 1);
+  hv.handleMessage(1, fwd(21, 2), 1);
+  assert.deepEqual(hv.passiveView(), []);
+  hv.handleMessage(1, fwd(22, 1), 1);
+  assert.deepEqual(hv.passiveView(), [22]);
+  const out = io.take();
+  assert.equal(out.length, 3);
+  assert.deepEqual(out.map((o) => (o[2] as { ttl: number }).ttl), [2, 1, 0]);
+  // A walk that arrives longer than ours (another node's estimate) is still capped at ARWL only.
+  hv.handleMessage(1, fwd(23, 5), 1);
+  assert.deepEqual(io.take().map((o) => (o[2] as { ttl: number }).ttl), [4]);
+});
+
+test('size hint: the walks a node starts for itself (the bootstrap retry, walkForNeighbors) are scaled too', () => {
+  // A node under half full with one neighbour: the retry alternates a JOIN and walks of its own.
+  const { hv, io } = mk();
+  hv.sizeHint(20);
+  hv.join([5], 0);
+  hv.handleMessage(5, { type: 'neighbor-reply', accepted: true }, 1);
+  io.take();
+  let walks: unknown[] = [];
+  for (let seq = 1; seq <= 4 && walks.length === 0; seq++) {
+    hv.handleTimer({ type: 'hv-join-retry', seq }, 2000 * seq);
+    walks = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join');
+  }
+  assert.ok(walks.length > 0, 'the retry started walks of its own');
+  for (const w of walks) assert.deepEqual((w as unknown[])[2], fwd(0, 2));
+});
+
+test('size hint back to unknown (0): the configured ARWL and PRWL again', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2]);
+  hv.sizeHint(20);
+  hv.sizeHint(0);
+  hv.handleMessage(1, fwd(30, 3), 0);
+  assert.deepEqual(hv.passiveView(), [30], 'PRWL 3 again');
+  io.take();
+  hv.handleMessage(9, { type: 'join' }, 0);
+  const ttls = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join').map((o) => (o[2] as { ttl: number }).ttl);
+  assert.deepEqual(ttls, [6, 6]);
+});
