@@ -14,8 +14,9 @@
  *   `after_start_cpu_ms`, the fleet's CPU at convergence minus that sum: what the join cost
  *   after every agent's own start-up; with each agent's CPU (`start_cpu_median_ms`) and the
  *   frames and datagrams it had received and sent by its first answer (`start_frames_in_*`,
- *   `start_frames_out_total`, from a `/v1/info` asked right after it): the join's traffic an
- *   agent handles before it first answers, which a lone start (bench:startup) does not;
+ *   `start_frames_out_total`, from a `/v1/info` asked right after it; by type, fleet sums, in
+ *   `start_in_by_type`): the join's traffic an agent handles before it first answers, which a
+ *   lone start (bench:startup) does not;
  * - `native_crc_loaded`: agents that had loaded the native CRC-32C by then (src/wire/crc.ts);
  * - `seed_cpu_joined_ms`, and the seed's frames received by type (`seed_in`): what the seed
  *   spent on N − 1 JOINs;
@@ -147,6 +148,10 @@ interface AtUp {
   cpu: number[];
   framesIn: number[];
   framesOut: number[];
+  /** Fleet sums by type: frames and datagrams received, and the membership's messages
+   *  received, by each agent's first answer. */
+  inByType: Counts;
+  membersInByType: Counts;
 }
 
 const median = (xs: number[]): number => {
@@ -165,6 +170,11 @@ function startFigures(at: AtUp): Record<string, number> {
     start_frames_in_total: sum(at.framesIn),
     start_frames_out_total: sum(at.framesOut),
   };
+}
+
+/** What the agents had received by their first answers, by type (`start_in_by_type`). */
+function startByType(at: AtUp): { frames: Counts; members: Counts } {
+  return { frames: at.inByType, members: at.membersInByType };
 }
 
 async function run(n: number, dir: string, noJoin: boolean): Promise<Record<string, unknown>> {
@@ -189,7 +199,7 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
     // Agent 0, then the others at once, each polled every 10 ms until it answers; one that
     // lost a port race is started again on new ports (the time includes that restart).
     // Each agent's CPU when it first answers (`start_cpu_ms`).
-    const at: AtUp = { cpu: [], framesIn: [], framesOut: [] };
+    const at: AtUp = { cpu: [], framesIn: [], framesOut: [], inByType: {}, membersInByType: {} };
     const cpuAtUp = at.cpu;
     const up = async (i: number): Promise<void> => {
       await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
@@ -198,11 +208,13 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       const info = await getJson<Info>(keepAlive, api(i), '/v1/info');
       at.framesIn[i] = total(info.stats.messagesIn);
       at.framesOut[i] = total(info.stats.messagesOut);
+      addInto(at.inByType, info.stats.messagesIn);
+      addInto(at.membersInByType, info.membership?.received ?? {});
     };
     await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10 });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
-    if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at) };
+    if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at), start_in_by_type: startByType(at) };
     let polls = 0;
     const joined = await until(120_000, async () => {
       polls++;
@@ -250,6 +262,7 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       fleet_cpu_joined_ms: Math.round(sum(cpuJoined)),
       join_cpu_ms: Math.round(sum(cpuJoined) - cpuUp),
       ...startFigures(at),
+      start_in_by_type: startByType(at),
       after_start_cpu_ms: Math.round(sum(cpuJoined) - sum(cpuAtUp)),
       seed_cpu_joined_ms: Math.round(cpuJoined[0]),
       median_agent_cpu_joined_ms: Math.round([...cpuJoined.slice(1)].sort((a, b) => a - b)[Math.floor((n - 1) / 2)]),
@@ -328,7 +341,10 @@ async function main(): Promise<void> {
   const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   rmSync(dir, { recursive: true, force: true });
   const result = { ...r, load_avg_1m: load, date: new Date().toISOString() };
-  const startLine = `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})`;
+  const byType = r.start_in_by_type as { frames: Counts; members: Counts };
+  const startLine =
+    `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})\n` +
+    `  received by then, fleet, by type: ${JSON.stringify(byType.frames)}; the membership's messages among them: ${JSON.stringify(byType.members)}`;
   const lines = noJoin
     ? [
         `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic); load average (1 min) ${load.join(' -> ')}`,
