@@ -221,7 +221,17 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
       return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
     }, 20);
-    if (joined === undefined) throw new Error(`the ${n} agents did not all list ${n} alive within 120 s`);
+    if (joined === undefined) {
+      // Say what was missing: each agent's count of alive members, who is not alive where,
+      // and the overlay as it stands (one component or islands).
+      const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
+      const infosNow = await Promise.all(kids.map((_, i) => getJson<Info>(keepAlive, api(i), '/v1/info')));
+      const short = lists.flatMap((l, i) => {
+        const alive = l.members.filter((m) => m.status === 'alive').length;
+        return alive === n ? [] : [`agent ${i}: ${alive} alive of ${l.members.length} listed; not alive: ${l.members.filter((m) => m.status !== 'alive').map((m) => `${m.name} ${m.status}`).join(', ')}`];
+      });
+      throw new Error(`the ${n} agents did not all list ${n} alive within 120 s\n${short.join('\n')}\noverlay now: ${JSON.stringify(overlayFigures(infosNow))}`);
+    }
     const joinedAt = performance.now();
     const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
     const proc = kids.map((k) => procCounts(k.pid));
