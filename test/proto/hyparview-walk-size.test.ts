@@ -4,6 +4,7 @@ import { DEFAULT_HYPARVIEW_CONFIG, HyParView, type HyParViewConfig } from '../..
 import { walkLength } from '../../src/proto/hyparview-views.js';
 import type { HyParViewMessage } from '../../src/proto/types.js';
 import { Rec, TapRng, withActive } from './membership-rec.js';
+import { MiniNet } from './hyparview-mininet.js';
 
 // Walk length scaled to the overlay's size (hyparview.ts, "Walk length scaled to the overlay's size").
 
@@ -82,3 +83,38 @@ test('size hint back to unknown (0): the configured ARWL and PRWL again', () => 
   const ttls = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join').map((o) => (o[2] as { ttl: number }).ttl);
   assert.deepEqual(ttls, [6, 6]);
 });
+
+/** Connected components of the live nodes' active views. */
+function components(net: MiniNet): number {
+  const n = net.nodes.length;
+  const parent = Array.from({ length: n }, (_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  for (let i = 0; i < n; i++) {
+    if (!net.alive[i]) continue;
+    for (const p of net.nodes[i].activeView()) parent[root(i)] = root(p);
+  }
+  const roots = new Set<number>();
+  for (let i = 0; i < n; i++) if (net.alive[i]) roots.add(root(i));
+  return roots.size;
+}
+
+for (const seed of [1, 2, 3]) {
+  test(`a fleet of 200 started at once against one seed with scaled walks (4 hops): one overlay, passive views filled, survives half killed (seed ${seed})`, () => {
+    // The agent's case (bench:join-cost): every node joins node 0 at once, `cut-off` as the
+    // `lan` profile, and knows the fleet's size (its member table).
+    const cfg: HyParViewConfig = { ...DEFAULT_HYPARVIEW_CONFIG, bootstrapRejoin: 'cut-off' };
+    const net = new MiniNet(200, seed, cfg);
+    for (const node of net.nodes) node.sizeHint(200);
+    net.nodes[0].join([], 0);
+    for (let i = 1; i < 200; i++) net.nodes[i].join([0], 0);
+    net.runUntil(30_000);
+    assert.ok(net.check(5) >= 4, 'mean active view >= 4 after 30 s');
+    assert.equal(components(net), 1, 'one overlay');
+    const emptyPassive = net.nodes.filter((x) => x.passiveView().length === 0).length;
+    assert.equal(emptyPassive, 0, 'every passive view holds someone');
+    for (let x = 1; x < 200; x += 2) net.kill(x);
+    net.runUntil(90_000);
+    assert.ok(net.check(5) >= 4, 'the survivors refilled their views');
+    assert.equal(components(net), 1, 'still one overlay');
+  });
+}
