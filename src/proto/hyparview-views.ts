@@ -84,3 +84,32 @@ export function walkLength(n: number, cfg: Pick<HyParViewConfig, 'arwl' | 'activ
   const len = Math.max(1, Math.ceil(Math.log(n) / Math.log(cfg.activeViewSize) - 1e-9));
   return len < cfg.arwl ? len : cfg.arwl;
 }
+
+/** The walk lengths of a node told the overlay's size (hyparview.ts, "Walk length scaled to the
+ *  overlay's size"): for the larger of that size and the nodes in its own views (a contact's
+ *  member table lags a burst of JOINs its views already hold). */
+export class WalkSize {
+  private forN = -1;
+  private len = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly cfg: Pick<HyParViewConfig, 'arwl' | 'prwl' | 'activeViewSize'>,
+  ) {}
+
+  /** Walk length for `views` nodes in the views (self included) or the size given. */
+  update(views: number): number {
+    const n = views > this.size ? views : this.size;
+    if (n !== this.forN) {
+      this.forN = n;
+      this.len = walkLength(n, this.cfg);
+    }
+    return this.len;
+  }
+
+  /** The ttl at which a passing walk's joiner enters the passive view, for walks of `len`:
+   *  ⌊len · PRWL / ARWL⌋ (PRWL itself at the full length). */
+  passiveAt(len: number): number {
+    return len === this.cfg.arwl ? this.cfg.prwl : Math.floor((len * this.cfg.prwl) / this.cfg.arwl);
+  }
+}

@@ -149,9 +149,10 @@
  *   better than one of 3, and the walks were the largest TCP frame count of a join after the
  *   membership's (1,200–1,600 FORWARDJOINs, ~25 per JOIN). Given a size n, the walks this
  *   node starts are ⌈log_c n⌉ hops (c = activeViewSize, at least 1, at most ARWL: 20 nodes
- *   2, 50 nodes 3, 10^4 nodes 6) and it puts a passing joiner in its passive view at ttl
- *   ⌊L · PRWL / ARWL⌋ of its own L; an incoming walk is still capped at the configured ARWL
- *   only. Nodes whose estimates differ during a start may insert a walk's joiner in no
+ *   2, 50 nodes 3, 10^4 nodes 6; n is the larger of that size and the nodes in its own
+ *   views, as a contact's member table lags a burst of JOINs) and it puts a passing joiner
+ *   in its passive view at ttl ⌊L · PRWL / ARWL⌋ of its own L; an incoming walk is still
+ *   capped at the configured ARWL only. Nodes whose estimates differ during a start may insert a walk's joiner in no
  *   passive view, or in two (introductions and shuffles fill passive views too). measured
  *   (docs/results.md, h30j): FORWARDJOINs halved at 50 agents, one symmetric overlay after.
  * - The shuffle reply carries |ids| + 1 passive ids (the paper's list includes the origin);
@@ -349,7 +350,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     this.addActive(joiner);
     this.io.send(joiner, MSG_ACCEPT);
-    const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.walkLen };
+    const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.walkNow() };
     const a = this.active;
     for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
     this.introduce(joiner);
@@ -365,7 +366,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       }
       return;
     }
-    if (ttl === this.walkPassive) this.addPassive(joiner);
+    if (ttl === (this.walk === null ? this.cfg.prwl : this.walk.passiveAt(this.walkNow()))) this.addPassive(joiner);
     const next = pickExcept(this.active, from, joiner, this.rng);
     if (next >= 0) this.io.send(this.active[next], { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_HYPARVIEW_CONFIG, HyParView, type HyParViewConfig } from '../../src/proto/hyparview.js';
 import { walkLength } from '../../src/proto/hyparview-views.js';
 import type { HyParViewMessage } from '../../src/proto/types.js';
-import { Rec, TapRng, withActive } from './membership-rec.js';
+import { Rec, TapRng, withActive, withPassive } from './membership-rec.js';
 import { MiniNet } from './hyparview-mininet.js';
 
 // Walk length scaled to the overlay's size (hyparview.ts, "Walk length scaled to the overlay's size").
@@ -69,6 +69,28 @@ test('size hint: the walks a node starts for itself (the bootstrap retry, walkFo
   }
   assert.ok(walks.length > 0, 'the retry started walks of its own');
   for (const w of walks) assert.deepEqual((w as unknown[])[2], fwd(0, 2));
+});
+
+test('size hint below what the views hold (a member table lagging a burst of JOINs): the views count', () => {
+  const { hv, io } = mk();
+  withActive(hv, io, [1, 2, 3, 4]);
+  hv.sizeHint(3);
+  const ttlsOf = (joiner: number): number[] => {
+    hv.handleMessage(joiner, { type: 'join' }, 0);
+    return io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join').map((o) => (o[2] as { ttl: number }).ttl);
+  };
+  // 4 active + the joiner + self = 6 known nodes: 2 hops (the table's 3 alone would give 1).
+  assert.deepEqual(ttlsOf(9), [2, 2, 2, 2]);
+  // 26 in the passive view besides: 5 active + 26 passive + self = 32 nodes: 3 hops.
+  withPassive(hv, io, 100, Array.from({ length: 25 }, (_, i) => 101 + i));
+  assert.equal(hv.passiveView().length, 26);
+  const ttls = ttlsOf(10);
+  assert.ok(ttls.length === 4 && ttls.every((t) => t === 3), `walks of 3 hops: ${JSON.stringify(ttls)}`);
+  // And a passing walk's joiner enters the passive view at ttl 1 (⌊3 · 3 / 6⌋), not at 3.
+  hv.handleMessage(1, fwd(200, 3), 1);
+  assert.ok(!hv.passiveView().includes(200));
+  hv.handleMessage(1, fwd(201, 1), 1);
+  assert.ok(hv.passiveView().includes(201));
 });
 
 test('size hint back to unknown (0): the configured ARWL and PRWL again', () => {
