@@ -73,15 +73,16 @@ export function sampleInto<T>(src: readonly T[], k: number, exclude: T, out: T[]
 }
 
 /**
- * FORWARDJOIN walk length for an overlay of `n` nodes: ⌈log_c n⌉ with c = `activeViewSize`
- * (a walk of L hops can reach about c·(c−1)^(L−1) nodes), at least 1, at most the configured
- * ARWL. With c = 5: 20 nodes 2, 50 nodes 3, 500 nodes 4, 10^4 nodes 6 (the paper's ARWL for
- * 10^4). The configured ARWL when `n` is below 1 or not finite (no size known).
+ * FORWARDJOIN walk length for an overlay of `n` nodes: ⌈log_c n⌉ + 1 with c = `activeViewSize`
+ * (a walk of L hops can reach about c·(c−1)^(L−1) nodes; the extra hop spreads a burst of
+ * walk ends beyond a contact's neighbourhood: docs/results.md, h30j), at least 2, at most the
+ * configured ARWL. With c = 5: 20 nodes 3, 50 nodes 4, 500 nodes 5, from 626 nodes the
+ * paper's 6. The configured ARWL when `n` is below 1 or not finite (no size known).
  */
 export function walkLength(n: number, cfg: Pick<HyParViewConfig, 'arwl' | 'activeViewSize'>): number {
   if (!(n >= 1) || !Number.isFinite(n) || cfg.activeViewSize < 2) return cfg.arwl;
   // The small epsilon keeps exact powers (125 = 5^3) at their exponent despite rounding.
-  const len = Math.max(1, Math.ceil(Math.log(n) / Math.log(cfg.activeViewSize) - 1e-9));
+  const len = Math.max(2, 1 + Math.ceil(Math.log(n) / Math.log(cfg.activeViewSize) - 1e-9));
   return len < cfg.arwl ? len : cfg.arwl;
 }
 

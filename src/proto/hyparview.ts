@@ -146,15 +146,17 @@
  * - Walk length scaled to the overlay's size (`sizeHint`; the agent passes its member table's
  *   size, the simulator passes none and keeps the paper's lengths). ARWL 6 / PRWL 3 are the
  *   paper's for 10^4 nodes; in a 50-agent fleet started at once a walk of 6 hops mixes no
- *   better than one of 3, and the walks were the largest TCP frame count of a join after the
+ *   better than one of 4, and the walks were the largest TCP frame count of a join after the
  *   membership's (1,200–1,600 FORWARDJOINs, ~25 per JOIN). Given a size n, the walks this
- *   node starts are ⌈log_c n⌉ hops (c = activeViewSize, at least 1, at most ARWL: 20 nodes
- *   2, 50 nodes 3, 10^4 nodes 6; n is the larger of that size and the nodes in its own
+ *   node starts are ⌈log_c n⌉ + 1 hops (c = activeViewSize, at least 2, at most ARWL: 20
+ *   nodes 3, 50 nodes 4, from 626 nodes 6; n is the larger of that size and the nodes in its own
  *   views, as a contact's member table lags a burst of JOINs) and it puts a passing joiner
  *   in its passive view at ttl ⌊L · PRWL / ARWL⌋ of its own L; an incoming walk is still
  *   capped at the configured ARWL only. Nodes whose estimates differ during a start may insert a walk's joiner in no
  *   passive view, or in two (introductions and shuffles fill passive views too). measured
- *   (docs/results.md, h30j): FORWARDJOINs halved at 50 agents, one symmetric overlay after.
+ *   (docs/results.md, h30j), 50 agents: FORWARDJOINs −32 %, the same connections and
+ *   re-JOINs; ⌈log_c n⌉ alone halved them but opened ~20 % more connections (walk ends
+ *   crowded around the contact during the burst), so the extra hop.
  * - The shuffle reply carries |ids| + 1 passive ids (the paper's list includes the origin);
  *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
  *

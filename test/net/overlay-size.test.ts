@@ -8,7 +8,7 @@ import { fakePeer, testOptions, waitUntil, type FakePeer } from './helpers.js';
 const walksTo = (p: FakePeer, joiner: string): number[] =>
   p.received.flatMap((m) => (m.type === 'forward-join' && m.peer === joiner ? [m.ttl] : []));
 
-test('overlaySize: a contact told 50 nodes starts 3-hop walks; told 0, the configured 6 again', { timeout: 20_000 }, async () => {
+test('overlaySize: a contact told 50 nodes starts 4-hop walks; told 0, the configured 6 again', { timeout: 20_000 }, async () => {
   const a = createNode(testOptions());
   await a.start();
   const fakes: FakePeer[] = [];
@@ -27,7 +27,7 @@ test('overlaySize: a contact told 50 nodes starts 3-hop walks; told 0, the confi
     a.overlaySize(50);
     await join('127.0.0.1:10');
     await waitUntil(() => walksTo(f1, '127.0.0.1:10').length > 0, 5000, 'the walk for the second joiner reaches the first');
-    assert.deepEqual(walksTo(f1, '127.0.0.1:10'), [3]);
+    assert.deepEqual(walksTo(f1, '127.0.0.1:10'), [4]);
     a.overlaySize(0);
     await join('127.0.0.1:11');
     await waitUntil(() => walksTo(f1, '127.0.0.1:11').length > 0, 5000, 'the walk for the third joiner reaches the first');

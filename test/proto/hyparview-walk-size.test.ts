@@ -16,13 +16,13 @@ function mk(over: Partial<HyParViewConfig> = {}) {
 
 const fwd = (peer: number, ttl: number): HyParViewMessage<number> => ({ type: 'forward-join', peer, ttl });
 
-test('walkLength: ⌈log_c n⌉ (c = activeViewSize), at least 1, at most ARWL; ARWL with no size', () => {
+test('walkLength: ⌈log_c n⌉ + 1 (c = activeViewSize), at least 2, at most ARWL; ARWL with no size', () => {
   const c = DEFAULT_HYPARVIEW_CONFIG;
   const got = [1, 2, 5, 6, 20, 25, 26, 50, 125, 126, 625, 3125, 3126, 10_000, 1_000_000].map((n) => walkLength(n, c));
-  assert.deepEqual(got, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6]);
+  assert.deepEqual(got, [2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 6, 6]);
   for (const n of [0, -3, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(walkLength(n, c), 6, `n = ${n}`);
   assert.equal(walkLength(50, { arwl: 2, activeViewSize: 5 }), 2, 'never above the configured ARWL');
-  assert.equal(walkLength(50, { arwl: 6, activeViewSize: 8 }), 2, 'the base is the active view size');
+  assert.equal(walkLength(50, { arwl: 6, activeViewSize: 8 }), 3, 'the base is the active view size');
   assert.equal(walkLength(50, { arwl: 6, activeViewSize: 1 }), 6, 'no base below 2: the configured ARWL');
 });
 
@@ -34,24 +34,25 @@ test('no size hint: the contact starts walks of the configured ARWL (the simulat
   assert.deepEqual(walks, [['send', 1, fwd(9, 6)], ['send', 2, fwd(9, 6)]]);
 });
 
-test('size hint 50: the contact walks 3 hops and a walk puts the joiner in the passive view at ttl 1', () => {
+test('size hint 50: the contact walks 4 hops and a walk puts the joiner in the passive view at ttl 2', () => {
   const { hv, io } = mk();
   withActive(hv, io, [1, 2, 3]);
   hv.sizeHint(50);
   hv.handleMessage(9, { type: 'join' }, 0);
   const walks = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join');
-  assert.deepEqual(walks, [['send', 1, fwd(9, 3)], ['send', 2, fwd(9, 3)], ['send', 3, fwd(9, 3)]]);
-  // Passing through: ttl 3 and 2 only forward; ttl 1 = the scaled PRWL (⌊3 · 3 / 6⌋) adds to passive.
-  hv.handleMessage(1, fwd(20, 3), 1);
-  hv.handleMessage(1, fwd(21, 2), 1);
+  assert.deepEqual(walks, [['send', 1, fwd(9, 4)], ['send', 2, fwd(9, 4)], ['send', 3, fwd(9, 4)]]);
+  // Passing through: ttl 4, 3 and 1 only forward; ttl 2 = the scaled PRWL (⌊4 · 3 / 6⌋) adds to passive.
+  hv.handleMessage(1, fwd(20, 4), 1);
+  hv.handleMessage(1, fwd(21, 3), 1);
+  hv.handleMessage(1, fwd(23, 1), 1);
   assert.deepEqual(hv.passiveView(), []);
-  hv.handleMessage(1, fwd(22, 1), 1);
+  hv.handleMessage(1, fwd(22, 2), 1);
   assert.deepEqual(hv.passiveView(), [22]);
   const out = io.take();
-  assert.equal(out.length, 3);
-  assert.deepEqual(out.map((o) => (o[2] as { ttl: number }).ttl), [2, 1, 0]);
+  assert.equal(out.length, 4);
+  assert.deepEqual(out.map((o) => (o[2] as { ttl: number }).ttl), [3, 2, 0, 1]);
   // A walk that arrives longer than ours (another node's estimate) is still capped at ARWL only.
-  hv.handleMessage(1, fwd(23, 5), 1);
+  hv.handleMessage(1, fwd(24, 5), 1);
   assert.deepEqual(io.take().map((o) => (o[2] as { ttl: number }).ttl), [4]);
 });
 
@@ -68,7 +69,7 @@ test('size hint: the walks a node starts for itself (the bootstrap retry, walkFo
     walks = io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join');
   }
   assert.ok(walks.length > 0, 'the retry started walks of its own');
-  for (const w of walks) assert.deepEqual((w as unknown[])[2], fwd(0, 2));
+  for (const w of walks) assert.deepEqual((w as unknown[])[2], fwd(0, 3));
 });
 
 test('size hint below what the views hold (a member table lagging a burst of JOINs): the views count', () => {
@@ -79,17 +80,17 @@ test('size hint below what the views hold (a member table lagging a burst of JOI
     hv.handleMessage(joiner, { type: 'join' }, 0);
     return io.take().filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'forward-join').map((o) => (o[2] as { ttl: number }).ttl);
   };
-  // 4 active + the joiner + self = 6 known nodes: 2 hops (the table's 3 alone would give 1).
-  assert.deepEqual(ttlsOf(9), [2, 2, 2, 2]);
-  // 26 in the passive view besides: 5 active + 26 passive + self = 32 nodes: 3 hops.
+  // 4 active + the joiner + self = 6 known nodes: 3 hops (the table's 3 alone would give 2).
+  assert.deepEqual(ttlsOf(9), [3, 3, 3, 3]);
+  // 26 in the passive view besides: 5 active + 26 passive + self = 32 nodes: 4 hops.
   withPassive(hv, io, 100, Array.from({ length: 25 }, (_, i) => 101 + i));
   assert.equal(hv.passiveView().length, 26);
   const ttls = ttlsOf(10);
-  assert.ok(ttls.length === 4 && ttls.every((t) => t === 3), `walks of 3 hops: ${JSON.stringify(ttls)}`);
-  // And a passing walk's joiner enters the passive view at ttl 1 (⌊3 · 3 / 6⌋), not at 3.
+  assert.ok(ttls.length === 4 && ttls.every((t) => t === 4), `walks of 4 hops: ${JSON.stringify(ttls)}`);
+  // And a passing walk's joiner enters the passive view at ttl 2 (⌊4 · 3 / 6⌋), not at 3.
   hv.handleMessage(1, fwd(200, 3), 1);
   assert.ok(!hv.passiveView().includes(200));
-  hv.handleMessage(1, fwd(201, 1), 1);
+  hv.handleMessage(1, fwd(201, 2), 1);
   assert.ok(hv.passiveView().includes(201));
 });
 
@@ -121,7 +122,7 @@ function components(net: MiniNet): number {
 }
 
 for (const seed of [1, 2, 3]) {
-  test(`a fleet of 200 started at once against one seed with scaled walks (4 hops): one overlay, passive views filled, survives half killed (seed ${seed})`, () => {
+  test(`a fleet of 200 started at once against one seed with scaled walks (5 hops): one overlay, passive views filled, survives half killed (seed ${seed})`, () => {
     // The agent's case (bench:join-cost): every node joins node 0 at once, `cut-off` as the
     // `lan` profile, and knows the fleet's size (its member table).
     const cfg: HyParViewConfig = { ...DEFAULT_HYPARVIEW_CONFIG, bootstrapRejoin: 'cut-off' };
