@@ -237,9 +237,6 @@ export class Agent implements ApiBackend {
       version: versionText(this.version),
       onEvent: (e) => this.onMemberEvent(e),
     });
-    // The overlay's walks sized by the member table from the start (hyparview.ts, "Walk length
-    // scaled to the overlay's size"); kept up to date on every join and reap (onMemberEvent).
-    this.node.overlaySize(this.members_.tableSize());
     this.startAggregates();
     this.startSnapshot(c.dataDir);
     this.queries = new AgentQueries({
@@ -357,7 +354,6 @@ export class Agent implements ApiBackend {
       this.log.warn({ name: e.name, winner: e.winner, loser: e.loser, self: e.self }, 'two live members claim one name');
       return;
     }
-    if (e.type === 'member-join' || e.type === 'member-reap') this.node.overlaySize(this.members_.tableSize());
     const { updatedAt: _u, ...member } = e.member;
     this.log.info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, e.type);
     this.kv?.memberEvent(e.type, e.member.addr);

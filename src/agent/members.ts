@@ -229,11 +229,6 @@ export class AgentMembers {
     return out.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
   }
 
-  /** Members in the table, this agent and failed and left ones included. */
-  tableSize(): number {
-    return this.store.size();
-  }
-
   /** This agent's own row. */
   self(): Member {
     return this.row(this.node.address);

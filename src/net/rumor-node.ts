@@ -367,14 +367,6 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return probePeer(peer, { cluster: this.opts.cluster ?? 'rumor', id: this.id, address: this.addr, limits: this.limits, localAddress, keyring: this.keyring_! }, timeout);
   }
 
-  /** The caller knows the cluster has about `n` nodes (the agent: its member table): the
-   *  membership machine sizes its random walks by it (HyParView `sizeHint`; 0 forgets it). */
-  overlaySize(n: number): void {
-    if (typeof n !== 'number' || !(n >= 0)) throw new TypeError(`overlaySize: expected a number of nodes >= 0, got ${String(n)}`);
-    if (this.phase !== 'running' || this.transport === null) return;
-    this.transport.proto.membership.sizeHint?.(n);
-  }
-
   /** Current neighbours (active view). */
   neighbors(): string[] {
     return this.transport === null ? [] : this.transport.proto.activeView().slice();

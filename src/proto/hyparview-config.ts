@@ -10,11 +10,9 @@ export interface HyParViewConfig {
   activeViewSize: number;
   /** Maximum size of the passive (reserve) view: k · (log10(n) + c). */
   passiveViewSize: number;
-  /** Active Random Walk Length: initial TTL of FORWARDJOIN (an upper bound once a driver gives
-   *  the overlay's size: `sizeHint`, hyparview.ts "Walk length scaled to the overlay's size"). */
+  /** Active Random Walk Length: initial TTL of FORWARDJOIN. */
   arwl: number;
-  /** Passive Random Walk Length: the FORWARDJOIN hop at which the joiner enters the passive view
-   *  (scaled with the walk length, as above). */
+  /** Passive Random Walk Length: the FORWARDJOIN hop at which the joiner enters the passive view. */
   prwl: number;
   /** Initial TTL of the SHUFFLE random walk. */
   shuffleTtl: number;

@@ -6,7 +6,7 @@
  * timer handlers are in the `HyParView` subclass. One class hierarchy, one object per node:
  * the simulator holds 10^6 of them, so no separate views object.
  */
-import { WalkSize, pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
+import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
@@ -127,9 +127,6 @@ export abstract class HyParViewState<P> {
   /** When a configured contact last accepted a JOIN of ours (-Infinity: never; `cut-off`
    *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). */
   protected contactAcceptedAt = -Infinity;
-  /** The walk lengths for the overlay's size, once a driver gave it (`sizeHint`; null: the
-   *  configured ARWL and PRWL). */
-  protected walk: WalkSize | null = null;
   protected left = false;
 
   constructor(
@@ -138,17 +135,6 @@ export abstract class HyParViewState<P> {
     protected readonly rng: Rng,
     protected readonly io: MembershipIo<P>,
   ) {}
-
-  /** The overlay has about `n` nodes (the agent: its member table): walks are sized by it from
-   *  now on (hyparview.ts, "Walk length scaled to the overlay's size"); n < 1 forgets it. */
-  sizeHint(n: number): void {
-    this.walk = n >= 1 && Number.isFinite(n) ? new WalkSize(n, this.cfg) : null;
-  }
-
-  /** Length of a walk started now (`walk`: for the size given or the nodes in our views). */
-  protected walkNow(): number {
-    return this.walk === null ? this.cfg.arwl : this.walk.update(this.active.length + this.passive.length + 1);
-  }
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
@@ -214,7 +200,7 @@ export abstract class HyParViewState<P> {
     const h = this.held;
     for (let i = 0; i < h.length; i++) {
       if (this.active.indexOf(h[i]) < 0) continue;
-      this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.walkNow() });
+      this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.cfg.arwl });
       this.introduce(h[i]);
     }
     this.held = NONE;
@@ -452,7 +438,7 @@ export abstract class HyParViewState<P> {
     const a = this.active;
     if (a.length === 0) return false;
     const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
-    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.walkNow() };
+    const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
     for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
     return missing > 0;
   }

@@ -1,10 +1,9 @@
 /**
- * Array helpers of the HyParView machine (hyparview.ts), and its walk length by overlay size: its views are plain arrays (order is
+ * Array helpers of the HyParView machine (hyparview.ts): its views are plain arrays (order is
  * not significant), scanned linearly — they hold at most `passiveViewSize` (30) entries, and
  * the simulator holds 10^6 of them, so no Set or Map per view.
  */
 import type { Rng } from './types.js';
-import type { HyParViewConfig } from './hyparview-config.js';
 
 /** Remove `arr[i]` by moving the last element into its slot (order is not significant).
  *  Emptying an array releases its storage (`length = 0` does, `pop` keeps the 17 slots a
@@ -69,48 +68,5 @@ export function sampleInto<T>(src: readonly T[], k: number, exclude: T, out: T[]
     s[i] = s[j];
     s[j] = t;
     out.push(s[i]);
-  }
-}
-
-/**
- * FORWARDJOIN walk length for an overlay of `n` nodes: ⌈log_c n⌉ + 1 with c = `activeViewSize`
- * (a walk of L hops can reach about c·(c−1)^(L−1) nodes; the extra hop spreads a burst of
- * walk ends beyond a contact's neighbourhood: docs/results.md, h30j), at least 2, at most the
- * configured ARWL. With c = 5: 20 nodes 3, 50 nodes 4, 500 nodes 5, from 626 nodes the
- * paper's 6. The configured ARWL when `n` is below 1 or not finite (no size known).
- */
-export function walkLength(n: number, cfg: Pick<HyParViewConfig, 'arwl' | 'activeViewSize'>): number {
-  if (!(n >= 1) || !Number.isFinite(n) || cfg.activeViewSize < 2) return cfg.arwl;
-  // The small epsilon keeps exact powers (125 = 5^3) at their exponent despite rounding.
-  const len = Math.max(2, 1 + Math.ceil(Math.log(n) / Math.log(cfg.activeViewSize) - 1e-9));
-  return len < cfg.arwl ? len : cfg.arwl;
-}
-
-/** The walk lengths of a node told the overlay's size (hyparview.ts, "Walk length scaled to the
- *  overlay's size"): for the larger of that size and the nodes in its own views (a contact's
- *  member table lags a burst of JOINs its views already hold). */
-export class WalkSize {
-  private forN = -1;
-  private len = 0;
-
-  constructor(
-    private readonly size: number,
-    private readonly cfg: Pick<HyParViewConfig, 'arwl' | 'prwl' | 'activeViewSize'>,
-  ) {}
-
-  /** Walk length for `views` nodes in the views (self included) or the size given. */
-  update(views: number): number {
-    const n = views > this.size ? views : this.size;
-    if (n !== this.forN) {
-      this.forN = n;
-      this.len = walkLength(n, this.cfg);
-    }
-    return this.len;
-  }
-
-  /** The ttl at which a passing walk's joiner enters the passive view, for walks of `len`:
-   *  ⌊len · PRWL / ARWL⌋ (PRWL itself at the full length). */
-  passiveAt(len: number): number {
-    return len === this.cfg.arwl ? this.cfg.prwl : Math.floor((len * this.cfg.prwl) / this.cfg.arwl);
   }
 }

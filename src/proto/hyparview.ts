@@ -143,20 +143,6 @@
  *   random `failed` member gets an `m-sync`) finds the other side; the node whose own sync was
  *   answered is told (`reconnect`, through `AppIo.peerReconnected`) and JOINs through that
  *   member. One accepted JOIN merges the overlays through its FORWARDJOIN walks.
- * - Walk length scaled to the overlay's size (`sizeHint`; the agent passes its member table's
- *   size, the simulator passes none and keeps the paper's lengths). ARWL 6 / PRWL 3 are the
- *   paper's for 10^4 nodes; in a 50-agent fleet started at once a walk of 6 hops mixes no
- *   better than one of 4, and the walks were the largest TCP frame count of a join after the
- *   membership's (1,200–1,600 FORWARDJOINs, ~25 per JOIN). Given a size n, the walks this
- *   node starts are ⌈log_c n⌉ + 1 hops (c = activeViewSize, at least 2, at most ARWL: 20
- *   nodes 3, 50 nodes 4, from 626 nodes 6; n is the larger of that size and the nodes in its own
- *   views, as a contact's member table lags a burst of JOINs) and it puts a passing joiner
- *   in its passive view at ttl ⌊L · PRWL / ARWL⌋ of its own L; an incoming walk is still
- *   capped at the configured ARWL only. Nodes whose estimates differ during a start may insert a walk's joiner in no
- *   passive view, or in two (introductions and shuffles fill passive views too). measured
- *   (docs/results.md, h30j), 50 agents: FORWARDJOINs −32 %, the same connections and
- *   re-JOINs; ⌈log_c n⌉ alone halved them but opened ~20 % more connections (walk ends
- *   crowded around the contact during the burst), so the extra hop.
  * - The shuffle reply carries |ids| + 1 passive ids (the paper's list includes the origin);
  *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
  *
@@ -352,7 +338,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     this.addActive(joiner);
     this.io.send(joiner, MSG_ACCEPT);
-    const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.walkNow() };
+    const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.cfg.arwl };
     const a = this.active;
     for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
     this.introduce(joiner);
@@ -368,7 +354,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       }
       return;
     }
-    if (ttl === (this.walk === null ? this.cfg.prwl : this.walk.passiveAt(this.walkNow()))) this.addPassive(joiner);
+    if (ttl === this.cfg.prwl) this.addPassive(joiner);
     const next = pickExcept(this.active, from, joiner, this.rng);
     if (next >= 0) this.io.send(this.active[next], { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
   }

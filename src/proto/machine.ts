@@ -48,10 +48,6 @@ export interface MembershipMachine<P> {
    *  partition): join the overlay through it if it is not a neighbour (HyParView: a JOIN when
    *  none is in flight). True when something was started. Absent: the machine ignores it. */
   reconnect?(peer: P, now: number): boolean;
-  /** The driver knows the overlay has about `n` nodes (the agent: its member table): the
-   *  machine may size its random walks by it (HyParView: FORWARDJOIN walks, see hyparview.ts
-   *  "Walk length scaled to the overlay's size"). No output. Absent: ignored. */
-  sizeHint?(n: number): void;
 }
 
 /** Outputs of a broadcast machine. */
