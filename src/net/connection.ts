@@ -93,6 +93,29 @@ export const SEALED_COALESCE_MS = 2;
 
 const FLUSH = new FlushScheduler();
 
+/** Connections that queued a frame during `writeAtOnce` (null outside it). */
+let atOnce: Connection[] | null = null;
+
+/**
+ * Run `fn` and write what it queued on any connection at once, when it returns, instead of at
+ * the shared flush pass of the turn (a `setImmediate`, or a busy link's coalescing timer). For
+ * a frame in the fair queue's express lane (fair-queue.ts): a quiet origin's message relayed
+ * the moment it is read, so the next hop can read it in the same poll phase rather than a turn
+ * later, behind a whole turn of every node's queued work (docs/results.md, h30f). A
+ * connection's frames queued before `fn` go out in the same write.
+ */
+export function writeAtOnce(fn: () => void): void {
+  if (atOnce !== null) return fn();
+  const list: Connection[] = [];
+  atOnce = list;
+  try {
+    fn();
+  } finally {
+    atOnce = null;
+    for (let i = 0; i < list.length; i++) list[i].flushNow();
+  }
+}
+
 /** Construction parameters of a `Connection`. */
 export interface ConnOptions {
   direction: 'in' | 'out';
@@ -389,9 +412,15 @@ export class Connection {
    *  handled, so a node that forwards many incoming frames to a neighbour writes them together
    *  (see `FLUSH`); a link that wrote within `COALESCE_MS` waits for the rest of that delay first. */
   private scheduleFlush(): void {
+    if (atOnce !== null && !atOnce.includes(this)) atOnce.push(this);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     FLUSH.add(this, performance.now());
+  }
+
+  /** Write what is queued now (`writeAtOnce`); a flush already scheduled then finds less. */
+  flushNow(): void {
+    this.flush();
   }
 
   /** Called by the shared flush pass. */

@@ -92,16 +92,35 @@ export interface FairQueueConfig {
    *  quarantined after about 4,200 drops instead of spending the origin's 10,000-message burst
    *  first (bench:flood, docs/results.md h23f). */
   youngLinkDrops: number;
+  /** Frames per turn that may take the express lane (see the module comment): a frame of a
+   *  quiet origin runs as it is read although frames wait, and what it sends is written at
+   *  once. 2: an honest origin at bench:flood's 20 msgs/s needs one per hop; a flooder that
+   *  forges a new origin per frame gains at most this many frames per turn on top of the turn
+   *  budget (h30f, docs/results.md). 0 turns the lane off. */
+  expressPerTurn: number;
+  /** An origin is quiet when none of its frames reached this node in the last `quietMs` ms:
+   *  below about 1,000/quietMs messages a second it is served in the express lane. 10, so
+   *  an origin at 100 msgs/s or less (bench:flood's honest publisher sends 20/s, bench:net's
+   *  ladder starts at 500/s) is; a flood or a bulk publisher (≥ 1 frame every 10 ms) is not,
+   *  and keeps the fair queue's round robin (h30f, docs/results.md). */
+  quietMs: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 });
 
-/** What happened to an offered frame: run now, queued, or dropped over a bound. */
-export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
+/** What happened to an offered frame: run now, run now in the express lane (its writes to be
+ *  made at once), queued, or dropped over a bound. */
+export type Offer = 'run' | 'express' | 'queued' | 'full-origin' | 'full-link';
+
+/** Most origins whose last arrival is kept for the quiet test (then the map restarts: every
+ *  origin looks quiet once, for at most `expressPerTurn` frames a turn). */
+const MAX_SEEN = 4096;
 
 export interface FairQueueStats {
   /** Frames that waited in a queue. */
   queued: number;
+  /** Frames of a quiet origin run in the express lane while others waited. */
+  express: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
   /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
@@ -203,6 +222,10 @@ export class FairInbound<S = null> {
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
+  /** Frames run in the express lane since the last pass. */
+  private express = 0;
+  /** Per origin, when its last frame reached this node (the quiet test; at most MAX_SEEN). */
+  private readonly lastSeen = new Map<string, number>();
   /** Passes so far (one per event-loop turn with frames queued). */
   private turn = 0;
   private turnScheduled = false;
@@ -211,7 +234,7 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -222,9 +245,16 @@ export class FairInbound<S = null> {
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
   offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S): Offer {
+    const quiet = this.quiet(origin, at);
+    this.seen(origin, at);
     if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
+    }
+    if (quiet && this.express < this.c.expressPerTurn && this.links.get(peer)?.origins.has(origin) !== true) {
+      this.express++;
+      this.stats.express++;
+      return 'express';
     }
     let l = this.links.get(peer);
     if (l === undefined) {
@@ -252,9 +282,26 @@ export class FairInbound<S = null> {
 
   /** Would `offer` run a frame of `origin` from `peer` now (nothing queued, budget left, and not
    *  past the hot share of a run of one link and origin)? No side effect. */
-  wouldRun(peer: string, origin: string): boolean {
-    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return false;
-    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare;
+  wouldRun(peer: string, origin: string, at: number): boolean {
+    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return this.wouldExpress(peer, origin, at);
+    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare || this.wouldExpress(peer, origin, at);
+  }
+
+  /** Would a frame of `origin` from `peer` take the express lane now? No side effect. */
+  private wouldExpress(peer: string, origin: string, at: number): boolean {
+    return this.express < this.c.expressPerTurn && this.quiet(origin, at) && this.links.get(peer)?.origins.has(origin) !== true;
+  }
+
+  /** No frame of `origin` reached this node in the last `quietMs` (see the module comment). */
+  private quiet(origin: string, at: number): boolean {
+    const last = this.lastSeen.get(origin);
+    return last === undefined || at - last >= this.c.quietMs;
+  }
+
+  /** A frame of `origin` reached this node at `at` (offered, or dropped unread by the caller). */
+  seen(origin: string, at: number): void {
+    if (this.lastSeen.size >= MAX_SEEN && !this.lastSeen.has(origin)) this.lastSeen.clear();
+    this.lastSeen.set(origin, at);
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
@@ -309,6 +356,7 @@ export class FairInbound<S = null> {
   close(): void {
     this.closed = true;
     this.links.clear();
+    this.lastSeen.clear();
     this.stats.depth = 0;
   }
 
@@ -327,6 +375,7 @@ export class FairInbound<S = null> {
   private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
+    this.express = 0;
     this.turn++;
     this.runCount = 0;
     if (this.closed) return;
