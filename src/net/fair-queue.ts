@@ -98,11 +98,12 @@ export interface FairQueueConfig {
    *  forges a new origin per frame gains at most this many frames per turn on top of the turn
    *  budget (h30f, docs/results.md). 0 turns the lane off. */
   expressPerTurn: number;
-  /** An origin is quiet when none of its frames reached this node in the last `quietMs` ms:
-   *  below about 1,000/quietMs messages a second it is served in the express lane. 10, so
-   *  an origin at 100 msgs/s or less (bench:flood's honest publisher sends 20/s, bench:net's
-   *  ladder starts at 500/s) is; a flood or a bulk publisher (≥ 1 frame every 10 ms) is not,
-   *  and keeps the fair queue's round robin (h30f, docs/results.md). */
+  /** An origin is quiet while its frames reach this node at most one per `quietMs` on average,
+   *  with bursts of up to QUIET_BURST (4; a virtual-clock bucket per origin, see `seen`): it
+   *  is then served in the express lane. 10: an origin at 100 msgs/s or less (bench:flood's
+   *  honest publisher sends 20/s; its copies and repairs, a few per message, fit the burst)
+   *  is; a flood or a bulk publisher (bench:net's ladder starts at 500/s) is not, and keeps
+   *  the fair queue's round robin (h30f, docs/results.md). */
   quietMs: number;
 }
 
@@ -112,9 +113,14 @@ export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 1
  *  made at once), queued, or dropped over a bound. */
 export type Offer = 'run' | 'express' | 'queued' | 'full-origin' | 'full-link';
 
-/** Most origins whose last arrival is kept for the quiet test (then the map restarts: every
- *  origin looks quiet once, for at most `expressPerTurn` frames a turn). */
+/** Most origins whose arrivals are kept for the quiet test (then the map restarts: every
+ *  origin looks quiet again, for at most `expressPerTurn` frames a turn). */
 const MAX_SEEN = 4096;
+/** Frames of an origin that may arrive at once and still be quiet (see `quietMs`). */
+const QUIET_BURST = 4;
+/** How far ahead of now an origin's virtual clock may run (ms): a flood's origin becomes quiet
+ *  again at most this long after it stops. */
+const QUIET_HORIZON = 1000;
 
 export interface FairQueueStats {
   /** Frames that waited in a queue. */
@@ -224,8 +230,8 @@ export class FairInbound<S = null> {
   private spent = 0;
   /** Frames run in the express lane since the last pass. */
   private express = 0;
-  /** Per origin, when its last frame reached this node (the quiet test; at most MAX_SEEN). */
-  private readonly lastSeen = new Map<string, number>();
+  /** Per origin, its virtual clock for the quiet test (`seen`; at most MAX_SEEN origins). */
+  private readonly clock = new Map<string, number>();
   /** Passes so far (one per event-loop turn with frames queued). */
   private turn = 0;
   private turnScheduled = false;
@@ -292,16 +298,19 @@ export class FairInbound<S = null> {
     return this.express < this.c.expressPerTurn && this.quiet(origin, at) && this.links.get(peer)?.origins.has(origin) !== true;
   }
 
-  /** No frame of `origin` reached this node in the last `quietMs` (see the module comment). */
+  /** Is `origin` within one frame per `quietMs`, bursts of QUIET_BURST (see `seen`)? */
   private quiet(origin: string, at: number): boolean {
-    const last = this.lastSeen.get(origin);
-    return last === undefined || at - last >= this.c.quietMs;
+    const clock = this.clock.get(origin);
+    return clock === undefined || clock <= at + (QUIET_BURST - 1) * this.c.quietMs;
   }
 
-  /** A frame of `origin` reached this node at `at` (offered, or dropped unread by the caller). */
+  /** A frame of `origin` reached this node at `at` (offered, or dropped unread by the caller):
+   *  its virtual clock — when it would have sent its frames so far at one per `quietMs` —
+   *  moves on by `quietMs` (from now, if it had fallen behind), at most QUIET_HORIZON ahead. */
   seen(origin: string, at: number): void {
-    if (this.lastSeen.size >= MAX_SEEN && !this.lastSeen.has(origin)) this.lastSeen.clear();
-    this.lastSeen.set(origin, at);
+    const clock = this.clock.get(origin);
+    if (clock === undefined && this.clock.size >= MAX_SEEN) this.clock.clear();
+    this.clock.set(origin, Math.min(Math.max(clock ?? at, at) + this.c.quietMs, at + QUIET_HORIZON));
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
@@ -356,7 +365,7 @@ export class FairInbound<S = null> {
   close(): void {
     this.closed = true;
     this.links.clear();
-    this.lastSeen.clear();
+    this.clock.clear();
     this.stats.depth = 0;
   }
 

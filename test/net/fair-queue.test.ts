@@ -111,10 +111,14 @@ test('fair queue: a pass that starts with more than 4 × catchUpBudget frames wa
 test('fair queue: while frames wait, a quiet origin with nothing queued on its link takes the express lane, at most expressPerTurn a turn', async () => {
   const served: string[] = [];
   const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 }, (peer) => served.push(peer));
-  // A busy origin f on link F: 2 run (the turn budget), the rest wait.
-  for (let i = 0; i < 10; i++) fq.offer('F', 'f', gossip('f', i), i * 0.1);
-  assert.equal(fq.stats.depth, 8);
-  // Not quiet (its last frame 0.1 ms ago): f waits, on another link too.
+  // A busy origin f on link F: 2 run (the turn budget), its next 2 still fit its quiet burst
+  // and take the lane, the rest wait; a pass serves 2 of them and opens a new turn.
+  const first = Array.from({ length: 20 }, (_, i) => fq.offer('F', 'f', gossip('f', i), i * 0.05));
+  assert.deepEqual(first.slice(0, 5), ['run', 'run', 'express', 'express', 'queued']);
+  await tick();
+  assert.equal(fq.stats.depth, 14);
+  served.length = 0;
+  // Not quiet (20 frames in 1 ms): f waits, on another link too.
   assert.equal(fq.wouldRun('G', 'f', 1), false);
   assert.equal(fq.offer('G', 'f', gossip('f', 10), 1), 'queued');
   // Quiet origins (never seen): the express lane, as wouldRun predicts, twice in this turn.
@@ -124,18 +128,32 @@ test('fair queue: while frames wait, a quiet origin with nothing queued on its l
   // The lane's budget for this turn is spent: a third quiet origin waits.
   assert.equal(fq.wouldRun('J', 'j', 1), false);
   assert.equal(fq.offer('J', 'j', gossip('j', 0), 1), 'queued');
-  // h again 2 ms later: not quiet any more (10 ms), it waits.
-  assert.equal(fq.offer('H', 'h', gossip('h', 1), 3), 'queued');
-  assert.equal(fq.stats.express, 2);
+  assert.equal(fq.stats.express, 4);
   await tick();
-  // A new turn (its pass served F and G, the first links in the ring; H's frame still waits):
-  // the lane is open again for an origin quiet for 10 ms or more (h, 10 ms after its last
-  // frame) on a link where none of its frames waits...
+  // A new turn (its pass served F and G, the first links in the ring; J's frame still waits):
+  // j is quiet, but not on link J, where its older frame waits; on another link it takes
+  // the lane again.
   assert.deepEqual(served, ['F', 'G']);
-  assert.equal(fq.offer('K', 'h', gossip('h', 2), 13), 'express');
-  // ...but not on link H, where its older frame waits (quiet again at 30 ms: 17 ms later).
-  assert.equal(fq.offer('H', 'h', gossip('h', 3), 30), 'queued');
-  assert.equal(fq.stats.express, 3);
+  assert.equal(fq.wouldRun('J', 'j', 50), false);
+  assert.equal(fq.offer('J', 'j', gossip('j', 1), 50), 'queued');
+  assert.equal(fq.offer('K', 'j', gossip('j', 2), 50), 'express');
+  assert.equal(fq.stats.express, 5);
+  fq.close();
+});
+
+test('fair queue: an origin is quiet at one frame per quietMs with bursts of 4; a flood is not', () => {
+  const fq = new FairInbound({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 100, quietMs: 10 }, () => {});
+  assert.equal(fq.offer('F', 'f', gossip('f', 0), 0), 'run');
+  // A flood of f at 0.1 ms: its first frames (a burst of 4 at most) may take the lane, then none.
+  const flood = Array.from({ length: 50 }, (_, i) => fq.offer('F', 'f', gossip('f', i + 1), 0.1 * (i + 1)));
+  assert.ok(flood.filter((r) => r === 'express').length <= 4, flood.join());
+  assert.deepEqual(flood.slice(4), Array(46).fill('queued'));
+  // Six copies of h at once, on six links: four are quiet, then h is over its burst.
+  const h = ['A', 'B', 'C', 'D', 'E', 'G'].map((l, i) => fq.offer(l, 'h', gossip('h', i), 100));
+  assert.deepEqual(h, ['express', 'express', 'express', 'express', 'queued', 'queued']);
+  // One more frame's room every 10 ms.
+  assert.equal(fq.offer('H', 'h', gossip('h', 6), 130), 'express');
+  assert.equal(fq.offer('I', 'h', gossip('h', 7), 130), 'queued');
   fq.close();
 });
 
