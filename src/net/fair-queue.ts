@@ -27,6 +27,22 @@
  * origin capped by the origin share of a busy node (limits.ts `OriginShare`) is served at the
  * same share wherever its frames wait (gossip-inbound.ts `markHot`), relays included.
  *
+ * Express lane (`expressPerTurn`, `quietMs`; h30f): the schedule above costs an honest message
+ * about two turns per hop while others wait — read in a poll phase, served in the next check
+ * phase, its relay written at the turn's flush pass (connection.ts) and read by the next hop a
+ * poll phase later — and each such turn is every node's queued work (bench:flood's sustained
+ * flood: 1,150–1,214 flood deliveries during the slowest honest flights, five nodes of one
+ * process at 64 a turn). So a frame of a *quiet* origin (at most one frame per `quietMs` at
+ * this node on average, bursts of QUIET_BURST), none of whose frames waits on its link, runs as
+ * it is read even while frames wait (`offer` answers `express`), at most `expressPerTurn` a
+ * turn, and the caller writes what it sends at once (gossip-inbound.ts, connection.ts
+ * `writeAtOnce`). A flood or a bulk publisher is not quiet; a flooder that forges a new origin
+ * per frame gains at most `expressPerTurn` frames a turn at its read (each still admitted by
+ * the per-peer buckets first). This is the sparse-flow priority of flow-queue schedulers (FQ-CoDel,
+ * RFC 8290, serves a new or sparse flow's packet ahead of the backlogged flows' round); here a
+ * flow is an origin, "sparse" is the quiet test, and the priority extends to the writes the
+ * frame causes.
+ *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
  * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
  * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
