@@ -25,7 +25,7 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder, type DecodeError, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
 import { Keyring, StreamOpener, StreamSealer, TAG_BYTES } from '../wire/crypto.js';
-import { FlushScheduler } from './flush-scheduler.js';
+import { FlushScheduler, noteWrite } from './flush-scheduler.js';
 import { consumeFifo } from './util.js';
 
 /** How the runtime classifies an outgoing frame for shedding. */
@@ -92,29 +92,6 @@ export const COALESCE_MS = 1;
 export const SEALED_COALESCE_MS = 2;
 
 const FLUSH = new FlushScheduler();
-
-/** Connections that queued a frame during `writeAtOnce` (null outside it). */
-let atOnce: Connection[] | null = null;
-
-/**
- * Run `fn` and write what it queued on any connection at once, when it returns, instead of at
- * the shared flush pass of the turn (a `setImmediate`, or a busy link's coalescing timer). For
- * a frame in the fair queue's express lane (fair-queue.ts): a quiet origin's message relayed
- * the moment it is read, so the next hop can read it in the same poll phase rather than a turn
- * later, behind a whole turn of every node's queued work (docs/results.md, h30f). A
- * connection's frames queued before `fn` go out in the same write.
- */
-export function writeAtOnce(fn: () => void): void {
-  if (atOnce !== null) return fn();
-  const list: Connection[] = [];
-  atOnce = list;
-  try {
-    fn();
-  } finally {
-    atOnce = null;
-    for (let i = 0; i < list.length; i++) list[i].flushNow();
-  }
-}
 
 /** Construction parameters of a `Connection`. */
 export interface ConnOptions {
@@ -412,7 +389,7 @@ export class Connection {
    *  handled, so a node that forwards many incoming frames to a neighbour writes them together
    *  (see `FLUSH`); a link that wrote within `COALESCE_MS` waits for the rest of that delay first. */
   private scheduleFlush(): void {
-    if (atOnce !== null && !atOnce.includes(this)) atOnce.push(this);
+    noteWrite(this);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     FLUSH.add(this, performance.now());

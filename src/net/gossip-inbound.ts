@@ -96,7 +96,8 @@
  */
 import type { Message, MsgId, Verdict } from '../proto/types.js';
 import { decodeFrame, envelopeOriginRange, gossipFromOrigin, gossipOriginRange, type DecodeResult, type WireLimits } from '../wire/index.js';
-import { writeAtOnce, type Connection } from './connection.js';
+import type { Connection } from './connection.js';
+import { writeAtOnce } from './flush-scheduler.js';
 import { FairInbound, type GossipFrame } from './fair-queue.js';
 import type { PeerGuard } from './guard.js';
 import type { StatsCounters } from './stats.js';

@@ -26,7 +26,7 @@ import { mergeProtocol, resolveTimings } from './profiles.js';
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
-import { writeAtOnce } from './connection.js';
+import { writeAtOnce } from './flush-scheduler.js';
 import { DEFAULT_FAIR_QUEUE } from './fair-queue.js';
 import { buildValidate, parseReset, RESET_CHANNEL, type Epoch } from './validation.js';
 import { probePeer } from './probe.js';

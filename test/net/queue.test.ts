@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Connection, writeAtOnce, type ConnHandler } from '../../src/net/connection.js';
+import { Connection, type ConnHandler } from '../../src/net/connection.js';
+import { writeAtOnce } from '../../src/net/flush-scheduler.js';
 import { DEFAULT_WIRE_LIMITS } from '../../src/wire/index.js';
 import { waitUntil } from '../support/wait.js';
 
