@@ -275,6 +275,9 @@ test('relayed gossip queued undecoded: an honest frame behind a relayed flood in
     const st = target.stats();
     assert.equal(st.droppedFrames['bad-checksum'], 1, `the corrupted frame counted as bad: ${JSON.stringify(st.droppedFrames)}`);
     assert.ok((st.defences?.fairQueue?.queued ?? 0) >= 500, `the flood waited in the fair queue: ${JSON.stringify(st.defences?.fairQueue)}`);
+    // The honest origin is quiet (its first frame): it ran at its read, in the express lane,
+    // while the flood waited; the flood's origin (600 frames at once) never took the lane.
+    assert.equal(st.defences?.fairQueue?.express, 1, `the honest frame took the express lane: ${JSON.stringify(st.defences?.fairQueue)}`);
     assert.equal(st.defences?.scores['127.0.0.1:30']?.quarantines ?? 0, 0, 'the relay is not quarantined');
   } finally {
     relay?.socket.destroy();
