@@ -112,7 +112,8 @@ export interface FairQueueConfig {
    *  quiet origin runs as it is read although frames wait, and what it sends is written at
    *  once. 2: an honest origin at bench:flood's 20 msgs/s needs one per hop; a flooder that
    *  forges a new origin per frame gains at most this many frames per turn on top of the turn
-   *  budget (h30f, docs/results.md). 0 turns the lane off. */
+   *  budget (h30f, docs/results.md). 0 turns the lane off, and with it the write at once of a
+   *  quiet publisher's broadcast (rumor-node.ts). */
   expressPerTurn: number;
   /** An origin is quiet while its frames reach this node at most one per `quietMs` on average,
    *  with bursts of up to QUIET_BURST (4; a virtual-clock bucket per origin, see `seen`): it

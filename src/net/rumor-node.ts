@@ -253,7 +253,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     // A quiet publisher's message is written to its neighbours at once, not at the turn's
     // flush pass: the express lane (fair-queue.ts) at the publisher.
     const at = performance.now();
-    const quiet = at - this.lastBroadcastAt >= (t.defences.fairQueue?.quietMs ?? DEFAULT_FAIR_QUEUE.quietMs);
+    const fq = t.defences.fairQueue ?? DEFAULT_FAIR_QUEUE;
+    const quiet = fq.expressPerTurn > 0 && at - this.lastBroadcastAt >= fq.quietMs;
     this.lastBroadcastAt = at;
     if (quiet) writeAtOnce(() => t.drive((now) => t.proto.broadcast(id, bytes, now)));
     else t.drive((now) => t.proto.broadcast(id, bytes, now));
