@@ -7,7 +7,7 @@
  * Payload layout of benchmark messages: [0..8) float64 send time (publisher worker's clock),
  * [8..12) uint32 message index, [12..16) uint32 phase number, then padding to the message size.
  */
-import { createNode, type RumorNode } from '../src/index.js';
+import { createNode, type NodeOptions, type RumorNode } from '../src/index.js';
 import type { Logger } from '../src/net/util.js';
 import { recordCounts } from '../src/wire/crypto.js';
 
@@ -84,10 +84,13 @@ function onMessage(data: Uint8Array): void {
   m.last[idx] = clock();
 }
 
+/** bench/net.ts `--defences`: the nodes' defences option. */
+const DEFENCES: { defences?: NodeOptions['defences'] } = process.env.BENCH_NET_DEFENCES === undefined ? {} : { defences: JSON.parse(process.env.BENCH_NET_DEFENCES) as NodeOptions['defences'] };
+
 async function start(count: number, profile: 'lan' | 'local', seed: number, keys?: string[]): Promise<string[]> {
   for (let i = 0; i < count; i++) {
     const keyring = keys === undefined ? undefined : { keys };
-    const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024, keyring });
+    const n = createNode({ profile, logger: quiet, seed: seed + i, maxQueueBytes: 64 * 1024 * 1024, keyring, ...DEFENCES });
     await n.start();
     n.on('message', (d) => onMessage(d.data));
     n.on('neighborUp', () => viewChanges++);
@@ -206,7 +209,13 @@ async function handle(c: Cmd): Promise<unknown> {
       }
       // Messages refused by the nodes' origin share (src/net/limits.ts OriginShare): 0 when a
       // lone publisher's ladder is never capped.
-      return { ...sum, shareDropped: nodes.reduce((k, n) => k + (n.stats().defences?.share?.dropped ?? 0), 0) };
+      const fq = nodes.map((n) => n.stats().defences?.fairQueue ?? null);
+      return {
+        ...sum,
+        shareDropped: nodes.reduce((k, n) => k + (n.stats().defences?.share?.dropped ?? 0), 0),
+        fqDropped: fq.reduce((k, q) => k + (q === null ? 0 : q.dropped.origin + q.dropped.link), 0),
+        fqQueued: fq.reduce((k, q) => k + (q?.queued ?? 0), 0),
+      };
     }
     case 'publish':
       return publish(c.phase, c.rate, c.count, c.size);

@@ -28,6 +28,9 @@
  * (bench/net-compare.ts); prints per pair the throughput ratio and the CPU-per-message ratio
  * and their medians, writes both JSON files (the last run of each mode) and
  * bench/results/net-<N>-compare.json.
+ * `--defences '<json>'`: the nodes' `defences` option (e.g. `{"fairQueue":false}`), passed to
+ * the workers in BENCH_NET_DEFENCES; each ramp step prints the fair queues' drops and queued
+ * frames (h30f).
  * Quicker runs while tuning: --low-runs K (low-load runs, default 2; the worst is reported),
  * --rates 2000,3000 (ramp rates), --skip-idle, --skip-mem. --compiled runs the workers on the
  * library compiled by tsc instead of the sources through tsx (see `workerScript`).
@@ -89,6 +92,17 @@ function rates(def: number[]): number[] {
 }
 
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+{
+  const i = process.argv.indexOf('--defences');
+  if (i >= 0) {
+    try {
+      process.env.BENCH_NET_DEFENCES = JSON.stringify(JSON.parse(String(process.argv[i + 1])));
+    } catch {
+      console.error(`bench/net: --defences expects JSON, got ${JSON.stringify(process.argv[i + 1])}`);
+      process.exit(2);
+    }
+  }
+}
 
 class Worker {
   readonly child: ChildProcess;
@@ -252,6 +266,7 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
     `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s (over the span ${step.achievedSpan.toFixed(0)}/s, at most ${step.maxBehindMs.toFixed(1)} ms behind), complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
       `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node (${cpuUsPerMsg.toFixed(1)} µs/msg/node, ${sysUsPerMsg.toFixed(1)} of it in the kernel), rss ${rssMb.toFixed(1)} MB/node, ` +
       `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}, share-refused ${c1.shareDropped - c0.shareDropped}, ` +
+      `fair-queue dropped ${c1.fqDropped - c0.fqDropped} (queued ${c1.fqQueued - c0.fqQueued}), ` +
       `ihave frames ${c1.ihave - c0.ihave}, view changes ${c1.viewChanges - c0.viewChanges}${records}`,
   );
   return step;
@@ -279,11 +294,15 @@ type Counters = {
   recordsOpened: number;
   /** Messages refused by the nodes' origin share (src/net/limits.ts; 0 for a lone publisher). */
   shareDropped: number;
+  /** Gossip frames the nodes' fair queues held back (src/net/fair-queue.ts): dropped over a
+   *  bound, and queued (served a turn or more after their read). */
+  fqDropped: number;
+  fqQueued: number;
 };
 
 async function counters(ws: Worker[]): Promise<Counters> {
   const all = await Promise.all(ws.map((w) => w.call<Counters>({ type: 'counters' })));
-  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: 0, recordBytesSealed: 0, recordsOpened: 0, shareDropped: 0 };
+  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: 0, recordBytesSealed: 0, recordsOpened: 0, shareDropped: 0, fqDropped: 0, fqQueued: 0 };
   for (const c of all) for (const k of Object.keys(sum) as (keyof Counters)[]) sum[k] += c[k];
   return sum;
 }

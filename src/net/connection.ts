@@ -25,7 +25,7 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder, type DecodeError, type DecodeResult, type WireLimits, type WireMessage } from '../wire/index.js';
 import { Keyring, StreamOpener, StreamSealer, TAG_BYTES } from '../wire/crypto.js';
-import { FlushScheduler } from './flush-scheduler.js';
+import { FlushScheduler, noteWrite } from './flush-scheduler.js';
 import { consumeFifo } from './util.js';
 
 /** How the runtime classifies an outgoing frame for shedding. */
@@ -389,9 +389,15 @@ export class Connection {
    *  handled, so a node that forwards many incoming frames to a neighbour writes them together
    *  (see `FLUSH`); a link that wrote within `COALESCE_MS` waits for the rest of that delay first. */
   private scheduleFlush(): void {
+    noteWrite(this);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     FLUSH.add(this, performance.now());
+  }
+
+  /** Write what is queued now (`writeAtOnce`); a flush already scheduled then finds less. */
+  flushNow(): void {
+    this.flush();
   }
 
   /** Called by the shared flush pass. */

@@ -27,6 +27,22 @@
  * origin capped by the origin share of a busy node (limits.ts `OriginShare`) is served at the
  * same share wherever its frames wait (gossip-inbound.ts `markHot`), relays included.
  *
+ * Express lane (`expressPerTurn`, `quietMs`; h30f): the schedule above costs an honest message
+ * about two turns per hop while others wait — read in a poll phase, served in the next check
+ * phase, its relay written at the turn's flush pass (connection.ts) and read by the next hop a
+ * poll phase later — and each such turn is every node's queued work (bench:flood's sustained
+ * flood: 1,150–1,214 flood deliveries during the slowest honest flights, five nodes of one
+ * process at 64 a turn). So a frame of a *quiet* origin (at most one frame per `quietMs` at
+ * this node on average, bursts of QUIET_BURST), none of whose frames waits on its link, runs as
+ * it is read even while frames wait (`offer` answers `express`), at most `expressPerTurn` a
+ * turn, and the caller writes what it sends at once (gossip-inbound.ts, connection.ts
+ * `writeAtOnce`). A flood or a bulk publisher is not quiet; a flooder that forges a new origin
+ * per frame gains at most `expressPerTurn` frames a turn at its read (each still admitted by
+ * the per-peer buckets first). This is the sparse-flow priority of flow-queue schedulers (FQ-CoDel,
+ * RFC 8290, serves a new or sparse flow's packet ahead of the backlogged flows' round); here a
+ * flow is an origin, "sparse" is the quiet test, and the priority extends to the writes the
+ * frame causes.
+ *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
  * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
  * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
@@ -92,16 +108,42 @@ export interface FairQueueConfig {
    *  quarantined after about 4,200 drops instead of spending the origin's 10,000-message burst
    *  first (bench:flood, docs/results.md h23f). */
   youngLinkDrops: number;
+  /** Frames per turn that may take the express lane (see the module comment): a frame of a
+   *  quiet origin runs as it is read although frames wait, and what it sends is written at
+   *  once. 2: an honest origin at bench:flood's 20 msgs/s needs one per hop; a flooder that
+   *  forges a new origin per frame gains at most this many frames per turn on top of the turn
+   *  budget (h30f, docs/results.md). 0 turns the lane off, and with it the write at once of a
+   *  quiet publisher's broadcast (rumor-node.ts). */
+  expressPerTurn: number;
+  /** An origin is quiet while its frames reach this node at most one per `quietMs` on average,
+   *  with bursts of up to QUIET_BURST (4; a virtual-clock bucket per origin, see `seen`): it
+   *  is then served in the express lane. 10: an origin at 100 msgs/s or less (bench:flood's
+   *  honest publisher sends 20/s; its copies and repairs, a few per message, fit the burst)
+   *  is; a flood or a bulk publisher (bench:net's ladder starts at 500/s) is not, and keeps
+   *  the fair queue's round robin (h30f, docs/results.md). */
+  quietMs: number;
 }
 
-export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096 });
+export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 16, catchUpBudget: 64, maxOriginFrames: 1024, maxLinkFrames: 4096, hotShare: 8, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 });
 
-/** What happened to an offered frame: run now, queued, or dropped over a bound. */
-export type Offer = 'run' | 'queued' | 'full-origin' | 'full-link';
+/** What happened to an offered frame: run now, run now in the express lane (its writes to be
+ *  made at once), queued, or dropped over a bound. */
+export type Offer = 'run' | 'express' | 'queued' | 'full-origin' | 'full-link';
+
+/** Most origins whose arrivals are kept for the quiet test (then the map restarts: every
+ *  origin looks quiet again, for at most `expressPerTurn` frames a turn). */
+const MAX_SEEN = 4096;
+/** Frames of an origin that may arrive at once and still be quiet (see `quietMs`). */
+const QUIET_BURST = 4;
+/** How far ahead of now an origin's virtual clock may run (ms): a flood's origin becomes quiet
+ *  again at most this long after it stops. */
+const QUIET_HORIZON = 1000;
 
 export interface FairQueueStats {
   /** Frames that waited in a queue. */
   queued: number;
+  /** Frames of a quiet origin run in the express lane while others waited. */
+  express: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
   /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
@@ -203,6 +245,10 @@ export class FairInbound<S = null> {
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
   private spent = 0;
+  /** Frames run in the express lane since the last pass. */
+  private express = 0;
+  /** Per origin, its virtual clock for the quiet test (`seen`; at most MAX_SEEN origins). */
+  private readonly clock = new Map<string, number>();
   /** Passes so far (one per event-loop turn with frames queued). */
   private turn = 0;
   private turnScheduled = false;
@@ -211,7 +257,7 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -222,9 +268,16 @@ export class FairInbound<S = null> {
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
    *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
   offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S): Offer {
+    const quiet = this.quiet(origin, at);
+    this.seen(origin, at);
     if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
       this.charge();
       return 'run';
+    }
+    if (quiet && this.express < this.c.expressPerTurn && this.links.get(peer)?.origins.has(origin) !== true) {
+      this.express++;
+      this.stats.express++;
+      return 'express';
     }
     let l = this.links.get(peer);
     if (l === undefined) {
@@ -252,9 +305,29 @@ export class FairInbound<S = null> {
 
   /** Would `offer` run a frame of `origin` from `peer` now (nothing queued, budget left, and not
    *  past the hot share of a run of one link and origin)? No side effect. */
-  wouldRun(peer: string, origin: string): boolean {
-    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return false;
-    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare;
+  wouldRun(peer: string, origin: string, at: number): boolean {
+    if (this.stats.depth !== 0 || this.spent >= this.c.turnBudget) return this.wouldExpress(peer, origin, at);
+    return peer !== this.runPeer || origin !== this.runOrigin || this.runCount < this.c.hotShare || this.wouldExpress(peer, origin, at);
+  }
+
+  /** Would a frame of `origin` from `peer` take the express lane now? No side effect. */
+  private wouldExpress(peer: string, origin: string, at: number): boolean {
+    return this.express < this.c.expressPerTurn && this.quiet(origin, at) && this.links.get(peer)?.origins.has(origin) !== true;
+  }
+
+  /** Is `origin` within one frame per `quietMs`, bursts of QUIET_BURST (see `seen`)? */
+  private quiet(origin: string, at: number): boolean {
+    const clock = this.clock.get(origin);
+    return clock === undefined || clock <= at + (QUIET_BURST - 1) * this.c.quietMs;
+  }
+
+  /** A frame of `origin` reached this node at `at` (offered, or dropped unread by the caller):
+   *  its virtual clock — when it would have sent its frames so far at one per `quietMs` —
+   *  moves on by `quietMs` (from now, if it had fallen behind), at most QUIET_HORIZON ahead. */
+  seen(origin: string, at: number): void {
+    const clock = this.clock.get(origin);
+    if (clock === undefined && this.clock.size >= MAX_SEEN) this.clock.clear();
+    this.clock.set(origin, Math.min(Math.max(clock ?? at, at) + this.c.quietMs, at + QUIET_HORIZON));
   }
 
   /** May a frame of `origin` from `peer` run as it is read? At most `hotShare` in a row of one
@@ -309,6 +382,7 @@ export class FairInbound<S = null> {
   close(): void {
     this.closed = true;
     this.links.clear();
+    this.clock.clear();
     this.stats.depth = 0;
   }
 
@@ -327,6 +401,7 @@ export class FairInbound<S = null> {
   private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
+    this.express = 0;
     this.turn++;
     this.runCount = 0;
     if (this.closed) return;

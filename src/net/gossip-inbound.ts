@@ -97,6 +97,7 @@
 import type { Message, MsgId, Verdict } from '../proto/types.js';
 import { decodeFrame, envelopeOriginRange, gossipFromOrigin, gossipOriginRange, type DecodeResult, type WireLimits } from '../wire/index.js';
 import type { Connection } from './connection.js';
+import { writeAtOnce } from './flush-scheduler.js';
 import { FairInbound, type GossipFrame } from './fair-queue.js';
 import type { PeerGuard } from './guard.js';
 import type { StatsCounters } from './stats.js';
@@ -190,6 +191,7 @@ export class GossipInbound {
     // From now on its next frames are looked at before they are decoded (`skim`).
     c.skimming = true;
     const r = this.fair.offer(peer, origin, msg, now, c);
+    if (r === 'express') return writeAtOnce(() => this.run(peer, msg, now));
     // A capped origin's frames that wait are served at the hot share, and so are a young
     // link's own messages, from the start.
     if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) this.fair.markHot(peer, origin);
@@ -215,7 +217,7 @@ export class GossipInbound {
     const own = origin === peer;
     const fair = this.fair;
     // The unloaded case: decoded in place and run now by `offer`, as before.
-    if (fair.wouldRun(peer, origin)) return false;
+    if (fair.wouldRun(peer, origin, now)) return false;
     const full = fair.full(peer, origin);
     const share = this.host.defences.share;
     if (own && (full || (share?.capped(peer) === true && share.refuseUnread(peer, now)))) return this.dropOwnUnread(c, peer, frame, full, now);
@@ -224,6 +226,7 @@ export class GossipInbound {
     if (full) {
       // A relay over the link's or its origin's bound: dropped unread, not charged.
       fair.countUnread(peer, origin);
+      fair.seen(origin, now);
       return true;
     }
     if (share !== null && !share.admit(origin, own, now)) {
@@ -232,6 +235,10 @@ export class GossipInbound {
       return true;
     }
     const r = fair.offer(peer, origin, frame, now, c);
+    if (r === 'express') {
+      writeAtOnce(() => this.runRaw(peer, frame, now, c));
+      return true;
+    }
     if (r === 'queued' && ((own && now - c.createdAt < YOUNG_MS) || share?.capped(origin) === true)) fair.markHot(peer, origin);
     if (own) this.countOwn(c, DECODE_COST);
     if (r === 'run') this.runRaw(peer, frame, now, c);
@@ -270,6 +277,7 @@ export class GossipInbound {
   private dropOwnUnread(c: Connection, peer: string, frame: Uint8Array, full: boolean, now: number): boolean {
     if (!this.admitCounted(c, peer, frame, now)) return true;
     if (full) this.fair!.countUnread(peer);
+    this.fair?.seen(peer, now);
     this.chargeDrop(c, peer, now);
     this.countOwn(c, 1);
     return true;

@@ -36,7 +36,8 @@ export function validateDefences(o: unknown): string | null {
   return (
     unknownKey(d, ['scoring', 'limits', 'alarm', 'fairQueue', 'share'], 'defences') ??
     section(d.limits, DEFAULT_LIMITS, 'defences.limits', true) ??
-    section(d.fairQueue, DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
+    section(fairQueueRest(d.fairQueue), DEFAULT_FAIR_QUEUE, 'defences.fairQueue', true) ??
+    expressProblem((d.fairQueue as { expressPerTurn?: unknown } | false | undefined) || undefined) ??
     section(d.alarm, DEFAULT_ALARM, 'defences.alarm', false) ??
     section(d.share, DEFAULT_SHARE, 'defences.share', true) ??
     alphaProblem((d.alarm as { alpha?: number } | undefined)?.alpha) ??
@@ -59,6 +60,19 @@ function busyProblem(share: { busyElu?: number } | undefined): string | null {
 function unknownKey(o: Record<string, unknown>, known: readonly string[], what: string): string | null {
   const k = Object.keys(o).find((x) => !known.includes(x));
   return k === undefined ? null : `${what}: unknown key ${JSON.stringify(k)} (expected ${known.join(', ')})`;
+}
+
+/** The fair-queue section without `expressPerTurn` (checked apart: 0 is allowed, the lane off). */
+function fairQueueRest(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const { expressPerTurn: _e, ...rest } = v as Record<string, unknown>;
+  return rest;
+}
+
+function expressProblem(v: { expressPerTurn?: unknown } | undefined): string | null {
+  const x = v?.expressPerTurn;
+  if (x === undefined || (typeof x === 'number' && Number.isInteger(x) && x >= 0)) return null;
+  return `defences.fairQueue.expressPerTurn must be an integer ≥ 0 (got ${String(x)})`;
 }
 
 function section(v: unknown, defaults: object, what: string, mayBeFalse: boolean): string | null {

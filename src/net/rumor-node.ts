@@ -26,6 +26,8 @@ import { mergeProtocol, resolveTimings } from './profiles.js';
 import type { NodeStats } from './stats.js';
 import { Subscription, type Delivery, type DeliveryStream } from './subscription.js';
 import { Transport } from './transport.js';
+import { writeAtOnce } from './flush-scheduler.js';
+import { DEFAULT_FAIR_QUEUE } from './fair-queue.js';
 import { buildValidate, parseReset, RESET_CHANNEL, type Epoch } from './validation.js';
 import { probePeer } from './probe.js';
 import { hostApp, type AppHandle, type AppSpec } from './app-host.js';
@@ -46,6 +48,8 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
   private transport: Transport | null = null;
   private addr = '';
   private seq = 0;
+  /** When the last `broadcast` was made (monotonic ms): a quiet publisher writes at once. */
+  private lastBroadcastAt = -Infinity;
   private readonly subs = new Set<Subscription>();
   /** Hosted applications by channel, and how to unhook each from the node's events. */
   private readonly apps = new Map<string, AppHandle<unknown, unknown>>();
@@ -246,7 +250,14 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     const bytes = encodeEnvelope(envelope);
     this.seq++;
     const id = messageIdFor(bytes);
-    t.drive((now) => t.proto.broadcast(id, bytes, now));
+    // A quiet publisher's message is written to its neighbours at once, not at the turn's
+    // flush pass: the express lane (fair-queue.ts) at the publisher.
+    const at = performance.now();
+    const fq = t.defences.fairQueue ?? DEFAULT_FAIR_QUEUE;
+    const quiet = fq.expressPerTurn > 0 && at - this.lastBroadcastAt >= fq.quietMs;
+    this.lastBroadcastAt = at;
+    if (quiet) writeAtOnce(() => t.drive((now) => t.proto.broadcast(id, bytes, now)));
+    else t.drive((now) => t.proto.broadcast(id, bytes, now));
     return id;
   }
 

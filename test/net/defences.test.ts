@@ -73,6 +73,9 @@ test('bad defences options fail start() with a one-line reason naming the field'
     [{ limits: { framesPerSec: -1 } }, /defences\.limits\.framesPerSec must be a positive number \(got -1\)/],
     [{ limits: { framesPerSecond: 10 } }, /defences\.limits: unknown key "framesPerSecond"/],
     [{ fairQueue: { turnBudget: 0 } }, /defences\.fairQueue\.turnBudget must be a positive number/],
+    [{ fairQueue: { expressPerTurn: -1 } }, /defences\.fairQueue\.expressPerTurn must be an integer ≥ 0 \(got -1\)/],
+    [{ fairQueue: { expressPerTurn: 1.5 } }, /defences\.fairQueue\.expressPerTurn must be an integer ≥ 0/],
+    [{ fairQueue: { quietMs: 0 } }, /defences\.fairQueue\.quietMs must be a positive number/],
     [{ alarm: { alpha: 2 } }, /defences\.alarm\.alpha must be at most 1/],
     [{ scoring: { threshold: 5 } }, /defences\.scoring\.threshold must be a negative number/],
     [{ scoring: { weights: { rejected: -3 } } }, /defences\.scoring\.weights\.rejected must be a number ≥ 0/],
@@ -90,6 +93,10 @@ test('bad defences options fail start() with a one-line reason naming the field'
   const ok = createNode({ host: '127.0.0.1', port: 0, defences: { limits: { originBurst: 500 }, scoring: { threshold: -50, weights: { duplicate: 0 } }, fairQueue: false, share: false } });
   await ok.start();
   await ok.close();
+  // expressPerTurn 0: the express lane off.
+  const noLane = createNode({ host: '127.0.0.1', port: 0, defences: { fairQueue: { expressPerTurn: 0 } } });
+  await noLane.start();
+  await noLane.close();
   // The origin share is opt-in: off by default, on with `{}`.
   for (const [share, on] of [[undefined, false], [{}, true]] as const) {
     const n = createNode({ host: '127.0.0.1', port: 0, defences: share === undefined ? {} : { share } });

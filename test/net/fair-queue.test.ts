@@ -17,7 +17,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -29,7 +29,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
   assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, depth: 6, maxDepth: 6 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, express: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, depth: 6, maxDepth: 6 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -42,7 +42,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
@@ -56,7 +56,7 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
 
 test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
   for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
   for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
@@ -75,7 +75,7 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
 
 test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
   const order: string[] = [];
-  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
   // (as gossip-inbound.ts marks a young link's own messages).
   const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
@@ -91,7 +91,7 @@ test('fair queue: markHot serves an origin at the hot share in the next pass, th
 
 test('fair queue: a pass that starts with more than 4 × catchUpBudget frames waiting serves catchUpBudget, else turnBudget', async () => {
   let served = 0;
-  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096 }, () => served++);
+  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => served++);
   // Two links, so that the hot share never applies; 2 run as offered (the turn's budget).
   for (let i = 0; i < 20; i++) fq.offer('A', 'A', gossip('A', i), 0);
   for (let i = 0; i < 20; i++) fq.offer('B', 'B', gossip('B', i), 0);
@@ -105,6 +105,65 @@ test('fair queue: a pass that starts with more than 4 × catchUpBudget frames wa
   }
   // 38 > 32 waiting: 8; then 30, 28, ... ≤ 32: 2 per pass.
   assert.deepEqual(perPass, [8, 2, 2, 2, 2, 2]);
+  fq.close();
+});
+
+test('fair queue: while frames wait, a quiet origin with nothing queued on its link takes the express lane, at most expressPerTurn a turn', async () => {
+  const served: string[] = [];
+  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 }, (peer) => served.push(peer));
+  // A busy origin f on link F: 2 run (the turn budget), its next 2 still fit its quiet burst
+  // and take the lane, the rest wait; a pass serves 2 of them and opens a new turn.
+  const first = Array.from({ length: 20 }, (_, i) => fq.offer('F', 'f', gossip('f', i), i * 0.05));
+  assert.deepEqual(first.slice(0, 5), ['run', 'run', 'express', 'express', 'queued']);
+  await tick();
+  assert.equal(fq.stats.depth, 14);
+  served.length = 0;
+  // Not quiet (20 frames in 1 ms): f waits, on another link too.
+  assert.equal(fq.wouldRun('G', 'f', 1), false);
+  assert.equal(fq.offer('G', 'f', gossip('f', 10), 1), 'queued');
+  // Quiet origins (never seen): the express lane, as wouldRun predicts, twice in this turn.
+  assert.equal(fq.wouldRun('H', 'h', 1), true);
+  assert.equal(fq.offer('H', 'h', gossip('h', 0), 1), 'express');
+  assert.equal(fq.offer('I', 'i', gossip('i', 0), 1), 'express');
+  // The lane's budget for this turn is spent: a third quiet origin waits.
+  assert.equal(fq.wouldRun('J', 'j', 1), false);
+  assert.equal(fq.offer('J', 'j', gossip('j', 0), 1), 'queued');
+  assert.equal(fq.stats.express, 4);
+  await tick();
+  // A new turn (its pass served F and G, the first links in the ring; J's frame still waits):
+  // j is quiet, but not on link J, where its older frame waits; on another link it takes
+  // the lane again.
+  assert.deepEqual(served, ['F', 'G']);
+  assert.equal(fq.wouldRun('J', 'j', 50), false);
+  assert.equal(fq.offer('J', 'j', gossip('j', 1), 50), 'queued');
+  assert.equal(fq.offer('K', 'j', gossip('j', 2), 50), 'express');
+  assert.equal(fq.stats.express, 5);
+  fq.close();
+});
+
+test('fair queue: an origin is quiet at one frame per quietMs with bursts of 4; a flood is not', () => {
+  const fq = new FairInbound({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 100, quietMs: 10 }, () => {});
+  assert.equal(fq.offer('F', 'f', gossip('f', 0), 0), 'run');
+  // A flood of f at 0.1 ms: its first frames (a burst of 4 at most) may take the lane, then none.
+  const flood = Array.from({ length: 50 }, (_, i) => fq.offer('F', 'f', gossip('f', i + 1), 0.1 * (i + 1)));
+  assert.ok(flood.filter((r) => r === 'express').length <= 4, flood.join());
+  assert.deepEqual(flood.slice(4), Array(46).fill('queued'));
+  // Six copies of h at once, on six links: four are quiet, then h is over its burst.
+  const h = ['A', 'B', 'C', 'D', 'E', 'G'].map((l, i) => fq.offer(l, 'h', gossip('h', i), 100));
+  assert.deepEqual(h, ['express', 'express', 'express', 'express', 'queued', 'queued']);
+  // One more frame's room every 10 ms.
+  assert.equal(fq.offer('H', 'h', gossip('h', 6), 130), 'express');
+  assert.equal(fq.offer('I', 'h', gossip('h', 7), 130), 'queued');
+  fq.close();
+});
+
+test('fair queue: expressPerTurn 0 closes the express lane', () => {
+  const fq = new FairInbound({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => {});
+  assert.equal(fq.offer('F', 'f', gossip('f', 0), 0), 'run');
+  assert.equal(fq.offer('F', 'f', gossip('f', 1), 0), 'queued');
+  assert.equal(fq.wouldRun('H', 'h', 100), false);
+  assert.equal(fq.offer('H', 'h', gossip('h', 0), 100), 'queued');
+  assert.equal(fq.stats.express, 0);
   fq.close();
 });
 
@@ -216,6 +275,9 @@ test('relayed gossip queued undecoded: an honest frame behind a relayed flood in
     const st = target.stats();
     assert.equal(st.droppedFrames['bad-checksum'], 1, `the corrupted frame counted as bad: ${JSON.stringify(st.droppedFrames)}`);
     assert.ok((st.defences?.fairQueue?.queued ?? 0) >= 500, `the flood waited in the fair queue: ${JSON.stringify(st.defences?.fairQueue)}`);
+    // The honest origin is quiet (its first frame): it ran at its read, in the express lane,
+    // while the flood waited; the flood's origin (600 frames at once) never took the lane.
+    assert.equal(st.defences?.fairQueue?.express, 1, `the honest frame took the express lane: ${JSON.stringify(st.defences?.fairQueue)}`);
     assert.equal(st.defences?.scores['127.0.0.1:30']?.quarantines ?? 0, 0, 'the relay is not quarantined');
   } finally {
     relay?.socket.destroy();

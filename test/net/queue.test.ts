@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Connection, type ConnHandler } from '../../src/net/connection.js';
+import { writeAtOnce } from '../../src/net/flush-scheduler.js';
 import { DEFAULT_WIRE_LIMITS } from '../../src/wire/index.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -123,4 +124,23 @@ test('above shedBytes lazy frames are shed (queued ones too); above maxQueueByte
   assert.equal(sock.writes.length, 0);
   sock.drainAll();
   assert.deepEqual(sock.written(), Buffer.concat([e1, e2]));
+});
+
+test('writeAtOnce: frames queued inside it are written when it returns, before the turn\'s flush pass; nested calls write once, at the outer return', () => {
+  const sock = new ScriptedSocket(true);
+  const c = open(sock);
+  const before = frames(1, 50, 2)[0];
+  // Queued outside: waits for the shared flush pass (a setImmediate), nothing written yet.
+  c.enqueue(before, 'eager', 'gossip', performance.now());
+  assert.equal(sock.writes.length, 0);
+  const inside = frames(2, 60, 3);
+  writeAtOnce(() => {
+    c.enqueue(inside[0], 'eager', 'gossip', performance.now());
+    writeAtOnce(() => void c.enqueue(inside[1], 'eager', 'gossip', performance.now()));
+    assert.equal(sock.writes.length, 0, 'nothing written before the outer call returns');
+  });
+  // Synchronously after it: one write with the frame queued before and both queued inside.
+  assert.equal(sock.writes.length, 1);
+  assert.deepEqual(sock.written(), Buffer.concat([before, ...inside]));
+  assert.equal(c.queueBytes(), 0);
 });
