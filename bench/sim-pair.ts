@@ -5,7 +5,10 @@
  * chunk by the Thue–Morse sequence (`baseFirst`: balanced, never in step with the scenario's
  * periods), the CPU time of each chunk charged to the version that ran it. Prints the CPU
  * seconds of each version per phase (join, settle, broadcasts) and their ratio, and writes
- * `bench/results/sim-pair-<N>.json`.
+ * the figures to a new file: `bench/results/sim-pair-<N>-<UTC time>.json` (`--out FILE` to name
+ * it). A run never erases an earlier run's result: until 2026-12-07 every run at N nodes wrote
+ * `sim-pair-<N>.json` over the last one; now an existing file is an error (`--out`) or gets a
+ * `-2`, `-3`… suffix (the default name).
  *
  * Why: on a machine shared by several sessions, two whole runs made one after the other meet
  * loads that differ by a factor of two or more within minutes (see docs/results.md "Simulator
@@ -16,14 +19,14 @@
  *
  * Usage: `npm run bench:sim-pair -- --base main --nodes 30000`
  * Options: --base <git revision> (default main), --nodes N (default 30000), --seed S (default 1),
- * --chunk-ms M (virtual ms per turn, default 500).
+ * --chunk-ms M (virtual ms per turn, default 500), --out FILE (the result's path; default above).
  * The versions are bundled with esbuild into bench/results/sim-pair/ (ignored by git), the
  * revision from its tree extracted with `git archive` into a temporary directory.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -291,10 +294,37 @@ export function formatPair(r: PairResult): string {
   ].join('\n');
 }
 
-/** Options, and the half a child process runs (`--half`, set by `runPair`, not by users). */
-type Args = PairOptions & { half?: 'plain' | 'mirrored'; bundles?: string };
+/**
+ * Where a run writes its result: `out` as given (resolved against `cwd`), or
+ * `bench/results/sim-pair-<N>-<UTC time to the second>.json` with a `-2`, `-3`… suffix when
+ * that name is taken (`exists`: the file system's answer). A run never writes over another's
+ * result; with `out` naming an existing file the caller refuses (`writeResult`).
+ */
+export function resultPath(cwd: string, nodes: number, date: Date, out: string | undefined, exists: (path: string) => boolean): string {
+  if (out !== undefined) return resolve(cwd, out);
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stem = resolve(cwd, 'bench', 'results', `sim-pair-${nodes}-${stamp}`);
+  let file = `${stem}.json`;
+  for (let k = 2; exists(file); k++) file = `${stem}-${k}.json`;
+  return file;
+}
 
-function parseArgs(argv: string[]): Args | string {
+/** Write `text` to a new file `path` (its directory made if needed); an existing file is
+ *  left alone and reported as a `UsageError` (`wx`: the check and the creation are one step). */
+export function writeResult(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    writeFileSync(path, text, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`option --out: ${path} exists (a run does not write over an earlier result)`);
+    throw e;
+  }
+}
+
+/** Options, and the half a child process runs (`--half`, set by `runPair`, not by users). */
+type Args = PairOptions & { half?: 'plain' | 'mirrored'; bundles?: string; out?: string };
+
+export function parseArgs(argv: string[]): Args | string {
   const out: Args = { base: 'main', nodes: 30_000, seed: 1, chunkMs: 500 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -308,13 +338,18 @@ function parseArgs(argv: string[]): Args | string {
       out.bundles = raw;
       continue;
     }
+    if (flag === '--out') {
+      if (raw === '' || raw.startsWith('-')) return `option --out: expected a file path, got ${JSON.stringify(raw)}`;
+      out.out = raw;
+      continue;
+    }
     if (flag === '--base') {
       if (!/^[\w./^~@-]+$/.test(raw) || raw.startsWith('-')) return `option --base: expected a git revision, got ${JSON.stringify(raw)}`;
       out.base = raw;
       continue;
     }
     const min = { '--nodes': 2, '--seed': 0, '--chunk-ms': 1 }[flag];
-    if (min === undefined) return `unknown option ${JSON.stringify(flag)} (expected --base REV, --nodes N, --seed S, --chunk-ms M)`;
+    if (min === undefined) return `unknown option ${JSON.stringify(flag)} (expected --base REV, --nodes N, --seed S, --chunk-ms M, --out FILE)`;
     const v = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min) return `option ${flag}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`;
     if (flag === '--nodes') out.nodes = v;
@@ -335,9 +370,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.stdout.write(JSON.stringify(h) + '\n');
   } else {
     try {
+      // An --out that names an existing file is refused before the run, not after it.
+      if (args.out !== undefined && existsSync(resolve(args.out))) throw new UsageError(`option --out: ${resolve(args.out)} exists (a run does not write over an earlier result)`);
       const r = await runPair(args, process.cwd());
-      const file = resolve('bench', 'results', `sim-pair-${r.nodes}.json`);
-      writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+      const file = resultPath(process.cwd(), r.nodes, new Date(r.date), args.out, existsSync);
+      writeResult(file, JSON.stringify(r, null, 2) + '\n');
       process.stdout.write(`${formatPair(r)}\nwrote ${file}\n`);
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;

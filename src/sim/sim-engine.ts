@@ -8,7 +8,8 @@
  * seeded generator for the network and one forked per node. Same seed ⇒ identical run.
  *
  * Connections model TCP between processes. Each node keeps a small list of connection entries
- * `[peer, flags, lastDelivery]` (a block of one shared Float64Array, conn-table.ts): `OUT` =
+ * `[peer, flags, lastDelivery]` (peer and flags packed in one number, in a block of one shared
+ * Float64Array, conn-table.ts): `OUT` =
  * this node called `connect(peer)`, `IN` = the peer called `connect(this)`, `FAIL` = the
  * connection broke and a `handleLinkDown` is pending. A connection is shared: when a process
  * crashes, every node holding an entry for it learns after the failure-detection delay; a
@@ -314,10 +315,10 @@ export abstract class SimEngine {
     }
     const C = this.conns;
     const idx = C.find(from, to);
-    if (idx >= 0 && (C.a[idx + 1] & FAIL) !== 0) return;
+    if (idx >= 0 && (C.flags(idx) & FAIL) !== 0) return;
     if (!this.reachable(from, to)) {
       // No connection (or a stale one): the connection attempt fails.
-      if (idx >= 0) C.a[idx + 1] = C.a[idx + 1] | FAIL;
+      if (idx >= 0) C.setFlags(idx, C.flags(idx) | FAIL);
       else C.push(from, to, FAIL, 0);
       this.schedLinkDown(from, to, this.unreachableMs(to));
       return;
@@ -327,8 +328,8 @@ export abstract class SimEngine {
     if (this.slowDelay !== null) t += this.slowDelay[to];
     if (idx >= 0) {
       const A = C.a;
-      if (t < A[idx + 2]) t = A[idx + 2];
-      A[idx + 2] = t;
+      if (t < A[idx + 1]) t = A[idx + 1];
+      A[idx + 1] = t;
     }
     const active = ti >= GOSSIP && ti <= PRUNE;
     if (active) this.activity++;
@@ -384,9 +385,9 @@ export abstract class SimEngine {
     const C = this.conns;
     const idx = C.find(a, b);
     if (idx >= 0) {
-      const f = C.a[idx + 1];
+      const f = C.flags(idx);
       if ((f & FAIL) !== 0) return;
-      C.a[idx + 1] = f | OUT;
+      C.setFlags(idx, f | OUT);
     } else if (!this.reachable(a, b)) {
       C.push(a, b, FAIL, 0);
       this.schedLinkDown(a, b, this.unreachableMs(b));
@@ -396,7 +397,7 @@ export abstract class SimEngine {
     }
     // Reachable: b is alive, so it has started.
     const j = C.find(b, a);
-    if (j >= 0) C.a[j + 1] = C.a[j + 1] | IN;
+    if (j >= 0) C.setFlags(j, C.flags(j) | IN);
     else C.push(b, a, IN, 0);
   }
 
@@ -430,8 +431,8 @@ export abstract class SimEngine {
   protected breakEntry(p: number, x: number, delay: number): void {
     const C = this.conns;
     const j = C.find(p, x);
-    if (j < 0 || (C.a[j + 1] & FAIL) !== 0) return;
-    C.a[j + 1] = C.a[j + 1] | FAIL;
+    if (j < 0 || (C.flags(j) & FAIL) !== 0) return;
+    C.setFlags(j, C.flags(j) | FAIL);
     this.schedLinkDown(p, x, delay);
   }
 
@@ -444,7 +445,7 @@ export abstract class SimEngine {
     const C = this.conns;
     const idx = C.find(a, b);
     if (idx >= 0) {
-      if ((C.a[idx + 1] & FAIL) === 0) return; // re-established since: stale notice
+      if ((C.flags(idx) & FAIL) === 0) return; // re-established since: stale notice
       C.remove(a, idx);
     }
     this.nodes[a]!.handleLinkDown(b, this._now);

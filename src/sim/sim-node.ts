@@ -2,7 +2,7 @@
  * Building blocks of the simulator (`simulation.ts`): the simulated node (`SimNode`), the
  * full-membership peer source of the fanout baseline, and the flags of a connection entry.
  *
- * A connection list holds 3 numbers per entry `[peer, flags, lastDelivery]` (see `SimEngine`):
+ * A connection list holds 2 numbers per entry, `[peer · 8 + flags, lastDelivery]` (see `SimEngine`):
  * small (≈ active + a few pending peers), scanned linearly, no Map and no object per
  * connection; every node's list is a block of one shared array (conn-table.ts).
  */
@@ -120,15 +120,15 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
     const C = this.sim.conns;
     const self = this.self;
     const idx = C.find(self, peer);
-    if (idx < 0 || (C.a[idx + 1] & FAIL) !== 0) return;
-    const f = C.a[idx + 1] & ~OUT;
+    if (idx < 0 || (C.flags(idx) & FAIL) !== 0) return;
+    const f = C.flags(idx) & ~OUT;
     if (f === 0) C.remove(self, idx);
-    else C.a[idx + 1] = f;
+    else C.setFlags(idx, f);
     const j = C.find(peer, self);
-    if (j < 0 || (C.a[j + 1] & FAIL) !== 0) return;
-    const g = C.a[j + 1] & ~IN;
+    if (j < 0 || (C.flags(j) & FAIL) !== 0) return;
+    const g = C.flags(j) & ~IN;
     if (g === 0) C.remove(peer, j);
-    else C.a[j + 1] = g;
+    else C.setFlags(j, g);
   }
   timer(delayMs: number, t: Timer<number>): void {
     this.sim._timerFrom(this, delayMs, t);

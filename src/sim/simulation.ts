@@ -15,6 +15,7 @@ import { MESSAGE_TYPES } from './size.js';
 import { FAIL, FullMembership, scheduleChurn, SimNode } from './sim-node.js';
 import { K_JOIN, SimEngine, S_ALIVE, S_DEAD, S_NEW } from './sim-engine.js';
 import type { TrafficByType } from './sim-types.js';
+import { ENTRY } from './conn-table.js';
 
 export type { SimGuard, SimObserver, SimOptions, TrafficByType } from './sim-types.js';
 
@@ -95,9 +96,9 @@ export class Simulation extends SimEngine {
       const C = this.conns;
       const b = C.base(x);
       const c = C.count(x);
-      for (let i = b; i < b + 3 * c; i += 3) {
-        if ((C.a[i + 1] & FAIL) !== 0) continue;
-        this.breakEntry(C.a[i], x, opts.silent === true ? this.network.silentMs() : this.network.crashDetectMs());
+      for (let i = b; i < b + ENTRY * c; i += ENTRY) {
+        if ((C.flags(i) & FAIL) !== 0) continue;
+        this.breakEntry(C.peerAt(i), x, opts.silent === true ? this.network.silentMs() : this.network.crashDetectMs());
       }
       C.clear(x);
     }
@@ -152,11 +153,11 @@ export class Simulation extends SimEngine {
     for (let a = 0; a < this.n; a++) {
       const C = this.conns;
       const i0 = C.base(a);
-      const end = i0 + 3 * C.count(a);
-      for (let i = i0; i < end; i += 3) {
-        const b = C.a[i];
-        if (b > a && g[a] !== g[b] && (C.a[i + 1] & FAIL) === 0) {
-          C.a[i + 1] = C.a[i + 1] | FAIL;
+      const end = i0 + ENTRY * C.count(a);
+      for (let i = i0; i < end; i += ENTRY) {
+        const b = C.peerAt(i);
+        if (b > a && g[a] !== g[b] && (C.flags(i) & FAIL) === 0) {
+          C.setFlags(i, C.flags(i) | FAIL);
           this.schedLinkDown(a, b, t);
           this.breakEntry(b, a, t);
         }
