@@ -9,9 +9,7 @@
  * Differs from the paper:
  * - Batched per neighbour and flushed by one `pt-ihave-flush` timer, `ihaveFlushMs` after the
  *   first queued entry (iroh-gossip and partisan batch too); a batch holds at most
- *   `maxIHaveBatch` entries, and a full one leaves at once. The timer's moment is policy, not
- *   a deadline: the TCP runtime may fire it a little early, in a turn the node is awake for
- *   anyway (src/net/timers.ts `EarlyFlush`).
+ *   `maxIHaveBatch` entries, and a full one leaves at once.
  * - Withdrawal: an announcement still queued for a peer that meanwhile announced the same id
  *   to us is dropped (never sent): that peer has the message, so our IHAVE could never make
  *   it GRAFT. Both ends of a lazy link usually get a message within one flush interval of
