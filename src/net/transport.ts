@@ -19,10 +19,10 @@
  * - Rejoin is the protocol's: HyParView keeps the seeds as its contacts and re-JOINs through
  *   them while its view is short (`hv-join-retry`) or empty (`hv-repair`); the runtime adds
  *   no loop (`RumorNode` only resolves DNS seeds again and passes the addresses on).
- * - Timers: one FIFO queue per delay (timers.ts); Plumtree's IHAVE flush may fire early, at
- *   the end of a turn near its due time (`EarlyFlush`). Overload control: while the event loop
- *   runs behind, Plumtree's missing-message timers (which GRAFT) are held (`HeldTimers`), so
- *   that payloads merely queued behind a busy loop are not fetched a second time.
+ *
+ * - Timers: one FIFO queue per delay (timers.ts). Overload control: while the event loop runs
+ *   behind, Plumtree's missing-message timers (which GRAFT) are held (`HeldTimers`), so that
+ *   payloads merely queued behind a busy loop are not fetched a second time.
  *
  * Machine calls never nest: an input that arrives while the machine is running (e.g. a
  * dial that fails synchronously) is queued and fed right after. Deliveries and events are
@@ -46,7 +46,7 @@ import { SharedEncoder } from './shared-frame.js';
 import { checkTickMs } from './profiles.js';
 import { StatsCounters, buildSnapshot, bump, type NodeStats } from './stats.js';
 import { Sweeper } from './sweep.js';
-import { EarlyFlush, HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
+import { HeldTimers, LOOP_LAG, TimerQueues } from './timers.js';
 import type { TransportOptions } from './transport-options.js';
 import { localFrom, parseAddr, waitUntil } from './util.js';
 
@@ -72,7 +72,6 @@ export class Transport implements Io<string>, ConnHandler {
   private readonly timerQueues: TimerQueues<string>;
   /** `pt-missing` timers put off while the event loop is behind (overload control). */
   private readonly held: HeldTimers<string>;
-  readonly ihaveFlush = new EarlyFlush<string>(monoNow, (t) => this.fireTimers([t], [0]));
   private readonly handshake: Handshake;
   /** Deliveries and events for the application, handed out after each machine call (outbox.ts). */
   private readonly outbox: Outbox;
@@ -313,8 +312,7 @@ export class Transport implements Io<string>, ConnHandler {
   timer(delayMs: number, t: Timer<string>): void {
     if (this.closed) return;
     const d = Math.max(0, delayMs);
-    if (t.type === 'pt-ihave-flush') this.ihaveFlush.add(d, t);
-    else this.timerQueues.add(d, this.clock() + d, t);
+    this.timerQueues.add(d, this.clock() + d, t);
   }
 
   /**
@@ -574,7 +572,6 @@ export class Transport implements Io<string>, ConnHandler {
   }
 
   private flushOutbox(): void {
-    this.ihaveFlush.turnEnd();
     this.outbox.flush();
   }
 
@@ -584,7 +581,6 @@ export class Transport implements Io<string>, ConnHandler {
     this.heartbeats.close();
     this.sweeper.close();
     this.timerQueues.close();
-    this.ihaveFlush.close();
     this.held.close();
     this.gossip.close();
     for (const c of [...this.conns]) c.destroy('close', true, reset);

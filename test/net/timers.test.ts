@@ -3,49 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Timer } from '../../src/proto/types.js';
-import { EARLY_FLUSH_SHARE, EarlyFlush, LAG_MS, LoopLag, TimerQueues } from '../../src/net/timers.js';
+import { LAG_MS, LoopLag, TimerQueues } from '../../src/net/timers.js';
 import { closeAll, fakePeer, startCluster, waitUntil } from './helpers.js';
 
 const missing = (id: string, due: number): Timer<string> => ({ type: 'pt-missing', id, due });
-const FLUSH: Timer<string> = { type: 'pt-ihave-flush' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** An EarlyFlush on a clock the test sets (its own Node timer still runs on real time). */
-function earlyFlush(): { f: EarlyFlush<string>; fired: Timer<string>[]; at: (ms: number) => void } {
-  let clock = 0;
-  const fired: Timer<string>[] = [];
-  const f = new EarlyFlush<string>(() => clock, (t) => fired.push(t));
-  return { f, fired, at: (ms) => void (clock = ms) };
-}
-
-test('EarlyFlush: a turn that ends within the slack before the due time fires it, once', async () => {
-  const { f, fired, at } = earlyFlush();
-  f.add(50, FLUSH); // due at 50, slack 50 × EARLY_FLUSH_SHARE = 15
-  at(50 - 50 * EARLY_FLUSH_SHARE - 1);
-  f.turnEnd();
-  assert.equal(fired.length, 0, 'before the slack: not yet');
-  at(50 - 50 * EARLY_FLUSH_SHARE);
-  f.turnEnd();
-  assert.deepEqual(fired, [FLUSH]);
-  assert.equal(f.early, 1);
-  f.turnEnd();
-  await sleep(120); // past the due time on the real clock: its Node timer was cleared
-  assert.equal(fired.length, 1, 'fired once');
-});
-
-test('EarlyFlush: without a turn it fires on its own timer; a second timer folds into the pending one; close drops it', { timeout: 10_000 }, async () => {
-  const { f, fired } = earlyFlush();
-  f.add(20, FLUSH);
-  f.add(40, FLUSH); // a flush sends whatever is queued: one firing
-  await waitUntil(() => fired.length === 1, 5000, 'the flush fired on its timer');
-  await sleep(80);
-  assert.equal(fired.length, 1);
-  assert.equal(f.early, 0);
-  f.add(20, FLUSH);
-  f.close();
-  await sleep(60);
-  assert.equal(fired.length, 1, 'nothing fires after close');
-});
 
 test('LoopLag: behind for 100 ms after a firing later than LAG_MS', () => {
   const l = new LoopLag();
