@@ -64,6 +64,14 @@
  *   cluster, 20 agents, shared 2-core machine, 3 alternating runs each): join_ms 113–149
  *   without, 127–134 with — within the noise of that machine; the gain is at most timeout1
  *   per missed announcement, and only on paths that lacked a tree link.
+ * - No PRUNE for a duplicate that crossed our own copy: when a GOSSIP of the id this node
+ *   pushed last arrives from an eager peer that this node sent the same id to (it was eager at
+ *   the push, was not the sender of our first copy, and no peer was made eager since), that
+ *   peer receives our copy as a duplicate too and makes the link lazy on its side; each end
+ *   makes it lazy on its own duplicate. The paper PRUNEs every duplicate. In the first flood
+ *   (every link eager) every duplicate is of this kind: at N = 50 that removed ~130 PRUNE
+ *   frames from the first event (docs/results.md, h30p). Any other duplicate is PRUNEd as in
+ *   the paper, so a lost or reordered copy leaves nothing worse than the next duplicate's PRUNE.
  * - Validate before forward (not in the paper; gossipsub's extended validators): when the
  *   driver's io has a `validate` hook, a GOSSIP with a new id is passed to it before delivery
  *   or forwarding. `reject`/`ignore` remember the id without payload and stop there (see
@@ -129,6 +137,14 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  slots (see `onIHave`; the rest stale, reused: shortening it was a runtime call); null when none. */
   private fresh: (P | number)[] | null = null;
   private nFresh = 0;
+  /** Bumped whenever a peer enters the eager set (`addEager`). */
+  private eagerEpoch = 0;
+  /** The id this node pushed last, the peer it came from (null: its own broadcast) and
+   *  `eagerEpoch` at that push: a duplicate of it from an eager peer other than `pushedFrom`,
+   *  with no peer made eager since, crossed our own copy on the wire (see `onGossip`). */
+  private pushedId: MsgId | undefined = undefined;
+  private pushedFrom: P | null = null;
+  private pushedEpoch = 0;
 
   /**
    * @param self this node's id (kept for debugging; never sent to).
@@ -263,10 +279,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (this.io.validate !== undefined && !this.has(id) && !this.validated(from, id, round, payload, now)) return;
     const known = this.isNeighbor(from);
     if (id === this.newest || !this.remember(id, now, payload, round + 1)) {
-      // Duplicate: the link that carried it is redundant (paper Alg. 1, "else" branch).
+      // Duplicate: the link that carried it is redundant (paper Alg. 1, "else" branch). No
+      // PRUNE when our own copy crossed it (see "Differs from the paper").
       if (known) {
+        const crossed = this.crossed(from, id);
         this.addLazy(from);
-        this.io.send(from, PRUNE);
+        if (!crossed) this.io.send(from, PRUNE);
       }
       return;
     }
@@ -301,10 +319,23 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return false;
   }
 
+  /**
+   * True if `from`, an eager peer, sent us a copy of `id` that crossed ours: `id` is the id we
+   * pushed last, `from` was among the eager peers it went to (eager now, not the one it came
+   * from, and no peer made eager since the push). `from` then gets our copy as a duplicate
+   * and moves us to lazy itself, as we move it: a PRUNE would say nothing new.
+   */
+  private crossed(from: P, id: MsgId): boolean {
+    return id === this.pushedId && from !== this.pushedFrom && this.eagerEpoch === this.pushedEpoch && this.links.indexOf(from) < this.nEager;
+  }
+
   /** Eager-push to the tree and queue IHAVE for the lazy links (paper: eagerPush/lazyPush). */
   private push(id: MsgId, payload: Uint8Array, round: number, except: P | null, now: number): void {
     const l = this.links;
     const k = this.nEager;
+    this.pushedId = id;
+    this.pushedFrom = except;
+    this.pushedEpoch = this.eagerEpoch;
     if (k > 0) {
       const msg: BroadcastMessage = { type: 'gossip', id, round, payload };
       for (let i = 0; i < k; i++) if (l[i] !== except) this.io.send(l[i], msg);
@@ -500,6 +531,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     for (; i > k; i--) l[i] = l[i - 1]; // the lazy peers before it move up one, in order
     l[k] = p;
     this.nEager = k + 1;
+    this.eagerEpoch++;
   }
 
   /** Make `p` lazy: appended to the lazy peers (from the eager ones, or new). */

@@ -81,15 +81,51 @@ test('first receipt: deliver once, eager-push round+1 to the others', () => {
 test('duplicate: no delivery, sender moved to lazy and PRUNEd', () => {
   const { pt, take } = node([1, 2, 3]);
   pt.handleMessage(1, gossip('a', 0), 0);
+  pt.handleMessage(1, gossip('b', 0), 1); // pushed last: 'b'
   take();
-  pt.handleMessage(2, gossip('a', 1), 1);
+  pt.handleMessage(2, gossip('a', 1), 2);
   assert.deepEqual(take(), [send(2, { type: 'prune' })]);
   assert.deepEqual(pt.eagerPeers(), [1, 3]);
   assert.deepEqual(pt.lazyPeers(), [2]);
   // PRUNE received: sender to lazy.
-  pt.handleMessage(3, { type: 'prune' }, 2);
+  pt.handleMessage(3, { type: 'prune' }, 3);
   assert.deepEqual(take(), []);
   assert.deepEqual(pt.lazyPeers(), [2, 3]);
+});
+
+test('duplicate that crossed our own copy: lazy on both ends without a PRUNE; any other duplicate is PRUNEd', () => {
+  const { pt, take } = node([1, 2, 3, 4]);
+  pt.handleMessage(1, gossip('a', 0), 0); // pushed to 2, 3 and 4
+  take();
+  // 2 pushed 'a' to us as we pushed it to 2: 2 gets ours as a duplicate and makes us lazy itself.
+  pt.handleMessage(2, gossip('a', 1), 1);
+  assert.deepEqual(take(), []);
+  assert.deepEqual(pt.eagerPeers(), [1, 3, 4]);
+  assert.deepEqual(pt.lazyPeers(), [2]);
+  // From the peer our copy came from (we never sent it back): PRUNE.
+  pt.handleMessage(1, gossip('a', 0), 2);
+  assert.deepEqual(take(), [send(1, { type: 'prune' })]);
+  // From a lazy peer (it did not get our copy): PRUNE.
+  pt.handleMessage(2, gossip('a', 1), 3);
+  assert.deepEqual(take(), [send(2, { type: 'prune' })]);
+  // A peer made eager since the push (it may never have had our copy): PRUNE.
+  pt.handleMessage(3, { type: 'graft', id: null, round: 0 }, 4); // already eager: no change
+  pt.neighborUp(5, 5);
+  take();
+  pt.handleMessage(3, gossip('a', 1), 6);
+  assert.deepEqual(take(), [send(3, { type: 'prune' })]);
+  // A duplicate of an id pushed before the last one: PRUNE.
+  pt.handleMessage(4, gossip('b', 0), 7); // first copy, pushed to 5 (1, 2, 3 lazy: IHAVE)
+  take();
+  pt.handleMessage(5, gossip('a', 2), 8);
+  assert.deepEqual(take(), [send(5, { type: 'prune' })]);
+  // And the newest again, from a peer it was pushed to: no PRUNE.
+  pt.neighborUp(6, 9); // eager before the push of 'c'
+  pt.handleMessage(4, gossip('c', 0), 10); // pushed to 6
+  take();
+  pt.handleMessage(6, gossip('c', 1), 11);
+  assert.deepEqual(take(), []);
+  assert.deepEqual(pt.eagerPeers(), [4]);
 });
 
 test('first copy over a link we pruned (PRUNE crossed it): re-GRAFT so the link is eager on both sides', () => {
@@ -285,8 +321,8 @@ test('cache: payload expires after cacheTtlMs, id after seenTtlMs; GC timer only
   assert.deepEqual(take(), [GC(500)]); // 'a' id at 2000
   pt.handleTimer({ type: 'pt-cache-gc' }, 2000);
   assert.deepEqual(take(), [GC(500)]); // 'b' id at 2500
-  pt.handleMessage(2, gossip('b', 0), 2400); // still remembered: duplicate
-  assert.deepEqual(take(), [send(2, { type: 'prune' })]);
+  pt.handleMessage(1, gossip('b', 0), 2400); // still remembered: duplicate (from its sender: PRUNE)
+  assert.deepEqual(take(), [send(1, { type: 'prune' })]);
   pt.handleTimer({ type: 'pt-cache-gc' }, 2500);
   assert.deepEqual(take(), []); // empty: not re-armed
   assert.deepEqual(pt.cacheSize(), { ids: 0, payloads: 0, payloadBytes: 0 });
