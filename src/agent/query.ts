@@ -15,8 +15,9 @@
  *   such a handler declines (the asker does not wait for it: "acked only").
  * - The built-in `_rumor.ping` (reachability) is answered by the machine itself.
  *
- * Stream: `application/x-ndjson`, one JSON object per line: `{"type":"ack",...}`,
- * `{"type":"response",...}` as they arrive, then `{"type":"done",...}` (the summary).
+ * Stream: `application/x-ndjson`, one JSON object per line: `{"type":"start",...}`, then
+ * `{"type":"ack",...}` and `{"type":"response",...}` as they arrive (written in batches at most
+ * `STREAM_FLUSH_MS` apart, see `lineWriter`), then `{"type":"done",...}` (the summary, at once).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RumorNode } from '../net/rumor-node.js';
