@@ -24,7 +24,10 @@
  * agents per event, query and idle window (schedstat's third field: times the thread was
  * scheduled in) and of their launchers per query, and the asker's own CPU and main-thread
  * wake-ups per query (its agent process from the ask to the summary: the responses are
- * processed there one after another, on the query's critical path). `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
+ * processed there one after another, on the query's critical path), and the whole fleet's CPU
+ * within each query's window, from the ask to the summary (agents, launchers, handler children:
+ * the work the query waits for on 2 cores; the lazy push that follows a query is outside it).
+ * `--cpu-prof DIR`: agents n1..n3 run under `node --cpu-prof` (profiles in DIR
  * when they stop; they never write the CLI's code cache); the JSON's `windows_monotonic_us`
  * gives each round's window on the profiles' clock, to cut them to a round.
  *
@@ -57,6 +60,16 @@ function mainWakeups(pid: number): number {
     return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[2]);
   } catch {
     return NaN;
+  }
+}
+
+/** CPU ms and times scheduled in of the main thread of `pid` (schedstat fields 1 and 3). */
+function mainThread(pid: number): [number, number] {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    return [Number(f[0]) / 1e6, Number(f[2])];
+  } catch {
+    return [NaN, NaN];
   }
 }
 
@@ -128,6 +141,7 @@ function lastHandlerAt(dir: string, nodes: number, id: string): number | undefin
 /** How many agents `--cpu-prof` profiles. */
 const PROFILED_AGENTS = 3;
 
+const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function main(): Promise<void> {
@@ -192,11 +206,31 @@ async function main(): Promise<void> {
       });
       return s;
     };
-    type Per = Sample & { wall: number[]; asker: number[]; askerWakes: number[] };
-    const per = (a: Sample, b: Sample, wall: number[] = [], asker: number[] = [], askerWakes: number[] = []): Per => {
-      const d = (k: keyof Sample): number => (b[k] - a[k]) / events / nodes;
-      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall, asker, askerWakes };
+    /** A lighter sample for a query's window: main threads only (one file per process; every
+     *  thread's schedstat is ~10 files per agent, and reading them took long enough to add the
+     *  agents' background work to the window). The main thread is most of an agent's CPU per
+     *  query (h29q: 2.9–3.4 of ~3.3 ms). */
+    const windowSample = (): Sample => {
+      const s: Sample = { agent: 0, launcher: 0, kids: 0, wakes: 0, lwakes: 0 };
+      pids.forEach((p, i) => {
+        const [cpu, w] = mainThread(p);
+        s.agent += cpu;
+        s.wakes += w;
+        s.kids += childrenCpuMs(p);
+        const l = launchers[i];
+        if (l === undefined) return;
+        s.launcher += mainThread(l)[0];
+        s.kids += childrenCpuMs(l);
+      });
+      return s;
     };
+    type Window = Sample & { ms: number };
+    type Per = Sample & { wall: number[]; asker: number[]; askerWakes: number[]; inWindow: Window[] };
+    const per = (a: Sample, b: Sample, wall: number[] = [], asker: number[] = [], askerWakes: number[] = [], inWindow: Window[] = []): Per => {
+      const d = (k: keyof Sample): number => (b[k] - a[k]) / events / nodes;
+      return { agent: d('agent'), launcher: d('launcher'), kids: d('kids'), wakes: d('wakes'), lwakes: d('lwakes'), wall, asker, askerWakes, inWindow };
+    };
+    const minus = (a: Sample, b: Sample): Sample => ({ agent: b.agent - a.agent, launcher: b.launcher - a.launcher, kids: b.kids - a.kids, wakes: b.wakes - a.wakes, lwakes: b.lwakes - a.lwakes });
     const eventRound = async (name: string): Promise<Per> => {
       const w0 = monoUs();
       const c0 = sample();
@@ -221,7 +255,13 @@ async function main(): Promise<void> {
       // is on the query's critical path (every response is processed there, one after another).
       const asker: number[] = [];
       const askerWakes: number[] = [];
+      // The fleet's CPU within each query's window (from the ask to the summary): what the query
+      // waits for, on 2 cores. Work a query causes after its end (Plumtree's lazy push, ~100 ms
+      // after each copy) is in the round's figures but not in these. Sampled before the ask and
+      // after the summary, so the sampling's own CPU (the bench's) is outside the window.
+      const inWindow: Window[] = [];
       for (let k = 0; k < events; k++) {
+        const f0 = windowSample();
         const a0 = cpuMsOf(pids[k % nodes]);
         const aw0 = mainWakeups(pids[k % nodes]);
         const q0 = monoUs();
@@ -232,6 +272,8 @@ async function main(): Promise<void> {
           if (l.type === 'response' && ++got === nodes) allAt = performance.now();
         });
         if (done.reason !== 'complete') process.stderr.write(`query ${k}: ${done.reason}, ${got} of ${nodes} responses\n`);
+        const ms = performance.now() - t0;
+        inWindow.push({ ...minus(f0, windowSample()), ms });
         wall.push(allAt - t0);
         asker.push(cpuMsOf(pids[k % nodes]) - a0);
         askerWakes.push(mainWakeups(pids[k % nodes]) - aw0);
@@ -242,7 +284,7 @@ async function main(): Promise<void> {
       await sleep(500);
       const c1 = sample();
       windows.push({ round: 'query', us: [w0, monoUs()] });
-      return per(c0, c1, wall, asker, askerWakes);
+      return per(c0, c1, wall, asker, askerWakes, inWindow);
     };
     const idle = async (): Promise<Per> => {
       const w0 = monoUs();
@@ -290,6 +332,16 @@ async function main(): Promise<void> {
         query_to_all_ms_p50: r2(median(q.wall)),
         asker_cpu_ms_per_query_p50: r2(median(q.asker)),
         asker_wakeups_per_query_p50: r2(median(q.askerWakes)),
+        // Whole fleet (not per agent), mean over the round's queries: CPU ms from the ask to the
+        // summary, of the agents (main threads, the asker's included), their launchers, and the
+        // handler children (10 ms ticks: read the mean, not one query); the window's wall time.
+        window_fleet_cpu_ms_per_query: {
+          agents: r2(mean(q.inWindow.map((x) => x.agent))),
+          launchers: r2(mean(q.inWindow.map((x) => x.launcher))),
+          handler_children: r2(mean(q.inWindow.map((x) => x.kids))),
+          agent_wakeups: r2(mean(q.inWindow.map((x) => x.wakes))),
+          wall_ms: r2(mean(q.inWindow.map((x) => x.ms))),
+        },
       })),
       date: new Date().toISOString(),
     };
@@ -304,7 +356,10 @@ async function main(): Promise<void> {
           })
           .join('\n') +
         '\n' +
-        `the asker's own CPU from the ask to the summary (ms, median of each round's queries): ${result.rounds.map((x) => x.asker_cpu_ms_per_query_p50).join(', ')}; its main-thread wake-ups: ${result.rounds.map((x) => x.asker_wakeups_per_query_p50).join(', ')}\n`,
+        `the asker's own CPU from the ask to the summary (ms, median of each round's queries): ${result.rounds.map((x) => x.asker_cpu_ms_per_query_p50).join(', ')}; its main-thread wake-ups: ${result.rounds.map((x) => x.asker_wakeups_per_query_p50).join(', ')}\n` +
+        `the whole fleet within a query's window (ask to summary; ms of CPU, mean per query; agents' main threads): ${result.rounds
+          .map((x) => { const w = x.window_fleet_cpu_ms_per_query; return `agents ${w.agents} + launchers ${w.launchers} + handler children ${w.handler_children} in ${w.wall_ms} ms of wall (${w.agent_wakeups} agent wake-ups)`; })
+          .join('; ')}\n`,
     );
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'event-cost.json'), JSON.stringify(result, null, 2) + '\n');

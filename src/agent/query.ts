@@ -15,8 +15,9 @@
  *   such a handler declines (the asker does not wait for it: "acked only").
  * - The built-in `_rumor.ping` (reachability) is answered by the machine itself.
  *
- * Stream: `application/x-ndjson`, one JSON object per line: `{"type":"ack",...}`,
- * `{"type":"response",...}` as they arrive, then `{"type":"done",...}` (the summary).
+ * Stream: `application/x-ndjson`, one JSON object per line: `{"type":"start",...}`, then
+ * `{"type":"ack",...}` and `{"type":"response",...}` as they arrive (written in batches at most
+ * `STREAM_FLUSH_MS` apart, see `lineWriter`), then `{"type":"done",...}` (the summary, at once).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RumorNode } from '../net/rumor-node.js';
@@ -143,30 +144,46 @@ export class AgentQueries {
   }
 }
 
+/** How long the stream's lines after the first may wait to be written together (ms). A query's
+ *  responses arrive over tens of milliseconds at N = 50; every chunk written costs the asker a
+ *  `writev` through Node's HTTP machinery and wakes the reader once. Our bound: a person
+ *  watching `rumor query` does not see a 100 ms batch, and the summary line never waits. */
+export const STREAM_FLUSH_MS = 100;
+
 /**
  * The stream's writer: `line(text)` queues a line, `line(text, true)` writes what is queued with
- * it and ends the response. The lines of one turn of the event loop are joined and written once,
- * as one chunk: the responses of a query reach the asker in bursts (one UDP read hands over up
- * to 32 datagrams), and at N = 50 one write per response was 50 writes (and 50 reads for the
- * client) per query. A `res.write` per line under `cork` still cost a chunk (three buffers in
- * the `writev`) and Node's per-write bookkeeping each: measured with CPU profiles of askers
- * (bench/event-cost.ts `--cpu-prof`, N = 30, load 16-20), ~1 ms of an asker's ~5.6 ms per query
- * went to writing its 31 lines; the asker is the one agent whose CPU a query multiplies, and it
- * waits for a core for most of a query on a busy machine.
+ * it and ends the response. The first line (`start`, with the headers) is written in the next
+ * turn; later lines are written together, at most `STREAM_FLUSH_MS` after the first of them was
+ * queued, and the last line (the summary) takes whatever is still queued with it at once. So a
+ * query that ends within `STREAM_FLUSH_MS` of its first response is written as two chunks: the
+ * start line, then the responses and the summary. Before (h29q's per-turn batching) the lines
+ * of each turn were one chunk: ~4-5 chunks per query at N = 50, each a `writev` and Node's
+ * per-write bookkeeping at the asker and a read at the client; the asker is the one agent whose
+ * CPU a query multiplies (docs/results.md, h30q).
  */
-function lineWriter(res: ServerResponse): (text: string, last?: boolean) => void {
+export function lineWriter(res: Pick<ServerResponse, 'write' | 'end'>): (text: string, last?: boolean) => void {
   let pending = '';
   let ended = false;
+  let started = false;
+  let timer: NodeJS.Timeout | null = null;
   const flush = (): void => {
+    timer = null;
     if (pending !== '' && !ended) res.write(pending);
     pending = '';
   };
   return (text, last = false) => {
     if (ended) return;
-    if (pending === '' && !last) setImmediate(flush);
     pending += text;
-    if (!last) return;
+    if (!last) {
+      if (!started) {
+        started = true;
+        setImmediate(flush);
+      } else if (timer === null) timer = setTimeout(flush, STREAM_FLUSH_MS);
+      return;
+    }
     ended = true;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
     res.end(pending);
     pending = '';
   };
