@@ -17,7 +17,7 @@ export function ensureSerf(): string {
   const which = spawnSync('sh', ['-c', 'command -v serf'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim() !== '') return which.stdout.trim();
   process.stderr.write('serf not found: installing it with apt-get (Debian package "serf")\n');
-  const r = spawnSync('sh', ['-c', 'apt-get install -y serf || (apt-get update && apt-get install -y serf)'], { stdio: 'inherit' });
+  const r = spawnSync('sh', ['-c', 'apt-get -o DPkg::Lock::Timeout=300 install -y serf || (apt-get -o DPkg::Lock::Timeout=300 update && apt-get -o DPkg::Lock::Timeout=300 install -y serf)'], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('cannot install serf with apt-get');
   return 'serf';
 }

@@ -6,17 +6,10 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
+import { aptInstall } from './apt.mjs';
 
 const PKG = 'dataset-fashion-mnist';
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
-
-function run(cmd, args) {
-  console.error(`ensure-fashion-mnist: running: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.error) return `${cmd}: ${r.error.message}`;
-  if (r.status !== 0) return `${cmd} ${args.join(' ')} exited with status ${r.status}`;
-  return null;
-}
 
 /** The directory holding the four idx files (plain or .gz) of the installed package, or null. */
 export function fashionMnistDir() {
@@ -33,17 +26,8 @@ export function fashionMnistDir() {
 export function ensureFashionMnist() {
   let dir = fashionMnistDir();
   if (dir) return { ok: true, dir };
-  console.error(`ensure-fashion-mnist: ${PKG} is missing; installing Debian's package`);
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const sudo = uid === 0 ? [] : ['sudo', '-n'];
-  const apt = (args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), 'apt-get', ...args]) : run('apt-get', args));
-  const install = ['install', '-y', '--no-install-recommends', PKG];
-  if (apt(install)) {
-    const e1 = apt(['update']);
-    if (e1) return { ok: false, reason: `apt-get update failed (${e1})` };
-    const e2 = apt(install);
-    if (e2) return { ok: false, reason: `apt-get install ${PKG} failed (${e2})` };
-  }
+  const reason = aptInstall('ensure-fashion-mnist', [PKG], () => fashionMnistDir() !== null);
+  if (reason) return { ok: false, reason: `apt-get install ${PKG} failed (${reason})` };
   dir = fashionMnistDir();
   if (!dir) return { ok: false, reason: `apt-get finished but dpkg -L ${PKG} lists no idx files` };
   return { ok: true, dir };

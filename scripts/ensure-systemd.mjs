@@ -4,17 +4,15 @@
 // Exits 0 when systemd-analyze is available, 1 otherwise with a one-line reason on stderr.
 // Usage: node scripts/ensure-systemd.mjs
 import { spawnSync } from 'node:child_process';
+import { aptInstall } from './apt.mjs';
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 export function ensureSystemd() {
   if (has('systemd-analyze')) return { ok: true };
   if (process.getuid?.() !== 0) return { ok: false, reason: 'systemd-analyze missing and not root: cannot install the systemd package' };
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'systemd']]) {
-    const r = spawnSync('apt-get', args, { stdio: 'ignore', env });
-    if (r.status !== 0) return { ok: false, reason: `apt-get ${args.join(' ')} failed (status ${r.status ?? r.error?.message})` };
-  }
+  const reason = aptInstall('ensure-systemd', ['systemd'], () => has('systemd-analyze'), { quiet: true });
+  if (reason) return { ok: false, reason };
   return has('systemd-analyze') ? { ok: true } : { ok: false, reason: 'systemd-analyze still missing after apt-get install systemd' };
 }
 
