@@ -383,7 +383,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     let s = state;
     // memberlist's push-pull merge: a `failed` we hear by anti-entropy about a member we hold
     // alive at that incarnation is a suspicion, which the member can still refute.
-    if (sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s)) s = pack(incOf(s), SUSPECT);
+    const downgraded = sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s);
+    if (downgraded) s = pack(incOf(s), SUSPECT);
     if (s <= cur) {
       // A meta that comes with a state we already hold (we learned the member from a
       // piggyback or a digest, which carry none): record it, the table's state is unchanged.
@@ -395,6 +396,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     }
     this.store.set(m, s, now);
     this.detector.changed(m, s, now, cur);
+    // The verdict's evidence is checked by our own probe (detector.ts `verify`).
+    if (downgraded) this.detector.verify(m, s, now);
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
