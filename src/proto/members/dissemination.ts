@@ -24,6 +24,10 @@ const DIGEST_FACTOR = 4;
  *  at 10^5 nodes some were still `alive` there 120 s after the crash (docs/results.md,
  *  issue 20, h30m). With 8 (an eighth of the table) nothing changes below 32,768 members. */
 const MIN_DIGEST_BUCKETS = 8;
+/** But never over this many × `maxEntriesPerMessage` entries for the floor (16,384 at the
+ *  default: ≈ 400 KB with 20-byte addresses, under the 1 MiB frame, src/wire/types.ts): above
+ *  ≈ 1.3·10^5 members the floor gives way, fewer buckets are listed. */
+const DIGEST_MAX_FACTOR = 16;
 /** A link that comes up while the flood of a failure wave reaches us syncs this many probe
  *  periods later (so does a periodic sync due then, once): mid-wave every bucket of two tables
  *  differs for a moment (changes in flight), so an immediate digest lists whole buckets that
@@ -506,7 +510,7 @@ export class Dissemination<P> {
         ids.push(m);
         states.push(s);
       });
-      if (ids.length > cap && buckets.length >= MIN_DIGEST_BUCKETS) {
+      if (ids.length > cap && buckets.length > 0 && (buckets.length >= MIN_DIGEST_BUCKETS || ids.length > DIGEST_MAX_FACTOR * this.config.maxEntriesPerMessage)) {
         ids.length = before;
         states.length = before;
         break;

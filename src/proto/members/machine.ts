@@ -126,7 +126,12 @@
  *   cost more than that: detection bytes +12 % (10 % crashed) and +38 % (50 %), p100 at 90 %
  *   13.7 → 27.3 s (without the graft's sync the 50 % p100 was 15.0 s); hence off.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
- *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute.
+ *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
+ *   memberlist then times that suspicion at every node, only observers time ours: the node
+ *   probes the subject itself at once (detector.ts `verify`, its `suspect` entry on the
+ *   ping), and with no answer, direct or indirect, the verdict stands (`failed`); otherwise
+ *   the node waited for another sync to list that bucket again (at 10^5 members, crashed
+ *   members stayed `alive` or `suspect` at a few nodes for the 120 s of bench:members).
  *
  * Limits:
  * - Suspicion timers run at observers only: if every observer of a suspect dies, the next
@@ -136,7 +141,10 @@
  *   first probe from a given observer (about one period from all of them together).
  * - A conflict of names is reported, not enforced: the losing node keeps running (the agent
  *   logs it); Serf's vote-based resolution is not implemented.
- * - The digest of a differing bucket lists the whole bucket (n/64 entries).
+ * - The digest of a differing bucket lists the whole bucket (n/64 entries), and a digest
+ *   lists up to 4 × `maxEntriesPerMessage` entries but at least 8 differing buckets (an
+ *   eighth of the table: at 10^5 members ≈ 12,500 entries) while under 16 ×, chosen from a
+ *   random one on.
  * - A change reaches a member over one ring link (its ring's share): while that ring's
  *   observer is dead but not yet failed, the member gets that share over its overlay links
  *   only, and from anti-entropy (a node cut off from the overlay's flood syncs at once).

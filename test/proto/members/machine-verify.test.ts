@@ -74,3 +74,16 @@ test('a digest lists at least 8 differing buckets, over its entry cap', () => {
   assert.equal(digest.buckets.length, 8);
   assert.ok(digest.ids.length > 4 * 16, `only ${digest.ids.length} entries`);
 });
+
+test('the digest floor gives way above 16 × maxEntriesPerMessage entries', () => {
+  // 4,000 members, ≈ 62 a bucket: 8 buckets would be ≈ 500 entries, over 16 × 16.
+  const many = Array.from({ length: 4000 }, (_, i) => `10.2.${i >> 8}.${i & 255}:7946`);
+  const { m, io } = machine(many[0], many, { maxEntriesPerMessage: 16 });
+  m.start(0);
+  io.take();
+  m.handleMessage(many[1], { type: 'm-sync', count: 1, hashes: new Array<number>(BUCKETS).fill(0), join: false }, 10);
+  const digest = io.take().find((s) => s.msg.type === 'm-digest')!.msg;
+  assert.ok(digest.type === 'm-digest');
+  assert.ok(digest.ids.length <= 16 * 16, `${digest.ids.length} entries`);
+  assert.ok(digest.buckets.length > 1 && digest.buckets.length < 8, `${digest.buckets.length} buckets`);
+});
