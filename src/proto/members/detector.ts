@@ -378,7 +378,8 @@ export class Detector<P> {
     // memberlist counts missed nacks; we count only a probe where no relay answered at all
     // and every relay had answered us a moment before (with many members down at once,
     // other relays may be down too: that is not our fault).
-    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks) this.addHealth(1);
+    // (Not for a verdict we check, `verify`: a member others found dead says nothing about us.)
+    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks && !this.verifying.has(p.target)) this.addHealth(1);
     this.accuse(p.target, p.state, p.fast, now);
   }
 
