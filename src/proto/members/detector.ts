@@ -101,6 +101,10 @@ interface Suspicion<P> {
   due: number;
 }
 
+/** Verdicts checked by our own probe at once (`verify`): a sync lists up to a few thousand
+ *  entries, and a healed partition would otherwise set off a probe of each. */
+const MAX_VERIFYING = 64;
+
 export class Detector<P> {
   /** Lifeguard's local health multiplier score, 0 (healthy) … awarenessMax − 1. */
   health = 0;
@@ -118,6 +122,8 @@ export class Detector<P> {
   private readonly lastSubject: (P | undefined)[] = [];
   /** Pings to the dead (dead-pings.ts). */
   private readonly deadPings: DeadPings<P>;
+  /** Verdicts we took as suspicions (`verify`): member → the `suspect` state we hold. */
+  private readonly verifying = new Map<P, number>();
 
   constructor(
     private readonly host: DetectorHost<P>,
@@ -272,7 +278,10 @@ export class Detector<P> {
     this.probes.set(seq, p);
     this.probing.set(m, seq);
     // A fast probe needs a dial (refused: the process is gone); an ordinary one a datagram.
-    const ping: MembersMessage<P> = { type: 'm-ping', seq, ...this.host.piggyback() };
+    // A verdict we check (`verify`) rides on the ping: a live subject hears it and refutes.
+    const v = this.verifying.get(m);
+    const changes = v === undefined ? this.host.piggyback() : tellFailed(this.store, this.host.self, m, v, this.host.piggyback());
+    const ping: MembersMessage<P> = { type: 'm-ping', seq, ...changes };
     if (fast) this.host.send(m, ping);
     else this.host.datagram(m, ping);
     if (fast) this.indirect(seq, p, now);
@@ -369,7 +378,8 @@ export class Detector<P> {
     // memberlist counts missed nacks; we count only a probe where no relay answered at all
     // and every relay had answered us a moment before (with many members down at once,
     // other relays may be down too: that is not our fault).
-    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks) this.addHealth(1);
+    // (Not for a verdict we check, `verify`: a member others found dead says nothing about us.)
+    if (p.expectedNacks > 0 && p.nacks === 0 && p.trusted === p.expectedNacks && !this.verifying.has(p.target)) this.addHealth(1);
     this.accuse(p.target, p.state, p.fast, now);
   }
 
@@ -400,6 +410,8 @@ export class Detector<P> {
     const p = this.probes.get(seq);
     if (p === undefined || (from !== p.target && !p.relays.includes(from))) return;
     this.endProbe(seq);
+    // It answered: a verdict we were checking was wrong (its refutation rides on the ack).
+    this.verifying.delete(p.target);
     this.addHealth(-1);
     const i = this.recent.indexOf(p.target);
     if (i >= 0) this.recent.splice(i, 1);
@@ -435,6 +447,13 @@ export class Detector<P> {
   private accuse(m: P, probed: number, fast: boolean, now: number): void {
     const s = this.store.get(m);
     if (!isUp(s) || incOf(s) !== incOf(probed)) return;
+    if (this.verifying.get(m) === s) {
+      // A verdict another node holds, and now our own probe failed too: it stands.
+      this.verifying.delete(m);
+      this.suspicions.delete(m);
+      this.host.markFailed(m, s, now);
+      return;
+    }
     const suspect = pack(incOf(s), SUSPECT);
     this.host.markSuspect(m, suspect, now);
     // The other observers confirm or not; the subject hears it and may refute.
@@ -532,6 +551,26 @@ export class Detector<P> {
     if (m !== this.host.self) this.deadPings.changed(m, st, now, wasDown);
     const sp = this.suspicions.get(m);
     if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
+    const v = this.verifying.get(m);
+    if (v !== undefined && state !== v) this.verifying.delete(m);
+  }
+
+  /**
+   * Anti-entropy brought a `failed` verdict about `m` that we held `alive` at that incarnation,
+   * and we hold it `suspect` instead (memberlist's push-pull merge, machine.ts `apply`): probe
+   * it ourselves, its `suspect` entry riding on the ping. No answer (direct and indirect, as
+   * any probe): the verdict stands and `m` is `failed` here; an answer: `m` refutes. Without
+   * this a node that is not one of `m`'s observers (only they time suspicions) held `m`
+   * `suspect` until another sync happened to list its bucket again — at 10^5 members a digest
+   * lists ≈ 2.6 of the 64 buckets, so a verdict the flood missed at a node could stay `up`
+   * there past the 120 s of bench:members (docs/results.md, issue 20, h30m). At most
+   * `MAX_VERIFYING` at once: the rest wait for the next sync, as before.
+   */
+  verify(m: P, suspect: number, now: number): void {
+    if (m === this.host.self || this.verifying.size >= MAX_VERIFYING || this.verifying.has(m)) return;
+    this.verifying.set(m, suspect);
+    // (A probe of `m` under way decides as well.)
+    this.probe(m, suspect, false, now);
   }
 
   /** We refuted a rumour about ourselves (Lifeguard: a sign we may be slow). */

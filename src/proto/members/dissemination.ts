@@ -17,6 +17,17 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
 
 /** Most entries in one digest: whole buckets are listed, up to this many (≈ 4 messages). */
 const DIGEST_FACTOR = 4;
+/** Fewest differing buckets a digest lists, over the cap if need be (whole buckets: n/64
+ *  entries each). Under the cap alone a digest listed ≈ 26 buckets at 10^4 members but only
+ *  ≈ 2.6 at 10^5 (1,562 entries a bucket), chosen at random among those that differ: a
+ *  verdict the flood missed at a node waited for a sync to happen to list its bucket, and
+ *  at 10^5 nodes some were still `alive` there 120 s after the crash (docs/results.md,
+ *  issue 20, h30m). With 8 (an eighth of the table) nothing changes below 32,768 members. */
+const MIN_DIGEST_BUCKETS = 8;
+/** But never over this many × `maxEntriesPerMessage` entries for the floor (16,384 at the
+ *  default: ≈ 400 KB with 20-byte addresses, under the 1 MiB frame, src/wire/types.ts): above
+ *  ≈ 1.3·10^5 members the floor gives way, fewer buckets are listed. */
+const DIGEST_MAX_FACTOR = 16;
 /** A link that comes up while the flood of a failure wave reaches us syncs this many probe
  *  periods later (so does a periodic sync due then, once): mid-wave every bucket of two tables
  *  differs for a moment (changes in flight), so an immediate digest lists whole buckets that
@@ -499,13 +510,13 @@ export class Dissemination<P> {
         ids.push(m);
         states.push(s);
       });
-      if (ids.length > cap && buckets.length > 0) {
+      if (ids.length > cap && buckets.length > 0 && (buckets.length >= MIN_DIGEST_BUCKETS || ids.length > DIGEST_MAX_FACTOR * this.config.maxEntriesPerMessage)) {
         ids.length = before;
         states.length = before;
         break;
       }
       buckets.push(b);
-      if (ids.length >= cap) break;
+      if (ids.length >= cap && buckets.length >= MIN_DIGEST_BUCKETS) break;
     }
     this.io.send(from, { type: 'm-digest', buckets, ids, states });
   }

@@ -126,7 +126,12 @@
  *   cost more than that: detection bytes +12 % (10 % crashed) and +38 % (50 %), p100 at 90 %
  *   13.7 → 27.3 s (without the graft's sync the 50 % p100 was 15.0 s); hence off.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
- *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute.
+ *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
+ *   memberlist then times that suspicion at every node, only observers time ours: the node
+ *   probes the subject itself at once (detector.ts `verify`, its `suspect` entry on the
+ *   ping), and with no answer, direct or indirect, the verdict stands (`failed`); otherwise
+ *   the node waited for another sync to list that bucket again (at 10^5 members, crashed
+ *   members stayed `alive` or `suspect` at a few nodes for the 120 s of bench:members).
  *
  * Limits:
  * - Suspicion timers run at observers only: if every observer of a suspect dies, the next
@@ -136,7 +141,10 @@
  *   first probe from a given observer (about one period from all of them together).
  * - A conflict of names is reported, not enforced: the losing node keeps running (the agent
  *   logs it); Serf's vote-based resolution is not implemented.
- * - The digest of a differing bucket lists the whole bucket (n/64 entries).
+ * - The digest of a differing bucket lists the whole bucket (n/64 entries), and a digest
+ *   lists up to 4 × `maxEntriesPerMessage` entries but at least 8 differing buckets (an
+ *   eighth of the table: at 10^5 members ≈ 12,500 entries) while under 16 ×, chosen from a
+ *   random one on.
  * - A change reaches a member over one ring link (its ring's share): while that ring's
  *   observer is dead but not yet failed, the member gets that share over its overlay links
  *   only, and from anti-entropy (a node cut off from the overlay's flood syncs at once).
@@ -383,7 +391,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     let s = state;
     // memberlist's push-pull merge: a `failed` we hear by anti-entropy about a member we hold
     // alive at that incarnation is a suspicion, which the member can still refute.
-    if (sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s)) s = pack(incOf(s), SUSPECT);
+    const downgraded = sync && statusOf(s) === FAILED && cur >= 0 && statusOf(cur) === ALIVE && incOf(cur) === incOf(s);
+    if (downgraded) s = pack(incOf(s), SUSPECT);
     if (s <= cur) {
       // A meta that comes with a state we already hold (we learned the member from a
       // piggyback or a digest, which carry none): record it, the table's state is unchanged.
@@ -395,6 +404,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     }
     this.store.set(m, s, now);
     this.detector.changed(m, s, now, cur);
+    // The verdict's evidence is checked by our own probe (detector.ts `verify`).
+    if (downgraded) this.detector.verify(m, s, now);
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
