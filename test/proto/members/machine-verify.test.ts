@@ -62,28 +62,29 @@ test('a verdict by the flood is taken as is (no probe); a sync about a member we
   assert.equal(store.get(A[5]), pack(0, FAILED));
 });
 
-test('a digest lists at least 8 differing buckets, over its entry cap', () => {
-  // 1,000 members, ≈ 15.6 a bucket: the cap (4 × 16 entries) alone would list 4 buckets.
-  const many = Array.from({ length: 1000 }, (_, i) => `10.1.${i >> 8}.${i & 255}:7946`);
+/** The digest a node of `members` members (16 entries a message) answers a sync whose every
+ *  bucket differs from its own with. */
+function digestOf(members: number, net: number) {
+  const many = Array.from({ length: members }, (_, i) => `10.${net}.${i >> 8}.${i & 255}:7946`);
   const { m, io } = machine(many[0], many, { maxEntriesPerMessage: 16 });
   m.start(0);
   io.take();
   m.handleMessage(many[1], { type: 'm-sync', count: 1, hashes: new Array<number>(BUCKETS).fill(0), join: false }, 10);
   const digest = io.take().find((s) => s.msg.type === 'm-digest')!.msg;
   assert.ok(digest.type === 'm-digest');
+  return digest;
+}
+
+test('a digest lists at least 8 differing buckets, over its entry cap', () => {
+  // 1,000 members, ≈ 15.6 a bucket: the cap (4 × 16 entries) alone would list 4 buckets.
+  const digest = digestOf(1000, 1);
   assert.equal(digest.buckets.length, 8);
   assert.ok(digest.ids.length > 4 * 16, `only ${digest.ids.length} entries`);
 });
 
 test('the digest floor gives way above 16 × maxEntriesPerMessage entries', () => {
   // 4,000 members, ≈ 62 a bucket: 8 buckets would be ≈ 500 entries, over 16 × 16.
-  const many = Array.from({ length: 4000 }, (_, i) => `10.2.${i >> 8}.${i & 255}:7946`);
-  const { m, io } = machine(many[0], many, { maxEntriesPerMessage: 16 });
-  m.start(0);
-  io.take();
-  m.handleMessage(many[1], { type: 'm-sync', count: 1, hashes: new Array<number>(BUCKETS).fill(0), join: false }, 10);
-  const digest = io.take().find((s) => s.msg.type === 'm-digest')!.msg;
-  assert.ok(digest.type === 'm-digest');
+  const digest = digestOf(4000, 2);
   assert.ok(digest.ids.length <= 16 * 16, `${digest.ids.length} entries`);
   assert.ok(digest.buckets.length > 1 && digest.buckets.length < 8, `${digest.buckets.length} buckets`);
 });
