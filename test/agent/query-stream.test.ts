@@ -20,11 +20,19 @@ function fakeRes(): { chunks: string[]; ended: string | null; write: (s: string)
   return r;
 }
 
-test('query stream: the start line alone in the next turn, later lines batched, the summary at once with the rest', () => {
+/** Run `fn` with a writer over a recording response, under mocked timers. */
+function withWriter(fn: (res: ReturnType<typeof fakeRes>, line: ReturnType<typeof lineWriter>) => void): void {
   mock.timers.enable({ apis: ['setImmediate', 'setTimeout'] });
   try {
     const res = fakeRes();
-    const line = lineWriter(res as never);
+    fn(res, lineWriter(res as never));
+  } finally {
+    mock.timers.reset();
+  }
+}
+
+test('query stream: the start line alone in the next turn, later lines batched, the summary at once with the rest', () => {
+  withWriter((res, line) => {
     line('start\n');
     line('r1\n'); // queued in the same turn: goes with the start line
     assert.deepEqual(res.chunks, []);
@@ -43,23 +51,16 @@ test('query stream: the start line alone in the next turn, later lines batched, 
     assert.deepEqual(res.chunks, ['start\nr1\n', 'r2\nr3\n'], 'nothing written after the end');
     line('late\n');
     assert.equal(res.chunks.length, 2);
-  } finally {
-    mock.timers.reset();
-  }
+  });
 });
 
 test('query stream: a query that ends before its first flush is the start line and one last chunk', () => {
-  mock.timers.enable({ apis: ['setImmediate', 'setTimeout'] });
-  try {
-    const res = fakeRes();
-    const line = lineWriter(res as never);
+  withWriter((res, line) => {
     line('start\n');
     mock.timers.tick(0);
     for (let i = 0; i < 50; i++) line(`r${i}\n`);
     line('done\n', true);
     assert.deepEqual(res.chunks, ['start\n']);
     assert.equal(res.ended, Array.from({ length: 50 }, (_, i) => `r${i}\n`).join('') + 'done\n');
-  } finally {
-    mock.timers.reset();
-  }
+  });
 });
