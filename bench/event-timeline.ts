@@ -32,7 +32,8 @@
  * schedstat, no fork). Per query: the last response's arrival at the bench, and per responder
  * (`--slowest K` and the median): handler start and response arrival (ms after the ask), the
  * agent's main-thread CPU and run-queue wait and its launcher's from the ask to the summary, and
- * the handler's own wait.
+ * the handler's own wait. Then, 600 ms after the last query (the lazy push it leaves behind),
+ * per query over the series: the frames the fleet sent, its agents' main-thread CPU and wake-ups.
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
  * because the fleet is still busy, or because it is the first?). `--warm-query` asks, after that
@@ -124,13 +125,13 @@ function handlerRun(dir: string, i: number, id: string): { at: number; wait: num
 }
 
 /** Main-thread schedstat of `pid`: CPU and run-queue wait (ms, since the thread started). */
-function schedOf(pid: number | undefined): { cpu: number; wait: number } {
-  if (pid === undefined) return { cpu: NaN, wait: NaN };
+function schedOf(pid: number | undefined): { cpu: number; wait: number; wakeups: number } {
+  if (pid === undefined) return { cpu: NaN, wait: NaN, wakeups: NaN };
   try {
-    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { cpu: cpu / 1e6, wait: wait / 1e6 };
+    const [cpu, wait, wakeups] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpu: cpu / 1e6, wait: wait / 1e6, wakeups };
   } catch {
-    return { cpu: NaN, wait: NaN };
+    return { cpu: NaN, wait: NaN, wakeups: NaN };
   }
 }
 
@@ -373,9 +374,25 @@ async function main(): Promise<void> {
       gapCpu = fleetCpu();
     }
     const queryRows = [];
+    const series0 = { sent: queries > 0 ? sum(await sentPer()) : {}, sched: pids.map((p) => schedOf(p)) };
     for (let k = 0; k < queries; k++) queryRows.push(await queryTimeline(clients, pids, (events + k) % n, slowest, k));
+    let series: object | undefined;
+    if (queries > 0) {
+      // The whole series with the work it leaves behind (Plumtree's lazy push: up to the `lan`
+      // profile's ihaveMaxDelayMs after the last query): what the fleet sent and its agents'
+      // main threads did, per query.
+      await sleep(600);
+      const sched1 = pids.map((p) => schedOf(p));
+      const sent1 = sum(await sentPer());
+      const perQuery = (v: number): number => Math.round((v / queries) * 10) / 10;
+      const sent = Object.fromEntries(Object.entries(sent1).map(([k, v]) => [k, perQuery(v - (series0.sent[k] ?? 0))]).filter(([, v]) => (v as number) > 0));
+      const cpu = sched1.reduce((a, x, i) => a + x.cpu - series0.sched[i].cpu, 0);
+      const wakeups = sched1.reduce((a, x, i) => a + x.wakeups - series0.sched[i].wakeups, 0);
+      series = { frames_sent_per_query: sent, agent_main_cpu_ms_per_query: perQuery(cpu), agent_main_wakeups_per_query: perQuery(wakeups) };
+      process.stdout.write(`the ${queries} queries and 600 ms after, per query: the fleet sent ${JSON.stringify(sent)}; agents' main threads ${perQuery(cpu)} ms of CPU, ${perQuery(wakeups)} wake-ups (schedstat; the /v1/info polls included)\n`);
+    }
     windowUs[1] = Number(process.hrtime.bigint() / 1000n);
-    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, queries: queryRows, date: new Date().toISOString() };
+    const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, queries: queryRows, query_series: series, date: new Date().toISOString() };
     process.stdout.write(`load average (1 min) ${out.load_avg_1m.join(' -> ')}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', `event-timeline-${n}.json`), JSON.stringify(out, null, 2) + '\n');

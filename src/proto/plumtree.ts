@@ -131,6 +131,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  generation at every broadcast on every node. */
   private queue: (P | IHaveEntry)[] = [];
   private queued = 0;
+  /** When the first entry of the queue was queued, and when the current flush is due (a
+   *  `pt-ihave-flush` firing before it is one that a later message put off: ignored). */
+  private flushFirst = 0;
+  private flushDue = 0;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -224,7 +228,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         this.onMissingTimer(t.id, t.due, now);
         break;
       case 'pt-ihave-flush':
-        this.flush();
+        if (now >= this.flushDue) this.flush(); // else put off by a later message (`enqueue`)
         break;
       case 'pt-cache-gc':
         this.cache.onGcTimer(now, this.io);
@@ -451,9 +455,21 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
-  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`). */
-  private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
-    if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
+  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`).
+   *  The first entry arms the flush `ihaveFlushMs` later; with `ihaveMaxDelayMs` above that, a
+   *  later message moves it to `ihaveFlushMs` after itself, at most `ihaveMaxDelayMs` after the
+   *  first entry (plumtree-lazy.ts, "stream batching"): a new timer, the earlier firing ignored. */
+  private enqueue(peer: P, entry: IHaveEntry, now: number): void {
+    const f = this.config.ihaveFlushMs;
+    if (this.queued === 0) {
+      this.flushFirst = now;
+      this.flushDue = now + f;
+      this.io.timer(f, FLUSH_TIMER);
+    } else if (this.flushDue < now + f && this.flushDue < this.flushFirst + this.config.ihaveMaxDelayMs) {
+      const due = Math.min(now + f, this.flushFirst + this.config.ihaveMaxDelayMs);
+      this.flushDue = due;
+      this.io.timer(due - now, FLUSH_TIMER);
+    }
     this.queue[this.queued++] = peer;
     this.queue[this.queued++] = entry;
   }
