@@ -181,6 +181,46 @@ test('IHAVE: batched on one flush timer, at most maxIHaveBatch entries per messa
   assert.deepEqual(take(), [send(3, { type: 'ihave', entries: [e('e', 1)] })]);
 });
 
+test('IHAVE stream batching (ihaveMaxDelayMs): each message puts the flush off to ihaveFlushMs after it, at most ihaveMaxDelayMs after the first', () => {
+  const { pt, take } = node([1, 2, 3], [2, 3], { ...CFG, ihaveMaxDelayMs: 12 });
+  const e = (id: string, round: number) => ({ id, round });
+  const flushes = (outs: Out[]) => outs.filter((o) => o.out === 'timer' && o.t.type === 'pt-ihave-flush').map((o) => (o.out === 'timer' ? o.delay : -1));
+  pt.handleMessage(1, gossip('a', 0), 0);
+  assert.deepEqual(flushes(take()), [5]); // due 5
+  pt.handleMessage(1, gossip('b', 0), 3);
+  assert.deepEqual(flushes(take()), [5]); // put off: due 8
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 5); // the firing it replaced: nothing sent
+  assert.deepEqual(take(), []);
+  pt.handleMessage(1, gossip('c', 0), 6);
+  assert.deepEqual(flushes(take()), [5]); // due 11
+  pt.handleMessage(1, gossip('d', 0), 9);
+  assert.deepEqual(flushes(take()), [3]); // capped: due 12 (12 after the first entry)
+  pt.handleMessage(1, gossip('f', 0), 10);
+  assert.deepEqual(flushes(take()), []); // already at the cap: no new timer
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 8);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 11);
+  assert.deepEqual(take(), []);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 12);
+  assert.deepEqual(take(), [
+    send(2, { type: 'ihave', entries: [e('a', 1), e('b', 1), e('c', 1)] }),
+    send(3, { type: 'ihave', entries: [e('a', 1), e('b', 1), e('c', 1)] }),
+    send(2, { type: 'ihave', entries: [e('d', 1), e('f', 1)] }),
+    send(3, { type: 'ihave', entries: [e('d', 1), e('f', 1)] }),
+  ]);
+  // A message after the pause starts a new batch, flushed ihaveFlushMs after it.
+  pt.handleMessage(1, gossip('g', 0), 30);
+  assert.deepEqual(flushes(take()), [5]);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 35);
+  assert.deepEqual(take(), [send(2, { type: 'ihave', entries: [e('g', 1)] }), send(3, { type: 'ihave', entries: [e('g', 1)] })]);
+  // Off (ihaveMaxDelayMs ≤ ihaveFlushMs): one timer per batch, ihaveFlushMs after its first entry.
+  const off = node([1, 2], [2], { ...CFG, ihaveMaxDelayMs: 5 });
+  off.pt.handleMessage(1, gossip('a', 0), 0);
+  off.pt.handleMessage(1, gossip('b', 0), 3);
+  assert.deepEqual(flushes(off.take()), [5]);
+  off.pt.handleTimer({ type: 'pt-ihave-flush' }, 5);
+  assert.deepEqual(off.take(), [send(2, { type: 'ihave', entries: [e('a', 1), e('b', 1)] })]);
+});
+
 /** Node 0 with eager neighbour 1 and lazy neighbours 4, 2, 3 (pruned in that order), its
  *  sends recorded as they are (not cloned: identity matters). */
 function lazyFixture(): { pt: Plumtree<number>; sent: { to: number; msg: BroadcastMessage }[] } {
@@ -594,6 +634,7 @@ test('config validation: defaults valid; reasons name the field', () => {
   assert.equal(bad({ graftTimeoutMs: 0 }), 'graftTimeoutMs: must be a finite number > 0 (got 0)');
   assert.equal(bad({ maxIHaveBatch: 1.5 }), 'maxIHaveBatch: must be an integer >= 1 (got 1.5)');
   assert.equal(bad({ ihaveFlushMs: -1 }), 'ihaveFlushMs: must be a finite number >= 0 (got -1)');
+  assert.equal(bad({ ihaveMaxDelayMs: -1 }), 'ihaveMaxDelayMs: must be a finite number >= 0 (got -1)');
   assert.equal(bad({ seenTtlMs: Infinity }), 'seenTtlMs: must be a finite number > 0 (got Infinity)');
   assert.equal(bad({ cacheTtlMs: 100_000 }), 'cacheTtlMs: must not exceed seenTtlMs (got 100000 > 90000)');
   assert.equal(bad({ maxCacheBytes: -1 }), 'maxCacheBytes: must be an integer >= 0 (got -1)');
