@@ -374,7 +374,9 @@ async function main(): Promise<void> {
       gapCpu = fleetCpu();
     }
     const queryRows = [];
-    const series0 = { sent: queries > 0 ? sum(await sentPer()) : {}, sched: pids.map((p) => schedOf(p)) };
+    /** The fleet's `pt-missing` timers held back while a loop lagged (src/net/timers.ts `HeldTimers`). */
+    const held = async (): Promise<number> => (await Promise.all(clients.map(async (c) => ((await c.info()).stats as { graftsHeld?: number }).graftsHeld ?? 0))).reduce((a, b) => a + b, 0);
+    const series0 = { sent: queries > 0 ? sum(await sentPer()) : {}, held: queries > 0 ? await held() : 0, sched: pids.map((p) => schedOf(p)) };
     for (let k = 0; k < queries; k++) queryRows.push(await queryTimeline(clients, pids, (events + k) % n, slowest, k));
     let series: object | undefined;
     if (queries > 0) {
@@ -384,12 +386,13 @@ async function main(): Promise<void> {
       await sleep(600);
       const sched1 = pids.map((p) => schedOf(p));
       const sent1 = sum(await sentPer());
+      const held1 = await held();
       const perQuery = (v: number): number => Math.round((v / queries) * 10) / 10;
       const sent = Object.fromEntries(Object.entries(sent1).map(([k, v]) => [k, perQuery(v - (series0.sent[k] ?? 0))]).filter(([, v]) => (v as number) > 0));
       const cpu = sched1.reduce((a, x, i) => a + x.cpu - series0.sched[i].cpu, 0);
       const wakeups = sched1.reduce((a, x, i) => a + x.wakeups - series0.sched[i].wakeups, 0);
-      series = { frames_sent_per_query: sent, agent_main_cpu_ms_per_query: perQuery(cpu), agent_main_wakeups_per_query: perQuery(wakeups) };
-      process.stdout.write(`the ${queries} queries and 600 ms after, per query: the fleet sent ${JSON.stringify(sent)}; agents' main threads ${perQuery(cpu)} ms of CPU, ${perQuery(wakeups)} wake-ups (schedstat; the /v1/info polls included)\n`);
+      series = { frames_sent_per_query: sent, grafts_held_per_query: perQuery(held1 - series0.held), agent_main_cpu_ms_per_query: perQuery(cpu), agent_main_wakeups_per_query: perQuery(wakeups) };
+      process.stdout.write(`the ${queries} queries and 600 ms after, per query: the fleet sent ${JSON.stringify(sent)}, held ${perQuery(held1 - series0.held)} GRAFT timers; agents' main threads ${perQuery(cpu)} ms of CPU, ${perQuery(wakeups)} wake-ups (schedstat; the /v1/info polls included)\n`);
     }
     windowUs[1] = Number(process.hrtime.bigint() / 1000n);
     const out = { nodes: n, events, delay_ms: delayMs, warm_query: warmQuery, window_monotonic_us: windowUs, load_avg_1m: [r1(load0), r1(loadavg()[0])], rows, queries: queryRows, query_series: series, date: new Date().toISOString() };
