@@ -155,9 +155,16 @@ export class TimerQueues<P> {
 
 type MissingTimer<P> = Extract<Timer<P>, { type: 'pt-missing' }>;
 
-/** Held timers released per check (one check per loop turn) once past their bound while the
- *  loop is still behind. Own choice: at most one GRAFT per node per loop turn under overload. */
+/** Held timers released per check once past their bound while the loop is still behind. Own
+ *  choice: at most one GRAFT per node per check (100 a second) under overload. */
 const RELEASE_PER_CHECK = 1;
+/** Period of the check of held timers (ms). Measured (bench/event-timeline, 50 agents on 2
+ *  cores, 8 queries back to back, load ~30): a 1 ms check, i.e. one per loop turn, woke every
+ *  agent holding a timer about once a millisecond for as long as the lag lasted — a fleet of 50
+ *  agents holding 3.9 timers per query woke ~1,020 times per query against ~530 without held
+ *  timers (docs/results.md, h31p). The loop counts as behind for `LAG_WINDOW_MS` (100 ms)
+ *  after its last late firing, so a 10 ms check releases at most 10 ms after that. */
+const HELD_CHECK_MS = 10;
 
 /**
  * Overload control for Plumtree's missing-message timers (timeout1/timeout2, which GRAFT).
@@ -165,8 +172,8 @@ const RELEASE_PER_CHECK = 1;
  * sits unread in a socket buffer or in a busy sender's queue, not because the tree is
  * broken. Grafting then fetches a duplicate payload, and the duplicates add load: under
  * overload every message gets grafted (a GRAFT storm: 26,630 GRAFTs for 20,000 messages at
- * 10,000/s in bench/net.ts). So `hold` puts the timer off: one check per loop turn (a 1 ms
- * timer, which runs after the next poll of the sockets) looks at every held timer at once,
+ * 10,000/s in bench/net.ts). So `hold` puts the timer off: a check every `HELD_CHECK_MS` (a
+ * timer, which runs after the poll of the sockets) looks at every held timer at once,
  * and releases them all as soon as the loop is on time again. A timer is held at most `capMs`
  * past its due time (the runtime passes `heartbeatTimeoutMs`: a GRAFT is never held longer
  * than the failure detector takes to declare a dead eager link, whose repair does not wait
@@ -210,8 +217,8 @@ export class HeldTimers<P> {
   }
 
   private arm(now: number): void {
-    const due = now + 1;
-    this.check = setTimeout(() => this.run(due), 1);
+    const due = now + HELD_CHECK_MS;
+    this.check = setTimeout(() => this.run(due), HELD_CHECK_MS);
   }
 
   private run(due: number): void {
