@@ -108,6 +108,9 @@ interface Missing<P> {
 }
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
+/** Stream batching waits until the tree has not changed, as this node sees it, for this many
+ *  `ihaveFlushMs` (own choice: 1 s on the `lan` profile; see plumtree-lazy.ts). */
+const SETTLED_FLUSHES = 10;
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
@@ -135,6 +138,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  `pt-ihave-flush` firing before it is one that a later message put off: ignored). */
   private flushFirst = 0;
   private flushDue = 0;
+  /** Counts what says the tree is not settled (a link made eager, lazy, added or removed, a
+   *  GRAFT for an id received, an id announced that we lack); `enqueue` notes when it last saw
+   *  the count change (`treeChangedAt`): stream batching only while it has not for a while. */
+  private treeEvents = 0;
+  private seenTreeEvents = 0;
+  private treeChangedAt = -Infinity;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -386,6 +395,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       }
       const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
+        this.treeEvents++;
         const due = now + this.config.ihaveTimeoutMs;
         const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due };
         (this.missing ??= new Map()).set(e.id, entry);
@@ -434,6 +444,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onGraft(from: P, id: MsgId | null): void {
     if (this.isNeighbor(from)) this.addEager(from);
     if (id === null) return;
+    this.treeEvents++;
     const payload = this.cache.payload(id);
     if (payload !== undefined) this.io.send(from, { type: 'gossip', id, round: this.cache.round(id), payload });
   }
@@ -461,11 +472,15 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  first entry (plumtree-lazy.ts, "stream batching"): a new timer, the earlier firing ignored. */
   private enqueue(peer: P, entry: IHaveEntry, now: number): void {
     const f = this.config.ihaveFlushMs;
+    if (this.treeEvents !== this.seenTreeEvents) {
+      this.seenTreeEvents = this.treeEvents;
+      this.treeChangedAt = now;
+    }
     if (this.queued === 0) {
       this.flushFirst = now;
       this.flushDue = now + f;
       this.io.timer(f, FLUSH_TIMER);
-    } else if (this.flushDue < now + f && this.flushDue < this.flushFirst + this.config.ihaveMaxDelayMs) {
+    } else if (this.flushDue < now + f && this.flushDue < this.flushFirst + this.config.ihaveMaxDelayMs && now - this.treeChangedAt >= SETTLED_FLUSHES * f) {
       const due = Math.min(now + f, this.flushFirst + this.config.ihaveMaxDelayMs);
       this.flushDue = due;
       this.io.timer(due - now, FLUSH_TIMER);
@@ -548,6 +563,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     l[k] = p;
     this.nEager = k + 1;
     this.eagerEpoch++;
+    this.treeEvents++;
   }
 
   /** Make `p` lazy: appended to the lazy peers (from the eager ones, or new). */
@@ -555,6 +571,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const l = this.links;
     let i = l.indexOf(p);
     if (i >= this.nEager) return;
+    this.treeEvents++;
     if (i >= 0) {
       const last = l.length - 1;
       for (; i < last; i++) l[i] = l[i + 1];
@@ -570,6 +587,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const l = this.links;
     let i = l.indexOf(p);
     if (i < 0) return false;
+    this.treeEvents++;
     const eager = i < this.nEager;
     for (; i < l.length - 1; i++) l[i] = l[i + 1];
     l.pop();
