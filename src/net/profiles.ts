@@ -81,8 +81,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       // given-up JOIN sent again on a new connection).
       // bootstrapRejoin 'cut-off': see BOOTSTRAP_REJOIN below.
       hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000, bootstrapRejoin: BOOTSTRAP_REJOIN },
-      // ihaveMaxDelayMs 400: a stream's IHAVEs wait for its pause, ≤ 400 ms (docs/library.md).
-      plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100, ihaveMaxDelayMs: 400 },
+      plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100 },
     },
   },
   wan: {

@@ -51,17 +51,9 @@ interface Queue<P> {
   handle: ReturnType<typeof setTimeout> | null;
 }
 
-/** A timer set by `TimerQueues.replace`: one pending at a time. */
-interface Single<P> {
-  t: Timer<P>;
-  due: number;
-  handle: ReturnType<typeof setTimeout> | null;
-}
-
 /** Timers by delay (see the module comment). `fire` gets every due timer of one queue. */
 export class TimerQueues<P> {
   private readonly queues = new Map<number, Queue<P>>();
-  private single: Single<P> | null = null;
   private closed = false;
 
   constructor(
@@ -82,20 +74,6 @@ export class TimerQueues<P> {
     if (q.handle === null) this.arm(q);
   }
 
-  /**
-   * Fire `t` at `due` instead of the timer the previous `replace` set, if that one is still
-   * pending. For a timer that its machine puts off by setting it again, ignoring the earlier
-   * firings (Plumtree's `pt-ihave-flush` under stream batching, plumtree.ts `enqueue`): a
-   * flush put off then costs no wake-up, and its arbitrary delays make no queue each.
-   */
-  replace(delayMs: number, due: number, t: Timer<P>): void {
-    if (this.closed) return;
-    if (this.single !== null && this.single.handle !== null) clearTimeout(this.single.handle);
-    const s: Single<P> = { t, due, handle: null };
-    this.single = s;
-    this.armSingle(s, delayMs);
-  }
-
   /** Timers waiting (all queues). */
   size(): number {
     let n = 0;
@@ -106,23 +84,8 @@ export class TimerQueues<P> {
   /** Drop every timer; nothing fires after this. */
   close(): void {
     this.closed = true;
-    if (this.single !== null && this.single.handle !== null) clearTimeout(this.single.handle);
-    this.single = null;
     for (const q of this.queues.values()) if (q.handle !== null) clearTimeout(q.handle);
     this.queues.clear();
-  }
-
-  private armSingle(s: Single<P>, wait: number): void {
-    s.handle = setTimeout(() => {
-      s.handle = null;
-      if (this.closed || this.single !== s) return;
-      const now = this.now();
-      // Node may fire up to ~1 ms early (see `run`): wait again for what is left.
-      if (s.due > now + 1) return this.armSingle(s, s.due - now);
-      LOOP_LAG.sample(s.due, now);
-      this.single = null;
-      this.fire([s.t], [s.due]);
-    }, Math.max(0, wait));
   }
 
   private arm(q: Queue<P>): void {

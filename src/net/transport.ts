@@ -312,8 +312,7 @@ export class Transport implements Io<string>, ConnHandler {
   timer(delayMs: number, t: Timer<string>): void {
     if (this.closed) return;
     const d = Math.max(0, delayMs);
-    if (t.type === 'pt-ihave-flush') this.timerQueues.replace(d, this.clock() + d, t); // a later one supersedes it
-    else this.timerQueues.add(d, this.clock() + d, t);
+    this.timerQueues.add(d, this.clock() + d, t);
   }
 
   /**

@@ -13,13 +13,8 @@ export interface PlumtreeConfig {
   ihaveTimeoutMs: number;
   /** timeout2: wait after a GRAFT before grafting the next announcer (ms); < timeout1. */
   graftTimeoutMs: number;
-  /** Delay before queued IHAVE announcements are sent (ms); with `ihaveMaxDelayMs` above it,
-   *  the delay after the last message queued (a stream's announcements wait for its pause). */
+  /** Delay before queued IHAVE announcements are sent (ms). */
   ihaveFlushMs: number;
-  /** Bound on how long an announcement waits while a stream keeps putting the flush off (ms);
-   *  at or below `ihaveFlushMs` (0: the default) the flush is `ihaveFlushMs` after the first
-   *  entry, as in iroh-gossip. See plumtree-lazy.ts "stream batching". */
-  ihaveMaxDelayMs: number;
   /** Maximum entries in one IHAVE message. */
   maxIHaveBatch: number;
   /** Hop difference that triggers the tree optimisation (§3.7). */
@@ -56,9 +51,6 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = Object.freeze({
   graftTimeoutMs: 150,
   // Guess: iroh-gossip uses 5 ms; a little longer batches more ids per IHAVE.
   ihaveFlushMs: 10,
-  // Off (the flush is ihaveFlushMs after the first entry, iroh-gossip's fixed batching): the
-  // simulator's figures are measured with it off. The `lan` profile turns it on (profiles.ts).
-  ihaveMaxDelayMs: 0,
   // Guess: keeps an IHAVE well under a few KiB with typical ids.
   maxIHaveBatch: 64,
   // Paper p.12 (experiment settings), as quoted by iroh-gossip.
@@ -92,7 +84,6 @@ export function validatePlumtreeConfig(c: unknown): ConfigResult<PlumtreeConfig>
     ihaveTimeoutMs: { above: 0 },
     graftTimeoutMs: { above: 0 },
     ihaveFlushMs: { min: 0 },
-    ihaveMaxDelayMs: { min: 0 },
     maxIHaveBatch: { integer: true, min: 1 },
     optimizationThreshold: { integer: true, min: 1 },
     cacheTtlMs: { min: 0 },

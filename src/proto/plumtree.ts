@@ -108,9 +108,6 @@ interface Missing<P> {
 }
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
-/** Stream batching waits until the tree has not changed, as this node sees it, for this many
- *  `ihaveFlushMs` (own choice: 1 s on the `lan` profile; see plumtree-lazy.ts). */
-const SETTLED_FLUSHES = 10;
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
@@ -134,16 +131,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  generation at every broadcast on every node. */
   private queue: (P | IHaveEntry)[] = [];
   private queued = 0;
-  /** When the first entry of the queue was queued, and when the current flush is due (a
-   *  `pt-ihave-flush` firing before it is one that a later message put off: ignored). */
-  private flushFirst = 0;
-  private flushDue = 0;
-  /** Counts what says the tree is not settled (a link made eager, lazy, added or removed, a
-   *  GRAFT for an id received, an id announced that we lack); `enqueue` notes when it last saw
-   *  the count change (`treeChangedAt`): stream batching only while it has not for a while. */
-  private treeEvents = 0;
-  private seenTreeEvents = 0;
-  private treeChangedAt = -Infinity;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -237,7 +224,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         this.onMissingTimer(t.id, t.due, now);
         break;
       case 'pt-ihave-flush':
-        if (now >= this.flushDue) this.flush(); // else put off by a later message (`enqueue`)
+        this.flush();
         break;
       case 'pt-cache-gc':
         this.cache.onGcTimer(now, this.io);
@@ -395,7 +382,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       }
       const m = this.missing === null ? undefined : this.missing.get(e.id);
       if (m === undefined) {
-        this.treeEvents++;
         const due = now + this.config.ihaveTimeoutMs;
         const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due };
         (this.missing ??= new Map()).set(e.id, entry);
@@ -444,7 +430,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private onGraft(from: P, id: MsgId | null): void {
     if (this.isNeighbor(from)) this.addEager(from);
     if (id === null) return;
-    this.treeEvents++;
     const payload = this.cache.payload(id);
     if (payload !== undefined) this.io.send(from, { type: 'gossip', id, round: this.cache.round(id), payload });
   }
@@ -466,25 +451,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (batch.length > 0) this.io.send(peer, { type: 'ihave', entries: batch });
   }
 
-  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`).
-   *  The first entry arms the flush `ihaveFlushMs` later; with `ihaveMaxDelayMs` above that, a
-   *  later message moves it to `ihaveFlushMs` after itself, at most `ihaveMaxDelayMs` after the
-   *  first entry (plumtree-lazy.ts, "stream batching"): a new timer, the earlier firing ignored. */
-  private enqueue(peer: P, entry: IHaveEntry, now: number): void {
-    const f = this.config.ihaveFlushMs;
-    if (this.treeEvents !== this.seenTreeEvents) {
-      this.seenTreeEvents = this.treeEvents;
-      this.treeChangedAt = now;
-    }
-    if (this.queued === 0) {
-      this.flushFirst = now;
-      this.flushDue = now + f;
-      this.io.timer(f, FLUSH_TIMER);
-    } else if (this.flushDue < now + f && this.flushDue < this.flushFirst + this.config.ihaveMaxDelayMs && now - this.treeChangedAt >= SETTLED_FLUSHES * f) {
-      const due = Math.min(now + f, this.flushFirst + this.config.ihaveMaxDelayMs);
-      this.flushDue = due;
-      this.io.timer(due - now, FLUSH_TIMER);
-    }
+  /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`). */
+  private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
+    if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
     this.queue[this.queued++] = peer;
     this.queue[this.queued++] = entry;
   }
@@ -563,7 +532,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     l[k] = p;
     this.nEager = k + 1;
     this.eagerEpoch++;
-    this.treeEvents++;
   }
 
   /** Make `p` lazy: appended to the lazy peers (from the eager ones, or new). */
@@ -571,7 +539,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const l = this.links;
     let i = l.indexOf(p);
     if (i >= this.nEager) return;
-    this.treeEvents++;
     if (i >= 0) {
       const last = l.length - 1;
       for (; i < last; i++) l[i] = l[i + 1];
@@ -587,7 +554,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const l = this.links;
     let i = l.indexOf(p);
     if (i < 0) return false;
-    this.treeEvents++;
     const eager = i < this.nEager;
     for (; i < l.length - 1; i++) l[i] = l[i + 1];
     l.pop();

@@ -77,30 +77,6 @@ test('TimerQueues: timers set from a firing are kept; close() drops the rest', {
   assert.equal(n, 3, 'nothing fires after close()');
 });
 
-test('TimerQueues.replace: a later call supersedes the pending timer (it never fires); close() drops it', { timeout: 10_000 }, async () => {
-  const flush: Timer<string> = { type: 'pt-ihave-flush' };
-  const fired: Array<{ at: number; due: number }> = [];
-  const q = new TimerQueues<string>(
-    () => performance.now(),
-    (ts, dues) => ts.forEach((_t, i) => fired.push({ at: performance.now(), due: dues[i] })),
-  );
-  const t0 = performance.now();
-  q.replace(10, t0 + 10, flush);
-  q.replace(40, t0 + 40, flush); // put off: the first never fires
-  await waitUntil(() => fired.length === 1, 5000, 'the replacing timer fired');
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(fired.length, 1, 'one firing, the replacing timer only');
-  assert.equal(fired[0].due, t0 + 40);
-  assert.ok(fired[0].at >= t0 + 40 - 1, `fired ${(t0 + 40 - fired[0].at).toFixed(2)} ms early (tolerance 1 ms)`);
-  // After a firing the next call arms a new one; close() drops a pending one.
-  q.replace(5, performance.now() + 5, flush);
-  await waitUntil(() => fired.length === 2, 5000, 'the next timer fired');
-  q.replace(5, performance.now() + 5, flush);
-  q.close();
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(fired.length, 2, 'nothing fires after close()');
-});
-
 test('busy links coalesce writes without losing or reordering frames', { timeout: 20_000 }, async () => {
   const nodes = await startCluster(2, {}, 41);
   try {

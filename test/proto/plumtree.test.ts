@@ -181,62 +181,6 @@ test('IHAVE: batched on one flush timer, at most maxIHaveBatch entries per messa
   assert.deepEqual(take(), [send(3, { type: 'ihave', entries: [e('e', 1)] })]);
 });
 
-test('IHAVE stream batching (ihaveMaxDelayMs): once the tree is settled, each message puts the flush off to ihaveFlushMs after it, at most ihaveMaxDelayMs after the first', () => {
-  const { pt, take } = node([1, 2, 3], [2, 3], { ...CFG, ihaveMaxDelayMs: 12 });
-  const e = (id: string, round: number) => ({ id, round });
-  const flushes = (outs: Out[]) => outs.filter((o) => o.out === 'timer' && o.t.type === 'pt-ihave-flush').map((o) => (o.out === 'timer' ? o.delay : -1));
-  // The PRUNEs at t = 0 changed the tree (seen at the first push, t = 0): for 10 × ihaveFlushMs
-  // (50 ms) the flush stays ihaveFlushMs after the first entry.
-  pt.handleMessage(1, gossip('x', 0), 0);
-  pt.handleMessage(1, gossip('y', 0), 3);
-  assert.deepEqual(flushes(take()), [5]);
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 5);
-  assert.deepEqual(take(), [send(2, { type: 'ihave', entries: [e('x', 1), e('y', 1)] }), send(3, { type: 'ihave', entries: [e('x', 1), e('y', 1)] })]);
-  // Settled (no change since t = 0).
-  pt.handleMessage(1, gossip('a', 0), 100);
-  assert.deepEqual(flushes(take()), [5]); // due 105
-  pt.handleMessage(1, gossip('b', 0), 103);
-  assert.deepEqual(flushes(take()), [5]); // put off: due 108
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 105); // the firing it replaced: nothing sent
-  assert.deepEqual(take(), []);
-  pt.handleMessage(1, gossip('c', 0), 106);
-  assert.deepEqual(flushes(take()), [5]); // due 111
-  pt.handleMessage(1, gossip('d', 0), 109);
-  assert.deepEqual(flushes(take()), [3]); // capped: due 112 (12 after the first entry)
-  pt.handleMessage(1, gossip('f', 0), 110);
-  assert.deepEqual(flushes(take()), []); // already at the cap: no new timer
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 108);
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 111);
-  assert.deepEqual(take(), []);
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 112);
-  assert.deepEqual(take(), [
-    send(2, { type: 'ihave', entries: [e('a', 1), e('b', 1), e('c', 1)] }),
-    send(3, { type: 'ihave', entries: [e('a', 1), e('b', 1), e('c', 1)] }),
-    send(2, { type: 'ihave', entries: [e('d', 1), e('f', 1)] }),
-    send(3, { type: 'ihave', entries: [e('d', 1), e('f', 1)] }),
-  ]);
-  // A message after the pause starts a new batch, flushed ihaveFlushMs after it.
-  pt.handleMessage(1, gossip('g', 0), 130);
-  assert.deepEqual(flushes(take()), [5]);
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 135);
-  assert.deepEqual(take(), [send(2, { type: 'ihave', entries: [e('g', 1)] }), send(3, { type: 'ihave', entries: [e('g', 1)] })]);
-  // An id announced that we lack is a sign of trouble in the tree: no put-off for 50 ms.
-  pt.handleMessage(2, { type: 'ihave', entries: [e('z', 0)] }, 140);
-  take();
-  pt.handleMessage(1, gossip('h', 0), 150);
-  pt.handleMessage(1, gossip('i', 0), 153);
-  assert.deepEqual(flushes(take()), [5]);
-  pt.handleTimer({ type: 'pt-ihave-flush' }, 155);
-  assert.equal(take().filter((o) => o.out === 'send' && o.msg.type === 'ihave').length, 2);
-  // Off (ihaveMaxDelayMs ≤ ihaveFlushMs): one timer per batch, ihaveFlushMs after its first entry.
-  const off = node([1, 2], [2], { ...CFG, ihaveMaxDelayMs: 5 });
-  off.pt.handleMessage(1, gossip('a', 0), 100);
-  off.pt.handleMessage(1, gossip('b', 0), 103);
-  assert.deepEqual(flushes(off.take()), [5]);
-  off.pt.handleTimer({ type: 'pt-ihave-flush' }, 105);
-  assert.deepEqual(off.take(), [send(2, { type: 'ihave', entries: [e('a', 1), e('b', 1)] })]);
-});
-
 /** Node 0 with eager neighbour 1 and lazy neighbours 4, 2, 3 (pruned in that order), its
  *  sends recorded as they are (not cloned: identity matters). */
 function lazyFixture(): { pt: Plumtree<number>; sent: { to: number; msg: BroadcastMessage }[] } {
@@ -650,7 +594,6 @@ test('config validation: defaults valid; reasons name the field', () => {
   assert.equal(bad({ graftTimeoutMs: 0 }), 'graftTimeoutMs: must be a finite number > 0 (got 0)');
   assert.equal(bad({ maxIHaveBatch: 1.5 }), 'maxIHaveBatch: must be an integer >= 1 (got 1.5)');
   assert.equal(bad({ ihaveFlushMs: -1 }), 'ihaveFlushMs: must be a finite number >= 0 (got -1)');
-  assert.equal(bad({ ihaveMaxDelayMs: -1 }), 'ihaveMaxDelayMs: must be a finite number >= 0 (got -1)');
   assert.equal(bad({ seenTtlMs: Infinity }), 'seenTtlMs: must be a finite number > 0 (got Infinity)');
   assert.equal(bad({ cacheTtlMs: 100_000 }), 'cacheTtlMs: must not exceed seenTtlMs (got 100000 > 90000)');
   assert.equal(bad({ maxCacheBytes: -1 }), 'maxCacheBytes: must be an integer >= 0 (got -1)');
