@@ -118,16 +118,17 @@ export class TimerQueues<P> {
 
 type MissingTimer<P> = Extract<Timer<P>, { type: 'pt-missing' }>;
 
-/** Held timers released per check once past their bound while the loop is still behind. Own
- *  choice: at most one GRAFT per node per check (100 a second) under overload. */
-const RELEASE_PER_CHECK = 1;
-/** Period of the check of held timers (ms). Measured (bench/event-timeline, 50 agents on 2
- *  cores, 8 queries back to back, load ~30): a 1 ms check, i.e. one per loop turn, woke every
- *  agent holding a timer about once a millisecond for as long as the lag lasted — a fleet of 50
- *  agents holding 3.9 timers per query woke ~1,020 times per query against ~530 without held
- *  timers (docs/results.md, h31p). The loop counts as behind for `LAG_WINDOW_MS` (100 ms)
- *  after its last late firing, so a 10 ms check releases at most 10 ms after that. */
+/** Period of the check of held timers (ms). Was 1 ms (one check per loop turn): an agent
+ *  holding a timer then woke about once a millisecond for as long as its loop lagged. Measured
+ *  (`npm run bench:event-timeline -- --nodes 50 --events 2 --queries 8`, 50 agents on 2 cores,
+ *  load 16–31, four alternated pairs; docs/results.md, h31p): the fleet's main-thread wake-ups
+ *  per query 534–623 against 625–693 with 1 ms. The loop counts as behind for `LAG_WINDOW_MS`
+ *  (100 ms) after its last late firing, so a 10 ms check releases at most 10 ms after that. */
 const HELD_CHECK_MS = 10;
+/** Held timers released per check once past their bound while the loop is still behind. Own
+ *  choice: one GRAFT per node per millisecond under overload (one per check when the check ran
+ *  every loop turn, ~1 ms): the same rate, in batches of `HELD_CHECK_MS`. */
+const RELEASE_PER_CHECK = HELD_CHECK_MS;
 
 /**
  * Overload control for Plumtree's missing-message timers (timeout1/timeout2, which GRAFT).
