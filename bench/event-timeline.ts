@@ -33,7 +33,9 @@
  * (`--slowest K` and the median): handler start and response arrival (ms after the ask), the
  * agent's main-thread CPU and run-queue wait and its launcher's from the ask to the summary, and
  * the handler's own wait. Then, 600 ms after the last query (the lazy push it leaves behind),
- * per query over the series: the frames the fleet sent, its agents' main-thread CPU and wake-ups.
+ * per query over the series: the frames the fleet sent, the GRAFT timers its agents held back
+ * while their loops lagged (src/net/timers.ts `HeldTimers`), its agents' main-thread CPU and
+ * wake-ups.
  *
  * `--delay-ms D` waits D ms between the join and the first event (is the first event slow
  * because the fleet is still busy, or because it is the first?). `--warm-query` asks, after that
@@ -380,9 +382,9 @@ async function main(): Promise<void> {
     for (let k = 0; k < queries; k++) queryRows.push(await queryTimeline(clients, pids, (events + k) % n, slowest, k));
     let series: object | undefined;
     if (queries > 0) {
-      // The whole series with the work it leaves behind (Plumtree's lazy push: up to the `lan`
-      // profile's ihaveMaxDelayMs after the last query): what the fleet sent and its agents'
-      // main threads did, per query.
+      // The whole series with the work it leaves behind (Plumtree's lazy push: `ihaveFlushMs`,
+      // 100 ms on `lan`, after each agent's copy of the last query): what the fleet sent, held
+      // and its agents' main threads did, per query.
       await sleep(600);
       const sched1 = pids.map((p) => schedOf(p));
       const sent1 = sum(await sentPer());
