@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Timer } from '../../src/proto/types.js';
-import { LAG_MS, LoopLag, TimerQueues } from '../../src/net/timers.js';
+import { HeldTimers, LAG_MS, LOOP_LAG, LoopLag, TimerQueues } from '../../src/net/timers.js';
 import { closeAll, fakePeer, startCluster, waitUntil } from './helpers.js';
 
 const missing = (id: string, due: number): Timer<string> => ({ type: 'pt-missing', id, due });
@@ -75,6 +75,29 @@ test('TimerQueues: timers set from a firing are kept; close() drops the rest', {
   assert.equal(q.size(), 0);
   await new Promise((r) => setTimeout(r, 40));
   assert.equal(n, 3, 'nothing fires after close()');
+});
+
+test('HeldTimers: a held timer is checked every 10 ms, not every loop turn, and released once the loop is on time', { timeout: 10_000 }, async () => {
+  let checks = 0;
+  const released: string[][] = [];
+  const h = new HeldTimers<string>(
+    () => {
+      checks++; // `now` is read once per check
+      return performance.now();
+    },
+    5000,
+    (ts) => released.push(ts.map((t) => (t as { id: string }).id)),
+  );
+  const t0 = performance.now();
+  LOOP_LAG.sample(t0 - 2 * LAG_MS, t0); // a firing late just now: the loop is behind for 100 ms
+  assert.equal(h.hold(missing('x', t0), t0) as boolean, true);
+  await waitUntil(() => released.length > 0, 5000, 'the held timer was released');
+  const elapsed = performance.now() - t0;
+  assert.deepEqual(released, [['x']]);
+  assert.ok(elapsed >= 100, `held while the loop counted as behind (released after ${elapsed.toFixed(1)} ms)`);
+  // One check per loop turn (a 1 ms timer) would have made ~elapsed checks.
+  assert.ok(checks <= elapsed / 10 + 2, `${checks} checks in ${elapsed.toFixed(1)} ms`);
+  h.close();
 });
 
 test('busy links coalesce writes without losing or reordering frames', { timeout: 20_000 }, async () => {
