@@ -90,7 +90,7 @@ test('HeldTimers: a held timer is checked every 10 ms, not every loop turn, and 
   );
   const t0 = performance.now();
   LOOP_LAG.sample(t0 - 2 * LAG_MS, t0); // a firing late just now: the loop is behind for 100 ms
-  assert.equal(h.hold(missing('x', t0), t0) as boolean, true);
+  assert.equal(h.hold({ type: 'pt-missing', id: 'x', due: t0 }, t0), true);
   await waitUntil(() => released.length > 0, 5000, 'the held timer was released');
   const elapsed = performance.now() - t0;
   assert.deepEqual(released, [['x']]);
