@@ -131,6 +131,11 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  generation at every broadcast on every node. */
   private queue: (P | IHaveEntry)[] = [];
   private queued = 0;
+  /** The cache's `nextNumber` when the queue was last flushed: an id numbered below it was
+   *  received before that flush, so none of its announcements is still queued and an IHAVE
+   *  of it withdraws nothing (without this test, every such IHAVE entry scanned the whole
+   *  queue: the largest part of a flood's IHAVE handling, docs/results.md h31f). */
+  private queueFrom = 0;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -372,8 +377,9 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      if (this.has(e.id)) {
-        if (this.queued > 0) withdrawIHave(this.queue, this.queued, from, e.id);
+      const no = this.cache.numberOf(e.id);
+      if (no >= 0) {
+        if (this.queued > 0 && no >= this.queueFrom) withdrawIHave(this.queue, this.queued, from, e.id);
         continue;
       }
       if (!decided) {
@@ -463,6 +469,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const n = this.queued;
     if (n === 0) return;
     this.queued = 0;
+    this.queueFrom = this.cache.nextNumber;
     flushIHaves(this.queue, n, this.config.maxIHaveBatch, this.links, this.io);
   }
 
