@@ -50,7 +50,8 @@
  * 3,000/s step, because the lazy repair met the same full queue) — is queued past the bound
  * (`offer`'s `over`, counted in `stats.over`) and the caller holds that link's reads until the
  * next turn (gossip-inbound.ts), so the sender is held back by TCP flow control instead: the
- * queue grows by at most the frame in hand per turn while the pass serves it. Any other
+ * queue grows by at most the frame in hand per turn while the pass serves it, and the origin
+ * is served at the hot share as one that overflowed (below). Any other
  * frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
  * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
  * `OriginLimits`), and once the origin is over its rate the drop scores against the peer as
@@ -300,7 +301,10 @@ export class FairInbound<S = null> {
       this.ring.push(peer);
     }
     const q = l.origins.get(origin);
-    if (over && (l.size >= this.c.maxLinkFrames || (q !== undefined && q.size >= this.c.maxOriginFrames))) this.stats.over++;
+    // Past a bound with the link's reads held: queued, and the origin served at the hot share
+    // as one that overflowed (what dropping it did, less the loss).
+    const past = over && (l.size >= this.c.maxLinkFrames || (q !== undefined && q.size >= this.c.maxOriginFrames));
+    if (past) this.stats.over++;
     else if (l.size >= this.c.maxLinkFrames) {
       this.stats.dropped.link++;
       if (q !== undefined) q.droppedTurn = this.turn;
@@ -311,6 +315,7 @@ export class FairInbound<S = null> {
       return 'full-origin';
     }
     l.push(origin, { msg, at, src: src as S });
+    if (past) l.origins.get(origin)!.droppedTurn = this.turn;
     this.stats.queued++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
