@@ -81,7 +81,12 @@
  *   counted by verdict, a throw or a bad return value taken as `ignore`, a `reject` scored
  *   against the peer the message came from.
  *
- * Limits: a frame queued undecoded is checked only when served, so a corrupted one is counted
+ * Limits: waiting past a bound (h31f) trades quarantine speed for no loss on a link older
+ * than 1 s: a peer that floods its own messages there is read as fast as it is served (the
+ * hot share, its reads held each turn) and spends its origin's burst (10,000) at that pace
+ * before it is scored, where the drops over the bound spent it at the speed the socket was
+ * read; it reaches the cluster at the hot share meanwhile, as it did before its quarantine.
+ * A held link's relays of honest origins wait behind it in its TCP stream. A frame queued undecoded is checked only when served, so a corrupted one is counted
  * as a bad frame a turn or more after it arrived (and not at all if its link is dropped first),
  * and it keeps its socket read buffer alive meanwhile, as a queued decoded frame's payload view
  * did; a frame split across two socket reads cannot be looked at and is decoded at its read as

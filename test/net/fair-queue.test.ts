@@ -372,6 +372,34 @@ for (const [what, origin, ageMs, lossless] of [
 });
 }
 
+test('on a link older than 1 s, a peer whose own messages overflow the queue past its origin rate is still scored and quarantined', { timeout: 30_000 }, async () => {
+  // Burst 1,200 then 500/s: frames past the queue bound wait (the link's reads held, the
+  // flooder served at the hot share) while the origin's bucket has tokens; once it is spent,
+  // each one over the bound is dropped and scored.
+  const target = await node(1200);
+  let flooder: FakePeer | null = null;
+  try {
+    flooder = await welcomed(target, '127.0.0.1:26');
+    for (let t = 0; t < 1100; t += 100) {
+      flooder.send({ type: 'prune' });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    floodFrames(flooder, '127.0.0.1:26', 6000);
+    await waitUntil(
+      () => (target.stats().defences?.scores['127.0.0.1:26']?.quarantines ?? 0) === 1,
+      10_000,
+      () => `flooder quarantined on its old link; ${JSON.stringify(target.stats().defences?.fairQueue)}`,
+    );
+    const fq = target.stats().defences!.fairQueue!;
+    assert.ok(fq.over > 0, `frames waited past the bound first: ${JSON.stringify(fq)}`);
+    assert.ok(fq.dropped.origin + fq.dropped.link > 0, `then were dropped over the rate: ${JSON.stringify(fq)}`);
+    await waitUntil(() => flooder!.closed, 5000, 'flooder disconnected');
+  } finally {
+    flooder?.socket.destroy();
+    await target.close();
+  }
+});
+
 test('a peer publishing its own messages at a high but allowed rate is never scored or quarantined, and all are delivered', { timeout: 30_000 }, async () => {
   // Limits of node(): 500/s per origin, burst 1,000. The publisher opens with a burst of 600
   // (more than the queue of a busy turn: it waits, none dropped), then 400/s for 1.5 s, in
