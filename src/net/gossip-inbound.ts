@@ -86,7 +86,9 @@
  * hot share, its reads held each turn) and spends its origin's burst (10,000) at that pace
  * before it is scored, where the drops over the bound spent it at the speed the socket was
  * read; it reaches the cluster at the hot share meanwhile, as it did before its quarantine.
- * A held link's relays of honest origins wait behind it in its TCP stream. A frame queued undecoded is checked only when served, so a corrupted one is counted
+ * A held link's relays of honest origins wait behind it in its TCP stream, and a node that
+ * stays behind moves its backlog to the sender's send queue (bounded: IHAVEs shed, then the
+ * link closed as `overflow`, connection.ts) — counted and repaired as a link failure. A frame queued undecoded is checked only when served, so a corrupted one is counted
  * as a bad frame a turn or more after it arrived (and not at all if its link is dropped first),
  * and it keeps its socket read buffer alive meanwhile, as a queued decoded frame's payload view
  * did; a frame split across two socket reads cannot be looked at and is decoded at its read as
