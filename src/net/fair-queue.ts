@@ -44,22 +44,31 @@
  * frame causes.
  *
  * Queues are bounded: at most `maxOriginFrames` per origin of a link and `maxLinkFrames`
- * per link. A frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
+ * per link. Over a bound, a frame that the caller may not drop — a relay, or a peer's own
+ * message within its origin's rate on a link at least 1 s old: something accepted must not be
+ * lost silently (h31f; dropped, a bulk publisher's relays were lost for good at bench:net's
+ * 3,000/s step, because the lazy repair met the same full queue) — is queued past the bound
+ * (`offer`'s `over`, counted in `stats.over`) and the caller holds that link's reads until the
+ * next turn (gossip-inbound.ts), so the sender is held back by TCP flow control instead: the
+ * queue grows by at most the frame in hand per turn while the pass serves it, and the origin
+ * is served at the hot share as one that overflowed (below). Any other
+ * frame over a bound is dropped and counted. The caller (gossip-inbound.ts)
  * charges a dropped frame of the peer's own origin to that origin's rate limit (limits.ts
  * `OriginLimits`), and once the origin is over its rate the drop scores against the peer as
  * `rate-excess` (guard.ts): a flooder is quarantined about 100 drops past its rate (on a link
  * under 1 s old, past `youngLinkDrops` drops, whatever its rate), while a
  * neighbour that merely relays a flood, or a publisher within its rate that is ahead of a busy
  * node, is never scored for its drops; while the queue stays full the caller drops the peer's
- * own frames unread (`countUnread`). A dropped relay is the eager copy only: Plumtree's lazy
- * IHAVEs from other neighbours still announce the message.
+ * own frames unread (`countUnread`). Relays are never dropped (they wait past the bound, as
+ * above); a held link's other frames wait behind it in its TCP stream.
  *
  * Limits: round robin counts frames, not bytes (deficit round robin by bytes would weigh a
  * 1 MB frame as more than a 64 B one; frames of one workload are of similar size). Queued
  * frames keep the socket chunk they were read from alive (the decoder adopts chunks), so the
  * memory held is bounded by `maxLinkFrames` frames plus their chunks per link. A flooder that
  * forges a new origin per message is not scored here (each origin queue stays short; the
- * link bound drops its excess unscored) — the per-peer frame bucket (limits.ts) catches it.
+ * link's reads are held past the link bound, unscored): it is contained to its link's share
+ * of the round robin, and the per-peer frame bucket (limits.ts) scores what it is read at.
  * The schedule is per node: nodes sharing one process (tests, benchmarks) each get a budget.
  */
 import type { Message } from '../proto/types.js';
@@ -150,8 +159,12 @@ export interface FairQueueStats {
    *  by their header only (no checksum, no id check, no decode; gossip-inbound.ts). */
   unread: number;
   /** Times a peer's socket was held (not read) until the next turn because its own messages
-   *  overflowed their queue (gossip-inbound.ts). */
+   *  spent the turn's read budget or a frame was queued past a bound (gossip-inbound.ts). */
   held: number;
+  /** Frames queued past a bound with their link's reads held until the next turn, instead of
+   *  dropped: relays, and a peer's own messages within its origin's rate on a link at least
+   *  1 s old (gossip-inbound.ts, h31f). */
+  over: number;
   /** Frames waiting now. */
   depth: number;
   /** Largest depth seen. */
@@ -257,7 +270,7 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -266,8 +279,10 @@ export class FairInbound<S = null> {
   ) {}
 
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
-   *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. */
-  offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S): Offer {
+   *  (and this turn's budget is charged); on `queued` it runs later; `full-*`: dropped. With
+   *  `over`, a frame over a bound is queued past it (the caller holds the link's reads: see
+   *  the module comment). */
+  offer(peer: string, origin: string, msg: GossipFrame | Uint8Array, at: number, src?: S, over = false): Offer {
     const quiet = this.quiet(origin, at);
     this.seen(origin, at);
     if (this.stats.depth === 0 && this.spent < this.c.turnBudget && this.runNow(peer, origin)) {
@@ -286,17 +301,21 @@ export class FairInbound<S = null> {
       this.ring.push(peer);
     }
     const q = l.origins.get(origin);
-    if (l.size >= this.c.maxLinkFrames) {
+    // Past a bound with the link's reads held: queued, and the origin served at the hot share
+    // as one that overflowed (what dropping it did, less the loss).
+    const past = over && (l.size >= this.c.maxLinkFrames || (q !== undefined && q.size >= this.c.maxOriginFrames));
+    if (past) this.stats.over++;
+    else if (l.size >= this.c.maxLinkFrames) {
       this.stats.dropped.link++;
       if (q !== undefined) q.droppedTurn = this.turn;
       return 'full-link';
-    }
-    if (q !== undefined && q.size >= this.c.maxOriginFrames) {
+    } else if (q !== undefined && q.size >= this.c.maxOriginFrames) {
       this.stats.dropped.origin++;
       q.droppedTurn = this.turn;
       return 'full-origin';
     }
     l.push(origin, { msg, at, src: src as S });
+    if (past) l.origins.get(origin)!.droppedTurn = this.turn;
     this.stats.queued++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();

@@ -4,7 +4,13 @@
  * to their origin's rate limit, duplicate scoring, and the cheap path for a flood.
  *
  * - `offer`: a decoded gossip frame runs now, waits in the fair queue, or is dropped over a
- *   queue bound. A dropped frame of the peer's own origin spends a token of that origin's rate
+ *   queue bound. Over a bound, a relay (another origin than the peer) and a peer's own message
+ *   on a link at least 1 s old whose origin's rate limit has a token left are not dropped:
+ *   they wait past the bound and the connection's reads are held until the next turn
+ *   (`mayWait`, `holdTurn`; h31f), so a bulk publisher or a relay of its messages is held back
+ *   by TCP flow control and nothing accepted is lost — dropped, bench:net's publisher at
+ *   3,000/s lost messages for good (5,086 of 6,000 reached all 20 nodes; docs/results.md).
+ *   A dropped frame of the peer's own origin spends a token of that origin's rate
  *   limit (limits.ts `OriginLimits`), as a validated one does; once the origin is over its
  *   rate each such drop scores `rate-excess` against the peer. A neighbour relaying a flood,
  *   or a publisher within its rate that is ahead of a busy node, is never scored for drops.
@@ -75,7 +81,14 @@
  *   counted by verdict, a throw or a bad return value taken as `ignore`, a `reject` scored
  *   against the peer the message came from.
  *
- * Limits: a frame queued undecoded is checked only when served, so a corrupted one is counted
+ * Limits: waiting past a bound (h31f) trades quarantine speed for no loss on a link older
+ * than 1 s: a peer that floods its own messages there is read as fast as it is served (the
+ * hot share, its reads held each turn) and spends its origin's burst (10,000) at that pace
+ * before it is scored, where the drops over the bound spent it at the speed the socket was
+ * read; it reaches the cluster at the hot share meanwhile, as it did before its quarantine.
+ * A held link's relays of honest origins wait behind it in its TCP stream, and a node that
+ * stays behind moves its backlog to the sender's send queue (bounded: IHAVEs shed, then the
+ * link closed as `overflow`, connection.ts) — counted and repaired as a link failure. A frame queued undecoded is checked only when served, so a corrupted one is counted
  * as a bad frame a turn or more after it arrived (and not at all if its link is dropped first),
  * and it keeps its socket read buffer alive meanwhile, as a queued decoded frame's payload view
  * did; a frame split across two socket reads cannot be looked at and is decoded at its read as
@@ -190,7 +203,10 @@ export class GossipInbound {
     if (this.fair === null) return this.run(peer, msg, now);
     // From now on its next frames are looked at before they are decoded (`skim`).
     c.skimming = true;
-    const r = this.fair.offer(peer, origin, msg, now, c);
+    // Over a bound, a frame that must not be lost waits past it, its link's reads held.
+    const over = this.fair.full(peer, origin) && this.mayWait(c, peer, own, now);
+    const r = this.fair.offer(peer, origin, msg, now, c, over);
+    if (over) this.holdTurn(c);
     if (r === 'express') return writeAtOnce(() => this.run(peer, msg, now));
     // A capped origin's frames that wait are served at the hot share, and so are a young
     // link's own messages, from the start.
@@ -219,22 +235,20 @@ export class GossipInbound {
     // The unloaded case: decoded in place and run now by `offer`, as before.
     if (fair.wouldRun(peer, origin, now)) return false;
     const full = fair.full(peer, origin);
+    // Over a bound, a relay or an own message within its origin's rate waits past it, and the
+    // link's reads are held until the next turn (see the module comment).
+    const over = full && this.mayWait(c, peer, own, now);
     const share = this.host.defences.share;
-    if (own && (full || (share?.capped(peer) === true && share.refuseUnread(peer, now)))) return this.dropOwnUnread(c, peer, frame, full, now);
+    if (own && ((full && !over) || (share?.capped(peer) === true && share.refuseUnread(peer, now)))) return this.dropOwnUnread(c, peer, frame, full, now);
     if (!this.admitCounted(c, peer, frame, now)) return true;
     c.lastProtoAt = now;
-    if (full) {
-      // A relay over the link's or its origin's bound: dropped unread, not charged.
-      fair.countUnread(peer, origin);
-      fair.seen(origin, now);
-      return true;
-    }
     if (share !== null && !share.admit(origin, own, now)) {
       this.countOwn(c, 1);
       this.chargeDrop(c, peer, now);
       return true;
     }
-    const r = fair.offer(peer, origin, frame, now, c);
+    const r = fair.offer(peer, origin, frame, now, c, over);
+    if (over) this.holdTurn(c);
     if (r === 'express') {
       writeAtOnce(() => this.runRaw(peer, frame, now, c));
       return true;
@@ -306,14 +320,36 @@ export class GossipInbound {
   private countOwn(c: Connection, cost: number): void {
     const spent = (this.ownRead.get(c) ?? 0) + cost;
     this.ownRead.set(c, spent);
-    if (spent >= OWN_READ_BUDGET && !this.held.has(c)) {
+    if (spent >= OWN_READ_BUDGET) this.holdTurn(c);
+    else this.scheduleTurn();
+  }
+
+  /** Hold `c`'s reads until the next turn. */
+  private holdTurn(c: Connection): void {
+    if (!this.held.has(c)) {
       c.holdReads();
       this.held.add(c);
       if (this.fair !== null) this.fair.stats.held++;
     }
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
     if (this.turnScheduled) return;
     this.turnScheduled = true;
     setImmediate(() => this.nextTurn());
+  }
+
+  /** May a frame over a queue bound wait past it (its link's reads then held) instead of being
+   *  dropped? A relay always (it is never charged or scored, and dropping it lost it for good
+   *  when the lazy repair met the same full queue); a peer's own message when its link is at
+   *  least YOUNG_MS old and its origin's rate limit has a token for it (spent when it is
+   *  validated). A young link's own messages and an origin over its rate are dropped and
+   *  charged as before: that is how a flood is quarantined. */
+  private mayWait(c: Connection, peer: string, own: boolean, now: number): boolean {
+    if (!own) return true;
+    if (now - c.createdAt < YOUNG_MS) return false;
+    return this.host.defences.origins?.within(peer, now) !== false;
   }
 
   /** A new turn: budgets restart, held connections are read again. */

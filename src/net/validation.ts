@@ -15,7 +15,7 @@
  * sync (NTP) — the same assumption Serf's user-event coalescing makes.
  */
 import type { MsgId, Verdict } from '../proto/types.js';
-import { readEnvelope } from '../wire/index.js';
+import { readEnvelopeInto, type Envelope } from '../wire/index.js';
 import type { OriginLimits } from './limits.js';
 
 /** What an application validator sees of a message. */
@@ -53,9 +53,12 @@ export interface ValidationState {
 }
 
 export function buildValidate(s: ValidationState): (id: MsgId, payload: Uint8Array, from: string) => Verdict {
+  // One envelope object for every call (validation never nests), and its data decoded only
+  // for the application's hook: a flood's messages cost no object here (h31f).
+  const e: Envelope = { origin: '', seq: 0, channel: '', timestamp: 0, data: new Uint8Array(0) };
+  const withData = s.user !== undefined;
   return (id, payload, from) => {
-    const e = readEnvelope(payload);
-    if (typeof e === 'string') return 'reject';
+    if (readEnvelopeInto(payload, e, withData) !== null) return 'reject';
     const ep = s.epochs.get(e.channel);
     if (ep !== undefined && e.timestamp < ep.since) return 'ignore';
     if (s.origins !== null && !s.origins.allow(e.origin, s.now())) {

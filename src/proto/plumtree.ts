@@ -131,6 +131,17 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  generation at every broadcast on every node. */
   private queue: (P | IHaveEntry)[] = [];
   private queued = 0;
+  /** The cache's `nextNumber` when the queue was last flushed: an id numbered below it was
+   *  received before that flush, so none of its announcements is still queued and an IHAVE
+   *  of it withdraws nothing (without this test, every such IHAVE entry scanned the whole
+   *  queue: the largest part of a flood's IHAVE handling, docs/results.md h31f). */
+  private queueFrom = 0;
+  /** The cache number (`SeenCache.numberOf`) of each queued pair's id, pair by pair: ids are
+   *  pushed in the order they are remembered, so it never decreases along the queue, and an
+   *  IHAVE's withdrawal finds its id's run by binary search (`runEnd`) instead of scanning
+   *  back from the newest pair (h31f: under bench:flood's sustained flood that scan averaged
+   *  ≈ 770 pairs a call). Null until the first announcement is queued. */
+  private queueNo: number[] | null = null;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -372,8 +383,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     let decided = false;
     let graftNow = false;
     for (const e of entries) {
-      if (this.has(e.id)) {
-        if (this.queued > 0) withdrawIHave(this.queue, this.queued, from, e.id);
+      const no = this.cache.numberOf(e.id);
+      if (no >= 0) {
+        if (this.queued > 0 && no >= this.queueFrom) {
+          const end = this.runEnd(no);
+          if (end > 0) withdrawIHave(this.queue, end, from, e.id);
+        }
         continue;
       }
       if (!decided) {
@@ -454,8 +469,24 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`). */
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
     if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
+    // Only `push` enqueues, right after the id was remembered: it is the cache's newest.
+    (this.queueNo ??= [])[this.queued >> 1] = this.cache.nextNumber - 1;
     this.queue[this.queued++] = peer;
     this.queue[this.queued++] = entry;
+  }
+
+  /** The end (slot index, exclusive) of the queued run of the id numbered `no`, or 0 if none
+   *  is queued: binary search on `queueNo`. */
+  private runEnd(no: number): number {
+    const a = this.queueNo!;
+    let lo = 0;
+    let hi = this.queued >> 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (a[mid] <= no) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && a[lo - 1] === no ? 2 * lo : 0;
   }
 
   /** Send the queued announcements (plumtree-lazy.ts). */
@@ -463,6 +494,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     const n = this.queued;
     if (n === 0) return;
     this.queued = 0;
+    this.queueFrom = this.cache.nextNumber;
     flushIHaves(this.queue, n, this.config.maxIHaveBatch, this.links, this.io);
   }
 

@@ -100,6 +100,22 @@ export class SeenCache {
     return (id === this.newest && this.count > 0) || this.find(id) >= 0;
   }
 
+  /** The number of `id` if remembered, else -1: ids are numbered 0, 1, 2, … in the order
+   *  they were added, and a number is never reused (Plumtree's IHAVE withdrawal compares it
+   *  with `nextNumber` at its last flush). */
+  numberOf(id: MsgId): number {
+    if (this.count > 0 && id === this.newest) return this.headNo + this.count - 1;
+    if (this.index !== null) return this.index.get(id) ?? -1;
+    const s = this.find(id);
+    if (s < 0) return -1;
+    return this.headNo + (s >= this.head ? s - this.head : s + this.cap - this.head);
+  }
+
+  /** The number the next id added will get (see `numberOf`). */
+  get nextNumber(): number {
+    return this.headNo + this.count;
+  }
+
   /**
    * Remember `id` (and its payload if payloads are kept). Returns false, changing nothing,
    * if `id` was already remembered.

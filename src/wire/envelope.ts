@@ -92,9 +92,10 @@ const READER = new Reader(EMPTY, 0, 0);
 /**
  * Decode the envelope `b` into the caller's object `out` (every field is overwritten; the
  * delivery hot path reuses one object and allocates only `data`, a view into `b`). Returns
- * null, or the reason `b` is invalid (then `out` holds garbage). Never throws.
+ * null, or the reason `b` is invalid (then `out` holds garbage). Never throws. With `data`
+ * false, `out.data` is left empty (no view made: the validate step reads only the head).
  */
-export function readEnvelopeInto(b: Uint8Array, out: Envelope): string | null {
+export function readEnvelopeInto(b: Uint8Array, out: Envelope, data = true): string | null {
   if (!(b instanceof Uint8Array)) return 'envelope must be a Uint8Array';
   const r = READER.reset(b, 0, b.length, false);
   try {
@@ -104,7 +105,7 @@ export function readEnvelopeInto(b: Uint8Array, out: Envelope): string | null {
     out.seq = r.varint('envelope.seq', MAX_VARINT);
     out.channel = r.string('envelope.channel', ENVELOPE_MAX_CHANNEL_BYTES);
     out.timestamp = r.varint('envelope.timestamp', MAX_VARINT);
-    out.data = new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos);
+    out.data = data ? new Uint8Array(b.buffer, b.byteOffset + r.pos, b.length - r.pos) : EMPTY;
     return null;
   } catch (err) {
     if (err instanceof WireFault) return err.detail;

@@ -29,14 +29,16 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('A', 'y', f('y', 0), 0), 'queued');
   assert.equal(fq.offer('A', 'z', f('z', 0), 0), 'full-link');
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 6, express: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, depth: 6, maxDepth: 6 });
+  // `over` (the caller holds the link's reads instead of dropping): queued past both bounds.
+  assert.equal(fq.offer('A', 'a', f('a', 6), 0, undefined, true), 'queued');
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
   for (let i = 0; i < 10 && fq.stats.depth > 0; i++) await tick();
   assert.equal(fq.stats.depth, 0, 'the queue drains');
   // Envelope byte 2 is the origin's first character: A's origins a, x, y take turns; B's b comes second.
-  assert.deepEqual(order, ['A:a', 'B:b', 'A:x', 'A:y', 'A:a', 'A:a']);
+  assert.deepEqual(order, ['A:a', 'B:b', 'A:x', 'A:y', 'A:a', 'A:a', 'A:a']);
   fq.close();
 });
 
@@ -317,15 +319,27 @@ test('a young link whose own messages overflow by more than youngLinkDrops is qu
   }
 });
 
-for (const [what, origin] of [
-  ['a neighbour relaying a flood of another origin', '127.0.0.1:9'],
-  ['a publisher within its origin rate limit, ahead of a busy node,', '127.0.0.1:23'],
+// Over a queue bound, a relay, and a peer's own message within its origin's rate on a link at
+// least 1 s old, wait past the bound with the link's reads held (TCP holds the sender back):
+// nothing is lost. A young link's own messages over the bound are dropped and charged (how a
+// flooder is quarantined in its link's first second), here within the rate: never scored.
+for (const [what, origin, ageMs, lossless] of [
+  ['a neighbour relaying a flood of another origin is held back, loses nothing,', '127.0.0.1:9', 0, true],
+  ['a publisher within its origin rate limit, ahead of a busy node, on a link older than 1 s, is held back, loses nothing,', '127.0.0.1:23', 1100, true],
+  ['a publisher within its origin rate limit, ahead of a busy node, on a young link, loses its excess', '127.0.0.1:23', 0, false],
 ] as const) {
-  test(`${what} loses its excess but is not scored for it`, { timeout: 30_000 }, async () => {
+  test(`${what} and is not scored for it`, { timeout: 30_000 }, async () => {
   const target = await node();
   let relay: FakePeer | null = null;
   try {
     relay = await welcomed(target, '127.0.0.1:23');
+    // The link ages; a control frame every 100 ms keeps the fake peer (which answers no
+    // heartbeat) alive meanwhile.
+    for (let t = 0; t < ageMs; t += 100) {
+      relay.send({ type: 'prune' });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(relay.closed, false, `still connected after ${ageMs} ms; received ${relay.received.map((m) => m.type).join(',')}`);
     let flood = 0;
     target.on('message', (d) => void (d.channel === 'flood' && flood++));
     floodFrames(relay, origin, 3000);
@@ -336,19 +350,55 @@ for (const [what, origin] of [
       const q = target.stats().defences?.fairQueue;
       return q == null || q.depth !== 0 ? -1 : flood + q.dropped.origin + q.dropped.link;
     };
-    await waitUntil(() => accounted() === 3000, 10_000, () => `relayed flood handled: 3000 frames delivered or dropped, got ${accounted()} (delivered ${flood}; ${JSON.stringify(target.stats().defences?.fairQueue)})`);
+    await waitUntil(() => accounted() === 3000, 10_000, () => `flood handled: 3000 frames delivered or dropped, got ${accounted()} (delivered ${flood}; ${JSON.stringify(target.stats().defences?.fairQueue)})`);
     const d = target.stats().defences!;
-    assert.ok(d.fairQueue!.dropped.origin > 0, `excess over the origin bound dropped: ${JSON.stringify(d.fairQueue)}`);
-    assert.equal(flood + d.fairQueue!.dropped.origin + d.fairQueue!.dropped.link, 3000, 'every frame delivered or counted as dropped');
-    assert.equal(d.scores['127.0.0.1:23']?.counts['rate-excess'] ?? 0, 0, 'the relay is not scored for the origin it relays');
+    const fq = d.fairQueue!;
+    if (lossless) {
+      assert.equal(fq.dropped.origin + fq.dropped.link, 0, `nothing dropped: ${JSON.stringify(fq)}`);
+      assert.equal(flood, 3000, 'every frame delivered');
+      assert.ok(fq.over > 0 && fq.held > 0, `frames waited past the bound, the link's reads held: ${JSON.stringify(fq)}`);
+    } else {
+      assert.ok(fq.dropped.origin > 0, `excess over the origin bound dropped: ${JSON.stringify(fq)}`);
+      assert.equal(fq.over, 0, `nothing waited past a bound: ${JSON.stringify(fq)}`);
+    }
+    assert.equal(flood + fq.dropped.origin + fq.dropped.link, 3000, 'every frame delivered or counted as dropped');
+    assert.equal(d.scores['127.0.0.1:23']?.counts['rate-excess'] ?? 0, 0, 'the peer is not scored');
     assert.equal(d.quarantine.started, 0);
-    assert.equal(relay.closed, false, 'the relay stays connected');
+    assert.equal(relay.closed, false, 'the peer stays connected');
   } finally {
     relay?.socket.destroy();
     await target.close();
   }
 });
 }
+
+test('on a link older than 1 s, a peer whose own messages overflow the queue past its origin rate is still scored and quarantined', { timeout: 30_000 }, async () => {
+  // Burst 1,200 then 500/s: frames past the queue bound wait (the link's reads held, the
+  // flooder served at the hot share) while the origin's bucket has tokens; once it is spent,
+  // each one over the bound is dropped and scored.
+  const target = await node(1200);
+  let flooder: FakePeer | null = null;
+  try {
+    flooder = await welcomed(target, '127.0.0.1:26');
+    for (let t = 0; t < 1100; t += 100) {
+      flooder.send({ type: 'prune' });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    floodFrames(flooder, '127.0.0.1:26', 6000);
+    await waitUntil(
+      () => (target.stats().defences?.scores['127.0.0.1:26']?.quarantines ?? 0) === 1,
+      10_000,
+      () => `flooder quarantined on its old link; ${JSON.stringify(target.stats().defences?.fairQueue)}`,
+    );
+    const fq = target.stats().defences!.fairQueue!;
+    assert.ok(fq.over > 0, `frames waited past the bound first: ${JSON.stringify(fq)}`);
+    assert.ok(fq.dropped.origin + fq.dropped.link > 0, `then were dropped over the rate: ${JSON.stringify(fq)}`);
+    await waitUntil(() => flooder!.closed, 5000, 'flooder disconnected');
+  } finally {
+    flooder?.socket.destroy();
+    await target.close();
+  }
+});
 
 test('a peer publishing its own messages at a high but allowed rate is never scored or quarantined, and all are delivered', { timeout: 30_000 }, async () => {
   // Limits of node(): 500/s per origin, burst 1,000. The publisher opens with a burst of 600

@@ -2,7 +2,7 @@
 // (src/proto/peer-score.ts), with exact figures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OriginShare, PeerLimits, RateAlarm, TokenBucket, DEFAULT_LIMITS } from '../../src/net/limits.js';
+import { OriginLimits, OriginShare, PeerLimits, RateAlarm, TokenBucket, DEFAULT_LIMITS } from '../../src/net/limits.js';
 import { PeerScores, DEFAULT_SCORING } from '../../src/proto/peer-score.js';
 
 test('token bucket: burst, refill at rate, never above burst', () => {
@@ -141,4 +141,19 @@ test('origin share: the cap never goes under minPerSec; it holds between the thr
   assert.deepEqual(s.snapshot().capped, {});
   assert.equal(offer(s, 'F', 450, 1050), 450);
   assert.equal(s.refuseUnread('F', 1060), false); // not capped: decode it
+});
+
+test('token bucket has / origin limits within: the check spends nothing', () => {
+  const b = new TokenBucket(10, 2, 0);
+  assert.equal(b.has(2, 0), true);
+  assert.equal(b.has(2, 0), true, 'has spent nothing');
+  assert.equal(b.take(2, 0), true);
+  assert.equal(b.has(1, 0), false);
+  assert.equal(b.has(1, 100), true, '100 ms at 10/s = 1 token');
+  const o = new OriginLimits({ ...DEFAULT_LIMITS, originPerSec: 1, originBurst: 1 });
+  assert.equal(o.within('a', 0), true);
+  assert.equal(o.within('a', 0), true);
+  assert.equal(o.allow('a', 0), true);
+  assert.equal(o.within('a', 0), false, 'the burst spent by allow');
+  assert.equal(o.within('b', 0), true, 'another origin has its own bucket');
 });

@@ -192,6 +192,28 @@ function lazyFixture(): { pt: Plumtree<number>; sent: { to: number; msg: Broadca
   return { pt, sent };
 }
 
+test('IHAVE: withdrawals among many queued ids (first, middle, last), none for an id flushed before or never queued', () => {
+  const { pt, sent } = lazyFixture();
+  pt.handleMessage(1, gossip('old', 0), 0);
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 1);
+  const ids = Array.from({ length: 20 }, (_, i) => `m${i}`);
+  for (const id of ids) pt.handleMessage(1, gossip(id, 0), 2);
+  pt.handleMessage(1, { type: 'prune' }, 2); // 1 lazy now: ids from here on are not pushed to it
+  pt.handleMessage(4, gossip('late', 0), 3);
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'm0', round: 1 }, { id: 'm10', round: 1 }, { id: 'm19', round: 1 }, { id: 'old', round: 1 }] }, 4);
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'm10', round: 1 }] }, 4);
+  pt.handleMessage(1, { type: 'ihave', entries: [{ id: 'late', round: 1 }] }, 4); // queued for 1: withdrawn
+  pt.handleMessage(2, { type: 'ihave', entries: [{ id: 'late', round: 1 }] }, 4); // queued for 2: withdrawn
+  sent.length = 0;
+  pt.handleTimer({ type: 'pt-ihave-flush' }, 7);
+  const got = new Map<number, string[]>();
+  for (const s of sent) got.set(s.to, [...(got.get(s.to) ?? []), ...(s.msg as { entries: { id: string }[] }).entries.map((x) => x.id)]);
+  assert.deepEqual(got.get(4), ids, 'peer 4 sent us `late`, announced nothing');
+  assert.deepEqual(got.get(2), ids.filter((id) => id !== 'm0' && id !== 'm10' && id !== 'm19'));
+  assert.deepEqual(got.get(3), [...ids.filter((id) => id !== 'm10'), 'late']);
+  assert.equal(got.get(1), undefined, 'the ids from 1 were not announced to it, and `late` was withdrawn');
+});
+
 test('IHAVE: one message announced to several lazy peers is one shared one-entry IHAVE, sent in peer order', () => {
   const { pt, sent } = lazyFixture();
   pt.handleMessage(1, gossip('a', 0), 1);

@@ -133,3 +133,24 @@ test('the newest id (checked before the ring) is forgotten when it expires or is
   assert.equal(c.add('b', 120), true);
   assert.equal(c.add('b', 121), false);
 });
+
+test('numberOf / nextNumber: ids numbered in the order added, never reused, across eviction, expiry and both lookups', () => {
+  for (const max of [8, 40]) {
+    // 8: linear scan only; 40: above LINEAR_MAX, the index.
+    const c = new SeenCache(100, 100, max);
+    assert.equal(c.nextNumber, 0);
+    assert.equal(c.numberOf('x'), -1, 'empty');
+    for (let i = 0; i < 3 * max; i++) {
+      assert.equal(c.nextNumber, i);
+      c.add(`m${i}`, i);
+      assert.equal(c.numberOf(`m${i}`), i, `the newest, m${i} (max ${max})`);
+      for (let k = 0; k <= i; k++) assert.equal(c.numberOf(`m${k}`), k > i - max ? k : -1, `m${k} after adding m${i} (max ${max})`);
+    }
+    assert.equal(c.add(`m${3 * max - 1}`, 1000), false, 'a duplicate takes no number');
+    assert.equal(c.nextNumber, 3 * max);
+    c.gc(1e6); // everything expires
+    assert.deepEqual([c.size, c.numberOf(`m${3 * max - 1}`), c.nextNumber], [0, -1, 3 * max]);
+    c.add('again', 1e6);
+    assert.equal(c.numberOf('again'), 3 * max, 'numbers go on after the cache emptied');
+  }
+});
