@@ -66,13 +66,15 @@ export abstract class HyParViewState<P> {
    *  (a runtime call, four per answered request, that also freed the storage the next push
    *  allocated again: a few per cent of the simulator's CPU, docs/results.md "Array churn"). */
   protected pendPeer: P[] = NONE;
-  protected pendSeq: number[] = NONE;
-  protected pendKind: number[] = NONE;
-  protected pendHigh: boolean[] = NONE;
+  /** Per request, parallel to `pendPeer`: `seq · 4 + kind · 2 + (high ? 1 : 0)` (see `pendSeq`,
+   *  `pendKind`, `pendHigh`). One number array instead of three: a request pending allocated
+   *  four arrays of 17 slots, now two, and the machine holds two fields fewer. */
+  protected pendInfo: number[] = NONE;
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick (`NONE`
    *  when none; cleared by putting `NONE` back). */
   protected rejected: P[] = NONE;
-  protected contacts: P[] = [];
+  /** `NONE` until `join` adds the first (then an array of exact size, see `addContacts`). */
+  protected contacts: P[] = NONE;
   /** Joiners accepted while this node was still joining with no other neighbour (see
    *  `onJoin`): their FORWARDJOIN walks wait for our first neighbour outside this list. */
   protected held: P[] = NONE;
@@ -122,11 +124,13 @@ export abstract class HyParViewState<P> {
   protected lastShuffle: P[] | null = null;
   /** Nodes that added this one as the end of a FORWARDJOIN walk while a configured contact was
    *  a neighbour or after a contact had accepted our JOIN (`bootstrapRejoin: 'cut-off'` only;
-   *  pruned to active members as it grows). */
-  protected readonly walkedIn: P[] = [];
-  /** When a configured contact last accepted a JOIN of ours (-Infinity: never; `cut-off`
-   *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). */
-  protected contactAcceptedAt = -Infinity;
+   *  pruned to active members as it grows; `NONE` until the first). */
+  protected walkedIn: P[] = NONE;
+  /** When a configured contact last accepted a JOIN of ours (null: never; `cut-off`
+   *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). null rather than -Infinity: a
+   *  field that holds a non-integer number from the start is a boxed number of its own in V8,
+   *  one more object in every machine. */
+  protected contactAcceptedAt: number | null = null;
   protected left = false;
 
   constructor(
@@ -138,16 +142,13 @@ export abstract class HyParViewState<P> {
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
+    const info = seq * 4 + kind * 2 + (high ? 1 : 0);
     if (this.pendPeer === NONE) {
       this.pendPeer = [peer];
-      this.pendSeq = [seq];
-      this.pendKind = [kind];
-      this.pendHigh = [high];
+      this.pendInfo = [info];
     } else {
       this.pendPeer.push(peer);
-      this.pendSeq.push(seq);
-      this.pendKind.push(kind);
-      this.pendHigh.push(high);
+      this.pendInfo.push(info);
     }
     this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
   }
@@ -158,16 +159,36 @@ export abstract class HyParViewState<P> {
       return;
     }
     removeAt(this.pendPeer, i);
-    removeAt(this.pendSeq, i);
-    removeAt(this.pendKind, i);
-    removeAt(this.pendHigh, i);
+    removeAt(this.pendInfo, i);
   }
 
   protected clearPending(): void {
     this.pendPeer = NONE;
-    this.pendSeq = NONE;
-    this.pendKind = NONE;
-    this.pendHigh = NONE;
+    this.pendInfo = NONE;
+  }
+
+  /** The sequence number of request `i` (its timeout timer carries it). */
+  protected pendSeq(i: number): number {
+    return Math.floor(this.pendInfo[i] / 4);
+  }
+
+  /** The kind of request `i` (`KIND_NEIGHBOR` or `KIND_JOIN`). */
+  protected pendKind(i: number): number {
+    return Math.floor(this.pendInfo[i] / 2) % 2;
+  }
+
+  /** A JOIN of ours is outstanding. */
+  protected joinPending(): boolean {
+    const a = this.pendInfo;
+    for (let i = 0; i < a.length; i++) if (Math.floor(a[i] / 2) % 2 === KIND_JOIN) return true;
+    return false;
+  }
+
+  /** A high-priority request (NEIGHBOR or JOIN) is outstanding. */
+  protected highPending(): boolean {
+    const a = this.pendInfo;
+    for (let i = 0; i < a.length; i++) if (a[i] % 2 === 1) return true;
+    return false;
   }
 
   /** Remember that `peer` rejected us (or dropped us) until the next shuffle tick. */
@@ -306,7 +327,7 @@ export abstract class HyParViewState<P> {
    * random with a bounded number of draws, so that its size costs nothing per entry.
    */
   protected addContacts(list: readonly P[]): void {
-    const cs = this.contacts;
+    const cs: P[] = this.contacts === NONE ? [] : this.contacts;
     const before = cs.length;
     const cap = this.cfg.maxContacts;
     if (list.length <= cap - cs.length) {
@@ -366,7 +387,7 @@ export abstract class HyParViewState<P> {
    * high-priority request or a JOIN is already outstanding, or there is nobody to ask.
    */
   protected escalate(): boolean {
-    if (this.pendHigh.indexOf(true) >= 0) return false;
+    if (this.highPending()) return false;
     const pv = this.passive;
     const cs = this.contacts;
     let nc = 0;
@@ -421,7 +442,7 @@ export abstract class HyParViewState<P> {
       if (idx < 0) break;
       const peer = this.passive[idx];
       removeAt(this.passive, idx);
-      const high = this.active.length === 0 && this.pendHigh.indexOf(true) < 0;
+      const high = this.active.length === 0 && !this.highPending();
       this.io.connect(peer);
       this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
       this.addPending(peer, KIND_NEIGHBOR, high);
@@ -446,7 +467,7 @@ export abstract class HyParViewState<P> {
   /** One JOIN of the bootstrap retry through the next configured contact not in the active
    *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
   protected retryJoin(learned: boolean): boolean {
-    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
+    if (this.joinPending()) return true; // one in flight: wait for it
     const cs = this.contacts;
     for (let i = 0; i < cs.length; i++) {
       const k = (this.contactIdx + i) % cs.length;
@@ -546,11 +567,14 @@ export abstract class HyParViewState<P> {
    *  one seed: 408 of 529 walk ends arrived with the contact gone, and 74 re-JOINs followed;
    *  docs/results.md, "Fewer re-JOINs (h28j)"). */
   protected noteWalkedIn(from: P): void {
-    const accepted = this.contactAcceptedAt > -Infinity;
+    const accepted = this.contactAcceptedAt !== null;
     if (this.pendPeer.indexOf(from) >= 0 || !(accepted || this.hasActiveContact())) return;
     const w = this.walkedIn;
     for (let i = w.length - 1; i >= 0; i--) if (this.active.indexOf(w[i]) < 0) removeAt(w, i);
-    if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) w.push(from);
+    if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) {
+      if (w === NONE) this.walkedIn = [from];
+      else w.push(from);
+    }
     if (accepted) this.joined = true;
   }
 
@@ -560,7 +584,8 @@ export abstract class HyParViewState<P> {
    *  under half full (measured, 50 agents against one seed: docs/results.md, "Fewer re-JOINs
    *  (h28j)"). */
   protected awaitingWalks(now: number): boolean {
-    return this.cfg.bootstrapRejoin === 'cut-off' && now - this.contactAcceptedAt < WALK_GRACE_RETRIES * this.cfg.joinRetryMs;
+    const at = this.contactAcceptedAt;
+    return this.cfg.bootstrapRejoin === 'cut-off' && at !== null && now - at < WALK_GRACE_RETRIES * this.cfg.joinRetryMs;
   }
 
   /** Some active member is a node remembered by `noteWalkedIn`. */
