@@ -6,6 +6,7 @@
  * timer handlers are in the `HyParView` subclass. One class hierarchy, one object per node:
  * the simulator holds 10^6 of them, so no separate views object.
  */
+import { HyParViewRecord, KIND_JOIN, KIND_NEIGHBOR, NONE } from './hyparview-record.js';
 import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
@@ -14,24 +15,13 @@ import type { HyParViewConfig } from './hyparview-config.js';
 /** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
 const RETRY_STALL_LIMIT = 8;
 
-/** Kinds of an outstanding request (`pendKind`). */
-export const KIND_NEIGHBOR = 0;
-export const KIND_JOIN = 1;
+
+export { KIND_JOIN, KIND_NEIGHBOR, NONE };
 
 /** Work array of `sampleInto`, shared by every machine (each call runs to completion and
  *  overwrites it; it keeps up to `passiveViewSize` stale ids): one array less per node. */
 export const SCRATCH: unknown[] = [];
 
-/**
- * The empty value of every request array, of `rejected` and of `held`: one array shared by
- * every machine and never mutated (each site that adds to one of those lists replaces `NONE`
- * with a new array first; emptying one puts `NONE` back). Those lists are empty nearly all
- * the time, yet read on most inputs (is this peer pending? rejected? held?): a machine's own
- * empty array is a cache miss per read at 10^5–10^6 simulated nodes, this one stays in the
- * processor's cache; and an idle node holds none of them. test/proto/hyparview.test.ts checks
- * that it stays empty.
- */
-export const NONE: never[] = [];
 
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_JOIN = { type: 'join' } as const;
@@ -58,18 +48,9 @@ const CLOSED_PERIODS_TO_REJOIN = 6;
  *  choice, a few times a loaded LAN's six-hop walk. */
 const WALK_GRACE_RETRIES = 2;
 
-export abstract class HyParViewState<P> {
+export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
-  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays; `NONE` when there is none). A
-   *  pending peer is in neither view. Emptied by putting `NONE` back, never with `length = 0`
-   *  (a runtime call, four per answered request, that also freed the storage the next push
-   *  allocated again: a few per cent of the simulator's CPU, docs/results.md "Array churn"). */
-  protected pendPeer: P[] = NONE;
-  /** Per request, parallel to `pendPeer`: `seq · 4 + kind · 2 + (high ? 1 : 0)` (see `pendSeq`,
-   *  `pendKind`, `pendHigh`). One number array instead of three: a request pending allocated
-   *  four arrays of 17 slots, now two, and the machine holds two fields fewer. */
-  protected pendInfo: number[] = NONE;
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick (`NONE`
    *  when none; cleared by putting `NONE` back). */
   protected rejected: P[] = NONE;
@@ -80,17 +61,12 @@ export abstract class HyParViewState<P> {
   protected held: P[] = NONE;
   protected joinIdx = -1;
   protected seq = 0;
-  protected shuffleStarted = false;
-  protected repairArmed = false;
   protected repairAttempt = 0;
   /** Consecutive shuffle ticks with a short, non-empty active view and no accepted request. */
   protected starved = 0;
   /** Low-priority requests this shuffle period may still start (see `promotionsPerPeriod`);
    *  granted by each shuffle tick, none before the first (a joiner's links come from FORWARDJOIN). */
   protected budget = 0;
-  /** The active view has been full at least once (see `onShuffleTimer`: such a node does not
-   *  escalate when it is only one member short). */
-  protected wasFull = false;
   /** Escalations so far (odd ones prefer an original contact). */
   protected escalations = 0;
   /** Consecutive shuffle periods with a full active view and an empty passive view. */
@@ -99,18 +75,14 @@ export abstract class HyParViewState<P> {
   protected staleShuffles = 0;
   /** Consecutive shuffle periods with a full active view in which every SHUFFLE this node
    *  received (to answer or to pass on) was started by one of its neighbours, and whether one
-   *  started elsewhere arrived in the current period (see `checkIsolated`). */
+   *  started elsewhere arrived in the current period (see `checkIsolated`; `heardOutside`). */
   protected closedPeriods = 0;
-  protected heardOutside = false;
-  /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale), whether it is
-   *  the long periodic one, and the short delay it backs off from. */
+  /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale; whether it is
+   *  the long periodic one: `retryLong`), and the short delay it backs off from. */
   protected retrySeq = 0;
-  protected retryLong = false;
   protected retryDelay = 0;
   /** `now` of the first `join` (start of the bootstrap window). */
   protected joinAt = 0;
-  /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
-  protected joined = false;
   /** Neighbours added so far, their number at the last bootstrap-retry tick, and retry ticks
    *  in a row with no neighbour added in between (see `armRetry`). */
   protected gains = 0;
@@ -131,14 +103,15 @@ export abstract class HyParViewState<P> {
    *  field that holds a non-integer number from the start is a boxed number of its own in V8,
    *  one more object in every machine. */
   protected contactAcceptedAt: number | null = null;
-  protected left = false;
 
   constructor(
     protected readonly self: P,
     protected readonly cfg: HyParViewConfig,
     protected readonly rng: Rng,
     protected readonly io: MembershipIo<P>,
-  ) {}
+  ) {
+    super();
+  }
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
@@ -151,44 +124,6 @@ export abstract class HyParViewState<P> {
       this.pendInfo.push(info);
     }
     this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
-  }
-
-  protected removePending(i: number): void {
-    if (this.pendPeer.length === 1) {
-      this.clearPending();
-      return;
-    }
-    removeAt(this.pendPeer, i);
-    removeAt(this.pendInfo, i);
-  }
-
-  protected clearPending(): void {
-    this.pendPeer = NONE;
-    this.pendInfo = NONE;
-  }
-
-  /** The sequence number of request `i` (its timeout timer carries it). */
-  protected pendSeq(i: number): number {
-    return Math.floor(this.pendInfo[i] / 4);
-  }
-
-  /** The kind of request `i` (`KIND_NEIGHBOR` or `KIND_JOIN`). */
-  protected pendKind(i: number): number {
-    return Math.floor(this.pendInfo[i] / 2) % 2;
-  }
-
-  /** A JOIN of ours is outstanding. */
-  protected joinPending(): boolean {
-    const a = this.pendInfo;
-    for (let i = 0; i < a.length; i++) if (Math.floor(a[i] / 2) % 2 === KIND_JOIN) return true;
-    return false;
-  }
-
-  /** A high-priority request (NEIGHBOR or JOIN) is outstanding. */
-  protected highPending(): boolean {
-    const a = this.pendInfo;
-    for (let i = 0; i < a.length; i++) if (a[i] % 2 === 1) return true;
-    return false;
   }
 
   /** Remember that `peer` rejected us (or dropped us) until the next shuffle tick. */

@@ -383,7 +383,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (kind === KIND_JOIN) {
       if (accepted) {
         this.joined = true;
-        if (this.contacts.indexOf(from) >= 0) this.contactAcceptedAt = now;
+        // Read in `cut-off` mode only (written only then: a number that is not an integer
+        // would be one more boxed object in every machine).
+        if (this.cfg.bootstrapRejoin === 'cut-off' && this.contacts.indexOf(from) >= 0) this.contactAcceptedAt = now;
         this.joinIdx = -1;
         this.starved = 0;
         this.addActive(from);
