@@ -6,6 +6,7 @@
  * timer handlers are in the `HyParView` subclass. One class hierarchy, one object per node:
  * the simulator holds 10^6 of them, so no separate views object.
  */
+import { HyParViewRecord, KIND_JOIN, KIND_NEIGHBOR, NONE } from './hyparview-record.js';
 import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
@@ -14,24 +15,13 @@ import type { HyParViewConfig } from './hyparview-config.js';
 /** Bootstrap-retry ticks without a new neighbour before the retry backs off. */
 const RETRY_STALL_LIMIT = 8;
 
-/** Kinds of an outstanding request (`pendKind`). */
-export const KIND_NEIGHBOR = 0;
-export const KIND_JOIN = 1;
+
+export { KIND_JOIN, KIND_NEIGHBOR, NONE };
 
 /** Work array of `sampleInto`, shared by every machine (each call runs to completion and
  *  overwrites it; it keeps up to `passiveViewSize` stale ids): one array less per node. */
 export const SCRATCH: unknown[] = [];
 
-/**
- * The empty value of every request array, of `rejected` and of `held`: one array shared by
- * every machine and never mutated (each site that adds to one of those lists replaces `NONE`
- * with a new array first; emptying one puts `NONE` back). Those lists are empty nearly all
- * the time, yet read on most inputs (is this peer pending? rejected? held?): a machine's own
- * empty array is a cache miss per read at 10^5–10^6 simulated nodes, this one stays in the
- * processor's cache; and an idle node holds none of them. test/proto/hyparview.test.ts checks
- * that it stays empty.
- */
-export const NONE: never[] = [];
 
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
 const MSG_JOIN = { type: 'join' } as const;
@@ -58,37 +48,25 @@ const CLOSED_PERIODS_TO_REJOIN = 6;
  *  choice, a few times a loaded LAN's six-hop walk. */
 const WALK_GRACE_RETRIES = 2;
 
-export abstract class HyParViewState<P> {
+export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   protected readonly active: P[] = [];
   protected readonly passive: P[] = [];
-  /** Outstanding NEIGHBOR / JOIN requests (parallel arrays; `NONE` when there is none). A
-   *  pending peer is in neither view. Emptied by putting `NONE` back, never with `length = 0`
-   *  (a runtime call, four per answered request, that also freed the storage the next push
-   *  allocated again: a few per cent of the simulator's CPU, docs/results.md "Array churn"). */
-  protected pendPeer: P[] = NONE;
-  protected pendSeq: number[] = NONE;
-  protected pendKind: number[] = NONE;
-  protected pendHigh: boolean[] = NONE;
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick (`NONE`
    *  when none; cleared by putting `NONE` back). */
   protected rejected: P[] = NONE;
-  protected contacts: P[] = [];
+  /** `NONE` until `join` adds the first (then an array of exact size, see `addContacts`). */
+  protected contacts: P[] = NONE;
   /** Joiners accepted while this node was still joining with no other neighbour (see
    *  `onJoin`): their FORWARDJOIN walks wait for our first neighbour outside this list. */
   protected held: P[] = NONE;
   protected joinIdx = -1;
   protected seq = 0;
-  protected shuffleStarted = false;
-  protected repairArmed = false;
   protected repairAttempt = 0;
   /** Consecutive shuffle ticks with a short, non-empty active view and no accepted request. */
   protected starved = 0;
   /** Low-priority requests this shuffle period may still start (see `promotionsPerPeriod`);
    *  granted by each shuffle tick, none before the first (a joiner's links come from FORWARDJOIN). */
   protected budget = 0;
-  /** The active view has been full at least once (see `onShuffleTimer`: such a node does not
-   *  escalate when it is only one member short). */
-  protected wasFull = false;
   /** Escalations so far (odd ones prefer an original contact). */
   protected escalations = 0;
   /** Consecutive shuffle periods with a full active view and an empty passive view. */
@@ -97,18 +75,14 @@ export abstract class HyParViewState<P> {
   protected staleShuffles = 0;
   /** Consecutive shuffle periods with a full active view in which every SHUFFLE this node
    *  received (to answer or to pass on) was started by one of its neighbours, and whether one
-   *  started elsewhere arrived in the current period (see `checkIsolated`). */
+   *  started elsewhere arrived in the current period (see `checkIsolated`; `heardOutside`). */
   protected closedPeriods = 0;
-  protected heardOutside = false;
-  /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale), whether it is
-   *  the long periodic one, and the short delay it backs off from. */
+  /** Current bootstrap-retry timer (`hv-join-retry`; older firings are stale; whether it is
+   *  the long periodic one: `retryLong`), and the short delay it backs off from. */
   protected retrySeq = 0;
-  protected retryLong = false;
   protected retryDelay = 0;
   /** `now` of the first `join` (start of the bootstrap window). */
   protected joinAt = 0;
-  /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
-  protected joined = false;
   /** Neighbours added so far, their number at the last bootstrap-retry tick, and retry ticks
    *  in a row with no neighbour added in between (see `armRetry`). */
   protected gains = 0;
@@ -122,52 +96,34 @@ export abstract class HyParViewState<P> {
   protected lastShuffle: P[] | null = null;
   /** Nodes that added this one as the end of a FORWARDJOIN walk while a configured contact was
    *  a neighbour or after a contact had accepted our JOIN (`bootstrapRejoin: 'cut-off'` only;
-   *  pruned to active members as it grows). */
-  protected readonly walkedIn: P[] = [];
-  /** When a configured contact last accepted a JOIN of ours (-Infinity: never; `cut-off`
-   *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). */
-  protected contactAcceptedAt = -Infinity;
-  protected left = false;
+   *  pruned to active members as it grows; `NONE` until the first). */
+  protected walkedIn: P[] = NONE;
+  /** When a configured contact last accepted a JOIN of ours (null: never; `cut-off`
+   *  bookkeeping, see `noteWalkedIn` and `awaitingWalks`). null rather than -Infinity: a
+   *  field that holds a non-integer number from the start is a boxed number of its own in V8,
+   *  one more object in every machine. */
+  protected contactAcceptedAt: number | null = null;
 
   constructor(
     protected readonly self: P,
     protected readonly cfg: HyParViewConfig,
     protected readonly rng: Rng,
     protected readonly io: MembershipIo<P>,
-  ) {}
+  ) {
+    super();
+  }
 
   protected addPending(peer: P, kind: number, high: boolean): void {
     const seq = ++this.seq;
+    const info = seq * 4 + kind * 2 + (high ? 1 : 0);
     if (this.pendPeer === NONE) {
       this.pendPeer = [peer];
-      this.pendSeq = [seq];
-      this.pendKind = [kind];
-      this.pendHigh = [high];
+      this.pendInfo = [info];
     } else {
       this.pendPeer.push(peer);
-      this.pendSeq.push(seq);
-      this.pendKind.push(kind);
-      this.pendHigh.push(high);
+      this.pendInfo.push(info);
     }
     this.io.timer(kind === KIND_JOIN ? this.cfg.joinTimeoutMs : this.cfg.neighborTimeoutMs, { type: 'hv-neighbor-timeout', peer, seq });
-  }
-
-  protected removePending(i: number): void {
-    if (this.pendPeer.length === 1) {
-      this.clearPending();
-      return;
-    }
-    removeAt(this.pendPeer, i);
-    removeAt(this.pendSeq, i);
-    removeAt(this.pendKind, i);
-    removeAt(this.pendHigh, i);
-  }
-
-  protected clearPending(): void {
-    this.pendPeer = NONE;
-    this.pendSeq = NONE;
-    this.pendKind = NONE;
-    this.pendHigh = NONE;
   }
 
   /** Remember that `peer` rejected us (or dropped us) until the next shuffle tick. */
@@ -306,7 +262,7 @@ export abstract class HyParViewState<P> {
    * random with a bounded number of draws, so that its size costs nothing per entry.
    */
   protected addContacts(list: readonly P[]): void {
-    const cs = this.contacts;
+    const cs: P[] = this.contacts === NONE ? [] : this.contacts;
     const before = cs.length;
     const cap = this.cfg.maxContacts;
     if (list.length <= cap - cs.length) {
@@ -366,7 +322,7 @@ export abstract class HyParViewState<P> {
    * high-priority request or a JOIN is already outstanding, or there is nobody to ask.
    */
   protected escalate(): boolean {
-    if (this.pendHigh.indexOf(true) >= 0) return false;
+    if (this.highPending()) return false;
     const pv = this.passive;
     const cs = this.contacts;
     let nc = 0;
@@ -421,7 +377,7 @@ export abstract class HyParViewState<P> {
       if (idx < 0) break;
       const peer = this.passive[idx];
       removeAt(this.passive, idx);
-      const high = this.active.length === 0 && this.pendHigh.indexOf(true) < 0;
+      const high = this.active.length === 0 && !this.highPending();
       this.io.connect(peer);
       this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
       this.addPending(peer, KIND_NEIGHBOR, high);
@@ -446,7 +402,7 @@ export abstract class HyParViewState<P> {
   /** One JOIN of the bootstrap retry through the next configured contact not in the active
    *  view, else (`learned`) a random passive peer; false when there is nobody to ask. */
   protected retryJoin(learned: boolean): boolean {
-    if (this.pendKind.indexOf(KIND_JOIN) >= 0) return true; // one in flight: wait for it
+    if (this.joinPending()) return true; // one in flight: wait for it
     const cs = this.contacts;
     for (let i = 0; i < cs.length; i++) {
       const k = (this.contactIdx + i) % cs.length;
@@ -546,11 +502,14 @@ export abstract class HyParViewState<P> {
    *  one seed: 408 of 529 walk ends arrived with the contact gone, and 74 re-JOINs followed;
    *  docs/results.md, "Fewer re-JOINs (h28j)"). */
   protected noteWalkedIn(from: P): void {
-    const accepted = this.contactAcceptedAt > -Infinity;
+    const accepted = this.contactAcceptedAt !== null;
     if (this.pendPeer.indexOf(from) >= 0 || !(accepted || this.hasActiveContact())) return;
     const w = this.walkedIn;
     for (let i = w.length - 1; i >= 0; i--) if (this.active.indexOf(w[i]) < 0) removeAt(w, i);
-    if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) w.push(from);
+    if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) {
+      if (w === NONE) this.walkedIn = [from];
+      else w.push(from);
+    }
     if (accepted) this.joined = true;
   }
 
@@ -560,7 +519,8 @@ export abstract class HyParViewState<P> {
    *  under half full (measured, 50 agents against one seed: docs/results.md, "Fewer re-JOINs
    *  (h28j)"). */
   protected awaitingWalks(now: number): boolean {
-    return this.cfg.bootstrapRejoin === 'cut-off' && now - this.contactAcceptedAt < WALK_GRACE_RETRIES * this.cfg.joinRetryMs;
+    const at = this.contactAcceptedAt;
+    return this.cfg.bootstrapRejoin === 'cut-off' && at !== null && now - at < WALK_GRACE_RETRIES * this.cfg.joinRetryMs;
   }
 
   /** Some active member is a node remembered by `noteWalkedIn`. */

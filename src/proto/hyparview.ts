@@ -198,7 +198,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       this.armShuffle();
     }
     const short = this.active.length * 2 < this.cfg.activeViewSize;
-    if (this.pendKind.indexOf(KIND_JOIN) < 0 && this.contacts.length > 0 && short) this.startJoin(0);
+    if (!this.joinPending() && this.contacts.length > 0 && short) this.startJoin(0);
     if (this.retrySeq === 0) this.armRetry(false, true);
   }
 
@@ -267,7 +267,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     const i = this.pendPeer.indexOf(peer);
     if (i < 0) return;
-    const kind = this.pendKind[i];
+    const kind = this.pendKind(i);
     this.removePending(i);
     removeValue(this.passive, peer);
     this.io.disconnect(peer);
@@ -286,7 +286,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
    */
   reconnect(peer: P, _now: number): boolean {
     if (this.left || peer === this.self || this.active.indexOf(peer) >= 0) return false;
-    if (this.pendKind.indexOf(KIND_JOIN) >= 0 || this.pendPeer.indexOf(peer) >= 0) return false;
+    if (this.joinPending() || this.pendPeer.indexOf(peer) >= 0) return false;
     removeValue(this.passive, peer);
     this.joinIdx = this.contacts.length; // a failure goes on with no configured contact
     this.sendJoin(peer);
@@ -323,7 +323,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     // of our own configured contacts (a fleet given one list, e.g. a DNS name) is accepted and
     // its walks held until our first neighbour outside the held joiners arrives (addActive);
     // any other joiner is refused (it would start as an island with a node nobody knows).
-    if (this.pendKind.indexOf(KIND_JOIN) >= 0 && this.onlyHeld()) {
+    if (this.joinPending() && this.onlyHeld()) {
       const h = this.held;
       for (let i = h.length - 1; i >= 0; i--) if (this.active.indexOf(h[i]) < 0) removeAt(h, i); // gone since
       if (h.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
@@ -378,12 +378,14 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       if (accepted && this.active.indexOf(from) < 0) this.io.send(from, MSG_DISCONNECT_ALIVE);
       return;
     }
-    const kind = this.pendKind[i];
+    const kind = this.pendKind(i);
     this.removePending(i);
     if (kind === KIND_JOIN) {
       if (accepted) {
         this.joined = true;
-        if (this.contacts.indexOf(from) >= 0) this.contactAcceptedAt = now;
+        // Read in `cut-off` mode only (written only then: a number that is not an integer
+        // would be one more boxed object in every machine).
+        if (this.cfg.bootstrapRejoin === 'cut-off' && this.contacts.indexOf(from) >= 0) this.contactAcceptedAt = now;
         this.joinIdx = -1;
         this.starved = 0;
         this.addActive(from);
@@ -422,7 +424,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     }
     const i = this.pendPeer.indexOf(from);
     if (i >= 0) {
-      const kind = this.pendKind[i];
+      const kind = this.pendKind(i);
       this.removePending(i);
       this.io.disconnect(from);
       if (alive) this.addPassive(from);
@@ -574,8 +576,8 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   private onRequestTimeout(peer: P, seq: number): void {
     const i = this.pendPeer.indexOf(peer);
-    if (i < 0 || this.pendSeq[i] !== seq) return; // answered already: stale firing
-    const kind = this.pendKind[i];
+    if (i < 0 || this.pendSeq(i) !== seq) return; // answered already: stale firing
+    const kind = this.pendKind(i);
     this.removePending(i);
     this.io.disconnect(peer);
     if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);

@@ -51,7 +51,13 @@ export class Sfc32 implements Rng {
 
   /** A new generator whose stream is independent of this one (for per-node generators). */
   fork(): Sfc32 {
-    return new Sfc32(this.u32() ^ Math.imul(this.u32(), 0x27d4eb2d));
+    return new Sfc32(this.forkSeed());
+  }
+
+  /** The seed `fork` gives its new generator (two draws): for a driver whose own per-node
+   *  object is the generator (the simulator's `SimNode` extends `Sfc32`). */
+  forkSeed(): number {
+    return this.u32() ^ Math.imul(this.u32(), 0x27d4eb2d);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { createMachines, routeMessage, routeTimer, type NodeConfig } from '../proto/node.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from '../proto/machine.js';
+import { Sfc32 } from '../proto/rng.js';
 import type { DownReason, Message, MsgId, PeerSource, Rng, Timer, Verdict } from '../proto/types.js';
 import type { App } from '../proto/app.js';
 import type { Simulation } from './simulation.js';
@@ -23,15 +24,18 @@ export const IN = 2;
 export const FAIL = 4;
 
 /**
- * One simulated node: its two protocol machines, and the sink of both (the machines call it
+ * One simulated node: its two protocol machines, the sink of both (the machines call it
  * to send, connect, set timers and deliver; it forwards to the simulation with the node's
- * id). It routes inputs as `ProtoNode` does (node.ts) but is one object where `ProtoNode`
- * with its membership sink and the driver's `Io` are three: at 10^6 nodes each object is
- * one more memory access per event (and one more object for the garbage collector to mark).
+ * id), and their random generator (it extends `Sfc32`, seeded as `master.fork()` would seed a
+ * generator of its own: the same draws, one object less per node, and the generator's state
+ * in the object every input touches). It routes inputs as `ProtoNode` does (node.ts) but is
+ * one object where `ProtoNode` with its membership sink, the driver's `Io` and the generator
+ * are four: at 10^6 nodes each object is one more memory access per event (and one more
+ * object for the garbage collector to mark).
  * Neighbour changes reach the broadcast machine at the simulation's current time, which is
  * the time of the input being handled (`ProtoNode` records it at each input).
  */
-export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
+export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<number>, Rng {
   readonly membership: MembershipMachine<number>;
   readonly broadcaster: BroadcastMachine<number>;
   /** @internal Messages and bytes sent so far by this node id (a restart carries them on). */
@@ -50,19 +54,22 @@ export class SimNode implements MembershipIo<number>, BroadcastIo<number> {
   readonly passives: readonly number[];
   readonly links: readonly number[];
 
+  /** @param seed the seed of the machines' generator (`Sfc32.forkSeed` of the simulation's
+   *  master generator). */
   constructor(
     private readonly sim: Simulation,
     readonly self: number,
     config: NodeConfig,
-    rng: Rng,
+    seed: number,
     peerSource?: PeerSource<number>,
   ) {
+    super(seed);
     const g = sim.guard;
     if (g !== undefined && g.validate !== undefined) {
       const v = g.validate.bind(g);
       this.validate = (id, payload, from) => v(self, id, payload, from);
     }
-    const m = createMachines<number>(self, config, rng, this, this, peerSource);
+    const m = createMachines<number>(self, config, this, this, this, peerSource);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
     this.views = m.membership.activeView();

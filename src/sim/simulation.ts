@@ -54,7 +54,7 @@ export class Simulation extends SimEngine {
     if (this.state[node] === S_ALIVE) return;
     if (this.state[node] === S_DEAD) this.inc[node]++;
     const peerSource = this.fullPeers ? new FullMembership(this.n, node) : undefined;
-    const sn = new SimNode(this, node, this.config, this.master.fork(), peerSource);
+    const sn = new SimNode(this, node, this.config, this.master.forkSeed(), peerSource);
     const old = this.nodes[node];
     if (old !== null) {
       // A restart: the node id's traffic counts go on (its connections died with it).

@@ -513,3 +513,46 @@ test('the shared empty list (NONE) is never written: a fleet joining at once thr
   for (let i = 1; i < 40; i += 2) net.nodes[i].leave(90_000);
   assert.equal(NONE.length, 0, `NONE was written: ${JSON.stringify(NONE)}`);
 });
+
+test('parallel requests keep their own sequence number, kind and priority (one info array per machine)', () => {
+  // An isolated node with five passive peers asks all five at once: one high-priority NEIGHBOR
+  // (only one high request is outstanding at a time), then low ones. Each request's timeout
+  // carries its own sequence number, and a timeout with another request's number does nothing.
+  const { hv, io } = mk(0);
+  withPassive(hv, io, 1, [2, 3, 4, 5]);
+  // The shuffle tick refills an empty active view: five requests, the first high.
+  hv.handleTimer({ type: 'hv-shuffle' }, 0);
+  const out = io.take();
+  const sends = out.filter((o) => o[0] === 'send' && (o[2] as { type: string }).type === 'neighbor');
+  assert.equal(sends.length, 5);
+  assert.deepEqual(sends.map((o) => (o[2] as { priority: string }).priority), ['high', 'low', 'low', 'low', 'low']);
+  const timers = out.filter((o) => o[0] === 'timer' && (o[2] as { type: string }).type === 'hv-neighbor-timeout') as ['timer', number, { peer: number; seq: number }][];
+  assert.deepEqual(timers.map((t) => t[2].seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(timers.map((t) => t[2].peer), sends.map((s) => s[1]));
+  // A timeout naming peer p with another request's sequence number is stale.
+  const [p1, p2] = [timers[0][2].peer, timers[1][2].peer];
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: p1, seq: 2 }, 1000);
+  assert.deepEqual(io.take(), []);
+  // The second (low) request answers first; then the high one times out: dropped as failed,
+  // and with no passive peer left nothing more is asked.
+  hv.handleMessage(p2, ACCEPT, 10);
+  assert.deepEqual(io.take(), [['connect', p2], ['up', p2]]);
+  hv.handleTimer({ type: 'hv-neighbor-timeout', peer: p1, seq: 1 }, 1000);
+  assert.deepEqual(io.take(), [['disconnect', p1]]);
+  assert.deepEqual(hv.activeView(), [p2]);
+  // The three low requests are still outstanding: their accepts are taken.
+  for (const t of timers.slice(2)) hv.handleMessage(t[2].peer, ACCEPT, 20);
+  assert.deepEqual(sorted(hv.activeView()), sorted([p2, ...timers.slice(2).map((t) => t[2].peer)]));
+});
+
+test("the shared empty list (NONE) is never written in 'cut-off' mode (walk ends remembered) nor by a node with no contacts", () => {
+  const cfg = { ...DEFAULT_HYPARVIEW_CONFIG, bootstrapRejoin: 'cut-off' as const };
+  const net = new MiniNet(30, 7, cfg);
+  net.nodes[0].join([], 0); // the first node: no contact, its list stays the shared empty one
+  for (let i = 1; i < 30; i++) net.nodes[i].join([0, i - 1], i * 5);
+  net.runUntil(30_000);
+  assert.ok(net.check(5) >= 3, 'the fleet formed an overlay');
+  for (let x = 1; x < 30; x += 3) net.kill(x);
+  net.runUntil(60_000);
+  assert.equal(NONE.length, 0, `NONE was written: ${JSON.stringify(NONE)}`);
+});

@@ -164,3 +164,18 @@ test('pick: empty, exclusion, only-excluded, and uniformity over the rest', () =
   // 3 dof, p=0.001 bound 16.27.
   assert.ok(chiSquare([...counts.values()], 25_000) < 16.27);
 });
+
+test('forkSeed() seeds what fork() would, with the same draws from the parent', () => {
+  // The simulator's SimNode extends Sfc32 seeded with forkSeed() where it held a fork().
+  const p1 = new Sfc32(1234);
+  const p2 = new Sfc32(1234);
+  for (let k = 0; k < 3; k++) {
+    const forked = p1.fork();
+    const seeded = new Sfc32(p2.forkSeed());
+    assert.deepEqual(
+      Array.from({ length: 20 }, () => seeded.u32()),
+      Array.from({ length: 20 }, () => forked.u32()),
+    );
+  }
+  assert.equal(p2.u32(), p1.u32(), 'the parents drew the same numbers');
+});
