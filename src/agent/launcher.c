@@ -29,8 +29,10 @@
  * dropped to its limit as before.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,8 +61,21 @@ typedef struct {
   size_t len, cap;
 } buf_t;
 
+/* A query's response, sent by the launcher when the run exits 0 (see `answer`). */
+typedef struct {
+  struct sockaddr_storage to;
+  socklen_t tolen;
+  long long deadline;  /* ms (CLOCK_MONOTONIC): not sent after it */
+  uint32_t payload_at; /* offset of the payload's length (one byte, 0) in tmpl */
+  uint32_t inner_at;   /* offset of the query message in tmpl */
+  uint32_t max_bytes;  /* largest datagram */
+  unsigned char *tmpl;
+  uint32_t len;
+} answer_t;
+
 typedef struct run {
   uint32_t id;
+  answer_t *answer; /* NULL: the agent answers */
   pid_t pid;
   int fd[2];         /* stdout (-1: none), stderr pipes still open */
   uint32_t limit[2]; /* bytes kept of each, plus one */
@@ -74,6 +90,7 @@ static run_t *runs = NULL;
 static int sigpipe_fd[2];
 static int null_r, null_w;
 static volatile sig_atomic_t reaped = 0;
+static int udp_fd[2] = {-1, -1}; /* IPv4, IPv6: opened at the first answer of each */
 
 static void die_quietly(void) { _exit(0); }
 
@@ -153,6 +170,109 @@ static void on_chld(int sig) {
   ssize_t w = write(sigpipe_fd[1], "x", 1);
   (void)w;
   errno = e;
+}
+
+/* CRC-32C (Castagnoli, reflected 0x82F63B78), as src/wire/crc.ts: the response datagram's two
+ * checksums. A bytewise table: a response is at most ~1.2 KB. */
+static uint32_t crc_table[256];
+
+static uint32_t crc32c(const unsigned char *p, size_t n) {
+  if (crc_table[1] == 0) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      crc_table[i] = c;
+    }
+  }
+  uint32_t c = 0xFFFFFFFFu;
+  while (n-- > 0) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+static void free_answer(answer_t *a) {
+  if (a == NULL) return;
+  free(a->tmpl);
+  free(a);
+}
+
+/* The answer part of a job (flags & 4): `N` ms left before the query's deadline, `N` port,
+ * `N` payload_at, `N` inner_at, `N` max_bytes, `N/a*` the asker's IP address (text), then the
+ * response datagram with an empty payload (the rest). NULL when malformed (the agent answers). */
+static answer_t *answer_of(const unsigned char *p, uint32_t n) {
+  if (n < 24) return NULL;
+  uint32_t left = get32(p), port = get32(p + 4), pat = get32(p + 8), iat = get32(p + 12), max = get32(p + 16), hl = get32(p + 20);
+  if (hl > 63 || n < 24 + hl || port == 0 || port > 65535) return NULL;
+  char host[64];
+  memcpy(host, p + 24, hl);
+  host[hl] = '\0';
+  const unsigned char *t = p + 24 + hl;
+  uint32_t tl = n - 24 - hl;
+  /* The template: a length, the datagram's header, the query message (from inner_at) whose
+   * payload length (at payload_at) is 0, the message's CRC, the datagram's CRC. */
+  if (tl < 16 || iat < 6 || pat <= iat || pat + 1 > tl - 8 || t[pat] != 0 || get32(t) != tl - 4) return NULL;
+  answer_t *a = calloc(1, sizeof *a);
+  if (a == NULL) abort();
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&a->to;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->to;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    a->tolen = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    a->tolen = sizeof *v6;
+  } else {
+    free(a);
+    return NULL;
+  }
+  a->deadline = now_ms() + left;
+  a->payload_at = pat;
+  a->inner_at = iat;
+  a->max_bytes = max;
+  a->len = tl;
+  a->tmpl = malloc(tl);
+  if (a->tmpl == NULL) abort();
+  memcpy(a->tmpl, t, tl);
+  return a;
+}
+
+/* Send a run's response datagram: its stdout in the template's payload, both checksums and the
+ * length redone. 1 when sent; 0 (the agent answers) when the run did not exit 0, printed more
+ * than the limit, the query's deadline passed, the datagram would be too large, or the send
+ * failed. */
+static int answer(run_t *r) {
+  answer_t *a = r->answer;
+  if (a == NULL || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) return 0;
+  size_t n = r->out[0].len;
+  if (n + 1 > r->limit[0] || now_ms() > a->deadline) return 0; /* cut: the agent says so */
+  unsigned char vl[5];
+  size_t vn = 0;
+  for (size_t v = n; ; v >>= 7) {
+    vl[vn++] = (unsigned char)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+    if (v < 0x80) break;
+  }
+  size_t len = a->len - 1 + vn + n;
+  if (len > a->max_bytes) return 0;
+  unsigned char *d = malloc(len);
+  if (d == NULL) abort();
+  size_t k = a->payload_at;
+  memcpy(d, a->tmpl, k);
+  memcpy(d + k, vl, vn);
+  k += vn;
+  if (n > 0) memcpy(d + k, r->out[0].p, n);
+  k += n;
+  memcpy(d + k, a->tmpl + a->payload_at + 1, a->len - 8 - (a->payload_at + 1));
+  k += a->len - 8 - (a->payload_at + 1);
+  put32(d, (uint32_t)(len - 4));
+  put32(d + k, crc32c(d + a->inner_at, k - a->inner_at));
+  k += 4;
+  put32(d + k, crc32c(d + 4, k - 4));
+  int v6 = a->to.ss_family == AF_INET6;
+  if (udp_fd[v6] < 0) udp_fd[v6] = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ssize_t w = udp_fd[v6] < 0 ? -1 : sendto(udp_fd[v6], d, len, 0, (struct sockaddr *)&a->to, a->tolen);
+  free(d);
+  return w == (ssize_t)len;
 }
 
 /* The read end of the run's stdin: /dev/null, a filled pipe, or an unlinked temporary file. */
@@ -279,6 +399,8 @@ static void start(const unsigned char *m, uint32_t len) {
   for (i = 0; ok && i < ne; i++) ok = (s = take(&p, end, &n)) != NULL && (vars[i] = dupz(s, n)) != NULL;
   const unsigned char *data = ok && p < end ? take(&p, end, &n) : NULL;
   uint32_t dlen = data == NULL ? 0 : n;
+  const unsigned char *ans = data != NULL && (flags & 5) == 5 && p < end ? take(&p, end, &n) : NULL;
+  answer_t *answer_to = ans == NULL ? NULL : answer_of(ans, n);
   int in = -1, ep[2] = {-1, -1}, op[2] = {-1, -1}, spawned = 0;
   char **env = NULL;
   if (!ok) {
@@ -299,6 +421,8 @@ static void start(const unsigned char *m, uint32_t len) {
       if (r == NULL) abort();
       r->id = id;
       r->pid = pid;
+      r->answer = answer_to;
+      answer_to = NULL;
       r->fd[0] = op[0];
       r->fd[1] = ep[0];
       r->limit[0] = limit + 1;
@@ -318,6 +442,7 @@ static void start(const unsigned char *m, uint32_t len) {
   if (!spawned && op[0] >= 0) close(op[0]);
   if (in >= 0 && in != null_r) close(in);
   free(env);
+  free_answer(answer_to);
   for (i = 0; i <= na; i++) free(argv[i]);
   for (i = 0; i < ne; i++) free(vars[i]);
   free(argv);
@@ -335,8 +460,9 @@ static int done(run_t *r) {
     buf_add(&d, l, 4);
     if (r->out[k].len > 0) buf_add(&d, r->out[k].p, r->out[k].len);
   }
-  report('X', r->id, (uint32_t)r->status, d.p, d.len);
+  report(answer(r) ? 'A' : 'X', r->id, (uint32_t)r->status, d.p, d.len);
   free(d.p);
+  free_answer(r->answer);
   for (run_t **pp = &runs; *pp != NULL; pp = &(*pp)->next) {
     if (*pp == r) {
       *pp = r->next;

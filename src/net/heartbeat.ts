@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Server } from 'node:net';
 import { decodeDatagram, encodeDatagram, type Datagram, type WireMessage } from '../wire/index.js';
-import { decodeAppDatagram, encodeAppDatagram, isAppDatagram, type AppDatagram } from '../wire/datagram-app.js';
+import { decodeAppDatagram, encodeAppDatagram, isAppDatagram, MAX_APP_DATAGRAM_BYTES, type AppDatagram } from '../wire/datagram-app.js';
 import { CRYPTO_MARK, DATAGRAM_KIND, DatagramOpener, DatagramSealer, type Keyring } from '../wire/crypto.js';
 import type { Connection } from './connection.js';
 import type { NetTimings } from './profiles.js';
@@ -259,6 +259,19 @@ export class Heartbeats {
     this.host.counters.sent.add('app-dgram', out.byteLength);
     this.sock.send(out, port, address);
     return 'sent';
+  }
+
+  /**
+   * The application datagram `sendApp` would send now, for another process to send (a query's
+   * response from the agent's handler launcher, src/net/query.ts `responseDatagram`), with the
+   * largest size this node sends; null when `sendApp` would not send these bytes as they are:
+   * no socket, another address family, a keyring that seals (a sealed datagram's counter is
+   * this process's), too large or malformed.
+   */
+  plainApp(channel: string, data: Uint8Array, from: string, address: string): { bytes: Uint8Array; maxBytes: number } | null {
+    if (this.sock === null || isIP(address) !== this.family || this.host.keyring.sendsEncrypted()) return null;
+    const enc = encodeAppDatagram({ cluster: this.host.cluster, from, channel, data });
+    return enc.ok ? { bytes: enc.bytes, maxBytes: MAX_APP_DATAGRAM_BYTES } : null;
   }
 
   /** An application datagram (already opened): decode, check the cluster, hand it on. */

@@ -281,6 +281,16 @@ export class Transport implements Io<string>, ConnHandler {
     return this.heartbeats.sendApp(channel, data, this.o.address, a.value.host, a.value.port) === 'sent';
   }
 
+  /** The plaintext datagram `sendAppDatagram` would send to `peer` now, and where (for another
+   *  process to send: heartbeat.ts `plainApp`); null when it would not send one as it is. */
+  appDatagram(peer: string, channel: string, data: Uint8Array): { bytes: Uint8Array; host: string; port: number; maxBytes: number } | null {
+    if (this.closed || this.leaving || peer === this.o.address) return null;
+    const a = parseAddr(peer);
+    if (!a.ok) return null;
+    const d = this.heartbeats.plainApp(channel, data, this.o.address, a.value.host);
+    return d === null ? null : { ...d, host: a.value.host, port: a.value.port };
+  }
+
   /** An application datagram of our cluster: admitted like a frame from its sender, then
    *  handed to the applications. */
   private onAppDatagram(d: AppDatagram, bytes: number, label: string, now: number): void {
