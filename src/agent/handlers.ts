@@ -258,6 +258,9 @@ export class HandlerRunner {
       return false;
     }
     this.queue.push(job);
+    // Runs whose answers the launcher sent may hold their slots until their reports come
+    // (spawn-helper.ts): ask for those now.
+    if (this.helper?.alive === true) this.helper.flushAnswers();
     return true;
   }
 
@@ -400,7 +403,9 @@ export class HandlerRunner {
       done('spawn', null, err.code === 'EACCES' ? `cannot run ${job.script}: permission denied (not executable?)` : String(err.message));
     });
     child.on('close', (code, signal) => {
-      if (timedOut) done('timeout', code);
+      // A run whose answer the launcher sent exited 0 by itself (a killed run is never
+      // answered), even when its report came after the timeout (the launcher held it back).
+      if (timedOut && !(child instanceof HelperChild && child.answered)) done('timeout', code);
       else if (signal !== null) done('signal', null);
       else done(code === 0 ? 'ok' : 'exit', code);
     });

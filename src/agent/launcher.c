@@ -55,6 +55,12 @@ extern char **environ;
  * its exit on 2 busy cores, h28q), short enough that a handler printing more than 64 KiB at
  * once is held up only briefly. */
 #define QUIET_MS 200
+/* How long an `A` report (the run's answer was sent here) is held back, so that the agent's
+ * wake-up for it falls after the query's window at the asker (spawn-helper.ts). Own choice:
+ * longer than a query at N = 50 takes from a responder's answer to the asker's summary on 2
+ * busy cores (the window is 70-85 ms in all, h30q), short against a handler's timeout; a run
+ * the agent needs the slot of is flushed at once (flush message). */
+#define ANSWER_REPORT_DELAY_MS 150
 
 typedef struct {
   char *p;
@@ -87,6 +93,17 @@ typedef struct run {
 } run_t;
 
 static run_t *runs = NULL;
+
+/* An `A` report held back (see `hold`). */
+typedef struct held {
+  uint32_t id, status;
+  buf_t d;
+  long long due;
+  struct held *next;
+} held_t;
+static held_t *held = NULL, **held_tail = &held;
+static long long defer_ms = 0;
+static void flush_held(int all);
 static int sigpipe_fd[2];
 static int null_r, null_w;
 static volatile sig_atomic_t reaped = 0;
@@ -376,10 +393,16 @@ static void start(const unsigned char *m, uint32_t len) {
   if (len < 5) return;
   uint32_t id = get32(m);
   unsigned flags = m[4];
+  if (flags & 8) {
+    flush_held(1);
+    return;
+  }
   if (flags & 2) {
     /* Its process group, even when its leader is gone and something it started holds a pipe. */
+    int found = 0;
     for (run_t *r = runs; r != NULL; r = r->next)
-      if (r->id == id) kill(-r->pid, SIGKILL);
+      if (r->id == id) found = 1, kill(-r->pid, SIGKILL);
+    if (!found) flush_held(1); /* its report may be held: the agent is waiting for it */
     return;
   }
   uint32_t limit = len >= 17 ? get32(m + 5) : 0, na = len >= 17 ? get32(m + 9) : 0, ne = len >= 17 ? get32(m + 13) : 0;
@@ -449,6 +472,19 @@ static void start(const unsigned char *m, uint32_t len) {
   free(vars);
 }
 
+/* Send the held reports (all when `all`, else those due). */
+static void flush_held(int all) {
+  long long now = all ? 0 : now_ms();
+  while (held != NULL && (all || held->due <= now)) {
+    held_t *h = held;
+    held = h->next;
+    if (held == NULL) held_tail = &held;
+    report('A', h->id, h->status, h->d.p, h->d.len);
+    free(h->d.p);
+    free(h);
+  }
+}
+
 /* Report and forget a run whose pipes are closed and whose status is known: 1 when it did (r is
  * freed). */
 static int done(run_t *r) {
@@ -460,8 +496,20 @@ static int done(run_t *r) {
     buf_add(&d, l, 4);
     if (r->out[k].len > 0) buf_add(&d, r->out[k].p, r->out[k].len);
   }
-  report(answer(r) ? 'A' : 'X', r->id, (uint32_t)r->status, d.p, d.len);
-  free(d.p);
+  int sent = answer(r);
+  if (sent && defer_ms > 0) {
+    held_t *h = calloc(1, sizeof *h);
+    if (h == NULL) abort();
+    h->id = r->id;
+    h->status = (uint32_t)r->status;
+    h->d = d;
+    h->due = now_ms() + defer_ms;
+    *held_tail = h;
+    held_tail = &h->next;
+  } else {
+    report(sent ? 'A' : 'X', r->id, (uint32_t)r->status, d.p, d.len);
+    free(d.p);
+  }
   free_answer(r->answer);
   for (run_t **pp = &runs; *pp != NULL; pp = &(*pp)->next) {
     if (*pp == r) {
@@ -531,6 +579,7 @@ static int wake_quiet(void) {
 }
 
 static void kill_all_and_exit(void) {
+  flush_held(1);
   for (run_t *r = runs; r != NULL; r = r->next) kill(-r->pid, SIGKILL);
   _exit(0);
 }
@@ -549,6 +598,8 @@ int main(void) {
   sa.sa_handler = on_chld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
+  const char *dm = getenv("RUMOR_LAUNCHER_DEFER_MS");
+  defer_ms = dm != NULL ? atoll(dm) : ANSWER_REPORT_DELAY_MS;
   report('R', 0, 0, NULL, 0);
   buf_t in = {0};
   size_t cap = 0;
@@ -557,7 +608,13 @@ int main(void) {
   int *kind = NULL;
   for (;;) {
     if (reaped) reap();
+    flush_held(0);
     int timeout = wake_quiet();
+    if (held != NULL) {
+      long long left = held->due - now_ms();
+      if (left < 0) left = 0;
+      if (timeout < 0 || left < timeout) timeout = (int)left;
+    }
     size_t n = 2;
     for (run_t *r = runs; r != NULL; r = r->next)
       if (r->quiet_until == 0) n += (r->fd[0] >= 0) + (r->fd[1] >= 0);

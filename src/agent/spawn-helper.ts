@@ -39,7 +39,9 @@
  *   stdout limit, `N` args count, `N` env count, then strings `N/a*`: file, args...,
  *   `KEY=value`..., stdin data, and with flag 4 the answer (`HelperAnswer`, `encodeAnswer`): a
  *   query's response datagram with an empty payload and where to send it;
- * - kill: `N` length (5), `N` id, `C` 2: SIGKILL to the run's process group (its timeout);
+ * - kill: `N` length (5), `N` id, `C` 2: SIGKILL to the run's process group (its timeout); a
+ *   run already over whose `A` report is held back: the held reports are sent at once;
+ * - flush: `N` length (5), `N` 0, `C` 8: send every held `A` report now;
  * - report: `N` length, then `C` type, `N` id, `N` value, `N/a*` data: `R` the launcher runs
  *   (once, at its start), `F` could not start (value: errno, data: message), `X` exited and its
  *   pipes closed (value: raw wait status, data: `N/a*` stdout then `N/a*` stderr, each at most
@@ -50,6 +52,11 @@
  *   the datagram as its payload, redoes its length and its two CRC-32Cs, sends it from a UDP
  *   socket of its own, and reports `A`: the response leaves when the handler exits, without
  *   waiting for the agent to be scheduled (one process hop less on every responder's path).
+ *   The `A` report itself is held back `ANSWER_REPORT_DELAY_MS` (launcher.c): the response is
+ *   out, and the agent's wake-up for the report then falls after the query's window at the
+ *   asker (the whole fleet's CPU in that window is what the query waits for on a busy machine)
+ *   instead of in it. The agent asks for held reports at once (flush) when it queues a run for
+ *   want of a free slot, and the launcher sends them before it exits.
  *   Anything else (a failed, cut or late run, a datagram over its bound, a failed send) is
  *   reported `X` and the agent answers as without an answer part.
  * The launcher kills the process group of every run it still has when its stdin closes (the
@@ -337,6 +344,16 @@ export class SpawnHelper {
     m.writeUInt32BE(5, 0);
     m.writeUInt32BE(id, 4);
     m.writeUInt8(2, 8);
+    this.proc.stdin!.write(m);
+  }
+
+  /** Ask the launcher for the `A` reports it holds back (see the module comment): the agent
+   *  needs the runs' slots now. */
+  flushAnswers(): void {
+    if (!this.alive || this.program !== 'native') return;
+    const m = Buffer.alloc(4 + 5);
+    m.writeUInt32BE(5, 0);
+    m.writeUInt8(8, 8);
     this.proc.stdin!.write(m);
   }
 
