@@ -23,7 +23,7 @@
  */
 import { Sfc32 } from '../proto/rng.js';
 import { QueryMachine } from '../proto/query/machine.js';
-import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
+import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryResponseMsg, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
 import type { QueryRefusal } from '../proto/query/machine.js';
 import { decodeQueryMessage, encodeQueryMessage } from '../wire/query.js';
 import { crcView } from '../wire/crc.js';
@@ -105,6 +105,24 @@ export interface ResponseDatagram {
   port: number;
   /** Milliseconds left before the query's deadline: not to be sent after it. */
   leftMs: number;
+}
+
+/** The response datagram of `msg` (its payload empty) for another process to send; `wrap`
+ *  puts the encoded query message in the node's datagram (null: not sent as a datagram). */
+export function makeResponseDatagram(
+  msg: QueryResponseMsg<string>,
+  leftMs: number,
+  wrap: (inner: Uint8Array) => { bytes: Uint8Array; host: string; port: number; maxBytes: number } | null,
+): ResponseDatagram | null {
+  if (msg.payload.byteLength !== 0 || msg.error !== '') return null;
+  const inner = encodeQueryMessage(msg);
+  if (!inner.ok) return null;
+  const d = wrap(inner.value);
+  if (d === null) return null;
+  const innerAt = d.bytes.byteLength - 4 - inner.value.byteLength;
+  // The payload's length follows version, type, id, responder and rname (src/wire/query.ts).
+  const payloadAt = innerAt + 2 + varintSize(msg.id) + strSize(msg.responder) + strSize(msg.rname);
+  return { template: d.bytes, payloadAt, innerAt, maxBytes: d.maxBytes, host: d.host, port: d.port, leftMs };
 }
 
 /** The datagram of `d` with `payload` (what the launcher does in C, launcher.c `answer`). */
@@ -296,15 +314,8 @@ export class NodeQueries {
     // A read, which changes nothing: not through `drive` (which defers a call made inside
     // another input); the host's clock is `Date.now()` (app-host.ts).
     const r = this.machine.responseTemplate(key, Date.now());
-    if (r === null) return null;
-    const inner = encodeQueryMessage(r.msg);
-    if (!inner.ok) return null;
-    const d = this.node.appDatagram(r.to, this.handle.channel, inner.value);
-    if (d === null) return null;
-    const innerAt = d.bytes.byteLength - 4 - inner.value.byteLength;
-    // The payload's length follows version, type, id, responder and rname (src/wire/query.ts).
-    const payloadAt = innerAt + 2 + varintSize(r.msg.id) + strSize(r.msg.responder) + strSize(r.msg.rname);
-    return { template: d.bytes, payloadAt, innerAt, maxBytes: d.maxBytes, host: d.host, port: d.port, leftMs: r.leftMs };
+    const app = this.node.appDatagram.bind(this.node);
+    return r === null ? null : makeResponseDatagram(r.msg, r.leftMs, (inner) => app(r.to, this.handle.channel, inner));
   }
 
   /** Queries in flight as the asker. */
