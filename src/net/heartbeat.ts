@@ -75,6 +75,15 @@ export interface HeartbeatHost {
   onUdpPong?(c: Connection, now: number): void;
 }
 
+/** An application datagram as `sendApp` would send it, and where (`plainApp`). */
+export interface PlainAppDatagram {
+  bytes: Uint8Array;
+  host: string;
+  port: number;
+  /** Largest datagram this node sends (bytes). */
+  maxBytes: number;
+}
+
 /** Result of `Heartbeats.sendApp`: `no-socket` and `too-large` mean "send it over TCP". */
 export type AppSendResult = 'sent' | 'no-socket' | 'too-large' | 'bad';
 
@@ -268,10 +277,10 @@ export class Heartbeats {
    * no socket, another address family, a keyring that seals (a sealed datagram's counter is
    * this process's), too large or malformed.
    */
-  plainApp(channel: string, data: Uint8Array, from: string, address: string): { bytes: Uint8Array; maxBytes: number } | null {
+  plainApp(channel: string, data: Uint8Array, from: string, address: string, port: number): PlainAppDatagram | null {
     if (this.sock === null || isIP(address) !== this.family || this.host.keyring.sendsEncrypted()) return null;
     const enc = encodeAppDatagram({ cluster: this.host.cluster, from, channel, data });
-    return enc.ok ? { bytes: enc.bytes, maxBytes: MAX_APP_DATAGRAM_BYTES } : null;
+    return enc.ok ? { bytes: enc.bytes, host: address, port, maxBytes: MAX_APP_DATAGRAM_BYTES } : null;
   }
 
   /** An application datagram (already opened): decode, check the cluster, hand it on. */
