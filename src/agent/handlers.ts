@@ -34,7 +34,7 @@ import type { Member } from './members.js';
 import type { EventHandlerSpec } from './config.js';
 import type { AgentLogger } from './log.js';
 import { closeQuietly, ScratchFiles } from './scratch.js';
-import { HelperChild, SpawnHelper, type LauncherProgram } from './spawn-helper.js';
+import { HelperChild, SpawnHelper, type HelperAnswer, type LauncherProgram } from './spawn-helper.js';
 
 /** An event as seen by handlers and the monitor stream. */
 export type AgentEvent =
@@ -99,7 +99,7 @@ interface Job {
   /** A start-up warm-up run: not counted, not reported. */
   warm?: boolean;
   /** A query's run: its stdout (bounded) is handed to `done`. */
-  query?: { limit: number; done: (r: QueryRunResult) => void };
+  query?: { limit: number; done: (r: QueryRunResult) => void; answer?: () => HelperAnswer | undefined };
 }
 
 /** Outcome of a query handler's run (`runQuery`): `dropped` when the queue was full, `none`
@@ -112,6 +112,8 @@ export interface QueryRunResult {
   truncated: boolean;
   stderr: string;
   script: string;
+  /** The launcher sent the response itself (`runQuery`'s `answer`): nothing left to send. */
+  sent: boolean;
 }
 
 /** Warm-up runs at start-up (see `HandlerRunner.warmUp`). Measured (node 20, 80 MB heap):
@@ -168,14 +170,16 @@ export class HandlerRunner {
   }
 
   /** Run the first handler matching query `e` (`query:NAME`, else `query`); its stdout, at most
-   *  `limit` bytes, is the answer. Resolves with outcome `none` when no handler matches. */
-  runQuery(e: Extract<AgentEvent, { type: 'query' }>, limit: number): Promise<QueryRunResult> {
-    const none: QueryRunResult = { outcome: 'none', code: null, stdout: new Uint8Array(0), truncated: false, stderr: '', script: '' };
+   *  `limit` bytes, is the answer. Resolves with outcome `none` when no handler matches. With
+   *  `answer` (the response datagram, src/net/query.ts), a run through the native launcher that
+   *  exits 0 within the limit is answered by the launcher (`sent` true in the result). */
+  runQuery(e: Extract<AgentEvent, { type: 'query' }>, limit: number, answer?: () => HelperAnswer | undefined): Promise<QueryRunResult> {
+    const none: QueryRunResult = { outcome: 'none', code: null, stdout: new Uint8Array(0), truncated: false, stderr: '', script: '', sent: false };
     if (this.closed) return Promise.resolve({ ...none, outcome: 'dropped' });
     const h = this.opts.handlers.find((x) => x.filters.includes(`query:${e.name}`)) ?? this.opts.handlers.find((x) => x.filters.includes('query'));
     if (h === undefined) return Promise.resolve(none);
     return new Promise((resolve) => {
-      const job: Job = { script: h.script, env: this.env(e), stdin: e.payload, event: `query:${e.name}`, query: { limit, done: resolve } };
+      const job: Job = { script: h.script, env: this.env(e), stdin: e.payload, event: `query:${e.name}`, query: { limit, done: resolve, answer } };
       if (!this.enqueue(job)) resolve({ ...none, outcome: 'dropped', script: h.script });
     });
   }
@@ -220,7 +224,7 @@ export class HandlerRunner {
   close(): void {
     this.closed = true;
     this.helper?.close();
-    for (const j of this.queue) j.query?.done({ outcome: 'dropped', code: null, stdout: new Uint8Array(0), truncated: false, stderr: 'agent stopping', script: j.script });
+    for (const j of this.queue) j.query?.done({ outcome: 'dropped', code: null, stdout: new Uint8Array(0), truncated: false, stderr: 'agent stopping', script: j.script, sent: false });
     this.queue.length = 0;
     for (const pid of this.live) killGroup(pid);
   }
@@ -254,6 +258,9 @@ export class HandlerRunner {
       return false;
     }
     this.queue.push(job);
+    // Runs whose answers the launcher sent may hold their slots until their reports come
+    // (spawn-helper.ts): ask for those now.
+    if (this.helper?.alive === true) this.helper.flushAnswers();
     return true;
   }
 
@@ -268,7 +275,9 @@ export class HandlerRunner {
     // clear error (a failed run), so such a run takes that path.
     if (launcher !== null && !hasNul(file, args, env)) {
       const stdoutLimit = job.query !== undefined ? job.query.limit : this.opts.captureStdout === false ? null : OUTPUT_LIMIT;
-      const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit }, (c) => this.spawnInto(job, c));
+      // Only the native launcher sends answers (perl reports them unsent): no datagram made for perl.
+      const answer = launcher.program === 'native' ? job.query?.answer?.() : undefined;
+      const child = launcher.run({ file, args, env, stdin: job.stdin, stdoutLimit, answer }, (c) => this.spawnInto(job, c));
       this.watch(job, child);
       return;
     }
@@ -324,7 +333,7 @@ export class HandlerRunner {
         into.emit('error', err);
         return null;
       }
-      job.query?.done({ outcome: 'spawn', code: null, stdout: new Uint8Array(0), truncated: false, stderr: String((err as Error).message), script: job.script });
+      job.query?.done({ outcome: 'spawn', code: null, stdout: new Uint8Array(0), truncated: false, stderr: String((err as Error).message), script: job.script, sent: false });
       this.finish(job, { script: job.script, event: job.event, outcome: 'spawn', code: null, stdout: '', stderr: String((err as Error).message) });
       return null;
     } finally {
@@ -386,7 +395,7 @@ export class HandlerRunner {
         // The launcher hands the output over in one chunk: no copy of it here.
         const bytes = out.chunks.length === 1 ? out.chunks[0] : Buffer.concat(out.chunks);
         r.stdout = bytes.toString('utf8');
-        job.query!.done({ outcome, code, stdout: bytes, truncated: out.total > out.limit, stderr: r.stderr, script: job.script });
+        job.query!.done({ outcome, code, stdout: bytes, truncated: out.total > out.limit, stderr: r.stderr, script: job.script, sent: child instanceof HelperChild && child.answered });
       }
       this.finish(job, r);
     };
@@ -394,7 +403,9 @@ export class HandlerRunner {
       done('spawn', null, err.code === 'EACCES' ? `cannot run ${job.script}: permission denied (not executable?)` : String(err.message));
     });
     child.on('close', (code, signal) => {
-      if (timedOut) done('timeout', code);
+      // A run whose answer the launcher sent exited 0 by itself (a killed run is never
+      // answered), even when its report came after the timeout (the launcher held it back).
+      if (timedOut && !(child instanceof HelperChild && child.answered)) done('timeout', code);
       else if (signal !== null) done('signal', null);
       else done(code === 0 ? 'ok' : 'exit', code);
     });

@@ -27,10 +27,21 @@
  * before. What this changes for a handler: output of more than a pipe's 64 KiB within its
  * first QUIET_MS waits (the child blocks in write) until QUIET_MS is up; all of it is kept or
  * dropped to its limit as before.
+ *
+ * Only here (perl ignores it): a query's job may carry its answer (spawn-helper.ts, "job's
+ * answer"): the response datagram without its payload and the asker's address. When the run
+ * exits 0 with stdout within its limit, before the query's deadline, `answer` sends the
+ * datagram with the stdout as its payload from a UDP socket of this process and the report is
+ * `A` instead of `X` (launcher-answer.c); it is held back ANSWER_REPORT_DELAY_MS, sent earlier when the
+ * agent asks (flush, or a kill of the run), and before the launcher exits. Why: the response
+ * no longer waits for the agent to be scheduled, and the agent's wake-up for the report falls
+ * after the query's window at the asker (docs/results.md, h31q).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -38,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,14 +64,23 @@ extern char **environ;
  * its exit on 2 busy cores, h28q), short enough that a handler printing more than 64 KiB at
  * once is held up only briefly. */
 #define QUIET_MS 200
+/* How long an `A` report (the run's answer was sent here) is held back, so that the agent's
+ * wake-up for it falls after the query's window at the asker (spawn-helper.ts). Own choice:
+ * longer than a query at N = 50 takes from a responder's answer to the asker's summary on 2
+ * busy cores (the window is 70-85 ms in all, h30q), short against a handler's timeout; a run
+ * the agent needs the slot of is flushed at once (flush message). */
+#define ANSWER_REPORT_DELAY_MS 150
 
 typedef struct {
   char *p;
   size_t len, cap;
 } buf_t;
 
+#include "launcher-answer.c"
+
 typedef struct run {
   uint32_t id;
+  answer_t *answer; /* NULL: the agent answers */
   pid_t pid;
   int fd[2];         /* stdout (-1: none), stderr pipes still open */
   uint32_t limit[2]; /* bytes kept of each, plus one */
@@ -71,6 +92,17 @@ typedef struct run {
 } run_t;
 
 static run_t *runs = NULL;
+
+/* An `A` report held back ANSWER_REPORT_DELAY_MS (see the top comment). */
+typedef struct held {
+  uint32_t id, status;
+  buf_t d;
+  long long due;
+  struct held *next;
+} held_t;
+static held_t *held = NULL, **held_tail = &held;
+static long long defer_ms = 0;
+static void flush_held(int all);
 static int sigpipe_fd[2];
 static int null_r, null_w;
 static volatile sig_atomic_t reaped = 0;
@@ -256,10 +288,16 @@ static void start(const unsigned char *m, uint32_t len) {
   if (len < 5) return;
   uint32_t id = get32(m);
   unsigned flags = m[4];
+  if (flags & 8) {
+    flush_held(1);
+    return;
+  }
   if (flags & 2) {
     /* Its process group, even when its leader is gone and something it started holds a pipe. */
+    int found = 0;
     for (run_t *r = runs; r != NULL; r = r->next)
-      if (r->id == id) kill(-r->pid, SIGKILL);
+      if (r->id == id) found = 1, kill(-r->pid, SIGKILL);
+    if (!found) flush_held(1); /* its report may be held: the agent is waiting for it */
     return;
   }
   uint32_t limit = len >= 17 ? get32(m + 5) : 0, na = len >= 17 ? get32(m + 9) : 0, ne = len >= 17 ? get32(m + 13) : 0;
@@ -279,6 +317,8 @@ static void start(const unsigned char *m, uint32_t len) {
   for (i = 0; ok && i < ne; i++) ok = (s = take(&p, end, &n)) != NULL && (vars[i] = dupz(s, n)) != NULL;
   const unsigned char *data = ok && p < end ? take(&p, end, &n) : NULL;
   uint32_t dlen = data == NULL ? 0 : n;
+  const unsigned char *ans = data != NULL && (flags & 5) == 5 && p < end ? take(&p, end, &n) : NULL;
+  answer_t *answer_to = ans == NULL ? NULL : answer_of(ans, n);
   int in = -1, ep[2] = {-1, -1}, op[2] = {-1, -1}, spawned = 0;
   char **env = NULL;
   if (!ok) {
@@ -299,6 +339,8 @@ static void start(const unsigned char *m, uint32_t len) {
       if (r == NULL) abort();
       r->id = id;
       r->pid = pid;
+      r->answer = answer_to;
+      answer_to = NULL;
       r->fd[0] = op[0];
       r->fd[1] = ep[0];
       r->limit[0] = limit + 1;
@@ -318,10 +360,24 @@ static void start(const unsigned char *m, uint32_t len) {
   if (!spawned && op[0] >= 0) close(op[0]);
   if (in >= 0 && in != null_r) close(in);
   free(env);
+  free_answer(answer_to);
   for (i = 0; i <= na; i++) free(argv[i]);
   for (i = 0; i < ne; i++) free(vars[i]);
   free(argv);
   free(vars);
+}
+
+/* Send the held reports (all when `all`, else those due). */
+static void flush_held(int all) {
+  long long now = all ? 0 : now_ms();
+  while (held != NULL && (all || held->due <= now)) {
+    held_t *h = held;
+    held = h->next;
+    if (held == NULL) held_tail = &held;
+    report('A', h->id, h->status, h->d.p, h->d.len);
+    free(h->d.p);
+    free(h);
+  }
 }
 
 /* Report and forget a run whose pipes are closed and whose status is known: 1 when it did (r is
@@ -335,8 +391,21 @@ static int done(run_t *r) {
     buf_add(&d, l, 4);
     if (r->out[k].len > 0) buf_add(&d, r->out[k].p, r->out[k].len);
   }
-  report('X', r->id, (uint32_t)r->status, d.p, d.len);
-  free(d.p);
+  int sent = answer(r->answer, r->status, (const unsigned char *)r->out[0].p, r->out[0].len, r->limit[0]);
+  if (sent && defer_ms > 0) {
+    held_t *h = calloc(1, sizeof *h);
+    if (h == NULL) abort();
+    h->id = r->id;
+    h->status = (uint32_t)r->status;
+    h->d = d;
+    h->due = now_ms() + defer_ms;
+    *held_tail = h;
+    held_tail = &h->next;
+  } else {
+    report(sent ? 'A' : 'X', r->id, (uint32_t)r->status, d.p, d.len);
+    free(d.p);
+  }
+  free_answer(r->answer);
   for (run_t **pp = &runs; *pp != NULL; pp = &(*pp)->next) {
     if (*pp == r) {
       *pp = r->next;
@@ -405,6 +474,7 @@ static int wake_quiet(void) {
 }
 
 static void kill_all_and_exit(void) {
+  flush_held(1);
   for (run_t *r = runs; r != NULL; r = r->next) kill(-r->pid, SIGKILL);
   _exit(0);
 }
@@ -423,6 +493,8 @@ int main(void) {
   sa.sa_handler = on_chld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
+  const char *dm = getenv("RUMOR_LAUNCHER_DEFER_MS");
+  defer_ms = dm != NULL ? atoll(dm) : ANSWER_REPORT_DELAY_MS;
   report('R', 0, 0, NULL, 0);
   buf_t in = {0};
   size_t cap = 0;
@@ -431,7 +503,13 @@ int main(void) {
   int *kind = NULL;
   for (;;) {
     if (reaped) reap();
+    flush_held(0);
     int timeout = wake_quiet();
+    if (held != NULL) {
+      long long left = held->due - now_ms();
+      if (left < 0) left = 0;
+      if (timeout < 0 || left < timeout) timeout = (int)left;
+    }
     size_t n = 2;
     for (run_t *r = runs; r != NULL; r = r->next)
       if (r->quiet_until == 0) n += (r->fd[0] >= 0) + (r->fd[1] >= 0);

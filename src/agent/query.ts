@@ -14,6 +14,10 @@
  *   with an `error` saying so (and the output it printed, cut at the limit). A member without
  *   such a handler declines (the asker does not wait for it: "acked only").
  * - The built-in `_rumor.ping` (reachability) is answered by the machine itself.
+ * - A handler run by the native launcher that exits 0 within the limit is answered by the
+ *   launcher: it sends the response datagram the agent would have sent (src/net/query.ts
+ *   `responseDatagram`; plaintext clusters, relay factor 0) when the handler exits, from its
+ *   own UDP port; the agent learns it from the run's report. Otherwise the agent answers.
  *
  * Stream: `application/x-ndjson`, one JSON object per line: `{"type":"start",...}`, then
  * `{"type":"ack",...}` and `{"type":"response",...}` as they arrive (written in batches at most
@@ -76,9 +80,12 @@ export class AgentQueries {
       // Spawn after the frames that carry the query on are written (as user events do,
       // Agent.dispatchAfterForward): a fork blocks the event loop, and would delay every hop.
       await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
-      const r = await d.handlers().runQuery({ type: 'query', name: inq.name, payload: inq.payload, origin: inq.origin }, q.config.maxResponseBytes);
+      // The launcher sends the response itself when the handler exits 0 within the limit (one
+      // process hop less per responder: the response does not wait for this agent's turn).
+      const r = await d.handlers().runQuery({ type: 'query', name: inq.name, payload: inq.payload, origin: inq.origin }, q.config.maxResponseBytes, () => inq.responseDatagram() ?? undefined);
       this.answered[r.outcome] = (this.answered[r.outcome] ?? 0) + 1;
       if (r.outcome === 'none') return null;
+      if (r.sent) return { sent: true };
       const error = this.errorOf(r);
       if (error !== '') d.logger.warn({ query: inq.name, origin: inq.origin, script: r.script, error }, 'query handler');
       return error === '' ? r.stdout : { payload: r.stdout, error };

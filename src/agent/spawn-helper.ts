@@ -35,14 +35,30 @@
  * run so that a run wakes the agent once (measured with `npm run bench:handler-launch`, load
  * 47–55: the agent's CPU per run 0.48–0.62 ms with separate start, output and exit reports,
  * 0.35–0.37 ms with one):
- * - job: `N` length, then `N` id, `C` flags (1: capture stdout), `N` stdout limit, `N` args
- *   count, `N` env count, then strings `N/a*`: file, args..., `KEY=value`..., stdin data;
- * - kill: `N` length (5), `N` id, `C` 2: SIGKILL to the run's process group (its timeout);
+ * - job: `N` length, then `N` id, `C` flags (1: capture stdout, 4: an answer follows), `N`
+ *   stdout limit, `N` args count, `N` env count, then strings `N/a*`: file, args...,
+ *   `KEY=value`..., stdin data, and with flag 4 the answer (`HelperAnswer`, `encodeAnswer`): a
+ *   query's response datagram with an empty payload and where to send it;
+ * - kill: `N` length (5), `N` id, `C` 2: SIGKILL to the run's process group (its timeout); a
+ *   run already over whose `A` report is held back: the held reports are sent at once;
+ * - flush: `N` length (5), `N` 0, `C` 8: send every held `A` report now;
  * - report: `N` length, then `C` type, `N` id, `N` value, `N/a*` data: `R` the launcher runs
  *   (once, at its start), `F` could not start (value: errno, data: message), `X` exited and its
  *   pipes closed (value: raw wait status, data: `N/a*` stdout then `N/a*` stderr, each at most
  *   its limit plus one byte, which tells "truncated"; the rest is read and dropped so the child
- *   never blocks).
+ *   never blocks), `A` the same as `X`, and the run's answer was sent (below).
+ * - A job's answer (native launcher only; perl ignores it and reports `X`): when the run exits 0
+ *   with stdout within its limit, before the query's deadline, the launcher puts the stdout in
+ *   the datagram as its payload, redoes its length and its two CRC-32Cs, sends it from a UDP
+ *   socket of its own, and reports `A`: the response leaves when the handler exits, without
+ *   waiting for the agent to be scheduled (one process hop less on every responder's path).
+ *   The `A` report itself is held back `ANSWER_REPORT_DELAY_MS` (launcher.c): the response is
+ *   out, and the agent's wake-up for the report then falls after the query's window at the
+ *   asker (the whole fleet's CPU in that window is what the query waits for on a busy machine)
+ *   instead of in it. The agent asks for held reports at once (flush) when it queues a run for
+ *   want of a free slot, and the launcher sends them before it exits.
+ *   Anything else (a failed, cut or late run, a datagram over its bound, a failed send) is
+ *   reported `X` and the agent answers as without an answer part.
  * The launcher kills the process group of every run it still has when its stdin closes (the
  * agent stopped or closed it), then exits. When it dies, runs it was handed fail (`EHELPER`),
  * except before its `R` report (perl missing or broken): those are spawned by the agent.
@@ -161,6 +177,8 @@ export class HelperChild extends EventEmitter {
   readonly stdin = null;
   readonly stdout: EventEmitter | null;
   readonly stderr = new EventEmitter();
+  /** The launcher sent the run's answer (its `A` report: see `HelperJob.answer`). */
+  answered = false;
   /** Set by whoever started the run: kill its whole process group. */
   killer: (() => void) | null = null;
   constructor(
@@ -187,19 +205,56 @@ export interface HelperJob {
   stdin: Uint8Array;
   /** Relay stdout, at most this many bytes (one more tells it was cut); null: /dev/null. */
   stdoutLimit: number | null;
+  /** Send the run's stdout as a query's response when it exits 0 (see the module comment);
+   *  needs `stdoutLimit`. */
+  answer?: HelperAnswer;
+}
+
+/** A query's response for the launcher to send (src/net/query.ts `ResponseDatagram`). */
+export interface HelperAnswer {
+  /** The whole datagram with an empty payload: its length prefix, header, the query message
+   *  (from `innerAt`) with a one-byte payload length 0 at `payloadAt`, the message's CRC-32C and
+   *  the datagram's. */
+  template: Uint8Array;
+  payloadAt: number;
+  innerAt: number;
+  /** Largest datagram (bytes): a larger one is left to the agent (over TCP). */
+  maxBytes: number;
+  /** The asker's IP address and UDP port. */
+  host: string;
+  port: number;
+  /** Milliseconds left before the query's deadline: not sent after it. */
+  leftMs: number;
+}
+
+/** The answer part of a job (see the module comment), without its length. */
+function answerSize(a: HelperAnswer): number {
+  return 24 + Buffer.byteLength(a.host) + a.template.byteLength;
+}
+
+function writeAnswer(b: Buffer, p: number, a: HelperAnswer): void {
+  b.writeUInt32BE(Math.max(0, Math.min(0xffffffff, Math.floor(a.leftMs))), p);
+  b.writeUInt32BE(a.port, p + 4);
+  b.writeUInt32BE(a.payloadAt, p + 8);
+  b.writeUInt32BE(a.innerAt, p + 12);
+  b.writeUInt32BE(a.maxBytes, p + 16);
+  const n = b.write(a.host, p + 24);
+  b.writeUInt32BE(n, p + 20);
+  b.set(a.template, p + 24 + n);
 }
 
 /** A job message (see the module comment) in one buffer, each string written in place: one
  *  allocation per run instead of two per string and a concatenation. */
 export function encodeJob(id: number, job: HelperJob): Buffer {
   const keys = Object.keys(job.env);
-  let size = 4 + 4 + 1 + 4 + 4 + 4 + 4 + Buffer.byteLength(job.file) + 4 + job.stdin.byteLength;
+  const answer = job.answer !== undefined && job.stdoutLimit !== null ? job.answer : null;
+  let size = 4 + 4 + 1 + 4 + 4 + 4 + 4 + Buffer.byteLength(job.file) + 4 + job.stdin.byteLength + (answer === null ? 0 : 4 + answerSize(answer));
   for (const a of job.args) size += 4 + Buffer.byteLength(a);
   for (const k of keys) size += 4 + Buffer.byteLength(k) + 1 + Buffer.byteLength(job.env[k]);
   const b = Buffer.allocUnsafe(size);
   b.writeUInt32BE(size - 4, 0);
   b.writeUInt32BE(id, 4);
-  b.writeUInt8(job.stdoutLimit === null ? 0 : 1, 8);
+  b.writeUInt8(job.stdoutLimit === null ? 0 : answer === null ? 1 : 5, 8);
   b.writeUInt32BE(job.stdoutLimit ?? 0, 9);
   b.writeUInt32BE(job.args.length, 13);
   b.writeUInt32BE(keys.length, 17);
@@ -214,6 +269,11 @@ export function encodeJob(id: number, job: HelperJob): Buffer {
   for (const k of keys) str(`${k}=${job.env[k]}`);
   b.writeUInt32BE(job.stdin.byteLength, p);
   b.set(job.stdin, p + 4);
+  p += 4 + job.stdin.byteLength;
+  if (answer !== null) {
+    b.writeUInt32BE(answerSize(answer), p);
+    writeAnswer(b, p + 4, answer);
+  }
   return b;
 }
 
@@ -287,6 +347,16 @@ export class SpawnHelper {
     this.proc.stdin!.write(m);
   }
 
+  /** Ask the launcher for the `A` reports it holds back (see the module comment): the agent
+   *  needs the runs' slots now. */
+  flushAnswers(): void {
+    if (!this.alive || this.program !== 'native') return;
+    const m = Buffer.alloc(4 + 5);
+    m.writeUInt32BE(5, 0);
+    m.writeUInt8(8, 8);
+    this.proc.stdin!.write(m);
+  }
+
   /** Stop the launcher: it kills the runs it still has, then exits. */
   close(): void {
     this.alive = false;
@@ -318,7 +388,8 @@ export class SpawnHelper {
       const code = ERRNO_NAMES.get(value) ?? 'ESPAWN';
       // As `spawn` words it ("spawn FILE ENOENT"), with the system's text after it.
       c.emit('error', Object.assign(new Error(`spawn ${c.file} ${code} (${data.toString()})`), { code, errno: value }));
-    } else if (type === 'X') {
+    } else if (type === 'X' || type === 'A') {
+      c.answered = type === 'A';
       const outLen = data.readUInt32BE(0);
       const out = data.subarray(4, 4 + outLen);
       const err = data.subarray(8 + outLen, 8 + outLen + data.readUInt32BE(4 + outLen));

@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP, type Server } from 'node:net';
 import { decodeDatagram, encodeDatagram, type Datagram, type WireMessage } from '../wire/index.js';
-import { decodeAppDatagram, encodeAppDatagram, isAppDatagram, type AppDatagram } from '../wire/datagram-app.js';
+import { decodeAppDatagram, encodeAppDatagram, isAppDatagram, MAX_APP_DATAGRAM_BYTES, type AppDatagram } from '../wire/datagram-app.js';
 import { CRYPTO_MARK, DATAGRAM_KIND, DatagramOpener, DatagramSealer, type Keyring } from '../wire/crypto.js';
 import type { Connection } from './connection.js';
 import type { NetTimings } from './profiles.js';
@@ -73,6 +73,15 @@ export interface HeartbeatHost {
   onAppDatagram?(d: AppDatagram, bytes: number, label: string, now: number): void;
   /** A UDP pong answered the ping of `c` (its fallback is no longer due: the sweep may sleep longer). */
   onUdpPong?(c: Connection, now: number): void;
+}
+
+/** An application datagram as `sendApp` would send it, and where (`plainApp`). */
+export interface PlainAppDatagram {
+  bytes: Uint8Array;
+  host: string;
+  port: number;
+  /** Largest datagram this node sends (bytes). */
+  maxBytes: number;
 }
 
 /** Result of `Heartbeats.sendApp`: `no-socket` and `too-large` mean "send it over TCP". */
@@ -259,6 +268,19 @@ export class Heartbeats {
     this.host.counters.sent.add('app-dgram', out.byteLength);
     this.sock.send(out, port, address);
     return 'sent';
+  }
+
+  /**
+   * The application datagram `sendApp` would send now, for another process to send (a query's
+   * response from the agent's handler launcher, src/net/query.ts `responseDatagram`), with the
+   * largest size this node sends; null when `sendApp` would not send these bytes as they are:
+   * no socket, another address family, a keyring that seals (a sealed datagram's counter is
+   * this process's), too large or malformed.
+   */
+  plainApp(channel: string, data: Uint8Array, from: string, address: string, port: number): PlainAppDatagram | null {
+    if (this.sock === null || isIP(address) !== this.family || this.host.keyring.sendsEncrypted()) return null;
+    const enc = encodeAppDatagram({ cluster: this.host.cluster, from, channel, data });
+    return enc.ok ? { bytes: enc.bytes, host: address, port, maxBytes: MAX_APP_DATAGRAM_BYTES } : null;
   }
 
   /** An application datagram (already opened): decode, check the cluster, hand it on. */

@@ -15,12 +15,19 @@
  *   `id` and no tags, and relays through its neighbours.
  * - A query knows when to stop only if it is told whom to expect (`opts.expect`, addresses); the
  *   agent passes its member list. Without it the query runs to its timeout.
+ * - A handler may have its response sent by another process: `q.responseDatagram()` gives the
+ *   UDP datagram the node would send, with an empty payload, and where to; whoever sends it
+ *   fills in the payload (`fillResponseDatagram` says how) and the handler answers `{ sent:
+ *   true }`. The agent's handler launcher does so (src/agent/launcher.c): the response leaves
+ *   when the handler exits, without a wake-up of the agent on its way.
  */
 import { Sfc32 } from '../proto/rng.js';
 import { QueryMachine } from '../proto/query/machine.js';
-import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
+import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryResponseMsg, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
 import type { QueryRefusal } from '../proto/query/machine.js';
 import { decodeQueryMessage, encodeQueryMessage } from '../wire/query.js';
+import { crcView } from '../wire/crc.js';
+import { varintSize } from '../wire/bytes.js';
 import type { AppHandle, AppSpec } from './app-host.js';
 
 export type { QuerySummary, QueryFilter };
@@ -78,11 +85,72 @@ export interface IncomingQuery {
   payload: Uint8Array;
   /** The asker's address. */
   origin: string;
+  /** The response as the UDP datagram this node would send now, with an empty payload (see the
+   *  module comment); null when it cannot leave that way (encrypted cluster, no UDP socket, an
+   *  asker that is this node or a DNS name, relays asked for, past the deadline). */
+  responseDatagram(): ResponseDatagram | null;
+}
+
+/** A query's response datagram with an empty payload, for another process to send. */
+export interface ResponseDatagram {
+  /** The datagram: `u32` length, header, the query message (from `innerAt`) whose payload
+   *  length, at `payloadAt`, is one byte 0, then the message's CRC-32C and the datagram's. */
+  template: Uint8Array;
+  payloadAt: number;
+  innerAt: number;
+  /** Largest datagram the node sends (bytes): a larger answer goes through the node (TCP). */
+  maxBytes: number;
+  /** The asker's IP address and UDP port. */
+  host: string;
+  port: number;
+  /** Milliseconds left before the query's deadline: not to be sent after it. */
+  leftMs: number;
+}
+
+/** The response datagram of `msg` (its payload empty) for another process to send; `wrap`
+ *  puts the encoded query message in the node's datagram (null: not sent as a datagram). */
+export function makeResponseDatagram(
+  msg: QueryResponseMsg<string>,
+  leftMs: number,
+  wrap: (inner: Uint8Array) => { bytes: Uint8Array; host: string; port: number; maxBytes: number } | null,
+): ResponseDatagram | null {
+  if (msg.payload.byteLength !== 0 || msg.error !== '') return null;
+  const inner = encodeQueryMessage(msg);
+  if (!inner.ok) return null;
+  const d = wrap(inner.value);
+  if (d === null) return null;
+  const innerAt = d.bytes.byteLength - 4 - inner.value.byteLength;
+  // The payload's length follows version, type, id, responder and rname (src/wire/query.ts).
+  const payloadAt = innerAt + 2 + varintSize(msg.id) + strSize(msg.responder) + strSize(msg.rname);
+  return { template: d.bytes, payloadAt, innerAt, maxBytes: d.maxBytes, host: d.host, port: d.port, leftMs };
+}
+
+/** The datagram of `d` with `payload` (what the launcher does in C, launcher.c `answer`). */
+export function fillResponseDatagram(d: ResponseDatagram, payload: Uint8Array): Uint8Array {
+  const t = d.template;
+  const vn = varintSize(payload.byteLength);
+  const out = new Uint8Array(t.byteLength - 1 + vn + payload.byteLength);
+  out.set(t.subarray(0, d.payloadAt));
+  let k = d.payloadAt;
+  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
+    out[k++] = v >= 0x80 ? (v % 128) | 0x80 : v;
+    if (v < 0x80) break;
+  }
+  out.set(payload, k);
+  k += payload.byteLength;
+  out.set(t.subarray(d.payloadAt + 1, t.byteLength - 8), k);
+  k += t.byteLength - 8 - d.payloadAt - 1;
+  const view = new DataView(out.buffer);
+  view.setUint32(0, out.byteLength - 4);
+  view.setUint32(k, crcView(out.subarray(d.innerAt, k)));
+  view.setUint32(k + 4, crcView(out.subarray(4, k + 4)));
+  return out;
 }
 
 /** An answer: the response (text or bytes), or a response with an error (a failed handler's
- *  output and why), or null/undefined: no answer from this node. */
-export type QueryAnswer = string | Uint8Array | { payload?: string | Uint8Array; error: string } | null | undefined;
+ *  output and why), `{ sent: true }`: the response left another way (`responseDatagram`), or
+ *  null/undefined: no answer from this node. */
+export type QueryAnswer = string | Uint8Array | { payload?: string | Uint8Array; error: string } | { sent: true } | null | undefined;
 export type QueryHandler = (q: IncomingQuery) => QueryAnswer | Promise<QueryAnswer>;
 
 /** What `NodeQueries` needs of its node. */
@@ -91,6 +159,10 @@ export interface QueryHostNode {
   readonly id: string;
   neighbors(): string[];
   runApp<M, T, E>(spec: AppSpec<M, T, E>): AppHandle<M, T>;
+  /** The plaintext application datagram this node would send to `peer` now, and its UDP
+   *  address; null when it would not send one as it is (no UDP socket, an encrypted cluster,
+   *  too large, not an IP address). Optional: without it no response leaves another way. */
+  appDatagram?(peer: string, channel: string, data: Uint8Array): { bytes: Uint8Array; host: string; port: number; maxBytes: number } | null;
 }
 
 interface Listener {
@@ -114,7 +186,10 @@ export class NodeQueries {
   private self: () => { name: string; tags: Readonly<Record<string, string>> };
   private relayPeers: () => readonly string[];
 
-  constructor(node: QueryHostNode, readonly config: QueryConfig = DEFAULT_QUERY_CONFIG) {
+  constructor(
+    private readonly node: QueryHostNode,
+    readonly config: QueryConfig = DEFAULT_QUERY_CONFIG,
+  ) {
     this.self = () => ({ name: node.id, tags: {} });
     this.relayPeers = () => node.neighbors();
     let machine: QueryMachine<string> | undefined;
@@ -218,7 +293,7 @@ export class NodeQueries {
       this.handle.drive((now) => (payload === null && error === '' ? this.machine.decline(e.key, now) : this.machine.respond(e.key, payload ?? new Uint8Array(0), error, now)));
     let v: ReturnType<QueryHandler>;
     try {
-      v = h({ name: e.name, payload: e.payload, origin: e.origin });
+      v = h({ name: e.name, payload: e.payload, origin: e.origin, responseDatagram: () => this.responseDatagram(e.key) });
     } catch (err) {
       return reply(null, errText(err));
     }
@@ -226,10 +301,21 @@ export class NodeQueries {
       (x) => {
         if (x === null || x === undefined) return reply(null, '');
         if (typeof x === 'string' || x instanceof Uint8Array) return reply(bytesOf(x), '');
+        if ('sent' in x) return void this.handle.drive(() => this.machine.answeredElsewhere(e.key));
         reply(bytesOf(x.payload ?? ''), x.error === '' ? 'handler failed' : x.error);
       },
       (err: unknown) => reply(null, errText(err)),
     );
+  }
+
+  /** Query `key`'s response datagram with an empty payload (`IncomingQuery.responseDatagram`). */
+  private responseDatagram(key: string): ResponseDatagram | null {
+    if (this.node.appDatagram === undefined || this.handle.stopped) return null;
+    // A read, which changes nothing: not through `drive` (which defers a call made inside
+    // another input); the host's clock is `Date.now()` (app-host.ts).
+    const r = this.machine.responseTemplate(key, Date.now());
+    const app = this.node.appDatagram.bind(this.node);
+    return r === null ? null : makeResponseDatagram(r.msg, r.leftMs, (inner) => app(r.to, this.handle.channel, inner));
   }
 
   /** Queries in flight as the asker. */
@@ -241,6 +327,11 @@ export class NodeQueries {
   stats(): { machine: QueryMachine<string>['counters']; app: ReturnType<AppHandle<unknown, unknown>['stats']> } {
     return { machine: { ...this.machine.counters }, app: this.handle.stats() };
   }
+}
+
+function strSize(s: string): number {
+  const n = Buffer.byteLength(s);
+  return varintSize(n) + n;
 }
 
 function bytesOf(x: string | Uint8Array): Uint8Array {

@@ -351,6 +351,13 @@ export class RumorNode extends EventEmitter<RumorNodeEvents> {
     return this.transport.sendAppDatagram(peer, channel, data);
   }
 
+  /** The plaintext application datagram `sendAppDatagram` would send now, and its UDP address
+   *  (queries: a response sent by another process, src/net/query.ts); null when not so sent. */
+  appDatagram(peer: string, channel: string, data: Uint8Array): { bytes: Uint8Array; host: string; port: number; maxBytes: number } | null {
+    if (this.phase !== 'running' || this.transport === null) return null;
+    return this.transport.appDatagram(peer, channel, data);
+  }
+
   /** AppNode: an application (the membership's reconnect loop) heard again from `peer`, a
    *  member it held failed: the overlay JOINs through it unless it is a neighbour or a JOIN is
    *  in flight (HyParView `reconnect`: a healed partition becomes one overlay again). */

@@ -40,7 +40,7 @@ import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './
 import { GossipInbound } from './gossip-inbound.js';
 import { Handshake } from './handshake.js';
 import { PeerGuard } from './guard.js';
-import { Heartbeats } from './heartbeat.js';
+import { Heartbeats, type PlainAppDatagram } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { SharedEncoder } from './shared-frame.js';
 import { checkTickMs } from './profiles.js';
@@ -279,6 +279,13 @@ export class Transport implements Io<string>, ConnHandler {
     const a = parseAddr(peer);
     if (!a.ok) return false;
     return this.heartbeats.sendApp(channel, data, this.o.address, a.value.host, a.value.port) === 'sent';
+  }
+
+  /** `sendAppDatagram`'s plaintext datagram to `peer` and where, for another process to send
+   *  (heartbeat.ts `plainApp`); null when it would not send one as it is. */
+  appDatagram(peer: string, channel: string, data: Uint8Array): PlainAppDatagram | null {
+    const a = this.closed || this.leaving || peer === this.o.address ? null : parseAddr(peer);
+    return a?.ok === true ? this.heartbeats.plainApp(channel, data, this.o.address, a.value.host, a.value.port) : null;
   }
 
   /** An application datagram of our cluster: admitted like a frame from its sender, then

@@ -3,7 +3,9 @@
 // responses and ends as soon as every expected node answered; bad queries throw QueryError.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { QueryError, type QueryUpdate, type RumorNode } from '../../src/index.js';
+import { fillResponseDatagram, type ResponseDatagram } from '../../src/net/query.js';
 import { startCluster, waitUntil } from './helpers.js';
 
 let nodes: RumorNode[] = [];
@@ -71,4 +73,39 @@ test('node.query: filters by name; without `expect` it runs to its timeout; bad 
   assert.throws(() => nodes[0].query('x', new Uint8Array(1025)), (e: unknown) => e instanceof QueryError && e.code === 'payload-too-large');
   assert.throws(() => nodes[0].query('x', '', { relayFactor: 6 }), (e: unknown) => e instanceof QueryError && e.code === 'bad-request');
   assert.throws(() => nodes[0].query('x', '', { tags: { role: '(' } }), /not a valid regular expression/);
+});
+
+test('node.query: a response another process sends from responseDatagram() is taken as the node\'s; the node sends none itself', async () => {
+  const out = createSocket('udp4');
+  try {
+    const made: (ResponseDatagram | null)[] = [];
+    nodes[1].onQuery((q) => {
+      const d = q.responseDatagram();
+      made.push(d);
+      if (d === null) return 'from the node';
+      out.send(fillResponseDatagram(d, new TextEncoder().encode(`sent for ${q.name}`)), d.port, d.host);
+      return { sent: true };
+    });
+    nodes[2].onQuery(() => null);
+    const before = nodes[1].queries.stats();
+    const run = nodes[0].query('whoami', '', { timeoutMs: 20_000, expect: [nodes[1].address, nodes[2].address], ack: false });
+    const updates: QueryUpdate[] = [];
+    for await (const u of run) updates.push(u);
+    const s = await run.done;
+    assert.deepEqual([s.reason, s.answered], ['complete', [nodes[1].address]]);
+    const resp = updates.find((u) => u.type === 'response') as Extract<QueryUpdate, { type: 'response' }>;
+    assert.deepEqual([resp.from, new TextDecoder().decode(resp.payload), resp.error], [nodes[1].address, 'sent for whoami', '']);
+    assert.equal(made.length, 1);
+    assert.equal(made[0]!.port, Number(nodes[0].address.split(':')[1]));
+    const after = nodes[1].queries.stats();
+    assert.equal(after.machine.answeredElsewhere - before.machine.answeredElsewhere, 1);
+    assert.equal(after.machine.answered - before.machine.answered, 1);
+    assert.equal(after.app.sent - before.app.sent, 0, 'the node sent no response of its own');
+    // A relay factor: the node answers itself (no datagram for another process).
+    const r2 = nodes[0].query('whoami', '', { timeoutMs: 20_000, expect: [nodes[1].address, nodes[2].address], ack: false, relayFactor: 1 });
+    const s2 = await r2.done;
+    assert.deepEqual([s2.reason, s2.answered, made.length, made[1]], ['complete', [nodes[1].address], 2, null]);
+  } finally {
+    out.close();
+  }
 });

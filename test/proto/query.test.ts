@@ -179,3 +179,33 @@ test('query: the asker answers itself locally; stop ends its queries as stopped'
   assert.deepEqual({ reason: done.reason, answered: done.answered, missing: done.missing }, { reason: 'stopped', answered: [0], missing: [1] });
   assert.equal(a.m.ask(ask(), 7).ok, false);
 });
+
+test('query: a response sent by another process — the template is the response with an empty payload; answeredElsewhere counts it and ends the query here', () => {
+  const a = node(0);
+  const r = a.m.ask(ask({ timeoutMs: 500 }), 100);
+  assert.ok(r.ok);
+  const q = a.out.find((o) => o.kind === 'broadcast') as Extract<Out, { kind: 'broadcast' }>;
+  const b = node(1);
+  b.m.handleBroadcast(q.msg, 110);
+  const key = `0/${r.value}`;
+  assert.deepEqual(b.m.responseTemplate(key, 120), { to: 0, msg: { type: 'q-response', id: r.value, responder: 1, rname: 'n1', payload: new Uint8Array(0), error: '' }, leftMs: 490 });
+  assert.equal(b.m.responseTemplate(key, 611), null, 'past the deadline');
+  assert.equal(b.m.responseTemplate('0/999', 120), null, 'unknown');
+  take(b.out, 'send');
+  assert.deepEqual(b.m.answeredElsewhere(key), { ok: true, value: undefined });
+  assert.deepEqual([b.m.counters.answered, b.m.counters.answeredElsewhere], [1, 1]);
+  assert.deepEqual(b.out, [], 'nothing sent by the machine');
+  assert.equal(b.m.responseTemplate(key, 130), null, 'answered');
+  assert.equal(b.m.answeredElsewhere(key).ok, false);
+  assert.equal(b.m.respond(key, enc('again'), '', 130).ok, false, 'answered once');
+  assert.deepEqual(b.out, []);
+
+  // Relays asked for, or the asker itself: the machine answers (no template).
+  const c = node(2, {}, [0, 1, 3]);
+  const r2 = a.m.ask(ask({ relayFactor: 1 }), 200);
+  assert.ok(r2.ok);
+  const q2 = a.out.filter((o) => o.kind === 'broadcast').pop() as Extract<Out, { kind: 'broadcast' }>;
+  c.m.handleBroadcast(q2.msg, 210);
+  assert.equal(c.m.responseTemplate(`0/${r2.value}`, 220), null, 'relay factor 1');
+  assert.equal(a.m.responseTemplate(`0/${r2.value}`, 220), null, 'the asker');
+});

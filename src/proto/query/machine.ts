@@ -31,6 +31,10 @@
  * - Tag patterns are anchored (`^(?:re)$`, as `serf members -tag`), where `serf query -tag`
  *   matches anywhere in the value.
  * - The built-in `_rumor.ping` query (`rumor reachability`) is answered by the machine itself.
+ * - A host may have a response sent by another process (`responseTemplate`, then
+ *   `answeredElsewhere`): the agent's handler launcher sends it when the handler exits, the
+ *   same bytes the node would have sent, from the launcher's own UDP port (Serf's agent
+ *   answers through its own process, after reading the handler's output).
  *
  * Limits, said plainly:
  * - The expected set is the asker's view when it asks: a member it believes alive but that
@@ -114,7 +118,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   /** Queries seen as a responder, by `origin/id`, in arrival order (Map order). */
   private readonly seen = new Map<string, Pending<P>>();
   private stopped = false;
-  readonly counters = { asked: 0, received: 0, answered: 0, declined: 0, relayed: 0, lateResponses: 0, duplicateResponses: 0, expiredAnswers: 0 };
+  readonly counters = { asked: 0, received: 0, answered: 0, answeredElsewhere: 0, declined: 0, relayed: 0, lateResponses: 0, duplicateResponses: 0, expiredAnswers: 0 };
 
   constructor(
     readonly self: P,
@@ -177,6 +181,31 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     }
     this.counters.answered++;
     this.sendResponse(p.value, { type: 'q-response', id: p.value.id, responder: this.self, rname: p.value.rname, payload: body, error: err === '' ? '' : cutUtf8(err, MAX_QUERY_ERROR_BYTES) }, now);
+    return { ok: true, value: undefined };
+  }
+
+  /**
+   * The response to query `key` with an empty payload, to whom, and how long before its
+   * deadline: for a host that lets another process send it when the answer is ready (the
+   * agent's handler launcher puts the handler's output in as the payload), then tells the
+   * machine with `answeredElsewhere`. Null when the answer must go through `respond`: the asker
+   * is this node, relays were asked for (`relayFactor` > 0), or it is unknown, answered or past
+   * its deadline. Changes nothing.
+   */
+  responseTemplate(key: string, now: number): { to: P; msg: QueryResponseMsg<P>; leftMs: number } | null {
+    const p = this.seen.get(key);
+    if (p === undefined || p.answered || now > p.deadline || p.origin === this.self || p.relayFactor !== 0) return null;
+    return { to: p.origin, msg: { type: 'q-response', id: p.id, responder: this.self, rname: p.rname, payload: new Uint8Array(0), error: '' }, leftMs: p.deadline - now };
+  }
+
+  /** Query `key` was answered by the host's other process (`responseTemplate`): count it, and
+   *  answer it no more. Its deadline was checked by the sender. */
+  answeredElsewhere(key: string): QueryResult<void> {
+    const p = this.seen.get(key);
+    if (p === undefined || p.answered) return { ok: false, error: { type: 'unknown', message: `query ${key}: unknown or already answered` } };
+    p.answered = true;
+    this.counters.answered++;
+    this.counters.answeredElsewhere++;
     return { ok: true, value: undefined };
   }
 
