@@ -10,7 +10,8 @@ import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
 
-type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
+/** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
+type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
 type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
 type Sync = Extract<MembersMessage<unknown>, { type: 'm-sync' }>;
 type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
@@ -338,9 +339,17 @@ export class Dissemination<P> {
     for (let i = 0; i < ids.length; i++) {
       // Entries the sender's flush left out for us (`skip`: sendBatch).
       if (changesSkipped(skip, i)) continue;
+      const m = ids[i];
       const meta = metas === null ? null : metas[i];
-      if (meta === null && this.known(ids[i], states[i])) continue;
-      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
+      if (m === this.self) {
+        if (this.apply(m, states[i], meta, msg.sync, now)) fresh++;
+        continue;
+      }
+      // One lookup per entry: a duplicate (most entries of a failure wave) costs no more, and
+      // the merge gets the state we hold (the dedupe of `known`, inlined).
+      const cur = this.store.get(m);
+      if (meta === null && states[i] <= cur) continue;
+      if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
     }
     if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;

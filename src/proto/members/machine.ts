@@ -221,7 +221,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       io,
       store,
       this.nbrs,
-      (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now),
+      (m, s, meta, sync, now, cur) => this.apply(m, s, meta, sync, now, cur),
       () => this.detector.subjectsByRing(),
     );
   }
@@ -377,10 +377,11 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   /**
    * Merge `state` for `m` (from a change, an anti-entropy answer, or our own detector).
    * Returns true when the table changed (the change is then queued for our neighbours).
+   * `held`: the state our table holds for `m`, when the caller has just read it.
    */
-  apply(m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number): boolean {
+  apply(m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, held?: number): boolean {
     if (m === this.self) return this.aboutSelf(state, now);
-    const cur = this.store.get(m);
+    const cur = held ?? this.store.get(m);
     if (cur < 0) {
       const r = this.reaped.get(m);
       if (r !== undefined) {
