@@ -2,13 +2,15 @@
  * Dissemination and anti-entropy of the membership machine (machine.ts has the protocol's
  * module comment): the per-flush batch of changes to every neighbour, the digest-first
  * reconciliation (`m-sync` → `m-digest` → `m-changes`), the periodic sync with a random
- * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`).
+ * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`). The digest
+ * itself (which buckets an `m-digest` lists, and its answer) is digest.ts.
  */
 import type { Rng } from '../types.js';
 import { BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
+import { answerDigest, digestFor } from './digest.js';
 
 /** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
@@ -16,19 +18,6 @@ type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
 type Sync = Extract<MembersMessage<unknown>, { type: 'm-sync' }>;
 type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
 
-/** Most entries in one digest: whole buckets are listed, up to this many (≈ 4 messages). */
-const DIGEST_FACTOR = 4;
-/** Fewest differing buckets a digest lists, over the cap if need be (whole buckets: n/64
- *  entries each). Under the cap alone a digest listed ≈ 26 buckets at 10^4 members but only
- *  ≈ 2.6 at 10^5 (1,562 entries a bucket), chosen at random among those that differ: a
- *  verdict the flood missed at a node waited for a sync to happen to list its bucket, and
- *  at 10^5 nodes some were still `alive` there 120 s after the crash (docs/results.md,
- *  issue 20, h30m). With 8 (an eighth of the table) nothing changes below 32,768 members. */
-const MIN_DIGEST_BUCKETS = 8;
-/** But never over this many × `maxEntriesPerMessage` entries for the floor (16,384 at the
- *  default: ≈ 400 KB with 20-byte addresses, under the 1 MiB frame, src/wire/types.ts): above
- *  ≈ 1.3·10^5 members the floor gives way, fewer buckets are listed. */
-const DIGEST_MAX_FACTOR = 16;
 /** A link that comes up while the flood of a failure wave reaches us syncs this many probe
  *  periods later (so does a periodic sync due then, once): mid-wave every bucket of two tables
  *  differs for a moment (changes in flight), so an immediate digest lists whole buckets that
@@ -504,30 +493,8 @@ export class Dissemination<P> {
       return;
     }
     this.noteSynced(from, now);
-    const differ: number[] = [];
-    for (let b = 0; b < BUCKETS; b++) if (msg.hashes[b] !== this.store.bucketHash(b)) differ.push(b);
-    if (differ.length === 0) return;
-    const cap = DIGEST_FACTOR * this.config.maxEntriesPerMessage;
-    const first = this.rng.int(differ.length);
-    const buckets: number[] = [];
-    const ids: P[] = [];
-    const states: number[] = [];
-    for (let j = 0; j < differ.length; j++) {
-      const b = differ[(first + j) % differ.length];
-      const before = ids.length;
-      this.store.forEachInBucket(b, (m, s) => {
-        ids.push(m);
-        states.push(s);
-      });
-      if (ids.length > cap && buckets.length > 0 && (buckets.length >= MIN_DIGEST_BUCKETS || ids.length > DIGEST_MAX_FACTOR * this.config.maxEntriesPerMessage)) {
-        ids.length = before;
-        states.length = before;
-        break;
-      }
-      buckets.push(b);
-      if (ids.length >= cap && buckets.length >= MIN_DIGEST_BUCKETS) break;
-    }
-    this.io.send(from, { type: 'm-digest', buckets, ids, states });
+    const d = digestFor(this.store, msg.hashes, this.config.maxEntriesPerMessage, this.rng);
+    if (d !== null) this.io.send(from, { type: 'm-digest', ...d });
   }
 
   onDigest(from: P, msg: Digest<P>, now: number): void {
@@ -535,33 +502,12 @@ export class Dissemination<P> {
       this.reconnecting = undefined;
       this.io.peerReconnected?.(from);
     }
-    const { ids, states } = msg;
-    const listed = new Set<P>(ids);
-    const outIds: P[] = [];
-    const outStates: number[] = [];
-    const outMetas: (MemberMeta | null)[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const cur = this.store.get(ids[i]);
-      if (states[i] > cur) {
-        this.relaying = true;
-        this.apply(ids[i], states[i], null, true, now);
-        this.relaying = false;
-      } else if (cur > states[i]) {
-        outIds.push(ids[i]);
-        outStates.push(cur);
-        outMetas.push(null);
-      }
-    }
-    for (const b of msg.buckets) {
-      if (!(b >= 0 && b < BUCKETS)) continue;
-      this.store.forEachInBucket(b, (m, s) => {
-        if (listed.has(m)) return;
-        outIds.push(m);
-        outStates.push(s);
-        outMetas.push(statusOf(s) === FAILED ? null : (this.store.meta(m) ?? null));
-      });
-    }
-    this.sendChunks(from, outIds, outStates, outMetas);
+    const out = answerDigest(this.store, msg, (m, state) => {
+      this.relaying = true;
+      this.apply(m, state, null, true, now);
+      this.relaying = false;
+    });
+    this.sendChunks(from, out.ids, out.states, out.metas);
   }
 
   /** Our whole table, with names and tags, to a joining node. */
