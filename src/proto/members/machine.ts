@@ -308,7 +308,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-flush':
         return this.spread.flush(now);
       case 'm-sync-tick':
-        return this.spread.syncTick(now, this.detector.troubled(now));
+        return this.spread.syncTick(now, this.detector.troubled(now), t.due);
       case 'm-reconnect-tick': {
         const tried = this.spread.reconnectTick(now);
         if (tried !== undefined) this.detector.reconnectTried(tried);
