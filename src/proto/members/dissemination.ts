@@ -56,9 +56,10 @@ export class Dissemination<P> {
   private fedAt = -Infinity;
   /** The periodic sync was put off once because members were failing (`syncTick`). */
   private postponed = false;
-  /** When the armed `m-sync-tick` is due (a tick due at another time is stale: `linkDown`
-   *  armed an earlier one). */
+  /** When the armed `m-sync-tick` is due, and the dues of ticks superseded by an earlier one
+   *  (`linkDown`), ignored when they fire. */
   private syncDue = -Infinity;
+  private readonly staleSyncs = new Set<number>();
   /** Links whose first sync waits until the failure wave has passed (`linkUp`), or until the
    *  whole table we asked for while joining has come (`syncWith`). */
   private readonly deferred = new Set<P>();
@@ -384,7 +385,10 @@ export class Dissemination<P> {
    *  h31m). */
   linkDown(peer: P, now: number): void {
     this.lazy.delete(peer);
-    if (this.nbrs.size === 0 && this.syncDue - now > this.config.probeIntervalMs) this.armSync(this.config.probeIntervalMs, now);
+    if (this.nbrs.size === 0 && this.syncDue - now > this.config.probeIntervalMs) {
+      this.staleSyncs.add(this.syncDue);
+      this.armSync(this.config.probeIntervalMs, now);
+    }
     if (this.pruned.delete(peer)) return;
     this.graftAll(now);
   }
@@ -554,7 +558,7 @@ export class Dissemination<P> {
 
   /** Periodic anti-entropy with a random up member (memberlist's push-pull partner choice). */
   syncTick(now: number, troubled: boolean, due: number): void {
-    if (due !== this.syncDue) return;
+    if (this.staleSyncs.delete(due)) return;
     // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
     if (this.nbrs.size > 0 && this.fed(now, troubled) && !this.postponed) {
       // Members are failing: the flood is under way and every bucket differs for a moment.
