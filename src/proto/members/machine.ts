@@ -57,7 +57,8 @@
  *   is that ring, and our own entry): each member has an observer in every ring, so a change
  *   reaches it over one ring link, not K. No change goes back to the peer that sent it. A
  *   node without any overlay neighbour also pulls (`m-sync` to a random member)
- *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only
+ *   every probe period instead of every `syncIntervalMs`, from one probe period after its
+ *   last link went down. `suspect` is not flooded, only
  *   piggybacked by the nodes that raised it (accuser, alerted observers): the suspect (to
  *   refute) and the observers (alerted directly) are the ones it matters to. A node forwards
  *   an entry once, when it changed its table (infection-style; the flood stops by itself). A
