@@ -146,9 +146,10 @@ function holders(): void {
     add('dead-list members (present)', sz((dp.dead as Record<string, unknown>).present));
     for (const f of ['nbrs', 'reaped', 'byName']) add(`machine.${f}`, sz(mm[f]));
   }
-  const st = ms.shared as unknown as { n: number; W: number; V: number; vidRetired: number[]; vidFree: number[]; vidTop: number };
+  const st = ms.shared as unknown as { n: number; W: number; V: number; SI: number; SD: number; vidRetired: number[]; vidFree: number[]; vidTop: number };
   const rowsMb = (st.n * st.W * 4) / 1048576;
-  const versMb = (st.n * st.V * 24) / 1048576;
+  // Per member: its Int32Array block (SI slots), its Float64Array block (SD) and V start times.
+  const versMb = (st.n * (st.SI * 4 + st.SD * 8 + st.V * 8)) / 1048576;
   process.stdout.write(
     `  store: ${ms.shared.versionsInFlight()} versions in flight; holder rows ${st.W * 32} vid columns (${st.vidTop} used, ${st.vidRetired.length} retired, ${st.vidFree.length} free) = ${rowsMb.toFixed(0)} MB; version slots ${st.V} per member = ${versMb.toFixed(0)} MB; sweeps ${ms.shared.sweeps}\n` +
       `  shared change log: ${ms.shared.changeLog.size} (member, state) pairs\n` +

@@ -151,6 +151,19 @@ function changesBytes<P>(msg: Extract<MembersMessage<P>, { type: 'm-changes' }>,
   return 1 + varintSize(kept) + n;
 }
 
+/** Bytes of one `m-changes` entry without a meta (what `changesBytes` adds per kept entry). */
+export function changeEntryBytes<P>(id: P, state: number, peerBytes: (p: P) => number): number {
+  return peerBytes(id) + stateSize(state);
+}
+
+/** Exact bytes of the `direct` frame of an `m-changes` without metas whose `kept` entries sum
+ *  to `entryBytes` (`changeEntryBytes`): `membersSize` of such a message, from those two
+ *  sums (the simulator sizes every link's share of a flush's batch from the batch's entry
+ *  sizes, src/sim/members-app.ts). */
+export function changesFrameBytes(kept: number, entryBytes: number): number {
+  return frameAround(2 + 1 + varintSize(kept) + entryBytes);
+}
+
 export type MembersEncodeResult = { ok: true; data: Uint8Array } | { ok: false; reason: string };
 export type MembersDecodeResult = { ok: true; msg: MembersMessage<string> } | { ok: false; reason: string };
 

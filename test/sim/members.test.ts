@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MembersSim } from '../../src/sim/members-app.js';
+import { MembersSim, PEER_BYTES } from '../../src/sim/members-app.js';
+import { membersSize } from '../../src/wire/members.js';
 import { crashAndDetect, settledMembers, MF_NETWORK } from '../../src/sim/exp-membership-failures.js';
 import { FAILED, SUSPECT, statusOf } from '../../src/proto/members/types.js';
 
@@ -89,4 +90,27 @@ test('membership simulation: same seed, identical detection times', () => {
     return JSON.stringify(crashAndDetect(ms, 30, 60_000));
   };
   assert.equal(run(), run());
+});
+
+test('a flooded batch is charged the codec size of the entries each link gets, and counted as sent', () => {
+  const ms = new MembersSim({ nodes: 10, seed: SEED });
+  // A batch of 100 changes (states of varied varint sizes) and links leaving out various entries.
+  const ids = Array.from({ length: 100 }, (_, i) => i % 10);
+  const states = Array.from({ length: 100 }, (_, i) => i * 977 * 4 + (i % 4));
+  const skips: (number[] | null)[] = [null, [0, 0, 0, 0], [1, 0, 0, 0], [0xffffffff, 0xffffffff, 0xffffffff, 0xf], [0x80000001, 0x12345678, 0, 0x8], [0xfffffffe, 0, 0, 0]];
+  let entries = 0;
+  for (const skip of skips) {
+    const msg = { type: 'm-changes' as const, ids, states, metas: null, sync: false, skip };
+    const before = ms.floodEntries;
+    const got = ms.messageSize(msg);
+    let kept = 0;
+    for (let i = 0; i < 100; i++) if (skip === null || (skip[i >>> 5] & (1 << (i & 31))) === 0) kept++;
+    assert.equal(got, membersSize(msg, () => PEER_BYTES), `skip ${JSON.stringify(skip)}`);
+    assert.equal(ms.floodEntries - before, kept);
+    entries += kept;
+  }
+  // A second batch (a new flush) is sized afresh, not from the first one's entries.
+  const other = { type: 'm-changes' as const, ids: ids.slice(0, 40), states: states.slice(60), metas: null, sync: false, skip: [1, 0] };
+  assert.equal(ms.messageSize(other), membersSize(other, () => PEER_BYTES));
+  assert.equal(ms.floodEntries, entries + 39);
 });

@@ -293,13 +293,16 @@ export class DeadPings<P> {
   }
 
   /** `m` (not this node) changed to status `st` in the table (`wasDown`: it was suspect or
-   *  failed before): it leaves the dead lists (either phase) when back alive or failed anew,
+   *  failed before; `wasAlive`: it was `alive`): it leaves the dead lists (either phase) when back alive or failed anew,
    *  and enters the fast one (newest) when failed. */
-  changed(m: P, st: number, now: number, wasDown: boolean): void {
+  changed(m: P, st: number, now: number, wasDown: boolean, wasAlive = false): void {
     if (st === ALIVE && wasDown) this.back(m, now);
     if (st !== ALIVE && st !== FAILED) return;
-    const i = this.dead.indexOf(m);
-    const j = i >= 0 ? -1 : this.slow.indexOf(m);
+    // A member we held `alive` is in neither list: each change to `alive` passes here and
+    // takes it out. So a failure wave's verdicts (most adopted over `alive`) skip the two
+    // searches, whose presence filters, 2 KB a node, missed the cache at each adoption.
+    const i = wasAlive ? -1 : this.dead.indexOf(m);
+    const j = i >= 0 || wasAlive ? -1 : this.slow.indexOf(m);
     if (i >= 0) this.dead.removeAt(i);
     if (j >= 0) this.slow.removeAt(j);
     // A member failed here is back: see `afterMessage`.

@@ -547,12 +547,16 @@ export class Detector<P> {
   changed(m: P, state: number, now: number, prev = -1): void {
     const st = statusOf(state);
     if (st === SUSPECT || st === FAILED) this.troubleAt = now;
-    const wasDown = prev >= 0 && (statusOf(prev) === SUSPECT || statusOf(prev) === FAILED);
-    if (m !== this.host.self) this.deadPings.changed(m, st, now, wasDown);
-    const sp = this.suspicions.get(m);
-    if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
-    const v = this.verifying.get(m);
-    if (v !== undefined && state !== v) this.verifying.delete(m);
+    const was = prev >= 0 ? statusOf(prev) : -1;
+    if (m !== this.host.self) this.deadPings.changed(m, st, now, was === SUSPECT || was === FAILED, was === ALIVE);
+    if (this.suspicions.size > 0) {
+      const sp = this.suspicions.get(m);
+      if (sp !== undefined && state !== sp.state) this.suspicions.delete(m);
+    }
+    if (this.verifying.size > 0) {
+      const v = this.verifying.get(m);
+      if (v !== undefined && state !== v) this.verifying.delete(m);
+    }
   }
 
   /**

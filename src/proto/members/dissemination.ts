@@ -2,32 +2,22 @@
  * Dissemination and anti-entropy of the membership machine (machine.ts has the protocol's
  * module comment): the per-flush batch of changes to every neighbour, the digest-first
  * reconciliation (`m-sync` → `m-digest` → `m-changes`), the periodic sync with a random
- * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`).
+ * member, and Serf's reconnect loop (a random `failed` member gets an `m-sync`). The digest
+ * itself (which buckets an `m-digest` lists, and its answer) is digest.ts.
  */
 import type { Rng } from '../types.js';
 import { BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
+import { answerDigest, digestFor } from './digest.js';
 
-type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number) => boolean;
+/** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
+type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
 type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
 type Sync = Extract<MembersMessage<unknown>, { type: 'm-sync' }>;
 type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
 
-/** Most entries in one digest: whole buckets are listed, up to this many (≈ 4 messages). */
-const DIGEST_FACTOR = 4;
-/** Fewest differing buckets a digest lists, over the cap if need be (whole buckets: n/64
- *  entries each). Under the cap alone a digest listed ≈ 26 buckets at 10^4 members but only
- *  ≈ 2.6 at 10^5 (1,562 entries a bucket), chosen at random among those that differ: a
- *  verdict the flood missed at a node waited for a sync to happen to list its bucket, and
- *  at 10^5 nodes some were still `alive` there 120 s after the crash (docs/results.md,
- *  issue 20, h30m). With 8 (an eighth of the table) nothing changes below 32,768 members. */
-const MIN_DIGEST_BUCKETS = 8;
-/** But never over this many × `maxEntriesPerMessage` entries for the floor (16,384 at the
- *  default: ≈ 400 KB with 20-byte addresses, under the 1 MiB frame, src/wire/types.ts): above
- *  ≈ 1.3·10^5 members the floor gives way, fewer buckets are listed. */
-const DIGEST_MAX_FACTOR = 16;
 /** A link that comes up while the flood of a failure wave reaches us syncs this many probe
  *  periods later (so does a periodic sync due then, once): mid-wave every bucket of two tables
  *  differs for a moment (changes in flight), so an immediate digest lists whole buckets that
@@ -66,6 +56,10 @@ export class Dissemination<P> {
   private fedAt = -Infinity;
   /** The periodic sync was put off once because members were failing (`syncTick`). */
   private postponed = false;
+  /** When the armed `m-sync-tick` is due, and the dues of ticks superseded by an earlier one
+   *  (`linkDown`), ignored when they fire. */
+  private syncDue = -Infinity;
+  private readonly staleSyncs = new Set<number>();
   /** Links whose first sync waits until the failure wave has passed (`linkUp`), or until the
    *  whole table we asked for while joining has come (`syncWith`). */
   private readonly deferred = new Set<P>();
@@ -107,7 +101,7 @@ export class Dissemination<P> {
 
   start(now: number): void {
     const s = this.rng.int(this.config.syncIntervalMs);
-    this.io.timer(s, { type: 'm-sync-tick', due: now + s });
+    this.armSync(s, now);
     const r = this.rng.int(this.config.reconnectIntervalMs);
     this.io.timer(r, { type: 'm-reconnect-tick', due: now + r });
   }
@@ -338,9 +332,17 @@ export class Dissemination<P> {
     for (let i = 0; i < ids.length; i++) {
       // Entries the sender's flush left out for us (`skip`: sendBatch).
       if (changesSkipped(skip, i)) continue;
+      const m = ids[i];
       const meta = metas === null ? null : metas[i];
-      if (meta === null && this.known(ids[i], states[i])) continue;
-      if (this.apply(ids[i], states[i], meta, msg.sync, now)) fresh++;
+      if (m === this.self) {
+        if (this.apply(m, states[i], meta, msg.sync, now)) fresh++;
+        continue;
+      }
+      // One lookup per entry: a duplicate (most entries of a failure wave) costs no more, and
+      // the merge gets the state we hold (the dedupe of `known`, inlined).
+      const cur = this.store.get(m);
+      if (meta === null && states[i] <= cur) continue;
+      if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
     }
     if (flood && fresh > 0) this.fedAt = now;
     this.relaying = false;
@@ -374,11 +376,26 @@ export class Dissemination<P> {
     this.pruned.delete(peer);
   }
 
-  /** An overlay link went down: if it fed us, graft (`graftAll`). */
+  /** An overlay link went down: if it fed us, graft (`graftAll`). If it was our last one, the
+   *  flood no longer reaches us: the pull of every probe period (`syncTick`) starts within a
+   *  probe period, not at the sync tick armed while we had neighbours (up to
+   *  `syncIntervalMs` away). Measured, `rumor sim membership-failures` rows at 2,000 nodes, 90 %
+   *  crashed, seed 1: one survivor left without neighbours held ≈ 250 crashed members
+   *  `suspect` from t = 12 s until its next sync tick at t = 24 s (p100 24.3 s; docs/results.md,
+   *  h31m). */
   linkDown(peer: P, now: number): void {
     this.lazy.delete(peer);
+    if (this.nbrs.size === 0 && this.syncDue - now > this.config.probeIntervalMs) {
+      this.staleSyncs.add(this.syncDue);
+      this.armSync(this.config.probeIntervalMs, now);
+    }
     if (this.pruned.delete(peer)) return;
     this.graftAll(now);
+  }
+
+  private armSync(delay: number, now: number): void {
+    this.syncDue = now + delay;
+    this.io.timer(delay, { type: 'm-sync-tick', due: this.syncDue });
   }
 
   /** A feeder (an overlay neighbour we did not prune) is now suspect or failed in our table:
@@ -495,30 +512,8 @@ export class Dissemination<P> {
       return;
     }
     this.noteSynced(from, now);
-    const differ: number[] = [];
-    for (let b = 0; b < BUCKETS; b++) if (msg.hashes[b] !== this.store.bucketHash(b)) differ.push(b);
-    if (differ.length === 0) return;
-    const cap = DIGEST_FACTOR * this.config.maxEntriesPerMessage;
-    const first = this.rng.int(differ.length);
-    const buckets: number[] = [];
-    const ids: P[] = [];
-    const states: number[] = [];
-    for (let j = 0; j < differ.length; j++) {
-      const b = differ[(first + j) % differ.length];
-      const before = ids.length;
-      this.store.forEachInBucket(b, (m, s) => {
-        ids.push(m);
-        states.push(s);
-      });
-      if (ids.length > cap && buckets.length > 0 && (buckets.length >= MIN_DIGEST_BUCKETS || ids.length > DIGEST_MAX_FACTOR * this.config.maxEntriesPerMessage)) {
-        ids.length = before;
-        states.length = before;
-        break;
-      }
-      buckets.push(b);
-      if (ids.length >= cap && buckets.length >= MIN_DIGEST_BUCKETS) break;
-    }
-    this.io.send(from, { type: 'm-digest', buckets, ids, states });
+    const d = digestFor(this.store, msg.hashes, this.config.maxEntriesPerMessage, this.rng);
+    if (d !== null) this.io.send(from, { type: 'm-digest', ...d });
   }
 
   onDigest(from: P, msg: Digest<P>, now: number): void {
@@ -526,33 +521,12 @@ export class Dissemination<P> {
       this.reconnecting = undefined;
       this.io.peerReconnected?.(from);
     }
-    const { ids, states } = msg;
-    const listed = new Set<P>(ids);
-    const outIds: P[] = [];
-    const outStates: number[] = [];
-    const outMetas: (MemberMeta | null)[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const cur = this.store.get(ids[i]);
-      if (states[i] > cur) {
-        this.relaying = true;
-        this.apply(ids[i], states[i], null, true, now);
-        this.relaying = false;
-      } else if (cur > states[i]) {
-        outIds.push(ids[i]);
-        outStates.push(cur);
-        outMetas.push(null);
-      }
-    }
-    for (const b of msg.buckets) {
-      if (!(b >= 0 && b < BUCKETS)) continue;
-      this.store.forEachInBucket(b, (m, s) => {
-        if (listed.has(m)) return;
-        outIds.push(m);
-        outStates.push(s);
-        outMetas.push(statusOf(s) === FAILED ? null : (this.store.meta(m) ?? null));
-      });
-    }
-    this.sendChunks(from, outIds, outStates, outMetas);
+    const out = answerDigest(this.store, msg, (m, state) => {
+      this.relaying = true;
+      this.apply(m, state, null, true, now);
+      this.relaying = false;
+    });
+    this.sendChunks(from, out.ids, out.states, out.metas);
   }
 
   /** Our whole table, with names and tags, to a joining node. */
@@ -583,19 +557,18 @@ export class Dissemination<P> {
   }
 
   /** Periodic anti-entropy with a random up member (memberlist's push-pull partner choice). */
-  syncTick(now: number, troubled: boolean): void {
+  syncTick(now: number, troubled: boolean, due: number): void {
+    if (this.staleSyncs.delete(due)) return;
     // A node with no overlay neighbour hears no flood: it pulls every probe period instead.
     if (this.nbrs.size > 0 && this.fed(now, troubled) && !this.postponed) {
       // Members are failing: the flood is under way and every bucket differs for a moment.
       // Sync a little later (once; see LINK_SYNC_DEFER_PERIODS).
       this.postponed = true;
-      const p = LINK_SYNC_DEFER_PERIODS * this.config.probeIntervalMs;
-      this.io.timer(p, { type: 'm-sync-tick', due: now + p });
+      this.armSync(LINK_SYNC_DEFER_PERIODS * this.config.probeIntervalMs, now);
       return;
     }
     this.postponed = false;
-    const d = this.nbrs.size === 0 ? this.config.probeIntervalMs : this.config.syncIntervalMs;
-    this.io.timer(d, { type: 'm-sync-tick', due: now + d });
+    this.armSync(this.nbrs.size === 0 ? this.config.probeIntervalMs : this.config.syncIntervalMs, now);
     if (this.askedMeta.size > 0) this.askMetas([...this.askedMeta]);
     const p = this.pick((s) => isUp(s));
     if (p !== undefined) this.syncWith(p, now);

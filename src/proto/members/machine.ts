@@ -57,7 +57,8 @@
  *   is that ring, and our own entry): each member has an observer in every ring, so a change
  *   reaches it over one ring link, not K. No change goes back to the peer that sent it. A
  *   node without any overlay neighbour also pulls (`m-sync` to a random member)
- *   every probe period instead of every `syncIntervalMs`. `suspect` is not flooded, only
+ *   every probe period instead of every `syncIntervalMs`, from one probe period after its
+ *   last link went down. `suspect` is not flooded, only
  *   piggybacked by the nodes that raised it (accuser, alerted observers): the suspect (to
  *   refute) and the observers (alerted directly) are the ones it matters to. A node forwards
  *   an entry once, when it changed its table (infection-style; the flood stops by itself). A
@@ -221,7 +222,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       io,
       store,
       this.nbrs,
-      (m, s, meta, sync, now) => this.apply(m, s, meta, sync, now),
+      (m, s, meta, sync, now, cur) => this.apply(m, s, meta, sync, now, cur),
       () => this.detector.subjectsByRing(),
     );
   }
@@ -308,7 +309,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-flush':
         return this.spread.flush(now);
       case 'm-sync-tick':
-        return this.spread.syncTick(now, this.detector.troubled(now));
+        return this.spread.syncTick(now, this.detector.troubled(now), t.due);
       case 'm-reconnect-tick': {
         const tried = this.spread.reconnectTick(now);
         if (tried !== undefined) this.detector.reconnectTried(tried);
@@ -377,10 +378,11 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   /**
    * Merge `state` for `m` (from a change, an anti-entropy answer, or our own detector).
    * Returns true when the table changed (the change is then queued for our neighbours).
+   * `held`: the state our table holds for `m`, when the caller has just read it.
    */
-  apply(m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number): boolean {
+  apply(m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, held?: number): boolean {
     if (m === this.self) return this.aboutSelf(state, now);
-    const cur = this.store.get(m);
+    const cur = held ?? this.store.get(m);
     if (cur < 0) {
       const r = this.reaped.get(m);
       if (r !== undefined) {

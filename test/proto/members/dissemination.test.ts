@@ -370,3 +370,31 @@ test('linkSyncOnce: the larger id syncs a probe period later when the other end 
   off.m.neighborUp(A[1], 10);
   assert.deepEqual(off.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [A[1]]);
 });
+
+test('a node that loses its last overlay link pulls within a probe period; the sync tick armed before is ignored', () => {
+  const { m, io, cfg } = machine(A[0], A);
+  m.start(0);
+  const first = io.takeTimers('m-sync-tick');
+  assert.equal(first.length, 1);
+  const armed = first[0].t;
+  // A neighbour came and went: links up and down while members are failing cost no extra ticks.
+  m.neighborUp(A[1], 0);
+  m.neighborUp(A[2], 0);
+  io.takeTimers();
+  m.neighborDown(A[1], 'link-failed', 5);
+  assert.deepEqual(io.takeTimers('m-sync-tick'), [], 'a neighbour is left: the armed tick stands');
+  m.neighborDown(A[2], 'link-failed', 10);
+  const early = io.takeTimers('m-sync-tick');
+  assert.equal(early.length, 1, 'the last link down arms a pull');
+  assert.equal(early[0].delay, cfg.probeIntervalMs);
+  io.take();
+  m.handleTimer(early[0].t, 10 + cfg.probeIntervalMs);
+  assert.equal(io.take().filter((x) => x.msg.type === 'm-sync').length, 1, 'the pull went out');
+  const next = io.takeTimers('m-sync-tick');
+  assert.equal(next.length, 1);
+  assert.equal(next[0].delay, cfg.probeIntervalMs, 'and, without neighbours, every probe period');
+  // The tick armed at the start fires later: superseded, it sends nothing and arms nothing.
+  m.handleTimer(armed, Math.max(armed.due, 10 + cfg.probeIntervalMs));
+  assert.equal(io.take().filter((x) => x.msg.type === 'm-sync').length, 0, 'the old tick is ignored');
+  assert.deepEqual(io.takeTimers('m-sync-tick'), [], 'one chain of ticks only');
+});
