@@ -197,9 +197,10 @@ async function handle(c: Cmd): Promise<unknown> {
     }
     case 'counters': {
       // Protocol traffic of every node here, for the diagnosis of slow deliveries.
-      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: recordCounts.sealed, recordBytesSealed: recordCounts.sealedBytes, recordsOpened: recordCounts.opened };
+      const sum = { viewChanges, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: recordCounts.sealed, recordBytesSealed: recordCounts.sealedBytes, recordsOpened: recordCounts.opened, slowPeerCloses: 0 };
       for (const n of nodes) {
         const s = n.stats();
+        sum.slowPeerCloses += s.closes['slow-peer'] ?? 0;
         sum.graft += s.messagesOut.graft ?? 0;
         sum.ihave += s.messagesOut.ihave ?? 0;
         sum.prune += s.messagesOut.prune ?? 0;
@@ -215,6 +216,7 @@ async function handle(c: Cmd): Promise<unknown> {
         shareDropped: nodes.reduce((k, n) => k + (n.stats().defences?.share?.dropped ?? 0), 0),
         fqDropped: fq.reduce((k, q) => k + (q === null ? 0 : q.dropped.origin + q.dropped.link), 0),
         fqQueued: fq.reduce((k, q) => k + (q?.queued ?? 0), 0),
+        fqOver: fq.reduce((k, q) => k + (q?.over ?? 0), 0),
       };
     }
     case 'publish':

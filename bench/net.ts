@@ -266,7 +266,7 @@ async function rampStep(ws: Worker[], perWorker: number[], phase: number, rate: 
     `rate ${rate}/s: published ${step.achieved.toFixed(0)}/s (over the span ${step.achievedSpan.toFixed(0)}/s, at most ${step.maxBehindMs.toFixed(1)} ms behind), complete ${r.complete}/${count}, p50 ${step.p50.toFixed(1)} ms, ` +
       `p99 ${step.p99.toFixed(1)} ms, cpu ${cpuPct.toFixed(1)} %/node (${cpuUsPerMsg.toFixed(1)} µs/msg/node, ${sysUsPerMsg.toFixed(1)} of it in the kernel), rss ${rssMb.toFixed(1)} MB/node, ` +
       `grafts ${c1.graft - c0.graft} (held ${c1.graftsHeld - c0.graftsHeld} times), duplicates ${c1.duplicates - c0.duplicates}, share-refused ${c1.shareDropped - c0.shareDropped}, ` +
-      `fair-queue dropped ${c1.fqDropped - c0.fqDropped} (queued ${c1.fqQueued - c0.fqQueued}), ` +
+      `fair-queue dropped ${c1.fqDropped - c0.fqDropped} (queued ${c1.fqQueued - c0.fqQueued}, past a bound ${c1.fqOver - c0.fqOver}), links closed slow-peer ${c1.slowPeerCloses - c0.slowPeerCloses}, ` +
       `ihave frames ${c1.ihave - c0.ihave}, view changes ${c1.viewChanges - c0.viewChanges}${records}`,
   );
   return step;
@@ -298,11 +298,16 @@ type Counters = {
    *  bound, and queued (served a turn or more after their read). */
   fqDropped: number;
   fqQueued: number;
+  /** ... and queued past a bound (h31f: relays and an old link's own messages within rate). */
+  fqOver: number;
+  /** Links the nodes closed because the peer could not keep up (its send queue over the
+   *  outbox's bound: `closes['slow-peer']` in stats). */
+  slowPeerCloses: number;
 };
 
 async function counters(ws: Worker[]): Promise<Counters> {
   const all = await Promise.all(ws.map((w) => w.call<Counters>({ type: 'counters' })));
-  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: 0, recordBytesSealed: 0, recordsOpened: 0, shareDropped: 0, fqDropped: 0, fqQueued: 0 };
+  const sum: Counters = { viewChanges: 0, graft: 0, ihave: 0, prune: 0, gossip: 0, duplicates: 0, graftsHeld: 0, recordsSealed: 0, recordBytesSealed: 0, recordsOpened: 0, shareDropped: 0, fqDropped: 0, fqQueued: 0, fqOver: 0, slowPeerCloses: 0 };
   for (const c of all) for (const k of Object.keys(sum) as (keyof Counters)[]) sum[k] += c[k];
   return sum;
 }
