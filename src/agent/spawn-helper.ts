@@ -69,6 +69,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ResponseDatagram } from '../net/query.js';
 
 /** Which launcher runs: `native` (dist/rumor-launcher, src/agent/launcher.c: posix_spawn, no
  *  fork of the launcher), `perl` (the script below), or `auto`: native when it was built, else perl. */
@@ -210,22 +211,9 @@ export interface HelperJob {
   answer?: HelperAnswer;
 }
 
-/** A query's response for the launcher to send (src/net/query.ts `ResponseDatagram`). */
-export interface HelperAnswer {
-  /** The whole datagram with an empty payload: its length prefix, header, the query message
-   *  (from `innerAt`) with a one-byte payload length 0 at `payloadAt`, the message's CRC-32C and
-   *  the datagram's. */
-  template: Uint8Array;
-  payloadAt: number;
-  innerAt: number;
-  /** Largest datagram (bytes): a larger one is left to the agent (over TCP). */
-  maxBytes: number;
-  /** The asker's IP address and UDP port. */
-  host: string;
-  port: number;
-  /** Milliseconds left before the query's deadline: not sent after it. */
-  leftMs: number;
-}
+/** A query's response for the launcher to send: the node's response datagram with an empty
+ *  payload (src/net/query.ts). */
+export type HelperAnswer = ResponseDatagram;
 
 /** The answer part of a job (see the module comment), without its length. */
 function answerSize(a: HelperAnswer): number {

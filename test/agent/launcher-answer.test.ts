@@ -6,17 +6,16 @@
 // the run's slot, kills the run, or the hold is up.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { statSync } from 'node:fs';
 import { HandlerRunner, type QueryRunResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
-import { nativeLauncherPath, type LauncherProgram } from '../../src/agent/spawn-helper.js';
+import type { LauncherProgram } from '../../src/agent/spawn-helper.js';
 import { fillResponseDatagram, makeResponseDatagram, type ResponseDatagram } from '../../src/net/query.js';
 import { decodeAppDatagram, encodeAppDatagram, MAX_APP_DATAGRAM_BYTES } from '../../src/wire/datagram-app.js';
 import { decodeQueryMessage } from '../../src/wire/query.js';
 import { within } from '../support/wait.js';
+import { ensureNativeLauncher } from '../support/launcher.js';
 
 const opened: HandlerRunner[] = [];
 const sockets: Socket[] = [];
@@ -25,13 +24,7 @@ after(() => {
   sockets.forEach((s) => s.close());
 });
 
-before(() => {
-  const src = new URL('../../src/agent/launcher.c', import.meta.url).pathname;
-  const bin = nativeLauncherPath();
-  if (bin !== null && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
-  const r = spawnSync(process.execPath, [new URL('../../scripts/build-launcher.mjs', import.meta.url).pathname, '--require'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `dist/rumor-launcher could not be built: ${r.stderr}`);
-});
+before(ensureNativeLauncher);
 
 const HANDLERS: EventHandlerSpec[] = [
   { filters: ['query:hello'], script: 'printf hello' },

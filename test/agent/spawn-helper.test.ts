@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HandlerRunner, type HandlerResult } from '../../src/agent/handlers.js';
 import { createLogger } from '../../src/agent/log.js';
 import type { EventHandlerSpec } from '../../src/agent/config.js';
-import { encodeJob, nativeLauncherPath, type LauncherProgram } from '../../src/agent/spawn-helper.js';
+import { encodeJob, type LauncherProgram } from '../../src/agent/spawn-helper.js';
 import { pidGone, within } from '../support/wait.js';
+import { ensureNativeLauncher } from '../support/launcher.js';
 
 const opened: HandlerRunner[] = [];
 after(() => opened.forEach((r) => r.close()));
@@ -16,13 +16,7 @@ after(() => opened.forEach((r) => r.close()));
 /** Both launchers are tested: the native one (built here when missing or older than its source;
  *  a failed build fails its tests with the compiler's reason) and perl. */
 const PROGRAMS = ['native', 'perl'] as const;
-before(() => {
-  const src = new URL('../../src/agent/launcher.c', import.meta.url).pathname;
-  const bin = nativeLauncherPath();
-  if (bin !== null && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return;
-  const r = spawnSync(process.execPath, [new URL('../../scripts/build-launcher.mjs', import.meta.url).pathname, '--require'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `dist/rumor-launcher could not be built: ${r.stderr}`);
-});
+before(ensureNativeLauncher);
 
 function runner(handlers: EventHandlerSpec[], launcher: 'helper' | 'direct', timeoutMs = 5000, launcherProgram: LauncherProgram = 'auto') {
   const results: HandlerResult[] = [];
