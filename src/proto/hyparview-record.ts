@@ -48,55 +48,62 @@ export abstract class HyParViewRecord<P> {
   /** The yes/no fields below, one bit each (all false at the start). */
   private flags = 0;
 
+  private flag(bit: number): boolean {
+    return (this.flags & bit) !== 0;
+  }
+  private setFlag(bit: number, v: boolean): void {
+    this.flags = v ? this.flags | bit : this.flags & ~bit;
+  }
+
   /** `leave` was called: the machine is inert. */
   protected get left(): boolean {
-    return (this.flags & LEFT) !== 0;
+    return this.flag(LEFT);
   }
   protected set left(v: boolean) {
-    this.flags = v ? this.flags | LEFT : this.flags & ~LEFT;
+    this.setFlag(LEFT, v);
   }
   /** A JOIN of ours was accepted, or a configured contact was seen in the active view. */
   protected get joined(): boolean {
-    return (this.flags & JOINED) !== 0;
+    return this.flag(JOINED);
   }
   protected set joined(v: boolean) {
-    this.flags = v ? this.flags | JOINED : this.flags & ~JOINED;
+    this.setFlag(JOINED, v);
   }
   /** The active view has been full at least once (see `onShuffleTimer`: such a node does not
    *  escalate when it is only one member short). */
   protected get wasFull(): boolean {
-    return (this.flags & WAS_FULL) !== 0;
+    return this.flag(WAS_FULL);
   }
   protected set wasFull(v: boolean) {
-    this.flags = v ? this.flags | WAS_FULL : this.flags & ~WAS_FULL;
+    this.setFlag(WAS_FULL, v);
   }
   /** The shuffle timer is armed (the first `join` arms it). */
   protected get shuffleStarted(): boolean {
-    return (this.flags & SHUFFLE_STARTED) !== 0;
+    return this.flag(SHUFFLE_STARTED);
   }
   protected set shuffleStarted(v: boolean) {
-    this.flags = v ? this.flags | SHUFFLE_STARTED : this.flags & ~SHUFFLE_STARTED;
+    this.setFlag(SHUFFLE_STARTED, v);
   }
   /** The healing timer (`hv-repair`) is armed. */
   protected get repairArmed(): boolean {
-    return (this.flags & REPAIR_ARMED) !== 0;
+    return this.flag(REPAIR_ARMED);
   }
   protected set repairArmed(v: boolean) {
-    this.flags = v ? this.flags | REPAIR_ARMED : this.flags & ~REPAIR_ARMED;
+    this.setFlag(REPAIR_ARMED, v);
   }
   /** A SHUFFLE started outside our neighbours arrived in this shuffle period (`checkIsolated`). */
   protected get heardOutside(): boolean {
-    return (this.flags & HEARD_OUTSIDE) !== 0;
+    return this.flag(HEARD_OUTSIDE);
   }
   protected set heardOutside(v: boolean) {
-    this.flags = v ? this.flags | HEARD_OUTSIDE : this.flags & ~HEARD_OUTSIDE;
+    this.setFlag(HEARD_OUTSIDE, v);
   }
   /** The bootstrap-retry timer armed is the long periodic one (`armRetry`). */
   protected get retryLong(): boolean {
-    return (this.flags & RETRY_LONG) !== 0;
+    return this.flag(RETRY_LONG);
   }
   protected set retryLong(v: boolean) {
-    this.flags = v ? this.flags | RETRY_LONG : this.flags & ~RETRY_LONG;
+    this.setFlag(RETRY_LONG, v);
   }
 
   protected removePending(i: number): void {
