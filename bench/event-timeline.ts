@@ -24,7 +24,7 @@
  *     i.e. its eager parent's copy did not come in time).
  *
  *   npm run bench:event-timeline -- [--nodes 50] [--events 10] [--delay-ms 0] [--slowest 5] [--warm-query]
- *     [--queries 0] [--cpu-prof DIR] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
+ *     [--queries 0] [--cpu-prof DIR [--cpu-prof-every M] [--cpu-prof-interval US]] [--no-data-dir] [--log-level info|warn] [--bin OTHER/bin/rumor.js]
  *
  * `--queries N`: after the events, N queries to every agent, back to back from the next agents
  * round robin (as bench/cluster.ts's `query_all_ms`), answered by a bash handler that prints
@@ -68,6 +68,11 @@ interface Args {
   /** Run every agent with `--cpu-prof` into this directory (cut the profiles to
    *  `window_monotonic_us` of the result to see the events only). */
   cpuProf?: string;
+  /** With `--cpu-prof`: profile only every M-th agent (n0, nM, ...), so that the profiler's own
+   *  cost does not slow the whole fleet. */
+  cpuProfEvery: number;
+  /** With `--cpu-prof`: V8's sampling interval (µs; 1000 unless given). */
+  cpuProfIntervalUs: number;
   /** Agents without `--data-dir` (no restart snapshot): what its writes cost the events. */
   noDataDir: boolean;
   /** Another build's CLI (`bin/rumor.js` of a copy), for an A/B on the same machine. */
@@ -84,7 +89,7 @@ interface Args {
 }
 
 function args(): Args {
-  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false, queries: 0 };
+  const o: Args = { nodes: 50, events: 10, delayMs: 0, noDataDir: false, logLevel: 'info', slowest: 5, warmQuery: false, queries: 0, cpuProfEvery: 1, cpuProfIntervalUs: 1000 };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i += 2) {
     if (a[i] === '--no-data-dir' || a[i] === '--warm-query') {
@@ -100,11 +105,13 @@ function args(): Args {
     else if (a[i] === '--delay-ms' && ok) o.delayMs = v;
     else if (a[i] === '--slowest' && ok) o.slowest = v;
     else if (a[i] === '--queries' && ok) o.queries = v;
+    else if (a[i] === '--cpu-prof-every' && ok && v >= 1) o.cpuProfEvery = v;
+    else if (a[i] === '--cpu-prof-interval' && ok && v >= 50) o.cpuProfIntervalUs = v;
     else if (a[i] === '--cpu-prof' && a[i + 1] !== undefined) o.cpuProf = a[i + 1];
     else if (a[i] === '--bin' && a[i + 1] !== undefined) o.bin = a[i + 1];
     else if (a[i] === '--log-level' && (a[i + 1] === 'info' || a[i + 1] === 'warn')) o.logLevel = a[i + 1];
     else {
-      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --queries N, --cpu-prof DIR, --no-data-dir, --log-level info|warn, --bin PATH)\n`);
+      process.stderr.write(`bench/event-timeline: bad argument ${JSON.stringify(a[i])} (expected --nodes N (>= 2), --events N (>= 1), --delay-ms MS, --slowest K, --warm-query, --queries N, --cpu-prof DIR, --cpu-prof-every M, --cpu-prof-interval US (>= 50), --no-data-dir, --log-level info|warn, --bin PATH)\n`);
       process.exit(2);
     }
   }
@@ -245,7 +252,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { nodes: n, events, delayMs, cpuProf, noDataDir, logLevel, bin, slowest, warmQuery, queries } = args();
+  const { nodes: n, events, delayMs, cpuProf, cpuProfEvery, cpuProfIntervalUs, noDataDir, logLevel, bin, slowest, warmQuery, queries } = args();
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
@@ -266,7 +273,7 @@ async function main(): Promise<void> {
   const clientOf = (i: number): AgentClient => new AgentClient(`http://127.0.0.1:${plan.api[i]}`);
   const clients = Array.from({ length: n }, (_, i) => clientOf(i));
   const logFile = (i: number): string => join(dir, `agent-${i}.log`);
-  const nodeFlags = cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-interval', '1000'];
+  const nodeFlags = cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf, '--cpu-prof-interval', String(cpuProfIntervalUs)];
   const spawn = (i: number): ChildProcess => {
     const fd = openSync(logFile(i), 'a');
     const spec = agentArgs({
@@ -275,7 +282,8 @@ async function main(): Promise<void> {
       handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`, `query:timeline=${timelineHandler}`],
       extraArgs: ['--log-level', logLevel, ...(noDataDir ? [] : ['--data-dir', join(dir, `data-${i}`)])],
     });
-    const c = spawnChild(process.execPath, [...nodeFlags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
+    const flags = i % cpuProfEvery === 0 ? nodeFlags : [];
+    const c = spawnChild(process.execPath, [...flags, bin ?? rumorBin(), ...spec], { stdio: ['ignore', fd, fd], env: agentEnv(false), detached: true });
     closeSync(fd);
     return c;
   };
@@ -329,6 +337,7 @@ async function main(): Promise<void> {
       const l0 = launchers.map((l) => schedOf(l));
       const idleRate = ((c0 - gapCpu) / Math.max(1, Date.now() - gapStart)) * 1000;
       const t0 = Date.now();
+      const mono0 = Number(process.hrtime.bigint() / 1000n);
       await publish(plan.api[k % n], name, id);
       const times = await until(15_000, async () => {
         const t = Array.from({ length: n }, (_, i) => handlerRun(dir, i, id)?.at);
@@ -336,6 +345,7 @@ async function main(): Promise<void> {
       }, 100);
       if (!times) throw new Error(`event ${k} did not reach every handler within 15 s`);
       const last = Math.max(...times);
+      const mono1 = Number(process.hrtime.bigint() / 1000n);
       const cpu = fleetCpu() - c0;
       const s1 = pids.map((p) => schedOf(p));
       const l1 = launchers.map((l) => schedOf(l));
@@ -354,6 +364,8 @@ async function main(): Promise<void> {
       rows.push({
         event: k,
         since_join_ms: t0 - joinedAt,
+        // This event's window (publish to the bench seeing the last handler) on V8's profile clock.
+        window_monotonic_us: [mono0, mono1],
         latency_ms: r1(last - t0),
         last_delivery_ms: del.some((d) => d === undefined) ? null : r1(Math.max(...del.map((d) => d!.at - t0))),
         slowest_delivery_by_hops_ms: Object.fromEntries([...byHop].sort((a, b) => a[0] - b[0]).map(([h, t]) => [h, r1(t)])),
