@@ -254,6 +254,9 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 async function main(): Promise<void> {
   const { nodes: n, events, delayMs, cpuProf, cpuProfEvery, cpuProfIntervalUs, noDataDir, logLevel, bin, slowest, warmQuery, queries } = args();
   ensureCodeCache();
+  // The other build's own cache too (made by its scripts/code-cache.mjs, which compiles the
+  // event path): without it, that build's agents compile the first event's code at the event.
+  if (bin !== undefined) ensureCodeCache(join(dirname(bin), '..'));
   const dir = mkdtempSync(join(tmpdir(), 'bench-evtl-'));
   const handlers = Array.from({ length: n }, (_, i) => {
     const p = join(dir, `handler-${i}.sh`);
