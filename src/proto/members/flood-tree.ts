@@ -1,0 +1,168 @@
+/**
+ * Which overlay neighbours send us the membership flood in full (dissemination.ts): Plumtree's
+ * eager / lazy split (Leitão et al., SRDS 2007, §3) applied to the `m-changes` batches, in two
+ * forms.
+ *
+ * - `pruneFlood` (off by default; h29m): a batch of a neighbour that brought nothing new prunes
+ *   it (`m-prune`), keeping FLOOD_FEEDERS that still send; a feeder's link down, or a feeder
+ *   marked suspect or failed, grafts every pruned neighbour back and reconciles with each by
+ *   `m-sync`. It learns its tree during a failure wave (membership is quiet before), and a
+ *   batch mixes new and known changes, so few links are pruned before the wave has passed.
+ * - `eagerFeeders` F > 0: the tree is set before any traffic. A link that comes up while we
+ *   already have F feeders (neighbours we did not prune) is pruned at once; so each node takes
+ *   the whole flood from F neighbours (the first F links it got), and each change reaches it
+ *   about F times over the overlay instead of once per link (≈ 4–5; the ring subjects' shares
+ *   come on top, dissemination.ts). Measured (the bench:members scenario, 2,000 nodes, 10 %
+ *   crashed): with every link eager each link brought 9–32 % (p10–p90) of a node's first copies
+ *   and only 94 of 15,862 links none — the flood's own arrival order never singles out a tree,
+ *   so it is imposed. F = 2, not 1: each node taking one feeder would make the feeder graph a
+ *   set of in-trees whose sources reach their own descendants only; two make it, for random
+ *   choices, connected with high probability (random 2-in digraphs). A feeder lost (its link
+ *   down, or marked suspect or failed here) is replaced by grafting one pruned neighbour that
+ *   we hold up (`m-prune` graft), at random; when no feeder is left (a hole in the tree, where
+ *   changes may have been missed) the new one is also reconciled by `m-sync`.
+ *
+ * Where we differ from Plumtree: no IHAVE. A pruned link carries only the sender's own entry
+ * (and its ring share when the peer is a ring subject), never the ids of the changes it did not
+ * send: a membership change is (member, state) — its id *is* the whole entry (an address and a
+ * number), so announcing ids costs the receiver the same lookup per change as the copy itself,
+ * and saves nothing but a few bytes. What the tree misses is repaired by the ring subjects'
+ * shares, the grafts' syncs, the piggyback on pings, and the periodic anti-entropy.
+ */
+import type { Rng } from '../types.js';
+import { isUp, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+
+/** With `pruneFlood`, overlay neighbours that keep sending us their batches, at least: two,
+ *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
+ *  flood another path, beside the ring links. */
+const FLOOD_FEEDERS = 2;
+
+export class FloodTree<P> {
+  /** Overlay neighbours that pruned us (they get our own entry only). */
+  private readonly lazy = new Set<P>();
+  /** Overlay neighbours we pruned (they send us theirs only). */
+  private readonly pruned = new Set<P>();
+  /** Grafts sent (tests, metrics). */
+  grafts = 0;
+
+  constructor(
+    private readonly config: MembersConfig,
+    private readonly rng: Rng,
+    private readonly nbrs: ReadonlySet<P>,
+    private readonly store: MemberStore<P>,
+    private readonly send: (to: P, msg: MembersMessage<P>) => void,
+    private readonly syncWith: (peer: P, now: number) => void,
+  ) {}
+
+  /** Whether `p` (an overlay neighbour) gets our whole batches. */
+  sendsAll(p: P): boolean {
+    return !this.lazy.has(p);
+  }
+
+  /** Whether we pruned any neighbour (a suspicion or verdict may be about a feeder). */
+  get pruning(): boolean {
+    return this.pruned.size > 0;
+  }
+
+  /** Neighbours we pruned (tests). */
+  prunedCount(): number {
+    return this.pruned.size;
+  }
+
+  /** A batch of `from` (an overlay neighbour) brought only changes we held (other than its own
+   *  entry): with `pruneFlood`, ask it to stop, unless it is one of our last FLOOD_FEEDERS
+   *  neighbours that still send to us. */
+  maybePrune(from: P): void {
+    if (!this.config.pruneFlood || this.pruned.has(from)) return;
+    if (this.feeders(undefined, false) <= FLOOD_FEEDERS) return;
+    this.prune(from);
+  }
+
+  private prune(p: P): void {
+    this.pruned.add(p);
+    this.send(p, { type: 'm-prune', graft: false });
+  }
+
+  /** Neighbours that send us everything (not pruned), `except` left out; with `up`, only
+   *  those we hold up (alive or suspect). */
+  private feeders(except: P | undefined, up: boolean): number {
+    let f = 0;
+    for (const p of this.nbrs) if (p !== except && !this.pruned.has(p) && (!up || isUp(this.store.get(p)))) f++;
+    return f;
+  }
+
+  /** `m-prune` from a neighbour: send it our own entry only (`graft`: everything again). */
+  onPrune(from: P, graft: boolean): void {
+    if (graft) this.lazy.delete(from);
+    else if (this.nbrs.has(from)) this.lazy.add(from);
+  }
+
+  /** A new overlay link: it sends and receives the whole flood, unless (`eagerFeeders`) we have
+   *  our feeders (that we hold up) already, and then we prune it at once. */
+  linkUp(peer: P): void {
+    this.lazy.delete(peer);
+    this.pruned.delete(peer);
+    const f = this.config.eagerFeeders;
+    if (f > 0 && this.feeders(peer, true) >= f) this.prune(peer);
+  }
+
+  /** An overlay link went down. */
+  linkDown(peer: P, now: number): void {
+    this.lazy.delete(peer);
+    if (this.pruned.delete(peer)) return;
+    if (this.config.eagerFeeders > 0) this.refill(undefined, now);
+    else this.graftAll(now);
+  }
+
+  /** Member `m` is now suspect or failed in our table: if it is one of our feeders, replace it
+   *  (`eagerFeeders`) or graft every pruned neighbour (`pruneFlood`) at once rather than when
+   *  its link times out (5 s after a silent crash in the simulator; TCP keepalive in the
+   *  agent), so the flood has its paths back before the wave of verdicts that includes it. */
+  feederDown(m: P, now: number): void {
+    if (this.pruned.size === 0 || !this.nbrs.has(m) || this.pruned.has(m)) return;
+    if (this.config.eagerFeeders > 0) this.refill(m, now);
+    else this.graftAll(now);
+  }
+
+  /** `eagerFeeders`: graft pruned neighbours we hold up, at random, until F feeders that we
+   *  hold up send to us (`down`: a feeder that no longer counts). With none left before the
+   *  graft, the first one grafted is also reconciled (`m-sync`): changes may have been missed. */
+  private refill(down: P | undefined, now: number): void {
+    let live = this.feeders(down, true);
+    const hole = live === 0;
+    while (live < this.config.eagerFeeders) {
+      const p = this.pickPruned();
+      if (p === undefined) return;
+      this.pruned.delete(p);
+      this.grafts++;
+      this.send(p, { type: 'm-prune', graft: true });
+      if (hole && live === 0) this.syncWith(p, now);
+      live++;
+    }
+  }
+
+  /** A random pruned neighbour that we hold up (undefined: none). */
+  private pickPruned(): P | undefined {
+    let k = 0;
+    let pick: P | undefined = undefined;
+    for (const p of this.pruned) {
+      if (!isUp(this.store.get(p))) continue;
+      k++;
+      if (this.rng.int(k) === 0) pick = p;
+    }
+    return pick;
+  }
+
+  /** `pruneFlood`: ask every neighbour we pruned to send everything again, and reconcile with
+   *  them: their flushes since the prune left out what they relayed (Plumtree's GRAFT asks for
+   *  the missed message; here an `m-sync` to each, the digest bringing what we lack). */
+  private graftAll(now: number): void {
+    if (this.pruned.size === 0) return;
+    for (const p of this.pruned) {
+      this.grafts++;
+      this.send(p, { type: 'm-prune', graft: true });
+      this.syncWith(p, now);
+    }
+    this.pruned.clear();
+  }
+}
