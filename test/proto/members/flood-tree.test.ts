@@ -18,9 +18,11 @@ function setup() {
   return { m, io, n1, n2, n3, n4 };
 }
 
-test('eagerFeeders: the first two links feed us; every later link is pruned as it comes up', () => {
-  const { io, n3, n4 } = setup();
+test('eagerFeeders: the first two links feed us (each told so: a graft); every later link is pruned as it comes up', () => {
+  const { io, n1, n2, n3, n4 } = setup();
   assert.deepEqual(prunes(io.take()), [
+    [n1, { type: 'm-prune', graft: true }],
+    [n2, { type: 'm-prune', graft: true }],
     [n3, { type: 'm-prune', graft: false }],
     [n4, { type: 'm-prune', graft: false }],
   ]);
@@ -78,14 +80,14 @@ test('eagerFeeders: both feeders marked failed in our table, one after the other
   assert.deepEqual(prunes(io.take()), []);
   // A new link while fewer than two feeders are up in our table: it feeds us, not pruned.
   m.neighborUp(A[5], 50);
-  assert.deepEqual(prunes(io.take()), []);
+  assert.deepEqual(prunes(io.take()), [[A[5], { type: 'm-prune', graft: true }]]);
 });
 
 test('eagerFeeders 1: the only feeder lost leaves a hole: the neighbour grafted is also reconciled (m-sync)', () => {
   const { m, io } = machine(A[0], A, { rings: 4, eagerFeeders: 1 });
   m.start(0);
   for (const p of A.slice(1, 4)) m.neighborUp(p, 0);
-  assert.deepEqual(prunes(io.take()).map((g) => g[0]), [A[2], A[3]], 'the first link feeds us');
+  assert.deepEqual(prunes(io.take()).map((g) => [g[0], (g[1] as { graft: boolean }).graft]), [[A[1], true], [A[2], false], [A[3], false]], 'the first link feeds us');
   m.neighborDown(A[1], 'link-failed', 300);
   const out = io.take();
   const grafts = prunes(out);
