@@ -342,6 +342,7 @@ export class Dissemination<P> {
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
     }
     if (flood && fresh > 0) this.fedAt = now;
+    if (flood) this.tree.onBatch(from, fresh > 0, now);
     this.relaying = false;
     this.from = undefined;
     if (flood && fresh === 0 && this.config.pruneFlood && ids.some((m, i) => m !== from && !changesSkipped(skip, i))) this.tree.maybePrune(from);
@@ -356,8 +357,8 @@ export class Dissemination<P> {
 
   /** A new overlay link: it sends and receives the whole flood, or (`eagerFeeders`) is pruned
    *  at once when we have our feeders (flood-tree.ts). */
-  linkReset(peer: P): void {
-    this.tree.linkUp(peer);
+  linkReset(peer: P, now: number): void {
+    this.tree.linkUp(peer, now);
   }
 
   /** An overlay link went down: if it fed us, graft (flood-tree.ts). If it was our last one, the

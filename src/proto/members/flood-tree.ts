@@ -48,6 +48,15 @@ export class FloodTree<P> {
   private readonly lazy = new Set<P>();
   /** Overlay neighbours we pruned (they send us theirs only). */
   private readonly pruned = new Set<P>();
+  /** `eagerFeeders`: when each overlay neighbour's last flooded batch came (or its link came
+   *  up), and the feeders silent through a failure wave (`onBatch`). */
+  private readonly heard = new Map<P, number>();
+  private readonly silent = new Set<P>();
+  /** `eagerFeeders`: when a batch last brought us news, when the current run of such batches
+   *  began, and when feeders were last checked for silence. */
+  private lastFresh = -Infinity;
+  private freshSince = -Infinity;
+  private lastCheck = -Infinity;
   /** Grafts sent (tests, metrics). */
   grafts = 0;
 
@@ -93,7 +102,7 @@ export class FloodTree<P> {
    *  those we hold up (alive or suspect). */
   private feeders(except: P | undefined, up: boolean): number {
     let f = 0;
-    for (const p of this.nbrs) if (p !== except && !this.pruned.has(p) && (!up || isUp(this.store.get(p)))) f++;
+    for (const p of this.nbrs) if (p !== except && !this.pruned.has(p) && (!up || (isUp(this.store.get(p)) && !this.silent.has(p)))) f++;
     return f;
   }
 
@@ -110,11 +119,13 @@ export class FloodTree<P> {
    *  (2,000 nodes, 10 % crashed, seed 1): without it a node took its feeder's batches as
    *  coming while the feeder held it pruned, and with the other feeder's batch lost (1 %) it
    *  waited 3.8 s for anti-entropy. */
-  linkUp(peer: P): void {
+  linkUp(peer: P, now: number): void {
     this.lazy.delete(peer);
     this.pruned.delete(peer);
+    this.silent.delete(peer);
     const f = this.config.eagerFeeders;
     if (f === 0) return;
+    this.heard.set(peer, now);
     if (this.feeders(peer, true) >= f) this.prune(peer);
     else this.send(peer, { type: 'm-prune', graft: true });
   }
@@ -122,6 +133,8 @@ export class FloodTree<P> {
   /** An overlay link went down. */
   linkDown(peer: P, now: number): void {
     this.lazy.delete(peer);
+    this.heard.delete(peer);
+    this.silent.delete(peer);
     if (this.pruned.delete(peer)) return;
     if (this.config.eagerFeeders > 0) this.refill(undefined, now);
     else this.graftAll(now);
@@ -135,6 +148,33 @@ export class FloodTree<P> {
     if (this.pruned.size === 0 || !this.nbrs.has(m) || this.pruned.has(m)) return;
     if (this.config.eagerFeeders > 0) this.refill(m, now);
     else this.graftAll(now);
+  }
+
+  /** `eagerFeeders`: a flooded batch from overlay neighbour `from` (`fresh`: it brought news).
+   *  A feeder that sent us no batch for a probe period while batches have brought news for a
+   *  probe period or more (a failure wave: every node relays hundreds of verdicts a second) is
+   *  taken as not feeding us — its GRAFT lost, the link one-sided, or the feeder crashed
+   *  before its link times out — and is sent the GRAFT again, while a pruned neighbour is
+   *  grafted in its place (`refill`); its next batch makes it a feeder again. Checked at most
+   *  once a flush period; the cost, a look at each neighbour. */
+  onBatch(from: P, fresh: boolean, now: number): void {
+    if (this.config.eagerFeeders === 0) return;
+    this.heard.set(from, now);
+    this.silent.delete(from);
+    if (!fresh) return;
+    const period = this.config.probeIntervalMs;
+    if (now - this.lastFresh > period) this.freshSince = now;
+    this.lastFresh = now;
+    if (now - this.freshSince < period || now - this.lastCheck < this.config.flushIntervalMs) return;
+    this.lastCheck = now;
+    let quiet = false;
+    for (const p of this.nbrs) {
+      if (this.pruned.has(p) || this.silent.has(p) || now - (this.heard.get(p) ?? -Infinity) <= period) continue;
+      this.silent.add(p);
+      this.send(p, { type: 'm-prune', graft: true });
+      quiet = true;
+    }
+    if (quiet) this.refill(undefined, now);
   }
 
   /** `eagerFeeders`: graft pruned neighbours we hold up, at random, until F feeders that we

@@ -247,7 +247,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborUp(peer: P, now: number): void {
     if (this.stopped) return;
     this.nbrs.add(peer);
-    this.spread.linkReset(peer);
+    this.spread.linkReset(peer, now);
     this.spread.linkUp(peer, now, this.detector.troubled(now));
   }
 

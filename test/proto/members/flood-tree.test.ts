@@ -87,7 +87,7 @@ test('eagerFeeders 1: the only feeder lost leaves a hole: the neighbour grafted 
   const { m, io } = machine(A[0], A, { rings: 4, eagerFeeders: 1 });
   m.start(0);
   for (const p of A.slice(1, 4)) m.neighborUp(p, 0);
-  assert.deepEqual(prunes(io.take()).map((g) => [g[0], (g[1] as { graft: boolean }).graft]), [[A[1], true], [A[2], false], [A[3], false]], 'the first link feeds us');
+  assert.deepEqual(prunes(io.take()).map((g) => [g[0], (g[1] as unknown as { graft: boolean }).graft]), [[A[1], true], [A[2], false], [A[3], false]], 'the first link feeds us');
   m.neighborDown(A[1], 'link-failed', 300);
   const out = io.take();
   const grafts = prunes(out);
