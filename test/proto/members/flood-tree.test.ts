@@ -95,6 +95,24 @@ test('eagerFeeders 1: the only feeder lost leaves a hole: the neighbour grafted 
   assert.deepEqual(out.filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [grafts[0][0]]);
 });
 
+test('eagerFeeders: a feeder that sent nothing for a probe period while batches brought news is grafted again and replaced', () => {
+  const { m, io, n1, n2 } = setup();
+  io.take();
+  const verdict = (i: number) => ({ type: 'm-changes' as const, ids: [A[10 + i]], states: [pack(0, FAILED)], metas: null, sync: false });
+  // News from n1 every 300 ms; n2 (a feeder) sends nothing.
+  for (const [i, t] of [10, 300, 600, 900].entries()) m.handleMessage(n1, verdict(i), t);
+  assert.deepEqual(prunes(io.take()), [], 'news for less than a probe period: no check yet');
+  m.handleMessage(n1, verdict(4), 1100);
+  const grafts = prunes(io.take());
+  assert.deepEqual(grafts[0], [n2, { type: 'm-prune', graft: true }], 'n2 is sent the graft again (it may have been lost)');
+  assert.equal(grafts.length, 2, 'and one pruned neighbour is grafted in its place');
+  assert.ok([A[3], A[4]].includes(grafts[1][0] as string));
+  assert.deepEqual(grafts[1][1], { type: 'm-prune', graft: true });
+  // n1 spoke within the period: not taken as silent; nothing more within a flush period.
+  m.handleMessage(n1, verdict(5), 1150);
+  assert.deepEqual(prunes(io.take()), []);
+});
+
 test('eagerFeeders: a value out of [0, 16] is refused with a clear error', () => {
   const r = resolveMembersConfig({ eagerFeeders: 17 });
   assert.equal(r.ok, false);
