@@ -31,7 +31,8 @@
  * piggyback on pings, and the periodic anti-entropy — slowly: measured (bench:members, seed 1,
  * 10 % crashed; docs/results.md, h32m), at 2,000 nodes F = 3 kept p100 (6.40 s against 6.35 s)
  * with 20 % fewer copies, but at 2·10^4 F = 2 and F = 3 cut the flooded entries 33 % and 22 %
- * while p100 went from 6.6 s to 28.2 s and 17.3 s: with 1 % loss a node whose feeder's batch,
+ * while p100 went from 6.6 s to 28.2 s and 17.3 s (60.0 s and 35.2 s with the link-up graft and
+ * the silent-feeder check, which at 2,000 nodes had brought F = 3 back to 6.35 s): with 1 % loss a node whose feeder's batch,
  * or whose PRUNE or GRAFT, was lost (the two ends of a link also see it come and go at
  * different times) misses verdicts until a sync brings them, as `suspect` first. Hence off.
  */

@@ -130,7 +130,7 @@
  *   the first F is pruned as it comes up, a lost feeder replaced by one graft) cuts the copies
  *   by a fifth to a third but, without IHAVE, leaves a node whose feeder's batch or PRUNE /
  *   GRAFT was lost (1 % loss in the simulator) to anti-entropy: at 2·10^4 nodes, F = 2,
- *   p100 6.6 → 28.2 s (docs/results.md, h32m); hence off.
+ *   p100 6.6 → 28.2 s (60.0 s with the repairs tried; docs/results.md, h32m); hence off.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
  *   memberlist then times that suspicion at every node, only observers time ours: the node
