@@ -20,7 +20,9 @@
  *   choices, connected with high probability (random 2-in digraphs). A feeder lost (its link
  *   down, or marked suspect or failed here) is replaced by grafting one pruned neighbour that
  *   we hold up (`m-prune` graft), at random; when no feeder is left (a hole in the tree, where
- *   changes may have been missed) the new one is also reconciled by `m-sync`.
+ *   changes may have been missed) the new one is also reconciled by `m-sync`. A link kept as a
+ *   feeder is sent a graft when it comes up (`linkUp`), and a feeder silent through a wave is
+ *   grafted again and replaced (`onBatch`).
  *
  * Where we differ from Plumtree: no IHAVE. A pruned link carries only the sender's own entry
  * (and its ring share when the peer is a ring subject), never the ids of the changes it did not
@@ -31,10 +33,11 @@
  * piggyback on pings, and the periodic anti-entropy — slowly: measured (bench:members, seed 1,
  * 10 % crashed; docs/results.md, h32m), at 2,000 nodes F = 3 kept p100 (6.40 s against 6.35 s)
  * with 20 % fewer copies, but at 2·10^4 F = 2 and F = 3 cut the flooded entries 33 % and 22 %
- * while p100 went from 6.6 s to 28.2 s and 17.3 s (60.0 s and 35.2 s with the link-up graft and
- * the silent-feeder check, which at 2,000 nodes had brought F = 3 back to 6.35 s): with 1 % loss a node whose feeder's batch,
- * or whose PRUNE or GRAFT, was lost (the two ends of a link also see it come and go at
- * different times) misses verdicts until a sync brings them, as `suspect` first. Hence off.
+ * while p100 went from 6.6 s to 28.2 s and 17.3 s (60.0 s and 35.2 s with the link-up graft
+ * and the silent-feeder check, which at 2,000 nodes had brought F = 3 back to 6.35 s): with
+ * 1 % loss a node whose feeder's batch, or whose PRUNE or GRAFT, was lost (the two ends of a
+ * link also see it come and go at different times) misses verdicts until a sync brings them,
+ * as `suspect` first. Hence off.
  */
 import type { Rng } from '../types.js';
 import { isUp, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
