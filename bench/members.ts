@@ -7,7 +7,7 @@
  * `bench/results/members-<N>.json`:
  * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
- *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, cpu_settle_s,
+ *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, eager_feeders, cpu_settle_s,
  *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
  *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership
  *   change queues through the wave, sampled every 0.5 s of virtual time, summed over the nodes
@@ -18,9 +18,10 @@
  *   kernel's high-water mark of the process, `VmHWM`, where /proc has it, else the largest
  *   sample).
  *
- * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]`
- * (`--prune-flood` overrides the machine's `pruneFlood` default; the file is then
- * `members-<N>-prune-<on|off>.json`).
+ * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]
+ * [--eager-feeders F]` (`--prune-flood` overrides the machine's `pruneFlood` default, the file
+ * is then `members-<N>-prune-<on|off>.json`; `--eager-feeders` its `eagerFeeders` (0–16), the
+ * file `members-<N>-feeders-<F>.json`).
  * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time, and every
  * 1 s through the failure wave.
  */
@@ -66,10 +67,24 @@ function rssHighWater(): number {
   }
 }
 
+/** `--eager-feeders F`: the `eagerFeeders` override (undefined: the machine's default). */
+function feedersArg(): number | undefined {
+  const i = process.argv.indexOf('--eager-feeders');
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0 || v > 16) {
+    process.stderr.write(`bench/members: --eager-feeders: expected an integer in [0, 16], got ${JSON.stringify(process.argv[i + 1])}\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
   const prune = pruneArg();
+  const feeders = feedersArg();
+  const overrides = { ...(prune === undefined ? {} : { pruneFlood: prune }), ...(feeders === undefined ? {} : { eagerFeeders: feeders }) };
   const t0 = Date.now();
   const load0 = loadavg()[0];
   const c0 = process.cpuUsage();
@@ -90,7 +105,7 @@ async function main(): Promise<void> {
     };
     sim.at(5000, progress);
   };
-  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, prune === undefined ? {} : { pruneFlood: prune }, watch);
+  const { ms, steady } = settledMembers(nodes, seed, MF_NETWORK, overrides, watch);
   // The change queues through the wave: their peak (summed over the nodes, and at the busiest
   // node) every 0.5 s of virtual time, and the changes the queue bound dropped.
   let queuedPeak = 0;
@@ -140,13 +155,15 @@ async function main(): Promise<void> {
     flood_entries_per_node: Math.round((ms.floodEntries - f0) / live),
     sync_entries_per_node: Math.round((ms.syncEntries - s0) / live),
     prune_flood: ms.config.pruneFlood,
+    eager_feeders: ms.config.eagerFeeders,
     cpu_settle_s: Math.round(cpu(c1) * 10) / 10,
     cpu_wave_s: Math.round((cpu(c2) - cpu(c1)) * 10) / 10,
     load_avg: [load0, loadavg()[0]].map((x) => Math.round(x * 10) / 10),
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, prune === undefined ? `members-${nodes}.json` : `members-${nodes}-prune-${prune ? 'on' : 'off'}.json`);
+  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`);
+  const file = join(dir, `members-${nodes}${tag}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);
   process.stdout.write(`wrote ${file}\n`);

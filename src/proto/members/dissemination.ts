@@ -11,6 +11,7 @@ import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
 import { answerDigest, digestFor } from './digest.js';
+import { FloodTree } from './flood-tree.js';
 
 /** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
@@ -31,10 +32,6 @@ const LINK_SYNC_DEFER_PERIODS = 1;
  *  another (`syncWith`), in probe periods: the answer is one `m-changes` over TCP, back within a
  *  round trip unless the peer is starved; a peer that died fails the link first. */
 const JOIN_ASK_WAIT_PERIODS = 2;
-/** With `pruneFlood`, overlay neighbours that keep sending us their batches, at least: two,
- *  so that a silent crash of one (its link breaks only after the link timeout) leaves the
- *  flood another path, beside the ring links. */
-const FLOOD_FEEDERS = 2;
 /** With `linkSyncOnce`: the peers whose `m-sync` we answered last (a ring this long: links
  *  come up a few at a time, and the check only looks one probe period back). */
 const RECENT_SYNCS = 8;
@@ -73,10 +70,9 @@ export class Dissemination<P> {
    *  again every sync tick while the meta is still missing (the answer may be lost). */
   private readonly needMeta = new Set<P>();
   private readonly askedMeta = new Set<P>();
-  /** `pruneFlood` (Plumtree's eager / lazy split): overlay neighbours that pruned us (they get
-   *  our own entry only), and those we pruned (they send us theirs only). */
-  private readonly lazy = new Set<P>();
-  private readonly pruned = new Set<P>();
+  /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
+   *  flood-tree.ts). */
+  readonly tree: FloodTree<P>;
   /** The failed member our last reconnect tick sent an `m-sync` (undefined: none, or it
    *  answered already): its `m-digest` tells the node's overlay it is back (`reconnectTick`). */
   private reconnecting: P | undefined = undefined;
@@ -97,6 +93,7 @@ export class Dissemination<P> {
     private readonly subjectsByRing: () => (P | undefined)[],
   ) {
     this.queue = new ChangeQueue<P>(config.maxQueuedChanges, config.queueDepthPerMember, self, store);
+    this.tree = new FloodTree<P>(config, rng, nbrs, store, (to, msg) => this.io.send(to, msg), (peer, now) => this.syncWith(peer, now));
   }
 
   start(now: number): void {
@@ -114,7 +111,7 @@ export class Dissemination<P> {
    *  (node, member) pairs than the verdicts themselves, for nothing. */
   enqueue(m: P, state: number, meta: MemberMeta | null, now: number): void {
     const suspect = statusOf(state) === SUSPECT;
-    if (this.pruned.size > 0 && (suspect || statusOf(state) === FAILED)) this.feederDown(m, now);
+    if (this.tree.pruning && (suspect || statusOf(state) === FAILED)) this.tree.feederDown(m, now);
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
     // A change about us (a refutation of what the sender said) goes back to the sender too.
@@ -205,7 +202,7 @@ export class Dissemination<P> {
     const msg: Changes<P> = { type: 'm-changes', ids, states, metas, sync: false, skip: null };
     const byRing = this.subjectsByRing();
     for (const p of this.nbrs) {
-      if (!this.lazy.has(p)) this.sendBatch(p, msg, srcs, -1, null);
+      if (this.tree.sendsAll(p)) this.sendBatch(p, msg, srcs, -1, null);
       // A neighbour that pruned us gets our own entry, and its ring share if it is a ring subject.
       else if (!byRing.includes(p)) this.sendBatch(p, msg, srcs, 0, null);
     }
@@ -217,7 +214,7 @@ export class Dissemination<P> {
     let ringOf: Int8Array | null = null;
     for (let r = 0; r < byRing.length; r++) {
       const p = byRing[r];
-      if (p === undefined || (this.nbrs.has(p) && !this.lazy.has(p)) || byRing.indexOf(p) < r) continue;
+      if (p === undefined || (this.nbrs.has(p) && this.tree.sendsAll(p)) || byRing.indexOf(p) < r) continue;
       let rings = 0;
       for (let q = r; q < byRing.length; q++) if (byRing[q] === p) rings |= 1 << q;
       ringOf ??= this.ringsOf(msg.ids);
@@ -345,38 +342,26 @@ export class Dissemination<P> {
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
     }
     if (flood && fresh > 0) this.fedAt = now;
+    if (flood) this.tree.onBatch(from, fresh > 0, now);
     this.relaying = false;
     this.from = undefined;
-    if (flood && fresh === 0 && this.config.pruneFlood && ids.some((m, i) => m !== from && !changesSkipped(skip, i))) this.maybePrune(from);
+    if (flood && fresh === 0 && this.config.pruneFlood && ids.some((m, i) => m !== from && !changesSkipped(skip, i))) this.tree.maybePrune(from);
   }
 
-  // ------------------------------------------------------------------ pruning the flood
+  // ------------------------------------------------------------------ the flood's links
 
-  /** A batch of `from` (an overlay neighbour) brought only changes we held (other than its own
-   *  entry): with `pruneFlood`, ask it to stop, unless it is one of our last FLOOD_FEEDERS
-   *  neighbours that still send to us. */
-  private maybePrune(from: P): void {
-    if (!this.config.pruneFlood || this.pruned.has(from)) return;
-    let feeders = 0;
-    for (const p of this.nbrs) if (!this.pruned.has(p)) feeders++;
-    if (feeders <= FLOOD_FEEDERS) return;
-    this.pruned.add(from);
-    this.io.send(from, { type: 'm-prune', graft: false });
-  }
-
-  /** `m-prune` from a neighbour: send it our own entry only (`graft`: everything again). */
+  /** `m-prune` from a neighbour (flood-tree.ts). */
   onPrune(from: P, graft: boolean): void {
-    if (graft) this.lazy.delete(from);
-    else if (this.nbrs.has(from)) this.lazy.add(from);
+    this.tree.onPrune(from, graft);
   }
 
-  /** A new overlay link sends and receives the whole flood. */
-  linkReset(peer: P): void {
-    this.lazy.delete(peer);
-    this.pruned.delete(peer);
+  /** A new overlay link: it sends and receives the whole flood, or (`eagerFeeders`) is pruned
+   *  at once when we have our feeders (flood-tree.ts). */
+  linkReset(peer: P, now: number): void {
+    this.tree.linkUp(peer, now);
   }
 
-  /** An overlay link went down: if it fed us, graft (`graftAll`). If it was our last one, the
+  /** An overlay link went down: if it fed us, graft (flood-tree.ts). If it was our last one, the
    *  flood no longer reaches us: the pull of every probe period (`syncTick`) starts within a
    *  probe period, not at the sync tick armed while we had neighbours (up to
    *  `syncIntervalMs` away). Measured, `rumor sim membership-failures` rows at 2,000 nodes, 90 %
@@ -384,38 +369,16 @@ export class Dissemination<P> {
    *  `suspect` from t = 12 s until its next sync tick at t = 24 s (p100 24.3 s; docs/results.md,
    *  h31m). */
   linkDown(peer: P, now: number): void {
-    this.lazy.delete(peer);
     if (this.nbrs.size === 0 && this.syncDue - now > this.config.probeIntervalMs) {
       this.staleSyncs.add(this.syncDue);
       this.armSync(this.config.probeIntervalMs, now);
     }
-    if (this.pruned.delete(peer)) return;
-    this.graftAll(now);
+    this.tree.linkDown(peer, now);
   }
 
   private armSync(delay: number, now: number): void {
     this.syncDue = now + delay;
     this.io.timer(delay, { type: 'm-sync-tick', due: this.syncDue });
-  }
-
-  /** A feeder (an overlay neighbour we did not prune) is now suspect or failed in our table:
-   *  graft at once rather than when its link times out (5 s after a silent crash in the
-   *  simulator; TCP keepalive in the agent), so the flood has its paths back before the wave
-   *  of verdicts that includes it arrives. */
-  feederDown(m: P, now: number): void {
-    if (this.pruned.size > 0 && this.nbrs.has(m) && !this.pruned.has(m)) this.graftAll(now);
-  }
-
-  /** Ask every neighbour we pruned to send everything again, and reconcile with them: their
-   *  flushes since the prune left out what they relayed (Plumtree's GRAFT asks for the missed
-   *  message; here an `m-sync` to each, the digest bringing what we lack). */
-  private graftAll(now: number): void {
-    if (this.pruned.size === 0) return;
-    for (const p of this.pruned) {
-      this.io.send(p, { type: 'm-prune', graft: true });
-      this.syncWith(p, now);
-    }
-    this.pruned.clear();
   }
 
   // ------------------------------------------------------------------ anti-entropy

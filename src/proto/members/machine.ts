@@ -125,7 +125,12 @@
  *   "Scale", h29m): it cuts the flooded copies only 4–18 % (a batch mixes new and known
  *   changes, so few links are pruned before the wave has passed) while the grafts' syncs
  *   cost more than that: detection bytes +12 % (10 % crashed) and +38 % (50 %), p100 at 90 %
- *   13.7 → 27.3 s (without the graft's sync the 50 % p100 was 15.0 s); hence off.
+ *   13.7 → 27.3 s (without the graft's sync the 50 % p100 was 15.0 s); hence off. The tree
+ *   set before any traffic (`eagerFeeders` F, off by default; flood-tree.ts: every link after
+ *   the first F is pruned as it comes up, a lost feeder replaced by one graft) cuts the copies
+ *   by a fifth to a third but, without IHAVE, leaves a node whose feeder's batch or PRUNE /
+ *   GRAFT was lost (1 % loss in the simulator) to anti-entropy: at 2·10^4 nodes, F = 2,
+ *   p100 6.6 → 28.2 s (60.0 s with the repairs tried; docs/results.md, h32m); hence off.
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
  *   memberlist then times that suspicion at every node, only observers time ours: the node
@@ -242,7 +247,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   neighborUp(peer: P, now: number): void {
     if (this.stopped) return;
     this.nbrs.add(peer);
-    this.spread.linkReset(peer);
+    this.spread.linkReset(peer, now);
     this.spread.linkUp(peer, now, this.detector.troubled(now));
   }
 

@@ -298,6 +298,13 @@ export interface MembersConfig {
    *  figures were measured with a sync from each end); the agent turns it on (measured with
    *  `npm run bench:join-cost`, docs/results.md "One sync per link (h26j)"). */
   linkSyncOnce: boolean;
+  /** The flood's tree set before any traffic (flood-tree.ts): a node takes the whole flood of
+   *  `m-changes` from this many overlay neighbours (the first links it got, replaced at random
+   *  among the others when one goes down) and prunes every other link at once (`m-prune`), so
+   *  each change reaches it about this many times over the overlay instead of once per link.
+   *  0: every link carries everything (with `pruneFlood`, the tree learnt from the batches).
+   *  Default 0 (docs/results.md, h32m). */
+  eagerFeeders: number;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -326,6 +333,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   indirectBothWays: false,
   pruneFlood: false,
   linkSyncOnce: false,
+  eagerFeeders: 0,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -354,6 +362,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
     int('maxReaped', 0, 10_000_000),
     int('linkFailedSuspicionMs', 0, 600_000),
     int('incarnation', 0, MAX_INCARNATION),
+    int('eagerFeeders', 0, 16),
   ];
   for (const e of checks) if (e !== null) return { ok: false, reason: e };
   if (!(typeof c.suspicionMult === 'number' && c.suspicionMult > 0 && c.suspicionMult <= 100)) {
