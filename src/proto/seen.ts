@@ -75,6 +75,9 @@ export class SeenCache {
    *  checked before the ring, whose two arrays are two more memory accesses (a simulated
    *  node's cache is rarely in the processor's cache). */
   private newest: MsgId | undefined = undefined;
+  /** The id `has` answered false for last, while nothing was added since: `add` of that id
+   *  (Plumtree's validate-then-remember of a new id) skips its own lookup. */
+  private missed: MsgId | undefined = undefined;
   private gcArmed = false;
   /** Minimum delay between two GC runs, so a steady stream does not fire one per message. */
   private readonly gcSlackMs: number;
@@ -97,7 +100,9 @@ export class SeenCache {
 
   /** True if `id` is remembered. */
   has(id: MsgId): boolean {
-    return (id === this.newest && this.count > 0) || this.find(id) >= 0;
+    if ((id === this.newest && this.count > 0) || this.find(id) >= 0) return true;
+    this.missed = id;
+    return false;
   }
 
   /** The number of `id` if remembered, else -1: ids are numbered 0, 1, 2, … in the order
@@ -121,7 +126,10 @@ export class SeenCache {
    * if `id` was already remembered.
    */
   add(id: MsgId, now: number, payload?: Uint8Array, round = 0): boolean {
-    if (this.has(id)) return false;
+    // Only an add makes a missed id known (expiry and eviction only forget), so an id `has`
+    // just missed needs no second lookup.
+    if (id !== this.missed && this.has(id)) return false;
+    this.missed = undefined;
     if (this.count === this.maxEntries) this.dropOldest();
     else if (this.count === this.cap) this.grow();
     let s = this.head + this.count;

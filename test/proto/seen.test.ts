@@ -21,6 +21,26 @@ test('add/has: duplicates refused; payload and round kept until the payload TTL'
   assert.deepEqual([c.size, c.nextExpiry()], [0, Infinity]);
 });
 
+test('an id that `has` missed is added once; an add in between or a second add is still checked', () => {
+  const c = new SeenCache(100, 0, 10);
+  assert.equal(c.has('x'), false);
+  assert.equal(c.add('y', 0), true); // another add between the lookup and the add
+  assert.equal(c.add('x', 0), true);
+  assert.equal(c.add('x', 0), false);
+  assert.equal(c.has('z'), false);
+  assert.equal(c.add('z', 1), true);
+  assert.equal(c.add('z', 1), false);
+  assert.equal(c.has('y'), true);
+  assert.equal(c.add('y', 1), false);
+  // Past LINEAR_MAX (the id index): the same.
+  for (let i = 0; i < 40; i++) {
+    assert.equal(c.has(`n${i}`), false);
+    assert.equal(c.add(`n${i}`, 2), true);
+    assert.equal(c.add(`n${i}`, 2), false);
+  }
+  assert.equal(c.size, 10);
+});
+
 test('full cache: every add evicts the oldest id and its payload, across ring wrap-around', () => {
   const c = new SeenCache(1e9, 1e9, 20); // above the linear-scan limit: uses the index
   for (let i = 0; i < 100; i++) assert.equal(c.add(`m${i}`, i, P(i), i), true);
@@ -69,6 +89,8 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
   const op = fc.oneof(
     fc.record({ k: fc.constant('add' as const), id: fc.integer({ min: 0, max: 40 }), dt: fc.integer({ min: 0, max: 7 }), pay: fc.boolean(), round: fc.integer({ min: 0, max: 9 }) }),
     fc.record({ k: fc.constant('gc' as const), dt: fc.integer({ min: 0, max: 30 }) }),
+    // A lookup right before an add (Plumtree's validate-then-remember): `add` may skip its own.
+    fc.record({ k: fc.constant('has-add' as const), id: fc.integer({ min: 0, max: 40 }), dt: fc.integer({ min: 0, max: 7 }) }),
   );
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 200 }), (seenTtl, payRaw, max, ops) => {
@@ -81,6 +103,12 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
         if (o.k === 'add') {
           const pl = o.pay ? P(o.id) : undefined;
           assert.equal(c.add(`i${o.id}`, now, pl, o.round), m.add(`i${o.id}`, now, pl, o.round));
+        } else if (o.k === 'has-add') {
+          const id = `i${o.id}`;
+          const known = m.entries.some((e) => e.id === id);
+          assert.equal(c.has(id), known);
+          assert.equal(c.add(id, now), m.add(id, now, undefined, 0));
+          assert.equal(c.add(id, now), false, 'a second add of the same id is refused');
         } else {
           c.gc(now);
           m.gc(now);
