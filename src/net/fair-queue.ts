@@ -153,6 +153,9 @@ export interface FairQueueStats {
   queued: number;
   /** Frames of a quiet origin run in the express lane while others waited. */
   express: number;
+  /** Frames of a quiet origin that waited in a queue all the same: the turn's lane was spent,
+   *  or a frame of the origin already waited on the link (h32f: is the lane taken every time?). */
+  expressMissed: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
   /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
@@ -270,7 +273,7 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -317,6 +320,7 @@ export class FairInbound<S = null> {
     l.push(origin, { msg, at, src: src as S });
     if (past) l.origins.get(origin)!.droppedTurn = this.turn;
     this.stats.queued++;
+    if (quiet && this.c.expressPerTurn > 0) this.stats.expressMissed++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';

@@ -31,7 +31,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
   // `over` (the caller holds the link's reads instead of dropping): queued past both bounds.
   assert.equal(fq.offer('A', 'a', f('a', 6), 0, undefined, true), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, expressMissed: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -131,6 +131,8 @@ test('fair queue: while frames wait, a quiet origin with nothing queued on its l
   assert.equal(fq.wouldRun('J', 'j', 1), false);
   assert.equal(fq.offer('J', 'j', gossip('j', 0), 1), 'queued');
   assert.equal(fq.stats.express, 4);
+  // Counted: a quiet origin's frame that missed the lane (the busy f's queued frames are not).
+  assert.equal(fq.stats.expressMissed, 1);
   await tick();
   // A new turn (its pass served F and G, the first links in the ring; J's frame still waits):
   // j is quiet, but not on link J, where its older frame waits; on another link it takes
@@ -140,6 +142,7 @@ test('fair queue: while frames wait, a quiet origin with nothing queued on its l
   assert.equal(fq.offer('J', 'j', gossip('j', 1), 50), 'queued');
   assert.equal(fq.offer('K', 'j', gossip('j', 2), 50), 'express');
   assert.equal(fq.stats.express, 5);
+  assert.equal(fq.stats.expressMissed, 2);
   fq.close();
 });
 
