@@ -50,6 +50,16 @@ const LINEAR_MAX = 16;
 /** Ring capacity before the first growth (entries). */
 const INITIAL_CAPACITY = 4;
 
+/** The cache and id `has` answered false for last, while that cache added nothing since:
+ *  `add` of that id (Plumtree's validate-then-remember of a new id) skips its own lookup.
+ *  Module-wide, not a field: no memory per cache (the simulator holds 10^6 of them). */
+let missedIn: SeenCache | null = null;
+let missedId: MsgId = '';
+function noteMiss(c: SeenCache, id: MsgId): void {
+  missedIn = c;
+  missedId = id;
+}
+
 export class SeenCache {
   /** Two slots per entry: id, payload (undefined once dropped or never kept). */
   private refs: (MsgId | Uint8Array | undefined)[] = [];
@@ -75,9 +85,6 @@ export class SeenCache {
    *  checked before the ring, whose two arrays are two more memory accesses (a simulated
    *  node's cache is rarely in the processor's cache). */
   private newest: MsgId | undefined = undefined;
-  /** The id `has` answered false for last, while nothing was added since: `add` of that id
-   *  (Plumtree's validate-then-remember of a new id) skips its own lookup. */
-  private missed: MsgId | undefined = undefined;
   private gcArmed = false;
   /** Minimum delay between two GC runs, so a steady stream does not fire one per message. */
   private readonly gcSlackMs: number;
@@ -101,7 +108,7 @@ export class SeenCache {
   /** True if `id` is remembered. */
   has(id: MsgId): boolean {
     if ((id === this.newest && this.count > 0) || this.find(id) >= 0) return true;
-    this.missed = id;
+    noteMiss(this, id);
     return false;
   }
 
@@ -128,8 +135,8 @@ export class SeenCache {
   add(id: MsgId, now: number, payload?: Uint8Array, round = 0): boolean {
     // Only an add makes a missed id known (expiry and eviction only forget), so an id `has`
     // just missed needs no second lookup.
-    if (id !== this.missed && this.has(id)) return false;
-    this.missed = undefined;
+    if ((missedIn !== this || id !== missedId) && this.has(id)) return false;
+    missedIn = null;
     if (this.count === this.maxEntries) this.dropOldest();
     else if (this.count === this.cap) this.grow();
     let s = this.head + this.count;

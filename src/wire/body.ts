@@ -431,8 +431,9 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
 }
 
 /** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
- *  raw 16-byte id is read as hex (one flat string, which is also the id handed on) and
- *  compared with the hex digest of the payload. The whole frame is copied once into a buffer
+ *  raw 16-byte id is read as hex (one flat string, which is also the id handed on), and its
+ *  16 bytes are compared with the first 16 of the payload's digest, taken as a latin1 string
+ *  (no hex digest made: `sha256Latin1`). The whole frame is copied once into a buffer
  *  of its own — or, when the reader's bytes may be kept (`Reader.keep`, see `FrameDecoder`),
  *  used where it is; the payload is a view into it, and it is remembered so that forwarding
  *  this message needs no re-encoding (see forward.ts). `sum` ≥ 0: the frame's checksum is not

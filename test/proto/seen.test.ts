@@ -39,6 +39,19 @@ test('an id that `has` missed is added once; an add in between or a second add i
     assert.equal(c.add(`n${i}`, 2), false);
   }
   assert.equal(c.size, 10);
+  // Two caches: one's lookup says nothing about the other.
+  const a = new SeenCache(100, 0, 10);
+  const b = new SeenCache(100, 0, 10);
+  assert.equal(a.has('x'), false);
+  assert.equal(b.add('x', 0), true);
+  assert.equal(b.add('x', 0), false);
+  assert.equal(a.add('x', 0), true);
+  assert.equal(b.has('w'), false);
+  assert.equal(a.add('w', 0), true);
+  assert.equal(b.has('w'), false);
+  assert.equal(a.has('v'), false);
+  assert.equal(b.add('w', 0), true);
+  assert.equal(b.add('w', 0), false);
 });
 
 test('full cache: every add evicts the oldest id and its payload, across ring wrap-around', () => {
