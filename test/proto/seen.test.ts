@@ -132,7 +132,7 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
         for (let id = 0; id <= 40; id++) {
           const e = m.entries.find((x) => x.id === `i${id}`);
           assert.equal(c.has(`i${id}`), e !== undefined);
-          assert.equal(c.payload(`i${id}`), e?.payload);
+          assert.deepEqual(c.payload(`i${id}`), e?.payload); // the same bytes (a view made from the kept span)
           if (e?.payload !== undefined) assert.equal(c.round(`i${id}`), e.round);
         }
         const listed: string[] = [];
@@ -194,4 +194,34 @@ test('numberOf / nextNumber: ids numbered in the order added, never reused, acro
     c.add('again', 1e6);
     assert.equal(c.numberOf('again'), 3 * max, 'numbers go on after the cache emptied');
   }
+});
+
+test('payloads are kept as their buffer and span: views at offsets come back with their bytes; a payload of 2 MiB or more is kept as itself', () => {
+  const c = new SeenCache(1000, 1000, 100, 2 ** 22 + 40);
+  const buf = new Uint8Array(4096);
+  for (let i = 0; i < buf.length; i++) buf[i] = i & 0xff;
+  const views = [buf.subarray(0, 10), buf.subarray(100, 164), buf.subarray(4000, 4096), buf.subarray(7, 7)];
+  views.forEach((v, i) => assert.equal(c.add(`v${i}`, 0, v, i), true));
+  views.forEach((v, i) => {
+    const p = c.payload(`v${i}`)!;
+    assert.deepEqual([...p], [...v]);
+    assert.equal(p.buffer, buf.buffer, 'a view of the same memory, no copy');
+    assert.equal(p.byteOffset, v.byteOffset);
+    assert.equal(c.round(`v${i}`), i);
+  });
+  assert.equal(c.payloadBytes, 10 + 64 + 96);
+  const big = new Uint8Array(2 ** 21);
+  assert.equal(c.add('big', 1, big, 9), true);
+  assert.equal(c.payload('big'), big, 'kept as itself');
+  assert.equal(c.payloadBytes, 10 + 64 + 96 + 2 ** 21);
+  // A second one goes over the byte bound (2^22 + 40): the oldest payloads are dropped, the
+  // bytes counted back right.
+  const big2 = new Uint8Array(2 ** 21 + 5);
+  assert.equal(c.add('big2', 2, big2), true);
+  assert.equal(c.payloadBytes, 2 ** 21 + 2 ** 21 + 5);
+  assert.deepEqual([c.payload('v0'), c.payload('v2'), c.payload('big') === big], [undefined, undefined, true]);
+  c.gc(1001);
+  assert.equal(c.payloadBytes, 2 ** 21 + 5);
+  c.gc(1002);
+  assert.deepEqual([c.payloadBytes, c.payloadCount, c.size], [0, 0, 0]);
 });
