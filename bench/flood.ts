@@ -62,7 +62,11 @@
  * that pause), the flood messages the five nodes delivered during its flight (`flood_ahead_p50`,
  * `flood_ahead_p99`: the flood's work it waited behind or beside, a count the machine's load
  * stretches far less than the latency) and the p99 latency in the JS thread's own CPU time
- * (`thread_cpu_p99_ms`).
+ * (`thread_cpu_p99_ms`). Per hop over every honest flight (h32f): publish → node 0's delivery
+ * (`hop_f0_p50_ms`, `hop_f0_p99_ms`) and node 0's delivery → the last of nodes 2–4
+ * (`hop_relay_*`); per node, the frames its fair queue ran in the express lane (`fq_express`)
+ * and the frames of a quiet origin that waited all the same (`fq_express_missed`: the turn's
+ * lane spent, or a frame of the origin already waiting on the link), over the whole run.
  *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
@@ -471,6 +475,14 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     // Flood messages delivered (5 nodes) during an honest message's flight: p50 and p99.
     flood_ahead_p50: worst.length ? pct(worst.map((w) => w.flood_ahead), 0.5) : null,
     flood_ahead_p99: worst.length ? pct(worst.map((w) => w.flood_ahead), 0.99) : null,
+    // Per hop, over every honest flight (ms; h32f): publish → node 0's delivery, and node 0's
+    // delivery → the last of nodes 2–4 (their relay hop), p50 and p99.
+    ...hops(worst),
+    // Per node 0..4, over the run (the warm-up's flood included): frames of a quiet origin run
+    // in the fair queue's express lane while others waited, and those that waited all the same
+    // (the turn's lane spent, or a frame of their origin already waiting on the link).
+    fq_express: nodes.map((n) => n.stats().defences?.fairQueue?.express ?? null),
+    fq_express_missed: nodes.map((n) => n.stats().defences?.fairQueue?.expressMissed ?? null),
     thread_cpu_p99_ms: worst.length && worst[0].main_cpu_ms !== null ? Math.round(pct(worst.map((w) => w.main_cpu_ms!), 0.99) * 100) / 100 : null,
     p99_less_gc_ms: gcFree.length ? Math.round(pct(gcFree, 0.99) * 100) / 100 : null,
     fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
@@ -483,6 +495,19 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     share_dropped: st.defences?.share?.dropped ?? null,
     share_cuts: st.defences?.share?.cuts ?? null,
     share_cap_end: st.defences?.share?.capped[FLOODER] ?? null,
+  };
+}
+
+/** The two hops of the honest flights (see `hop_f0_*` in the row). */
+function hops(worst: Slow[]): Record<string, number | null> {
+  const first = worst.map((w) => w.at_node_ms[0]).filter((x) => x >= 0);
+  const rest = worst.filter((w) => w.at_node_ms[0] >= 0).map((w) => Math.max(...w.at_node_ms.slice(2)) - w.at_node_ms[0]);
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    hop_f0_p50_ms: first.length ? r2(pct(first, 0.5)) : null,
+    hop_f0_p99_ms: first.length ? r2(pct(first, 0.99)) : null,
+    hop_relay_p50_ms: rest.length ? r2(pct(rest, 0.5)) : null,
+    hop_relay_p99_ms: rest.length ? r2(pct(rest, 0.99)) : null,
   };
 }
 
@@ -522,7 +547,7 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99']);
+const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed']);
 console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
@@ -535,6 +560,9 @@ for (const r of rows.slice(1)) {
 for (const r of rows) {
   console.log(
     `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms; ${String(r.gc_hit_messages)} honest messages hit by one, p99 less their GC ${String(r.p99_less_gc_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
+  );
+  console.log(
+    `${String(r.condition)}: per hop, publish → f0 p50 ${String(r.hop_f0_p50_ms)} / p99 ${String(r.hop_f0_p99_ms)} ms, f0 → the last of f2..f4 p50 ${String(r.hop_relay_p50_ms)} / p99 ${String(r.hop_relay_p99_ms)} ms; express lane per node f0..f4 ${(r.fq_express as unknown[]).join('/')}, quiet frames that waited all the same ${(r.fq_express_missed as unknown[]).join('/')}`,
   );
 }
 // A flood that offers less than 10× node 0's per-peer frame bucket does not test the defences

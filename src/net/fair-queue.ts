@@ -139,6 +139,9 @@ export const DEFAULT_FAIR_QUEUE: FairQueueConfig = Object.freeze({ turnBudget: 1
  *  made at once), queued, or dropped over a bound. */
 export type Offer = 'run' | 'express' | 'queued' | 'full-origin' | 'full-link';
 
+/** `Item.msg` of the reused item between frames (nothing kept alive). */
+const NO_FRAME = new Uint8Array(0);
+
 /** Most origins whose arrivals are kept for the quiet test (then the map restarts: every
  *  origin looks quiet again, for at most `expressPerTurn` frames a turn). */
 const MAX_SEEN = 4096;
@@ -153,6 +156,9 @@ export interface FairQueueStats {
   queued: number;
   /** Frames of a quiet origin run in the express lane while others waited. */
   express: number;
+  /** Frames of a quiet origin that waited in a queue all the same: the turn's lane was spent,
+   *  or a frame of the origin already waited on the link (h32f: is the lane taken every time?). */
+  expressMissed: number;
   /** Frames dropped over a bound, by bound. */
   dropped: { origin: number; link: number };
   /** Of those, frames dropped unread: a peer's own messages while its queue was full, seen
@@ -172,40 +178,98 @@ export interface FairQueueStats {
 }
 
 /** A FIFO with a moving head (no `shift` cost). */
+/** A FIFO queue on a ring of power-of-two capacity (4 to start, doubled when full): no
+ *  allocation while its length stays within what it has held (h32f; the array with a head
+ *  index and a compaction by `slice` it replaces allocated a new array per 1,024 frames). */
 class Fifo<T> {
-  items: T[] = [];
-  head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
+  private items: (T | undefined)[] = new Array<T | undefined>(4);
+  private head = 0;
+  size = 0;
   push(x: T): void {
-    this.items.push(x);
+    if (this.size === this.items.length) this.grow();
+    this.items[(this.head + this.size) & (this.items.length - 1)] = x;
+    this.size++;
   }
   pop(): T {
-    const x = this.items[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    const x = this.items[this.head] as T;
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.size--;
     return x;
+  }
+  clear(): void {
+    this.items = new Array<T | undefined>(4);
+    this.head = 0;
+    this.size = 0;
+  }
+  private grow(): void {
+    const old = this.items;
+    const n = old.length;
+    const items = new Array<T | undefined>(2 * n);
+    for (let i = 0; i < n; i++) items[i] = old[(this.head + i) & (n - 1)];
+    this.items = items;
+    this.head = 0;
   }
 }
 
-/** A queued frame: decoded, or its raw bytes (decoded when served: gossip-inbound.ts), with
- *  where it came from (`src`: the caller's, e.g. its connection). */
+/** What a queued frame holds: decoded, or its raw bytes (decoded when served:
+ *  gossip-inbound.ts), when it was offered, and where it came from (`src`: the caller's, e.g.
+ *  its connection). A pass reads them through one reused object (`LinkQueue.pop`). */
 interface Item<S> {
   msg: GossipFrame | Uint8Array;
   at: number;
   src: S;
 }
 
-/** One origin's frames on one link, with what the hot-origin share needs. */
-class OriginQueue<S> extends Fifo<Item<S>> {
+/** One origin's frames on one link, with what the hot-origin share needs: a ring like `Fifo`,
+ *  its frames' fields in two parallel arrays (no object per queued frame, h32f). */
+class OriginQueue<S> {
+  /** Two slots per frame: its message and its source. */
+  private refs: unknown[] = new Array<unknown>(8);
+  private ats: number[] = [0, 0, 0, 0];
+  private head = 0;
+  size = 0;
   /** Last turn a frame of this origin on this link was dropped over a bound. */
   droppedTurn = -2;
   /** Frames served in turn `servedTurn`. */
   servedTurn = -1;
   served = 0;
+
+  push(msg: GossipFrame | Uint8Array, at: number, src: S): void {
+    if (this.size === this.ats.length) this.grow();
+    const k = (this.head + this.size) & (this.ats.length - 1);
+    this.refs[2 * k] = msg;
+    this.refs[2 * k + 1] = src;
+    this.ats[k] = at;
+    this.size++;
+  }
+
+  /** Take the oldest frame into `out`. */
+  popInto(out: Item<S>): void {
+    const k = this.head;
+    out.msg = this.refs[2 * k] as GossipFrame | Uint8Array;
+    out.src = this.refs[2 * k + 1] as S;
+    out.at = this.ats[k];
+    this.refs[2 * k] = undefined;
+    this.refs[2 * k + 1] = undefined;
+    this.head = (k + 1) & (this.ats.length - 1);
+    this.size--;
+  }
+
+  private grow(): void {
+    const n = this.ats.length;
+    const refs = new Array<unknown>(4 * n);
+    const ats = new Array<number>(2 * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const k = (this.head + i) & (n - 1);
+      refs[2 * i] = this.refs[2 * k];
+      refs[2 * i + 1] = this.refs[2 * k + 1];
+      ats[i] = this.ats[k];
+    }
+    this.refs = refs;
+    this.ats = ats;
+    this.head = 0;
+  }
 }
 
 /** One link's queues: per origin, served round robin. */
@@ -215,21 +279,21 @@ class LinkQueue<S> {
   readonly ring = new Fifo<string>();
   size = 0;
 
-  push(origin: string, item: Item<S>): void {
+  push(origin: string, msg: GossipFrame | Uint8Array, at: number, src: S): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
       q = new OriginQueue<S>();
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
-    q.push(item);
+    q.push(msg, at, src);
     this.size++;
   }
 
   /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
    *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
-   *  of the link is such. */
-  pop(turn: number, hotShare: number): Item<S> | null {
+   *  of the link is such; else true, the frame in `out`. */
+  pop(turn: number, hotShare: number, out: Item<S>): boolean {
     for (let k = this.ring.size; k > 0; k--) {
       const origin = this.ring.pop();
       const q = this.origins.get(origin)!;
@@ -242,13 +306,13 @@ class LinkQueue<S> {
         continue;
       }
       q.served++;
-      const item = q.pop();
+      q.popInto(out);
       this.size--;
       if (q.size > 0) this.ring.push(origin);
       else this.origins.delete(origin);
-      return item;
+      return true;
     }
-    return null;
+    return false;
   }
 }
 
@@ -270,7 +334,9 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
-  readonly stats: FairQueueStats = { queued: 0, express: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
+  /** The frame a pass takes from a queue (one object, reused). */
+  private readonly out: Item<S> = { msg: NO_FRAME, at: 0, src: undefined as S };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -314,9 +380,10 @@ export class FairInbound<S = null> {
       q.droppedTurn = this.turn;
       return 'full-origin';
     }
-    l.push(origin, { msg, at, src: src as S });
+    l.push(origin, msg, at, src as S);
     if (past) l.origins.get(origin)!.droppedTurn = this.turn;
     this.stats.queued++;
+    if (quiet && this.c.expressPerTurn > 0) this.stats.expressMissed++;
     if (++this.stats.depth > this.stats.maxDepth) this.stats.maxDepth = this.stats.depth;
     this.schedule();
     return 'queued';
@@ -393,8 +460,7 @@ export class FairInbound<S = null> {
     // Emptied, not deleted: the link stays in the ring once (removed when the pass reaches it).
     this.stats.depth -= l.size;
     l.origins.clear();
-    l.ring.items = [];
-    l.ring.head = 0;
+    l.ring.clear();
     l.size = 0;
   }
 
@@ -434,8 +500,8 @@ export class FairInbound<S = null> {
         this.links.delete(peer);
         continue;
       }
-      const item = l.pop(this.turn, this.c.hotShare);
-      if (item === null) {
+      const out = this.out;
+      if (!l.pop(this.turn, this.c.hotShare, out)) {
         this.ring.push(peer);
         idle++;
         continue;
@@ -445,7 +511,11 @@ export class FairInbound<S = null> {
       if (l.size > 0) this.ring.push(peer);
       else this.links.delete(peer);
       this.spent++;
-      this.run(peer, item.msg, item.at, item.src);
+      const msg = out.msg;
+      const src = out.src;
+      out.msg = NO_FRAME;
+      out.src = undefined as S;
+      this.run(peer, msg, out.at, src);
     }
     if (this.stats.depth > 0) this.schedule();
   }

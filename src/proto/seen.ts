@@ -13,9 +13,15 @@
  *
  * Layout (compact, because the simulator holds one cache per node, 10^6 of them): entries
  * live in a ring in insertion order, which is time order (entries are added with a
- * non-decreasing `now`), as two parallel arrays with two slots per entry — `refs` holds
- * `[id, payload | undefined]` and `nums` holds `[firstSeenAt, round]` (an all-number array,
- * stored unboxed). The oldest entry is at the ring's head, so expiry and eviction are O(1)
+ * non-decreasing `now`), as two parallel arrays — `refs` holds `[id, payload buffer |
+ * undefined]` and `nums` holds `[firstSeenAt, round, payload span]` (an all-number array,
+ * stored unboxed). A payload is kept as its `ArrayBuffer` and its offset and length there, not
+ * as its view object, and `payload` makes a view when asked (a GRAFT): in the runtime every
+ * delivered payload's view would otherwise live `payloadTtlMs` (30 s), each one copied by two
+ * scavenges and promoted — about 80 B per delivery of the survivors that set a scavenge's
+ * pause under a flood (h32f, docs/results.md); the buffer is shared by the frames of one socket
+ * read or slab. A payload of 2 MiB or more, or at an offset of 4 GiB or more, is kept as
+ * itself. The oldest entry is at the ring's head, so expiry and eviction are O(1)
  * per entry, allocate nothing and need no per-entry timer. Payloads expire in the same order;
  * `payOff` counts the head entries whose payload is already dropped. Lookup by id is a linear
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
@@ -25,7 +31,7 @@
  *
  * Cost (measured, /tmp micro-benchmark: 100,000 entries with 16-character string ids,
  * `heapUsed` delta after GC, ids and payloads excluded): ≈ 66 B per entry (ring 32 B, `Map`
- * entry and its share of the hash table) — the previous two-`Map` layout with a payload
+ * entry and its share of the hash table; the payload span since added 8 B to the ring) — the previous two-`Map` layout with a payload
  * object per entry took 153 B. A full cache (10,000 entries, every add evicting) does
  * add + 2 × has in ≈ 0.23 µs, where deleting the oldest through a `Map` iterator took
  * ≈ 7 µs (the iterator skips the deleted-entry holes left at the front of the table).
@@ -47,13 +53,31 @@ export interface TimerSink {
 /** Up to this many entries, lookups scan the ring instead of using a `Map` (measured: a
  *  scan of 16 ids costs about as much as one `Map` lookup, and saves the hash table). */
 const LINEAR_MAX = 16;
+/** A kept payload's span is `byteOffset` × SPAN + `byteLength`: lengths below 2^21 (2 MiB),
+ *  offsets below 2^32, exact in a double. A payload outside that is kept as itself. */
+const SPAN = 2 ** 21;
+const MAX_SPAN_OFFSET = 2 ** 32;
 /** Ring capacity before the first growth (entries). */
 const INITIAL_CAPACITY = 4;
 
+/** The cache and id `has` answered false for last, while that cache added nothing since:
+ *  `add` of that id (Plumtree's validate-then-remember of a new id) skips its own lookup.
+ *  Module-wide, not a field: no memory per cache (the simulator holds 10^6 of them). */
+let missedIn: SeenCache | null = null;
+let missedId: MsgId = '';
+function noteMiss(c: SeenCache, id: MsgId): void {
+  missedIn = c;
+  missedId = id;
+}
+
 export class SeenCache {
-  /** Two slots per entry: id, payload (undefined once dropped or never kept). */
-  private refs: (MsgId | Uint8Array | undefined)[] = [];
-  /** Two slots per entry: time first seen, round. Numbers only (unboxed). */
+  /** Two slots per entry: id, and its payload (undefined once dropped or never kept) as the
+   *  payload's `ArrayBuffer` (its span in `nums`), or the payload itself when its span does
+   *  not fit (span -1). */
+  private refs: (MsgId | Uint8Array | ArrayBufferLike | undefined)[] = [];
+  /** Three slots per entry: time first seen, round, the payload's span in its buffer
+   *  (`byteOffset` × SPAN + `byteLength`; -1: the payload object is kept). Numbers only
+   *  (unboxed). */
   private nums: number[] = [];
   /** Ring capacity in entries (`refs.length / 2` once allocated). */
   private cap = 0;
@@ -97,7 +121,9 @@ export class SeenCache {
 
   /** True if `id` is remembered. */
   has(id: MsgId): boolean {
-    return (id === this.newest && this.count > 0) || this.find(id) >= 0;
+    if ((id === this.newest && this.count > 0) || this.find(id) >= 0) return true;
+    noteMiss(this, id);
+    return false;
   }
 
   /** The number of `id` if remembered, else -1: ids are numbered 0, 1, 2, … in the order
@@ -121,16 +147,26 @@ export class SeenCache {
    * if `id` was already remembered.
    */
   add(id: MsgId, now: number, payload?: Uint8Array, round = 0): boolean {
-    if (this.has(id)) return false;
+    // Only an add makes a missed id known (expiry and eviction only forget), so an id `has`
+    // just missed needs no second lookup.
+    if ((missedIn !== this || id !== missedId) && this.has(id)) return false;
+    missedIn = null;
     if (this.count === this.maxEntries) this.dropOldest();
     else if (this.count === this.cap) this.grow();
     let s = this.head + this.count;
     if (s >= this.cap) s -= this.cap;
     const keep = payload !== undefined && this.payloadTtlMs > 0;
     this.refs[2 * s] = id;
-    this.refs[2 * s + 1] = keep ? payload : undefined;
-    this.nums[2 * s] = now;
-    this.nums[2 * s + 1] = round;
+    this.nums[3 * s] = now;
+    this.nums[3 * s + 1] = round;
+    if (!keep) this.refs[2 * s + 1] = undefined;
+    else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET) {
+      this.refs[2 * s + 1] = payload.buffer;
+      this.nums[3 * s + 2] = payload.byteOffset * SPAN + payload.byteLength;
+    } else {
+      this.refs[2 * s + 1] = payload;
+      this.nums[3 * s + 2] = -1;
+    }
     this.count++;
     this.newest = id;
     if (keep) {
@@ -146,13 +182,13 @@ export class SeenCache {
   /** The cached payload of `id`, if still kept. */
   payload(id: MsgId): Uint8Array | undefined {
     const s = this.find(id);
-    return s < 0 ? undefined : (this.refs[2 * s + 1] as Uint8Array | undefined);
+    return s < 0 ? undefined : this.payloadAt(s);
   }
 
   /** The round `id` was cached with (0 if unknown). */
   round(id: MsgId): number {
     const s = this.find(id);
-    return s < 0 ? 0 : this.nums[2 * s + 1];
+    return s < 0 ? 0 : this.nums[3 * s + 1];
   }
 
   /** Number of remembered ids. */
@@ -174,24 +210,24 @@ export class SeenCache {
   forEachPayload(fn: (id: MsgId, round: number) => void): void {
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, this.nums[2 * s + 1]);
+      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, this.nums[3 * s + 1]);
     }
   }
 
   /** Drop payloads older than the payload TTL and ids older than the seen TTL. */
   gc(now: number): void {
     this.dropPayloads(true, now);
-    while (this.count > 0 && this.nums[2 * this.head] + this.seenTtlMs <= now) this.dropOldest();
+    while (this.count > 0 && this.nums[3 * this.head] + this.seenTtlMs <= now) this.dropOldest();
   }
 
   /** Earliest time at which some entry expires; Infinity when empty. */
   nextExpiry(): number {
     if (this.count === 0) return Infinity;
-    let t = this.nums[2 * this.head] + this.seenTtlMs;
+    let t = this.nums[3 * this.head] + this.seenTtlMs;
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
       if (this.refs[2 * s + 1] === undefined) continue;
-      t = Math.min(t, this.nums[2 * s] + this.payloadTtlMs);
+      t = Math.min(t, this.nums[3 * s] + this.payloadTtlMs);
       break;
     }
     return t;
@@ -212,6 +248,22 @@ export class SeenCache {
   }
 
   // -------------------------------------------------------------------------------------
+
+  /** The payload kept at ring slot `s`, if any (a view made from its buffer and span). */
+  private payloadAt(s: number): Uint8Array | undefined {
+    const p = this.refs[2 * s + 1];
+    if (p === undefined) return undefined;
+    const span = this.nums[3 * s + 2];
+    return span < 0 ? (p as Uint8Array) : new Uint8Array(p as ArrayBufferLike, Math.floor(span / SPAN), span % SPAN);
+  }
+
+  /** The length of the payload kept at ring slot `s` (0: none). */
+  private payloadLength(s: number): number {
+    const p = this.refs[2 * s + 1];
+    if (p === undefined) return 0;
+    const span = this.nums[3 * s + 2];
+    return span < 0 ? (p as Uint8Array).byteLength : span % SPAN;
+  }
 
   /** Ring slot of the `i`-th oldest entry. */
   private slot(i: number): number {
@@ -239,12 +291,11 @@ export class SeenCache {
   private dropPayloads(expired: boolean, now: number): void {
     while (this.payOff < this.count - (expired ? 0 : 1)) {
       const s = this.slot(this.payOff);
-      const p = this.refs[2 * s + 1] as Uint8Array | undefined;
-      if (p !== undefined) {
-        if (expired ? this.nums[2 * s] + this.payloadTtlMs > now : this.payBytes <= this.maxPayloadBytes) break;
+      if (this.refs[2 * s + 1] !== undefined) {
+        if (expired ? this.nums[3 * s] + this.payloadTtlMs > now : this.payBytes <= this.maxPayloadBytes) break;
+        this.payBytes -= this.payloadLength(s);
         this.refs[2 * s + 1] = undefined;
         this.payloads--;
-        this.payBytes -= p.byteLength;
       }
       this.payOff++;
     }
@@ -254,10 +305,9 @@ export class SeenCache {
   private dropOldest(): void {
     const h = this.head;
     const id = this.refs[2 * h] as MsgId;
-    const p = this.refs[2 * h + 1] as Uint8Array | undefined;
-    if (p !== undefined) {
+    if (this.refs[2 * h + 1] !== undefined) {
       this.payloads--;
-      this.payBytes -= p.byteLength;
+      this.payBytes -= this.payloadLength(h);
     }
     this.refs[2 * h] = undefined;
     this.refs[2 * h + 1] = undefined;
@@ -275,14 +325,15 @@ export class SeenCache {
    *  to slot 0. */
   private grow(): void {
     const cap = Math.min(this.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap + Math.max(INITIAL_CAPACITY, this.cap >> 1));
-    const refs = new Array<MsgId | Uint8Array | undefined>(2 * cap).fill(undefined);
-    const nums = new Array<number>(2 * cap).fill(0);
+    const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
+    const nums = new Array<number>(3 * cap).fill(0);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       refs[2 * i] = this.refs[2 * s];
       refs[2 * i + 1] = this.refs[2 * s + 1];
-      nums[2 * i] = this.nums[2 * s];
-      nums[2 * i + 1] = this.nums[2 * s + 1];
+      nums[3 * i] = this.nums[3 * s];
+      nums[3 * i + 1] = this.nums[3 * s + 1];
+      nums[3 * i + 2] = this.nums[3 * s + 2];
     }
     this.refs = refs;
     this.nums = nums;

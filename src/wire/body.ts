@@ -13,7 +13,7 @@ import { Reader, WireFault, Writer, allocBytes, isHex16, isUint, utf8Length, var
 import { crcAppend, crcView } from './crc.js';
 import { rememberGossip } from './forward.js';
 import { TOKEN_BYTES, isToken, readToken, writeToken } from './datagram.js';
-import { sha256Hex } from './envelope.js';
+import { digestHex, digestMatches, sha256Latin1 } from './envelope.js';
 import { FIELD_MAX, type ControlMessage, type WireLimits, type WireMessage, type WireType } from './types.js';
 
 /** Message-id kinds (one byte before the id). */
@@ -431,8 +431,9 @@ function readMembership(type: WireType, r: Reader, L: WireLimits): WireMessage {
 }
 
 /** Gossip: the id must be the content-derived id of the payload (the S3 lesson). The usual
- *  raw 16-byte id is read as hex (one flat string, which is also the id handed on) and
- *  compared with the hex digest of the payload. The whole frame is copied once into a buffer
+ *  raw 16-byte id is read as hex (one flat string, which is also the id handed on), and its
+ *  16 bytes are compared with the first 16 of the payload's digest, taken as a latin1 string
+ *  (no hex digest made: `sha256Latin1`). The whole frame is copied once into a buffer
  *  of its own — or, when the reader's bytes may be kept (`Reader.keep`, see `FrameDecoder`),
  *  used where it is; the payload is a view into it, and it is remembered so that forwarding
  *  this message needs no re-encoding (see forward.ts). `sum` ≥ 0: the frame's checksum is not
@@ -442,6 +443,8 @@ export function readGossip(r: Reader, L: WireLimits, sum = -1): WireMessage {
   const start = r.pos;
   let id: string;
   let raw = false;
+  // Where the raw id's 16 bytes are in `r.buf` (compared with the digest's bytes below).
+  const idAt = start + 1;
   if (r.u8('gossip.id') === ID_HEX16) {
     id = r.hex16('gossip.id');
     raw = true;
@@ -475,10 +478,11 @@ export function readGossip(r: Reader, L: WireLimits, sum = -1): WireMessage {
     c = crcAppend(c, owner, pAt + n, ownerFrom + size - 4);
     if (c !== sum) throw new WireFault('bad-checksum', `crc32c ${c.toString(16)} != ${sum.toString(16)}`);
   }
-  const digest = sha256Hex(payload);
-  if (raw && digest.startsWith(id)) {
+  // The digest's first 16 bytes against the raw id's, byte by byte: no hex digest (h32f).
+  const digest = sha256Latin1(payload);
+  if (raw && digestMatches(digest, b, idAt, 16)) {
     rememberGossip(owner, ownerFrom, size, payload, id, roundAt, round);
     return { type: 'gossip', id, round, payload };
   }
-  throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${digest.slice(0, 32)})`);
+  throw new WireFault('bad-id', `gossip.id ${id} does not match payload (expected ${digestHex(digest, 16)})`);
 }

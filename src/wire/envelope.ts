@@ -117,7 +117,7 @@ export function readEnvelopeInto(b: Uint8Array, out: Envelope, data = true): str
 
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) when available: no Hash object per call
  *  (measured: the hash object set-up cost more than hashing a 1 KB payload). */
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer' | 'hex') => Buffer | string }).hash;
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer' | 'hex' | 'latin1') => Buffer | string }).hash;
 
 /** SHA-256 of `bytes` (32 bytes). */
 export function sha256(bytes: Uint8Array): Buffer {
@@ -129,6 +129,27 @@ export function sha256(bytes: Uint8Array): Buffer {
  *  each Buffer is a separately allocated backing store). */
 export function sha256Hex(bytes: Uint8Array): string {
   return oneShot !== undefined ? (oneShot('sha256', bytes, 'hex') as string) : nodeCrypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+/** SHA-256 of `bytes` as a 32-character string, one character per digest byte (latin1: char
+ *  code k is byte k). For comparing a digest with raw bytes (`digestMatches`): half the string
+ *  of `sha256Hex` and no hex encoding (measured, /tmp micro-benchmark, 80-byte payloads: 265
+ *  against 295–330 ns per call; h32f). */
+export function sha256Latin1(bytes: Uint8Array): string {
+  return oneShot !== undefined ? (oneShot('sha256', bytes, 'latin1') as string) : nodeCrypto.createHash('sha256').update(bytes).digest().toString('latin1');
+}
+
+/** Do `b[at, at + n)` equal the first `n` bytes of the digest `d` (from `sha256Latin1`)? */
+export function digestMatches(d: string, b: Uint8Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (d.charCodeAt(i) !== b[at + i]) return false;
+  return true;
+}
+
+/** The first `n` bytes of the digest `d` (from `sha256Latin1`) as lowercase hex. */
+export function digestHex(d: string, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += d.charCodeAt(i).toString(16).padStart(2, '0');
+  return s;
 }
 
 /** The message id of a SHA-256 digest: lowercase hex of its first 16 bytes. */

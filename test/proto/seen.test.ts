@@ -21,6 +21,39 @@ test('add/has: duplicates refused; payload and round kept until the payload TTL'
   assert.deepEqual([c.size, c.nextExpiry()], [0, Infinity]);
 });
 
+test('an id that `has` missed is added once; an add in between or a second add is still checked', () => {
+  const c = new SeenCache(100, 0, 10);
+  assert.equal(c.has('x'), false);
+  assert.equal(c.add('y', 0), true); // another add between the lookup and the add
+  assert.equal(c.add('x', 0), true);
+  assert.equal(c.add('x', 0), false);
+  assert.equal(c.has('z'), false);
+  assert.equal(c.add('z', 1), true);
+  assert.equal(c.add('z', 1), false);
+  assert.equal(c.has('y'), true);
+  assert.equal(c.add('y', 1), false);
+  // Past LINEAR_MAX (the id index): the same.
+  for (let i = 0; i < 40; i++) {
+    assert.equal(c.has(`n${i}`), false);
+    assert.equal(c.add(`n${i}`, 2), true);
+    assert.equal(c.add(`n${i}`, 2), false);
+  }
+  assert.equal(c.size, 10);
+  // Two caches: one's lookup says nothing about the other.
+  const a = new SeenCache(100, 0, 10);
+  const b = new SeenCache(100, 0, 10);
+  assert.equal(a.has('x'), false);
+  assert.equal(b.add('x', 0), true);
+  assert.equal(b.add('x', 0), false);
+  assert.equal(a.add('x', 0), true);
+  assert.equal(b.has('w'), false);
+  assert.equal(a.add('w', 0), true);
+  assert.equal(b.has('w'), false);
+  assert.equal(a.has('v'), false);
+  assert.equal(b.add('w', 0), true);
+  assert.equal(b.add('w', 0), false);
+});
+
 test('full cache: every add evicts the oldest id and its payload, across ring wrap-around', () => {
   const c = new SeenCache(1e9, 1e9, 20); // above the linear-scan limit: uses the index
   for (let i = 0; i < 100; i++) assert.equal(c.add(`m${i}`, i, P(i), i), true);
@@ -69,6 +102,8 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
   const op = fc.oneof(
     fc.record({ k: fc.constant('add' as const), id: fc.integer({ min: 0, max: 40 }), dt: fc.integer({ min: 0, max: 7 }), pay: fc.boolean(), round: fc.integer({ min: 0, max: 9 }) }),
     fc.record({ k: fc.constant('gc' as const), dt: fc.integer({ min: 0, max: 30 }) }),
+    // A lookup right before an add (Plumtree's validate-then-remember): `add` may skip its own.
+    fc.record({ k: fc.constant('has-add' as const), id: fc.integer({ min: 0, max: 40 }), dt: fc.integer({ min: 0, max: 7 }) }),
   );
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 200 }), (seenTtl, payRaw, max, ops) => {
@@ -81,6 +116,12 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
         if (o.k === 'add') {
           const pl = o.pay ? P(o.id) : undefined;
           assert.equal(c.add(`i${o.id}`, now, pl, o.round), m.add(`i${o.id}`, now, pl, o.round));
+        } else if (o.k === 'has-add') {
+          const id = `i${o.id}`;
+          const known = m.entries.some((e) => e.id === id);
+          assert.equal(c.has(id), known);
+          assert.equal(c.add(id, now), m.add(id, now, undefined, 0));
+          assert.equal(c.add(id, now), false, 'a second add of the same id is refused');
         } else {
           c.gc(now);
           m.gc(now);
@@ -91,7 +132,7 @@ test('property: SeenCache behaves as the naive model (adds, lookups, GC, evictio
         for (let id = 0; id <= 40; id++) {
           const e = m.entries.find((x) => x.id === `i${id}`);
           assert.equal(c.has(`i${id}`), e !== undefined);
-          assert.equal(c.payload(`i${id}`), e?.payload);
+          assert.deepEqual(c.payload(`i${id}`), e?.payload); // the same bytes (a view made from the kept span)
           if (e?.payload !== undefined) assert.equal(c.round(`i${id}`), e.round);
         }
         const listed: string[] = [];
@@ -153,4 +194,34 @@ test('numberOf / nextNumber: ids numbered in the order added, never reused, acro
     c.add('again', 1e6);
     assert.equal(c.numberOf('again'), 3 * max, 'numbers go on after the cache emptied');
   }
+});
+
+test('payloads are kept as their buffer and span: views at offsets come back with their bytes; a payload of 2 MiB or more is kept as itself', () => {
+  const c = new SeenCache(1000, 1000, 100, 2 ** 22 + 40);
+  const buf = new Uint8Array(4096);
+  for (let i = 0; i < buf.length; i++) buf[i] = i & 0xff;
+  const views = [buf.subarray(0, 10), buf.subarray(100, 164), buf.subarray(4000, 4096), buf.subarray(7, 7)];
+  views.forEach((v, i) => assert.equal(c.add(`v${i}`, 0, v, i), true));
+  views.forEach((v, i) => {
+    const p = c.payload(`v${i}`)!;
+    assert.deepEqual([...p], [...v]);
+    assert.equal(p.buffer, buf.buffer, 'a view of the same memory, no copy');
+    assert.equal(p.byteOffset, v.byteOffset);
+    assert.equal(c.round(`v${i}`), i);
+  });
+  assert.equal(c.payloadBytes, 10 + 64 + 96);
+  const big = new Uint8Array(2 ** 21);
+  assert.equal(c.add('big', 1, big, 9), true);
+  assert.equal(c.payload('big'), big, 'kept as itself');
+  assert.equal(c.payloadBytes, 10 + 64 + 96 + 2 ** 21);
+  // A second one goes over the byte bound (2^22 + 40): the oldest payloads are dropped, the
+  // bytes counted back right.
+  const big2 = new Uint8Array(2 ** 21 + 5);
+  assert.equal(c.add('big2', 2, big2), true);
+  assert.equal(c.payloadBytes, 2 ** 21 + 2 ** 21 + 5);
+  assert.deepEqual([c.payload('v0'), c.payload('v2'), c.payload('big') === big], [undefined, undefined, true]);
+  c.gc(1001);
+  assert.equal(c.payloadBytes, 2 ** 21 + 5);
+  c.gc(1002);
+  assert.deepEqual([c.payloadBytes, c.payloadCount, c.size], [0, 0, 0]);
 });

@@ -183,7 +183,16 @@ test('gossip whose id does not match its payload is rejected as bad-id', () => {
   if (!r.ok) {
     assert.equal(r.error, 'bad-id');
     assert.equal(r.fatal, false);
+    // The detail names the id the payload hashes to (the digest's first 16 bytes, as hex).
+    assert.ok(r.detail.includes(`expected ${messageIdFor(payload)}`), r.detail);
   }
+  // An id that differs from the right one in its first or its last byte only.
+  const right = messageIdFor(payload);
+  for (const id of [(right[0] === '0' ? '1' : '0') + right.slice(1), right.slice(0, 31) + (right[31] === '0' ? '1' : '0')]) {
+    const off = decodeFrame(enc({ type: 'gossip', id, round: 1, payload }));
+    assert.ok(!off.ok && off.error === 'bad-id', id);
+  }
+  assert.ok(decodeFrame(enc({ type: 'gossip', id: right, round: 1, payload })).ok);
   // A non-hex id can never be content-derived.
   const r2 = decodeFrame(enc({ type: 'gossip', id: 'origin:1/7', round: 1, payload }));
   assert.ok(!r2.ok && r2.error === 'bad-id');
