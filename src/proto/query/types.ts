@@ -40,8 +40,15 @@ export type QueryMessage<P> =
   /** A response handed to a relay member, which forwards it to `origin` (once). */
   | { type: 'q-relay'; origin: P; inner: QueryResponseMsg<P> };
 
-/** Timers: the deadline of one of this node's queries. */
-export type QueryTimer = { type: 'q-deadline'; id: number };
+/** Timers of one of this node's queries: its deadline, and (a query sent directly) the moment
+ *  it is broadcast to the expected members that have said nothing (`directFallbackMs`). */
+export type QueryTimer = { type: 'q-deadline'; id: number } | { type: 'q-fallback'; id: number };
+
+/** How the asker sends a query: `broadcast` (Plumtree, to every node), `direct` (one datagram
+ *  to each expected member, when there is an expect list), `auto` (direct when the expected
+ *  members other than the asker are at most `directMaxMembers`, else broadcast). */
+export type QueryPath = 'auto' | 'direct' | 'broadcast';
+export const QUERY_PATHS: readonly QueryPath[] = ['auto', 'direct', 'broadcast'];
 
 /** The outcome of a finished query, at its asker. */
 export interface QuerySummary<P> {
@@ -91,6 +98,21 @@ export interface QueryConfig {
   maxFilterTags: number;
   /** Longest name, tag key or pattern in a filter, and longest query name (UTF-8 bytes). */
   maxNameBytes: number;
+  /** Largest expected set (members other than the asker) that the `auto` path sends the query
+   *  to directly, one datagram each, instead of broadcasting it. Our choice, 64: the asker
+   *  already takes one ack and one response per expected member, so k sends add about a third
+   *  to its own work in the query, and at 64 that is still well under its
+   *  share of a broadcast's latency chain (each hop of Plumtree wakes every agent on it); above,
+   *  the asker's burst of sends grows with the cluster and the broadcast's depth only with its
+   *  log. Measured at N = 20 and 50 in docs/results.md (h32q). */
+  directMaxMembers: number;
+  /** How long the asker of a direct query waits for each expected member's ack or answer
+   *  before it broadcasts the query (to reach the ones whose datagram was lost): our choice,
+   *  250 ms, and at most half the query's timeout. Why: well over a 50-agent query's whole
+   *  window on a loaded bench machine (60–130 ms, docs/results.md), so a slow fleet does not
+   *  fall back for nothing, and a small part of Serf's default timeout (3.2 s up to 9
+   *  members), so a lost datagram costs an answer 250 ms, not the timeout. */
+  directFallbackMs: number;
 }
 
 export const DEFAULT_QUERY_CONFIG: QueryConfig = {
@@ -103,6 +125,8 @@ export const DEFAULT_QUERY_CONFIG: QueryConfig = {
   maxFilterNodes: 256,
   maxFilterTags: 16,
   maxNameBytes: 128,
+  directMaxMembers: 64,
+  directFallbackMs: 250,
 };
 
 /** Longest error text of a response (UTF-8 bytes); longer ones are cut. */
