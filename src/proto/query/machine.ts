@@ -21,12 +21,14 @@
  *   `directMaxMembers` (64), it sends the query to each of them itself, as one application
  *   datagram (authenticated, sealed with the cluster key like acks and responses; over TCP
  *   when it does not fit one), and does not broadcast it: one hop for every member instead of
- *   Plumtree's ~4 at N = 50, and no relaying node wakes for it. A direct query always asks for
- *   acks on the wire (receipts: a member that has neither acked nor answered after
- *   `directFallbackMs`, 250 ms, is owed a second copy); when the user did not ask for acks, the
- *   asker does not show them. At that moment, if any expected member has said nothing, the
- *   asker broadcasts the query as the broadcast path would have (each receiver answers once
- *   per origin and id, whichever copy comes first). Filters still apply at the receiver; a
+ *   Plumtree's ~4 at N = 50, and no relaying node wakes for it. `directFallbackMs` (250 ms)
+ *   after the ask, if an expected member has neither acked nor answered, the asker broadcasts
+ *   the query as the broadcast path would have (each receiver answers once per origin and id,
+ *   whichever copy comes first). Without acks (`ack` false) only an answer counts, so a
+ *   handler slower than the wait costs that broadcast too (that query then costs what the
+ *   broadcast path costs, plus the datagrams). Asking for acks on the wire anyway, as
+ *   receipts, was tried: one more datagram per member and query, and more CPU per agent in
+ *   bench:event-cost (docs/results.md, h32q). Filters still apply at the receiver; a
  *   receiver takes a direct query only from its origin (`from` = `origin`; others are counted
  *   in `foreignDirect` and dropped). `AskRequest.path` forces either way (`broadcast`,
  *   `direct`); without an expect list the query is broadcast. Counters: `direct` (queries sent
@@ -121,10 +123,6 @@ interface Asking<P> {
   declined: Set<P>;
   /** Expected members still owing an answer. */
   owing: number;
-  /** The user asked for acks (a direct query asks for them on the wire in any case). */
-  userAck: boolean;
-  /** Members that acked (receipts, shown to the user or not). */
-  received: Set<P>;
   /** A direct query: its message (broadcast at the fallback), and whether that happened. */
   direct: { msg: QueryMsg<P>; fellBack: boolean } | null;
 }
@@ -176,9 +174,9 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     while (this.asking.has(id)) id = this.rng.int(ID_SPACE);
     const expect = req.expect === null ? null : new Set(req.expect);
     const targets = this.directTargets(req.path ?? 'auto', expect);
-    const msg: QueryMsg<P> = { type: 'q-query', id, origin: this.self, name: req.name, payload: req.payload, filter: req.filter, timeoutMs: req.timeoutMs, ack: req.ack || targets !== null, relayFactor: req.relayFactor };
+    const msg: QueryMsg<P> = { type: 'q-query', id, origin: this.self, name: req.name, payload: req.payload, filter: req.filter, timeoutMs: req.timeoutMs, ack: req.ack, relayFactor: req.relayFactor };
     const direct = targets === null ? null : { msg, fellBack: false };
-    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), declined: new Set(), owing: expect?.size ?? -1, userAck: req.ack, received: new Set(), direct });
+    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), declined: new Set(), owing: expect?.size ?? -1, direct });
     this.counters.asked++;
     this.io.timer(req.timeoutMs, { type: 'q-deadline', id });
     if (targets === null) this.io.broadcast(msg);
@@ -360,9 +358,6 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   private onAck(msg: Extract<QueryMessage<P>, { type: 'q-ack' }>, now: number): void {
     const q = this.asking.get(msg.id);
     if (q === undefined) return;
-    q.received.add(msg.responder);
-    // A receipt the user did not ask for (a direct query's): noted for the fallback only.
-    if (!msg.final && !q.userAck) return;
     // The first ack of a member, and its "no answer will come" (which may follow a first ack).
     if (!q.acked.has(msg.responder) || (msg.final && !q.declined.has(msg.responder))) {
       q.acked.add(msg.responder);
@@ -412,7 +407,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   private fallBack(q: Asking<P>): void {
     if (q.direct === null || q.direct.fellBack || q.expect === null) return;
     for (const p of q.expect) {
-      if (p === this.self || q.received.has(p)) continue;
+      if (p === this.self || q.acked.has(p)) continue;
       q.direct.fellBack = true;
       this.counters.directFallbacks++;
       this.io.broadcast(q.direct.msg);
