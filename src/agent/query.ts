@@ -83,7 +83,8 @@ export class AgentQueries {
     q.onQuery(async (inq) => {
       // Spawn after the frames that carry the query on are written (as user events do,
       // Agent.dispatchAfterForward): a fork blocks the event loop, and would delay every hop.
-      await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+      // A direct query has no frames to carry on.
+      if (!inq.direct) await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
       // The launcher sends the response itself when the handler exits 0 within the limit (one
       // process hop less per responder: the response does not wait for this agent's turn).
       const r = await d.handlers().runQuery({ type: 'query', name: inq.name, payload: inq.payload, origin: inq.origin }, q.config.maxResponseBytes, () => inq.responseDatagram() ?? undefined);

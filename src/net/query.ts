@@ -90,6 +90,8 @@ export interface IncomingQuery {
   payload: Uint8Array;
   /** The asker's address. */
   origin: string;
+  /** It came straight from its asker (the direct path), not by broadcast. */
+  direct: boolean;
   /** The response as the UDP datagram this node would send now, with an empty payload (see the
    *  module comment); null when it cannot leave that way (encrypted cluster, no UDP socket, an
    *  asker that is this node or a DNS name, relays asked for, past the deadline). */
@@ -298,7 +300,7 @@ export class NodeQueries {
       this.handle.drive((now) => (payload === null && error === '' ? this.machine.decline(e.key, now) : this.machine.respond(e.key, payload ?? new Uint8Array(0), error, now)));
     let v: ReturnType<QueryHandler>;
     try {
-      v = h({ name: e.name, payload: e.payload, origin: e.origin, responseDatagram: () => this.responseDatagram(e.key) });
+      v = h({ name: e.name, payload: e.payload, origin: e.origin, direct: e.direct, responseDatagram: () => this.responseDatagram(e.key) });
     } catch (err) {
       return reply(null, errText(err));
     }

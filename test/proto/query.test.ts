@@ -56,7 +56,7 @@ test('query: asker broadcasts, arms its deadline, and finishes as soon as every 
   const b = node(1);
   b.m.handleBroadcast(q.msg, 110);
   const bq = b.out.find((o) => o.kind === 'event')!.e as Extract<QueryEvent<number>, { type: 'query' }>;
-  assert.deepEqual(bq, { type: 'query', key: `0/${id}`, id, origin: 0, name: 'uptime', payload: enc('hi') });
+  assert.deepEqual(bq, { type: 'query', key: `0/${id}`, id, origin: 0, name: 'uptime', payload: enc('hi'), direct: false });
   assert.deepEqual(take(b.out, 'send'), [{ kind: 'send', to: 0, msg: { type: 'q-ack', id, responder: 1, rname: 'n1', final: false } }]);
   assert.deepEqual(b.m.respond(bq.key, enc('up 3 days'), '', 120), { ok: true, value: undefined });
   const resp = take(b.out, 'send');
@@ -231,7 +231,7 @@ test('query direct: a small expected set gets the query as one message each, no 
   const b = node(1);
   b.m.handleMessage(0, wire as QueryMessage<number>, 105);
   const bq = take(b.out, 'event')[0].e as Extract<QueryEvent<number>, { type: 'query' }>;
-  assert.equal(bq.key, `0/${id}`);
+  assert.deepEqual([bq.key, bq.direct], [`0/${id}`, true]);
   assert.deepEqual(b.out, []);
   assert.deepEqual([b.m.counters.received, b.m.counters.receivedDirect], [1, 1]);
   // A later broadcast copy is the same query: ignored.

@@ -344,7 +344,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
       this.respond(key, new Uint8Array(0), '', now);
       return;
     }
-    this.io.event({ type: 'query', key, id: msg.id, origin: msg.origin, name: msg.name, payload: msg.payload });
+    this.io.event({ type: 'query', key, id: msg.id, origin: msg.origin, name: msg.name, payload: msg.payload, direct });
   }
 
   private remember(key: string, p: Pending<P>): void {

@@ -68,8 +68,9 @@ export interface QuerySummary<P> {
 
 /** Events of the query application. */
 export type QueryEvent<P> =
-  /** A query for this node: the host answers with `respond(key, ...)` or `decline(key)`. */
-  | { type: 'query'; key: string; id: number; origin: P; name: string; payload: Uint8Array }
+  /** A query for this node: the host answers with `respond(key, ...)` or `decline(key)`.
+   *  `direct`: it came from its asker itself (the direct path), not by broadcast. */
+  | { type: 'query'; key: string; id: number; origin: P; name: string; payload: Uint8Array; direct: boolean }
   /** At the asker: an acknowledgement arrived. */
   | { type: 'query-ack'; id: number; from: P; name: string; final: boolean }
   /** At the asker: a response arrived (first one per member; duplicates are dropped). */
@@ -100,11 +101,12 @@ export interface QueryConfig {
   maxNameBytes: number;
   /** Largest expected set (members other than the asker) that the `auto` path sends the query
    *  to directly, one datagram each, instead of broadcasting it. Our choice, 64: the asker
-   *  already takes one ack and one response per expected member, so k sends add about a third
-   *  to its own work in the query, and at 64 that is still well under its
-   *  share of a broadcast's latency chain (each hop of Plumtree wakes every agent on it); above,
-   *  the asker's burst of sends grows with the cluster and the broadcast's depth only with its
-   *  log. Measured at N = 20 and 50 in docs/results.md (h32q). */
+   *  already takes one response (and, with acks, one ack) per expected member, so the sends
+   *  add one small message per member to work it does anyway, while they spare every member
+   *  the broadcast's hops and its relaying (measured at N = 50: the asker ~2–4 ms more CPU per
+   *  query, each other agent ~0.3–0.5 ms less; docs/results.md, h32q). The asker's burst
+   *  grows with the set, the broadcast's depth only with the log of the cluster: above 64 the
+   *  broadcast is kept (not measured above 50). */
   directMaxMembers: number;
   /** How long the asker of a direct query waits for each expected member's ack or answer
    *  before it broadcasts the query (to reach the ones whose datagram was lost): our choice,
