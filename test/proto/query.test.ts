@@ -333,3 +333,20 @@ test('query direct: a receiver takes it only from its origin, and applies the fi
   db.m.handleMessage(0, wire, 2);
   assert.deepEqual(db.out.map((o) => o.kind), ['send', 'event']);
 });
+
+test('query direct: members that acked but have not answered yet (slow handlers) cause no fallback; without acks only an answer counts', () => {
+  const a = node(0);
+  const r = a.m.ask(ask({ path: 'auto', expect: [1, 2] }), 0);
+  assert.ok(r.ok);
+  for (const p of [1, 2]) a.m.handleMessage(p, { type: 'q-ack', id: r.value, responder: p, rname: `n${p}`, final: false }, 5);
+  a.out.length = 0;
+  a.m.handleTimer({ type: 'q-fallback', id: r.value }, 250);
+  assert.deepEqual(a.out, []);
+  const n = a.m.ask(ask({ path: 'auto', expect: [1, 2], ack: false }), 0);
+  assert.ok(n.ok);
+  a.m.handleMessage(1, { type: 'q-response', id: n.value, responder: 1, rname: 'n1', payload: enc('x'), error: '' }, 5);
+  a.out.length = 0;
+  a.m.handleTimer({ type: 'q-fallback', id: n.value }, 250);
+  assert.deepEqual(a.out.map((o) => o.kind), ['broadcast'], 'node 2 has not answered');
+  assert.equal(a.m.counters.directFallbacks, 1);
+});

@@ -103,8 +103,8 @@ export interface QueryConfig {
    *  to directly, one datagram each, instead of broadcasting it. Our choice, 64: the asker
    *  already takes one response (and, with acks, one ack) per expected member, so the sends
    *  add one small message per member to work it does anyway, while they spare every member
-   *  the broadcast's hops and its relaying (measured at N = 50: the asker ~2–4 ms more CPU per
-   *  query, each other agent ~0.3–0.5 ms less; docs/results.md, h32q). The asker's burst
+   *  the broadcast's hops and its relaying (measured at N = 50, bench:event-cost: the asker
+   *  ~2.5 ms more CPU per query, each agent ~0.75 ms less; docs/results.md, h32q). The asker's burst
    *  grows with the set, the broadcast's depth only with the log of the cluster: above 64 the
    *  broadcast is kept (not measured above 50). */
   directMaxMembers: number;
