@@ -14,6 +14,9 @@
  *   with an `error` saying so (and the output it printed, cut at the limit). A member without
  *   such a handler declines (the asker does not wait for it: "acked only").
  * - The built-in `_rumor.ping` (reachability) is answered by the machine itself.
+ * - How the query leaves: `queryPath` (agent config) or the request's `path`; `auto` sends it
+ *   straight to each expected member when there are at most 64 others, else broadcasts it
+ *   (src/proto/query/machine.ts, "A direct query for a small expected set").
  * - A handler run by the native launcher that exits 0 within the limit is answered by the
  *   launcher: it sends the response datagram the agent would have sent (src/net/query.ts
  *   `responseDatagram`; plaintext clusters, relay factor 0) when the handler exits, from its
