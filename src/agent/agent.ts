@@ -245,6 +245,7 @@ export class Agent implements ApiBackend {
       members: () => this.apiMembers(),
       self: () => ({ name: this.members_.self().name, tags: this.kv?.tagsOf(this.node.address, this.members_.self().tags) ?? this.members_.self().tags }),
       handlerTimeoutMs: c.handlerTimeoutMs,
+      path: c.queryPath,
       logger: this.log.child({ component: 'query' }),
     });
     this.persist();

@@ -150,6 +150,7 @@ const SCHEMA = {
   rejoinAfterLeave: bool,
   memberCoalesceMs: nonNegInt,
   userCoalesceMs: nonNegInt,
+  queryPath: oneOf(['auto', 'direct', 'broadcast'], 'expected auto, direct or broadcast'),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -193,6 +194,8 @@ interface Raw {
   /** Coalescing of member events / of user events by name for handlers (0: off; coalesce.ts). */
   memberCoalesceMs: number;
   userCoalesceMs: number;
+  /** How this agent sends its queries (src/proto/query/machine.ts; docs/agent.md "Queries"). */
+  queryPath: 'auto' | 'direct' | 'broadcast';
 }
 type Key = keyof Raw;
 

@@ -24,5 +24,6 @@ export const AGENT_DEFAULTS = {
   rejoinAfterLeave: false, // Serf rejoin_after_leave
   memberCoalesceMs: 0, // off (Serf's agent coalesces for 3 s; the issue asks for off by default)
   userCoalesceMs: 0, // off
+  queryPath: 'auto' as const, // direct to at most 64 expected members, else broadcast (src/proto/query/types.ts directMaxMembers)
   aggregates: [] as (string | { name: string; kind?: 'avg' | 'sum' | 'count' | 'min' | 'max'; command: string; intervalMs?: number })[],
 };

@@ -14,6 +14,9 @@
  *   with an `error` saying so (and the output it printed, cut at the limit). A member without
  *   such a handler declines (the asker does not wait for it: "acked only").
  * - The built-in `_rumor.ping` (reachability) is answered by the machine itself.
+ * - How the query leaves: `queryPath` (agent config) or the request's `path`; `auto` sends it
+ *   straight to each expected member when there are at most 64 others, else broadcasts it
+ *   (src/proto/query/machine.ts, "A direct query for a small expected set").
  * - A handler run by the native launcher that exits 0 within the limit is answered by the
  *   launcher: it sends the response datagram the agent would have sent (src/net/query.ts
  *   `responseDatagram`; plaintext clusters, relay factor 0) when the handler exits, from its
@@ -26,7 +29,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RumorNode } from '../net/rumor-node.js';
 import { QueryError, type QueryUpdate } from '../net/query.js';
-import { matchesFilter, PING_QUERY, type QueryFilter, type QuerySummary } from '../proto/query/types.js';
+import { matchesFilter, PING_QUERY, QUERY_PATHS, type QueryFilter, type QueryPath, type QuerySummary } from '../proto/query/types.js';
 import { HttpError, readJson, sendJson, type ApiMember } from './api.js';
 import type { HandlerRunner, QueryRunResult } from './handlers.js';
 import type { AgentLogger } from './log.js';
@@ -46,6 +49,8 @@ export interface QueryRequest {
   timeoutMs?: number;
   ack: boolean;
   relayFactor: number;
+  /** How to send it; absent: the agent's `queryPath`. */
+  path?: QueryPath;
 }
 
 /** What the agent gives its queries. */
@@ -56,6 +61,8 @@ export interface QueryDeps {
   members: () => ApiMember[];
   self: () => { name: string; tags: Record<string, string> };
   handlerTimeoutMs: number;
+  /** The agent's `queryPath` (a request's `path` overrides it). */
+  path: QueryPath;
   logger: AgentLogger;
 }
 
@@ -79,7 +86,8 @@ export class AgentQueries {
     q.onQuery(async (inq) => {
       // Spawn after the frames that carry the query on are written (as user events do,
       // Agent.dispatchAfterForward): a fork blocks the event loop, and would delay every hop.
-      await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
+      // A direct query has no frames to carry on.
+      if (!inq.direct) await new Promise<void>((r) => setImmediate(() => setImmediate(r)));
       // The launcher sends the response itself when the handler exits 0 within the limit (one
       // process hop less per responder: the response does not wait for this agent's turn).
       const r = await d.handlers().runQuery({ type: 'query', name: inq.name, payload: inq.payload, origin: inq.origin }, q.config.maxResponseBytes, () => inq.responseDatagram() ?? undefined);
@@ -134,7 +142,7 @@ export class AgentQueries {
     let onUpdate = (u: QueryUpdate): void => void early.push(u);
     let run: ReturnType<RumorNode['query']>;
     try {
-      run = this.d.node.query(q.name, q.payload, { nodes: q.nodes, tags: q.tags, timeoutMs, ack: q.ack, relayFactor: q.relayFactor, expect: expect.map((m) => m.addr), onUpdate: (u) => onUpdate(u) });
+      run = this.d.node.query(q.name, q.payload, { nodes: q.nodes, tags: q.tags, timeoutMs, ack: q.ack, relayFactor: q.relayFactor, expect: expect.map((m) => m.addr), path: q.path ?? this.d.path, onUpdate: (u) => onUpdate(u) });
     } catch (err) {
       if (err instanceof QueryError) return sendJson(res, 400, { error: err.message, code: err.code }), true;
       throw err;
@@ -212,7 +220,7 @@ const NAME = /^[^\s\p{Cc}]{1,128}$/u;
 
 /** Validate a `POST /v1/query` body. */
 export function parseQuery(body: unknown): QueryRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object {name, payload?, nodes?, tags?, timeoutMs?, ack?, relayFactor?}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body: expected a JSON object {name, payload?, nodes?, tags?, timeoutMs?, ack?, relayFactor?, path?}');
   const b = body as Record<string, unknown>;
   if (typeof b.name !== 'string' || !NAME.test(b.name)) throw new HttpError(400, 'name: expected 1..128 characters without spaces or control characters');
   if (b.name.startsWith('_') && b.name !== PING_QUERY) throw new HttpError(400, `name: names starting with "_" are reserved (only ${PING_QUERY} may be asked)`);
@@ -227,5 +235,6 @@ export function parseQuery(body: unknown): QueryRequest {
   if (b.timeoutMs !== undefined && !(Number.isInteger(b.timeoutMs) && (b.timeoutMs as number) >= 1)) throw new HttpError(400, 'timeoutMs: expected a positive integer (milliseconds)');
   if (b.ack !== undefined && typeof b.ack !== 'boolean') throw new HttpError(400, 'ack: expected true or false');
   if (b.relayFactor !== undefined && !Number.isInteger(b.relayFactor)) throw new HttpError(400, 'relayFactor: expected an integer 0..5');
-  return { name: b.name, payload, nodes: nodes as string[], tags: tags as Record<string, string>, timeoutMs: b.timeoutMs as number | undefined, ack: b.ack !== false, relayFactor: (b.relayFactor as number | undefined) ?? 0 };
+  if (b.path !== undefined && !QUERY_PATHS.includes(b.path as QueryPath)) throw new HttpError(400, 'path: expected "auto", "direct" or "broadcast"');
+  return { name: b.name, payload, nodes: nodes as string[], tags: tags as Record<string, string>, timeoutMs: b.timeoutMs as number | undefined, ack: b.ack !== false, relayFactor: (b.relayFactor as number | undefined) ?? 0, path: b.path as QueryPath | undefined };
 }

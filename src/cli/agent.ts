@@ -52,6 +52,7 @@ const FLAG_HELP: Record<ConfigKey, [value: string, help: string]> = {
   rejoinAfterLeave: ['true|false', 'rejoin from the --data-dir snapshot even after the previous run left (default: false, as Serf)'],
   memberCoalesceMs: ['ms', 'coalesce member events for handlers over this window, latest per member (default: 0, off; Serf uses 3000)'],
   userCoalesceMs: ['ms', 'coalesce user events of one name for handlers over this window, latest only (default: 0, off; Serf uses 3000)'],
+  queryPath: ['path', `how queries are sent: auto (to each expected member directly when at most 64, else broadcast), direct or broadcast (default: ${AGENT_DEFAULTS.queryPath})`],
   aggregates: ['name[:kind[:ms]]=command', 'aggregate fed by a command run every ms, e.g. load:avg:5000=cut -d" " -f1 /proc/loadavg (repeatable)'],
 };
 

@@ -3,7 +3,9 @@
  * running node, with its binary codec (`src/wire/query.ts`), hosted by `RumorNode.runApp` on
  * `_app.query`. Library API: docs/library.md, "Queries".
  *
- * - `ask(name, payload, opts)` broadcasts a query and returns a `QueryRun`: an async iterator
+ * - `ask(name, payload, opts)` broadcasts a query (or, with an `expect` list of at most
+ *   `directMaxMembers` other members, sends it to each of them as one application datagram:
+ *   src/proto/query/machine.ts; `opts.path` forces either way) and returns a `QueryRun`: an async iterator
  *   of acks and responses as they arrive, and `done`, the summary (who answered, who acked only,
  *   who said nothing). Bad input (payload over the limit, too many queries in flight, a bad
  *   filter) throws a `QueryError` at the call.
@@ -23,14 +25,14 @@
  */
 import { Sfc32 } from '../proto/rng.js';
 import { QueryMachine } from '../proto/query/machine.js';
-import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryResponseMsg, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
+import { DEFAULT_QUERY_CONFIG, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryPath, type QueryResponseMsg, type QuerySummary, type QueryTimer } from '../proto/query/types.js';
 import type { QueryRefusal } from '../proto/query/machine.js';
 import { decodeQueryMessage, encodeQueryMessage } from '../wire/query.js';
 import { crcView } from '../wire/crc.js';
 import { varintSize } from '../wire/bytes.js';
 import type { AppHandle, AppSpec } from './app-host.js';
 
-export type { QuerySummary, QueryFilter };
+export type { QuerySummary, QueryFilter, QueryPath };
 
 /** A query refused at the call; `code` says why. */
 export class QueryError extends Error {
@@ -56,6 +58,9 @@ export interface QueryOptions {
   relayFactor?: number;
   /** Addresses of the members expected to answer; the query ends when all did. */
   expect?: string[];
+  /** How the query is sent (default `auto`: directly to the expected members when there are
+   *  at most `config.directMaxMembers` of them besides this node, else by broadcast). */
+  path?: QueryPath;
   /** Take each update synchronously, as it arrives, instead of through the run's async
    *  iterator (which then yields nothing): no promise per response. For an asker that streams
    *  the updates on (the agent's `POST /v1/query`). It must not throw; a throw is logged by the
@@ -85,6 +90,8 @@ export interface IncomingQuery {
   payload: Uint8Array;
   /** The asker's address. */
   origin: string;
+  /** It came straight from its asker (the direct path), not by broadcast. */
+  direct: boolean;
   /** The response as the UDP datagram this node would send now, with an empty payload (see the
    *  module comment); null when it cannot leave that way (encrypted cluster, no UDP socket, an
    *  asker that is this node or a DNS name, relays asked for, past the deadline). */
@@ -230,7 +237,7 @@ export class NodeQueries {
       // set's end) are held, then handed to the run once its id is known.
       this.early = [];
       try {
-        r = this.machine.ask({ name, payload: body, filter, timeoutMs: opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, ack: opts.ack ?? true, relayFactor: opts.relayFactor ?? 0, expect: opts.expect ?? null }, now);
+        r = this.machine.ask({ name, payload: body, filter, timeoutMs: opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, ack: opts.ack ?? true, relayFactor: opts.relayFactor ?? 0, expect: opts.expect ?? null, path: opts.path }, now);
       } finally {
         const early = this.early;
         this.early = null;
@@ -293,7 +300,7 @@ export class NodeQueries {
       this.handle.drive((now) => (payload === null && error === '' ? this.machine.decline(e.key, now) : this.machine.respond(e.key, payload ?? new Uint8Array(0), error, now)));
     let v: ReturnType<QueryHandler>;
     try {
-      v = h({ name: e.name, payload: e.payload, origin: e.origin, responseDatagram: () => this.responseDatagram(e.key) });
+      v = h({ name: e.name, payload: e.payload, origin: e.origin, direct: e.direct, responseDatagram: () => this.responseDatagram(e.key) });
     } catch (err) {
       return reply(null, errText(err));
     }

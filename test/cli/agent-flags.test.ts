@@ -105,6 +105,7 @@ const SAMPLES: Record<ConfigKey, [flagValue: string, expected: unknown]> = {
   leaveOnTerminate: ['true', true],
   skipLeaveOnInterrupt: ['yes', true],
   rejoinAfterLeave: ['1', true],
+  queryPath: ['broadcast', 'broadcast'],
 };
 
 test('every documented flag, given on the command line, sets its key', () => {

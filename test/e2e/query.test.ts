@@ -128,6 +128,18 @@ test('query: limits and bad input are refused in one line', async () => {
   const res = await fetch(`${api[0]}/v1/query`, { method: 'POST', body: JSON.stringify({ name: '_secret' }) });
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { error: string }).error, /reserved/);
+  const bad = await fetch(`${api[0]}/v1/query`, { method: 'POST', body: JSON.stringify({ name: 'uptime', path: 'sideways' }) });
+  assert.deepEqual([bad.status, ((await bad.json()) as { error: string }).error], [400, 'path: expected "auto", "direct" or "broadcast"']);
+});
+
+test('query: both paths (the agent default `auto` sends it to each expected member directly; `path: broadcast` by Plumtree) end with every answer', async () => {
+  for (const path of ['broadcast', 'direct', 'auto']) {
+    const res = await fetch(`${api[0]}/v1/query`, { method: 'POST', body: JSON.stringify({ name: 'uptime', path, timeoutMs: 20_000 }) });
+    assert.equal(res.status, 200);
+    const ls = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as QueryLine);
+    assert.equal(done(ls).reason, 'complete', path);
+    assert.deepEqual(names(responses(ls)), ['q1', 'q2'], path);
+  }
 });
 
 test('reachability: all answer; a stopped member is named; when nobody else answers, the fault is said to be ours', async () => {

@@ -109,3 +109,25 @@ test('node.query: a response another process sends from responseDatagram() is ta
     out.close();
   }
 });
+
+test('node.query: the direct path — each expected node takes the query from its asker as a datagram, no broadcast; `path: broadcast` sends it the other way', async () => {
+  const how: boolean[] = [];
+  nodes[1].onQuery((q) => (how.push(q.direct), 'one'));
+  nodes[2].onQuery((q) => (how.push(q.direct), 'two'));
+  const stats = (): { direct: number; fallbacks: number; got: number; bcast: number; dgrams: number } => {
+    const s = nodes.map((n) => n.queries.stats());
+    return { direct: s[0].machine.direct, fallbacks: s[0].machine.directFallbacks, got: s[1].machine.receivedDirect + s[2].machine.receivedDirect, bcast: s[0].app.broadcasts, dgrams: s[0].app.datagrams };
+  };
+  const b0 = stats();
+  const s = await nodes[0].query('whoami', '', { timeoutMs: 20_000, expect: nodes.map((n) => n.address), ack: false }).done;
+  assert.deepEqual([s.reason, [...s.answered].sort()], ['complete', [nodes[1].address, nodes[2].address].sort()]);
+  const b1 = stats();
+  assert.deepEqual([b1.direct - b0.direct, b1.fallbacks - b0.fallbacks, b1.got - b0.got, b1.bcast - b0.bcast, b1.dgrams - b0.dgrams], [1, 0, 2, 0, 2]);
+  assert.deepEqual(how.splice(0), [true, true], 'the handlers are told the query came directly');
+  const s2 = await nodes[0].query('whoami', '', { timeoutMs: 20_000, expect: nodes.map((n) => n.address), path: 'broadcast' }).done;
+  assert.equal(s2.reason, 'complete');
+  const b2 = stats();
+  assert.deepEqual([b2.direct - b1.direct, b2.got - b1.got, b2.bcast - b1.bcast], [0, 0, 1]);
+  assert.deepEqual(how, [false, false]);
+  assert.throws(() => nodes[0].query('x', '', { path: 'sideways' as 'auto' }), (e: unknown) => e instanceof QueryError && e.code === 'bad-request');
+});

@@ -31,7 +31,8 @@ function node(self: number, tags: Record<string, string> = {}, peers: number[] =
   return { m, out };
 }
 
-const ask = (over: Partial<AskRequest<number>> = {}): AskRequest<number> => ({ name: 'uptime', payload: enc('hi'), filter: { nodes: [], tags: [] }, timeoutMs: 1000, ack: true, relayFactor: 0, expect: [1, 2], ...over });
+// The broadcast path unless a test says otherwise (the direct path's tests: the end of the file).
+const ask = (over: Partial<AskRequest<number>> = {}): AskRequest<number> => ({ name: 'uptime', payload: enc('hi'), filter: { nodes: [], tags: [] }, timeoutMs: 1000, ack: true, relayFactor: 0, expect: [1, 2], path: 'broadcast', ...over });
 
 function take<K extends Out['kind']>(out: Out[], kind: K): Extract<Out, { kind: K }>[] {
   const r = out.filter((o) => o.kind === kind) as Extract<Out, { kind: K }>[];
@@ -55,7 +56,7 @@ test('query: asker broadcasts, arms its deadline, and finishes as soon as every 
   const b = node(1);
   b.m.handleBroadcast(q.msg, 110);
   const bq = b.out.find((o) => o.kind === 'event')!.e as Extract<QueryEvent<number>, { type: 'query' }>;
-  assert.deepEqual(bq, { type: 'query', key: `0/${id}`, id, origin: 0, name: 'uptime', payload: enc('hi') });
+  assert.deepEqual(bq, { type: 'query', key: `0/${id}`, id, origin: 0, name: 'uptime', payload: enc('hi'), direct: false });
   assert.deepEqual(take(b.out, 'send'), [{ kind: 'send', to: 0, msg: { type: 'q-ack', id, responder: 1, rname: 'n1', final: false } }]);
   assert.deepEqual(b.m.respond(bq.key, enc('up 3 days'), '', 120), { ok: true, value: undefined });
   const resp = take(b.out, 'send');
@@ -208,4 +209,144 @@ test('query: a response sent by another process — the template is the response
   c.m.handleBroadcast(q2.msg, 210);
   assert.equal(c.m.responseTemplate(`0/${r2.value}`, 220), null, 'relay factor 1');
   assert.equal(a.m.responseTemplate(`0/${r2.value}`, 220), null, 'the asker');
+});
+
+// The direct path (machine.ts, "A direct query for a small expected set").
+
+test('query direct: a small expected set gets the query as one message each, no broadcast, acks as asked', () => {
+  const a = node(0);
+  const r = a.m.ask(ask({ path: 'auto', expect: [0, 1, 2], ack: false }), 100);
+  assert.ok(r.ok);
+  const id = r.value;
+  const sends = take(a.out.slice(), 'send');
+  const wire = { type: 'q-query', id, origin: 0, name: 'uptime', payload: enc('hi'), filter: { nodes: [], tags: [] }, timeoutMs: 1000, ack: false, relayFactor: 0 };
+  assert.deepEqual(sends, [{ kind: 'send', to: 1, msg: wire }, { kind: 'send', to: 2, msg: wire }], 'to every expected member but the asker');
+  assert.equal(a.out.filter((o) => o.kind === 'broadcast').length, 0);
+  assert.deepEqual(a.out.filter((o) => o.kind === 'timer').map((o) => (o as { t: QueryTimer }).t), [{ type: 'q-deadline', id }, { type: 'q-fallback', id }]);
+  assert.equal((a.out.find((o) => o.kind === 'timer' && o.t.type === 'q-fallback') as { delay: number }).delay, DEFAULT_QUERY_CONFIG.directFallbackMs);
+  assert.deepEqual(take(a.out, 'event').map((e) => e.e.type), ['query']);
+  assert.deepEqual([a.m.counters.direct, a.m.counters.directSent], [1, 2]);
+
+  // Node 1 takes it from the asker (no ack: none asked) and answers.
+  const b = node(1);
+  b.m.handleMessage(0, wire as QueryMessage<number>, 105);
+  const bq = take(b.out, 'event')[0].e as Extract<QueryEvent<number>, { type: 'query' }>;
+  assert.deepEqual([bq.key, bq.direct], [`0/${id}`, true]);
+  assert.deepEqual(b.out, []);
+  assert.deepEqual([b.m.counters.received, b.m.counters.receivedDirect], [1, 1]);
+  // A later broadcast copy is the same query: ignored.
+  b.m.handleBroadcast(wire as QueryMessage<number>, 106);
+  assert.deepEqual(b.out, []);
+  b.m.respond(bq.key, enc('up'), '', 110);
+  const resp = take(b.out, 'send')[0].msg;
+
+  a.m.handleMessage(1, resp, 111);
+  a.m.respond(`0/${id}`, enc('me'), '', 112);
+  a.m.handleMessage(2, { type: 'q-ack', id, responder: 2, rname: 'n2', final: true }, 113);
+  const done = take(a.out, 'event').map((e) => e.e).find((e) => e.type === 'query-done') as Extract<QueryEvent<number>, { type: 'query-done' }>;
+  assert.deepEqual([done.summary.reason, done.summary.answered, done.summary.ackedOnly, done.summary.missing], ['complete', [1, 0], [2], []]);
+  // The fallback timer of a finished query does nothing.
+  a.m.handleTimer({ type: 'q-fallback', id }, 100 + DEFAULT_QUERY_CONFIG.directFallbackMs);
+  assert.deepEqual(a.out, []);
+  assert.equal(a.m.counters.directFallbacks, 0);
+});
+
+test('query direct: a lost datagram — the silent member gets the query by broadcast at the fallback, and every member answers once', () => {
+  const a = node(0);
+  const r = a.m.ask(ask({ path: 'auto', expect: [1, 2, 3] }), 0);
+  assert.ok(r.ok);
+  const id = r.value;
+  const sends = take(a.out, 'send');
+  assert.deepEqual(sends.map((s) => s.to), [1, 2, 3]);
+  const wire = sends[0].msg;
+  // The copy to node 3 is lost. Nodes 1 and 2 ack at once; node 2's handler is slow (it has
+  // acked: no fallback on its account).
+  const peers = [1, 2, 3].map((i) => node(i));
+  for (const i of [0, 1]) peers[i].m.handleMessage(0, wire, 5);
+  a.m.handleMessage(1, { type: 'q-ack', id, responder: 1, rname: 'n1', final: false }, 6);
+  a.m.handleMessage(2, { type: 'q-ack', id, responder: 2, rname: 'n2', final: false }, 6);
+  const k1 = (peers[0].out.find((o) => o.kind === 'event')!.e as { key: string }).key;
+  peers[0].m.respond(k1, enc('one'), '', 20);
+  a.m.handleMessage(1, take(peers[0].out, 'send').pop()!.msg, 21);
+  take(a.out, 'event');
+
+  // The fallback: node 3 said nothing: the same query is broadcast, once.
+  a.m.handleTimer({ type: 'q-fallback', id }, 250);
+  assert.deepEqual(take(a.out, 'broadcast'), [{ kind: 'broadcast', msg: wire }]);
+  a.m.handleTimer({ type: 'q-fallback', id }, 251);
+  assert.deepEqual(a.out, []);
+  assert.equal(a.m.counters.directFallbacks, 1);
+
+  // Every node hears the broadcast; 1 and 2 had it already (nothing new), 3 answers.
+  for (const p of peers) p.m.handleBroadcast(wire, 260);
+  assert.deepEqual(peers[0].out, [], 'answered once');
+  assert.equal(peers[1].out.filter((o) => o.kind === 'event').length, 1, 'node 2 saw the query once');
+  const k3 = (peers[2].out.find((o) => o.kind === 'event')!.e as { key: string }).key;
+  assert.deepEqual([peers[2].m.counters.received, peers[2].m.counters.receivedDirect], [1, 0]);
+  peers[2].m.respond(k3, enc('three'), '', 270);
+  for (const s of take(peers[2].out, 'send')) a.m.handleMessage(3, s.msg, 271);
+  const k2 = (peers[1].out.find((o) => o.kind === 'event')!.e as { key: string }).key;
+  peers[1].m.respond(k2, enc('two'), '', 300);
+  a.m.handleMessage(2, take(peers[1].out, 'send').pop()!.msg, 301);
+  const done = take(a.out, 'event').map((e) => e.e).find((e) => e.type === 'query-done') as Extract<QueryEvent<number>, { type: 'query-done' }>;
+  assert.deepEqual([done.summary.reason, done.summary.answered, done.summary.missing], ['complete', [1, 3, 2], []]);
+});
+
+test('query direct: above the threshold, without an expect list, or forced: the path chosen; a short timeout falls back at half of it', () => {
+  const small = { ...DEFAULT_QUERY_CONFIG, directMaxMembers: 2 };
+  const a = node(0, {}, [], small);
+  const kinds = (): string[] => {
+    const k = a.out.filter((o) => o.kind === 'send' || o.kind === 'broadcast').map((o) => o.kind);
+    a.out.length = 0;
+    return k;
+  };
+  a.m.ask(ask({ path: 'auto', expect: [0, 1, 2] }), 0);
+  assert.deepEqual(kinds(), ['send', 'send'], '2 others: direct');
+  a.m.ask(ask({ path: 'auto', expect: [1, 2, 3] }), 0);
+  assert.deepEqual(kinds(), ['broadcast'], '3 others: broadcast');
+  a.m.ask(ask({ path: 'direct', expect: [1, 2, 3] }), 0);
+  assert.deepEqual(kinds(), ['send', 'send', 'send'], 'forced direct');
+  a.m.ask(ask({ path: 'broadcast', expect: [1] }), 0);
+  assert.deepEqual(kinds(), ['broadcast'], 'forced broadcast');
+  a.m.ask(ask({ path: 'direct', expect: null }), 0);
+  assert.deepEqual(kinds(), ['broadcast'], 'no expect list: broadcast');
+  assert.deepEqual([a.m.counters.direct, a.m.counters.directSent], [2, 5]);
+  a.m.ask(ask({ path: 'auto', expect: [1], timeoutMs: 100 }), 0);
+  assert.deepEqual(a.out.filter((o) => o.kind === 'timer').map((o) => (o as { delay: number }).delay), [100, 50]);
+  a.out.length = 0;
+  // Only this node expected: nothing to send, no fallback timer.
+  a.m.ask(ask({ path: 'direct', expect: [0] }), 0);
+  assert.deepEqual(a.out.filter((o) => o.kind !== 'event').map((o) => o.kind), ['timer']);
+  const bad = a.m.ask(ask({ path: 'sideways' as 'auto' }), 0);
+  assert.deepEqual(bad.ok ? null : bad.error.type, 'bad-request');
+});
+
+test('query direct: a receiver takes it only from its origin, and applies the filter itself', () => {
+  const wire: QueryMessage<number> = { type: 'q-query', id: 7, origin: 0, name: 'uptime', payload: enc(''), filter: { nodes: [], tags: [{ key: 'role', pattern: 'db' }] }, timeoutMs: 1000, ack: true, relayFactor: 0 };
+  const web = node(1, { role: 'web' });
+  web.m.handleMessage(0, wire, 1);
+  assert.deepEqual(web.out, [], 'the filter does not match: silent');
+  const db = node(2, { role: 'db' });
+  db.m.handleMessage(5, wire, 1);
+  assert.equal(db.out.length, 0, 'not from its origin: dropped');
+  assert.deepEqual([db.m.counters.foreignDirect, db.m.counters.received], [1, 0]);
+  db.m.handleMessage(0, wire, 2);
+  assert.deepEqual(db.out.map((o) => o.kind), ['send', 'event']);
+});
+
+test('query direct: members that acked but have not answered yet (slow handlers) cause no fallback; without acks only an answer counts', () => {
+  const a = node(0);
+  const r = a.m.ask(ask({ path: 'auto', expect: [1, 2] }), 0);
+  assert.ok(r.ok);
+  for (const p of [1, 2]) a.m.handleMessage(p, { type: 'q-ack', id: r.value, responder: p, rname: `n${p}`, final: false }, 5);
+  a.out.length = 0;
+  a.m.handleTimer({ type: 'q-fallback', id: r.value }, 250);
+  assert.equal(a.out.length, 0);
+  const n = a.m.ask(ask({ path: 'auto', expect: [1, 2], ack: false }), 0);
+  assert.ok(n.ok);
+  a.m.handleMessage(1, { type: 'q-response', id: n.value, responder: 1, rname: 'n1', payload: enc('x'), error: '' }, 5);
+  a.out.length = 0;
+  a.m.handleTimer({ type: 'q-fallback', id: n.value }, 250);
+  assert.deepEqual(a.out.map((o) => o.kind), ['broadcast'], 'node 2 has not answered');
+  assert.equal(a.m.counters.directFallbacks, 1);
 });

@@ -5,7 +5,8 @@
  *
  * In Serf's terms:
  * - The asker broadcasts the *query* (name, payload, filters, timeout, whether to ack, relay
- *   factor) to every node; each node checks the filter against its own name and tags
+ *   factor) to every node (or sends it to each expected member directly: below); each node
+ *   checks the filter against its own name and tags
  *   (`--node` names, `--tag key=regex`) and, when it matches, *acks* (if asked) straight to
  *   the asker and hands the query to its user (agent handler scripts `query:NAME`, or the
  *   library's `onQuery`), whose answer is the *response*, sent point to point to the asker.
@@ -15,6 +16,24 @@
  * - The asker streams acks and responses to its user as they arrive.
  *
  * Differs from Serf:
+ * - **A direct query for a small expected set.** Serf always gossips the query. Here, when the
+ *   asker has an expect list whose members other than itself number at most
+ *   `directMaxMembers` (64), it sends the query to each of them itself, as one application
+ *   datagram (authenticated, sealed with the cluster key like acks and responses; over TCP
+ *   when it does not fit one), and does not broadcast it: one hop for every member instead of
+ *   Plumtree's ~4 at N = 50, and no relaying node wakes for it. `directFallbackMs` (250 ms)
+ *   after the ask, if an expected member has neither acked nor answered, the asker broadcasts
+ *   the query as the broadcast path would have (each receiver answers once per origin and id,
+ *   whichever copy comes first). Without acks (`ack` false) only an answer counts, so a
+ *   handler slower than the wait costs that broadcast too (that query then costs what the
+ *   broadcast path costs, plus the datagrams). Asking for acks on the wire anyway, as
+ *   receipts, was tried: one more datagram per member and query, and more CPU per agent in
+ *   bench:event-cost (docs/results.md, h32q). Filters still apply at the receiver; a
+ *   receiver takes a direct query only from its origin (`from` = `origin`; others are counted
+ *   in `foreignDirect` and dropped). `AskRequest.path` forces either way (`broadcast`,
+ *   `direct`); without an expect list the query is broadcast. Counters: `direct` (queries sent
+ *   directly), `directSent` (their datagrams), `directFallbacks` (of them, broadcast after the
+ *   wait), `receivedDirect` (queries this node took from a direct copy).
  * - **A query ends as soon as every expected member has answered** (Serf waits for its
  *   timeout, hashicorp/serf issues 398 and 509). The asker's host passes the members it
  *   expects (its member list, filtered by the same rules); a node that has no handler for the
@@ -39,10 +58,13 @@
  * Limits, said plainly:
  * - The expected set is the asker's view when it asks: a member it believes alive but that
  *   died is reported missing at the timeout; one that joined later may answer and is shown,
- *   but is not waited for.
+ *   but is not waited for. A direct query reaches only the expected set (and, after a
+ *   fallback, everyone): a member the asker did not know of, or whose matching tags it had not
+ *   yet heard, is not asked, where the broadcast would have shown its unexpected answer.
  * - Acks and responses are not retried, and as datagrams they can be lost (UDP): relays
  *   (`relayFactor`) are the only redundancy, as in Serf. A lost query (a node the
- *   broadcast did not reach) shows as missing.
+ *   broadcast did not reach) shows as missing. A direct query is sent once more, by broadcast,
+ *   when an expected member is silent after `directFallbackMs` (a lost ack also causes it).
  * - A node remembers at most `maxRemembered` queries to answer each once; a query replayed after
  *   it was forgotten (and before its timeout) could be answered twice — the asker keeps only the
  *   first response per member.
@@ -56,7 +78,7 @@
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
 import { utf8Bytes } from '../utf8.js';
-import { checkFilter, cutUtf8, matchesFilter, MAX_QUERY_ERROR_BYTES, PING_QUERY, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryResponseMsg, type QuerySummary, type QueryTimer } from './types.js';
+import { checkFilter, cutUtf8, matchesFilter, MAX_QUERY_ERROR_BYTES, PING_QUERY, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryPath, type QueryResponseMsg, type QuerySummary, type QueryTimer } from './types.js';
 
 /** What the asker wants. */
 export interface AskRequest<P> {
@@ -70,7 +92,11 @@ export interface AskRequest<P> {
    *  has answered or declined. Null: no list (a library node without membership): the query
    *  runs to its timeout. */
   expect: P[] | null;
+  /** How to send it (`QueryPath`); default `auto`. */
+  path?: QueryPath;
 }
+
+type QueryMsg<P> = Extract<QueryMessage<P>, { type: 'q-query' }>;
 
 /** Why a call was refused. */
 export type QueryRefusal = { type: 'payload-too-large' | 'too-many' | 'bad-request' | 'unknown' | 'stopped'; message: string };
@@ -97,6 +123,8 @@ interface Asking<P> {
   declined: Set<P>;
   /** Expected members still owing an answer. */
   owing: number;
+  /** A direct query: its message (broadcast at the fallback), and whether that happened. */
+  direct: { msg: QueryMsg<P>; fellBack: boolean } | null;
 }
 
 interface Pending<P> {
@@ -118,7 +146,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   /** Queries seen as a responder, by `origin/id`, in arrival order (Map order). */
   private readonly seen = new Map<string, Pending<P>>();
   private stopped = false;
-  readonly counters = { asked: 0, received: 0, answered: 0, answeredElsewhere: 0, declined: 0, relayed: 0, lateResponses: 0, duplicateResponses: 0, expiredAnswers: 0 };
+  readonly counters = { asked: 0, received: 0, answered: 0, answeredElsewhere: 0, declined: 0, relayed: 0, lateResponses: 0, duplicateResponses: 0, expiredAnswers: 0, direct: 0, directSent: 0, directFallbacks: 0, receivedDirect: 0, foreignDirect: 0 };
 
   constructor(
     readonly self: P,
@@ -137,21 +165,38 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     return this.asking.size;
   }
 
-  /** Ask a query: broadcast it, answer it here if this node matches, arm its deadline. */
+  /** Ask a query: broadcast it (or send it to each expected member: the module comment),
+   *  answer it here if this node matches, arm its deadline. */
   ask(req: AskRequest<P>, now: number): QueryResult<number> {
     const bad = this.checkAsk(req);
     if (bad !== null) return { ok: false, error: bad };
     let id = this.rng.int(ID_SPACE);
     while (this.asking.has(id)) id = this.rng.int(ID_SPACE);
     const expect = req.expect === null ? null : new Set(req.expect);
-    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), declined: new Set(), owing: expect?.size ?? -1 });
+    const targets = this.directTargets(req.path ?? 'auto', expect);
+    const msg: QueryMsg<P> = { type: 'q-query', id, origin: this.self, name: req.name, payload: req.payload, filter: req.filter, timeoutMs: req.timeoutMs, ack: req.ack, relayFactor: req.relayFactor };
+    const direct = targets === null ? null : { msg, fellBack: false };
+    this.asking.set(id, { name: req.name, started: now, deadline: now + req.timeoutMs, expect, answered: [], answeredSet: new Set(), acked: new Set(), declined: new Set(), owing: expect?.size ?? -1, direct });
     this.counters.asked++;
-    const msg: QueryMessage<P> = { type: 'q-query', id, origin: this.self, name: req.name, payload: req.payload, filter: req.filter, timeoutMs: req.timeoutMs, ack: req.ack, relayFactor: req.relayFactor };
     this.io.timer(req.timeoutMs, { type: 'q-deadline', id });
-    this.io.broadcast(msg);
-    this.onQuery(msg, now);
+    if (targets === null) this.io.broadcast(msg);
+    else {
+      this.counters.direct++;
+      this.counters.directSent += targets.length;
+      for (const p of targets) this.sendSmall(p, msg);
+      if (targets.length > 0) this.io.timer(Math.min(this.config.directFallbackMs, Math.floor(req.timeoutMs / 2)), { type: 'q-fallback', id });
+    }
+    this.onQuery(msg, now, false);
     if (expect !== null && expect.size === 0) this.finish(id, 'complete', now);
     return { ok: true, value: id };
+  }
+
+  /** The members to send the query to directly (the expected ones but this node), or null:
+   *  broadcast it. */
+  private directTargets(path: QueryPath, expect: Set<P> | null): P[] | null {
+    if (path === 'broadcast' || expect === null) return null;
+    const targets = [...expect].filter((p) => p !== this.self);
+    return path === 'direct' || targets.length <= this.config.directMaxMembers ? targets : null;
   }
 
   private checkAsk(req: AskRequest<P>): QueryRefusal | null {
@@ -163,6 +208,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     if (nb < 1 || nb > c.maxNameBytes) return { type: 'bad-request', message: `query name of ${nb} bytes (expected 1..${c.maxNameBytes})` };
     if (!Number.isInteger(req.timeoutMs) || req.timeoutMs < 1 || req.timeoutMs > c.maxTimeoutMs) return { type: 'bad-request', message: `query timeout: expected 1..${c.maxTimeoutMs} ms, got ${req.timeoutMs}` };
     if (!Number.isInteger(req.relayFactor) || req.relayFactor < 0 || req.relayFactor > c.maxRelayFactor) return { type: 'bad-request', message: `relay factor: expected 0..${c.maxRelayFactor}, got ${req.relayFactor}` };
+    if (req.path !== undefined && req.path !== 'auto' && req.path !== 'direct' && req.path !== 'broadcast') return { type: 'bad-request', message: `query path: expected auto, direct or broadcast, got ${JSON.stringify(req.path)}` };
     const f = checkFilter(req.filter, c);
     return f === null ? null : { type: 'bad-request', message: f };
   }
@@ -255,10 +301,10 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   }
 
   handleBroadcast(msg: QueryMessage<P>, now: number): void {
-    if (msg.type === 'q-query' && !this.stopped) this.onQuery(msg, now);
+    if (msg.type === 'q-query' && !this.stopped) this.onQuery(msg, now, false);
   }
 
-  handleMessage(_from: P, msg: QueryMessage<P>, now: number): void {
+  handleMessage(from: P, msg: QueryMessage<P>, now: number): void {
     if (this.stopped) return;
     switch (msg.type) {
       case 'q-ack':
@@ -271,16 +317,22 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
         this.counters.relayed++;
         return this.sendSmall(msg.origin, msg.inner);
       case 'q-query':
-        return; // queries travel by broadcast only
+        // A direct query (the module comment): only from its asker.
+        if (from !== msg.origin) {
+          this.counters.foreignDirect++;
+          return;
+        }
+        return this.onQuery(msg, now, true);
     }
   }
 
-  private onQuery(msg: Extract<QueryMessage<P>, { type: 'q-query' }>, now: number): void {
+  private onQuery(msg: QueryMsg<P>, now: number, direct: boolean): void {
     const key = `${this.env.key(msg.origin)}/${msg.id}`;
     if (this.seen.has(key)) return;
     const me = this.env.self();
     if (!matchesFilter(msg.filter, me.name, me.tags)) return;
     this.counters.received++;
+    if (direct) this.counters.receivedDirect++;
     const rname = cutUtf8(me.name, this.config.maxNameBytes);
     this.remember(key, { origin: msg.origin, id: msg.id, rname, deadline: now + msg.timeoutMs, relayFactor: msg.relayFactor, answered: false });
     if (msg.ack) {
@@ -292,7 +344,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
       this.respond(key, new Uint8Array(0), '', now);
       return;
     }
-    this.io.event({ type: 'query', key, id: msg.id, origin: msg.origin, name: msg.name, payload: msg.payload });
+    this.io.event({ type: 'query', key, id: msg.id, origin: msg.origin, name: msg.name, payload: msg.payload, direct });
   }
 
   private remember(key: string, p: Pending<P>): void {
@@ -343,10 +395,24 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
   handleTimer(t: QueryTimer, now: number): void {
     const q = this.asking.get(t.id);
     if (q === undefined) return;
+    if (t.type === 'q-fallback') return this.fallBack(q);
     if (now >= q.deadline) return this.finish(t.id, 'timeout', now);
     // A host's timer may fire before `now` reaches the deadline (Node arms timers from the loop
     // turn's cached clock, `now` is read later): wait for the rest, or the query never ends.
     this.io.timer(q.deadline - now, t);
+  }
+
+  /** A direct query's wait is over: broadcast it when an expected member (other than this
+   *  node) has neither acked nor answered. */
+  private fallBack(q: Asking<P>): void {
+    if (q.direct === null || q.direct.fellBack || q.expect === null) return;
+    for (const p of q.expect) {
+      if (p === this.self || q.acked.has(p)) continue;
+      q.direct.fellBack = true;
+      this.counters.directFallbacks++;
+      this.io.broadcast(q.direct.msg);
+      return;
+    }
   }
 
   private finish(id: number, reason: QuerySummary<P>['reason'], now: number): void {

@@ -40,8 +40,15 @@ export type QueryMessage<P> =
   /** A response handed to a relay member, which forwards it to `origin` (once). */
   | { type: 'q-relay'; origin: P; inner: QueryResponseMsg<P> };
 
-/** Timers: the deadline of one of this node's queries. */
-export type QueryTimer = { type: 'q-deadline'; id: number };
+/** Timers of one of this node's queries: its deadline, and (a query sent directly) the moment
+ *  it is broadcast to the expected members that have said nothing (`directFallbackMs`). */
+export type QueryTimer = { type: 'q-deadline'; id: number } | { type: 'q-fallback'; id: number };
+
+/** How the asker sends a query: `broadcast` (Plumtree, to every node), `direct` (one datagram
+ *  to each expected member, when there is an expect list), `auto` (direct when the expected
+ *  members other than the asker are at most `directMaxMembers`, else broadcast). */
+export type QueryPath = 'auto' | 'direct' | 'broadcast';
+export const QUERY_PATHS: readonly QueryPath[] = ['auto', 'direct', 'broadcast'];
 
 /** The outcome of a finished query, at its asker. */
 export interface QuerySummary<P> {
@@ -61,8 +68,9 @@ export interface QuerySummary<P> {
 
 /** Events of the query application. */
 export type QueryEvent<P> =
-  /** A query for this node: the host answers with `respond(key, ...)` or `decline(key)`. */
-  | { type: 'query'; key: string; id: number; origin: P; name: string; payload: Uint8Array }
+  /** A query for this node: the host answers with `respond(key, ...)` or `decline(key)`.
+   *  `direct`: it came from its asker itself (the direct path), not by broadcast. */
+  | { type: 'query'; key: string; id: number; origin: P; name: string; payload: Uint8Array; direct: boolean }
   /** At the asker: an acknowledgement arrived. */
   | { type: 'query-ack'; id: number; from: P; name: string; final: boolean }
   /** At the asker: a response arrived (first one per member; duplicates are dropped). */
@@ -91,6 +99,22 @@ export interface QueryConfig {
   maxFilterTags: number;
   /** Longest name, tag key or pattern in a filter, and longest query name (UTF-8 bytes). */
   maxNameBytes: number;
+  /** Largest expected set (members other than the asker) that the `auto` path sends the query
+   *  to directly, one datagram each, instead of broadcasting it. Our choice, 64: the asker
+   *  already takes one response (and, with acks, one ack) per expected member, so the sends
+   *  add one small message per member to work it does anyway, while they spare every member
+   *  the broadcast's hops and its relaying (measured at N = 50, bench:event-cost: the asker
+   *  ~2.5 ms more CPU per query, each agent ~0.75 ms less; docs/results.md, h32q). The asker's burst
+   *  grows with the set, the broadcast's depth only with the log of the cluster: above 64 the
+   *  broadcast is kept (not measured above 50). */
+  directMaxMembers: number;
+  /** How long the asker of a direct query waits for each expected member's ack or answer
+   *  before it broadcasts the query (to reach the ones whose datagram was lost): our choice,
+   *  250 ms, and at most half the query's timeout. Why: well over a 50-agent query's whole
+   *  window on a loaded bench machine (60–130 ms, docs/results.md), so a slow fleet does not
+   *  fall back for nothing, and a small part of Serf's default timeout (3.2 s up to 9
+   *  members), so a lost datagram costs an answer 250 ms, not the timeout. */
+  directFallbackMs: number;
 }
 
 export const DEFAULT_QUERY_CONFIG: QueryConfig = {
@@ -103,6 +127,8 @@ export const DEFAULT_QUERY_CONFIG: QueryConfig = {
   maxFilterNodes: 256,
   maxFilterTags: 16,
   maxNameBytes: 128,
+  directMaxMembers: 64,
+  directFallbackMs: 250,
 };
 
 /** Longest error text of a response (UTF-8 bytes); longer ones are cut. */
