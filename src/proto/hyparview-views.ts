@@ -37,6 +37,11 @@ export interface ViewStore<P> {
   /** The view as an array: the live array (`ArrayViews`) or a copy (`RowViews`). Read it, do
    *  not keep or mutate it. */
   list(off: number): readonly P[];
+  /** The random choices below, each store looping over its own representation (one algorithm,
+   *  the same draws): `pickNotIn`, `pickExcept`, `sampleInto` (the free functions). */
+  pickNotIn(off: number, skip: readonly P[], rng: Rng): number;
+  pickExcept(off: number, a: P, b: P, rng: Rng): number;
+  sampleInto(off: number, k: number, exclude: P, out: P[], scratch: P[], rng: Rng): void;
 }
 
 /** Remove `arr[i]` by moving the last element into its slot (order is not significant).
@@ -86,6 +91,51 @@ export class ArrayViews<P> implements ViewStore<P> {
   }
   list(off: number): readonly P[] {
     return this.lists[off];
+  }
+  pickNotIn(off: number, skip: readonly P[], rng: Rng): number {
+    const arr = this.lists[off];
+    const len = arr.length;
+    if (skip.length === 0) return len === 0 ? -1 : rng.int(len);
+    let n = 0;
+    for (let i = 0; i < len; i++) if (skip.indexOf(arr[i]) < 0) n++;
+    if (n === 0) return -1;
+    let r = rng.int(n);
+    for (let i = 0; i < len; i++) {
+      if (skip.indexOf(arr[i]) >= 0) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+  pickExcept(off: number, a: P, b: P, rng: Rng): number {
+    const arr = this.lists[off];
+    let n = 0;
+    for (let i = 0; i < arr.length; i++) if (arr[i] !== a && arr[i] !== b) n++;
+    if (n === 0) return -1;
+    let r = rng.int(n);
+    for (let i = 0; i < arr.length; i++) {
+      if (arr[i] === a || arr[i] === b) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+  sampleInto(off: number, k: number, exclude: P, out: P[], scratch: P[], rng: Rng): void {
+    const src = this.lists[off];
+    let n = 0;
+    for (let i = 0; i < src.length; i++) if (src[i] !== exclude) scratch[n++] = src[i];
+    shuffleOut(scratch, n, k, out, rng);
+  }
+}
+
+/** Move `min(k, n)` random entries of `w[0, n)` to the front (a partial Fisher–Yates) and
+ *  append them to `out`, in the order drawn. */
+function shuffleOut<P>(w: P[], n: number, k: number, out: P[], rng: Rng): void {
+  const m = k < n ? k : n;
+  for (let i = 0; i < m; i++) {
+    const j = i + rng.int(n - i);
+    const t = w[i];
+    w[i] = w[j];
+    w[j] = t;
+    out.push(w[i]);
   }
 }
 
@@ -174,6 +224,50 @@ export class RowViews implements ViewStore<number> {
     for (let i = 0; i < n; i++) out[i] = A[off + 1 + i];
     return out;
   }
+  pickNotIn(off: number, skip: readonly number[], rng: Rng): number {
+    const A = this.a;
+    const len = A[off];
+    const b = off + 1;
+    if (skip.length === 0) return len === 0 ? -1 : rng.int(len);
+    let n = 0;
+    for (let i = 0; i < len; i++) if (skip.indexOf(A[b + i]) < 0) n++;
+    if (n === 0) return -1;
+    let r = rng.int(n);
+    for (let i = 0; i < len; i++) {
+      if (skip.indexOf(A[b + i]) >= 0) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+  pickExcept(off: number, a: number, b: number, rng: Rng): number {
+    const A = this.a;
+    const len = A[off];
+    const s = off + 1;
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const x = A[s + i];
+      if (x !== a && x !== b) n++;
+    }
+    if (n === 0) return -1;
+    let r = rng.int(n);
+    for (let i = 0; i < len; i++) {
+      const x = A[s + i];
+      if (x === a || x === b) continue;
+      if (r-- === 0) return i;
+    }
+    return -1;
+  }
+  sampleInto(off: number, k: number, exclude: number, out: number[], scratch: number[], rng: Rng): void {
+    const A = this.a;
+    const len = A[off];
+    const s = off + 1;
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const x = A[s + i];
+      if (x !== exclude) scratch[n++] = x;
+    }
+    shuffleOut(scratch, n, k, out, rng);
+  }
 }
 
 /** Remove `v` from view `off` of `s` if present; true if it was. */
@@ -187,54 +281,17 @@ export function removeValue<P>(s: ViewStore<P>, off: number, v: P): boolean {
 /** Index of a random entry of view `off` that is not in `skip`, or -1 (one `rng.int` call
  *  when there is a candidate). */
 export function pickNotIn<P>(s: ViewStore<P>, off: number, skip: readonly P[], rng: Rng): number {
-  const len = s.len(off);
-  if (skip.length === 0) return len === 0 ? -1 : rng.int(len);
-  let n = 0;
-  for (let i = 0; i < len; i++) if (skip.indexOf(s.at(off, i)) < 0) n++;
-  if (n === 0) return -1;
-  let r = rng.int(n);
-  for (let i = 0; i < len; i++) {
-    if (skip.indexOf(s.at(off, i)) >= 0) continue;
-    if (r-- === 0) return i;
-  }
-  return -1;
+  return s.pickNotIn(off, skip, rng);
 }
 
 /** Index of a random entry of view `off` other than `a` and `b`, or -1. */
 export function pickExcept<P>(s: ViewStore<P>, off: number, a: P, b: P, rng: Rng): number {
-  const len = s.len(off);
-  let n = 0;
-  for (let i = 0; i < len; i++) {
-    const x = s.at(off, i);
-    if (x !== a && x !== b) n++;
-  }
-  if (n === 0) return -1;
-  let r = rng.int(n);
-  for (let i = 0; i < len; i++) {
-    const x = s.at(off, i);
-    if (x === a || x === b) continue;
-    if (r-- === 0) return i;
-  }
-  return -1;
+  return s.pickExcept(off, a, b, rng);
 }
 
 /** Append up to `k` distinct random entries of view `off` other than `exclude` to `out`
  *  (`scratch`: an array to work in, overwritten from index 0 and never shortened: emptying
  *  it each call was a runtime call, `length = 0`, on every shuffle). */
 export function sampleInto<P>(s: ViewStore<P>, off: number, k: number, exclude: P, out: P[], scratch: P[], rng: Rng): void {
-  const w = scratch;
-  const len = s.len(off);
-  let n = 0;
-  for (let i = 0; i < len; i++) {
-    const x = s.at(off, i);
-    if (x !== exclude) w[n++] = x;
-  }
-  const m = k < n ? k : n;
-  for (let i = 0; i < m; i++) {
-    const j = i + rng.int(n - i);
-    const t = w[i];
-    w[i] = w[j];
-    w[j] = t;
-    out.push(w[i]);
-  }
+  s.sampleInto(off, k, exclude, out, scratch, rng);
 }
