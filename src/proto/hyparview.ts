@@ -147,8 +147,9 @@
  *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
  *
  * Driver contract: `io` methods must not call back into the machine synchronously (report link
- * failures later with `handleLinkDown`). Views are small arrays (membership tests are linear
- * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
+ * failures later with `handleLinkDown`). Views are small lists, arrays of the machine's own or
+ * its row of the simulator's shared typed array, chosen at construction (hyparview-views.ts;
+ * membership tests are linear scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
 import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, NONE, SCRATCH, HyParViewState } from './hyparview-state.js';
