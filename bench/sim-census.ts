@@ -7,8 +7,9 @@
  *   they hang from: a walk (≤ 5 edges deep) from every instance of `HyParView`, `Plumtree`,
  *   `SeenCache`, `Sfc32` and `SimNode`, field by field; an object reached from two instances
  *   (a shared constant such as HyParView's `NONE`, a message held by two nodes) is charged to
- *   none; a `SimNode`'s live-view fields (`views`, `passives`, `links`) are walked last, so the
- *   arrays they share with the machines are charged to the machines. An array's header (32 B)
+ *   none; a `SimNode`'s live-view field (`links`; `views` and `passives` until HyParView's
+ *   views became rows of a typed array, outside the JS heap) is walked last, so the array it
+ *   shares with Plumtree is charged to Plumtree. An array's header (32 B)
  *   reached from two owners is not counted: its elements are. Then the largest classes of the
  *   whole heap, per node.
  *

@@ -7,7 +7,7 @@
  * the simulator holds 10^6 of them, so no separate views object.
  */
 import { HyParViewRecord, KIND_JOIN, KIND_NEIGHBOR, NONE } from './hyparview-record.js';
-import { pickNotIn, removeAt, removeValue, sampleInto } from './hyparview-views.js';
+import { ArrayViews, pickNotIn, removeAt, removeValue, sampleInto, type ViewStore } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
@@ -49,8 +49,11 @@ const CLOSED_PERIODS_TO_REJOIN = 6;
 const WALK_GRACE_RETRIES = 2;
 
 export abstract class HyParViewState<P> extends HyParViewRecord<P> {
-  protected readonly active: P[] = [];
-  protected readonly passive: P[] = [];
+  /** Where the active and passive views live (hyparview-views.ts: the machine's own arrays,
+   *  or its row of the simulator's shared rows), and the offsets naming them there. */
+  protected readonly views: ViewStore<P>;
+  protected readonly aOff: number;
+  protected readonly pOff: number;
   /** Passive peers that rejected a low-priority NEIGHBOR since the last shuffle tick (`NONE`
    *  when none; cleared by putting `NONE` back). */
   protected rejected: P[] = NONE;
@@ -104,13 +107,41 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
    *  one more object in every machine. */
   protected contactAcceptedAt: number | null = null;
 
+  /** @param views where the views live (default: arrays of this machine's own); `row`, the
+   *  machine's row in it (the node id in the simulator's `RowViews`). */
   constructor(
     protected readonly self: P,
     protected readonly cfg: HyParViewConfig,
     protected readonly rng: Rng,
     protected readonly io: MembershipIo<P>,
+    views?: ViewStore<P>,
+    row = 0,
   ) {
     super();
+    const v = views ?? new ArrayViews<P>();
+    v.reset(row);
+    this.views = v;
+    this.aOff = v.activeOffset(row);
+    this.pOff = v.passiveOffset(row);
+  }
+
+  protected nActive(): number {
+    return this.views.len(this.aOff);
+  }
+  protected nPassive(): number {
+    return this.views.len(this.pOff);
+  }
+  protected activeAt(i: number): P {
+    return this.views.at(this.aOff, i);
+  }
+  protected passiveAt(i: number): P {
+    return this.views.at(this.pOff, i);
+  }
+  protected isActive(p: P): boolean {
+    return this.views.indexOf(this.aOff, p) >= 0;
+  }
+  protected isPassive(p: P): boolean {
+    return this.views.indexOf(this.pOff, p) >= 0;
   }
 
   protected addPending(peer: P, kind: number, high: boolean): void {
@@ -134,17 +165,17 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
 
   /** Put `peer` in the active view (dropping a random member when full): connect + neighborUp. */
   protected addActive(peer: P): void {
-    if (peer === this.self || this.active.indexOf(peer) >= 0) return;
-    removeValue(this.passive, peer);
+    if (peer === this.self || this.isActive(peer)) return;
+    removeValue(this.views, this.pOff, peer);
     const pi = this.pendPeer.indexOf(peer);
     if (pi >= 0) this.removePending(pi);
-    if (this.active.length >= this.cfg.activeViewSize) this.dropRandomActive();
-    this.active.push(peer);
+    if (this.nActive() >= this.cfg.activeViewSize) this.dropRandomActive();
+    this.views.push(this.aOff, peer);
     this.gains++;
     this.io.connect(peer);
     this.io.neighborUp(peer);
     if (this.held.length > 0 && this.held.indexOf(peer) < 0) this.releaseHeld(peer);
-    if (this.active.length >= this.cfg.activeViewSize) {
+    if (this.nActive() >= this.cfg.activeViewSize) {
       this.rejected = NONE;
       this.wasFull = true;
     }
@@ -155,7 +186,7 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   private releaseHeld(via: P): void {
     const h = this.held;
     for (let i = 0; i < h.length; i++) {
-      if (this.active.indexOf(h[i]) < 0) continue;
+      if (!this.isActive(h[i])) continue;
       this.io.send(via, { type: 'forward-join', peer: h[i], ttl: this.cfg.arwl });
       this.introduce(h[i]);
     }
@@ -173,37 +204,37 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
    * in flight, the reply merged is the joiner's (its ids are as good; the other is ignored).
    */
   protected introduce(joiner: P): void {
-    if (this.active.length <= 1 && this.passive.length === 0) return;
+    if (this.nActive() <= 1 && this.nPassive() === 0) return;
     const peers: P[] = [];
-    sampleInto(this.active, this.cfg.shuffleActive, joiner, peers, SCRATCH as P[], this.rng);
-    sampleInto(this.passive, this.cfg.shufflePassive, joiner, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.aOff, this.cfg.shuffleActive, joiner, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.pOff, this.cfg.shufflePassive, joiner, peers, SCRATCH as P[], this.rng);
     if (peers.length > 0) this.io.send(joiner, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
   }
 
   /** True while every active member is a held joiner (none at all included). */
   protected onlyHeld(): boolean {
-    const a = this.active;
-    for (let i = 0; i < a.length; i++) if (this.held.indexOf(a[i]) < 0) return false;
+    const n = this.nActive();
+    for (let i = 0; i < n; i++) if (this.held.indexOf(this.activeAt(i)) < 0) return false;
     return true;
   }
 
   /** Evict a random member, never a configured contact while another member can go (the
    *  links to contacts hold a fleet that joined at once together: see hyparview.ts). */
   protected dropRandomActive(): void {
-    const a = this.active;
+    const len = this.nActive();
     const cs = this.contacts;
     let i = -1;
     if (cs.length > 0) {
       let n = 0;
-      for (let k = 0; k < a.length; k++) if (cs.indexOf(a[k]) < 0) n++;
-      if (n > 0 && n < a.length) {
+      for (let k = 0; k < len; k++) if (cs.indexOf(this.activeAt(k)) < 0) n++;
+      if (n > 0 && n < len) {
         let r = this.rng.int(n);
-        for (let k = 0; k < a.length && i < 0; k++) if (cs.indexOf(a[k]) < 0 && r-- === 0) i = k;
+        for (let k = 0; k < len && i < 0; k++) if (cs.indexOf(this.activeAt(k)) < 0 && r-- === 0) i = k;
       }
     }
-    if (i < 0) i = this.rng.int(a.length);
-    const victim = this.active[i];
-    removeAt(this.active, i);
+    if (i < 0) i = this.rng.int(len);
+    const victim = this.activeAt(i);
+    this.views.removeAt(this.aOff, i);
     this.io.send(victim, MSG_DISCONNECT_ALIVE);
     this.io.neighborDown(victim, 'evicted');
     this.io.disconnect(victim);
@@ -211,9 +242,9 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   }
 
   protected removeActive(peer: P, reason: DownReason): boolean {
-    const i = this.active.indexOf(peer);
+    const i = this.views.indexOf(this.aOff, peer);
     if (i < 0) return false;
-    removeAt(this.active, i);
+    this.views.removeAt(this.aOff, i);
     this.io.neighborDown(peer, reason);
     this.io.disconnect(peer);
     return true;
@@ -221,10 +252,10 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
 
   /** Add to the passive view unless known; when full, evict a random entry. */
   protected addPassive(peer: P): void {
-    if (peer === this.self || this.active.indexOf(peer) >= 0 || this.passive.indexOf(peer) >= 0) return;
+    if (peer === this.self || this.isActive(peer) || this.isPassive(peer)) return;
     if (this.pendPeer.indexOf(peer) >= 0) return;
-    if (this.passive.length >= this.cfg.passiveViewSize) removeAt(this.passive, this.rng.int(this.passive.length));
-    this.passive.push(peer);
+    if (this.nPassive() >= this.cfg.passiveViewSize) this.views.removeAt(this.pOff, this.rng.int(this.nPassive()));
+    this.views.push(this.pOff, peer);
   }
 
   /** Merge shuffle ids (and `first` when `hasFirst`) into the passive view; when full, evict
@@ -233,24 +264,25 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     const cap = this.cfg.passiveViewSize;
     let added = 0;
     const limit = incoming.length < cap ? incoming.length : cap;
-    const pv = this.passive;
+    const V = this.views;
+    const pv = this.pOff;
     let cursor = 0;
     for (let i = hasFirst ? -1 : 0; i < limit; i++) {
       const p = i < 0 ? first : incoming[i];
-      if (p === this.self || this.active.indexOf(p) >= 0 || pv.indexOf(p) >= 0) continue;
+      if (p === this.self || this.isActive(p) || V.indexOf(pv, p) >= 0) continue;
       if (this.pendPeer.indexOf(p) >= 0) continue;
-      if (pv.length >= cap) {
+      if (V.len(pv) >= cap) {
         let evicted = false;
         while (!evicted && cursor < prefer.length) {
-          const j = pv.indexOf(prefer[cursor++]);
+          const j = V.indexOf(pv, prefer[cursor++]);
           if (j >= 0) {
-            removeAt(pv, j);
+            V.removeAt(pv, j);
             evicted = true;
           }
         }
-        if (!evicted) removeAt(pv, this.rng.int(pv.length));
+        if (!evicted) V.removeAt(pv, this.rng.int(V.len(pv)));
       }
-      pv.push(p);
+      V.push(pv, p);
       added++;
     }
     return added;
@@ -285,8 +317,8 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
 
   /** Arm the healing timer: delay = min(max, base·2^attempt) · U[0.5, 1) ("equal jitter"). */
   protected armRepair(): void {
-    if (this.repairArmed || this.active.length > 0) return;
-    if (this.contacts.length === 0 && this.passive.length === 0) return; // nothing to try
+    if (this.repairArmed || this.nActive() > 0) return;
+    if (this.contacts.length === 0 && this.nPassive() === 0) return; // nothing to try
     this.repairArmed = true;
     const exp = this.repairAttempt > 30 ? 30 : this.repairAttempt;
     const cap = Math.min(this.cfg.repairMaxMs, this.cfg.repairBaseMs * 2 ** exp);
@@ -306,9 +338,9 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     const cs = this.contacts;
     for (let k = from; k < cs.length; k++) {
       const c = cs[k];
-      if (this.active.indexOf(c) >= 0 || this.pendPeer.indexOf(c) >= 0) continue;
+      if (this.isActive(c) || this.pendPeer.indexOf(c) >= 0) continue;
       this.joinIdx = k;
-      removeValue(this.passive, c);
+      removeValue(this.views, this.pOff, c);
       this.sendJoin(c);
       return;
     }
@@ -323,24 +355,24 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
    */
   protected escalate(): boolean {
     if (this.highPending()) return false;
-    const pv = this.passive;
+    const np = this.nPassive();
     const cs = this.contacts;
     let nc = 0;
     for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i])) nc++;
     // Every other escalation goes to an original contact: likely outside an island that
     // formed later, whose passive views know only island members.
     this.escalations++;
-    const toContact = nc > 0 && (pv.length === 0 || (this.escalations & 1) === 1);
-    if (toContact || pv.length > 0) {
+    const toContact = nc > 0 && (np === 0 || (this.escalations & 1) === 1);
+    if (toContact || np > 0) {
       let peer: P;
       if (toContact) {
         let r = this.rng.int(nc);
         peer = cs[0];
         for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
       } else {
-        const r = this.rng.int(pv.length);
-        peer = pv[r];
-        removeAt(pv, r);
+        const r = this.rng.int(np);
+        peer = this.passiveAt(r);
+        this.views.removeAt(this.pOff, r);
       }
       this.io.connect(peer);
       this.io.send(peer, MSG_NEIGHBOR_HIGH);
@@ -352,7 +384,7 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
 
   /** An original contact that is in neither view nor pending (passive ones are drawn as passive). */
   protected isSpareContact(c: P): boolean {
-    return this.active.indexOf(c) < 0 && this.passive.indexOf(c) < 0 && this.pendPeer.indexOf(c) < 0;
+    return !this.isActive(c) && !this.isPassive(c) && this.pendPeer.indexOf(c) < 0;
   }
 
   /** `fill` within what is left of this period's budget of low-priority requests. */
@@ -369,20 +401,20 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
    */
   protected fill(limit: number): void {
     const size = this.cfg.activeViewSize;
-    const max = this.active.length === 0 ? size : limit;
+    const max = this.nActive() === 0 ? size : limit;
     let started = 0;
-    while (this.active.length + this.pendPeer.length < size && started < max) {
+    while (this.nActive() + this.pendPeer.length < size && started < max) {
       started++;
-      const idx = pickNotIn(this.passive, this.rejected, this.rng);
+      const idx = pickNotIn(this.views, this.pOff, this.rejected, this.rng);
       if (idx < 0) break;
-      const peer = this.passive[idx];
-      removeAt(this.passive, idx);
-      const high = this.active.length === 0 && !this.highPending();
+      const peer = this.passiveAt(idx);
+      this.views.removeAt(this.pOff, idx);
+      const high = this.nActive() === 0 && !this.highPending();
       this.io.connect(peer);
       this.io.send(peer, high ? MSG_NEIGHBOR_HIGH : MSG_NEIGHBOR_LOW);
       this.addPending(peer, KIND_NEIGHBOR, high);
     }
-    if (this.active.length === 0 && this.pendPeer.length === 0) this.armRepair();
+    if (this.nActive() === 0 && this.pendPeer.length === 0) this.armRepair();
   }
 
   /**
@@ -391,11 +423,11 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
    * paper's JOIN fan-out, started by the short node itself). False with no active member.
    */
   protected walkForNeighbors(): boolean {
-    const a = this.active;
-    if (a.length === 0) return false;
-    const missing = this.cfg.activeViewSize - a.length - this.pendPeer.length;
+    const n = this.nActive();
+    if (n === 0) return false;
+    const missing = this.cfg.activeViewSize - n - this.pendPeer.length;
     const msg: HyParViewMessage<P> = { type: 'forward-join', peer: this.self, ttl: this.cfg.arwl };
-    for (let k = 0; k < missing; k++) this.io.send(a[this.rng.int(a.length)], msg);
+    for (let k = 0; k < missing; k++) this.io.send(this.activeAt(this.rng.int(n)), msg);
     return missing > 0;
   }
 
@@ -406,12 +438,12 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     const cs = this.contacts;
     for (let i = 0; i < cs.length; i++) {
       const k = (this.contactIdx + i) % cs.length;
-      if (this.active.indexOf(cs[k]) >= 0 || this.pendPeer.indexOf(cs[k]) >= 0) continue;
+      if (this.isActive(cs[k]) || this.pendPeer.indexOf(cs[k]) >= 0) continue;
       this.contactIdx = k + 1;
       this.startJoin(k);
       return true;
     }
-    if (!learned || this.passive.length === 0) return false;
+    if (!learned || this.nPassive() === 0) return false;
     // Addresses learned since: any member of the overlay can be a contact.
     this.joinThroughPassive();
     return true;
@@ -444,11 +476,11 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
       this.isolated = 0;
       return;
     }
-    const empty = this.passive.length === 0;
+    const empty = this.nPassive() === 0;
     this.isolated = empty ? this.isolated + 1 : 0;
     const stuck = empty
       ? this.isolated > this.cfg.escalateLowAfter
-      : this.staleShuffles >= STALE_SHUFFLES_TO_REJOIN && this.passive.length < this.cfg.passiveViewSize / 2;
+      : this.staleShuffles >= STALE_SHUFFLES_TO_REJOIN && this.nPassive() < this.cfg.passiveViewSize / 2;
     if (!stuck || this.pendPeer.length > 0) return;
     // Only an original contact that is in neither view is evidence that the overlay is larger
     // than the group this node sees: in a cluster small enough to leave passive views half
@@ -468,9 +500,9 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   /** JOIN through a random passive peer (the passive view must not be empty); a failure goes
    *  on with no configured contact. */
   protected joinThroughPassive(): void {
-    const r = this.rng.int(this.passive.length);
-    const peer = this.passive[r];
-    removeAt(this.passive, r);
+    const r = this.rng.int(this.nPassive());
+    const peer = this.passiveAt(r);
+    this.views.removeAt(this.pOff, r);
     this.joinIdx = this.contacts.length;
     this.sendJoin(peer);
   }
@@ -505,7 +537,7 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     const accepted = this.contactAcceptedAt !== null;
     if (this.pendPeer.indexOf(from) >= 0 || !(accepted || this.hasActiveContact())) return;
     const w = this.walkedIn;
-    for (let i = w.length - 1; i >= 0; i--) if (this.active.indexOf(w[i]) < 0) removeAt(w, i);
+    for (let i = w.length - 1; i >= 0; i--) if (!this.isActive(w[i])) removeAt(w, i);
     if (w.indexOf(from) < 0 && w.length < this.cfg.activeViewSize) {
       if (w === NONE) this.walkedIn = [from];
       else w.push(from);
@@ -525,12 +557,12 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
 
   /** Some active member is a node remembered by `noteWalkedIn`. */
   protected hasWalkedIn(): boolean {
-    for (let i = 0; i < this.walkedIn.length; i++) if (this.active.indexOf(this.walkedIn[i]) >= 0) return true;
+    for (let i = 0; i < this.walkedIn.length; i++) if (this.isActive(this.walkedIn[i])) return true;
     return false;
   }
 
   protected hasActiveContact(): boolean {
-    for (let i = 0; i < this.contacts.length; i++) if (this.active.indexOf(this.contacts[i]) >= 0) return true;
+    for (let i = 0; i < this.contacts.length; i++) if (this.isActive(this.contacts[i])) return true;
     return false;
   }
 
@@ -546,8 +578,8 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     let peer = cs[0];
     for (let i = 0; i < cs.length; i++) if (this.isSpareContact(cs[i]) && r-- === 0) peer = cs[i];
     const peers: P[] = [];
-    sampleInto(this.active, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
-    sampleInto(this.passive, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.aOff, this.cfg.shuffleActive, peer, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.pOff, this.cfg.shufflePassive, peer, peers, SCRATCH as P[], this.rng);
     this.lastShuffle = peers;
     this.io.send(peer, { type: 'shuffle', origin: this.self, peers, ttl: 1 });
   }

@@ -147,8 +147,9 @@
  *   incoming TTLs are clamped to the configured walk lengths (a peer cannot start long walks).
  *
  * Driver contract: `io` methods must not call back into the machine synchronously (report link
- * failures later with `handleLinkDown`). Views are small arrays (membership tests are linear
- * scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
+ * failures later with `handleLinkDown`). Views are small lists, arrays of the machine's own or
+ * its row of the simulator's shared typed array, chosen at construction (hyparview-views.ts;
+ * membership tests are linear scans of ≤ 30 entries): no Sets and no closures on the hot path, constant messages are shared
  * immutable objects — drivers must not mutate messages.
  */
 import { KIND_JOIN, MSG_DISCONNECT_ALIVE, MSG_NEIGHBOR_HIGH, NONE, SCRATCH, HyParViewState } from './hyparview-state.js';
@@ -165,14 +166,15 @@ const TIMER_SHUFFLE = { type: 'hv-shuffle' } as const;
 
 /** HyParView membership machine (see the module comment). */
 export class HyParView<P> extends HyParViewState<P> implements MembershipMachine<P> {
-  /** The active view (live array: read it, do not keep or mutate it). */
+  /** The active view (read it, do not keep or mutate it: the live array, or a copy when the
+   *  views are rows of a shared store, hyparview-views.ts). */
   activeView(): readonly P[] {
-    return this.active;
+    return this.views.list(this.aOff);
   }
 
-  /** The passive view (live array: read it, do not keep or mutate it). */
+  /** The passive view (as `activeView`). */
   passiveView(): readonly P[] {
-    return this.passive;
+    return this.views.list(this.pOff);
   }
 
   /** A read-only hint for a driver that loads the state of coming inputs ahead of them (the
@@ -197,7 +199,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       this.shuffleStarted = true;
       this.armShuffle();
     }
-    const short = this.active.length * 2 < this.cfg.activeViewSize;
+    const short = this.nActive() * 2 < this.cfg.activeViewSize;
     if (!this.joinPending() && this.contacts.length > 0 && short) this.startJoin(0);
     if (this.retrySeq === 0) this.armRetry(false, true);
   }
@@ -259,7 +261,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   handleLinkDown(peer: P, now: number): void {
     if (this.left || peer === this.self) return;
     if (this.removeActive(peer, 'link-failed')) {
-      removeValue(this.passive, peer);
+      removeValue(this.views, this.pOff, peer);
       this.fill(this.cfg.activeViewSize);
       this.lostContact(peer, now);
       this.retrySoon();
@@ -269,7 +271,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (i < 0) return;
     const kind = this.pendKind(i);
     this.removePending(i);
-    removeValue(this.passive, peer);
+    removeValue(this.views, this.pOff, peer);
     this.io.disconnect(peer);
     if (kind === KIND_JOIN) this.startJoin(this.joinIdx + 1);
     else this.fill(1);
@@ -285,9 +287,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
    * next reconnect that succeeds asks again). True when the JOIN was sent.
    */
   reconnect(peer: P, _now: number): boolean {
-    if (this.left || peer === this.self || this.active.indexOf(peer) >= 0) return false;
+    if (this.left || peer === this.self || this.isActive(peer)) return false;
     if (this.joinPending() || this.pendPeer.indexOf(peer) >= 0) return false;
-    removeValue(this.passive, peer);
+    removeValue(this.views, this.pOff, peer);
     this.joinIdx = this.contacts.length; // a failure goes on with no configured contact
     this.sendJoin(peer);
     return true;
@@ -297,15 +299,16 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   leave(_now: number): void {
     if (this.left) return;
     this.left = true;
-    const a = this.active;
-    for (let i = 0; i < a.length; i++) {
-      this.io.send(a[i], MSG_DISCONNECT_LEAVING);
-      this.io.neighborDown(a[i], 'leaving');
-      this.io.disconnect(a[i]);
+    const n = this.nActive();
+    for (let i = 0; i < n; i++) {
+      const p = this.activeAt(i);
+      this.io.send(p, MSG_DISCONNECT_LEAVING);
+      this.io.neighborDown(p, 'leaving');
+      this.io.disconnect(p);
     }
     for (let i = 0; i < this.pendPeer.length; i++) this.io.disconnect(this.pendPeer[i]);
-    a.length = 0;
-    this.passive.length = 0;
+    this.views.clear(this.aOff);
+    this.views.clear(this.pOff);
     this.clearPending();
     this.rejected = NONE;
     this.held = NONE;
@@ -315,7 +318,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   // ------------------------------------------------------------------ message handlers
 
   private onJoin(joiner: P): void {
-    if (this.active.indexOf(joiner) >= 0) {
+    if (this.isActive(joiner)) {
       this.io.send(joiner, MSG_ACCEPT);
       return;
     }
@@ -325,7 +328,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     // any other joiner is refused (it would start as an island with a node nobody knows).
     if (this.joinPending() && this.onlyHeld()) {
       const h = this.held;
-      for (let i = h.length - 1; i >= 0; i--) if (this.active.indexOf(h[i]) < 0) removeAt(h, i); // gone since
+      for (let i = h.length - 1; i >= 0; i--) if (!this.isActive(h[i])) removeAt(h, i); // gone since
       if (h.length >= this.cfg.activeViewSize || this.contacts.indexOf(joiner) < 0) {
         this.io.send(joiner, MSG_REJECT);
         return;
@@ -339,29 +342,29 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.addActive(joiner);
     this.io.send(joiner, MSG_ACCEPT);
     const fwd: HyParViewMessage<P> = { type: 'forward-join', peer: joiner, ttl: this.cfg.arwl };
-    const a = this.active;
-    for (let i = 0; i < a.length; i++) if (a[i] !== joiner) this.io.send(a[i], fwd);
+    const n = this.nActive();
+    for (let i = 0; i < n; i++) if (this.activeAt(i) !== joiner) this.io.send(this.activeAt(i), fwd);
     this.introduce(joiner);
   }
 
   private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
     if (joiner === this.self) return;
     const ttl = ttlIn > this.cfg.arwl ? this.cfg.arwl : ttlIn;
-    if (!(ttl > 0) || this.active.length <= 1) {
-      if (this.active.indexOf(joiner) < 0) {
+    if (!(ttl > 0) || this.nActive() <= 1) {
+      if (!this.isActive(joiner)) {
         this.addActive(joiner);
         this.io.send(joiner, MSG_NEIGHBOR_HIGH);
       }
       return;
     }
     if (ttl === this.cfg.prwl) this.addPassive(joiner);
-    const next = pickExcept(this.active, from, joiner, this.rng);
-    if (next >= 0) this.io.send(this.active[next], { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
+    const next = pickExcept(this.views, this.aOff, from, joiner, this.rng);
+    if (next >= 0) this.io.send(this.activeAt(next), { type: 'forward-join', peer: joiner, ttl: ttl - 1 });
   }
 
   private onNeighbor(from: P, high: boolean): void {
-    if (this.active.indexOf(from) < 0) {
-      if (!high && this.active.length >= this.cfg.activeViewSize) {
+    if (!this.isActive(from)) {
+      if (!high && this.nActive() >= this.cfg.activeViewSize) {
         this.io.send(from, MSG_REJECT);
         return;
       }
@@ -375,7 +378,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     const i = this.pendPeer.indexOf(from);
     if (i < 0) {
       // Not (or no longer) asked: undo an accept so the other side does not keep us alone.
-      if (accepted && this.active.indexOf(from) < 0) this.io.send(from, MSG_DISCONNECT_ALIVE);
+      if (accepted && !this.isActive(from)) this.io.send(from, MSG_DISCONNECT_ALIVE);
       return;
     }
     const kind = this.pendKind(i);
@@ -395,7 +398,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       }
       return;
     }
-    if (accepted && this.active.length < this.cfg.activeViewSize) {
+    if (accepted && this.nActive() < this.cfg.activeViewSize) {
       this.starved = 0;
       this.addActive(from);
       return;
@@ -406,7 +409,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (!accepted) {
       this.addRejected(from);
       // Only an isolated node retries at once; others wait for the next shuffle period.
-      if (this.active.length === 0) this.fill(this.cfg.activeViewSize);
+      if (this.nActive() === 0) this.fill(this.cfg.activeViewSize);
     }
   }
 
@@ -432,23 +435,23 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       else this.fill(1);
       return;
     }
-    if (!alive) removeValue(this.passive, from);
+    if (!alive) removeValue(this.views, this.pOff, from);
   }
 
   private onShuffle(from: P, origin: P, peers: P[], ttlIn: number): void {
     if (origin === this.self || !Array.isArray(peers)) return;
-    if (!this.heardOutside && this.active.indexOf(origin) < 0) this.heardOutside = true;
+    if (!this.heardOutside && !this.isActive(origin)) this.heardOutside = true;
     const ttl = (ttlIn > this.cfg.shuffleTtl ? this.cfg.shuffleTtl : ttlIn) - 1;
-    if (ttl > 0 && this.active.length > 1) {
-      const next = pickExcept(this.active, from, origin, this.rng);
+    if (ttl > 0 && this.nActive() > 1) {
+      const next = pickExcept(this.views, this.aOff, from, origin, this.rng);
       if (next >= 0) {
-        this.io.send(this.active[next], { type: 'shuffle', origin, peers, ttl });
+        this.io.send(this.activeAt(next), { type: 'shuffle', origin, peers, ttl });
         return;
       }
     }
     const n = Math.min(peers.length, this.cfg.passiveViewSize) + 1;
     const reply: P[] = [];
-    sampleInto(this.passive, n, origin, reply, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.pOff, n, origin, reply, SCRATCH as P[], this.rng);
     this.io.send(origin, { type: 'shuffle-reply', peers: reply });
     this.merge(origin, true, peers, reply);
   }
@@ -468,7 +471,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     this.armShuffle();
     this.rejected = NONE;
     this.budget = this.cfg.promotionsPerPeriod;
-    const a = this.active.length;
+    const a = this.nActive();
     const size = this.cfg.activeViewSize;
     if (a === 0 || a >= size) {
       this.starved = 0;
@@ -481,13 +484,13 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
       const need = a <= this.cfg.lowWatermark ? this.cfg.escalateLowAfter : settled ? this.cfg.escalateSettledAfter : this.cfg.escalateAfter;
       if (this.starved > need && this.escalate()) this.starved = 0;
     }
-    if (this.active.length + this.pendPeer.length < size) this.fillBudgeted();
-    const n = this.active.length;
+    if (this.nActive() + this.pendPeer.length < size) this.fillBudgeted();
+    const n = this.nActive();
     if (n === 0) return;
-    const target = this.active[this.rng.int(n)];
+    const target = this.activeAt(this.rng.int(n));
     const peers: P[] = [];
-    sampleInto(this.active, this.cfg.shuffleActive, target, peers, SCRATCH as P[], this.rng);
-    sampleInto(this.passive, this.cfg.shufflePassive, target, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.aOff, this.cfg.shuffleActive, target, peers, SCRATCH as P[], this.rng);
+    sampleInto(this.views, this.pOff, this.cfg.shufflePassive, target, peers, SCRATCH as P[], this.rng);
     this.lastShuffle = peers;
     this.io.send(target, { type: 'shuffle', origin: this.self, peers, ttl: this.cfg.shuffleTtl });
   }
@@ -495,14 +498,14 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   private onRepairTimer(attempt: number): void {
     if (!this.repairArmed || attempt !== this.repairAttempt) return; // stale
     this.repairArmed = false;
-    if (this.active.length > 0) {
+    if (this.nActive() > 0) {
       this.repairAttempt = 0;
       return;
     }
     this.repairAttempt++;
     if (this.pendPeer.length === 0) {
       this.rejected = NONE;
-      if (this.passive.length > 0) this.fill(this.cfg.activeViewSize);
+      if (this.nPassive() > 0) this.fill(this.cfg.activeViewSize);
       else this.startJoin(0);
     }
     this.armRepair();
@@ -518,7 +521,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
    */
   private onJoinRetry(seq: number, now: number): void {
     if (seq !== this.retrySeq) return; // re-armed since: stale
-    const a = this.active.length;
+    const a = this.nActive();
     const size = this.cfg.activeViewSize;
     // Progress: a neighbour was added since the last tick (a busy contact whose members keep
     // being replaced makes progress even when its view size does not grow). Eight ticks
@@ -571,7 +574,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
 
   /** The active view fell two short while only the long retry is armed: retry soon. */
   private retrySoon(): void {
-    if (this.retryLong && this.active.length <= this.cfg.activeViewSize - 2) this.armRetry(false, true);
+    if (this.retryLong && this.nActive() <= this.cfg.activeViewSize - 2) this.armRetry(false, true);
   }
 
   private onRequestTimeout(peer: P, seq: number): void {

@@ -12,6 +12,7 @@ import { Cyclon, type CyclonConfig, DEFAULT_CYCLON_CONFIG, validateCyclonConfig 
 import { FanoutGossip, type FanoutConfig, DEFAULT_FANOUT_CONFIG, validateFanoutConfig } from './fanout.js';
 import { Flood } from './flood.js';
 import { HyParView, type HyParViewConfig, DEFAULT_HYPARVIEW_CONFIG, validateHyParViewConfig } from './hyparview.js';
+import type { ViewStore } from './hyparview-views.js';
 import type { BroadcastIo, BroadcastMachine, MembershipIo, MembershipMachine } from './machine.js';
 import { Plumtree, type PlumtreeConfig, DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig } from './plumtree.js';
 import type {
@@ -205,7 +206,8 @@ class MachineIo<P> implements MembershipIo<P> {
  * The membership and broadcast machines of one node, as `ProtoNode` composes them (exported
  * for drivers that route to the machines themselves: the simulator, which holds 10^6 nodes
  * and saves `ProtoNode`'s two objects per node). `peerSource` defaults to the membership
- * machine's active view (used by fanout gossip only).
+ * machine's active view (used by fanout gossip only). `views`: where a HyParView machine keeps
+ * its views, and its row there (hyparview-views.ts; default: arrays of its own).
  */
 export function createMachines<P>(
   self: P,
@@ -214,10 +216,11 @@ export function createMachines<P>(
   mio: MembershipIo<P>,
   bio: BroadcastIo<P>,
   peerSource?: PeerSource<P>,
+  views?: { store: ViewStore<P>; row: number },
 ): { membership: MembershipMachine<P>; broadcaster: BroadcastMachine<P> } {
   const membership: MembershipMachine<P> =
     config.membership === 'hyparview'
-      ? new HyParView<P>(self, config.hyparview, rng, mio)
+      ? new HyParView<P>(self, config.hyparview, rng, mio, views?.store, views?.row)
       : new Cyclon<P>(self, config.cyclon, rng, mio);
   let broadcaster: BroadcastMachine<P>;
   if (config.broadcast === 'plumtree') broadcaster = new Plumtree<P>(self, config.plumtree, rng, bio);

@@ -30,6 +30,7 @@ import { MESSAGE_TYPES, messageSize, typeIndex } from './size.js';
 import { FAIL, IN, OUT, isBroadcastTimer, type SimNode } from './sim-node.js';
 import { ConnTable, STRIDE } from './conn-table.js';
 import { AppHost } from './app-host.js';
+import { RowViews } from '../proto/hyparview-views.js';
 import type { SimGuard, SimObserver, SimOptions } from './sim-types.js';
 
 // Event kinds (low 4 bits) and the "activity" flag (see runUntilQuiet).
@@ -76,6 +77,10 @@ export abstract class SimEngine {
   /** @internal Every node's connection list (conn-table.ts); empty until its first
    *  connection, and once crashed. */
   readonly conns: ConnTable;
+  /** @internal Every node id's HyParView views, a row each (hyparview-views.ts `RowViews`:
+   *  the machines keep their views there instead of arrays of their own); null when the
+   *  membership is not HyParView. */
+  readonly hvRows: RowViews | null;
   protected readonly state: Uint8Array;
   protected readonly inc: Int32Array;
   /** `inc[i]` while node i is alive, -1 otherwise: read when sending (an event carries the
@@ -112,6 +117,8 @@ export abstract class SimEngine {
     this.rng = this.master.fork();
     this.nodes = new Array<SimNode | null>(o.nodes).fill(null);
     this.conns = new ConnTable(o.nodes);
+    const hv = this.config.hyparview;
+    this.hvRows = this.config.membership === 'hyparview' ? new RowViews(o.nodes, hv.activeViewSize, hv.passiveViewSize) : null;
     this.state = new Uint8Array(o.nodes);
     this.inc = new Int32Array(o.nodes);
     this.life = new Int32Array(o.nodes).fill(-1);
@@ -210,15 +217,17 @@ export abstract class SimEngine {
 
   /**
    * Prefetch as a software pipeline over the next four events (the loaded values are never
-   * used): the fourth next event's `SimNode` and connection block, the third's machine
-   * objects, the second's views and links arrays, the next one's elements. Each level of a
-   * node's state (node → machine → array → elements) is a dependent cache miss; loaded one
-   * level per event, each load has its address from the event before and overlaps this
-   * event's work, where loading a whole chain at once (or only its first level, one event
-   * ahead, as until 2026-12-07) waits for each miss in turn. Only events already in the
-   * bucket being read are looked at (a later push can still come first: a hint only).
-   * Measured with the mirrored `npm run bench:sim-pair` (docs/results.md "Simulator speed",
-   * h28s): about −6 % CPU at 10^5 nodes, in the join and settle phases.
+   * used): the fourth next event's `SimNode`, connection block and HyParView row (the row's
+   * first line, the active view, and the line of the passive view's count: both found from
+   * the node id alone), the third's machine objects, the second's links array, the next one's
+   * links elements. Each level of a node's state (node → machine → array → elements) is a
+   * dependent cache miss; loaded one level per event, each load has its address from the
+   * event before and overlaps this event's work, where loading a whole chain at once (or only
+   * its first level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only
+   * events already in the bucket being read are looked at (a later push can still come
+   * first: a hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
+   * "Simulator speed", h28s): about −6 % CPU at 10^5 nodes, in the join and settle phases;
+   * the views as rows: "The views as rows of one typed array" (h32s).
    */
   protected loadAhead(): number {
     const Q = this.queue;
@@ -228,6 +237,11 @@ export abstract class SimEngine {
     if (n3 >= 0) {
       const s = N[n3];
       if (s !== null) x += s.life + this.conns.a[n3 * STRIDE];
+      const R = this.hvRows;
+      if (R !== null) {
+        const off = R.activeOffset(n3);
+        x += R.a[off] + R.a[R.passiveOffset(n3)];
+      }
     }
     const n2 = Q.peekNodeHint(2);
     if (n2 >= 0) {
@@ -237,17 +251,13 @@ export abstract class SimEngine {
     const n1 = Q.peekNodeHint(1);
     if (n1 >= 0) {
       const s = N[n1];
-      if (s !== null) x += s.views.length + s.passives.length + s.links.length;
+      if (s !== null) x += s.links.length;
     }
     const n0 = Q.peekNodeHint(0);
     if (n0 >= 0) {
       const s = N[n0];
       if (s !== null) {
-        const v = s.views;
-        const p = s.passives;
         const l = s.links;
-        if (v.length > 0) x += v[0];
-        if (p.length > 0) x += p[0];
         if (l.length > 0) x += l[0];
       }
     }

@@ -48,10 +48,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
   /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
    *  field at all otherwise, so a node costs no more memory). */
   declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
-  /** @internal The machines' live arrays most inputs read — active and passive view, links
-   *  (empty when a machine has none) — loaded ahead by the event loop (`loadAhead`). */
-  readonly views: readonly number[];
-  readonly passives: readonly number[];
+  /** @internal The broadcast machine's live array of links (empty when it has none), loaded
+   *  ahead by the event loop (`loadAhead`; HyParView's views are rows of `sim.hvRows`, read
+   *  ahead from the node id). */
   readonly links: readonly number[];
 
   /** @param seed the seed of the machines' generator (`Sfc32.forkSeed` of the simulation's
@@ -69,11 +68,10 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
       const v = g.validate.bind(g);
       this.validate = (id, payload, from) => v(self, id, payload, from);
     }
-    const m = createMachines<number>(self, config, this, this, this, peerSource);
+    const rows = sim.hvRows;
+    const m = createMachines<number>(self, config, this, this, this, peerSource, rows !== null ? { store: rows, row: self } : undefined);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
-    this.views = m.membership.activeView();
-    this.passives = m.membership.passiveView();
     const b = m.broadcaster as Warm & { linksView?(): readonly number[] };
     this.links = b.linksView !== undefined ? b.linksView() : [];
   }

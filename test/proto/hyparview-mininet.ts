@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_HYPARVIEW_CONFIG, HyParView, type HyParViewConfig } from '../../src/proto/hyparview.js';
 import { Sfc32 } from '../../src/proto/rng.js';
+import type { ViewStore } from '../../src/proto/hyparview-views.js';
 import type { MembershipIo } from '../../src/proto/machine.js';
 import type { HyParViewMessage, HyParViewTimer, Message, Timer } from '../../src/proto/types.js';
 
@@ -21,11 +22,13 @@ export class MiniNet {
   /** The last neighborDown events: [time, node, peer, reason]. */
   downLog: [number, number, number, string][] = [];
 
-  constructor(n: number, seed: number, cfg: HyParViewConfig = DEFAULT_HYPARVIEW_CONFIG) {
+  /** @param views where the machines keep their views (default: arrays of their own; a
+   *  `RowViews` of at least `n` rows: node i's row i, as in the simulator). */
+  constructor(n: number, seed: number, cfg: HyParViewConfig = DEFAULT_HYPARVIEW_CONFIG, views?: ViewStore<number>) {
     const root = new Sfc32(seed);
     for (let i = 0; i < n; i++) {
       this.alive.push(true);
-      this.nodes.push(new HyParView<number>(i, cfg, root.fork(), this.ioFor(i)));
+      this.nodes.push(new HyParView<number>(i, cfg, root.fork(), this.ioFor(i), views, i));
     }
   }
 
