@@ -18,6 +18,7 @@ import { parseKey } from '../wire/crypto.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { loadEventSchemas } from './event-rules.js';
 import { checkAggregateName, checkKind, type AggregateKind } from '../proto/aggregate/types.js';
+import { QUERY_PATHS, type QueryPath } from '../proto/query/types.js';
 
 export { AGENT_DEFAULTS };
 
@@ -150,7 +151,7 @@ const SCHEMA = {
   rejoinAfterLeave: bool,
   memberCoalesceMs: nonNegInt,
   userCoalesceMs: nonNegInt,
-  queryPath: oneOf(['auto', 'direct', 'broadcast'], 'expected auto, direct or broadcast'),
+  queryPath: oneOf(QUERY_PATHS, 'expected auto, direct or broadcast'),
 } satisfies Record<string, Check>;
 
 interface Raw {
@@ -195,7 +196,7 @@ interface Raw {
   memberCoalesceMs: number;
   userCoalesceMs: number;
   /** How this agent sends its queries (src/proto/query/machine.ts; docs/agent.md "Queries"). */
-  queryPath: 'auto' | 'direct' | 'broadcast';
+  queryPath: QueryPath;
 }
 type Key = keyof Raw;
 

@@ -177,7 +177,6 @@ export interface FairQueueStats {
   maxDepth: number;
 }
 
-/** A FIFO with a moving head (no `shift` cost). */
 /** A FIFO queue on a ring of power-of-two capacity (4 to start, doubled when full): no
  *  allocation while its length stays within what it has held (h32f; the array with a head
  *  index and a compaction by `slice` it replaces allocated a new array per 1,024 frames). */

@@ -78,7 +78,7 @@
 import type { App, AppIo } from '../app.js';
 import type { DownReason, Rng } from '../types.js';
 import { utf8Bytes } from '../utf8.js';
-import { checkFilter, cutUtf8, matchesFilter, MAX_QUERY_ERROR_BYTES, PING_QUERY, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryPath, type QueryResponseMsg, type QuerySummary, type QueryTimer } from './types.js';
+import { checkFilter, cutUtf8, matchesFilter, MAX_QUERY_ERROR_BYTES, PING_QUERY, QUERY_PATHS, type QueryConfig, type QueryEvent, type QueryFilter, type QueryMessage, type QueryPath, type QueryResponseMsg, type QuerySummary, type QueryTimer } from './types.js';
 
 /** What the asker wants. */
 export interface AskRequest<P> {
@@ -208,7 +208,7 @@ export class QueryMachine<P> implements App<P, QueryMessage<P>, QueryTimer> {
     if (nb < 1 || nb > c.maxNameBytes) return { type: 'bad-request', message: `query name of ${nb} bytes (expected 1..${c.maxNameBytes})` };
     if (!Number.isInteger(req.timeoutMs) || req.timeoutMs < 1 || req.timeoutMs > c.maxTimeoutMs) return { type: 'bad-request', message: `query timeout: expected 1..${c.maxTimeoutMs} ms, got ${req.timeoutMs}` };
     if (!Number.isInteger(req.relayFactor) || req.relayFactor < 0 || req.relayFactor > c.maxRelayFactor) return { type: 'bad-request', message: `relay factor: expected 0..${c.maxRelayFactor}, got ${req.relayFactor}` };
-    if (req.path !== undefined && req.path !== 'auto' && req.path !== 'direct' && req.path !== 'broadcast') return { type: 'bad-request', message: `query path: expected auto, direct or broadcast, got ${JSON.stringify(req.path)}` };
+    if (req.path !== undefined && !QUERY_PATHS.includes(req.path)) return { type: 'bad-request', message: `query path: expected auto, direct or broadcast, got ${JSON.stringify(req.path)}` };
     const f = checkFilter(req.filter, c);
     return f === null ? null : { type: 'bad-request', message: f };
   }
