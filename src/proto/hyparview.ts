@@ -111,9 +111,11 @@
  *     links until the JOIN walks have mixed it; with only a high-priority NEIGHBOR back to the
  *     contact (no walks), 1,000-node fleets stayed 5–12 components (ring, random, staggered,
  *     down-seeds; measured with a 20-period window);
- *   - once full (or one short after full) and joined, the timer slows to `rejoinIntervalMs`
- *     and then sends a SHUFFLE straight to a contact in neither view (addresses cross between
- *     groups; nothing is evicted).
+ *   - once full (or one short after full; under `cut-off`, the TCP runtime's rule, one short
+ *     at all) and joined, the timer slows to `rejoinIntervalMs` and then sends a SHUFFLE
+ *     straight to a contact in neither view (addresses cross between groups; nothing is
+ *     evicted). (Under `cut-off` a one-short node's NEIGHBORs mostly reached full peers: 50
+ *     agents against one seed, docs/results.md, h33j.)
  *   measured (`rumor sim bootstrap --nodes N --seed S`, N = 20, 1,000, 10,000, S = 1–3,
  *   docs/results.md): every pattern one component within 4.6 s, every view ≥ 4 within 8.2 s,
  *   one component at the end.
@@ -531,7 +533,9 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if (!this.joined) this.joined = this.contacts.length === 0 || this.hasActiveContact();
     // A node that has been full is in the overlay: after the window its dead seeds stop mattering.
     if (!this.joined && this.wasFull && now - this.joinAt >= this.cfg.bootstrapWindow * this.cfg.joinRetryMs) this.joined = true;
-    const settled = this.joined && (a >= size || (a === size - 1 && this.wasFull));
+    // `cut-off`: one short is settled even if never full, and a settled node's tick does nothing.
+    const cutOff = this.cfg.bootstrapRejoin === 'cut-off';
+    const settled = this.joined && (a >= size || (a === size - 1 && (this.wasFull || cutOff)));
     if (this.retryLong && settled) {
       this.exchangeWithContact();
       return this.armRetry(true, false);
@@ -543,7 +547,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
     if ((a * 2 < size || !this.joined) && this.awaitingWalks(now)) acted = true;
     else if (a * 2 < size) acted = (this.retryTurn++ & 1) === 0 ? this.retryJoin(true) || this.walkForNeighbors() : this.walkForNeighbors() || this.retryJoin(true);
     else if (!this.joined) acted = this.retryJoin(false);
-    else if (a + this.pendPeer.length < size) {
+    else if (a + this.pendPeer.length < size && !(settled && cutOff)) {
       // Two or more short: after one rejection (the passive peers are full), or with nobody
       // left to ask at low priority, one high-priority request (one eviction at most).
       const twoShort = a <= size - 2;

@@ -393,3 +393,29 @@ test("bootstrapRejoin 'cut-off': the walks of a JOIN the contact accepted are aw
   assert.equal(run('contact-lost', 400).joinsAt[0], 300);
   assert.equal(run('contact-lost', null).joinsAt[0], 300);
 });
+
+test("bootstrapRejoin 'cut-off': a joined node one short of full that was never full counts as settled: its retry tick sends no NEIGHBOR and arms the long period", () => {
+  const run = (rule: HyParViewConfig['bootstrapRejoin']) => {
+    const { hv, io, rng } = mk({ bootstrapRejoin: rule });
+    hv.join([1], 0);
+    hv.handleMessage(1, ACCEPT, 1); // the contact accepted our JOIN: joined
+    withActive(hv, io, [2, 3, 4]); // 4 of 5, never full
+    withPassive(hv, io, 9, [10, 11]);
+    io.take();
+    hv.handleTimer({ type: 'hv-join-retry', seq: 1 }, 1000);
+    return { out: io.take(), rng };
+  };
+  const cut = run('cut-off');
+  assert.deepEqual(
+    cut.out.filter((o) => o[0] === 'send' || o[0] === 'connect'),
+    [],
+    'a request went out',
+  );
+  assert.deepEqual(cut.out, [retry(jitter(cut.rng, DEFAULT_HYPARVIEW_CONFIG.rejoinIntervalMs), 2)]);
+  // The simulator's rule is unchanged: a low-priority NEIGHBOR to a passive peer.
+  const sim = run('contact-lost');
+  const sent = sim.out.filter((o) => o[0] === 'send');
+  assert.equal(sent.length, 1);
+  assert.deepEqual(sent[0][2], { type: 'neighbor', priority: 'low' });
+  assert.ok([9, 10, 11].includes(sent[0][1] as number));
+});

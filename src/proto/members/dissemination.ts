@@ -28,13 +28,21 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
+/** With `linkSyncOnce`: a link that comes up while a flooded batch brought news in the last
+ *  probe period (members joining in a burst, or a wave) syncs this many probe periods later at
+ *  the smaller id's end, twice that at the larger's (only if the first sync has not come by
+ *  then): during a fleet's join most overlay links live for less than that (HyParView's walks
+ *  evict and replace them), and what a sync of one would bring, the flood is bringing. Measured,
+ *  `npm run bench:join-cost -- --nodes 50`: docs/results.md (h33j). */
+const JOIN_BURST_LINK_SYNC_PERIODS = 1;
 /** How long a joining node waits for the whole table it asked one peer for before it asks
  *  another (`syncWith`), in probe periods: the answer is one `m-changes` over TCP, back within a
  *  round trip unless the peer is starved; a peer that died fails the link first. */
 const JOIN_ASK_WAIT_PERIODS = 2;
 /** With `linkSyncOnce`: the peers whose `m-sync` we answered last (a ring this long: links
- *  come up a few at a time, and the check only looks one probe period back). */
-const RECENT_SYNCS = 8;
+ *  come up a few at a time, and the check looks at most three probe periods back, where a
+ *  join burst brings a node a few new links a second). */
+const RECENT_SYNCS = 16;
 
 /** A flush that leaves a full batch queued calls the next one this many times sooner (see
  *  `nextFlushIn`): 25 ms at the default 200 ms period, so a backlog drains at 8 batches a
@@ -396,11 +404,18 @@ export class Dissemination<P> {
   /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
    *  reaches us (`fed`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
-    if (this.config.linkSyncOnce && this.store.size() > 1 && !((this.self as unknown as string) < (peer as unknown as string))) {
-      // The larger id's end: the smaller one syncs now; ours, a probe period later, only if
-      // its sync has not come by then (`linkSync`).
-      this.deferLink(peer, now);
-      return;
+    if (this.config.linkSyncOnce && this.store.size() > 1) {
+      const larger = !((this.self as unknown as string) < (peer as unknown as string));
+      // A flooded batch brought news in the last probe period (a join burst, or a wave): the
+      // flood is reaching us, so the smaller id's end syncs a probe period later too, and the
+      // larger's a period after that (see JOIN_BURST_LINK_SYNC).
+      const burst = now - this.fedAt < this.config.probeIntervalMs;
+      if (larger || burst) {
+        // The larger id's end: the smaller one syncs now (or after the burst's delay); ours
+        // later, only if its sync has not come by then (`linkSync`).
+        this.deferLink(peer, now, burst ? (larger ? 2 : 1) * JOIN_BURST_LINK_SYNC_PERIODS : LINK_SYNC_DEFER_PERIODS);
+        return;
+      }
     }
     if (!this.fed(now, troubled) || this.store.size() <= 1) {
       this.syncWith(peer, now);
@@ -410,17 +425,17 @@ export class Dissemination<P> {
   }
 
   /** Sync with `peer` one probe period from now (`linkSync`), if it is still a neighbour then. */
-  private deferLink(peer: P, now: number): void {
+  private deferLink(peer: P, now: number, periods = LINK_SYNC_DEFER_PERIODS): void {
     if (this.deferred.has(peer)) return;
     this.deferred.add(peer);
-    const d = LINK_SYNC_DEFER_PERIODS * this.config.probeIntervalMs;
+    const d = periods * this.config.probeIntervalMs;
     this.io.timer(d, { type: 'm-link-sync', peer, due: now + d });
   }
 
   /** The deferred sync of a link (`linkUp`), if the link is still up. */
   linkSync(peer: P, now: number): void {
     this.deferred.delete(peer);
-    if (this.config.linkSyncOnce && this.syncedBy(peer, now)) return;
+    if (this.config.linkSyncOnce && this.syncedBy(peer, now, 2 * JOIN_BURST_LINK_SYNC_PERIODS + 1)) return;
     if (this.nbrs.has(peer)) this.syncWith(peer, now);
   }
 
@@ -447,9 +462,10 @@ export class Dissemination<P> {
   }
 
   /** `linkSyncOnce`: we answered an m-sync of `peer` (digest or whole table) in the last
-   *  `LINK_SYNC_DEFER_PERIODS` + 1 probe periods: the round it opened reconciled both tables. */
-  private syncedBy(peer: P, now: number): boolean {
-    const window = (LINK_SYNC_DEFER_PERIODS + 1) * this.config.probeIntervalMs;
+   *  `periods` probe periods (the longest deferral, a join burst's larger end, plus one): the
+   *  round it opened reconciled both tables. */
+  private syncedBy(peer: P, now: number, periods: number): boolean {
+    const window = periods * this.config.probeIntervalMs;
     for (let i = 0; i < RECENT_SYNCS; i++) if (this.syncFrom[i] === peer && now - this.syncAt[i] < window) return true;
     return false;
   }

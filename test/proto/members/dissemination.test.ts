@@ -371,6 +371,49 @@ test('linkSyncOnce: the larger id syncs a probe period later when the other end 
   assert.deepEqual(off.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [A[1]]);
 });
 
+test('linkSyncOnce in a join burst (a flooded batch brought news in the last probe period): the smaller id syncs a probe period later, the larger two, only if none came; a link gone by then never syncs', () => {
+  const [lo, hi, feeder] = [A[1], A[2], A[5]]; // lo < hi as strings
+  const joiner = addr(200); // not in either table
+  const fed = (self: string) => {
+    const r = machine(self, A.slice(0, 8), { linkSyncOnce: true, probeIntervalMs: 1000 });
+    r.m.start(0);
+    r.m.neighborUp(feeder, 0);
+    r.m.handleMessage(feeder, { type: 'm-changes', ids: [joiner], states: [pack(0, ALIVE)], metas: null, sync: false }, 100);
+    assert.ok(r.store.get(joiner) >= 0, 'the flood brought a new member');
+    r.io.take();
+    r.io.timers = [];
+    return r;
+  };
+  const x = fed(lo);
+  const y = fed(hi);
+  x.m.neighborUp(hi, 150);
+  y.m.neighborUp(lo, 150);
+  assert.deepEqual([...x.io.take(), ...y.io.take()].filter((s) => s.msg.type === 'm-sync'), [], 'neither end synced at once');
+  const [tx] = x.io.takeTimers('m-link-sync');
+  const [ty] = y.io.takeTimers('m-link-sync');
+  assert.deepEqual(tx, { delay: 1000, t: { type: 'm-link-sync', peer: hi, due: 1150 } });
+  assert.deepEqual(ty, { delay: 2000, t: { type: 'm-link-sync', peer: lo, due: 2150 } });
+  x.m.handleTimer(tx.t, 1150);
+  const sync = x.io.take().filter((s) => s.msg.type === 'm-sync');
+  assert.deepEqual(sync.map((s) => s.to), [hi], 'the smaller id synced a probe period later');
+  y.m.handleMessage(lo, sync[0].msg, 1152);
+  y.io.take();
+  y.m.handleTimer(ty.t, 2150);
+  assert.deepEqual(y.io.take().filter((s) => s.msg.type === 'm-sync'), [], 'the larger id synced although the smaller had');
+  // A link that HyParView replaced within the probe period: no sync at either end.
+  const z = fed(lo);
+  z.m.neighborUp(hi, 150);
+  const [tz] = z.io.takeTimers('m-link-sync');
+  z.m.neighborDown(hi, 'evicted', 600);
+  z.io.take();
+  z.m.handleTimer(tz.t, 1150);
+  assert.deepEqual(z.io.take().filter((s) => s.msg.type === 'm-sync'), [], 'a link gone before its deferred sync synced');
+  // A quiet table (no news for a probe period): the smaller id syncs at once, as before.
+  const q = fed(lo);
+  q.m.neighborUp(hi, 1100);
+  assert.deepEqual(q.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [hi]);
+});
+
 test('a node that loses its last overlay link pulls within a probe period; the sync tick armed before is ignored', () => {
   const { m, io, cfg } = machine(A[0], A);
   m.start(0);
