@@ -294,9 +294,12 @@ export interface MembersConfig {
    *  smaller (JavaScript's `<`) opens it at once; the other waits a probe period and opens one
    *  only if none came from the peer meanwhile (ids that the two ends see differently cost that
    *  period, never the sync). One sync → digest → changes round reconciles both tables. A
-   *  joining node (only itself in its table) asks as before. Default false (the simulator's
+   *  joining node (only itself in its table) asks as before. In a join burst (a flooded batch
+   *  brought news in the last probe period) the smaller end waits a probe period too and the
+   *  larger two, so a link replaced meanwhile is never synced (dissemination.ts
+   *  `JOIN_BURST_LINK_SYNC_PERIODS`). Default false (the simulator's
    *  figures were measured with a sync from each end); the agent turns it on (measured with
-   *  `npm run bench:join-cost`, docs/results.md "One sync per link (h26j)"). */
+   *  `npm run bench:join-cost`, docs/results.md "One sync per link (h26j)", and h33j). */
   linkSyncOnce: boolean;
   /** The flood's tree set before any traffic (flood-tree.ts): a node takes the whole flood of
    *  `m-changes` from this many overlay neighbours (the first links it got, replaced at random
