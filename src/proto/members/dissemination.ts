@@ -28,11 +28,12 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
-/** With `linkSyncOnce`: a link that comes up while a flooded batch brought news in the last
- *  probe period (members joining in a burst, or a wave) syncs this many probe periods later at
- *  the smaller id's end, twice that at the larger's (only if the first sync has not come by
- *  then): during a fleet's join most overlay links live for less than that (HyParView's walks
- *  evict and replace them), and what a sync of one would bring, the flood is bringing. Measured,
+/** With `linkSyncOnce`: a link that comes up while an `m-changes` brought news in the last
+ *  probe period (members joining in a burst, or a wave) and another link is up syncs this many
+ *  probe periods later at the smaller id's end, twice that at the larger's (only if the first
+ *  sync has not come by then): during a fleet's join many overlay links live for less than that
+ *  (HyParView's walks evict and replace them), and what a sync of one would bring, the flood is
+ *  bringing. A node's only link syncs at once (it may have missed the flood meanwhile). Measured,
  *  `npm run bench:join-cost -- --nodes 50`: docs/results.md (h33j). */
 const JOIN_BURST_LINK_SYNC_PERIODS = 1;
 /** How long a joining node waits for the whole table it asked one peer for before it asks
@@ -57,8 +58,9 @@ export class Dissemination<P> {
   private relaying = false;
   /** The sender of the `m-changes` being merged (set while `onChanges` runs). */
   private from: P | undefined = undefined;
-  /** When a flooded batch last brought us news (-∞: never). */
+  /** When a flooded batch last brought us news, and when any `m-changes` did (-∞: never). */
   private fedAt = -Infinity;
+  private newsAt = -Infinity;
   /** The periodic sync was put off once because members were failing (`syncTick`). */
   private postponed = false;
   /** When the armed `m-sync-tick` is due, and the dues of ticks superseded by an earlier one
@@ -349,6 +351,7 @@ export class Dissemination<P> {
       if (meta === null && states[i] <= cur) continue;
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
     }
+    if (fresh > 0) this.newsAt = now;
     if (flood && fresh > 0) this.fedAt = now;
     if (flood) this.tree.onBatch(from, fresh > 0, now);
     this.relaying = false;
@@ -406,10 +409,15 @@ export class Dissemination<P> {
   linkUp(peer: P, now: number, troubled: boolean): void {
     if (this.config.linkSyncOnce && this.store.size() > 1) {
       const larger = !((this.self as unknown as string) < (peer as unknown as string));
-      // A flooded batch brought news in the last probe period (a join burst, or a wave): the
-      // flood is reaching us, so the smaller id's end syncs a probe period later too, and the
-      // larger's a period after that (see JOIN_BURST_LINK_SYNC).
-      const burst = now - this.fedAt < this.config.probeIntervalMs;
+      // A batch brought news in the last probe period (a join burst, or a wave): with another
+      // link the flood is reaching us, so the smaller id's end syncs a probe period later too,
+      // and the larger's a period after that; our only link syncs at once (we may have missed
+      // the flood while we had none). See JOIN_BURST_LINK_SYNC_PERIODS.
+      const burst = now - this.newsAt < this.config.probeIntervalMs;
+      if (burst && this.nbrs.size <= 1) {
+        this.syncWith(peer, now);
+        return;
+      }
       if (larger || burst) {
         // The larger id's end: the smaller one syncs now (or after the burst's delay); ours
         // later, only if its sync has not come by then (`linkSync`).

@@ -371,7 +371,7 @@ test('linkSyncOnce: the larger id syncs a probe period later when the other end 
   assert.deepEqual(off.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [A[1]]);
 });
 
-test('linkSyncOnce in a join burst (a flooded batch brought news in the last probe period): the smaller id syncs a probe period later, the larger two, only if none came; a link gone by then never syncs', () => {
+test('linkSyncOnce in a join burst (news in the last probe period, another link up): the smaller id syncs a probe period later, the larger two, only if none came; a link gone by then never syncs; an only link syncs at once', () => {
   const [lo, hi, feeder] = [A[1], A[2], A[5]]; // lo < hi as strings
   const joiner = addr(200); // not in either table
   const fed = (self: string) => {
@@ -408,6 +408,12 @@ test('linkSyncOnce in a join burst (a flooded batch brought news in the last pro
   z.io.take();
   z.m.handleTimer(tz.t, 1150);
   assert.deepEqual(z.io.take().filter((s) => s.msg.type === 'm-sync'), [], 'a link gone before its deferred sync synced');
+  // A node whose only link this is (it may have missed the flood without one) syncs at once.
+  const alone = fed(hi);
+  alone.m.neighborDown(feeder, 'evicted', 120);
+  alone.io.take();
+  alone.m.neighborUp(lo, 150);
+  assert.deepEqual(alone.io.take().filter((s) => s.msg.type === 'm-sync').map((s) => s.to), [lo], 'an only link waited');
   // A quiet table (no news for a probe period): the smaller id syncs at once, as before.
   const q = fed(lo);
   q.m.neighborUp(hi, 1100);
