@@ -178,6 +178,13 @@ async function run() {
   }
 }
 
+// A bound on the whole run, whatever hangs (an agent that never reports its addresses): an
+// install must not wait forever.
+const watchdog = setTimeout(() => {
+  for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
+  fail(`no cache within ${(TIMEOUT_MS + 10_000) / 1000} s`);
+}, TIMEOUT_MS + 10_000);
+watchdog.unref();
 let error = null;
 try {
   await run();
@@ -189,4 +196,5 @@ try {
 } finally {
   for (const a of agents) if (a.exitCode === null) a.kill('SIGTERM');
 }
+clearTimeout(watchdog);
 if (error !== null) fail(error.message);
