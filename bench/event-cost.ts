@@ -32,7 +32,8 @@
  * gives each round's window on the profiles' clock, to cut them to a round.
  *
  * `--bin`: run another build's CLI (an older commit unpacked with `git archive` and `npm ci`)
- * for an A/B comparison on the same machine. `--node-flags`: Node/V8 flags for the agents
+ * for an A/B comparison on the same machine; that build's V8 code cache is made first by its
+ * own scripts/code-cache.mjs, as this tree's is (`ensureCodeCache`, bench/startup.ts). `--node-flags`: Node/V8 flags for the agents
  * (e.g. tier-up flags); use a separate build for them (`--bin`), since a V8 code cache made
  * under other flags is refused and rewritten (bin/rumor.js). Prints a table and writes
  * bench/results/event-cost.json. Also the agents' RSS: a fork copies the page tables of what
@@ -46,7 +47,7 @@ import { fileURLToPath } from 'node:url';
 import { AgentClient } from '../src/agent/client.js';
 import { agentArgs, stopAll, waitUntil } from '../src/cli/cluster.js';
 import { PortPlan, startFleet } from './support/ports.js';
-import { cpuMsOf, rssMbOf } from './startup.js';
+import { cpuMsOf, ensureCodeCache, rssMbOf } from './startup.js';
 import { launcherOf } from './support/host-stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -147,6 +148,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const { nodes, events, bin, nodeFlags: flags, cpuProf } = args();
   const nodeFlags = flags;
+  // The V8 code cache of the build that runs, made by its own scripts/code-cache.mjs (which
+  // compiles the event and query paths), so `--bin` and this tree start alike (h32p: without
+  // it, or with one an agent wrote itself, event 0 cost ~60 ms more at N = 50).
+  ensureCodeCache(join(dirname(bin), '..'));
   /** Profiled agents (n1..n3 with `--cpu-prof`): a few, so that the profiler's own CPU does not
    *  load the fleet (every agent profiled at N = 50 multiplied the CPU per query ~100×). */
   const profiled = (i: number): boolean => cpuProf !== null && i >= 1 && i <= PROFILED_AGENTS;

@@ -5,7 +5,8 @@
  *   node --import tsx bench/tag-update-run.ts --nodes 50 [--bin path/to/bin/rumor.js]
  *
  * Starts N agents on loopback (`--bin`: another build's `bin/rumor.js`, e.g. an older commit
- * unpacked elsewhere, default this tree's; one that loses a port race is started again on new
+ * unpacked elsewhere, default this tree's, its V8 code cache made first by its own
+ * scripts/code-cache.mjs; one that loses a port race is started again on new
  * ports, bench/support/ports.ts), waits until every agent lists all N alive, then
  * measures the tag updates as bench:cluster does (`POST /v1/tags`, then `GET /v1/members`
  * at every agent every 20 ms). Besides each update's latency it prints when every agent's
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { agentArgs } from '../src/cli/cluster.js';
 import { PortPlan, startFleet } from './support/ports.js';
 import { measureTagUpdates } from './tag-update.js';
+import { ensureCodeCache } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -81,6 +83,9 @@ function watchAll(api: number[], arrivals: Map<string, number[]>): ClientRequest
 
 async function main(): Promise<void> {
   const { nodes: n, bin } = parse(process.argv.slice(2));
+  // The V8 code cache of the build that runs, made by its own scripts/code-cache.mjs (which
+  // compiles the tag path), so `--bin` and this tree start alike (docs/results.md, h32p).
+  ensureCodeCache(join(dirname(bin), '..'));
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const { gossip, api } = plan;

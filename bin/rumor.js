@@ -4,8 +4,9 @@
 // scripts/bundle.mjs (`npm ci` builds it through the `prepare` script), compiled with a V8
 // code cache kept next to it (dist/rumor.cjs.cache).
 //
-// - The cache is written by the first run that lives for CACHE_AFTER_MS (an agent does: its
-//   start-up code is compiled by then), whenever it is missing, was made for another build of
+// - `npm run prepare` (so `npm ci`) and `npm start` make the full cache (scripts/code-cache.mjs:
+//   start-up, join, events, queries, tags). Failing that, it is written by the first run that
+//   lives for CACHE_AFTER_MS (an agent does: its start-up code is compiled by then), whenever it is missing, was made for another build of
 //   the bundle (its first line holds the build id scripts/bundle.mjs ends the bundle with) or
 //   is refused by V8 (another Node version or flags). Writing it is best effort: a read-only install just runs without.
 // - A bundle older than tsc's output (dist/src/cli/main.js, e.g. after `tsc` alone) is rebuilt

@@ -1,20 +1,39 @@
 // Makes dist/rumor.cjs.cache, the V8 code cache bin/rumor.js loads the bundle with, by
 // starting two agents on loopback (ports chosen by the system, an event handler configured so
 // its code is compiled too): a seed, and one that joins it and is polled on its API until it
-// has written the cache; then it stops both.
-// For installs whose dist/ the agent cannot write (the container image, a root-owned
-// /opt/rumor under systemd): elsewhere the first agent that runs 2 s writes the cache itself.
-// Usage: node scripts/code-cache.mjs        (exit 0 when the cache exists and matches the bundle)
-import { spawn } from 'node:child_process';
+// has written the cache; then it stops both. `npm run prepare` (so `npm ci` on a clone) and
+// `npm start` run it; it is also run for installs whose dist/ the agent cannot write (the
+// container image, a root-owned /opt/rumor under systemd).
+//
+// Up to date, it does nothing (~0.1 s instead of ~6 s): the cache it made is stamped in
+// dist/rumor.cjs.cache.json with the bundle's build id (a content hash, scripts/bundle.mjs),
+// the Node and V8 versions, and the SHA-256 of the cache file. The cache is made again when
+// any of them differs: another bundle, another Node, or a cache rewritten by an agent since
+// (bin/rumor.js writes one, 2 s into its run, when V8 refused or had none: that one holds the
+// start-up code but not the event, query and tag paths, and a fleet's agents then compiled
+// those at their first event, ~60 ms more at N = 50; docs/results.md, h32p).
+//
+// Usage: node scripts/code-cache.mjs [--force] [--optional]
+//   --force     make it even when up to date
+//   --optional  a failure is one line on stderr and exit 0 (bin/rumor.js then writes a smaller
+//               cache itself): `npm run prepare` uses it, so an install where agents cannot
+//               start on loopback still installs
+// Exit 0 when the cache exists and matches the bundle.
+import { spawn, spawnSync } from 'node:child_process';
 import { get, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'rumor.cjs');
 const CACHE = `${BUNDLE}.cache`;
+const STAMP = `${CACHE}.json`;
+const TSC_MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const force = process.argv.includes('--force');
+const optional = process.argv.includes('--optional');
 const TIMEOUT_MS = 30_000;
 // The joining agent writes the cache this long after its start (bin/rumor.js reads
 // RUMOR_CODE_CACHE_AFTER_MS): by then its join, its API answers, the handler warm-up (1.5 s
@@ -27,10 +46,41 @@ const CACHE_AFTER_MS = 6000;
 // The seed never writes it (it is stopped long before).
 const NEVER_MS = 3_600_000;
 
-if (!existsSync(BUNDLE)) {
-  console.error(`code-cache: ${BUNDLE} is missing: run npm run prepare first`);
-  process.exit(1);
+const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : -1);
+// A bundle older than tsc's output is rebuilt first, as bin/rumor.js would at the agents' start
+// (the stamp must name the bundle they run).
+if (mtime(BUNDLE) < mtime(TSC_MAIN)) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) fail(`scripts/bundle.mjs exited ${r.status}`);
 }
+if (!existsSync(BUNDLE)) fail(`${BUNDLE} is missing: run npm run prepare first`);
+
+/** What the cache is made for: the bundle's build id (its last line), Node and V8. */
+function wanted() {
+  const source = readFileSync(BUNDLE, 'latin1');
+  return { build: source.slice(source.lastIndexOf('//# rumorBuild=')).trim(), node: process.version, v8: process.versions.v8, arch: process.arch };
+}
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+/** The stamp matches what is wanted, and the cache file is still the one stamped. */
+function upToDate(want) {
+  try {
+    const stamp = JSON.parse(readFileSync(STAMP, 'utf8'));
+    for (const k of Object.keys(want)) if (stamp[k] !== want[k]) return false;
+    return stamp.cacheSha256 === sha256(readFileSync(CACHE));
+  } catch {
+    return false;
+  }
+}
+
+function fail(msg) {
+  console.error(`code-cache: ${msg}${optional ? ' (agents will write a smaller cache themselves)' : ''}`);
+  process.exit(optional ? 0 : 1);
+}
+
+const want = wanted();
+if (!force && upToDate(want)) process.exit(0);
+rmSync(STAMP, { force: true });
 rmSync(CACHE, { force: true });
 const agents = [];
 
@@ -128,11 +178,23 @@ async function run() {
   }
 }
 
+// A bound on the whole run, whatever hangs (an agent that never reports its addresses): an
+// install must not wait forever.
+const watchdog = setTimeout(() => {
+  for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
+  fail(`no cache within ${(TIMEOUT_MS + 10_000) / 1000} s`);
+}, TIMEOUT_MS + 10_000);
+watchdog.unref();
+let error = null;
 try {
   await run();
+  const tmp = `${STAMP}.${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify({ ...want, cacheSha256: sha256(readFileSync(CACHE)) })}\n`);
+  renameSync(tmp, STAMP);
 } catch (e) {
-  console.error(`code-cache: ${e.message}`);
-  process.exitCode = 1;
+  error = e;
 } finally {
   for (const a of agents) if (a.exitCode === null) a.kill('SIGTERM');
 }
+clearTimeout(watchdog);
+if (error !== null) fail(error.message);

@@ -25,7 +25,7 @@ export const WARM_UP_DELAY_MS = 1500;
  *  join of a fleet that starts at once (20 agents on 2 loaded cores: 2–3 s from the first
  *  spawn, docs/results.md). */
 export const VERSION_PUBLISH_DELAY_MS = 3000;
-/** Delay of the handler warm-up after the API's first request (agent.ts `warmUpLater`), when
+/** Delay of the handler warm-up after the API's first request (agent.ts `warmUpNow`), when
  *  that comes before `WARM_UP_DELAY_MS`: the agent is up, and a fleet started at once sends
  *  its first events as soon as every member is listed, which at N = 50 on 2 cores came less
  *  than 1.5 s after the last agents' start, so their warm-up met the first events (the slowest

@@ -51,7 +51,7 @@ export interface MonitorLogEvent {
 /** What the API serves. */
 export interface ApiBackend {
   /** Called at each request before it is handled (the agent times its handler warm-up after
-   *  its first answer: agent.ts `warmUpLater`). */
+   *  its first answer: agent.ts `warmUpNow`). */
   requested?(): void;
   info(): unknown;
   apiMembers(): ApiMember[];

@@ -1,7 +1,8 @@
 /**
  * The installed command runs the one-file bundle (dist/rumor.cjs) with its V8 code cache
  * (bin/rumor.js, scripts/bundle.mjs, scripts/code-cache.mjs):
- * - `scripts/code-cache.mjs` makes a cache keyed by the bundle's build id;
+ * - `scripts/code-cache.mjs` makes a cache keyed by the bundle's build id, stamped, and leaves
+ *   an up-to-date one alone (one an agent rewrote since is made again);
  * - with that cache, the verbs the bundle does not hold (the simulator, imported from dist/src)
  *   still run: a function compiled from a code cache has no module loader of its own on node 20;
  * - what a start loads stays light: no ES module loader, no child_process, no prom-client or
@@ -10,7 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -25,16 +27,44 @@ before(() => {
 });
 
 test('code cache: made by scripts/code-cache.mjs, keyed by the bundle build id; rumor sim runs with it', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs')], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache.mjs'), '--force'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   const source = readFileSync(BUNDLE, 'utf8');
   const id = source.slice(source.lastIndexOf('//# rumorBuild=')).trim();
   assert.match(id, /^\/\/# rumorBuild=[0-9a-f]{16}$/);
   assert.equal(readFileSync(`${BUNDLE}.cache`).subarray(0, id.length).toString(), id);
+  const stamp = JSON.parse(readFileSync(`${BUNDLE}.cache.json`, 'utf8')) as Record<string, string>;
+  assert.deepEqual(
+    { build: stamp.build, node: stamp.node, cacheSha256: stamp.cacheSha256 },
+    { build: id, node: process.version, cacheSha256: createHash('sha256').update(readFileSync(`${BUNDLE}.cache`)).digest('hex') },
+  );
   const sim = spawnSync(process.execPath, [BIN, 'sim', 'plumtree-redundancy', '--nodes', '60', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(sim.status, 0, sim.stderr);
   assert.equal(sim.stderr, '', 'no warning or error on stderr');
   assert.ok(JSON.parse(sim.stdout), 'JSON result');
+});
+
+test('code cache: an up-to-date cache is kept as it is; one rewritten since its stamp is made again', () => {
+  const script = join(ROOT, 'scripts', 'code-cache.mjs');
+  const cache = `${BUNDLE}.cache`;
+  const made = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(made.status, 0, made.stderr);
+  const before = readFileSync(cache);
+  const mtime = statSync(cache).mtimeMs;
+  const again = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(statSync(cache).mtimeMs, mtime, 'an up-to-date cache is not rewritten');
+  assert.ok(readFileSync(cache).equals(before));
+  // What an agent that found no usable cache does (bin/rumor.js): the same key, other bytes.
+  const key = before.subarray(0, before.indexOf(0x0a) + 1);
+  writeFileSync(cache, Buffer.concat([key, Buffer.alloc(2048, 1)]));
+  const remade = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(remade.status, 0, remade.stderr);
+  const after = readFileSync(cache);
+  assert.ok(after.subarray(0, key.length).equals(key));
+  assert.ok(after.length > 100_000, `a full cache made again (${after.length} bytes)`);
+  const v = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', env: { ...process.env, RUMOR_CODE_CACHE_REPORT: '1' } });
+  assert.match(v.stderr, /^code cache: accepted/m);
 });
 
 test('rumor sim through the installed command: bad input from the simulator verbs is one line, exit 2', () => {
