@@ -307,9 +307,10 @@ class LinkQueue<S> {
   }
 
   /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
-   *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
-   *  of the link is such; else true, the frame in `out`. */
-  pop(turn: number, hotShare: number, out: Item<S>): boolean {
+   *  in this turn or the last) that has had its `hotShare` this turn, and any origin that has
+   *  had `share` this turn; false when every origin of the link is such; else true, the frame
+   *  in `out`. */
+  pop(turn: number, hotShare: number, share: number, out: Item<S>): boolean {
     for (let k = this.ring.size; k > 0; k--) {
       const origin = this.ring.pop();
       const q = this.origins.get(origin)!;
@@ -317,7 +318,7 @@ class LinkQueue<S> {
         q.servedTurn = turn;
         q.served = 0;
       }
-      if (q.droppedTurn >= turn - 1 && q.served >= hotShare) {
+      if (q.served >= (q.droppedTurn >= turn - 1 ? hotShare : share)) {
         this.ring.push(origin);
         continue;
       }
@@ -532,7 +533,7 @@ export class FairInbound<S = null> {
         continue;
       }
       const out = this.out;
-      if (!l.pop(this.turn, this.c.hotShare, out)) {
+      if (!l.pop(this.turn, this.c.hotShare, this.c.turnBudget, out)) {
         this.ring.push(peer);
         idle++;
         continue;
