@@ -14,7 +14,8 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames. A link's backlog therefore never delays
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind, at most
+ * `turnBudget` of it per origin). A link's backlog therefore never delays
  * another link's frames by more than one frame per link per round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
  * delays another origin's.
@@ -93,7 +94,12 @@ export interface FairQueueConfig {
    *  that has fallen that far behind (its thread starved by the machine's load, or a bulk
    *  publisher above what it can serve) has lost the latency the small budget keeps, and
    *  serves its backlog in larger slices, so that each turn's fixed costs (the poll, a write
-   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. */
+   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. One origin
+   *  gets at most `turnBudget` of it (h33f): a backlog of one flow (a flood within its limits
+   *  or its relays, after a stall) is served at the turn budget like the rest of that flow —
+   *  at 64 it made every node's turn four times longer while it lasted, and the honest
+   *  messages of those turns waited behind 5 × 64 flood deliveries in bench:flood's process
+   *  (docs/results.md). */
   catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
@@ -175,7 +181,8 @@ export interface FairQueueStats {
   depth: number;
   /** Largest depth seen. */
   maxDepth: number;
-  /** Passes run, and of them those served at the catch-up budget (`catchUpBudget`), with the frames they served. */
+  /** Passes run (turns that served queued frames), and of them those that started behind and
+   *  served at the catch-up budget (`catchUpBudget`), with the frames they served (h33f). */
   passes: number;
   catchUpPasses: number;
   catchUpFrames: number;
