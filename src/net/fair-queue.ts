@@ -99,7 +99,8 @@ export interface FairQueueConfig {
    *  or its relays, after a stall) is served at the turn budget like the rest of that flow —
    *  at 64 it made every node's turn four times longer while it lasted, and the honest
    *  messages of those turns waited behind 5 × 64 flood deliveries in bench:flood's process
-   *  (docs/results.md). */
+   *  (docs/results.md). The price: a node behind on one flow (a bulk publisher's too) drains
+   *  it at `turnBudget` a turn. */
   catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
