@@ -14,8 +14,7 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind, at most
- * `turnBudget` of it per origin). A link's backlog therefore never delays
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind). A link's backlog therefore never delays
  * another link's frames by more than one frame per link per round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
  * delays another origin's.
@@ -94,13 +93,11 @@ export interface FairQueueConfig {
    *  that has fallen that far behind (its thread starved by the machine's load, or a bulk
    *  publisher above what it can serve) has lost the latency the small budget keeps, and
    *  serves its backlog in larger slices, so that each turn's fixed costs (the poll, a write
-   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. One origin
-   *  gets at most `turnBudget` of it (h33f): a backlog of one flow (a flood within its limits
-   *  or its relays, after a stall) is served at the turn budget like the rest of that flow —
-   *  at 64 it made every node's turn four times longer while it lasted, and the honest
-   *  messages of those turns waited behind 5 × 64 flood deliveries in bench:flood's process
-   *  (docs/results.md). The price: a node behind on one flow (a bulk publisher's too) drains
-   *  it at `turnBudget` a turn. */
+   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. It is also
+   *  what the slowest honest flights of bench:flood's sustained flood wait behind (5 × 64
+   *  flood deliveries a turn while a backlog lasts); capping one origin at `turnBudget` of it
+   *  was tried and not kept: a bulk publisher's backlog then drained too slowly (bench:net at
+   *  3,000/s lost messages in one run of four; docs/results.md, h33f). */
   catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
@@ -315,10 +312,9 @@ class LinkQueue<S> {
   }
 
   /** The next origin's next frame (round robin), skipping a hot origin (one that overflowed
-   *  in this turn or the last) that has had its `hotShare` this turn, and any origin that has
-   *  had `share` this turn; false when every origin of the link is such; else true, the frame
-   *  in `out`. */
-  pop(turn: number, hotShare: number, share: number, out: Item<S>): boolean {
+   *  in this turn or the last) that has had its `hotShare` this turn; null when every origin
+   *  of the link is such; else true, the frame in `out`. */
+  pop(turn: number, hotShare: number, out: Item<S>): boolean {
     for (let k = this.ring.size; k > 0; k--) {
       const origin = this.ring.pop();
       const q = this.origins.get(origin)!;
@@ -326,7 +322,7 @@ class LinkQueue<S> {
         q.servedTurn = turn;
         q.served = 0;
       }
-      if (q.served >= (q.droppedTurn >= turn - 1 ? hotShare : share)) {
+      if (q.droppedTurn >= turn - 1 && q.served >= hotShare) {
         this.ring.push(origin);
         continue;
       }
@@ -541,7 +537,7 @@ export class FairInbound<S = null> {
         continue;
       }
       const out = this.out;
-      if (!l.pop(this.turn, this.c.hotShare, this.c.turnBudget, out)) {
+      if (!l.pop(this.turn, this.c.hotShare, out)) {
         this.ring.push(peer);
         idle++;
         continue;
