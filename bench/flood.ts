@@ -66,7 +66,9 @@
  * (`hop_f0_p50_ms`, `hop_f0_p99_ms`) and node 0's delivery → the last of nodes 2–4
  * (`hop_relay_*`); per node, the frames its fair queue ran in the express lane (`fq_express`)
  * and the frames of a quiet origin that waited all the same (`fq_express_missed`: the turn's
- * lane spent, or a frame of the origin already waiting on the link), over the whole run.
+ * lane spent, or a frame of the origin already waiting on the link), over the whole run; and
+ * its fair queue's passes, those that started behind and served at the catch-up budget, and
+ * the frames these served (`fq_passes`, h33f), over the whole run, warm-up included.
  *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
@@ -483,6 +485,11 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     // (the turn's lane spent, or a frame of their origin already waiting on the link).
     fq_express: nodes.map((n) => n.stats().defences?.fairQueue?.express ?? null),
     fq_express_missed: nodes.map((n) => n.stats().defences?.fairQueue?.expressMissed ?? null),
+    // Per node, its fair queue's passes, those at the catch-up budget and the frames they served.
+    fq_passes: nodes.map((n) => {
+      const f = n.stats().defences?.fairQueue;
+      return f ? [f.passes, f.catchUpPasses, f.catchUpFrames] : null;
+    }),
     thread_cpu_p99_ms: worst.length && worst[0].main_cpu_ms !== null ? Math.round(pct(worst.map((w) => w.main_cpu_ms!), 0.99) * 100) / 100 : null,
     p99_less_gc_ms: gcFree.length ? Math.round(pct(gcFree, 0.99) * 100) / 100 : null,
     fair_queue_dropped: st.defences?.fairQueue?.dropped ?? null,
@@ -547,7 +554,7 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed']);
+const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed', 'fq_passes']);
 console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
@@ -562,7 +569,7 @@ for (const r of rows) {
     `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms; ${String(r.gc_hit_messages)} honest messages hit by one, p99 less their GC ${String(r.p99_less_gc_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
   );
   console.log(
-    `${String(r.condition)}: per hop, publish → f0 p50 ${String(r.hop_f0_p50_ms)} / p99 ${String(r.hop_f0_p99_ms)} ms, f0 → the last of f2..f4 p50 ${String(r.hop_relay_p50_ms)} / p99 ${String(r.hop_relay_p99_ms)} ms; express lane per node f0..f4 ${(r.fq_express as unknown[]).join('/')}, quiet frames that waited all the same ${(r.fq_express_missed as unknown[]).join('/')}`,
+    `${String(r.condition)}: per hop, publish → f0 p50 ${String(r.hop_f0_p50_ms)} / p99 ${String(r.hop_f0_p99_ms)} ms, f0 → the last of f2..f4 p50 ${String(r.hop_relay_p50_ms)} / p99 ${String(r.hop_relay_p99_ms)} ms; express lane per node f0..f4 ${(r.fq_express as unknown[]).join('/')}, quiet frames that waited all the same ${(r.fq_express_missed as unknown[]).join('/')}; fair-queue passes / at the catch-up budget / their frames per node ${(r.fq_passes as (number[] | null)[]).map((x) => (x === null ? 'null' : x.join('/'))).join(', ')}`,
   );
 }
 // A flood that offers less than 10× node 0's per-peer frame bucket does not test the defences

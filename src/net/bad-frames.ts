@@ -7,6 +7,7 @@
  * are counted under `(other)`. Constants that decide what a bad frame does to its connection
  * live here too, next to the accounting.
  */
+import type { DecodeResult } from '../wire/index.js';
 import type { PeerGuard } from './guard.js';
 import type { Connection } from './connection.js';
 import { bump, type StatsCounters } from './stats.js';
@@ -31,6 +32,23 @@ export class BadFrames {
     private readonly defences: PeerGuard,
     private readonly logger: Logger,
   ) {}
+
+  /** A frame of `c` the decoder rejected (transport.ts `onBadFrame`): a dialer without our key
+   *  (or speaking plaintext to an enforcing node) is refused with the reason, in plaintext
+   *  (`refuse`), so that its log says why; anything else is counted and scored, and closes the
+   *  connection when fatal, before it is open, or past MAX_BAD_FRAMES_PER_CONN. */
+  onDecodeError(c: Connection, r: Extract<DecodeResult, { ok: false }>, now: number, refuse: (reason: string) => void): void {
+    if (CRYPTO_REFUSALS.has(r.error) && c.direction === 'in' && c.state === 'handshaking') {
+      bump(this.counters.droppedFrames, r.error);
+      refuse(`${r.error}: ${r.detail}`);
+      return;
+    }
+    this.count(c, r.error, r.detail, now);
+    c.badFrames++;
+    if (r.fatal || c.state === 'handshaking' || c.state === 'connecting' || c.badFrames > MAX_BAD_FRAMES_PER_CONN) {
+      c.destroy('bad-frame', false);
+    }
+  }
 
   /** Count a dropped frame or datagram from a connection or a label (e.g. `udp:ip:port`). */
   count(from: Connection | string, reason: string, detail: string, now: number): void {

@@ -14,8 +14,9 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames. A link's backlog therefore never delays
- * another link's frames by more than one frame per link per round, and inside a link (a
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind). A link's
+ * backlog therefore never delays another link's frames by more than one frame per link per
+ * round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
  * delays another origin's.
  *
@@ -93,7 +94,11 @@ export interface FairQueueConfig {
    *  that has fallen that far behind (its thread starved by the machine's load, or a bulk
    *  publisher above what it can serve) has lost the latency the small budget keeps, and
    *  serves its backlog in larger slices, so that each turn's fixed costs (the poll, a write
-   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. */
+   *  per busy connection) weigh less per frame. 64, the turn budget before h29f. It is also
+   *  what the slowest honest flights of bench:flood's sustained flood wait behind (5 × 64
+   *  flood deliveries a turn while a backlog lasts); capping one origin at `turnBudget` of it
+   *  was tried and not kept: a bulk publisher's backlog then drained too slowly (bench:net at
+   *  3,000/s lost messages in one run of four; docs/results.md, h33f). */
   catchUpBudget: number;
   /** Most frames queued per origin of one link. 1,024: a burst of an honest origin at the
    *  bench cluster's 2,000 msgs/s fits half a second behind a busy loop. */
@@ -175,6 +180,11 @@ export interface FairQueueStats {
   depth: number;
   /** Largest depth seen. */
   maxDepth: number;
+  /** Passes run (turns that served queued frames), and of them those that started behind and
+   *  served at the catch-up budget (`catchUpBudget`), with the frames they served (h33f). */
+  passes: number;
+  catchUpPasses: number;
+  catchUpFrames: number;
 }
 
 /** A FIFO queue on a ring of power-of-two capacity (4 to start, doubled when full): no
@@ -255,6 +265,14 @@ class OriginQueue<S> {
     this.size--;
   }
 
+  /** Empty again, as new (its rings keep their capacity: `LinkQueue.spare`). */
+  reset(): void {
+    this.head = 0;
+    this.droppedTurn = -2;
+    this.servedTurn = -1;
+    this.served = 0;
+  }
+
   private grow(): void {
     const n = this.ats.length;
     const refs = new Array<unknown>(4 * n);
@@ -277,11 +295,16 @@ class LinkQueue<S> {
   /** Origins with frames, in service order. */
   readonly ring = new Fifo<string>();
   size = 0;
+  /** The last origin queue emptied, kept for the next origin queued (its rings keep their
+   *  capacity): under a flood a relay's queue empties and refills every turn, and a new queue
+   *  with rings grown again from 4 each time was garbage per turn (h33f). */
+  private spare: OriginQueue<S> | null = null;
 
   push(origin: string, msg: GossipFrame | Uint8Array, at: number, src: S): void {
     let q = this.origins.get(origin);
     if (q === undefined) {
-      q = new OriginQueue<S>();
+      q = this.spare ?? new OriginQueue<S>();
+      this.spare = null;
       this.origins.set(origin, q);
       this.ring.push(origin);
     }
@@ -308,7 +331,11 @@ class LinkQueue<S> {
       q.popInto(out);
       this.size--;
       if (q.size > 0) this.ring.push(origin);
-      else this.origins.delete(origin);
+      else {
+        this.origins.delete(origin);
+        q.reset();
+        this.spare = q;
+      }
       return true;
     }
     return false;
@@ -333,9 +360,11 @@ export class FairInbound<S = null> {
   private runOrigin = '';
   private runCount = 0;
   private closed = false;
+  /** The last link queue emptied, kept for the next link queued (`LinkQueue.spare`). */
+  private spareLink: LinkQueue<S> | null = null;
   /** The frame a pass takes from a queue (one object, reused). */
   private readonly out: Item<S> = { msg: NO_FRAME, at: 0, src: undefined as S };
-  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0, passes: 0, catchUpPasses: 0, catchUpFrames: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
@@ -361,7 +390,8 @@ export class FairInbound<S = null> {
     }
     let l = this.links.get(peer);
     if (l === undefined) {
-      l = new LinkQueue<S>();
+      l = this.spareLink ?? new LinkQueue<S>();
+      this.spareLink = null;
       this.links.set(peer, l);
       this.ring.push(peer);
     }
@@ -482,6 +512,12 @@ export class FairInbound<S = null> {
     setImmediate(() => this.pass());
   }
 
+  /** `peer`'s queue `l` is empty: out of the map, kept as the spare (`spareLink`). */
+  private unlink(peer: string, l: LinkQueue<S>): void {
+    this.links.delete(peer);
+    this.spareLink = l;
+  }
+
   private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
@@ -489,14 +525,16 @@ export class FairInbound<S = null> {
     this.turn++;
     this.runCount = 0;
     if (this.closed) return;
-    const budget = this.stats.depth > 4 * this.c.catchUpBudget ? Math.max(this.c.turnBudget, this.c.catchUpBudget) : this.c.turnBudget;
+    const catchUp = this.stats.depth > 4 * this.c.catchUpBudget;
+    const budget = catchUp ? Math.max(this.c.turnBudget, this.c.catchUpBudget) : this.c.turnBudget;
+    this.stats.passes++;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;
     while (this.spent < budget && this.ring.size > 0 && idle < this.ring.size) {
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {
-        this.links.delete(peer);
+        this.unlink(peer, l);
         continue;
       }
       const out = this.out;
@@ -508,13 +546,17 @@ export class FairInbound<S = null> {
       idle = 0;
       this.stats.depth--;
       if (l.size > 0) this.ring.push(peer);
-      else this.links.delete(peer);
+      else this.unlink(peer, l);
       this.spent++;
       const msg = out.msg;
       const src = out.src;
       out.msg = NO_FRAME;
       out.src = undefined as S;
       this.run(peer, msg, out.at, src);
+    }
+    if (catchUp) {
+      this.stats.catchUpPasses++;
+      this.stats.catchUpFrames += this.spent;
     }
     if (this.stats.depth > 0) this.schedule();
   }

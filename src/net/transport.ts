@@ -34,7 +34,7 @@ import { ProtoNode } from '../proto/node.js';
 import type { Io, Message, MsgId, NodeEvent, Timer, Verdict } from '../proto/types.js';
 import { encodeFrame, type DecodeResult, type WireMessage } from '../wire/index.js';
 import type { AppDatagram } from '../wire/datagram-app.js';
-import { BadFrames, CRYPTO_REFUSALS, MAX_BAD_FRAMES_PER_CONN } from './bad-frames.js';
+import { BadFrames } from './bad-frames.js';
 import { ConnTable } from './conn-table.js';
 import { Connection, type CloseInfo, type ConnHandler, type FrameKind } from './connection.js';
 import { GossipInbound } from './gossip-inbound.js';
@@ -501,19 +501,8 @@ export class Transport implements Io<string>, ConnHandler {
 
   /** ConnHandler: a frame the decoder rejected. */
   onBadFrame(c: Connection, r: Extract<DecodeResult, { ok: false }>): void {
-    const now = monoNow();
-    if (CRYPTO_REFUSALS.has(r.error) && c.direction === 'in' && c.state === 'handshaking') {
-      // A dialer without our key (or speaking plaintext to an enforcing node): refuse it with
-      // the reason, in plaintext, so that its log says why (handshake.ts logs and counts ours).
-      bump(this.counters.droppedFrames, r.error);
-      this.handshake.refuse(c, `${r.error}: ${r.detail}`, true);
-      return;
-    }
-    this.countBad(c, r.error, r.detail, now);
-    c.badFrames++;
-    if (r.fatal || c.state === 'handshaking' || c.state === 'connecting' || c.badFrames > MAX_BAD_FRAMES_PER_CONN) {
-      c.destroy('bad-frame', false);
-    }
+    // A refusal is logged and counted by handshake.ts (bad-frames.ts `onDecodeError`).
+    this.bad.onDecodeError(c, r, monoNow(), (reason) => this.handshake.refuse(c, reason, true));
   }
 
   /** Count a dropped frame or datagram from a connection or a label (e.g. `udp:ip:port`). */

@@ -31,7 +31,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
   // `over` (the caller holds the link's reads instead of dropping): queued past both bounds.
   assert.equal(fq.offer('A', 'a', f('a', 6), 0, undefined, true), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, expressMissed: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, expressMissed: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7, passes: 0, catchUpPasses: 0, catchUpFrames: 0 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -39,6 +39,51 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.stats.depth, 0, 'the queue drains');
   // Envelope byte 2 is the origin's first character: A's origins a, x, y take turns; B's b comes second.
   assert.deepEqual(order, ['A:a', 'B:b', 'A:x', 'A:y', 'A:a', 'A:a', 'A:a']);
+  // Three passes of 2 and one of 1 (the 7 queued frames), none at the catch-up budget.
+  assert.deepEqual([fq.stats.passes, fq.stats.catchUpPasses, fq.stats.catchUpFrames], [4, 0, 0]);
+  fq.close();
+});
+
+test('fair queue: a pass that starts more than 4 × catchUpBudget behind serves the catch-up budget, and is counted', async () => {
+  let ran = 0;
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 4, expressPerTurn: 0, quietMs: 10 }, () => ran++);
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
+  for (let i = 2; i < 22; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
+  // 20 waiting (> 16): the first pass serves 4; then 16 (not > 16): 2 a pass.
+  await tick();
+  assert.equal(ran, 4);
+  for (let i = 0; i < 20 && fq.stats.depth > 0; i++) await tick();
+  assert.equal(ran, 20);
+  assert.deepEqual([fq.stats.passes, fq.stats.catchUpPasses, fq.stats.catchUpFrames], [9, 1, 4]);
+  fq.close();
+});
+
+test('fair queue: queues emptied and reused for another link or origin serve their own frames in order, at the full budget', async () => {
+  const order: string[] = [];
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 2, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => {
+    const p = (m as GossipFrame).payload;
+    order.push(`${peer}:${new TextDecoder().decode(p.subarray(2, 3))}${p[3]}`);
+  });
+  // Spend the turn's budget (8 runs as read, alternating origins), so that what follows waits.
+  const spend = (peer: string, n: number): void => {
+    for (let i = 0; i < n; i++) assert.equal(fq.offer(peer, i % 2 ? 'd' : 'e', gossip(i % 2 ? 'd' : 'e', i), 0), 'run');
+  };
+  spend('D', 8);
+  // Origin a on A overflows (hot) and is drained by the next pass: its queues are emptied.
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
+  assert.equal(fq.offer('A', 'a', gossip('a', 2), 0), 'full-origin');
+  await tick();
+  assert.deepEqual(order, ['A:a0', 'A:a1']);
+  // In the same turn: a new link B with a new origin c, and b on it; then a on A again.
+  order.length = 0;
+  spend('D', 6); // the pass spent 2 of this turn's 8
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('B', 'c', gossip('c', 10 + i), 0), 'queued');
+  assert.equal(fq.offer('B', 'b', gossip('b', 20), 0), 'queued');
+  for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', 30 + i), 0), 'queued');
+  await tick();
+  // One pass (budget 8) serves all five, links and origins round robin, each origin in order.
+  assert.deepEqual(order, ['B:c10', 'A:a30', 'B:b20', 'A:a31', 'B:c11']);
+  assert.equal(fq.stats.depth, 0);
   fq.close();
 });
 
