@@ -70,6 +70,22 @@ export interface SharedMembersHooks {
   onCollapse?(m: number, state: number, now: number): void;
 }
 
+/** A member's bucket from its key hash (`BUCKETS` is a power of two): the key is a uint32, and
+ *  `key % BUCKETS` on one of 2^31 or more is a floating-point remainder in V8 (measured,
+ *  `--cpu-prof` of `bench:members-merge -- --interleave`: `set`'s bucket line alone ≈ 10 % of
+ *  the adoptions' CPU, and `bucketOf` most of the flush's ring shares). Same value. */
+const BUCKET_MASK = BUCKETS - 1;
+
+/** `entryHash(key, state)` (types.ts) for a state in [0, 2^31), whose high word is 0, as an
+ *  int32 with the same 32 bits: no division, no floating point (two per adoption, on the
+ *  bucket hashes; `stateHash` in test/sim/members-store.test.ts checks it equals). */
+export function stateHash(key: number, state: number): number {
+  let h = key ^ Math.imul(state, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
 /** A state the shared table can hold: an int32 (`pack(inc, status)` or -1). */
 function checkState(state: number): void {
   if ((state | 0) !== state) throw new RangeError(`members-store: state ${state} is not a 32-bit integer (incarnation over 2^29?)`);
@@ -87,19 +103,20 @@ function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
  * node queues the same changes (a failure wave's n/10 verdicts), so the log holds a few pairs
  * per member (alive at each incarnation it reached, failed, left) while the queues hold
  * hundreds of millions of references at 10^5 nodes. Append-only: a pair stays for the
- * simulation's life (12 bytes plus a 4-byte link each). Per member, a chain of its pairs,
+ * simulation's life (16 bytes plus a 4-byte link each). Per member, a chain of its pairs,
  * newest first.
  */
 export class SharedChangeLog implements ChangeLog<number> {
-  private mem = new Int32Array(1024);
-  private st = new Float64Array(1024);
+  /** Pair r: its member at `pair[2r]`, its state at `pair[2r + 1]` (a flush reads both: one
+   *  cache line, where two arrays cost two misses per entry at 10^5 members). */
+  private pair = new Float64Array(2048);
   /** The member's previous pair (-1: none). */
   private prev = new Int32Array(1024);
   private len = 0;
   /** Each member's newest pair and its state side by side (`head[2m]`: the reference, -1:
    *  none; `head[2m + 1]`: the state): the common case of a wave — every node queues the
    *  verdict the first one interned — reads one 16-byte pair instead of the reference and
-   *  then `st` at a random place (two cache misses at 10^5 members). */
+   *  then the pair at a random place (two cache misses at 10^5 members). */
   private readonly head: Float64Array;
 
   constructor(readonly n: number) {
@@ -117,12 +134,12 @@ export class SharedChangeLog implements ChangeLog<number> {
     const newest = known ? this.head[2 * m] : -1;
     if (newest >= 0) {
       if (this.head[2 * m + 1] === state) return newest;
-      for (let r = this.prev[newest]; r >= 0; r = this.prev[r]) if (this.st[r] === state) return r;
+      for (let r = this.prev[newest]; r >= 0; r = this.prev[r]) if (this.pair[2 * r + 1] === state) return r;
     }
-    if (this.len === this.mem.length) this.grow();
+    if (this.len === this.prev.length) this.grow();
     const r = this.len++;
-    this.mem[r] = m;
-    this.st[r] = state;
+    this.pair[2 * r] = m;
+    this.pair[2 * r + 1] = state;
     this.prev[r] = newest;
     if (known) {
       this.head[2 * m] = r;
@@ -131,19 +148,18 @@ export class SharedChangeLog implements ChangeLog<number> {
     return r;
   }
   member(r: number): number {
-    return this.mem[r];
+    return this.pair[2 * r];
   }
   state(r: number): number {
-    return this.st[r];
+    return this.pair[2 * r + 1];
   }
   release(): void {
     // Shared by every queue: pairs stay (see above).
   }
 
   private grow(): void {
-    const c = this.mem.length * 2;
-    this.mem = widened(this.mem, new Int32Array(c));
-    this.st = widened(this.st, new Float64Array(c));
+    const c = this.prev.length * 2;
+    this.pair = widened(this.pair, new Float64Array(2 * c));
     this.prev = widened(this.prev, new Int32Array(c));
   }
 }
@@ -211,7 +227,7 @@ export class SharedMembers {
     }
     if (initial >= 0) {
       this.baseCount = n;
-      for (let m = 0; m < n; m++) this.baseBh[this.keys[m] % BUCKETS] ^= entryHash(this.keys[m], initial);
+      for (let m = 0; m < n; m++) this.baseBh[this.keys[m] & BUCKET_MASK] ^= entryHash(this.keys[m], initial);
     }
     const ids = new Int32Array(n);
     const p = new Float64Array(n);
@@ -227,11 +243,11 @@ export class SharedMembers {
       this.pos.push(at);
     }
     const per = new Int32Array(BUCKETS);
-    for (let m = 0; m < n; m++) per[this.keys[m] % BUCKETS]++;
+    for (let m = 0; m < n; m++) per[this.keys[m] & BUCKET_MASK]++;
     for (let b = 0; b < BUCKETS; b++) this.bucketStart[b + 1] = this.bucketStart[b] + per[b];
     this.bucketMembers = new Int32Array(n);
     const fill = this.bucketStart.slice(0, BUCKETS);
-    for (let m = 0; m < n; m++) this.bucketMembers[fill[this.keys[m] % BUCKETS]++] = m;
+    for (let m = 0; m < n; m++) this.bucketMembers[fill[this.keys[m] & BUCKET_MASK]++] = m;
   }
 
   /** Node `x` starts (or restarts): its view holds the base. */
@@ -377,14 +393,14 @@ export class SharedMembers {
         if (this.mi[b0 + NV] === 0) this.versioned.delete(m);
       }
     }
-    const key = this.mi[b0 + KEY] >>> 0;
-    const hb = x * BUCKETS + (key % BUCKETS);
+    const key = this.mi[b0 + KEY];
+    const hb = x * BUCKETS + (key & BUCKET_MASK);
     if (old >= 0) {
-      this.bh[hb] ^= entryHash(key, old);
+      this.bh[hb] ^= stateHash(key, old);
       this.cnt[x]--;
     }
     if (state >= 0) {
-      this.bh[hb] ^= entryHash(key, state);
+      this.bh[hb] ^= stateHash(key, state);
       this.cnt[x]++;
     }
     if (state !== this.mi[b0 + this.BS]) this.join(x, m, state, now);
@@ -462,14 +478,14 @@ export class SharedMembers {
     const b0 = m * this.SI;
     const state = this.mi[b0 + this.BS + 1 + i];
     const key = this.keys[m];
-    const b = key % BUCKETS;
+    const b = key & BUCKET_MASK;
     const old = this.mi[b0 + this.BS];
     if (old >= 0) {
-      this.baseBh[b] ^= entryHash(key, old);
+      this.baseBh[b] ^= stateHash(key, old);
       this.baseCount--;
     }
     if (state >= 0) {
-      this.baseBh[b] ^= entryHash(key, state);
+      this.baseBh[b] ^= stateHash(key, state);
       this.baseCount++;
     }
     this.mi[b0 + this.BS] = state;
@@ -505,7 +521,7 @@ export class SharedMembers {
     return this.bh[x * BUCKETS + b];
   }
   /** @internal */ bucketOf(m: number): number {
-    return this.keys[m] % BUCKETS;
+    return this.keys[m] & BUCKET_MASK;
   }
   /** @internal */ forEachInBucket(x: number, b: number, fn: (m: number, s: number) => void): void {
     for (let i = this.bucketStart[b]; i < this.bucketStart[b + 1]; i++) {
