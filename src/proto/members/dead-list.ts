@@ -14,7 +14,7 @@
  * `changed` skips them for a member held `alive`, which is in neither list). h33m removed the
  * numeric presence filter (a 2 KB count array per list, two per node): its counts were written
  * on every append and drop, a cache miss each at 10^4 nodes (measured, `--cpu-prof` of
- * `bench:members -- --nodes 10000`: the counter's update alone 2.5 % of the wave's CPU), and
+ * `bench:members -- --nodes 10000`: the counter's update alone 2.2 % of the wave's CPU), and
  * it held 400 MB at 10^5 nodes.
  */
 export class DeadList<P> {
