@@ -11,13 +11,15 @@
  * simulator's wave, docs/results.md), and flushes after each period (its batch to every
  * neighbour and ring subject, sized with the codec as the simulator does). Caches stay warm
  * (one machine after the other): this is a floor for the simulator's cost, where the nodes
- * interleave.
+ * interleave. With `--interleave` every machine takes each period's batch before any takes
+ * the next (as the simulator's nodes do): each machine's state and each member's entry of the
+ * shared table are then cold at every period, which is what the table's layout is for.
  *
  * Prints and writes `bench/results/members-merge-<N>.json`: `{nodes, machines, adoptions,
  * cpu_s, us_per_adoption, wave_floor_s}` (`wave_floor_s`: us_per_adoption × 0.09·N², the
  * machine's share of a 10 % wave at N nodes), with the setup (tables, rings) not counted.
  *
- * Usage: `npm run bench:members-merge -- [--nodes 100000] [--machines 300]`
+ * Usage: `npm run bench:members-merge -- [--nodes 100000] [--machines 300] [--interleave]`
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -48,6 +50,7 @@ const cpuS = (): number => {
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000, 20_000);
   const count = arg('machines', 300, 1);
+  const interleave = process.argv.includes('--interleave');
   if (count * 10 > nodes) {
     process.stderr.write(`bench/members-merge: --machines: at most nodes / 10 (${nodes / 10}), got ${count}\n`);
     process.exit(2);
@@ -90,15 +93,22 @@ async function main(): Promise<void> {
   events = 0;
   const per = 1000;
   const c0 = cpuS();
-  for (const m of machines) {
-    let now = 100;
-    for (let b = 0, period = 0; b < crashed.length; b += per, period++, now += cfg.config.flushIntervalMs) {
-      const ids = crashed.slice(b, b + per);
-      const msg: MembersMessage<number> = { type: 'm-changes', ids, states: ids.map(() => pack(0, FAILED)), metas: null, sync: false };
-      // Four neighbours every period, the fifth two periods in five: 4.4 receipts per entry.
-      for (let j = 2; j <= 6; j++) if (j < 6 || period % 5 < 2) m.handleMessage(m.self + j, msg, now);
-      m.handleTimer({ type: 'm-flush', due: 0 }, now);
-    }
+  // One period's batch at one machine: four neighbours every period, the fifth two periods in
+  // five (4.4 receipts per entry), then its flush.
+  const period = (m: Members<number>, msg: MembersMessage<number>, p: number, now: number): void => {
+    for (let j = 2; j <= 6; j++) if (j < 6 || p % 5 < 2) m.handleMessage(m.self + j, msg, now);
+    m.handleTimer({ type: 'm-flush', due: 0 }, now);
+  };
+  const batches: MembersMessage<number>[] = [];
+  for (let b = 0; b < crashed.length; b += per) {
+    const ids = crashed.slice(b, b + per);
+    batches.push({ type: 'm-changes', ids, states: ids.map(() => pack(0, FAILED)), metas: null, sync: false });
+  }
+  const dt = cfg.config.flushIntervalMs;
+  if (interleave) {
+    for (let p = 0; p < batches.length; p++) for (const m of machines) period(m, batches[p], p, 100 + p * dt);
+  } else {
+    for (const m of machines) for (let p = 0; p < batches.length; p++) period(m, batches[p], p, 100 + p * dt);
   }
   const cpu = cpuS() - c0;
   const adoptions = count * crashed.length;
@@ -107,6 +117,7 @@ async function main(): Promise<void> {
   const result = {
     nodes,
     machines: count,
+    interleave,
     adoptions,
     cpu_s: Math.round(cpu * 100) / 100,
     us_per_adoption: Math.round(us * 1000) / 1000,
@@ -117,7 +128,7 @@ async function main(): Promise<void> {
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `members-merge-${nodes}.json`);
+  const file = join(dir, `members-merge-${nodes}${interleave ? '-interleave' : ''}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(18)} ${String(v)}\n`);
   process.stdout.write(`wrote ${file}\n`);

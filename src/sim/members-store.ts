@@ -47,7 +47,8 @@ const INITIAL_VIDS = 64;
 const INITIAL_VERSIONS = 4;
 
 /** Offsets in a member's block of `SharedMembers.mi`: its version count, its key hash (as a
- *  signed 32-bit int), then its vids (and after them, V on, their holder counts). */
+ *  signed 32-bit int), then its V vids, their V holder counts, the base state and the V
+ *  states (`SharedMembers.BS`: the base state's offset, 2 + 2V). */
 const NV = 0;
 const KEY = 1;
 const VIDS = 2;
@@ -69,6 +70,27 @@ export interface SharedMembersHooks {
   onCollapse?(m: number, state: number, now: number): void;
 }
 
+/** A member's bucket from its key hash (`BUCKETS` is a power of two): the key is a uint32, and
+ *  `key % BUCKETS` on one of 2^31 or more is a floating-point remainder in V8 (measured,
+ *  `--cpu-prof` of `bench:members-merge -- --interleave`: `set`'s bucket line alone ≈ 10 % of
+ *  the adoptions' CPU, and `bucketOf` most of the flush's ring shares). Same value. */
+const BUCKET_MASK = BUCKETS - 1;
+
+/** `entryHash(key, state)` (types.ts) for a state in [0, 2^31), whose high word is 0, as an
+ *  int32 with the same 32 bits: no division, no floating point (two per adoption, on the
+ *  bucket hashes; `stateHash` in test/sim/members-store.test.ts checks it equals). */
+export function stateHash(key: number, state: number): number {
+  let h = key ^ Math.imul(state, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
+/** A state the shared table can hold: an int32 (`pack(inc, status)` or -1). */
+function checkState(state: number): void {
+  if ((state | 0) !== state) throw new RangeError(`members-store: state ${state} is not a 32-bit integer (incarnation over 2^29?)`);
+}
+
 /** `to` holding `from`'s elements first. */
 function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
   to.set(from);
@@ -81,20 +103,25 @@ function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
  * node queues the same changes (a failure wave's n/10 verdicts), so the log holds a few pairs
  * per member (alive at each incarnation it reached, failed, left) while the queues hold
  * hundreds of millions of references at 10^5 nodes. Append-only: a pair stays for the
- * simulation's life (12 bytes plus a 4-byte link each). Per member, a chain of its pairs,
+ * simulation's life (16 bytes plus a 4-byte link each). Per member, a chain of its pairs,
  * newest first.
  */
 export class SharedChangeLog implements ChangeLog<number> {
-  private mem = new Int32Array(1024);
-  private st = new Float64Array(1024);
+  /** Pair r: its member at `pair[2r]`, its state at `pair[2r + 1]` (a flush reads both: one
+   *  cache line, where two arrays cost two misses per entry at 10^5 members). */
+  private pair = new Float64Array(2048);
   /** The member's previous pair (-1: none). */
   private prev = new Int32Array(1024);
   private len = 0;
-  /** Each member's newest pair (-1: none). */
-  private readonly last: Int32Array;
+  /** Each member's newest pair and its state side by side (`head[2m]`: the reference, -1:
+   *  none; `head[2m + 1]`: the state): the common case of a wave — every node queues the
+   *  verdict the first one interned — reads one 16-byte pair instead of the reference and
+   *  then the pair at a random place (two cache misses at 10^5 members). */
+  private readonly head: Float64Array;
 
   constructor(readonly n: number) {
-    this.last = new Int32Array(n).fill(-1);
+    this.head = new Float64Array(2 * n);
+    for (let m = 0; m < n; m++) this.head[2 * m] = -1;
   }
 
   /** Pairs interned (memory figure). */
@@ -104,29 +131,35 @@ export class SharedChangeLog implements ChangeLog<number> {
 
   ref(m: number, state: number): number {
     const known = m >= 0 && m < this.n;
-    if (known) for (let r = this.last[m]; r >= 0; r = this.prev[r]) if (this.st[r] === state) return r;
-    if (this.len === this.mem.length) this.grow();
+    const newest = known ? this.head[2 * m] : -1;
+    if (newest >= 0) {
+      if (this.head[2 * m + 1] === state) return newest;
+      for (let r = this.prev[newest]; r >= 0; r = this.prev[r]) if (this.pair[2 * r + 1] === state) return r;
+    }
+    if (this.len === this.prev.length) this.grow();
     const r = this.len++;
-    this.mem[r] = m;
-    this.st[r] = state;
-    this.prev[r] = known ? this.last[m] : -1;
-    if (known) this.last[m] = r;
+    this.pair[2 * r] = m;
+    this.pair[2 * r + 1] = state;
+    this.prev[r] = newest;
+    if (known) {
+      this.head[2 * m] = r;
+      this.head[2 * m + 1] = state;
+    }
     return r;
   }
   member(r: number): number {
-    return this.mem[r];
+    return this.pair[2 * r];
   }
   state(r: number): number {
-    return this.st[r];
+    return this.pair[2 * r + 1];
   }
   release(): void {
     // Shared by every queue: pairs stay (see above).
   }
 
   private grow(): void {
-    const c = this.mem.length * 2;
-    this.mem = widened(this.mem, new Int32Array(c));
-    this.st = widened(this.st, new Float64Array(c));
+    const c = this.prev.length * 2;
+    this.pair = widened(this.pair, new Float64Array(2 * c));
     this.prev = widened(this.prev, new Int32Array(c));
   }
 }
@@ -141,13 +174,15 @@ export class SharedMembers {
    *  (its column in the holder rows). What a lookup reads is kept together, per member (a
    *  failure wave at 10^5 nodes looks members up ≈ 5·10^9 times, at random: one cache line
    *  each instead of one per array): in `mi`, from m·SI on, the version count nv, the key hash,
-   *  the V vids and the V holder counts (`NV`, `KEY`, `vidAt`, `cntAt`); in `md`, from m·SD on,
-   *  the base state, then the V states (`stAt`). SI and SD are powers of two. */
+   *  the V vids, the V holder counts, the base state and the V states (`NV`, `KEY`, `VIDS`,
+   *  `BS`): 15 of 16 int32s (64 bytes, one cache line) at V = 4. SI is a power of two. States
+   *  are int32s (`pack(inc, status)`, -1: absent; a state outside that range is refused with
+   *  a RangeError — the simulator's incarnations are its virtual seconds): h31m's layout kept
+   *  them in a second `Float64Array` block, a second cache line per lookup. */
   private V = INITIAL_VERSIONS;
-  private SI = strideFor(2 + 2 * INITIAL_VERSIONS);
-  private SD = strideFor(1 + INITIAL_VERSIONS);
+  private SI = strideFor(3 + 3 * INITIAL_VERSIONS);
+  private BS = VIDS + 2 * INITIAL_VERSIONS;
   private mi: Int32Array;
-  private md: Float64Array;
   private vSince: Float64Array;
   /** Holder rows: node x's row is words x·W … x·W + W − 1 (W words, 32·W vids). */
   private rows: Uint32Array;
@@ -177,8 +212,8 @@ export class SharedMembers {
     this.changeLog = new SharedChangeLog(n);
     this.baseSince = new Float64Array(n);
     this.mi = new Int32Array(n * this.SI);
-    this.md = new Float64Array(n * this.SD);
-    for (let m = 0; m < n; m++) this.md[m * this.SD] = initial;
+    checkState(initial);
+    for (let m = 0; m < n; m++) this.mi[m * this.SI + this.BS] = initial;
     this.vSince = new Float64Array(n * this.V);
     this.W = INITIAL_VIDS >>> 5;
     this.rows = new Uint32Array(n * this.W);
@@ -192,7 +227,7 @@ export class SharedMembers {
     }
     if (initial >= 0) {
       this.baseCount = n;
-      for (let m = 0; m < n; m++) this.baseBh[this.keys[m] % BUCKETS] ^= entryHash(this.keys[m], initial);
+      for (let m = 0; m < n; m++) this.baseBh[this.keys[m] & BUCKET_MASK] ^= entryHash(this.keys[m], initial);
     }
     const ids = new Int32Array(n);
     const p = new Float64Array(n);
@@ -208,11 +243,11 @@ export class SharedMembers {
       this.pos.push(at);
     }
     const per = new Int32Array(BUCKETS);
-    for (let m = 0; m < n; m++) per[this.keys[m] % BUCKETS]++;
+    for (let m = 0; m < n; m++) per[this.keys[m] & BUCKET_MASK]++;
     for (let b = 0; b < BUCKETS; b++) this.bucketStart[b + 1] = this.bucketStart[b] + per[b];
     this.bucketMembers = new Int32Array(n);
     const fill = this.bucketStart.slice(0, BUCKETS);
-    for (let m = 0; m < n; m++) this.bucketMembers[fill[this.keys[m] % BUCKETS]++] = m;
+    for (let m = 0; m < n; m++) this.bucketMembers[fill[this.keys[m] & BUCKET_MASK]++] = m;
   }
 
   /** Node `x` starts (or restarts): its view holds the base. */
@@ -262,13 +297,13 @@ export class SharedMembers {
   private removeVersion(m: number, i: number): void {
     this.lastX = -1;
     const b0 = m * this.SI;
-    const d0 = m * this.SD + 1;
+    const d0 = b0 + this.BS + 1;
     const s0 = m * this.V;
     const V = this.V;
     this.vidFree.push(this.mi[b0 + VIDS + i]);
     const last = --this.mi[b0 + NV];
     for (let j = i; j < last; j++) {
-      this.md[d0 + j] = this.md[d0 + j + 1];
+      this.mi[d0 + j] = this.mi[d0 + j + 1];
       this.vSince[s0 + j] = this.vSince[s0 + j + 1];
       this.mi[b0 + VIDS + V + j] = this.mi[b0 + VIDS + V + j + 1];
       this.mi[b0 + VIDS + j] = this.mi[b0 + VIDS + j + 1];
@@ -339,15 +374,16 @@ export class SharedMembers {
     this.lastX = x;
     this.lastM = m;
     this.lastHeld = i;
-    return this.md[m * this.SD + 1 + i];
+    return this.mi[m * this.SI + this.BS + 1 + i];
   }
 
   /** @internal */
   set(x: number, m: number, state: number, now: number): void {
+    checkState(state);
     const b0 = m * this.SI;
     const held = x === this.lastX && m === this.lastM ? this.lastHeld : this.held(x, m);
     this.lastX = -1;
-    const old = this.md[m * this.SD + 1 + held];
+    const old = this.mi[b0 + this.BS + 1 + held];
     if (old === state) return;
     if (held >= 0) {
       const v = this.mi[b0 + VIDS + held];
@@ -357,32 +393,32 @@ export class SharedMembers {
         if (this.mi[b0 + NV] === 0) this.versioned.delete(m);
       }
     }
-    const key = this.mi[b0 + KEY] >>> 0;
-    const hb = x * BUCKETS + (key % BUCKETS);
+    const key = this.mi[b0 + KEY];
+    const hb = x * BUCKETS + (key & BUCKET_MASK);
     if (old >= 0) {
-      this.bh[hb] ^= entryHash(key, old);
+      this.bh[hb] ^= stateHash(key, old);
       this.cnt[x]--;
     }
     if (state >= 0) {
-      this.bh[hb] ^= entryHash(key, state);
+      this.bh[hb] ^= stateHash(key, state);
       this.cnt[x]++;
     }
-    if (state !== this.md[m * this.SD]) this.join(x, m, state, now);
+    if (state !== this.mi[b0 + this.BS]) this.join(x, m, state, now);
   }
 
   private join(x: number, m: number, state: number, now: number): void {
     const b0 = m * this.SI;
-    const d0 = m * this.SD + 1;
+    const d0 = b0 + this.BS + 1;
     let i = 0;
     const k = this.mi[b0 + NV];
-    while (i < k && this.md[d0 + i] !== state) i++;
+    while (i < k && this.mi[d0 + i] !== state) i++;
     if (i === k) {
       if (k === this.V) {
         this.widen();
         return this.join(x, m, state, now);
       }
       if (k === 0) this.versioned.add(m);
-      this.md[d0 + i] = state;
+      this.mi[d0 + i] = state;
       this.vSince[m * this.V + i] = now;
       this.mi[b0 + VIDS + this.V + i] = 0;
       this.mi[b0 + VIDS + i] = this.allocVid();
@@ -400,10 +436,9 @@ export class SharedMembers {
     const V = this.V;
     const W = V * 2;
     const n = this.n;
-    const SI = strideFor(2 + 2 * W);
-    const SD = strideFor(1 + W);
+    const SI = strideFor(3 + 3 * W);
+    const BS = VIDS + 2 * W;
     const mi = new Int32Array(n * SI);
-    const md = new Float64Array(n * SD);
     const si = new Float64Array(n * W);
     for (let m = 0; m < n; m++) {
       const a = m * this.SI;
@@ -411,9 +446,9 @@ export class SharedMembers {
       const k = this.mi[a + NV];
       mi[b + NV] = k;
       mi[b + KEY] = this.mi[a + KEY];
-      md[m * SD] = this.md[m * this.SD];
+      mi[b + BS] = this.mi[a + this.BS];
       for (let i = 0; i < k; i++) {
-        md[m * SD + 1 + i] = this.md[m * this.SD + 1 + i];
+        mi[b + BS + 1 + i] = this.mi[a + this.BS + 1 + i];
         si[m * W + i] = this.vSince[m * V + i];
         mi[b + VIDS + W + i] = this.mi[a + VIDS + V + i];
         mi[b + VIDS + i] = this.mi[a + VIDS + i];
@@ -421,9 +456,8 @@ export class SharedMembers {
     }
     this.V = W;
     this.SI = SI;
-    this.SD = SD;
+    this.BS = BS;
     this.mi = mi;
-    this.md = md;
     this.vSince = si;
   }
 
@@ -442,19 +476,19 @@ export class SharedMembers {
   private collapse(m: number, i: number, now: number): void {
     this.lastX = -1;
     const b0 = m * this.SI;
-    const state = this.md[m * this.SD + 1 + i];
+    const state = this.mi[b0 + this.BS + 1 + i];
     const key = this.keys[m];
-    const b = key % BUCKETS;
-    const old = this.md[m * this.SD];
+    const b = key & BUCKET_MASK;
+    const old = this.mi[b0 + this.BS];
     if (old >= 0) {
-      this.baseBh[b] ^= entryHash(key, old);
+      this.baseBh[b] ^= stateHash(key, old);
       this.baseCount--;
     }
     if (state >= 0) {
-      this.baseBh[b] ^= entryHash(key, state);
+      this.baseBh[b] ^= stateHash(key, state);
       this.baseCount++;
     }
-    this.md[m * this.SD] = state;
+    this.mi[b0 + this.BS] = state;
     this.baseSince[m] = this.vSince[m * this.V + i];
     // Its bit is set in every live row: the vid waits for the next sweep (allocVid).
     for (let j = 0; j < this.mi[b0 + NV]; j++) this.vidRetired.push(this.mi[b0 + VIDS + j]);
@@ -465,7 +499,8 @@ export class SharedMembers {
 
   /** The state every live node agrees on for `m` (the base), or NaN while versions differ. */
   agreed(m: number): number {
-    return this.mi[m * this.SI + NV] === 0 ? this.md[m * this.SD] : NaN;
+    const b0 = m * this.SI;
+    return this.mi[b0 + NV] === 0 ? this.mi[b0 + this.BS] : NaN;
   }
 
   /** Versions in flight (memory figure). */
@@ -486,7 +521,7 @@ export class SharedMembers {
     return this.bh[x * BUCKETS + b];
   }
   /** @internal */ bucketOf(m: number): number {
-    return this.keys[m] % BUCKETS;
+    return this.keys[m] & BUCKET_MASK;
   }
   /** @internal */ forEachInBucket(x: number, b: number, fn: (m: number, s: number) => void): void {
     for (let i = this.bucketStart[b]; i < this.bucketStart[b + 1]; i++) {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { intKey, SharedMembers, type StoreView } from '../../src/sim/members-store.js';
+import { intKey, SharedMembers, stateHash, type StoreView } from '../../src/sim/members-store.js';
 import { MapStore } from '../../src/proto/members/map-store.js';
-import { BUCKETS, pack } from '../../src/proto/members/types.js';
+import { BUCKETS, entryHash, pack } from '../../src/proto/members/types.js';
 import { Sfc32 } from '../../src/proto/rng.js';
 
 /**
@@ -141,4 +141,22 @@ test('shared member table: a member with more versions in flight than slots wide
   for (const v of views) v.set(5, pack(7, 2), 1);
   assert.equal(shared.agreed(5), pack(7, 2), 'a state every node holds collapses into the base');
   assert.equal(shared.versionsInFlight(), 0);
+});
+
+test('shared member table: its int32 bucket hash equals entryHash for every int32 state, at keys of either sign', () => {
+  const rng = new Sfc32(7);
+  const keys = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, intKey(3), intKey(99_999)];
+  for (let i = 0; i < 200; i++) keys.push(rng.int(2 ** 32));
+  const states = [0, 1, 2, 3, pack(1, 0), pack(2 ** 28, 3), 2 ** 31 - 1];
+  for (let i = 0; i < 200; i++) states.push(rng.int(2 ** 31));
+  for (const k of keys) for (const s of states) assert.equal(stateHash(k, s) >>> 0, entryHash(k, s), `key ${k}, state ${s}`);
+});
+
+test('shared member table: a state that is not a 32-bit integer is refused, the table unchanged', () => {
+  const shared = new SharedMembers(4, 1, pack(0, 0));
+  const v = shared.register(0);
+  assert.throws(() => v.set(1, 2 ** 31, 0), /members-store: state 2147483648 is not a 32-bit integer/);
+  assert.throws(() => v.set(1, 1.5, 0), RangeError);
+  assert.equal(v.get(1), pack(0, 0));
+  assert.throws(() => new SharedMembers(4, 1, 2 ** 40), RangeError);
 });
