@@ -293,6 +293,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.onMetaReq(from, msg.ids, datagram);
       case 'm-prune':
         return this.spread.onPrune(from, msg.graft);
+      case 'm-tally':
+        return this.spread.onTally(from, msg.counts, msg.want, now);
     }
   }
 
@@ -416,7 +418,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
-    this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now);
+    this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now, cur);
     return true;
   }
 

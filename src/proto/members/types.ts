@@ -139,7 +139,13 @@ export type MembersMessage<P> =
   /** Plumtree's PRUNE (`graft` false) and GRAFT (true) for the flood of `m-changes` on an overlay
    *  link (Leitão et al., SRDS 2007, §3): "your batches bring me nothing new, stop sending them"
    *  and "send them again". Only with `pruneFlood` (dissemination.ts). */
-  | { type: 'm-prune'; graft: boolean };
+  | { type: 'm-prune'; graft: boolean }
+  /** With `tallyRepair` (dissemination.ts): `counts`, the sender's tally of `failed` entries
+   *  per anti-entropy bucket (BUCKETS numbers, or none), sent to the overlay neighbours that
+   *  pruned it; `want`, the buckets whose recent `failed` entries the sender asks for (its
+   *  tally, checked a probe period after a neighbour's, was below it there). The answer is
+   *  an `m-changes` that is not a sync (a verdict the flood would have brought). */
+  | { type: 'm-tally'; counts: number[]; want: number[] };
 
 /** Whether entry `i` of an `m-changes` with exclusion words `skip` is left out (see the type). */
 export function changesSkipped(skip: readonly number[] | null | undefined, i: number): boolean {
@@ -305,6 +311,13 @@ export interface MembersConfig {
    *  0: every link carries everything (with `pruneFlood`, the tree learnt from the batches).
    *  Default 0 (docs/results.md, h32m). */
   eagerFeeders: number;
+  /** With `eagerFeeders`: repair what the tree misses by tallies (dissemination.ts
+   *  `sendTallies`): a node sends each overlay neighbour that pruned it, at most once a
+   *  probe period while its table took verdicts, the number of `failed` entries it took per
+   *  anti-entropy bucket (`m-tally`, ≈ 100 bytes); the neighbour compares it a probe period
+   *  later with its own and pulls the buckets where it is still behind (their recent
+   *  `failed` entries, as a flood, not a sync). Default false (docs/results.md, h33w). */
+  tallyRepair: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -334,6 +347,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   pruneFlood: false,
   linkSyncOnce: false,
   eagerFeeders: 0,
+  tallyRepair: false,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -373,6 +387,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.indirectBothWays !== 'boolean') return { ok: false, reason: `indirectBothWays: expected a boolean, got ${String(c.indirectBothWays)}` };
   if (typeof c.pruneFlood !== 'boolean') return { ok: false, reason: `pruneFlood: expected a boolean, got ${String(c.pruneFlood)}` };
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
+  if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
   return { ok: true, config: c };
 }
 
