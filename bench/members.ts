@@ -2,10 +2,10 @@
  * Membership benchmark (not a test), issue 20 §5: N nodes run HyParView + Plumtree and the
  * membership machine (src/proto/members/) in the simulator — join (every node starts at
  * t = 0, member tables bootstrapped), settle 20 s (steady traffic over the last 10 s), crash
- * 10 % silently (links time out after 5 s, no reset) under 1 % loss, run until every survivor
- * lists every crashed node failed (at most 120 s of virtual time). Prints a table and writes
+ * 10 % (`--failed`) silently (links time out after 5 s, no reset) under 1 % loss, run until every survivor
+ * lists every crashed node failed (at most 120 s of virtual time, 300 s at 90 % or more). Prints a table and writes
  * `bench/results/members-<N>.json`:
- * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
+ * `{nodes, seed, failed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
  *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, eager_feeders,
  *   tally_repair, tallies_per_node, tally_pulls_per_node, tally_answer_entries_per_node, cpu_settle_s,
@@ -20,7 +20,9 @@
  *   sample).
  *
  * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]
- * [--eager-feeders F] [--tally-repair on|off]` (`--prune-flood` overrides the machine's
+ * [--eager-feeders F] [--tally-repair on|off] [--failed P]` (`--failed`: the percentage crashed,
+ * 10 by default, 10–99, as `rumor sim membership-failures`, which allows 300 s at 90 % or more;
+ * the file then ends `-failed-<P>.json`; `--prune-flood` overrides the machine's
  * `pruneFlood` default, the file is then `members-<N>-prune-<on|off>.json`; `--eager-feeders`
  * its `eagerFeeders` (0–16), the file `members-<N>-feeders-<F>.json`; `--tally-repair` its
  * `tallyRepair`, which works with `eagerFeeders` > 0, the file `…-tally-<on|off>.json`).
@@ -96,6 +98,11 @@ function feedersArg(): number | undefined {
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
+  const failed = arg('failed', 10);
+  if (failed > 99) {
+    process.stderr.write(`bench/members: --failed: expected a percentage in [10, 99], got ${failed}\n`);
+    process.exit(2);
+  }
   const prune = pruneArg();
   const feeders = feedersArg();
   const tally = tallyArg();
@@ -149,7 +156,7 @@ async function main(): Promise<void> {
   const f0 = ms.floodEntries;
   const s0 = ms.syncEntries;
   const t0s = ms.tallies();
-  const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
+  const r = crashAndDetect(ms, failed, failed >= 90 ? 300_000 : 120_000) as Record<string, number | null>;
   const t1s = ms.tallies();
   const live = ms.sim.liveCountNow();
   sample();
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
   const result = {
     nodes,
     seed,
+    failed,
     wall_s: Math.round((Date.now() - t0) / 100) / 10,
     peak_rss_mb: Math.round(peak / 1048576),
     detect_p50_s: r.detect_p50_s,
@@ -187,7 +195,7 @@ async function main(): Promise<void> {
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`) + (tally === undefined ? '' : `-tally-${tally ? 'on' : 'off'}`);
+  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`) + (tally === undefined ? '' : `-tally-${tally ? 'on' : 'off'}`) + (failed === 10 ? '' : `-failed-${failed}`);
   const file = join(dir, `members-${nodes}${tag}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);
