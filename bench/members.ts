@@ -8,7 +8,7 @@
  * `{nodes, seed, failed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
  *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, eager_feeders,
- *   tally_repair, tallies_per_node, tally_pulls_per_node, tally_answer_entries_per_node, cpu_settle_s,
+ *   tally_repair, ring_relay_all, tallies_per_node, tally_pulls_per_node, tally_answer_entries_per_node, cpu_settle_s,
  *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
  *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership
  *   change queues through the wave, sampled every 0.5 s of virtual time, summed over the nodes
@@ -20,7 +20,8 @@
  *   sample).
  *
  * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]
- * [--eager-feeders F] [--tally-repair on|off] [--failed P]` (`--failed`: the percentage crashed,
+ * [--eager-feeders F] [--tally-repair on|off] [--ring-relay all|news] [--failed P]` (`--ring-relay`
+ * overrides `ringRelayAll`, the file then has `-ring-<all|news>`; `--failed`: the percentage crashed,
  * 10 by default, 10–99, as `rumor sim membership-failures`, which allows 300 s at 90 % or more;
  * the file then ends `-failed-<P>.json`; `--prune-flood` overrides the machine's
  * `pruneFlood` default, the file is then `members-<N>-prune-<on|off>.json`; `--eager-feeders`
@@ -83,6 +84,18 @@ function tallyArg(): boolean | undefined {
   return v === 'on';
 }
 
+/** `--ring-relay all|news`: the `ringRelayAll` override (undefined: the machine's default). */
+function ringArg(): boolean | undefined {
+  const i = process.argv.indexOf('--ring-relay');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v !== 'all' && v !== 'news') {
+    process.stderr.write(`bench/members: --ring-relay: expected all or news, got ${JSON.stringify(v)}\n`);
+    process.exit(2);
+  }
+  return v === 'all';
+}
+
 /** `--eager-feeders F`: the `eagerFeeders` override (undefined: the machine's default). */
 function feedersArg(): number | undefined {
   const i = process.argv.indexOf('--eager-feeders');
@@ -106,10 +119,12 @@ async function main(): Promise<void> {
   const prune = pruneArg();
   const feeders = feedersArg();
   const tally = tallyArg();
+  const ring = ringArg();
   const overrides = {
     ...(prune === undefined ? {} : { pruneFlood: prune }),
     ...(feeders === undefined ? {} : { eagerFeeders: feeders }),
     ...(tally === undefined ? {} : { tallyRepair: tally }),
+    ...(ring === undefined ? {} : { ringRelayAll: ring }),
   };
   const t0 = Date.now();
   const load0 = loadavg()[0];
@@ -186,6 +201,7 @@ async function main(): Promise<void> {
     prune_flood: ms.config.pruneFlood,
     eager_feeders: ms.config.eagerFeeders,
     tally_repair: ms.config.tallyRepair,
+    ring_relay_all: ms.config.ringRelayAll,
     tallies_per_node: Math.round(((t1s.sent - t0s.sent) / live) * 10) / 10,
     tally_pulls_per_node: Math.round(((t1s.pulls - t0s.pulls) / live) * 10) / 10,
     tally_answer_entries_per_node: Math.round(((t1s.answered - t0s.answered) / live) * 10) / 10,
@@ -195,7 +211,7 @@ async function main(): Promise<void> {
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`) + (tally === undefined ? '' : `-tally-${tally ? 'on' : 'off'}`) + (failed === 10 ? '' : `-failed-${failed}`);
+  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`) + (tally === undefined ? '' : `-tally-${tally ? 'on' : 'off'}`) + (ring === undefined ? '' : `-ring-${ring ? 'all' : 'news'}`) + (failed === 10 ? '' : `-failed-${failed}`);
   const file = join(dir, `members-${nodes}${tag}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);

@@ -284,9 +284,13 @@ export class Dissemination<P> {
 
   /** Whether change `i` of a batch (about `m`, brought by `src`) goes to `p` (see `sendBatch`):
    *  not back to its source; to a ring subject only our own entry (a join, a refutation, a
-   *  leave: one entry, every ring subject gets it) and its rings' share. */
+   *  leave: one entry, every ring subject gets it) and its rings' share, and without
+   *  `ringRelayAll` only if no overlay neighbour's batch brought it. */
   private keepFor(p: P, m: P, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
-    return src !== p && (rings < 0 || m === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
+    if (src === p) return false;
+    if (rings < 0 || m === this.self) return true;
+    if (ringOf === null || ringOf[i] < 0 || (rings & (1 << ringOf[i])) === 0) return false;
+    return this.config.ringRelayAll || src === undefined || !this.nbrs.has(src);
   }
 
   /** A ring subject that is not a neighbour has no link: a datagram (see `dgram`). A

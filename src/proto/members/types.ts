@@ -318,6 +318,13 @@ export interface MembersConfig {
    *  later with its own and pulls the buckets where it is still behind (their recent
    *  `failed` entries, as a flood, not a sync). Default false (docs/results.md, h33w). */
   tallyRepair: boolean;
+  /** Which changes a flush relays to this node's ring subjects (dissemination.ts `flush`): true,
+   *  every change of the ring's share (bucket mod K); false, only those an overlay neighbour's
+   *  flooded batch did not bring (our own verdicts, and those heard over a ring link, a ping
+   *  or anti-entropy): a change that came over the overlay is being flooded through our
+   *  overlay component already, and the ring links are there for the components no overlay
+   *  link enters. Default true (docs/results.md, h33w). */
+  ringRelayAll: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -348,6 +355,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   linkSyncOnce: false,
   eagerFeeders: 0,
   tallyRepair: false,
+  ringRelayAll: true,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -388,6 +396,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.pruneFlood !== 'boolean') return { ok: false, reason: `pruneFlood: expected a boolean, got ${String(c.pruneFlood)}` };
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
   if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
+  if (typeof c.ringRelayAll !== 'boolean') return { ok: false, reason: `ringRelayAll: expected a boolean, got ${String(c.ringRelayAll)}` };
   return { ok: true, config: c };
 }
 
