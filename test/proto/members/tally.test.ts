@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addr, machine } from './harness.js';
-import { BUCKETS, FAILED, pack, statusOf } from '../../../src/proto/members/types.js';
+import { BUCKETS, FAILED, pack, resolveMembersConfig, statusOf } from '../../../src/proto/members/types.js';
 
 const A = Array.from({ length: 24 }, (_, i) => addr(i + 1));
 type Out = { to: string; msg: { type: string } }[];
@@ -105,4 +105,12 @@ test('tallyRepair off (the default): no tally goes out, and one received is igno
   m.handleMessage(n3, { type: 'm-tally', counts, want: [] }, 20);
   for (let now = 200; now <= 2000; now += 200) flush(m, io, now);
   assert.deepEqual(tallies(io.take()), []);
+});
+
+test('tallyRepair and ringRelayAll: a value that is not a boolean is refused with a clear error', () => {
+  const t = resolveMembersConfig({ tallyRepair: 1 as unknown as boolean });
+  assert.equal(t.ok, false);
+  assert.equal(t.ok ? '' : t.reason, 'tallyRepair: expected a boolean, got 1');
+  const r = resolveMembersConfig({ ringRelayAll: 'no' as unknown as boolean });
+  assert.equal(r.ok ? '' : r.reason, 'ringRelayAll: expected a boolean, got no');
 });
