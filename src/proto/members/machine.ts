@@ -131,6 +131,8 @@
  *   by a fifth to a third but, without IHAVE, leaves a node whose feeder's batch or PRUNE /
  *   GRAFT was lost (1 % loss in the simulator) to anti-entropy: at 2·10^4 nodes, F = 2,
  *   p100 6.6 → 28.2 s (60.0 s with the repairs tried; docs/results.md, h32m); hence off.
+ *   Per-bucket tallies over the pruned links (`tallyRepair`, tally.ts) bring that p100 to
+ *   8.8 s but not the wave's CPU down, and at 50 % crashed p100 is 22 s: off too (h33w).
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
  *   memberlist then times that suspicion at every node, only observers time ours: the node
