@@ -2,12 +2,13 @@
  * Membership benchmark (not a test), issue 20 §5: N nodes run HyParView + Plumtree and the
  * membership machine (src/proto/members/) in the simulator — join (every node starts at
  * t = 0, member tables bootstrapped), settle 20 s (steady traffic over the last 10 s), crash
- * 10 % silently (links time out after 5 s, no reset) under 1 % loss, run until every survivor
- * lists every crashed node failed (at most 120 s of virtual time). Prints a table and writes
+ * 10 % (`--failed`) silently (links time out after 5 s, no reset) under 1 % loss, run until every survivor
+ * lists every crashed node failed (at most 120 s of virtual time, 300 s at 90 % or more). Prints a table and writes
  * `bench/results/members-<N>.json`:
- * `{nodes, seed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
+ * `{nodes, seed, failed, wall_s, peak_rss_mb, detect_p50_s, detect_p99_s, detect_p100_s, stuck_alive,
  *   false_failed, bytes_per_node_per_s, events, peak_queued_changes, peak_queued_at_one_node,
- *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, eager_feeders, cpu_settle_s,
+ *   dropped_changes, flood_entries_per_node, sync_entries_per_node, prune_flood, eager_feeders,
+ *   tally_repair, ring_relay_all, tallies_per_node, tally_pulls_per_node, tally_answer_entries_per_node, cpu_settle_s,
  *   cpu_wave_s, load_avg}` (entries: the membership entries each live node sent through the
  *   wave, in flooded batches and in anti-entropy, members-app.ts; queued: the membership
  *   change queues through the wave, sampled every 0.5 s of virtual time, summed over the nodes
@@ -19,9 +20,13 @@
  *   sample).
  *
  * Usage: `npm run bench:members -- --nodes 100000 [--seed 1] [--prune-flood on|off]
- * [--eager-feeders F]` (`--prune-flood` overrides the machine's `pruneFlood` default, the file
- * is then `members-<N>-prune-<on|off>.json`; `--eager-feeders` its `eagerFeeders` (0–16), the
- * file `members-<N>-feeders-<F>.json`).
+ * [--eager-feeders F] [--tally-repair on|off] [--ring-relay all|news] [--failed P]` (`--ring-relay`
+ * overrides `ringRelayAll`, the file then has `-ring-<all|news>`; `--failed`: the percentage crashed,
+ * 10 by default, 10–99, as `rumor sim membership-failures`, which allows 300 s at 90 % or more;
+ * the file then ends `-failed-<P>.json`; `--prune-flood` overrides the machine's
+ * `pruneFlood` default, the file is then `members-<N>-prune-<on|off>.json`; `--eager-feeders`
+ * its `eagerFeeders` (0–16), the file `members-<N>-feeders-<F>.json`; `--tally-repair` its
+ * `tallyRepair`, which works with `eagerFeeders` > 0, the file `…-tally-<on|off>.json`).
  * Progress (virtual time, wall time, RSS) goes to stderr every 5 s of virtual time, and every
  * 1 s through the failure wave.
  */
@@ -67,6 +72,30 @@ function rssHighWater(): number {
   }
 }
 
+/** `--tally-repair on|off`: the `tallyRepair` override (undefined: the machine's default). */
+function tallyArg(): boolean | undefined {
+  const i = process.argv.indexOf('--tally-repair');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v !== 'on' && v !== 'off') {
+    process.stderr.write(`bench/members: --tally-repair: expected on or off, got ${JSON.stringify(v)}\n`);
+    process.exit(2);
+  }
+  return v === 'on';
+}
+
+/** `--ring-relay all|news`: the `ringRelayAll` override (undefined: the machine's default). */
+function ringArg(): boolean | undefined {
+  const i = process.argv.indexOf('--ring-relay');
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (v !== 'all' && v !== 'news') {
+    process.stderr.write(`bench/members: --ring-relay: expected all or news, got ${JSON.stringify(v)}\n`);
+    process.exit(2);
+  }
+  return v === 'all';
+}
+
 /** `--eager-feeders F`: the `eagerFeeders` override (undefined: the machine's default). */
 function feedersArg(): number | undefined {
   const i = process.argv.indexOf('--eager-feeders');
@@ -82,9 +111,21 @@ function feedersArg(): number | undefined {
 async function main(): Promise<void> {
   const nodes = arg('nodes', 100_000);
   const seed = arg('seed', 1);
+  const failed = arg('failed', 10);
+  if (failed > 99) {
+    process.stderr.write(`bench/members: --failed: expected a percentage in [10, 99], got ${failed}\n`);
+    process.exit(2);
+  }
   const prune = pruneArg();
   const feeders = feedersArg();
-  const overrides = { ...(prune === undefined ? {} : { pruneFlood: prune }), ...(feeders === undefined ? {} : { eagerFeeders: feeders }) };
+  const tally = tallyArg();
+  const ring = ringArg();
+  const overrides = {
+    ...(prune === undefined ? {} : { pruneFlood: prune }),
+    ...(feeders === undefined ? {} : { eagerFeeders: feeders }),
+    ...(tally === undefined ? {} : { tallyRepair: tally }),
+    ...(ring === undefined ? {} : { ringRelayAll: ring }),
+  };
   const t0 = Date.now();
   const load0 = loadavg()[0];
   const c0 = process.cpuUsage();
@@ -129,7 +170,9 @@ async function main(): Promise<void> {
   const sim = ms.sim;
   const f0 = ms.floodEntries;
   const s0 = ms.syncEntries;
-  const r = crashAndDetect(ms, 10, 120_000) as Record<string, number | null>;
+  const t0s = ms.tallies();
+  const r = crashAndDetect(ms, failed, failed >= 90 ? 300_000 : 120_000) as Record<string, number | null>;
+  const t1s = ms.tallies();
   const live = ms.sim.liveCountNow();
   sample();
   const c2 = process.cpuUsage(c0);
@@ -138,6 +181,7 @@ async function main(): Promise<void> {
   const result = {
     nodes,
     seed,
+    failed,
     wall_s: Math.round((Date.now() - t0) / 100) / 10,
     peak_rss_mb: Math.round(peak / 1048576),
     detect_p50_s: r.detect_p50_s,
@@ -156,13 +200,18 @@ async function main(): Promise<void> {
     sync_entries_per_node: Math.round((ms.syncEntries - s0) / live),
     prune_flood: ms.config.pruneFlood,
     eager_feeders: ms.config.eagerFeeders,
+    tally_repair: ms.config.tallyRepair,
+    ring_relay_all: ms.config.ringRelayAll,
+    tallies_per_node: Math.round(((t1s.sent - t0s.sent) / live) * 10) / 10,
+    tally_pulls_per_node: Math.round(((t1s.pulls - t0s.pulls) / live) * 10) / 10,
+    tally_answer_entries_per_node: Math.round(((t1s.answered - t0s.answered) / live) * 10) / 10,
     cpu_settle_s: Math.round(cpu(c1) * 10) / 10,
     cpu_wave_s: Math.round((cpu(c2) - cpu(c1)) * 10) / 10,
     load_avg: [load0, loadavg()[0]].map((x) => Math.round(x * 10) / 10),
   };
   const dir = resolve('bench', 'results');
   await mkdir(dir, { recursive: true });
-  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`);
+  const tag = (prune === undefined ? '' : `-prune-${prune ? 'on' : 'off'}`) + (feeders === undefined ? '' : `-feeders-${feeders}`) + (tally === undefined ? '' : `-tally-${tally ? 'on' : 'off'}`) + (ring === undefined ? '' : `-ring-${ring ? 'all' : 'news'}`) + (failed === 10 ? '' : `-failed-${failed}`);
   const file = join(dir, `members-${nodes}${tag}.json`);
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
   for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`);

@@ -182,6 +182,21 @@ export class MembersSim {
     return { sum, max, dropped };
   }
 
+  /** With `tallyRepair` (tally.ts): tallies sent, pulls asked and entries sent in answer,
+   *  summed over the live nodes (bench:members). */
+  tallies(): { sent: number; pulls: number; answered: number } {
+    const t = { sent: 0, pulls: 0, answered: 0 };
+    for (const m of this.machines) {
+      if (m === null) continue;
+      const r = (m as unknown as { spread: { tally: { sent: number; pulls: number; answered: number } | null } }).spread.tally;
+      if (r === null) continue;
+      t.sent += r.sent;
+      t.pulls += r.pulls;
+      t.answered += r.answered;
+    }
+    return t;
+  }
+
   /** Crashed members (among `crashed`) that some live node still lists up (alive or suspect). */
   stuckAlive(crashed: readonly number[]): number {
     const live = this.sim.liveNodes();

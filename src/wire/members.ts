@@ -38,6 +38,7 @@ export const MEMBERS_TYPE_CODES = {
   'm-digest': 8,
   'm-meta-req': 9,
   'm-prune': 10,
+  'm-tally': 11,
 } as const satisfies Record<MembersMessage<string>['type'], number>;
 
 const BY_CODE: (MembersMessage<string>['type'] | undefined)[] = [];
@@ -123,6 +124,10 @@ function bodyBytes<P>(msg: MembersMessage<P>, peerBytes: (p: P) => number): numb
       break;
     case 'm-prune':
       n += 1;
+      break;
+    case 'm-tally':
+      n += 2 + msg.want.length;
+      for (const c of msg.counts) n += varintSize(c);
       break;
   }
   return n;
@@ -250,6 +255,11 @@ function validate(msg: MembersMessage<string>): string | null {
       return null;
     case 'm-prune':
       return typeof msg.graft === 'boolean' ? null : 'graft: expected a boolean';
+    case 'm-tally':
+      if (msg.counts.length !== 0 && msg.counts.length !== BUCKETS) return `counts: expected 0 or ${BUCKETS}, got ${msg.counts.length}`;
+      if (msg.counts.some((c) => !(Number.isInteger(c) && c >= 0 && c <= L.maxSeq))) return 'counts: bad value';
+      if (msg.want.length > BUCKETS || msg.want.some((b) => !(Number.isInteger(b) && b >= 0 && b < BUCKETS))) return 'want: bad list';
+      return null;
   }
 }
 
@@ -324,6 +334,12 @@ export function encodeMembers(given: MembersMessage<string>): MembersEncodeResul
       break;
     case 'm-prune':
       w.u8(msg.graft ? 1 : 0);
+      break;
+    case 'm-tally':
+      w.u8(msg.counts.length);
+      for (const c of msg.counts) w.varint(c);
+      w.u8(msg.want.length);
+      for (const b of msg.want) w.u8(b);
       break;
   }
   if (w.pos !== w.buf.length) throw new Error(`members codec: sized ${w.buf.length} bytes, wrote ${w.pos}`);
@@ -439,6 +455,21 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
     }
     case 'm-prune':
       return { type, graft: r.bool('graft') };
+    case 'm-tally': {
+      const nc = r.u8('count count');
+      if (nc !== 0 && nc !== BUCKETS) throw new WireFault('malformed', `count count: expected 0 or ${BUCKETS}, got ${nc}`);
+      const counts: number[] = [];
+      for (let i = 0; i < nc; i++) counts.push(r.varint('count', MEMBERS_LIMITS.maxSeq));
+      const nw = r.u8('want count');
+      if (nw > BUCKETS) throw new WireFault('limit-exceeded', `want count: ${nw}, limit ${BUCKETS}`);
+      const want: number[] = [];
+      for (let i = 0; i < nw; i++) {
+        const b = r.u8('want');
+        if (b >= BUCKETS) throw new WireFault('malformed', `want: ${b} is not below ${BUCKETS}`);
+        want.push(b);
+      }
+      return { type, counts, want };
+    }
   }
 }
 

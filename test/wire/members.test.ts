@@ -18,6 +18,8 @@ const SAMPLES: MembersMessage<string>[] = [
   { type: 'm-meta-req', ids: ['a:1', '10.0.0.2:7946'] },
   { type: 'm-prune', graft: false },
   { type: 'm-prune', graft: true },
+  { type: 'm-tally', counts: Array.from({ length: BUCKETS }, (_, i) => i * 1000), want: [] },
+  { type: 'm-tally', counts: [], want: [0, 5, 63] },
 ];
 
 test('members codec: every message type round-trips, and membersSize is the exact direct-frame size', () => {
@@ -98,4 +100,14 @@ test('members codec: an m-changes batch shared among links (`skip`) encodes only
     ok: false,
     reason: 'm-changes: skip: 1 words for 40 entries, expected 2',
   });
+});
+
+test('members codec: m-tally is bounded (0 or BUCKETS counts, want buckets below BUCKETS) with a clear reason', () => {
+  assert.deepEqual(encodeMembers({ type: 'm-tally', counts: [1, 2], want: [] }), { ok: false, reason: `m-tally: counts: expected 0 or ${BUCKETS}, got 2` });
+  assert.deepEqual(encodeMembers({ type: 'm-tally', counts: [], want: [64] }), { ok: false, reason: 'm-tally: want: bad list' });
+  assert.deepEqual(encodeMembers({ type: 'm-tally', counts: new Array<number>(BUCKETS).fill(-1), want: [] }), { ok: false, reason: 'm-tally: counts: bad value' });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 11, 3, 0, 0, 0, 0])), { ok: false, reason: `malformed: count count: expected 0 or ${BUCKETS}, got 3` });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 11, 0, 65])), { ok: false, reason: `limit-exceeded: want count: 65, limit ${BUCKETS}` });
+  assert.deepEqual(decodeMembers(new Uint8Array([1, 11, 0, 1, 64])), { ok: false, reason: `malformed: want: 64 is not below ${BUCKETS}` });
+  assert.equal(decodeMembers(new Uint8Array([1, 11, 0, 1])).ok, false, 'truncated want list');
 });

@@ -12,6 +12,7 @@ import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
 import { answerDigest, digestFor } from './digest.js';
 import { FloodTree } from './flood-tree.js';
+import { TallyRepair } from './tally.js';
 
 /** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
@@ -83,6 +84,8 @@ export class Dissemination<P> {
   /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
    *  flood-tree.ts). */
   readonly tree: FloodTree<P>;
+  /** `tallyRepair` (with `eagerFeeders`): tallies over the pruned links (tally.ts); null off. */
+  readonly tally: TallyRepair<P> | null;
   /** The failed member our last reconnect tick sent an `m-sync` (undefined: none, or it
    *  answered already): its `m-digest` tells the node's overlay it is back (`reconnectTick`). */
   private reconnecting: P | undefined = undefined;
@@ -104,6 +107,7 @@ export class Dissemination<P> {
   ) {
     this.queue = new ChangeQueue<P>(config.maxQueuedChanges, config.queueDepthPerMember, self, store);
     this.tree = new FloodTree<P>(config, rng, nbrs, store, (to, msg) => this.io.send(to, msg), (peer, now) => this.syncWith(peer, now));
+    this.tally = config.tallyRepair && config.eagerFeeders > 0 ? new TallyRepair<P>(config, store, nbrs, (p) => this.tree.sendsAll(p), (to, msg) => this.io.send(to, msg)) : null;
   }
 
   start(now: number): void {
@@ -118,8 +122,10 @@ export class Dissemination<P> {
    *  observers it alerted), not relayed: it matters to the suspect (alerted directly, and
    *  told again on each probe of it) and the observers, not to the whole cluster; the verdict
    *  is flooded. Measured at 5,000 nodes, 10 % crashed: relayed, suspicions reached 24 % more
-   *  (node, member) pairs than the verdicts themselves, for nothing. */
-  enqueue(m: P, state: number, meta: MemberMeta | null, now: number): void {
+   *  (node, member) pairs than the verdicts themselves, for nothing. `prev`: the state our
+   *  table held before (-1: absent; the tally's count of down entries, tally.ts). */
+  enqueue(m: P, state: number, meta: MemberMeta | null, now: number, prev = -1): void {
+    if (this.tally !== null && m !== this.self && this.tally.changed(m, state, prev)) this.armFlush();
     const suspect = statusOf(state) === SUSPECT;
     if (this.tree.pruning && (suspect || statusOf(state) === FAILED)) this.tree.feederDown(m, now);
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
@@ -190,9 +196,21 @@ export class Dissemination<P> {
     else this.io.send(to, msg);
   }
 
-  /** Send (at most) one batch of queued changes to every neighbour. */
-  flush(_now: number): void {
+  /** Send (at most) one batch of queued changes to every neighbour; with `tallyRepair`, the
+   *  tallies due (tally.ts), and the flushes they still need. */
+  flush(now: number): void {
     this.flushArmed = false;
+    const more = this.tally !== null && this.tally.tick(now);
+    this.flushBatch();
+    if (more) this.armFlush();
+  }
+
+  /** An `m-tally` (tally.ts). */
+  onTally(from: P, counts: number[], want: number[], now: number): void {
+    if (this.tally !== null && this.tally.onTally(from, counts, want, now)) this.armFlush();
+  }
+
+  private flushBatch(): void {
     if (this.needMeta.size > 0) {
       this.askMetas([...this.needMeta]);
       this.needMeta.clear();
@@ -220,7 +238,10 @@ export class Dissemination<P> {
     // storm) that no overlay link enters; each member is some members' ring subject. Each
     // ring's subject gets the changes of its share of the members (bucket mod K): every
     // member still has an observer in each ring, so each change reaches it over one ring
-    // link instead of K (the flood's cost at 10^5 nodes is these per-link copies).
+    // link instead of K (the flood's cost at 10^5 nodes is these per-link copies). Without
+    // `ringRelayAll` only the changes no overlay batch brought go over ring links: measured at
+    // 2·10^4 nodes (docs/results.md, h33w), flooded entries −23 %, the wave's events and CPU
+    // unchanged, p100 +0.15 s; hence the default stays every change of the share.
     let ringOf: Int8Array | null = null;
     for (let r = 0; r < byRing.length; r++) {
       const p = byRing[r];
@@ -276,9 +297,13 @@ export class Dissemination<P> {
 
   /** Whether change `i` of a batch (about `m`, brought by `src`) goes to `p` (see `sendBatch`):
    *  not back to its source; to a ring subject only our own entry (a join, a refutation, a
-   *  leave: one entry, every ring subject gets it) and its rings' share. */
+   *  leave: one entry, every ring subject gets it) and its rings' share, and without
+   *  `ringRelayAll` only if no overlay neighbour's batch brought it. */
   private keepFor(p: P, m: P, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
-    return src !== p && (rings < 0 || m === this.self || (ringOf !== null && ringOf[i] >= 0 && (rings & (1 << ringOf[i])) !== 0));
+    if (src === p) return false;
+    if (rings < 0 || m === this.self) return true;
+    if (ringOf === null || ringOf[i] < 0 || (rings & (1 << ringOf[i])) === 0) return false;
+    return this.config.ringRelayAll || src === undefined || !this.nbrs.has(src);
   }
 
   /** A ring subject that is not a neighbour has no link: a datagram (see `dgram`). A
@@ -385,6 +410,7 @@ export class Dissemination<P> {
       this.armSync(this.config.probeIntervalMs, now);
     }
     this.tree.linkDown(peer, now);
+    this.tally?.linkDown(peer);
   }
 
   private armSync(delay: number, now: number): void {

@@ -132,6 +132,8 @@
  *   by a fifth to a third but, without IHAVE, leaves a node whose feeder's batch or PRUNE /
  *   GRAFT was lost (1 % loss in the simulator) to anti-entropy: at 2·10^4 nodes, F = 2,
  *   p100 6.6 → 28.2 s (60.0 s with the repairs tried; docs/results.md, h32m); hence off.
+ *   Per-bucket tallies over the pruned links (`tallyRepair`, tally.ts) bring that p100 to
+ *   8.8 s but not the wave's CPU down, and at 50 % crashed p100 is 22 s: off too (h33w).
  * - `failed` learned through anti-entropy at the incarnation we hold `alive` is taken as
  *   `suspect` (memberlist's push-pull merge): the subject gets a chance to refute. Where
  *   memberlist then times that suspicion at every node, only observers time ours: the node
@@ -294,6 +296,8 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.spread.onMetaReq(from, msg.ids, datagram);
       case 'm-prune':
         return this.spread.onPrune(from, msg.graft);
+      case 'm-tally':
+        return this.spread.onTally(from, msg.counts, msg.want, now);
     }
   }
 
@@ -417,7 +421,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
-    this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now);
+    this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now, cur);
     return true;
   }
 

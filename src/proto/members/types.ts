@@ -139,7 +139,13 @@ export type MembersMessage<P> =
   /** Plumtree's PRUNE (`graft` false) and GRAFT (true) for the flood of `m-changes` on an overlay
    *  link (Leitão et al., SRDS 2007, §3): "your batches bring me nothing new, stop sending them"
    *  and "send them again". Only with `pruneFlood` (dissemination.ts). */
-  | { type: 'm-prune'; graft: boolean };
+  | { type: 'm-prune'; graft: boolean }
+  /** With `tallyRepair` (dissemination.ts): `counts`, the sender's tally of `failed` entries
+   *  per anti-entropy bucket (BUCKETS numbers, or none), sent to the overlay neighbours that
+   *  pruned it; `want`, the buckets whose recent `failed` entries the sender asks for (its
+   *  tally, checked a probe period after a neighbour's, was below it there). The answer is
+   *  an `m-changes` that is not a sync (a verdict the flood would have brought). */
+  | { type: 'm-tally'; counts: number[]; want: number[] };
 
 /** Whether entry `i` of an `m-changes` with exclusion words `skip` is left out (see the type). */
 export function changesSkipped(skip: readonly number[] | null | undefined, i: number): boolean {
@@ -308,6 +314,20 @@ export interface MembersConfig {
    *  0: every link carries everything (with `pruneFlood`, the tree learnt from the batches).
    *  Default 0 (docs/results.md, h32m). */
   eagerFeeders: number;
+  /** With `eagerFeeders`: repair what the tree misses by tallies (dissemination.ts
+   *  `sendTallies`): a node sends each overlay neighbour that pruned it, at most once a
+   *  probe period while its table took verdicts, the number of `failed` entries it took per
+   *  anti-entropy bucket (`m-tally`, ≈ 100 bytes); the neighbour compares it a probe period
+   *  later with its own and pulls the buckets where it is still behind (their recent
+   *  `failed` entries, as a flood, not a sync). Default false (docs/results.md, h33w). */
+  tallyRepair: boolean;
+  /** Which changes a flush relays to this node's ring subjects (dissemination.ts `flush`): true,
+   *  every change of the ring's share (bucket mod K); false, only those an overlay neighbour's
+   *  flooded batch did not bring (our own verdicts, and those heard over a ring link, a ping
+   *  or anti-entropy): a change that came over the overlay is being flooded through our
+   *  overlay component already, and the ring links are there for the components no overlay
+   *  link enters. Default true (docs/results.md, h33w). */
+  ringRelayAll: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -337,6 +357,8 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   pruneFlood: false,
   linkSyncOnce: false,
   eagerFeeders: 0,
+  tallyRepair: false,
+  ringRelayAll: true,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -376,6 +398,8 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.indirectBothWays !== 'boolean') return { ok: false, reason: `indirectBothWays: expected a boolean, got ${String(c.indirectBothWays)}` };
   if (typeof c.pruneFlood !== 'boolean') return { ok: false, reason: `pruneFlood: expected a boolean, got ${String(c.pruneFlood)}` };
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
+  if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
+  if (typeof c.ringRelayAll !== 'boolean') return { ok: false, reason: `ringRelayAll: expected a boolean, got ${String(c.ringRelayAll)}` };
   return { ok: true, config: c };
 }
 

@@ -447,3 +447,34 @@ test('a node that loses its last overlay link pulls within a probe period; the s
   assert.equal(io.take().filter((x) => x.msg.type === 'm-sync').length, 0, 'the old tick is ignored');
   assert.deepEqual(io.takeTimers('m-sync-tick'), [], 'one chain of ticks only');
 });
+
+test('ringRelayAll false: ring subjects get only the changes no overlay batch brought (here: a ping\'s piggyback and our own); the overlay still gets everything', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 4, ringRelayAll: false, piggybackPerMessage: 4 });
+  const [n1, n2] = [A[1], A[2]];
+  m.start(0);
+  m.neighborUp(n1, 0);
+  m.neighborUp(n2, 0);
+  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  io.take();
+  io.timers = [];
+  const byRing = m.detector.subjectsByRing();
+  const K = byRing.length;
+  const ringOnly = byRing.filter((p): p is string => p !== undefined && p !== n1 && p !== n2);
+  assert.ok(ringOnly.length > 0, 'some ring subject is not an overlay neighbour');
+  const overlay = A.slice(3, 11).filter((x) => !byRing.includes(x));
+  const heard = A.slice(11, 15).filter((x) => !byRing.includes(x));
+  m.handleMessage(n1, { type: 'm-changes', ids: overlay, states: overlay.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
+  // A ping from a non-neighbour with piggybacked verdicts: not the overlay's flood.
+  m.handleMessage(A[20], { type: 'm-ping', seq: 1, ids: heard, states: heard.map(() => pack(0, FAILED)) }, 11);
+  for (const t of io.takeTimers('m-flush')) m.handleTimer(t.t, 200);
+  const out = io.take().filter((s) => s.msg.type === 'm-changes');
+  const to = (p: string): string[] => out.filter((s) => s.to === p).flatMap((s) => (s.msg.type === 'm-changes' ? s.msg.ids : []));
+  assert.deepEqual(new Set(to(n2)), new Set([...overlay, ...heard]), 'the overlay neighbour that did not send them gets every change');
+  let relayed = 0;
+  for (const p of ringOnly) {
+    const share = heard.filter((x) => byRing.some((q, k) => q === p && store.bucketOf(x) % K === k));
+    assert.deepEqual(to(p), share, `ring subject ${p}: its share of the changes heard off the overlay, none of the flood's`);
+    relayed += share.length;
+  }
+  assert.ok(relayed > 0, 'some change heard off the overlay went over a ring link');
+});
