@@ -107,3 +107,69 @@ test('the same HyParView fleet with its views in arrays and in rows: the same vi
   assert.ok(full > 0, 'some passive view reached its 30 entries');
   for (let c = 0; c < snaps[0].length; c++) assert.equal(snaps[1][c], snaps[0][c], `checkpoint ${c}`);
 });
+
+test('a shuffle merge: RowViews (marks per id) and ArrayViews (scans) add, skip and evict the same entries', () => {
+  const rows = new RowViews(200, 5, 30);
+  const marks = (rows as unknown as { mark: Uint8Array }).mark;
+  const drawA = new Sfc32(3);
+  const drawR = new Sfc32(3);
+  const gen = new Sfc32(17);
+  let fallbacks = 0;
+  let evictions = 0;
+  for (let round = 0; round < 400; round++) {
+    const row = gen.int(200);
+    const self = row;
+    const arr = new ArrayViews<number>();
+    const aR = rows.activeOffset(row);
+    const pR = rows.passiveOffset(row);
+    rows.reset(row);
+    // Random views over ids [0, 200) (self excluded); passive views often full.
+    const na = gen.int(6);
+    const np = gen.next() < 0.6 ? 30 : gen.int(31);
+    const used = new Set<number>([self]);
+    const fill = (off: number, offR: number, k: number): void => {
+      while (arr.len(off) < k) {
+        const x = gen.int(200);
+        if (used.has(x)) continue;
+        used.add(x);
+        arr.push(off, x);
+        rows.push(offR, x);
+      }
+    };
+    fill(arr.activeOffset(), aR, na);
+    fill(arr.passiveOffset(), pR, np);
+    const broken = round % 40 === 7 && na > 0 && np < 30; // an id in both views: the scan path
+    if (broken) {
+      const x = arr.at(arr.activeOffset(), 0);
+      arr.push(arr.passiveOffset(), x);
+      rows.push(pR, x);
+    }
+    const known = [...arr.list(arr.activeOffset()), ...arr.list(arr.passiveOffset())];
+    const pick = (): number => {
+      const r = gen.next();
+      if (r < 0.25 && known.length > 0) return known[gen.int(known.length)];
+      if (r < 0.3) return self;
+      return gen.int(200);
+    };
+    const incoming = Array.from({ length: 1 + gen.int(12) }, pick);
+    const bad = round % 25 === 3; // an id that is no row: the scan path
+    if (bad) incoming.splice(gen.int(incoming.length), 0, round % 2 === 0 ? 250 : -1); // (rows hold int32: no fractions)
+    const prefer = Array.from({ length: gen.int(10) }, pick);
+    if (round % 5 === 0) prefer.push(-4, 1e9);
+    const pending = gen.next() < 0.3 ? [pick(), pick()] : [];
+    const first = pick();
+    const hasFirst = gen.next() < 0.5;
+    const args = { self, first, hasFirst, incoming, prefer, pending, cap: 30 };
+    const beforeLen = arr.len(arr.passiveOffset());
+    const addedA = arr.merge({ ...args, aOff: arr.activeOffset(), pOff: arr.passiveOffset(), rng: drawA });
+    const addedR = rows.merge({ ...args, aOff: aR, pOff: pR, rng: drawR });
+    if (broken || bad) fallbacks++;
+    if (beforeLen + addedA > 30) evictions++;
+    assert.equal(addedR, addedA, `round ${round}: added`);
+    assert.deepEqual(rows.list(pR), arr.list(arr.passiveOffset()), `round ${round}: passive view`);
+    assert.deepEqual(rows.list(aR), arr.list(arr.activeOffset()), `round ${round}: active view`);
+    assert.equal(drawR.int(1 << 30), drawA.int(1 << 30), `round ${round}: the same draws`);
+    assert.ok(marks.every((m) => m === 0), `round ${round}: every mark cleared`);
+  }
+  assert.ok(evictions > 50 && fallbacks > 10, `evictions ${evictions}, fallbacks ${fallbacks}: the cases were reached`);
+});
