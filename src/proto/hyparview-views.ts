@@ -1,9 +1,7 @@
 /**
  * The views of the HyParView machine (hyparview.ts) and their helpers. A view is a short list
  * of peers (order is not significant; at most `activeViewSize` (5) or `passiveViewSize` (30)
- * entries), scanned linearly: the simulator holds 10^6 machines, so no Set or Map per view
- * (the shuffle merge, ~10 lookups in both views at once, is the exception in `RowViews`: a
- * byte per node id shared by every machine, filled and cleared around each merge).
+ * entries), scanned linearly: the simulator holds 10^6 machines, so no Set or Map per view.
  *
  * Where a machine's views live is chosen at its construction (`ViewStore`), behind the same
  * operations, so the machine's behaviour is the same in either:
@@ -205,8 +203,7 @@ const MAX_ROWS = 50_000_000;
 /**
  * Every node's views in one `Int32Array`, a row of `2 + activeSize + passiveSize` numbers per
  * node id (148 B with the default sizes, 5 and 30): the count of the active view, its ids, the
- * count of the passive view, its ids. Allocated for every id at once (148 MB at 10^6 nodes,
- * and 1 MB of merge marks;
+ * count of the passive view, its ids. Allocated for every id at once (148 MB at 10^6 nodes;
  * the arrays it replaces were ~580 B per started node, docs/results.md "Objects per simulated
  * node"). Peers are node ids in [0, 2^31).
  */
