@@ -7,7 +7,7 @@
  * the simulator holds 10^6 of them, so no separate views object.
  */
 import { HyParViewRecord, KIND_JOIN, KIND_NEIGHBOR, NONE } from './hyparview-record.js';
-import { ArrayViews, pickNotIn, removeAt, removeValue, sampleInto, type MergeArgs, type ViewStore } from './hyparview-views.js';
+import { ArrayViews, pickNotIn, removeAt, removeValue, sampleInto, type ViewStore } from './hyparview-views.js';
 import type { MembershipIo } from './machine.js';
 import type { DownReason, HyParViewMessage, Rng } from './types.js';
 import type { HyParViewConfig } from './hyparview-config.js';
@@ -21,9 +21,6 @@ export { KIND_JOIN, KIND_NEIGHBOR, NONE };
 /** Work array of `sampleInto`, shared by every machine (each call runs to completion and
  *  overwrites it; it keeps up to `passiveViewSize` stale ids): one array less per node. */
 export const SCRATCH: unknown[] = [];
-/** The arguments of `merge`, one object every machine refills (the merge runs to its end
- *  before any other machine's code). */
-const MERGE: MergeArgs<unknown> = { aOff: 0, pOff: 0, self: 0, first: 0, hasFirst: false, incoming: [], prefer: [], pending: [], cap: 0, rng: { next: () => 0, int: () => 0 } };
 
 
 export const MSG_DISCONNECT_ALIVE = { type: 'disconnect', alive: true } as const;
@@ -264,18 +261,31 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
   /** Merge shuffle ids (and `first` when `hasFirst`) into the passive view; when full, evict
    *  entries of `prefer` (what we sent to the other side) first, then random ones. */
   protected merge(first: P, hasFirst: boolean, incoming: readonly P[], prefer: readonly P[]): number {
-    const m = MERGE as MergeArgs<P>;
-    m.aOff = this.aOff;
-    m.pOff = this.pOff;
-    m.self = this.self;
-    m.first = first;
-    m.hasFirst = hasFirst;
-    m.incoming = incoming;
-    m.prefer = prefer;
-    m.pending = this.pendPeer;
-    m.cap = this.cfg.passiveViewSize;
-    m.rng = this.rng;
-    return this.views.merge(m);
+    const cap = this.cfg.passiveViewSize;
+    let added = 0;
+    const limit = incoming.length < cap ? incoming.length : cap;
+    const V = this.views;
+    const pv = this.pOff;
+    let cursor = 0;
+    for (let i = hasFirst ? -1 : 0; i < limit; i++) {
+      const p = i < 0 ? first : incoming[i];
+      if (p === this.self || this.isActive(p) || V.indexOf(pv, p) >= 0) continue;
+      if (this.pendPeer.indexOf(p) >= 0) continue;
+      if (V.len(pv) >= cap) {
+        let evicted = false;
+        while (!evicted && cursor < prefer.length) {
+          const j = V.indexOf(pv, prefer[cursor++]);
+          if (j >= 0) {
+            V.removeAt(pv, j);
+            evicted = true;
+          }
+        }
+        if (!evicted) V.removeAt(pv, this.rng.int(V.len(pv)));
+      }
+      V.push(pv, p);
+      added++;
+    }
+    return added;
   }
 
   /**

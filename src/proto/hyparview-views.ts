@@ -42,61 +42,6 @@ export interface ViewStore<P> {
   pickNotIn(off: number, skip: readonly P[], rng: Rng): number;
   pickExcept(off: number, a: P, b: P, rng: Rng): number;
   sampleInto(off: number, k: number, exclude: P, out: P[], scratch: P[], rng: Rng): void;
-  /** Merge a shuffle's ids into the passive view `pOff` (HyParView §4.4; `mergeShuffle`
-   *  says what is added and what is evicted): one algorithm, each store finding the entries
-   *  its own way. */
-  merge(m: MergeArgs<P>): number;
-}
-
-/** The inputs of a shuffle merge (one object the machine reuses: ten arguments otherwise). */
-export interface MergeArgs<P> {
-  /** The machine's active and passive views. */
-  aOff: number;
-  pOff: number;
-  self: P;
-  /** `first` is merged before `incoming` when `hasFirst` (a SHUFFLE's origin). */
-  first: P;
-  hasFirst: boolean;
-  incoming: readonly P[];
-  /** What we sent to the other side: evicted first when the passive view is full. */
-  prefer: readonly P[];
-  /** Peers with a request outstanding (skipped). */
-  pending: readonly P[];
-  /** The passive view's size. */
-  cap: number;
-  rng: Rng;
-}
-
-/**
- * The shuffle merge over any store, entry by entry: each id of `first` (when `hasFirst`) and
- * the first `cap` of `incoming` that is not self, not in a view and not pending is appended to
- * the passive view; when the view is full an entry of `prefer` still in it is evicted first
- * (in `prefer`'s order, each looked up once), else a random one. Returns how many were added.
- */
-export function mergeShuffle<P>(V: ViewStore<P>, m: MergeArgs<P>): number {
-  const { aOff, pOff: pv, self, first, incoming, prefer, pending, cap, rng } = m;
-  let added = 0;
-  const limit = incoming.length < cap ? incoming.length : cap;
-  let cursor = 0;
-  for (let i = m.hasFirst ? -1 : 0; i < limit; i++) {
-    const p = i < 0 ? first : incoming[i];
-    if (p === self || V.indexOf(aOff, p) >= 0 || V.indexOf(pv, p) >= 0) continue;
-    if (pending.indexOf(p) >= 0) continue;
-    if (V.len(pv) >= cap) {
-      let evicted = false;
-      while (!evicted && cursor < prefer.length) {
-        const j = V.indexOf(pv, prefer[cursor++]);
-        if (j >= 0) {
-          V.removeAt(pv, j);
-          evicted = true;
-        }
-      }
-      if (!evicted) V.removeAt(pv, rng.int(V.len(pv)));
-    }
-    V.push(pv, p);
-    added++;
-  }
-  return added;
 }
 
 /** Remove `arr[i]` by moving the last element into its slot (order is not significant).
@@ -179,9 +124,6 @@ export class ArrayViews<P> implements ViewStore<P> {
     for (let i = 0; i < src.length; i++) if (src[i] !== exclude) scratch[n++] = src[i];
     shuffleOut(scratch, n, k, out, rng);
   }
-  merge(m: MergeArgs<P>): number {
-    return mergeShuffle(this, m);
-  }
 }
 
 /** Move `min(k, n)` random entries of `w[0, n)` to the front (a partial Fisher–Yates) and
@@ -214,10 +156,6 @@ export class RowViews implements ViewStore<number> {
   readonly stride: number;
   private readonly activeSize: number;
   private readonly passiveSize: number;
-  private readonly rows: number;
-  /** Per node id, only while `merge` runs: `IN_ACTIVE` if in the merging machine's active
-   *  view, else 1 + its index in the passive view, else 0 (all zero between merges). */
-  private readonly mark: Uint8Array;
 
   constructor(nodes: number, activeSize: number, passiveSize: number) {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_ROWS) {
@@ -233,8 +171,6 @@ export class RowViews implements ViewStore<number> {
       throw new Error(`RowViews: ${nodes} rows of ${this.stride} numbers do not fit one typed array`);
     }
     this.a = new Int32Array(nodes * this.stride);
-    this.rows = nodes;
-    this.mark = new Uint8Array(nodes);
   }
 
   /** Whether these rows fit machines of the given view sizes. */
@@ -332,105 +268,7 @@ export class RowViews implements ViewStore<number> {
     }
     shuffleOut(scratch, n, k, out, rng);
   }
-
-  /**
-   * `mergeShuffle` with the lookups made in `mark` instead of scans of the row (h32s measured
-   * the scans, a JavaScript loop over ≤ 35 numbers per incoming id and per evicted `prefer`
-   * entry, at 2.8× the self time of the arrays' builtin `indexOf`): the views' ids are marked
-   * (≤ 35 byte writes), each incoming id is one read, the row is rewritten as `removeAt` and
-   * `push` would, and the marks are cleared. The same entries, order and draws as
-   * `mergeShuffle`; it is used when an id is not a row number or the views break their
-   * invariants (an id twice, or in both views), which no machine's own operations produce.
-   */
-  merge(m: MergeArgs<number>): number {
-    const A = this.a;
-    const M = this.mark;
-    const { aOff, pOff: pv, self, first, hasFirst, incoming, prefer, pending, cap, rng } = m;
-    const limit = incoming.length < cap ? incoming.length : cap;
-    if (cap !== this.passiveSize || cap >= IN_ACTIVE || !this.markViews(aOff, pv)) return mergeShuffle(this, m);
-    const rows = this.rows;
-    let ok = !hasFirst || ((first >>> 0) === first && first < rows);
-    for (let i = 0; ok && i < limit; i++) {
-      const p = incoming[i];
-      ok = (p >>> 0) === p && p < rows;
-    }
-    if (!ok) {
-      this.unmark(aOff, pv);
-      return mergeShuffle(this, m);
-    }
-    const b = pv + 1;
-    let n = A[pv];
-    let added = 0;
-    let cursor = 0;
-    for (let i = hasFirst ? -1 : 0; i < limit; i++) {
-      const p = i < 0 ? first : incoming[i];
-      if (p === self || M[p] !== 0) continue;
-      if (pending.length > 0 && pending.indexOf(p) >= 0) continue;
-      if (n >= cap) {
-        let j = -1;
-        while (j < 0 && cursor < prefer.length) {
-          // An id outside the rows reads `undefined`: 0, not in the view (as a scan finds).
-          const k = M[prefer[cursor++]] & PASSIVE_INDEX;
-          if (k !== 0) j = k - 1;
-        }
-        if (j < 0) j = rng.int(n);
-        M[A[b + j]] = 0;
-        const last = n - 1;
-        if (j !== last) {
-          const moved = A[b + last];
-          A[b + j] = moved;
-          M[moved] = j + 1;
-        }
-        n = last;
-      }
-      A[b + n] = p;
-      M[p] = n + 1;
-      n++;
-      added++;
-    }
-    A[pv] = n;
-    this.unmark(aOff, pv);
-    return added;
-  }
-
-  /** Mark the ids of both views in `mark`; false (and nothing marked) when an id is not a
-   *  row number, or is in a view twice or in both. */
-  private markViews(aOff: number, pv: number): boolean {
-    const A = this.a;
-    const M = this.mark;
-    const rows = this.rows;
-    const na = A[aOff];
-    const np = A[pv];
-    for (let i = 0; i < na; i++) {
-      const x = A[aOff + 1 + i];
-      if (x < 0 || x >= rows || M[x] !== 0) return this.unmarkUpTo(aOff, i, pv, 0);
-      M[x] = IN_ACTIVE;
-    }
-    for (let i = 0; i < np; i++) {
-      const x = A[pv + 1 + i];
-      if (x < 0 || x >= rows || M[x] !== 0) return this.unmarkUpTo(aOff, na, pv, i);
-      M[x] = i + 1;
-    }
-    return true;
-  }
-
-  /** Clear the marks of the first `na` active and `np` passive entries; false. */
-  private unmarkUpTo(aOff: number, na: number, pv: number, np: number): boolean {
-    const A = this.a;
-    const M = this.mark;
-    for (let i = 0; i < na; i++) M[A[aOff + 1 + i]] = 0;
-    for (let i = 0; i < np; i++) M[A[pv + 1 + i]] = 0;
-    return false;
-  }
-
-  private unmark(aOff: number, pv: number): void {
-    this.unmarkUpTo(aOff, this.a[aOff], pv, this.a[pv]);
-  }
 }
-
-/** A `RowViews.mark` value: in the active view (the low bits: 1 + a passive view index). */
-const IN_ACTIVE = 0x80;
-const PASSIVE_INDEX = 0x7f;
 
 /** Remove `v` from view `off` of `s` if present; true if it was. */
 export function removeValue<P>(s: ViewStore<P>, off: number, v: P): boolean {
