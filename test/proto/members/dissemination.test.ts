@@ -8,15 +8,21 @@ import { ALIVE, FAILED, SUSPECT, pack } from '../../../src/proto/members/types.j
 
 const A = Array.from({ length: 24 }, (_, i) => addr(i + 1));
 
-test('flush: an overlay neighbour gets the batch without what it sent us; each ring subject only the members of its ring (bucket mod K)', () => {
-  const { m, io, store } = machine(A[0], A, { rings: 4 });
+/** A[0] started with overlay neighbours A[1] and A[2], its first flush done and its output cleared. */
+function twoNeighbours(cfg: Parameters<typeof machine>[2]) {
+  const h = machine(A[0], A, cfg);
   const [n1, n2] = [A[1], A[2]];
-  m.start(0);
-  m.neighborUp(n1, 0);
-  m.neighborUp(n2, 0);
-  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
-  io.take();
-  io.timers = [];
+  h.m.start(0);
+  h.m.neighborUp(n1, 0);
+  h.m.neighborUp(n2, 0);
+  h.m.handleTimer({ type: 'm-flush', due: 0 }, 0);
+  h.io.take();
+  h.io.timers = [];
+  return { ...h, n1, n2 };
+}
+
+test('flush: an overlay neighbour gets the batch without what it sent us; each ring subject only the members of its ring (bucket mod K)', () => {
+  const { m, io, store, n1, n2 } = twoNeighbours({ rings: 4 });
   const fromN1 = A.slice(3, 11);
   const fromN2 = A.slice(11, 13);
   m.handleMessage(n1, { type: 'm-changes', ids: fromN1, states: fromN1.map(() => pack(0, FAILED)), metas: null, sync: false }, 10);
@@ -449,14 +455,7 @@ test('a node that loses its last overlay link pulls within a probe period; the s
 });
 
 test('ringRelayAll false: ring subjects get only the changes no overlay batch brought (here: a ping\'s piggyback and our own); the overlay still gets everything', () => {
-  const { m, io, store } = machine(A[0], A, { rings: 4, ringRelayAll: false, piggybackPerMessage: 4 });
-  const [n1, n2] = [A[1], A[2]];
-  m.start(0);
-  m.neighborUp(n1, 0);
-  m.neighborUp(n2, 0);
-  m.handleTimer({ type: 'm-flush', due: 0 }, 0);
-  io.take();
-  io.timers = [];
+  const { m, io, store, n1, n2 } = twoNeighbours({ rings: 4, ringRelayAll: false, piggybackPerMessage: 4 });
   const byRing = m.detector.subjectsByRing();
   const K = byRing.length;
   const ringOnly = byRing.filter((p): p is string => p !== undefined && p !== n1 && p !== n2);
