@@ -48,16 +48,18 @@ function arg(name: string, dflt: number): number {
   return v;
 }
 
-/** `--prune-flood on|off`: the `pruneFlood` override (undefined: the machine's default). */
-function pruneArg(): boolean | undefined {
-  const i = process.argv.indexOf('--prune-flood');
+/** A two-way switch `--<name> <yes>|<no>` (undefined when absent: the machine's default);
+ *  `--prune-flood on|off` (`pruneFlood`), `--tally-repair on|off` (`tallyRepair`),
+ *  `--ring-relay all|news` (`ringRelayAll`). Anything else: a one-line error, exit 2. */
+function switchArg(name: string, yes: string, no: string): boolean | undefined {
+  const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return undefined;
   const v = process.argv[i + 1];
-  if (v !== 'on' && v !== 'off') {
-    process.stderr.write(`bench/members: --prune-flood: expected on or off, got ${JSON.stringify(v)}\n`);
+  if (v !== yes && v !== no) {
+    process.stderr.write(`bench/members: --${name}: expected ${yes} or ${no}, got ${JSON.stringify(v)}\n`);
     process.exit(2);
   }
-  return v === 'on';
+  return v === yes;
 }
 
 /** The process's peak resident set so far (bytes): the kernel's high-water mark (`VmHWM` in
@@ -70,30 +72,6 @@ function rssHighWater(): number {
   } catch {
     return 0;
   }
-}
-
-/** `--tally-repair on|off`: the `tallyRepair` override (undefined: the machine's default). */
-function tallyArg(): boolean | undefined {
-  const i = process.argv.indexOf('--tally-repair');
-  if (i < 0) return undefined;
-  const v = process.argv[i + 1];
-  if (v !== 'on' && v !== 'off') {
-    process.stderr.write(`bench/members: --tally-repair: expected on or off, got ${JSON.stringify(v)}\n`);
-    process.exit(2);
-  }
-  return v === 'on';
-}
-
-/** `--ring-relay all|news`: the `ringRelayAll` override (undefined: the machine's default). */
-function ringArg(): boolean | undefined {
-  const i = process.argv.indexOf('--ring-relay');
-  if (i < 0) return undefined;
-  const v = process.argv[i + 1];
-  if (v !== 'all' && v !== 'news') {
-    process.stderr.write(`bench/members: --ring-relay: expected all or news, got ${JSON.stringify(v)}\n`);
-    process.exit(2);
-  }
-  return v === 'all';
 }
 
 /** `--eager-feeders F`: the `eagerFeeders` override (undefined: the machine's default). */
@@ -116,10 +94,10 @@ async function main(): Promise<void> {
     process.stderr.write(`bench/members: --failed: expected a percentage in [10, 99], got ${failed}\n`);
     process.exit(2);
   }
-  const prune = pruneArg();
+  const prune = switchArg('prune-flood', 'on', 'off');
   const feeders = feedersArg();
-  const tally = tallyArg();
-  const ring = ringArg();
+  const tally = switchArg('tally-repair', 'on', 'off');
+  const ring = switchArg('ring-relay', 'all', 'news');
   const overrides = {
     ...(prune === undefined ? {} : { pruneFlood: prune }),
     ...(feeders === undefined ? {} : { eagerFeeders: feeders }),

@@ -435,14 +435,7 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
       return { type, count, join, hashes };
     }
     case 'm-digest': {
-      const nb = r.u8('bucket count');
-      if (nb > BUCKETS) throw new WireFault('limit-exceeded', `bucket count: ${nb}, limit ${BUCKETS}`);
-      const buckets: number[] = [];
-      for (let i = 0; i < nb; i++) {
-        const b = r.u8('bucket');
-        if (b >= BUCKETS) throw new WireFault('malformed', `bucket: ${b} is not below ${BUCKETS}`);
-        buckets.push(b);
-      }
+      const buckets = readBucketList(r, 'bucket');
       const e = readEntries(r, false);
       return { type, buckets, ids: e.ids, states: e.states };
     }
@@ -460,17 +453,24 @@ function readBody(r: Reader, type: MembersMessage<string>['type']): MembersMessa
       if (nc !== 0 && nc !== BUCKETS) throw new WireFault('malformed', `count count: expected 0 or ${BUCKETS}, got ${nc}`);
       const counts: number[] = [];
       for (let i = 0; i < nc; i++) counts.push(r.varint('count', MEMBERS_LIMITS.maxSeq));
-      const nw = r.u8('want count');
-      if (nw > BUCKETS) throw new WireFault('limit-exceeded', `want count: ${nw}, limit ${BUCKETS}`);
-      const want: number[] = [];
-      for (let i = 0; i < nw; i++) {
-        const b = r.u8('want');
-        if (b >= BUCKETS) throw new WireFault('malformed', `want: ${b} is not below ${BUCKETS}`);
-        want.push(b);
-      }
+      const want = readBucketList(r, 'want');
       return { type, counts, want };
     }
   }
+}
+
+/** A list of anti-entropy bucket numbers (`m-digest`'s buckets, `m-tally`'s wants): a u8 count,
+ *  at most BUCKETS, then one u8 each, below BUCKETS; errors name the field as `what`. */
+function readBucketList(r: Reader, what: string): number[] {
+  const n = r.u8(`${what} count`);
+  if (n > BUCKETS) throw new WireFault('limit-exceeded', `${what} count: ${n}, limit ${BUCKETS}`);
+  const list: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = r.u8(what);
+    if (b >= BUCKETS) throw new WireFault('malformed', `${what}: ${b} is not below ${BUCKETS}`);
+    list.push(b);
+  }
+  return list;
 }
 
 /** Decode the `data` of a membership `direct` frame. Never throws. */
