@@ -77,9 +77,12 @@ export class Dissemination<P> {
   private flushArmed = false;
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
-  /** Members learned without their meta, to ask at the next flush; and those asked, asked
-   *  again every sync tick while the meta is still missing (the answer may be lost). */
-  private readonly needMeta = new Set<P>();
+  /** Members learned without their meta, to ask at a flush (`metaAskWaitMs` after we heard
+   *  of them: the time they were noted), and those asked, asked again every sync tick while the
+   *  meta is still missing (the answer may be lost). */
+  private readonly needMeta = new Map<P, number>();
+  /** The time of the last input that could adopt a member (`absorb`, `onChanges`, a flush). */
+  private clock = -Infinity;
   private readonly askedMeta = new Set<P>();
   /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
    *  flood-tree.ts). */
@@ -141,7 +144,7 @@ export class Dissemination<P> {
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
   wantMeta(m: P): void {
     if (this.askedMeta.size + this.needMeta.size >= this.config.maxEntriesPerMessage) return;
-    this.needMeta.add(m);
+    if (!this.needMeta.has(m)) this.needMeta.set(m, this.clock);
     this.armFlush();
   }
 
@@ -200,9 +203,16 @@ export class Dissemination<P> {
    *  tallies due (tally.ts), and the flushes they still need. */
   flush(now: number): void {
     this.flushArmed = false;
+    this.clock = now;
     const more = this.tally !== null && this.tally.tick(now);
+    const wait = this.askDueMetas(now);
     this.flushBatch();
     if (more) this.armFlush();
+    if (wait > 0 && !this.flushArmed) {
+      // Only metas to wait for: one wake-up when the first is due.
+      this.flushArmed = true;
+      this.io.timer(Math.max(wait, this.config.flushIntervalMs), { type: 'm-flush', due: 0 });
+    }
   }
 
   /** An `m-tally` (tally.ts). */
@@ -210,11 +220,26 @@ export class Dissemination<P> {
     if (this.tally !== null && this.tally.onTally(from, counts, want, now)) this.armFlush();
   }
 
-  private flushBatch(): void {
-    if (this.needMeta.size > 0) {
-      this.askMetas([...this.needMeta]);
-      this.needMeta.clear();
+  /** Ask the members noted `metaAskWaitMs` ago or earlier for their metas (`wantMeta`);
+   *  returns how long until the next of the others is due (0: none left). */
+  private askDueMetas(now: number): number {
+    if (this.needMeta.size === 0) return 0;
+    const due: P[] = [];
+    let next = Infinity;
+    for (const [m, at] of this.needMeta) {
+      const left = at + this.config.metaAskWaitMs - now;
+      if (left > 0) {
+        next = Math.min(next, left);
+        continue;
+      }
+      due.push(m);
+      this.needMeta.delete(m);
     }
+    this.askMetas(due);
+    return next === Infinity ? 0 : next;
+  }
+
+  private flushBatch(): void {
     const n = this.queue.length;
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjectsByRing().every((x) => x === undefined)) {
@@ -284,7 +309,7 @@ export class Dissemination<P> {
     let skip: number[] | null = null;
     let kept = 0;
     for (let i = 0; i < n; i++) {
-      if (this.keepFor(p, msg.ids[i], srcs[i], rings, ringOf, i)) {
+      if (this.keepFor(p, msg.ids[i], msg.states[i], srcs[i], rings, ringOf, i)) {
         kept++;
         continue;
       }
@@ -298,11 +323,13 @@ export class Dissemination<P> {
   /** Whether change `i` of a batch (about `m`, brought by `src`) goes to `p` (see `sendBatch`):
    *  not back to its source; to a ring subject only our own entry (a join, a refutation, a
    *  leave: one entry, every ring subject gets it) and its rings' share, and without
-   *  `ringRelayAll` only if no overlay neighbour's batch brought it. */
-  private keepFor(p: P, m: P, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
+   *  `ringRelayAll` only if no overlay neighbour's batch brought it, and without `ringRelayUp`
+   *  only if it takes the member down. */
+  private keepFor(p: P, m: P, state: number, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
     if (src === p) return false;
     if (rings < 0 || m === this.self) return true;
     if (ringOf === null || ringOf[i] < 0 || (rings & (1 << ringOf[i])) === 0) return false;
+    if (!this.config.ringRelayUp && isUp(state)) return false;
     return this.config.ringRelayAll || src === undefined || !this.nbrs.has(src);
   }
 
@@ -331,9 +358,17 @@ export class Dissemination<P> {
 
   /** Changes piggybacked on a ping or ack. */
   absorb(ids: P[], states: number[], now: number): void {
+    this.clock = now;
     this.relaying = true;
     for (let i = 0; i < ids.length; i++) if (!this.known(ids[i], states[i])) this.apply(ids[i], states[i], null, false, now);
     this.relaying = false;
+  }
+
+  /** A meta that filled one we lacked, at the state we hold (`metaAskWaitMs` > 0): flooded on,
+   *  as the change was (not back to its sender), since we may have relayed the entry without it
+   *  and our neighbours would then each ask the member. */
+  private floodMeta(m: P, state: number, meta: MemberMeta): void {
+    if (this.queue.push(m, state, meta, this.from)) this.armFlush();
   }
 
   /** Dedupe before the merge: an entry about another member that we already hold at this
@@ -357,6 +392,7 @@ export class Dissemination<P> {
   onChanges(from: P, msg: Changes<P>, now: number): void {
     const { ids, states, metas } = msg;
     const skip = msg.skip ?? null;
+    this.clock = now;
     this.from = msg.sync ? undefined : from;
     this.relaying = true;
     const flood = !msg.sync && this.nbrs.has(from);
@@ -374,7 +410,9 @@ export class Dissemination<P> {
       // the merge gets the state we hold (the dedupe of `known`, inlined).
       const cur = this.store.get(m);
       if (meta === null && states[i] <= cur) continue;
+      const lacked = meta !== null && states[i] === cur && this.config.metaAskWaitMs > 0 && this.store.meta(m) === undefined;
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
+      else if (lacked && this.store.meta(m) !== undefined) this.floodMeta(m, cur, meta);
     }
     if (fresh > 0) this.newsAt = now;
     if (flood && fresh > 0) this.fedAt = now;
