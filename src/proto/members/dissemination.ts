@@ -82,7 +82,9 @@ export class Dissemination<P> {
    *  meta is still missing (the answer may be lost). */
   private readonly needMeta = new Map<P, number>();
   /** The time of the last input that could adopt a member (`absorb`, `onChanges`, a flush). */
-  private clock = -Infinity;
+  private clock = 0;
+  /** When the armed meta-ask timer is due (-∞: none armed; `armMetaAsk`). */
+  private metaAskDue = -Infinity;
   private readonly askedMeta = new Set<P>();
   /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
    *  flood-tree.ts). */
@@ -144,8 +146,18 @@ export class Dissemination<P> {
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
   wantMeta(m: P): void {
     if (this.askedMeta.size + this.needMeta.size >= this.config.maxEntriesPerMessage) return;
-    if (!this.needMeta.has(m)) this.needMeta.set(m, this.clock);
-    this.armFlush();
+    if (this.needMeta.has(m)) return;
+    this.needMeta.set(m, this.clock);
+    if (this.config.metaAskWaitMs === 0) this.armFlush();
+    else this.armMetaAsk(this.config.metaAskWaitMs);
+  }
+
+  /** With `metaAskWaitMs`: a flush timer of its own (`due` > 0: when the first ask is due) for
+   *  the meta asks, so that a change queued meanwhile still leaves at the next flush period. */
+  private armMetaAsk(wait: number): void {
+    if (this.metaAskDue > -Infinity) return;
+    this.metaAskDue = this.clock + wait;
+    this.io.timer(wait, { type: 'm-flush', due: this.metaAskDue });
   }
 
   private armFlush(): void {
@@ -201,18 +213,20 @@ export class Dissemination<P> {
 
   /** Send (at most) one batch of queued changes to every neighbour; with `tallyRepair`, the
    *  tallies due (tally.ts), and the flushes they still need. */
-  flush(now: number): void {
-    this.flushArmed = false;
+  flush(now: number, due = 0): void {
     this.clock = now;
+    if (due > 0) {
+      // The meta-ask timer (`armMetaAsk`), not a flush period.
+      this.metaAskDue = -Infinity;
+      const wait = this.askDueMetas(now);
+      if (wait > 0) this.armMetaAsk(wait);
+      return;
+    }
+    this.flushArmed = false;
     const more = this.tally !== null && this.tally.tick(now);
-    const wait = this.askDueMetas(now);
+    this.askDueMetas(now);
     this.flushBatch();
     if (more) this.armFlush();
-    if (wait > 0 && !this.flushArmed) {
-      // Only metas to wait for: one wake-up when the first is due.
-      this.flushArmed = true;
-      this.io.timer(Math.max(wait, this.config.flushIntervalMs), { type: 'm-flush', due: 0 });
-    }
   }
 
   /** An `m-tally` (tally.ts). */
@@ -309,7 +323,7 @@ export class Dissemination<P> {
     let skip: number[] | null = null;
     let kept = 0;
     for (let i = 0; i < n; i++) {
-      if (this.keepFor(p, msg.ids[i], msg.states[i], srcs[i], rings, ringOf, i)) {
+      if (this.keepFor(p, msg.ids[i], srcs[i], rings, ringOf, i)) {
         kept++;
         continue;
       }
@@ -323,13 +337,11 @@ export class Dissemination<P> {
   /** Whether change `i` of a batch (about `m`, brought by `src`) goes to `p` (see `sendBatch`):
    *  not back to its source; to a ring subject only our own entry (a join, a refutation, a
    *  leave: one entry, every ring subject gets it) and its rings' share, and without
-   *  `ringRelayAll` only if no overlay neighbour's batch brought it, and without `ringRelayUp`
-   *  only if it takes the member down. */
-  private keepFor(p: P, m: P, state: number, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
+   *  `ringRelayAll` only if no overlay neighbour's batch brought it. */
+  private keepFor(p: P, m: P, src: P | undefined, rings: number, ringOf: Int8Array | null, i: number): boolean {
     if (src === p) return false;
     if (rings < 0 || m === this.self) return true;
     if (ringOf === null || ringOf[i] < 0 || (rings & (1 << ringOf[i])) === 0) return false;
-    if (!this.config.ringRelayUp && isUp(state)) return false;
     return this.config.ringRelayAll || src === undefined || !this.nbrs.has(src);
   }
 

@@ -317,7 +317,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-suspect-timeout':
         return this.detector.suspectTimeout(t.subject, t.due, now);
       case 'm-flush':
-        return this.spread.flush(now);
+        return this.spread.flush(now, t.due);
       case 'm-sync-tick':
         return this.spread.syncTick(now, this.detector.troubled(now), t.due);
       case 'm-reconnect-tick': {

@@ -328,14 +328,6 @@ export interface MembersConfig {
    *  overlay component already, and the ring links are there for the components no overlay
    *  link enters. Default true (docs/results.md, h33w). */
   ringRelayAll: boolean;
-  /** Whether a flush relays to this node's ring subjects the changes that bring another member
-   *  up (a join, a refutation, a meta update): false sends a ring subject, of others' changes,
-   *  only those that take a member down (`failed`, `left`), besides our own entry as before. A
-   *  new member's `alive` reaches everyone over the overlay flood (and a new link's sync); the
-   *  ring links are there for components no overlay link enters, which a mass crash makes.
-   *  Default true (the simulator's figures); the agent turns it off, where a fleet's join sent
-   *  ~30 % of its `m-changes` as ring datagrams (docs/results.md, h33j and h34j). */
-  ringRelayUp: boolean;
   /** How long a member first heard of without its meta (name, tags: a ping's piggyback, a
    *  digest) waits before we ask it (`m-meta-req`, at a flush): the flood that brought everyone
    *  its `alive` brings the meta too, and with a wait above 0 a meta that fills one we lacked is
@@ -374,7 +366,6 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   eagerFeeders: 0,
   tallyRepair: false,
   ringRelayAll: true,
-  ringRelayUp: true,
   metaAskWaitMs: 0,
 });
 
@@ -418,7 +409,6 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
   if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
   if (typeof c.ringRelayAll !== 'boolean') return { ok: false, reason: `ringRelayAll: expected a boolean, got ${String(c.ringRelayAll)}` };
-  if (typeof c.ringRelayUp !== 'boolean') return { ok: false, reason: `ringRelayUp: expected a boolean, got ${String(c.ringRelayUp)}` };
   return { ok: true, config: c };
 }
 
