@@ -83,8 +83,8 @@ export class Dissemination<P> {
   private readonly needMeta = new Map<P, number>();
   /** The time of the last input that could adopt a member (`absorb`, `onChanges`, a flush). */
   private clock = 0;
-  /** When the armed meta-ask timer is due (-∞: none armed; `armMetaAsk`). */
-  private metaAskDue = -Infinity;
+  /** An `m-meta-ask` timer is armed (`armMetaAsk`). */
+  private metaAskArmed = false;
   private readonly askedMeta = new Set<P>();
   /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
    *  flood-tree.ts). */
@@ -152,12 +152,20 @@ export class Dissemination<P> {
     else this.armMetaAsk(this.config.metaAskWaitMs);
   }
 
-  /** With `metaAskWaitMs`: a flush timer of its own (`due` > 0: when the first ask is due) for
-   *  the meta asks, so that a change queued meanwhile still leaves at the next flush period. */
+  /** With `metaAskWaitMs`: a timer of its own for the meta asks (`m-meta-ask`, one armed at a
+   *  time), so that a change queued meanwhile still leaves at the next flush period. */
   private armMetaAsk(wait: number): void {
-    if (this.metaAskDue > -Infinity) return;
-    this.metaAskDue = this.clock + wait;
-    this.io.timer(wait, { type: 'm-flush', due: this.metaAskDue });
+    if (this.metaAskArmed) return;
+    this.metaAskArmed = true;
+    this.io.timer(wait, { type: 'm-meta-ask', due: this.clock + wait });
+  }
+
+  /** The `m-meta-ask` timer: ask those due, and arm it again for the next if any wait. */
+  metaAsk(now: number): void {
+    this.clock = now;
+    this.metaAskArmed = false;
+    const wait = this.askDueMetas(now);
+    if (wait > 0) this.armMetaAsk(wait);
   }
 
   private armFlush(): void {
@@ -213,15 +221,8 @@ export class Dissemination<P> {
 
   /** Send (at most) one batch of queued changes to every neighbour; with `tallyRepair`, the
    *  tallies due (tally.ts), and the flushes they still need. */
-  flush(now: number, due = 0): void {
+  flush(now: number): void {
     this.clock = now;
-    if (due > 0) {
-      // The meta-ask timer (`armMetaAsk`), not a flush period.
-      this.metaAskDue = -Infinity;
-      const wait = this.askDueMetas(now);
-      if (wait > 0) this.armMetaAsk(wait);
-      return;
-    }
     this.flushArmed = false;
     const more = this.tally !== null && this.tally.tick(now);
     this.askDueMetas(now);

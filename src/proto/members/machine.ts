@@ -317,7 +317,9 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-suspect-timeout':
         return this.detector.suspectTimeout(t.subject, t.due, now);
       case 'm-flush':
-        return this.spread.flush(now, t.due);
+        return this.spread.flush(now);
+      case 'm-meta-ask':
+        return this.spread.metaAsk(now);
       case 'm-sync-tick':
         return this.spread.syncTick(now, this.detector.troubled(now), t.due);
       case 'm-reconnect-tick': {

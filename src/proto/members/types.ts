@@ -179,6 +179,8 @@ export type MembersTimer<P> =
   | { type: 'm-relay-timeout'; seq: number; due: number }
   | { type: 'm-suspect-timeout'; subject: P; due: number }
   | { type: 'm-flush'; due: number }
+  /** The meta asks due (`metaAskWaitMs` > 0; dissemination.ts `armMetaAsk`). */
+  | { type: 'm-meta-ask'; due: number }
   | { type: 'm-sync-tick'; due: number }
   | { type: 'm-reconnect-tick'; due: number }
   | { type: 'm-reap-tick'; due: number }

@@ -31,9 +31,10 @@ test('metaAskWaitMs: a meta the flood brings during the wait is recorded and flo
   m.handleMessage(A[3], { type: 'm-ping', seq: 1, ids: [X], states: [pack(2, ALIVE)] }, 100);
   assert.equal(store.meta(X), undefined);
   const timers = io.takeTimers('m-flush');
-  assert.deepEqual(timers, [{ delay: 300, t: { type: 'm-flush', due: 400 } }, { delay: 200, t: { type: 'm-flush', due: 0 } }], 'the meta ask 300 ms on, and the flush period');
+  assert.deepEqual(timers, [{ delay: 200, t: { type: 'm-flush', due: 0 } }], 'the flush period');
+  assert.deepEqual(io.takeTimers('m-meta-ask'), [{ delay: 300, t: { type: 'm-meta-ask', due: 400 } }], 'the meta ask, 300 ms on');
   // The flush period: the join relayed (without the meta we lack), no ask yet.
-  m.handleTimer(timers[1].t, 300);
+  m.handleTimer(timers[0].t, 300);
   assert.deepEqual(metaReqs(io.take()), []);
   // The flood brings X with its meta at the state we hold.
   const meta = { name: 'x', tags: { dc: 'a' } };
@@ -48,7 +49,7 @@ test('metaAskWaitMs: a meta the flood brings during the wait is recorded and flo
   assert.ok(withMeta(A[1]), 'A[1] (which had the entry from us without it) gets the meta');
   assert.ok(!out.some((s) => s.to === A[2]), 'not back to the sender');
   // The meta-ask timer finds nothing left to ask.
-  m.handleTimer({ type: 'm-flush', due: 400 }, 400);
+  m.handleTimer({ type: 'm-meta-ask', due: 400 }, 400);
   assert.deepEqual(metaReqs(io.take()), []);
   assert.deepEqual(io.takeTimers(), []);
 });
@@ -56,7 +57,8 @@ test('metaAskWaitMs: a meta the flood brings during the wait is recorded and flo
 test('metaAskWaitMs: with no meta by then the member is asked when the wait ends; a change queued meanwhile leaves at the next flush period, not then', () => {
   const { m, io } = setup(300);
   m.handleMessage(A[3], { type: 'm-ping', seq: 1, ids: [X], states: [pack(0, ALIVE)] }, 100);
-  const [ask, period] = io.takeTimers('m-flush');
+  const [period] = io.takeTimers('m-flush');
+  const [ask] = io.takeTimers('m-meta-ask');
   assert.deepEqual([ask.t.due, period.t.due], [400, 0]);
   m.handleTimer(period.t, 300);
   io.take();
@@ -74,12 +76,12 @@ test('metaAskWaitMs: a second member heard of during the wait gets a timer when 
   const { m, io } = setup(300);
   m.handleMessage(A[3], { type: 'm-ping', seq: 1, ids: [X], states: [pack(0, ALIVE)] }, 100);
   m.handleMessage(A[3], { type: 'm-ping', seq: 2, ids: [Y], states: [pack(0, ALIVE)] }, 250);
-  const asks = io.takeTimers('m-flush').filter((x) => x.t.due > 0);
+  const asks = io.takeTimers('m-meta-ask');
   assert.equal(asks.length, 1, 'one meta-ask timer at a time');
   m.handleTimer(asks[0].t, 400);
   assert.deepEqual(metaReqs(io.take()).map((s) => s.to), [X]);
-  const again = io.takeTimers('m-flush').filter((x) => x.t.due > 0);
-  assert.deepEqual(again, [{ delay: 150, t: { type: 'm-flush', due: 550 } }], 'Y is due 300 ms after t = 250');
+  const again = io.takeTimers('m-meta-ask');
+  assert.deepEqual(again, [{ delay: 150, t: { type: 'm-meta-ask', due: 550 } }], 'Y is due 300 ms after t = 250');
   m.handleTimer(again[0].t, 550);
   assert.deepEqual(metaReqs(io.take()).map((s) => s.to), [Y]);
 });
@@ -89,6 +91,7 @@ test('metaAskWaitMs 0 (the default): asked at the next flush, as before; a value
   m.handleMessage(A[3], { type: 'm-ping', seq: 1, ids: [X], states: [pack(0, ALIVE)] }, 100);
   const timers = io.takeTimers('m-flush');
   assert.deepEqual(timers.map((x) => x.t), [{ type: 'm-flush', due: 0 }]);
+  assert.deepEqual(io.takeTimers('m-meta-ask'), [], 'no timer of its own');
   m.handleTimer(timers[0].t, 300);
   assert.deepEqual(metaReqs(io.take()).map((s) => s.to), [X]);
   const r = resolveMembersConfig({ metaAskWaitMs: -1 });
