@@ -6,7 +6,7 @@
  * itself (which buckets an `m-digest` lists, and its answer) is digest.ts.
  */
 import type { Rng } from '../types.js';
-import { BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+import { ALIVE, BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
@@ -77,14 +77,9 @@ export class Dissemination<P> {
   private flushArmed = false;
   /** Piggyback buffer (SWIM §4.4; piggyback.ts). */
   private readonly piggy = new PiggybackRing<P>();
-  /** Members learned without their meta, to ask at a flush (`metaAskWaitMs` after we heard
-   *  of them: the time they were noted), and those asked, asked again every sync tick while the
-   *  meta is still missing (the answer may be lost). */
-  private readonly needMeta = new Map<P, number>();
-  /** The time of the last input that could adopt a member (`absorb`, `onChanges`, a flush). */
-  private clock = 0;
-  /** An `m-meta-ask` timer is armed (`armMetaAsk`). */
-  private metaAskArmed = false;
+  /** Members learned without their meta, to ask at the next flush; and those asked, asked
+   *  again every sync tick while the meta is still missing (the answer may be lost). */
+  private readonly needMeta = new Set<P>();
   private readonly askedMeta = new Set<P>();
   /** Which neighbours get and send our whole batches (`pruneFlood`, `eagerFeeders`;
    *  flood-tree.ts). */
@@ -135,6 +130,8 @@ export class Dissemination<P> {
     if (this.tree.pruning && (suspect || statusOf(state) === FAILED)) this.tree.feederDown(m, now);
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
+    // Without `floodWithoutMeta`, a join heard without its meta waits for it (`floodMeta`).
+    if (!this.config.floodWithoutMeta && meta === null && m !== this.self && statusOf(state) === ALIVE && (prev < 0 || !isUp(prev)) && this.store.meta(m) === undefined) return;
     // A change about us (a refutation of what the sender said) goes back to the sender too.
     if (!this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) return;
     if (!this.flushArmed) {
@@ -146,26 +143,8 @@ export class Dissemination<P> {
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
   wantMeta(m: P): void {
     if (this.askedMeta.size + this.needMeta.size >= this.config.maxEntriesPerMessage) return;
-    if (this.needMeta.has(m)) return;
-    this.needMeta.set(m, this.clock);
-    if (this.config.metaAskWaitMs === 0) this.armFlush();
-    else this.armMetaAsk(this.config.metaAskWaitMs);
-  }
-
-  /** With `metaAskWaitMs`: a timer of its own for the meta asks (`m-meta-ask`, one armed at a
-   *  time), so that a change queued meanwhile still leaves at the next flush period. */
-  private armMetaAsk(wait: number): void {
-    if (this.metaAskArmed) return;
-    this.metaAskArmed = true;
-    this.io.timer(wait, { type: 'm-meta-ask', due: this.clock + wait });
-  }
-
-  /** The `m-meta-ask` timer: ask those due, and arm it again for the next if any wait. */
-  metaAsk(now: number): void {
-    this.clock = now;
-    this.metaAskArmed = false;
-    const wait = this.askDueMetas(now);
-    if (wait > 0) this.armMetaAsk(wait);
+    this.needMeta.add(m);
+    this.armFlush();
   }
 
   private armFlush(): void {
@@ -222,10 +201,8 @@ export class Dissemination<P> {
   /** Send (at most) one batch of queued changes to every neighbour; with `tallyRepair`, the
    *  tallies due (tally.ts), and the flushes they still need. */
   flush(now: number): void {
-    this.clock = now;
     this.flushArmed = false;
     const more = this.tally !== null && this.tally.tick(now);
-    this.askDueMetas(now);
     this.flushBatch();
     if (more) this.armFlush();
   }
@@ -235,26 +212,11 @@ export class Dissemination<P> {
     if (this.tally !== null && this.tally.onTally(from, counts, want, now)) this.armFlush();
   }
 
-  /** Ask the members noted `metaAskWaitMs` ago or earlier for their metas (`wantMeta`);
-   *  returns how long until the next of the others is due (0: none left). */
-  private askDueMetas(now: number): number {
-    if (this.needMeta.size === 0) return 0;
-    const due: P[] = [];
-    let next = Infinity;
-    for (const [m, at] of this.needMeta) {
-      const left = at + this.config.metaAskWaitMs - now;
-      if (left > 0) {
-        next = Math.min(next, left);
-        continue;
-      }
-      due.push(m);
-      this.needMeta.delete(m);
-    }
-    this.askMetas(due);
-    return next === Infinity ? 0 : next;
-  }
-
   private flushBatch(): void {
+    if (this.needMeta.size > 0) {
+      this.askMetas([...this.needMeta]);
+      this.needMeta.clear();
+    }
     const n = this.queue.length;
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjectsByRing().every((x) => x === undefined)) {
@@ -371,15 +333,14 @@ export class Dissemination<P> {
 
   /** Changes piggybacked on a ping or ack. */
   absorb(ids: P[], states: number[], now: number): void {
-    this.clock = now;
     this.relaying = true;
     for (let i = 0; i < ids.length; i++) if (!this.known(ids[i], states[i])) this.apply(ids[i], states[i], null, false, now);
     this.relaying = false;
   }
 
-  /** A meta that filled one we lacked, at the state we hold (`metaAskWaitMs` > 0): flooded on,
-   *  as the change was (not back to its sender), since we may have relayed the entry without it
-   *  and our neighbours would then each ask the member. */
+  /** Without `floodWithoutMeta`: the meta of a join we held back (`enqueue`) has come, at the
+   *  state we hold: the join is flooded now, with it (not back to the sender of a flooded
+   *  batch). */
   private floodMeta(m: P, state: number, meta: MemberMeta): void {
     if (this.queue.push(m, state, meta, this.from)) this.armFlush();
   }
@@ -405,7 +366,6 @@ export class Dissemination<P> {
   onChanges(from: P, msg: Changes<P>, now: number): void {
     const { ids, states, metas } = msg;
     const skip = msg.skip ?? null;
-    this.clock = now;
     this.from = msg.sync ? undefined : from;
     this.relaying = true;
     const flood = !msg.sync && this.nbrs.has(from);
@@ -423,7 +383,7 @@ export class Dissemination<P> {
       // the merge gets the state we hold (the dedupe of `known`, inlined).
       const cur = this.store.get(m);
       if (meta === null && states[i] <= cur) continue;
-      const lacked = meta !== null && states[i] === cur && this.config.metaAskWaitMs > 0 && this.store.meta(m) === undefined;
+      const lacked = meta !== null && states[i] === cur && !this.config.floodWithoutMeta && this.store.meta(m) === undefined;
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
       else if (lacked && this.store.meta(m) !== undefined) this.floodMeta(m, cur, meta);
     }

@@ -318,8 +318,6 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
         return this.detector.suspectTimeout(t.subject, t.due, now);
       case 'm-flush':
         return this.spread.flush(now);
-      case 'm-meta-ask':
-        return this.spread.metaAsk(now);
       case 'm-sync-tick':
         return this.spread.syncTick(now, this.detector.troubled(now), t.due);
       case 'm-reconnect-tick': {

@@ -179,8 +179,6 @@ export type MembersTimer<P> =
   | { type: 'm-relay-timeout'; seq: number; due: number }
   | { type: 'm-suspect-timeout'; subject: P; due: number }
   | { type: 'm-flush'; due: number }
-  /** The meta asks due (`metaAskWaitMs` > 0; dissemination.ts `armMetaAsk`). */
-  | { type: 'm-meta-ask'; due: number }
   | { type: 'm-sync-tick'; due: number }
   | { type: 'm-reconnect-tick'; due: number }
   | { type: 'm-reap-tick'; due: number }
@@ -330,13 +328,14 @@ export interface MembersConfig {
    *  overlay component already, and the ring links are there for the components no overlay
    *  link enters. Default true (docs/results.md, h33w). */
   ringRelayAll: boolean;
-  /** How long a member first heard of without its meta (name, tags: a ping's piggyback, a
-   *  digest) waits before we ask it (`m-meta-req`, at a flush): the flood that brought everyone
-   *  its `alive` brings the meta too, and with a wait above 0 a meta that fills one we lacked is
-   *  flooded on (our neighbours may have had the entry from us without it). 0: asked at the next
-   *  flush, nothing flooded on (the simulator's figures). The agent waits 300 ms (three of its
-   *  burst flush periods, src/agent/members.ts; docs/results.md, h34j). */
-  metaAskWaitMs: number;
+  /** Whether a member's join heard without its meta (name, tags: a ping's piggyback, a digest)
+   *  is flooded at once, without it. false: it is flooded when the meta comes (the member's
+   *  answer to our `m-meta-req`, or the flood), with it (dissemination.ts `floodMeta`), so our
+   *  neighbours, which the member's own flood reaches with its meta, do not each learn it
+   *  without and ask the member too. Default true (the simulator's figures); the agent turns it
+   *  off: `npm run bench:join-cost -- --nodes 50`, `m-meta-req` 25–73 against 89–126 per join
+   *  in alternated runs (docs/results.md, h34j). */
+  floodWithoutMeta: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -368,7 +367,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   eagerFeeders: 0,
   tallyRepair: false,
   ringRelayAll: true,
-  metaAskWaitMs: 0,
+  floodWithoutMeta: true,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -398,7 +397,6 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
     int('linkFailedSuspicionMs', 0, 600_000),
     int('incarnation', 0, MAX_INCARNATION),
     int('eagerFeeders', 0, 16),
-    int('metaAskWaitMs', 0, 600_000),
   ];
   for (const e of checks) if (e !== null) return { ok: false, reason: e };
   if (!(typeof c.suspicionMult === 'number' && c.suspicionMult > 0 && c.suspicionMult <= 100)) {
@@ -411,6 +409,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
   if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
   if (typeof c.ringRelayAll !== 'boolean') return { ok: false, reason: `ringRelayAll: expected a boolean, got ${String(c.ringRelayAll)}` };
+  if (typeof c.floodWithoutMeta !== 'boolean') return { ok: false, reason: `floodWithoutMeta: expected a boolean, got ${String(c.floodWithoutMeta)}` };
   return { ok: true, config: c };
 }
 
