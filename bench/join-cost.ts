@@ -36,6 +36,9 @@
  * - `overlay_after_join`: the HyParView overlay at the end of those 8 s (every agent's active
  *   view from `/v1/info`): view sizes, symmetric links, links listed by one end only, and
  *   connected components (a join that costs less must still leave one symmetric overlay);
+ * - `timeline`: the join's wall time per agent: first spawn → its first answer (start-up, CPU
+ *   queueing included) → the first poll that saw it list all N alive; and at its first answer
+ *   how many members it listed alive and whether it had an overlay neighbour yet;
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -201,11 +204,15 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
     // Each agent's CPU when it first answers (`start_cpu_ms`).
     const at: AtUp = { cpu: [], framesIn: [], framesOut: [], inByType: {}, membersInByType: {} };
     const cpuAtUp = at.cpu;
+    const tl: Timeline = { upAt: [], aliveAtUp: [], nbrsAtUp: [], listedAt: [] };
     const up = async (i: number): Promise<void> => {
-      await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
+      const first = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
       if (cpuAtUp[i] !== undefined) return;
       cpuAtUp[i] = cpuMsOf(kids[i]?.pid);
+      tl.upAt[i] = performance.now() - t0;
+      tl.aliveAtUp[i] = aliveIn(first);
       const info = await getJson<Info>(keepAlive, api(i), '/v1/info');
+      tl.nbrsAtUp[i] = info.neighbors.length;
       at.framesIn[i] = total(info.stats.messagesIn);
       at.framesOut[i] = total(info.stats.messagesOut);
       addInto(at.inByType, info.stats.messagesIn);
@@ -219,7 +226,9 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
     const joined = await until(120_000, async () => {
       polls++;
       const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
-      return lists.every((l) => l.members.filter((m) => m.status === 'alive').length === n) || undefined;
+      const t = performance.now() - t0;
+      for (const [i, l] of lists.entries()) if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = t;
+      return lists.every((l) => aliveIn(l) === n) || undefined;
     }, 20);
     if (joined === undefined) {
       // Say what was missing: each agent's count of alive members, who is not alive where,
@@ -286,11 +295,50 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       fleet_out_after_join: outAfter,
       members_out_after_join: membersAfter,
       overlay_after_join: overlayFigures(infosAfter),
+      timeline: timelineFigures(tl, n, lastUp - t0),
     };
   } finally {
     keepAlive.destroy();
     await stopAll(kids.filter((k) => k !== undefined), 3000);
   }
+}
+
+const aliveIn = (l: MembersReply): number => l.members.filter((m) => m.status === 'alive').length;
+
+/** Per agent (index): when it first answered and when the polls first saw it list every member
+ *  alive (ms from the first spawn), and what its first answer and the `/v1/info` right after
+ *  showed (members alive, overlay neighbours). */
+interface Timeline {
+  upAt: number[];
+  aliveAtUp: number[];
+  nbrsAtUp: number[];
+  listedAt: number[];
+}
+
+/** The join's wall time per agent (`timeline`): from the first spawn to its first answer (its
+ *  start-up, CPU queueing included) and from that answer to the first poll that saw it list
+ *  every member alive. The polls start once every agent has answered, so an agent complete
+ *  before that shows at the first poll: `complete_at_first_poll` counts them. */
+function timelineFigures(tl: Timeline, n: number, lastUpMs: number): Record<string, number> {
+  const r0 = (x: number): number => Math.round(x);
+  const pct = (xs: number[], q: number): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return r0(v[Math.min(v.length - 1, Math.floor(q * (v.length - 1)))]);
+  };
+  const gap = tl.listedAt.map((t, i) => t - tl.upAt[i]);
+  const firstPoll = Math.min(...tl.listedAt);
+  return {
+    up_p50_ms: pct(tl.upAt, 0.5),
+    up_max_ms: r0(lastUpMs),
+    listed_p50_ms: pct(tl.listedAt, 0.5),
+    listed_max_ms: pct(tl.listedAt, 1),
+    up_to_listed_p50_ms: pct(gap, 0.5),
+    up_to_listed_max_ms: pct(gap, 1),
+    complete_at_first_poll: tl.listedAt.filter((t) => t === firstPoll).length,
+    alive_at_up_p50: pct(tl.aliveAtUp, 0.5),
+    listed_all_at_up: tl.aliveAtUp.filter((a) => a === n).length,
+    no_neighbour_at_up: tl.nbrsAtUp.filter((k) => k === 0).length,
+  };
 }
 
 /** The overlay 8 s after the join, from every agent's `/v1/info` `neighbors` (its HyParView
@@ -379,6 +427,7 @@ async function main(): Promise<void> {
     `frames the fleet sent in those 8 s: ${JSON.stringify(r.fleet_out_after_join)}`,
     `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
     `the overlay then (active views: sizes, symmetric links, links listed by one end only, components): ${JSON.stringify(r.overlay_after_join)}`,
+    `per agent, ms from the first spawn (first answer; first poll listing all ${n} alive) and at its first answer (members alive, agents with no neighbour): ${JSON.stringify(r.timeline)}`,
       ];
   const printed = lines.filter((l) => l !== '');
   process.stdout.write(printed.join('\n') + '\n');

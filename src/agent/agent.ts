@@ -255,7 +255,7 @@ export class Agent implements ApiBackend {
       name,
       tags: restored.tags,
       incarnation: inc,
-      config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS, indirectBothWays: true, linkSyncOnce: true },
+      config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS, indirectBothWays: true, linkSyncOnce: true, floodWithoutMeta: false },
       seed: (Date.now() ^ (process.pid << 8)) >>> 0,
       version: versionText(this.version),
       onEvent: (e) => this.onMemberEvent(e),

@@ -6,7 +6,7 @@
  * itself (which buckets an `m-digest` lists, and its answer) is digest.ts.
  */
 import type { Rng } from '../types.js';
-import { BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+import { ALIVE, BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
@@ -130,6 +130,8 @@ export class Dissemination<P> {
     if (this.tree.pruning && (suspect || statusOf(state) === FAILED)) this.tree.feederDown(m, now);
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
+    // Without `floodWithoutMeta`, a join heard without its meta waits for it (`floodMeta`).
+    if (!this.config.floodWithoutMeta && meta === null && m !== this.self && statusOf(state) === ALIVE && (prev < 0 || !isUp(prev)) && this.store.meta(m) === undefined) return;
     // A change about us (a refutation of what the sender said) goes back to the sender too.
     if (!this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) return;
     if (!this.flushArmed) {
@@ -336,6 +338,13 @@ export class Dissemination<P> {
     this.relaying = false;
   }
 
+  /** Without `floodWithoutMeta`: the meta of a join we held back (`enqueue`) has come, at the
+   *  state we hold: the join is flooded now, with it (not back to the sender of a flooded
+   *  batch). */
+  private floodMeta(m: P, state: number, meta: MemberMeta): void {
+    if (this.queue.push(m, state, meta, this.from)) this.armFlush();
+  }
+
   /** Dedupe before the merge: an entry about another member that we already hold at this
    *  state or newer changes nothing (the merge would return at once; with a meta it may still
    *  record the meta, so entries with one always go through `apply`). Most entries of a
@@ -374,7 +383,9 @@ export class Dissemination<P> {
       // the merge gets the state we hold (the dedupe of `known`, inlined).
       const cur = this.store.get(m);
       if (meta === null && states[i] <= cur) continue;
+      const lacked = meta !== null && states[i] === cur && !this.config.floodWithoutMeta && this.store.meta(m) === undefined;
       if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
+      else if (lacked && this.store.meta(m) !== undefined) this.floodMeta(m, cur, meta);
     }
     if (fresh > 0) this.newsAt = now;
     if (flood && fresh > 0) this.fedAt = now;

@@ -328,6 +328,14 @@ export interface MembersConfig {
    *  overlay component already, and the ring links are there for the components no overlay
    *  link enters. Default true (docs/results.md, h33w). */
   ringRelayAll: boolean;
+  /** Whether a member's join heard without its meta (name, tags: a ping's piggyback, a digest)
+   *  is flooded at once, without it. false: it is flooded when the meta comes (the member's
+   *  answer to our `m-meta-req`, or the flood), with it (dissemination.ts `floodMeta`), so our
+   *  neighbours, which the member's own flood reaches with its meta, do not each learn it
+   *  without and ask the member too. Default true (the simulator's figures); the agent turns it
+   *  off: `npm run bench:join-cost -- --nodes 50`, `m-meta-req` 25–73 against 89–126 per join
+   *  in alternated runs (docs/results.md, h34j). */
+  floodWithoutMeta: boolean;
 }
 
 export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
@@ -359,6 +367,7 @@ export const DEFAULT_MEMBERS_CONFIG: MembersConfig = Object.freeze({
   eagerFeeders: 0,
   tallyRepair: false,
   ringRelayAll: true,
+  floodWithoutMeta: true,
 });
 
 export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersConfig> {
@@ -400,6 +409,7 @@ export function validateMembersConfig(c: MembersConfig): ConfigResult<MembersCon
   if (typeof c.linkSyncOnce !== 'boolean') return { ok: false, reason: `linkSyncOnce: expected a boolean, got ${String(c.linkSyncOnce)}` };
   if (typeof c.tallyRepair !== 'boolean') return { ok: false, reason: `tallyRepair: expected a boolean, got ${String(c.tallyRepair)}` };
   if (typeof c.ringRelayAll !== 'boolean') return { ok: false, reason: `ringRelayAll: expected a boolean, got ${String(c.ringRelayAll)}` };
+  if (typeof c.floodWithoutMeta !== 'boolean') return { ok: false, reason: `floodWithoutMeta: expected a boolean, got ${String(c.floodWithoutMeta)}` };
   return { ok: true, config: c };
 }
 
