@@ -89,14 +89,10 @@ export class SeenCache {
   private payloads = 0;
   /** Sum of the kept payloads' lengths. */
   private payBytes = 0;
-  /** The id index, only while more than `LINEAR_MAX` entries are held: first each ring
-   *  slot's id hash (`idHash`; `cap` of them), then an open-addressing hash table (linear
-   *  probing, at most half full, a power of two of buckets), two slots per bucket — the
-   *  entry's ring slot + 1 (0: empty) and its hash. Rebuilt when the ring grows (its slots
-   *  move), from the hashes kept. A typed array, not a `Map`: its store is outside the JS
-   *  heap, which no collector scans or copies (see the module comment). */
-  private tab: Int32Array | null = null;
-  /** Number of the oldest entry (entries are numbered in insertion order). */
+  /** id → entry number (entries are numbered in insertion order; `headNo` is the oldest's),
+   *  only while more than `LINEAR_MAX` entries are held. Numbers, unlike ring slots, survive
+   *  `grow`, so the index is never rebuilt while the ring grows. */
+  private index: Map<MsgId, number> | null = null;
   private headNo = 0;
   /** The id added last. It stays remembered while the cache is non-empty (entries go oldest
    *  first, so it is dropped last), and an IHAVE or a duplicate is nearly always about it:
@@ -135,6 +131,7 @@ export class SeenCache {
    *  with `nextNumber` at its last flush). */
   numberOf(id: MsgId): number {
     if (this.count > 0 && id === this.newest) return this.headNo + this.count - 1;
+    if (this.index !== null) return this.index.get(id) ?? -1;
     const s = this.find(id);
     if (s < 0) return -1;
     return this.headNo + (s >= this.head ? s - this.head : s + this.cap - this.head);
@@ -177,7 +174,7 @@ export class SeenCache {
       this.payBytes += payload.byteLength;
       if (this.payBytes > this.maxPayloadBytes) this.dropPayloads(false, 0);
     } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
-    if (this.tab !== null) tabInsert(this.tab, this.cap, s, idHash(id));
+    if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
   }
@@ -276,16 +273,9 @@ export class SeenCache {
 
   /** Ring slot of `id`, or -1. */
   private find(id: MsgId): number {
-    const t = this.tab;
-    if (t !== null) {
-      const c = this.cap;
-      const mask = ((t.length - c) >> 1) - 1;
-      const h = idHash(id);
-      for (let b = h & mask; ; b = (b + 1) & mask) {
-        const v = t[c + 2 * b];
-        if (v === 0) return -1;
-        if (t[c + 2 * b + 1] === h && this.refs[2 * (v - 1)] === id) return v - 1;
-      }
+    if (this.index !== null) {
+      const no = this.index.get(id);
+      return no === undefined ? -1 : this.slot(no - this.headNo);
     }
     // Newest first: an IHAVE or a duplicate is nearly always about a recent message.
     const refs = this.refs;
@@ -314,7 +304,7 @@ export class SeenCache {
   /** Forget the oldest entry (and its payload). */
   private dropOldest(): void {
     const h = this.head;
-    if (this.tab !== null) tabDelete(this.tab, this.cap, h);
+    const id = this.refs[2 * h] as MsgId;
     if (this.refs[2 * h + 1] !== undefined) {
       this.payloads--;
       this.payBytes -= this.payloadLength(h);
@@ -325,7 +315,10 @@ export class SeenCache {
     this.headNo++;
     this.count--;
     if (this.payOff > 0) this.payOff--;
-    if (this.count === 0) this.tab = null;
+    if (this.index !== null) {
+      this.index.delete(id);
+      if (this.count === 0) this.index = null;
+    }
   }
 
   /** Enlarge the full ring (4, 8, 12, 18, … ≈ 1.5×, at most `maxEntries`), oldest entry
@@ -334,8 +327,6 @@ export class SeenCache {
     const cap = Math.min(this.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap + Math.max(INITIAL_CAPACITY, this.cap >> 1));
     const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
     const nums = new Array<number>(3 * cap).fill(0);
-    const old = this.tab;
-    const t = old === null ? null : newTab(cap);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       refs[2 * i] = this.refs[2 * s];
@@ -343,76 +334,18 @@ export class SeenCache {
       nums[3 * i] = this.nums[3 * s];
       nums[3 * i + 1] = this.nums[3 * s + 1];
       nums[3 * i + 2] = this.nums[3 * s + 2];
-      if (t !== null) tabInsert(t, cap, i, old![s]);
     }
     this.refs = refs;
     this.nums = nums;
     this.cap = cap;
     this.head = 0;
-    if (t !== null) this.tab = t;
   }
 
-  /** Build the id index over the ring's entries. */
   private buildIndex(): void {
-    const t = newTab(this.cap);
-    for (let i = 0; i < this.count; i++) {
-      const s = this.slot(i);
-      tabInsert(t, this.cap, s, idHash(this.refs[2 * s] as MsgId));
-    }
-    this.tab = t;
+    const m = new Map<MsgId, number>();
+    for (let i = 0; i < this.count; i++) m.set(this.refs[2 * this.slot(i)] as MsgId, this.headNo + i);
+    this.index = m;
   }
-}
-
-/** An empty id index for a ring of `cap` slots (see `SeenCache.tab`). */
-function newTab(cap: number): Int32Array {
-  let buckets = 8;
-  while (buckets < 2 * cap) buckets *= 2;
-  return new Int32Array(cap + 2 * buckets);
-}
-
-/** Enter ring slot `s`, its id's hash `h`, in index `t` of a ring of `cap` slots. */
-function tabInsert(t: Int32Array, cap: number, s: number, h: number): void {
-  const mask = ((t.length - cap) >> 1) - 1;
-  t[s] = h;
-  let b = h & mask;
-  while (t[cap + 2 * b] !== 0) b = (b + 1) & mask;
-  t[cap + 2 * b] = s + 1;
-  t[cap + 2 * b + 1] = h;
-}
-
-/** Remove ring slot `s` from index `t` of a ring of `cap` slots: linear probing's
- *  backward-shift deletion (each later entry of the run moves into the hole unless its home
- *  bucket lies after the hole), so no tombstones. */
-function tabDelete(t: Int32Array, cap: number, s: number): void {
-  const mask = ((t.length - cap) >> 1) - 1;
-  let i = t[s] & mask;
-  while (t[cap + 2 * i] !== s + 1) i = (i + 1) & mask;
-  for (let j = (i + 1) & mask; t[cap + 2 * j] !== 0; j = (j + 1) & mask) {
-    // The entry at j may fill the hole at i unless its home bucket lies in (i, j].
-    if (((j - (t[cap + 2 * j + 1] & mask)) & mask) >= ((j - i) & mask)) {
-      t[cap + 2 * i] = t[cap + 2 * j];
-      t[cap + 2 * i + 1] = t[cap + 2 * j + 1];
-      i = j;
-    }
-  }
-  t[cap + 2 * i] = 0;
-  t[cap + 2 * i + 1] = 0;
-}
-
-/** The id a hash was last taken of, and that hash: `has` then `add` of a new id hash it once. */
-let hashedId: MsgId = '';
-let hashedAs = 0;
-
-/** 32-bit FNV-1a of the id's UTF-16 code units, its high bits folded into the low ones (the
- *  table uses the low bits). Any string; ids of the wire's raw form are 32 hex digits. */
-export function idHash(id: MsgId): number {
-  if (id === hashedId) return hashedAs;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  hashedId = id;
-  hashedAs = h;
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------
