@@ -40,6 +40,13 @@ export interface Offered {
   connections: number;
   /** Connections the node closed (its quarantine, or refusals after it). */
   closed: number;
+  /** Paced flood (`rate` > 0): the 10 ms steps that sent, the most frames one step sent, and
+   *  the steps that sent more than twice a step's share (`rate` / 100): its timer fired 10 ms
+   *  or more late (this process starved of a core: it runs at nice 19 on the nodes' cores), and
+   *  it sends what it owes at once — a burst node 0 reads in one go. */
+  steps: number;
+  step_max: number;
+  late_steps: number;
 }
 
 /** A pool of encoded frames of origin `origin`: one buffer, frame k at off[k]..off[k+1]. */
@@ -83,7 +90,7 @@ class Pool {
 }
 
 class Flooder {
-  readonly o: Offered = { frames: 0, bytes: 0, first_frames: 0, first_bytes: 0, first_ms: -1, ms: 0, connections: 0, closed: 0 };
+  readonly o: Offered = { frames: 0, bytes: 0, first_frames: 0, first_bytes: 0, first_ms: -1, ms: 0, connections: 0, closed: 0, steps: 0, step_max: 0, late_steps: 0 };
   /** performance.now() of the first frame written, -1 before. */
   firstAt = -1;
   private stopped = false;
@@ -137,6 +144,9 @@ class Flooder {
       if (due > 0) {
         send(due);
         sent += due;
+        this.o.steps++;
+        if (due > this.o.step_max) this.o.step_max = due;
+        if (due > (2 * this.rate) / 100) this.o.late_steps++;
       }
       setTimeout(pace, 10);
     };

@@ -68,7 +68,11 @@
  * and the frames of a quiet origin that waited all the same (`fq_express_missed`: the turn's
  * lane spent, or a frame of the origin already waiting on the link), over the whole run; and
  * its fair queue's passes, those that started behind and served at the catch-up budget, and
- * the frames these served (`fq_passes`, h33f), over the whole run, warm-up included.
+ * the frames these served (`fq_passes`, h33f), over the whole run, warm-up included. For the
+ * paced (sustained) flooder, its 10 ms steps over the whole flood (`flooder_steps`), the most
+ * frames one step sent (`flooder_step_max`) and the steps that sent more than twice a step's
+ * share (`flooder_late_steps`: its timer fired 10 ms or more late, and it sent what it owed
+ * in one write, which node 0 reads as one burst; h34f).
  *
  * In the conditions whose nodes never quarantine (`off`, `fq`) the flood is limited to 100,000
  * frames (`UNDEFENDED_LIMIT`), so that the bench ends in bounded time.
@@ -311,7 +315,7 @@ async function warmUp(child: ChildProcess, node0: RumorNode): Promise<number | n
 
 /** The flooder's offered rates (see the header) against node 0's buckets. */
 function offeredRow(o: Offered | null): Record<string, number | null> {
-  if (o === null || o.frames === undefined) return { offered_fps: null, offered_MBps: null, offered_vs_frame_bucket: null, offered_vs_origin_bucket: null, flooder_connections: null };
+  if (o === null || o.frames === undefined) return { offered_fps: null, offered_MBps: null, offered_vs_frame_bucket: null, offered_vs_origin_bucket: null, flooder_connections: null, flooder_steps: null, flooder_step_max: null, flooder_late_steps: null };
   const [frames, bytes, ms] = o.first_ms > 0 ? [o.first_frames, o.first_bytes, o.first_ms] : [o.frames, o.bytes, o.ms];
   const fps = ms > 0 ? (frames * 1000) / ms : 0;
   const r1 = (x: number): number => Math.round(x * 10) / 10;
@@ -321,6 +325,9 @@ function offeredRow(o: Offered | null): Record<string, number | null> {
     offered_vs_frame_bucket: r1(fps / DEFAULT_LIMITS.framesPerSec),
     offered_vs_origin_bucket: r1(fps / DEFAULT_LIMITS.originPerSec),
     flooder_connections: o.connections,
+    flooder_steps: o.steps > 0 ? o.steps : null,
+    flooder_step_max: o.steps > 0 ? o.step_max : null,
+    flooder_late_steps: o.steps > 0 ? o.late_steps : null,
   };
 }
 
@@ -554,7 +561,7 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed', 'fq_passes']);
+const hide = new Set(['flooder_steps', 'flooder_step_max', 'flooder_late_steps', 'share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed', 'fq_passes']);
 console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
@@ -566,7 +573,7 @@ for (const r of rows.slice(1)) {
 // Where the time went during the flood (or the same window without one).
 for (const r of rows) {
   console.log(
-    `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms; ${String(r.gc_hit_messages)} honest messages hit by one, p99 less their GC ${String(r.p99_less_gc_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)`,
+    `${String(r.condition)}: during the flood window the JS thread's event-loop utilization ${String(r.window_elu)}, CPU ${String(r.window_cpu_ms_per_s)} ms/s, run-queue wait ${String(r.window_rqwait_ms_per_s)} ms/s; GCs ${String(r.window_gc_count)} (${String(r.window_gc_ms)} ms, longest ${String(r.window_gc_max_ms)} ms; ${String(r.gc_hit_messages)} honest messages hit by one, p99 less their GC ${String(r.p99_less_gc_ms)} ms); fair queues: ${String(r.fq_queued_all)} frames waited (5 nodes), largest depth ${String(r.fq_max_depth)}; node 0's origin share refused ${String(r.share_dropped)} flood messages (${String(r.share_cuts)} cuts, cap at the end ${String(r.share_cap_end)}/s)${r.flooder_steps === null || r.flooder_steps === undefined ? '' : `; the paced flooder's 10 ms steps ${String(r.flooder_steps)}, the largest ${String(r.flooder_step_max)} frames, ${String(r.flooder_late_steps)} of more than twice a step's share (its timer late)`}`,
   );
   console.log(
     `${String(r.condition)}: per hop, publish → f0 p50 ${String(r.hop_f0_p50_ms)} / p99 ${String(r.hop_f0_p99_ms)} ms, f0 → the last of f2..f4 p50 ${String(r.hop_relay_p50_ms)} / p99 ${String(r.hop_relay_p99_ms)} ms; express lane per node f0..f4 ${(r.fq_express as unknown[]).join('/')}, quiet frames that waited all the same ${(r.fq_express_missed as unknown[]).join('/')}; fair-queue passes / at the catch-up budget / their frames per node ${(r.fq_passes as (number[] | null)[]).map((x) => (x === null ? 'null' : x.join('/'))).join(', ')}`,
