@@ -10,6 +10,7 @@ import { ALIVE, BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type M
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
+import { RecentSyncs } from './recent-syncs.js';
 import { answerDigest, digestFor } from './digest.js';
 import { FloodTree } from './flood-tree.js';
 import { TallyRepair } from './tally.js';
@@ -41,10 +42,6 @@ const JOIN_BURST_LINK_SYNC_PERIODS = 1;
  *  another (`syncWith`), in probe periods: the answer is one `m-changes` over TCP, back within a
  *  round trip unless the peer is starved; a peer that died fails the link first. */
 const JOIN_ASK_WAIT_PERIODS = 2;
-/** With `linkSyncOnce`: the peers whose `m-sync` we answered last (a ring this long: links
- *  come up a few at a time, and the check looks at most three probe periods back, where a
- *  join burst brings a node a few new links a second). */
-const RECENT_SYNCS = 16;
 
 /** A flush that leaves a full batch queued calls the next one this many times sooner (see
  *  `nextFlushIn`): 25 ms at the default 200 ms period, so a backlog drains at 8 batches a
@@ -89,10 +86,8 @@ export class Dissemination<P> {
   /** The failed member our last reconnect tick sent an `m-sync` (undefined: none, or it
    *  answered already): its `m-digest` tells the node's overlay it is back (`reconnectTick`). */
   private reconnecting: P | undefined = undefined;
-  /** `linkSyncOnce`: who sent us the last `RECENT_SYNCS` m-syncs, and when (a ring). */
-  private readonly syncFrom: (P | undefined)[] = new Array<P | undefined>(RECENT_SYNCS);
-  private readonly syncAt: number[] = new Array<number>(RECENT_SYNCS).fill(-Infinity);
-  private syncNext = 0;
+  /** `linkSyncOnce`: whose m-syncs we answered lately (recent-syncs.ts). */
+  private readonly recentSyncs = new RecentSyncs<P>();
 
   constructor(
     private readonly self: P,
@@ -133,11 +128,7 @@ export class Dissemination<P> {
     // Without `floodWithoutMeta`, a join heard without its meta waits for it (`floodMeta`).
     if (!this.config.floodWithoutMeta && meta === null && m !== this.self && statusOf(state) === ALIVE && (prev < 0 || !isUp(prev)) && this.store.meta(m) === undefined) return;
     // A change about us (a refutation of what the sender said) goes back to the sender too.
-    if (!this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) return;
-    if (!this.flushArmed) {
-      this.flushArmed = true;
-      this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
-    }
+    if (this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) this.armFlush();
   }
 
   /** `m` is up in our table but we lack its name and tags: ask it at the next flush. */
@@ -480,7 +471,9 @@ export class Dissemination<P> {
   /** The deferred sync of a link (`linkUp`), if the link is still up. */
   linkSync(peer: P, now: number): void {
     this.deferred.delete(peer);
-    if (this.config.linkSyncOnce && this.syncedBy(peer, now, 2 * JOIN_BURST_LINK_SYNC_PERIODS + 1)) return;
+    // We answered an m-sync of `peer` within the longest deferral (a join burst's larger end)
+    // plus one probe period: the round it opened reconciled both tables.
+    if (this.config.linkSyncOnce && this.recentSyncs.within(peer, now, (2 * JOIN_BURST_LINK_SYNC_PERIODS + 1) * this.config.probeIntervalMs)) return;
     if (this.nbrs.has(peer)) this.syncWith(peer, now);
   }
 
@@ -506,20 +499,8 @@ export class Dissemination<P> {
     this.io.send(peer, { type: 'm-sync', count: this.store.size(), hashes, join: this.store.size() <= 1 });
   }
 
-  /** `linkSyncOnce`: we answered an m-sync of `peer` (digest or whole table) in the last
-   *  `periods` probe periods (the longest deferral, a join burst's larger end, plus one): the
-   *  round it opened reconciled both tables. */
-  private syncedBy(peer: P, now: number, periods: number): boolean {
-    const window = periods * this.config.probeIntervalMs;
-    for (let i = 0; i < RECENT_SYNCS; i++) if (this.syncFrom[i] === peer && now - this.syncAt[i] < window) return true;
-    return false;
-  }
-
   private noteSynced(from: P, now: number): void {
-    if (!this.config.linkSyncOnce) return;
-    this.syncFrom[this.syncNext] = from;
-    this.syncAt[this.syncNext] = now;
-    this.syncNext = (this.syncNext + 1) % RECENT_SYNCS;
+    if (this.config.linkSyncOnce) this.recentSyncs.note(from, now);
   }
 
   onSync(from: P, msg: Sync, now: number): void {
