@@ -212,11 +212,11 @@ export class Dissemination<P> {
     if (n === 0) return;
     if (this.nbrs.size === 0 && this.subjectsByRing().every((x) => x === undefined)) {
       // No one to tell yet: keep the newest batch's worth (anti-entropy repairs the rest once
-      // a link is up) and look again next period.
+      // a link is up). The next flush is armed by what gives us someone: a link (`linkUp`) or
+      // a member in the table (`enqueue`), not by polling (a lone agent's 10 ms flush period
+      // woke it 100 times a second: 15–18 ms of CPU a second, docs/results.md, h34p).
       const keep = this.config.maxEntriesPerMessage;
       if (n > keep) this.queue.drop(n - keep);
-      this.flushArmed = true;
-      this.io.timer(this.config.flushIntervalMs, { type: 'm-flush', due: 0 });
       return;
     }
     const { ids, states, metas, srcs } = this.queue.take(Math.min(n, this.config.maxEntriesPerMessage));
@@ -435,6 +435,7 @@ export class Dissemination<P> {
   /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
    *  reaches us (`fed`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
+    if (this.queue.length > 0) this.armFlush(); // queued while we had no one to tell (`flushBatch`)
     if (this.config.linkSyncOnce && this.store.size() > 1) {
       const larger = !((this.self as unknown as string) < (peer as unknown as string));
       // A batch brought news in the last probe period (a join burst, or a wave): with another

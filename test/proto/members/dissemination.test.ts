@@ -477,3 +477,20 @@ test('ringRelayAll false: ring subjects get only the changes no overlay batch br
   }
   assert.ok(relayed > 0, 'some change heard off the overlay went over a ring link');
 });
+
+test('flush: a node with no one to tell does not poll; its first link arms the flush that sends what it queued', () => {
+  const h = machine(A[0], [A[0]], { flushIntervalMs: 10 });
+  h.m.start(0);
+  const first = h.io.takeTimers('m-flush');
+  assert.equal(first.length, 1, 'its own alive entry arms one flush');
+  h.m.handleTimer(first[0].t, 10);
+  assert.equal(h.io.takeTimers('m-flush').length, 0, 'alone (no link, no ring subject): no flush re-armed');
+  assert.equal(h.io.take().filter((s) => s.msg.type === 'm-changes').length, 0, 'nothing sent');
+  h.m.neighborUp(A[1], 500);
+  const armed = h.io.takeTimers('m-flush');
+  assert.equal(armed.length, 1, 'the first link arms the flush');
+  h.io.take();
+  h.m.handleTimer(armed[0].t, 510);
+  const sent = h.io.take().filter((s) => s.to === A[1] && s.msg.type === 'm-changes');
+  assert.ok(sent.some((s) => s.msg.type === 'm-changes' && s.msg.ids.includes(A[0])), 'the queued alive entry reaches the new neighbour');
+});
