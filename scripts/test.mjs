@@ -57,9 +57,10 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// The web tests serve the built app; build it once here (only when missing or stale) so two
-// test files running in parallel never race two Vite builds into the same folder.
-if (files.some((f) => f.split(/[\\/]/).includes('web'))) {
+// The web tests (and the agent's dashboard test, which serves /ui) need the built app; build
+// it once here (only when missing or stale) so two test files running in parallel never race
+// two Vite builds into the same folder.
+if (files.some((f) => f.split(/[\\/]/).includes('web') || f.endsWith('agent/dashboard.test.ts'))) {
   const b = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '-e', "await (await import('./src/cli/ui.ts')).ensureWebBuild();"],
