@@ -17,17 +17,10 @@ export const MEMBERS_FLUSH_MS = 10;
  *  a refused dial needs no suspicion: the machine marks the member failed at once (h20c). */
 export const MEMBERS_RESET_SUSPICION_MS = 50;
 
-/** Delay from start-up to the handler warm-up runs when the API gets no request sooner (the
- *  fallback for an agent nobody asks; one that is asked warms up `WARM_UP_AFTER_REQUEST_MS`
- *  after its first request). Measured (bench/cluster.ts, 2 cores): a fleet of 20 agents
- *  started at once lists every member within 1–2.5 s of the first spawn, and its first event
- *  comes after that; a warm-up during the join competes with it for CPU. 3 s rather than the
- *  1.5 s it was: 50 agents started at once got their first API request (the bench's poll)
- *  0.7 s after their API was up (median; p75 1.3 s, max 2.0 s) while joining, 1.8 s (median)
- *  in a 50-agent start without a join (load 16–18), so at 1.5 s many warmed up before their
- *  API had answered, and the launcher's start (~6 ms of the agent's CPU, docs/agent.md) was
- *  counted in their start-up CPU (docs/results.md, h34p). */
-export const WARM_UP_DELAY_MS = 3000;
+/** Delay from start-up to the handler warm-up runs. Measured (bench/cluster.ts, 2 cores):
+ *  a fleet of 20 agents started at once lists every member within 1–2.5 s of the first spawn,
+ *  and its first event comes after that; a warm-up during the join competes with it for CPU. */
+export const WARM_UP_DELAY_MS = 1500;
 /** Delay of the versions' publication after start-up (see `publishVersionLater`): past the
  *  join of a fleet that starts at once (20 agents on 2 loaded cores: 2–3 s from the first
  *  spawn, docs/results.md). */
