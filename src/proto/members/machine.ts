@@ -186,6 +186,11 @@ import {
 
 export type MembersIo<P> = AppIo<P, MembersMessage<P>, MembersTimer<P>, MembersEvent<P>>;
 
+/** `mergeBatch`'s scratch, one for every machine of the process (a per-machine one costs the
+ *  simulator a cold buffer per batch and its memory at every node): the states held before
+ *  the batch; the run of verdicts adopted (member, new state, state before). */
+const scratch = { busy: false, held: new Float64Array(1024), ids: [] as unknown[], states: [] as number[], prev: [] as number[] };
+
 export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   readonly detector: Detector<P>;
   private readonly spread: Dissemination<P>;
@@ -195,12 +200,6 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   /** Reaped members: their last state and when (refuse stale rumours; see the module comment). */
   private readonly reaped = new Map<P, { state: number; at: number }>();
   private readonly byName = new Map<string, P>();
-  /** `mergeBatch`'s scratch: the states held before the batch; the run of verdicts adopted
-   *  (member, new state, state before). */
-  private held = new Float64Array(0);
-  private readonly runIds: P[] = [];
-  private readonly runStates: number[] = [];
-  private readonly runPrev: number[] = [];
 
   constructor(
     readonly self: P,
@@ -449,7 +448,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   private mergeBatch(ids: P[], states: number[], metas: (MemberMeta | null)[] | null, skip: number[] | null, sync: boolean, now: number): number {
     const n = ids.length;
     let fresh = 0;
-    if (metas !== null || this.store.getMany === undefined || !this.spread.byRuns(n + 1)) {
+    if (metas !== null || this.store.getMany === undefined || scratch.busy || !this.spread.byRuns(n + 1)) {
       for (let i = 0; i < n; i++) {
         if (changesSkipped(skip, i)) continue;
         const m = ids[i];
@@ -465,41 +464,48 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       }
       return fresh;
     }
-    if (this.held.length < n) this.held = new Float64Array(Math.max(n, 2 * this.held.length));
-    const held = this.held;
+    if (scratch.held.length < n) scratch.held = new Float64Array(Math.max(n, 2 * scratch.held.length));
+    const held = scratch.held;
+    const runIds = scratch.ids as P[];
     this.store.getMany(ids, held);
-    let run = 0;
-    for (let i = 0; i < n; i++) {
-      const s = states[i];
-      const m = ids[i];
-      if ((s <= held[i] && m !== this.self) || changesSkipped(skip, i)) continue;
-      const cur = this.store.get(m);
-      if (m !== this.self) {
-        if (s <= cur) continue;
-        if (statusOf(s) === FAILED && cur >= 0 && isUp(cur) && !(sync && statusOf(cur) === ALIVE && incOf(cur) === incOf(s))) {
-          this.store.set(m, s, now);
-          this.runIds[run] = m;
-          this.runStates[run] = s;
-          this.runPrev[run++] = cur;
-          fresh++;
-          continue;
+    scratch.busy = true;
+    try {
+      let run = 0;
+      for (let i = 0; i < n; i++) {
+        const s = states[i];
+        const m = ids[i];
+        if ((s <= held[i] && m !== this.self) || changesSkipped(skip, i)) continue;
+        const cur = this.store.get(m);
+        if (m !== this.self) {
+          if (s <= cur) continue;
+          if (statusOf(s) === FAILED && cur >= 0 && isUp(cur) && !(sync && statusOf(cur) === ALIVE && incOf(cur) === incOf(s))) {
+            this.store.set(m, s, now);
+            runIds[run] = m;
+            scratch.states[run] = s;
+            scratch.prev[run++] = cur;
+            fresh++;
+            continue;
+          }
         }
+        this.adoptRun(runIds, run, now);
+        run = 0;
+        if (this.apply(m, s, null, sync, now, m === this.self ? undefined : cur)) fresh++;
       }
-      this.adoptRun(run, now);
-      run = 0;
-      if (this.apply(m, s, null, sync, now, m === this.self ? undefined : cur)) fresh++;
+      this.adoptRun(runIds, run, now);
+    } finally {
+      scratch.busy = false;
     }
-    this.adoptRun(run, now);
     return fresh;
   }
 
   /** The rest of `apply` for the first `k` verdicts of the run (`mergeBatch`), written already. */
-  private adoptRun(k: number, now: number): void {
+  private adoptRun(ids: P[], k: number, now: number): void {
+    const { states, prev } = scratch;
     for (let j = 0; j < k; j++) {
-      this.detector.changed(this.runIds[j], this.runStates[j], now, this.runPrev[j]);
-      this.emitTransition(this.runIds[j], this.runPrev[j], this.runStates[j]);
+      this.detector.changed(ids[j], states[j], now, prev[j]);
+      this.emitTransition(ids[j], prev[j], states[j]);
     }
-    this.spread.enqueueRun(this.runIds, this.runStates, k);
+    this.spread.enqueueRun(ids, states, k);
   }
 
   private emitTransition(m: P, cur: number, s: number): void {

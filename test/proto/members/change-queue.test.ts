@@ -95,3 +95,48 @@ test('shared change log: one reference per (member, state) pair, across queues',
   assert.equal(log.size, 2 + 5000, 'queues of one log share its pairs');
   assert.deepEqual(q2.take(1).ids, [3]);
 });
+
+for (const kind of ['private', 'shared'] as const) {
+  test(`change queue (${kind} log): a run pushed at once (pushRun) is the same queue as its changes pushed one by one`, () => {
+    const rng = new Sfc32(11);
+    const mk = (): ChangeQueue<number> => new ChangeQueue<number>(4096, 0, 0, store(kind === 'shared' ? new SharedChangeLog(500) : undefined));
+    const one = mk();
+    const runs = mk();
+    let pushedRuns = 0;
+    for (let step = 0; step < 3000; step++) {
+      const k = rng.int(300);
+      const ids = Array.from({ length: k }, () => rng.int(500));
+      const states = ids.map(() => pack(rng.int(3), FAILED));
+      const src = rng.int(3) === 0 ? undefined : rng.int(3);
+      if (rng.int(4) === 0) {
+        // A change with a meta, or from another source, between the runs.
+        const meta = { name: `n${step}`, tags: {} };
+        one.push(7, pack(step, ALIVE), meta, 9);
+        runs.push(7, pack(step, ALIVE), meta, 9);
+      }
+      if (!runs.fits(k)) {
+        one.take(one.length);
+        runs.take(runs.length);
+        continue;
+      }
+      for (let i = 0; i < k; i++) assert.equal(one.push(ids[i], states[i], null, src), true);
+      runs.pushRun(ids, states, k, src);
+      pushedRuns += k;
+      assert.equal(runs.length, one.length, `step ${step}: length`);
+      assert.equal(runs.slots, one.slots, `step ${step}: the array grows and moves alike`);
+      const t = 1 + rng.int(400);
+      assert.deepEqual(runs.take(t), one.take(t), `step ${step}: the same changes, metas and sources come out`);
+    }
+    assert.ok(pushedRuns > 100_000, `only ${pushedRuns} changes went by runs`);
+    assert.equal(runs.dropped, 0);
+  });
+}
+
+test('change queue: fits says whether a run stays under the bound', () => {
+  const q = new ChangeQueue<number>(100, 0, 0, store(undefined));
+  assert.equal(q.fits(100), true);
+  assert.equal(q.fits(101), false);
+  q.pushRun([1, 2, 3], [0, 0, 0], 3, undefined);
+  assert.equal(q.fits(97), true);
+  assert.equal(q.fits(98), false);
+});
