@@ -377,39 +377,6 @@ export class SharedMembers {
     return this.mi[m * this.SI + this.BS + 1 + i];
   }
 
-  /** @internal `out[i] = get(x, ids[i])` (-1 for an id outside the table), one pass with no
-   *  call per entry: the loads of successive entries are independent, so their cache misses
-   *  (a member's block, then the row word of its version) overlap. Forgets the last `get`. */
-  getMany(x: number, ids: readonly number[], out: Float64Array): void {
-    this.lastX = -1;
-    const mi = this.mi;
-    const rows = this.rows;
-    const SI = this.SI;
-    const d = this.BS + 1;
-    const row = x * this.W;
-    const n = this.n;
-    const V = this.V;
-    for (let j = 0; j < ids.length; j++) {
-      const m = ids[j];
-      if (!(m >= 0 && m < n)) {
-        out[j] = -1;
-        continue;
-      }
-      // Branch-free over every version slot (a slot at or past the version count is masked
-      // out; its stale vid still names a column): the loop's trip count is fixed, so the
-      // branch predictor does not stall the next entries' loads on this one's miss.
-      const b0 = m * SI;
-      const k = mi[b0 + NV];
-      let s = mi[b0 + d - 1];
-      for (let i = 0; i < V; i++) {
-        const v = mi[b0 + VIDS + i];
-        const hit = -(((rows[row + (v >>> 5)] >>> (v & 31)) & 1) & ((i - k) >>> 31));
-        s = (mi[b0 + d + i] & hit) | (s & ~hit);
-      }
-      out[j] = s;
-    }
-  }
-
   /** @internal */
   set(x: number, m: number, state: number, now: number): void {
     checkState(state);
@@ -581,9 +548,6 @@ export class StoreView implements MemberStore<number> {
   }
   get(m: number): number {
     return m >= 0 && m < this.s.n ? this.s.get(this.node, m) : -1;
-  }
-  getMany(ids: readonly number[], out: Float64Array): void {
-    this.s.getMany(this.node, ids, out);
   }
   set(m: number, state: number, now: number): void {
     if (m >= 0 && m < this.s.n) this.s.set(this.node, m, state, now);

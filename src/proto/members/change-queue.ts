@@ -144,28 +144,6 @@ export class ChangeQueue<P> {
     return true;
   }
 
-  /** Whether `k` more pushes fit under the bound (no `room` can run for them). */
-  fits(k: number): boolean {
-    const len = this.tail - this.head + k;
-    return len <= this.floor || len <= this.bound;
-  }
-
-  /** `push(ids[i], states[i], null, src)` for i < n, in order, where `fits(n)` (machine.ts
-   *  `mergeBatch`): one source run, no bound check per change. */
-  pushRun(ids: readonly P[], states: ArrayLike<number>, n: number, src: P | undefined): void {
-    if (n === 0) return;
-    const runs = this.srcPeer.length;
-    if (runs === this.srcHead || this.srcPeer[runs - 1] !== src) {
-      this.srcStart.push(this.base + this.tail);
-      this.srcPeer.push(src);
-    }
-    for (let i = 0; i < n; i++) {
-      if (this.tail === this.refs.length) this.makeRoom(this.bound);
-      this.refs[this.tail++] = this.log.ref(ids[i], states[i]);
-    }
-    this.sinceCoalesce += n;
-  }
-
   /** The array is full at the tail: reclaim the consumed prefix (when it is a quarter of the
    *  array or more, or the array is at the bound already), else double the array. Each move
    *  leaves a quarter of the array free, so appends cost O(1) amortised. */

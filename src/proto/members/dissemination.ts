@@ -16,9 +16,6 @@ import { TallyRepair } from './tally.js';
 
 /** `cur`, when given, is the state our table holds for `m` (the caller just read it). */
 type Apply<P> = (m: P, state: number, meta: MemberMeta | null, sync: boolean, now: number, cur?: number) => boolean;
-/** Merge a delivered batch's entries (the skipped ones excepted): how many changed our table
- *  (machine.ts `mergeBatch`). */
-type Merge<P> = (ids: P[], states: number[], metas: (MemberMeta | null)[] | null, skip: number[] | null, sync: boolean, now: number) => number;
 type Changes<P> = Extract<MembersMessage<P>, { type: 'm-changes' }>;
 type Sync = Extract<MembersMessage<unknown>, { type: 'm-sync' }>;
 type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
@@ -105,7 +102,6 @@ export class Dissemination<P> {
     private readonly store: MemberStore<P>,
     private readonly nbrs: ReadonlySet<P>,
     private readonly apply: Apply<P>,
-    private readonly merge: Merge<P>,
     /** This node's subject in each ring (the members it probes): flushes go to them too. */
     private readonly subjectsByRing: () => (P | undefined)[],
   ) {
@@ -340,22 +336,6 @@ export class Dissemination<P> {
     this.relaying = false;
   }
 
-  /** `enqueue` of `n` verdicts the batch being merged brought (machine.ts `mergeBatch`): none
-   *  about us, none a suspicion, and only where `byRuns` allowed it. Same queue, piggyback ring
-   *  and flush timer as n `enqueue`s. */
-  enqueueRun(ids: readonly P[], states: ArrayLike<number>, n: number): void {
-    if (n === 0) return;
-    if (this.config.piggybackPerMessage > 0) this.piggy.addRun(ids, states, n);
-    this.queue.pushRun(ids, states, n, this.from);
-    this.armFlush();
-  }
-
-  /** Whether a batch of `k` entries may be enqueued by runs (`enqueueRun`): no tallies and no
-   *  pruned flood (their hooks run per change), and room for all under the queue's bound. */
-  byRuns(k: number): boolean {
-    return this.tally === null && !this.tree.pruning && this.queue.fits(k);
-  }
-
   /** Dedupe before the merge: an entry about another member that we already hold at this
    *  state or newer changes nothing (the merge would return at once; with a meta it may still
    *  record the meta, so entries with one always go through `apply`). Most entries of a
@@ -380,8 +360,22 @@ export class Dissemination<P> {
     this.from = msg.sync ? undefined : from;
     this.relaying = true;
     const flood = !msg.sync && this.nbrs.has(from);
-    // Entries the sender's flush left out for us (`skip`: sendBatch) are not merged.
-    const fresh = this.merge(ids, states, metas, skip, msg.sync, now);
+    let fresh = 0;
+    for (let i = 0; i < ids.length; i++) {
+      // Entries the sender's flush left out for us (`skip`: sendBatch).
+      if (changesSkipped(skip, i)) continue;
+      const m = ids[i];
+      const meta = metas === null ? null : metas[i];
+      if (m === this.self) {
+        if (this.apply(m, states[i], meta, msg.sync, now)) fresh++;
+        continue;
+      }
+      // One lookup per entry: a duplicate (most entries of a failure wave) costs no more, and
+      // the merge gets the state we hold (the dedupe of `known`, inlined).
+      const cur = this.store.get(m);
+      if (meta === null && states[i] <= cur) continue;
+      if (this.apply(m, states[i], meta, msg.sync, now, cur)) fresh++;
+    }
     if (fresh > 0) this.newsAt = now;
     if (flood && fresh > 0) this.fedAt = now;
     if (flood) this.tree.onBatch(from, fresh > 0, now);

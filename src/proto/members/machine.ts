@@ -171,7 +171,6 @@ import {
   FAILED,
   LEFT,
   SUSPECT,
-  changesSkipped,
   incOf,
   isUp,
   pack,
@@ -185,11 +184,6 @@ import {
 } from './types.js';
 
 export type MembersIo<P> = AppIo<P, MembersMessage<P>, MembersTimer<P>, MembersEvent<P>>;
-
-/** `mergeBatch`'s scratch, one for every machine of the process (a per-machine one costs the
- *  simulator a cold buffer per batch and its memory at every node): the states held before
- *  the batch; the run of verdicts adopted (member, new state, state before). */
-const scratch = { busy: false, held: new Float64Array(1024), ids: [] as unknown[], states: [] as number[], prev: [] as number[] };
 
 export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
   readonly detector: Detector<P>;
@@ -237,7 +231,6 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       store,
       this.nbrs,
       (m, s, meta, sync, now, cur) => this.apply(m, s, meta, sync, now, cur),
-      (ids, states, metas, skip, sync, now) => this.mergeBatch(ids, states, metas, skip, sync, now),
       () => this.detector.subjectsByRing(),
     );
   }
@@ -430,82 +423,6 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     this.emitTransition(m, cur, s);
     this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now, cur);
     return true;
-  }
-
-  /**
-   * Merge a delivered batch's entries, in order, but those its sender left out (`skip`): how
-   * many changed our table. The result is `apply`'s on each entry that is newer than what we
-   * hold. With a store that reads a batch in one pass (`getMany`: the simulator's shared
-   * table) and room in the queue for the whole batch, a failure wave's entries take a shorter
-   * path: the lookups in one pass before any write (without metas a state only grows within
-   * a batch, so an entry at or below what we held is at or below what we hold: most are
-   * copies), then each entry newer than that is read again (an earlier entry may have written
-   * it) and, if it is a verdict about a member we hold up (not a sync's downgrade), written to
-   * the table at its turn, its detector update, `member-failed` event, queue and piggyback
-   * appends deferred to the end of its run of such verdicts (none of them reads the table's
-   * entry, so the same state results). Any other entry goes through `apply`, after the run.
-   */
-  private mergeBatch(ids: P[], states: number[], metas: (MemberMeta | null)[] | null, skip: number[] | null, sync: boolean, now: number): number {
-    const n = ids.length;
-    let fresh = 0;
-    if (metas !== null || this.store.getMany === undefined || scratch.busy || !this.spread.byRuns(n + 1)) {
-      for (let i = 0; i < n; i++) {
-        if (changesSkipped(skip, i)) continue;
-        const m = ids[i];
-        const meta = metas === null ? null : metas[i];
-        if (m === this.self) {
-          if (this.apply(m, states[i], meta, sync, now)) fresh++;
-          continue;
-        }
-        // One lookup per entry, handed to the merge (the dedupe of `known`, inlined).
-        const cur = this.store.get(m);
-        if (meta === null && states[i] <= cur) continue;
-        if (this.apply(m, states[i], meta, sync, now, cur)) fresh++;
-      }
-      return fresh;
-    }
-    if (scratch.held.length < n) scratch.held = new Float64Array(Math.max(n, 2 * scratch.held.length));
-    const held = scratch.held;
-    const runIds = scratch.ids as P[];
-    this.store.getMany(ids, held);
-    scratch.busy = true;
-    try {
-      let run = 0;
-      for (let i = 0; i < n; i++) {
-        const s = states[i];
-        const m = ids[i];
-        if ((s <= held[i] && m !== this.self) || changesSkipped(skip, i)) continue;
-        const cur = this.store.get(m);
-        if (m !== this.self) {
-          if (s <= cur) continue;
-          if (statusOf(s) === FAILED && cur >= 0 && isUp(cur) && !(sync && statusOf(cur) === ALIVE && incOf(cur) === incOf(s))) {
-            this.store.set(m, s, now);
-            runIds[run] = m;
-            scratch.states[run] = s;
-            scratch.prev[run++] = cur;
-            fresh++;
-            continue;
-          }
-        }
-        this.adoptRun(runIds, run, now);
-        run = 0;
-        if (this.apply(m, s, null, sync, now, m === this.self ? undefined : cur)) fresh++;
-      }
-      this.adoptRun(runIds, run, now);
-    } finally {
-      scratch.busy = false;
-    }
-    return fresh;
-  }
-
-  /** The rest of `apply` for the first `k` verdicts of the run (`mergeBatch`), written already. */
-  private adoptRun(ids: P[], k: number, now: number): void {
-    const { states, prev } = scratch;
-    for (let j = 0; j < k; j++) {
-      this.detector.changed(ids[j], states[j], now, prev[j]);
-      this.emitTransition(ids[j], prev[j], states[j]);
-    }
-    this.spread.enqueueRun(ids, states, k);
   }
 
   private emitTransition(m: P, cur: number, s: number): void {

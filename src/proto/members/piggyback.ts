@@ -31,25 +31,6 @@ export class PiggybackRing<P> {
     this.sent[i] = 0;
   }
 
-  /** `add` of `ids[i]` now `states[i]` for i < n, in order (machine.ts `mergeBatch`): the same
-   *  ring, but of a run longer than the ring only the last `PIGGY_CAP` are written (the others
-   *  would be overwritten within the run). */
-  addRun(ids: readonly P[], states: ArrayLike<number>, n: number): void {
-    let i = 0;
-    while (i < n && this.ids.length < PIGGY_CAP) this.add(ids[i], states[i++]);
-    if (n - i > PIGGY_CAP) {
-      this.write = (this.write + n - i - PIGGY_CAP) % PIGGY_CAP;
-      i = n - PIGGY_CAP;
-    }
-    for (; i < n; i++) {
-      const w = this.write;
-      this.write = w + 1 === PIGGY_CAP ? 0 : w + 1;
-      this.ids[w] = ids[i];
-      this.states[w] = states[i];
-      this.sent[w] = 0;
-    }
-  }
-
   /** True when nothing is buffered (the caller then skips computing `limit`). */
   empty(): boolean {
     return this.ids.length === 0;

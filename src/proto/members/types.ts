@@ -50,10 +50,6 @@ export interface MemberMeta {
 export interface MemberStore<P> {
   /** State of `m` (`pack(inc, status)`), or -1 when absent. */
   get(m: P): number;
-  /** Optional: `out[i] = get(ids[i])` for each i < ids.length, in one tight pass (the
-   *  simulator's shared table: a delivered batch's lookups, with no call and no bookkeeping
-   *  per entry, so that their cache misses overlap; machine.ts `mergeBatch`). */
-  getMany?(ids: readonly P[], out: Float64Array): void;
   /** Set `m` to `state` (≥ 0) at time `now`, or remove it (-1: reaped). */
   set(m: P, state: number, now: number): void;
   /** When `m` got its current state (ms; a shared store may give the time of the first node). */
