@@ -91,6 +91,7 @@ import type { BroadcastIo, BroadcastMachine } from './machine.js';
 import type { PlumtreeConfig } from './plumtree-config.js';
 import { flushIHaves, releaseQueue, takeQueue, withdrawIHave, type IHaveQueue } from './plumtree-lazy.js';
 import { SeenCache } from './seen.js';
+import { roomy6 } from './small-array.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
 export { DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } from './plumtree-config.js';
@@ -114,8 +115,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
    *  the lazy ones after them, each set in the order its peers entered it. One array instead
    *  of two, and no copy per change: a membership test is one scan of one array (at 10^6
-   *  simulated nodes each array is one more cache miss per event). */
-  private readonly links: P[] = [];
+   *  simulated nodes each array is one more cache miss per event). Room for 6 (small-array.ts). */
+  private readonly links: P[] = roomy6<P>();
   private nEager = 0;
   /** The id the cache received last while it holds any (the cache's own `newest`, mirrored
    *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
