@@ -477,7 +477,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   /** The end (slot index, exclusive) of the queued run of the id numbered `no`, or 0 if none
-   *  is queued: binary search on `queueNo`. */
+   *  is queued: binary search on `queue.no`. */
   private runEnd(no: number): number {
     const a = this.queue!.no;
     let lo = 0;
