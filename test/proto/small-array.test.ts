@@ -4,7 +4,7 @@ import { roomy6 } from '../../src/proto/small-array.js';
 
 test('roomy6: an empty packed array that takes pushes, pops and any length like []', () => {
   const a = roomy6<number>();
-  assert.deepEqual(a, []);
+  assert.deepEqual([...a], []);
   assert.equal(a.length, 0);
   for (let i = 0; i < 9; i++) a.push(i * 10);
   assert.deepEqual(a, [0, 10, 20, 30, 40, 50, 60, 70, 80]);
