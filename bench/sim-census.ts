@@ -2,7 +2,8 @@
  * What one simulated node costs in memory (not a test; issue 17): the `bench:sim` scenario run
  * in this process, then
  * - always: `heapUsed` after two forced garbage collections at the end of the join phase
- *   (10 s), of the settle phase (40 s) and of the run, per node (load-independent, unlike RSS);
+ *   (10 s), of the settle phase (40 s) and of the run, per node (load-independent, unlike RSS),
+ *   and the IHAVE queues in plumtree-lazy.ts's pool then (as many as were ever in use at once);
  * - with `--snapshot`: a heap snapshot at the end, its objects grouped by the per-node owner
  *   they hang from: a walk (≤ 5 edges deep) from every instance of `HyParView`, `Plumtree`,
  *   `SeenCache`, `Sfc32` and `SimNode`, field by field; an object reached from two instances
@@ -20,6 +21,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { pooledQueues } from '../src/proto/plumtree-lazy.js';
 import { Simulation } from '../src/sim/simulation.js';
 import { benchScenario, JOIN_WINDOW_MS, STABILISE_MS } from './sim.js';
 
@@ -167,7 +169,7 @@ function main(): void {
     gc();
     gc();
     const mu = process.memoryUsage();
-    console.log(`${phase.padEnd(6)} t=${t / 1000} s  events ${sim.eventsProcessed}  heapUsed ${(mu.heapUsed / 1048576).toFixed(1)} MB (${(mu.heapUsed / o.nodes).toFixed(0)} B/node)  arrayBuffers ${(mu.arrayBuffers / 1048576).toFixed(1)} MB  pending events ${sim.pendingEvents}`);
+    console.log(`${phase.padEnd(6)} t=${t / 1000} s  events ${sim.eventsProcessed}  heapUsed ${(mu.heapUsed / 1048576).toFixed(1)} MB (${(mu.heapUsed / o.nodes).toFixed(0)} B/node)  arrayBuffers ${(mu.arrayBuffers / 1048576).toFixed(1)} MB  pending events ${sim.pendingEvents}  pooled IHAVE queues ${pooledQueues()}`);
   }
   if (!o.snapshot) return;
   const file = v8.writeHeapSnapshot(join(tmpdir(), `sim-census-${process.pid}.heapsnapshot`));

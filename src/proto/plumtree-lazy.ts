@@ -18,15 +18,53 @@
  * - An announcement to a peer that went down before the flush is dropped.
  *
  * The queue is one flat array of pairs `[peer, entry, peer, entry, …]` with a count of used
- * slots; it is kept and reused across flushes (a queue lives for `ihaveFlushMs`, long enough
- * for the simulator's garbage collector to promote a fresh one at every broadcast on every
- * node). `push` queues one id's entries in a row, sharing one entry object: `withdrawIHave`
- * relies on it.
+ * slots, and a parallel array of the entries' cache numbers. `push` queues one id's entries
+ * in a row, sharing one entry object: `withdrawIHave` relies on it. A machine holds the two
+ * arrays only while something is queued: it takes them from a module-wide pool at its first
+ * announcement (`takeQueue`) and gives them back, cleared, when it flushes (`releaseQueue`).
+ * Reused arrays, not fresh ones: a queue lives for `ihaveFlushMs`, long enough for the
+ * simulator's garbage collector to promote a fresh one at every broadcast on every node. A
+ * pool, not a pair per machine (kept until 2026-12-07): in the simulator every node that ever
+ * queued kept its two arrays, and the stale entries in them, for good — at 10^4 nodes after
+ * the bench's 10 broadcasts 415 B per node in the two arrays, and `heapUsed` 366 B per node
+ * less with the pool (docs/results.md, h34s); the pool holds as many pairs as were ever in use
+ * at once (the nodes inside one flush interval of a wave: 13 % of them in that run).
  */
 import type { BroadcastMessage, IHaveEntry, MsgId } from './types.js';
 
 /** Marks a queued announcement dropped by a withdrawal (never a peer id). */
 const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
+
+/** The queue arrays of one machine while it has announcements queued (see the module comment). */
+export interface IHaveQueue<P> {
+  /** Pairs `[peer, entry, …]`; slots past the used ones hold 0. */
+  q: (P | IHaveEntry)[];
+  /** The cache number of each pair's id, pair by pair (see Plumtree's `runEnd`). */
+  no: number[];
+}
+
+/** Queues given back by machines, ready for reuse. Plain arrays hold no typed peer: every
+ *  used slot is overwritten to 0 on release, so a queue of one machine's peer type never
+ *  leaks a peer into another's. */
+const pool: IHaveQueue<unknown>[] = [];
+
+/** A cleared queue from the pool, or a new one. */
+export function takeQueue<P>(): IHaveQueue<P> {
+  return (pool.pop() as IHaveQueue<P> | undefined) ?? { q: [], no: [] };
+}
+
+/** Give `queue` back to the pool, its first `n` slots cleared (nothing it queued stays
+ *  reachable from it). */
+export function releaseQueue<P>(queue: IHaveQueue<P>, n: number): void {
+  const q = queue.q;
+  for (let i = 0; i < n; i++) q[i] = 0 as P;
+  pool.push(queue as IHaveQueue<unknown>);
+}
+
+/** Number of queues in the pool (for tests and the census). */
+export function pooledQueues(): number {
+  return pool.length;
+}
 
 /** Where a flush sends its IHAVEs (the machine's io). */
 export interface IHaveSink<P> {

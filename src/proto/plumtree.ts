@@ -89,8 +89,9 @@
  */
 import type { BroadcastIo, BroadcastMachine } from './machine.js';
 import type { PlumtreeConfig } from './plumtree-config.js';
-import { flushIHaves, withdrawIHave } from './plumtree-lazy.js';
+import { flushIHaves, releaseQueue, takeQueue, withdrawIHave, type IHaveQueue } from './plumtree-lazy.js';
 import { SeenCache } from './seen.js';
+import { roomy6 } from './small-array.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
 export { DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } from './plumtree-config.js';
@@ -114,8 +115,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
    *  the lazy ones after them, each set in the order its peers entered it. One array instead
    *  of two, and no copy per change: a membership test is one scan of one array (at 10^6
-   *  simulated nodes each array is one more cache miss per event). */
-  private readonly links: P[] = [];
+   *  simulated nodes each array is one more cache miss per event). Room for 6 (small-array.ts). */
+  private readonly links: P[] = roomy6<P>();
   private nEager = 0;
   /** The id the cache received last while it holds any (the cache's own `newest`, mirrored
    *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
@@ -125,23 +126,22 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  ≈ 185 B, and a simulated node is idle most of the time). */
   private missing: Map<MsgId, Missing<P>> | null = null;
   private readonly cache: SeenCache;
-  /** Queued IHAVE announcements as pairs `[peer, entry, peer, entry, …]`; the first `queued`
-   *  slots are used. Kept and reused across flushes: a queue lives for `ihaveFlushMs`, long
-   *  enough for the simulator's garbage collector to promote a fresh one to the old
-   *  generation at every broadcast on every node. */
-  private queue: (P | IHaveEntry)[] = [];
+  /** Queued IHAVE announcements: pairs `[peer, entry, peer, entry, …]` in `queue.q`, the
+   *  first `queued` slots used, and their ids' cache numbers in `queue.no`. Taken from
+   *  plumtree-lazy.ts's pool at the first announcement and given back at the flush: null
+   *  while nothing is queued (an idle node holds no queue). */
+  private queue: IHaveQueue<P> | null = null;
   private queued = 0;
   /** The cache's `nextNumber` when the queue was last flushed: an id numbered below it was
    *  received before that flush, so none of its announcements is still queued and an IHAVE
    *  of it withdraws nothing (without this test, every such IHAVE entry scanned the whole
    *  queue: the largest part of a flood's IHAVE handling, docs/results.md h31f). */
   private queueFrom = 0;
-  /** The cache number (`SeenCache.numberOf`) of each queued pair's id, pair by pair: ids are
-   *  pushed in the order they are remembered, so it never decreases along the queue, and an
-   *  IHAVE's withdrawal finds its id's run by binary search (`runEnd`) instead of scanning
-   *  back from the newest pair (h31f: under bench:flood's sustained flood that scan averaged
-   *  ≈ 770 pairs a call). Null until the first announcement is queued. */
-  private queueNo: number[] | null = null;
+  /* `queue.no` holds the cache number (`SeenCache.numberOf`) of each queued pair's id, pair
+   * by pair: ids are pushed in the order they are remembered, so it never decreases along the
+   * queue, and an IHAVE's withdrawal finds its id's run by binary search (`runEnd`) instead of
+   * scanning back from the newest pair (h31f: under bench:flood's sustained flood that scan
+   * averaged ≈ 770 pairs a call). */
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
@@ -387,7 +387,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       if (no >= 0) {
         if (this.queued > 0 && no >= this.queueFrom) {
           const end = this.runEnd(no);
-          if (end > 0) withdrawIHave(this.queue, end, from, e.id);
+          if (end > 0) withdrawIHave(this.queue!.q, end, from, e.id);
         }
         continue;
       }
@@ -469,16 +469,17 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   /** Queue an announcement (only `push` does, one id's entries in a row: see `withdrawIHave`). */
   private enqueue(peer: P, entry: IHaveEntry, _now: number): void {
     if (this.queued === 0) this.io.timer(this.config.ihaveFlushMs, FLUSH_TIMER);
+    const queue = (this.queue ??= takeQueue<P>());
     // Only `push` enqueues, right after the id was remembered: it is the cache's newest.
-    (this.queueNo ??= [])[this.queued >> 1] = this.cache.nextNumber - 1;
-    this.queue[this.queued++] = peer;
-    this.queue[this.queued++] = entry;
+    queue.no[this.queued >> 1] = this.cache.nextNumber - 1;
+    queue.q[this.queued++] = peer;
+    queue.q[this.queued++] = entry;
   }
 
   /** The end (slot index, exclusive) of the queued run of the id numbered `no`, or 0 if none
-   *  is queued: binary search on `queueNo`. */
+   *  is queued: binary search on `queue.no`. */
   private runEnd(no: number): number {
-    const a = this.queueNo!;
+    const a = this.queue!.no;
     let lo = 0;
     let hi = this.queued >> 1;
     while (lo < hi) {
@@ -493,9 +494,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private flush(): void {
     const n = this.queued;
     if (n === 0) return;
+    const queue = this.queue!;
     this.queued = 0;
+    this.queue = null;
     this.queueFrom = this.cache.nextNumber;
-    flushIHaves(this.queue, n, this.config.maxIHaveBatch, this.links, this.io);
+    flushIHaves(queue.q, n, this.config.maxIHaveBatch, this.links, this.io);
+    releaseQueue(queue, n);
   }
 
   /** Forget the announcements of `id`; drop the map once empty, so that an idle node holds

@@ -14,14 +14,16 @@
  * Layout (compact, because the simulator holds one cache per node, 10^6 of them): entries
  * live in a ring in insertion order, which is time order (entries are added with a
  * non-decreasing `now`), as two parallel arrays — `refs` holds `[id, payload buffer |
- * undefined]` and `nums` holds `[firstSeenAt, round, payload span]` (an all-number array,
- * stored unboxed). A payload is kept as its `ArrayBuffer` and its offset and length there, not
+ * undefined]` and `nums` holds `[firstSeenAt, round and payload span]` (an all-number array,
+ * stored unboxed; see `packed`: the round and the span share one number, 8 B per entry less
+ * than one each, h34s). A payload is kept as its `ArrayBuffer` and its offset and length there, not
  * as its view object, and `payload` makes a view when asked (a GRAFT): in the runtime every
  * delivered payload's view would otherwise live `payloadTtlMs` (30 s), each one copied by two
  * scavenges and promoted — about 80 B per delivery of the survivors that set a scavenge's
  * pause under a flood (h32f, docs/results.md); the buffer is shared by the frames of one socket
- * read or slab. A payload of 2 MiB or more, or at an offset of 4 GiB or more, is kept as
- * itself. The oldest entry is at the ring's head, so expiry and eviction are O(1)
+ * read or slab. A payload of 2 MiB or more, at an offset of 16 MiB or more, or of a round
+ * outside [0, 256) is kept as itself. The four bounds live in one `CacheLimits` object shared
+ * by the caches built with the same bounds (4 fields less per cache). The oldest entry is at the ring's head, so expiry and eviction are O(1)
  * per entry, allocate nothing and need no per-entry timer. Payloads expire in the same order;
  * `payOff` counts the head entries whose payload is already dropped. Lookup by id is a linear
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
@@ -31,7 +33,8 @@
  *
  * Cost (measured, /tmp micro-benchmark: 100,000 entries with 16-character string ids,
  * `heapUsed` delta after GC, ids and payloads excluded): ≈ 66 B per entry (ring 32 B, `Map`
- * entry and its share of the hash table; the payload span since added 8 B to the ring) — the previous two-`Map` layout with a payload
+ * entry and its share of the hash table; the payload span added 8 B to the ring, which the
+ * packed round took back) — the previous two-`Map` layout with a payload
  * object per entry took 153 B. A full cache (10,000 entries, every add evicting) does
  * add + 2 × has in ≈ 0.23 µs, where deleting the oldest through a `Map` iterator took
  * ≈ 7 µs (the iterator skips the deleted-entry holes left at the front of the table).
@@ -53,10 +56,47 @@ export interface TimerSink {
 /** Up to this many entries, lookups scan the ring instead of using a `Map` (measured: a
  *  scan of 16 ids costs about as much as one `Map` lookup, and saves the hash table). */
 const LINEAR_MAX = 16;
-/** A kept payload's span is `byteOffset` × SPAN + `byteLength`: lengths below 2^21 (2 MiB),
- *  offsets below 2^32, exact in a double. A payload outside that is kept as itself. */
+/** A payload kept as its buffer is described by one number, `round` × ROUND_UNIT +
+ *  `byteOffset` × SPAN + `byteLength` (≥ 0): lengths below 2^21 (2 MiB), offsets below 2^24
+ *  (16 MiB: socket reads and the wire's slabs are 64 KiB), rounds below 2^8 (hops), 53 bits,
+ *  exact in a double. Any other entry (a payload kept as itself, or none) has −1 − `round`
+ *  (< 0; rounds are non-negative integers, the wire's uints). */
 const SPAN = 2 ** 21;
-const MAX_SPAN_OFFSET = 2 ** 32;
+const MAX_SPAN_OFFSET = 2 ** 24;
+const ROUND_UNIT = SPAN * MAX_SPAN_OFFSET;
+const MAX_PACKED_ROUND = 2 ** 8;
+
+/** `nums[2s + 1]` of an entry of round `round` whose payload is not kept as a buffer. */
+function unpacked(round: number): number {
+  return -1 - round;
+}
+
+/** The round of an entry from its `nums[2s + 1]`. */
+function roundOf(v: number): number {
+  return v >= 0 ? Math.floor(v / ROUND_UNIT) : -1 - v;
+}
+
+/** The bounds of a cache, shared by every cache built with the same ones. */
+interface CacheLimits {
+  readonly seenTtlMs: number;
+  readonly payloadTtlMs: number;
+  readonly maxEntries: number;
+  readonly maxPayloadBytes: number;
+  /** Minimum delay between two GC runs, so a steady stream does not fire one per message. */
+  readonly gcSlackMs: number;
+}
+
+/** The limits the last cache was built with: every node of one simulation (or one runtime)
+ *  builds its cache from the same config, so one object serves them all. */
+let lastLimits: CacheLimits | null = null;
+
+function limitsFor(seenTtlMs: number, payloadTtlMs: number, maxEntries: number, maxPayloadBytes: number): CacheLimits {
+  const l = lastLimits;
+  if (l !== null && l.seenTtlMs === seenTtlMs && l.payloadTtlMs === payloadTtlMs && l.maxEntries === maxEntries && l.maxPayloadBytes === maxPayloadBytes) return l;
+  const minTtl = payloadTtlMs > 0 ? Math.min(payloadTtlMs, seenTtlMs) : seenTtlMs;
+  lastLimits = Object.freeze({ seenTtlMs, payloadTtlMs, maxEntries, maxPayloadBytes, gcSlackMs: Math.max(1, Math.floor(minTtl / 10)) });
+  return lastLimits;
+}
 /** Ring capacity before the first growth (entries). */
 const INITIAL_CAPACITY = 4;
 
@@ -72,11 +112,11 @@ function noteMiss(c: SeenCache, id: MsgId): void {
 
 export class SeenCache {
   /** Two slots per entry: id, and its payload (undefined once dropped or never kept) as the
-   *  payload's `ArrayBuffer` (its span in `nums`), or the payload itself when its span does
-   *  not fit (span -1). */
+   *  payload's `ArrayBuffer` (its span in `nums`), or the payload itself when its span or
+   *  its round does not fit. */
   private refs: (MsgId | Uint8Array | ArrayBufferLike | undefined)[] = [];
-  /** Three slots per entry: time first seen, round, the payload's span in its buffer
-   *  (`byteOffset` × SPAN + `byteLength`; -1: the payload object is kept). Numbers only
+  /** Two slots per entry: time first seen, and the round with the payload's span in its
+   *  buffer (≥ 0: see SPAN) or −1 − round (the payload object kept, or none). Numbers only
    *  (unboxed). */
   private nums: number[] = [];
   /** Ring capacity in entries (`refs.length / 2` once allocated). */
@@ -100,8 +140,7 @@ export class SeenCache {
    *  node's cache is rarely in the processor's cache). */
   private newest: MsgId | undefined = undefined;
   private gcArmed = false;
-  /** Minimum delay between two GC runs, so a steady stream does not fire one per message. */
-  private readonly gcSlackMs: number;
+  private readonly lim: CacheLimits;
 
   /**
    * @param seenTtlMs how long an id is remembered (> 0).
@@ -109,14 +148,8 @@ export class SeenCache {
    * @param maxEntries bound on remembered ids (and so on payloads).
    * @param maxPayloadBytes bound on the sum of the kept payloads' lengths (default: none).
    */
-  constructor(
-    private readonly seenTtlMs: number,
-    private readonly payloadTtlMs: number,
-    private readonly maxEntries: number,
-    private readonly maxPayloadBytes = Infinity,
-  ) {
-    const minTtl = payloadTtlMs > 0 ? Math.min(payloadTtlMs, seenTtlMs) : seenTtlMs;
-    this.gcSlackMs = Math.max(1, Math.floor(minTtl / 10));
+  constructor(seenTtlMs: number, payloadTtlMs: number, maxEntries: number, maxPayloadBytes = Infinity) {
+    this.lim = limitsFor(seenTtlMs, payloadTtlMs, maxEntries, maxPayloadBytes);
   }
 
   /** True if `id` is remembered. */
@@ -151,28 +184,30 @@ export class SeenCache {
     // just missed needs no second lookup.
     if ((missedIn !== this || id !== missedId) && this.has(id)) return false;
     missedIn = null;
-    if (this.count === this.maxEntries) this.dropOldest();
+    const lim = this.lim;
+    if (this.count === lim.maxEntries) this.dropOldest();
     else if (this.count === this.cap) this.grow();
     let s = this.head + this.count;
     if (s >= this.cap) s -= this.cap;
-    const keep = payload !== undefined && this.payloadTtlMs > 0;
+    const keep = payload !== undefined && lim.payloadTtlMs > 0;
     this.refs[2 * s] = id;
-    this.nums[3 * s] = now;
-    this.nums[3 * s + 1] = round;
-    if (!keep) this.refs[2 * s + 1] = undefined;
-    else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET) {
+    this.nums[2 * s] = now;
+    if (!keep) {
+      this.refs[2 * s + 1] = undefined;
+      this.nums[2 * s + 1] = unpacked(round);
+    } else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET && round >= 0 && round < MAX_PACKED_ROUND && Number.isInteger(round)) {
       this.refs[2 * s + 1] = payload.buffer;
-      this.nums[3 * s + 2] = payload.byteOffset * SPAN + payload.byteLength;
+      this.nums[2 * s + 1] = round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength;
     } else {
       this.refs[2 * s + 1] = payload;
-      this.nums[3 * s + 2] = -1;
+      this.nums[2 * s + 1] = unpacked(round);
     }
     this.count++;
     this.newest = id;
     if (keep) {
       this.payloads++;
       this.payBytes += payload.byteLength;
-      if (this.payBytes > this.maxPayloadBytes) this.dropPayloads(false, 0);
+      if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
     } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
     if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
@@ -188,7 +223,7 @@ export class SeenCache {
   /** The round `id` was cached with (0 if unknown). */
   round(id: MsgId): number {
     const s = this.find(id);
-    return s < 0 ? 0 : this.nums[3 * s + 1];
+    return s < 0 ? 0 : roundOf(this.nums[2 * s + 1]);
   }
 
   /** Number of remembered ids. */
@@ -210,24 +245,25 @@ export class SeenCache {
   forEachPayload(fn: (id: MsgId, round: number) => void): void {
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, this.nums[3 * s + 1]);
+      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, roundOf(this.nums[2 * s + 1]));
     }
   }
 
   /** Drop payloads older than the payload TTL and ids older than the seen TTL. */
   gc(now: number): void {
     this.dropPayloads(true, now);
-    while (this.count > 0 && this.nums[3 * this.head] + this.seenTtlMs <= now) this.dropOldest();
+    const ttl = this.lim.seenTtlMs;
+    while (this.count > 0 && this.nums[2 * this.head] + ttl <= now) this.dropOldest();
   }
 
   /** Earliest time at which some entry expires; Infinity when empty. */
   nextExpiry(): number {
     if (this.count === 0) return Infinity;
-    let t = this.nums[3 * this.head] + this.seenTtlMs;
+    let t = this.nums[2 * this.head] + this.lim.seenTtlMs;
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
       if (this.refs[2 * s + 1] === undefined) continue;
-      t = Math.min(t, this.nums[3 * s] + this.payloadTtlMs);
+      t = Math.min(t, this.nums[2 * s] + this.lim.payloadTtlMs);
       break;
     }
     return t;
@@ -237,7 +273,7 @@ export class SeenCache {
   armGc(now: number, io: TimerSink): void {
     if (this.gcArmed || this.count === 0) return;
     this.gcArmed = true;
-    io.timer(Math.max(this.nextExpiry() - now, this.gcSlackMs), CACHE_GC_TIMER);
+    io.timer(Math.max(this.nextExpiry() - now, this.lim.gcSlackMs), CACHE_GC_TIMER);
   }
 
   /** Handle a `pt-cache-gc` firing: collect, then re-arm while non-empty. */
@@ -253,16 +289,16 @@ export class SeenCache {
   private payloadAt(s: number): Uint8Array | undefined {
     const p = this.refs[2 * s + 1];
     if (p === undefined) return undefined;
-    const span = this.nums[3 * s + 2];
-    return span < 0 ? (p as Uint8Array) : new Uint8Array(p as ArrayBufferLike, Math.floor(span / SPAN), span % SPAN);
+    const v = this.nums[2 * s + 1];
+    return v < 0 ? (p as Uint8Array) : new Uint8Array(p as ArrayBufferLike, Math.floor(v / SPAN) % MAX_SPAN_OFFSET, v % SPAN);
   }
 
   /** The length of the payload kept at ring slot `s` (0: none). */
   private payloadLength(s: number): number {
     const p = this.refs[2 * s + 1];
     if (p === undefined) return 0;
-    const span = this.nums[3 * s + 2];
-    return span < 0 ? (p as Uint8Array).byteLength : span % SPAN;
+    const v = this.nums[2 * s + 1];
+    return v < 0 ? (p as Uint8Array).byteLength : v % SPAN;
   }
 
   /** Ring slot of the `i`-th oldest entry. */
@@ -292,7 +328,7 @@ export class SeenCache {
     while (this.payOff < this.count - (expired ? 0 : 1)) {
       const s = this.slot(this.payOff);
       if (this.refs[2 * s + 1] !== undefined) {
-        if (expired ? this.nums[3 * s] + this.payloadTtlMs > now : this.payBytes <= this.maxPayloadBytes) break;
+        if (expired ? this.nums[2 * s] + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
         this.payBytes -= this.payloadLength(s);
         this.refs[2 * s + 1] = undefined;
         this.payloads--;
@@ -324,16 +360,15 @@ export class SeenCache {
   /** Enlarge the full ring (4, 8, 12, 18, … ≈ 1.5×, at most `maxEntries`), oldest entry
    *  to slot 0. */
   private grow(): void {
-    const cap = Math.min(this.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap + Math.max(INITIAL_CAPACITY, this.cap >> 1));
+    const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap + Math.max(INITIAL_CAPACITY, this.cap >> 1));
     const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
-    const nums = new Array<number>(3 * cap).fill(0);
+    const nums = new Array<number>(2 * cap).fill(0);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       refs[2 * i] = this.refs[2 * s];
       refs[2 * i + 1] = this.refs[2 * s + 1];
-      nums[3 * i] = this.nums[3 * s];
-      nums[3 * i + 1] = this.nums[3 * s + 1];
-      nums[3 * i + 2] = this.nums[3 * s + 2];
+      nums[2 * i] = this.nums[2 * s];
+      nums[2 * i + 1] = this.nums[2 * s + 1];
     }
     this.refs = refs;
     this.nums = nums;

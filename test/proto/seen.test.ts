@@ -225,3 +225,55 @@ test('payloads are kept as their buffer and span: views at offsets come back wit
   c.gc(1002);
   assert.deepEqual([c.payloadBytes, c.payloadCount, c.size], [0, 0, 0]);
 });
+
+test('the round shares its number with the span: rounds 0–255 at offsets below 16 MiB come back exact with the buffer kept; larger rounds and offsets keep the view; the round outlives the payload', () => {
+  const c = new SeenCache(1000, 500, 100);
+  const buf = new Uint8Array(2 ** 24 + 64);
+  for (let i = 0; i < 64; i++) buf[2 ** 24 + i] = i + 1;
+  const low = buf.subarray(2 ** 24 - 3, 2 ** 24 - 1); // offset below 2^24: packed
+  const high = buf.subarray(2 ** 24, 2 ** 24 + 64); // offset 2^24: kept as itself
+  const cases: [string, Uint8Array | undefined, number, 'buffer' | 'view' | 'none'][] = [
+    ['r0', low, 0, 'buffer'],
+    ['r255', low, 255, 'buffer'],
+    ['r256', low, 256, 'view'],
+    ['r1e6', low, 1_000_000, 'view'],
+    ['hi', high, 7, 'view'],
+    ['none', undefined, 42, 'none'],
+    ['none0', undefined, 0, 'none'],
+  ];
+  for (const [id, p, r] of cases) assert.equal(c.add(id, 0, p, r), true);
+  for (const [id, p, r, how] of cases) {
+    assert.equal(c.round(id), r, id);
+    const got = c.payload(id);
+    if (how === 'none') assert.equal(got, undefined, id);
+    else {
+      assert.deepEqual([...got!], [...p!], id);
+      assert.equal(got!.byteOffset, p!.byteOffset, id);
+      if (how === 'view') assert.equal(got, p, `${id}: kept as itself`);
+      else assert.notEqual(got, p, `${id}: a new view of the kept buffer`);
+    }
+  }
+  const rounds: [string, number][] = [];
+  c.forEachPayload((id, r) => rounds.push([id, r]));
+  assert.deepEqual(rounds, [['r0', 0], ['r255', 255], ['r256', 256], ['r1e6', 1_000_000], ['hi', 7]]);
+  assert.equal(c.payloadBytes, 4 * 2 + 64);
+  c.gc(500); // payloads expire, ids and rounds stay
+  assert.deepEqual([c.payloadCount, c.payloadBytes, c.size], [0, 0, 7]);
+  for (const [id, , r] of cases) assert.deepEqual([c.payload(id), c.round(id)], [undefined, r], id);
+});
+
+test('caches built with the same bounds share one limits object; other bounds get their own, with their own GC slack', () => {
+  const lim = (c: SeenCache): unknown => (c as unknown as { lim: unknown }).lim;
+  const a = new SeenCache(100, 50, 10);
+  const b = new SeenCache(100, 50, 10);
+  const d = new SeenCache(100, 0, 10);
+  assert.equal(lim(a), lim(b));
+  assert.notEqual(lim(a), lim(d));
+  const fired: number[] = [];
+  const io = { timer: (ms: number): void => void fired.push(ms) };
+  a.add('x', 0, P(1));
+  a.armGc(49.5, io); // the payload expires at 50: the slack (min TTL 50 / 10 = 5) applies
+  d.add('x', 0, P(1));
+  d.armGc(99.5, io); // no payloads kept: the id expires at 100, slack 100 / 10 = 10
+  assert.deepEqual(fired, [5, 10]);
+});
