@@ -127,9 +127,13 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private missing: Map<MsgId, Missing<P>> | null = null;
   private readonly cache: SeenCache;
   /** Queued IHAVE announcements: pairs `[peer, entry, peer, entry, …]` in `queue.q`, the
-   *  first `queued` slots used, and their ids' cache numbers in `queue.no`. Taken from
-   *  plumtree-lazy.ts's pool at the first announcement and given back at the flush: null
-   *  while nothing is queued (an idle node holds no queue). */
+   *  first `queued` slots used, and in `queue.no` the cache number (`SeenCache.numberOf`) of
+   *  each pair's id. Ids are pushed in the order they are remembered, so `queue.no` never
+   *  decreases along the queue, and an IHAVE's withdrawal finds its id's run by binary search
+   *  (`runEnd`) instead of scanning back from the newest pair (h31f: under bench:flood's
+   *  sustained flood that scan averaged ≈ 770 pairs a call). Taken from plumtree-lazy.ts's
+   *  pool at the first announcement and given back at the flush: null while nothing is
+   *  queued (an idle node holds no queue). */
   private queue: IHaveQueue<P> | null = null;
   private queued = 0;
   /** The cache's `nextNumber` when the queue was last flushed: an id numbered below it was
@@ -137,11 +141,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  of it withdraws nothing (without this test, every such IHAVE entry scanned the whole
    *  queue: the largest part of a flood's IHAVE handling, docs/results.md h31f). */
   private queueFrom = 0;
-  /* `queue.no` holds the cache number (`SeenCache.numberOf`) of each queued pair's id, pair
-   * by pair: ids are pushed in the order they are remembered, so it never decreases along the
-   * queue, and an IHAVE's withdrawal finds its id's run by binary search (`runEnd`) instead of
-   * scanning back from the newest pair (h31f: under bench:flood's sustained flood that scan
-   * averaged ≈ 770 pairs a call). */
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
   /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
