@@ -56,6 +56,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { quantile } from '../src/sim/members-app.js';
 import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
 import { sleep, until } from './support/wait.js';
@@ -321,10 +322,7 @@ interface Timeline {
  *  before that shows at the first poll: `complete_at_first_poll` counts them. */
 function timelineFigures(tl: Timeline, n: number, lastUpMs: number): Record<string, number> {
   const r0 = (x: number): number => Math.round(x);
-  const pct = (xs: number[], q: number): number => {
-    const v = [...xs].sort((a, b) => a - b);
-    return r0(v[Math.min(v.length - 1, Math.floor(q * (v.length - 1)))]);
-  };
+  const pct = (xs: number[], q: number): number => r0(quantile([...xs].sort((a, b) => a - b), q));
   const gap = tl.listedAt.map((t, i) => t - tl.upAt[i]);
   const firstPoll = Math.min(...tl.listedAt);
   return {

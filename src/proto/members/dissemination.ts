@@ -6,7 +6,7 @@
  * itself (which buckets an `m-digest` lists, and its answer) is digest.ts.
  */
 import type { Rng } from '../types.js';
-import { ALIVE, BUCKETS, FAILED, SUSPECT, changesSkipped, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
+import { BUCKETS, FAILED, SUSPECT, changesSkipped, isJoin, isUp, statusOf, type MemberMeta, type MembersConfig, type MembersMessage, type MemberStore } from './types.js';
 import type { MembersIo } from './machine.js';
 import { PiggybackRing } from './piggyback.js';
 import { ChangeQueue } from './change-queue.js';
@@ -126,7 +126,7 @@ export class Dissemination<P> {
     if (this.config.piggybackPerMessage > 0 && !(suspect && this.relaying)) this.piggy.add(m, state);
     if (suspect) return;
     // Without `floodWithoutMeta`, a join heard without its meta waits for it (`floodMeta`).
-    if (!this.config.floodWithoutMeta && meta === null && m !== this.self && statusOf(state) === ALIVE && (prev < 0 || !isUp(prev)) && this.store.meta(m) === undefined) return;
+    if (!this.config.floodWithoutMeta && meta === null && m !== this.self && isJoin(state, prev) && this.store.meta(m) === undefined) return;
     // A change about us (a refutation of what the sender said) goes back to the sender too.
     if (this.queue.push(m, state, meta, m === this.self ? undefined : this.from)) this.armFlush();
   }

@@ -172,6 +172,7 @@ import {
   LEFT,
   SUSPECT,
   incOf,
+  isJoin,
   isUp,
   pack,
   statusOf,
@@ -421,7 +422,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
     if (meta !== null) this.setMeta(m, meta, now);
     else if (isUp(s) && this.store.meta(m) === undefined) this.spread.wantMeta(m);
     this.emitTransition(m, cur, s);
-    this.spread.enqueue(m, s, meta ?? (statusOf(s) === ALIVE && (cur < 0 || !isUp(cur)) ? (this.store.meta(m) ?? null) : null), now, cur);
+    this.spread.enqueue(m, s, meta ?? (isJoin(s, cur) ? (this.store.meta(m) ?? null) : null), now, cur);
     return true;
   }
 

@@ -35,6 +35,11 @@ export function isUp(s: number): boolean {
   return s >= 0 && s % 4 <= SUSPECT;
 }
 
+/** A join: `s` alive where the table held the member not up before (`prev`; -1: absent). */
+export function isJoin(s: number, prev: number): boolean {
+  return statusOf(s) === ALIVE && (prev < 0 || !isUp(prev));
+}
+
 /** Static data of a member: its name and tags (Serf's). */
 export interface MemberMeta {
   name: string;
@@ -333,7 +338,7 @@ export interface MembersConfig {
    *  answer to our `m-meta-req`, or the flood), with it (dissemination.ts `floodMeta`), so our
    *  neighbours, which the member's own flood reaches with its meta, do not each learn it
    *  without and ask the member too. Default true (the simulator's figures); the agent turns it
-   *  off: `npm run bench:join-cost -- --nodes 50`, `m-meta-req` 25–73 against 89–126 per join
+   *  off: `npm run bench:join-cost -- --nodes 50`, `m-meta-req` 25–73 against 89–171 per join
    *  in alternated runs (docs/results.md, h34j). */
   floodWithoutMeta: boolean;
 }
