@@ -16,7 +16,8 @@
  *
  *   npm run bench:startup                      (node --import tsx bench/startup.ts [--runs 10])
  *   npm run bench:startup -- --cluster 12      (12 agents at once: CPU and RSS of each 12 s on)
- *   npm run bench:startup -- --node-arg --max-semi-space-size=1   (A/B of a node flag, repeatable)
+ *   npm run bench:startup -- --node-arg --max-semi-space-size=1   (A/B of a node flag, repeatable; agents then
+ *                                               start as `node FLAGS bin/rumor.js`, without bin/rumor's flags)
  *   npm run bench:startup -- --keep-env        (agents keep NODE_EXTRA_CA_CERTS: see START_COST_ENV)
  *   npm run bench:startup -- --compare DIR     (A/B: starts alternate between this tree and DIR, another
  *                                               built checkout, e.g. `git archive main | tar -x -C DIR`)
@@ -185,10 +186,12 @@ export interface StartupSample {
   rss_tree_joined_mb: number;
 }
 
-/** What `bin/rumor.js` of `root` says of its code cache (`RUMOR_CODE_CACHE_REPORT`): accepted,
+/** What `root`'s agent command says of its code cache (`RUMOR_CODE_CACHE_REPORT`): accepted,
  *  rejected or none, and its size; '?' when that tree's bin/rumor.js does not report it. */
 export function codeCacheStatus(root = ROOT): string {
-  const r = spawnSync(process.execPath, [...nodeArgs, join(root, 'bin', 'rumor.js'), '--version'], { encoding: 'utf8', env: { ...agentEnv(keepEnv), RUMOR_CODE_CACHE_REPORT: '1' } });
+  // `agent --help`: loads the bundle as an agent does, under the agent's node flags.
+  const [cmd, argv] = agentCommand(root, ['agent', '--help']);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { RUMOR_NODE: process.execPath, ...agentEnv(keepEnv), RUMOR_CODE_CACHE_REPORT: '1' } });
   return /^code cache: (.*)$/m.exec(r.stderr)?.[1] ?? '?';
 }
 
@@ -206,12 +209,23 @@ const nodeArgs: string[] = [];
 /** `--keep-env`: start agents with this process's whole environment (`START_COST_ENV` included). */
 let keepEnv = false;
 
+/** How `root`'s agent is started: as src/cli/cluster.ts `spawnAgent` does, through its `bin/rumor`
+ *  launcher script (its node flags, `exec`ed: the pid is the agent's) when it has one and no
+ *  `--node-arg` is given; else `node [--node-arg ...] bin/rumor.js` (an older build, or an A/B of
+ *  node flags: those replace the script's). */
+export function agentCommand(root: string, args: string[]): [string, string[]] {
+  const script = join(root, 'bin', 'rumor');
+  if (nodeArgs.length === 0 && existsSync(script)) return ['/bin/sh', [script, ...args]];
+  return [process.execPath, [...nodeArgs, join(root, 'bin', 'rumor.js'), ...args]];
+}
+
 function spawnRumor(gossip: number, api: number, joinTo: string[], handler: string | undefined, logFile: string, root = ROOT): ChildProcess {
-  const args = [...nodeArgs, join(root, 'bin', 'rumor.js'), 'agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
+  const args = ['agent', '--name', `s${gossip}`, '--bind', `127.0.0.1:${gossip}`, '--api-addr', `127.0.0.1:${api}`, '--log-level', 'warn'];
   for (const j of joinTo) args.push('--join', j);
   if (handler) args.push('--event-handler', `user=${handler}`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: agentEnv(keepEnv) });
+  const [cmd, argv] = agentCommand(root, args);
+  const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], env: { RUMOR_NODE: process.execPath, ...agentEnv(keepEnv) } });
   closeSync(fd);
   return child;
 }

@@ -1,7 +1,8 @@
 // Makes dist/rumor.cjs.cache, the V8 code cache bin/rumor.js loads the bundle with, by
-// starting two agents on loopback (ports chosen by the system, an event handler configured so
-// its code is compiled too): a seed, and one that joins it and is polled on its API until it
-// has written the cache; then it stops both. `npm run prepare` (so `npm ci` on a clone) and
+// starting two agents on loopback through bin/rumor, with the agents' node flags (ports chosen by
+// the system, an event handler configured so its code is compiled too): a seed, and one that
+// joins it and is polled on its API until it has written the cache; then it stops both.
+// `npm run prepare` (so `npm ci` on a clone) and
 // `npm start` run it; it is also run for installs whose dist/ the agent cannot write (the
 // container image, a root-owned /opt/rumor under systemd).
 //
@@ -87,9 +88,11 @@ const agents = [];
 /** Start an agent; resolves with its gossip address and API URL once it prints them. */
 function start(name, joinTo, cacheAfterMs) {
   // `query=true` answers every query with an empty response (a shell runs `true`).
-  const args = [join(ROOT, 'bin', 'rumor.js'), 'agent', '--name', name, '--bind', '127.0.0.1:0', '--api-addr', '127.0.0.1:0', '--log-level', 'error', '--event-handler', 'user=true', '--event-handler', 'query=true'];
+  // Through bin/rumor, as agents start (its node flags; `RUMOR_NODE`: this node): V8 keys a code
+  // cache to the flags that change its flag hash, so the cache is made under the agents' own.
+  const args = [join(ROOT, 'bin', 'rumor'), 'agent', '--name', name, '--bind', '127.0.0.1:0', '--api-addr', '127.0.0.1:0', '--log-level', 'error', '--event-handler', 'user=true', '--event-handler', 'query=true'];
   if (joinTo) args.push('--join', joinTo);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUMOR_CODE_CACHE_AFTER_MS: String(cacheAfterMs) } });
+  const child = spawn('/bin/sh', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUMOR_NODE: process.execPath, RUMOR_CODE_CACHE_AFTER_MS: String(cacheAfterMs) } });
   agents.push(child);
   let out = '';
   child.stdout.setEncoding('utf8');

@@ -1,6 +1,6 @@
 /**
  * `rumor cluster` (what `npm start` runs): a local cluster of N agents (default 5) on
- * loopback, each a child process running the built CLI (`node bin/rumor.js agent ...`) on
+ * loopback, each a child process running the built CLI (`bin/rumor agent ...`) on
  * free ports. It joins them, sends a few events, prints what every agent received (through
  * each agent's HTTP API: `GET /v1/monitor`), prints commands to try, and runs until Ctrl-C;
  * then it sends SIGTERM to every agent, waits for them, and exits 0.
@@ -108,12 +108,17 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** Spawn `node bin/rumor.js agent ...` for `spec` (killed when this process exits). */
+/** Spawn `rumor agent ...` for `spec` (killed when this process exits) as an installed agent
+ *  starts: through the `rumor` launcher script next to bin/rumor.js (it puts the agent's node
+ *  flags on node's command line and `exec`s node with this process's binary, `RUMOR_NODE`: the
+ *  child's pid is the agent's); `node bin/rumor.js` for a build without that script. */
 export function spawnAgent(spec: AgentSpec): ChildProcess {
   const fd = spec.logFile ? openSync(spec.logFile, 'a') : undefined;
-  const child = spawn(process.execPath, [rumorBin(), ...agentArgs(spec)], {
+  const bin = rumorBin();
+  const script = join(dirname(bin), 'rumor');
+  const child = spawn(existsSync(script) ? '/bin/sh' : process.execPath, [existsSync(script) ? script : bin, ...agentArgs(spec)], {
     stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
-    env: { ...process.env, ...spec.env },
+    env: { RUMOR_NODE: process.execPath, ...process.env, ...spec.env },
     // Own process group: Ctrl-C in the terminal reaches only the parent, which then stops
     // the agents itself (one SIGTERM each, not SIGINT and SIGTERM).
     detached: true,

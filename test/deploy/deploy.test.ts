@@ -57,7 +57,9 @@ test('systemd unit: restart on failure, state in /var/lib/rumor, leave on SIGTER
   for (const line of ['Restart=on-failure', 'StateDirectory=rumor', 'Environment=RUMOR_DATA_DIR=/var/lib/rumor', 'KillSignal=SIGTERM']) {
     assert.ok(unit.split('\n').includes(line), `missing ${line}`);
   }
-  assert.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/rumor\/bin\/rumor\.js agent /m);
+  // Through the launcher script (the agent's node flags), with the unit's node.
+  assert.match(unit, /^ExecStart=\/bin\/sh \/opt\/rumor\/bin\/rumor agent /m);
+  assert.ok(unit.split('\n').includes('Environment=RUMOR_NODE=/usr/bin/node'), 'missing Environment=RUMOR_NODE=/usr/bin/node');
   const sec = systemdAnalyze(['security', '--offline=yes', '--threshold=20', UNIT]);
   assert.equal(sec.status, 0, `exposure above 2.0:\n${sec.out.split('\n').slice(-3).join('\n')}`);
 });
@@ -124,7 +126,7 @@ test('Dockerfile: multi-stage, copies only files that exist, non-root user, agen
   }
   assert.match(text, /^USER rumor:rumor$/m);
   assert.match(text, /^HEALTHCHECK .*rumor-healthcheck/m);
-  assert.match(text, /^ENTRYPOINT \["node", "\/app\/bin\/rumor\.js", "agent"\]$/m);
+  assert.match(text, /^ENTRYPOINT \["\/app\/bin\/rumor", "agent"\]$/m);
   for (const m of text.matchAll(/^COPY --from=build (.+) \S+$/gm)) {
     for (const src of m[1].split(' ')) assert.ok(src.startsWith('/src/'), `${src}: outside the build stage's /src`);
   }
