@@ -7,18 +7,24 @@
  *   still run: a function compiled from a code cache has no module loader of its own on node 20;
  * - what a start loads stays light: no ES module loader, no child_process, no prom-client or
  *   config parsers, and a lone agent without a key no node:crypto (read from the process's own
- *   module list at exit).
+ *   module list at exit);
+ * - bin/rumor, the launcher script the command, the image, the unit and spawnAgent start agents
+ *   through, gives `agent` its node flags (ones that keep Node's and our code caches) and no
+ *   other verb any, and `exec`s node in its own place.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { freePorts, spawnAgent, stopAll, waitUntil } from '../../src/cli/cluster.js';
 import { BIN, ensureBuilt, ROOT } from './helpers.js';
 
 const BUNDLE = join(ROOT, 'dist', 'rumor.cjs');
+/** The `rumor` command's launcher script (package.json `bin`). */
+const SCRIPT = join(ROOT, 'bin', 'rumor');
 
 before(() => {
   ensureBuilt();
@@ -131,4 +137,57 @@ test('a running agent loads no ES module loader: everything its start imports is
   // scripts/bundle.mjs LAZY_BUILTINS: an agent without a cluster key loads node:crypto at its
   // first broadcast or probe; this one, alone, answered its API without either.
   assert.ok(!builtins.includes('NativeModule crypto'), 'node:crypto was loaded by a lone agent without a key');
+});
+
+test('bin/rumor: `agent` gets the launcher script node flags, other verbs none, through symlinks, with RUMOR_NODE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-launch-'));
+  // A stand-in for node that prints its arguments, one per line.
+  const fake = join(dir, 'fake-node');
+  writeFileSync(fake, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n', { mode: 0o755 });
+  // npm links the command (node_modules/.bin/rumor, a relative link), the image an absolute one.
+  mkdirSync(join(dir, 'bin'));
+  symlinkSync(SCRIPT, join(dir, 'bin', 'rumor'));
+  symlinkSync('bin/rumor', join(dir, 'rumor'));
+  const run = (cmd: string, args: string[]): string[] => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, RUMOR_NODE: fake } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split('\n').slice(0, -1);
+  };
+  const agent = run(join(dir, 'rumor'), ['agent', '--name', 'a b', '--tag', '']);
+  const at = agent.indexOf(BIN);
+  assert.ok(at > 0, `node flags, then ${BIN}: ${JSON.stringify(agent)}`);
+  assert.deepEqual(agent.slice(at + 1), ['agent', '--name', 'a b', '--tag', ''], 'the arguments passed on as they were');
+  const flags = agent.slice(0, at);
+  for (const f of flags) assert.match(f, /^--[a-z0-9-]+(=\S+)?$/);
+  assert.deepEqual(run('/bin/sh', [SCRIPT, 'members', '--json']), [BIN, 'members', '--json'], 'no flags for other verbs');
+  // The flags leave V8's flag hash alone: Node still compiles its built-in modules from their
+  // code cache (a flag that changes the hash, e.g. --max-semi-space-size, makes every one of them
+  // compile from source: ~11 ms more of a start, docs/agent.md), and our cache is accepted.
+  const usage = spawnSync(
+    process.execPath,
+    ['--expose-internals', '--no-warnings', ...flags, '-e', "const { internalBinding } = require('internal/test/binding'); for (const m of ['http', 'dgram', 'dns', 'child_process']) require(m); const u = internalBinding('builtins').getCacheUsage(); console.log(JSON.stringify([[...u.compiledWithCache].length, [...u.compiledWithoutCache]]))"],
+    { encoding: 'utf8' },
+  );
+  assert.equal(usage.status, 0, usage.stderr);
+  const [withCache, without] = JSON.parse(usage.stdout) as [number, string[]];
+  assert.ok(withCache > 0, 'built-ins compiled from their code cache');
+  assert.deepEqual(without, [], 'built-ins compiled without their code cache');
+  const real = spawnSync('/bin/sh', [SCRIPT, 'agent', '--help'], { encoding: 'utf8', env: { ...process.env, RUMOR_NODE: process.execPath, RUMOR_CODE_CACHE_REPORT: '1' } });
+  assert.equal(real.status, 0, real.stderr);
+  assert.match(real.stdout, /--event-handler/);
+  assert.match(real.stderr, /^code cache: accepted/m);
+});
+
+test('spawnAgent starts the agent through bin/rumor: node in its place (same pid), with the flags', async () => {
+  const [gossip, api] = await freePorts(2);
+  const child = spawnAgent({ name: 'launch-test', gossipPort: gossip, apiPort: api, profile: 'local' });
+  try {
+    await waitUntil('the agent to answer', 20_000, async () => (await fetch(`http://127.0.0.1:${api}/v1/info`, { signal: AbortSignal.timeout(2000) })).ok);
+    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    assert.equal(cmdline[0], process.execPath, 'the spawned pid is node, exec-ed by the script');
+    assert.ok(cmdline.includes('--v8-pool-size=1'), JSON.stringify(cmdline));
+    assert.equal(cmdline[cmdline.indexOf(BIN) + 1], 'agent');
+  } finally {
+    await stopAll([child]);
+  }
 });
