@@ -148,8 +148,8 @@ test('bin/rumor: `agent` gets the launcher script node flags, other verbs none, 
   mkdirSync(join(dir, 'bin'));
   symlinkSync(SCRIPT, join(dir, 'bin', 'rumor'));
   symlinkSync('bin/rumor', join(dir, 'rumor'));
-  const run = (cmd: string, args: string[]): string[] => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, RUMOR_NODE: fake } });
+  const run = (cmd: string, args: string[], cwd?: string): string[] => {
+    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, RUMOR_NODE: fake } });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.split('\n').slice(0, -1);
   };
@@ -160,6 +160,8 @@ test('bin/rumor: `agent` gets the launcher script node flags, other verbs none, 
   const flags = agent.slice(0, at);
   for (const f of flags) assert.match(f, /^--[a-z0-9-]+(=\S+)?$/);
   assert.deepEqual(run('/bin/sh', [SCRIPT, 'members', '--json']), [BIN, 'members', '--json'], 'no flags for other verbs');
+  // Started by a name without a directory (`sh rumor` in its directory), a relative link first.
+  assert.deepEqual(run('/bin/sh', ['rumor', '--version'], dir), [BIN, '--version']);
   // The flags leave V8's flag hash alone: Node still compiles its built-in modules from their
   // code cache (a flag that changes the hash, e.g. --max-semi-space-size, makes every one of them
   // compile from source: ~11 ms more of a start, docs/agent.md), and our cache is accepted.
