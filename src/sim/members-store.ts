@@ -91,10 +91,58 @@ function checkState(state: number): void {
   if ((state | 0) !== state) throw new RangeError(`members-store: state ${state} is not a 32-bit integer (incarnation over 2^29?)`);
 }
 
+/** Bytes in a WebAssembly page. */
+const WASM_PAGE = 65536;
+/** The most pages a WebAssembly memory may have (4 GiB). */
+const WASM_MAX_PAGES = 65536;
+
+/**
+ * A zeroed `Int32Array` of `len` whose first element starts a 64-byte cache line, so that a
+ * member's 64-byte block (`SharedMembers.mi`) is one line, not two. A plain typed array of
+ * this size is not aligned: V8 takes its backing store from `calloc`, and glibc serves a large
+ * one from its own `mmap` at 16 bytes past the page (seen with `node --allow-natives-syntax`,
+ * `%DebugPrint`: `data_ptr` 0x…010), so every block straddled two lines — its count and
+ * version ids in one, the states of its second and later versions (a failure wave's verdict,
+ * adopted over the suspicion) in the next. A WebAssembly memory's buffer is whole pages, and
+ * V8 maps it page-aligned; where one cannot be had (over 4 GiB, or refused), a plain array
+ * (same values, only slower).
+ */
+export function lineAligned(len: number): Int32Array {
+  const pages = Math.max(1, Math.ceil((len * 4) / WASM_PAGE));
+  if (pages <= WASM_MAX_PAGES) {
+    try {
+      return new Int32Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, len);
+    } catch {
+      // No memory of that size here: fall through.
+    }
+  }
+  return new Int32Array(len);
+}
+
 /** `to` holding `from`'s elements first. */
 function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
   to.set(from);
   return to;
+}
+
+/** Where a `SharedChangeLog` keeps each member's newest pair (-1: none). */
+export interface NewestRefs {
+  newestRef(m: number): number;
+  setNewestRef(m: number, r: number): void;
+}
+
+/** A log's own newest-pair array (a log without a `SharedMembers`: tests). */
+class OwnNewestRefs implements NewestRefs {
+  private readonly at: Int32Array;
+  constructor(n: number) {
+    this.at = new Int32Array(n).fill(-1);
+  }
+  newestRef(m: number): number {
+    return this.at[m];
+  }
+  setNewestRef(m: number, r: number): void {
+    this.at[m] = r;
+  }
 }
 
 /**
@@ -104,7 +152,12 @@ function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
  * per member (alive at each incarnation it reached, failed, left) while the queues hold
  * hundreds of millions of references at 10^5 nodes. Append-only: a pair stays for the
  * simulation's life (16 bytes plus a 4-byte link each). Per member, a chain of its pairs,
- * newest first.
+ * newest first; the chain's head, each member's newest pair, is kept by `heads` — in the
+ * simulator the last int32 of the member's block in `SharedMembers` (h35m): the common case of
+ * a wave, every node queueing the verdict the first one interned right after adopting it,
+ * reads the block line the adoption has just loaded and then the pair, among the wave's few
+ * thousand newest (hot), instead of a 16-byte-per-member array at a random place (one cache
+ * line more per adoption at 10^5 members; h34m's proposal, docs/results.md).
  */
 export class SharedChangeLog implements ChangeLog<number> {
   /** Pair r: its member at `pair[2r]`, its state at `pair[2r + 1]` (a flush reads both: one
@@ -113,15 +166,13 @@ export class SharedChangeLog implements ChangeLog<number> {
   /** The member's previous pair (-1: none). */
   private prev = new Int32Array(1024);
   private len = 0;
-  /** Each member's newest pair and its state side by side (`head[2m]`: the reference, -1:
-   *  none; `head[2m + 1]`: the state): the common case of a wave — every node queues the
-   *  verdict the first one interned — reads one 16-byte pair instead of the reference and
-   *  then the pair at a random place (two cache misses at 10^5 members). */
-  private readonly head: Float64Array;
+  private readonly heads: NewestRefs;
 
-  constructor(readonly n: number) {
-    this.head = new Float64Array(2 * n);
-    for (let m = 0; m < n; m++) this.head[2 * m] = -1;
+  constructor(
+    readonly n: number,
+    heads?: NewestRefs,
+  ) {
+    this.heads = heads ?? new OwnNewestRefs(n);
   }
 
   /** Pairs interned (memory figure). */
@@ -131,20 +182,16 @@ export class SharedChangeLog implements ChangeLog<number> {
 
   ref(m: number, state: number): number {
     const known = m >= 0 && m < this.n;
-    const newest = known ? this.head[2 * m] : -1;
+    const newest = known ? this.heads.newestRef(m) : -1;
     if (newest >= 0) {
-      if (this.head[2 * m + 1] === state) return newest;
-      for (let r = this.prev[newest]; r >= 0; r = this.prev[r]) if (this.pair[2 * r + 1] === state) return r;
+      for (let r = newest; r >= 0; r = this.prev[r]) if (this.pair[2 * r + 1] === state) return r;
     }
     if (this.len === this.prev.length) this.grow();
     const r = this.len++;
     this.pair[2 * r] = m;
     this.pair[2 * r + 1] = state;
     this.prev[r] = newest;
-    if (known) {
-      this.head[2 * m] = r;
-      this.head[2 * m + 1] = state;
-    }
+    if (known) this.heads.setNewestRef(m, r);
     return r;
   }
   member(r: number): number {
@@ -164,7 +211,7 @@ export class SharedChangeLog implements ChangeLog<number> {
   }
 }
 
-export class SharedMembers {
+export class SharedMembers implements NewestRefs {
   readonly n: number;
   /** The log of (member, state) pairs every node's change queue refers to. */
   readonly changeLog: SharedChangeLog;
@@ -209,11 +256,14 @@ export class SharedMembers {
   /** `n` member ids 0..n-1, all in the base at state `initial` (-1: none), `rings` rings. */
   constructor(n: number, rings: number, initial: number) {
     this.n = n;
-    this.changeLog = new SharedChangeLog(n);
+    this.changeLog = new SharedChangeLog(n, this);
     this.baseSince = new Float64Array(n);
-    this.mi = new Int32Array(n * this.SI);
+    this.mi = lineAligned(n * this.SI);
     checkState(initial);
-    for (let m = 0; m < n; m++) this.mi[m * this.SI + this.BS] = initial;
+    for (let m = 0; m < n; m++) {
+      this.mi[m * this.SI + this.BS] = initial;
+      this.mi[m * this.SI + this.SI - 1] = -1;
+    }
     this.vSince = new Float64Array(n * this.V);
     this.W = INITIAL_VIDS >>> 5;
     this.rows = new Uint32Array(n * this.W);
@@ -438,7 +488,7 @@ export class SharedMembers {
     const n = this.n;
     const SI = strideFor(3 + 3 * W);
     const BS = VIDS + 2 * W;
-    const mi = new Int32Array(n * SI);
+    const mi = lineAligned(n * SI);
     const si = new Float64Array(n * W);
     for (let m = 0; m < n; m++) {
       const a = m * this.SI;
@@ -447,6 +497,7 @@ export class SharedMembers {
       mi[b + NV] = k;
       mi[b + KEY] = this.mi[a + KEY];
       mi[b + BS] = this.mi[a + this.BS];
+      mi[b + SI - 1] = this.mi[a + this.SI - 1];
       for (let i = 0; i < k; i++) {
         mi[b + BS + 1 + i] = this.mi[a + this.BS + 1 + i];
         si[m * W + i] = this.vSince[m * V + i];
@@ -459,6 +510,14 @@ export class SharedMembers {
     this.BS = BS;
     this.mi = mi;
     this.vSince = si;
+  }
+
+  /** The change log's newest pair of `m` (`SharedChangeLog`), in its block's last int32. */
+  newestRef(m: number): number {
+    return this.mi[m * this.SI + this.SI - 1];
+  }
+  setNewestRef(m: number, r: number): void {
+    this.mi[m * this.SI + this.SI - 1] = r;
   }
 
   /** Vid columns per holder row now, and sweeps of retired columns so far (tests). */
