@@ -222,7 +222,9 @@ export class SharedMembers implements NewestRefs {
    *  failure wave at 10^5 nodes looks members up ≈ 5·10^9 times, at random: one cache line
    *  each instead of one per array): in `mi`, from m·SI on, the version count nv, the key hash,
    *  the V vids, the V holder counts, the base state and the V states (`NV`, `KEY`, `VIDS`,
-   *  `BS`): 15 of 16 int32s (64 bytes, one cache line) at V = 4. SI is a power of two. States
+   *  `BS`), and in the last int32 (SI − 1, free at every V since 3 + 3V is never a power of
+   *  two) the change log's newest pair of m (`newestRef`): 16 int32s (64 bytes) at V = 4, one
+   *  cache line since `mi` starts a line (`lineAligned`). SI is a power of two. States
    *  are int32s (`pack(inc, status)`, -1: absent; a state outside that range is refused with
    *  a RangeError — the simulator's incarnations are its virtual seconds): h31m's layout kept
    *  them in a second `Float64Array` block, a second cache line per lookup. */
