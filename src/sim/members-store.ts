@@ -104,12 +104,15 @@ const WASM_MAX_PAGES = 65536;
  * `%DebugPrint`: `data_ptr` 0x…010), so every block straddled two lines — its count and
  * version ids in one, the states of its second and later versions (a failure wave's verdict,
  * adopted over the suspicion) in the next. A WebAssembly memory's buffer is whole pages, and
- * V8 maps it page-aligned; where one cannot be had (over 4 GiB, or refused), a plain array
- * (same values, only slower).
+ * V8 maps it page-aligned. Each such memory reserves address space with its guard region
+ * (≈ 10 GiB of `VmSize` per memory on Node 20, x64; nothing resident until touched), so
+ * arrays of one page or less stay plain (a small table stays in the cache anyway), and where
+ * a memory cannot be had (over 4 GiB, or refused) the array is plain too: the same values,
+ * only slower.
  */
 export function lineAligned(len: number): Int32Array {
-  const pages = Math.max(1, Math.ceil((len * 4) / WASM_PAGE));
-  if (pages <= WASM_MAX_PAGES) {
+  const pages = Math.ceil((len * 4) / WASM_PAGE);
+  if (pages > 1 && pages <= WASM_MAX_PAGES) {
     try {
       return new Int32Array(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, len);
     } catch {
