@@ -22,6 +22,8 @@
  *   on each of its writes (the same values a `MapStore` would hold).
  * - static data shared by all: the name `n<id>`, the key hash, the K observer rings (member ids
  *   ordered by the ring hash, with each id's position) and the members of each bucket.
+ * - the change log every node's change queue refers to (`SharedChangeLog`, members-log.ts),
+ *   its newest pair per member kept in the member's block.
  *
  * What a view answers is exactly what a private table with the same writes would answer,
  * with two documented differences: `since` is the time the version was first adopted by any
@@ -37,6 +39,9 @@
 import type { Rng } from '../proto/types.js';
 import { BUCKETS, entryHash, type ChangeLog, type MemberMeta, type MemberStore } from '../proto/members/types.js';
 import { ringPosition } from '../proto/members/map-store.js';
+import { lineAligned, SharedChangeLog, type NewestRefs } from './members-log.js';
+
+export { lineAligned, SharedChangeLog, type NewestRefs } from './members-log.js';
 
 /** Version ids (columns of the holder rows) at first; doubled when more are in flight. */
 const INITIAL_VIDS = 64;
@@ -91,80 +96,7 @@ function checkState(state: number): void {
   if ((state | 0) !== state) throw new RangeError(`members-store: state ${state} is not a 32-bit integer (incarnation over 2^29?)`);
 }
 
-/** `to` holding `from`'s elements first. */
-function widened<A extends Int32Array | Float64Array>(from: A, to: A): A {
-  to.set(from);
-  return to;
-}
-
-/**
- * The change log every node's change queue shares (`ChangeLog`, src/proto/members/types.ts):
- * each (member, state) pair interned once, so a queued change is one 32-bit reference. Every
- * node queues the same changes (a failure wave's n/10 verdicts), so the log holds a few pairs
- * per member (alive at each incarnation it reached, failed, left) while the queues hold
- * hundreds of millions of references at 10^5 nodes. Append-only: a pair stays for the
- * simulation's life (16 bytes plus a 4-byte link each). Per member, a chain of its pairs,
- * newest first.
- */
-export class SharedChangeLog implements ChangeLog<number> {
-  /** Pair r: its member at `pair[2r]`, its state at `pair[2r + 1]` (a flush reads both: one
-   *  cache line, where two arrays cost two misses per entry at 10^5 members). */
-  private pair = new Float64Array(2048);
-  /** The member's previous pair (-1: none). */
-  private prev = new Int32Array(1024);
-  private len = 0;
-  /** Each member's newest pair and its state side by side (`head[2m]`: the reference, -1:
-   *  none; `head[2m + 1]`: the state): the common case of a wave — every node queues the
-   *  verdict the first one interned — reads one 16-byte pair instead of the reference and
-   *  then the pair at a random place (two cache misses at 10^5 members). */
-  private readonly head: Float64Array;
-
-  constructor(readonly n: number) {
-    this.head = new Float64Array(2 * n);
-    for (let m = 0; m < n; m++) this.head[2 * m] = -1;
-  }
-
-  /** Pairs interned (memory figure). */
-  get size(): number {
-    return this.len;
-  }
-
-  ref(m: number, state: number): number {
-    const known = m >= 0 && m < this.n;
-    const newest = known ? this.head[2 * m] : -1;
-    if (newest >= 0) {
-      if (this.head[2 * m + 1] === state) return newest;
-      for (let r = this.prev[newest]; r >= 0; r = this.prev[r]) if (this.pair[2 * r + 1] === state) return r;
-    }
-    if (this.len === this.prev.length) this.grow();
-    const r = this.len++;
-    this.pair[2 * r] = m;
-    this.pair[2 * r + 1] = state;
-    this.prev[r] = newest;
-    if (known) {
-      this.head[2 * m] = r;
-      this.head[2 * m + 1] = state;
-    }
-    return r;
-  }
-  member(r: number): number {
-    return this.pair[2 * r];
-  }
-  state(r: number): number {
-    return this.pair[2 * r + 1];
-  }
-  release(): void {
-    // Shared by every queue: pairs stay (see above).
-  }
-
-  private grow(): void {
-    const c = this.prev.length * 2;
-    this.pair = widened(this.pair, new Float64Array(2 * c));
-    this.prev = widened(this.prev, new Int32Array(c));
-  }
-}
-
-export class SharedMembers {
+export class SharedMembers implements NewestRefs {
   readonly n: number;
   /** The log of (member, state) pairs every node's change queue refers to. */
   readonly changeLog: SharedChangeLog;
@@ -175,7 +107,9 @@ export class SharedMembers {
    *  failure wave at 10^5 nodes looks members up ≈ 5·10^9 times, at random: one cache line
    *  each instead of one per array): in `mi`, from m·SI on, the version count nv, the key hash,
    *  the V vids, the V holder counts, the base state and the V states (`NV`, `KEY`, `VIDS`,
-   *  `BS`): 15 of 16 int32s (64 bytes, one cache line) at V = 4. SI is a power of two. States
+   *  `BS`), and in the last int32 (SI − 1, free at every V since 3 + 3V is never a power of
+   *  two) the change log's newest pair of m (`newestRef`): 16 int32s (64 bytes) at V = 4, one
+   *  cache line since `mi` starts a line (`lineAligned`). SI is a power of two. States
    *  are int32s (`pack(inc, status)`, -1: absent; a state outside that range is refused with
    *  a RangeError — the simulator's incarnations are its virtual seconds): h31m's layout kept
    *  them in a second `Float64Array` block, a second cache line per lookup. */
@@ -209,11 +143,14 @@ export class SharedMembers {
   /** `n` member ids 0..n-1, all in the base at state `initial` (-1: none), `rings` rings. */
   constructor(n: number, rings: number, initial: number) {
     this.n = n;
-    this.changeLog = new SharedChangeLog(n);
+    this.changeLog = new SharedChangeLog(n, this);
     this.baseSince = new Float64Array(n);
-    this.mi = new Int32Array(n * this.SI);
+    this.mi = lineAligned(n * this.SI);
     checkState(initial);
-    for (let m = 0; m < n; m++) this.mi[m * this.SI + this.BS] = initial;
+    for (let m = 0; m < n; m++) {
+      this.mi[m * this.SI + this.BS] = initial;
+      this.mi[m * this.SI + this.SI - 1] = -1;
+    }
     this.vSince = new Float64Array(n * this.V);
     this.W = INITIAL_VIDS >>> 5;
     this.rows = new Uint32Array(n * this.W);
@@ -438,7 +375,7 @@ export class SharedMembers {
     const n = this.n;
     const SI = strideFor(3 + 3 * W);
     const BS = VIDS + 2 * W;
-    const mi = new Int32Array(n * SI);
+    const mi = lineAligned(n * SI);
     const si = new Float64Array(n * W);
     for (let m = 0; m < n; m++) {
       const a = m * this.SI;
@@ -447,6 +384,7 @@ export class SharedMembers {
       mi[b + NV] = k;
       mi[b + KEY] = this.mi[a + KEY];
       mi[b + BS] = this.mi[a + this.BS];
+      mi[b + SI - 1] = this.mi[a + this.SI - 1];
       for (let i = 0; i < k; i++) {
         mi[b + BS + 1 + i] = this.mi[a + this.BS + 1 + i];
         si[m * W + i] = this.vSince[m * V + i];
@@ -459,6 +397,14 @@ export class SharedMembers {
     this.BS = BS;
     this.mi = mi;
     this.vSince = si;
+  }
+
+  /** The change log's newest pair of `m` (`SharedChangeLog`), in its block's last int32. */
+  newestRef(m: number): number {
+    return this.mi[m * this.SI + this.SI - 1];
+  }
+  setNewestRef(m: number, r: number): void {
+    this.mi[m * this.SI + this.SI - 1] = r;
   }
 
   /** Vid columns per holder row now, and sweeps of retired columns so far (tests). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { intKey, SharedMembers, stateHash, type StoreView } from '../../src/sim/members-store.js';
+import { intKey, lineAligned, SharedChangeLog, SharedMembers, stateHash, type StoreView } from '../../src/sim/members-store.js';
 import { MapStore } from '../../src/proto/members/map-store.js';
 import { BUCKETS, entryHash, pack } from '../../src/proto/members/types.js';
 import { Sfc32 } from '../../src/proto/rng.js';
@@ -141,6 +141,45 @@ test('shared member table: a member with more versions in flight than slots wide
   for (const v of views) v.set(5, pack(7, 2), 1);
   assert.equal(shared.agreed(5), pack(7, 2), 'a state every node holds collapses into the base');
   assert.equal(shared.versionsInFlight(), 0);
+});
+
+test('shared member table: its change log (newest pair in each member block) gives the references of a log of its own, through widening and collapses', () => {
+  const N = 24;
+  const shared = new SharedMembers(N, 1, pack(0, 0));
+  const own = new SharedChangeLog(N);
+  const views = Array.from({ length: N }, (_, x) => shared.register(x));
+  const rng = new Sfc32(11);
+  const slots = shared.versionSlots;
+  let widened = false;
+  for (let step = 0; step < 4000; step++) {
+    const x = rng.int(N);
+    const m = rng.int(N);
+    // Many states of member 3 at once (more than its version slots: the blocks widen).
+    const state = m === 3 && step < 600 ? pack(1 + (step % (slots * 3)), 0) : pack(rng.int(6), rng.int(4));
+    views[x].set(m, state, step);
+    if (shared.versionSlots > slots) widened = true;
+    assert.equal(shared.changeLog.ref(m, state), own.ref(m, state), `step ${step}: member ${m}`);
+    // An old pair of the member, found down its chain.
+    const old = pack(rng.int(6), rng.int(4));
+    assert.equal(shared.changeLog.ref(m, old), own.ref(m, old), `step ${step}: older pair of ${m}`);
+  }
+  assert.ok(widened, 'the member blocks widened during the run');
+  assert.equal(shared.changeLog.size, own.size);
+  for (let r = 0; r < own.size; r++) {
+    assert.equal(shared.changeLog.member(r), own.member(r));
+    assert.equal(shared.changeLog.state(r), own.state(r));
+  }
+  for (let x = 0; x < N; x++) for (let m = 0; m < N; m++) assert.ok(views[x].get(m) >= 0, 'the newest-pair slot never reads as a state');
+});
+
+test('shared member table: lineAligned gives a zeroed array of the length asked, writable', () => {
+  for (const len of [1, 16, 16_385, 320_000]) {
+    const a = lineAligned(len);
+    assert.equal(a.length, len);
+    assert.ok(a.every((v) => v === 0));
+    a[len - 1] = -7;
+    assert.equal(a[len - 1], -7);
+  }
 });
 
 test('shared member table: its int32 bucket hash equals entryHash for every int32 state, at keys of either sign', () => {
