@@ -63,6 +63,20 @@ export const MEMBERS_QUIET_PROBES = 1;
  * N = 20 join; 50 ms cut m-changes by ~6 % only.
  */
 export const MEMBERS_BURST_FLUSH_MS = 100;
+/**
+ * The machine's `ringRelayAll` in the agent: false, so a flush sends a ring subject that is not
+ * an overlay neighbour only the changes no overlay batch brought us (our own entry, and those
+ * heard over a ring link, on a ping or by anti-entropy), not every change of its ring's share:
+ * what came over the overlay is being flooded through our overlay component already. A fleet's
+ * join is mostly such relays: at 50 agents started at once the ring copies were ~30 % of the
+ * `m-changes` (each one an encode, a datagram, its decode and merge, about nothing new).
+ * Measured, `npm run bench:join-cost -- --nodes 50`, base and this alternately (docs/results.md,
+ * h35j): `m-changes` −20 to −25 %, datagrams −17 to −20 %, the fleet's CPU unchanged within its
+ * spread; a component no overlay link enters still learns the others' changes from the pings'
+ * piggyback (then asking for the metas) and anti-entropy. The simulator keeps the machine's
+ * default (true; h33w measured false at 2·10^4 nodes: flooded entries −23 %, p100 +0.15 s).
+ */
+export const MEMBERS_RING_RELAY_ALL = false;
 /** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`
  *  (so a fleet of 20 or fewer started at once never makes one). */
 export const MEMBERS_BURST_JOINS = 20;
