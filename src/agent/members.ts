@@ -194,6 +194,8 @@ export class AgentMembers {
   /** Whether our meta carries our versions (`AgentMembersOptions.version`). */
   readonly carriesVersion: boolean;
   private readonly sentByType: Record<string, number> = {};
+  /** The last message the codec encoded and its bytes (a flush's batch, sent to several links). */
+  private lastEncoded: { msg: MembersMessage<string>; data: Uint8Array } | undefined = undefined;
   private readonly receivedByType: Record<string, number> = {};
   private readonly pacer = new FlushPacer();
 
@@ -220,8 +222,14 @@ export class AgentMembers {
           this.sentByType[m.type] = (this.sentByType[m.type] ?? 0) + 1;
           // Anti-entropy answers (a whole table to a joiner, a digest's reply), apart from the flood.
           if (m.type === 'm-changes' && m.sync) this.sentByType['m-changes.sync'] = (this.sentByType['m-changes.sync'] ?? 0) + 1;
+          // A flush gives every link that gets the whole batch the same message object
+          // (dissemination.ts `sendBatch`), and the machine never changes a message it sent:
+          // encode it once (the frame and the datagram copy the bytes).
+          if (m === this.lastEncoded?.msg) return { ok: true, value: this.lastEncoded.data };
           const r = encodeMembers(m);
-          return r.ok ? { ok: true, value: r.data } : r;
+          if (!r.ok) return r;
+          this.lastEncoded = { msg: m, data: r.data };
+          return { ok: true, value: r.data };
         },
         decode: (b) => {
           const r = decodeMembers(b);
