@@ -231,10 +231,9 @@ function validate(msg: MembersMessage<string>): string | null {
       if (e0 !== null) return e0;
       if (msg.type === 'm-changes' && msg.metas !== null && msg.metas.length !== msg.ids.length) return 'metas and ids differ in length';
       if (msg.type === 'm-digest' && (msg.buckets.length > BUCKETS || msg.buckets.some((b) => !(Number.isInteger(b) && b >= 0 && b < BUCKETS)))) return 'buckets: bad list';
-      for (let i = 0; i < msg.ids.length; i++) {
-        const e = checkStr(msg.ids[i], L.maxIdBytes, `ids[${i}]`, true) ?? checkState(msg.states[i], `states[${i}]`);
-        if (e !== null) return e;
-        if (msg.type === 'm-changes' && msg.metas !== null) {
+      // `entries` checked the ids and states.
+      if (msg.type === 'm-changes' && msg.metas !== null) {
+        for (let i = 0; i < msg.ids.length; i++) {
           const em = checkMeta(msg.metas[i], `metas[${i}]`);
           if (em !== null) return em;
         }
@@ -368,19 +367,25 @@ function readState(r: Reader, what: string): number {
   return inc * 4 + st;
 }
 
-function readMeta(r: Reader, what: string): MemberMeta | null {
-  const has = r.u8(what);
+/** One entry's meta (the field names in errors are `meta …`). The tags are built as a plain
+ *  object; a `__proto__` key is defined as an own property, never the prototype. (Building them
+ *  in an `Object.create(null)` dictionary and spreading it into a plain object, as before, was
+ *  the largest part of decoding a join's `m-changes`: docs/results.md, h35j.) */
+function readMeta(r: Reader): MemberMeta | null {
+  const has = r.u8('meta');
   if (has === 0) return null;
-  if (has !== 1) throw new WireFault('malformed', `${what}: flag ${has}`);
+  if (has !== 1) throw new WireFault('malformed', `meta: flag ${has}`);
   const L = MEMBERS_LIMITS;
-  const name = r.string(`${what} name`, L.maxNameBytes, true);
-  const n = r.varint(`${what} tag count`, L.maxTags);
-  const tags: Record<string, string> = Object.create(null) as Record<string, string>;
+  const name = r.string('meta name', L.maxNameBytes, true);
+  const n = r.varint('meta tag count', L.maxTags);
+  const tags: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
-    const k = r.string(`${what} tag key`, L.maxTagBytes, true);
-    tags[k] = r.string(`${what} tag value`, L.maxTagBytes);
+    const k = r.string('meta tag key', L.maxTagBytes, true);
+    const v = r.string('meta tag value', L.maxTagBytes);
+    if (k === '__proto__') Object.defineProperty(tags, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else tags[k] = v;
   }
-  return { name, tags: { ...tags } };
+  return { name, tags };
 }
 
 function readEntries(r: Reader, withMeta: boolean, max: number = MEMBERS_LIMITS.maxEntries): { ids: string[]; states: number[]; metas: (MemberMeta | null)[] | null } {
@@ -393,7 +398,7 @@ function readEntries(r: Reader, withMeta: boolean, max: number = MEMBERS_LIMITS.
   for (let i = 0; i < n; i++) {
     ids.push(r.string('id', MEMBERS_LIMITS.maxIdBytes, true));
     states.push(readState(r, 'state'));
-    if (metas !== null) metas.push(readMeta(r, 'meta'));
+    if (metas !== null) metas.push(readMeta(r));
   }
   return { ids, states, metas };
 }

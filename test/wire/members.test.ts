@@ -111,3 +111,24 @@ test('members codec: m-tally is bounded (0 or BUCKETS counts, want buckets below
   assert.deepEqual(decodeMembers(new Uint8Array([1, 11, 0, 1, 64])), { ok: false, reason: `malformed: want: 64 is not below ${BUCKETS}` });
   assert.equal(decodeMembers(new Uint8Array([1, 11, 0, 1])).ok, false, 'truncated want list');
 });
+
+test('members codec: tags decode as a plain object; a `__proto__` tag key is an own tag, never the prototype', () => {
+  const wire = encodeMembers({ type: 'm-changes', ids: ['a:1'], states: [pack(1, 0)], metas: [{ name: 'n1', tags: { role: 'web' } }], sync: false });
+  assert.ok(wire.ok);
+  // A meta whose tag key is `__proto__` (an own property of the given tags).
+  const tags: Record<string, string> = { a: '1' };
+  Object.defineProperty(tags, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+  tags.z = '2';
+  const e = encodeMembers({ type: 'm-changes', ids: ['a:1'], states: [pack(1, 0)], metas: [{ name: 'n1', tags }], sync: false });
+  assert.ok(e.ok, e.ok ? '' : e.reason);
+  const d = decodeMembers(e.data);
+  assert.ok(d.ok && d.msg.type === 'm-changes' && d.msg.metas !== null);
+  const got = d.msg.metas[0]!.tags;
+  assert.equal(Object.getPrototypeOf(got), Object.prototype, 'a plain object');
+  assert.deepEqual(Object.keys(got), ['a', '__proto__', 'z'], 'every key, in wire order');
+  assert.equal(Object.getOwnPropertyDescriptor(got, '__proto__')?.value, 'x', '`__proto__` is an own tag');
+  assert.equal((got as { a?: string }).a, '1');
+  const first = decodeMembers(wire.data);
+  assert.ok(first.ok && first.msg.type === 'm-changes');
+  assert.deepEqual(first.msg.metas, [{ name: 'n1', tags: { role: 'web' } }]);
+});
