@@ -20,7 +20,7 @@ import { parseAggregateSpec, parseBindAddr, type AgentConfig } from './config.js
 import { HandlerRunner, type AgentEvent, type HandlerResult } from './handlers.js';
 import { LOG_LEVELS, createLogger, type AgentLogger } from './log.js';
 import { newCounters, type AgentCounters } from './metrics.js';
-import { AgentMembers, MEMBERS_CHANNEL, MEMBERS_RING_RELAY_ALL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
+import { AgentMembers, MEMBERS_CHANNEL, type AgentMembersEvent, type Member, type MemberStatus } from './members.js';
 import { AgentAggregates } from './aggregates.js';
 import { openEventClock } from './event-clock.js';
 import { AgentUserEvents, EVENT_CHANNEL, warmReceivePath } from './agent-events.js';
@@ -255,7 +255,7 @@ export class Agent implements ApiBackend {
       name,
       tags: restored.tags,
       incarnation: inc,
-      config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS, indirectBothWays: true, linkSyncOnce: true, floodWithoutMeta: false, ringRelayAll: MEMBERS_RING_RELAY_ALL },
+      config: { syncIntervalMs: c.syncIntervalMs, reconnectTimeoutMs: c.reapAfterMs, tombstoneTimeoutMs: c.reapAfterMs, flushIntervalMs: MEMBERS_FLUSH_MS, linkFailedSuspicionMs: MEMBERS_RESET_SUSPICION_MS, indirectBothWays: true, linkSyncOnce: true, floodWithoutMeta: false },
       seed: (Date.now() ^ (process.pid << 8)) >>> 0,
       version: versionText(this.version),
       onEvent: (e) => this.onMemberEvent(e),

@@ -63,20 +63,6 @@ export const MEMBERS_QUIET_PROBES = 1;
  * N = 20 join; 50 ms cut m-changes by ~6 % only.
  */
 export const MEMBERS_BURST_FLUSH_MS = 100;
-/**
- * The machine's `ringRelayAll` in the agent: false, so a flush sends a ring subject that is not
- * an overlay neighbour only the changes no overlay batch brought us (our own entry, and those
- * heard over a ring link, on a ping or by anti-entropy), not every change of its ring's share:
- * what came over the overlay is being flooded through our overlay component already. In a
- * fleet's join the ring copies were ~30 % of the `m-changes` (50 agents started at once), each an
- * encode, a datagram, its decode and merge, nearly all of changes the overlay brought anyway.
- * Measured, `npm run bench:join-cost -- --nodes 50`, base and this alternately (docs/results.md,
- * h35j, nine pairs): `m-changes` −12 to −31 %, datagrams −16 to −27 %, the fleet's CPU unchanged
- * within its spread. A component no overlay link enters still learns the others' changes from
- * the pings' piggyback (then asking for the metas) and anti-entropy. The simulator keeps the machine's
- * default (true; h33w measured false at 2·10^4 nodes: flooded entries −23 %, p100 +0.15 s).
- */
-export const MEMBERS_RING_RELAY_ALL = false;
 /** A burst: at least this many members joined our table within `MEMBERS_BURST_WINDOW_MS`
  *  (so a fleet of 20 or fewer started at once never makes one). */
 export const MEMBERS_BURST_JOINS = 20;
