@@ -73,6 +73,7 @@
  * The schedule is per node: nodes sharing one process (tests, benchmarks) each get a budget.
  */
 import type { Message } from '../proto/types.js';
+import { PASSES, type Passable, type PassScheduler } from './flush-scheduler.js';
 
 /** A gossip frame as the machine takes it. */
 export type GossipFrame = Extract<Message<string>, { type: 'gossip' }>;
@@ -185,6 +186,9 @@ export interface FairQueueStats {
   passes: number;
   catchUpPasses: number;
   catchUpFrames: number;
+  /** Passes that stopped before their budget because the turn's time was spent
+   *  (flush-scheduler.ts `PASS_TURN_MS`; h35f). */
+  deadlineStops: number;
 }
 
 /** A FIFO queue on a ring of power-of-two capacity (4 to start, doubled when full): no
@@ -343,7 +347,7 @@ class LinkQueue<S> {
 }
 
 /** Per-node inbound gossip scheduler (see the module comment). */
-export class FairInbound<S = null> {
+export class FairInbound<S = null> implements Passable {
   private readonly links = new Map<string, LinkQueue<S>>();
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
@@ -364,12 +368,14 @@ export class FairInbound<S = null> {
   private spareLink: LinkQueue<S> | null = null;
   /** The frame a pass takes from a queue (one object, reused). */
   private readonly out: Item<S> = { msg: NO_FRAME, at: 0, src: undefined as S };
-  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0, passes: 0, catchUpPasses: 0, catchUpFrames: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0, passes: 0, catchUpPasses: 0, catchUpFrames: 0, deadlineStops: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
     /** Hand one frame to the machine (`at`: when its chunk arrived; raw bytes are decoded first). */
     private readonly run: (peer: string, msg: GossipFrame | Uint8Array, at: number, src: S) => void,
+    /** Where the passes are scheduled: the process's (every node of it shares one turn's time). */
+    private readonly passes: PassScheduler = PASSES,
   ) {}
 
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
@@ -505,11 +511,12 @@ export class FairInbound<S = null> {
     this.schedule();
   }
 
-  /** One pass per turn: reset the budget, then serve queued frames round robin. */
+  /** One pass per turn (flush-scheduler.ts `PassScheduler`): reset the budget, then serve
+   *  queued frames round robin. */
   private schedule(): void {
     if (this.turnScheduled || this.closed) return;
     this.turnScheduled = true;
-    setImmediate(() => this.pass());
+    this.passes.add(this);
   }
 
   /** `peer`'s queue `l` is empty: out of the map, kept as the spare (`spareLink`). */
@@ -518,7 +525,9 @@ export class FairInbound<S = null> {
     this.spareLink = l;
   }
 
-  private pass(): void {
+  /** This turn's pass: serve until the budget or `deadline` (the passes of the turn share it:
+   *  flush-scheduler.ts `PassScheduler`), at least one frame. */
+  pass(deadline: number): void {
     this.turnScheduled = false;
     this.spent = 0;
     this.express = 0;
@@ -530,7 +539,12 @@ export class FairInbound<S = null> {
     this.stats.passes++;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;
+    const clock = this.passes.now;
     while (this.spent < budget && this.ring.size > 0 && idle < this.ring.size) {
+      if (this.spent > 0 && clock() >= deadline) {
+        this.stats.deadlineStops++;
+        break;
+      }
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {

@@ -4,6 +4,20 @@
  * per coalescing delay (plaintext, sealed) flushes the busy ones (that wrote within their
  * delay) once it has passed. Moved out of connection.ts unchanged; `writeAtOnce` (h30f) writes
  * what a call queued when it returns instead.
+ *
+ * And the fair queues' pass schedule (`PassScheduler`, h35f): every node's fair queue of the
+ * process (fair-queue.ts) runs its pass of an event-loop turn from one shared `setImmediate`,
+ * and the passes of one turn together stop serving once `PASS_TURN_MS` has gone by since the
+ * first began; a pass that stops there, or that had not begun, is the first of the next turn.
+ * The next turn's poll phase comes between: what a queued pass would have delayed — the read
+ * of an honest frame in a quiet origin's express lane, and its relay written at once — waits
+ * for at most about `PASS_TURN_MS` of queued work (plus the one frame running at the
+ * deadline), not for every node's budget of it. Measured on bench:flood's sustained flood
+ * (docs/results.md, h35f): the CPU profile's longest busy stretches were the five nodes'
+ * passes of one turn each growing its seen cache's ring and id index at once (the five
+ * caches hold the same ids, so they grow in the same turn): 9.5 ms of `grow` in one 16 ms
+ * stretch. A frame that runs as it is read (fair-queue.ts `offer` → `run`, express) is not
+ * held by this: only the queued frames a pass serves are.
  */
 
 /** What the schedule needs of a connection. */
@@ -83,3 +97,48 @@ export class FlushScheduler {
     for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
   }
 }
+
+/** Most ms the fair queues' passes of one event-loop turn serve, all nodes of the process
+ *  together, before the rest waits for the next turn (see the module comment). 2: a turn at
+ *  the turn budget is 5 nodes × 16 frames × ≈ 10 µs ≈ 0.8 ms on bench:flood and stays whole;
+ *  a catch-up turn (5 × 64) or one that grows a seen cache is split. */
+export const PASS_TURN_MS = 2;
+
+/** Something a pass may be run for (fair-queue.ts `FairInbound`). */
+export interface Passable {
+  /** Serve queued frames until `deadline` (ms, the scheduler's clock) or the budget; the pass
+   *  reschedules itself while frames wait. */
+  pass(deadline: number): void;
+}
+
+/** The passes of the process's fair queues, one `setImmediate` per turn (see the module
+ *  comment). The clock is a parameter for tests. */
+export class PassScheduler {
+  private pending: Passable[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly turnMs = PASS_TURN_MS,
+    readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Run `q`'s pass in the next turn (after those already waiting: a pass stopped at the
+   *  deadline is re-added first, during its turn). */
+  add(q: Passable): void {
+    this.pending.push(q);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    const list = this.pending;
+    this.pending = [];
+    const deadline = this.now() + this.turnMs;
+    for (let i = 0; i < list.length; i++) list[i].pass(deadline);
+  }
+}
+
+/** The process's pass schedule (every node's fair queue shares it). */
+export const PASSES = new PassScheduler();
