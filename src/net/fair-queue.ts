@@ -14,7 +14,9 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind). A link's
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind); the passes
+ * of every node of the process share one turn's time, 2 ms, and stop there (at least one
+ * frame each; flush-scheduler.ts `PassScheduler`, h35f). A link's
  * backlog therefore never delays another link's frames by more than one frame per link per
  * round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
