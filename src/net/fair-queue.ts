@@ -14,9 +14,9 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind); the passes
- * of every node of the process share one turn's time, 2 ms, and stop there (at least one
- * frame each; flush-scheduler.ts `PassScheduler`, h35f). A link's
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind); once the
+ * passes of every node of the process have taken 2 ms of its CPU time in a turn, the rest
+ * wait for the next (flush-scheduler.ts `PassScheduler`, h35f). A link's
  * backlog therefore never delays another link's frames by more than one frame per link per
  * round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
@@ -188,7 +188,7 @@ export interface FairQueueStats {
   passes: number;
   catchUpPasses: number;
   catchUpFrames: number;
-  /** Passes that stopped before their budget because the turn's time was spent
+  /** Passes put off to the next turn because the process's passes had taken the turn's time
    *  (flush-scheduler.ts `PASS_TURN_MS`; h35f). */
   deadlineStops: number;
 }
@@ -527,9 +527,14 @@ export class FairInbound<S = null> implements Passable {
     this.spareLink = l;
   }
 
-  /** This turn's pass: serve until the budget or `deadline` (the passes of the turn share it:
-   *  flush-scheduler.ts `PassScheduler`), at least one frame. */
-  pass(deadline: number): void {
+  /** The turn's time was spent before this pass began (flush-scheduler.ts `PassScheduler`): it
+   *  runs first in the next turn. */
+  deferred(): void {
+    this.stats.deadlineStops++;
+  }
+
+  /** This turn's pass (flush-scheduler.ts `PassScheduler` runs it). */
+  pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
     this.express = 0;
@@ -541,12 +546,7 @@ export class FairInbound<S = null> implements Passable {
     this.stats.passes++;
     // Links visited in a row whose every origin had its hot share: all of them means done.
     let idle = 0;
-    const clock = this.passes.now;
     while (this.spent < budget && this.ring.size > 0 && idle < this.ring.size) {
-      if (this.spent > 0 && clock() >= deadline) {
-        this.stats.deadlineStops++;
-        break;
-      }
       const peer = this.ring.pop();
       const l = this.links.get(peer)!;
       if (l.size === 0) {

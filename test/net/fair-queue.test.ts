@@ -536,12 +536,12 @@ test('fair queue: each origin is served in the order offered, with its time and 
   fq.close();
 });
 
-test('fair queue: the passes of one turn stop at the shared deadline (at least one frame each), and the rest are served first in the next turn', async () => {
-  // A clock that moves 1 ms per frame served: the turn's 2.5 ms end after the third frame.
+test('fair queue: once the passes of a turn have taken its time, the passes not yet begun run first in the next turn, each whole', async () => {
+  // A clock that moves 1 ms per frame served; a turn of 2.5 ms, budgets of 2 frames.
   let clock = 0;
   const passes = new PassScheduler(2.5, () => clock);
   const order: string[] = [];
-  const config = { turnBudget: 4, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 };
+  const config = { turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 };
   const mk = (name: string): FairInbound =>
     new FairInbound(
       config,
@@ -554,24 +554,30 @@ test('fair queue: the passes of one turn stop at the shared deadline (at least o
   const [x, y, z] = [mk('x'), mk('y'), mk('z')];
   // Each queue spends its turn budget as read, then queues 4 more.
   for (const q of [x, y, z]) {
-    for (let i = 0; i < 4; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'run');
-    for (let i = 4; i < 8; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'queued');
+    for (let i = 0; i < 2; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'run');
+    for (let i = 2; i < 6; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'queued');
   }
-  await tick();
-  // x serves 3 (the clock passes the deadline, 2.5, after its third); y and z one each.
-  assert.deepEqual(order, ['x4', 'x5', 'x6', 'y4', 'z4']);
-  assert.deepEqual([x.stats.deadlineStops, y.stats.deadlineStops, z.stats.deadlineStops], [1, 1, 1]);
-  // Next turn: the stopped passes again in the same order, each from where it stopped.
   order.length = 0;
   await tick();
-  assert.deepEqual(order, ['x7', 'y5', 'y6', 'z5']);
+  // x and y serve their budget (the clock at 2, then 4 ≥ 2.5); z waits, counted.
+  assert.deepEqual(order, ['x2', 'x3', 'y2', 'y3']);
+  assert.deepEqual([x.stats.deadlineStops, y.stats.deadlineStops, z.stats.deadlineStops], [0, 0, 1]);
+  // Next turn z first, then x; y waits.
+  order.length = 0;
+  await tick();
+  assert.deepEqual(order, ['z2', 'z3', 'x4', 'x5']);
+  assert.deepEqual([x.stats.deadlineStops, y.stats.deadlineStops, z.stats.deadlineStops], [0, 1, 1]);
   for (let i = 0; i < 10 && x.stats.depth + y.stats.depth + z.stats.depth > 0; i++) await tick();
   assert.deepEqual([x.stats.depth, y.stats.depth, z.stats.depth], [0, 0, 0]);
-  // Without a deadline the same queues serve their budget in one pass.
-  const w = untimedQueue(config, () => (clock += 1));
-  for (let i = 0; i < 4; i++) w.offer('A', 'a', gossip('a', i), 0);
-  for (let i = 4; i < 8; i++) w.offer('A', 'a', gossip('a', i), 0);
+  assert.equal(order.length, 12 - 4, 'every frame served once');
+  // Without a deadline the three passes of a turn all run.
+  const untimedOrder: string[] = [];
+  const qs = ['u', 'v', 'w'].map((name) => untimedQueue(config, (_p, m) => untimedOrder.push(`${name}${(m as GossipFrame).payload[3]}`)));
+  for (const q of qs) {
+    for (let i = 0; i < 2; i++) q.offer('A', 'a', gossip('a', i), 0);
+    q.offer('A', 'a', gossip('a', 2), 0);
+  }
   await tick();
-  assert.deepEqual([w.stats.depth, w.stats.deadlineStops], [0, 0]);
-  for (const q of [x, y, z, w]) q.close();
+  assert.deepEqual(untimedOrder, ['u2', 'v2', 'w2']);
+  for (const q of [x, y, z, ...qs]) q.close();
 });
