@@ -495,7 +495,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     // Per node, its fair queue's passes, those at the catch-up budget and the frames they served.
     fq_passes: nodes.map((n) => {
       const f = n.stats().defences?.fairQueue;
-      return f ? [f.passes, f.catchUpPasses, f.catchUpFrames, f.deadlineStops] : null;
+      return f ? [f.passes, f.catchUpPasses, f.catchUpFrames] : null;
     }),
     thread_cpu_p99_ms: worst.length && worst[0].main_cpu_ms !== null ? Math.round(pct(worst.map((w) => w.main_cpu_ms!), 0.99) * 100) / 100 : null,
     p99_less_gc_ms: gcFree.length ? Math.round(pct(gcFree, 0.99) * 100) / 100 : null,

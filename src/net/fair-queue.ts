@@ -14,9 +14,7 @@
  * undecoded, its origin read from its header, and is then decoded when served:
  * gossip-inbound.ts); the queues are
  * served round robin, one frame per visit, links first, then the origins of a link, in
- * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind); once the
- * passes of every node of the process have taken 2 ms of its CPU time in a turn, the rest
- * wait for the next (flush-scheduler.ts `PassScheduler`, h35f). A link's
+ * `setImmediate` passes of `turnBudget` frames (`catchUpBudget` when far behind). A link's
  * backlog therefore never delays another link's frames by more than one frame per link per
  * round, and inside a link (a
  * neighbour that relays a flood along with honest messages) one origin's backlog never
@@ -75,7 +73,6 @@
  * The schedule is per node: nodes sharing one process (tests, benchmarks) each get a budget.
  */
 import type { Message } from '../proto/types.js';
-import { PASSES, type Passable, type PassScheduler } from './flush-scheduler.js';
 
 /** A gossip frame as the machine takes it. */
 export type GossipFrame = Extract<Message<string>, { type: 'gossip' }>;
@@ -188,9 +185,6 @@ export interface FairQueueStats {
   passes: number;
   catchUpPasses: number;
   catchUpFrames: number;
-  /** Passes put off to the next turn because the process's passes had taken the turn's time
-   *  (flush-scheduler.ts `PASS_TURN_MS`; h35f). */
-  deadlineStops: number;
 }
 
 /** A FIFO queue on a ring of power-of-two capacity (4 to start, doubled when full): no
@@ -349,7 +343,7 @@ class LinkQueue<S> {
 }
 
 /** Per-node inbound gossip scheduler (see the module comment). */
-export class FairInbound<S = null> implements Passable {
+export class FairInbound<S = null> {
   private readonly links = new Map<string, LinkQueue<S>>();
   /** Links with frames, in service order. */
   private readonly ring = new Fifo<string>();
@@ -370,14 +364,12 @@ export class FairInbound<S = null> implements Passable {
   private spareLink: LinkQueue<S> | null = null;
   /** The frame a pass takes from a queue (one object, reused). */
   private readonly out: Item<S> = { msg: NO_FRAME, at: 0, src: undefined as S };
-  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0, passes: 0, catchUpPasses: 0, catchUpFrames: 0, deadlineStops: 0 };
+  readonly stats: FairQueueStats = { queued: 0, express: 0, expressMissed: 0, dropped: { origin: 0, link: 0 }, unread: 0, held: 0, over: 0, depth: 0, maxDepth: 0, passes: 0, catchUpPasses: 0, catchUpFrames: 0 };
 
   constructor(
     private readonly c: FairQueueConfig,
     /** Hand one frame to the machine (`at`: when its chunk arrived; raw bytes are decoded first). */
     private readonly run: (peer: string, msg: GossipFrame | Uint8Array, at: number, src: S) => void,
-    /** Where the passes are scheduled: the process's (every node of it shares one turn's time). */
-    private readonly passes: PassScheduler = PASSES,
   ) {}
 
   /** A gossip frame from `peer` whose envelope names `origin`. On `run` the caller runs it now
@@ -513,12 +505,11 @@ export class FairInbound<S = null> implements Passable {
     this.schedule();
   }
 
-  /** One pass per turn (flush-scheduler.ts `PassScheduler`): reset the budget, then serve
-   *  queued frames round robin. */
+  /** One pass per turn: reset the budget, then serve queued frames round robin. */
   private schedule(): void {
     if (this.turnScheduled || this.closed) return;
     this.turnScheduled = true;
-    this.passes.add(this);
+    setImmediate(() => this.pass());
   }
 
   /** `peer`'s queue `l` is empty: out of the map, kept as the spare (`spareLink`). */
@@ -527,14 +518,7 @@ export class FairInbound<S = null> implements Passable {
     this.spareLink = l;
   }
 
-  /** The turn's time was spent before this pass began (flush-scheduler.ts `PassScheduler`): it
-   *  runs first in the next turn. */
-  deferred(): void {
-    this.stats.deadlineStops++;
-  }
-
-  /** This turn's pass (flush-scheduler.ts `PassScheduler` runs it). */
-  pass(): void {
+  private pass(): void {
     this.turnScheduled = false;
     this.spent = 0;
     this.express = 0;

@@ -4,20 +4,6 @@
  * per coalescing delay (plaintext, sealed) flushes the busy ones (that wrote within their
  * delay) once it has passed. Moved out of connection.ts unchanged; `writeAtOnce` (h30f) writes
  * what a call queued when it returns instead.
- *
- * And the fair queues' pass schedule (`PassScheduler`, h35f): every node's fair queue of the
- * process (fair-queue.ts) runs its pass of an event-loop turn from one shared `setImmediate`,
- * and once the turn's passes have taken `PASS_TURN_MS` of the process's CPU time, the passes
- * not yet begun wait for the next turn, where they run first (a pass runs whole: its budget
- * bounds it). The next turn's poll phase comes between: what a queued pass would have
- * delayed — the read of an honest frame in a quiet origin's express lane, and its relay
- * written at once — waits for about `PASS_TURN_MS` of queued work and the pass running then,
- * not for every node's pass. Measured on bench:flood's sustained flood
- * (docs/results.md, h35f): the CPU profile's longest busy stretches were the five nodes'
- * passes of one turn each growing its seen cache's ring and id index at once (the five
- * caches hold the same ids, so they grow in the same turn): 9.5 ms of `grow` in one 16 ms
- * stretch. A frame that runs as it is read (fair-queue.ts `offer` → `run`, express) is not
- * held by this: only the queued frames a pass serves are.
  */
 
 /** What the schedule needs of a connection. */
@@ -97,72 +83,3 @@ export class FlushScheduler {
     for (let i = 0; i < list.length; i++) list[i].runScheduledFlush();
   }
 }
-
-/** Most ms of the process's CPU time the fair queues' passes of one event-loop turn take, all
- *  nodes of the process together, before the passes not yet begun wait for the next turn (see
- *  the module comment). 2: a turn at the turn budget is 5 nodes × 16 frames × ≈ 10 µs ≈ 0.8 ms
- *  on bench:flood and stays whole; a catch-up turn (5 × 64) or one where the caches grow is
- *  split between turns. */
-export const PASS_TURN_MS = 2;
-
-/** The process's CPU time (user + system, every thread), ms: the pass deadline's clock. Not
- *  the wall clock: a process the machine preempts in the middle of a turn would find its
- *  deadline passed and serve less for it (a wall-clock deadline, measured, did that on
- *  bench:net at load 15–19: p50 454 ms against 12.5 ms at 1,000 msgs/s; docs/results.md, h35f). */
-export function processCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** Something a pass may be run for (fair-queue.ts `FairInbound`). */
-export interface Passable {
-  /** Serve this turn's queued frames (the pass reschedules itself while frames wait). */
-  pass(): void;
-  /** The pass waits for the next turn: this turn's time is spent (counted). */
-  deferred(): void;
-}
-
-/** The passes of the process's fair queues, one `setImmediate` per turn (see the module
- *  comment). The clock is a parameter for tests. */
-export class PassScheduler {
-  private pending: Passable[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly turnMs = PASS_TURN_MS,
-    private readonly now: () => number = processCpuMs,
-  ) {}
-
-  /** Run `q`'s pass in the next turn, after those already waiting. */
-  add(q: Passable): void {
-    this.pending.push(q);
-    this.arm();
-  }
-
-  private arm(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.run());
-  }
-
-  /** This turn's passes, each whole, until `turnMs` has gone by since the first began; the
-   *  rest are the first of the next turn. */
-  private run(): void {
-    this.scheduled = false;
-    const list = this.pending;
-    this.pending = [];
-    const deadline = this.now() + this.turnMs;
-    for (let i = 0; i < list.length; i++) {
-      if (i > 0 && this.now() >= deadline) {
-        const rest = list.slice(i);
-        for (const q of rest) q.deferred();
-        this.pending = rest.concat(this.pending);
-        this.arm();
-        return;
-      }
-      list[i].pass();
-    }
-  }
-}
-/** The process's pass schedule (every node's fair queue shares it). */
-export const PASSES = new PassScheduler();

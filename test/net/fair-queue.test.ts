@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNode, type RumorNode } from '../../src/index.js';
-import { FairInbound, type FairQueueConfig, type GossipFrame } from '../../src/net/fair-queue.js';
-import { PassScheduler } from '../../src/net/flush-scheduler.js';
+import { FairInbound, type GossipFrame } from '../../src/net/fair-queue.js';
 import { encodeEnvelope, encodeFrame, messageIdFor } from '../../src/wire/index.js';
 import { fakePeer, testOptions, waitUntil, type FakePeer } from './helpers.js';
 
@@ -16,16 +15,9 @@ function gossip(origin: string, seq: number, channel = 'flood'): GossipFrame {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Passes without a turn deadline (the order tests below must not depend on the machine's
- *  speed); the deadline has its own test with a clock of its own. */
-const untimed = new PassScheduler(Infinity);
-function untimedQueue<S = null>(c: FairQueueConfig, run: (peer: string, msg: GossipFrame | Uint8Array, at: number, src: S) => void): FairInbound<S> {
-  return new FairInbound<S>(c, run, untimed);
-}
-
 test('fair queue: runs at once while idle, then serves links and origins round robin within the turn budget', async () => {
   const order: string[] = [];
-  const fq = untimedQueue({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 3, maxLinkFrames: 5, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => order.push(`${peer}:${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`));
   const f = (o: string, s: number): GossipFrame => gossip(o, s);
   // Budget 2: the first two run at once (the caller runs them), the rest queue.
   assert.equal(fq.offer('A', 'a', f('a', 0), 0), 'run');
@@ -39,7 +31,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
   assert.equal(fq.offer('B', 'b', f('b', 0), 0), 'queued');
   // `over` (the caller holds the link's reads instead of dropping): queued past both bounds.
   assert.equal(fq.offer('A', 'a', f('a', 6), 0, undefined, true), 'queued');
-  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, expressMissed: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7, passes: 0, catchUpPasses: 0, catchUpFrames: 0, deadlineStops: 0 });
+  assert.deepEqual({ ...fq.stats, dropped: { ...fq.stats.dropped } }, { queued: 7, express: 0, expressMissed: 0, dropped: { origin: 1, link: 1 }, unread: 0, held: 0, over: 1, depth: 7, maxDepth: 7, passes: 0, catchUpPasses: 0, catchUpFrames: 0 });
   // One pass per turn, two frames each: links alternate (A, B), origins inside A alternate.
   await tick();
   assert.equal(order.length, 2);
@@ -54,7 +46,7 @@ test('fair queue: runs at once while idle, then serves links and origins round r
 
 test('fair queue: a pass that starts more than 4 × catchUpBudget behind serves the catch-up budget, and is counted', async () => {
   let ran = 0;
-  const fq = untimedQueue({ turnBudget: 2, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 4, expressPerTurn: 0, quietMs: 10 }, () => ran++);
+  const fq = new FairInbound({ turnBudget: 2, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 4, expressPerTurn: 0, quietMs: 10 }, () => ran++);
   for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
   for (let i = 2; i < 22; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
   // 20 waiting (> 16): the first pass serves 4; then 16 (not > 16): 2 a pass.
@@ -68,7 +60,7 @@ test('fair queue: a pass that starts more than 4 × catchUpBudget behind serves 
 
 test('fair queue: queues emptied and reused for another link or origin serve their own frames in order, at the full budget', async () => {
   const order: string[] = [];
-  const fq = untimedQueue({ turnBudget: 8, maxOriginFrames: 2, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => {
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 2, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer, m) => {
     const p = (m as GossipFrame).payload;
     order.push(`${peer}:${new TextDecoder().decode(p.subarray(2, 3))}${p[3]}`);
   });
@@ -97,7 +89,7 @@ test('fair queue: queues emptied and reused for another link or origin serve the
 
 test('fair queue: a dropped link loses its queued frames, and is served again when it comes back', async () => {
   const order: string[] = [];
-  const fq = untimedQueue({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 1, maxOriginFrames: 10, maxLinkFrames: 10, hotShare: 100, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   assert.equal(fq.offer('A', 'a', gossip('a', 0), 0), 'run');
   for (let i = 1; i < 4; i++) fq.offer('A', 'a', gossip('a', i), 0);
   fq.offer('B', 'b', gossip('b', 0), 0);
@@ -111,7 +103,7 @@ test('fair queue: a dropped link loses its queued frames, and is served again wh
 
 test('fair queue: hotShare frames of one origin run as read; an origin that overflowed is served at most hotShare per turn, then the full budget once it stops', async () => {
   const order: string[] = [];
-  const fq = untimedQueue({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 10, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   // A burst of one origin: 2 run as read (budget 8), the rest wait for the turn's pass.
   for (let i = 0; i < 2; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'run');
   for (let i = 2; i < 12; i++) assert.equal(fq.offer('A', 'a', gossip('a', i), 0), 'queued');
@@ -130,7 +122,7 @@ test('fair queue: hotShare frames of one origin run as read; an origin that over
 
 test('fair queue: markHot serves an origin at the hot share in the next pass, then at the full budget', async () => {
   const order: string[] = [];
-  const fq = untimedQueue({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
+  const fq = new FairInbound({ turnBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 2, youngLinkDrops: 4096, catchUpBudget: 64, expressPerTurn: 0, quietMs: 10 }, (peer) => order.push(peer));
   // 20 frames of A's own origin: 2 run as read (the caller runs them), 18 queue; marked hot
   // (as gossip-inbound.ts marks a young link's own messages).
   const offers = Array.from({ length: 20 }, (_, i) => fq.offer('A', 'A', gossip('A', i), 0));
@@ -146,7 +138,7 @@ test('fair queue: markHot serves an origin at the hot share in the next pass, th
 
 test('fair queue: a pass that starts with more than 4 × catchUpBudget frames waiting serves catchUpBudget, else turnBudget', async () => {
   let served = 0;
-  const fq = untimedQueue({ turnBudget: 2, catchUpBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => served++);
+  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 8, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => served++);
   // Two links, so that the hot share never applies; 2 run as offered (the turn's budget).
   for (let i = 0; i < 20; i++) fq.offer('A', 'A', gossip('A', i), 0);
   for (let i = 0; i < 20; i++) fq.offer('B', 'B', gossip('B', i), 0);
@@ -165,7 +157,7 @@ test('fair queue: a pass that starts with more than 4 × catchUpBudget frames wa
 
 test('fair queue: while frames wait, a quiet origin with nothing queued on its link takes the express lane, at most expressPerTurn a turn', async () => {
   const served: string[] = [];
-  const fq = untimedQueue({ turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 }, (peer) => served.push(peer));
+  const fq = new FairInbound({ turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 2, quietMs: 10 }, (peer) => served.push(peer));
   // A busy origin f on link F: 2 run (the turn budget), its next 2 still fit its quiet burst
   // and take the lane, the rest wait; a pass serves 2 of them and opens a new turn.
   const first = Array.from({ length: 20 }, (_, i) => fq.offer('F', 'f', gossip('f', i), i * 0.05));
@@ -200,7 +192,7 @@ test('fair queue: while frames wait, a quiet origin with nothing queued on its l
 });
 
 test('fair queue: an origin is quiet at one frame per quietMs with bursts of 4; a flood is not', () => {
-  const fq = untimedQueue({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 100, quietMs: 10 }, () => {});
+  const fq = new FairInbound({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 100, quietMs: 10 }, () => {});
   assert.equal(fq.offer('F', 'f', gossip('f', 0), 0), 'run');
   // A flood of f at 0.1 ms: its first frames (a burst of 4 at most) may take the lane, then none.
   const flood = Array.from({ length: 50 }, (_, i) => fq.offer('F', 'f', gossip('f', i + 1), 0.1 * (i + 1)));
@@ -216,7 +208,7 @@ test('fair queue: an origin is quiet at one frame per quietMs with bursts of 4; 
 });
 
 test('fair queue: expressPerTurn 0 closes the express lane', () => {
-  const fq = untimedQueue({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => {});
+  const fq = new FairInbound({ turnBudget: 1, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, () => {});
   assert.equal(fq.offer('F', 'f', gossip('f', 0), 0), 'run');
   assert.equal(fq.offer('F', 'f', gossip('f', 1), 0), 'queued');
   assert.equal(fq.wouldRun('H', 'h', 100), false);
@@ -500,7 +492,7 @@ test('a peer publishing its own messages at a high but allowed rate is never sco
 
 test('fair queue: each origin is served in the order offered, with its time and source, across ring growth and wrap-around and after dropLink', async () => {
   const served: string[] = [];
-  const fq = untimedQueue<string>({ turnBudget: 3, catchUpBudget: 3, maxOriginFrames: 1000, maxLinkFrames: 1000, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, (peer, m, at, src) => {
+  const fq = new FairInbound<string>({ turnBudget: 3, catchUpBudget: 3, maxOriginFrames: 1000, maxLinkFrames: 1000, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 }, (peer, m, at, src) => {
     served.push(`${peer}/${src}/${at}/${new TextDecoder().decode((m as GossipFrame).payload.subarray(2, 3))}`);
   });
   const want: string[] = [];
@@ -534,50 +526,4 @@ test('fair queue: each origin is served in the order offered, with its time and 
   while (fq.stats.depth > 0) await tick();
   assert.deepEqual(served.slice(before), Array.from({ length: 10 }, (_, i) => `M/m2/${200 + i}/c`));
   fq.close();
-});
-
-test('fair queue: once the passes of a turn have taken its time, the passes not yet begun run first in the next turn, each whole', async () => {
-  // A clock that moves 1 ms per frame served; a turn of 2.5 ms, budgets of 2 frames.
-  let clock = 0;
-  const passes = new PassScheduler(2.5, () => clock);
-  const order: string[] = [];
-  const config = { turnBudget: 2, catchUpBudget: 64, maxOriginFrames: 100, maxLinkFrames: 100, hotShare: 100, youngLinkDrops: 4096, expressPerTurn: 0, quietMs: 10 };
-  const mk = (name: string): FairInbound =>
-    new FairInbound(
-      config,
-      (_peer, m) => {
-        order.push(`${name}${(m as GossipFrame).payload[3]}`);
-        clock += 1;
-      },
-      passes,
-    );
-  const [x, y, z] = [mk('x'), mk('y'), mk('z')];
-  // Each queue spends its turn budget as read, then queues 4 more.
-  for (const q of [x, y, z]) {
-    for (let i = 0; i < 2; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'run');
-    for (let i = 2; i < 6; i++) assert.equal(q.offer('A', 'a', gossip('a', i), 0), 'queued');
-  }
-  order.length = 0;
-  await tick();
-  // x and y serve their budget (the clock at 2, then 4 ≥ 2.5); z waits, counted.
-  assert.deepEqual(order, ['x2', 'x3', 'y2', 'y3']);
-  assert.deepEqual([x.stats.deadlineStops, y.stats.deadlineStops, z.stats.deadlineStops], [0, 0, 1]);
-  // Next turn z first, then x; y waits.
-  order.length = 0;
-  await tick();
-  assert.deepEqual(order, ['z2', 'z3', 'x4', 'x5']);
-  assert.deepEqual([x.stats.deadlineStops, y.stats.deadlineStops, z.stats.deadlineStops], [0, 1, 1]);
-  for (let i = 0; i < 10 && x.stats.depth + y.stats.depth + z.stats.depth > 0; i++) await tick();
-  assert.deepEqual([x.stats.depth, y.stats.depth, z.stats.depth], [0, 0, 0]);
-  assert.equal(order.length, 12 - 4, 'every frame served once');
-  // Without a deadline the three passes of a turn all run.
-  const untimedOrder: string[] = [];
-  const qs = ['u', 'v', 'w'].map((name) => untimedQueue(config, (_p, m) => untimedOrder.push(`${name}${(m as GossipFrame).payload[3]}`)));
-  for (const q of qs) {
-    for (let i = 0; i < 2; i++) q.offer('A', 'a', gossip('a', i), 0);
-    q.offer('A', 'a', gossip('a', 2), 0);
-  }
-  await tick();
-  assert.deepEqual(untimedOrder, ['u2', 'v2', 'w2']);
-  for (const q of [x, y, z, ...qs]) q.close();
 });
