@@ -36,6 +36,9 @@ export interface Driver {
   queryOps: QueryOps;
   /** The log file of agent i (stdout and stderr). */
   logFile(i: number): string;
+  /** The line an agent prints to its log once its API (rumor) or RPC (Serf) socket listens:
+   *  readiness without polling (support/ports.ts `readyLine`). */
+  readyLine: RegExp;
   /** Give agent i new ports after it lost a port race (before it ever answered). */
   reassign(i: number): Promise<void>;
   close(): void;
@@ -109,6 +112,8 @@ export function rumorDriver(dir: string, opts: { profile: 'lan' | 'local'; keepE
     },
     queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
     logFile: (i) => join(dir, `agent-${i}.log`),
+    // src/cli/agent.ts prints it once `Agent.start` has returned, after its API's bind.
+    readyLine: /^rumor agent \S+ running: /,
     reassign: async (i) => {
       // Kept-alive connections may point at the old ports' new owner: start afresh.
       keepAlive.destroy();
@@ -178,6 +183,9 @@ export function serfDriver(dir: string, ports: PortPlan, handlers: string[], pro
       },
     },
     logFile,
+    // Serf's `agent` command prints it after its RPC listener is bound (and before its start-up
+    // join, so a line does not wait for the join).
+    readyLine: /^==> Serf agent running!/,
     reassign: async (i) => {
       rpcs.get(i)?.close();
       rpcs.delete(i);

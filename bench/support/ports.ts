@@ -11,9 +11,20 @@
  * ports was taken, gives it new ports and spawns it again (at most `attempts` times). The
  * start-up time a benchmark records is that of the attempt that came up: a lost port race
  * changes which ports an agent uses, not what is measured.
+ *
+ * How a start is detected: by default `up` is tried every `everyMs` from the spawn until it
+ * answers (every try a connection attempt, refused until the agent listens). With `readyLine`,
+ * nothing is asked until the agent's own log, from where it stood at the spawn, holds a line
+ * matching it (both systems print such a line once their API or RPC socket listens: rumor's
+ * `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`); the log is watched with
+ * inotify (`fs.watch`, and a read every 250 ms in case an event is missed), and then `up` is
+ * asked once, and must answer (it is tried again every `everyMs` only if it does not, and the
+ * result says how many tries it took). At 50 agents starting at once the first way makes ~5,000
+ * refused connections a second from the benchmark's own process on the cores the agents start
+ * on (docs/results.md, issue 19, sixteenth session).
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { freePorts } from '../../src/cli/cluster.js';
 
 /** Two ports per agent (gossip, and the API or RPC port), all distinct. */
@@ -74,13 +85,18 @@ export interface StartSpec {
   timeoutMs: number;
   /** Spawns at most (default 4). */
   attempts?: number;
-  /** Poll period of `up` (ms). */
+  /** Poll period of `up` (ms); with `readyLine`, the period of its retries after the line. */
   everyMs?: number;
+  /** Wait for a line of the agent's log matching this before asking `up` (see above). */
+  readyLine?: RegExp;
 }
 
+/** `requests`: calls of `up` over every attempt (connection attempts, for the benchmarks' own
+ *  load); `lineAt`: when the ready line was seen (with `readyLine`); `reason` of a timeout:
+ *  what did not happen in time. */
 export type Started =
-  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[] }
-  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[] };
+  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number }
+  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -94,11 +110,23 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
   const attempts = spec.attempts ?? 4;
   const notes: string[] = [];
+  const count = { requests: 0 };
+  const counted: StartSpec = {
+    ...spec,
+    up: () => {
+      count.requests++;
+      return spec.up();
+    },
+  };
   for (let k = 1; ; k++) {
+    const from = spec.readyLine === undefined ? 0 : sizeOf(spec.logFile);
     const t0 = nowMs();
     const child = spec.spawn();
-    const r = await upOrExit(child, spec);
-    if (r === 'up' || r === 'timeout') return { type: r, child, t0, attempts: k, notes };
+    const r = spec.readyLine === undefined ? await upOrExit(child, counted) : await lineThenUp(child, counted, spec.readyLine, from, notes);
+    if (r === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests };
+    if (typeof r === 'object' && r.type === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: r.lineAt };
+    if (r === 'timeout') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: `did not answer within ${spec.timeoutMs / 1000} s` };
+    if (typeof r === 'object') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: r.reason };
     const line = lastLogLine(spec.logFile);
     if (!PORT_TAKEN.test(line)) throw new Error(`${spec.what} exited (${r}) before answering: ${line || '(empty log)'}`);
     if (k >= attempts) throw new Error(`${spec.what}: a port was taken before it could bind it, ${k} times in a row: ${line}`);
@@ -132,6 +160,106 @@ async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 't
   }
 }
 
+const sizeOf = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Resolves once `file` holds, after byte `from`, a whole line matching `re` ('line'), or the
+ *  child exited ('exit'), or at `deadline` (Date.now() ms; 'timeout'). */
+function lineOrExit(child: ChildProcess, file: string, from: number, re: RegExp, deadline: number): Promise<'line' | 'exit' | 'timeout'> {
+  return new Promise((resolve) => {
+    let pos = from;
+    let partial = '';
+    let watcher: FSWatcher | undefined;
+    let done = false;
+    const finish = (r: 'line' | 'exit' | 'timeout'): void => {
+      if (done) return;
+      done = true;
+      watcher?.close();
+      clearInterval(backstop);
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(r);
+    };
+    const look = (): void => {
+      if (done) return;
+      let fd: number;
+      try {
+        fd = openSync(file, 'r');
+      } catch {
+        return;
+      }
+      try {
+        const buf = Buffer.alloc(16_384);
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          if (n <= 0) break;
+          pos += n;
+          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
+          partial = lines.pop() ?? '';
+          if (lines.some((l) => re.test(l))) return finish('line');
+        }
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const onExit = (): void => {
+      look();
+      finish('exit');
+    };
+    child.once('exit', onExit);
+    const backstop = setInterval(look, 250);
+    const timer = setTimeout(() => {
+      look();
+      finish('timeout');
+    }, Math.max(0, deadline - Date.now()));
+    try {
+      watcher = watch(file, look);
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      // no inotify here: the 250 ms reads alone
+    }
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else look();
+  });
+}
+
+/** With `readyLine`: wait for the line (from byte `from` of the log), then ask `up`, again
+ *  every `everyMs` until it answers (a note says how many tries that took when more than one). */
+async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number } | { type: 'timeout'; reason: string } | string> {
+  const deadline = Date.now() + spec.timeoutMs;
+  const r = await lineOrExit(child, spec.logFile, from, re, deadline);
+  const exit = (): string => `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
+  if (r === 'exit') return exit();
+  if (r === 'timeout') return { type: 'timeout', reason: `did not print a line matching ${String(re)} within ${spec.timeoutMs / 1000} s (log ${spec.logFile}, last line: ${lastLogLine(spec.logFile) || '(empty)'})` };
+  const lineAt = nowMs();
+  let exited: string | undefined;
+  const onExit = (): void => {
+    exited = exit();
+  };
+  child.once('exit', onExit);
+  try {
+    for (let tries = 1; Date.now() < deadline; tries++) {
+      if (exited !== undefined) return exited;
+      try {
+        await spec.up();
+        if (tries > 1) notes.push(`${spec.what}: answered on try ${tries} after its ready line`);
+        return { type: 'up', lineAt };
+      } catch {
+        // the line is printed once the socket listens: rare; try again
+      }
+      await new Promise((res) => setTimeout(res, spec.everyMs ?? 10));
+    }
+    return { type: 'timeout', reason: `printed its ready line but did not answer within ${spec.timeoutMs / 1000} s` };
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
 export interface FleetSpec {
   /** Who is started (for messages): `${what} ${i}`. */
   what: string;
@@ -146,6 +274,8 @@ export interface FleetSpec {
   /** Per agent, from its (last) spawn. */
   timeoutMs: number;
   everyMs?: number;
+  /** Readiness from each agent's log line (`StartSpec.readyLine`) instead of polling `up`. */
+  readyLine?: RegExp;
 }
 
 /**
@@ -172,9 +302,10 @@ export async function startFleet(plan: PortPlan, n: number, children: ChildProce
       logFile: s.logFile(i),
       timeoutMs: s.timeoutMs,
       everyMs: s.everyMs,
+      readyLine: s.readyLine,
     });
     for (const note of r.notes) process.stderr.write(`${note}\n`);
-    if (r.type === 'timeout') throw new Error(`${s.what} ${i} did not answer within ${s.timeoutMs / 1000} s (log: ${s.logFile(i)})`);
+    if (r.type === 'timeout') throw new Error(`${s.what} ${i} ${r.reason} (log: ${s.logFile(i)})`);
     started[i] = r;
   };
   await one(0);
