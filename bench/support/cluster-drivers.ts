@@ -19,6 +19,13 @@ import type { PortPlan } from './ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The line a rumor agent prints once `Agent.start` has returned, after its API's bind
+ *  (src/cli/agent.ts). */
+export const RUMOR_READY_LINE = /^rumor agent \S+ running: /;
+/** The line Serf's `agent` command prints once its RPC listener is bound (and before its
+ *  start-up join: a `-join` to a closed port prints it, then the join's error). */
+export const SERF_READY_LINE = /^==> Serf agent running!/;
+
 /** What the benchmark needs from a system. */
 export interface Driver {
   name: 'rumor' | 'serf';
@@ -112,8 +119,7 @@ export function rumorDriver(dir: string, opts: { profile: 'lan' | 'local'; keepE
     },
     queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
     logFile: (i) => join(dir, `agent-${i}.log`),
-    // src/cli/agent.ts prints it once `Agent.start` has returned, after its API's bind.
-    readyLine: /^rumor agent \S+ running: /,
+    readyLine: RUMOR_READY_LINE,
     reassign: async (i) => {
       // Kept-alive connections may point at the old ports' new owner: start afresh.
       keepAlive.destroy();
@@ -183,9 +189,7 @@ export function serfDriver(dir: string, ports: PortPlan, handlers: string[], pro
       },
     },
     logFile,
-    // Serf's `agent` command prints it after its RPC listener is bound (and before its start-up
-    // join, so a line does not wait for the join).
-    readyLine: /^==> Serf agent running!/,
+    readyLine: SERF_READY_LINE,
     reassign: async (i) => {
       rpcs.get(i)?.close();
       rpcs.delete(i);

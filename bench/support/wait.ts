@@ -46,7 +46,7 @@ export async function untilEachHolds<T>(
   const deadline = Date.now() + opts.timeoutMs;
   const requests = Array.from({ length: Math.max(0, ...idx.map((i) => i + 1)) }, () => 0);
   let pending = [...idx];
-  let at = opts.clock();
+  let at = Number.NEGATIVE_INFINITY;
   let regressions = 0;
   const check = async (targets: readonly number[]): Promise<number[]> => {
     const ok = await Promise.all(
@@ -68,7 +68,7 @@ export async function untilEachHolds<T>(
     if (pending.length === 0) {
       const lastSeen = at;
       pending = await check(idx);
-      if (pending.length === 0) return { at: lastSeen, requests, regressions };
+      if (pending.length === 0) return { at: Number.isFinite(lastSeen) ? lastSeen : opts.clock(), requests, regressions };
       regressions++;
     }
     await sleep(opts.everyMs);
