@@ -116,6 +116,11 @@ interface Result {
   agent_startup_ms: number;
   /** Median CPU (ms, every thread) an agent had used when it first answered (bench/startup.ts). */
   agent_startup_cpu_ms: number | null;
+  /** `--poll log`: median CPU (ms) an agent had used when this process saw its ready line, and
+   *  median time (ms) from seeing the line to its answer (this process's wake-up, the request,
+   *  and the agent's answer among the join's work). */
+  agent_cpu_at_ready_line_ms?: number | null;
+  ready_line_to_answer_ms?: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
   /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
@@ -264,6 +269,9 @@ interface Running {
   benchCpuAtUp: number;
   /** Requests the start-up detection made, per agent. */
   startRequests: number[];
+  /** `--poll log`: each agent's CPU when its ready line was seen, and ms from the line to its answer. */
+  cpuAtLine: number[];
+  lineToAnswerMs: number[];
 }
 
 
@@ -275,6 +283,8 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
   const startupMs: number[] = [];
   const startupCpuMs: number[] = [];
   const startRequests: number[] = [];
+  const cpuAtLine: number[] = [];
+  const lineToAnswerMs: number[] = [];
   const benchCpuAtSpawn = benchCpuMs();
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
@@ -288,12 +298,14 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
       timeoutMs: 60_000,
       everyMs: 10,
       readyLine: poll === 'log' ? d.readyLine : undefined,
+      onLine: (c) => (cpuAtLine[i] = cpuMsOf(c.pid)),
     });
     notes.push(...r.notes);
     startRequests[i] = r.requests;
     if (r.type === 'timeout') notes.push(`agent ${i} ${r.reason}`);
     startupMs[i] = nowMs() - r.t0;
     startupCpuMs[i] = cpuMsOf(r.child.pid);
+    if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
   };
   try {
     await bootOne(0);
@@ -303,7 +315,7 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
     throw e;
   }
   const lastUp = nowMs();
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests };
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs };
 }
 
 
@@ -448,6 +460,7 @@ async function measureRestart(d: Driver, run: Running, live: number[], victim: n
 }
 
 const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
+const median = (xs: number[]): number | null => quantile(xs.filter(Number.isFinite).sort((a, b) => a - b), 0.5);
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -519,7 +532,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       join_ms: joined ? round(joinAt - run.lastUp) : null,
       join_from_first_spawn_ms: joined ? round(joinAt - run.firstSpawn) : null,
       agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
-      agent_startup_cpu_ms: round(quantile([...run.startupCpuMs].filter(Number.isFinite).sort((a, b) => a - b), 0.5)),
+      agent_startup_cpu_ms: round(median(run.startupCpuMs)),
+      ...(opts.poll === 'log' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)) } : {}),
       event_p50_ms: round(quantile(sortedLat, 0.5)),
       event_p100_ms: round(quantile(sortedLat, 1)),
       crash_detect_ms: round(crash),
@@ -555,7 +569,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
     'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',

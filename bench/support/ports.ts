@@ -89,6 +89,8 @@ export interface StartSpec {
   everyMs?: number;
   /** Wait for a line of the agent's log matching this before asking `up` (see above). */
   readyLine?: RegExp;
+  /** Called with the child as soon as its ready line is seen, before `up` is asked. */
+  onLine?(child: ChildProcess): void;
 }
 
 /** `requests`: calls of `up` over every attempt (connection attempts, for the benchmarks' own
@@ -237,6 +239,7 @@ async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from
   if (r === 'exit') return exit();
   if (r === 'timeout') return { type: 'timeout', reason: `did not print a line matching ${String(re)} within ${spec.timeoutMs / 1000} s (log ${spec.logFile}, last line: ${lastLogLine(spec.logFile) || '(empty)'})` };
   const lineAt = nowMs();
+  spec.onLine?.(child);
   let exited: string | undefined;
   const onExit = (): void => {
     exited = exit();
