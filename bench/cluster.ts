@@ -121,6 +121,10 @@ interface Result {
    *  and the agent's answer among the join's work). */
   agent_cpu_at_ready_line_ms?: number | null;
   ready_line_to_answer_ms?: number | null;
+  /** `--poll log`: median ms from the line's write (the log's mtime) to this process seeing it. */
+  ready_line_seen_after_ms?: number | null;
+  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the start. */
+  bench_spawn_ms: number;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
   /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
@@ -272,6 +276,8 @@ interface Running {
   /** `--poll log`: each agent's CPU when its ready line was seen, and ms from the line to its answer. */
   cpuAtLine: number[];
   lineToAnswerMs: number[];
+  lineSeenAfterMs: number[];
+  spawnMs: number;
 }
 
 
@@ -285,13 +291,20 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
   const startRequests: number[] = [];
   const cpuAtLine: number[] = [];
   const lineToAnswerMs: number[] = [];
+  const lineSeenAfterMs: number[] = [];
+  let spawnMs = 0;
   const benchCpuAtSpawn = benchCpuMs();
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
     const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
     const r = await startOnFreePorts({
       what: `${d.name} agent ${i}`,
-      spawn: () => (children[i] = d.spawn(i, joinTo)),
+      spawn: () => {
+        const t = nowMs();
+        children[i] = d.spawn(i, joinTo);
+        spawnMs += nowMs() - t;
+        return children[i];
+      },
       up: () => d.ping(i),
       reassign: () => d.reassign(i),
       logFile: d.logFile(i),
@@ -306,6 +319,7 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
     startupMs[i] = nowMs() - r.t0;
     startupCpuMs[i] = cpuMsOf(r.child.pid);
     if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
+    if (r.type === 'up' && r.lineAt !== undefined && r.lineWrittenAt !== undefined) lineSeenAfterMs[i] = r.lineAt - r.lineWrittenAt;
   };
   try {
     await bootOne(0);
@@ -315,7 +329,7 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
     throw e;
   }
   const lastUp = nowMs();
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs };
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs };
 }
 
 
@@ -533,7 +547,8 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       join_from_first_spawn_ms: joined ? round(joinAt - run.firstSpawn) : null,
       agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
       agent_startup_cpu_ms: round(median(run.startupCpuMs)),
-      ...(opts.poll === 'log' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)) } : {}),
+      ...(opts.poll === 'log' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)), ready_line_seen_after_ms: round(median(run.lineSeenAfterMs)) } : {}),
+      bench_spawn_ms: round(run.spawnMs)!,
       event_p50_ms: round(quantile(sortedLat, 0.5)),
       event_p100_ms: round(quantile(sortedLat, 1)),
       crash_detect_ms: round(crash),
@@ -569,10 +584,10 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'ready_line_seen_after_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
-    'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
+    'bench_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
     'members_query_agent_cpu_ms', 'members_query_bench_cpu_ms',
   ];
   const r = results.rumor;

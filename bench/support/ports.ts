@@ -94,10 +94,12 @@ export interface StartSpec {
 }
 
 /** `requests`: calls of `up` over every attempt (connection attempts, for the benchmarks' own
- *  load); `lineAt`: when the ready line was seen (with `readyLine`); `reason` of a timeout:
+ *  load); `lineAt`: when the ready line was seen (with `readyLine`), and `lineWrittenAt` the
+ *  log's modification time then (when the line was written, if nothing was written after it,
+ *  to the kernel's clock tick); `reason` of a timeout:
  *  what did not happen in time. */
 export type Started =
-  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number }
+  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number }
   | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -126,7 +128,7 @@ export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
     const child = spec.spawn();
     const r = spec.readyLine === undefined ? await upOrExit(child, counted) : await lineThenUp(child, counted, spec.readyLine, from, notes);
     if (r === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests };
-    if (typeof r === 'object' && r.type === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: r.lineAt };
+    if (typeof r === 'object' && r.type === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: r.lineAt, lineWrittenAt: r.lineWrittenAt };
     if (r === 'timeout') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: `did not answer within ${spec.timeoutMs / 1000} s` };
     if (typeof r === 'object') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: r.reason };
     const line = lastLogLine(spec.logFile);
@@ -232,13 +234,14 @@ function lineOrExit(child: ChildProcess, file: string, from: number, re: RegExp,
 
 /** With `readyLine`: wait for the line (from byte `from` of the log), then ask `up`, again
  *  every `everyMs` until it answers (a note says how many tries that took when more than one). */
-async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number } | { type: 'timeout'; reason: string } | string> {
+async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number; lineWrittenAt: number } | { type: 'timeout'; reason: string } | string> {
   const deadline = Date.now() + spec.timeoutMs;
   const r = await lineOrExit(child, spec.logFile, from, re, deadline);
   const exit = (): string => `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
   if (r === 'exit') return exit();
   if (r === 'timeout') return { type: 'timeout', reason: `did not print a line matching ${String(re)} within ${spec.timeoutMs / 1000} s (log ${spec.logFile}, last line: ${lastLogLine(spec.logFile) || '(empty)'})` };
   const lineAt = nowMs();
+  const lineWrittenAt = statSync(spec.logFile).mtimeMs;
   spec.onLine?.(child);
   let exited: string | undefined;
   const onExit = (): void => {
@@ -251,7 +254,7 @@ async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from
       try {
         await spec.up();
         if (tries > 1) notes.push(`${spec.what}: answered on try ${tries} after its ready line`);
-        return { type: 'up', lineAt };
+        return { type: 'up', lineAt, lineWrittenAt };
       } catch {
         // the line is printed once the socket listens: rare; try again
       }
