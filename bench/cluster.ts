@@ -293,9 +293,15 @@ async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['po
   const lineToAnswerMs: number[] = [];
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
+  // `--poll log`: one spawn per turn of the event loop. A spawn blocks this process until the
+  // child has exec'd (libuv), ~45 ms each at N = 50 while the agents started before it take
+  // the cores: 49 back to back kept this process from seeing any ready line for ~2 s.
+  let turn = Promise.resolve();
+  const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
   const benchCpuAtSpawn = benchCpuMs();
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
+    if (poll === 'log') await nextTurn();
     const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
     const r = await startOnFreePorts({
       what: `${d.name} agent ${i}`,
