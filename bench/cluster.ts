@@ -65,7 +65,7 @@
  * connection and a fleet host does not set it: bench/startup.ts `START_COST_ENV`); `--keep-env`
  * keeps it. The run prints and records (`env_removed`) what was left out.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,11 +75,11 @@ import { ensureSerf } from './serf.js';
 import { measureQueries } from './query-all.js';
 import { measureTagUpdates } from './tag-update.js';
 import { rumorDriver, serfDriver, type Driver } from './support/cluster-drivers.js';
-import { PortPlan, startOnFreePorts } from './support/ports.js';
-import { cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
+import { PortPlan } from './support/ports.js';
+import { ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
-import { benchCpuMs, joinEnd, measurePollCost } from './support/cluster-detect.js';
+import { benchCpuMs, joinEnd, measurePollCost, startAll, type Running } from './support/cluster-detect.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -261,83 +261,6 @@ function handlerTimes(dir: string, n: number, id: string): number[] | undefined 
 }
 
 // ---- phases ----
-
-interface Running {
-  children: ChildProcess[];
-  startupMs: number[];
-  startupCpuMs: number[];
-  firstSpawn: number;
-  lastUp: number;
-  /** This process's CPU (ms) at the first spawn and at the last agent's answer. */
-  benchCpuAtSpawn: number;
-  benchCpuAtUp: number;
-  /** Requests the start-up detection made, per agent. */
-  startRequests: number[];
-  /** `--poll log`: each agent's CPU when its ready line was seen, and ms from the line to its answer. */
-  cpuAtLine: number[];
-  lineToAnswerMs: number[];
-  lineSeenAfterMs: number[];
-  spawnMs: number;
-}
-
-
-/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
- *  agent whose port was taken before it bound it is started again on new ports
- *  (support/ports.ts): its start-up time is that of the attempt that came up. */
-async function startAll(d: Driver, ports: PortPlan, n: number, poll: Options['poll'], notes: string[]): Promise<Running> {
-  const children: ChildProcess[] = [];
-  const startupMs: number[] = [];
-  const startupCpuMs: number[] = [];
-  const startRequests: number[] = [];
-  const cpuAtLine: number[] = [];
-  const lineToAnswerMs: number[] = [];
-  const lineSeenAfterMs: number[] = [];
-  let spawnMs = 0;
-  // `--poll log`: one spawn per turn of the event loop. A spawn blocks this process until the
-  // child has exec'd (libuv), ~45 ms each at N = 50 while the agents started before it take
-  // the cores: 49 back to back kept this process from seeing any ready line for ~2 s.
-  let turn = Promise.resolve();
-  const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
-  const benchCpuAtSpawn = benchCpuMs();
-  const firstSpawn = nowMs();
-  const bootOne = async (i: number): Promise<void> => {
-    if (poll === 'log') await nextTurn();
-    const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
-    const r = await startOnFreePorts({
-      what: `${d.name} agent ${i}`,
-      spawn: () => {
-        const t = nowMs();
-        children[i] = d.spawn(i, joinTo);
-        spawnMs += nowMs() - t;
-        return children[i];
-      },
-      up: () => d.ping(i),
-      reassign: () => d.reassign(i),
-      logFile: d.logFile(i),
-      timeoutMs: 60_000,
-      everyMs: 10,
-      readyLine: poll === 'log' ? d.readyLine : undefined,
-      onLine: (c) => (cpuAtLine[i] = cpuMsOf(c.pid)),
-    });
-    notes.push(...r.notes);
-    startRequests[i] = r.requests;
-    if (r.type === 'timeout') notes.push(`agent ${i} ${r.reason}`);
-    startupMs[i] = nowMs() - r.t0;
-    startupCpuMs[i] = cpuMsOf(r.child.pid);
-    if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
-    if (r.type === 'up' && r.lineAt !== undefined && r.lineWrittenAt !== undefined) lineSeenAfterMs[i] = r.lineAt - r.lineWrittenAt;
-  };
-  try {
-    await bootOne(0);
-    await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
-  } catch (e) {
-    await stopAll(children.filter((c) => c !== undefined));
-    throw e;
-  }
-  const lastUp = nowMs();
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs };
-}
-
 
 async function measureEvents(d: Driver, dir: string, n: number, count: number, notes: string[]): Promise<number[]> {
   const lat: number[] = [];

@@ -1,14 +1,19 @@
 /**
  * bench/cluster.ts's detection of the join's end, and what its own polling costs (module
- * comment there, (a)): `joinEnd` with `--poll log` asks only the agents that do not yet list
+ * comment there, (a)): `startAll` starts the agents (agent 0, then the others at once) and
+ * detects each one's start (support/ports.ts, with `readyLine` under `--poll log`); `joinEnd` with `--poll log` asks only the agents that do not yet list
  * all N alive, then all once more (support/wait.ts `untilEachHolds`); with `--poll legacy` all
  * N every 20 ms, as before. `measurePollCost` (`--poll-cost`) measures one members query's CPU,
  * to an agent and to this process.
  */
 import type { ChildProcess } from 'node:child_process';
+import { stopAll } from '../../src/cli/cluster.js';
 import { cpuMsOf } from '../startup.js';
 import type { Driver } from './cluster-drivers.js';
+import { type PortPlan, startOnFreePorts } from './ports.js';
 import { sleep, until, untilEachHolds } from './wait.js';
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** This process's CPU so far (ms, user + system). */
 export const benchCpuMs = (): number => {
@@ -58,4 +63,80 @@ export async function measurePollCost(d: Driver, children: readonly ChildProcess
     return ok.length === 0 ? null : ok[Math.floor((ok.length - 1) / 2)];
   };
   return { agent: med(agent), bench: med(bench) };
+}
+
+/** The agents of one system once every one has answered (bench/cluster.ts (a)). */
+export interface Running {
+  children: ChildProcess[];
+  startupMs: number[];
+  startupCpuMs: number[];
+  firstSpawn: number;
+  lastUp: number;
+  /** This process's CPU (ms) at the first spawn and at the last agent's answer. */
+  benchCpuAtSpawn: number;
+  benchCpuAtUp: number;
+  /** Requests the start-up detection made, per agent. */
+  startRequests: number[];
+  /** `--poll log`: each agent's CPU when its ready line was seen, and ms from the line to its answer. */
+  cpuAtLine: number[];
+  lineToAnswerMs: number[];
+  lineSeenAfterMs: number[];
+  spawnMs: number;
+}
+
+/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
+ *  agent whose port was taken before it bound it is started again on new ports
+ *  (support/ports.ts): its start-up time is that of the attempt that came up. */
+export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log' | 'legacy', notes: string[]): Promise<Running> {
+  const children: ChildProcess[] = [];
+  const startupMs: number[] = [];
+  const startupCpuMs: number[] = [];
+  const startRequests: number[] = [];
+  const cpuAtLine: number[] = [];
+  const lineToAnswerMs: number[] = [];
+  const lineSeenAfterMs: number[] = [];
+  let spawnMs = 0;
+  // `--poll log`: one spawn per turn of the event loop. A spawn blocks this process until the
+  // child has exec'd (libuv), ~45 ms each at N = 50 while the agents started before it take
+  // the cores: 49 back to back kept this process from seeing any ready line for ~2 s.
+  let turn = Promise.resolve();
+  const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
+  const benchCpuAtSpawn = benchCpuMs();
+  const firstSpawn = nowMs();
+  const bootOne = async (i: number): Promise<void> => {
+    if (poll === 'log') await nextTurn();
+    const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
+    const r = await startOnFreePorts({
+      what: `${d.name} agent ${i}`,
+      spawn: () => {
+        const t = nowMs();
+        children[i] = d.spawn(i, joinTo);
+        spawnMs += nowMs() - t;
+        return children[i];
+      },
+      up: () => d.ping(i),
+      reassign: () => d.reassign(i),
+      logFile: d.logFile(i),
+      timeoutMs: 60_000,
+      everyMs: 10,
+      readyLine: poll === 'log' ? d.readyLine : undefined,
+      onLine: (c) => (cpuAtLine[i] = cpuMsOf(c.pid)),
+    });
+    notes.push(...r.notes);
+    startRequests[i] = r.requests;
+    if (r.type === 'timeout') notes.push(`agent ${i} ${r.reason}`);
+    startupMs[i] = nowMs() - r.t0;
+    startupCpuMs[i] = cpuMsOf(r.child.pid);
+    if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
+    if (r.type === 'up' && r.lineAt !== undefined && r.lineWrittenAt !== undefined) lineSeenAfterMs[i] = r.lineAt - r.lineWrittenAt;
+  };
+  try {
+    await bootOne(0);
+    await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
+  } catch (e) {
+    await stopAll(children.filter((c) => c !== undefined));
+    throw e;
+  }
+  const lastUp = nowMs();
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs };
 }
