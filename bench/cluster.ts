@@ -123,8 +123,10 @@ interface Result {
   ready_line_to_answer_ms?: number | null;
   /** `--poll log`: median ms from the line's write (the log's mtime) to this process seeing it. */
   ready_line_seen_after_ms?: number | null;
-  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the start. */
+  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the
+   *  start, and from the first spawn until the last spawn call returned. */
   bench_spawn_ms: number;
+  last_spawn_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
   /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
@@ -478,6 +480,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       agent_startup_cpu_ms: round(median(run.startupCpuMs)),
       ...(opts.poll === 'log' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)), ready_line_seen_after_ms: round(median(run.lineSeenAfterMs)) } : {}),
       bench_spawn_ms: round(run.spawnMs)!,
+      last_spawn_ms: round(run.lastSpawnAt - run.firstSpawn),
       event_p50_ms: round(quantile(sortedLat, 0.5)),
       event_p100_ms: round(quantile(sortedLat, 1)),
       crash_detect_ms: round(crash),
@@ -516,7 +519,7 @@ function printTable(results: Record<string, Result>): void {
     'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'ready_line_seen_after_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
-    'bench_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
+    'bench_spawn_ms', 'last_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
     'members_query_agent_cpu_ms', 'members_query_bench_cpu_ms',
   ];
   const r = results.rumor;

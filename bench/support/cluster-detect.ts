@@ -82,6 +82,8 @@ export interface Running {
   lineToAnswerMs: number[];
   lineSeenAfterMs: number[];
   spawnMs: number;
+  /** When the last spawn call returned (ms, same clock as `firstSpawn`). */
+  lastSpawnAt: number;
 }
 
 /** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
@@ -96,6 +98,7 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
   const lineToAnswerMs: number[] = [];
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
+  let lastSpawnAt = NaN;
   // `--poll log`: one spawn per turn of the event loop. A spawn blocks this process until the
   // child has exec'd (libuv), ~45 ms each at N = 50 while the agents started before it take
   // the cores: 49 back to back kept this process from seeing any ready line for ~2 s.
@@ -112,6 +115,7 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
         const t = nowMs();
         children[i] = d.spawn(i, joinTo);
         spawnMs += nowMs() - t;
+        lastSpawnAt = nowMs();
         return children[i];
       },
       up: () => d.ping(i),
@@ -138,5 +142,5 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
     throw e;
   }
   const lastUp = nowMs();
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs };
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs, lastSpawnAt };
 }
