@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { stopAll } from '../../src/cli/cluster.js';
 import { cpuMsOf } from '../startup.js';
 import type { Driver } from './cluster-drivers.js';
-import { type PortPlan, startOnFreePorts } from './ports.js';
+import { type PortPlan, ReadyWatcher, startOnFreePorts } from './ports.js';
 import { sleep, until, untilEachHolds } from './wait.js';
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -75,6 +75,8 @@ export interface Running {
   /** This process's CPU (ms) at the first spawn and at the last agent's answer. */
   benchCpuAtSpawn: number;
   benchCpuAtUp: number;
+  /** `--poll log`: the ready watcher's CPU over the start (support/ready-watch.ts). */
+  watcherCpuMs: number;
   /** Requests the start-up detection made, per agent. */
   startRequests: number[];
   /** `--poll log`: each agent's CPU when its ready line was seen, and ms from the line to its answer. */
@@ -99,15 +101,21 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
   let lastSpawnAt = NaN;
-  // `--poll log`: one spawn per turn of the event loop. A spawn blocks this process until the
-  // child has exec'd (libuv), ~45 ms each at N = 50 while the agents started before it take
-  // the cores: 49 back to back kept this process from seeing any ready line for ~2 s.
-  let turn = Promise.resolve();
-  const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
+  // `--poll log`: the lines are watched, and each agent asked once, by a process of its own
+  // (support/ready-watch.ts). A spawn blocks this process until the child has exec'd (libuv),
+  // ~45 ms each at N = 50 while the agents started before it take the cores: 49 back to back
+  // kept this process from seeing any line for ~2 s, and spawning one per event-loop turn
+  // instead (tried) made the spawns wait for the detection's work (Serf's last spawn ~100 ms
+  // later at N = 20). With the watcher the spawns run back to back, as with `legacy`.
+  let answeredLast = Number.NEGATIVE_INFINITY;
+  const watcher = poll === 'log' ? new ReadyWatcher() : undefined;
+  await watcher?.ready;
+  // The watcher's CPU counts as this process's (from here on, not its own start-up).
+  const watcherCpu = (): number => (watcher === undefined ? 0 : cpuMsOf(watcher.pid));
+  const watcherCpu0 = watcherCpu();
   const benchCpuAtSpawn = benchCpuMs();
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
-    if (poll === 'log') await nextTurn();
     const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
     const r = await startOnFreePorts({
       what: `${d.name} agent ${i}`,
@@ -123,24 +131,39 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
       logFile: d.logFile(i),
       timeoutMs: 60_000,
       everyMs: 10,
-      readyLine: poll === 'log' ? d.readyLine : undefined,
-      onLine: (c) => (cpuAtLine[i] = cpuMsOf(c.pid)),
+      watch:
+        watcher === undefined
+          ? undefined
+          : (c, from) => watcher.watch({ pid: c.pid!, log: d.logFile(i), from, line: d.readyLine, sys: d.name, port: ports.api[i], timeoutMs: 60_000, everyMs: 10 }),
     });
     notes.push(...r.notes);
     startRequests[i] = r.requests;
     if (r.type === 'timeout') notes.push(`agent ${i} ${r.reason}`);
-    startupMs[i] = nowMs() - r.t0;
-    startupCpuMs[i] = cpuMsOf(r.child.pid);
-    if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
-    if (r.type === 'up' && r.lineAt !== undefined && r.lineWrittenAt !== undefined) lineSeenAfterMs[i] = r.lineAt - r.lineWrittenAt;
+    const w = r.type === 'up' ? r.watched : undefined;
+    if (w !== undefined) {
+      // The watcher's own times and CPU reads: this process may have been in a spawn then.
+      startupMs[i] = w.answeredAt - r.t0;
+      startupCpuMs[i] = w.cpuMs;
+      cpuAtLine[i] = w.cpuAtLineMs;
+      lineToAnswerMs[i] = w.answeredAt - w.lineAt;
+      lineSeenAfterMs[i] = w.lineAt - w.lineWrittenAt;
+      answeredLast = Math.max(answeredLast, w.answeredAt);
+    } else {
+      startupMs[i] = nowMs() - r.t0;
+      startupCpuMs[i] = cpuMsOf(r.child.pid);
+      answeredLast = Math.max(answeredLast, nowMs());
+    }
   };
   try {
     await bootOne(0);
     await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
   } catch (e) {
+    watcher?.close();
     await stopAll(children.filter((c) => c !== undefined));
     throw e;
   }
-  const lastUp = nowMs();
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs, lastSpawnAt };
+  const watcherCpuMs = watcherCpu() - watcherCpu0;
+  watcher?.close();
+  const lastUp = answeredLast;
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), watcherCpuMs, startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs, lastSpawnAt };
 }

@@ -23,7 +23,10 @@
  * refused connections a second from the benchmark's own process on the cores the agents start
  * on (docs/results.md, issue 19, sixteenth session).
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { freePorts } from '../../src/cli/cluster.js';
 
@@ -91,15 +94,71 @@ export interface StartSpec {
   readyLine?: RegExp;
   /** Called with the child as soon as its ready line is seen, before `up` is asked. */
   onLine?(child: ChildProcess): void;
+  /** Instead of watching the line and asking `up` here: hand the spawned child (and the log's
+   *  size before the spawn) to a `ReadyWatcher` (support/ready-watch.ts), which does both in a
+   *  process of its own. `up` is then not called. */
+  watch?(child: ChildProcess, from: number): Promise<WatchResult>;
+}
+
+/** What the ready watcher reports for one spawn (support/ready-watch.ts). */
+export type WatchResult =
+  | { type: 'up'; lineAt: number; lineWrittenAt: number; cpuAtLineMs: number; answeredAt: number; cpuMs: number; tries: number }
+  | { type: 'gone' }
+  | { type: 'timeout'; reason: string };
+
+/** Client of support/ready-watch.ts (one child process; `close` ends it). */
+export class ReadyWatcher {
+  private readonly child: ChildProcess;
+  private seq = 0;
+  private readonly pending = new Map<number, (r: WatchResult) => void>();
+  /** Resolves once the watcher runs. */
+  readonly ready: Promise<void>;
+
+  constructor() {
+    const file = join(dirname(fileURLToPath(import.meta.url)), 'ready-watch.ts');
+    this.child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let started: () => void = () => undefined;
+    this.ready = new Promise<void>((r) => (started = r));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let m: { type: string; i?: number };
+      try {
+        m = JSON.parse(line) as typeof m;
+      } catch {
+        return;
+      }
+      if (m.type === 'ready') return started();
+      if (m.i === undefined) return;
+      this.pending.get(m.i)?.(m as WatchResult);
+      this.pending.delete(m.i);
+    });
+  }
+
+  watch(w: { pid: number; log: string; from: number; line: RegExp; sys: 'rumor' | 'serf'; port: number; timeoutMs: number; everyMs: number }): Promise<WatchResult> {
+    const i = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(i, resolve);
+      this.child.stdin!.write(JSON.stringify({ ...w, i, line: w.line.source }) + '\n');
+    });
+  }
+
+  /** The watcher's process id (for its CPU). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    this.child.kill('SIGKILL');
+  }
 }
 
 /** `requests`: calls of `up` over every attempt (connection attempts, for the benchmarks' own
- *  load); `lineAt`: when the ready line was seen (with `readyLine`), and `lineWrittenAt` the
+ *  load; with `watch`, the watcher's tries); `watched`: the watcher's report (with `watch`); `lineAt`: when the ready line was seen (with `readyLine`), and `lineWrittenAt` the
  *  log's modification time then (when the line was written, if nothing was written after it,
  *  to the kernel's clock tick); `reason` of a timeout:
  *  what did not happen in time. */
 export type Started =
-  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number }
+  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number; watched?: WatchResult & { type: 'up' } }
   | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -123,9 +182,24 @@ export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
     },
   };
   for (let k = 1; ; k++) {
-    const from = spec.readyLine === undefined ? 0 : sizeOf(spec.logFile);
+    const from = spec.readyLine === undefined && spec.watch === undefined ? 0 : sizeOf(spec.logFile);
     const t0 = nowMs();
     const child = spec.spawn();
+    if (spec.watch !== undefined) {
+      const w = await watchOrExit(child, spec.watch(child, from));
+      if (typeof w !== 'string' && w.type === 'up') {
+        count.requests += w.tries;
+        return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: w.lineAt, lineWrittenAt: w.lineWrittenAt, watched: w };
+      }
+      if (typeof w !== 'string' && w.type === 'timeout') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: w.reason };
+      const line = lastLogLine(spec.logFile);
+      const why = typeof w === 'string' ? w : `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
+      if (!PORT_TAKEN.test(line)) throw new Error(`${spec.what} exited (${why}) before answering: ${line || '(empty log)'}`);
+      if (k >= attempts) throw new Error(`${spec.what}: a port was taken before it could bind it, ${k} times in a row: ${line}`);
+      notes.push(`${spec.what}: a port was taken before it bound it (${line}); started again on new ports`);
+      await spec.reassign();
+      continue;
+    }
     const r = spec.readyLine === undefined ? await upOrExit(child, counted) : await lineThenUp(child, counted, spec.readyLine, from, notes);
     if (r === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests };
     if (typeof r === 'object' && r.type === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: r.lineAt, lineWrittenAt: r.lineWrittenAt };
@@ -159,6 +233,21 @@ async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 't
       await new Promise((r) => setTimeout(r, spec.everyMs ?? 10));
     }
     return 'timeout';
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
+/** The watcher's report, or the exit of a child that ended first (`exit CODE`). */
+async function watchOrExit(child: ChildProcess, report: Promise<WatchResult>): Promise<WatchResult | string> {
+  let onExit: () => void = () => undefined;
+  const exited = new Promise<string>((r) => {
+    onExit = () => r(`exit ${child.exitCode ?? child.signalCode ?? '?'}`);
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else child.once('exit', onExit);
+  });
+  try {
+    return await Promise.race([report, exited]);
   } finally {
     child.off('exit', onExit);
   }

@@ -5,7 +5,9 @@
  * prints it times out with a message that names the line and the log's last line; one that
  * loses a port race before its line is started again. support/wait.ts `untilEachHolds` asks
  * only the targets not yet holding, confirms with one round over all, and goes on with any
- * that regressed. The agents here are small `node -e` scripts (fake agents): what is tested
+ * that regressed. `ReadyWatcher` (support/ready-watch.ts, a process of its own) does the same
+ * watch and the one members query for bench:cluster, and reports its times and the agent's CPU.
+ * The agents here are small `node -e` scripts (fake agents): what is tested
  * is the detection, not an agent.
  */
 import { after, test } from 'node:test';
@@ -15,13 +17,15 @@ import { appendFileSync, closeSync, mkdtempSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOnFreePorts } from '../../bench/support/ports.js';
+import { ReadyWatcher, startOnFreePorts } from '../../bench/support/ports.js';
 import { untilEachHolds } from '../../bench/support/wait.js';
 import { freePorts } from '../../src/cli/cluster.js';
 
 const children: ChildProcess[] = [];
+let watcher: ReadyWatcher | undefined;
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  watcher?.close();
 });
 
 /** A fake agent: runs `code` (node) with stdout and stderr appended to `log`. */
@@ -186,4 +190,72 @@ test('untilEachHolds: a target that rejects counts as not yet; one that never ho
   );
   assert.equal(r, undefined);
   assert.ok(calls >= 3, `expected target 1 asked again after its rejection, ${calls} calls in all`);
+});
+
+/** A fake rumor agent's API: `GET /v1/members` answers 200 once it listens on `port`, after `delayMs`, then prints its line. */
+const fakeApi = (port: number, delayMs: number): string =>
+  `const s = require('http').createServer((q, r) => { r.end('{"members":[]}'); }); console.log('starting');
+   setTimeout(() => s.listen(${port}, '127.0.0.1', () => console.log('fake agent w running: API ${port}')), ${delayMs});`;
+
+test('ReadyWatcher: a late line is seen from the log past its size at the spawn, then one members query answers; times and CPU come back', async () => {
+  watcher ??= new ReadyWatcher();
+  await watcher.ready;
+  const w = watcher;
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-detect-'));
+  const log = join(dir, 'w.log');
+  appendFileSync(log, 'fake agent old running: from before\n');
+  const [port] = await freePorts(1);
+  const r = await startOnFreePorts({
+    what: 'fake watched',
+    spawn: () => fake(log, fakeApi(port, 400)),
+    up: () => Promise.reject(new Error('up must not be called with a watcher')),
+    reassign: () => Promise.reject(new Error('reassign must not be called')),
+    logFile: log,
+    timeoutMs: 20_000,
+    watch: (c, from) => w.watch({ pid: c.pid!, log, from, line: READY, sys: 'rumor', port, timeoutMs: 20_000, everyMs: 10 }),
+  });
+  assert.equal(r.type, 'up', r.type === 'timeout' ? r.reason : '');
+  assert.ok(r.type === 'up' && r.watched !== undefined);
+  const m = r.watched;
+  assert.equal(m.tries, 1, 'the API listens before the line: one query answers');
+  assert.ok(m.lineAt - r.t0 >= 400, `the line was seen ${m.lineAt - r.t0} ms after the spawn, before the fake printed it`);
+  assert.ok(m.answeredAt >= m.lineAt);
+  assert.ok(m.cpuMs > 0 && m.cpuMs >= m.cpuAtLineMs, `CPU at the answer ${m.cpuMs}, at the line ${m.cpuAtLineMs}`);
+  assert.equal(r.requests, 1);
+});
+
+test('ReadyWatcher: an agent that never prints its line gives a timeout naming the line; one that exits on a taken port is started again', async () => {
+  watcher ??= new ReadyWatcher();
+  await watcher.ready;
+  const w = watcher;
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-detect-'));
+  const silent = join(dir, 'silent.log');
+  const [port] = await freePorts(1);
+  const t = await startOnFreePorts({
+    what: 'fake silent',
+    spawn: () => fake(silent, `setInterval(() => {}, 1000);`),
+    up: () => Promise.reject(new Error('never')),
+    reassign: () => Promise.reject(new Error('reassign must not be called')),
+    logFile: silent,
+    timeoutMs: 1500,
+    watch: (c, from) => w.watch({ pid: c.pid!, log: silent, from, line: READY, sys: 'rumor', port, timeoutMs: 1500, everyMs: 10 }),
+  });
+  assert.equal(t.type, 'timeout');
+  assert.ok(t.type === 'timeout');
+  assert.match(t.reason, /did not print a line matching \/\^fake agent .* within 1\.5 s/);
+
+  const race = join(dir, 'race.log');
+  let spawns = 0;
+  const r = await startOnFreePorts({
+    what: 'fake race',
+    spawn: () => (++spawns === 1 ? fake(race, `console.error('Error: listen EADDRINUSE: address already in use 127.0.0.1:1'); process.exit(1);`) : fake(race, fakeApi(port, 0))),
+    up: () => Promise.reject(new Error('never')),
+    reassign: async () => undefined,
+    logFile: race,
+    timeoutMs: 20_000,
+    watch: (c, from) => w.watch({ pid: c.pid!, log: race, from, line: READY, sys: 'rumor', port, timeoutMs: 20_000, everyMs: 10 }),
+  });
+  assert.equal(r.type, 'up', r.type === 'timeout' ? r.reason : '');
+  assert.equal(r.attempts, 2);
+  assert.match(r.notes[0], /EADDRINUSE/);
 });
