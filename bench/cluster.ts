@@ -15,15 +15,18 @@
  *     when it had answered (`agent_startup_cpu_ms`). How both ends are detected (`--poll`,
  *     recorded as `detect`): `log` (default) waits for each agent's own line that its API/RPC
  *     socket listens (rumor's `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`),
- *     watched with inotify, then asks it one members query, which must answer (it is asked
- *     again every 10 ms only if it does not: support/ports.ts `readyLine`); the join's end is
+ *     then asks it one members query, which must answer (it is asked again every 10 ms only if
+ *     it does not), and reads its CPU then; a watcher process of its own does this
+ *     (support/ready-watch.ts: inotify on the log), so that this process can spawn the agents
+ *     back to back as before (each spawn blocks it until the child has exec'd); the join's end is
  *     found by asking every 20 ms only the agents not yet listing all N alive, then all of them
  *     once more, and continuing with any that no longer do (support/wait.ts `untilEachHolds`;
  *     the end is when the last one was seen complete). `legacy` asks every starting agent every
  *     10 ms from its spawn (a refused connection each until it listens, ~5,000 a second at
  *     N = 50) and all N agents every 20 ms until the join is complete. Either way the run
- *     records this process's own CPU over the start and over the join (`bench_cpu_start_ms`,
- *     `bench_cpu_join_ms`) and the requests it made (`start_requests`, `join_requests`): CPU
+ *     records this process's own CPU (and the watcher's) over the start and over the join
+ *     (`bench_cpu_start_ms`, `bench_cpu_join_ms`), the wall time it spent in `spawn` calls
+ *     (`bench_spawn_ms`, `last_spawn_ms`) and the requests it made (`start_requests`, `join_requests`): CPU
  *     the agents could not use; `--poll-cost` also measures one members query's CPU, to an
  *     agent and to this process, after the join (`members_query_*_cpu_ms`);
  * (b) event latency: one user event published at one agent (round-robin) until all N ran

@@ -42,10 +42,11 @@
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
- * Starts and the join's end are detected as bench:cluster does (its module comment, (a)):
- * `--poll log` (default; recorded as `detect`) waits for each agent's ready line, then asks it
- * (members, then `/v1/info`), and at the end asks only the agents not yet listing all N alive
- * (then all once more); `--poll legacy` asks every starting agent every 10 ms and all N every
+ * Starts and the join's end are detected as bench:cluster does (its module comment, (a)), but
+ * in this process: `--poll log` (default; recorded as `detect`) waits for each agent's ready
+ * line, then asks it (members, then `/v1/info`), spawning the agents one per event-loop turn
+ * so that their lines are seen between the spawns (support/ports.ts `startFleet`), and at the
+ * end asks only the agents not yet listing all N alive (then all once more); `--poll legacy` asks every starting agent every 10 ms and all N every
  * 20 ms. The polls' answers are part of `join_cpu_ms` and `after_start_cpu_ms`: compare runs of
  * one method (`api_polls` counts them).
  *

@@ -19,7 +19,9 @@
  * `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`); the log is watched with
  * inotify (`fs.watch`, and a read every 250 ms in case an event is missed), and then `up` is
  * asked once, and must answer (it is tried again every `everyMs` only if it does not, and the
- * result says how many tries it took). At 50 agents starting at once the first way makes ~5,000
+ * result says how many tries it took). With `watch`, a `ReadyWatcher` (support/ready-watch.ts)
+ * does the same in a process of its own, so that the spawns of this process (each blocks it
+ * until the child has exec'd) do not delay it, nor it them (bench:cluster). At 50 agents starting at once the first way makes ~5,000
  * refused connections a second from the benchmark's own process on the cores the agents start
  * on (docs/results.md, issue 19, sixteenth session).
  */
