@@ -6,7 +6,8 @@
  *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
  *   npm run bench:cluster -- --nodes 50 --phases event,tag,query   (join, then only those columns;
  *     the others print `-`; `--only rumor|serf` runs one system; `--poll legacy` the old
- *     start and join detection, (a) below; `--poll-cost` one members query's CPU)
+ *     start and join detection, `--poll watch` a watcher process, (a) below; `--poll-cost`
+ *     one members query's CPU)
  *
  * Measured, with the same method for both systems:
  * (a) join: from the moment the last agent answers a members query until every agent lists all N
@@ -15,19 +16,22 @@
  *     when it had answered (`agent_startup_cpu_ms`). How both ends are detected (`--poll`,
  *     recorded as `detect`): `log` (default) waits for each agent's own line that its API/RPC
  *     socket listens (rumor's `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`),
- *     then asks it one members query, which must answer (it is asked again every 10 ms only if
- *     it does not), and reads its CPU then; a watcher process of its own does this
- *     (support/ready-watch.ts: inotify on the log), so that this process can spawn the agents
- *     back to back as before (each spawn blocks it until the child has exec'd); the join's end is
+ *     watched with inotify, then asks it one members query, which must answer (it is asked
+ *     again every 10 ms only if it does not: support/ports.ts `readyLine`), and reads its CPU
+ *     then; `watch` does the same in a watcher process of its own (support/ready-watch.ts),
+ *     which sees the lines while this process is blocked in the spawns (each `spawn` blocks it
+ *     until the child has exec'd: ~2 s for rumor's 50 at N = 50, so with `log` or `legacy` an
+ *     agent is asked late and its start-up CPU counts join work meanwhile), but whose work slows
+ *     the spawns (Serf's most: docs/results.md, h35b); with `log` and `watch` the join's end is
  *     found by asking every 20 ms only the agents not yet listing all N alive, then all of them
  *     once more, and continuing with any that no longer do (support/wait.ts `untilEachHolds`;
  *     the end is when the last one was seen complete). `legacy` asks every starting agent every
- *     10 ms from its spawn (a refused connection each until it listens, ~5,000 a second at
- *     N = 50) and all N agents every 20 ms until the join is complete. Either way the run
+ *     10 ms from its spawn (a refused connection each until it listens: 17–31 a second at
+ *     N = 50, the spawns blocking this process) and all N every 20 ms until the join ends. Either way the run
  *     records this process's own CPU (and the watcher's) over the start and over the join
  *     (`bench_cpu_start_ms`, `bench_cpu_join_ms`), the wall time it spent in `spawn` calls
- *     (`bench_spawn_ms`, `last_spawn_ms`) and the requests it made (`start_requests`, `join_requests`): CPU
- *     the agents could not use; `--poll-cost` also measures one members query's CPU, to an
+ *     (`bench_spawn_ms`, `last_spawn_ms`) and the requests it made (`start_requests`,
+ *     `join_requests`): CPU the agents could not use; `--poll-cost` also measures one members query's CPU, to an
  *     agent and to this process, after the join (`members_query_*_cpu_ms`);
  * (b) event latency: one user event published at one agent (round-robin) until all N ran
  *     their event handler; the handler is the same bash script for both, appending
@@ -82,7 +86,7 @@ import { PortPlan } from './support/ports.js';
 import { ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
-import { benchCpuMs, joinEnd, measurePollCost, startAll, type Running } from './support/cluster-detect.js';
+import { benchCpuMs, joinEnd, measurePollCost, startAll, type Poll, type Running } from './support/cluster-detect.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -100,7 +104,7 @@ interface Options {
   phases: Phase[];
   /** How starts and the join's end are detected (see the module comment): `log` (default) or
    *  `legacy` (every agent asked every 10 ms from its spawn, and all N every 20 ms until joined). */
-  poll: 'log' | 'legacy';
+  poll: Poll;
   /** After the join, measure what one members query costs an agent and this process. */
   pollCost?: boolean;
 }
@@ -159,7 +163,7 @@ interface Result {
   query_all_ms: number | null;
   query_all_latencies_ms: number[];
   /** How starts and the join's end were detected (`--poll`). */
-  detect: 'log' | 'legacy';
+  detect: Poll;
   /** This process's own CPU (ms, user + system) from the first spawn until the last agent
    *  answered, and from then until the join's end: what the benchmark took from the agents' cores. */
   bench_cpu_start_ms: number;
@@ -198,7 +202,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    } else if (a === '--poll' && (v === 'log' || v === 'legacy')) {
+    } else if (a === '--poll' && (v === 'log' || v === 'watch' || v === 'legacy')) {
       o.poll = v;
       i++;
     } else if (a === '--poll-cost') o.pollCost = true;
@@ -209,7 +213,7 @@ function parseArgs(argv: string[]): Options {
       if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
       o.phases = PHASES.filter((x) => list.includes(x));
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|legacy, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -481,7 +485,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       join_from_first_spawn_ms: joined ? round(joinAt - run.firstSpawn) : null,
       agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
       agent_startup_cpu_ms: round(median(run.startupCpuMs)),
-      ...(opts.poll === 'log' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)), ready_line_seen_after_ms: round(median(run.lineSeenAfterMs)) } : {}),
+      ...(opts.poll !== 'legacy' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)), ready_line_seen_after_ms: round(median(run.lineSeenAfterMs)) } : {}),
       bench_spawn_ms: round(run.spawnMs)!,
       last_spawn_ms: round(run.lastSpawnAt - run.firstSpawn),
       event_p50_ms: round(quantile(sortedLat, 0.5)),

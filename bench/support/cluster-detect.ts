@@ -1,7 +1,8 @@
 /**
  * bench/cluster.ts's detection of the join's end, and what its own polling costs (module
  * comment there, (a)): `startAll` starts the agents (agent 0, then the others at once) and
- * detects each one's start (support/ports.ts, with `readyLine` under `--poll log`); `joinEnd` with `--poll log` asks only the agents that do not yet list
+ * detects each one's start (support/ports.ts: `readyLine` under `--poll log`, a `ReadyWatcher`
+ * under `--poll watch`); `joinEnd` with `--poll log` or `watch` asks only the agents that do not yet list
  * all N alive, then all once more (support/wait.ts `untilEachHolds`); with `--poll legacy` all
  * N every 20 ms, as before. `measurePollCost` (`--poll-cost`) measures one members query's CPU,
  * to an agent and to this process.
@@ -21,13 +22,16 @@ export const benchCpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+/** How starts and the join's end are detected (bench/cluster.ts module comment, (a)). */
+export type Poll = 'log' | 'watch' | 'legacy';
+
 const listsAllAlive = (m: Map<string, string>, n: number): boolean => [...m.values()].filter((s) => s === 'alive').length === n;
 
 /** The join's end: when every agent lists all N alive (`at`, on `clock`), and the members
  *  queries asked of each agent; undefined after 120 s. */
-export async function joinEnd(d: Driver, n: number, poll: 'log' | 'legacy', clock: () => number): Promise<{ at: number; requests: number[] } | undefined> {
+export async function joinEnd(d: Driver, n: number, poll: Poll, clock: () => number): Promise<{ at: number; requests: number[] } | undefined> {
   const all = Array.from({ length: n }, (_, i) => i);
-  if (poll === 'log') return untilEachHolds(all, (i) => d.members(i), (m) => listsAllAlive(m, n), { timeoutMs: 120_000, everyMs: 20, clock });
+  if (poll !== 'legacy') return untilEachHolds(all, (i) => d.members(i), (m) => listsAllAlive(m, n), { timeoutMs: 120_000, everyMs: 20, clock });
   const requests = all.map(() => 0);
   const ok = await until(120_000, async () => {
     const lists = await Promise.all(all.map((i) => (requests[i]++, d.members(i))));
@@ -91,7 +95,7 @@ export interface Running {
 /** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
  *  agent whose port was taken before it bound it is started again on new ports
  *  (support/ports.ts): its start-up time is that of the attempt that came up. */
-export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log' | 'legacy', notes: string[]): Promise<Running> {
+export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll, notes: string[]): Promise<Running> {
   const children: ChildProcess[] = [];
   const startupMs: number[] = [];
   const startupCpuMs: number[] = [];
@@ -101,14 +105,13 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
   let lastSpawnAt = NaN;
-  // `--poll log`: the lines are watched, and each agent asked once, by a process of its own
-  // (support/ready-watch.ts). A spawn blocks this process until the child has exec'd (libuv),
-  // ~45 ms each at N = 50 while the agents started before it take the cores: 49 back to back
-  // kept this process from seeing any line for ~2 s, and spawning one per event-loop turn
-  // instead (tried) made the spawns wait for the detection's work (Serf's last spawn ~100 ms
-  // later at N = 20). With the watcher the spawns run back to back, as with `legacy`.
+  // A spawn blocks this process until the child has exec'd (libuv), ~45 ms each at N = 50
+  // while the agents started before it take the cores: 49 back to back keep it from seeing
+  // any line or answer for ~2 s (`log` and `legacy` alike). `--poll watch` hands the lines and
+  // the one query to a process of its own (support/ready-watch.ts), which sees them at once,
+  // but its work during the spawns slows them (docs/results.md, sixteenth session, h35b).
   let answeredLast = Number.NEGATIVE_INFINITY;
-  const watcher = poll === 'log' ? new ReadyWatcher() : undefined;
+  const watcher = poll === 'watch' ? new ReadyWatcher() : undefined;
   await watcher?.ready;
   // The watcher's CPU counts as this process's (from here on, not its own start-up).
   const watcherCpu = (): number => (watcher === undefined ? 0 : cpuMsOf(watcher.pid));
@@ -131,6 +134,8 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
       logFile: d.logFile(i),
       timeoutMs: 60_000,
       everyMs: 10,
+      readyLine: poll === 'log' ? d.readyLine : undefined,
+      onLine: (c) => (cpuAtLine[i] = cpuMsOf(c.pid)),
       watch:
         watcher === undefined
           ? undefined
@@ -152,6 +157,8 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: 'log
       startupMs[i] = nowMs() - r.t0;
       startupCpuMs[i] = cpuMsOf(r.child.pid);
       answeredLast = Math.max(answeredLast, nowMs());
+      if (r.type === 'up' && r.lineAt !== undefined) lineToAnswerMs[i] = nowMs() - r.lineAt;
+      if (r.type === 'up' && r.lineAt !== undefined && r.lineWrittenAt !== undefined) lineSeenAfterMs[i] = r.lineAt - r.lineWrittenAt;
     }
   };
   try {
