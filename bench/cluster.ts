@@ -5,12 +5,34 @@
  *
  *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
  *   npm run bench:cluster -- --nodes 50 --phases event,tag,query   (join, then only those columns;
- *     the others print `-`; `--only rumor|serf` runs one system)
+ *     the others print `-`; `--only rumor|serf` runs one system; `--poll legacy` the old
+ *     start and join detection, `--poll watch` a watcher process, (a) below; `--poll-cost`
+ *     one members query's CPU)
  *
  * Measured, with the same method for both systems:
  * (a) join: from the moment the last agent answers a members query until every agent lists all N
  *     alive (`join_ms`); also from the first spawn (`join_from_first_spawn_ms`) and the
- *     median time from spawn to a first API answer (`agent_startup_ms`);
+ *     median time from spawn to a first API answer (`agent_startup_ms`), with the agent's CPU
+ *     when it had answered (`agent_startup_cpu_ms`). How both ends are detected (`--poll`,
+ *     recorded as `detect`): `log` (default) waits for each agent's own line that its API/RPC
+ *     socket listens (rumor's `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`),
+ *     watched with inotify, then asks it one members query, which must answer (it is asked
+ *     again every 10 ms only if it does not: support/ports.ts `readyLine`), and reads its CPU
+ *     then; `watch` does the same in a watcher process of its own (support/ready-watch.ts),
+ *     which sees the lines while this process is blocked in the spawns (each `spawn` blocks it
+ *     until the child has exec'd: ~2 s for rumor's 50 at N = 50, so with `log` or `legacy` an
+ *     agent is asked late and its start-up CPU counts join work meanwhile), but whose work slows
+ *     the spawns (Serf's most: docs/results.md, h35b); with `log` and `watch` the join's end is
+ *     found by asking every 20 ms only the agents not yet listing all N alive, then all of them
+ *     once more, and continuing with any that no longer do (support/wait.ts `untilEachHolds`;
+ *     the end is when the last one was seen complete). `legacy` asks every starting agent every
+ *     10 ms from its spawn (a refused connection each until it listens: 17–31 a second at
+ *     N = 50, the spawns blocking this process) and all N every 20 ms until the join ends. Either way the run
+ *     records this process's own CPU (and the watcher's) over the start and over the join
+ *     (`bench_cpu_start_ms`, `bench_cpu_join_ms`), the wall time it spent in `spawn` calls
+ *     (`bench_spawn_ms`, `last_spawn_ms`) and the requests it made (`start_requests`,
+ *     `join_requests`): CPU the agents could not use; `--poll-cost` also measures one members query's CPU, to an
+ *     agent and to this process, after the join (`members_query_*_cpu_ms`);
  * (b) event latency: one user event published at one agent (round-robin) until all N ran
  *     their event handler; the handler is the same bash script for both, appending
  *     `$EPOCHREALTIME` (no fork) and the payload to a per-node file (`event_p50_ms`, `event_p100_ms`);
@@ -50,7 +72,7 @@
  * connection and a fleet host does not set it: bench/startup.ts `START_COST_ENV`); `--keep-env`
  * keeps it. The run prints and records (`env_removed`) what was left out.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync, statSync, readdirSync, chmodSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,10 +82,11 @@ import { ensureSerf } from './serf.js';
 import { measureQueries } from './query-all.js';
 import { measureTagUpdates } from './tag-update.js';
 import { rumorDriver, serfDriver, type Driver } from './support/cluster-drivers.js';
-import { PortPlan, startOnFreePorts } from './support/ports.js';
-import { cpuMsOf, ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
+import { PortPlan } from './support/ports.js';
+import { ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
 import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
+import { benchCpuMs, joinEnd, measurePollCost, startAll, type Poll, type Running } from './support/cluster-detect.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -79,6 +102,11 @@ interface Options {
   keepEnv?: boolean;
   /** Phases to run after the join (default: all, in this order). */
   phases: Phase[];
+  /** How starts and the join's end are detected (see the module comment): `log` (default) or
+   *  `legacy` (every agent asked every 10 ms from its spawn, and all N every 20 ms until joined). */
+  poll: Poll;
+  /** After the join, measure what one members query costs an agent and this process. */
+  pollCost?: boolean;
 }
 
 /** The phases after the join; `--phases event,tag,query` runs only those (faster iteration on
@@ -95,6 +123,17 @@ interface Result {
   agent_startup_ms: number;
   /** Median CPU (ms, every thread) an agent had used when it first answered (bench/startup.ts). */
   agent_startup_cpu_ms: number | null;
+  /** `--poll log`: median CPU (ms) an agent had used when this process saw its ready line, and
+   *  median time (ms) from seeing the line to its answer (this process's wake-up, the request,
+   *  and the agent's answer among the join's work). */
+  agent_cpu_at_ready_line_ms?: number | null;
+  ready_line_to_answer_ms?: number | null;
+  /** `--poll log`: median ms from the line's write (the log's mtime) to this process seeing it. */
+  ready_line_seen_after_ms?: number | null;
+  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the
+   *  start, and from the first spawn until the last spawn call returned. */
+  bench_spawn_ms: number;
+  last_spawn_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
   node_floor_cpu_ms?: number;
   /** Variables of this machine's environment the agents and the floor ran without (rumor only; bench/startup.ts `START_COST_ENV`). */
@@ -123,11 +162,28 @@ interface Result {
   /** Median of the queries to every agent (bench/query-all.ts), and each one. */
   query_all_ms: number | null;
   query_all_latencies_ms: number[];
+  /** How starts and the join's end were detected (`--poll`). */
+  detect: Poll;
+  /** This process's own CPU (ms, user + system) from the first spawn until the last agent
+   *  answered, and from then until the join's end: what the benchmark took from the agents' cores. */
+  bench_cpu_start_ms: number;
+  bench_cpu_join_ms: number | null;
+  /** Requests the start-up detection made (each a connection attempt until the agent listens),
+   *  in all and per second from the first spawn to the last answer. */
+  start_requests: number;
+  start_requests_per_s: number;
+  /** Members queries the join's detection made, in all, and the most any one agent answered. */
+  join_requests: number;
+  join_requests_max_per_agent: number;
+  /** With `--poll-cost`: CPU (ms) one members query cost an agent (its CPU over 200 queries in a
+   *  row, less its idle rate just before; median of 3 agents) and this process. */
+  members_query_agent_cpu_ms?: number | null;
+  members_query_bench_cpu_ms?: number | null;
   notes: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES] };
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES], poll: 'log' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -146,14 +202,18 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only' && (v === 'rumor' || v === 'serf')) {
       o.only = v;
       i++;
-    } else if (a === '--keep-env') o.keepEnv = true;
+    } else if (a === '--poll' && (v === 'log' || v === 'watch' || v === 'legacy')) {
+      o.poll = v;
+      i++;
+    } else if (a === '--poll-cost') o.pollCost = true;
+    else if (a === '--keep-env') o.keepEnv = true;
     else if (a === '--phases' && v !== undefined) {
       const list = v.split(',');
       const bad = list.filter((x) => !(PHASES as readonly string[]).includes(x));
       if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
       o.phases = PHASES.filter((x) => list.includes(x));
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --keep-env, --phases ${PHASES.join(',')})`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -210,53 +270,6 @@ function handlerTimes(dir: string, n: number, id: string): number[] | undefined 
 }
 
 // ---- phases ----
-
-interface Running {
-  children: ChildProcess[];
-  startupMs: number[];
-  startupCpuMs: number[];
-  firstSpawn: number;
-  lastUp: number;
-}
-
-/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
- *  agent whose port was taken before it bound it is started again on new ports
- *  (support/ports.ts): its start-up time is that of the attempt that came up. */
-async function startAll(d: Driver, ports: PortPlan, n: number, notes: string[]): Promise<Running> {
-  const children: ChildProcess[] = [];
-  const startupMs: number[] = [];
-  const startupCpuMs: number[] = [];
-  const firstSpawn = nowMs();
-  const bootOne = async (i: number): Promise<void> => {
-    const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
-    const r = await startOnFreePorts({
-      what: `${d.name} agent ${i}`,
-      spawn: () => (children[i] = d.spawn(i, joinTo)),
-      up: () => d.ping(i),
-      reassign: () => d.reassign(i),
-      logFile: d.logFile(i),
-      timeoutMs: 60_000,
-      everyMs: 10,
-    });
-    notes.push(...r.notes);
-    if (r.type === 'timeout') notes.push(`agent ${i} did not answer within 60 s`);
-    startupMs[i] = nowMs() - r.t0;
-    startupCpuMs[i] = cpuMsOf(r.child.pid);
-  };
-  try {
-    await bootOne(0);
-    await Promise.all(Array.from({ length: n - 1 }, (_, k) => bootOne(k + 1)));
-  } catch (e) {
-    await stopAll(children.filter((c) => c !== undefined));
-    throw e;
-  }
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp: nowMs() };
-}
-
-async function allSeeAlive(d: Driver, n: number, idx: number[]): Promise<boolean | undefined> {
-  const lists = await Promise.all(idx.map((i) => d.members(i)));
-  return lists.every((m) => [...m.values()].filter((s) => s === 'alive').length === n) || undefined;
-}
 
 async function measureEvents(d: Driver, dir: string, n: number, count: number, notes: string[]): Promise<number[]> {
   const lat: number[] = [];
@@ -399,6 +412,7 @@ async function measureRestart(d: Driver, run: Running, live: number[], victim: n
 }
 
 const quantile = (xs: number[], q: number): number | null => (xs.length === 0 ? null : xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]);
+const median = (xs: number[]): number | null => quantile(xs.filter(Number.isFinite).sort((a, b) => a - b), 0.5);
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -406,13 +420,15 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
   const n = opts.nodes;
   const notes: string[] = [];
   process.stderr.write(`[${d.name}] starting ${n} agents\n`);
-  const run = await startAll(d, ports, n, notes);
+  const run = await startAll(d, ports, n, opts.poll, notes);
   const gossipPorts = ports.gossip;
   const all = Array.from({ length: n }, (_, i) => i);
   try {
-    const joined = await until(120_000, () => allSeeAlive(d, n, all), 20);
-    const joinEnd = nowMs();
+    const joined = await joinEnd(d, n, opts.poll, nowMs);
+    const benchCpuAtJoin = benchCpuMs();
     if (!joined) notes.push('join did not converge within 120 s');
+    const joinAt = joined?.at ?? NaN;
+    const cost = opts.pollCost === true ? await measurePollCost(d, run.children, n) : undefined;
     const on = (p: Phase): boolean => opts.phases.includes(p);
     process.stderr.write(`[${d.name}] joined; phases ${opts.phases.join(', ')}\n`);
     const lat = on('event') ? await measureEvents(d, dir, n, opts.events, notes) : [];
@@ -465,10 +481,13 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
     return {
       version: d.version,
       nodes: n,
-      join_ms: joined ? round(joinEnd - run.lastUp) : null,
-      join_from_first_spawn_ms: joined ? round(joinEnd - run.firstSpawn) : null,
+      join_ms: joined ? round(joinAt - run.lastUp) : null,
+      join_from_first_spawn_ms: joined ? round(joinAt - run.firstSpawn) : null,
       agent_startup_ms: round(quantile(sortedStartup, 0.5))!,
-      agent_startup_cpu_ms: round(quantile([...run.startupCpuMs].filter(Number.isFinite).sort((a, b) => a - b), 0.5)),
+      agent_startup_cpu_ms: round(median(run.startupCpuMs)),
+      ...(opts.poll !== 'legacy' ? { agent_cpu_at_ready_line_ms: round(median(run.cpuAtLine)), ready_line_to_answer_ms: round(median(run.lineToAnswerMs)), ready_line_seen_after_ms: round(median(run.lineSeenAfterMs)) } : {}),
+      bench_spawn_ms: round(run.spawnMs)!,
+      last_spawn_ms: round(run.lastSpawnAt - run.firstSpawn),
       event_p50_ms: round(quantile(sortedLat, 0.5)),
       event_p100_ms: round(quantile(sortedLat, 1)),
       crash_detect_ms: round(crash),
@@ -486,6 +505,14 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       restart_rejoin_ms: round(restart),
       query_all_ms: round(quantile([...queryLat].sort((a, b) => a - b), 0.5)),
       query_all_latencies_ms: queryLat.map((x) => round(x)!),
+      detect: opts.poll,
+      bench_cpu_start_ms: round(run.benchCpuAtUp - run.benchCpuAtSpawn + run.watcherCpuMs)!,
+      bench_cpu_join_ms: joined ? round(benchCpuAtJoin - run.benchCpuAtUp) : null,
+      start_requests: run.startRequests.reduce((a, b) => a + b, 0),
+      start_requests_per_s: round(run.startRequests.reduce((a, b) => a + b, 0) / ((run.lastUp - run.firstSpawn) / 1000), 0)!,
+      join_requests: joined?.requests.reduce((a, b) => a + b, 0) ?? 0,
+      join_requests_max_per_agent: Math.max(0, ...(joined?.requests ?? [])),
+      ...(cost === undefined ? {} : { members_query_agent_cpu_ms: round(cost.agent, 3), members_query_bench_cpu_ms: round(cost.bench, 3) }),
       notes,
     };
   } finally {
@@ -496,9 +523,11 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
-    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
+    'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'ready_line_seen_after_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
+    'bench_spawn_ms', 'last_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
+    'members_query_agent_cpu_ms', 'members_query_bench_cpu_ms',
   ];
   const r = results.rumor;
   const s = results.serf;
@@ -513,6 +542,7 @@ function printTable(results: Record<string, Result>): void {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
   process.stdout.write(`\n${line(head)}\n${w.map((x) => '-'.repeat(x)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+  process.stdout.write(`start and join detection: ${Object.entries(results).map(([name, res]) => `${name} ${res.detect}`).join(', ')}\n`);
   for (const [name, res] of Object.entries(results)) for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
 }
 

@@ -1,8 +1,8 @@
 /**
  * What a fleet start costs, counted rather than timed: N rumor agents started as
  * bench/cluster.ts starts them (a seed, then the N − 1 others at once, each joining the seed,
- * each with a data dir and an event handler), polled the same way (every agent's member list
- * every 20 ms) until every agent lists N alive. Wall-clock join times move with the machine's
+ * each with a data dir and an event handler), and watched the same way (below) until every
+ * agent lists N alive. Wall-clock join times move with the machine's
  * load; these counts and CPU totals move much less, so a change to the join path can be judged
  * on a shared machine:
  *
@@ -42,6 +42,14 @@
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
+ * Starts and the join's end are detected as bench:cluster does (its module comment, (a)), but
+ * in this process: `--poll log` (default; recorded as `detect`) waits for each agent's ready
+ * line, then asks it (members, then `/v1/info`), spawning the agents one per event-loop turn
+ * so that their lines are seen between the spawns (support/ports.ts `startFleet`), and at the
+ * end asks only the agents not yet listing all N alive (then all once more); `--poll legacy` asks every starting agent every 10 ms and all N every
+ * 20 ms. The polls' answers are part of `join_cpu_ms` and `after_start_cpu_ms`: compare runs of
+ * one method (`api_polls` counts them).
+ *
  *   npm run bench:join-cost -- --nodes 50        (node --import tsx bench/join-cost.ts)
  *   npm run bench:join-cost -- --nodes 50 --no-join   (the N agents started at once, none
  *                                                joining: the start-ups' cost under the same
@@ -59,7 +67,8 @@ import { spawnAgent, stopAll } from '../src/cli/cluster.js';
 import { quantile } from '../src/sim/members-app.js';
 import { PortPlan, startFleet } from './support/ports.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
-import { sleep, until } from './support/wait.js';
+import { sleep, until, untilEachHolds } from './support/wait.js';
+import { RUMOR_READY_LINE } from './support/cluster-drivers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -79,16 +88,18 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { n: number; noJoin: boolean } {
+function parseArgs(argv: string[]): { n: number; noJoin: boolean; poll: 'log' | 'legacy' } {
   let n = 50;
   let noJoin = false;
+  let poll: 'log' | 'legacy' = 'log';
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--nodes' && Number.isInteger(v) && v >= 2 && v <= 200) n = Number(argv[++i]);
     else if (argv[i] === '--no-join') noJoin = true;
-    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join)`);
+    else if (argv[i] === '--poll' && (argv[i + 1] === 'log' || argv[i + 1] === 'legacy')) poll = argv[++i] as 'log' | 'legacy';
+    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join, --poll log|legacy)`);
   }
-  return { n, noJoin };
+  return { n, noJoin, poll };
 }
 
 function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T> {
@@ -181,7 +192,7 @@ function startByType(at: AtUp): { frames: Counts; members: Counts } {
   return { frames: at.inByType, members: at.membersInByType };
 }
 
-async function run(n: number, dir: string, noJoin: boolean): Promise<Record<string, unknown>> {
+async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy'): Promise<Record<string, unknown>> {
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const api = (i: number): number => plan.api[i];
@@ -200,8 +211,9 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
     });
   try {
     const t0 = performance.now();
-    // Agent 0, then the others at once, each polled every 10 ms until it answers; one that
-    // lost a port race is started again on new ports (the time includes that restart).
+    // Agent 0, then the others at once, each asked once its ready line is out (`--poll log`) or
+    // every 10 ms until it answers (`legacy`); one that lost a port race is started again on
+    // new ports (the time includes that restart).
     // Each agent's CPU when it first answers (`start_cpu_ms`).
     const at: AtUp = { cpu: [], framesIn: [], framesOut: [], inByType: {}, membersInByType: {} };
     const cpuAtUp = at.cpu;
@@ -219,18 +231,24 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       addInto(at.inByType, info.stats.messagesIn);
       addInto(at.membersInByType, info.membership?.received ?? {});
     };
-    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10 });
+    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine: poll === 'log' ? RUMOR_READY_LINE : undefined });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at), start_in_by_type: startByType(at) };
-    let polls = 0;
-    const joined = await until(120_000, async () => {
-      polls++;
-      const lists = await Promise.all(kids.map((_, i) => getJson<MembersReply>(keepAlive, api(i), '/v1/members')));
-      const t = performance.now() - t0;
-      for (const [i, l] of lists.entries()) if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = t;
-      return lists.every((l) => aliveIn(l) === n) || undefined;
-    }, 20);
+    let apiPolls = 0;
+    const ask = async (i: number): Promise<MembersReply> => {
+      apiPolls++;
+      const l = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
+      if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = performance.now() - t0;
+      return l;
+    };
+    const all = kids.map((_, i) => i);
+    // As bench:cluster detects the join's end (its module comment, (a)): `log` asks only the
+    // agents not yet listing all N alive, then all once more; `legacy` all N every 20 ms.
+    const joined =
+      poll === 'log'
+        ? await untilEachHolds(all, ask, (l) => aliveIn(l) === n, { timeoutMs: 120_000, everyMs: 20, clock: () => performance.now() })
+        : await until(120_000, async () => (await Promise.all(all.map(ask))).every((l) => aliveIn(l) === n) || undefined, 20);
     if (joined === undefined) {
       // Say what was missing: each agent's count of alive members, who is not alive where,
       // and the overlay as it stands (one component or islands).
@@ -242,7 +260,7 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       });
       throw new Error(`the ${n} agents did not all list ${n} alive within 120 s\n${short.join('\n')}\noverlay now: ${JSON.stringify(overlayFigures(infosNow))}`);
     }
-    const joinedAt = performance.now();
+    const joinedAt = joined === true ? performance.now() : joined.at;
     const cpuJoined = kids.map((k) => cpuMsOf(k.pid));
     const proc = kids.map((k) => procCounts(k.pid));
     const nativeCrc = kids.filter((k) => nativeCrcMapped(k.pid)).length;
@@ -255,7 +273,7 @@ async function run(n: number, dir: string, noJoin: boolean): Promise<Record<stri
       addInto(fleetIn, x.stats.messagesIn);
       addInto(membersOut, x.membership?.sent ?? {});
     }
-    const syscalls = syscallFigures(proc, split(fleetOut), split(fleetIn), polls);
+    const syscalls = syscallFigures(proc, split(fleetOut), split(fleetIn), apiPolls);
     const after: number[] = [];
     let prev = sum(kids.map((k) => cpuMsOf(k.pid)));
     for (let w = 0; w < 16; w++) {
@@ -369,7 +387,7 @@ function overlayFigures(infos: Info[]): Record<string, number> {
 }
 
 /** The fleet's system calls and wake-ups against its frames (see the module comment). */
-function syscallFigures(proc: { writes: number; reads: number; wakeups: number }[], out: { tcp: number; dgram: number }, inn: { tcp: number; dgram: number }, polls: number): Record<string, number> {
+function syscallFigures(proc: { writes: number; reads: number; wakeups: number }[], out: { tcp: number; dgram: number }, inn: { tcp: number; dgram: number }, apiPolls: number): Record<string, number> {
   const writes = sum(proc.map((p) => p.writes));
   const reads = sum(proc.map((p) => p.reads));
   const wakeups = sum(proc.map((p) => p.wakeups));
@@ -378,25 +396,25 @@ function syscallFigures(proc: { writes: number; reads: number; wakeups: number }
     write_calls: writes,
     read_calls: reads,
     wakeups,
-    api_polls: polls * proc.length,
+    api_polls: apiPolls,
     tcp_frames_out: out.tcp,
     tcp_frames_in: inn.tcp,
     dgrams_out: out.dgram,
     dgrams_in: inn.dgram,
-    tcp_frames_out_per_write: r2(out.tcp / (writes - polls * proc.length)),
+    tcp_frames_out_per_write: r2(out.tcp / (writes - apiPolls)),
     frames_per_wakeup: r2((out.tcp + out.dgram + inn.tcp + inn.dgram) / wakeups),
   };
 }
 
 async function main(): Promise<void> {
-  const { n, noJoin } = parseArgs(process.argv.slice(2));
+  const { n, noJoin, poll } = parseArgs(process.argv.slice(2));
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-join-cost-'));
   const load0 = loadavg()[0];
-  const r = await run(n, dir, noJoin);
+  const r = await run(n, dir, noJoin, poll);
   const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   rmSync(dir, { recursive: true, force: true });
-  const result = { ...r, load_avg_1m: load, date: new Date().toISOString() };
+  const result = { ...r, detect: poll, load_avg_1m: load, date: new Date().toISOString() };
   const byType = r.start_in_by_type as { frames: Counts; members: Counts };
   const startLine =
     `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})\n` +

@@ -19,6 +19,13 @@ import type { PortPlan } from './ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The line a rumor agent prints once `Agent.start` has returned, after its API's bind
+ *  (src/cli/agent.ts). */
+export const RUMOR_READY_LINE = /^rumor agent \S+ running: /;
+/** The line Serf's `agent` command prints once its RPC listener is bound (and before its
+ *  start-up join: a `-join` to a closed port prints it, then the join's error). */
+export const SERF_READY_LINE = /^==> Serf agent running!/;
+
 /** What the benchmark needs from a system. */
 export interface Driver {
   name: 'rumor' | 'serf';
@@ -36,6 +43,9 @@ export interface Driver {
   queryOps: QueryOps;
   /** The log file of agent i (stdout and stderr). */
   logFile(i: number): string;
+  /** The line an agent prints to its log once its API (rumor) or RPC (Serf) socket listens:
+   *  readiness without polling (support/ports.ts `readyLine`). */
+  readyLine: RegExp;
   /** Give agent i new ports after it lost a port race (before it ever answered). */
   reassign(i: number): Promise<void>;
   close(): void;
@@ -109,6 +119,7 @@ export function rumorDriver(dir: string, opts: { profile: 'lan' | 'local'; keepE
     },
     queryOps: { query: (i, name, timeoutMs, onResponse) => httpLines(keepAlive, api[i], '/v1/query', JSON.stringify({ name, timeoutMs, ack: false }), (l) => l.includes('"type":"response"') && onResponse()) },
     logFile: (i) => join(dir, `agent-${i}.log`),
+    readyLine: RUMOR_READY_LINE,
     reassign: async (i) => {
       // Kept-alive connections may point at the old ports' new owner: start afresh.
       keepAlive.destroy();
@@ -178,6 +189,7 @@ export function serfDriver(dir: string, ports: PortPlan, handlers: string[], pro
       },
     },
     logFile,
+    readyLine: SERF_READY_LINE,
     reassign: async (i) => {
       rpcs.get(i)?.close();
       rpcs.delete(i);

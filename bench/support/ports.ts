@@ -11,9 +11,25 @@
  * ports was taken, gives it new ports and spawns it again (at most `attempts` times). The
  * start-up time a benchmark records is that of the attempt that came up: a lost port race
  * changes which ports an agent uses, not what is measured.
+ *
+ * How a start is detected: by default `up` is tried every `everyMs` from the spawn until it
+ * answers (every try a connection attempt, refused until the agent listens). With `readyLine`,
+ * nothing is asked until the agent's own log, from where it stood at the spawn, holds a line
+ * matching it (both systems print such a line once their API or RPC socket listens: rumor's
+ * `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`); the log is watched with
+ * inotify (`fs.watch`, and a read every 250 ms in case an event is missed), and then `up` is
+ * asked once, and must answer (it is tried again every `everyMs` only if it does not, and the
+ * result says how many tries it took). With `watch`, a `ReadyWatcher` (support/ready-watch.ts)
+ * does the same in a process of its own, so that the spawns of this process (each blocks it
+ * until the child has exec'd) do not delay it, nor it them (bench:cluster). At 50 agents starting at once the first way makes ~5,000
+ * refused connections a second from the benchmark's own process on the cores the agents start
+ * on (docs/results.md, issue 19, sixteenth session).
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { freePorts } from '../../src/cli/cluster.js';
 
 /** Two ports per agent (gossip, and the API or RPC port), all distinct. */
@@ -74,13 +90,78 @@ export interface StartSpec {
   timeoutMs: number;
   /** Spawns at most (default 4). */
   attempts?: number;
-  /** Poll period of `up` (ms). */
+  /** Poll period of `up` (ms); with `readyLine`, the period of its retries after the line. */
   everyMs?: number;
+  /** Wait for a line of the agent's log matching this before asking `up` (see above). */
+  readyLine?: RegExp;
+  /** Called with the child as soon as its ready line is seen, before `up` is asked. */
+  onLine?(child: ChildProcess): void;
+  /** Instead of watching the line and asking `up` here: hand the spawned child (and the log's
+   *  size before the spawn) to a `ReadyWatcher` (support/ready-watch.ts), which does both in a
+   *  process of its own. `up` is then not called. */
+  watch?(child: ChildProcess, from: number): Promise<WatchResult>;
 }
 
+/** What the ready watcher reports for one spawn (support/ready-watch.ts). */
+export type WatchResult =
+  | { type: 'up'; lineAt: number; lineWrittenAt: number; cpuAtLineMs: number; answeredAt: number; cpuMs: number; tries: number }
+  | { type: 'gone' }
+  | { type: 'timeout'; reason: string };
+
+/** Client of support/ready-watch.ts (one child process; `close` ends it). */
+export class ReadyWatcher {
+  private readonly child: ChildProcess;
+  private seq = 0;
+  private readonly pending = new Map<number, (r: WatchResult) => void>();
+  /** Resolves once the watcher runs. */
+  readonly ready: Promise<void>;
+
+  constructor() {
+    const file = join(dirname(fileURLToPath(import.meta.url)), 'ready-watch.ts');
+    this.child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let started: () => void = () => undefined;
+    this.ready = new Promise<void>((r) => (started = r));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let m: { type: string; i?: number };
+      try {
+        m = JSON.parse(line) as typeof m;
+      } catch {
+        return;
+      }
+      if (m.type === 'ready') return started();
+      if (m.i === undefined) return;
+      this.pending.get(m.i)?.(m as WatchResult);
+      this.pending.delete(m.i);
+    });
+  }
+
+  watch(w: { pid: number; log: string; from: number; line: RegExp; sys: 'rumor' | 'serf'; port: number; timeoutMs: number; everyMs: number }): Promise<WatchResult> {
+    const i = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(i, resolve);
+      this.child.stdin!.write(JSON.stringify({ ...w, i, line: w.line.source }) + '\n');
+    });
+  }
+
+  /** The watcher's process id (for its CPU). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** `requests`: calls of `up` over every attempt (connection attempts, for the benchmarks' own
+ *  load; with `watch`, the watcher's tries); `watched`: the watcher's report (with `watch`); `lineAt`: when the ready line was seen (with `readyLine`), and `lineWrittenAt` the
+ *  log's modification time then (when the line was written, if nothing was written after it,
+ *  to the kernel's clock tick); `reason` of a timeout:
+ *  what did not happen in time. */
 export type Started =
-  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[] }
-  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[] };
+  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number; watched?: WatchResult & { type: 'up' } }
+  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -94,11 +175,38 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
   const attempts = spec.attempts ?? 4;
   const notes: string[] = [];
+  const count = { requests: 0 };
+  const counted: StartSpec = {
+    ...spec,
+    up: () => {
+      count.requests++;
+      return spec.up();
+    },
+  };
   for (let k = 1; ; k++) {
+    const from = spec.readyLine === undefined && spec.watch === undefined ? 0 : sizeOf(spec.logFile);
     const t0 = nowMs();
     const child = spec.spawn();
-    const r = await upOrExit(child, spec);
-    if (r === 'up' || r === 'timeout') return { type: r, child, t0, attempts: k, notes };
+    if (spec.watch !== undefined) {
+      const w = await watchOrExit(child, spec.watch(child, from));
+      if (typeof w !== 'string' && w.type === 'up') {
+        count.requests += w.tries;
+        return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: w.lineAt, lineWrittenAt: w.lineWrittenAt, watched: w };
+      }
+      if (typeof w !== 'string' && w.type === 'timeout') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: w.reason };
+      const line = lastLogLine(spec.logFile);
+      const why = typeof w === 'string' ? w : `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
+      if (!PORT_TAKEN.test(line)) throw new Error(`${spec.what} exited (${why}) before answering: ${line || '(empty log)'}`);
+      if (k >= attempts) throw new Error(`${spec.what}: a port was taken before it could bind it, ${k} times in a row: ${line}`);
+      notes.push(`${spec.what}: a port was taken before it bound it (${line}); started again on new ports`);
+      await spec.reassign();
+      continue;
+    }
+    const r = spec.readyLine === undefined ? await upOrExit(child, counted) : await lineThenUp(child, counted, spec.readyLine, from, notes);
+    if (r === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests };
+    if (typeof r === 'object' && r.type === 'up') return { type: 'up', child, t0, attempts: k, notes, requests: count.requests, lineAt: r.lineAt, lineWrittenAt: r.lineWrittenAt };
+    if (r === 'timeout') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: `did not answer within ${spec.timeoutMs / 1000} s` };
+    if (typeof r === 'object') return { type: 'timeout', child, t0, attempts: k, notes, requests: count.requests, reason: r.reason };
     const line = lastLogLine(spec.logFile);
     if (!PORT_TAKEN.test(line)) throw new Error(`${spec.what} exited (${r}) before answering: ${line || '(empty log)'}`);
     if (k >= attempts) throw new Error(`${spec.what}: a port was taken before it could bind it, ${k} times in a row: ${line}`);
@@ -132,6 +240,123 @@ async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 't
   }
 }
 
+/** The watcher's report, or the exit of a child that ended first (`exit CODE`). */
+async function watchOrExit(child: ChildProcess, report: Promise<WatchResult>): Promise<WatchResult | string> {
+  let onExit: () => void = () => undefined;
+  const exited = new Promise<string>((r) => {
+    onExit = () => r(`exit ${child.exitCode ?? child.signalCode ?? '?'}`);
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else child.once('exit', onExit);
+  });
+  try {
+    return await Promise.race([report, exited]);
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
+const sizeOf = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** Resolves once `file` holds, after byte `from`, a whole line matching `re` ('line'), or the
+ *  child exited ('exit'), or at `deadline` (Date.now() ms; 'timeout'). */
+function lineOrExit(child: ChildProcess, file: string, from: number, re: RegExp, deadline: number): Promise<'line' | 'exit' | 'timeout'> {
+  return new Promise((resolve) => {
+    let pos = from;
+    let partial = '';
+    let watcher: FSWatcher | undefined;
+    let done = false;
+    const finish = (r: 'line' | 'exit' | 'timeout'): void => {
+      if (done) return;
+      done = true;
+      watcher?.close();
+      clearInterval(backstop);
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(r);
+    };
+    const look = (): void => {
+      if (done) return;
+      let fd: number;
+      try {
+        fd = openSync(file, 'r');
+      } catch {
+        return;
+      }
+      try {
+        const buf = Buffer.alloc(16_384);
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          if (n <= 0) break;
+          pos += n;
+          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
+          partial = lines.pop() ?? '';
+          if (lines.some((l) => re.test(l))) return finish('line');
+        }
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const onExit = (): void => {
+      look();
+      finish('exit');
+    };
+    child.once('exit', onExit);
+    const backstop = setInterval(look, 250);
+    const timer = setTimeout(() => {
+      look();
+      finish('timeout');
+    }, Math.max(0, deadline - Date.now()));
+    try {
+      watcher = watch(file, look);
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      // no inotify here: the 250 ms reads alone
+    }
+    if (child.exitCode !== null || child.signalCode !== null) onExit();
+    else look();
+  });
+}
+
+/** With `readyLine`: wait for the line (from byte `from` of the log), then ask `up`, again
+ *  every `everyMs` until it answers (a note says how many tries that took when more than one). */
+async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number; lineWrittenAt: number } | { type: 'timeout'; reason: string } | string> {
+  const deadline = Date.now() + spec.timeoutMs;
+  const r = await lineOrExit(child, spec.logFile, from, re, deadline);
+  const exit = (): string => `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
+  if (r === 'exit') return exit();
+  if (r === 'timeout') return { type: 'timeout', reason: `did not print a line matching ${String(re)} within ${spec.timeoutMs / 1000} s (log ${spec.logFile}, last line: ${lastLogLine(spec.logFile) || '(empty)'})` };
+  const lineAt = nowMs();
+  const lineWrittenAt = statSync(spec.logFile).mtimeMs;
+  spec.onLine?.(child);
+  let exited: string | undefined;
+  const onExit = (): void => {
+    exited = exit();
+  };
+  child.once('exit', onExit);
+  try {
+    for (let tries = 1; Date.now() < deadline; tries++) {
+      if (exited !== undefined) return exited;
+      try {
+        await spec.up();
+        if (tries > 1) notes.push(`${spec.what}: answered on try ${tries} after its ready line`);
+        return { type: 'up', lineAt, lineWrittenAt };
+      } catch {
+        // the line is printed once the socket listens: rare; try again
+      }
+      await new Promise((res) => setTimeout(res, spec.everyMs ?? 10));
+    }
+    return { type: 'timeout', reason: `printed its ready line but did not answer within ${spec.timeoutMs / 1000} s` };
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
 export interface FleetSpec {
   /** Who is started (for messages): `${what} ${i}`. */
   what: string;
@@ -146,6 +371,11 @@ export interface FleetSpec {
   /** Per agent, from its (last) spawn. */
   timeoutMs: number;
   everyMs?: number;
+  /** Readiness from each agent's log line (`StartSpec.readyLine`) instead of polling `up`;
+   *  then the agents after agent 0 are also spawned one per turn of the event loop, so that
+   *  the lines of those already spawned are seen between the spawns (each blocks this process
+   *  until its child has exec'd: ~45 ms at N = 50 under the agents' load). */
+  readyLine?: RegExp;
 }
 
 /**
@@ -158,7 +388,10 @@ export interface FleetSpec {
  */
 export async function startFleet(plan: PortPlan, n: number, children: ChildProcess[], s: FleetSpec): Promise<Started[]> {
   const started: Started[] = [];
+  let turn = Promise.resolve();
+  const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
   const one = async (i: number): Promise<void> => {
+    if (s.readyLine !== undefined && i > 0) await nextTurn();
     const r = await startOnFreePorts({
       what: `${s.what} ${i}`,
       spawn: () => (children[i] = s.spawn(i)),
@@ -172,9 +405,10 @@ export async function startFleet(plan: PortPlan, n: number, children: ChildProce
       logFile: s.logFile(i),
       timeoutMs: s.timeoutMs,
       everyMs: s.everyMs,
+      readyLine: s.readyLine,
     });
     for (const note of r.notes) process.stderr.write(`${note}\n`);
-    if (r.type === 'timeout') throw new Error(`${s.what} ${i} did not answer within ${s.timeoutMs / 1000} s (log: ${s.logFile(i)})`);
+    if (r.type === 'timeout') throw new Error(`${s.what} ${i} ${r.reason} (log: ${s.logFile(i)})`);
     started[i] = r;
   };
   await one(0);

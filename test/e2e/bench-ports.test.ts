@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { AgentClient } from '../../src/agent/client.js';
 import { freePorts, spawnAgent, stopAll } from '../../src/cli/cluster.js';
 import { PortPlan, startFleet, startOnFreePorts } from '../../bench/support/ports.js';
+import { RUMOR_READY_LINE } from '../../bench/support/cluster-drivers.js';
 import { ensureBuilt } from './helpers.js';
 
 before(() => ensureBuilt());
@@ -118,4 +119,28 @@ test('startFleet: agent 1 of 2 loses its gossip port -> it alone is started agai
   } finally {
     held.server.close();
   }
+});
+
+test('startFleet with readyLine: two rumor agents print the line bench:cluster waits for; each is asked once, and answers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-ports-'));
+  const plan = await PortPlan.create(2);
+  const kids: ChildProcess[] = [];
+  const asked = [0, 0];
+  const started = await startFleet(plan, 2, kids, {
+    what: 'agent',
+    spawn: (i) => {
+      const c = spawnAgent({ name: `r${i}`, gossipPort: plan.gossip[i], apiPort: plan.api[i], profile: 'local', join: i === 0 ? [] : [`127.0.0.1:${plan.gossip[0]}`], logFile: join(dir, `r${i}.log`), extraArgs: ['--log-level', 'warn'] });
+      children.push(c);
+      return c;
+    },
+    up: async (i) => {
+      asked[i]++;
+      if ((await new AgentClient(`http://127.0.0.1:${plan.api[i]}`).info()) === undefined) throw new Error('no answer');
+    },
+    logFile: (i) => join(dir, `r${i}.log`),
+    timeoutMs: 60_000,
+    readyLine: RUMOR_READY_LINE,
+  });
+  assert.deepEqual(started.map((r) => [r.type, r.requests]), [['up', 1], ['up', 1]]);
+  assert.deepEqual(asked, [1, 1], 'an agent was asked before its ready line, or more than once');
 });

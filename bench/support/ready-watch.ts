@@ -1,0 +1,166 @@
+/**
+ * Readiness watcher for bench/cluster.ts `--poll log`, run as a child process (node with tsx)
+ * so that its work never waits for the benchmark's own thread: that thread spawns the agents
+ * back to back, and each `spawn` blocks it until the child has exec'd (~45 ms at N = 50 while
+ * the agents already started take the cores), so a watcher in it would see the agents' lines
+ * late, and a watcher that the spawns wait for would slow the spawns.
+ *
+ * Protocol, one JSON object per line. stdin: `{ "i": 3, "pid": 1234, "log": "/tmp/x/agent-3.log",
+ * "from": 0, "line": "<regex source>", "sys": "rumor" | "serf", "port": 40001, "timeoutMs":
+ * 60000, "everyMs": 10 }`: watch agent 3's log from byte `from` (inotify, and a read every
+ * 250 ms) for a line matching `line`, then ask it one members query (rumor: `GET /v1/members`;
+ * Serf: the RPC `members` on a connection of its own), again every `everyMs` only if it does not
+ * answer, then read its CPU (`cpuMsOf`). stdout, once per request: `{ "i": 3, "type": "up",
+ * "lineAt", "lineWrittenAt", "cpuAtLineMs", "answeredAt", "cpuMs", "tries" }` (times: wall-clock ms,
+ * `performance.timeOrigin + performance.now()`, the benchmark's base; `lineWrittenAt` the
+ * log's mtime when the line was seen; `cpuAtLineMs` the agent's CPU then), or `{ "i": 3, "type": "gone" }` when the process
+ * `pid` ended first, or `{ "i": 3, "type": "timeout", "reason": "..." }`.
+ */
+import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { Agent as HttpAgent, request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { SerfRpc } from '../serf.js';
+import { cpuMsOf } from '../startup.js';
+
+interface Watch {
+  i: number;
+  pid: number;
+  log: string;
+  from: number;
+  line: string;
+  sys: 'rumor' | 'serf';
+  port: number;
+  timeoutMs: number;
+  everyMs: number;
+}
+
+const nowMs = (): number => performance.timeOrigin + performance.now();
+const keepAlive = new HttpAgent({ keepAlive: false });
+const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Resolves 'line' once `w.log` holds, after byte `w.from`, a line matching `re`; 'gone' when the
+ *  process ended first; 'timeout' at `deadline`. */
+function lineOf(w: Watch, re: RegExp, deadline: number): Promise<'line' | 'gone' | 'timeout'> {
+  return new Promise((resolve) => {
+    let pos = w.from;
+    let partial = '';
+    let watcher: FSWatcher | undefined;
+    let done = false;
+    const finish = (r: 'line' | 'gone' | 'timeout'): void => {
+      if (done) return;
+      done = true;
+      watcher?.close();
+      clearInterval(backstop);
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const look = (): boolean => {
+      if (done) return true;
+      let fd: number;
+      try {
+        fd = openSync(w.log, 'r');
+      } catch {
+        return false;
+      }
+      try {
+        const buf = Buffer.alloc(16_384);
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          if (n <= 0) return false;
+          pos += n;
+          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
+          partial = lines.pop() ?? '';
+          if (lines.some((l) => re.test(l))) {
+            finish('line');
+            return true;
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const backstop = setInterval(() => {
+      if (!look() && !alive(w.pid)) finish(look() ? 'line' : 'gone');
+    }, 250);
+    const timer = setTimeout(() => finish(look() ? 'line' : 'timeout'), Math.max(0, deadline - Date.now()));
+    try {
+      watcher = watch(w.log, () => void look());
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      // no inotify: the 250 ms reads alone
+    }
+    look();
+  });
+}
+
+function getMembers(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/v1/members', agent: keepAlive, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function serfMembers(port: number): Promise<void> {
+  const c = await SerfRpc.open(port);
+  try {
+    await c.members();
+  } finally {
+    c.close();
+  }
+}
+
+async function handle(w: Watch): Promise<void> {
+  const re = new RegExp(w.line);
+  const deadline = Date.now() + w.timeoutMs;
+  const r = await lineOf(w, re, deadline);
+  if (r === 'gone') return out({ i: w.i, type: 'gone' });
+  if (r === 'timeout') return out({ i: w.i, type: 'timeout', reason: `did not print a line matching ${String(re)} within ${w.timeoutMs / 1000} s` });
+  const lineAt = nowMs();
+  const cpuAtLineMs = cpuMsOf(w.pid);
+  let lineWrittenAt = NaN;
+  try {
+    lineWrittenAt = statSync(w.log).mtimeMs;
+  } catch {
+    // removed meanwhile: no write time
+  }
+  for (let tries = 1; Date.now() < deadline; tries++) {
+    if (!alive(w.pid)) return out({ i: w.i, type: 'gone' });
+    try {
+      await (w.sys === 'rumor' ? getMembers(w.port) : serfMembers(w.port));
+      const answeredAt = nowMs();
+      return out({ i: w.i, type: 'up', lineAt, lineWrittenAt, cpuAtLineMs, answeredAt, cpuMs: cpuMsOf(w.pid), tries });
+    } catch {
+      // the line is printed once the socket listens: rare; try again
+    }
+    await new Promise((res) => setTimeout(res, w.everyMs));
+  }
+  out({ i: w.i, type: 'timeout', reason: `printed its ready line but did not answer within ${w.timeoutMs / 1000} s` });
+}
+
+createInterface({ input: process.stdin }).on('line', (l) => {
+  let w: Watch;
+  try {
+    w = JSON.parse(l) as Watch;
+  } catch {
+    process.stderr.write(`ready-watch: not JSON: ${l.slice(0, 200)}\n`);
+    return;
+  }
+  void handle(w);
+});
+process.stdin.on('end', () => process.exit(0));
+out({ type: 'ready' });
