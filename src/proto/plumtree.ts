@@ -167,6 +167,11 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return this.nEager;
   }
 
+  /** The seen cache, for the same driver's read-only hints (`SeenCache.warm`, `warmRing`). */
+  cacheView(): Pick<SeenCache, 'warm' | 'warmRing'> {
+    return this.cache;
+  }
+
   /** The links, eager first (live array: read it, do not keep or mutate it). */
   linksView(): readonly P[] {
     return this.links;

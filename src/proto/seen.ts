@@ -226,6 +226,20 @@ export class SeenCache {
     return s < 0 ? 0 : roundOf(this.nums[2 * s + 1]);
   }
 
+  /** A read-only hint for a driver that loads a coming input's state ahead of it (the
+   *  simulator's `loadAhead`): touches this object. No effect; the value means nothing. */
+  warm(): number {
+    return this.count + this.cap;
+  }
+
+  /** The same for the ring: the newest entry's slots in both arrays, where a lookup starts
+   *  and next to where an add writes. No effect; the value means nothing. */
+  warmRing(): number {
+    if (this.count === 0) return 0;
+    const s = this.slot(this.count - 1);
+    return this.nums[2 * s] + (this.refs[2 * s] === undefined ? 0 : 1);
+  }
+
   /** Number of remembered ids. */
   get size(): number {
     return this.count;

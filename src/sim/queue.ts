@@ -174,6 +174,13 @@ export class EventQueue {
     return q < b.n ? b.r[(this.perm[q] << 2) + 1] : -1;
   }
 
+  /** Kind of the `k`-th next event, as `peekNodeHint` (-1 when not in the bucket being read). */
+  peekKindHint(k = 0): number {
+    const b = this.ring[this.cur & (RING - 1)];
+    const q = this.pos + k;
+    return q < b.n ? b.r[this.perm[q] << 2] : -1;
+  }
+
   /** Time of the earliest pending event (Infinity when empty). */
   peekTime(): number {
     if (this.n === 0) return Infinity;

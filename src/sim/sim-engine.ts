@@ -219,15 +219,17 @@ export abstract class SimEngine {
    * Prefetch as a software pipeline over the next four events (the loaded values are never
    * used): the fourth next event's `SimNode`, connection block and HyParView row (the row's
    * first line, the active view, and the line of the passive view's count: both found from
-   * the node id alone), the third's machine objects, the second's links array, the next one's
-   * links elements. Each level of a node's state (node → machine → array → elements) is a
+   * the node id alone; membership inputs only), the third's machine objects, the second's
+   * links array (and its seen cache object, for a broadcast input: kind ACTIVE), the next
+   * one's links elements (and its cache's newest entry in the ring's two arrays). Each level of a node's state (node → machine → array → elements) is a
    * dependent cache miss; loaded one level per event, each load has its address from the
    * event before and overlaps this event's work, where loading a whole chain at once (or only
    * its first level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only
    * events already in the bucket being read are looked at (a later push can still come
    * first: a hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
    * "Simulator speed", h28s): about −6 % CPU at 10^5 nodes, in the join and settle phases;
-   * the views as rows: "The views as rows of one typed array" (h32s).
+   * the views as rows: "The views as rows of one typed array" (h32s); the seen cache and
+   * the rows by the input's kind: h35s (2026-12-07).
    */
   protected loadAhead(): number {
     const Q = this.queue;
@@ -238,7 +240,8 @@ export abstract class SimEngine {
       const s = N[n3];
       if (s !== null) x += s.life + this.conns.a[n3 * STRIDE];
       const R = this.hvRows;
-      if (R !== null) {
+      // The rows are the membership's: a broadcast input (ACTIVE) never reads them.
+      if (R !== null && (Q.peekKindHint(3) & ACTIVE) === 0) {
         const off = R.activeOffset(n3);
         x += R.a[off] + R.a[R.passiveOffset(n3)];
       }
@@ -251,7 +254,11 @@ export abstract class SimEngine {
     const n1 = Q.peekNodeHint(1);
     if (n1 >= 0) {
       const s = N[n1];
-      if (s !== null) x += s.links.length;
+      if (s !== null) {
+        x += s.links.length;
+        // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
+        if (s.seen !== null && (Q.peekKindHint(1) & ACTIVE) !== 0) x += s.seen.warm();
+      }
     }
     const n0 = Q.peekNodeHint(0);
     if (n0 >= 0) {
@@ -259,6 +266,7 @@ export abstract class SimEngine {
       if (s !== null) {
         const l = s.links;
         if (l.length > 0) x += l[0];
+        if (s.seen !== null && (Q.peekKindHint(0) & ACTIVE) !== 0) x += s.seen.warmRing();
       }
     }
     return x;

@@ -52,6 +52,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
    *  ahead by the event loop (`loadAhead`; HyParView's views are rows of `sim.hvRows`, read
    *  ahead from the node id). */
   readonly links: readonly number[];
+  /** @internal The broadcast machine's seen cache (its read-only hints), loaded ahead for
+   *  the broadcast machine's inputs (`loadAhead`); null when the machine has none. */
+  readonly seen: { warm(): number; warmRing(): number } | null;
 
   /** @param seed the seed of the machines' generator (`Sfc32.forkSeed` of the simulation's
    *  master generator). */
@@ -72,8 +75,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
     const m = createMachines<number>(self, config, this, this, this, peerSource, rows !== null ? { store: rows, row: self } : undefined);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
-    const b = m.broadcaster as Warm & { linksView?(): readonly number[] };
+    const b = m.broadcaster as Warm & { linksView?(): readonly number[]; cacheView?(): { warm(): number; warmRing(): number } };
     this.links = b.linksView !== undefined ? b.linksView() : [];
+    this.seen = b.cacheView !== undefined ? b.cacheView() : null;
   }
 
   join(contacts: readonly number[], now: number): void {
