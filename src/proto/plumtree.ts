@@ -167,8 +167,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return this.nEager;
   }
 
-  /** The seen cache, for the same driver's read-only hints (`SeenCache.warm`, `warmRing`). */
-  cacheView(): Pick<SeenCache, 'warm' | 'warmRing'> {
+  /** The seen cache, for the same driver's read-only hints (`SeenCache.warm`, …). */
+  cacheView(): Pick<SeenCache, 'warm' | 'warmArrays' | 'warmRing'> {
     return this.cache;
   }
 

@@ -237,8 +237,13 @@ export class SeenCache {
     return this.count + this.cap;
   }
 
+  /** The same for the ring's two arrays (their headers: `warm`'s next level). */
+  warmArrays(): number {
+    return this.refs.length + this.nums.length;
+  }
+
   /** The same for the ring: the newest entry's slots in both arrays, where a lookup starts
-   *  and next to where an add writes. No effect; the value means nothing. */
+   *  and next to where an add writes (`warmArrays`' next level). */
   warmRing(): number {
     if (this.count === 0) return 0;
     const s = this.slot(this.count - 1);

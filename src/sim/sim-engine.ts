@@ -219,17 +219,18 @@ export abstract class SimEngine {
    * Prefetch as a software pipeline over the next four events (the loaded values are never
    * used): the fourth next event's `SimNode`, connection block and HyParView row (the row's
    * first line, the active view, and the line of the passive view's count: both found from
-   * the node id alone; membership inputs only), the third's machine objects, the second's
-   * links array (and its seen cache object, for a broadcast input: kind ACTIVE), the next
-   * one's links elements (and its cache's newest entry in the ring's two arrays). Each level of a node's state (node → machine → array → elements) is a
-   * dependent cache miss; loaded one level per event, each load has its address from the
-   * event before and overlaps this event's work, where loading a whole chain at once (or only
-   * its first level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only
-   * events already in the bucket being read are looked at (a later push can still come
-   * first: a hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
+   * the node id alone; membership inputs only), the third's machine objects (and its seen
+   * cache object, for a broadcast input: kind ACTIVE), the second's links array (and its
+   * cache's two ring arrays), the next one's links elements (and the newest entry in the
+   * ring). Each level of a node's state (node → machine → array → elements) is a dependent
+   * cache miss; loaded one level per event, each load has its address from the event before
+   * and overlaps this event's work, where loading a whole chain at once (or only its first
+   * level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only events
+   * already in the bucket being read are looked at (a later push can still come first: a
+   * hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
    * "Simulator speed", h28s): about −6 % CPU at 10^5 nodes, in the join and settle phases;
-   * the views as rows: "The views as rows of one typed array" (h32s); the seen cache and
-   * the rows by the input's kind: h35s (2026-12-07).
+   * the views as rows: "The views as rows of one typed array" (h32s); the seen cache and the
+   * rows by the input's kind: h35s (2026-12-07).
    */
   protected loadAhead(): number {
     const Q = this.queue;
@@ -249,15 +250,18 @@ export abstract class SimEngine {
     const n2 = Q.peekNodeHint(2);
     if (n2 >= 0) {
       const s = N[n2];
-      if (s !== null) x += s.warm();
+      if (s !== null) {
+        x += s.warm();
+        // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
+        if (s.seen !== null && (Q.peekKindHint(2) & ACTIVE) !== 0) x += s.seen.warm();
+      }
     }
     const n1 = Q.peekNodeHint(1);
     if (n1 >= 0) {
       const s = N[n1];
       if (s !== null) {
         x += s.links.length;
-        // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
-        if (s.seen !== null && (Q.peekKindHint(1) & ACTIVE) !== 0) x += s.seen.warm();
+        if (s.seen !== null && (Q.peekKindHint(1) & ACTIVE) !== 0) x += s.seen.warmArrays();
       }
     }
     const n0 = Q.peekNodeHint(0);

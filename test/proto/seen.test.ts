@@ -286,6 +286,7 @@ test('the ring grows 4 → 12 → 18 → 27 (not through 8), entries and numbers
     assert.equal(c.add(`m${i}`, i, P(i), i % 7), true);
     if (caps.at(-1) !== cap()) caps.push(cap());
     assert.equal(c.warm(), c.size + cap());
+    assert.equal(c.warmArrays(), 4 * cap());
     assert.equal(c.warmRing(), i + 1); // the newest entry: its time (i) + 1 for its id
   }
   assert.deepEqual(caps, [4, 12, 18, 27]);
