@@ -166,19 +166,15 @@ export class EventQueue {
     return this.n;
   }
 
-  /** Node of the `k`-th next event (k = 0: the next one) if it is in the bucket being read,
-   *  else -1. A hint only, read to prefetch: a later push can still come before it. */
-  peekNodeHint(k = 0): number {
+  /** The `k`-th next event (k = 0: the next one) if it is in the bucket being read, as
+   *  `node · 32 + (kind & 31)` (node ids below 2^26), else -1. A hint only, read to prefetch:
+   *  a later push can still come before it. */
+  peekHint(k = 0): number {
     const b = this.ring[this.cur & (RING - 1)];
     const q = this.pos + k;
-    return q < b.n ? b.r[(this.perm[q] << 2) + 1] : -1;
-  }
-
-  /** Kind of the `k`-th next event, as `peekNodeHint` (-1 when not in the bucket being read). */
-  peekKindHint(k = 0): number {
-    const b = this.ring[this.cur & (RING - 1)];
-    const q = this.pos + k;
-    return q < b.n ? b.r[this.perm[q] << 2] : -1;
+    if (q >= b.n) return -1;
+    const i = this.perm[q] << 2;
+    return (b.r[i + 1] << 5) | (b.r[i] & 31);
   }
 
   /** Time of the earliest pending event (Infinity when empty). */

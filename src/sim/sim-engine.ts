@@ -236,41 +236,40 @@ export abstract class SimEngine {
     const Q = this.queue;
     const N = this.nodes;
     let x = 0;
-    const n3 = Q.peekNodeHint(3);
-    if (n3 >= 0) {
+    // Each hint: node · 32 + the kind's low 5 bits (ACTIVE: a broadcast input), or -1.
+    const h3 = Q.peekHint(3);
+    if (h3 >= 0) {
+      const n3 = h3 >> 5;
       const s = N[n3];
       if (s !== null) x += s.life + this.conns.a[n3 * STRIDE];
       const R = this.hvRows;
-      // The rows are the membership's: a broadcast input (ACTIVE) never reads them.
-      if (R !== null && (Q.peekKindHint(3) & ACTIVE) === 0) {
-        const off = R.activeOffset(n3);
-        x += R.a[off] + R.a[R.passiveOffset(n3)];
-      }
+      // The rows are the membership's: a broadcast input never reads them.
+      if (R !== null && (h3 & ACTIVE) === 0) x += R.a[R.activeOffset(n3)] + R.a[R.passiveOffset(n3)];
     }
-    const n2 = Q.peekNodeHint(2);
-    if (n2 >= 0) {
-      const s = N[n2];
+    const h2 = Q.peekHint(2);
+    if (h2 >= 0) {
+      const s = N[h2 >> 5];
       if (s !== null) {
         x += s.warm();
         // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
-        if (s.seen !== null && (Q.peekKindHint(2) & ACTIVE) !== 0) x += s.seen.warm();
+        if ((h2 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warm();
       }
     }
-    const n1 = Q.peekNodeHint(1);
-    if (n1 >= 0) {
-      const s = N[n1];
+    const h1 = Q.peekHint(1);
+    if (h1 >= 0) {
+      const s = N[h1 >> 5];
       if (s !== null) {
         x += s.links.length;
-        if (s.seen !== null && (Q.peekKindHint(1) & ACTIVE) !== 0) x += s.seen.warmArrays();
+        if ((h1 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmArrays();
       }
     }
-    const n0 = Q.peekNodeHint(0);
-    if (n0 >= 0) {
-      const s = N[n0];
+    const h0 = Q.peekHint(0);
+    if (h0 >= 0) {
+      const s = N[h0 >> 5];
       if (s !== null) {
         const l = s.links;
         if (l.length > 0) x += l[0];
-        if (s.seen !== null && (Q.peekKindHint(0) & ACTIVE) !== 0) x += s.seen.warmRing();
+        if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
       }
     }
     return x;

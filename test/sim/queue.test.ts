@@ -206,3 +206,15 @@ test('a near bucket keeps its grown arrays through 7 quiet turns of the ring and
   assert.deepEqual(held, [8192, 8192, 8192, 8192, 8192, 8192, 8192, 8192, 128, 128]);
   assert.equal(q.size, 0);
 });
+
+test('peekHint: node · 32 + the kind\'s low 5 bits of the k-th next event in the bucket being read, else -1', () => {
+  const q = new EventQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  q.push(0.2, 16, 7, 0, 0, null);
+  q.push(0.1, 1, 49_999_999, 0, 0, null);
+  q.push(0.3, 0x45, 3, 0, 0, null); // an app kind: bits 5..7 dropped
+  q.push(5.5, 16, 9, 0, 0, null); // a later bucket
+  assert.ok(q.pop(e));
+  assert.equal(e.node, 49_999_999);
+  assert.deepEqual([q.peekHint(0), q.peekHint(1), q.peekHint(2)], [7 * 32 + 16, 3 * 32 + 5, -1]);
+});
