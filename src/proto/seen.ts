@@ -247,7 +247,8 @@ export class SeenCache {
   warmRing(): number {
     if (this.count === 0) return 0;
     const s = this.slot(this.count - 1);
-    return this.nums[2 * s] + (this.refs[2 * s] === undefined ? 0 : 1);
+    // Compared, not returned: a small integer, where a double would be boxed per call.
+    return (this.nums[2 * s] >= 0 ? 1 : 0) + (this.refs[2 * s] === undefined ? 0 : 1);
   }
 
   /** Number of remembered ids. */

@@ -241,7 +241,8 @@ export abstract class SimEngine {
     if (h3 >= 0) {
       const n3 = h3 >> 5;
       const s = N[n3];
-      if (s !== null) x += s.life + this.conns.a[n3 * STRIDE];
+      // Compared, not added: the sum stays a small integer (a double would be boxed).
+      if (s !== null) x += s.life + (this.conns.a[n3 * STRIDE] > 0 ? 1 : 0);
       const R = this.hvRows;
       // The rows are the membership's: a broadcast input never reads them.
       if (R !== null && (h3 & ACTIVE) === 0) x += R.a[R.activeOffset(n3)] + R.a[R.passiveOffset(n3)];
