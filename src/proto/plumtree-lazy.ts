@@ -35,6 +35,16 @@ import type { BroadcastMessage, IHaveEntry, MsgId } from './types.js';
 /** Marks a queued announcement dropped by a withdrawal (never a peer id). */
 const WITHDRAWN: unknown = Object.freeze({ withdrawn: true });
 
+/** A flush's bookkeeping (the peers of its entries, in order of first entry, and each one's
+ *  entry count), reused by every flush: fresh arrays per flush were the broadcast phase's
+ *  largest allocation (two arrays of 17 slots from their first push, ≈ 300 B per flush: 24 %
+ *  of the bytes allocated in the bench's broadcast phase at 3·10^4 nodes, docs/results.md
+ *  h35s), and at 10^6 nodes a wave outlives a scavenge. `scratchBusy` while a flush reads
+ *  them (a driver whose `send` flushed another machine would get fresh ones). */
+const scratchKeys: unknown[] = [];
+const scratchLeft: number[] = [];
+let scratchBusy = false;
+
 /** The queue arrays of one machine while it has announcements queued (see the module comment). */
 export interface IHaveQueue<P> {
   /** Pairs `[peer, entry, …]`; slots past the used ones hold 0. */
@@ -97,15 +107,19 @@ export function withdrawIHave<P>(q: (P | IHaveEntry)[], queued: number, from: P,
  * Send the first `n` slots of queue `q` to the peers still in `links`: per peer, in arrival
  * order, ≤ `max` entries each. A batch is sent as soon as it is full, in queue order; the
  * partial ones after, in order of each peer's first queued entry. Batches are allocated at
- * their exact size (they travel inside the IHAVE); the per-flush bookkeeping arrays die
- * young. Withdrawn slots are skipped. The caller resets its count before calling (nothing
+ * their exact size (they travel inside the IHAVE); the per-flush bookkeeping is the module's
+ * scratch pair. Withdrawn slots are skipped. The caller resets its count before calling (nothing
  * re-enters the queue while it is read: the messages are collected, then sent).
  */
 export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, links: readonly P[], io: IHaveSink<P>): void {
   // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
-  // A few peers at most: parallel arrays with a linear search (no Map per flush).
-  const keys: P[] = [];
-  const left: number[] = [];
+  // A few peers at most: parallel arrays with a linear search (no Map per flush): the
+  // module's scratch pair (see `scratchKeys`), or fresh ones if a flush is already using it.
+  const own = scratchBusy;
+  const keys = (own ? [] : scratchKeys) as P[];
+  const left = own ? [] : scratchLeft;
+  scratchBusy = true;
+  let nk = 0;
   // The common case: one message announced once to each lazy peer. Every peer then gets
   // the same one-entry IHAVE: one message object, shared (drivers treat messages as immutable).
   let first: P | IHaveEntry | null = null;
@@ -114,38 +128,45 @@ export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, li
     const p = q[i] as P;
     if (p === WITHDRAWN || links.indexOf(p) < 0) continue; // withdrawn, or went down since
     first ??= q[i + 1];
-    const k = keys.indexOf(p);
+    const k = indexIn(keys, nk, p);
     if (k < 0) {
-      keys.push(p);
-      left.push(1);
+      keys[nk] = p;
+      left[nk++] = 1;
     } else {
       left[k]++;
       single = false;
     }
     if (q[i + 1] !== first) single = false;
   }
-  if (single) {
-    if (keys.length === 0) return;
+  if (!single) sendBatches(q, n, max, keys, left, nk, io);
+  else if (nk > 0) {
     const msg: BroadcastMessage = { type: 'ihave', entries: [first as IHaveEntry] };
-    for (let k = 0; k < keys.length; k++) io.send(keys[k], msg);
-    return;
+    for (let k = 0; k < nk; k++) io.send(keys[k], msg);
   }
-  sendBatches(q, n, max, keys, left, io);
+  if (own) return;
+  for (let k = 0; k < nk; k++) keys[k] = 0 as P; // the scratch pair holds no peer between flushes
+  scratchBusy = false;
 }
 
-/** Pass 2 of `flushIHaves`: fill the batches of `keys` (with `left` entries each), collect
- *  the messages, then send. */
-function sendBatches<P>(q: (P | IHaveEntry)[], n: number, max: number, keys: P[], left: number[], io: IHaveSink<P>): void {
+/** Index of `p` in the first `n` slots of `keys`, or -1. */
+function indexIn<P>(keys: readonly P[], n: number, p: P): number {
+  for (let k = 0; k < n; k++) if (keys[k] === p) return k;
+  return -1;
+}
+
+/** Pass 2 of `flushIHaves`: fill the batches of the first `nk` `keys` (with `left` entries
+ *  each), collect the messages, then send. */
+function sendBatches<P>(q: (P | IHaveEntry)[], n: number, max: number, keys: readonly P[], left: number[], nk: number, io: IHaveSink<P>): void {
   const batches: IHaveEntry[][] = [];
   const fill: number[] = [];
   const out: P[] = [];
   const msgs: BroadcastMessage[] = [];
-  for (let k = 0; k < keys.length; k++) {
+  for (let k = 0; k < nk; k++) {
     batches.push(new Array<IHaveEntry>(Math.min(left[k], max)));
     fill.push(0);
   }
   for (let i = 0; i < n; i += 2) {
-    const k = keys.indexOf(q[i] as P);
+    const k = indexIn(keys, nk, q[i] as P);
     if (k < 0) continue;
     const batch = batches[k];
     batch[fill[k]++] = q[i + 1] as IHaveEntry;
@@ -157,7 +178,7 @@ function sendBatches<P>(q: (P | IHaveEntry)[], n: number, max: number, keys: P[]
       fill[k] = 0;
     }
   }
-  for (let k = 0; k < keys.length; k++) {
+  for (let k = 0; k < nk; k++) {
     if (fill[k] === 0) continue;
     out.push(keys[k]);
     msgs.push({ type: 'ihave', entries: batches[k] });

@@ -90,23 +90,12 @@
 import type { BroadcastIo, BroadcastMachine } from './machine.js';
 import type { PlumtreeConfig } from './plumtree-config.js';
 import { flushIHaves, releaseQueue, takeQueue, withdrawIHave, type IHaveQueue } from './plumtree-lazy.js';
+import { missingList, missingOf, missingSize, withMissing, withoutMissing, type Missing, type MissingSet } from './plumtree-missing.js';
 import { SeenCache } from './seen.js';
 import { roomy6 } from './small-array.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
 export { DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } from './plumtree-config.js';
-
-/**
- * Announcements of one missing message, in arrival order, as one flat array
- * `[peer₀, round₀, peer₁, round₁, …]` (one allocation besides the entry itself), and the
- * `due` time of the one current `pt-missing` timer: a firing carrying another `due` is stale.
- */
-interface Missing<P> {
-  ann: (P | number)[];
-  /** Index in `ann` of the next announcer to GRAFT. */
-  next: number;
-  deadline: number;
-}
 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
@@ -122,9 +111,10 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
    *  the processor's cache when a message arrives, where the cache object may not be. */
   private newest: MsgId | undefined = undefined;
-  /** Ids announced but not received; null while there are none (an empty `Map` costs
-   *  ≈ 185 B, and a simulated node is idle most of the time). */
-  private missing: Map<MsgId, Missing<P>> | null = null;
+  /** Ids announced but not received: null while there are none (an empty `Map` costs
+   *  ≈ 185 B, and a simulated node is idle most of the time), the entry while one, a `Map`
+   *  beyond (plumtree-missing.ts). */
+  private missing: MissingSet<P> = null;
   private readonly cache: SeenCache;
   /** Queued IHAVE announcements: pairs `[peer, entry, peer, entry, …]` in `queue.q`, the
    *  first `queued` slots used, and in `queue.no` the cache number (`SeenCache.numberOf`) of
@@ -177,6 +167,11 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return this.nEager;
   }
 
+  /** The seen cache, for the same driver's read-only hints (`SeenCache.warm`, …). */
+  cacheView(): Pick<SeenCache, 'warm' | 'warmArrays' | 'warmRing'> {
+    return this.cache;
+  }
+
   /** The links, eager first (live array: read it, do not keep or mutate it). */
   linksView(): readonly P[] {
     return this.links;
@@ -194,7 +189,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   /** Number of ids announced but not yet received. */
   missingCount(): number {
-    return this.missing === null ? 0 : this.missing.size;
+    return missingSize(this.missing);
   }
 
   /** Number of remembered ids / cached payloads and their bytes (for metrics and tests). */
@@ -265,7 +260,8 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     // A tree link broke: until the next first copy arrives, IHAVEs graft at once (`onIHave`).
     if (wasEager) this.orphaned = true;
     if (this.missing === null) return;
-    for (const [id, m] of this.missing) {
+    for (const m of missingList(this.missing)) {
+      const id = m.id;
       const a = m.ann;
       let i = m.next;
       while (i < a.length && a[i] !== peer) i += 2;
@@ -309,7 +305,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       if (this.links.indexOf(from) >= this.nEager) this.io.send(from, { type: 'graft', id: null, round });
       this.addEager(from);
     }
-    const m = this.missing === null ? undefined : this.missing.get(id);
+    const m = missingOf(this.missing, id);
     if (m !== undefined) {
       this.dropMissing(id); // cancels Timer(id): its firing finds no entry
       if (known) this.optimize(m, from, round);
@@ -394,11 +390,11 @@ export class Plumtree<P> implements BroadcastMachine<P> {
         decided = true;
         graftNow = this.orphaned || this.nEager === 0 || this.isFresh(from, now);
       }
-      const m = this.missing === null ? undefined : this.missing.get(e.id);
+      const m = missingOf(this.missing, e.id);
       if (m === undefined) {
         const due = now + this.config.ihaveTimeoutMs;
-        const entry: Missing<P> = { ann: [from, e.round], next: 0, deadline: due };
-        (this.missing ??= new Map()).set(e.id, entry);
+        const entry: Missing<P> = { id: e.id, ann: [from, e.round], next: 0, deadline: due };
+        this.missing = withMissing(this.missing, entry);
         if (graftNow) this.graftNext(e.id, entry, now);
         else this.io.timer(this.config.ihaveTimeoutMs, { type: 'pt-missing', id: e.id, due });
         continue;
@@ -419,7 +415,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * treating that firing as stale would lose the message (no other timer is pending).
    */
   private onMissingTimer(id: MsgId, due: number, now: number): void {
-    const m = this.missing === null ? undefined : this.missing.get(id);
+    const m = missingOf(this.missing, id);
     if (m === undefined || due !== m.deadline) return; // cancelled, or a stale firing
     if (m.next >= m.ann.length || this.has(id)) {
       this.dropMissing(id);
@@ -501,15 +497,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     releaseQueue(queue, n);
   }
 
-  /** Forget the announcements of `id`; drop the map once empty, so that an idle node holds
+  /** Forget the announcements of `id`; drop the set once empty, so that an idle node holds
    *  none (≈ 0.4 of the nodes of a simulation re-create one per broadcast; those die young,
    *  where kept ones would be 10^6 maps in the old generation at 10^6 nodes; the two 1M runs
    *  compared, 572 s against 610 s, differ by no more than the run-to-run spread). */
   private dropMissing(id: MsgId): void {
-    const m = this.missing;
-    if (m === null) return;
-    m.delete(id);
-    if (m.size === 0) this.missing = null;
+    if (this.missing !== null) this.missing = withoutMissing(this.missing, id);
   }
 
   /** True if the link to `p` came up less than `ihaveTimeoutMs` ago. */

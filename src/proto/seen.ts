@@ -97,8 +97,13 @@ function limitsFor(seenTtlMs: number, payloadTtlMs: number, maxEntries: number, 
   lastLimits = Object.freeze({ seenTtlMs, payloadTtlMs, maxEntries, maxPayloadBytes, gcSlackMs: Math.max(1, Math.floor(minTtl / 10)) });
   return lastLimits;
 }
-/** Ring capacity before the first growth (entries). */
+/** Ring capacity before the first growth (entries), and after it: 4, then 12 at once (not 8),
+ *  then ≈ 1.5× (18, 27, …). A simulated node's ring grows while the caches of every node
+ *  have been promoted to the collector's old generation, so each outgrown ring is old
+ *  garbage for a full collection: 4 → 12 leaves 160 B of it per node where 4 → 8 → 12 left
+ *  448 B (the bench's 10 broadcasts end at 12 either way; docs/results.md, h35s). */
 const INITIAL_CAPACITY = 4;
+const SECOND_CAPACITY = 12;
 
 /** The cache and id `has` answered false for last, while that cache added nothing since:
  *  `add` of that id (Plumtree's validate-then-remember of a new id) skips its own lookup.
@@ -224,6 +229,26 @@ export class SeenCache {
   round(id: MsgId): number {
     const s = this.find(id);
     return s < 0 ? 0 : roundOf(this.nums[2 * s + 1]);
+  }
+
+  /** A read-only hint for a driver that loads a coming input's state ahead of it (the
+   *  simulator's `loadAhead`): touches this object. No effect; the value means nothing. */
+  warm(): number {
+    return this.count + this.cap;
+  }
+
+  /** The same for the ring's two arrays (their headers: `warm`'s next level). */
+  warmArrays(): number {
+    return this.refs.length + this.nums.length;
+  }
+
+  /** The same for the ring: the newest entry's slots in both arrays, where a lookup starts
+   *  and next to where an add writes (`warmArrays`' next level). */
+  warmRing(): number {
+    if (this.count === 0) return 0;
+    const s = this.slot(this.count - 1);
+    // Compared, not returned: a small integer, where a double would be boxed per call.
+    return (this.nums[2 * s] >= 0 ? 1 : 0) + (this.refs[2 * s] === undefined ? 0 : 1);
   }
 
   /** Number of remembered ids. */
@@ -357,10 +382,10 @@ export class SeenCache {
     }
   }
 
-  /** Enlarge the full ring (4, 8, 12, 18, … ≈ 1.5×, at most `maxEntries`), oldest entry
+  /** Enlarge the full ring (4, 12, 18, 27, … ≈ 1.5×, at most `maxEntries`), oldest entry
    *  to slot 0. */
   private grow(): void {
-    const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap + Math.max(INITIAL_CAPACITY, this.cap >> 1));
+    const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap === INITIAL_CAPACITY ? SECOND_CAPACITY : this.cap + (this.cap >> 1));
     const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
     const nums = new Array<number>(2 * cap).fill(0);
     for (let i = 0; i < this.count; i++) {

@@ -30,8 +30,9 @@
  *
  * Memory: 32 B per pending event (time, four int32, the object reference) plus each bucket's
  * spare room: a far bucket is dropped once spilled (its arrays at most twice its events), and a
- * near bucket's arrays are given back when read if more than four times what it held (a
- * bucket of the join phase's bursts would otherwise keep its size as the ring turns).
+ * near bucket's arrays are given back when they have been more than four times what it held
+ * for `SHRINK_TURNS` turns of the ring in a row (a bucket of the join phase's bursts would
+ * otherwise keep its size as the ring turns).
  *
  * Limits: an event whose time is earlier than the bucket being read (never done by the simulator,
  * which schedules at or after `now`) is read next, as a heap would pop it next; a sparse
@@ -51,6 +52,14 @@ const RING = 256;
  *  far bucket being spilled. */
 const FAR_W = (RING * W) / 2;
 const PER_FAR = FAR_W / W;
+/** Turns of the ring (`RING` · `W` = 256 ms each) a near bucket stays oversized before its
+ *  arrays are given back: 8 turns, 2 s, outlast the 1 s between the bench's broadcasts.
+ *  Giving them back at the first quiet turn (until 2026-12-07) made every bucket regrow by
+ *  doubling at every wave of the broadcast phase, and the typed arrays' backing stores
+ *  allocated that way triggered 21 of the 59 scavenges of a 10^5 run ("external memory
+ *  pressure", nearly all in the broadcast phase: docs/results.md, h35s). Only memory and
+ *  speed depend on it, never the order. */
+const SHRINK_TURNS = 8;
 
 /** One popped event, written into a caller-owned record (no allocation per pop). */
 export interface EventRecord {
@@ -68,19 +77,31 @@ class Bucket {
   r = new Int32Array(4 * INITIAL_CAPACITY);
   o: unknown[] = new Array<unknown>(INITIAL_CAPACITY).fill(null);
   n = 0;
+  /** Consecutive resets at which the arrays were more than four times what the bucket held,
+   *  and the most it held over them. */
+  private low = 0;
+  private lowMax = 0;
 
-  /** Empty the (read) bucket; give back its arrays when they are more than four times the
-   *  size it last needed (a burst's bucket would otherwise keep its size for good). */
+  /** Empty the (read) bucket; give back its arrays once they have been more than four times
+   *  the size it needed for `SHRINK_TURNS` turns of the ring in a row (a burst's bucket
+   *  would otherwise keep its size for good), then sized for the most it held over them. */
   reset(): void {
     const used = Math.max(this.n, INITIAL_CAPACITY);
     this.n = 0;
-    if (this.t.length > 4 * used) {
-      let cap = INITIAL_CAPACITY;
-      while (cap < 2 * used) cap *= 2;
-      this.t = new Float64Array(cap);
-      this.r = new Int32Array(4 * cap);
-      this.o = new Array<unknown>(cap).fill(null);
+    if (this.t.length <= 4 * used) {
+      this.low = 0;
+      this.lowMax = 0;
+      return;
     }
+    if (used > this.lowMax) this.lowMax = used;
+    if (++this.low < SHRINK_TURNS) return;
+    let cap = INITIAL_CAPACITY;
+    while (cap < 2 * this.lowMax) cap *= 2;
+    this.low = 0;
+    this.lowMax = 0;
+    this.t = new Float64Array(cap);
+    this.r = new Int32Array(4 * cap);
+    this.o = new Array<unknown>(cap).fill(null);
   }
 
   append(time: number, kind: number, node: number, peer: number, aux: number, obj: unknown): number {
@@ -133,17 +154,27 @@ export class EventQueue {
     this.sortCurrent();
   }
 
+  /** Slots of the near buckets' arrays (for tests: their growth and shrinking). */
+  ringCapacity(): number {
+    let c = 0;
+    for (const b of this.ring) c += b.t.length;
+    return c;
+  }
+
   /** Number of pending events. */
   get size(): number {
     return this.n;
   }
 
-  /** Node of the `k`-th next event (k = 0: the next one) if it is in the bucket being read,
-   *  else -1. A hint only, read to prefetch: a later push can still come before it. */
-  peekNodeHint(k = 0): number {
+  /** The `k`-th next event (k = 0: the next one) if it is in the bucket being read, as
+   *  `node · 32 + (kind & 31)` (node ids below 2^26), else -1. A hint only, read to prefetch:
+   *  a later push can still come before it. */
+  peekHint(k = 0): number {
     const b = this.ring[this.cur & (RING - 1)];
     const q = this.pos + k;
-    return q < b.n ? b.r[(this.perm[q] << 2) + 1] : -1;
+    if (q >= b.n) return -1;
+    const i = this.perm[q] << 2;
+    return (b.r[i + 1] << 5) | (b.r[i] & 31);
   }
 
   /** Time of the earliest pending event (Infinity when empty). */

@@ -219,46 +219,58 @@ export abstract class SimEngine {
    * Prefetch as a software pipeline over the next four events (the loaded values are never
    * used): the fourth next event's `SimNode`, connection block and HyParView row (the row's
    * first line, the active view, and the line of the passive view's count: both found from
-   * the node id alone), the third's machine objects, the second's links array, the next one's
-   * links elements. Each level of a node's state (node → machine → array → elements) is a
-   * dependent cache miss; loaded one level per event, each load has its address from the
-   * event before and overlaps this event's work, where loading a whole chain at once (or only
-   * its first level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only
-   * events already in the bucket being read are looked at (a later push can still come
-   * first: a hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
+   * the node id alone; membership inputs only), the third's machine objects (and its seen
+   * cache object, for a broadcast input: kind ACTIVE), the second's links array (and its
+   * cache's two ring arrays), the next one's links elements (and the newest entry in the
+   * ring). Each level of a node's state (node → machine → array → elements) is a dependent
+   * cache miss; loaded one level per event, each load has its address from the event before
+   * and overlaps this event's work, where loading a whole chain at once (or only its first
+   * level, one event ahead, as until 2026-12-07) waits for each miss in turn. Only events
+   * already in the bucket being read are looked at (a later push can still come first: a
+   * hint only). Measured with the mirrored `npm run bench:sim-pair` (docs/results.md
    * "Simulator speed", h28s): about −6 % CPU at 10^5 nodes, in the join and settle phases;
-   * the views as rows: "The views as rows of one typed array" (h32s).
+   * the views as rows: "The views as rows of one typed array" (h32s); the seen cache and the
+   * rows by the input's kind: h35s (2026-12-07).
    */
   protected loadAhead(): number {
     const Q = this.queue;
     const N = this.nodes;
     let x = 0;
-    const n3 = Q.peekNodeHint(3);
-    if (n3 >= 0) {
+    // Each hint: node · 32 + the kind's low 5 bits (ACTIVE: a broadcast input), or -1.
+    const h3 = Q.peekHint(3);
+    if (h3 >= 0) {
+      const n3 = h3 >> 5;
       const s = N[n3];
-      if (s !== null) x += s.life + this.conns.a[n3 * STRIDE];
+      // Compared, not added: the sum stays a small integer (a double would be boxed).
+      if (s !== null) x += s.life + (this.conns.a[n3 * STRIDE] > 0 ? 1 : 0);
       const R = this.hvRows;
-      if (R !== null) {
-        const off = R.activeOffset(n3);
-        x += R.a[off] + R.a[R.passiveOffset(n3)];
+      // The rows are the membership's: a broadcast input never reads them.
+      if (R !== null && (h3 & ACTIVE) === 0) x += R.a[R.activeOffset(n3)] + R.a[R.passiveOffset(n3)];
+    }
+    const h2 = Q.peekHint(2);
+    if (h2 >= 0) {
+      const s = N[h2 >> 5];
+      if (s !== null) {
+        x += s.warm();
+        // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
+        if ((h2 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warm();
       }
     }
-    const n2 = Q.peekNodeHint(2);
-    if (n2 >= 0) {
-      const s = N[n2];
-      if (s !== null) x += s.warm();
+    const h1 = Q.peekHint(1);
+    if (h1 >= 0) {
+      const s = N[h1 >> 5];
+      if (s !== null) {
+        x += s.links.length;
+        if ((h1 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmArrays();
+      }
     }
-    const n1 = Q.peekNodeHint(1);
-    if (n1 >= 0) {
-      const s = N[n1];
-      if (s !== null) x += s.links.length;
-    }
-    const n0 = Q.peekNodeHint(0);
-    if (n0 >= 0) {
-      const s = N[n0];
+    const h0 = Q.peekHint(0);
+    if (h0 >= 0) {
+      const s = N[h0 >> 5];
       if (s !== null) {
         const l = s.links;
         if (l.length > 0) x += l[0];
+        if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
       }
     }
     return x;

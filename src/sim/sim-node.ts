@@ -17,6 +17,8 @@ import type { Simulation } from './simulation.js';
  *  reads the fields most inputs read, so that the event loop can load a coming input's
  *  machine objects ahead of it; the value is meaningless. Absent: nothing is loaded ahead. */
 type Warm = { warm?(): number };
+/** The seen cache's read-only hints (seen.ts), one level of its state each. */
+type SeenHints = { warm(): number; warmArrays(): number; warmRing(): number };
 
 // Connection entry flags.
 export const OUT = 1;
@@ -52,6 +54,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
    *  ahead by the event loop (`loadAhead`; HyParView's views are rows of `sim.hvRows`, read
    *  ahead from the node id). */
   readonly links: readonly number[];
+  /** @internal The broadcast machine's seen cache (its read-only hints), loaded ahead for
+   *  the broadcast machine's inputs (`loadAhead`); null when the machine has none. */
+  readonly seen: SeenHints | null;
 
   /** @param seed the seed of the machines' generator (`Sfc32.forkSeed` of the simulation's
    *  master generator). */
@@ -72,8 +77,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
     const m = createMachines<number>(self, config, this, this, this, peerSource, rows !== null ? { store: rows, row: self } : undefined);
     this.membership = m.membership;
     this.broadcaster = m.broadcaster;
-    const b = m.broadcaster as Warm & { linksView?(): readonly number[] };
+    const b = m.broadcaster as Warm & { linksView?(): readonly number[]; cacheView?(): SeenHints };
     this.links = b.linksView !== undefined ? b.linksView() : [];
+    this.seen = b.cacheView !== undefined ? b.cacheView() : null;
   }
 
   join(contacts: readonly number[], now: number): void {

@@ -277,3 +277,22 @@ test('caches built with the same bounds share one limits object; other bounds ge
   d.armGc(99.5, io); // no payloads kept: the id expires at 100, slack 100 / 10 = 10
   assert.deepEqual(fired, [5, 10]);
 });
+
+test('the ring grows 4 → 12 → 18 → 27 (not through 8), entries and numbers intact across each growth; warm hints touch without changing', () => {
+  const c = new SeenCache(1000, 500, 100);
+  const cap = (): number => (c as unknown as { cap: number }).cap;
+  const caps: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    assert.equal(c.add(`m${i}`, i, P(i), i % 7), true);
+    if (caps.at(-1) !== cap()) caps.push(cap());
+    assert.equal(c.warm(), c.size + cap());
+    assert.equal(c.warmArrays(), 4 * cap());
+    assert.equal(c.warmRing(), 2); // the newest entry: its time (≥ 0) and its id
+  }
+  assert.deepEqual(caps, [4, 12, 18, 27]);
+  for (let i = 0; i < 20; i++) {
+    assert.equal(c.numberOf(`m${i}`), i);
+    assert.deepEqual([c.payload(`m${i}`), c.round(`m${i}`)], [P(i), i % 7]);
+  }
+  assert.equal(new SeenCache(1000, 500, 100).warmRing(), 0);
+});

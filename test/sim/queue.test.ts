@@ -184,3 +184,37 @@ test('a queue holding only far timers jumps to them, in order, and wakes for a p
   assert.deepEqual(order, [5, 1, 3, 0, 2]);
   assert.equal(q.size, 0);
 });
+
+test('a near bucket keeps its grown arrays through 7 quiet turns of the ring and gives them back at the 8th', () => {
+  const q = new EventQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  const base = q.ringCapacity(); // 256 buckets of 64 slots
+  // A burst of 5,000 events in the bucket of ms 0: its arrays double up to 8,192 slots.
+  for (let i = 0; i < 5000; i++) q.push(0.5, 0, i, 0, 0, null);
+  for (let i = 0; i < 5000; i++) assert.ok(q.pop(e));
+  const grown = q.ringCapacity() - base + 64;
+  assert.equal(grown, 8192);
+  // Then one event per turn (256 ms) in the same bucket: popping turn j's event leaves the
+  // bucket for the (j − 1)-th time since the burst.
+  const held: number[] = [];
+  for (let j = 1; j <= 10; j++) {
+    q.push(j * 256 + 0.5, 0, j, 0, 0, null);
+    assert.ok(q.pop(e));
+    assert.equal(e.node, j);
+    held.push(q.ringCapacity() - base + 64);
+  }
+  assert.deepEqual(held, [8192, 8192, 8192, 8192, 8192, 8192, 8192, 8192, 128, 128]);
+  assert.equal(q.size, 0);
+});
+
+test('peekHint: node · 32 + the kind\'s low 5 bits of the k-th next event in the bucket being read, else -1', () => {
+  const q = new EventQueue();
+  const e: EventRecord = { time: 0, kind: 0, node: 0, peer: 0, aux: 0, obj: null };
+  q.push(0.2, 16, 7, 0, 0, null);
+  q.push(0.1, 1, 49_999_999, 0, 0, null);
+  q.push(0.3, 0x45, 3, 0, 0, null); // an app kind: bits 5..7 dropped
+  q.push(5.5, 16, 9, 0, 0, null); // a later bucket
+  assert.ok(q.pop(e));
+  assert.equal(e.node, 49_999_999);
+  assert.deepEqual([q.peekHint(0), q.peekHint(1), q.peekHint(2)], [7 * 32 + 16, 3 * 32 + 5, -1]);
+});
