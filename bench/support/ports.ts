@@ -29,7 +29,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { lineInLog } from './log-line.js';
 import { freePorts } from '../../src/cli/cluster.js';
 
 /** Two ports per agent (gossip, and the API or RPC port), all distinct. */
@@ -263,73 +264,23 @@ const sizeOf = (file: string): number => {
   }
 };
 
-/** Resolves once `file` holds, after byte `from`, a whole line matching `re` ('line'), or the
- *  child exited ('exit'), or at `deadline` (Date.now() ms; 'timeout'). */
-function lineOrExit(child: ChildProcess, file: string, from: number, re: RegExp, deadline: number): Promise<'line' | 'exit' | 'timeout'> {
-  return new Promise((resolve) => {
-    let pos = from;
-    let partial = '';
-    let watcher: FSWatcher | undefined;
-    let done = false;
-    const finish = (r: 'line' | 'exit' | 'timeout'): void => {
-      if (done) return;
-      done = true;
-      watcher?.close();
-      clearInterval(backstop);
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      resolve(r);
-    };
-    const look = (): void => {
-      if (done) return;
-      let fd: number;
-      try {
-        fd = openSync(file, 'r');
-      } catch {
-        return;
-      }
-      try {
-        const buf = Buffer.alloc(16_384);
-        for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, pos);
-          if (n <= 0) break;
-          pos += n;
-          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
-          partial = lines.pop() ?? '';
-          if (lines.some((l) => re.test(l))) return finish('line');
-        }
-      } finally {
-        closeSync(fd);
-      }
-    };
-    const onExit = (): void => {
-      look();
-      finish('exit');
-    };
-    child.once('exit', onExit);
-    const backstop = setInterval(look, 250);
-    const timer = setTimeout(() => {
-      look();
-      finish('timeout');
-    }, Math.max(0, deadline - Date.now()));
-    try {
-      watcher = watch(file, look);
-      watcher.on('error', () => watcher?.close());
-    } catch {
-      // no inotify here: the 250 ms reads alone
-    }
-    if (child.exitCode !== null || child.signalCode !== null) onExit();
-    else look();
-  });
-}
+/** `lineInLog`'s end-of-writer watch for a child process: its exit (at once when it has exited). */
+const childExit = (child: ChildProcess) => (notify: () => void): (() => void) => {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    notify();
+    return () => {};
+  }
+  child.once('exit', notify);
+  return () => child.off('exit', notify);
+};
 
 /** With `readyLine`: wait for the line (from byte `from` of the log), then ask `up`, again
  *  every `everyMs` until it answers (a note says how many tries that took when more than one). */
 async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number; lineWrittenAt: number } | { type: 'timeout'; reason: string } | string> {
   const deadline = Date.now() + spec.timeoutMs;
-  const r = await lineOrExit(child, spec.logFile, from, re, deadline);
+  const r = await lineInLog(spec.logFile, from, re, deadline, childExit(child));
   const exit = (): string => `exit ${child.exitCode ?? child.signalCode ?? '?'}`;
-  if (r === 'exit') return exit();
+  if (r === 'gone') return exit();
   if (r === 'timeout') return { type: 'timeout', reason: `did not print a line matching ${String(re)} within ${spec.timeoutMs / 1000} s (log ${spec.logFile}, last line: ${lastLogLine(spec.logFile) || '(empty)'})` };
   const lineAt = nowMs();
   const lineWrittenAt = statSync(spec.logFile).mtimeMs;

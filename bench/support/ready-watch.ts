@@ -16,7 +16,8 @@
  * log's mtime when the line was seen; `cpuAtLineMs` the agent's CPU then), or `{ "i": 3, "type": "gone" }` when the process
  * `pid` ended first, or `{ "i": 3, "type": "timeout", "reason": "..." }`.
  */
-import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync } from 'node:fs';
+import { lineInLog } from './log-line.js';
 import { Agent as HttpAgent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { SerfRpc } from '../serf.js';
@@ -47,60 +48,13 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Resolves 'line' once `w.log` holds, after byte `w.from`, a line matching `re`; 'gone' when the
- *  process ended first; 'timeout' at `deadline`. */
-function lineOf(w: Watch, re: RegExp, deadline: number): Promise<'line' | 'gone' | 'timeout'> {
-  return new Promise((resolve) => {
-    let pos = w.from;
-    let partial = '';
-    let watcher: FSWatcher | undefined;
-    let done = false;
-    const finish = (r: 'line' | 'gone' | 'timeout'): void => {
-      if (done) return;
-      done = true;
-      watcher?.close();
-      clearInterval(backstop);
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const look = (): boolean => {
-      if (done) return true;
-      let fd: number;
-      try {
-        fd = openSync(w.log, 'r');
-      } catch {
-        return false;
-      }
-      try {
-        const buf = Buffer.alloc(16_384);
-        for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, pos);
-          if (n <= 0) return false;
-          pos += n;
-          const lines = (partial + buf.toString('utf8', 0, n)).split('\n');
-          partial = lines.pop() ?? '';
-          if (lines.some((l) => re.test(l))) {
-            finish('line');
-            return true;
-          }
-        }
-      } finally {
-        closeSync(fd);
-      }
-    };
-    const backstop = setInterval(() => {
-      if (!look() && !alive(w.pid)) finish(look() ? 'line' : 'gone');
-    }, 250);
-    const timer = setTimeout(() => finish(look() ? 'line' : 'timeout'), Math.max(0, deadline - Date.now()));
-    try {
-      watcher = watch(w.log, () => void look());
-      watcher.on('error', () => watcher?.close());
-    } catch {
-      // no inotify: the 250 ms reads alone
-    }
-    look();
-  });
-}
+/** `lineInLog`'s end-of-writer watch for a process that is not our child: polled every 250 ms. */
+const pidGone = (pid: number) => (notify: () => void): (() => void) => {
+  const t = setInterval(() => {
+    if (!alive(pid)) notify();
+  }, 250);
+  return () => clearInterval(t);
+};
 
 function getMembers(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -127,7 +81,7 @@ async function serfMembers(port: number): Promise<void> {
 async function handle(w: Watch): Promise<void> {
   const re = new RegExp(w.line);
   const deadline = Date.now() + w.timeoutMs;
-  const r = await lineOf(w, re, deadline);
+  const r = await lineInLog(w.log, w.from, re, deadline, pidGone(w.pid));
   if (r === 'gone') return out({ i: w.i, type: 'gone' });
   if (r === 'timeout') return out({ i: w.i, type: 'timeout', reason: `did not print a line matching ${String(re)} within ${w.timeoutMs / 1000} s` });
   const lineAt = nowMs();
