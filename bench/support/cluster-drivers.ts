@@ -56,7 +56,7 @@ export interface Driver {
  *  50 agents every 20 ms through `fetch` cost this process ~0.4–0.6 ms of CPU per request
  *  (node:http: ~0.15–0.24 ms), CPU taken from the agents being measured; Serf's driver uses
  *  one persistent RPC connection per agent, so this is the like-for-like client. */
-function httpJson(keepAlive: HttpAgent, port: number, path: string, body?: string): Promise<unknown> {
+export function httpJson(keepAlive: HttpAgent, port: number, path: string, body?: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       { host: '127.0.0.1', port, path, agent: keepAlive, method: body === undefined ? 'GET' : 'POST', timeout: 2000, headers: body === undefined ? {} : { 'content-type': 'application/json' } },

@@ -18,7 +18,8 @@
  */
 import { statSync } from 'node:fs';
 import { lineInLog } from './log-line.js';
-import { Agent as HttpAgent, request } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
+import { httpJson } from './cluster-drivers.js';
 import { createInterface } from 'node:readline';
 import { SerfRpc } from '../serf.js';
 import { cpuMsOf } from '../startup.js';
@@ -36,7 +37,7 @@ interface Watch {
 }
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
-const keepAlive = new HttpAgent({ keepAlive: false });
+const oneShot = new HttpAgent({ keepAlive: false });
 const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
 
 const alive = (pid: number): boolean => {
@@ -55,19 +56,6 @@ const pidGone = (pid: number) => (notify: () => void): (() => void) => {
   }, 250);
   return () => clearInterval(t);
 };
-
-function getMembers(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/members', agent: keepAlive, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function serfMembers(port: number): Promise<void> {
   const c = await SerfRpc.open(port);
@@ -95,7 +83,7 @@ async function handle(w: Watch): Promise<void> {
   for (let tries = 1; Date.now() < deadline; tries++) {
     if (!alive(w.pid)) return out({ i: w.i, type: 'gone' });
     try {
-      await (w.sys === 'rumor' ? getMembers(w.port) : serfMembers(w.port));
+      await (w.sys === 'rumor' ? httpJson(oneShot, w.port, '/v1/members') : serfMembers(w.port));
       const answeredAt = nowMs();
       return out({ i: w.i, type: 'up', lineAt, lineWrittenAt, cpuAtLineMs, answeredAt, cpuMs: cpuMsOf(w.pid), tries });
     } catch {

@@ -192,15 +192,20 @@ test('untilEachHolds: a target that rejects counts as not yet; one that never ho
   assert.ok(calls >= 3, `expected target 1 asked again after its rejection, ${calls} calls in all`);
 });
 
+/** The file's one watcher process, started by the first test that needs it (closed in `after`). */
+async function sharedWatcher(): Promise<ReadyWatcher> {
+  watcher ??= new ReadyWatcher();
+  await watcher.ready;
+  return watcher;
+}
+
 /** A fake rumor agent's API: `GET /v1/members` answers 200 once it listens on `port`, after `delayMs`, then prints its line. */
 const fakeApi = (port: number, delayMs: number): string =>
   `const s = require('http').createServer((q, r) => { r.end('{"members":[]}'); }); console.log('starting');
    setTimeout(() => s.listen(${port}, '127.0.0.1', () => console.log('fake agent w running: API ${port}')), ${delayMs});`;
 
 test('ReadyWatcher: a late line is seen from the log past its size at the spawn, then one members query answers; times and CPU come back', async () => {
-  watcher ??= new ReadyWatcher();
-  await watcher.ready;
-  const w = watcher;
+  const w = await sharedWatcher();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-detect-'));
   const log = join(dir, 'w.log');
   appendFileSync(log, 'fake agent old running: from before\n');
@@ -225,9 +230,7 @@ test('ReadyWatcher: a late line is seen from the log past its size at the spawn,
 });
 
 test('ReadyWatcher: an agent that never prints its line gives a timeout naming the line; one that exits on a taken port is started again', async () => {
-  watcher ??= new ReadyWatcher();
-  await watcher.ready;
-  const w = watcher;
+  const w = await sharedWatcher();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-detect-'));
   const silent = join(dir, 'silent.log');
   const [port] = await freePorts(1);
