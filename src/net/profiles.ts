@@ -54,6 +54,14 @@ export interface Profile {
  */
 const BOOTSTRAP_REJOIN = 'cut-off' as const;
 
+/**
+ * HyParView's FORWARDJOIN walk ends at a node with a free slot once its TTL is down to this
+ * (hyparview-config.ts `walkEndWithRoom`; the simulator keeps the paper's walks, 0), for `lan`
+ * and `wan`: in a fleet's join most walk ends were full and evicted a neighbour, who then asked
+ * a passive peer on a new connection. measured: see docs/results.md (h36j).
+ */
+const WALK_END_WITH_ROOM = 3;
+
 /** The three profiles. Sources for each number are in docs/library.md. */
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   lan: {
@@ -80,7 +88,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       // against one seed: with 1000 ms, the seed received 98–142 JOINs for 49 joiners, each
       // given-up JOIN sent again on a new connection).
       // bootstrapRejoin 'cut-off': see BOOTSTRAP_REJOIN below.
-      hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000, bootstrapRejoin: BOOTSTRAP_REJOIN },
+      hyparview: { neighborTimeoutMs: 1000, joinTimeoutMs: 5000, shuffleIntervalMs: 30_000, bootstrapRejoin: BOOTSTRAP_REJOIN, walkEndWithRoom: WALK_END_WITH_ROOM },
       plumtree: { ihaveTimeoutMs: 50, graftTimeoutMs: 25, ihaveFlushMs: 100 },
     },
   },
@@ -97,7 +105,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     protocol: {
       // joinRetryMs 2000: a bootstrap retry every ~7 RTTs of 300 ms rather than every one.
       // joinTimeoutMs 10 000: the heartbeat timeout, as `lan`'s 5000 is above its 2.9 s.
-      hyparview: { neighborTimeoutMs: 3000, joinTimeoutMs: 10_000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000, bootstrapRejoin: BOOTSTRAP_REJOIN },
+      hyparview: { neighborTimeoutMs: 3000, joinTimeoutMs: 10_000, shuffleIntervalMs: 30_000, repairBaseMs: 2000, joinRetryMs: 2000, bootstrapRejoin: BOOTSTRAP_REJOIN, walkEndWithRoom: WALK_END_WITH_ROOM },
       plumtree: { ihaveTimeoutMs: 1000, graftTimeoutMs: 500, ihaveFlushMs: 50 },
     },
   },

@@ -14,6 +14,10 @@ export interface HyParViewConfig {
   arwl: number;
   /** Passive Random Walk Length: the FORWARDJOIN hop at which the joiner enters the passive view. */
   prwl: number;
+  /** A FORWARDJOIN that arrives with a TTL of at most this (and above 0) ends at a node whose
+   *  active view has a free slot: it adds the joiner there instead of walking on to a node that
+   *  may be full and evict (hyparview.ts, "Walk end with room"). 0: the paper's walks. */
+  walkEndWithRoom: number;
   /** Initial TTL of the SHUFFLE random walk. */
   shuffleTtl: number;
   /** ka: active-view ids carried by a SHUFFLE. */
@@ -77,6 +81,8 @@ export interface HyParViewConfig {
  *   (Leitão et al., DSN 2007, p.9; also libp2p episub "Design Parameters for View Sizes").
  * - arwl 6, prwl 3, shuffleTtl 6, shuffleActive (ka) 3, shufflePassive (kp) 4: paper p.9
  *   (quoted in n0-computer/iroh-gossip `src/proto/hyparview.rs`, "From the paper (p9)").
+ * - walkEndWithRoom 0: the paper's walks (the simulator's figures and digests are measured
+ *   with them); the TCP runtime's `lan` and `wan` profiles set it (src/net/profiles.ts).
  * - shuffleIntervalMs 10 000: lasp-lang/partisan `HYPARVIEW_DEFAULTS` (10 s); the paper counts
  *   shuffles in rounds and gives no wall-clock period (iroh-gossip uses 60 s, "wild guess").
  * - neighborTimeoutMs 1 000: iroh-gossip's neighbour request timeout is 500 ms ("wild guess");
@@ -123,6 +129,7 @@ export const DEFAULT_HYPARVIEW_CONFIG: HyParViewConfig = {
   passiveViewSize: 30,
   arwl: 6,
   prwl: 3,
+  walkEndWithRoom: 0,
   shuffleTtl: 6,
   shuffleActive: 3,
   shufflePassive: 4,
@@ -167,6 +174,7 @@ const INT_FIELDS: ReadonlyArray<readonly [keyof HyParViewConfig, number]> = [
   ['passiveViewSize', 1],
   ['arwl', 0],
   ['prwl', 0],
+  ['walkEndWithRoom', 0],
   ['shuffleTtl', 1],
   ['shuffleActive', 0],
   ['shufflePassive', 0],

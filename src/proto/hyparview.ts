@@ -352,7 +352,8 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
     if (joiner === this.self) return;
     const ttl = ttlIn > this.cfg.arwl ? this.cfg.arwl : ttlIn;
-    if (!(ttl > 0) || this.nActive() <= 1) {
+    const n = this.nActive();
+    if (!(ttl > 0) || n <= 1 || (ttl <= this.cfg.walkEndWithRoom && n < this.cfg.activeViewSize)) {
       if (!this.isActive(joiner)) {
         this.addActive(joiner);
         this.io.send(joiner, MSG_NEIGHBOR_HIGH);
