@@ -131,6 +131,9 @@
  *   heard of nodes that then crash stays apart (six nodes joined at once as a tree, one
  *   crashed the instant the overlay connects: ~36 % of fleets left apart, with or without
  *   the island rule; crashed 400 ms later: 0–1 of 300, test/sim/bootstrap.test.ts).
+ * - Walk end with room (`walkEndWithRoom`; 0, the paper's walks, in the simulator; 3 in the TCP
+ *   runtime's profiles): a FORWARDJOIN whose TTL is down to it ends at a node with a free active
+ *   slot, which adds the joiner without evicting. measured: docs/results.md (h36j).
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
@@ -352,8 +355,7 @@ export class HyParView<P> extends HyParViewState<P> implements MembershipMachine
   private onForwardJoin(from: P, joiner: P, ttlIn: number): void {
     if (joiner === this.self) return;
     const ttl = ttlIn > this.cfg.arwl ? this.cfg.arwl : ttlIn;
-    const n = this.nActive();
-    if (!(ttl > 0) || n <= 1 || (ttl <= this.cfg.walkEndWithRoom && n < this.cfg.activeViewSize)) {
+    if (!(ttl > 0) || this.nActive() <= 1 || (ttl <= this.cfg.walkEndWithRoom && this.nActive() < this.cfg.activeViewSize)) {
       if (!this.isActive(joiner)) {
         this.addActive(joiner);
         this.io.send(joiner, MSG_NEIGHBOR_HIGH);
