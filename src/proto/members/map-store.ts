@@ -133,19 +133,47 @@ export class MapStore<P> implements MemberStore<P> {
     if (this.entries.has(m)) this.metas.set(m, meta);
   }
 
+  /** Each ring: the members sorted by their position on it, ties by `String(m)`. The positions
+   *  are computed once per ring into an array and an index array is sorted by them (no map
+   *  look-ups in the comparator): a fleet's join rebuilds the rings at nearly every flush. */
   private buildRings(): void {
+    const n = this.entries.size;
+    const members: P[] = new Array<P>(n);
+    const keys = new Float64Array(n);
+    let j = 0;
+    for (const [m, e] of this.entries) {
+      members[j] = m;
+      keys[j++] = e.key;
+    }
+    const pos = new Float64Array(n);
+    const order: number[] = new Array<number>(n);
+    const byPos = (a: number, b: number): number => pos[a] - pos[b] || tie(members[a], members[b]);
     const rings: P[][] = [];
     const index: Map<P, number>[] = [];
     for (let k = 0; k < this.ringCount; k++) {
-      const pos = new Map<P, number>();
-      for (const [m, e] of this.entries) pos.set(m, ringPosition(e.key, k));
-      const ring = [...this.entries.keys()].sort((a, b) => pos.get(a)! - pos.get(b)! || (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+      for (let i = 0; i < n; i++) {
+        pos[i] = ringPosition(keys[i], k);
+        order[i] = i;
+      }
+      order.sort(byPos);
+      const ring: P[] = new Array<P>(n);
       const idx = new Map<P, number>();
-      ring.forEach((m, i) => idx.set(m, i));
+      for (let i = 0; i < n; i++) {
+        const m = members[order[i]];
+        ring[i] = m;
+        idx.set(m, i);
+      }
       rings.push(ring);
       index.push(idx);
     }
     this.rings = rings;
     this.ringIndex = index;
   }
+}
+
+/** The order of two members at the same ring position: by their string form. */
+function tie<P>(a: P, b: P): number {
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -1,0 +1,10 @@
+import { DEFAULT_HYPARVIEW_CONFIG } from './src/proto/hyparview-config.js';
+import { benchScenario } from './bench/sim.js';
+import { runScenario } from './src/sim/run-scenario.js';
+const w = Number(process.argv[2]);
+(DEFAULT_HYPARVIEW_CONFIG as { walkEndWithRoom: number }).walkEndWithRoom = w;
+const r = runScenario(benchScenario(10_000, Number(process.argv[3] ?? 1))) as unknown as { events: number; broadcasts: { reliability: number; meanHops: number; ldh: number; latencyMs: { p50: number; p100: number } }[]; [k: string]: unknown };
+const b = r.broadcasts;
+const mean = (f: (x: (typeof b)[0]) => number) => (b.reduce((s, x) => s + f(x), 0) / b.length).toFixed(3);
+console.log(`w=${w} events=${r.events} minRel=${Math.min(...b.map((x) => x.reliability))} meanHops=${mean((x) => x.meanHops)} maxLdh=${Math.max(...b.map((x) => x.ldh))} p50=${mean((x) => x.latencyMs.p50)} p100max=${Math.max(...b.map((x) => x.latencyMs.p100)).toFixed(1)}`);
+console.log(Object.keys(r).filter((k) => k !== 'broadcasts').map((k) => `${k}=${JSON.stringify(r[k]).slice(0, 300)}`).join('\n'));
