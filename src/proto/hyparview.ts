@@ -131,9 +131,8 @@
  *   heard of nodes that then crash stays apart (six nodes joined at once as a tree, one
  *   crashed the instant the overlay connects: ~36 % of fleets left apart, with or without
  *   the island rule; crashed 400 ms later: 0–1 of 300, test/sim/bootstrap.test.ts).
- * - Walk end with room (`walkEndWithRoom`; 0, the paper's walks, in the simulator; 3 in the TCP
- *   runtime's profiles): a FORWARDJOIN whose TTL is down to it ends at a node with a free active
- *   slot, which adds the joiner without evicting. measured: docs/results.md (h36j).
+ * - Walk end with room (`walkEndWithRoom`: 0, the paper's, in the simulator; 3 in the TCP profiles):
+ *   a FORWARDJOIN with TTL ≤ it ends at a node with a free active slot (no eviction). docs/results.md (h36j).
  * - DISCONNECT {alive} carries whether the sender keeps running: only live peers move to the
  *   passive view. Receiving a DISCONNECT also refills the active view from the passive view.
  * - LEAVE (absent from the paper): DISCONNECT {alive: false} to every active member, then inert.
