@@ -87,6 +87,7 @@ import { ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.
 import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 import { benchCpuMs, joinEnd, measurePollCost, startAll, type Poll, type Running } from './support/cluster-detect.js';
+import { Spawner, spawnerPath } from './support/spawner.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -107,6 +108,9 @@ interface Options {
   poll: Poll;
   /** After the join, measure what one members query costs an agent and this process. */
   pollCost?: boolean;
+  /** Who spawns the agents at the start: `spawner` (default when dist/bench-spawner is built:
+   *  support/spawner.ts) or `bench` (this process's own `spawn` calls, which block it). */
+  spawn: 'spawner' | 'bench';
 }
 
 /** The phases after the join; `--phases event,tag,query` runs only those (faster iteration on
@@ -162,8 +166,11 @@ interface Result {
   /** Median of the queries to every agent (bench/query-all.ts), and each one. */
   query_all_ms: number | null;
   query_all_latencies_ms: number[];
-  /** How starts and the join's end were detected (`--poll`). */
+  /** How starts and the join's end were detected (`--poll`), and who spawned the agents (`--spawn`). */
   detect: Poll;
+  spawn: 'spawner' | 'bench';
+  /** With `--spawn spawner`: the spawner's CPU (ms) over the start (also in `bench_cpu_start_ms`). */
+  spawner_cpu_start_ms?: number | null;
   /** This process's own CPU (ms, user + system) from the first spawn until the last agent
    *  answered, and from then until the join's end: what the benchmark took from the agents' cores. */
   bench_cpu_start_ms: number;
@@ -183,7 +190,7 @@ interface Result {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES], poll: 'log' };
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES], poll: 'log', spawn: spawnerPath() === undefined ? 'bench' : 'spawner' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -205,6 +212,10 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--poll' && (v === 'log' || v === 'watch' || v === 'legacy')) {
       o.poll = v;
       i++;
+    } else if (a === '--spawn' && (v === 'spawner' || v === 'bench')) {
+      if (v === 'spawner' && spawnerPath() === undefined) fail('--spawn spawner: dist/bench-spawner is not built (npm run prepare, with a C compiler)');
+      o.spawn = v;
+      i++;
     } else if (a === '--poll-cost') o.pollCost = true;
     else if (a === '--keep-env') o.keepEnv = true;
     else if (a === '--phases' && v !== undefined) {
@@ -213,7 +224,7 @@ function parseArgs(argv: string[]): Options {
       if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
       o.phases = PHASES.filter((x) => list.includes(x));
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --spawn spawner|bench, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -420,7 +431,15 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
   const n = opts.nodes;
   const notes: string[] = [];
   process.stderr.write(`[${d.name}] starting ${n} agents\n`);
-  const run = await startAll(d, ports, n, opts.poll, notes);
+  const spawnerBin = spawnerPath();
+  const spawner = opts.spawn === 'spawner' && spawnerBin !== undefined ? new Spawner(spawnerBin) : undefined;
+  let run: Running;
+  try {
+    run = await startAll(d, ports, n, opts.poll, notes, spawner);
+  } catch (e) {
+    spawner?.close();
+    throw e;
+  }
   const gossipPorts = ports.gossip;
   const all = Array.from({ length: n }, (_, i) => i);
   try {
@@ -506,7 +525,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       query_all_ms: round(quantile([...queryLat].sort((a, b) => a - b), 0.5)),
       query_all_latencies_ms: queryLat.map((x) => round(x)!),
       detect: opts.poll,
-      bench_cpu_start_ms: round(run.benchCpuAtUp - run.benchCpuAtSpawn + run.watcherCpuMs)!,
+      spawn: opts.spawn,
+      ...(run.spawnerCpuMs === undefined ? {} : { spawner_cpu_start_ms: round(run.spawnerCpuMs) }),
+      bench_cpu_start_ms: round(run.benchCpuAtUp - run.benchCpuAtSpawn + run.watcherCpuMs + (run.spawnerCpuMs ?? 0))!,
       bench_cpu_join_ms: joined ? round(benchCpuAtJoin - run.benchCpuAtUp) : null,
       start_requests: run.startRequests.reduce((a, b) => a + b, 0),
       start_requests_per_s: round(run.startRequests.reduce((a, b) => a + b, 0) / ((run.lastUp - run.firstSpawn) / 1000), 0)!,
@@ -518,6 +539,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
   } finally {
     d.close();
     await stopAll(run.children);
+    spawner?.close();
   }
 }
 
@@ -526,7 +548,7 @@ function printTable(results: Record<string, Result>): void {
     'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'ready_line_seen_after_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
     'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
-    'bench_spawn_ms', 'last_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
+    'bench_spawn_ms', 'last_spawn_ms', 'spawner_cpu_start_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
     'members_query_agent_cpu_ms', 'members_query_bench_cpu_ms',
   ];
   const r = results.rumor;
@@ -542,7 +564,7 @@ function printTable(results: Record<string, Result>): void {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
   process.stdout.write(`\n${line(head)}\n${w.map((x) => '-'.repeat(x)).join('  ')}\n${rows.map(line).join('\n')}\n`);
-  process.stdout.write(`start and join detection: ${Object.entries(results).map(([name, res]) => `${name} ${res.detect}`).join(', ')}\n`);
+  process.stdout.write(`start and join detection: ${Object.entries(results).map(([name, res]) => `${name} ${res.detect}, spawned by ${res.spawn}`).join('; ')}\n`);
   for (const [name, res] of Object.entries(results)) for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
 }
 
