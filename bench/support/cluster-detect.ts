@@ -96,7 +96,8 @@ export interface Running {
   spawnerCpuMs?: number;
 }
 
-/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
+/** Spawn agent 0, wait for it, then spawn the others joining it (through `spawner` when
+ *  given); record start-up times. An
  *  agent whose port was taken before it bound it is started again on new ports
  *  (support/ports.ts): its start-up time is that of the attempt that came up. */
 export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll, notes: string[], spawner?: Spawner): Promise<Running> {
@@ -109,11 +110,12 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
   let lastSpawnAt = NaN;
-  // A spawn blocks this process until the child has exec'd (libuv), ~45 ms each at N = 50
-  // while the agents started before it take the cores: 49 back to back keep it from seeing
-  // any line or answer for ~2 s (`log` and `legacy` alike). `--poll watch` hands the lines and
-  // the one query to a process of its own (support/ready-watch.ts), which sees them at once,
-  // but its work during the spawns slows them (docs/results.md, sixteenth session, h35b).
+  // Without a spawner a spawn blocks this process until the child has exec'd (libuv), ~45 ms
+  // each at N = 50 while the agents started before it take the cores: 49 back to back keep it
+  // from seeing any line or answer for ~2 s (`log` and `legacy` alike). With one
+  // (support/spawner.ts) the spawner waits for the execs and this process reads the lines
+  // meanwhile. `--poll watch` hands the lines and the one query to a process of its own
+  // (support/ready-watch.ts), whose work during the spawns slows them (docs/results.md, h35b).
   let answeredLast = Number.NEGATIVE_INFINITY;
   const watcher = poll === 'watch' ? new ReadyWatcher() : undefined;
   await watcher?.ready;

@@ -11,7 +11,14 @@
  * each request on a pipe, starts the child with `posix_spawnp` (a vfork: no copy of its page
  * tables) and reports the pid and the spawn's wall time; it, not the benchmark, waits for each
  * exec, and the benchmark's event loop keeps reading lines and answers meanwhile. Both systems'
- * agents go through it the same way (bench/cluster.ts `--spawn`).
+ * agents go through it the same way (bench/cluster.ts `--spawn`), each in a session of its own.
+ * That matters here: with the kernel's autogroup scheduling (`/proc/sys/kernel/sched_autogroup_enabled`
+ * = 1 on this machine, cgroup v1 with every process in the root cpu group) a session is a
+ * scheduling group, shared fairly with every other session. `spawnAgent` starts rumor's agents
+ * detached (a session each), while `spawnSerf` left Serf's in the benchmark's session: 50 Serf
+ * agents and the bench shared one group where 50 rumor agents had 50 (docs/results.md, h36b).
+ * Tried and dropped: every agent in the benchmark's session (a process group of its own): the
+ * whole benchmark then competes as one group with the other sessions of a shared machine.
  *
  * A `SpawnedProcess` stands for a child of the spawner: its pid, `kill` (by pid, until its exit
  * is reported), and `exit` events with node's `(code, signal)` arguments once the spawner reaped it
