@@ -141,8 +141,9 @@ interface Result {
   ready_line_to_answer_ms?: number | null;
   /** `--poll log`: median ms from the line's write (the log's mtime) to this process seeing it. */
   ready_line_seen_after_ms?: number | null;
-  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the
-   *  start, and from the first spawn until the last spawn call returned. */
+  /** Wall time (ms) spent in the agents' spawn calls during the start: this process's
+   *  (synchronous) `spawn` calls with `--spawn bench`, the spawner's `posix_spawnp` calls
+   *  otherwise (nothing waits on those); and from the first spawn until the last one returned. */
   bench_spawn_ms: number;
   last_spawn_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
