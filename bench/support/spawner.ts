@@ -68,6 +68,21 @@ export class SpawnedProcess extends EventEmitter implements AgentProcess {
     }
   }
 
+  /** After the spawner ended: poll the pid every 50 ms, and report its end (code unknown: exit
+   *  code null, signal SIGKILL) once it is gone. */
+  watchOrphaned(): void {
+    const t = setInterval(() => {
+      if (this.exitCode !== null || this.signalCode !== null) return clearInterval(t);
+      try {
+        process.kill(this.pid, 0);
+      } catch {
+        clearInterval(t);
+        this.exited(-1, constants.signals.SIGKILL);
+      }
+    }, 50);
+    t.unref();
+  }
+
   /** Called by the `Spawner` when the child was reaped. */
   exited(code: number, signal: number): void {
     if (signal === 0) this.exitCode = code;
@@ -140,5 +155,9 @@ export class Spawner {
     this.failure ??= e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    // The spawner is gone and reports no more exits: watch its children by pid (reaped by
+    // init once they end), so that `stopAll` and the phases' waits still see them end.
+    for (const proc of this.byPid.values()) proc.watchOrphaned();
+    this.byPid.clear();
   }
 }

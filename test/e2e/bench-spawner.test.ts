@@ -90,3 +90,13 @@ test('when the client closes the spawner, the children still running are killed'
   while (alive(p.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(alive(p.pid), false, `pid ${p.pid} still runs 10 s after the spawner's stdin ended`);
 });
+
+test('when the spawner itself dies, its children are watched by pid: their end still arrives as an exit event', async () => {
+  const s = new Spawner(spawnerPath()!);
+  const p = await s.spawn({ file: '/bin/sleep', args: ['30'], env: {} });
+  process.kill(s.pid!, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(alive(p.pid), 'the child outlives a SIGKILLed spawner (nothing was left to kill it)');
+  p.kill('SIGKILL');
+  assert.deepEqual(await exitOf(p, 10_000), [null, 'SIGKILL']);
+});
