@@ -6,8 +6,8 @@
  *   npm run bench:cluster -- --nodes 20        (node --import tsx bench/cluster.ts --nodes 20)
  *   npm run bench:cluster -- --nodes 50 --phases event,tag,query   (join, then only those columns;
  *     the others print `-`; `--only rumor|serf` runs one system; `--poll legacy` the old
- *     start and join detection, `--poll watch` a watcher process, (a) below; `--poll-cost`
- *     one members query's CPU)
+ *     start and join detection, `--poll watch` a watcher process, (a) below; `--spawn bench`
+ *     the agents spawned by this process, (a) below; `--poll-cost` one members query's CPU)
  *
  * Measured, with the same method for both systems:
  * (a) join: from the moment the last agent answers a members query until every agent lists all N
@@ -18,19 +18,25 @@
  *     socket listens (rumor's `rumor agent NAME running: ...`, Serf's `==> Serf agent running!`),
  *     watched with inotify, then asks it one members query, which must answer (it is asked
  *     again every 10 ms only if it does not: support/ports.ts `readyLine`), and reads its CPU
- *     then; `watch` does the same in a watcher process of its own (support/ready-watch.ts),
- *     which sees the lines while this process is blocked in the spawns (each `spawn` blocks it
- *     until the child has exec'd: ~2 s for rumor's 50 at N = 50, so with `log` or `legacy` an
- *     agent is asked late and its start-up CPU counts join work meanwhile), but whose work slows
- *     the spawns (Serf's most: docs/results.md, h35b); with `log` and `watch` the join's end is
+ *     then. Who spawns the agents (`--spawn`, recorded as `spawn`): by default (`spawner`, when
+ *     dist/bench-spawner is built) a small C process, support/spawner.ts, that starts each with
+ *     `posix_spawnp` and reports its pid, so this process never blocks in a spawn and reads each
+ *     line when it is written; with `--spawn bench` this process spawns them itself, and each
+ *     `spawn` blocks it until the child has exec'd (~2–3.5 s for rumor's 50 at N = 50, so an
+ *     agent is asked late and its start-up CPU counts join work meanwhile: docs/results.md,
+ *     h35b, h36b); both systems are spawned the same way. `watch` reads the lines and asks in
+ *     a watcher process of its own (support/ready-watch.ts), whose work slows the spawns
+ *     (Serf's most: docs/results.md, h35b); with `log` and `watch` the join's end is
  *     found by asking every 20 ms only the agents not yet listing all N alive, then all of them
  *     once more, and continuing with any that no longer do (support/wait.ts `untilEachHolds`;
  *     the end is when the last one was seen complete). `legacy` asks every starting agent every
  *     10 ms from its spawn (a refused connection each until it listens: 17–31 a second at
  *     N = 50, the spawns blocking this process) and all N every 20 ms until the join ends. Either way the run
- *     records this process's own CPU (and the watcher's) over the start and over the join
- *     (`bench_cpu_start_ms`, `bench_cpu_join_ms`), the wall time it spent in `spawn` calls
- *     (`bench_spawn_ms`, `last_spawn_ms`) and the requests it made (`start_requests`,
+ *     records this process's own CPU (and the watcher's and spawner's; the spawner's also
+ *     alone, `spawner_cpu_start_ms`) over the start and over the join (`bench_cpu_start_ms`,
+ *     `bench_cpu_join_ms`), the wall time spent in the spawn calls, this process's or the
+ *     spawner's (`bench_spawn_ms`; `last_spawn_ms`: when the last one returned, from the
+ *     first spawn) and the requests it made (`start_requests`,
  *     `join_requests`): CPU the agents could not use; `--poll-cost` also measures one members query's CPU, to an
  *     agent and to this process, after the join (`members_query_*_cpu_ms`);
  * (b) event latency: one user event published at one agent (round-robin) until all N ran
@@ -46,7 +52,8 @@
  * (b3) query: a query to every agent until every agent's response is back at the asker
  *     (`query_all_ms`, median of 5; bench/query-all.ts; Serf: the RPC `query`, `serf query`);
  * (e) RSS per agent after the idle window, from /proc/<pid>/status VmRSS of the agent and the
- *     processes it keeps (rumor's handler launcher) (`rss_mb_per_agent`, mean);
+ *     processes it keeps (rumor's handler launcher) (`rss_mb_per_agent`, mean), and their PSS
+ *     (`pss_mb_per_agent`, mean: file pages shared by the N agents counted once over them);
  * (f) stall: one agent stopped with SIGSTOP for 6 s, then resumed with SIGCONT; every live agent
  *     (the resumed one included, once it runs) is polled until every one lists every live
  *     member alive for 5 s running (at least 10 s after the resume, at most 60 s):
@@ -84,9 +91,10 @@ import { measureTagUpdates } from './tag-update.js';
 import { rumorDriver, serfDriver, type Driver } from './support/cluster-drivers.js';
 import { PortPlan } from './support/ports.js';
 import { ensureCodeCache, envNote, nodeFloorCpuMs, removedEnv } from './startup.js';
-import { ensureIptables, handlerAt, PortAccounting, treeRssMb } from './support/host-stats.js';
+import { ensureIptables, handlerAt, PortAccounting, treePssMb, treeRssMb } from './support/host-stats.js';
 import { sleep, until } from './support/wait.js';
 import { benchCpuMs, joinEnd, measurePollCost, startAll, type Poll, type Running } from './support/cluster-detect.js';
+import { Spawner, spawnerPath } from './support/spawner.js';
 
 /** Idle-traffic accounting (an iptables chain per run). */
 const accountingChain = new PortAccounting('RUMORBENCH');
@@ -107,6 +115,9 @@ interface Options {
   poll: Poll;
   /** After the join, measure what one members query costs an agent and this process. */
   pollCost?: boolean;
+  /** Who spawns the agents at the start: `spawner` (default when dist/bench-spawner is built:
+   *  support/spawner.ts) or `bench` (this process's own `spawn` calls, which block it). */
+  spawn: 'spawner' | 'bench';
 }
 
 /** The phases after the join; `--phases event,tag,query` runs only those (faster iteration on
@@ -130,8 +141,9 @@ interface Result {
   ready_line_to_answer_ms?: number | null;
   /** `--poll log`: median ms from the line's write (the log's mtime) to this process seeing it. */
   ready_line_seen_after_ms?: number | null;
-  /** Wall time (ms) this process spent in the agents' `spawn` calls (synchronous) during the
-   *  start, and from the first spawn until the last spawn call returned. */
+  /** Wall time (ms) spent in the agents' spawn calls during the start: this process's
+   *  (synchronous) `spawn` calls with `--spawn bench`, the spawner's `posix_spawnp` calls
+   *  otherwise (nothing waits on those); and from the first spawn until the last one returned. */
   bench_spawn_ms: number;
   last_spawn_ms: number | null;
   /** CPU (ms) of `node -e 0` on this machine in this run: the floor of any Node process (rumor only). */
@@ -145,6 +157,10 @@ interface Result {
   /** Packets per second per node in the same window (headers dominate small packets). */
   idle_packets_per_s_per_node: number | null;
   rss_mb_per_agent: number;
+  /** The same processes' PSS (support/host-stats.ts `treePssMb`), mean: an agent's share of the
+   *  host's memory, the file pages N agents share (node's binary, ~34 MB of `node -e 0`'s 40 MB
+   *  RSS) counted once over them. */
+  pss_mb_per_agent: number | null;
   silent_detect_ms: number | null;
   stall_false_positives: number | null;
   stall_false_failed: number | null;
@@ -162,8 +178,11 @@ interface Result {
   /** Median of the queries to every agent (bench/query-all.ts), and each one. */
   query_all_ms: number | null;
   query_all_latencies_ms: number[];
-  /** How starts and the join's end were detected (`--poll`). */
+  /** How starts and the join's end were detected (`--poll`), and who spawned the agents (`--spawn`). */
   detect: Poll;
+  spawn: 'spawner' | 'bench';
+  /** With `--spawn spawner`: the spawner's CPU (ms) over the start (also in `bench_cpu_start_ms`). */
+  spawner_cpu_start_ms?: number | null;
   /** This process's own CPU (ms, user + system) from the first spawn until the last agent
    *  answered, and from then until the join's end: what the benchmark took from the agents' cores. */
   bench_cpu_start_ms: number;
@@ -183,7 +202,7 @@ interface Result {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES], poll: 'log' };
+  const o: Options = { nodes: 5, events: 10, idleS: 20, profile: 'lan', phases: [...PHASES], poll: 'log', spawn: spawnerPath() === undefined ? 'bench' : 'spawner' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -205,6 +224,10 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--poll' && (v === 'log' || v === 'watch' || v === 'legacy')) {
       o.poll = v;
       i++;
+    } else if (a === '--spawn' && (v === 'spawner' || v === 'bench')) {
+      if (v === 'spawner' && spawnerPath() === undefined) fail('--spawn spawner: dist/bench-spawner is not built (npm run prepare, with a C compiler)');
+      o.spawn = v;
+      i++;
     } else if (a === '--poll-cost') o.pollCost = true;
     else if (a === '--keep-env') o.keepEnv = true;
     else if (a === '--phases' && v !== undefined) {
@@ -213,7 +236,7 @@ function parseArgs(argv: string[]): Options {
       if (bad.length > 0 || list.length === 0) fail(`--phases: unknown phase ${JSON.stringify(bad[0] ?? v)} (expected a comma list of ${PHASES.join(', ')})`);
       o.phases = PHASES.filter((x) => list.includes(x));
       i++;
-    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
+    } else fail(`unknown or bad argument ${JSON.stringify(a)} (expected --nodes N, --events N, --idle-s S, --profile lan|local, --only rumor|serf, --poll log|watch|legacy, --spawn spawner|bench, --poll-cost, --keep-env, --phases ${PHASES.join(',')})`);
   }
   return o;
 }
@@ -420,7 +443,15 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
   const n = opts.nodes;
   const notes: string[] = [];
   process.stderr.write(`[${d.name}] starting ${n} agents\n`);
-  const run = await startAll(d, ports, n, opts.poll, notes);
+  const spawnerBin = spawnerPath();
+  const spawner = opts.spawn === 'spawner' && spawnerBin !== undefined ? new Spawner(spawnerBin) : undefined;
+  let run: Running;
+  try {
+    run = await startAll(d, ports, n, opts.poll, notes, spawner);
+  } catch (e) {
+    spawner?.close();
+    throw e;
+  }
   const gossipPorts = ports.gossip;
   const all = Array.from({ length: n }, (_, i) => i);
   try {
@@ -451,6 +482,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       } else notes.push('iptables accounting unavailable: idle traffic not measured');
     }
     const rss = all.map((i) => treeRssMb(run.children[i].pid));
+    const pss = all.map((i) => treePssMb(run.children[i].pid));
     let crash: number | undefined;
     if (on('crash')) {
       process.stderr.write(`[${d.name}] crash detection\n`);
@@ -494,6 +526,7 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       idle_bytes_per_s_per_node: round(idle, 0),
       idle_packets_per_s_per_node: round(idlePackets),
       rss_mb_per_agent: round(rss.reduce((a, b) => a + b, 0) / rss.length)!,
+      pss_mb_per_agent: round(pss.reduce((a, b) => a + b, 0) / pss.length),
       silent_detect_ms: round(silent),
       stall_false_positives: on('stall') ? stall.fp : null,
       stall_false_failed: on('stall') ? stall.failed : null,
@@ -506,7 +539,9 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
       query_all_ms: round(quantile([...queryLat].sort((a, b) => a - b), 0.5)),
       query_all_latencies_ms: queryLat.map((x) => round(x)!),
       detect: opts.poll,
-      bench_cpu_start_ms: round(run.benchCpuAtUp - run.benchCpuAtSpawn + run.watcherCpuMs)!,
+      spawn: opts.spawn,
+      ...(run.spawnerCpuMs === undefined ? {} : { spawner_cpu_start_ms: round(run.spawnerCpuMs) }),
+      bench_cpu_start_ms: round(run.benchCpuAtUp - run.benchCpuAtSpawn + run.watcherCpuMs + (run.spawnerCpuMs ?? 0))!,
       bench_cpu_join_ms: joined ? round(benchCpuAtJoin - run.benchCpuAtUp) : null,
       start_requests: run.startRequests.reduce((a, b) => a + b, 0),
       start_requests_per_s: round(run.startRequests.reduce((a, b) => a + b, 0) / ((run.lastUp - run.firstSpawn) / 1000), 0)!,
@@ -518,15 +553,16 @@ async function runSystem(d: Driver, dir: string, opts: Options, ports: PortPlan,
   } finally {
     d.close();
     await stopAll(run.children);
+    spawner?.close();
   }
 }
 
 function printTable(results: Record<string, Result>): void {
   const keys: (keyof Result)[] = [
     'join_ms', 'join_from_first_spawn_ms', 'agent_startup_ms', 'agent_startup_cpu_ms', 'agent_cpu_at_ready_line_ms', 'ready_line_to_answer_ms', 'ready_line_seen_after_ms', 'node_floor_cpu_ms', 'event_p50_ms', 'event_p100_ms', 'tag_update_ms', 'query_all_ms',
-    'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent',
+    'crash_detect_ms', 'idle_bytes_per_s_per_node', 'idle_packets_per_s_per_node', 'rss_mb_per_agent', 'pss_mb_per_agent',
     'silent_detect_ms', 'stall_false_positives', 'stall_false_failed', 'stall_recover_ms', 'restart_rejoin_ms',
-    'bench_spawn_ms', 'last_spawn_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
+    'bench_spawn_ms', 'last_spawn_ms', 'spawner_cpu_start_ms', 'bench_cpu_start_ms', 'bench_cpu_join_ms', 'start_requests', 'start_requests_per_s', 'join_requests', 'join_requests_max_per_agent',
     'members_query_agent_cpu_ms', 'members_query_bench_cpu_ms',
   ];
   const r = results.rumor;
@@ -542,7 +578,7 @@ function printTable(results: Record<string, Result>): void {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string => cells.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
   process.stdout.write(`\n${line(head)}\n${w.map((x) => '-'.repeat(x)).join('  ')}\n${rows.map(line).join('\n')}\n`);
-  process.stdout.write(`start and join detection: ${Object.entries(results).map(([name, res]) => `${name} ${res.detect}`).join(', ')}\n`);
+  process.stdout.write(`start and join detection: ${Object.entries(results).map(([name, res]) => `${name} ${res.detect}, spawned by ${res.spawn}`).join('; ')}\n`);
   for (const [name, res] of Object.entries(results)) for (const note of res.notes) process.stdout.write(`${name}: ${note}\n`);
 }
 

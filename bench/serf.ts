@@ -302,10 +302,10 @@ export interface SerfAgentSpec {
   snapshot?: string;
 }
 
-/** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
-export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
+/** The arguments of `serf agent` for `spec` (without `netns`). */
+export function serfArgs(spec: SerfAgentSpec): string[] {
   const host = spec.host ?? '127.0.0.1';
-  const args = [
+  return [
     'agent',
     `-node=${spec.name}`,
     `-bind=${host}:${spec.bindPort}`,
@@ -317,6 +317,11 @@ export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
     ...spec.join.map((j) => `-join=${j}`),
     ...(spec.snapshot === undefined ? [] : [`-snapshot=${spec.snapshot}`]),
   ];
+}
+
+/** Spawn `serf agent` for `spec` (stdout/stderr to `logFd` when given). */
+export function spawnSerf(spec: SerfAgentSpec, logFd?: number): ChildProcess {
+  const args = serfArgs(spec);
   const stdio: ['ignore', number | 'ignore', number | 'ignore'] = ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'];
   if (spec.netns !== undefined) return spawn('ip', ['netns', 'exec', spec.netns, 'serf', ...args], { stdio });
   return spawn('serf', args, { stdio });

@@ -7,11 +7,11 @@
  * N every 20 ms, as before. `measurePollCost` (`--poll-cost`) measures one members query's CPU,
  * to an agent and to this process.
  */
-import type { ChildProcess } from 'node:child_process';
-import { stopAll } from '../../src/cli/cluster.js';
+import { stopAll, type AgentProcess } from '../../src/cli/cluster.js';
 import { cpuMsOf } from '../startup.js';
 import type { Driver } from './cluster-drivers.js';
 import { type PortPlan, ReadyWatcher, startOnFreePorts } from './ports.js';
+import type { SpawnedProcess, Spawner } from './spawner.js';
 import { sleep, until, untilEachHolds } from './wait.js';
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -43,7 +43,7 @@ export async function joinEnd(d: Driver, n: number, poll: Poll, clock: () => num
 /** CPU (ms) of one members query: to the agent (its CPU over `COUNT` queries in a row, less
  *  its idle rate over the second just before) and to this process; medians over agents 1,
  *  N/2 and N − 1, asked one after the other, 2 s after the join. */
-export async function measurePollCost(d: Driver, children: readonly ChildProcess[], n: number): Promise<{ agent: number | null; bench: number | null }> {
+export async function measurePollCost(d: Driver, children: readonly AgentProcess[], n: number): Promise<{ agent: number | null; bench: number | null }> {
   const COUNT = 200;
   const agent: number[] = [];
   const bench: number[] = [];
@@ -71,7 +71,7 @@ export async function measurePollCost(d: Driver, children: readonly ChildProcess
 
 /** The agents of one system once every one has answered (bench/cluster.ts (a)). */
 export interface Running {
-  children: ChildProcess[];
+  children: AgentProcess[];
   startupMs: number[];
   startupCpuMs: number[];
   firstSpawn: number;
@@ -87,16 +87,21 @@ export interface Running {
   cpuAtLine: number[];
   lineToAnswerMs: number[];
   lineSeenAfterMs: number[];
+  /** Wall time (ms) spent in the spawns: this process's `spawn` calls, or with a spawner its
+   *  `posix_spawnp` calls (each returns once the child has exec'd). */
   spawnMs: number;
   /** When the last spawn call returned (ms, same clock as `firstSpawn`). */
   lastSpawnAt: number;
+  /** With a spawner: its CPU (ms) over the start. */
+  spawnerCpuMs?: number;
 }
 
-/** Spawn agent 0, wait for it, then spawn the others joining it; record start-up times. An
+/** Spawn agent 0, wait for it, then spawn the others joining it (through `spawner` when
+ *  given); record start-up times. An
  *  agent whose port was taken before it bound it is started again on new ports
  *  (support/ports.ts): its start-up time is that of the attempt that came up. */
-export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll, notes: string[]): Promise<Running> {
-  const children: ChildProcess[] = [];
+export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll, notes: string[], spawner?: Spawner): Promise<Running> {
+  const children: AgentProcess[] = [];
   const startupMs: number[] = [];
   const startupCpuMs: number[] = [];
   const startRequests: number[] = [];
@@ -105,30 +110,42 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll
   const lineSeenAfterMs: number[] = [];
   let spawnMs = 0;
   let lastSpawnAt = NaN;
-  // A spawn blocks this process until the child has exec'd (libuv), ~45 ms each at N = 50
-  // while the agents started before it take the cores: 49 back to back keep it from seeing
-  // any line or answer for ~2 s (`log` and `legacy` alike). `--poll watch` hands the lines and
-  // the one query to a process of its own (support/ready-watch.ts), which sees them at once,
-  // but its work during the spawns slows them (docs/results.md, sixteenth session, h35b).
+  // Without a spawner a spawn blocks this process until the child has exec'd (libuv), ~45 ms
+  // each at N = 50 while the agents started before it take the cores: 49 back to back keep it
+  // from seeing any line or answer for ~2 s (`log` and `legacy` alike). With one
+  // (support/spawner.ts) the spawner waits for the execs and this process reads the lines
+  // meanwhile. `--poll watch` hands the lines and the one query to a process of its own
+  // (support/ready-watch.ts), whose work during the spawns slows them (docs/results.md, h35b).
   let answeredLast = Number.NEGATIVE_INFINITY;
   const watcher = poll === 'watch' ? new ReadyWatcher() : undefined;
   await watcher?.ready;
   // The watcher's CPU counts as this process's (from here on, not its own start-up).
   const watcherCpu = (): number => (watcher === undefined ? 0 : cpuMsOf(watcher.pid));
   const watcherCpu0 = watcherCpu();
+  const spawnerCpu0 = cpuMsOf(spawner?.pid);
   const benchCpuAtSpawn = benchCpuMs();
   const firstSpawn = nowMs();
   const bootOne = async (i: number): Promise<void> => {
     const joinTo = i === 0 ? [] : [`127.0.0.1:${ports.gossip[0]}`];
-    const r = await startOnFreePorts({
+    const r = await startOnFreePorts<AgentProcess>({
       what: `${d.name} agent ${i}`,
-      spawn: () => {
-        const t = nowMs();
-        children[i] = d.spawn(i, joinTo);
-        spawnMs += nowMs() - t;
-        lastSpawnAt = nowMs();
-        return children[i];
-      },
+      spawn:
+        spawner === undefined
+          ? () => {
+              const t = nowMs();
+              children[i] = d.spawn(i, joinTo);
+              spawnMs += nowMs() - t;
+              lastSpawnAt = nowMs();
+              return children[i];
+            }
+          : async () => {
+              const c = await spawner.spawn(d.command(i, joinTo));
+              children[i] = c;
+              spawnMs += c.spawnReturnedAt - c.spawnedAt;
+              lastSpawnAt = Number.isNaN(lastSpawnAt) ? c.spawnReturnedAt : Math.max(lastSpawnAt, c.spawnReturnedAt);
+              return c;
+            },
+      spawnedAt: spawner === undefined ? undefined : (c) => (c as SpawnedProcess).spawnedAt,
       up: () => d.ping(i),
       reassign: () => d.reassign(i),
       logFile: d.logFile(i),
@@ -170,7 +187,8 @@ export async function startAll(d: Driver, ports: PortPlan, n: number, poll: Poll
     throw e;
   }
   const watcherCpuMs = watcherCpu() - watcherCpu0;
+  const spawnerCpuMs = spawner === undefined ? undefined : cpuMsOf(spawner.pid) - spawnerCpu0;
   watcher?.close();
   const lastUp = answeredLast;
-  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), watcherCpuMs, startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs, lastSpawnAt };
+  return { children, startupMs, startupCpuMs, firstSpawn, lastUp, benchCpuAtSpawn, benchCpuAtUp: benchCpuMs(), watcherCpuMs, startRequests, cpuAtLine, lineToAnswerMs, lineSeenAfterMs, spawnMs, lastSpawnAt, spawnerCpuMs };
 }

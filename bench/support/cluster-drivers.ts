@@ -10,8 +10,8 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnAgent } from '../../src/cli/cluster.js';
-import { SerfRpc, serfVersion, spawnSerf } from '../serf.js';
+import { agentCommand, spawnAgent, type AgentCommand, type AgentSpec } from '../../src/cli/cluster.js';
+import { SerfRpc, serfArgs, serfVersion, spawnSerf, type SerfAgentSpec } from '../serf.js';
 import { httpLines, writeQueryHandler, type QueryOps } from '../query-all.js';
 import type { TagOps } from '../tag-update.js';
 import { agentEnv } from '../startup.js';
@@ -31,6 +31,8 @@ export interface Driver {
   name: 'rumor' | 'serf';
   version: string;
   spawn(i: number, join: string[]): ChildProcess;
+  /** What `spawn` runs, for another process to spawn it (bench/support/spawner.ts). */
+  command(i: number, join: string[]): AgentCommand;
   /** Start agent i again, without join, on the same ports and snapshot (phase h). */
   restart(i: number): ChildProcess;
   /** Resolves when agent i answers a members query (the query the join phase polls with: an
@@ -88,22 +90,23 @@ export function rumorDriver(dir: string, opts: { profile: 'lan' | 'local'; keepE
   const get = (i: number, path: string): Promise<unknown> => httpJson(keepAlive, api[i], path);
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
   const queryHandler = writeQueryHandler(dir);
-  const spawn = (i: number, joinTo: string[]): ChildProcess =>
-    spawnAgent({
-      name: `n${i}`,
-      gossipPort: gossip[i],
-      apiPort: api[i],
-      join: joinTo,
-      profile: opts.profile,
-      handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
-      logFile: join(dir, `agent-${i}.log`),
-      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
-      env: agentEnv(opts.keepEnv === true),
-    });
+  const spec = (i: number, joinTo: string[]): AgentSpec => ({
+    name: `n${i}`,
+    gossipPort: gossip[i],
+    apiPort: api[i],
+    join: joinTo,
+    profile: opts.profile,
+    handlers: [`user=${handlers[i]}`, `query:bench=${queryHandler}`],
+    logFile: join(dir, `agent-${i}.log`),
+    extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    env: agentEnv(opts.keepEnv === true),
+  });
+  const spawn = (i: number, joinTo: string[]): ChildProcess => spawnAgent(spec(i, joinTo));
   return {
     name: 'rumor',
     version: `rumor ${version}`,
     spawn,
+    command: (i, joinTo) => agentCommand(spec(i, joinTo)),
     restart: (i) => spawn(i, []),
     ping: async (i) => void (await get(i, '/v1/members')),
     members: async (i) => {
@@ -135,10 +138,11 @@ export function serfDriver(dir: string, ports: PortPlan, handlers: string[], pro
   const { gossip, api: rpcPorts } = ports;
   const queryHandler = writeQueryHandler(dir);
   const logFile = (i: number): string => join(dir, `serf-${i}.log`);
+  const spec = (i: number, joinTo: string[]): SerfAgentSpec => ({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) });
   const spawnLogged = (i: number, joinTo: string[]): ChildProcess => {
     const fd = openSync(logFile(i), 'a');
     try {
-      return spawnSerf({ name: `n${i}`, bindPort: gossip[i], rpcPort: rpcPorts[i], join: joinTo, handler: handlers[i], queryHandler, profile, snapshot: join(dir, `snapshot-${i}`) }, fd);
+      return spawnSerf(spec(i, joinTo), fd);
     } finally {
       closeSync(fd);
     }
@@ -165,6 +169,7 @@ export function serfDriver(dir: string, ports: PortPlan, handlers: string[], pro
     name: 'serf',
     version: `serf ${serfVersion()}`,
     spawn: spawnLogged,
+    command: (i, joinTo) => ({ file: 'serf', args: serfArgs(spec(i, joinTo)), env: process.env, logFile: logFile(i) }),
     restart: (i) => {
       rpcs.get(i)?.close();
       rpcs.delete(i);

@@ -69,6 +69,21 @@ export function treeRssMb(pid: number | undefined): number {
   return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (treeRssMb(c) || 0), 0);
 }
 
+/** PSS (`/proc/PID/smaps_rollup` `Pss`) of a process and every process it keeps running, in MB:
+ *  its share of the host's memory, the file pages it shares with other processes (node's binary
+ *  and libraries, mapped by every agent of a host) divided among them. NaN when it is gone. */
+export function treePssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let own: number;
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    own = m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (treePssMb(c) || 0), 0);
+}
+
 function vmRssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

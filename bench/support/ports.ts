@@ -31,7 +31,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { lineInLog } from './log-line.js';
-import { freePorts } from '../../src/cli/cluster.js';
+import { freePorts, type AgentProcess } from '../../src/cli/cluster.js';
 
 /** Two ports per agent (gossip, and the API or RPC port), all distinct. */
 export class PortPlan {
@@ -77,11 +77,14 @@ export function lastLogLine(file: string): string {
   return lines.length === 0 ? '' : lines[lines.length - 1].slice(0, 300);
 }
 
-export interface StartSpec {
+export interface StartSpec<P extends AgentProcess = ChildProcess> {
   /** Who is started (for messages). */
   what: string;
-  /** Spawn the agent on its current ports. */
-  spawn(): ChildProcess;
+  /** Spawn the agent on its current ports (or have it spawned: bench/support/spawner.ts). */
+  spawn(): P | Promise<P>;
+  /** When the child was spawned (epoch ms), when another process spawned it later than this
+   *  process asked (bench/support/spawner.ts); default: just before `spawn` was called. */
+  spawnedAt?(child: P): number;
   /** Resolves when the agent answers; throws (or rejects) while it does not yet. */
   up(): Promise<void>;
   /** Give the agent new ports (`PortPlan.reassign`, and drop clients bound to the old ones). */
@@ -96,11 +99,11 @@ export interface StartSpec {
   /** Wait for a line of the agent's log matching this before asking `up` (see above). */
   readyLine?: RegExp;
   /** Called with the child as soon as its ready line is seen, before `up` is asked. */
-  onLine?(child: ChildProcess): void;
+  onLine?(child: P): void;
   /** Instead of watching the line and asking `up` here: hand the spawned child (and the log's
    *  size before the spawn) to a `ReadyWatcher` (support/ready-watch.ts), which does both in a
    *  process of its own. `up` is then not called. */
-  watch?(child: ChildProcess, from: number): Promise<WatchResult>;
+  watch?(child: P, from: number): Promise<WatchResult>;
 }
 
 /** What the ready watcher reports for one spawn (support/ready-watch.ts). */
@@ -160,9 +163,9 @@ export class ReadyWatcher {
  *  log's modification time then (when the line was written, if nothing was written after it,
  *  to the kernel's clock tick); `reason` of a timeout:
  *  what did not happen in time. */
-export type Started =
-  | { type: 'up'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number; watched?: WatchResult & { type: 'up' } }
-  | { type: 'timeout'; child: ChildProcess; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
+export type Started<P extends AgentProcess = ChildProcess> =
+  | { type: 'up'; child: P; t0: number; attempts: number; notes: string[]; requests: number; lineAt?: number; lineWrittenAt?: number; watched?: WatchResult & { type: 'up' } }
+  | { type: 'timeout'; child: P; t0: number; attempts: number; notes: string[]; requests: number; reason: string };
 
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -173,11 +176,11 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
  * attempt that came up was spawned. A still-running agent that does not answer within
  * `timeoutMs` is returned as `timeout` (the caller notes it, as before).
  */
-export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
+export async function startOnFreePorts<P extends AgentProcess = ChildProcess>(spec: StartSpec<P>): Promise<Started<P>> {
   const attempts = spec.attempts ?? 4;
   const notes: string[] = [];
   const count = { requests: 0 };
-  const counted: StartSpec = {
+  const counted: StartSpec<P> = {
     ...spec,
     up: () => {
       count.requests++;
@@ -186,8 +189,9 @@ export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
   };
   for (let k = 1; ; k++) {
     const from = spec.readyLine === undefined && spec.watch === undefined ? 0 : sizeOf(spec.logFile);
-    const t0 = nowMs();
-    const child = spec.spawn();
+    const asked = nowMs();
+    const child = await spec.spawn();
+    const t0 = spec.spawnedAt?.(child) ?? asked;
     if (spec.watch !== undefined) {
       const w = await watchOrExit(child, spec.watch(child, from));
       if (typeof w !== 'string' && w.type === 'up') {
@@ -217,7 +221,7 @@ export async function startOnFreePorts(spec: StartSpec): Promise<Started> {
 }
 
 /** 'up', 'timeout', or the exit code / signal of a child that exited before answering. */
-async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 'timeout' | string> {
+async function upOrExit<P extends AgentProcess>(child: P, spec: StartSpec<P>): Promise<'up' | 'timeout' | string> {
   let exit: string | undefined;
   const onExit = (code: number | null, sig: NodeJS.Signals | null): void => {
     exit = `exit ${code ?? sig ?? '?'}`;
@@ -242,7 +246,7 @@ async function upOrExit(child: ChildProcess, spec: StartSpec): Promise<'up' | 't
 }
 
 /** The watcher's report, or the exit of a child that ended first (`exit CODE`). */
-async function watchOrExit(child: ChildProcess, report: Promise<WatchResult>): Promise<WatchResult | string> {
+async function watchOrExit(child: AgentProcess, report: Promise<WatchResult>): Promise<WatchResult | string> {
   let onExit: () => void = () => undefined;
   const exited = new Promise<string>((r) => {
     onExit = () => r(`exit ${child.exitCode ?? child.signalCode ?? '?'}`);
@@ -265,7 +269,7 @@ const sizeOf = (file: string): number => {
 };
 
 /** `lineInLog`'s end-of-writer watch for a child process: its exit (at once when it has exited). */
-const childExit = (child: ChildProcess) => (notify: () => void): (() => void) => {
+const childExit = (child: AgentProcess) => (notify: () => void): (() => void) => {
   if (child.exitCode !== null || child.signalCode !== null) {
     notify();
     return () => {};
@@ -276,7 +280,7 @@ const childExit = (child: ChildProcess) => (notify: () => void): (() => void) =>
 
 /** With `readyLine`: wait for the line (from byte `from` of the log), then ask `up`, again
  *  every `everyMs` until it answers (a note says how many tries that took when more than one). */
-async function lineThenUp(child: ChildProcess, spec: StartSpec, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number; lineWrittenAt: number } | { type: 'timeout'; reason: string } | string> {
+async function lineThenUp<P extends AgentProcess>(child: P, spec: StartSpec<P>, re: RegExp, from: number, notes: string[]): Promise<{ type: 'up'; lineAt: number; lineWrittenAt: number } | { type: 'timeout'; reason: string } | string> {
   const deadline = Date.now() + spec.timeoutMs;
   const r = await lineInLog(spec.logFile, from, re, deadline, childExit(child));
   const exit = (): string => `exit ${child.exitCode ?? child.signalCode ?? '?'}`;

@@ -108,17 +108,50 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-/** Spawn `rumor agent ...` for `spec` (killed when this process exits) as an installed agent
- *  starts: through the `rumor` launcher script next to bin/rumor.js (it puts the agent's node
- *  flags on node's command line and `exec`s node with this process's binary, `RUMOR_NODE`: the
- *  child's pid is the agent's); `node bin/rumor.js` for a build without that script. */
-export function spawnAgent(spec: AgentSpec): ChildProcess {
-  const fd = spec.logFile ? openSync(spec.logFile, 'a') : undefined;
+/** How to start one agent's process: what `spawnAgent` spawns, and what a bench hands to a
+ *  process that spawns for it (bench/support/spawner.ts). */
+export interface AgentCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** File receiving the child's stdout and stderr (appended to; default: discarded). */
+  logFile?: string;
+}
+
+/** What the helpers here (and the benches) use of an agent's process: a `ChildProcess`, or a
+ *  child another process started (bench/support/spawner.ts `SpawnedProcess`). */
+export interface AgentProcess {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(signal?: NodeJS.Signals | number): boolean;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  off(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+}
+
+/** The command that starts `rumor agent ...` for `spec` as an installed agent starts: through
+ *  the `rumor` launcher script next to bin/rumor.js (it puts the agent's node flags on node's
+ *  command line and `exec`s node with this process's binary, `RUMOR_NODE`: the child's pid is
+ *  the agent's); `node bin/rumor.js` for a build without that script. */
+export function agentCommand(spec: AgentSpec): AgentCommand {
   const bin = rumorBin();
   const script = join(dirname(bin), 'rumor');
-  const child = spawn(existsSync(script) ? '/bin/sh' : process.execPath, [existsSync(script) ? script : bin, ...agentArgs(spec)], {
-    stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+  const viaScript = existsSync(script);
+  return {
+    file: viaScript ? '/bin/sh' : process.execPath,
+    args: [viaScript ? script : bin, ...agentArgs(spec)],
     env: { RUMOR_NODE: process.execPath, ...process.env, ...spec.env },
+    logFile: spec.logFile,
+  };
+}
+
+/** Spawn `rumor agent ...` for `spec` (`agentCommand`; killed when this process exits). */
+export function spawnAgent(spec: AgentSpec): ChildProcess {
+  const cmd = agentCommand(spec);
+  const fd = cmd.logFile ? openSync(cmd.logFile, 'a') : undefined;
+  const child = spawn(cmd.file, cmd.args, {
+    stdio: ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+    env: cmd.env,
     // Own process group: Ctrl-C in the terminal reaches only the parent, which then stops
     // the agents itself (one SIGTERM each, not SIGINT and SIGTERM).
     detached: true,
@@ -130,14 +163,14 @@ export function spawnAgent(spec: AgentSpec): ChildProcess {
 }
 
 /** Resolve with the exit code (or signal name) once `child` has exited. */
-export function exited(child: ChildProcess): Promise<number | string> {
+export function exited(child: AgentProcess): Promise<number | string> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   if (child.signalCode !== null) return Promise.resolve(child.signalCode);
   return new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
 }
 
 /** SIGTERM every child still running, wait up to `graceMs`, then SIGKILL the rest. */
-export async function stopAll(children: readonly ChildProcess[], graceMs = 5000): Promise<(number | string)[]> {
+export async function stopAll(children: readonly AgentProcess[], graceMs = 5000): Promise<(number | string)[]> {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   const timer = setTimeout(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
