@@ -105,6 +105,37 @@ function limitsFor(seenTtlMs: number, payloadTtlMs: number, maxEntries: number, 
 const INITIAL_CAPACITY = 4;
 const SECOND_CAPACITY = 12;
 
+/** Past this many entries (the flat ring's growth beyond 4,096) the cache is *chunked*: the
+ *  ring becomes a list of chunks of CHUNK entries each, and the id index 16 `Map`s by the
+ *  id's last character. A chunk is added (or the oldest one, emptied, reused) as the cache
+ *  fills, so no add copies the ring or rehashes the whole index: a flat ring's growth at
+ *  58,839 entries cost 2–3 ms and the one `Map`'s rehash at 32,768 1–2.4 ms, five caches of
+ *  one process in the same turn (docs/results.md, h35f); a chunk costs one allocation of
+ *  64 KiB and a shard's rehash 1/16 of the whole. A simulated node never holds this many. */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+/** Shards of a chunked cache's id index (a power of two). */
+const SHARDS = 16;
+
+type Ref = MsgId | Uint8Array | ArrayBufferLike | undefined;
+
+/** A chunked cache's ring and index (see CHUNK). Entry slot `s` (the oldest's is `head`, in
+ *  the first chunk) is at `2 × (s & CHUNK_MASK)` of chunk `s >>> CHUNK_BITS`. */
+interface Chunked {
+  /** Two slots per entry, as `refs`. */
+  readonly r: Ref[][];
+  /** Two slots per entry, as `nums` (typed: a chunk is never copied by the scavenger). */
+  readonly n: Float64Array[];
+  /** id → entry number, by `shardOf(id)`. */
+  readonly ix: Map<MsgId, number>[];
+}
+
+/** The index shard of `id`: its last character (a digest's byte in the runtime; 0 for ''). */
+function shardOf(id: MsgId): number {
+  return id.charCodeAt(id.length - 1) & (SHARDS - 1);
+}
+
 /** The cache and id `has` answered false for last, while that cache added nothing since:
  *  `add` of that id (Plumtree's validate-then-remember of a new id) skips its own lookup.
  *  Module-wide, not a field: no memory per cache (the simulator holds 10^6 of them). */
@@ -119,7 +150,7 @@ export class SeenCache {
   /** Two slots per entry: id, and its payload (undefined once dropped or never kept) as the
    *  payload's `ArrayBuffer` (its span in `nums`), or the payload itself when its span or
    *  its round does not fit. */
-  private refs: (MsgId | Uint8Array | ArrayBufferLike | undefined)[] = [];
+  private refs: Ref[] = [];
   /** Two slots per entry: time first seen, and the round with the payload's span in its
    *  buffer (≥ 0: see SPAN) or −1 − round (the payload object kept, or none). Numbers only
    *  (unboxed). */
@@ -144,6 +175,8 @@ export class SeenCache {
    *  checked before the ring, whose two arrays are two more memory accesses (a simulated
    *  node's cache is rarely in the processor's cache). */
   private newest: MsgId | undefined = undefined;
+  /** The ring and index once chunked (then `refs`, `nums`, `cap` and `index` are unused). */
+  private big: Chunked | null = null;
   private gcArmed = false;
   private readonly lim: CacheLimits;
 
@@ -169,6 +202,7 @@ export class SeenCache {
    *  with `nextNumber` at its last flush). */
   numberOf(id: MsgId): number {
     if (this.count > 0 && id === this.newest) return this.headNo + this.count - 1;
+    if (this.big !== null) return this.big.ix[shardOf(id)].get(id) ?? -1;
     if (this.index !== null) return this.index.get(id) ?? -1;
     const s = this.find(id);
     if (s < 0) return -1;
@@ -191,21 +225,43 @@ export class SeenCache {
     missedIn = null;
     const lim = this.lim;
     if (this.count === lim.maxEntries) this.dropOldest();
-    else if (this.count === this.cap) this.grow();
-    let s = this.head + this.count;
-    if (s >= this.cap) s -= this.cap;
+    else if (this.count === this.cap && this.big === null) this.grow();
     const keep = payload !== undefined && lim.payloadTtlMs > 0;
-    this.refs[2 * s] = id;
-    this.nums[2 * s] = now;
+    let ref: Ref;
+    let num: number;
     if (!keep) {
-      this.refs[2 * s + 1] = undefined;
-      this.nums[2 * s + 1] = unpacked(round);
+      ref = undefined;
+      num = unpacked(round);
     } else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET && round >= 0 && round < MAX_PACKED_ROUND && Number.isInteger(round)) {
-      this.refs[2 * s + 1] = payload.buffer;
-      this.nums[2 * s + 1] = round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength;
+      ref = payload.buffer;
+      num = round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength;
     } else {
-      this.refs[2 * s + 1] = payload;
-      this.nums[2 * s + 1] = unpacked(round);
+      ref = payload;
+      num = unpacked(round);
+    }
+    const no = this.headNo + this.count;
+    const b = this.big;
+    if (b === null) {
+      let s = this.head + this.count;
+      if (s >= this.cap) s -= this.cap;
+      this.refs[2 * s] = id;
+      this.refs[2 * s + 1] = ref;
+      this.nums[2 * s] = now;
+      this.nums[2 * s + 1] = num;
+    } else {
+      const s = this.head + this.count;
+      const c = s >>> CHUNK_BITS;
+      if (c === b.r.length) {
+        b.r.push(new Array<Ref>(2 * CHUNK).fill(undefined));
+        b.n.push(new Float64Array(2 * CHUNK));
+      }
+      const o = 2 * (s & CHUNK_MASK);
+      const r = b.r[c];
+      const n = b.n[c];
+      r[o] = id;
+      r[o + 1] = ref;
+      n[o] = now;
+      n[o + 1] = num;
     }
     this.count++;
     this.newest = id;
@@ -214,7 +270,8 @@ export class SeenCache {
       this.payBytes += payload.byteLength;
       if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
     } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
-    if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
+    if (b !== null) b.ix[shardOf(id)].set(id, no);
+    else if (this.index !== null) this.index.set(id, no);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
   }
@@ -228,7 +285,7 @@ export class SeenCache {
   /** The round `id` was cached with (0 if unknown). */
   round(id: MsgId): number {
     const s = this.find(id);
-    return s < 0 ? 0 : roundOf(this.nums[2 * s + 1]);
+    return s < 0 ? 0 : roundOf(this.num(s, 1));
   }
 
   /** A read-only hint for a driver that loads a coming input's state ahead of it (the
@@ -248,7 +305,7 @@ export class SeenCache {
     if (this.count === 0) return 0;
     const s = this.slot(this.count - 1);
     // Compared, not returned: a small integer, where a double would be boxed per call.
-    return (this.nums[2 * s] >= 0 ? 1 : 0) + (this.refs[2 * s] === undefined ? 0 : 1);
+    return (this.num(s, 0) >= 0 ? 1 : 0) + (this.ref(s, 0) === undefined ? 0 : 1);
   }
 
   /** Number of remembered ids. */
@@ -270,7 +327,7 @@ export class SeenCache {
   forEachPayload(fn: (id: MsgId, round: number) => void): void {
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, roundOf(this.nums[2 * s + 1]));
+      if (this.ref(s, 1) !== undefined) fn(this.ref(s, 0) as MsgId, roundOf(this.num(s, 1)));
     }
   }
 
@@ -278,17 +335,17 @@ export class SeenCache {
   gc(now: number): void {
     this.dropPayloads(true, now);
     const ttl = this.lim.seenTtlMs;
-    while (this.count > 0 && this.nums[2 * this.head] + ttl <= now) this.dropOldest();
+    while (this.count > 0 && this.num(this.head, 0) + ttl <= now) this.dropOldest();
   }
 
   /** Earliest time at which some entry expires; Infinity when empty. */
   nextExpiry(): number {
     if (this.count === 0) return Infinity;
-    let t = this.nums[2 * this.head] + this.lim.seenTtlMs;
+    let t = this.num(this.head, 0) + this.lim.seenTtlMs;
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.refs[2 * s + 1] === undefined) continue;
-      t = Math.min(t, this.nums[2 * s] + this.lim.payloadTtlMs);
+      if (this.ref(s, 1) === undefined) continue;
+      t = Math.min(t, this.num(s, 0) + this.lim.payloadTtlMs);
       break;
     }
     return t;
@@ -312,28 +369,52 @@ export class SeenCache {
 
   /** The payload kept at ring slot `s`, if any (a view made from its buffer and span). */
   private payloadAt(s: number): Uint8Array | undefined {
-    const p = this.refs[2 * s + 1];
+    const p = this.ref(s, 1);
     if (p === undefined) return undefined;
-    const v = this.nums[2 * s + 1];
+    const v = this.num(s, 1);
     return v < 0 ? (p as Uint8Array) : new Uint8Array(p as ArrayBufferLike, Math.floor(v / SPAN) % MAX_SPAN_OFFSET, v % SPAN);
   }
 
   /** The length of the payload kept at ring slot `s` (0: none). */
   private payloadLength(s: number): number {
-    const p = this.refs[2 * s + 1];
+    const p = this.ref(s, 1);
     if (p === undefined) return 0;
-    const v = this.nums[2 * s + 1];
+    const v = this.num(s, 1);
     return v < 0 ? (p as Uint8Array).byteLength : v % SPAN;
   }
 
-  /** Ring slot of the `i`-th oldest entry. */
+  /** Ring slot of the `i`-th oldest entry (a chunked ring's slots do not wrap). */
   private slot(i: number): number {
     const s = this.head + i;
-    return s >= this.cap ? s - this.cap : s;
+    return s < this.cap || this.big !== null ? s : s - this.cap;
+  }
+
+  /** Slot `k` (0: id, 1: payload) of the entry at ring slot `s`'s `refs`. */
+  private ref(s: number, k: number): Ref {
+    const b = this.big;
+    return b === null ? this.refs[2 * s + k] : b.r[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k];
+  }
+
+  /** The same for `nums` (0: time first seen, 1: round and span). */
+  private num(s: number, k: number): number {
+    const b = this.big;
+    return b === null ? this.nums[2 * s + k] : b.n[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k];
+  }
+
+  /** Clear slot `k` of the entry at ring slot `s`'s `refs`. */
+  private clearRef(s: number, k: number): void {
+    const b = this.big;
+    if (b === null) this.refs[2 * s + k] = undefined;
+    else b.r[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k] = undefined;
   }
 
   /** Ring slot of `id`, or -1. */
   private find(id: MsgId): number {
+    const b = this.big;
+    if (b !== null) {
+      const no = b.ix[shardOf(id)].get(id);
+      return no === undefined ? -1 : this.head + no - this.headNo;
+    }
     if (this.index !== null) {
       const no = this.index.get(id);
       return no === undefined ? -1 : this.slot(no - this.headNo);
@@ -352,10 +433,10 @@ export class SeenCache {
   private dropPayloads(expired: boolean, now: number): void {
     while (this.payOff < this.count - (expired ? 0 : 1)) {
       const s = this.slot(this.payOff);
-      if (this.refs[2 * s + 1] !== undefined) {
-        if (expired ? this.nums[2 * s] + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
+      if (this.ref(s, 1) !== undefined) {
+        if (expired ? this.num(s, 0) + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
         this.payBytes -= this.payloadLength(s);
-        this.refs[2 * s + 1] = undefined;
+        this.clearRef(s, 1);
         this.payloads--;
       }
       this.payOff++;
@@ -365,20 +446,44 @@ export class SeenCache {
   /** Forget the oldest entry (and its payload). */
   private dropOldest(): void {
     const h = this.head;
-    const id = this.refs[2 * h] as MsgId;
-    if (this.refs[2 * h + 1] !== undefined) {
+    const id = this.ref(h, 0) as MsgId;
+    if (this.ref(h, 1) !== undefined) {
       this.payloads--;
       this.payBytes -= this.payloadLength(h);
     }
-    this.refs[2 * h] = undefined;
-    this.refs[2 * h + 1] = undefined;
-    this.head = h + 1 === this.cap ? 0 : h + 1;
+    this.clearRef(h, 0);
+    this.clearRef(h, 1);
     this.headNo++;
     this.count--;
     if (this.payOff > 0) this.payOff--;
-    if (this.index !== null) {
-      this.index.delete(id);
-      if (this.count === 0) this.index = null;
+    const b = this.big;
+    if (b === null) {
+      this.head = h + 1 === this.cap ? 0 : h + 1;
+      if (this.index !== null) {
+        this.index.delete(id);
+        if (this.count === 0) this.index = null;
+      }
+      return;
+    }
+    b.ix[shardOf(id)].delete(id);
+    if (this.count === 0) {
+      // Empty: back to the flat ring, which grows again from nothing.
+      this.big = null;
+      this.head = 0;
+      return;
+    }
+    if (h + 1 < CHUNK) {
+      this.head = h + 1;
+      return;
+    }
+    // The first chunk is empty: it becomes the spare at the end while the last one has less
+    // than a chunk's room left, else it goes.
+    this.head = 0;
+    const r = b.r.shift() as Ref[];
+    const n = b.n.shift() as Float64Array;
+    if (b.r.length * CHUNK - this.count < CHUNK) {
+      b.r.push(r);
+      b.n.push(n);
     }
   }
 
@@ -386,7 +491,11 @@ export class SeenCache {
    *  to slot 0. */
   private grow(): void {
     const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap === INITIAL_CAPACITY ? SECOND_CAPACITY : this.cap + (this.cap >> 1));
-    const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
+    if (cap > CHUNK) {
+      this.chunk();
+      return;
+    }
+    const refs = new Array<Ref>(2 * cap).fill(undefined);
     const nums = new Array<number>(2 * cap).fill(0);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
@@ -399,6 +508,30 @@ export class SeenCache {
     this.nums = nums;
     this.cap = cap;
     this.head = 0;
+  }
+
+  /** Turn the full flat ring (at most CHUNK entries) into the first chunk, and the index
+   *  into its shards. */
+  private chunk(): void {
+    const r = new Array<Ref>(2 * CHUNK).fill(undefined);
+    const n = new Float64Array(2 * CHUNK);
+    const ix: Map<MsgId, number>[] = [];
+    for (let k = 0; k < SHARDS; k++) ix.push(new Map());
+    for (let i = 0; i < this.count; i++) {
+      const s = this.slot(i);
+      const id = this.refs[2 * s] as MsgId;
+      r[2 * i] = id;
+      r[2 * i + 1] = this.refs[2 * s + 1];
+      n[2 * i] = this.nums[2 * s];
+      n[2 * i + 1] = this.nums[2 * s + 1];
+      ix[shardOf(id)].set(id, this.headNo + i);
+    }
+    this.big = { r: [r], n: [n], ix };
+    this.refs = [];
+    this.nums = [];
+    this.cap = 0;
+    this.head = 0;
+    this.index = null;
   }
 
   private buildIndex(): void {
