@@ -28,6 +28,12 @@
  * `payOff` counts the head entries whose payload is already dropped. Lookup by id is a linear
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
  * remembers a handful of ids: no hash table at all), and one `Map` id → entry number beyond.
+ * Past `CHUNK` (4,096) entries — a runtime node under load, never a simulated one — the cache
+ * is *chunked* (`Chunked`, h36f): the ring a list of 4,096-entry chunks (a chunk added as the
+ * cache fills, the oldest reused once emptied) and the index 16 `Map`s by the id's last
+ * character, so that no add pays a whole copy of the ring or a whole rehash of the index
+ * (each once cost 1–3 ms per cache at 30,000–60,000 entries, five caches of one process in the
+ * same turn); it goes back to the flat ring when it empties.
  * Garbage collection runs on the `pt-cache-gc` timer, which a machine keeps armed only while
  * the cache is non-empty (`armGc` / `onGcTimer`).
  *
@@ -487,8 +493,8 @@ export class SeenCache {
     }
   }
 
-  /** Enlarge the full ring (4, 12, 18, 27, … ≈ 1.5×, at most `maxEntries`), oldest entry
-   *  to slot 0. */
+  /** Enlarge the full flat ring (4, 12, 18, 27, … ≈ 1.5×, at most `maxEntries`), oldest
+   *  entry to slot 0; past CHUNK entries, chunk it instead. */
   private grow(): void {
     const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap === INITIAL_CAPACITY ? SECOND_CAPACITY : this.cap + (this.cap >> 1));
     if (cap > CHUNK) {
