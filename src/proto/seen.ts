@@ -29,7 +29,7 @@
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
  * remembers a handful of ids: no hash table at all), and one `Map` id → entry number beyond.
  * Past `CHUNK` (4,096) entries — a runtime node under load, never a simulated one — the cache
- * is *chunked* (`Chunked`, h36f): the ring a list of 4,096-entry chunks (a chunk added as the
+ * is *chunked* (seen-chunked.ts, h36f): the ring a list of 4,096-entry chunks (a chunk added as the
  * cache fills, the oldest reused once emptied) and the index 16 `Map`s by the id's last
  * character, so that no add pays a whole copy of the ring or a whole rehash of the index
  * (each once cost 1–3 ms per cache at 30,000–60,000 entries, five caches of one process in the
@@ -50,6 +50,7 @@
  * `seenTtlMs` well above the time a message can stay in flight (including GRAFT recovery).
  */
 import type { BroadcastTimer, ConfigResult, MsgId } from './types.js';
+import { CHUNK, chunkClearRef, chunkNum, chunkRef, chunkRetire, chunkWrite, newChunked, shardOf, type Chunked, type Ref } from './seen-chunked.js';
 
 /** The only timer a cache needs; immutable and shared by every machine. */
 export const CACHE_GC_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-cache-gc' });
@@ -111,37 +112,6 @@ function limitsFor(seenTtlMs: number, payloadTtlMs: number, maxEntries: number, 
 const INITIAL_CAPACITY = 4;
 const SECOND_CAPACITY = 12;
 
-/** Past this many entries (the flat ring's growth beyond 4,096) the cache is *chunked*: the
- *  ring becomes a list of chunks of CHUNK entries each, and the id index 16 `Map`s by the
- *  id's last character. A chunk is added (or the oldest one, emptied, reused) as the cache
- *  fills, so no add copies the ring or rehashes the whole index: a flat ring's growth at
- *  58,839 entries cost 2–3 ms and the one `Map`'s rehash at 32,768 1–2.4 ms, five caches of
- *  one process in the same turn (docs/results.md, h35f); a chunk costs one allocation of
- *  64 KiB and a shard's rehash 1/16 of the whole. A simulated node never holds this many. */
-const CHUNK_BITS = 12;
-const CHUNK = 1 << CHUNK_BITS;
-const CHUNK_MASK = CHUNK - 1;
-/** Shards of a chunked cache's id index (a power of two). */
-const SHARDS = 16;
-
-type Ref = MsgId | Uint8Array | ArrayBufferLike | undefined;
-
-/** A chunked cache's ring and index (see CHUNK). Entry slot `s` (the oldest's is `head`, in
- *  the first chunk) is at `2 × (s & CHUNK_MASK)` of chunk `s >>> CHUNK_BITS`. */
-interface Chunked {
-  /** Two slots per entry, as `refs`. */
-  readonly r: Ref[][];
-  /** Two slots per entry, as `nums` (typed: a chunk is never copied by the scavenger). */
-  readonly n: Float64Array[];
-  /** id → entry number, by `shardOf(id)`. */
-  readonly ix: Map<MsgId, number>[];
-}
-
-/** The index shard of `id`: its last character (a digest's byte in the runtime; 0 for ''). */
-function shardOf(id: MsgId): number {
-  return id.charCodeAt(id.length - 1) & (SHARDS - 1);
-}
-
 /** The cache and id `has` answered false for last, while that cache added nothing since:
  *  `add` of that id (Plumtree's validate-then-remember of a new id) skips its own lookup.
  *  Module-wide, not a field: no memory per cache (the simulator holds 10^6 of them). */
@@ -181,7 +151,8 @@ export class SeenCache {
    *  checked before the ring, whose two arrays are two more memory accesses (a simulated
    *  node's cache is rarely in the processor's cache). */
   private newest: MsgId | undefined = undefined;
-  /** The ring and index once chunked (then `refs`, `nums`, `cap` and `index` are unused). */
+  /** The ring and index once chunked (seen-chunked.ts; `refs`, `nums`, `cap` and `index`
+   *  unused then): the flat ring's methods below go there first when it is set. */
   private big: Chunked | null = null;
   private gcArmed = false;
   private readonly lim: CacheLimits;
@@ -231,43 +202,22 @@ export class SeenCache {
     missedIn = null;
     const lim = this.lim;
     if (this.count === lim.maxEntries) this.dropOldest();
-    else if (this.count === this.cap && this.big === null) this.grow();
+    else if (this.count === this.cap) this.grow(); // never when chunked (`cap` 0, `count` > 0)
+    if (this.big !== null) return this.addChunked(this.big, id, now, payload, round);
+    let s = this.head + this.count;
+    if (s >= this.cap) s -= this.cap;
     const keep = payload !== undefined && lim.payloadTtlMs > 0;
-    let ref: Ref;
-    let num: number;
+    this.refs[2 * s] = id;
+    this.nums[2 * s] = now;
     if (!keep) {
-      ref = undefined;
-      num = unpacked(round);
+      this.refs[2 * s + 1] = undefined;
+      this.nums[2 * s + 1] = unpacked(round);
     } else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET && round >= 0 && round < MAX_PACKED_ROUND && Number.isInteger(round)) {
-      ref = payload.buffer;
-      num = round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength;
+      this.refs[2 * s + 1] = payload.buffer;
+      this.nums[2 * s + 1] = round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength;
     } else {
-      ref = payload;
-      num = unpacked(round);
-    }
-    const no = this.headNo + this.count;
-    const b = this.big;
-    if (b === null) {
-      let s = this.head + this.count;
-      if (s >= this.cap) s -= this.cap;
-      this.refs[2 * s] = id;
-      this.refs[2 * s + 1] = ref;
-      this.nums[2 * s] = now;
-      this.nums[2 * s + 1] = num;
-    } else {
-      const s = this.head + this.count;
-      const c = s >>> CHUNK_BITS;
-      if (c === b.r.length) {
-        b.r.push(new Array<Ref>(2 * CHUNK).fill(undefined));
-        b.n.push(new Float64Array(2 * CHUNK));
-      }
-      const o = 2 * (s & CHUNK_MASK);
-      const r = b.r[c];
-      const n = b.n[c];
-      r[o] = id;
-      r[o + 1] = ref;
-      n[o] = now;
-      n[o + 1] = num;
+      this.refs[2 * s + 1] = payload;
+      this.nums[2 * s + 1] = unpacked(round);
     }
     this.count++;
     this.newest = id;
@@ -276,8 +226,7 @@ export class SeenCache {
       this.payBytes += payload.byteLength;
       if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
     } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
-    if (b !== null) b.ix[shardOf(id)].set(id, no);
-    else if (this.index !== null) this.index.set(id, no);
+    if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
   }
@@ -395,30 +344,20 @@ export class SeenCache {
     return s < this.cap || this.big !== null ? s : s - this.cap;
   }
 
-  /** Slot `k` (0: id, 1: payload) of the entry at ring slot `s`'s `refs`. */
+  /** Slot `k` (0: id, 1: payload) of the entry at ring slot `s`, flat or chunked. */
   private ref(s: number, k: number): Ref {
-    const b = this.big;
-    return b === null ? this.refs[2 * s + k] : b.r[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k];
+    return this.big === null ? this.refs[2 * s + k] : chunkRef(this.big, s, k);
   }
 
-  /** The same for `nums` (0: time first seen, 1: round and span). */
+  /** The same in `nums` (0: time first seen, 1: round and span). */
   private num(s: number, k: number): number {
-    const b = this.big;
-    return b === null ? this.nums[2 * s + k] : b.n[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k];
-  }
-
-  /** Clear slot `k` of the entry at ring slot `s`'s `refs`. */
-  private clearRef(s: number, k: number): void {
-    const b = this.big;
-    if (b === null) this.refs[2 * s + k] = undefined;
-    else b.r[s >>> CHUNK_BITS][2 * (s & CHUNK_MASK) + k] = undefined;
+    return this.big === null ? this.nums[2 * s + k] : chunkNum(this.big, s, k);
   }
 
   /** Ring slot of `id`, or -1. */
   private find(id: MsgId): number {
-    const b = this.big;
-    if (b !== null) {
-      const no = b.ix[shardOf(id)].get(id);
+    if (this.big !== null) {
+      const no = this.big.ix[shardOf(id)].get(id);
       return no === undefined ? -1 : this.head + no - this.headNo;
     }
     if (this.index !== null) {
@@ -437,12 +376,16 @@ export class SeenCache {
   /** Drop payloads oldest first (their ids stay): those past the payload TTL at `now` when
    *  `expired`, else while their sum is over `maxPayloadBytes`. Never the newest payload. */
   private dropPayloads(expired: boolean, now: number): void {
+    if (this.big !== null) {
+      this.dropPayloadsChunked(this.big, expired, now);
+      return;
+    }
     while (this.payOff < this.count - (expired ? 0 : 1)) {
       const s = this.slot(this.payOff);
-      if (this.ref(s, 1) !== undefined) {
-        if (expired ? this.num(s, 0) + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
+      if (this.refs[2 * s + 1] !== undefined) {
+        if (expired ? this.nums[2 * s] + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
         this.payBytes -= this.payloadLength(s);
-        this.clearRef(s, 1);
+        this.refs[2 * s + 1] = undefined;
         this.payloads--;
       }
       this.payOff++;
@@ -451,45 +394,25 @@ export class SeenCache {
 
   /** Forget the oldest entry (and its payload). */
   private dropOldest(): void {
+    if (this.big !== null) {
+      this.dropOldestChunked(this.big);
+      return;
+    }
     const h = this.head;
-    const id = this.ref(h, 0) as MsgId;
-    if (this.ref(h, 1) !== undefined) {
+    const id = this.refs[2 * h] as MsgId;
+    if (this.refs[2 * h + 1] !== undefined) {
       this.payloads--;
       this.payBytes -= this.payloadLength(h);
     }
-    this.clearRef(h, 0);
-    this.clearRef(h, 1);
+    this.refs[2 * h] = undefined;
+    this.refs[2 * h + 1] = undefined;
+    this.head = h + 1 === this.cap ? 0 : h + 1;
     this.headNo++;
     this.count--;
     if (this.payOff > 0) this.payOff--;
-    const b = this.big;
-    if (b === null) {
-      this.head = h + 1 === this.cap ? 0 : h + 1;
-      if (this.index !== null) {
-        this.index.delete(id);
-        if (this.count === 0) this.index = null;
-      }
-      return;
-    }
-    b.ix[shardOf(id)].delete(id);
-    if (this.count === 0) {
-      // Empty: back to the flat ring, which grows again from nothing.
-      this.big = null;
-      this.head = 0;
-      return;
-    }
-    if (h + 1 < CHUNK) {
-      this.head = h + 1;
-      return;
-    }
-    // The first chunk is empty: it becomes the spare at the end while the last one has less
-    // than a chunk's room left, else it goes.
-    this.head = 0;
-    const r = b.r.shift() as Ref[];
-    const n = b.n.shift() as Float64Array;
-    if (b.r.length * CHUNK - this.count < CHUNK) {
-      b.r.push(r);
-      b.n.push(n);
+    if (this.index !== null) {
+      this.index.delete(id);
+      if (this.count === 0) this.index = null;
     }
   }
 
@@ -516,28 +439,78 @@ export class SeenCache {
     this.head = 0;
   }
 
-  /** Turn the full flat ring (at most CHUNK entries) into the first chunk, and the index
-   *  into its shards. */
+  // The chunked ring's versions of `add`, `dropPayloads` and `dropOldest` (seen-chunked.ts).
+
+  /** Turn the full flat ring (at most CHUNK entries) into the first chunk, the index into
+   *  its shards. */
   private chunk(): void {
-    const r = new Array<Ref>(2 * CHUNK).fill(undefined);
-    const n = new Float64Array(2 * CHUNK);
-    const ix: Map<MsgId, number>[] = [];
-    for (let k = 0; k < SHARDS; k++) ix.push(new Map());
+    const b = newChunked();
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       const id = this.refs[2 * s] as MsgId;
-      r[2 * i] = id;
-      r[2 * i + 1] = this.refs[2 * s + 1];
-      n[2 * i] = this.nums[2 * s];
-      n[2 * i + 1] = this.nums[2 * s + 1];
-      ix[shardOf(id)].set(id, this.headNo + i);
+      chunkWrite(b, i, id, this.refs[2 * s + 1], this.nums[2 * s], this.nums[2 * s + 1]);
+      b.ix[shardOf(id)].set(id, this.headNo + i);
     }
-    this.big = { r: [r], n: [n], ix };
+    this.big = b;
     this.refs = [];
     this.nums = [];
     this.cap = 0;
     this.head = 0;
     this.index = null;
+  }
+
+  private addChunked(b: Chunked, id: MsgId, now: number, payload: Uint8Array | undefined, round: number): boolean {
+    const lim = this.lim;
+    const keep = payload !== undefined && lim.payloadTtlMs > 0;
+    const s = this.head + this.count;
+    if (!keep) chunkWrite(b, s, id, undefined, now, unpacked(round));
+    else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET && round >= 0 && round < MAX_PACKED_ROUND && Number.isInteger(round)) {
+      chunkWrite(b, s, id, payload.buffer, now, round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength);
+    } else chunkWrite(b, s, id, payload, now, unpacked(round));
+    this.count++;
+    this.newest = id;
+    if (keep) {
+      this.payloads++;
+      this.payBytes += payload.byteLength;
+      if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
+    } else if (this.payOff === this.count - 1) this.payOff++;
+    b.ix[shardOf(id)].set(id, this.headNo + this.count - 1);
+    return true;
+  }
+
+  private dropPayloadsChunked(b: Chunked, expired: boolean, now: number): void {
+    while (this.payOff < this.count - (expired ? 0 : 1)) {
+      const s = this.head + this.payOff;
+      if (chunkRef(b, s, 1) !== undefined) {
+        if (expired ? chunkNum(b, s, 0) + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
+        this.payBytes -= this.payloadLength(s);
+        chunkClearRef(b, s, 1);
+        this.payloads--;
+      }
+      this.payOff++;
+    }
+  }
+
+  private dropOldestChunked(b: Chunked): void {
+    const h = this.head;
+    const id = chunkRef(b, h, 0) as MsgId;
+    if (chunkRef(b, h, 1) !== undefined) {
+      this.payloads--;
+      this.payBytes -= this.payloadLength(h);
+    }
+    chunkClearRef(b, h, 0);
+    chunkClearRef(b, h, 1);
+    this.headNo++;
+    this.count--;
+    if (this.payOff > 0) this.payOff--;
+    b.ix[shardOf(id)].delete(id);
+    if (this.count === 0) {
+      this.big = null; // empty: back to the flat ring, grown again from nothing
+      this.head = 0;
+    } else if (h + 1 === CHUNK) {
+      this.head = 0;
+      chunkRetire(b, this.count);
+    } else this.head = h + 1;
   }
 
   private buildIndex(): void {
