@@ -167,8 +167,8 @@ export class SeenCache {
   /** The ring and index once chunked (seen-chunked.ts; `refs` and `nums` unused then), the
    *  flat ring's methods below go there first. Kept in `index`'s field while `cap` is 0 with
    *  entries held (a flat ring holding entries has a capacity): no field of its own, so that
-   *  the object stays 16 words, two cache lines — one field more cost the simulator's
-   *  broadcast phase ≈ 5 % (`bench:sim-pair` at 10^5, docs/results.md h36f). */
+   *  the object stays 16 words, two cache lines (with one field more the simulator's broadcast
+   *  phase took 5–7 % more CPU in two `bench:sim-pair` runs at 10^5, 1.4 % without; h36f). */
   private get big(): Chunked | null {
     return this.cap === 0 && this.index !== null ? (this.index as Chunked) : null;
   }
