@@ -28,12 +28,6 @@
  * `payOff` counts the head entries whose payload is already dropped. Lookup by id is a linear
  * scan while the cache holds at most `LINEAR_MAX` entries (a simulated node typically
  * remembers a handful of ids: no hash table at all), and one `Map` id → entry number beyond.
- * Past `CHUNK` (4,096) entries — a runtime node under load, never a simulated one — the cache
- * is *chunked* (seen-chunked.ts, h36f): the ring a list of 4,096-entry chunks (a chunk added as the
- * cache fills, the oldest reused once emptied) and the index 16 `Map`s by the id's last
- * character, so that no add pays a whole copy of the ring or a whole rehash of the index
- * (each once cost 1–3 ms per cache at 30,000–60,000 entries, five caches of one process in the
- * same turn); it goes back to the flat ring when it empties.
  * Garbage collection runs on the `pt-cache-gc` timer, which a machine keeps armed only while
  * the cache is non-empty (`armGc` / `onGcTimer`).
  *
@@ -50,7 +44,6 @@
  * `seenTtlMs` well above the time a message can stay in flight (including GRAFT recovery).
  */
 import type { BroadcastTimer, ConfigResult, MsgId } from './types.js';
-import { CHUNK, chunkClearRef, chunkNum, chunkRef, chunkRetire, chunkWrite, newChunked, shardOf, type Chunked, type Ref } from './seen-chunked.js';
 
 /** The only timer a cache needs; immutable and shared by every machine. */
 export const CACHE_GC_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-cache-gc' });
@@ -126,7 +119,7 @@ export class SeenCache {
   /** Two slots per entry: id, and its payload (undefined once dropped or never kept) as the
    *  payload's `ArrayBuffer` (its span in `nums`), or the payload itself when its span or
    *  its round does not fit. */
-  private refs: Ref[] = [];
+  private refs: (MsgId | Uint8Array | ArrayBufferLike | undefined)[] = [];
   /** Two slots per entry: time first seen, and the round with the payload's span in its
    *  buffer (≥ 0: see SPAN) or −1 − round (the payload object kept, or none). Numbers only
    *  (unboxed). */
@@ -144,7 +137,7 @@ export class SeenCache {
   /** id → entry number (entries are numbered in insertion order; `headNo` is the oldest's),
    *  only while more than `LINEAR_MAX` entries are held. Numbers, unlike ring slots, survive
    *  `grow`, so the index is never rebuilt while the ring grows. */
-  private index: Map<MsgId, number> | Chunked | null = null;
+  private index: Map<MsgId, number> | null = null;
   private headNo = 0;
   /** The id added last. It stays remembered while the cache is non-empty (entries go oldest
    *  first, so it is dropped last), and an IHAVE or a duplicate is nearly always about it:
@@ -164,15 +157,6 @@ export class SeenCache {
     this.lim = limitsFor(seenTtlMs, payloadTtlMs, maxEntries, maxPayloadBytes);
   }
 
-  /** The ring and index once chunked (seen-chunked.ts; `refs` and `nums` unused then), the
-   *  flat ring's methods below go there first. Kept in `index`'s field while `cap` is 0 with
-   *  entries held (a flat ring holding entries has a capacity): no field of its own, so that
-   *  the object stays 16 words, two cache lines (with one field more the simulator's broadcast
-   *  phase took 5–7 % more CPU in two `bench:sim-pair` runs at 10^5, 1.4 % without; h36f). */
-  private get big(): Chunked | null {
-    return this.cap === 0 && this.index !== null ? (this.index as Chunked) : null;
-  }
-
   /** True if `id` is remembered. */
   has(id: MsgId): boolean {
     if ((id === this.newest && this.count > 0) || this.find(id) >= 0) return true;
@@ -185,8 +169,7 @@ export class SeenCache {
    *  with `nextNumber` at its last flush). */
   numberOf(id: MsgId): number {
     if (this.count > 0 && id === this.newest) return this.headNo + this.count - 1;
-    if (this.big !== null) return this.big.ix[shardOf(id)].get(id) ?? -1;
-    if (this.index !== null) return (this.index as Map<MsgId, number>).get(id) ?? -1;
+    if (this.index !== null) return this.index.get(id) ?? -1;
     const s = this.find(id);
     if (s < 0) return -1;
     return this.headNo + (s >= this.head ? s - this.head : s + this.cap - this.head);
@@ -208,8 +191,7 @@ export class SeenCache {
     missedIn = null;
     const lim = this.lim;
     if (this.count === lim.maxEntries) this.dropOldest();
-    else if (this.count === this.cap) this.grow(); // never when chunked (`cap` 0, `count` > 0)
-    if (this.big !== null) return this.addChunked(this.big, id, now, payload, round);
+    else if (this.count === this.cap) this.grow();
     let s = this.head + this.count;
     if (s >= this.cap) s -= this.cap;
     const keep = payload !== undefined && lim.payloadTtlMs > 0;
@@ -232,7 +214,7 @@ export class SeenCache {
       this.payBytes += payload.byteLength;
       if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
     } else if (this.payOff === this.count - 1) this.payOff++; // nothing to drop later
-    if (this.index !== null) (this.index as Map<MsgId, number>).set(id, this.headNo + this.count - 1);
+    if (this.index !== null) this.index.set(id, this.headNo + this.count - 1);
     else if (this.count > LINEAR_MAX) this.buildIndex();
     return true;
   }
@@ -246,7 +228,7 @@ export class SeenCache {
   /** The round `id` was cached with (0 if unknown). */
   round(id: MsgId): number {
     const s = this.find(id);
-    return s < 0 ? 0 : roundOf(this.num(s, 1));
+    return s < 0 ? 0 : roundOf(this.nums[2 * s + 1]);
   }
 
   /** A read-only hint for a driver that loads a coming input's state ahead of it (the
@@ -266,7 +248,7 @@ export class SeenCache {
     if (this.count === 0) return 0;
     const s = this.slot(this.count - 1);
     // Compared, not returned: a small integer, where a double would be boxed per call.
-    return (this.num(s, 0) >= 0 ? 1 : 0) + (this.ref(s, 0) === undefined ? 0 : 1);
+    return (this.nums[2 * s] >= 0 ? 1 : 0) + (this.refs[2 * s] === undefined ? 0 : 1);
   }
 
   /** Number of remembered ids. */
@@ -288,7 +270,7 @@ export class SeenCache {
   forEachPayload(fn: (id: MsgId, round: number) => void): void {
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.ref(s, 1) !== undefined) fn(this.ref(s, 0) as MsgId, roundOf(this.num(s, 1)));
+      if (this.refs[2 * s + 1] !== undefined) fn(this.refs[2 * s] as MsgId, roundOf(this.nums[2 * s + 1]));
     }
   }
 
@@ -296,17 +278,17 @@ export class SeenCache {
   gc(now: number): void {
     this.dropPayloads(true, now);
     const ttl = this.lim.seenTtlMs;
-    while (this.count > 0 && this.num(this.head, 0) + ttl <= now) this.dropOldest();
+    while (this.count > 0 && this.nums[2 * this.head] + ttl <= now) this.dropOldest();
   }
 
   /** Earliest time at which some entry expires; Infinity when empty. */
   nextExpiry(): number {
     if (this.count === 0) return Infinity;
-    let t = this.num(this.head, 0) + this.lim.seenTtlMs;
+    let t = this.nums[2 * this.head] + this.lim.seenTtlMs;
     for (let i = this.payOff; i < this.count; i++) {
       const s = this.slot(i);
-      if (this.ref(s, 1) === undefined) continue;
-      t = Math.min(t, this.num(s, 0) + this.lim.payloadTtlMs);
+      if (this.refs[2 * s + 1] === undefined) continue;
+      t = Math.min(t, this.nums[2 * s] + this.lim.payloadTtlMs);
       break;
     }
     return t;
@@ -330,44 +312,30 @@ export class SeenCache {
 
   /** The payload kept at ring slot `s`, if any (a view made from its buffer and span). */
   private payloadAt(s: number): Uint8Array | undefined {
-    const p = this.ref(s, 1);
+    const p = this.refs[2 * s + 1];
     if (p === undefined) return undefined;
-    const v = this.num(s, 1);
+    const v = this.nums[2 * s + 1];
     return v < 0 ? (p as Uint8Array) : new Uint8Array(p as ArrayBufferLike, Math.floor(v / SPAN) % MAX_SPAN_OFFSET, v % SPAN);
   }
 
   /** The length of the payload kept at ring slot `s` (0: none). */
   private payloadLength(s: number): number {
-    const p = this.ref(s, 1);
+    const p = this.refs[2 * s + 1];
     if (p === undefined) return 0;
-    const v = this.num(s, 1);
+    const v = this.nums[2 * s + 1];
     return v < 0 ? (p as Uint8Array).byteLength : v % SPAN;
   }
 
-  /** Ring slot of the `i`-th oldest entry (a chunked ring's slots do not wrap). */
+  /** Ring slot of the `i`-th oldest entry. */
   private slot(i: number): number {
     const s = this.head + i;
-    return s < this.cap || this.big !== null ? s : s - this.cap;
-  }
-
-  /** Slot `k` (0: id, 1: payload) of the entry at ring slot `s`, flat or chunked. */
-  private ref(s: number, k: number): Ref {
-    return this.big === null ? this.refs[2 * s + k] : chunkRef(this.big, s, k);
-  }
-
-  /** The same in `nums` (0: time first seen, 1: round and span). */
-  private num(s: number, k: number): number {
-    return this.big === null ? this.nums[2 * s + k] : chunkNum(this.big, s, k);
+    return s >= this.cap ? s - this.cap : s;
   }
 
   /** Ring slot of `id`, or -1. */
   private find(id: MsgId): number {
-    if (this.big !== null) {
-      const no = this.big.ix[shardOf(id)].get(id);
-      return no === undefined ? -1 : this.head + no - this.headNo;
-    }
     if (this.index !== null) {
-      const no = (this.index as Map<MsgId, number>).get(id);
+      const no = this.index.get(id);
       return no === undefined ? -1 : this.slot(no - this.headNo);
     }
     // Newest first: an IHAVE or a duplicate is nearly always about a recent message.
@@ -382,10 +350,6 @@ export class SeenCache {
   /** Drop payloads oldest first (their ids stay): those past the payload TTL at `now` when
    *  `expired`, else while their sum is over `maxPayloadBytes`. Never the newest payload. */
   private dropPayloads(expired: boolean, now: number): void {
-    if (this.big !== null) {
-      this.dropPayloadsChunked(this.big, expired, now);
-      return;
-    }
     while (this.payOff < this.count - (expired ? 0 : 1)) {
       const s = this.slot(this.payOff);
       if (this.refs[2 * s + 1] !== undefined) {
@@ -400,10 +364,6 @@ export class SeenCache {
 
   /** Forget the oldest entry (and its payload). */
   private dropOldest(): void {
-    if (this.big !== null) {
-      this.dropOldestChunked(this.big);
-      return;
-    }
     const h = this.head;
     const id = this.refs[2 * h] as MsgId;
     if (this.refs[2 * h + 1] !== undefined) {
@@ -417,20 +377,16 @@ export class SeenCache {
     this.count--;
     if (this.payOff > 0) this.payOff--;
     if (this.index !== null) {
-      (this.index as Map<MsgId, number>).delete(id);
+      this.index.delete(id);
       if (this.count === 0) this.index = null;
     }
   }
 
-  /** Enlarge the full flat ring (4, 12, 18, 27, … ≈ 1.5×, at most `maxEntries`), oldest
-   *  entry to slot 0; past CHUNK entries, chunk it instead. */
+  /** Enlarge the full ring (4, 12, 18, 27, … ≈ 1.5×, at most `maxEntries`), oldest entry
+   *  to slot 0. */
   private grow(): void {
     const cap = Math.min(this.lim.maxEntries, this.cap === 0 ? INITIAL_CAPACITY : this.cap === INITIAL_CAPACITY ? SECOND_CAPACITY : this.cap + (this.cap >> 1));
-    if (cap > CHUNK) {
-      this.chunk();
-      return;
-    }
-    const refs = new Array<Ref>(2 * cap).fill(undefined);
+    const refs = new Array<MsgId | Uint8Array | ArrayBufferLike | undefined>(2 * cap).fill(undefined);
     const nums = new Array<number>(2 * cap).fill(0);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
@@ -443,79 +399,6 @@ export class SeenCache {
     this.nums = nums;
     this.cap = cap;
     this.head = 0;
-  }
-
-  // The chunked ring's versions of `add`, `dropPayloads` and `dropOldest` (seen-chunked.ts).
-
-  /** Turn the full flat ring (at most CHUNK entries) into the first chunk, the index into
-   *  its shards. */
-  private chunk(): void {
-    const b = newChunked();
-    for (let i = 0; i < this.count; i++) {
-      const s = this.slot(i);
-      const id = this.refs[2 * s] as MsgId;
-      chunkWrite(b, i, id, this.refs[2 * s + 1], this.nums[2 * s], this.nums[2 * s + 1]);
-      b.ix[shardOf(id)].set(id, this.headNo + i);
-    }
-    this.refs = [];
-    this.nums = [];
-    this.cap = 0;
-    this.head = 0;
-    this.index = b;
-  }
-
-  private addChunked(b: Chunked, id: MsgId, now: number, payload: Uint8Array | undefined, round: number): boolean {
-    const lim = this.lim;
-    const keep = payload !== undefined && lim.payloadTtlMs > 0;
-    const s = this.head + this.count;
-    if (!keep) chunkWrite(b, s, id, undefined, now, unpacked(round));
-    else if (payload.byteLength < SPAN && payload.byteOffset < MAX_SPAN_OFFSET && round >= 0 && round < MAX_PACKED_ROUND && Number.isInteger(round)) {
-      chunkWrite(b, s, id, payload.buffer, now, round * ROUND_UNIT + payload.byteOffset * SPAN + payload.byteLength);
-    } else chunkWrite(b, s, id, payload, now, unpacked(round));
-    this.count++;
-    this.newest = id;
-    if (keep) {
-      this.payloads++;
-      this.payBytes += payload.byteLength;
-      if (this.payBytes > lim.maxPayloadBytes) this.dropPayloads(false, 0);
-    } else if (this.payOff === this.count - 1) this.payOff++;
-    b.ix[shardOf(id)].set(id, this.headNo + this.count - 1);
-    return true;
-  }
-
-  private dropPayloadsChunked(b: Chunked, expired: boolean, now: number): void {
-    while (this.payOff < this.count - (expired ? 0 : 1)) {
-      const s = this.head + this.payOff;
-      if (chunkRef(b, s, 1) !== undefined) {
-        if (expired ? chunkNum(b, s, 0) + this.lim.payloadTtlMs > now : this.payBytes <= this.lim.maxPayloadBytes) break;
-        this.payBytes -= this.payloadLength(s);
-        chunkClearRef(b, s, 1);
-        this.payloads--;
-      }
-      this.payOff++;
-    }
-  }
-
-  private dropOldestChunked(b: Chunked): void {
-    const h = this.head;
-    const id = chunkRef(b, h, 0) as MsgId;
-    if (chunkRef(b, h, 1) !== undefined) {
-      this.payloads--;
-      this.payBytes -= this.payloadLength(h);
-    }
-    chunkClearRef(b, h, 0);
-    chunkClearRef(b, h, 1);
-    this.headNo++;
-    this.count--;
-    if (this.payOff > 0) this.payOff--;
-    b.ix[shardOf(id)].delete(id);
-    if (this.count === 0) {
-      this.index = null; // empty: back to the flat ring (`cap` 0), grown again from nothing
-      this.head = 0;
-    } else if (h + 1 === CHUNK) {
-      this.head = 0;
-      chunkRetire(b, this.count);
-    } else this.head = h + 1;
   }
 
   private buildIndex(): void {

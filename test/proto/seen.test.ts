@@ -297,7 +297,7 @@ test('the ring grows 4 → 12 → 18 → 27 (not through 8), entries and numbers
   assert.equal(new SeenCache(1000, 500, 100).warmRing(), 0);
 });
 
-test('a cache past 4,096 entries is chunked: ids, numbers, payloads, rounds and expiry agree with a model through growth, eviction across chunks, expiry to empty and regrowth', () => {
+test('a large cache (9,000 entries, a 3 MB payload bound): ids, numbers, payloads, rounds and expiry agree with a model through growth, eviction, expiry to empty and regrowth', () => {
   // The model: entries in insertion order from `first`, and id → entry number.
   const max = 9_000;
   const c = new SeenCache(5_000, 2_000, max, 3_000_000);
@@ -358,9 +358,9 @@ test('a cache past 4,096 entries is chunked: ids, numbers, payloads, rounds and 
     }
     check(label);
   };
-  addAt(4_100, 'past one chunk');
-  addAt(8_000, 'full, evicting across chunks');
-  addAt(13_000, 'evicting, the first chunk reused');
+  addAt(4_100, 'past 4,096 entries');
+  addAt(8_000, 'full, evicting');
+  addAt(13_000, 'evicting, the ring wrapped');
   // Expiry: the payloads first, then the ids, part of the way and then to empty.
   now += 2_000 - 5;
   c.gc(now);
