@@ -8,6 +8,7 @@
 // - `{ cmd: 'join', to }` → `{ type: 'joined' }`; `{ cmd: 'neighbors' }` → `{ type: 'neighbors', n }`;
 // - `{ cmd: 'depth' }` → `{ type: 'depth', n }` (its fair queue's depth);
 // - `{ cmd: 'publish', i }`: broadcast honest message `m<i>` (no answer; its time is kept);
+// - `{ cmd: 'mark' }`: start the flood and CPU counts (no answer);
 // - `{ cmd: 'report' }` → `{ type: 'report', ... }` (`NodeReport`); `{ cmd: 'close' }` closes and exits.
 // Node 0 also sends `{ type: 'quarantined', peer, t }` when it quarantines a peer.
 import { createNode } from '../src/index.js';
@@ -20,6 +21,8 @@ export interface NodeReport {
   sent: [id: string, i: number, t: number][];
   /** Flood messages delivered since the `mark` command (the warm-up's excluded). */
   flood: number;
+  /** This process's CPU time (user + system, all threads) since the `mark` command, ms. */
+  cpuMs: number;
   honestQuarantined: number;
   fairQueue: { queued: number; maxDepth: number; passes: number; catchUpPasses: number } | null;
 }
@@ -41,6 +44,11 @@ const got: NodeReport['got'] = [];
 const sent: NodeReport['sent'] = [];
 let flood = 0;
 let flood0 = 0;
+let cpu0 = 0;
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 node.on('message', (d) => {
   if (d.channel === 'flood') flood++;
   else if (d.channel === 'honest') got.push([d.id, now()]);
@@ -65,11 +73,12 @@ process.on('message', (m: Cmd) => {
     }
     case 'mark':
       flood0 = flood;
+      cpu0 = cpuMs();
       return;
     case 'report': {
       const f = node.stats().defences?.fairQueue;
       const q = node.stats().defences?.quarantine.active.filter((p) => !FLOODERS.has(p)).length ?? 0;
-      const r: NodeReport = { got, sent, flood: flood - flood0, honestQuarantined: q, fairQueue: f ? { queued: f.queued, maxDepth: f.maxDepth, passes: f.passes, catchUpPasses: f.catchUpPasses } : null };
+      const r: NodeReport = { got, sent, flood: flood - flood0, cpuMs: Math.round(cpuMs() - cpu0), honestQuarantined: q, fairQueue: f ? { queued: f.queued, maxDepth: f.maxDepth, passes: f.passes, catchUpPasses: f.catchUpPasses } : null };
       process.send?.({ type: 'report', ...r });
       return;
     }

@@ -154,6 +154,8 @@ async function run(label: string, flood: Flood): Promise<Record<string, unknown>
     offered_fps: o === null || o[1] <= 0 ? null : Math.round((o[0] * 1000) / o[1]),
     flooder_late_steps: offered !== null && offered.steps > 0 ? offered.late_steps : null,
     flood_delivered: reports.reduce((k, r) => k + r.flood, 0),
+    // Each node process's CPU from the quiet second's start to the report, ms (f0..f4).
+    node_cpu_ms: reports.map((r) => r.cpuMs),
     honest_quarantined: reports.reduce((k, r) => k + r.honestQuarantined, 0),
     fq_queued_all: reports.reduce((k, r) => k + (r.fairQueue?.queued ?? 0), 0),
     fq_max_depth: Math.max(...reports.map((r) => r.fairQueue?.maxDepth ?? 0)),
@@ -169,7 +171,7 @@ const out = { bench: 'flood', nodes_in: 'processes', nodes: 5, messages: MESSAGE
 for (const r of rows) {
   const s = (r.slowest as { i: number; ms: number; at_node_ms: number[] }[]).map((x) => `#${x.i} ${x.ms} ms (f0..f4 ${x.at_node_ms.join('/')})`).join(', ');
   console.log(
-    `${String(r.condition)} (nodes in processes): honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} ms; delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${s}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s (late steps ${String(r.flooder_late_steps)}); flood delivered ${String(r.flood_delivered)} (5 nodes); fair queues ${String(r.fq_queued_all)} frames waited, largest depth ${String(r.fq_max_depth)}; honest quarantined ${String(r.honest_quarantined)}`,
+    `${String(r.condition)} (nodes in processes): honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} ms; delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${s}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s (late steps ${String(r.flooder_late_steps)}); flood delivered ${String(r.flood_delivered)} (5 nodes); node CPU f0..f4 ${(r.node_cpu_ms as number[]).join('/')} ms; fair queues ${String(r.fq_queued_all)} frames waited, largest depth ${String(r.fq_max_depth)}; honest quarantined ${String(r.honest_quarantined)}`,
   );
 }
 mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
