@@ -86,6 +86,7 @@
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']
  * [--flooder-priority low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]
+ * [--nodes-in one|processes]
  * (the design before h26f: `--flooder-priority normal --flooder-pool 0 --warmup off`). `--only` runs a
  * subset (keys none, off, fq, nofq, on, sustained; `none` always runs: the ratio is against it);
  * `--defences` merges options into the default condition (for tuning). Prints a table and the
@@ -125,6 +126,9 @@ const flag = (k: string, allowed: readonly string[], d: string): string => {
   }
   return v;
 };
+/** `--nodes-in processes`: each node in its own process (bench/flood-procs.ts, h36f); `one`
+ *  (default): the five nodes in this process, the design until then. */
+if (flag('nodes-in', ['one', 'processes'], 'one') === 'processes') await import('./flood-procs.js');
 /** `low`: the flooder at nice 19 (default); `normal`: nice 0, the design before h26f. */
 const PRIORITY = flag('flooder-priority', ['low', 'normal'], 'low');
 /** `on`: a warm-up flood from another fake peer before the measured run (default). */

@@ -296,3 +296,99 @@ test('the ring grows 4 → 12 → 18 → 27 (not through 8), entries and numbers
   }
   assert.equal(new SeenCache(1000, 500, 100).warmRing(), 0);
 });
+
+test('a large cache (9,000 entries, a 3 MB payload bound): ids, numbers, payloads, rounds and expiry agree with a model through growth, eviction, expiry to empty and regrowth', () => {
+  // The model: entries in insertion order from `first`, and id → entry number.
+  const max = 9_000;
+  const c = new SeenCache(5_000, 2_000, max, 3_000_000);
+  const ids: string[] = [];
+  const at: number[] = [];
+  const pays: (Uint8Array | undefined)[] = [];
+  const byId = new Map<string, number>();
+  let first = 0;
+  let payFirst = 0; // entries before it have no payload any more
+  let payBytes = 0;
+  const slab = new Uint8Array(1 << 16);
+  for (let k = 0; k < slab.length; k++) slab[k] = k & 0xff;
+  // Digest-like ids (16 latin1 characters) and short ones, so every index shard is used.
+  const name = (i: number): string => (i % 3 === 0 ? `m${i}` : String.fromCharCode(...Array.from({ length: 16 }, (_, k) => (i * 131 + k * 977 + (i >> k % 8)) & 0xff)) + `${i}`);
+  const dropFirst = (): void => {
+    byId.delete(ids[first]);
+    if (first >= payFirst && pays[first] !== undefined) payBytes -= (pays[first] as Uint8Array).byteLength;
+    first++;
+    payFirst = Math.max(payFirst, first);
+  };
+  const check = (label: string): void => {
+    assert.equal(c.size, ids.length - first, label);
+    let held = 0;
+    for (let i = payFirst; i < ids.length; i++) if (pays[i] !== undefined) held++;
+    assert.equal(c.payloadCount, held, label);
+    assert.equal(c.payloadBytes, payBytes, label);
+    for (let i = Math.max(0, first - 50); i < ids.length; i += i < first ? 1 : 7) {
+      const live = i >= first;
+      assert.equal(c.has(ids[i]), live, `${label}: has #${i}`);
+      assert.equal(c.numberOf(ids[i]), live ? i : -1, `${label}: numberOf #${i}`);
+      if (live) {
+        assert.deepEqual(c.payload(ids[i]), i >= payFirst ? pays[i] : undefined, `${label}: payload #${i}`);
+        assert.equal(c.round(ids[i]), i % 200, `${label}: round #${i}`);
+      }
+    }
+    assert.equal(c.nextNumber, ids.length, label);
+  };
+  let now = 0;
+  const addAt = (count: number, label: string): void => {
+    for (let k = 0; k < count; k++) {
+      const i = ids.length;
+      const id = name(i);
+      const pay = i % 5 === 4 ? undefined : slab.subarray(i % 1000, (i % 1000) + 1 + (i % 700));
+      assert.equal(c.add(id, now, pay, i % 200), true);
+      assert.equal(c.add(id, now, pay, i % 200), false);
+      ids.push(id);
+      at.push(now);
+      pays.push(pay);
+      byId.set(id, i);
+      if (pay !== undefined) payBytes += pay.byteLength;
+      if (ids.length - first > max) dropFirst();
+      // The byte bound: oldest payloads first, never the newest.
+      while (payBytes > 3_000_000 && payFirst < ids.length - 1) {
+        if (pays[payFirst] !== undefined) payBytes -= (pays[payFirst] as Uint8Array).byteLength;
+        payFirst++;
+      }
+      if (k % 1000 === 999) now++;
+    }
+    check(label);
+  };
+  addAt(4_100, 'past 4,096 entries');
+  addAt(8_000, 'full, evicting');
+  addAt(13_000, 'evicting, the ring wrapped');
+  // Expiry: the payloads first, then the ids, part of the way and then to empty.
+  now += 2_000 - 5;
+  c.gc(now);
+  while (payFirst < ids.length && at[payFirst] + 2_000 <= now) {
+    if (pays[payFirst] !== undefined) payBytes -= (pays[payFirst] as Uint8Array).byteLength;
+    payFirst++;
+  }
+  check('payloads expired in part');
+  now += 3_000;
+  c.gc(now);
+  while (first < ids.length && at[first] + 5_000 <= now) dropFirst();
+  assert.ok(first > 0 && first < ids.length);
+  payFirst = ids.length; // every payload past its TTL by now
+  payBytes = 0;
+  c.gc(now);
+  check('ids expired in part');
+  assert.equal(c.nextExpiry(), at[first] + 5_000);
+  now += 10_000;
+  c.gc(now);
+  while (first < ids.length) dropFirst();
+  check('empty');
+  assert.equal(c.nextExpiry(), Infinity);
+  payFirst = ids.length;
+  addAt(6_000, 'regrown from empty');
+  const listed: number[] = [];
+  c.forEachPayload((id, round) => {
+    assert.equal(round, (byId.get(id) as number) % 200);
+    listed.push(byId.get(id) as number);
+  });
+  assert.deepEqual(listed, ids.map((_, i) => i).filter((i) => i >= payFirst && pays[i] !== undefined));
+});
