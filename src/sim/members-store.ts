@@ -495,7 +495,14 @@ export class StoreView implements MemberStore<number> {
   get(m: number): number {
     return m >= 0 && m < this.s.n ? this.s.get(this.node, m) : -1;
   }
+  /** `set` calls so far: only this node's writes change its view (a collapse into the base
+   *  leaves every state as it was). */
+  private writes = 0;
+  version(): number {
+    return this.writes;
+  }
   set(m: number, state: number, now: number): void {
+    this.writes++;
     if (m >= 0 && m < this.s.n) this.s.set(this.node, m, state, now);
   }
   since(m: number): number {

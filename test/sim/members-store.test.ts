@@ -11,6 +11,9 @@ import { Sfc32 } from '../../src/proto/rng.js';
  * must be a state exactly when every live node holds it. Seeded random writes, crashes
  * (release) and restarts (register), with few members so that versions pile up and collapse.
  */
+/** Views `randomWrites` found at the version of their previous check (its last run). */
+let lastUnchangedChecks = 0;
+
 function randomWrites(N: number, M: number, seed: number, steps: number, waveEvery = 500): SharedMembers {
   const rng = new Sfc32(seed);
   const shared = new SharedMembers(N, 2, pack(0, 0));
@@ -25,7 +28,12 @@ function randomWrites(N: number, M: number, seed: number, steps: number, waveEve
       if (base >= 0) model.set(m, base, 0);
     }
     models[x] = model;
+    seen[x] = null;
   };
+  // Each view's `version` and states at the last check: while the version stays, so must every
+  // state (other nodes' writes, collapses into the base, crashes and restarts included).
+  const seen: ({ version: number; states: number[] } | null)[] = [];
+  let unchangedChecks = 0;
   // The base as the views show it: what every other live view holds when they agree, else
   // the state the table started from for members never collapsed since (tracked below).
   const bases = new Float64Array(N).fill(pack(0, 0));
@@ -76,6 +84,13 @@ function randomWrites(N: number, M: number, seed: number, steps: number, waveEve
       assert.equal(v.size(), model.size(), `node ${y}: size`);
       for (let b = 0; b < BUCKETS; b++) assert.equal(v.bucketHash(b), model.bucketHash(b), `node ${y}: bucket ${b} hash`);
       for (let k = 0; k < M; k++) assert.equal(v.get(k), model.get(k), `node ${y}: member ${k}`);
+      const states = Array.from({ length: M }, (_, k) => v.get(k));
+      const last = seen[y];
+      if (last !== null && last !== undefined && last.version === v.version()) {
+        assert.deepEqual(states, last.states, `node ${y}: its view changed at version ${last.version}`);
+        unchangedChecks++;
+      }
+      seen[y] = { version: v.version(), states };
     }
     for (let k = 0; k < M; k++) {
       const held = new Set<number>();
@@ -87,12 +102,15 @@ function randomWrites(N: number, M: number, seed: number, steps: number, waveEve
     checks++;
   }
   assert.ok(checks > 100, `only ${checks} checks ran`);
+  lastUnchangedChecks = unchangedChecks;
   assert.ok(collapses > 10, `only ${collapses} collapses happened: the test did not exercise them`);
   return shared;
 }
 
 test('shared member table: each view equals a private MapStore under random writes, crashes and restarts', () => {
   randomWrites(70, 12, 7, 20_000); // 70 nodes: rows and ring of more than 64
+  // A view whose version did not move kept every state (the detector's ring walk relies on it).
+  assert.ok(lastUnchangedChecks > 100, `only ${lastUnchangedChecks} views were checked at an unchanged version`);
 });
 
 test('shared member table: the holder rows grow past their first 64 columns, views still exact', () => {

@@ -41,6 +41,8 @@ export class MapStore<P> implements MemberStore<P> {
   /** Members in insertion order, for `random` (swap-remove keeps it dense). */
   private readonly list: P[] = [];
   private readonly listIndex = new Map<P, number>();
+  /** `set` calls so far (`version`). */
+  private writes = 0;
 
   constructor(
     private readonly keyHash: (p: P) => number,
@@ -52,7 +54,12 @@ export class MapStore<P> implements MemberStore<P> {
     return e === undefined ? -1 : e.state;
   }
 
+  version(): number {
+    return this.writes;
+  }
+
   set(m: P, state: number, now: number): void {
+    this.writes++;
     const e = this.entries.get(m);
     if (e !== undefined) {
       const b = e.key % BUCKETS;

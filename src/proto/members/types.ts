@@ -59,6 +59,10 @@ export interface MemberStore<P> {
   set(m: P, state: number, now: number): void;
   /** When `m` got its current state (ms; a shared store may give the time of the first node). */
   since(m: P): number;
+  /** A count that grows with every `set` (so with every change of a state, of the members
+   *  present and of the rings' order): what a reader cached from the table holds while it is
+   *  unchanged (the detector's ring walk, detector.ts). */
+  version(): number;
   /** Present entries (any status). */
   size(): number;
   /** A uniformly random present member, or undefined when empty. */

@@ -322,3 +322,40 @@ test('indirectBothWays: the indirect stage and the alert to the suspect go over 
   const alerts = sent.splice(0).filter((x) => x.type === 'm-alert' && x.to === subject);
   assert.deepEqual(alerts.map((x) => x.dgram).sort(), [false, true], 'the suspect hears it both ways');
 });
+
+test('probe: a tick with the table unchanged probes the ring subjects it walked; a change made straight to the table (no input) is seen at the next tick', () => {
+  const { m, io, store } = machine(A[0], A, { rings: 1, quietProbes: 1 });
+  m.start(0);
+  io.take();
+  const r0 = ring(0, A);
+  const at = (i: number): string => r0[(r0.indexOf(A[0]) + i) % r0.length];
+  let due = 0;
+  const tickPings = (): string[] => {
+    due += 1000;
+    m.handleTimer({ type: 'm-tick', due }, due);
+    const pings = io.take().filter((x) => x.msg.type === 'm-ping');
+    for (const p of pings) if (p.msg.type === 'm-ping') m.handleMessage(p.to, { type: 'm-ack', seq: p.msg.seq, ids: [], states: [] }, due + 5);
+    io.take();
+    io.takeTimers();
+    return pings.map((x) => x.to);
+  };
+  const v0 = store.version();
+  assert.deepEqual(tickPings(), [at(1)]);
+  assert.deepEqual(tickPings(), [at(1)], 'unchanged table: the same subject');
+  assert.equal(store.version(), v0, 'probing writes nothing to the table');
+  // The subject goes suspect in the table without any input to the machine: the next tick
+  // probes it (a suspect before the ring's alive subject) and the next alive member (new).
+  store.set(at(1), pack(0, SUSPECT), due);
+  assert.ok(store.version() > v0);
+  assert.deepEqual(tickPings().sort(), [at(1), at(2)].sort());
+  // A walk that met a suspect is not reused: the suspect is probed at every tick.
+  assert.deepEqual(tickPings().sort(), [at(1), at(2)].sort());
+  // Failed instead: only the next alive one.
+  store.set(at(1), pack(0, FAILED), due);
+  assert.deepEqual(tickPings(), [at(2)]);
+  assert.deepEqual(tickPings(), [at(2)]);
+  // Back alive at a higher incarnation (straight into the table): the old subject again, new.
+  store.set(at(1), pack(1, ALIVE), due);
+  assert.deepEqual(tickPings(), [at(1)]);
+  assert.deepEqual(tickPings(), [at(1)]);
+});
