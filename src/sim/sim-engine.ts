@@ -261,7 +261,9 @@ export abstract class SimEngine {
       const s = N[h1 >> 5];
       if (s !== null) {
         x += s.links.length;
-        if ((h1 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmArrays();
+        if ((h1 & ACTIVE) !== 0) {
+          if (s.seen !== null) x += s.seen.warmArrays();
+        } else x += s.warmArrays();
       }
     }
     const h0 = Q.peekHint(0);
@@ -270,7 +272,9 @@ export abstract class SimEngine {
       if (s !== null) {
         const l = s.links;
         if (l.length > 0) x += l[0];
-        if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
+        if ((h0 & ACTIVE) !== 0) {
+          if (s.seen !== null) x += s.seen.warmRing();
+        } else x += s.warmElements();
       }
     }
     return x;
