@@ -125,21 +125,6 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     this.pOff = v.passiveOffset(row);
   }
 
-  /** A read-only hint for the simulator's event loop (src/sim/sim-engine.ts `loadAhead`), the
-   *  level after the object itself (`warm`): the request and contact arrays' objects, which a
-   *  join-phase input reads (`addActive`, `dropRandomActive`, `addPassive`). No effect; the
-   *  value means nothing (a small integer). */
-  warmArrays(): number {
-    return this.pendPeer.length + this.contacts.length + this.rejected.length;
-  }
-
-  /** The level after `warmArrays`: the first elements of the same arrays. */
-  warmElements(): number {
-    const p = this.pendPeer;
-    const c = this.contacts;
-    return (p.length > 0 && p[0] === this.self ? 1 : 0) + (c.length > 0 && c[0] === this.self ? 1 : 0);
-  }
-
   protected nActive(): number {
     return this.views.len(this.aOff);
   }

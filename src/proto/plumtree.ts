@@ -167,20 +167,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return this.nEager;
   }
 
-  /** The same driver's next two levels for a membership input (which may call `neighborUp` or
-   *  `neighborDown`, both of which scan the link ages): the ages' array object, then its first
-   *  elements (`warmFreshAges`). No effect; the value means nothing (a small integer). */
-  warmFresh(): number {
-    const f = this.fresh;
-    return f === null ? 0 : f.length;
-  }
-
-  /** See `warmFresh`. */
-  warmFreshAges(): number {
-    const f = this.fresh;
-    return f === null || f.length === 0 ? 0 : f[0] === this.self ? 1 : 2;
-  }
-
   /** The seen cache, for the same driver's read-only hints (`SeenCache.warm`, …). */
   cacheView(): Pick<SeenCache, 'warm' | 'warmArrays' | 'warmRing'> {
     return this.cache;

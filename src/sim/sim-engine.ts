@@ -261,9 +261,7 @@ export abstract class SimEngine {
       const s = N[h1 >> 5];
       if (s !== null) {
         x += s.links.length;
-        if ((h1 & ACTIVE) !== 0) {
-          if (s.seen !== null) x += s.seen.warmArrays();
-        } else x += s.warmArrays();
+        if ((h1 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmArrays();
       }
     }
     const h0 = Q.peekHint(0);
@@ -272,9 +270,7 @@ export abstract class SimEngine {
       if (s !== null) {
         const l = s.links;
         if (l.length > 0) x += l[0];
-        if ((h0 & ACTIVE) !== 0) {
-          if (s.seen !== null) x += s.seen.warmRing();
-        } else x += s.warmElements();
+        if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
       }
     }
     return x;

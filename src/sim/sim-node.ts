@@ -17,9 +17,6 @@ import type { Simulation } from './simulation.js';
  *  reads the fields most inputs read, so that the event loop can load a coming input's
  *  machine objects ahead of it; the value is meaningless. Absent: nothing is loaded ahead. */
 type Warm = { warm?(): number };
-/** The machines' read-only hints one and two levels below their objects (HyParView's arrays,
- *  Plumtree's link ages). */
-type WarmArrays = { warmArrays?(): number; warmElements?(): number; warmFresh?(): number; warmFreshAges?(): number };
 /** The seen cache's read-only hints (seen.ts), one level of its state each. */
 type SeenHints = { warm(): number; warmArrays(): number; warmRing(): number };
 
@@ -110,22 +107,6 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
     const m = this.membership as Warm;
     const b = this.broadcaster as Warm;
     return (m.warm !== undefined ? m.warm() : 0) + (b.warm !== undefined ? b.warm() : 0);
-  }
-
-  /** The next level for a coming membership input (`loadAhead`): the arrays the machines'
-   *  join-phase handlers read beside their objects (HyParView's requests and contacts,
-   *  Plumtree's link ages). */
-  warmArrays(): number {
-    const m = this.membership as WarmArrays;
-    const b = this.broadcaster as WarmArrays;
-    return (m.warmArrays !== undefined ? m.warmArrays() : 0) + (b.warmFresh !== undefined ? b.warmFresh() : 0);
-  }
-
-  /** The level after `warmArrays`: those arrays' first elements. */
-  warmElements(): number {
-    const m = this.membership as WarmArrays;
-    const b = this.broadcaster as WarmArrays;
-    return (m.warmElements !== undefined ? m.warmElements() : 0) + (b.warmFreshAges !== undefined ? b.warmFreshAges() : 0);
   }
 
   activeView(): readonly number[] {
