@@ -125,16 +125,6 @@ export abstract class HyParViewState<P> extends HyParViewRecord<P> {
     this.pOff = v.passiveOffset(row);
   }
 
-  /** A read-only hint for the simulator's event loop (src/sim/sim-engine.ts `loadAhead`),
-   *  beside the machine's own `warm` (which reads the object's first line): one field on each
-   *  of the object's later cache lines (the object is 288 bytes, 4.5 lines: the views' offsets
-   *  and the request arrays, the request counter, the gain counters, the contact index), read
-   *  together so that their misses overlap, for a membership input. No effect; the value
-   *  means nothing (a small integer: compared, not summed). */
-  warmState(): number {
-    return (this.aOff > 0 ? 1 : 0) + (this.seq > 0 ? 1 : 0) + (this.gains > 0 ? 1 : 0) + (this.contactIdx > 0 ? 1 : 0);
-  }
-
   protected nActive(): number {
     return this.views.len(this.aOff);
   }

@@ -252,11 +252,8 @@ export abstract class SimEngine {
       const s = N[h2 >> 5];
       if (s !== null) {
         x += s.warm();
-        // Every broadcast input reads the seen cache (an id's lookup, the flush's number); a
-        // membership input, the membership machine's later lines.
-        if ((h2 & ACTIVE) !== 0) {
-          if (s.seen !== null) x += s.seen.warm();
-        } else x += s.warmMembership();
+        // Every broadcast input reads the seen cache (an id's lookup, the flush's number).
+        if ((h2 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warm();
       }
     }
     const h1 = Q.peekHint(1);

@@ -109,13 +109,6 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
     return (m.warm !== undefined ? m.warm() : 0) + (b.warm !== undefined ? b.warm() : 0);
   }
 
-  /** The membership machine's other cache lines, for a coming membership input (`loadAhead`:
-   *  HyParView's `warmState`). */
-  warmMembership(): number {
-    const m = this.membership as { warmState?(): number };
-    return m.warmState !== undefined ? m.warmState() : 0;
-  }
-
   activeView(): readonly number[] {
     return this.membership.activeView();
   }
