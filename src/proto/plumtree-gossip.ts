@@ -10,7 +10,8 @@ import type { BroadcastMessage, MsgId } from './types.js';
  *  object, so a wave of 10^6 pushes makes a few dozen messages instead of 10^6 (each read by
  *  its receivers while still in cache), and the flush of another id only starts the table
  *  again. Nothing compares messages by identity but the agent's frame cache (net/shared-frame.ts),
- *  whose frame depends on the content alone. */
+ *  whose frame depends on the content alone. Limit: the table keeps the last id's payload
+ *  (and up to 64 messages) alive until another id is pushed: one payload per process. */
 export const FLY_ROUNDS = 64;
 let flyId: MsgId | undefined;
 let flyPayload: Uint8Array | undefined;
