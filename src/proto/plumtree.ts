@@ -101,7 +101,6 @@ export { DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } 
 const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
-
 export class Plumtree<P> implements BroadcastMachine<P> {
   /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
    *  the lazy ones after them, each set in the order its peers entered it. One array instead
