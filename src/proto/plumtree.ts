@@ -92,6 +92,7 @@ import type { PlumtreeConfig } from './plumtree-config.js';
 import { flushIHaves, releaseQueue, takeQueue, withdrawIHave, type IHaveQueue } from './plumtree-lazy.js';
 import { missingList, missingOf, missingSize, withMissing, withoutMissing, type Missing, type MissingSet } from './plumtree-missing.js';
 import { SeenCache } from './seen.js';
+import { gossipMessage } from './plumtree-gossip.js';
 import { roomy6 } from './small-array.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
@@ -343,7 +344,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.pushedFrom = except;
     this.pushedEpoch = this.eagerEpoch;
     if (k > 0) {
-      const msg: BroadcastMessage = { type: 'gossip', id, round, payload };
+      const msg = gossipMessage(id, round, payload);
       for (let i = 0; i < k; i++) if (l[i] !== except) this.io.send(l[i], msg);
     }
     if (l.length > k) {
