@@ -14,12 +14,13 @@
  * collected after the run. Ratio: honest p99 with the flood / without, as bench/flood.ts.
  * Prints one line per condition and writes bench/results/flood-procs.json.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
+import { childRequest as request } from './support/child-request.js';
 import type { NodeReport } from './flood-node.js';
 
 const arg = (k: string, d: number): number => {
@@ -50,24 +51,6 @@ const unknown = ONLY.find((k) => !CONDITIONS.some(([key]) => key === k));
 if (unknown !== undefined) {
   console.error(`bench/flood --nodes-in processes: --only expects keys of ${CONDITIONS.map(([k]) => k).join(', ')}, got ${JSON.stringify(unknown)}`);
   process.exit(2);
-}
-
-/** The next message of `type` from `child` after sending `msg` (null: none within `ms`). */
-function request<T>(child: ChildProcess, msg: unknown, type: string, ms: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const on = (m: unknown): void => {
-      if ((m as { type?: string } | null)?.type !== type && !(type === 'ready-string' && m === 'ready')) return;
-      clearTimeout(t);
-      child.off('message', on);
-      resolve(m as T);
-    };
-    const t = setTimeout(() => {
-      child.off('message', on);
-      resolve(null);
-    }, ms);
-    child.on('message', on);
-    if (msg !== null) child.send(msg as string);
-  });
 }
 
 async function must<T>(p: Promise<T | null>, what: string): Promise<T> {
@@ -104,7 +87,7 @@ async function run(label: string, flood: Flood): Promise<Record<string, unknown>
   // The flooder, idle with its frames encoded, at nice 19 (bench/flood.ts's default).
   const child = fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [addrs[0].address, FLOODER, WARM_FLOODER, String(POOL)], tsx);
   os.setPriority(child.pid!, 19);
-  await must(request(child, null, 'ready-string', 120_000), 'flooder start');
+  await must(request(child, null, (m) => m === 'ready', 120_000), 'flooder start');
   // The warm-up flood until node 0 quarantines it, then node 0's fair queue drains.
   if ((await request<Offered>(child, { cmd: 'warm' }, 'warmed', 10_000)) === null) child.send({ cmd: 'stop-warm' });
   const drain = Date.now() + 10_000;

@@ -101,6 +101,7 @@ import { fileURLToPath } from 'node:url';
 import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
+import { childRequest as request } from './support/child-request.js';
 
 const arg = (k: string, d: number): number => {
   const i = process.argv.indexOf(`--${k}`);
@@ -266,24 +267,6 @@ function gcWindow(from: number, to: number): { window_gc_count: number; window_g
 }
 
 type Flood = 'none' | 'burst' | 'sustained';
-
-/** Wait for a message of `type` from `child` after sending `msg` (null: none within `ms`). */
-function request<T>(child: ChildProcess, msg: unknown, type: string, ms: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const on = (m: unknown): void => {
-      if ((m as { type?: string }).type !== type) return;
-      clearTimeout(t);
-      child.off('message', on);
-      resolve(m as T);
-    };
-    const t = setTimeout(() => {
-      child.off('message', on);
-      resolve(null);
-    }, ms);
-    child.on('message', on);
-    if (msg !== null) child.send(msg as string);
-  });
-}
 
 /** The flooder process, started and idle (its frames encoded), at the chosen priority. */
 async function startFlooder(target: string): Promise<ChildProcess> {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopAll } from '../../src/cli/cluster.js';
 import { Spawner, spawnerPath, type SpawnedProcess } from '../../bench/support/spawner.js';
+import { pidAlive, pidGone } from '../support/wait.js';
 
 const SOURCE = new URL('../../bench/support/spawner.c', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rumor-bench-spawner-'));
@@ -41,15 +42,6 @@ const exitOf = (p: SpawnedProcess, ms: number): Promise<[number | null, string |
       resolve([code, sig]);
     });
   });
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('a spawned child gets its arguments, environment and log; its exit code arrives as an exit event', async () => {
   const log = join(dir, 'a.log');
@@ -84,11 +76,9 @@ test('stopAll stops spawned children', async () => {
 test('when the client closes the spawner, the children still running are killed', async () => {
   const s = new Spawner(spawnerPath()!);
   const p = await s.spawn({ file: '/bin/sleep', args: ['30'], env: {} });
-  assert.ok(alive(p.pid));
+  assert.ok(pidAlive(p.pid));
   s.close();
-  const deadline = Date.now() + 10_000;
-  while (alive(p.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(alive(p.pid), false, `pid ${p.pid} still runs 10 s after the spawner's stdin ended`);
+  await pidGone(p.pid, 10_000, "the spawner's child killed once the spawner's stdin ended");
 });
 
 test('when the spawner itself dies, its children are watched by pid: their end still arrives as an exit event', async () => {
@@ -96,7 +86,7 @@ test('when the spawner itself dies, its children are watched by pid: their end s
   const p = await s.spawn({ file: '/bin/sleep', args: ['30'], env: {} });
   process.kill(s.pid!, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 200));
-  assert.ok(alive(p.pid), 'the child outlives a SIGKILLed spawner (nothing was left to kill it)');
+  assert.ok(pidAlive(p.pid), 'the child outlives a SIGKILLed spawner (nothing was left to kill it)');
   p.kill('SIGKILL');
   assert.deepEqual(await exitOf(p, 10_000), [null, 'SIGKILL']);
 });
