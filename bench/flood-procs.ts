@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
+import { pct } from './support/stats.js';
 import type { NodeReport } from './flood-node.js';
 
 const arg = (k: string, d: number): number => {
@@ -61,11 +62,6 @@ async function must<T>(p: Promise<T | null>, what: string): Promise<T> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const tsx = { execArgv: ['--import', 'tsx'] };
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
 
 async function run(label: string, flood: Flood): Promise<Record<string, unknown>> {
   const procs = Array.from({ length: 5 }, (_, i) => fork(fileURLToPath(new URL('./flood-node.ts', import.meta.url)), [String(i)], tsx));

@@ -102,6 +102,7 @@ import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
+import { pct } from './support/stats.js';
 
 const arg = (k: string, d: number): number => {
   const i = process.argv.indexOf(`--${k}`);
@@ -239,11 +240,6 @@ async function cluster(extra: NodeOptions): Promise<RumorNode[]> {
   const t0 = Date.now();
   while (nodes.some((n) => n.neighbors().length < 2) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
   return nodes;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
 }
 
 /** The bench process's garbage collections (start, duration; ms, performance.now()). */

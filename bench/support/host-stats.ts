@@ -64,30 +64,28 @@ export class PortAccounting {
 /** RSS of a process and every process it keeps running (rumor's handler launcher, ~4–5 MB), in
  *  MB: what an agent costs its host. NaN when the process is gone. */
 export function treeRssMb(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const own = vmRssMb(pid);
-  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (treeRssMb(c) || 0), 0);
+  return treeMb(pid, (p) => procKb(`/proc/${p}/status`, /VmRSS:\s+(\d+) kB/));
 }
 
 /** PSS (`/proc/PID/smaps_rollup` `Pss`) of a process and every process it keeps running, in MB:
  *  its share of the host's memory, the file pages it shares with other processes (node's binary
  *  and libraries, mapped by every agent of a host) divided among them. NaN when it is gone. */
 export function treePssMb(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  let own: number;
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    own = m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-  return Number.isNaN(own) ? NaN : own + childPids(pid).reduce((sum, c) => sum + (treePssMb(c) || 0), 0);
+  return treeMb(pid, (p) => procKb(`/proc/${p}/smaps_rollup`, /^Pss:\s+(\d+) kB/m));
 }
 
-function vmRssMb(pid: number): number {
+/** `own(pid)` (kB) of a process plus that of every process below it, in MB; NaN when it is gone. */
+function treeMb(pid: number | undefined, own: (pid: number) => number): number {
+  if (pid === undefined) return NaN;
+  const kb = own(pid);
+  return Number.isNaN(kb) ? NaN : kb / 1024 + childPids(pid).reduce((sum, c) => sum + (treeMb(c, own) || 0), 0);
+}
+
+/** The number `re` captures in the /proc file `path` (kB), NaN when absent or unreadable. */
+function procKb(path: string, re: RegExp): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+    const m = re.exec(readFileSync(path, 'utf8'));
+    return m ? Number(m[1]) : NaN;
   } catch {
     return NaN;
   }

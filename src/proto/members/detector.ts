@@ -120,10 +120,11 @@ export class Detector<P> {
   private troubleAt = -Infinity;
   /** The alive subject each ring had at the last tick (a new one is probed at once). */
   private readonly lastSubject: (P | undefined)[] = [];
-  /** The table's `version` when a tick's walks all met no suspect (-1: none), each ring's
-   *  subject and its state then (`walk[2k]`, `walk[2k + 1]`): reused while it holds (`tick`). */
+  /** The table's `version` when a tick's walks all met no suspect (-1: none), and each ring's
+   *  subject and its state then: reused while the version holds (`tick`). */
   private walkedAt = -1;
-  private readonly walk: (P | number)[] = [];
+  private readonly walkSubject: P[] = [];
+  private readonly walkState: number[] = [];
   /** Pings to the dead (dead-pings.ts). */
   private readonly deadPings: DeadPings<P>;
   /** Verdicts we took as suspicions (`verify`): member → the `suspect` state we hold. */
@@ -195,7 +196,7 @@ export class Detector<P> {
     // walks were 13.5 % of a settled 2·10^4-node simulation's samples; docs/results.md, h36m).
     const v = this.store.version();
     if (this.walkedAt === v) {
-      if (ring >= 0) this.probe(this.walk[2 * ring] as P, this.walk[2 * ring + 1] as number, false, now);
+      if (ring >= 0) this.probe(this.walkSubject[ring], this.walkState[ring], false, now);
     } else {
       this.walkedAt = v; // (a walk that meets a suspect or no subject resets it)
       for (let k = 0; k < K; k++) this.probeRing(k, k === ring, now);
@@ -207,7 +208,7 @@ export class Detector<P> {
   /** Probe every suspect between this node and its first alive successor in ring `k` (a run
    *  of crashed members is walked in parallel), and that successor when `alive` is set or
    *  when it is new (its predecessor failed or left: we took over as its observer, and it
-   *  should not wait K periods for its first probe from us). Its subject kept in `walk`. */
+   *  should not wait K periods for its first probe from us). Its subject kept for `tick`. */
   private probeRing(k: number, alive: boolean, now: number): void {
     for (let i = 1; i <= 64; i++) {
       const m = this.store.ringStep(k, this.host.self, i);
@@ -217,8 +218,8 @@ export class Detector<P> {
       if (statusOf(s) === ALIVE) {
         const fresh = this.lastSubject[k] !== undefined && this.lastSubject[k] !== m;
         this.lastSubject[k] = m;
-        this.walk[2 * k] = m;
-        this.walk[2 * k + 1] = s;
+        this.walkSubject[k] = m;
+        this.walkState[k] = s;
         if (alive || fresh) this.probe(m, s, false, now);
         return;
       }
