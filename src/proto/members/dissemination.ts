@@ -30,12 +30,11 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
-/** A deferred link sync waits again while the flood brings news (`fed`), up to this many probe
- *  periods from the link coming up; a link up while members fail and two other links are up
- *  waits too (HyParView's replacements of crashed neighbours came up just before the verdicts'
- *  flood, their digests listing whole buckets). 5 periods, or one other link: the 50 % tail
- *  later (docs/results.md, h37m). */
-const LINK_SYNC_HOLD_PERIODS = 2;
+/** A deferred link sync waits again, a period at a time, while the flood brings news (`fed`),
+ *  up to this many probe periods from the link coming up (a link up while members fail and
+ *  another link is up waits too: the links replacing crashed neighbours came up just before the
+ *  verdicts' flood, their digests listing whole buckets; docs/results.md, h37m). */
+const LINK_SYNC_HOLD_PERIODS = 5;
 /** With `linkSyncOnce`: a link that comes up while an `m-changes` brought news in the last
  *  probe period (members joining in a burst, or a wave) and another link is up syncs this many
  *  probe periods later at the smaller id's end, twice that at the larger's (only if the first
@@ -439,7 +438,7 @@ export class Dissemination<P> {
   }
 
   /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
-   *  reaches us (`fed`) or members fail and two other links are up, and we are not joining,
+   *  reaches us (`fed`) or members fail and another link is up, and we are not joining,
    *  `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
     if (this.queue.length > 0) this.armFlush(); // queued while we had no one to tell (`flushBatch`)
@@ -461,7 +460,7 @@ export class Dissemination<P> {
         return;
       }
     }
-    if (!(this.fed(now, troubled) || (troubled && this.nbrs.size > 2)) || this.store.size() <= 1) {
+    if (!(this.fed(now, troubled) || (troubled && this.nbrs.size > 1)) || this.store.size() <= 1) {
       this.syncWith(peer, now);
       return;
     }

@@ -73,11 +73,11 @@
  *   failure wave's flood reaches a node (a batch brought news in the last probe period), its
  *   new links and its periodic sync wait a probe period: mid-wave every bucket differs and a
  *   digest would list whole buckets the flood is delivering anyway. So does a new link while
- *   members are failing and two other links are up (the flood will come over them), and a
- *   waiting link waits again while the flood brings news, up to 2 probe periods. With
- *   `linkSyncOnce` (the agent's setting) a new link gets one sync, not one from each end: the
- *   smaller id's end opens it, the other only if none came within a probe period (one round
- *   reconciles both); in a join burst both wait (a link that HyParView replaces within a period is not synced).
+ *   members are failing and another link is up (the flood will come over that one), and a
+ *   waiting link waits again while the flood brings news, up to 5 probe periods. With `linkSyncOnce` (the
+ *   agent's setting) a new link gets one sync, not one from each end: the smaller id's end
+ *   opens it, the other only if none came within a probe period (one round reconciles both);
+ *   in a join burst both wait (a link that HyParView replaces within a period is not synced).
  * - **Reconnect (Serf).** Every `reconnectIntervalMs` one random `failed` member gets an
  *   `m-sync`: across a healed partition it answers, and both sides learn the other's view.
  *   Its answer (`m-digest`) also goes to the node's overlay (`io.peerReconnected`), which
