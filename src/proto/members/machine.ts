@@ -72,9 +72,7 @@
  *   `failed` and `left` are in the hashes, so anti-entropy reconciles them too. While a
  *   failure wave's flood reaches a node (a batch brought news in the last probe period), its
  *   new links and its periodic sync wait a probe period: mid-wave every bucket differs and a
- *   digest would list whole buckets the flood is delivering anyway. So does a new link while
- *   members are failing and another link is up (the flood will come over that one), and a
- *   waiting link waits again while the flood brings news, up to 5 probe periods. With `linkSyncOnce` (the
+ *   digest would list whole buckets the flood is delivering anyway. With `linkSyncOnce` (the
  *   agent's setting) a new link gets one sync, not one from each end: the smaller id's end
  *   opens it, the other only if none came within a probe period (one round reconciles both);
  *   in a join burst both wait (a link that HyParView replaces within a period is not synced).
