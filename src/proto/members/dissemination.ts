@@ -30,15 +30,6 @@ type Digest<P> = Extract<MembersMessage<P>, { type: 'm-digest' }>;
  *  below), digest entries 4.68 M (no wait) / 1.70 M (1 period) / 0.27 M (3 periods), p100
  *  7.00 / 7.03 / 8.48 s (6.78 s before this change and the ring shares). */
 const LINK_SYNC_DEFER_PERIODS = 1;
-/** A link that comes up while members are failing (`troubled`) and another link is up waits
- *  like one that comes up while the flood reaches us, and its deferred sync waits again, a
- *  probe period at a time, while the flood still brings news (`fed`), for at most this many
- *  probe periods from the link's coming up: the links HyParView opens when the crashed
- *  neighbours' links time out come up just before the verdicts' flood reaches the node, and
- *  syncing them at once (or one period later, mid-flood) had every digest list whole buckets.
- *  Measured, bench:members at 2·10^4 nodes, seed 1: 7,116 digests listing 16.6 M entries in the
- *  wave's first flood second (docs/results.md, h37m). */
-const LINK_SYNC_HOLD_PERIODS = 5;
 /** With `linkSyncOnce`: a link that comes up while an `m-changes` brought news in the last
  *  probe period (members joining in a burst, or a wave) and another link is up syncs this many
  *  probe periods later at the smaller id's end, twice that at the larger's (only if the first
@@ -75,8 +66,8 @@ export class Dissemination<P> {
   private syncDue = -Infinity;
   private readonly staleSyncs = new Set<number>();
   /** Links whose first sync waits until the failure wave has passed (`linkUp`), or until the
-   *  whole table we asked for while joining has come (`syncWith`), and since when. */
-  private readonly deferred = new Map<P, number>();
+   *  whole table we asked for while joining has come (`syncWith`). */
+  private readonly deferred = new Set<P>();
   /** While our table holds only ourselves: the one peer asked for its whole table (an `m-sync`
    *  with `join`) and when (`syncWith`). */
   private joinAsk: { peer: P; at: number } | undefined = undefined;
@@ -442,9 +433,7 @@ export class Dissemination<P> {
   }
 
   /** A new overlay link: reconcile with `peer` at once, or, while the flood of a failure wave
-   *  reaches us (`fed`), or members are failing and another link is up (the flood will reach
-   *  us over it; LINK_SYNC_HOLD_PERIODS), and we are not joining, `LINK_SYNC_DEFER_PERIODS`
-   *  probe periods later. */
+   *  reaches us (`fed`) and we are not joining, `LINK_SYNC_DEFER_PERIODS` probe periods later. */
   linkUp(peer: P, now: number, troubled: boolean): void {
     if (this.queue.length > 0) this.armFlush(); // queued while we had no one to tell (`flushBatch`)
     if (this.config.linkSyncOnce && this.store.size() > 1) {
@@ -465,7 +454,7 @@ export class Dissemination<P> {
         return;
       }
     }
-    if (!(this.fed(now, troubled) || (troubled && this.nbrs.size > 1)) || this.store.size() <= 1) {
+    if (!this.fed(now, troubled) || this.store.size() <= 1) {
       this.syncWith(peer, now);
       return;
     }
@@ -475,20 +464,13 @@ export class Dissemination<P> {
   /** Sync with `peer` one probe period from now (`linkSync`), if it is still a neighbour then. */
   private deferLink(peer: P, now: number, periods = LINK_SYNC_DEFER_PERIODS): void {
     if (this.deferred.has(peer)) return;
-    this.deferred.set(peer, now);
+    this.deferred.add(peer);
     const d = periods * this.config.probeIntervalMs;
     this.io.timer(d, { type: 'm-link-sync', peer, due: now + d });
   }
 
-  /** The deferred sync of a link (`linkUp`), if the link is still up; while the flood still
-   *  brings news and another link is up, one probe period later (LINK_SYNC_HOLD_PERIODS). */
-  linkSync(peer: P, now: number, troubled = false): void {
-    const since = this.deferred.get(peer);
-    const p = this.config.probeIntervalMs;
-    if (since !== undefined && this.fed(now, troubled) && this.nbrs.size > 1 && this.nbrs.has(peer) && now + p - since <= LINK_SYNC_HOLD_PERIODS * p) {
-      this.io.timer(p, { type: 'm-link-sync', peer, due: now + p });
-      return;
-    }
+  /** The deferred sync of a link (`linkUp`), if the link is still up. */
+  linkSync(peer: P, now: number): void {
     this.deferred.delete(peer);
     // We answered an m-sync of `peer` within the longest deferral (a join burst's larger end)
     // plus one probe period: the round it opened reconciled both tables.

@@ -331,7 +331,7 @@ export class Members<P> implements App<P, MembersMessage<P>, MembersTimer<P>> {
       case 'm-dead-tick':
         return this.detector.deadTick(now);
       case 'm-link-sync':
-        return this.spread.linkSync(t.peer, now, this.detector.troubled(now));
+        return this.spread.linkSync(t.peer, now);
     }
   }
 
