@@ -83,7 +83,41 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     });
 }
 
-async function runAgent(ctx: CliContext, opts: Record<string, unknown>): Promise<void> {
+/** The long flags of `rumor agent` (`--config` and one per configuration key), each with its
+ *  commander attribute and whether it repeats; built at the first `quickAgentOptions`. */
+let agentFlags: Map<string, { attr: string; repeatable: boolean }> | null = null;
+
+/**
+ * The options of `rumor agent ARGS` as commander would parse them (`registerAgent`), without
+ * commander, for the common case only: every argument a known long flag followed by its value
+ * (`--flag value` or `--flag=value`), no value empty or starting with `-`. Anything else — help,
+ * an unknown or misspelt flag, a missing value, a positional argument — is null, and `main`
+ * parses the line with commander as before, which prints its usage error or help. An agent
+ * started this way skips building commander's program, loading commander and reading
+ * package.json for `--version` (~2 ms of the agent's CPU before its API answers; docs/results.md,
+ * h37b). test/cli/agent-flags.test.ts checks it against commander's parse.
+ */
+export function quickAgentOptions(args: readonly string[]): Record<string, unknown> | null {
+  if (agentFlags === null) {
+    agentFlags = new Map([['--config', { attr: 'config', repeatable: false }]]);
+    for (const key of CONFIG_KEYS) agentFlags.set(`--${flagName(key)}`, { attr: attr(flagName(key)), repeatable: isRepeatableFlag(key) });
+  }
+  const opts: Record<string, unknown> = {};
+  for (const f of agentFlags.values()) if (f.repeatable) opts[f.attr] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf('=');
+    const flag = agentFlags.get(eq < 0 ? arg : arg.slice(0, eq));
+    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
+    if (flag === undefined || value === undefined || value === '' || (eq < 0 && value.startsWith('-'))) return null;
+    if (flag.repeatable) (opts[flag.attr] as string[]).push(value);
+    else opts[flag.attr] = value;
+  }
+  return opts;
+}
+
+/** Run the agent `rumor agent` describes with `opts` (commander's, or `quickAgentOptions`'). */
+export async function runAgent(ctx: CliContext, opts: Record<string, unknown>): Promise<void> {
   const file = opts.config as string | undefined;
   const { resolveAgentConfig } = await import('../agent/config.js');
   const r = resolveAgentConfig({ flags: flagsFromOptions(opts), env: process.env, file });

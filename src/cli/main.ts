@@ -22,7 +22,7 @@ import { registerBenchSim } from './bench-sim.js';
 import { type CliContext, RunError, type TextOut, UsageError } from './context.js';
 import { registerDemo } from './demo.js';
 import { registerSim } from './sim.js';
-import { registerAgent } from './agent.js';
+import { quickAgentOptions, registerAgent, runAgent } from './agent.js';
 import { registerMembers } from './members.js';
 import { registerEvent } from './event.js';
 import { registerAggregate } from './aggregate.js';
@@ -42,8 +42,10 @@ import { registerReachability } from './reachability.js';
 
 // commander is CommonJS: loading it with `require` rather than `import` spares every
 // process the ESM-to-CommonJS translation (measured: ~6 MB of RSS on node 20 when no other
-// CommonJS module is imported from ESM; `rumor agent` is started many at a time).
-const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+// CommonJS module is imported from ESM; `rumor agent` is started many at a time). Loaded at its
+// first use: an agent whose command line `quickAgentOptions` reads never loads it.
+let commanderModule: typeof CommanderModule | null = null;
+const commander = (): typeof CommanderModule => (commanderModule ??= createRequire(import.meta.url)('commander') as typeof CommanderModule);
 type Command = CommanderModule.Command;
 
 /** Verb registrations, in help order. Extension point for new verbs. */
@@ -92,7 +94,7 @@ export function packageVersion(): string {
  *  `only`, just that verb is registered (`main` does so for `rumor agent`: registering the
  *  other verbs' options and help cost ~3 ms of CPU at each agent start, docs/results.md). */
 export function buildProgram(ctx: CliContext, only?: (program: Command, ctx: CliContext) => void): Command {
-  const program = new Command('rumor');
+  const program = new (commander().Command)('rumor');
   program
     .description('gossip for Node.js: HyParView membership, Plumtree broadcast, a deterministic simulator')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -132,12 +134,14 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     cwd: io.cwd ?? process.cwd(),
     exitCode: 0,
   };
-  const program = buildProgram(ctx, argv[0] === 'agent' ? registerAgent : undefined);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    // `rumor agent` with a plain command line runs without commander (`quickAgentOptions`).
+    const quick = argv[0] === 'agent' ? quickAgentOptions(argv.slice(1)) : null;
+    if (quick !== null) await runAgent(ctx, quick);
+    else await buildProgram(ctx, argv[0] === 'agent' ? registerAgent : undefined).parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (commanderModule !== null && e instanceof commanderModule.CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof UsageError || e instanceof RunError) {
       ctx.stderr.write(`rumor: ${firstLine(e.message)}\n`);
       return e instanceof UsageError ? 2 : 1;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_KEYS, envName, flagName, isRepeatableFlag, resolveAgentConfig, type ConfigKey } from '../../src/agent/config.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { flagsFromOptions } from '../../src/cli/agent.js';
+import { flagsFromOptions, quickAgentOptions } from '../../src/cli/agent.js';
 import { packageRoot } from '../../src/cli/ui.js';
 
 interface DocRow {
@@ -148,4 +148,48 @@ test('boolean keys: true/false (1/0, yes/no) from flags and the environment; any
   assert.deepEqual(bad, { ok: false, reason: 'flag --leave-on-terminate: leaveOnTerminate: expected true or false, got "maybe"' });
   const badEnv = resolveAgentConfig({ env: { RUMOR_REJOIN_AFTER_LEAVE: '2' }, isTTY: false });
   assert.deepEqual(badEnv, { ok: false, reason: 'environment RUMOR_REJOIN_AFTER_LEAVE: rejoinAfterLeave: expected true or false, got "2"' });
+});
+
+/** Commander's parse of `rumor agent ARGS` (the options its action gets), or its error. */
+function commanderParse(args: string[]): Record<string, unknown> | { error: string } {
+  const cmd = agentCommand();
+  cmd.exitOverride();
+  cmd.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return { ...cmd.opts() };
+}
+
+test('quickAgentOptions reads a plain `rumor agent` command line as commander does, and leaves every other one to commander', () => {
+  // Every flag with its sample value, in both spellings, and the repeatable ones twice.
+  const every: string[] = [];
+  const everyEq: string[] = [];
+  for (const r of documentedRows()) {
+    const [value] = SAMPLES[r.key as ConfigKey];
+    every.push(r.flag, value);
+    everyEq.push(`${r.flag}=${value}`);
+    if (r.repeatable) every.push(r.flag, `${value}-2`);
+  }
+  const plain = [
+    [],
+    every,
+    everyEq,
+    ['--config', '/etc/rumor.toml'],
+    ['--name', 'a', '--name', 'b'],
+    ['--tag', 'x=1', '--tag=y=2', '--join', '127.0.0.1:1'],
+    ['--event-name-pattern', '^a=b$', '--api-addr=127.0.0.1:0'],
+  ];
+  for (const args of plain) {
+    const quick = quickAgentOptions(args);
+    assert.ok(quick !== null, `${args.join(' ')}: read without commander`);
+    assert.deepEqual(quick, commanderParse(args), `${args.join(' ')}: the same options as commander's`);
+    // The line the agent is started with is the one commander accepts: no error from it either.
+    assert.ok(!('error' in commanderParse(args)));
+  }
+  // Help, unknown flags, missing or dash-led values, positional arguments: commander's.
+  const others = [['--help'], ['-h'], ['--bogus', 'x'], ['--name'], ['--name', '--bind'], ['--name', '-x'], ['--name='], ['extra'], ['--name', 'a', 'extra'], ['--no-name'], ['-V']];
+  for (const args of others) assert.equal(quickAgentOptions(args), null, `${args.join(' ')}: left to commander`);
 });
