@@ -7,6 +7,7 @@
  * Also home of what the client verbs (members, event, monitor, info, leave) share: the
  * `--api`/`--token` options and the mapping of client failures to one-line errors.
  */
+import { parseArgs } from 'node:util';
 import type { Command } from 'commander';
 import { AGENT_DEFAULTS } from '../agent/defaults.js';
 import { CONFIG_KEYS, flagName, isRepeatableFlag, type ConfigKey } from '../agent/config.js';
@@ -83,36 +84,43 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     });
 }
 
-/** The long flags of `rumor agent` (`--config` and one per configuration key), each with its
- *  commander attribute and whether it repeats; built at the first `quickAgentOptions`. */
-let agentFlags: Map<string, { attr: string; repeatable: boolean }> | null = null;
+/** `rumor agent`'s long flags for `util.parseArgs` (`--config` and one per configuration key, each
+ *  taking a value, repeatable ones `multiple`), and each one's commander attribute; built at the
+ *  first `quickAgentOptions`. */
+let agentFlags: { options: Record<string, { type: 'string'; multiple: boolean }>; attrs: Map<string, string> } | null = null;
 
 /**
- * The options of `rumor agent ARGS` as commander would parse them (`registerAgent`), without
- * commander, for the common case only: every argument a known long flag followed by its value
- * (`--flag value` or `--flag=value`), no value empty or starting with `-`. Anything else — help,
- * an unknown or misspelt flag, a missing value, a positional argument — is null, and `main`
- * parses the line with commander as before, which prints its usage error or help. An agent
- * started this way skips building commander's program, loading commander and reading
- * package.json for `--version` (~2 ms of the agent's CPU before its API answers; docs/results.md,
- * h37b). test/cli/agent-flags.test.ts checks it against commander's parse.
+ * The options of `rumor agent ARGS` as commander would parse them (`registerAgent`), read with
+ * Node's own `util.parseArgs` (strict) instead of commander, for the common case only: every
+ * argument a known long flag with its value (`--flag value` or `--flag=value`), no value empty or
+ * starting with `-`. Anything else — help, an unknown or misspelt flag, a missing value, a
+ * positional argument — is null, and `main` parses the line with commander as before, which prints
+ * its usage error or help. An agent started this way skips building commander's program, loading
+ * commander and reading package.json for `--version` (~2 ms of the agent's CPU before its API
+ * answers; docs/results.md, h37b). test/cli/agent-flags.test.ts checks it against commander's parse.
  */
 export function quickAgentOptions(args: readonly string[]): Record<string, unknown> | null {
   if (agentFlags === null) {
-    agentFlags = new Map([['--config', { attr: 'config', repeatable: false }]]);
-    for (const key of CONFIG_KEYS) agentFlags.set(`--${flagName(key)}`, { attr: attr(flagName(key)), repeatable: isRepeatableFlag(key) });
+    const options: Record<string, { type: 'string'; multiple: boolean }> = { config: { type: 'string', multiple: false } };
+    const attrs = new Map([['config', 'config']]);
+    for (const key of CONFIG_KEYS) {
+      options[flagName(key)] = { type: 'string', multiple: isRepeatableFlag(key) };
+      attrs.set(flagName(key), attr(flagName(key)));
+    }
+    agentFlags = { options, attrs };
+  }
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof agentFlags.options; strict: true; allowPositionals: false; tokens: true }>>;
+  try {
+    parsed = parseArgs({ args: [...args], options: agentFlags.options, strict: true, allowPositionals: false, tokens: true });
+  } catch {
+    return null;
+  }
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || t.rawName !== `--${t.name}` || t.value === undefined || t.value === '' || (!t.inlineValue && t.value.startsWith('-'))) return null;
   }
   const opts: Record<string, unknown> = {};
-  for (const f of agentFlags.values()) if (f.repeatable) opts[f.attr] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const eq = arg.indexOf('=');
-    const flag = agentFlags.get(eq < 0 ? arg : arg.slice(0, eq));
-    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-    if (flag === undefined || value === undefined || value === '' || (eq < 0 && value.startsWith('-'))) return null;
-    if (flag.repeatable) (opts[flag.attr] as string[]).push(value);
-    else opts[flag.attr] = value;
-  }
+  for (const [name, o] of Object.entries(agentFlags.options)) if (o.multiple) opts[agentFlags.attrs.get(name)!] = [];
+  for (const [name, value] of Object.entries(parsed.values)) opts[agentFlags.attrs.get(name)!] = value;
   return opts;
 }
 
