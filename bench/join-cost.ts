@@ -50,7 +50,16 @@
  * 20 ms. The polls' answers are part of `join_cpu_ms` and `after_start_cpu_ms`: compare runs of
  * one method (`api_polls` counts them).
  *
+ * Who spawns the agents (`--spawn`, recorded as `spawn`), as in bench:cluster (its module
+ * comment): by default (`spawner`, when dist/bench-spawner is built) the bench spawner
+ * (support/spawner.ts), all N − 1 after the seed at once, so that this process never blocks in
+ * a spawn and reads each ready line when it is written, and the figures at each agent's first
+ * answer count the same start as bench:cluster's; `--spawn bench` spawns them from this process
+ * (each `spawn` blocks it until the child has exec'd; one per event-loop turn under `--poll
+ * log`), as before: its figures compare with runs of the sixteenth and seventeenth sessions.
+ *
  *   npm run bench:join-cost -- --nodes 50        (node --import tsx bench/join-cost.ts)
+ *   npm run bench:join-cost -- --nodes 50 --spawn bench   (this process spawns the agents)
  *   npm run bench:join-cost -- --nodes 50 --no-join   (the N agents started at once, none
  *                                                joining: the start-ups' cost under the same
  *                                                concurrency without the join's traffic)
@@ -62,10 +71,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { agentCommand, spawnAgent, stopAll, type AgentProcess, type AgentSpec } from '../src/cli/cluster.js';
 import { quantile } from '../src/sim/members-app.js';
-import { PortPlan, startFleet } from './support/ports.js';
+import { PortPlan, startFleet, startOnFreePorts } from './support/ports.js';
+import { Spawner, spawnerPath, type SpawnedProcess } from './support/spawner.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
 import { sleep, until, untilEachHolds } from './support/wait.js';
 import { RUMOR_READY_LINE } from './support/cluster-drivers.js';
@@ -88,18 +97,25 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { n: number; noJoin: boolean; poll: 'log' | 'legacy' } {
+/** Who spawns the agents (`--spawn`, recorded as `spawn`): see the module comment. */
+type SpawnBy = 'spawner' | 'bench';
+
+function parseArgs(argv: string[]): { n: number; noJoin: boolean; poll: 'log' | 'legacy'; spawn: SpawnBy } {
   let n = 50;
   let noJoin = false;
   let poll: 'log' | 'legacy' = 'log';
+  let spawn: SpawnBy = spawnerPath() === undefined ? 'bench' : 'spawner';
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--nodes' && Number.isInteger(v) && v >= 2 && v <= 200) n = Number(argv[++i]);
     else if (argv[i] === '--no-join') noJoin = true;
     else if (argv[i] === '--poll' && (argv[i + 1] === 'log' || argv[i + 1] === 'legacy')) poll = argv[++i] as 'log' | 'legacy';
-    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join, --poll log|legacy)`);
+    else if (argv[i] === '--spawn' && (argv[i + 1] === 'spawner' || argv[i + 1] === 'bench')) {
+      spawn = argv[++i] as SpawnBy;
+      if (spawn === 'spawner' && spawnerPath() === undefined) fail('--spawn spawner: dist/bench-spawner is not built (npm run prepare, with a C compiler)');
+    } else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join, --poll log|legacy, --spawn spawner|bench)`);
   }
-  return { n, noJoin, poll };
+  return { n, noJoin, poll, spawn };
 }
 
 function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T> {
@@ -192,23 +208,50 @@ function startByType(at: AtUp): { frames: Counts; members: Counts } {
   return { frames: at.inByType, members: at.membersInByType };
 }
 
-async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy'): Promise<Record<string, unknown>> {
+/**
+ * Start agent 0, then the others at once, through `spawner` (bench/support/spawner.ts), as
+ * bench:cluster's `startAll` does (support/cluster-detect.ts): the spawner waits for each exec,
+ * this process reads the ready lines and asks meanwhile. `kids[i]` is set at every spawn (the
+ * caller's clean-up stops it); an agent that does not answer within 60 s throws.
+ */
+async function startViaSpawner(spawner: Spawner, plan: PortPlan, n: number, kids: AgentProcess[], spec: (i: number) => AgentSpec, up: (i: number) => Promise<void>, logFile: (i: number) => string, readyLine: RegExp | undefined): Promise<void> {
+  const one = async (i: number): Promise<void> => {
+    const r = await startOnFreePorts<AgentProcess>({
+      what: `agent ${i}`,
+      spawn: async () => (kids[i] = await spawner.spawn(agentCommand(spec(i)))),
+      spawnedAt: (c) => (c as SpawnedProcess).spawnedAt,
+      up: () => up(i),
+      reassign: () => plan.reassign(i),
+      logFile: logFile(i),
+      timeoutMs: 60_000,
+      everyMs: 10,
+      readyLine,
+    });
+    for (const note of r.notes) process.stderr.write(`${note}\n`);
+    if (r.type === 'timeout') throw new Error(`agent ${i} ${r.reason} (log: ${logFile(i)})`);
+  };
+  await one(0);
+  await Promise.all(Array.from({ length: n - 1 }, (_, k) => one(k + 1)));
+}
+
+async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy', spawnBy: SpawnBy): Promise<Record<string, unknown>> {
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const api = (i: number): number => plan.api[i];
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
-  const kids: ChildProcess[] = [];
+  const kids: AgentProcess[] = [];
   const logFile = (i: number): string => join(dir, `agent-${i}.log`);
-  const spawnOne = (i: number): ChildProcess =>
-    spawnAgent({
-      ...plan.agent(i),
-      ...(noJoin ? { join: [] } : {}),
-      profile: 'lan',
-      handlers: ['user=/bin/true'],
-      logFile: logFile(i),
-      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
-      env: agentEnv(false),
-    });
+  const spec = (i: number): AgentSpec => ({
+    ...plan.agent(i),
+    ...(noJoin ? { join: [] } : {}),
+    profile: 'lan',
+    handlers: ['user=/bin/true'],
+    logFile: logFile(i),
+    extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    env: agentEnv(false),
+  });
+  const spawnerBin = spawnerPath();
+  const spawner = spawnBy === 'spawner' && spawnerBin !== undefined ? new Spawner(spawnerBin) : undefined;
   try {
     const t0 = performance.now();
     // Agent 0, then the others at once, each asked once its ready line is out (`--poll log`) or
@@ -231,7 +274,9 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       addInto(at.inByType, info.stats.messagesIn);
       addInto(at.membersInByType, info.membership?.received ?? {});
     };
-    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine: poll === 'log' ? RUMOR_READY_LINE : undefined });
+    const readyLine = poll === 'log' ? RUMOR_READY_LINE : undefined;
+    if (spawner !== undefined) await startViaSpawner(spawner, plan, n, kids, spec, up, logFile, readyLine);
+    else await startFleet(plan, n, [], { what: 'agent', spawn: (i) => (kids[i] = spawnAgent(spec(i))), up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at), start_in_by_type: startByType(at) };
@@ -319,6 +364,7 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
   } finally {
     keepAlive.destroy();
     await stopAll(kids.filter((k) => k !== undefined), 3000);
+    spawner?.close();
   }
 }
 
@@ -407,27 +453,27 @@ function syscallFigures(proc: { writes: number; reads: number; wakeups: number }
 }
 
 async function main(): Promise<void> {
-  const { n, noJoin, poll } = parseArgs(process.argv.slice(2));
+  const { n, noJoin, poll, spawn } = parseArgs(process.argv.slice(2));
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-join-cost-'));
   const load0 = loadavg()[0];
-  const r = await run(n, dir, noJoin, poll);
+  const r = await run(n, dir, noJoin, poll, spawn);
   const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   rmSync(dir, { recursive: true, force: true });
-  const result = { ...r, detect: poll, load_avg_1m: load, date: new Date().toISOString() };
+  const result = { ...r, detect: poll, spawn, load_avg_1m: load, date: new Date().toISOString() };
   const byType = r.start_in_by_type as { frames: Counts; members: Counts };
   const startLine =
     `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})\n` +
     `  received by then, fleet, by type: ${JSON.stringify(byType.frames)}; the membership's messages among them: ${JSON.stringify(byType.members)}`;
   const lines = noJoin
     ? [
-        `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic); load average (1 min) ${load.join(' -> ')}`,
+        `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic), spawned by ${spawn}; load average (1 min) ${load.join(' -> ')}`,
         envNote(false).trimEnd(),
         `from the first spawn to the last first answer: ${String(r.from_first_spawn_to_last_up_ms)} ms`,
         startLine,
       ]
     : [
-    `${n} agents (a seed, then ${n - 1} at once joining it); load average (1 min) ${load.join(' -> ')}`,
+    `${n} agents (a seed, then ${n - 1} at once joining it), spawned by ${spawn}; load average (1 min) ${load.join(' -> ')}`,
     envNote(false).trimEnd(),
     `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
     `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
