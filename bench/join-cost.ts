@@ -39,6 +39,9 @@
  * - `timeline`: the join's wall time per agent: first spawn → its first answer (start-up, CPU
  *   queueing included) → the first poll that saw it list all N alive; and at its first answer
  *   how many members it listed alive and whether it had an overlay neighbour yet;
+ * - `tail`: the members last missing from some agent's list after every agent answered (the
+ *   polls' answers: when each was last not listed alive, by whom, as what), latest first: whether
+ *   the join's end waits for the last agents' own joins or for something else;
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -260,7 +263,7 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
     // Each agent's CPU when it first answers (`start_cpu_ms`).
     const at: AtUp = { cpu: [], framesIn: [], framesOut: [], inByType: {}, membersInByType: {} };
     const cpuAtUp = at.cpu;
-    const tl: Timeline = { upAt: [], aliveAtUp: [], nbrsAtUp: [], listedAt: [] };
+    const tl: Timeline = { upAt: [], aliveAtUp: [], nbrsAtUp: [], listedAt: [], lastMissing: [] };
     const up = async (i: number): Promise<void> => {
       const first = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
       if (cpuAtUp[i] !== undefined) return;
@@ -284,7 +287,9 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
     const ask = async (i: number): Promise<MembersReply> => {
       apiPolls++;
       const l = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
-      if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = performance.now() - t0;
+      const at = performance.now() - t0;
+      if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = at;
+      else if (aliveIn(l) < n) notListed(tl, l, n, i, at);
       return l;
     };
     const all = kids.map((_, i) => i);
@@ -360,6 +365,7 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       members_out_after_join: membersAfter,
       overlay_after_join: overlayFigures(infosAfter),
       timeline: timelineFigures(tl, n, lastUp - t0),
+      tail: tailFigures(tl),
     };
   } finally {
     keepAlive.destroy();
@@ -378,6 +384,28 @@ interface Timeline {
   aliveAtUp: number[];
   nbrsAtUp: number[];
   listedAt: number[];
+  /** Per member (index): the last poll (ms from the first spawn) whose answer did not list it
+   *  alive, the asked agent, and how it was listed there (a status, or `absent`). */
+  lastMissing: { at: number; by: number; as: string }[];
+}
+
+/** Note, from agent `by`'s answer at `at`, the members it does not list alive (`lastMissing`). */
+function notListed(tl: Timeline, l: MembersReply, n: number, by: number, at: number): void {
+  const listed = new Map(l.members.map((m) => [m.name, m.status]));
+  for (let j = 0; j < n; j++) {
+    const status = listed.get(`n${j}`) ?? 'absent';
+    if (status !== 'alive') tl.lastMissing[j] = { at, by, as: status };
+  }
+}
+
+/** The join's tail (`tail`): the members last missing from some agent's list once every agent
+ *  had answered, latest first (at most 5), each with its own first answer (ms from the first
+ *  spawn), the last poll that did not list it alive, and how that agent listed it. */
+function tailFigures(tl: Timeline): { member: number; up_ms: number; last_missing_ms: number; by: number; as: string }[] {
+  return tl.lastMissing
+    .flatMap((x, j) => (x === undefined ? [] : [{ member: j, up_ms: Math.round(tl.upAt[j]), last_missing_ms: Math.round(x.at), by: x.by, as: x.as }]))
+    .sort((a, b) => b.last_missing_ms - a.last_missing_ms)
+    .slice(0, 5);
 }
 
 /** The join's wall time per agent (`timeline`): from the first spawn to its first answer (its
@@ -490,6 +518,7 @@ async function main(): Promise<void> {
     `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
     `the overlay then (active views: sizes, symmetric links, links listed by one end only, components): ${JSON.stringify(r.overlay_after_join)}`,
     `per agent, ms from the first spawn (first answer; first poll listing all ${n} alive) and at its first answer (members alive, agents with no neighbour): ${JSON.stringify(r.timeline)}`,
+    `the join's tail, the members last missing from a list (member, its first answer, the last poll not listing it alive, by whom, as what; ms from the first spawn): ${JSON.stringify(r.tail)}`,
       ];
   const printed = lines.filter((l) => l !== '');
   process.stdout.write(printed.join('\n') + '\n');
