@@ -91,8 +91,8 @@ interface Info {
   stats: { messagesIn: Counts; messagesOut: Counts };
   membership?: { sent: Counts; received: Counts };
 }
-interface MembersReply {
-  members: { name: string; status: string }[];
+export interface MembersReply {
+  members: { name: string; addr: string; status: string }[];
 }
 
 function fail(msg: string): never {
@@ -289,7 +289,7 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       const l = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
       const at = performance.now() - t0;
       if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = at;
-      else if (aliveIn(l) < n) notListed(tl, l, n, i, at);
+      else if (aliveIn(l) < n) notListed(tl, l, n, i, at, plan.gossip);
       return l;
     };
     const all = kids.map((_, i) => i);
@@ -379,7 +379,7 @@ const aliveIn = (l: MembersReply): number => l.members.filter((m) => m.status ==
 /** Per agent (index): when it first answered and when the polls first saw it list every member
  *  alive (ms from the first spawn), and what its first answer and the `/v1/info` right after
  *  showed (members alive, overlay neighbours). */
-interface Timeline {
+export interface Timeline {
   upAt: number[];
   aliveAtUp: number[];
   nbrsAtUp: number[];
@@ -389,11 +389,14 @@ interface Timeline {
   lastMissing: { at: number; by: number; as: string }[];
 }
 
-/** Note, from agent `by`'s answer at `at`, the members it does not list alive (`lastMissing`). */
-function notListed(tl: Timeline, l: MembersReply, n: number, by: number, at: number): void {
-  const listed = new Map(l.members.map((m) => [m.name, m.status]));
+/** Note, from agent `by`'s answer at `at`, the members it does not list alive (`lastMissing`):
+ *  `absent`, a status, or `unnamed` (alive, listed under its address: its meta has not come). */
+export function notListed(tl: Timeline, l: MembersReply, n: number, by: number, at: number, gossip: readonly number[]): void {
+  const byName = new Map(l.members.map((m) => [m.name, m.status]));
+  const byAddr = new Map(l.members.map((m) => [m.addr, m]));
   for (let j = 0; j < n; j++) {
-    const status = listed.get(`n${j}`) ?? 'absent';
+    const row = byAddr.get(`127.0.0.1:${gossip[j]}`);
+    const status = byName.get(`n${j}`) ?? (row === undefined ? 'absent' : row.status === 'alive' ? 'unnamed' : row.status);
     if (status !== 'alive') tl.lastMissing[j] = { at, by, as: status };
   }
 }
@@ -401,7 +404,7 @@ function notListed(tl: Timeline, l: MembersReply, n: number, by: number, at: num
 /** The join's tail (`tail`): the members last missing from some agent's list once every agent
  *  had answered, latest first (at most 5), each with its own first answer (ms from the first
  *  spawn), the last poll that did not list it alive, and how that agent listed it. */
-function tailFigures(tl: Timeline): { member: number; up_ms: number; last_missing_ms: number; by: number; as: string }[] {
+export function tailFigures(tl: Timeline): { member: number; up_ms: number; last_missing_ms: number; by: number; as: string }[] {
   return tl.lastMissing
     .flatMap((x, j) => (x === undefined ? [] : [{ member: j, up_ms: Math.round(tl.upAt[j]), last_missing_ms: Math.round(x.at), by: x.by, as: x.as }]))
     .sort((a, b) => b.last_missing_ms - a.last_missing_ms)
@@ -528,7 +531,9 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${file}\n`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench/join-cost: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench/join-cost: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
