@@ -39,6 +39,9 @@
  * - `timeline`: the join's wall time per agent: first spawn → its first answer (start-up, CPU
  *   queueing included) → the first poll that saw it list all N alive; and at its first answer
  *   how many members it listed alive and whether it had an overlay neighbour yet;
+ * - `tail`: the members last missing from some agent's list after every agent answered (the
+ *   polls' answers: when each was last not listed alive, by whom, as what), latest first: whether
+ *   the join's end waits for the last agents' own joins or for something else;
  * - `join_ms` (from the last agent's first answer) and `join_from_first_spawn_ms`, as in
  *   bench:cluster (wall clock: read them with the load average printed next to them).
  *
@@ -50,7 +53,16 @@
  * 20 ms. The polls' answers are part of `join_cpu_ms` and `after_start_cpu_ms`: compare runs of
  * one method (`api_polls` counts them).
  *
+ * Who spawns the agents (`--spawn`, recorded as `spawn`), as in bench:cluster (its module
+ * comment): by default (`spawner`, when dist/bench-spawner is built) the bench spawner
+ * (support/spawner.ts), all N − 1 after the seed at once, so that this process never blocks in
+ * a spawn and reads each ready line when it is written, and the figures at each agent's first
+ * answer count the same start as bench:cluster's; `--spawn bench` spawns them from this process
+ * (each `spawn` blocks it until the child has exec'd; one per event-loop turn under `--poll
+ * log`), as before: its figures compare with runs of the sixteenth and seventeenth sessions.
+ *
  *   npm run bench:join-cost -- --nodes 50        (node --import tsx bench/join-cost.ts)
+ *   npm run bench:join-cost -- --nodes 50 --spawn bench   (this process spawns the agents)
  *   npm run bench:join-cost -- --nodes 50 --no-join   (the N agents started at once, none
  *                                                joining: the start-ups' cost under the same
  *                                                concurrency without the join's traffic)
@@ -62,10 +74,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { spawnAgent, stopAll } from '../src/cli/cluster.js';
+import { agentCommand, spawnAgent, stopAll, type AgentProcess, type AgentSpec } from '../src/cli/cluster.js';
 import { quantile } from '../src/sim/members-app.js';
-import { PortPlan, startFleet } from './support/ports.js';
+import { PortPlan, startFleet, startOnFreePorts } from './support/ports.js';
+import { Spawner, spawnerPath, type SpawnedProcess } from './support/spawner.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
 import { sleep, until, untilEachHolds } from './support/wait.js';
 import { RUMOR_READY_LINE } from './support/cluster-drivers.js';
@@ -79,8 +91,8 @@ interface Info {
   stats: { messagesIn: Counts; messagesOut: Counts };
   membership?: { sent: Counts; received: Counts };
 }
-interface MembersReply {
-  members: { name: string; status: string }[];
+export interface MembersReply {
+  members: { name: string; addr: string; status: string }[];
 }
 
 function fail(msg: string): never {
@@ -88,18 +100,25 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { n: number; noJoin: boolean; poll: 'log' | 'legacy' } {
+/** Who spawns the agents (`--spawn`, recorded as `spawn`): see the module comment. */
+type SpawnBy = 'spawner' | 'bench';
+
+function parseArgs(argv: string[]): { n: number; noJoin: boolean; poll: 'log' | 'legacy'; spawn: SpawnBy } {
   let n = 50;
   let noJoin = false;
   let poll: 'log' | 'legacy' = 'log';
+  let spawn: SpawnBy = spawnerPath() === undefined ? 'bench' : 'spawner';
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--nodes' && Number.isInteger(v) && v >= 2 && v <= 200) n = Number(argv[++i]);
     else if (argv[i] === '--no-join') noJoin = true;
     else if (argv[i] === '--poll' && (argv[i + 1] === 'log' || argv[i + 1] === 'legacy')) poll = argv[++i] as 'log' | 'legacy';
-    else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join, --poll log|legacy)`);
+    else if (argv[i] === '--spawn' && (argv[i + 1] === 'spawner' || argv[i + 1] === 'bench')) {
+      spawn = argv[++i] as SpawnBy;
+      if (spawn === 'spawner' && spawnerPath() === undefined) fail('--spawn spawner: dist/bench-spawner is not built (npm run prepare, with a C compiler)');
+    } else fail(`unknown or bad argument ${JSON.stringify(argv[i])} (expected --nodes N, 2..200, --no-join, --poll log|legacy, --spawn spawner|bench)`);
   }
-  return { n, noJoin, poll };
+  return { n, noJoin, poll, spawn };
 }
 
 function getJson<T>(keepAlive: HttpAgent, port: number, path: string): Promise<T> {
@@ -192,23 +211,50 @@ function startByType(at: AtUp): { frames: Counts; members: Counts } {
   return { frames: at.inByType, members: at.membersInByType };
 }
 
-async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy'): Promise<Record<string, unknown>> {
+/**
+ * Start agent 0, then the others at once, through `spawner` (bench/support/spawner.ts), as
+ * bench:cluster's `startAll` does (support/cluster-detect.ts): the spawner waits for each exec,
+ * this process reads the ready lines and asks meanwhile. `kids[i]` is set at every spawn (the
+ * caller's clean-up stops it); an agent that does not answer within 60 s throws.
+ */
+async function startViaSpawner(spawner: Spawner, plan: PortPlan, n: number, kids: AgentProcess[], spec: (i: number) => AgentSpec, up: (i: number) => Promise<void>, logFile: (i: number) => string, readyLine: RegExp | undefined): Promise<void> {
+  const one = async (i: number): Promise<void> => {
+    const r = await startOnFreePorts<AgentProcess>({
+      what: `agent ${i}`,
+      spawn: async () => (kids[i] = await spawner.spawn(agentCommand(spec(i)))),
+      spawnedAt: (c) => (c as SpawnedProcess).spawnedAt,
+      up: () => up(i),
+      reassign: () => plan.reassign(i),
+      logFile: logFile(i),
+      timeoutMs: 60_000,
+      everyMs: 10,
+      readyLine,
+    });
+    for (const note of r.notes) process.stderr.write(`${note}\n`);
+    if (r.type === 'timeout') throw new Error(`agent ${i} ${r.reason} (log: ${logFile(i)})`);
+  };
+  await one(0);
+  await Promise.all(Array.from({ length: n - 1 }, (_, k) => one(k + 1)));
+}
+
+async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy', spawnBy: SpawnBy): Promise<Record<string, unknown>> {
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
   const api = (i: number): number => plan.api[i];
   const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 2 });
-  const kids: ChildProcess[] = [];
+  const kids: AgentProcess[] = [];
   const logFile = (i: number): string => join(dir, `agent-${i}.log`);
-  const spawnOne = (i: number): ChildProcess =>
-    spawnAgent({
-      ...plan.agent(i),
-      ...(noJoin ? { join: [] } : {}),
-      profile: 'lan',
-      handlers: ['user=/bin/true'],
-      logFile: logFile(i),
-      extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
-      env: agentEnv(false),
-    });
+  const spec = (i: number): AgentSpec => ({
+    ...plan.agent(i),
+    ...(noJoin ? { join: [] } : {}),
+    profile: 'lan',
+    handlers: ['user=/bin/true'],
+    logFile: logFile(i),
+    extraArgs: ['--log-level', 'warn', '--data-dir', join(dir, `data-${i}`)],
+    env: agentEnv(false),
+  });
+  const spawnerBin = spawnerPath();
+  const spawner = spawnBy === 'spawner' && spawnerBin !== undefined ? new Spawner(spawnerBin) : undefined;
   try {
     const t0 = performance.now();
     // Agent 0, then the others at once, each asked once its ready line is out (`--poll log`) or
@@ -217,7 +263,7 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
     // Each agent's CPU when it first answers (`start_cpu_ms`).
     const at: AtUp = { cpu: [], framesIn: [], framesOut: [], inByType: {}, membersInByType: {} };
     const cpuAtUp = at.cpu;
-    const tl: Timeline = { upAt: [], aliveAtUp: [], nbrsAtUp: [], listedAt: [] };
+    const tl: Timeline = { upAt: [], aliveAtUp: [], nbrsAtUp: [], listedAt: [], lastMissing: [] };
     const up = async (i: number): Promise<void> => {
       const first = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
       if (cpuAtUp[i] !== undefined) return;
@@ -231,7 +277,9 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       addInto(at.inByType, info.stats.messagesIn);
       addInto(at.membersInByType, info.membership?.received ?? {});
     };
-    await startFleet(plan, n, kids, { what: 'agent', spawn: spawnOne, up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine: poll === 'log' ? RUMOR_READY_LINE : undefined });
+    const readyLine = poll === 'log' ? RUMOR_READY_LINE : undefined;
+    if (spawner !== undefined) await startViaSpawner(spawner, plan, n, kids, spec, up, logFile, readyLine);
+    else await startFleet(plan, n, [], { what: 'agent', spawn: (i) => (kids[i] = spawnAgent(spec(i))), up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at), start_in_by_type: startByType(at) };
@@ -239,7 +287,9 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
     const ask = async (i: number): Promise<MembersReply> => {
       apiPolls++;
       const l = await getJson<MembersReply>(keepAlive, api(i), '/v1/members');
-      if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = performance.now() - t0;
+      const at = performance.now() - t0;
+      if (tl.listedAt[i] === undefined && aliveIn(l) === n) tl.listedAt[i] = at;
+      else if (aliveIn(l) < n) notListed(tl, l, n, i, at, plan.gossip);
       return l;
     };
     const all = kids.map((_, i) => i);
@@ -315,10 +365,12 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       members_out_after_join: membersAfter,
       overlay_after_join: overlayFigures(infosAfter),
       timeline: timelineFigures(tl, n, lastUp - t0),
+      tail: tailFigures(tl),
     };
   } finally {
     keepAlive.destroy();
     await stopAll(kids.filter((k) => k !== undefined), 3000);
+    spawner?.close();
   }
 }
 
@@ -327,11 +379,36 @@ const aliveIn = (l: MembersReply): number => l.members.filter((m) => m.status ==
 /** Per agent (index): when it first answered and when the polls first saw it list every member
  *  alive (ms from the first spawn), and what its first answer and the `/v1/info` right after
  *  showed (members alive, overlay neighbours). */
-interface Timeline {
+export interface Timeline {
   upAt: number[];
   aliveAtUp: number[];
   nbrsAtUp: number[];
   listedAt: number[];
+  /** Per member (index): the last poll (ms from the first spawn) whose answer did not list it
+   *  alive, the asked agent, and how it was listed there (a status, or `absent`). */
+  lastMissing: { at: number; by: number; as: string }[];
+}
+
+/** Note, from agent `by`'s answer at `at`, the members it does not list alive (`lastMissing`):
+ *  `absent`, a status, or `unnamed` (alive, listed under its address: its meta has not come). */
+export function notListed(tl: Timeline, l: MembersReply, n: number, by: number, at: number, gossip: readonly number[]): void {
+  const byName = new Map(l.members.map((m) => [m.name, m.status]));
+  const byAddr = new Map(l.members.map((m) => [m.addr, m]));
+  for (let j = 0; j < n; j++) {
+    const row = byAddr.get(`127.0.0.1:${gossip[j]}`);
+    const status = byName.get(`n${j}`) ?? (row === undefined ? 'absent' : row.status === 'alive' ? 'unnamed' : row.status);
+    if (status !== 'alive') tl.lastMissing[j] = { at, by, as: status };
+  }
+}
+
+/** The join's tail (`tail`): the members last missing from some agent's list once every agent
+ *  had answered, latest first (at most 5), each with its own first answer (ms from the first
+ *  spawn), the last poll that did not list it alive, and how that agent listed it. */
+export function tailFigures(tl: Timeline): { member: number; up_ms: number; last_missing_ms: number; by: number; as: string }[] {
+  return tl.lastMissing
+    .flatMap((x, j) => (x === undefined ? [] : [{ member: j, up_ms: Math.round(tl.upAt[j]), last_missing_ms: Math.round(x.at), by: x.by, as: x.as }]))
+    .sort((a, b) => b.last_missing_ms - a.last_missing_ms)
+    .slice(0, 5);
 }
 
 /** The join's wall time per agent (`timeline`): from the first spawn to its first answer (its
@@ -407,27 +484,27 @@ function syscallFigures(proc: { writes: number; reads: number; wakeups: number }
 }
 
 async function main(): Promise<void> {
-  const { n, noJoin, poll } = parseArgs(process.argv.slice(2));
+  const { n, noJoin, poll, spawn } = parseArgs(process.argv.slice(2));
   ensureCodeCache();
   const dir = mkdtempSync(join(tmpdir(), 'rumor-join-cost-'));
   const load0 = loadavg()[0];
-  const r = await run(n, dir, noJoin, poll);
+  const r = await run(n, dir, noJoin, poll, spawn);
   const load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   rmSync(dir, { recursive: true, force: true });
-  const result = { ...r, detect: poll, load_avg_1m: load, date: new Date().toISOString() };
+  const result = { ...r, detect: poll, spawn, load_avg_1m: load, date: new Date().toISOString() };
   const byType = r.start_in_by_type as { frames: Counts; members: Counts };
   const startLine =
     `the agents' CPU at each one's first answer: ${String(r.start_cpu_ms)} ms (median agent ${String(r.start_cpu_median_ms)} ms); frames and datagrams each had received by then: median ${String(r.start_frames_in_median)}, fleet ${String(r.start_frames_in_total)} (sent ${String(r.start_frames_out_total)})\n` +
     `  received by then, fleet, by type: ${JSON.stringify(byType.frames)}; the membership's messages among them: ${JSON.stringify(byType.members)}`;
   const lines = noJoin
     ? [
-        `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic); load average (1 min) ${load.join(' -> ')}`,
+        `${n} agents started at once, none joining (--no-join: the start-ups' cost under the same concurrency, without the join's traffic), spawned by ${spawn}; load average (1 min) ${load.join(' -> ')}`,
         envNote(false).trimEnd(),
         `from the first spawn to the last first answer: ${String(r.from_first_spawn_to_last_up_ms)} ms`,
         startLine,
       ]
     : [
-    `${n} agents (a seed, then ${n - 1} at once joining it); load average (1 min) ${load.join(' -> ')}`,
+    `${n} agents (a seed, then ${n - 1} at once joining it), spawned by ${spawn}; load average (1 min) ${load.join(' -> ')}`,
     envNote(false).trimEnd(),
     `join_ms ${String(r.join_ms)}, join_from_first_spawn_ms ${String(r.join_from_first_spawn_ms)} (wall clock: moves with the load)`,
     `fleet CPU when the last agent answered: ${String(r.fleet_cpu_up_ms)} ms; when all listed ${n} alive: ${String(r.fleet_cpu_joined_ms)} ms (join_cpu_ms ${String(r.join_cpu_ms)})`,
@@ -444,6 +521,7 @@ async function main(): Promise<void> {
     `membership messages the fleet sent in those 8 s: ${JSON.stringify(r.members_out_after_join)}`,
     `the overlay then (active views: sizes, symmetric links, links listed by one end only, components): ${JSON.stringify(r.overlay_after_join)}`,
     `per agent, ms from the first spawn (first answer; first poll listing all ${n} alive) and at its first answer (members alive, agents with no neighbour): ${JSON.stringify(r.timeline)}`,
+    `the join's tail, the members last missing from a list (member, its first answer, the last poll not listing it alive, by whom, as what; ms from the first spawn): ${JSON.stringify(r.tail)}`,
       ];
   const printed = lines.filter((l) => l !== '');
   process.stdout.write(printed.join('\n') + '\n');
@@ -453,7 +531,9 @@ async function main(): Promise<void> {
   process.stdout.write(`wrote ${file}\n`);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`bench/join-cost: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench/join-cost: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
