@@ -59,8 +59,9 @@
  *   trip after the link comes up instead of timeout1 later (on the `lan` profile, 50 ms
  *   against sub-millisecond RTTs). Cost: a payload may be fetched that the tree was bringing
  *   anyway, one per id at most (the first announcer is grafted, the others wait for
- *   timeout2). Link ages are kept as `[peer, upAt]` pairs for links younger than timeout1
- *   only (no array at all on a node whose links are older). Measured on loopback (bench
+ *   timeout2). Each link keeps its age (the `now` of its latest `neighborUp`) beside its
+ *   peer in the links array, `[peer, upAt, …]`: one array for both (until 2026-12-08 the ages
+ *   of links younger than timeout1 were an array of their own). Measured on loopback (bench
  *   cluster, 20 agents, shared 2-core machine, 3 alternating runs each): join_ms 113–149
  *   without, 127–134 with — within the noise of that machine; the gain is at most timeout1
  *   per missed announcement, and only on paths that lacked a tree link.
