@@ -270,10 +270,8 @@ export abstract class SimEngine {
       if (s !== null) {
         const l = s.links;
         // Compared, not added: a peer read from an array that holds the links' ages is a
-        // double (adding it would make `x` one, boxed at the return). Its first and last
-        // elements: five links are ten 8-byte slots, on two cache lines.
-        const n = l.length;
-        if (n > 0 && l[0] >= 0 && l[n - 1] >= 0) x++;
+        // double (adding it would make `x` one, boxed at the return).
+        if (l.length > 0 && l[0] >= 0) x++;
         if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
       }
     }
