@@ -566,7 +566,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    *  checked that `p` is a link (only `neighborUp` adds one). */
   private addLazy(p: P): void {
     const l = this.links;
-    let i = this.linkIndex(p);
+    const i = this.linkIndex(p);
     if (i < 0 || i >= this.nEager) return;
     const up = l[2 * i + 1];
     const last = l.length - 2;
