@@ -104,7 +104,8 @@ export function withdrawIHave<P>(q: (P | IHaveEntry)[], queued: number, from: P,
 }
 
 /**
- * Send the first `n` slots of queue `q` to the peers still in `links`: per peer, in arrival
+ * Send the first `n` slots of queue `q` to the peers still in `links` (a peer in each `stride`
+ * slots from slot 0: Plumtree's `[peer, upAt]` pairs have stride 2): per peer, in arrival
  * order, ≤ `max` entries each. A batch is sent as soon as it is full, in queue order; the
  * partial ones after, in order of each peer's first queued entry. Batches are allocated at
  * their exact size (they travel inside the IHAVE); the per-flush bookkeeping is the module's
