@@ -104,14 +104,15 @@ export function withdrawIHave<P>(q: (P | IHaveEntry)[], queued: number, from: P,
 }
 
 /**
- * Send the first `n` slots of queue `q` to the peers still in `links`: per peer, in arrival
+ * Send the first `n` slots of queue `q` to the peers still in `links` (a peer in each `stride`
+ * slots from slot 0: Plumtree's `[peer, upAt]` pairs have stride 2): per peer, in arrival
  * order, ≤ `max` entries each. A batch is sent as soon as it is full, in queue order; the
  * partial ones after, in order of each peer's first queued entry. Batches are allocated at
  * their exact size (they travel inside the IHAVE); the per-flush bookkeeping is the module's
  * scratch pair. Withdrawn slots are skipped. The caller resets its count before calling (nothing
  * re-enters the queue while it is read: the messages are collected, then sent).
  */
-export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, links: readonly P[], io: IHaveSink<P>): void {
+export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, links: readonly (P | number)[], stride: number, io: IHaveSink<P>): void {
   // Pass 1: the peers still neighbours, in order of first entry, and their entry counts.
   // A few peers at most: parallel arrays with a linear search (no Map per flush): the
   // module's scratch pair (see `scratchKeys`), or fresh ones if a flush is already using it.
@@ -126,7 +127,7 @@ export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, li
   let single = true;
   for (let i = 0; i < n; i += 2) {
     const p = q[i] as P;
-    if (p === WITHDRAWN || links.indexOf(p) < 0) continue; // withdrawn, or went down since
+    if (p === WITHDRAWN || !isLink(links, stride, p)) continue; // withdrawn, or went down since
     first ??= q[i + 1];
     const k = indexIn(keys, nk, p);
     if (k < 0) {
@@ -152,6 +153,13 @@ export function flushIHaves<P>(q: (P | IHaveEntry)[], n: number, max: number, li
 function indexIn<P>(keys: readonly P[], n: number, p: P): number {
   for (let k = 0; k < n; k++) if (keys[k] === p) return k;
   return -1;
+}
+
+/** Whether `p` is among the peers of `links`, one in each `stride` slots from slot 0 (the
+ *  slots between are other data, which a peer id may equal: Plumtree's link ages). */
+function isLink<P>(links: readonly (P | number)[], stride: number, p: P): boolean {
+  for (let i = 0; i < links.length; i += stride) if (links[i] === p) return true;
+  return false;
 }
 
 /** Pass 2 of `flushIHaves`: fill the batches of the first `nk` `keys` (with `left` entries

@@ -59,8 +59,9 @@
  *   trip after the link comes up instead of timeout1 later (on the `lan` profile, 50 ms
  *   against sub-millisecond RTTs). Cost: a payload may be fetched that the tree was bringing
  *   anyway, one per id at most (the first announcer is grafted, the others wait for
- *   timeout2). Link ages are kept as `[peer, upAt]` pairs for links younger than timeout1
- *   only (no array at all on a node whose links are older). Measured on loopback (bench
+ *   timeout2). Each link keeps its age (the `now` of its latest `neighborUp`) beside its
+ *   peer in the links array, `[peer, upAt, …]`: one array for both (until 2026-12-08 the ages
+ *   of links younger than timeout1 were an array of their own). Measured on loopback (bench
  *   cluster, 20 agents, shared 2-core machine, 3 alternating runs each): join_ms 113–149
  *   without, 127–134 with — within the noise of that machine; the gain is at most timeout1
  *   per missed announcement, and only on paths that lacked a tree link.
@@ -93,7 +94,7 @@ import { flushIHaves, releaseQueue, takeQueue, withdrawIHave, type IHaveQueue } 
 import { missingList, missingOf, missingSize, withMissing, withoutMissing, type Missing, type MissingSet } from './plumtree-missing.js';
 import { SeenCache } from './seen.js';
 import { gossipMessage } from './plumtree-gossip.js';
-import { roomy6 } from './small-array.js';
+import { roomy10 } from './small-array.js';
 import type { BroadcastMessage, BroadcastTimer, IHaveEntry, MsgId, Rng } from './types.js';
 
 export { DEFAULT_PLUMTREE_CONFIG, validatePlumtreeConfig, type PlumtreeConfig } from './plumtree-config.js';
@@ -102,11 +103,16 @@ const FLUSH_TIMER: BroadcastTimer = Object.freeze({ type: 'pt-ihave-flush' });
 const PRUNE: BroadcastMessage = Object.freeze({ type: 'prune' });
 
 export class Plumtree<P> implements BroadcastMachine<P> {
-  /** The peer sets in one array, mutated in place: the eager peers in `links[0, nEager)`,
-   *  the lazy ones after them, each set in the order its peers entered it. One array instead
-   *  of two, and no copy per change: a membership test is one scan of one array (at 10^6
-   *  simulated nodes each array is one more cache miss per event). Room for 6 (small-array.ts). */
-  private readonly links: P[] = roomy6<P>();
+  /** The peer sets in one array, mutated in place, as pairs `[peer, upAt, peer, upAt, …]`
+   *  (`upAt`: the `now` of the link's latest `neighborUp`, read by `isFresh`): the eager peers
+   *  in pairs `[0, nEager)`, the lazy ones after them, each set in the order its peers entered
+   *  it. One array instead of two, and no copy per change: a membership test is one scan of
+   *  one array (at 10^6 simulated nodes each array is one more cache miss per event); the link
+   *  ages beside their peers rather than in an array of their own (one more object, two more
+   *  dependent cache misses on every link change of the join phase: h36s's profile, 9.2 % of
+   *  its CPU). Room for 5 pairs (small-array.ts). */
+  private readonly links: (P | number)[] = roomy10<P | number>();
+  /** Eager peers (pairs). */
   private nEager = 0;
   /** The id the cache received last while it holds any (the cache's own `newest`, mirrored
    *  here): nearly every duplicate GOSSIP and every IHAVE is about it, and this object is in
@@ -134,10 +140,6 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   private queueFrom = 0;
   /** An eager link went down and no first copy has arrived since (see `neighborDown`). */
   private orphaned = false;
-  /** Links up for less than `ihaveTimeoutMs`, pairs `[peer, upAt, …]` in the first `nFresh`
-   *  slots (see `onIHave`; the rest stale, reused: shortening it was a runtime call); null when none. */
-  private fresh: (P | number)[] | null = null;
-  private nFresh = 0;
   /** Bumped whenever a peer enters the eager set (`addEager`). */
   private eagerEpoch = 0;
   /** The id this node pushed last, the peer it came from (null: its own broadcast) and
@@ -173,19 +175,20 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     return this.cache;
   }
 
-  /** The links, eager first (live array: read it, do not keep or mutate it). */
-  linksView(): readonly P[] {
+  /** The links as `[peer, upAt]` pairs, eager first (live array: a driver's read-only hint,
+   *  like `warm`; read it, do not keep or mutate it). */
+  linksView(): readonly (P | number)[] {
     return this.links;
   }
 
   /** Current eager (tree) peers, in the order they became eager (a copy). */
   eagerPeers(): readonly P[] {
-    return this.links.slice(0, this.nEager);
+    return this.peersIn(0, 2 * this.nEager);
   }
 
   /** Current lazy peers, in the order they became lazy (a copy). */
   lazyPeers(): readonly P[] {
-    return this.links.slice(this.nEager);
+    return this.peersIn(2 * this.nEager, this.links.length);
   }
 
   /** Number of ids announced but not yet received. */
@@ -243,20 +246,12 @@ export class Plumtree<P> implements BroadcastMachine<P> {
 
   neighborUp(peer: P, now: number): void {
     this.addEager(peer);
-    this.forgetFresh(peer, now);
-    const f = this.fresh;
-    const n = this.nFresh;
-    if (f === null) this.fresh = [peer, now]; // exact size: often the only one
-    else if (n < f.length) {
-      f[n] = peer;
-      f[n + 1] = now;
-    } else f.push(peer, now);
-    this.nFresh = n + 2;
+    // `addEager` put the pair at the end of the eager ones, or left it where it was.
+    this.links[2 * this.linkIndex(peer) + 1] = now;
     if (this.config.syncOnNeighborUp) this.syncTo(peer, now);
   }
 
   neighborDown(peer: P, now: number): void {
-    this.forgetFresh(peer, now);
     const wasEager = this.removeLink(peer);
     // A tree link broke: until the next first copy arrives, IHAVEs graft at once (`onIHave`).
     if (wasEager) this.orphaned = true;
@@ -303,7 +298,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
       // First copy over a link we had made lazy: our PRUNE crossed this message, so the
       // sender has (or will have) us lazy while we now count on it. Re-graft the link so it
       // is eager on both sides (see "Differs from the paper").
-      if (this.links.indexOf(from) >= this.nEager) this.io.send(from, { type: 'graft', id: null, round });
+      if (this.linkIndex(from) >= this.nEager) this.io.send(from, { type: 'graft', id: null, round });
       this.addEager(from);
     }
     const m = missingOf(this.missing, id);
@@ -333,23 +328,23 @@ export class Plumtree<P> implements BroadcastMachine<P> {
    * and moves us to lazy itself, as we move it: a PRUNE would say nothing new.
    */
   private crossed(from: P, id: MsgId): boolean {
-    return id === this.pushedId && from !== this.pushedFrom && this.eagerEpoch === this.pushedEpoch && this.links.indexOf(from) < this.nEager;
+    return id === this.pushedId && from !== this.pushedFrom && this.eagerEpoch === this.pushedEpoch && this.linkIndex(from) < this.nEager;
   }
 
   /** Eager-push to the tree and queue IHAVE for the lazy links (paper: eagerPush/lazyPush). */
   private push(id: MsgId, payload: Uint8Array, round: number, except: P | null, now: number): void {
     const l = this.links;
-    const k = this.nEager;
+    const k = 2 * this.nEager;
     this.pushedId = id;
     this.pushedFrom = except;
     this.pushedEpoch = this.eagerEpoch;
     if (k > 0) {
       const msg = gossipMessage(id, round, payload);
-      for (let i = 0; i < k; i++) if (l[i] !== except) this.io.send(l[i], msg);
+      for (let i = 0; i < k; i += 2) if (l[i] !== except) this.io.send(l[i] as P, msg);
     }
     if (l.length > k) {
       const entry: IHaveEntry = { id, round };
-      for (let i = k; i < l.length; i++) if (l[i] !== except) this.enqueue(l[i], entry, now);
+      for (let i = k; i < l.length; i += 2) if (l[i] !== except) this.enqueue(l[i] as P, entry, now);
     }
   }
 
@@ -360,7 +355,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     for (let i = m.next; i < a.length; i += 2) {
       const q = a[i] as P;
       const r = a[i + 1] as number;
-      if (q === from || r >= round || round - r < t || this.links.indexOf(q) < this.nEager) continue;
+      if (q === from || r >= round || round - r < t || this.linkIndex(q) < this.nEager) continue;
       this.addEager(q);
       this.io.send(q, { type: 'graft', id: null, round: r });
       this.addLazy(from);
@@ -494,7 +489,7 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     this.queued = 0;
     this.queue = null;
     this.queueFrom = this.cache.nextNumber;
-    flushIHaves(queue.q, n, this.config.maxIHaveBatch, this.links, this.io);
+    flushIHaves(queue.q, n, this.config.maxIHaveBatch, this.links, 2, this.io);
     releaseQueue(queue, n);
   }
 
@@ -506,29 +501,11 @@ export class Plumtree<P> implements BroadcastMachine<P> {
     if (this.missing !== null) this.missing = withoutMissing(this.missing, id);
   }
 
-  /** True if the link to `p` came up less than `ihaveTimeoutMs` ago. */
+  /** True if the link to `p` came up less than `ihaveTimeoutMs` ago (its latest `neighborUp`;
+   *  false for a peer that is no link). */
   private isFresh(p: P, now: number): boolean {
-    this.forgetFresh(null, now);
-    const f = this.fresh;
-    if (f === null) return false;
-    for (let i = 0; i < this.nFresh; i += 2) if (f[i] === p) return true;
-    return false;
-  }
-
-  /** Drop the link ages older than `ihaveTimeoutMs`, and the one of `p` (if not null). */
-  private forgetFresh(p: P | null, now: number): void {
-    const f = this.fresh;
-    if (f === null) return;
-    const horizon = now - this.config.ihaveTimeoutMs;
-    const n = this.nFresh;
-    let w = 0;
-    for (let i = 0; i < n; i += 2) {
-      if ((f[i + 1] as number) <= horizon || f[i] === p) continue;
-      f[w++] = f[i];
-      f[w++] = f[i + 1];
-    }
-    if (w === 0) this.fresh = null;
-    this.nFresh = w;
+    const i = this.linkIndex(p);
+    return i >= 0 && !((this.links[2 * i + 1] as number) <= now - this.config.ihaveTimeoutMs);
   }
 
   /** `cache.has(id)`, answered without touching the cache when `id` is the newest. */
@@ -544,47 +521,75 @@ export class Plumtree<P> implements BroadcastMachine<P> {
   }
 
   private isNeighbor(p: P): boolean {
-    return this.links.indexOf(p) >= 0;
+    return this.linkIndex(p) >= 0;
   }
 
-  /** Make `p` eager: appended to the eager peers (from the lazy ones, or new). */
+  /** The pair index of `p` in `links`, or -1 (a scan of the peers only: an `upAt` may equal a
+   *  peer id). */
+  private linkIndex(p: P): number {
+    const l = this.links;
+    for (let i = 0; i < l.length; i += 2) if (l[i] === p) return i >> 1;
+    return -1;
+  }
+
+  /** The peers of the pairs in slots `[from, to)` (a copy). */
+  private peersIn(from: number, to: number): P[] {
+    const out: P[] = [];
+    for (let i = from; i < to; i += 2) out.push(this.links[i] as P);
+    return out;
+  }
+
+  /** Make `p` eager: its pair moved to the end of the eager ones (from the lazy ones), or a new
+   *  pair there (`upAt` 0 until `neighborUp`, the only caller that adds a link, sets it). */
   private addEager(p: P): void {
     const l = this.links;
     const k = this.nEager;
-    let i = l.indexOf(p);
+    let i = this.linkIndex(p);
     if (i >= 0 && i < k) return;
+    let up: P | number = 0;
     if (i < 0) {
-      l.push(p);
-      i = l.length - 1;
+      l.push(p, 0);
+      i = (l.length >> 1) - 1;
+    } else up = l[2 * i + 1];
+    // The lazy pairs before it move up one, in order.
+    for (let j = 2 * i; j > 2 * k; j -= 2) {
+      l[j] = l[j - 2];
+      l[j + 1] = l[j - 1];
     }
-    for (; i > k; i--) l[i] = l[i - 1]; // the lazy peers before it move up one, in order
-    l[k] = p;
+    l[2 * k] = p;
+    l[2 * k + 1] = up;
     this.nEager = k + 1;
     this.eagerEpoch++;
   }
 
-  /** Make `p` lazy: appended to the lazy peers (from the eager ones, or new). */
+  /** Make `p`, a link, lazy: its pair moved to the end (from the eager ones). Every caller has
+   *  checked that `p` is a link (only `neighborUp` adds one). */
   private addLazy(p: P): void {
     const l = this.links;
-    let i = l.indexOf(p);
-    if (i >= this.nEager) return;
-    if (i >= 0) {
-      const last = l.length - 1;
-      for (; i < last; i++) l[i] = l[i + 1];
-      l[last] = p;
-      this.nEager--;
-      return;
+    const i = this.linkIndex(p);
+    if (i < 0 || i >= this.nEager) return;
+    const up = l[2 * i + 1];
+    const last = l.length - 2;
+    for (let j = 2 * i; j < last; j += 2) {
+      l[j] = l[j + 2];
+      l[j + 1] = l[j + 3];
     }
-    l.push(p);
+    l[last] = p;
+    l[last + 1] = up;
+    this.nEager--;
   }
 
   /** Remove `p` from either set (the others keep their order); true if it was eager. */
   private removeLink(p: P): boolean {
     const l = this.links;
-    let i = l.indexOf(p);
+    const i = this.linkIndex(p);
     if (i < 0) return false;
     const eager = i < this.nEager;
-    for (; i < l.length - 1; i++) l[i] = l[i + 1];
+    for (let j = 2 * i; j < l.length - 2; j += 2) {
+      l[j] = l[j + 2];
+      l[j + 1] = l[j + 3];
+    }
+    l.pop();
     l.pop();
     if (eager) this.nEager--;
     return eager;

@@ -17,3 +17,11 @@ export function roomy6<T>(): T[] {
   for (let i = 0; i < 6; i++) a.pop();
   return a as T[];
 }
+
+/** An empty, packed array with room for 10 elements before its first growth (Plumtree's
+ *  links as `[peer, upAt]` pairs: five, HyParView's default active view). */
+export function roomy10<T>(): T[] {
+  const a: unknown[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < 10; i++) a.pop();
+  return a as T[];
+}

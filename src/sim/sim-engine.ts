@@ -269,7 +269,9 @@ export abstract class SimEngine {
       const s = N[h0 >> 5];
       if (s !== null) {
         const l = s.links;
-        if (l.length > 0) x += l[0];
+        // Compared, not added: a peer read from an array that holds the links' ages is a
+        // double (adding it would make `x` one, boxed at the return).
+        if (l.length > 0 && l[0] >= 0) x++;
         if ((h0 & ACTIVE) !== 0 && s.seen !== null) x += s.seen.warmRing();
       }
     }

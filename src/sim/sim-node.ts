@@ -50,9 +50,9 @@ export class SimNode extends Sfc32 implements MembershipIo<number>, BroadcastIo<
   /** Plumtree's validate hook, only when the simulation has a guard with one (`declare`: no
    *  field at all otherwise, so a node costs no more memory). */
   declare validate?: (id: MsgId, payload: Uint8Array, from: number) => Verdict;
-  /** @internal The broadcast machine's live array of links (empty when it has none), loaded
-   *  ahead by the event loop (`loadAhead`; HyParView's views are rows of `sim.hvRows`, read
-   *  ahead from the node id). */
+  /** @internal The broadcast machine's live array of links (Plumtree's: `[peer, upAt]` pairs;
+   *  empty when it has none), loaded ahead by the event loop (`loadAhead`; HyParView's views
+   *  are rows of `sim.hvRows`, read ahead from the node id). */
   readonly links: readonly number[];
   /** @internal The broadcast machine's seen cache (its read-only hints), loaded ahead for
    *  the broadcast machine's inputs (`loadAhead`); null when the machine has none. */

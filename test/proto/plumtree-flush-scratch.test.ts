@@ -26,20 +26,25 @@ test('flushes in a row: single announcements and batches, peers gone skipped, no
   const e2 = entry('y', 2);
   const sent: Sent = [];
   // One id to three lazy peers (one of them no longer a link): the shared one-entry IHAVE.
-  flushIHaves<number>([5, e1, 6, e1, 7, e1], 6, 10, [5, 7], recorder(sent));
+  flushIHaves<number>([5, e1, 6, e1, 7, e1], 6, 10, [5, 7], 1, recorder(sent));
   assert.deepEqual(sent, [[5, ['x@1']], [7, ['x@1']]]);
   // Two ids, batches of at most 1: every entry its own IHAVE, in queue order.
   sent.length = 0;
-  flushIHaves<number>([8, e1, 9, e1, 8, e2], 6, 1, [8, 9], recorder(sent));
+  flushIHaves<number>([8, e1, 9, e1, 8, e2], 6, 1, [8, 9], 1, recorder(sent));
   assert.deepEqual(sent, [[8, ['x@1']], [9, ['x@1']], [8, ['y@2']]]);
   // Then a smaller flush: the earlier peers (8, 9) are not in the scratch any more.
   sent.length = 0;
-  flushIHaves<number>([3, e2], 2, 10, [3, 8, 9], recorder(sent));
+  flushIHaves<number>([3, e2], 2, 10, [3, 8, 9], 1, recorder(sent));
   assert.deepEqual(sent, [[3, ['y@2']]]);
   // Nothing left for a link: no send.
   sent.length = 0;
-  flushIHaves<number>([4, e2], 2, 10, [3], recorder(sent));
+  flushIHaves<number>([4, e2], 2, 10, [3], 1, recorder(sent));
   assert.deepEqual(sent, []);
+  // Links as `[peer, upAt]` pairs (Plumtree's, stride 2): an age equal to a queued peer's id
+  // does not make that peer a link.
+  sent.length = 0;
+  flushIHaves<number>([4, e2, 3, e2, 12, e2], 6, 10, [3, 4, 12, 0.5], 2, recorder(sent));
+  assert.deepEqual(sent, [[3, ['y@2']], [12, ['y@2']]]);
 });
 
 test('a flush from inside another flush\'s send gets arrays of its own; both send what they queued', () => {
@@ -49,15 +54,15 @@ test('a flush from inside another flush\'s send gets arrays of its own; both sen
   const outer: Sent = [];
   const inner: Sent = [];
   let nested = false;
-  flushIHaves<number>([1, a, 2, a, 3, a], 6, 10, [1, 2, 3], recorder(outer, () => {
+  flushIHaves<number>([1, a, 2, a, 3, a], 6, 10, [1, 2, 3], 1, recorder(outer, () => {
     if (nested) return;
     nested = true;
-    flushIHaves<number>([2, b, 9, c, 2, c], 6, 10, [2, 9], recorder(inner));
+    flushIHaves<number>([2, b, 9, c, 2, c], 6, 10, [2, 9], 1, recorder(inner));
   }));
   assert.deepEqual(outer, [[1, ['a@0']], [2, ['a@0']], [3, ['a@0']]]);
   assert.deepEqual(inner, [[2, ['b@4', 'c@5']], [9, ['c@5']]]);
   // And the scratch pair is free again afterwards.
   const after: Sent = [];
-  flushIHaves<number>([6, a, 7, a], 4, 10, [6, 7], recorder(after));
+  flushIHaves<number>([6, a, 7, a], 4, 10, [6, 7], 1, recorder(after));
   assert.deepEqual(after, [[6, ['a@0']], [7, ['a@0']]]);
 });

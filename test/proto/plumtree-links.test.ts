@@ -141,6 +141,32 @@ test('link ages: several fresh links expire one by one, then all at once; a new 
   assert.deepEqual(take(), [MISS(50, 'd', 449), send(4, { type: 'graft', id: 'd', round: 1 })]);
 });
 
+test('link ages move with their links between the eager and lazy sets; an age equal to a peer id is no link', () => {
+  const { pt, take } = node([1, 2], [2]);
+  pt.neighborUp(3, 0);
+  pt.neighborUp(4, 50);
+  pt.handleMessage(3, { type: 'prune' }, 51); // 3 lazy: behind 2
+  pt.handleMessage(3, { type: 'graft', id: null, round: 0 }, 52); // and eager again, after 4
+  pt.handleMessage(4, { type: 'prune' }, 53);
+  assert.deepEqual(pt.eagerPeers(), [1, 3]);
+  assert.deepEqual(pt.lazyPeers(), [2, 4]);
+  take();
+  // t = 99: 3 (up at 0) is still fresh, and 4 (up at 50) too.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'a', round: 1 }] }, 99);
+  assert.deepEqual(take(), [MISS(50, 'a', 149), send(3, { type: 'graft', id: 'a', round: 1 })]);
+  // t = 120: 3 is old, 4 still fresh.
+  pt.handleMessage(3, { type: 'ihave', entries: [{ id: 'b', round: 1 }] }, 120);
+  assert.deepEqual(take(), [MISS(100, 'b', 220)]);
+  pt.handleMessage(4, { type: 'ihave', entries: [{ id: 'c', round: 1 }] }, 120);
+  assert.deepEqual(take(), [MISS(50, 'c', 170), send(4, { type: 'graft', id: 'c', round: 1 })]);
+  // A link up at t = 130 is stored beside the age 130: peer 130, no link, is not fresh.
+  pt.neighborUp(5, 130);
+  take();
+  pt.handleMessage(130, { type: 'ihave', entries: [{ id: 'd', round: 1 }] }, 140);
+  assert.deepEqual(take(), [MISS(100, 'd', 240)]);
+  assert.deepEqual(pt.eagerPeers(), [1, 3, 4, 5]);
+});
+
 test('IHAVE of an id already announced: one timer, announcers in order, the same id twice in one IHAVE counted once', () => {
   const { pt, take } = node([1, 2, 3], [2, 3]);
   pt.handleMessage(1, gossip('old', 0), 0);
