@@ -32,7 +32,7 @@ export function otherThreadsCpuMs(): number | null {
  *  helper's, a sweeper's page) or I/O. */
 export function threadBlocks(): number | null {
   try {
-    const m = /voluntary_ctxt_switches:\s*(\d+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'));
+    const m = /^voluntary_ctxt_switches:\s*(\d+)/m.exec(readFileSync('/proc/thread-self/status', 'utf8'));
     return m === null ? null : Number(m[1]);
   } catch {
     return null;
