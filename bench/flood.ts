@@ -55,7 +55,11 @@
  * total, longest), the frames that waited in the five nodes' fair queues and the largest depth,
  * and node 0's origin share (limits.ts `OriginShare`): flood messages refused, caps set, the
  * flooder's cap at the end. The three slowest messages also give when each node delivered them
- * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
+ * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them, and (h37f) the
+ * event loop's idle time inside the flight (`loop_idle_ms`: waiting in epoll, for a socket or a
+ * timer such as a busy link's coalescing delay) and the JS thread's voluntary context switches
+ * (`blocks`: in epoll, or on a lock such as a GC helper's). The thread CPU figures are the
+ * kernel's tick-updated ones: ± 4 ms per flight here (bench/support/sched.ts).
  *
  * Per honest message (h29f), in the JSON and the lines after the table: the GC pause inside its
  * flight (`slowest[].gc_ms`; `gc_hit_messages`, and `p99_less_gc_ms`, the p99 of the latency less
@@ -186,6 +190,9 @@ interface Slow {
   ms: number;
   main_cpu_ms: number | null;
   rq_wait_ms: number | null;
+  /** This process's CPU (all threads, getrusage: exact, unlike the tick-updated thread figure)
+   *  inside its flight, ms (h37f). */
+  proc_cpu_ms: number;
   /** The event loop's idle time (waiting in epoll for a socket or a timer) inside its flight,
    *  ms (h37f): the part of the flight in which no node had work to run. */
   loop_idle_ms: number;
@@ -347,7 +354,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
         const [idle0, b0] = sentIdle.get(d.id)!;
         const b1 = b0 === null ? null : threadBlocks();
         const idle = { loop_idle_ms: r2(performance.eventLoopUtilization().idle - idle0), blocks: b0 === null || b1 === null ? null : b1 - b0 };
-        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, ...idle, at_node_ms: atNode.get(d.id)!, t0: sentAt.get(d.id)!, flood_ahead: floodDelivered - sentFlood.get(d.id)! });
+        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, proc_cpu_ms: r2(cpuLat[cpuLat.length - 1]), ...idle, at_node_ms: atNode.get(d.id)!, t0: sentAt.get(d.id)!, flood_ahead: floodDelivered - sentFlood.get(d.id)! });
       }
     });
   }
@@ -552,7 +559,7 @@ const hide = new Set(['flooder_steps', 'flooder_step_max', 'flooder_late_steps',
 console.log(`flooder priority ${PRIORITY}${flooderThreads === null ? '' : ` (${flooderThreads[0]} of its ${flooderThreads[1]} threads at SCHED_IDLE)`}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
-  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (GC ${String(x.gc_ms)}, thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}, loop idle ${x.loop_idle_ms}, blocked ${String(x.blocks)}×; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
+  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (GC ${String(x.gc_ms)}, thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}, process CPU ${x.proc_cpu_ms}, loop idle ${x.loop_idle_ms}, blocked ${String(x.blocks)}×; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
   console.log(
     `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms, in the JS thread's CPU time ${String(r.thread_cpu_p99_ms)} vs ${String(rows[0].thread_cpu_p99_ms)} ms; flood messages delivered during an honest one's flight p50 ${String(r.flood_ahead_p50)}, p99 ${String(r.flood_ahead_p99)}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
   );
