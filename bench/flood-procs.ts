@@ -6,7 +6,7 @@
  * each has its own event loop, heap and collector, and the machine's scheduler shares the
  * cores among them. The rest is bench/flood.ts's design: the same conditions' keys (`none`, the
  * ratio's denominator, always runs; `on`, `sustained`), the same flooder process
- * (bench/flood-worker.ts, nice 19, frames pre-encoded), the same warm-up peer in every
+ * (bench/flood-worker.ts, at `--flooder-priority`, default `idle`, frames pre-encoded), the same warm-up peer in every
  * condition (the defaults quarantine), the same quiet second, then `--messages` honest
  * broadcasts (default 100) at node 1 at 20/s, the flood starting before message 10. Latency:
  * from the publish at node 1 to the last of the five deliveries, each timed in its node's
@@ -14,13 +14,14 @@
  * collected after the run. Ratio: honest p99 with the flood / without, as bench/flood.ts.
  * Prints one line per condition and writes bench/results/flood-procs.json.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
+import { applyPriority, flooderPriority, idleThreads } from './support/flooder-priority.js';
 import { pct } from './support/stats.js';
 import type { NodeReport } from './flood-node.js';
 
@@ -39,7 +40,19 @@ if (!Number.isInteger(MESSAGES) || MESSAGES < 4 || !Number.isFinite(SUSTAINED_RA
   console.error('bench/flood --nodes-in processes: --messages expects an integer ≥ 4, --sustained-rate a positive number, --flooder-pool an integer ≥ 0');
   process.exit(2);
 }
+const PRIORITY = flooderPriority(process.argv, 'bench/flood --nodes-in processes');
 const FLOOD_AT = Math.min(10, Math.floor(MESSAGES / 4));
+/** The flooder's threads at SCHED_IDLE / all, when last started (null: not Linux). */
+let flooderThreads: [number, number] | null = null;
+
+/** The flooder at `PRIORITY`, or the reason it could not be in one line and exit 2. */
+function setPriority(child: ChildProcess): void {
+  const r = applyPriority(child.pid!, PRIORITY);
+  if (r.ok) return;
+  console.error(`bench/flood --nodes-in processes: ${r.error}`);
+  child.kill();
+  process.exit(2);
+}
 const FLOODER = '127.0.0.1:9';
 const WARM_FLOODER = '127.0.0.1:10';
 type Flood = 'none' | 'burst' | 'sustained';
@@ -80,10 +93,12 @@ async function run(label: string, flood: Flood): Promise<Record<string, unknown>
     if (ns.every((x) => x.n >= 2)) break;
     await sleep(50);
   }
-  // The flooder, idle with its frames encoded, at nice 19 (bench/flood.ts's default).
+  // The flooder, idle with its frames encoded, at `--flooder-priority` (bench/flood.ts's).
   const child = fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [addrs[0].address, FLOODER, WARM_FLOODER, String(POOL)], tsx);
-  os.setPriority(child.pid!, 19);
+  setPriority(child);
   await must(request(child, null, (m) => m === 'ready', 120_000), 'flooder start');
+  setPriority(child); // the threads started meanwhile
+  flooderThreads = idleThreads(child.pid!);
   // The warm-up flood until node 0 quarantines it, then node 0's fair queue drains.
   if ((await request<Offered>(child, { cmd: 'warm' }, 'warmed', 10_000)) === null) child.send({ cmd: 'stop-warm' });
   const drain = Date.now() + 10_000;
@@ -146,7 +161,8 @@ const rows: Record<string, unknown>[] = [];
 for (const [key, label, flood] of CONDITIONS) if (key === 'none' || ONLY.includes(key)) rows.push(await run(label, flood));
 const base = rows[0].p99_ms as number;
 for (const r of rows) r.p99_vs_no_flood = r.p99_ms === null ? null : Math.round(((r.p99_ms as number) / base) * 100) / 100;
-const out = { bench: 'flood', nodes_in: 'processes', nodes: 5, messages: MESSAGES, rate_per_s: 20, sustained_rate: SUSTAINED_RATE, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
+console.log(`flooder priority ${PRIORITY}${flooderThreads === null ? '' : ` (${flooderThreads[0]} of its ${flooderThreads[1]} threads at SCHED_IDLE)`}`);
+const out = { bench: 'flood', nodes_in: 'processes', flooder_priority: PRIORITY, flooder_threads_idle: flooderThreads, nodes: 5, messages: MESSAGES, rate_per_s: 20, sustained_rate: SUSTAINED_RATE, load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length, rows };
 for (const r of rows) {
   const s = (r.slowest as { i: number; ms: number; at_node_ms: number[] }[]).map((x) => `#${x.i} ${x.ms} ms (f0..f4 ${x.at_node_ms.join('/')})`).join(', ');
   console.log(

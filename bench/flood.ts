@@ -29,10 +29,10 @@
  * attacker's CPU is another machine's. On this 2-core machine the flooder process shares the
  * cores with the five nodes, so three things are set up to keep its cost out of the nodes'
  * figures (docs/results.md, h26f, measured both ways):
- * - `--flooder-priority low` (default): the flooder runs at nice 19 (`os.setPriority`; it is
- *   in the bench's own autogroup, so against the bench's threads it gets ≈ 1.5 % of a core it
- *   has to share), i.e. it uses the CPU the nodes leave idle, as a remote machine would;
- *   `normal` is the design before (nice 0, as fast as it can on the same cores).
+ * - `--flooder-priority idle` (default, h37f): every thread of the flooder at SCHED_IDLE (`chrt
+ *   -i -a`), so it runs only on CPU the nodes leave idle, as a remote machine's would; `low`
+ *   (h26f–h36f) is nice 19 on its main thread only (its V8/libuv threads stay at nice 0);
+ *   `normal` nice 0 (bench/support/flooder-priority.ts; the threads at SCHED_IDLE are printed).
  * - Its frames are encoded before the run (bench/flood-worker.ts: a pool of `--flooder-pool`
  *   frames, default 200,000, with their SHA-256 ids and CRC-32C; 0: encoded as sent), so during the flood it spends its CPU writing, and offers as much
  *   as the socket takes. Printed, per flood: what it offered (`offered_fps`, `offered_MBps`:
@@ -55,7 +55,11 @@
  * total, longest), the frames that waited in the five nodes' fair queues and the largest depth,
  * and node 0's origin share (limits.ts `OriginShare`): flood messages refused, caps set, the
  * flooder's cap at the end. The three slowest messages also give when each node delivered them
- * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them.
+ * (`at_node_ms`, f0..f4, ms after the publish at f1), i.e. which hop held them, and (h37f) the
+ * event loop's idle time inside the flight (`loop_idle_ms`: waiting in epoll, for a socket or a
+ * timer such as a busy link's coalescing delay) and the JS thread's voluntary context switches
+ * (`blocks`: in epoll, or on a lock such as a GC helper's). The thread CPU figures are the
+ * kernel's tick-updated ones: ± 4 ms per flight here (bench/support/sched.ts).
  *
  * Per honest message (h29f), in the JSON and the lines after the table: the GC pause inside its
  * flight (`slowest[].gc_ms`; `gc_hit_messages`, and `p99_less_gc_ms`, the p99 of the latency less
@@ -85,7 +89,7 @@
  * thread is busy: `--defences '{"share":{}}'` measures the runtime with it.
  *
  * Run: npm run bench:flood [-- --messages N] [--only on,fq] [--defences '<json>']
- * [--flooder-priority low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]
+ * [--flooder-priority idle|low|normal] [--warmup on|off] [--flooder-pool N] [--sustained-rate N]
  * [--nodes-in one|processes]
  * (the design before h26f: `--flooder-priority normal --flooder-pool 0 --warmup off`). `--only` runs a
  * subset (keys none, off, fq, nofq, on, sustained; `none` always runs: the ratio is against it);
@@ -94,7 +98,7 @@
  * The machine is shared: the load average is recorded with the figures.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +106,8 @@ import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
+import { applyPriority, flooderPriority, idleThreads, type FlooderPriority } from './support/flooder-priority.js';
+import { otherThreadsCpuMs, threadBlocks, threadSched } from './support/sched.js';
 import { pct } from './support/stats.js';
 
 const arg = (k: string, d: number): number => {
@@ -131,8 +137,9 @@ const flag = (k: string, allowed: readonly string[], d: string): string => {
 /** `--nodes-in processes`: each node in its own process (bench/flood-procs.ts, h36f); `one`
  *  (default): the five nodes in this process, the design until then. */
 if (flag('nodes-in', ['one', 'processes'], 'one') === 'processes') await import('./flood-procs.js');
-/** `low`: the flooder at nice 19 (default); `normal`: nice 0, the design before h26f. */
-const PRIORITY = flag('flooder-priority', ['low', 'normal'], 'low');
+/** `idle` (default): the flooder's every thread at SCHED_IDLE; `low`: nice 19 on its main
+ *  thread (the default h26f–h36f); `normal`: nice 0 (bench/support/flooder-priority.ts). */
+const PRIORITY = flooderPriority(process.argv, 'bench/flood');
 /** `on`: a warm-up flood from another fake peer before the measured run (default). */
 const WARMUP = flag('warmup', ['on', 'off'], 'on') === 'on';
 /** Frames the flooder encodes before the run (`--flooder-pool 0`: every frame encoded as it is
@@ -163,31 +170,6 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** This thread's CPU time and run-queue wait so far, ms (Linux /proc/thread-self/schedstat:
- *  on-CPU time, then time spent ready to run while another thread or process had the CPU;
- *  null elsewhere). The kernel updates the CPU figure at context switches and ticks, so it
- *  lags by up to a tick. */
-function threadSched(): [cpu: number, wait: number] | null {
-  try {
-    const [c, w] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-    return [c / 1e6, w / 1e6];
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ms so far of this process's threads other than the main one (V8's compiler and GC
- *  helpers, libuv's pool; Linux /proc/self/task; null elsewhere). */
-function otherThreadsCpuMs(): number | null {
-  try {
-    let sum = 0;
-    for (const t of readdirSync('/proc/self/task')) if (Number(t) !== process.pid) sum += Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-    return sum;
-  } catch {
-    return null;
-  }
-}
-
 /** When node 0 first quarantined the flooder / the warm-up peer (its warning), performance.now()
  *  ms; -1 before. */
 let quarantinedAt = -1;
@@ -208,6 +190,15 @@ interface Slow {
   ms: number;
   main_cpu_ms: number | null;
   rq_wait_ms: number | null;
+  /** This process's CPU (all threads, getrusage: exact, unlike the tick-updated thread figure)
+   *  inside its flight, ms (h37f). */
+  proc_cpu_ms: number;
+  /** The event loop's idle time (waiting in epoll for a socket or a timer) inside its flight,
+   *  ms (h37f): the part of the flight in which no node had work to run. */
+  loop_idle_ms: number;
+  /** The JS thread's voluntary context switches inside its flight: it blocked that often, in
+   *  epoll (see `loop_idle_ms`) or on a lock or I/O (h37f). */
+  blocks: number | null;
   /** ms after the publish at which each node (f0..f4) delivered it (f1 is the publisher). */
   at_node_ms: number[];
   /** GC pause inside its flight (publish to the last delivery), ms (filled in after the run:
@@ -264,10 +255,22 @@ function gcWindow(from: number, to: number): { window_gc_count: number; window_g
 
 type Flood = 'none' | 'burst' | 'sustained';
 
+/** The flooder's threads at SCHED_IDLE / all, when last started (null: not Linux). */
+let flooderThreads: [number, number] | null = null;
+
+/** `applyPriority`, or the reason it failed in one line and exit 2. */
+function setPriority(child: ChildProcess, p: FlooderPriority): void {
+  const r = applyPriority(child.pid!, p);
+  if (r.ok) return;
+  console.error(`bench/flood: ${r.error}`);
+  child.kill();
+  process.exit(2);
+}
+
 /** The flooder process, started and idle (its frames encoded), at the chosen priority. */
 async function startFlooder(target: string): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [target, FLOODER, WARM_FLOODER, String(POOL)], { execArgv: ['--import', 'tsx'] });
-  if (PRIORITY === 'low') os.setPriority(child.pid!, 19);
+  setPriority(child, PRIORITY);
   const ready = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), 120_000);
     child.once('message', () => {
@@ -276,6 +279,8 @@ async function startFlooder(target: string): Promise<ChildProcess> {
     });
   });
   if (!ready) throw new Error('bench/flood: the flooder process did not report ready within 120 s');
+  setPriority(child, PRIORITY); // the threads started meanwhile
+  flooderThreads = idleThreads(child.pid!);
   return child;
 }
 
@@ -319,6 +324,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
   const sentAt = new Map<string, number>();
   const sentCpu = new Map<string, number>();
   const sentSched = new Map<string, [number, number] | null>();
+  const sentIdle = new Map<string, [idle: number, blocks: number | null]>();
   const sentFlood = new Map<string, number>();
   const got = new Map<string, number>();
   const lat: number[] = [];
@@ -345,7 +351,10 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
         const s1 = s0 === null ? null : threadSched();
         const r2 = (x: number): number => Math.round(x * 100) / 100;
         const sc = s0 === null || s1 === null ? { main_cpu_ms: null, rq_wait_ms: null } : { main_cpu_ms: r2(s1[0] - s0[0]), rq_wait_ms: r2(s1[1] - s0[1]) };
-        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, at_node_ms: atNode.get(d.id)!, t0: sentAt.get(d.id)!, flood_ahead: floodDelivered - sentFlood.get(d.id)! });
+        const [idle0, b0] = sentIdle.get(d.id)!;
+        const b1 = b0 === null ? null : threadBlocks();
+        const idle = { loop_idle_ms: r2(performance.eventLoopUtilization().idle - idle0), blocks: b0 === null || b1 === null ? null : b1 - b0 };
+        worst.push({ i: index.get(d.id)!, ms: r2(lat[lat.length - 1]), ...sc, proc_cpu_ms: r2(cpuLat[cpuLat.length - 1]), ...idle, at_node_ms: atNode.get(d.id)!, t0: sentAt.get(d.id)!, flood_ahead: floodDelivered - sentFlood.get(d.id)! });
       }
     });
   }
@@ -389,6 +398,7 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     sentAt.set(id, t);
     sentCpu.set(id, c0);
     sentSched.set(id, threadSched());
+    sentIdle.set(id, [performance.eventLoopUtilization().idle, threadBlocks()]);
     sentFlood.set(id, floodDelivered);
     index.set(id, i);
     await new Promise((r) => setTimeout(r, 50));
@@ -412,6 +422,9 @@ async function run(label: string, flood: Flood, extra: NodeOptions): Promise<Rec
     messages: MESSAGES,
     p50_ms: lat.length ? Math.round(pct(lat, 0.5) * 100) / 100 : null,
     p99_ms: lat.length ? Math.round(pct(lat, 0.99) * 100) / 100 : null,
+    // Every honest message's latency by index, ms (JSON only; h37f): p99 of 100 is the slowest
+    // one, of 300 the third slowest — any other statistic can be taken from these.
+    latencies_ms: [...worst].sort((a, b) => a.i - b.i).map((w) => w.ms),
     // The same latency counted in this process's CPU time (all five nodes run in it): what the
     // nodes' own work made the message wait, without the time other processes on the machine
     // took the cores (a loaded machine stretches p99_ms, much less this). GC helper threads
@@ -537,6 +550,7 @@ const out = {
   messages: MESSAGES,
   rate_per_s: 20,
   flooder_priority: PRIORITY,
+  flooder_threads_idle: flooderThreads,
   warmup: WARMUP,
   sustained_rate: SUSTAINED_RATE,
   load_avg: os.loadavg().map((x) => Math.round(x * 100) / 100),
@@ -544,13 +558,13 @@ const out = {
   rows,
 };
 const short: Record<string, string> = { condition: 'cond', delivered_all: 'all', p99_vs_no_flood: 'p99×', p50_vs_no_flood: 'p50×', quarantine_after_ms: 'q_ms', warmup_quarantined_ms: 'warm_q_ms', offered_vs_frame_bucket: 'off×frame', offered_vs_origin_bucket: 'off×origin', flood_frames_in: 'n0_read', flood_delivered: 'flood_deliv', honest_quarantined: 'honest_q', slowest_main_cpu_ms: 'slow_cpu', slowest_rq_wait_ms: 'slow_rqwait', other_threads_cpu_ms: 'other_thr', flooder_connections: 'conns' };
-const hide = new Set(['flooder_steps', 'flooder_step_max', 'flooder_late_steps', 'share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed', 'fq_passes']);
-console.log(`flooder priority ${PRIORITY}, warm-up ${WARMUP ? 'on' : 'off'}`);
+const hide = new Set(['latencies_ms', 'flooder_steps', 'flooder_step_max', 'flooder_late_steps', 'share_dropped', 'share_cuts', 'share_cap_end', 'window_elu', 'window_cpu_ms_per_s', 'window_rqwait_ms_per_s', 'window_gc_count', 'window_gc_ms', 'window_gc_max_ms', 'fq_queued_all', 'fq_max_depth', 'flood_limit_frames', 'rate_excess', 'fair_queue_dropped', 'fair_queue_unread', 'fair_queue_held', 'slowest', 'messages', 'quarantines', 'gc_hit_messages', 'p99_less_gc_ms', 'thread_cpu_p99_ms', 'flood_ahead_p50', 'flood_ahead_p99', 'hop_f0_p50_ms', 'hop_f0_p99_ms', 'hop_relay_p50_ms', 'hop_relay_p99_ms', 'fq_express', 'fq_express_missed', 'fq_passes']);
+console.log(`flooder priority ${PRIORITY}${flooderThreads === null ? '' : ` (${flooderThreads[0]} of its ${flooderThreads[1]} threads at SCHED_IDLE)`}, warm-up ${WARMUP ? 'on' : 'off'}`);
 console.table(rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !hide.has(k)).map(([k, v]) => [short[k] ?? k, v]))));
 for (const r of rows.slice(1)) {
-  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (GC ${String(x.gc_ms)}, thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
+  const slow = (r.slowest as Slow[]).map((x) => `#${x.i} ${x.ms} ms (GC ${String(x.gc_ms)}, thread CPU ${String(x.main_cpu_ms)}, run-queue wait ${String(x.rq_wait_ms)}, process CPU ${x.proc_cpu_ms}, loop idle ${x.loop_idle_ms}, blocked ${String(x.blocks)}×; at f0..f4 ${x.at_node_ms.join('/')} ms)`).join(', ');
   console.log(
-    `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}×, p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms, in the JS thread's CPU time ${String(r.thread_cpu_p99_ms)} vs ${String(rows[0].thread_cpu_p99_ms)} ms; flood messages delivered during an honest one's flight p50 ${String(r.flood_ahead_p50)}, p99 ${String(r.flood_ahead_p99)}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
+    `${String(r.condition)}: honest p99 ${String(r.p99_ms)} ms vs ${base} ms without flood = ${String(r.p99_vs_no_flood)}× (p99 of ${MESSAGES} messages: rank ${MESSAGES - Math.floor(MESSAGES * 0.99)} from the slowest), p50 ${String(r.p50_ms)} vs ${base50} ms = ${String(r.p50_vs_no_flood)}× (target ≤ 2×); delivered ${String(r.delivered_all)}/${MESSAGES}; slowest ${slow}; in process CPU time p99 ${String(r.cpu_p99_ms)} vs ${String(rows[0].cpu_p99_ms)} ms, in the JS thread's CPU time ${String(r.thread_cpu_p99_ms)} vs ${String(rows[0].thread_cpu_p99_ms)} ms; flood messages delivered during an honest one's flight p50 ${String(r.flood_ahead_p50)}, p99 ${String(r.flood_ahead_p99)}; quarantined ${String(r.quarantine_after_ms)} ms after the flood's start; flooder offered ${String(r.offered_fps)} frames/s, ${String(r.offered_MBps)} MB/s (${String(r.offered_vs_frame_bucket)}× the per-peer frame bucket, ${String(r.offered_vs_origin_bucket)}× the per-origin one); node 0 read ${String(r.flood_frames_in)} gossip frames`,
   );
 }
 // Where the time went during the flood (or the same window without one).
