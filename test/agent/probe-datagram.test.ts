@@ -52,6 +52,16 @@ async function sendTo(target: string, bytes: Uint8Array): Promise<void> {
 test('probes travel as UDP datagrams, counted at both ends, not as TCP frames', { timeout: 60_000 }, async () => {
   const all = await cluster(4, 'p');
   const a = all[0];
+  // Count from the end of the join's own traffic (its change floods and link syncs travel over
+  // TCP): a second with no membership message over TCP at `a` (anti-entropy runs every 30 s).
+  const tcpSent = (): number => membership(a).sent - membership(a).datagrams;
+  let lastTcp = tcpSent();
+  let quietSince = Date.now();
+  await waitUntil(() => {
+    const t = tcpSent();
+    if (t !== lastTcp) [lastTcp, quietSince] = [t, Date.now()];
+    return Date.now() - quietSince >= 1000;
+  }, 20_000, () => `a second without membership messages over TCP at ${a.node.address} (${JSON.stringify(membership(a))})`);
   const m0 = membership(a);
   const n0 = a.node.stats();
   // A quiet cluster: each agent pings about one ring subject per second and acks its observers.
