@@ -14,14 +14,14 @@
  * collected after the run. Ratio: honest p99 with the flood / without, as bench/flood.ts.
  * Prints one line per condition and writes bench/results/flood-procs.json.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
-import { applyPriority, flooderPriority, idleThreads } from './support/flooder-priority.js';
+import { flooderPriority, setFlooderPriority } from './support/flooder-priority.js';
 import { pct } from './support/stats.js';
 import type { NodeReport } from './flood-node.js';
 
@@ -40,19 +40,12 @@ if (!Number.isInteger(MESSAGES) || MESSAGES < 4 || !Number.isFinite(SUSTAINED_RA
   console.error('bench/flood --nodes-in processes: --messages expects an integer ≥ 4, --sustained-rate a positive number, --flooder-pool an integer ≥ 0');
   process.exit(2);
 }
-const PRIORITY = flooderPriority(process.argv, 'bench/flood --nodes-in processes');
+const WHO = 'bench/flood --nodes-in processes';
+const PRIORITY = flooderPriority(process.argv, WHO);
 const FLOOD_AT = Math.min(10, Math.floor(MESSAGES / 4));
 /** The flooder's threads at SCHED_IDLE / all, when last started (null: not Linux). */
 let flooderThreads: [number, number] | null = null;
 
-/** The flooder at `PRIORITY`, or the reason it could not be in one line and exit 2. */
-function setPriority(child: ChildProcess): void {
-  const r = applyPriority(child.pid!, PRIORITY);
-  if (r.ok) return;
-  console.error(`bench/flood --nodes-in processes: ${r.error}`);
-  child.kill();
-  process.exit(2);
-}
 const FLOODER = '127.0.0.1:9';
 const WARM_FLOODER = '127.0.0.1:10';
 type Flood = 'none' | 'burst' | 'sustained';
@@ -95,10 +88,9 @@ async function run(label: string, flood: Flood): Promise<Record<string, unknown>
   }
   // The flooder, idle with its frames encoded, at `--flooder-priority` (bench/flood.ts's).
   const child = fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [addrs[0].address, FLOODER, WARM_FLOODER, String(POOL)], tsx);
-  setPriority(child);
+  setFlooderPriority(child, PRIORITY, WHO);
   await must(request(child, null, (m) => m === 'ready', 120_000), 'flooder start');
-  setPriority(child); // the threads started meanwhile
-  flooderThreads = idleThreads(child.pid!);
+  flooderThreads = setFlooderPriority(child, PRIORITY, WHO); // the threads started meanwhile
   // The warm-up flood until node 0 quarantines it, then node 0's fair queue drains.
   if ((await request<Offered>(child, { cmd: 'warm' }, 'warmed', 10_000)) === null) child.send({ cmd: 'stop-warm' });
   const drain = Date.now() + 10_000;

@@ -106,7 +106,7 @@ import { createNode, type RumorNode, type NodeOptions } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/net/limits.js';
 import type { Offered } from './flood-worker.js';
 import { childRequest as request } from './support/child-request.js';
-import { applyPriority, flooderPriority, idleThreads, type FlooderPriority } from './support/flooder-priority.js';
+import { flooderPriority, setFlooderPriority } from './support/flooder-priority.js';
 import { otherThreadsCpuMs, threadBlocks, threadSched } from './support/sched.js';
 import { pct } from './support/stats.js';
 
@@ -258,19 +258,10 @@ type Flood = 'none' | 'burst' | 'sustained';
 /** The flooder's threads at SCHED_IDLE / all, when last started (null: not Linux). */
 let flooderThreads: [number, number] | null = null;
 
-/** `applyPriority`, or the reason it failed in one line and exit 2. */
-function setPriority(child: ChildProcess, p: FlooderPriority): void {
-  const r = applyPriority(child.pid!, p);
-  if (r.ok) return;
-  console.error(`bench/flood: ${r.error}`);
-  child.kill();
-  process.exit(2);
-}
-
 /** The flooder process, started and idle (its frames encoded), at the chosen priority. */
 async function startFlooder(target: string): Promise<ChildProcess> {
   const child = fork(fileURLToPath(new URL('./flood-worker.ts', import.meta.url)), [target, FLOODER, WARM_FLOODER, String(POOL)], { execArgv: ['--import', 'tsx'] });
-  setPriority(child, PRIORITY);
+  setFlooderPriority(child, PRIORITY, 'bench/flood');
   const ready = await new Promise<boolean>((resolve) => {
     const t = setTimeout(() => resolve(false), 120_000);
     child.once('message', () => {
@@ -279,8 +270,7 @@ async function startFlooder(target: string): Promise<ChildProcess> {
     });
   });
   if (!ready) throw new Error('bench/flood: the flooder process did not report ready within 120 s');
-  setPriority(child, PRIORITY); // the threads started meanwhile
-  flooderThreads = idleThreads(child.pid!);
+  flooderThreads = setFlooderPriority(child, PRIORITY, 'bench/flood'); // the threads started meanwhile
   return child;
 }
 

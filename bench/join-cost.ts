@@ -76,7 +76,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentCommand, spawnAgent, stopAll, type AgentProcess, type AgentSpec } from '../src/cli/cluster.js';
 import { quantile } from '../src/sim/members-app.js';
-import { PortPlan, startFleet, startOnFreePorts } from './support/ports.js';
+import { PortPlan, startFleet } from './support/ports.js';
 import { Spawner, spawnerPath, type SpawnedProcess } from './support/spawner.js';
 import { agentEnv, cpuMsOf, ensureCodeCache, envNote } from './startup.js';
 import { sleep, until, untilEachHolds } from './support/wait.js';
@@ -211,32 +211,6 @@ function startByType(at: AtUp): { frames: Counts; members: Counts } {
   return { frames: at.inByType, members: at.membersInByType };
 }
 
-/**
- * Start agent 0, then the others at once, through `spawner` (bench/support/spawner.ts), as
- * bench:cluster's `startAll` does (support/cluster-detect.ts): the spawner waits for each exec,
- * this process reads the ready lines and asks meanwhile. `kids[i]` is set at every spawn (the
- * caller's clean-up stops it); an agent that does not answer within 60 s throws.
- */
-async function startViaSpawner(spawner: Spawner, plan: PortPlan, n: number, kids: AgentProcess[], spec: (i: number) => AgentSpec, up: (i: number) => Promise<void>, logFile: (i: number) => string, readyLine: RegExp | undefined): Promise<void> {
-  const one = async (i: number): Promise<void> => {
-    const r = await startOnFreePorts<AgentProcess>({
-      what: `agent ${i}`,
-      spawn: async () => (kids[i] = await spawner.spawn(agentCommand(spec(i)))),
-      spawnedAt: (c) => (c as SpawnedProcess).spawnedAt,
-      up: () => up(i),
-      reassign: () => plan.reassign(i),
-      logFile: logFile(i),
-      timeoutMs: 60_000,
-      everyMs: 10,
-      readyLine,
-    });
-    for (const note of r.notes) process.stderr.write(`${note}\n`);
-    if (r.type === 'timeout') throw new Error(`agent ${i} ${r.reason} (log: ${logFile(i)})`);
-  };
-  await one(0);
-  await Promise.all(Array.from({ length: n - 1 }, (_, k) => one(k + 1)));
-}
-
 async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legacy', spawnBy: SpawnBy): Promise<Record<string, unknown>> {
   // The plan's arrays are updated in place when an agent loses a port race (support/ports.ts).
   const plan = await PortPlan.create(n);
@@ -278,8 +252,9 @@ async function run(n: number, dir: string, noJoin: boolean, poll: 'log' | 'legac
       addInto(at.membersInByType, info.membership?.received ?? {});
     };
     const readyLine = poll === 'log' ? RUMOR_READY_LINE : undefined;
-    if (spawner !== undefined) await startViaSpawner(spawner, plan, n, kids, spec, up, logFile, readyLine);
-    else await startFleet(plan, n, [], { what: 'agent', spawn: (i) => (kids[i] = spawnAgent(spec(i))), up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine });
+    // Through the spawner, as bench:cluster starts them (all after agent 0 at once), or spawned here.
+    const how = spawner === undefined ? { spawn: (i: number) => spawnAgent(spec(i)) } : { spawn: (i: number) => spawner.spawn(agentCommand(spec(i))), spawnedAt: (c: AgentProcess) => (c as SpawnedProcess).spawnedAt };
+    await startFleet<AgentProcess>(plan, n, kids, { what: 'agent', ...how, up, logFile, timeoutMs: 60_000, everyMs: 10, readyLine });
     const lastUp = performance.now();
     const cpuUp = sum(kids.map((k) => cpuMsOf(k.pid)));
     if (noJoin) return { nodes: n, no_join: true, from_first_spawn_to_last_up_ms: Math.round(lastUp - t0), ...startFigures(at), start_in_by_type: startByType(at) };

@@ -15,7 +15,7 @@
  * `idle` needs Linux and util-linux's `chrt`: without them the bench says so in one line and
  * exits 2 (`low` then runs anywhere).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
@@ -70,4 +70,17 @@ export function idleThreads(pid: number): [idle: number, all: number] | null {
   } catch {
     return null;
   }
+}
+
+/** The forked flooder `child` at `p` (`applyPriority`), or the reason it could not be, in one
+ *  line on stderr after `who`, the child killed and exit 2. Called at the fork and again once
+ *  the flooder is ready (the threads it started meanwhile); returns its threads at SCHED_IDLE. */
+export function setFlooderPriority(child: ChildProcess, p: FlooderPriority, who: string): [idle: number, all: number] | null {
+  const r = applyPriority(child.pid!, p);
+  if (!r.ok) {
+    console.error(`${who}: ${r.error}`);
+    child.kill();
+    process.exit(2);
+  }
+  return idleThreads(child.pid!);
 }

@@ -312,11 +312,15 @@ async function lineThenUp<P extends AgentProcess>(child: P, spec: StartSpec<P>, 
   }
 }
 
-export interface FleetSpec {
+export interface FleetSpec<P extends AgentProcess = ChildProcess> {
   /** Who is started (for messages): `${what} ${i}`. */
   what: string;
-  /** Spawn agent `i` on the plan's current ports (read them in the call, not before). */
-  spawn(i: number): ChildProcess;
+  /** Spawn agent `i` on the plan's current ports (read them in the call, not before), or have
+   *  it spawned (bench/support/spawner.ts: then give `spawnedAt` too). */
+  spawn(i: number): P | Promise<P>;
+  /** As `StartSpec.spawnedAt`. When given, the spawns are another process's and never block
+   *  this one: the agents after agent 0 are asked for at once, not one per turn. */
+  spawnedAt?(child: P): number;
   /** Resolves when agent `i` answers; throws (or rejects) while it does not yet. */
   up(i: number): Promise<unknown>;
   /** Agent `i`'s log (stdout and stderr), where a lost port race shows. */
@@ -341,15 +345,16 @@ export interface FleetSpec {
  * written to stderr. Returns what `startOnFreePorts` returned for each agent (`t0` of the
  * attempt that came up).
  */
-export async function startFleet(plan: PortPlan, n: number, children: ChildProcess[], s: FleetSpec): Promise<Started[]> {
-  const started: Started[] = [];
+export async function startFleet<P extends AgentProcess = ChildProcess>(plan: PortPlan, n: number, children: P[], s: FleetSpec<P>): Promise<Started<P>[]> {
+  const started: Started<P>[] = [];
   let turn = Promise.resolve();
   const nextTurn = (): Promise<void> => (turn = turn.then(() => new Promise<void>((r) => setImmediate(r))));
   const one = async (i: number): Promise<void> => {
-    if (s.readyLine !== undefined && i > 0) await nextTurn();
-    const r = await startOnFreePorts({
+    if (s.readyLine !== undefined && s.spawnedAt === undefined && i > 0) await nextTurn();
+    const r = await startOnFreePorts<P>({
       what: `${s.what} ${i}`,
-      spawn: () => (children[i] = s.spawn(i)),
+      spawn: async () => (children[i] = await s.spawn(i)),
+      spawnedAt: s.spawnedAt,
       up: async () => {
         await s.up(i);
       },
